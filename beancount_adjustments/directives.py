@@ -1,0 +1,421 @@
+"""Beancount entries in, domain models out (and problems for what is malformed).
+
+The one place that knows how adjustments are spelled in a ledger. Each
+reader takes one entry and returns a model, or ``None`` and the problems
+that say why the entry could not be read. Nothing here raises on bad input.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from beancount.core import data
+from beancount.core.amount import Amount
+
+from beancount_adjustments.models import (
+    Action,
+    ApprovalRow,
+    CustomerRecord,
+    Event,
+    Kind,
+    Money,
+    PeriodLock,
+    Posting,
+    Problem,
+    Reference,
+    Request,
+    Source,
+    TypePolicy,
+    UserGrant,
+)
+
+USER = "adjustment-user"
+CUSTOMER = "adjustment-customer"
+APPROVAL = "adjustment-approval"
+POLICY = "adjustment-policy"
+LOCK = "adjustment-lock"
+EVENT = "adjustment"
+CUSTOM_TYPES = frozenset({USER, CUSTOMER, APPROVAL, POLICY, LOCK, EVENT})
+
+TYPE_RE = re.compile(r"^(credit|debit|billing):[a-z0-9][a-z0-9-]*$")
+CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9-]*$")
+
+KNOWN_TYPES = (
+    "credit:account", "credit:promotional", "credit:goodwill", "credit:refund",
+    "debit:correction", "debit:fee", "debit:balance-correction", "debit:chargeback",
+    "billing:invoice-correction", "billing:tax", "billing:discount", "billing:price-correction",
+)
+KNOWN_CATEGORIES = (
+    "customer-service:goodwill", "customer-service:service-recovery",
+    "customer-service:loyalty", "customer-service:complaint-resolution",
+    "operational:billing-error", "operational:system-correction",
+    "operational:data-migration", "operational:process-improvement",
+    "financial:payment-correction", "financial:tax-adjustment",
+    "financial:currency-correction", "financial:reconciliation",
+)
+
+
+def source_of(entry: Any) -> Source:
+    meta = getattr(entry, "meta", None) or {}
+    filename = meta.get("filename")
+    lineno = meta.get("lineno")
+    return Source.model_construct(
+        filename=filename if isinstance(filename, str) else "<unknown>",
+        lineno=lineno if isinstance(lineno, int) else 0,
+    )
+
+
+def source_meta(source: Source) -> dict[str, Any]:
+    return {"filename": source.filename, "lineno": source.lineno}
+
+
+def money(amount: Amount) -> Money:
+    return Money.model_construct(number=amount.number or Decimal(0), currency=amount.currency)
+
+
+@dataclass
+class Reader:
+    """Collects the problems met while reading entries."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, code: str, source: Source, message: str,
+                adjustment_id: str | None = None) -> None:
+        self.problems.append(Problem.model_construct(
+            code=code, message=message, source=source, adjustment_id=adjustment_id))
+
+    # -- helpers over metadata ---------------------------------------------
+
+    def text(self, meta: Mapping[str, Any], key: str, source: Source,
+             what: str) -> str | None:
+        value = meta.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        self.problem("bad-metadata", source,
+                     f"{what}: `{key}:` must be a non-empty string, not {value!r}.")
+        return None
+
+    def date(self, meta: Mapping[str, Any], key: str, source: Source,
+             what: str) -> datetime.date | None:
+        value = meta.get(key)
+        if value is None:
+            return None
+        if isinstance(value, datetime.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return datetime.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        self.problem("bad-metadata", source,
+                     f"{what}: `{key}:` must be a date (2026-11-20), not {value!r}.")
+        return None
+
+    def amount(self, meta: Mapping[str, Any], key: str, source: Source,
+               what: str) -> Money | None:
+        value = meta.get(key)
+        if value is None:
+            return None
+        if isinstance(value, Amount) and isinstance(value.number, Decimal):
+            return money(value)
+        self.problem("bad-metadata", source,
+                     f"{what}: `{key}:` must be an amount such as `500.00 USD`, not {value!r}.")
+        return None
+
+    # -- custom directives --------------------------------------------------
+
+    def strings(self, entry: data.Custom, source: Source, what: str,
+                first: int = 0) -> list[str] | None:
+        values = []
+        for position, value in enumerate(entry.values[first:], start=first + 1):
+            if not isinstance(value.value, str) or not value.value.strip():
+                self.problem("malformed-directive", source,
+                             f"{what}: value {position} must be a non-empty string, "
+                             f"not {value.value!r}.")
+                return None
+            values.append(value.value.strip())
+        return values
+
+    def user(self, entry: data.Custom) -> UserGrant | None:
+        source = source_of(entry)
+        what = f'custom "{USER}"'
+        names = self.strings(entry, source, what)
+        if names is None:
+            return None
+        if not names:
+            self.problem("malformed-directive", source,
+                         f'{what} needs a user name: custom "{USER}" "bob" "manager".')
+            return None
+        limit = self.amount(entry.meta, "limit", source, f"user {names[0]}")
+        if limit is not None and limit.number < 0:
+            self.problem("malformed-directive", source,
+                         f"user {names[0]}: `limit:` must not be negative.")
+            limit = None
+        return UserGrant.model_construct(
+            date=entry.date, user=names[0], roles=tuple(names[1:]), limit=limit,
+            email=self.text(entry.meta, "email", source, f"user {names[0]}"), source=source)
+
+    def customer(self, entry: data.Custom) -> CustomerRecord | None:
+        source = source_of(entry)
+        what = f'custom "{CUSTOMER}"'
+        values = self.strings(entry, source, what)
+        if values is None:
+            return None
+        if len(values) != 2:
+            self.problem("malformed-directive", source,
+                         f'{what} takes a customer id and a tier: '
+                         f'custom "{CUSTOMER}" "cust_123" "vip".')
+            return None
+        return CustomerRecord.model_construct(
+            date=entry.date, customer=values[0], tier=values[1],
+            name=self.text(entry.meta, "name", source, f"customer {values[0]}"),
+            contact=self.text(entry.meta, "contact", source, f"customer {values[0]}"),
+            source=source)
+
+    def approval_row(self, entry: data.Custom) -> ApprovalRow | None:
+        source = source_of(entry)
+        what = f'custom "{APPROVAL}"'
+        usage = (f'{what} takes a type pattern, a threshold and roles: '
+                 f'custom "{APPROVAL}" "credit:*" 25.00 USD "manager".')
+        values = entry.values
+        if (len(values) < 2 or not isinstance(values[0].value, str)
+                or not isinstance(values[1].value, Amount)):
+            self.problem("malformed-directive", source, usage)
+            return None
+        roles = self.strings(entry, source, what, first=2)
+        if roles is None:
+            return None
+        threshold = money(values[1].value)
+        if threshold.number < 0:
+            self.problem("malformed-directive", source,
+                         f"{what}: the threshold must not be negative.")
+            return None
+        if len(set(roles)) != len(roles):
+            self.problem("malformed-directive", source,
+                         f"{what}: a role appears twice in the chain {roles}; each level "
+                         "needs a different person, so list each role once.")
+            return None
+        return ApprovalRow.model_construct(
+            date=entry.date, pattern=values[0].value.strip(), threshold=threshold,
+            roles=tuple(roles),
+            customer_tier=self.text(entry.meta, "customer-tier", source, what),
+            category=self.text(entry.meta, "category", source, what),
+            risk=self.text(entry.meta, "risk", source, what),
+            source=source)
+
+    def type_policy(self, entry: data.Custom) -> TypePolicy | None:
+        source = source_of(entry)
+        what = f'custom "{POLICY}"'
+        values = self.strings(entry, source, what)
+        if values is None:
+            return None
+        if len(values) != 1:
+            self.problem("malformed-directive", source,
+                         f'{what} takes one type pattern: custom "{POLICY}" "billing:*".')
+            return None
+        apply = self.text(entry.meta, "apply", source, what)
+        separate: bool | None = None
+        if apply is not None:
+            if apply not in ("separate", "on-approval"):
+                self.problem("malformed-directive", source,
+                             f'{what}: `apply:` is "separate" or "on-approval", not {apply!r}.')
+            else:
+                separate = apply == "separate"
+        sla = entry.meta.get("sla-days")
+        sla_days: int | None = None
+        if sla is not None:
+            if isinstance(sla, Decimal) and sla == sla.to_integral_value() and sla > 0:
+                sla_days = int(sla)
+            else:
+                self.problem("malformed-directive", source,
+                             f"{what}: `sla-days:` must be a positive whole number, not {sla!r}.")
+        return TypePolicy.model_construct(
+            date=entry.date, pattern=values[0], separate_apply=separate,
+            document_above=self.amount(entry.meta, "document-above", source, what),
+            sla_days=sla_days, source=source)
+
+    def lock(self, entry: data.Custom) -> PeriodLock | None:
+        source = source_of(entry)
+        values = entry.values
+        if len(values) != 1 or not isinstance(values[0].value, datetime.date):
+            self.problem("malformed-directive", source,
+                         f'custom "{LOCK}" takes one date, the last day closed: '
+                         f'custom "{LOCK}" 2026-10-31.')
+            return None
+        through = values[0].value
+        if through >= entry.date:
+            self.problem("malformed-directive", source,
+                         f'custom "{LOCK}": a lock declared on {entry.date} can only close '
+                         f"days before it, not through {through}.")
+            return None
+        return PeriodLock.model_construct(
+            date=entry.date, through=through,
+            by=self.text(entry.meta, "by", source, "lock"), source=source)
+
+    def event(self, entry: data.Custom) -> Event | None:
+        source = source_of(entry)
+        values = entry.values
+        usage = ('custom "adjustment" takes an id and an action: '
+                 'custom "adjustment" "ADJ-2026-0042" "approve".')
+        if (len(values) != 2 or not isinstance(values[0].value, str)
+                or not isinstance(values[1].value, str)):
+            self.problem("malformed-directive", source, usage)
+            return None
+        adj_id = values[0].value.strip()
+        try:
+            action = Action(values[1].value.strip())
+        except ValueError:
+            self.problem("unknown-action", source,
+                         f"{adj_id}: unknown action {values[1].value!r}; use one of "
+                         f"{', '.join(a.value for a in Action)}.", adj_id)
+            return None
+        meta = entry.meta
+        what = f"{adj_id} {action}"
+        by = self.text(meta, "by", source, what)
+        if by is None:
+            self.problem("missing-identity", source,
+                         f"{what}: every decision needs `by:` naming who made it; "
+                         "an action without an identity does not count.", adj_id)
+            return None
+        reason = self.text(meta, "reason", source, what)
+        if action in (Action.REJECT, Action.CANCEL) and reason is None:
+            self.problem("missing-reason", source,
+                         f"{what}: a {action} needs `reason:` saying why; it does not count "
+                         "without one.", adj_id)
+            return None
+        at = meta.get("at")
+        return Event.model_construct(
+            adjustment_id=adj_id, action=action, date=entry.date, by=by, reason=reason,
+            comment=self.text(meta, "comment", source, what),
+            at=str(at) if at is not None else None,
+            digest=self.text(meta, "digest", source, what),
+            effective=self.date(meta, "effective", source, what),
+            source=source)
+
+    # -- transactions -------------------------------------------------------
+
+    def request(self, entry: data.Transaction) -> Request | None:
+        source = source_of(entry)
+        meta = entry.meta
+        adj_id = self._request_id(entry, source)
+        if adj_id is None:
+            return None
+        what = f"{adj_id}"
+        adj_type = meta.get("adjustment-type")
+        if not isinstance(adj_type, str) or not TYPE_RE.match(adj_type.strip()):
+            self.problem("bad-type", source,
+                         f"{what}: `adjustment-type:` must be credit:, debit: or billing: and a "
+                         f"subtype (for example \"credit:refund\"), not {adj_type!r}.", adj_id)
+            return None
+        adj_type = adj_type.strip()
+        category = self.text(meta, "category", source, what)
+        if category is not None and not CATEGORY_RE.match(category):
+            self.problem("bad-category", source,
+                         f"{what}: `category:` must read group:name (for example "
+                         f"\"operational:billing-error\"), not {category!r}.", adj_id)
+            return None
+        missing = [key for key in ("customer", "reason", "requested-by")
+                   if self.text(meta, key, source, what) is None]
+        if missing:
+            keys = ", ".join(f"`{key}:`" for key in missing)
+            self.problem("missing-metadata", source,
+                         f"{what}: a request needs {keys}; add "
+                         f"{'it' if len(missing) == 1 else 'them'} to the transaction.", adj_id)
+            return None
+        postings = []
+        for posting in entry.postings:
+            units = posting.units
+            if (not isinstance(units, Amount) or not isinstance(units.number, Decimal)
+                    or not isinstance(units.currency, str)):
+                self.problem("bad-posting", source,
+                             f"{what}: posting to {posting.account} has no complete amount.",
+                             adj_id)
+                return None
+            postings.append(Posting.model_construct(
+                account=posting.account, number=units.number, currency=units.currency))
+        risk = self.text(meta, "risk", source, what)
+        return Request.model_construct(
+            id=adj_id, date=entry.date, type=adj_type, category=category,
+            customer=meta["customer"].strip(), requested_by=meta["requested-by"].strip(),
+            reason=meta["reason"].strip(), payee=entry.payee, narration=entry.narration or "",
+            postings=tuple(postings),
+            invoice=self.text(meta, "invoice", source, what),
+            order=self.text(meta, "order", source, what),
+            ticket=self.text(meta, "ticket", source, what),
+            document=self.text(meta, "document", source, what),
+            effective=self.date(meta, "effective", source, what),
+            risk=tuple(r.strip() for r in risk.split(",") if r.strip()) if risk else (),
+            external_id=self.text(meta, "external-id", source, what),
+            source=source)
+
+    def _request_id(self, entry: data.Transaction, source: Source) -> str | None:
+        explicit = entry.meta.get("adjustment-id")
+        links = sorted(entry.links or ())
+        if explicit is not None:
+            if isinstance(explicit, str) and explicit.strip() in links:
+                return explicit.strip()
+            self.problem("bad-id", source,
+                         f"`adjustment-id: {explicit!r}` must name one of the request's links "
+                         f"({', '.join(links) or 'it has none'}).")
+            return None
+        if len(links) == 1:
+            return links[0]
+        if not links:
+            self.problem("bad-id", source,
+                         "an adjustment request needs its id as a link, for example "
+                         "^ADJ-2026-0042 at the end of the transaction's first line.")
+        else:
+            self.problem("bad-id", source,
+                         f"the request has several links ({', '.join(links)}); add "
+                         "`adjustment-id:` naming the one that is its id.")
+        return None
+
+    def reference(self, entry: data.Transaction, key: str,
+                  receivable: str) -> Reference | None:
+        source = source_of(entry)
+        ref_id = self.text(entry.meta, key, source, f"transaction `{key}:`")
+        if ref_id is None:
+            return None
+        totals = _receivable_totals(entry.postings, receivable)
+        amount = None
+        if len(totals) == 1:
+            currency, number = next(iter(totals.items()))
+            amount = Money.model_construct(number=number, currency=currency)
+        customer = entry.meta.get("customer")
+        return Reference.model_construct(
+            id=ref_id, date=entry.date,
+            customer=customer if isinstance(customer, str) else None,
+            amount=amount, narration=entry.narration or "", source=source)
+
+
+def is_under(account: str, root: str) -> bool:
+    return account == root or account.startswith(root + ":")
+
+
+def _receivable_totals(postings: Iterable[Any], receivable: str) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for posting in postings:
+        units = posting.units
+        if (is_under(posting.account, receivable) and isinstance(units, Amount)
+                and isinstance(units.number, Decimal)):
+            totals[units.currency] = totals.get(units.currency, Decimal(0)) + units.number
+    return totals
+
+
+def receivable_totals(postings: Sequence[Posting], receivable: str) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for posting in postings:
+        if is_under(posting.account, receivable):
+            totals[posting.currency] = totals.get(posting.currency, Decimal(0)) + posting.number
+    return totals
+
+
+def kind_of(adj_type: str) -> Kind:
+    return Kind(adj_type.split(":", 1)[0])

@@ -1,0 +1,251 @@
+"""Immutable domain models: what the ledger says, and the book replayed from it.
+
+Nothing here knows Beancount or Fava. `directives` turns entries into these
+models; `book` replays them. Models built from already-typed ledger data use
+`model_construct` on the hot path (the checks in `directives` are the
+validation); everything else validates normally.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+
+class State(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    APPLIED = "applied"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    REVERSED = "reversed"
+    INVALID = "invalid"
+
+
+OPEN_STATES = frozenset({State.PENDING, State.APPROVED})
+"""States in which a request still awaits a decision or an action."""
+
+
+class Action(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    APPLY = "apply"
+    CANCEL = "cancel"
+
+
+class Kind(StrEnum):
+    CREDIT = "credit"
+    DEBIT = "debit"
+    BILLING = "billing"
+
+
+class Source(Frozen):
+    filename: str
+    lineno: int
+
+
+class Money(Frozen):
+    number: Decimal
+    currency: str
+
+    def __str__(self) -> str:
+        return f"{self.number:,.2f} {self.currency}"
+
+
+class Posting(Frozen):
+    account: str
+    number: Decimal
+    currency: str
+
+
+class Request(Frozen):
+    """An adjustment request as written: the transaction with `adjustment-type`."""
+
+    id: str
+    date: datetime.date
+    type: str
+    category: str | None
+    customer: str
+    requested_by: str
+    reason: str
+    payee: str | None
+    narration: str
+    postings: tuple[Posting, ...]
+    invoice: str | None = None
+    order: str | None = None
+    ticket: str | None = None
+    document: str | None = None
+    effective: datetime.date | None = None
+    risk: tuple[str, ...] = ()
+    external_id: str | None = None
+    source: Source
+
+    @property
+    def kind(self) -> Kind:
+        return Kind(self.type.split(":", 1)[0])
+
+
+class Event(Frozen):
+    """A `custom "adjustment" ID ACTION` directive."""
+
+    adjustment_id: str
+    action: Action
+    date: datetime.date
+    by: str
+    reason: str | None = None
+    comment: str | None = None
+    at: str | None = None
+    digest: str | None = None
+    effective: datetime.date | None = None
+    source: Source
+
+
+class UserGrant(Frozen):
+    """One `adjustment-user` line: roles a user holds from its date on."""
+
+    date: datetime.date
+    user: str
+    roles: tuple[str, ...]
+    limit: Money | None = None
+    email: str | None = None
+    source: Source
+
+
+class CustomerRecord(Frozen):
+    date: datetime.date
+    customer: str
+    tier: str
+    name: str | None = None
+    contact: str | None = None
+    source: Source
+
+
+class ApprovalRow(Frozen):
+    """One row of the approval matrix."""
+
+    date: datetime.date
+    pattern: str
+    threshold: Money
+    roles: tuple[str, ...]
+    customer_tier: str | None = None
+    category: str | None = None
+    risk: str | None = None
+    source: Source
+
+    @property
+    def key(self) -> tuple[str, str | None, str | None, str | None, str]:
+        """Rows sharing a key replace one another over time."""
+        return (self.pattern, self.customer_tier, self.category, self.risk,
+                self.threshold.currency + str(self.threshold.number.normalize()))
+
+    def describe(self) -> str:
+        narrow = [f"{k}={v}" for k, v in (("customer-tier", self.customer_tier),
+                                           ("category", self.category),
+                                           ("risk", self.risk)) if v]
+        chain = " > ".join(self.roles) or "automatic"
+        extra = f" [{', '.join(narrow)}]" if narrow else ""
+        return f"{self.pattern}{extra} from {self.threshold}: {chain}"
+
+
+class TypePolicy(Frozen):
+    """One `adjustment-policy` directive: per-type settings."""
+
+    date: datetime.date
+    pattern: str
+    separate_apply: bool | None = None
+    document_above: Money | None = None
+    sla_days: int | None = None
+    source: Source
+
+
+class PeriodLock(Frozen):
+    date: datetime.date
+    through: datetime.date
+    by: str | None = None
+    source: Source
+
+
+class Reference(Frozen):
+    """An invoice or order: a transaction carrying `invoice-id:` or `order-id:`."""
+
+    id: str
+    date: datetime.date
+    customer: str | None
+    amount: Money | None
+    narration: str
+    source: Source
+
+
+class Problem(Frozen):
+    """One thing wrong in the ledger, tied to the entry that holds it."""
+
+    code: str
+    message: str
+    source: Source
+    adjustment_id: str | None = None
+
+
+class Approval(Frozen):
+    by: str
+    role: str
+    level: int
+    date: datetime.date
+    at: str | None = None
+
+
+class Record(Frozen):
+    """One event as the replay judged it: the audit timeline's line."""
+
+    event: Event
+    accepted: bool
+    stale: bool = False
+    note: str = ""
+
+
+class Adjustment(Frozen):
+    """A request and everything the ledger says happened to it."""
+
+    request: Request
+    digest: str
+    state: State
+    amount: Money | None
+    tier: str | None
+    chain: tuple[str, ...]
+    rule: ApprovalRow | None
+    separate_apply: bool
+    sla_days: int | None
+    approvals: tuple[Approval, ...]
+    history: tuple[Record, ...]
+    decided_on: datetime.date | None = None
+    applied_on: datetime.date | None = None
+    effective_date: datetime.date | None = None
+    reversed_on: datetime.date | None = None
+    applied_source: Source | None = None
+    reversed_source: Source | None = None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return self.request.id
+
+    @property
+    def level(self) -> int:
+        """Approval levels filled so far."""
+        return len(self.approvals)
+
+    @property
+    def next_role(self) -> str | None:
+        if self.state is State.PENDING and self.level < len(self.chain):
+            return self.chain[self.level]
+        return None
+
+    @property
+    def approvers(self) -> tuple[str, ...]:
+        return tuple(a.by for a in self.approvals)

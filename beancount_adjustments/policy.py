@@ -1,0 +1,196 @@
+"""Who may decide what: users and roles, customers and tiers, the approval
+matrix and per-type settings, all effective-dated.
+
+Pure functions over the models; conversions between currencies go through
+a `Rates` callable so that nothing here knows Beancount's price map.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fnmatch import fnmatchcase
+from typing import TypeVar
+
+from beancount_adjustments.models import (
+    ApprovalRow,
+    CustomerRecord,
+    Money,
+    TypePolicy,
+    UserGrant,
+)
+
+Rates = Callable[[str, str, datetime.date], Decimal | None]
+"""rate(base, quote, date): how many `quote` one `base` is worth on `date`, or None."""
+
+
+def convert(amount: Money, currency: str, date: datetime.date, rates: Rates) -> Decimal | None:
+    """`amount` expressed in `currency` at `date`; None when no price says how."""
+    if amount.currency == currency:
+        return amount.number
+    rate = rates(amount.currency, currency, date)
+    return None if rate is None else amount.number * rate
+
+
+class MissingPrice(Exception):
+    """Raised inside the policy only, and turned into a problem by the caller."""
+
+    def __init__(self, base: str, quote: str, date: datetime.date) -> None:
+        super().__init__(f"no price converts {base} to {quote} on or before {date}")
+        self.base, self.quote, self.date = base, quote, date
+
+
+T = TypeVar("T")
+
+
+def _latest_group(records: Sequence[T], dates: Sequence[datetime.date],
+                  date: datetime.date) -> list[T]:
+    """The records carrying the latest date on or before `date` (all of that day)."""
+    end = bisect.bisect_right(dates, date)
+    if end == 0:
+        return []
+    last = dates[end - 1]
+    start = bisect.bisect_left(dates, last, 0, end)
+    return list(records[start:end])
+
+
+@dataclass
+class Directory:
+    """Users and customers, effective-dated."""
+
+    grants: dict[str, list[UserGrant]] = field(default_factory=dict)
+    customers: dict[str, list[CustomerRecord]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, grants: Iterable[UserGrant],
+              customers: Iterable[CustomerRecord]) -> Directory:
+        directory = cls()
+        for grant in sorted(grants, key=lambda g: g.date):
+            directory.grants.setdefault(grant.user, []).append(grant)
+        for record in sorted(customers, key=lambda c: c.date):
+            directory.customers.setdefault(record.customer, []).append(record)
+        return directory
+
+    def grants_on(self, user: str, date: datetime.date) -> list[UserGrant]:
+        grants = self.grants.get(user)
+        if not grants:
+            return []
+        return _latest_group(grants, [g.date for g in grants], date)
+
+    def is_user(self, user: str, date: datetime.date) -> bool:
+        return bool(self.grants_on(user, date))
+
+    def roles_on(self, user: str, date: datetime.date) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r for g in self.grants_on(user, date) for r in g.roles))
+
+    def limit_for(self, user: str, role: str, date: datetime.date) -> tuple[bool, Money | None]:
+        """(holds the role, its limit or None for unlimited)."""
+        limits = [g.limit for g in self.grants_on(user, date) if role in g.roles]
+        if not limits:
+            return False, None
+        if any(limit is None for limit in limits):
+            return True, None
+        return True, max((lim for lim in limits if lim is not None), key=lambda m: m.number)
+
+    def customer_on(self, customer: str, date: datetime.date) -> CustomerRecord | None:
+        records = self.customers.get(customer)
+        if not records:
+            return None
+        group = _latest_group(records, [r.date for r in records], date)
+        return group[-1] if group else None
+
+    def users_with_role(self, role: str, date: datetime.date) -> list[str]:
+        return sorted(u for u in self.grants if role in self.roles_on(u, date))
+
+
+def _specificity(row: ApprovalRow) -> tuple[int, int, int, Decimal]:
+    narrowing = sum(1 for v in (row.customer_tier, row.category, row.risk) if v)
+    exact = 0 if any(c in row.pattern for c in "*?[") else 1
+    return (narrowing, exact, len(row.pattern), row.threshold.number)
+
+
+@dataclass
+class Matrix:
+    """The approval matrix over time: the rows in force on each date."""
+
+    versions: list[tuple[datetime.date, tuple[ApprovalRow, ...]]] = field(default_factory=list)
+    dates: list[datetime.date] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, rows: Iterable[ApprovalRow]) -> Matrix:
+        in_force: dict[object, ApprovalRow] = {}
+        versions: list[tuple[datetime.date, tuple[ApprovalRow, ...]]] = []
+        for row in sorted(rows, key=lambda r: r.date):
+            in_force[row.key] = row
+            snapshot = tuple(in_force.values())
+            if versions and versions[-1][0] == row.date:
+                versions[-1] = (row.date, snapshot)
+            else:
+                versions.append((row.date, snapshot))
+        return cls(versions, [d for d, _ in versions])
+
+    def rows_on(self, date: datetime.date) -> tuple[ApprovalRow, ...]:
+        index = bisect.bisect_right(self.dates, date)
+        return self.versions[index - 1][1] if index else ()
+
+    def choose(self, *, adj_type: str, category: str | None, tier: str | None,
+               risk: Sequence[str], amount: Money, date: datetime.date,
+               rates: Rates) -> ApprovalRow | None:
+        """The most specific matching row, or None (automatic approval).
+
+        Raises MissingPrice when a threshold in another currency cannot be
+        compared: the caller reports it, it never guesses.
+        """
+        best: ApprovalRow | None = None
+        for row in self.rows_on(date):
+            if not fnmatchcase(adj_type, row.pattern):
+                continue
+            if row.customer_tier is not None and row.customer_tier != tier:
+                continue
+            if row.category is not None and not (
+                    category is not None and fnmatchcase(category, row.category)):
+                continue
+            if row.risk is not None and row.risk not in risk:
+                continue
+            value = convert(amount, row.threshold.currency, date, rates)
+            if value is None:
+                raise MissingPrice(amount.currency, row.threshold.currency, date)
+            if value < row.threshold.number:
+                continue
+            if best is None or _specificity(row) > _specificity(best):
+                best = row
+        return best
+
+
+@dataclass(frozen=True)
+class TypeSettings:
+    separate_apply: bool = False
+    document_above: Money | None = None
+    sla_days: int | None = None
+
+
+@dataclass
+class TypePolicies:
+    policies: list[TypePolicy] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, policies: Iterable[TypePolicy]) -> TypePolicies:
+        return cls(sorted(policies, key=lambda p: p.date))
+
+    def settings(self, adj_type: str, date: datetime.date) -> TypeSettings:
+        """Each setting from the most specific pattern in force that sets it."""
+        chosen: dict[str, tuple[tuple[int, int], object]] = {}
+        for policy in self.policies:
+            if policy.date > date:
+                break
+            if not fnmatchcase(adj_type, policy.pattern):
+                continue
+            rank = (0 if any(c in policy.pattern for c in "*?[") else 1, len(policy.pattern))
+            for name in ("separate_apply", "document_above", "sla_days"):
+                value = getattr(policy, name)
+                if value is not None and (name not in chosen or rank >= chosen[name][0]):
+                    chosen[name] = (rank, value)
+        return TypeSettings(**{name: value for name, (_, value) in chosen.items()})  # type: ignore[arg-type]
