@@ -89,6 +89,8 @@ class Book(Frozen):
     invoices: Mapping[str, Reference]
     orders: Mapping[str, Reference]
     settings: Settings
+    facts: Facts
+    """What the replay judged: the writer re-judges a candidate change against it."""
 
     def get(self, adjustment_id: str) -> Adjustment | None:
         return self.adjustments.get(adjustment_id)
@@ -180,7 +182,7 @@ class _Replay:
             problems=tuple(self.problems), warnings=tuple(self.warnings),
             directory=self.directory, matrix=self.matrix, policies=self.policies,
             locks=tuple(self.locks), invoices=self.facts.invoices, orders=self.facts.orders,
-            settings=self.settings)
+            settings=self.settings, facts=self.facts)
 
     def type_settings(self, adj_type: str, date: datetime.date) -> TypeSettings:
         key = (adj_type, date)
