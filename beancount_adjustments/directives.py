@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -18,6 +18,7 @@ from beancount.core import data
 from beancount.core.amount import Amount
 
 from beancount_adjustments.models import (
+    build,
     Action,
     ApprovalRow,
     CustomerRecord,
@@ -64,7 +65,7 @@ def source_of(entry: Any) -> Source:
     meta = getattr(entry, "meta", None) or {}
     filename = meta.get("filename")
     lineno = meta.get("lineno")
-    return Source.model_construct(
+    return Source(
         filename=filename if isinstance(filename, str) else "<unknown>",
         lineno=lineno if isinstance(lineno, int) else 0,
     )
@@ -75,7 +76,7 @@ def source_meta(source: Source) -> dict[str, Any]:
 
 
 def money(amount: Amount) -> Money:
-    return Money.model_construct(number=amount.number or Decimal(0), currency=amount.currency)
+    return build(Money, number=amount.number or Decimal(0), currency=amount.currency)
 
 
 @dataclass
@@ -86,7 +87,7 @@ class Reader:
 
     def problem(self, code: str, source: Source, message: str,
                 adjustment_id: str | None = None) -> None:
-        self.problems.append(Problem.model_construct(
+        self.problems.append(build(Problem, 
             code=code, message=message, source=source, adjustment_id=adjustment_id))
 
     # -- helpers over metadata ---------------------------------------------
@@ -158,7 +159,7 @@ class Reader:
             self.problem("malformed-directive", source,
                          f"user {names[0]}: `limit:` must not be negative.")
             limit = None
-        return UserGrant.model_construct(
+        return build(UserGrant, 
             date=entry.date, user=names[0], roles=tuple(names[1:]), limit=limit,
             email=self.text(entry.meta, "email", source, f"user {names[0]}"), source=source)
 
@@ -173,7 +174,7 @@ class Reader:
                          f'{what} takes a customer id and a tier: '
                          f'custom "{CUSTOMER}" "cust_123" "vip".')
             return None
-        return CustomerRecord.model_construct(
+        return build(CustomerRecord, 
             date=entry.date, customer=values[0], tier=values[1],
             name=self.text(entry.meta, "name", source, f"customer {values[0]}"),
             contact=self.text(entry.meta, "contact", source, f"customer {values[0]}"),
@@ -202,7 +203,7 @@ class Reader:
                          f"{what}: a role appears twice in the chain {roles}; each level "
                          "needs a different person, so list each role once.")
             return None
-        return ApprovalRow.model_construct(
+        return build(ApprovalRow, 
             date=entry.date, pattern=values[0].value.strip(), threshold=threshold,
             roles=tuple(roles),
             customer_tier=self.text(entry.meta, "customer-tier", source, what),
@@ -236,10 +237,18 @@ class Reader:
             else:
                 self.problem("malformed-directive", source,
                              f"{what}: `sla-days:` must be a positive whole number, not {sla!r}.")
-        return TypePolicy.model_construct(
+        signatures = self.text(entry.meta, "signatures", source, what)
+        if signatures is not None and signatures not in ("required", "optional"):
+            self.problem("malformed-directive", source,
+                         f'{what}: `signatures:` is "required" or "optional", not '
+                         f"{signatures!r}.")
+            signatures = None
+        return build(TypePolicy, 
             date=entry.date, pattern=values[0], separate_apply=separate,
             document_above=self.amount(entry.meta, "document-above", source, what),
-            sla_days=sla_days, source=source)
+            sla_days=sla_days,
+            signatures_required=None if signatures is None else signatures == "required",
+            source=source)
 
     def lock(self, entry: data.Custom) -> PeriodLock | None:
         source = source_of(entry)
@@ -255,7 +264,7 @@ class Reader:
                          f'custom "{LOCK}": a lock declared on {entry.date} can only close '
                          f"days before it, not through {through}.")
             return None
-        return PeriodLock.model_construct(
+        return build(PeriodLock, 
             date=entry.date, through=through,
             by=self.text(entry.meta, "by", source, "lock"), source=source)
 
@@ -291,12 +300,13 @@ class Reader:
                          "without one.", adj_id)
             return None
         at = meta.get("at")
-        return Event.model_construct(
+        return build(Event, 
             adjustment_id=adj_id, action=action, date=entry.date, by=by, reason=reason,
             comment=self.text(meta, "comment", source, what),
             at=str(at) if at is not None else None,
             digest=self.text(meta, "digest", source, what),
             effective=self.date(meta, "effective", source, what),
+            signature=self.text(meta, "signature", source, what),
             source=source)
 
     # -- transactions -------------------------------------------------------
@@ -338,10 +348,10 @@ class Reader:
                              f"{what}: posting to {posting.account} has no complete amount.",
                              adj_id)
                 return None
-            postings.append(Posting.model_construct(
+            postings.append(Posting(
                 account=posting.account, number=units.number, currency=units.currency))
         risk = self.text(meta, "risk", source, what)
-        return Request.model_construct(
+        return build(Request, 
             id=adj_id, date=entry.date, type=adj_type, category=category,
             customer=meta["customer"].strip(), requested_by=meta["requested-by"].strip(),
             reason=meta["reason"].strip(), payee=entry.payee, narration=entry.narration or "",
@@ -377,22 +387,60 @@ class Reader:
                          "`adjustment-id:` naming the one that is its id.")
         return None
 
-    def reference(self, entry: data.Transaction, key: str,
-                  receivable: str) -> Reference | None:
-        source = source_of(entry)
-        ref_id = self.text(entry.meta, key, source, f"transaction `{key}:`")
-        if ref_id is None:
-            return None
-        totals = _receivable_totals(entry.postings, receivable)
-        amount = None
-        if len(totals) == 1:
-            currency, number = next(iter(totals.items()))
-            amount = Money.model_construct(number=number, currency=currency)
-        customer = entry.meta.get("customer")
-        return Reference.model_construct(
-            id=ref_id, date=entry.date,
-            customer=customer if isinstance(customer, str) else None,
-            amount=amount, narration=entry.narration or "", source=source)
+
+class References(Mapping[str, Reference]):
+    """Invoices (or orders) by id, read only when asked for.
+
+    A ledger holds far more invoices than adjustments ever name, so the
+    plugin indexes the entries and builds a `Reference` on first lookup.
+    """
+
+    def __init__(self, key: str, receivable: str) -> None:
+        self.key = key
+        self.receivable = receivable
+        self._entries: dict[str, data.Transaction] = {}
+        self._built: dict[str, Reference] = {}
+
+    def add(self, entry: data.Transaction, reader: Reader) -> None:
+        ref_id = entry.meta[self.key]
+        if not isinstance(ref_id, str) or not ref_id.strip():
+            reader.problem("bad-metadata", source_of(entry),
+                           f"`{self.key}:` must be a non-empty string, not {ref_id!r}.")
+            return
+        ref_id = ref_id.strip()
+        first = self._entries.get(ref_id)
+        if first is not None:
+            where = source_of(first)
+            reader.problem("duplicate-reference", source_of(entry),
+                           f"{self.key} \"{ref_id}\" is already used by the transaction at "
+                           f"{where.filename}:{where.lineno}.")
+            return
+        self._entries[ref_id] = entry
+
+    def __getitem__(self, ref_id: str) -> Reference:
+        found = self._built.get(ref_id)
+        if found is None:
+            entry = self._entries[ref_id]
+            totals = _receivable_totals(entry.postings, self.receivable)
+            amount = None
+            if len(totals) == 1:
+                currency, number = next(iter(totals.items()))
+                amount = build(Money, number=number, currency=currency)
+            customer = entry.meta.get("customer")
+            found = self._built[ref_id] = build(
+                Reference, id=ref_id, date=entry.date,
+                customer=customer if isinstance(customer, str) else None,
+                amount=amount, narration=entry.narration or "", source=source_of(entry))
+        return found
+
+    def __contains__(self, ref_id: object) -> bool:
+        return ref_id in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def is_under(account: str, root: str) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import datetime
+import gc
 import traceback
 from collections.abc import Callable
 from decimal import Decimal
@@ -32,11 +33,15 @@ from beancount_adjustments.directives import (
     POLICY,
     USER,
     Reader,
+    References,
     source_meta,
     source_of,
 )
 from beancount_adjustments.effects import entries_for
 from beancount_adjustments.models import Problem, Source
+from beancount_adjustments.risk import ALERT, RISK, read_setting
+from beancount_adjustments.seals import SEAL, read_seal, verify_seals
+from beancount_adjustments.signatures import KEY, read_key
 
 BOOK_KEY = "beancount_adjustments.book"
 
@@ -96,13 +101,19 @@ def read(entries: list[data.Directive], settings: Settings) -> tuple[
         Facts, list[data.Transaction], list[data.Price]]:
     """Sort out the entries that concern adjustments into facts."""
     reader = Reader()
-    facts = Facts()
+    invoices = References("invoice-id", settings.receivable)
+    orders = References("order-id", settings.receivable)
+    facts = Facts(invoices=invoices, orders=orders)
     requests: list[data.Transaction] = []
     price_entries: list[data.Price] = []
     customs: dict[str, tuple[Callable[[data.Custom], Any], list[Any]]] = {
         USER: (reader.user, facts.grants), CUSTOMER: (reader.customer, facts.customers),
         APPROVAL: (reader.approval_row, facts.rows), POLICY: (reader.type_policy, facts.policies),
         LOCK: (reader.lock, facts.locks), EVENT: (reader.event, facts.events),
+        RISK: (lambda e: read_setting(e, reader), facts.risk_settings),
+        ALERT: (lambda e: read_setting(e, reader), facts.risk_settings),
+        SEAL: (lambda e: read_seal(reader, e), facts.seals),
+        KEY: (lambda e: read_key(reader, e), facts.keys),
     }
     for entry in entries:
         if isinstance(entry, data.Transaction):
@@ -112,17 +123,10 @@ def read(entries: list[data.Directive], settings: Settings) -> tuple[
                 request = reader.request(entry)
                 if request is not None:
                     facts.requests.append(request)
-            else:
-                for key, refs in (("invoice-id", facts.invoices), ("order-id", facts.orders)):
-                    if key in meta:
-                        ref = reader.reference(entry, key, settings.receivable)
-                        if ref is not None and ref.id in refs:
-                            first = refs[ref.id].source
-                            reader.problem("duplicate-reference", ref.source,
-                                           f"{key} \"{ref.id}\" is already used by the "
-                                           f"transaction at {first.filename}:{first.lineno}.")
-                        elif ref is not None:
-                            refs[ref.id] = ref
+            elif "invoice-id" in meta:
+                invoices.add(entry, reader)
+            elif "order-id" in meta:
+                orders.add(entry, reader)
         elif isinstance(entry, data.Custom):
             handler = customs.get(entry.type)
             if handler is not None:
@@ -154,6 +158,10 @@ def _errors(problems: tuple[Problem, ...], entries: list[data.Directive]) -> lis
 def adjustments(entries: list[data.Directive], options_map: dict[str, Any],
                 config: str | None = None) -> tuple[list[data.Directive], list[Any]]:
     """The plugin: replace requests by their effects and report every problem."""
+    # The pass makes many small acyclic objects; cyclic GC sweeps over the
+    # whole ledger while it runs would cost more than the pass itself.
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
         return _run(entries, options_map, config)
     except Exception:  # the plugin must never raise
@@ -163,12 +171,16 @@ def adjustments(entries: list[data.Directive], options_map: dict[str, Any],
             "beancount_adjustments failed internally; the ledger's adjustments were not "
             "checked. Please report this with the traceback:\n" + traceback.format_exc(),
             None)]
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _run(entries: list[data.Directive], options_map: dict[str, Any],
          config: str | None) -> tuple[list[data.Directive], list[Any]]:
     settings, config_error = parse_settings(config)
     facts, requests, price_entries = read(entries, settings)
+    facts.problems.extend(verify_seals(facts, facts.seals))
     book = replay(facts, price_rates(price_entries), settings)
     options_map[BOOK_KEY] = book
     errors: list[Any] = []

@@ -63,6 +63,8 @@ class Directory:
 
     grants: dict[str, list[UserGrant]] = field(default_factory=dict)
     customers: dict[str, list[CustomerRecord]] = field(default_factory=dict)
+    _roles: dict[tuple[str, datetime.date], tuple[str, ...]] = field(
+        default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, grants: Iterable[UserGrant],
@@ -84,7 +86,12 @@ class Directory:
         return bool(self.grants_on(user, date))
 
     def roles_on(self, user: str, date: datetime.date) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(r for g in self.grants_on(user, date) for r in g.roles))
+        key = (user, date)
+        found = self._roles.get(key)
+        if found is None:
+            found = self._roles[key] = tuple(dict.fromkeys(
+                r for g in self.grants_on(user, date) for r in g.roles))
+        return found
 
     def limit_for(self, user: str, role: str, date: datetime.date) -> tuple[bool, Money | None]:
         """(holds the role, its limit or None for unlimited)."""
@@ -118,6 +125,8 @@ class Matrix:
 
     versions: list[tuple[datetime.date, tuple[ApprovalRow, ...]]] = field(default_factory=list)
     dates: list[datetime.date] = field(default_factory=list)
+    _candidates: dict[tuple[object, ...], tuple[ApprovalRow, ...]] = field(
+        default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, rows: Iterable[ApprovalRow]) -> Matrix:
@@ -144,25 +153,34 @@ class Matrix:
         Raises MissingPrice when a threshold in another currency cannot be
         compared: the caller reports it, it never guesses.
         """
-        best: ApprovalRow | None = None
-        for row in self.rows_on(date):
-            if not fnmatchcase(adj_type, row.pattern):
-                continue
-            if row.customer_tier is not None and row.customer_tier != tier:
-                continue
-            if row.category is not None and not (
-                    category is not None and fnmatchcase(category, row.category)):
-                continue
-            if row.risk is not None and row.risk not in risk:
-                continue
+        for row in self.candidates(adj_type, category, tier, tuple(risk), date):
             value = convert(amount, row.threshold.currency, date, rates)
             if value is None:
                 raise MissingPrice(amount.currency, row.threshold.currency, date)
-            if value < row.threshold.number:
-                continue
-            if best is None or _specificity(row) > _specificity(best):
-                best = row
-        return best
+            if value >= row.threshold.number:
+                return row
+        return None
+
+    def candidates(self, adj_type: str, category: str | None, tier: str | None,
+                   risk: tuple[str, ...], date: datetime.date) -> tuple[ApprovalRow, ...]:
+        """Rows that fit a request's shape, most specific first (amount aside).
+
+        Requests share few shapes, so this is cached: `choose` then only
+        compares thresholds.
+        """
+        index = bisect.bisect_right(self.dates, date)
+        key = (adj_type, category, tier, risk, index)
+        found = self._candidates.get(key)
+        if found is None:
+            rows = [row for row in (self.versions[index - 1][1] if index else ())
+                    if fnmatchcase(adj_type, row.pattern)
+                    and (row.customer_tier is None or row.customer_tier == tier)
+                    and (row.category is None
+                         or (category is not None and fnmatchcase(category, row.category)))
+                    and (row.risk is None or row.risk in risk)]
+            found = self._candidates[key] = tuple(
+                sorted(rows, key=_specificity, reverse=True))
+        return found
 
 
 @dataclass(frozen=True)
@@ -170,6 +188,7 @@ class TypeSettings:
     separate_apply: bool = False
     document_above: Money | None = None
     sla_days: int | None = None
+    signatures_required: bool = False
 
 
 @dataclass
@@ -189,7 +208,8 @@ class TypePolicies:
             if not fnmatchcase(adj_type, policy.pattern):
                 continue
             rank = (0 if any(c in policy.pattern for c in "*?[") else 1, len(policy.pattern))
-            for name in ("separate_apply", "document_above", "sla_days"):
+            for name in ("separate_apply", "document_above", "sla_days",
+                         "signatures_required"):
                 value = getattr(policy, name)
                 if value is not None and (name not in chosen or rank >= chosen[name][0]):
                     chosen[name] = (rank, value)
