@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,8 +93,9 @@ COUNTER_ACCOUNT: dict[str, str] = {
     "billing:price-correction": "Income:Subscriptions",
 }
 TYPES: tuple[str, ...] = tuple(COUNTER_ACCOUNT)
-TYPE_WEIGHTS: tuple[int, ...] = (12, 7, 12, 12, 7, 8, 5, 5, 9, 5, 8, 10)
+TYPE_WEIGHTS: tuple[int, ...] = (12, 4, 12, 12, 7, 8, 5, 5, 9, 5, 8, 10)
 
+# Every category; TYPE_CATEGORIES spreads them over the types (each one is used).
 CATEGORIES: tuple[str, ...] = (
     "customer-service:goodwill", "customer-service:service-recovery",
     "customer-service:loyalty", "customer-service:complaint-resolution",
@@ -196,10 +198,11 @@ class _Row:
     roles: tuple[str, ...]
     tier: str | None = None
     risk: str | None = None
+    category: str | None = None
 
     @property
     def specificity(self) -> tuple[int, int, int, int]:
-        narrowing = (self.tier is not None) + (self.risk is not None)
+        narrowing = (self.tier is not None) + (self.risk is not None) + (self.category is not None)
         exact = 0 if any(c in self.pattern for c in "*?[") else 1
         return (narrowing, exact, len(self.pattern), self.threshold)
 
@@ -211,16 +214,21 @@ MATRIX: tuple[_Row, ...] = (
     _Row("credit:goodwill", 0, ("manager",), tier="vip"),
     _Row("credit:promotional", 0, ()),
     _Row("credit:refund", 0, ("manager", "finance"), risk="high"),
+    _Row("credit:*", 0, ("manager", "finance"), category="financial:*"),
+    _Row("credit:*", 1_000_000, ("manager", "finance", "cfo"), category="financial:*"),
+    _Row("debit:*", 0, ("manager", "finance"), category="financial:*"),
     _Row("debit:*", 5_000, ("manager",)),
-    _Row("debit:*", 250_000, ("manager", "finance")),
+    _Row("debit:*", 50_000, ("manager", "finance")),
+    _Row("debit:*", 250_000, ("manager", "finance", "cfo")),
     _Row("billing:*", 0, ("finance",)),
-    _Row("billing:*", 500_000, ("finance", "cfo")),
+    _Row("billing:*", 10_000, ("manager", "finance")),
+    _Row("billing:*", 250_000, ("manager", "finance", "cfo")),
 )
 THRESHOLDS: tuple[int, ...] = tuple(sorted({row.threshold for row in MATRIX if row.threshold}))
 SEPARATE_APPLY = "billing:"
 
 STATES: tuple[str, ...] = ("applied", "pending", "approved", "rejected", "withdrawn", "reversed")
-STATE_WEIGHTS: tuple[int, ...] = (38, 16, 10, 13, 10, 13)
+STATE_WEIGHTS: tuple[int, ...] = (40, 8, 8, 10, 8, 26)
 NEEDS_CHAIN = frozenset({"pending", "approved", "rejected", "withdrawn"})
 
 _NAME_A = ("Acme", "Blue", "Cedar", "Delta", "Echo", "Falcon", "Granite", "Harbor", "Iris",
@@ -289,16 +297,17 @@ class _Ref:
 
 @dataclass
 class _Ledger:
-    """Entries collected as (date, order, text); written sorted."""
+    """Entries collected as (date, clock, sequence, text) and written sorted."""
 
-    entries: list[tuple[datetime.date, int, str]] = field(default_factory=list)
+    entries: list[tuple[datetime.date, int, int, str]] = field(default_factory=list)
     bank: dict[tuple[datetime.date, str], int] = field(default_factory=dict)
     seq: int = 0
     transactions: int = 0
 
-    def add(self, day: datetime.date, text: str, *, txn: bool = False) -> None:
+    def add(self, day: datetime.date, text: str, *, txn: bool = False, clock: int = -1) -> None:
+        """Add an entry; within a day, events (with a `clock`) follow in time order."""
         self.seq += 1
-        self.entries.append((day, self.seq, text))
+        self.entries.append((day, clock, self.seq, text))
         if txn:
             self.transactions += 1
 
@@ -353,7 +362,8 @@ class _Org:
                 if since <= day and any(r in g.roles for r in roles)]
 
     @staticmethod
-    def chain(adj_type: str, usd_cents: int, tier: str, risk: str | None) -> tuple[str, ...]:
+    def chain(adj_type: str, usd_cents: int, tier: str, risk: str | None,
+              category: str) -> tuple[str, ...]:
         best: _Row | None = None
         for row in MATRIX:
             if not fnmatchcase(adj_type, row.pattern) or usd_cents < row.threshold:
@@ -361,6 +371,8 @@ class _Org:
             if row.tier is not None and row.tier != tier:
                 continue
             if row.risk is not None and row.risk != risk:
+                continue
+            if row.category is not None and not fnmatchcase(category, row.category):
                 continue
             if best is None or row.specificity > best.specificity:
                 best = row
@@ -378,7 +390,7 @@ def _header(start: datetime.date, org: _Org, customers: Sequence[_Customer],
         ";; (python -m beancount_adjustments.demo -o ledgers/demo.beancount). Do not edit.\n\n",
         'option "title" "Brightwave Analytics (demo)"\n',
         'option "operating_currency" "USD"\n\n',
-        'plugin "beancount_adjustments" "{\'receivable\': \'Assets:Receivable\'}"\n\n',
+        'plugin "beancount_adjustments"\n\n',
         f'{day} commodity USD\n  name: "US Dollar"\n',
         f'{day} commodity EUR\n  name: "Euro"\n\n',
     ]
@@ -396,8 +408,8 @@ def _header(start: datetime.date, org: _Org, customers: Sequence[_Customer],
                    f'  name: "{customer.name}"\n  contact: "{customer.contact}"\n')
     for customer in customers:
         if customer.upgrade_month is not None:
-            since = _add_months(start, customer.upgrade_month).isoformat()
-            out.append(f'{since} custom "adjustment-customer" "{customer.cid}" "vip"\n'
+            upgraded = _add_months(start, customer.upgrade_month).isoformat()
+            out.append(f'{upgraded} custom "adjustment-customer" "{customer.cid}" "vip"\n'
                        f'  name: "{customer.name}"\n  contact: "{customer.contact}"\n')
     out.append("\n;; Approval matrix: pattern, threshold, roles in order.\n")
     for row in MATRIX:
@@ -408,6 +420,8 @@ def _header(start: datetime.date, org: _Org, customers: Sequence[_Customer],
             out.append(f'  customer-tier: "{row.tier}"\n')
         if row.risk:
             out.append(f'  risk: "{row.risk}"\n')
+        if row.category:
+            out.append(f'  category: "{row.category}"\n')
     out.append("\n;; Per-type policy.\n")
     out.append(f'{day} custom "adjustment-policy" "billing:*"\n'
                '  apply: "separate"\n  sla-days: 3\n')
@@ -422,18 +436,22 @@ def _header(start: datetime.date, org: _Org, customers: Sequence[_Customer],
 
 def _make_customers(rng: random.Random, count: int, months: int) -> list[_Customer]:
     customers: list[_Customer] = []
+    names: set[str] = set()
     for index in range(count):
         roll = rng.random()
-        if roll < 0.6:
+        if roll < 0.5:
             tier, monthly = "standard", rng.randrange(4_900, 25_000)
-        elif roll < 0.88:
+        elif roll < 0.8:
             tier, monthly = "vip", rng.randrange(50_000, 250_000)
         else:
             tier, monthly = "enterprise", rng.randrange(300_000, 1_500_000)
         currency = "EUR" if rng.random() < 0.2 else "USD"
         tax = 0 if currency == "EUR" or rng.random() < 0.25 else rng.choice((600, 725, 825))
         name = f"{rng.choice(_NAME_A)} {rng.choice(_NAME_B)} {rng.choice(_NAME_C)}"
-        slug = name.split()[0].lower()
+        if name in names:
+            name = f"{name} ({index + 1})"
+        names.add(name)
+        slug = name.split(maxsplit=1)[0].lower()
         customers.append(_Customer(
             cid=f"cust_{1001 + index}", name=name, tier=tier, currency=currency,
             tax_rate=tax, billing_day=rng.randint(1, 28), monthly=monthly,
@@ -453,7 +471,7 @@ def generate_ledger(*, transactions: int = 3000, seed: int = 7,
     if months < 1:
         raise ValueError("months must be at least 1")
     rng = random.Random(seed)
-    end = _add_months(start, months - 1) + datetime.timedelta(days=22)
+    end = max(start, _add_months(start, months - 1) + datetime.timedelta(days=22))
     span = (end - start).days + 1
     ledger = _Ledger()
 
@@ -470,27 +488,32 @@ def generate_ledger(*, transactions: int = 3000, seed: int = 7,
                 _add_months(start, 1) - datetime.timedelta(days=1))
 
     for when, value in prices:
-        ledger.add(when, f"{when.isoformat()} price EUR {value // 10_000}.{value % 10_000:04d} USD\n")
+        quote = f"{value // 10_000}.{value % 10_000:04d}"
+        ledger.add(when, f"{when.isoformat()} price EUR {quote} USD\n")
     ledger.add(start, f'{start.isoformat()} * "Opening balance"\n'
                + _posting(BANK, 5_000_000, "USD") + _posting("Equity:Opening-Balances",
                                                                -5_000_000, "USD"), txn=True)
     ledger.bank_move(start, 5_000_000, "USD")
 
     n_requests = max(1, round(transactions * 0.2))
-    invoices, tax_by_month = _invoices_and_payments(rng, ledger, customers, start, end, months)
-    remittances = _remittances(ledger, tax_by_month, start, end, months)
-    rest = transactions - n_requests - ledger.transactions - remittances
-    orders = _orders(rng, ledger, customers, start, span, max(0, rest * 3 // 5), tax_by_month)
+    invoices, tax_by_month = _invoices_and_payments(rng, ledger, customers, start=start,
+                                                    end=end, months=months)
+    remittances = _remittance_days(start, end, months)
+    rest = transactions - n_requests - ledger.transactions - len(remittances)
+    orders = _orders(rng, ledger, customers, start=start, span=span,
+                     count=max(0, rest * 3 // 5), tax_by_month=tax_by_month)
+    _write_remittances(ledger, tax_by_month, remittances)
     _expenses(rng, ledger, start, span, max(0, transactions - n_requests - ledger.transactions))
-    _requests(rng, ledger, org, customers, invoices, orders, start, end, n_requests)
+    _requests(rng, ledger, org, customers=customers, invoices=invoices, orders=orders,
+              start=start, end=end, count=n_requests)
     _balances(ledger, start, end, months)
 
-    ledger.entries.sort(key=lambda item: (item[0], item[1]))
-    return _header(start, org, customers, lock) + "\n".join(text for _, _, text in ledger.entries)
+    ledger.entries.sort(key=lambda item: item[:3])
+    return _header(start, org, customers, lock) + "\n".join(item[3] for item in ledger.entries)
 
 
 def _invoices_and_payments(rng: random.Random, ledger: _Ledger, customers: Sequence[_Customer],
-                           start: datetime.date, end: datetime.date, months: int,
+                           *, start: datetime.date, end: datetime.date, months: int,
                            ) -> tuple[list[_Ref], dict[int, int]]:
     raw: list[tuple[datetime.date, _Customer]] = []
     for month in range(months):
@@ -532,25 +555,18 @@ def _invoices_and_payments(rng: random.Random, ledger: _Ledger, customers: Seque
     return invoices, tax_by_month
 
 
-def _remittances(ledger: _Ledger, tax_by_month: dict[int, int], start: datetime.date,
-                 end: datetime.date, months: int) -> int:
-    """Sales tax of each month paid on the 20th of the next (invoices only: orders later)."""
-    count = 0
-    for month in range(1, months):
-        day = _add_months(start, month) + datetime.timedelta(days=19)
-        if day > end:
-            break
-        count += 1
-    return count
+def _remittance_days(start: datetime.date, end: datetime.date,
+                     months: int) -> list[datetime.date]:
+    """The 20th of every month after the first, through `end`."""
+    days = [_add_months(start, month) + datetime.timedelta(days=19) for month in range(1, months)]
+    return [day for day in days if day <= end]
 
 
-def _write_remittances(ledger: _Ledger, tax_by_month: dict[int, int], start: datetime.date,
-                       end: datetime.date, months: int) -> None:
-    for month in range(1, months):
-        day = _add_months(start, month) + datetime.timedelta(days=19)
-        if day > end:
-            break
-        prev = _add_months(start, month - 1)
+def _write_remittances(ledger: _Ledger, tax_by_month: dict[int, int],
+                       days: Sequence[datetime.date]) -> None:
+    """Each month's sales tax (invoices and orders) paid on the 20th of the next."""
+    for day in days:
+        prev = _add_months(day.replace(day=1), -1)
         due = tax_by_month.get(prev.year * 12 + prev.month, 0)
         ledger.add(day, f'{day.isoformat()} * "State Revenue Department" '
                    f'"Sales tax {prev:%B %Y}"\n'
@@ -559,7 +575,7 @@ def _write_remittances(ledger: _Ledger, tax_by_month: dict[int, int], start: dat
 
 
 def _orders(rng: random.Random, ledger: _Ledger, customers: Sequence[_Customer],
-            start: datetime.date, span: int, count: int,
+            *, start: datetime.date, span: int, count: int,
             tax_by_month: dict[int, int]) -> list[_Ref]:
     raw = sorted((start + datetime.timedelta(days=rng.randrange(span)), rng.randrange(
         len(customers))) for _ in range(count))
@@ -612,8 +628,7 @@ def _balances(ledger: _Ledger, start: datetime.date, end: datetime.date, months:
     index = 0
     for month in range(1, months + 1):
         day = _add_months(start, month)
-        if day > end:
-            day = end
+        day = min(day, end)
         while index < len(moves) and moves[index][0][0] < day:
             totals[moves[index][0][1]] += moves[index][1]
             index += 1
@@ -647,7 +662,8 @@ def _plans(rng: random.Random, start: datetime.date, span: int, count: int) -> l
         if len(plans) >= count:
             break
         day = start + datetime.timedelta(days=rng.randrange(early))
-        plans.append(_Plan(day, adj_type, state, CATEGORIES[index % len(CATEGORIES)], True))
+        categories = TYPE_CATEGORIES[adj_type]
+        plans.append(_Plan(day, adj_type, state, categories[index % len(categories)], True))
     while len(plans) < count:
         adj_type = rng.choices(TYPES, TYPE_WEIGHTS)[0]
         state = rng.choices(STATES, STATE_WEIGHTS)[0]
@@ -667,7 +683,7 @@ def _latest(refs: list[_Ref], day: datetime.date, rng: random.Random) -> _Ref | 
     return rng.choice(eligible) if eligible else None
 
 
-def _requests(rng: random.Random, ledger: _Ledger, org: _Org, customers: Sequence[_Customer],
+def _requests(rng: random.Random, ledger: _Ledger, org: _Org, *, customers: Sequence[_Customer],
               invoices: Sequence[_Ref], orders: Sequence[_Ref], start: datetime.date,
               end: datetime.date, count: int) -> None:
     span = (end - start).days + 1
@@ -677,10 +693,12 @@ def _requests(rng: random.Random, ledger: _Ledger, org: _Org, customers: Sequenc
     by_customer_ord: dict[str, list[_Ref]] = {}
     for ref in orders:
         by_customer_ord.setdefault(ref.customer, []).append(ref)
+    # Bigger accounts ask for more adjustments.
+    weights = [{"standard": 1, "vip": 4}.get(c.tier, 12) for c in customers]
     counters: dict[int, int] = {}
     inv_seen: dict[str, int] = {}  # customer -> invoices dated so far (chronological walk)
     for plan in _plans(rng, start, span, count):
-        customer = rng.choice(customers)
+        customer = rng.choices(customers, weights)[0]
         if plan.adj_type == "billing:tax" and customer.tax_rate == 0:
             taxed = [c for c in customers if c.tax_rate]
             customer = rng.choice(taxed) if taxed else customer
@@ -689,13 +707,13 @@ def _requests(rng: random.Random, ledger: _Ledger, org: _Org, customers: Sequenc
         while count_seen < len(inv_all) and inv_all[count_seen].day <= plan.day:
             count_seen += 1
         inv_seen[customer.cid] = count_seen
-        made = _request(rng, org, customer, plan, inv_all[:count_seen],
-                        by_customer_ord.get(customer.cid, []))
+        made = _request(rng, org, customer, plan, invoices=inv_all[:count_seen],
+                        orders=by_customer_ord.get(customer.cid, []))
         if made is None:
             continue
         counters[plan.day.year] = counters.get(plan.day.year, 0) + 1
         rid = f"ADJ-{plan.day.year}-{counters[plan.day.year]:04d}"
-        _emit(rng, ledger, org, customer, plan, made, rid, end)
+        _emit(rng, ledger, org, customer=customer, plan=plan, made=made, rid=rid, end=end)
 
 
 @dataclass
@@ -710,19 +728,21 @@ class _Made:
     state: str
 
 
+SIZE_RANGE: dict[str, tuple[int, int]] = {  # USD cents, drawn log-uniformly
+    "standard": (3_000, 250_000),
+    "vip": (20_000, 1_500_000),
+    "enterprise": (80_000, 6_000_000),
+}
+
+
 def _size(rng: random.Random, adj_type: str, tier: str, needs_chain: bool) -> int:
-    """An absolute amount in USD cents for the type."""
-    big = tier != "standard"
+    """An absolute amount in USD cents for the type and the customer's tier."""
     if adj_type == "credit:promotional":
         return rng.randrange(500, 20_000)
-    roll = rng.random()
-    if not needs_chain and roll < 0.2:
+    if not needs_chain and rng.random() < 0.1:
         return rng.randrange(300, 2_400)  # below every threshold: automatic
-    if roll < 0.65:
-        return rng.randrange(6_000, 90_000)
-    if roll < 0.93 or not big:
-        return rng.randrange(110_000, 450_000 if big else 200_000)
-    return rng.randrange(1_050_000, 2_500_000)
+    low, high = SIZE_RANGE[tier]
+    return int(math.exp(rng.uniform(math.log(low), math.log(high))))
 
 
 def _clear_of_thresholds(usd: int, currency: str) -> bool:
@@ -730,13 +750,13 @@ def _clear_of_thresholds(usd: int, currency: str) -> bool:
     return all(abs(usd - t) * 1000 > t * margin for t in THRESHOLDS)
 
 
-def _request(rng: random.Random, org: _Org, customer: _Customer, plan: _Plan,
+def _request(rng: random.Random, org: _Org, customer: _Customer, plan: _Plan, *,
              invoices: list[_Ref], orders: list[_Ref]) -> _Made | None:
     adj_type, day, cur = plan.adj_type, plan.day, customer.currency
     kind = adj_type.split(":", 1)[0]
     tier = org.tier(customer.cid, day)
     needs_chain = plan.state in NEEDS_CHAIN
-    risk = "high" if adj_type == "credit:refund" and rng.random() < 0.15 else None
+    risk = "high" if adj_type == "credit:refund" and rng.random() < 0.3 else None
     invoice: _Ref | None = None
     order: _Ref | None = None
     price = org.price(day)
@@ -762,6 +782,9 @@ def _request(rng: random.Random, org: _Org, customer: _Customer, plan: _Plan,
             return None
     elif kind == "debit" and rng.random() < 0.4:
         invoice = _latest(invoices, day, rng)
+    if sign < 0 and kind == "credit" and adj_type != "credit:refund" and invoice is not None \
+            and invoice.left < cents:
+        invoice = None  # too big for the invoice: a credit on the account instead
     for ref in (invoice, order):
         if ref is not None and sign < 0:
             if ref.left < 200:
@@ -777,7 +800,7 @@ def _request(rng: random.Random, org: _Org, customer: _Customer, plan: _Plan,
     usd = org.usd(cents, cur, day)
     if cents <= 0 or not _clear_of_thresholds(usd, cur):
         return None
-    chain = org.chain(adj_type, usd, tier, risk)
+    chain = org.chain(adj_type, usd, tier, risk, plan.category)
     state = plan.state
     if needs_chain and not chain:
         state = "applied"
@@ -787,7 +810,7 @@ def _request(rng: random.Random, org: _Org, customer: _Customer, plan: _Plan,
     return _Made(sign * cents, usd, chain, rng.choice(AGENTS), invoice, order, risk, state)
 
 
-def _emit(rng: random.Random, ledger: _Ledger, org: _Org, customer: _Customer, plan: _Plan,
+def _emit(rng: random.Random, ledger: _Ledger, org: _Org, *, customer: _Customer, plan: _Plan,
           made: _Made, rid: str, end: datetime.date) -> None:
     adj_type, day, cur = plan.adj_type, plan.day, customer.currency
     reason = rng.choice(REASONS[adj_type])
@@ -822,14 +845,18 @@ def _emit(rng: random.Random, ledger: _Ledger, org: _Org, customer: _Customer, p
 
     def event(action: str, by: str, extra: str = "") -> None:
         ledger.add(when, f'{when.isoformat()} custom "adjustment" "{rid}" "{action}"\n'
-                   f'  by: "{by}"\n  at: "{_stamp(when, clock)}"\n{extra}')
+                   f'  by: "{by}"\n  at: "{_stamp(when, clock)}"\n{extra}', clock=clock)
 
     state, chain, usd = made.state, made.chain, made.usd
     separate = adj_type.startswith(SEPARATE_APPLY)
     approved: list[str] = [made.requester]
+    # A separate-apply request may also be withdrawn once approved, before applying.
+    late_withdrawal = state == "withdrawn" and separate and rng.random() < 0.3
     levels = len(chain)
-    if state in ("pending", "rejected", "withdrawn"):
-        levels = rng.randrange(len(chain)) if chain else 0
+    if state == "pending":  # waiting at some level, often with earlier levels approved
+        levels = max(0, len(chain) - 1 - (rng.random() < 0.4) - (rng.random() < 0.2))
+    elif state == "rejected" or (state == "withdrawn" and not late_withdrawal):
+        levels = max(0, len(chain) - 1 - (rng.random() < 0.25))  # mostly at the last level
     for role in chain[:levels]:
         if not tick():
             return
@@ -849,7 +876,7 @@ def _emit(rng: random.Random, ledger: _Ledger, org: _Org, customer: _Customer, p
                 event("reject", rng.choice(people),
                       f'  reason: "{rng.choice(REJECT_REASONS)}"\n')
         return
-    if state == "withdrawn" and not (separate and rng.random() < 0.3):
+    if state == "withdrawn" and not late_withdrawal:
         if tick():
             event("cancel", made.requester, f'  reason: "{rng.choice(WITHDRAW_REASONS)}"\n')
         return
