@@ -1,0 +1,79 @@
+"""On a ledger without adjustments (Beancount's example generator), the plugin
+adds no error and changes no entry."""
+
+from __future__ import annotations
+
+import io
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from beancount import loader
+from beancount.parser import printer
+
+import beancount_adjustments
+from beancount_adjustments.book import Book
+
+
+def _generate(path: Path) -> None:
+    bean_example = Path(sys.executable).parent / "bean-example"
+    args = ["--seed", "7", "--date-begin", "2025-01-01", "--date-end", "2026-01-01",
+            "--date-birth", "1980-05-12", "-o", str(path)]
+    if bean_example.exists():
+        subprocess.run([str(bean_example), *args], check=True, capture_output=True)
+        return
+    from beancount.scripts import example  # the module behind the CLI
+    random.seed(7)
+    with path.open("w") as out:
+        example.write_example_file(
+            example.parse_date_liberally("1980-05-12"), example.parse_date_liberally("2025-01-01"),
+            example.parse_date_liberally("2026-01-01"), True, file=out)
+
+
+@pytest.fixture(scope="module")
+def example_ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    directory = tmp_path_factory.mktemp("example")
+    plain = directory / "example.beancount"
+    _generate(plain)
+    text = plain.read_text()
+    assert len(text.splitlines()) > 500
+    with_plugin = directory / "with-plugin.beancount"
+    with_plugin.write_text('plugin "beancount_adjustments"\n' + text)
+    return plain, with_plugin
+
+
+def _printed(entries: list) -> list[str]:
+    out = []
+    for entry in entries:
+        buffer = io.StringIO()
+        printer.print_entry(entry, file=buffer)
+        out.append(buffer.getvalue())
+    return out
+
+
+def test_plugin_changes_nothing_on_a_ledger_without_adjustments(example_ledger):
+    plain, with_plugin = example_ledger
+    entries, errors, _ = loader.load_file(str(plain))
+    entries_p, errors_p, options_p = loader.load_file(str(with_plugin))
+    assert len(errors_p) == len(errors)
+    assert [e.message for e in errors_p] == [e.message for e in errors]
+    assert len(entries_p) == len(entries)
+    assert _printed(entries_p) == _printed(entries)
+    # line numbers shift by the one plugin line, nothing else differs
+    for before, after in zip(entries, entries_p, strict=True):
+        assert type(before) is type(after)
+        assert after.meta["lineno"] - before.meta["lineno"] in (0, 1)
+    book = beancount_adjustments.book_of(options_p)
+    assert isinstance(book, Book)
+    assert book.adjustments == {}
+    assert book.problems == ()
+
+
+def test_plugin_function_returns_the_same_entries(example_ledger):
+    plain, _ = example_ledger
+    entries, _, options = loader.load_file(str(plain))
+    out, errors = beancount_adjustments.adjustments(entries, dict(options))
+    assert errors == []
+    assert out is entries or out == entries
