@@ -42,6 +42,7 @@ from beancount_adjustments.models import (
     State,
     TypePolicy,
     UserGrant,
+    build,
 )
 from beancount_adjustments.policy import (
     Directory,
@@ -52,6 +53,9 @@ from beancount_adjustments.policy import (
     TypeSettings,
     convert,
 )
+from beancount_adjustments.risk import AlertRule, Arrivals, RiskConfig, RiskSetting, request_flags
+from beancount_adjustments.seals import Seal
+from beancount_adjustments.signatures import KeyRing, PublicKey, signature_refusal
 
 
 class Settings(Frozen):
@@ -71,9 +75,12 @@ class Facts:
     rows: list[ApprovalRow] = field(default_factory=list)
     policies: list[TypePolicy] = field(default_factory=list)
     locks: list[PeriodLock] = field(default_factory=list)
-    invoices: dict[str, Reference] = field(default_factory=dict)
-    orders: dict[str, Reference] = field(default_factory=dict)
+    invoices: Mapping[str, Reference] = field(default_factory=dict)
+    orders: Mapping[str, Reference] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    risk_settings: list[RiskSetting | AlertRule] = field(default_factory=list)
+    seals: list[Seal] = field(default_factory=list)
+    keys: list[PublicKey] = field(default_factory=list)
 
 
 class Book(Frozen):
@@ -112,6 +119,7 @@ class _Progress:
     rule: ApprovalRow | None
     settings: TypeSettings
     approvals: list[Approval] = field(default_factory=list)
+    stale: list[Approval] = field(default_factory=list)
     history: list[Record] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     decided_on: datetime.date | None = None
@@ -120,9 +128,10 @@ class _Progress:
     reversed_on: datetime.date | None = None
     applied_source: Source | None = None
     reversed_source: Source | None = None
+    risk_flags: tuple[str, ...] = ()
 
     def freeze(self) -> Adjustment:
-        return Adjustment.model_construct(
+        return build(Adjustment,
             request=self.request, digest=self.digest, state=self.state, amount=self.amount,
             tier=self.tier, chain=self.chain, rule=self.rule,
             separate_apply=self.settings.separate_apply, sla_days=self.settings.sla_days,
@@ -130,7 +139,7 @@ class _Progress:
             decided_on=self.decided_on, applied_on=self.applied_on,
             effective_date=self.effective_date, reversed_on=self.reversed_on,
             applied_source=self.applied_source, reversed_source=self.reversed_source,
-            problems=tuple(self.problems))
+            problems=tuple(self.problems), risk_flags=self.risk_flags)
 
 
 class _Replay:
@@ -146,13 +155,20 @@ class _Replay:
         self.warnings: list[Problem] = []
         self.progress: dict[str, _Progress] = {}
         self.credited: dict[str, Decimal] = {}
+        self.requested_on: dict[str, datetime.date] = {}
+        for request in facts.requests:
+            first = self.requested_on.get(request.id)
+            self.requested_on[request.id] = request.date if first is None else min(
+                first, request.date)
         self._settings_cache: dict[tuple[str, datetime.date], TypeSettings] = {}
+        self.arrivals = Arrivals(RiskConfig.build(facts.risk_settings), self.matrix)
+        self.keyring = KeyRing.build(facts.keys)
 
     # -- reporting -----------------------------------------------------------
 
     def fail(self, code: str, message: str, source: Source, adj: _Progress | None = None,
              adjustment_id: str | None = None) -> None:
-        problem = Problem.model_construct(
+        problem = build(Problem,
             code=code, message=message, source=source,
             adjustment_id=adj.request.id if adj else adjustment_id)
         self.problems.append(problem)
@@ -162,7 +178,7 @@ class _Replay:
     def refuse(self, adj: _Progress, event: Event, code: str, message: str) -> None:
         self.fail(code, f"{event.adjustment_id} {event.action} by {event.by} on {event.date}: "
                   f"{message}", event.source, adj)
-        adj.history.append(Record.model_construct(event=event, accepted=False, stale=False,
+        adj.history.append(build(Record, event=event, accepted=False, stale=False,
                                                   note=message))
 
     # -- the timeline --------------------------------------------------------
@@ -177,7 +193,7 @@ class _Replay:
                 self.arrive(item)
             else:
                 self.handle(item)
-        return Book.model_construct(
+        return build(Book,
             adjustments={k: p.freeze() for k, p in self.progress.items()},
             problems=tuple(self.problems), warnings=tuple(self.warnings),
             directory=self.directory, matrix=self.matrix, policies=self.policies,
@@ -238,15 +254,17 @@ class _Replay:
         amount = self.amount_of(adj)
         if amount is None:
             return False
-        adj.amount = Money.model_construct(number=abs(amount.number), currency=amount.currency)
+        adj.amount = build(Money, number=abs(amount.number), currency=amount.currency)
         if not self.check_references(adj, amount):
             ok = False
         if not self.check_document(adj):
             ok = False
         try:
+            adj.risk_flags = tuple(dict.fromkeys((*request.risk, *request_flags(
+                request, self.arrivals, adj.amount, adj.tier))))
             rule = self.matrix.choose(
                 adj_type=request.type, category=request.category, tier=adj.tier,
-                risk=request.risk, amount=adj.amount, date=request.date, rates=self.rates)
+                risk=adj.risk_flags, amount=adj.amount, date=request.date, rates=self.rates)
         except MissingPrice as missing:
             self.fail("missing-price",
                       f"{rid}: {missing}; add a price directive so the amount can be "
@@ -287,7 +305,7 @@ class _Replay:
                       f"{-number} {currency} off {root}; flip the signs or make it a credit.",
                       source, adj)
             return None
-        return Money.model_construct(number=number, currency=currency)
+        return build(Money, number=number, currency=currency)
 
     def check_references(self, adj: _Progress, amount: Money) -> bool:
         request = adj.request
@@ -357,6 +375,13 @@ class _Replay:
 
     def handle(self, event: Event) -> None:
         adj = self.progress.get(event.adjustment_id)
+        if adj is None and event.adjustment_id in self.requested_on:
+            self.fail("event-before-request",
+                      f"{event.adjustment_id} {event.action} by {event.by} on {event.date}: "
+                      "it is dated before the request "
+                      f"({self.requested_on[event.adjustment_id]}).", event.source,
+                      adjustment_id=event.adjustment_id)
+            return
         if adj is None:
             self.fail("unknown-id",
                       f"{event.adjustment_id} {event.action}: no request has this id; check "
@@ -364,7 +389,7 @@ class _Replay:
                       adjustment_id=event.adjustment_id)
             return
         if adj.state is State.INVALID:
-            adj.history.append(Record.model_construct(
+            adj.history.append(build(Record,
                 event=event, accepted=False, stale=False,
                 note="the request is invalid; fix the request first"))
             return
@@ -391,9 +416,16 @@ class _Replay:
                         "the requester cannot approve their own request (segregation of "
                         "duties); another user holding the role must approve.")
             return
-        level = len(adj.approvals)
+        stale = event.digest is not None and event.digest != adj.digest
+        # A stale approval was given to the content as it was, when the levels
+        # approved before it (stale or not) had been filled.
+        level = len(adj.approvals) + len(adj.stale) if stale else len(adj.approvals)
+        if level >= len(adj.chain):
+            self.refuse(adj, event, "invalid-transition", "every level was already approved.")
+            return
         role = adj.chain[level]
-        earlier = next((a for a in adj.approvals if a.by == event.by), None)
+        earlier = next((a for a in (adj.approvals + adj.stale if stale else adj.approvals)
+                        if a.by == event.by), None)
         if earlier is not None:
             self.refuse(adj, event, "same-approver",
                         f"{event.by} already approved level {earlier.level} as {earlier.role};"
@@ -418,25 +450,33 @@ class _Replay:
                             f"{adj.amount} is above {event.by}'s approval limit of {limit} as "
                             f"{role}; someone with a higher limit must approve.")
                 return
+        signed = signature_refusal(self.keyring, event, event.digest or adj.digest,
+                                   adj.settings.signatures_required)
+        if signed is not None:
+            self.refuse(adj, event, *signed)
+            return
         completes = level + 1 == len(adj.chain)
         applies = completes and not adj.settings.separate_apply
-        if event.digest is not None and event.digest != adj.digest:
-            if not applies:
-                message = (f"{event.adjustment_id}: the approval by {event.by} on {event.date} "
-                           "is stale: the request changed after it was given (digest "
-                           f"{event.digest} approved, now {adj.digest}); it does not count "
-                           "until the request is approved again.")
-                self.warnings.append(Problem.model_construct(
-                    code="stale-approval", message=message, source=event.source,
-                    adjustment_id=event.adjustment_id))
-                adj.history.append(Record.model_construct(
-                    event=event, accepted=False, stale=True,
-                    note="stale: the request changed after this approval"))
-                return
+        approval = build(Approval, by=event.by, role=role, level=level + 1, date=event.date,
+                         at=event.at)
+        if stale and not applies:
+            message = (f"{event.adjustment_id}: the approval by {event.by} on {event.date} "
+                       "is stale: the request changed after it was given (digest "
+                       f"{event.digest} approved, now {adj.digest}); it does not count "
+                       "until the request is approved again.")
+            self.warnings.append(build(Problem, code="stale-approval", message=message,
+                                       source=event.source, adjustment_id=event.adjustment_id))
+            adj.stale.append(approval)
+            adj.history.append(build(Record, event=event, accepted=False, stale=True,
+                                     note="stale: the request changed after this approval"))
+            return
+        if stale:
+            # This approval applied the request, so the content changed after it
+            # was applied: report it, and keep the booked history as it was.
             self.changed_after_apply(adj, event)
-        adj.approvals.append(Approval.model_construct(
-            by=event.by, role=role, level=level + 1, date=event.date, at=event.at))
-        adj.history.append(Record.model_construct(
+            adj.approvals[:] = sorted(adj.approvals + adj.stale, key=lambda a: a.level)
+        adj.approvals.append(approval)
+        adj.history.append(build(Record,
             event=event, accepted=True, stale=event.digest not in (None, adj.digest), note=""))
         if completes:
             adj.state = State.APPROVED
@@ -465,7 +505,7 @@ class _Replay:
             return
         adj.state = State.REJECTED
         adj.decided_on = event.date
-        adj.history.append(Record.model_construct(event=event, accepted=True, stale=False,
+        adj.history.append(build(Record, event=event, accepted=True, stale=False,
                                                   note=""))
 
     def apply_event(self, adj: _Progress, event: Event) -> None:
@@ -498,7 +538,7 @@ class _Replay:
         else:
             adj.state = State.WITHDRAWN
             adj.decided_on = adj.decided_on or event.date
-        adj.history.append(Record.model_construct(event=event, accepted=True, stale=False,
+        adj.history.append(build(Record, event=event, accepted=True, stale=False,
                                                   note=""))
 
     def apply(self, adj: _Progress, date: datetime.date, effective: datetime.date | None,
@@ -540,7 +580,7 @@ class _Replay:
         adj.effective_date = when
         adj.applied_source = source
         if event is not None and event.action is Action.APPLY:
-            adj.history.append(Record.model_construct(event=event, accepted=True,
+            adj.history.append(build(Record, event=event, accepted=True,
                                                       stale=False, note=""))
 
     def _lowers_receivable(self, adj: _Progress) -> bool:

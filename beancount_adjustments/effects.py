@@ -54,7 +54,8 @@ def request_entry(entry: data.Transaction, adj: Adjustment | None) -> data.Trans
     if adj is not None:
         meta.update((k, v) for k, v in _query_meta(adj).items() if k not in meta)
     meta["adjustment-state"] = str(state)
-    flag = flags.FLAG_WARNING if state in OPEN_STATES or state is State.INVALID else entry.flag
+    flag = (flags.FLAG_WARNING if state in OPEN_STATES or state is State.INVALID
+            else flags.FLAG_OKAY)
     tags = (entry.tags or frozenset()) | {TAG_REQUEST, state_tag(state)}
     return entry._replace(meta=meta, flag=flag, tags=frozenset(tags), postings=[])
 

@@ -545,10 +545,6 @@ def test_matching_digests_are_silent():
     assert all(not record.stale for record in loaded.adj("ADJ-1").history)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core: a multi-level adjustment edited after application replays as a stale "
-    "warning plus `missing-role` at the last approval and falls back to pending, "
-    "instead of `changed-after-apply` (reported to the lead)"))
 def test_changed_after_apply_with_two_levels():
     base = request("ADJ-1", "2026-03-01", "-1500.00")
     old = _digest(base, "ADJ-1")
