@@ -1,0 +1,144 @@
+"""What every `bean-adjust` command shares: the ledger, the identity, output.
+
+- `--ledger/-f FILE` (or the environment variable `BEAN_ADJUST_LEDGER`): the
+  ledger's main file.
+- `--as USER` (or `BEAN_ADJUST_USER`): who is acting. A command that writes
+  refuses to run without one.
+- `--json`: machine-readable output on commands that list or show.
+
+A refusal prints `bean-adjust: refused: ...` on stderr and exits with 1.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from beancount import loader
+
+from beancount_adjustments.book import Book
+from beancount_adjustments.models import Money
+from beancount_adjustments.plugin import book_of, price_rates
+from beancount_adjustments.policy import Rates
+from beancount_adjustments.writer import Refusal, WriteRefused, WriteResult
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LEDGER_ENV = "BEAN_ADJUST_LEDGER"
+USER_ENV = "BEAN_ADJUST_USER"
+
+
+class Refused(click.ClickException):
+    """A refusal: message on stderr, exit status 1."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        for line in self.format_message().splitlines():
+            click.echo(f"bean-adjust: refused: {line}", err=True)
+
+
+def ledger_option(func: F) -> F:
+    return click.option(
+        "--ledger", "-f", "ledger", envvar=LEDGER_ENV, required=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help=f"The ledger's main file [env: {LEDGER_ENV}].")(func)
+
+
+def user_option(func: F) -> F:
+    return click.option(
+        "--as", "user", envvar=USER_ENV, default=None, metavar="USER",
+        help=f"Who is acting [env: {USER_ENV}].")(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print JSON instead of text.")(func)
+
+
+def date_option(func: F) -> F:
+    return click.option(
+        "--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+        help="Date the written entries (default: today).")(func)
+
+
+def require_user(user: str | None) -> str:
+    if user is None or not user.strip():
+        raise Refused(f"who is acting? pass --as USER or set {USER_ENV}")
+    return user.strip()
+
+
+def as_date(value: datetime.datetime | None) -> datetime.date | None:
+    return value.date() if value is not None else None
+
+
+def today() -> datetime.date:
+    return datetime.date.today()
+
+
+def load(ledger: Path) -> tuple[list[Any], list[Any], dict[str, Any], Book]:
+    """Load the ledger; the book the plugin left (refused if it did not run)."""
+    entries, errors, options = loader.load_file(str(ledger))
+    book = book_of(options)
+    if book is None:
+        raise Refused(f'{ledger} does not enable the plugin; add plugin "beancount_adjustments"')
+    return entries, errors, options, book
+
+
+def rates_of(entries: Sequence[Any]) -> Rates:
+    from beancount.core import data
+    return price_rates([e for e in entries if isinstance(e, data.Price)])
+
+
+def parse_money(text: str, what: str = "amount") -> Money:
+    """`50.00 USD` (also `USD 50.00`) as Money."""
+    parts = text.replace(",", "").split()
+    if len(parts) == 2 and parts[0][:1].isalpha():
+        parts.reverse()
+    try:
+        if len(parts) != 2 or not parts[1].isupper():
+            raise InvalidOperation
+        return Money(number=Decimal(parts[0]), currency=parts[1])
+    except InvalidOperation:
+        raise click.BadParameter(f"{what} must read like `50.00 USD`, not {text!r}") from None
+
+
+def refused(exc: WriteRefused) -> Refused:
+    return Refused("\n".join(str(r) for r in exc.refusals))
+
+
+def report_refusals(refusals: Sequence[Refusal]) -> None:
+    for refusal in refusals:
+        click.echo(f"bean-adjust: refused: {refusal}", err=True)
+
+
+def wrote(result: WriteResult, what: str) -> None:
+    """Every write says what it wrote and where."""
+    if result.written:
+        click.echo(f"wrote {result.written} {what}{'s' if result.written != 1 else ''} "
+                   f"to {result.path}")
+    else:
+        click.echo(f"wrote nothing to {result.path}")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=_default, ensure_ascii=False))
+
+

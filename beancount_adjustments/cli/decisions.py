@@ -1,0 +1,203 @@
+"""`bean-adjust approve | reject | apply | cancel`: decide on adjustments.
+
+    bean-adjust -f main.beancount approve --as bob ADJ-2026-0042 ADJ-2026-0043
+    bean-adjust approve --as bob --all-pending --type 'credit:*' --below "50 USD"
+    bean-adjust reject --as bob ADJ-2026-0042 --reason "No proof of damage"
+    bean-adjust apply --as carol --all-approved
+    bean-adjust cancel --as alice ADJ-2026-0042 --reason "Filed twice"
+
+Each command writes all its decisions in one write, through the writer,
+which judges them as the plugin will. By default it is all or nothing: one
+refused decision (self-approval, a missing role, a wrong state, ...) and
+nothing is written. `--skip-refused` writes the acceptable ones and reports
+the rest. Either way a refusal is printed on stderr and the exit status is 1.
+
+Selections instead of ids: `approve --all-pending` takes the pending
+adjustments whose next level you may approve today; `reject --all-pending`
+the pending ones you hold a role for; `apply --all-approved` the approved
+ones waiting for an apply. `--type`, `--category` (patterns), `--customer`
+and `--below` narrow them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from beancount_adjustments.book import Book
+from beancount_adjustments.cli.common import (
+    Refused,
+    as_date,
+    date_option,
+    ledger_option,
+    load,
+    parse_money,
+    rates_of,
+    refused,
+    report_refusals,
+    require_user,
+    today,
+    user_option,
+    wrote,
+)
+from beancount_adjustments.models import Action, Adjustment, State
+from beancount_adjustments.policy import Rates
+from beancount_adjustments.queries import Filters, eligible_approvers, requirements, select
+from beancount_adjustments.writer import Decision, WriteRefused, write_decisions
+
+NOUNS = {Action.APPROVE: "approval", Action.REJECT: "rejection", Action.APPLY: "apply event",
+         Action.CANCEL: "cancellation"}
+
+
+def _selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+            click.option("--type", "type_pattern", default=None,
+                         help="Only types matching this pattern (credit:*)."),
+            click.option("--category", default=None, help="Only categories matching this."),
+            click.option("--customer", default=None),
+            click.option("--below", default=None, help='Only amounts below, like "50 USD".')]):
+        func = option(func)
+    return func
+
+
+def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--comment", default=None, help="Free text kept with the decision.")(func)
+    func = click.option("--skip-refused", is_flag=True,
+                        help="Write the acceptable decisions even if some are refused.")(func)
+    func = date_option(func)
+    func = user_option(func)
+    return ledger_option(func)
+
+
+def _chosen(book: Book, user: str, action: Action, *, select_all: bool,
+            ids: tuple[str, ...], narrowing: dict[str, str | None], rates: Rates,
+            on: datetime.date) -> list[str]:
+    if ids and select_all:
+        raise Refused("give ids or a selection, not both")
+    if not select_all:
+        if not ids:
+            raise Refused("which adjustments? give their ids (or a selection such as "
+                          "--all-pending)")
+        if any(narrowing.values()):
+            raise Refused("--type, --category, --customer and --below narrow a selection "
+                          "(--all-pending / --all-approved), not a list of ids")
+        return list(dict.fromkeys(ids))
+    below = parse_money(narrowing["below"], "--below") if narrowing["below"] else None
+    states = {State.APPROVED} if action is Action.APPLY else {State.PENDING}
+    filters = Filters(states=states, type=narrowing["type"], category=narrowing["category"],
+                      customer=narrowing["customer"], below=below)
+
+    def fits(adj: Adjustment) -> bool:
+        if action is Action.APPROVE:
+            return user in eligible_approvers(book, adj, on, rates)
+        if action is Action.REJECT:
+            held = set(book.directory.roles_on(user, on))
+            return adj.request.requested_by != user and bool(held & set(adj.chain))
+        return adj.separate_apply
+    return [adj.id for adj in select(book, filters, on, rates) if fits(adj)]
+
+
+def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...], *,
+            select_all: bool = False, narrowing: dict[str, str | None] | None = None,
+            reason: str | None = None, comment: str | None = None,
+            effective: datetime.datetime | None = None, on: datetime.datetime | None = None,
+            skip_refused: bool = False) -> None:
+    who = require_user(user)
+    narrowing = narrowing or {"type": None, "category": None, "customer": None, "below": None}
+    if action in (Action.REJECT, Action.CANCEL) and not (reason or "").strip():
+        raise Refused(f"a {action} needs --reason")
+    entries, _errors, _options, book = load(ledger)
+    chosen = _chosen(book, who, action, select_all=select_all, ids=ids, narrowing=narrowing,
+                     rates=rates_of(entries), on=as_date(on) or today())
+    if not chosen:
+        click.echo(f"nothing to {action}")
+        return
+    decisions = [Decision(adjustment_id=i, action=action, by=who, reason=reason,
+                          comment=comment, effective=as_date(effective), date=as_date(on))
+                 for i in chosen]
+    try:
+        result = write_decisions(ledger, decisions, partial=skip_refused)
+    except WriteRefused as exc:
+        raise refused(exc) from None
+    wrote(result, NOUNS[action])
+    for adj_id in result.ids:
+        adj = result.book.get(adj_id) if result.book else None
+        state = f"{adj.state} ({requirements(adj)})" if adj else "?"
+        click.echo(f"{adj_id}: {action} by {who}; now {state}")
+    if result.refused:
+        report_refusals(result.refused)
+        raise click.exceptions.Exit(1)
+
+
+@click.command("approve")
+@_common_options
+@click.argument("ids", nargs=-1)
+@click.option("--all-pending", "select_all", is_flag=True,
+              help="Every pending adjustment whose next level you may approve.")
+@_selection_options
+@click.option("--effective", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Date the applied entry (when this approval applies it).")
+def approve(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all: bool,
+            type_pattern: str | None, category: str | None, customer: str | None,
+            below: str | None, effective: datetime.datetime | None, comment: str | None,
+            skip_refused: bool, on: datetime.datetime | None) -> None:
+    """Approve adjustments (one approval level each)."""
+    _decide(Action.APPROVE, ledger, user, ids, select_all=select_all,
+            narrowing={"type": type_pattern, "category": category, "customer": customer,
+                       "below": below},
+            comment=comment, effective=effective, on=on, skip_refused=skip_refused)
+
+
+@click.command("reject")
+@_common_options
+@click.argument("ids", nargs=-1)
+@click.option("--reason", required=True, help="Why (required).")
+@click.option("--all-pending", "select_all", is_flag=True,
+              help="Every pending adjustment you hold a role for.")
+@_selection_options
+def reject(*, ledger: Path, user: str | None, ids: tuple[str, ...], reason: str,
+           select_all: bool, type_pattern: str | None, category: str | None,
+           customer: str | None, below: str | None, comment: str | None,
+           skip_refused: bool, on: datetime.datetime | None) -> None:
+    """Reject pending adjustments."""
+    _decide(Action.REJECT, ledger, user, ids, select_all=select_all,
+            narrowing={"type": type_pattern, "category": category, "customer": customer,
+                       "below": below},
+            reason=reason, comment=comment, on=on, skip_refused=skip_refused)
+
+
+@click.command("apply")
+@_common_options
+@click.argument("ids", nargs=-1)
+@click.option("--all-approved", "select_all", is_flag=True,
+              help="Every approved adjustment waiting for an apply.")
+@_selection_options
+@click.option("--effective", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Date the applied entry.")
+def apply(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all: bool,
+          type_pattern: str | None, category: str | None, customer: str | None,
+          below: str | None, effective: datetime.datetime | None, comment: str | None,
+          skip_refused: bool, on: datetime.datetime | None) -> None:
+    """Apply approved adjustments whose type applies separately."""
+    _decide(Action.APPLY, ledger, user, ids, select_all=select_all,
+            narrowing={"type": type_pattern, "category": category, "customer": customer,
+                       "below": below},
+            comment=comment, effective=effective, on=on, skip_refused=skip_refused)
+
+
+@click.command("cancel")
+@_common_options
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--reason", required=True, help="Why (required).")
+def cancel(*, ledger: Path, user: str | None, ids: tuple[str, ...], reason: str,
+           comment: str | None, skip_refused: bool, on: datetime.datetime | None) -> None:
+    """Withdraw pending or approved adjustments, or reverse applied ones."""
+    _decide(Action.CANCEL, ledger, user, ids, reason=reason, comment=comment, on=on,
+            skip_refused=skip_refused)
+
+
+COMMANDS = [approve, reject, apply, cancel]

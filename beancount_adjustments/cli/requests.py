@@ -1,0 +1,136 @@
+"""`bean-adjust create`: file one adjustment request.
+
+    bean-adjust -f main.beancount create --as alice --type credit:refund \\
+        --customer cust_123 --amount "50.00 USD" --reason "Damaged item" --invoice INV-7
+
+The request moves `--amount` between two accounts:
+
+- the customer's receivable account (`--receivable-account`): by default
+  the one account opened under the plugin's `receivable` root, or among
+  several the one whose name ends with the customer id; else it must be
+  given;
+- the offset account (`--offset-account`), by default per kind:
+  credit: `Expenses:Adjustments:Credits`, debit: `Income:Adjustments:Debits`,
+  billing: `Income:Adjustments:Billing` (it must be opened in the ledger).
+
+A credit lowers what the customer owes, a debit raises it; for a billing
+adjustment a positive amount raises it and a negative one lowers it. The
+command prints the new id and the approvals it needs.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import click
+from beancount.core import data
+
+from beancount_adjustments.book import Book
+from beancount_adjustments.cli.common import (
+    Refused,
+    as_date,
+    date_option,
+    emit_json,
+    json_option,
+    ledger_option,
+    load,
+    parse_money,
+    refused,
+    require_user,
+    user_option,
+    wrote,
+)
+from beancount_adjustments.directives import is_under, kind_of
+from beancount_adjustments.models import Kind
+from beancount_adjustments.queries import approval_text, requirements
+from beancount_adjustments.writer import NewRequest, WriteRefused, write_requests
+
+DEFAULT_OFFSET = {
+    Kind.CREDIT: "Expenses:Adjustments:Credits",
+    Kind.DEBIT: "Income:Adjustments:Debits",
+    Kind.BILLING: "Income:Adjustments:Billing",
+}
+
+
+def default_receivable(entries: list[data.Directive], book: Book, customer: str) -> str:
+    """The customer's receivable account when the ledger makes it unambiguous."""
+    root = book.settings.receivable
+    opened = sorted({e.account for e in entries
+                     if isinstance(e, data.Open) and is_under(e.account, root)})
+    if len(opened) == 1:
+        return opened[0]
+    named = [a for a in opened if a.split(":")[-1].lower() == customer.lower()]
+    if len(named) == 1:
+        return named[0]
+    choices = ", ".join(opened) or f"none is opened under {root}"
+    raise Refused(f"which receivable account? pass --receivable-account ({choices})")
+
+
+@click.command("create")
+@ledger_option
+@user_option
+@click.option("--type", "adj_type", required=True, help="credit:refund, debit:fee, ...")
+@click.option("--customer", required=True)
+@click.option("--amount", required=True, help='What it moves, like "50.00 USD".')
+@click.option("--reason", required=True)
+@click.option("--category", default=None, help="group:name, like operational:billing-error.")
+@click.option("--invoice", default=None)
+@click.option("--order", default=None)
+@click.option("--ticket", default=None)
+@click.option("--document", default=None, help="Path relative to the file written to.")
+@click.option("--effective", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Book the applied entry on this date.")
+@click.option("--id", "adj_id", default=None, help="Default: the next free id.")
+@click.option("--receivable-account", default=None)
+@click.option("--offset-account", default=None)
+@click.option("--narration", default=None, help="Default: the reason.")
+@date_option
+@json_option
+def create(*, ledger: Path, user: str | None, adj_type: str, customer: str, amount: str,
+           reason: str, category: str | None, invoice: str | None, order: str | None,
+           ticket: str | None, document: str | None, effective: datetime.datetime | None,
+           adj_id: str | None, receivable_account: str | None, offset_account: str | None,
+           narration: str | None, on: datetime.datetime | None, as_json: bool) -> None:
+    """File an adjustment request."""
+    requester = require_user(user)
+    money = parse_money(amount)
+    try:
+        kind = kind_of(adj_type)
+    except ValueError:
+        raise Refused(f"--type must start with credit:, debit: or billing:, not {adj_type!r}"
+                      ) from None
+    if kind is not Kind.BILLING and money.number <= 0:
+        raise Refused(f"a {kind} amount is positive; its direction comes from the type")
+    entries, _errors, _options, book = load(ledger)
+    receivable = receivable_account or default_receivable(entries, book, customer)
+    offset = offset_account or DEFAULT_OFFSET[kind]
+    # What the customer owes moves down for a credit, up for a debit.
+    owed = -money.number if kind is Kind.CREDIT else money.number
+    meta = {key: value for key, value in (
+        ("invoice", invoice), ("order", order), ("ticket", ticket), ("document", document),
+        ("effective", effective.date().isoformat() if effective else None)) if value}
+    request = NewRequest(
+        type=adj_type, customer=customer, requested_by=requester, reason=reason,
+        postings=((offset, -owed, money.currency), (receivable, owed, money.currency)),
+        category=category, id=adj_id, narration=narration, date=as_date(on), meta=meta)
+    try:
+        result = write_requests(ledger, [request])
+    except WriteRefused as exc:
+        raise refused(exc) from None
+    new_id = result.ids[0]
+    adj = result.book.get(new_id) if result.book else None
+    if as_json:
+        emit_json({"id": new_id, "file": str(result.path),
+                   "state": str(adj.state) if adj else None,
+                   "chain": list(adj.chain) if adj else [],
+                   "requires": requirements(adj) if adj else None})
+        return
+    wrote(result, "request")
+    click.echo(f"{new_id}: {adj_type} {money} for {customer}")
+    if adj is not None:
+        click.echo(f"  needs: {approval_text(adj)}")
+        click.echo(f"  state: {adj.state} ({requirements(adj)})")
+
+
+COMMANDS = [create]

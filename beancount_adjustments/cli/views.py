@@ -1,0 +1,283 @@
+"""`bean-adjust list | queue | show | check`: read the book, change nothing.
+
+    bean-adjust -f main.beancount list --state pending --type 'credit:*' --json
+    bean-adjust queue --awaiting bob          # what bob may approve now
+    bean-adjust queue --older-than 3          # open for more than 3 days
+    bean-adjust show ADJ-2026-0042
+    bean-adjust check                         # like bean-check, plus a summary
+
+`list` shows every adjustment, `queue` only the open ones (pending or
+approved), oldest first; overdue ones (past their type's `sla-days`) are
+marked `!`. `show` prints the request, its postings, every event with who,
+when and whether it counted (and whether its digest still matches), what
+is still required and who may give it, and the entries the plugin generated.
+`check` loads the ledger, prints every error as `file:line: message` and
+exits with 1 if there is any.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from beancount import loader
+from beancount.core import data
+from beancount.parser import printer
+
+from beancount_adjustments.book import Book
+from beancount_adjustments.cli.common import (
+    Refused,
+    emit_json,
+    json_option,
+    ledger_option,
+    load,
+    parse_money,
+    rates_of,
+    today,
+)
+from beancount_adjustments.models import OPEN_STATES, Adjustment, Record, State
+from beancount_adjustments.plugin import book_of
+from beancount_adjustments.policy import Rates
+from beancount_adjustments.queries import (
+    Filters,
+    counts_by_state,
+    eligible_approvers,
+    is_overdue,
+    requirements,
+    row,
+    select,
+)
+
+STATE_CHOICE = click.Choice([s.value for s in State])
+
+
+def _filter_options(func: Any) -> Any:
+    for option in reversed([
+            click.option("--state", "states", multiple=True, type=STATE_CHOICE,
+                         help="Only this state (repeatable)."),
+            click.option("--type", "type_pattern", default=None,
+                         help="Only types matching this pattern (credit:*)."),
+            click.option("--category", default=None, help="Only categories matching this."),
+            click.option("--customer", default=None),
+            click.option("--requester", default=None),
+            click.option("--older-than", type=click.IntRange(min=0), default=None,
+                         metavar="DAYS", help="Only requests older than DAYS."),
+            click.option("--awaiting", default=None, metavar="USER",
+                         help="Only those USER may approve next."),
+            click.option("--below", default=None, help='Only amounts below, like "50 USD".')]):
+        func = option(func)
+    return func
+
+
+def _table(adjustments: list[Adjustment], on: datetime.date) -> None:
+    if not adjustments:
+        click.echo("no adjustments match")
+        return
+    rows = [(("!" if is_overdue(a, on) else " ") + a.id, a.request.date.isoformat(),
+             str(a.state), a.request.type, a.request.customer,
+             str(a.amount) if a.amount else "-", a.request.requested_by,
+             f"{(on - a.request.date).days}d", requirements(a)) for a in adjustments]
+    head = (" ID", "DATE", "STATE", "TYPE", "CUSTOMER", "AMOUNT", "BY", "AGE", "REQUIRES")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head) - 1)]
+    for line in [head, *rows]:
+        cells = [cell.rjust(w) if i in (5, 7) else cell.ljust(w)
+                 for i, (cell, w) in enumerate(zip(line, widths, strict=False))]
+        click.echo("  ".join([*cells, line[-1]]).rstrip())
+
+
+def _list(default_states: frozenset[State] | None, *, ledger: Path,
+          states: tuple[str, ...] | None, type_pattern: str | None,
+          category: str | None, customer: str | None, requester: str | None,
+          older_than: int | None, awaiting: str | None, below: str | None,
+          as_json: bool) -> None:
+    entries, _errors, _options, book = load(ledger)
+    rates = rates_of(entries)
+    on = today()
+    chosen_states = ({State(s) for s in states} if states else default_states)
+    filters = Filters(states=chosen_states, type=type_pattern, category=category,
+                      customer=customer, requester=requester, older_than=older_than,
+                      awaiting=awaiting,
+                      below=parse_money(below, "--below") if below else None)
+    found = select(book, filters, on, rates)
+    if as_json:
+        emit_json([row(a, book, on, rates) for a in found])
+    else:
+        _table(found, on)
+
+
+@click.command("list")
+@ledger_option
+@_filter_options
+@json_option
+def list_(*, ledger: Path, states: tuple[str, ...], type_pattern: str | None,
+          category: str | None, customer: str | None, requester: str | None,
+          older_than: int | None, awaiting: str | None, below: str | None,
+          as_json: bool) -> None:
+    """List adjustments, oldest first."""
+    _list(None, ledger=ledger, states=states, type_pattern=type_pattern, category=category,
+          customer=customer, requester=requester, older_than=older_than, awaiting=awaiting,
+          below=below, as_json=as_json)
+
+
+@click.command("queue")
+@ledger_option
+@_filter_options
+@json_option
+def queue(*, ledger: Path, states: tuple[str, ...], type_pattern: str | None,
+          category: str | None, customer: str | None, requester: str | None,
+          older_than: int | None, awaiting: str | None, below: str | None,
+          as_json: bool) -> None:
+    """List open adjustments (pending or approved), oldest first."""
+    _list(OPEN_STATES, ledger=ledger, states=states, type_pattern=type_pattern, category=category,
+          customer=customer, requester=requester, older_than=older_than, awaiting=awaiting,
+          below=below, as_json=as_json)
+
+
+def _digest_status(record: Record, adj: Adjustment) -> str:
+    digest = record.event.digest
+    if digest is None:
+        return "no digest"
+    return "digest matches" if digest == adj.digest else "digest STALE"
+
+
+def _generated(entries: list[data.Directive], adj_id: str) -> list[data.Transaction]:
+    return [e for e in entries if isinstance(e, data.Transaction)
+            and adj_id in (e.links or ()) and e.tags
+            and ({"adjustment", "adjustment-reversal"} & set(e.tags))]
+
+
+def _show_json(adj: Adjustment, book: Book, entries: list[data.Directive],
+               on: datetime.date, rates: Rates) -> dict[str, Any]:
+    out = row(adj, book, on, rates)
+    request = adj.request
+    out.update({
+        "payee": request.payee, "narration": request.narration, "ticket": request.ticket,
+        "document": request.document,
+        "effective": request.effective.isoformat() if request.effective else None,
+        "tier": adj.tier, "rule": adj.rule.describe() if adj.rule else None,
+        "postings": [{"account": p.account, "number": str(p.number), "currency": p.currency}
+                     for p in request.postings],
+        "events": [{"date": r.event.date.isoformat(), "action": str(r.event.action),
+                    "by": r.event.by, "at": r.event.at, "reason": r.event.reason,
+                    "comment": r.event.comment, "accepted": r.accepted, "stale": r.stale,
+                    "note": r.note, "digest": r.event.digest,
+                    "digest_matches": (None if r.event.digest is None
+                                       else r.event.digest == adj.digest),
+                    "file": r.event.source.filename, "line": r.event.source.lineno}
+                   for r in adj.history],
+        "problems": [{"code": p.code, "message": p.message, "file": p.source.filename,
+                      "line": p.source.lineno} for p in adj.problems],
+        "generated": [printer.format_entry(e) for e in _generated(entries, adj.id)],
+    })
+    return out
+
+
+@click.command("show")
+@ledger_option
+@click.argument("adjustment_id", metavar="ID")
+@json_option
+def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
+    """Everything about one adjustment."""
+    entries, _errors, _options, book = load(ledger)
+    adj = book.get(adjustment_id)
+    if adj is None:
+        raise Refused(f"no request has the id {adjustment_id!r}")
+    rates = rates_of(entries)
+    on = today()
+    if as_json:
+        emit_json(_show_json(adj, book, entries, on, rates))
+        return
+    request = adj.request
+    echo = click.echo
+    echo(f"{adj.id}  {request.type}  {adj.state}")
+    echo(f"  at {request.source.filename}:{request.source.lineno}")
+    echo(f"  customer: {request.customer}" + (f" ({adj.tier})" if adj.tier else ""))
+    echo(f"  requested by {request.requested_by} on {request.date}")
+    echo(f"  reason: {request.reason}")
+    for label, value in (("category", request.category), ("invoice", request.invoice),
+                         ("order", request.order), ("ticket", request.ticket),
+                         ("document", request.document), ("effective", request.effective)):
+        if value:
+            echo(f"  {label}: {value}")
+    echo(f"  amount: {adj.amount if adj.amount else '-'}")
+    echo(f"  digest: {adj.digest}")
+    echo(f"  rule: {adj.rule.describe() if adj.rule else 'none: approved automatically'}")
+    echo("postings:")
+    width = max((len(p.account) for p in request.postings), default=0)
+    for posting in request.postings:
+        echo(f"  {posting.account:<{width}}  {posting.number:>12} {posting.currency}")
+    echo("events:")
+    if not adj.history:
+        echo("  none")
+    for record in adj.history:
+        event = record.event
+        verdict = "counted" if record.accepted else "REFUSED"
+        if record.stale:
+            verdict = "STALE" if not record.accepted else "counted (stale digest)"
+        line = (f"  {event.date} {event.action} by {event.by}: {verdict}; "
+                f"{_digest_status(record, adj)}")
+        if event.at:
+            line += f"; at {event.at}"
+        echo(line)
+        for label, value in (("reason", event.reason), ("comment", event.comment),
+                             ("note", record.note)):
+            if value:
+                echo(f"      {label}: {value}")
+    stale = [r for r in adj.history if r.stale]
+    if stale:
+        echo("stale approvals (given for other content; they do not count):")
+        for record in stale:
+            echo(f"  {record.event.date} {record.event.by} at "
+                 f"{record.event.source.filename}:{record.event.source.lineno}")
+    echo(f"requires: {requirements(adj)}")
+    if adj.next_role:
+        who = eligible_approvers(book, adj, on, rates)
+        echo(f"may approve next ({adj.next_role}): {', '.join(who) or 'nobody today'}")
+    if adj.problems:
+        echo("problems:")
+        for problem in adj.problems:
+            echo(f"  {problem.source.filename}:{problem.source.lineno}: {problem.message}")
+    generated = _generated(entries, adj.id)
+    echo("generated entries:" if generated else "generated entries: none")
+    for entry in generated:
+        for text_line in printer.format_entry(entry).rstrip("\n").splitlines():
+            echo(f"  {text_line}")
+
+
+@click.command("check")
+@ledger_option
+@json_option
+def check(ledger: Path, as_json: bool) -> None:
+    """Load the ledger; print its errors like bean-check, then a summary."""
+    _entries, errors, options = loader.load_file(str(ledger))
+    book = book_of(options)
+    lines = []
+    for error in errors:
+        source = error.source or {}
+        first, *rest = str(error.message).splitlines() or [""]
+        lines.append(f"{source.get('filename', '<unknown>')}:{source.get('lineno', 0)}: "
+                     f"{first}" + "".join(f"\n  {r}" for r in rest))
+    counts = counts_by_state(book.adjustments.values()) if book else None
+    if as_json:
+        emit_json({"errors": lines, "adjustments": counts,
+                   "warnings": [p.message for p in book.warnings] if book else []})
+    else:
+        for line in lines:
+            click.echo(line, err=True)
+        if book is None:
+            click.echo('the ledger does not enable plugin "beancount_adjustments"')
+        else:
+            total = sum(counts.values()) if counts else 0
+            summary = ", ".join(f"{n} {s}" for s, n in (counts or {}).items() if n)
+            click.echo(f"{total} adjustments" + (f": {summary}" if summary else ""))
+            for warning in book.warnings:
+                click.echo(f"warning: {warning.source.filename}:{warning.source.lineno}: "
+                           f"{warning.message}")
+            click.echo(f"{len(errors)} error{'s' if len(errors) != 1 else ''}")
+    if errors:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = [list_, queue, show, check]

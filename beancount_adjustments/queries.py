@@ -1,0 +1,191 @@
+"""Questions the tools ask of a book: which adjustments, who may act, what is left.
+
+The CLI's `list`, `queue` and `show` and the Fava extension answer from
+these helpers, so a queue reads the same everywhere::
+
+    from beancount_adjustments.queries import Filters, select, eligible_approvers
+    pending = select(book, Filters(states=OPEN_STATES, awaiting="bob"), today)
+
+- `select(book, filters, today)`: the adjustments matching every filter
+  given (state, type and category patterns, customer, requester, age,
+  awaiting a user), oldest first.
+- `eligible_approvers(book, adj, date)`: the users who may fill the next
+  approval level on `date`: they hold the level's role, their limit covers
+  the amount, they are not the requester and did not approve an earlier level.
+- `requirements(adj)`: in words, what the adjustment still needs.
+- `row(adj, book, today)`: a JSON-ready summary of one adjustment.
+
+All pure reads over the replayed book; nothing here touches a file.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from fnmatch import fnmatchcase
+from typing import Any
+
+from beancount_adjustments.book import Book
+from beancount_adjustments.models import Adjustment, Money, State
+from beancount_adjustments.policy import Rates, convert
+
+
+def same_currency_only(base: str, quote: str, date: datetime.date) -> Decimal | None:
+    """Rates when none are known: amounts compare only within one currency."""
+    return None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What `select` keeps; a filter left None keeps everything."""
+
+    states: Collection[State] | None = None
+    type: str | None = None
+    """An fnmatch pattern over the type (`credit:*`)."""
+    category: str | None = None
+    """An fnmatch pattern over the category (`operational:*`)."""
+    customer: str | None = None
+    requester: str | None = None
+    older_than: int | None = None
+    """Days since the request's date, strictly more than this."""
+    awaiting: str | None = None
+    """A user who may give the next approval now."""
+    below: Money | None = None
+    """Only amounts strictly below this (same currency)."""
+
+
+def age_days(adj: Adjustment, today: datetime.date) -> int:
+    return (today - adj.request.date).days
+
+
+def is_overdue(adj: Adjustment, today: datetime.date) -> bool:
+    """Pending for longer than its type's `sla-days`."""
+    return (adj.state is State.PENDING and adj.sla_days is not None
+            and age_days(adj, today) > adj.sla_days)
+
+
+def matches(book: Book, adj: Adjustment, filters: Filters, today: datetime.date,
+            rates: Rates = same_currency_only) -> bool:
+    request = adj.request
+    if filters.states is not None and adj.state not in filters.states:
+        return False
+    if filters.type is not None and not fnmatchcase(request.type, filters.type):
+        return False
+    if filters.category is not None and not (
+            request.category is not None and fnmatchcase(request.category, filters.category)):
+        return False
+    if filters.customer is not None and request.customer != filters.customer:
+        return False
+    if filters.requester is not None and request.requested_by != filters.requester:
+        return False
+    if filters.older_than is not None and age_days(adj, today) <= filters.older_than:
+        return False
+    if filters.below is not None:
+        if adj.amount is None:
+            return False
+        value = convert(adj.amount, filters.below.currency, today, rates)
+        if value is None or value >= filters.below.number:
+            return False
+    return filters.awaiting is None or filters.awaiting in eligible_approvers(
+        book, adj, today, rates)
+
+
+def select(book: Book, filters: Filters, today: datetime.date,
+           rates: Rates = same_currency_only) -> list[Adjustment]:
+    """The adjustments matching `filters`, oldest request first."""
+    found = [a for a in book.adjustments.values() if matches(book, a, filters, today, rates)]
+    return sorted(found, key=lambda a: (a.request.date, a.id))
+
+
+def eligible_approvers(book: Book, adj: Adjustment, date: datetime.date,
+                       rates: Rates = same_currency_only) -> list[str]:
+    """Users who may fill the next approval level of `adj` on `date`, sorted.
+
+    A limit in another currency than the amount counts only when `rates`
+    converts it; otherwise that user is left out (a limit is never guessed).
+    """
+    role = adj.next_role
+    if role is None:
+        return []
+    directory = book.directory
+    done = set(adj.approvers)
+    out = []
+    for user in directory.users_with_role(role, date):
+        if user == adj.request.requested_by or user in done:
+            continue
+        _holds, limit = directory.limit_for(user, role, date)
+        if limit is not None and adj.amount is not None:
+            value = convert(adj.amount, limit.currency, date, rates)
+            if value is None or value > limit.number:
+                continue
+        out.append(user)
+    return out
+
+
+def requirements(adj: Adjustment) -> str:
+    """What `adj` still needs, in one sentence."""
+    state = adj.state
+    if state is State.PENDING:
+        total = len(adj.chain)
+        left = adj.chain[adj.level:]
+        then = f", then {' > '.join(left[1:])}" if len(left) > 1 else ""
+        return (f"approval {adj.level + 1} of {total}: a {left[0]}{then} "
+                "(each by a different person, not the requester)")
+    if state is State.APPROVED:
+        return "approved; an apply books it" if adj.separate_apply else "approved"
+    if state is State.INVALID:
+        return "nothing can happen until the request is fixed: " + "; ".join(
+            p.message for p in adj.problems) if adj.problems else "the request is invalid"
+    return f"nothing: it is {state}"
+
+
+def approval_text(adj: Adjustment) -> str:
+    """`approved automatically` or the chain of roles it needs."""
+    if not adj.chain:
+        return "approved automatically"
+    return " > ".join(adj.chain)
+
+
+def _money(money: Money | None) -> dict[str, str] | None:
+    if money is None:
+        return None
+    return {"number": str(money.number), "currency": money.currency}
+
+
+def row(adj: Adjustment, book: Book, today: datetime.date,
+        rates: Rates = same_currency_only) -> dict[str, Any]:
+    """One adjustment as plain JSON-ready data."""
+    request = adj.request
+    return {
+        "id": adj.id,
+        "date": request.date.isoformat(),
+        "state": str(adj.state),
+        "type": request.type,
+        "category": request.category,
+        "customer": request.customer,
+        "requested_by": request.requested_by,
+        "reason": request.reason,
+        "amount": _money(adj.amount),
+        "chain": list(adj.chain),
+        "approvals": [{"by": a.by, "role": a.role, "level": a.level,
+                       "date": a.date.isoformat()} for a in adj.approvals],
+        "next_role": adj.next_role,
+        "eligible": eligible_approvers(book, adj, today, rates),
+        "requires": requirements(adj),
+        "age_days": age_days(adj, today),
+        "overdue": is_overdue(adj, today),
+        "invoice": request.invoice,
+        "order": request.order,
+        "digest": adj.digest,
+        "file": request.source.filename,
+        "line": request.source.lineno,
+    }
+
+
+def counts_by_state(adjustments: Iterable[Adjustment]) -> dict[str, int]:
+    counts = {str(state): 0 for state in State}
+    for adj in adjustments:
+        counts[str(adj.state)] += 1
+    return counts

@@ -1,0 +1,650 @@
+"""The one writer: every change any tool makes to a ledger goes through here.
+
+The CLI, the Fava extension, CSV import and schedules never open a ledger
+file for writing themselves. They describe what to add, new requests
+(`NewRequest`) or decisions (`Decision`), and call::
+
+    from beancount_adjustments.writer import Decision, write_decisions
+    result = write_decisions(Path("main.beancount"),
+                             [Decision("ADJ-2026-0042", Action.APPROVE, by="bob")])
+    print(f"wrote {result.written} entries to {result.path}")
+
+What a write does, in order:
+
+1. **Choose the file written to** (the *target*): the `target=` argument;
+   else the file named by the environment variable `BEAN_ADJUST_TARGET`
+   (relative to the ledger's directory); else `adjustments.beancount` beside
+   the ledger when the ledger has an `include "adjustments.beancount"` line;
+   else the ledger file itself. The target must be part of the ledger (the
+   ledger or a file it includes): entries written elsewhere would never be
+   read, so that is refused.
+2. **Lock** the target: an exclusive `flock` on the sidecar file
+   `.<target name>.lock` in the target's directory. Every writer takes the
+   same lock, so concurrent writers (two CLI runs, Fava and a cron job)
+   queue up instead of losing each other's entries. The lock dies with its
+   process; a killed writer never leaves the ledger locked.
+3. **Check the file did not change**: with `expected_sha256`, the target's
+   current SHA-256 (`file_sha256(target)`) must equal it, or the write is
+   refused with "the file changed since you loaded it; reload". The hash is
+   of the *target* file, which for a single-file ledger is the ledger
+   itself; a tool that knows only the ledger gets the target from
+   `resolve_target(ledger)`. `WriteResult.sha256` is the new hash, to chain
+   writes.
+4. **Load the ledger once**, under the lock (`beancount.loader.load_file`),
+   and take the book the plugin left (`book_of`).
+5. **Render** the new directives (`render`): requests as `!` transactions
+   linked by their id; decisions as `custom "adjustment"` directives with
+   `by:`, `reason:`, `comment:`, `effective:`, `at:` (the moment of writing,
+   ISO 8601 UTC) and `digest:` (the request's current content hash, so the
+   decision binds to exactly what the decider saw).
+6. **Judge** them as the plugin will: parse the rendered text, read it with
+   the plugin's own reader, add the new facts to a copy of the book's facts
+   and replay. An entry is refused when it brings a new problem (the
+   plugin's own message), when an event would be recorded without effect,
+   and before that for what the book cannot see: an empty identity, an
+   unknown id, an account not opened in the ledger on the request's date,
+   postings that do not balance, an id already taken, an `external-id`
+   already imported.
+7. **Write atomically**: the target's text plus one blank line plus the
+   new block goes to a temporary file in the same directory, is fsynced,
+   given the target's mode and moved over the target with `os.replace`.
+   A reader sees the old file or the new one, never a torn line; a writer
+   killed at any moment leaves the old file (and at most a stray
+   `.<name>.*.tmp`, removed by the next write).
+
+All or nothing: by default any refusal writes nothing and raises
+`WriteRefused`, listing every refusal. With `partial=True` (Fava's batch
+approve, CSV import) the refused items are returned in
+`WriteResult.refused` and the others written, together, in one write.
+
+Ids of new requests are `<id-prefix>-<year>-<NNNN>` (`ADJ-2026-0042`): the
+prefix from the plugin's `id-prefix` setting, the year of the request's
+date, the number one above the highest already used for that prefix and
+year.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import errno
+import fcntl
+import hashlib
+import os
+import re
+import stat
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from beancount import loader
+from beancount.core import data
+from beancount.parser import parser
+
+from beancount_adjustments import render
+from beancount_adjustments.book import Book, Facts, replay
+from beancount_adjustments.directives import EVENT, Reader, kind_of
+from beancount_adjustments.models import Action, Event, Problem, Request
+from beancount_adjustments.plugin import book_of, price_rates
+
+__all__ = [
+    "DEFAULT_TARGET_NAME",
+    "TARGET_ENV",
+    "Decision",
+    "NewRequest",
+    "Refusal",
+    "WriteRefused",
+    "WriteResult",
+    "file_sha256",
+    "next_id",
+    "resolve_target",
+    "write_decisions",
+    "write_requests",
+]
+
+TARGET_ENV = "BEAN_ADJUST_TARGET"
+DEFAULT_TARGET_NAME = "adjustments.beancount"
+LOCK_TIMEOUT = 120.0
+"""Seconds a writer waits for the lock before giving up."""
+
+CORE_REQUEST_KEYS = frozenset({"adjustment-type", "category", "customer", "reason",
+                               "requested-by", "adjustment-id"})
+DATE_META_KEYS = frozenset({"effective"})
+
+
+# -- what callers pass in and get back ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One event to write: `custom "adjustment" ID ACTION`."""
+
+    adjustment_id: str
+    action: Action
+    by: str
+    reason: str | None = None
+    comment: str | None = None
+    effective: datetime.date | None = None
+    date: datetime.date | None = None
+    """The event's date; default: today (local time)."""
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """One request to write: a `!` transaction with `adjustment-type:`."""
+
+    type: str
+    customer: str
+    requested_by: str
+    reason: str
+    postings: tuple[tuple[str, Decimal, str], ...]
+    """(account, number, currency); they must balance."""
+    category: str | None = None
+    id: str | None = None
+    """None: the next free id (see `next_id`)."""
+    payee: str | None = None
+    """Default: the customer."""
+    narration: str | None = None
+    """Default: the reason."""
+    date: datetime.date | None = None
+    """Default: today (local time)."""
+    meta: Mapping[str, str] = field(default_factory=dict)
+    """More metadata: invoice, order, ticket, document, effective, risk,
+    external-id, ... (`effective` is written as a date)."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    key: str
+    """The adjustment id (decisions, requests) the refusal is about."""
+    message: str
+    index: int = -1
+    """Position of the refused item in the sequence passed in (-1: the whole write)."""
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    path: Path
+    """The file written to (the target)."""
+    text: str
+    """The block appended (empty when nothing was written)."""
+    written: int
+    """How many entries were written."""
+    refused: tuple[Refusal, ...]
+    ids: tuple[str, ...]
+    """The adjustment ids of the written entries, in order."""
+    sha256: str = ""
+    """The target's SHA-256 after the write."""
+    book: Book | None = field(default=None, compare=False, repr=False)
+    """The book as the written entries were judged (line numbers of entries
+    that were written after a refused one may be off)."""
+
+
+class WriteRefused(Exception):
+    """Nothing was written; `refusals` says why."""
+
+    def __init__(self, refusals: Sequence[Refusal]) -> None:
+        self.refusals = tuple(refusals)
+        super().__init__("\n".join(str(r) for r in self.refusals))
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# -- the target and its lock -------------------------------------------------
+
+_INCLUDE_RE = re.compile(r'^\s*include\s+"([^"]+)"', re.MULTILINE)
+
+
+def resolve_target(ledger: Path, target: Path | None = None) -> Path:
+    """The file a write to `ledger` appends to (see the module's manual)."""
+    ledger = Path(ledger)
+    if target is None and os.environ.get(TARGET_ENV):
+        target = Path(os.environ[TARGET_ENV])
+    if target is not None:
+        target = Path(target)
+        return target if target.is_absolute() else ledger.parent / target
+    default = ledger.parent / DEFAULT_TARGET_NAME
+    if ledger.name != DEFAULT_TARGET_NAME and default.is_file():
+        try:
+            includes = _INCLUDE_RE.findall(ledger.read_text(encoding="utf-8"))
+        except OSError:
+            includes = []
+        if any(_same_file(ledger.parent / name, default) for name in includes):
+            return default
+    return ledger
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def lock_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.lock"
+
+
+@contextmanager
+def locked(target: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the exclusive lock of `target` (see the module's manual)."""
+    fd = os.open(lock_path(target), os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        deadline = time.monotonic() + timeout
+        pause = 0.002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() > deadline:
+                    raise WriteRefused([Refusal(
+                        str(target), f"another writer has held the lock "
+                        f"{lock_path(target)} for {timeout:.0f} s; try again") ]) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _atomic_write(target: Path, content: bytes) -> None:
+    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    # The rename is durable only once the directory is on disk too.
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _remove_stray_temporaries(target: Path) -> None:
+    """Temporaries left by a writer killed mid-write (we hold the lock, so
+    no live writer owns one)."""
+    for stray in target.parent.glob(f".{target.name}.*.tmp"):
+        with suppress(FileNotFoundError):
+            stray.unlink()
+
+
+# -- ids ---------------------------------------------------------------------
+
+
+def next_id(used: Sequence[str] | set[str], prefix: str, year: int) -> str:
+    """`prefix-year-NNNN`, one above the highest such id in `used`."""
+    pattern = re.compile(rf"^{re.escape(prefix)}-{year}-(\d+)$")
+    numbers = [int(m.group(1)) for m in map(pattern.match, used) if m]
+    return f"{prefix}-{year}-{max(numbers, default=0) + 1:04d}"
+
+
+# -- one write ---------------------------------------------------------------
+
+
+@dataclass
+class _Item:
+    """One entry to write, as rendered, and what became of it."""
+
+    index: int
+    key: str
+    text: str
+    refusal: str | None = None
+    request: Request | None = None
+    event: Event | None = None
+    first_line: int = 0
+    last_line: int = 0
+
+
+@dataclass
+class _Ledger:
+    """The ledger as loaded under the lock."""
+
+    path: Path
+    target: Path
+    existing: str
+    entries: list[data.Directive]
+    book: Book
+    now: datetime.datetime
+
+    @property
+    def today(self) -> datetime.date:
+        return self.now.astimezone().date()
+
+    @property
+    def stamp(self) -> str:
+        return self.now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_decisions(ledger: Path, decisions: Sequence[Decision], *, partial: bool = False,
+                    expected_sha256: str | None = None, target: Path | None = None,
+                    now: datetime.datetime | None = None) -> WriteResult:
+    """Append `decisions` to the ledger as `custom "adjustment"` events."""
+    return _write(Path(ledger), target=target, expected_sha256=expected_sha256, now=now,
+                  partial=partial,
+                  build=lambda led: [_decision_item(led, i, d) for i, d in enumerate(decisions)])
+
+
+def write_requests(ledger: Path, requests: Sequence[NewRequest], *, partial: bool = False,
+                   expected_sha256: str | None = None, target: Path | None = None,
+                   now: datetime.datetime | None = None) -> WriteResult:
+    """Append `requests` to the ledger as request transactions."""
+    def build(led: _Ledger) -> list[_Item]:
+        allocated: set[str] = set()
+        external: dict[str, str] = {r.external_id: r.id for r in led.book.facts.requests
+                                    if r.external_id}
+        return [_request_item(led, i, r, allocated, external) for i, r in enumerate(requests)]
+    return _write(Path(ledger), target=target, expected_sha256=expected_sha256, now=now,
+                  partial=partial, build=build)
+
+
+def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
+           now: datetime.datetime | None, partial: bool,
+           build: Callable[[_Ledger], list[_Item]]) -> WriteResult:
+    if not ledger.is_file():
+        raise WriteRefused([Refusal(str(ledger), "the ledger file does not exist")])
+    path = resolve_target(ledger, target)
+    if not path.is_file():
+        raise WriteRefused([Refusal(str(path), "the target file does not exist; create it and "
+                                    "include it from the ledger")])
+    with locked(path):
+        _remove_stray_temporaries(path)
+        raw = path.read_bytes()
+        if expected_sha256 is not None and hashlib.sha256(raw).hexdigest() != expected_sha256:
+            raise WriteRefused([Refusal(str(path),
+                                        "the file changed since you loaded it; reload")])
+        led = _load(ledger, path, raw.decode("utf-8"),
+                    now or datetime.datetime.now(datetime.UTC))
+        items: list[_Item] = build(led)
+        book = _judge(led, items)
+        refused = tuple(Refusal(it.key, it.refusal, it.index) for it in items if it.refusal)
+        if refused and not partial:
+            raise WriteRefused(refused)
+        accepted = [it for it in items if it.refusal is None]
+        if not accepted:
+            return WriteResult(path, "", 0, refused, (), hashlib.sha256(raw).hexdigest(), book)
+        block = render.render_block([it.text for it in accepted], led.existing)
+        content = render.appended(led.existing, block).encode("utf-8")
+        _atomic_write(path, content)
+        return WriteResult(path, block, len(accepted), refused,
+                           tuple(it.key for it in accepted),
+                           hashlib.sha256(content).hexdigest(), book)
+
+
+def _load(ledger: Path, target: Path, existing: str, now: datetime.datetime) -> _Ledger:
+    entries, _errors, options = loader.load_file(str(ledger))
+    book = book_of(options)
+    if book is None:
+        raise WriteRefused([Refusal(str(ledger), 'the ledger does not enable the plugin; add '
+                                    'plugin "beancount_adjustments" to it')])
+    loaded = {os.path.realpath(name) for name in options.get("include", [])}
+    loaded.add(os.path.realpath(ledger))
+    if os.path.realpath(target) not in loaded:
+        raise WriteRefused([Refusal(str(target), f"{target} is not part of the ledger "
+                                    f"{ledger}; include it, or write to the ledger itself")])
+    return _Ledger(ledger, target, existing, entries, book, now)
+
+
+# -- rendering the items -----------------------------------------------------
+
+
+def _decision_item(led: _Ledger, index: int, decision: Decision) -> _Item:
+    key = decision.adjustment_id.strip() or "(no id)"
+    item = _Item(index, key, "")
+    by = decision.by.strip()
+    adj = led.book.get(decision.adjustment_id)
+    action = Action(decision.action)
+    if not by:
+        item.refusal = "every decision needs an identity (who decides); none was given"
+    elif adj is None:
+        item.refusal = (f"no request has the id {decision.adjustment_id!r}; check the "
+                        "spelling")
+    elif action in (Action.REJECT, Action.CANCEL) and not (decision.reason or "").strip():
+        item.refusal = f"a {action} needs a reason saying why"
+    if item.refusal is not None:
+        return item
+    assert adj is not None
+    item.text = render.render_event(
+        date=decision.date or led.today, adjustment_id=adj.id, action=str(action),
+        meta=[("by", by), ("reason", _clean(decision.reason)),
+              ("comment", _clean(decision.comment)), ("effective", decision.effective),
+              ("at", led.stamp), ("digest", adj.digest)])
+    return item
+
+
+def _clean(text: str | None) -> str | None:
+    return text.strip() if text is not None and text.strip() else None
+
+
+def _request_item(led: _Ledger, index: int, new: NewRequest, allocated: set[str],
+                  external: dict[str, str]) -> _Item:
+    book = led.book
+    date = new.date or led.today
+    if new.id is not None:
+        adj_id = new.id.strip()
+    else:
+        used = set(book.adjustments) | {r.id for r in book.facts.requests} | allocated
+        used |= {link for e in led.entries if isinstance(e, data.Transaction)
+                 for link in (e.links or ())}
+        adj_id = next_id(used, book.settings.id_prefix, date.year)
+    item = _Item(index, adj_id or "(no id)", "")
+    item.refusal = _request_refusal(led, new, adj_id, date, allocated=allocated,
+                                   external=external)
+    allocated.add(adj_id)
+    if item.refusal is not None:
+        return item
+    if new.meta.get("external-id"):
+        external[new.meta["external-id"]] = adj_id
+    meta: list[tuple[str, render.MetaValue | None]] = [
+        ("adjustment-type", new.type.strip()), ("category", _clean(new.category)),
+        ("customer", new.customer.strip()), ("reason", new.reason.strip()),
+        ("requested-by", new.requested_by.strip())]
+    for key, value in new.meta.items():
+        meta.append((key, _meta_value(key, value)))
+    item.text = render.render_request(
+        date=date, adjustment_id=adj_id, payee=new.payee or new.customer.strip(),
+        narration=new.narration or new.reason.strip(), meta=meta, postings=new.postings)
+    return item
+
+
+def _meta_value(key: str, value: str) -> render.MetaValue | None:
+    value = value.strip()
+    if not value:
+        return None
+    if key in DATE_META_KEYS:
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            return value  # the reader says why it is not a date
+    return value
+
+
+def _request_refusal(led: _Ledger, new: NewRequest, adj_id: str, date: datetime.date, *,
+                     allocated: set[str], external: dict[str, str]) -> str | None:
+    book = led.book
+    for name, value in (("requested-by", new.requested_by), ("type", new.type),
+                        ("customer", new.customer), ("reason", new.reason)):
+        if not value.strip():
+            return ("a request needs an identity (requested-by); none was given"
+                    if name == "requested-by" else f"a request needs a {name}")
+    if not render.LINK_RE.match(adj_id):
+        return f"{adj_id!r} cannot be an id: use letters, digits and - _ . / only"
+    if adj_id in book.adjustments or adj_id in allocated:
+        return f"the id {adj_id} is already taken; choose another or let the tool assign one"
+    for key in new.meta:
+        if not render.META_KEY_RE.match(key):
+            return f"{key!r} is not a metadata key (lowercase letter, then letters, digits, -)"
+        if key in CORE_REQUEST_KEYS:
+            return f"`{key}` is set by its own field, not through meta"
+    ext = (new.meta.get("external-id") or "").strip()
+    if ext and ext in external:
+        return f"external-id {ext!r} is already recorded as {external[ext]}; not importing twice"
+    if not new.postings:
+        return "a request needs postings"
+    opened: dict[str, datetime.date] = {}
+    closed: dict[str, datetime.date] = {}
+    for entry in led.entries:
+        if isinstance(entry, data.Open):
+            opened[entry.account] = entry.date
+        elif isinstance(entry, data.Close):
+            closed[entry.account] = entry.date
+    totals: dict[str, Decimal] = {}
+    for account, number, currency in new.postings:
+        if account not in opened:
+            return (f"account {account} is not opened in the ledger; add `open` for it or "
+                    "choose another account")
+        if opened[account] > date:
+            return f"account {account} opens on {opened[account]}, after the request ({date})"
+        if account in closed and closed[account] <= date:
+            return f"account {account} is closed since {closed[account]}"
+        totals[currency] = totals.get(currency, Decimal(0)) + Decimal(number)
+    unbalanced = {c: n for c, n in totals.items() if n != 0}
+    if unbalanced:
+        off = ", ".join(f"{n} {c}" for c, n in sorted(unbalanced.items()))
+        return f"the postings do not balance (they leave {off})"
+    try:
+        kind_of(new.type.strip())
+    except ValueError:
+        return (f"adjustment type {new.type!r} must start with credit:, debit: or billing: "
+                "(for example credit:refund)")
+    return None
+
+
+# -- judging -----------------------------------------------------------------
+
+
+def _problem_key(problem: Problem) -> tuple[str, str, str, int]:
+    return (problem.code, problem.message, problem.source.filename, problem.source.lineno)
+
+
+def _judge(led: _Ledger, items: list[_Item]) -> Book:
+    """Refuse what the plugin would reject; return the book of what stays."""
+    live = [it for it in items if it.refusal is None]
+    if not live:
+        return led.book
+    _read(led, live)
+    baseline = {_problem_key(p) for p in led.book.problems}
+    rates = price_rates([e for e in led.entries if isinstance(e, data.Price)])
+
+    def candidate(chosen: list[_Item]) -> tuple[Book, list[Problem]]:
+        facts: Facts = dataclasses.replace(
+            led.book.facts,
+            requests=[*led.book.facts.requests, *(it.request for it in chosen if it.request)],
+            events=[*led.book.facts.events, *(it.event for it in chosen if it.event)],
+            problems=list(led.book.facts.problems))
+        book = replay(facts, rates, led.book.settings)
+        return book, [p for p in book.problems if _problem_key(p) not in baseline]
+
+    while True:
+        chosen = [it for it in live if it.refusal is None]
+        if not chosen:
+            return led.book
+        book, new = candidate(chosen)
+        unplaced = [p for p in new if not _blame(chosen, p, str(led.target))]
+        _check_effects(book, chosen)
+        if any(it.refusal for it in chosen):
+            continue  # re-judge without the refused ones: others may depend on them
+        if not unplaced:
+            return book
+        # A new problem sits on an old entry (say, a credit now exceeds an invoice
+        # at an existing apply): add the items one by one to find who causes it.
+        accepted: list[_Item] = []
+        for it in chosen:
+            trial, trial_new = candidate([*accepted, it])
+            _check_effects(trial, [it])
+            if it.refusal is None and trial_new:
+                it.refusal = "; ".join(f"{p.message} [{p.code}]" for p in trial_new)
+            if it.refusal is None:
+                accepted.append(it)
+        if not accepted:
+            return led.book
+        return candidate(accepted)[0]
+
+
+def _read(led: _Ledger, items: list[_Item]) -> None:
+    """Parse the rendered items as the plugin will read them."""
+    start = led.existing.count("\n") + render.separator(led.existing).count("\n") + 1
+    lines = start
+    for it in items:
+        it.first_line = lines
+        lines += it.text.count("\n") + 1  # the blank line after it
+        it.last_line = lines - 1
+    block = "\n".join(it.text for it in items)
+    entries, errors, _ = parser.parse_string(block, report_filename=str(led.target),
+                                             report_firstline=start)
+    for error in errors:
+        owner = _owner(items, error.source.get("lineno", 0))
+        for it in [owner] if owner else items:
+            it.refusal = it.refusal or f"cannot be written as Beancount: {error.message}"
+    reader = Reader()
+    for entry in entries:
+        owner = _owner(items, entry.meta.get("lineno", 0))
+        if owner is None or owner.refusal:
+            continue
+        if isinstance(entry, data.Transaction):
+            owner.request = reader.request(entry)
+        elif isinstance(entry, data.Custom) and entry.type == EVENT:
+            owner.event = reader.event(entry)
+    for problem in reader.problems:
+        owner = _owner(items, problem.source.lineno)
+        if owner is not None and owner.refusal is None:
+            owner.refusal = f"{problem.message} [{problem.code}]"
+    for it in items:
+        if it.refusal is None and it.request is None and it.event is None:
+            it.refusal = "the rendered entry could not be read back"
+
+
+def _owner(items: list[_Item], lineno: int) -> _Item | None:
+    return next((it for it in items if it.first_line <= lineno <= it.last_line), None)
+
+
+def _blame(items: list[_Item], problem: Problem, filename: str) -> bool:
+    """Refuse the item a problem sits on; False when it sits on an old entry."""
+    if problem.source.filename != filename:
+        return False
+    owner = _owner(items, problem.source.lineno)
+    if owner is None:
+        return False
+    if owner.refusal is None:
+        owner.refusal = f"{problem.message} [{problem.code}]"
+    return True
+
+
+def _check_effects(book: Book, items: list[_Item]) -> None:
+    """An entry the plugin would keep without effect (an approval of an invalid
+    request, a stale one) is refused too: it would only confuse the audit trail."""
+    for it in items:
+        if it.refusal is not None:
+            continue
+        if it.request is not None:
+            adj = book.get(it.request.id)
+            if adj is None or adj.request.source != it.request.source:
+                it.refusal = f"{it.request.id} would not be read as a new request"
+            elif adj.state.value == "invalid":
+                messages = [f"{p.message} [{p.code}]" for p in adj.problems]
+                it.refusal = "; ".join(messages) or "the request would be invalid"
+        elif it.event is not None:
+            adj = book.get(it.event.adjustment_id)
+            record = None if adj is None else next(
+                (r for r in adj.history if r.event.source == it.event.source), None)
+            if record is None:
+                it.refusal = f"no request has the id {it.event.adjustment_id}"
+            elif not record.accepted:
+                it.refusal = f"{it.event.adjustment_id} {it.event.action}: {record.note}"
