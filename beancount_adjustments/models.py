@@ -23,6 +23,7 @@ class Frozen(BaseModel):
 
 F = TypeVar("F", bound=Frozen)
 _DEFAULTS: dict[type[Frozen], dict[str, Any]] = {}
+_FIELDS_SET: dict[tuple[type[Frozen], tuple[str, ...]], set[str]] = {}
 
 
 def build(cls: type[F], **values: Any) -> F:
@@ -38,10 +39,15 @@ def build(cls: type[F], **values: Any) -> F:
         defaults = _DEFAULTS[cls] = {
             name: field.default for name, field in cls.model_fields.items()
             if not field.is_required()}
+    # Models are frozen, so instances built from the same field names share
+    # one fields-set: a set per instance would outweigh the instance itself.
+    names = tuple(values)
+    fields_set = _FIELDS_SET.get((cls, names))
+    if fields_set is None:
+        fields_set = _FIELDS_SET[(cls, names)] = set(names)
     obj = cls.__new__(cls)
-    state = {**defaults, **values}
-    object.__setattr__(obj, "__dict__", state)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__dict__", {**defaults, **values} if defaults else values)
+    object.__setattr__(obj, "__pydantic_fields_set__", fields_set)
     object.__setattr__(obj, "__pydantic_extra__", None)
     object.__setattr__(obj, "__pydantic_private__", None)
     return obj

@@ -1,0 +1,199 @@
+"""`bean-adjust risk`, `bean-adjust notify` and `bean-adjust automate`.
+
+    bean-adjust risk -f main.beancount [--as-of 2026-11-30] [--check duplicates] [--json]
+    bean-adjust notify -f main.beancount [--state-file .bean-adjust-notify.json]
+                       [--config notify.toml] [--dry-run] [--since REV] [--baseline]
+    bean-adjust automate -f main.beancount --through 2026-11-30 --as alice [--dry-run]
+
+`risk` lists the findings of `beancount_adjustments.risk` (exit 0 either
+way; it is a report). `notify` sends what `beancount_adjustments.notify`
+derives and exits 1 when a channel failed (the failed notices are retried
+on the next run). `automate` writes the requests the ledger's
+`adjustment-rule` directives call for through the writer, each exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from beancount_adjustments import automation, notify, risk
+from beancount_adjustments.cli.common import (
+    Refused,
+    emit_json,
+    json_option,
+    ledger_option,
+    load,
+    report_refusals,
+    require_user,
+    user_option,
+)
+from beancount_adjustments.writer import WriteRefused, write_requests
+
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@click.command("risk")
+@ledger_option
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Judge as of this date (default: the ledger's last adjustment date).")
+@click.option("--check", "checks", multiple=True, metavar="NAME",
+              help="Only this check (repeatable; alerts are `alert:<dimension>`).")
+@json_option
+def risk_command(ledger: Path, as_of: datetime.datetime | None, checks: tuple[str, ...],
+                 as_json: bool) -> None:
+    """Threshold alerts and suspicious patterns, each with the adjustments behind it."""
+    _entries, _errors, _options, book = load(ledger)
+    found = risk.findings(book, as_of.date() if as_of else None)
+    if checks:
+        found = [f for f in found if f.check in checks]
+    if as_json:
+        emit_json([f.as_json() for f in found])
+        return
+    if not found:
+        click.echo("no findings")
+        return
+    for finding in found:
+        click.echo(f"[{finding.check}] {finding.message}")
+        click.echo(f"    ids: {', '.join(finding.ids)}")
+    counts = ", ".join(f"{n} {check}" for check, n in sorted(risk.summarize(found).items()))
+    click.echo(f"{len(found)} finding{'s' if len(found) != 1 else ''} ({counts})")
+
+
+@click.command("notify")
+@ledger_option
+@click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Sent notice keys (default: .bean-adjust-notify.json beside the ledger).")
+@click.option("--config", "config", type=click.Path(exists=True, dir_okay=False,
+                                                    path_type=Path),
+              default=None, help="A TOML file with a [channels] table.")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; send and record nothing.")
+@click.option("--since", "since", metavar="REV", default=None,
+              help="Treat the notices of the ledger at git revision REV as already sent.")
+@click.option("--baseline", is_flag=True,
+              help="Record every current notice as sent without sending (first use).")
+@click.option("--today", "today", type=DAY, default=None,
+              help="The day escalations are judged on (default: today).")
+def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None, dry_run: bool,
+                   since: str | None, baseline: bool,
+                   today: datetime.datetime | None) -> None:
+    """Send approval requests, status updates, escalations and completion notices once.
+
+    Exit status 0 when everything due was delivered, 1 when a channel failed
+    or was refused (those notices are retried by the next run).
+    """
+    day = today.date() if today else datetime.date.today()
+    entries, errors, _options, book = load(ledger)
+    if errors:
+        click.echo(f"bean-adjust: warning: the ledger has {len(errors)} error(s); invalid "
+                   "adjustments notify nobody", err=True)
+    try:
+        channels = notify.read_channels(entries)
+        if config is not None:
+            channels += notify.read_config(config)
+        found = notify.notices(book, day)
+        already: frozenset[str] = frozenset()
+        if since is not None:
+            old_book, old_day = notify.book_at_revision(ledger, since)
+            already = frozenset(n.key for n in notify.notices(old_book, old_day))
+        path = state_file or ledger.parent / ".bean-adjust-notify.json"
+        with notify.locked(path):
+            state = notify.SentState.read(path)
+            outcome = notify.plan(found, channels, book, today=day, state=state,
+                                  already=already)
+            if dry_run:
+                _print_plan(outcome)
+            elif baseline:
+                stamp = _now()
+                for delivery in outcome.planned:
+                    state.record(delivery.notice.key, delivery.route.id, stamp)
+                state.write()
+                click.echo(f"recorded {len(outcome.planned)} deliveries as sent (baseline)")
+            else:
+                notify.run(outcome, state, notify.apprise_send, os.environ, _now)
+                _print_run(outcome)
+    except notify.ChannelError as exc:
+        raise Refused(str(exc)) from None
+    for problem in outcome.refused:
+        click.echo(f"bean-adjust: error: {problem}", err=True)
+    if outcome.failed or outcome.refused:
+        sys.exit(1)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _print_plan(outcome: notify.Outcome) -> None:
+    for delivery in outcome.planned:
+        notice = delivery.notice
+        click.echo(f"would send {notice.key} to {notice.recipient} via "
+                   f"{delivery.route.channel.url}"
+                   + (f" ({{email}}={delivery.route.email})" if delivery.route.email else ""))
+        click.echo(f"    {notice.subject}")
+    for notice in outcome.no_channel:
+        click.echo(f"no channel for {notice.recipient}: {notice.key}")
+    click.echo(f"{len(outcome.planned)} deliveries due (dry run: nothing sent)")
+
+
+def _print_run(outcome: notify.Outcome) -> None:
+    for delivery in outcome.sent:
+        click.echo(f"sent {delivery.notice.key} via {delivery.route.channel.url}")
+    for delivery in outcome.failed:
+        click.echo(f"bean-adjust: error: {delivery.notice.key} via "
+                   f"{delivery.route.channel.url}: {delivery.error} (will retry)", err=True)
+    for notice in outcome.no_channel:
+        click.echo(f"no channel for {notice.recipient}: {notice.key}")
+    click.echo(f"sent {len(outcome.sent)}, failed {len(outcome.failed)}")
+
+
+@click.command("automate")
+@ledger_option
+@user_option
+@click.option("--through", type=DAY, required=True,
+              help="Create what the rules call for up to and including this day.")
+@click.option("--dry-run", is_flag=True, help="Print the requests; write nothing.")
+def automate_command(ledger: Path, user: str | None, through: datetime.datetime,
+                     dry_run: bool) -> None:
+    """Create the requests the ledger's `adjustment-rule`s call for, each exactly once."""
+    who = require_user(user)
+    entries, _errors, _options, book = load(ledger)
+    try:
+        due = automation.pending(book, automation.occurrences(book, entries, through.date(),
+                                                                who))
+    except automation.RuleError as exc:
+        raise Refused(str(exc)) from None
+    if not due:
+        click.echo("nothing to create: every occurrence through "
+                   f"{through.date()} is in the ledger")
+        return
+    if dry_run:
+        for item in due:
+            request = item.request
+            _account, number, currency = request.postings[0]
+            click.echo(f"would create {item.external_id}: {request.type} {abs(number)} "
+                       f"{currency} for {request.customer} on {request.date}")
+        click.echo(f"{len(due)} request{'s' if len(due) != 1 else ''} due (dry run)")
+        return
+    try:
+        result = write_requests(ledger, [item.request for item in due], partial=True)
+    except WriteRefused as exc:
+        report_refusals(exc.refusals)
+        sys.exit(1)
+    refused = {r.index for r in result.refused}
+    ids = iter(result.ids)
+    for index, item in enumerate(due):
+        if index not in refused:
+            click.echo(f"created {next(ids, '?')} for {item.external_id}")
+    report_refusals(result.refused)
+    click.echo(f"wrote {result.written} request{'s' if result.written != 1 else ''} to "
+               f"{result.path}" if result.written else f"wrote nothing to {result.path}")
+    if result.refused:
+        sys.exit(1)
+
+
+COMMANDS: list[click.Command] = [risk_command, notify_command, automate_command]

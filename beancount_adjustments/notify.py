@@ -1,0 +1,598 @@
+"""Notifications: who should hear what, derived from the book, sent exactly once.
+
+    bean-adjust notify -f main.beancount                 # send what is new
+    bean-adjust notify -f main.beancount --dry-run       # print it instead
+    bean-adjust notify -f main.beancount --since HEAD~1  # CI: what this push changed
+
+What is sent
+------------
+
+`notices(book, today)` derives every notice the ledger calls for, each with
+a stable key `<id>:<what>:<recipient>` (`ADJ-2026-0042:approved-1:alice`):
+
+`approval-needed-<level>`, to each user who may fill the level now
+    (`queries.eligible_approvers`) and to `role:<role>`: a request is
+    pending at that level.
+`approved-<level>`, to the requester: an approver filled that level.
+`rejected`, `applied`, `withdrawn`, `reversed`, to the requester: someone
+    else rejected it, applied it with an `apply`, cancelled it, or cancelled
+    it after it was applied. (When the last approval applies it at once,
+    the `approved-<level>` notice says so.)
+`escalation-<n>`, to the users holding the role `n` steps above the awaited
+    one and to `role:<that role>`: pending for more than `n` times its
+    type's `sla-days` (so at most once per SLA period).
+`completed`, to the approvers who took part except whoever acted last: it
+    was applied, rejected or withdrawn after at least one approval.
+`customer-applied`, `customer-reversed`, to `customer:<id>`: applied or
+    reversed; sent only where that customer has a channel.
+
+Nobody is told about their own action, and a request approved and applied
+automatically on arrival notifies nobody but the customer. The roles "above"
+a role are those after it in the longest approval chain in force that holds
+it (`manager > finance > cfo`); at the top, escalations go to that top role.
+
+Channels
+--------
+
+Apprise URLs (`mailto://`, `mailtos://`, `slack://`, `msteams://`,
+`json://`, ... any apprise scheme) per recipient, in the ledger:
+
+    2026-01-01 custom "adjustment-channel" "bob" "mailtos://{env:SMTP_USER}:{env:SMTP_PASSWORD}@smtp.example.com?to=bob@example.com"
+    2026-01-01 custom "adjustment-channel" "role:finance" "{env:FINANCE_SLACK_URL}"
+    2026-01-01 custom "adjustment-channel" "*" "mailto://smtp.example.com?from=adjust@example.com&to={email}"
+    2026-01-01 custom "adjustment-channel" "customer:*" "mailto://smtp.example.com?to={email}"
+
+or in a TOML file given with `--config` (same targets, one URL or a list):
+
+    [channels]
+    bob = "json://hooks.example.com/bob"
+    "role:finance" = ["{env:FINANCE_SLACK_URL}"]
+
+A user's channels are those declared for them; a user without any gets the
+`*` channels with `{email}` taken from their `adjustment-user` `email:`. A
+customer's channels are theirs, else `customer:*` with `{email}` from its
+`contact:`. `role:<name>` channels receive the role's notices once.
+
+Secrets come only from the environment: `{env:NAME}` is replaced at send
+time (URL-quoted inside a URL, verbatim when it is the whole URL; an unset
+variable fails that channel). A channel URL holding a literal password (in
+`user:password@` or a `password=`/`pass=`/`token=`/`secret=`/`key=`/`apikey=`
+query parameter) is refused and never used: write `{env:NAME}` instead.
+
+Exactly once, and never silently dropped
+----------------------------------------
+
+The state file (default `.bean-adjust-notify.json` beside the ledger)
+records, per key, the channels it was delivered to. A run sends each notice
+to the channels it has not reached yet, records each success at once
+(atomic rewrite), and reports each failure; a failed delivery is not
+recorded, so the next run retries it, and the command exits 1. The whole run
+holds an exclusive `flock` on `<state file>.lock`, so overlapping cron or CI
+runs queue up instead of sending twice. `--baseline` records everything
+current as sent without sending (first use on a ledger with history).
+A notice without any channel is reported and left unrecorded.
+
+`--since REV` (a git revision) computes the notice set of the ledger as it
+was at REV (the repository's tree at REV is extracted with `git archive`
+into a temporary directory and loaded there, includes and all), as of REV's
+commit date, and treats those notices as already sent: only what the
+changes since REV (and the days since, for escalations) brought is sent.
+That needs no state between runs, which suits CI jobs on each push; the
+state file is still read and written if present, so a failed delivery is
+retried by the next run (and the failing job can be re-run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import subprocess
+import tarfile
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from beancount_adjustments.book import Book
+from beancount_adjustments.models import Action, Adjustment, Frozen, Source, State
+from beancount_adjustments.queries import eligible_approvers
+
+CHANNEL = "adjustment-channel"
+STATE_VERSION = 1
+LOCK_TIMEOUT = 60.0
+SECRET_KEYS = frozenset({"pass", "password", "pwd", "secret", "token", "key", "apikey",
+                         "api_key", "apitoken"})
+ENV_RE = re.compile(r"\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class Notice(Frozen):
+    """One message to one recipient about one adjustment."""
+
+    key: str
+    kind: str
+    recipient: str
+    adjustment_id: str
+    date: datetime.date
+    subject: str
+    body: str
+
+
+class Channel(Frozen):
+    """An apprise URL template for a target (`bob`, `role:finance`, `*`, `customer:*`)."""
+
+    target: str
+    url: str
+    source: Source | None = None
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha256(self.url.encode()).hexdigest()[:12]
+
+
+# -- what to send -------------------------------------------------------------------
+
+
+def _describe(adj: Adjustment) -> str:
+    request = adj.request
+    amount = f" {adj.amount}" if adj.amount else ""
+    return f"{request.type}{amount} for {request.customer}"
+
+
+def _details(adj: Adjustment) -> str:
+    request = adj.request
+    lines = [f"Adjustment {adj.id}: {_describe(adj)}",
+             f"Requested by {request.requested_by} on {request.date}: {request.reason}"]
+    if request.category:
+        lines.append(f"Category: {request.category}")
+    if adj.risk_flags:
+        lines.append(f"Risk flags: {', '.join(adj.risk_flags)}")
+    return "\n".join(lines)
+
+
+def ladder(book: Book, role: str, date: datetime.date) -> tuple[str, ...]:
+    """The longest approval chain in force holding `role` (the roles above it follow it)."""
+    chains = [row.roles for row in book.matrix.rows_on(date) if role in row.roles]
+    return max(chains, key=len, default=(role,))
+
+
+def _accepted(adj: Adjustment, action: Action) -> list[Any]:
+    return [r.event for r in adj.history if r.accepted and r.event.action is action]
+
+
+def notices(book: Book, today: datetime.date) -> list[Notice]:
+    """Every notice the book calls for on `today`, in a stable order."""
+    out: list[Notice] = []
+    for adj in book.adjustments.values():
+        if adj.state is State.INVALID:
+            continue
+        out.extend(_for_adjustment(book, adj, today))
+    out.sort(key=lambda n: (n.date, n.adjustment_id, n.key))
+    return out
+
+
+def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterator[Notice]:
+    request = adj.request
+    rid, requester = adj.id, request.requested_by
+
+    def notice(kind: str, recipient: str, date: datetime.date, subject: str,
+               body: str) -> Notice:
+        return Notice(key=f"{rid}:{kind}:{recipient}", kind=kind.rsplit("-", 1)[0]
+                      if kind[-1:].isdigit() else kind, recipient=recipient,
+                      adjustment_id=rid, date=date, subject=f"[{rid}] {subject}",
+                      body=f"{body}\n\n{_details(adj)}")
+
+    total = len(adj.chain)
+    applied_by_approval = adj.applied_on is not None and not _accepted(adj, Action.APPLY)
+    for approval in adj.approvals:
+        final = approval.level == total
+        done = ""
+        if final:
+            done = " It is fully approved"
+            done += (f" and was applied on {adj.applied_on} (effective {adj.effective_date})."
+                     if applied_by_approval else ".")
+        yield notice(f"approved-{approval.level}", requester, approval.date,
+                     ("approved and applied" if applied_by_approval else "approved")
+                     if final else f"approved at level {approval.level} of {total}",
+                     f"{approval.by} approved {rid} as {approval.role} (level {approval.level} "
+                     f"of {total}).{done}")
+
+    role = adj.next_role
+    if role is not None:
+        level = adj.level + 1
+        since = adj.approvals[-1].date if adj.approvals else request.date
+        body = (f"{rid} awaits your approval as {role} (level {level} of {total}).\n"
+                f"Approve with: bean-adjust approve {rid} --as <you>")
+        for user in eligible_approvers(book, adj, today):
+            yield notice(f"approval-needed-{level}", user, since,
+                         f"approval needed: {_describe(adj)}", body)
+        yield notice(f"approval-needed-{level}", f"role:{role}", since,
+                     f"approval needed ({role}): {_describe(adj)}", body)
+        sla = adj.sla_days
+        age = (today - request.date).days
+        if sla and age > sla:
+            periods = (age - 1) // sla
+            steps = ladder(book, role, today)
+            index = steps.index(role) if role in steps else 0
+            up = steps[min(index + periods, len(steps) - 1)]
+            due = request.date + datetime.timedelta(days=periods * sla + 1)
+            body = (f"{rid} has waited {age} days for a {role} (its type's SLA is {sla} "
+                    f"days); escalated to {up}.")
+            users = [u for u in book.directory.users_with_role(up, today) if u != requester]
+            for user in [*users, f"role:{up}"]:
+                yield notice(f"escalation-{periods}", user, due,
+                             f"overdue {age} days: {_describe(adj)}", body)
+
+    accepted = [r.event for r in adj.history if r.accepted]
+    last_actor = accepted[-1].by if accepted else None
+    for kind, action in (("rejected", Action.REJECT), ("applied", Action.APPLY)):
+        for event in _accepted(adj, action):
+            if event.by != requester:
+                reason = f" Reason: {event.reason}" if event.reason else ""
+                yield notice(kind, requester, event.date, kind,
+                             f"{event.by} {kind} {rid}.{reason}")
+    for event in _accepted(adj, Action.CANCEL):
+        kind = "reversed" if adj.state is State.REVERSED else "withdrawn"
+        if event.by != requester:
+            yield notice(kind, requester, event.date, kind,
+                         f"{event.by} cancelled {rid}"
+                         + (" and its effect was reversed" if kind == "reversed" else "")
+                         + f". Reason: {event.reason}")
+
+    finished = adj.state in (State.APPLIED, State.REJECTED, State.WITHDRAWN)
+    if finished and adj.approvals:
+        finished_on = adj.applied_on or adj.decided_on or request.date
+        for user in dict.fromkeys(adj.approvers):
+            if user not in (requester, last_actor):
+                yield notice("completed", user, finished_on, f"completed: {adj.state}",
+                             f"{rid}, which you approved, is now {adj.state}.")
+
+    customer = f"customer:{request.customer}"
+    record = book.directory.customer_on(request.customer, today)
+    name = (record.name if record and record.name else request.customer)
+    if adj.applied_on is not None and adj.amount is not None:
+        yield Notice(
+            key=f"{rid}:customer-applied:{customer}", kind="customer-applied",
+            recipient=customer, adjustment_id=rid, date=adj.applied_on,
+            subject=f"Account adjustment {rid}",
+            body=(f"Dear {name},\n\nan adjustment of {adj.amount} ({request.type.split(':')[0]})"
+                  f" was applied to your account on {adj.effective_date}: {request.reason}.\n"))
+    if adj.state is State.REVERSED and adj.reversed_on is not None and adj.amount is not None:
+        yield Notice(
+            key=f"{rid}:customer-reversed:{customer}", kind="customer-reversed",
+            recipient=customer, adjustment_id=rid, date=adj.reversed_on,
+            subject=f"Account adjustment {rid} reversed",
+            body=(f"Dear {name},\n\nthe adjustment of {adj.amount} applied on "
+                  f"{adj.effective_date} ({request.reason}) was reversed on "
+                  f"{adj.reversed_on}.\n"))
+
+
+# -- channels -----------------------------------------------------------------------
+
+
+class ChannelError(Exception):
+    """A channel could not be used: a literal secret, an unset variable, a bad URL."""
+
+
+def literal_secret(url: str) -> str | None:
+    """Why `url` holds a literal secret, or None (placeholders are fine)."""
+    if ENV_RE.fullmatch(url.strip()):
+        return None
+    probe = ENV_RE.sub("ENVPLACEHOLDER", url).replace("{email}", "x@example.com")
+    try:
+        parts = urlsplit(probe)
+        password = parts.password
+    except ValueError:
+        return None
+    if password and password != "ENVPLACEHOLDER":
+        return "a literal password in the URL"
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key.lower() in SECRET_KEYS and value and value != "ENVPLACEHOLDER":
+            return f"a literal `{key}=` in the URL"
+    return None
+
+
+def channel_problem(channel: Channel) -> str | None:
+    reason = literal_secret(channel.url)
+    if reason is None:
+        return None
+    where = (f"{channel.source.filename}:{channel.source.lineno}: "
+             if channel.source else "")
+    return (f"{where}channel for {channel.target} refused: {reason}; secrets come only from "
+            "the environment, write {env:NAME} instead")
+
+
+def read_channels(entries: Sequence[Any]) -> list[Channel]:
+    """`custom "adjustment-channel" TARGET URL` directives, in ledger order."""
+    out: list[Channel] = []
+    for entry in entries:
+        if getattr(entry, "type", None) != CHANNEL or not hasattr(entry, "values"):
+            continue
+        values = [v.value for v in entry.values]
+        meta = entry.meta or {}
+        source = Source(filename=str(meta.get("filename", "<ledger>")),
+                        lineno=int(meta.get("lineno", 0)))
+        if len(values) != 2 or not all(isinstance(v, str) and v.strip() for v in values):
+            raise ChannelError(f"{source.filename}:{source.lineno}: custom \"{CHANNEL}\" takes "
+                               "a target and an apprise URL: custom \"adjustment-channel\" "
+                               "\"bob\" \"mailto://...\"")
+        out.append(Channel(target=values[0].strip(), url=values[1].strip(), source=source))
+    return out
+
+
+def read_config(path: Path) -> list[Channel]:
+    """Channels from a TOML file's `[channels]` table."""
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ChannelError(f"{path}: cannot read the notify config ({exc})") from exc
+    table = raw.get("channels", {})
+    if not isinstance(table, dict):
+        raise ChannelError(f"{path}: [channels] must be a table of target = URL(s)")
+    out: list[Channel] = []
+    for target, urls in table.items():
+        for url in [urls] if isinstance(urls, str) else list(urls):
+            if not isinstance(url, str):
+                raise ChannelError(f"{path}: channel for {target} must be a URL string")
+            out.append(Channel(target=str(target), url=url,
+                               source=Source(filename=str(path), lineno=0)))
+    return out
+
+
+@dataclass(frozen=True)
+class Route:
+    """A channel resolved for one recipient: its template and `{email}`."""
+
+    channel: Channel
+    email: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.channel.id if self.email is None else \
+            hashlib.sha256(f"{self.channel.url}\x1f{self.email}".encode()).hexdigest()[:12]
+
+
+def routes(recipient: str, channels: Sequence[Channel], book: Book,
+           today: datetime.date) -> list[Route]:
+    own = [Route(c) for c in channels if c.target == recipient]
+    if own or recipient.startswith("role:"):
+        return own
+    if recipient.startswith("customer:"):
+        record = book.directory.customer_on(recipient.split(":", 1)[1], today)
+        wildcard, email = "customer:*", record.contact if record else None
+    else:
+        grants = book.directory.grants.get(recipient, [])
+        emails = [g.email for g in grants if g.email and g.date <= today]
+        wildcard, email = "*", emails[-1] if emails else None
+    if not email:
+        return []
+    return [Route(c, email) for c in channels if c.target == wildcard]
+
+
+def expand(route: Route, environ: Mapping[str, str]) -> str:
+    """The URL to hand to apprise: placeholders replaced (raises ChannelError)."""
+    template = route.channel.url
+    whole = ENV_RE.fullmatch(template.strip())
+    if whole:
+        value = environ.get(whole.group(1))
+        if not value:
+            raise ChannelError(f"environment variable {whole.group(1)} is not set")
+        return value
+
+    def env(match: re.Match[str]) -> str:
+        value = environ.get(match.group(1))
+        if value is None:
+            raise ChannelError(f"environment variable {match.group(1)} is not set")
+        return quote(value, safe="")
+
+    url = ENV_RE.sub(env, template)
+    if route.email is not None:
+        url = url.replace("{email}", quote(route.email, safe="@"))
+    return url
+
+
+Sender = Callable[[str, str, str], None]
+"""send(url, title, body): deliver or raise ChannelError."""
+
+
+def apprise_send(url: str, title: str, body: str) -> None:
+    import apprise
+
+    app = apprise.Apprise()
+    if not app.add(url):
+        raise ChannelError("apprise does not understand this URL (check the scheme and form)")
+    with apprise.LogCapture(level=apprise.logging.WARNING) as log:  # type: ignore[no-untyped-call]
+        ok = app.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
+        text = log.getvalue() if hasattr(log, "getvalue") else ""
+    if not ok:
+        lines = [line.split(" - ", 2)[-1] for line in str(text).splitlines() if line.strip()]
+        raise ChannelError("; ".join(lines) or "apprise reported a failure")
+
+
+def masked(url: str) -> str:
+    """A URL for output: never an expanded secret (only templates are shown)."""
+    return url
+
+
+# -- state ----------------------------------------------------------------------------
+
+
+@dataclass
+class SentState:
+    """Which channels each notice key reached."""
+
+    path: Path
+    sent: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> SentState:
+        if not path.exists():
+            return cls(path)
+        try:
+            raw = json.loads(path.read_text() or "{}")
+        except (OSError, ValueError) as exc:
+            raise ChannelError(f"{path}: unreadable notify state ({exc}); fix or remove it "
+                               "(removing it resends everything)") from exc
+        return cls(path, dict(raw.get("sent", {})))
+
+    def reached(self, key: str) -> set[str]:
+        return set(self.sent.get(key, {}).get("channels", []))
+
+    def record(self, key: str, route_id: str, when: str) -> None:
+        item = self.sent.setdefault(key, {"channels": [], "at": when})
+        if route_id not in item["channels"]:
+            item["channels"].append(route_id)
+        item["at"] = when
+
+    def write(self) -> None:
+        data = json.dumps({"version": STATE_VERSION, "sent": self.sent}, indent=1,
+                          sort_keys=True)
+        directory = self.path.parent
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+@contextlib.contextmanager
+def locked(state_path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold an exclusive flock on `<state>.lock` (waits up to `timeout` seconds)."""
+    lock = state_path.with_name(state_path.name + ".lock")
+    with open(lock, "a") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise ChannelError(f"another notify run holds {lock}; gave up after "
+                                       f"{timeout:.0f} s") from exc
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+# -- a run ------------------------------------------------------------------------------
+
+
+@dataclass
+class Delivery:
+    notice: Notice
+    route: Route
+    error: str | None = None
+
+
+@dataclass
+class Outcome:
+    sent: list[Delivery] = field(default_factory=list)
+    failed: list[Delivery] = field(default_factory=list)
+    planned: list[Delivery] = field(default_factory=list)
+    no_channel: list[Notice] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def plan(found: Sequence[Notice], channels: Sequence[Channel], book: Book, *,
+         today: datetime.date, state: SentState,
+         already: frozenset[str] = frozenset()) -> Outcome:
+    """What remains to deliver: every (notice, route) not yet reached."""
+    outcome = Outcome()
+    usable = []
+    for channel in channels:
+        problem = channel_problem(channel)
+        if problem:
+            outcome.refused.append(problem)
+        else:
+            usable.append(channel)
+    refused_targets = {c.target for c in channels} - {c.target for c in usable}
+    for item in found:
+        if item.key in already:
+            continue
+        chosen = routes(item.recipient, usable, book, today)
+        if not chosen:
+            if item.recipient not in refused_targets and not item.recipient.startswith(
+                    ("role:", "customer:")):
+                outcome.no_channel.append(item)
+            continue
+        done = state.reached(item.key)
+        outcome.planned.extend(Delivery(item, r) for r in chosen if r.id not in done)
+    return outcome
+
+
+def run(outcome: Outcome, state: SentState, send: Sender,
+        environ: Mapping[str, str], now: Callable[[], str]) -> Outcome:
+    """Deliver what `plan` found; record each success at once, keep each failure."""
+    for delivery in outcome.planned:
+        try:
+            url = expand(delivery.route, environ)
+            send(url, delivery.notice.subject, delivery.notice.body)
+        except ChannelError as exc:
+            delivery.error = str(exc)
+            outcome.failed.append(delivery)
+            continue
+        except Exception as exc:  # a channel must never stop the others
+            delivery.error = f"{type(exc).__name__}: {exc}"
+            outcome.failed.append(delivery)
+            continue
+        state.record(delivery.notice.key, delivery.route.id, now())
+        state.write()
+        outcome.sent.append(delivery)
+    return outcome
+
+
+# -- --since REV --------------------------------------------------------------------------
+
+
+def book_at_revision(ledger: Path, rev: str) -> tuple[Book, datetime.date]:
+    """The book of the ledger as it was at git revision `rev`, and that commit's date."""
+    from beancount import loader
+
+    from beancount_adjustments.plugin import book_of
+
+    ledger = ledger.resolve()
+
+    def git(*args: str) -> bytes:
+        try:
+            return subprocess.run(["git", "-C", str(ledger.parent), *args], check=True,
+                                  capture_output=True, timeout=120).stdout
+        except (OSError, subprocess.SubprocessError) as exc:
+            err = getattr(exc, "stderr", b"") or b""
+            raise ChannelError(f"git {' '.join(args)} failed: "
+                               f"{err.decode(errors='replace').strip() or exc}") from exc
+
+    top = Path(git("rev-parse", "--show-toplevel").decode().strip())
+    relative = ledger.relative_to(top.resolve())
+    day = datetime.date.fromisoformat(git("log", "-1", "--format=%cs", rev).decode().strip())
+    with tempfile.TemporaryDirectory(prefix="bean-adjust-since-") as tmp:
+        archive = Path(tmp) / "tree.tar"
+        archive.write_bytes(git("archive", "--format=tar", rev))
+        with tarfile.open(archive) as tar:
+            tar.extractall(Path(tmp) / "tree", filter="data")
+        old = Path(tmp) / "tree" / relative
+        if not old.exists():
+            raise ChannelError(f"{relative} does not exist at {rev}")
+        _entries, _errors, options = loader.load_file(str(old))
+    book = book_of(options)
+    if book is None:
+        raise ChannelError(f"the ledger at {rev} does not enable the plugin")
+    return book, day
