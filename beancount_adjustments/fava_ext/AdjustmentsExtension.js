@@ -1,0 +1,245 @@
+// @ts-check
+// Client side of the adjustments workspace: selection, quick actions, batch
+// decisions and the demo-mode user picker. Every rule is enforced on the
+// server; this file only collects what the reviewer asked for and shows the
+// server's answer. No dependencies, no network access beyond this Fava.
+
+const FLASH_KEY = "adjustments-flash";
+const DEMO_COOKIE = "adjustments-user";
+
+/** @param {string} text */
+function el(tag, text = "", cls = "") {
+  const node = document.createElement(tag);
+  if (text) node.textContent = text;
+  if (cls) node.className = cls;
+  return node;
+}
+
+/**
+ * @param {HTMLElement} root
+ * @param {{kind: string, title: string, items?: string[], reload?: boolean}} msg
+ */
+function flash(root, msg) {
+  const box = root.querySelector("#adj-flash");
+  if (!box) return;
+  box.innerHTML = "";
+  const banner = el("div", "", `adj-banner ${msg.kind}`);
+  banner.append(el("strong", msg.title));
+  if (msg.items && msg.items.length) {
+    const list = el("ul");
+    for (const item of msg.items) list.append(el("li", item));
+    banner.append(list);
+  }
+  if (msg.reload) {
+    const button = el("button", "Reload the page");
+    button.type = "button";
+    button.addEventListener("click", () => window.location.reload());
+    banner.append(" ", button);
+  }
+  box.append(banner);
+  banner.scrollIntoView({ block: "nearest" });
+}
+
+/** Summarise a decide response for the banner. */
+function describe(body, status) {
+  const refused = (body.refused || []).map((r) => `${r.id}: ${r.message}`);
+  if (status === 200) {
+    const ids = body.ids || [];
+    return {
+      kind: refused.length ? "warn" : "ok",
+      title: `Recorded ${body.written} decision${body.written === 1 ? "" : "s"} as ${body.by}: ${ids.join(", ")}.` +
+        (refused.length ? ` Refused ${refused.length}:` : ""),
+      items: refused,
+    };
+  }
+  if (status === 409) {
+    return { kind: "error", title: "The ledger changed since this page was loaded; nothing was written. Reload and try again.", reload: true };
+  }
+  if (status === 422) {
+    return { kind: "error", title: "Nothing was written: the rules refuse every item.", items: refused };
+  }
+  return { kind: "error", title: body.error || `The server refused the request (HTTP ${status}).` };
+}
+
+/**
+ * Ask for a reason (required) and a comment in the page's dialog.
+ * @param {HTMLElement} root
+ * @param {string} title
+ * @param {string} what
+ * @returns {Promise<{reason: string, comment: string} | null>}
+ */
+function askReason(root, title, what) {
+  const dialog = /** @type {HTMLDialogElement | null} */ (root.querySelector("#adj-reason-dialog"));
+  if (!dialog) return Promise.resolve(null);
+  const reason = /** @type {HTMLTextAreaElement} */ (dialog.querySelector("#adj-reason-text"));
+  const comment = /** @type {HTMLTextAreaElement} */ (dialog.querySelector("#adj-comment-text"));
+  /** @type {HTMLElement} */ (dialog.querySelector("#adj-reason-title")).textContent = title;
+  /** @type {HTMLElement} */ (dialog.querySelector("#adj-reason-what")).textContent = what;
+  reason.value = "";
+  comment.value = "";
+  return new Promise((resolve) => {
+    const form = /** @type {HTMLFormElement} */ (dialog.querySelector("#adj-reason-form"));
+    const back = /** @type {HTMLButtonElement} */ (dialog.querySelector("#adj-reason-cancel"));
+    const done = (value) => {
+      form.removeEventListener("submit", onSubmit);
+      back.removeEventListener("click", onBack);
+      dialog.removeEventListener("cancel", onBack);
+      if (dialog.open) dialog.close();
+      resolve(value);
+    };
+    const onSubmit = (event) => {
+      event.preventDefault();
+      if (!reason.value.trim()) {
+        reason.focus();
+        reason.setCustomValidity("A reason is required");
+        reason.reportValidity();
+        return;
+      }
+      done({ reason: reason.value.trim(), comment: comment.value.trim() });
+    };
+    const onBack = (event) => {
+      event.preventDefault();
+      done(null);
+    };
+    reason.addEventListener("input", () => reason.setCustomValidity(""), { once: true });
+    form.addEventListener("submit", onSubmit);
+    back.addEventListener("click", onBack);
+    dialog.addEventListener("cancel", onBack);
+    dialog.showModal();
+    reason.focus();
+  });
+}
+
+/**
+ * POST decisions; on success reload so the page shows the new book.
+ * @param {HTMLElement} root
+ * @param {Array<Record<string, string>>} decisions
+ */
+async function send(root, decisions) {
+  const buttons = root.querySelectorAll("button");
+  buttons.forEach((b) => b.setAttribute("aria-busy", "true"));
+  let status = 0;
+  let body = {};
+  try {
+    const response = await fetch(root.dataset.decideUrl || "", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ sha256: root.dataset.sha256, decisions }),
+    });
+    status = response.status;
+    try {
+      body = await response.json();
+    } catch {
+      body = {};
+    }
+  } catch (error) {
+    body = { error: `Network error: ${error}` };
+  } finally {
+    buttons.forEach((b) => b.removeAttribute("aria-busy"));
+  }
+  const msg = describe(body, status);
+  if (status === 200) {
+    sessionStorage.setItem(FLASH_KEY, JSON.stringify(msg));
+    window.location.reload();
+    return;
+  }
+  flash(root, msg);
+}
+
+/** @param {HTMLElement} root */
+function selected(root) {
+  return Array.from(root.querySelectorAll("input.adj-select:checked")).map(
+    (box) => /** @type {HTMLInputElement} */ (box).value,
+  );
+}
+
+/** @param {HTMLElement} root */
+function updateSelection(root) {
+  const ids = selected(root);
+  const count = root.querySelector("#adj-selected-count");
+  if (count) count.textContent = `${ids.length} selected`;
+  const readOnly = Boolean(root.dataset.readOnly);
+  for (const id of ["#adj-batch-approve", "#adj-batch-reject"]) {
+    const button = /** @type {HTMLButtonElement | null} */ (root.querySelector(id));
+    if (button) {
+      button.disabled = readOnly || ids.length === 0;
+      button.title = readOnly ? "read-only: no acting user" : "";
+    }
+  }
+}
+
+/** @param {HTMLElement} root */
+function bind(root) {
+  const pending = sessionStorage.getItem(FLASH_KEY);
+  if (pending) {
+    sessionStorage.removeItem(FLASH_KEY);
+    try {
+      flash(root, JSON.parse(pending));
+    } catch {
+      /* ignore a broken message */
+    }
+  }
+
+  const picker = /** @type {HTMLSelectElement | null} */ (root.querySelector("#adj-demo-user"));
+  picker?.addEventListener("change", () => {
+    const value = encodeURIComponent(picker.value);
+    const expires = picker.value ? "" : "; max-age=0";
+    document.cookie = `${DEMO_COOKIE}=${value}; path=/; SameSite=Strict${expires}`;
+    const url = new URL(window.location.href);
+    url.searchParams.delete("as");
+    window.location.assign(url.toString());
+  });
+
+  const all = /** @type {HTMLInputElement | null} */ (root.querySelector("#adj-select-all"));
+  all?.addEventListener("change", () => {
+    root.querySelectorAll("input.adj-select").forEach((box) => {
+      /** @type {HTMLInputElement} */ (box).checked = all.checked;
+    });
+    updateSelection(root);
+  });
+  root.addEventListener("change", (event) => {
+    const target = event.target;
+    if (target instanceof HTMLInputElement && target.classList.contains("adj-select")) {
+      updateSelection(root);
+    }
+  });
+  updateSelection(root);
+
+  root.querySelector("#adj-batch-approve")?.addEventListener("click", () => {
+    const ids = selected(root);
+    if (ids.length) void send(root, ids.map((id) => ({ id, action: "approve" })));
+  });
+  root.querySelector("#adj-batch-reject")?.addEventListener("click", async () => {
+    const ids = selected(root);
+    if (!ids.length) return;
+    const answer = await askReason(root, `Reject ${ids.length} request${ids.length === 1 ? "" : "s"}`, ids.join(", "));
+    if (answer) {
+      void send(root, ids.map((id) => ({ id, action: "reject", reason: answer.reason, comment: answer.comment })));
+    }
+  });
+
+  root.addEventListener("click", async (event) => {
+    const target = event.target;
+    if (!(target instanceof HTMLElement)) return;
+    const button = target.closest("button[data-adj-action]");
+    if (!(button instanceof HTMLButtonElement) || button.disabled) return;
+    const id = button.dataset.adjId || "";
+    const action = button.dataset.adjAction || "";
+    if (button.dataset.needsReason) {
+      const answer = await askReason(root, `${button.textContent?.trim()} ${id}`, "The reason is recorded in the ledger with your name.");
+      if (answer) void send(root, [{ id, action, reason: answer.reason, comment: answer.comment }]);
+      return;
+    }
+    void send(root, [{ id, action }]);
+  });
+}
+
+export default {
+  onExtensionPageLoad() {
+    const root = document.getElementById("adj-root");
+    if (!root || root.dataset.bound) return;
+    root.dataset.bound = "1";
+    bind(root);
+  },
+};

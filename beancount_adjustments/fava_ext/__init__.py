@@ -1,0 +1,627 @@
+"""Fava extension: the reviewer's workspace for adjustments.
+
+Enable it in the ledger with one line: `custom "fava-extension"`, the module
+`"beancount_adjustments.fava_ext"` and the config (a Python dict literal)::
+
+    2026-01-01 custom "fava-extension" "beancount_adjustments.fava_ext" "{CONFIG}"
+
+    with CONFIG, for example:
+    'user-header': 'X-Remote-User', 'demo-mode': False, 'sla-days': 3
+
+The pages (queue, detail, reports) live under Fava's extension report
+"Adjustments"; actions are JSON endpoints. See `AdjustmentsExtension` for
+the configuration keys and the endpoints.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar, cast
+from urllib.parse import parse_qsl, quote, urlencode
+
+from beancount.core import data
+from fava.context import g
+from fava.ext import FavaExtensionBase, extension_endpoint
+from flask import Response, abort, current_app, jsonify, make_response, request
+from markupsafe import Markup
+
+from beancount_adjustments import writer
+from beancount_adjustments.book import Book
+from beancount_adjustments.fava_ext import charts, report_data, views
+from beancount_adjustments.fava_ext.views import BookIndex, DateRange
+from beancount_adjustments.models import Action
+from beancount_adjustments.plugin import book_of
+
+__all__ = ["AdjustmentsExtension", "Config", "Identity"]
+
+DEMO_COOKIE = "adjustments-user"
+MAX_DECISIONS = 5000
+STALE_MARKER = "changed since you loaded"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The extension's settings, parsed from the `fava-extension` line."""
+
+    user_header: str | None = None
+    demo_mode: bool = False
+    sla_days: int = 3
+    ticket_url: str | None = None
+    read_only: bool = False
+    per_page: int = views.PER_PAGE
+    target: str | None = None
+    errors: tuple[str, ...] = ()
+
+    KEYS = ("user-header", "demo-mode", "sla-days", "ticket-url", "read-only", "per-page",
+            "target")
+
+    @classmethod
+    def parse(cls, raw: object) -> Config:
+        """Settings from the parsed config; bad values fall back to the default and
+        are listed in `errors` (shown on the page) instead of breaking Fava."""
+        if raw is None:
+            return cls()
+        if not isinstance(raw, dict):
+            return cls(errors=("the extension's config must be a dict literal",))
+        errors: list[str] = []
+        values: dict[str, Any] = {}
+        unknown = sorted(str(k) for k in raw if k not in cls.KEYS)
+        if unknown:
+            errors.append(f"unknown config key(s): {', '.join(unknown)}; known: "
+                          f"{', '.join(cls.KEYS)}")
+        checks: dict[str, tuple[str, type | tuple[type, ...]]] = {
+            "user-header": ("user_header", str), "demo-mode": ("demo_mode", bool),
+            "sla-days": ("sla_days", int), "ticket-url": ("ticket_url", str),
+            "read-only": ("read_only", bool), "per-page": ("per_page", int),
+            "target": ("target", str)}
+        for key, (name, kind) in checks.items():
+            if key not in raw or raw[key] is None:
+                continue
+            value = raw[key]
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                errors.append(f"config key {key!r} has the wrong type ({value!r})")
+                continue
+            values[name] = value.strip() if isinstance(value, str) else value
+        if values.get("sla_days", 0) < 0 or values.get("per_page", 1) < 1:
+            errors.append("sla-days must be >= 0 and per-page >= 1")
+            values.pop("sla_days", None)
+            values.pop("per_page", None)
+        ticket = values.get("ticket_url")
+        if ticket and not str(ticket).lower().startswith(("https://", "http://")):
+            errors.append("ticket-url must be an http(s) URL template")
+            values.pop("ticket_url")
+        return cls(**values, errors=tuple(errors))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who acts in this request, and where that came from."""
+
+    user: str | None
+    source: str
+    """"header" (trusted reverse-proxy header), "demo" (picked on the page) or ""."""
+    roles: tuple[str, ...] = ()
+    known: bool = False
+
+
+@dataclass(frozen=True)
+class ReportsPage:
+    summary: report_data.Summary
+    trends: report_data.Trends
+    impact: report_data.Impact
+    compliance: report_data.Compliance
+    charts: dict[str, Markup]
+    compliance_shown: int
+
+
+@dataclass(frozen=True)
+class Page:
+    """Everything the template renders for one request."""
+
+    view: str
+    identity: Identity
+    read_only: str
+    """Why nothing can be written from this page ("" when writes are possible)."""
+    sha256: str
+    users: list[str]
+    config: Config
+    today: datetime.date
+    date_range: DateRange | None
+    problems: int
+    open_count: int
+    queue: views.QueueView | None = None
+    detail: views.DetailView | None = None
+    reports: ReportsPage | None = None
+    missing_id: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def fava_read_only() -> bool:
+    """Whether Fava runs with --read-only.
+
+    Fava 1.30 keeps no flag for it: `create_app(read_only=True)` registers a
+    before-request hook named `_read_only` that answers every non-GET with
+    401. We look for that hook (and a `READ_ONLY` config value, for later
+    versions).
+    """
+    if current_app.config.get("READ_ONLY"):
+        return True
+    hooks = current_app.before_request_funcs.get(None, [])
+    return any(getattr(hook, "__name__", "") == "_read_only" for hook in hooks)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def endpoint(name: str, methods: list[str] | None = None) -> Callable[[F], F]:
+    """Fava's `extension_endpoint`, typed."""
+    return cast(Callable[[F], F], extension_endpoint(name, methods))
+
+
+def _json(status: int, **payload: Any) -> Response:
+    response = jsonify(payload)
+    response.status_code = status
+    return response
+
+
+class AdjustmentsExtension(FavaExtensionBase):
+    """The reviewer's workspace: pending queue, batch decisions, detail, reports.
+
+    Configuration keys (all optional), in the `fava-extension` line's dict:
+
+    - ``user-header`` (str): name of the HTTP header a trusted reverse proxy
+      sets to the authenticated user (e.g. ``X-Remote-User``). Fava has no
+      login; without a header (and without demo mode) the pages are
+      read-only and every POST is refused with 403.
+    - ``demo-mode`` (bool, default False): for local demos, the page offers a
+      select to act as any declared user (kept in the ``adjustments-user``
+      cookie, or ``?as=<user>``). The page says so plainly. Never enable it on
+      a shared server.
+    - ``sla-days`` (int, default 3): days a request may wait before it is
+      overdue, when its type's policy sets no ``sla-days``.
+    - ``ticket-url`` (str): URL template for tickets, e.g.
+      ``'https://support.example/tickets/{ticket}'`` (http/https only; the
+      ticket is URL-quoted).
+    - ``read-only`` (bool, default False): never write, whoever asks.
+    - ``per-page`` (int, default 50): queue rows per page.
+    - ``target`` (str): file decisions are appended to, relative to the
+      ledger (default: the writer's choice, see `beancount_adjustments.writer`).
+
+    Pages (Fava's report "Adjustments", ``extension/AdjustmentsExtension/``):
+    ``?view=queue`` (default; filters ``state kind type category customer
+    tier requester risk q overdue mine sort order page``), ``?view=detail&id=ID``
+    and ``?view=reports``. Fava's time filter (``time=``) narrows requests by
+    their date; the book itself is always replayed over all entries.
+
+    Endpoints (``extension/AdjustmentsExtension/<endpoint>``):
+
+    - ``POST decide``: JSON ``{"sha256": ..., "decisions": [{"id", "action",
+      "reason"?, "comment"?, "effective"?}]}``. One write through
+      `writer.write_decisions(partial=True)` and one reload. 200 with
+      ``written``, ``ids``, ``refused`` (id, message) when anything was
+      written; 422 when everything was refused; 403 without identity or when
+      read-only; 415 for a non-JSON body; 400 for a malformed one; 409 when the
+      file changed since the page was rendered (reload).
+    - ``GET export?report=summary|trends|impact|compliance|queue``: CSV.
+    - ``GET queue``: the queue as JSON (same filters as the page).
+    - ``GET adjustment?id=ID``: one adjustment's detail as JSON.
+    """
+
+    report_title = "Adjustments"
+    has_js_module = True
+
+    def __init__(self, ledger: Any, config: str | None = None) -> None:
+        super().__init__(ledger, config)
+        self.cfg = Config.parse(self.config)
+        self._index: BookIndex | None = None
+        self._index_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._sha_cache: tuple[tuple[str, int, int, int], str] | None = None
+
+    # -- Fava hooks -------------------------------------------------------------
+
+    def after_load_file(self) -> None:
+        self._index = None
+
+    def before_request(self) -> None:
+        """Refuse writes to this extension when Fava or the config is read-only (403).
+
+        Fava's own read-only hook would answer 401 after this one runs.
+        """
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        if f"/extension/{self.name}/" not in request.path:
+            return
+        reason = self.read_only_reason(with_identity=False)
+        if reason:
+            abort(_json(403, ok=False, error=reason))
+
+    # -- the book and what sits around it -------------------------------------
+
+    @property
+    def book(self) -> Book | None:
+        return book_of(cast(dict[str, Any], self.ledger.options))
+
+    def index(self) -> BookIndex | None:
+        book = self.book
+        if book is None:
+            return None
+        index = self._index
+        if index is None or index.book is not book:
+            with self._index_lock:
+                index = self._index
+                if index is None or index.book is not book:
+                    index = self._index = BookIndex.build(
+                        book, self._customer_balances(book.settings.receivable))
+        return index
+
+    def _customer_balances(self, receivable: str) -> dict[str, dict[str, Decimal]]:
+        """What each customer owes: receivable postings of transactions naming them."""
+        out: dict[str, dict[str, Decimal]] = {}
+        prefix = receivable + ":"
+        for entry in self.ledger.all_entries:
+            if not isinstance(entry, data.Transaction):
+                continue
+            customer = entry.meta.get("customer")
+            if not isinstance(customer, str):
+                continue
+            for posting in entry.postings:
+                units = posting.units
+                if units is None or not isinstance(units.number, Decimal):
+                    continue
+                if posting.account == receivable or posting.account.startswith(prefix):
+                    totals = out.setdefault(customer, {})
+                    totals[units.currency] = totals.get(units.currency, Decimal(0)) + units.number
+        return out
+
+    def ledger_path(self) -> Path:
+        return Path(self.ledger.beancount_file_path)
+
+    def target_path(self) -> Path:
+        target = Path(self.cfg.target) if self.cfg.target else None
+        return writer.resolve_target(self.ledger_path(), target)
+
+    def current_sha256(self) -> str:
+        """SHA-256 of the file writes go to, as it is on disk now.
+
+        Hashing a large ledger on every page view is slow, so the hash is
+        cached against the file's (inode, size, mtime); the writer re-checks
+        the real hash under its lock (`expected_sha256`) on every write.
+        """
+        path = self.target_path()
+        try:
+            stat = path.stat()
+        except OSError:
+            return ""
+        key = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        cached = self._sha_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        try:
+            digest = writer.file_sha256(path)
+        except OSError:
+            return ""
+        self._sha_cache = (key, digest)
+        return digest
+
+    def today(self) -> datetime.date:
+        return datetime.date.today()
+
+    def date_range(self) -> DateRange | None:
+        """Fava's time filter as a range of request dates (None: no filter)."""
+        if not request.args.get("time"):
+            return None
+        found = getattr(g.filtered, "date_range", None)
+        if found is None:
+            return None
+        return DateRange(found.begin, found.end)
+
+    # -- identity and permissions ----------------------------------------------
+
+    def identity(self) -> Identity:
+        user: str | None = None
+        source = ""
+        if self.cfg.user_header:
+            value = (request.headers.get(self.cfg.user_header) or "").strip()
+            if value:
+                user, source = value[:100], "header"
+        if user is None and self.cfg.demo_mode:
+            value = (request.args.get("as") or request.cookies.get(DEMO_COOKIE) or "").strip()
+            index = self.index()
+            if value and index is not None and value in index.users(self.today()):
+                user, source = value, "demo"
+        if user is None:
+            return Identity(None, "")
+        index = self.index()
+        roles = index.roles(user, self.today()) if index is not None else ()
+        known = index is not None and index.book.directory.is_user(user, self.today())
+        return Identity(user, source, roles, known)
+
+    def read_only_reason(self, *, with_identity: bool = True) -> str:
+        if fava_read_only():
+            return "Fava runs in read-only mode (--read-only): nothing can be written."
+        if self.cfg.read_only:
+            return "The adjustments extension is configured read-only."
+        if with_identity and self.identity().user is None:
+            if self.cfg.demo_mode:
+                return "Pick who you act as to approve or reject; until then this is read-only."
+            return ("No acting user: the trusted header "
+                    f"{self.cfg.user_header or '(user-header not configured)'} is missing, "
+                    "so the pages are read-only.")
+        return ""
+
+    def page_url(self, **params: object) -> str:
+        """URL of this extension's page with `params` (Fava's filters carried along)."""
+        from fava.application import url_for
+
+        values = {k: str(v) for k, v in params.items() if v not in (None, "")}
+        return str(url_for("extension_report", extension_name=self.name, **values))
+
+    def endpoint_url(self, endpoint: str, **params: object) -> str:
+        """URL of one of this extension's endpoints, Fava's filters carried along."""
+        base, _, query = self.page_url().partition("?")
+        values = dict(parse_qsl(query))
+        values.update((k, str(v)) for k, v in params.items() if v not in (None, ""))
+        return base + quote(endpoint) + ("?" + urlencode(values) if values else "")
+
+    # -- page models ----------------------------------------------------------------
+
+    def page(self) -> Page:
+        """The model of the page the template renders for this request."""
+        today = self.today()
+        identity = self.identity()
+        index = self.index()
+        view = request.args.get("view", "queue")
+        base: dict[str, Any] = {
+            "identity": identity, "read_only": self.read_only_reason(),
+            "sha256": self.current_sha256(), "config": self.cfg, "today": today,
+            "date_range": self.date_range(),
+            "users": index.users(today) if index is not None and self.cfg.demo_mode else [],
+            "problems": len(index.book.problems) if index is not None else 0,
+            "open_count": len(index.open_items) if index is not None else 0,
+        }
+        if index is None:
+            return Page(view="noplugin", **base)
+        if view == "detail":
+            adj_id = request.args.get("id", "")
+            detail = views.detail_view(index, adj_id, today=today, user=identity.user,
+                                       default_sla=self.cfg.sla_days,
+                                       ticket_url=self.cfg.ticket_url)
+            if detail is None:
+                return Page(view="missing", missing_id=adj_id, **base)
+            return Page(view="detail", detail=detail, **base)
+        if view == "reports":
+            return Page(view="reports", reports=self.reports(index.book, base["date_range"]),
+                        **base)
+        return Page(view="queue", queue=self.queue(index, identity, base["date_range"]), **base)
+
+    def queue(self, index: BookIndex, identity: Identity,
+              date_range: DateRange | None) -> views.QueueView:
+        args: Mapping[str, str] = request.args
+        filters = views.QueueFilters.from_args(args)
+        if "per_page" not in args:
+            filters = views.QueueFilters(**{**filters.__dict__, "per_page": self.cfg.per_page})
+        return views.queue_view(index, filters, today=self.today(), user=identity.user,
+                                default_sla=self.cfg.sla_days, date_range=date_range)
+
+    def reports(self, book: Book, date_range: DateRange | None) -> ReportsPage:
+        index = self.index()
+        key = ("reports", date_range)
+        if index is not None and index.book is book:
+            found = index.memo.get(key)
+            if isinstance(found, ReportsPage):
+                return found
+        page = self._reports(book, date_range)
+        if index is not None and index.book is book:
+            index.memo[key] = page
+        return page
+
+    def _reports(self, book: Book, date_range: DateRange | None) -> ReportsPage:
+        summary = report_data.summary(book, date_range)
+        trends = report_data.trends(book, date_range)
+        impact = report_data.impact(book, date_range)
+        compliance = report_data.compliance(book, date_range)
+        main = summary.currencies[0] if len(summary.currencies) == 1 else (
+            "USD" if "USD" in summary.currencies else
+            (summary.currencies[0] if summary.currencies else ""))
+        by_type = summary.dimensions.get("type", [])
+        by_state = summary.dimensions.get("state", [])
+        net = impact.by_month.get(main, {})
+        months = list(net)
+        built = {
+            "by_kind": charts.bar_chart(trends.months, trends.by_kind,
+                                        title="Requests per month by kind"),
+            "amounts": charts.line_chart(
+                trends.months,
+                {f"requested {main}": trends.requested.get(main, []),
+                 f"applied {main}": trends.applied.get(main, [])},
+                title=f"Requested and applied amounts per month ({main})", unit=main),
+            "decision": charts.line_chart(
+                trends.months, {"avg days to decision": trends.days_to_decision,
+                                "approval rate %": trends.approval_rate},
+                title="Days to decision and approval rate"),
+            "by_type": charts.hbar_chart([(g.key, g.count) for g in by_type],
+                                         title="Requests by type"),
+            "by_state": charts.hbar_chart([(g.key, g.count) for g in by_state],
+                                          title="Requests by state"),
+            "impact": charts.line_chart(
+                months, {"revenue": [r.revenue for r in net.values()],
+                         "receivables": [r.receivables for r in net.values()],
+                         "expenses": [r.expenses for r in net.values()]},
+                title=f"Net effect of applied adjustments per month ({main})", unit=main),
+        }
+        return ReportsPage(summary=summary, trends=trends, impact=impact,
+                           compliance=compliance, charts=built,
+                           compliance_shown=min(len(compliance.rows), 200))
+
+    # -- endpoints ----------------------------------------------------------------
+
+    @endpoint("decide", ["POST"])
+    def decide(self) -> Response:
+        """Approve, reject, apply or cancel one or many adjustments in one write."""
+        reason = self.read_only_reason(with_identity=False)
+        if reason:
+            return _json(403, ok=False, error=reason)
+        if not request.is_json:
+            return _json(415, ok=False, error="send the decisions as application/json")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return _json(400, ok=False, error="the body must be a JSON object")
+        identity = self.identity()
+        if identity.user is None:
+            return _json(403, ok=False, error="no acting user: nothing is written without "
+                         "an identity (read-only)")
+        sha = body.get("sha256")
+        if not isinstance(sha, str) or not sha:
+            return _json(400, ok=False, error="sha256 of the ledger as rendered is required")
+        decisions, error = self._parse_decisions(body.get("decisions"), identity.user)
+        if error:
+            return _json(400, ok=False, error=error)
+        if sha != self.current_sha256():
+            return _json(409, ok=False, stale=True, error="the ledger changed since this page "
+                         "was loaded; reload the page and try again")
+        target = Path(self.cfg.target) if self.cfg.target else None
+        with self._write_lock:
+            try:
+                result = writer.write_decisions(self.ledger_path(), decisions, partial=True,
+                                                expected_sha256=sha, target=target)
+            except writer.WriteRefused as refused:
+                stale = any(STALE_MARKER in r.message for r in refused.refusals)
+                return _json(409 if stale else 422, ok=False, stale=stale,
+                             error="; ".join(r.message for r in refused.refusals),
+                             written=0, ids=[],
+                             refused=[{"id": r.key, "message": r.message}
+                                      for r in refused.refusals])
+            if result.written:
+                # The atomic rename also touches the directory: tell the watcher
+                # about both, so it does not reload a second time for this write.
+                self.ledger.watcher.notify(result.path)
+                self.ledger.watcher.notify(result.path.parent)
+                self.ledger.load_file()
+        refusals = [{"id": r.key, "message": r.message} for r in result.refused]
+        status = 200 if result.written else 422
+        return _json(status, ok=bool(result.written), written=result.written,
+                     ids=list(result.ids), refused=refusals,
+                     sha256=result.sha256 or self.current_sha256(), by=identity.user)
+
+    def _parse_decisions(self, raw: object, user: str) -> tuple[list[writer.Decision], str]:
+        if not isinstance(raw, list) or not raw:
+            return [], "decisions must be a non-empty list"
+        if len(raw) > MAX_DECISIONS:
+            return [], f"at most {MAX_DECISIONS} decisions at once"
+        out: list[writer.Decision] = []
+        for i, item in enumerate(raw):
+            if not isinstance(item, dict):
+                return [], f"decision {i + 1} is not an object"
+            adj_id, action = item.get("id"), item.get("action")
+            if not isinstance(adj_id, str) or not adj_id.strip():
+                return [], f"decision {i + 1} has no id"
+            if action not in {a.value for a in Action}:
+                return [], f"decision {i + 1}: action must be one of approve, reject, " \
+                           "apply, cancel"
+            texts: dict[str, str | None] = {}
+            for key in ("reason", "comment"):
+                value = item.get(key)
+                if value is not None and not isinstance(value, str):
+                    return [], f"decision {i + 1}: {key} must be text"
+                texts[key] = value.strip()[:1000] if isinstance(value, str) else None
+            effective: datetime.date | None = None
+            if item.get("effective"):
+                try:
+                    effective = datetime.date.fromisoformat(str(item["effective"]))
+                except ValueError:
+                    return [], f"decision {i + 1}: effective must be a date (YYYY-MM-DD)"
+            out.append(writer.Decision(adjustment_id=adj_id.strip(), action=Action(action),
+                                       by=user, reason=texts["reason"] or None,
+                                       comment=texts["comment"] or None,
+                                       effective=effective))
+        return out, ""
+
+    @endpoint("export")
+    def export(self) -> Response:
+        """CSV of a report (or of the queue as filtered), formula cells neutralised."""
+        index = self.index()
+        if index is None:
+            return _json(404, ok=False, error="the beancount_adjustments plugin did not run")
+        name = request.args.get("report", "summary")
+        date_range = self.date_range()
+        table: report_data.Table
+        if name == "queue":
+            args = dict(request.args)
+            args["per_page"] = "1000000"
+            args["page"] = "1"
+            filters = views.QueueFilters.from_args(args)
+            filters = views.QueueFilters(**{**filters.__dict__, "per_page": 10**9})
+            view = views.queue_view(index, filters, today=self.today(),
+                                    user=self.identity().user, default_sla=self.cfg.sla_days,
+                                    date_range=date_range)
+            table = report_data.queue_table(view)
+        elif name == "summary":
+            table = report_data.summary(index.book, date_range).table()
+        elif name == "trends":
+            table = report_data.trends(index.book, date_range).table()
+        elif name == "impact":
+            table = report_data.impact(index.book, date_range).table()
+        elif name == "compliance":
+            table = report_data.compliance(index.book, date_range).table()
+        else:
+            return _json(404, ok=False, error=f"unknown report {name!r}; one of "
+                         f"{', '.join((*report_data.REPORTS, 'queue'))}")
+        response = make_response(report_data.to_csv(table))
+        response.mimetype = "text/csv"
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="adjustments-{name}.csv"')
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @endpoint("queue")
+    def queue_json(self) -> Response:
+        index = self.index()
+        if index is None:
+            return _json(404, ok=False, error="the beancount_adjustments plugin did not run")
+        view = self.queue(index, self.identity(), self.date_range())
+        return _json(200, ok=True, total_open=view.total_open, matched=view.matched,
+                     overdue=view.overdue, mine=view.mine, page=view.page, pages=view.pages,
+                     sha256=self.current_sha256(),
+                     rows=[_row_json(r) for r in view.rows])
+
+    @endpoint("adjustment")
+    def adjustment_json(self) -> Response:
+        index = self.index()
+        if index is None:
+            return _json(404, ok=False, error="the beancount_adjustments plugin did not run")
+        adj_id = request.args.get("id", "")
+        detail = views.detail_view(index, adj_id, today=self.today(),
+                                   user=self.identity().user, default_sla=self.cfg.sla_days,
+                                   ticket_url=self.cfg.ticket_url)
+        if detail is None:
+            return _json(404, ok=False, error=f"no adjustment {adj_id!r}")
+        return _json(200, ok=True, adjustment=_row_json(detail.row),
+                     still_requires=detail.still_requires, policy=detail.policy,
+                     requirements=[{"level": r.level, "role": r.role, "status": r.status,
+                                    "by": r.by, "eligible": list(r.eligible)}
+                                   for r in detail.requirements],
+                     timeline=[{"date": t.date.isoformat(), "at": t.at, "what": t.what,
+                                "by": t.by, "outcome": t.outcome, "reason": t.reason,
+                                "comment": t.comment, "note": t.note, "digest": t.digest}
+                               for t in detail.timeline],
+                     problems=[p.message for p in detail.problems])
+
+
+def _row_json(row: views.QueueRow) -> dict[str, Any]:
+    return {
+        "id": row.id, "date": row.date.isoformat(), "age_days": row.age_days,
+        "amount": str(row.number), "currency": row.currency, "type": row.type,
+        "category": row.category, "customer": row.customer, "tier": row.tier,
+        "requested_by": row.requested_by, "state": row.state, "level": row.level,
+        "needed": row.needed, "next_role": row.next_role, "risk": list(row.risk),
+        "sla_days": row.sla_days, "overdue": row.overdue, "mine": row.mine,
+        "eligible": list(row.eligible),
+        "actions": [{"action": a.action, "allowed": a.allowed, "why_not": a.why_not}
+                    for a in row.actions],
+    }

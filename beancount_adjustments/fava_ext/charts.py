@@ -1,0 +1,200 @@
+"""Inline SVG charts, drawn on the server: no JavaScript, no CDN.
+
+Each function returns `Markup` holding one `<svg>` element that scales to
+its container (viewBox) and is styled by classes (`adj-chart`, `adj-s0`..)
+that the extension's stylesheet maps onto Fava's colour variables. Every
+label is escaped; numbers are formatted here. Bars and points carry a
+`<title>` so hovering shows the exact value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from markupsafe import Markup, escape
+
+Number = int | float | Decimal
+WIDTH = 720
+HEIGHT = 240
+PAD_LEFT = 64
+PAD_RIGHT = 12
+PAD_TOP = 14
+PAD_BOTTOM = 46
+SERIES_CLASSES = 6
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    exponent = math.floor(math.log10(value))
+    base = 10 ** exponent
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * base:
+            return float(step * base)
+    return float(10 * base)
+
+
+def _fmt(value: float) -> str:
+    if abs(value) >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if abs(value) >= 10_000:
+        return f"{value / 1_000:.0f}k"
+    if value == int(value):
+        return f"{int(value):,}"
+    return f"{value:,.2f}"
+
+
+def _legend(names: Sequence[str], y: float) -> list[str]:
+    parts: list[str] = []
+    x = float(PAD_LEFT)
+    for i, name in enumerate(names):
+        cls = f"adj-s{i % SERIES_CLASSES}"
+        parts.append(f'<rect class="{cls}" x="{x:.1f}" y="{y - 9:.1f}" width="10" '
+                     'height="10" rx="2"/>')
+        parts.append(f'<text class="adj-chart-legend" x="{x + 14:.1f}" y="{y:.1f}">'
+                     f"{escape(name)}</text>")
+        x += 24 + 7.2 * len(name)
+    return parts
+
+
+def _frame(low: float, high: float, title: str) -> list[str]:
+    """The svg opening, grid lines and y labels for a value range low..high."""
+    inner_h = HEIGHT - PAD_TOP - PAD_BOTTOM
+    parts = [f'<svg class="adj-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+             f'aria-label="{escape(title)}" preserveAspectRatio="xMidYMid meet">',
+             f"<title>{escape(title)}</title>"]
+    for i in range(5):
+        value = low + (high - low) * i / 4
+        y = PAD_TOP + inner_h - (value - low) / (high - low) * inner_h
+        parts.append(f'<line class="adj-chart-grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" '
+                     f'y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(f'<text class="adj-chart-axis" x="{PAD_LEFT - 6}" y="{y + 4:.1f}" '
+                     f'text-anchor="end">{escape(_fmt(value))}</text>')
+    if low < 0 < high:
+        y0 = PAD_TOP + inner_h - (0 - low) / (high - low) * inner_h
+        parts.append(f'<line class="adj-chart-zero" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" '
+                     f'y1="{y0:.1f}" y2="{y0:.1f}"/>')
+    return parts
+
+
+def _x_labels(labels: Sequence[str], centers: Sequence[float]) -> list[str]:
+    step = max(1, math.ceil(len(labels) / 14))
+    y = HEIGHT - PAD_BOTTOM + 16
+    return [f'<text class="adj-chart-axis" x="{x:.1f}" y="{y}" text-anchor="middle">'
+            f"{escape(label)}</text>"
+            for i, (label, x) in enumerate(zip(labels, centers, strict=True)) if i % step == 0]
+
+
+def empty_chart(title: str) -> Markup:
+    return Markup(f'<svg class="adj-chart" viewBox="0 0 {WIDTH} 60" role="img" '
+                  f'aria-label="{escape(title)}"><text class="adj-chart-axis" x="{WIDTH / 2}" '
+                  'y="34" text-anchor="middle">no data in this period</text></svg>')
+
+
+def bar_chart(labels: Sequence[str], series: Mapping[str, Sequence[Number]], *,
+              title: str, unit: str = "", integer: bool = True) -> Markup:
+    """Stacked vertical bars: one bar per label, one segment per series."""
+    if not labels or not series:
+        return empty_chart(title)
+    names = list(series)
+    totals = [sum(float(series[n][i]) for n in names) for i in range(len(labels))]
+    high = _nice_max(max([*totals, 0.0]))
+    if integer:
+        high = float(max(4, math.ceil(high / 4) * 4))
+    inner_w = WIDTH - PAD_LEFT - PAD_RIGHT
+    inner_h = HEIGHT - PAD_TOP - PAD_BOTTOM
+    slot = inner_w / len(labels)
+    bar = max(2.0, slot * 0.7)
+    parts = _frame(0.0, high, title)
+    centers: list[float] = []
+    for i, label in enumerate(labels):
+        x = PAD_LEFT + slot * i + (slot - bar) / 2
+        centers.append(x + bar / 2)
+        base = float(PAD_TOP + inner_h)
+        for k, name in enumerate(names):
+            value = float(series[name][i])
+            if value <= 0:
+                continue
+            h = value / high * inner_h
+            base -= h
+            tip = f"{label} · {name}: {_fmt(value)}{(' ' + unit) if unit else ''}"
+            parts.append(f'<rect class="adj-s{k % SERIES_CLASSES}" x="{x:.1f}" y="{base:.1f}" '
+                         f'width="{bar:.1f}" height="{h:.1f}"><title>{escape(tip)}</title>'
+                         "</rect>")
+    parts += _x_labels(labels, centers)
+    parts += _legend(names, HEIGHT - 8)
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[Number | None]], *,
+               title: str, unit: str = "") -> Markup:
+    """One line per series over the labels; None leaves a gap."""
+    values = [float(v) for s in series.values() for v in s if v is not None]
+    if not labels or not values:
+        return empty_chart(title)
+    low = min(0.0, *values)
+    high = _nice_max(max([*values, 0.0]))
+    if low < 0:
+        low = -_nice_max(-low)
+    inner_w = WIDTH - PAD_LEFT - PAD_RIGHT
+    inner_h = HEIGHT - PAD_TOP - PAD_BOTTOM
+    slot = inner_w / len(labels)
+    centers = [PAD_LEFT + slot * i + slot / 2 for i in range(len(labels))]
+
+    def y_of(value: float) -> float:
+        return PAD_TOP + inner_h - (value - low) / (high - low) * inner_h
+
+    parts = _frame(low, high, title)
+    for k, (name, points) in enumerate(series.items()):
+        cls = f"adj-s{k % SERIES_CLASSES}"
+        segment: list[str] = []
+        for x, value in zip(centers, points, strict=True):
+            if value is None:
+                if len(segment) > 1:
+                    parts.append(f'<polyline class="adj-line {cls}" points="{" ".join(segment)}"/>')
+                segment = []
+                continue
+            segment.append(f"{x:.1f},{y_of(float(value)):.1f}")
+        if len(segment) > 1:
+            parts.append(f'<polyline class="adj-line {cls}" points="{" ".join(segment)}"/>')
+        for label, x, value in zip(labels, centers, points, strict=True):
+            if value is None:
+                continue
+            tip = f"{label} · {name}: {_fmt(float(value))}{(' ' + unit) if unit else ''}"
+            parts.append(f'<circle class="{cls}" cx="{x:.1f}" cy="{y_of(float(value)):.1f}" '
+                         f'r="3"><title>{escape(tip)}</title></circle>')
+    parts += _x_labels(labels, centers)
+    parts += _legend(list(series), HEIGHT - 8)
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def hbar_chart(items: Sequence[tuple[str, Number]], *, title: str, unit: str = "",
+               limit: int = 12) -> Markup:
+    """Horizontal bars, largest first: for breakdowns by type, category, state."""
+    shown = sorted(items, key=lambda item: -float(item[1]))[:limit]
+    if not shown:
+        return empty_chart(title)
+    row_h = 22
+    label_w = 230
+    height = PAD_TOP + row_h * len(shown) + 8
+    high = _nice_max(max(float(v) for _, v in shown))
+    inner_w = WIDTH - label_w - PAD_RIGHT - 70
+    parts = [f'<svg class="adj-chart" viewBox="0 0 {WIDTH} {height}" role="img" '
+             f'aria-label="{escape(title)}"><title>{escape(title)}</title>']
+    for i, (label, value) in enumerate(shown):
+        y = PAD_TOP + i * row_h
+        w = max(1.0, float(value) / high * inner_w)
+        text = _fmt(float(value)) + (f" {unit}" if unit else "")
+        parts.append(f'<text class="adj-chart-label" x="{label_w - 8}" y="{y + 14}" '
+                     f'text-anchor="end">{escape(label)}</text>')
+        parts.append(f'<rect class="adj-s{i % SERIES_CLASSES}" x="{label_w}" y="{y + 3}" '
+                     f'width="{w:.1f}" height="{row_h - 7}" rx="2"><title>'
+                     f"{escape(label)}: {escape(text)}</title></rect>")
+        parts.append(f'<text class="adj-chart-axis" x="{label_w + w + 6:.1f}" y="{y + 14}">'
+                     f"{escape(text)}</text>")
+    parts.append("</svg>")
+    return Markup("".join(parts))

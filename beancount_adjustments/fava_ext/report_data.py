@@ -1,0 +1,388 @@
+"""Report computations for the Fava pages: summary, trends, impact, compliance.
+
+Pure functions over the Book. Every report takes an optional range of
+request dates (Fava's time filter) and returns plain dataclasses plus a
+`table()` of rows for the CSV export. `to_csv` neutralises every text cell
+that a spreadsheet would read as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from beancount_adjustments.book import Book
+from beancount_adjustments.fava_ext.views import DateRange, QueueView, fmt_number
+from beancount_adjustments.models import Action, Adjustment, Posting, State
+
+Cell = str | int | Decimal | None
+Table = tuple[list[str], list[list[Cell]]]
+
+REPORTS = ("summary", "trends", "impact", "compliance")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: Cell) -> str:
+    """A CSV cell that no spreadsheet runs as a formula.
+
+    Text starting with `=`, `+`, `-`, `@` (or a tab/CR) gets a leading `'`.
+    Numbers the reports computed themselves (int, Decimal) stay numbers.
+    """
+    if cell is None:
+        return ""
+    if isinstance(cell, int | Decimal):
+        return str(cell)
+    text = str(cell)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def to_csv(table: Table) -> str:
+    header, rows = table
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralise(h) for h in header])
+    for row in rows:
+        writer.writerow([neutralise(c) for c in row])
+    return out.getvalue()
+
+
+def month(day: datetime.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def in_range(adjustments: Iterable[Adjustment], date_range: DateRange | None) -> list[Adjustment]:
+    return [a for a in adjustments if date_range is None or a.request.date in date_range]
+
+
+def _months(first: datetime.date, last: datetime.date) -> list[str]:
+    out: list[str] = []
+    year, mon = first.year, first.month
+    while (year, mon) <= (last.year, last.month):
+        out.append(f"{year:04d}-{mon:02d}")
+        mon += 1
+        if mon == 13:
+            year, mon = year + 1, 1
+    return out
+
+
+# -- summary -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    key: str
+    count: int
+    amounts: dict[str, Decimal]
+
+    def amount_text(self) -> str:
+        return ", ".join(f"{fmt_number(n)} {c}" for c, n in sorted(self.amounts.items()))
+
+
+@dataclass(frozen=True)
+class Summary:
+    count: int
+    currencies: list[str]
+    dimensions: dict[str, list[GroupRow]]
+
+    def table(self) -> Table:
+        rows: list[list[Cell]] = []
+        for dimension, groups in self.dimensions.items():
+            for group in groups:
+                currencies = sorted(group.amounts) or [""]
+                for currency in currencies:
+                    rows.append([dimension, group.key, group.count, currency,
+                                 group.amounts.get(currency, Decimal(0))])
+        return ["dimension", "key", "count", "currency", "amount"], rows
+
+
+def summary(book: Book, date_range: DateRange | None = None) -> Summary:
+    items = in_range(book.adjustments.values(), date_range)
+    keys: dict[str, Callable[[Adjustment], str]] = {
+        "type": lambda a: a.request.type,
+        "category": lambda a: a.request.category or "(none)",
+        "state": lambda a: str(a.state),
+        "period": lambda a: month(a.request.date),
+    }
+    dimensions: dict[str, list[GroupRow]] = {}
+    currencies: set[str] = set()
+    for name, key in keys.items():
+        counts: Counter[str] = Counter()
+        amounts: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        for adj in items:
+            group = key(adj)
+            counts[group] += 1
+            if adj.amount is not None:
+                amounts[group][adj.amount.currency] += adj.amount.number
+                currencies.add(adj.amount.currency)
+        ordered = sorted(counts) if name == "period" else sorted(
+            counts, key=lambda g: (-counts[g], g))
+        dimensions[name] = [GroupRow(g, counts[g], dict(amounts[g])) for g in ordered]
+    return Summary(count=len(items), currencies=sorted(currencies), dimensions=dimensions)
+
+
+# -- trends --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trends:
+    months: list[str]
+    by_kind: dict[str, list[int]]
+    requested: dict[str, list[Decimal]]
+    applied: dict[str, list[Decimal]]
+    decided: list[int]
+    days_to_decision: list[Decimal | None]
+    approval_rate: list[Decimal | None]
+
+    def table(self) -> Table:
+        currencies = sorted(set(self.requested) | set(self.applied))
+        kinds = sorted(self.by_kind)
+        header = ["month", *(f"requests {k}" for k in kinds),
+                  *(f"requested {c}" for c in currencies),
+                  *(f"applied {c}" for c in currencies), "decided",
+                  "avg days to decision", "approval rate %"]
+        rows: list[list[Cell]] = []
+        for i, name in enumerate(self.months):
+            rows.append([
+                name, *(self.by_kind[k][i] for k in kinds),
+                *(self.requested.get(c, [Decimal(0)] * len(self.months))[i] for c in currencies),
+                *(self.applied.get(c, [Decimal(0)] * len(self.months))[i] for c in currencies),
+                self.decided[i], self.days_to_decision[i], self.approval_rate[i]])
+        return header, rows
+
+
+def _decision_action(adj: Adjustment) -> bool | None:
+    """True approved, False rejected/withdrawn, None still open or invalid."""
+    if adj.state in (State.APPROVED, State.APPLIED, State.REVERSED):
+        return True
+    if adj.state in (State.REJECTED, State.WITHDRAWN):
+        return False
+    return None
+
+
+def trends(book: Book, date_range: DateRange | None = None) -> Trends:
+    items = in_range(book.adjustments.values(), date_range)
+    if not items:
+        return Trends([], {}, {}, {}, [], [], [])
+    first = min(a.request.date for a in items)
+    last = max(a.request.date for a in items)
+    months = _months(first, last)
+    slot = {m: i for i, m in enumerate(months)}
+    n = len(months)
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0] * n)
+    requested: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * n)
+    applied: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * n)
+    decided = [0] * n
+    days = [0] * n
+    approved = [0] * n
+    for adj in items:
+        i = slot[month(adj.request.date)]
+        by_kind[adj.request.kind.value][i] += 1
+        if adj.amount is not None:
+            requested[adj.amount.currency][i] += adj.amount.number
+            if adj.applied_on is not None:
+                applied[adj.amount.currency][i] += adj.amount.number
+        outcome = _decision_action(adj)
+        if outcome is not None and adj.decided_on is not None:
+            decided[i] += 1
+            days[i] += (adj.decided_on - adj.request.date).days
+            approved[i] += 1 if outcome else 0
+    return Trends(
+        months=months, by_kind=dict(by_kind), requested=dict(requested),
+        applied=dict(applied), decided=decided,
+        days_to_decision=[(Decimal(days[i]) / decided[i]).quantize(Decimal("0.1"))
+                          if decided[i] else None for i in range(n)],
+        approval_rate=[(Decimal(100 * approved[i]) / decided[i]).quantize(Decimal("0.1"))
+                       if decided[i] else None for i in range(n)])
+
+
+# -- impact --------------------------------------------------------------------
+
+
+@dataclass
+class ImpactRow:
+    period: str
+    type: str
+    currency: str
+    applied: int = 0
+    reversed: int = 0
+    revenue: Decimal = Decimal(0)
+    receivables: Decimal = Decimal(0)
+    expenses: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Impact:
+    rows: list[ImpactRow]
+    totals: dict[str, ImpactRow]
+    by_month: dict[str, dict[str, ImpactRow]] = field(default_factory=dict)
+
+    def table(self) -> Table:
+        header = ["period", "type", "currency", "applied", "reversed", "revenue change",
+                  "receivables change", "expenses change"]
+        return header, [[r.period, r.type, r.currency, r.applied, r.reversed, r.revenue,
+                         r.receivables, r.expenses] for r in self.rows]
+
+
+def _effects(postings: Sequence[Posting], receivable: str, sign: int) -> dict[
+        str, dict[str, Decimal]]:
+    out: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for p in postings:
+        number = p.number * sign
+        if p.account == receivable or p.account.startswith(receivable + ":"):
+            out[p.currency]["receivables"] += number
+        elif p.account.startswith("Income"):
+            out[p.currency]["revenue"] -= number
+        elif p.account.startswith("Expenses"):
+            out[p.currency]["expenses"] += number
+    return out
+
+
+def impact(book: Book, date_range: DateRange | None = None) -> Impact:
+    """Net effect of applied adjustments (and their reversals) by the date they were booked."""
+    receivable = book.settings.receivable
+    rows: dict[tuple[str, str, str], ImpactRow] = {}
+    totals: dict[str, ImpactRow] = {}
+    by_month: dict[str, dict[str, ImpactRow]] = defaultdict(dict)
+
+    def book_effect(adj: Adjustment, day: datetime.date, sign: int) -> None:
+        if date_range is not None and day not in date_range:
+            return
+        period = month(day)
+        for currency, parts in _effects(adj.request.postings, receivable, sign).items():
+            targets = (
+                rows.setdefault((period, adj.request.type, currency),
+                                ImpactRow(period, adj.request.type, currency)),
+                totals.setdefault(currency, ImpactRow("total", "all", currency)),
+                by_month[currency].setdefault(period, ImpactRow(period, "all", currency)))
+            for row in targets:
+                if sign > 0:
+                    row.applied += 1
+                else:
+                    row.reversed += 1
+                row.revenue += parts.get("revenue", Decimal(0))
+                row.receivables += parts.get("receivables", Decimal(0))
+                row.expenses += parts.get("expenses", Decimal(0))
+
+    for adj in book.adjustments.values():
+        if adj.applied_on is None:
+            continue
+        book_effect(adj, adj.effective_date or adj.applied_on, 1)
+        if adj.reversed_on is not None:
+            book_effect(adj, adj.reversed_on, -1)
+    ordered = [rows[k] for k in sorted(rows)]
+    return Impact(rows=ordered, totals=dict(sorted(totals.items())),
+                  by_month={c: dict(sorted(m.items())) for c, m in by_month.items()})
+
+
+# -- compliance ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComplianceRow:
+    id: str
+    date: datetime.date
+    type: str
+    amount: str
+    customer: str
+    requested_by: str
+    approvers: str
+    chain: str
+    segregation: str        # "ok", "automatic", "violation: ..."
+    evidence: str
+    documentation: str
+    days_to_decision: int | None
+    applied_on: datetime.date | None
+    state: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.segregation.startswith("violation")
+
+
+@dataclass(frozen=True)
+class Compliance:
+    rows: list[ComplianceRow]
+    violations: int
+    missing_evidence: int
+
+    def table(self) -> Table:
+        header = ["id", "date", "type", "amount", "customer", "requested by",
+                  "approvers (roles)", "required chain", "segregation of duties",
+                  "approval evidence", "documentation", "days to decision", "applied on",
+                  "state"]
+        return header, [[r.id, r.date.isoformat(), r.type, r.amount, r.customer,
+                         r.requested_by, r.approvers, r.chain, r.segregation, r.evidence,
+                         r.documentation, r.days_to_decision,
+                         r.applied_on.isoformat() if r.applied_on else "", r.state]
+                        for r in self.rows]
+
+
+def _segregation(adj: Adjustment) -> str:
+    if not adj.chain:
+        return "automatic"
+    approvers = adj.approvers
+    if adj.request.requested_by in approvers:
+        return "violation: the requester approved"
+    if len(set(approvers)) != len(approvers):
+        return "violation: one person approved two levels"
+    if len(approvers) < len(adj.chain):
+        return f"violation: {len(approvers)} of {len(adj.chain)} levels approved"
+    return "ok"
+
+
+def _evidence(adj: Adjustment) -> str:
+    if not adj.chain:
+        return "automatic approval under the matrix"
+    accepted = [r.event for r in adj.history
+                if r.accepted and r.event.action is Action.APPROVE]
+    digested = sum(1 for e in accepted if e.digest == adj.digest)
+    stamped = sum(1 for e in accepted if e.at)
+    n = len(accepted)
+    return f"{digested}/{n} with matching digest, {stamped}/{n} timestamped"
+
+
+def _documentation(adj: Adjustment) -> str:
+    request = adj.request
+    parts = []
+    if request.document:
+        parts.append(f"document {request.document}")
+    for key in ("invoice", "order", "ticket"):
+        value = getattr(request, key)
+        if value:
+            parts.append(f"{key} {value}")
+    return "; ".join(parts) or "none"
+
+
+def compliance(book: Book, date_range: DateRange | None = None) -> Compliance:
+    rows: list[ComplianceRow] = []
+    for adj in in_range(book.adjustments.values(), date_range):
+        if adj.applied_on is None:
+            continue
+        approvers = ", ".join(f"{a.by} ({a.role})" for a in adj.approvals) or "-"
+        rows.append(ComplianceRow(
+            id=adj.id, date=adj.request.date, type=adj.request.type,
+            amount=f"{fmt_number(adj.amount.number)} {adj.amount.currency}"
+            if adj.amount else "", customer=adj.request.customer,
+            requested_by=adj.request.requested_by, approvers=approvers,
+            chain=" > ".join(adj.chain) or "automatic", segregation=_segregation(adj),
+            evidence=_evidence(adj), documentation=_documentation(adj),
+            days_to_decision=(adj.decided_on - adj.request.date).days
+            if adj.decided_on else None, applied_on=adj.applied_on, state=str(adj.state)))
+    rows.sort(key=lambda r: (r.date, r.id))
+    return Compliance(rows=rows, violations=sum(1 for r in rows if not r.ok),
+                      missing_evidence=sum(1 for r in rows if r.evidence.startswith("0/")))
+
+
+def queue_table(view: QueueView) -> Table:
+    header = ["id", "date", "age days", "amount", "currency", "type", "category", "customer",
+              "tier", "requested by", "state", "level", "needed", "next role", "risk",
+              "sla days", "overdue", "narration"]
+    return header, [[r.id, r.date.isoformat(), r.age_days, r.number, r.currency, r.type,
+                     r.category, r.customer, r.tier, r.requested_by, r.state, r.level,
+                     r.needed, r.next_role, ",".join(r.risk), r.sla_days,
+                     "yes" if r.overdue else "no", r.narration] for r in view.rows]

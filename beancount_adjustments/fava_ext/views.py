@@ -1,0 +1,621 @@
+"""View models for the reviewer's workspace, built from the Book.
+
+Nothing here knows Fava or Flask: every function takes the replayed `Book`
+(and plain values: today's date, the acting user, the request's query
+arguments as a mapping) and returns frozen dataclasses the templates render
+and the JSON endpoints serialise. The extension class is a thin adapter
+over these functions.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import quote
+
+from beancount_adjustments import queries
+from beancount_adjustments.book import Book
+from beancount_adjustments.models import (
+    OPEN_STATES,
+    Action,
+    Adjustment,
+    CustomerRecord,
+    Money,
+    Posting,
+    Problem,
+    Reference,
+    State,
+)
+
+SORT_KEYS = ("age", "amount", "id", "customer", "type", "requester", "date", "level")
+PER_PAGE = 50
+
+
+def fmt_number(number: Decimal) -> str:
+    return f"{number:,.2f}"
+
+
+def fmt_money(money: Money | None) -> str:
+    return "" if money is None else f"{fmt_number(money.number)} {money.currency}"
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """A half-open range of request dates: begin <= date < end."""
+
+    begin: datetime.date
+    end: datetime.date
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, datetime.date) and self.begin <= day < self.end
+
+    def describe(self) -> str:
+        last = self.end - datetime.timedelta(days=1)
+        return f"{self.begin.isoformat()} to {last.isoformat()}"
+
+
+# -- the book's index, built once per load -----------------------------------
+
+
+@dataclass
+class BookIndex:
+    """What the pages look up often, computed once per load of the ledger."""
+
+    book: Book
+    by_customer: dict[str, list[Adjustment]]
+    open_items: list[Adjustment]
+    by_invoice: dict[str, list[Adjustment]]
+    customer_balances: Mapping[str, Mapping[str, Decimal]]
+    _holders: dict[tuple[str, datetime.date], list[str]] = field(default_factory=dict)
+    _roles: dict[tuple[str, datetime.date], tuple[str, ...]] = field(default_factory=dict)
+    _approver_roles: dict[datetime.date, frozenset[str]] = field(default_factory=dict)
+    memo: dict[object, object] = field(default_factory=dict)
+    """Per-load results (queue rows per user and day, reports per period)."""
+
+    @classmethod
+    def build(cls, book: Book,
+              customer_balances: Mapping[str, Mapping[str, Decimal]] | None = None) -> BookIndex:
+        by_customer: dict[str, list[Adjustment]] = {}
+        open_items: list[Adjustment] = []
+        by_invoice: dict[str, list[Adjustment]] = {}
+        for adj in book.adjustments.values():
+            by_customer.setdefault(adj.request.customer, []).append(adj)
+            if adj.request.invoice:
+                by_invoice.setdefault(adj.request.invoice, []).append(adj)
+            if adj.state in OPEN_STATES:
+                open_items.append(adj)
+        for items in by_customer.values():
+            items.sort(key=lambda a: (a.request.date, a.id))
+        open_items.sort(key=lambda a: (a.request.date, a.id))
+        return cls(book=book, by_customer=by_customer, open_items=open_items,
+                   by_invoice=by_invoice, customer_balances=customer_balances or {})
+
+    def holders(self, role: str, on: datetime.date) -> list[str]:
+        key = (role, on)
+        found = self._holders.get(key)
+        if found is None:
+            found = self._holders[key] = self.book.directory.users_with_role(role, on)
+        return found
+
+    def roles(self, user: str, on: datetime.date) -> tuple[str, ...]:
+        key = (user, on)
+        found = self._roles.get(key)
+        if found is None:
+            found = self._roles[key] = self.book.directory.roles_on(user, on)
+        return found
+
+    def approver_roles(self, on: datetime.date) -> frozenset[str]:
+        found = self._approver_roles.get(on)
+        if found is None:
+            found = self._approver_roles[on] = frozenset(
+                r for row in self.book.matrix.rows_on(on) for r in row.roles)
+        return found
+
+    def users(self, on: datetime.date) -> list[str]:
+        directory = self.book.directory
+        return sorted(u for u in directory.grants if directory.is_user(u, on))
+
+
+# -- who may do what ----------------------------------------------------------
+
+
+def within_limit(index: BookIndex, user: str, role: str, adj: Adjustment,
+                 on: datetime.date) -> bool | None:
+    """True/False when the limit can be judged, None when it needs a price
+    (a limit in another currency is never guessed: treat None as no)."""
+    holds, limit = index.book.directory.limit_for(user, role, on)
+    if not holds:
+        return False
+    if limit is None or adj.amount is None:
+        return True
+    if limit.currency != adj.amount.currency:
+        return None
+    return adj.amount.number <= limit.number
+
+
+def eligible_approvers(index: BookIndex, adj: Adjustment, on: datetime.date) -> list[str]:
+    """Who may give the next approval on `on` (the plugin has the last word)."""
+    return queries.eligible_approvers(index.book, adj, on)
+
+
+@dataclass(frozen=True)
+class ActionHint:
+    """One quick action as the page offers it; the server re-checks everything."""
+
+    action: str
+    label: str
+    allowed: bool
+    why_not: str = ""
+    needs_reason: bool = False
+
+
+def action_hints(index: BookIndex, adj: Adjustment, user: str | None,
+                 on: datetime.date) -> list[ActionHint]:
+    """The quick actions that fit the state, and whether `user` may take them."""
+    request = adj.request
+    roles = set(index.roles(user, on)) if user else set()
+    hints: list[ActionHint] = []
+
+    def hint(action: Action, label: str, why_not: str, needs_reason: bool = False) -> None:
+        if user is None:
+            why_not = "read-only: no acting user"
+        hints.append(ActionHint(str(action), label, not why_not, why_not, needs_reason))
+
+    if adj.state is State.PENDING:
+        role = adj.next_role or ""
+        why = ""
+        if user == request.requested_by:
+            why = "you requested it (segregation of duties)"
+        elif user in adj.approvers:
+            why = "you already approved an earlier level"
+        elif role not in roles:
+            why = f"level {adj.level + 1} needs a {role}"
+        elif user is not None and not within_limit(index, user, role, adj, on):
+            why = "above your approval limit"
+        hint(Action.APPROVE, "Approve", why)
+        why = ""
+        if user == request.requested_by:
+            why = "withdraw your own request with cancel"
+        elif not roles & set(adj.chain):
+            why = f"needs one of {', '.join(adj.chain)}"
+        hint(Action.REJECT, "Reject", why, needs_reason=True)
+    if adj.state is State.APPROVED and adj.separate_apply:
+        hint(Action.APPLY, "Apply", "" if roles else "needs a user with a role")
+    if adj.state in (State.PENDING, State.APPROVED, State.APPLIED):
+        ok = user == request.requested_by or bool(roles & index.approver_roles(on))
+        label = "Reverse" if adj.state is State.APPLIED else "Cancel"
+        hint(Action.CANCEL, label, "" if ok else "needs the requester or an approver role",
+             needs_reason=True)
+    return hints
+
+
+# -- the pending queue ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    id: str
+    date: datetime.date
+    age_days: int
+    amount: str
+    number: Decimal
+    currency: str
+    type: str
+    kind: str
+    category: str
+    customer: str
+    customer_name: str
+    tier: str
+    requested_by: str
+    state: str
+    level: int
+    needed: int
+    next_role: str
+    risk: tuple[str, ...]
+    sla_days: int
+    overdue: bool
+    mine: bool
+    narration: str
+    problems: int
+    eligible: tuple[str, ...] = ()
+    actions: tuple[ActionHint, ...] = ()
+
+    @property
+    def stage(self) -> str:
+        if self.state == State.APPROVED:
+            return "awaiting apply"
+        return f"{self.level}/{self.needed} → {self.next_role}" if self.next_role else ""
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    state: str = ""
+    kind: str = ""
+    type: str = ""
+    category: str = ""
+    customer: str = ""
+    tier: str = ""
+    requester: str = ""
+    risk: str = ""
+    q: str = ""
+    overdue: bool = False
+    mine: bool = False
+    sort: str = "age"
+    order: str = "desc"
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> QueueFilters:
+        def text(key: str) -> str:
+            return str(args.get(key, "") or "").strip()[:200]
+
+        def flag(key: str) -> bool:
+            return text(key).lower() in ("1", "true", "yes", "on")
+
+        def number(key: str, default: int, low: int, high: int) -> int:
+            try:
+                return max(low, min(high, int(text(key) or default)))
+            except ValueError:
+                return default
+
+        sort = text("sort") or "age"
+        order = text("order").lower()
+        return cls(
+            state=text("state"), kind=text("kind"), type=text("type"),
+            category=text("category"), customer=text("customer"), tier=text("tier"),
+            requester=text("requester"), risk=text("risk"), q=text("q").lower(),
+            overdue=flag("overdue"), mine=flag("mine"),
+            sort=sort if sort in SORT_KEYS else "age",
+            order=order if order in ("asc", "desc") else "desc",
+            page=number("page", 1, 1, 100000), per_page=number("per_page", PER_PAGE, 1, 1000))
+
+    def query(self, **changes: object) -> dict[str, str]:
+        """The filters as query arguments, with `changes` applied (for links)."""
+        values: dict[str, object] = {
+            "state": self.state, "kind": self.kind, "type": self.type,
+            "category": self.category, "customer": self.customer, "tier": self.tier,
+            "requester": self.requester, "risk": self.risk, "q": self.q,
+            "overdue": "1" if self.overdue else "", "mine": "1" if self.mine else "",
+            "sort": self.sort if self.sort != "age" else "",
+            "order": self.order if self.order != "desc" else "", "page": "",
+        }
+        values.update(changes)
+        return {k: str(v) for k, v in values.items() if v not in ("", None, False)}
+
+
+@dataclass(frozen=True)
+class QueueView:
+    rows: list[QueueRow]
+    filters: QueueFilters
+    total_open: int
+    matched: int
+    overdue: int
+    mine: int
+    outside_range: int
+    page: int
+    pages: int
+    choices: dict[str, list[str]]
+    date_range: DateRange | None
+    today: datetime.date
+
+
+def _sla(adj: Adjustment, default_sla: int) -> int:
+    return adj.sla_days if adj.sla_days is not None else default_sla
+
+
+def _is_mine(index: BookIndex, adj: Adjustment, user: str | None, on: datetime.date) -> bool:
+    if not user or user == adj.request.requested_by:
+        return False
+    if adj.state is State.APPROVED:
+        return bool(index.roles(user, on))
+    role = adj.next_role
+    if role is None or user in adj.approvers or role not in index.roles(user, on):
+        return False
+    return bool(within_limit(index, user, role, adj, on))
+
+
+def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date, user: str | None,
+              default_sla: int, detailed: bool = False) -> QueueRow:
+    request = adj.request
+    age = (today - request.date).days
+    sla = _sla(adj, default_sla)
+    customer = index.book.directory.customer_on(request.customer, today)
+    amount = adj.amount
+    return QueueRow(
+        id=adj.id, date=request.date, age_days=age, amount=fmt_money(amount),
+        number=amount.number if amount else Decimal(0),
+        currency=amount.currency if amount else "", type=request.type,
+        kind=request.type.split(":", 1)[0], category=request.category or "",
+        customer=request.customer, customer_name=(customer.name if customer else None) or "",
+        tier=adj.tier or "", requested_by=request.requested_by, state=str(adj.state),
+        level=adj.level, needed=len(adj.chain), next_role=adj.next_role or "",
+        risk=request.risk, sla_days=sla,
+        overdue=adj.state in OPEN_STATES and age > sla,
+        mine=_is_mine(index, adj, user, today), narration=request.narration,
+        problems=len(adj.problems),
+        eligible=tuple(eligible_approvers(index, adj, today)) if detailed else (),
+        actions=tuple(action_hints(index, adj, user, today)) if detailed else ())
+
+
+_SORTERS = {
+    "age": lambda r: (r.age_days, r.id),
+    "date": lambda r: (r.date, r.id),
+    "amount": lambda r: (r.number, r.id),
+    "id": lambda r: (r.id,),
+    "customer": lambda r: (r.customer, r.id),
+    "type": lambda r: (r.type, r.id),
+    "requester": lambda r: (r.requested_by, r.id),
+    "level": lambda r: (r.level, r.needed, r.id),
+}
+
+
+def _matches(row: QueueRow, f: QueueFilters) -> bool:
+    if f.state and row.state != f.state:
+        return False
+    if f.kind and row.kind != f.kind:
+        return False
+    if f.type and row.type != f.type:
+        return False
+    if f.category and row.category != f.category:
+        return False
+    if f.customer and row.customer != f.customer:
+        return False
+    if f.tier and row.tier != f.tier:
+        return False
+    if f.requester and row.requested_by != f.requester:
+        return False
+    if f.risk and f.risk not in row.risk:
+        return False
+    if f.overdue and not row.overdue:
+        return False
+    if f.mine and not row.mine:
+        return False
+    if f.q:
+        hay = " ".join((row.id, row.narration, row.customer, row.customer_name,
+                        row.type, row.category, row.requested_by)).lower()
+        if f.q not in hay:
+            return False
+    return True
+
+
+def queue_view(index: BookIndex, filters: QueueFilters, *, today: datetime.date,
+               user: str | None, default_sla: int,
+               date_range: DateRange | None = None) -> QueueView:
+    """Everything awaiting a decision or an action, filtered, sorted and paged."""
+    items = index.open_items
+    key = ("queue-rows", today, user, default_sla)
+    cached = index.memo.get(key)
+    if not isinstance(cached, list):
+        if len(index.memo) > 256:
+            index.memo.clear()
+        cached = index.memo[key] = [
+            queue_row(index, a, today=today, user=user, default_sla=default_sla)
+            for a in items]
+    all_rows: list[QueueRow] = cached
+    rows = [r for r in all_rows if date_range is None or r.date in date_range]
+    choices: dict[str, set[str]] = {k: set() for k in (
+        "state", "kind", "type", "category", "customer", "tier", "requester", "risk")}
+    for row in rows:
+        choices["state"].add(row.state)
+        choices["kind"].add(row.kind)
+        choices["type"].add(row.type)
+        if row.category:
+            choices["category"].add(row.category)
+        choices["customer"].add(row.customer)
+        if row.tier:
+            choices["tier"].add(row.tier)
+        choices["requester"].add(row.requested_by)
+        choices["risk"].update(row.risk)
+    matched = [r for r in rows if _matches(r, filters)]
+    matched.sort(key=_SORTERS[filters.sort], reverse=filters.order == "desc")
+    pages = max(1, math.ceil(len(matched) / filters.per_page))
+    page = min(filters.page, pages)
+    shown = matched[(page - 1) * filters.per_page: page * filters.per_page]
+    detailed = [queue_row(index, index.book.adjustments[r.id], today=today, user=user,
+                          default_sla=default_sla, detailed=True) for r in shown]
+    return QueueView(
+        rows=detailed, filters=filters, total_open=len(rows), matched=len(matched),
+        overdue=sum(1 for r in rows if r.overdue), mine=sum(1 for r in rows if r.mine),
+        outside_range=len(items) - len(rows), page=page, pages=pages,
+        choices={k: sorted(v) for k, v in choices.items()}, date_range=date_range,
+        today=today)
+
+
+# -- the detail page -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    date: datetime.date
+    at: str
+    what: str
+    by: str
+    outcome: str          # "accepted", "refused", "stale", "info"
+    reason: str = ""
+    comment: str = ""
+    note: str = ""
+    digest: str = ""      # "matches", "differs", "absent", ""
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    level: int
+    role: str
+    status: str           # "done", "next", "waiting"
+    by: str = ""
+    date: datetime.date | None = None
+    eligible: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RefView:
+    kind: str
+    ref: Reference
+    credited: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class DetailView:
+    adj: Adjustment
+    row: QueueRow
+    postings: tuple[Posting, ...]
+    customer: CustomerRecord | None
+    balance: list[str]
+    earlier: list[QueueRow]
+    later_count: int
+    references: list[RefView]
+    ticket: str | None
+    ticket_url: str | None
+    document: str | None
+    document_path: str | None
+    document_exists: bool
+    timeline: list[TimelineItem]
+    requirements: list[Requirement]
+    still_requires: str
+    policy: str
+    problems: tuple[Problem, ...]
+    actions: tuple[ActionHint, ...]
+
+
+def ticket_link(template: str | None, ticket: str | None) -> str | None:
+    """The ticket's URL from the configured template, or None.
+
+    Only http(s) templates are honoured and the ticket is URL-quoted, so a
+    ledger string can never smuggle a `javascript:` link into the page.
+    """
+    if not template or not ticket:
+        return None
+    if not template.lower().startswith(("https://", "http://")):
+        return None
+    return template.replace("{ticket}", quote(ticket, safe=""))
+
+
+def _digest_status(recorded: str | None, current: str) -> str:
+    if recorded is None:
+        return "absent"
+    return "matches" if recorded == current else "differs"
+
+
+def timeline(adj: Adjustment) -> list[TimelineItem]:
+    """Every event the ledger holds for the request, in order, with its outcome."""
+    request = adj.request
+    items = [TimelineItem(
+        date=request.date, at="", what="requested", by=request.requested_by, outcome="info",
+        reason=request.reason, where=f"{request.source.filename}:{request.source.lineno}")]
+    if not adj.chain and adj.state is not State.INVALID:
+        items.append(TimelineItem(date=request.date, at="", what="approved automatically",
+                                  by="policy", outcome="info",
+                                  note="below every approval threshold"))
+    for record in adj.history:
+        event = record.event
+        outcome = "stale" if record.stale and not record.accepted else (
+            "accepted" if record.accepted else "refused")
+        items.append(TimelineItem(
+            date=event.date, at=event.at or "", what=str(event.action), by=event.by,
+            outcome=outcome, reason=event.reason or "", comment=event.comment or "",
+            note=record.note, digest=_digest_status(event.digest, adj.digest),
+            where=f"{event.source.filename}:{event.source.lineno}"))
+    if adj.applied_on is not None:
+        effective = adj.effective_date or adj.applied_on
+        items.append(TimelineItem(
+            date=adj.applied_on, at="", what="applied", by="", outcome="info",
+            note=f"booked on {effective.isoformat()}"))
+    if adj.reversed_on is not None:
+        items.append(TimelineItem(date=adj.reversed_on, at="", what="reversed", by="",
+                                  outcome="info", note="reversing entry booked"))
+    order = {"requested": 0, "approved automatically": 1}
+    items.sort(key=lambda i: (i.date, order.get(i.what, 2)))
+    return items
+
+
+def requirements(index: BookIndex, adj: Adjustment, on: datetime.date) -> list[Requirement]:
+    out: list[Requirement] = []
+    for level, role in enumerate(adj.chain, start=1):
+        done = next((a for a in adj.approvals if a.level == level), None)
+        if done is not None:
+            out.append(Requirement(level, role, "done", done.by, done.date))
+        elif adj.state is State.PENDING and level == adj.level + 1:
+            out.append(Requirement(level, role, "next",
+                                   eligible=tuple(eligible_approvers(index, adj, on))))
+        else:
+            out.append(Requirement(level, role, "waiting" if adj.state is State.PENDING
+                                   else "not given"))
+    return out
+
+
+def _balance(index: BookIndex, customer: str) -> list[str]:
+    totals = index.customer_balances.get(customer, {})
+    return [f"{fmt_number(n)} {c}" for c, n in sorted(totals.items())]
+
+
+def credited_against(index: BookIndex, invoice: str) -> Decimal:
+    """What applied (not reversed) credits have taken off `invoice` so far."""
+    total = Decimal(0)
+    receivable = index.book.settings.receivable
+    for adj in index.by_invoice.get(invoice, []):
+        if adj.state is State.APPLIED and adj.amount is not None:
+            moved = sum((p.number for p in adj.request.postings
+                         if p.account == receivable or p.account.startswith(receivable + ":")),
+                        Decimal(0))
+            if moved < 0:
+                total += adj.amount.number
+    return total
+
+
+def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: str | None,
+                default_sla: int, ticket_url: str | None = None,
+                earlier_limit: int = 25) -> DetailView | None:
+    adj = index.book.get(adj_id)
+    if adj is None:
+        return None
+    request = adj.request
+    row = queue_row(index, adj, today=today, user=user, default_sla=default_sla,
+                    detailed=True)
+    history = [a for a in index.by_customer.get(request.customer, []) if a.id != adj.id]
+    earlier_all = [a for a in history if (a.request.date, a.id) <= (request.date, adj.id)]
+    earlier = [queue_row(index, a, today=today, user=user, default_sla=default_sla)
+               for a in reversed(earlier_all[-earlier_limit:])]
+    refs: list[RefView] = []
+    if request.invoice:
+        ref = index.book.invoices.get(request.invoice)
+        if ref is not None:
+            refs.append(RefView("invoice", ref, credited_against(index, ref.id)))
+    if request.order:
+        ref = index.book.orders.get(request.order)
+        if ref is not None:
+            refs.append(RefView("order", ref))
+    document_path: str | None = None
+    exists = False
+    if request.document:
+        base = os.path.dirname(request.source.filename)
+        document_path = os.path.normpath(os.path.join(base, request.document))
+        exists = os.path.isfile(document_path)
+    policy = adj.rule.describe() if adj.rule is not None else (
+        "no approval rule matches: approved automatically" if adj.state is not State.INVALID
+        else "the request is invalid; no rule was chosen")
+    return DetailView(
+        adj=adj, row=row, postings=request.postings,
+        customer=index.book.directory.customer_on(request.customer, today),
+        balance=_balance(index, request.customer), earlier=earlier,
+        later_count=len(history) - len(earlier_all), references=refs,
+        ticket=request.ticket, ticket_url=ticket_link(ticket_url, request.ticket),
+        document=request.document, document_path=document_path, document_exists=exists,
+        timeline=timeline(adj), requirements=requirements(index, adj, today),
+        still_requires=queries.requirements(adj), policy=policy,
+        problems=adj.problems, actions=row.actions)
+
+
+def summarise_ids(ids: Iterable[str], limit: int = 8) -> str:
+    items = list(ids)
+    head = ", ".join(items[:limit])
+    return head + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def known_users(index: BookIndex, on: datetime.date) -> Sequence[str]:
+    return index.users(on)

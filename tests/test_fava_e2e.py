@@ -1,0 +1,145 @@
+"""The reviewer's workspace end to end: a real Fava in a subprocess, headless
+Chromium (Debian's /usr/bin/chromium, never a downloaded browser) driven by
+Playwright. Screenshots go to artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_fava_ext import DEMO_CONFIG, ledger_text
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def fava(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    ledger = tmp_path / "main.beancount"
+    ledger.write_text(ledger_text(DEMO_CONFIG), encoding="utf-8")
+    port = free_port()
+    fava_bin = Path(sys.executable).parent / "fava"
+    proc = subprocess.Popen([str(fava_bin), "-H", "127.0.0.1", "-p", str(port), str(ledger)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(base + "/", timeout=2)
+                break
+            except OSError as exc:
+                if proc.poll() is not None:
+                    message = proc.stderr.read().decode() if proc.stderr else ""
+                    raise RuntimeError(message) from exc
+                time.sleep(0.2)
+        yield base + "/test-ledger/extension/AdjustmentsExtension/", ledger
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def page(fava: tuple[str, Path]) -> Iterator[Any]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                      accept_downloads=True)
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        tab.errors = errors
+        yield tab
+        context.close()
+        browser.close()
+
+
+def test_queue_batch_approve_detail_and_export(fava: tuple[str, Path], page: Any) -> None:
+    url, ledger = fava
+    expect = sync_api.expect
+    page.goto(url)
+    expect(page.locator("#adj-demo-banner")).to_contain_text("Demo mode")
+    expect(page.locator("#adj-readonly")).to_be_visible()
+    expect(page.locator("#adj-batch-approve")).to_be_disabled()
+
+    # act as bob (demo mode: picked on the page, kept in a cookie)
+    page.select_option("#adj-demo-user", "bob")
+    expect(page.locator("#adj-acting-user")).to_have_text("bob")
+    expect(page.locator('tr[data-adj-row="ADJ-1"]')).to_be_visible()
+    page.screenshot(path=str(SHOTS / "queue.png"), full_page=True)
+
+    before = ledger.read_bytes()
+    page.check('input.adj-select[value="ADJ-1"]')
+    page.check('input.adj-select[value="ADJ-2"]')
+    expect(page.locator("#adj-selected-count")).to_have_text("2 selected")
+    page.click("#adj-batch-approve")
+    expect(page.locator("#adj-flash")).to_contain_text("Recorded 2 decisions as bob")
+    expect(page.locator('tr[data-adj-row="ADJ-1"]')).to_have_count(0)
+    expect(page.locator('tr[data-adj-row="ADJ-2"]')).to_have_count(0)
+    expect(page.locator('tr[data-adj-row="ADJ-3"]')).to_have_count(1)
+    assert ledger.read_bytes() != before
+    page.screenshot(path=str(SHOTS / "queue-after-batch.png"), full_page=True)
+
+    # a refused item is listed with the reason, nothing written
+    before = ledger.read_bytes()
+    page.check('input.adj-select[value="ADJ-3"]')  # bob's own request
+    page.click("#adj-batch-approve")
+    expect(page.locator("#adj-flash")).to_contain_text("requester")
+    assert ledger.read_bytes() == before
+    page.screenshot(path=str(SHOTS / "queue-refused.png"), full_page=True)
+
+    # reject with a reason from the queue's quick action
+    page.click('tr[data-adj-row="ADJ-8"] button[data-adj-action="reject"]')
+    page.fill("#adj-reason-text", "Duplicate of an earlier credit")
+    page.click("#adj-reason-ok")
+    expect(page.locator("#adj-flash")).to_contain_text("Recorded 1 decision as bob: ADJ-8")
+    expect(page.locator('tr[data-adj-row="ADJ-8"]')).to_have_count(0)
+
+    # the detail page, through Fava's client-side navigation
+    page.click('tr[data-adj-row="ADJ-5"] td.id a')
+    expect(page.locator("#adj-detail-id")).to_have_text("ADJ-5")
+    expect(page.locator("#adj-timeline")).to_be_visible()
+    expect(page.locator("#adj-requirements")).to_contain_text("finance")
+    page.screenshot(path=str(SHOTS / "detail.png"), full_page=True)
+    page.goto(url + "?view=detail&id=ADJ-1")
+    expect(page.locator("#adj-timeline")).to_contain_text("approve")
+    expect(page.locator("#adj-narration")).to_contain_text("<script>alert(1)</script>")
+    page.screenshot(path=str(SHOTS / "detail-applied.png"), full_page=True)
+
+    # reports with charts, and a CSV export
+    page.goto(url + "?view=reports")
+    expect(page.locator("svg.adj-chart").first).to_be_visible()
+    page.screenshot(path=str(SHOTS / "reports.png"), full_page=True)
+    with page.expect_download() as info:
+        page.click("#adj-export-compliance")
+    download = info.value
+    assert download.suggested_filename == "adjustments-compliance.csv"
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert text.startswith("id,date,type")
+    assert "ADJ-1" in text
+    assert "bob (manager)" in text
+    assert page.errors == []

@@ -1,0 +1,533 @@
+"""The Fava extension through Flask's test client: pages, endpoints, refusals.
+
+Each test writes its own small ledger into tmp_path (dates relative to
+today, so ages and the writer's default event date line up) and creates the
+Fava app the way Fava's own tests do (`fava.application.create_app`).
+Refused requests must leave every file byte-identical.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from beancount_adjustments import writer
+from beancount_adjustments.fava_ext import AdjustmentsExtension, Config
+from beancount_adjustments.fava_ext.charts import bar_chart, hbar_chart, line_chart
+from beancount_adjustments.fava_ext.report_data import neutralise, to_csv
+from beancount_adjustments.fava_ext.views import QueueFilters, ticket_link
+
+HEADER_CONFIG = ("{'user-header': 'X-Remote-User', 'sla-days': 3, "
+                 "'ticket-url': 'https://support.example/tickets/{ticket}'}")
+DEMO_CONFIG = "{'demo-mode': True, 'sla-days': 3}"
+BASE = "/test-ledger/extension/AdjustmentsExtension/"
+DECIDE = BASE + "decide"
+
+
+def ledger_text(config: str = HEADER_CONFIG, today: datetime.date | None = None) -> str:
+    today = today or datetime.date.today()
+
+    def d(days: int) -> str:
+        return (today - datetime.timedelta(days=days)).isoformat()
+
+    start = d(400)
+
+    def req(adj_id: str, days: int, amount: str, *, typ: str = "credit:refund",
+            customer: str = "cust_456", by: str = "alice", narration: str = "Test adjustment",
+            extra: str = "", account: str = "Income:Sales:Returns") -> str:
+        number = Decimal(amount)
+        lines = [f'{d(days)} ! "{customer}" "{narration}" ^{adj_id}',
+                 f'  adjustment-type: "{typ}"', '  category: "customer-service:goodwill"',
+                 f'  customer: "{customer}"', '  reason: "Because"', f'  requested-by: "{by}"']
+        lines += ["  " + line for line in extra.splitlines() if line.strip()]
+        lines += [f"  {account}  {-number} USD", f"  Assets:Receivable:Customers  {number} USD"]
+        return "\n".join(lines) + "\n"
+
+    def ev(adj_id: str, days: int, action: str, by: str, **meta: str) -> str:
+        lines = [f'{d(days)} custom "adjustment" "{adj_id}" "{action}"', f'  by: "{by}"']
+        lines += [f'  {k}: "{v}"' for k, v in meta.items()]
+        return "\n".join(lines) + "\n"
+
+    head = f"""option "title" "Test Ledger"
+option "operating_currency" "USD"
+plugin "beancount_adjustments"
+{start} custom "fava-extension" "beancount_adjustments.fava_ext" "{config}"
+
+{start} open Assets:Receivable:Customers
+{start} open Assets:Bank
+{start} open Income:Sales
+{start} open Income:Sales:Returns
+{start} open Income:Fees
+
+{start} custom "adjustment-user" "alice" "agent"
+{start} custom "adjustment-user" "bob" "manager"
+  limit: 1000.00 USD
+{start} custom "adjustment-user" "carol" "finance"
+{start} custom "adjustment-user" "erin" "manager"
+
+{start} custom "adjustment-customer" "cust_123" "vip"
+  name: "Acme Corp"
+{start} custom "adjustment-customer" "cust_456" "standard"
+
+{start} custom "adjustment-approval" "credit:*"     25.00 USD "manager"
+{start} custom "adjustment-approval" "credit:*"   1000.00 USD "manager" "finance"
+{start} custom "adjustment-approval" "debit:*"      50.00 USD "manager"
+{start} custom "adjustment-approval" "billing:*"    25.00 USD "manager"
+{start} custom "adjustment-policy" "billing:*"
+  apply: "separate"
+
+{d(30)} * "cust_123" "Invoice"
+  invoice-id: "INV-1"
+  customer: "cust_123"
+  Assets:Receivable:Customers   120.00 USD
+  Income:Sales                 -120.00 USD
+
+"""
+    body = [
+        req("ADJ-1", 10, "-50", customer="cust_123",
+            narration="<script>alert(1)</script> refund",
+            extra='ticket: "TCK-1"\ninvoice: "INV-1"'),
+        req("ADJ-2", 1, "-60"),
+        req("ADJ-3", 2, "-70", by="bob"),
+        req("ADJ-4", 5, "-30", typ="billing:invoice-correction", customer="cust_123",
+            extra='invoice: "INV-1"'),
+        ev("ADJ-4", 4, "approve", "erin"),
+        req("ADJ-5", 3, "-2000"),
+        req("ADJ-6", 20, "-40", customer="cust_123"),
+        ev("ADJ-6", 19, "approve", "bob", comment="ok <b>bold</b>"),
+        req("ADJ-7", 15, "100", typ="debit:fee", account="Income:Fees"),
+        ev("ADJ-7", 14, "reject", "bob", reason="Not justified"),
+        req("ADJ-8", 12, "-30", narration='=HYPERLINK(\\"http://evil\\")'),
+    ]
+    return head + "\n".join(body)
+
+
+class Env:
+    """A ledger on disk and a Fava app over it."""
+
+    def __init__(self, tmp_path: Path, config: str = HEADER_CONFIG, *,
+                 read_only: bool = False) -> None:
+        from fava.application import create_app
+
+        self.path = tmp_path / "main.beancount"
+        self.path.write_text(ledger_text(config), encoding="utf-8")
+        self.app = create_app([str(self.path)], load=True, read_only=read_only)
+        self.app.testing = True
+        self.client = self.app.test_client()
+
+    @property
+    def ledger(self) -> Any:
+        return self.app.config["LEDGERS"]["test-ledger"]
+
+    @property
+    def ext(self) -> AdjustmentsExtension:
+        ext = self.ledger.extensions.get_extension("AdjustmentsExtension")
+        assert isinstance(ext, AdjustmentsExtension)
+        return ext
+
+    def snapshot(self) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in self.path.parent.iterdir() if p.is_file()
+                and not p.name.endswith(".lock")}
+
+    def sha(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+    def get(self, url: str, user: str | None = "bob", **kw: Any) -> Any:
+        headers = {"X-Remote-User": user} if user else {}
+        return self.client.get(url, headers=headers, **kw)
+
+    def decide(self, decisions: list[dict[str, str]], user: str | None = "bob",
+               sha: str | None = None) -> Any:
+        headers = {"X-Remote-User": user} if user else {}
+        return self.client.post(DECIDE, json={"sha256": sha or self.sha(),
+                                              "decisions": decisions}, headers=headers)
+
+    def state(self, adj_id: str) -> str:
+        book = self.ext.book
+        assert book is not None
+        adj = book.get(adj_id)
+        assert adj is not None
+        return str(adj.state)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    return Env(tmp_path)
+
+
+# -- pages --------------------------------------------------------------------
+
+
+def test_extension_loads_without_errors(env: Env) -> None:
+    assert not env.ledger.extensions.errors
+    assert not [e for e in env.ledger.errors if "adjustment" in str(e.message)]
+    assert env.ext.cfg == Config(user_header="X-Remote-User", sla_days=3,
+                                 ticket_url="https://support.example/tickets/{ticket}")
+
+
+def test_queue_lists_everything_awaiting_a_decision(env: Env) -> None:
+    page = env.get(BASE).get_data(as_text=True)
+    for adj_id in ("ADJ-1", "ADJ-2", "ADJ-3", "ADJ-4", "ADJ-5", "ADJ-8"):
+        assert f'data-adj-row="{adj_id}"' in page
+    for adj_id in ("ADJ-6", "ADJ-7"):  # applied, rejected
+        assert f'data-adj-row="{adj_id}"' not in page
+    assert "Acting as" in page
+    assert "bob" in page
+    assert 'class="overdue"' in page  # ADJ-1 is 10 days old, SLA 3
+    assert "awaiting apply" in page  # ADJ-4
+    assert f'data-sha256="{env.sha()}"' in page
+
+
+def test_ledger_strings_are_escaped(env: Env) -> None:
+    for url in (BASE, BASE + "?view=detail&id=ADJ-1", BASE + "?view=detail&id=ADJ-6"):
+        page = env.get(url).get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in page
+        assert "<b>bold</b>" not in page
+    page = env.get(BASE + "?view=detail&id=ADJ-1").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; refund" in page
+
+
+def test_queue_filters_sort_and_awaiting_me(env: Env) -> None:
+    mine = env.get(BASE + "?mine=1").get_data(as_text=True)
+    assert 'data-adj-row="ADJ-3"' not in mine  # bob's own request
+    assert 'data-adj-row="ADJ-5"' not in mine  # above bob's limit
+    assert 'data-adj-row="ADJ-2"' in mine
+    overdue = env.get(BASE + "?overdue=1").get_data(as_text=True)
+    assert 'data-adj-row="ADJ-1"' in overdue
+    assert 'data-adj-row="ADJ-2"' not in overdue
+    by_type = env.get(BASE + "?kind=billing").get_data(as_text=True)
+    assert 'data-adj-row="ADJ-4"' in by_type
+    assert 'data-adj-row="ADJ-1"' not in by_type
+    data = env.get(BASE + "queue?sort=amount&order=desc").get_json()
+    amounts = [Decimal(r["amount"]) for r in data["rows"]]
+    assert amounts == sorted(amounts, reverse=True)
+    assert data["rows"][0]["id"] == "ADJ-5"
+    assert data["total_open"] == 6
+    searched = env.get(BASE + "queue?q=hyperlink").get_json()
+    assert [r["id"] for r in searched["rows"]] == ["ADJ-8"]
+
+
+def test_detail_page_shows_everything_a_reviewer_needs(env: Env) -> None:
+    page = env.get(BASE + "?view=detail&id=ADJ-1").get_data(as_text=True)
+    assert 'href="https://support.example/tickets/TCK-1"' in page
+    assert "Invoice INV-1" in page
+    assert "120.00 USD" in page
+    assert "Income:Sales:Returns" in page
+    assert "Assets:Receivable:Customers" in page
+    assert "Acme Corp" in page
+    assert "vip" in page
+    assert "ADJ-6" in page  # earlier adjustment of cust_123
+    assert "may be given by: bob, erin" in page
+    assert "approval 1 of 1: a manager" in page
+    assert 'id="adj-timeline"' in page
+    applied = env.get(BASE + "?view=detail&id=ADJ-6").get_data(as_text=True)
+    assert "digest" in applied
+    assert "approve" in applied
+    assert "ok &lt;b&gt;bold&lt;/b&gt;" in applied
+    rejected = env.get(BASE + "?view=detail&id=ADJ-7").get_data(as_text=True)
+    assert "Not justified" in rejected
+    missing = env.get(BASE + "?view=detail&id=NOPE").get_data(as_text=True)
+    assert "There is no adjustment with the id" in missing
+
+
+def test_detail_json(env: Env) -> None:
+    data = env.get(BASE + "adjustment?id=ADJ-6").get_json()
+    assert data["adjustment"]["state"] == "applied"
+    events = [t for t in data["timeline"] if t["what"] == "approve"]
+    assert events
+    assert events[0]["by"] == "bob"
+    assert events[0]["digest"] == "absent"
+    assert env.get(BASE + "adjustment?id=NOPE").status_code == 404
+
+
+def test_reports_page_has_inline_svg_charts(env: Env) -> None:
+    page = env.get(BASE + "?view=reports").get_data(as_text=True)
+    assert page.count("<svg") >= 5
+    assert "cdn" not in page.lower()
+    assert "segregation-of-duties" in page
+    assert 'id="adj-compliance"' in page
+    assert "bob (manager)" in page
+
+
+def test_reports_respect_the_time_filter(env: Env) -> None:
+    year = datetime.date.today().year
+    later = env.get(BASE + f"?view=reports&time={year + 5}").get_data(as_text=True)
+    assert "no data in this period" in later
+    csv = env.get(BASE + f"export?report=summary&time={year + 5}").get_data(as_text=True)
+    assert csv.strip().splitlines() == ["dimension,key,count,currency,amount"]
+
+
+@pytest.mark.parametrize("report", ["summary", "trends", "impact", "compliance", "queue"])
+def test_exports_are_csv(env: Env, report: str) -> None:
+    response = env.get(BASE + f"export?report={report}")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert f"adjustments-{report}.csv" in response.headers["Content-Disposition"]
+    assert len(response.get_data(as_text=True).splitlines()) >= 2
+
+
+def test_csv_export_neutralises_formulas(env: Env) -> None:
+    text = env.get(BASE + "export?report=queue").get_data(as_text=True)
+    assert "'=HYPERLINK" in text
+    assert ",=HYPERLINK" not in text
+    assert ',"=HYPERLINK' not in text
+    assert env.get(BASE + "export?report=nope").status_code == 404
+
+
+def test_impact_and_compliance_figures(env: Env) -> None:
+    impact = env.get(BASE + "export?report=impact").get_data(as_text=True)
+    row = impact.splitlines()[1].split(",")
+    # ADJ-6 applied: revenue -40 (a return), receivables -40
+    assert row[1:5] == ["credit:refund", "USD", "1", "0"]
+    assert Decimal(row[5]) == Decimal("-40")
+    assert Decimal(row[6]) == Decimal("-40")
+    compliance = env.get(BASE + "export?report=compliance").get_data(as_text=True)
+    assert "ADJ-6" in compliance
+    assert "bob (manager)" in compliance
+    assert ",ok," in compliance
+
+
+# -- identity and refusals -----------------------------------------------------
+
+
+def test_no_identity_is_read_only_and_post_refused(env: Env) -> None:
+    page = env.get(BASE, user=None).get_data(as_text=True)
+    assert "read-only" in page
+    assert 'data-read-only="1"' in page
+    before = env.snapshot()
+    response = env.decide([{"id": "ADJ-2", "action": "approve"}], user=None)
+    assert response.status_code == 403
+    assert env.snapshot() == before
+    assert env.state("ADJ-2") == "pending"
+
+
+def test_fava_read_only_refuses_posts(tmp_path: Path) -> None:
+    env = Env(tmp_path, read_only=True)
+    page = env.get(BASE).get_data(as_text=True)
+    assert "read-only mode" in page
+    before = env.snapshot()
+    response = env.decide([{"id": "ADJ-2", "action": "approve"}])
+    assert response.status_code == 403
+    assert env.snapshot() == before
+
+
+def test_config_read_only_refuses_posts(tmp_path: Path) -> None:
+    env = Env(tmp_path, "{'user-header': 'X-Remote-User', 'read-only': True}")
+    before = env.snapshot()
+    assert env.decide([{"id": "ADJ-2", "action": "approve"}]).status_code == 403
+    assert env.snapshot() == before
+
+
+def test_non_json_post_is_refused(env: Env) -> None:
+    before = env.snapshot()
+    response = env.client.post(DECIDE, data={"sha256": env.sha(), "id": "ADJ-2"},
+                               headers={"X-Remote-User": "bob"})
+    assert response.status_code == 415
+    response = env.client.post(DECIDE, data="not json", content_type="text/plain",
+                               headers={"X-Remote-User": "bob"})
+    assert response.status_code == 415
+    assert env.snapshot() == before
+
+
+@pytest.mark.parametrize("body", [
+    [],
+    {"decisions": [{"id": "ADJ-2", "action": "approve"}]},
+    {"sha256": "x", "decisions": []},
+    {"sha256": "x", "decisions": [{"id": "ADJ-2", "action": "delete"}]},
+    {"sha256": "x", "decisions": [{"action": "approve"}]},
+    {"sha256": "x", "decisions": [{"id": "ADJ-2", "action": "approve", "effective": "soon"}]},
+])
+def test_malformed_json_is_refused(env: Env, body: Any) -> None:
+    before = env.snapshot()
+    response = env.client.post(DECIDE, json=body, headers={"X-Remote-User": "bob"})
+    assert response.status_code == 400
+    assert env.snapshot() == before
+
+
+def test_stale_sha_is_refused_with_409(env: Env) -> None:
+    page = env.get(BASE).get_data(as_text=True)
+    rendered = env.sha()
+    assert f'data-sha256="{rendered}"' in page
+    with env.path.open("a", encoding="utf-8") as out:  # an edit made meanwhile elsewhere
+        out.write("\n; edited in an editor\n")
+    before = env.snapshot()
+    response = env.decide([{"id": "ADJ-2", "action": "approve"}], sha=rendered)
+    assert response.status_code == 409
+    assert response.get_json()["stale"] is True
+    assert env.snapshot() == before
+
+
+def test_self_approval_is_refused_whatever_the_page_showed(env: Env) -> None:
+    before = env.snapshot()
+    response = env.decide([{"id": "ADJ-3", "action": "approve"}])  # bob requested ADJ-3
+    assert response.status_code == 422
+    refused = response.get_json()["refused"]
+    assert refused[0]["id"] == "ADJ-3"
+    assert "requester" in refused[0]["message"]
+    assert env.snapshot() == before
+
+
+def test_header_user_cannot_be_overridden_by_demo_cookie(env: Env) -> None:
+    env.client.set_cookie("adjustments-user", "erin")
+    page = env.get(BASE + "?as=erin", user="bob").get_data(as_text=True)
+    assert 'data-user="bob"' in page
+    before = env.snapshot()
+    assert env.decide([{"id": "ADJ-2", "action": "approve"}], user=None).status_code == 403
+    assert env.snapshot() == before
+
+
+# -- writes --------------------------------------------------------------------
+
+
+def test_batch_approval_is_one_write_and_one_reload(env: Env,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    loads: list[int] = []
+    real_write = writer.write_decisions
+    from fava.core import FavaLedger
+
+    real_load = FavaLedger.load_file
+
+    def counting_write(*args: Any, **kwargs: Any) -> Any:
+        calls.append(len(args[1]))
+        assert kwargs["partial"] is True
+        return real_write(*args, **kwargs)
+
+    def counting_load(self: Any) -> None:
+        loads.append(1)
+        real_load(self)
+
+    monkeypatch.setattr(writer, "write_decisions", counting_write)
+    monkeypatch.setattr(FavaLedger, "load_file", counting_load)
+    response = env.decide([{"id": "ADJ-1", "action": "approve"},
+                           {"id": "ADJ-2", "action": "approve"},
+                           {"id": "ADJ-3", "action": "approve"}])
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["written"] == 2
+    assert body["ids"] == ["ADJ-1", "ADJ-2"]
+    assert [r["id"] for r in body["refused"]] == ["ADJ-3"]
+    assert "requester" in body["refused"][0]["message"]
+    assert calls == [3]
+    assert loads == [1]
+    assert body["sha256"] == env.sha()
+    assert env.state("ADJ-1") == "applied"
+    assert env.state("ADJ-2") == "applied"
+    assert env.state("ADJ-3") == "pending"
+    page = env.get(BASE).get_data(as_text=True)
+    assert 'data-adj-row="ADJ-1"' not in page
+    assert 'data-adj-row="ADJ-3"' in page
+    assert loads == [1]  # the next request does not reload again
+    text = env.path.read_text(encoding="utf-8")
+    assert text.count('"approve"\n  by: "bob"') == 3  # ADJ-6's and the two new ones
+
+
+def test_reject_needs_a_reason_then_goes_through(env: Env) -> None:
+    before = env.snapshot()
+    response = env.decide([{"id": "ADJ-2", "action": "reject"}])
+    assert response.status_code == 422
+    assert "reason" in response.get_json()["refused"][0]["message"]
+    assert env.snapshot() == before
+    response = env.decide([{"id": "ADJ-2", "action": "reject", "reason": "Duplicate",
+                            "comment": "see ADJ-1"}])
+    assert response.status_code == 200
+    assert env.state("ADJ-2") == "rejected"
+    page = env.get(BASE + "?view=detail&id=ADJ-2").get_data(as_text=True)
+    assert "Duplicate" in page
+    assert "see ADJ-1" in page
+
+
+def test_apply_and_cancel_quick_actions(env: Env) -> None:
+    assert env.decide([{"id": "ADJ-4", "action": "apply"}]).status_code == 200
+    assert env.state("ADJ-4") == "applied"
+    response = env.decide([{"id": "ADJ-4", "action": "cancel", "reason": "Wrong invoice"}])
+    assert response.status_code == 200
+    assert env.state("ADJ-4") == "reversed"
+    response = env.decide([{"id": "ADJ-8", "action": "cancel", "reason": "Not needed"}],
+                          user="alice")
+    assert response.status_code == 200
+    assert env.state("ADJ-8") == "withdrawn"
+
+
+def test_two_level_chain_and_limits(env: Env) -> None:
+    before = env.snapshot()
+    response = env.decide([{"id": "ADJ-5", "action": "approve"}])  # 2000 > bob's limit
+    assert response.status_code == 422
+    assert env.snapshot() == before
+    assert env.decide([{"id": "ADJ-5", "action": "approve"}], user="erin").status_code == 200
+    assert env.state("ADJ-5") == "pending"
+    page = env.get(BASE + "?view=detail&id=ADJ-5", user="carol").get_data(as_text=True)
+    assert "may be given by: carol" in page
+    assert env.decide([{"id": "ADJ-5", "action": "approve"}], user="carol").status_code == 200
+    assert env.state("ADJ-5") == "applied"
+
+
+# -- demo mode ------------------------------------------------------------------
+
+
+def test_demo_mode_lets_the_user_pick_and_says_so(tmp_path: Path) -> None:
+    env = Env(tmp_path, DEMO_CONFIG)
+    page = env.get(BASE, user=None).get_data(as_text=True)
+    assert "Demo mode." in page
+    assert 'id="adj-demo-user"' in page
+    assert 'data-user=""' in page
+    before = env.snapshot()
+    assert env.decide([{"id": "ADJ-2", "action": "approve"}], user=None).status_code == 403
+    env.client.set_cookie("adjustments-user", "nobody-known")
+    assert env.decide([{"id": "ADJ-2", "action": "approve"}], user=None).status_code == 403
+    assert env.snapshot() == before
+    env.client.set_cookie("adjustments-user", "erin")
+    page = env.get(BASE, user=None).get_data(as_text=True)
+    assert 'data-user="erin"' in page
+    response = env.decide([{"id": "ADJ-2", "action": "approve"}], user=None)
+    assert response.status_code == 200
+    assert response.get_json()["by"] == "erin"
+
+
+def test_header_is_ignored_unless_configured(tmp_path: Path) -> None:
+    env = Env(tmp_path, "{'sla-days': 3}")
+    before = env.snapshot()
+    assert env.decide([{"id": "ADJ-2", "action": "approve"}], user="bob").status_code == 403
+    assert env.snapshot() == before
+
+
+# -- pure helpers ------------------------------------------------------------------
+
+
+def test_config_parse_reports_bad_values() -> None:
+    cfg = Config.parse({"sla-days": "three", "ticket-url": "javascript:alert(1)", "x": 1})
+    assert cfg.sla_days == 3
+    assert cfg.ticket_url is None
+    assert len(cfg.errors) == 3
+    assert Config.parse(None) == Config()
+
+
+def test_ticket_link_is_quoted_and_http_only() -> None:
+    assert ticket_link("https://t.example/{ticket}", "A B/?") == "https://t.example/A%20B%2F%3F"
+    assert ticket_link("javascript:{ticket}", "x") is None
+    assert ticket_link(None, "x") is None
+
+
+def test_neutralise_cells() -> None:
+    assert [neutralise(c) for c in ("=1+1", "+1", "-1", "@SUM(A1)", "ok", None)] == [
+        "'=1+1", "'+1", "'-1", "'@SUM(A1)", "ok", ""]
+    assert neutralise(Decimal("-5.00")) == "-5.00"
+    assert to_csv((["a"], [["=x"]])) == "a\r\n'=x\r\n"
+
+
+def test_filters_from_args_are_bounded() -> None:
+    f = QueueFilters.from_args({"sort": "evil", "order": "x", "page": "-3", "mine": "1"})
+    assert (f.sort, f.order, f.page, f.mine) == ("age", "desc", 1, True)
+
+
+def test_charts_escape_labels() -> None:
+    svg = str(hbar_chart([("<b>x</b>", 3)], title="t<"))
+    assert "<b>" not in svg
+    assert "&lt;b&gt;" in svg
+    assert "<svg" in str(bar_chart(["2026-01"], {"credit": [2]}, title="c"))
+    assert "no data" in str(line_chart([], {}, title="none"))
