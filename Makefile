@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 
-.PHONY: setup chromium demo test lint ledgers pytest bench clean
+.PHONY: setup chromium demo demo-reset test lint ledgers pytest bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,15 @@ chromium:
 	  else echo "chromium missing and not root: end-to-end tests will be skipped"; fi; \
 	fi
 
+# Fava serves a scratch copy (.demo/), so decisions made in the demo leave the
+# bundled ledger untouched; `make demo-reset` starts over.
 demo: setup
-	$(BIN)/fava --host 127.0.0.1 --port $(PORT) ledgers/demo.beancount
+	@mkdir -p .demo && [ -e .demo/demo.beancount ] || cp ledgers/demo.beancount .demo/demo.beancount
+	@echo "Fava with the Adjustments extension: http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	$(BIN)/fava --host 127.0.0.1 --port $(PORT) .demo/demo.beancount
+
+demo-reset:
+	rm -rf .demo
 
 lint: setup
 	$(BIN)/ruff check .

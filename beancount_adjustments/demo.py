@@ -391,6 +391,11 @@ def _header(start: datetime.date, org: _Org, customers: Sequence[_Customer],
         'option "title" "Brightwave Analytics (demo)"\n',
         'option "operating_currency" "USD"\n\n',
         'plugin "beancount_adjustments"\n\n',
+        ";; Fava: the reviewers' workspace. demo-mode lets anyone pick who they act as\n",
+        ";; (there is no login): fine on your machine, never on a shared server.\n",
+        f'{day} custom "fava-extension" "beancount_adjustments.fava_ext" '
+        "\"{'demo-mode': True, 'sla-days': 3, "
+        "'ticket-url': 'https://support.example/tickets/{ticket}'}\"\n\n",
         f'{day} commodity USD\n  name: "US Dollar"\n',
         f'{day} commodity EUR\n  name: "Euro"\n\n',
     ]
