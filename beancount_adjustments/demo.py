@@ -68,6 +68,10 @@ ACCOUNTS: tuple[tuple[str, str], ...] = (
     ("Expenses:Adjustments:AccountCredit", "USD,EUR"),
     ("Expenses:Adjustments:Goodwill", "USD,EUR"),
     ("Expenses:Adjustments:Promotional", "USD,EUR"),
+    # The offsets `bean-adjust create` uses when no --offset-account is given.
+    ("Expenses:Adjustments:Credits", "USD,EUR"),
+    ("Income:Adjustments:Debits", "USD,EUR"),
+    ("Income:Adjustments:Billing", "USD,EUR"),
     ("Expenses:Hosting", "USD"),
     ("Expenses:Payroll", "USD"),
     ("Expenses:Rent", "USD"),
