@@ -18,7 +18,7 @@ transactions for an imaginary SaaS company, "Brightwave Analytics":
   partial approvals, approved but not yet applied, applied, rejected,
   withdrawn, reversed).
 
-Every decision is valid under the ledger's own rules (docs/syntax.md): the
+Every decision is valid under the ledger's own rules (README.md, "Ledger syntax"): the
 generator carries a small copy of the approval matrix and of the users'
 roles and limits, so approvers hold the required role on the event's date,
 their limit covers the amount, levels are approved in order by different
