@@ -1,0 +1,160 @@
+"""`bean-adjust report`, `export`, `seal` and `keygen`: evidence out of the ledger.
+
+    bean-adjust report summary -f main.beancount --from 2026-01-01 --to 2026-06-30
+    bean-adjust report compliance -f main.beancount --format html -o compliance.html
+    bean-adjust report audit -f main.beancount --customer cust_123 --format csv
+    bean-adjust export -f main.beancount --format jsonl -o adjustments.jsonl
+    bean-adjust seal -f main.beancount --as carol
+    bean-adjust keygen --as bob -o ~/.config/bean-adjust/bob.pem
+
+`report` prints one of the reports of `beancount_adjustments.reports`
+(summary, trends, impact, compliance, audit) as a table, CSV, JSON or a
+self-contained HTML page; `--from/--to` bound the period, `--type` (a type
+or pattern), `--customer` and `--state` narrow it. `export` writes every
+adjustment and event in the stable schema of `beancount_adjustments.export`.
+
+`seal` appends a `custom "adjustment-seal"` directive fixing, by a chained
+hash, every adjustment directive dated up to `--date` (default today); see
+`beancount_adjustments.seals` for what it protects. It writes like every
+other tool: to the writer's target file, under its lock, atomically, and it
+refuses to seal over a seal that no longer verifies.
+
+`keygen` creates an Ed25519 key pair for signed approvals: the private key
+goes to `-o FILE` (PEM, mode 0600, never overwritten), and the
+`custom "adjustment-key"` directive to add to the ledger is printed.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import click
+
+from beancount_adjustments import export as exporting
+from beancount_adjustments import reports, seals, signatures
+from beancount_adjustments.cli.common import (
+    Refused,
+    ledger_option,
+    load,
+    require_user,
+    user_option,
+)
+from beancount_adjustments.models import State
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _day(value: datetime.datetime | None) -> datetime.date | None:
+    return value.date() if value is not None else None
+
+
+def _output(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+@click.command("report")
+@click.argument("kind", type=click.Choice(reports.REPORTS))
+@ledger_option
+@click.option("--from", "start", type=DATE, default=None, help="First day of the period.")
+@click.option("--to", "end", type=DATE, default=None, help="Last day of the period.")
+@click.option("--type", "adj_type", default=None, help="A type or pattern, like 'credit:*'.")
+@click.option("--customer", default=None)
+@click.option("--state", type=click.Choice([s.value for s in State]), default=None)
+@click.option("--format", "fmt", type=click.Choice(reports.FORMATS), default="table",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to FILE instead of standard output.")
+def report(*, kind: str, ledger: Path, start: datetime.datetime | None,
+           end: datetime.datetime | None, adj_type: str | None, customer: str | None,
+           state: str | None, fmt: str, output: Path | None) -> None:
+    """Print a report: summary, trends, impact, compliance or audit."""
+    _, _, _, book = load(ledger)
+    scope = reports.Scope(start=_day(start), end=_day(end), type=adj_type, customer=customer,
+                          state=State(state) if state else None)
+    _output(reports.report_text(kind, book, scope, fmt), output)
+
+
+@click.command("export")
+@ledger_option
+@click.option("--format", "fmt", type=click.Choice(("csv", "jsonl")), default="jsonl",
+              show_default=True)
+@click.option("--records", type=click.Choice(exporting.RECORDS), default=None,
+              help="Which records (jsonl default: all; csv default: adjustments).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def export(*, ledger: Path, fmt: str, records: str | None, output: Path | None) -> None:
+    """Export adjustments and events (schema: beancount_adjustments.export)."""
+    _, _, _, book = load(ledger)
+    chosen = records or ("adjustments" if fmt == "csv" else "all")
+    try:
+        text = exporting.export(book, fmt, chosen)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    _output(text, output)
+
+
+@click.command("seal")
+@ledger_option
+@user_option
+@click.option("--date", "on", type=DATE, default=None,
+              help="Seal everything dated up to this day (default: today).")
+def seal(*, ledger: Path, user: str | None, on: datetime.datetime | None) -> None:
+    """Append a seal fixing every adjustment directive dated up to --date."""
+    by = require_user(user)
+    date = _day(on) or datetime.date.today()
+    plan = write_seal(ledger, by, date)
+    click.echo(f"sealed {plan.count} entries up to {plan.date} ({plan.span} new): {plan.hash}")
+
+
+def write_seal(ledger: Path, by: str, date: datetime.date) -> seals.SealPlan:
+    """Compute and append the next seal through the writer's lock and atomic write."""
+    from beancount_adjustments import render
+    from beancount_adjustments.writer import (
+        _atomic_write,
+        _remove_stray_temporaries,
+        locked,
+        resolve_target,
+    )
+
+    target = resolve_target(ledger)
+    if not target.is_file():
+        raise Refused(f"{target} does not exist; create it and include it from the ledger")
+    with locked(target):
+        _remove_stray_temporaries(target)
+        _, _, options, book = load(ledger)
+        included = {Path(name).resolve() for name in options.get("include", [])}
+        if target.resolve() not in included | {ledger.resolve()}:
+            raise Refused(f"{target} is not part of the ledger {ledger}")
+        try:
+            plan = seals.next_seal(book.facts, book.facts.seals, date)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        existing = target.read_text(encoding="utf-8")
+        block = render.render_block([seals.render_seal(plan, by)], existing)
+        _atomic_write(target, render.appended(existing, block).encode("utf-8"))
+    return plan
+
+
+@click.command("keygen")
+@user_option
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="Where to write the private key (PEM, mode 0600).")
+@click.option("--date", "on", type=DATE, default=None,
+              help="Date of the key directive (default: today).")
+def keygen(*, user: str | None, output: Path, on: datetime.datetime | None) -> None:
+    """Create a signing key; print the `adjustment-key` directive to add."""
+    name = require_user(user)
+    if output.exists():
+        raise Refused(f"{output} exists; a private key is never overwritten")
+    key = signatures.generate_private_key()
+    signatures.write_private_key(output, key)
+    click.echo(f"wrote the private key of {name} to {output} (keep it secret)", err=True)
+    click.echo(signatures.key_directive(name, signatures.public_b64(key),
+                                        _day(on) or datetime.date.today()), nl=False)
+
+
+COMMANDS = [report, export, seal, keygen]

@@ -1,0 +1,163 @@
+"""Signed approvals: keys in the ledger, signatures on events, policy `signatures: "required"`."""
+
+from __future__ import annotations
+
+import datetime
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import event, load, request
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from beancount_adjustments import signatures
+from beancount_adjustments.cli import main
+
+DAY = datetime.date(2026, 2, 3)
+KEYS = {name: Ed25519PrivateKey.generate() for name in ("bob", "erin", "mallory")}
+
+REQUIRED = """
+2026-01-01 custom "adjustment-policy" "credit:refund"
+  signatures: "required"
+"""
+
+
+def key_lines(*names: str, date: str = "2026-01-01") -> str:
+    return "".join(f'{date} custom "adjustment-key" "{n}" "{signatures.public_b64(KEYS[n])}"\n'
+                   for n in names)
+
+
+def digests(text: str) -> dict[str, str]:
+    loaded = load(text)
+    assert loaded.book is not None
+    return {k: a.digest for k, a in loaded.book.adjustments.items()}
+
+
+def signed(adj_id: str, date: str, by: str, digest: str, *, key: str | None = None,
+           action: str = "approve") -> str:
+    signature = signatures.sign_with(KEYS[key or by], adj_id, action, by,
+                                     datetime.date.fromisoformat(date), digest)
+    return event(adj_id, date, action, by, digest=digest, signature=signature)
+
+
+def test_sign_and_verify_round_trip(tmp_path: Path) -> None:
+    pem = tmp_path / "bob.pem"
+    signatures.write_private_key(pem, KEYS["bob"])
+    public = signatures.public_b64(KEYS["bob"])
+    sig = signatures.sign_event(pem, "ADJ-1", "approve", "bob", DAY, "abc")
+    assert signatures.verify(public, sig, "ADJ-1", "approve", "bob", DAY, "abc")
+    for changed in (("ADJ-2", "approve", "bob", DAY, "abc"),
+                    ("ADJ-1", "reject", "bob", DAY, "abc"),
+                    ("ADJ-1", "approve", "erin", DAY, "abc"),
+                    ("ADJ-1", "approve", "bob", DAY + datetime.timedelta(days=1), "abc"),
+                    ("ADJ-1", "approve", "bob", DAY, "abd")):
+        assert not signatures.verify(public, sig, *changed)
+    other = signatures.public_b64(KEYS["erin"])
+    assert not signatures.verify(other, sig, "ADJ-1", "approve", "bob", DAY, "abc")
+    assert not signatures.verify(public, "not base64!", "ADJ-1", "approve", "bob", DAY, "abc")
+    assert not signatures.verify("garbage", sig, "ADJ-1", "approve", "bob", DAY, "abc")
+    with pytest.raises(FileExistsError):
+        signatures.write_private_key(pem, KEYS["bob"])
+
+
+def test_keygen_writes_a_private_key_and_prints_the_directive(tmp_path: Path) -> None:
+    out = tmp_path / "bob.pem"
+    result = CliRunner().invoke(main, ["keygen", "--as", "bob", "-o", str(out),
+                                       "--date", "2026-01-01"])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    directive = result.stdout.strip()
+    assert directive.startswith('2026-01-01 custom "adjustment-key" "bob" "')
+    public = directive.rsplit('"', 2)[1]
+    assert public == signatures.public_b64(signatures.load_private_key(out))
+    loaded = load(directive + "\n")
+    assert loaded.errors == []
+    assert loaded.book is not None
+    assert loaded.book.facts.keys[0].user == "bob"
+    again = CliRunner().invoke(main, ["keygen", "--as", "bob", "-o", str(out)])
+    assert again.exit_code == 1
+
+
+BODY = (REQUIRED + key_lines("bob")
+        + request("ADJ-1", "2026-02-02", "-50") + request("ADJ-2", "2026-02-02", "-60")
+        + request("ADJ-3", "2026-02-02", "-70", type="credit:account",
+                  account="Expenses:Goodwill"))
+
+
+def test_required_signed_approval_counts() -> None:
+    d = digests(BODY)
+    loaded = load(BODY + signed("ADJ-1", "2026-02-03", "bob", d["ADJ-1"]))
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "applied"
+    assert loaded.adj("ADJ-1").history[0].event.signature
+
+
+def test_required_unsigned_approval_does_not_count() -> None:
+    text = BODY + event("ADJ-1", "2026-02-03", "approve", "bob")
+    loaded = load(text)
+    assert loaded.codes == [(loaded.line('"ADJ-1" "approve"'), "unsigned-approval")]
+    assert loaded.state("ADJ-1") == "pending"
+    # Not required for credit:account: an unsigned approval counts there.
+    other = load(BODY + event("ADJ-3", "2026-02-03", "approve", "bob"))
+    assert other.errors == []
+    assert other.state("ADJ-3") == "applied"
+
+
+@pytest.mark.parametrize("case", ["forged", "replayed", "other-date", "other-content",
+                                  "no-key", "garbage", "other-approver"])
+def test_bad_signatures_do_not_count(case: str) -> None:
+    d = digests(BODY)
+    if case == "forged":  # mallory's key, claiming to be bob
+        ev = signed("ADJ-1", "2026-02-03", "bob", d["ADJ-1"], key="mallory")
+    elif case == "replayed":  # bob's genuine signature for ADJ-2, copied onto ADJ-1
+        genuine = signed("ADJ-2", "2026-02-03", "bob", d["ADJ-2"])
+        sig = genuine.split('signature: "')[1].split('"')[0]
+        ev = event("ADJ-1", "2026-02-03", "approve", "bob", digest=d["ADJ-1"], signature=sig)
+    elif case == "other-date":
+        ev = signed("ADJ-1", "2026-02-03", "bob", d["ADJ-1"]).replace("2026-02-03",
+                                                                      "2026-02-04")
+    elif case == "other-content":  # signed for other content, digest line edited after
+        ev = signed("ADJ-1", "2026-02-03", "bob", "0" * 32).replace("0" * 32, d["ADJ-1"])
+    elif case == "no-key":  # erin signs with her own key, but never registered it
+        ev = signed("ADJ-1", "2026-02-03", "erin", d["ADJ-1"])
+    elif case == "other-approver":
+        ev = signed("ADJ-1", "2026-02-03", "bob", d["ADJ-1"]).replace('by: "bob"',
+                                                                      'by: "erin"')
+    else:
+        ev = event("ADJ-1", "2026-02-03", "approve", "bob", digest=d["ADJ-1"],
+                   signature="AAAA")
+    loaded = load(BODY + ev)
+    line = loaded.line('"ADJ-1" "approve"')
+    assert (line, "bad-signature") in loaded.codes
+    assert loaded.state("ADJ-1") == "pending"
+    assert not loaded.adj("ADJ-1").approvals
+
+
+def test_a_bad_signature_counts_against_even_where_not_required() -> None:
+    ev = signed("ADJ-3", "2026-02-03", "bob", "f" * 32, key="mallory")
+    loaded = load(BODY + ev)
+    assert (loaded.line('"ADJ-3" "approve"'), "bad-signature") in loaded.codes
+    assert loaded.state("ADJ-3") == "pending"
+
+
+def test_keys_are_effective_dated() -> None:
+    d = digests(BODY)
+    # bob's key is replaced on 2026-02-01 by a new one: the old key no longer signs.
+    rotated = BODY.replace(signatures.public_b64(KEYS["bob"]), signatures.public_b64(
+        KEYS["mallory"]))
+    text = (BODY + key_lines("mallory", date="2026-02-01").replace('"mallory"', '"bob"')
+            + signed("ADJ-1", "2026-02-03", "bob", d["ADJ-1"]))
+    loaded = load(text)
+    assert (loaded.line('"ADJ-1" "approve"'), "bad-signature") in loaded.codes
+    ok = load(rotated + signed("ADJ-1", "2026-02-03", "bob", d["ADJ-1"], key="mallory"))
+    assert ok.errors == []
+    assert ok.state("ADJ-1") == "applied"
+
+
+def test_malformed_keys_and_policies_are_errors() -> None:
+    loaded = load('2026-01-01 custom "adjustment-key" "bob" "bm90IGEga2V5"\n'
+                  '2026-01-01 custom "adjustment-key" "bob"\n'
+                  '2026-01-01 custom "adjustment-policy" "debit:*"\n'
+                  '  signatures: "sometimes"\n')
+    assert [c for _, c in loaded.codes] == ["malformed-directive"] * 3
