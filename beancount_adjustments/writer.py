@@ -90,6 +90,7 @@ from beancount_adjustments.book import Book, Facts, replay
 from beancount_adjustments.directives import EVENT, Reader, kind_of
 from beancount_adjustments.models import Action, Event, Problem, Request
 from beancount_adjustments.plugin import book_of, price_rates
+from beancount_adjustments.seals import verify_seals
 
 __all__ = [
     "DEFAULT_TARGET_NAME",
@@ -549,6 +550,10 @@ def _judge(led: _Ledger, items: list[_Item]) -> Book:
             requests=[*led.book.facts.requests, *(it.request for it in chosen if it.request)],
             events=[*led.book.facts.events, *(it.event for it in chosen if it.event)],
             problems=list(led.book.facts.problems))
+        # The plugin verifies seals before it replays; so does the candidate, so
+        # a decision dated on an already sealed day is refused, not written.
+        facts.problems.extend(p for p in verify_seals(facts, facts.seals)
+                              if _problem_key(p) not in baseline)
         book = replay(facts, rates, led.book.settings)
         return book, [p for p in book.problems if _problem_key(p) not in baseline]
 

@@ -243,3 +243,26 @@ def test_verify_seals_is_pure_over_facts() -> None:
     assert seals.verify_seals(facts, [good]) == []
     bad = good.model_copy(update={"hash": "f" * 64})
     assert [p.code for p in seals.verify_seals(facts, [bad])] == ["seal-broken"]
+
+
+def test_writer_refuses_a_decision_on_a_sealed_day(tmp_path):
+    import datetime
+    import shutil
+
+    from beancount_adjustments.models import Action
+    from beancount_adjustments.writer import Decision, WriteRefused, write_decisions
+
+    ledger = tmp_path / "demo.beancount"
+    shutil.copy(Path(__file__).resolve().parents[1] / "ledgers" / "demo.beancount", ledger)
+    runner = CliRunner()
+    sealed = runner.invoke(main, ["seal", "-f", str(ledger), "--as", "carol",
+                                  "--date", "2026-11-23"])
+    assert sealed.exit_code == 0, sealed.output
+    before = ledger.read_bytes()
+    decision = Decision("ADJ-2026-0018", Action.APPROVE, "carol",
+                        date=datetime.date(2026, 11, 23))
+    with pytest.raises(WriteRefused, match=r"seal-broken"):
+        write_decisions(ledger, [decision])
+    assert ledger.read_bytes() == before
+    later = Decision("ADJ-2026-0018", Action.APPROVE, "carol", date=datetime.date(2026, 11, 24))
+    assert write_decisions(ledger, [later]).written == 1
