@@ -18,7 +18,6 @@ from beancount.core import data
 from beancount.core.amount import Amount
 
 from beancount_adjustments.models import (
-    build,
     Action,
     ApprovalRow,
     CustomerRecord,
@@ -33,6 +32,7 @@ from beancount_adjustments.models import (
     Source,
     TypePolicy,
     UserGrant,
+    build,
 )
 
 USER = "adjustment-user"
@@ -87,7 +87,7 @@ class Reader:
 
     def problem(self, code: str, source: Source, message: str,
                 adjustment_id: str | None = None) -> None:
-        self.problems.append(build(Problem, 
+        self.problems.append(build(Problem,
             code=code, message=message, source=source, adjustment_id=adjustment_id))
 
     # -- helpers over metadata ---------------------------------------------
@@ -159,7 +159,7 @@ class Reader:
             self.problem("malformed-directive", source,
                          f"user {names[0]}: `limit:` must not be negative.")
             limit = None
-        return build(UserGrant, 
+        return build(UserGrant,
             date=entry.date, user=names[0], roles=tuple(names[1:]), limit=limit,
             email=self.text(entry.meta, "email", source, f"user {names[0]}"), source=source)
 
@@ -174,7 +174,7 @@ class Reader:
                          f'{what} takes a customer id and a tier: '
                          f'custom "{CUSTOMER}" "cust_123" "vip".')
             return None
-        return build(CustomerRecord, 
+        return build(CustomerRecord,
             date=entry.date, customer=values[0], tier=values[1],
             name=self.text(entry.meta, "name", source, f"customer {values[0]}"),
             contact=self.text(entry.meta, "contact", source, f"customer {values[0]}"),
@@ -203,7 +203,7 @@ class Reader:
                          f"{what}: a role appears twice in the chain {roles}; each level "
                          "needs a different person, so list each role once.")
             return None
-        return build(ApprovalRow, 
+        return build(ApprovalRow,
             date=entry.date, pattern=values[0].value.strip(), threshold=threshold,
             roles=tuple(roles),
             customer_tier=self.text(entry.meta, "customer-tier", source, what),
@@ -243,7 +243,7 @@ class Reader:
                          f'{what}: `signatures:` is "required" or "optional", not '
                          f"{signatures!r}.")
             signatures = None
-        return build(TypePolicy, 
+        return build(TypePolicy,
             date=entry.date, pattern=values[0], separate_apply=separate,
             document_above=self.amount(entry.meta, "document-above", source, what),
             sla_days=sla_days,
@@ -264,7 +264,7 @@ class Reader:
                          f'custom "{LOCK}": a lock declared on {entry.date} can only close '
                          f"days before it, not through {through}.")
             return None
-        return build(PeriodLock, 
+        return build(PeriodLock,
             date=entry.date, through=through,
             by=self.text(entry.meta, "by", source, "lock"), source=source)
 
@@ -300,7 +300,7 @@ class Reader:
                          "without one.", adj_id)
             return None
         at = meta.get("at")
-        return build(Event, 
+        return build(Event,
             adjustment_id=adj_id, action=action, date=entry.date, by=by, reason=reason,
             comment=self.text(meta, "comment", source, what),
             at=str(at) if at is not None else None,
@@ -351,7 +351,7 @@ class Reader:
             postings.append(Posting(
                 account=posting.account, number=units.number, currency=units.currency))
         risk = self.text(meta, "risk", source, what)
-        return build(Request, 
+        return build(Request,
             id=adj_id, date=entry.date, type=adj_type, category=category,
             customer=meta["customer"].strip(), requested_by=meta["requested-by"].strip(),
             reason=meta["reason"].strip(), payee=entry.payee, narration=entry.narration or "",
