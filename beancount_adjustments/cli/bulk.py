@@ -1,0 +1,338 @@
+"""Bulk commands: `import`, `from-template`, `run-schedules`, `templates`.
+
+    bean-adjust import -f main.beancount --as alice adjustments.csv [--dry-run]
+    bean-adjust from-template -f main.beancount --as alice late-fee \\
+        --customer cust_123 --invoice INV-2026-1101 [--param percent=3] [--dry-run]
+    bean-adjust run-schedules -f main.beancount --as alice --through 2026-12-31
+    bean-adjust templates -f main.beancount
+
+(`-f` and `--as` may also come from `BEAN_ADJUST_LEDGER` and `BEAN_ADJUST_USER`.)
+
+Each command checks everything first and writes all of its requests in one
+write through the writer, or nothing: a bad row, a template that cannot be
+computed or a request the plugin would reject prints the reasons on stderr
+and exits with status 1, leaving the files untouched. A write prints how
+many requests it wrote, to which file, and their ids (with the entries
+themselves when there are few). `--dry-run` prints what would be written.
+
+- `import FILE.csv`: see `beancount_adjustments.csv_import` for the columns.
+  Rows whose `external-id` is already in the ledger are skipped, so
+  re-importing a file writes nothing. Without an `offset-account` column or
+  `--offset-account`, a row's offset account is the per-kind default of
+  `bean-adjust create`. Long files show a progress bar on stderr.
+- `from-template NAME --customer C [--customer D ...]`: one request per
+  customer from the template (see `beancount_adjustments.templates`);
+  `--param key=value` sets calculator parameters, `--invoice`, `--order`,
+  `--ticket`, `--document`, `--effective`, `--external-id` the request's
+  metadata. With `--external-id`, a request already in the ledger under it
+  is not written again.
+- `run-schedules [--through DATE] [--schedule NAME ...]`: every due
+  occurrence of the ledger's schedules (see
+  `beancount_adjustments.schedules`) not yet in the ledger; safe to run
+  from cron or CI as often as you like.
+- `templates`: the ledger's templates and schedules, and what is wrong with
+  them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from beancount_adjustments import calculators
+from beancount_adjustments.calculators import ParamValue
+from beancount_adjustments.cli.common import (
+    Refused,
+    emit_json,
+    json_option,
+    ledger_option,
+    report_refusals,
+    user_option,
+    wrote,
+)
+from beancount_adjustments.csv_import import RowError, import_csv, preview_requests
+from beancount_adjustments.models import Kind
+from beancount_adjustments.schedules import due, read_schedules
+from beancount_adjustments.templates import LedgerContext, TemplateError, build_request
+from beancount_adjustments.writer import NewRequest, WriteRefused, WriteResult, write_requests
+
+SHOW_TEXT_UP_TO = 20
+"""A write of at most this many entries echoes them; longer ones print ids only."""
+
+PROGRESS_FROM = 500
+"""Rows from which `import` shows a progress bar."""
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _offset_defaults() -> dict[Kind, str]:
+    # The same per-kind offsets `create` uses, so a row without an offset
+    # account lands where a hand-made request would.
+    try:
+        from beancount_adjustments.cli.requests import DEFAULT_OFFSET
+    except ImportError:
+        return {}
+    return dict(DEFAULT_OFFSET)
+
+
+def _load(ledger: Path) -> LedgerContext:
+    try:
+        return LedgerContext.load(ledger)
+    except TemplateError as exc:
+        raise Refused(str(exc)) from None
+
+
+def _fail(errors: Sequence[RowError | str], what: str) -> None:
+    for error in errors:
+        click.echo(f"bean-adjust: {what}: {error}", err=True)
+    raise click.exceptions.Exit(1)
+
+
+def _report(result: WriteResult, *, dry_run: bool, what: str = "request") -> None:
+    """Say what was written (or would be) and where."""
+    count = len(result.ids)
+    if dry_run:
+        plural = "s" if count != 1 else ""
+        click.echo(f"dry run: would write {count} {what}{plural} to {result.path}; "
+                   "nothing written")
+    else:
+        wrote(result, what)
+    if not count:
+        return
+    if count <= SHOW_TEXT_UP_TO:
+        click.echo(f"ids: {', '.join(result.ids)}")
+        click.echo("")
+        click.echo(result.text.rstrip("\n"))
+    else:
+        click.echo(f"ids: {result.ids[0]} .. {result.ids[-1]}")
+
+
+def _write(ledger: Path, requests: Sequence[NewRequest], *, dry_run: bool,
+           now: datetime.datetime | None = None) -> WriteResult:
+    try:
+        if dry_run:
+            result = preview_requests(ledger, requests, now=now)
+            if result.refused:
+                raise WriteRefused(result.refused)
+            return result
+        return write_requests(ledger, requests, now=now)
+    except WriteRefused as exc:
+        report_refusals(exc.refusals)
+        raise click.exceptions.Exit(1) from None
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Any]:
+    """A progress bar on stderr for long inputs; a no-op for short ones."""
+    if total < PROGRESS_FROM:
+        yield None
+        return
+    with click.progressbar(length=total, label="checking rows", file=sys.stderr) as bar:
+        yield bar
+
+
+# -- import -------------------------------------------------------------------------
+
+@click.command("import")
+@ledger_option
+@user_option
+@click.argument("csv_file", metavar="FILE.csv",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and show, write nothing.")
+@click.option("--offset-account", default=None,
+              help="Offset account for rows without one.")
+@click.option("--receivable-account", default=None,
+              help="Customer account for rows without one.")
+def import_cmd(*, ledger: Path, user: str | None, csv_file: Path, dry_run: bool,
+               offset_account: str | None, receivable_account: str | None) -> None:
+    """Import adjustment requests from a CSV file, all or nothing."""
+    ctx = _load(ledger)
+    rows = sum(1 for _ in csv_file.open(encoding="utf-8-sig")) - 1
+    with _progress(rows) as bar:
+        outcome = import_csv(
+            ledger, csv_file, user=user, dry_run=dry_run, offset_account=offset_account,
+            receivable_account=receivable_account, offset_by_kind=_offset_defaults(),
+            ctx=ctx, on_row=(lambda: bar.update(1)) if bar is not None else None)
+    plan = outcome.plan
+    if outcome.errors:
+        click.echo(f"{csv_file}: {len(outcome.errors)} problem(s); nothing written",
+                   err=True)
+        _fail(outcome.errors, str(csv_file))
+    if plan.skipped:
+        click.echo(f"skipped {len(plan.skipped)} row(s) already imported "
+                   f"(external-id in the ledger)")
+    if outcome.result is None:
+        click.echo(f"nothing new to import from {csv_file}; wrote nothing")
+        return
+    _report(outcome.result, dry_run=dry_run)
+
+
+# -- templates ------------------------------------------------------------------------
+
+def _params(values: Sequence[str]) -> dict[str, ParamValue]:
+    params: dict[str, ParamValue] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"--param takes key=value, not {value!r}")
+        params[key.strip()] = text.strip()
+    return params
+
+
+@click.command("from-template")
+@ledger_option
+@user_option
+@click.argument("name")
+@click.option("--customer", "-c", "customers", multiple=True, required=True,
+              help="Customer id; repeat for one request per customer.")
+@click.option("--invoice", default=None, help="The invoice it concerns (its invoice-id).")
+@click.option("--order", default=None)
+@click.option("--ticket", default=None)
+@click.option("--document", default=None, help="Path relative to the file written to.")
+@click.option("--effective", type=DATE, default=None, help="Book the applied entry on this date.")
+@click.option("--date", "on", type=DATE, default=None, help="The request's date (default: today).")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+              help="A template parameter (percent=3, gross=\"120.00 USD\"); repeatable.")
+@click.option("--reason", default=None, help="Override the template's reason.")
+@click.option("--external-id", default=None,
+              help="Idempotence key: not written again if already in the ledger.")
+@click.option("--id", "adj_id", default=None, help="Default: the next free id.")
+@click.option("--dry-run", is_flag=True, help="Compute and show, write nothing.")
+def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple[str, ...],
+                  invoice: str | None, order: str | None, ticket: str | None,
+                  document: str | None, effective: datetime.datetime | None,
+                  on: datetime.datetime | None, params: tuple[str, ...], reason: str | None,
+                  external_id: str | None, adj_id: str | None, dry_run: bool) -> None:
+    """Create requests from a ledger template."""
+    if not user or not user.strip():
+        raise Refused("who is acting? pass --as USER or set BEAN_ADJUST_USER")
+    if len(customers) > 1 and (adj_id or external_id):
+        raise Refused("--id and --external-id name one request; give one --customer")
+    ctx = _load(ledger)
+    date = on.date() if on else datetime.date.today()
+    template = ctx.templates.on(name, date)
+    if template is None:
+        known = ", ".join(ctx.templates.names()) or "none"
+        bad = [str(p.message) for p in ctx.template_problems]
+        raise Refused(f"no template {name!r} on {date} (templates: {known})"
+                      + "".join(f"\n{m}" for m in bad))
+    if external_id and external_id in ctx.external_ids():
+        click.echo(f"external-id {external_id!r} is already in the ledger; wrote nothing")
+        return
+    meta = {"invoice": invoice, "order": order, "ticket": ticket, "document": document,
+            "effective": effective.date().isoformat() if effective else None,
+            "external-id": external_id}
+    requests = []
+    errors = []
+    for customer in customers:
+        try:
+            requests.append(build_request(
+                ctx, template, customer=customer, requested_by=user.strip(), date=date,
+                params=_params(params), reason=reason, request_id=adj_id,
+                meta={k: v for k, v in meta.items() if v}))
+        except TemplateError as exc:
+            errors.append(f"{customer}: {exc}")
+    if errors:
+        _fail(errors, "refused")
+    _report(_write(ledger, requests, dry_run=dry_run), dry_run=dry_run)
+
+
+# -- schedules ------------------------------------------------------------------------
+
+@click.command("run-schedules")
+@ledger_option
+@user_option
+@click.option("--through", type=DATE, default=None,
+              help="Create occurrences up to this day (default: today).")
+@click.option("--schedule", "names", multiple=True, help="Only this schedule; repeatable.")
+@click.option("--dry-run", is_flag=True, help="Show what is due, write nothing.")
+def run_schedules(ledger: Path, user: str | None, through: datetime.datetime | None,
+                  names: tuple[str, ...], dry_run: bool) -> None:
+    """Create every due scheduled request not yet in the ledger (safe to rerun)."""
+    ctx = _load(ledger)
+    last = through.date() if through else datetime.date.today()
+    schedules, problems = read_schedules(ctx.entries)
+    if names:
+        unknown = sorted(set(names) - {s.name for s in schedules})
+        if unknown:
+            raise Refused(f"no schedule {', '.join(unknown)} in the ledger")
+        schedules = [s for s in schedules if s.name in names]
+    errors = [f"{p.source.filename}:{p.source.lineno}: {p.message}" for p in problems]
+    requests = []
+    for occurrence in due(schedules, last, ctx.book.directory, ctx.external_ids()):
+        schedule = occurrence.schedule
+        where = f"{schedule.source.filename}:{schedule.source.lineno}: schedule {schedule.name}"
+        template = ctx.templates.on(schedule.template, occurrence.date)
+        requester = schedule.requested_by or (user.strip() if user else None)
+        if template is None:
+            errors.append(f"{where}: no template {schedule.template!r} on {occurrence.date}")
+            continue
+        if not requester:
+            errors.append(f"{where}: who requests it? set `requested-by:` on the schedule or "
+                          "pass --as")
+            continue
+        try:
+            requests.append(build_request(
+                ctx, template, customer=occurrence.customer, requested_by=requester,
+                date=occurrence.date, params=schedule.params,
+                meta={"external-id": occurrence.external_id, "schedule": schedule.name}))
+        except TemplateError as exc:
+            errors.append(f"{where}, {occurrence.customer} on {occurrence.date}: {exc}")
+    if errors:
+        _fail(sorted(dict.fromkeys(errors)), "refused")
+    if not requests:
+        click.echo(f"nothing due through {last} that is not in the ledger already; "
+                   "wrote nothing")
+        return
+    _report(_write(ledger, requests, dry_run=dry_run), dry_run=dry_run)
+
+
+# -- listing ------------------------------------------------------------------------------
+
+@click.command("templates")
+@ledger_option
+@json_option
+def templates_cmd(ledger: Path, as_json: bool) -> None:
+    """List the ledger's templates, schedules and calculators."""
+    ctx = _load(ledger)
+    schedules, schedule_problems = read_schedules(ctx.entries)
+    problems = [*ctx.template_problems, *schedule_problems]
+    if as_json:
+        emit_json({
+            "templates": [{"name": t.name, "date": t.date, "type": t.type,
+                           "calculator": t.calculator, "category": t.category,
+                           "description": t.description, "reason": t.reason,
+                           "params": {k: str(v) for k, v in t.params.items()}}
+                          for t in ctx.templates.latest()],
+            "schedules": [{"name": s.name, "template": s.template, "every": s.every,
+                           "interval": s.interval, "start": s.start, "end": s.end,
+                           "customers": list(s.customers), "tier": s.tier}
+                          for s in schedules],
+            "calculators": calculators.names(),
+            "problems": [{"file": p.source.filename, "line": p.source.lineno,
+                          "message": p.message} for p in problems]})
+        return
+    click.echo("templates:" if ctx.templates.names() else "templates: none")
+    for t in ctx.templates.latest():
+        about = f" - {t.description}" if t.description else ""
+        click.echo(f"  {t.name}: {t.type} via {t.calculator} (since {t.date}){about}")
+    click.echo("schedules:" if schedules else "schedules: none")
+    for s in schedules:
+        who = f"tier {s.tier}" if s.tier else ", ".join(s.customers)
+        every = s.every if s.interval == 1 else f"{s.interval} {s.every}s"
+        until = f" to {s.end}" if s.end else ""
+        click.echo(f"  {s.name}: {s.template} every {every} from {s.start}{until} for {who}")
+    click.echo(f"calculators: {', '.join(calculators.names())} (or module:function)")
+    for p in problems:
+        click.echo(f"{p.source.filename}:{p.source.lineno}: {p.message}", err=True)
+    if problems:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = [import_cmd, from_template, run_schedules, templates_cmd]
