@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "beancount_adjustments"
 
@@ -43,9 +45,10 @@ def test_design_examples_load_cleanly():
 
     from beancount_adjustments import State, book_of
 
-    design = (ROOT.parent / "shared" / "DESIGN.md")
-    text = design.read_text() if design.exists() else (ROOT / "README.md").read_text()
-    block = text.split("```beancount\n", 1)[1].split("```", 1)[0]
+    design = ROOT.parent / "shared" / "DESIGN.md"
+    if not design.exists():
+        pytest.skip("shared/DESIGN.md is not beside this checkout")
+    block = design.read_text().split("```beancount\n", 1)[1].split("```", 1)[0]
     ledger = (
         'option "operating_currency" "USD"\n'
         "2026-01-01 open Income:Sales:Returns\n"
