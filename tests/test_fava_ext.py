@@ -531,3 +531,22 @@ def test_charts_escape_labels() -> None:
     assert "&lt;b&gt;" in svg
     assert "<svg" in str(bar_chart(["2026-01"], {"credit": [2]}, title="c"))
     assert "no data" in str(line_chart([], {}, title="none"))
+
+
+def test_queue_shows_the_risk_flags_the_checks_raised(env: Env) -> None:
+    # Two identical requests (same customer, amount and reason) within days of
+    # each other: the `duplicates` check flags the second on arrival.
+    today = datetime.date.today()
+    duplicate = "".join(
+        f'{today - datetime.timedelta(days=days)} ! "cust_456" "Refund" ^DUP-{n}\n'
+        '  adjustment-type: "credit:refund"\n  customer: "cust_456"\n'
+        '  reason: "Double charge"\n  requested-by: "alice"\n'
+        "  Income:Sales:Returns  80.00 USD\n  Assets:Receivable:Customers  -80.00 USD\n\n"
+        for n, days in ((1, 2), (2, 1)))
+    env.path.write_text(env.path.read_text() + "\n" + duplicate)
+    env.ledger.load_file()
+    rows = {row["id"]: row for row in env.get(BASE + "queue").get_json()["rows"]}
+    assert "duplicates" in rows["DUP-2"]["risk"]
+    assert rows["DUP-1"]["risk"] == []
+    page = env.get(BASE).get_data(as_text=True)
+    assert "duplicates" in page

@@ -334,7 +334,7 @@ def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date, user: 
         customer=request.customer, customer_name=(customer.name if customer else None) or "",
         tier=adj.tier or "", requested_by=request.requested_by, state=str(adj.state),
         level=adj.level, needed=len(adj.chain), next_role=adj.next_role or "",
-        risk=request.risk, sla_days=sla,
+        risk=adj.risk_flags, sla_days=sla,
         overdue=adj.state in OPEN_STATES and age > sla,
         mine=_is_mine(index, adj, user, today), narration=request.narration,
         problems=len(adj.problems),
