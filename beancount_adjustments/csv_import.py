@@ -67,7 +67,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from beancount_adjustments import render, writer
+from beancount_adjustments import writer
 from beancount_adjustments.directives import CATEGORY_RE, KNOWN_TYPES, TYPE_RE, is_under
 from beancount_adjustments.models import Kind
 from beancount_adjustments.templates import LedgerContext
@@ -346,23 +346,8 @@ def preview_requests(ledger: Path, requests: Sequence[NewRequest], *,
     """What `writer.write_requests` would write, judged the same way, without
     writing (for --dry-run): `text` is the block, `refused` what it refuses,
     `written` is 0."""
-    # The writer has no dry-run switch yet, so this walks its own steps
-    # (load, render, judge) and stops before the lock-and-write.
-    ledger = Path(ledger)
-    path = writer.resolve_target(ledger, target)
-    if not path.is_file():
-        raise WriteRefused([Refusal(str(path), "the target file does not exist")])
-    existing = path.read_text(encoding="utf-8")
-    led = writer._load(ledger, path, existing, now or datetime.datetime.now(datetime.UTC))
-    allocated: set[str] = set()
-    external = {r.external_id: r.id for r in led.book.facts.requests if r.external_id}
-    items = [writer._request_item(led, i, r, allocated, external)
-             for i, r in enumerate(requests)]
-    writer._judge(led, items)
-    refused = tuple(Refusal(it.key, it.refusal, it.index) for it in items if it.refusal)
-    accepted = [it for it in items if it.refusal is None]
-    text = render.render_block([it.text for it in accepted], existing) if accepted else ""
-    return WriteResult(path, text, 0, refused, tuple(it.key for it in accepted))
+    return writer.write_requests(Path(ledger), requests, partial=True, target=target, now=now,
+                                 dry_run=True)
 
 
 # -- the whole import -------------------------------------------------------------

@@ -232,3 +232,31 @@ def test_samples_against_demo_ledger(tmp_path: Path, name: str) -> None:
     else:
         assert code == 1
         assert err.count("line ") >= 5
+
+
+def test_library_dry_run_refuses_like_the_write(tmp_path: Path) -> None:
+    # The dry run is the writer's own dry run: the same judgement, the same text.
+    ledger = make_ledger(tmp_path)
+    csv = tmp_path / "in.csv"
+    over = ("credit:promotional,cust_123,500.00,USD,Over invoice,bad-4,Expenses:Promotions,"
+            "INV-1,2026-11-20\n")
+    csv.write_text(GOOD + over)
+    before = snapshot(tmp_path)
+    dry = import_csv(ledger, csv, user="alice", dry_run=True)
+    assert snapshot(tmp_path) == before
+    assert [e.line for e in dry.errors] == [5]
+    assert "more than the invoice" in dry.errors[0].message
+    assert dry.result is not None
+    assert dry.result.written == 0
+    assert len(dry.result.ids) == 3  # what the good rows would be
+    real = import_csv(ledger, csv, user="alice")
+    assert real.errors == dry.errors
+    assert real.result is None
+    assert snapshot(tmp_path) == before
+    csv.write_text(GOOD)
+    preview = import_csv(ledger, csv, user="alice", dry_run=True)
+    done = import_csv(ledger, csv, user="alice")
+    assert preview.result is not None
+    assert done.result is not None
+    assert done.result.text == preview.result.text
+    assert done.result.ids == preview.result.ids

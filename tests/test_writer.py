@@ -323,3 +323,73 @@ def test_next_id():
     assert next_id({"ADJ-2026-0041", "ADJ-2026-0007", "ADJ-2025-0100", "X-2026-0500"},
                    "ADJ", 2026) == "ADJ-2026-0042"
     assert next_id(set(), "CR", 2026) == "CR-2026-0001"
+
+
+def test_ids_in_one_batch_follow_explicit_and_refused_ones(ledger: Path):
+    # Every id handed out earlier in the batch counts, refused or explicit, per year;
+    # the ledger's own links count too.
+    result = write_requests(ledger, [
+        credit("5.00"),                                            # ADJ-2024-0003
+        credit("5.00", id="ADJ-2024-0010"),
+        credit("5.00"),                                            # ADJ-2024-0011
+        credit("5.00", reason="", id="ADJ-2024-0020"),             # refused, still counts
+        credit("5.00"),                                            # ADJ-2024-0021
+        credit("5.00", date=datetime.date(2025, 1, 2)),            # ADJ-2025-0001
+        credit("5.00", id="ADJ-2025-0007", date=datetime.date(2025, 1, 2)),
+        credit("5.00", date=datetime.date(2025, 1, 2)),            # ADJ-2025-0008
+        credit("5.00"),                                            # ADJ-2024-0022
+    ], partial=True, now=NOW)
+    assert [r.index for r in result.refused] == [3]
+    assert result.ids == ("ADJ-2024-0003", "ADJ-2024-0010", "ADJ-2024-0011", "ADJ-2024-0021",
+                          "ADJ-2025-0001", "ADJ-2025-0007", "ADJ-2025-0008", "ADJ-2024-0022")
+
+
+def test_a_large_batch_gets_consecutive_ids(ledger: Path):
+    result = write_requests(ledger, [credit("5.00", meta={"external-id": f"E{n}"})
+                                     for n in range(300)], now=NOW)
+    assert result.ids == tuple(f"ADJ-2024-{n:04d}" for n in range(3, 303))
+    _, errors, book = load_book(ledger)
+    assert errors == []
+    assert len(book.adjustments) == 302
+
+
+def test_dry_run_writes_nothing_and_refuses_like_a_write(tmp_path: Path):
+    requests = [credit("10.00"), credit("5.00", id="ADJ-2024-0001"),   # id taken
+                credit("30.00"), credit("5.00", reason="")]
+    decisions = [Decision("ADJ-2024-0001", Action.APPROVE, by="alice"),  # self-approval
+                 Decision("ADJ-2024-0001", Action.APPROVE, by="bob"),
+                 Decision("ADJ-9999", Action.APPROVE, by="bob")]
+    for name, write, items in (("requests", write_requests, requests),
+                               ("decisions", write_decisions, decisions)):
+        (tmp_path / name).mkdir()
+        ledger = write_ledger(tmp_path / name)
+        stray = ledger.parent / ".main.beancount.abc123.tmp"  # a live writer's, maybe
+        stray.write_text("half a line")
+        before, sha = ledger.read_bytes(), file_sha256(ledger)
+
+        with pytest.raises(WriteRefused) as dry_refused:
+            write(ledger, items, now=NOW, dry_run=True)
+        dry = write(ledger, items, partial=True, now=NOW, dry_run=True)
+        assert ledger.read_bytes() == before
+        assert stray.exists()
+        assert not (ledger.parent / ".main.beancount.lock").exists()  # no lock taken
+        assert dry.written == 0
+        assert dry.sha256 == sha  # the file as it is, for expected_sha256=
+        assert dry.refused == dry_refused.value.refusals
+
+        with pytest.raises(WriteRefused) as real_refused:
+            write(ledger, items, now=NOW)
+        assert real_refused.value.refusals == dry_refused.value.refusals
+        real = write(ledger, items, partial=True, now=NOW, expected_sha256=dry.sha256)
+        assert real.refused == dry.refused
+        assert real.ids == dry.ids
+        assert real.ids
+        assert real.text == dry.text
+        assert real.written == len(real.ids)
+        assert ledger.read_text().endswith(dry.text)
+
+
+def test_dry_run_checks_the_hash_too(ledger: Path):
+    with pytest.raises(WriteRefused, match="changed since you loaded it"):
+        write_decisions(ledger, [Decision("ADJ-2024-0001", Action.APPROVE, by="bob")],
+                        expected_sha256="0" * 64, now=NOW, dry_run=True)
