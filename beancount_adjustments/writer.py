@@ -105,6 +105,7 @@ from beancount_adjustments.directives import EVENT, Reader, kind_of
 from beancount_adjustments.models import Action, Event, Problem, Record, Request, Source
 from beancount_adjustments.plugin import book_of, price_rates
 from beancount_adjustments.seals import verify_seals
+from beancount_adjustments.signatures import sign_event
 
 __all__ = [
     "DEFAULT_TARGET_NAME",
@@ -146,6 +147,9 @@ class Decision:
     effective: datetime.date | None = None
     date: datetime.date | None = None
     """The event's date; default: today (local time)."""
+    sign_with: Path | None = None
+    """A private key file (`bean-adjust keygen`): the event is signed over exactly
+    what is written (id, action, by, date, digest), see `signatures`."""
 
 
 @dataclass(frozen=True)
@@ -509,11 +513,20 @@ def _decision_item(led: _Ledger, index: int, decision: Decision) -> _Item:
     if item.refusal is not None:
         return item
     assert adj is not None
+    date = decision.date or led.today
+    signature = None
+    if decision.sign_with is not None:
+        try:
+            signature = sign_event(decision.sign_with, adj.id, str(action), by, date,
+                                   adj.digest)
+        except (OSError, ValueError, TypeError) as exc:
+            item.refusal = f"cannot sign with {decision.sign_with}: {exc}"
+            return item
     item.text = render.render_event(
-        date=decision.date or led.today, adjustment_id=adj.id, action=str(action),
+        date=date, adjustment_id=adj.id, action=str(action),
         meta=[("by", by), ("reason", _clean(decision.reason)),
               ("comment", _clean(decision.comment)), ("effective", decision.effective),
-              ("at", led.stamp), ("digest", adj.digest)])
+              ("at", led.stamp), ("digest", adj.digest), ("signature", signature)])
     return item
 
 

@@ -161,3 +161,26 @@ def test_malformed_keys_and_policies_are_errors() -> None:
                   '2026-01-01 custom "adjustment-policy" "debit:*"\n'
                   '  signatures: "sometimes"\n')
     assert [c for _, c in loaded.codes] == ["malformed-directive"] * 3
+
+
+def test_approve_sign_writes_a_signature_the_plugin_accepts(tmp_path: Path) -> None:
+    from conftest import BASE
+
+    pem = tmp_path / "bob.pem"
+    signatures.write_private_key(pem, KEYS["bob"])
+    ledger = tmp_path / "main.beancount"
+    ledger.write_text(BASE + REQUIRED + key_lines("bob")
+                      + request("ADJ-1", "2026-02-01", "-100.00"))
+    runner = CliRunner()
+    args = ["approve", "ADJ-1", "-f", str(ledger), "--as", "bob", "--date", "2026-02-03"]
+    before = ledger.read_bytes()
+    unsigned = runner.invoke(main, args)
+    assert unsigned.exit_code == 1
+    assert "unsigned-approval" in unsigned.output + str(unsigned.stderr_bytes or b"")
+    assert ledger.read_bytes() == before
+    signed_run = runner.invoke(main, [*args, "--sign", str(pem)])
+    assert signed_run.exit_code == 0, signed_run.output
+    assert "signature:" in ledger.read_text()
+    loaded = load(ledger.read_text(), base=False)
+    assert loaded.errors == []
+    assert str(loaded.state("ADJ-1")) == "applied"

@@ -105,7 +105,7 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
             select_all: bool = False, narrowing: dict[str, str | None] | None = None,
             reason: str | None = None, comment: str | None = None,
             effective: datetime.datetime | None = None, on: datetime.datetime | None = None,
-            skip_refused: bool = False) -> None:
+            skip_refused: bool = False, sign_with: Path | None = None) -> None:
     who = require_user(user)
     narrowing = narrowing or {"type": None, "category": None, "customer": None, "below": None}
     if action in (Action.REJECT, Action.CANCEL) and not (reason or "").strip():
@@ -117,7 +117,8 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
         click.echo(f"nothing to {action}")
         return
     decisions = [Decision(adjustment_id=i, action=action, by=who, reason=reason,
-                          comment=comment, effective=as_date(effective), date=as_date(on))
+                          comment=comment, effective=as_date(effective), date=as_date(on),
+                          sign_with=sign_with)
                  for i in chosen]
     try:
         result = write_decisions(ledger, decisions, partial=skip_refused)
@@ -141,15 +142,18 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
 @_selection_options
 @click.option("--effective", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Date the applied entry (when this approval applies it).")
+@click.option("--sign", "sign_with", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Sign each approval with this private key (bean-adjust keygen).")
 def approve(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all: bool,
             type_pattern: str | None, category: str | None, customer: str | None,
             below: str | None, effective: datetime.datetime | None, comment: str | None,
-            skip_refused: bool, on: datetime.datetime | None) -> None:
+            skip_refused: bool, on: datetime.datetime | None, sign_with: Path | None) -> None:
     """Approve adjustments (one approval level each)."""
     _decide(Action.APPROVE, ledger, user, ids, select_all=select_all,
             narrowing={"type": type_pattern, "category": category, "customer": customer,
                        "below": below},
-            comment=comment, effective=effective, on=on, skip_refused=skip_refused)
+            comment=comment, effective=effective, on=on, skip_refused=skip_refused,
+            sign_with=sign_with)
 
 
 @click.command("reject")
