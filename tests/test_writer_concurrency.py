@@ -39,7 +39,7 @@ plugin "beancount_adjustments"
 """
 
 PROCESSES = 8
-PER_PROCESS = 20  # creations, each followed by its approval: 40 writes a process
+PER_PROCESS = 25  # creations, each followed by its approval: 50 writes a process
 DAY = datetime.date(2024, 2, 1)
 
 
