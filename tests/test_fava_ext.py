@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from beancount_adjustments import writer
+from beancount_adjustments import State, writer
 from beancount_adjustments.fava_ext import AdjustmentsExtension, Config
 from beancount_adjustments.fava_ext.charts import bar_chart, hbar_chart, line_chart
 from beancount_adjustments.fava_ext.report_data import neutralise, to_csv
@@ -550,3 +550,17 @@ def test_queue_shows_the_risk_flags_the_checks_raised(env: Env) -> None:
     assert rows["DUP-1"]["risk"] == []
     page = env.get(BASE).get_data(as_text=True)
     assert "duplicates" in page
+
+
+def test_bql_through_favas_query_page(env: Env) -> None:
+    # Fava's Query page runs the same queries as bean-query, on the plugin's entries.
+    query = ("SELECT meta['adjustment-id'] AS id FROM entries WHERE 'adjustment-request' "
+             "IN tags AND meta['adjustment-state'] = 'pending' ORDER BY id")
+    response = env.client.get("/test-ledger/api/query", query_string={"query_string": query})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    rows = response.get_json()["data"]["rows"]
+    book = env.ext.book
+    assert book is not None
+    pending = {adj.id for adj in book.in_state(State.PENDING)}
+    assert [row[0] for row in rows] == sorted(pending)
+    assert {"ADJ-1", "ADJ-2"} <= set(pending)
