@@ -43,6 +43,7 @@ from beancount_adjustments.models import (
     TypePolicy,
     UserGrant,
     build,
+    maker,
 )
 from beancount_adjustments.policy import (
     Directory,
@@ -56,6 +57,16 @@ from beancount_adjustments.policy import (
 from beancount_adjustments.risk import AlertRule, Arrivals, RiskConfig, RiskSetting, request_flags
 from beancount_adjustments.seals import Seal
 from beancount_adjustments.signatures import KeyRing, PublicKey, signature_refusal
+
+# The replay makes one of these per request or event: see `models.maker`.
+_record = maker(Record, "event", "accepted", "stale", "note")
+_approval = maker(Approval, "by", "role", "level", "date", "at")
+_money = maker(Money, "number", "currency")
+_adjustment = maker(
+    Adjustment, "request", "digest", "state", "amount", "tier", "chain", "rule",
+    "separate_apply", "sla_days", "approvals", "history", "decided_on", "applied_on",
+    "effective_date", "reversed_on", "applied_source", "reversed_source", "problems",
+    "risk_flags")
 
 
 class Settings(Frozen):
@@ -131,15 +142,13 @@ class _Progress:
     risk_flags: tuple[str, ...] = ()
 
     def freeze(self) -> Adjustment:
-        return build(Adjustment,
-            request=self.request, digest=self.digest, state=self.state, amount=self.amount,
-            tier=self.tier, chain=self.chain, rule=self.rule,
-            separate_apply=self.settings.separate_apply, sla_days=self.settings.sla_days,
-            approvals=tuple(self.approvals), history=tuple(self.history),
-            decided_on=self.decided_on, applied_on=self.applied_on,
-            effective_date=self.effective_date, reversed_on=self.reversed_on,
-            applied_source=self.applied_source, reversed_source=self.reversed_source,
-            problems=tuple(self.problems), risk_flags=self.risk_flags)
+        settings = self.settings
+        return _adjustment(
+            self.request, self.digest, self.state, self.amount, self.tier, self.chain,
+            self.rule, settings.separate_apply, settings.sla_days, tuple(self.approvals),
+            tuple(self.history), self.decided_on, self.applied_on, self.effective_date,
+            self.reversed_on, self.applied_source, self.reversed_source,
+            tuple(self.problems) if self.problems else (), self.risk_flags)
 
 
 class _Replay:
@@ -163,6 +172,8 @@ class _Replay:
         self._settings_cache: dict[tuple[str, datetime.date], TypeSettings] = {}
         self.arrivals = Arrivals(RiskConfig.build(facts.risk_settings), self.matrix)
         self.keyring = KeyRing.build(facts.keys)
+        self._actions = {Action.APPROVE: self.approve, Action.REJECT: self.reject,
+                         Action.APPLY: self.apply_event, Action.CANCEL: self.cancel}
 
     # -- reporting -----------------------------------------------------------
 
@@ -178,8 +189,7 @@ class _Replay:
     def refuse(self, adj: _Progress, event: Event, code: str, message: str) -> None:
         self.fail(code, f"{event.adjustment_id} {event.action} by {event.by} on {event.date}: "
                   f"{message}", event.source, adj)
-        adj.history.append(build(Record, event=event, accepted=False, stale=False,
-                                                  note=message))
+        adj.history.append(_record(event, False, False, message))
 
     # -- the timeline --------------------------------------------------------
 
@@ -187,12 +197,15 @@ class _Replay:
         timeline: list[tuple[datetime.date, int, int, Request | Event]] = [
             (r.date, 0, i, r) for i, r in enumerate(self.facts.requests)]
         timeline += [(e.date, 1, i, e) for i, e in enumerate(self.facts.events)]
-        timeline.sort(key=lambda item: item[:3])
-        for _, _, _, item in timeline:
-            if isinstance(item, Request):
-                self.arrive(item)
+        # (date, kind, index) is unique, so the tuples sort without a key and
+        # the items themselves are never compared.
+        timeline.sort()
+        arrive, handle = self.arrive, self.handle
+        for _, kind, _, item in timeline:
+            if kind:
+                handle(item)  # type: ignore[arg-type]
             else:
-                self.handle(item)
+                arrive(item)  # type: ignore[arg-type]
         return build(Book,
             adjustments={k: p.freeze() for k, p in self.progress.items()},
             problems=tuple(self.problems), warnings=tuple(self.warnings),
@@ -254,7 +267,8 @@ class _Replay:
         amount = self.amount_of(adj)
         if amount is None:
             return False
-        adj.amount = build(Money, number=abs(amount.number), currency=amount.currency)
+        # A positive amount is its own absolute value: no second Money for it.
+        adj.amount = amount if amount.number > 0 else _money(-amount.number, amount.currency)
         if not self.check_references(adj, amount):
             ok = False
         if not self.check_document(adj):
@@ -305,7 +319,7 @@ class _Replay:
                       f"{-number} {currency} off {root}; flip the signs or make it a credit.",
                       source, adj)
             return None
-        return build(Money, number=number, currency=currency)
+        return _money(number, currency)
 
     def check_references(self, adj: _Progress, amount: Money) -> bool:
         request = adj.request
@@ -389,9 +403,8 @@ class _Replay:
                       adjustment_id=event.adjustment_id)
             return
         if adj.state is State.INVALID:
-            adj.history.append(build(Record,
-                event=event, accepted=False, stale=False,
-                note="the request is invalid; fix the request first"))
+            adj.history.append(_record(
+                event, False, False, "the request is invalid; fix the request first"))
             return
         if event.date < adj.request.date:
             self.refuse(adj, event, "event-before-request",
@@ -406,8 +419,7 @@ class _Replay:
             self.refuse(adj, event, "invalid-transition",
                         refusal(adj.state, event.action, adj.settings.separate_apply) + ".")
             return
-        {Action.APPROVE: self.approve, Action.REJECT: self.reject,
-         Action.APPLY: self.apply_event, Action.CANCEL: self.cancel}[event.action](adj, event)
+        self._actions[event.action](adj, event)
 
     def approve(self, adj: _Progress, event: Event) -> None:
         request = adj.request
@@ -457,8 +469,7 @@ class _Replay:
             return
         completes = level + 1 == len(adj.chain)
         applies = completes and not adj.settings.separate_apply
-        approval = build(Approval, by=event.by, role=role, level=level + 1, date=event.date,
-                         at=event.at)
+        approval = _approval(event.by, role, level + 1, event.date, event.at)
         if stale and not applies:
             message = (f"{event.adjustment_id}: the approval by {event.by} on {event.date} "
                        "is stale: the request changed after it was given (digest "
@@ -467,8 +478,8 @@ class _Replay:
             self.warnings.append(build(Problem, code="stale-approval", message=message,
                                        source=event.source, adjustment_id=event.adjustment_id))
             adj.stale.append(approval)
-            adj.history.append(build(Record, event=event, accepted=False, stale=True,
-                                     note="stale: the request changed after this approval"))
+            adj.history.append(_record(
+                event, False, True, "stale: the request changed after this approval"))
             return
         if stale:
             # This approval applied the request, so the content changed after it
@@ -476,8 +487,8 @@ class _Replay:
             self.changed_after_apply(adj, event)
             adj.approvals[:] = sorted(adj.approvals + adj.stale, key=lambda a: a.level)
         adj.approvals.append(approval)
-        adj.history.append(build(Record,
-            event=event, accepted=True, stale=event.digest not in (None, adj.digest), note=""))
+        adj.history.append(_record(
+            event, True, event.digest not in (None, adj.digest), ""))
         if completes:
             adj.state = State.APPROVED
             adj.decided_on = event.date
@@ -505,8 +516,7 @@ class _Replay:
             return
         adj.state = State.REJECTED
         adj.decided_on = event.date
-        adj.history.append(build(Record, event=event, accepted=True, stale=False,
-                                                  note=""))
+        adj.history.append(_record(event, True, False, ""))
 
     def apply_event(self, adj: _Progress, event: Event) -> None:
         if not self.directory.roles_on(event.by, event.date):
@@ -538,8 +548,7 @@ class _Replay:
         else:
             adj.state = State.WITHDRAWN
             adj.decided_on = adj.decided_on or event.date
-        adj.history.append(build(Record, event=event, accepted=True, stale=False,
-                                                  note=""))
+        adj.history.append(_record(event, True, False, ""))
 
     def apply(self, adj: _Progress, date: datetime.date, effective: datetime.date | None,
               source: Source, event: Event | None) -> None:
@@ -580,8 +589,7 @@ class _Replay:
         adj.effective_date = when
         adj.applied_source = source
         if event is not None and event.action is Action.APPLY:
-            adj.history.append(build(Record, event=event, accepted=True,
-                                                      stale=False, note=""))
+            adj.history.append(_record(event, True, False, ""))
 
     def _lowers_receivable(self, adj: _Progress) -> bool:
         totals = receivable_totals(adj.request.postings, self.settings.receivable)

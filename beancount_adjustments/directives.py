@@ -33,6 +33,7 @@ from beancount_adjustments.models import (
     TypePolicy,
     UserGrant,
     build,
+    maker,
 )
 
 USER = "adjustment-user"
@@ -75,8 +76,28 @@ def source_meta(source: Source) -> dict[str, Any]:
     return {"filename": source.filename, "lineno": source.lineno}
 
 
+_money = maker(Money, "number", "currency")
+
+
 def money(amount: Amount) -> Money:
-    return build(Money, number=amount.number or Decimal(0), currency=amount.currency)
+    return _money(amount.number or Decimal(0), amount.currency)
+
+
+_new_event = maker(Event, "adjustment_id", "action", "date", "by", "reason", "comment", "at",
+                   "digest", "effective", "signature", "source")
+_new_request = maker(Request, "id", "date", "type", "category", "customer", "requested_by",
+                     "reason", "payee", "narration", "postings", "invoice", "order", "ticket",
+                     "document", "effective", "risk", "external_id", "source")
+_new_reference = maker(Reference, "id", "date", "customer", "amount", "narration", "source")
+_ACTIONS = {action.value: action for action in Action}
+
+
+def _source(meta: Mapping[str, Any]) -> Source:
+    """`source_of` for an entry's own metadata (the readers' hot path)."""
+    filename = meta.get("filename")
+    lineno = meta.get("lineno")
+    return Source(filename if isinstance(filename, str) else "<unknown>",
+                  lineno if isinstance(lineno, int) else 0)
 
 
 @dataclass
@@ -269,51 +290,64 @@ class Reader:
             by=self.text(entry.meta, "by", source, "lock"), source=source)
 
     def event(self, entry: data.Custom) -> Event | None:
-        source = source_of(entry)
+        meta = entry.meta
+        source = _source(meta)
         values = entry.values
-        usage = ('custom "adjustment" takes an id and an action: '
-                 'custom "adjustment" "ADJ-2026-0042" "approve".')
         if (len(values) != 2 or not isinstance(values[0].value, str)
                 or not isinstance(values[1].value, str)):
-            self.problem("malformed-directive", source, usage)
+            self.problem("malformed-directive", source,
+                         'custom "adjustment" takes an id and an action: '
+                         'custom "adjustment" "ADJ-2026-0042" "approve".')
             return None
         adj_id = values[0].value.strip()
-        try:
-            action = Action(values[1].value.strip())
-        except ValueError:
+        action = _ACTIONS.get(values[1].value.strip())
+        if action is None:
             self.problem("unknown-action", source,
                          f"{adj_id}: unknown action {values[1].value!r}; use one of "
                          f"{', '.join(a.value for a in Action)}.", adj_id)
             return None
-        meta = entry.meta
         what = f"{adj_id} {action}"
-        by = self.text(meta, "by", source, what)
+        # Read each key with `text` only when it is there: most are absent, and
+        # there are tens of thousands of events.
+        get = meta.get
+        by = get("by")
+        if by is not None:
+            by = self.text(meta, "by", source, what)
         if by is None:
             self.problem("missing-identity", source,
                          f"{what}: every decision needs `by:` naming who made it; "
                          "an action without an identity does not count.", adj_id)
             return None
-        reason = self.text(meta, "reason", source, what)
-        if action in (Action.REJECT, Action.CANCEL) and reason is None:
+        reason = get("reason")
+        if reason is not None:
+            reason = self.text(meta, "reason", source, what)
+        if reason is None and (action is Action.REJECT or action is Action.CANCEL):
             self.problem("missing-reason", source,
                          f"{what}: a {action} needs `reason:` saying why; it does not count "
                          "without one.", adj_id)
             return None
-        at = meta.get("at")
-        return build(Event,
-            adjustment_id=adj_id, action=action, date=entry.date, by=by, reason=reason,
-            comment=self.text(meta, "comment", source, what),
-            at=str(at) if at is not None else None,
-            digest=self.text(meta, "digest", source, what),
-            effective=self.date(meta, "effective", source, what),
-            signature=self.text(meta, "signature", source, what),
-            source=source)
+        comment = get("comment")
+        if comment is not None:
+            comment = self.text(meta, "comment", source, what)
+        at = get("at")
+        digest = get("digest")
+        if digest is not None:
+            digest = self.text(meta, "digest", source, what)
+        effective = get("effective")
+        if effective is not None:
+            effective = self.date(meta, "effective", source, what)
+        signature = get("signature")
+        if signature is not None:
+            signature = self.text(meta, "signature", source, what)
+        return _new_event(adj_id, action, entry.date, by, reason, comment,
+                          str(at) if at is not None else None, digest, effective, signature,
+                          source)
 
     # -- transactions -------------------------------------------------------
 
     def request(self, entry: data.Transaction) -> Request | None:
-        source = source_of(entry)
         meta = entry.meta
+        source = _source(meta)
         adj_id = self._request_id(entry, source)
         if adj_id is None:
             return None
@@ -325,7 +359,10 @@ class Reader:
                          f"subtype (for example \"credit:refund\"), not {adj_type!r}.", adj_id)
             return None
         adj_type = adj_type.strip()
-        category = self.text(meta, "category", source, what)
+        get = meta.get
+        category = get("category")
+        if category is not None:
+            category = self.text(meta, "category", source, what)
         if category is not None and not CATEGORY_RE.match(category):
             self.problem("bad-category", source,
                          f"{what}: `category:` must read group:name (for example "
@@ -348,22 +385,25 @@ class Reader:
                              f"{what}: posting to {posting.account} has no complete amount.",
                              adj_id)
                 return None
-            postings.append(Posting(
-                account=posting.account, number=units.number, currency=units.currency))
-        risk = self.text(meta, "risk", source, what)
-        return build(Request,
-            id=adj_id, date=entry.date, type=adj_type, category=category,
-            customer=meta["customer"].strip(), requested_by=meta["requested-by"].strip(),
-            reason=meta["reason"].strip(), payee=entry.payee, narration=entry.narration or "",
-            postings=tuple(postings),
-            invoice=self.text(meta, "invoice", source, what),
-            order=self.text(meta, "order", source, what),
-            ticket=self.text(meta, "ticket", source, what),
-            document=self.text(meta, "document", source, what),
-            effective=self.date(meta, "effective", source, what),
-            risk=tuple(r.strip() for r in risk.split(",") if r.strip()) if risk else (),
-            external_id=self.text(meta, "external-id", source, what),
-            source=source)
+            postings.append(Posting(posting.account, units.number, units.currency))
+        # Optional keys go through `text` only when present (most are absent),
+        # in the order their problems have always been reported.
+        optional: list[Any] = []
+        for key in ("risk", "invoice", "order", "ticket", "document", "effective",
+                    "external-id"):
+            value = get(key)
+            if value is not None:
+                value = (self.date(meta, key, source, what) if key == "effective"
+                         else self.text(meta, key, source, what))
+            optional.append(value)
+        risk, invoice, order, ticket, document, effective, external_id = optional
+        return _new_request(
+            adj_id, entry.date, adj_type, category, meta["customer"].strip(),
+            meta["requested-by"].strip(), meta["reason"].strip(), entry.payee,
+            entry.narration or "", tuple(postings), invoice, order, ticket, document,
+            effective,
+            tuple(r.strip() for r in risk.split(",") if r.strip()) if risk else (),
+            external_id, source)
 
     def _request_id(self, entry: data.Transaction, source: Source) -> str | None:
         explicit = entry.meta.get("adjustment-id")
@@ -425,12 +465,11 @@ class References(Mapping[str, Reference]):
             amount = None
             if len(totals) == 1:
                 currency, number = next(iter(totals.items()))
-                amount = build(Money, number=number, currency=currency)
+                amount = _money(number, currency)
             customer = entry.meta.get("customer")
-            found = self._built[ref_id] = build(
-                Reference, id=ref_id, date=entry.date,
-                customer=customer if isinstance(customer, str) else None,
-                amount=amount, narration=entry.narration or "", source=source_of(entry))
+            found = self._built[ref_id] = _new_reference(
+                ref_id, entry.date, customer if isinstance(customer, str) else None,
+                amount, entry.narration or "", source_of(entry))
         return found
 
     def __contains__(self, ref_id: object) -> bool:

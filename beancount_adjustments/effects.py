@@ -47,54 +47,108 @@ def _query_meta(adj: Adjustment) -> dict[str, Any]:
     return meta
 
 
-def request_entry(entry: data.Transaction, adj: Adjustment | None) -> data.Transaction:
-    """The request as it stays in the journal: visible, with no effect."""
+def request_entry(entry: data.Transaction, adj: Adjustment | None,
+                  query: dict[str, Any] | None = None,
+                  tags: dict[Any, frozenset[str]] | None = None) -> data.Transaction:
+    """The request as it stays in the journal: visible, with no effect.
+
+    `query` is `_query_meta(adj)` when the caller already has it; `tags`
+    shares equal tag sets between entries (see `entries_for`).
+    """
     state = adj.state if adj is not None else State.INVALID
     meta = dict(entry.meta)
     if adj is not None:
-        meta.update((k, v) for k, v in _query_meta(adj).items() if k not in meta)
+        for key, value in (query or _query_meta(adj)).items():
+            if key not in meta:
+                meta[key] = value
     meta["adjustment-state"] = str(state)
     flag = (flags.FLAG_WARNING if state in OPEN_STATES or state is State.INVALID
             else flags.FLAG_OKAY)
-    tags = (entry.tags or frozenset()) | {TAG_REQUEST, state_tag(state)}
-    return entry._replace(meta=meta, flag=flag, tags=frozenset(tags), postings=[])
+    return entry._replace(meta=meta, flag=flag,
+                          tags=_tags(entry.tags, TAG_REQUEST, state_tag(state), tags),
+                          postings=[])
 
 
-def applied_entry(entry: data.Transaction, adj: Adjustment) -> data.Transaction:
-    return _generated(entry, adj, adj.applied_source, TAG_APPLIED, negate=False)
+def applied_entry(entry: data.Transaction, adj: Adjustment,
+                  query: dict[str, Any] | None = None,
+                  tags: dict[Any, frozenset[str]] | None = None) -> data.Transaction:
+    return _generated(entry, adj, adj.applied_source, TAG_APPLIED, query=query, tags=tags,
+                      negate=False)
 
 
-def reversal_entry(entry: data.Transaction, adj: Adjustment) -> data.Transaction:
-    return _generated(entry, adj, adj.reversed_source, TAG_REVERSAL, negate=True)
+def reversal_entry(entry: data.Transaction, adj: Adjustment,
+                   query: dict[str, Any] | None = None,
+                   tags: dict[Any, frozenset[str]] | None = None) -> data.Transaction:
+    return _generated(entry, adj, adj.reversed_source, TAG_REVERSAL, query=query, tags=tags,
+                      negate=True)
+
+
+def _tags(base: frozenset[str] | None, add: str, add2: str | None,
+          shared: dict[Any, frozenset[str]] | None) -> frozenset[str]:
+    """`base` without the request tag when it gains `add2`, plus `add` and `add2`.
+
+    Request entries get (base | request tag | state tag); generated ones
+    (base - request tag) | their tag. Tag sets repeat across thousands of
+    entries, and frozensets are immutable, so equal ones are shared through
+    `shared`.
+    """
+    key = (base, add, add2)
+    if not isinstance(base, frozenset | None):
+        shared = None  # a set cannot be a key
+    if shared is not None:
+        found = shared.get(key)
+        if found is not None:
+            return found
+    base = base or frozenset()
+    result = (base | {add, add2}) if add2 is not None else (base - {TAG_REQUEST}) | {add}
+    if shared is not None:
+        shared[key] = result
+    return result
 
 
 def _generated(entry: data.Transaction, adj: Adjustment, source: Source | None,
-               tag: str, *, negate: bool) -> data.Transaction:
+               tag: str, *, query: dict[str, Any] | None,
+               tags: dict[Any, frozenset[str]] | None, negate: bool) -> data.Transaction:
     meta = source_meta(source or adj.request.source)
-    meta.update(_query_meta(adj))
+    meta.update(query or _query_meta(adj))
     date = adj.reversed_on if negate else adj.effective_date
     assert date is not None, "only applied adjustments generate entries"
     narration = entry.narration or ""
+    adj_id = adj.request.id
     if negate:
-        meta["reverses"] = adj.request.id
-        narration = f"Reversal of {adj.request.id}: {narration}"
+        meta["reverses"] = adj_id
+        narration = f"Reversal of {adj_id}: {narration}"
     postings = [
-        posting._replace(
-            meta=None,
-            units=-posting.units if negate and posting.units is not None else posting.units)
-        for posting in entry.postings
+        # data.Posting(...) directly: `_replace` costs several times more.
+        data.Posting(p.account, -p.units if negate and p.units is not None else p.units,
+                     p.cost, p.price, p.flag, None)
+        if type(p) is data.Posting else
+        p._replace(meta=None, units=-p.units if negate and p.units is not None else p.units)
+        for p in entry.postings
     ]
-    tags = ((entry.tags or frozenset()) - {TAG_REQUEST}) | {tag}
+    links = entry.links
+    # The request's links normally hold its id already: keep that very set.
+    if not isinstance(links, frozenset) or adj_id not in links:
+        links = frozenset(links or ()) | {adj_id}
     return data.Transaction(
-        meta, date, flags.FLAG_OKAY, entry.payee, narration, frozenset(tags),
-        frozenset(entry.links or ()) | {adj.request.id}, postings)
+        meta, date, flags.FLAG_OKAY, entry.payee, narration,
+        _tags(entry.tags, tag, None, tags), links, postings)
 
 
-def entries_for(entry: data.Transaction, adj: Adjustment | None) -> list[data.Transaction]:
-    """Everything one request contributes to the ledger."""
-    out = [request_entry(entry, adj)]
-    if adj is not None and adj.effective_date is not None and adj.applied_on is not None:
-        out.append(applied_entry(entry, adj))
+def entries_for(entry: data.Transaction, adj: Adjustment | None,
+                tags: dict[Any, frozenset[str]] | None = None) -> list[data.Transaction]:
+    """Everything one request contributes to the ledger.
+
+    `tags` (any dict, kept across calls) lets the entries share equal tag sets.
+    """
+    if adj is None:
+        return [request_entry(entry, adj, None, tags)]
+    # The query metadata is the same on every entry of one adjustment; its
+    # values are immutable, so the entries share them.
+    query = _query_meta(adj)
+    out = [request_entry(entry, adj, query, tags)]
+    if adj.effective_date is not None and adj.applied_on is not None:
+        out.append(applied_entry(entry, adj, query, tags))
         if adj.state is State.REVERSED and adj.reversed_on is not None:
-            out.append(reversal_entry(entry, adj))
+            out.append(reversal_entry(entry, adj, query, tags))
     return out

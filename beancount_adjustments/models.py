@@ -10,6 +10,7 @@ small immutable values there are hundreds of thousands of.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NamedTuple, TypeVar
@@ -23,34 +24,83 @@ class Frozen(BaseModel):
 
 F = TypeVar("F", bound=Frozen)
 _DEFAULTS: dict[type[Frozen], dict[str, Any]] = {}
-_FIELDS_SET: dict[tuple[type[Frozen], tuple[str, ...]], set[str]] = {}
+_MAKERS: dict[tuple[type[Frozen], tuple[str, ...]], Callable[..., Any]] = {}
+_HOLDERS: dict[type[Frozen], type] = {}
+
+
+def _defaults(cls: type[Frozen]) -> dict[str, Any]:
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = _DEFAULTS[cls] = {
+            name: field.default for name, field in cls.model_fields.items()
+            if not field.is_required()}
+    return found
+
+
+def maker(cls: type[F], *names: str) -> Callable[..., F]:
+    """A constructor of trusted `cls` instances taking `names` positionally.
+
+    The replay builds hundreds of thousands of models per load of a large
+    ledger, and the plugin must stay a few percent of Beancount's own load
+    time and memory. `model_construct` costs several times more than this.
+    Values come from Beancount's typed entries after the checks in
+    `directives`; nothing is validated.
+
+    Two things make the instances small and quick to make:
+
+    - Models are frozen, so instances built from the same names share one
+      fields-set: a set per instance would outweigh the instance itself.
+    - The field values are first set as attributes of a plain per-model
+      "holder" object, whose `__dict__` CPython then keeps as a key-sharing
+      dict (one key table per class, only values per instance: about a third
+      of an ordinary dict), and that dict becomes the model's `__dict__`.
+      Straight-line attribute stores (generated once per model and names,
+      as `dataclasses` does) are also faster than building a dict.
+
+    The `__dict__` holds the defaults first (in field order), then the
+    given names in call order: the order `build` has always produced.
+    """
+    key = (cls, names)
+    found: Callable[..., F] | None = _MAKERS.get(key)
+    if found is not None:
+        return found
+    defaults = _defaults(cls)
+    unknown = [name for name in names if name not in cls.model_fields]
+    if unknown or len(set(names)) != len(names):
+        raise TypeError(f"{cls.__name__}: bad field names {names}")
+    holder = _HOLDERS.get(cls)
+    if holder is None:
+        holder = _HOLDERS[cls] = type(f"_{cls.__name__}Values", (), {})
+    order = [*defaults, *(name for name in names if name not in defaults)]
+    namespace: dict[str, Any] = {
+        "_cls": cls, "_holder": holder, "_new": object.__new__,
+        "_set": object.__setattr__, "_fields_set": set(names),
+        **{f"_default_{name}": value for name, value in defaults.items()}}
+    lines = [f"def make({', '.join(names)}):", "    _h = _holder()"]
+    lines += [f"    _h.{name} = {name if name in names else '_default_' + name}"
+              for name in order]
+    # Locals start with "_": pydantic field names never do.
+    lines += ["    _obj = _new(_cls)",
+              "    _set(_obj, '__dict__', _h.__dict__)",
+              "    _set(_obj, '__pydantic_fields_set__', _fields_set)",
+              "    _set(_obj, '__pydantic_extra__', None)",
+              "    _set(_obj, '__pydantic_private__', None)",
+              "    return _obj"]
+    exec("\n".join(lines), namespace)  # the names are the model's own fields
+    make: Callable[..., F] = namespace["make"]
+    _MAKERS[key] = make
+    return make
 
 
 def build(cls: type[F], **values: Any) -> F:
     """Construct a model from trusted, already-typed values, without validation.
 
-    The replay builds hundreds of thousands of models per load of a large
-    ledger; `model_construct` costs several times more than this, and the
-    plugin must stay a few percent of Beancount's own load time. Values come
-    from Beancount's typed entries after the checks in `directives`.
+    See `maker`: hot paths keep a maker and call it positionally.
     """
-    defaults = _DEFAULTS.get(cls)
-    if defaults is None:
-        defaults = _DEFAULTS[cls] = {
-            name: field.default for name, field in cls.model_fields.items()
-            if not field.is_required()}
-    # Models are frozen, so instances built from the same field names share
-    # one fields-set: a set per instance would outweigh the instance itself.
-    names = tuple(values)
-    fields_set = _FIELDS_SET.get((cls, names))
-    if fields_set is None:
-        fields_set = _FIELDS_SET[(cls, names)] = set(names)
-    obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", {**defaults, **values} if defaults else values)
-    object.__setattr__(obj, "__pydantic_fields_set__", fields_set)
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
-    return obj
+    make = _MAKERS.get((cls, tuple(values)))
+    if make is None:
+        make = maker(cls, *values)
+    return make(*values.values())  # type: ignore[no-any-return]
 
 
 class State(StrEnum):

@@ -115,8 +115,21 @@ def read(entries: list[data.Directive], settings: Settings) -> tuple[
         SEAL: (lambda e: read_seal(reader, e), facts.seals),
         KEY: (lambda e: read_key(reader, e), facts.keys),
     }
-    for entry in entries:
-        if isinstance(entry, data.Transaction):
+    # Exact type checks first (one `is` per entry), isinstance for subclasses.
+    transaction, custom, price = data.Transaction, data.Custom, data.Price
+    directives: list[Any] = entries  # type(entry) below is what tells them apart
+    for entry in directives:
+        kind = type(entry)
+        if kind is not transaction and kind is not custom and kind is not price:
+            if isinstance(entry, transaction):
+                kind = transaction
+            elif isinstance(entry, custom):
+                kind = custom
+            elif isinstance(entry, price):
+                kind = price
+            else:
+                continue
+        if kind is transaction:
             meta = entry.meta
             if "adjustment-type" in meta:
                 requests.append(entry)
@@ -127,13 +140,13 @@ def read(entries: list[data.Directive], settings: Settings) -> tuple[
                 invoices.add(entry, reader)
             elif "order-id" in meta:
                 orders.add(entry, reader)
-        elif isinstance(entry, data.Custom):
+        elif kind is custom:
             handler = customs.get(entry.type)
             if handler is not None:
                 model = handler[0](entry)
                 if model is not None:
                     handler[1].append(model)
-        elif isinstance(entry, data.Price):
+        else:
             price_entries.append(entry)
     facts.problems.extend(reader.problems)
     return facts, requests, price_entries
@@ -192,11 +205,17 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
     if not requests:
         return entries, errors
     replaced: dict[int, list[data.Transaction]] = {}
+    tags: dict[Any, frozenset[str]] = {}
+    adjustments = book.adjustments
     for entry in requests:
-        adj = book.adjustments.get(_link_id(entry))
-        if adj is not None and adj.request.source != source_of(entry):
-            adj = None
-        replaced[id(entry)] = entries_for(entry, adj)
+        adj = adjustments.get(_link_id(entry))
+        if adj is not None:
+            source, meta = adj.request.source, entry.meta
+            # The usual case without making a Source: the metadata matches.
+            if ((source.lineno != meta.get("lineno") or source.filename != meta.get("filename"))
+                    and source != source_of(entry)):
+                adj = None
+        replaced[id(entry)] = entries_for(entry, adj, tags)
     out: list[data.Directive] = []
     generated: list[data.Directive] = []
     for directive in entries:
@@ -216,5 +235,5 @@ def _link_id(entry: data.Transaction) -> str:
     explicit = entry.meta.get("adjustment-id")
     if isinstance(explicit, str):
         return explicit.strip()
-    links = sorted(entry.links or ())
-    return links[0] if len(links) == 1 else ""
+    links = entry.links or ()
+    return next(iter(links)) if len(links) == 1 else ""

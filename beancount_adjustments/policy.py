@@ -59,11 +59,22 @@ def _latest_group(records: Sequence[T], dates: Sequence[datetime.date],
 
 @dataclass
 class Directory:
-    """Users and customers, effective-dated."""
+    """Users and customers, effective-dated.
+
+    Lookups are cached per (user or customer, date): the replay asks about
+    the same few users and customers tens of thousands of times, and the
+    directory does not change once built.
+    """
 
     grants: dict[str, list[UserGrant]] = field(default_factory=dict)
     customers: dict[str, list[CustomerRecord]] = field(default_factory=dict)
     _roles: dict[tuple[str, datetime.date], tuple[str, ...]] = field(
+        default_factory=dict, repr=False)
+    _grants_on: dict[tuple[str, datetime.date], tuple[UserGrant, ...]] = field(
+        default_factory=dict, repr=False)
+    _limits: dict[tuple[str, str, datetime.date], tuple[bool, Money | None]] = field(
+        default_factory=dict, repr=False)
+    _customer_on: dict[tuple[str, datetime.date], CustomerRecord | None] = field(
         default_factory=dict, repr=False)
 
     @classmethod
@@ -76,26 +87,39 @@ class Directory:
             directory.customers.setdefault(record.customer, []).append(record)
         return directory
 
+    def _grants(self, user: str, date: datetime.date) -> tuple[UserGrant, ...]:
+        key = (user, date)
+        found = self._grants_on.get(key)
+        if found is None:
+            grants = self.grants.get(user)
+            found = self._grants_on[key] = tuple(
+                _latest_group(grants, [g.date for g in grants], date) if grants else ())
+        return found
+
     def grants_on(self, user: str, date: datetime.date) -> list[UserGrant]:
-        grants = self.grants.get(user)
-        if not grants:
-            return []
-        return _latest_group(grants, [g.date for g in grants], date)
+        return list(self._grants(user, date))
 
     def is_user(self, user: str, date: datetime.date) -> bool:
-        return bool(self.grants_on(user, date))
+        return bool(self._grants(user, date))
 
     def roles_on(self, user: str, date: datetime.date) -> tuple[str, ...]:
         key = (user, date)
         found = self._roles.get(key)
         if found is None:
             found = self._roles[key] = tuple(dict.fromkeys(
-                r for g in self.grants_on(user, date) for r in g.roles))
+                r for g in self._grants(user, date) for r in g.roles))
         return found
 
     def limit_for(self, user: str, role: str, date: datetime.date) -> tuple[bool, Money | None]:
         """(holds the role, its limit or None for unlimited)."""
-        limits = [g.limit for g in self.grants_on(user, date) if role in g.roles]
+        key = (user, role, date)
+        found = self._limits.get(key)
+        if found is None:
+            found = self._limits[key] = self._limit_for(user, role, date)
+        return found
+
+    def _limit_for(self, user: str, role: str, date: datetime.date) -> tuple[bool, Money | None]:
+        limits = [g.limit for g in self._grants(user, date) if role in g.roles]
         if not limits:
             return False, None
         if any(limit is None for limit in limits):
@@ -103,11 +127,14 @@ class Directory:
         return True, max((lim for lim in limits if lim is not None), key=lambda m: m.number)
 
     def customer_on(self, customer: str, date: datetime.date) -> CustomerRecord | None:
-        records = self.customers.get(customer)
-        if not records:
-            return None
-        group = _latest_group(records, [r.date for r in records], date)
-        return group[-1] if group else None
+        key = (customer, date)
+        try:
+            return self._customer_on[key]
+        except KeyError:
+            records = self.customers.get(customer)
+            group = _latest_group(records, [r.date for r in records], date) if records else []
+            found = self._customer_on[key] = group[-1] if group else None
+            return found
 
     def users_with_role(self, role: str, date: datetime.date) -> list[str]:
         return sorted(u for u in self.grants if role in self.roles_on(u, date))
