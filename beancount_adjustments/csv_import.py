@@ -30,7 +30,7 @@ matter). One request per following line:
 - `id`: the request's id; default the next free one (`ADJ-2026-0043`).
 - `date`: the request's date (`2026-11-20`); default today.
 - `category`, `invoice`, `order`, `ticket`, `document`, `effective`, `risk`,
-  `payee`, `narration`: as in the ledger syntax (docs/syntax.md).
+  `payee`, `narration`: as in the ledger syntax (README, "Ledger syntax").
 
 Unknown columns are refused (a misspelt `extrenal-id` would otherwise
 silently lose idempotence). A UTF-8 byte-order mark is fine; blank lines are

@@ -185,6 +185,9 @@ class Refusal:
     """Position of the refused item in the sequence passed in (-1: the whole write)."""
 
     def __str__(self) -> str:
+        # The plugin's own messages already start with the adjustment id.
+        if self.message.startswith((f"{self.key} ", f"{self.key}:")):
+            return self.message
         return f"{self.key}: {self.message}"
 
 

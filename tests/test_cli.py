@@ -133,6 +133,7 @@ def test_approve_refuses_self_approval_and_writes_nothing(ledger: Path):
     assert result.exit_code == 1
     assert "bean-adjust: refused:" in result.stderr
     assert "[self-approval]" in result.stderr
+    assert result.stderr.count("ADJ-2024-0001") == 1  # said once, not "ID: ID approve ..."
     assert ledger.read_bytes() == before
 
 
