@@ -413,7 +413,7 @@ def build(report: str, book: Book, scope: Scope) -> list[Frozen]:
 
 # -- rendering -----------------------------------------------------------------
 
-FORMULA_START = ("=", "+", "-", "@")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell_text(value: object) -> str:
@@ -432,7 +432,8 @@ PLAIN_NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?$")
 
 def neutralise(text: str) -> str:
     """A CSV cell a spreadsheet will not evaluate as a formula: a cell starting
-    with = + - or @ gets a leading `'`, except a plain number (`-50.00`)."""
+    with = + - @ (or a tab or carriage return) gets a leading `'`, except a plain
+    number (`-50.00`)."""
     if text.startswith(FORMULA_START) and not PLAIN_NUMBER.match(text):
         return "'" + text
     return text

@@ -195,6 +195,8 @@ def test_csv_neutralises_formulas_and_html_escapes(book) -> None:
     assert reports.neutralise("@SUM(A1)") == "'@SUM(A1)"
     assert reports.neutralise("+1+2") == "'+1+2"
     assert reports.neutralise("-12.50") == "-12.50"
+    assert reports.neutralise("\t=cmd") == "'\t=cmd"
+    assert reports.neutralise("\r=cmd") == "'\r=cmd"
 
 
 def test_trends_html_has_charts_per_currency(book) -> None:
