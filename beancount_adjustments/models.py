@@ -2,8 +2,8 @@
 
 Nothing here knows Beancount or Fava. `directives` turns entries into these
 models; `book` replays them. Models built from already-typed ledger data use
-`build` on the hot path (the checks in `directives` are the validation);
-everything else validates normally. `Source` and `Posting` are named tuples:
+`maker`/`build` on the hot path (the checks in `directives` are the
+validation); everything else validates normally. `Source` and `Posting` are named tuples:
 small immutable values there are hundreds of thousands of.
 """
 
