@@ -10,15 +10,26 @@ at once), then the day's events in ledger order. An event that does not fit
 (wrong state, wrong person, stale content, closed period) is recorded in the
 request's history as refused, reported as a problem at its line, and
 changes nothing.
+
+The replay keeps each adjustment as a small mutable `Tracked` record and
+the book hands out the frozen `Adjustment` model of one the first time a
+tool reads it (`Book.adjustments` is a lazy mapping). A load of a large
+ledger thus pays only for the judging, not for models nobody looks at: the
+plugin has to stay a few percent of Beancount's own load time and memory.
+The request digest and, unless an approval row depends on them, the
+arrival risk flags are computed on first read too.
 """
 
 from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
+from typing import NamedTuple
 
 from beancount_adjustments.digest import request_digest
 from beancount_adjustments.directives import receivable_totals
@@ -54,11 +65,18 @@ from beancount_adjustments.policy import (
     TypeSettings,
     convert,
 )
-from beancount_adjustments.risk import AlertRule, Arrivals, RiskConfig, RiskSetting, request_flags
+from beancount_adjustments.risk import (
+    ARRIVAL_CHECKS,
+    AlertRule,
+    Arrivals,
+    RiskConfig,
+    RiskSetting,
+    request_flags,
+)
 from beancount_adjustments.seals import Seal
 from beancount_adjustments.signatures import KeyRing, PublicKey, signature_refusal
 
-# The replay makes one of these per request or event: see `models.maker`.
+# Made when an adjustment is first read: see `models.maker`.
 _record = maker(Record, "event", "accepted", "stale", "note")
 _approval = maker(Approval, "by", "role", "level", "date", "at")
 _money = maker(Money, "number", "currency")
@@ -94,6 +112,140 @@ class Facts:
     keys: list[PublicKey] = field(default_factory=list)
 
 
+class Given(NamedTuple):
+    """An approval as the replay records it (`Approval` once read)."""
+
+    by: str
+    role: str
+    level: int
+    date: datetime.date
+    at: str | None
+
+
+class Line(NamedTuple):
+    """An event as the replay judged it (`Record` once read)."""
+
+    event: Event
+    accepted: bool
+    stale: bool
+    note: str
+
+
+_NONE: tuple[()] = ()
+
+
+class Tracked:
+    """An adjustment's state while the replay walks the timeline, and after.
+
+    What the plugin needs from the book (state, dates, approvers, the
+    events behind the effects) is read straight from here; `freeze` makes
+    the `Adjustment` model the tools read.
+    """
+
+    __slots__ = ("_digest", "amount", "applied_by", "applied_on", "applied_source",
+                 "approvals", "chain", "decided_on", "effective_date", "history", "problems",
+                 "request", "reversed_by", "reversed_on", "reversed_source", "risk_flags",
+                 "rule", "settings", "stale", "state", "tier")
+
+    def __init__(self, request: Request, settings: TypeSettings) -> None:
+        self.request = request
+        self.settings = settings
+        self.state = State.INVALID
+        self._digest: str | None = None
+        self.amount: Money | None = None
+        self.tier: str | None = None
+        self.chain: tuple[str, ...] = _NONE
+        self.rule: ApprovalRow | None = None
+        self.approvals: tuple[Given, ...] = _NONE
+        self.stale: tuple[Given, ...] = _NONE
+        self.history: tuple[Line, ...] = _NONE
+        self.problems: tuple[Problem, ...] = _NONE
+        self.decided_on: datetime.date | None = None
+        self.applied_on: datetime.date | None = None
+        self.effective_date: datetime.date | None = None
+        self.reversed_on: datetime.date | None = None
+        self.applied_source: Source | None = None
+        self.reversed_source: Source | None = None
+        self.applied_by: Event | None = None
+        """The event that applied it (None: applied on arrival)."""
+        self.reversed_by: Event | None = None
+        self.risk_flags: tuple[str, ...] = request.risk
+
+    @property
+    def digest(self) -> str:
+        found = self._digest
+        if found is None:
+            found = self._digest = request_digest(self.request)
+        return found
+
+    @property
+    def approvers(self) -> tuple[str, ...]:
+        return tuple(a.by for a in self.approvals)
+
+    def freeze(self) -> Adjustment:
+        settings = self.settings
+        return _adjustment(
+            self.request, self.digest, self.state, self.amount, self.tier, self.chain,
+            self.rule, settings.separate_apply, settings.sla_days,
+            tuple(_approval(*a) for a in self.approvals),
+            tuple(_record(*line) for line in self.history), self.decided_on,
+            self.applied_on, self.effective_date, self.reversed_on, self.applied_source,
+            self.reversed_source, self.problems, self.risk_flags)
+
+
+class _Flags:
+    """Arrival risk flags computed on first read, for when no approval row uses them."""
+
+    def __init__(self, arrivals: Arrivals) -> None:
+        self.arrivals = arrivals
+        self.pending: list[Tracked] = []
+
+    def settle(self) -> None:
+        arrivals, pending = self.arrivals, self.pending
+        self.pending = []
+        for tracked in pending:
+            flags = request_flags(tracked.request, arrivals, tracked.amount, tracked.tier)
+            if flags:
+                tracked.risk_flags = tuple(dict.fromkeys((*tracked.request.risk, *flags)))
+
+
+_FREEZING = threading.Lock()
+
+
+class Adjustments(Mapping[str, Adjustment]):
+    """The book's adjustments by id; each becomes a model when first read."""
+
+    __slots__ = ("_flags", "_frozen", "tracked")
+
+    def __init__(self, tracked: dict[str, Tracked], flags: _Flags | None = None) -> None:
+        self.tracked = tracked
+        self._frozen: dict[str, Adjustment] = {}
+        self._flags = flags
+
+    def __getitem__(self, adjustment_id: str) -> Adjustment:
+        found = self._frozen.get(adjustment_id)
+        if found is None:
+            tracked = self.tracked[adjustment_id]
+            with _FREEZING:
+                if self._flags is not None:
+                    self._flags.settle()
+                    self._flags = None
+                found = self._frozen.setdefault(adjustment_id, tracked.freeze())
+        return found
+
+    def __contains__(self, adjustment_id: object) -> bool:
+        return adjustment_id in self.tracked
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tracked)
+
+    def __len__(self) -> int:
+        return len(self.tracked)
+
+    def __repr__(self) -> str:
+        return f"<{len(self.tracked)} adjustments>"
+
+
 class Book(Frozen):
     """Everything the tools read: the adjustments and what is wrong."""
 
@@ -116,39 +268,12 @@ class Book(Frozen):
     def in_state(self, *states: State) -> list[Adjustment]:
         return [a for a in self.adjustments.values() if a.state in states]
 
-
-@dataclass
-class _Progress:
-    """A request's state while the replay walks the timeline."""
-
-    request: Request
-    digest: str
-    state: State
-    amount: Money | None
-    tier: str | None
-    chain: tuple[str, ...]
-    rule: ApprovalRow | None
-    settings: TypeSettings
-    approvals: list[Approval] = field(default_factory=list)
-    stale: list[Approval] = field(default_factory=list)
-    history: list[Record] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    decided_on: datetime.date | None = None
-    applied_on: datetime.date | None = None
-    effective_date: datetime.date | None = None
-    reversed_on: datetime.date | None = None
-    applied_source: Source | None = None
-    reversed_source: Source | None = None
-    risk_flags: tuple[str, ...] = ()
-
-    def freeze(self) -> Adjustment:
-        settings = self.settings
-        return _adjustment(
-            self.request, self.digest, self.state, self.amount, self.tier, self.chain,
-            self.rule, settings.separate_apply, settings.sla_days, tuple(self.approvals),
-            tuple(self.history), self.decided_on, self.applied_on, self.effective_date,
-            self.reversed_on, self.applied_source, self.reversed_source,
-            tuple(self.problems) if self.problems else (), self.risk_flags)
+    def tracked(self) -> Mapping[str, Tracked]:
+        """The replay's records (what the plugin reads without making models)."""
+        adjustments = self.adjustments
+        if isinstance(adjustments, Adjustments):
+            return adjustments.tracked
+        return {}
 
 
 class _Replay:
@@ -162,7 +287,7 @@ class _Replay:
         self.locks = sorted(facts.locks, key=lambda lock: lock.date)
         self.problems: list[Problem] = list(facts.problems)
         self.warnings: list[Problem] = []
-        self.progress: dict[str, _Progress] = {}
+        self.progress: dict[str, Tracked] = {}
         self.credited: dict[str, Decimal] = {}
         self.requested_on: dict[str, datetime.date] = {}
         for request in facts.requests:
@@ -171,43 +296,46 @@ class _Replay:
                 first, request.date)
         self._settings_cache: dict[tuple[str, datetime.date], TypeSettings] = {}
         self.arrivals = Arrivals(RiskConfig.build(facts.risk_settings), self.matrix)
+        # Arrival flags decide a chain only through rows narrowed by one of their
+        # names; without such a row they are worked out when the book is read.
+        flag_rows = any(row.risk in ARRIVAL_CHECKS for row in facts.rows)
+        self.deferred = None if flag_rows else _Flags(self.arrivals)
         self.keyring = KeyRing.build(facts.keys)
         self._actions = {Action.APPROVE: self.approve, Action.REJECT: self.reject,
                          Action.APPLY: self.apply_event, Action.CANCEL: self.cancel}
 
     # -- reporting -----------------------------------------------------------
 
-    def fail(self, code: str, message: str, source: Source, adj: _Progress | None = None,
+    def fail(self, code: str, message: str, source: Source, adj: Tracked | None = None,
              adjustment_id: str | None = None) -> None:
         problem = build(Problem,
             code=code, message=message, source=source,
             adjustment_id=adj.request.id if adj else adjustment_id)
         self.problems.append(problem)
         if adj is not None:
-            adj.problems.append(problem)
+            adj.problems += (problem,)
 
-    def refuse(self, adj: _Progress, event: Event, code: str, message: str) -> None:
+    def refuse(self, adj: Tracked, event: Event, code: str, message: str) -> None:
         self.fail(code, f"{event.adjustment_id} {event.action} by {event.by} on {event.date}: "
                   f"{message}", event.source, adj)
-        adj.history.append(_record(event, False, False, message))
+        adj.history += (Line(event, False, False, message),)
 
     # -- the timeline --------------------------------------------------------
 
     def run(self) -> Book:
-        timeline: list[tuple[datetime.date, int, int, Request | Event]] = [
-            (r.date, 0, i, r) for i, r in enumerate(self.facts.requests)]
-        timeline += [(e.date, 1, i, e) for i, e in enumerate(self.facts.events)]
-        # (date, kind, index) is unique, so the tuples sort without a key and
-        # the items themselves are never compared.
-        timeline.sort()
-        arrive, handle = self.arrive, self.handle
-        for _, kind, _, item in timeline:
-            if kind:
-                handle(item)  # type: ignore[arg-type]
+        # A stable sort by date of requests-then-events puts each day's requests
+        # first and keeps ledger order within each; read from a sorted ledger the
+        # two lists are sorted runs already, which the sort merges in one pass.
+        timeline: list[Request | Event] = [*self.facts.requests, *self.facts.events]
+        timeline.sort(key=attrgetter("date"))
+        arrive, handle, event_type = self.arrive, self.handle, Event
+        for item in timeline:
+            if type(item) is event_type:
+                handle(item)
             else:
                 arrive(item)  # type: ignore[arg-type]
         return build(Book,
-            adjustments={k: p.freeze() for k, p in self.progress.items()},
+            adjustments=Adjustments(self.progress, self.deferred),
             problems=tuple(self.problems), warnings=tuple(self.warnings),
             directory=self.directory, matrix=self.matrix, policies=self.policies,
             locks=tuple(self.locks), invoices=self.facts.invoices, orders=self.facts.orders,
@@ -231,8 +359,7 @@ class _Replay:
                       request.source, adjustment_id=request.id)
             return
         settings = self.type_settings(request.type, request.date)
-        adj = _Progress(request=request, digest=request_digest(request), state=State.INVALID,
-                        amount=None, tier=None, chain=(), rule=None, settings=settings)
+        adj = Tracked(request, settings)
         self.progress[request.id] = adj
         if not self.validate(adj):
             return
@@ -244,7 +371,7 @@ class _Replay:
         if not settings.separate_apply:
             self.apply(adj, request.date, None, request.source, None)
 
-    def validate(self, adj: _Progress) -> bool:
+    def validate(self, adj: Tracked) -> bool:
         """Check a request on arrival; fill amount, tier and chain. False: invalid."""
         request = adj.request
         source, rid = request.source, request.id
@@ -274,8 +401,12 @@ class _Replay:
         if not self.check_document(adj):
             ok = False
         try:
-            adj.risk_flags = tuple(dict.fromkeys((*request.risk, *request_flags(
-                request, self.arrivals, adj.amount, adj.tier))))
+            if self.deferred is None:
+                adj.risk_flags = tuple(dict.fromkeys((*request.risk, *request_flags(
+                    request, self.arrivals, adj.amount, adj.tier))))
+            else:
+                adj.risk_flags = tuple(dict.fromkeys(request.risk)) if request.risk else _NONE
+                self.deferred.pending.append(adj)
             rule = self.matrix.choose(
                 adj_type=request.type, category=request.category, tier=adj.tier,
                 risk=adj.risk_flags, amount=adj.amount, date=request.date, rates=self.rates)
@@ -289,7 +420,7 @@ class _Replay:
         adj.chain = rule.roles if rule else ()
         return ok
 
-    def amount_of(self, adj: _Progress) -> Money | None:
+    def amount_of(self, adj: Tracked) -> Money | None:
         """The signed amount the request moves on customer accounts, checked."""
         request = adj.request
         rid, source = request.id, request.source
@@ -321,7 +452,7 @@ class _Replay:
             return None
         return _money(number, currency)
 
-    def check_references(self, adj: _Progress, amount: Money) -> bool:
+    def check_references(self, adj: Tracked, amount: Money) -> bool:
         request = adj.request
         rid, source = request.id, request.source
         ok = True
@@ -354,7 +485,7 @@ class _Replay:
                 ok = False
         return ok
 
-    def check_document(self, adj: _Progress) -> bool:
+    def check_document(self, adj: Tracked) -> bool:
         request = adj.request
         rid, source = request.id, request.source
         threshold = adj.settings.document_above
@@ -403,8 +534,8 @@ class _Replay:
                       adjustment_id=event.adjustment_id)
             return
         if adj.state is State.INVALID:
-            adj.history.append(_record(
-                event, False, False, "the request is invalid; fix the request first"))
+            adj.history += (Line(event, False, False,
+                                 "the request is invalid; fix the request first"),)
             return
         if event.date < adj.request.date:
             self.refuse(adj, event, "event-before-request",
@@ -421,7 +552,7 @@ class _Replay:
             return
         self._actions[event.action](adj, event)
 
-    def approve(self, adj: _Progress, event: Event) -> None:
+    def approve(self, adj: Tracked, event: Event) -> None:
         request = adj.request
         if event.by == request.requested_by:
             self.refuse(adj, event, "self-approval",
@@ -436,8 +567,11 @@ class _Replay:
             self.refuse(adj, event, "invalid-transition", "every level was already approved.")
             return
         role = adj.chain[level]
-        earlier = next((a for a in (adj.approvals + adj.stale if stale else adj.approvals)
-                        if a.by == event.by), None)
+        earlier = None
+        for given in (adj.approvals + adj.stale if stale else adj.approvals):
+            if given.by == event.by:
+                earlier = given
+                break
         if earlier is not None:
             self.refuse(adj, event, "same-approver",
                         f"{event.by} already approved level {earlier.level} as {earlier.role};"
@@ -462,14 +596,15 @@ class _Replay:
                             f"{adj.amount} is above {event.by}'s approval limit of {limit} as "
                             f"{role}; someone with a higher limit must approve.")
                 return
-        signed = signature_refusal(self.keyring, event, event.digest or adj.digest,
-                                   adj.settings.signatures_required)
-        if signed is not None:
-            self.refuse(adj, event, *signed)
-            return
+        if event.signature or adj.settings.signatures_required:
+            signed = signature_refusal(self.keyring, event, event.digest or adj.digest,
+                                       adj.settings.signatures_required)
+            if signed is not None:
+                self.refuse(adj, event, *signed)
+                return
         completes = level + 1 == len(adj.chain)
         applies = completes and not adj.settings.separate_apply
-        approval = _approval(event.by, role, level + 1, event.date, event.at)
+        approval = Given(event.by, role, level + 1, event.date, event.at)
         if stale and not applies:
             message = (f"{event.adjustment_id}: the approval by {event.by} on {event.date} "
                        "is stale: the request changed after it was given (digest "
@@ -477,32 +612,32 @@ class _Replay:
                        "until the request is approved again.")
             self.warnings.append(build(Problem, code="stale-approval", message=message,
                                        source=event.source, adjustment_id=event.adjustment_id))
-            adj.stale.append(approval)
-            adj.history.append(_record(
-                event, False, True, "stale: the request changed after this approval"))
+            adj.stale += (approval,)
+            adj.history += (Line(
+                event, False, True, "stale: the request changed after this approval"),)
             return
         if stale:
             # This approval applied the request, so the content changed after it
             # was applied: report it, and keep the booked history as it was.
             self.changed_after_apply(adj, event)
-            adj.approvals[:] = sorted(adj.approvals + adj.stale, key=lambda a: a.level)
-        adj.approvals.append(approval)
-        adj.history.append(_record(
-            event, True, event.digest not in (None, adj.digest), ""))
+            adj.approvals = tuple(sorted(adj.approvals + adj.stale, key=lambda a: a.level))
+        adj.approvals += (approval,)
+        adj.history += (Line(
+            event, True, event.digest is not None and event.digest != adj.digest, ""),)
         if completes:
             adj.state = State.APPROVED
             adj.decided_on = event.date
             if applies:
                 self.apply(adj, event.date, event.effective, event.source, event)
 
-    def changed_after_apply(self, adj: _Progress, event: Event) -> None:
+    def changed_after_apply(self, adj: Tracked, event: Event) -> None:
         self.fail("changed-after-apply",
                   f"{adj.request.id}: the request changed after it was applied (digest "
                   f"{event.digest} at the {event.action} on {event.date}, now {adj.digest}). "
                   "An applied adjustment is never edited: restore its content, cancel it and "
                   "file a new request.", adj.request.source, adj)
 
-    def reject(self, adj: _Progress, event: Event) -> None:
+    def reject(self, adj: Tracked, event: Event) -> None:
         if event.by == adj.request.requested_by:
             self.refuse(adj, event, "self-rejection",
                         "a requester withdraws their own request with cancel, not reject.")
@@ -516,9 +651,9 @@ class _Replay:
             return
         adj.state = State.REJECTED
         adj.decided_on = event.date
-        adj.history.append(_record(event, True, False, ""))
+        adj.history += (Line(event, True, False, ""),)
 
-    def apply_event(self, adj: _Progress, event: Event) -> None:
+    def apply_event(self, adj: Tracked, event: Event) -> None:
         if not self.directory.roles_on(event.by, event.date):
             self.refuse(adj, event, "missing-role",
                         f"applying needs a user with a role; {event.by} holds none on "
@@ -528,7 +663,7 @@ class _Replay:
             self.changed_after_apply(adj, event)
         self.apply(adj, event.date, event.effective, event.source, event)
 
-    def cancel(self, adj: _Progress, event: Event) -> None:
+    def cancel(self, adj: Tracked, event: Event) -> None:
         request = adj.request
         held = set(self.directory.roles_on(event.by, event.date))
         approver_roles = {r for row in self.matrix.rows_on(event.date) for r in row.roles}
@@ -542,15 +677,16 @@ class _Replay:
             adj.state = State.REVERSED
             adj.reversed_on = event.date
             adj.reversed_source = event.source
+            adj.reversed_by = event
             if (request.invoice in self.credited and adj.amount is not None
                     and self._lowers_receivable(adj)):
                 self.credited[request.invoice] -= adj.amount.number
         else:
             adj.state = State.WITHDRAWN
             adj.decided_on = adj.decided_on or event.date
-        adj.history.append(_record(event, True, False, ""))
+        adj.history += (Line(event, True, False, ""),)
 
-    def apply(self, adj: _Progress, date: datetime.date, effective: datetime.date | None,
+    def apply(self, adj: Tracked, date: datetime.date, effective: datetime.date | None,
               source: Source, event: Event | None) -> None:
         """Book the request's effect on `date` (or its effective date), if allowed."""
         request = adj.request
@@ -588,10 +724,11 @@ class _Replay:
         adj.applied_on = date
         adj.effective_date = when
         adj.applied_source = source
+        adj.applied_by = event
         if event is not None and event.action is Action.APPLY:
-            adj.history.append(_record(event, True, False, ""))
+            adj.history += (Line(event, True, False, ""),)
 
-    def _lowers_receivable(self, adj: _Progress) -> bool:
+    def _lowers_receivable(self, adj: Tracked) -> bool:
         totals = receivable_totals(adj.request.postings, self.settings.receivable)
         return sum(totals.values(), Decimal(0)) < 0
 

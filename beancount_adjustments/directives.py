@@ -7,6 +7,7 @@ that say why the entry could not be read. Nothing here raises on bad input.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -90,14 +91,53 @@ _new_request = maker(Request, "id", "date", "type", "category", "customer", "req
                      "document", "effective", "risk", "external_id", "source")
 _new_reference = maker(Reference, "id", "date", "customer", "amount", "narration", "source")
 _ACTIONS = {action.value: action for action in Action}
+# Approve and apply need no `reason:`: an event written with only these keys
+# (what the tools write) is read without looking at any other key.
+_PLAIN_ACTIONS = {action.value: action for action in (Action.APPROVE, Action.APPLY)}
+_PLAIN_EVENT_KEYS = frozenset({"filename", "lineno", "by", "at"})
+# A request's optional keys, in the order their problems have always been reported.
+_OPTIONAL_KEYS = ("risk", "invoice", "order", "ticket", "document", "effective", "external-id")
+_NO_OPTIONAL_KEYS = (None,) * len(_OPTIONAL_KEYS)
+_tuple_new = tuple.__new__
 
 
 def _source(meta: Mapping[str, Any]) -> Source:
     """`source_of` for an entry's own metadata (the readers' hot path)."""
     filename = meta.get("filename")
     lineno = meta.get("lineno")
+    if type(filename) is str and type(lineno) is int:
+        return _tuple_new(Source, (filename, lineno))
     return Source(filename if isinstance(filename, str) else "<unknown>",
                   lineno if isinstance(lineno, int) else 0)
+
+
+# Types and categories repeat across thousands of requests: each distinct
+# spelling is checked against its pattern once.
+_TYPES: dict[object, str | None] = {}
+_CATEGORIES: dict[object, str | None] = {}
+
+
+def _checked_type(value: object) -> str | None:
+    """The stripped type, or None when it is not a valid adjustment type."""
+    try:
+        return _TYPES[value]
+    except (KeyError, TypeError):
+        ok = isinstance(value, str) and TYPE_RE.match(value.strip()) is not None
+        found = value.strip() if ok and isinstance(value, str) else None
+        if len(_TYPES) < 1024:
+            with contextlib.suppress(TypeError):
+                _TYPES[value] = found
+        return found
+
+
+def _category_ok(category: str) -> bool:
+    try:
+        return _CATEGORIES[category] is not None
+    except KeyError:
+        found = _CATEGORIES[category] = category if CATEGORY_RE.match(category) else None
+        if len(_CATEGORIES) > 1024:
+            _CATEGORIES.clear()
+        return found is not None
 
 
 @dataclass
@@ -291,8 +331,18 @@ class Reader:
 
     def event(self, entry: data.Custom) -> Event | None:
         meta = entry.meta
-        source = _source(meta)
         values = entry.values
+        if len(values) == 2 and meta.keys() <= _PLAIN_EVENT_KEYS:
+            adj_id, action_text, by = values[0].value, values[1].value, meta.get("by")
+            if type(adj_id) is str and type(action_text) is str and type(by) is str:
+                action = _PLAIN_ACTIONS.get(action_text)
+                by = by.strip()
+                if action is not None and by:
+                    at = meta.get("at")
+                    return _new_event(adj_id.strip(), action, entry.date, by, None, None,
+                                      str(at) if at is not None else None, None, None, None,
+                                      _source(meta))
+        source = _source(meta)
         if (len(values) != 2 or not isinstance(values[0].value, str)
                 or not isinstance(values[1].value, str)):
             self.problem("malformed-directive", source,
@@ -351,63 +401,80 @@ class Reader:
         adj_id = self._request_id(entry, source)
         if adj_id is None:
             return None
-        what = f"{adj_id}"
-        adj_type = meta.get("adjustment-type")
-        if not isinstance(adj_type, str) or not TYPE_RE.match(adj_type.strip()):
+        adj_type = _checked_type(meta.get("adjustment-type"))
+        if adj_type is None:
             self.problem("bad-type", source,
-                         f"{what}: `adjustment-type:` must be credit:, debit: or billing: and a "
-                         f"subtype (for example \"credit:refund\"), not {adj_type!r}.", adj_id)
+                         f"{adj_id}: `adjustment-type:` must be credit:, debit: or billing: "
+                         "and a subtype (for example \"credit:refund\"), not "
+                         f"{meta.get('adjustment-type')!r}.", adj_id)
             return None
-        adj_type = adj_type.strip()
         get = meta.get
         category = get("category")
         if category is not None:
-            category = self.text(meta, "category", source, what)
-        if category is not None and not CATEGORY_RE.match(category):
+            category = self.text(meta, "category", source, adj_id)
+        if category is not None and not _category_ok(category):
             self.problem("bad-category", source,
-                         f"{what}: `category:` must read group:name (for example "
+                         f"{adj_id}: `category:` must read group:name (for example "
                          f"\"operational:billing-error\"), not {category!r}.", adj_id)
             return None
-        missing = [key for key in ("customer", "reason", "requested-by")
-                   if self.text(meta, key, source, what) is None]
-        if missing:
-            keys = ", ".join(f"`{key}:`" for key in missing)
-            self.problem("missing-metadata", source,
-                         f"{what}: a request needs {keys}; add "
-                         f"{'it' if len(missing) == 1 else 'them'} to the transaction.", adj_id)
-            return None
+        customer, reason, requested_by = get("customer"), get("reason"), get("requested-by")
+        if type(customer) is str and type(reason) is str and type(requested_by) is str:
+            customer, reason, requested_by = (
+                customer.strip(), reason.strip(), requested_by.strip())
+        if not (customer and reason and requested_by and type(customer) is str
+                and type(reason) is str and type(requested_by) is str):
+            missing = [key for key in ("customer", "reason", "requested-by")
+                       if self.text(meta, key, source, adj_id) is None]
+            if missing:
+                keys = ", ".join(f"`{key}:`" for key in missing)
+                self.problem("missing-metadata", source,
+                             f"{adj_id}: a request needs {keys}; add "
+                             f"{'it' if len(missing) == 1 else 'them'} to the transaction.",
+                             adj_id)
+                return None
+            customer, reason, requested_by = (
+                meta["customer"].strip(), meta["reason"].strip(), meta["requested-by"].strip())
         postings = []
+        amount_type = Amount
         for posting in entry.postings:
             units = posting.units
+            if type(units) is amount_type:
+                number, currency = units.number, units.currency
+                if type(number) is Decimal and type(currency) is str:
+                    postings.append(_tuple_new(Posting, (posting.account, number, currency)))
+                    continue
             if (not isinstance(units, Amount) or not isinstance(units.number, Decimal)
                     or not isinstance(units.currency, str)):
                 self.problem("bad-posting", source,
-                             f"{what}: posting to {posting.account} has no complete amount.",
+                             f"{adj_id}: posting to {posting.account} has no complete amount.",
                              adj_id)
                 return None
             postings.append(Posting(posting.account, units.number, units.currency))
-        # Optional keys go through `text` only when present (most are absent),
-        # in the order their problems have always been reported.
-        optional: list[Any] = []
-        for key in ("risk", "invoice", "order", "ticket", "document", "effective",
-                    "external-id"):
-            value = get(key)
-            if value is not None:
-                value = (self.date(meta, key, source, what) if key == "effective"
-                         else self.text(meta, key, source, what))
-            optional.append(value)
+        # Optional keys go through `text` only when present (most are absent).
+        optional: Sequence[Any] = _NO_OPTIONAL_KEYS
+        if not meta.keys().isdisjoint(_OPTIONAL_KEYS):
+            optional = []
+            for key in _OPTIONAL_KEYS:
+                value = get(key)
+                if value is not None:
+                    value = (self.date(meta, key, source, adj_id) if key == "effective"
+                             else self.text(meta, key, source, adj_id))
+                optional.append(value)
         risk, invoice, order, ticket, document, effective, external_id = optional
         return _new_request(
-            adj_id, entry.date, adj_type, category, meta["customer"].strip(),
-            meta["requested-by"].strip(), meta["reason"].strip(), entry.payee,
-            entry.narration or "", tuple(postings), invoice, order, ticket, document,
-            effective,
+            adj_id, entry.date, adj_type, category, customer, requested_by, reason,
+            entry.payee, entry.narration or "", tuple(postings), invoice, order, ticket,
+            document, effective,
             tuple(r.strip() for r in risk.split(",") if r.strip()) if risk else (),
             external_id, source)
 
     def _request_id(self, entry: data.Transaction, source: Source) -> str | None:
         explicit = entry.meta.get("adjustment-id")
-        links = sorted(entry.links or ())
+        given = entry.links
+        if explicit is None and given and len(given) == 1:
+            for link in given:
+                return str(link)
+        links = sorted(given or ())
         if explicit is not None:
             if isinstance(explicit, str) and explicit.strip() in links:
                 return explicit.strip()

@@ -10,44 +10,75 @@ caused them, so any error about them lands on that line.
 
 from __future__ import annotations
 
-from typing import Any
+import datetime
+from typing import Any, Protocol
 
 from beancount.core import data, flags
 from beancount.core.amount import Amount
 
-from beancount_adjustments.directives import source_meta
-from beancount_adjustments.models import OPEN_STATES, Adjustment, Source, State
+from beancount_adjustments.models import OPEN_STATES, Money, Request, Source, State
 
 TAG_REQUEST = "adjustment-request"
 TAG_APPLIED = "adjustment"
 TAG_REVERSAL = "adjustment-reversal"
 
 
+class Outcome(Protocol):
+    """What the entries need of an adjustment: the book's `Adjustment` or the
+    replay's `Tracked` record (the plugin passes the latter, so a load makes
+    no models)."""
+
+    @property
+    def request(self) -> Request: ...
+    @property
+    def state(self) -> State: ...
+    @property
+    def amount(self) -> Money | None: ...
+    @property
+    def approvers(self) -> tuple[str, ...]: ...
+    @property
+    def effective_date(self) -> datetime.date | None: ...
+    @property
+    def applied_on(self) -> datetime.date | None: ...
+    @property
+    def reversed_on(self) -> datetime.date | None: ...
+    @property
+    def applied_source(self) -> Source | None: ...
+    @property
+    def reversed_source(self) -> Source | None: ...
+
+
+_STATE_TAGS = {state: f"adjustment-{state}" for state in State}
+_STATE_TEXT = {state: str(state) for state in State}
+
+
 def state_tag(state: State) -> str:
-    return f"adjustment-{state}"
+    return _STATE_TAGS[state]
 
 
-def _query_meta(adj: Adjustment) -> dict[str, Any]:
+def _query_meta(adj: Outcome) -> dict[str, Any]:
     request = adj.request
     meta: dict[str, Any] = {
         "adjustment-id": request.id,
-        "adjustment-state": str(adj.state),
+        "adjustment-state": _STATE_TEXT[adj.state],
         "adjustment-type": request.type,
-        "adjustment-kind": str(request.kind),
+        "adjustment-kind": request.type.partition(":")[0],
         "customer": request.customer,
         "requested-by": request.requested_by,
         "reason": request.reason,
     }
     if request.category:
         meta["adjustment-category"] = request.category
-    if adj.approvals:
-        meta["approved-by"] = ",".join(adj.approvers)
-    if adj.amount is not None:
-        meta["adjustment-amount"] = Amount(adj.amount.number, adj.amount.currency)
+    approvers = adj.approvers
+    if approvers:
+        meta["approved-by"] = ",".join(approvers)
+    amount = adj.amount
+    if amount is not None:
+        meta["adjustment-amount"] = Amount(amount.number, amount.currency)
     return meta
 
 
-def request_entry(entry: data.Transaction, adj: Adjustment | None,
+def request_entry(entry: data.Transaction, adj: Outcome | None,
                   query: dict[str, Any] | None = None,
                   tags: dict[Any, frozenset[str]] | None = None) -> data.Transaction:
     """The request as it stays in the journal: visible, with no effect.
@@ -56,12 +87,10 @@ def request_entry(entry: data.Transaction, adj: Adjustment | None,
     shares equal tag sets between entries (see `entries_for`).
     """
     state = adj.state if adj is not None else State.INVALID
-    meta = dict(entry.meta)
-    if adj is not None:
-        for key, value in (query or _query_meta(adj)).items():
-            if key not in meta:
-                meta[key] = value
-    meta["adjustment-state"] = str(state)
+    own = entry.meta
+    # The entry's own keys first and winning; the query keys it lacks after.
+    meta = own | (query or _query_meta(adj)) | own if adj is not None else dict(own)
+    meta["adjustment-state"] = _STATE_TEXT[state]
     flag = (flags.FLAG_WARNING if state in OPEN_STATES or state is State.INVALID
             else flags.FLAG_OKAY)
     return entry._replace(meta=meta, flag=flag,
@@ -69,14 +98,14 @@ def request_entry(entry: data.Transaction, adj: Adjustment | None,
                           postings=[])
 
 
-def applied_entry(entry: data.Transaction, adj: Adjustment,
+def applied_entry(entry: data.Transaction, adj: Outcome,
                   query: dict[str, Any] | None = None,
                   tags: dict[Any, frozenset[str]] | None = None) -> data.Transaction:
     return _generated(entry, adj, adj.applied_source, TAG_APPLIED, query=query, tags=tags,
                       negate=False)
 
 
-def reversal_entry(entry: data.Transaction, adj: Adjustment,
+def reversal_entry(entry: data.Transaction, adj: Outcome,
                    query: dict[str, Any] | None = None,
                    tags: dict[Any, frozenset[str]] | None = None) -> data.Transaction:
     return _generated(entry, adj, adj.reversed_source, TAG_REVERSAL, query=query, tags=tags,
@@ -106,11 +135,11 @@ def _tags(base: frozenset[str] | None, add: str, add2: str | None,
     return result
 
 
-def _generated(entry: data.Transaction, adj: Adjustment, source: Source | None,
+def _generated(entry: data.Transaction, adj: Outcome, source: Source | None,
                tag: str, *, query: dict[str, Any] | None,
                tags: dict[Any, frozenset[str]] | None, negate: bool) -> data.Transaction:
-    meta = source_meta(source or adj.request.source)
-    meta.update(query or _query_meta(adj))
+    where = source or adj.request.source
+    meta = {"filename": where.filename, "lineno": where.lineno, **(query or _query_meta(adj))}
     date = adj.reversed_on if negate else adj.effective_date
     assert date is not None, "only applied adjustments generate entries"
     narration = entry.narration or ""
@@ -135,7 +164,7 @@ def _generated(entry: data.Transaction, adj: Adjustment, source: Source | None,
         _tags(entry.tags, tag, None, tags), links, postings)
 
 
-def entries_for(entry: data.Transaction, adj: Adjustment | None,
+def entries_for(entry: data.Transaction, adj: Outcome | None,
                 tags: dict[Any, frozenset[str]] | None = None) -> list[data.Transaction]:
     """Everything one request contributes to the ledger.
 

@@ -15,16 +15,17 @@ the offending entry's file and line.
 from __future__ import annotations
 
 import ast
+import bisect
 import datetime
 import gc
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from beancount.core import data, prices
 
-from beancount_adjustments.book import Book, Facts, Settings, replay
+from beancount_adjustments.book import Book, Facts, Settings, Tracked, replay
 from beancount_adjustments.directives import (
     APPROVAL,
     CUSTOMER,
@@ -97,14 +98,25 @@ def price_rates(price_entries: list[data.Price]) -> Callable[
     return rate
 
 
-def read(entries: list[data.Directive], settings: Settings) -> tuple[
-        Facts, list[data.Transaction], list[data.Price]]:
+class Read(NamedTuple):
+    """What `read` found, and where in the entries (for placing the effects)."""
+
+    facts: Facts
+    requests: list[tuple[int, data.Transaction]]
+    """The request transactions with their positions."""
+    event_at: dict[int, int]
+    """`id()` of each event model read -> the position of its entry."""
+    price_entries: list[data.Price]
+
+
+def read(entries: list[data.Directive], settings: Settings) -> Read:
     """Sort out the entries that concern adjustments into facts."""
     reader = Reader()
     invoices = References("invoice-id", settings.receivable)
     orders = References("order-id", settings.receivable)
     facts = Facts(invoices=invoices, orders=orders)
-    requests: list[data.Transaction] = []
+    requests: list[tuple[int, data.Transaction]] = []
+    event_at: dict[int, int] = {}
     price_entries: list[data.Price] = []
     customs: dict[str, tuple[Callable[[data.Custom], Any], list[Any]]] = {
         USER: (reader.user, facts.grants), CUSTOMER: (reader.customer, facts.customers),
@@ -118,7 +130,8 @@ def read(entries: list[data.Directive], settings: Settings) -> tuple[
     # Exact type checks first (one `is` per entry), isinstance for subclasses.
     transaction, custom, price = data.Transaction, data.Custom, data.Price
     directives: list[Any] = entries  # type(entry) below is what tells them apart
-    for entry in directives:
+    events, read_event = facts.events, reader.event
+    for index, entry in enumerate(directives):
         kind = type(entry)
         if kind is not transaction and kind is not custom and kind is not price:
             if isinstance(entry, transaction):
@@ -132,7 +145,7 @@ def read(entries: list[data.Directive], settings: Settings) -> tuple[
         if kind is transaction:
             meta = entry.meta
             if "adjustment-type" in meta:
-                requests.append(entry)
+                requests.append((index, entry))
                 request = reader.request(entry)
                 if request is not None:
                     facts.requests.append(request)
@@ -141,6 +154,12 @@ def read(entries: list[data.Directive], settings: Settings) -> tuple[
             elif "order-id" in meta:
                 orders.add(entry, reader)
         elif kind is custom:
+            if entry.type == EVENT:
+                event = read_event(entry)
+                if event is not None:
+                    events.append(event)
+                    event_at[id(event)] = index
+                continue
             handler = customs.get(entry.type)
             if handler is not None:
                 model = handler[0](entry)
@@ -149,7 +168,7 @@ def read(entries: list[data.Directive], settings: Settings) -> tuple[
         else:
             price_entries.append(entry)
     facts.problems.extend(reader.problems)
-    return facts, requests, price_entries
+    return Read(facts, requests, event_at, price_entries)
 
 
 def _errors(problems: tuple[Problem, ...], entries: list[data.Directive]) -> list[
@@ -192,9 +211,10 @@ def adjustments(entries: list[data.Directive], options_map: dict[str, Any],
 def _run(entries: list[data.Directive], options_map: dict[str, Any],
          config: str | None) -> tuple[list[data.Directive], list[Any]]:
     settings, config_error = parse_settings(config)
-    facts, requests, price_entries = read(entries, settings)
+    found = read(entries, settings)
+    facts = found.facts
     facts.problems.extend(verify_seals(facts, facts.seals))
-    book = replay(facts, price_rates(price_entries), settings)
+    book = replay(facts, price_rates(found.price_entries), settings)
     options_map[BOOK_KEY] = book
     errors: list[Any] = []
     if config_error is not None:
@@ -202,33 +222,60 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
         errors.append(AdjustmentError(source_meta(plugin_source),
                                       f"plugin beancount_adjustments: {config_error}", None))
     errors.extend(_errors(book.problems, entries))
-    if not requests:
+    if not found.requests:
         return entries, errors
-    replaced: dict[int, list[data.Transaction]] = {}
+    return _with_effects(entries, found, book.tracked()), errors
+
+
+def _with_effects(entries: list[data.Directive], found: Read,
+                  tracked: Mapping[str, Tracked]) -> list[data.Directive]:
+    """The entries with each request replaced by what it amounts to.
+
+    A generated entry carries its cause's date and line (the request, or the
+    event that applied or cancelled it), so it sorts right after that entry
+    and goes there: the entries stay sorted without sorting them again. Only
+    one dated elsewhere (an `effective:` date) is placed by binary search.
+    """
+    out = list(entries)
+    after: dict[int, list[data.Directive]] = {}
+    elsewhere: list[data.Transaction] = []
+    event_at = found.event_at
     tags: dict[Any, frozenset[str]] = {}
-    adjustments = book.adjustments
-    for entry in requests:
-        adj = adjustments.get(_link_id(entry))
+    for index, entry in found.requests:
+        adj = tracked.get(_link_id(entry))
         if adj is not None:
             source, meta = adj.request.source, entry.meta
             # The usual case without making a Source: the metadata matches.
             if ((source.lineno != meta.get("lineno") or source.filename != meta.get("filename"))
                     and source != source_of(entry)):
                 adj = None
-        replaced[id(entry)] = entries_for(entry, adj, tags)
-    out: list[data.Directive] = []
-    generated: list[data.Directive] = []
-    for directive in entries:
-        produced = replaced.get(id(directive))
-        if produced is None:
-            out.append(directive)
-        else:
-            out.append(produced[0])
-            generated.extend(produced[1:])
-    if generated:
-        out.extend(generated)
-        out.sort(key=data.entry_sortkey)
-    return out, errors
+        produced = entries_for(entry, adj, tags)
+        out[index] = produced[0]
+        if adj is None:
+            continue
+        for generated, cause in zip(produced[1:], (adj.applied_by, adj.reversed_by),
+                                    strict=False):
+            at = index if cause is None else event_at.get(id(cause), -1)
+            if at >= 0 and entries[at].date == generated.date:
+                after.setdefault(at, []).append(generated)
+            else:
+                elsewhere.append(generated)
+    if elsewhere:
+        elsewhere.sort(key=data.entry_sortkey)
+        sortkey = data.entry_sortkey
+        for generated in elsewhere:
+            at = bisect.bisect_right(out, sortkey(generated), key=sortkey) - 1
+            after.setdefault(at, []).append(generated)
+    if not after:
+        return out
+    merged: list[data.Directive] = []
+    start = 0
+    for at in sorted(after):
+        merged += out[start:at + 1]
+        merged += after[at]
+        start = at + 1
+    merged += out[start:]
+    return merged
 
 
 def _link_id(entry: data.Transaction) -> str:
