@@ -32,7 +32,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from beancount_adjustments.digest import request_digest
-from beancount_adjustments.directives import receivable_totals
+from beancount_adjustments.directives import reference_terms
 from beancount_adjustments.lifecycle import TRANSITIONS, refusal
 from beancount_adjustments.models import (
     Action,
@@ -79,7 +79,7 @@ from beancount_adjustments.signatures import KeyRing, PublicKey, signature_refus
 # Made when an adjustment is first read: see `models.maker`.
 _record = maker(Record, "event", "accepted", "stale", "note")
 _approval = maker(Approval, "by", "role", "level", "date", "at")
-_money = maker(Money, "number", "currency")
+_money = Money
 _adjustment = maker(
     Adjustment, "request", "digest", "state", "amount", "tier", "chain", "rule",
     "separate_apply", "sla_days", "approvals", "history", "decided_on", "applied_on",
@@ -143,9 +143,9 @@ class Tracked:
     """
 
     __slots__ = ("_digest", "amount", "applied_by", "applied_on", "applied_source",
-                 "approvals", "chain", "decided_on", "effective_date", "history", "problems",
-                 "request", "reversed_by", "reversed_on", "reversed_source", "risk_flags",
-                 "rule", "settings", "stale", "state", "tier")
+                 "approvals", "chain", "decided_on", "effective_date", "history", "lowers",
+                 "problems", "request", "reversed_by", "reversed_on", "reversed_source",
+                 "risk_flags", "rule", "settings", "stale", "state", "tier")
 
     def __init__(self, request: Request, settings: TypeSettings) -> None:
         self.request = request
@@ -153,6 +153,8 @@ class Tracked:
         self.state = State.INVALID
         self._digest: str | None = None
         self.amount: Money | None = None
+        self.lowers = False
+        """The request lowers what the customer owes (a credit, or a billing one that does)."""
         self.tier: str | None = None
         self.chain: tuple[str, ...] = _NONE
         self.rule: ApprovalRow | None = None
@@ -180,7 +182,7 @@ class Tracked:
 
     @property
     def approvers(self) -> tuple[str, ...]:
-        return tuple(a.by for a in self.approvals)
+        return tuple([a.by for a in self.approvals])
 
     def freeze(self) -> Adjustment:
         settings = self.settings
@@ -395,7 +397,8 @@ class _Replay:
         if amount is None:
             return False
         # A positive amount is its own absolute value: no second Money for it.
-        adj.amount = amount if amount.number > 0 else _money(-amount.number, amount.currency)
+        adj.lowers = amount.number < 0
+        adj.amount = _money(-amount.number, amount.currency) if adj.lowers else amount
         if not self.check_references(adj, amount):
             ok = False
         if not self.check_document(adj):
@@ -425,7 +428,13 @@ class _Replay:
         request = adj.request
         rid, source = request.id, request.source
         root = self.settings.receivable
-        totals = {c: n for c, n in receivable_totals(request.postings, root).items() if n}
+        under = root + ":"
+        totals: dict[str, Decimal] = {}
+        for account, number, currency in request.postings:
+            if account == root or account.startswith(under):
+                totals[currency] = totals[currency] + number if currency in totals else number
+        if len(totals) > 1 or (totals and not next(iter(totals.values()))):
+            totals = {c: n for c, n in totals.items() if n}
         if not totals:
             self.fail("no-customer-effect",
                       f"{rid}: the postings move nothing on accounts under {root}; an "
@@ -461,12 +470,14 @@ class _Replay:
                       f"{rid}: a billing adjustment corrects an invoice; add `invoice:` "
                       "naming it.", source, adj)
             ok = False
-        for key, refs, marker in (("invoice", self.facts.invoices, "invoice-id"),
-                                  ("order", self.facts.orders, "order-id")):
-            ref_id = getattr(request, key)
+        if request.invoice is None and request.order is None:
+            return ok
+        for key, refs, marker, ref_id in (
+                ("invoice", self.facts.invoices, "invoice-id", request.invoice),
+                ("order", self.facts.orders, "order-id", request.order)):
             if ref_id is None:
                 continue
-            ref = refs.get(ref_id)
+            ref = reference_terms(refs, ref_id)
             if ref is None:
                 self.fail(f"unknown-{key}",
                           f"{rid}: {key} \"{ref_id}\" is not in the ledger; no transaction "
@@ -477,10 +488,10 @@ class _Replay:
                           f"{rid}: {key} \"{ref_id}\" belongs to customer \"{ref.customer}\", "
                           f"not \"{request.customer}\".", source, adj)
                 ok = False
-            elif (key == "invoice" and amount.number < 0 and ref.amount is not None
-                  and ref.amount.currency != amount.currency):
+            elif (key == "invoice" and amount.number < 0 and ref.currency is not None
+                  and ref.currency != amount.currency):
                 self.fail("invoice-currency",
-                          f"{rid}: invoice \"{ref_id}\" is in {ref.amount.currency}; a credit "
+                          f"{rid}: invoice \"{ref_id}\" is in {ref.currency}; a credit "
                           f"against it must be too, not {amount.currency}.", source, adj)
                 ok = False
         return ok
@@ -678,8 +689,7 @@ class _Replay:
             adj.reversed_on = event.date
             adj.reversed_source = event.source
             adj.reversed_by = event
-            if (request.invoice in self.credited and adj.amount is not None
-                    and self._lowers_receivable(adj)):
+            if request.invoice in self.credited and adj.amount is not None and adj.lowers:
                 self.credited[request.invoice] -= adj.amount.number
         else:
             adj.state = State.WITHDRAWN
@@ -707,19 +717,22 @@ class _Replay:
                        f"{lock.through} (locked on {lock.date}); date it after "
                        f"{lock.through} with `effective:`.")
                 return
-        invoice = self.facts.invoices.get(request.invoice) if request.invoice else None
-        lowers = adj.amount is not None and self._lowers_receivable(adj)
-        if invoice is not None and invoice.amount is not None and lowers and adj.amount:
-            already = self.credited.get(invoice.id, Decimal(0))
-            if already + adj.amount.number > invoice.amount.number:
-                left = invoice.amount.number - already
+        invoice_id = request.invoice
+        terms = (reference_terms(self.facts.invoices, invoice_id)
+                 if invoice_id is not None and adj.lowers else None)
+        if (terms is not None and terms.currency is not None and terms.number is not None
+                and invoice_id is not None and adj.amount):
+            already = self.credited.get(invoice_id, Decimal(0))
+            if already + adj.amount.number > terms.number:
+                left = terms.number - already
+                whole = _money(terms.number, terms.currency)
                 refuse("exceeds-invoice",
-                       f"credits against invoice {invoice.id} would reach "
-                       f"{already + adj.amount.number} {invoice.amount.currency}, more than "
-                       f"the invoice's {invoice.amount}; at most {left} "
-                       f"{invoice.amount.currency} is left to credit.")
+                       f"credits against invoice {invoice_id} would reach "
+                       f"{already + adj.amount.number} {terms.currency}, more than "
+                       f"the invoice's {whole}; at most {left} "
+                       f"{terms.currency} is left to credit.")
                 return
-            self.credited[invoice.id] = already + adj.amount.number
+            self.credited[invoice_id] = already + adj.amount.number
         adj.state = State.APPLIED
         adj.applied_on = date
         adj.effective_date = when
@@ -727,10 +740,6 @@ class _Replay:
         adj.applied_by = event
         if event is not None and event.action is Action.APPLY:
             adj.history += (Line(event, True, False, ""),)
-
-    def _lowers_receivable(self, adj: Tracked) -> bool:
-        totals = receivable_totals(adj.request.postings, self.settings.receivable)
-        return sum(totals.values(), Decimal(0)) < 0
 
 
 def replay(facts: Facts, rates: Rates, settings: Settings | None = None) -> Book:

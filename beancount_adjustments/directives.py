@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from beancount.core import data
 from beancount.core.amount import Amount
@@ -77,15 +77,14 @@ def source_meta(source: Source) -> dict[str, Any]:
     return {"filename": source.filename, "lineno": source.lineno}
 
 
-_money = maker(Money, "number", "currency")
+_money = Money
 
 
 def money(amount: Amount) -> Money:
     return _money(amount.number or Decimal(0), amount.currency)
 
 
-_new_event = maker(Event, "adjustment_id", "action", "date", "by", "reason", "comment", "at",
-                   "digest", "effective", "signature", "source")
+_new_event = Event
 _new_request = maker(Request, "id", "date", "type", "category", "customer", "requested_by",
                      "reason", "payee", "narration", "postings", "invoice", "order", "ticket",
                      "document", "effective", "risk", "external_id", "source")
@@ -495,11 +494,33 @@ class Reader:
         return None
 
 
+class Terms(NamedTuple):
+    """What the checks need of an invoice or order: whose it is, and its amount."""
+
+    customer: str | None
+    currency: str | None
+    """None: the reference moves no single currency on the receivable."""
+    number: Decimal | None
+
+
+def reference_terms(refs: Mapping[str, Reference], ref_id: str) -> Terms | None:
+    """The terms of `ref_id` in `refs`, or None if there is no such reference."""
+    if isinstance(refs, References):
+        return refs.terms(ref_id)
+    ref = refs.get(ref_id)
+    if ref is None:
+        return None
+    amount = ref.amount
+    return Terms(ref.customer, amount.currency if amount else None,
+                 amount.number if amount else None)
+
+
 class References(Mapping[str, Reference]):
     """Invoices (or orders) by id, read only when asked for.
 
     A ledger holds far more invoices than adjustments ever name, so the
-    plugin indexes the entries and builds a `Reference` on first lookup.
+    plugin indexes the entries and builds a `Reference` on first lookup
+    (the replay's checks read only their `terms`).
     """
 
     def __init__(self, key: str, receivable: str) -> None:
@@ -507,6 +528,17 @@ class References(Mapping[str, Reference]):
         self.receivable = receivable
         self._entries: dict[str, data.Transaction] = {}
         self._built: dict[str, Reference] = {}
+
+    def terms(self, ref_id: str) -> Terms | None:
+        entry = self._entries.get(ref_id)
+        if entry is None:
+            return None
+        totals = _receivable_totals(entry.postings, self.receivable)
+        customer = entry.meta.get("customer")
+        if len(totals) == 1:
+            for currency, number in totals.items():
+                return Terms(customer if isinstance(customer, str) else None, currency, number)
+        return Terms(customer if isinstance(customer, str) else None, None, None)
 
     def add(self, entry: data.Transaction, reader: Reader) -> None:
         ref_id = entry.meta[self.key]

@@ -93,9 +93,11 @@ def request_entry(entry: data.Transaction, adj: Outcome | None,
     meta["adjustment-state"] = _STATE_TEXT[state]
     flag = (flags.FLAG_WARNING if state in OPEN_STATES or state is State.INVALID
             else flags.FLAG_OKAY)
-    return entry._replace(meta=meta, flag=flag,
-                          tags=_tags(entry.tags, TAG_REQUEST, state_tag(state), tags),
-                          postings=[])
+    new_tags = _tags(entry.tags, TAG_REQUEST, _STATE_TAGS[state], tags)
+    if type(entry) is data.Transaction:  # a subclass keeps its class through _replace
+        return data.Transaction(meta, entry.date, flag, entry.payee, entry.narration,
+                                new_tags, entry.links, [])
+    return entry._replace(meta=meta, flag=flag, tags=new_tags, postings=[])
 
 
 def applied_entry(entry: data.Transaction, adj: Outcome,

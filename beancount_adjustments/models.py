@@ -140,7 +140,9 @@ class Source(NamedTuple):
     lineno: int
 
 
-class Money(Frozen):
+class Money(NamedTuple):
+    """An amount: a number in a currency. A named tuple: every request has one."""
+
     number: Decimal
     currency: str
 
@@ -181,19 +183,22 @@ class Request(Frozen):
         return _KINDS[self.type.split(":", 1)[0]]
 
 
-class Event(Frozen):
-    """A `custom "adjustment" ID ACTION` directive."""
+class Event(NamedTuple):
+    """A `custom "adjustment" ID ACTION` directive.
+
+    A named tuple, like `Source`: a ledger holds tens of thousands of events.
+    """
 
     adjustment_id: str
     action: Action
     date: datetime.date
     by: str
-    reason: str | None = None
-    comment: str | None = None
-    at: str | None = None
-    digest: str | None = None
-    effective: datetime.date | None = None
-    signature: str | None = None
+    reason: str | None
+    comment: str | None
+    at: str | None
+    digest: str | None
+    effective: datetime.date | None
+    signature: str | None
     source: Source
 
 

@@ -36,10 +36,9 @@ from beancount_adjustments.directives import (
     Reader,
     References,
     source_meta,
-    source_of,
 )
 from beancount_adjustments.effects import entries_for
-from beancount_adjustments.models import Problem, Source
+from beancount_adjustments.models import Problem, Request, Source
 from beancount_adjustments.risk import ALERT, RISK, read_setting
 from beancount_adjustments.seals import SEAL, read_seal, verify_seals
 from beancount_adjustments.signatures import KEY, read_key
@@ -102,8 +101,8 @@ class Read(NamedTuple):
     """What `read` found, and where in the entries (for placing the effects)."""
 
     facts: Facts
-    requests: list[tuple[int, data.Transaction]]
-    """The request transactions with their positions."""
+    requests: list[tuple[int, data.Transaction, Request | None]]
+    """The request transactions with their positions, and what was read of them."""
     event_at: dict[int, int]
     """`id()` of each event model read -> the position of its entry."""
     price_entries: list[data.Price]
@@ -115,7 +114,7 @@ def read(entries: list[data.Directive], settings: Settings) -> Read:
     invoices = References("invoice-id", settings.receivable)
     orders = References("order-id", settings.receivable)
     facts = Facts(invoices=invoices, orders=orders)
-    requests: list[tuple[int, data.Transaction]] = []
+    requests: list[tuple[int, data.Transaction, Request | None]] = []
     event_at: dict[int, int] = {}
     price_entries: list[data.Price] = []
     customs: dict[str, tuple[Callable[[data.Custom], Any], list[Any]]] = {
@@ -145,8 +144,8 @@ def read(entries: list[data.Directive], settings: Settings) -> Read:
         if kind is transaction:
             meta = entry.meta
             if "adjustment-type" in meta:
-                requests.append((index, entry))
                 request = reader.request(entry)
+                requests.append((index, entry, request))
                 if request is not None:
                     facts.requests.append(request)
             elif "invoice-id" in meta:
@@ -241,14 +240,11 @@ def _with_effects(entries: list[data.Directive], found: Read,
     elsewhere: list[data.Transaction] = []
     event_at = found.event_at
     tags: dict[Any, frozenset[str]] = {}
-    for index, entry in found.requests:
-        adj = tracked.get(_link_id(entry))
-        if adj is not None:
-            source, meta = adj.request.source, entry.meta
-            # The usual case without making a Source: the metadata matches.
-            if ((source.lineno != meta.get("lineno") or source.filename != meta.get("filename"))
-                    and source != source_of(entry)):
-                adj = None
+    for index, entry, request in found.requests:
+        adj = tracked.get(request.id) if request is not None else None
+        # Not this request's record when another request took the id first.
+        if adj is not None and adj.request is not request:
+            adj = None
         produced = entries_for(entry, adj, tags)
         out[index] = produced[0]
         if adj is None:
@@ -276,11 +272,3 @@ def _with_effects(entries: list[data.Directive], found: Read,
         start = at + 1
     merged += out[start:]
     return merged
-
-
-def _link_id(entry: data.Transaction) -> str:
-    explicit = entry.meta.get("adjustment-id")
-    if isinstance(explicit, str):
-        return explicit.strip()
-    links = entry.links or ()
-    return next(iter(links)) if len(links) == 1 else ""
