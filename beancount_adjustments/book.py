@@ -123,7 +123,11 @@ class Given(NamedTuple):
 
 
 class Line(NamedTuple):
-    """An event as the replay judged it (`Record` once read)."""
+    """An event as the replay judged it (`Record` once read).
+
+    A history holds the event itself for the usual accepted, current one:
+    no tuple per event for what most events are.
+    """
 
     event: Event
     accepted: bool
@@ -160,7 +164,7 @@ class Tracked:
         self.rule: ApprovalRow | None = None
         self.approvals: tuple[Given, ...] = _NONE
         self.stale: tuple[Given, ...] = _NONE
-        self.history: tuple[Line, ...] = _NONE
+        self.history: tuple[Line | Event, ...] = _NONE
         self.problems: tuple[Problem, ...] = _NONE
         self.decided_on: datetime.date | None = None
         self.applied_on: datetime.date | None = None
@@ -190,7 +194,8 @@ class Tracked:
             self.request, self.digest, self.state, self.amount, self.tier, self.chain,
             self.rule, settings.separate_apply, settings.sla_days,
             tuple(_approval(*a) for a in self.approvals),
-            tuple(_record(*line) for line in self.history), self.decided_on,
+            tuple(_record(line, True, False, "") if type(line) is Event else _record(*line)
+                  for line in self.history), self.decided_on,
             self.applied_on, self.effective_date, self.reversed_on, self.applied_source,
             self.reversed_source, self.problems, self.risk_flags)
 
@@ -633,8 +638,10 @@ class _Replay:
             self.changed_after_apply(adj, event)
             adj.approvals = tuple(sorted(adj.approvals + adj.stale, key=lambda a: a.level))
         adj.approvals += (approval,)
-        adj.history += (Line(
-            event, True, event.digest is not None and event.digest != adj.digest, ""),)
+        if event.digest is not None and event.digest != adj.digest:
+            adj.history += (Line(event, True, True, ""),)
+        else:
+            adj.history += (event,)
         if completes:
             adj.state = State.APPROVED
             adj.decided_on = event.date
@@ -662,7 +669,7 @@ class _Replay:
             return
         adj.state = State.REJECTED
         adj.decided_on = event.date
-        adj.history += (Line(event, True, False, ""),)
+        adj.history += (event,)
 
     def apply_event(self, adj: Tracked, event: Event) -> None:
         if not self.directory.roles_on(event.by, event.date):
@@ -694,7 +701,7 @@ class _Replay:
         else:
             adj.state = State.WITHDRAWN
             adj.decided_on = adj.decided_on or event.date
-        adj.history += (Line(event, True, False, ""),)
+        adj.history += (event,)
 
     def apply(self, adj: Tracked, date: datetime.date, effective: datetime.date | None,
               source: Source, event: Event | None) -> None:
@@ -739,7 +746,7 @@ class _Replay:
         adj.applied_source = source
         adj.applied_by = event
         if event is not None and event.action is Action.APPLY:
-            adj.history += (Line(event, True, False, ""),)
+            adj.history += (event,)
 
 
 def replay(facts: Facts, rates: Rates, settings: Settings | None = None) -> Book:

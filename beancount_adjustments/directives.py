@@ -85,9 +85,7 @@ def money(amount: Amount) -> Money:
 
 
 _new_event = Event
-_new_request = maker(Request, "id", "date", "type", "category", "customer", "requested_by",
-                     "reason", "payee", "narration", "postings", "invoice", "order", "ticket",
-                     "document", "effective", "risk", "external_id", "source")
+_new_request = Request
 _new_reference = maker(Reference, "id", "date", "customer", "amount", "narration", "source")
 _ACTIONS = {action.value: action for action in Action}
 # Approve and apply need no `reason:`: an event written with only these keys
@@ -462,10 +460,10 @@ class Reader:
         risk, invoice, order, ticket, document, effective, external_id = optional
         return _new_request(
             adj_id, entry.date, adj_type, category, customer, requested_by, reason,
-            entry.payee, entry.narration or "", tuple(postings), invoice, order, ticket,
+            entry.payee, entry.narration or "", tuple(postings), source, invoice, order, ticket,
             document, effective,
             tuple(r.strip() for r in risk.split(",") if r.strip()) if risk else (),
-            external_id, source)
+            external_id)
 
     def _request_id(self, entry: data.Transaction, source: Source) -> str | None:
         explicit = entry.meta.get("adjustment-id")

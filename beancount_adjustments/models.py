@@ -156,8 +156,11 @@ class Posting(NamedTuple):
     currency: str
 
 
-class Request(Frozen):
-    """An adjustment request as written: the transaction with `adjustment-type`."""
+class Request(NamedTuple):
+    """An adjustment request as written: the transaction with `adjustment-type`.
+
+    A named tuple, like `Event`: there is one per request in the ledger.
+    """
 
     id: str
     date: datetime.date
@@ -169,6 +172,7 @@ class Request(Frozen):
     payee: str | None
     narration: str
     postings: tuple[Posting, ...]
+    source: Source
     invoice: str | None = None
     order: str | None = None
     ticket: str | None = None
@@ -176,11 +180,10 @@ class Request(Frozen):
     effective: datetime.date | None = None
     risk: tuple[str, ...] = ()
     external_id: str | None = None
-    source: Source
 
     @property
     def kind(self) -> Kind:
-        return _KINDS[self.type.split(":", 1)[0]]
+        return _KINDS[self.type.partition(":")[0]]
 
 
 class Event(NamedTuple):
