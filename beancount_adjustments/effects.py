@@ -57,6 +57,13 @@ def state_tag(state: State) -> str:
 
 
 def _query_meta(adj: Outcome) -> dict[str, Any]:
+    """The keys every entry of an adjustment carries for queries.
+
+    Kept to what a query selects on: with its filename and line a generated
+    entry's metadata stays within the smaller of CPython's dict sizes, and a
+    large ledger has tens of thousands of them. The request entry adds
+    `adjustment-amount` to its own keys (`reason:` among them).
+    """
     request = adj.request
     meta: dict[str, Any] = {
         "adjustment-id": request.id,
@@ -65,16 +72,12 @@ def _query_meta(adj: Outcome) -> dict[str, Any]:
         "adjustment-kind": request.type.partition(":")[0],
         "customer": request.customer,
         "requested-by": request.requested_by,
-        "reason": request.reason,
     }
     if request.category:
         meta["adjustment-category"] = request.category
     approvers = adj.approvers
     if approvers:
         meta["approved-by"] = ",".join(approvers)
-    amount = adj.amount
-    if amount is not None:
-        meta["adjustment-amount"] = Amount(amount.number, amount.currency)
     return meta
 
 
@@ -89,7 +92,13 @@ def request_entry(entry: data.Transaction, adj: Outcome | None,
     state = adj.state if adj is not None else State.INVALID
     own = entry.meta
     # The entry's own keys first and winning; the query keys it lacks after.
-    meta = own | (query or _query_meta(adj)) | own if adj is not None else dict(own)
+    if adj is None:
+        meta = dict(own)
+    else:
+        meta = own | (query or _query_meta(adj)) | own
+        amount = adj.amount
+        if amount is not None and "adjustment-amount" not in own:
+            meta["adjustment-amount"] = Amount(amount.number, amount.currency)
     meta["adjustment-state"] = _STATE_TEXT[state]
     flag = (flags.FLAG_WARNING if state in OPEN_STATES or state is State.INVALID
             else flags.FLAG_OKAY)

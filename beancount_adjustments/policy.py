@@ -74,8 +74,7 @@ class Directory:
         default_factory=dict, repr=False)
     _limits: dict[tuple[str, str, datetime.date], tuple[bool, Money | None]] = field(
         default_factory=dict, repr=False)
-    _customer_on: dict[tuple[str, datetime.date], CustomerRecord | None] = field(
-        default_factory=dict, repr=False)
+    _customer_dates: dict[str, list[datetime.date]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, grants: Iterable[UserGrant],
@@ -127,14 +126,16 @@ class Directory:
         return True, max((lim for lim in limits if lim is not None), key=lambda m: m.number)
 
     def customer_on(self, customer: str, date: datetime.date) -> CustomerRecord | None:
-        key = (customer, date)
-        try:
-            return self._customer_on[key]
-        except KeyError:
-            records = self.customers.get(customer)
-            group = _latest_group(records, [r.date for r in records], date) if records else []
-            found = self._customer_on[key] = group[-1] if group else None
-            return found
+        # Not cached per (customer, date) like users: there are as many
+        # customers as requests, and a cache would outweigh a binary search.
+        records = self.customers.get(customer)
+        if not records:
+            return None
+        dates = self._customer_dates.get(customer)
+        if dates is None:
+            dates = self._customer_dates[customer] = [r.date for r in records]
+        end = bisect.bisect_right(dates, date)
+        return records[end - 1] if end else None
 
     def users_with_role(self, role: str, date: datetime.date) -> list[str]:
         return sorted(u for u in self.grants if role in self.roles_on(u, date))

@@ -48,17 +48,20 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from beancount.core import data
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
 
 from beancount_adjustments.directives import Reader, source_of
 from beancount_adjustments.models import Event, Frozen, Source, build
+
+if TYPE_CHECKING:
+    # cryptography is imported where keys are used: a ledger load reads no key
+    # unless the ledger signs approvals, and the plugin's import stays light.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 KEY = "adjustment-key"
 MESSAGE_TAG = "beancount-adjustments/approval-signature/v1"
@@ -78,15 +81,22 @@ class PublicKey(Frozen):
 
 
 def generate_private_key() -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return Ed25519PrivateKey.generate()
 
 
 def private_pem(key: Ed25519PrivateKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
 
 
 def public_b64(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode("ascii")
@@ -94,6 +104,9 @@ def public_b64(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
 
 def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
     """The Ed25519 private key in a PEM file (ValueError if it is not one)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} does not hold an Ed25519 private key")
@@ -109,6 +122,8 @@ def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
 
 
 def parse_public_key(text: str) -> Ed25519PublicKey | None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         raw = base64.b64decode(text.strip(), validate=True)
         return Ed25519PublicKey.from_public_bytes(raw)
@@ -147,6 +162,8 @@ def verify(public_key: str, signature: str, adjustment_id: str, action: str, by:
            date: datetime.date, digest: str) -> bool:
     """True when `signature` was made by the key `public_key` (base64) for exactly
     this decision."""
+    from cryptography.exceptions import InvalidSignature
+
     key = parse_public_key(public_key)
     if key is None:
         return False
