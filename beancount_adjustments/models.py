@@ -3,8 +3,10 @@
 Nothing here knows Beancount or Fava. `directives` turns entries into these
 models; `book` replays them. Models built from already-typed ledger data use
 `maker`/`build` on the hot path (the checks in `directives` are the
-validation); everything else validates normally. `Source` and `Posting` are named tuples:
-small immutable values there are hundreds of thousands of.
+validation); everything else validates normally. `Request`, `Event`,
+`Money`, `Source` and `Posting` are named tuples: small immutable values a
+large ledger holds hundreds of thousands of, where a model instance would
+cost twice the memory and time.
 """
 
 from __future__ import annotations

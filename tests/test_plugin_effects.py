@@ -240,3 +240,38 @@ def test_request_with_price_annotation_reverses_exactly():
     assert [(-p.units, p.price) for p in applied.postings] == [
         (p.units, p.price) for p in reversal.postings]
     assert loaded.balance("Assets:Receivable", "EUR") == 0
+
+
+def test_effects_are_placed_in_order_without_a_resort():
+    """The plugin puts each generated entry after its cause (or, dated elsewhere
+    by `effective:`, where it sorts), so its output is sorted as it comes."""
+    import pickle
+    import re
+
+    from beancount import loader
+
+    import beancount_adjustments
+    from conftest import ROOT
+
+    text = (ROOT / "ledgers" / "demo.beancount").read_text(encoding="utf-8")
+    plain, removed = re.subn(r'^plugin "beancount_adjustments".*\n', "", text, flags=re.M)
+    assert removed == 1
+    entries, errors, options_map = loader.load_string(plain)
+    assert not errors
+    out, plugin_errors = beancount_adjustments.adjustments(entries, options_map)
+    assert not plugin_errors
+    generated = [e for e in out if isinstance(e, data.Transaction)
+                 and {"adjustment", "adjustment-reversal"} & e.tags]
+    elsewhere = [e for e in generated if e.meta["adjustment-state"] in ("applied", "reversed")
+                 and e.date != next(x.date for x in entries if x.meta["lineno"] == e.meta["lineno"]
+                                    and x.meta["filename"] == e.meta["filename"])]
+    assert generated and elsewhere, "the demo should have effects dated by `effective:`"
+    assert out == sorted(out, key=data.entry_sortkey)
+    assert len(out) == len(entries) + len(generated)
+
+    # The lazy book reads the same after a round trip through the loader's cache.
+    book = beancount_adjustments.book_of(options_map)
+    assert book is not None
+    copy = pickle.loads(pickle.dumps(book))
+    assert list(copy.adjustments) == list(book.adjustments)
+    assert [copy.adjustments[k] for k in copy.adjustments] == list(book.adjustments.values())
