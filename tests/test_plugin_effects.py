@@ -3,12 +3,17 @@ transactions, their tags, links and metadata, and the balances they move."""
 
 from __future__ import annotations
 
+import pickle
+import re
 from decimal import Decimal
 
 import pytest
+from beancount import loader
 from beancount.core import data, realization
 from beancount.core.number import D
-from conftest import block, event, load, request
+from conftest import ROOT, block, event, load, request
+
+import beancount_adjustments
 
 INVOICE = block("""
     2026-02-01 * "cust_456" "Invoice"
@@ -245,14 +250,6 @@ def test_request_with_price_annotation_reverses_exactly():
 def test_effects_are_placed_in_order_without_a_resort():
     """The plugin puts each generated entry after its cause (or, dated elsewhere
     by `effective:`, where it sorts), so its output is sorted as it comes."""
-    import pickle
-    import re
-
-    from beancount import loader
-
-    import beancount_adjustments
-    from conftest import ROOT
-
     text = (ROOT / "ledgers" / "demo.beancount").read_text(encoding="utf-8")
     plain, removed = re.subn(r'^plugin "beancount_adjustments".*\n', "", text, flags=re.M)
     assert removed == 1
