@@ -262,7 +262,8 @@ def test_effects_are_placed_in_order_without_a_resort():
     elsewhere = [e for e in generated if e.meta["adjustment-state"] in ("applied", "reversed")
                  and e.date != next(x.date for x in entries if x.meta["lineno"] == e.meta["lineno"]
                                     and x.meta["filename"] == e.meta["filename"])]
-    assert generated and elsewhere, "the demo should have effects dated by `effective:`"
+    assert generated
+    assert elsewhere, "the demo should have effects dated by `effective:`"
     assert out == sorted(out, key=data.entry_sortkey)
     assert len(out) == len(entries) + len(generated)
 
