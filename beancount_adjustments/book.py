@@ -302,6 +302,8 @@ class _Replay:
             self.requested_on[request.id] = request.date if first is None else min(
                 first, request.date)
         self._settings_cache: dict[tuple[str, datetime.date], TypeSettings] = {}
+        # By id() of a matrix version: the versions live as long as the replay.
+        self._roles_cache: dict[int, frozenset[str]] = {}
         self.arrivals = Arrivals(RiskConfig.build(facts.risk_settings), self.matrix)
         # Arrival flags decide a chain only through rows narrowed by one of their
         # names; without such a row they are worked out when the book is read.
@@ -347,6 +349,15 @@ class _Replay:
             directory=self.directory, matrix=self.matrix, policies=self.policies,
             locks=tuple(self.locks), invoices=self.facts.invoices, orders=self.facts.orders,
             settings=self.settings, facts=self.facts)
+
+    def approver_roles(self, date: datetime.date) -> frozenset[str]:
+        """Every role some matrix row in force on `date` names."""
+        rows = self.matrix.rows_on(date)
+        found = self._roles_cache.get(id(rows))
+        if found is None:
+            found = self._roles_cache[id(rows)] = frozenset(
+                r for row in rows for r in row.roles)
+        return found
 
     def type_settings(self, adj_type: str, date: datetime.date) -> TypeSettings:
         key = (adj_type, date)
@@ -684,7 +695,7 @@ class _Replay:
     def cancel(self, adj: Tracked, event: Event) -> None:
         request = adj.request
         held = set(self.directory.roles_on(event.by, event.date))
-        approver_roles = {r for row in self.matrix.rows_on(event.date) for r in row.roles}
+        approver_roles = self.approver_roles(event.date)
         if event.by != request.requested_by and not held & approver_roles:
             self.refuse(adj, event, "missing-role",
                         "cancelling needs the requester or a user holding an approver role "

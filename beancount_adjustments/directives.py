@@ -531,12 +531,23 @@ class References(Mapping[str, Reference]):
         entry = self._entries.get(ref_id)
         if entry is None:
             return None
-        totals = _receivable_totals(entry.postings, self.receivable)
+        root = self.receivable
+        under = root + ":"
+        currency: str | None = None
+        number: Decimal | None = None
+        for posting in entry.postings:
+            account, units = posting.account, posting.units
+            if ((account == root or account.startswith(under)) and isinstance(units, Amount)
+                    and isinstance(units.number, Decimal)):
+                if number is None:
+                    currency, number = units.currency, units.number
+                elif units.currency == currency:
+                    number += units.number
+                else:  # several currencies: no single amount, as for `Reference.amount`
+                    currency = number = None
+                    break
         customer = entry.meta.get("customer")
-        if len(totals) == 1:
-            for currency, number in totals.items():
-                return Terms(customer if isinstance(customer, str) else None, currency, number)
-        return Terms(customer if isinstance(customer, str) else None, None, None)
+        return Terms(customer if isinstance(customer, str) else None, currency, number)
 
     def add(self, entry: data.Transaction, reader: Reader) -> None:
         ref_id = entry.meta[self.key]

@@ -133,6 +133,7 @@ class Kind(StrEnum):
 
 
 _KINDS = {kind.value: kind for kind in Kind}
+_TYPE_KINDS: dict[str, Kind] = {}
 
 
 class Source(NamedTuple):
@@ -185,7 +186,12 @@ class Request(NamedTuple):
 
     @property
     def kind(self) -> Kind:
-        return _KINDS[self.type.partition(":")[0]]
+        kind = _TYPE_KINDS.get(self.type)
+        if kind is None:
+            kind = _KINDS[self.type.partition(":")[0]]
+            if len(_TYPE_KINDS) < 1024:
+                _TYPE_KINDS[self.type] = kind
+        return kind
 
 
 class Event(NamedTuple):
