@@ -158,14 +158,19 @@ def _generated(entry: data.Transaction, adj: Outcome, source: Source | None,
     if negate:
         meta["reverses"] = adj_id
         narration = f"Reversal of {adj_id}: {narration}"
-    postings = [
-        # data.Posting(...) directly: `_replace` costs several times more.
-        data.Posting(p.account, -p.units if negate and p.units is not None else p.units,
-                     p.cost, p.price, p.flag, None)
-        if type(p) is data.Posting else
-        p._replace(meta=None, units=-p.units if negate and p.units is not None else p.units)
-        for p in entry.postings
-    ]
+    if negate:
+        postings = [
+            # data.Posting(...) directly: `_replace` costs several times more.
+            data.Posting(p.account, -p.units if p.units is not None else p.units,
+                         p.cost, p.price, p.flag, None)
+            if type(p) is data.Posting else
+            p._replace(meta=None, units=-p.units if p.units is not None else p.units)
+            for p in entry.postings
+        ]
+    else:
+        # The request's very postings (the request entry keeps none of them):
+        # nothing is copied, and they keep the lines they are written on.
+        postings = entry.postings
     links = entry.links
     # The request's links normally hold its id already: keep that very set.
     if not isinstance(links, frozenset) or adj_id not in links:
