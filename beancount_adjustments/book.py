@@ -580,23 +580,24 @@ class _Replay:
         self._actions[event.action](adj, event)
 
     def approve(self, adj: Tracked, event: Event) -> None:
-        request = adj.request
-        if event.by == request.requested_by:
+        request, by, digest = adj.request, event.by, event.digest
+        if by == request.requested_by:
             self.refuse(adj, event, "self-approval",
                         "the requester cannot approve their own request (segregation of "
                         "duties); another user holding the role must approve.")
             return
-        stale = event.digest is not None and event.digest != adj.digest
+        stale = digest is not None and digest != adj.digest
         # A stale approval was given to the content as it was, when the levels
         # approved before it (stale or not) had been filled.
-        level = len(adj.approvals) + len(adj.stale) if stale else len(adj.approvals)
-        if level >= len(adj.chain):
+        approvals, chain = adj.approvals, adj.chain
+        level = len(approvals) + len(adj.stale) if stale else len(approvals)
+        if level >= len(chain):
             self.refuse(adj, event, "invalid-transition", "every level was already approved.")
             return
-        role = adj.chain[level]
+        role = chain[level]
         earlier = None
-        for given in (adj.approvals + adj.stale if stale else adj.approvals):
-            if given.by == event.by:
+        for given in (approvals + adj.stale if stale else approvals):
+            if given.by == by:
                 earlier = given
                 break
         if earlier is not None:
@@ -604,7 +605,7 @@ class _Replay:
                         f"{event.by} already approved level {earlier.level} as {earlier.role};"
                         f" level {level + 1} ({role}) needs a different person.")
             return
-        holds, limit = self.directory.limit_for(event.by, role, event.date)
+        holds, limit = self.directory.limit_for(by, role, event.date)
         if not holds:
             held = ", ".join(self.directory.roles_on(event.by, event.date)) or "no role"
             self.refuse(adj, event, "missing-role",
@@ -629,9 +630,9 @@ class _Replay:
             if signed is not None:
                 self.refuse(adj, event, *signed)
                 return
-        completes = level + 1 == len(adj.chain)
+        completes = level + 1 == len(chain)
         applies = completes and not adj.settings.separate_apply
-        approval = Given(event.by, role, level + 1, event.date, event.at)
+        approval = Given(by, role, level + 1, event.date, event.at)
         if stale and not applies:
             message = (f"{event.adjustment_id}: the approval by {event.by} on {event.date} "
                        "is stale: the request changed after it was given (digest "
@@ -649,10 +650,7 @@ class _Replay:
             self.changed_after_apply(adj, event)
             adj.approvals = tuple(sorted(adj.approvals + adj.stale, key=lambda a: a.level))
         adj.approvals += (approval,)
-        if event.digest is not None and event.digest != adj.digest:
-            adj.history += (Line(event, True, True, ""),)
-        else:
-            adj.history += (event,)
+        adj.history += (Line(event, True, True, "") if stale else event,)
         if completes:
             adj.state = State.APPROVED
             adj.decided_on = event.date

@@ -99,7 +99,8 @@ class Directory:
         return list(self._grants(user, date))
 
     def is_user(self, user: str, date: datetime.date) -> bool:
-        return bool(self._grants(user, date))
+        found = self._grants_on.get((user, date))
+        return bool(found if found is not None else self._grants(user, date))
 
     def roles_on(self, user: str, date: datetime.date) -> tuple[str, ...]:
         key = (user, date)
