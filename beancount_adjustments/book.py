@@ -175,7 +175,8 @@ class Tracked:
         self.applied_by: Event | None = None
         """The event that applied it (None: applied on arrival)."""
         self.reversed_by: Event | None = None
-        self.risk_flags: tuple[str, ...] = request.risk
+        self.risk_flags: tuple[str, ...] = (
+            tuple(dict.fromkeys(request.risk)) if request.risk else _NONE)
 
     @property
     def digest(self) -> str:
@@ -424,7 +425,6 @@ class _Replay:
                 adj.risk_flags = tuple(dict.fromkeys((*request.risk, *request_flags(
                     request, self.arrivals, adj.amount, adj.tier))))
             else:
-                adj.risk_flags = tuple(dict.fromkeys(request.risk)) if request.risk else _NONE
                 self.deferred.pending.append(adj)
             rule = self.matrix.choose(
                 adj_type=request.type, category=request.category, tier=adj.tier,

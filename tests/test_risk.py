@@ -8,10 +8,11 @@ import json
 from pathlib import Path
 from textwrap import dedent
 
+from beancount import loader
 from click.testing import CliRunner
-from conftest import event, ledger, load, request
+from conftest import ROOT, event, ledger, load, request
 
-from beancount_adjustments import risk
+from beancount_adjustments import book_of, risk
 from beancount_adjustments.cli import main
 
 
@@ -274,3 +275,23 @@ def test_risk_command_lists_findings_as_text_and_json(tmp_path: Path):
     assert item["check"] == "duplicates"
     assert item["ids"] == ["D-1", "D-2"]
     assert item["date"] == "2026-03-03"
+
+
+def test_flags_worked_out_on_reading_equal_those_judged_at_arrival():
+    """Without a matrix row narrowed by an arrival check the flags are computed
+    when the book is first read; with one, during the replay. Same flags."""
+    text = (ROOT / "ledgers" / "demo.beancount").read_text(encoding="utf-8")
+    # A row naming an arrival check that no request can match: the replay now
+    # has to judge the flags as requests arrive, and nothing else changes.
+    eager_text = text + dedent("""
+    2026-01-01 custom "adjustment-approval" "nothing:*" 0.00 USD "manager"
+      risk: "duplicates"
+    """)
+    lazy = book_of(loader.load_string(text)[2])
+    eager = book_of(loader.load_string(eager_text)[2])
+    assert lazy is not None
+    assert eager is not None
+    flags = {k: a.risk_flags for k, a in lazy.adjustments.items()}
+    assert flags == {k: a.risk_flags for k, a in eager.adjustments.items()}
+    assert any(f for f in flags.values() if set(f) & {"duplicates", "splitting",
+                                                      "repeated-goodwill", "round-amounts"})
