@@ -204,7 +204,25 @@ def adjustments(entries: list[data.Directive], options_map: dict[str, Any],
             None)]
     finally:
         if was_enabled:
+            _promote_to_old_generation()
             gc.enable()
+
+
+def _promote_to_old_generation() -> None:
+    """Move the objects made since the last collection to the oldest generation.
+
+    What the pass made (the book, the new entries) lives as long as the
+    ledger. Left in the young generation, the first collections after the
+    pass sweep all of it, and promoting it triggers one more full collection:
+    on the 100k-transaction benchmark that cost more than the pass itself
+    (0.25 s, 0.28 s and 0.78 s). `freeze` then `unfreeze` moves every tracked
+    object to the oldest generation without sweeping it; they are collected
+    as usual from there. Skipped when the host froze objects of its own
+    (a pre-fork server), which `unfreeze` would release.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 def _run(entries: list[data.Directive], options_map: dict[str, Any],

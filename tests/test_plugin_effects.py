@@ -3,6 +3,7 @@ transactions, their tags, links and metadata, and the balances they move."""
 
 from __future__ import annotations
 
+import gc
 import pickle
 import re
 from decimal import Decimal
@@ -273,3 +274,34 @@ def test_effects_are_placed_in_order_without_a_resort():
     copy = pickle.loads(pickle.dumps(book))
     assert list(copy.adjustments) == list(book.adjustments)
     assert [copy.adjustments[k] for k in copy.adjustments] == list(book.adjustments.values())
+
+
+GC_LEDGER = request("ADJ-GC", "2026-03-01", "-50.00") + event(
+    "ADJ-GC", "2026-03-02", "approve", "bob")
+
+
+def test_the_pass_leaves_the_collector_as_it_found_it():
+    """The pass turns cyclic GC off while it runs and hands what it made to the
+    oldest generation; it never keeps objects a host froze itself, nor freezes any."""
+    text = GC_LEDGER
+    assert gc.isenabled()
+    load(text)
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+
+    gc.freeze()  # as a pre-fork server would
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        load(text)
+        assert gc.get_freeze_count() == frozen
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+
+    gc.disable()  # a host that runs without the collector keeps it off
+    try:
+        load(text)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
