@@ -22,6 +22,7 @@ arrival risk flags are computed on first read too.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import os
 import threading
@@ -302,7 +303,10 @@ class _Replay:
             first = self.requested_on.get(request.id)
             self.requested_on[request.id] = request.date if first is None else min(
                 first, request.date)
-        self._settings_cache: dict[tuple[str, datetime.date], TypeSettings] = {}
+        # Settings change only on the dates of policy directives: cached per type
+        # and number of policies in force, not per day.
+        self._settings_cache: dict[tuple[str, int], TypeSettings] = {}
+        self._policy_dates = [policy.date for policy in self.policies.policies]
         # By id() of a matrix version: the versions live as long as the replay.
         self._roles_cache: dict[int, frozenset[str]] = {}
         self.arrivals = Arrivals(RiskConfig.build(facts.risk_settings), self.matrix)
@@ -361,7 +365,7 @@ class _Replay:
         return found
 
     def type_settings(self, adj_type: str, date: datetime.date) -> TypeSettings:
-        key = (adj_type, date)
+        key = (adj_type, bisect.bisect_right(self._policy_dates, date))
         found = self._settings_cache.get(key)
         if found is None:
             found = self._settings_cache[key] = self.policies.settings(adj_type, date)
