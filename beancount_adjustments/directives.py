@@ -88,10 +88,10 @@ _new_event = Event
 _new_request = Request
 _new_reference = maker(Reference, "id", "date", "customer", "amount", "narration", "source")
 _ACTIONS = {action.value: action for action in Action}
-# Approve and apply need no `reason:`: an event written with only these keys
-# (what the tools write) is read without looking at any other key.
-_PLAIN_ACTIONS = {action.value: action for action in (Action.APPROVE, Action.APPLY)}
-_PLAIN_EVENT_KEYS = frozenset({"filename", "lineno", "by", "at"})
+# An event written with only these keys (what the tools write, but for
+# `digest:`) is read on a short path; anything else takes the careful one.
+_PLAIN_EVENT_KEYS = frozenset({"filename", "lineno", "by", "at", "reason", "comment"})
+_NEEDS_REASON = frozenset({Action.REJECT, Action.CANCEL})
 # A request's optional keys, in the order their problems have always been reported.
 _OPTIONAL_KEYS = ("risk", "invoice", "order", "ticket", "document", "effective", "external-id")
 _NO_OPTIONAL_KEYS = (None,) * len(_OPTIONAL_KEYS)
@@ -330,15 +330,29 @@ class Reader:
         meta = entry.meta
         values = entry.values
         if len(values) == 2 and meta.keys() <= _PLAIN_EVENT_KEYS:
-            adj_id, action_text, by = values[0].value, values[1].value, meta.get("by")
-            if type(adj_id) is str and type(action_text) is str and type(by) is str:
-                action = _PLAIN_ACTIONS.get(action_text)
+            get = meta.get
+            adj_id, action_text, by = values[0].value, values[1].value, get("by")
+            reason, comment = get("reason"), get("comment")
+            filename, lineno = get("filename"), get("lineno")
+            if (type(adj_id) is str and type(action_text) is str and type(by) is str
+                    and type(filename) is str and type(lineno) is int
+                    and (reason is None or type(reason) is str)
+                    and (comment is None or type(comment) is str)):
+                action = _ACTIONS.get(action_text)
                 by = by.strip()
-                if action is not None and by:
-                    at = meta.get("at")
-                    return _new_event(adj_id.strip(), action, entry.date, by, None, None,
-                                      str(at) if at is not None else None, None, None, None,
-                                      _source(meta))
+                if reason is not None:
+                    reason = reason.strip() or None
+                if comment is not None:
+                    comment = comment.strip() or None
+                if (action is not None and by
+                        and (reason is not None or action not in _NEEDS_REASON)
+                        and (comment is not None or "comment" not in meta)
+                        and (reason is not None or "reason" not in meta)):
+                    at = get("at")
+                    return _tuple_new(Event, (
+                        adj_id.strip(), action, entry.date, by, reason, comment,
+                        str(at) if at is not None else None, None, None, None,
+                        _tuple_new(Source, (filename, lineno))))
         source = _source(meta)
         if (len(values) != 2 or not isinstance(values[0].value, str)
                 or not isinstance(values[1].value, str)):
@@ -408,7 +422,8 @@ class Reader:
         get = meta.get
         category = get("category")
         if category is not None:
-            category = self.text(meta, "category", source, adj_id)
+            stripped = category.strip() if type(category) is str else ""
+            category = stripped or self.text(meta, "category", source, adj_id)
         if category is not None and not _category_ok(category):
             self.problem("bad-category", source,
                          f"{adj_id}: `category:` must read group:name (for example "
@@ -447,15 +462,20 @@ class Reader:
                              adj_id)
                 return None
             postings.append(Posting(posting.account, units.number, units.currency))
-        # Optional keys go through `text` only when present (most are absent).
+        # Optional keys are checked only when present (most are absent); a plain
+        # string is taken as it is, anything else goes through `text`/`date`.
         optional: Sequence[Any] = _NO_OPTIONAL_KEYS
         if not meta.keys().isdisjoint(_OPTIONAL_KEYS):
             optional = []
             for key in _OPTIONAL_KEYS:
                 value = get(key)
                 if value is not None:
-                    value = (self.date(meta, key, source, adj_id) if key == "effective"
-                             else self.text(meta, key, source, adj_id))
+                    if key == "effective":
+                        value = self.date(meta, key, source, adj_id)
+                    elif type(value) is str and value.strip():
+                        value = value.strip()
+                    else:
+                        value = self.text(meta, key, source, adj_id)
                 optional.append(value)
         risk, invoice, order, ticket, document, effective, external_id = optional
         return _new_request(

@@ -11,6 +11,7 @@ caused them, so any error about them lands on that line.
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from beancount.core import data, flags
@@ -49,6 +50,19 @@ class Outcome(Protocol):
 
 
 _STATE_TAGS = {state: f"adjustment-{state}" for state in State}
+_tuple_new = tuple.__new__
+
+
+def _amount(number: Decimal, currency: str) -> Amount:
+    """`Amount(number, currency)` for values known to be a Decimal and a str
+    (Amount's own constructor checks them, once per entry of a large ledger)."""
+    return _tuple_new(Amount, (number, currency))
+
+
+def _negated(units: Any) -> Any:
+    if type(units) is Amount and type(units.number) is Decimal:
+        return _amount(-units.number, units.currency)
+    return -units if units is not None else units
 _STATE_TEXT = {state: str(state) for state in State}
 
 
@@ -98,7 +112,7 @@ def request_entry(entry: data.Transaction, adj: Outcome | None,
         meta = own | (query or _query_meta(adj)) | own
         amount = adj.amount
         if amount is not None and "adjustment-amount" not in own:
-            meta["adjustment-amount"] = Amount(amount.number, amount.currency)
+            meta["adjustment-amount"] = _amount(amount.number, amount.currency)
     meta["adjustment-state"] = _STATE_TEXT[state]
     flag = (flags.FLAG_WARNING if state in OPEN_STATES or state is State.INVALID
             else flags.FLAG_OKAY)
@@ -161,10 +175,9 @@ def _generated(entry: data.Transaction, adj: Outcome, source: Source | None,
     if negate:
         postings = [
             # data.Posting(...) directly: `_replace` costs several times more.
-            data.Posting(p.account, -p.units if p.units is not None else p.units,
-                         p.cost, p.price, p.flag, None)
+            data.Posting(p.account, _negated(p.units), p.cost, p.price, p.flag, None)
             if type(p) is data.Posting else
-            p._replace(meta=None, units=-p.units if p.units is not None else p.units)
+            p._replace(meta=None, units=_negated(p.units))
             for p in entry.postings
         ]
     else:

@@ -294,7 +294,9 @@ def test_the_pass_leaves_the_collector_as_it_found_it():
         frozen = gc.get_freeze_count()
         assert frozen > 0
         load(text)
-        assert gc.get_freeze_count() == frozen
+        # Not released, and nothing of the pass added (a frozen object the
+        # loads drop leaves the permanent generation, so it may shrink a little).
+        assert frozen - 100 <= gc.get_freeze_count() <= frozen
         assert gc.isenabled()
     finally:
         gc.unfreeze()
