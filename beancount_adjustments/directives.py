@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -589,14 +589,12 @@ class References(Mapping[str, Reference]):
         found = self._built.get(ref_id)
         if found is None:
             entry = self._entries[ref_id]
-            totals = _receivable_totals(entry.postings, self.receivable)
+            terms = self.terms(ref_id)
             amount = None
-            if len(totals) == 1:
-                currency, number = next(iter(totals.items()))
-                amount = _money(number, currency)
-            customer = entry.meta.get("customer")
+            if terms is not None and terms.currency is not None and terms.number is not None:
+                amount = _money(terms.number, terms.currency)
             found = self._built[ref_id] = _new_reference(
-                ref_id, entry.date, customer if isinstance(customer, str) else None,
+                ref_id, entry.date, terms.customer if terms is not None else None,
                 amount, entry.narration or "", source_of(entry))
         return found
 
@@ -612,16 +610,6 @@ class References(Mapping[str, Reference]):
 
 def is_under(account: str, root: str) -> bool:
     return account == root or account.startswith(root + ":")
-
-
-def _receivable_totals(postings: Iterable[Any], receivable: str) -> dict[str, Decimal]:
-    totals: dict[str, Decimal] = {}
-    for posting in postings:
-        units = posting.units
-        if (is_under(posting.account, receivable) and isinstance(units, Amount)
-                and isinstance(units.number, Decimal)):
-            totals[units.currency] = totals.get(units.currency, Decimal(0)) + units.number
-    return totals
 
 
 def receivable_totals(postings: Sequence[Posting], receivable: str) -> dict[str, Decimal]:
