@@ -137,6 +137,7 @@ class Line(NamedTuple):
 
 
 _NONE: tuple[()] = ()
+_tuple_new = tuple.__new__  # a named tuple without the Python-level __new__
 
 
 class Tracked:
@@ -636,7 +637,7 @@ class _Replay:
                 return
         completes = level + 1 == len(chain)
         applies = completes and not adj.settings.separate_apply
-        approval = Given(by, role, level + 1, event.date, event.at)
+        approval = _tuple_new(Given, (by, role, level + 1, event.date, event.at))
         if stale and not applies:
             message = (f"{event.adjustment_id}: the approval by {event.by} on {event.date} "
                        "is stale: the request changed after it was given (digest "

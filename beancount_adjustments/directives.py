@@ -546,8 +546,14 @@ class References(Mapping[str, Reference]):
         self.receivable = receivable
         self._entries: dict[str, data.Transaction] = {}
         self._built: dict[str, Reference] = {}
+        # The replay reads an invoice's terms when a request names it and again
+        # when a credit against it is applied.
+        self._terms: dict[str, Terms] = {}
 
     def terms(self, ref_id: str) -> Terms | None:
+        found = self._terms.get(ref_id)
+        if found is not None:
+            return found
         entry = self._entries.get(ref_id)
         if entry is None:
             return None
@@ -567,7 +573,9 @@ class References(Mapping[str, Reference]):
                     currency = number = None
                     break
         customer = entry.meta.get("customer")
-        return Terms(customer if isinstance(customer, str) else None, currency, number)
+        found = self._terms[ref_id] = Terms(
+            customer if isinstance(customer, str) else None, currency, number)
+        return found
 
     def add(self, entry: data.Transaction, reader: Reader) -> None:
         ref_id = entry.meta[self.key]

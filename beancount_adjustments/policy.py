@@ -132,6 +132,8 @@ class Directory:
         records = self.customers.get(customer)
         if not records:
             return None
+        if len(records) == 1:  # most customers are declared once
+            return records[0] if records[0].date <= date else None
         dates = self._customer_dates.get(customer)
         if dates is None:
             dates = self._customer_dates[customer] = [r.date for r in records]
@@ -183,7 +185,9 @@ class Matrix:
         compared: the caller reports it, it never guesses.
         """
         for row in self.candidates(adj_type, category, tier, tuple(risk), date):
-            value = convert(amount, row.threshold.currency, date, rates)
+            threshold = row.threshold
+            value = (amount.number if threshold.currency == amount.currency
+                     else convert(amount, threshold.currency, date, rates))
             if value is None:
                 raise MissingPrice(amount.currency, row.threshold.currency, date)
             if value >= row.threshold.number:
