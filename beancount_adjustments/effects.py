@@ -4,8 +4,9 @@ Only applied adjustments move balances. The request itself stays in the
 journal with its postings removed, and its state in tags and metadata;
 applying adds a transaction with the request's postings, cancelling an
 applied adjustment adds the exact reverse. Entries are built new, never
-mutated; generated ones point (filename, lineno) at the directive that
-caused them, so any error about them lands on that line.
+mutated (the applied one takes the request's own postings, which the
+request entry no longer holds); generated ones point (filename, lineno) at
+the directive that caused them, so any error about them lands on that line.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Outcome(Protocol):
 
 
 _STATE_TAGS = {state: f"adjustment-{state}" for state in State}
+_STATE_TEXT = {state: str(state) for state in State}
 _tuple_new = tuple.__new__
 
 
@@ -63,7 +65,6 @@ def _negated(units: Any) -> Any:
     if type(units) is Amount and type(units.number) is Decimal:
         return _amount(-units.number, units.currency)
     return -units if units is not None else units
-_STATE_TEXT = {state: str(state) for state in State}
 
 
 def state_tag(state: State) -> str:
