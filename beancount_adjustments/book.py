@@ -33,7 +33,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from beancount_adjustments.digest import request_digest
-from beancount_adjustments.directives import reference_terms
+from beancount_adjustments.directives import receivable_totals, reference_terms
 from beancount_adjustments.lifecycle import TRANSITIONS, refusal
 from beancount_adjustments.models import (
     Action,
@@ -80,7 +80,6 @@ from beancount_adjustments.signatures import KeyRing, PublicKey, signature_refus
 # Made when an adjustment is first read: see `models.maker`.
 _record = maker(Record, "event", "accepted", "stale", "note")
 _approval = maker(Approval, "by", "role", "level", "date", "at")
-_money = Money
 _adjustment = maker(
     Adjustment, "request", "digest", "state", "amount", "tier", "chain", "rule",
     "separate_apply", "sla_days", "approvals", "history", "decided_on", "applied_on",
@@ -140,6 +139,13 @@ _NONE: tuple[()] = ()
 _tuple_new = tuple.__new__  # a named tuple without the Python-level __new__
 
 
+def with_flags(request: Request, flags: tuple[str, ...]) -> tuple[str, ...]:
+    """The request's own `risk:` flags, then `flags` it lacks, each once."""
+    if not flags and not request.risk:
+        return _NONE
+    return tuple(dict.fromkeys((*request.risk, *flags)))
+
+
 class Tracked:
     """An adjustment's state while the replay walks the timeline, and after.
 
@@ -148,10 +154,10 @@ class Tracked:
     the `Adjustment` model the tools read.
     """
 
-    __slots__ = ("_digest", "amount", "applied_by", "applied_on", "applied_source",
-                 "approvals", "chain", "decided_on", "effective_date", "history", "lowers",
-                 "problems", "request", "reversed_by", "reversed_on", "reversed_source",
-                 "risk_flags", "rule", "settings", "stale", "state", "tier")
+    __slots__ = ("_digest", "amount", "applied_by", "applied_on", "approvals", "chain",
+                 "decided_on", "effective_date", "history", "lowers", "problems", "request",
+                 "reversed_by", "reversed_on", "risk_flags", "rule", "settings", "stale",
+                 "state", "tier")
 
     def __init__(self, request: Request, settings: TypeSettings) -> None:
         self.request = request
@@ -172,13 +178,21 @@ class Tracked:
         self.applied_on: datetime.date | None = None
         self.effective_date: datetime.date | None = None
         self.reversed_on: datetime.date | None = None
-        self.applied_source: Source | None = None
-        self.reversed_source: Source | None = None
         self.applied_by: Event | None = None
-        """The event that applied it (None: applied on arrival)."""
+        """The event that applied it (None: applied on arrival, or not applied)."""
         self.reversed_by: Event | None = None
-        self.risk_flags: tuple[str, ...] = (
-            tuple(dict.fromkeys(request.risk)) if request.risk else _NONE)
+        self.risk_flags = with_flags(request, _NONE)
+
+    @property
+    def applied_source(self) -> Source | None:
+        """Where the effect comes from: the applying event, else the request."""
+        if self.applied_on is None:
+            return None
+        return self.applied_by.source if self.applied_by is not None else self.request.source
+
+    @property
+    def reversed_source(self) -> Source | None:
+        return self.reversed_by.source if self.reversed_by is not None else None
 
     @property
     def digest(self) -> str:
@@ -216,7 +230,7 @@ class _Flags:
         for tracked in pending:
             flags = request_flags(tracked.request, arrivals, tracked.amount, tracked.tier)
             if flags:
-                tracked.risk_flags = tuple(dict.fromkeys((*tracked.request.risk, *flags)))
+                tracked.risk_flags = with_flags(tracked.request, flags)
 
 
 _FREEZING = threading.Lock()
@@ -281,9 +295,9 @@ class Book(Frozen):
     def tracked(self) -> Mapping[str, Tracked]:
         """The replay's records (what the plugin reads without making models)."""
         adjustments = self.adjustments
-        if isinstance(adjustments, Adjustments):
-            return adjustments.tracked
-        return {}
+        if not isinstance(adjustments, Adjustments):
+            raise TypeError("this book was not made by `replay`; it has no records")
+        return adjustments.tracked
 
 
 class _Replay:
@@ -393,7 +407,7 @@ class _Replay:
         adj.state = State.APPROVED
         adj.decided_on = request.date
         if not settings.separate_apply:
-            self.apply(adj, request.date, None, request.source, None)
+            self.apply(adj, request.date, None, None)
 
     def validate(self, adj: Tracked) -> bool:
         """Check a request on arrival; fill amount, tier and chain. False: invalid."""
@@ -420,15 +434,15 @@ class _Replay:
             return False
         # A positive amount is its own absolute value: no second Money for it.
         adj.lowers = amount.number < 0
-        adj.amount = _money(-amount.number, amount.currency) if adj.lowers else amount
+        adj.amount = Money(-amount.number, amount.currency) if adj.lowers else amount
         if not self.check_references(adj, amount):
             ok = False
         if not self.check_document(adj):
             ok = False
         try:
             if self.deferred is None:
-                adj.risk_flags = tuple(dict.fromkeys((*request.risk, *request_flags(
-                    request, self.arrivals, adj.amount, adj.tier))))
+                adj.risk_flags = with_flags(request, request_flags(
+                    request, self.arrivals, adj.amount, adj.tier))
             else:
                 self.deferred.pending.append(adj)
             rule = self.matrix.choose(
@@ -449,13 +463,7 @@ class _Replay:
         request = adj.request
         rid, source = request.id, request.source
         root = self.settings.receivable
-        under = root + ":"
-        totals: dict[str, Decimal] = {}
-        for account, number, currency in request.postings:
-            if account == root or account.startswith(under):
-                totals[currency] = totals[currency] + number if currency in totals else number
-        if len(totals) > 1 or (totals and not next(iter(totals.values()))):
-            totals = {c: n for c, n in totals.items() if n}
+        totals = {c: n for c, n in receivable_totals(request.postings, root).items() if n}
         if not totals:
             self.fail("no-customer-effect",
                       f"{rid}: the postings move nothing on accounts under {root}; an "
@@ -480,7 +488,7 @@ class _Replay:
                       f"{-number} {currency} off {root}; flip the signs or make it a credit.",
                       source, adj)
             return None
-        return _money(number, currency)
+        return Money(number, currency)
 
     def check_references(self, adj: Tracked, amount: Money) -> bool:
         request = adj.request
@@ -629,12 +637,11 @@ class _Replay:
                             f"{adj.amount} is above {event.by}'s approval limit of {limit} as "
                             f"{role}; someone with a higher limit must approve.")
                 return
-        if event.signature or adj.settings.signatures_required:
-            signed = signature_refusal(self.keyring, event, event.digest or adj.digest,
-                                       adj.settings.signatures_required)
-            if signed is not None:
-                self.refuse(adj, event, *signed)
-                return
+        signed = signature_refusal(self.keyring, event, lambda: event.digest or adj.digest,
+                                   adj.settings.signatures_required)
+        if signed is not None:
+            self.refuse(adj, event, *signed)
+            return
         completes = level + 1 == len(chain)
         applies = completes and not adj.settings.separate_apply
         approval = _tuple_new(Given, (by, role, level + 1, event.date, event.at))
@@ -660,7 +667,7 @@ class _Replay:
             adj.state = State.APPROVED
             adj.decided_on = event.date
             if applies:
-                self.apply(adj, event.date, event.effective, event.source, event)
+                self.apply(adj, event.date, event.effective, event)
 
     def changed_after_apply(self, adj: Tracked, event: Event) -> None:
         self.fail("changed-after-apply",
@@ -693,7 +700,7 @@ class _Replay:
             return
         if event.digest is not None and event.digest != adj.digest:
             self.changed_after_apply(adj, event)
-        self.apply(adj, event.date, event.effective, event.source, event)
+        self.apply(adj, event.date, event.effective, event)
 
     def cancel(self, adj: Tracked, event: Event) -> None:
         request = adj.request
@@ -708,7 +715,6 @@ class _Replay:
         if adj.state is State.APPLIED:
             adj.state = State.REVERSED
             adj.reversed_on = event.date
-            adj.reversed_source = event.source
             adj.reversed_by = event
             if request.invoice in self.credited and adj.amount is not None and adj.lowers:
                 self.credited[request.invoice] -= adj.amount.number
@@ -718,14 +724,18 @@ class _Replay:
         adj.history += (event,)
 
     def apply(self, adj: Tracked, date: datetime.date, effective: datetime.date | None,
-              source: Source, event: Event | None) -> None:
-        """Book the request's effect on `date` (or its effective date), if allowed."""
+              event: Event | None) -> None:
+        """Book the request's effect on `date` (or its effective date), if allowed.
+
+        `event` is the approve or apply that does it; None when the request is
+        applied on arrival.
+        """
         request = adj.request
         when = effective or request.effective or date
 
         def refuse(code: str, message: str) -> None:
             if event is None:
-                self.fail(code, f"{request.id}: {message}", source, adj)
+                self.fail(code, f"{request.id}: {message}", request.source, adj)
             else:
                 self.refuse(adj, event, code, message)
 
@@ -746,7 +756,7 @@ class _Replay:
             already = self.credited.get(invoice_id, Decimal(0))
             if already + adj.amount.number > terms.number:
                 left = terms.number - already
-                whole = _money(terms.number, terms.currency)
+                whole = Money(terms.number, terms.currency)
                 refuse("exceeds-invoice",
                        f"credits against invoice {invoice_id} would reach "
                        f"{already + adj.amount.number} {terms.currency}, more than "
@@ -757,7 +767,6 @@ class _Replay:
         adj.state = State.APPLIED
         adj.applied_on = date
         adj.effective_date = when
-        adj.applied_source = source
         adj.applied_by = event
         if event is not None and event.action is Action.APPLY:
             adj.history += (event,)

@@ -7,7 +7,6 @@ that say why the entry could not be read. Nothing here raises on bad input.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -77,15 +76,10 @@ def source_meta(source: Source) -> dict[str, Any]:
     return {"filename": source.filename, "lineno": source.lineno}
 
 
-_money = Money
-
-
 def money(amount: Amount) -> Money:
-    return _money(amount.number or Decimal(0), amount.currency)
+    return Money(amount.number or Decimal(0), amount.currency)
 
 
-_new_event = Event
-_new_request = Request
 _new_reference = maker(Reference, "id", "date", "customer", "amount", "narration", "source")
 _ACTIONS = {action.value: action for action in Action}
 # An event written with only these keys (what the tools write, but for
@@ -108,33 +102,27 @@ def _source(meta: Mapping[str, Any]) -> Source:
                   lineno if isinstance(lineno, int) else 0)
 
 
+def _plain(value: object) -> str | None:
+    """`value` stripped when it is a non-empty string (the usual case), else None:
+    the caller then lets `Reader.text` judge it and report what is wrong."""
+    if type(value) is str:
+        return value.strip() or None
+    return None
+
+
 # Types and categories repeat across thousands of requests: each distinct
-# spelling is checked against its pattern once.
-_TYPES: dict[object, str | None] = {}
-_CATEGORIES: dict[object, str | None] = {}
+# spelling is matched against its pattern once (up to a bound).
+_MATCHED: dict[tuple[re.Pattern[str], str], bool] = {}
 
 
-def _checked_type(value: object) -> str | None:
-    """The stripped type, or None when it is not a valid adjustment type."""
-    try:
-        return _TYPES[value]
-    except (KeyError, TypeError):
-        ok = isinstance(value, str) and TYPE_RE.match(value.strip()) is not None
-        found = value.strip() if ok and isinstance(value, str) else None
-        if len(_TYPES) < 1024:
-            with contextlib.suppress(TypeError):
-                _TYPES[value] = found
-        return found
-
-
-def _category_ok(category: str) -> bool:
-    try:
-        return _CATEGORIES[category] is not None
-    except KeyError:
-        found = _CATEGORIES[category] = category if CATEGORY_RE.match(category) else None
-        if len(_CATEGORIES) > 1024:
-            _CATEGORIES.clear()
-        return found is not None
+def _matches(pattern: re.Pattern[str], text: str) -> bool:
+    key = (pattern, text)
+    found = _MATCHED.get(key)
+    if found is None:
+        found = pattern.match(text) is not None
+        if len(_MATCHED) < 4096:
+            _MATCHED[key] = found
+    return found
 
 
 @dataclass
@@ -331,28 +319,21 @@ class Reader:
         values = entry.values
         if len(values) == 2 and meta.keys() <= _PLAIN_EVENT_KEYS:
             get = meta.get
-            adj_id, action_text, by = values[0].value, values[1].value, get("by")
-            reason, comment = get("reason"), get("comment")
+            adj_id, action_text = values[0].value, values[1].value
+            action = _ACTIONS.get(action_text) if type(action_text) is str else None
+            by, reason, comment = _plain(get("by")), _plain(get("reason")), _plain(get("comment"))
             filename, lineno = get("filename"), get("lineno")
-            if (type(adj_id) is str and type(action_text) is str and type(by) is str
+            # Any key present but not a plain string is left to the careful path.
+            if (action is not None and by is not None and type(adj_id) is str
                     and type(filename) is str and type(lineno) is int
-                    and (reason is None or type(reason) is str)
-                    and (comment is None or type(comment) is str)):
-                action = _ACTIONS.get(action_text)
-                by = by.strip()
-                if reason is not None:
-                    reason = reason.strip() or None
-                if comment is not None:
-                    comment = comment.strip() or None
-                if (action is not None and by
-                        and (reason is not None or action not in _NEEDS_REASON)
-                        and (comment is not None or "comment" not in meta)
-                        and (reason is not None or "reason" not in meta)):
-                    at = get("at")
-                    return _tuple_new(Event, (
-                        adj_id.strip(), action, entry.date, by, reason, comment,
-                        str(at) if at is not None else None, None, None, None,
-                        _tuple_new(Source, (filename, lineno))))
+                    and (reason is not None) == ("reason" in meta)
+                    and (comment is not None) == ("comment" in meta)
+                    and (reason is not None or action not in _NEEDS_REASON)):
+                at = get("at")
+                return _tuple_new(Event, (
+                    adj_id.strip(), action, entry.date, by, reason, comment,
+                    str(at) if at is not None else None, None, None, None,
+                    _tuple_new(Source, (filename, lineno))))
         source = _source(meta)
         if (len(values) != 2 or not isinstance(values[0].value, str)
                 or not isinstance(values[1].value, str)):
@@ -400,7 +381,7 @@ class Reader:
         signature = get("signature")
         if signature is not None:
             signature = self.text(meta, "signature", source, what)
-        return _new_event(adj_id, action, entry.date, by, reason, comment,
+        return Event(adj_id, action, entry.date, by, reason, comment,
                           str(at) if at is not None else None, digest, effective, signature,
                           source)
 
@@ -412,29 +393,27 @@ class Reader:
         adj_id = self._request_id(entry, source)
         if adj_id is None:
             return None
-        adj_type = _checked_type(meta.get("adjustment-type"))
-        if adj_type is None:
+        get = meta.get
+        written_type = get("adjustment-type")
+        adj_type = written_type.strip() if isinstance(written_type, str) else None
+        if adj_type is None or not _matches(TYPE_RE, adj_type):
             self.problem("bad-type", source,
                          f"{adj_id}: `adjustment-type:` must be credit:, debit: or billing: "
                          "and a subtype (for example \"credit:refund\"), not "
-                         f"{meta.get('adjustment-type')!r}.", adj_id)
+                         f"{written_type!r}.", adj_id)
             return None
-        get = meta.get
         category = get("category")
         if category is not None:
-            stripped = category.strip() if type(category) is str else ""
-            category = stripped or self.text(meta, "category", source, adj_id)
-        if category is not None and not _category_ok(category):
+            category = _plain(category) or self.text(meta, "category", source, adj_id)
+        if category is not None and not _matches(CATEGORY_RE, category):
             self.problem("bad-category", source,
                          f"{adj_id}: `category:` must read group:name (for example "
                          f"\"operational:billing-error\"), not {category!r}.", adj_id)
             return None
-        customer, reason, requested_by = get("customer"), get("reason"), get("requested-by")
-        if type(customer) is str and type(reason) is str and type(requested_by) is str:
-            customer, reason, requested_by = (
-                customer.strip(), reason.strip(), requested_by.strip())
-        if not (customer and reason and requested_by and type(customer) is str
-                and type(reason) is str and type(requested_by) is str):
+        customer = _plain(get("customer"))
+        reason = _plain(get("reason"))
+        requested_by = _plain(get("requested-by"))
+        if customer is None or reason is None or requested_by is None:
             missing = [key for key in ("customer", "reason", "requested-by")
                        if self.text(meta, key, source, adj_id) is None]
             if missing:
@@ -462,23 +441,18 @@ class Reader:
                              adj_id)
                 return None
             postings.append(Posting(posting.account, units.number, units.currency))
-        # Optional keys are checked only when present (most are absent); a plain
-        # string is taken as it is, anything else goes through `text`/`date`.
+        # Optional keys are checked only when present (most are absent).
         optional: Sequence[Any] = _NO_OPTIONAL_KEYS
         if not meta.keys().isdisjoint(_OPTIONAL_KEYS):
             optional = []
             for key in _OPTIONAL_KEYS:
                 value = get(key)
                 if value is not None:
-                    if key == "effective":
-                        value = self.date(meta, key, source, adj_id)
-                    elif type(value) is str and value.strip():
-                        value = value.strip()
-                    else:
-                        value = self.text(meta, key, source, adj_id)
+                    value = (self.date(meta, key, source, adj_id) if key == "effective"
+                             else _plain(value) or self.text(meta, key, source, adj_id))
                 optional.append(value)
         risk, invoice, order, ticket, document, effective, external_id = optional
-        return _new_request(
+        return Request(
             adj_id, entry.date, adj_type, category, customer, requested_by, reason,
             entry.payee, entry.narration or "", tuple(postings), source, invoice, order, ticket,
             document, effective,
@@ -557,21 +531,14 @@ class References(Mapping[str, Reference]):
         entry = self._entries.get(ref_id)
         if entry is None:
             return None
-        root = self.receivable
-        under = root + ":"
-        currency: str | None = None
-        number: Decimal | None = None
+        totals: dict[str, Decimal] = {}
         for posting in entry.postings:
-            account, units = posting.account, posting.units
-            if ((account == root or account.startswith(under)) and isinstance(units, Amount)
+            units = posting.units
+            if (is_under(posting.account, self.receivable) and isinstance(units, Amount)
                     and isinstance(units.number, Decimal)):
-                if number is None:
-                    currency, number = units.currency, units.number
-                elif units.currency == currency:
-                    number += units.number
-                else:  # several currencies: no single amount, as for `Reference.amount`
-                    currency = number = None
-                    break
+                totals[units.currency] = totals.get(units.currency, Decimal(0)) + units.number
+        # One currency on the receivable makes an amount; several make none.
+        currency, number = next(iter(totals.items())) if len(totals) == 1 else (None, None)
         customer = entry.meta.get("customer")
         found = self._terms[ref_id] = Terms(
             customer if isinstance(customer, str) else None, currency, number)
@@ -600,7 +567,7 @@ class References(Mapping[str, Reference]):
             terms = self.terms(ref_id)
             amount = None
             if terms is not None and terms.currency is not None and terms.number is not None:
-                amount = _money(terms.number, terms.currency)
+                amount = Money(terms.number, terms.currency)
             found = self._built[ref_id] = _new_reference(
                 ref_id, entry.date, terms.customer if terms is not None else None,
                 amount, entry.narration or "", source_of(entry))

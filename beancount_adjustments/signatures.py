@@ -45,7 +45,7 @@ import base64
 import binascii
 import datetime
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -220,12 +220,13 @@ class KeyRing:
         return [k for k in known if k.date == last]
 
 
-def signature_refusal(ring: KeyRing, event: Event, digest: str,
+def signature_refusal(ring: KeyRing, event: Event, digest: Callable[[], str],
                       required: bool) -> tuple[str, str] | None:
     """(code, message) when the event's signature makes it not count, else None.
 
-    `digest` is what the signature must cover (the event's digest, or the
-    request's when the event has none).
+    `digest()` is what the signature must cover (the event's digest, or the
+    request's when the event has none); it is asked for only when there is a
+    signature to verify, since the replay works out a request's digest lazily.
     """
     signature = getattr(event, "signature", None)
     if not signature:
@@ -239,8 +240,9 @@ def signature_refusal(ring: KeyRing, event: Event, digest: str,
         return ("bad-signature",
                 f"the approval is signed but {event.by} has no key registered on "
                 f"{event.date}; add custom \"{KEY}\" \"{event.by}\" \"<public key>\".")
+    covered = digest()
     if any(verify(k.key, signature, event.adjustment_id, str(event.action), event.by,
-                  event.date, digest) for k in keys):
+                  event.date, covered) for k in keys):
         return None
     return ("bad-signature",
             f"the signature does not verify with {event.by}'s registered key: it was not made "
