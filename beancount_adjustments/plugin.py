@@ -5,11 +5,14 @@
 
 One pass over the entries sorts out what concerns adjustments, `book.replay`
 judges it, and the request transactions are replaced by what they amount
-to (see `effects`). The book is left in the options map under
+to (see `effects`), each generated entry placed right after its cause so
+the entries stay sorted. The book is left in the options map under
 `BOOK_KEY` (read it with `beancount_adjustments.book_of(options_map)`), so
 Fava, the CLI and the reports use this very replay and never parse the
 ledger again. The pass never raises: every problem is a Beancount error at
-the offending entry's file and line.
+the offending entry's file and line. It runs with cyclic GC off and hands
+what it made to the collector's oldest generation (see
+`_promote_to_old_generation`).
 """
 
 from __future__ import annotations
@@ -120,7 +123,7 @@ def read(entries: list[data.Directive], settings: Settings) -> Read:
     customs: dict[str, tuple[Callable[[data.Custom], Any], list[Any]]] = {
         USER: (reader.user, facts.grants), CUSTOMER: (reader.customer, facts.customers),
         APPROVAL: (reader.approval_row, facts.rows), POLICY: (reader.type_policy, facts.policies),
-        LOCK: (reader.lock, facts.locks), EVENT: (reader.event, facts.events),
+        LOCK: (reader.lock, facts.locks),
         RISK: (lambda e: read_setting(e, reader), facts.risk_settings),
         ALERT: (lambda e: read_setting(e, reader), facts.risk_settings),
         SEAL: (lambda e: read_seal(reader, e), facts.seals),
@@ -153,6 +156,7 @@ def read(entries: list[data.Directive], settings: Settings) -> Read:
             elif "order-id" in meta:
                 orders.add(entry, reader)
         elif kind is custom:
+            # Events are most custom entries, and their positions place the effects.
             if entry.type == EVENT:
                 event = read_event(entry)
                 if event is not None:
