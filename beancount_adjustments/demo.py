@@ -16,7 +16,8 @@ transactions for an imaginary SaaS company, "Brightwave Analytics":
   category, followed by its decisions (`custom "adjustment"` events): about
   2.5 events per request, ending in every state (pending with or without
   partial approvals, approved but not yet applied, applied, rejected,
-  withdrawn, reversed).
+  withdrawn, reversed). Each decision carries `by:`, `at:` and `digest:`
+  (the content hash of the request it decides on) as the tools write them.
 
 Every decision is valid under the ledger's own rules (README.md, "Ledger syntax"): the
 generator carries a small copy of the approval matrix and of the users'
@@ -41,8 +42,11 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fnmatch import fnmatchcase
 from pathlib import Path
+
+from beancount_adjustments.digest import content_digest
 
 __all__ = ["generate_ledger", "write_ledger"]
 
@@ -838,6 +842,10 @@ def _emit(rng: random.Random, ledger: _Ledger, org: _Org, *, customer: _Customer
     lines.append(_posting(COUNTER_ACCOUNT[adj_type], -made.cents, cur))
     lines.append(_posting(RECEIVABLE, made.cents, cur))
     ledger.add(day, "".join(lines), txn=True)
+    # Every decision carries the digest of what it decided on, as the tools write it.
+    digest = content_digest(rid, adj_type, customer.cid, reason, [
+        (COUNTER_ACCOUNT[adj_type], Decimal(_money(-made.cents)), cur),
+        (RECEIVABLE, Decimal(_money(made.cents)), cur)])
 
     # The decisions, in order, on a clock that only moves forward.
     when, clock = day, rng.randrange(8 * 3600, 17 * 3600)
@@ -854,7 +862,8 @@ def _emit(rng: random.Random, ledger: _Ledger, org: _Org, *, customer: _Customer
 
     def event(action: str, by: str, extra: str = "") -> None:
         ledger.add(when, f'{when.isoformat()} custom "adjustment" "{rid}" "{action}"\n'
-                   f'  by: "{by}"\n  at: "{_stamp(when, clock)}"\n{extra}', clock=clock)
+                   f'  by: "{by}"\n{extra}  at: "{_stamp(when, clock)}"\n'
+                   f'  digest: "{digest}"\n', clock=clock)
 
     state, chain, usd = made.state, made.chain, made.usd
     separate = adj_type.startswith(SEPARATE_APPLY)

@@ -10,6 +10,7 @@ the request counts for nothing.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from decimal import Decimal
 
 from beancount_adjustments.models import Request
@@ -22,9 +23,19 @@ def _number(number: Decimal) -> str:
     return "0" if text in ("-0", "0") else text
 
 
-def request_digest(request: Request) -> str:
-    postings = sorted(f"{p.account}\x1f{_number(p.number)}\x1f{p.currency}"
-                      for p in request.postings)
-    canonical = "\x1e".join([
-        request.id, request.type, request.customer, request.reason, *postings])
+def content_digest(adj_id: str, adj_type: str, customer: str, reason: str,
+                   postings: Iterable[tuple[str, Decimal, str]]) -> str:
+    """The digest of a request's content, given as its parts.
+
+    `postings` are (account, number, currency) triples: a request's own
+    `Posting`s, or what a tool (the demo generator) is about to write.
+    """
+    lines = sorted(f"{account}\x1f{_number(number)}\x1f{currency}"
+                   for account, number, currency in postings)
+    canonical = "\x1e".join([adj_id, adj_type, customer, reason, *lines])
     return hashlib.sha256(canonical.encode()).hexdigest()[:DIGEST_LENGTH]
+
+
+def request_digest(request: Request) -> str:
+    return content_digest(request.id, request.type, request.customer, request.reason,
+                          request.postings)

@@ -82,9 +82,11 @@ def money(amount: Amount) -> Money:
 
 _new_reference = maker(Reference, "id", "date", "customer", "amount", "narration", "source")
 _ACTIONS = {action.value: action for action in Action}
-# An event written with only these keys (what the tools write, but for
-# `digest:`) is read on a short path; anything else takes the careful one.
-_PLAIN_EVENT_KEYS = frozenset({"filename", "lineno", "by", "at", "reason", "comment"})
+# An event written with only these keys (what the tools write for an unsigned
+# decision with no `effective:`) is read on a short path; anything else takes
+# the careful one.
+_PLAIN_EVENT_KEYS = frozenset({"filename", "lineno", "by", "at", "digest", "reason",
+                               "comment"})
 _NEEDS_REASON = frozenset({Action.REJECT, Action.CANCEL})
 # A request's optional keys, in the order their problems have always been reported.
 _OPTIONAL_KEYS = ("risk", "invoice", "order", "ticket", "document", "effective", "external-id")
@@ -322,17 +324,19 @@ class Reader:
             adj_id, action_text = values[0].value, values[1].value
             action = _ACTIONS.get(action_text) if type(action_text) is str else None
             by, reason, comment = _plain(get("by")), _plain(get("reason")), _plain(get("comment"))
+            digest = _plain(get("digest"))
             filename, lineno = get("filename"), get("lineno")
             # Any key present but not a plain string is left to the careful path.
             if (action is not None and by is not None and type(adj_id) is str
                     and type(filename) is str and type(lineno) is int
                     and (reason is not None) == ("reason" in meta)
                     and (comment is not None) == ("comment" in meta)
+                    and (digest is not None) == ("digest" in meta)
                     and (reason is not None or action not in _NEEDS_REASON)):
                 at = get("at")
                 return _tuple_new(Event, (
                     adj_id.strip(), action, entry.date, by, reason, comment,
-                    str(at) if at is not None else None, None, None, None,
+                    str(at) if at is not None else None, digest, None, None,
                     _tuple_new(Source, (filename, lineno))))
         source = _source(meta)
         if (len(values) != 2 or not isinstance(values[0].value, str)
