@@ -467,6 +467,42 @@ def test_two_level_chain_and_limits(env: Env) -> None:
     assert env.state("ADJ-5") == "applied"
 
 
+def test_limits_in_another_currency_are_converted_with_the_ledgers_prices(
+        tmp_path: Path) -> None:
+    # bob's limit is 1000 USD; at 1.10 USD per EUR, 500 EUR is within it and
+    # 1000 EUR is not. The pages must say what the plugin will decide.
+    day = (datetime.date.today() - datetime.timedelta(days=3)).isoformat()
+    start = (datetime.date.today() - datetime.timedelta(days=400)).isoformat()
+    euro = "".join(
+        f'''
+{day} ! "cust_456" "Euro credit" ^{adj_id}
+  adjustment-type: "credit:account"
+  category: "customer-service:goodwill"
+  customer: "cust_456"
+  reason: "Because"
+  requested-by: "alice"
+  Income:Sales:Returns  {amount} EUR
+  Assets:Receivable:Customers  -{amount} EUR
+''' for adj_id, amount in (("ADJ-E1", "500.00"), ("ADJ-E2", "1000.00")))
+    env = Env(tmp_path)
+    env.path.write_text(ledger_text() + f"\n{start} price EUR 1.10 USD\n" + euro,
+                        encoding="utf-8")
+    env.ledger.load_file()
+    assert env.state("ADJ-E1") == "pending"
+    within = env.get(BASE + "?view=detail&id=ADJ-E1", user="erin").get_data(as_text=True)
+    assert "may be given by: bob, erin" in within
+    assert 'data-adj-row="ADJ-E1"' in env.get(BASE + "?mine=1").get_data(as_text=True)
+    above = env.get(BASE + "?view=detail&id=ADJ-E2").get_data(as_text=True)
+    assert "above your approval limit" in above
+    assert 'data-adj-row="ADJ-E2"' not in env.get(BASE + "?mine=1").get_data(as_text=True)
+    # The server agrees with both pages.
+    before = env.snapshot()
+    assert env.decide([{"id": "ADJ-E2", "action": "approve"}]).status_code == 422
+    assert env.snapshot() == before
+    assert env.decide([{"id": "ADJ-E1", "action": "approve"}]).status_code == 200
+    assert env.state("ADJ-E1") == "applied"
+
+
 # -- demo mode ------------------------------------------------------------------
 
 

@@ -35,7 +35,7 @@ from beancount_adjustments.book import Book
 from beancount_adjustments.fava_ext import charts, report_data, views
 from beancount_adjustments.fava_ext.views import BookIndex, DateRange
 from beancount_adjustments.models import Action
-from beancount_adjustments.plugin import book_of
+from beancount_adjustments.plugin import book_of, price_rates
 
 __all__ = ["AdjustmentsExtension", "Config", "Identity"]
 
@@ -257,7 +257,9 @@ class AdjustmentsExtension(FavaExtensionBase):
                 index = self._index
                 if index is None or index.book is not book:
                     index = self._index = BookIndex.build(
-                        book, self._customer_balances(book.settings.receivable))
+                        book, self._customer_balances(book.settings.receivable),
+                        price_rates(cast(list[data.Price],
+                                         list(self.ledger.all_entries_by_type.Price))))
         return index
 
     def _customer_balances(self, receivable: str) -> dict[str, dict[str, Decimal]]:

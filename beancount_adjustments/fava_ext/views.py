@@ -30,6 +30,8 @@ from beancount_adjustments.models import (
     Reference,
     State,
 )
+from beancount_adjustments.policy import Rates, convert
+from beancount_adjustments.queries import same_currency_only
 
 SORT_KEYS = ("age", "amount", "id", "customer", "type", "requester", "date", "level")
 PER_PAGE = 50
@@ -70,6 +72,9 @@ class BookIndex:
     open_items: list[Adjustment]
     by_invoice: dict[str, list[Adjustment]]
     customer_balances: Mapping[str, Mapping[str, Decimal]]
+    rates: Rates = same_currency_only
+    """The ledger's prices, as the plugin judged with them (limits in another
+    currency than an amount are converted, never guessed)."""
     _holders: dict[tuple[str, datetime.date], list[str]] = field(default_factory=dict)
     _roles: dict[tuple[str, datetime.date], tuple[str, ...]] = field(default_factory=dict)
     _approver_roles: dict[datetime.date, frozenset[str]] = field(default_factory=dict)
@@ -78,7 +83,8 @@ class BookIndex:
 
     @classmethod
     def build(cls, book: Book,
-              customer_balances: Mapping[str, Mapping[str, Decimal]] | None = None) -> BookIndex:
+              customer_balances: Mapping[str, Mapping[str, Decimal]] | None = None,
+              rates: Rates = same_currency_only) -> BookIndex:
         by_customer: dict[str, list[Adjustment]] = {}
         open_items: list[Adjustment] = []
         by_invoice: dict[str, list[Adjustment]] = {}
@@ -92,7 +98,8 @@ class BookIndex:
             items.sort(key=lambda a: (a.request.date, a.id))
         open_items.sort(key=lambda a: (a.request.date, a.id))
         return cls(book=book, by_customer=by_customer, open_items=open_items,
-                   by_invoice=by_invoice, customer_balances=customer_balances or {})
+                   by_invoice=by_invoice, customer_balances=customer_balances or {},
+                   rates=rates)
 
     def holders(self, role: str, on: datetime.date) -> list[str]:
         key = (role, on)
@@ -125,21 +132,22 @@ class BookIndex:
 
 def within_limit(index: BookIndex, user: str, role: str, adj: Adjustment,
                  on: datetime.date) -> bool | None:
-    """True/False when the limit can be judged, None when it needs a price
-    (a limit in another currency is never guessed: treat None as no)."""
+    """True/False when the limit can be judged, None when no price converts
+    the amount to the limit's currency (never guessed: treat None as no)."""
     holds, limit = index.book.directory.limit_for(user, role, on)
     if not holds:
         return False
     if limit is None or adj.amount is None:
         return True
-    if limit.currency != adj.amount.currency:
+    value = convert(adj.amount, limit.currency, on, index.rates)
+    if value is None:
         return None
-    return adj.amount.number <= limit.number
+    return value <= limit.number
 
 
 def eligible_approvers(index: BookIndex, adj: Adjustment, on: datetime.date) -> list[str]:
     """Who may give the next approval on `on` (the plugin has the last word)."""
-    return queries.eligible_approvers(index.book, adj, on)
+    return queries.eligible_approvers(index.book, adj, on, index.rates)
 
 
 @dataclass(frozen=True)
