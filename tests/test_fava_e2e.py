@@ -143,3 +143,25 @@ def test_queue_batch_approve_detail_and_export(fava: tuple[str, Path], page: Any
     assert "ADJ-1" in text
     assert "bob (manager)" in text
     assert page.errors == []
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_the_queue_fits_a_laptop_screen(fava: tuple[str, Path], page: Any, width: int) -> None:
+    """Every column, the quick actions included, is on screen without scrolling sideways."""
+    url, _ = fava
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(url)
+    page.select_option("#adj-demo-user", "bob")
+    row = page.locator('tr[data-adj-row="ADJ-2"]')
+    sync_api.expect(row).to_be_visible()
+    for locator in (page.locator("#adj-queue thead th").last,
+                    row.locator('button[data-adj-action="approve"]')):
+        box = locator.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= width, (width, box)
+    overflow = page.evaluate("(() => { const box = document.querySelector('.adj-scroll');"
+                             " return box.scrollWidth - box.clientWidth; })()")
+    assert overflow <= 0
+    page.screenshot(path=str(SHOTS / f"queue-{width}px.png"), full_page=False)
+    assert page.errors == []
