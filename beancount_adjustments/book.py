@@ -626,11 +626,14 @@ class _Replay:
                         f"holds {held} on {event.date}.")
             return
         if limit is not None and adj.amount is not None:
-            value = convert(adj.amount, limit.currency, event.date, self.rates)
+            # Converted at the request date, as the thresholds are: what a
+            # request is worth does not drift with the day someone approves it.
+            value = convert(adj.amount, limit.currency, request.date, self.rates)
             if value is None:
                 self.refuse(adj, event, "missing-price",
                             f"no price converts {adj.amount.currency} to {limit.currency} on "
-                            f"or before {event.date} to check {event.by}'s limit.")
+                            f"or before the request date {request.date} to check "
+                            f"{event.by}'s limit.")
                 return
             if value > limit.number:
                 self.refuse(adj, event, "over-limit",

@@ -104,7 +104,8 @@ def eligible_approvers(book: Book, adj: Adjustment, date: datetime.date,
     """Users who may fill the next approval level of `adj` on `date`, sorted.
 
     A limit in another currency than the amount counts only when `rates`
-    converts it; otherwise that user is left out (a limit is never guessed).
+    converts it at the request date (as the plugin does); otherwise that user
+    is left out (a limit is never guessed).
     """
     role = adj.next_role
     if role is None:
@@ -117,7 +118,7 @@ def eligible_approvers(book: Book, adj: Adjustment, date: datetime.date,
             continue
         _holds, limit = directory.limit_for(user, role, date)
         if limit is not None and adj.amount is not None:
-            value = convert(adj.amount, limit.currency, date, rates)
+            value = convert(adj.amount, limit.currency, adj.request.date, rates)
             if value is None or value > limit.number:
                 continue
         out.append(user)

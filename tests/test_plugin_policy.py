@@ -307,6 +307,25 @@ def test_limit_compared_in_the_limit_currency():
     assert loaded.state("ADJ-1") == "applied"
 
 
+def test_limit_is_converted_at_the_request_date_not_the_approval_date():
+    # bob's limit is 1000 USD. 900 EUR is 990 USD at the request date and
+    # 1800 USD on the day he approves: the request date's price decides.
+    loaded = load(block("""
+        2026-02-01 price EUR 1.10 USD
+        2026-03-02 price EUR 2.00 USD
+        """) + request("ADJ-1", "2026-03-01", "-900.00", currency="EUR")
+                  + event("ADJ-1", "2026-03-05", "approve", "bob"))
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "applied"
+    # And the other way round: 600 EUR is 1200 USD at the request date.
+    loaded = load(block("""
+        2026-02-01 price EUR 2.00 USD
+        2026-03-02 price EUR 1.00 USD
+        """) + request("ADJ-1", "2026-03-01", "-600.00", currency="EUR")
+                  + event("ADJ-1", "2026-03-05", "approve", "bob"))
+    assert loaded.codes == [(loaded.line('"ADJ-1" "approve"'), "over-limit")]
+
+
 def test_missing_price_is_an_error_never_a_guess():
     loaded = load(request("ADJ-1", "2026-03-01", "-20.00", currency="EUR"))
     assert loaded.codes == [(loaded.line("^ADJ-1"), "missing-price")]

@@ -133,13 +133,14 @@ class BookIndex:
 def within_limit(index: BookIndex, user: str, role: str, adj: Adjustment,
                  on: datetime.date) -> bool | None:
     """True/False when the limit can be judged, None when no price converts
-    the amount to the limit's currency (never guessed: treat None as no)."""
+    the amount to the limit's currency at the request date (never guessed:
+    treat None as no)."""
     holds, limit = index.book.directory.limit_for(user, role, on)
     if not holds:
         return False
     if limit is None or adj.amount is None:
         return True
-    value = convert(adj.amount, limit.currency, on, index.rates)
+    value = convert(adj.amount, limit.currency, adj.request.date, index.rates)
     if value is None:
         return None
     return value <= limit.number
