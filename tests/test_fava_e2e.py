@@ -5,6 +5,7 @@ Playwright. Screenshots go to artifacts/screenshots/.
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
 import subprocess
@@ -164,4 +165,37 @@ def test_the_queue_fits_a_laptop_screen(fava: tuple[str, Path], page: Any, width
                              " return box.scrollWidth - box.clientWidth; })()")
     assert overflow <= 0
     page.screenshot(path=str(SHOTS / f"queue-{width}px.png"), full_page=False)
+    assert page.errors == []
+
+
+def test_apply_asks_for_an_optional_effective_date(fava: tuple[str, Path], page: Any) -> None:
+    url, ledger = fava
+    expect = sync_api.expect
+    page.goto(url)
+    page.select_option("#adj-demo-user", "bob")
+    apply = page.locator('tr[data-adj-row="ADJ-4"] button[data-adj-action="apply"]')
+    expect(apply).to_be_enabled()
+
+    # Back writes nothing.
+    before = ledger.read_bytes()
+    apply.click()
+    expect(page.locator("#adj-apply-dialog")).to_be_visible()
+    page.click("#adj-apply-cancel")
+    expect(page.locator("#adj-apply-dialog")).to_be_hidden()
+    assert ledger.read_bytes() == before
+
+    effective = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+    apply.click()
+    page.fill("#adj-effective-date", effective)
+    page.fill("#adj-apply-comment", "Booked with the month's corrections")
+    page.screenshot(path=str(SHOTS / "apply-dialog.png"))
+    page.click("#adj-apply-ok")
+    expect(page.locator("#adj-flash")).to_contain_text("Recorded 1 decision as bob: ADJ-4")
+    written = ledger.read_text(encoding="utf-8")
+    block = written[written.index('"ADJ-4" "apply"'):]
+    assert f"effective: {effective}" in block
+    assert 'comment: "Booked with the month\'s corrections"' in block
+    page.goto(url + "?view=detail&id=ADJ-4")
+    expect(page.locator("#adj-root")).to_contain_text("applied")
+    expect(page.locator("#adj-root")).to_contain_text(effective)
     assert page.errors == []

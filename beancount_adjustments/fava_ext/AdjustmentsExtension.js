@@ -62,7 +62,45 @@ function describe(body, status) {
 }
 
 /**
- * Ask for a reason (required) and a comment in the page's dialog.
+ * Show one of the page's dialogs and resolve with what `read` makes of its
+ * fields on Confirm (null keeps the dialog open: a field is not valid), or
+ * null on Back/Escape.
+ * @template T
+ * @param {HTMLDialogElement} dialog
+ * @param {HTMLElement} first the field to focus
+ * @param {() => T | null} read
+ * @returns {Promise<T | null>}
+ */
+function ask(dialog, first, read) {
+  return new Promise((resolve) => {
+    const form = /** @type {HTMLFormElement} */ (dialog.querySelector("form"));
+    const back = /** @type {HTMLButtonElement} */ (dialog.querySelector("button[value=cancel]"));
+    const done = (value) => {
+      form.removeEventListener("submit", onSubmit);
+      back.removeEventListener("click", onBack);
+      dialog.removeEventListener("cancel", onBack);
+      if (dialog.open) dialog.close();
+      resolve(value);
+    };
+    const onSubmit = (event) => {
+      event.preventDefault();
+      const value = read();
+      if (value !== null) done(value);
+    };
+    const onBack = (event) => {
+      event.preventDefault();
+      done(null);
+    };
+    form.addEventListener("submit", onSubmit);
+    back.addEventListener("click", onBack);
+    dialog.addEventListener("cancel", onBack);
+    dialog.showModal();
+    first.focus();
+  });
+}
+
+/**
+ * Ask for a reason (required) and a comment.
  * @param {HTMLElement} root
  * @param {string} title
  * @param {string} what
@@ -77,36 +115,38 @@ function askReason(root, title, what) {
   /** @type {HTMLElement} */ (dialog.querySelector("#adj-reason-what")).textContent = what;
   reason.value = "";
   comment.value = "";
-  return new Promise((resolve) => {
-    const form = /** @type {HTMLFormElement} */ (dialog.querySelector("#adj-reason-form"));
-    const back = /** @type {HTMLButtonElement} */ (dialog.querySelector("#adj-reason-cancel"));
-    const done = (value) => {
-      form.removeEventListener("submit", onSubmit);
-      back.removeEventListener("click", onBack);
-      dialog.removeEventListener("cancel", onBack);
-      if (dialog.open) dialog.close();
-      resolve(value);
-    };
-    const onSubmit = (event) => {
-      event.preventDefault();
-      if (!reason.value.trim()) {
-        reason.focus();
-        reason.setCustomValidity("A reason is required");
-        reason.reportValidity();
-        return;
-      }
-      done({ reason: reason.value.trim(), comment: comment.value.trim() });
-    };
-    const onBack = (event) => {
-      event.preventDefault();
-      done(null);
-    };
-    reason.addEventListener("input", () => reason.setCustomValidity(""), { once: true });
-    form.addEventListener("submit", onSubmit);
-    back.addEventListener("click", onBack);
-    dialog.addEventListener("cancel", onBack);
-    dialog.showModal();
-    reason.focus();
+  reason.addEventListener("input", () => reason.setCustomValidity(""), { once: true });
+  return ask(dialog, reason, () => {
+    if (!reason.value.trim()) {
+      reason.focus();
+      reason.setCustomValidity("A reason is required");
+      reason.reportValidity();
+      return null;
+    }
+    return { reason: reason.value.trim(), comment: comment.value.trim() };
+  });
+}
+
+/**
+ * Ask for the optional effective date and comment of an apply.
+ * @param {HTMLElement} root
+ * @param {string} title
+ * @returns {Promise<{effective: string, comment: string} | null>}
+ */
+function askEffective(root, title) {
+  const dialog = /** @type {HTMLDialogElement | null} */ (root.querySelector("#adj-apply-dialog"));
+  if (!dialog) return Promise.resolve(null);
+  const date = /** @type {HTMLInputElement} */ (dialog.querySelector("#adj-effective-date"));
+  const comment = /** @type {HTMLTextAreaElement} */ (dialog.querySelector("#adj-apply-comment"));
+  /** @type {HTMLElement} */ (dialog.querySelector("#adj-apply-title")).textContent = title;
+  date.value = "";
+  comment.value = "";
+  return ask(dialog, date, () => {
+    if (!date.checkValidity()) {
+      date.reportValidity();
+      return null;
+    }
+    return { effective: date.value, comment: comment.value.trim() };
   });
 }
 
@@ -229,6 +269,17 @@ function bind(root) {
     if (button.dataset.needsReason) {
       const answer = await askReason(root, `${button.textContent?.trim()} ${id}`, "The reason is recorded in the ledger with your name.");
       if (answer) void send(root, [{ id, action, reason: answer.reason, comment: answer.comment }]);
+      return;
+    }
+    if (button.dataset.asksEffective) {
+      const answer = await askEffective(root, `${button.textContent?.trim()} ${id}`);
+      if (answer) {
+        /** @type {Record<string, string>} */
+        const decision = { id, action };
+        if (answer.effective) decision.effective = answer.effective;
+        if (answer.comment) decision.comment = answer.comment;
+        void send(root, [decision]);
+      }
       return;
     }
     void send(root, [{ id, action }]);

@@ -160,6 +160,8 @@ class ActionHint:
     allowed: bool
     why_not: str = ""
     needs_reason: bool = False
+    asks_effective: bool = False
+    """The page asks for an optional `effective:` date (and a comment) first."""
 
 
 def action_hints(index: BookIndex, adj: Adjustment, user: str | None,
@@ -169,10 +171,12 @@ def action_hints(index: BookIndex, adj: Adjustment, user: str | None,
     roles = set(index.roles(user, on)) if user else set()
     hints: list[ActionHint] = []
 
-    def hint(action: Action, label: str, why_not: str, needs_reason: bool = False) -> None:
+    def hint(action: Action, label: str, why_not: str, needs_reason: bool = False,
+             asks_effective: bool = False) -> None:
         if user is None:
             why_not = "read-only: no acting user"
-        hints.append(ActionHint(str(action), label, not why_not, why_not, needs_reason))
+        hints.append(ActionHint(str(action), label, not why_not, why_not, needs_reason,
+                                asks_effective))
 
     if adj.state is State.PENDING:
         role = adj.next_role or ""
@@ -193,7 +197,8 @@ def action_hints(index: BookIndex, adj: Adjustment, user: str | None,
             why = f"needs one of {', '.join(adj.chain)}"
         hint(Action.REJECT, "Reject", why, needs_reason=True)
     if adj.state is State.APPROVED and adj.separate_apply:
-        hint(Action.APPLY, "Apply", "" if roles else "needs a user with a role")
+        hint(Action.APPLY, "Apply", "" if roles else "needs a user with a role",
+             asks_effective=True)
     if adj.state in (State.PENDING, State.APPROVED, State.APPLIED):
         ok = user == request.requested_by or bool(roles & index.approver_roles(on))
         label = "Reverse" if adj.state is State.APPLIED else "Cancel"
