@@ -7,8 +7,9 @@
 "adjustment"``) in request order, then every event (``"record": "event"``)
 in replay order; ``--records`` narrows it to one kind. ``csv`` writes one
 kind per file (``--records adjustments``, the default, or ``events``) with
-a header row; cells that start with ``=``, ``+``, ``-`` or ``@`` are
-prefixed with ``'`` (spreadsheet formula injection).
+a header row; text cells that start with ``=``, ``+``, ``-``, ``@``, a tab
+or a carriage return are prefixed with ``'`` (spreadsheet formula injection;
+see ``csv_cells``), amounts stay plain numbers.
 
 The schema is stable: fields keep their names and meaning; new fields are
 only ever added at the end. Empty values are ``null`` in JSON and empty
@@ -81,8 +82,8 @@ from decimal import Decimal
 from typing import Any
 
 from beancount_adjustments.book import Book
+from beancount_adjustments.csv_cells import csv_cell
 from beancount_adjustments.directives import receivable_totals
-from beancount_adjustments.reports import neutralise
 
 ADJUSTMENT_FIELDS = (
     "record", "id", "date", "type", "kind", "category", "customer", "requested_by", "reason",
@@ -95,12 +96,13 @@ EVENT_FIELDS = (
 RECORDS = ("all", "adjustments", "events")
 
 
-def _value(value: object) -> object:
+def _json_value(value: object) -> str:
+    """Dates as ISO text and amounts as decimal strings (never floats)."""
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return format(value, "f")
-    return value
+    raise TypeError(f"{type(value).__name__} is not part of the export schema")
 
 
 def adjustment_records(book: Book) -> list[dict[str, Any]]:
@@ -125,7 +127,7 @@ def adjustment_records(book: Book) -> list[dict[str, Any]]:
             "ticket": r.ticket, "document": r.document, "external_id": r.external_id,
             "digest": adj.digest, "problems": ";".join(p.code for p in adj.problems),
             "source": f"{r.source.filename}:{r.source.lineno}"}
-        out.append({k: _value(record[k]) for k in ADJUSTMENT_FIELDS})
+        out.append({k: record[k] for k in ADJUSTMENT_FIELDS})
     return out
 
 
@@ -142,13 +144,14 @@ def event_records(book: Book) -> list[dict[str, Any]]:
                 "stale": rec.stale, "note": rec.note,
                 "source": f"{e.source.filename}:{e.source.lineno}"}
             keyed.append(((e.date, e.source.filename, e.source.lineno),
-                          {k: _value(record[k]) for k in EVENT_FIELDS}))
+                          {k: record[k] for k in EVENT_FIELDS}))
     keyed.sort(key=lambda item: item[0])
     return [record for _, record in keyed]
 
 
 def to_jsonl(records: Iterable[dict[str, Any]]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=False) + "\n" for r in records)
+    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=False, default=_json_value) + "\n"
+                   for r in records)
 
 
 def to_csv(records: Iterable[dict[str, Any]], fields: tuple[str, ...]) -> str:
@@ -156,17 +159,8 @@ def to_csv(records: Iterable[dict[str, Any]], fields: tuple[str, ...]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(fields)
     for record in records:
-        row = []
-        for field in fields:
-            value = record.get(field)
-            if value is None:
-                text = ""
-            elif isinstance(value, bool):
-                text = "true" if value else "false"
-            else:
-                text = str(value)
-            row.append(neutralise(text))
-        writer.writerow(row)
+        writer.writerow([csv_cell(record.get(field), yes="true", no="false")
+                         for field in fields])
     return buffer.getvalue()
 
 

@@ -61,9 +61,10 @@ audit
 Formats
 -------
 
-``table`` (aligned plain text), ``csv`` (a header row; any cell starting
-with ``=``, ``+``, ``-`` or ``@`` is prefixed with ``'`` so spreadsheets do
-not run it as a formula), ``json`` (a list of objects; amounts as strings,
+``table`` (aligned plain text), ``csv`` (a header row; any text cell
+starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+prefixed with ``'`` so spreadsheets do not run it as a formula, while
+computed amounts stay numbers: see ``csv_cells``), ``json`` (a list of objects; amounts as strings,
 so no precision is lost) and ``html`` (one self-contained file: inline CSS,
 inline SVG charts, no script, no external resource; every value escaped;
 prints cleanly on paper with ``@media print``).
@@ -76,7 +77,6 @@ import datetime
 import html
 import io
 import json
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
@@ -84,6 +84,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from beancount_adjustments.book import Book
+from beancount_adjustments.csv_cells import csv_cell
 from beancount_adjustments.directives import is_under, receivable_totals
 from beancount_adjustments.models import Action, Adjustment, Frozen, State
 
@@ -413,9 +414,6 @@ def build(report: str, book: Book, scope: Scope) -> list[Frozen]:
 
 # -- rendering -----------------------------------------------------------------
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def cell_text(value: object) -> str:
     """One value as text: amounts in plain notation, booleans as yes/no, None empty."""
     if value is None:
@@ -425,18 +423,6 @@ def cell_text(value: object) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")
     return str(value)
-
-
-PLAIN_NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?$")
-
-
-def neutralise(text: str) -> str:
-    """A CSV cell a spreadsheet will not evaluate as a formula: a cell starting
-    with = + - @ (or a tab or carriage return) gets a leading `'`, except a plain
-    number (`-50.00`)."""
-    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.match(text):
-        return "'" + text
-    return text
 
 
 def _json_value(value: object) -> object:
@@ -473,7 +459,7 @@ def as_csv(rows: Sequence[Frozen], columns: Sequence[str]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([neutralise(cell_text(getattr(row, c))) for c in columns])
+        writer.writerow([csv_cell(getattr(row, c)) for c in columns])
     return buffer.getvalue()
 
 

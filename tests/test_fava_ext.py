@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 
 from beancount_adjustments import State, writer
+from beancount_adjustments.csv_cells import csv_cell
 from beancount_adjustments.fava_ext import AdjustmentsExtension, Config
 from beancount_adjustments.fava_ext.charts import bar_chart, hbar_chart, line_chart
-from beancount_adjustments.fava_ext.report_data import neutralise, to_csv
+from beancount_adjustments.fava_ext.report_data import to_csv
 from beancount_adjustments.fava_ext.views import QueueFilters, ticket_link
 
 HEADER_CONFIG = ("{'user-header': 'X-Remote-User', 'sla-days': 3, "
@@ -550,9 +551,9 @@ def test_ticket_link_is_quoted_and_http_only() -> None:
 
 
 def test_neutralise_cells() -> None:
-    assert [neutralise(c) for c in ("=1+1", "+1", "-1", "@SUM(A1)", "ok", None)] == [
+    assert [csv_cell(c) for c in ("=1+1", "+1", "-1", "@SUM(A1)", "ok", None)] == [
         "'=1+1", "'+1", "'-1", "'@SUM(A1)", "ok", ""]
-    assert neutralise(Decimal("-5.00")) == "-5.00"
+    assert csv_cell(Decimal("-5.00")) == "-5.00"
     assert to_csv((["a"], [["=x"]])) == "a\r\n'=x\r\n"
 
 

@@ -16,6 +16,7 @@ from conftest import ROOT, event, ledger, load, load_file, request
 from beancount_adjustments import export as exporting
 from beancount_adjustments import reports
 from beancount_adjustments.cli import main
+from beancount_adjustments.csv_cells import csv_cell
 from beancount_adjustments.models import State
 from beancount_adjustments.reports import Scope
 
@@ -192,11 +193,16 @@ def test_csv_neutralises_formulas_and_html_escapes(book) -> None:
     page = reports.report_text("audit", book, Scope(), "html")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert" not in page
-    assert reports.neutralise("@SUM(A1)") == "'@SUM(A1)"
-    assert reports.neutralise("+1+2") == "'+1+2"
-    assert reports.neutralise("-12.50") == "-12.50"
-    assert reports.neutralise("\t=cmd") == "'\t=cmd"
-    assert reports.neutralise("\r=cmd") == "'\r=cmd"
+    assert csv_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert csv_cell("+1+2") == "'+1+2"
+    assert csv_cell("\t=cmd") == "'\t=cmd"
+    assert csv_cell("\r=cmd") == "'\r=cmd"
+    # The type decides, not the look: ledger text reading -12.50 is quoted,
+    # an amount the report computed is a number.
+    assert csv_cell("-12.50") == "'-12.50"
+    assert csv_cell(Decimal("-12.50")) == "-12.50"
+    assert [csv_cell(v) for v in (None, True, False, 3, datetime.date(2026, 1, 2))] == [
+        "", "yes", "no", "3", "2026-01-02"]
 
 
 def test_trends_html_has_charts_per_currency(book) -> None:
@@ -237,6 +243,18 @@ def test_export_schema(book) -> None:
     assert table[0]["record"] == "event"
     with pytest.raises(ValueError, match="one kind"):
         exporting.export(book, "csv", "all")
+
+
+def test_export_csv_quotes_number_like_text_but_not_amounts() -> None:
+    loaded = load(request("ADJ-1", "2026-03-01", "-20.00", reason="-12.50"))
+    assert loaded.errors == []
+    row = next(csv.DictReader(io.StringIO(exporting.export(loaded.book, "csv", "adjustments"))))
+    assert row["reason"] == "'-12.50"  # text, though it reads like a number
+    assert row["net"] == "-20.00"
+    assert row["amount"] == "20.00"
+    assert row["date"] == "2026-03-01"
+    record = json.loads(exporting.export(loaded.book, "jsonl").splitlines()[0])
+    assert (record["reason"], record["net"], record["date"]) == ("-12.50", "-20.00", "2026-03-01")
 
 
 def test_cli_report_and_export(tmp_path: Path) -> None:

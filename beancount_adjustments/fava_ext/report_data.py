@@ -2,8 +2,9 @@
 
 Pure functions over the Book. Every report takes an optional range of
 request dates (Fava's time filter) and returns plain dataclasses plus a
-`table()` of rows for the CSV export. `to_csv` neutralises every text cell
-that a spreadsheet would read as a formula.
+`table()` of rows for the CSV export. `to_csv` writes them with the one CSV
+rule (`csv_cells`): text a spreadsheet would read as a formula is quoted,
+computed numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from beancount_adjustments.book import Book
+from beancount_adjustments.csv_cells import csv_cell
 from beancount_adjustments.fava_ext.views import DateRange, QueueView, fmt_number
 from beancount_adjustments.models import Action, Adjustment, Posting, State
 
@@ -24,30 +26,13 @@ Cell = str | int | Decimal | None
 Table = tuple[list[str], list[list[Cell]]]
 
 REPORTS = ("summary", "trends", "impact", "compliance")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(cell: Cell) -> str:
-    """A CSV cell that no spreadsheet runs as a formula.
-
-    Text starting with `=`, `+`, `-`, `@` (or a tab/CR) gets a leading `'`.
-    Numbers the reports computed themselves (int, Decimal) stay numbers.
-    """
-    if cell is None:
-        return ""
-    if isinstance(cell, int | Decimal):
-        return str(cell)
-    text = str(cell)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 def to_csv(table: Table) -> str:
     header, rows = table
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([neutralise(h) for h in header])
+    writer.writerow([csv_cell(h) for h in header])
     for row in rows:
-        writer.writerow([neutralise(c) for c in row])
+        writer.writerow([csv_cell(c) for c in row])
     return out.getvalue()
 
 
