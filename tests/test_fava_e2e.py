@@ -142,7 +142,7 @@ def test_queue_batch_approve_detail_and_export(fava: tuple[str, Path], page: Any
     text = Path(download.path()).read_text(encoding="utf-8")
     assert text.startswith("id,date,type")
     assert "ADJ-1" in text
-    assert "bob (manager)" in text
+    assert "bob (manager, " in text
     assert page.errors == []
 
 

@@ -8,15 +8,17 @@ Refused requests must leave every file byte-identical.
 
 from __future__ import annotations
 
+import csv
 import datetime
 import hashlib
+import io
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from beancount_adjustments import State, writer
+from beancount_adjustments import State, reports, writer
 from beancount_adjustments.csv_cells import csv_cell
 from beancount_adjustments.fava_ext import AdjustmentsExtension, Config
 from beancount_adjustments.fava_ext.charts import bar_chart, hbar_chart, line_chart
@@ -252,7 +254,7 @@ def test_reports_page_has_inline_svg_charts(env: Env) -> None:
     assert "cdn" not in page.lower()
     assert "segregation-of-duties" in page
     assert 'id="adj-compliance"' in page
-    assert "bob (manager)" in page
+    assert "bob (manager, " in page
 
 
 def test_reports_respect_the_time_filter(env: Env) -> None:
@@ -289,8 +291,13 @@ def test_impact_and_compliance_figures(env: Env) -> None:
     assert Decimal(row[6]) == Decimal("-40")
     compliance = env.get(BASE + "export?report=compliance").get_data(as_text=True)
     assert "ADJ-6" in compliance
-    assert "bob (manager)" in compliance
+    assert "bob (manager, " in compliance
     assert ",ok," in compliance
+    # One definition: the page's export is the CLI's compliance report, row for row.
+    book = env.ext.book
+    assert book is not None
+    cli = reports.report_text("compliance", book, reports.Scope(), "csv")
+    assert list(csv.reader(io.StringIO(compliance))) == list(csv.reader(io.StringIO(cli)))
 
 
 # -- identity and refusals -----------------------------------------------------

@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from beancount_adjustments import reports
 from beancount_adjustments.book import Book
 from beancount_adjustments.csv_cells import csv_cell
 from beancount_adjustments.fava_ext.views import DateRange, QueueView, fmt_number
-from beancount_adjustments.models import Action, Adjustment, Posting, State
+from beancount_adjustments.models import Adjustment, Posting, State
 
 Cell = str | int | Decimal | None
 Table = tuple[list[str], list[list[Cell]]]
@@ -268,99 +269,38 @@ def impact(book: Book, date_range: DateRange | None = None) -> Impact:
 
 
 @dataclass(frozen=True)
-class ComplianceRow:
-    id: str
-    date: datetime.date
-    type: str
-    amount: str
-    customer: str
-    requested_by: str
-    approvers: str
-    chain: str
-    segregation: str        # "ok", "automatic", "violation: ..."
-    evidence: str
-    documentation: str
-    days_to_decision: int | None
-    applied_on: datetime.date | None
-    state: str
+class Compliance:
+    """The compliance report of `reports.compliance`, the very rows
+    `bean-adjust report compliance` prints, with the page's counts."""
+
+    rows: list[reports.ComplianceRow]
 
     @property
-    def ok(self) -> bool:
-        return not self.segregation.startswith("violation")
+    def exceptions(self) -> int:
+        return sum(1 for r in self.rows if r.exceptions)
 
+    @property
+    def sod_violations(self) -> int:
+        return sum(1 for r in self.rows if r.sod != "ok")
 
-@dataclass(frozen=True)
-class Compliance:
-    rows: list[ComplianceRow]
-    violations: int
-    missing_evidence: int
+    @property
+    def weak_evidence(self) -> int:
+        """Approvals counted without binding to the content (stale or no digest)."""
+        return sum(1 for r in self.rows if r.evidence in ("stale", "unbound"))
 
     def table(self) -> Table:
-        header = ["id", "date", "type", "amount", "customer", "requested by",
-                  "approvers (roles)", "required chain", "segregation of duties",
-                  "approval evidence", "documentation", "days to decision", "applied on",
-                  "state"]
-        return header, [[r.id, r.date.isoformat(), r.type, r.amount, r.customer,
-                         r.requested_by, r.approvers, r.chain, r.segregation, r.evidence,
-                         r.documentation, r.days_to_decision,
-                         r.applied_on.isoformat() if r.applied_on else "", r.state]
-                        for r in self.rows]
-
-
-def _segregation(adj: Adjustment) -> str:
-    if not adj.chain:
-        return "automatic"
-    approvers = adj.approvers
-    if adj.request.requested_by in approvers:
-        return "violation: the requester approved"
-    if len(set(approvers)) != len(approvers):
-        return "violation: one person approved two levels"
-    if len(approvers) < len(adj.chain):
-        return f"violation: {len(approvers)} of {len(adj.chain)} levels approved"
-    return "ok"
-
-
-def _evidence(adj: Adjustment) -> str:
-    if not adj.chain:
-        return "automatic approval under the matrix"
-    accepted = [r.event for r in adj.history
-                if r.accepted and r.event.action is Action.APPROVE]
-    digested = sum(1 for e in accepted if e.digest == adj.digest)
-    stamped = sum(1 for e in accepted if e.at)
-    n = len(accepted)
-    return f"{digested}/{n} with matching digest, {stamped}/{n} timestamped"
-
-
-def _documentation(adj: Adjustment) -> str:
-    request = adj.request
-    parts = []
-    if request.document:
-        parts.append(f"document {request.document}")
-    for key in ("invoice", "order", "ticket"):
-        value = getattr(request, key)
-        if value:
-            parts.append(f"{key} {value}")
-    return "; ".join(parts) or "none"
+        columns = reports.columns_of(self.rows, reports.ComplianceRow)
+        return columns, [[getattr(r, c) for c in columns] for r in self.rows]
 
 
 def compliance(book: Book, date_range: DateRange | None = None) -> Compliance:
-    rows: list[ComplianceRow] = []
-    for adj in in_range(book.adjustments.values(), date_range):
-        if adj.applied_on is None:
-            continue
-        approvers = ", ".join(f"{a.by} ({a.role})" for a in adj.approvals) or "-"
-        rows.append(ComplianceRow(
-            id=adj.id, date=adj.request.date, type=adj.request.type,
-            amount=f"{fmt_number(adj.amount.number)} {adj.amount.currency}"
-            if adj.amount else "", customer=adj.request.customer,
-            requested_by=adj.request.requested_by, approvers=approvers,
-            chain=" > ".join(adj.chain) or "automatic", segregation=_segregation(adj),
-            evidence=_evidence(adj), documentation=_documentation(adj),
-            days_to_decision=(adj.decided_on - adj.request.date).days
-            if adj.decided_on else None, applied_on=adj.applied_on, state=str(adj.state)))
-    rows.sort(key=lambda r: (r.date, r.id))
-    return Compliance(rows=rows, violations=sum(1 for r in rows if not r.ok),
-                      missing_evidence=sum(1 for r in rows if r.evidence.startswith("0/")))
+    """Evidence for every adjustment requested in the range, exceptions first,
+    judged as `bean-adjust report compliance` judges it (pending requests are
+    measured against their SLA at the end of the range, else at the last
+    request: the same ledger always gives the same report)."""
+    scope = reports.Scope() if date_range is None else reports.Scope(
+        start=date_range.begin, end=date_range.end - datetime.timedelta(days=1))
+    return Compliance(rows=reports.compliance(book, scope))
 
 
 def queue_table(view: QueueView) -> Table:
