@@ -22,7 +22,8 @@ import bisect
 import datetime
 import gc
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -193,19 +194,33 @@ def _errors(problems: tuple[Problem, ...], entries: list[data.Directive]) -> lis
 def adjustments(entries: list[data.Directive], options_map: dict[str, Any],
                 config: str | None = None) -> tuple[list[data.Directive], list[Any]]:
     """The plugin: replace requests by their effects and report every problem."""
-    # The pass makes many small acyclic objects; cyclic GC sweeps over the
-    # whole ledger while it runs would cost more than the pass itself.
+    with collector_paused():
+        try:
+            return _run(entries, options_map, config)
+        except Exception:  # the plugin must never raise
+            where = entries[0].meta if entries else {"filename": "<plugin>", "lineno": 0}
+            return entries, [AdjustmentError(
+                {"filename": where.get("filename", "<plugin>"),
+                 "lineno": where.get("lineno", 0)},
+                "beancount_adjustments failed internally; the ledger's adjustments were not "
+                "checked. Please report this with the traceback:\n" + traceback.format_exc(),
+                None)]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Cyclic GC off while a pass over a large ledger runs, on again after.
+
+    A replay makes many small acyclic objects; the collections they would
+    trigger sweep the whole ledger, which costs more than the pass itself.
+    What the pass made then goes to the oldest generation
+    (`_promote_to_old_generation`). The writer judges its candidates the
+    same way.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _run(entries, options_map, config)
-    except Exception:  # the plugin must never raise
-        where = entries[0].meta if entries else {"filename": "<plugin>", "lineno": 0}
-        return entries, [AdjustmentError(
-            {"filename": where.get("filename", "<plugin>"), "lineno": where.get("lineno", 0)},
-            "beancount_adjustments failed internally; the ledger's adjustments were not "
-            "checked. Please report this with the traceback:\n" + traceback.format_exc(),
-            None)]
+        yield
     finally:
         if was_enabled:
             _promote_to_old_generation()

@@ -101,6 +101,10 @@ def align(block: str, existing: str = "") -> str:
     """Align the amounts of `block` to the columns bean-format would pick for
     `existing` + `block` (only `block` is rewritten)."""
     lines = block.splitlines()
+    if not any(line.startswith(INDENT) and _ALIGNED.match(line) for line in lines):
+        # Nothing to align (decisions carry no amounts): no need to read the
+        # whole existing file for its columns.
+        return "\n".join(lines) + "\n"
     prefix_width, number_width = _widths([*existing.splitlines(), *lines])
     out = []
     for line in lines:

@@ -103,7 +103,7 @@ from beancount_adjustments import render
 from beancount_adjustments.book import Book, Facts, replay
 from beancount_adjustments.directives import EVENT, Reader, kind_of
 from beancount_adjustments.models import Action, Event, Problem, Record, Request, Source
-from beancount_adjustments.plugin import book_of, price_rates
+from beancount_adjustments.plugin import book_of, collector_paused, price_rates
 from beancount_adjustments.seals import verify_seals
 from beancount_adjustments.signatures import sign_event
 
@@ -464,8 +464,9 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
                                         "the file changed since you loaded it; reload")])
         led = _load(ledger, path, raw.decode("utf-8"),
                     now or datetime.datetime.now(datetime.UTC))
-        items: list[_Item] = build(led)
-        book = _judge(led, items)
+        with collector_paused():
+            items: list[_Item] = build(led)
+            book = _judge(led, items)
         refused = tuple(Refusal(it.key, it.refusal, it.index) for it in items if it.refusal)
         if refused and not partial:
             raise WriteRefused(refused)
