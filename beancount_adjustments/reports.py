@@ -64,10 +64,11 @@ Formats
 ``table`` (aligned plain text), ``csv`` (a header row; any text cell
 starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
 prefixed with ``'`` so spreadsheets do not run it as a formula, while
-computed amounts stay numbers: see ``csv_cells``), ``json`` (a list of objects; amounts as strings,
-so no precision is lost) and ``html`` (one self-contained file: inline CSS,
-inline SVG charts, no script, no external resource; every value escaped;
-prints cleanly on paper with ``@media print``).
+computed amounts stay numbers: see ``csv_cells``), ``json`` (a list of
+objects; amounts as strings, so no precision is lost) and ``html`` (one
+self-contained file: inline CSS, inline SVG charts, no script, no external
+resource; every value escaped; prints cleanly on paper with ``@media
+print``).
 """
 
 from __future__ import annotations

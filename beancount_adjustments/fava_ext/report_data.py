@@ -23,10 +23,12 @@ from beancount_adjustments.csv_cells import csv_cell
 from beancount_adjustments.fava_ext.views import DateRange, QueueView, fmt_number
 from beancount_adjustments.models import Adjustment, Posting, State
 
-Cell = str | int | Decimal | None
+Cell = str | int | Decimal | datetime.date | None
 Table = tuple[list[str], list[list[Cell]]]
 
 REPORTS = ("summary", "trends", "impact", "compliance")
+
+
 def to_csv(table: Table) -> str:
     header, rows = table
     out = io.StringIO()
