@@ -4,6 +4,7 @@ occurrence written once through the writer, and the requests go through approval
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -78,6 +79,24 @@ def test_late_fee_is_created_once_and_goes_through_approval(tmp_path):
     assert again.exit_code == 0, again.output
     assert "nothing to create" in again.output
     assert path.read_text().count("late-fee:INV-1") == 1
+
+
+def test_automate_reports_in_json(tmp_path):
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(RULES))
+    plan = cli(path, "--through", "2026-03-31", "--dry-run", "--json")
+    assert plan.exit_code == 0, plan.output
+    body = json.loads(plan.output)
+    assert body["written"] == 0
+    assert [d["external_id"] for d in body["due"]] == ["late-fee:INV-1"]
+    assert body["due"][0]["amount"] == "25.00"
+    made = cli(path, "--through", "2026-03-31", "--json")
+    assert made.exit_code == 0, made.output
+    body = json.loads(made.output)
+    assert body["written"] == 1
+    assert body["adjustments"][0]["state"] == "applied"
+    again = json.loads(cli(path, "--through", "2026-03-31", "--json").output)
+    assert (again["written"], again["due"]) == (0, [])
 
 
 def test_late_fee_above_threshold_waits_for_a_manager(tmp_path):

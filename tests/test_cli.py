@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -107,6 +108,17 @@ def test_create_below_every_threshold_is_approved_automatically(ledger: Path):
     data = json.loads(result.output)
     assert data["state"] == "applied"
     assert data["chain"] == []
+    assert data["written"] == 1
+    assert data["adjustments"] == [{"id": data["id"], "state": "applied",
+                                    "requires": "nothing: it is applied"}]
+    before = ledger.read_bytes()
+    ghost = run("create", "--type", "credit:refund", "--customer", "ghost",
+                "--amount", "30.00 USD", "--reason", "x", "--json", user="alice")
+    assert ghost.exit_code == 1
+    refusal = json.loads(ghost.output)
+    assert refusal["written"] == 0
+    assert "[unknown-customer]" in refusal["refused"][0]["reason"]
+    assert ledger.read_bytes() == before
 
 
 def test_create_refusals(ledger: Path):
@@ -149,6 +161,31 @@ def test_approve_batch_is_all_or_nothing_unless_skip_refused(ledger: Path):
     assert "wrote 1 approval" in result.output
     assert "ADJ-2024-0001: approve by bob; now applied" in result.output
     assert states(ledger)["ADJ-2024-0001"] is State.APPLIED
+
+
+def test_decisions_report_in_json(ledger: Path):
+    before = ledger.read_bytes()
+    refused = run("approve", "ADJ-2024-0001", "ADJ-2024-0002", "--json", user="bob")
+    assert refused.exit_code == 1
+    body = json.loads(refused.output)
+    assert body["written"] == 0
+    assert body["adjustments"] == []
+    assert [r["id"] for r in body["refused"]] == ["ADJ-2024-0002"]
+    assert "[over-limit]" in body["refused"][0]["reason"]
+    assert ledger.read_bytes() == before
+    partial = run("approve", "ADJ-2024-0001", "ADJ-2024-0002", "--skip-refused", "--json",
+                  user="bob")
+    assert partial.exit_code == 1
+    body = json.loads(partial.output)
+    assert body["file"] == str(ledger)
+    assert body["written"] == 1
+    assert body["adjustments"] == [{"id": "ADJ-2024-0001", "state": "applied",
+                                    "requires": "nothing: it is applied"}]
+    assert [r["id"] for r in body["refused"]] == ["ADJ-2024-0002"]
+    assert body["sha256"] == hashlib.sha256(ledger.read_bytes()).hexdigest()
+    nothing = run("approve", "--all-pending", "--below", "100 USD", "--json", user="erin")
+    assert nothing.exit_code == 0
+    assert json.loads(nothing.output)["written"] == 0
 
 
 def test_approve_all_pending_selects_what_the_user_may_approve(ledger: Path):

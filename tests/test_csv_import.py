@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import textwrap
 from decimal import Decimal
 from pathlib import Path
@@ -52,6 +53,37 @@ def run(*args: str) -> tuple[int, str, str]:
 
 def import_(ledger: Path, csv: Path, *more: str) -> tuple[int, str, str]:
     return run("import", "-f", str(ledger), "--as", "alice", str(csv), *more)
+
+
+def test_import_reports_in_json(tmp_path: Path) -> None:
+    ledger = make_ledger(tmp_path)
+    csv = tmp_path / "in.csv"
+    csv.write_text(GOOD)
+    code, out, _err = import_(ledger, csv, "--dry-run", "--json")
+    assert code == 0
+    body = json.loads(out)
+    assert body["dry_run"] is True
+    assert body["written"] == 0
+    assert [a["id"] for a in body["adjustments"]] == [
+        "ADJ-2026-0001", "ADJ-2026-0002", "ADJ-2026-0003"]
+    code, out, _err = import_(ledger, csv, "--json")
+    assert code == 0
+    body = json.loads(out)
+    assert body["written"] == 3
+    assert all(a["state"] for a in body["adjustments"])
+    code, out, _err = import_(ledger, csv, "--json")  # everything imported already
+    assert code == 0
+    assert json.loads(out)["written"] == 0
+    broken = tmp_path / "broken.csv"
+    broken.write_text(GOOD.replace("credit:refund", "credit:nonsense!", 1))
+    before = snapshot(tmp_path)
+    code, out, _err = import_(ledger, broken, "--json")
+    assert code == 1
+    body = json.loads(out)
+    assert body["written"] == 0
+    assert body["errors"]
+    assert all(e.startswith("line ") for e in body["errors"])
+    assert snapshot(tmp_path) == before
 
 
 def test_good_file_writes_every_row_once(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import textwrap
 from pathlib import Path
 
@@ -127,6 +128,18 @@ def test_run_schedules_creates_each_occurrence_once(tmp_path: Path) -> None:
     assert code == 0
     assert "wrote nothing" in out
     assert ledger.read_bytes() == before
+
+
+def test_run_schedules_reports_in_json(tmp_path: Path) -> None:
+    ledger = make_ledger(tmp_path)
+    code, out, err = run_schedules(ledger, "2026-04-15", "--json")
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["written"] == 8
+    assert len(body["adjustments"]) == 8
+    code, out, _ = run_schedules(ledger, "2026-04-15", "--json")
+    assert code == 0
+    assert json.loads(out)["written"] == 0
 
 
 def test_later_runs_add_only_the_new_occurrences(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from beancount_adjustments.cli.common import (
     report_refusals,
     require_user,
     user_option,
+    write_json,
 )
 from beancount_adjustments.writer import WriteRefused, write_requests
 
@@ -157,8 +158,9 @@ def _print_run(outcome: notify.Outcome) -> None:
 @click.option("--through", type=DAY, required=True,
               help="Create what the rules call for up to and including this day.")
 @click.option("--dry-run", is_flag=True, help="Print the requests; write nothing.")
-def automate_command(ledger: Path, user: str | None, through: datetime.datetime,
-                     dry_run: bool) -> None:
+@json_option
+def automate_command(*, ledger: Path, user: str | None, through: datetime.datetime,
+                     dry_run: bool, as_json: bool) -> None:
     """Create the requests the ledger's `adjustment-rule`s call for, each exactly once."""
     who = require_user(user)
     entries, _errors, _options, book = load(ledger)
@@ -167,6 +169,13 @@ def automate_command(ledger: Path, user: str | None, through: datetime.datetime,
                                                                 who))
     except automation.RuleError as exc:
         raise Refused(str(exc)) from None
+    if as_json and (dry_run or not due):
+        emit_json({**write_json(None, dry_run=dry_run), "due": [
+            {"external_id": item.external_id, "type": item.request.type,
+             "customer": item.request.customer, "date": item.request.date,
+             "amount": abs(item.request.postings[0][1]),
+             "currency": item.request.postings[0][2]} for item in due]})
+        return
     if not due:
         click.echo("nothing to create: every occurrence through "
                    f"{through.date()} is in the ledger")
@@ -182,8 +191,16 @@ def automate_command(ledger: Path, user: str | None, through: datetime.datetime,
     try:
         result = write_requests(ledger, [item.request for item in due], partial=True)
     except WriteRefused as exc:
-        report_refusals(exc.refusals)
+        if as_json:
+            emit_json(write_json(None, exc.refusals))
+        else:
+            report_refusals(exc.refusals)
         sys.exit(1)
+    if as_json:
+        emit_json(write_json(result))
+        if result.refused:
+            sys.exit(1)
+        return
     refused = {r.index for r in result.refused}
     ids = iter(result.ids)
     for index, item in enumerate(due):

@@ -54,6 +54,7 @@ from beancount_adjustments.cli.common import (
     ledger_option,
     report_refusals,
     user_option,
+    write_json,
     wrote,
 )
 from beancount_adjustments.csv_import import RowError, import_csv, preview_requests
@@ -88,14 +89,30 @@ def _load(ledger: Path) -> LedgerContext:
         raise Refused(str(exc)) from None
 
 
-def _fail(errors: Sequence[RowError | str], what: str) -> None:
-    for error in errors:
-        click.echo(f"bean-adjust: {what}: {error}", err=True)
+def _fail(errors: Sequence[RowError | str], what: str, *, as_json: bool = False) -> None:
+    """Nothing written: say why (with `--json`, as `{"errors": [...]}` on stdout)."""
+    if as_json:
+        emit_json({**write_json(None), "errors": [str(e) for e in errors]})
+    else:
+        for error in errors:
+            click.echo(f"bean-adjust: {what}: {error}", err=True)
     raise click.exceptions.Exit(1)
 
 
-def _report(result: WriteResult, *, dry_run: bool, what: str = "request") -> None:
+def _nothing(message: str, *, as_json: bool) -> None:
+    """Nothing to write, and that is fine."""
+    if as_json:
+        emit_json(write_json(None))
+    else:
+        click.echo(message)
+
+
+def _report(result: WriteResult, *, dry_run: bool, what: str = "request",
+            as_json: bool = False) -> None:
     """Say what was written (or would be) and where."""
+    if as_json:
+        emit_json(write_json(result, dry_run=dry_run))
+        return
     count = len(result.ids)
     if dry_run:
         plural = "s" if count != 1 else ""
@@ -114,7 +131,7 @@ def _report(result: WriteResult, *, dry_run: bool, what: str = "request") -> Non
 
 
 def _write(ledger: Path, requests: Sequence[NewRequest], *, dry_run: bool,
-           now: datetime.datetime | None = None) -> WriteResult:
+           now: datetime.datetime | None = None, as_json: bool = False) -> WriteResult:
     try:
         if dry_run:
             result = preview_requests(ledger, requests, now=now)
@@ -123,7 +140,10 @@ def _write(ledger: Path, requests: Sequence[NewRequest], *, dry_run: bool,
             return result
         return write_requests(ledger, requests, now=now)
     except WriteRefused as exc:
-        report_refusals(exc.refusals)
+        if as_json:
+            emit_json(write_json(None, exc.refusals, dry_run=dry_run))
+        else:
+            report_refusals(exc.refusals)
         raise click.exceptions.Exit(1) from None
 
 
@@ -149,28 +169,31 @@ def _progress(total: int) -> Iterator[Any]:
               help="Offset account for rows without one.")
 @click.option("--receivable-account", default=None,
               help="Customer account for rows without one.")
+@json_option
 def import_cmd(*, ledger: Path, user: str | None, csv_file: Path, dry_run: bool,
-               offset_account: str | None, receivable_account: str | None) -> None:
+               offset_account: str | None, receivable_account: str | None,
+               as_json: bool) -> None:
     """Import adjustment requests from a CSV file, all or nothing."""
     ctx = _load(ledger)
     rows = sum(1 for _ in csv_file.open(encoding="utf-8-sig")) - 1
-    with _progress(rows) as bar:
+    with _progress(0 if as_json else rows) as bar:
         outcome = import_csv(
             ledger, csv_file, user=user, dry_run=dry_run, offset_account=offset_account,
             receivable_account=receivable_account, offset_by_kind=_offset_defaults(),
             ctx=ctx, on_row=(lambda: bar.update(1)) if bar is not None else None)
     plan = outcome.plan
     if outcome.errors:
-        click.echo(f"{csv_file}: {len(outcome.errors)} problem(s); nothing written",
-                   err=True)
-        _fail(outcome.errors, str(csv_file))
-    if plan.skipped:
+        if not as_json:
+            click.echo(f"{csv_file}: {len(outcome.errors)} problem(s); nothing written",
+                       err=True)
+        _fail(outcome.errors, str(csv_file), as_json=as_json)
+    if plan.skipped and not as_json:
         click.echo(f"skipped {len(plan.skipped)} row(s) already imported "
                    f"(external-id in the ledger)")
     if outcome.result is None:
-        click.echo(f"nothing new to import from {csv_file}; wrote nothing")
+        _nothing(f"nothing new to import from {csv_file}; wrote nothing", as_json=as_json)
         return
-    _report(outcome.result, dry_run=dry_run)
+    _report(outcome.result, dry_run=dry_run, as_json=as_json)
 
 
 # -- templates ------------------------------------------------------------------------
@@ -204,11 +227,13 @@ def _params(values: Sequence[str]) -> dict[str, ParamValue]:
               help="Idempotence key: not written again if already in the ledger.")
 @click.option("--id", "adj_id", default=None, help="Default: the next free id.")
 @click.option("--dry-run", is_flag=True, help="Compute and show, write nothing.")
+@json_option
 def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple[str, ...],
                   invoice: str | None, order: str | None, ticket: str | None,
                   document: str | None, effective: datetime.datetime | None,
                   on: datetime.datetime | None, params: tuple[str, ...], reason: str | None,
-                  external_id: str | None, adj_id: str | None, dry_run: bool) -> None:
+                  external_id: str | None, adj_id: str | None, dry_run: bool,
+                  as_json: bool) -> None:
     """Create requests from a ledger template."""
     if not user or not user.strip():
         raise Refused("who is acting? pass --as USER or set BEAN_ADJUST_USER")
@@ -223,7 +248,8 @@ def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple
         raise Refused(f"no template {name!r} on {date} (templates: {known})"
                       + "".join(f"\n{m}" for m in bad))
     if external_id and external_id in ctx.external_ids():
-        click.echo(f"external-id {external_id!r} is already in the ledger; wrote nothing")
+        _nothing(f"external-id {external_id!r} is already in the ledger; wrote nothing",
+                 as_json=as_json)
         return
     meta = {"invoice": invoice, "order": order, "ticket": ticket, "document": document,
             "effective": effective.date().isoformat() if effective else None,
@@ -239,8 +265,9 @@ def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple
         except TemplateError as exc:
             errors.append(f"{customer}: {exc}")
     if errors:
-        _fail(errors, "refused")
-    _report(_write(ledger, requests, dry_run=dry_run), dry_run=dry_run)
+        _fail(errors, "refused", as_json=as_json)
+    _report(_write(ledger, requests, dry_run=dry_run, as_json=as_json), dry_run=dry_run,
+            as_json=as_json)
 
 
 # -- schedules ------------------------------------------------------------------------
@@ -252,8 +279,9 @@ def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple
               help="Create occurrences up to this day (default: today).")
 @click.option("--schedule", "names", multiple=True, help="Only this schedule; repeatable.")
 @click.option("--dry-run", is_flag=True, help="Show what is due, write nothing.")
-def run_schedules(ledger: Path, user: str | None, through: datetime.datetime | None,
-                  names: tuple[str, ...], dry_run: bool) -> None:
+@json_option
+def run_schedules(*, ledger: Path, user: str | None, through: datetime.datetime | None,
+                  names: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     """Create every due scheduled request not yet in the ledger (safe to rerun)."""
     ctx = _load(ledger)
     last = through.date() if through else datetime.date.today()
@@ -285,12 +313,13 @@ def run_schedules(ledger: Path, user: str | None, through: datetime.datetime | N
         except TemplateError as exc:
             errors.append(f"{where}, {occurrence.customer} on {occurrence.date}: {exc}")
     if errors:
-        _fail(sorted(dict.fromkeys(errors)), "refused")
+        _fail(sorted(dict.fromkeys(errors)), "refused", as_json=as_json)
     if not requests:
-        click.echo(f"nothing due through {last} that is not in the ledger already; "
-                   "wrote nothing")
+        _nothing(f"nothing due through {last} that is not in the ledger already; "
+                 "wrote nothing", as_json=as_json)
         return
-    _report(_write(ledger, requests, dry_run=dry_run), dry_run=dry_run)
+    _report(_write(ledger, requests, dry_run=dry_run, as_json=as_json), dry_run=dry_run,
+            as_json=as_json)
 
 
 # -- listing ------------------------------------------------------------------------------

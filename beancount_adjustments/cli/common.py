@@ -4,7 +4,8 @@
   ledger's main file.
 - `--as USER` (or `BEAN_ADJUST_USER`): who is acting. A command that writes
   refuses to run without one.
-- `--json`: machine-readable output on commands that list or show.
+- `--json`: machine-readable output on commands that list or show, and on
+  the commands that write (`write_json`: what was written, what was refused).
 
 A refusal prints `bean-adjust: refused: ...` on stderr and exits with 1.
 """
@@ -25,6 +26,7 @@ from beancount_adjustments.book import Book
 from beancount_adjustments.models import Money
 from beancount_adjustments.plugin import book_of, price_rates
 from beancount_adjustments.policy import Rates
+from beancount_adjustments.queries import requirements
 from beancount_adjustments.writer import Refusal, WriteRefused, WriteResult
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -124,6 +126,30 @@ def wrote(result: WriteResult, what: str) -> None:
                    f"to {result.path}")
     else:
         click.echo(f"wrote nothing to {result.path}")
+
+
+def write_json(result: WriteResult | None, refusals: Sequence[Refusal] = (), *,
+               dry_run: bool = False) -> dict[str, Any]:
+    """What a write did, for `--json`: the file, each adjustment written (with
+    its state after the write and what it still needs) and each refusal.
+
+    `result` is None when the whole write was refused (then `refusals` says why).
+    """
+    book = result.book if result is not None else None
+    written = []
+    for adj_id in result.ids if result is not None else ():
+        adj = book.get(adj_id) if book is not None else None
+        written.append({"id": adj_id, "state": str(adj.state) if adj else None,
+                        "requires": requirements(adj) if adj else None})
+    refused = [*(result.refused if result is not None else ()), *refusals]
+    return {
+        "file": str(result.path) if result is not None else None,
+        "dry_run": dry_run,
+        "written": result.written if result is not None else 0,
+        "adjustments": written,
+        "refused": [{"id": r.key, "reason": str(r)} for r in refused],
+        "sha256": result.sha256 if result is not None else None,
+    }
 
 
 def _default(value: Any) -> Any:

@@ -33,6 +33,8 @@ from beancount_adjustments.cli.common import (
     Refused,
     as_date,
     date_option,
+    emit_json,
+    json_option,
     ledger_option,
     load,
     parse_money,
@@ -42,6 +44,7 @@ from beancount_adjustments.cli.common import (
     require_user,
     today,
     user_option,
+    write_json,
     wrote,
 )
 from beancount_adjustments.models import Action, Adjustment, State
@@ -69,6 +72,7 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--skip-refused", is_flag=True,
                         help="Write the acceptable decisions even if some are refused.")(func)
     func = date_option(func)
+    func = json_option(func)
     func = user_option(func)
     return ledger_option(func)
 
@@ -105,7 +109,8 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
             select_all: bool = False, narrowing: dict[str, str | None] | None = None,
             reason: str | None = None, comment: str | None = None,
             effective: datetime.datetime | None = None, on: datetime.datetime | None = None,
-            skip_refused: bool = False, sign_with: Path | None = None) -> None:
+            skip_refused: bool = False, sign_with: Path | None = None,
+            as_json: bool = False) -> None:
     who = require_user(user)
     narrowing = narrowing or {"type": None, "category": None, "customer": None, "below": None}
     if action in (Action.REJECT, Action.CANCEL) and not (reason or "").strip():
@@ -114,7 +119,10 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
     chosen = _chosen(book, who, action, select_all=select_all, ids=ids, narrowing=narrowing,
                      rates=rates_of(entries), on=as_date(on) or today())
     if not chosen:
-        click.echo(f"nothing to {action}")
+        if as_json:
+            emit_json(write_json(None))
+        else:
+            click.echo(f"nothing to {action}")
         return
     decisions = [Decision(adjustment_id=i, action=action, by=who, reason=reason,
                           comment=comment, effective=as_date(effective), date=as_date(on),
@@ -123,7 +131,15 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
     try:
         result = write_decisions(ledger, decisions, partial=skip_refused)
     except WriteRefused as exc:
+        if as_json:
+            emit_json(write_json(None, exc.refusals))
+            raise click.exceptions.Exit(1) from None
         raise refused(exc) from None
+    if as_json:
+        emit_json(write_json(result))
+        if result.refused:
+            raise click.exceptions.Exit(1)
+        return
     wrote(result, NOUNS[action])
     for adj_id in result.ids:
         adj = result.book.get(adj_id) if result.book else None
@@ -147,13 +163,14 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
 def approve(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all: bool,
             type_pattern: str | None, category: str | None, customer: str | None,
             below: str | None, effective: datetime.datetime | None, comment: str | None,
-            skip_refused: bool, on: datetime.datetime | None, sign_with: Path | None) -> None:
+            skip_refused: bool, on: datetime.datetime | None, sign_with: Path | None,
+            as_json: bool) -> None:
     """Approve adjustments (one approval level each)."""
     _decide(Action.APPROVE, ledger, user, ids, select_all=select_all,
             narrowing={"type": type_pattern, "category": category, "customer": customer,
                        "below": below},
             comment=comment, effective=effective, on=on, skip_refused=skip_refused,
-            sign_with=sign_with)
+            sign_with=sign_with, as_json=as_json)
 
 
 @click.command("reject")
@@ -166,12 +183,12 @@ def approve(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all:
 def reject(*, ledger: Path, user: str | None, ids: tuple[str, ...], reason: str,
            select_all: bool, type_pattern: str | None, category: str | None,
            customer: str | None, below: str | None, comment: str | None,
-           skip_refused: bool, on: datetime.datetime | None) -> None:
+           skip_refused: bool, on: datetime.datetime | None, as_json: bool) -> None:
     """Reject pending adjustments."""
     _decide(Action.REJECT, ledger, user, ids, select_all=select_all,
             narrowing={"type": type_pattern, "category": category, "customer": customer,
                        "below": below},
-            reason=reason, comment=comment, on=on, skip_refused=skip_refused)
+            reason=reason, comment=comment, on=on, skip_refused=skip_refused, as_json=as_json)
 
 
 @click.command("apply")
@@ -185,12 +202,13 @@ def reject(*, ledger: Path, user: str | None, ids: tuple[str, ...], reason: str,
 def apply(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all: bool,
           type_pattern: str | None, category: str | None, customer: str | None,
           below: str | None, effective: datetime.datetime | None, comment: str | None,
-          skip_refused: bool, on: datetime.datetime | None) -> None:
+          skip_refused: bool, on: datetime.datetime | None, as_json: bool) -> None:
     """Apply approved adjustments whose type applies separately."""
     _decide(Action.APPLY, ledger, user, ids, select_all=select_all,
             narrowing={"type": type_pattern, "category": category, "customer": customer,
                        "below": below},
-            comment=comment, effective=effective, on=on, skip_refused=skip_refused)
+            comment=comment, effective=effective, on=on, skip_refused=skip_refused,
+            as_json=as_json)
 
 
 @click.command("cancel")
@@ -198,10 +216,11 @@ def apply(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all: b
 @click.argument("ids", nargs=-1, required=True)
 @click.option("--reason", required=True, help="Why (required).")
 def cancel(*, ledger: Path, user: str | None, ids: tuple[str, ...], reason: str,
-           comment: str | None, skip_refused: bool, on: datetime.datetime | None) -> None:
+           comment: str | None, skip_refused: bool, on: datetime.datetime | None,
+           as_json: bool) -> None:
     """Withdraw pending or approved adjustments, or reverse applied ones."""
     _decide(Action.CANCEL, ledger, user, ids, reason=reason, comment=comment, on=on,
-            skip_refused=skip_refused)
+            skip_refused=skip_refused, as_json=as_json)
 
 
 COMMANDS = [approve, reject, apply, cancel]

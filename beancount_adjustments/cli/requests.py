@@ -39,6 +39,7 @@ from beancount_adjustments.cli.common import (
     refused,
     require_user,
     user_option,
+    write_json,
     wrote,
 )
 from beancount_adjustments.directives import is_under, kind_of
@@ -117,11 +118,14 @@ def create(*, ledger: Path, user: str | None, adj_type: str, customer: str, amou
     try:
         result = write_requests(ledger, [request])
     except WriteRefused as exc:
+        if as_json:
+            emit_json(write_json(None, exc.refusals))
+            raise click.exceptions.Exit(1) from None
         raise refused(exc) from None
     new_id = result.ids[0]
     adj = result.book.get(new_id) if result.book else None
     if as_json:
-        emit_json({"id": new_id, "file": str(result.path),
+        emit_json({**write_json(result), "id": new_id,
                    "state": str(adj.state) if adj else None,
                    "chain": list(adj.chain) if adj else [],
                    "requires": requirements(adj) if adj else None})
