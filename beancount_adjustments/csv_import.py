@@ -379,7 +379,7 @@ def import_csv(ledger: Path, csv_path: Path, *, user: str | None, dry_run: bool 
         return ImportResult(ImportPlan(), [RowError(0, f"cannot read {csv_path}: {exc}")])
     rows, errors = read_rows(text)
     if ctx is None:
-        ctx = LedgerContext.load(Path(ledger))
+        ctx = LedgerContext.load(Path(ledger), cache=dry_run)
     plan = plan_import(ctx, rows, user=user, today=today, offset_account=offset_account,
                        receivable_account=receivable_account,
                        offset_by_kind=offset_by_kind, on_row=on_row)

@@ -67,6 +67,7 @@ from beancount_adjustments import calculators
 from beancount_adjustments.book import Book
 from beancount_adjustments.calculators import CalcInput, CalculatorError, ParamValue, param_value
 from beancount_adjustments.directives import CATEGORY_RE, TYPE_RE, is_under, source_of
+from beancount_adjustments.loading import load_uncached
 from beancount_adjustments.models import Money, Problem, Source
 from beancount_adjustments.plugin import book_of
 from beancount_adjustments.writer import NewRequest
@@ -218,8 +219,11 @@ class LedgerContext:
     accounts: dict[str, tuple[datetime.date, datetime.date | None]]
 
     @classmethod
-    def load(cls, path: Path) -> LedgerContext:
-        entries, errors, options = loader.load_file(str(path))
+    def load(cls, path: Path, *, cache: bool = True) -> LedgerContext:
+        """The context of the ledger at `path`; `cache=False` before a write (see
+        `loading`)."""
+        entries, errors, options = (loader.load_file(str(path)) if cache
+                                    else load_uncached(path))
         book = book_of(options)
         if book is None:
             raise TemplateError(f"{path}: the beancount_adjustments plugin did not run; add "

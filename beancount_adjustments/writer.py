@@ -30,8 +30,9 @@ What a write does, in order:
    itself; a tool that knows only the ledger gets the target from
    `resolve_target(ledger)`. `WriteResult.sha256` is the new hash, to chain
    writes.
-4. **Load the ledger once**, under the lock (`beancount.loader.load_file`),
-   and take the book the plugin left (`book_of`).
+4. **Load the ledger once**, under the lock (the loader's pass without its
+   pickle cache, which the write would make stale at once: `loading`), and
+   take the book the plugin left (`book_of`).
 5. **Render** the new directives (`render`): requests as `!` transactions
    linked by their id; decisions as `custom "adjustment"` directives with
    `by:`, `reason:`, `comment:`, `effective:`, `at:` (the moment of writing,
@@ -95,13 +96,13 @@ from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
-from beancount import loader
 from beancount.core import data
 from beancount.parser import parser
 
 from beancount_adjustments import render
 from beancount_adjustments.book import Book, Facts, replay
 from beancount_adjustments.directives import EVENT, Reader, kind_of
+from beancount_adjustments.loading import load_uncached
 from beancount_adjustments.models import Action, Event, Problem, Record, Request, Source
 from beancount_adjustments.plugin import book_of, collector_paused, price_rates
 from beancount_adjustments.seals import verify_seals
@@ -485,7 +486,7 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
 
 
 def _load(ledger: Path, target: Path, existing: str, now: datetime.datetime) -> _Ledger:
-    entries, _errors, options = loader.load_file(str(ledger))
+    entries, _errors, options = load_uncached(ledger)
     book = book_of(options)
     if book is None:
         raise WriteRefused([Refusal(str(ledger), 'the ledger does not enable the plugin; add '

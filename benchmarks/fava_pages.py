@@ -109,16 +109,25 @@ def main() -> int:
         # -- batch approval: count writer calls and Fava loads -------------------
         writes: list[int] = []
         loads: list[int] = []
+        spent = {"write": 0.0, "reload": 0.0}
         real_write = writer.write_decisions
         real_load = FavaLedger.load_file
 
         def counting_write(*a: Any, **kw: Any) -> Any:
             writes.append(len(a[1]))
-            return real_write(*a, **kw)
+            begin = time.perf_counter()
+            try:
+                return real_write(*a, **kw)
+            finally:
+                spent["write"] += time.perf_counter() - begin
 
         def counting_load(self: FavaLedger) -> None:
             loads.append(1)
-            real_load(self)
+            begin = time.perf_counter()
+            try:
+                real_load(self)
+            finally:
+                spent["reload"] += time.perf_counter() - begin
 
         writer.write_decisions = counting_write
         FavaLedger.load_file = counting_load  # type: ignore[method-assign]
@@ -139,6 +148,8 @@ def main() -> int:
         print(f"batch approval of {len(ids)} as {user}: HTTP {response.status_code}, "
               f"{body.get('written')} written, {len(body.get('refused', []))} refused by the "
               f"rules, {elapsed:.1f} s")
+        print(f"  of which the writer {spent['write']:.1f} s (its own ledger load included), "
+              f"Fava's reload {spent['reload']:.1f} s")
         verdict = "ok" if len(writes) == 1 and len(loads) == 1 else "NOT ONE WRITE/ONE RELOAD"
         ok &= verdict == "ok"
         print(f"  writer calls: {len(writes)} (items {writes}), Fava ledger loads: "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import stat
 from decimal import Decimal
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import pytest
 from beancount import loader
+from beancount.parser import printer
 from beancount.scripts.format import align_beancount
 
 from beancount_adjustments import book_of
+from beancount_adjustments.loading import load_uncached
 from beancount_adjustments.models import Action, State
 from beancount_adjustments.writer import (
     Decision,
@@ -393,3 +396,27 @@ def test_dry_run_checks_the_hash_too(ledger: Path):
     with pytest.raises(WriteRefused, match="changed since you loaded it"):
         write_decisions(ledger, [Decision("ADJ-2024-0001", Action.APPROVE, by="bob")],
                         expected_sha256="0" * 64, now=NOW, dry_run=True)
+
+
+def test_writes_neither_read_nor_leave_the_loaders_pickle_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A loader that caches every load, however quick (the default caches loads over 1 s).
+    getter = functools.partial(loader.get_cache_filename, loader.PICKLE_CACHE_FILENAME)
+    monkeypatch.setattr(loader, "_load_file", loader.pickle_cache_function(
+        getter, 0.0, loader._uncached_load_file))
+    ledger = write_ledger(tmp_path)
+    cache = Path(getter(str(ledger)))
+    monkeypatch.chdir(tmp_path)
+    entries, errors, _ = load_uncached("main.beancount")  # relative, as a user types it
+    assert not cache.exists()
+    assert {e.meta["filename"] for e in entries} >= {str(ledger)}
+    cached_entries, cached_errors, _ = loader.load_file(str(ledger))
+    assert cache.exists()
+    assert [printer.format_entry(e) for e in entries] == [
+        printer.format_entry(e) for e in cached_entries]
+    assert errors == cached_errors == []
+    cache.unlink()
+    result = write_decisions(ledger, [Decision("ADJ-2024-0001", Action.APPROVE, by="bob")],
+                             now=NOW)
+    assert result.written == 1
+    assert not cache.exists()

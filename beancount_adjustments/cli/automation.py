@@ -163,7 +163,7 @@ def automate_command(*, ledger: Path, user: str | None, through: datetime.dateti
                      dry_run: bool, as_json: bool) -> None:
     """Create the requests the ledger's `adjustment-rule`s call for, each exactly once."""
     who = require_user(user)
-    entries, _errors, _options, book = load(ledger)
+    entries, _errors, _options, book = load(ledger, cache=False)
     try:
         due = automation.pending(book, automation.occurrences(book, entries, through.date(),
                                                                 who))

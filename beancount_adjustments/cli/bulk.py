@@ -84,7 +84,7 @@ def _offset_defaults() -> dict[Kind, str]:
 
 def _load(ledger: Path) -> LedgerContext:
     try:
-        return LedgerContext.load(ledger)
+        return LedgerContext.load(ledger, cache=False)  # its callers write (or preview one)
     except TemplateError as exc:
         raise Refused(str(exc)) from None
 

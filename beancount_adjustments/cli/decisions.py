@@ -77,19 +77,25 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return ledger_option(func)
 
 
-def _chosen(book: Book, user: str, action: Action, *, select_all: bool,
-            ids: tuple[str, ...], narrowing: dict[str, str | None], rates: Rates,
-            on: datetime.date) -> list[str]:
+def _given(ids: tuple[str, ...], *, select_all: bool,
+           narrowing: dict[str, str | None]) -> list[str] | None:
+    """The ids given on the command line, or None when a selection picks them."""
     if ids and select_all:
         raise Refused("give ids or a selection, not both")
-    if not select_all:
-        if not ids:
-            raise Refused("which adjustments? give their ids (or a selection such as "
-                          "--all-pending)")
-        if any(narrowing.values()):
-            raise Refused("--type, --category, --customer and --below narrow a selection "
-                          "(--all-pending / --all-approved), not a list of ids")
-        return list(dict.fromkeys(ids))
+    if select_all:
+        return None
+    if not ids:
+        raise Refused("which adjustments? give their ids (or a selection such as "
+                      "--all-pending)")
+    if any(narrowing.values()):
+        raise Refused("--type, --category, --customer and --below narrow a selection "
+                      "(--all-pending / --all-approved), not a list of ids")
+    return list(dict.fromkeys(ids))
+
+
+def _chosen(book: Book, user: str, action: Action, *,
+            narrowing: dict[str, str | None], rates: Rates, on: datetime.date) -> list[str]:
+    """What a selection (--all-pending, --all-approved and its narrowing) picks."""
     below = parse_money(narrowing["below"], "--below") if narrowing["below"] else None
     states = {State.APPROVED} if action is Action.APPLY else {State.PENDING}
     filters = Filters(states=states, type=narrowing["type"], category=narrowing["category"],
@@ -115,9 +121,13 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
     narrowing = narrowing or {"type": None, "category": None, "customer": None, "below": None}
     if action in (Action.REJECT, Action.CANCEL) and not (reason or "").strip():
         raise Refused(f"a {action} needs --reason")
-    entries, _errors, _options, book = load(ledger)
-    chosen = _chosen(book, who, action, select_all=select_all, ids=ids, narrowing=narrowing,
-                     rates=rates_of(entries), on=as_date(on) or today())
+    chosen = _given(ids, select_all=select_all, narrowing=narrowing)
+    if chosen is None:
+        # Only a selection needs the book before the write; given ids are
+        # judged by the writer, which loads the ledger itself.
+        entries, _errors, _options, book = load(ledger, cache=False)
+        chosen = _chosen(book, who, action, narrowing=narrowing, rates=rates_of(entries),
+                         on=as_date(on) or today())
     if not chosen:
         if as_json:
             emit_json(write_json(None))

@@ -103,7 +103,7 @@ def create(*, ledger: Path, user: str | None, adj_type: str, customer: str, amou
                       ) from None
     if kind is not Kind.BILLING and money.number <= 0:
         raise Refused(f"a {kind} amount is positive; its direction comes from the type")
-    entries, _errors, _options, book = load(ledger)
+    entries, _errors, _options, book = load(ledger, cache=False)
     receivable = receivable_account or default_receivable(entries, book, customer)
     offset = offset_account or DEFAULT_OFFSET[kind]
     # What the customer owes moves down for a credit, up for a debit.
