@@ -174,6 +174,30 @@ def test_dry_run_prints_and_records_nothing(tmp_path, hooks):
     assert not (tmp_path / ".bean-adjust-notify.json").exists()
 
 
+def test_notify_reports_in_json(tmp_path, hooks):
+    path = tmp_path / "main.beancount"
+    erin_port = free_port()  # nothing listens: erin's delivery fails
+    path.write_text(ledger(channels(free_port(), hooks.port, erin_port)
+                           + request("A-1", "2026-03-02", "-50.00", reason="Damaged item")))
+    plan = run(path, "--dry-run", "--json")
+    assert plan.exit_code == 0, plan.output
+    body = json.loads(plan.stdout)
+    assert body["mode"] == "dry-run"
+    assert sorted(d["key"] for d in body["planned"]) == [
+        "A-1:approval-needed-1:bob", "A-1:approval-needed-1:erin"]
+    assert (body["sent"], body["failed"]) == ([], [])
+    assert hooks.received == []
+    sent = run(path, "--json")
+    assert sent.exit_code == 1
+    body = json.loads(sent.stdout)
+    assert body["mode"] == "send"
+    assert [d["key"] for d in body["sent"]] == ["A-1:approval-needed-1:bob"]
+    assert body["sent"][0]["channel"] == f"json://127.0.0.1:{hooks.port}/bob"
+    (failed,) = body["failed"]
+    assert failed["key"] == "A-1:approval-needed-1:erin"
+    assert failed["error"]
+
+
 def test_literal_password_in_the_ledger_is_refused(tmp_path, hooks):
     path = tmp_path / "main.beancount"
     path.write_text(ledger(f"""

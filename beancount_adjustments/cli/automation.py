@@ -79,9 +79,10 @@ def risk_command(ledger: Path, as_of: datetime.datetime | None, checks: tuple[st
               help="Record every current notice as sent without sending (first use).")
 @click.option("--today", "today", type=DAY, default=None,
               help="The day escalations are judged on (default: today).")
+@json_option
 def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None, dry_run: bool,
                    since: str | None, baseline: bool,
-                   today: datetime.datetime | None) -> None:
+                   today: datetime.datetime | None, as_json: bool) -> None:
     """Send approval requests, status updates, escalations and completion notices once.
 
     Exit status 0 when everything due was delivered, 1 when a channel failed
@@ -106,23 +107,53 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
             state = notify.SentState.read(path)
             outcome = notify.plan(found, channels, book, today=day, state=state,
                                   already=already)
+            mode = "dry-run" if dry_run else "baseline" if baseline else "send"
             if dry_run:
-                _print_plan(outcome)
+                if not as_json:
+                    _print_plan(outcome)
             elif baseline:
                 stamp = _now()
                 for delivery in outcome.planned:
                     state.record(delivery.notice.key, delivery.route.id, stamp)
                 state.write()
-                click.echo(f"recorded {len(outcome.planned)} deliveries as sent (baseline)")
+                if not as_json:
+                    click.echo(f"recorded {len(outcome.planned)} deliveries as sent "
+                               "(baseline)")
             else:
                 notify.run(outcome, state, notify.apprise_send, os.environ, _now)
-                _print_run(outcome)
+                if not as_json:
+                    _print_run(outcome)
     except notify.ChannelError as exc:
         raise Refused(str(exc)) from None
+    if as_json:
+        emit_json(_outcome_json(outcome, mode))
     for problem in outcome.refused:
         click.echo(f"bean-adjust: error: {problem}", err=True)
     if outcome.failed or outcome.refused:
         sys.exit(1)
+
+
+def _outcome_json(outcome: notify.Outcome, mode: str) -> dict[str, object]:
+    """`notify --json`: every delivery by what became of it (channel URL templates
+    only: secrets come from the environment and never appear)."""
+    def delivery(item: notify.Delivery) -> dict[str, object]:
+        notice = item.notice
+        out: dict[str, object] = {
+            "key": notice.key, "kind": notice.kind, "recipient": notice.recipient,
+            "adjustment_id": notice.adjustment_id, "channel": item.route.channel.url,
+            "subject": notice.subject}
+        if item.error is not None:
+            out["error"] = item.error
+        return out
+
+    return {
+        "mode": mode,
+        "planned": [delivery(d) for d in outcome.planned] if mode != "send" else [],
+        "sent": [delivery(d) for d in outcome.sent],
+        "failed": [delivery(d) for d in outcome.failed],
+        "no_channel": [{"key": n.key, "recipient": n.recipient} for n in outcome.no_channel],
+        "refused": list(outcome.refused),
+    }
 
 
 def _now() -> str:
