@@ -65,6 +65,7 @@ from beancount_adjustments.policy import (
     TypePolicies,
     TypeSettings,
     convert,
+    within_limit,
 )
 from beancount_adjustments.risk import (
     ARRIVAL_CHECKS,
@@ -626,16 +627,14 @@ class _Replay:
                         f"holds {held} on {event.date}.")
             return
         if limit is not None and adj.amount is not None:
-            # Converted at the request date, as the thresholds are: what a
-            # request is worth does not drift with the day someone approves it.
-            value = convert(adj.amount, limit.currency, request.date, self.rates)
-            if value is None:
+            covered = within_limit(limit, adj.amount, request.date, self.rates)
+            if covered is None:
                 self.refuse(adj, event, "missing-price",
                             f"no price converts {adj.amount.currency} to {limit.currency} on "
                             f"or before the request date {request.date} to check "
                             f"{event.by}'s limit.")
                 return
-            if value > limit.number:
+            if not covered:
                 self.refuse(adj, event, "over-limit",
                             f"{adj.amount} is above {event.by}'s approval limit of {limit} as "
                             f"{role}; someone with a higher limit must approve.")

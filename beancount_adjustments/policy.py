@@ -35,6 +35,20 @@ def convert(amount: Money, currency: str, date: datetime.date, rates: Rates) -> 
     return None if rate is None else amount.number * rate
 
 
+def within_limit(limit: Money | None, amount: Money | None, requested_on: datetime.date,
+                 rates: Rates) -> bool | None:
+    """Whether an approver's `limit` covers `amount`; None when no price converts
+    the amount into the limit's currency (never guessed: treat None as no).
+
+    The amount is converted at the request date, as it is for the thresholds:
+    what a request is worth does not drift with the day someone approves it.
+    """
+    if limit is None or amount is None:
+        return True
+    value = convert(amount, limit.currency, requested_on, rates)
+    return None if value is None else value <= limit.number
+
+
 class MissingPrice(Exception):
     """Raised inside the policy only, and turned into a problem by the caller."""
 

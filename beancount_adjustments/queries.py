@@ -29,7 +29,7 @@ from typing import Any
 
 from beancount_adjustments.book import Book
 from beancount_adjustments.models import Adjustment, Money, State
-from beancount_adjustments.policy import Rates, convert
+from beancount_adjustments.policy import Rates, convert, within_limit
 
 
 def same_currency_only(base: str, quote: str, date: datetime.date) -> Decimal | None:
@@ -117,11 +117,8 @@ def eligible_approvers(book: Book, adj: Adjustment, date: datetime.date,
         if user == adj.request.requested_by or user in done:
             continue
         _holds, limit = directory.limit_for(user, role, date)
-        if limit is not None and adj.amount is not None:
-            value = convert(adj.amount, limit.currency, adj.request.date, rates)
-            if value is None or value > limit.number:
-                continue
-        out.append(user)
+        if within_limit(limit, adj.amount, adj.request.date, rates):
+            out.append(user)
     return out
 
 

@@ -27,6 +27,7 @@ from beancount_adjustments.policy import (
     MissingPrice,
     TypePolicies,
     convert,
+    within_limit,
 )
 
 SRC = Source(filename="test", lineno=1)
@@ -146,6 +147,16 @@ def test_convert():
     assert convert(usd("10"), "USD", day("2026-01-01"), no_rates) == D("10")
     assert convert(usd("10", "EUR"), "USD", day("2026-03-01"), eur_rates) == D("11.00")
     assert convert(usd("10", "EUR"), "USD", day("2026-01-01"), eur_rates) is None
+
+
+def test_within_limit_converts_at_the_date_given_and_never_guesses():
+    limit = usd("11.00")
+    assert within_limit(limit, usd("11.00"), day("2026-01-01"), no_rates) is True  # inclusive
+    assert within_limit(limit, usd("11.01"), day("2026-01-01"), no_rates) is False
+    assert within_limit(limit, usd("10", "EUR"), day("2026-03-01"), eur_rates) is True
+    assert within_limit(usd("10.99"), usd("10", "EUR"), day("2026-03-01"), eur_rates) is False
+    assert within_limit(limit, usd("10", "EUR"), day("2026-01-01"), eur_rates) is None
+    assert within_limit(None, usd("1000000"), day("2026-01-01"), no_rates) is True
 
 
 def test_row_key_and_describe():

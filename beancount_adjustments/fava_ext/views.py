@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import quote
 
-from beancount_adjustments import queries
+from beancount_adjustments import policy, queries
 from beancount_adjustments.book import Book
 from beancount_adjustments.models import (
     OPEN_STATES,
@@ -30,7 +30,7 @@ from beancount_adjustments.models import (
     Reference,
     State,
 )
-from beancount_adjustments.policy import Rates, convert
+from beancount_adjustments.policy import Rates
 from beancount_adjustments.queries import same_currency_only
 
 SORT_KEYS = ("age", "amount", "id", "customer", "type", "requester", "date", "level")
@@ -138,12 +138,7 @@ def within_limit(index: BookIndex, user: str, role: str, adj: Adjustment,
     holds, limit = index.book.directory.limit_for(user, role, on)
     if not holds:
         return False
-    if limit is None or adj.amount is None:
-        return True
-    value = convert(adj.amount, limit.currency, adj.request.date, index.rates)
-    if value is None:
-        return None
-    return value <= limit.number
+    return policy.within_limit(limit, adj.amount, adj.request.date, index.rates)
 
 
 def eligible_approvers(index: BookIndex, adj: Adjustment, on: datetime.date) -> list[str]:
