@@ -6,7 +6,8 @@ leading `'`, whatever follows: ledger text such as `-1+1` or a narration
 `=HYPERLINK(...)` is shown, never evaluated. Numbers the product computed
 itself (`int`, `Decimal`) are written as plain numbers (`-50.00`): their
 type, not their look, is what makes them safe, so a reason that reads
-`-50` is still quoted.
+`-50` is still quoted. `cell_text` is the plain text of a value, which the
+table and HTML reports print as it is.
 """
 
 from __future__ import annotations
@@ -22,17 +23,22 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def csv_cell(value: object, *, yes: str = "yes", no: str = "no") -> str:
-    """One value as a CSV cell: numbers plain, dates ISO, None empty, booleans
-    as `yes`/`no` (or what the caller names), any other value as neutralised text."""
+def cell_text(value: object, *, yes: str = "yes", no: str = "no") -> str:
+    """One value as text: amounts in plain notation, booleans as `yes`/`no` (or
+    what the caller names), dates ISO, None empty."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return yes if value else no
     if isinstance(value, Decimal):
         return format(value, "f")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return neutralise(str(value))
+    return str(value)
+
+
+def csv_cell(value: object, *, yes: str = "yes", no: str = "no") -> str:
+    """`cell_text` as a CSV cell: what the product computed (numbers, dates,
+    booleans) as it is, any other value as neutralised text."""
+    text = cell_text(value, yes=yes, no=no)
+    if value is None or isinstance(value, int | Decimal | datetime.date):  # bool is an int
+        return text
+    return neutralise(text)

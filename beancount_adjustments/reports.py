@@ -85,7 +85,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from beancount_adjustments.book import Book
-from beancount_adjustments.csv_cells import csv_cell
+from beancount_adjustments.csv_cells import cell_text, csv_cell
 from beancount_adjustments.directives import is_under, receivable_totals
 from beancount_adjustments.models import Action, Adjustment, Frozen, State
 
@@ -414,17 +414,6 @@ def build(report: str, book: Book, scope: Scope) -> list[Frozen]:
 
 
 # -- rendering -----------------------------------------------------------------
-
-def cell_text(value: object) -> str:
-    """One value as text: amounts in plain notation, booleans as yes/no, None empty."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
-
 
 def _json_value(value: object) -> object:
     if value is None or isinstance(value, bool | int | str):
