@@ -11,8 +11,8 @@ the entries stay sorted. The book is left in the options map under
 Fava, the CLI and the reports use this very replay and never parse the
 ledger again. The pass never raises: every problem is a Beancount error at
 the offending entry's file and line. It runs with cyclic GC off and hands
-what it made to the collector's oldest generation (see
-`_promote_to_old_generation`).
+what it made to the collector's oldest generation (`collector_paused`,
+which the writer uses too).
 """
 
 from __future__ import annotations
