@@ -95,6 +95,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from beancount.core import data
 from beancount.parser import parser
@@ -410,29 +411,46 @@ class _Ledger:
         return used
 
 
-def write_decisions(ledger: Path, decisions: Sequence[Decision], *, partial: bool = False,
-                    expected_sha256: str | None = None, target: Path | None = None,
-                    now: datetime.datetime | None = None,
+T = TypeVar("T")
+FromLedger = Callable[[list[data.Directive], Book], Sequence[T]]
+"""Items built from the ledger as the writer loaded it (its entries and book)."""
+
+
+def _given(items: Sequence[T] | FromLedger[T], led: _Ledger) -> Sequence[T]:
+    return items(led.entries, led.book) if callable(items) else items
+
+
+def write_decisions(ledger: Path, decisions: Sequence[Decision] | FromLedger[Decision], *,
+                    partial: bool = False, expected_sha256: str | None = None,
+                    target: Path | None = None, now: datetime.datetime | None = None,
                     dry_run: bool = False) -> WriteResult:
     """Append `decisions` to the ledger as `custom "adjustment"` events.
 
+    `decisions` may be a function of the ledger as loaded under the lock, for
+    a caller that must read the ledger to choose them (`approve
+    --all-pending`): the ledger is then parsed once, and judged as chosen.
     `dry_run`: judge them exactly the same way but write nothing (see `_write`)."""
     return _write(Path(ledger), target=target, expected_sha256=expected_sha256, now=now,
                   partial=partial, dry_run=dry_run,
-                  build=lambda led: [_decision_item(led, i, d) for i, d in enumerate(decisions)])
+                  build=lambda led: [_decision_item(led, i, d)
+                                     for i, d in enumerate(_given(decisions, led))])
 
 
-def write_requests(ledger: Path, requests: Sequence[NewRequest], *, partial: bool = False,
-                   expected_sha256: str | None = None, target: Path | None = None,
-                   now: datetime.datetime | None = None, dry_run: bool = False) -> WriteResult:
+def write_requests(ledger: Path, requests: Sequence[NewRequest] | FromLedger[NewRequest], *,
+                   partial: bool = False, expected_sha256: str | None = None,
+                   target: Path | None = None, now: datetime.datetime | None = None,
+                   dry_run: bool = False) -> WriteResult:
     """Append `requests` to the ledger as request transactions.
 
-    `dry_run`: judge them exactly the same way but write nothing (see `_write`)."""
+    `requests` may be a function of the ledger as loaded under the lock (see
+    `write_decisions`). `dry_run`: judge them exactly the same way but write
+    nothing (see `_write`)."""
     def build(led: _Ledger) -> list[_Item]:
         ids = _Ids(led.used_ids(), led.book.settings.id_prefix)
         external: dict[str, str] = {r.external_id: r.id for r in led.book.facts.requests
                                     if r.external_id}
-        return [_request_item(led, i, r, ids, external) for i, r in enumerate(requests)]
+        return [_request_item(led, i, r, ids, external)
+                for i, r in enumerate(_given(requests, led))]
     return _write(Path(ledger), target=target, expected_sha256=expected_sha256, now=now,
                   partial=partial, dry_run=dry_run, build=build)
 

@@ -7,6 +7,7 @@ import datetime
 import json
 from pathlib import Path
 
+from beancount import loader
 from click.testing import CliRunner
 from conftest import ledger, load_file
 
@@ -97,6 +98,18 @@ def test_automate_reports_in_json(tmp_path):
     assert body["adjustments"][0]["state"] == "applied"
     again = json.loads(cli(path, "--through", "2026-03-31", "--json").output)
     assert (again["written"], again["due"]) == (0, [])
+
+
+def test_automate_parses_the_ledger_once(tmp_path, monkeypatch):
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(RULES))
+    parses = []
+    real = loader._load
+    monkeypatch.setattr(loader, "_load", lambda *a, **k: parses.append(1) or real(*a, **k))
+    made = cli(path, "--through", "2026-03-31")
+    assert made.exit_code == 0, made.output
+    assert "for late-fee:INV-1" in made.output
+    assert parses == [1]  # the writer's load: the rules are worked out on it
 
 
 def test_late_fee_above_threshold_waits_for_a_manager(tmp_path):

@@ -188,6 +188,28 @@ def test_decisions_report_in_json(ledger: Path):
     assert json.loads(nothing.output)["written"] == 0
 
 
+def test_writing_commands_parse_the_ledger_once(ledger: Path,
+                                                monkeypatch: pytest.MonkeyPatch):
+    # Commands that read the ledger to build what they write do it on the
+    # writer's own load, under its lock.
+    parses: list[object] = []
+    real = loader._load
+
+    def counting(*args: object, **kwargs: object) -> object:
+        parses.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loader, "_load", counting)
+    for args, user in ((("create", "--type", "credit:goodwill", "--customer", "cust_123",
+                         "--amount", "5.00 USD", "--reason", "Sorry"), "alice"),
+                       (("approve", "--all-pending", "--type", "credit:*"), "bob"),
+                       (("approve", "ADJ-2024-0002"), "erin")):
+        parses.clear()
+        result = run(*args, user=user)
+        assert result.exit_code == 0, result.output
+        assert len(parses) == 1, args
+
+
 def test_approve_all_pending_selects_what_the_user_may_approve(ledger: Path):
     result = run("approve", "--all-pending", "--type", "credit:*", user="bob")
     assert result.exit_code == 0, result.stderr

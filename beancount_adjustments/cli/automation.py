@@ -18,10 +18,12 @@ import datetime
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from beancount_adjustments import automation, notify, risk
+from beancount_adjustments.book import Book
 from beancount_adjustments.cli.common import (
     Refused,
     emit_json,
@@ -33,7 +35,7 @@ from beancount_adjustments.cli.common import (
     user_option,
     write_json,
 )
-from beancount_adjustments.writer import WriteRefused, write_requests
+from beancount_adjustments.writer import NewRequest, WriteRefused, write_requests
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -194,39 +196,40 @@ def automate_command(*, ledger: Path, user: str | None, through: datetime.dateti
                      dry_run: bool, as_json: bool) -> None:
     """Create the requests the ledger's `adjustment-rule`s call for, each exactly once."""
     who = require_user(user)
-    entries, _errors, _options, book = load(ledger, cache=False)
-    try:
-        due = automation.pending(book, automation.occurrences(book, entries, through.date(),
-                                                                who))
-    except automation.RuleError as exc:
-        raise Refused(str(exc)) from None
-    if as_json and (dry_run or not due):
-        emit_json({**write_json(None, dry_run=dry_run), "due": [
-            {"external_id": item.external_id, "type": item.request.type,
-             "customer": item.request.customer, "date": item.request.date,
-             "amount": abs(item.request.postings[0][1]),
-             "currency": item.request.postings[0][2]} for item in due]})
-        return
-    if not due:
-        click.echo("nothing to create: every occurrence through "
-                   f"{through.date()} is in the ledger")
-        return
+
+    def due_in(entries: list[Any], book: Book) -> list[automation.Occurrence]:
+        try:
+            return automation.pending(book, automation.occurrences(book, entries,
+                                                                   through.date(), who))
+        except automation.RuleError as exc:
+            raise Refused(str(exc)) from None
+
     if dry_run:
-        for item in due:
-            request = item.request
-            _account, number, currency = request.postings[0]
-            click.echo(f"would create {item.external_id}: {request.type} {abs(number)} "
-                       f"{currency} for {request.customer} on {request.date}")
-        click.echo(f"{len(due)} request{'s' if len(due) != 1 else ''} due (dry run)")
+        entries, _errors, _options, book = load(ledger)
+        _print_due(due_in(entries, book), through.date(), as_json=as_json)
         return
+    due: list[automation.Occurrence] = []
+
+    def requests(entries: list[Any], book: Book) -> list[NewRequest]:
+        # Worked out on the writer's own load, under its lock: one parse.
+        due.extend(due_in(entries, book))
+        return [item.request for item in due]
+
     try:
-        result = write_requests(ledger, [item.request for item in due], partial=True)
+        result = write_requests(ledger, requests, partial=True)
     except WriteRefused as exc:
         if as_json:
             emit_json(write_json(None, exc.refusals))
         else:
             report_refusals(exc.refusals)
         sys.exit(1)
+    if not due:
+        if as_json:
+            emit_json({**write_json(None), "due": []})
+        else:
+            click.echo("nothing to create: every occurrence through "
+                       f"{through.date()} is in the ledger")
+        return
     if as_json:
         emit_json(write_json(result))
         if result.refused:
@@ -242,6 +245,27 @@ def automate_command(*, ledger: Path, user: str | None, through: datetime.dateti
                f"{result.path}" if result.written else f"wrote nothing to {result.path}")
     if result.refused:
         sys.exit(1)
+
+
+def _print_due(due: list[automation.Occurrence], through: datetime.date, *,
+               as_json: bool) -> None:
+    """What `automate --dry-run` would create."""
+    if as_json:
+        emit_json({**write_json(None, dry_run=True), "due": [
+            {"external_id": item.external_id, "type": item.request.type,
+             "customer": item.request.customer, "date": item.request.date,
+             "amount": abs(item.request.postings[0][1]),
+             "currency": item.request.postings[0][2]} for item in due]})
+        return
+    if not due:
+        click.echo(f"nothing to create: every occurrence through {through} is in the ledger")
+        return
+    for item in due:
+        request = item.request
+        _account, number, currency = request.postings[0]
+        click.echo(f"would create {item.external_id}: {request.type} {abs(number)} "
+                   f"{currency} for {request.customer} on {request.date}")
+    click.echo(f"{len(due)} request{'s' if len(due) != 1 else ''} due (dry run)")
 
 
 COMMANDS: list[click.Command] = [risk_command, notify_command, automate_command]

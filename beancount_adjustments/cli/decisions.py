@@ -36,7 +36,6 @@ from beancount_adjustments.cli.common import (
     emit_json,
     json_option,
     ledger_option,
-    load,
     parse_money,
     rates_of,
     refused,
@@ -121,23 +120,20 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
     narrowing = narrowing or {"type": None, "category": None, "customer": None, "below": None}
     if action in (Action.REJECT, Action.CANCEL) and not (reason or "").strip():
         raise Refused(f"a {action} needs --reason")
-    chosen = _given(ids, select_all=select_all, narrowing=narrowing)
-    if chosen is None:
-        # Only a selection needs the book before the write; given ids are
-        # judged by the writer, which loads the ledger itself.
-        entries, _errors, _options, book = load(ledger, cache=False)
-        chosen = _chosen(book, who, action, narrowing=narrowing, rates=rates_of(entries),
-                         on=as_date(on) or today())
-    if not chosen:
-        if as_json:
-            emit_json(write_json(None))
-        else:
-            click.echo(f"nothing to {action}")
-        return
-    decisions = [Decision(adjustment_id=i, action=action, by=who, reason=reason,
-                          comment=comment, effective=as_date(effective), date=as_date(on),
-                          sign_with=sign_with)
-                 for i in chosen]
+    given = _given(ids, select_all=select_all, narrowing=narrowing)
+    chosen: list[str] = []
+
+    def decisions(entries: list[Any], book: Book) -> list[Decision]:
+        # A selection is made on the writer's own load, under its lock: the
+        # ledger is parsed once, and judged as it was chosen from.
+        chosen.extend(given if given is not None else _chosen(
+            book, who, action, narrowing=narrowing, rates=rates_of(entries),
+            on=as_date(on) or today()))
+        return [Decision(adjustment_id=i, action=action, by=who, reason=reason,
+                         comment=comment, effective=as_date(effective), date=as_date(on),
+                         sign_with=sign_with)
+                for i in chosen]
+
     try:
         result = write_decisions(ledger, decisions, partial=skip_refused)
     except WriteRefused as exc:
@@ -145,6 +141,12 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
             emit_json(write_json(None, exc.refusals))
             raise click.exceptions.Exit(1) from None
         raise refused(exc) from None
+    if not chosen:
+        if as_json:
+            emit_json(write_json(None))
+        else:
+            click.echo(f"nothing to {action}")
+        return
     if as_json:
         emit_json(write_json(result))
         if result.refused:

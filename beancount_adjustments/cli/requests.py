@@ -34,7 +34,6 @@ from beancount_adjustments.cli.common import (
     emit_json,
     json_option,
     ledger_option,
-    load,
     parse_money,
     refused,
     require_user,
@@ -103,20 +102,23 @@ def create(*, ledger: Path, user: str | None, adj_type: str, customer: str, amou
                       ) from None
     if kind is not Kind.BILLING and money.number <= 0:
         raise Refused(f"a {kind} amount is positive; its direction comes from the type")
-    entries, _errors, _options, book = load(ledger, cache=False)
-    receivable = receivable_account or default_receivable(entries, book, customer)
     offset = offset_account or DEFAULT_OFFSET[kind]
     # What the customer owes moves down for a credit, up for a debit.
     owed = -money.number if kind is Kind.CREDIT else money.number
     meta = {key: value for key, value in (
         ("invoice", invoice), ("order", order), ("ticket", ticket), ("document", document),
         ("effective", effective.date().isoformat() if effective else None)) if value}
-    request = NewRequest(
-        type=adj_type, customer=customer, requested_by=requester, reason=reason,
-        postings=((offset, -owed, money.currency), (receivable, owed, money.currency)),
-        category=category, id=adj_id, narration=narration, date=as_date(on), meta=meta)
+
+    def request(entries: list[data.Directive], book: Book) -> list[NewRequest]:
+        # Built from the writer's own load: the ledger is parsed once.
+        receivable = receivable_account or default_receivable(entries, book, customer)
+        return [NewRequest(
+            type=adj_type, customer=customer, requested_by=requester, reason=reason,
+            postings=((offset, -owed, money.currency), (receivable, owed, money.currency)),
+            category=category, id=adj_id, narration=narration, date=as_date(on), meta=meta)]
+
     try:
-        result = write_requests(ledger, [request])
+        result = write_requests(ledger, request)
     except WriteRefused as exc:
         if as_json:
             emit_json(write_json(None, exc.refusals))
