@@ -23,7 +23,6 @@ import click
 from beancount import loader
 
 from beancount_adjustments.book import Book
-from beancount_adjustments.loading import load_uncached
 from beancount_adjustments.models import Money
 from beancount_adjustments.plugin import book_of, price_rates
 from beancount_adjustments.policy import Rates
@@ -84,15 +83,10 @@ def today() -> datetime.date:
     return datetime.date.today()
 
 
-def load(ledger: Path, *, cache: bool = True) -> tuple[list[Any], list[Any], dict[str, Any],
-                                                     Book]:
-    """Load the ledger; the book the plugin left (refused if it did not run).
-
-    `cache=False` for a command about to write: the loader's pickle cache
-    would be stale as soon as the write lands (see `loading`).
-    """
-    entries, errors, options = (loader.load_file(str(ledger)) if cache
-                                else load_uncached(ledger))
+def load(ledger: Path) -> tuple[list[Any], list[Any], dict[str, Any], Book]:
+    """Load the ledger to read it; the book the plugin left (refused if it did
+    not run). Commands that write let the writer load it instead (`FromLedger`)."""
+    entries, errors, options = loader.load_file(str(ledger))
     book = book_of(options)
     if book is None:
         raise Refused(f'{ledger} does not enable the plugin; add plugin "beancount_adjustments"')
