@@ -32,7 +32,9 @@ What a write does, in order:
    writes.
 4. **Load the ledger once**, under the lock (the loader's pass without its
    pickle cache, which the write would make stale at once: `loading`), and
-   take the book the plugin left (`book_of`).
+   take the book the plugin left (`book_of`). A caller that must read the
+   ledger to know what to write passes a function of this load instead of
+   a list (`FromLedger`), so the ledger is parsed once per write.
 5. **Render** the new directives (`render`): requests as `!` transactions
    linked by their id; decisions as `custom "adjustment"` directives with
    `by:`, `reason:`, `comment:`, `effective:`, `at:` (the moment of writing,
