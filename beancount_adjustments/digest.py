@@ -1,10 +1,16 @@
 """The content hash an approval binds to.
 
-A digest covers what a reviewer decides on: the id, type, customer, reason
-and postings. Posting order and number formatting do not matter (`50.00`
-and `50` are the same amount); anything else that changes does. Tools write
-it as `digest:` on every event; an approval whose digest no longer matches
-the request counts for nothing.
+A digest covers every input the policy and the effects read of a request:
+id, type, category, customer, reason, requested-by, entered-by, request
+date, effective, invoice, order, document, the request's own risk flags and
+its postings. Posting and flag order and trailing zeros do not matter
+(`50.00` and `50` are the same amount); any other change, however many
+digits it is in, does.
+
+Digests carry their version (`v2-...`), so that ledgers written now keep
+loading after a future change adds a field: each version is computed its own
+way. An unversioned digest is version 1 (id, type, customer, reason and
+postings), what tools wrote before versions existed.
 """
 
 from __future__ import annotations
@@ -16,26 +22,56 @@ from decimal import Decimal
 from beancount_adjustments.models import Request
 
 DIGEST_LENGTH = 32
+"""Hex digits of the hash itself (the version prefix aside)."""
+VERSION = "v2"
 
 
-def _number(number: Decimal) -> str:
-    text = format(number.normalize(), "f")
-    return "0" if text in ("-0", "0") else text
+def exact_number(number: Decimal) -> str:
+    """`number` as plain text with no trailing zeros, every digit kept.
 
-
-def content_digest(adj_id: str, adj_type: str, customer: str, reason: str,
-                   postings: Iterable[tuple[str, Decimal, str]]) -> str:
-    """The digest of a request's content, given as its parts.
-
-    `postings` are (account, number, currency) triples: a request's own
-    `Posting`s, or what a tool (the demo generator) is about to write.
+    `Decimal.normalize` rounds to the context's 28 digits, which would let two
+    different amounts share a digest.
     """
-    lines = sorted(f"{account}\x1f{_number(number)}\x1f{currency}"
-                   for account, number, currency in postings)
-    canonical = "\x1e".join([adj_id, adj_type, customer, reason, *lines])
-    return hashlib.sha256(canonical.encode()).hexdigest()[:DIGEST_LENGTH]
+    text = format(number, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "0", "") else text
+
+
+def _postings(postings: Iterable[tuple[str, Decimal, str]]) -> list[str]:
+    return sorted(f"{account}\x1f{exact_number(number)}\x1f{currency}"
+                  for account, number, currency in postings)
+
+
+def _hash(parts: Iterable[str]) -> str:
+    return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:DIGEST_LENGTH]
 
 
 def request_digest(request: Request) -> str:
-    return content_digest(request.id, request.type, request.customer, request.reason,
-                          request.postings)
+    """The current version's digest of `request`, as tools write it."""
+    optional = (request.category, request.entered_by, request.effective, request.invoice,
+                request.order, request.document)
+    parts = [request.id, request.type, request.customer, request.reason,
+             request.requested_by, request.date.isoformat(),
+             *("" if value is None else str(value) for value in optional),
+             ",".join(sorted(request.risk)), *_postings(request.postings)]
+    return f"{VERSION}-{_hash(parts)}"
+
+
+def legacy_digest(request: Request) -> str:
+    """Version 1: id, type, customer, reason and postings, unprefixed."""
+    return _hash([request.id, request.type, request.customer, request.reason,
+                  *_postings(request.postings)])
+
+
+def matches(written: str, request: Request, current: str | None = None) -> bool:
+    """Whether a `digest:` as written is the digest of `request` in its own version.
+
+    `current` is `request_digest(request)` when the caller has it already. A
+    version this code does not know never matches.
+    """
+    if written.startswith(f"{VERSION}-"):
+        return written == (current if current is not None else request_digest(request))
+    if "-" not in written:
+        return written == legacy_digest(request)
+    return False

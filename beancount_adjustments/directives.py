@@ -21,6 +21,7 @@ from beancount_adjustments.models import (
     Action,
     ApprovalRow,
     CustomerRecord,
+    Declaration,
     Event,
     Kind,
     Money,
@@ -42,7 +43,10 @@ APPROVAL = "adjustment-approval"
 POLICY = "adjustment-policy"
 LOCK = "adjustment-lock"
 EVENT = "adjustment"
-CUSTOM_TYPES = frozenset({USER, CUSTOMER, APPROVAL, POLICY, LOCK, EVENT})
+TYPE_DECLARATION = "adjustment-type"
+CATEGORY_DECLARATION = "adjustment-category"
+AUTOMATIC = "automatic"
+"""How a recorded `chain:` spells a chain with no roles."""
 
 TYPE_RE = re.compile(r"^(credit|debit|billing):[a-z0-9][a-z0-9-]*$")
 CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9-]*$")
@@ -80,16 +84,28 @@ def money(amount: Amount) -> Money:
     return Money(amount.number or Decimal(0), amount.currency)
 
 
+def chain_text(roles: Sequence[str]) -> str:
+    """A chain as `chain:` records it: "manager > finance", or "automatic"."""
+    return " > ".join(roles) or AUTOMATIC
+
+
+def parse_chain(text: str) -> tuple[str, ...]:
+    if text.strip() == AUTOMATIC:
+        return ()
+    return tuple(role.strip() for role in text.split(">") if role.strip())
+
+
 _new_reference = maker(Reference, "id", "date", "customer", "amount", "narration", "source")
 _ACTIONS = {action.value: action for action in Action}
 # An event written with only these keys (what the tools write for an unsigned
 # decision with no `effective:`) is read on a short path; anything else takes
 # the careful one.
 _PLAIN_EVENT_KEYS = frozenset({"filename", "lineno", "by", "at", "digest", "reason",
-                               "comment"})
+                               "comment", "chain"})
 _NEEDS_REASON = frozenset({Action.REJECT, Action.CANCEL})
 # A request's optional keys, in the order their problems have always been reported.
-_OPTIONAL_KEYS = ("risk", "invoice", "order", "ticket", "document", "effective", "external-id")
+_OPTIONAL_KEYS = ("risk", "invoice", "order", "ticket", "document", "effective", "external-id",
+                  "entered-by", "at", "judged", "chain")
 _NO_OPTIONAL_KEYS = (None,) * len(_OPTIONAL_KEYS)
 _tuple_new = tuple.__new__
 
@@ -209,7 +225,8 @@ class Reader:
             limit = None
         return build(UserGrant,
             date=entry.date, user=names[0], roles=tuple(names[1:]), limit=limit,
-            email=self.text(entry.meta, "email", source, f"user {names[0]}"), source=source)
+            email=self.text(entry.meta, "email", source, f"user {names[0]}"),
+            git=self.text(entry.meta, "git", source, f"user {names[0]}"), source=source)
 
     def customer(self, entry: data.Custom) -> CustomerRecord | None:
         source = source_of(entry)
@@ -291,12 +308,51 @@ class Reader:
                          f'{what}: `signatures:` is "required" or "optional", not '
                          f"{signatures!r}.")
             signatures = None
+        backdate = entry.meta.get("backdate-days")
+        backdate_days: int | None = None
+        if backdate is not None:
+            if (isinstance(backdate, Decimal) and backdate == backdate.to_integral_value()
+                    and 0 <= backdate <= 36600):
+                backdate_days = int(backdate)
+            else:
+                self.problem("malformed-directive", source,
+                             f"{what}: `backdate-days:` must be a whole number of days from 0, "
+                             f"not {backdate!r}.")
+        require_at = entry.meta.get("require-at")
+        if require_at is not None and not isinstance(require_at, bool):
+            self.problem("malformed-directive", source,
+                         f"{what}: `require-at:` is TRUE or FALSE, not {require_at!r}.")
+            require_at = None
+        git_identity = self.text(entry.meta, "git-identity", source, what)
+        if git_identity is not None and git_identity not in ("required", "optional"):
+            self.problem("malformed-directive", source,
+                         f'{what}: `git-identity:` is "required" or "optional", not '
+                         f"{git_identity!r}.")
+            git_identity = None
         return build(TypePolicy,
             date=entry.date, pattern=values[0], separate_apply=separate,
             document_above=self.amount(entry.meta, "document-above", source, what),
             sla_days=sla_days,
             signatures_required=None if signatures is None else signatures == "required",
+            backdate_days=backdate_days, require_at=require_at,
+            git_identity=None if git_identity is None else git_identity == "required",
             source=source)
+
+    def declaration(self, entry: data.Custom) -> Declaration | None:
+        """`custom "adjustment-type" "credit:courtesy"` or `"adjustment-category" "ops:x"`."""
+        source = source_of(entry)
+        kind = "type" if entry.type == TYPE_DECLARATION else "category"
+        pattern = TYPE_RE if kind == "type" else CATEGORY_RE
+        example = "credit:courtesy" if kind == "type" else "operational:audit-finding"
+        values = self.strings(entry, source, f'custom "{entry.type}"')
+        if values is None:
+            return None
+        if len(values) != 1 or not pattern.match(values[0]):
+            self.problem("malformed-directive", source,
+                         f'custom "{entry.type}" declares one {kind} of your own, spelled '
+                         f'like "{example}".')
+            return None
+        return build(Declaration, date=entry.date, kind=kind, name=values[0], source=source)
 
     def lock(self, entry: data.Custom) -> PeriodLock | None:
         source = source_of(entry)
@@ -325,6 +381,7 @@ class Reader:
             action = _ACTIONS.get(action_text) if type(action_text) is str else None
             by, reason, comment = _plain(get("by")), _plain(get("reason")), _plain(get("comment"))
             digest = _plain(get("digest"))
+            chain = _plain(get("chain"))
             filename, lineno = get("filename"), get("lineno")
             # Any key present but not a plain string is left to the careful path.
             if (action is not None and by is not None and type(adj_id) is str
@@ -332,12 +389,14 @@ class Reader:
                     and (reason is not None) == ("reason" in meta)
                     and (comment is not None) == ("comment" in meta)
                     and (digest is not None) == ("digest" in meta)
+                    and (chain is not None) == ("chain" in meta)
                     and (reason is not None or action not in _NEEDS_REASON)):
                 at = get("at")
                 return _tuple_new(Event, (
                     adj_id.strip(), action, entry.date, by, reason, comment,
                     str(at) if at is not None else None, digest, None, None,
-                    _tuple_new(Source, (filename, lineno))))
+                    _tuple_new(Source, (filename, lineno)), None,
+                    None if chain is None else parse_chain(chain)))
         source = _source(meta)
         if (len(values) != 2 or not isinstance(values[0].value, str)
                 or not isinstance(values[1].value, str)):
@@ -385,9 +444,15 @@ class Reader:
         signature = get("signature")
         if signature is not None:
             signature = self.text(meta, "signature", source, what)
+        judged = get("judged")
+        if judged is not None:
+            judged = self.amount(meta, "judged", source, what)
+        chain = get("chain")
+        if chain is not None:
+            chain = self.text(meta, "chain", source, what)
         return Event(adj_id, action, entry.date, by, reason, comment,
-                          str(at) if at is not None else None, digest, effective, signature,
-                          source)
+                     str(at) if at is not None else None, digest, effective, signature,
+                     source, judged, None if chain is None else parse_chain(chain))
 
     # -- transactions -------------------------------------------------------
 
@@ -452,16 +517,24 @@ class Reader:
             for key in _OPTIONAL_KEYS:
                 value = get(key)
                 if value is not None:
-                    value = (self.date(meta, key, source, adj_id) if key == "effective"
-                             else _plain(value) or self.text(meta, key, source, adj_id))
+                    if key == "effective":
+                        value = self.date(meta, key, source, adj_id)
+                    elif key == "judged":
+                        value = self.amount(meta, key, source, adj_id)
+                    elif key == "at":
+                        value = str(value)
+                    else:
+                        value = _plain(value) or self.text(meta, key, source, adj_id)
                 optional.append(value)
-        risk, invoice, order, ticket, document, effective, external_id = optional
+        (risk, invoice, order, ticket, document, effective, external_id, entered_by, at,
+         judged, chain) = optional
         return Request(
             adj_id, entry.date, adj_type, category, customer, requested_by, reason,
             entry.payee, entry.narration or "", tuple(postings), source, invoice, order, ticket,
             document, effective,
             tuple(r.strip() for r in risk.split(",") if r.strip()) if risk else (),
-            external_id)
+            external_id, entered_by, at, judged,
+            None if chain is None else parse_chain(chain))
 
     def _request_id(self, entry: data.Transaction, source: Source) -> str | None:
         explicit = entry.meta.get("adjustment-id")

@@ -1,11 +1,12 @@
 """The lifecycle: which action moves which state where.
 
-    pending --approve (last level)--> approved --apply--> applied --cancel--> reversed
-       |  \\--reject--> rejected                  |
-       \\--cancel--> withdrawn      approved --cancel--> withdrawn
+    pending --approve (last level)--> approved --apply--> applied --cancel--> reversing
+       |  \\--reject--> rejected                  |          reversing --approve (last level)--> reversed
+       \\--cancel--> withdrawn      approved --cancel--> withdrawn   reversing --reject--> applied
 
-Approving short of the last level leaves a request pending with one more
-level filled. Whether approval applies at once is the type's policy.
+Approving short of the last level leaves a request (or a reversal) where it
+is with one more level filled. Whether approval applies at once is the
+type's policy; a reversal whose amount needs no chain is booked at once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ TRANSITIONS: dict[tuple[State, Action], State] = {
     (State.PENDING, Action.CANCEL): State.WITHDRAWN,
     (State.APPROVED, Action.APPLY): State.APPLIED,
     (State.APPROVED, Action.CANCEL): State.WITHDRAWN,
-    (State.APPLIED, Action.CANCEL): State.REVERSED,
+    (State.APPLIED, Action.CANCEL): State.REVERSING,
+    (State.REVERSING, Action.APPROVE): State.REVERSED,
+    (State.REVERSING, Action.REJECT): State.APPLIED,
 }
 
 
@@ -37,6 +40,10 @@ def refusal(state: State, action: Action, separate_apply: bool) -> str:
         return "it is already fully approved"
     if action is Action.APPROVE and state is State.APPLIED:
         return "it is already approved and applied"
+    if action is Action.CANCEL and state is State.REVERSING:
+        return "its reversal already awaits approval; it cannot be cancelled twice"
+    if action is Action.APPLY and state is State.REVERSING:
+        return "it is applied, and its reversal awaits approval"
     if action is Action.CANCEL and state in (State.REVERSED, State.WITHDRAWN):
         return f"it is already {state}; it cannot be cancelled twice"
     return f"it is {state}, and a {state} adjustment cannot be {_past(action)}"

@@ -109,14 +109,19 @@ class State(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     APPLIED = "applied"
+    REVERSING = "reversing"
+    """Applied, and its cancellation (the reversal) awaits approval."""
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     REVERSED = "reversed"
     INVALID = "invalid"
 
 
-OPEN_STATES = frozenset({State.PENDING, State.APPROVED})
+OPEN_STATES = frozenset({State.PENDING, State.APPROVED, State.REVERSING})
 """States in which a request still awaits a decision or an action."""
+
+BOOKED_STATES = frozenset({State.APPLIED, State.REVERSING})
+"""States in which the adjustment's effect is on the books (and not reversed)."""
 
 
 class Action(StrEnum):
@@ -183,6 +188,21 @@ class Request(NamedTuple):
     effective: datetime.date | None = None
     risk: tuple[str, ...] = ()
     external_id: str | None = None
+    entered_by: str | None = None
+    """Who wrote the request (the acting identity of the tool); a requester too."""
+    at: str | None = None
+    """When a tool wrote it (ISO 8601 with offset)."""
+    judged: Money | None = None
+    """The converted amount the request was judged at when it was written, if a price converted it."""
+    chain: tuple[str, ...] | None = None
+    """The approval chain in force when the request was written (None: not recorded)."""
+
+    @property
+    def requesters(self) -> tuple[str, ...]:
+        """Everyone who counts as the request's requester: they never approve it."""
+        if self.entered_by is None or self.entered_by == self.requested_by:
+            return (self.requested_by,)
+        return (self.requested_by, self.entered_by)
 
     @property
     def kind(self) -> Kind:
@@ -211,6 +231,10 @@ class Event(NamedTuple):
     effective: datetime.date | None
     signature: str | None
     source: Source
+    judged: Money | None = None
+    """The converted amount the decider was shown, when a price converted it."""
+    chain: tuple[str, ...] | None = None
+    """The approval chain in force as the decider saw it (None: not recorded)."""
 
 
 class UserGrant(Frozen):
@@ -221,6 +245,8 @@ class UserGrant(Frozen):
     roles: tuple[str, ...]
     limit: Money | None = None
     email: str | None = None
+    git: str | None = None
+    """The e-mail their git commits carry (`git-identity` checks)."""
     source: Source
 
 
@@ -269,6 +295,19 @@ class TypePolicy(Frozen):
     document_above: Money | None = None
     sla_days: int | None = None
     signatures_required: bool | None = None
+    backdate_days: int | None = None
+    require_at: bool | None = None
+    git_identity: bool | None = None
+    source: Source
+
+
+class Declaration(Frozen):
+    """A site's own adjustment type or category (`adjustment-type`, `adjustment-category`)."""
+
+    date: datetime.date
+    kind: str
+    """"type" or "category"."""
+    name: str
     source: Source
 
 
@@ -336,6 +375,11 @@ class Adjustment(Frozen):
     reversed_on: datetime.date | None = None
     applied_source: Source | None = None
     reversed_source: Source | None = None
+    reversal_chain: tuple[str, ...] = ()
+    """The chain the reversal needs (state `reversing`, or once reversed)."""
+    reversal_approvals: tuple[Approval, ...] = ()
+    cancelled_by: str | None = None
+    """Who asked for the reversal of an applied adjustment."""
     problems: tuple[Problem, ...] = ()
     risk_flags: tuple[str, ...] = ()
     """The request's `risk:` flags and those `risk.request_flags` raised at arrival."""
@@ -353,8 +397,20 @@ class Adjustment(Frozen):
     def next_role(self) -> str | None:
         if self.state is State.PENDING and self.level < len(self.chain):
             return self.chain[self.level]
+        if (self.state is State.REVERSING
+                and len(self.reversal_approvals) < len(self.reversal_chain)):
+            return self.reversal_chain[len(self.reversal_approvals)]
         return None
 
     @property
     def approvers(self) -> tuple[str, ...]:
         return tuple(a.by for a in self.approvals)
+
+    @property
+    def deciding_chain(self) -> tuple[str, ...]:
+        """The chain now being filled: the reversal's while reversing."""
+        return self.reversal_chain if self.state is State.REVERSING else self.chain
+
+    @property
+    def deciding_approvals(self) -> tuple[Approval, ...]:
+        return self.reversal_approvals if self.state is State.REVERSING else self.approvals
