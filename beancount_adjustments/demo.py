@@ -46,7 +46,8 @@ from decimal import Decimal
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from beancount_adjustments.digest import content_digest
+from beancount_adjustments.digest import request_digest
+from beancount_adjustments.models import Posting, Request, Source
 
 __all__ = ["generate_ledger", "write_ledger"]
 
@@ -843,9 +844,12 @@ def _emit(rng: random.Random, ledger: _Ledger, org: _Org, *, customer: _Customer
     lines.append(_posting(RECEIVABLE, made.cents, cur))
     ledger.add(day, "".join(lines), txn=True)
     # Every decision carries the digest of what it decided on, as the tools write it.
-    digest = content_digest(rid, adj_type, customer.cid, reason, [
-        (COUNTER_ACCOUNT[adj_type], Decimal(_money(-made.cents)), cur),
-        (RECEIVABLE, Decimal(_money(made.cents)), cur)])
+    digest = request_digest(Request(
+        rid, day, adj_type, plan.category, customer.cid, made.requester, reason, None, "",
+        (Posting(COUNTER_ACCOUNT[adj_type], Decimal(_money(-made.cents)), cur),
+         Posting(RECEIVABLE, Decimal(_money(made.cents)), cur)), Source("", 0),
+        made.invoice.rid if made.invoice else None, made.order.rid if made.order else None,
+        risk=tuple(r.strip() for r in made.risk.split(",") if r.strip()) if made.risk else ()))
 
     # The decisions, in order, on a clock that only moves forward.
     when, clock = day, rng.randrange(8 * 3600, 17 * 3600)
