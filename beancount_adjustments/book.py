@@ -4,12 +4,13 @@
 into states, approvals, effects and problems. It is pure: same facts, same
 book. The plugin calls it once per load; everything else reads its result.
 
-Replay walks one timeline, day by day: on each day the requests dated that
-day arrive first (and one below every threshold is approved, and applied,
-at once), then the day's events in ledger order. An event that does not fit
-(wrong state, wrong person, stale content, closed period) is recorded in the
-request's history as refused, reported as a problem at its line, and
-changes nothing.
+Replay walks one timeline in ledger order: by date, then on one day by
+file and line, with the entries that carry `at:` in the order of their
+`at:`. A request below every threshold is approved, and applied, as it
+arrives. An event that does not fit (wrong state, wrong person, stale
+content, back-dated, closed period) is recorded in the request's history as
+refused, reported as a problem at its line, and changes nothing. Who may
+take which action is `permissions.denial`, which the tools ask too.
 
 The replay keeps each adjustment as a small mutable `Tracked` record and
 the book hands out the frozen `Adjustment` model of one the first time a
@@ -24,23 +25,32 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import itertools
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fnmatch import fnmatchcase
 from operator import attrgetter
 from typing import NamedTuple
 
-from beancount_adjustments.digest import request_digest
-from beancount_adjustments.directives import receivable_totals, reference_terms
-from beancount_adjustments.lifecycle import TRANSITIONS, refusal
+from beancount_adjustments import digest as digests
+from beancount_adjustments.directives import (
+    KNOWN_CATEGORIES,
+    KNOWN_TYPES,
+    chain_text,
+    receivable_totals,
+    reference_terms,
+)
+from beancount_adjustments.lifecycle import TRANSITIONS
 from beancount_adjustments.models import (
     Action,
     Adjustment,
     Approval,
     ApprovalRow,
     CustomerRecord,
+    Declaration,
     Event,
     Frozen,
     Kind,
@@ -57,6 +67,7 @@ from beancount_adjustments.models import (
     build,
     maker,
 )
+from beancount_adjustments.permissions import Denial, Rules, Situation, denial
 from beancount_adjustments.policy import (
     Directory,
     Matrix,
@@ -65,7 +76,6 @@ from beancount_adjustments.policy import (
     TypePolicies,
     TypeSettings,
     convert,
-    within_limit,
 )
 from beancount_adjustments.risk import (
     ARRIVAL_CHECKS,
@@ -84,14 +94,19 @@ _approval = maker(Approval, "by", "role", "level", "date", "at")
 _adjustment = maker(
     Adjustment, "request", "digest", "state", "amount", "tier", "chain", "rule",
     "separate_apply", "sla_days", "approvals", "history", "decided_on", "applied_on",
-    "effective_date", "reversed_on", "applied_source", "reversed_source", "problems",
-    "risk_flags")
+    "effective_date", "reversed_on", "applied_source", "reversed_source",
+    "reversal_chain", "reversal_approvals", "cancelled_by", "problems",
+    "risk_flags", "signatures_required", "judged")
 
 
 class Settings(Frozen):
     receivable: str = "Assets:Receivable"
     id_prefix: str = "ADJ"
     checks: tuple[str, ...] = ()
+
+
+Check = Callable[[Request, Money], Iterable[str] | str | None]
+"""A site's own check (the `checks` setting): messages saying what is wrong, or none."""
 
 
 @dataclass
@@ -111,6 +126,9 @@ class Facts:
     risk_settings: list[RiskSetting | AlertRule] = field(default_factory=list)
     seals: list[Seal] = field(default_factory=list)
     keys: list[PublicKey] = field(default_factory=list)
+    declarations: list[Declaration] = field(default_factory=list)
+    files: tuple[str, ...] = ()
+    """The ledger's files in the order they are loaded: same-day order is file order."""
 
 
 class Given(NamedTuple):
@@ -137,7 +155,17 @@ class Line(NamedTuple):
 
 
 _NONE: tuple[()] = ()
-_tuple_new = tuple.__new__  # a named tuple without the Python-level __new__
+_ZERO = Decimal(0)
+_UNSEEN = object()
+
+
+def _moment(at: str) -> datetime.datetime | None:
+    """`at` as an aware moment (a stamp without offset taken as UTC), or None."""
+    try:
+        moment = datetime.datetime.fromisoformat(at.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
 
 
 def with_flags(request: Request, flags: tuple[str, ...]) -> tuple[str, ...]:
@@ -155,8 +183,9 @@ class Tracked:
     the `Adjustment` model the tools read.
     """
 
-    __slots__ = ("_digest", "amount", "applied_by", "applied_on", "approvals", "chain",
-                 "decided_on", "effective_date", "history", "lowers", "problems", "request",
+    __slots__ = ("_digest", "amount", "applied_by", "applied_on", "approvals", "cancelled_by",
+                 "chain", "decided_on", "effective_date", "history", "judged", "lowers",
+                 "problems", "request", "reversal_approvals", "reversal_chain",
                  "reversed_by", "reversed_on", "risk_flags", "rule", "settings", "stale",
                  "state", "tier")
 
@@ -183,6 +212,10 @@ class Tracked:
         """The event that applied it (None: applied on arrival, or not applied)."""
         self.reversed_by: Event | None = None
         self.risk_flags = with_flags(request, _NONE)
+        self.judged: Money | None = None
+        self.reversal_chain: tuple[str, ...] = _NONE
+        self.reversal_approvals: tuple[Given, ...] = _NONE
+        self.cancelled_by: str | None = None
 
     @property
     def applied_source(self) -> Source | None:
@@ -199,8 +232,23 @@ class Tracked:
     def digest(self) -> str:
         found = self._digest
         if found is None:
-            found = self._digest = request_digest(self.request)
+            found = self._digest = digests.request_digest(self.request)
         return found
+
+    def situation(self, stale: bool = False) -> Situation:
+        """What `permissions.denial` needs to judge an action now.
+
+        `stale`: for an approval given to other content, which was given when
+        the levels approved before it (stale or not) had been filled.
+        """
+        reversing = self.state is State.REVERSING
+        approvals = (self.reversal_approvals if reversing
+                     else self.approvals + self.stale if stale else self.approvals)
+        return Situation(self.request, self.state,
+                         self.reversal_chain if reversing else self.chain,
+                         tuple(a.by for a in sorted(approvals, key=attrgetter("level"))),
+                         self.amount, self.cancelled_by, self.settings.separate_apply,
+                         self.settings.signatures_required)
 
     @property
     def approvers(self) -> tuple[str, ...]:
@@ -215,7 +263,9 @@ class Tracked:
             tuple(_record(line, True, False, "") if type(line) is Event else _record(*line)
                   for line in self.history), self.decided_on,
             self.applied_on, self.effective_date, self.reversed_on, self.applied_source,
-            self.reversed_source, self.problems, self.risk_flags)
+            self.reversed_source, self.reversal_chain,
+            tuple(_approval(*a) for a in self.reversal_approvals), self.cancelled_by,
+            self.problems, self.risk_flags, settings.signatures_required, self.judged)
 
 
 class _Flags:
@@ -286,6 +336,8 @@ class Book(Frozen):
     settings: Settings
     facts: Facts
     """What the replay judged: the writer re-judges a candidate change against it."""
+    rules: Rules
+    """Who holds what and the prices: what `permissions.denial` reads."""
 
     def get(self, adjustment_id: str) -> Adjustment | None:
         return self.adjustments.get(adjustment_id)
@@ -301,11 +353,46 @@ class Book(Frozen):
         return adjustments.tracked
 
 
+_HALF_DAY = datetime.timedelta(hours=12)
+
+
+def at_floor(at: str) -> datetime.date | None:
+    """The earliest calendar day the moment `at` can have been in its writer's zone.
+
+    A stamp with an offset other than UTC names its own day; a UTC stamp
+    (what tools wrote before they wrote the local offset) may be half a day
+    ahead of the writer's day. None: not an ISO 8601 moment.
+    """
+    try:
+        moment = datetime.datetime.fromisoformat(at.strip())
+    except ValueError:
+        return None
+    offset = moment.utcoffset()
+    if offset is not None and not offset:
+        return (moment - _HALF_DAY).date()
+    return moment.date()
+
+
+def same_amount(recorded: Money, current: Money | None) -> bool:
+    """Whether `current` is `recorded` to the digits `recorded` was written with."""
+    if current is None or current.currency != recorded.currency:
+        return False
+    exponent = recorded.number.as_tuple().exponent
+    if not isinstance(exponent, int):
+        return False
+    try:
+        return current.number.quantize(Decimal(1).scaleb(exponent)) == recorded.number
+    except ArithmeticError:
+        return False
+
+
 class _Replay:
-    def __init__(self, facts: Facts, rates: Rates, settings: Settings) -> None:
+    def __init__(self, facts: Facts, rates: Rates, settings: Settings,
+                 checks: Sequence[tuple[str, Check]]) -> None:
         self.facts = facts
         self.rates = rates
         self.settings = settings
+        self.checks = checks
         self.directory = Directory.build(facts.grants, facts.customers)
         self.matrix = Matrix.build(facts.rows)
         self.policies = TypePolicies.build(facts.policies)
@@ -325,14 +412,22 @@ class _Replay:
         self._policy_dates = [policy.date for policy in self.policies.policies]
         # By id() of a matrix version: the versions live as long as the replay.
         self._roles_cache: dict[int, frozenset[str]] = {}
+        self._at_cache: dict[str, datetime.date | None] = {}
         self.arrivals = Arrivals(RiskConfig.build(facts.risk_settings), self.matrix)
         # Arrival flags decide a chain only through rows narrowed by one of their
         # names; without such a row they are worked out when the book is read.
         flag_rows = any(row.risk in ARRIVAL_CHECKS for row in facts.rows)
         self.deferred = None if flag_rows else _Flags(self.arrivals)
         self.keyring = KeyRing.build(facts.keys)
+        self.declared: dict[str, list[Declaration]] = {}
+        for declaration in sorted(facts.declarations, key=attrgetter("date")):
+            self.declared.setdefault(declaration.name, []).append(declaration)
         self._actions = {Action.APPROVE: self.approve, Action.REJECT: self.reject,
                          Action.APPLY: self.apply_event, Action.CANCEL: self.cancel}
+        self.rules = Rules(self.directory, rates, self.approver_roles)
+        self.current: Request | Event | None = None
+        """What the replay is judging: where an internal failure is reported."""
+        self.check_rows()
 
     # -- reporting -----------------------------------------------------------
 
@@ -345,31 +440,99 @@ class _Replay:
         if adj is not None:
             adj.problems += (problem,)
 
+    def warn(self, code: str, message: str, source: Source,
+             adjustment_id: str | None = None) -> None:
+        self.warnings.append(build(Problem, code=code, message=message, source=source,
+                                   adjustment_id=adjustment_id))
+
     def refuse(self, adj: Tracked, event: Event, code: str, message: str) -> None:
         self.fail(code, f"{event.adjustment_id} {event.action} by {event.by} on {event.date}: "
                   f"{message}", event.source, adj)
         adj.history += (Line(event, False, False, message),)
 
+    # -- the policy's own sanity ---------------------------------------------
+
+    def known(self, name: str, kind: str, date: datetime.date) -> bool:
+        if name in (KNOWN_TYPES if kind == "type" else KNOWN_CATEGORIES):
+            return True
+        return any(d.kind == kind and d.date <= date for d in self.declared.get(name, ()))
+
+    def check_rows(self) -> None:
+        """Warn at rows that can never apply: a pattern no type matches, roles nobody holds."""
+        types = {*KNOWN_TYPES, *(d.name for ds in self.declared.values() for d in ds
+                                 if d.kind == "type")}
+        for row in self.facts.rows:
+            if not any(fnmatchcase(adj_type, row.pattern) for adj_type in types):
+                self.warn("unknown-pattern",
+                          f'approval row "{row.pattern}" matches no known adjustment type '
+                          f"({', '.join(KNOWN_TYPES[:3])}, ...); check the spelling, or "
+                          'declare the type with custom "adjustment-type".', row.source)
+            unheld = [role for role in row.roles
+                      if not self.directory.users_with_role(role, row.date)]
+            if unheld:
+                self.warn("unheld-role",
+                          f'approval row "{row.pattern}" from {row.threshold}: nobody holds '
+                          f"{', '.join(unheld)} on {row.date}, so requests it covers cannot "
+                          "be approved; check the spelling or declare a user with the role.",
+                          row.source)
+
     # -- the timeline --------------------------------------------------------
 
+    def timeline(self) -> list[Request | Event]:
+        """Requests and events in ledger order (see the module docstring)."""
+        rank = {name: index for index, name in enumerate(self.facts.files)}
+
+        def key(item: Request | Event) -> tuple[datetime.date, int, int]:
+            source = item.source
+            found = rank.get(source.filename)
+            if found is None:
+                found = rank[source.filename] = len(rank)
+            return (item.date, found, source.lineno)
+
+        items: list[Request | Event] = [*self.facts.requests, *self.facts.events]
+        items.sort(key=key)
+        # Where several entries of one day carry `at:`, they take the order of it.
+        start, count = 0, len(items)
+        while start < count:
+            day = items[start].date
+            end = start + 1
+            while end < count and items[end].date == day:
+                end += 1
+            if end - start > 1:
+                self._order_by_at(items, start, end)
+            start = end
+        return items
+
+    def _order_by_at(self, items: list[Request | Event], start: int, end: int) -> None:
+        stamped = [i for i in range(start, end) if items[i].at is not None]
+        if len(stamped) < 2:
+            return
+        stamps = [str(items[i].at) for i in stamped]
+        if all(a <= b for a, b in itertools.pairwise(stamps)):
+            return
+        moments = [_moment(stamp) for stamp in stamps]
+        if any(moment is None for moment in moments):
+            return
+        order = sorted(range(len(stamped)), key=lambda k: moments[k])  # type: ignore[arg-type,return-value]
+        chosen = [items[stamped[k]] for k in order]
+        for position, item in zip(stamped, chosen, strict=True):
+            items[position] = item
+
     def run(self) -> Book:
-        # A stable sort by date of requests-then-events puts each day's requests
-        # first and keeps ledger order within each; read from a sorted ledger the
-        # two lists are sorted runs already, which the sort merges in one pass.
-        timeline: list[Request | Event] = [*self.facts.requests, *self.facts.events]
-        timeline.sort(key=attrgetter("date"))
         arrive, handle, event_type = self.arrive, self.handle, Event
-        for item in timeline:
+        for item in self.timeline():
+            self.current = item
             if type(item) is event_type:
                 handle(item)
             else:
                 arrive(item)  # type: ignore[arg-type]
+        self.current = None
         return build(Book,
             adjustments=Adjustments(self.progress, self.deferred),
             problems=tuple(self.problems), warnings=tuple(self.warnings),
             directory=self.directory, matrix=self.matrix, policies=self.policies,
             locks=tuple(self.locks), invoices=self.facts.invoices, orders=self.facts.orders,
-            settings=self.settings, facts=self.facts)
+            settings=self.settings, facts=self.facts, rules=self.rules)
 
     def approver_roles(self, date: datetime.date) -> frozenset[str]:
         """Every role some matrix row in force on `date` names."""
@@ -386,6 +549,38 @@ class _Replay:
         if found is None:
             found = self._settings_cache[key] = self.policies.settings(adj_type, date)
         return found
+
+    def written_on(self, at: str) -> datetime.date | None:
+        found = self._at_cache.get(at, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._at_cache[at] = at_floor(at)
+        return found  # type: ignore[return-value]
+
+    def dating(self, item: Request | Event, settings: TypeSettings) -> tuple[str, str] | None:
+        """(code, message) when `item` is dated earlier than it was written allows."""
+        at = item.at
+        if at is None:
+            if settings.require_at and type(item) is Event:
+                return ("missing-at", "this type's policy requires `at:` (when the decision "
+                        "was written) on every event (`require-at: TRUE`); tools write it.")
+            return None
+        written = self.written_on(at)
+        if written is None:
+            return ("bad-metadata", f"`at: {at!r}` is not an ISO 8601 moment "
+                    "(2026-11-21T10:00:00+01:00).")
+        allowed = settings.backdate_days
+        if (written - item.date).days > allowed:
+            return ("backdated",
+                    f"it is dated {item.date} but was written at {at}; entries may be dated "
+                    f"at most {allowed} day{'s' if allowed != 1 else ''} before they are "
+                    "written (policy `backdate-days:`). Date it when it is written.")
+        return None
+
+    def decided_on(self, item: Request | Event) -> datetime.date:
+        """The day a decision was really taken: its date, or later per its `at:`."""
+        at = item.at
+        written = self.written_on(at) if at is not None else None
+        return item.date if written is None or written < item.date else written
 
     # -- requests ------------------------------------------------------------
 
@@ -415,11 +610,29 @@ class _Replay:
         request = adj.request
         source, rid = request.source, request.id
         ok = True
-        if not self.directory.is_user(request.requested_by, request.date):
-            self.fail("unknown-user",
-                      f"{rid}: requested-by \"{request.requested_by}\" is not a user on "
-                      f"{request.date}; declare them with custom \"adjustment-user\".",
-                      source, adj)
+        for key, name in (("requested-by", request.requested_by),
+                          ("entered-by", request.entered_by)):
+            if name is not None and not self.directory.is_user(name, request.date):
+                self.fail("unknown-user",
+                          f"{rid}: {key} \"{name}\" is not a user on {request.date}; "
+                          "declare them with custom \"adjustment-user\".", source, adj)
+                ok = False
+        if not self.known(request.type, "type", request.date):
+            self.fail("unknown-type",
+                      f"{rid}: adjustment type \"{request.type}\" is not one of the known "
+                      "types; check the spelling, or declare it with custom "
+                      f"\"adjustment-type\" \"{request.type}\".", source, adj)
+            ok = False
+        if request.category is not None and not self.known(request.category, "category",
+                                                           request.date):
+            self.fail("unknown-category",
+                      f"{rid}: category \"{request.category}\" is not one of the known "
+                      "categories; check the spelling, or declare it with custom "
+                      f"\"adjustment-category\" \"{request.category}\".", source, adj)
+            ok = False
+        dated = self.dating(request, adj.settings)
+        if dated is not None:
+            self.fail(dated[0], f"{rid}: {dated[1]}", source, adj)
             ok = False
         customer = self.directory.customer_on(request.customer, request.date)
         if customer is None:
@@ -433,12 +646,13 @@ class _Replay:
         amount = self.amount_of(adj)
         if amount is None:
             return False
-        # A positive amount is its own absolute value: no second Money for it.
         adj.lowers = amount.number < 0
-        adj.amount = Money(-amount.number, amount.currency) if adj.lowers else amount
+        adj.amount = self.moved(request, amount.currency)
         if not self.check_references(adj, amount):
             ok = False
         if not self.check_document(adj):
+            ok = False
+        if not self.run_checks(adj):
             ok = False
         try:
             if self.deferred is None:
@@ -446,6 +660,18 @@ class _Replay:
                     request, self.arrivals, adj.amount, adj.tier))
             else:
                 self.deferred.pending.append(adj)
+            rows = self.matrix.candidates(request.type, request.category, adj.tier,
+                                          tuple(adj.risk_flags), request.date)
+            if not rows:
+                self.fail("no-policy",
+                          f"{rid}: no approval row covers {request.type} requests"
+                          f"{' of this shape' if self.matrix.rows_on(request.date) else ''} "
+                          f"on {request.date}, and nothing is approved by the absence of a "
+                          "policy; add one, for example custom \"adjustment-approval\" "
+                          f"\"{request.type.partition(':')[0]}:*\" 0.00 "
+                          f"{adj.amount.currency} \"manager\" (a row with no roles "
+                          "pre-approves).", source, adj)
+                return False
             rule = self.matrix.choose(
                 adj_type=request.type, category=request.category, tier=adj.tier,
                 risk=adj.risk_flags, amount=adj.amount, date=request.date, rates=self.rates)
@@ -457,8 +683,76 @@ class _Replay:
             return False
         adj.rule = rule
         adj.chain = rule.roles if rule else ()
-        return ok
+        adj.judged = self.judged(adj.amount, rows, request.date)
+        return self.check_judgement(adj) and ok
 
+    def moved(self, request: Request, currency: str) -> Money:
+        """What the request moves: the sum of its positive legs in `currency`.
+
+        Legs that cancel out on the receivable accounts do not make a large
+        posting look small; the direction is the net move on the customer.
+        """
+        total = _ZERO
+        for posting in request.postings:
+            if posting.number > 0 and posting.currency == currency:
+                total += posting.number
+        return Money(total, currency)
+
+    def judged(self, amount: Money, rows: Sequence[ApprovalRow],
+               date: datetime.date) -> Money | None:
+        """`amount` in the thresholds' currency, when a price converts it."""
+        for row in rows:
+            currency = row.threshold.currency
+            if currency != amount.currency:
+                value = convert(amount, currency, date, self.rates)
+                return None if value is None else Money(value, currency)
+        return None
+
+    def check_judgement(self, adj: Tracked) -> bool:
+        """A request written with the chain and converted amount it was judged at
+        is judged the same way now, or not at all (a price or row added later)."""
+        request = adj.request
+        rid, source = request.id, request.source
+        if request.chain is not None and request.chain != adj.chain:
+            self.fail("stale-chain",
+                      f"{rid}: it was written when its approval chain was "
+                      f"\"{chain_text(request.chain)}\"; the rows now in force give "
+                      f"\"{chain_text(adj.chain)}\" (a row, tier or risk setting changed "
+                      "for its date). Nothing it was judged on may change afterwards: "
+                      "restore the policy, or withdraw it and file a new request.",
+                      source, adj)
+            return False
+        if request.judged is not None and not same_amount(request.judged, adj.judged):
+            now = adj.judged if adj.judged is not None else "nothing"
+            self.fail("stale-price",
+                      f"{rid}: it was judged at {request.judged} when written; the prices "
+                      f"now in the ledger make it {now} on {request.date}. A price added or "
+                      "changed afterwards must not change what a request needs: restore the "
+                      "price, or withdraw it and file a new request.", source, adj)
+            return False
+        return True
+
+    def run_checks(self, adj: Tracked) -> bool:
+        """The site's own checks (`checks` setting); a check that fails closes the request."""
+        request, amount = adj.request, adj.amount
+        if not self.checks or amount is None:
+            return True
+        ok = True
+        for name, check in self.checks:
+            try:
+                said = check(request, amount)
+                messages = [said] if isinstance(said, str) else list(said or ())
+            except Exception as exc:  # a site's check must not stop the pass
+                self.fail("check-error",
+                          f"{request.id}: check {name} failed ({type(exc).__name__}: {exc}); "
+                          "the request is not judged until it runs.", request.source, adj)
+                ok = False
+                continue
+            for message in messages:
+                self.fail("check-failed", f"{request.id}: {message} (check {name})",
+                          request.source, adj)
+                ok = False
+        return ok
     def amount_of(self, adj: Tracked) -> Money | None:
         """The signed amount the request moves on customer accounts, checked."""
         request = adj.request
@@ -582,155 +876,181 @@ class _Replay:
             self.refuse(adj, event, "event-before-request",
                         f"it is dated before the request ({adj.request.date}).")
             return
-        if not self.directory.is_user(event.by, event.date):
-            self.refuse(adj, event, "unknown-user",
-                        f"\"{event.by}\" is not a user on {event.date}; declare them with "
-                        "custom \"adjustment-user\".")
+        dated = self.dating(event, adj.settings)
+        if dated is not None:
+            self.refuse(adj, event, *dated)
             return
-        if (adj.state, event.action) not in TRANSITIONS:
-            self.refuse(adj, event, "invalid-transition",
-                        refusal(adj.state, event.action, adj.settings.separate_apply) + ".")
+        if event.action is Action.APPROVE:
+            self.approve(adj, event)
+            return
+        refused = self.denial(adj, event)
+        if refused is not None:
+            self.refuse(adj, event, *refused)
             return
         self._actions[event.action](adj, event)
 
+    def denial(self, adj: Tracked, event: Event, stale: bool = False) -> Denial | None:
+        return denial(self.rules, adj.situation(stale), event.action, event.by, event.date)
+
+    def staleness(self, adj: Tracked, event: Event) -> str | None:
+        """Why an approval was given to something else than what is judged now."""
+        reversing = adj.state is State.REVERSING
+        if event.digest is not None and not digests.matches(event.digest, adj.request,
+                                                            adj.digest):
+            return (f"the request changed after it was given (digest {event.digest} "
+                    f"approved, now {adj.digest})")
+        chain = adj.reversal_chain if reversing else adj.chain
+        if event.chain is not None and event.chain != chain:
+            return (f"it was given to the chain \"{chain_text(event.chain)}\", and the "
+                    f"chain in force is now \"{chain_text(chain)}\"")
+        if event.judged is not None and not same_amount(event.judged, adj.judged):
+            now = adj.judged if adj.judged is not None else "no conversion"
+            return (f"it was given at {event.judged}, and the prices now in the ledger "
+                    f"make it {now}")
+        return None
+
     def approve(self, adj: Tracked, event: Event) -> None:
-        request, by, digest = adj.request, event.by, event.digest
-        if by == request.requested_by:
-            self.refuse(adj, event, "self-approval",
-                        "the requester cannot approve their own request (segregation of "
-                        "duties); another user holding the role must approve.")
+        if (adj.state, Action.APPROVE) not in TRANSITIONS:
+            self.refuse(adj, event, *self.denial(adj, event) or ("invalid-transition", ""))
             return
-        stale = digest is not None and digest != adj.digest
-        # A stale approval was given to the content as it was, when the levels
-        # approved before it (stale or not) had been filled.
-        approvals, chain = adj.approvals, adj.chain
-        level = len(approvals) + len(adj.stale) if stale else len(approvals)
-        if level >= len(chain):
-            self.refuse(adj, event, "invalid-transition", "every level was already approved.")
+        stale = self.staleness(adj, event)
+        refused = self.denial(adj, event, stale is not None)
+        if refused is not None:
+            self.refuse(adj, event, *refused)
             return
-        role = chain[level]
-        earlier = None
-        for given in (approvals + adj.stale if stale else approvals):
-            if given.by == by:
-                earlier = given
-                break
-        if earlier is not None:
-            self.refuse(adj, event, "same-approver",
-                        f"{event.by} already approved level {earlier.level} as {earlier.role};"
-                        f" level {level + 1} ({role}) needs a different person.")
-            return
-        holds, limit = self.directory.limit_for(by, role, event.date)
-        if not holds:
-            held = ", ".join(self.directory.roles_on(event.by, event.date)) or "no role"
-            self.refuse(adj, event, "missing-role",
-                        f"level {level + 1} of {len(adj.chain)} needs a {role}; {event.by} "
-                        f"holds {held} on {event.date}.")
-            return
-        if limit is not None and adj.amount is not None:
-            covered = within_limit(limit, adj.amount, request.date, self.rates)
-            if covered is None:
-                self.refuse(adj, event, "missing-price",
-                            f"no price converts {adj.amount.currency} to {limit.currency} on "
-                            f"or before the request date {request.date} to check "
-                            f"{event.by}'s limit.")
-                return
-            if not covered:
-                self.refuse(adj, event, "over-limit",
-                            f"{adj.amount} is above {event.by}'s approval limit of {limit} as "
-                            f"{role}; someone with a higher limit must approve.")
-                return
         signed = signature_refusal(self.keyring, event, lambda: event.digest or adj.digest,
                                    adj.settings.signatures_required)
         if signed is not None:
             self.refuse(adj, event, *signed)
             return
+        reversing = adj.state is State.REVERSING
+        chain = adj.reversal_chain if reversing else adj.chain
+        filled = (adj.reversal_approvals if reversing
+                  else adj.approvals + adj.stale if stale else adj.approvals)
+        level = len(filled)
+        approval = Given(event.by, chain[level], level + 1, event.date, event.at)
         completes = level + 1 == len(chain)
-        applies = completes and not adj.settings.separate_apply
-        approval = _tuple_new(Given, (by, role, level + 1, event.date, event.at))
-        if stale and not applies:
-            message = (f"{event.adjustment_id}: the approval by {event.by} on {event.date} "
-                       "is stale: the request changed after it was given (digest "
-                       f"{event.digest} approved, now {adj.digest}); it does not count "
-                       "until the request is approved again.")
-            self.warnings.append(build(Problem, code="stale-approval", message=message,
-                                       source=event.source, adjustment_id=event.adjustment_id))
-            adj.stale += (approval,)
-            adj.history += (Line(
-                event, False, True, "stale: the request changed after this approval"),)
+        if stale is not None:
+            self.stale_approval(adj, event, approval, stale,
+                                completes and (reversing or not adj.settings.separate_apply))
             return
-        if stale:
-            # This approval applied the request, so the content changed after it
-            # was applied: report it, and keep the booked history as it was.
-            self.changed_after_apply(adj, event)
-            adj.approvals = tuple(sorted(adj.approvals + adj.stale, key=lambda a: a.level))
+        if reversing:
+            if completes and not self.reverse(adj, event):
+                return
+            adj.history += (event,)
+            adj.reversal_approvals += (approval,)
+            return
+        adj.history += (event,)
         adj.approvals += (approval,)
-        adj.history += (Line(event, True, True, "") if stale else event,)
         if completes:
             adj.state = State.APPROVED
             adj.decided_on = event.date
-            if applies:
+            if not adj.settings.separate_apply:
                 self.apply(adj, event.date, event.effective, event)
 
-    def changed_after_apply(self, adj: Tracked, event: Event) -> None:
-        self.fail("changed-after-apply",
-                  f"{adj.request.id}: the request changed after it was applied (digest "
-                  f"{event.digest} at the {event.action} on {event.date}, now {adj.digest}). "
-                  "An applied adjustment is never edited: restore its content, cancel it and "
-                  "file a new request.", adj.request.source, adj)
+    def stale_approval(self, adj: Tracked, event: Event, approval: Given, why: str,
+                       would_book: bool) -> None:
+        """A stale approval counts for nothing; if it is the one that booked the
+        adjustment (or its reversal), that is an error, not a warning."""
+        what = "reversal" if adj.state is State.REVERSING else "adjustment"
+        message = (f"{event.adjustment_id}: the approval by {event.by} on {event.date} is "
+                   f"stale: {why}; it does not count until it is approved again.")
+        if would_book:
+            self.fail("stale-approval",
+                      f"{message} It is the approval that booked the {what}, so the {what} "
+                      "is no longer booked: nothing an approval was judged on may change "
+                      "afterwards. Restore what was approved, or cancel and file a new "
+                      "request.", event.source, adj)
+        else:
+            self.warn("stale-approval", message, event.source, event.adjustment_id)
+        if adj.state is not State.REVERSING:
+            adj.stale += (approval,)
+        adj.history += (Line(event, False, True, f"stale: {why}"),)
 
     def reject(self, adj: Tracked, event: Event) -> None:
-        if event.by == adj.request.requested_by:
-            self.refuse(adj, event, "self-rejection",
-                        "a requester withdraws their own request with cancel, not reject.")
-            return
-        held = set(self.directory.roles_on(event.by, event.date))
-        if not held & set(adj.chain):
-            self.refuse(adj, event, "missing-role",
-                        f"rejecting needs one of the roles in its approval chain "
-                        f"({', '.join(adj.chain)}); {event.by} holds "
-                        f"{', '.join(sorted(held)) or 'no role'}.")
-            return
-        adj.state = State.REJECTED
-        adj.decided_on = event.date
         adj.history += (event,)
+        if adj.state is State.REVERSING:
+            # The reversal is refused: the adjustment stays applied.
+            adj.state = TRANSITIONS[(State.REVERSING, Action.REJECT)]
+            adj.reversal_chain, adj.reversal_approvals, adj.cancelled_by = _NONE, _NONE, None
+            return
+        adj.state = TRANSITIONS[(adj.state, Action.REJECT)]
+        adj.decided_on = event.date
 
     def apply_event(self, adj: Tracked, event: Event) -> None:
-        if not self.directory.roles_on(event.by, event.date):
-            self.refuse(adj, event, "missing-role",
-                        f"applying needs a user with a role; {event.by} holds none on "
-                        f"{event.date}.")
+        if event.digest is not None and not digests.matches(event.digest, adj.request,
+                                                            adj.digest):
+            self.refuse(adj, event, "changed-after-approval",
+                        f"the request changed after it was approved (digest {event.digest} "
+                        f"at the apply, now {adj.digest}); an approved request is applied "
+                        "only as approved. Restore it, or withdraw it and file a new request.")
             return
-        if event.digest is not None and event.digest != adj.digest:
-            self.changed_after_apply(adj, event)
         self.apply(adj, event.date, event.effective, event)
 
     def cancel(self, adj: Tracked, event: Event) -> None:
-        request = adj.request
-        held = set(self.directory.roles_on(event.by, event.date))
-        approver_roles = self.approver_roles(event.date)
-        if event.by != request.requested_by and not held & approver_roles:
-            self.refuse(adj, event, "missing-role",
-                        "cancelling needs the requester or a user holding an approver role "
-                        f"({', '.join(sorted(approver_roles)) or 'none declared'}); "
-                        f"{event.by} holds {', '.join(sorted(held)) or 'no role'}.")
-            return
-        if adj.state is State.APPLIED:
-            adj.state = State.REVERSED
-            adj.reversed_on = event.date
-            adj.reversed_by = event
-            if request.invoice in self.credited and adj.amount is not None and adj.lowers:
-                self.credited[request.invoice] -= adj.amount.number
-        else:
-            adj.state = State.WITHDRAWN
+        if adj.state is not State.APPLIED:
+            adj.state = TRANSITIONS[(adj.state, Action.CANCEL)]
             adj.decided_on = adj.decided_on or event.date
+            adj.history += (event,)
+            return
+        # Cancelling an applied adjustment asks for its reversal, which moves money
+        # too: it needs the chain a request of its type and amount needs now.
+        request = adj.request
+        if adj.amount is None:
+            chain: tuple[str, ...] = _NONE
+        else:
+            try:
+                rule = self.matrix.choose(
+                    adj_type=request.type, category=request.category, tier=adj.tier,
+                    risk=adj.risk_flags, amount=adj.amount, date=event.date, rates=self.rates)
+            except MissingPrice as missing:
+                self.refuse(adj, event, "missing-price",
+                            f"{missing}, so the approvals its reversal needs cannot be "
+                            "worked out; add a price directive.")
+                return
+            chain = rule.roles if rule else _NONE
+        if not chain:
+            if self.reverse(adj, event):
+                adj.cancelled_by = event.by
+                adj.history += (event,)
+            return
+        adj.state = State.REVERSING
+        adj.cancelled_by = event.by
+        adj.reversal_chain = chain
+        adj.reversal_approvals = _NONE
         adj.history += (event,)
+
+    def closing_lock(self, when: datetime.date, decided: datetime.date) -> PeriodLock | None:
+        """The lock in force on `decided` that closes `when`, if any."""
+        for lock in self.locks:
+            if lock.date > decided:
+                break
+            if when <= lock.through:
+                return lock
+        return None
+
+    def reverse(self, adj: Tracked, event: Event) -> bool:
+        """Book the reversal, dated at `event`; False when a closed period forbids it."""
+        lock = self.closing_lock(event.date, self.decided_on(event))
+        if lock is not None:
+            self.refuse(adj, event, "closed-period",
+                        f"the reversal would be dated {event.date}, inside the period closed "
+                        f"through {lock.through} (locked on {lock.date}).")
+            return False
+        request = adj.request
+        adj.state = State.REVERSED
+        adj.reversed_on = event.date
+        adj.reversed_by = event
+        if request.invoice in self.credited and adj.amount is not None and adj.lowers:
+            self.credited[request.invoice] -= adj.amount.number
+        return True
 
     def apply(self, adj: Tracked, date: datetime.date, effective: datetime.date | None,
               event: Event | None) -> None:
         """Book the request's effect on `date` (or its effective date), if allowed.
 
         `event` is the approve or apply that does it; None when the request is
-        applied on arrival.
+        applied on arrival. Locks count as of the moment it was decided (`at:`).
         """
         request = adj.request
         when = effective or request.effective or date
@@ -741,15 +1061,13 @@ class _Replay:
             else:
                 self.refuse(adj, event, code, message)
 
-        for lock in self.locks:
-            if lock.date > date:
-                break
-            if when <= lock.through:
-                refuse("closed-period",
-                       f"its effect would be dated {when}, inside the period closed through "
-                       f"{lock.through} (locked on {lock.date}); date it after "
-                       f"{lock.through} with `effective:`.")
-                return
+        lock = self.closing_lock(when, self.decided_on(event if event is not None else request))
+        if lock is not None:
+            refuse("closed-period",
+                   f"its effect would be dated {when}, inside the period closed through "
+                   f"{lock.through} (locked on {lock.date}); date it after "
+                   f"{lock.through} with `effective:`.")
+            return
         invoice_id = request.invoice
         terms = (reference_terms(self.facts.invoices, invoice_id)
                  if invoice_id is not None and adj.lowers else None)
@@ -774,9 +1092,13 @@ class _Replay:
             adj.history += (event,)
 
 
-def replay(facts: Facts, rates: Rates, settings: Settings | None = None) -> Book:
-    """Judge every request and event; return the book."""
-    return _Replay(facts, rates, settings or Settings()).run()
+def replay(facts: Facts, rates: Rates, settings: Settings | None = None,
+           checks: Sequence[tuple[str, Check]] = ()) -> Book:
+    """Judge every request and event; return the book.
+
+    `checks` are the site's own checks by name (see `Check`), run on every request.
+    """
+    return _Replay(facts, rates, settings or Settings(), checks).run()
 
 
 def no_rates(base: str, quote: str, date: datetime.date) -> Decimal | None:

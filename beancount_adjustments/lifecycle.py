@@ -1,8 +1,11 @@
 """The lifecycle: which action moves which state where.
 
     pending --approve (last level)--> approved --apply--> applied --cancel--> reversing
-       |  \\--reject--> rejected                  |          reversing --approve (last level)--> reversed
-       \\--cancel--> withdrawn      approved --cancel--> withdrawn   reversing --reject--> applied
+       |  \\--reject--> rejected                  |
+       \\--cancel--> withdrawn      approved --cancel--> withdrawn
+
+    reversing --approve (last level)--> reversed
+    reversing --reject--> applied (the reversal is refused)
 
 Approving short of the last level leaves a request (or a reversal) where it
 is with one more level filled. Whether approval applies at once is the

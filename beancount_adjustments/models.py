@@ -193,7 +193,7 @@ class Request(NamedTuple):
     at: str | None = None
     """When a tool wrote it (ISO 8601 with offset)."""
     judged: Money | None = None
-    """The converted amount the request was judged at when it was written, if a price converted it."""
+    """The converted amount it was judged at when written, if a price converted it."""
     chain: tuple[str, ...] | None = None
     """The approval chain in force when the request was written (None: not recorded)."""
 
@@ -383,6 +383,9 @@ class Adjustment(Frozen):
     problems: tuple[Problem, ...] = ()
     risk_flags: tuple[str, ...] = ()
     """The request's `risk:` flags and those `risk.request_flags` raised at arrival."""
+    signatures_required: bool = False
+    judged: Money | None = None
+    """The amount converted into the thresholds' currency, when a price converted it."""
 
     @property
     def id(self) -> str:

@@ -236,6 +236,10 @@ class TypeSettings:
     document_above: Money | None = None
     sla_days: int | None = None
     signatures_required: bool = False
+    backdate_days: int = 0
+    """How many days an event may be dated before the moment it was written (`at:`)."""
+    require_at: bool = False
+    git_identity: bool = False
 
 
 @dataclass
@@ -256,7 +260,7 @@ class TypePolicies:
                 continue
             rank = (0 if any(c in policy.pattern for c in "*?[") else 1, len(policy.pattern))
             for name in ("separate_apply", "document_above", "sla_days",
-                         "signatures_required"):
+                         "signatures_required", "backdate_days", "require_at", "git_identity"):
                 value = getattr(policy, name)
                 if value is not None and (name not in chosen or rank >= chosen[name][0]):
                     chosen[name] = (rank, value)

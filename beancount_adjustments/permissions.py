@@ -1,0 +1,149 @@
+"""Who may do what to an adjustment, now: the one answer.
+
+The replay judges every event with `denial`; the CLI's selection
+(`--all-pending`, `--awaiting`), Fava's buttons and "awaiting me", and
+notifications ask the same function about the book, so a page never offers
+what the writer will refuse. Pure: the directory, the prices and the
+adjustment's situation in, a refusal (code and message) or None out.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from beancount_adjustments.lifecycle import TRANSITIONS, refusal
+from beancount_adjustments.models import Action, Adjustment, Money, Request, State
+from beancount_adjustments.policy import Directory, Rates, within_limit
+
+
+class Denial(NamedTuple):
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """What the rule needs to know of an adjustment at the moment of an action."""
+
+    request: Request
+    state: State
+    chain: tuple[str, ...]
+    """The chain being filled: the request's, or the reversal's while reversing."""
+    approvers: tuple[str, ...]
+    """Who holds the levels of that chain so far, in order."""
+    amount: Money | None
+    cancelled_by: str | None
+    separate_apply: bool
+    signatures_required: bool
+
+    @classmethod
+    def of(cls, adj: Adjustment) -> Situation:
+        approvals = adj.deciding_approvals
+        return cls(adj.request, adj.state, adj.deciding_chain,
+                   tuple(a.by for a in approvals), adj.amount, adj.cancelled_by,
+                   adj.separate_apply, bool(getattr(adj, "signatures_required", False)))
+
+
+RolesOn = Callable[[datetime.date], frozenset[str]]
+"""Every role some approval row in force on a date names."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What the rule reads besides the adjustment: who holds what, and prices."""
+
+    directory: Directory
+    rates: Rates
+    approver_roles: RolesOn
+
+
+def denial(rules: Rules, situation: Situation, action: Action, by: str, date: datetime.date,
+           *, signed: bool = True) -> Denial | None:
+    """Why `by` may not take `action` on `date`, or None when they may.
+
+    `signed`: whether the approval would carry a signature (the replay checks
+    the signature itself; a tool that cannot sign passes False, so types that
+    require signatures are not offered to it).
+    """
+    request, directory = situation.request, rules.directory
+    if not directory.is_user(by, date):
+        return Denial("unknown-user", f"\"{by}\" is not a user on {date}; declare them with "
+                      "custom \"adjustment-user\".")
+    state = situation.state
+    if (state, action) not in TRANSITIONS:
+        return Denial("invalid-transition", refusal(state, action, situation.separate_apply)
+                      + ".")
+    held = directory.roles_on(by, date)
+    if action is Action.APPROVE:
+        return _approve(rules, situation, by, date, signed=signed)
+    if action is Action.REJECT:
+        if state is State.PENDING and by in request.requesters:
+            return Denial("self-rejection",
+                          "a requester withdraws their own request with cancel, not reject.")
+        if not set(held) & set(situation.chain):
+            return Denial("missing-role",
+                          f"rejecting needs one of the roles in its approval chain "
+                          f"({', '.join(situation.chain) or 'none'}); {by} holds "
+                          f"{', '.join(sorted(held)) or 'no role'}.")
+        return None
+    if action is Action.APPLY:
+        if not held:
+            return Denial("missing-role",
+                          f"applying needs a user with a role; {by} holds none on {date}.")
+        return None
+    roles = rules.approver_roles(date)
+    if by not in request.requesters and not set(held) & roles:
+        return Denial("missing-role",
+                      "cancelling needs the requester or a user holding an approver role "
+                      f"({', '.join(sorted(roles)) or 'none declared'}); "
+                      f"{by} holds {', '.join(sorted(held)) or 'no role'}.")
+    return None
+
+
+def _approve(rules: Rules, situation: Situation, by: str, date: datetime.date, *,
+             signed: bool) -> Denial | None:
+    request, chain, directory = situation.request, situation.chain, rules.directory
+    reversal = situation.state is State.REVERSING
+    if by in request.requesters:
+        whose = "requester" if by == request.requested_by else "person who entered it"
+        return Denial("self-approval",
+                      f"the {whose} cannot approve {'its reversal' if reversal else 'it'} "
+                      "(segregation of duties); another user holding the role must approve.")
+    if reversal and by == situation.cancelled_by:
+        return Denial("self-approval",
+                      "the person who asked for the reversal cannot approve it (segregation "
+                      "of duties); another user holding the role must approve.")
+    level = len(situation.approvers)
+    if level >= len(chain):
+        return Denial("invalid-transition", "every level was already approved.")
+    role = chain[level]
+    if by in situation.approvers:
+        earlier = situation.approvers.index(by) + 1
+        return Denial("same-approver",
+                      f"{by} already approved level {earlier} as {chain[earlier - 1]}; "
+                      f"level {level + 1} ({role}) needs a different person.")
+    holds, limit = directory.limit_for(by, role, date)
+    if not holds:
+        held = directory.roles_on(by, date)
+        return Denial("missing-role",
+                      f"level {level + 1} of {len(chain)} needs a {role}; {by} holds "
+                      f"{', '.join(held) or 'no role'} on {date}.")
+    amount = situation.amount
+    if limit is not None and amount is not None:
+        covered = within_limit(limit, amount, request.date, rules.rates)
+        if covered is None:
+            return Denial("missing-price",
+                          f"no price converts {amount.currency} to {limit.currency} on or "
+                          f"before the request date {request.date} to check {by}'s limit.")
+        if not covered:
+            return Denial("over-limit",
+                          f"{amount} is above {by}'s approval limit of {limit} as {role}; "
+                          "someone with a higher limit must approve.")
+    if situation.signatures_required and not signed:
+        return Denial("unsigned-approval",
+                      "approvals of this type must be signed (policy `signatures: "
+                      "\"required\"`); approve with the CLI's --sign-with KEYFILE.")
+    return None
