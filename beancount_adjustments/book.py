@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from operator import attrgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from beancount_adjustments import digest as digests
 from beancount_adjustments.directives import (
@@ -410,8 +410,6 @@ class _Replay:
         # and number of policies in force, not per day.
         self._settings_cache: dict[tuple[str, int], TypeSettings] = {}
         self._policy_dates = [policy.date for policy in self.policies.policies]
-        # By id() of a matrix version: the versions live as long as the replay.
-        self._roles_cache: dict[int, frozenset[str]] = {}
         self._at_cache: dict[str, datetime.date | None] = {}
         self.arrivals = Arrivals(RiskConfig.build(facts.risk_settings), self.matrix)
         # Arrival flags decide a chain only through rows narrowed by one of their
@@ -424,7 +422,7 @@ class _Replay:
             self.declared.setdefault(declaration.name, []).append(declaration)
         self._actions = {Action.APPROVE: self.approve, Action.REJECT: self.reject,
                          Action.APPLY: self.apply_event, Action.CANCEL: self.cancel}
-        self.rules = Rules(self.directory, rates, self.approver_roles)
+        self.rules = Rules(self.directory, rates, self.matrix)
         self.current: Request | Event | None = None
         """What the replay is judging: where an internal failure is reported."""
         self.check_rows()
@@ -533,15 +531,6 @@ class _Replay:
             directory=self.directory, matrix=self.matrix, policies=self.policies,
             locks=tuple(self.locks), invoices=self.facts.invoices, orders=self.facts.orders,
             settings=self.settings, facts=self.facts, rules=self.rules)
-
-    def approver_roles(self, date: datetime.date) -> frozenset[str]:
-        """Every role some matrix row in force on `date` names."""
-        rows = self.matrix.rows_on(date)
-        found = self._roles_cache.get(id(rows))
-        if found is None:
-            found = self._roles_cache[id(rows)] = frozenset(
-                r for row in rows for r in row.roles)
-        return found
 
     def type_settings(self, adj_type: str, date: datetime.date) -> TypeSettings:
         key = (adj_type, bisect.bisect_right(self._policy_dates, date))
@@ -687,16 +676,20 @@ class _Replay:
         return self.check_judgement(adj) and ok
 
     def moved(self, request: Request, currency: str) -> Money:
-        """What the request moves: the sum of its positive legs in `currency`.
+        """What the request moves in `currency`: the sum of its positive legs, or
+        of its negative ones where that is more (a leg priced in another currency).
 
         Legs that cancel out on the receivable accounts do not make a large
         posting look small; the direction is the net move on the customer.
         """
-        total = _ZERO
+        up = down = _ZERO
         for posting in request.postings:
-            if posting.number > 0 and posting.currency == currency:
-                total += posting.number
-        return Money(total, currency)
+            if posting.currency == currency:
+                if posting.number > 0:
+                    up += posting.number
+                else:
+                    down -= posting.number
+        return Money(max(up, down), currency)
 
     def judged(self, amount: Money, rows: Sequence[ApprovalRow],
                date: datetime.date) -> Money | None:
@@ -1093,12 +1086,17 @@ class _Replay:
 
 
 def replay(facts: Facts, rates: Rates, settings: Settings | None = None,
-           checks: Sequence[tuple[str, Check]] = ()) -> Book:
+           checks: Sequence[tuple[str, Check]] = (), progress: Any = None) -> Book:
     """Judge every request and event; return the book.
 
     `checks` are the site's own checks by name (see `Check`), run on every request.
+    `progress.replay` is set to the replay, whose `current` item tells a caller
+    where an internal failure happened.
     """
-    return _Replay(facts, rates, settings or Settings(), checks).run()
+    judging = _Replay(facts, rates, settings or Settings(), checks)
+    if progress is not None:
+        progress.replay = judging
+    return judging.run()
 
 
 def no_rates(base: str, quote: str, date: datetime.date) -> Decimal | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from beancount.core import data, flags
@@ -48,6 +49,8 @@ class Outcome(Protocol):
     def applied_source(self) -> Source | None: ...
     @property
     def reversed_source(self) -> Source | None: ...
+    @property
+    def reversal_approvals(self) -> Sequence[Any]: ...
 
 
 _STATE_TAGS = {state: f"adjustment-{state}" for state in State}
@@ -173,6 +176,9 @@ def _generated(entry: data.Transaction, adj: Outcome, source: Source | None,
     if negate:
         meta["reverses"] = adj_id
         narration = f"Reversal of {adj_id}: {narration}"
+        reversal_approvers = [a.by for a in adj.reversal_approvals]
+        if reversal_approvers:
+            meta["reversal-approved-by"] = ",".join(reversal_approvers)
     if negate:
         postings = [
             # data.Posting(...) directly: `_replace` costs several times more.

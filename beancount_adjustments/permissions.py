@@ -10,13 +10,12 @@ adjustment's situation in, a refusal (code and message) or None out.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from beancount_adjustments.lifecycle import TRANSITIONS, refusal
 from beancount_adjustments.models import Action, Adjustment, Money, Request, State
-from beancount_adjustments.policy import Directory, Rates, within_limit
+from beancount_adjustments.policy import Directory, Matrix, Rates, within_limit
 
 
 class Denial(NamedTuple):
@@ -47,17 +46,23 @@ class Situation:
                    adj.separate_apply, bool(getattr(adj, "signatures_required", False)))
 
 
-RolesOn = Callable[[datetime.date], frozenset[str]]
-"""Every role some approval row in force on a date names."""
-
-
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """What the rule reads besides the adjustment: who holds what, and prices."""
+    """What the rule reads besides the adjustment: who holds what, rows, prices."""
 
     directory: Directory
     rates: Rates
-    approver_roles: RolesOn
+    matrix: Matrix
+    _roles: dict[int, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def approver_roles(self, date: datetime.date) -> frozenset[str]:
+        """Every role some approval row in force on `date` names."""
+        rows = self.matrix.rows_on(date)
+        # By id() of a matrix version: the versions live as long as the matrix.
+        found = self._roles.get(id(rows))
+        if found is None:
+            found = self._roles[id(rows)] = frozenset(r for row in rows for r in row.roles)
+        return found
 
 
 def denial(rules: Rules, situation: Situation, action: Action, by: str, date: datetime.date,

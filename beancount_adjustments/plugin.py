@@ -21,6 +21,7 @@ import ast
 import bisect
 import datetime
 import gc
+import importlib
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,13 +30,15 @@ from typing import Any, NamedTuple
 
 from beancount.core import data, prices
 
-from beancount_adjustments.book import Book, Facts, Settings, Tracked, replay
+from beancount_adjustments.book import Book, Check, Facts, Settings, Tracked, replay
 from beancount_adjustments.directives import (
     APPROVAL,
+    CATEGORY_DECLARATION,
     CUSTOMER,
     EVENT,
     LOCK,
     POLICY,
+    TYPE_DECLARATION,
     USER,
     Reader,
     References,
@@ -86,19 +89,53 @@ def parse_settings(config: str | None) -> tuple[Settings, str | None]:
         return Settings(), f"bad plugin settings: {exc}"
 
 
-def price_rates(price_entries: list[data.Price]) -> Callable[
-        [str, str, datetime.date], Decimal | None]:
+def load_checks(names: tuple[str, ...]) -> tuple[list[tuple[str, Check]], list[str]]:
+    """The site's checks named in the `checks` setting ("package.module.function" or
+    "package.module:function"), and a message for each name that does not resolve."""
+    found: list[tuple[str, Check]] = []
+    errors: list[str] = []
+    for name in names:
+        module_name, sep, attribute = (name.partition(":") if ":" in name
+                                       else name.rpartition("."))
+        if not sep or not module_name or not attribute:
+            errors.append(f"check {name!r} must name a function: \"package.module.function\"")
+            continue
+        try:
+            function = getattr(importlib.import_module(module_name), attribute)
+        except Exception as exc:  # whatever a site's module raises on import
+            errors.append(f"check {name!r} cannot be loaded ({type(exc).__name__}: {exc})")
+            found.append((name, _unavailable))
+            continue
+        if not callable(function):
+            errors.append(f"check {name!r} is not a function")
+            found.append((name, _unavailable))
+            continue
+        found.append((name, function))
+    return found, errors
+
+
+def _unavailable(request: Request, amount: Any) -> str:
+    """Stands in for a check that cannot be loaded: nothing it guards is booked."""
+    return "this check cannot be loaded (see the plugin's error), so the request is not judged"
+
+
+def price_rates(price_entries: list[data.Price]) -> PriceRates:
     """Rates from the ledger's price directives; the map is built on first use."""
-    cache: dict[str, Any] = {}
+    return PriceRates(price_entries)
 
-    def rate(base: str, quote: str, date: datetime.date) -> Decimal | None:
-        if "map" not in cache:
-            cache["map"] = prices.build_price_map(price_entries)  # type: ignore[no-untyped-call]
-        _, value = prices.get_price(  # type: ignore[no-untyped-call]
-            cache["map"], (base, quote), date)
+
+class PriceRates:
+    """`policy.Rates` over price directives (an object, so the book pickles with it)."""
+
+    def __init__(self, price_entries: list[data.Price]) -> None:
+        self.price_entries = price_entries
+        self._map: Any = None
+
+    def __call__(self, base: str, quote: str, date: datetime.date) -> Decimal | None:
+        if self._map is None:
+            self._map = prices.build_price_map(self.price_entries)  # type: ignore[no-untyped-call]
+        _, value = prices.get_price(self._map, (base, quote), date)  # type: ignore[no-untyped-call]
         return value if isinstance(value, Decimal) else None
-
-    return rate
 
 
 class Read(NamedTuple):
@@ -112,7 +149,8 @@ class Read(NamedTuple):
     price_entries: list[data.Price]
 
 
-def read(entries: list[data.Directive], settings: Settings) -> Read:
+def read(entries: list[data.Directive], settings: Settings,
+         progress: Progress | None = None) -> Read:
     """Sort out the entries that concern adjustments into facts."""
     reader = Reader()
     invoices = References("invoice-id", settings.receivable)
@@ -129,12 +167,16 @@ def read(entries: list[data.Directive], settings: Settings) -> Read:
         ALERT: (lambda e: read_setting(e, reader), facts.risk_settings),
         SEAL: (lambda e: read_seal(reader, e), facts.seals),
         KEY: (lambda e: read_key(reader, e), facts.keys),
+        TYPE_DECLARATION: (reader.declaration, facts.declarations),
+        CATEGORY_DECLARATION: (reader.declaration, facts.declarations),
     }
     # Exact type checks first (one `is` per entry), isinstance for subclasses.
     transaction, custom, price = data.Transaction, data.Custom, data.Price
     directives: list[Any] = entries  # type(entry) below is what tells them apart
     events, read_event = facts.events, reader.event
     for index, entry in enumerate(directives):
+        if progress is not None:
+            progress.entry = entry
         kind = type(entry)
         if kind is not transaction and kind is not custom and kind is not price:
             if isinstance(entry, transaction):
@@ -194,17 +236,42 @@ def _errors(problems: tuple[Problem, ...], entries: list[data.Directive]) -> lis
 def adjustments(entries: list[data.Directive], options_map: dict[str, Any],
                 config: str | None = None) -> tuple[list[data.Directive], list[Any]]:
     """The plugin: replace requests by their effects and report every problem."""
+    progress = Progress()
     with collector_paused():
         try:
-            return _run(entries, options_map, config)
+            return _run(entries, options_map, config, progress)
         except Exception:  # the plugin must never raise
-            where = entries[0].meta if entries else {"filename": "<plugin>", "lineno": 0}
-            return entries, [AdjustmentError(
-                {"filename": where.get("filename", "<plugin>"),
-                 "lineno": where.get("lineno", 0)},
-                "beancount_adjustments failed internally; the ledger's adjustments were not "
-                "checked. Please report this with the traceback:\n" + traceback.format_exc(),
-                None)]
+            return _failed_closed(entries, progress, traceback.format_exc())
+
+
+class Progress:
+    """Where the pass is: what an internal failure is reported at."""
+
+    __slots__ = ("entry", "replay")
+
+    def __init__(self) -> None:
+        self.entry: Any = None
+        self.replay: Any = None
+
+
+def _failed_closed(entries: list[data.Directive], progress: Progress,
+                   trace: str) -> tuple[list[data.Directive], list[Any]]:
+    """The entries with no request moving money, and the error at the entry the
+    pass stopped on: when the plugin cannot judge, nothing is booked."""
+    where: dict[str, Any] = {"filename": "<plugin>", "lineno": 0}
+    current = getattr(progress.replay, "current", None)
+    if current is not None:
+        where = source_meta(current.source)
+    elif progress.entry is not None:
+        meta = progress.entry.meta or {}
+        where = {"filename": meta.get("filename", "<plugin>"), "lineno": meta.get("lineno", 0)}
+    closed = [entry._replace(postings=[], flag="!")
+              if isinstance(entry, data.Transaction) and "adjustment-type" in (entry.meta or {})
+              else entry for entry in entries]
+    return closed, [AdjustmentError(
+        where, "beancount_adjustments failed internally while judging this entry; no "
+        "adjustment was booked (requests keep no postings) until it is fixed. Please report "
+        "this with the traceback:\n" + trace, None)]
 
 
 @contextmanager
@@ -245,18 +312,20 @@ def _promote_to_old_generation() -> None:
 
 
 def _run(entries: list[data.Directive], options_map: dict[str, Any],
-         config: str | None) -> tuple[list[data.Directive], list[Any]]:
+         config: str | None, progress: Progress) -> tuple[list[data.Directive], list[Any]]:
     settings, config_error = parse_settings(config)
-    found = read(entries, settings)
+    checks, check_errors = load_checks(settings.checks)
+    found = read(entries, settings, progress)
     facts = found.facts
+    facts.files = tuple(str(name) for name in options_map.get("include", ()))
     facts.problems.extend(verify_seals(facts, facts.seals))
-    book = replay(facts, price_rates(found.price_entries), settings)
+    book = replay(facts, price_rates(found.price_entries), settings, checks, progress)
     options_map[BOOK_KEY] = book
     errors: list[Any] = []
-    if config_error is not None:
-        plugin_source = Source(filename=str(options_map.get("filename", "<ledger>")), lineno=0)
+    plugin_source = Source(filename=str(options_map.get("filename", "<ledger>")), lineno=0)
+    for message in ([config_error] if config_error is not None else []) + check_errors:
         errors.append(AdjustmentError(source_meta(plugin_source),
-                                      f"plugin beancount_adjustments: {config_error}", None))
+                                      f"plugin beancount_adjustments: {message}", None))
     errors.extend(_errors(book.problems, entries))
     if not found.requests:
         return entries, errors

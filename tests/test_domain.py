@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from beancount_adjustments.digest import DIGEST_LENGTH, request_digest
+from beancount_adjustments.digest import DIGEST_LENGTH, legacy_digest, matches, request_digest
 from beancount_adjustments.lifecycle import TRANSITIONS, allowed, refusal
 from beancount_adjustments.models import (
     Action,
@@ -249,7 +249,10 @@ DIAGRAM = {
     (State.PENDING, Action.CANCEL): State.WITHDRAWN,
     (State.APPROVED, Action.APPLY): State.APPLIED,
     (State.APPROVED, Action.CANCEL): State.WITHDRAWN,
-    (State.APPLIED, Action.CANCEL): State.REVERSED,
+    # DESIGN.md: a reversal moves money too, and is approved like a request.
+    (State.APPLIED, Action.CANCEL): State.REVERSING,
+    (State.REVERSING, Action.APPROVE): State.REVERSED,
+    (State.REVERSING, Action.REJECT): State.APPLIED,
 }
 
 
@@ -293,11 +296,23 @@ def make_request(**changes: object) -> Request:
     return Request(**fields)
 
 
-def test_digest_is_stable_and_short():
+def test_digest_is_versioned_stable_and_short():
     digest = request_digest(make_request())
-    assert len(digest) == DIGEST_LENGTH
-    assert all(c in "0123456789abcdef" for c in digest)
+    version, _, value = digest.partition("-")
+    assert version == "v2"
+    assert len(value) == DIGEST_LENGTH
+    assert all(c in "0123456789abcdef" for c in value)
     assert request_digest(make_request()) == digest
+    assert matches(digest, make_request())
+
+
+def test_unversioned_digests_are_version_one_and_keep_loading():
+    # What tools wrote before digests had versions still matches its request.
+    old = legacy_digest(make_request())
+    assert "-" not in old
+    assert matches(old, make_request())
+    assert not matches(old, make_request(reason="Other"))
+    assert not matches("v9-" + "0" * 32, make_request())
 
 
 def test_digest_ignores_order_formatting_and_unbound_fields():
@@ -305,12 +320,28 @@ def test_digest_ignores_order_formatting_and_unbound_fields():
     swapped = (Posting(account="Assets:Receivable", number=D("-50"), currency="USD"),
                Posting(account="Income:Sales", number=D("50.000"), currency="USD"))
     assert request_digest(make_request(postings=swapped)) == digest
-    assert request_digest(make_request(narration="Other", date=day("2026-04-01"),
+    assert request_digest(make_request(narration="Other", payee="P", ticket="T-1",
                                        source=Source(filename="x", lineno=9))) == digest
+
+
+def test_digest_numbers_are_exact_beyond_28_digits():
+    # Decimal.normalize() rounds to 28 digits: these two would share a digest.
+    a = D("1234567890123456789012345678.01")
+    b = D("1234567890123456789012345678.02")
+    def postings(n: Decimal) -> tuple[Posting, ...]:
+        return (Posting(account="Income:Sales", number=n, currency="USD"),
+                Posting(account="Assets:Receivable", number=-n, currency="USD"))
+    assert request_digest(make_request(postings=postings(a))) != request_digest(
+        make_request(postings=postings(b)))
 
 
 @pytest.mark.parametrize("change", [
     {"id": "ADJ-2"}, {"type": "credit:goodwill"}, {"customer": "c2"}, {"reason": "Other"},
+    # every input the policy and the effects read (DESIGN.md, Integrity)
+    {"category": "operational:billing-error"}, {"requested_by": "frank"},
+    {"entered_by": "frank"}, {"date": day("2026-04-01")}, {"effective": day("2026-03-05")},
+    {"invoice": "INV-1"}, {"order": "ORD-1"}, {"document": "proof.pdf"},
+    {"risk": ("vip-review",)},
     {"postings": (Posting(account="Income:Sales", number=D("49.99"), currency="USD"),
                   Posting(account="Assets:Receivable", number=D("-49.99"), currency="USD"))},
     {"postings": (Posting(account="Income:Sales", number=D("50"), currency="EUR"),

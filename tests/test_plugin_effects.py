@@ -50,6 +50,11 @@ EVERY_STATE = (
     + request("ADJ-REV", "2026-03-01", "-40.00")
     + event("ADJ-REV", "2026-03-02", "approve", "bob")
     + event("ADJ-REV", "2026-03-10", "cancel", "carol", reason="Shipped instead")
+    + event("ADJ-REV", "2026-03-10", "approve", "erin")
+    # reversing: applied, its reversal awaits a manager
+    + request("ADJ-RVG", "2026-03-01", "-30.00")
+    + event("ADJ-RVG", "2026-03-02", "approve", "bob")
+    + event("ADJ-RVG", "2026-03-11", "cancel", "carol", reason="Wrong customer")
     # automatic
     + request("ADJ-AUTO", "2026-03-03", "-5.00")
 )
@@ -57,7 +62,7 @@ EVERY_STATE = (
 STATES = {
     "ADJ-PEND": "pending", "ADJ-APPR": "approved", "ADJ-APPL": "applied",
     "ADJ-REJ": "rejected", "ADJ-WDR": "withdrawn", "ADJ-INV": "invalid",
-    "ADJ-REV": "reversed", "ADJ-AUTO": "applied",
+    "ADJ-REV": "reversed", "ADJ-RVG": "reversing", "ADJ-AUTO": "applied",
 }
 
 
@@ -80,9 +85,10 @@ def test_states(every_state):
 
 def test_only_applied_adjustments_move_balances(every_state):
     receivable = _realized(every_state.entries, "Assets:Receivable:Customers")
-    assert receivable == D("1000.00") - D("1500.00") - D("5.00")
+    # the reversing one is still on the books until its reversal is approved
+    assert receivable == D("1000.00") - D("1500.00") - D("5.00") - D("30.00")
     assert _realized(every_state.entries, "Expenses:Goodwill") == D("1500.00")
-    assert _realized(every_state.entries, "Income:Sales:Returns") == D("5.00")
+    assert _realized(every_state.entries, "Income:Sales:Returns") == D("35.00")
 
 
 def test_every_request_stays_visible_with_its_state(every_state):
@@ -96,7 +102,7 @@ def test_every_request_stays_visible_with_its_state(every_state):
         assert f"adjustment-{state}" in entry.tags
         assert "adjustment-request" in entry.tags
         assert entry.meta["lineno"] == every_state.line(f"^{adj_id}")
-        attention = state in ("pending", "approved", "invalid")
+        attention = state in ("pending", "approved", "reversing", "invalid")
         assert entry.flag == ("!" if attention else "*"), (adj_id, entry.flag)
     assert by_id["ADJ-APPL"].meta["approved-by"] == "erin,carol"
     assert by_id["ADJ-APPL"].meta["adjustment-id"] == "ADJ-APPL"
@@ -148,7 +154,9 @@ def test_reversal_is_the_exact_negation(every_state):
     assert "adjustment" not in reversal.tags
     assert reversal.meta["reverses"] == "ADJ-REV"
     assert reversal.meta["adjustment-state"] == "reversed"
-    assert reversal.meta["lineno"] == every_state.line('"ADJ-REV" "cancel"')
+    # it points at the approval that booked the reversal
+    assert reversal.meta["lineno"] == every_state.line(
+        '2026-03-10 custom "adjustment" "ADJ-REV" "approve"')
     assert [(p.account, -p.units) for p in applied.postings] == [
         (p.account, p.units) for p in reversal.postings]
     assert applied.meta["adjustment-state"] == "reversed"
@@ -158,7 +166,8 @@ def test_balances_after_reversal_equal_before():
     before = load(INVOICE)
     after = load(INVOICE + request("ADJ-1", "2026-03-01", "-40.00", extra='invoice: "INV-1"')
                  + event("ADJ-1", "2026-03-02", "approve", "bob")
-                 + event("ADJ-1", "2026-03-10", "cancel", "carol", reason="r"))
+                 + event("ADJ-1", "2026-03-10", "cancel", "carol", reason="r")
+                 + event("ADJ-1", "2026-03-10", "approve", "erin"))
     assert after.errors == []
     for account in ("Assets:Receivable:Customers", "Income:Sales"):
         assert _realized(after.entries, account) == _realized(before.entries, account)
@@ -190,7 +199,8 @@ def test_request_tags_and_links_carry_over():
     text = request("ADJ-1", "2026-03-01", "-50.00").replace(
         "^ADJ-1", "#promo ^ADJ-1")
     loaded = load(text + event("ADJ-1", "2026-03-02", "approve", "bob")
-                  + event("ADJ-1", "2026-03-03", "cancel", "bob", reason="r"))
+                  + event("ADJ-1", "2026-03-03", "cancel", "bob", reason="r")
+                  + event("ADJ-1", "2026-03-03", "approve", "erin"))
     assert loaded.errors == []
     [request_entry] = loaded.tagged("adjustment-request")
     assert request_entry.tags == {"promo", "adjustment-request", "adjustment-reversed"}

@@ -148,14 +148,25 @@ def test_cancel_approved_withdraws():
     assert loaded.tagged("adjustment-reversal", "ADJ-B") == []
 
 
-def test_cancel_applied_reverses():
-    loaded = load(request("ADJ-1", "2026-03-01", "-50.00")
-                  + event("ADJ-1", "2026-03-02", "approve", "bob")
-                  + event("ADJ-1", "2026-03-09", "cancel", "carol", reason="Shipped instead"))
+def test_cancel_applied_asks_for_an_approved_reversal():
+    asked = (request("ADJ-1", "2026-03-01", "-50.00")
+             + event("ADJ-1", "2026-03-02", "approve", "bob")
+             + event("ADJ-1", "2026-03-09", "cancel", "carol", reason="Shipped instead"))
+    pending = load(asked)
+    assert pending.errors == []
+    adj = pending.adj("ADJ-1")
+    assert adj.state == "reversing"
+    assert adj.reversal_chain == ("manager",)
+    assert adj.next_role == "manager"
+    assert pending.balance("Assets:Receivable") == -50
+    assert pending.tagged("adjustment-reversal", "ADJ-1") == []
+
+    loaded = load(asked + event("ADJ-1", "2026-03-10", "approve", "erin"))
     assert loaded.errors == []
     adj = loaded.adj("ADJ-1")
     assert adj.state == "reversed"
-    assert str(adj.reversed_on) == "2026-03-09"
+    assert str(adj.reversed_on) == "2026-03-10"
+    assert [a.by for a in adj.reversal_approvals] == ["erin"]
     assert loaded.balance("Assets:Receivable") == 0
     assert len(loaded.tagged("adjustment", "ADJ-1")) == 1
     assert len(loaded.tagged("adjustment-reversal", "ADJ-1")) == 1
@@ -171,11 +182,17 @@ def test_history_records_every_event_in_order():
         ("approve", "alice", False), ("approve", "bob", True), ("cancel", "carol", True)]
 
 
-def test_events_on_the_request_day_come_after_the_request():
+def test_on_one_day_requests_and_events_happen_in_ledger_order():
+    # Ledger order, not "requests first": an approval written above its request
+    # on the same day is before it.
     loaded = load(event("ADJ-1", "2026-03-01", "approve", "bob")
                   + request("ADJ-1", "2026-03-01", "-50.00"))
-    assert loaded.errors == []
-    assert loaded.state("ADJ-1") == "applied"
+    assert loaded.codes == [(loaded.line('"ADJ-1" "approve"'), "event-before-request")]
+    assert loaded.state("ADJ-1") == "pending"
+    ordered = load(request("ADJ-1", "2026-03-01", "-50.00")
+                   + event("ADJ-1", "2026-03-01", "approve", "bob"))
+    assert ordered.errors == []
+    assert ordered.state("ADJ-1") == "applied"
 
 
 # -- misfits --------------------------------------------------------------------
@@ -185,7 +202,8 @@ PENDING_1500 = request("ADJ-1", "2026-03-01", "-1500.00")
 APPLIED_50 = PENDING_50 + event("ADJ-1", "2026-03-02", "approve", "bob")
 REJECTED_50 = PENDING_50 + event("ADJ-1", "2026-03-02", "reject", "bob", reason="No")
 WITHDRAWN_50 = PENDING_50 + event("ADJ-1", "2026-03-02", "cancel", "alice", reason="Oops")
-REVERSED_50 = APPLIED_50 + event("ADJ-1", "2026-03-03", "cancel", "bob", reason="Oops")
+REVERSING_50 = APPLIED_50 + event("ADJ-1", "2026-03-03", "cancel", "bob", reason="Oops")
+REVERSED_50 = REVERSING_50 + event("ADJ-1", "2026-03-03", "approve", "erin")
 INVOICE = ('2026-02-01 * "cust_456" "Invoice"\n  invoice-id: "INV-1"\n'
            '  Assets:Receivable:Customers  500.00 USD\n  Income:Sales\n')
 PENDING_BILLING = INVOICE + request("ADJ-1", "2026-03-01", "-100.00", type="billing:discount",
@@ -210,6 +228,24 @@ MISFITS = {
         "invalid-transition", "withdrawn"),
     "cancel-twice-reversed": (
         REVERSED_50, event("ADJ-1", "2026-03-05", "cancel", "carol", reason="Again"),
+        "invalid-transition", "reversed"),
+    "cancel-twice-reversing": (
+        REVERSING_50, event("ADJ-1", "2026-03-05", "cancel", "carol", reason="Again"),
+        "invalid-transition", "reversing"),
+    "requester-approves-reversal": (
+        REVERSING_50, event("ADJ-1", "2026-03-05", "approve", "alice"),
+        "self-approval", "reversing"),
+    "canceller-approves-reversal": (
+        REVERSING_50, event("ADJ-1", "2026-03-05", "approve", "bob"),
+        "self-approval", "reversing"),
+    "reversal-approved-without-the-role": (
+        REVERSING_50, event("ADJ-1", "2026-03-05", "approve", "carol"),
+        "missing-role", "reversing"),
+    "apply-while-reversing": (
+        REVERSING_50, event("ADJ-1", "2026-03-05", "apply", "carol"),
+        "invalid-transition", "reversing"),
+    "approve-after-reversed": (
+        REVERSED_50, event("ADJ-1", "2026-03-05", "approve", "bob"),
         "invalid-transition", "reversed"),
     "approve-after-applied": (
         APPLIED_50, event("ADJ-1", "2026-03-05", "approve", "erin"),
@@ -365,4 +401,5 @@ def test_requester_may_cancel_applied_and_manager_may_cancel():
     for who in ("alice", "erin"):
         loaded = load(APPLIED_50 + event("ADJ-1", "2026-03-05", "cancel", who, reason="r"))
         assert loaded.errors == []
-        assert loaded.state("ADJ-1") == "reversed"
+        assert loaded.state("ADJ-1") == "reversing"
+        assert loaded.adj("ADJ-1").cancelled_by == who

@@ -36,18 +36,29 @@ def test_debit_uses_its_own_rows():
     assert loaded.adj("ADJ-E").chain == ("manager",)
 
 
-def test_no_matching_row_is_automatic():
-    loaded = load(block("""
-        plugin "beancount_adjustments"
-        2026-01-01 custom "adjustment-customer" "solo" "standard"
-        2026-01-01 custom "adjustment-user" "alice" "agent"
-        2026-01-01 open Assets:Receivable:Customers
-        2026-01-01 open Income:Sales
-    """) + request("ADJ-1", "2026-03-01", "-99999.00", customer="solo", account="Income:Sales"),
-        base=False)
-    assert loaded.errors == []
-    assert loaded.adj("ADJ-1").rule is None
-    assert loaded.state("ADJ-1") == "applied"
+NO_ROWS = """
+    plugin "beancount_adjustments"
+    2026-01-01 custom "adjustment-customer" "solo" "standard"
+    2026-01-01 custom "adjustment-user" "alice" "agent"
+    2026-01-01 open Assets:Receivable:Customers
+    2026-01-01 open Income:Sales
+"""
+
+
+def test_no_matching_row_is_an_error_not_an_approval():
+    # Before: a ledger with no approval rows approved (and booked) everything.
+    loaded = load(block(NO_ROWS) + request("ADJ-1", "2026-03-01", "-99999.00", customer="solo",
+                                           account="Income:Sales"), base=False)
+    assert loaded.codes == [(loaded.line("^ADJ-1"), "no-policy")]
+    assert loaded.state("ADJ-1") == "invalid"
+    assert loaded.balance("Assets:Receivable") == 0
+    # The fix the message shows: a row with no roles pre-approves the type.
+    assert 'custom "adjustment-approval" "credit:*" 0.00 USD' in loaded.errors[0].message
+    fixed = load(block(NO_ROWS) + '2026-01-01 custom "adjustment-approval" "credit:*" 0.00 USD\n'
+                 + request("ADJ-1", "2026-03-01", "-99999.00", customer="solo",
+                           account="Income:Sales"), base=False)
+    assert fixed.errors == []
+    assert fixed.state("ADJ-1") == "applied"
 
 
 # -- most specific row wins -----------------------------------------------------
@@ -235,8 +246,9 @@ def test_row_dated_after_the_request_is_not_in_force():
         2026-05-01 custom "adjustment-approval" "credit:*" 0.00 USD "manager"
         """) + request("ADJ-1", "2026-04-30", "-50.00", customer="c", account="Income:Sales"),
         base=False)
-    assert loaded.errors == []
-    assert loaded.state("ADJ-1") == "applied"
+    # Not in force: no row covers the request on its date, which is no approval.
+    assert loaded.codes == [(loaded.line("^ADJ-1"), "no-policy")]
+    assert loaded.state("ADJ-1") == "invalid"
 
 
 # -- type policies --------------------------------------------------------------

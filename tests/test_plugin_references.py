@@ -268,6 +268,7 @@ def test_reversal_frees_the_credited_amount():
             + request("ADJ-1", "2026-03-01", "-100.00", extra='invoice: "INV-1"')
             + event("ADJ-1", "2026-03-02", "approve", "bob")
             + event("ADJ-1", "2026-03-05", "cancel", "bob", reason="Wrong amount")
+            + event("ADJ-1", "2026-03-05", "approve", "erin")
             + request("ADJ-2", "2026-03-06", "-120.00", extra='invoice: "INV-1"')
             + event("ADJ-2", "2026-03-07", "approve", "erin"))
     loaded = load(text)
@@ -285,6 +286,7 @@ def test_reversal_after_the_later_credit_is_too_late():
             + request("ADJ-2", "2026-03-06", "-120.00", extra='invoice: "INV-1"')
             + event("ADJ-2", "2026-03-07", "approve", "erin")
             + event("ADJ-1", "2026-03-08", "cancel", "bob", reason="Wrong amount")
+            + event("ADJ-1", "2026-03-08", "approve", "erin")
             + event("ADJ-2", "2026-03-09", "apply", "erin"))
     loaded = load(text)
     assert loaded.codes == [(loaded.line('"ADJ-2" "approve"'), "exceeds-invoice")]
@@ -414,7 +416,8 @@ def test_closed_period_then_apply_with_effective_after():
 def test_reversal_of_a_locked_period_adjustment_is_dated_after_the_lock():
     loaded = load(LOCK + request("ADJ-1", "2026-10-20", "-50.00")
                   + event("ADJ-1", "2026-10-21", "approve", "bob")
-                  + event("ADJ-1", "2026-11-10", "cancel", "bob", reason="Wrong"))
+                  + event("ADJ-1", "2026-11-10", "cancel", "bob", reason="Wrong")
+                  + event("ADJ-1", "2026-11-10", "approve", "erin"))
     assert loaded.errors == []
     [reversal] = loaded.tagged("adjustment-reversal", "ADJ-1")
     assert str(reversal.date) == "2026-11-10"
@@ -520,8 +523,12 @@ def test_changed_after_apply_is_an_error():
     loaded = load(edited + event("ADJ-1", "2026-03-02", "approve", "erin",
                                  digest=_digest(edited, "ADJ-1"))
                   + event("ADJ-1", "2026-03-03", "approve", "carol", digest=good))
-    assert loaded.codes == [(loaded.line("^ADJ-1"), "changed-after-apply")]
+    # The approval that would book it was given to other content: it does not
+    # count, nothing is booked, and it is an error (not a warning).
+    assert loaded.codes == [(loaded.line('2026-03-03 custom "adjustment"'), "stale-approval")]
     assert loaded.book.warnings == ()
+    assert loaded.state("ADJ-1") == "pending"
+    assert loaded.balance("Assets:Receivable") == 0
 
 
 def test_changed_after_separate_apply_is_an_error():
@@ -532,7 +539,9 @@ def test_changed_after_separate_apply_is_an_error():
     loaded = load(edited + event("ADJ-1", "2026-03-02", "approve", "bob",
                                  digest=_digest(edited, "ADJ-1"))
                   + event("ADJ-1", "2026-03-03", "apply", "bob", digest=good))
-    assert loaded.codes == [(loaded.line("^ADJ-1"), "changed-after-apply")]
+    assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "changed-after-approval")]
+    assert loaded.state("ADJ-1") == "approved"
+    assert loaded.tagged("adjustment", "ADJ-1") == []
 
 
 def test_matching_digests_are_silent():
@@ -551,4 +560,8 @@ def test_changed_after_apply_with_two_levels():
     edited = base.replace("1500.00", "1400.00")
     loaded = load(edited + event("ADJ-1", "2026-03-02", "approve", "erin", digest=old)
                   + event("ADJ-1", "2026-03-03", "approve", "carol", digest=old))
-    assert loaded.codes == [(loaded.line("^ADJ-1"), "changed-after-apply")]
+    assert loaded.codes == [(loaded.line('2026-03-03 custom "adjustment"'), "stale-approval")]
+    [warning] = loaded.book.warnings  # the first stale approval, which booked nothing
+    assert warning.source.lineno == loaded.line('2026-03-02 custom "adjustment"')
+    assert loaded.state("ADJ-1") == "pending"
+    assert loaded.tagged("adjustment", "ADJ-1") == []
