@@ -706,6 +706,14 @@ class _Replay:
         is judged the same way now, or not at all (a price or row added later)."""
         request = adj.request
         rid, source = request.id, request.source
+        if request.judged is not None and not same_amount(request.judged, adj.judged):
+            now = adj.judged if adj.judged is not None else "nothing"
+            self.fail("stale-price",
+                      f"{rid}: it was judged at {request.judged} when written; the prices "
+                      f"now in the ledger make it {now} on {request.date}. A price added or "
+                      "changed afterwards must not change what a request needs: restore the "
+                      "price, or withdraw it and file a new request.", source, adj)
+            return False
         if request.chain is not None and request.chain != adj.chain:
             self.fail("stale-chain",
                       f"{rid}: it was written when its approval chain was "
@@ -714,14 +722,6 @@ class _Replay:
                       "for its date). Nothing it was judged on may change afterwards: "
                       "restore the policy, or withdraw it and file a new request.",
                       source, adj)
-            return False
-        if request.judged is not None and not same_amount(request.judged, adj.judged):
-            now = adj.judged if adj.judged is not None else "nothing"
-            self.fail("stale-price",
-                      f"{rid}: it was judged at {request.judged} when written; the prices "
-                      f"now in the ledger make it {now} on {request.date}. A price added or "
-                      "changed afterwards must not change what a request needs: restore the "
-                      "price, or withdraw it and file a new request.", source, adj)
             return False
         return True
 
@@ -924,8 +924,11 @@ class _Replay:
         approval = Given(event.by, chain[level], level + 1, event.date, event.at)
         completes = level + 1 == len(chain)
         if stale is not None:
+            # It booked the adjustment if it completed the chain it was given to.
+            given_to = event.chain if event.chain is not None else chain
+            books = reversing or not adj.settings.separate_apply
             self.stale_approval(adj, event, approval, stale,
-                                completes and (reversing or not adj.settings.separate_apply))
+                                books and (completes or level + 1 == len(given_to)))
             return
         if reversing:
             if completes and not self.reverse(adj, event):

@@ -22,6 +22,8 @@ import bisect
 import datetime
 import gc
 import importlib
+import os
+import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -89,11 +91,32 @@ def parse_settings(config: str | None) -> tuple[Settings, str | None]:
         return Settings(), f"bad plugin settings: {exc}"
 
 
-def load_checks(names: tuple[str, ...]) -> tuple[list[tuple[str, Check]], list[str]]:
+def load_checks(names: tuple[str, ...], ledger: str | None = None) -> tuple[
+        list[tuple[str, Check]], list[str]]:
     """The site's checks named in the `checks` setting ("package.module.function" or
-    "package.module:function"), and a message for each name that does not resolve."""
+    "package.module:function"), and a message for each name that does not resolve.
+
+    They are looked for as the CLI looks for calculators: on `sys.path`, then
+    beside the ledger and in the current directory.
+    """
     found: list[tuple[str, Check]] = []
     errors: list[str] = []
+    if not names:
+        return found, errors
+    places = [os.path.dirname(os.path.abspath(ledger)) if ledger and os.path.isfile(ledger)
+              else None, os.getcwd()]
+    added = [place for place in dict.fromkeys(places) if place and place not in sys.path]
+    sys.path.extend(added)
+    try:
+        _resolve_checks(names, found, errors)
+    finally:
+        for place in added:
+            sys.path.remove(place)
+    return found, errors
+
+
+def _resolve_checks(names: tuple[str, ...], found: list[tuple[str, Check]],
+                    errors: list[str]) -> None:
     for name in names:
         module_name, sep, attribute = (name.partition(":") if ":" in name
                                        else name.rpartition("."))
@@ -111,7 +134,6 @@ def load_checks(names: tuple[str, ...]) -> tuple[list[tuple[str, Check]], list[s
             found.append((name, _unavailable))
             continue
         found.append((name, function))
-    return found, errors
 
 
 def _unavailable(request: Request, amount: Any) -> str:
@@ -314,7 +336,7 @@ def _promote_to_old_generation() -> None:
 def _run(entries: list[data.Directive], options_map: dict[str, Any],
          config: str | None, progress: Progress) -> tuple[list[data.Directive], list[Any]]:
     settings, config_error = parse_settings(config)
-    checks, check_errors = load_checks(settings.checks)
+    checks, check_errors = load_checks(settings.checks, options_map.get("filename"))
     found = read(entries, settings, progress)
     facts = found.facts
     facts.files = tuple(str(name) for name in options_map.get("include", ()))
