@@ -63,9 +63,12 @@ def test_clean_lifecycle_states():
     assert {k: str(a.state) for k, a in loaded.book.adjustments.items()} == {
         "ADJ-C-001": "applied", "ADJ-C-002": "applied", "ADJ-C-003": "reversed",
         "ADJ-C-004": "rejected", "ADJ-C-005": "withdrawn", "ADJ-C-006": "applied",
-        "ADJ-C-007": "pending"}
-    # 800 invoiced; 10 + 50 + 100 credited; 1500 credited and reversed
-    assert loaded.balance("Assets:Receivable") == 800 - 10 - 50 - 100
+        "ADJ-C-007": "pending", "ADJ-C-008": "reversing"}
+    # 800 invoiced; 10 + 50 + 100 credited; 1500 credited and reversed; 30 credited
+    # and its reversal not yet approved
+    assert loaded.balance("Assets:Receivable") == 800 - 10 - 50 - 100 - 30
+    assert loaded.adj("ADJ-C-003").reversal_approvals[-1].by == "carol"
+    assert loaded.adj("ADJ-C-008").next_role == "manager"
 
 
 def test_bean_check_passes_the_clean_ledger_and_fails_the_others():
