@@ -431,8 +431,8 @@ def _adjustment_rewrite(was: Adjustment, now: Adjustment, was_booked: Counter[Bo
     head = f"{was.id} was {was.state} at {rev}"
     if now.amount != was.amount or now.chain != was.chain:
         what = (f"its amount {was.amount} is {now.amount} now" if now.amount != was.amount
-                else f"its approval chain {' > '.join(was.chain) or 'automatic'} is "
-                     f"{' > '.join(now.chain) or 'automatic'} now")
+                else f"its approval chain was {' > '.join(was.chain) or 'automatic'} and "
+                     f"is {' > '.join(now.chain) or 'automatic'} now")
         return ("rejudged", f"{head}; {what}: a price, row, tier or setting it was judged on "
                 f"changed since; restore it", request_at)
     before, after = _history(was), _history(now)

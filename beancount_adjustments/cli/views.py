@@ -321,13 +321,12 @@ class _Since:
         rev = f"{self.repo.rev} ({self.repo.sha[:12]})"
         if self.note is not None:
             return f"since {rev}: {self.note}"
+        counted = (f"{_plural(self.decided, 'adjustment')} decided at {self.repo.rev}, "
+                   f"{_plural(self.new, 'new decision')}")
         if self.findings:
-            count = len(self.findings)
-            return (f"since {rev}: {count} rewrite{'s' if count != 1 else ''} of the past "
-                    f"({self.decided} adjustments decided at {self.repo.rev}, {self.new} new "
-                    f"decisions)")
-        return (f"since {rev}: the past is intact ({self.decided} adjustments decided at "
-                f"{self.repo.rev}, {self.new} new decisions)")
+            return (f"since {rev}: {_plural(len(self.findings), 'finding')}: the past is not "
+                    f"append-only ({counted})")
+        return f"since {rev}: the past is intact ({counted})"
 
     def echo(self) -> None:
         for finding in self.findings:
@@ -339,6 +338,10 @@ class _Since:
                 "note": self.note, "decided_at_rev": self.decided, "new_decisions": self.new,
                 "findings": [history.finding_json(f, self.rev_name) for f in self.findings],
                 "summary": self.summary()}
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _load_book(path: Path) -> tuple[list[data.Directive], Book | None]:
