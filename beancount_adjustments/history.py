@@ -72,7 +72,10 @@ from a commit whose author e-mail is the `git:` e-mail of the user the
 event names (`by:`), or from a commit with a good signature (`%G?` = `G`)
 whose signer carries that e-mail. The commit is found with `git blame` of
 the event's lines in the working tree; lines blamed on REV or its ancestors
-are not looked at, and a decision not committed yet is reported as such.
+are not looked at, and every later commit that wrote one of them must
+match. A decision not committed yet is reported as such, unless
+`--pre-commit` says the check runs on the commit about to be made: then
+its lines count as authored by the e-mail git would record for it.
 The setting follows `adjustment-policy` rules: the latest directive on or
 before the date, the most specific pattern that sets it winning (exact over
 pattern, then the longer pattern).
@@ -150,6 +153,9 @@ class Commit(NamedTuple):
 
 NOT_COMMITTED = "not committed"
 """What `commit_of` returns for an event whose lines are not committed yet."""
+
+UNCOMMITTED = "the commit about to be made"
+"""The `sha` of the pending commit `--pre-commit` judges uncommitted lines as."""
 
 CommitOf = Callable[[Event], "Sequence[Commit] | str"]
 """The commits after REV that wrote an event's lines, or `NOT_COMMITTED`."""
@@ -572,8 +578,10 @@ def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf) -> lis
         wrong = [c for c in commits if not commit_matches(c, email)]
         if wrong:
             who = ", ".join(sorted({c.author_email for c in wrong}))
+            commit = ("the commit about to be made" if wrong[0].sha == UNCOMMITTED
+                      else f"commit {wrong[0].sha[:12]}")
             findings.append(Finding(
-                "git-identity", f"{about}; commit {wrong[0].sha[:12]} is by {who}, not "
+                "git-identity", f"{about}; {commit} is by {who}, not "
                 f"{event.by} ({email}), and carries no good signature of theirs",
                 source.filename, source.lineno))
     return findings
@@ -595,6 +603,9 @@ class Repository:
     """The ledger's path relative to `top`."""
     rev: str
     sha: str
+    pending_author: str | None = None
+    """With `--pre-commit`: the author e-mail of the commit about to be made, which
+    uncommitted lines are judged as (None: they are "not committed yet")."""
     _blames: dict[str, dict[int, str]] = field(default_factory=dict)
     _commits: dict[str, Commit] = field(default_factory=dict)
     _old: dict[str, bool] = field(default_factory=dict)
@@ -614,10 +625,13 @@ class Repository:
         lines = _entry_lines(path, event.source.lineno)
         blame = self._blame(relative.as_posix())
         shas = [blame.get(n) for n in lines]
+        commits = [self._commit(sha) for sha in dict.fromkeys(
+            s for s in shas if s and set(s) != {"0"}) if not self._before_rev(sha)]
         if any(sha is None or set(sha) == {"0"} for sha in shas):
-            return NOT_COMMITTED
-        return [self._commit(sha) for sha in dict.fromkeys(s for s in shas if s)
-                if not self._before_rev(sha)]
+            if self.pending_author is None:
+                return NOT_COMMITTED
+            commits.append(Commit(UNCOMMITTED, self.pending_author, "N", ""))
+        return commits
 
     def _blame(self, relative: str) -> dict[int, str]:
         found = self._blames.get(relative)
@@ -677,8 +691,12 @@ def _entry_lines(path: Path, lineno: int) -> list[int]:
     return lines
 
 
-def open_repository(ledger: Path, rev: str) -> Repository:
-    """The repository holding `ledger`, with `rev` resolved to a commit (or HistoryError)."""
+def open_repository(ledger: Path, rev: str, *, pre_commit: bool = False) -> Repository:
+    """The repository holding `ledger`, with `rev` resolved to a commit (or HistoryError).
+
+    `pre_commit`: uncommitted lines are judged as the commit about to be made,
+    by the author git would record now (`git var GIT_AUTHOR_IDENT`).
+    """
     ledger = ledger.resolve()
     done = _git(ledger.parent, "rev-parse", "--show-toplevel", check=False)
     if done.returncode != 0:
@@ -694,7 +712,16 @@ def open_repository(ledger: Path, rev: str) -> Repository:
                  f"{rev}^{{commit}}", check=False)
     if found.returncode != 0:
         raise HistoryError(f"{rev!r} is not a commit of the repository {top}")
-    return Repository(top=top, ledger=relative, rev=rev, sha=found.stdout.decode().strip())
+    author = None
+    if pre_commit:
+        ident = _git(top, "var", "GIT_AUTHOR_IDENT").stdout.decode(errors="replace")
+        emails = _EMAIL_RE.findall(ident)
+        if not emails:
+            raise HistoryError("git has no author e-mail for the commit about to be made "
+                               "(set user.email)")
+        author = emails[0]
+    return Repository(top=top, ledger=relative, rev=rev, sha=found.stdout.decode().strip(),
+                      pending_author=author)
 
 
 def snapshot_at(repo: Repository,

@@ -405,3 +405,14 @@ def test_git_identity_edit_by_someone_else_after_the_right_commit(repo: Repo) ->
                                                          'by: "bob"\n  comment: "ok"'),
                 email="mallory@example.com")
     assert_finding(check(repo, "HEAD~2"), "git-identity", "main.beancount:")
+
+
+def test_git_identity_pre_commit_judges_the_commit_about_to_be_made(repo: Repo) -> None:
+    repo.commit(IDENTITY + REQUEST_2)
+    repo.write(IDENTITY + REQUEST_2 + APPROVE_2)
+    repo.git("add", "-A")
+    line = assert_finding(check(repo, "HEAD", "--pre-commit"), "git-identity",
+                          repo.at('"ADJ-2" "approve"'))
+    assert "the commit about to be made is by alice@example.com" in line
+    repo.git("config", "user.email", "bob@example.com")
+    assert_intact(check(repo, "HEAD", "--pre-commit"))

@@ -255,8 +255,11 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
 @click.option("--since", "since", metavar="REV", default=None,
               help="Also fail on anything that rewrites what the ledger at git revision "
                    "REV had decided (see the README: the past is append-only).")
+@click.option("--pre-commit", "pre_commit", is_flag=True,
+              help="With --since: judge uncommitted lines as the commit about to be made "
+                   "(its author is git's user.email), as a pre-commit hook needs.")
 @json_option
-def check(ledger: Path, since: str | None, as_json: bool) -> None:
+def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> None:
     """Load the ledger; print its errors like bean-check, then a summary.
 
     With `--since REV`, also compare with the ledger at git revision REV
@@ -265,7 +268,7 @@ def check(ledger: Path, since: str | None, as_json: bool) -> None:
     repo = None
     if since is not None:
         try:
-            repo = history.open_repository(ledger, since)
+            repo = history.open_repository(ledger, since, pre_commit=pre_commit)
         except history.HistoryError as exc:
             click.echo(f"bean-adjust: check --since {since}: {exc}", err=True)
             raise click.exceptions.Exit(1) from None
