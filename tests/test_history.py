@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -416,3 +417,34 @@ def test_git_identity_pre_commit_judges_the_commit_about_to_be_made(repo: Repo) 
     assert "the commit about to be made is by alice@example.com" in line
     repo.git("config", "user.email", "bob@example.com")
     assert_intact(check(repo, "HEAD", "--pre-commit"))
+
+
+def _signing_key(repo: Repo, tmp_path: Path, principal: str) -> None:
+    """Sign the repository's commits with a new SSH key whose allowed principal is `principal`."""
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen is needed to sign commits")
+    key = tmp_path / "keys" / "id"
+    key.parent.mkdir(exist_ok=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", principal,
+                    "-f", str(key)], check=True)
+    allowed = tmp_path / "keys" / "allowed_signers"
+    allowed.write_text(f"{principal} {key.with_suffix('.pub').read_text()}")
+    for name, value in (("gpg.format", "ssh"), ("user.signingkey", str(key)),
+                        ("gpg.ssh.allowedSignersFile", str(allowed)),
+                        ("commit.gpgsign", "true")):
+        repo.git("config", name, value)
+
+
+def test_git_identity_signed_by_the_user(repo: Repo, tmp_path: Path) -> None:
+    repo.commit(IDENTITY + REQUEST_2)
+    _signing_key(repo, tmp_path, "bob@example.com")
+    # Pushed by someone else, but signed with bob's key: it is bob's decision.
+    repo.commit(IDENTITY + REQUEST_2 + APPROVE_2, email="mallory@example.com")
+    assert_intact(check(repo, "HEAD~1"))
+
+
+def test_git_identity_signed_by_someone_else(repo: Repo, tmp_path: Path) -> None:
+    repo.commit(IDENTITY + REQUEST_2)
+    _signing_key(repo, tmp_path, "mallory@example.com")
+    repo.commit(IDENTITY + REQUEST_2 + APPROVE_2, email="mallory@example.com")
+    assert_finding(check(repo, "HEAD~1"), "git-identity", repo.at('"ADJ-2" "approve"'))
