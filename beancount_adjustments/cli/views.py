@@ -363,7 +363,7 @@ def _since(repo: history.Repository, entries: list[data.Directive],
     if book is None:
         finding = history.Finding(
             "plugin-removed", f"the ledger enabled the plugin at {repo.rev} and does not any "
-            f"more: every decision {repo.rev} held would be dropped", str(ledger_path(repo)), 0)
+            f"more: every decision {repo.rev} held would be dropped", str(_ledger_path(repo)), 0)
         return _Since(repo, [finding], rev_name, note=None, decided=decided)
     now = history.Snapshot(book=book, entries=entries)
     findings = history.compare(old, now, rev=repo.rev, commit_of=repo.commits_of)
@@ -371,7 +371,7 @@ def _since(repo: history.Repository, entries: list[data.Directive],
     return _Since(repo, findings, rev_name, note=None, decided=decided, new=new)
 
 
-def ledger_path(repo: history.Repository) -> Path:
+def _ledger_path(repo: history.Repository) -> Path:
     return repo.top / repo.ledger
 
 
