@@ -62,5 +62,8 @@ def test_design_examples_load_cleanly():
     assert book is not None
     adj = book.get("ADJ-2026-0042")
     assert adj is not None
-    assert adj.state is State.REVERSED
+    # carol's cancel asks for the reversal, which a manager must approve
+    # (DESIGN.md, Lifecycle: a reversal moves money too).
+    assert adj.state is State.REVERSING
+    assert adj.reversal_chain == ("manager",)
     assert adj.approvers == ("bob",)

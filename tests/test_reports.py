@@ -30,7 +30,9 @@ BODY = (
               extra='category: "customer-service:goodwill"')
     + event("ADJ-2", "2026-02-11", "approve", "erin")
     + event("ADJ-2", "2026-02-12", "approve", "carol")
-    + event("ADJ-2", "2026-03-05", "cancel", "carol", reason="Duplicate credit")
+    + event("ADJ-2", "2026-03-05", "cancel", "alice", reason="Duplicate credit")
+    + event("ADJ-2", "2026-03-05", "approve", "erin")
+    + event("ADJ-2", "2026-03-05", "approve", "carol")
     + request("ADJ-3", "2026-03-01", "60", type="debit:fee", account="Income:Fees",
               reason="Late fee")
     + event("ADJ-3", "2026-03-02", "approve", "alice")
