@@ -277,6 +277,9 @@ class ComplianceRow(Frozen):
     sod: str
     evidence: str
     signed: int
+    unstamped: int
+    """Decisions that count but carry no `at:` (written by hand): when they were
+    really written is not on record."""
     documentation: str
     days_to_decision: int | None
     policy: str
@@ -321,14 +324,18 @@ def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> 
     for adj in chosen:
         request = adj.request
         approvers = [a.by for a in adj.approvals]
-        sod_ok = request.requested_by not in approvers and len(set(approvers)) == len(approvers)
+        reversal = [a.by for a in adj.reversal_approvals]
+        sod_ok = (not set(request.requesters) & {*approvers, *reversal}
+                  and adj.cancelled_by not in reversal
+                  and len(set(approvers)) == len(approvers)
+                  and len(set(reversal)) == len(reversal))
         evidence = _evidence(adj)
         documentation = _documentation(book, adj)
         days = (adj.decided_on - request.date).days if adj.decided_on else None
         exceptions = [f"{p.code}: {p.message}" for p in adj.problems]
         if not sod_ok:
-            exceptions.append("segregation of duties: the requester approved, or one person "
-                              "approved twice")
+            exceptions.append("segregation of duties: a requester (or the canceller of a "
+                              "reversal) approved, or one person approved twice")
         if evidence == "stale":
             exceptions.append("approval evidence stale: an approval was given for other "
                               "content than the request now holds")
@@ -342,12 +349,16 @@ def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> 
             exceptions.append("invalid request")
         signed = sum(1 for r in adj.history if r.accepted and r.event.action is Action.APPROVE
                      and getattr(r.event, "signature", None))
+        unstamped = sum(1 for r in adj.history if r.accepted and r.event.at is None)
         rows.append(ComplianceRow(
             id=request.id, date=request.date, type=request.type, customer=request.customer,
             amount=str(adj.amount) if adj.amount is not None else "",
             state=str(adj.state), requester=request.requested_by,
-            approvers="; ".join(f"{a.by} ({a.role}, {a.date})" for a in adj.approvals),
+            approvers="; ".join(
+                [f"{a.by} ({a.role}, {a.date})" for a in adj.approvals]
+                + [f"{a.by} ({a.role}, reversal, {a.date})" for a in adj.reversal_approvals]),
             sod="ok" if sod_ok else "violated", evidence=evidence, signed=signed,
+            unstamped=unstamped,
             documentation=documentation, days_to_decision=days,
             policy=adj.rule.describe() if adj.rule is not None else "automatic (no matching row)",
             exceptions=" | ".join(exceptions)))

@@ -123,7 +123,11 @@ def test_compliance_evidence(book) -> None:
     assert by_id["ADJ-5"].evidence == "stale"
     assert "unknown-customer" in by_id["ADJ-6"].exceptions
     adj2 = by_id["ADJ-2"]
-    assert adj2.approvers == "erin (manager, 2026-02-11); carol (finance, 2026-02-12)"
+    assert adj2.approvers == ("erin (manager, 2026-02-11); carol (finance, 2026-02-12); "
+                              "erin (manager, reversal, 2026-03-05); "
+                              "carol (finance, reversal, 2026-03-05)")
+    # Decisions written by hand (no `at:`) are listed as such.
+    assert adj2.unstamped == 5
     assert adj2.sod == "ok"
     assert adj2.requester == "alice"
     assert adj2.days_to_decision == 2
