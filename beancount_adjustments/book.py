@@ -156,6 +156,8 @@ class Line(NamedTuple):
 
 _NONE: tuple[()] = ()
 _ZERO = Decimal(0)
+_KNOWN_TYPES = frozenset(KNOWN_TYPES)
+_KNOWN_CATEGORIES = frozenset(KNOWN_CATEGORIES)
 _UNSEEN = object()
 
 
@@ -242,13 +244,17 @@ class Tracked:
         the levels approved before it (stale or not) had been filled.
         """
         reversing = self.state is State.REVERSING
-        approvals = (self.reversal_approvals if reversing
-                     else self.approvals + self.stale if stale else self.approvals)
+        if reversing:
+            approvals = self.reversal_approvals
+        elif stale and self.stale:
+            approvals = tuple(sorted(self.approvals + self.stale, key=attrgetter("level")))
+        else:
+            approvals = self.approvals
+        settings = self.settings
         return Situation(self.request, self.state,
                          self.reversal_chain if reversing else self.chain,
-                         tuple(a.by for a in sorted(approvals, key=attrgetter("level"))),
-                         self.amount, self.cancelled_by, self.settings.separate_apply,
-                         self.settings.signatures_required)
+                         tuple([a.by for a in approvals]), self.amount, self.cancelled_by,
+                         settings.separate_apply, settings.signatures_required)
 
     @property
     def approvers(self) -> tuple[str, ...]:
@@ -363,6 +369,15 @@ def at_floor(at: str) -> datetime.date | None:
     (what tools wrote before they wrote the local offset) may be half a day
     ahead of the writer's day. None: not an ISO 8601 moment.
     """
+    if len(at) >= 20 and at[10] == "T" and at[13] == ":":
+        # What tools write (YYYY-MM-DDTHH:MM:SS and Z or an offset): the day
+        # is its first ten characters; only a UTC stamp needs its hour.
+        suffix = at[19:].lstrip(".0123456789")
+        day = _day(at[:10])
+        if day is not None and suffix in ("Z", "+00:00"):
+            return day - _ONE_DAY if at[11:13] < "12" else day
+        if day is not None and len(suffix) == 6 and suffix[0] in "+-":
+            return day
     try:
         moment = datetime.datetime.fromisoformat(at.strip())
     except ValueError:
@@ -371,6 +386,22 @@ def at_floor(at: str) -> datetime.date | None:
     if offset is not None and not offset:
         return (moment - _HALF_DAY).date()
     return moment.date()
+
+
+_DAYS: dict[str, datetime.date | None] = {}
+_ONE_DAY = datetime.timedelta(days=1)
+
+
+def _day(text: str) -> datetime.date | None:
+    found = _DAYS.get(text, _UNSEEN)
+    if found is _UNSEEN:
+        try:
+            found = datetime.date.fromisoformat(text)
+        except ValueError:
+            found = None
+        if len(_DAYS) < 100_000:
+            _DAYS[text] = found
+    return found  # type: ignore[return-value]
 
 
 def same_amount(recorded: Money, current: Money | None) -> bool:
@@ -451,7 +482,7 @@ class _Replay:
     # -- the policy's own sanity ---------------------------------------------
 
     def known(self, name: str, kind: str, date: datetime.date) -> bool:
-        if name in (KNOWN_TYPES if kind == "type" else KNOWN_CATEGORIES):
+        if name in (_KNOWN_TYPES if kind == "type" else _KNOWN_CATEGORIES):
             return True
         return any(d.kind == kind and d.date <= date for d in self.declared.get(name, ()))
 
