@@ -37,14 +37,14 @@ from typing import Any, NamedTuple
 
 from beancount_adjustments import digest as digests
 from beancount_adjustments.directives import (
-    KNOWN_CATEGORIES,
-    KNOWN_TYPES,
     chain_text,
     receivable_totals,
     reference_terms,
 )
 from beancount_adjustments.lifecycle import TRANSITIONS
 from beancount_adjustments.models import (
+    KNOWN_CATEGORIES,
+    KNOWN_TYPES,
     Action,
     Adjustment,
     Approval,
@@ -76,6 +76,7 @@ from beancount_adjustments.policy import (
     TypePolicies,
     TypeSettings,
     convert,
+    is_known,
 )
 from beancount_adjustments.risk import (
     ARRIVAL_CHECKS,
@@ -348,6 +349,10 @@ class Book(Frozen):
     def get(self, adjustment_id: str) -> Adjustment | None:
         return self.adjustments.get(adjustment_id)
 
+    def known(self, name: str, kind: str, date: datetime.date) -> bool:
+        """Whether requests may use type (or category) `name` on `date` (`policy.is_known`)."""
+        return is_known(self.facts.declarations, name, kind, date)
+
     def in_state(self, *states: State) -> list[Adjustment]:
         return [a for a in self.adjustments.values() if a.state in states]
 
@@ -484,7 +489,7 @@ class _Replay:
     def known(self, name: str, kind: str, date: datetime.date) -> bool:
         if name in (_KNOWN_TYPES if kind == "type" else _KNOWN_CATEGORIES):
             return True
-        return any(d.kind == kind and d.date <= date for d in self.declared.get(name, ()))
+        return is_known(self.declared.get(name, ()), name, kind, date)
 
     def check_rows(self) -> None:
         """Warn at rows that can never apply: a pattern no type matches, roles nobody holds."""

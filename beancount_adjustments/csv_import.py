@@ -68,8 +68,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from beancount_adjustments import writer
-from beancount_adjustments.directives import CATEGORY_RE, KNOWN_TYPES, TYPE_RE, is_under
+from beancount_adjustments.directives import CATEGORY_RE, TYPE_RE, is_under
 from beancount_adjustments.models import Kind
+from beancount_adjustments.policy import known_names
 from beancount_adjustments.templates import LedgerContext
 from beancount_adjustments.writer import NewRequest, Refusal, WriteRefused, WriteResult
 
@@ -229,12 +230,10 @@ def plan_import(ctx: LedgerContext, rows: Sequence[tuple[int, dict[str, str]]], 
     book = ctx.book
     existing = ctx.external_ids()
     seen: dict[str, int] = {}
-    known_types = set(KNOWN_TYPES) | {r.type for r in book.facts.requests}
-    known_types |= {r.pattern for r in book.facts.rows}
     root = book.settings.receivable
     for line, values in rows:
         row = _Row(line, values)
-        request = _request(ctx, row, user=user, today=today, known_types=known_types,
+        request = _request(ctx, row, user=user, today=today,
                            offset_default=offset_account, offset_by_kind=offset_by_kind or {},
                            receivable_default=receivable_account, root=root)
         ext = row.get("external-id")
@@ -255,7 +254,7 @@ def plan_import(ctx: LedgerContext, rows: Sequence[tuple[int, dict[str, str]]], 
 
 
 def _request(ctx: LedgerContext, row: _Row, *, user: str | None, today: datetime.date,
-             known_types: set[str], offset_default: str | None,
+             offset_default: str | None,
              offset_by_kind: Mapping[Kind, str], receivable_default: str | None,
              root: str) -> NewRequest | None:
     book = ctx.book
@@ -272,12 +271,17 @@ def _request(ctx: LedgerContext, row: _Row, *, user: str | None, today: datetime
     if not TYPE_RE.match(adj_type):
         row.problems.append(f"type {adj_type!r} must be credit:, debit: or billing: and a "
                             "subtype (credit:refund)")
-    elif adj_type not in known_types:
-        row.problems.append(f"unknown type {adj_type!r}; known: {', '.join(KNOWN_TYPES)}")
+    elif not ctx.book.known(adj_type, "type", date):
+        row.problems.append(f"unknown type {adj_type!r}; known: "
+                            f"{', '.join(known_names(ctx.book.facts.declarations, 'type', date))}"
+                            ' (declare your own with custom "adjustment-type")')
     category = row.get("category") or None
     if category is not None and not CATEGORY_RE.match(category):
         row.problems.append(f"category {category!r} must read group:name "
                             "(operational:billing-error)")
+    elif category is not None and not ctx.book.known(category, "category", date):
+        row.problems.append(f"unknown category {category!r} (declare it with custom "
+                            '"adjustment-category")')
     customer = row.get("customer")
     if directory.customer_on(customer, date) is None:
         row.problems.append(f"unknown customer {customer!r} on {date}")

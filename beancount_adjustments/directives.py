@@ -51,21 +51,6 @@ AUTOMATIC = "automatic"
 TYPE_RE = re.compile(r"^(credit|debit|billing):[a-z0-9][a-z0-9-]*$")
 CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9-]*$")
 
-KNOWN_TYPES = (
-    "credit:account", "credit:promotional", "credit:goodwill", "credit:refund",
-    "debit:correction", "debit:fee", "debit:balance-correction", "debit:chargeback",
-    "billing:invoice-correction", "billing:tax", "billing:discount", "billing:price-correction",
-)
-KNOWN_CATEGORIES = (
-    "customer-service:goodwill", "customer-service:service-recovery",
-    "customer-service:loyalty", "customer-service:complaint-resolution",
-    "operational:billing-error", "operational:system-correction",
-    "operational:data-migration", "operational:process-improvement",
-    "financial:payment-correction", "financial:tax-adjustment",
-    "financial:currency-correction", "financial:reconciliation",
-)
-
-
 def source_of(entry: Any) -> Source:
     meta = getattr(entry, "meta", None) or {}
     filename = meta.get("filename")

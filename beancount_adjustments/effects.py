@@ -12,8 +12,8 @@ the directive that caused them, so any error about them lands on that line.
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, Protocol
 
 from beancount.core import data, flags

@@ -124,6 +124,22 @@ BOOKED_STATES = frozenset({State.APPLIED, State.REVERSING})
 """States in which the adjustment's effect is on the books (and not reversed)."""
 
 
+KNOWN_TYPES = (
+    # DESIGN.md's types and categories; a site declares more (`Declaration`).
+    "credit:account", "credit:promotional", "credit:goodwill", "credit:refund",
+    "debit:correction", "debit:fee", "debit:balance-correction", "debit:chargeback",
+    "billing:invoice-correction", "billing:tax", "billing:discount", "billing:price-correction",
+)
+KNOWN_CATEGORIES = (
+    "customer-service:goodwill", "customer-service:service-recovery",
+    "customer-service:loyalty", "customer-service:complaint-resolution",
+    "operational:billing-error", "operational:system-correction",
+    "operational:data-migration", "operational:process-improvement",
+    "financial:payment-correction", "financial:tax-adjustment",
+    "financial:currency-correction", "financial:reconciliation",
+)
+
+
 class Action(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"

@@ -16,8 +16,11 @@ from fnmatch import fnmatchcase
 from typing import TypeVar
 
 from beancount_adjustments.models import (
+    KNOWN_CATEGORIES,
+    KNOWN_TYPES,
     ApprovalRow,
     CustomerRecord,
+    Declaration,
     Money,
     TypePolicy,
     UserGrant,
@@ -47,6 +50,26 @@ def within_limit(limit: Money | None, amount: Money | None, requested_on: dateti
         return True
     value = convert(amount, limit.currency, requested_on, rates)
     return None if value is None else value <= limit.number
+
+
+_BUILT_IN = {"type": frozenset(KNOWN_TYPES), "category": frozenset(KNOWN_CATEGORIES)}
+
+
+def is_known(declarations: Iterable[Declaration], name: str, kind: str,
+             date: datetime.date) -> bool:
+    """Whether `name` is a type (or category) a request may use on `date`: one of
+    DESIGN.md's, or declared by the site on or before that date."""
+    if name in _BUILT_IN[kind]:
+        return True
+    return any(d.kind == kind and d.name == name and d.date <= date for d in declarations)
+
+
+def known_names(declarations: Iterable[Declaration], kind: str,
+                date: datetime.date) -> list[str]:
+    """Every type (or category) a request may use on `date`, built-in ones first."""
+    built_in = list(KNOWN_TYPES if kind == "type" else KNOWN_CATEGORIES)
+    declared = sorted({d.name for d in declarations if d.kind == kind and d.date <= date})
+    return built_in + [name for name in declared if name not in built_in]
 
 
 class MissingPrice(Exception):
