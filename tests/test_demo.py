@@ -15,8 +15,7 @@ import beancount_adjustments
 from beancount_adjustments.book import Book
 from beancount_adjustments.cli import main as cli_main
 from beancount_adjustments.demo import generate_ledger
-from beancount_adjustments.models import KNOWN_CATEGORIES, KNOWN_TYPES
-from beancount_adjustments.models import State
+from beancount_adjustments.models import KNOWN_CATEGORIES, KNOWN_TYPES, State
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "ledgers" / "demo.beancount"
