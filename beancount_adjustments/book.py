@@ -380,7 +380,7 @@ def at_floor(at: str) -> datetime.date | None:
         suffix = at[19:].lstrip(".0123456789")
         day = _day(at[:10])
         if day is not None and suffix in ("Z", "+00:00"):
-            return day - _ONE_DAY if at[11:13] < "12" else day
+            return day - _ONE_DAY if at[11:13] < "12" and day > datetime.date.min else day
         if day is not None and len(suffix) == 6 and suffix[0] in "+-":
             return day
     try:
@@ -388,7 +388,7 @@ def at_floor(at: str) -> datetime.date | None:
     except ValueError:
         return None
     offset = moment.utcoffset()
-    if offset is not None and not offset:
+    if offset is not None and not offset and moment.date() > datetime.date.min:
         return (moment - _HALF_DAY).date()
     return moment.date()
 
