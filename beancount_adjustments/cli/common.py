@@ -141,8 +141,7 @@ def write_json(result: WriteResult | None, refusals: Sequence[Refusal] = (), *,
     for adj_id in result.ids if result is not None else ():
         adj = book.get(adj_id) if book is not None else None
         written.append({"id": adj_id, "state": str(adj.state) if adj else None,
-                        "requires": requirements(adj) if adj else None,
-                        "next_role": adj.next_role if adj else None})
+                        "requires": requirements(adj) if adj else None})
     refused = [*(result.refused if result is not None else ()), *refusals]
     return {
         "file": str(result.path) if result is not None else None,
