@@ -11,8 +11,9 @@ What is sent
 a stable key `<id>:<what>:<recipient>` (`ADJ-2026-0042:approved-1:alice`):
 
 `approval-needed-<level>`, to each user who may fill the level now
-    (`queries.eligible_approvers`, i.e. `permissions.denial`) and to
-    `role:<role>`: a request is pending at that level.
+    (`queries.eligible_approvers`, i.e. `permissions.denial`, counting a
+    signature as given: the CLI signs with `--sign` where the type's policy
+    requires it) and to `role:<role>`: a request is pending at that level.
 `reversal-needed-<cancel date>-<level>`, likewise: an applied adjustment
     was cancelled and its reversal awaits approval at that level (state
     `reversing`).
@@ -212,6 +213,9 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
                      f"of {total}).{done}")
 
     role = adj.next_role
+    # Those told are who may approve with the CLI, which signs (`--sign`) where the
+    # type's policy requires it.
+    sign = " --sign <your key>" if adj.signatures_required else ""
     if role is not None and adj.state is State.REVERSING:
         # A reversal moves money too: its approvers hear of it as of a request.
         level = len(adj.reversal_approvals) + 1
@@ -221,9 +225,9 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
         since = adj.reversal_approvals[-1].date if adj.reversal_approvals else asked
         body = (f"{adj.cancelled_by or 'someone'} asked to reverse {rid}, which is applied; "
                 f"the reversal awaits your approval as {role} (level {level} of {needed}).\n"
-                f"Approve with: bean-adjust approve {rid} --as <you>")
+                f"Approve with: bean-adjust approve {rid} --as <you>{sign}")
         kind = f"reversal-needed-{asked.isoformat()}-{level}"
-        for user in eligible_approvers(book, adj, today):
+        for user in eligible_approvers(book, adj, today, signed=True):
             yield notice(kind, user, since, f"reversal approval needed: {_describe(adj)}", body,
                          name="reversal-needed")
         yield notice(kind, f"role:{role}", since,
@@ -233,8 +237,8 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
         level = adj.level + 1
         since = adj.approvals[-1].date if adj.approvals else request.date
         body = (f"{rid} awaits your approval as {role} (level {level} of {total}).\n"
-                f"Approve with: bean-adjust approve {rid} --as <you>")
-        for user in eligible_approvers(book, adj, today):
+                f"Approve with: bean-adjust approve {rid} --as <you>{sign}")
+        for user in eligible_approvers(book, adj, today, signed=True):
             yield notice(f"approval-needed-{level}", user, since,
                          f"approval needed: {_describe(adj)}", body)
         yield notice(f"approval-needed-{level}", f"role:{role}", since,

@@ -12,13 +12,14 @@ from click.testing import CliRunner
 from conftest import BACKDATING, load_file
 from conftest import ledger as base_ledger
 
+from beancount_adjustments import automation
+from beancount_adjustments.cli import main
+
 
 def ledger(text: str) -> str:
     """The test ledger; its entries are dated in the past on purpose."""
     return base_ledger(BACKDATING + text)
 
-from beancount_adjustments import automation
-from beancount_adjustments.cli import main
 
 RULES = """
 2026-01-01 open Expenses:Service-Credits
