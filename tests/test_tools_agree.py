@@ -232,11 +232,13 @@ def test_import_needs_an_acting_identity(tmp_path: Path) -> None:
     ledger = tmp_path / "main.beancount"
     ledger.write_text(head(d(60)))
     csv = tmp_path / "in.csv"
-    csv.write_text("type,customer,amount,currency,reason,offset-account,requested-by\n"
-                   "credit:refund,cust_1,50.00,USD,Damaged,Income:Sales:Returns,alice\n")
+    csv.write_text("type,customer,amount,currency,reason,external-id,offset-account,"
+                   "requested-by\n"
+                   "credit:refund,cust_1,50.00,USD,Damaged,crm-1,Income:Sales:Returns,alice\n")
     before = ledger.read_bytes()
     result = run("import", "-f", str(ledger), str(csv))
     assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert "who is acting?" in result.output  # type: ignore[attr-defined]
     assert ledger.read_bytes() == before
 
 
