@@ -242,7 +242,7 @@ def _request(rule: Rule, *, customer: str, date: datetime.date, number: Decimal,
         postings=((customer_account, sign * number, currency),
                   (counter, -sign * number, currency)),
         category=rule.text("category", DEFAULT_CATEGORIES[rule.kind]), date=date,
-        meta={"external-id": external_id, **meta})
+        meta={"external-id": external_id, **meta}, entered_by=user)
 
 
 def late_fees(rule: Rule, book: Book, entries: Sequence[Any], through: datetime.date,

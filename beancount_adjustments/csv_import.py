@@ -339,7 +339,7 @@ def _request(ctx: LedgerContext, row: _Row, *, user: str | None, today: datetime
         type=adj_type, customer=customer, requested_by=requested_by, reason=row.get("reason"),
         postings=((receivable, number, currency), (offset, -number, currency)),
         category=category, id=row.get("id") or None, payee=row.get("payee") or None,
-        narration=row.get("narration") or None, date=date, meta=meta)
+        narration=row.get("narration") or None, date=date, meta=meta, entered_by=user)
 
 
 # -- checking without writing -----------------------------------------------------

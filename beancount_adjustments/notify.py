@@ -11,12 +11,18 @@ What is sent
 a stable key `<id>:<what>:<recipient>` (`ADJ-2026-0042:approved-1:alice`):
 
 `approval-needed-<level>`, to each user who may fill the level now
-    (`queries.eligible_approvers`) and to `role:<role>`: a request is
-    pending at that level.
+    (`queries.eligible_approvers`, i.e. `permissions.denial`, counting a
+    signature as given: the CLI signs with `--sign` where the type's policy
+    requires it) and to `role:<role>`: a request is pending at that level.
+`reversal-needed-<cancel date>-<level>`, likewise: an applied adjustment
+    was cancelled and its reversal awaits approval at that level (state
+    `reversing`).
+`reversal-refused-<date>`, to the requester: an approver refused the reversal.
 `approved-<level>`, to the requester: an approver filled that level.
 `rejected`, `applied`, `withdrawn`, `reversed`, to the requester: someone
     else rejected it, applied it with an `apply`, cancelled it, or cancelled
-    it after it was applied. (When the last approval applies it at once,
+    it after it was applied (sent once the reversal is booked, state
+    `reversed`, not while it awaits approval). (When the last approval applies it at once,
     the `approved-<level>` notice says so.)
 `escalation-<n>`, to the users holding the role `n` steps above the awaited
     one and to `role:<that role>`: pending for more than `n` times its
@@ -185,9 +191,9 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
     rid, requester = adj.id, request.requested_by
 
     def notice(kind: str, recipient: str, date: datetime.date, subject: str,
-               body: str) -> Notice:
-        return Notice(key=f"{rid}:{kind}:{recipient}", kind=kind.rsplit("-", 1)[0]
-                      if kind[-1:].isdigit() else kind, recipient=recipient,
+               body: str, *, name: str | None = None) -> Notice:
+        return Notice(key=f"{rid}:{kind}:{recipient}", kind=name or (kind.rsplit("-", 1)[0]
+                      if kind[-1:].isdigit() else kind), recipient=recipient,
                       adjustment_id=rid, date=date, subject=f"[{rid}] {subject}",
                       body=f"{body}\n\n{_details(adj)}")
 
@@ -207,12 +213,32 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
                      f"of {total}).{done}")
 
     role = adj.next_role
-    if role is not None:
+    # Those told are who may approve with the CLI, which signs (`--sign`) where the
+    # type's policy requires it.
+    sign = " --sign <your key>" if adj.signatures_required else ""
+    if role is not None and adj.state is State.REVERSING:
+        # A reversal moves money too: its approvers hear of it as of a request.
+        level = len(adj.reversal_approvals) + 1
+        needed = len(adj.reversal_chain)
+        cancels = _accepted(adj, Action.CANCEL)
+        asked = cancels[-1].date if cancels else request.date
+        since = adj.reversal_approvals[-1].date if adj.reversal_approvals else asked
+        body = (f"{adj.cancelled_by or 'someone'} asked to reverse {rid}, which is applied; "
+                f"the reversal awaits your approval as {role} (level {level} of {needed}).\n"
+                f"Approve with: bean-adjust approve {rid} --as <you>{sign}")
+        kind = f"reversal-needed-{asked.isoformat()}-{level}"
+        for user in eligible_approvers(book, adj, today, signed=True):
+            yield notice(kind, user, since, f"reversal approval needed: {_describe(adj)}", body,
+                         name="reversal-needed")
+        yield notice(kind, f"role:{role}", since,
+                     f"reversal approval needed ({role}): {_describe(adj)}", body,
+                     name="reversal-needed")
+    elif role is not None:
         level = adj.level + 1
         since = adj.approvals[-1].date if adj.approvals else request.date
         body = (f"{rid} awaits your approval as {role} (level {level} of {total}).\n"
-                f"Approve with: bean-adjust approve {rid} --as <you>")
-        for user in eligible_approvers(book, adj, today):
+                f"Approve with: bean-adjust approve {rid} --as <you>{sign}")
+        for user in eligible_approvers(book, adj, today, signed=True):
             yield notice(f"approval-needed-{level}", user, since,
                          f"approval needed: {_describe(adj)}", body)
         yield notice(f"approval-needed-{level}", f"role:{role}", since,
@@ -234,16 +260,30 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
 
     accepted = [r.event for r in adj.history if r.accepted]
     last_actor = accepted[-1].by if accepted else None
-    for kind, action in (("rejected", Action.REJECT), ("applied", Action.APPLY)):
-        for event in _accepted(adj, action):
-            if event.by != requester:
-                reason = f" Reason: {event.reason}" if event.reason else ""
-                yield notice(kind, requester, event.date, kind,
-                             f"{event.by} {kind} {rid}.{reason}")
-    for event in _accepted(adj, Action.CANCEL):
+    cancelled = False  # an accepted cancel came before (a later reject refuses a reversal)
+    for event in accepted:
+        if event.action is Action.CANCEL:
+            cancelled = True
+            continue
+        if event.by == requester or event.action not in (Action.REJECT, Action.APPLY):
+            continue
+        reason = f" Reason: {event.reason}" if event.reason else ""
+        if event.action is Action.REJECT and cancelled:
+            yield notice(f"reversal-refused-{event.date.isoformat()}", requester, event.date,
+                         "reversal refused",
+                         f"{event.by} refused the reversal of {rid}; it stays applied.{reason}",
+                         name="reversal-refused")
+            continue
+        kind = "rejected" if event.action is Action.REJECT else "applied"
+        yield notice(kind, requester, event.date, kind, f"{event.by} {kind} {rid}.{reason}")
+    cancels = _accepted(adj, Action.CANCEL)
+    if cancels and adj.state in (State.REVERSED, State.WITHDRAWN):
+        # "reversed" only once the reversal is booked, not while it awaits approval.
+        event = cancels[-1]
         kind = "reversed" if adj.state is State.REVERSED else "withdrawn"
+        when = adj.reversed_on or event.date if kind == "reversed" else event.date
         if event.by != requester:
-            yield notice(kind, requester, event.date, kind,
+            yield notice(kind, requester, when, kind,
                          f"{event.by} cancelled {rid}"
                          + (" and its effect was reversed" if kind == "reversed" else "")
                          + f". Reason: {event.reason}")

@@ -10,8 +10,11 @@ these helpers, so a queue reads the same everywhere::
   given (state, type and category patterns, customer, requester, age,
   awaiting a user), oldest first.
 - `eligible_approvers(book, adj, date)`: the users who may fill the next
-  approval level on `date`: they hold the level's role, their limit covers
-  the amount, they are not the requester and did not approve an earlier level.
+  approval level on `date` (of the request, or of its reversal while it is
+  `reversing`), as `permissions.denial` (the replay's own rule) says.
+- `may(book, adj, user, action, date)`: whether `permissions.denial` lets
+  `user` take `action` now; `signed=False` (the default) for a tool that
+  does not sign, so types whose policy requires signatures are not offered.
 - `requirements(adj)`: in words, what the adjustment still needs.
 - `row(adj, book, today)`: a JSON-ready summary of one adjustment.
 
@@ -28,8 +31,9 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from beancount_adjustments.book import Book
-from beancount_adjustments.models import Adjustment, Money, State
-from beancount_adjustments.policy import Rates, convert, within_limit
+from beancount_adjustments.models import Action, Adjustment, Money, State
+from beancount_adjustments.permissions import Denial, Situation, denial
+from beancount_adjustments.policy import Rates, convert
 
 
 def same_currency_only(base: str, quote: str, date: datetime.date) -> Decimal | None:
@@ -51,7 +55,9 @@ class Filters:
     older_than: int | None = None
     """Days since the request's date, strictly more than this."""
     awaiting: str | None = None
-    """A user who may give the next approval now."""
+    """A user who may give the next approval now (of a request or a reversal)."""
+    signed: bool = False
+    """Whether `awaiting`'s approval would be signed (types requiring signatures)."""
     below: Money | None = None
     """Only amounts strictly below this (same currency)."""
 
@@ -88,8 +94,8 @@ def matches(book: Book, adj: Adjustment, filters: Filters, today: datetime.date,
         value = convert(adj.amount, filters.below.currency, today, rates)
         if value is None or value >= filters.below.number:
             return False
-    return filters.awaiting is None or filters.awaiting in eligible_approvers(
-        book, adj, today, rates)
+    return filters.awaiting is None or may(book, adj, filters.awaiting, Action.APPROVE, today,
+                                           signed=filters.signed)
 
 
 def select(book: Book, filters: Filters, today: datetime.date,
@@ -99,27 +105,32 @@ def select(book: Book, filters: Filters, today: datetime.date,
     return sorted(found, key=lambda a: (a.request.date, a.id))
 
 
-def eligible_approvers(book: Book, adj: Adjustment, date: datetime.date,
-                       rates: Rates = same_currency_only) -> list[str]:
-    """Users who may fill the next approval level of `adj` on `date`, sorted.
+def refusal_of(book: Book, adj: Adjustment, user: str, action: Action,
+               date: datetime.date, *, signed: bool = False) -> Denial | None:
+    """Why `user` may not take `action` on `adj` on `date`: the replay's rule."""
+    return denial(book.rules, Situation.of(adj), action, user, date, signed=signed)
 
-    A limit in another currency than the amount counts only when `rates`
-    converts it at the request date (as the plugin does); otherwise that user
-    is left out (a limit is never guessed).
+
+def may(book: Book, adj: Adjustment, user: str, action: Action, date: datetime.date, *,
+        signed: bool = False) -> bool:
+    return refusal_of(book, adj, user, action, date, signed=signed) is None
+
+
+def eligible_approvers(book: Book, adj: Adjustment, date: datetime.date,
+                       rates: Rates | None = None, *, signed: bool = False) -> list[str]:
+    """Users who may fill the next approval level of `adj` on `date`, sorted:
+    those `permissions.denial` lets approve (the request's level, or the
+    reversal's while it is `reversing`).
+
+    The book's own rules carry the ledger's prices the plugin judged with
+    (a limit in another currency counts only where a price converts it);
+    `rates` is accepted for older callers and not used.
     """
     role = adj.next_role
     if role is None:
         return []
-    directory = book.directory
-    done = set(adj.approvers)
-    out = []
-    for user in directory.users_with_role(role, date):
-        if user == adj.request.requested_by or user in done:
-            continue
-        _holds, limit = directory.limit_for(user, role, date)
-        if within_limit(limit, adj.amount, adj.request.date, rates):
-            out.append(user)
-    return out
+    return sorted(user for user in book.directory.users_with_role(role, date)
+                  if may(book, adj, user, Action.APPROVE, date, signed=signed))
 
 
 def requirements(adj: Adjustment) -> str:
@@ -131,6 +142,14 @@ def requirements(adj: Adjustment) -> str:
         then = f", then {' > '.join(left[1:])}" if len(left) > 1 else ""
         return (f"approval {adj.level + 1} of {total}: a {left[0]}{then} "
                 "(each by a different person, not the requester)")
+    if state is State.REVERSING:
+        chain, done = adj.reversal_chain, len(adj.reversal_approvals)
+        if done >= len(chain):
+            return "its reversal awaits booking"
+        left = chain[done:]
+        then = f", then {' > '.join(left[1:])}" if len(left) > 1 else ""
+        return (f"reversal awaits approval by {left[0]}{then} (level {done + 1} of "
+                f"{len(chain)}; not the canceller or the requester)")
     if state is State.APPROVED:
         return "approved; an apply books it" if adj.separate_apply else "approved"
     if state is State.INVALID:
@@ -170,7 +189,11 @@ def row(adj: Adjustment, book: Book, today: datetime.date,
         "approvals": [{"by": a.by, "role": a.role, "level": a.level,
                        "date": a.date.isoformat()} for a in adj.approvals],
         "next_role": adj.next_role,
-        "eligible": eligible_approvers(book, adj, today, rates),
+        "reversal_chain": list(adj.reversal_chain),
+        "reversal_approvals": [{"by": a.by, "role": a.role, "level": a.level,
+                                "date": a.date.isoformat()} for a in adj.reversal_approvals],
+        "cancelled_by": adj.cancelled_by,
+        "eligible": eligible_approvers(book, adj, today),
         "requires": requirements(adj),
         "age_days": age_days(adj, today),
         "overdue": is_overdue(adj, today),

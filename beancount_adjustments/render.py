@@ -26,8 +26,10 @@ import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-MetaValue = str | datetime.date | Decimal
-"""A metadata value as written: strings quoted, dates and numbers bare."""
+from beancount_adjustments.models import Money
+
+MetaValue = str | datetime.date | Decimal | Money
+"""A metadata value as written: strings quoted, dates, numbers and amounts bare."""
 
 META_KEY_RE = re.compile(r"^[a-z][a-zA-Z0-9_-]+$")
 LINK_RE = re.compile(r"^[A-Za-z0-9_./-]+$")
@@ -52,6 +54,8 @@ def value_text(value: MetaValue) -> str:
         return quote(value)
     if isinstance(value, Decimal):
         return format(value, "f")
+    if isinstance(value, Money):
+        return f"{format(value.number, 'f')} {value.currency}"
     return value.isoformat()
 
 

@@ -285,8 +285,11 @@ class LedgerContext:
 def build_request(ctx: LedgerContext, template: Template, *, customer: str, requested_by: str,
                   date: datetime.date, params: Mapping[str, ParamValue] | None = None,
                   meta: Mapping[str, str] | None = None, reason: str | None = None,
-                  request_id: str | None = None) -> NewRequest:
+                  request_id: str | None = None,
+                  entered_by: str | None = None) -> NewRequest:
     """The request `template` makes for `customer` on `date`.
+
+    `entered_by`: the acting identity of the tool writing it (`entered-by:`).
 
     `params` add to / override the template's parameters; `meta` carries the
     request metadata (invoice, order, ticket, document, effective,
@@ -332,7 +335,7 @@ def build_request(ctx: LedgerContext, template: Template, *, customer: str, requ
         id=request_id, payee=template.payee or customer,
         narration=fill(template.narration, fields, template.name) if template.narration
         else text,
-        date=date, meta={k: v for k, v in meta.items() if v})
+        date=date, meta={k: v for k, v in meta.items() if v}, entered_by=entered_by)
 
 
 def _check_postings(postings: Sequence[tuple[str, Decimal, str]]) -> None:

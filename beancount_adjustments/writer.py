@@ -38,8 +38,14 @@ What a write does, in order:
 5. **Render** the new directives (`render`): requests as `!` transactions
    linked by their id; decisions as `custom "adjustment"` directives with
    `by:`, `reason:`, `comment:`, `effective:`, `at:` (the moment of writing,
-   ISO 8601 UTC) and `digest:` (the request's current content hash, so the
-   decision binds to exactly what the decider saw).
+   ISO 8601 in local time with its offset) and `digest:` (the request's
+   current content hash, so the decision binds to exactly what the decider
+   saw); an approval also records the chain it fills (`chain:`, the
+   reversal's while reversing) and, when a price converted the amount, the
+   converted amount it was judged at (`judged:`). Requests carry `at:`,
+   `entered-by:` (the acting identity, when given) and, once judged, the
+   `chain:` and `judged:` the replay gave them, so a price or row added
+   later cannot change what an already written request needs.
 6. **Judge** them as the plugin will: parse the rendered text, read it with
    the plugin's own reader, add the new facts to a copy of the book's facts
    and replay. An entry is refused when it brings a new problem (the
@@ -104,9 +110,18 @@ from beancount.parser import parser
 
 from beancount_adjustments import render
 from beancount_adjustments.book import Book, Facts, replay
-from beancount_adjustments.directives import EVENT, Reader, kind_of
+from beancount_adjustments.directives import EVENT, Reader, chain_text, kind_of
 from beancount_adjustments.loading import load_uncached
-from beancount_adjustments.models import Action, Event, Problem, Record, Request, Source
+from beancount_adjustments.models import (
+    Action,
+    Adjustment,
+    Event,
+    Money,
+    Problem,
+    Record,
+    Request,
+    Source,
+)
 from beancount_adjustments.plugin import book_of, collector_paused, price_rates
 from beancount_adjustments.seals import verify_seals
 from beancount_adjustments.signatures import sign_event
@@ -132,7 +147,8 @@ LOCK_TIMEOUT = 120.0
 """Seconds a writer waits for the lock before giving up."""
 
 CORE_REQUEST_KEYS = frozenset({"adjustment-type", "category", "customer", "reason",
-                               "requested-by", "adjustment-id"})
+                               "requested-by", "adjustment-id", "entered-by", "at", "chain",
+                               "judged"})
 DATE_META_KEYS = frozenset({"effective"})
 
 
@@ -178,6 +194,9 @@ class NewRequest:
     meta: Mapping[str, str] = field(default_factory=dict)
     """More metadata: invoice, order, ticket, document, effective, risk,
     external-id, ... (`effective` is written as a date)."""
+    entered_by: str | None = None
+    """Who is writing it (the tool's acting identity), written as `entered-by:`
+    when given: they count as a requester too, and may not approve it."""
 
 
 @dataclass(frozen=True)
@@ -370,6 +389,8 @@ class _Item:
     event: Event | None = None
     first_line: int = 0
     last_line: int = 0
+    rerender: Callable[[list[tuple[str, render.MetaValue | None]]], str] | None = None
+    """For a request: its text again with more metadata (what it was judged at)."""
 
 
 @dataclass
@@ -389,7 +410,8 @@ class _Ledger:
 
     @property
     def stamp(self) -> str:
-        return self.now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        """The moment of writing, in local time with its offset (what `at:` records)."""
+        return self.now.astimezone().isoformat(timespec="seconds")
 
     @cached_property
     def accounts(self) -> tuple[dict[str, datetime.date], dict[str, datetime.date]]:
@@ -488,6 +510,7 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
         with collector_paused():
             items: list[_Item] = build(led)
             book = _judge(led, items)
+            _record_judgement(book, items)
         refused = tuple(Refusal(it.key, it.refusal, it.index) for it in items if it.refusal)
         if refused and not partial:
             raise WriteRefused(refused)
@@ -547,12 +570,37 @@ def _decision_item(led: _Ledger, index: int, decision: Decision) -> _Item:
         except (OSError, ValueError, TypeError) as exc:
             item.refusal = f"cannot sign with {decision.sign_with}: {exc}"
             return item
+    approving = action is Action.APPROVE
     item.text = render.render_event(
         date=date, adjustment_id=adj.id, action=str(action),
         meta=[("by", by), ("reason", _clean(decision.reason)),
               ("comment", _clean(decision.comment)), ("effective", decision.effective),
-              ("at", led.stamp), ("digest", adj.digest), ("signature", signature)])
+              ("at", led.stamp), ("digest", adj.digest),
+              ("chain", chain_text(adj.deciding_chain) if approving else None),
+              ("judged", judged_value(adj) if approving else None),
+              ("signature", signature)])
     return item
+
+
+def judged_value(adj: Adjustment) -> Money | None:
+    """`adj.judged` as written: to the precision of the amount, at least cents (the
+    replay compares it at the digits written, `book.same_amount`)."""
+    judged = adj.judged
+    if judged is None:
+        return None
+    return judged_text(judged, adj.amount)
+
+
+def judged_text(judged: Money, amount: Money | None) -> Money:
+    exponent = -2
+    if amount is not None:
+        own = amount.number.as_tuple().exponent
+        if isinstance(own, int):
+            exponent = min(exponent, own)
+    try:
+        return Money(judged.number.quantize(Decimal(1).scaleb(exponent)), judged.currency)
+    except ArithmeticError:
+        return judged
 
 
 def _clean(text: str | None) -> str | None:
@@ -574,12 +622,19 @@ def _request_item(led: _Ledger, index: int, new: NewRequest, ids: _Ids,
     meta: list[tuple[str, render.MetaValue | None]] = [
         ("adjustment-type", new.type.strip()), ("category", _clean(new.category)),
         ("customer", new.customer.strip()), ("reason", new.reason.strip()),
-        ("requested-by", new.requested_by.strip())]
+        ("requested-by", new.requested_by.strip()), ("entered-by", _clean(new.entered_by))]
     for key, value in new.meta.items():
         meta.append((key, _meta_value(key, value)))
-    item.text = render.render_request(
-        date=date, adjustment_id=adj_id, payee=new.payee or new.customer.strip(),
-        narration=new.narration or new.reason.strip(), meta=meta, postings=new.postings)
+    meta.append(("at", led.stamp))
+
+    def rerender(more: list[tuple[str, render.MetaValue | None]]) -> str:
+        return render.render_request(
+            date=date, adjustment_id=adj_id, payee=new.payee or new.customer.strip(),
+            narration=new.narration or new.reason.strip(), meta=[*meta, *more],
+            postings=new.postings)
+
+    item.text = rerender([])
+    item.rerender = rerender
     return item
 
 
@@ -695,6 +750,24 @@ def _judge(led: _Ledger, items: list[_Item]) -> Book:
         if not accepted:
             return led.book
         return candidate(accepted)[0]
+
+
+def _record_judgement(book: Book, items: list[_Item]) -> None:
+    """Write into each accepted request the chain and converted amount the
+    replay judged it at (`chain:`, `judged:`): the replay compares them with
+    what it finds later, so a price or row added afterwards cannot change what
+    an already written request needs. Neither is covered by the digest, so
+    the judgement stands for the text written; the returned book's line
+    numbers of the items after a request are off by the lines added."""
+    for it in items:
+        if it.refusal is not None or it.request is None or it.rerender is None:
+            continue
+        adj = book.get(it.request.id)
+        if adj is None:
+            continue
+        judged = judged_value(adj)
+        it.text = it.rerender([("chain", chain_text(adj.chain)), ("judged", judged)])
+        it.request = it.request._replace(chain=adj.chain, judged=judged)
 
 
 def _read(led: _Ledger, items: list[_Item]) -> None:

@@ -66,6 +66,13 @@ option "operating_currency" "USD"
   apply: "separate"
 """
 
+BACKDATING = """
+; The tools write `at:` (when an entry was written); these tests date entries
+; in the past on purpose, so their ledgers allow it (policy `backdate-days:`).
+2000-01-01 custom "adjustment-policy" "*"
+  backdate-days: 36600
+"""
+
 
 def code_of(error: Any) -> str | None:
     """The `[code]` suffix of an error message, or None (Beancount's own errors)."""

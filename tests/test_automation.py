@@ -9,10 +9,17 @@ from pathlib import Path
 
 from beancount import loader
 from click.testing import CliRunner
-from conftest import ledger, load_file
+from conftest import BACKDATING, load_file
+from conftest import ledger as base_ledger
 
 from beancount_adjustments import automation
 from beancount_adjustments.cli import main
+
+
+def ledger(text: str) -> str:
+    """The test ledger; its entries are dated in the past on purpose."""
+    return base_ledger(BACKDATING + text)
+
 
 RULES = """
 2026-01-01 open Expenses:Service-Credits

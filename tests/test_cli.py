@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from beancount import loader
 from click.testing import CliRunner
+from conftest import BACKDATING
 
 from beancount_adjustments import book_of
 from beancount_adjustments.cli import main
@@ -33,6 +34,7 @@ plugin "beancount_adjustments"
 
 2024-01-01 custom "adjustment-approval" "credit:*"    25.00 USD "manager"
 2024-01-01 custom "adjustment-approval" "credit:*"  1000.00 USD "manager" "finance"
+2024-01-01 custom "adjustment-approval" "debit:*"     0.00 USD
 2024-01-01 custom "adjustment-policy" "debit:*"
   apply: "separate"
 
@@ -87,6 +89,8 @@ def test_every_command_has_help(command: str):
 
 
 def test_create_prints_the_id_and_the_approvals_it_needs(ledger: Path):
+    # Dated in 2024: the ledger must allow entries written that long after their date.
+    ledger.write_text(ledger.read_text() + BACKDATING)
     result = run("create", "--type", "credit:refund", "--customer", "cust_123",
                  "--amount", "30.00 USD", "--reason", "Late delivery",
                  "--offset-account", "Income:Sales:Returns", "--ticket", "T-9",

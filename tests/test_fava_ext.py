@@ -455,6 +455,21 @@ def test_apply_and_cancel_quick_actions(env: Env) -> None:
     assert env.state("ADJ-4") == "applied"
     response = env.decide([{"id": "ADJ-4", "action": "cancel", "reason": "Wrong invoice"}])
     assert response.status_code == 200
+    # A reversal moves money too: it needs the chain a request of its amount needs
+    # (a manager), given by neither bob (who cancelled) nor alice (who requested).
+    assert env.state("ADJ-4") == "reversing"
+    queue = env.get(BASE, user="erin").get_data(as_text=True)
+    assert 'data-adj-row="ADJ-4"' in queue
+    assert 'class="adj-pill reversal"' in queue
+    assert 'data-adj-row="ADJ-4"' in env.get(BASE + "?mine=1", user="erin").get_data(as_text=True)
+    assert 'data-adj-row="ADJ-4"' not in env.get(BASE + "?mine=1").get_data(as_text=True)
+    detail = env.get(BASE + "?view=detail&id=ADJ-4", user="erin").get_data(as_text=True)
+    assert 'id="adj-reversal-requirements"' in detail
+    assert "may be given by: erin" in detail
+    before = env.snapshot()
+    assert env.decide([{"id": "ADJ-4", "action": "approve"}]).status_code == 422  # bob
+    assert env.snapshot() == before
+    assert env.decide([{"id": "ADJ-4", "action": "approve"}], user="erin").status_code == 200
     assert env.state("ADJ-4") == "reversed"
     response = env.decide([{"id": "ADJ-8", "action": "cancel", "reason": "Not needed"}],
                           user="alice")

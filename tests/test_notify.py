@@ -252,14 +252,24 @@ def test_status_completion_and_customer_notices():
   contact: "billing@cust456.example"
 """ + request("A-1", "2026-03-01", "-2000.00") + event("A-1", "2026-03-02", "approve", "bob")
         .replace('"bob"', '"erin"') + event("A-1", "2026-03-03", "approve", "carol")
-        + event("A-1", "2026-03-09", "cancel", "carol", reason="Wrong customer"))
+        + event("A-1", "2026-03-09", "cancel", "dave", reason="Wrong customer"))
+    assert loaded.book is not None
+    # The cancel asks for the reversal (manager > finance): until it is approved
+    # the managers hear of it, and nobody hears "reversed".
+    found = {n.key: n for n in notify.notices(loaded.book, datetime.date(2026, 3, 9))}
+    assert sorted(found) == [
+        "A-1:approved-1:alice", "A-1:approved-2:alice", "A-1:customer-applied:customer:cust_456",
+        "A-1:reversal-needed-2026-03-09-1:erin",  # bob's limit is below 2000.00 USD
+        "A-1:reversal-needed-2026-03-09-1:role:manager"]
+    loaded = load(loaded.text + event("A-1", "2026-03-10", "approve", "erin")
+                  + event("A-1", "2026-03-10", "approve", "carol"), base=False)
     assert loaded.book is not None
     found = {n.key: n for n in notify.notices(loaded.book, datetime.date(2026, 3, 10))}
     assert sorted(found) == [
         "A-1:approved-1:alice", "A-1:approved-2:alice", "A-1:customer-applied:customer:cust_456",
         "A-1:customer-reversed:customer:cust_456", "A-1:reversed:alice"]
     assert found["A-1:reversed:alice"].body.startswith(
-        "carol cancelled A-1 and its effect was reversed. Reason: Wrong customer")
+        "dave cancelled A-1 and its effect was reversed. Reason: Wrong customer")
     # a channel for every customer with a contact reaches cust_456 with {email} filled in
     route = notify.routes("customer:cust_456", [notify.Channel(
         target="customer:*", url="mailto://smtp.example.com?to={email}")],

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import BASE, load_file
+from conftest import BACKDATING, BASE, load_file
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.models import Source
@@ -81,7 +81,7 @@ LEDGER = """
 
 def make_ledger(tmp_path: Path, extra: str = "") -> Path:
     path = tmp_path / "main.beancount"
-    path.write_text(BASE + LEDGER + textwrap.dedent(extra))
+    path.write_text(BASE + BACKDATING + LEDGER + textwrap.dedent(extra))
     return path
 
 

@@ -261,8 +261,11 @@ def test_writer_refuses_a_decision_on_a_sealed_day(tmp_path):
     before = ledger.read_bytes()
     decision = Decision("ADJ-2026-0018", Action.APPROVE, "carol",
                         date=datetime.date(2026, 11, 23))
+    # Written on the day it is dated: `at:` must not make it back-dated.
+    noon = datetime.datetime(2026, 11, 23, 12, tzinfo=datetime.UTC)
     with pytest.raises(WriteRefused, match=r"seal-broken"):
-        write_decisions(ledger, [decision])
+        write_decisions(ledger, [decision], now=noon)
     assert ledger.read_bytes() == before
     later = Decision("ADJ-2026-0018", Action.APPROVE, "carol", date=datetime.date(2026, 11, 24))
-    assert write_decisions(ledger, [later]).written == 1
+    assert write_decisions(ledger, [later],
+                           now=noon + datetime.timedelta(days=1)).written == 1

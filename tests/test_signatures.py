@@ -164,12 +164,12 @@ def test_malformed_keys_and_policies_are_errors() -> None:
 
 
 def test_approve_sign_writes_a_signature_the_plugin_accepts(tmp_path: Path) -> None:
-    from conftest import BASE
+    from conftest import BACKDATING, BASE
 
     pem = tmp_path / "bob.pem"
     signatures.write_private_key(pem, KEYS["bob"])
     ledger = tmp_path / "main.beancount"
-    ledger.write_text(BASE + REQUIRED + key_lines("bob")
+    ledger.write_text(BASE + BACKDATING + REQUIRED + key_lines("bob")
                       + request("ADJ-1", "2026-02-01", "-100.00"))
     runner = CliRunner()
     args = ["approve", "ADJ-1", "-f", str(ledger), "--as", "bob", "--date", "2026-02-03"]

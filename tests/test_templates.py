@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import BASE, ROOT, load_file
+from conftest import BACKDATING, BASE, ROOT, load_file
 
 from beancount_adjustments import calculators
 from beancount_adjustments.calculators import CalcInput, CalculatorError
@@ -71,7 +71,7 @@ TEMPLATES = """
 
 def make_ledger(tmp_path: Path, extra: str = "") -> Path:
     path = tmp_path / "main.beancount"
-    path.write_text(BASE + TEMPLATES + textwrap.dedent(extra))
+    path.write_text(BASE + BACKDATING + TEMPLATES + textwrap.dedent(extra))
     return path
 
 

@@ -159,8 +159,9 @@ def test_decisions_carry_the_digest_timestamp_and_fields(ledger: Path):
         '  by: "bob"\n'
         '  comment: "Checked \\"photo\\""\n'
         "  effective: 2024-04-02\n"
-        '  at: "2024-04-01T09:30:00Z"\n'
-        f'  digest: "{digest}"\n')
+        f'  at: "{NOW.astimezone().isoformat(timespec="seconds")}"\n'
+        f'  digest: "{digest}"\n'
+        '  chain: "manager"\n')
     assert ledger.read_text().endswith("\n\n" + result.text)
     _, errors, book = load_book(ledger)
     assert errors == []

@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from beancount import loader
+from conftest import BACKDATING
 
 from beancount_adjustments import book_of
 from beancount_adjustments.models import Action, State
@@ -36,7 +37,7 @@ plugin "beancount_adjustments"
 2024-01-01 custom "adjustment-user" "bob" "manager"
 2024-01-01 custom "adjustment-customer" "cust_1" "standard"
 2024-01-01 custom "adjustment-approval" "credit:*" 25.00 USD "manager"
-"""
+""" + BACKDATING
 
 PROCESSES = 8
 PER_PROCESS = 25  # creations, each followed by its approval: 50 writes a process

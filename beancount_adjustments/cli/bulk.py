@@ -53,6 +53,7 @@ from beancount_adjustments.cli.common import (
     json_option,
     ledger_option,
     report_refusals,
+    require_user,
     user_option,
     write_json,
     wrote,
@@ -174,6 +175,7 @@ def import_cmd(*, ledger: Path, user: str | None, csv_file: Path, dry_run: bool,
                offset_account: str | None, receivable_account: str | None,
                as_json: bool) -> None:
     """Import adjustment requests from a CSV file, all or nothing."""
+    user = require_user(user)
     ctx = _load(ledger)
     rows = sum(1 for _ in csv_file.open(encoding="utf-8-sig")) - 1
     with _progress(0 if as_json else rows) as bar:
@@ -261,7 +263,7 @@ def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple
             requests.append(build_request(
                 ctx, template, customer=customer, requested_by=user.strip(), date=date,
                 params=_params(params), reason=reason, request_id=adj_id,
-                meta={k: v for k, v in meta.items() if v}))
+                meta={k: v for k, v in meta.items() if v}, entered_by=user.strip()))
         except TemplateError as exc:
             errors.append(f"{customer}: {exc}")
     if errors:
@@ -283,6 +285,7 @@ def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple
 def run_schedules(*, ledger: Path, user: str | None, through: datetime.datetime | None,
                   names: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     """Create every due scheduled request not yet in the ledger (safe to rerun)."""
+    who = require_user(user)
     ctx = _load(ledger)
     last = through.date() if through else datetime.date.today()
     schedules, problems = read_schedules(ctx.entries)
@@ -297,7 +300,7 @@ def run_schedules(*, ledger: Path, user: str | None, through: datetime.datetime 
         schedule = occurrence.schedule
         where = f"{schedule.source.filename}:{schedule.source.lineno}: schedule {schedule.name}"
         template = ctx.templates.on(schedule.template, occurrence.date)
-        requester = schedule.requested_by or (user.strip() if user else None)
+        requester = schedule.requested_by or who
         if template is None:
             errors.append(f"{where}: no template {schedule.template!r} on {occurrence.date}")
             continue
@@ -309,7 +312,8 @@ def run_schedules(*, ledger: Path, user: str | None, through: datetime.datetime 
             requests.append(build_request(
                 ctx, template, customer=occurrence.customer, requested_by=requester,
                 date=occurrence.date, params=schedule.params,
-                meta={"external-id": occurrence.external_id, "schedule": schedule.name}))
+                meta={"external-id": occurrence.external_id, "schedule": schedule.name},
+                entered_by=who))
         except TemplateError as exc:
             errors.append(f"{where}, {occurrence.customer} on {occurrence.date}: {exc}")
     if errors:

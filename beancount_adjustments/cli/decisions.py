@@ -13,10 +13,16 @@ nothing is written. `--skip-refused` writes the acceptable ones and reports
 the rest. Either way a refusal is printed on stderr and the exit status is 1.
 
 Selections instead of ids: `approve --all-pending` takes the pending
-adjustments whose next level you may approve today; `reject --all-pending`
-the pending ones you hold a role for; `apply --all-approved` the approved
-ones waiting for an apply. `--type`, `--category` (patterns), `--customer`
-and `--below` narrow them.
+adjustments, and the reversals awaiting approval (state `reversing`), whose
+next level you may approve today; `reject --all-pending` those you may
+reject; `apply --all-approved` the approved ones you may apply. Who may is
+`permissions.denial`, the replay's own rule (unsigned unless `--sign` is
+given, so types requiring signatures are picked only then). `--type`,
+`--category` (patterns), `--customer` and `--below` narrow them.
+
+Cancelling an applied adjustment asks for its reversal: when a request of
+its type and amount needs approvals, it is `reversing` until they are given
+(the output says "reversal awaits approval by <role>").
 """
 
 from __future__ import annotations
@@ -46,9 +52,9 @@ from beancount_adjustments.cli.common import (
     write_json,
     wrote,
 )
-from beancount_adjustments.models import Action, Adjustment, State
+from beancount_adjustments.models import Action, State
 from beancount_adjustments.policy import Rates
-from beancount_adjustments.queries import Filters, eligible_approvers, requirements, select
+from beancount_adjustments.queries import Filters, may, requirements, select
 from beancount_adjustments.writer import Decision, WriteRefused, write_decisions
 
 NOUNS = {Action.APPROVE: "approval", Action.REJECT: "rejection", Action.APPLY: "apply event",
@@ -93,21 +99,16 @@ def _given(ids: tuple[str, ...], *, select_all: bool,
 
 
 def _chosen(book: Book, user: str, action: Action, *,
-            narrowing: dict[str, str | None], rates: Rates, on: datetime.date) -> list[str]:
-    """What a selection (--all-pending, --all-approved and its narrowing) picks."""
+            narrowing: dict[str, str | None], rates: Rates, on: datetime.date,
+            signed: bool = False) -> list[str]:
+    """What a selection (--all-pending, --all-approved and its narrowing) picks:
+    what `permissions.denial` lets `user` do on `on` (`signed`: with --sign)."""
     below = parse_money(narrowing["below"], "--below") if narrowing["below"] else None
-    states = {State.APPROVED} if action is Action.APPLY else {State.PENDING}
+    states = {State.APPROVED} if action is Action.APPLY else {State.PENDING, State.REVERSING}
     filters = Filters(states=states, type=narrowing["type"], category=narrowing["category"],
                       customer=narrowing["customer"], below=below)
-
-    def fits(adj: Adjustment) -> bool:
-        if action is Action.APPROVE:
-            return user in eligible_approvers(book, adj, on, rates)
-        if action is Action.REJECT:
-            held = set(book.directory.roles_on(user, on))
-            return adj.request.requested_by != user and bool(held & set(adj.chain))
-        return adj.separate_apply
-    return [adj.id for adj in select(book, filters, on, rates) if fits(adj)]
+    return [adj.id for adj in select(book, filters, on, rates)
+            if may(book, adj, user, action, on, signed=signed)]
 
 
 def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...], *,
@@ -128,7 +129,7 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
         # ledger is parsed once, and judged as it was chosen from.
         chosen.extend(given if given is not None else _chosen(
             book, who, action, narrowing=narrowing, rates=rates_of(entries),
-            on=as_date(on) or today()))
+            on=as_date(on) or today(), signed=sign_with is not None))
         return [Decision(adjustment_id=i, action=action, by=who, reason=reason,
                          comment=comment, effective=as_date(effective), date=as_date(on),
                          sign_with=sign_with)
@@ -166,7 +167,8 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
 @_common_options
 @click.argument("ids", nargs=-1)
 @click.option("--all-pending", "select_all", is_flag=True,
-              help="Every pending adjustment whose next level you may approve.")
+              help="Every pending adjustment (and reversal awaiting approval) whose next "
+                   "level you may approve.")
 @_selection_options
 @click.option("--effective", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Date the applied entry (when this approval applies it).")
@@ -190,7 +192,8 @@ def approve(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all:
 @click.argument("ids", nargs=-1)
 @click.option("--reason", required=True, help="Why (required).")
 @click.option("--all-pending", "select_all", is_flag=True,
-              help="Every pending adjustment you hold a role for.")
+              help="Every pending adjustment (and reversal awaiting approval) you may "
+                   "reject.")
 @_selection_options
 def reject(*, ledger: Path, user: str | None, ids: tuple[str, ...], reason: str,
            select_all: bool, type_pattern: str | None, category: str | None,

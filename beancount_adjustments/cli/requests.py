@@ -115,7 +115,8 @@ def create(*, ledger: Path, user: str | None, adj_type: str, customer: str, amou
         return [NewRequest(
             type=adj_type, customer=customer, requested_by=requester, reason=reason,
             postings=((offset, -owed, money.currency), (receivable, owed, money.currency)),
-            category=category, id=adj_id, narration=narration, date=as_date(on), meta=meta)]
+            category=category, id=adj_id, narration=narration, date=as_date(on), meta=meta,
+            entered_by=requester)]
 
     try:
         result = write_requests(ledger, request)

@@ -6,8 +6,10 @@
     bean-adjust show ADJ-2026-0042
     bean-adjust check                         # like bean-check, plus a summary
 
-`list` shows every adjustment, `queue` only the open ones (pending or
-approved), oldest first; overdue ones (past their type's `sla-days`) are
+`list` shows every adjustment, `queue` only the open ones (pending,
+approved, or `reversing`: a reversal awaiting approval), oldest first;
+`--awaiting USER` keeps what `permissions.denial` (the replay's rule) lets
+USER approve now, reversals included; overdue ones (past their type's `sla-days`) are
 marked `!`. `show` prints the request, its postings, every event with who,
 when and whether it counted (and whether its digest still matches), what
 is still required and who may give it, and the entries the plugin generated.
@@ -133,7 +135,7 @@ def queue(*, ledger: Path, states: tuple[str, ...], type_pattern: str | None,
           category: str | None, customer: str | None, requester: str | None,
           older_than: int | None, awaiting: str | None, below: str | None,
           as_json: bool) -> None:
-    """List open adjustments (pending or approved), oldest first."""
+    """List open adjustments (pending, approved or reversing), oldest first."""
     _list(OPEN_STATES, ledger=ledger, states=states, type_pattern=type_pattern, category=category,
           customer=customer, requester=requester, older_than=older_than, awaiting=awaiting,
           below=below, as_json=as_json)
@@ -235,10 +237,16 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
         for record in stale:
             echo(f"  {record.event.date} {record.event.by} at "
                  f"{record.event.source.filename}:{record.event.source.lineno}")
+    if adj.reversal_chain or adj.cancelled_by:
+        echo(f"reversal asked by {adj.cancelled_by or '-'}; needs "
+             f"{' > '.join(adj.reversal_chain) or 'no approval'}")
+        for approval in adj.reversal_approvals:
+            echo(f"  level {approval.level} ({approval.role}): {approval.by} on {approval.date}")
     echo(f"requires: {requirements(adj)}")
     if adj.next_role:
-        who = eligible_approvers(book, adj, on, rates)
-        echo(f"may approve next ({adj.next_role}): {', '.join(who) or 'nobody today'}")
+        who = eligible_approvers(book, adj, on)
+        what = "the reversal" if adj.state is State.REVERSING else "next"
+        echo(f"may approve {what} ({adj.next_role}): {', '.join(who) or 'nobody today'}")
     if adj.problems:
         echo("problems:")
         for problem in adj.problems:

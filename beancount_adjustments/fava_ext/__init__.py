@@ -608,6 +608,10 @@ class AdjustmentsExtension(FavaExtensionBase):
                      requirements=[{"level": r.level, "role": r.role, "status": r.status,
                                     "by": r.by, "eligible": list(r.eligible)}
                                    for r in detail.requirements],
+                     reversal_requirements=[{"level": r.level, "role": r.role,
+                                             "status": r.status, "by": r.by,
+                                             "eligible": list(r.eligible)}
+                                            for r in detail.reversal_requirements],
                      timeline=[{"date": t.date.isoformat(), "at": t.at, "what": t.what,
                                 "by": t.by, "outcome": t.outcome, "reason": t.reason,
                                 "comment": t.comment, "note": t.note, "digest": t.digest}
@@ -621,9 +625,10 @@ def _row_json(row: views.QueueRow) -> dict[str, Any]:
         "amount": str(row.number), "currency": row.currency, "type": row.type,
         "category": row.category, "customer": row.customer, "tier": row.tier,
         "requested_by": row.requested_by, "state": row.state, "level": row.level,
-        "needed": row.needed, "next_role": row.next_role, "risk": list(row.risk),
+        "needed": row.needed, "next_role": row.next_role, "reversal": row.reversal,
+        "risk": list(row.risk),
         "sla_days": row.sla_days, "overdue": row.overdue, "mine": row.mine,
         "eligible": list(row.eligible),
-        "actions": [{"action": a.action, "allowed": a.allowed, "why_not": a.why_not}
-                    for a in row.actions],
+        "actions": [{"action": a.action, "label": a.label, "allowed": a.allowed,
+                     "why_not": a.why_not} for a in row.actions],
     }

@@ -20,9 +20,11 @@ from urllib.parse import quote
 from beancount_adjustments import policy, queries
 from beancount_adjustments.book import Book
 from beancount_adjustments.models import (
+    BOOKED_STATES,
     OPEN_STATES,
     Action,
     Adjustment,
+    Approval,
     CustomerRecord,
     Money,
     Posting,
@@ -30,6 +32,7 @@ from beancount_adjustments.models import (
     Reference,
     State,
 )
+from beancount_adjustments.permissions import Denial
 from beancount_adjustments.policy import Rates
 from beancount_adjustments.queries import same_currency_only
 
@@ -80,6 +83,9 @@ class BookIndex:
     _approver_roles: dict[datetime.date, frozenset[str]] = field(default_factory=dict)
     memo: dict[object, object] = field(default_factory=dict)
     """Per-load results (queue rows per user and day, reports per period)."""
+    refusals: dict[tuple[str, str, Action, datetime.date], Denial | None] = field(
+        default_factory=dict)
+    """Per-load answers of `permissions.denial` (adjustment, user, action, day)."""
 
     @classmethod
     def build(cls, book: Book,
@@ -141,9 +147,24 @@ def within_limit(index: BookIndex, user: str, role: str, adj: Adjustment,
     return policy.within_limit(limit, adj.amount, adj.request.date, index.rates)
 
 
+def refusal(index: BookIndex, adj: Adjustment, user: str, action: Action,
+            on: datetime.date) -> Denial | None:
+    """Why `user` may not take `action` now: `permissions.denial`, the replay's
+    own rule (unsigned: Fava cannot sign, so types requiring signatures are
+    not offered here)."""
+    key = (adj.id, user, action, on)
+    if key in index.refusals:
+        return index.refusals[key]
+    found = queries.refusal_of(index.book, adj, user, action, on, signed=False)
+    if len(index.refusals) > 100_000:
+        index.refusals.clear()
+    index.refusals[key] = found
+    return found
+
+
 def eligible_approvers(index: BookIndex, adj: Adjustment, on: datetime.date) -> list[str]:
-    """Who may give the next approval on `on` (the plugin has the last word)."""
-    return queries.eligible_approvers(index.book, adj, on, index.rates)
+    """Who may give the next approval on `on` (of the request, or of its reversal)."""
+    return queries.eligible_approvers(index.book, adj, on, signed=False)
 
 
 @dataclass(frozen=True)
@@ -159,45 +180,58 @@ class ActionHint:
     """The page asks for an optional `effective:` date (and a comment) first."""
 
 
+_SHORT = {
+    "self-approval": "you requested it (segregation of duties)",
+    "same-approver": "you already approved an earlier level",
+    "over-limit": "above your approval limit",
+    "missing-price": "no price converts the amount to your limit's currency",
+    "unsigned-approval": "this type needs a signed approval (bean-adjust approve --sign)",
+    "unknown-user": "you are not a user on this day",
+}
+
+
+def _why_not(found: Denial | None, adj: Adjustment, action: Action) -> str:
+    """The button's tooltip: a short form of the rule's own refusal."""
+    if found is None:
+        return ""
+    if found.code == "self-approval" and adj.state is State.REVERSING:
+        return "you requested it or asked for its reversal (segregation of duties)"
+    if found.code == "self-rejection":
+        return "withdraw your own request with cancel"
+    if found.code == "missing-role" and action is Action.APPROVE:
+        return f"level {len(adj.deciding_approvals) + 1} needs a {adj.next_role}"
+    if found.code == "missing-role" and action is Action.REJECT:
+        return f"needs one of {', '.join(adj.deciding_chain)}"
+    if found.code == "missing-role" and action is Action.CANCEL:
+        return "needs the requester or an approver role"
+    if found.code == "missing-role" and action is Action.APPLY:
+        return "needs a user with a role"
+    return _SHORT.get(found.code, found.message)
+
+
 def action_hints(index: BookIndex, adj: Adjustment, user: str | None,
                  on: datetime.date) -> list[ActionHint]:
-    """The quick actions that fit the state, and whether `user` may take them."""
-    request = adj.request
-    roles = set(index.roles(user, on)) if user else set()
+    """The quick actions that fit the state, and whether `user` may take them
+    (`permissions.denial`, as the writer will judge them)."""
     hints: list[ActionHint] = []
+    reversing = adj.state is State.REVERSING
 
-    def hint(action: Action, label: str, why_not: str, needs_reason: bool = False,
+    def hint(action: Action, label: str, needs_reason: bool = False,
              asks_effective: bool = False) -> None:
         if user is None:
             why_not = "read-only: no acting user"
+        else:
+            why_not = _why_not(refusal(index, adj, user, action, on), adj, action)
         hints.append(ActionHint(str(action), label, not why_not, why_not, needs_reason,
                                 asks_effective))
 
-    if adj.state is State.PENDING:
-        role = adj.next_role or ""
-        why = ""
-        if user == request.requested_by:
-            why = "you requested it (segregation of duties)"
-        elif user in adj.approvers:
-            why = "you already approved an earlier level"
-        elif role not in roles:
-            why = f"level {adj.level + 1} needs a {role}"
-        elif user is not None and not within_limit(index, user, role, adj, on):
-            why = "above your approval limit"
-        hint(Action.APPROVE, "Approve", why)
-        why = ""
-        if user == request.requested_by:
-            why = "withdraw your own request with cancel"
-        elif not roles & set(adj.chain):
-            why = f"needs one of {', '.join(adj.chain)}"
-        hint(Action.REJECT, "Reject", why, needs_reason=True)
+    if adj.state is State.PENDING or reversing:
+        hint(Action.APPROVE, "Approve reversal" if reversing else "Approve")
+        hint(Action.REJECT, "Refuse reversal" if reversing else "Reject", needs_reason=True)
     if adj.state is State.APPROVED and adj.separate_apply:
-        hint(Action.APPLY, "Apply", "" if roles else "needs a user with a role",
-             asks_effective=True)
+        hint(Action.APPLY, "Apply", asks_effective=True)
     if adj.state in (State.PENDING, State.APPROVED, State.APPLIED):
-        ok = user == request.requested_by or bool(roles & index.approver_roles(on))
-        label = "Reverse" if adj.state is State.APPLIED else "Cancel"
-        hint(Action.CANCEL, label, "" if ok else "needs the requester or an approver role",
+        hint(Action.CANCEL, "Reverse" if adj.state is State.APPLIED else "Cancel",
              needs_reason=True)
     return hints
 
@@ -234,9 +268,17 @@ class QueueRow:
     actions: tuple[ActionHint, ...] = ()
 
     @property
+    def reversal(self) -> bool:
+        """A reversal awaiting approval (state `reversing`)."""
+        return self.state == State.REVERSING
+
+    @property
     def stage(self) -> str:
         if self.state == State.APPROVED:
             return "awaiting apply"
+        if self.state == State.REVERSING:
+            return (f"reversal {self.level}/{self.needed} → {self.next_role}"
+                    if self.next_role else "reversal")
         return f"{self.level}/{self.needed} → {self.next_role}" if self.next_role else ""
 
 
@@ -318,14 +360,15 @@ def _sla(adj: Adjustment, default_sla: int) -> int:
 
 
 def _is_mine(index: BookIndex, adj: Adjustment, user: str | None, on: datetime.date) -> bool:
-    if not user or user == adj.request.requested_by:
+    """Awaiting `user`: a level (of the request or its reversal) they may approve
+    now, or an apply they may make (`permissions.denial`)."""
+    if not user:
         return False
     if adj.state is State.APPROVED:
-        return bool(index.roles(user, on))
-    role = adj.next_role
-    if role is None or user in adj.approvers or role not in index.roles(user, on):
+        return adj.separate_apply and refusal(index, adj, user, Action.APPLY, on) is None
+    if adj.next_role is None:
         return False
-    return bool(within_limit(index, user, role, adj, on))
+    return refusal(index, adj, user, Action.APPROVE, on) is None
 
 
 def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date, user: str | None,
@@ -342,7 +385,8 @@ def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date, user: 
         kind=request.type.split(":", 1)[0], category=request.category or "",
         customer=request.customer, customer_name=(customer.name if customer else None) or "",
         tier=adj.tier or "", requested_by=request.requested_by, state=str(adj.state),
-        level=adj.level, needed=len(adj.chain), next_role=adj.next_role or "",
+        level=len(adj.deciding_approvals), needed=len(adj.deciding_chain),
+        next_role=adj.next_role or "",
         risk=adj.risk_flags, sla_days=sla,
         overdue=adj.state in OPEN_STATES and age > sla,
         mine=_is_mine(index, adj, user, today), narration=request.narration,
@@ -486,6 +530,7 @@ class DetailView:
     document_exists: bool
     timeline: list[TimelineItem]
     requirements: list[Requirement]
+    reversal_requirements: list[Requirement]
     still_requires: str
     policy: str
     problems: tuple[Problem, ...]
@@ -544,17 +589,29 @@ def timeline(adj: Adjustment) -> list[TimelineItem]:
 
 
 def requirements(index: BookIndex, adj: Adjustment, on: datetime.date) -> list[Requirement]:
+    return _levels(index, adj, on, adj.chain, adj.approvals,
+                   open_now=adj.state is State.PENDING)
+
+
+def reversal_requirements(index: BookIndex, adj: Adjustment,
+                          on: datetime.date) -> list[Requirement]:
+    """The levels of the reversal's chain (asked for by cancelling it once applied)."""
+    return _levels(index, adj, on, adj.reversal_chain, adj.reversal_approvals,
+                   open_now=adj.state is State.REVERSING)
+
+
+def _levels(index: BookIndex, adj: Adjustment, on: datetime.date, chain: tuple[str, ...],
+            approvals: tuple[Approval, ...], *, open_now: bool) -> list[Requirement]:
     out: list[Requirement] = []
-    for level, role in enumerate(adj.chain, start=1):
-        done = next((a for a in adj.approvals if a.level == level), None)
+    for level, role in enumerate(chain, start=1):
+        done = next((a for a in approvals if a.level == level), None)
         if done is not None:
             out.append(Requirement(level, role, "done", done.by, done.date))
-        elif adj.state is State.PENDING and level == adj.level + 1:
+        elif open_now and level == len(approvals) + 1:
             out.append(Requirement(level, role, "next",
                                    eligible=tuple(eligible_approvers(index, adj, on))))
         else:
-            out.append(Requirement(level, role, "waiting" if adj.state is State.PENDING
-                                   else "not given"))
+            out.append(Requirement(level, role, "waiting" if open_now else "not given"))
     return out
 
 
@@ -568,7 +625,7 @@ def credited_against(index: BookIndex, invoice: str) -> Decimal:
     total = Decimal(0)
     receivable = index.book.settings.receivable
     for adj in index.by_invoice.get(invoice, []):
-        if adj.state is State.APPLIED and adj.amount is not None:
+        if adj.state in BOOKED_STATES and adj.amount is not None:
             moved = sum((p.number for p in adj.request.postings
                          if p.account == receivable or p.account.startswith(receivable + ":")),
                         Decimal(0))
@@ -616,6 +673,7 @@ def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: st
         ticket=request.ticket, ticket_url=ticket_link(ticket_url, request.ticket),
         document=request.document, document_path=document_path, document_exists=exists,
         timeline=timeline(adj), requirements=requirements(index, adj, today),
+        reversal_requirements=reversal_requirements(index, adj, today),
         still_requires=queries.requirements(adj), policy=policy,
         problems=adj.problems, actions=row.actions)
 
