@@ -345,6 +345,8 @@ class Book(Frozen):
     """What the replay judged: the writer re-judges a candidate change against it."""
     rules: Rules
     """Who holds what and the prices: what `permissions.denial` reads."""
+    checks: tuple[tuple[str, Any], ...] = ()
+    """The site's checks the replay ran (the writer re-judges with the same)."""
 
     def get(self, adjustment_id: str) -> Adjustment | None:
         return self.adjustments.get(adjustment_id)
@@ -566,7 +568,8 @@ class _Replay:
             problems=tuple(self.problems), warnings=tuple(self.warnings),
             directory=self.directory, matrix=self.matrix, policies=self.policies,
             locks=tuple(self.locks), invoices=self.facts.invoices, orders=self.facts.orders,
-            settings=self.settings, facts=self.facts, rules=self.rules)
+            settings=self.settings, facts=self.facts, rules=self.rules,
+            checks=tuple(self.checks))
 
     def type_settings(self, adj_type: str, date: datetime.date) -> TypeSettings:
         key = (adj_type, bisect.bisect_right(self._policy_dates, date))

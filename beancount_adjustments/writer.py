@@ -122,7 +122,7 @@ from beancount_adjustments.models import (
     Request,
     Source,
 )
-from beancount_adjustments.plugin import book_of, collector_paused, price_rates
+from beancount_adjustments.plugin import book_of, collector_paused
 from beancount_adjustments.seals import verify_seals
 from beancount_adjustments.signatures import sign_event
 
@@ -529,8 +529,15 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
 
 
 def _load(ledger: Path, target: Path, existing: str, now: datetime.datetime) -> _Ledger:
-    entries, _errors, options = load_uncached(ledger)
+    entries, errors, options = load_uncached(ledger)
     book = book_of(options)
+    failed = [e for e in errors if "failed internally" in str(getattr(e, "message", ""))]
+    if book is None and failed:
+        where = failed[0].source or {}
+        raise WriteRefused([Refusal(str(ledger), (
+            "the plugin could not judge the ledger (it failed internally at "
+            f"{where.get('filename')}:{where.get('lineno')}); nothing is written until it can")
+        )])
     if book is None:
         raise WriteRefused([Refusal(str(ledger), 'the ledger does not enable the plugin; add '
                                     'plugin "beancount_adjustments" to it')])
@@ -709,7 +716,7 @@ def _judge(led: _Ledger, items: list[_Item]) -> Book:
         return led.book
     _read(led, live)
     baseline = {_problem_key(p) for p in led.book.problems}
-    rates = price_rates([e for e in led.entries if isinstance(e, data.Price)])
+    rates = led.book.rules.rates
 
     def candidate(chosen: list[_Item]) -> tuple[Book, list[Problem]]:
         facts: Facts = dataclasses.replace(
@@ -721,7 +728,12 @@ def _judge(led: _Ledger, items: list[_Item]) -> Book:
         # a decision dated on an already sealed day is refused, not written.
         facts.problems.extend(p for p in verify_seals(facts, facts.seals)
                               if _problem_key(p) not in baseline)
-        book = replay(facts, rates, led.book.settings)
+        try:
+            book = replay(facts, rates, led.book.settings, led.book.checks)
+        except Exception as exc:  # fail closed: what cannot be judged is not written
+            raise WriteRefused([Refusal(str(led.target), (
+                f"the change cannot be judged ({type(exc).__name__}: {exc}); nothing was "
+                "written. Please report this."))]) from exc
         return book, [p for p in book.problems if _problem_key(p) not in baseline]
 
     # In the common case (nothing refused) this replays exactly once.

@@ -8,8 +8,10 @@ the approvals the policy asks for and that `bean-check` is not clean.
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
+import pytest
 from conftest import BASE, block, event, load, request
 
 from beancount_adjustments import plugin
@@ -454,3 +456,60 @@ def test_a_check_that_cannot_be_loaded_books_nothing():
     assert "check-failed" in loaded.code_set
     assert any("cannot be loaded" in e.message for e in loaded.errors)
     assert loaded.balance("Assets:Receivable") == 0
+
+
+# -- the writer judges as the plugin does -------------------------------------------------
+
+def _ledger_file(tmp_path, text: str):
+    path = tmp_path / "main.beancount"
+    path.write_text(text)
+    return path
+
+
+def test_the_writer_runs_the_sites_checks_too(tmp_path):
+    from beancount_adjustments.writer import NewRequest, WriteRefused, write_requests
+    path = _ledger_file(tmp_path, CHECKED)
+    before = path.read_text()
+    big = NewRequest(type="credit:refund", customer="cust_456", requested_by="alice",
+                     reason="Refund", postings=(("Income:Sales:Returns", Decimal(600), "USD"),
+                                                ("Assets:Receivable:Customers",
+                                                 Decimal(-600), "USD")),
+                     date=datetime.date(2026, 3, 1))
+    with pytest.raises(WriteRefused, match="check-failed"):
+        write_requests(path, [big], now=datetime.datetime(2026, 3, 1, 10, tzinfo=datetime.UTC))
+    assert path.read_text() == before
+
+
+def test_the_writer_refuses_what_it_cannot_judge(tmp_path, monkeypatch):
+    from beancount_adjustments import book, writer
+    path = _ledger_file(tmp_path, BASE + "\n" + request("ADJ-1", "2026-03-01", "-50.00"))
+    before = path.read_text()
+
+    def broken(self, event):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(book._Replay, "handle", broken)
+    decision = writer.Decision("ADJ-1", writer.Action.APPROVE, by="bob",
+                               date=datetime.date(2026, 3, 2))
+    with pytest.raises(writer.WriteRefused, match="cannot be judged"):
+        writer.write_decisions(path, [decision],
+                               now=datetime.datetime(2026, 3, 2, 10, tzinfo=datetime.UTC))
+    assert path.read_text() == before
+
+
+def test_the_writer_refuses_a_ledger_the_plugin_cannot_judge(tmp_path, monkeypatch):
+    from beancount_adjustments import book, writer
+    text = BASE + "\n" + request("ADJ-1", "2026-03-01", "-50.00") + event(
+        "ADJ-1", "2026-03-02", "approve", "bob")
+    path = _ledger_file(tmp_path, text)
+
+    def broken(self, event):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(book._Replay, "handle", broken)
+    decision = writer.Decision("ADJ-1", writer.Action.CANCEL, by="alice", reason="r",
+                               date=datetime.date(2026, 3, 3))
+    line = text.splitlines().index('2026-03-02 custom "adjustment" "ADJ-1" "approve"') + 1
+    with pytest.raises(writer.WriteRefused, match=f"failed internally at {path}:{line}"):
+        writer.write_decisions(path, [decision])
+    assert path.read_text() == text
