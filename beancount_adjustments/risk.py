@@ -209,7 +209,7 @@ def read_setting(entry: Any, reader: Reader) -> RiskSetting | AlertRule | None:
             reader.problem("bad-risk-setting", source, usage)
             return None
         period = meta.get("period", "month")
-        if period not in PERIODS:
+        if not isinstance(period, str) or period not in PERIODS:
             reader.problem("bad-risk-setting", source,
                            f'custom "{ALERT}": `period:` is one of {", ".join(PERIODS)}, '
                            f"not {period!r}.")
