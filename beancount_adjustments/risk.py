@@ -197,7 +197,7 @@ def read_setting(entry: Any, reader: Reader) -> RiskSetting | AlertRule | None:
     from beancount_adjustments.directives import money, source_of
 
     source = source_of(entry)
-    values = [v.value for v in entry.values]
+    values = [v.value for v in entry.values or ()]
     meta = {k: v for k, v in (entry.meta or {}).items()
             if k not in ("filename", "lineno") and not k.startswith("__")}
     if entry.type == ALERT:

@@ -306,10 +306,21 @@ def internal(errors: list[Any]) -> list[str]:
 
 ALERT_PERIOD_AMOUNT = '2026-01-01 custom "adjustment-alert" "customer" 2000.00 USD\n  period: 5 USD\n'
 
+NO_VALUES = "".join(f'2026-01-01 custom "{kind}"\n' for kind in (*DIRECTIVES, "adjustment"))
+
+CRASHES = [ALERT_PERIOD_AMOUNT, NO_VALUES]
+"""Ledgers that once crashed a reader: every fuzz test runs them first."""
+
+
+def with_crashes(test: Any) -> Any:
+    for body in CRASHES:
+        test = example(body)(test)
+    return test
+
 
 @FUZZ
 @given(LEDGERS)
-@example(ALERT_PERIOD_AMOUNT)
+@with_crashes
 def test_the_plugin_never_fails_internally(body: str) -> None:
     loaded = load(body)
     assert not internal(loaded.errors), body
@@ -320,6 +331,18 @@ def test_mistyped_alert_period_is_a_problem_at_its_line() -> None:
     loaded = load(ALERT_PERIOD_AMOUNT)
     assert not internal(loaded.errors)
     assert (loaded.line('"adjustment-alert"'), "bad-risk-setting") in loaded.codes
+
+
+@pytest.mark.parametrize("kind", [*DIRECTIVES, "adjustment"])
+def test_a_custom_directive_without_values_is_a_problem_at_its_line(kind: str) -> None:
+    loaded = load(f'2026-01-01 custom "{kind}"\n')
+    assert not internal(loaded.errors)
+    if kind in ("adjustment-template", "adjustment-schedule", "adjustment-rule",
+                "adjustment-channel"):
+        return  # read by bean-adjust, not by the plugin (see the CLI tests)
+    if kind in ("adjustment-type", "adjustment-category"):
+        return  # declarations: Reader.declaration exists, the plugin does not call it yet
+    assert loaded.line(f'"{kind}"', -1) in [line for line, _ in loaded.codes], loaded.codes
 
 
 # -- the CLI ------------------------------------------------------------------------
@@ -362,7 +385,7 @@ def run_readers(tmp_path: Path, text: str) -> None:
 
 @SLOW
 @given(LEDGERS)
-@example(ALERT_PERIOD_AMOUNT)
+@with_crashes
 def test_no_cli_reader_crashes(tmp_path_factory: pytest.TempPathFactory, body: str) -> None:
     run_readers(tmp_path_factory.mktemp("cli"), BASE + "\n" + body)
 
@@ -402,6 +425,6 @@ def fetch_fava_pages(tmp_path: Path, text: str) -> None:
 
 @SLOW
 @given(LEDGERS)
-@example(ALERT_PERIOD_AMOUNT)
+@with_crashes
 def test_no_fava_page_crashes(tmp_path_factory: pytest.TempPathFactory, body: str) -> None:
     fetch_fava_pages(tmp_path_factory.mktemp("fava"), BASE + "\n" + body)
