@@ -95,6 +95,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fnmatch import fnmatchcase
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -391,6 +392,24 @@ _ZERO = Decimal(0)
 _NO_FLAGS: tuple[str, ...] = ()
 
 
+def days_before(date: datetime.date, days: int) -> datetime.date:
+    """`days` before `date`, or the first day there is when that is before it (a
+    window of `days: 99999999` reaches back to the beginning of time)."""
+    try:
+        return date - datetime.timedelta(days=days)
+    except OverflowError:
+        return datetime.date.min
+
+
+def _whole_multiple(number: Decimal, unit: int) -> bool:
+    """Whether `number` is a whole multiple of `unit`, also where the quotient has
+    more digits than the decimal context holds (`1E+40 % 7`)."""
+    try:
+        return not number % unit
+    except ArithmeticError:
+        return not Fraction(number) % unit
+
+
 @dataclass
 class Arrivals:
     """What `request_flags` remembers about earlier requests (the replay's context).
@@ -430,7 +449,7 @@ class Arrivals:
         self._day = date
         self._params = tuple(self.config.params(check, date) for check in ARRIVAL_CHECKS)
         self._starts = tuple(
-            date - datetime.timedelta(days=int(p["days"])) if p is not None else date
+            days_before(date, int(p["days"])) if p is not None else date
             for p in self._params)
 
     def judge(self, request: Request, amount: Money | None, tier: str | None,
@@ -505,7 +524,7 @@ class Arrivals:
                                  f"{goodwill['count']}).")))
             seen.append((date, rid))
 
-        if rounds is not None and number and not number % int(rounds["unit"]):
+        if rounds is not None and number and _whole_multiple(number, int(rounds["unit"])):
             seen = self._rounds.setdefault((request.requested_by, currency), [])
             start = bisect.bisect_left(seen, (rounds_from,))
             count = len(seen) - start + 1
@@ -662,7 +681,7 @@ def outliers(adjustments: Sequence[Adjustment], config: RiskConfig,
     if params is None:
         return []
     days = int(params["days"])
-    start = as_of - datetime.timedelta(days=days) if days else datetime.date.min
+    start = days_before(as_of, days) if days else datetime.date.min
     recent = [a for a in adjustments if start < a.request.date <= as_of
               and a.state is not State.INVALID]
     if not recent:
