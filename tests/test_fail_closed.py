@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import re
 import traceback
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -361,10 +362,16 @@ CRASHES = [ALERT_PERIOD_AMOUNT, NO_VALUES, HUGE_CREDIT, HUGE_WINDOW]
 """Ledgers that once crashed a reader: every fuzz test runs them first."""
 
 
-def with_crashes(test: Any) -> Any:
+def with_crashes(test: Any, *, valueless: bool = True) -> Any:
     for body in CRASHES:
-        test = example(body)(test)
+        if valueless or not VALUELESS.search(body):
+            test = example(body)(test)
     return test
+
+
+VALUELESS = re.compile(r'custom "[^"]*"$', re.MULTILINE)
+"""A custom directive without values: Beancount's `pad` and Fava's account index fail on
+it themselves (`entry.values` is None), so Fava never gets to the extension."""
 
 
 @FUZZ
@@ -485,7 +492,7 @@ def fetch_fava_pages(tmp_path: Path, text: str) -> None:
 
 
 @SLOW
-@given(LEDGERS)
-@with_crashes
+@given(LEDGERS.filter(lambda body: not VALUELESS.search(body)))
+@partial(with_crashes, valueless=False)
 def test_no_fava_page_crashes(tmp_path_factory: pytest.TempPathFactory, body: str) -> None:
     fetch_fava_pages(tmp_path_factory.mktemp("fava"), BASE + "\n" + body)
