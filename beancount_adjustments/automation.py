@@ -159,7 +159,7 @@ def read_rules(entries: Iterable[Any]) -> list[Rule]:
         meta = dict(entry.meta or {})
         filename = str(meta.pop("filename", "<ledger>"))
         where = f"{filename}:{meta.pop('lineno', 0)}"
-        values = [v.value for v in entry.values]
+        values = [v.value for v in entry.values or ()]
         if (len(values) != 2 or not all(isinstance(v, str) for v in values)
                 or values[1] not in KINDS):
             raise RuleError(f'{where}: custom "{RULE}" takes a rule name and a kind '

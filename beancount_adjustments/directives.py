@@ -184,7 +184,7 @@ class Reader:
     def strings(self, entry: data.Custom, source: Source, what: str,
                 first: int = 0) -> list[str] | None:
         values = []
-        for position, value in enumerate(entry.values[first:], start=first + 1):
+        for position, value in enumerate((entry.values or [])[first:], start=first + 1):
             if not isinstance(value.value, str) or not value.value.strip():
                 self.problem("malformed-directive", source,
                              f"{what}: value {position} must be a non-empty string, "
@@ -235,7 +235,7 @@ class Reader:
         what = f'custom "{APPROVAL}"'
         usage = (f'{what} takes a type pattern, a threshold and roles: '
                  f'custom "{APPROVAL}" "credit:*" 25.00 USD "manager".')
-        values = entry.values
+        values = entry.values or ()
         if (len(values) < 2 or not isinstance(values[0].value, str)
                 or not isinstance(values[1].value, Amount)):
             self.problem("malformed-directive", source, usage)
@@ -341,7 +341,7 @@ class Reader:
 
     def lock(self, entry: data.Custom) -> PeriodLock | None:
         source = source_of(entry)
-        values = entry.values
+        values = entry.values or ()
         if len(values) != 1 or not isinstance(values[0].value, datetime.date):
             self.problem("malformed-directive", source,
                          f'custom "{LOCK}" takes one date, the last day closed: '
@@ -359,7 +359,7 @@ class Reader:
 
     def event(self, entry: data.Custom) -> Event | None:
         meta = entry.meta
-        values = entry.values
+        values = entry.values or ()
         if len(values) == 2 and meta.keys() <= _PLAIN_EVENT_KEYS:
             get = meta.get
             adj_id, action_text = values[0].value, values[1].value

@@ -357,7 +357,7 @@ def read_channels(entries: Sequence[Any]) -> list[Channel]:
     for entry in entries:
         if getattr(entry, "type", None) != CHANNEL or not hasattr(entry, "values"):
             continue
-        values = [v.value for v in entry.values]
+        values = [v.value for v in entry.values or ()]
         meta = entry.meta or {}
         source = Source(filename=str(meta.get("filename", "<ledger>")),
                         lineno=int(meta.get("lineno", 0)))

@@ -95,6 +95,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fnmatch import fnmatchcase
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -197,7 +198,7 @@ def read_setting(entry: Any, reader: Reader) -> RiskSetting | AlertRule | None:
     from beancount_adjustments.directives import money, source_of
 
     source = source_of(entry)
-    values = [v.value for v in entry.values]
+    values = [v.value for v in entry.values or ()]
     meta = {k: v for k, v in (entry.meta or {}).items()
             if k not in ("filename", "lineno") and not k.startswith("__")}
     if entry.type == ALERT:
@@ -209,7 +210,7 @@ def read_setting(entry: Any, reader: Reader) -> RiskSetting | AlertRule | None:
             reader.problem("bad-risk-setting", source, usage)
             return None
         period = meta.get("period", "month")
-        if period not in PERIODS:
+        if not isinstance(period, str) or period not in PERIODS:
             reader.problem("bad-risk-setting", source,
                            f'custom "{ALERT}": `period:` is one of {", ".join(PERIODS)}, '
                            f"not {period!r}.")
@@ -391,6 +392,24 @@ _ZERO = Decimal(0)
 _NO_FLAGS: tuple[str, ...] = ()
 
 
+def days_before(date: datetime.date, days: int) -> datetime.date:
+    """`days` before `date`, or the first day there is when that is before it (a
+    window of `days: 99999999` reaches back to the beginning of time)."""
+    try:
+        return date - datetime.timedelta(days=days)
+    except OverflowError:
+        return datetime.date.min
+
+
+def _whole_multiple(number: Decimal, unit: int) -> bool:
+    """Whether `number` is a whole multiple of `unit`, also where the quotient has
+    more digits than the decimal context holds (`1E+40 % 7`)."""
+    try:
+        return not number % unit
+    except ArithmeticError:
+        return not Fraction(number) % unit
+
+
 @dataclass
 class Arrivals:
     """What `request_flags` remembers about earlier requests (the replay's context).
@@ -430,7 +449,7 @@ class Arrivals:
         self._day = date
         self._params = tuple(self.config.params(check, date) for check in ARRIVAL_CHECKS)
         self._starts = tuple(
-            date - datetime.timedelta(days=int(p["days"])) if p is not None else date
+            days_before(date, int(p["days"])) if p is not None else date
             for p in self._params)
 
     def judge(self, request: Request, amount: Money | None, tier: str | None,
@@ -505,7 +524,7 @@ class Arrivals:
                                  f"{goodwill['count']}).")))
             seen.append((date, rid))
 
-        if rounds is not None and number and not number % int(rounds["unit"]):
+        if rounds is not None and number and _whole_multiple(number, int(rounds["unit"])):
             seen = self._rounds.setdefault((request.requested_by, currency), [])
             start = bisect.bisect_left(seen, (rounds_from,))
             count = len(seen) - start + 1
@@ -662,7 +681,7 @@ def outliers(adjustments: Sequence[Adjustment], config: RiskConfig,
     if params is None:
         return []
     days = int(params["days"])
-    start = as_of - datetime.timedelta(days=days) if days else datetime.date.min
+    start = days_before(as_of, days) if days else datetime.date.min
     recent = [a for a in adjustments if start < a.request.date <= as_of
               and a.state is not State.INVALID]
     if not recent:

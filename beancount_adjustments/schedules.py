@@ -177,7 +177,7 @@ def _read(entry: data.Custom, problems: list[Problem]) -> Schedule | None:
     def problem(message: str) -> None:
         problems.append(Problem(code="bad-schedule", message=message, source=source))
 
-    values = [v.value for v in entry.values]
+    values = [v.value for v in entry.values or ()]
     if (len(values) != 2 or not all(isinstance(v, str) and v.strip() for v in values)):
         problem(f'custom "{SCHEDULE}" takes a name and a template: '
                 f'custom "{SCHEDULE}" "monthly-loyalty" "loyalty-credit".')

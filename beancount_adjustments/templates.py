@@ -150,7 +150,7 @@ def _read(entry: data.Custom, problems: list[Problem]) -> Template | None:
     def problem(message: str) -> None:
         problems.append(Problem(code="bad-template", message=message, source=source))
 
-    values = [v.value for v in entry.values]
+    values = [v.value for v in entry.values or ()]
     if len(values) != 1 or not isinstance(values[0], str) or not values[0].strip():
         problem(f'custom "{TEMPLATE}" takes one name: custom "{TEMPLATE}" "late-fee".')
         return None

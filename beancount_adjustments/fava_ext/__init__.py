@@ -435,13 +435,14 @@ class AdjustmentsExtension(FavaExtensionBase):
         by_state = summary.dimensions.get("state", [])
         net = impact.by_month.get(main, {})
         months = list(net)
+        nothing = [Decimal(0)] * len(trends.months)  # a currency with no requests or none applied
         built = {
             "by_kind": charts.bar_chart(trends.months, trends.by_kind,
                                         title="Requests per month by kind"),
             "amounts": charts.line_chart(
                 trends.months,
-                {f"requested {main}": trends.requested.get(main, []),
-                 f"applied {main}": trends.applied.get(main, [])},
+                {f"requested {main}": trends.requested.get(main, nothing),
+                 f"applied {main}": trends.applied.get(main, nothing)},
                 title=f"Requested and applied amounts per month ({main})", unit=main),
             "decision": charts.line_chart(
                 trends.months, {"avg days to decision": trends.days_to_decision,

@@ -134,11 +134,13 @@ class Trends:
                   *(f"applied {c}" for c in currencies), "decided",
                   "avg days to decision", "approval rate %"]
         rows: list[list[Cell]] = []
+        zeros = [Decimal(0)] * len(self.months)  # built once: a list per row was quadratic
+        requested = [self.requested.get(c, zeros) for c in currencies]
+        applied = [self.applied.get(c, zeros) for c in currencies]
         for i, name in enumerate(self.months):
             rows.append([
                 name, *(self.by_kind[k][i] for k in kinds),
-                *(self.requested.get(c, [Decimal(0)] * len(self.months))[i] for c in currencies),
-                *(self.applied.get(c, [Decimal(0)] * len(self.months))[i] for c in currencies),
+                *(column[i] for column in requested), *(column[i] for column in applied),
                 self.decided[i], self.days_to_decision[i], self.approval_rate[i]])
         return header, rows
 
