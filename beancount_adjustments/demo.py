@@ -16,16 +16,25 @@ transactions for an imaginary SaaS company, "Brightwave Analytics":
   category, followed by its decisions (`custom "adjustment"` events): about
   2.5 events per request, ending in every state (pending with or without
   partial approvals, approved but not yet applied, applied, rejected,
-  withdrawn, reversed). Each decision carries `by:`, `at:` and `digest:`
-  (the content hash of the request it decides on) as the tools write them.
+  withdrawn, reversed, and reversing: cancelled once applied, the reversal
+  awaiting its approval chain, often with a level filled); some reversals are
+  refused (rejected while reversing, so applied again). Each decision carries
+  `by:`, `at:` (local time with the org's offset, on the event's own date) and
+  `digest:` (the versioned content hash of the request it decides on) as the
+  tools write them; approvals also carry `chain:` (the chain they fill: the
+  reversal's for a reversal) and, for EUR customers, `judged:` (the amount in
+  USD at the request date's price, exactly). About one request in four is
+  entered by an agent (`entered-by:`) on behalf of another requester.
 
-Every decision is valid under the ledger's own rules (README.md, "Ledger syntax"): the
-generator carries a small copy of the approval matrix and of the users'
-roles and limits, so approvers hold the required role on the event's date,
-their limit covers the amount, levels are approved in order by different
-people who are never the requester, and credits against an invoice never
-exceed what is left of it. Nothing reads the clock or the environment: the
-same arguments always give the same text. The period runs `months` months
+Every decision is valid under the ledger's own rules (README.md, "Ledger
+syntax"; DESIGN.md, "Lifecycle" and "Integrity"): the generator carries a
+small copy of the approval matrix and of the users' roles and limits, so
+approvers hold the required role on the event's date, their limit covers the
+amount at the request date, levels are approved in order by different people
+who are never a requester (nor, for a reversal, its canceller), a reversal's
+chain is the one in force on the cancel's date, and credits against an invoice
+never exceed what is left of it. Nothing reads the clock or the environment:
+the same arguments always give the same text. The period runs `months` months
 from `start`, the last month only through its 23rd day (the defaults end on
 2026-11-23).
 
@@ -1004,12 +1013,16 @@ def _emit(rng: random.Random, ledger: _Ledger, org: _Org, *, customer: _Customer
             extra = f"  effective: {max(first, day).isoformat()}\n"
         event("apply", rng.choice(people), extra)
     if state in ("reversed", "reversing", "refused") and tick():
-        _reverse(rng, org, made, plan, customer, when, state, tick, event, approve)
+        _reverse(rng, org, made=made, plan=plan, customer=customer, when=when, state=state,
+                 tick=tick, event=event, approve=approve)
 
 
-def _reverse(rng: random.Random, org: _Org, made: _Made, plan: _Plan, customer: _Customer,
+Approve = Callable[[str, tuple[str, ...]], None]
+
+
+def _reverse(rng: random.Random, org: _Org, *, made: _Made, plan: _Plan, customer: _Customer,
              when: datetime.date, state: str, tick: Callable[[], bool],
-             event: Callable[..., None], approve: Callable[[str, tuple[str, ...]], None]) -> None:
+             event: Callable[..., None], approve: Approve) -> None:
     """Cancel an applied adjustment on `when`, then take its reversal through its chain.
 
     The reversal needs the chain a request of its type and amount needs on the
