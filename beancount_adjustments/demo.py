@@ -16,16 +16,25 @@ transactions for an imaginary SaaS company, "Brightwave Analytics":
   category, followed by its decisions (`custom "adjustment"` events): about
   2.5 events per request, ending in every state (pending with or without
   partial approvals, approved but not yet applied, applied, rejected,
-  withdrawn, reversed). Each decision carries `by:`, `at:` and `digest:`
-  (the content hash of the request it decides on) as the tools write them.
+  withdrawn, reversed, and reversing: cancelled once applied, the reversal
+  awaiting its approval chain, often with a level filled); some reversals are
+  refused (rejected while reversing, so applied again). Each decision carries
+  `by:`, `at:` (local time with the org's offset, on the event's own date) and
+  `digest:` (the versioned content hash of the request it decides on) as the
+  tools write them; approvals also carry `chain:` (the chain they fill: the
+  reversal's for a reversal) and, for EUR customers, `judged:` (the amount in
+  USD at the request date's price, exactly). About one request in four is
+  entered by an agent (`entered-by:`) on behalf of another requester.
 
-Every decision is valid under the ledger's own rules (README.md, "Ledger syntax"): the
-generator carries a small copy of the approval matrix and of the users'
-roles and limits, so approvers hold the required role on the event's date,
-their limit covers the amount, levels are approved in order by different
-people who are never the requester, and credits against an invoice never
-exceed what is left of it. Nothing reads the clock or the environment: the
-same arguments always give the same text. The period runs `months` months
+Every decision is valid under the ledger's own rules (README.md, "Ledger
+syntax"; DESIGN.md, "Lifecycle" and "Integrity"): the generator carries a
+small copy of the approval matrix and of the users' roles and limits, so
+approvers hold the required role on the event's date, their limit covers the
+amount at the request date, levels are approved in order by different people
+who are never a requester (nor, for a reversal, its canceller), a reversal's
+chain is the one in force on the cancel's date, and credits against an invoice
+never exceed what is left of it. Nothing reads the clock or the environment:
+the same arguments always give the same text. The period runs `months` months
 from `start`, the last month only through its 23rd day (the defaults end on
 2026-11-23).
 
@@ -40,13 +49,14 @@ import argparse
 import datetime
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 from beancount_adjustments.digest import request_digest
+from beancount_adjustments.directives import chain_text
 from beancount_adjustments.models import Posting, Request, Source
 
 __all__ = ["generate_ledger", "write_ledger"]
@@ -170,6 +180,10 @@ REVERSE_REASONS: tuple[str, ...] = (
     "Applied to the wrong invoice", "Customer chargeback settled in our favour",
     "Duplicate of an applied adjustment", "Amount entered in the wrong currency",
 )
+REFUSE_REASONS: tuple[str, ...] = (
+    "The original adjustment was correct", "Customer confirmed the credit is due",
+    "Reverse the invoice instead", "No evidence the adjustment was wrong",
+)
 COMMENTS: tuple[str, ...] = (
     "Checked against the ticket history", "Matches the usage report",
     "OK per account manager", "Verified with the payment processor",
@@ -236,9 +250,17 @@ MATRIX: tuple[_Row, ...] = (
 THRESHOLDS: tuple[int, ...] = tuple(sorted({row.threshold for row in MATRIX if row.threshold}))
 SEPARATE_APPLY = "billing:"
 
-STATES: tuple[str, ...] = ("applied", "pending", "approved", "rejected", "withdrawn", "reversed")
-STATE_WEIGHTS: tuple[int, ...] = (40, 8, 8, 10, 8, 26)
+# Intended end states. "refused": cancelled once applied, and the reversal
+# rejected while it awaited approval (so it ends applied again).
+STATES: tuple[str, ...] = ("applied", "pending", "approved", "rejected", "withdrawn", "reversed",
+                           "reversing", "refused")
+STATE_WEIGHTS: tuple[int, ...] = (40, 8, 8, 10, 8, 20, 4, 2)
 NEEDS_CHAIN = frozenset({"pending", "approved", "rejected", "withdrawn"})
+# States that need the reversal to have a chain (a chain-free reversal is booked at the cancel).
+REVERSAL_WAITS = frozenset({"reversing", "refused"})
+ENTERED_SHARE = 0.25  # requests an agent enters on behalf of someone else
+# Who asks an agent to file a request for them: an account manager, or the other agent.
+ON_BEHALF_OF: tuple[str, ...] = ("grace", "bob", "alice", "frank")
 
 _NAME_A = ("Acme", "Blue", "Cedar", "Delta", "Echo", "Falcon", "Granite", "Harbor", "Iris",
            "Juniper", "Kite", "Lumen", "Maple", "Nova", "Orbit", "Pioneer", "Quartz",
@@ -273,9 +295,31 @@ def _posting(account: str, cents: int, currency: str) -> str:
     return f"  {account:<44}{amount:>16}\n"
 
 
+def _nth_sunday(year: int, month: int, nth: int) -> datetime.date:
+    first = datetime.date(year, month, 1)
+    return first + datetime.timedelta(days=(6 - first.weekday()) % 7 + 7 * (nth - 1))
+
+
+def _offset(day: datetime.date) -> str:
+    """The demo org's UTC offset on `day` (US Eastern, worked out without tzdata).
+
+    Daylight time runs from the second Sunday of March to the first Sunday of
+    November; it changes at 2am, and every decision is stamped after 8am.
+    """
+    summer = _nth_sunday(day.year, 3, 2) <= day < _nth_sunday(day.year, 11, 1)
+    return "-04:00" if summer else "-05:00"
+
+
 def _stamp(day: datetime.date, seconds: int) -> str:
+    """`at:` as the tools write it: local time on `day` itself, with the org's offset.
+
+    `seconds` (after local midnight) stays below a day, so the moment falls on
+    the event's own date: no event is back-dated (policy `backdate-days` 0).
+    """
+    if not 0 <= seconds < 86_400:
+        raise ValueError(f"clock {seconds} is not within a day")
     hours, rest = divmod(seconds, 3600)
-    return f"{day.isoformat()}T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}Z"
+    return f"{day.isoformat()}T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}{_offset(day)}"
 
 
 @dataclass
@@ -344,6 +388,11 @@ class _Org:
             found = value
         return found
 
+    def rate(self, day: datetime.date) -> Decimal:
+        """The price of `day` as the ledger writes it (and Beancount reads it)."""
+        value = self.price(day)
+        return Decimal(f"{value // 10_000}.{value % 10_000:04d}")
+
     def usd(self, cents: int, currency: str, day: datetime.date) -> int:
         return cents if currency == "USD" else cents * self.price(day) // 10_000
 
@@ -365,6 +414,20 @@ class _Org:
                 continue
             found.append(grant.user)
         return found
+
+    def fill(self, rng: random.Random, chain: Sequence[str], day: datetime.date, usd_cents: int,
+             exclude: Sequence[str]) -> list[str] | None:
+        """One person per level of `chain` on `day`, none in `exclude`, each a
+        different person whose limit covers the amount; None when nobody can."""
+        if not chain:
+            return []
+        people = self.approvers(chain[0], day, usd_cents, exclude)
+        rng.shuffle(people)
+        for person in people:
+            rest = self.fill(rng, chain[1:], day, usd_cents, [*exclude, person])
+            if rest is not None:
+                return [person, *rest]
+        return None
 
     def holders(self, roles: Sequence[str], day: datetime.date) -> list[str]:
         return [g.user for since, g in self.grants
@@ -501,9 +564,8 @@ def generate_ledger(*, transactions: int = 3000, seed: int = 7,
         lock = (_add_months(start, 2) + datetime.timedelta(days=4),
                 _add_months(start, 1) - datetime.timedelta(days=1))
 
-    for when, value in prices:
-        quote = f"{value // 10_000}.{value % 10_000:04d}"
-        ledger.add(when, f"{when.isoformat()} price EUR {quote} USD\n")
+    for when, _ in prices:
+        ledger.add(when, f"{when.isoformat()} price EUR {org.rate(when)} USD\n")
     ledger.add(start, f'{start.isoformat()} * "Opening balance"\n'
                + _posting(BANK, 5_000_000, "USD") + _posting("Equity:Opening-Balances",
                                                                -5_000_000, "USD"), txn=True)
@@ -670,7 +732,7 @@ def _plans(rng: random.Random, start: datetime.date, span: int, count: int) -> l
     plans: list[_Plan] = []
     combos = [(t, s) for t in TYPES for s in STATES
               if not (s == "approved" and not t.startswith(SEPARATE_APPLY))
-              and not (t == "credit:promotional" and s in NEEDS_CHAIN)]
+              and not (t == "credit:promotional" and s in NEEDS_CHAIN | REVERSAL_WAITS)]
     early = max(1, span * 2 // 3)
     for index, (adj_type, state) in enumerate(combos):
         if len(plans) >= count:
@@ -685,6 +747,8 @@ def _plans(rng: random.Random, start: datetime.date, span: int, count: int) -> l
             state = "applied"
         if adj_type == "credit:promotional" and state in NEEDS_CHAIN:
             state = "applied"
+        if adj_type == "credit:promotional" and state in REVERSAL_WAITS:
+            state = "reversed"  # below every threshold: reversed at the cancel
         day = start + datetime.timedelta(days=rng.randrange(span))
         plans.append(_Plan(day, adj_type, state, rng.choice(TYPE_CATEGORIES[adj_type]), False))
     plans.sort(key=lambda p: p.day)
@@ -740,6 +804,11 @@ class _Made:
     order: _Ref | None
     risk: str | None
     state: str
+    entered_by: str | None = None  # an agent who filed it for the requester
+
+    @property
+    def requesters(self) -> list[str]:
+        return [self.requester] + ([self.entered_by] if self.entered_by else [])
 
 
 SIZE_RANGE: dict[str, tuple[int, int]] = {  # USD cents, drawn log-uniformly
@@ -774,7 +843,7 @@ def _request(rng: random.Random, org: _Org, customer: _Customer, plan: _Plan, *,
     invoice: _Ref | None = None
     order: _Ref | None = None
     price = org.price(day)
-    usd = _size(rng, adj_type, tier, needs_chain)
+    usd = _size(rng, adj_type, tier, needs_chain or plan.state in REVERSAL_WAITS)
     cents = usd if cur == "USD" else usd * 10_000 // price
     sign = -1 if kind == "credit" else 1
     if kind == "billing":
@@ -821,7 +890,14 @@ def _request(rng: random.Random, org: _Org, customer: _Customer, plan: _Plan, *,
     for ref in (invoice, order):
         if ref is not None and sign < 0:
             ref.left -= cents  # reserved whatever becomes of it: never over-credits
-    return _Made(sign * cents, usd, chain, rng.choice(AGENTS), invoice, order, risk, state)
+    # Who enters it is an agent; now and then on behalf of someone else, who is
+    # then the requester (both count as requesters: neither may approve it).
+    entered_by = rng.choice(AGENTS)
+    requester = entered_by
+    if rng.random() < ENTERED_SHARE:
+        requester = rng.choice([u for u in ON_BEHALF_OF if u != entered_by])
+    return _Made(sign * cents, usd, chain, requester, invoice, order, risk, state,
+                 entered_by if requester != entered_by else None)
 
 
 def _emit(rng: random.Random, ledger: _Ledger, org: _Org, *, customer: _Customer, plan: _Plan,
@@ -836,20 +912,37 @@ def _emit(rng: random.Random, ledger: _Ledger, org: _Org, *, customer: _Customer
     if made.order is not None:
         lines.append(f'  order: "{made.order.rid}"\n')
     lines.append(f'  reason: "{reason}"\n  requested-by: "{made.requester}"\n')
+    if made.entered_by is not None:
+        lines.append(f'  entered-by: "{made.entered_by}"\n')
     if made.risk:
         lines.append(f'  risk: "{made.risk}"\n')
-    if rng.random() < 0.3:
-        lines.append(f'  ticket: "TCK-{rng.randrange(10_000, 99_999)}"\n')
-    lines.append(_posting(COUNTER_ACCOUNT[adj_type], -made.cents, cur))
-    lines.append(_posting(RECEIVABLE, made.cents, cur))
+    ticket = f"TCK-{rng.randrange(10_000, 99_999)}" if rng.random() < 0.3 else None
+    if ticket is not None:
+        lines.append(f'  ticket: "{ticket}"\n')
+    postings = ((COUNTER_ACCOUNT[adj_type], -made.cents), (RECEIVABLE, made.cents))
+    lines += [_posting(account, cents, cur) for account, cents in postings]
     ledger.add(day, "".join(lines), txn=True)
-    # Every decision carries the digest of what it decided on, as the tools write it.
+    # Every decision carries the digest of what it decided on, as the tools write
+    # it: the request as written, every key the digest covers given (no request
+    # here has `effective:` or `document:`).
     digest = request_digest(Request(
-        rid, day, adj_type, plan.category, customer.cid, made.requester, reason, None, "",
-        (Posting(COUNTER_ACCOUNT[adj_type], Decimal(_money(-made.cents)), cur),
-         Posting(RECEIVABLE, Decimal(_money(made.cents)), cur)), Source("", 0),
-        made.invoice.rid if made.invoice else None, made.order.rid if made.order else None,
-        risk=tuple(r.strip() for r in made.risk.split(",") if r.strip()) if made.risk else ()))
+        id=rid, date=day, type=adj_type, category=plan.category, customer=customer.cid,
+        requested_by=made.requester, reason=reason, payee=customer.name, narration=reason,
+        postings=tuple(Posting(account, Decimal(_money(cents)), cur)
+                       for account, cents in postings),
+        source=Source("", 0),
+        invoice=made.invoice.rid if made.invoice else None,
+        order=made.order.rid if made.order else None, ticket=ticket, document=None,
+        effective=None,
+        risk=tuple(r.strip() for r in made.risk.split(",") if r.strip()) if made.risk else (),
+        entered_by=made.entered_by))
+    # What the approver is shown when a price converted the amount into the
+    # thresholds' currency: the amount moved times the rate of the request date,
+    # exactly (the replay compares at the digits written).
+    judged = ""
+    if cur != "USD":
+        value = Decimal(_money(abs(made.cents))) * org.rate(day)
+        judged = f"  judged: {value} USD\n"
 
     # The decisions, in order, on a clock that only moves forward.
     when, clock = day, rng.randrange(8 * 3600, 17 * 3600)
@@ -869,9 +962,13 @@ def _emit(rng: random.Random, ledger: _Ledger, org: _Org, *, customer: _Customer
                    f'  by: "{by}"\n{extra}  at: "{_stamp(when, clock)}"\n'
                    f'  digest: "{digest}"\n', clock=clock)
 
+    def approve(by: str, chain: tuple[str, ...]) -> None:
+        comment = f'  comment: "{rng.choice(COMMENTS)}"\n' if rng.random() < 0.15 else ""
+        event("approve", by, f'{comment}  chain: "{chain_text(chain)}"\n{judged}')
+
     state, chain, usd = made.state, made.chain, made.usd
     separate = adj_type.startswith(SEPARATE_APPLY)
-    approved: list[str] = [made.requester]
+    approved: list[str] = made.requesters
     # A separate-apply request may also be withdrawn once approved, before applying.
     late_withdrawal = state == "withdrawn" and separate and rng.random() < 0.3
     levels = len(chain)
@@ -887,8 +984,7 @@ def _emit(rng: random.Random, ledger: _Ledger, org: _Org, *, customer: _Customer
             return
         person = rng.choice(people)
         approved.append(person)
-        comment = f'  comment: "{rng.choice(COMMENTS)}"\n' if rng.random() < 0.15 else ""
-        event("approve", person, comment)
+        approve(person, chain)
     if state == "pending":
         return
     if state == "rejected":
@@ -916,10 +1012,58 @@ def _emit(rng: random.Random, ledger: _Ledger, org: _Org, *, customer: _Customer
             first = when.replace(day=1)
             extra = f"  effective: {max(first, day).isoformat()}\n"
         event("apply", rng.choice(people), extra)
-    if state == "reversed" and tick():
-        people = org.holders(chain or ("finance",), when)
-        if people:
-            event("cancel", rng.choice(people), f'  reason: "{rng.choice(REVERSE_REASONS)}"\n')
+    if state in ("reversed", "reversing", "refused") and tick():
+        _reverse(rng, org, made=made, plan=plan, customer=customer, when=when, state=state,
+                 tick=tick, event=event, approve=approve)
+
+
+Approve = Callable[[str, tuple[str, ...]], None]
+
+
+def _reverse(rng: random.Random, org: _Org, *, made: _Made, plan: _Plan, customer: _Customer,
+             when: datetime.date, state: str, tick: Callable[[], bool],
+             event: Callable[..., None], approve: Approve) -> None:
+    """Cancel an applied adjustment on `when`, then take its reversal through its chain.
+
+    The reversal needs the chain a request of its type and amount needs on the
+    cancel's date (the amount converted at that date), approved in order by
+    people who are neither the canceller nor a requester, one person a level,
+    their limits judged at the request date. `state`: "reversed" fills every
+    level (the last approval books the reversal), "reversing" stops short of
+    the last, "refused" has the reversal rejected part way.
+    """
+    adj_type = plan.adj_type
+    chain = org.chain(adj_type, org.usd(abs(made.cents), customer.currency, when),
+                      org.tier(customer.cid, plan.day), made.risk, plan.category)
+    # Someone who may cancel and for whom the others can still fill the chain.
+    candidates = org.holders(made.chain or ("finance",), when)
+    rng.shuffle(candidates)
+    canceller, people = None, None
+    for candidate in candidates:
+        people = org.fill(rng, chain, when, made.usd, [*made.requesters, candidate])
+        if people is not None:
+            canceller = candidate
+            break
+    if canceller is None or people is None:
+        return
+    event("cancel", canceller, f'  reason: "{rng.choice(REVERSE_REASONS)}"\n')
+    if not chain:
+        return  # a chain-free reversal is booked at the cancel
+    levels = len(chain)
+    if state == "reversing":  # awaiting approval, often with a level filled
+        levels = max(0, len(chain) - 1 - (rng.random() < 0.35))
+    elif state == "refused":
+        levels = rng.randrange(len(chain))
+    for person in people[:levels]:
+        if not tick():
+            return
+        approve(person, chain)
+    if state == "refused" and tick():
+        deciders = [p for p in org.holders(chain, when)
+                    if p not in (*made.requesters, canceller, *people[:levels])]
+        if deciders:
+            event("reject", rng.choice(deciders),
+                  f'  reason: "{rng.choice(REFUSE_REASONS)}"\n')
 
 
 def write_ledger(path: str | Path, *, transactions: int = 3000, seed: int = 7,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections import Counter
 from pathlib import Path
@@ -12,18 +13,27 @@ from beancount.core import data
 from click.testing import CliRunner
 
 import beancount_adjustments
-from beancount_adjustments.book import Book
+from beancount_adjustments import digest as digests
+from beancount_adjustments.book import Book, at_floor, same_amount
 from beancount_adjustments.cli import main as cli_main
 from beancount_adjustments.demo import generate_ledger
-from beancount_adjustments.models import KNOWN_CATEGORIES, KNOWN_TYPES, State
+from beancount_adjustments.directives import chain_text
+from beancount_adjustments.models import (
+    KNOWN_CATEGORIES,
+    KNOWN_TYPES,
+    Action,
+    Adjustment,
+    Money,
+    State,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "ledgers" / "demo.beancount"
 TRANSACTION = re.compile(r"^\d{4}-\d\d-\d\d [*!] ", re.MULTILINE)
 # What each type can end in under the demo's own policy: billing types are
 # applied as a separate step (so they can rest approved); promotional credits
-# are below every threshold (never waiting for anyone).
-APPROVAL_STATES = {State.PENDING, State.REJECTED, State.WITHDRAWN}
+# are below every threshold (never waiting for anyone, their reversals neither).
+APPROVAL_STATES = {State.PENDING, State.REJECTED, State.WITHDRAWN, State.REVERSING}
 
 
 def _load(text: str, tmp_path: Path, name: str) -> tuple[list[data.Directive], list[object],
@@ -34,6 +44,25 @@ def _load(text: str, tmp_path: Path, name: str) -> tuple[list[data.Directive], l
     book = beancount_adjustments.book_of(options)
     assert book is not None
     return entries, errors, book
+
+
+def _demo(tmp_path: Path) -> tuple[list[data.Directive], Book]:
+    entries, errors, book = _load(DEMO.read_text(encoding="utf-8"), tmp_path, "demo.beancount")
+    assert errors == []
+    return entries, book
+
+
+def _events(entries: list[data.Directive]) -> list[data.Custom]:
+    return [e for e in entries if isinstance(e, data.Custom) and e.type == "adjustment"]
+
+
+def _reversal_chain(book: Book, adj: Adjustment, cancelled: datetime.date) -> tuple[str, ...]:
+    """The chain a reversal cancelled on `cancelled` needs, worked out from the book's rules."""
+    assert adj.amount is not None
+    rule = book.matrix.choose(adj_type=adj.request.type, category=adj.request.category,
+                              tier=adj.tier, risk=adj.risk_flags, amount=adj.amount,
+                              date=cancelled, rates=book.rules.rates)
+    return rule.roles if rule else ()
 
 
 def test_same_arguments_give_the_same_text_and_another_seed_another() -> None:
@@ -108,3 +137,112 @@ def test_bean_adjust_demo_writes_the_generators_output(tmp_path: Path) -> None:
     refused = CliRunner().invoke(cli_main, ["demo", "-o", str(target), "--transactions", "5"])
     assert refused.exit_code == 2
     assert "--transactions" in refused.output
+
+
+def test_the_bundled_demo_is_clean_as_bean_check_sees_it() -> None:
+    # bean-check loads the file where it is: no error and no adjustment warning.
+    _, errors, options = loader.load_file(str(DEMO))
+    assert errors == [], [getattr(e, "message", e) for e in errors[:3]]
+    book = beancount_adjustments.book_of(options)
+    assert book is not None
+    assert book.problems == ()
+    assert book.warnings == ()
+    assert len(book.adjustments) == DEMO.read_text(encoding="utf-8").count(
+        "\n  adjustment-type: ")
+
+
+def test_every_decision_binds_to_the_current_digest_version(tmp_path: Path) -> None:
+    entries, book = _demo(tmp_path)
+    for event in _events(entries):
+        adj = book.adjustments[event.values[0].value]
+        written = event.meta["digest"]
+        assert written.startswith(f"{digests.VERSION}-"), (event.meta["lineno"], written)
+        assert digests.matches(written, adj.request), (event.meta["lineno"], adj.id)
+        assert written == digests.request_digest(adj.request)
+    # Every decision counted: nothing refused, nothing stale.
+    for adj in book.adjustments.values():
+        assert all(r.accepted and not r.stale for r in adj.history), adj.id
+
+
+def test_every_approval_carries_the_chain_in_force_and_what_it_judged(tmp_path: Path) -> None:
+    entries, book = _demo(tmp_path)
+    cancelled: dict[str, datetime.date] = {}
+    checked = {"request": 0, "reversal": 0, "judged": 0}
+    for event in _events(entries):  # in ledger order, so a cancel precedes its reversal
+        adj = book.adjustments[event.values[0].value]
+        action = event.values[1].value
+        if action == "cancel" and adj.applied_on is not None:
+            cancelled[adj.id] = event.date
+        if action != "approve":
+            assert "chain" not in event.meta
+            assert "judged" not in event.meta
+            continue
+        if adj.id in cancelled:
+            expected = _reversal_chain(book, adj, cancelled[adj.id])
+            checked["reversal"] += 1
+        else:
+            expected = adj.chain
+            checked["request"] += 1
+        assert expected, (event.meta["lineno"], adj.id)
+        assert event.meta.get("chain") == chain_text(expected), (event.meta["lineno"], adj.id)
+        if adj.amount is not None and adj.amount.currency == "USD":
+            assert adj.judged is None
+            assert "judged" not in event.meta
+        else:
+            assert adj.judged is not None
+            written = event.meta["judged"]
+            recorded = Money(written.number, written.currency)
+            assert recorded == adj.judged, adj.id
+            assert same_amount(recorded, adj.judged), adj.id
+            checked["judged"] += 1
+    assert all(checked.values()), checked
+
+
+def test_the_demo_has_reversals_approved_awaiting_and_refused(tmp_path: Path) -> None:
+    _, book = _demo(tmp_path)
+    adjustments = list(book.adjustments.values())
+    reversing = [a for a in adjustments if a.state is State.REVERSING]
+    assert len(reversing) >= 2
+    assert any(a.reversal_approvals for a in reversing)  # some with a level filled
+    for adj in reversing:
+        assert adj.reversal_chain
+        assert adj.cancelled_by
+        assert len(adj.reversal_approvals) < len(adj.reversal_chain)
+        assert adj.next_role == adj.reversal_chain[len(adj.reversal_approvals)]
+    approved_reversals = [a for a in adjustments if a.state is State.REVERSED
+                          and a.reversal_approvals]
+    assert approved_reversals
+    for adj in approved_reversals:
+        assert [a.role for a in adj.reversal_approvals] == list(adj.reversal_chain)
+        assert adj.reversed_on == adj.reversal_approvals[-1].date
+    for adj in reversing + approved_reversals:
+        deciders = [a.by for a in adj.reversal_approvals]
+        assert len(set(deciders)) == len(deciders)
+        assert not set(deciders) & {*adj.request.requesters, adj.cancelled_by}
+    refused = [a for a in adjustments if a.state is State.APPLIED
+               and any(r.event.action is Action.REJECT for r in a.history)]
+    assert refused
+    for adj in refused:
+        actions = [r.event.action for r in adj.history]
+        assert actions.index(Action.CANCEL) < actions.index(Action.REJECT)
+        assert adj.reversed_on is None
+
+
+def test_some_requests_are_entered_on_behalf_of_another_and_neither_approves(
+        tmp_path: Path) -> None:
+    _, book = _demo(tmp_path)
+    adjustments = list(book.adjustments.values())
+    entered = [a for a in adjustments
+               if a.request.entered_by not in (None, a.request.requested_by)]
+    assert len(entered) >= 10
+    assert any(a.approvals for a in entered)
+    for adj in adjustments:
+        assert not set(adj.approvers) & set(adj.request.requesters), adj.id
+
+
+def test_every_decision_is_stamped_on_its_own_date_with_an_offset(tmp_path: Path) -> None:
+    entries, _ = _demo(tmp_path)
+    for event in _events(entries):
+        moment = datetime.datetime.fromisoformat(event.meta["at"])
+        assert moment.utcoffset() is not None, event.meta["lineno"]
+        assert moment.date() == event.date == at_floor(event.meta["at"]), event.meta["lineno"]
