@@ -286,10 +286,16 @@ class _Flags:
         arrivals, pending = self.arrivals, self.pending
         self.pending = []
         for tracked in pending:
-            flags = request_flags(tracked.request, arrivals, tracked.amount, tracked.tier)
+            try:
+                flags = request_flags(tracked.request, arrivals, tracked.amount, tracked.tier)
+            except Exception:  # a tool reading the book must not crash on a risk check
+                flags = (RISK_CHECK_FAILED,)
             if flags:
                 tracked.risk_flags = with_flags(tracked.request, flags)
 
+
+RISK_CHECK_FAILED = "risk-check-failed"
+"""The flag of a request whose arrival checks could not be worked out when read."""
 
 _FREEZING = threading.Lock()
 

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from conftest import BASE, INTERNAL, load
+from conftest import request as request_text
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -533,3 +534,14 @@ def test_trends_over_years_1_to_9999_export_in_linear_time(fava: Fava) -> None:
                                headers={"X-Remote-User": "bob"})
     assert response.status_code == 200
     assert response.get_data(as_text=True).count("\r\n") == 1 + 119977
+
+
+def test_a_risk_check_that_fails_when_the_book_is_read_flags_the_request(monkeypatch):
+    from beancount_adjustments import book as book_module
+
+    def broken(*args, **kwargs):
+        raise ArithmeticError("boom")
+
+    monkeypatch.setattr(book_module, "request_flags", broken)
+    loaded = load(request_text("ADJ-1", "2026-03-01", "-50.00"))
+    assert loaded.adj("ADJ-1").risk_flags == (book_module.RISK_CHECK_FAILED,)

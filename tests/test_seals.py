@@ -259,13 +259,21 @@ def test_writer_refuses_a_decision_on_a_sealed_day(tmp_path):
                                   "--date", "2026-11-23"])
     assert sealed.exit_code == 0, sealed.output
     before = ledger.read_bytes()
-    decision = Decision("ADJ-2026-0018", Action.APPROVE, "carol",
-                        date=datetime.date(2026, 11, 23))
+    from beancount_adjustments import book_of
+    from beancount_adjustments.loading import load_uncached
+    from beancount_adjustments.queries import may
+    book = book_of(load_uncached(ledger)[2])
+    assert book is not None
+    # Something carol may approve on both days, whatever the demo holds today.
+    adj_id = next(a.id for a in book.adjustments.values()
+                  if may(book, a, "carol", Action.APPROVE, datetime.date(2026, 11, 23))
+                  and may(book, a, "carol", Action.APPROVE, datetime.date(2026, 11, 24)))
+    decision = Decision(adj_id, Action.APPROVE, "carol", date=datetime.date(2026, 11, 23))
     # Written on the day it is dated: `at:` must not make it back-dated.
     noon = datetime.datetime(2026, 11, 23, 12, tzinfo=datetime.UTC)
     with pytest.raises(WriteRefused, match=r"seal-broken"):
         write_decisions(ledger, [decision], now=noon)
     assert ledger.read_bytes() == before
-    later = Decision("ADJ-2026-0018", Action.APPROVE, "carol", date=datetime.date(2026, 11, 24))
+    later = Decision(adj_id, Action.APPROVE, "carol", date=datetime.date(2026, 11, 24))
     assert write_decisions(ledger, [later],
                            now=noon + datetime.timedelta(days=1)).written == 1
