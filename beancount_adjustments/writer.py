@@ -167,6 +167,9 @@ class Decision:
     effective: datetime.date | None = None
     date: datetime.date | None = None
     """The event's date; default: today (local time)."""
+    seen_digest: str | None = None
+    """The digest of the request as the decider was shown it (a page): the write is
+    refused for this item if the request changed since, whatever file holds it."""
     sign_with: Path | None = None
     """A private key file (`bean-adjust keygen`): the event is signed over exactly
     what is written (id, action, by, date, digest), see `signatures`."""
@@ -206,6 +209,9 @@ class Refusal:
     message: str
     index: int = -1
     """Position of the refused item in the sequence passed in (-1: the whole write)."""
+    code: str = "refused"
+    """What kind of refusal: "changed" when the request is no longer what the
+    decider was shown (`Decision.seen_digest`); "refused" otherwise."""
 
     def __str__(self) -> str:
         # The plugin's own messages already start with the adjustment id.
@@ -385,6 +391,7 @@ class _Item:
     key: str
     text: str
     refusal: str | None = None
+    code: str = "refused"
     request: Request | None = None
     event: Event | None = None
     first_line: int = 0
@@ -511,7 +518,8 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
             items: list[_Item] = build(led)
             book = _judge(led, items)
             _record_judgement(book, items)
-        refused = tuple(Refusal(it.key, it.refusal, it.index) for it in items if it.refusal)
+        refused = tuple(Refusal(it.key, it.refusal, it.index, it.code) for it in items
+                        if it.refusal)
         if refused and not partial:
             raise WriteRefused(refused)
         accepted = [it for it in items if it.refusal is None]
@@ -565,6 +573,11 @@ def _decision_item(led: _Ledger, index: int, decision: Decision) -> _Item:
                         "spelling")
     elif action in (Action.REJECT, Action.CANCEL) and not (decision.reason or "").strip():
         item.refusal = f"a {action} needs a reason saying why"
+    elif decision.seen_digest is not None and decision.seen_digest != adj.digest:
+        item.refusal = (f"{adj.id} changed since it was shown to you (digest "
+                        f"{decision.seen_digest} shown, now {adj.digest}); reload and decide "
+                        "again on what it holds now")
+        item.code = "changed"
     if item.refusal is not None:
         return item
     assert adj is not None

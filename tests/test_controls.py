@@ -513,3 +513,20 @@ def test_the_writer_refuses_a_ledger_the_plugin_cannot_judge(tmp_path, monkeypat
     with pytest.raises(writer.WriteRefused, match=f"failed internally at {path}:{line}"):
         writer.write_decisions(path, [decision])
     assert path.read_text() == text
+
+
+def test_a_decision_binds_to_the_digest_the_decider_was_shown(tmp_path):
+    from beancount_adjustments import writer
+    shown = request("ADJ-1", "2026-03-01", "-30.00")
+    path = _ledger_file(tmp_path, BASE + "\n" + shown)
+    seen = load(shown).adj("ADJ-1").digest
+    # Edited (30 -> 990) between the page and the click, in whatever file.
+    path.write_text(BASE + "\n" + shown.replace("30.00", "990.00"))
+    before = path.read_text()
+    decision = writer.Decision("ADJ-1", writer.Action.APPROVE, by="erin", seen_digest=seen,
+                               date=datetime.date(2026, 3, 2))
+    with pytest.raises(writer.WriteRefused, match="changed since it was shown") as refused:
+        writer.write_decisions(path, [decision],
+                               now=datetime.datetime(2026, 3, 2, 10, tzinfo=datetime.UTC))
+    assert refused.value.refusals[0].code == "changed"
+    assert path.read_text() == before
