@@ -162,6 +162,10 @@ _KNOWN_CATEGORIES = frozenset(KNOWN_CATEGORIES)
 _UNSEEN = object()
 
 
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def _moment(at: str) -> datetime.datetime | None:
     """`at` as an aware moment (a stamp without offset taken as UTC), or None."""
     try:
@@ -882,6 +886,14 @@ class _Replay:
             return True
         base = os.path.dirname(source.filename)
         path = os.path.normpath(os.path.join(base, request.document))
+        root = os.path.dirname(self.facts.files[0]) if self.facts.files else base
+        if not _inside(os.path.realpath(path), os.path.realpath(root)):
+            # Whether a file exists outside the ledger's folder is none of the
+            # ledger's business (and must not be probed through it).
+            self.fail("document-outside",
+                      f"{rid}: document \"{request.document}\" is outside the ledger's folder "
+                      f"({root}); keep supporting documents in it.", source, adj)
+            return False
         if not os.path.isfile(path):
             self.fail("document-not-found",
                       f"{rid}: document \"{request.document}\" does not exist (looked for "

@@ -530,3 +530,18 @@ def test_a_decision_binds_to_the_digest_the_decider_was_shown(tmp_path):
                                now=datetime.datetime(2026, 3, 2, 10, tzinfo=datetime.UTC))
     assert refused.value.refusals[0].code == "changed"
     assert path.read_text() == before
+
+
+def test_a_document_outside_the_ledgers_folder_is_refused_without_looking(tmp_path):
+    (tmp_path / "books").mkdir()
+    secret = tmp_path / "secret.pdf"
+    secret.write_bytes(b"x")
+    for document in ("../secret.pdf", "../nothing-here.pdf", str(secret)):
+        path = tmp_path / "books" / "main.beancount"
+        path.write_text(BASE + "\n" + request("ADJ-1", "2026-03-01", "-50.00",
+                                              extra=f'document: "{document}"'))
+        from conftest import load_file
+        loaded = load_file(path)
+        # The same answer whether the file exists or not.
+        assert loaded.codes == [(loaded.line("^ADJ-1"), "document-outside")], document
+        assert "exist" not in loaded.errors[0].message
