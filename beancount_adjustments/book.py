@@ -458,7 +458,6 @@ class _Replay:
         # and number of policies in force, not per day.
         self._settings_cache: dict[tuple[str, int], TypeSettings] = {}
         self._policy_dates = [policy.date for policy in self.policies.policies]
-        self._at_cache: dict[str, datetime.date | None] = {}
         self.arrivals = Arrivals(RiskConfig.build(facts.risk_settings), self.matrix)
         # Arrival flags decide a chain only through rows narrowed by one of their
         # names; without such a row they are worked out when the book is read.
@@ -589,10 +588,8 @@ class _Replay:
         return found
 
     def written_on(self, at: str) -> datetime.date | None:
-        found = self._at_cache.get(at, _UNSEEN)
-        if found is _UNSEEN:
-            found = self._at_cache[at] = at_floor(at)
-        return found  # type: ignore[return-value]
+        # Not cached: every stamp is its own (`at_floor` caches the days).
+        return at_floor(at)
 
     def dating(self, item: Request | Event, settings: TypeSettings) -> tuple[str, str] | None:
         """(code, message) when `item` is dated earlier than it was written allows."""

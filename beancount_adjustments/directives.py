@@ -75,9 +75,16 @@ def chain_text(roles: Sequence[str]) -> str:
 
 
 def parse_chain(text: str) -> tuple[str, ...]:
-    if text.strip() == AUTOMATIC:
-        return ()
-    return tuple(role.strip() for role in text.split(">") if role.strip())
+    found = _CHAINS.get(text)
+    if found is None:
+        found = () if text.strip() == AUTOMATIC else tuple(
+            role.strip() for role in text.split(">") if role.strip())
+        if len(_CHAINS) < 1024:  # a ledger has a handful of chains
+            _CHAINS[text] = found
+    return found
+
+
+_CHAINS: dict[str, tuple[str, ...]] = {}
 
 
 _new_reference = maker(Reference, "id", "date", "customer", "amount", "narration", "source")
@@ -86,7 +93,7 @@ _ACTIONS = {action.value: action for action in Action}
 # decision with no `effective:`) is read on a short path; anything else takes
 # the careful one.
 _PLAIN_EVENT_KEYS = frozenset({"filename", "lineno", "by", "at", "digest", "reason",
-                               "comment", "chain"})
+                               "comment", "chain", "judged"})
 _NEEDS_REASON = frozenset({Action.REJECT, Action.CANCEL})
 # A request's optional keys, in the order their problems have always been reported.
 _OPTIONAL_KEYS = ("risk", "invoice", "order", "ticket", "document", "effective", "external-id",
@@ -367,6 +374,7 @@ class Reader:
             by, reason, comment = _plain(get("by")), _plain(get("reason")), _plain(get("comment"))
             digest = _plain(get("digest"))
             chain = _plain(get("chain"))
+            judged = get("judged")
             filename, lineno = get("filename"), get("lineno")
             # Any key present but not a plain string is left to the careful path.
             if (action is not None and by is not None and type(adj_id) is str
@@ -375,12 +383,15 @@ class Reader:
                     and (comment is not None) == ("comment" in meta)
                     and (digest is not None) == ("digest" in meta)
                     and (chain is not None) == ("chain" in meta)
+                    and (judged is None or (type(judged) is Amount
+                                            and type(judged.number) is Decimal))
                     and (reason is not None or action not in _NEEDS_REASON)):
                 at = get("at")
                 return _tuple_new(Event, (
                     adj_id.strip(), action, entry.date, by, reason, comment,
                     str(at) if at is not None else None, digest, None, None,
-                    _tuple_new(Source, (filename, lineno)), None,
+                    _tuple_new(Source, (filename, lineno)),
+                    None if judged is None else money(judged),
                     None if chain is None else parse_chain(chain)))
         source = _source(meta)
         if (len(values) != 2 or not isinstance(values[0].value, str)
