@@ -130,6 +130,9 @@ class Facts:
     declarations: list[Declaration] = field(default_factory=list)
     files: tuple[str, ...] = ()
     """The ledger's files in the order they are loaded: same-day order is file order."""
+    timeline: list[Request | Event] = field(default_factory=list)
+    """The requests and events in the order read, when read from loaded entries
+    (Beancount's order); empty when the facts were put together otherwise."""
 
 
 class Given(NamedTuple):
@@ -527,23 +530,36 @@ class _Replay:
         """Requests and events in ledger order (see the module docstring)."""
         rank = {name: index for index, name in enumerate(self.facts.files)}
 
-        def key(item: Request | Event) -> tuple[datetime.date, int, int]:
+        def key(item: Request | Event) -> tuple[int, int]:
             source = item.source
             found = rank.get(source.filename)
             if found is None:
                 found = rank[source.filename] = len(rank)
-            return (item.date, found, source.lineno)
+            return (found, source.lineno)
 
-        items: list[Request | Event] = [*self.facts.requests, *self.facts.events]
-        items.sort(key=key)
-        # Where several entries of one day carry `at:`, they take the order of it.
+        facts = self.facts
+        items: list[Request | Event]
+        if len(facts.timeline) == len(facts.requests) + len(facts.events):
+            # Read in Beancount's order (date, then line): only days whose entries
+            # come from several files need sorting by file.
+            items = list(facts.timeline)
+        else:
+            items = [*facts.requests, *facts.events]
+            items.sort(key=attrgetter("date"))
         start, count = 0, len(items)
         while start < count:
             day = items[start].date
+            filename = items[start].source.filename
+            files = 1
             end = start + 1
             while end < count and items[end].date == day:
+                if files == 1 and items[end].source.filename != filename:
+                    files = 2
                 end += 1
             if end - start > 1:
+                if files > 1 or not facts.timeline:
+                    items[start:end] = sorted(items[start:end], key=key)
+                # Where several entries of one day carry `at:`, they take its order.
                 self._order_by_at(items, start, end)
             start = end
         return items

@@ -195,7 +195,7 @@ def read(entries: list[data.Directive], settings: Settings,
     # Exact type checks first (one `is` per entry), isinstance for subclasses.
     transaction, custom, price = data.Transaction, data.Custom, data.Price
     directives: list[Any] = entries  # type(entry) below is what tells them apart
-    events, read_event = facts.events, reader.event
+    events, read_event, timeline = facts.events, reader.event, facts.timeline
     for index, entry in enumerate(directives):
         if progress is not None:
             progress.entry = entry
@@ -216,6 +216,7 @@ def read(entries: list[data.Directive], settings: Settings,
                 requests.append((index, entry, request))
                 if request is not None:
                     facts.requests.append(request)
+                    timeline.append(request)
             elif "invoice-id" in meta:
                 invoices.add(entry, reader)
             elif "order-id" in meta:
@@ -226,6 +227,7 @@ def read(entries: list[data.Directive], settings: Settings,
                 event = read_event(entry)
                 if event is not None:
                     events.append(event)
+                    timeline.append(event)
                     event_at[id(event)] = index
                 continue
             handler = customs.get(entry.type)
@@ -339,7 +341,10 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
     checks, check_errors = load_checks(settings.checks, options_map.get("filename"))
     found = read(entries, settings, progress)
     facts = found.facts
-    facts.files = tuple(str(name) for name in options_map.get("include", ()))
+    # The top-level file first, then the included ones as Beancount lists them.
+    main = options_map.get("filename")
+    facts.files = tuple(dict.fromkeys(
+        [*([str(main)] if main else []), *(str(name) for name in options_map.get("include", ()))]))
     facts.problems.extend(verify_seals(facts, facts.seals))
     book = replay(facts, price_rates(found.price_entries), settings, checks, progress)
     options_map[BOOK_KEY] = book

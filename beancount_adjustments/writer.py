@@ -736,6 +736,7 @@ def _judge(led: _Ledger, items: list[_Item]) -> Book:
             led.book.facts,
             requests=[*led.book.facts.requests, *(it.request for it in chosen if it.request)],
             events=[*led.book.facts.events, *(it.event for it in chosen if it.event)],
+            timeline=[],  # the new items are not in the order read: sort them in
             problems=list(led.book.facts.problems))
         # The plugin verifies seals before it replays; so does the candidate, so
         # a decision dated on an already sealed day is refused, not written.

@@ -545,3 +545,17 @@ def test_a_document_outside_the_ledgers_folder_is_refused_without_looking(tmp_pa
         # The same answer whether the file exists or not.
         assert loaded.codes == [(loaded.line("^ADJ-1"), "document-outside")], document
         assert "exist" not in loaded.errors[0].message
+
+
+def test_same_day_order_across_files_is_file_order_then_line(tmp_path):
+    main = tmp_path / "main.beancount"
+    decisions = tmp_path / "decisions.beancount"
+    # The approval sits on line 1 of the included file, the request far down the
+    # main file: Beancount's own order (by line) would put the approval first.
+    decisions.write_text(event("ADJ-1", "2026-03-01", "approve", "bob"))
+    main.write_text(BASE + 'include "decisions.beancount"\n' + "\n" * 40
+                    + request("ADJ-1", "2026-03-01", "-50.00"))
+    from conftest import load_file
+    loaded = load_file(main)
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "applied"
