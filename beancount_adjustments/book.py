@@ -973,10 +973,9 @@ class _Replay:
         return None
 
     def approve(self, adj: Tracked, event: Event) -> None:
-        if (adj.state, Action.APPROVE) not in TRANSITIONS:
-            self.refuse(adj, event, *self.denial(adj, event) or ("invalid-transition", ""))
-            return
-        stale = self.staleness(adj, event)
+        # A stale approval is judged as given: when the levels before it were filled.
+        fits = (adj.state, Action.APPROVE) in TRANSITIONS
+        stale = self.staleness(adj, event) if fits else None
         refused = self.denial(adj, event, stale is not None)
         if refused is not None:
             self.refuse(adj, event, *refused)
