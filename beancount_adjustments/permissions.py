@@ -81,9 +81,9 @@ def denial(rules: Rules, situation: Situation, action: Action, by: str, date: da
     if (state, action) not in TRANSITIONS:
         return Denial("invalid-transition", refusal(state, action, situation.separate_apply)
                       + ".")
-    held = directory.roles_on(by, date)
     if action is Action.APPROVE:
         return _approve(rules, situation, by, date, signed=signed)
+    held = directory.roles_on(by, date)
     if action is Action.REJECT:
         if state is State.PENDING and by in request.requesters:
             return Denial("self-rejection",
