@@ -428,8 +428,9 @@ def private_parts(url: str) -> list[str]:
         _plugin_parts(plugin, whole, add)
     with contextlib.suppress(ValueError):
         query = urlsplit(probe).query.replace("+", "%2B")  # apprise's `+Header=`
-        for key, value in parse_qsl(query, keep_blank_values=True):
+        for key, raw in parse_qsl(query, keep_blank_values=True):
             name = key.lstrip("+-:").lower().replace("-", "_")
+            value = re.sub(r"(?i)^(bearer|basic|token)\s+", "", raw)  # `Bearer {env:T}`
             if name in SECRET_KEYS and value and _literal(value):
                 add(f"`{key}=`")
     return found
@@ -488,7 +489,7 @@ def _plugin_parts(plugin: Any, url: str, add: Callable[[str], None]) -> None:
             plain, private = instance.url(privacy=False), instance.url(privacy=True)
     except Exception:
         return
-    split = re.compile(r"://|[/?&=@]")
+    split = re.compile(r"://|[/?&=@:]")
     plain_parts, private_parts_ = split.split(plain), split.split(private)
     if len(plain_parts) != len(private_parts_):
         return
