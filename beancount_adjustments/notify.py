@@ -1,4 +1,5 @@
-"""Notifications: who should hear what, derived from the book, sent exactly once.
+"""Notifications: who should hear what, derived from the book, delivered at least once
+with a stable notice id so that receivers can drop a repeat.
 
     bean-adjust notify -f main.beancount                 # send what is new
     bean-adjust notify -f main.beancount --dry-run       # print it instead
@@ -61,21 +62,58 @@ customer's channels are theirs, else `customer:*` with `{email}` from its
 
 Secrets come only from the environment: `{env:NAME}` is replaced at send
 time (URL-quoted inside a URL, verbatim when it is the whole URL; an unset
-variable fails that channel). A channel URL holding a literal password (in
-`user:password@` or a `password=`/`pass=`/`token=`/`secret=`/`key=`/`apikey=`
-query parameter) is refused and never used: write `{env:NAME}` instead.
+variable fails that channel). Every part of a channel URL that apprise itself
+treats as private must be written as `{env:NAME}`: the tokens and arguments its
+plugin for the scheme flags `'private': True` (what `url(privacy=True)` masks:
+Slack's three webhook tokens or its OAuth token, Discord's webhook id and token,
+Telegram's bot token, a Teams workflow's id and signature, a password in
+`user:password@`, ...), and, whatever the scheme, query parameters named like a
+secret (`token=`, `access_token=`, `key=`, `+Authorization=`, ... SECRET_KEYS;
+apprise's `json://` does not mask those). A scheme the installed apprise has no
+plugin for (`msteams://` with apprise 2.3, which has `workflows://` for Teams
+instead) cannot be told apart, so there every part counts. A channel with a literal secret
+is refused at its line, naming each part, and never used:
 
-Exactly once, and never silently dropped
-----------------------------------------
+    ledger.beancount:12: channel for bob refused: a literal secret in the URL: Token B
+    (`token_b`) (apprise masks it as private); secrets come only from the environment:
+    write {env:NAME} in place of each (or the whole URL as {env:NAME}) ...
+
+    2026-01-01 custom "adjustment-channel" "ops" "slack://{env:SLACK_A}/{env:SLACK_B}/{env:SLACK_C}"
+    2026-01-01 custom "adjustment-channel" "ops" "tgram://{env:TG_BOT_TOKEN}/12315544"
+
+At least once, with a stable id, and never silently dropped
+------------------------------------------------------------
+
+Each notice has an id, `n-` and 24 hex digits of the SHA-256 of its key, so the
+same notice (same adjustment, kind with its level or date, recipient) always has
+the same id, on every run and through each of the recipient's channels. It is the
+last line of every message (`Notice id: n-...`) and, where the apprise plugin takes
+`+Header=` arguments, a header: `X-Notice-Id` for e-mail, `X-Notice-Id` and
+`Idempotency-Key` for `json://`, `xml://`, `form://` and other HTTP channels.
+A receiver that keeps the ids it has seen can drop repeats.
 
 The state file (default `.bean-adjust-notify.json` beside the ledger)
-records, per key, the channels it was delivered to. A run sends each notice
-to the channels it has not reached yet, records each success at once
-(atomic rewrite), and reports each failure; a failed delivery is not
-recorded, so the next run retries it, and the command exits 1. The whole run
-holds an exclusive `flock` on `<state file>.lock`, so overlapping cron or CI
-runs queue up instead of sending twice. `--baseline` records everything
-current as sent without sending (first use on a ledger with history).
+records, per key, the channels it was delivered to. For each delivery a run
+first writes a "sending" mark for it to the state file, then sends, then records
+the delivery as sent (clearing the mark); every write replaces the file
+atomically (temporary file, fsync, rename, fsync of the directory). So:
+
+- a delivery apprise reports as failed is not recorded (its mark is dropped),
+  is reported, and the next run retries it (with the same id: a timeout, say,
+  may still have reached the receiver); the command exits 1;
+- a run that stops between the send and the record (a crash, a kill, a power
+  cut) leaves the mark: the next run reports that delivery as one that *may
+  have been sent* (`may have been sent` on stderr, `may_have_been_sent` in
+  `--json`, with the notice id and when it was started) and sends it again
+  with the same id. Where the notice is no longer due on that channel (its
+  channel was removed, the request moved on, `--since` counts it as sent) it
+  is reported once, not resent, and forgotten.
+
+Delivery is therefore at least once: a receiver may see a notice twice after
+such a crash (or a failure that did reach it), always with the same id. The whole run holds an
+exclusive `flock` on `<state file>.lock`, so overlapping cron or CI runs queue up
+instead of sending twice. `--baseline` records everything current as sent without
+sending (first use on a ledger with history), and clears any "sending" marks.
 A notice without any channel is reported and left unrecorded.
 
 `--since REV` (a git revision) computes the notice set of the ledger as it
