@@ -1,4 +1,5 @@
-"""Notifications: who should hear what, derived from the book, sent exactly once.
+"""Notifications: who should hear what, derived from the book, delivered at least once
+with a stable notice id so that receivers can drop a repeat.
 
     bean-adjust notify -f main.beancount                 # send what is new
     bean-adjust notify -f main.beancount --dry-run       # print it instead
@@ -61,21 +62,58 @@ customer's channels are theirs, else `customer:*` with `{email}` from its
 
 Secrets come only from the environment: `{env:NAME}` is replaced at send
 time (URL-quoted inside a URL, verbatim when it is the whole URL; an unset
-variable fails that channel). A channel URL holding a literal password (in
-`user:password@` or a `password=`/`pass=`/`token=`/`secret=`/`key=`/`apikey=`
-query parameter) is refused and never used: write `{env:NAME}` instead.
+variable fails that channel). Every part of a channel URL that apprise itself
+treats as private must be written as `{env:NAME}`: the tokens and arguments its
+plugin for the scheme flags `'private': True` (what `url(privacy=True)` masks:
+Slack's three webhook tokens or its OAuth token, Discord's webhook id and token,
+Telegram's bot token, a Teams workflow's id and signature, a password in
+`user:password@`, ...), and, whatever the scheme, query parameters named like a
+secret (`token=`, `access_token=`, `key=`, `+Authorization=`, ... SECRET_KEYS;
+apprise's `json://` does not mask those). A scheme the installed apprise has no
+plugin for (`msteams://` with apprise 2.3, which has `workflows://` for Teams
+instead) cannot be told apart, so there every part counts. A channel with a literal secret
+is refused at its line, naming each part, and never used:
 
-Exactly once, and never silently dropped
-----------------------------------------
+    ledger.beancount:12: channel for bob refused: a literal secret in the URL: Token B
+    (`token_b`) (apprise masks it as private); secrets come only from the environment:
+    write {env:NAME} in place of each (or the whole URL as {env:NAME}) ...
+
+    2026-01-01 custom "adjustment-channel" "ops" "slack://{env:SLACK_A}/{env:SLACK_B}/{env:SLACK_C}"
+    2026-01-01 custom "adjustment-channel" "ops" "tgram://{env:TG_BOT_TOKEN}/12315544"
+
+At least once, with a stable id, and never silently dropped
+------------------------------------------------------------
+
+Each notice has an id, `n-` and 24 hex digits of the SHA-256 of its key, so the
+same notice (same adjustment, kind with its level or date, recipient) always has
+the same id, on every run and through each of the recipient's channels. It is the
+last line of every message (`Notice id: n-...`) and, where the apprise plugin takes
+`+Header=` arguments, a header: `X-Notice-Id` for e-mail, `X-Notice-Id` and
+`Idempotency-Key` for `json://`, `xml://`, `form://` and other HTTP channels.
+A receiver that keeps the ids it has seen can drop repeats.
 
 The state file (default `.bean-adjust-notify.json` beside the ledger)
-records, per key, the channels it was delivered to. A run sends each notice
-to the channels it has not reached yet, records each success at once
-(atomic rewrite), and reports each failure; a failed delivery is not
-recorded, so the next run retries it, and the command exits 1. The whole run
-holds an exclusive `flock` on `<state file>.lock`, so overlapping cron or CI
-runs queue up instead of sending twice. `--baseline` records everything
-current as sent without sending (first use on a ledger with history).
+records, per key, the channels it was delivered to. For each delivery a run
+first writes a "sending" mark for it to the state file, then sends, then records
+the delivery as sent (clearing the mark); every write replaces the file
+atomically (temporary file, fsync, rename, fsync of the directory). So:
+
+- a delivery apprise reports as failed is not recorded (its mark is dropped),
+  is reported, and the next run retries it (with the same id: a timeout, say,
+  may still have reached the receiver); the command exits 1;
+- a run that stops between the send and the record (a crash, a kill, a power
+  cut) leaves the mark: the next run reports that delivery as one that *may
+  have been sent* (`may have been sent` on stderr, `may_have_been_sent` in
+  `--json`, with the notice id and when it was started) and sends it again
+  with the same id. Where the notice is no longer due on that channel (its
+  channel was removed, the request moved on, `--since` counts it as sent) it
+  is reported once, not resent, and forgotten.
+
+Delivery is therefore at least once: a receiver may see a notice twice after
+such a crash (or a failure that did reach it), always with the same id. The whole run holds an
+exclusive `flock` on `<state file>.lock`, so overlapping cron or CI runs queue up
+instead of sending twice. `--baseline` records everything current as sent without
+sending (first use on a ledger with history), and clears any "sending" marks.
 A notice without any channel is reported and left unrecorded.
 
 `--since REV` (a git revision) computes the notice set of the ledger as it
@@ -96,6 +134,7 @@ import errno
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import subprocess
@@ -107,18 +146,25 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from beancount_adjustments.book import Book
 from beancount_adjustments.models import Action, Adjustment, Frozen, Source, State
 from beancount_adjustments.queries import eligible_approvers
 
 CHANNEL = "adjustment-channel"
-STATE_VERSION = 1
+STATE_VERSION = 2
 LOCK_TIMEOUT = 60.0
-SECRET_KEYS = frozenset({"pass", "password", "pwd", "secret", "token", "key", "apikey",
-                         "api_key", "apitoken"})
+SECRET_KEYS = frozenset({
+    "pass", "password", "pwd", "secret", "token", "key", "apikey", "api_key", "apitoken",
+    "api_token", "access_token", "accesstoken", "auth", "auth_token", "authorization",
+    "bearer", "client_secret", "api_secret", "private_key", "signature", "sig",
+    "x_api_key", "webhook_secret"})
+"""Query parameter names (without apprise's `+`/`-`/`:` prefix, `-` read as `_`) whose
+literal values are refused whatever the scheme."""
 ENV_RE = re.compile(r"\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+SENTINEL_STYLES = ("9{0:04d}31415926", "9{0:04d}31415926:zq{0:04d}envx")
+SENTINEL_RE = re.compile(r"9\d{4}31415926(?::zq\d{4}envx)?")
 
 
 class Notice(Frozen):
@@ -131,6 +177,21 @@ class Notice(Frozen):
     date: datetime.date
     subject: str
     body: str
+
+    @property
+    def id(self) -> str:
+        """The notice's stable id (see `notice_id`)."""
+        return notice_id(self.key)
+
+
+def notice_id(key: str) -> str:
+    """A stable id for the notice with this key: the same notice always gets the same id.
+
+    The key names what the notice is about (adjustment id, kind with its level or
+    date, recipient), so the id is the same on every run, on a resend after a crash
+    and through each of the recipient's channels; receivers drop repeats by it.
+    """
+    return "n-" + hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
 class Channel(Frozen):
@@ -323,22 +384,178 @@ class ChannelError(Exception):
     """A channel could not be used: a literal secret, an unset variable, a bad URL."""
 
 
-def literal_secret(url: str) -> str | None:
-    """Why `url` holds a literal secret, or None (placeholders are fine)."""
-    if ENV_RE.fullmatch(url.strip()):
+def _probe(url: str, style: int) -> str:
+    """`url` with each `{env:NAME}` replaced by a sentinel apprise's parsers accept
+    (style 0: digits, as in Slack or Discord ids; style 1: `digits:letters`, as in a
+    Telegram bot token) and `{email}` by an address."""
+    counter = iter(range(10_000))
+    fmt = SENTINEL_STYLES[style]
+    probe = ENV_RE.sub(lambda _m: fmt.format(next(counter)), url)
+    return probe.replace("{email}", "x@example.com")
+
+
+def _literal(value: str) -> bool:
+    """Whether `value` holds anything but `{env:...}` sentinels (and separators)."""
+    rest = SENTINEL_RE.sub("", unquote(value)).replace("x@example.com", "")
+    return bool(re.sub(r"[\s:/._\-@]", "", rest))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            yield from _strings(item)
+
+
+@contextlib.contextmanager
+def _quiet_apprise() -> Iterator[None]:
+    """apprise's warnings about a sentinel it rejects are no news for the user."""
+    logger = logging.getLogger("apprise")
+    was = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = was
+
+
+def _plugin(schema: str) -> Any:
+    from apprise.apprise import N_MGR
+
+    try:
+        return N_MGR[schema]
+    except KeyError:
         return None
-    probe = ENV_RE.sub("ENVPLACEHOLDER", url).replace("{email}", "x@example.com")
+
+
+def private_parts(url: str) -> list[str]:
+    """The parts of `url` that apprise treats as private and that are written
+    literally (not as `{env:NAME}`), by name; empty when none.
+
+    apprise's plugin for the URL's scheme says which of its tokens and arguments
+    are private (`template_tokens` / `template_args` with `'private': True`, the
+    ones `url(privacy=True)` masks); the URL is parsed by that plugin with each
+    `{env:NAME}` replaced by a sentinel, and each private value must consist of
+    sentinels only. As a second opinion, where the plugin can be instantiated, every
+    part that `url(privacy=True)` masks compared with `url(privacy=False)` must be a
+    sentinel too. A scheme the installed apprise does not know cannot be told apart,
+    so there every part (host, user, password, path segments, query values) counts.
+    Query parameters named like a secret (`token=`, `access_token=`, `+Authorization=`,
+    ... see SECRET_KEYS) count whatever the scheme (apprise itself does not mask
+    them in `json://`, `xml://`, `form://`).
+    """
+    whole = url.strip()
+    if ENV_RE.fullmatch(whole):
+        return []
+    found: list[str] = []
+
+    def add(label: str) -> None:
+        if label not in found:
+            found.append(label)
+
+    schema = whole.split("://", 1)[0].lower() if "://" in whole else ""
+    plugin = _plugin(schema) if schema and not ENV_RE.search(schema) else None
+    probe = _probe(whole, 0)
+    if plugin is None:
+        _unknown_scheme_parts(probe, add)
+    else:
+        _plugin_parts(plugin, whole, add)
+    with contextlib.suppress(ValueError):
+        query = urlsplit(probe).query.replace("+", "%2B")  # apprise's `+Header=`
+        for key, raw in parse_qsl(query, keep_blank_values=True):
+            name = key.lstrip("+-:").lower().replace("-", "_")
+            value = re.sub(r"(?i)^(bearer|basic|token)\s+", "", raw)  # `Bearer {env:T}`
+            if name in SECRET_KEYS and value and _literal(value):
+                add(f"`{key}=`")
+    return found
+
+
+def _unknown_scheme_parts(probe: str, add: Callable[[str], None]) -> None:
     try:
         parts = urlsplit(probe)
-        password = parts.password
+        netloc = parts.netloc
     except ValueError:
-        return None
-    if password and password != "ENVPLACEHOLDER":
-        return "a literal password in the URL"
+        add("the whole URL (it does not parse)")
+        return
+    userinfo, _, hostport = netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    for label, value in (("user", user), ("password", password), ("host", hostport)):
+        if value and _literal(value):
+            add(label)
+    for number, segment in enumerate([s for s in parts.path.split("/") if s], 1):
+        if _literal(segment):
+            add(f"path segment {number}")
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key.lower() in SECRET_KEYS and value and value != "ENVPLACEHOLDER":
-            return f"a literal `{key}=` in the URL"
-    return None
+        if value and _literal(value):
+            add(f"`{key}=`")
+    if parts.fragment and _literal(parts.fragment):
+        add("fragment")
+
+
+def _plugin_parts(plugin: Any, url: str, add: Callable[[str], None]) -> None:
+    results: Any = None
+    for style in range(len(SENTINEL_STYLES)):
+        with _quiet_apprise(), contextlib.suppress(Exception):
+            results = plugin.parse_url(_probe(url, style))
+        if results:
+            break
+    if not results:
+        add("the whole URL (apprise cannot parse it, so its secrets cannot be told apart)")
+        return
+    labels: dict[str, str] = {"password": "password"}
+    for table in (getattr(plugin, "template_tokens", {}), getattr(plugin, "template_args", {})):
+        for name, spec in table.items():
+            if isinstance(spec, dict) and spec.get("private"):
+                label = f"{spec.get('name', name)} (`{name}`)"
+                labels.setdefault(name, label)
+                if spec.get("map_to"):
+                    labels.setdefault(str(spec["map_to"]), label)
+    covered: set[str] = set()
+    for key, label in labels.items():
+        literal = [v for v in _strings(results.get(key)) if v and _literal(v)]
+        if literal:
+            add(label)
+            covered.update(unquote(v) for v in literal)
+    # Second opinion: what apprise masks in its own rendering of the URL.
+    try:
+        with _quiet_apprise():
+            instance = plugin(**results)
+            plain, private = instance.url(privacy=False), instance.url(privacy=True)
+    except Exception:
+        return
+    split = re.compile(r"://|[/?&=@:]")
+    plain_parts, private_parts_ = split.split(plain), split.split(private)
+    if len(plain_parts) != len(private_parts_):
+        return
+    for shown, masked_ in zip(plain_parts, private_parts_, strict=True):
+        value = unquote(shown)
+        if shown != masked_ and _literal(shown) and not any(
+                value == c or value.endswith(":" + c) for c in covered):
+            add(f"a part apprise masks as `{masked_}`")
+
+
+def literal_secret(url: str) -> str | None:
+    """Why `url` holds a literal secret, or None (placeholders are fine)."""
+    parts = private_parts(url)
+    if not parts:
+        return None
+    if parts == ["password"]:
+        return "a literal password in the URL"
+    if len(parts) == 1 and parts[0].startswith("`"):
+        return f"a literal {parts[0]} in the URL"
+    listed = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    schema = url.strip().split("://", 1)[0].lower() if "://" in url else ""
+    if schema and not ENV_RE.search(schema) and _plugin(schema) is None:
+        import apprise
+
+        return (f"a literal secret in the URL: {listed} (apprise {apprise.__version__} has no "
+                f"plugin for `{schema}://`, so every part of it counts as secret)")
+    return (f"a literal secret in the URL: {listed} "
+            f"(apprise masks {'it' if len(parts) == 1 else 'them'} as private)")
 
 
 def channel_problem(channel: Channel) -> str | None:
@@ -348,7 +565,8 @@ def channel_problem(channel: Channel) -> str | None:
     where = (f"{channel.source.filename}:{channel.source.lineno}: "
              if channel.source else "")
     return (f"{where}channel for {channel.target} refused: {reason}; secrets come only from "
-            "the environment, write {env:NAME} instead")
+            "the environment: write {env:NAME} in place of each (or the whole URL as "
+            "{env:NAME}) and set NAME when notify runs")
 
 
 def read_channels(entries: Sequence[Any]) -> list[Channel]:
@@ -458,6 +676,31 @@ def apprise_send(url: str, title: str, body: str) -> None:
         raise ChannelError("; ".join(lines) or "apprise reported a failure")
 
 
+def stamped(url: str, nid: str) -> str:
+    """`url` carrying the notice id as headers where its apprise plugin takes `+Header=`
+    (`json://`, `xml://`, `form://`, e-mail, ...): `X-Notice-Id`, and for HTTP also
+    `Idempotency-Key`. Other channels carry it in the body's last line only."""
+    schema = url.split("://", 1)[0].lower() if "://" in url else ""
+    plugin = _plugin(schema) if schema else None
+    kwargs = getattr(plugin, "template_kwargs", {}) if plugin is not None else {}
+    headers = kwargs.get("headers") if isinstance(kwargs, dict) else None
+    if plugin is None or not (isinstance(headers, dict) and headers.get("prefix") == "+"):
+        return url
+    from apprise.plugins.email.base import NotifyEmail
+
+    names = ["X-Notice-Id"] if issubclass(plugin, NotifyEmail) else [
+        "X-Notice-Id", "Idempotency-Key"]
+    base, hash_, fragment = url.partition("#")
+    extra = "&".join(f"+{name}={nid}" for name in names)
+    joined = f"{base}{'&' if '?' in base else '?'}{extra}"
+    return joined + (hash_ + fragment if hash_ else "")
+
+
+def with_id(body: str, nid: str) -> str:
+    """The body with its notice id as the last line (every channel shows it)."""
+    return f"{body}\n\nNotice id: {nid}"
+
+
 def masked(url: str) -> str:
     """A URL for output: never an expanded secret (only templates are shown)."""
     return url
@@ -468,10 +711,17 @@ def masked(url: str) -> str:
 
 @dataclass
 class SentState:
-    """Which channels each notice key reached."""
+    """Which channels each notice key reached, and which deliveries were under way.
+
+    `sent[key]` is `{"channels": [route id, ...], "at": ..., "id": notice id}`;
+    `sending[key][route id]` is `{"at": ..., "id": ..., "channel": template}`, written
+    before a send and removed when its outcome is recorded: one still there when a
+    run starts is a delivery that may have been sent (the run stopped in between).
+    """
 
     path: Path
     sent: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sending: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path) -> SentState:
@@ -482,20 +732,46 @@ class SentState:
         except (OSError, ValueError) as exc:
             raise ChannelError(f"{path}: unreadable notify state ({exc}); fix or remove it "
                                "(removing it resends everything)") from exc
-        return cls(path, dict(raw.get("sent", {})))
+        return cls(path, dict(raw.get("sent", {})),
+                   {k: dict(v) for k, v in dict(raw.get("sending", {})).items()})
 
     def reached(self, key: str) -> set[str]:
         return set(self.sent.get(key, {}).get("channels", []))
 
+    def in_flight(self, key: str, route_id: str) -> dict[str, Any] | None:
+        """The "sending" mark a previous run left for this delivery, if any."""
+        return self.sending.get(key, {}).get(route_id)
+
+    def mark_sending(self, key: str, route_id: str, when: str, channel: str) -> None:
+        self.sending.setdefault(key, {})[route_id] = {
+            "at": when, "id": notice_id(key), "channel": channel}
+
+    def unmark(self, key: str, route_id: str,
+               restore: dict[str, Any] | None = None) -> None:
+        """Drop the "sending" mark (or put back the one an earlier run left)."""
+        marks = self.sending.get(key, {})
+        if restore is not None:
+            marks[route_id] = restore
+            self.sending[key] = marks
+            return
+        marks.pop(route_id, None)
+        if not marks:
+            self.sending.pop(key, None)
+
     def record(self, key: str, route_id: str, when: str) -> None:
+        """Record a delivery as sent (clearing its "sending" mark)."""
         item = self.sent.setdefault(key, {"channels": [], "at": when})
         if route_id not in item["channels"]:
             item["channels"].append(route_id)
         item["at"] = when
+        item["id"] = notice_id(key)
+        self.unmark(key, route_id)
 
     def write(self) -> None:
-        data = json.dumps({"version": STATE_VERSION, "sent": self.sent}, indent=1,
-                          sort_keys=True)
+        """Replace the state file atomically and durably: the new content is fsynced
+        before the rename, and the directory after it."""
+        data = json.dumps({"version": STATE_VERSION, "sent": self.sent,
+                           "sending": self.sending}, indent=1, sort_keys=True)
         directory = self.path.parent
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
         try:
@@ -508,6 +784,11 @@ class SentState:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+        dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 @contextlib.contextmanager
@@ -541,6 +822,25 @@ class Delivery:
     notice: Notice
     route: Route
     error: str | None = None
+    in_flight: dict[str, Any] | None = None
+    """The "sending" mark a previous run left: this delivery may have been sent."""
+
+
+@dataclass
+class Unsettled:
+    """A delivery a previous run started and never recorded: it may have been sent.
+
+    `resend` says whether this run delivers it again (with the same notice id):
+    it does when the notice is still due on that channel; otherwise (the notice or
+    channel is gone, or `--since` counts it as sent) it is reported and forgotten.
+    """
+
+    key: str
+    route_id: str
+    notice_id: str
+    channel: str
+    at: str
+    resend: bool
 
 
 @dataclass
@@ -550,12 +850,14 @@ class Outcome:
     planned: list[Delivery] = field(default_factory=list)
     no_channel: list[Notice] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    unsettled: list[Unsettled] = field(default_factory=list)
 
 
 def plan(found: Sequence[Notice], channels: Sequence[Channel], book: Book, *,
          today: datetime.date, state: SentState,
          already: frozenset[str] = frozenset()) -> Outcome:
-    """What remains to deliver: every (notice, route) not yet reached."""
+    """What remains to deliver: every (notice, route) not yet reached, and every
+    delivery a previous run may have sent (`Outcome.unsettled`)."""
     outcome = Outcome()
     usable = []
     for channel in channels:
@@ -575,26 +877,56 @@ def plan(found: Sequence[Notice], channels: Sequence[Channel], book: Book, *,
                 outcome.no_channel.append(item)
             continue
         done = state.reached(item.key)
-        outcome.planned.extend(Delivery(item, r) for r in chosen if r.id not in done)
+        outcome.planned.extend(Delivery(item, r, in_flight=state.in_flight(item.key, r.id))
+                               for r in chosen if r.id not in done)
+    due = {(d.notice.key, d.route.id) for d in outcome.planned}
+    for key, marks in sorted(state.sending.items()):
+        for route_id, mark in sorted(marks.items()):
+            outcome.unsettled.append(Unsettled(
+                key=key, route_id=route_id, notice_id=str(mark.get("id", notice_id(key))),
+                channel=str(mark.get("channel", "")), at=str(mark.get("at", "")),
+                resend=(key, route_id) in due))
     return outcome
 
 
 def run(outcome: Outcome, state: SentState, send: Sender,
         environ: Mapping[str, str], now: Callable[[], str]) -> Outcome:
-    """Deliver what `plan` found; record each success at once, keep each failure."""
+    """Deliver what `plan` found, at least once.
+
+    Before each send a "sending" mark is written to the state (atomically and
+    durably); after it the delivery is recorded as sent, or, when apprise reports a
+    failure, the mark is dropped and the failure kept for the next run. A run that
+    stops between the send and the record leaves the mark: the next run reports the
+    delivery as one that may have been sent and delivers it again with the same
+    notice id (in the body's last line and, where the channel takes headers, in
+    `X-Notice-Id` / `Idempotency-Key`), so the receiver can drop the repeat.
+    Marks for deliveries no longer due are reported (by `plan`) and forgotten.
+    """
+    gone = [u for u in outcome.unsettled if not u.resend]
+    if gone:
+        for item in gone:
+            state.unmark(item.key, item.route_id)
+        state.write()
     for delivery in outcome.planned:
+        notice, route = delivery.notice, delivery.route
         try:
-            url = expand(delivery.route, environ)
-            send(url, delivery.notice.subject, delivery.notice.body)
+            url = stamped(expand(route, environ), notice.id)
         except ChannelError as exc:
             delivery.error = str(exc)
             outcome.failed.append(delivery)
             continue
+        state.mark_sending(notice.key, route.id, now(), route.channel.url)
+        state.write()
+        try:
+            send(url, notice.subject, with_id(notice.body, notice.id))
         except Exception as exc:  # a channel must never stop the others
-            delivery.error = f"{type(exc).__name__}: {exc}"
+            delivery.error = str(exc) if isinstance(exc, ChannelError) else \
+                f"{type(exc).__name__}: {exc}"
             outcome.failed.append(delivery)
+            state.unmark(notice.key, route.id, restore=delivery.in_flight)
+            state.write()
             continue
-        state.record(delivery.notice.key, delivery.route.id, now())
+        state.record(notice.key, route.id, now())
         state.write()
         outcome.sent.append(delivery)
     return outcome

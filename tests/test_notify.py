@@ -1,5 +1,6 @@
 """Notifications against real receivers on 127.0.0.1: an SMTP server (aiosmtpd)
-and an HTTP webhook receiver; exact messages, no resends, retries of failures."""
+and an HTTP webhook receiver; exact messages, no resends, retries of failures,
+stable notice ids, a crash between send and record, secrets judged by apprise."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class Mailbox:
         body = message.get_body(preferencelist=("plain",))
         self.messages.append({"to": envelope.rcpt_tos, "from": envelope.mail_from,
                               "subject": str(message["subject"]),
+                              "notice_id": message["X-Notice-Id"],
                               "body": body.get_content() if body else ""})
         return "250 OK"
 
@@ -57,12 +59,14 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
 class Hooks:
     def __init__(self, port: int | None = None) -> None:
         self.received: list[tuple[str, dict[str, Any]]] = []
+        self.headers: list[tuple[str, dict[str, str]]] = []
         hooks = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 hooks.received.append((self.path, json.loads(self.rfile.read(length))))
+                hooks.headers.append((self.path, dict(self.headers.items())))
                 self.send_response(200)
                 self.end_headers()
 
@@ -124,11 +128,17 @@ def test_notify_sends_once_and_retries_a_failing_channel(tmp_path, smtp, hooks):
     assert "Connection" in first.output or "connect" in first.output.lower()
     (bob,) = hooks.to("/bob")
     assert bob["title"] == "[A-1] approval needed: credit:refund 50.00 USD for cust_456"
+    bob_id = notify.notice_id("A-1:approval-needed-1:bob")
     assert bob["message"] == (
         "A-1 awaits your approval as manager (level 1 of 1).\n"
-        "Approve with: bean-adjust approve A-1 --as <you>\n\n" + DETAILS)
+        "Approve with: bean-adjust approve A-1 --as <you>\n\n" + DETAILS
+        + f"\n\nNotice id: {bob_id}")
+    ((_p, headers),) = hooks.headers
+    assert (headers["X-Notice-Id"], headers["Idempotency-Key"]) == (bob_id, bob_id)
     state = json.loads((tmp_path / ".bean-adjust-notify.json").read_text())
     assert set(state["sent"]) == {"A-1:approval-needed-1:bob"}
+    assert state["sending"] == {}  # erin's failure is a failure, not "may have been sent"
+    assert "may have been sent" not in first.output
 
     # erin's receiver comes up: the next run retries erin only, and bob gets nothing twice
     erin = Hooks(erin_port)
@@ -144,7 +154,7 @@ def test_notify_sends_once_and_retries_a_failing_channel(tmp_path, smtp, hooks):
     finally:
         erin.close()
 
-    # bob approves: alice hears by e-mail, exactly once
+    # bob approves: alice hears by e-mail, once (no crash, so no repeat)
     path.write_text(text + "\n" + event("A-1", "2026-03-03", "approve", "bob",
                                         at="2026-03-03T10:00:00Z"))
     fourth = run(path)
@@ -155,7 +165,9 @@ def test_notify_sends_once_and_retries_a_failing_channel(tmp_path, smtp, hooks):
     assert mail["from"] == "adjust@example.com"
     assert mail["body"].replace("\r\n", "\n").strip() == (
         "bob approved A-1 as manager (level 1 of 1). It is fully approved and was applied "
-        "on 2026-03-03 (effective 2026-03-03).\n\n" + DETAILS).strip()
+        "on 2026-03-03 (effective 2026-03-03).\n\n" + DETAILS
+        + f"\n\nNotice id: {notify.notice_id('A-1:approved-1:alice')}").strip()
+    assert mail["notice_id"] == notify.notice_id("A-1:approved-1:alice")
     assert run(path).exit_code == 0
     assert len(box.messages) == 1
     assert len(hooks.to("/bob")) == 1
@@ -297,3 +309,178 @@ def test_since_revision_sends_only_what_changed(tmp_path, hooks):
     assert result.exit_code == 0, result.output
     titles = sorted(body["title"] for _p, body in hooks.received)
     assert titles == ["[A-2] approval needed: credit:refund 60.00 USD for cust_456"] * 2
+
+
+# -- at least once, honestly: a stable id and a "sending" mark before each send ---------
+
+
+def test_a_crash_between_send_and_record_is_reported_and_resent_with_the_same_id(
+        tmp_path, hooks, monkeypatch):
+    path = tmp_path / "main.beancount"
+    state_path = tmp_path / ".bean-adjust-notify.json"
+    path.write_text(ledger(f"""
+2026-01-01 custom "adjustment-channel" "bob" "json://127.0.0.1:{hooks.port}/bob"
+""" + request("A-1", "2026-03-02", "-50.00", reason="Damaged item")))
+    key = "A-1:approval-needed-1:bob"
+    marks_seen: list[dict[str, Any]] = []
+
+    def power_cut(self: notify.SentState, *args: Any) -> None:
+        # called after the send succeeded, before "sent" is written: the mark is on disk
+        marks_seen.append(json.loads(state_path.read_text())["sending"])
+        raise RuntimeError("power cut")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(notify.SentState, "record", power_cut)
+        crashed = run(path)
+    assert isinstance(crashed.exception, RuntimeError)
+    assert len(hooks.to("/bob")) == 1  # it did arrive
+    (marks,) = marks_seen
+    assert list(marks) == [key]
+    (mark,) = marks[key].values()
+    assert mark["id"] == notify.notice_id(key)
+    assert mark["channel"] == f"json://127.0.0.1:{hooks.port}/bob"
+
+    # the next run says so, in the output and in --json, and resends it with the same id
+    plan = run(path, "--dry-run", "--json")
+    assert plan.exit_code == 0, plan.output
+    (unsettled,) = json.loads(plan.stdout)["may_have_been_sent"]
+    assert unsettled["key"] == key
+    assert unsettled["resend"] is True
+    assert unsettled["notice_id"] == notify.notice_id(key)
+    again = run(path)
+    assert again.exit_code == 0, again.output
+    assert f"{key} via json://127.0.0.1:{hooks.port}/bob may have been sent" in again.output
+    assert "resent with the same id" in again.output
+    first, second = hooks.headers
+    assert first[1]["X-Notice-Id"] == second[1]["X-Notice-Id"] == notify.notice_id(key)
+    assert first[1]["Idempotency-Key"] == second[1]["Idempotency-Key"]
+    assert hooks.to("/bob")[0] == hooks.to("/bob")[1]
+    state = json.loads(state_path.read_text())
+    assert state["sending"] == {}
+    assert set(state["sent"]) == {key}
+    quiet = run(path, "--json")
+    assert quiet.exit_code == 0
+    body = json.loads(quiet.stdout)
+    assert (body["sent"], body["may_have_been_sent"]) == ([], [])
+    assert len(hooks.to("/bob")) == 2
+
+
+def test_a_delivery_no_longer_due_is_reported_once_not_resent(tmp_path, hooks, monkeypatch):
+    path = tmp_path / "main.beancount"
+    text = ledger(f"""
+2026-01-01 custom "adjustment-channel" "bob" "json://127.0.0.1:{hooks.port}/bob"
+""" + request("A-1", "2026-03-02", "-50.00", reason="Damaged item"))
+    path.write_text(text)
+    with monkeypatch.context() as patch:
+        patch.setattr(notify.SentState, "record", lambda *a: (_ for _ in ()).throw(
+            RuntimeError("power cut")))
+        assert isinstance(run(path).exception, RuntimeError)
+    # bob's channel is removed before the next run: nothing resends it, and it is said
+    path.write_text(text.replace('"bob" "json://', '"erin" "json://'))
+    result = run(path, "--json")
+    (unsettled,) = json.loads(result.stdout)["may_have_been_sent"]
+    assert (unsettled["key"], unsettled["resend"]) == ("A-1:approval-needed-1:bob", False)
+    assert json.loads((tmp_path / ".bean-adjust-notify.json").read_text())["sending"] == {}
+    assert json.loads(run(path, "--json").stdout)["may_have_been_sent"] == []
+
+
+def test_notice_ids_are_stable_and_distinct():
+    text = request("A-1", "2026-03-02", "-50.00") + event("A-1", "2026-03-03", "approve", "bob")
+    one, two = load(text), load(text)
+    assert one.book is not None
+    assert two.book is not None
+    day = datetime.date(2026, 3, 3)
+    ids = [n.id for n in notify.notices(one.book, day)]
+    assert ids == [n.id for n in notify.notices(two.book, day)]
+    assert len(set(ids)) == len(ids)
+    assert notify.notice_id("A-1:approved-1:alice") == "n-" + __import__(
+        "hashlib").sha256(b"A-1:approved-1:alice").hexdigest()[:24]
+    assert notify.stamped("json://h.example/x?a=1", "n-1") == \
+        "json://h.example/x?a=1&+X-Notice-Id=n-1&+Idempotency-Key=n-1"
+    assert notify.stamped("mailto://h.example?to=a@b.c", "n-1") == \
+        "mailto://h.example?to=a@b.c&+X-Notice-Id=n-1"
+    assert notify.stamped("slack://T/B/C", "n-1") == "slack://T/B/C"  # its body says it
+
+
+def test_state_write_is_atomic_and_fsyncs_the_file_and_its_directory(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    synced: list[str] = []
+    real = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    state = notify.SentState(tmp_path / "s.json")
+    state.mark_sending("K", "r1", "now", "json://x")
+    state.write()
+    assert synced == ["file", "dir"]
+    assert json.loads((tmp_path / "s.json").read_text())["sending"]["K"]["r1"]["id"] == \
+        notify.notice_id("K")
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+
+
+# -- secrets: whatever apprise treats as private must come from {env:...} -------------------
+
+SECRETS = [
+    ("slack://T1/B2/C3", "slack://{env:SLACK_A}/{env:SLACK_B}/{env:SLACK_C}",
+     ["Token A (`token_a`)", "Token B (`token_b`)", "Token C (`token_c`)"]),
+    ("slack://xoxb-1234-abcd/#general", "slack://{env:SLACK_BOT_TOKEN}/#general",
+     ["OAuth Access Token (`access_token`)"]),
+    ("discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV", "discord://{env:D_ID}/{env:D_TOKEN}",
+     ["Webhook ID (`webhook_id`)", "Webhook Token (`webhook_token`)"]),
+    ("tgram://123456789:abcdefg_hijklmnop/12315544", "tgram://{env:TG_BOT_TOKEN}/12315544",
+     ["Bot Token (`bot_token`)"]),
+    # apprise 2.3 has no msteams:// plugin any more: every part of it counts
+    ("msteams://T1/B2/C3", "msteams://{env:TEAMS_A}/{env:TEAMS_B}/{env:TEAMS_C}",
+     ["host", "path segment 1", "path segment 2", "`msteams://`"]),
+    # Teams workflows (Power Automate), which apprise 2.3 has instead
+    ("workflows://prod.logic.azure.com/wf123/sig456",
+     "workflows://prod.logic.azure.com/{env:WF_ID}/{env:WF_SIG}",
+     ["Workflow ID (`workflow`)", "Signature (`signature`)"]),
+    ("json://hooks.example/x?access_token=s3cr3t", "json://hooks.example/x?access_token={env:TOK}",
+     ["`access_token=`"]),
+    ("json://hooks.example/x?+Authorization=Bearer%20s3cr3t",
+     "json://hooks.example/x?+Authorization=Bearer%20{env:TOK}", ["`+Authorization=`"]),
+    ("mailtos://bob:hunter2@smtp.example.com", "mailtos://bob:{env:SMTP_PASSWORD}@smtp.example.com",
+     ["password"]),
+]
+
+
+@pytest.mark.parametrize(("literal", "from_env", "parts"), SECRETS,
+                         ids=[s[0].split(":", 1)[0] + str(i) for i, s in enumerate(SECRETS)])
+def test_private_parts_of_a_channel_url_must_come_from_the_environment(
+        tmp_path, literal, from_env, parts):
+    path = tmp_path / "main.beancount"
+    directive = f'2026-01-01 custom "adjustment-channel" "bob" "{literal}"'
+    path.write_text(ledger(directive + "\n" + request("A-1", "2026-03-02", "-50.00")))
+    lineno = path.read_text().splitlines().index(directive) + 1
+    refused = run(path, "--dry-run")
+    assert refused.exit_code == 1, refused.output
+    assert f"main.beancount:{lineno}: channel for bob refused: a literal" in refused.output
+    for part in parts:
+        assert part in refused.output
+    assert "write {env:NAME} in place of each" in refused.output
+    assert "would send A-1:approval-needed-1:bob" not in refused.output
+    for secret in ("B2", "hunter2", "s3cr3t", "JHMHI8qBe7", "abcdefg_hij", "sig456"):
+        if secret in literal:
+            assert secret not in refused.output.replace(literal, "")  # only the template line
+    assert notify.literal_secret(literal) is not None
+
+    path.write_text(ledger(directive.replace(literal, from_env) + "\n"
+                           + request("A-1", "2026-03-02", "-50.00")))
+    accepted = run(path, "--dry-run")
+    assert accepted.exit_code == 0, accepted.output
+    assert f"would send A-1:approval-needed-1:bob to bob via {from_env}" in accepted.output
+    assert notify.literal_secret(from_env) is None
+
+
+def test_private_parts_helper_is_silent_and_names_each_part():
+    assert notify.private_parts("{env:FINANCE_SLACK_URL}") == []
+    assert notify.private_parts("slack://{env:A}/B2/{env:C}") == ["Token B (`token_b`)"]
+    assert notify.private_parts("tgram://{env:TG_ID}:{env:TG_KEY}/12315544") == []
+    assert notify.private_parts(
+        "mailto://127.0.0.1:25?from={env:F}&to={email}&mode=insecure") == []

@@ -85,7 +85,13 @@ def risk_command(ledger: Path, as_of: datetime.datetime | None, checks: tuple[st
 def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None, dry_run: bool,
                    since: str | None, baseline: bool,
                    today: datetime.datetime | None, as_json: bool) -> None:
-    """Send approval requests, status updates, escalations and completion notices once.
+    """Send approval requests, status updates, escalations and completion notices.
+
+    Delivery is at least once: each notice carries a stable id (`Notice id:` in
+    its last line, `X-Notice-Id`/`Idempotency-Key` headers where the channel takes
+    headers) so receivers can drop a repeat. A delivery a previous run started
+    but never recorded (it stopped between sending and recording) is reported as
+    "may have been sent" and sent again with the same id.
 
     Exit status 0 when everything due was delivered, 1 when a channel failed
     or was refused (those notices are retried by the next run).
@@ -117,6 +123,8 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
                 stamp = _now()
                 for delivery in outcome.planned:
                     state.record(delivery.notice.key, delivery.route.id, stamp)
+                for item in outcome.unsettled:
+                    state.unmark(item.key, item.route_id)
                 state.write()
                 if not as_json:
                     click.echo(f"recorded {len(outcome.planned)} deliveries as sent "
@@ -129,6 +137,8 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
         raise Refused(str(exc)) from None
     if as_json:
         emit_json(_outcome_json(outcome, mode))
+    elif outcome.unsettled:
+        _print_unsettled(outcome, mode)
     for problem in outcome.refused:
         click.echo(f"bean-adjust: error: {problem}", err=True)
     if outcome.failed or outcome.refused:
@@ -141,12 +151,18 @@ def _outcome_json(outcome: notify.Outcome, mode: str) -> dict[str, object]:
     def delivery(item: notify.Delivery) -> dict[str, object]:
         notice = item.notice
         out: dict[str, object] = {
-            "key": notice.key, "kind": notice.kind, "recipient": notice.recipient,
-            "adjustment_id": notice.adjustment_id, "channel": item.route.channel.url,
-            "subject": notice.subject}
+            "key": notice.key, "notice_id": notice.id, "kind": notice.kind,
+            "recipient": notice.recipient, "adjustment_id": notice.adjustment_id,
+            "channel": item.route.channel.url, "subject": notice.subject}
         if item.error is not None:
             out["error"] = item.error
+        if item.in_flight is not None:
+            out["may_have_been_sent"] = True
         return out
+
+    def unsettled(item: notify.Unsettled) -> dict[str, object]:
+        return {"key": item.key, "notice_id": item.notice_id, "channel": item.channel,
+                "marked_at": item.at, "resend": item.resend}
 
     return {
         "mode": mode,
@@ -155,11 +171,27 @@ def _outcome_json(outcome: notify.Outcome, mode: str) -> dict[str, object]:
         "failed": [delivery(d) for d in outcome.failed],
         "no_channel": [{"key": n.key, "recipient": n.recipient} for n in outcome.no_channel],
         "refused": list(outcome.refused),
+        "may_have_been_sent": [unsettled(u) for u in outcome.unsettled],
     }
 
 
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _print_unsettled(outcome: notify.Outcome, mode: str) -> None:
+    """Deliveries a previous run started and never recorded (stderr, never silent)."""
+    sent = {(d.notice.key, d.route.id) for d in outcome.sent}
+    for item in outcome.unsettled:
+        then = ("would resend it with the same id" if mode == "dry-run" else
+                "recorded as sent" if mode == "baseline" else
+                "resent with the same id" if (item.key, item.route_id) in sent else
+                "resending it failed (retried with the same id by the next run)")
+        if not item.resend:
+            then = "no longer due: not resent" + ("" if mode == "dry-run" else ", forgotten")
+        click.echo(f"bean-adjust: warning: {item.key} via {item.channel} may have been sent "
+                   f"(notice id {item.notice_id}; a run stopped after starting it at "
+                   f"{item.at} and before recording it); {then}", err=True)
 
 
 def _print_plan(outcome: notify.Outcome) -> None:
@@ -168,7 +200,7 @@ def _print_plan(outcome: notify.Outcome) -> None:
         click.echo(f"would send {notice.key} to {notice.recipient} via "
                    f"{delivery.route.channel.url}"
                    + (f" ({{email}}={delivery.route.email})" if delivery.route.email else ""))
-        click.echo(f"    {notice.subject}")
+        click.echo(f"    {notice.subject} (notice id {notice.id})")
     for notice in outcome.no_channel:
         click.echo(f"no channel for {notice.recipient}: {notice.key}")
     click.echo(f"{len(outcome.planned)} deliveries due (dry run: nothing sent)")
@@ -176,7 +208,8 @@ def _print_plan(outcome: notify.Outcome) -> None:
 
 def _print_run(outcome: notify.Outcome) -> None:
     for delivery in outcome.sent:
-        click.echo(f"sent {delivery.notice.key} via {delivery.route.channel.url}")
+        click.echo(f"sent {delivery.notice.key} via {delivery.route.channel.url}"
+                   + (" (again: it may have been sent before)" if delivery.in_flight else ""))
     for delivery in outcome.failed:
         click.echo(f"bean-adjust: error: {delivery.notice.key} via "
                    f"{delivery.route.channel.url}: {delivery.error} (will retry)", err=True)
