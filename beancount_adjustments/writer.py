@@ -18,11 +18,17 @@ What a write does, in order:
    else the ledger file itself. The target must be part of the ledger (the
    ledger or a file it includes): entries written elsewhere would never be
    read, so that is refused.
-2. **Lock** the target: an exclusive `flock` on the sidecar file
-   `.<target name>.lock` in the target's directory. Every writer takes the
-   same lock, so concurrent writers (two CLI runs, Fava and a cron job)
-   queue up instead of losing each other's entries. The lock dies with its
-   process; a killed writer never leaves the ledger locked.
+2. **Lock** the ledger: an exclusive `flock` on the sidecar file
+   `.<root name>.lock` beside the ledger's real root file (symlinks
+   resolved), and on the target's own `.<target name>.lock`, taken in one
+   order (`ledger_locked`). Every writer of the ledger takes the root's lock
+   whatever file of it it writes, so concurrent writers (two CLI runs to two
+   include files, Fava and a cron job) queue up instead of allocating the
+   same ids or losing each other's entries. The lock dies with its process;
+   a killed writer never leaves the ledger locked. Before that, a target
+   (its real file: a symlink is written through and stays a symlink) that
+   is read-only, in a directory where no file can be created, or on a
+   read-only mount is refused (`writable_problem`).
 3. **Check the file did not change**: with `expected_sha256`, the target's
    current SHA-256 (`file_sha256(target)`) must equal it, or the write is
    refused with "the file changed since you loaded it; reload". The hash is
@@ -54,12 +60,24 @@ What a write does, in order:
    unknown id, an account not opened in the ledger on the request's date,
    postings that do not balance, an id already taken, an `external-id`
    already imported.
+   Then **Beancount's own checks** (`_check_beancount`): its validations
+   (`beancount.ops.validation`) over the entries the write adds (what the
+   plugin books for the touched adjustments, and for a new request not
+   applied yet its transaction as it would be booked), and the `balance`
+   assertions after them on the accounts they move, so what is written
+   always passes `bean-check`. Any text holding a control character (NUL,
+   C0 but tab and newline where a string may span lines, DEL) is refused,
+   and so is a posting number beyond 15 digits before the point.
 7. **Write atomically**: the target's text plus one blank line plus the
    new block goes to a temporary file in the same directory, is fsynced,
    given the target's mode and moved over the target with `os.replace`.
    A reader sees the old file or the new one, never a torn line; a writer
    killed at any moment leaves the old file (and at most a stray
    `.<name>.*.tmp`, removed by the next write).
+
+Every OS or decoding error on the way (a full disk, a file too large, a
+permission, a read-only file system, a target that is not UTF-8) is raised as
+`WriteRefused` too: one line saying why, the files as they were.
 
 All or nothing: by default any refusal writes nothing and raises
 `WriteRefused`, listing every refusal. With `partial=True` (Fava's batch
