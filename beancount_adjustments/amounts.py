@@ -90,6 +90,11 @@ def check_precision(number: Decimal, currency: str) -> None:
                           f"have {allowed}, and an amount is never rounded for you")
 
 
+def number_text(number: Decimal) -> str:
+    """`number` as the writer writes it: every digit it has, no exponent."""
+    return format(number, "f")
+
+
 def parse_money(text: str, *, currency: str | None = None,
                 decimal_comma: bool = False) -> Money:
     """`"40.00 USD"` (or `"40.00"` with `currency`) as `Money`, strictly."""

@@ -13,7 +13,14 @@ matter). One request per following line:
   type gives the direction (a credit lowers what the customer owes, a debit
   raises it). A billing adjustment, which may go either way, gives the
   change to what the customer owes: `-10.00` lowers it, `10.00` raises it.
-  Thousands separators (`1,234.50`) are fine.
+  Read strictly, as `bean-adjust create --amount` reads it
+  (`beancount_adjustments.amounts`): `1234.50` and `1,234.50` are fine;
+  `40,00` and `1.000,00` are refused as ambiguous unless the import is run
+  with `--decimal-comma` (`decimal_comma=True`), which reads every amount of
+  the file with a decimal comma (`1.234,50`; the file stays comma-separated,
+  so quote such cells: `"1.234,50"`); more decimals than the
+  currency has (`40.001 USD`) are refused, never rounded; more than 15
+  digits before the point are refused.
 - `currency` (required): `USD`; may be left empty when `amount` reads
   `50.00 USD`.
 - `reason` (required): why.
@@ -62,12 +69,14 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from beancount_adjustments import writer
+from beancount_adjustments.amounts import AmountError, parse_money
 from beancount_adjustments.directives import CATEGORY_RE, TYPE_RE, is_under
 from beancount_adjustments.models import Kind
 from beancount_adjustments.policy import known_names
@@ -198,33 +207,32 @@ class _Row:
             return None
 
 
-def _amount(row: _Row) -> tuple[Decimal, str] | None:
+def _amount(row: _Row, decimal_comma: bool = False) -> tuple[Decimal, str] | None:
     text, currency = row.get("amount"), row.get("currency")
     parts = text.split()
-    if len(parts) == 2 and (not currency or currency == parts[1]):
+    if len(parts) == 2 and not re.match(r"^[\d.,+-]+$", parts[1]):
+        if currency and currency != parts[1]:
+            row.problems.append(f"amount {text!r} is in {parts[1]}, but currency says "
+                                f"{currency}")
+            return None
         text, currency = parts
-    try:
-        number = Decimal(text.replace(",", ""))
-    except InvalidOperation:
-        row.problems.append(f"amount {row.get('amount')!r} is not a number")
-        return None
-    if not number.is_finite():
-        row.problems.append(f"amount {text!r} is not a number")
-        return None
     if not currency:
         row.problems.append("currency is empty")
         return None
-    if not currency.isupper() or not currency[0].isalpha():
-        row.problems.append(f"currency {currency!r} is not a commodity (USD, EUR, ...)")
+    try:
+        money = parse_money(text, currency=currency, decimal_comma=decimal_comma)
+    except AmountError as exc:
+        row.problems.append(f"amount {exc}")
         return None
-    return number, currency
+    return money.number, money.currency
 
 
 def plan_import(ctx: LedgerContext, rows: Sequence[tuple[int, dict[str, str]]], *,
                 user: str | None, today: datetime.date, offset_account: str | None = None,
                 receivable_account: str | None = None,
                 offset_by_kind: Mapping[Kind, str] | None = None,
-                on_row: Callable[[], None] | None = None) -> ImportPlan:
+                on_row: Callable[[], None] | None = None,
+                decimal_comma: bool = False) -> ImportPlan:
     """Check every row against the ledger; the requests to write, or the errors."""
     plan = ImportPlan(rows=len(rows))
     book = ctx.book
@@ -235,7 +243,8 @@ def plan_import(ctx: LedgerContext, rows: Sequence[tuple[int, dict[str, str]]], 
         row = _Row(line, values)
         request = _request(ctx, row, user=user, today=today,
                            offset_default=offset_account, offset_by_kind=offset_by_kind or {},
-                           receivable_default=receivable_account, root=root)
+                           receivable_default=receivable_account, root=root,
+                           decimal_comma=decimal_comma)
         ext = row.get("external-id")
         if ext in seen:
             row.problems.append(f"external-id {ext!r} is also on line {seen[ext]}")
@@ -256,7 +265,7 @@ def plan_import(ctx: LedgerContext, rows: Sequence[tuple[int, dict[str, str]]], 
 def _request(ctx: LedgerContext, row: _Row, *, user: str | None, today: datetime.date,
              offset_default: str | None,
              offset_by_kind: Mapping[Kind, str], receivable_default: str | None,
-             root: str) -> NewRequest | None:
+             root: str, decimal_comma: bool = False) -> NewRequest | None:
     book = ctx.book
     directory = book.directory
     for column in REQUIRED:
@@ -308,7 +317,7 @@ def _request(ctx: LedgerContext, row: _Row, *, user: str | None, today: datetime
         problem = ctx.account_problem(account, date) if account else None
         if problem:
             row.problems.append(problem)
-    amount = _amount(row)
+    amount = _amount(row, decimal_comma)
     if amount is not None:
         number = amount[0]
         if number == 0:
@@ -369,7 +378,8 @@ def import_csv(ledger: Path, csv_path: Path, *, user: str | None, dry_run: bool 
                offset_by_kind: Mapping[Kind, str] | None = None,
                target: Path | None = None, now: datetime.datetime | None = None,
                ctx: LedgerContext | None = None,
-               on_row: Callable[[], None] | None = None) -> ImportResult:
+               on_row: Callable[[], None] | None = None,
+               decimal_comma: bool = False) -> ImportResult:
     """Check `csv_path` against the ledger and append its new rows in one write.
 
     Nothing is written when any row is bad or `dry_run` is set; `errors`
@@ -386,7 +396,8 @@ def import_csv(ledger: Path, csv_path: Path, *, user: str | None, dry_run: bool 
         ctx = LedgerContext.load(Path(ledger), cache=dry_run)
     plan = plan_import(ctx, rows, user=user, today=today, offset_account=offset_account,
                        receivable_account=receivable_account,
-                       offset_by_kind=offset_by_kind, on_row=on_row)
+                       offset_by_kind=offset_by_kind, on_row=on_row,
+                       decimal_comma=decimal_comma)
     errors = errors + plan.errors
     if not plan.requests:
         return ImportResult(plan, sorted(errors, key=lambda e: e.line))

@@ -72,6 +72,7 @@ from beancount.core import data
 from beancount_adjustments.digest import request_digest
 from beancount_adjustments.directives import Reader, source_of
 from beancount_adjustments.models import Frozen, Money, Problem, Source, build
+from beancount_adjustments.policy import Directory
 
 if TYPE_CHECKING:
     from beancount_adjustments.book import Facts
@@ -224,9 +225,9 @@ def verify_seals(facts: Facts, seals: Sequence[Seal]) -> list[Problem]:
     """
     if not seals:
         return []
+    problems = sealer_problems(facts, seals)
     items = sealed_items(facts)
     dates = [it.date for it in items]
-    problems: list[Problem] = []
     previous, after = "", None
     for seal in sorted(seals, key=lambda s: s.date):
         span = _span(items, dates, after, seal.date)
@@ -238,6 +239,34 @@ def verify_seals(facts: Facts, seals: Sequence[Seal]) -> list[Problem]:
                                      f"{bisect.bisect_right(dates, seal.date)} are sealed up "
                                      f"to {seal.date}; the seal itself was edited."))
         previous, after = seal.hash, seal.date
+    return problems
+
+
+def sealer_problem(directory: Directory, by: str | None, date: datetime.date) -> str | None:
+    """Why `by` may not seal on `date`, or None: a seal is made by a declared
+    user holding a role on its date (the same as `bean-adjust seal` asks)."""
+    if by is None or not by.strip():
+        return "it names no one (`by:`); a seal is made by a declared user"
+    if not directory.is_user(by, date):
+        return f"{by!r} is not a declared user on {date}"
+    if not directory.roles_on(by, date):
+        return f"{by!r} holds no role on {date}"
+    return None
+
+
+def sealer_problems(facts: Facts, seals: Sequence[Seal]) -> list[Problem]:
+    """`bad-seal` at each seal made by no one, an undeclared user or one holding
+    no role on its date."""
+    directory = Directory.build(facts.grants, facts.customers)
+    problems = []
+    for seal in seals:
+        why = sealer_problem(directory, seal.by, seal.date)
+        if why is not None:
+            problems.append(build(
+                Problem, code="bad-seal", source=seal.source,
+                message=f"the seal of {seal.date} does not count as evidence: {why}. Seal "
+                "with `bean-adjust seal --as USER` as a user holding a role on the seal's "
+                "date (declare them with custom \"adjustment-user\" first)."))
     return problems
 
 

@@ -18,11 +18,17 @@ What a write does, in order:
    else the ledger file itself. The target must be part of the ledger (the
    ledger or a file it includes): entries written elsewhere would never be
    read, so that is refused.
-2. **Lock** the target: an exclusive `flock` on the sidecar file
-   `.<target name>.lock` in the target's directory. Every writer takes the
-   same lock, so concurrent writers (two CLI runs, Fava and a cron job)
-   queue up instead of losing each other's entries. The lock dies with its
-   process; a killed writer never leaves the ledger locked.
+2. **Lock** the ledger: an exclusive `flock` on the sidecar file
+   `.<root name>.lock` beside the ledger's real root file (symlinks
+   resolved), and on the target's own `.<target name>.lock`, taken in one
+   order (`ledger_locked`). Every writer of the ledger takes the root's lock
+   whatever file of it it writes, so concurrent writers (two CLI runs to two
+   include files, Fava and a cron job) queue up instead of allocating the
+   same ids or losing each other's entries. The lock dies with its process;
+   a killed writer never leaves the ledger locked. Before that, a target
+   (its real file: a symlink is written through and stays a symlink) that
+   is read-only, in a directory where no file can be created, or on a
+   read-only mount is refused (`writable_problem`).
 3. **Check the file did not change**: with `expected_sha256`, the target's
    current SHA-256 (`file_sha256(target)`) must equal it, or the write is
    refused with "the file changed since you loaded it; reload". The hash is
@@ -54,12 +60,24 @@ What a write does, in order:
    unknown id, an account not opened in the ledger on the request's date,
    postings that do not balance, an id already taken, an `external-id`
    already imported.
+   Then **Beancount's own checks** (`_check_beancount`): its validations
+   (`beancount.ops.validation`) over the entries the write adds (what the
+   plugin books for the touched adjustments, and for a new request not
+   applied yet its transaction as it would be booked), and the `balance`
+   assertions after them on the accounts they move, so what is written
+   always passes `bean-check`. Any text holding a control character (NUL,
+   C0 but tab and newline where a string may span lines, DEL) is refused,
+   and so is a posting number beyond 15 digits before the point.
 7. **Write atomically**: the target's text plus one blank line plus the
    new block goes to a temporary file in the same directory, is fsynced,
    given the target's mode and moved over the target with `os.replace`.
    A reader sees the old file or the new one, never a torn line; a writer
    killed at any moment leaves the old file (and at most a stray
    `.<name>.*.tmp`, removed by the next write).
+
+Every OS or decoding error on the way (a full disk, a file too large, a
+permission, a read-only file system, a target that is not UTF-8) is raised as
+`WriteRefused` too: one line saying why, the files as they were.
 
 All or nothing: by default any refusal writes nothing and raises
 `WriteRefused`, listing every refusal. With `partial=True` (Fava's batch
@@ -103,14 +121,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from beancount.core import data
+from beancount.core import data, flags
+from beancount.core.amount import Amount
+from beancount.ops import balance as balance_ops
+from beancount.ops import pad as pad_ops
+from beancount.ops import validation
 from beancount.parser import parser
 
 from beancount_adjustments import render
 from beancount_adjustments.book import Book, Facts, replay
 from beancount_adjustments.directives import EVENT, Reader, chain_text, kind_of
+from beancount_adjustments.effects import entries_for
 from beancount_adjustments.loading import load_uncached
 from beancount_adjustments.models import (
     Action,
@@ -150,6 +173,31 @@ CORE_REQUEST_KEYS = frozenset({"adjustment-type", "category", "customer", "reaso
                                "requested-by", "adjustment-id", "entered-by", "at", "chain",
                                "judged"})
 DATE_META_KEYS = frozenset({"effective"})
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+"""What no text a tool writes may hold: NUL, the C0 controls but tab and
+newline, DEL (a NUL from a spreadsheet cell would end Beancount's reading of
+the string; the others are invisible in every viewer)."""
+_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
+"""Names, ids, accounts and the like: no tab or newline either."""
+
+
+def control_problem(what: str, text: str | None, *, one_line: bool = True) -> str | None:
+    """Why `text` cannot be written (a control character in it), or None."""
+    if text is None:
+        return None
+    found = (_CONTROL_ONE_LINE if one_line else _CONTROL).search(text)
+    if found is None:
+        return None
+    char = found.group()
+    name = {"\x00": "a NUL byte", "\t": "a tab", "\n": "a line break", "\r": "a carriage return",
+            "\x7f": "a DEL character"}.get(char, f"the control character U+{ord(char):04X}")
+    return (f"{what} holds {name} (at character {found.start() + 1}); remove it: no control "
+            "character is written to a ledger")
+
+
+MAX_WHOLE_DIGITS = 15
+"""Digits before the decimal point a posting may have (as `amounts.MAX_DIGITS`)."""
 
 
 # -- what callers pass in and get back ---------------------------------------
@@ -267,7 +315,7 @@ def resolve_target(ledger: Path, target: Path | None = None) -> Path:
     if ledger.name != DEFAULT_TARGET_NAME and default.is_file():
         try:
             includes = _INCLUDE_RE.findall(ledger.read_text(encoding="utf-8"))
-        except OSError:
+        except (OSError, UnicodeDecodeError):  # the write says why it cannot read it
             includes = []
         if any(_same_file(ledger.parent / name, default) for name in includes):
             return default
@@ -279,54 +327,133 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def lock_path(target: Path) -> Path:
-    return target.parent / f".{target.name}.lock"
+    """The sidecar lock file of `target` (of its real file, symlinks resolved)."""
+    real = Path(os.path.realpath(target))
+    return real.parent / f".{real.name}.lock"
+
+
+def _lock_fd(path: Path) -> int:
+    """A descriptor to `flock` for `path`: its sidecar lock file, or, where that
+    cannot be created (a read-only directory), the directory itself."""
+    try:
+        return os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        return os.open(lock_path(path).parent, os.O_RDONLY)
 
 
 @contextmanager
-def locked(target: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold the exclusive lock of `target` (see the module's manual)."""
-    fd = os.open(lock_path(target), os.O_RDWR | os.O_CREAT, 0o666)
+def locked(*paths: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the exclusive locks of `paths` (see the module's manual), taken in
+    one order (their real paths sorted) so that two writers never deadlock."""
+    reals = sorted({os.path.realpath(p) for p in paths})
+    fds: list[int] = []
     try:
         deadline = time.monotonic() + timeout
-        pause = 0.002
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() > deadline:
-                    raise WriteRefused([Refusal(
-                        str(target), f"another writer has held the lock "
-                        f"{lock_path(target)} for {timeout:.0f} s; try again") ]) from None
-                time.sleep(pause)
-                pause = min(pause * 2, 0.05)
+        for real in reals:
+            fd = _lock_fd(Path(real))
+            fds.append(fd)
+            pause = 0.002
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() > deadline:
+                        raise WriteRefused([Refusal(
+                            real, f"another writer has held the lock {lock_path(Path(real))} "
+                            f"for {timeout:.0f} s; try again")]) from None
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.05)
         yield
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        for fd in fds:
+            os.close(fd)  # closing the descriptor releases the lock
+
+
+@contextmanager
+def ledger_locked(ledger: Path, target: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """The lock every writer of `ledger` takes, whatever file of it it writes:
+    the lock of the ledger's real root file, and the target's own (so that two
+    ledgers including one file do not lose each other's entries either)."""
+    with locked(ledger, target, timeout=timeout):
+        yield
+
+
+def real_file(path: Path) -> Path:
+    """The file a write to `path` changes: symlinks resolved (the link is kept)."""
+    return Path(os.path.realpath(path))
+
+
+def writable_problem(path: Path) -> str | None:
+    """Why `path` (a real file) cannot be replaced, or None (said after the file's
+    name, as a `Refusal` prints it): a read-only file
+    (no write permission bit, whoever runs the tool: a 0444 ledger is read-only
+    for root too), a directory where no file can be created, a read-only mount."""
+    try:
+        mode = path.stat().st_mode
+        dir_mode = path.parent.stat().st_mode
+        read_only_mount = bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError as exc:
+        return f"cannot write it: {exc.strerror or exc}"
+    if read_only_mount:
+        return "cannot write it: it is on a read-only file system"
+    writable = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+    if not mode & writable or not os.access(path, os.W_OK):
+        return "cannot write it: the file is read-only (make it writable to add entries)"
+    if not dir_mode & writable or not os.access(path.parent, os.W_OK | os.X_OK):
+        return (f"cannot write it: its directory {path.parent} is read-only, and an "
+                "atomic write needs a new file there (make the directory writable)")
+    return None
+
+
+def os_refusal(path: Path, exc: OSError | UnicodeDecodeError, doing: str) -> WriteRefused:
+    """An OS or decoding error as one line: what failed, on which file, why."""
+    if isinstance(exc, UnicodeDecodeError):
+        why = (f"it is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+               f"{exc.start}); Beancount reads UTF-8: convert the file, e.g. with iconv")
+    else:
+        why = {errno.ENOSPC: "no space left on the device",
+               errno.EDQUOT: "the disk quota is exceeded",
+               errno.EFBIG: "the file would be larger than the system allows",
+               errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+               errno.EROFS: "the file system is read-only"}.get(
+                   exc.errno or 0, exc.strerror or str(exc))
+    return WriteRefused([Refusal(str(path), f"cannot {doing} it: {why}; nothing was "
+                                 "written, the files are as they were")])
 
 
 def _atomic_write(target: Path, content: bytes) -> None:
+    """Replace the real file of `target` by `content`, all or nothing (a symlink
+    stays a symlink: the file it points to is replaced)."""
+    target = real_file(target)
     mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
-            out.flush()
-            os.fsync(out.fileno())
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    # The rename is durable only once the directory is on disk too.
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    # The rename is durable only once the directory is on disk too (where the
+    # file system can say so: some refuse fsync on a directory).
+    with suppress(OSError):
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 def _remove_stray_temporaries(target: Path) -> None:
@@ -410,6 +537,9 @@ class _Ledger:
     entries: list[data.Directive]
     book: Book
     now: datetime.datetime
+    options: dict[str, Any] = field(default_factory=dict)
+    errors: list[Any] = field(default_factory=list)
+    """What the load reported (Beancount's own errors among them)."""
 
     @property
     def today(self) -> datetime.date:
@@ -419,6 +549,16 @@ class _Ledger:
     def stamp(self) -> str:
         """The moment of writing, in local time with its offset (what `at:` records)."""
         return self.now.astimezone().isoformat(timespec="seconds")
+
+    @cached_property
+    def structure(self) -> list[data.Directive]:
+        """The entries Beancount's validations of a new transaction read besides it:
+        every open, close and commodity directive."""
+        return [e for e in self.entries if isinstance(e, data.Open | data.Close | data.Commodity)]
+
+    @cached_property
+    def balances(self) -> list[data.Balance]:
+        return [e for e in self.entries if isinstance(e, data.Balance)]
 
     @cached_property
     def accounts(self) -> tuple[dict[str, datetime.date], dict[str, datetime.date]]:
@@ -505,35 +645,49 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
     if not path.is_file():
         raise WriteRefused([Refusal(str(path), "the target file does not exist; create it and "
                                     "include it from the ledger")])
-    with nullcontext() if dry_run else locked(path):
-        if not dry_run:
-            _remove_stray_temporaries(path)
-        raw = path.read_bytes()
-        if expected_sha256 is not None and hashlib.sha256(raw).hexdigest() != expected_sha256:
-            raise WriteRefused([Refusal(str(path),
-                                        "the file changed since you loaded it; reload")])
-        led = _load(ledger, path, raw.decode("utf-8"),
-                    now or datetime.datetime.now(datetime.UTC))
-        with collector_paused():
-            items: list[_Item] = build(led)
-            book = _judge(led, items)
-            _record_judgement(book, items)
-        refused = tuple(Refusal(it.key, it.refusal, it.index, it.code) for it in items
-                        if it.refusal)
-        if refused and not partial:
-            raise WriteRefused(refused)
-        accepted = [it for it in items if it.refusal is None]
-        if not accepted:
-            return WriteResult(path, "", 0, refused, (), hashlib.sha256(raw).hexdigest(), book)
-        block = render.render_block([it.text for it in accepted], led.existing)
-        ids = tuple(it.key for it in accepted)
-        if dry_run:
-            return WriteResult(path, block, 0, refused, ids, hashlib.sha256(raw).hexdigest(),
-                               book)
-        content = render.appended(led.existing, block).encode("utf-8")
-        _atomic_write(path, content)
-        return WriteResult(path, block, len(accepted), refused, ids,
-                           hashlib.sha256(content).hexdigest(), book)
+    problem = writable_problem(real_file(path))
+    if problem is not None:
+        raise WriteRefused([Refusal(str(path), problem)])
+    doing = "lock"
+    try:
+        with nullcontext() if dry_run else ledger_locked(ledger, path):
+            doing = "read"
+            if not dry_run:
+                _remove_stray_temporaries(path)
+            raw = path.read_bytes()
+            if (expected_sha256 is not None
+                    and hashlib.sha256(raw).hexdigest() != expected_sha256):
+                raise WriteRefused([Refusal(str(path),
+                                            "the file changed since you loaded it; reload")])
+            led = _load(ledger, path, raw.decode("utf-8"),
+                        now or datetime.datetime.now(datetime.UTC))
+            with collector_paused():
+                items: list[_Item] = build(led)
+                book = _judge(led, items)
+                _record_judgement(book, items)
+            refused = tuple(Refusal(it.key, it.refusal, it.index, it.code) for it in items
+                            if it.refusal)
+            if refused and not partial:
+                raise WriteRefused(refused)
+            accepted = [it for it in items if it.refusal is None]
+            if not accepted:
+                return WriteResult(path, "", 0, refused, (), hashlib.sha256(raw).hexdigest(),
+                                   book)
+            block = render.render_block([it.text for it in accepted], led.existing)
+            ids = tuple(it.key for it in accepted)
+            if dry_run:
+                return WriteResult(path, block, 0, refused, ids,
+                                   hashlib.sha256(raw).hexdigest(), book)
+            content = render.appended(led.existing, block).encode("utf-8")
+            doing = "write"
+            _atomic_write(path, content)
+            return WriteResult(path, block, len(accepted), refused, ids,
+                               hashlib.sha256(content).hexdigest(), book)
+    except UnicodeDecodeError as exc:  # the target's own text (the loader reports others)
+        raise os_refusal(path, exc, "read") from None
+    except OSError as exc:
+        raise os_refusal(Path(exc.filename) if doing == "read" and exc.filename else path,
+                         exc, doing) from None
 
 
 def _load(ledger: Path, target: Path, existing: str, now: datetime.datetime) -> _Ledger:
@@ -554,7 +708,7 @@ def _load(ledger: Path, target: Path, existing: str, now: datetime.datetime) -> 
     if os.path.realpath(target) not in loaded:
         raise WriteRefused([Refusal(str(target), f"{target} is not part of the ledger "
                                     f"{ledger}; include it, or write to the ledger itself")])
-    return _Ledger(ledger, target, existing, entries, book, now)
+    return _Ledger(ledger, target, existing, entries, book, now, options, errors)
 
 
 # -- rendering the items -----------------------------------------------------
@@ -566,7 +720,13 @@ def _decision_item(led: _Ledger, index: int, decision: Decision) -> _Item:
     by = decision.by.strip()
     adj = led.book.get(decision.adjustment_id)
     action = Action(decision.action)
-    if not by:
+    control = next(filter(None, (
+        control_problem("the id", decision.adjustment_id), control_problem("by", decision.by),
+        control_problem("the reason", decision.reason, one_line=False),
+        control_problem("the comment", decision.comment, one_line=False))), None)
+    if control is not None:
+        item.refusal = control
+    elif not by:
         item.refusal = "every decision needs an identity (who decides); none was given"
     elif adj is None:
         item.refusal = (f"no request has the id {decision.adjustment_id!r}; check the "
@@ -673,6 +833,9 @@ def _meta_value(key: str, value: str) -> render.MetaValue | None:
 def _request_refusal(led: _Ledger, new: NewRequest, adj_id: str, date: datetime.date, *,
                      allocated: set[str], external: dict[str, str]) -> str | None:
     book = led.book
+    control = _request_control_problem(new, adj_id)
+    if control is not None:
+        return control
     for name, value in (("requested-by", new.requested_by), ("type", new.type),
                         ("customer", new.customer), ("reason", new.reason)):
         if not value.strip():
@@ -695,6 +858,9 @@ def _request_refusal(led: _Ledger, new: NewRequest, adj_id: str, date: datetime.
     opened, closed = led.accounts
     totals: dict[str, Decimal] = {}
     for account, number, currency in new.postings:
+        number_problem = _number_problem(account, number, currency)
+        if number_problem is not None:
+            return number_problem
         if account not in opened:
             return (f"account {account} is not opened in the ledger; add `open` for it or "
                     "choose another account")
@@ -712,6 +878,41 @@ def _request_refusal(led: _Ledger, new: NewRequest, adj_id: str, date: datetime.
     except ValueError:
         return (f"adjustment type {new.type!r} must start with credit:, debit: or billing: "
                 "(for example credit:refund)")
+    return None
+
+
+def _request_control_problem(new: NewRequest, adj_id: str) -> str | None:
+    one_line = [("the id", adj_id), ("requested-by", new.requested_by), ("the type", new.type),
+                ("the customer", new.customer), ("the category", new.category),
+                ("the payee", new.payee), ("entered-by", new.entered_by)]
+    one_line += [(f"`{key}`", value) for key, value in new.meta.items()]
+    one_line += [(f"posting {account!r}", f"{account} {currency}")
+                 for account, _, currency in new.postings]
+    for what, text in one_line:
+        problem = control_problem(what, text)
+        if problem is not None:
+            return problem
+    for what, text in (("the reason", new.reason), ("the narration", new.narration)):
+        problem = control_problem(what, text, one_line=False)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _number_problem(account: str, number: Decimal, currency: str) -> str | None:
+    """A posting number Beancount could not hold as written (or no one meant)."""
+    try:
+        number = Decimal(number)
+    except (ArithmeticError, TypeError, ValueError):
+        return f"the amount of {account} ({number!r}) is not a number"
+    if not number.is_finite():
+        return f"the amount of {account} ({number}) is not a finite number"
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)
+    if number != 0 and len(digits) + exponent > MAX_WHOLE_DIGITS:
+        return (f"the amount of {account} ({number} {currency}) has more than "
+                f"{MAX_WHOLE_DIGITS} digits before the decimal point; that is not an "
+                "adjustment amount")
     return None
 
 
@@ -759,6 +960,8 @@ def _judge(led: _Ledger, items: list[_Item]) -> Book:
         owners = _Owners(chosen)
         unplaced = [p for p in new if not _blame(owners, p, str(led.target))]
         _check_effects(book, chosen)
+        if not any(it.refusal for it in chosen):
+            _check_beancount(led, book, chosen)
         if any(it.refusal for it in chosen):
             continue  # re-judge without the refused ones: others may depend on them
         if not unplaced:
@@ -769,6 +972,8 @@ def _judge(led: _Ledger, items: list[_Item]) -> Book:
         for it in chosen:
             trial, trial_new = candidate([*accepted, it])
             _check_effects(trial, [it])
+            if it.refusal is None and not trial_new:
+                _check_beancount(led, trial, [*accepted, it], only=it)
             if it.refusal is None and trial_new:
                 it.refusal = "; ".join(f"{p.message} [{p.code}]" for p in trial_new)
             if it.refusal is None:
@@ -776,6 +981,115 @@ def _judge(led: _Ledger, items: list[_Item]) -> Book:
         if not accepted:
             return led.book
         return candidate(accepted)[0]
+
+
+def _raw_request(request: Request) -> data.Transaction:
+    """The request's transaction as the plugin reads it (postings and all), for
+    making the entries it generates (`effects.entries_for`)."""
+    source = request.source
+    return data.Transaction(
+        {"filename": source.filename, "lineno": source.lineno}, request.date, flags.FLAG_WARNING,
+        request.payee, request.narration, frozenset(), frozenset({request.id}),
+        [data.Posting(p.account, Amount(p.number, p.currency), None, None, None, None)
+         for p in request.postings])
+
+
+def _generated_key(entry: data.Directive) -> tuple[datetime.date, bool]:
+    return entry.date, "reverses" in entry.meta
+
+
+def _new_entries(led: _Ledger, book: Book, items: list[_Item]) -> list[
+        tuple[data.Transaction, list[_Item], bool]]:
+    """What the write adds to the entries Beancount checks: for every adjustment
+    the items touch, the generated entries the candidate book has and the
+    loaded one had not (an applied or reversing transaction), each with the
+    items that touch it; and for a new request not applied yet, its applied
+    transaction as it would be (`True`: hypothetical), dated at its
+    `effective:` date or its own, so a request that could never be applied
+    (an account not open then, a currency the account does not take) is
+    refused when it is filed, not when it is approved."""
+    touching: dict[str, list[_Item]] = {}
+    for it in items:
+        adj_id = (it.request.id if it.request is not None
+                  else it.event.adjustment_id if it.event is not None else None)
+        if adj_id is not None:
+            touching.setdefault(adj_id, []).append(it)
+    tracked_new, tracked_old = book.tracked(), led.book.tracked()
+    out: list[tuple[data.Transaction, list[_Item], bool]] = []
+    tags: dict[Any, frozenset[str]] = {}
+    for adj_id, owners in touching.items():
+        now = tracked_new.get(adj_id)
+        if now is None:
+            continue
+        raw = _raw_request(now.request)
+        before = tracked_old.get(adj_id)
+        had = ({_generated_key(e) for e in entries_for(raw, before, tags)[1:]}
+               if before is not None and before.request.source == now.request.source else set())
+        generated = [e for e in entries_for(raw, now, tags)[1:] if _generated_key(e) not in had]
+        out += [(e, owners, False) for e in generated]
+        if not generated and now.applied_on is None and any(it.request for it in owners):
+            request = now.request
+            out.append((raw._replace(date=request.effective or request.date,
+                                     flag=flags.FLAG_OKAY), owners, True))
+    return out
+
+
+def _check_beancount(led: _Ledger, book: Book, items: list[_Item], *,
+                     only: _Item | None = None) -> None:
+    """Refuse what Beancount itself would then report (bean-check): its
+    validations (`beancount.ops.validation`: accounts open on the date,
+    currencies the account allows, balancing, ...) over the new entries, and
+    the balance assertions after them on the accounts they move (padding
+    recomputed, as the loader does)."""
+    new = _new_entries(led, book, items)
+    if not new:
+        return
+    by_entry = {id(entry): (owners, hypothetical) for entry, owners, hypothetical in new}
+
+    def refuse(owners: list[_Item], message: str) -> None:
+        for it in owners:
+            if (only is None or it is only) and it.refusal is None:
+                it.refusal = message
+
+    candidate = sorted([*led.structure, *(entry for entry, _, _ in new)],
+                       key=data.entry_sortkey)
+    for error in validation.validate(candidate, led.options):  # type: ignore[no-untyped-call]
+        found = by_entry.get(id(getattr(error, "entry", None)))
+        if found is not None:
+            owners, hypothetical = found
+            when = (f"once applied (on {error.entry.date}), " if hypothetical else
+                    f"the entry it books on {error.entry.date} ")
+            refuse(owners, f"{when}Beancount would report: {error.message} [beancount]"
+                   if hypothetical else f"{when}would fail bean-check: {error.message} "
+                   "[beancount]")
+    booked = [(entry, owners) for entry, owners, hypothetical in new if not hypothetical]
+    if not booked or not led.balances:
+        return
+    moved = {p.account for entry, _ in booked for p in entry.postings}
+    first = min(entry.date for entry, _ in booked)
+    relevant = [b for b in led.balances if b.date > first and any(
+        a == b.account or a.startswith(b.account + ":") for a in moved)]
+    if not relevant:
+        return
+    failing = {((e.source or {}).get("filename"), (e.source or {}).get("lineno"))
+               for e in led.errors if type(e).__name__ == "BalanceError"}
+    entries = [e for e in led.entries
+               if not (isinstance(e, data.Transaction) and e.flag == flags.FLAG_PADDING)]
+    entries = sorted([*entries, *(entry for entry, _ in booked)], key=data.entry_sortkey)
+    entries, _ = pad_ops.pad(entries, led.options)  # type: ignore[no-untyped-call]
+    _, errors = balance_ops.check(entries, led.options)  # type: ignore[no-untyped-call]
+    for error in errors:
+        where = ((error.source or {}).get("filename"), (error.source or {}).get("lineno"))
+        if where in failing or not isinstance(error.entry, data.Balance):
+            continue
+        assertion = error.entry
+        for entry, owners in booked:
+            if entry.date < assertion.date and any(
+                    p.account == assertion.account or p.account.startswith(
+                        assertion.account + ":") for p in entry.postings):
+                refuse(owners, f"the entry it books on {entry.date} would fail the balance "
+                       f"assertion at {where[0]}:{where[1]} (bean-check: {error.message}) "
+                       "[beancount]")
 
 
 def _record_judgement(book: Book, items: list[_Item]) -> None:

@@ -238,7 +238,7 @@ def test_verify_seals_is_pure_over_facts() -> None:
     assert plan.count == len(seals.sealed_items(facts))
     assert len(plan.fingerprints) == plan.span * seals.FINGERPRINT
     good = seals.Seal(date=plan.date, hash=plan.hash, count=plan.count,
-                      fingerprints=plan.fingerprints,
+                      fingerprints=plan.fingerprints, by="carol",
                       source=facts.requests[0].source)
     assert seals.verify_seals(facts, [good]) == []
     bad = good.model_copy(update={"hash": "f" * 64})

@@ -191,7 +191,7 @@ def test_a_failed_replace_leaves_the_old_file_and_no_temporary(ledger: Path, mon
         raise OSError("disk on fire")
 
     monkeypatch.setattr(os, "replace", broken)
-    with pytest.raises(OSError, match="disk on fire"):
+    with pytest.raises(WriteRefused, match="disk on fire"):
         write_decisions(ledger, [Decision("ADJ-2024-0001", Action.APPROVE, by="bob")],
                         now=NOW)
     assert ledger.read_bytes() == before

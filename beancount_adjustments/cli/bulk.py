@@ -37,6 +37,7 @@ themselves when there are few). `--dry-run` prints what would be written.
 from __future__ import annotations
 
 import datetime
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -45,10 +46,12 @@ from typing import Any
 
 import click
 
-from beancount_adjustments import calculators
+from beancount_adjustments import amounts, calculators
+from beancount_adjustments.amounts import AmountError
 from beancount_adjustments.calculators import ParamValue
 from beancount_adjustments.cli.common import (
     Refused,
+    decimal_comma_option,
     emit_json,
     json_option,
     ledger_option,
@@ -170,19 +173,25 @@ def _progress(total: int) -> Iterator[Any]:
               help="Offset account for rows without one.")
 @click.option("--receivable-account", default=None,
               help="Customer account for rows without one.")
+@click.option("--decimal-comma", is_flag=True,
+              help='The amount column uses a decimal comma ("1.234,56"; quote such cells).')
 @json_option
 def import_cmd(*, ledger: Path, user: str | None, csv_file: Path, dry_run: bool,
                offset_account: str | None, receivable_account: str | None,
-               as_json: bool) -> None:
+               as_json: bool, decimal_comma: bool) -> None:
     """Import adjustment requests from a CSV file, all or nothing."""
     user = require_user(user)
     ctx = _load(ledger)
-    rows = sum(1 for _ in csv_file.open(encoding="utf-8-sig")) - 1
+    try:
+        rows = csv_file.read_bytes().count(b"\n")  # for the progress bar only
+    except OSError as exc:
+        raise Refused(f"cannot read {csv_file}: {exc.strerror or exc}") from None
     with _progress(0 if as_json else rows) as bar:
         outcome = import_csv(
             ledger, csv_file, user=user, dry_run=dry_run, offset_account=offset_account,
             receivable_account=receivable_account, offset_by_kind=_offset_defaults(),
-            ctx=ctx, on_row=(lambda: bar.update(1)) if bar is not None else None)
+            ctx=ctx, on_row=(lambda: bar.update(1)) if bar is not None else None,
+            decimal_comma=decimal_comma)
     plan = outcome.plan
     if outcome.errors:
         if not as_json:
@@ -200,13 +209,31 @@ def import_cmd(*, ledger: Path, user: str | None, csv_file: Path, dry_run: bool,
 
 # -- templates ------------------------------------------------------------------------
 
-def _params(values: Sequence[str]) -> dict[str, ParamValue]:
+_NUMERIC = re.compile(r"^[+-]?[\d.,\s\u00a0]*\d[\d.,\s\u00a0]*$")
+_MONEY = re.compile(r"^[+-]?[\d.,\s\u00a0]*\d[\d.,\s\u00a0]*\s+[A-Z][A-Z0-9'._-]*$")
+
+
+def _params(values: Sequence[str], *, decimal_comma: bool = False) -> dict[str, ParamValue]:
+    """`--param key=value` pairs. A value that reads as an amount (`120.00 USD`) or a
+    number (`2.5`) is read strictly, as `create --amount` reads amounts: an
+    ambiguous `40,00` is refused unless `--decimal-comma`; other values stay text."""
     params: dict[str, ParamValue] = {}
     for value in values:
         key, sep, text = value.partition("=")
         if not sep or not key.strip():
             raise click.BadParameter(f"--param takes key=value, not {value!r}")
-        params[key.strip()] = text.strip()
+        text = text.strip()
+        try:
+            if _MONEY.match(text):
+                params[key.strip()] = amounts.parse_money(text, decimal_comma=decimal_comma)
+                continue
+            if _NUMERIC.match(text):
+                number = amounts.parse_number(text, decimal_comma=decimal_comma)
+                params[key.strip()] = amounts.number_text(number)
+                continue
+        except AmountError as exc:
+            raise Refused(f"--param {key.strip()}: {exc}") from None
+        params[key.strip()] = text
     return params
 
 
@@ -229,13 +256,14 @@ def _params(values: Sequence[str]) -> dict[str, ParamValue]:
               help="Idempotence key: not written again if already in the ledger.")
 @click.option("--id", "adj_id", default=None, help="Default: the next free id.")
 @click.option("--dry-run", is_flag=True, help="Compute and show, write nothing.")
+@decimal_comma_option
 @json_option
 def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple[str, ...],
                   invoice: str | None, order: str | None, ticket: str | None,
                   document: str | None, effective: datetime.datetime | None,
                   on: datetime.datetime | None, params: tuple[str, ...], reason: str | None,
                   external_id: str | None, adj_id: str | None, dry_run: bool,
-                  as_json: bool) -> None:
+                  as_json: bool, decimal_comma: bool) -> None:
     """Create requests from a ledger template."""
     if not user or not user.strip():
         raise Refused("who is acting? pass --as USER or set BEAN_ADJUST_USER")
@@ -258,11 +286,12 @@ def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple
             "external-id": external_id}
     requests = []
     errors = []
+    given = _params(params, decimal_comma=decimal_comma)
     for customer in customers:
         try:
             requests.append(build_request(
                 ctx, template, customer=customer, requested_by=user.strip(), date=date,
-                params=_params(params), reason=reason, request_id=adj_id,
+                params=given, reason=reason, request_id=adj_id,
                 meta={k: v for k, v in meta.items() if v}, entered_by=user.strip()))
         except TemplateError as exc:
             errors.append(f"{customer}: {exc}")

@@ -15,13 +15,15 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from beancount import loader
 
+from beancount_adjustments import amounts
+from beancount_adjustments.amounts import AmountError
 from beancount_adjustments.book import Book
 from beancount_adjustments.models import Money
 from beancount_adjustments.plugin import book_of, price_rates
@@ -98,17 +100,28 @@ def rates_of(entries: Sequence[Any]) -> Rates:
     return price_rates([e for e in entries if isinstance(e, data.Price)])
 
 
-def parse_money(text: str, what: str = "amount") -> Money:
-    """`50.00 USD` (also `USD 50.00`) as Money."""
-    parts = text.replace(",", "").split()
+def parse_money(text: str, what: str = "amount", *, decimal_comma: bool = False) -> Money:
+    """`50.00 USD` (also `USD 50.00`) as Money, read strictly (`amounts`): an
+    ambiguous `40,00` or `1.000,00` is refused unless `decimal_comma`, and so is
+    more decimals than the currency has."""
+    parts = text.split()
     if len(parts) == 2 and parts[0][:1].isalpha():
-        parts.reverse()
+        text = f"{parts[1]} {parts[0]}"
     try:
-        if len(parts) != 2 or not parts[1].isupper():
-            raise InvalidOperation
-        return Money(number=Decimal(parts[0]), currency=parts[1])
-    except InvalidOperation:
-        raise click.BadParameter(f"{what} must read like `50.00 USD`, not {text!r}") from None
+        return amounts.parse_money(text, decimal_comma=decimal_comma)
+    except AmountError as exc:
+        raise Refused(f"{what}: {exc}") from None
+
+
+def decimal_comma_option(func: F) -> F:
+    return click.option(
+        "--decimal-comma", is_flag=True,
+        help="Amounts are written with a decimal comma (1.234,56 EUR).")(func)
+
+
+def money_text(money: Money) -> str:
+    """An amount exactly as written to the ledger (every decimal it has)."""
+    return f"{amounts.number_text(money.number)} {money.currency}"
 
 
 def refused(exc: WriteRefused) -> Refused:

@@ -13,6 +13,12 @@ The request moves `--amount` between two accounts:
   credit: `Expenses:Adjustments:Credits`, debit: `Income:Adjustments:Debits`,
   billing: `Income:Adjustments:Billing` (it must be opened in the ledger).
 
+`--amount` is read strictly (`beancount_adjustments.amounts`): `1,234.56 USD`
+and `1234.56 USD` are read; `40,00 USD` or `1.000,00 USD` are refused as
+ambiguous unless `--decimal-comma` says the comma is the decimal mark; more
+decimals than the currency has (`40.001 USD`) are refused, never rounded. What
+is written is echoed exactly.
+
 A credit lowers what the customer owes, a debit raises it; for a billing
 adjustment a positive amount raises it and a negative one lowers it. The
 command prints the new id and the approvals it needs.
@@ -31,9 +37,11 @@ from beancount_adjustments.cli.common import (
     Refused,
     as_date,
     date_option,
+    decimal_comma_option,
     emit_json,
     json_option,
     ledger_option,
+    money_text,
     parse_money,
     refused,
     require_user,
@@ -72,7 +80,9 @@ def default_receivable(entries: list[data.Directive], book: Book, customer: str)
 @user_option
 @click.option("--type", "adj_type", required=True, help="credit:refund, debit:fee, ...")
 @click.option("--customer", required=True)
-@click.option("--amount", required=True, help='What it moves, like "50.00 USD".')
+@click.option("--amount", required=True,
+              help='What it moves, like "50.00 USD" (read strictly: "40,00 USD" is refused as '
+                   'ambiguous; see --decimal-comma).')
 @click.option("--reason", required=True)
 @click.option("--category", default=None, help="group:name, like operational:billing-error.")
 @click.option("--invoice", default=None)
@@ -85,16 +95,18 @@ def default_receivable(entries: list[data.Directive], book: Book, customer: str)
 @click.option("--receivable-account", default=None)
 @click.option("--offset-account", default=None)
 @click.option("--narration", default=None, help="Default: the reason.")
+@decimal_comma_option
 @date_option
 @json_option
 def create(*, ledger: Path, user: str | None, adj_type: str, customer: str, amount: str,
            reason: str, category: str | None, invoice: str | None, order: str | None,
            ticket: str | None, document: str | None, effective: datetime.datetime | None,
            adj_id: str | None, receivable_account: str | None, offset_account: str | None,
-           narration: str | None, on: datetime.datetime | None, as_json: bool) -> None:
+           narration: str | None, on: datetime.datetime | None, as_json: bool,
+           decimal_comma: bool) -> None:
     """File an adjustment request."""
     requester = require_user(user)
-    money = parse_money(amount)
+    money = parse_money(amount, "--amount", decimal_comma=decimal_comma)
     try:
         kind = kind_of(adj_type)
     except ValueError:
@@ -134,7 +146,7 @@ def create(*, ledger: Path, user: str | None, adj_type: str, customer: str, amou
                    "requires": requirements(adj) if adj else None})
         return
     wrote(result, "request")
-    click.echo(f"{new_id}: {adj_type} {money} for {customer}")
+    click.echo(f"{new_id}: {adj_type} {money_text(money)} for {customer}")
     if adj is not None:
         click.echo(f"  needs: {approval_text(adj)}")
         click.echo(f"  state: {adj.state} ({requirements(adj)})")
