@@ -558,12 +558,30 @@ def literal_secret(url: str) -> str | None:
             f"(apprise masks {'it' if len(parts) == 1 else 'them'} as private)")
 
 
+def unknown_scheme(url: str) -> str | None:
+    """Why apprise could never send to `url`: a scheme it has no plugin for."""
+    whole = url.strip()
+    if "://" not in whole or ENV_RE.search(whole.split("://", 1)[0]):
+        return None  # the whole URL (or its scheme) comes from the environment
+    schema = whole.split("://", 1)[0].lower()
+    if _plugin(schema) is not None:
+        return None
+    import apprise
+
+    return (f"apprise {apprise.__version__} has no plugin for `{schema}://`, so nothing "
+            "could be sent through it; check the scheme against apprise's list of "
+            "services (Microsoft Teams, for one, is `workflows://` now)")
+
+
 def channel_problem(channel: Channel) -> str | None:
+    where = (f"{channel.source.filename}:{channel.source.lineno}: "
+             if channel.source else "")
+    unknown = unknown_scheme(channel.url)
+    if unknown is not None:
+        return f"{where}channel for {channel.target} refused: {unknown}"
     reason = literal_secret(channel.url)
     if reason is None:
         return None
-    where = (f"{channel.source.filename}:{channel.source.lineno}: "
-             if channel.source else "")
     return (f"{where}channel for {channel.target} refused: {reason}; secrets come only from "
             "the environment: write {env:NAME} in place of each (or the whole URL as "
             "{env:NAME}) and set NAME when notify runs")

@@ -434,9 +434,6 @@ SECRETS = [
      ["Webhook ID (`webhook_id`)", "Webhook Token (`webhook_token`)"]),
     ("tgram://123456789:abcdefg_hijklmnop/12315544", "tgram://{env:TG_BOT_TOKEN}/12315544",
      ["Bot Token (`bot_token`)"]),
-    # apprise 2.3 has no msteams:// plugin any more: every part of it counts
-    ("msteams://T1/B2/C3", "msteams://{env:TEAMS_A}/{env:TEAMS_B}/{env:TEAMS_C}",
-     ["host", "path segment 1", "path segment 2", "`msteams://`"]),
     # Teams workflows (Power Automate), which apprise 2.3 has instead
     ("workflows://prod.logic.azure.com/wf123/sig456",
      "workflows://prod.logic.azure.com/{env:WF_ID}/{env:WF_SIG}",
@@ -484,3 +481,17 @@ def test_private_parts_helper_is_silent_and_names_each_part():
     assert notify.private_parts("tgram://{env:TG_ID}:{env:TG_KEY}/12315544") == []
     assert notify.private_parts(
         "mailto://127.0.0.1:25?from={env:F}&to={email}&mode=insecure") == []
+
+
+def test_a_scheme_apprise_cannot_send_to_is_refused_even_with_env_secrets(tmp_path):
+    # apprise 2.3 has no msteams:// plugin any more: nothing could ever be sent.
+    path = tmp_path / "main.beancount"
+    for url in ("msteams://T1/B2/C3", "msteams://{env:TEAMS_A}/{env:TEAMS_B}/{env:TEAMS_C}"):
+        directive = f'2026-01-01 custom "adjustment-channel" "bob" "{url}"'
+        path.write_text(ledger(directive + "\n" + request("A-1", "2026-03-02", "-50.00")))
+        lineno = path.read_text().splitlines().index(directive) + 1
+        refused = run(path, "--dry-run")
+        assert refused.exit_code == 1, refused.output
+        assert f"main.beancount:{lineno}: channel for bob refused: apprise" in refused.output
+        assert "no plugin for `msteams://`" in refused.output
+        assert "B2" not in refused.output.replace(url, "")
