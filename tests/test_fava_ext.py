@@ -114,11 +114,14 @@ class Env:
     """A ledger on disk and a Fava app over it."""
 
     def __init__(self, tmp_path: Path, config: str = HEADER_CONFIG, *,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, extra: str = "",
+                 files: dict[str, str] | None = None) -> None:
         from fava.application import create_app
 
         self.path = tmp_path / "main.beancount"
-        self.path.write_text(ledger_text(config), encoding="utf-8")
+        for name, text in (files or {}).items():
+            (tmp_path / name).write_text(text, encoding="utf-8")
+        self.path.write_text(ledger_text(config) + extra, encoding="utf-8")
         self.app = create_app([str(self.path)], load=True, read_only=read_only)
         self.app.testing = True
         self.client = self.app.test_client()
