@@ -43,7 +43,10 @@ function flash(root, msg) {
 /** Summarise a decide response for the banner. */
 function describe(body, status) {
   const all = body.refused || [];
-  const refused = all.map((r) => `${r.id}: ${r.message}`);
+  // The writer's messages mostly start with the id already: don't say it twice.
+  const refused = all.map((r) =>
+    r.message.startsWith(`${r.id} `) || r.message.startsWith(`${r.id}:`) ? r.message : `${r.id}: ${r.message}`,
+  );
   const changed = all.filter((r) => r.code === "changed").map((r) => r.id);
   if (status === 200) {
     const ids = body.ids || [];

@@ -178,10 +178,10 @@ class Page:
 
 
 FAVA_CLOSED = (
-    "Fava editing is closed: this ledger's identities come from {header}, and Fava's own "
-    "editor, importer, uploads and document deletion would write without them, so they are "
-    "refused (403). Decide here; change entries with bean-adjust or in git. The "
-    "extension's config can reopen them with 'fava-editing': True.")
+    "Fava editing is closed: Fava's own editor, importer, uploads and document deletion "
+    "write without checking who you are, so they are refused (403) while identities come "
+    "from {header}. Decide here; change entries with bean-adjust or in git "
+    "('fava-editing': True in the extension's config reopens them).")
 
 
 def fava_read_only() -> bool:
