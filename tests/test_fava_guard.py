@@ -17,6 +17,7 @@ Refused requests leave every file byte-identical.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,16 @@ SAFE = {"GET", "HEAD", "OPTIONS"}
 API = "/test-ledger/api/"
 SECRET_VAR = "BEAN_ADJUST_TEST_PROXY_SECRET"
 SECRET_CONFIG = f"{{'user-header': 'X-Remote-User', 'proxy-secret': 'env:{SECRET_VAR}'}}"
+
+
+@pytest.fixture(autouse=True)
+def _poll_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fava's polling watcher: the inotify one keeps an instance (and two threads)
+    per app for the rest of the run, and this module makes dozens of apps."""
+    import fava.application
+
+    monkeypatch.setattr(fava.application, "create_app",
+                        functools.partial(fava.application.create_app, poll_watcher=True))
 
 
 @pytest.fixture
@@ -397,3 +408,4 @@ def test_an_html_document_cannot_run_script_on_favas_origin(documents: Env) -> N
     assert response.mimetype == "text/html"
     assert response.headers["Content-Security-Policy"].startswith("sandbox")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
