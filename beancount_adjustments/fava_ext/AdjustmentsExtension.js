@@ -54,8 +54,8 @@ function describe(body, status) {
       kind: refused.length ? "warn" : "ok",
       title: `Recorded ${body.written} decision${body.written === 1 ? "" : "s"} as ${body.by}: ${ids.join(", ")}.` +
         (refused.length ? ` Refused ${refused.length}:` : ""),
-      items: refused,
-      reload: changed.length > 0,
+      // A 200 reloads the page at once, so a changed item shows what it holds now.
+      items: changed.length ? [...refused, "The page now shows what changed: decide again."] : refused,
     };
   }
   if (status === 409) {
