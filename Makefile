@@ -1,12 +1,12 @@
 # The two commands README promises on a fresh machine:
 #   make demo   set up, then serve the demo ledger in Fava with the extension
-#   make test   set up (Chromium included), then lint, type-check, bean-check and pytest
+#   make test   set up (Chromium and nginx included), then lint, type-check, bean-check and pytest
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 
-.PHONY: setup chromium demo demo-reset test lint ledgers pytest bench clean
+.PHONY: setup chromium nginx demo demo-reset test lint ledgers pytest bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing and not root: end-to-end tests will be skipped"; fi; \
+	fi
+
+# Debian's nginx (and openssl for htpasswd hashes) for tests/test_deploy_nginx.py: README's
+# reverse-proxy set-up in front of a real Fava. Under CI (CI set) a missing nginx fails that
+# test instead of skipping it.
+nginx:
+	@if [ ! -x /usr/sbin/nginx ] || ! command -v openssl >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx openssl >/dev/null; \
+	  else echo "nginx missing and not root: the deploy test will be skipped (and fail under CI)"; fi; \
 	fi
 
 # Fava serves a scratch copy (.demo/), so decisions made in the demo leave the
@@ -43,7 +52,7 @@ ledgers: setup
 	  [ -e "$$f" ] || continue; echo "bean-check $$f"; $(BIN)/bean-check "$$f" || exit 1; \
 	done
 
-pytest: setup chromium
+pytest: setup chromium nginx
 	$(BIN)/pytest -q
 
 test: lint ledgers pytest

@@ -132,11 +132,11 @@ def main() -> int:
         writer.write_decisions = counting_write
         FavaLedger.load_file = counting_load  # type: ignore[method-assign]
         try:
-            ids = [a.id for a in pending[:args.batch]]
-            sha = writer.file_sha256(ext.target_path())
+            shown = [(a.id, a.digest) for a in pending[:args.batch]]
+            ids = [i for i, _ in shown]
             start = time.perf_counter()
             response = client.post(base + "decide", headers=headers, json={
-                "sha256": sha, "decisions": [{"id": i, "action": "approve"} for i in ids]})
+                "decisions": [{"id": i, "action": "approve", "digest": d} for i, d in shown]})
             elapsed = time.perf_counter() - start
             body = response.get_json()
             client.get(base, headers=headers)  # the next page view must not reload again

@@ -508,7 +508,8 @@ def fetch_fava_pages(fava: Fava, text: str) -> None:
             *[FAVA_BASE + f"export?report={report}" for report in
               ("summary", "trends", "impact", "compliance", "queue")]]
     for adj_id in ids:
-        urls += [FAVA_BASE + f"?view=detail&id={adj_id}", FAVA_BASE + f"adjustment?id={adj_id}"]
+        urls += [FAVA_BASE + f"?view=detail&id={adj_id}", FAVA_BASE + f"adjustment?id={adj_id}",
+                 FAVA_BASE + f"document?id={adj_id}"]
     for url in urls:
         for user in ("bob",) if "view=detail" not in url else ("bob", "carol"):
             response = fava.client.get(url, headers={"X-Remote-User": user})

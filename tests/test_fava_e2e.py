@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_fava_ext import DEMO_CONFIG, ledger_text
+from test_fava_ext import DEMO_CONFIG, HEADER_CONFIG, ledger_text
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -41,6 +41,35 @@ def free_port() -> int:
 def fava(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     ledger = tmp_path / "main.beancount"
     ledger.write_text(ledger_text(DEMO_CONFIG), encoding="utf-8")
+    yield from serve(ledger)
+
+
+REQUESTS_FILE = """
+{date} ! "cust_456" "Refund kept in another file" ^ADJ-X
+  adjustment-type: "credit:refund"
+  category: "customer-service:goodwill"
+  customer: "cust_456"
+  reason: "Because"
+  requested-by: "alice"
+  Income:Sales:Returns  30.00 USD
+  Assets:Receivable:Customers  -30.00 USD
+"""
+
+
+@pytest.fixture
+def guarded_fava(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """Identities from X-Remote-User (so Fava's editor is closed), and one
+    request (ADJ-X, 30 USD) in an included file."""
+    ledger = tmp_path / "main.beancount"
+    date = (datetime.date.today() - datetime.timedelta(days=2)).isoformat()
+    (tmp_path / "requests.beancount").write_text(REQUESTS_FILE.format(date=date),
+                                                 encoding="utf-8")
+    ledger.write_text(ledger_text(HEADER_CONFIG) + '\ninclude "requests.beancount"\n',
+                      encoding="utf-8")
+    yield from serve(ledger)
+
+
+def serve(ledger: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
     fava_bin = Path(sys.executable).parent / "fava"
     proc = subprocess.Popen([str(fava_bin), "-H", "127.0.0.1", "-p", str(port), str(ledger)],
@@ -64,7 +93,7 @@ def fava(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 @pytest.fixture
-def page(fava: tuple[str, Path]) -> Iterator[Any]:
+def page() -> Iterator[Any]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
@@ -198,4 +227,40 @@ def test_apply_asks_for_an_optional_effective_date(fava: tuple[str, Path], page:
     page.goto(url + "?view=detail&id=ADJ-4")
     expect(page.locator("#adj-root")).to_contain_text("applied")
     expect(page.locator("#adj-root")).to_contain_text(effective)
+    assert page.errors == []
+
+
+def test_fava_editing_closed_and_a_changed_request_refused(
+        guarded_fava: tuple[str, Path], page: Any) -> None:
+    """Behind a proxy (the header set on every request, as nginx would): the page
+    says Fava's editor is closed; a request edited in another file after the
+    page was rendered is refused with 409 and a reload button, nothing written."""
+    url, ledger = guarded_fava
+    expect = sync_api.expect
+    page.context.set_extra_http_headers({"X-Remote-User": "bob"})
+    page.goto(url)
+    note = page.locator("#adj-fava-editing")
+    expect(note).to_contain_text("Fava editing is closed")
+    expect(page.locator("#adj-acting-user")).to_have_text("bob")
+    page.screenshot(path=str(SHOTS / "fava-editing-closed.png"), full_page=False)
+    note.screenshot(path=str(SHOTS / "fava-editing-closed-note.png"))
+
+    other = ledger.parent / "requests.beancount"
+    other.write_text(other.read_text(encoding="utf-8").replace("30.00 USD", "990.00 USD"),
+                     encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in ledger.parent.glob("*.beancount")}
+    page.click('tr[data-adj-row="ADJ-X"] button[data-adj-action="approve"]')
+    flash = page.locator("#adj-flash")
+    expect(flash).to_contain_text("ADJ-X changed since this page showed it")
+    expect(flash.locator("button")).to_have_text("Reload the page")
+    page.screenshot(path=str(SHOTS / "changed-409.png"), full_page=False)
+    flash.screenshot(path=str(SHOTS / "changed-409-message.png"))
+    assert {p.name: p.read_bytes() for p in ledger.parent.glob("*.beancount")} == before
+
+    # After the reload the page shows 990 USD and its new digest: that goes through.
+    flash.locator("button").click()
+    row = page.locator('tr[data-adj-row="ADJ-X"]')
+    expect(row).to_contain_text("990.00")
+    row.locator('button[data-adj-action="approve"]').click()
+    expect(page.locator("#adj-flash")).to_contain_text("Recorded 1 decision as bob: ADJ-X")
     assert page.errors == []

@@ -114,11 +114,14 @@ class Env:
     """A ledger on disk and a Fava app over it."""
 
     def __init__(self, tmp_path: Path, config: str = HEADER_CONFIG, *,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, extra: str = "",
+                 files: dict[str, str] | None = None) -> None:
         from fava.application import create_app
 
         self.path = tmp_path / "main.beancount"
-        self.path.write_text(ledger_text(config), encoding="utf-8")
+        for name, text in (files or {}).items():
+            (tmp_path / name).write_text(text, encoding="utf-8")
+        self.path.write_text(ledger_text(config) + extra, encoding="utf-8")
         self.app = create_app([str(self.path)], load=True, read_only=read_only)
         self.app.testing = True
         self.client = self.app.test_client()
@@ -144,11 +147,18 @@ class Env:
         headers = {"X-Remote-User": user} if user else {}
         return self.client.get(url, headers=headers, **kw)
 
-    def decide(self, decisions: list[dict[str, str]], user: str | None = "bob",
-               sha: str | None = None) -> Any:
+    def digest(self, adj_id: str) -> str:
+        """The request's digest as a page rendered now shows it."""
+        book = self.ext.book
+        adj = book.get(adj_id) if book is not None else None
+        return adj.digest if adj is not None else "no-such-request"
+
+    def decide(self, decisions: list[dict[str, str]], user: str | None = "bob") -> Any:
+        """POST decisions as the page does: each with the digest it shows (the
+        current one unless the decision names another)."""
         headers = {"X-Remote-User": user} if user else {}
-        return self.client.post(DECIDE, json={"sha256": sha or self.sha(),
-                                              "decisions": decisions}, headers=headers)
+        sent = [{**d, "digest": d.get("digest") or self.digest(d["id"])} for d in decisions]
+        return self.client.post(DECIDE, json={"decisions": sent}, headers=headers)
 
     def state(self, adj_id: str) -> str:
         book = self.ext.book
@@ -183,7 +193,8 @@ def test_queue_lists_everything_awaiting_a_decision(env: Env) -> None:
     assert "bob" in page
     assert 'class="overdue"' in page  # ADJ-1 is 10 days old, SLA 3
     assert "awaiting apply" in page  # ADJ-4
-    assert f'data-sha256="{env.sha()}"' in page
+    assert f'data-adj-digest="{env.digest("ADJ-2")}"' in page  # posted back with decisions
+    assert "Fava editing is closed" in page
 
 
 def test_ledger_strings_are_escaped(env: Env) -> None:
@@ -333,7 +344,7 @@ def test_config_read_only_refuses_posts(tmp_path: Path) -> None:
 
 def test_non_json_post_is_refused(env: Env) -> None:
     before = env.snapshot()
-    response = env.client.post(DECIDE, data={"sha256": env.sha(), "id": "ADJ-2"},
+    response = env.client.post(DECIDE, data={"digest": env.digest("ADJ-2"), "id": "ADJ-2"},
                                headers={"X-Remote-User": "bob"})
     assert response.status_code == 415
     response = env.client.post(DECIDE, data="not json", content_type="text/plain",
@@ -344,11 +355,12 @@ def test_non_json_post_is_refused(env: Env) -> None:
 
 @pytest.mark.parametrize("body", [
     [],
-    {"decisions": [{"id": "ADJ-2", "action": "approve"}]},
-    {"sha256": "x", "decisions": []},
-    {"sha256": "x", "decisions": [{"id": "ADJ-2", "action": "delete"}]},
-    {"sha256": "x", "decisions": [{"action": "approve"}]},
-    {"sha256": "x", "decisions": [{"id": "ADJ-2", "action": "approve", "effective": "soon"}]},
+    {"decisions": [{"id": "ADJ-2", "action": "approve"}]},  # no digest: what was shown?
+    {"decisions": [{"id": "ADJ-2", "action": "approve", "digest": ""}]},
+    {"decisions": []},
+    {"decisions": [{"id": "ADJ-2", "action": "delete", "digest": "x"}]},
+    {"decisions": [{"action": "approve", "digest": "x"}]},
+    {"decisions": [{"id": "ADJ-2", "action": "approve", "digest": "x", "effective": "soon"}]},
 ])
 def test_malformed_json_is_refused(env: Env, body: Any) -> None:
     before = env.snapshot()
@@ -357,17 +369,13 @@ def test_malformed_json_is_refused(env: Env, body: Any) -> None:
     assert env.snapshot() == before
 
 
-def test_stale_sha_is_refused_with_409(env: Env) -> None:
-    page = env.get(BASE).get_data(as_text=True)
-    rendered = env.sha()
-    assert f'data-sha256="{rendered}"' in page
+def test_an_unrelated_edit_to_the_file_does_not_make_the_page_stale(env: Env) -> None:
+    shown = env.digest("ADJ-2")
     with env.path.open("a", encoding="utf-8") as out:  # an edit made meanwhile elsewhere
         out.write("\n; edited in an editor\n")
-    before = env.snapshot()
-    response = env.decide([{"id": "ADJ-2", "action": "approve"}], sha=rendered)
-    assert response.status_code == 409
-    assert response.get_json()["stale"] is True
-    assert env.snapshot() == before
+    response = env.decide([{"id": "ADJ-2", "action": "approve", "digest": shown}])
+    assert response.status_code == 200, response.get_json()
+    assert env.state("ADJ-2") == "applied"
 
 
 def test_self_approval_is_refused_whatever_the_page_showed(env: Env) -> None:

@@ -42,18 +42,30 @@ function flash(root, msg) {
 
 /** Summarise a decide response for the banner. */
 function describe(body, status) {
-  const refused = (body.refused || []).map((r) => `${r.id}: ${r.message}`);
+  const all = body.refused || [];
+  // The writer's messages mostly start with the id already: don't say it twice.
+  const refused = all.map((r) =>
+    r.message.startsWith(`${r.id} `) || r.message.startsWith(`${r.id}:`) ? r.message : `${r.id}: ${r.message}`,
+  );
+  const changed = all.filter((r) => r.code === "changed").map((r) => r.id);
   if (status === 200) {
     const ids = body.ids || [];
     return {
       kind: refused.length ? "warn" : "ok",
       title: `Recorded ${body.written} decision${body.written === 1 ? "" : "s"} as ${body.by}: ${ids.join(", ")}.` +
         (refused.length ? ` Refused ${refused.length}:` : ""),
-      items: refused,
+      // A 200 reloads the page at once, so a changed item shows what it holds now.
+      items: changed.length ? [...refused, "The page now shows what changed: decide again."] : refused,
     };
   }
   if (status === 409) {
-    return { kind: "error", title: "The ledger changed since this page was loaded; nothing was written. Reload and try again.", reload: true };
+    const what = changed.length ? changed.join(", ") : "The request";
+    return {
+      kind: "error",
+      title: `Nothing was written: ${what} changed since this page showed ${changed.length > 1 ? "them" : "it"}. Reload to see what ${changed.length > 1 ? "they hold" : "it holds"} now, then decide again.`,
+      items: refused,
+      reload: true,
+    };
   }
   if (status === 422) {
     return { kind: "error", title: "Nothing was written: the rules refuse every item.", items: refused };
@@ -165,7 +177,7 @@ async function send(root, decisions) {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ sha256: root.dataset.sha256, decisions }),
+      body: JSON.stringify({ decisions }),
     });
     status = response.status;
     try {
@@ -187,11 +199,17 @@ async function send(root, decisions) {
   flash(root, msg);
 }
 
-/** @param {HTMLElement} root */
+/**
+ * The selected rows: id and the digest of the request as this page shows it
+ * (sent back with each decision, so a request changed meanwhile is refused).
+ * @param {HTMLElement} root
+ * @returns {Array<{id: string, digest: string}>}
+ */
 function selected(root) {
-  return Array.from(root.querySelectorAll("input.adj-select:checked")).map(
-    (box) => /** @type {HTMLInputElement} */ (box).value,
-  );
+  return Array.from(root.querySelectorAll("input.adj-select:checked")).map((box) => {
+    const input = /** @type {HTMLInputElement} */ (box);
+    return { id: input.value, digest: input.dataset.adjDigest || "" };
+  });
 }
 
 /** @param {HTMLElement} root */
@@ -247,15 +265,15 @@ function bind(root) {
   updateSelection(root);
 
   root.querySelector("#adj-batch-approve")?.addEventListener("click", () => {
-    const ids = selected(root);
-    if (ids.length) void send(root, ids.map((id) => ({ id, action: "approve" })));
+    const rows = selected(root);
+    if (rows.length) void send(root, rows.map((row) => ({ ...row, action: "approve" })));
   });
   root.querySelector("#adj-batch-reject")?.addEventListener("click", async () => {
-    const ids = selected(root);
-    if (!ids.length) return;
-    const answer = await askReason(root, `Reject ${ids.length} request${ids.length === 1 ? "" : "s"}`, ids.join(", "));
+    const rows = selected(root);
+    if (!rows.length) return;
+    const answer = await askReason(root, `Reject ${rows.length} request${rows.length === 1 ? "" : "s"}`, rows.map((row) => row.id).join(", "));
     if (answer) {
-      void send(root, ids.map((id) => ({ id, action: "reject", reason: answer.reason, comment: answer.comment })));
+      void send(root, rows.map((row) => ({ ...row, action: "reject", reason: answer.reason, comment: answer.comment })));
     }
   });
 
@@ -265,24 +283,25 @@ function bind(root) {
     const button = target.closest("button[data-adj-action]");
     if (!(button instanceof HTMLButtonElement) || button.disabled) return;
     const id = button.dataset.adjId || "";
+    const digest = button.dataset.adjDigest || "";
     const action = button.dataset.adjAction || "";
     if (button.dataset.needsReason) {
       const answer = await askReason(root, `${button.textContent?.trim()} ${id}`, "The reason is recorded in the ledger with your name.");
-      if (answer) void send(root, [{ id, action, reason: answer.reason, comment: answer.comment }]);
+      if (answer) void send(root, [{ id, digest, action, reason: answer.reason, comment: answer.comment }]);
       return;
     }
     if (button.dataset.asksEffective) {
       const answer = await askEffective(root, `${button.textContent?.trim()} ${id}`);
       if (answer) {
         /** @type {Record<string, string>} */
-        const decision = { id, action };
+        const decision = { id, digest, action };
         if (answer.effective) decision.effective = answer.effective;
         if (answer.comment) decision.comment = answer.comment;
         void send(root, [decision]);
       }
       return;
     }
-    void send(root, [{ id, action }]);
+    void send(root, [{ id, digest, action }]);
   });
 }
 

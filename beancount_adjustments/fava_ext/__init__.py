@@ -16,6 +16,9 @@ the configuration keys and the endpoints.
 from __future__ import annotations
 
 import datetime
+import hmac
+import mimetypes
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +30,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from beancount.core import data
 from fava.context import g
 from fava.ext import FavaExtensionBase, extension_endpoint
-from flask import Response, abort, current_app, jsonify, make_response, request
+from flask import Response, abort, current_app, jsonify, make_response, request, send_file
 from markupsafe import Markup
 
 from beancount_adjustments import writer
@@ -41,7 +44,9 @@ __all__ = ["AdjustmentsExtension", "Config", "Identity"]
 
 DEMO_COOKIE = "adjustments-user"
 MAX_DECISIONS = 5000
-STALE_MARKER = "changed since you loaded"
+MAX_USER = 100
+SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+DEFAULT_SECRET_HEADER = "X-Proxy-Secret"
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,27 @@ class Config:
     read_only: bool = False
     per_page: int = views.PER_PAGE
     target: str | None = None
+    fava_editing: bool = False
+    proxy_secret: str | None = None
+    """`env:NAME`: the proxy's shared secret is in the environment variable NAME."""
+    proxy_secret_header: str = DEFAULT_SECRET_HEADER
     errors: tuple[str, ...] = ()
 
     KEYS = ("user-header", "demo-mode", "sla-days", "ticket-url", "read-only", "per-page",
-            "target")
+            "target", "fava-editing", "proxy-secret", "proxy-secret-header")
+
+    @property
+    def guards_fava(self) -> bool:
+        """Whether Fava's own write API is closed: identities come from a header, and
+        Fava's editor would write without any of them (`fava-editing` reopens it)."""
+        return bool(self.user_header) and not self.fava_editing
+
+    @property
+    def secret_variable(self) -> str | None:
+        """The environment variable `proxy-secret` names (None: not `env:NAME`)."""
+        value = self.proxy_secret or ""
+        name = value[4:].strip() if value.startswith("env:") else ""
+        return name or None
 
     @classmethod
     def parse(cls, raw: object) -> Config:
@@ -78,7 +100,9 @@ class Config:
             "user-header": ("user_header", str), "demo-mode": ("demo_mode", bool),
             "sla-days": ("sla_days", int), "ticket-url": ("ticket_url", str),
             "read-only": ("read_only", bool), "per-page": ("per_page", int),
-            "target": ("target", str)}
+            "target": ("target", str), "fava-editing": ("fava_editing", bool),
+            "proxy-secret": ("proxy_secret", str),
+            "proxy-secret-header": ("proxy_secret_header", str)}
         for key, (name, kind) in checks.items():
             if key not in raw or raw[key] is None:
                 continue
@@ -95,6 +119,15 @@ class Config:
         if ticket and not str(ticket).lower().startswith(("https://", "http://")):
             errors.append("ticket-url must be an http(s) URL template")
             values.pop("ticket_url")
+        if "proxy-secret" in raw and raw["proxy-secret"] is not None:
+            secret = values.get("proxy_secret")
+            if not isinstance(secret, str) or not secret.startswith("env:") or not secret[4:]:
+                # Fail closed: a secret that cannot be read identifies nobody.
+                errors.append("proxy-secret must name an environment variable ('env:NAME'), "
+                              "never hold the secret itself; until then nobody is identified")
+                values["proxy_secret"] = "env:"
+        if not values.get("proxy_secret_header", DEFAULT_SECRET_HEADER):
+            values.pop("proxy_secret_header")
         return cls(**values, errors=tuple(errors))
 
 
@@ -107,6 +140,8 @@ class Identity:
     """"header" (trusted reverse-proxy header), "demo" (picked on the page) or ""."""
     roles: tuple[str, ...] = ()
     known: bool = False
+    note: str = ""
+    """Why a header that was sent identifies nobody ("" when nothing was refused)."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +162,8 @@ class Page:
     identity: Identity
     read_only: str
     """Why nothing can be written from this page ("" when writes are possible)."""
-    sha256: str
+    fava_editing: str
+    """What the page says about Fava's own editor ("" when there is nothing to say)."""
     users: list[str]
     config: Config
     today: datetime.date
@@ -139,6 +175,13 @@ class Page:
     reports: ReportsPage | None = None
     missing_id: str = ""
     notes: list[str] = field(default_factory=list)
+
+
+FAVA_CLOSED = (
+    "Fava editing is closed: Fava's own editor, importer, uploads and document deletion "
+    "write without checking who you are, so they are refused (403) while identities come "
+    "from {header}. Decide here; change entries with bean-adjust or in git "
+    "('fava-editing': True in the extension's config reopens them).")
 
 
 def fava_read_only() -> bool:
@@ -191,6 +234,13 @@ class AdjustmentsExtension(FavaExtensionBase):
     - ``per-page`` (int, default 50): queue rows per page.
     - ``target`` (str): file decisions are appended to, relative to the
       ledger (default: the writer's choice, see `beancount_adjustments.writer`).
+    - ``fava-editing`` (bool, default False): with ``user-header`` set, Fava's
+      own write API (editor, importer, uploads, document deletion: every
+      non-GET request but this extension's) is refused with 403, since it
+      writes without identity; True opens it again (the page says so).
+    - ``proxy-secret`` (``'env:NAME'``): the secret the proxy sends in
+      ``proxy-secret-header`` (default ``X-Proxy-Secret``) is in the
+      environment variable NAME; a request without it names nobody.
 
     Pages (Fava's report "Adjustments", ``extension/AdjustmentsExtension/``):
     ``?view=queue`` (default; filters ``state kind type category customer
@@ -200,13 +250,16 @@ class AdjustmentsExtension(FavaExtensionBase):
 
     Endpoints (``extension/AdjustmentsExtension/<endpoint>``):
 
-    - ``POST decide``: JSON ``{"sha256": ..., "decisions": [{"id", "action",
-      "reason"?, "comment"?, "effective"?}]}``. One write through
+    - ``POST decide``: JSON ``{"decisions": [{"id", "action", "digest",
+      "reason"?, "comment"?, "effective"?}]}`` where ``digest`` is the
+      request's digest as the page showed it. One write through
       `writer.write_decisions(partial=True)` and one reload. 200 with
-      ``written``, ``ids``, ``refused`` (id, message) when anything was
-      written; 422 when everything was refused; 403 without identity or when
-      read-only; 415 for a non-JSON body; 400 for a malformed one; 409 when the
-      file changed since the page was rendered (reload).
+      ``written``, ``ids``, ``refused`` (id, message, code, status) when
+      anything was written; when nothing was: 409 if an item changed since it
+      was shown (code ``changed``: reload), else 422; 403 without identity or
+      when read-only; 415 for a non-JSON body; 400 for a malformed one.
+    - ``GET document?id=ID``: the request's ``document:`` file, inline, if it
+      lies under the ledger's folder (403 outside it, 404 missing).
     - ``GET export?report=summary|trends|impact|compliance|queue``: CSV.
     - ``GET queue``: the queue as JSON (same filters as the page).
     - ``GET adjustment?id=ID``: one adjustment's detail as JSON.
@@ -221,7 +274,6 @@ class AdjustmentsExtension(FavaExtensionBase):
         self._index: BookIndex | None = None
         self._index_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._sha_cache: tuple[tuple[str, int, int, int], str] | None = None
 
     # -- Fava hooks -------------------------------------------------------------
 
@@ -229,13 +281,25 @@ class AdjustmentsExtension(FavaExtensionBase):
         self._index = None
 
     def before_request(self) -> None:
-        """Refuse writes to this extension when Fava or the config is read-only (403).
+        """Close every write this extension does not judge, and this extension's own
+        writes when Fava or the config is read-only (403, nothing written).
 
-        Fava's own read-only hook would answer 401 after this one runs.
+        Fava runs this hook on every request to a ledger (its JSON API included)
+        before the view and before its own `--read-only` hook (which would answer
+        401). With `user-header` set, every non-GET request that is not one of
+        this extension's endpoints is refused: Fava's editor, importer, uploads
+        and document deletion write whatever they are sent, under any name,
+        without identity (`fava-editing: True` opens them again).
         """
-        if request.method in ("GET", "HEAD", "OPTIONS"):
+        if request.method in SAFE_METHODS:
             return
-        if f"/extension/{self.name}/" not in request.path:
+        args = request.view_args or {}
+        ours = (request.endpoint == "extension_endpoint"
+                and args.get("extension_name") == self.name)
+        if not ours:
+            if self.cfg.guards_fava:
+                abort(_json(403, ok=False, error=FAVA_CLOSED.format(
+                    header=self.cfg.user_header)))
             return
         reason = self.read_only_reason(with_identity=False)
         if reason:
@@ -288,29 +352,6 @@ class AdjustmentsExtension(FavaExtensionBase):
         target = Path(self.cfg.target) if self.cfg.target else None
         return writer.resolve_target(self.ledger_path(), target)
 
-    def current_sha256(self) -> str:
-        """SHA-256 of the file writes go to, as it is on disk now.
-
-        Hashing a large ledger on every page view is slow, so the hash is
-        cached against the file's (inode, size, mtime); the writer re-checks
-        the real hash under its lock (`expected_sha256`) on every write.
-        """
-        path = self.target_path()
-        try:
-            stat = path.stat()
-        except OSError:
-            return ""
-        key = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
-        cached = self._sha_cache
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        try:
-            digest = writer.file_sha256(path)
-        except OSError:
-            return ""
-        self._sha_cache = (key, digest)
-        return digest
-
     def today(self) -> datetime.date:
         return datetime.date.today()
 
@@ -325,20 +366,57 @@ class AdjustmentsExtension(FavaExtensionBase):
 
     # -- identity and permissions ----------------------------------------------
 
+    def header_user(self) -> tuple[str | None, str]:
+        """The user the trusted proxy names, or None and why not ("": no header).
+
+        Only the proxy may name a user: with `proxy-secret`, a request without
+        the proxy's secret header (compared in constant time) names nobody. A
+        header that is ambiguous (sent twice, several values, an underscore
+        variant where the server shows one) names nobody either.
+        """
+        header = self.cfg.user_header
+        if not header:
+            return None, ""
+        values = request.headers.getlist(header)
+        if self.cfg.proxy_secret is not None:
+            variable = self.cfg.secret_variable
+            expected = os.environ.get(variable, "") if variable else ""
+            if not expected:
+                return None, (f"proxy-secret names the environment variable {variable or '?'}, "
+                              "which is not set for Fava: nobody is identified until it is")
+            sent = request.headers.getlist(self.cfg.proxy_secret_header)
+            if len(sent) != 1 or not hmac.compare_digest(sent[0].encode("utf-8", "replace"),
+                                                         expected.encode("utf-8")):
+                if not values:
+                    return None, ""
+                return None, (f"{header} was ignored: this request did not come through the "
+                              f"trusted proxy (no valid {self.cfg.proxy_secret_header})")
+        if not values:
+            return None, ""
+        # WSGI servers fold `X_Remote_User` into the same environ key as
+        # `X-Remote-User`: Werkzeug drops underscore names, its test client joins
+        # repeats with ", ", cheroot (Fava's server) keeps the last. What shows
+        # here as several values is refused; the proxy must drop the rest.
+        if len(values) > 1 or "," in values[0]:
+            return None, (f"{header} was ignored: it was sent several times or with "
+                          "several values, so it names nobody for sure")
+        value = values[0].strip()
+        if not value:
+            return None, ""
+        if len(value) > MAX_USER or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            return None, f"{header} was ignored: it is not a user name"
+        return value, ""
+
     def identity(self) -> Identity:
-        user: str | None = None
-        source = ""
-        if self.cfg.user_header:
-            value = (request.headers.get(self.cfg.user_header) or "").strip()
-            if value:
-                user, source = value[:100], "header"
-        if user is None and self.cfg.demo_mode:
+        user, note = self.header_user()
+        source = "header" if user else ""
+        if user is None and not note and self.cfg.demo_mode:
             value = (request.args.get("as") or request.cookies.get(DEMO_COOKIE) or "").strip()
             index = self.index()
             if value and index is not None and value in index.users(self.today()):
                 user, source = value, "demo"
         if user is None:
-            return Identity(None, "")
+            return Identity(None, "", note=note)
         index = self.index()
         roles = index.roles(user, self.today()) if index is not None else ()
         known = index is not None and index.book.directory.is_user(user, self.today())
@@ -349,12 +427,28 @@ class AdjustmentsExtension(FavaExtensionBase):
             return "Fava runs in read-only mode (--read-only): nothing can be written."
         if self.cfg.read_only:
             return "The adjustments extension is configured read-only."
-        if with_identity and self.identity().user is None:
+        if with_identity:
+            identity = self.identity()
+            if identity.user is not None:
+                return ""
+            if identity.note:
+                return f"No acting user: {identity.note}. The pages are read-only."
             if self.cfg.demo_mode:
                 return "Pick who you act as to approve or reject; until then this is read-only."
             return ("No acting user: the trusted header "
                     f"{self.cfg.user_header or '(user-header not configured)'} is missing, "
                     "so the pages are read-only.")
+        return ""
+
+    def fava_editing_note(self) -> str:
+        """What the page says about Fava's own editor and write API."""
+        if self.cfg.guards_fava:
+            return FAVA_CLOSED.format(header=self.cfg.user_header)
+        if self.cfg.user_header:
+            return ("Fava editing is open ('fava-editing': True): Fava's editor, importer and "
+                    "uploads write whatever they are sent, approvals under any name included, "
+                    "with no identity check. Close it unless every user of this Fava is "
+                    "trusted to write anything.")
         return ""
 
     def page_url(self, **params: object) -> str:
@@ -381,7 +475,7 @@ class AdjustmentsExtension(FavaExtensionBase):
         view = request.args.get("view", "queue")
         base: dict[str, Any] = {
             "identity": identity, "read_only": self.read_only_reason(),
-            "sha256": self.current_sha256(), "config": self.cfg, "today": today,
+            "fava_editing": self.fava_editing_note(), "config": self.cfg, "today": today,
             "date_range": self.date_range(),
             "users": index.users(today) if index is not None and self.cfg.demo_mode else [],
             "problems": len(index.book.problems) if index is not None else 0,
@@ -466,7 +560,13 @@ class AdjustmentsExtension(FavaExtensionBase):
 
     @endpoint("decide", ["POST"])
     def decide(self) -> Response:
-        """Approve, reject, apply or cancel one or many adjustments in one write."""
+        """Approve, reject, apply or cancel one or many adjustments in one write.
+
+        Each decision carries the digest of the request as the page showed it;
+        the writer refuses (409, code "changed") an item whose request now holds
+        something else, whatever file it is in. Writes by others to other items
+        never make a page stale.
+        """
         reason = self.read_only_reason(with_identity=False)
         if reason:
             return _json(403, ok=False, error=reason)
@@ -478,39 +578,34 @@ class AdjustmentsExtension(FavaExtensionBase):
         identity = self.identity()
         if identity.user is None:
             return _json(403, ok=False, error="no acting user: nothing is written without "
-                         "an identity (read-only)")
-        sha = body.get("sha256")
-        if not isinstance(sha, str) or not sha:
-            return _json(400, ok=False, error="sha256 of the ledger as rendered is required")
+                         "an identity (read-only)" + (f"; {identity.note}" if identity.note
+                                                      else ""))
         decisions, error = self._parse_decisions(body.get("decisions"), identity.user)
         if error:
             return _json(400, ok=False, error=error)
-        if sha != self.current_sha256():
-            return _json(409, ok=False, stale=True, error="the ledger changed since this page "
-                         "was loaded; reload the page and try again")
         target = Path(self.cfg.target) if self.cfg.target else None
         with self._write_lock:
             try:
                 result = writer.write_decisions(self.ledger_path(), decisions, partial=True,
-                                                expected_sha256=sha, target=target)
+                                                target=target)
             except writer.WriteRefused as refused:
-                stale = any(STALE_MARKER in r.message for r in refused.refusals)
-                return _json(409 if stale else 422, ok=False, stale=stale,
+                items = [_refusal_json(r) for r in refused.refusals]
+                changed = any(r.code == "changed" for r in refused.refusals)
+                return _json(409 if changed else 422, ok=False, stale=changed,
                              error="; ".join(r.message for r in refused.refusals),
-                             written=0, ids=[],
-                             refused=[{"id": r.key, "message": r.message}
-                                      for r in refused.refusals])
+                             written=0, ids=[], refused=items)
             if result.written:
                 # The atomic rename also touches the directory: tell the watcher
                 # about both, so it does not reload a second time for this write.
                 self.ledger.watcher.notify(result.path)
                 self.ledger.watcher.notify(result.path.parent)
                 self.ledger.load_file()
-        refusals = [{"id": r.key, "message": r.message} for r in result.refused]
-        status = 200 if result.written else 422
+        refusals = [_refusal_json(r) for r in result.refused]
+        changed = any(r.code == "changed" for r in result.refused)
+        status = 200 if result.written else (409 if changed else 422)
         return _json(status, ok=bool(result.written), written=result.written,
-                     ids=list(result.ids), refused=refusals,
-                     sha256=result.sha256 or self.current_sha256(), by=identity.user)
+                     ids=list(result.ids), refused=refusals, stale=changed,
+                     sha256=result.sha256, by=identity.user)
 
     def _parse_decisions(self, raw: object, user: str) -> tuple[list[writer.Decision], str]:
         if not isinstance(raw, list) or not raw:
@@ -521,12 +616,15 @@ class AdjustmentsExtension(FavaExtensionBase):
         for i, item in enumerate(raw):
             if not isinstance(item, dict):
                 return [], f"decision {i + 1} is not an object"
-            adj_id, action = item.get("id"), item.get("action")
+            adj_id, action, digest = item.get("id"), item.get("action"), item.get("digest")
             if not isinstance(adj_id, str) or not adj_id.strip():
                 return [], f"decision {i + 1} has no id"
             if action not in {a.value for a in Action}:
                 return [], f"decision {i + 1}: action must be one of approve, reject, " \
                            "apply, cancel"
+            if not isinstance(digest, str) or not digest.strip():
+                return [], (f"decision {i + 1}: digest (of the request as the page showed "
+                            "it) is required")
             texts: dict[str, str | None] = {}
             for key in ("reason", "comment"):
                 value = item.get(key)
@@ -542,8 +640,45 @@ class AdjustmentsExtension(FavaExtensionBase):
             out.append(writer.Decision(adjustment_id=adj_id.strip(), action=Action(action),
                                        by=user, reason=texts["reason"] or None,
                                        comment=texts["comment"] or None,
-                                       effective=effective))
+                                       effective=effective, seen_digest=digest.strip()))
         return out, ""
+
+    @endpoint("document")
+    def document(self) -> Response:
+        """The file a request's `document:` names, inline, if it lies in the ledger's folder.
+
+        The path is the request's own (relative to its file), resolved with
+        symlinks; anything outside the main ledger's folder is refused (403),
+        a missing file is 404. Served with its content type, `inline`, `nosniff`
+        and (but for PDFs) a sandboxing CSP, so an HTML or SVG document cannot
+        run script on Fava's origin.
+        """
+        index = self.index()
+        if index is None:
+            return _json(404, ok=False, error="the beancount_adjustments plugin did not run")
+        adj = index.book.get(request.args.get("id", ""))
+        if adj is None or not adj.request.document:
+            return _json(404, ok=False, error="no such adjustment, or it names no document")
+        source = adj.request.source.filename or str(self.ledger_path())
+        root = self.ledger_path().resolve().parent
+        try:
+            path = (Path(source).parent / adj.request.document).resolve(strict=True)
+        except (OSError, RuntimeError, ValueError):
+            return _json(404, ok=False, error=f"{adj.request.document} does not exist")
+        if not path.is_relative_to(root):
+            return _json(403, ok=False, error=f"{adj.request.document} lies outside the "
+                         "ledger's folder; only files under it are served")
+        if not path.is_file():
+            return _json(404, ok=False, error=f"{adj.request.document} is not a file")
+        mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        response = send_file(path, mimetype=mimetype, download_name=path.name,
+                             as_attachment=False, max_age=0)
+        response.headers["Content-Disposition"] = _inline(path.name)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if mimetype != "application/pdf":
+            response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; " \
+                "img-src 'self' data:; style-src 'unsafe-inline'"
+        return response
 
     @endpoint("export")
     def export(self) -> Response:
@@ -590,7 +725,6 @@ class AdjustmentsExtension(FavaExtensionBase):
         view = self.queue(index, self.identity(), self.date_range())
         return _json(200, ok=True, total_open=view.total_open, matched=view.matched,
                      overdue=view.overdue, mine=view.mine, page=view.page, pages=view.pages,
-                     sha256=self.current_sha256(),
                      rows=[_row_json(r) for r in view.rows])
 
     @endpoint("adjustment")
@@ -620,9 +754,20 @@ class AdjustmentsExtension(FavaExtensionBase):
                      problems=[p.message for p in detail.problems])
 
 
+def _inline(name: str) -> str:
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("\\", "_")
+    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+def _refusal_json(refusal: writer.Refusal) -> dict[str, Any]:
+    return {"id": refusal.key, "message": refusal.message, "code": refusal.code,
+            "status": 409 if refusal.code == "changed" else 422}
+
+
 def _row_json(row: views.QueueRow) -> dict[str, Any]:
     return {
-        "id": row.id, "date": row.date.isoformat(), "age_days": row.age_days,
+        "id": row.id, "digest": row.digest, "date": row.date.isoformat(),
+        "age_days": row.age_days,
         "amount": str(row.number), "currency": row.currency, "type": row.type,
         "category": row.category, "customer": row.customer, "tier": row.tier,
         "requested_by": row.requested_by, "state": row.state, "level": row.level,

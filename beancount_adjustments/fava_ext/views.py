@@ -266,6 +266,9 @@ class QueueRow:
     problems: int
     eligible: tuple[str, ...] = ()
     actions: tuple[ActionHint, ...] = ()
+    digest: str = ""
+    """The request's digest as shown (detailed rows only): the page posts it back
+    with each decision so the writer refuses an item that changed meanwhile."""
 
     @property
     def reversal(self) -> bool:
@@ -392,7 +395,8 @@ def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date, user: 
         mine=_is_mine(index, adj, user, today), narration=request.narration,
         problems=len(adj.problems),
         eligible=tuple(eligible_approvers(index, adj, today)) if detailed else (),
-        actions=tuple(action_hints(index, adj, user, today)) if detailed else ())
+        actions=tuple(action_hints(index, adj, user, today)) if detailed else (),
+        digest=adj.digest if detailed else "")
 
 
 _SORTERS = {
