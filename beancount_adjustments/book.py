@@ -245,24 +245,33 @@ class Tracked:
             found = self._digest = digests.request_digest(self.request)
         return found
 
-    def situation(self, stale: bool = False) -> Situation:
-        """What `permissions.denial` needs to judge an action now.
+    # What `permissions.denial` reads (`permissions.Situation`).
 
-        `stale`: for an approval given to other content, which was given when
-        the levels approved before it (stale or not) had been filled.
-        """
-        reversing = self.state is State.REVERSING
-        if reversing:
-            approvals = self.reversal_approvals
-        elif stale and self.stale:
-            approvals = tuple(sorted(self.approvals + self.stale, key=attrgetter("level")))
-        else:
-            approvals = self.approvals
-        settings = self.settings
-        return Situation(self.request, self.state,
-                         self.reversal_chain if reversing else self.chain,
-                         tuple([a.by for a in approvals]), self.amount, self.cancelled_by,
-                         settings.separate_apply, settings.signatures_required)
+    @property
+    def deciding_chain(self) -> tuple[str, ...]:
+        return self.reversal_chain if self.state is State.REVERSING else self.chain
+
+    @property
+    def deciding_approvers(self) -> tuple[str, ...]:
+        approvals = self.reversal_approvals if self.state is State.REVERSING else self.approvals
+        return tuple([a.by for a in approvals]) if approvals else _NONE
+
+    @property
+    def separate_apply(self) -> bool:
+        return self.settings.separate_apply
+
+    @property
+    def signatures_required(self) -> bool:
+        return self.settings.signatures_required
+
+    def situation(self, stale: bool = False) -> Situation:
+        """What `permissions.denial` judges: this record, or for an approval given to
+        other content, the record as it was when the levels approved before it
+        (stale or not) had been filled."""
+        if not stale or not self.stale or self.state is State.REVERSING:
+            return self
+        given = sorted(self.approvals + self.stale, key=attrgetter("level"))
+        return _AsGiven(self, tuple(a.by for a in given))
 
     @property
     def approvers(self) -> tuple[str, ...]:
@@ -280,6 +289,42 @@ class Tracked:
             self.reversed_source, self.reversal_chain,
             tuple(_approval(*a) for a in self.reversal_approvals), self.cancelled_by,
             self.problems, self.risk_flags, settings.signatures_required, self.judged)
+
+
+@dataclass(frozen=True, slots=True)
+class _AsGiven:
+    """A record seen with its stale approvals filling their levels (`Tracked.situation`)."""
+
+    tracked: Tracked
+    deciding_approvers: tuple[str, ...]
+
+    @property
+    def request(self) -> Request:
+        return self.tracked.request
+
+    @property
+    def state(self) -> State:
+        return self.tracked.state
+
+    @property
+    def deciding_chain(self) -> tuple[str, ...]:
+        return self.tracked.chain
+
+    @property
+    def amount(self) -> Money | None:
+        return self.tracked.amount
+
+    @property
+    def cancelled_by(self) -> str | None:
+        return self.tracked.cancelled_by
+
+    @property
+    def separate_apply(self) -> bool:
+        return self.tracked.settings.separate_apply
+
+    @property
+    def signatures_required(self) -> bool:
+        return self.tracked.settings.signatures_required
 
 
 class _Flags:
@@ -473,6 +518,7 @@ class _Replay:
         self._actions = {Action.APPROVE: self.approve, Action.REJECT: self.reject,
                          Action.APPLY: self.apply_event, Action.CANCEL: self.cancel}
         self.rules = Rules(self.directory, rates, self.matrix)
+        self._isos: dict[datetime.date, str] = {}
         self.current: Request | Event | None = None
         """What the replay is judging: where an internal failure is reported."""
         self.check_rows()
@@ -615,6 +661,8 @@ class _Replay:
                 return ("missing-at", "this type's policy requires `at:` (when the decision "
                         "was written) on every event (`require-at: TRUE`); tools write it.")
             return None
+        if self.written_that_day(at, item.date):
+            return None
         written = self.written_on(at)
         if written is None:
             return ("bad-metadata", f"`at: {at!r}` is not an ISO 8601 moment "
@@ -630,8 +678,19 @@ class _Replay:
     def decided_on(self, item: Request | Event) -> datetime.date:
         """The day a decision was really taken: its date, or later per its `at:`."""
         at = item.at
-        written = self.written_on(at) if at is not None else None
+        if at is None or self.written_that_day(at, item.date):
+            return item.date
+        written = self.written_on(at)
         return item.date if written is None or written < item.date else written
+
+    def written_that_day(self, at: str, date: datetime.date) -> bool:
+        """Whether `at` is a tool's stamp (YYYY-MM-DDTHH:MM...) of `date` or earlier:
+        the usual case, told without working out the moment."""
+        iso = self._isos.get(date)
+        if iso is None:
+            iso = self._isos[date] = date.isoformat()
+        day = at[:10]
+        return len(at) >= 20 and at[10] == "T" and day <= iso and _day(day) is not None
 
     # -- requests ------------------------------------------------------------
 

@@ -39,8 +39,16 @@ def exact_number(number: Decimal) -> str:
 
 
 def _postings(postings: Iterable[tuple[str, Decimal, str]]) -> list[str]:
-    return sorted(f"{account}\x1f{exact_number(number)}\x1f{currency}"
-                  for account, number, currency in postings)
+    lines = []
+    for account, number, currency in postings:
+        text = format(number, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        if text in ("-0", ""):
+            text = "0"
+        lines.append(f"{account}\x1f{text}\x1f{currency}")
+    lines.sort()
+    return lines
 
 
 def _hash(parts: Iterable[str]) -> str:
@@ -49,12 +57,13 @@ def _hash(parts: Iterable[str]) -> str:
 
 def request_digest(request: Request) -> str:
     """The current version's digest of `request`, as tools write it."""
-    optional = (request.category, request.entered_by, request.effective, request.invoice,
-                request.order, request.document)
+    effective = request.effective
     parts = [request.id, request.type, request.customer, request.reason,
-             request.requested_by, request.date.isoformat(),
-             *("" if value is None else str(value) for value in optional),
-             ",".join(sorted(request.risk)), *_postings(request.postings)]
+             request.requested_by, request.date.isoformat(), request.category or "",
+             request.entered_by or "", effective.isoformat() if effective else "",
+             request.invoice or "", request.order or "", request.document or "",
+             ",".join(sorted(request.risk)) if request.risk else "",
+             *_postings(request.postings)]
     return f"{VERSION}-{_hash(parts)}"
 
 

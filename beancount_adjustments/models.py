@@ -433,3 +433,7 @@ class Adjustment(Frozen):
     @property
     def deciding_approvals(self) -> tuple[Approval, ...]:
         return self.reversal_approvals if self.state is State.REVERSING else self.approvals
+
+    @property
+    def deciding_approvers(self) -> tuple[str, ...]:
+        return tuple(a.by for a in self.deciding_approvals)

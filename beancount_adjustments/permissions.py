@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from beancount_adjustments.lifecycle import TRANSITIONS, refusal
-from beancount_adjustments.models import Action, Adjustment, Money, Request, State
+from beancount_adjustments.models import Action, Money, Request, State
 from beancount_adjustments.policy import Directory, Matrix, Rates, within_limit
 
 
@@ -23,27 +23,28 @@ class Denial(NamedTuple):
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class Situation:
-    """What the rule needs to know of an adjustment at the moment of an action."""
+class Situation(Protocol):
+    """What the rule reads of an adjustment: the book's `Adjustment`, or the
+    replay's record of one while it judges (no copy made per event)."""
 
-    request: Request
-    state: State
-    chain: tuple[str, ...]
-    """The chain being filled: the request's, or the reversal's while reversing."""
-    approvers: tuple[str, ...]
-    """Who holds the levels of that chain so far, in order."""
-    amount: Money | None
-    cancelled_by: str | None
-    separate_apply: bool
-    signatures_required: bool
-
-    @classmethod
-    def of(cls, adj: Adjustment) -> Situation:
-        approvals = adj.deciding_approvals
-        return cls(adj.request, adj.state, adj.deciding_chain,
-                   tuple(a.by for a in approvals), adj.amount, adj.cancelled_by,
-                   adj.separate_apply, bool(getattr(adj, "signatures_required", False)))
+    @property
+    def request(self) -> Request: ...
+    @property
+    def state(self) -> State: ...
+    @property
+    def deciding_chain(self) -> tuple[str, ...]:
+        """The chain being filled: the request's, or the reversal's while reversing."""
+    @property
+    def deciding_approvers(self) -> tuple[str, ...]:
+        """Who holds the levels of that chain so far, in order."""
+    @property
+    def amount(self) -> Money | None: ...
+    @property
+    def cancelled_by(self) -> str | None: ...
+    @property
+    def separate_apply(self) -> bool: ...
+    @property
+    def signatures_required(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +89,11 @@ def denial(rules: Rules, situation: Situation, action: Action, by: str, date: da
         if state is State.PENDING and by in request.requesters:
             return Denial("self-rejection",
                           "a requester withdraws their own request with cancel, not reject.")
-        if not set(held) & set(situation.chain):
+        chain = situation.deciding_chain
+        if not set(held) & set(chain):
             return Denial("missing-role",
                           f"rejecting needs one of the roles in its approval chain "
-                          f"({', '.join(situation.chain) or 'none'}); {by} holds "
+                          f"({', '.join(chain) or 'none'}); {by} holds "
                           f"{', '.join(sorted(held)) or 'no role'}.")
         return None
     if action is Action.APPLY:
@@ -110,7 +112,7 @@ def denial(rules: Rules, situation: Situation, action: Action, by: str, date: da
 
 def _approve(rules: Rules, situation: Situation, by: str, date: datetime.date, *,
              signed: bool) -> Denial | None:
-    request, chain, directory = situation.request, situation.chain, rules.directory
+    request, chain, directory = situation.request, situation.deciding_chain, rules.directory
     reversal = situation.state is State.REVERSING
     if by in request.requesters:
         whose = "requester" if by == request.requested_by else "person who entered it"
@@ -121,12 +123,13 @@ def _approve(rules: Rules, situation: Situation, by: str, date: datetime.date, *
         return Denial("self-approval",
                       "the person who asked for the reversal cannot approve it (segregation "
                       "of duties); another user holding the role must approve.")
-    level = len(situation.approvers)
+    approvers = situation.deciding_approvers
+    level = len(approvers)
     if level >= len(chain):
         return Denial("invalid-transition", "every level was already approved.")
     role = chain[level]
-    if by in situation.approvers:
-        earlier = situation.approvers.index(by) + 1
+    if by in approvers:
+        earlier = approvers.index(by) + 1
         return Denial("same-approver",
                       f"{by} already approved level {earlier} as {chain[earlier - 1]}; "
                       f"level {level + 1} ({role}) needs a different person.")

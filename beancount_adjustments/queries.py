@@ -32,7 +32,7 @@ from typing import Any
 
 from beancount_adjustments.book import Book
 from beancount_adjustments.models import Action, Adjustment, Money, State
-from beancount_adjustments.permissions import Denial, Situation, denial
+from beancount_adjustments.permissions import Denial, denial
 from beancount_adjustments.policy import Rates, convert
 
 
@@ -108,7 +108,7 @@ def select(book: Book, filters: Filters, today: datetime.date,
 def refusal_of(book: Book, adj: Adjustment, user: str, action: Action,
                date: datetime.date, *, signed: bool = False) -> Denial | None:
     """Why `user` may not take `action` on `adj` on `date`: the replay's rule."""
-    return denial(book.rules, Situation.of(adj), action, user, date, signed=signed)
+    return denial(book.rules, adj, action, user, date, signed=signed)
 
 
 def may(book: Book, adj: Adjustment, user: str, action: Action, date: datetime.date, *,

@@ -25,7 +25,7 @@ from beancount_adjustments.cli import main
 from beancount_adjustments.cli.decisions import _chosen
 from beancount_adjustments.fava_ext import views
 from beancount_adjustments.models import Action, State
-from beancount_adjustments.permissions import Situation, denial
+from beancount_adjustments.permissions import denial
 from beancount_adjustments.queries import same_currency_only
 from beancount_adjustments.writer import (
     Decision,
@@ -128,7 +128,7 @@ def run(*args: str, user: str | None = None) -> object:
 def allowed(book: Book, action: Action, user: str, *, signed: bool = False) -> set[str]:
     return {adj.id for adj in book.adjustments.values()
             if adj.state in (State.PENDING, State.REVERSING)
-            and denial(book.rules, Situation.of(adj), action, user, TODAY, signed=signed)
+            and denial(book.rules, adj, action, user, TODAY, signed=signed)
             is None}
 
 
@@ -194,7 +194,7 @@ def test_the_demo_ledger_agrees_too() -> None:
         for action in (Action.APPROVE, Action.REJECT):
             rule = {adj.id for adj in book.adjustments.values()
                     if adj.state in (State.PENDING, State.REVERSING)
-                    and denial(book.rules, Situation.of(adj), action, user, on,
+                    and denial(book.rules, adj, action, user, on,
                                signed=False) is None}
             cli = set(_chosen(book, user, action, narrowing=NO_NARROWING,
                               rates=book.rules.rates, on=on))
