@@ -1017,8 +1017,9 @@ class _Replay:
     def staleness(self, adj: Tracked, event: Event) -> str | None:
         """Why an approval was given to something else than what is judged now."""
         reversing = adj.state is State.REVERSING
-        if event.digest is not None and not digests.matches(event.digest, adj.request,
-                                                            adj.digest):
+        written = event.digest
+        if (written is not None and written != adj.digest
+                and not digests.matches(written, adj.request, adj.digest)):
             return (f"the request changed after it was given (digest {event.digest} "
                     f"approved, now {adj.digest})")
         chain = adj.reversal_chain if reversing else adj.chain

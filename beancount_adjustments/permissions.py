@@ -114,7 +114,7 @@ def _approve(rules: Rules, situation: Situation, by: str, date: datetime.date, *
              signed: bool) -> Denial | None:
     request, chain, directory = situation.request, situation.deciding_chain, rules.directory
     reversal = situation.state is State.REVERSING
-    if by in request.requesters:
+    if by in (request.requested_by, request.entered_by):
         whose = "requester" if by == request.requested_by else "person who entered it"
         return Denial("self-approval",
                       f"the {whose} cannot approve {'its reversal' if reversal else 'it'} "

@@ -9,7 +9,8 @@ once without it, and measures in fresh subprocesses:
   and the plugin's own time within that same load (its `__plugins__`
   callables wrapped with a timer; the loader's own per-plugin timing line,
   which also counts the re-sort that follows every plugin, is shown too).
-  Target: the plugin takes at most 3 % of the load. For information, the
+  Target: the plugin takes at most 10 % of the load (issue 11's figure, which
+  replaced the 3 % that pure Python could not reach). For information, the
   difference between the loads with and without the plugin line (the rss
   runs) is shown as well: it also holds what the plugin makes others do
   (the loader's re-sort, validating the generated entries, and cyclic GC
@@ -45,7 +46,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 PLUGIN_LINE = re.compile(r'^plugin "beancount_adjustments".*\n', re.MULTILINE)
-TIME_TARGET = 3.0  # plugin time, % of the load
+TIME_TARGET = 10.0  # plugin time, % of the load
 MEMORY_TARGET = 15.0  # increase of peak memory, %
 
 
