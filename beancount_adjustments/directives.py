@@ -98,7 +98,8 @@ _NEEDS_REASON = frozenset({Action.REJECT, Action.CANCEL})
 # A request's optional keys, in the order their problems have always been reported.
 _OPTIONAL_KEYS = ("risk", "invoice", "order", "ticket", "document", "effective", "external-id",
                   "entered-by", "at", "judged", "chain")
-_NO_OPTIONAL_KEYS = (None,) * len(_OPTIONAL_KEYS)
+_OPTIONAL_KEY_SET = frozenset(_OPTIONAL_KEYS)
+_OPTIONAL_KEY_ORDER = {key: index for index, key in enumerate(_OPTIONAL_KEYS)}
 _tuple_new = tuple.__new__
 
 
@@ -506,30 +507,31 @@ class Reader:
                              adj_id)
                 return None
             postings.append(Posting(posting.account, units.number, units.currency))
-        # Optional keys are checked only when present (most are absent).
-        optional: Sequence[Any] = _NO_OPTIONAL_KEYS
-        if not meta.keys().isdisjoint(_OPTIONAL_KEYS):
-            optional = []
-            for key in _OPTIONAL_KEYS:
-                value = get(key)
-                if value is not None:
-                    if key == "effective":
-                        value = self.date(meta, key, source, adj_id)
-                    elif key == "judged":
-                        value = self.amount(meta, key, source, adj_id)
-                    elif key == "at":
-                        value = str(value)
-                    else:
-                        value = _plain(value) or self.text(meta, key, source, adj_id)
-                optional.append(value)
-        (risk, invoice, order, ticket, document, effective, external_id, entered_by, at,
-         judged, chain) = optional
+        # Optional keys are read only when present (most are absent), in the order
+        # their problems have always been reported.
+        optional: dict[str, Any] = {}
+        present = meta.keys() & _OPTIONAL_KEY_SET
+        for key in sorted(present, key=_OPTIONAL_KEY_ORDER.__getitem__) if present else ():
+            value = get(key)
+            if value is None:
+                continue
+            if key == "effective":
+                value = self.date(meta, key, source, adj_id)
+            elif key == "judged":
+                value = self.amount(meta, key, source, adj_id)
+            elif key == "at":
+                value = str(value)
+            else:
+                value = _plain(value) or self.text(meta, key, source, adj_id)
+            optional[key] = value
+        pick = optional.get
+        risk, chain = pick("risk"), pick("chain")
         return Request(
             adj_id, entry.date, adj_type, category, customer, requested_by, reason,
-            entry.payee, entry.narration or "", tuple(postings), source, invoice, order, ticket,
-            document, effective,
+            entry.payee, entry.narration or "", tuple(postings), source, pick("invoice"),
+            pick("order"), pick("ticket"), pick("document"), pick("effective"),
             tuple(r.strip() for r in risk.split(",") if r.strip()) if risk else (),
-            external_id, entered_by, at, judged,
+            pick("external-id"), pick("entered-by"), pick("at"), pick("judged"),
             None if chain is None else parse_chain(chain))
 
     def _request_id(self, entry: data.Transaction, source: Source) -> str | None:
