@@ -57,7 +57,7 @@ from pathlib import Path
 
 from beancount_adjustments.digest import request_digest
 from beancount_adjustments.directives import chain_text
-from beancount_adjustments.models import Posting, Request, Source
+from beancount_adjustments.models import KNOWN_CATEGORIES, Posting, Request, Source
 
 __all__ = ["generate_ledger", "write_ledger"]
 
@@ -115,14 +115,7 @@ TYPES: tuple[str, ...] = tuple(COUNTER_ACCOUNT)
 TYPE_WEIGHTS: tuple[int, ...] = (12, 4, 12, 12, 7, 8, 5, 5, 9, 5, 8, 10)
 
 # Every category; TYPE_CATEGORIES spreads them over the types (each one is used).
-CATEGORIES: tuple[str, ...] = (
-    "customer-service:goodwill", "customer-service:service-recovery",
-    "customer-service:loyalty", "customer-service:complaint-resolution",
-    "operational:billing-error", "operational:system-correction",
-    "operational:data-migration", "operational:process-improvement",
-    "financial:payment-correction", "financial:tax-adjustment",
-    "financial:currency-correction", "financial:reconciliation",
-)
+CATEGORIES: tuple[str, ...] = KNOWN_CATEGORIES
 TYPE_CATEGORIES: dict[str, tuple[str, ...]] = {
     "credit:account": ("customer-service:complaint-resolution", "operational:billing-error",
                        "financial:payment-correction", "financial:reconciliation",
