@@ -75,7 +75,7 @@ from beancount_adjustments.policy import known_names
 from beancount_adjustments.queries import Filters, requirements, select
 
 __all__ = ["STATUS", "Adjustment", "ApiError", "apply", "approve", "cancel", "create",
-           "create_fields", "get", "list", "reject"]
+           "create_fields", "filters_of", "find", "get", "list", "reject"]
 
 STATUS = {"invalid": 400, "forbidden": 403, "not-found": 404, "conflict": 409,
           "changed": 409, "refused": 422, "no-plugin": 422}
@@ -175,8 +175,8 @@ def get(ledger: str | Path, adjustment_id: str) -> Adjustment:
     return Adjustment.of(adj, extras.request_extras(entries, book).get(adj.id, extras.NONE))
 
 
-def list(ledger: str | Path, *, state: str | Iterable[str] | None = None,  # noqa: A001
-         type: str | None = None, category: str | None = None,  # noqa: A002
+def list(ledger: str | Path, *, state: str | Iterable[str] | None = None,
+         type: str | None = None, category: str | None = None,
          customer: str | None = None, requester: str | None = None,
          older_than: int | None = None, awaiting: str | None = None,
          below: str | Money | None = None,
@@ -184,15 +184,35 @@ def list(ledger: str | Path, *, state: str | Iterable[str] | None = None,  # noq
     """The adjustments matching every filter given, oldest first: `bean-adjust list`'s
     filters (`queries.Filters`). `state` is one state or several; `type` and
     `category` are patterns (`credit:*`); `below` an amount (`"50 USD"`)."""
-    states = _states(state)
+    filters = filters_of(state=state, type=type, category=category, customer=customer,
+                         requester=requester, older_than=older_than, awaiting=awaiting,
+                         below=below)
+    entries, book = _load(ledger)
+    return find(entries, book, filters, today)
+
+
+def filters_of(*, state: str | Iterable[str] | None = None, type: str | None = None,
+               category: str | None = None, customer: str | None = None,
+               requester: str | None = None, older_than: int | None = None,
+               awaiting: str | None = None, below: str | Money | None = None) -> Filters:
+    """`queries.Filters` from `list`'s arguments, checked (`ApiError("invalid")`)."""
     if older_than is not None and (isinstance(older_than, bool) or not isinstance(
             older_than, int) or older_than < 0):
         raise ApiError("invalid", "older_than is a number of days, 0 or more")
     limit = _money(below, None, "below") if below is not None else None
-    entries, book = _load(ledger)
-    filters = Filters(states=states, type=type, category=category, customer=customer,
-                      requester=requester, older_than=older_than, awaiting=awaiting,
-                      below=limit)
+    if limit is not None and not limit.currency:
+        raise ApiError("invalid", "below needs a currency, like \"50 USD\"")
+    for name, value in (("type", type), ("category", category), ("customer", customer),
+                        ("requester", requester), ("awaiting", awaiting)):
+        _text(name, value)
+    return Filters(states=_states(state), type=type, category=category, customer=customer,
+                   requester=requester, older_than=older_than, awaiting=awaiting, below=limit)
+
+
+def find(entries: Iterable[data.Directive], book: Book, filters: Filters,
+         today: datetime.date | None = None) -> builtins.list[Adjustment]:
+    """`list` over a ledger already loaded (its entries and the plugin's book)."""
+    entries = builtins.list(entries)
     rates = price_rates([e for e in entries if isinstance(e, data.Price)])
     found = select(book, filters, today or datetime.date.today(), rates)
     more = extras.request_extras(entries, book)
@@ -328,14 +348,14 @@ def _refused(exc: writer.WriteRefused) -> ApiError:
     return ApiError("changed" if changed else "refused", "; ".join(str(r) for r in exc.refusals))
 
 
-def create(ledger: str | Path, *, customer: str, type: str,  # noqa: A002
+def create(ledger: str | Path, *, customer: str, type: str,
            amount: str | Decimal | int | float | Money, reason: str,
            category: str | None = None, invoice: str | None = None, order: str | None = None,
            ticket: str | None = None, document: str | None = None,
            effective: datetime.date | str | None = None, approval_required: bool = False,
            notes: str | None = None, external_id: str | None = None, as_user: str,
            currency: str | None = None, offset_account: str | None = None,
-           receivable_account: str | None = None, id: str | None = None,  # noqa: A002
+           receivable_account: str | None = None, id: str | None = None,
            narration: str | None = None, date: datetime.date | str | None = None,
            decimal_comma: bool = False, target: str | Path | None = None) -> Adjustment:
     """File one adjustment request, as `bean-adjust create` does (see the module's rules)."""

@@ -61,7 +61,7 @@ def request_extras(entries: Iterable[data.Directive], book: Book) -> dict[str, E
     out: dict[str, Extras] = {}
     for adj_id, adj in book.adjustments.items():
         source = adj.request.source
-        extras = found.get((source.filename, source.lineno))
-        if extras is not None:
-            out[adj_id] = extras
+        given = found.get((source.filename, source.lineno))
+        if given is not None:
+            out[adj_id] = given
     return out

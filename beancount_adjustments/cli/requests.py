@@ -59,6 +59,7 @@ from beancount_adjustments.postings import (
 from beancount_adjustments.queries import approval_text, requirements
 from beancount_adjustments.writer import NewRequest, WriteRefused, request_meta, write_requests
 
+
 @click.command("create")
 @ledger_option
 @user_option
