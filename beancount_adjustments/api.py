@@ -494,7 +494,7 @@ def cancel(ledger: str | Path, adjustment_id: str, *, as_user: str, reason: str,
 # -- JSON bodies (the Fava endpoint) ---------------------------------------------------
 
 FIELDS = ("customer", "type", "amount", "currency", "reason", "category", "invoice", "order",
-          "ticket", "document", "effective", "approval_required", "notes", "external_id")
+          "ticket", "document", "effective", "approval_required", "notes", "external_id", "id")
 ALIASES = {"customerId": "customer", "orderId": "order", "invoiceId": "invoice",
            "ticketId": "ticket", "approvalRequired": "approval_required",
            "approval-required": "approval_required", "externalId": "external_id",

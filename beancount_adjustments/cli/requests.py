@@ -3,7 +3,9 @@
     bean-adjust -f main.beancount create --as alice --type credit:refund \\
         --customer cust_123 --amount "50.00 USD" --reason "Damaged item" --invoice INV-7
 
-The request moves `--amount` between two accounts:
+The request moves `--amount` between two accounts, derived by
+`beancount_adjustments.postings.request_postings` (the Python API and Fava's
+`POST create` call the same function):
 
 - the customer's receivable account (`--receivable-account`): by default
   the one account opened under the plugin's `receivable` root, or among
@@ -21,7 +23,8 @@ is written is echoed exactly.
 
 A credit lowers what the customer owes, a debit raises it; for a billing
 adjustment a positive amount raises it and a negative one lowers it. The
-command prints the new id and the approvals it needs.
+command prints the new id and the approvals it needs. `--notes` and
+`--approval-required` are written as `notes:` and `approval-required: TRUE`.
 """
 
 from __future__ import annotations
