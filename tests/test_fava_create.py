@@ -119,7 +119,8 @@ def test_read_only_fava_refuses_create(tmp_path: Path) -> None:
     env = Env(tmp_path, extra=EXTRA, read_only=True)
     before = files(env)
     response = post(env, SEED)
-    assert response.status_code in (401, 403)
+    assert response.status_code == 403
+    assert response.get_json()["code"] == "forbidden"
     assert files(env) == before
 
 

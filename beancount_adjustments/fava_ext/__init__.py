@@ -260,6 +260,13 @@ class AdjustmentsExtension(FavaExtensionBase):
       anything was written; when nothing was: 409 if an item changed since it
       was shown (code ``changed``: reload), else 422; 403 without identity or
       when read-only; 415 for a non-JSON body; 400 for a malformed one.
+    - ``POST create``: JSON, the fields of `api.create` (`api.create_fields`);
+      identity as ``decide``. 201 with the new adjustment, 200 with the one
+      already filed under its ``external_id`` (nothing written); 400, 403,
+      409, 422 with ``{"code", "message"}``.
+    - ``GET adjustments``: `bean-adjust list`'s filters (``state`` repeatable,
+      ``type category customer requester older_than awaiting below``): a JSON
+      list of adjustments (`api.Adjustment.as_json`).
     - ``GET document?id=ID``: the request's ``document:`` file, inline, if it
       lies under the ledger's folder (403 outside it, 404 missing).
     - ``GET export?report=summary|trends|impact|compliance|queue``: CSV.
@@ -300,12 +307,12 @@ class AdjustmentsExtension(FavaExtensionBase):
                 and args.get("extension_name") == self.name)
         if not ours:
             if self.cfg.guards_fava:
-                abort(_json(403, ok=False, error=FAVA_CLOSED.format(
-                    header=self.cfg.user_header)))
+                closed = FAVA_CLOSED.format(header=self.cfg.user_header)
+                abort(_json(403, ok=False, error=closed, code="forbidden", message=closed))
             return
         reason = self.read_only_reason(with_identity=False)
         if reason:
-            abort(_json(403, ok=False, error=reason))
+            abort(_json(403, ok=False, error=reason, code="forbidden", message=reason))
 
     # -- the book and what sits around it -------------------------------------
 
