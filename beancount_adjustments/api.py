@@ -251,7 +251,11 @@ def _money(amount: object, currency: str | None, what: str = "amount", *,
             text = f"{parts[1]} {parts[0]}"
         try:
             if len(text.split()) >= 2 or currency:
-                return amounts.parse_money(text, currency=currency, decimal_comma=decimal_comma)
+                money = amounts.parse_money(text, currency=currency, decimal_comma=decimal_comma)
+                if currency and money.currency != currency:
+                    raise ApiError("invalid", f"{what} is in {money.currency} but currency "
+                                   f"says {currency}")
+                return money
             number, given = amounts.parse_number(text, decimal_comma=decimal_comma), ""
         except amounts.AmountError as exc:
             raise ApiError("invalid", f"{what}: {exc}") from None
