@@ -47,7 +47,13 @@ external_id        id in the system it was imported from
 digest             content hash approvals bind to
 problems           error codes found on it, ``;``-separated
 source             ``file:line`` of the request
+approval_required  true when the request says ``approval-required: TRUE``
+notes              the request's ``notes:`` (free text for reviewers)
 =================  ==========================================================
+
+``approval_required`` and ``notes`` are read from the request transactions
+(`extras`); ``export(book, ..., entries=...)`` passes them. Without
+``entries`` they are false and empty.
 
 Event fields
 ------------
@@ -77,19 +83,22 @@ import csv
 import datetime
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
+
+from beancount.core import data
 
 from beancount_adjustments.book import Book
 from beancount_adjustments.csv_cells import csv_cell
 from beancount_adjustments.directives import receivable_totals
+from beancount_adjustments.extras import NONE, Extras, request_extras
 
 ADJUSTMENT_FIELDS = (
     "record", "id", "date", "type", "kind", "category", "customer", "requested_by", "reason",
     "amount", "currency", "net", "state", "chain", "approvers", "decided_on", "applied_on",
     "effective_date", "reversed_on", "invoice", "order", "ticket", "document", "external_id",
-    "digest", "problems", "source")
+    "digest", "problems", "source", "approval_required", "notes")
 EVENT_FIELDS = (
     "record", "adjustment_id", "date", "action", "by", "reason", "comment", "at", "digest",
     "effective", "signed", "accepted", "stale", "note", "source")
@@ -105,7 +114,9 @@ def _json_value(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not part of the export schema")
 
 
-def adjustment_records(book: Book) -> list[dict[str, Any]]:
+def adjustment_records(book: Book,
+                       extras: Mapping[str, Extras] | None = None) -> list[dict[str, Any]]:
+    extras = extras or {}
     out = []
     adjustments = sorted(book.adjustments.values(),
                          key=lambda a: (a.request.date, a.request.source.filename,
@@ -127,6 +138,9 @@ def adjustment_records(book: Book) -> list[dict[str, Any]]:
             "ticket": r.ticket, "document": r.document, "external_id": r.external_id,
             "digest": adj.digest, "problems": ";".join(p.code for p in adj.problems),
             "source": f"{r.source.filename}:{r.source.lineno}"}
+        more = extras.get(adj.id, NONE)
+        record["approval_required"] = more.approval_required
+        record["notes"] = more.notes
         out.append({k: record[k] for k in ADJUSTMENT_FIELDS})
     return out
 
@@ -164,14 +178,17 @@ def to_csv(records: Iterable[dict[str, Any]], fields: tuple[str, ...]) -> str:
     return buffer.getvalue()
 
 
-def export(book: Book, fmt: str, records: str = "all") -> str:
-    """The export text (`fmt` is csv or jsonl; `records` one of `RECORDS`)."""
+def export(book: Book, fmt: str, records: str = "all",
+           entries: Iterable[data.Directive] | None = None) -> str:
+    """The export text (`fmt` is csv or jsonl; `records` one of `RECORDS`); `entries`
+    (the loaded ledger) gives each adjustment its `notes` and `approval_required`."""
+    extras = request_extras(entries, book) if entries is not None else {}
     if records not in RECORDS:
         raise ValueError(f"records must be one of {', '.join(RECORDS)}")
     if fmt == "jsonl":
         out: list[dict[str, Any]] = []
         if records in ("all", "adjustments"):
-            out += adjustment_records(book)
+            out += adjustment_records(book, extras)
         if records in ("all", "events"):
             out += event_records(book)
         return to_jsonl(out)
@@ -181,5 +198,5 @@ def export(book: Book, fmt: str, records: str = "all") -> str:
         if records == "all":
             raise ValueError("csv holds one kind of record per file: pass --records "
                              "adjustments or --records events")
-        return to_csv(adjustment_records(book), ADJUSTMENT_FIELDS)
+        return to_csv(adjustment_records(book, extras), ADJUSTMENT_FIELDS)
     raise ValueError(f"unknown export format {fmt!r}; choose csv or jsonl")

@@ -28,8 +28,8 @@ from decimal import Decimal
 
 from beancount_adjustments.models import Money
 
-MetaValue = str | datetime.date | Decimal | Money
-"""A metadata value as written: strings quoted, dates, numbers and amounts bare."""
+MetaValue = str | bool | datetime.date | Decimal | Money
+"""A metadata value as written: strings quoted, booleans, dates, numbers and amounts bare."""
 
 META_KEY_RE = re.compile(r"^[a-z][a-zA-Z0-9_-]+$")
 LINK_RE = re.compile(r"^[A-Za-z0-9_./-]+$")
@@ -52,6 +52,8 @@ def quote(text: str) -> str:
 def value_text(value: MetaValue) -> str:
     if isinstance(value, str):
         return quote(value)
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, Money):

@@ -159,6 +159,7 @@ __all__ = [
     "WriteResult",
     "file_sha256",
     "next_id",
+    "request_meta",
     "resolve_target",
     "write_decisions",
     "write_requests",
@@ -173,6 +174,8 @@ CORE_REQUEST_KEYS = frozenset({"adjustment-type", "category", "customer", "reaso
                                "requested-by", "adjustment-id", "entered-by", "at", "chain",
                                "judged"})
 DATE_META_KEYS = frozenset({"effective"})
+BOOL_META_KEYS = frozenset({"approval-required"})
+"""Keys written as Beancount booleans (`TRUE`/`FALSE`) from the texts "TRUE"/"FALSE"."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 """What no text a tool writes may hold: NUL, the C0 controls but tab and
@@ -818,10 +821,25 @@ def _request_item(led: _Ledger, index: int, new: NewRequest, ids: _Ids,
     return item
 
 
+def request_meta(*, invoice: str | None = None, order: str | None = None,
+                 ticket: str | None = None, document: str | None = None,
+                 effective: datetime.date | None = None, approval_required: bool = False,
+                 notes: str | None = None, external_id: str | None = None) -> dict[str, str]:
+    """`NewRequest.meta` for the optional fields of a request, in the order they
+    are written; empty ones left out (`approval-required: TRUE` only when asked)."""
+    values = (("invoice", invoice), ("order", order), ("ticket", ticket),
+              ("document", document), ("effective", effective.isoformat() if effective else None),
+              ("external-id", external_id),
+              ("approval-required", "TRUE" if approval_required else None), ("notes", notes))
+    return {key: value for key, value in values if value is not None and value.strip()}
+
+
 def _meta_value(key: str, value: str) -> render.MetaValue | None:
     value = value.strip()
     if not value:
         return None
+    if key in BOOL_META_KEYS and value.upper() in ("TRUE", "FALSE"):
+        return value.upper() == "TRUE"
     if key in DATE_META_KEYS:
         try:
             return datetime.date.fromisoformat(value)

@@ -63,6 +63,7 @@ from beancount_adjustments.cli.common import (
 )
 from beancount_adjustments.csv_import import RowError, import_csv, preview_requests
 from beancount_adjustments.models import Kind
+from beancount_adjustments.postings import DEFAULT_OFFSET
 from beancount_adjustments.schedules import due, read_schedules
 from beancount_adjustments.templates import LedgerContext, TemplateError, build_request
 from beancount_adjustments.writer import NewRequest, WriteRefused, WriteResult, write_requests
@@ -79,10 +80,6 @@ DATE = click.DateTime(formats=["%Y-%m-%d"])
 def _offset_defaults() -> dict[Kind, str]:
     # The same per-kind offsets `create` uses, so a row without an offset
     # account lands where a hand-made request would.
-    try:
-        from beancount_adjustments.cli.requests import DEFAULT_OFFSET
-    except ImportError:
-        return {}
     return dict(DEFAULT_OFFSET)
 
 

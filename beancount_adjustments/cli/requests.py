@@ -3,7 +3,9 @@
     bean-adjust -f main.beancount create --as alice --type credit:refund \\
         --customer cust_123 --amount "50.00 USD" --reason "Damaged item" --invoice INV-7
 
-The request moves `--amount` between two accounts:
+The request moves `--amount` between two accounts, derived by
+`beancount_adjustments.postings.request_postings` (the Python API and Fava's
+`POST create` call the same function):
 
 - the customer's receivable account (`--receivable-account`): by default
   the one account opened under the plugin's `receivable` root, or among
@@ -21,7 +23,8 @@ is written is echoed exactly.
 
 A credit lowers what the customer owes, a debit raises it; for a billing
 adjustment a positive amount raises it and a negative one lowers it. The
-command prints the new id and the approvals it needs.
+command prints the new id and the approvals it needs. `--notes` and
+`--approval-required` are written as `notes:` and `approval-required: TRUE`.
 """
 
 from __future__ import annotations
@@ -49,30 +52,15 @@ from beancount_adjustments.cli.common import (
     write_json,
     wrote,
 )
-from beancount_adjustments.directives import is_under, kind_of
-from beancount_adjustments.models import Kind
+from beancount_adjustments.postings import (
+    DEFAULT_OFFSET,
+    PostingError,
+    customer_move,
+    default_receivable,
+    request_postings,
+)
 from beancount_adjustments.queries import approval_text, requirements
-from beancount_adjustments.writer import NewRequest, WriteRefused, write_requests
-
-DEFAULT_OFFSET = {
-    Kind.CREDIT: "Expenses:Adjustments:Credits",
-    Kind.DEBIT: "Income:Adjustments:Debits",
-    Kind.BILLING: "Income:Adjustments:Billing",
-}
-
-
-def default_receivable(entries: list[data.Directive], book: Book, customer: str) -> str:
-    """The customer's receivable account when the ledger makes it unambiguous."""
-    root = book.settings.receivable
-    opened = sorted({e.account for e in entries
-                     if isinstance(e, data.Open) and is_under(e.account, root)})
-    if len(opened) == 1:
-        return opened[0]
-    named = [a for a in opened if a.split(":")[-1].lower() == customer.lower()]
-    if len(named) == 1:
-        return named[0]
-    choices = ", ".join(opened) or f"none is opened under {root}"
-    raise Refused(f"which receivable account? pass --receivable-account ({choices})")
+from beancount_adjustments.writer import NewRequest, WriteRefused, request_meta, write_requests
 
 
 @click.command("create")
@@ -95,6 +83,11 @@ def default_receivable(entries: list[data.Directive], book: Book, customer: str)
 @click.option("--receivable-account", default=None)
 @click.option("--offset-account", default=None)
 @click.option("--narration", default=None, help="Default: the reason.")
+@click.option("--notes", default=None, help="Free text for reviewers, written as `notes:`.")
+@click.option("--approval-required", is_flag=True,
+              help="Write `approval-required: TRUE`: the requester asks for a review.")
+@click.option("--external-id", default=None,
+              help="Its id in the system it comes from; a second request with it is refused.")
 @decimal_comma_option
 @date_option
 @json_option
@@ -102,33 +95,33 @@ def create(*, ledger: Path, user: str | None, adj_type: str, customer: str, amou
            reason: str, category: str | None, invoice: str | None, order: str | None,
            ticket: str | None, document: str | None, effective: datetime.datetime | None,
            adj_id: str | None, receivable_account: str | None, offset_account: str | None,
-           narration: str | None, on: datetime.datetime | None, as_json: bool,
+           narration: str | None, notes: str | None, approval_required: bool,
+           external_id: str | None, on: datetime.datetime | None, as_json: bool,
            decimal_comma: bool) -> None:
     """File an adjustment request."""
     requester = require_user(user)
     money = parse_money(amount, "--amount", decimal_comma=decimal_comma)
     try:
-        kind = kind_of(adj_type)
-    except ValueError:
-        raise Refused(f"--type must start with credit:, debit: or billing:, not {adj_type!r}"
-                      ) from None
-    if kind is not Kind.BILLING and money.number <= 0:
-        raise Refused(f"a {kind} amount is positive; its direction comes from the type")
-    offset = offset_account or DEFAULT_OFFSET[kind]
-    # What the customer owes moves down for a credit, up for a debit.
-    owed = -money.number if kind is Kind.CREDIT else money.number
-    meta = {key: value for key, value in (
-        ("invoice", invoice), ("order", order), ("ticket", ticket), ("document", document),
-        ("effective", effective.date().isoformat() if effective else None)) if value}
+        customer_move(adj_type, money)  # refused before the ledger is read
+    except PostingError as exc:
+        raise Refused(f"--{exc.what}: {exc.message}") from None
+    meta = request_meta(invoice=invoice, order=order, ticket=ticket, document=document,
+                        effective=effective.date() if effective else None,
+                        approval_required=approval_required, notes=notes,
+                        external_id=external_id)
 
     def request(entries: list[data.Directive], book: Book) -> list[NewRequest]:
         # Built from the writer's own load: the ledger is parsed once.
-        receivable = receivable_account or default_receivable(entries, book, customer)
+        try:
+            postings = request_postings(entries, book, adj_type=adj_type, customer=customer,
+                                        money=money, offset_account=offset_account,
+                                        receivable_account=receivable_account)
+        except PostingError as exc:
+            raise Refused(f"--{exc.what}: {exc.message}") from None
         return [NewRequest(
             type=adj_type, customer=customer, requested_by=requester, reason=reason,
-            postings=((offset, -owed, money.currency), (receivable, owed, money.currency)),
-            category=category, id=adj_id, narration=narration, date=as_date(on), meta=meta,
-            entered_by=requester)]
+            postings=postings, category=category, id=adj_id, narration=narration,
+            date=as_date(on), meta=meta, entered_by=requester)]
 
     try:
         result = write_requests(ledger, request)
@@ -153,3 +146,4 @@ def create(*, ledger: Path, user: str | None, adj_type: str, customer: str, amou
 
 
 COMMANDS = [create]
+__all__ = ["COMMANDS", "DEFAULT_OFFSET", "create", "default_receivable"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import hmac
+import json
 import mimetypes
 import os
 import threading
@@ -33,8 +34,9 @@ from fava.ext import FavaExtensionBase, extension_endpoint
 from flask import Response, abort, current_app, jsonify, make_response, request, send_file
 from markupsafe import Markup
 
-from beancount_adjustments import writer
+from beancount_adjustments import api, writer
 from beancount_adjustments.book import Book
+from beancount_adjustments.extras import request_extras
 from beancount_adjustments.fava_ext import charts, report_data, views
 from beancount_adjustments.fava_ext.views import BookIndex, DateRange
 from beancount_adjustments.models import Action
@@ -258,6 +260,13 @@ class AdjustmentsExtension(FavaExtensionBase):
       anything was written; when nothing was: 409 if an item changed since it
       was shown (code ``changed``: reload), else 422; 403 without identity or
       when read-only; 415 for a non-JSON body; 400 for a malformed one.
+    - ``POST create``: JSON, the fields of `api.create` (`api.create_fields`);
+      identity as ``decide``. 201 with the new adjustment, 200 with the one
+      already filed under its ``external_id`` (nothing written); 400, 403,
+      409, 422 with ``{"code", "message"}``.
+    - ``GET adjustments``: `bean-adjust list`'s filters (``state`` repeatable,
+      ``type category customer requester older_than awaiting below``): a JSON
+      list of adjustments (`api.Adjustment.as_json`).
     - ``GET document?id=ID``: the request's ``document:`` file, inline, if it
       lies under the ledger's folder (403 outside it, 404 missing).
     - ``GET export?report=summary|trends|impact|compliance|queue``: CSV.
@@ -298,12 +307,12 @@ class AdjustmentsExtension(FavaExtensionBase):
                 and args.get("extension_name") == self.name)
         if not ours:
             if self.cfg.guards_fava:
-                abort(_json(403, ok=False, error=FAVA_CLOSED.format(
-                    header=self.cfg.user_header)))
+                closed = FAVA_CLOSED.format(header=self.cfg.user_header)
+                abort(_json(403, ok=False, error=closed, code="forbidden", message=closed))
             return
         reason = self.read_only_reason(with_identity=False)
         if reason:
-            abort(_json(403, ok=False, error=reason))
+            abort(_json(403, ok=False, error=reason, code="forbidden", message=reason))
 
     # -- the book and what sits around it -------------------------------------
 
@@ -323,7 +332,9 @@ class AdjustmentsExtension(FavaExtensionBase):
                     index = self._index = BookIndex.build(
                         book, self._customer_balances(book.settings.receivable),
                         price_rates(cast(list[data.Price],
-                                         list(self.ledger.all_entries_by_type.Price))))
+                                         list(self.ledger.all_entries_by_type.Price))),
+                        request_extras(cast(list[data.Directive], self.ledger.all_entries),
+                                       book))
         return index
 
     def _customer_balances(self, receivable: str) -> dict[str, dict[str, Decimal]]:
@@ -607,6 +618,77 @@ class AdjustmentsExtension(FavaExtensionBase):
                      ids=list(result.ids), refused=refusals, stale=changed,
                      sha256=result.sha256, by=identity.user)
 
+    @endpoint("create", ["POST"])
+    def create(self) -> Response:
+        """File one request from a JSON body (`api.create_fields`), as `api.create`.
+
+        Identity and refusals as `decide`: 403 without an acting user (the
+        trusted header, and the proxy's secret when configured) or when
+        read-only, nothing written. `external_id` makes a retry safe: 201 with
+        the new adjustment, 200 with the one already filed under that id. Bad
+        input 400, a taken id 409, a request the writer refuses 422: each as
+        `{"code", "message"}`.
+        """
+        reason = self.read_only_reason(with_identity=False)
+        if reason:
+            return _json(403, code="forbidden", message=reason)
+        if not request.is_json:
+            return _json(415, code="invalid", message="send the request as application/json")
+        try:
+            body = json.loads(request.get_data(as_text=True), parse_float=Decimal)
+        except ValueError:
+            return _json(400, code="invalid", message="the body is not valid JSON")
+        if not isinstance(body, dict):
+            return _json(400, code="invalid", message="the body must be a JSON object")
+        identity = self.identity()
+        if identity.user is None:
+            return _json(403, code="forbidden", message="no acting user: nothing is written "
+                         "without an identity" + (f"; {identity.note}" if identity.note
+                                                  else ""))
+        with self._write_lock:
+            try:
+                adj = api.create(self.ledger_path(), **api.create_fields(body),
+                                 as_user=identity.user, target=self.cfg.target)
+            except api.ApiError as exc:
+                return _json(exc.status, **exc.as_json())
+            if not adj.existing:
+                path = self.target_path()
+                self.ledger.watcher.notify(path)
+                self.ledger.watcher.notify(path.parent)
+                self.ledger.load_file()
+        return _json(200 if adj.existing else 201, **adj.as_json(), existing=adj.existing)
+
+    @endpoint("adjustments")
+    def adjustments_json(self) -> Response:
+        """The adjustments matching `bean-adjust list`'s filters, as a JSON list:
+        `state` (repeatable), `type`, `category`, `customer`, `requester`,
+        `older_than`, `awaiting`, `below` (`50 USD`)."""
+        args = request.args
+        known = {"state", "type", "category", "customer", "requester", "older_than",
+                 "awaiting", "below", "time"}
+        unknown = sorted(set(args) - known)
+        if unknown:
+            return _json(400, code="invalid", message=f"unknown filter(s) {', '.join(unknown)}; "
+                         f"the filters are {', '.join(sorted(known - {'time'}))}")
+        older = args.get("older_than")
+        if older is not None and not older.isdigit():
+            return _json(400, code="invalid", message="older_than is a number of days")
+        book = self.book
+        if book is None:
+            return _json(404, code="no-plugin",
+                         message="the beancount_adjustments plugin did not run")
+        try:
+            filters = api.filters_of(
+                state=args.getlist("state") or None, type=args.get("type"),
+                category=args.get("category"), customer=args.get("customer"),
+                requester=args.get("requester"),
+                older_than=int(older) if older is not None else None,
+                awaiting=args.get("awaiting"), below=args.get("below"))
+        except api.ApiError as exc:
+            return _json(exc.status, **exc.as_json())
+        entries = cast(list[data.Directive], self.ledger.all_entries)
+        return jsonify([a.as_json() for a in api.find(entries, book, filters, self.today())])
+
     def _parse_decisions(self, raw: object, user: str) -> tuple[list[writer.Decision], str]:
         if not isinstance(raw, list) or not raw:
             return [], "decisions must be a non-empty list"
@@ -751,7 +833,8 @@ class AdjustmentsExtension(FavaExtensionBase):
                                 "by": t.by, "outcome": t.outcome, "reason": t.reason,
                                 "comment": t.comment, "note": t.note, "digest": t.digest}
                                for t in detail.timeline],
-                     problems=[p.message for p in detail.problems])
+                     problems=[p.message for p in detail.problems],
+                     notes=detail.notes, approval_required=detail.approval_required)
 
 
 def _inline(name: str) -> str:

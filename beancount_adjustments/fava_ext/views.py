@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from beancount_adjustments import policy, queries
 from beancount_adjustments.book import Book
+from beancount_adjustments.extras import NONE, Extras
 from beancount_adjustments.models import (
     BOOKED_STATES,
     OPEN_STATES,
@@ -78,6 +79,8 @@ class BookIndex:
     rates: Rates = same_currency_only
     """The ledger's prices, as the plugin judged with them (limits in another
     currency than an amount are converted, never guessed)."""
+    extras: Mapping[str, Extras] = field(default_factory=dict)
+    """`notes:` and `approval-required:` of the requests that have them (`extras`)."""
     _holders: dict[tuple[str, datetime.date], list[str]] = field(default_factory=dict)
     _roles: dict[tuple[str, datetime.date], tuple[str, ...]] = field(default_factory=dict)
     _approver_roles: dict[datetime.date, frozenset[str]] = field(default_factory=dict)
@@ -90,7 +93,8 @@ class BookIndex:
     @classmethod
     def build(cls, book: Book,
               customer_balances: Mapping[str, Mapping[str, Decimal]] | None = None,
-              rates: Rates = same_currency_only) -> BookIndex:
+              rates: Rates = same_currency_only,
+              extras: Mapping[str, Extras] | None = None) -> BookIndex:
         by_customer: dict[str, list[Adjustment]] = {}
         open_items: list[Adjustment] = []
         by_invoice: dict[str, list[Adjustment]] = {}
@@ -105,7 +109,7 @@ class BookIndex:
         open_items.sort(key=lambda a: (a.request.date, a.id))
         return cls(book=book, by_customer=by_customer, open_items=open_items,
                    by_invoice=by_invoice, customer_balances=customer_balances or {},
-                   rates=rates)
+                   rates=rates, extras=extras or {})
 
     def holders(self, role: str, on: datetime.date) -> list[str]:
         key = (role, on)
@@ -539,6 +543,8 @@ class DetailView:
     policy: str
     problems: tuple[Problem, ...]
     actions: tuple[ActionHint, ...]
+    notes: str | None = None
+    approval_required: bool = False
 
 
 def ticket_link(template: str | None, ticket: str | None) -> str | None:
@@ -679,7 +685,9 @@ def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: st
         timeline=timeline(adj), requirements=requirements(index, adj, today),
         reversal_requirements=reversal_requirements(index, adj, today),
         still_requires=queries.requirements(adj), policy=policy,
-        problems=adj.problems, actions=row.actions)
+        problems=adj.problems, actions=row.actions,
+        notes=index.extras.get(adj.id, NONE).notes,
+        approval_required=index.extras.get(adj.id, NONE).approval_required)
 
 
 def summarise_ids(ids: Iterable[str], limit: int = 8) -> str:
