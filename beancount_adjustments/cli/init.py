@@ -52,7 +52,6 @@ from beancount_adjustments.amounts import CURRENCY_RE, minor_units
 from beancount_adjustments.cli.common import Refused, ledger_option, today
 from beancount_adjustments.cli.requests import DEFAULT_OFFSET
 from beancount_adjustments.directives import is_under
-from beancount_adjustments.models import Kind
 from beancount_adjustments.plugin import parse_settings
 from beancount_adjustments.writer import (
     DEFAULT_TARGET_NAME,
@@ -235,12 +234,13 @@ def init(*, ledger: Path, users: tuple[str, ...], customers: tuple[str, ...],
     target = ledger.parent / DEFAULT_TARGET_NAME
     try:
         with locked(ledger, target):
-            _init(ledger, target, people, clients, roles, receivable, currency)
+            _init(ledger=ledger, target=target, people=people, clients=clients, roles=roles,
+                  receivable=receivable, currency=currency)
     except WriteRefused as exc:
         raise Refused("; ".join(str(r) for r in exc.refusals)) from None
 
 
-def _init(ledger: Path, target: Path, people: list[User], clients: list[Customer],
+def _init(*, ledger: Path, target: Path, people: list[User], clients: list[Customer],
           roles: list[str], receivable: str | None, currency: str | None) -> None:
     if target.exists() or target.is_symlink():
         raise Refused(f"{target} already exists: this ledger is set up (init runs once; "
@@ -301,7 +301,7 @@ def _init(ledger: Path, target: Path, people: list[User], clients: list[Customer
     try:
         check.write_bytes(new_ledger)
         try:
-            entries2, errors2, options2 = loader.load_file(str(check))
+            _, errors2, options2 = loader.load_file(str(check))
         finally:
             with suppress(FileNotFoundError):
                 os.unlink(check)
@@ -323,11 +323,11 @@ def _init(ledger: Path, target: Path, people: list[User], clients: list[Customer
                f"{len(opens)} account{'s' * (len(opens) != 1)} opened"
                + (f" ({', '.join(opens)})" if opens else "") + f", dated {day}")
     click.echo(f"added to {ledger}: " + ", ".join(added))
-    _next_steps(ledger, people, clients, roles, currency, settings.id_prefix, opened | set(opens),
-                root)
+    _next_steps(ledger=ledger, people=people, clients=clients, roles=roles, currency=currency,
+                prefix=settings.id_prefix, opened=opened | set(opens), root=root)
 
 
-def _next_steps(ledger: Path, people: list[User], clients: list[Customer], roles: list[str],
+def _next_steps(*, ledger: Path, people: list[User], clients: list[Customer], roles: list[str],
                 currency: str, prefix: str, opened: set[str], root: str) -> None:
     approver_role = roles[0]
     requester = next((u for u in people if AGENT in u.roles), None)
