@@ -238,3 +238,13 @@ def test_the_console_script_has_init():
     assert done.returncode == 0
     assert "--user" in done.stdout
     assert "--customer" in done.stdout
+
+
+def test_a_stray_adjustments_file_is_refused(ledger: Path, example_text: bytes):
+    stray = ledger.parent / "adjustments.beancount"
+    stray.write_text("; mine\n")
+    code, out = run("init", "-f", str(ledger), *INIT)
+    assert code == 1
+    assert "does not include it" in out
+    assert stray.read_text() == "; mine\n"
+    assert ledger.read_bytes() == example_text

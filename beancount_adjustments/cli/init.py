@@ -242,12 +242,16 @@ def init(*, ledger: Path, users: tuple[str, ...], customers: tuple[str, ...],
 
 def _init(*, ledger: Path, target: Path, people: list[User], clients: list[Customer],
           roles: list[str], receivable: str | None, currency: str | None) -> None:
-    if target.exists() or target.is_symlink():
-        raise Refused(f"{target} already exists: this ledger is set up (init runs once; "
-                      "edit that file instead)")
     raw = real_file(ledger).read_bytes()
     text = raw.decode("utf-8")
-    if any(Path(name).name == DEFAULT_TARGET_NAME for name in _INCLUDE_RE.findall(text)):
+    included = any(Path(name).name == DEFAULT_TARGET_NAME for name in _INCLUDE_RE.findall(text))
+    if target.exists() or target.is_symlink():
+        if not included:
+            raise Refused(f"{target} already exists but {ledger} does not include it: "
+                          "init runs once (include it, or remove it to start over)")
+        raise Refused(f"{target} already exists: this ledger is set up (init runs once; "
+                      "edit that file instead)")
+    if included:
         raise Refused(f'{ledger} already includes "{DEFAULT_TARGET_NAME}": it is set up '
                       "(init runs once)")
     problem = writable_problem(real_file(ledger))
