@@ -13,7 +13,8 @@ import click
 
 from beancount_adjustments.writer import WriteRefused
 
-COMMAND_MODULES = ("requests", "decisions", "views", "bulk", "reports", "automation", "demo")
+COMMAND_MODULES = ("requests", "decisions", "views", "bulk", "reports", "automation", "demo",
+                   "init")
 
 
 class _Commands(click.Group):
