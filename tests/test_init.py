@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from beancount import loader
 from click.testing import CliRunner
+from test_bean_example import _generate
 
 import beancount_adjustments
 from beancount_adjustments.cli import main
-from tests.test_bean_example import _generate
 
 
 @pytest.fixture(scope="module")
