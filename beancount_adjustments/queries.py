@@ -62,13 +62,23 @@ class Filters:
     """Only amounts strictly below this (same currency)."""
 
 
+def waiting_since(adj: Adjustment) -> datetime.date:
+    """The day the work on it began: the request's date, or for a reversal
+    awaiting approval the day it was asked for (the cancel that asked)."""
+    if adj.state is State.REVERSING:
+        for record in reversed(adj.history):
+            if record.accepted and record.event.action is Action.CANCEL:
+                return record.event.date
+    return adj.request.date
+
+
 def age_days(adj: Adjustment, today: datetime.date) -> int:
-    return (today - adj.request.date).days
+    return (today - waiting_since(adj)).days
 
 
 def is_overdue(adj: Adjustment, today: datetime.date) -> bool:
-    """Pending for longer than its type's `sla-days`."""
-    return (adj.state is State.PENDING and adj.sla_days is not None
+    """Pending (or its reversal awaiting approval) longer than its type's `sla-days`."""
+    return (adj.state in (State.PENDING, State.REVERSING) and adj.sla_days is not None
             and age_days(adj, today) > adj.sla_days)
 
 

@@ -559,3 +559,16 @@ def test_same_day_order_across_files_is_file_order_then_line(tmp_path):
     loaded = load_file(main)
     assert loaded.errors == []
     assert loaded.state("ADJ-1") == "applied"
+
+
+def test_a_reversal_awaiting_approval_ages_from_when_it_was_asked():
+    from beancount_adjustments.queries import age_days, is_overdue
+    policy = '2026-01-01 custom "adjustment-policy" "credit:*"\n  sla-days: 3\n'
+    text = policy + request("ADJ-1", "2026-01-01", "-50.00")
+    text += event("ADJ-1", "2026-01-02", "approve", "bob")
+    text += event("ADJ-1", "2026-03-01", "cancel", "alice", reason="Wrong customer")
+    adj = load(text).adj("ADJ-1")
+    assert adj.state == "reversing"
+    assert age_days(adj, datetime.date(2026, 3, 2)) == 1
+    assert not is_overdue(adj, datetime.date(2026, 3, 2))
+    assert is_overdue(adj, datetime.date(2026, 3, 10))

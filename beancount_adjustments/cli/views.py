@@ -49,6 +49,7 @@ from beancount_adjustments.plugin import book_of
 from beancount_adjustments.policy import Rates
 from beancount_adjustments.queries import (
     Filters,
+    age_days,
     counts_by_state,
     eligible_approvers,
     is_overdue,
@@ -85,7 +86,7 @@ def _table(adjustments: list[Adjustment], on: datetime.date) -> None:
     rows = [(("!" if is_overdue(a, on) else " ") + a.id, a.request.date.isoformat(),
              str(a.state), a.request.type, a.request.customer,
              str(a.amount) if a.amount else "-", a.request.requested_by,
-             f"{(on - a.request.date).days}d", requirements(a)) for a in adjustments]
+             f"{age_days(a, on)}d", requirements(a)) for a in adjustments]
     head = (" ID", "DATE", "STATE", "TYPE", "CUSTOMER", "AMOUNT", "BY", "AGE", "REQUIRES")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head) - 1)]
     for line in [head, *rows]:

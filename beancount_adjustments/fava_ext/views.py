@@ -35,7 +35,7 @@ from beancount_adjustments.models import (
 )
 from beancount_adjustments.permissions import Denial
 from beancount_adjustments.policy import Rates
-from beancount_adjustments.queries import same_currency_only
+from beancount_adjustments.queries import age_days, same_currency_only
 
 SORT_KEYS = ("age", "amount", "id", "customer", "type", "requester", "date", "level")
 PER_PAGE = 50
@@ -381,7 +381,7 @@ def _is_mine(index: BookIndex, adj: Adjustment, user: str | None, on: datetime.d
 def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date, user: str | None,
               default_sla: int, detailed: bool = False) -> QueueRow:
     request = adj.request
-    age = (today - request.date).days
+    age = age_days(adj, today)
     sla = _sla(adj, default_sla)
     customer = index.book.directory.customer_on(request.customer, today)
     amount = adj.amount
