@@ -88,6 +88,7 @@ from beancount_adjustments.book import Book
 from beancount_adjustments.csv_cells import cell_text, csv_cell
 from beancount_adjustments.directives import is_under, receivable_totals
 from beancount_adjustments.models import Action, Adjustment, Frozen, State
+from beancount_adjustments.queries import age_days, is_overdue
 
 REPORTS = ("summary", "trends", "impact", "compliance", "audit")
 FORMATS = ("table", "csv", "json", "html")
@@ -341,9 +342,10 @@ def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> 
                               "content than the request now holds")
         if documentation == "required-missing":
             exceptions.append("documentation required but missing")
-        if (adj.state is State.PENDING and adj.sla_days is not None
-                and (as_of - request.date).days > adj.sla_days):
-            exceptions.append(f"overdue: pending {(as_of - request.date).days} days, SLA "
+        if is_overdue(adj, as_of):
+            waiting = ("its reversal awaiting approval" if adj.state is State.REVERSING
+                       else "pending")
+            exceptions.append(f"overdue: {waiting} {age_days(adj, as_of)} days, SLA "
                               f"{adj.sla_days}")
         if adj.state is State.INVALID and not adj.problems:
             exceptions.append("invalid request")
