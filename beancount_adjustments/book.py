@@ -782,9 +782,7 @@ class _Replay:
                           f"{adj.amount.currency} \"manager\" (a row with no roles "
                           "pre-approves).", source, adj)
                 return False
-            rule = self.matrix.choose(
-                adj_type=request.type, category=request.category, tier=adj.tier,
-                risk=adj.risk_flags, amount=adj.amount, date=request.date, rates=self.rates)
+            rule = self.matrix.choose_from(rows, adj.amount, request.date, self.rates)
         except MissingPrice as missing:
             self.fail("missing-price",
                       f"{rid}: {missing}; add a price directive so the amount can be "

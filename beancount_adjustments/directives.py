@@ -662,11 +662,16 @@ def is_under(account: str, root: str) -> bool:
     return account == root or account.startswith(root + ":")
 
 
+_ZERO = Decimal(0)
+
+
 def receivable_totals(postings: Sequence[Posting], receivable: str) -> dict[str, Decimal]:
+    # `is_under` inlined with the prefix made once: this runs on every request.
+    prefix = receivable + ":"
     totals: dict[str, Decimal] = {}
-    for posting in postings:
-        if is_under(posting.account, receivable):
-            totals[posting.currency] = totals.get(posting.currency, Decimal(0)) + posting.number
+    for account, number, currency in postings:
+        if account == receivable or account.startswith(prefix):
+            totals[currency] = totals.get(currency, _ZERO) + number
     return totals
 
 
