@@ -163,6 +163,20 @@ _ZERO = Decimal(0)
 _KNOWN_TYPES = frozenset(KNOWN_TYPES)
 _KNOWN_CATEGORIES = frozenset(KNOWN_CATEGORIES)
 _UNSEEN = object()
+# Python 3.11 looks up `State.X` through EnumType.__getattr__ (about 0.15 µs,
+# against 0.02 µs for a module name); the replay's per-event and per-request
+# paths compare with these.
+_APPLY = Action.APPLY
+_APPROVE = Action.APPROVE
+_BILLING = Kind.BILLING
+_CREDIT = Kind.CREDIT
+_DEBIT = Kind.DEBIT
+_APPLIED = State.APPLIED
+_APPROVED = State.APPROVED
+_INVALID = State.INVALID
+_PENDING = State.PENDING
+_REVERSED = State.REVERSED
+_REVERSING = State.REVERSING
 
 
 def _inside(path: str, root: str) -> bool:
@@ -202,7 +216,7 @@ class Tracked:
     def __init__(self, request: Request, settings: TypeSettings) -> None:
         self.request = request
         self.settings = settings
-        self.state = State.INVALID
+        self.state = _INVALID
         self._digest: str | None = None
         self.amount: Money | None = None
         self.lowers = False
@@ -249,11 +263,11 @@ class Tracked:
 
     @property
     def deciding_chain(self) -> tuple[str, ...]:
-        return self.reversal_chain if self.state is State.REVERSING else self.chain
+        return self.reversal_chain if self.state is _REVERSING else self.chain
 
     @property
     def deciding_approvers(self) -> tuple[str, ...]:
-        approvals = self.reversal_approvals if self.state is State.REVERSING else self.approvals
+        approvals = self.reversal_approvals if self.state is _REVERSING else self.approvals
         return tuple([a.by for a in approvals]) if approvals else _NONE
 
     @property
@@ -268,7 +282,7 @@ class Tracked:
         """What `permissions.denial` judges: this record, or for an approval given to
         other content, the record as it was when the levels approved before it
         (stale or not) had been filled."""
-        if not stale or not self.stale or self.state is State.REVERSING:
+        if not stale or not self.stale or self.state is _REVERSING:
             return self
         given = sorted(self.approvals + self.stale, key=attrgetter("level"))
         return _AsGiven(self, tuple(a.by for a in given))
@@ -708,9 +722,9 @@ class _Replay:
         if not self.validate(adj):
             return
         if adj.chain:
-            adj.state = State.PENDING
+            adj.state = _PENDING
             return
-        adj.state = State.APPROVED
+        adj.state = _APPROVED
         adj.decided_on = request.date
         if not settings.separate_apply:
             self.apply(adj, request.date, None, None)
@@ -782,9 +796,7 @@ class _Replay:
                           f"{adj.amount.currency} \"manager\" (a row with no roles "
                           "pre-approves).", source, adj)
                 return False
-            rule = self.matrix.choose(
-                adj_type=request.type, category=request.category, tier=adj.tier,
-                risk=adj.risk_flags, amount=adj.amount, date=request.date, rates=self.rates)
+            rule = self.matrix.choose_from(rows, adj.amount, request.date, self.rates)
         except MissingPrice as missing:
             self.fail("missing-price",
                       f"{rid}: {missing}; add a price directive so the amount can be "
@@ -885,13 +897,13 @@ class _Replay:
             return None
         currency, number = next(iter(totals.items()))
         kind = request.kind
-        if kind is Kind.CREDIT and number > 0:
+        if kind is _CREDIT and number > 0:
             self.fail("wrong-direction",
                       f"{rid}: a credit must lower what the customer owes, but it adds "
                       f"{number} {currency} to {root}; flip the signs or make it a debit.",
                       source, adj)
             return None
-        if kind is Kind.DEBIT and number < 0:
+        if kind is _DEBIT and number < 0:
             self.fail("wrong-direction",
                       f"{rid}: a debit must raise what the customer owes, but it takes "
                       f"{-number} {currency} off {root}; flip the signs or make it a credit.",
@@ -903,7 +915,7 @@ class _Replay:
         request = adj.request
         rid, source = request.id, request.source
         ok = True
-        if request.kind is Kind.BILLING and request.invoice is None:
+        if request.kind is _BILLING and request.invoice is None:
             self.fail("missing-invoice",
                       f"{rid}: a billing adjustment corrects an invoice; add `invoice:` "
                       "naming it.", source, adj)
@@ -990,7 +1002,7 @@ class _Replay:
                       "the spelling or add the request.", event.source,
                       adjustment_id=event.adjustment_id)
             return
-        if adj.state is State.INVALID:
+        if adj.state is _INVALID:
             adj.history += (Line(event, False, False,
                                  "the request is invalid; fix the request first"),)
             return
@@ -1002,7 +1014,7 @@ class _Replay:
         if dated is not None:
             self.refuse(adj, event, *dated)
             return
-        if event.action is Action.APPROVE:
+        if event.action is _APPROVE:
             self.approve(adj, event)
             return
         refused = self.denial(adj, event)
@@ -1016,7 +1028,7 @@ class _Replay:
 
     def staleness(self, adj: Tracked, event: Event) -> str | None:
         """Why an approval was given to something else than what is judged now."""
-        reversing = adj.state is State.REVERSING
+        reversing = adj.state is _REVERSING
         written = event.digest
         if (written is not None and written != adj.digest
                 and not digests.matches(written, adj.request, adj.digest)):
@@ -1034,7 +1046,7 @@ class _Replay:
 
     def approve(self, adj: Tracked, event: Event) -> None:
         # A stale approval is judged as given: when the levels before it were filled.
-        fits = (adj.state, Action.APPROVE) in TRANSITIONS
+        fits = (adj.state, _APPROVE) in TRANSITIONS
         stale = self.staleness(adj, event) if fits else None
         refused = self.denial(adj, event, stale is not None)
         if refused is not None:
@@ -1045,7 +1057,7 @@ class _Replay:
         if signed is not None:
             self.refuse(adj, event, *signed)
             return
-        reversing = adj.state is State.REVERSING
+        reversing = adj.state is _REVERSING
         chain = adj.reversal_chain if reversing else adj.chain
         filled = (adj.reversal_approvals if reversing
                   else adj.approvals + adj.stale if stale else adj.approvals)
@@ -1068,7 +1080,7 @@ class _Replay:
         adj.history += (event,)
         adj.approvals += (approval,)
         if completes:
-            adj.state = State.APPROVED
+            adj.state = _APPROVED
             adj.decided_on = event.date
             if not adj.settings.separate_apply:
                 self.apply(adj, event.date, event.effective, event)
@@ -1094,7 +1106,7 @@ class _Replay:
 
     def reject(self, adj: Tracked, event: Event) -> None:
         adj.history += (event,)
-        if adj.state is State.REVERSING:
+        if adj.state is _REVERSING:
             # The reversal is refused: the adjustment stays applied.
             adj.state = TRANSITIONS[(State.REVERSING, Action.REJECT)]
             adj.reversal_chain, adj.reversal_approvals, adj.cancelled_by = _NONE, _NONE, None
@@ -1163,7 +1175,7 @@ class _Replay:
                         f"through {lock.through} (locked on {lock.date}).")
             return False
         request = adj.request
-        adj.state = State.REVERSED
+        adj.state = _REVERSED
         adj.reversed_on = event.date
         adj.reversed_by = event
         if request.invoice in self.credited and adj.amount is not None and adj.lowers:
@@ -1209,11 +1221,11 @@ class _Replay:
                        f"{terms.currency} is left to credit.")
                 return
             self.credited[invoice_id] = already + adj.amount.number
-        adj.state = State.APPLIED
+        adj.state = _APPLIED
         adj.applied_on = date
         adj.effective_date = when
         adj.applied_by = event
-        if event is not None and event.action is Action.APPLY:
+        if event is not None and event.action is _APPLY:
             adj.history += (event,)
 
 

@@ -17,6 +17,14 @@ from beancount_adjustments.lifecycle import TRANSITIONS, refusal
 from beancount_adjustments.models import Action, Money, Request, State
 from beancount_adjustments.policy import Directory, Matrix, Rates, within_limit
 
+# Python 3.11 looks up `State.X` through EnumType.__getattr__ (about 0.15 µs);
+# `denial` runs on every event.
+_APPLY = Action.APPLY
+_APPROVE = Action.APPROVE
+_REJECT = Action.REJECT
+_PENDING = State.PENDING
+_REVERSING = State.REVERSING
+
 
 class Denial(NamedTuple):
     code: str
@@ -82,11 +90,11 @@ def denial(rules: Rules, situation: Situation, action: Action, by: str, date: da
     if (state, action) not in TRANSITIONS:
         return Denial("invalid-transition", refusal(state, action, situation.separate_apply)
                       + ".")
-    if action is Action.APPROVE:
+    if action is _APPROVE:
         return _approve(rules, situation, by, date, signed=signed)
     held = directory.roles_on(by, date)
-    if action is Action.REJECT:
-        if state is State.PENDING and by in request.requesters:
+    if action is _REJECT:
+        if state is _PENDING and by in request.requesters:
             return Denial("self-rejection",
                           "a requester withdraws their own request with cancel, not reject.")
         chain = situation.deciding_chain
@@ -96,7 +104,7 @@ def denial(rules: Rules, situation: Situation, action: Action, by: str, date: da
                           f"({', '.join(chain) or 'none'}); {by} holds "
                           f"{', '.join(sorted(held)) or 'no role'}.")
         return None
-    if action is Action.APPLY:
+    if action is _APPLY:
         if not held:
             return Denial("missing-role",
                           f"applying needs a user with a role; {by} holds none on {date}.")
@@ -113,7 +121,7 @@ def denial(rules: Rules, situation: Situation, action: Action, by: str, date: da
 def _approve(rules: Rules, situation: Situation, by: str, date: datetime.date, *,
              signed: bool) -> Denial | None:
     request, chain, directory = situation.request, situation.deciding_chain, rules.directory
-    reversal = situation.state is State.REVERSING
+    reversal = situation.state is _REVERSING
     if by in (request.requested_by, request.entered_by):
         whose = "requester" if by == request.requested_by else "person who entered it"
         return Denial("self-approval",

@@ -221,7 +221,14 @@ class Matrix:
         Raises MissingPrice when a threshold in another currency cannot be
         compared: the caller reports it, it never guesses.
         """
-        for row in self.candidates(adj_type, category, tier, tuple(risk), date):
+        return self.choose_from(self.candidates(adj_type, category, tier, tuple(risk), date),
+                                amount, date, rates)
+
+    @staticmethod
+    def choose_from(rows: Sequence[ApprovalRow], amount: Money, date: datetime.date,
+                    rates: Rates) -> ApprovalRow | None:
+        """`choose` among `rows`, the `candidates` a caller has already looked up."""
+        for row in rows:
             threshold = row.threshold
             value = (amount.number if threshold.currency == amount.currency
                      else convert(amount, threshold.currency, date, rates))
