@@ -150,7 +150,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from beancount_adjustments.book import Book
 from beancount_adjustments.models import Action, Adjustment, Frozen, Source, State
-from beancount_adjustments.queries import eligible_approvers
+from beancount_adjustments.queries import age_days, eligible_approvers, is_overdue
 
 CHANNEL = "adjustment-channel"
 STATE_VERSION = 2
@@ -305,8 +305,8 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
         yield notice(f"approval-needed-{level}", f"role:{role}", since,
                      f"approval needed ({role}): {_describe(adj)}", body)
         sla = adj.sla_days
-        age = (today - request.date).days
-        if sla and age > sla:
+        age = age_days(adj, today)
+        if sla and is_overdue(adj, today):
             periods = (age - 1) // sla
             steps = ladder(book, role, today)
             index = steps.index(role) if role in steps else 0
