@@ -66,7 +66,7 @@ from typing import Any
 from beancount import loader
 from beancount.core import data
 
-from beancount_adjustments import amounts, extras, postings, writer
+from beancount_adjustments import amounts, postings, writer
 from beancount_adjustments.book import Book
 from beancount_adjustments.models import Action, Money, State
 from beancount_adjustments.models import Adjustment as Tracked
@@ -128,14 +128,13 @@ class Adjustment:
     """True when `create` found it already filed under its `external_id` (nothing written)."""
 
     @classmethod
-    def of(cls, adj: Tracked, more: extras.Extras = extras.NONE, *,
-           existing: bool = False) -> Adjustment:
+    def of(cls, adj: Tracked, *, existing: bool = False) -> Adjustment:
         r = adj.request
         return cls(id=adj.id, state=str(adj.state), type=r.type, customer=r.customer,
                    amount=adj.amount, requires=requirements(adj), next_role=adj.next_role,
                    chain=tuple(adj.chain), digest=adj.digest, category=r.category,
                    reason=r.reason, requested_by=r.requested_by, external_id=r.external_id,
-                   approval_required=more.approval_required, notes=more.notes,
+                   approval_required=r.approval_required, notes=r.notes,
                    problems=tuple(p.message for p in adj.problems), existing=existing)
 
     def as_json(self) -> dict[str, Any]:
@@ -168,11 +167,11 @@ def _load(ledger: str | Path) -> tuple[builtins.list[data.Directive], Book]:
 
 def get(ledger: str | Path, adjustment_id: str) -> Adjustment:
     """One adjustment; `ApiError("not-found")` if the ledger has none with that id."""
-    entries, book = _load(ledger)
+    _entries, book = _load(ledger)
     adj = book.get(adjustment_id)
     if adj is None:
         raise ApiError("not-found", f"no adjustment {adjustment_id!r}")
-    return Adjustment.of(adj, extras.request_extras(entries, book).get(adj.id, extras.NONE))
+    return Adjustment.of(adj)
 
 
 def list(ledger: str | Path, *, state: str | Iterable[str] | None = None,
@@ -215,8 +214,7 @@ def find(entries: Iterable[data.Directive], book: Book, filters: Filters,
     entries = builtins.list(entries)
     rates = price_rates([e for e in entries if isinstance(e, data.Price)])
     found = select(book, filters, today or datetime.date.today(), rates)
-    more = extras.request_extras(entries, book)
-    return [Adjustment.of(a, more.get(a.id, extras.NONE)) for a in found]
+    return [Adjustment.of(a) for a in found]
 
 
 def _states(state: str | Iterable[str] | None) -> set[State] | None:
@@ -386,8 +384,7 @@ def create(ledger: str | Path, *, customer: str, type: str,
             for filed in book.facts.requests:
                 adj = book.get(filed.id) if filed.external_id == ext else None
                 if adj is not None:
-                    more = extras.request_extras(entries, book).get(adj.id, extras.NONE)
-                    raise _Found(Adjustment.of(adj, more, existing=True))
+                    raise _Found(Adjustment.of(adj, existing=True))
         if texts["id"] and texts["id"] in book.adjustments:
             raise ApiError("conflict", f"the id {texts['id']} is already taken")
         full, cat = _full_type(given_type, texts["category"], book,
@@ -420,8 +417,7 @@ def create(ledger: str | Path, *, customer: str, type: str,
     adj = result.book.get(result.ids[0]) if result.book is not None and result.ids else None
     if adj is None:  # the writer judged and wrote it: its book holds it
         raise ApiError("refused", "the request was not written")
-    return Adjustment.of(adj, extras.Extras(notes=texts["notes"],
-                                            approval_required=approval_required))
+    return Adjustment.of(adj)
 
 
 def _decide(ledger: str | Path, adjustment_id: str, action: Action, *, as_user: str,
@@ -434,13 +430,11 @@ def _decide(ledger: str | Path, adjustment_id: str, action: Action, *, as_user: 
     note = _text("comment", comment)
     digest = _text("seen_digest", seen_digest)
     on, day = _date("effective", effective), _date("date", date)
-    found: dict[str, extras.Extras] = {}
 
     def decision(entries: builtins.list[data.Directive], book: Book) -> builtins.list[
             writer.Decision]:
         if book.get(adj_id) is None:
             raise ApiError("not-found", f"no adjustment {adj_id!r}")
-        found.update(extras.request_extras(entries, book))
         return [writer.Decision(adjustment_id=adj_id, action=action, by=user, reason=why,
                                 comment=note, effective=on, date=day, seen_digest=digest)]
 
@@ -452,7 +446,7 @@ def _decide(ledger: str | Path, adjustment_id: str, action: Action, *, as_user: 
     adj = result.book.get(adj_id) if result.book is not None else None
     if adj is None:
         raise ApiError("not-found", f"no adjustment {adj_id!r}")
-    return Adjustment.of(adj, found.get(adj_id, extras.NONE))
+    return Adjustment.of(adj)
 
 
 def approve(ledger: str | Path, adjustment_id: str, *, as_user: str, reason: str | None = None,

@@ -805,6 +805,17 @@ class _Replay:
             return False
         adj.rule = rule
         adj.chain = rule.roles if rule else ()
+        if request.approval_required and not adj.chain:
+            # Below every threshold, yet the requester asked for a review: the first
+            # level of the lowest row that names a role.
+            staffed = [row for row in rows if row.roles]
+            if not staffed:
+                self.fail("no-reviewer",
+                          f"{rid}: `approval-required: TRUE`, but no approval row for "
+                          f"{request.type} names a role to review it; add one.", source, adj)
+                return False
+            lowest = min(staffed, key=lambda row: row.threshold.number)
+            adj.rule, adj.chain = lowest, lowest.roles[:1]
         adj.judged = self.judged(adj.amount, rows, request.date)
         return self.check_judgement(adj) and ok
 

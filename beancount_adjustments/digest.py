@@ -2,8 +2,8 @@
 
 A digest covers every input the policy and the effects read of a request:
 id, type, category, customer, reason, requested-by, entered-by, request
-date, effective, invoice, order, document, the request's own risk flags and
-its postings. Posting and flag order and trailing zeros do not matter
+date, effective, invoice, order, document, the request's own risk flags,
+its postings and `approval-required`. Posting and flag order and trailing zeros do not matter
 (`50.00` and `50` are the same amount); any other change, however many
 digits it is in, does.
 
@@ -68,6 +68,8 @@ def request_digest(request: Request) -> str:
              request.invoice or "", request.order or "", request.document or "",
              ",".join(sorted(request.risk)) if request.risk else "",
              *_postings(request.postings)]
+    if request.approval_required:  # after the postings: no earlier digest changes
+        parts.append("approval-required")
     return f"{VERSION}-{_hash(parts)}"
 
 

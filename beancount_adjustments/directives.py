@@ -97,7 +97,7 @@ _PLAIN_EVENT_KEYS = frozenset({"filename", "lineno", "by", "at", "digest", "reas
 _NEEDS_REASON = frozenset({Action.REJECT, Action.CANCEL})
 # A request's optional keys, in the order their problems have always been reported.
 _OPTIONAL_KEYS = ("risk", "invoice", "order", "ticket", "document", "effective", "external-id",
-                  "entered-by", "at", "judged", "chain")
+                  "entered-by", "at", "judged", "chain", "notes", "approval-required")
 _OPTIONAL_KEY_SET = frozenset(_OPTIONAL_KEYS)
 _OPTIONAL_KEY_ORDER = {key: index for index, key in enumerate(_OPTIONAL_KEYS)}
 _tuple_new = tuple.__new__
@@ -521,6 +521,12 @@ class Reader:
                 value = self.amount(meta, key, source, adj_id)
             elif key == "at":
                 value = str(value)
+            elif key == "approval-required":
+                if not isinstance(value, bool):
+                    self.problem("bad-metadata", source,
+                                 f"{adj_id}: `approval-required:` is TRUE or FALSE, not "
+                                 f"{value!r}.", adj_id)
+                    return None
             else:
                 value = _plain(value) or self.text(meta, key, source, adj_id)
             optional[key] = value
@@ -532,7 +538,8 @@ class Reader:
             pick("order"), pick("ticket"), pick("document"), pick("effective"),
             tuple(r.strip() for r in risk.split(",") if r.strip()) if risk else (),
             pick("external-id"), pick("entered-by"), pick("at"), pick("judged"),
-            None if chain is None else parse_chain(chain))
+            None if chain is None else parse_chain(chain), pick("notes"),
+            pick("approval-required") is True)
 
     def _request_id(self, entry: data.Transaction, source: Source) -> str | None:
         explicit = entry.meta.get("adjustment-id")

@@ -51,10 +51,6 @@ approval_required  true when the request says ``approval-required: TRUE``
 notes              the request's ``notes:`` (free text for reviewers)
 =================  ==========================================================
 
-``approval_required`` and ``notes`` are read from the request transactions
-(`extras`); ``export(book, ..., entries=...)`` passes them. Without
-``entries`` they are false and empty.
-
 Event fields
 ------------
 
@@ -83,16 +79,13 @@ import csv
 import datetime
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
-
-from beancount.core import data
 
 from beancount_adjustments.book import Book
 from beancount_adjustments.csv_cells import csv_cell
 from beancount_adjustments.directives import receivable_totals
-from beancount_adjustments.extras import NONE, Extras, request_extras
 
 ADJUSTMENT_FIELDS = (
     "record", "id", "date", "type", "kind", "category", "customer", "requested_by", "reason",
@@ -114,9 +107,7 @@ def _json_value(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not part of the export schema")
 
 
-def adjustment_records(book: Book,
-                       extras: Mapping[str, Extras] | None = None) -> list[dict[str, Any]]:
-    extras = extras or {}
+def adjustment_records(book: Book) -> list[dict[str, Any]]:
     out = []
     adjustments = sorted(book.adjustments.values(),
                          key=lambda a: (a.request.date, a.request.source.filename,
@@ -138,9 +129,8 @@ def adjustment_records(book: Book,
             "ticket": r.ticket, "document": r.document, "external_id": r.external_id,
             "digest": adj.digest, "problems": ";".join(p.code for p in adj.problems),
             "source": f"{r.source.filename}:{r.source.lineno}"}
-        more = extras.get(adj.id, NONE)
-        record["approval_required"] = more.approval_required
-        record["notes"] = more.notes
+        record["approval_required"] = r.approval_required
+        record["notes"] = r.notes
         out.append({k: record[k] for k in ADJUSTMENT_FIELDS})
     return out
 
@@ -178,17 +168,14 @@ def to_csv(records: Iterable[dict[str, Any]], fields: tuple[str, ...]) -> str:
     return buffer.getvalue()
 
 
-def export(book: Book, fmt: str, records: str = "all",
-           entries: Iterable[data.Directive] | None = None) -> str:
-    """The export text (`fmt` is csv or jsonl; `records` one of `RECORDS`); `entries`
-    (the loaded ledger) gives each adjustment its `notes` and `approval_required`."""
-    extras = request_extras(entries, book) if entries is not None else {}
+def export(book: Book, fmt: str, records: str = "all") -> str:
+    """The export text (`fmt` is csv or jsonl; `records` one of `RECORDS`)."""
     if records not in RECORDS:
         raise ValueError(f"records must be one of {', '.join(RECORDS)}")
     if fmt == "jsonl":
         out: list[dict[str, Any]] = []
         if records in ("all", "adjustments"):
-            out += adjustment_records(book, extras)
+            out += adjustment_records(book)
         if records in ("all", "events"):
             out += event_records(book)
         return to_jsonl(out)
@@ -198,5 +185,5 @@ def export(book: Book, fmt: str, records: str = "all",
         if records == "all":
             raise ValueError("csv holds one kind of record per file: pass --records "
                              "adjustments or --records events")
-        return to_csv(adjustment_records(book, extras), ADJUSTMENT_FIELDS)
+        return to_csv(adjustment_records(book), ADJUSTMENT_FIELDS)
     raise ValueError(f"unknown export format {fmt!r}; choose csv or jsonl")

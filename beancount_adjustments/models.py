@@ -212,6 +212,10 @@ class Request(NamedTuple):
     """The converted amount it was judged at when written, if a price converted it."""
     chain: tuple[str, ...] | None = None
     """The approval chain in force when the request was written (None: not recorded)."""
+    notes: str | None = None
+    """Free text for reviewers (`notes:`), shown by the tools, never judged."""
+    approval_required: bool = False
+    """`approval-required: TRUE`: a reviewer must approve even below every threshold."""
 
     @property
     def requesters(self) -> tuple[str, ...]:

@@ -572,3 +572,34 @@ def test_a_reversal_awaiting_approval_ages_from_when_it_was_asked():
     assert age_days(adj, datetime.date(2026, 3, 2)) == 1
     assert not is_overdue(adj, datetime.date(2026, 3, 2))
     assert is_overdue(adj, datetime.date(2026, 3, 10))
+
+
+def test_approval_required_forces_a_review_below_every_threshold():
+    small = request("ADJ-1", "2026-03-01", "-10.00")  # below the 25 USD manager row
+    assert load(small).state("ADJ-1") == "applied"
+    asked = request("ADJ-1", "2026-03-01", "-10.00", extra="approval-required: TRUE")
+    loaded = load(asked)
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "pending"
+    assert loaded.adj("ADJ-1").chain == ("manager",)
+    assert not booked(loaded, "ADJ-1")
+    # Dropping the flag after the review was asked for changes the digest.
+    assert load(small).adj("ADJ-1").digest != loaded.adj("ADJ-1").digest
+    done = load(asked + decided(asked, "ADJ-1", "2026-03-02", "approve", "bob"))
+    assert done.state("ADJ-1") == "applied"
+
+
+def test_approval_required_with_no_role_to_review_is_an_error():
+    text = block("""
+        plugin "beancount_adjustments"
+        2026-01-01 open Assets:Receivable:Customers
+        2026-01-01 open Income:Sales:Returns
+        2026-01-01 custom "adjustment-user" "alice" "agent"
+        2026-01-01 custom "adjustment-customer" "cust_456" "standard"
+        2026-01-01 custom "adjustment-approval" "credit:*" 0.00 USD
+    """) + request("ADJ-1", "2026-03-01", "-10.00", extra="approval-required: TRUE")
+    loaded = load(text, base=False)  # the only row for credits names no role
+    assert loaded.codes == [(loaded.line("^ADJ-1"), "no-reviewer")]
+    assert not booked(loaded, "ADJ-1")
+    bad = load(request("ADJ-2", "2026-03-01", "-10.00", extra='approval-required: "yes"'))
+    assert bad.codes == [(bad.line("^ADJ-2"), "bad-metadata")]

@@ -90,10 +90,10 @@ def report(*, kind: str, ledger: Path, start: datetime.datetime | None,
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def export(*, ledger: Path, fmt: str, records: str | None, output: Path | None) -> None:
     """Export adjustments and events (schema: beancount_adjustments.export)."""
-    entries, _, _, book = load(ledger)
+    _entries, _, _, book = load(ledger)
     chosen = records or ("adjustments" if fmt == "csv" else "all")
     try:
-        text = exporting.export(book, fmt, chosen, entries)
+        text = exporting.export(book, fmt, chosen)
     except ValueError as exc:
         raise Refused(str(exc)) from None
     _output(text, output)

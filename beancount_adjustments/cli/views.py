@@ -42,7 +42,6 @@ from beancount_adjustments.cli.common import (
     rates_of,
     today,
 )
-from beancount_adjustments.extras import NONE, request_extras
 from beancount_adjustments.loading import load_uncached
 from beancount_adjustments.models import OPEN_STATES, Adjustment, Record, State
 from beancount_adjustments.plugin import book_of
@@ -160,7 +159,6 @@ def _show_json(adj: Adjustment, book: Book, entries: list[data.Directive],
                on: datetime.date, rates: Rates) -> dict[str, Any]:
     out = row(adj, book, on, rates)
     request = adj.request
-    more = request_extras(entries, book).get(adj.id, NONE)
     out.update({
         "payee": request.payee, "narration": request.narration, "ticket": request.ticket,
         "document": request.document,
@@ -179,7 +177,7 @@ def _show_json(adj: Adjustment, book: Book, entries: list[data.Directive],
         "problems": [{"code": p.code, "message": p.message, "file": p.source.filename,
                       "line": p.source.lineno} for p in adj.problems],
         "generated": [printer.format_entry(e) for e in _generated(entries, adj.id)],
-        "approval_required": more.approval_required, "notes": more.notes,
+        "approval_required": request.approval_required, "notes": request.notes,
     })
     return out
 
@@ -206,13 +204,12 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
     echo(f"  customer: {request.customer}" + (f" ({adj.tier})" if adj.tier else ""))
     echo(f"  requested by {request.requested_by} on {request.date}")
     echo(f"  reason: {request.reason}")
-    more = request_extras(entries, book).get(adj.id, NONE)
     for label, value in (("category", request.category), ("invoice", request.invoice),
                          ("order", request.order), ("ticket", request.ticket),
                          ("document", request.document), ("effective", request.effective),
                          ("approval required", "yes (asked by the requester)"
-                          if more.approval_required else None),
-                         ("notes", more.notes)):
+                          if request.approval_required else None),
+                         ("notes", request.notes)):
         if value:
             echo(f"  {label}: {value}")
     echo(f"  amount: {adj.amount if adj.amount else '-'}")

@@ -36,11 +36,10 @@ from markupsafe import Markup
 
 from beancount_adjustments import api, writer
 from beancount_adjustments.book import Book
-from beancount_adjustments.extras import request_extras
 from beancount_adjustments.fava_ext import charts, report_data, views
 from beancount_adjustments.fava_ext.views import BookIndex, DateRange
 from beancount_adjustments.models import Action
-from beancount_adjustments.plugin import book_of, price_rates
+from beancount_adjustments.plugin import book_of
 
 __all__ = ["AdjustmentsExtension", "Config", "Identity"]
 
@@ -331,10 +330,7 @@ class AdjustmentsExtension(FavaExtensionBase):
                 if index is None or index.book is not book:
                     index = self._index = BookIndex.build(
                         book, self._customer_balances(book.settings.receivable),
-                        price_rates(cast(list[data.Price],
-                                         list(self.ledger.all_entries_by_type.Price))),
-                        request_extras(cast(list[data.Directive], self.ledger.all_entries),
-                                       book))
+                        book.rules.rates)
         return index
 
     def _customer_balances(self, receivable: str) -> dict[str, dict[str, Decimal]]:

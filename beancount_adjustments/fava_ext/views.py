@@ -19,7 +19,6 @@ from urllib.parse import quote
 
 from beancount_adjustments import policy, queries
 from beancount_adjustments.book import Book
-from beancount_adjustments.extras import NONE, Extras
 from beancount_adjustments.models import (
     BOOKED_STATES,
     OPEN_STATES,
@@ -79,8 +78,6 @@ class BookIndex:
     rates: Rates = same_currency_only
     """The ledger's prices, as the plugin judged with them (limits in another
     currency than an amount are converted, never guessed)."""
-    extras: Mapping[str, Extras] = field(default_factory=dict)
-    """`notes:` and `approval-required:` of the requests that have them (`extras`)."""
     _holders: dict[tuple[str, datetime.date], list[str]] = field(default_factory=dict)
     _roles: dict[tuple[str, datetime.date], tuple[str, ...]] = field(default_factory=dict)
     _approver_roles: dict[datetime.date, frozenset[str]] = field(default_factory=dict)
@@ -93,8 +90,7 @@ class BookIndex:
     @classmethod
     def build(cls, book: Book,
               customer_balances: Mapping[str, Mapping[str, Decimal]] | None = None,
-              rates: Rates = same_currency_only,
-              extras: Mapping[str, Extras] | None = None) -> BookIndex:
+              rates: Rates = same_currency_only) -> BookIndex:
         by_customer: dict[str, list[Adjustment]] = {}
         open_items: list[Adjustment] = []
         by_invoice: dict[str, list[Adjustment]] = {}
@@ -109,7 +105,7 @@ class BookIndex:
         open_items.sort(key=lambda a: (a.request.date, a.id))
         return cls(book=book, by_customer=by_customer, open_items=open_items,
                    by_invoice=by_invoice, customer_balances=customer_balances or {},
-                   rates=rates, extras=extras or {})
+                   rates=rates)
 
     def holders(self, role: str, on: datetime.date) -> list[str]:
         key = (role, on)
@@ -686,8 +682,7 @@ def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: st
         reversal_requirements=reversal_requirements(index, adj, today),
         still_requires=queries.requirements(adj), policy=policy,
         problems=adj.problems, actions=row.actions,
-        notes=index.extras.get(adj.id, NONE).notes,
-        approval_required=index.extras.get(adj.id, NONE).approval_required)
+        notes=request.notes, approval_required=request.approval_required)
 
 
 def summarise_ids(ids: Iterable[str], limit: int = 8) -> str:
