@@ -187,6 +187,30 @@ class Reader:
                      f"{what}: `{key}:` must be an amount such as `500.00 USD`, not {value!r}.")
         return None
 
+    def choice(self, meta: Mapping[str, Any], key: str, options: tuple[str, ...],
+               source: Source, what: str) -> str | None:
+        value = self.text(meta, key, source, what)
+        if value is None or value in options:
+            return value
+        self.problem("malformed-directive", source,
+                     f"{what}: `{key}:` is {' or '.join(repr(o) for o in options)}, "
+                     f"not {value!r}.")
+        return None
+
+    def days(self, meta: Mapping[str, Any], key: str, least: int, source: Source,
+             what: str) -> int | None:
+        """A whole number of days from `least` (up to a century: a larger one is a typo)."""
+        value = meta.get(key)
+        if value is None:
+            return None
+        if (isinstance(value, Decimal) and value == value.to_integral_value()
+                and least <= value <= 36600):
+            return int(value)
+        self.problem("malformed-directive", source,
+                     f"{what}: `{key}:` must be a whole number of days from {least}, "
+                     f"not {value!r}.")
+        return None
+
     # -- custom directives --------------------------------------------------
 
     def strings(self, entry: data.Custom, source: Source, what: str,
@@ -279,55 +303,23 @@ class Reader:
             self.problem("malformed-directive", source,
                          f'{what} takes one type pattern: custom "{POLICY}" "billing:*".')
             return None
-        apply = self.text(entry.meta, "apply", source, what)
-        separate: bool | None = None
-        if apply is not None:
-            if apply not in ("separate", "on-approval"):
-                self.problem("malformed-directive", source,
-                             f'{what}: `apply:` is "separate" or "on-approval", not {apply!r}.')
-            else:
-                separate = apply == "separate"
-        sla = entry.meta.get("sla-days")
-        sla_days: int | None = None
-        if sla is not None:
-            if isinstance(sla, Decimal) and sla == sla.to_integral_value() and sla > 0:
-                sla_days = int(sla)
-            else:
-                self.problem("malformed-directive", source,
-                             f"{what}: `sla-days:` must be a positive whole number, not {sla!r}.")
-        signatures = self.text(entry.meta, "signatures", source, what)
-        if signatures is not None and signatures not in ("required", "optional"):
-            self.problem("malformed-directive", source,
-                         f'{what}: `signatures:` is "required" or "optional", not '
-                         f"{signatures!r}.")
-            signatures = None
-        backdate = entry.meta.get("backdate-days")
-        backdate_days: int | None = None
-        if backdate is not None:
-            if (isinstance(backdate, Decimal) and backdate == backdate.to_integral_value()
-                    and 0 <= backdate <= 36600):
-                backdate_days = int(backdate)
-            else:
-                self.problem("malformed-directive", source,
-                             f"{what}: `backdate-days:` must be a whole number of days from 0, "
-                             f"not {backdate!r}.")
-        require_at = entry.meta.get("require-at")
+        meta = entry.meta
+        apply = self.choice(meta, "apply", ("separate", "on-approval"), source, what)
+        signatures = self.choice(meta, "signatures", ("required", "optional"), source, what)
+        git_identity = self.choice(meta, "git-identity", ("required", "optional"), source, what)
+        require_at = meta.get("require-at")
         if require_at is not None and not isinstance(require_at, bool):
             self.problem("malformed-directive", source,
                          f"{what}: `require-at:` is TRUE or FALSE, not {require_at!r}.")
             require_at = None
-        git_identity = self.text(entry.meta, "git-identity", source, what)
-        if git_identity is not None and git_identity not in ("required", "optional"):
-            self.problem("malformed-directive", source,
-                         f'{what}: `git-identity:` is "required" or "optional", not '
-                         f"{git_identity!r}.")
-            git_identity = None
         return build(TypePolicy,
-            date=entry.date, pattern=values[0], separate_apply=separate,
-            document_above=self.amount(entry.meta, "document-above", source, what),
-            sla_days=sla_days,
+            date=entry.date, pattern=values[0],
+            separate_apply=None if apply is None else apply == "separate",
+            document_above=self.amount(meta, "document-above", source, what),
+            sla_days=self.days(meta, "sla-days", 1, source, what),
             signatures_required=None if signatures is None else signatures == "required",
-            backdate_days=backdate_days, require_at=require_at,
+            backdate_days=self.days(meta, "backdate-days", 0, source, what),
+            require_at=require_at,
             git_identity=None if git_identity is None else git_identity == "required",
             source=source)
 
