@@ -1253,11 +1253,3 @@ def replay(facts: Facts, rates: Rates, settings: Settings | None = None,
         progress.replay = judging
     return judging.run()
 
-
-def no_rates(base: str, quote: str, date: datetime.date) -> Decimal | None:
-    """Rates for a ledger without prices: only same-currency comparisons work."""
-    return None
-
-
-def sorted_problems(problems: Sequence[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: (p.source.filename, p.source.lineno))

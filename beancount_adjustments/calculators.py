@@ -131,9 +131,6 @@ class CalcInput:
 
     # -- typed access to parameters ------------------------------------------
 
-    def has(self, key: str) -> bool:
-        return key in self.params
-
     def text(self, key: str, default: str | None = None) -> str:
         value = self.params.get(key)
         if value is None:

@@ -32,27 +32,19 @@ def exact_number(number: Decimal) -> str:
     `Decimal.normalize` rounds to the context's 28 digits, which would let two
     different amounts share a digest.
     """
-    text = format(number, "f")
+    # `str` is several times faster than `format(number, "f")` and the same
+    # text unless it writes an exponent (very large or small numbers).
+    text = str(number)
+    if "E" in text or "e" in text:
+        text = format(number, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "0", "") else text
 
 
 def _postings(postings: Iterable[tuple[str, Decimal, str]]) -> list[str]:
-    lines = []
-    for account, number, currency in postings:
-        # `str` is several times faster than `format(number, "f")` and the same
-        # text unless it writes an exponent (very large or small numbers).
-        text = str(number)
-        if "E" in text or "e" in text:
-            text = format(number, "f")
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        if text in ("-0", ""):
-            text = "0"
-        lines.append(f"{account}\x1f{text}\x1f{currency}")
-    lines.sort()
-    return lines
+    return sorted(f"{account}\x1f{exact_number(number)}\x1f{currency}"
+                  for account, number, currency in postings)
 
 
 def _hash(parts: Iterable[str]) -> str:

@@ -73,10 +73,6 @@ def _negated(units: Any) -> Any:
     return -units if units is not None else units
 
 
-def state_tag(state: State) -> str:
-    return _STATE_TAGS[state]
-
-
 def _query_meta(adj: Outcome) -> dict[str, Any]:
     """The keys every entry of an adjustment carries for queries.
 

@@ -51,7 +51,6 @@ import csv
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from beancount.core import data, flags
@@ -179,8 +178,3 @@ class StripeImporter(Importer):  # type: ignore[misc]
                                 data.EMPTY_SET, frozenset({f"{self.id_prefix}-{stripe_id}"}),
                                 postings)
 
-
-def extract_file(importer: StripeImporter, path: Path,
-                 existing: data.Entries) -> list[data.Directive]:
-    """Convenience for scripts and tests: the new requests in `path`."""
-    return list(importer.extract(str(path), existing))

@@ -88,8 +88,6 @@ FIELDS = frozenset({"type", "category", "amount", "calculator", "offset-account"
                     "receivable-account", "reason", "payee", "narration", "description"})
 """Template keys that are not calculator parameters."""
 
-REQUEST_META = ("invoice", "order", "ticket", "document", "effective", "external-id")
-
 
 class TemplateError(Exception):
     """A template cannot be used as asked; the message says why and what to do."""
