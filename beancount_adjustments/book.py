@@ -168,15 +168,21 @@ _UNSEEN = object()
 # paths compare with these.
 _APPLY = Action.APPLY
 _APPROVE = Action.APPROVE
+_CANCEL = Action.CANCEL
+_REJECT = Action.REJECT
 _BILLING = Kind.BILLING
 _CREDIT = Kind.CREDIT
 _DEBIT = Kind.DEBIT
 _APPLIED = State.APPLIED
-_APPROVED = State.APPROVED
 _INVALID = State.INVALID
 _PENDING = State.PENDING
 _REVERSED = State.REVERSED
 _REVERSING = State.REVERSING
+
+
+def move(adj: Tracked, action: Action) -> None:
+    """Take `action` on `adj`: its next state is the lifecycle's, never set by hand."""
+    adj.state = TRANSITIONS[(adj.state, action)]
 
 
 def _inside(path: str, root: str) -> bool:
@@ -721,10 +727,11 @@ class _Replay:
         self.progress[request.id] = adj
         if not self.validate(adj):
             return
+        adj.state = _PENDING
         if adj.chain:
-            adj.state = _PENDING
             return
-        adj.state = _APPROVED
+        # No chain: approved by the policy itself, the moment it arrives.
+        move(adj, _APPROVE)
         adj.decided_on = request.date
         if not settings.separate_apply:
             self.apply(adj, request.date, None, None)
@@ -1091,7 +1098,7 @@ class _Replay:
         adj.history += (event,)
         adj.approvals += (approval,)
         if completes:
-            adj.state = _APPROVED
+            move(adj, _APPROVE)
             adj.decided_on = event.date
             if not adj.settings.separate_apply:
                 self.apply(adj, event.date, event.effective, event)
@@ -1119,10 +1126,10 @@ class _Replay:
         adj.history += (event,)
         if adj.state is _REVERSING:
             # The reversal is refused: the adjustment stays applied.
-            adj.state = TRANSITIONS[(State.REVERSING, Action.REJECT)]
+            move(adj, _REJECT)
             adj.reversal_chain, adj.reversal_approvals, adj.cancelled_by = _NONE, _NONE, None
             return
-        adj.state = TRANSITIONS[(adj.state, Action.REJECT)]
+        move(adj, _REJECT)
         adj.decided_on = event.date
 
     def apply_event(self, adj: Tracked, event: Event) -> None:
@@ -1137,7 +1144,7 @@ class _Replay:
 
     def cancel(self, adj: Tracked, event: Event) -> None:
         if adj.state is not State.APPLIED:
-            adj.state = TRANSITIONS[(adj.state, Action.CANCEL)]
+            move(adj, _CANCEL)
             adj.decided_on = adj.decided_on or event.date
             adj.history += (event,)
             return
@@ -1162,7 +1169,7 @@ class _Replay:
                 adj.cancelled_by = event.by
                 adj.history += (event,)
             return
-        adj.state = State.REVERSING
+        move(adj, _CANCEL)
         adj.cancelled_by = event.by
         adj.reversal_chain = chain
         adj.reversal_approvals = _NONE
@@ -1186,7 +1193,9 @@ class _Replay:
                         f"through {lock.through} (locked on {lock.date}).")
             return False
         request = adj.request
-        adj.state = _REVERSED
+        if adj.state is _APPLIED:  # a reversal that needs no approval
+            move(adj, _CANCEL)
+        move(adj, _APPROVE)
         adj.reversed_on = event.date
         adj.reversed_by = event
         if request.invoice in self.credited and adj.amount is not None and adj.lowers:
@@ -1232,7 +1241,7 @@ class _Replay:
                        f"{terms.currency} is left to credit.")
                 return
             self.credited[invoice_id] = already + adj.amount.number
-        adj.state = _APPLIED
+        move(adj, _APPLY)
         adj.applied_on = date
         adj.effective_date = when
         adj.applied_by = event
