@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.models import Money
 
 CURRENCY_RE = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]$")
@@ -32,8 +33,10 @@ _PLAIN_COMMA = re.compile(r"^\d+(,\d+)?$")
 _GROUPED_COMMA = re.compile(r"^\d{1,3}(\.\d{3})+(,\d+)?$")
 
 
-class AmountError(ValueError):
+class AmountError(AdjustmentsError, ValueError):
     """Why a text is not an amount, in words for the person who typed it."""
+
+    code = "bad-amount"
 
 
 def minor_units(currency: str) -> int:

@@ -68,6 +68,7 @@ from beancount.core import data
 
 from beancount_adjustments import amounts, postings, writer
 from beancount_adjustments.book import Book
+from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.models import Action, Money, State
 from beancount_adjustments.models import Adjustment as Tracked
 from beancount_adjustments.plugin import book_of, price_rates
@@ -84,13 +85,14 @@ STATUS = {"invalid": 400, "forbidden": 403, "not-found": 404, "conflict": 409,
 KINDS = ("credit", "debit", "billing")
 
 
-class ApiError(Exception):
+class ApiError(AdjustmentsError):
     """Why a call did nothing: `code` (see `STATUS`) and a sentence."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+        super().__init__(message, code)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
 
     @property
     def status(self) -> int:

@@ -75,6 +75,7 @@ from typing import Any
 
 from beancount_adjustments.book import Book
 from beancount_adjustments.directives import is_under, receivable_totals
+from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.models import Money, State
 from beancount_adjustments.writer import NewRequest
 
@@ -87,8 +88,10 @@ DEFAULT_CATEGORIES: dict[str, str | None] = {
     "loyalty": "customer-service:loyalty"}
 
 
-class RuleError(Exception):
+class RuleError(AdjustmentsError):
     """A rule or its feed cannot be used; the message names the file and line."""
+
+    code = "bad-rule"
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ from typing import Any
 from beancount.core.amount import Amount
 
 from beancount_adjustments.book import Book
+from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.models import Kind, Money, Reference
 
 __all__ = [
@@ -81,8 +82,10 @@ ParamValue = str | Decimal | Money | datetime.date | bool
 Postings = list[tuple[str, Decimal, str]]
 
 
-class CalculatorError(Exception):
+class CalculatorError(AdjustmentsError):
     """Bad input for a calculator; the message tells the user what to change."""
+
+    code = "bad-calculator-input"
 
 
 @dataclass(frozen=True)

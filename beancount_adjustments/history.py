@@ -104,6 +104,7 @@ from typing import Any, NamedTuple
 from beancount.core import data
 
 from beancount_adjustments.book import Book
+from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.models import Adjustment, Event, Request, State, TypePolicy
 
 PAST_DIRECTIVES = frozenset({
@@ -590,8 +591,10 @@ def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf) -> lis
 # -- git plumbing ---------------------------------------------------------------------
 
 
-class HistoryError(Exception):
+class HistoryError(AdjustmentsError):
     """REV cannot be compared with: not a repository, an unknown revision, ..."""
+
+    code = "bad-revision"
 
 
 @dataclass

@@ -149,6 +149,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from beancount_adjustments.book import Book
+from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.models import Action, Adjustment, Frozen, Source, State
 from beancount_adjustments.queries import age_days, eligible_approvers, is_overdue
 
@@ -380,8 +381,10 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
 # -- channels -----------------------------------------------------------------------
 
 
-class ChannelError(Exception):
+class ChannelError(AdjustmentsError):
     """A channel could not be used: a literal secret, an unset variable, a bad URL."""
+
+    code = "bad-channel"
 
 
 def _probe(url: str, style: int) -> str:

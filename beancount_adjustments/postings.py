@@ -25,6 +25,7 @@ from beancount.core import data
 
 from beancount_adjustments.book import Book
 from beancount_adjustments.directives import is_under, kind_of
+from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.models import Kind, Money
 
 __all__ = ["DEFAULT_OFFSET", "PostingError", "customer_move", "default_receivable",
@@ -39,13 +40,14 @@ DEFAULT_OFFSET = {
 Postings = tuple[tuple[str, Decimal, str], ...]
 
 
-class PostingError(ValueError):
+class PostingError(AdjustmentsError, ValueError):
     """Why the postings cannot be derived, in words; `what` names the input at fault."""
+
+    code = "bad-postings"
 
     def __init__(self, what: str, message: str) -> None:
         super().__init__(message)
         self.what = what
-        self.message = message
 
 
 def customer_move(adj_type: str, money: Money) -> Decimal:

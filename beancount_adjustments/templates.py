@@ -67,6 +67,7 @@ from beancount_adjustments import calculators
 from beancount_adjustments.book import Book
 from beancount_adjustments.calculators import CalcInput, CalculatorError, ParamValue, param_value
 from beancount_adjustments.directives import CATEGORY_RE, TYPE_RE, is_under, source_of
+from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.loading import load_uncached
 from beancount_adjustments.models import Money, Problem, Source
 from beancount_adjustments.plugin import book_of
@@ -89,8 +90,10 @@ FIELDS = frozenset({"type", "category", "amount", "calculator", "offset-account"
 """Template keys that are not calculator parameters."""
 
 
-class TemplateError(Exception):
+class TemplateError(AdjustmentsError):
     """A template cannot be used as asked; the message says why and what to do."""
+
+    code = "bad-template"
 
 
 @dataclass(frozen=True)

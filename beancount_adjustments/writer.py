@@ -134,6 +134,7 @@ from beancount_adjustments import render
 from beancount_adjustments.book import Book, Facts, replay
 from beancount_adjustments.directives import EVENT, Reader, chain_text, kind_of
 from beancount_adjustments.effects import entries_for
+from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.loading import load_uncached
 from beancount_adjustments.models import (
     Action,
@@ -289,12 +290,13 @@ class WriteResult:
     that were written after a refused one may be off)."""
 
 
-class WriteRefused(Exception):
-    """Nothing was written; `refusals` says why."""
+class WriteRefused(AdjustmentsError):
+    """Nothing was written; `refusals` says why (`code`: the first refusal's)."""
 
     def __init__(self, refusals: Sequence[Refusal]) -> None:
         self.refusals = tuple(refusals)
-        super().__init__("\n".join(str(r) for r in self.refusals))
+        super().__init__("\n".join(str(r) for r in self.refusals),
+                         self.refusals[0].code if self.refusals else None)
 
 
 def file_sha256(path: Path) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.writer import WriteRefused
 
 COMMAND_MODULES = ("requests", "decisions", "views", "bulk", "reports", "automation", "demo",
@@ -19,9 +20,9 @@ COMMAND_MODULES = ("requests", "decisions", "views", "bulk", "reports", "automat
 
 class _Commands(click.Group):
     """The group that turns what a command let through into one line and exit 1:
-    a `WriteRefused` (the writer says why; nothing was written) and any OS or
-    decoding error (a full disk, a read-only file, a file that is not UTF-8),
-    never a traceback."""
+    a `WriteRefused` (the writer says why; nothing was written), any other
+    refusal of the tools (`AdjustmentsError`) and any OS or decoding error (a
+    full disk, a read-only file, a file that is not UTF-8), never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from beancount_adjustments.cli.common import Refused, refused
@@ -29,6 +30,8 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except WriteRefused as exc:
             raise refused(exc) from None
+        except AdjustmentsError as exc:
+            raise Refused(str(exc)) from None
         except UnicodeDecodeError as exc:
             raise Refused(f"a file is not UTF-8 text ({exc}); Beancount reads UTF-8: convert "
                           "it, e.g. with iconv") from None
