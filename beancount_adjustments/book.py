@@ -27,6 +27,7 @@ import bisect
 import datetime
 import itertools
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -109,6 +110,20 @@ class Settings(Frozen):
     customer_account: str | None = None
     """A receivable sub-account per customer, like "Assets:Receivable:{customer}":
     an opened account of that shape names its customer."""
+
+    def account_pattern(self) -> re.Pattern[str] | None:
+        """`customer_account` as a pattern whose group is the customer id."""
+        shape = self.customer_account
+        if shape is None:
+            return None
+        before, _, after = shape.partition("{customer}")
+        return re.compile(f"^{re.escape(before)}([^:]+){re.escape(after)}$")
+
+    def account_owner(self, account: str) -> str | None:
+        """The customer whose own account `account` is (`customer_account`), or None."""
+        pattern = self.account_pattern()
+        match = pattern.match(account) if pattern is not None else None
+        return match.group(1) if match else None
 
 
 Check = Callable[[Request, Money], Iterable[str] | str | None]
@@ -1297,6 +1312,35 @@ def unknown_customer(directory: Directory, request: Request) -> str:
             "transaction on the receivable accounts carries it as `customer:`, and no "
             f"custom \"adjustment-customer\" declares it.{hint} A new customer needs "
             f"custom \"adjustment-customer\" \"{name}\" \"<tier>\", or an invoice naming it.")
+
+
+class CustomerError(ValueError):
+    """Why a customer given by id or name picks no single customer."""
+
+
+def customer_id(directory: Directory, text: str) -> str | None:
+    """The id of the customer `text` names by id or name; None when it names none.
+    Raises `CustomerError` when it is the name of several."""
+    found = directory.find(text)
+    if len(found) > 1:
+        raise CustomerError(f"customer {text!r} is ambiguous: it is the name of "
+                            f"{', '.join(found)}; give the id")
+    return found[0] if found else None
+
+
+def pick_customer(directory: Directory, text: str) -> str:
+    """The id of the customer `text` names (its id, or its name, case aside).
+
+    Raises `CustomerError` when it names none (the nearest known are suggested)
+    or several (their ids are listed: give one).
+    """
+    found = customer_id(directory, text)
+    if found is not None:
+        return found
+    near = directory.nearest(text)
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    raise CustomerError(f"customer {text!r} is not known: the ledger names no customer with "
+                        f"that id or name{hint}")
 
 
 def replay(facts: Facts, rates: Rates, settings: Settings | None = None,

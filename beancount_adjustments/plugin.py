@@ -23,7 +23,6 @@ import datetime
 import gc
 import importlib
 import os
-import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -200,7 +199,7 @@ class Names:
             self.add(customer, entry)
 
     def see_accounts(self, entries: list[data.Directive]) -> None:
-        pattern = customer_account_re(self.settings)
+        pattern = self.settings.account_pattern()
         for entry in entries:
             if isinstance(entry, data.Open) and pattern is not None:
                 match = pattern.match(entry.account)
@@ -211,15 +210,6 @@ class Names:
         self.found[customer] = CustomerRecord(
             date=entry.date, customer=customer, tier=self.settings.default_tier,
             source=source_of(entry))
-
-
-def customer_account_re(settings: Settings) -> re.Pattern[str] | None:
-    """The `customer-account` setting as a pattern whose group is the customer id."""
-    shape = settings.customer_account
-    if shape is None:
-        return None
-    before, _, after = shape.partition("{customer}")
-    return re.compile(f"^{re.escape(before)}([^:]+){re.escape(after)}$")
 
 
 def read(entries: list[data.Directive], settings: Settings,

@@ -14,7 +14,7 @@ import click
 from beancount_adjustments.writer import WriteRefused
 
 COMMAND_MODULES = ("requests", "decisions", "views", "bulk", "reports", "automation", "demo",
-                   "init")
+                   "init", "statement")
 
 
 class _Commands(click.Group):
