@@ -101,15 +101,17 @@ class _Item:
 
 def statement_text(book: Book, request: Request) -> str:
     """What a statement calls an adjustment: its type's `statement-text:`, else a
-    phrase made from the type (`credit:goodwill`: "Goodwill credit")."""
+    phrase made from the type ("Goodwill credit", "Fee charge", "Invoice correction",
+    "Tax adjustment")."""
     configured = book.policies.settings(request.type, request.date).statement_text
     if configured:
         return configured
     kind, _, subtype = request.type.partition(":")
     words = subtype.replace("-", " ")
+    words = words[:1].upper() + words[1:]
     if kind == Kind.BILLING:
-        return f"Billing correction: {words}"
-    return f"{words[:1].upper()}{words[1:]} {'credit' if kind == Kind.CREDIT else 'charge'}"
+        return words if words.endswith("correction") else f"{words} adjustment"
+    return f"{words} {'credit' if kind == Kind.CREDIT else 'charge'}"
 
 
 def statement(entries: Iterable[data.Directive], book: Book, customer: str,
@@ -352,6 +354,8 @@ body { font: 14px/1.4 system-ui, sans-serif; color: #1b1f24; margin: 2rem auto;
        max-width: 60rem; padding: 0 1rem; }
 h1 { font-size: 1.4rem; margin: 0 0 .2rem; }
 h2 { font-size: 1.1rem; margin: 1.8rem 0 .4rem; }
+h3 { font-size: 1rem; margin: 1rem 0 .2rem; }
+p.muted { margin: 0 0 .4rem; font-size: .9rem; }
 .who { color: #555; margin: 0 0 1rem; }
 table { border-collapse: collapse; width: 100%; margin-bottom: .8rem; }
 th, td { padding: .3rem .5rem; border-bottom: 1px solid #ddd; text-align: left;
@@ -401,7 +405,10 @@ def render_html(st: Statement, *, standalone: bool = True) -> str:
                      f"<td>Closing balance</td><td></td>"
                      f'<td class="num">{_money(s.closing)}</td><td></td></tr>'
                      "</tbody></table>")
-        parts.append('<table class="aging"><thead><tr>'
+        parts.append(f'<h3>Balance by age in {cur}</h3>'
+                     '<p class="muted">Days since each open item started aging; payments '
+                     "and credits settle the invoice they name, then the oldest items.</p>"
+                     '<table class="aging"><thead><tr>'
                      + "".join(f'<th class="num">{e(a.bucket)}'
                                f'{" days" if a.bucket != "current" else ""}</th>'
                                for a in s.aging)
