@@ -171,7 +171,8 @@ def test_create_refuses_an_ambiguous_name(tools: Path) -> None:
     result = cli("create", "-f", str(tools), "--as", "alice", "--type", "credit:refund",
                  "--customer", "Twin Ltd", "--amount", "20.00 USD", "--reason", "Late")
     assert result.exit_code == 1  # type: ignore[attr-defined]
-    assert "ambiguous" in result.output and "cust_2, cust_3" in result.output  # type: ignore[attr-defined]
+    assert "ambiguous" in result.output
+    assert "cust_2, cust_3" in result.output
     assert tools.read_bytes() == before
 
 
@@ -259,4 +260,5 @@ def test_the_writer_refuses_an_early_apply_with_the_plugins_reason(tmp_path: Pat
     result = writer.write_decisions(path, [writer.Decision(
         "ADJ-1", Action.APPLY, by="bob", date=datetime.date(2026, 3, 2))])
     assert result.written == 1
-    assert result.book is not None and str(result.book.adjustments["ADJ-1"].state) == "applied"
+    assert result.book is not None
+    assert str(result.book.adjustments["ADJ-1"].state) == "applied"

@@ -106,7 +106,8 @@ def test_every_demo_customer_reconciles_in_every_format(demo: Any) -> None:
                      if r["kind"] not in ("opening", "closing", "aging")]
             aged = [Decimal(r["amount"]) for r in mine if r["kind"] == "aging"]
             assert opening + sum(lines) == closing == owes
-            assert sum(aged) == owes and len(aged) == len(BUCKETS)
+            assert sum(aged) == owes
+            assert len(aged) == len(BUCKETS)
         # html: the amount cells add up to the closing row
         cells = Cells()
         cells.feed(render(st, "html"))
@@ -176,7 +177,9 @@ def test_off_statement_adjustment_shows_as_an_account_adjustment_and_reconciles(
     assert section.closing == loaded.balance("Assets:Receivable") == Decimal("520.00")
     for fmt in ("table", "csv", "html"):
         text = render(st, fmt)
-        assert "ADJ-1" not in text and "penalty" not in text and "secret" not in text
+        assert "ADJ-1" not in text
+        assert "penalty" not in text
+        assert "secret" not in text
 
 
 def test_off_statement_adjustment_applied_and_reversed_in_the_period_is_not_shown() -> None:
@@ -244,9 +247,12 @@ def test_html_is_escaped_and_self_contained() -> None:
                                                     '"<img src=x onerror=alert(1)>"'))
     st = statement(loaded.entries, loaded.book, "cust_x", START, END)
     text = render(st, "html")
-    assert "<script>" not in text and "<img" not in text
+    assert "<script>" not in text
+    assert "<img" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in text
-    assert "<style>" in text and "<link" not in text and "src=" not in text.replace(
+    assert "<style>" in text
+    assert "<link" not in text
+    assert "src=" not in text.replace(
         "&lt;img src=x", "")
 
 
@@ -271,7 +277,8 @@ def test_cli_statement_by_name_and_formats(tmp_path: Path) -> None:
     out = tmp_path / "st.html"
     result = run("statement", "-f", str(DEMO), "cust_1003", "--format", "html", "-o", str(out),
                  "--from", "2026-11-01", "--to", "2026-11-30")
-    assert result.exit_code == 0 and out.read_text().startswith("<!DOCTYPE html>")
+    assert result.exit_code == 0
+    assert out.read_text().startswith("<!DOCTYPE html>")
 
 
 def test_cli_statement_refuses_an_unknown_customer_in_one_line() -> None:
@@ -284,7 +291,8 @@ def test_cli_statement_refuses_an_unknown_customer_in_one_line() -> None:
 def test_cli_statement_refuses_a_period_backwards() -> None:
     result = run("statement", "-f", str(DEMO), "cust_1003", "--from", "2026-11-30",
                  "--to", "2026-11-01")
-    assert result.exit_code == 1 and "after --to" in result.output
+    assert result.exit_code == 1
+    assert "after --to" in result.output
 
 
 # -- Fava ----------------------------------------------------------------------------
