@@ -67,7 +67,7 @@ from beancount import loader
 from beancount.core import data
 
 from beancount_adjustments import amounts, postings, writer
-from beancount_adjustments.book import Book
+from beancount_adjustments.book import Book, CustomerError, customer_id
 from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.models import Action, Money, State
 from beancount_adjustments.models import Adjustment as Tracked
@@ -389,12 +389,17 @@ def create(ledger: str | Path, *, customer: str, type: str,
                     raise _Found(Adjustment.of(adj, existing=True))
         if texts["id"] and texts["id"] in book.adjustments:
             raise ApiError("conflict", f"the id {texts['id']} is already taken")
+        try:
+            # A name picks its customer; a customer named nowhere is the writer's refusal.
+            customer_given = customer_id(book.directory, who) or who
+        except CustomerError as exc:
+            raise ApiError("invalid", str(exc)) from None
         full, cat = _full_type(given_type, texts["category"], book,
                                day or datetime.date.today())
         priced = money if money.currency else _money(money.number, _ledger_currency(book))
         try:
             legs = postings.request_postings(
-                entries, book, adj_type=full, customer=who, money=priced,
+                entries, book, adj_type=full, customer=customer_given, money=priced,
                 offset_account=texts["offset_account"],
                 receivable_account=texts["receivable_account"])
         except postings.PostingError as exc:
@@ -405,7 +410,7 @@ def create(ledger: str | Path, *, customer: str, type: str,
             document=texts["document"], effective=on, approval_required=approval_required,
             notes=texts["notes"], external_id=ext)
         return [writer.NewRequest(
-            type=full, customer=who, requested_by=user, reason=why, postings=legs,
+            type=full, customer=customer_given, requested_by=user, reason=why, postings=legs,
             category=cat, id=texts["id"], narration=texts["narration"], date=day, meta=meta,
             entered_by=user)]
 

@@ -27,6 +27,7 @@ import bisect
 import datetime
 import itertools
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from beancount_adjustments.directives import (
     receivable_totals,
     reference_terms,
 )
+from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.lifecycle import TRANSITIONS
 from beancount_adjustments.models import (
     KNOWN_CATEGORIES,
@@ -104,6 +106,25 @@ class Settings(Frozen):
     receivable: str = "Assets:Receivable"
     id_prefix: str = "ADJ"
     checks: tuple[str, ...] = ()
+    default_tier: str = "standard"
+    """The tier of a customer the ledger names but no declaration gives a tier."""
+    customer_account: str | None = None
+    """A receivable sub-account per customer, like "Assets:Receivable:{customer}":
+    an opened account of that shape names its customer."""
+
+    def account_pattern(self) -> re.Pattern[str] | None:
+        """`customer_account` as a pattern whose group is the customer id."""
+        shape = self.customer_account
+        if shape is None:
+            return None
+        before, _, after = shape.partition("{customer}")
+        return re.compile(f"^{re.escape(before)}([^:]+){re.escape(after)}$")
+
+    def account_owner(self, account: str) -> str | None:
+        """The customer whose own account `account` is (`customer_account`), or None."""
+        pattern = self.account_pattern()
+        match = pattern.match(account) if pattern is not None else None
+        return match.group(1) if match else None
 
 
 Check = Callable[[Request, Money], Iterable[str] | str | None]
@@ -118,6 +139,9 @@ class Facts:
     events: list[Event] = field(default_factory=list)
     grants: list[UserGrant] = field(default_factory=list)
     customers: list[CustomerRecord] = field(default_factory=list)
+    named: list[CustomerRecord] = field(default_factory=list)
+    """Customers the ledger names (`customer:` on a transaction moving the receivable
+    accounts, or an account of the `customer-account` shape), first naming each."""
     rows: list[ApprovalRow] = field(default_factory=list)
     policies: list[TypePolicy] = field(default_factory=list)
     locks: list[PeriodLock] = field(default_factory=list)
@@ -509,7 +533,7 @@ class _Replay:
         self.rates = rates
         self.settings = settings
         self.checks = checks
-        self.directory = Directory.build(facts.grants, facts.customers)
+        self.directory = Directory.build(facts.grants, facts.customers, facts.named)
         self.matrix = Matrix.build(facts.rows)
         self.policies = TypePolicies.build(facts.policies)
         self.locks = sorted(facts.locks, key=lambda lock: lock.date)
@@ -541,6 +565,7 @@ class _Replay:
         self._isos: dict[datetime.date, str] = {}
         self.current: Request | Event | None = None
         """What the replay is judging: where an internal failure is reported."""
+        self._invoice_index: dict[str, list[tuple[datetime.date, str]]] | None = None
         self.check_rows()
 
     # -- reporting -----------------------------------------------------------
@@ -767,10 +792,8 @@ class _Replay:
             ok = False
         customer = self.directory.customer_on(request.customer, request.date)
         if customer is None:
-            self.fail("unknown-customer",
-                      f"{rid}: customer \"{request.customer}\" is not declared on "
-                      f"{request.date}; add custom \"adjustment-customer\" "
-                      f"\"{request.customer}\" \"<tier>\".", source, adj)
+            self.fail("unknown-customer", unknown_customer(self.directory, request), source,
+                      adj)
             ok = False
         else:
             adj.tier = customer.tier
@@ -1202,6 +1225,36 @@ class _Replay:
             self.credited[request.invoice] -= adj.amount.number
         return True
 
+    def held_until_billed(self, adj: Tracked, date: datetime.date) -> str | None:
+        """Why applying on `date` is too early under `hold-until-billed`, or None:
+        the customer must have an invoice dated after the approval, by `date`."""
+        if not adj.settings.hold_until_billed:
+            return None
+        approved = adj.decided_on or adj.request.date
+        customer = adj.request.customer
+        invoices = self.invoices_of(customer)
+        start = bisect.bisect_right(invoices, (approved, "\uffff"))
+        if start < len(invoices) and invoices[start][0] <= date:
+            return None
+        later = (f" (the next one is {invoices[start][1]} on {invoices[start][0]})"
+                 if start < len(invoices) else "")
+        return (f"its type's policy holds it until the customer is billed after its approval "
+                f"(`hold-until-billed: TRUE`), and no invoice for {customer} is dated after "
+                f"{approved} and on or before {date}{later}; apply it on or after the "
+                "customer's next invoice.")
+
+    def invoices_of(self, customer: str) -> list[tuple[datetime.date, str]]:
+        """(date, id) of the customer's invoices in date order (indexed on first use)."""
+        index = self._invoice_index
+        if index is None:
+            index = self._invoice_index = {}
+            for ref in self.facts.invoices.values():
+                if ref.customer is not None:
+                    index.setdefault(ref.customer, []).append((ref.date, ref.id))
+            for dates in index.values():
+                dates.sort()
+        return index.get(customer, [])
+
     def apply(self, adj: Tracked, date: datetime.date, effective: datetime.date | None,
               event: Event | None) -> None:
         """Book the request's effect on `date` (or its effective date), if allowed.
@@ -1218,6 +1271,10 @@ class _Replay:
             else:
                 self.refuse(adj, event, code, message)
 
+        held = self.held_until_billed(adj, date)
+        if held is not None:
+            refuse("held-until-billed", held)
+            return
         lock = self.closing_lock(when, self.decided_on(event if event is not None else request))
         if lock is not None:
             refuse("closed-period",
@@ -1247,6 +1304,55 @@ class _Replay:
         adj.applied_by = event
         if event is not None and event.action is _APPLY:
             adj.history += (event,)
+
+
+def unknown_customer(directory: Directory, request: Request) -> str:
+    """Why `request.customer` is not a customer on the request's date, and what to do."""
+    rid, name, date = request.id, request.customer, request.date
+    known = directory.find(name)
+    if known and name not in known:
+        return (f"{rid}: `customer:` is the customer's id, and \"{name}\" is the name of "
+                f"{' or '.join(known)}; write the id.")
+    if known:
+        return (f"{rid}: customer \"{name}\" is known only from a later date than "
+                f"{date}; date the request later, or declare the customer earlier.")
+    near = directory.nearest(name)
+    hint = f" Did you mean {', '.join(near)}?" if near else ""
+    return (f"{rid}: customer \"{name}\" is named nowhere in the ledger on {date}: no "
+            "transaction on the receivable accounts carries it as `customer:`, and no "
+            f"custom \"adjustment-customer\" declares it.{hint} A new customer needs "
+            f"custom \"adjustment-customer\" \"{name}\" \"<tier>\", or an invoice naming it.")
+
+
+class CustomerError(AdjustmentsError, ValueError):
+    """Why a customer given by id or name picks no single customer."""
+
+    code = "ambiguous-customer"
+
+
+def customer_id(directory: Directory, text: str) -> str | None:
+    """The id of the customer `text` names by id or name; None when it names none.
+    Raises `CustomerError` when it is the name of several."""
+    found = directory.find(text)
+    if len(found) > 1:
+        raise CustomerError(f"customer {text!r} is ambiguous: it is the name of "
+                            f"{', '.join(found)}; give the id")
+    return found[0] if found else None
+
+
+def pick_customer(directory: Directory, text: str) -> str:
+    """The id of the customer `text` names (its id, or its name, case aside).
+
+    Raises `CustomerError` when it names none (the nearest known are suggested)
+    or several (their ids are listed: give one).
+    """
+    found = customer_id(directory, text)
+    if found is not None:
+        return found
+    near = directory.nearest(text)
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    raise CustomerError(f"customer {text!r} is not known: the ledger names no customer with "
+                        f"that id or name{hint}")
 
 
 def replay(facts: Facts, rates: Rates, settings: Settings | None = None,

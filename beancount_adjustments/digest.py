@@ -3,9 +3,9 @@
 A digest covers every input the policy and the effects read of a request:
 id, type, category, customer, reason, requested-by, entered-by, request
 date, effective, invoice, order, document, the request's own risk flags,
-its postings and `approval-required`. Posting and flag order and trailing zeros do not matter
-(`50.00` and `50` are the same amount); any other change, however many
-digits it is in, does.
+its postings, `approval-required`, `on-statement` and `aging-from`. Posting
+and flag order and trailing zeros do not matter (`50.00` and `50` are the
+same amount); any other change, however many digits it is in, does.
 
 Digests carry their version (`v2-...`), so that ledgers written now keep
 loading after a future change adds a field: each version is computed its own
@@ -62,6 +62,11 @@ def request_digest(request: Request) -> str:
              *_postings(request.postings)]
     if request.approval_required:  # after the postings: no earlier digest changes
         parts.append("approval-required")
+    # What the customer is shown of it is approved too (added only when set, likewise).
+    if not request.on_statement:
+        parts.append("off-statement")
+    if request.aging_from is not None:
+        parts.append(f"aging-from:{request.aging_from.isoformat()}")
     return f"{VERSION}-{_hash(parts)}"
 
 

@@ -97,7 +97,8 @@ _PLAIN_EVENT_KEYS = frozenset({"filename", "lineno", "by", "at", "digest", "reas
 _NEEDS_REASON = frozenset({Action.REJECT, Action.CANCEL})
 # A request's optional keys, in the order their problems have always been reported.
 _OPTIONAL_KEYS = ("risk", "invoice", "order", "ticket", "document", "effective", "external-id",
-                  "entered-by", "at", "judged", "chain", "notes", "approval-required")
+                  "entered-by", "at", "judged", "chain", "notes", "approval-required",
+                  "on-statement", "aging-from")
 _OPTIONAL_KEY_SET = frozenset(_OPTIONAL_KEYS)
 _OPTIONAL_KEY_ORDER = {key: index for index, key in enumerate(_OPTIONAL_KEYS)}
 _tuple_new = tuple.__new__
@@ -195,6 +196,15 @@ class Reader:
         self.problem("malformed-directive", source,
                      f"{what}: `{key}:` is {' or '.join(repr(o) for o in options)}, "
                      f"not {value!r}.")
+        return None
+
+    def flag(self, meta: Mapping[str, Any], key: str, source: Source,
+             what: str) -> bool | None:
+        value = meta.get(key)
+        if value is None or isinstance(value, bool):
+            return value
+        self.problem("malformed-directive", source,
+                     f"{what}: `{key}:` is TRUE or FALSE, not {value!r}.")
         return None
 
     def days(self, meta: Mapping[str, Any], key: str, least: int, source: Source,
@@ -307,11 +317,8 @@ class Reader:
         apply = self.choice(meta, "apply", ("separate", "on-approval"), source, what)
         signatures = self.choice(meta, "signatures", ("required", "optional"), source, what)
         git_identity = self.choice(meta, "git-identity", ("required", "optional"), source, what)
-        require_at = meta.get("require-at")
-        if require_at is not None and not isinstance(require_at, bool):
-            self.problem("malformed-directive", source,
-                         f"{what}: `require-at:` is TRUE or FALSE, not {require_at!r}.")
-            require_at = None
+        require_at = self.flag(meta, "require-at", source, what)
+        hold = self.flag(meta, "hold-until-billed", source, what)
         return build(TypePolicy,
             date=entry.date, pattern=values[0],
             separate_apply=None if apply is None else apply == "separate",
@@ -321,6 +328,8 @@ class Reader:
             backdate_days=self.days(meta, "backdate-days", 0, source, what),
             require_at=require_at,
             git_identity=None if git_identity is None else git_identity == "required",
+            hold_until_billed=hold,
+            statement_text=self.text(meta, "statement-text", source, what),
             source=source)
 
     def declaration(self, entry: data.Custom) -> Declaration | None:
@@ -507,16 +516,16 @@ class Reader:
             value = get(key)
             if value is None:
                 continue
-            if key == "effective":
+            if key in ("effective", "aging-from"):
                 value = self.date(meta, key, source, adj_id)
             elif key == "judged":
                 value = self.amount(meta, key, source, adj_id)
             elif key == "at":
                 value = str(value)
-            elif key == "approval-required":
+            elif key in ("approval-required", "on-statement"):
                 if not isinstance(value, bool):
                     self.problem("bad-metadata", source,
-                                 f"{adj_id}: `approval-required:` is TRUE or FALSE, not "
+                                 f"{adj_id}: `{key}:` is TRUE or FALSE, not "
                                  f"{value!r}.", adj_id)
                     return None
             else:
@@ -531,7 +540,8 @@ class Reader:
             tuple(r.strip() for r in risk.split(",") if r.strip()) if risk else (),
             pick("external-id"), pick("entered-by"), pick("at"), pick("judged"),
             None if chain is None else parse_chain(chain), pick("notes"),
-            pick("approval-required") is True)
+            pick("approval-required") is True, pick("on-statement") is not False,
+            pick("aging-from"))
 
     def _request_id(self, entry: data.Transaction, source: Source) -> str | None:
         explicit = entry.meta.get("adjustment-id")

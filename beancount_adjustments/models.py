@@ -216,6 +216,11 @@ class Request(NamedTuple):
     """Free text for reviewers (`notes:`), shown by the tools, never judged."""
     approval_required: bool = False
     """`approval-required: TRUE`: a reviewer must approve even below every threshold."""
+    on_statement: bool = True
+    """`on-statement: FALSE`: the customer's statement shows it only as an account
+    adjustment without detail (it still moves the books)."""
+    aging_from: datetime.date | None = None
+    """`aging-from:`: the day its amount starts aging on the statement."""
 
     @property
     def requesters(self) -> tuple[str, ...]:
@@ -318,6 +323,8 @@ class TypePolicy(Frozen):
     backdate_days: int | None = None
     require_at: bool | None = None
     git_identity: bool | None = None
+    hold_until_billed: bool | None = None
+    statement_text: str | None = None
     source: Source
 
 

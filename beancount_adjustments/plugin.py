@@ -45,16 +45,18 @@ from beancount_adjustments.directives import (
     Reader,
     References,
     source_meta,
+    source_of,
 )
 from beancount_adjustments.effects import entries_for
-from beancount_adjustments.models import Problem, Request, Source
+from beancount_adjustments.models import CustomerRecord, Problem, Request, Source
 from beancount_adjustments.risk import ALERT, RISK, read_setting
 from beancount_adjustments.seals import SEAL, read_seal, verify_seals
 from beancount_adjustments.signatures import KEY, read_key
 
 BOOK_KEY = "beancount_adjustments.book"
 
-SETTING_KEYS = {"receivable": "receivable", "id-prefix": "id_prefix", "checks": "checks"}
+SETTING_KEYS = {"receivable": "receivable", "id-prefix": "id_prefix", "checks": "checks",
+                "default-tier": "default_tier", "customer-account": "customer_account"}
 
 
 class AdjustmentError(NamedTuple):
@@ -85,6 +87,11 @@ def parse_settings(config: str | None) -> tuple[Settings, str | None]:
     values = {SETTING_KEYS[k]: v for k, v in raw.items()}
     if "checks" in values and isinstance(values["checks"], list | tuple):
         values["checks"] = tuple(values["checks"])
+    account = values.get("customer_account")
+    if account is not None and (not isinstance(account, str)
+                                or account.count("{customer}") != 1):
+        return Settings(), ("the setting customer-account is an account with {customer} "
+                            "once in it, like 'Assets:Receivable:{customer}'")
     try:
         return Settings.model_validate(values), None
     except ValueError as exc:
@@ -171,6 +178,40 @@ class Read(NamedTuple):
     price_entries: list[data.Price]
 
 
+class Names:
+    """The customers the ledger names (not the requests: a request naming a customer
+    nobody else names is the error `unknown-customer`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.found: dict[str, CustomerRecord] = {}
+        self.prefix = settings.receivable + ":"
+
+    def see(self, entry: data.Transaction) -> None:
+        customer = entry.meta["customer"]
+        if not isinstance(customer, str) or not customer.strip():
+            return
+        customer = customer.strip()
+        if customer in self.found:
+            return
+        root, prefix = self.settings.receivable, self.prefix
+        if any(p.account == root or p.account.startswith(prefix) for p in entry.postings):
+            self.add(customer, entry)
+
+    def see_accounts(self, entries: list[data.Directive]) -> None:
+        pattern = self.settings.account_pattern()
+        for entry in entries:
+            if isinstance(entry, data.Open) and pattern is not None:
+                match = pattern.match(entry.account)
+                if match and match.group(1) not in self.found:
+                    self.add(match.group(1), entry)
+
+    def add(self, customer: str, entry: data.Directive) -> None:
+        self.found[customer] = CustomerRecord(
+            date=entry.date, customer=customer, tier=self.settings.default_tier,
+            source=source_of(entry))
+
+
 def read(entries: list[data.Directive], settings: Settings,
          progress: Progress | None = None) -> Read:
     """Sort out the entries that concern adjustments into facts."""
@@ -178,6 +219,7 @@ def read(entries: list[data.Directive], settings: Settings,
     invoices = References("invoice-id", settings.receivable)
     orders = References("order-id", settings.receivable)
     facts = Facts(invoices=invoices, orders=orders)
+    names = Names(settings)
     requests: list[tuple[int, data.Transaction, Request | None]] = []
     event_at: dict[int, int] = {}
     price_entries: list[data.Price] = []
@@ -217,7 +259,10 @@ def read(entries: list[data.Directive], settings: Settings,
                 if request is not None:
                     facts.requests.append(request)
                     timeline.append(request)
-            elif "invoice-id" in meta:
+                continue
+            if "customer" in meta:
+                names.see(entry)
+            if "invoice-id" in meta:
                 invoices.add(entry, reader)
             elif "order-id" in meta:
                 orders.add(entry, reader)
@@ -237,6 +282,9 @@ def read(entries: list[data.Directive], settings: Settings,
                     handler[1].append(model)
         else:
             price_entries.append(entry)
+    if settings.customer_account is not None:
+        names.see_accounts(entries)
+    facts.named = list(names.found.values())
     facts.problems.extend(reader.problems)
     return Read(facts, requests, event_at, price_entries)
 

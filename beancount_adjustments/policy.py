@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import difflib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -114,13 +115,19 @@ class Directory:
     _customer_dates: dict[str, list[datetime.date]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def build(cls, grants: Iterable[UserGrant],
-              customers: Iterable[CustomerRecord]) -> Directory:
+    def build(cls, grants: Iterable[UserGrant], customers: Iterable[CustomerRecord],
+              named: Iterable[CustomerRecord] = ()) -> Directory:
+        """`named`: the customers the ledger's transactions name (default tier), known
+        from their first naming; a declaration takes over from its own date."""
         directory = cls()
         for grant in sorted(grants, key=lambda g: g.date):
             directory.grants.setdefault(grant.user, []).append(grant)
         for record in sorted(customers, key=lambda c: c.date):
             directory.customers.setdefault(record.customer, []).append(record)
+        for record in named:
+            declared = directory.customers.setdefault(record.customer, [])
+            if not declared or record.date < declared[0].date:
+                declared.insert(0, record)
         return directory
 
     def _grants(self, user: str, date: datetime.date) -> tuple[UserGrant, ...]:
@@ -176,6 +183,39 @@ class Directory:
             dates = self._customer_dates[customer] = [r.date for r in records]
         end = bisect.bisect_right(dates, date)
         return records[end - 1] if end else None
+
+    def find(self, text: str, date: datetime.date | None = None) -> list[str]:
+        """The ids of the customers `text` picks: its id, else every customer whose
+        name (in its latest record, or on `date`) is `text`, case aside."""
+        text = text.strip()
+        if self.customers.get(text):
+            return [text]
+        wanted = text.casefold()
+        return sorted(customer for customer, name in self.names(date).items()
+                      if name is not None and name.casefold() == wanted)
+
+    def names(self, date: datetime.date | None = None) -> dict[str, str | None]:
+        """Each customer's name on `date` (None: the latest record's)."""
+        out: dict[str, str | None] = {}
+        for customer, records in self.customers.items():
+            record = (records[-1] if date is None
+                      else self.customer_on(customer, date)) if records else None
+            if record is not None:
+                out[customer] = record.name
+        return out
+
+    def nearest(self, text: str, n: int = 3) -> list[str]:
+        """The known customers nearest to `text` by id or name, as `id (name)`."""
+        names = self.names()
+        keys: dict[str, str] = {}
+        for customer, name in names.items():
+            keys.setdefault(customer.casefold(), customer)
+            if name:
+                keys.setdefault(name.casefold(), customer)
+        close = difflib.get_close_matches(text.strip().casefold(), list(keys), n=n * 2,
+                                          cutoff=0.6)
+        found = list(dict.fromkeys(keys[key] for key in close))[:n]
+        return [f"{c} ({names[c]})" if names.get(c) else c for c in found]
 
     def users_with_role(self, role: str, date: datetime.date) -> list[str]:
         return sorted(u for u in self.grants if role in self.roles_on(u, date))
@@ -270,6 +310,11 @@ class TypeSettings:
     """How many days an event may be dated before the moment it was written (`at:`)."""
     require_at: bool = False
     git_identity: bool = False
+    hold_until_billed: bool = False
+    """Applied only once the customer has been billed after its approval (CC&B's hold
+    until bill completion); applying is then a separate step."""
+    statement_text: str | None = None
+    """What the customer's statement calls an adjustment of the type."""
 
 
 @dataclass
@@ -290,8 +335,13 @@ class TypePolicies:
                 continue
             rank = (0 if any(c in policy.pattern for c in "*?[") else 1, len(policy.pattern))
             for name in ("separate_apply", "document_above", "sla_days",
-                         "signatures_required", "backdate_days", "require_at", "git_identity"):
+                         "signatures_required", "backdate_days", "require_at", "git_identity",
+                         "hold_until_billed", "statement_text"):
                 value = getattr(policy, name)
                 if value is not None and (name not in chosen or rank >= chosen[name][0]):
                     chosen[name] = (rank, value)
-        return TypeSettings(**{name: value for name, (_, value) in chosen.items()})  # type: ignore[arg-type]
+        values = {name: value for name, (_, value) in chosen.items()}
+        if values.get("hold_until_billed"):
+            # Held until a later invoice, so it cannot apply on approval.
+            values["separate_apply"] = True
+        return TypeSettings(**values)  # type: ignore[arg-type]

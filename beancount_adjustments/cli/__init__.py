@@ -15,7 +15,7 @@ from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.writer import WriteRefused
 
 COMMAND_MODULES = ("requests", "decisions", "views", "bulk", "reports", "automation", "demo",
-                   "init")
+                   "init", "statement")
 
 
 class _Commands(click.Group):

@@ -35,7 +35,7 @@ from pathlib import Path
 import click
 from beancount.core import data
 
-from beancount_adjustments.book import Book
+from beancount_adjustments.book import Book, CustomerError, customer_id
 from beancount_adjustments.cli.common import (
     Refused,
     as_date,
@@ -67,7 +67,7 @@ from beancount_adjustments.writer import NewRequest, WriteRefused, request_meta,
 @ledger_option
 @user_option
 @click.option("--type", "adj_type", required=True, help="credit:refund, debit:fee, ...")
-@click.option("--customer", required=True)
+@click.option("--customer", required=True, help="The customer's id, or its name.")
 @click.option("--amount", required=True,
               help='What it moves, like "50.00 USD" (read strictly: "40,00 USD" is refused as '
                    'ambiguous; see --decimal-comma).')
@@ -110,16 +110,24 @@ def create(*, ledger: Path, user: str | None, adj_type: str, customer: str, amou
                         approval_required=approval_required, notes=notes,
                         external_id=external_id)
 
+    chosen: list[str] = []
+
     def request(entries: list[data.Directive], book: Book) -> list[NewRequest]:
         # Built from the writer's own load: the ledger is parsed once.
         try:
-            postings = request_postings(entries, book, adj_type=adj_type, customer=customer,
+            # A name picks its customer; a customer named nowhere is the writer's refusal.
+            who = customer_id(book.directory, customer) or customer
+        except CustomerError as exc:
+            raise Refused(f"--customer: {exc}") from None
+        chosen.append(who)
+        try:
+            postings = request_postings(entries, book, adj_type=adj_type, customer=who,
                                         money=money, offset_account=offset_account,
                                         receivable_account=receivable_account)
         except PostingError as exc:
             raise Refused(f"--{exc.what}: {exc.message}") from None
         return [NewRequest(
-            type=adj_type, customer=customer, requested_by=requester, reason=reason,
+            type=adj_type, customer=who, requested_by=requester, reason=reason,
             postings=postings, category=category, id=adj_id, narration=narration,
             date=as_date(on), meta=meta, entered_by=requester)]
 
@@ -139,7 +147,7 @@ def create(*, ledger: Path, user: str | None, adj_type: str, customer: str, amou
                    "requires": requirements(adj) if adj else None})
         return
     wrote(result, "request")
-    click.echo(f"{new_id}: {adj_type} {money_text(money)} for {customer}")
+    click.echo(f"{new_id}: {adj_type} {money_text(money)} for {chosen[-1]}")
     if adj is not None:
         click.echo(f"  needs: {approval_text(adj)}")
         click.echo(f"  state: {adj.state} ({requirements(adj)})")

@@ -37,9 +37,11 @@ from markupsafe import Markup
 from beancount_adjustments import api, writer
 from beancount_adjustments.book import Book
 from beancount_adjustments.fava_ext import charts, report_data, views
+from beancount_adjustments.fava_ext.statement_page import StatementPage, statement_page
 from beancount_adjustments.fava_ext.views import BookIndex, DateRange
 from beancount_adjustments.models import Action
 from beancount_adjustments.plugin import book_of
+from beancount_adjustments.statement import render as render_statement
 
 __all__ = ["AdjustmentsExtension", "Config", "Identity"]
 
@@ -174,6 +176,7 @@ class Page:
     queue: views.QueueView | None = None
     detail: views.DetailView | None = None
     reports: ReportsPage | None = None
+    statement: StatementPage | None = None
     missing_id: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -245,9 +248,11 @@ class AdjustmentsExtension(FavaExtensionBase):
 
     Pages (Fava's report "Adjustments", ``extension/AdjustmentsExtension/``):
     ``?view=queue`` (default; filters ``state kind type category customer
-    tier requester risk q overdue mine sort order page``), ``?view=detail&id=ID``
-    and ``?view=reports``. Fava's time filter (``time=``) narrows requests by
-    their date; the book itself is always replayed over all entries.
+    tier requester risk q overdue mine sort order page``), ``?view=detail&id=ID``,
+    ``?view=reports`` and ``?view=statement&customer=ID-or-name&from=&to=``
+    (a customer's statement, as `bean-adjust statement`). Fava's time filter
+    (``time=``) narrows requests by their date; the book itself is always
+    replayed over all entries.
 
     Endpoints (``extension/AdjustmentsExtension/<endpoint>``):
 
@@ -269,6 +274,8 @@ class AdjustmentsExtension(FavaExtensionBase):
     - ``GET document?id=ID``: the request's ``document:`` file, inline, if it
       lies under the ledger's folder (403 outside it, 404 missing).
     - ``GET export?report=summary|trends|impact|compliance|queue``: CSV.
+    - ``GET statement?customer=ID-or-name&from=&to=&format=html|csv``: a
+      customer's statement as a file (the printable HTML, or CSV).
     - ``GET queue``: the queue as JSON (same filters as the page).
     - ``GET adjustment?id=ID``: one adjustment's detail as JSON.
     """
@@ -501,6 +508,10 @@ class AdjustmentsExtension(FavaExtensionBase):
         if view == "reports":
             return Page(view="reports", reports=self.reports(index.book, base["date_range"]),
                         **base)
+        if view == "statement":
+            entries = cast(list[data.Directive], self.ledger.all_entries)
+            return Page(view="statement", statement=statement_page(
+                index.book, entries, request.args, today), **base)
         return Page(view="queue", queue=self.queue(index, identity, base["date_range"]), **base)
 
     def queue(self, index: BookIndex, identity: Identity,
@@ -792,6 +803,27 @@ class AdjustmentsExtension(FavaExtensionBase):
         response.mimetype = "text/csv"
         response.headers["Content-Disposition"] = (
             f'attachment; filename="adjustments-{name}.csv"')
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @endpoint("statement")
+    def statement_file(self) -> Response:
+        """A customer's statement as a file: `format=html` (printable) or `csv`."""
+        index = self.index()
+        if index is None:
+            return _json(404, ok=False, error="the beancount_adjustments plugin did not run")
+        fmt = request.args.get("format", "html")
+        if fmt not in ("html", "csv"):
+            return _json(400, ok=False, error="format is html or csv")
+        entries = cast(list[data.Directive], self.ledger.all_entries)
+        shown = statement_page(index.book, entries, request.args, self.today())
+        if shown.statement is None:
+            return _json(400 if shown.error else 404, ok=False,
+                         error=shown.error or "name a customer: ?customer=ID-or-name")
+        response = make_response(render_statement(shown.statement, fmt))
+        response.mimetype = "text/html" if fmt == "html" else "text/csv"
+        response.headers["Content-Disposition"] = _inline(
+            f"statement-{shown.statement.customer}.{fmt}")
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 

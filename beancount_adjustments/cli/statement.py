@@ -1,0 +1,52 @@
+"""`bean-adjust statement`: a customer's statement of account.
+
+    bean-adjust -f main.beancount statement "Acme Corp" --from 2026-01-01 --to 2026-03-31
+    bean-adjust -f main.beancount statement cust_123 --format html -o statement.html
+
+The rows are `beancount_adjustments.statement.statement` (Fava's statement
+page shows the same); `--format` picks the renderer.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import click
+
+from beancount_adjustments.book import CustomerError, pick_customer
+from beancount_adjustments.cli.common import Refused, ledger_option, load, today
+from beancount_adjustments.statement import FORMATS, render, statement
+
+
+@click.command("statement")
+@ledger_option
+@click.argument("customer")
+@click.option("--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="First day of the period (default: the first of --to's month).")
+@click.option("--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Last day of the period, and the day balances are aged to (default: today).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write it to this file instead of printing it.")
+def statement_command(*, ledger: Path, customer: str, start: datetime.datetime | None,
+                      end: datetime.datetime | None, fmt: str, output: Path | None) -> None:
+    """Print a customer's statement (CUSTOMER: an id or a name)."""
+    last = end.date() if end is not None else today()
+    first = start.date() if start is not None else last.replace(day=1)
+    if first > last:
+        raise Refused(f"--from {first} is after --to {last}")
+    entries, _, _, book = load(ledger)
+    try:
+        customer_id = pick_customer(book.directory, customer)
+    except CustomerError as exc:
+        raise Refused(str(exc)) from None
+    text = render(statement(entries, book, customer_id, first, last), fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote the statement of {customer_id} to {output}")
+
+
+COMMANDS = [statement_command]
