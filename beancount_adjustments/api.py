@@ -63,10 +63,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from beancount import loader
 from beancount.core import data
 
-from beancount_adjustments import amounts, postings, writer
+from beancount_adjustments import amounts, loading, postings, writer
 from beancount_adjustments.book import Book, CustomerError, customer_id
 from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.models import Action, Money, State
@@ -159,7 +158,7 @@ def _load(ledger: str | Path) -> tuple[builtins.list[data.Directive], Book]:
     path = Path(ledger)
     if not path.is_file():
         raise ApiError("invalid", f"{path} does not exist")
-    entries, _errors, options = loader.load_file(str(path))
+    entries, _errors, options = loading.load_file(str(path))
     book = book_of(options)
     if book is None:
         raise ApiError("no-plugin", f'{path} does not enable the plugin; add plugin '

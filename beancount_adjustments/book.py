@@ -69,7 +69,7 @@ from beancount_adjustments.models import (
     build,
     maker,
 )
-from beancount_adjustments.permissions import Denial, Rules, Situation, denial
+from beancount_adjustments.permissions import Denial, Rules, Situation, denial, held_until_billed
 from beancount_adjustments.policy import (
     Directory,
     Matrix,
@@ -99,7 +99,7 @@ _adjustment = maker(
     "separate_apply", "sla_days", "approvals", "history", "decided_on", "applied_on",
     "effective_date", "reversed_on", "applied_source", "reversed_source",
     "reversal_chain", "reversal_approvals", "cancelled_by", "problems",
-    "risk_flags", "signatures_required", "judged")
+    "risk_flags", "signatures_required", "judged", "hold_until_billed")
 
 
 class Settings(Frozen):
@@ -308,6 +308,10 @@ class Tracked:
     def signatures_required(self) -> bool:
         return self.settings.signatures_required
 
+    @property
+    def hold_until_billed(self) -> bool:
+        return self.settings.hold_until_billed
+
     def situation(self, stale: bool = False) -> Situation:
         """What `permissions.denial` judges: this record, or for an approval given to
         other content, the record as it was when the levels approved before it
@@ -332,7 +336,8 @@ class Tracked:
             self.applied_on, self.effective_date, self.reversed_on, self.applied_source,
             self.reversed_source, self.reversal_chain,
             tuple(_approval(*a) for a in self.reversal_approvals), self.cancelled_by,
-            self.problems, self.risk_flags, settings.signatures_required, self.judged)
+            self.problems, self.risk_flags, settings.signatures_required, self.judged,
+            settings.hold_until_billed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +374,14 @@ class _AsGiven:
     @property
     def signatures_required(self) -> bool:
         return self.tracked.settings.signatures_required
+
+    @property
+    def hold_until_billed(self) -> bool:
+        return self.tracked.settings.hold_until_billed
+
+    @property
+    def decided_on(self) -> datetime.date | None:
+        return self.tracked.decided_on
 
 
 class _Flags:
@@ -561,11 +574,10 @@ class _Replay:
             self.declared.setdefault(declaration.name, []).append(declaration)
         self._actions = {Action.APPROVE: self.approve, Action.REJECT: self.reject,
                          Action.APPLY: self.apply_event, Action.CANCEL: self.cancel}
-        self.rules = Rules(self.directory, rates, self.matrix)
+        self.rules = Rules(self.directory, rates, self.matrix, facts.invoices)
         self._isos: dict[datetime.date, str] = {}
         self.current: Request | Event | None = None
         """What the replay is judging: where an internal failure is reported."""
-        self._invoice_index: dict[str, list[tuple[datetime.date, str]]] | None = None
         self.check_rows()
 
     # -- reporting -----------------------------------------------------------
@@ -1225,36 +1237,6 @@ class _Replay:
             self.credited[request.invoice] -= adj.amount.number
         return True
 
-    def held_until_billed(self, adj: Tracked, date: datetime.date) -> str | None:
-        """Why applying on `date` is too early under `hold-until-billed`, or None:
-        the customer must have an invoice dated after the approval, by `date`."""
-        if not adj.settings.hold_until_billed:
-            return None
-        approved = adj.decided_on or adj.request.date
-        customer = adj.request.customer
-        invoices = self.invoices_of(customer)
-        start = bisect.bisect_right(invoices, (approved, "\uffff"))
-        if start < len(invoices) and invoices[start][0] <= date:
-            return None
-        later = (f" (the next one is {invoices[start][1]} on {invoices[start][0]})"
-                 if start < len(invoices) else "")
-        return (f"its type's policy holds it until the customer is billed after its approval "
-                f"(`hold-until-billed: TRUE`), and no invoice for {customer} is dated after "
-                f"{approved} and on or before {date}{later}; apply it on or after the "
-                "customer's next invoice.")
-
-    def invoices_of(self, customer: str) -> list[tuple[datetime.date, str]]:
-        """(date, id) of the customer's invoices in date order (indexed on first use)."""
-        index = self._invoice_index
-        if index is None:
-            index = self._invoice_index = {}
-            for ref in self.facts.invoices.values():
-                if ref.customer is not None:
-                    index.setdefault(ref.customer, []).append((ref.date, ref.id))
-            for dates in index.values():
-                dates.sort()
-        return index.get(customer, [])
-
     def apply(self, adj: Tracked, date: datetime.date, effective: datetime.date | None,
               event: Event | None) -> None:
         """Book the request's effect on `date` (or its effective date), if allowed.
@@ -1271,9 +1253,9 @@ class _Replay:
             else:
                 self.refuse(adj, event, code, message)
 
-        held = self.held_until_billed(adj, date)
+        held = held_until_billed(self.rules, adj, date)
         if held is not None:
-            refuse("held-until-billed", held)
+            refuse(*held)
             return
         lock = self.closing_lock(when, self.decided_on(event if event is not None else request))
         if lock is not None:

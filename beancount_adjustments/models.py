@@ -413,6 +413,8 @@ class Adjustment(Frozen):
     signatures_required: bool = False
     judged: Money | None = None
     """The amount converted into the thresholds' currency, when a price converted it."""
+    hold_until_billed: bool = False
+    """Its type applies only once the customer is billed after its approval."""
 
     @property
     def id(self) -> str:

@@ -148,6 +148,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from beancount_adjustments import loading
 from beancount_adjustments.book import Book
 from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.models import Action, Adjustment, Frozen, Source, State
@@ -958,7 +959,6 @@ def run(outcome: Outcome, state: SentState, send: Sender,
 
 def book_at_revision(ledger: Path, rev: str) -> tuple[Book, datetime.date]:
     """The book of the ledger as it was at git revision `rev`, and that commit's date."""
-    from beancount import loader
 
     from beancount_adjustments.plugin import book_of
 
@@ -984,7 +984,7 @@ def book_at_revision(ledger: Path, rev: str) -> tuple[Book, datetime.date]:
         old = Path(tmp) / "tree" / relative
         if not old.exists():
             raise ChannelError(f"{relative} does not exist at {rev}")
-        _entries, _errors, options = loader.load_file(str(old))
+        _entries, _errors, options = loading.load_file(str(old))
     book = book_of(options)
     if book is None:
         raise ChannelError(f"the ledger at {rev} does not enable the plugin")

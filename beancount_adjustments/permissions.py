@@ -9,12 +9,14 @@ adjustment's situation in, a refusal (code and message) or None out.
 
 from __future__ import annotations
 
+import bisect
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from beancount_adjustments.lifecycle import TRANSITIONS, refusal
-from beancount_adjustments.models import Action, Money, Request, State
+from beancount_adjustments.models import Action, Money, Reference, Request, State
 from beancount_adjustments.policy import Directory, Matrix, Rates, within_limit
 
 # Python 3.11 looks up `State.X` through EnumType.__getattr__ (about 0.15 µs);
@@ -53,6 +55,10 @@ class Situation(Protocol):
     def separate_apply(self) -> bool: ...
     @property
     def signatures_required(self) -> bool: ...
+    @property
+    def hold_until_billed(self) -> bool: ...
+    @property
+    def decided_on(self) -> datetime.date | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +68,10 @@ class Rules:
     directory: Directory
     rates: Rates
     matrix: Matrix
+    invoices: Mapping[str, Reference] = field(default_factory=dict)
     _roles: dict[int, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+    _billed: dict[str, list[tuple[datetime.date, str]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def approver_roles(self, date: datetime.date) -> frozenset[str]:
         """Every role some approval row in force on `date` names."""
@@ -72,6 +81,39 @@ class Rules:
         if found is None:
             found = self._roles[id(rows)] = frozenset(r for row in rows for r in row.roles)
         return found
+
+    def invoices_of(self, customer: str) -> list[tuple[datetime.date, str]]:
+        """(date, id) of the customer's invoices in date order (indexed on first use)."""
+        index = self._billed
+        if not index and self.invoices:
+            for ref in self.invoices.values():
+                if ref.customer is not None:
+                    index.setdefault(ref.customer, []).append((ref.date, ref.id))
+            for dates in index.values():
+                dates.sort()
+            index.setdefault("", [])  # indexed, even when no invoice names a customer
+        return index.get(customer, [])
+
+
+def held_until_billed(rules: Rules, situation: Situation,
+                      date: datetime.date) -> Denial | None:
+    """Why applying on `date` is too early under `hold-until-billed`, or None:
+    the customer must have an invoice dated after the approval, by `date`."""
+    if not situation.hold_until_billed:
+        return None
+    request = situation.request
+    approved = situation.decided_on or request.date
+    invoices = rules.invoices_of(request.customer)
+    start = bisect.bisect_right(invoices, (approved, "\uffff"))
+    if start < len(invoices) and invoices[start][0] <= date:
+        return None
+    later = (f" (the next one is {invoices[start][1]} on {invoices[start][0]})"
+             if start < len(invoices) else "")
+    return Denial("held-until-billed",
+                  f"its type's policy holds it until the customer is billed after its "
+                  f"approval (`hold-until-billed: TRUE`), and no invoice for "
+                  f"{request.customer} is dated after {approved} and on or before "
+                  f"{date}{later}; apply it on or after the customer's next invoice.")
 
 
 def denial(rules: Rules, situation: Situation, action: Action, by: str, date: datetime.date,
@@ -108,7 +150,7 @@ def denial(rules: Rules, situation: Situation, action: Action, by: str, date: da
         if not held:
             return Denial("missing-role",
                           f"applying needs a user with a role; {by} holds none on {date}.")
-        return None
+        return held_until_billed(rules, situation, date)
     roles = rules.approver_roles(date)
     if by not in request.requesters and not set(held) & roles:
         return Denial("missing-role",

@@ -48,12 +48,11 @@ from beancount_adjustments.directives import (
     source_of,
 )
 from beancount_adjustments.effects import entries_for
+from beancount_adjustments.loading import BOOK_KEY, STAMP_KEY, code_stamp, made_here
 from beancount_adjustments.models import CustomerRecord, Problem, Request, Source
 from beancount_adjustments.risk import ALERT, RISK, read_setting
 from beancount_adjustments.seals import SEAL, read_seal, verify_seals
 from beancount_adjustments.signatures import KEY, read_key
-
-BOOK_KEY = "beancount_adjustments.book"
 
 SETTING_KEYS = {"receivable": "receivable", "id-prefix": "id_prefix", "checks": "checks",
                 "default-tier": "default_tier", "customer-account": "customer_account"}
@@ -68,7 +67,8 @@ class AdjustmentError(NamedTuple):
 def book_of(options_map: dict[str, Any]) -> Book | None:
     """The book the plugin left at the last load, or None if it did not run."""
     book = options_map.get(BOOK_KEY)
-    return book if isinstance(book, Book) else None
+    # A book from a cached load by other code is no book of this code's.
+    return book if isinstance(book, Book) and made_here(options_map) else None
 
 
 def parse_settings(config: str | None) -> tuple[Settings, str | None]:
@@ -396,6 +396,7 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
     facts.problems.extend(verify_seals(facts, facts.seals))
     book = replay(facts, price_rates(found.price_entries), settings, checks, progress)
     options_map[BOOK_KEY] = book
+    options_map[STAMP_KEY] = code_stamp()
     errors: list[Any] = []
     plugin_source = Source(filename=str(options_map.get("filename", "<ledger>")), lineno=0)
     for message in ([config_error] if config_error is not None else []) + check_errors:

@@ -60,10 +60,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from beancount import loader
 from beancount.core import data
 
-from beancount_adjustments import calculators
+from beancount_adjustments import calculators, loading
 from beancount_adjustments.book import Book
 from beancount_adjustments.calculators import CalcInput, CalculatorError, ParamValue, param_value
 from beancount_adjustments.directives import CATEGORY_RE, TYPE_RE, is_under, source_of
@@ -223,7 +222,7 @@ class LedgerContext:
     def load(cls, path: Path, *, cache: bool = True) -> LedgerContext:
         """The context of the ledger at `path`; `cache=False` before a write (see
         `loading`)."""
-        entries, errors, options = (loader.load_file(str(path)) if cache
+        entries, errors, options = (loading.load_file(str(path)) if cache
                                     else load_uncached(path))
         book = book_of(options)
         if book is None:

@@ -22,6 +22,7 @@ from beancount import loader
 from beancount.core import data
 
 import beancount_adjustments
+from beancount_adjustments import loading
 from beancount_adjustments.book import Book
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,7 +156,7 @@ def load(text: str, *, base: bool = True) -> Loaded:
 
 
 def load_file(path: Path) -> Loaded:
-    entries, errors, options = loader.load_file(str(path))
+    entries, errors, options = loading.load_file(str(path))
     return Loaded(entries, errors, beancount_adjustments.book_of(options), options,
                   path.read_text())
 

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from beancount import loader
 from beancount.parser import printer
 
 import beancount_adjustments
+from beancount_adjustments import loading
 from beancount_adjustments.book import Book
 
 
@@ -55,8 +55,8 @@ def _printed(entries: list) -> list[str]:
 
 def test_plugin_changes_nothing_on_a_ledger_without_adjustments(example_ledger):
     plain, with_plugin = example_ledger
-    entries, errors, _ = loader.load_file(str(plain))
-    entries_p, errors_p, options_p = loader.load_file(str(with_plugin))
+    entries, errors, _ = loading.load_file(str(plain))
+    entries_p, errors_p, options_p = loading.load_file(str(with_plugin))
     assert len(errors_p) == len(errors)
     assert [e.message for e in errors_p] == [e.message for e in errors]
     assert len(entries_p) == len(entries)
@@ -73,7 +73,7 @@ def test_plugin_changes_nothing_on_a_ledger_without_adjustments(example_ledger):
 
 def test_plugin_function_returns_the_same_entries(example_ledger):
     plain, _ = example_ledger
-    entries, _, options = loader.load_file(str(plain))
+    entries, _, options = loading.load_file(str(plain))
     out, errors = beancount_adjustments.adjustments(entries, dict(options))
     assert errors == []
     assert out is entries or out == entries

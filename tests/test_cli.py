@@ -11,7 +11,7 @@ from beancount import loader
 from click.testing import CliRunner
 from conftest import BACKDATING
 
-from beancount_adjustments import book_of
+from beancount_adjustments import book_of, loading
 from beancount_adjustments.cli import main
 from beancount_adjustments.models import State
 
@@ -73,7 +73,7 @@ def run(*args: str, user: str | None = None):
 
 
 def states(path: Path) -> dict[str, State]:
-    _, errors, options = loader.load_file(str(path))
+    _, errors, options = loading.load_file(str(path))
     assert errors == []
     book = book_of(options)
     assert book is not None

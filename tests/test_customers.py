@@ -262,3 +262,30 @@ def test_the_writer_refuses_an_early_apply_with_the_plugins_reason(tmp_path: Pat
     assert result.written == 1
     assert result.book is not None
     assert str(result.book.adjustments["ADJ-1"].state) == "applied"
+
+
+def test_every_tool_asks_the_one_rule_about_a_held_apply() -> None:
+    """The Fava button and the CLI's selection get the replay's answer, so a page
+    never offers the apply the writer will refuse."""
+    from beancount_adjustments.fava_ext import views
+    from beancount_adjustments.permissions import denial
+
+    loaded = load(HOLD + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
+                  + invoice(2, "cust_456", date="2026-03-01"))
+    assert loaded.book is not None
+    adj = loaded.adj("ADJ-1")
+    assert adj.hold_until_billed
+    early = denial(loaded.book.rules, adj, Action.APPLY, "bob", datetime.date(2026, 2, 20))
+    assert early is not None
+    assert early.code == "held-until-billed"
+    assert "the next one is INV-2 on 2026-03-01" in early.message
+    assert denial(loaded.book.rules, adj, Action.APPLY, "bob",
+                  datetime.date(2026, 3, 1)) is None
+    index = views.BookIndex.build(loaded.book, rates=loaded.book.rules.rates)
+    hints = {h.action: h for h in views.action_hints(index, adj, "bob",
+                                                      datetime.date(2026, 2, 20))}
+    assert not hints["apply"].allowed
+    assert "billed" in hints["apply"].why_not
+    later = {h.action: h for h in views.action_hints(index, adj, "bob",
+                                                      datetime.date(2026, 3, 1))}
+    assert later["apply"].allowed

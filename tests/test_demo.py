@@ -8,12 +8,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from beancount import loader
 from beancount.core import data
 from click.testing import CliRunner
 
 import beancount_adjustments
 from beancount_adjustments import digest as digests
+from beancount_adjustments import loading
 from beancount_adjustments.book import Book, at_floor, same_amount
 from beancount_adjustments.cli import main as cli_main
 from beancount_adjustments.demo import generate_ledger
@@ -40,7 +40,7 @@ def _load(text: str, tmp_path: Path, name: str) -> tuple[list[data.Directive], l
                                                          Book]:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    entries, errors, options = loader.load_file(str(path))
+    entries, errors, options = loading.load_file(str(path))
     book = beancount_adjustments.book_of(options)
     assert book is not None
     return entries, errors, book
@@ -141,7 +141,7 @@ def test_bean_adjust_demo_writes_the_generators_output(tmp_path: Path) -> None:
 
 def test_the_bundled_demo_is_clean_as_bean_check_sees_it() -> None:
     # bean-check loads the file where it is: no error and no adjustment warning.
-    _, errors, options = loader.load_file(str(DEMO))
+    _, errors, options = loading.load_file(str(DEMO))
     assert errors == [], [getattr(e, "message", e) for e in errors[:3]]
     book = beancount_adjustments.book_of(options)
     assert book is not None

@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from beancount import loader
 from click.testing import CliRunner
 from test_bean_example import _generate
 
 import beancount_adjustments
+from beancount_adjustments import loading
 from beancount_adjustments.cli import main
 
 
@@ -96,7 +96,7 @@ def test_init_then_create_then_approve_applies(ledger: Path, example_text: bytes
     assert code == 0, out
     assert "now applied" in out
 
-    _, errors, options = loader.load_file(str(ledger))
+    _, errors, options = loading.load_file(str(ledger))
     assert errors == []
     book = beancount_adjustments.book_of(options)
     assert book is not None

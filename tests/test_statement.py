@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from beancount import loader
 from beancount.core import data
 from click.testing import CliRunner
 from conftest import BACKDATING, ROOT, event, load, request
 
-from beancount_adjustments import book_of
+from beancount_adjustments import book_of, loading
 from beancount_adjustments.book import Book
 from beancount_adjustments.cli import main
 from beancount_adjustments.statement import BUCKETS, render, statement
@@ -30,7 +29,7 @@ SHOTS = Path("/tmp/shots-customers")
 
 @pytest.fixture(scope="module")
 def demo() -> tuple[list[data.Directive], Book]:
-    entries, _, options = loader.load_file(str(DEMO))
+    entries, _, options = loading.load_file(str(DEMO))
     book = book_of(options)
     assert book is not None
     return entries, book

@@ -16,10 +16,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from beancount import loader
 from click.testing import CliRunner
 
-from beancount_adjustments import book_of, notify
+from beancount_adjustments import book_of, loading, notify
 from beancount_adjustments.book import Book
 from beancount_adjustments.cli import main
 from beancount_adjustments.cli.decisions import _chosen
@@ -113,7 +112,7 @@ def mixed_ledger() -> str:
 
 
 def load_book(path: Path) -> Book:
-    _entries, errors, options = loader.load_file(str(path))
+    _entries, errors, options = loading.load_file(str(path))
     assert errors == [], [e.message for e in errors]
     book = book_of(options)
     assert book is not None
@@ -185,7 +184,7 @@ def test_every_tool_offers_exactly_what_the_rule_allows(mixed: Path) -> None:
 
 def test_the_demo_ledger_agrees_too() -> None:
     demo = Path(__file__).resolve().parents[1] / "ledgers" / "demo.beancount"
-    _entries, _errors, options = loader.load_file(str(demo))
+    _entries, _errors, options = loading.load_file(str(demo))
     book = book_of(options)
     assert book is not None
     on = max(a.request.date for a in book.adjustments.values())
@@ -268,7 +267,7 @@ def test_create_records_who_entered_it_and_what_it_was_judged_at(tmp_path: Path)
     ledger.write_text(ledger.read_text() + f"\n{tomorrow} price EUR 0.90 USD\n")
     assert load_book(ledger).adjustments[adj.id].state is State.PENDING
     ledger.write_text(ledger.read_text() + f"\n{d(0)} price EUR 1.05 USD\n")
-    _entries, errors, _options = loader.load_file(str(ledger))
+    _entries, errors, _options = loading.load_file(str(ledger))
     assert any("[stale-price]" in str(e.message) for e in errors)
 
 

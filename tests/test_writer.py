@@ -14,7 +14,7 @@ from beancount import loader
 from beancount.parser import printer
 from beancount.scripts.format import align_beancount
 
-from beancount_adjustments import book_of
+from beancount_adjustments import book_of, loading
 from beancount_adjustments.loading import load_uncached
 from beancount_adjustments.models import Action, State
 from beancount_adjustments.writer import (
@@ -87,7 +87,7 @@ def write_ledger(tmp_path: Path, text: str = LEDGER) -> Path:
 
 
 def load_book(path: Path):
-    entries, errors, options = loader.load_file(str(path))
+    entries, errors, options = loading.load_file(str(path))
     book = book_of(options)
     assert book is not None
     return entries, errors, book
@@ -411,7 +411,7 @@ def test_writes_neither_read_nor_leave_the_loaders_pickle_cache(
     entries, errors, _ = load_uncached("main.beancount")  # relative, as a user types it
     assert not cache.exists()
     assert {e.meta["filename"] for e in entries} >= {str(ledger)}
-    cached_entries, cached_errors, _ = loader.load_file(str(ledger))
+    cached_entries, cached_errors, _ = loading.load_file(str(ledger))
     assert cache.exists()
     assert [printer.format_entry(e) for e in entries] == [
         printer.format_entry(e) for e in cached_entries]

@@ -20,10 +20,9 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from beancount import loader
 from conftest import BACKDATING
 
-from beancount_adjustments import book_of
+from beancount_adjustments import book_of, loading
 from beancount_adjustments.models import Action, State
 from beancount_adjustments.writer import Decision, NewRequest, write_decisions, write_requests
 
@@ -69,7 +68,7 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path):
     for process in processes:
         process.join(timeout=120)
         assert process.exitcode == 0
-    _, errors, options = loader.load_file(str(path))
+    _, errors, options = loading.load_file(str(path))
     assert errors == []
     book = book_of(options)
     assert book is not None
@@ -116,7 +115,7 @@ def test_killed_writers_never_leave_half_a_batch(tmp_path: Path):
         child.send_signal(signal.SIGKILL)
         out, _ = child.communicate()
         completed |= {f"r{run}-{line.strip()}" for line in out.splitlines() if line.strip()}
-        _, errors, options = loader.load_file(str(path))
+        _, errors, options = loading.load_file(str(path))
         assert errors == [], f"after kill {run}: {errors}"
         book = book_of(options)
         assert book is not None

@@ -20,10 +20,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from beancount import loader
 from click.testing import CliRunner
 
-from beancount_adjustments import book_of, seals
+from beancount_adjustments import book_of, loading, seals
 from beancount_adjustments.cli import main
 from beancount_adjustments.csv_import import import_csv
 from beancount_adjustments.models import Action
@@ -109,7 +108,7 @@ def assert_one_line_refusal(result, *words: str) -> None:
 
 
 def bean_check(path: Path) -> list[str]:
-    _, errors, _ = loader.load_file(str(path))
+    _, errors, _ = loading.load_file(str(path))
     return [e.message for e in errors]
 
 
@@ -459,13 +458,13 @@ def test_a_seal_dated_in_the_future_is_refused(ledger: Path) -> None:
 
 
 def test_the_plugin_reports_a_seal_by_someone_without_a_role(ledger: Path) -> None:
-    _, _, options = loader.load_file(str(ledger))
+    _, _, options = loading.load_file(str(ledger))
     book = book_of(options)
     assert book is not None
     plan = seals.next_seal(book.facts, [], datetime.date(2024, 3, 31))
     for who in ("mallory", "gone"):
         ledger.write_text(LEDGER + "\n" + seals.render_seal(plan, who))
-        _, errors, _ = loader.load_file(str(ledger))
+        _, errors, _ = loading.load_file(str(ledger))
         messages = [(e.source["lineno"], e.message) for e in errors]
         seal_line = LEDGER.count("\n") + 2
         assert [line for line, m in messages if "[bad-seal]" in m] == [seal_line], messages

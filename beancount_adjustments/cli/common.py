@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from beancount import loader
 
-from beancount_adjustments import amounts
+from beancount_adjustments import amounts, loading
 from beancount_adjustments.amounts import AmountError
 from beancount_adjustments.book import Book
 from beancount_adjustments.models import Money
@@ -88,7 +87,7 @@ def today() -> datetime.date:
 def load(ledger: Path) -> tuple[list[Any], list[Any], dict[str, Any], Book]:
     """Load the ledger to read it; the book the plugin left (refused if it did
     not run). Commands that write let the writer load it instead (`FromLedger`)."""
-    entries, errors, options = loader.load_file(str(ledger))
+    entries, errors, options = loading.load_file(str(ledger))
     book = book_of(options)
     if book is None:
         raise Refused(f'{ledger} does not enable the plugin; add plugin "beancount_adjustments"')

@@ -44,10 +44,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from beancount import loader
 from beancount.core import account as bc_account
 from beancount.core import data
 
+from beancount_adjustments import loading
 from beancount_adjustments.amounts import CURRENCY_RE, minor_units
 from beancount_adjustments.cli.common import Refused, ledger_option, today
 from beancount_adjustments.cli.requests import DEFAULT_OFFSET
@@ -257,7 +257,7 @@ def _init(*, ledger: Path, target: Path, people: list[User], clients: list[Custo
     problem = writable_problem(real_file(ledger))
     if problem:
         raise Refused(f"{ledger}: {problem}")
-    entries, errors, options = loader.load_file(str(ledger))
+    entries, errors, options = loading.load_file(str(ledger))
     declared = sorted({e.type for e in entries
                        if isinstance(e, data.Custom) and e.type.startswith("adjustment")})
     if declared:
@@ -305,7 +305,7 @@ def _init(*, ledger: Path, target: Path, people: list[User], clients: list[Custo
     try:
         check.write_bytes(new_ledger)
         try:
-            _, errors2, options2 = loader.load_file(str(check))
+            _, errors2, options2 = loading.load_file(str(check))
         finally:
             with suppress(FileNotFoundError):
                 os.unlink(check)

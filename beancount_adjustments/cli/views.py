@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from beancount import loader
 from beancount.core import data
 from beancount.parser import printer
 
-from beancount_adjustments import history
+from beancount_adjustments import history, loading
 from beancount_adjustments.book import Book
 from beancount_adjustments.cli.common import (
     Refused,
@@ -285,7 +284,7 @@ def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> N
         except history.HistoryError as exc:
             click.echo(f"bean-adjust: check --since {since}: {exc}", err=True)
             raise click.exceptions.Exit(1) from None
-    entries, errors, options = loader.load_file(str(ledger))
+    entries, errors, options = loading.load_file(str(ledger))
     book = book_of(options)
     lines = []
     for error in errors:

@@ -1,0 +1,48 @@
+"""A cached load made by other code of this package is never read as this code's."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+from beancount import loader
+from conftest import BASE, ledger, request
+
+from beancount_adjustments import book_of, loading, plugin
+
+
+def test_a_cache_made_by_other_code_is_loaded_afresh(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loader, "_load_file", loader.pickle_cache_function(  # cache every load
+        functools.partial(loader.get_cache_filename, loader.PICKLE_CACHE_FILENAME), 0.0,
+        loader._uncached_load_file))
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(request("ADJ-1", "2024-03-05", "-10.00")), encoding="utf-8")
+    _, _, options = loading.load_file(path)
+    assert book_of(options) is not None
+    assert (tmp_path / ".main.beancount.picklecache").exists()
+
+    # The package is upgraded: the ledger's files did not change, so Beancount
+    # would hand back the old pickle, book and entries as the older code made them.
+    for module in (loading, plugin):
+        monkeypatch.setattr(module, "code_stamp", lambda: "upgraded")
+    _, _, cached = loader.load_file(str(path))
+    assert cached[loading.STAMP_KEY] != "upgraded"
+    assert book_of(cached) is None, "a book judged by other code must not be read"
+
+    fresh: list[Path] = []
+    uncached = loading.load_uncached
+    monkeypatch.setattr(loading, "load_uncached",
+                        lambda p: fresh.append(Path(p)) or uncached(p))
+    _, _, options = loading.load_file(path)
+    assert fresh == [path]
+    assert options[loading.STAMP_KEY] == "upgraded"
+    assert book_of(options) is not None
+
+
+def test_the_stamp_covers_the_package_source() -> None:
+    stamp = loading.code_stamp()
+    assert len(stamp) == 16
+    assert stamp == loading.code_stamp()
+    assert BASE  # the shared preamble loads with the plugin enabled
