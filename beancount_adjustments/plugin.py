@@ -54,7 +54,8 @@ from beancount_adjustments.signatures import KEY, read_key
 
 BOOK_KEY = "beancount_adjustments.book"
 
-SETTING_KEYS = {"receivable": "receivable", "id-prefix": "id_prefix", "checks": "checks"}
+SETTING_KEYS = {"receivable": "receivable", "id-prefix": "id_prefix", "checks": "checks",
+                "default-sla-days": "default_sla_days"}
 
 
 class AdjustmentError(NamedTuple):
