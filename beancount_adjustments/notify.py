@@ -27,14 +27,15 @@ a stable key `<id>:<what>:<recipient>` (`ADJ-2026-0042:approved-1:alice`):
     the `approved-<level>` notice says so.)
 `escalation-<n>`, to the users holding the role `n` steps above the awaited
     one and to `role:<that role>`: pending for more than `n` times its
-    type's `sla-days` (so at most once per SLA period).
+    type's `sla-days` (or the plugin's `default-sla-days`; at most once per SLA period).
 `completed`, to the approvers who took part except whoever acted last: it
     was applied, rejected or withdrawn after at least one approval.
-`customer-applied`, `customer-reversed`, to `customer:<id>`: applied or
-    reversed; sent only where that customer has a channel.
+Customer notices (`notify_customers`, opted into per type) and alerts
+(`notify_alerts`, risk findings with `notify:`) are further `Notice`s that go
+through the same `plan` and `run`.
 
 Nobody is told about their own action, and a request approved and applied
-automatically on arrival notifies nobody but the customer. The roles "above"
+automatically on arrival notifies no member of staff. The roles "above"
 a role are those after it in the longest approval chain in force that holds
 it (`manager > finance > cfo`); at the top, escalations go to that top role.
 

@@ -27,7 +27,9 @@ Totals of adjustment amounts per *dimension* (`requester`, `customer`,
 above the limit raise an alert. Only adjustments in the limit's currency
 count (no conversion is guessed). `states:` (comma-separated; default
 `pending,approved,applied`) says which states count. A later alert with the
-same dimension, period and currency replaces an earlier one.
+same dimension, period and currency replaces an earlier one. `notify:`
+(users, `role:NAME`, `*`, comma-separated) has `bean-adjust notify` send each
+alert (see `notify_alerts`); `Finding.key` keeps it one alert as it grows.
 
 Pattern checks
 --------------
@@ -67,7 +69,8 @@ their defaults:
     An applied effect dated before the day it was applied and within `days`
     of a period lock's closing date.
 
-Every check also takes `enabled: FALSE` to turn it off. The flag a check
+Every check also takes `enabled: FALSE` to turn it off, and `notify:` as alerts
+do (not `outliers`, whose findings are judged afresh each day). The flag a check
 adds at arrival is its name (`risk: "duplicates"` in a matrix row).
 Amounts are compared in one currency only: requests in another currency
 than the one being summed never count towards it.

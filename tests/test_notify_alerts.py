@@ -165,7 +165,8 @@ def test_fava_queue_lists_open_alerts_escaped(tmp_path):
     assert 'id="adj-alerts"' in html
     assert "<script>x</script>" not in html
     assert "Lid &lt;script&gt;x&lt;/script&gt;" in html
-    assert 'data-check="duplicates"' in html and "sent to role:finance" in html
+    assert 'data-check="duplicates"' in html
+    assert "sent to role:finance" in html
     assert "?view=detail&amp;id=DUP-1" in html or "view=detail&id=DUP-1" in html
     # decided, it is no longer open: the banner goes
     env.path.write_text(ledger_text(HEADER_CONFIG) + extra + event(

@@ -132,8 +132,10 @@ def test_customers_hear_received_rejected_applied_reversed_once(tmp_path, smtp, 
         "was reversed on 2026-03-04: Credit for the outage of 1 March.")
 
     third = run(path, "2026-03-10")
-    assert third.exit_code == 0 and "sent 0, failed 0" in third.output
-    assert len(box.messages) == 2 and len(hooks.to("/acme")) == 3
+    assert third.exit_code == 0
+    assert "sent 0, failed 0" in third.output
+    assert len(box.messages) == 2
+    assert len(hooks.to("/acme")) == 3
     customer_texts = [m["subject"] + m["body"] for m in box.messages] + [
         b["title"] + b["message"] for b in hooks.to("/acme")]
     for secret in SECRETS:
@@ -159,7 +161,8 @@ def test_customer_text_never_holds_the_internal_reason_or_notes_whatever_the_tem
         + event("A-2", "2026-03-03", "approve", "bob", comment="INTERNAL-COMMENT")
         + event("A-2", "2026-03-04", "cancel", "carol", reason="INTERNAL-CANCEL")
         + event("A-2", "2026-03-04", "approve", "erin"))
-    assert loaded.book is not None and not loaded.errors, loaded.errors
+    assert loaded.book is not None
+    assert not loaded.errors, loaded.errors
     setup, problems = notify_customers.read_customer_notices(loaded.entries)
     assert problems == []
     found = notify_customers.customer_notices(loaded.book, datetime.date(2026, 3, 9), setup)
@@ -273,7 +276,8 @@ def test_a_ledger_wide_default_sla_makes_every_type_escalate(tmp_path):
     text = ledger(request("A-1", "2026-03-01", "-50.00")).replace(
         plugin, plugin[:-1] + " \"{'default-sla-days': 2}\"\n", 1)
     loaded = load(text, base=False)
-    assert loaded.book is not None and not loaded.errors, loaded.errors
+    assert loaded.book is not None
+    assert not loaded.errors, loaded.errors
     adj = loaded.book.adjustments["A-1"]
     assert adj.sla_days == 2
     assert not is_overdue(adj, datetime.date(2026, 3, 3))
@@ -284,7 +288,8 @@ def test_a_ledger_wide_default_sla_makes_every_type_escalate(tmp_path):
     # a type's own sla-days wins over the default
     own = load(text.replace("\n2026-03-01 !", '\n2026-01-01 custom "adjustment-policy" '
                             '"credit:refund"\n  sla-days: 9\n\n2026-03-01 !', 1), base=False)
-    assert own.book is not None and own.book.adjustments["A-1"].sla_days == 9
+    assert own.book is not None
+    assert own.book.adjustments["A-1"].sla_days == 9
     # the CLI queue marks it overdue (`!`) as the notices escalate it: one is_overdue
     day = (datetime.date.today() - datetime.timedelta(days=3)).isoformat()
     path = tmp_path / "main.beancount"

@@ -87,7 +87,9 @@ def risk_command(ledger: Path, as_of: datetime.datetime | None, checks: tuple[st
 def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None, dry_run: bool,
                    since: str | None, baseline: bool,
                    today: datetime.datetime | None, as_json: bool) -> None:
-    """Send approval requests, status updates, escalations and completion notices.
+    """Send approval requests, status updates, escalations, completion notices,
+    customer notices (types opted in with `adjustment-customer-notice`) and alerts
+    (risk findings whose directive has `notify:`).
 
     Delivery is at least once: each notice carries a stable id (`Notice id:` in
     its last line, `X-Notice-Id`/`Idempotency-Key` headers where the channel takes
@@ -96,7 +98,9 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
     "may have been sent" and sent again with the same id.
 
     Exit status 0 when everything due was delivered, 1 when a channel failed
-    or was refused (those notices are retried by the next run).
+    or was refused, or a channel or customer-notice line is wrong (reported at
+    its file:line; the rest is still sent, the failed notices retried by the
+    next run).
     """
     day = today.date() if today else datetime.date.today()
     entries, errors, _options, book = load(ledger)
