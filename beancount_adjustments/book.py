@@ -24,6 +24,7 @@ arrival risk flags are computed on first read too.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime
 import itertools
 import os
@@ -35,6 +36,8 @@ from decimal import Decimal
 from fnmatch import fnmatchcase
 from operator import attrgetter
 from typing import Any, NamedTuple
+
+from pydantic import Field
 
 from beancount_adjustments import digest as digests
 from beancount_adjustments.directives import (
@@ -125,6 +128,8 @@ class Settings(Frozen):
         pattern = self.account_pattern()
         match = pattern.match(account) if pattern is not None else None
         return match.group(1) if match else None
+    default_sla_days: int | None = Field(default=None, ge=1)
+    """`sla-days` of every type whose policy sets none (None: such types never escalate)."""
 
 
 Check = Callable[[Request, Money], Iterable[str] | str | None]
@@ -703,7 +708,11 @@ class _Replay:
         key = (adj_type, bisect.bisect_right(self._policy_dates, date))
         found = self._settings_cache.get(key)
         if found is None:
-            found = self._settings_cache[key] = self.policies.settings(adj_type, date)
+            found = self.policies.settings(adj_type, date)
+            if found.sla_days is None and self.settings.default_sla_days is not None:
+                # Here, so that every reader of `Adjustment.sla_days` (is_overdue) agrees.
+                found = dataclasses.replace(found, sla_days=self.settings.default_sla_days)
+            self._settings_cache[key] = found
         return found
 
     def written_on(self, at: str) -> datetime.date | None:

@@ -27,14 +27,15 @@ a stable key `<id>:<what>:<recipient>` (`ADJ-2026-0042:approved-1:alice`):
     the `approved-<level>` notice says so.)
 `escalation-<n>`, to the users holding the role `n` steps above the awaited
     one and to `role:<that role>`: pending for more than `n` times its
-    type's `sla-days` (so at most once per SLA period).
+    type's `sla-days` (or the plugin's `default-sla-days`; at most once per SLA period).
 `completed`, to the approvers who took part except whoever acted last: it
     was applied, rejected or withdrawn after at least one approval.
-`customer-applied`, `customer-reversed`, to `customer:<id>`: applied or
-    reversed; sent only where that customer has a channel.
+Customer notices (`notify_customers`, opted into per type) and alerts
+(`notify_alerts`, risk findings with `notify:`) are further `Notice`s that go
+through the same `plan` and `run`.
 
 Nobody is told about their own action, and a request approved and applied
-automatically on arrival notifies nobody but the customer. The roles "above"
+automatically on arrival notifies no member of staff. The roles "above"
 a role are those after it in the longest approval chain in force that holds
 it (`manager > finance > cfo`); at the top, escalations go to that top role.
 
@@ -359,25 +360,6 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
                 yield notice("completed", user, finished_on, f"completed: {adj.state}",
                              f"{rid}, which you approved, is now {adj.state}.")
 
-    customer = f"customer:{request.customer}"
-    record = book.directory.customer_on(request.customer, today)
-    name = (record.name if record and record.name else request.customer)
-    if adj.applied_on is not None and adj.amount is not None:
-        yield Notice(
-            key=f"{rid}:customer-applied:{customer}", kind="customer-applied",
-            recipient=customer, adjustment_id=rid, date=adj.applied_on,
-            subject=f"Account adjustment {rid}",
-            body=(f"Dear {name},\n\nan adjustment of {adj.amount} ({request.type.split(':')[0]})"
-                  f" was applied to your account on {adj.effective_date}: {request.reason}.\n"))
-    if adj.state is State.REVERSED and adj.reversed_on is not None and adj.amount is not None:
-        yield Notice(
-            key=f"{rid}:customer-reversed:{customer}", kind="customer-reversed",
-            recipient=customer, adjustment_id=rid, date=adj.reversed_on,
-            subject=f"Account adjustment {rid} reversed",
-            body=(f"Dear {name},\n\nthe adjustment of {adj.amount} applied on "
-                  f"{adj.effective_date} ({request.reason}) was reversed on "
-                  f"{adj.reversed_on}.\n"))
-
 
 # -- channels -----------------------------------------------------------------------
 
@@ -591,9 +573,11 @@ def channel_problem(channel: Channel) -> str | None:
             "{env:NAME}) and set NAME when notify runs")
 
 
-def read_channels(entries: Sequence[Any]) -> list[Channel]:
-    """`custom "adjustment-channel" TARGET URL` directives, in ledger order."""
+def read_channels(entries: Sequence[Any]) -> tuple[list[Channel], list[str]]:
+    """`custom "adjustment-channel" TARGET URL` directives, in ledger order, and a
+    `file:line:` message for each line that is not one (the others still send)."""
     out: list[Channel] = []
+    problems: list[str] = []
     for entry in entries:
         if getattr(entry, "type", None) != CHANNEL or not hasattr(entry, "values"):
             continue
@@ -602,15 +586,17 @@ def read_channels(entries: Sequence[Any]) -> list[Channel]:
         source = Source(filename=str(meta.get("filename", "<ledger>")),
                         lineno=int(meta.get("lineno", 0)))
         if len(values) != 2 or not all(isinstance(v, str) and v.strip() for v in values):
-            raise ChannelError(f"{source.filename}:{source.lineno}: custom \"{CHANNEL}\" takes "
-                               "a target and an apprise URL: custom \"adjustment-channel\" "
-                               "\"bob\" \"mailto://...\"")
+            problems.append(f"{source.filename}:{source.lineno}: custom \"{CHANNEL}\" takes a "
+                            "target and an apprise URL: custom \"adjustment-channel\" "
+                            "\"bob\" \"mailto://...\"; this line is skipped")
+            continue
         out.append(Channel(target=values[0].strip(), url=values[1].strip(), source=source))
-    return out
+    return out, problems
 
 
-def read_config(path: Path) -> list[Channel]:
-    """Channels from a TOML file's `[channels]` table."""
+def read_config(path: Path) -> tuple[list[Channel], list[str]]:
+    """Channels from a TOML file's `[channels]` table, and what is wrong with any entry
+    (that entry is skipped; a file that does not read stops the run)."""
     try:
         raw = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -619,13 +605,17 @@ def read_config(path: Path) -> list[Channel]:
     if not isinstance(table, dict):
         raise ChannelError(f"{path}: [channels] must be a table of target = URL(s)")
     out: list[Channel] = []
+    problems: list[str] = []
     for target, urls in table.items():
-        for url in [urls] if isinstance(urls, str) else list(urls):
-            if not isinstance(url, str):
-                raise ChannelError(f"{path}: channel for {target} must be a URL string")
-            out.append(Channel(target=str(target), url=url,
+        listed = [urls] if isinstance(urls, str) else urls if isinstance(urls, list) else [urls]
+        for url in listed:
+            if not isinstance(url, str) or not url.strip():
+                problems.append(f"{path}: channel for {target} must be a URL string, not "
+                                f"{url!r}; it is skipped")
+                continue
+            out.append(Channel(target=str(target), url=url.strip(),
                                source=Source(filename=str(path), lineno=0)))
-    return out
+    return out, problems
 
 
 @dataclass(frozen=True)
@@ -957,8 +947,9 @@ def run(outcome: Outcome, state: SentState, send: Sender,
 # -- --since REV --------------------------------------------------------------------------
 
 
-def book_at_revision(ledger: Path, rev: str) -> tuple[Book, datetime.date]:
-    """The book of the ledger as it was at git revision `rev`, and that commit's date."""
+def book_at_revision(ledger: Path, rev: str) -> tuple[Book, datetime.date, list[Any]]:
+    """The book of the ledger as it was at git revision `rev`, that commit's date and
+    the entries (the notify directives in them say which notices were due)."""
 
     from beancount_adjustments.plugin import book_of
 
@@ -984,8 +975,8 @@ def book_at_revision(ledger: Path, rev: str) -> tuple[Book, datetime.date]:
         old = Path(tmp) / "tree" / relative
         if not old.exists():
             raise ChannelError(f"{relative} does not exist at {rev}")
-        _entries, _errors, options = loading.load_file(str(old))
+        entries, _errors, options = loading.load_file(str(old))
     book = book_of(options)
     if book is None:
         raise ChannelError(f"the ledger at {rev} does not enable the plugin")
-    return book, day
+    return book, day, entries

@@ -55,7 +55,8 @@ from beancount_adjustments.seals import SEAL, read_seal, verify_seals
 from beancount_adjustments.signatures import KEY, read_key
 
 SETTING_KEYS = {"receivable": "receivable", "id-prefix": "id_prefix", "checks": "checks",
-                "default-tier": "default_tier", "customer-account": "customer_account"}
+                "default-tier": "default_tier", "customer-account": "customer_account",
+                "default-sla-days": "default_sla_days"}
 
 
 class AdjustmentError(NamedTuple):

@@ -317,6 +317,11 @@ class TypeSettings:
     """What the customer's statement calls an adjustment of the type."""
 
 
+def pattern_rank(pattern: str) -> tuple[int, int]:
+    """How specific a type pattern is: an exact type beats a glob, a longer one a shorter."""
+    return (0 if any(c in pattern for c in "*?[") else 1, len(pattern))
+
+
 @dataclass
 class TypePolicies:
     policies: list[TypePolicy] = field(default_factory=list)
@@ -333,7 +338,7 @@ class TypePolicies:
                 break
             if not fnmatchcase(adj_type, policy.pattern):
                 continue
-            rank = (0 if any(c in policy.pattern for c in "*?[") else 1, len(policy.pattern))
+            rank = pattern_rank(policy.pattern)
             for name in ("separate_apply", "document_above", "sla_days",
                          "signatures_required", "backdate_days", "require_at", "git_identity",
                          "hold_until_billed", "statement_text"):

@@ -27,7 +27,9 @@ Totals of adjustment amounts per *dimension* (`requester`, `customer`,
 above the limit raise an alert. Only adjustments in the limit's currency
 count (no conversion is guessed). `states:` (comma-separated; default
 `pending,approved,applied`) says which states count. A later alert with the
-same dimension, period and currency replaces an earlier one.
+same dimension, period and currency replaces an earlier one. `notify:`
+(users, `role:NAME`, `*`, comma-separated) has `bean-adjust notify` send each
+alert (see `notify_alerts`); `Finding.key` keeps it one alert as it grows.
 
 Pattern checks
 --------------
@@ -67,7 +69,8 @@ their defaults:
     An applied effect dated before the day it was applied and within `days`
     of a period lock's closing date.
 
-Every check also takes `enabled: FALSE` to turn it off. The flag a check
+Every check also takes `enabled: FALSE` to turn it off, and `notify:` as alerts
+do (not `outliers`, whose findings are judged afresh each day). The flag a check
 adds at arrival is its name (`risk: "duplicates"` in a matrix row).
 Amounts are compared in one currency only: requests in another currency
 than the one being summed never count towards it.
@@ -146,6 +149,7 @@ class RiskSetting(Frozen):
     check: str
     params: Mapping[str, Param]
     enabled: bool = True
+    notify: tuple[str, ...] = ()
     source: Source
 
 
@@ -157,6 +161,8 @@ class AlertRule(Frozen):
     limit: Money
     period: str = "month"
     states: tuple[str, ...] = DEFAULT_ALERT_STATES
+    notify: tuple[str, ...] = ()
+    """Who is sent the alert (`notify:`): users, `role:NAME`, `*` (everyone with a role)."""
     source: Source
 
 
@@ -168,10 +174,20 @@ class Finding(Frozen):
     ids: tuple[str, ...]
     subject: str = ""
     date: datetime.date | None = None
+    notify: tuple[str, ...] = ()
+    """Who its directive says is sent it (`notify:`); empty: reported only."""
+    token: str = ""
+    """What keeps it the same finding as it grows (a threshold alert's period); see `key`."""
+
+    @property
+    def key(self) -> str:
+        """Stable while the finding grows (more ids, a larger total): notices are sent once."""
+        return ":".join((self.check, self.subject, self.token or self.ids[0]))
 
     def as_json(self) -> dict[str, Any]:
         return {"check": self.check, "subject": self.subject, "message": self.message,
-                "ids": list(self.ids), "date": self.date.isoformat() if self.date else None}
+                "ids": list(self.ids), "date": self.date.isoformat() if self.date else None,
+                "key": self.key, "notify": list(self.notify)}
 
 
 # -- reading the directives ---------------------------------------------------------
@@ -193,6 +209,21 @@ def _param(value: Any, default: Param) -> Param | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+NOT_SENT = ("outliers",)
+"""Checks whose findings are judged afresh each day (no stable identity): reported only."""
+RECIPIENT_RE = re.compile(r"\*|role:[^\s,:]+|[^\s,:*]+")
+
+
+def _recipients(value: Any) -> tuple[str, ...] | None:
+    """`notify: "role:finance, dave"` as its recipients, or None when it does not read so."""
+    if not isinstance(value, str):
+        return None
+    names = tuple(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
+    if not names or not all(RECIPIENT_RE.fullmatch(n) for n in names):
+        return None
+    return names
+
+
 def read_setting(entry: Any, reader: Reader) -> RiskSetting | AlertRule | None:
     """Read an `adjustment-risk` or `adjustment-alert` custom entry; problems go to `reader`."""
     from beancount_adjustments.directives import money, source_of
@@ -201,6 +232,16 @@ def read_setting(entry: Any, reader: Reader) -> RiskSetting | AlertRule | None:
     values = [v.value for v in entry.values or ()]
     meta = {k: v for k, v in (entry.meta or {}).items()
             if k not in ("filename", "lineno") and not k.startswith("__")}
+    notify: tuple[str, ...] = ()
+    if "notify" in meta:
+        found = _recipients(meta.pop("notify"))
+        if found is None:
+            reader.problem("bad-risk-setting", source,
+                           f'custom "{entry.type}": `notify:` lists who is sent its findings, '
+                           'comma-separated: user names, "role:NAME" or "*" (everyone holding '
+                           'a role), like notify: "role:finance, dave".')
+            return None
+        notify = found
     if entry.type == ALERT:
         usage = (f'custom "{ALERT}" takes a dimension ({", ".join(DIMENSIONS)}) and a limit: '
                  f'custom "{ALERT}" "customer" 2000.00 USD.')
@@ -227,7 +268,7 @@ def read_setting(entry: Any, reader: Reader) -> RiskSetting | AlertRule | None:
                 return None
         return AlertRule.model_construct(
             date=entry.date, dimension=values[0].strip(), limit=money(values[1]),
-            period=period, states=states, source=source)
+            period=period, states=states, notify=notify, source=source)
     if len(values) != 1 or not isinstance(values[0], str) or values[0].strip() not in SPECS:
         reader.problem("bad-risk-setting", source,
                        f'custom "{RISK}" takes one check name, one of {", ".join(SPECS)}: '
@@ -235,6 +276,11 @@ def read_setting(entry: Any, reader: Reader) -> RiskSetting | AlertRule | None:
         return None
     check = values[0].strip()
     spec = SPECS[check]
+    if notify and check in NOT_SENT:
+        reader.problem("bad-risk-setting", source,
+                       f"risk check {check}: its findings are judged afresh each day, so they "
+                       "are reported by `bean-adjust risk` and never sent; remove `notify:`.")
+        return None
     params: dict[str, Param] = {}
     enabled = True
     for key, value in meta.items():
@@ -262,7 +308,7 @@ def read_setting(entry: Any, reader: Reader) -> RiskSetting | AlertRule | None:
         reader.problem("bad-risk-setting", source, f"risk check {check}: {problem}")
         return None
     return RiskSetting.model_construct(date=entry.date, check=check, params=params,
-                                       enabled=enabled, source=source)
+                                       enabled=enabled, notify=notify, source=source)
 
 
 def _check_params(check: str, params: Mapping[str, Param]) -> str | None:
@@ -341,6 +387,12 @@ class RiskConfig:
         if not setting.enabled:
             return None
         return {**SPECS[check], **setting.params}
+
+    def notify(self, check: str, date: datetime.date) -> tuple[str, ...]:
+        """Who the check's directive in force on `date` says is sent its findings."""
+        settings = self.settings.get(check, [])
+        index = bisect.bisect_right([s.date for s in settings], date)
+        return settings[index - 1].notify if index else ()
 
     def alert_rules(self) -> list[AlertRule]:
         latest: dict[tuple[str, str, str], AlertRule] = {}
@@ -616,6 +668,7 @@ def threshold_alerts(adjustments: Sequence[Adjustment],
                 out.append(Finding(
                     check=f"alert:{rule.dimension}", subject=subject,
                     ids=tuple(ids[(subject, period)]), date=last[(subject, period)],
+                    notify=rule.notify, token=f"{rule.limit.currency}/{period}",
                     message=(f"{who}: {total} {rule.limit.currency} in {period}, above the "
                              f"alert limit of {rule.limit} per {rule.period} "
                              f"({len(ids[(subject, period)])} adjustments).")))
@@ -655,8 +708,13 @@ def arrival_patterns(adjustments: Sequence[Adjustment], config: RiskConfig,
             else:
                 merged.append(hit)
     dates = {a.id: a.request.date for a in adjustments}
-    return [Finding(check=h.check, subject=h.subject, message=h.message, ids=h.ids,
-                    date=max(dates[i] for i in h.ids)) for h in merged]
+    out = []
+    for hit in merged:
+        # The first id stays first as later hits merge in: the finding keeps its key.
+        when = max(dates[i] for i in hit.ids)
+        out.append(Finding(check=hit.check, subject=hit.subject, message=hit.message,
+                           ids=hit.ids, date=when, notify=config.notify(hit.check, when)))
+    return out
 
 
 def robust_z(values: Mapping[str, Decimal]) -> dict[str, float]:
@@ -755,6 +813,8 @@ def off_hours(adjustments: Sequence[Adjustment], config: RiskConfig,
             if not inside:
                 out.append(Finding(
                     check="off-hours", subject=event.by, ids=(adj.id,), date=event.date,
+                    notify=config.notify("off-hours", event.date),
+                    token=f"{adj.id}@{event.at}",
                     message=(f"{event.by} approved {adj.id} at {moment:%a %Y-%m-%d %H:%M} "
                              f"{params['timezone']}, outside working hours "
                              f"({params['hours']}, {params['weekdays']}).")))
@@ -781,6 +841,7 @@ def backdated_near_lock(adjustments: Sequence[Adjustment], book: Book, config: R
             side = "after" if gap > 0 else "on or before"
             out.append(Finding(
                 check="backdated-near-lock", subject=adj.id, ids=(adj.id,), date=applied,
+                notify=config.notify("backdated-near-lock", applied),
                 message=(f"{adj.id} was applied on {applied} but back-dated to {when}, "
                          f"{abs(gap)} day(s) {side} the period lock through {near.through} "
                          f"(locked on {near.date}).")))

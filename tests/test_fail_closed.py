@@ -251,11 +251,18 @@ DIRECTIVES: dict[str, tuple[st.SearchStrategy[list[str]], dict[str, st.SearchStr
         "hours": maybe(quoted("08:00-18:00", "00:00-00:00", "18:00-08:00")),
         "weekdays": maybe(quoted("mon-fri", "sat-sun", "sun-mon")),
         "timezone": maybe(quoted("UTC", "Europe/Paris", "Mars/Olympus")),
-        "enabled": maybe(st.sampled_from(["TRUE", "FALSE"]))}),
+        "enabled": maybe(st.sampled_from(["TRUE", "FALSE"])),
+        "notify": maybe(quoted("role:finance", "dave", "*"))}),
     "adjustment-alert": (positional(quoted("requester", "customer", "category", "type",
                                            "approver", "all"), AMOUNTS), {
         "period": maybe(quoted("day", "week", "month", "quarter", "year", "all")),
-        "states": maybe(quoted("pending,approved,applied", "applied", "rejected"))}),
+        "states": maybe(quoted("pending,approved,applied", "applied", "rejected")),
+        "notify": maybe(quoted("role:finance", "*", "bob, role:cfo", "a b"))}),
+    "adjustment-customer-notice": (positional(quoted("credit:*", "*"), quoted(
+        "received", "applied", "rejected", "reversed", "*", "nope")), {
+        "title": maybe(quoted("{id}", "{expected}", "{nope}", "{id!r}", "}")),
+        "body": maybe(quoted("{name}: {amount} {reason}", "{id.__class__}", "{")),
+        "enabled": maybe(st.sampled_from(["TRUE", "FALSE", '"no"']))}),
     "adjustment-seal": (positional(quoted("a" * 64, "0" * 64)), {
         "count": maybe(POSITIVE), "fingerprints": maybe(quoted("x")), "by": maybe(USER_NAMES)}),
     "adjustment-key": (positional(USER_NAMES, quoted(
@@ -407,7 +414,7 @@ def test_a_custom_directive_without_values_is_a_problem_at_its_line(kind: str) -
     loaded = load(f'2026-01-01 custom "{kind}"\n')
     assert not internal(loaded.errors)
     if kind in ("adjustment-template", "adjustment-schedule", "adjustment-rule",
-                "adjustment-channel"):
+                "adjustment-channel", "adjustment-customer-notice"):
         return  # read by bean-adjust, not by the plugin (see the CLI tests)
     if kind in ("adjustment-type", "adjustment-category"):
         return  # declarations: Reader.declaration exists, the plugin does not call it yet

@@ -269,8 +269,9 @@ def test_status_completion_and_customer_notices():
     # The cancel asks for the reversal (manager > finance): until it is approved
     # the managers hear of it, and nobody hears "reversed".
     found = {n.key: n for n in notify.notices(loaded.book, datetime.date(2026, 3, 9))}
+    # (customers hear from notify_customers, where their type opts in: test_notify_customers)
     assert sorted(found) == [
-        "A-1:approved-1:alice", "A-1:approved-2:alice", "A-1:customer-applied:customer:cust_456",
+        "A-1:approved-1:alice", "A-1:approved-2:alice",
         "A-1:reversal-needed-2026-03-09-1:erin",  # bob's limit is below 2000.00 USD
         "A-1:reversal-needed-2026-03-09-1:role:manager"]
     loaded = load(loaded.text + event("A-1", "2026-03-10", "approve", "erin")
@@ -278,8 +279,7 @@ def test_status_completion_and_customer_notices():
     assert loaded.book is not None
     found = {n.key: n for n in notify.notices(loaded.book, datetime.date(2026, 3, 10))}
     assert sorted(found) == [
-        "A-1:approved-1:alice", "A-1:approved-2:alice", "A-1:customer-applied:customer:cust_456",
-        "A-1:customer-reversed:customer:cust_456", "A-1:reversed:alice"]
+        "A-1:approved-1:alice", "A-1:approved-2:alice", "A-1:reversed:alice"]
     assert found["A-1:reversed:alice"].body.startswith(
         "dave cancelled A-1 and its effect was reversed. Reason: Wrong customer")
     # a channel for every customer with a contact reaches cust_456 with {email} filled in

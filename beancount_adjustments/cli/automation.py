@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from beancount_adjustments import automation, notify, risk
+from beancount_adjustments import automation, notify, notify_alerts, notify_customers, risk
 from beancount_adjustments.book import Book
 from beancount_adjustments.cli.common import (
     Refused,
@@ -63,6 +63,8 @@ def risk_command(ledger: Path, as_of: datetime.datetime | None, checks: tuple[st
     for finding in found:
         click.echo(f"[{finding.check}] {finding.message}")
         click.echo(f"    ids: {', '.join(finding.ids)}")
+        if finding.notify:
+            click.echo(f"    sent by notify to: {', '.join(finding.notify)}")
     counts = ", ".join(f"{n} {check}" for check, n in sorted(risk.summarize(found).items()))
     click.echo(f"{len(found)} finding{'s' if len(found) != 1 else ''} ({counts})")
 
@@ -85,7 +87,9 @@ def risk_command(ledger: Path, as_of: datetime.datetime | None, checks: tuple[st
 def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None, dry_run: bool,
                    since: str | None, baseline: bool,
                    today: datetime.datetime | None, as_json: bool) -> None:
-    """Send approval requests, status updates, escalations and completion notices.
+    """Send approval requests, status updates, escalations, completion notices,
+    customer notices (types opted in with `adjustment-customer-notice`) and alerts
+    (risk findings whose directive has `notify:`).
 
     Delivery is at least once: each notice carries a stable id (`Notice id:` in
     its last line, `X-Notice-Id`/`Idempotency-Key` headers where the channel takes
@@ -94,7 +98,9 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
     "may have been sent" and sent again with the same id.
 
     Exit status 0 when everything due was delivered, 1 when a channel failed
-    or was refused (those notices are retried by the next run).
+    or was refused, or a channel or customer-notice line is wrong (reported at
+    its file:line; the rest is still sent, the failed notices retried by the
+    next run).
     """
     day = today.date() if today else datetime.date.today()
     entries, errors, _options, book = load(ledger)
@@ -102,19 +108,28 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
         click.echo(f"bean-adjust: warning: the ledger has {len(errors)} error(s); invalid "
                    "adjustments notify nobody", err=True)
     try:
-        channels = notify.read_channels(entries)
+        channels, problems = notify.read_channels(entries)
         if config is not None:
-            channels += notify.read_config(config)
-        found = notify.notices(book, day)
+            more, wrong = notify.read_config(config)
+            channels += more
+            problems += wrong
+        found, setup = _due(book, entries, day, problems)
+        if not setup.notices and any(c.target.startswith("customer:") for c in channels):
+            click.echo(f"bean-adjust: warning: customer channels are declared but no type "
+                       f"sends customer notices; opt in with custom "
+                       f"\"{notify_customers.DIRECTIVE}\"", err=True)
         already: frozenset[str] = frozenset()
         if since is not None:
-            old_book, old_day = notify.book_at_revision(ledger, since)
-            already = frozenset(n.key for n in notify.notices(old_book, old_day))
+            old_book, old_day, old_entries = notify.book_at_revision(ledger, since)
+            old, _setup = _due(old_book, old_entries, old_day, [])
+            already = frozenset(n.key for n in old)
         path = state_file or ledger.parent / ".bean-adjust-notify.json"
         with notify.locked(path):
             state = notify.SentState.read(path)
             outcome = notify.plan(found, channels, book, today=day, state=state,
                                   already=already)
+            # A bad line is reported at its file:line; the others still send.
+            outcome.refused[:0] = problems
             mode = "dry-run" if dry_run else "baseline" if baseline else "send"
             if dry_run:
                 if not as_json:
@@ -143,6 +158,17 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
         click.echo(f"bean-adjust: error: {problem}", err=True)
     if outcome.failed or outcome.refused:
         sys.exit(1)
+
+
+def _due(book: Book, entries: list[Any], day: datetime.date,
+         problems: list[str]) -> tuple[list[notify.Notice], notify_customers.CustomerSetup]:
+    """Every notice due on `day`: staff, customers, alerts (what is wrong with the
+    customer-notice lines goes to `problems`)."""
+    setup, wrong = notify_customers.read_customer_notices(entries)
+    problems += wrong
+    found = (notify.notices(book, day) + notify_customers.customer_notices(book, day, setup)
+             + notify_alerts.alert_notices(book, day))
+    return found, setup
 
 
 def _outcome_json(outcome: notify.Outcome, mode: str) -> dict[str, object]:

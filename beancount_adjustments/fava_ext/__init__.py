@@ -34,7 +34,7 @@ from fava.ext import FavaExtensionBase, extension_endpoint
 from flask import Response, abort, current_app, jsonify, make_response, request, send_file
 from markupsafe import Markup
 
-from beancount_adjustments import api, writer
+from beancount_adjustments import api, notify_alerts, writer
 from beancount_adjustments.book import Book
 from beancount_adjustments.fava_ext import charts, report_data, views
 from beancount_adjustments.fava_ext.statement_page import StatementPage, statement_page
@@ -289,6 +289,7 @@ class AdjustmentsExtension(FavaExtensionBase):
         self._index: BookIndex | None = None
         self._index_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._alerts: tuple[Book, datetime.date, list[Any]] | None = None
 
     # -- Fava hooks -------------------------------------------------------------
 
@@ -358,6 +359,16 @@ class AdjustmentsExtension(FavaExtensionBase):
                     totals = out.setdefault(customer, {})
                     totals[units.currency] = totals.get(units.currency, Decimal(0)) + units.number
         return out
+
+    def open_alerts(self) -> list[Any]:
+        """`notify_alerts.open_alerts` (risk findings), computed once per load and day."""
+        book, today = self.book, self.today()
+        if book is None:
+            return []
+        cached = self._alerts
+        if cached is None or cached[0] is not book or cached[1] != today:
+            cached = self._alerts = (book, today, notify_alerts.open_alerts(book, today))
+        return cached[2]
 
     def ledger_path(self) -> Path:
         return Path(self.ledger.beancount_file_path)
