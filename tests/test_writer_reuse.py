@@ -85,7 +85,7 @@ def write_ledger(folder: Path, text: str = HEAD + REQUESTS) -> Path:
 def fingerprinted_load(path: Path) -> Snapshot:
     """A load with the state of its files taken just before it, as Fava's
     extension takes it around its reload (the first load tells which files)."""
-    before = disk_state(load_uncached(path)[2])
+    before = disk_state(load_uncached(path)[2], includes_too=False)
     entries, errors, options = load_uncached(path)
     snap = snapshot(entries, errors, options, before)
     assert snap is not None
@@ -224,7 +224,7 @@ def test_a_file_added_to_an_include_pattern_is_a_full_load(tmp_path: Path,
 def test_an_include_that_matched_nothing_then_matches_is_a_full_load(
         tmp_path: Path, parses: list[str]) -> None:
     path = write_ledger(tmp_path, HEAD + REQUESTS + 'include "late.beancount"\n')
-    before = disk_state(load_uncached(path)[2])
+    before = disk_state(load_uncached(path)[2], includes_too=False)
     entries, errors, options = load_uncached(path)
     assert any("does not match any files" in e.message for e in errors)
     snap = snapshot(entries, errors, options, before)
@@ -320,7 +320,7 @@ def test_a_load_without_a_state_before_it_is_no_snapshot(tmp_path: Path) -> None
 
 def test_a_file_changed_around_the_load_is_no_snapshot(tmp_path: Path) -> None:
     path = write_ledger(tmp_path)
-    before = disk_state(load_uncached(path)[2])
+    before = disk_state(load_uncached(path)[2], includes_too=False)
     with path.open("a", encoding="utf-8") as out:  # lands while the loader reads
         out.write(APPROVAL_BY_ERIN)
     entries, errors, options = load_uncached(path)
@@ -332,7 +332,7 @@ def test_a_file_the_load_read_that_was_not_fingerprinted_before_is_no_snapshot(
     path = write_ledger(tmp_path, HEAD + REQUESTS + 'include "d/*.beancount"\n')
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "a.beancount").write_text("; a\n", encoding="utf-8")
-    before = disk_state(load_uncached(path)[2])
+    before = disk_state(load_uncached(path)[2], includes_too=False)
     (tmp_path / "d" / "b.beancount").write_text("; b\n", encoding="utf-8")
     entries, errors, options = load_uncached(path)  # reads b, which `before` has not
     assert str(tmp_path / "d" / "b.beancount") in options["include"]
@@ -342,7 +342,7 @@ def test_a_file_the_load_read_that_was_not_fingerprinted_before_is_no_snapshot(
 def test_a_ledger_the_plugin_did_not_judge_is_no_snapshot(tmp_path: Path) -> None:
     path = write_ledger(tmp_path, HEAD.replace('plugin "beancount_adjustments"\n', "")
                         + REQUESTS)
-    before = disk_state(load_uncached(path)[2])
+    before = disk_state(load_uncached(path)[2], includes_too=False)
     assert before is not None
     entries, errors, options = load_uncached(path)
     assert snapshot(entries, errors, options, before) is None
@@ -351,7 +351,7 @@ def test_a_ledger_the_plugin_did_not_judge_is_no_snapshot(tmp_path: Path) -> Non
 def test_a_plugin_that_failed_internally_is_no_snapshot(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_ledger(tmp_path)
-    before = disk_state(load_uncached(path)[2])
+    before = disk_state(load_uncached(path)[2], includes_too=False)
     entries, errors, options = load_uncached(path)
     failed = type("Failure", (), {"message": "beancount_adjustments failed internally "
                                   "while judging this entry"})()
@@ -366,7 +366,7 @@ def test_includes_read_otherwise_than_the_loader_are_no_snapshot(tmp_path: Path,
     path = write_ledger(tmp_path, HEAD + REQUESTS + 'include "more.beancount"\n')
     (tmp_path / "more.beancount").write_text("; more\n", encoding="utf-8")
     monkeypatch.setattr(loading, "_INCLUDE", re.compile(rb"^never$"))
-    before = disk_state(load_uncached(path)[2])
+    before = disk_state(load_uncached(path)[2], includes_too=False)
     entries, errors, options = load_uncached(path)
     assert snapshot(entries, errors, options, before) is None
 
@@ -458,3 +458,14 @@ def test_fava_write_racing_an_edit_sees_the_edit(fava: Any, parses: list[str],
     assert parses == [main]  # the writer's full load; nothing written, no reload
     assert response.status_code == 422
     assert fava.path.read_text(encoding="utf-8").count('"ADJ-8" "approve"') == 1
+
+
+def test_an_include_in_a_comment_or_a_string_is_not_read_as_one(tmp_path: Path) -> None:
+    """Only an include line is one: a commented one, or the word in a narration,
+    leaves the snapshot as the loader's files say."""
+    (tmp_path / "other.beancount").write_text("; not part of the ledger\n", encoding="utf-8")
+    path = write_ledger(tmp_path, HEAD + REQUESTS.replace(
+        '"Damaged item" ^', '"see include \\"other.beancount\\"" ^')
+        + '; include "other.beancount"\n')
+    snap = fingerprinted_load(path)
+    assert set(snap.state.hashes()) == {str(path)}

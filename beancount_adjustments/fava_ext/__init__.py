@@ -664,7 +664,8 @@ class AdjustmentsExtension(FavaExtensionBase):
         # about both, so it does not reload a second time for this write.
         self.ledger.watcher.notify(written)
         self.ledger.watcher.notify(written.parent)
-        before = loading.disk_state(cast(dict[str, Any], self.ledger.options))
+        before = loading.disk_state(cast(dict[str, Any], self.ledger.options),
+                                    includes_too=False)
         loads = self._loads
         self.ledger.load_file()
         entries, errors, options = (self.ledger.all_entries, self.ledger.load_errors,
