@@ -666,6 +666,7 @@ class AdjustmentsExtension(FavaExtensionBase):
         self.ledger.watcher.notify(written.parent)
         before = loading.disk_state(cast(dict[str, Any], self.ledger.options),
                                     includes_too=False)
+        self._snapshot = None  # used: let the old entries go while Fava makes the new
         loads = self._loads
         self.ledger.load_file()
         entries, errors, options = (self.ledger.all_entries, self.ledger.load_errors,
