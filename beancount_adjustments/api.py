@@ -68,6 +68,7 @@ from beancount.core import data
 from beancount_adjustments import amounts, loading, postings, writer
 from beancount_adjustments.book import Book, CustomerError, customer_id
 from beancount_adjustments.errors import AdjustmentsError
+from beancount_adjustments.loading import Snapshot
 from beancount_adjustments.models import Action, Money, State
 from beancount_adjustments.models import Adjustment as Tracked
 from beancount_adjustments.plugin import book_of, price_rates
@@ -360,8 +361,12 @@ def create(ledger: str | Path, *, customer: str, type: str,
            currency: str | None = None, offset_account: str | None = None,
            receivable_account: str | None = None, id: str | None = None,
            narration: str | None = None, date: datetime.date | str | None = None,
-           decimal_comma: bool = False, target: str | Path | None = None) -> Adjustment:
-    """File one adjustment request, as `bean-adjust create` does (see the module's rules)."""
+           decimal_comma: bool = False, target: str | Path | None = None,
+           loaded: Snapshot | None = None) -> Adjustment:
+    """File one adjustment request, as `bean-adjust create` does (see the module's rules).
+
+    `loaded`: a load of the ledger the caller already holds (Fava's), judged
+    against instead of parsing while its files are unchanged (`writer`)."""
     user = _text("as_user", as_user, required=True) or ""
     who = _text("customer", customer, required=True) or ""
     why = _text("reason", reason, required=True) or ""
@@ -415,7 +420,7 @@ def create(ledger: str | Path, *, customer: str, type: str,
 
     try:
         result = writer.write_requests(Path(ledger), request,
-                                       target=Path(target) if target else None)
+                                       target=Path(target) if target else None, loaded=loaded)
     except _Found as found:
         return found.adjustment
     except writer.WriteRefused as exc:

@@ -314,6 +314,9 @@ def adjustments(entries: list[data.Directive], options_map: dict[str, Any],
         try:
             return _run(entries, options_map, config, progress)
         except Exception:  # the plugin must never raise
+            # Whatever book was made is not what the ledger amounts to: no tool reads it.
+            options_map.pop(BOOK_KEY, None)
+            options_map.pop(STAMP_KEY, None)
             return _failed_closed(entries, progress, traceback.format_exc())
 
 

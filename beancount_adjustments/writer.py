@@ -40,7 +40,12 @@ What a write does, in order:
    pickle cache, which the write would make stale at once: `loading`), and
    take the book the plugin left (`book_of`). A caller that must read the
    ledger to know what to write passes a function of this load instead of
-   a list (`FromLedger`), so the ledger is parsed once per write.
+   a list (`FromLedger`), so the ledger is parsed once per write. A caller
+   that holds a load already (Fava) passes it as `loaded=`
+   (`loading.Snapshot`): under the lock the writer hashes every file of the
+   ledger and re-globs every include, and judges against that load without
+   parsing when all are as it read them; on any difference it loads in full
+   (`WriteResult.full_load` says why).
 5. **Render** the new directives (`render`): requests as `!` transactions
    linked by their id; decisions as `custom "adjustment"` directives with
    `by:`, `reason:`, `comment:`, `effective:`, `at:` (the moment of writing,
@@ -91,9 +96,10 @@ exactly as the real write would, and returns the `WriteResult` with the
 current hash (pass it as `expected_sha256` to make the real write refuse
 if anything was written in between). `bean-adjust ... --dry-run` uses it.
 
-Cost: one ledger load, one parse of the new block, one replay when nothing
-is refused; ids, accounts and line owners are indexed once per write, so a
-batch of 10,000 requests takes seconds, not minutes
+Cost: one ledger load (none with a current `loaded=`: a hash of each file
+instead), one parse of the new block, one replay when nothing is refused;
+ids, accounts and line owners are indexed once per write, so a batch of
+10,000 requests takes seconds, not minutes
 (`benchmarks/csv_import.py`).
 
 Ids of new requests are `<id-prefix>-<year>-<NNNN>` (`ADJ-2026-0042`): the
@@ -135,7 +141,7 @@ from beancount_adjustments.book import Book, Facts, replay
 from beancount_adjustments.directives import EVENT, Reader, chain_text, kind_of
 from beancount_adjustments.effects import entries_for
 from beancount_adjustments.errors import AdjustmentsError
-from beancount_adjustments.loading import load_uncached
+from beancount_adjustments.loading import Snapshot, absolute, load_uncached
 from beancount_adjustments.models import (
     Action,
     Adjustment,
@@ -288,6 +294,9 @@ class WriteResult:
     book: Book | None = field(default=None, compare=False, repr=False)
     """The book as the written entries were judged (line numbers of entries
     that were written after a refused one may be off)."""
+    full_load: str = ""
+    """Why the writer parsed the ledger itself ("" when it judged against the
+    caller's `loaded=` snapshot, which the files on disk still matched)."""
 
 
 class WriteRefused(AdjustmentsError):
@@ -545,6 +554,8 @@ class _Ledger:
     options: dict[str, Any] = field(default_factory=dict)
     errors: list[Any] = field(default_factory=list)
     """What the load reported (Beancount's own errors among them)."""
+    full_load: str = ""
+    """Why the ledger was parsed ("" when the caller's snapshot was used)."""
 
     @property
     def today(self) -> datetime.date:
@@ -599,15 +610,17 @@ def _given(items: Sequence[T] | FromLedger[T], led: _Ledger) -> Sequence[T]:
 def write_decisions(ledger: Path, decisions: Sequence[Decision] | FromLedger[Decision], *,
                     partial: bool = False, expected_sha256: str | None = None,
                     target: Path | None = None, now: datetime.datetime | None = None,
-                    dry_run: bool = False) -> WriteResult:
+                    dry_run: bool = False, loaded: Snapshot | None = None) -> WriteResult:
     """Append `decisions` to the ledger as `custom "adjustment"` events.
 
     `decisions` may be a function of the ledger as loaded under the lock, for
     a caller that must read the ledger to choose them (`approve
     --all-pending`): the ledger is then parsed once, and judged as chosen.
-    `dry_run`: judge them exactly the same way but write nothing (see `_write`)."""
+    `dry_run`: judge them exactly the same way but write nothing (see `_write`).
+    `loaded`: a load of the ledger the caller holds, used instead of parsing
+    while the files are still as it read them (see the module's step 4)."""
     return _write(Path(ledger), target=target, expected_sha256=expected_sha256, now=now,
-                  partial=partial, dry_run=dry_run,
+                  partial=partial, dry_run=dry_run, loaded=loaded,
                   build=lambda led: [_decision_item(led, i, d)
                                      for i, d in enumerate(_given(decisions, led))])
 
@@ -615,12 +628,12 @@ def write_decisions(ledger: Path, decisions: Sequence[Decision] | FromLedger[Dec
 def write_requests(ledger: Path, requests: Sequence[NewRequest] | FromLedger[NewRequest], *,
                    partial: bool = False, expected_sha256: str | None = None,
                    target: Path | None = None, now: datetime.datetime | None = None,
-                   dry_run: bool = False) -> WriteResult:
+                   dry_run: bool = False, loaded: Snapshot | None = None) -> WriteResult:
     """Append `requests` to the ledger as request transactions.
 
     `requests` may be a function of the ledger as loaded under the lock (see
     `write_decisions`). `dry_run`: judge them exactly the same way but write
-    nothing (see `_write`)."""
+    nothing (see `_write`). `loaded`: as for `write_decisions`."""
     def build(led: _Ledger) -> list[_Item]:
         ids = _Ids(led.used_ids(), led.book.settings.id_prefix)
         external: dict[str, str] = {r.external_id: r.id for r in led.book.facts.requests
@@ -628,12 +641,12 @@ def write_requests(ledger: Path, requests: Sequence[NewRequest] | FromLedger[New
         return [_request_item(led, i, r, ids, external)
                 for i, r in enumerate(_given(requests, led))]
     return _write(Path(ledger), target=target, expected_sha256=expected_sha256, now=now,
-                  partial=partial, dry_run=dry_run, build=build)
+                  partial=partial, dry_run=dry_run, loaded=loaded, build=build)
 
 
 def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
            now: datetime.datetime | None, partial: bool, dry_run: bool,
-           build: Callable[[_Ledger], list[_Item]]) -> WriteResult:
+           loaded: Snapshot | None, build: Callable[[_Ledger], list[_Item]]) -> WriteResult:
     """One write; with `dry_run` everything but the lock and the write itself.
 
     A dry run loads and judges exactly as a write would and ends the same
@@ -665,7 +678,7 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
                 raise WriteRefused([Refusal(str(path),
                                             "the file changed since you loaded it; reload")])
             led = _load(ledger, path, raw.decode("utf-8"),
-                        now or datetime.datetime.now(datetime.UTC))
+                        now or datetime.datetime.now(datetime.UTC), loaded)
             with collector_paused():
                 items: list[_Item] = build(led)
                 book = _judge(led, items)
@@ -677,17 +690,17 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
             accepted = [it for it in items if it.refusal is None]
             if not accepted:
                 return WriteResult(path, "", 0, refused, (), hashlib.sha256(raw).hexdigest(),
-                                   book)
+                                   book, led.full_load)
             block = render.render_block([it.text for it in accepted], led.existing)
             ids = tuple(it.key for it in accepted)
             if dry_run:
                 return WriteResult(path, block, 0, refused, ids,
-                                   hashlib.sha256(raw).hexdigest(), book)
+                                   hashlib.sha256(raw).hexdigest(), book, led.full_load)
             content = render.appended(led.existing, block).encode("utf-8")
             doing = "write"
             _atomic_write(path, content)
             return WriteResult(path, block, len(accepted), refused, ids,
-                               hashlib.sha256(content).hexdigest(), book)
+                               hashlib.sha256(content).hexdigest(), book, led.full_load)
     except UnicodeDecodeError as exc:  # the target's own text (the loader reports others)
         raise os_refusal(path, exc, "read") from None
     except OSError as exc:
@@ -695,8 +708,13 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
                          exc, doing) from None
 
 
-def _load(ledger: Path, target: Path, existing: str, now: datetime.datetime) -> _Ledger:
-    entries, errors, options = load_uncached(ledger)
+def _load(ledger: Path, target: Path, existing: str, now: datetime.datetime,
+          loaded: Snapshot | None) -> _Ledger:
+    why = _not_reusable(ledger, loaded)
+    if why or loaded is None:
+        entries, errors, options = load_uncached(ledger)
+    else:
+        entries, errors, options = loaded.entries, loaded.errors, loaded.options
     book = book_of(options)
     failed = [e for e in errors if "failed internally" in str(getattr(e, "message", ""))]
     if book is None and failed:
@@ -708,12 +726,21 @@ def _load(ledger: Path, target: Path, existing: str, now: datetime.datetime) -> 
     if book is None:
         raise WriteRefused([Refusal(str(ledger), 'the ledger does not enable the plugin; add '
                                     'plugin "beancount_adjustments" to it')])
-    loaded = {os.path.realpath(name) for name in options.get("include", [])}
-    loaded.add(os.path.realpath(ledger))
-    if os.path.realpath(target) not in loaded:
+    read = {os.path.realpath(name) for name in options.get("include", [])}
+    read.add(os.path.realpath(ledger))
+    if os.path.realpath(target) not in read:
         raise WriteRefused([Refusal(str(target), f"{target} is not part of the ledger "
                                     f"{ledger}; include it, or write to the ledger itself")])
-    return _Ledger(ledger, target, existing, entries, book, now, options, errors)
+    return _Ledger(ledger, target, existing, entries, book, now, options, errors, why)
+
+
+def _not_reusable(ledger: Path, loaded: Snapshot | None) -> str:
+    """Why `loaded` cannot stand for a load of `ledger` now ("" when it can)."""
+    if loaded is None:
+        return "no load was given"
+    if loaded.root != absolute(ledger):
+        return f"the load given is of {loaded.root}, not of {absolute(ledger)}"
+    return loaded.stale() or ""
 
 
 # -- rendering the items -----------------------------------------------------

@@ -46,3 +46,28 @@ def test_the_stamp_covers_the_package_source() -> None:
     assert len(stamp) == 16
     assert stamp == loading.code_stamp()
     assert BASE  # the shared preamble loads with the plugin enabled
+
+
+def test_a_pass_that_failed_after_judging_leaves_no_book(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The book is made before the effects are placed; if placing them fails, the
+    book is not what the ledger amounts to, and no tool may judge with it."""
+    import datetime
+
+    from beancount_adjustments import writer
+    from beancount_adjustments.models import Action
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(plugin, "_with_effects", broken)
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(request("ADJ-1", "2024-03-05", "-100.00")), encoding="utf-8")
+    _, errors, options = loading.load_uncached(path)
+    assert any("failed internally" in e.message for e in errors)
+    assert book_of(options) is None
+    before = path.read_bytes()
+    with pytest.raises(writer.WriteRefused, match="failed internally"):
+        writer.write_decisions(path, [writer.Decision("ADJ-1", Action.APPROVE, by="bob",
+                                                      date=datetime.date(2024, 3, 6))])
+    assert path.read_bytes() == before

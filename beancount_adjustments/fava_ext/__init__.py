@@ -34,7 +34,7 @@ from fava.ext import FavaExtensionBase, extension_endpoint
 from flask import Response, abort, current_app, jsonify, make_response, request, send_file
 from markupsafe import Markup
 
-from beancount_adjustments import api, notify_alerts, writer
+from beancount_adjustments import api, loading, notify_alerts, writer
 from beancount_adjustments.book import Book
 from beancount_adjustments.fava_ext import charts, report_data, views
 from beancount_adjustments.fava_ext.statement_page import StatementPage, statement_page
@@ -290,11 +290,18 @@ class AdjustmentsExtension(FavaExtensionBase):
         self._index_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._alerts: tuple[Book, datetime.date, list[Any]] | None = None
+        self._snapshot: loading.Snapshot | None = None
+        self._loads = 0
 
     # -- Fava hooks -------------------------------------------------------------
 
     def after_load_file(self) -> None:
         self._index = None
+        # A load Fava starts itself (start-up, a change on disk) is not
+        # fingerprinted before it: nothing says what it read, so the next write
+        # parses the ledger again. Only `_reload` vouches for a load.
+        self._snapshot = None
+        self._loads += 1
 
     def before_request(self) -> None:
         """Close every write this extension does not judge, and this extension's own
@@ -616,7 +623,7 @@ class AdjustmentsExtension(FavaExtensionBase):
         with self._write_lock:
             try:
                 result = writer.write_decisions(self.ledger_path(), decisions, partial=True,
-                                                target=target)
+                                                target=target, loaded=self._snapshot)
             except writer.WriteRefused as refused:
                 items = [_refusal_json(r) for r in refused.refusals]
                 changed = any(r.code == "changed" for r in refused.refusals)
@@ -624,11 +631,7 @@ class AdjustmentsExtension(FavaExtensionBase):
                              error="; ".join(r.message for r in refused.refusals),
                              written=0, ids=[], refused=items)
             if result.written:
-                # The atomic rename also touches the directory: tell the watcher
-                # about both, so it does not reload a second time for this write.
-                self.ledger.watcher.notify(result.path)
-                self.ledger.watcher.notify(result.path.parent)
-                self.ledger.load_file()
+                self._reload(result.path)
         refusals = [_refusal_json(r) for r in result.refused]
         changed = any(r.code == "changed" for r in result.refused)
         status = 200 if result.written else (409 if changed else 422)
@@ -666,15 +669,34 @@ class AdjustmentsExtension(FavaExtensionBase):
         with self._write_lock:
             try:
                 adj = api.create(self.ledger_path(), **api.create_fields(body),
-                                 as_user=identity.user, target=self.cfg.target)
+                                 as_user=identity.user, target=self.cfg.target,
+                                 loaded=self._snapshot)
             except api.ApiError as exc:
                 return _json(exc.status, **exc.as_json())
             if not adj.existing:
-                path = self.target_path()
-                self.ledger.watcher.notify(path)
-                self.ledger.watcher.notify(path.parent)
-                self.ledger.load_file()
+                self._reload(self.target_path())
         return _json(200 if adj.existing else 201, **adj.as_json(), existing=adj.existing)
+
+    def _reload(self, written: Path) -> None:
+        """Fava's reload after this extension wrote `written`, with the ledger's
+        files fingerprinted just before and after it: when they match, the next
+        write is judged against this load instead of parsing the ledger again
+        (`loading.snapshot`; the writer still checks the files under its lock)."""
+        # The atomic rename also touches the directory: tell the watcher
+        # about both, so it does not reload a second time for this write.
+        self.ledger.watcher.notify(written)
+        self.ledger.watcher.notify(written.parent)
+        before = loading.disk_state(cast(dict[str, Any], self.ledger.options),
+                                    includes_too=False)
+        self._snapshot = None  # used: let the old entries go while Fava makes the new
+        loads = self._loads
+        self.ledger.load_file()
+        entries, errors, options = (self.ledger.all_entries, self.ledger.load_errors,
+                                    self.ledger.options)
+        if self._loads == loads + 1:  # no other load (another thread's) in between
+            self._snapshot = loading.snapshot(cast(list[data.Directive], entries),
+                                              list(errors), cast(dict[str, Any], options),
+                                              before)
 
     @endpoint("adjustments")
     def adjustments_json(self) -> Response:
