@@ -16,10 +16,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from test_fava_create import EXTRA, _poll_watcher  # noqa: F401  (autouse fixture)
+from test_fava_create import EXTRA as CREATE_EXTRA
+from test_fava_create import START, _poll_watcher  # noqa: F401  (autouse fixture)
 from test_fava_ext import BASE, DEMO_CONFIG, Env
 from test_fava_guard import files
 
+EXTRA = CREATE_EXTRA + f"{START} open Income:Adjustments:Billing\n"
 PREVIEW = BASE + "preview"
 CREATE = BASE + "create"
 SEED = {"customer": "cust_123", "type": "credit:refund", "amount": "50.00",
@@ -79,7 +81,7 @@ def test_the_preview_names_every_level_and_who_may_give_the_first(env: Env) -> N
     assert [level["role"] for level in big["chain"]] == ["manager", "finance"]
     assert big["eligible"] == ["erin"]  # bob's limit is 1000.00 USD
     billing = preview(env, **{**SEED, "type": "billing:invoice-correction",
-                              "amount": "30.00"}).get_json()
+                              "amount": "30.00", "invoice": "INV-1"}).get_json()
     assert billing["applies"] == "by a separate apply"
 
 
