@@ -46,6 +46,8 @@ def page() -> Iterator[Any]:
 def act_as(tab: Any, user: str) -> None:
     tab.select_option("#adj-demo-user", user)
     sync_api.expect(tab.locator("#adj-acting-user")).to_have_text(user)
+    # the page's script is bound (before that, typing fires no preview)
+    sync_api.expect(tab.locator('#adj-root[data-bound="1"]')).to_have_count(1)
 
 
 def test_file_the_seeds_example_then_approve_and_apply_from_the_queue(

@@ -474,6 +474,13 @@ function bindNewRequest(root, form) {
     const link = /** @type {HTMLAnchorElement} */ (el("a", `Open ${body.id}`));
     link.href = (root.dataset.detailUrl || "").replace("__ID__", encodeURIComponent(body.id));
     link.id = "adj-new-open";
+    // A full load, not Fava's client-side one: the page Fava serves then knows
+    // the ledger just changed (no "file change detected" banner).
+    link.addEventListener("click", (click) => {
+      click.preventDefault();
+      click.stopPropagation();
+      window.location.assign(link.href);
+    });
     banner.append(link);
     result.append(banner);
   });
