@@ -73,7 +73,7 @@ from beancount_adjustments.models import Action, Money, State
 from beancount_adjustments.models import Adjustment as Tracked
 from beancount_adjustments.plugin import book_of, price_rates
 from beancount_adjustments.policy import known_names
-from beancount_adjustments.queries import Filters, requirements, select
+from beancount_adjustments.queries import Filters, eligible_approvers, requirements, select
 
 __all__ = ["STATUS", "Adjustment", "ApiError", "apply", "approve", "cancel", "create",
            "create_fields", "filters_of", "find", "get", "list", "reject"]
@@ -126,18 +126,29 @@ class Adjustment:
     approval_required: bool = False
     notes: str | None = None
     problems: tuple[str, ...] = ()
+    rule: str = ""
+    """The approval row that set the chain, in words ("" when none chose it)."""
+    separate_apply: bool = False
+    """Approval does not book it: an apply does (the type's policy)."""
+    eligible: tuple[str, ...] = ()
+    """Who may give the next approval today (`permissions.denial`); `list` leaves
+    it empty (it would ask the rule for every user and item)."""
     existing: bool = field(default=False, compare=False)
     """True when `create` found it already filed under its `external_id` (nothing written)."""
 
     @classmethod
-    def of(cls, adj: Tracked, *, existing: bool = False) -> Adjustment:
+    def of(cls, adj: Tracked, *, existing: bool = False, book: Book | None = None) -> Adjustment:
         r = adj.request
+        eligible = (tuple(eligible_approvers(book, adj, max(r.date, datetime.date.today())))
+                    if book is not None else ())
         return cls(id=adj.id, state=str(adj.state), type=r.type, customer=r.customer,
                    amount=adj.amount, requires=requirements(adj), next_role=adj.next_role,
                    chain=tuple(adj.chain), digest=adj.digest, category=r.category,
                    reason=r.reason, requested_by=r.requested_by, external_id=r.external_id,
                    approval_required=r.approval_required, notes=r.notes,
-                   problems=tuple(p.message for p in adj.problems), existing=existing)
+                   problems=tuple(p.message for p in adj.problems),
+                   rule=adj.rule.describe() if adj.rule is not None else "",
+                   separate_apply=adj.separate_apply, eligible=eligible, existing=existing)
 
     def as_json(self) -> dict[str, Any]:
         amount = (None if self.amount is None else
@@ -149,7 +160,9 @@ class Adjustment:
                 "requires": self.requires, "next_role": self.next_role,
                 "chain": builtins.list(self.chain), "digest": self.digest,
                 "external_id": self.external_id, "approval_required": self.approval_required,
-                "notes": self.notes, "problems": builtins.list(self.problems)}
+                "notes": self.notes, "problems": builtins.list(self.problems),
+                "rule": self.rule, "separate_apply": self.separate_apply,
+                "eligible": builtins.list(self.eligible)}
 
 
 # -- reading ---------------------------------------------------------------------
@@ -173,7 +186,7 @@ def get(ledger: str | Path, adjustment_id: str) -> Adjustment:
     adj = book.get(adjustment_id)
     if adj is None:
         raise ApiError("not-found", f"no adjustment {adjustment_id!r}")
-    return Adjustment.of(adj)
+    return Adjustment.of(adj, book=book)
 
 
 def list(ledger: str | Path, *, state: str | Iterable[str] | None = None,
@@ -362,11 +375,13 @@ def create(ledger: str | Path, *, customer: str, type: str,
            receivable_account: str | None = None, id: str | None = None,
            narration: str | None = None, date: datetime.date | str | None = None,
            decimal_comma: bool = False, target: str | Path | None = None,
-           loaded: Snapshot | None = None) -> Adjustment:
+           loaded: Snapshot | None = None, dry_run: bool = False) -> Adjustment:
     """File one adjustment request, as `bean-adjust create` does (see the module's rules).
 
     `loaded`: a load of the ledger the caller already holds (Fava's), judged
-    against instead of parsing while its files are unchanged (`writer`)."""
+    against instead of parsing while its files are unchanged (`writer`).
+    `dry_run`: judge it exactly as filing would and write nothing; the result is
+    what filing now would give (its id is the one it would get, not reserved)."""
     user = _text("as_user", as_user, required=True) or ""
     who = _text("customer", customer, required=True) or ""
     why = _text("reason", reason, required=True) or ""
@@ -390,7 +405,7 @@ def create(ledger: str | Path, *, customer: str, type: str,
             for filed in book.facts.requests:
                 adj = book.get(filed.id) if filed.external_id == ext else None
                 if adj is not None:
-                    raise _Found(Adjustment.of(adj, existing=True))
+                    raise _Found(Adjustment.of(adj, existing=True, book=book))
         if texts["id"] and texts["id"] in book.adjustments:
             raise ApiError("conflict", f"the id {texts['id']} is already taken")
         try:
@@ -420,7 +435,8 @@ def create(ledger: str | Path, *, customer: str, type: str,
 
     try:
         result = writer.write_requests(Path(ledger), request,
-                                       target=Path(target) if target else None, loaded=loaded)
+                                       target=Path(target) if target else None, loaded=loaded,
+                                       dry_run=dry_run)
     except _Found as found:
         return found.adjustment
     except writer.WriteRefused as exc:
@@ -428,7 +444,7 @@ def create(ledger: str | Path, *, customer: str, type: str,
     adj = result.book.get(result.ids[0]) if result.book is not None and result.ids else None
     if adj is None:  # the writer judged and wrote it: its book holds it
         raise ApiError("refused", "the request was not written")
-    return Adjustment.of(adj)
+    return Adjustment.of(adj, book=result.book)
 
 
 def _decide(ledger: str | Path, adjustment_id: str, action: Action, *, as_user: str,
@@ -457,7 +473,7 @@ def _decide(ledger: str | Path, adjustment_id: str, action: Action, *, as_user: 
     adj = result.book.get(adj_id) if result.book is not None else None
     if adj is None:
         raise ApiError("not-found", f"no adjustment {adj_id!r}")
-    return Adjustment.of(adj)
+    return Adjustment.of(adj, book=result.book)
 
 
 def approve(ledger: str | Path, adjustment_id: str, *, as_user: str, reason: str | None = None,

@@ -200,31 +200,291 @@ async function send(root, decisions) {
 }
 
 /**
- * The selected rows: id and the digest of the request as this page shows it
- * (sent back with each decision, so a request changed meanwhile is refused).
- * @param {HTMLElement} root
+ * The selected rows of a section (or the page): id and the digest of the
+ * request as this page shows it (sent back with each decision, so a request
+ * changed meanwhile is refused).
+ * @param {Element} scope
  * @returns {Array<{id: string, digest: string}>}
  */
-function selected(root) {
-  return Array.from(root.querySelectorAll("input.adj-select:checked")).map((box) => {
+function selected(scope) {
+  return Array.from(scope.querySelectorAll("input.adj-select:checked")).map((box) => {
     const input = /** @type {HTMLInputElement} */ (box);
     return { id: input.value, digest: input.dataset.adjDigest || "" };
   });
 }
 
-/** @param {HTMLElement} root */
-function updateSelection(root) {
-  const ids = selected(root);
-  const count = root.querySelector("#adj-selected-count");
+/**
+ * @param {HTMLElement} root
+ * @param {Element} section
+ */
+function updateSelection(root, section) {
+  const ids = selected(section);
+  const count = section.querySelector("[data-selected-count]");
   if (count) count.textContent = `${ids.length} selected`;
   const readOnly = Boolean(root.dataset.readOnly);
-  for (const id of ["#adj-batch-approve", "#adj-batch-reject"]) {
-    const button = /** @type {HTMLButtonElement | null} */ (root.querySelector(id));
-    if (button) {
-      button.disabled = readOnly || ids.length === 0;
-      button.title = readOnly ? "read-only: no acting user" : "";
+  section.querySelectorAll("button[data-batch]").forEach((node) => {
+    const button = /** @type {HTMLButtonElement} */ (node);
+    button.disabled = readOnly || ids.length === 0;
+    button.title = readOnly ? "read-only: no acting user" : "";
+  });
+}
+
+/**
+ * One section's select-all (only the rows the rules let you act on: the
+ * server marked them) and its batch buttons, which send that section only.
+ * @param {HTMLElement} root
+ * @param {HTMLElement} section
+ */
+function bindSection(root, section) {
+  const all = /** @type {HTMLInputElement | null} */ (section.querySelector("input.adj-select-all"));
+  all?.addEventListener("change", () => {
+    section.querySelectorAll('input.adj-select[data-allowed="1"]').forEach((box) => {
+      /** @type {HTMLInputElement} */ (box).checked = all.checked;
+    });
+    if (!all.checked) {
+      section.querySelectorAll("input.adj-select").forEach((box) => {
+        /** @type {HTMLInputElement} */ (box).checked = false;
+      });
     }
+    updateSelection(root, section);
+  });
+  section.addEventListener("change", (event) => {
+    const target = event.target;
+    if (target instanceof HTMLInputElement && target.classList.contains("adj-select")) {
+      updateSelection(root, section);
+    }
+  });
+  updateSelection(root, section);
+  section.querySelectorAll("button[data-batch]").forEach((node) => {
+    const button = /** @type {HTMLButtonElement} */ (node);
+    const action = button.dataset.batch || "";
+    button.addEventListener("click", async () => {
+      const rows = selected(section);
+      if (!rows.length) return;
+      if (action !== "reject") {
+        void send(root, rows.map((row) => ({ ...row, action })));
+        return;
+      }
+      const what = rows.map((row) => row.id).join(", ");
+      const answer = await askReason(root, `${button.textContent?.trim().replace(/…$/, "")}: ${rows.length}`, what);
+      if (answer) {
+        void send(root, rows.map((row) => ({ ...row, action, reason: answer.reason, comment: answer.comment })));
+      }
+    });
+  });
+}
+
+// -- the "New request" form ---------------------------------------------------
+
+/**
+ * The customer the picker names: a label or id from the book's list, or a
+ * name only one customer has. Anything else is sent as typed, for the server
+ * to judge (it says which customers it knows).
+ * @param {HTMLInputElement} input
+ * @param {HTMLDataListElement | null} list
+ * @returns {{id: string, note: string, bad: boolean}}
+ */
+function pickCustomer(input, list) {
+  const text = input.value.trim();
+  if (!text) return { id: "", note: "", bad: false };
+  const options = list ? Array.from(list.options) : [];
+  const lower = text.toLowerCase();
+  const show = (o) => {
+    const name = o.dataset.customerName || "";
+    return `${name ? `${name} · ` : ""}${o.dataset.customerId} · ${o.dataset.tier || "no tier"}`;
+  };
+  const exact = options.find((o) => o.value.toLowerCase() === lower || (o.dataset.customerId || "").toLowerCase() === lower);
+  if (exact) return { id: exact.dataset.customerId || "", note: show(exact), bad: false };
+  const named = options.filter((o) => (o.dataset.customerName || "").toLowerCase() === lower);
+  if (named.length === 1) return { id: named[0].dataset.customerId || "", note: show(named[0]), bad: false };
+  if (named.length > 1) {
+    return { id: "", note: `${named.length} customers are named “${text}”: pick one from the list (${named.map((o) => o.dataset.customerId).join(", ")}).`, bad: true };
   }
+  return { id: text, note: `“${text}” is not in the list of customers: the preview says whether the ledger knows it.`, bad: true };
+}
+
+/**
+ * The form's fields as `POST create` takes them (empty ones left out).
+ * @param {HTMLFormElement} form
+ * @returns {Record<string, string | boolean>}
+ */
+function requestFields(form) {
+  /** @type {Record<string, string | boolean>} */
+  const out = {};
+  for (const [key, value] of new FormData(form).entries()) {
+    if (key === "approval_required") continue;
+    const text = String(value).trim();
+    if (text) out[key] = text;
+  }
+  const required = /** @type {HTMLInputElement | null} */ (form.querySelector("#adj-new-approval-required"));
+  out.approval_required = Boolean(required?.checked);
+  return out;
+}
+
+/**
+ * Show the preview's answer: the chain the writer judged, or why it refuses.
+ * @param {HTMLElement} box
+ * @param {number} status
+ * @param {any} body
+ */
+function showPreview(box, status, body) {
+  box.innerHTML = "";
+  if (status !== 200) {
+    box.append(el("p", body.message || body.error || `The server refused the preview (HTTP ${status}).`, "adj-new-error"));
+    box.dataset.state = "refused";
+    return;
+  }
+  box.dataset.state = body.automatic ? "automatic" : "chain";
+  const amount = body.amount ? `${body.amount.number} ${body.amount.currency}` : "";
+  const head = el("p");
+  head.append(el("strong", body.automatic ? "Approved automatically" : `${body.chain.length} approval${body.chain.length === 1 ? "" : "s"} needed`));
+  head.append(body.automatic
+    ? ` — below every threshold for ${body.type}; ${body.separate_apply ? "then a separate apply books it" : "applied at once"}.`
+    : ` before ${amount} is booked (${body.type}).`);
+  box.append(head);
+  if (!body.automatic) {
+    const levels = el("ol");
+    levels.id = "adj-new-chain";
+    for (const level of body.chain) {
+      const item = el("li");
+      item.append(el("strong", level.role));
+      if (level.level === 1) {
+        item.append(` — may be given by: ${body.eligible.length ? body.eligible.join(", ") : "nobody now"}`);
+      }
+      levels.append(item);
+    }
+    box.append(levels);
+    box.append(el("p", `Each level by a different person, never you. ${body.separate_apply ? "Once approved, a separate apply books it." : "The last approval books it."}`, "adj-muted"));
+  }
+  const facts = el("dl", "", "adj-kv");
+  const fact = (term, value) => {
+    if (!value) return;
+    facts.append(el("dt", term), el("dd", value));
+  };
+  fact("Rule", body.rule || (body.automatic ? "no row sets a chain for this amount" : ""));
+  fact("Approval required", body.approval_required ? "yes: asked for on the request" : "");
+  fact("Would be filed as", `${body.id} (${body.state})`);
+  fact("Still needs", body.requires);
+  box.append(facts);
+}
+
+/**
+ * @param {HTMLElement} root
+ * @param {HTMLFormElement} form
+ */
+function bindNewRequest(root, form) {
+  const picker = /** @type {HTMLInputElement} */ (form.querySelector("#adj-new-customer"));
+  const hidden = /** @type {HTMLInputElement} */ (form.querySelector("#adj-new-customer-id"));
+  const note = /** @type {HTMLElement} */ (form.querySelector("#adj-new-customer-picked"));
+  const list = /** @type {HTMLDataListElement | null} */ (root.querySelector("#adj-customers"));
+  const box = /** @type {HTMLElement} */ (root.querySelector("#adj-new-preview-body"));
+  const error = /** @type {HTMLElement} */ (form.querySelector("#adj-new-error"));
+  const result = /** @type {HTMLElement} */ (form.querySelector("#adj-new-result"));
+  const submit = /** @type {HTMLButtonElement} */ (form.querySelector("#adj-new-submit"));
+  const closed = submit.disabled;
+  let timer = 0;
+  let asked = 0;
+
+  const resolve = () => {
+    const found = pickCustomer(picker, list);
+    hidden.value = found.id;
+    note.textContent = found.note || `${list ? list.options.length : 0} customers; pick one by name or id.`;
+    note.classList.toggle("bad", found.bad);
+  };
+
+  const preview = async () => {
+    const fields = requestFields(form);
+    if (!fields.customer || !fields.type || !fields.amount || !fields.reason) return;
+    const ask = ++asked;
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(fields)) params.set(key, value === true ? "1" : value === false ? "" : value);
+    box.setAttribute("aria-busy", "true");
+    let status = 0;
+    let body = {};
+    try {
+      const url = new URL(root.dataset.previewUrl || "", window.location.href);
+      params.forEach((value, key) => url.searchParams.set(key, value));
+      const response = await fetch(url.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } });
+      status = response.status;
+      body = await response.json().catch(() => ({}));
+    } catch (err) {
+      body = { message: `Network error: ${err}` };
+    }
+    if (ask !== asked) return; // a later preview is on its way
+    box.removeAttribute("aria-busy");
+    showPreview(box, status, body);
+  };
+  const later = () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => void preview(), 350);
+  };
+
+  picker.addEventListener("input", () => {
+    resolve();
+    later();
+  });
+  form.addEventListener("change", () => {
+    resolve();
+    later();
+  });
+  form.addEventListener("input", (event) => {
+    if (event.target !== picker) later();
+    if (!closed) submit.disabled = false;
+    error.hidden = true;
+  });
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    resolve();
+    const fields = requestFields(form);
+    const missing = ["customer", "type", "amount", "reason"].filter((key) => !fields[key]);
+    if (missing.length) {
+      error.textContent = `Fill in ${missing.join(", ")} first.`;
+      error.hidden = false;
+      return;
+    }
+    submit.disabled = true;
+    submit.setAttribute("aria-busy", "true");
+    let status = 0;
+    let body = {};
+    try {
+      const response = await fetch(root.dataset.createUrl || "", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(fields),
+      });
+      status = response.status;
+      body = await response.json().catch(() => ({}));
+    } catch (err) {
+      body = { message: `Network error: ${err}` };
+    }
+    submit.removeAttribute("aria-busy");
+    if (status !== 201 && status !== 200) {
+      error.textContent = body.message || body.error || `The server refused the request (HTTP ${status}).`;
+      error.hidden = false;
+      submit.disabled = closed;
+      return;
+    }
+    // Filed: the button stays off until a field changes, so one click files once.
+    result.innerHTML = "";
+    const banner = el("div", "", "adj-banner ok");
+    banner.id = "adj-new-filed";
+    banner.append(el("strong", `${status === 201 ? "Filed" : "Already filed"} ${body.id}`), ` — ${body.state}: ${body.requires}. `);
+    const link = /** @type {HTMLAnchorElement} */ (el("a", `Open ${body.id}`));
+    link.href = (root.dataset.detailUrl || "").replace("__ID__", encodeURIComponent(body.id));
+    link.id = "adj-new-open";
+    // A full load, not Fava's client-side one: the page Fava serves then knows
+    // the ledger just changed (no "file change detected" banner).
+    link.addEventListener("click", (click) => {
+      click.preventDefault();
+      click.stopPropagation();
+      window.location.assign(link.href);
+    });
+    banner.append(link);
+    result.append(banner);
+  });
+  resolve();
 }
 
 /** @param {HTMLElement} root */
@@ -249,33 +509,11 @@ function bind(root) {
     window.location.assign(url.toString());
   });
 
-  const all = /** @type {HTMLInputElement | null} */ (root.querySelector("#adj-select-all"));
-  all?.addEventListener("change", () => {
-    root.querySelectorAll("input.adj-select").forEach((box) => {
-      /** @type {HTMLInputElement} */ (box).checked = all.checked;
-    });
-    updateSelection(root);
+  root.querySelectorAll("section.adj-section").forEach((section) => {
+    bindSection(root, /** @type {HTMLElement} */ (section));
   });
-  root.addEventListener("change", (event) => {
-    const target = event.target;
-    if (target instanceof HTMLInputElement && target.classList.contains("adj-select")) {
-      updateSelection(root);
-    }
-  });
-  updateSelection(root);
-
-  root.querySelector("#adj-batch-approve")?.addEventListener("click", () => {
-    const rows = selected(root);
-    if (rows.length) void send(root, rows.map((row) => ({ ...row, action: "approve" })));
-  });
-  root.querySelector("#adj-batch-reject")?.addEventListener("click", async () => {
-    const rows = selected(root);
-    if (!rows.length) return;
-    const answer = await askReason(root, `Reject ${rows.length} request${rows.length === 1 ? "" : "s"}`, rows.map((row) => row.id).join(", "));
-    if (answer) {
-      void send(root, rows.map((row) => ({ ...row, action: "reject", reason: answer.reason, comment: answer.comment })));
-    }
-  });
+  const form = /** @type {HTMLFormElement | null} */ (root.querySelector("#adj-new-form"));
+  if (form) bindNewRequest(root, form);
 
   root.addEventListener("click", async (event) => {
     const target = event.target;

@@ -37,6 +37,7 @@ from markupsafe import Markup
 from beancount_adjustments import api, loading, notify_alerts, writer
 from beancount_adjustments.book import Book
 from beancount_adjustments.fava_ext import charts, report_data, views
+from beancount_adjustments.fava_ext.new_request import NewRequestForm, new_request_form
 from beancount_adjustments.fava_ext.statement_page import StatementPage, statement_page
 from beancount_adjustments.fava_ext.views import BookIndex, DateRange
 from beancount_adjustments.models import Action
@@ -177,6 +178,7 @@ class Page:
     detail: views.DetailView | None = None
     reports: ReportsPage | None = None
     statement: StatementPage | None = None
+    new: NewRequestForm | None = None
     missing_id: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -248,11 +250,12 @@ class AdjustmentsExtension(FavaExtensionBase):
 
     Pages (Fava's report "Adjustments", ``extension/AdjustmentsExtension/``):
     ``?view=queue`` (default; filters ``state kind type category customer
-    tier requester risk q overdue mine sort order page``), ``?view=detail&id=ID``,
-    ``?view=reports`` and ``?view=statement&customer=ID-or-name&from=&to=``
-    (a customer's statement, as `bean-adjust statement`). Fava's time filter
-    (``time=``) narrows requests by their date; the book itself is always
-    replayed over all entries.
+    tier requester risk q overdue mine sort order page``; sections "to
+    approve", "to apply", "reversals to approve"), ``?view=detail&id=ID``,
+    ``?view=new`` (the "New request" form), ``?view=reports`` and
+    ``?view=statement&customer=ID-or-name&from=&to=`` (a customer's statement,
+    as `bean-adjust statement`). Fava's time filter (``time=``) narrows requests
+    by their date; the book itself is always replayed over all entries.
 
     Endpoints (``extension/AdjustmentsExtension/<endpoint>``):
 
@@ -268,6 +271,9 @@ class AdjustmentsExtension(FavaExtensionBase):
       identity as ``decide``. 201 with the new adjustment, 200 with the one
       already filed under its ``external_id`` (nothing written); 400, 403,
       409, 422 with ``{"code", "message"}``.
+    - ``GET preview``: the fields of ``POST create`` as query arguments; what
+      filing them would give (chain, provisional id, eligible approvers),
+      judged by the writer as a dry run, nothing written. Errors as ``create``.
     - ``GET adjustments``: `bean-adjust list`'s filters (``state`` repeatable,
       ``type category customer requester older_than awaiting below``): a JSON
       list of adjustments (`api.Adjustment.as_json`).
@@ -530,6 +536,8 @@ class AdjustmentsExtension(FavaExtensionBase):
             entries = cast(list[data.Directive], self.ledger.all_entries)
             return Page(view="statement", statement=statement_page(
                 index.book, entries, request.args, today), **base)
+        if view == "new":
+            return Page(view="new", new=new_request_form(index.book, today), **base)
         return Page(view="queue", queue=self.queue(index, identity, base["date_range"]), **base)
 
     def queue(self, index: BookIndex, identity: Identity,
@@ -697,6 +705,40 @@ class AdjustmentsExtension(FavaExtensionBase):
             self._snapshot = loading.snapshot(cast(list[data.Directive], entries),
                                               list(errors), cast(dict[str, Any], options),
                                               before)
+
+    @endpoint("preview")
+    def preview(self) -> Response:
+        """What `POST create` with these fields (as query arguments) would file, and
+        what it would then need, written nowhere: `api.create` as a dry run, so the
+        writer judges it exactly as it will on submit. 200 with the adjustment and
+        `automatic`, `applies` and `chain` (levels); 400, 403, 422 as `create`."""
+        identity = self.identity()
+        if identity.user is None:
+            return _json(403, code="forbidden", message="no acting user: the preview judges "
+                         "the request as filed by you" + (f"; {identity.note}" if identity.note
+                                                          else ""))
+        body: dict[str, object] = {}
+        for key, value in request.args.items():
+            if key == "time":  # Fava's filter, carried on every link
+                continue
+            if key in ("approval_required", "approvalRequired", "approval-required"):
+                flag = value.strip().lower()
+                if flag not in ("", "0", "1", "true", "false", "on", "off"):
+                    return _json(400, code="invalid",
+                                 message="approval_required must be true or false")
+                body[key] = flag in ("1", "true", "on")
+            elif value.strip():
+                body[key] = value
+        try:
+            adj = api.create(self.ledger_path(), **api.create_fields(body),
+                             as_user=identity.user, target=self.cfg.target, dry_run=True,
+                             loaded=self._snapshot)
+        except api.ApiError as exc:
+            return _json(exc.status, **exc.as_json())
+        shown = {**adj.as_json(), "chain": [{"level": level, "role": role}
+                                            for level, role in enumerate(adj.chain, start=1)]}
+        return _json(200, **shown, existing=adj.existing, automatic=not adj.chain,
+                     applies="by a separate apply" if adj.separate_apply else "on approval")
 
     @endpoint("adjustments")
     def adjustments_json(self) -> Response:
@@ -868,7 +910,11 @@ class AdjustmentsExtension(FavaExtensionBase):
         view = self.queue(index, self.identity(), self.date_range())
         return _json(200, ok=True, total_open=view.total_open, matched=view.matched,
                      overdue=view.overdue, mine=view.mine, page=view.page, pages=view.pages,
-                     rows=[_row_json(r) for r in view.rows])
+                     rows=[_row_json(r) for r in view.rows],
+                     sections=[{"key": s.key, "title": s.section.title,
+                                "action": str(s.section.action), "matched": s.matched,
+                                "mine": s.mine, "pages": s.pages,
+                                "ids": [r.id for r in s.rows]} for s in view.sections])
 
     @endpoint("adjustment")
     def adjustment_json(self) -> Response:
@@ -916,6 +962,7 @@ def _row_json(row: views.QueueRow) -> dict[str, Any]:
         "category": row.category, "customer": row.customer, "tier": row.tier,
         "requested_by": row.requested_by, "state": row.state, "level": row.level,
         "needed": row.needed, "next_role": row.next_role, "reversal": row.reversal,
+        "section": row.section,
         "risk": list(row.risk),
         "sla_days": row.sla_days, "overdue": row.overdue, "mine": row.mine,
         "eligible": list(row.eligible),

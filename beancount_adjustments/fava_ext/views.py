@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from beancount_adjustments import policy, queries
 from beancount_adjustments.book import Book
+from beancount_adjustments.lifecycle import allowed
 from beancount_adjustments.models import (
     BOOKED_STATES,
     OPEN_STATES,
@@ -269,6 +270,8 @@ class QueueRow:
     digest: str = ""
     """The request's digest as shown (detailed rows only): the page posts it back
     with each decision so the writer refuses an item that changed meanwhile."""
+    section: str = ""
+    """The queue section it waits in (`SECTIONS`): the step its state awaits."""
 
     @property
     def reversal(self) -> bool:
@@ -343,6 +346,56 @@ class QueueFilters:
 
 
 @dataclass(frozen=True)
+class Section:
+    """What a queue section is: the one step its items await, and its batch button."""
+
+    key: str
+    title: str
+    action: Action
+    button: str
+    empty: str
+
+
+SECTIONS = (
+    Section("approve", "To approve", Action.APPROVE, "Approve selected",
+            "Nothing awaits approval"),
+    Section("apply", "To apply", Action.APPLY, "Apply selected",
+            "Nothing approved awaits its apply"),
+    Section("reversal", "Reversals to approve", Action.APPROVE, "Approve selected reversals",
+            "No reversal awaits approval"),
+)
+_SECTION = {s.key: s for s in SECTIONS}
+
+
+def section_of(adj: Adjustment) -> str:
+    """The section an open item waits in: the step the lifecycle lets its state
+    take next (the transition table `permissions.denial` itself consults)."""
+    if adj.state is State.REVERSING and allowed(adj.state, Action.APPROVE):
+        return "reversal"
+    if adj.state is State.APPROVED and adj.separate_apply and allowed(adj.state, Action.APPLY):
+        return "apply"
+    if adj.next_role is not None and allowed(adj.state, Action.APPROVE):
+        return "approve"
+    return ""
+
+
+@dataclass(frozen=True)
+class QueueSection:
+    """One section's rows on this page, and how many the user may act on."""
+
+    section: Section
+    rows: list[QueueRow]
+    matched: int
+    mine: int
+    """Of `matched`, the items `permissions.denial` lets the user take the step on."""
+    pages: int
+
+    @property
+    def key(self) -> str:
+        return self.section.key
+
+
+@dataclass(frozen=True)
 class QueueView:
     rows: list[QueueRow]
     filters: QueueFilters
@@ -356,6 +409,13 @@ class QueueView:
     choices: dict[str, list[str]]
     date_range: DateRange | None
     today: datetime.date
+    sections: tuple[QueueSection, ...] = ()
+    """The matched items by the step they await, each paged on its own (`page`)."""
+
+    @property
+    def section_pages(self) -> int:
+        """Pages of the page's sections (each shows its own `page`-th slice)."""
+        return max((s.pages for s in self.sections), default=1)
 
 
 def _sla(adj: Adjustment, default_sla: int) -> int:
@@ -396,7 +456,7 @@ def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date, user: 
         problems=len(adj.problems),
         eligible=tuple(eligible_approvers(index, adj, today)) if detailed else (),
         actions=tuple(action_hints(index, adj, user, today)) if detailed else (),
-        digest=adj.digest if detailed else "")
+        digest=adj.digest if detailed else "", section=section_of(adj))
 
 
 _SORTERS = {
@@ -470,17 +530,34 @@ def queue_view(index: BookIndex, filters: QueueFilters, *, today: datetime.date,
         choices["risk"].update(row.risk)
     matched = [r for r in rows if _matches(r, filters)]
     matched.sort(key=_SORTERS[filters.sort], reverse=filters.order == "desc")
-    pages = max(1, math.ceil(len(matched) / filters.per_page))
+    by_section: dict[str, list[QueueRow]] = {s.key: [] for s in SECTIONS}
+    for row in matched:
+        if row.section in by_section:
+            by_section[row.section].append(row)
+    per = filters.per_page
+    pages = max(1, math.ceil(len(matched) / per))
     page = min(filters.page, pages)
-    shown = matched[(page - 1) * filters.per_page: page * filters.per_page]
-    detailed = [queue_row(index, index.book.adjustments[r.id], today=today, user=user,
-                          default_sla=default_sla, detailed=True) for r in shown]
+    detailed_rows: dict[str, QueueRow] = {}
+
+    def detailed(shown: list[QueueRow]) -> list[QueueRow]:
+        for r in shown:
+            if r.id not in detailed_rows:
+                detailed_rows[r.id] = queue_row(index, index.book.adjustments[r.id],
+                                                today=today, user=user,
+                                                default_sla=default_sla, detailed=True)
+        return [detailed_rows[r.id] for r in shown]
+
+    window = slice((page - 1) * per, page * per)
+    sections = tuple(
+        QueueSection(_SECTION[key], detailed(found[window]), len(found),
+                     sum(1 for r in found if r.mine), max(1, math.ceil(len(found) / per)))
+        for key, found in by_section.items())
     return QueueView(
-        rows=detailed, filters=filters, total_open=len(rows), matched=len(matched),
-        overdue=sum(1 for r in rows if r.overdue), mine=sum(1 for r in rows if r.mine),
-        outside_range=len(items) - len(rows), page=page, pages=pages,
-        choices={k: sorted(v) for k, v in choices.items()}, date_range=date_range,
-        today=today)
+        rows=detailed(matched[window]), filters=filters, total_open=len(rows),
+        matched=len(matched), overdue=sum(1 for r in rows if r.overdue),
+        mine=sum(1 for r in rows if r.mine), outside_range=len(items) - len(rows), page=page,
+        pages=pages, choices={k: sorted(v) for k, v in choices.items()},
+        date_range=date_range, today=today, sections=sections)
 
 
 # -- the detail page -------------------------------------------------------------
