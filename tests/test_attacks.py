@@ -1,0 +1,62 @@
+"""Attacks on the controls: each test is one way tried to get money out without
+the approvals the policy asks for, or to rewrite the past unnoticed, with
+`bean-check` clean (or `check --since` saying the past is intact).
+
+Every test here failed on the code it was written against; the fix is named
+in the commit that added it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import block, load
+
+# -- what a request moves: every currency it moves counts --------------------------------
+
+EUR_ACCOUNTS = block("""
+    2026-01-01 open Expenses:Consulting
+    2026-02-01 price EUR 1.10 USD
+""")
+
+
+def _hidden_pair(amount: str, price: str = "") -> str:
+    """A 10 USD credit that also moves `amount` EUR out of the bank."""
+    return block(f"""
+        2026-03-01 ! "cust_456" "Small refund" ^ADJ-1
+          adjustment-type: "credit:refund"
+          customer: "cust_456"
+          reason: "Small refund"
+          requested-by: "alice"
+          Income:Sales:Returns          10.00 USD
+          Assets:Receivable:Customers  -10.00 USD
+          Assets:Bank                  -{amount} EUR{price}
+          Expenses:Consulting           {amount} EUR{price}
+    """)
+
+
+@pytest.mark.parametrize(("ledger", "chain", "code"), [
+    # 1,000,000 EUR out of the bank rode along a 10 USD credit, approved automatically.
+    (EUR_ACCOUNTS + _hidden_pair("1000000.00"), ("manager", "finance", "cfo"), None),
+    # A price annotation on the legs does not make them small: weights cancel anyway.
+    (EUR_ACCOUNTS + _hidden_pair("1000000.00", " @ 0.000001 USD"),
+     ("manager", "finance", "cfo"), None),
+    # Below the first threshold once converted: still automatic.
+    (EUR_ACCOUNTS + _hidden_pair("5.00"), (), None),
+    # No price for the other currency: never guessed, nothing is booked.
+    (block("2026-01-01 open Expenses:Consulting\n") + _hidden_pair("1000000.00"), None,
+     "missing-price"),
+])
+def test_legs_in_another_currency_are_judged(ledger: str, chain: tuple[str, ...] | None,
+                                             code: str | None) -> None:
+    loaded = load(ledger)
+    if code is not None:
+        assert code in loaded.code_set
+        assert not loaded.tagged("adjustment", "ADJ-1")
+        assert loaded.balance("Assets:Bank", "EUR") == 0
+        return
+    assert loaded.errors == []
+    adj = loaded.adj("ADJ-1")
+    assert adj.chain == chain
+    if chain:
+        assert loaded.state("ADJ-1") == "pending"
+        assert loaded.balance("Assets:Bank", "EUR") == 0
