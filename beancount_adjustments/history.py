@@ -330,6 +330,9 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     cutoff = last_decision(old.book)
     if cutoff is not None:
         findings += compare_directives(old.entries, new.entries, cutoff, rev=rev)
+        seen = {(f.filename, f.lineno) for f in findings}
+        findings += [f for f in backdated_items(old.book, new.book, cutoff, rev=rev)
+                     if (f.filename, f.lineno) not in seen]
     if commit_of is not None:
         findings += check_git_identity(old, new, commit_of)
     return findings
@@ -536,6 +539,46 @@ def compare_directives(old: Iterable[data.Directive], new: Iterable[data.Directi
             f"{cutoff}", str(meta.get("filename", "<unknown>")), int(meta.get("lineno", 0)),
             at_rev=True))
     return findings
+
+
+def backdated_items(old: Book, new: Book, cutoff: datetime.date, *,
+                    rev: str = "REV") -> list[Finding]:
+    """Requests and decisions new since REV, yet dated before its last decision.
+
+    They are inserted before what REV decided, so they may book an effect
+    inside a period REV had already closed, or count a role a user held only
+    back then, whatever adjustment they concern. One is an append only when
+    its `at:` says it was written on or after that day (then the plugin's
+    `backdate-days` judges it); an entry without `at:`, or one claiming to
+    have been written before REV's last decision it was not part of, is not.
+    """
+    known = old.adjustments.keys()
+    items: list[Request | Event] = [r for r in new.facts.requests if r.id not in known]
+    items += new_events(old.facts.events, new.facts.events)
+    findings = []
+    for item in items:
+        if item.date >= cutoff or _written_on(item.at, cutoff):
+            continue
+        what = (f"the request {item.id}" if isinstance(item, Request)
+                else _describe_event(item))
+        findings.append(Finding(
+            "backdated-decision",
+            f"{what} is new since {rev} yet dated before {rev}'s last decision ({cutoff}) "
+            f"{'with no `at:`' if item.at is None else f'and written at {item.at}'}: it is "
+            f"inserted before decisions already made (back-dated); date it when it is "
+            f"written", item.source.filename, item.source.lineno,
+            adjustment_id=item.id if isinstance(item, Request) else item.adjustment_id))
+    return findings
+
+
+def _written_on(at: str | None, day: datetime.date) -> bool:
+    """Whether the stamp `at` says it was written on `day` or later (its own day)."""
+    if at is None:
+        return False
+    try:
+        return datetime.datetime.fromisoformat(at.strip()).date() >= day
+    except ValueError:
+        return False
 
 
 def new_events(old: Sequence[Event], new: Sequence[Event]) -> list[Event]:

@@ -60,3 +60,60 @@ def test_legs_in_another_currency_are_judged(ledger: str, chain: tuple[str, ...]
     if chain:
         assert loaded.state("ADJ-1") == "pending"
         assert loaded.balance("Assets:Bank", "EUR") == 0
+
+
+# -- check --since: nothing new is inserted before what REV decided --------------------
+
+LOCKED = """
+2026-04-05 custom "adjustment-lock" 2026-03-31
+  by: "carol"
+
+2026-04-01 ! "cust_456" "Other" ^ADJ-9
+  adjustment-type: "credit:refund"
+  customer: "cust_456"
+  reason: "Other refund"
+  requested-by: "alice"
+  Income:Sales:Returns            30.00 USD
+  Assets:Receivable:Customers    -30.00 USD
+
+2026-04-06 custom "adjustment" "ADJ-9" "approve"
+  by: "bob"
+"""
+
+SMALL_MARCH = """
+2026-03-10 ! "cust_456" "Quiet" ^ADJ-7
+  adjustment-type: "credit:refund"
+  customer: "cust_456"
+  reason: "Below every threshold"
+  requested-by: "alice"
+  Income:Sales:Returns            20.00 USD
+  Assets:Receivable:Customers    -20.00 USD
+"""
+
+
+@pytest.mark.parametrize(("added", "marker"), [
+    # ADJ-2 was pending at REV; an approval dated before the lock (declared after it,
+    # at REV) books 40 USD into the closed March, with no `at:` so the plugin lets it.
+    ('\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n', '"ADJ-2" "approve"'),
+    # The same with an `at:` claiming it was written back then.
+    ('\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n'
+     '  at: "2026-03-06T10:00:00+01:00"\n', '"ADJ-2" "approve"'),
+    # A new request below every threshold, dated in the closed month: applied on arrival.
+    (SMALL_MARCH, "^ADJ-7"),
+])
+def test_new_entries_dated_before_revs_decisions_are_found(tmp_path, added: str,
+                                                           marker: str) -> None:
+    from test_history import BASE, REQUEST_2, Repo, assert_finding, check
+    repo = Repo(tmp_path / "books")
+    repo.commit(BASE + REQUEST_2 + LOCKED)
+    repo.write(BASE + REQUEST_2 + LOCKED + added)
+    assert_finding(check(repo), "backdated-decision", repo.at(marker))
+
+
+def test_new_entries_written_after_revs_decisions_are_appends(tmp_path) -> None:
+    from test_history import BASE, REQUEST_2, Repo, assert_intact, check
+    repo = Repo(tmp_path / "books")
+    repo.commit(BASE + REQUEST_2 + LOCKED)
+    repo.write(BASE + REQUEST_2 + LOCKED + SMALL_MARCH.replace("2026-03-10", "2026-04-07")
+               + '\n2026-04-08 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n')
+    assert_intact(check(repo))
