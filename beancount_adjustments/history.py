@@ -31,7 +31,8 @@ replay. The comparison checks exactly that, in three parts:
    any request or event in REV's book): `adjustment-user`,
    `adjustment-customer`, `adjustment-approval`, `adjustment-policy`,
    `adjustment-lock`, `adjustment-risk`, `adjustment-alert`,
-   `adjustment-type`, `adjustment-category` and Beancount `price`
+   `adjustment-type`, `adjustment-category`, `adjustment-key` (a key
+   registered back then would sign for its user) and Beancount `price`
    directives. These are what the replay judged REV's decisions on; any
    added, removed or changed one (compared by content: date, values and
    metadata, not by line) could change a verdict, so each is a finding. A
@@ -110,7 +111,7 @@ from beancount_adjustments.models import Adjustment, Event, Request, State, Type
 PAST_DIRECTIVES = frozenset({
     "adjustment-user", "adjustment-customer", "adjustment-approval", "adjustment-policy",
     "adjustment-lock", "adjustment-risk", "adjustment-alert", "adjustment-type",
-    "adjustment-category"})
+    "adjustment-category", "adjustment-key"})
 """Custom directives that judge decisions: none may change on or before REV's last decision."""
 
 BOOKED_TAGS = ("adjustment", "adjustment-reversal")

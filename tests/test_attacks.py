@@ -8,8 +8,15 @@ in the commit that added it.
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
+from beancount import loader
 from conftest import block, load
+from test_history import BASE, BOOK, REQUEST_2, Repo, assert_finding, assert_intact, check
+
+import beancount_adjustments
+from beancount_adjustments import signatures
 
 # -- what a request moves: every currency it moves counts --------------------------------
 
@@ -103,7 +110,6 @@ SMALL_MARCH = """
 ])
 def test_new_entries_dated_before_revs_decisions_are_found(tmp_path, added: str,
                                                            marker: str) -> None:
-    from test_history import BASE, REQUEST_2, Repo, assert_finding, check
     repo = Repo(tmp_path / "books")
     repo.commit(BASE + REQUEST_2 + LOCKED)
     repo.write(BASE + REQUEST_2 + LOCKED + added)
@@ -111,9 +117,36 @@ def test_new_entries_dated_before_revs_decisions_are_found(tmp_path, added: str,
 
 
 def test_new_entries_written_after_revs_decisions_are_appends(tmp_path) -> None:
-    from test_history import BASE, REQUEST_2, Repo, assert_intact, check
     repo = Repo(tmp_path / "books")
     repo.commit(BASE + REQUEST_2 + LOCKED)
     repo.write(BASE + REQUEST_2 + LOCKED + SMALL_MARCH.replace("2026-03-10", "2026-04-07")
                + '\n2026-04-08 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n')
     assert_intact(check(repo))
+
+
+# -- check --since: a key registered back then signs for its user ----------------------
+
+
+def test_a_backdated_key_is_found(tmp_path) -> None:
+    """Mallory registers her own key for bob, dated with bob's: bob's old signatures
+    still verify, and so do hers "by bob" (keys of one day: any of them)."""
+    bob, mallory = signatures.generate_private_key(), signatures.generate_private_key()
+    policy = ('\n2026-01-01 custom "adjustment-policy" "credit:goodwill"\n'
+              '  signatures: "required"\n'
+              f'2026-01-01 custom "adjustment-key" "bob" "{signatures.public_b64(bob)}"\n')
+    at_rev = BOOK + policy + REQUEST_2
+    repo = Repo(tmp_path / "books")
+    repo.commit(at_rev)
+    _, _, options = loader.load_string(at_rev)
+    book = beancount_adjustments.book_of(options)
+    assert book is not None
+    digest = book.adjustments["ADJ-2"].digest
+    forged = signatures.sign_with(mallory, "ADJ-2", "approve", "bob",
+                                  datetime.date(2026, 3, 6), digest)
+    now = at_rev.replace(
+        policy, policy + f'2026-01-01 custom "adjustment-key" "bob" '
+                         f'"{signatures.public_b64(mallory)}"\n') + (
+        f'\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n'
+        f'  at: "2026-03-06T10:00:00+01:00"\n  digest: "{digest}"\n  signature: "{forged}"\n')
+    repo.write(now)
+    assert_finding(check(repo), "backdated-directive", repo.at(signatures.public_b64(mallory)))
