@@ -180,6 +180,18 @@ class Posting(NamedTuple):
     currency: str
 
 
+class Annotation(NamedTuple):
+    """A request posting's price (`@`) or cost (`{}`): the applied entry books them too."""
+
+    account: str
+    number: Decimal
+    currency: str
+    price: Money | None
+    cost: Money | None
+    cost_date: datetime.date | None
+    cost_label: str | None
+
+
 class Request(NamedTuple):
     """An adjustment request as written: the transaction with `adjustment-type`.
 
@@ -216,6 +228,8 @@ class Request(NamedTuple):
     """Free text for reviewers (`notes:`), shown by the tools, never judged."""
     approval_required: bool = False
     """`approval-required: TRUE`: a reviewer must approve even below every threshold."""
+    annotations: tuple[Annotation, ...] = ()
+    """The prices and costs written on its postings (most requests have none)."""
 
     @property
     def requesters(self) -> tuple[str, ...]:

@@ -150,3 +150,48 @@ def test_a_backdated_key_is_found(tmp_path) -> None:
         f'  at: "2026-03-06T10:00:00+01:00"\n  digest: "{digest}"\n  signature: "{forged}"\n')
     repo.write(now)
     assert_finding(check(repo), "backdated-directive", repo.at(signatures.public_b64(mallory)))
+
+
+# -- an approval binds the prices and costs it books -------------------------------------
+
+PRICED = block("""
+    2026-01-01 open Expenses:Consulting
+    2026-02-01 price EUR 1.10 USD
+    2026-03-01 ! "cust_456" "Priced" ^ADJ-1
+      adjustment-type: "credit:refund"
+      customer: "cust_456"
+      reason: "Priced refund"
+      requested-by: "alice"
+      Income:Sales:Returns          5.00 EUR @ 2 USD
+      Expenses:Consulting           5.00 EUR @ 8 USD
+      Assets:Receivable:Customers -50.00 USD
+""")
+
+
+@pytest.mark.parametrize("edit", [
+    # Both prices moved, the weights still balance: the same units, other bookings.
+    lambda text: text.replace("@ 2 USD", "@ 9 USD").replace("@ 8 USD", "@ 1 USD"),
+    # A cost instead of a price on one leg, the same weight.
+    lambda text: text.replace("5.00 EUR @ 8 USD", "5.00 EUR {8 USD}"),
+])
+def test_an_approval_binds_the_prices_on_the_postings(edit) -> None:
+    from test_controls import decided
+    approved = PRICED + decided(PRICED, "ADJ-1", "2026-03-02", "approve", "bob")
+    assert load(approved).state("ADJ-1") == "applied"
+    loaded = load(edit(approved))
+    assert "stale-approval" in loaded.code_set
+    assert not loaded.tagged("adjustment", "ADJ-1")
+
+
+def test_a_v2_digest_of_a_priced_request_written_before_v3_still_counts() -> None:
+    from test_controls import decided
+
+    from beancount_adjustments import digest
+    approved = PRICED + decided(PRICED, "ADJ-1", "2026-03-02", "approve", "bob")
+    request = load(approved).adj("ADJ-1").request
+    written = load(approved).adj("ADJ-1").digest
+    assert written.startswith("v3-")
+    older = approved.replace(written, digest.request_digest(request._replace(annotations=())))
+    loaded = load(older)
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "applied"
