@@ -548,23 +548,32 @@ def backdated_items(old: Book, new: Book, cutoff: datetime.date, *,
 
     They are inserted before what REV decided, so they may book an effect
     inside a period REV had already closed, or count a role a user held only
-    back then, whatever adjustment they concern. One is an append only when
-    its `at:` says it was written on or after that day (then the plugin's
-    `backdate-days` judges it); an entry without `at:`, or one claiming to
-    have been written before REV's last decision it was not part of, is not.
+    back then, whatever adjustment they concern. So is one dated inside a
+    period a lock at REV had closed. One is an append only when its `at:`
+    says it was written on or after that day (then the plugin's
+    `backdate-days` and locks judge it); an entry without `at:`, or one
+    claiming to have been written before what REV held, is not.
     """
     known = old.adjustments.keys()
     items: list[Request | Event] = [r for r in new.facts.requests if r.id not in known]
     items += new_events(old.facts.events, new.facts.events)
     findings = []
     for item in items:
-        if item.date >= cutoff or _written_on(item.at, cutoff):
-            continue
+        if item.date < cutoff and not _written_on(item.at, cutoff):
+            why = f"dated before {rev}'s last decision ({cutoff})"
+        else:
+            # A period REV had closed: the plugin can tell only from `at:`.
+            lock = next((lock for lock in old.locks if item.date <= lock.through
+                         and not _written_on(item.at, lock.date)), None)
+            if lock is None:
+                continue
+            why = (f"dated inside the period {rev} had closed through {lock.through} "
+                   f"(locked on {lock.date})")
         what = (f"the request {item.id}" if isinstance(item, Request)
                 else _describe_event(item))
         findings.append(Finding(
             "backdated-decision",
-            f"{what} is new since {rev} yet dated before {rev}'s last decision ({cutoff}) "
+            f"{what} is new since {rev} yet {why} "
             f"{'with no `at:`' if item.at is None else f'and written at {item.at}'}: it is "
             f"inserted before decisions already made (back-dated); date it when it is "
             f"written", item.source.filename, item.source.lineno,

@@ -116,6 +116,18 @@ def test_new_entries_dated_before_revs_decisions_are_found(tmp_path, added: str,
     assert_finding(check(repo), "backdated-decision", repo.at(marker))
 
 
+def test_a_new_entry_inside_a_period_locked_at_rev_is_found(tmp_path) -> None:
+    """Dated after REV's last decision yet before the lock REV held was declared,
+    with no `at:`: the plugin takes it as decided before the lock."""
+    repo = Repo(tmp_path / "books")
+    lock = '\n2026-04-05 custom "adjustment-lock" 2026-03-31\n  by: "carol"\n'
+    repo.commit(BASE + REQUEST_2 + lock)
+    repo.write(BASE + REQUEST_2 + lock
+               + '\n2026-03-20 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n')
+    line = assert_finding(check(repo), "backdated-decision", repo.at('"ADJ-2" "approve"'))
+    assert "closed through 2026-03-31" in line
+
+
 def test_new_entries_written_after_revs_decisions_are_appends(tmp_path) -> None:
     repo = Repo(tmp_path / "books")
     repo.commit(BASE + REQUEST_2 + LOCKED)
