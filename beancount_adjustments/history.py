@@ -106,7 +106,7 @@ from beancount.core import data
 
 from beancount_adjustments.book import Book
 from beancount_adjustments.errors import AdjustmentsError
-from beancount_adjustments.models import Adjustment, Event, Request, State, TypePolicy
+from beancount_adjustments.models import Adjustment, Event, Request, Source, State, TypePolicy
 
 PAST_DIRECTIVES = frozenset({
     "adjustment-user", "adjustment-customer", "adjustment-approval", "adjustment-policy",
@@ -117,6 +117,8 @@ PAST_DIRECTIVES = frozenset({
 BOOKED_TAGS = ("adjustment", "adjustment-reversal")
 UNDECIDED = frozenset({State.PENDING, State.INVALID})
 _IGNORED_META = ("filename", "lineno")
+_NOWHERE = Source("", 0)
+"""Where a request is written, left out when comparing what it says."""
 
 
 # -- what the comparison reports ------------------------------------------------------
@@ -554,8 +556,15 @@ def backdated_items(old: Book, new: Book, cutoff: datetime.date, *,
     `backdate-days` and locks judge it); an entry without `at:`, or one
     claiming to have been written before what REV held, is not.
     """
-    known = old.adjustments.keys()
-    items: list[Request | Event] = [r for r in new.facts.requests if r.id not in known]
+    # A request REV did not hold, or held with other content (a pending one edited).
+    held = Counter(r._replace(source=_NOWHERE) for r in old.facts.requests)
+    items: list[Request | Event] = []
+    for request in new.facts.requests:
+        content = request._replace(source=_NOWHERE)
+        if held[content] > 0:
+            held[content] -= 1
+        else:
+            items.append(request)
     items += new_events(old.facts.events, new.facts.events)
     findings = []
     for item in items:

@@ -107,12 +107,16 @@ SMALL_MARCH = """
      '  at: "2026-03-06T10:00:00+01:00"\n', '"ADJ-2" "approve"'),
     # A new request below every threshold, dated in the closed month: applied on arrival.
     (SMALL_MARCH, "^ADJ-7"),
+    # ADJ-10, pending at REV, edited below every threshold and into the closed month.
+    (SMALL_MARCH.replace("ADJ-7", "ADJ-10"), "^ADJ-10"),
 ])
 def test_new_entries_dated_before_revs_decisions_are_found(tmp_path, added: str,
                                                            marker: str) -> None:
     repo = Repo(tmp_path / "books")
-    repo.commit(BASE + REQUEST_2 + LOCKED)
-    repo.write(BASE + REQUEST_2 + LOCKED + added)
+    pending = SMALL_MARCH.replace("ADJ-7", "ADJ-10").replace("2026-03-10", "2026-04-10") \
+        .replace("20.00 USD", "200.00 USD")
+    repo.commit(BASE + REQUEST_2 + LOCKED + pending)
+    repo.write(BASE + REQUEST_2 + LOCKED + (pending if "ADJ-10" not in added else "") + added)
     assert_finding(check(repo), "backdated-decision", repo.at(marker))
 
 
