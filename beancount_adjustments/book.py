@@ -822,7 +822,10 @@ class _Replay:
         if amount is None:
             return False
         adj.lowers = amount.number < 0
-        adj.amount = self.moved(request, amount.currency)
+        moved = self.moved(adj, amount.currency)
+        if moved is None:
+            return False
+        adj.amount = moved
         if not self.check_references(adj, amount):
             ok = False
         if not self.check_document(adj):
@@ -870,20 +873,41 @@ class _Replay:
         adj.judged = self.judged(adj.amount, rows, request.date)
         return self.check_judgement(adj) and ok
 
-    def moved(self, request: Request, currency: str) -> Money:
+    def moved(self, adj: Tracked, currency: str) -> Money | None:
         """What the request moves in `currency`: the sum of its positive legs, or
         of its negative ones where that is more (a leg priced in another currency).
 
         Legs that cancel out on the receivable accounts do not make a large
         posting look small; the direction is the net move on the customer.
+        Legs in another currency count too, converted at the request date (their
+        price annotations are the request's own word, so not used): a pair of
+        them moves money however small the receivable move. No price: a
+        problem, and None (never guessed).
         """
+        request = adj.request
         up = down = _ZERO
+        others: dict[str, tuple[Decimal, Decimal]] = {}
         for posting in request.postings:
-            if posting.currency == currency:
-                if posting.number > 0:
-                    up += posting.number
-                else:
-                    down -= posting.number
+            number = posting.number
+            if posting.currency != currency:
+                other_up, other_down = others.get(posting.currency, (_ZERO, _ZERO))
+                others[posting.currency] = ((other_up + number, other_down) if number > 0
+                                            else (other_up, other_down - number))
+            elif number > 0:
+                up += number
+            else:
+                down -= number
+        for other, (other_up, other_down) in others.items():
+            rate = self.rates(other, currency, request.date) if other_up or other_down else _ZERO
+            if rate is None:
+                self.fail("missing-price",
+                          f"{request.id}: it moves {other} besides {currency}, and no price "
+                          f"converts {other} to {currency} on or before {request.date}; add a "
+                          "price directive so what it moves can be judged (a missing price "
+                          "is never guessed).", request.source, adj)
+                return None
+            up += other_up * rate
+            down += other_down * rate
         return Money(max(up, down), currency)
 
     def judged(self, amount: Money, rows: Sequence[ApprovalRow],

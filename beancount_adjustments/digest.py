@@ -3,7 +3,9 @@
 A digest covers every input the policy and the effects read of a request:
 id, type, category, customer, reason, requested-by, entered-by, request
 date, effective, invoice, order, document, the request's own risk flags,
-its postings, `approval-required`, `on-statement` and `aging-from`. Posting
+its postings, `approval-required`, `on-statement` and `aging-from`, and
+(version 3) the prices and costs written on the postings, which the applied
+entry books with them. Posting
 and flag order and trailing zeros do not matter (`50.00` and `50` are the
 same amount); any other change, however many digits it is in, does.
 
@@ -19,11 +21,13 @@ import hashlib
 from collections.abc import Iterable
 from decimal import Decimal
 
-from beancount_adjustments.models import Request
+from beancount_adjustments.models import Annotation, Money, Request
 
 DIGEST_LENGTH = 32
 """Hex digits of the hash itself (the version prefix aside)."""
 VERSION = "v2"
+ANNOTATED = "v3"
+"""The version of a request whose postings carry prices or costs: v2 and those."""
 
 
 def exact_number(number: Decimal) -> str:
@@ -53,6 +57,16 @@ def _hash(parts: Iterable[str]) -> str:
 
 def request_digest(request: Request) -> str:
     """The current version's digest of `request`, as tools write it."""
+    parts = _v2_parts(request)
+    if not request.annotations:
+        return f"{VERSION}-{_hash(parts)}"
+    # Prices and costs on the postings are booked with them: version 3 binds them
+    # (a request without any keeps its version 2 digest).
+    parts += sorted(_annotation(a) for a in request.annotations)
+    return f"{ANNOTATED}-{_hash(parts)}"
+
+
+def _v2_parts(request: Request) -> list[str]:
     effective = request.effective
     parts = [request.id, request.type, request.customer, request.reason,
              request.requested_by, request.date.isoformat(), request.category or "",
@@ -67,7 +81,17 @@ def request_digest(request: Request) -> str:
         parts.append("off-statement")
     if request.aging_from is not None:
         parts.append(f"aging-from:{request.aging_from.isoformat()}")
-    return f"{VERSION}-{_hash(parts)}"
+    return parts
+
+
+def _money(money: Money | None) -> str:
+    return "" if money is None else f"{exact_number(money.number)} {money.currency}"
+
+
+def _annotation(a: Annotation) -> str:
+    return "\x1f".join([a.account, exact_number(a.number), a.currency, "@", _money(a.price),
+                        "{}", _money(a.cost), a.cost_date.isoformat() if a.cost_date else "",
+                        a.cost_label or ""])
 
 
 def legacy_digest(request: Request) -> str:
@@ -82,8 +106,12 @@ def matches(written: str, request: Request, current: str | None = None) -> bool:
     `current` is `request_digest(request)` when the caller has it already. A
     version this code does not know never matches.
     """
-    if written.startswith(f"{VERSION}-"):
-        return written == (current if current is not None else request_digest(request))
+    if written.startswith((f"{VERSION}-", f"{ANNOTATED}-")):
+        if written == (current if current is not None else request_digest(request)):
+            return True
+        # Written before version 3, by a tool that bound no prices or costs.
+        return (bool(request.annotations) and written.startswith(f"{VERSION}-")
+                and written == f"{VERSION}-{_hash(_v2_parts(request))}")
     if "-" not in written:
         return written == legacy_digest(request)
     return False

@@ -19,6 +19,7 @@ from beancount.core.amount import Amount
 
 from beancount_adjustments.models import (
     Action,
+    Annotation,
     ApprovalRow,
     CustomerRecord,
     Declaration,
@@ -493,9 +494,12 @@ class Reader:
             customer, reason, requested_by = (
                 meta["customer"].strip(), meta["reason"].strip(), meta["requested-by"].strip())
         postings = []
+        annotations: list[Annotation] = []
         amount_type = Amount
         for posting in entry.postings:
             units = posting.units
+            if posting.price is not None or posting.cost is not None:
+                annotations.append(_annotation(posting))
             if type(units) is amount_type:
                 number, currency = units.number, units.currency
                 if type(number) is Decimal and type(currency) is str:
@@ -541,7 +545,7 @@ class Reader:
             pick("external-id"), pick("entered-by"), pick("at"), pick("judged"),
             None if chain is None else parse_chain(chain), pick("notes"),
             pick("approval-required") is True, pick("on-statement") is not False,
-            pick("aging-from"))
+            pick("aging-from"), tuple(annotations))
 
     def _request_id(self, entry: data.Transaction, source: Source) -> str | None:
         explicit = entry.meta.get("adjustment-id")
@@ -568,6 +572,26 @@ class Reader:
                          f"the request has several links ({', '.join(links)}); add "
                          "`adjustment-id:` naming the one that is its id.")
         return None
+
+
+def _annotation(posting: data.Posting) -> Annotation:
+    """A posting's price and cost as the digest binds them (`None` where absent or
+    incomplete: an incomplete one is Beancount's to report)."""
+    def amount_of(number: object, currency: object) -> Money | None:
+        if isinstance(number, Decimal) and isinstance(currency, str):
+            return Money(number, currency)
+        return None
+
+    units, price, cost = posting.units, posting.price, posting.cost
+    number = units.number if isinstance(units, Amount) else None
+    date, label = getattr(cost, "date", None), getattr(cost, "label", None)
+    return Annotation(
+        posting.account, number if isinstance(number, Decimal) else Decimal(0),
+        units.currency if isinstance(units, Amount) and isinstance(units.currency, str) else "",
+        amount_of(price.number, price.currency) if isinstance(price, Amount) else None,
+        amount_of(getattr(cost, "number", None), getattr(cost, "currency", None)),
+        date if isinstance(date, datetime.date) else None,
+        label if isinstance(label, str) else None)
 
 
 class Terms(NamedTuple):

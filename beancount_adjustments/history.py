@@ -31,7 +31,8 @@ replay. The comparison checks exactly that, in three parts:
    any request or event in REV's book): `adjustment-user`,
    `adjustment-customer`, `adjustment-approval`, `adjustment-policy`,
    `adjustment-lock`, `adjustment-risk`, `adjustment-alert`,
-   `adjustment-type`, `adjustment-category` and Beancount `price`
+   `adjustment-type`, `adjustment-category`, `adjustment-key` (a key
+   registered back then would sign for its user) and Beancount `price`
    directives. These are what the replay judged REV's decisions on; any
    added, removed or changed one (compared by content: date, values and
    metadata, not by line) could change a verdict, so each is a finding. A
@@ -105,17 +106,19 @@ from beancount.core import data
 
 from beancount_adjustments.book import Book
 from beancount_adjustments.errors import AdjustmentsError
-from beancount_adjustments.models import Adjustment, Event, Request, State, TypePolicy
+from beancount_adjustments.models import Adjustment, Event, Request, Source, State, TypePolicy
 
 PAST_DIRECTIVES = frozenset({
     "adjustment-user", "adjustment-customer", "adjustment-approval", "adjustment-policy",
     "adjustment-lock", "adjustment-risk", "adjustment-alert", "adjustment-type",
-    "adjustment-category"})
+    "adjustment-category", "adjustment-key"})
 """Custom directives that judge decisions: none may change on or before REV's last decision."""
 
 BOOKED_TAGS = ("adjustment", "adjustment-reversal")
 UNDECIDED = frozenset({State.PENDING, State.INVALID})
 _IGNORED_META = ("filename", "lineno")
+_NOWHERE = Source("", 0)
+"""Where a request is written, left out when comparing what it says."""
 
 
 # -- what the comparison reports ------------------------------------------------------
@@ -330,6 +333,9 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     cutoff = last_decision(old.book)
     if cutoff is not None:
         findings += compare_directives(old.entries, new.entries, cutoff, rev=rev)
+        seen = {(f.filename, f.lineno) for f in findings}
+        findings += [f for f in backdated_items(old.book, new.book, cutoff, rev=rev)
+                     if (f.filename, f.lineno) not in seen]
     if commit_of is not None:
         findings += check_git_identity(old, new, commit_of)
     return findings
@@ -536,6 +542,62 @@ def compare_directives(old: Iterable[data.Directive], new: Iterable[data.Directi
             f"{cutoff}", str(meta.get("filename", "<unknown>")), int(meta.get("lineno", 0)),
             at_rev=True))
     return findings
+
+
+def backdated_items(old: Book, new: Book, cutoff: datetime.date, *,
+                    rev: str = "REV") -> list[Finding]:
+    """Requests and decisions new since REV, yet dated before its last decision.
+
+    They are inserted before what REV decided, so they may book an effect
+    inside a period REV had already closed, or count a role a user held only
+    back then, whatever adjustment they concern. So is one dated inside a
+    period a lock at REV had closed. One is an append only when its `at:`
+    says it was written on or after that day (then the plugin's
+    `backdate-days` and locks judge it); an entry without `at:`, or one
+    claiming to have been written before what REV held, is not.
+    """
+    # A request REV did not hold, or held with other content (a pending one edited).
+    held = Counter(r._replace(source=_NOWHERE) for r in old.facts.requests)
+    items: list[Request | Event] = []
+    for request in new.facts.requests:
+        content = request._replace(source=_NOWHERE)
+        if held[content] > 0:
+            held[content] -= 1
+        else:
+            items.append(request)
+    items += new_events(old.facts.events, new.facts.events)
+    findings = []
+    for item in items:
+        if item.date < cutoff and not _written_on(item.at, cutoff):
+            why = f"dated before {rev}'s last decision ({cutoff})"
+        else:
+            # A period REV had closed: the plugin can tell only from `at:`.
+            lock = next((lock for lock in old.locks if item.date <= lock.through
+                         and not _written_on(item.at, lock.date)), None)
+            if lock is None:
+                continue
+            why = (f"dated inside the period {rev} had closed through {lock.through} "
+                   f"(locked on {lock.date})")
+        what = (f"the request {item.id}" if isinstance(item, Request)
+                else _describe_event(item))
+        findings.append(Finding(
+            "backdated-decision",
+            f"{what} is new since {rev} yet {why} "
+            f"{'with no `at:`' if item.at is None else f'and written at {item.at}'}: it is "
+            f"inserted before decisions already made (back-dated); date it when it is "
+            f"written", item.source.filename, item.source.lineno,
+            adjustment_id=item.id if isinstance(item, Request) else item.adjustment_id))
+    return findings
+
+
+def _written_on(at: str | None, day: datetime.date) -> bool:
+    """Whether the stamp `at` says it was written on `day` or later (its own day)."""
+    if at is None:
+        return False
+    try:
+        return datetime.datetime.fromisoformat(at.strip()).date() >= day
+    except ValueError:
+        return False
 
 
 def new_events(old: Sequence[Event], new: Sequence[Event]) -> list[Event]:

@@ -180,6 +180,18 @@ class Posting(NamedTuple):
     currency: str
 
 
+class Annotation(NamedTuple):
+    """A request posting's price (`@`) or cost (`{}`): the applied entry books them too."""
+
+    account: str
+    number: Decimal
+    currency: str
+    price: Money | None
+    cost: Money | None
+    cost_date: datetime.date | None
+    cost_label: str | None
+
+
 class Request(NamedTuple):
     """An adjustment request as written: the transaction with `adjustment-type`.
 
@@ -221,6 +233,8 @@ class Request(NamedTuple):
     adjustment without detail (it still moves the books)."""
     aging_from: datetime.date | None = None
     """`aging-from:`: the day its amount starts aging on the statement."""
+    annotations: tuple[Annotation, ...] = ()
+    """The prices and costs written on its postings (most requests have none)."""
 
     @property
     def requesters(self) -> tuple[str, ...]:
