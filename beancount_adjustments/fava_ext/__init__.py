@@ -494,7 +494,8 @@ class AdjustmentsExtension(FavaExtensionBase):
             adj_id = request.args.get("id", "")
             detail = views.detail_view(index, adj_id, today=today, user=identity.user,
                                        default_sla=self.cfg.sla_days,
-                                       ticket_url=self.cfg.ticket_url)
+                                       ticket_url=self.cfg.ticket_url,
+                                       entries=self.ledger.all_entries)
             if detail is None:
                 return Page(view="missing", missing_id=adj_id, **base)
             return Page(view="detail", detail=detail, **base)
