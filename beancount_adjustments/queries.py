@@ -16,6 +16,7 @@ these helpers, so a queue reads the same everywhere::
   `user` take `action` now; `signed=False` (the default) for a tool that
   does not sign, so types whose policy requires signatures are not offered.
 - `requirements(adj)`: in words, what the adjustment still needs.
+- `customer_text(book, customer, date)`: "Name (id)", or the id without a name.
 - `row(adj, book, today)`: a JSON-ready summary of one adjustment.
 
 All pure reads over the replayed book; nothing here touches a file.
@@ -166,6 +167,22 @@ def requirements(adj: Adjustment) -> str:
         return "nothing can happen until the request is fixed: " + "; ".join(
             p.message for p in adj.problems) if adj.problems else "the request is invalid"
     return f"nothing: it is {state}"
+
+
+def customer_name(book: Book, customer: str, on: datetime.date) -> str:
+    """`customer`'s declared name on `on` (else its latest one), or ""."""
+    directory = book.directory
+    record = directory.customer_on(customer, on)
+    if record is None:
+        records = directory.customers.get(customer)
+        record = records[-1] if records else None
+    return (record.name or "") if record is not None else ""
+
+
+def customer_text(book: Book, customer: str, on: datetime.date) -> str:
+    """"Name (id)" for a customer with a declared name, else the id."""
+    name = customer_name(book, customer, on)
+    return f"{name} ({customer})" if name else customer
 
 
 def approval_text(adj: Adjustment) -> str:

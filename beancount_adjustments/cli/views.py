@@ -50,6 +50,8 @@ from beancount_adjustments.queries import (
     Filters,
     age_days,
     counts_by_state,
+    customer_name,
+    customer_text,
     eligible_approvers,
     is_overdue,
     requirements,
@@ -163,6 +165,7 @@ def _show_json(adj: Adjustment, book: Book, entries: list[data.Directive],
         "payee": request.payee, "narration": request.narration, "ticket": request.ticket,
         "document": request.document,
         "effective": request.effective.isoformat() if request.effective else None,
+        "customer_name": customer_name(book, request.customer, on) or None,
         "tier": adj.tier, "rule": adj.rule.describe() if adj.rule else None,
         "postings": [{"account": p.account, "number": str(p.number), "currency": p.currency}
                      for p in request.postings],
@@ -201,7 +204,8 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
     echo = click.echo
     echo(f"{adj.id}  {request.type}  {adj.state}")
     echo(f"  at {request.source.filename}:{request.source.lineno}")
-    echo(f"  customer: {request.customer}" + (f" ({adj.tier})" if adj.tier else ""))
+    echo(f"  customer: {customer_text(book, request.customer, on)}"
+         + (f", tier {adj.tier}" if adj.tier else ""))
     echo(f"  requested by {request.requested_by} on {request.date}")
     echo(f"  reason: {request.reason}")
     for label, value in (("category", request.category), ("invoice", request.invoice),

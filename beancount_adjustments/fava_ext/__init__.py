@@ -515,7 +515,7 @@ class AdjustmentsExtension(FavaExtensionBase):
 
     def reports(self, book: Book, date_range: DateRange | None) -> ReportsPage:
         index = self.index()
-        key = ("reports", date_range)
+        key = ("reports", date_range, self.today())
         if index is not None and index.book is book:
             found = index.memo.get(key)
             if isinstance(found, ReportsPage):
@@ -529,7 +529,7 @@ class AdjustmentsExtension(FavaExtensionBase):
         summary = report_data.summary(book, date_range)
         trends = report_data.trends(book, date_range)
         impact = report_data.impact(book, date_range)
-        compliance = report_data.compliance(book, date_range)
+        compliance = report_data.compliance(book, date_range, self.today())
         main = summary.currencies[0] if len(summary.currencies) == 1 else (
             "USD" if "USD" in summary.currencies else
             (summary.currencies[0] if summary.currencies else ""))
@@ -785,7 +785,7 @@ class AdjustmentsExtension(FavaExtensionBase):
         elif name == "impact":
             table = report_data.impact(index.book, date_range).table()
         elif name == "compliance":
-            table = report_data.compliance(index.book, date_range).table()
+            table = report_data.compliance(index.book, date_range, self.today()).table()
         else:
             return _json(404, ok=False, error=f"unknown report {name!r}; one of "
                          f"{', '.join((*report_data.REPORTS, 'queue'))}")

@@ -20,7 +20,7 @@ from decimal import Decimal
 from beancount_adjustments import reports
 from beancount_adjustments.book import Book
 from beancount_adjustments.csv_cells import csv_cell
-from beancount_adjustments.fava_ext.views import DateRange, QueueView, fmt_number
+from beancount_adjustments.fava_ext.views import DateRange, QueueView, fmt_number, label_of
 from beancount_adjustments.models import Adjustment, Posting, State
 
 Cell = str | int | Decimal | datetime.date | None
@@ -278,6 +278,8 @@ class Compliance:
     `bean-adjust report compliance` prints, with the page's counts."""
 
     rows: list[reports.ComplianceRow]
+    names: dict[str, str] = field(default_factory=dict)
+    """Each customer's declared name (the page shows it, with the id on hover)."""
 
     @property
     def exceptions(self) -> int:
@@ -297,14 +299,19 @@ class Compliance:
         return columns, [[getattr(r, c) for c in columns] for r in self.rows]
 
 
-def compliance(book: Book, date_range: DateRange | None = None) -> Compliance:
+def compliance(book: Book, date_range: DateRange | None = None,
+               today: datetime.date | None = None) -> Compliance:
     """Evidence for every adjustment requested in the range, exceptions first,
-    judged as `bean-adjust report compliance` judges it (pending requests are
-    measured against their SLA at the end of the range, else at the last
-    request: the same ledger always gives the same report)."""
+    judged as `bean-adjust report compliance` judges it: open requests are
+    measured against their SLA on `today` (default: the clock's), or on the
+    range's last day when that is earlier, so an item's age is the queue's."""
     scope = reports.Scope() if date_range is None else reports.Scope(
         start=date_range.begin, end=date_range.end - datetime.timedelta(days=1))
-    return Compliance(rows=reports.compliance(book, scope))
+    day = reports.as_of_day(scope, today)
+    rows = reports.compliance(book, scope, day)
+    names = {c: label.name for c in {r.customer for r in rows}
+             if (label := label_of(book, c, day)).name}
+    return Compliance(rows=rows, names=names)
 
 
 def queue_table(view: QueueView) -> Table:

@@ -72,12 +72,7 @@ def customer_label(index: BookIndex, customer: str, on: datetime.date) -> Custom
 
 
 def label_of(book: Book, customer: str, on: datetime.date) -> CustomerLabel:
-    directory = book.directory
-    record = directory.customer_on(customer, on)
-    if record is None:
-        records = directory.customers.get(customer)
-        record = records[-1] if records else None
-    return CustomerLabel(customer, (record.name or "") if record is not None else "")
+    return CustomerLabel(customer, queries.customer_name(book, customer, on))
 
 
 @dataclass(frozen=True)
