@@ -36,7 +36,7 @@ from markupsafe import Markup
 
 from beancount_adjustments import api, writer
 from beancount_adjustments.book import Book
-from beancount_adjustments.fava_ext import charts, report_data, views
+from beancount_adjustments.fava_ext import report_data, views
 from beancount_adjustments.fava_ext.views import BookIndex, DateRange
 from beancount_adjustments.models import Action
 from beancount_adjustments.plugin import book_of
@@ -495,7 +495,8 @@ class AdjustmentsExtension(FavaExtensionBase):
             detail = views.detail_view(index, adj_id, today=today, user=identity.user,
                                        default_sla=self.cfg.sla_days,
                                        ticket_url=self.cfg.ticket_url,
-                                       entries=self.ledger.all_entries)
+                                       entries=cast("list[data.Directive]",
+                                                    self.ledger.all_entries))
             if detail is None:
                 return Page(view="missing", missing_id=adj_id, **base)
             return Page(view="detail", detail=detail, **base)
@@ -530,36 +531,7 @@ class AdjustmentsExtension(FavaExtensionBase):
         trends = report_data.trends(book, date_range)
         impact = report_data.impact(book, date_range)
         compliance = report_data.compliance(book, date_range, self.today())
-        main = summary.currencies[0] if len(summary.currencies) == 1 else (
-            "USD" if "USD" in summary.currencies else
-            (summary.currencies[0] if summary.currencies else ""))
-        by_type = summary.dimensions.get("type", [])
-        by_state = summary.dimensions.get("state", [])
-        net = impact.by_month.get(main, {})
-        months = list(net)
-        nothing = [Decimal(0)] * len(trends.months)  # a currency with no requests or none applied
-        built = {
-            "by_kind": charts.bar_chart(trends.months, trends.by_kind,
-                                        title="Requests per month by kind"),
-            "amounts": charts.line_chart(
-                trends.months,
-                {f"requested {main}": trends.requested.get(main, nothing),
-                 f"applied {main}": trends.applied.get(main, nothing)},
-                title=f"Requested and applied amounts per month ({main})", unit=main),
-            "decision": charts.line_chart(
-                trends.months, {"avg days to decision": trends.days_to_decision,
-                                "approval rate %": trends.approval_rate},
-                title="Days to decision and approval rate"),
-            "by_type": charts.hbar_chart([(g.key, g.count) for g in by_type],
-                                         title="Requests by type"),
-            "by_state": charts.hbar_chart([(g.key, g.count) for g in by_state],
-                                          title="Requests by state"),
-            "impact": charts.line_chart(
-                months, {"revenue": [r.revenue for r in net.values()],
-                         "receivables": [r.receivables for r in net.values()],
-                         "expenses": [r.expenses for r in net.values()]},
-                title=f"Net effect of applied adjustments per month ({main})", unit=main),
-        }
+        built = report_data.report_charts(summary, trends, impact)
         return ReportsPage(summary=summary, trends=trends, impact=impact,
                            compliance=compliance, charts=built,
                            compliance_shown=min(len(compliance.rows), 200))

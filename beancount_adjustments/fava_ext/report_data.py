@@ -17,9 +17,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from markupsafe import Markup
+
 from beancount_adjustments import reports
 from beancount_adjustments.book import Book
 from beancount_adjustments.csv_cells import csv_cell
+from beancount_adjustments.fava_ext import charts
 from beancount_adjustments.fava_ext.views import DateRange, QueueView, fmt_number, label_of
 from beancount_adjustments.models import Adjustment, Posting, State
 
@@ -312,6 +315,49 @@ def compliance(book: Book, date_range: DateRange | None = None,
     names = {c: label.name for c in {r.customer for r in rows}
              if (label := label_of(book, c, day)).name}
     return Compliance(rows=rows, names=names)
+
+
+# -- charts ----------------------------------------------------------------------
+
+
+def report_charts(summary: Summary, trends: Trends, impact: Impact) -> dict[str, Markup]:
+    """The reports page's charts. Amounts are never added across currencies:
+    one chart per currency (keys `amounts:USD`, `impact:EUR`, ...), each
+    titled and with its y axis labelled in that currency."""
+    month_axis = "Month"
+    by_type = summary.dimensions.get("type", [])
+    by_state = summary.dimensions.get("state", [])
+    built: dict[str, Markup] = {
+        "by_kind": charts.bar_chart(trends.months, trends.by_kind,
+                                    title="Requests per month by kind",
+                                    y_label="Requests", x_label=month_axis),
+        "decision": charts.line_chart(
+            trends.months, {"avg days to decision": trends.days_to_decision,
+                            "approval rate %": trends.approval_rate},
+            title="Days to decision and approval rate",
+            y_label="Days · approval rate (%)", x_label=month_axis),
+        "by_type": charts.hbar_chart([(g.key, g.count) for g in by_type],
+                                     title="Requests by type", unit="requests"),
+        "by_state": charts.hbar_chart([(g.key, g.count) for g in by_state],
+                                      title="Requests by state", unit="requests"),
+    }
+    nothing = [Decimal(0)] * len(trends.months)  # a currency with none applied
+    for currency in sorted(set(trends.requested) | set(trends.applied)):
+        built[f"amounts:{currency}"] = charts.line_chart(
+            trends.months,
+            {f"requested {currency}": trends.requested.get(currency, nothing),
+             f"applied {currency}": trends.applied.get(currency, nothing)},
+            title=f"Requested and applied amounts per month ({currency})", unit=currency,
+            y_label=f"Amount ({currency})", x_label="Month requested")
+    for currency, by_month in sorted(impact.by_month.items()):
+        rows = list(by_month.values())
+        built[f"impact:{currency}"] = charts.line_chart(
+            list(by_month), {"revenue": [r.revenue for r in rows],
+                             "receivables": [r.receivables for r in rows],
+                             "expenses": [r.expenses for r in rows]},
+            title=f"Net effect of applied adjustments per month ({currency})",
+            unit=currency, y_label=f"Net change ({currency})", x_label="Month booked")
+    return built
 
 
 def queue_table(view: QueueView) -> Table:
