@@ -318,6 +318,9 @@ class TypePolicy(Frozen):
     backdate_days: int | None = None
     require_at: bool | None = None
     git_identity: bool | None = None
+    manual_chain: tuple[str, ...] | None = None
+    """`manual-chain:`: the roles a request asking for review (`approval-required:
+    TRUE`) needs where the matrix would approve it automatically."""
     source: Source
 
 

@@ -270,6 +270,9 @@ class TypeSettings:
     """How many days an event may be dated before the moment it was written (`at:`)."""
     require_at: bool = False
     git_identity: bool = False
+    manual_chain: tuple[str, ...] = ()
+    """The chain of a request that asks for review below every threshold (empty:
+    the first level of the type's lowest staffed row)."""
 
 
 @dataclass
@@ -290,7 +293,8 @@ class TypePolicies:
                 continue
             rank = (0 if any(c in policy.pattern for c in "*?[") else 1, len(policy.pattern))
             for name in ("separate_apply", "document_above", "sla_days",
-                         "signatures_required", "backdate_days", "require_at", "git_identity"):
+                         "signatures_required", "backdate_days", "require_at", "git_identity",
+                         "manual_chain"):
                 value = getattr(policy, name)
                 if value is not None and (name not in chosen or rank >= chosen[name][0]):
                     chosen[name] = (rank, value)

@@ -88,7 +88,7 @@ from beancount_adjustments.book import Book
 from beancount_adjustments.csv_cells import cell_text, csv_cell
 from beancount_adjustments.directives import is_under, receivable_totals
 from beancount_adjustments.models import Action, Adjustment, Frozen, State
-from beancount_adjustments.queries import age_days, is_overdue
+from beancount_adjustments.queries import age_days, is_overdue, rule_text
 
 REPORTS = ("summary", "trends", "impact", "compliance", "audit")
 FORMATS = ("table", "csv", "json", "html")
@@ -368,7 +368,7 @@ def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> 
             sod="ok" if sod_ok else "violated", evidence=evidence, signed=signed,
             unstamped=unstamped,
             documentation=documentation, days_to_decision=days,
-            policy=adj.rule.describe() if adj.rule is not None else "automatic (no matching row)",
+            policy=rule_text(adj),
             exceptions=" | ".join(exceptions)))
     return sorted(rows, key=lambda r: (not r.exceptions, r.date, r.id))
 
