@@ -32,10 +32,11 @@ nginx:
 	  else echo "nginx missing and not root: the deploy test will be skipped (and fail under CI)"; fi; \
 	fi
 
-# Fava serves a scratch copy (.demo/), so decisions made in the demo leave the
-# bundled ledger untouched; `make demo-reset` starts over.
+# Fava serves a scratch ledger (.demo/), generated dated to the day it is made
+# (open items of realistic ages), so decisions made in the demo leave the bundled
+# ledgers/demo.beancount (which tests compare) untouched; `make demo-reset` starts over.
 demo: setup
-	@mkdir -p .demo && [ -e .demo/demo.beancount ] || cp ledgers/demo.beancount .demo/demo.beancount
+	@mkdir -p .demo && [ -e .demo/demo.beancount ] || $(BIN)/bean-adjust demo -o .demo/demo.beancount --dated-to today
 	@echo "Fava with the Adjustments extension: http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/fava --host 127.0.0.1 --port $(PORT) .demo/demo.beancount
 

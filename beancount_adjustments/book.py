@@ -631,6 +631,15 @@ class _Replay:
                           f"{', '.join(unheld)} on {row.date}, so requests it covers cannot "
                           "be approved; check the spelling or declare a user with the role.",
                           row.source)
+        for policy in self.facts.policies:
+            unheld = [role for role in policy.manual_chain or ()
+                      if not self.directory.users_with_role(role, policy.date)]
+            if unheld:
+                self.warn("unheld-role",
+                          f'policy "{policy.pattern}" `manual-chain:`: nobody holds '
+                          f"{', '.join(unheld)} on {policy.date}, so requests asking for "
+                          "review cannot be approved; check the spelling or declare a user "
+                          "with the role.", policy.source)
 
     # -- the timeline --------------------------------------------------------
 
@@ -859,9 +868,12 @@ class _Replay:
             return False
         adj.rule = rule
         adj.chain = rule.roles if rule else ()
-        if request.approval_required and not adj.chain:
-            # Below every threshold, yet the requester asked for a review: the first
-            # level of the lowest row that names a role.
+        if request.approval_required and not adj.chain and adj.settings.manual_chain:
+            # Below every threshold, yet the requester asked for a review: the
+            # policy's own chain for that.
+            adj.chain = adj.settings.manual_chain
+        elif request.approval_required and not adj.chain:
+            # No manual chain: the first level of the lowest row that names a role.
             staffed = [row for row in rows if row.roles]
             if not staffed:
                 self.fail("no-reviewer",

@@ -331,7 +331,21 @@ class Reader:
             git_identity=None if git_identity is None else git_identity == "required",
             hold_until_billed=hold,
             statement_text=self.text(meta, "statement-text", source, what),
-            source=source)
+            manual_chain=self.manual_chain(meta, source, what), source=source)
+
+    def manual_chain(self, meta: Mapping[str, Any], source: Source,
+                     what: str) -> tuple[str, ...] | None:
+        """`manual-chain: "manager > finance"`: roles in order, as `chain:` writes them."""
+        text = self.text(meta, "manual-chain", source, what)
+        if text is None:
+            return None
+        roles = parse_chain(text)
+        if not roles or len(set(roles)) != len(roles):
+            self.problem("malformed-directive", source,
+                         f'{what}: `manual-chain:` lists roles in order, each once, like '
+                         f'"manager > finance", not {text!r}.')
+            return None
+        return roles
 
     def declaration(self, entry: data.Custom) -> Declaration | None:
         """`custom "adjustment-type" "credit:courtesy"` or `"adjustment-category" "ops:x"`."""

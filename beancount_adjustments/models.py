@@ -339,6 +339,9 @@ class TypePolicy(Frozen):
     git_identity: bool | None = None
     hold_until_billed: bool | None = None
     statement_text: str | None = None
+    manual_chain: tuple[str, ...] | None = None
+    """`manual-chain:`: the roles a request asking for review (`approval-required:
+    TRUE`) needs where the matrix would approve it automatically."""
     source: Source
 
 

@@ -315,6 +315,9 @@ class TypeSettings:
     until bill completion); applying is then a separate step."""
     statement_text: str | None = None
     """What the customer's statement calls an adjustment of the type."""
+    manual_chain: tuple[str, ...] = ()
+    """The chain of a request that asks for review below every threshold (empty:
+    the first level of the type's lowest staffed row)."""
 
 
 def pattern_rank(pattern: str) -> tuple[int, int]:
@@ -341,7 +344,7 @@ class TypePolicies:
             rank = pattern_rank(policy.pattern)
             for name in ("separate_apply", "document_above", "sla_days",
                          "signatures_required", "backdate_days", "require_at", "git_identity",
-                         "hold_until_billed", "statement_text"):
+                         "hold_until_billed", "statement_text", "manual_chain"):
                 value = getattr(policy, name)
                 if value is not None and (name not in chosen or rank >= chosen[name][0]):
                     chosen[name] = (rank, value)

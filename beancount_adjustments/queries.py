@@ -16,6 +16,8 @@ these helpers, so a queue reads the same everywhere::
   `user` take `action` now; `signed=False` (the default) for a tool that
   does not sign, so types whose policy requires signatures are not offered.
 - `requirements(adj)`: in words, what the adjustment still needs.
+- `rule_text(adj)`: the rule that set its chain, in words.
+- `customer_text(book, customer, date)`: "Name (id)", or the id without a name.
 - `row(adj, book, today)`: a JSON-ready summary of one adjustment.
 
 All pure reads over the replayed book; nothing here touches a file.
@@ -166,6 +168,43 @@ def requirements(adj: Adjustment) -> str:
         return "nothing can happen until the request is fixed: " + "; ".join(
             p.message for p in adj.problems) if adj.problems else "the request is invalid"
     return f"nothing: it is {state}"
+
+
+def rule_text(adj: Adjustment) -> str:
+    """The rule that set the chain, in words: the matrix row, or why a request
+    the matrix would approve automatically needs approval after all."""
+    rule = adj.rule
+    asked = adj.request.approval_required and adj.chain
+    if asked and (rule is None or not rule.roles):
+        return ("approval asked by the requester: the policy's manual chain "
+                + " > ".join(adj.chain))
+    if asked and rule is not None and _below(adj.judged or adj.amount, rule.threshold):
+        return f"approval asked by the requester: the first level of {rule.describe()}"
+    if rule is not None:
+        return rule.describe()
+    return "automatic (no matching row)"
+
+
+def _below(amount: Money | None, threshold: Money) -> bool:
+    """Below the row's threshold: the row was not chosen by the amount."""
+    return (amount is not None and amount.currency == threshold.currency
+            and amount.number < threshold.number)
+
+
+def customer_name(book: Book, customer: str, on: datetime.date) -> str:
+    """`customer`'s declared name on `on` (else its latest one), or ""."""
+    directory = book.directory
+    record = directory.customer_on(customer, on)
+    if record is None:
+        records = directory.customers.get(customer)
+        record = records[-1] if records else None
+    return (record.name or "") if record is not None else ""
+
+
+def customer_text(book: Book, customer: str, on: datetime.date) -> str:
+    """"Name (id)" for a customer with a declared name, else the id."""
+    name = customer_name(book, customer, on)
+    return f"{name} ({customer})" if name else customer
 
 
 def approval_text(adj: Adjustment) -> str:

@@ -88,7 +88,7 @@ from beancount_adjustments.book import Book
 from beancount_adjustments.csv_cells import cell_text, csv_cell
 from beancount_adjustments.directives import is_under, receivable_totals
 from beancount_adjustments.models import Action, Adjustment, Frozen, State
-from beancount_adjustments.queries import age_days, is_overdue
+from beancount_adjustments.queries import age_days, is_overdue, rule_text
 
 REPORTS = ("summary", "trends", "impact", "compliance", "audit")
 FORMATS = ("table", "csv", "json", "html")
@@ -124,6 +124,12 @@ class Scope(Frozen):
         parts += [f"{name} {value}" for name, value in (
             ("type", self.type), ("customer", self.customer), ("state", self.state)) if value]
         return ", ".join(parts)
+
+
+def as_of_day(scope: Scope, today: datetime.date | None = None) -> datetime.date:
+    """The day a report counts ages to: today, or the scope's end when earlier."""
+    day = today or datetime.date.today()
+    return min(day, scope.end) if scope.end is not None else day
 
 
 def _selected(book: Book, scope: Scope) -> list[Adjustment]:
@@ -315,12 +321,12 @@ def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> 
         ComplianceRow]:
     """Evidence for every adjustment in the period, exceptions first.
 
-    `today` (default: the end of the scope, else the date of the last request)
-    is the day pending requests are measured against their SLA.
+    Open requests are measured against their SLA on `today` (default: the
+    clock's), or on the last day of the scope when that is earlier: the age
+    the queue shows, never one in the future.
     """
     chosen = _selected(book, scope)
-    as_of = today or scope.end or max((a.request.date for a in chosen),
-                                       default=datetime.date.min)
+    as_of = as_of_day(scope, today)
     rows: list[ComplianceRow] = []
     for adj in chosen:
         request = adj.request
@@ -362,7 +368,7 @@ def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> 
             sod="ok" if sod_ok else "violated", evidence=evidence, signed=signed,
             unstamped=unstamped,
             documentation=documentation, days_to_decision=days,
-            policy=adj.rule.describe() if adj.rule is not None else "automatic (no matching row)",
+            policy=rule_text(adj),
             exceptions=" | ".join(exceptions)))
     return sorted(rows, key=lambda r: (not r.exceptions, r.date, r.id))
 
@@ -416,11 +422,13 @@ def audit(book: Book, scope: Scope) -> list[AuditRow]:
     return [row for _, row in keyed]
 
 
-def build(report: str, book: Book, scope: Scope) -> list[Frozen]:
-    """The rows of the named report (one of `REPORTS`)."""
+def build(report: str, book: Book, scope: Scope,
+          today: datetime.date | None = None) -> list[Frozen]:
+    """The rows of the named report (one of `REPORTS`); `today` is the day
+    compliance counts ages to (default: the clock's)."""
     builders: dict[str, Callable[[Book, Scope], Sequence[Frozen]]] = {
         "summary": summary, "trends": trends, "impact": impact,
-        "compliance": compliance, "audit": audit}
+        "compliance": lambda b, s: compliance(b, s, today), "audit": audit}
     if report not in builders:
         raise ValueError(f"unknown report {report!r}; choose one of {', '.join(REPORTS)}")
     return list(builders[report](book, scope))
@@ -618,9 +626,10 @@ def render(rows: Sequence[Frozen], fmt: str, *, title: str = "Report", subtitle:
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def report_text(report: str, book: Book, scope: Scope, fmt: str) -> str:
+def report_text(report: str, book: Book, scope: Scope, fmt: str,
+                today: datetime.date | None = None) -> str:
     """Build and render a report in one call (what `bean-adjust report` prints)."""
-    rows = build(report, book, scope)
+    rows = build(report, book, scope, today)
     return render(rows, fmt, title=f"Adjustments: {report}", subtitle=scope.describe(),
                   model=MODELS[report])
 

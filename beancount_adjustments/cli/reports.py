@@ -39,6 +39,7 @@ from beancount_adjustments.cli.common import (
     load,
     refused,
     require_user,
+    today,
     user_option,
 )
 from beancount_adjustments.models import State
@@ -78,7 +79,7 @@ def report(*, kind: str, ledger: Path, start: datetime.datetime | None,
     _, _, _, book = load(ledger)
     scope = reports.Scope(start=_day(start), end=_day(end), type=adj_type, customer=customer,
                           state=State(state) if state else None)
-    _output(reports.report_text(kind, book, scope, fmt), output)
+    _output(reports.report_text(kind, book, scope, fmt, today()), output)
 
 
 @click.command("export")

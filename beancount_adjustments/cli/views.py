@@ -49,10 +49,13 @@ from beancount_adjustments.queries import (
     Filters,
     age_days,
     counts_by_state,
+    customer_name,
+    customer_text,
     eligible_approvers,
     is_overdue,
     requirements,
     row,
+    rule_text,
     select,
 )
 
@@ -162,7 +165,8 @@ def _show_json(adj: Adjustment, book: Book, entries: list[data.Directive],
         "payee": request.payee, "narration": request.narration, "ticket": request.ticket,
         "document": request.document,
         "effective": request.effective.isoformat() if request.effective else None,
-        "tier": adj.tier, "rule": adj.rule.describe() if adj.rule else None,
+        "customer_name": customer_name(book, request.customer, on) or None,
+        "tier": adj.tier, "rule": rule_text(adj) if adj.chain or adj.rule else None,
         "postings": [{"account": p.account, "number": str(p.number), "currency": p.currency}
                      for p in request.postings],
         "events": [{"date": r.event.date.isoformat(), "action": str(r.event.action),
@@ -200,7 +204,8 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
     echo = click.echo
     echo(f"{adj.id}  {request.type}  {adj.state}")
     echo(f"  at {request.source.filename}:{request.source.lineno}")
-    echo(f"  customer: {request.customer}" + (f" ({adj.tier})" if adj.tier else ""))
+    echo(f"  customer: {customer_text(book, request.customer, on)}"
+         + (f", tier {adj.tier}" if adj.tier else ""))
     echo(f"  requested by {request.requested_by} on {request.date}")
     echo(f"  reason: {request.reason}")
     for label, value in (("category", request.category), ("invoice", request.invoice),
@@ -213,7 +218,7 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
             echo(f"  {label}: {value}")
     echo(f"  amount: {adj.amount if adj.amount else '-'}")
     echo(f"  digest: {adj.digest}")
-    echo(f"  rule: {adj.rule.describe() if adj.rule else 'none: approved automatically'}")
+    echo(f"  rule: {rule_text(adj)}")
     echo("postings:")
     width = max((len(p.account) for p in request.postings), default=0)
     for posting in request.postings:

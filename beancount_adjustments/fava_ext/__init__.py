@@ -36,7 +36,7 @@ from markupsafe import Markup
 
 from beancount_adjustments import api, loading, notify_alerts, writer
 from beancount_adjustments.book import Book
-from beancount_adjustments.fava_ext import charts, report_data, views
+from beancount_adjustments.fava_ext import report_data, views
 from beancount_adjustments.fava_ext.new_request import NewRequestForm, new_request_form
 from beancount_adjustments.fava_ext.statement_page import StatementPage, statement_page
 from beancount_adjustments.fava_ext.views import BookIndex, DateRange
@@ -525,7 +525,9 @@ class AdjustmentsExtension(FavaExtensionBase):
             adj_id = request.args.get("id", "")
             detail = views.detail_view(index, adj_id, today=today, user=identity.user,
                                        default_sla=self.cfg.sla_days,
-                                       ticket_url=self.cfg.ticket_url)
+                                       ticket_url=self.cfg.ticket_url,
+                                       entries=cast("list[data.Directive]",
+                                                    self.ledger.all_entries))
             if detail is None:
                 return Page(view="missing", missing_id=adj_id, **base)
             return Page(view="detail", detail=detail, **base)
@@ -551,7 +553,7 @@ class AdjustmentsExtension(FavaExtensionBase):
 
     def reports(self, book: Book, date_range: DateRange | None) -> ReportsPage:
         index = self.index()
-        key = ("reports", date_range)
+        key = ("reports", date_range, self.today())
         if index is not None and index.book is book:
             found = index.memo.get(key)
             if isinstance(found, ReportsPage):
@@ -565,37 +567,8 @@ class AdjustmentsExtension(FavaExtensionBase):
         summary = report_data.summary(book, date_range)
         trends = report_data.trends(book, date_range)
         impact = report_data.impact(book, date_range)
-        compliance = report_data.compliance(book, date_range)
-        main = summary.currencies[0] if len(summary.currencies) == 1 else (
-            "USD" if "USD" in summary.currencies else
-            (summary.currencies[0] if summary.currencies else ""))
-        by_type = summary.dimensions.get("type", [])
-        by_state = summary.dimensions.get("state", [])
-        net = impact.by_month.get(main, {})
-        months = list(net)
-        nothing = [Decimal(0)] * len(trends.months)  # a currency with no requests or none applied
-        built = {
-            "by_kind": charts.bar_chart(trends.months, trends.by_kind,
-                                        title="Requests per month by kind"),
-            "amounts": charts.line_chart(
-                trends.months,
-                {f"requested {main}": trends.requested.get(main, nothing),
-                 f"applied {main}": trends.applied.get(main, nothing)},
-                title=f"Requested and applied amounts per month ({main})", unit=main),
-            "decision": charts.line_chart(
-                trends.months, {"avg days to decision": trends.days_to_decision,
-                                "approval rate %": trends.approval_rate},
-                title="Days to decision and approval rate"),
-            "by_type": charts.hbar_chart([(g.key, g.count) for g in by_type],
-                                         title="Requests by type"),
-            "by_state": charts.hbar_chart([(g.key, g.count) for g in by_state],
-                                          title="Requests by state"),
-            "impact": charts.line_chart(
-                months, {"revenue": [r.revenue for r in net.values()],
-                         "receivables": [r.receivables for r in net.values()],
-                         "expenses": [r.expenses for r in net.values()]},
-                title=f"Net effect of applied adjustments per month ({main})", unit=main),
-        }
+        compliance = report_data.compliance(book, date_range, self.today())
+        built = report_data.report_charts(summary, trends, impact)
         return ReportsPage(summary=summary, trends=trends, impact=impact,
                            compliance=compliance, charts=built,
                            compliance_shown=min(len(compliance.rows), 200))
@@ -870,7 +843,7 @@ class AdjustmentsExtension(FavaExtensionBase):
         elif name == "impact":
             table = report_data.impact(index.book, date_range).table()
         elif name == "compliance":
-            table = report_data.compliance(index.book, date_range).table()
+            table = report_data.compliance(index.book, date_range, self.today()).table()
         else:
             return _json(404, ok=False, error=f"unknown report {name!r}; one of "
                          f"{', '.join((*report_data.REPORTS, 'queue'))}")

@@ -16,13 +16,19 @@ from decimal import Decimal
 from markupsafe import Markup, escape
 
 Number = int | float | Decimal
-WIDTH = 720
-HEIGHT = 240
-PAD_LEFT = 64
-PAD_RIGHT = 12
+WIDTH = 600
+HEIGHT = 270
+PAD_LEFT = 96
+PAD_RIGHT = 14
 PAD_TOP = 14
-PAD_BOTTOM = 46
+PAD_BOTTOM = 66
 SERIES_CLASSES = 6
+FONT = 12
+"""Every text's size, in the svg's own units. The svg is drawn at its own size
+(width = viewBox width) and only ever shrinks to fit a narrow screen, so this
+is the size read on the page: never the 7 px a stretched viewBox once gave."""
+LEGEND_Y = HEIGHT - 8
+X_LABEL_Y = HEIGHT - 28
 
 
 def _nice_max(value: float) -> float:
@@ -37,13 +43,26 @@ def _nice_max(value: float) -> float:
 
 
 def _fmt(value: float) -> str:
-    if abs(value) >= 1_000_000:
-        return f"{value / 1_000_000:.1f}M"
-    if abs(value) >= 10_000:
-        return f"{value / 1_000:.0f}k"
-    if value == int(value):
-        return f"{int(value):,}"
+    """A number as a tick or tooltip says it: in full, grouped by thousands
+    (62,000, not 62k); only beyond a hundred million in millions."""
+    if abs(value) >= 100_000_000:
+        return f"{value / 1_000_000:,.0f}M"
+    if value == int(value) or abs(value) >= 1_000:
+        return f"{value:,.0f}"
     return f"{value:,.2f}"
+
+
+def _text(x: float, y: float, text: str, *, cls: str = "adj-chart-axis", anchor: str = "",
+          extra: str = "") -> str:
+    anchor_attr = f' text-anchor="{anchor}"' if anchor else ""
+    return (f'<text class="{cls}" x="{x:.1f}" y="{y:.1f}" font-size="{FONT}"{anchor_attr}'
+            f"{extra}>{escape(text)}</text>")
+
+
+def _open(title: str, height: int) -> list[str]:
+    return [f'<svg class="adj-chart" width="{WIDTH}" height="{height}" '
+            f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}" '
+            'preserveAspectRatio="xMinYMin meet">', f"<title>{escape(title)}</title>"]
 
 
 def _legend(names: Sequence[str], y: float) -> list[str]:
@@ -51,27 +70,38 @@ def _legend(names: Sequence[str], y: float) -> list[str]:
     x = float(PAD_LEFT)
     for i, name in enumerate(names):
         cls = f"adj-s{i % SERIES_CLASSES}"
-        parts.append(f'<rect class="{cls}" x="{x:.1f}" y="{y - 9:.1f}" width="10" '
-                     'height="10" rx="2"/>')
-        parts.append(f'<text class="adj-chart-legend" x="{x + 14:.1f}" y="{y:.1f}">'
-                     f"{escape(name)}</text>")
-        x += 24 + 7.2 * len(name)
+        parts.append(f'<rect class="{cls}" x="{x:.1f}" y="{y - 10:.1f}" width="11" '
+                     'height="11" rx="2"/>')
+        parts.append(_text(x + 15, y, name, cls="adj-chart-legend"))
+        x += 28 + 7.4 * len(name)
+    return parts
+
+
+def _axis_labels(y_label: str, x_label: str) -> list[str]:
+    """The axes' names (with their unit): y turned along its axis, x below the ticks."""
+    inner_h = HEIGHT - PAD_TOP - PAD_BOTTOM
+    parts: list[str] = []
+    if y_label:
+        cy = PAD_TOP + inner_h / 2
+        parts.append(_text(16, cy, y_label, cls="adj-chart-axis-label", anchor="middle",
+                           extra=f' transform="rotate(-90 16 {cy:.1f})"'))
+    if x_label:
+        cx = PAD_LEFT + (WIDTH - PAD_LEFT - PAD_RIGHT) / 2
+        parts.append(_text(cx, X_LABEL_Y, x_label, cls="adj-chart-axis-label",
+                           anchor="middle"))
     return parts
 
 
 def _frame(low: float, high: float, title: str) -> list[str]:
     """The svg opening, grid lines and y labels for a value range low..high."""
     inner_h = HEIGHT - PAD_TOP - PAD_BOTTOM
-    parts = [f'<svg class="adj-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-             f'aria-label="{escape(title)}" preserveAspectRatio="xMidYMid meet">',
-             f"<title>{escape(title)}</title>"]
+    parts = _open(title, HEIGHT)
     for i in range(5):
         value = low + (high - low) * i / 4
         y = PAD_TOP + inner_h - (value - low) / (high - low) * inner_h
         parts.append(f'<line class="adj-chart-grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" '
                      f'y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="adj-chart-axis" x="{PAD_LEFT - 6}" y="{y + 4:.1f}" '
-                     f'text-anchor="end">{escape(_fmt(value))}</text>')
+        parts.append(_text(PAD_LEFT - 6, y + 4, _fmt(value), anchor="end"))
     if low < 0 < high:
         y0 = PAD_TOP + inner_h - (0 - low) / (high - low) * inner_h
         parts.append(f'<line class="adj-chart-zero" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" '
@@ -80,21 +110,24 @@ def _frame(low: float, high: float, title: str) -> list[str]:
 
 
 def _x_labels(labels: Sequence[str], centers: Sequence[float]) -> list[str]:
-    step = max(1, math.ceil(len(labels) / 14))
-    y = HEIGHT - PAD_BOTTOM + 16
-    return [f'<text class="adj-chart-axis" x="{x:.1f}" y="{y}" text-anchor="middle">'
-            f"{escape(label)}</text>"
+    # A month label ("2026-01") is about 50 units wide at FONT: one in `step`
+    # keeps them apart.
+    room = (WIDTH - PAD_LEFT - PAD_RIGHT) / max(1, len(labels))
+    step = max(1, math.ceil(58 / room))
+    y = HEIGHT - PAD_BOTTOM + 17
+    return [_text(x, y, label, anchor="middle")
             for i, (label, x) in enumerate(zip(labels, centers, strict=True)) if i % step == 0]
 
 
 def empty_chart(title: str) -> Markup:
-    return Markup(f'<svg class="adj-chart" viewBox="0 0 {WIDTH} 60" role="img" '
-                  f'aria-label="{escape(title)}"><text class="adj-chart-axis" x="{WIDTH / 2}" '
-                  'y="34" text-anchor="middle">no data in this period</text></svg>')
+    return Markup("".join([*_open(title, 60),
+                           _text(WIDTH / 2, 34, "no data in this period", anchor="middle"),
+                           "</svg>"]))
 
 
 def bar_chart(labels: Sequence[str], series: Mapping[str, Sequence[Number]], *,
-              title: str, unit: str = "", integer: bool = True) -> Markup:
+              title: str, unit: str = "", integer: bool = True, y_label: str = "",
+              x_label: str = "") -> Markup:
     """Stacked vertical bars: one bar per label, one segment per series."""
     if not labels or not series:
         return empty_chart(title)
@@ -124,19 +157,22 @@ def bar_chart(labels: Sequence[str], series: Mapping[str, Sequence[Number]], *,
                          f'width="{bar:.1f}" height="{h:.1f}"><title>{escape(tip)}</title>'
                          "</rect>")
     parts += _x_labels(labels, centers)
-    parts += _legend(names, HEIGHT - 8)
+    parts += _axis_labels(y_label, x_label)
+    parts += _legend(names, LEGEND_Y)
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
 def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[Number | None]], *,
-               title: str, unit: str = "") -> Markup:
+               title: str, unit: str = "", y_label: str = "", x_label: str = "") -> Markup:
     """One line per series over the labels; None leaves a gap."""
     values = [float(v) for s in series.values() for v in s if v is not None]
     if not labels or not values:
         return empty_chart(title)
     low = min(0.0, *values)
-    high = _nice_max(max([*values, 0.0]))
+    peak = max([*values, 0.0])
+    # Only negative values (a month of credits): the axis ends at 0, not at 1.
+    high = _nice_max(peak) if peak > 0 or low == 0 else 0.0
     if low < 0:
         low = -_nice_max(-low)
     inner_w = WIDTH - PAD_LEFT - PAD_RIGHT
@@ -167,34 +203,35 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[Number | Non
             parts.append(f'<circle class="{cls}" cx="{x:.1f}" cy="{y_of(float(value)):.1f}" '
                          f'r="3"><title>{escape(tip)}</title></circle>')
     parts += _x_labels(labels, centers)
-    parts += _legend(list(series), HEIGHT - 8)
+    parts += _axis_labels(y_label, x_label)
+    parts += _legend(list(series), LEGEND_Y)
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
 def hbar_chart(items: Sequence[tuple[str, Number]], *, title: str, unit: str = "",
                limit: int = 12) -> Markup:
-    """Horizontal bars, largest first: for breakdowns by type, category, state."""
+    """Horizontal bars, largest first: for breakdowns by type, category, state.
+    Each bar is labelled with its value and `unit` (what the bars count)."""
     shown = sorted(items, key=lambda item: -float(item[1]))[:limit]
     if not shown:
         return empty_chart(title)
-    row_h = 22
-    label_w = 230
+    row_h = 24
+    label_w = 200
     height = PAD_TOP + row_h * len(shown) + 8
     high = _nice_max(max(float(v) for _, v in shown))
-    inner_w = WIDTH - label_w - PAD_RIGHT - 70
-    parts = [f'<svg class="adj-chart" viewBox="0 0 {WIDTH} {height}" role="img" '
-             f'aria-label="{escape(title)}"><title>{escape(title)}</title>']
+    inner_w = WIDTH - label_w - PAD_RIGHT - 110
+    parts = _open(title, height)
     for i, (label, value) in enumerate(shown):
         y = PAD_TOP + i * row_h
         w = max(1.0, float(value) / high * inner_w)
-        text = _fmt(float(value)) + (f" {unit}" if unit else "")
-        parts.append(f'<text class="adj-chart-label" x="{label_w - 8}" y="{y + 14}" '
-                     f'text-anchor="end">{escape(label)}</text>')
+        # "1 request", "2 requests": a plural unit loses its s for one.
+        said = unit[:-1] if unit.endswith("s") and float(value) == 1 else unit
+        text = _fmt(float(value)) + (f" {said}" if said else "")
+        parts.append(_text(label_w - 8, y + 15, label, cls="adj-chart-label", anchor="end"))
         parts.append(f'<rect class="adj-s{i % SERIES_CLASSES}" x="{label_w}" y="{y + 3}" '
                      f'width="{w:.1f}" height="{row_h - 7}" rx="2"><title>'
                      f"{escape(label)}: {escape(text)}</title></rect>")
-        parts.append(f'<text class="adj-chart-axis" x="{label_w + w + 6:.1f}" y="{y + 14}">'
-                     f"{escape(text)}</text>")
+        parts.append(_text(label_w + w + 6, y + 15, text))
     parts.append("</svg>")
     return Markup("".join(parts))

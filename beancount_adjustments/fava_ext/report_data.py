@@ -17,10 +17,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from markupsafe import Markup
+
 from beancount_adjustments import reports
 from beancount_adjustments.book import Book
 from beancount_adjustments.csv_cells import csv_cell
-from beancount_adjustments.fava_ext.views import DateRange, QueueView, fmt_number
+from beancount_adjustments.fava_ext import charts
+from beancount_adjustments.fava_ext.views import DateRange, QueueView, fmt_number, label_of
 from beancount_adjustments.models import Adjustment, Posting, State
 
 Cell = str | int | Decimal | datetime.date | None
@@ -278,6 +281,8 @@ class Compliance:
     `bean-adjust report compliance` prints, with the page's counts."""
 
     rows: list[reports.ComplianceRow]
+    names: dict[str, str] = field(default_factory=dict)
+    """Each customer's declared name (the page shows it, with the id on hover)."""
 
     @property
     def exceptions(self) -> int:
@@ -297,14 +302,62 @@ class Compliance:
         return columns, [[getattr(r, c) for c in columns] for r in self.rows]
 
 
-def compliance(book: Book, date_range: DateRange | None = None) -> Compliance:
+def compliance(book: Book, date_range: DateRange | None = None,
+               today: datetime.date | None = None) -> Compliance:
     """Evidence for every adjustment requested in the range, exceptions first,
-    judged as `bean-adjust report compliance` judges it (pending requests are
-    measured against their SLA at the end of the range, else at the last
-    request: the same ledger always gives the same report)."""
+    judged as `bean-adjust report compliance` judges it: open requests are
+    measured against their SLA on `today` (default: the clock's), or on the
+    range's last day when that is earlier, so an item's age is the queue's."""
     scope = reports.Scope() if date_range is None else reports.Scope(
         start=date_range.begin, end=date_range.end - datetime.timedelta(days=1))
-    return Compliance(rows=reports.compliance(book, scope))
+    day = reports.as_of_day(scope, today)
+    rows = reports.compliance(book, scope, day)
+    names = {c: label.name for c in {r.customer for r in rows}
+             if (label := label_of(book, c, day)).name}
+    return Compliance(rows=rows, names=names)
+
+
+# -- charts ----------------------------------------------------------------------
+
+
+def report_charts(summary: Summary, trends: Trends, impact: Impact) -> dict[str, Markup]:
+    """The reports page's charts. Amounts are never added across currencies:
+    one chart per currency (keys `amounts:USD`, `impact:EUR`, ...), each
+    titled and with its y axis labelled in that currency."""
+    month_axis = "Month"
+    by_type = summary.dimensions.get("type", [])
+    by_state = summary.dimensions.get("state", [])
+    built: dict[str, Markup] = {
+        "by_kind": charts.bar_chart(trends.months, trends.by_kind,
+                                    title="Requests per month by kind",
+                                    y_label="Requests", x_label=month_axis),
+        "decision": charts.line_chart(
+            trends.months, {"avg days to decision": trends.days_to_decision,
+                            "approval rate %": trends.approval_rate},
+            title="Days to decision and approval rate",
+            y_label="Days · approval rate (%)", x_label=month_axis),
+        "by_type": charts.hbar_chart([(g.key, g.count) for g in by_type],
+                                     title="Requests by type", unit="requests"),
+        "by_state": charts.hbar_chart([(g.key, g.count) for g in by_state],
+                                      title="Requests by state", unit="requests"),
+    }
+    nothing = [Decimal(0)] * len(trends.months)  # a currency with none applied
+    for currency in sorted(set(trends.requested) | set(trends.applied)):
+        built[f"amounts:{currency}"] = charts.line_chart(
+            trends.months,
+            {f"requested {currency}": trends.requested.get(currency, nothing),
+             f"applied {currency}": trends.applied.get(currency, nothing)},
+            title=f"Requested and applied amounts per month ({currency})", unit=currency,
+            y_label=f"Amount ({currency})", x_label="Month requested")
+    for currency, by_month in sorted(impact.by_month.items()):
+        rows = list(by_month.values())
+        built[f"impact:{currency}"] = charts.line_chart(
+            list(by_month), {"revenue": [r.revenue for r in rows],
+                             "receivables": [r.receivables for r in rows],
+                             "expenses": [r.expenses for r in rows]},
+            title=f"Net effect of applied adjustments per month ({currency})",
+            unit=currency, y_label=f"Net change ({currency})", x_label="Month booked")
+    return built
 
 
 def queue_table(view: QueueView) -> Table:

@@ -9,6 +9,7 @@ over these functions.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import math
 import os
@@ -17,8 +18,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import quote
 
+from beancount.core import compare, data
+
 from beancount_adjustments import policy, queries
 from beancount_adjustments.book import Book
+from beancount_adjustments.effects import TAG_APPLIED, TAG_REVERSAL
 from beancount_adjustments.lifecycle import allowed
 from beancount_adjustments.models import (
     BOOKED_STATES,
@@ -47,6 +51,29 @@ def fmt_number(number: Decimal) -> str:
 
 def fmt_money(money: Money | None) -> str:
     return "" if money is None else f"{fmt_number(money.number)} {money.currency}"
+
+
+@dataclass(frozen=True)
+class CustomerLabel:
+    """A customer as the pages show it: the declared name, the id on hover
+    (the `customer` macro of adj_macros.html renders it)."""
+
+    id: str
+    name: str = ""
+
+    @property
+    def text(self) -> str:
+        """Plain text (CLI, CSV): "Name (id)", or the id alone."""
+        return f"{self.name} ({self.id})" if self.name else self.id
+
+
+def customer_label(index: BookIndex, customer: str, on: datetime.date) -> CustomerLabel:
+    """`customer`'s declared name on `on` (else its latest one, else none)."""
+    return label_of(index.book, customer, on)
+
+
+def label_of(book: Book, customer: str, on: datetime.date) -> CustomerLabel:
+    return CustomerLabel(customer, queries.customer_name(book, customer, on))
 
 
 @dataclass(frozen=True)
@@ -618,6 +645,12 @@ class DetailView:
     actions: tuple[ActionHint, ...]
     notes: str | None = None
     approval_required: bool = False
+    customer_label: CustomerLabel | None = None
+    booked_hash: str | None = None
+    """Fava's entry hash of the booked transaction (its context page), if booked."""
+    reversal_hash: str | None = None
+    rejection: TimelineItem | None = None
+    """The accepted rejection (of the request, or of its reversal), for the header."""
 
 
 def ticket_link(template: str | None, ticket: str | None) -> str | None:
@@ -640,7 +673,10 @@ def _digest_status(recorded: str | None, current: str) -> str:
 
 
 def timeline(adj: Adjustment) -> list[TimelineItem]:
-    """Every event the ledger holds for the request, in order, with its outcome."""
+    """Every event the ledger holds for the request, with its outcome, in the
+    replay's order (date, then file and line, `at:` where stamped): the
+    history is already in that order, and the booked and reversing entries
+    follow the event that made them."""
     request = adj.request
     items = [TimelineItem(
         date=request.date, at="", what="requested", by=request.requested_by, outcome="info",
@@ -649,6 +685,17 @@ def timeline(adj: Adjustment) -> list[TimelineItem]:
         items.append(TimelineItem(date=request.date, at="", what="approved automatically",
                                   by="policy", outcome="info",
                                   note="below every approval threshold"))
+    booked = undone = None
+    if adj.applied_on is not None:
+        effective = adj.effective_date or adj.applied_on
+        booked = TimelineItem(date=adj.applied_on, at="", what="applied", by="",
+                              outcome="info", note=f"booked on {effective.isoformat()}")
+    if adj.reversed_on is not None:
+        undone = TimelineItem(date=adj.reversed_on, at="", what="reversed", by="",
+                              outcome="info", note="reversing entry booked")
+    if booked is not None and adj.applied_source == request.source:
+        items.append(booked)
+        booked = None
     for record in adj.history:
         event = record.event
         outcome = "stale" if record.stale and not record.accepted else (
@@ -658,17 +705,58 @@ def timeline(adj: Adjustment) -> list[TimelineItem]:
             outcome=outcome, reason=event.reason or "", comment=event.comment or "",
             note=record.note, digest=_digest_status(event.digest, adj.digest),
             where=f"{event.source.filename}:{event.source.lineno}"))
-    if adj.applied_on is not None:
-        effective = adj.effective_date or adj.applied_on
-        items.append(TimelineItem(
-            date=adj.applied_on, at="", what="applied", by="", outcome="info",
-            note=f"booked on {effective.isoformat()}"))
-    if adj.reversed_on is not None:
-        items.append(TimelineItem(date=adj.reversed_on, at="", what="reversed", by="",
-                                  outcome="info", note="reversing entry booked"))
-    order = {"requested": 0, "approved automatically": 1}
-    items.sort(key=lambda i: (i.date, order.get(i.what, 2)))
+        if not record.accepted:
+            continue
+        if booked is not None and event.source == adj.applied_source:
+            items.append(booked)
+            booked = None
+        if undone is not None and event.source == adj.reversed_source:
+            items.append(undone)
+            undone = None
+    # A book made without sources for its effects still shows them, last.
+    items += [item for item in (booked, undone) if item is not None]
     return items
+
+
+def rejection(adj: Adjustment) -> TimelineItem | None:
+    """The rejection that stands: of the request (state rejected) or of its
+    reversal (refused, so applied again)."""
+    if adj.state not in (State.REJECTED, State.APPLIED):
+        return None
+    for record in reversed(adj.history):
+        event = record.event
+        if record.accepted and event.action is Action.CANCEL:
+            return None
+        if record.accepted and event.action is Action.REJECT:
+            what = "rejected" if adj.state is State.REJECTED else "reversal refused"
+            return TimelineItem(date=event.date, at=event.at or "", what=what, by=event.by,
+                                outcome="accepted", reason=event.reason or "",
+                                comment=event.comment or "")
+    return None
+
+
+def journal_hashes(entries: Sequence[data.Directive],
+                   adj: Adjustment) -> tuple[str | None, str | None]:
+    """Fava's hashes of the booked and the reversing transaction of `adj`.
+
+    The entries are sorted by date and each generated one is dated where the
+    book says, so only that day is searched (a detail page must not walk a
+    large ledger).
+    """
+    def find(day: datetime.date | None, tag: str) -> str | None:
+        if day is None:
+            return None
+        at = bisect.bisect_left(entries, day, key=lambda e: e.date)
+        while at < len(entries) and entries[at].date == day:
+            entry = entries[at]
+            if (isinstance(entry, data.Transaction) and tag in (entry.tags or ())
+                    and adj.id in (entry.links or ())):
+                return str(compare.hash_entry(entry))
+            at += 1
+        return None
+
+    booked = adj.effective_date or adj.applied_on
+    return find(booked, TAG_APPLIED), find(adj.reversed_on, TAG_REVERSAL)
 
 
 def requirements(index: BookIndex, adj: Adjustment, on: datetime.date) -> list[Requirement]:
@@ -719,7 +807,10 @@ def credited_against(index: BookIndex, invoice: str) -> Decimal:
 
 def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: str | None,
                 default_sla: int, ticket_url: str | None = None,
-                earlier_limit: int = 25) -> DetailView | None:
+                earlier_limit: int = 25,
+                entries: Sequence[data.Directive] = ()) -> DetailView | None:
+    """The detail page's model; `entries` (the loaded ledger's, sorted) give the
+    links to the booked and reversing transactions."""
     adj = index.book.get(adj_id)
     if adj is None:
         return None
@@ -745,9 +836,10 @@ def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: st
         base = os.path.dirname(request.source.filename)
         document_path = os.path.normpath(os.path.join(base, request.document))
         exists = os.path.isfile(document_path)
-    policy = adj.rule.describe() if adj.rule is not None else (
+    policy = queries.rule_text(adj) if adj.rule is not None or adj.chain else (
         "no approval rule matches: approved automatically" if adj.state is not State.INVALID
         else "the request is invalid; no rule was chosen")
+    booked, reversal = journal_hashes(entries, adj) if entries else (None, None)
     return DetailView(
         adj=adj, row=row, postings=request.postings,
         customer=index.book.directory.customer_on(request.customer, today),
@@ -759,7 +851,9 @@ def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: st
         reversal_requirements=reversal_requirements(index, adj, today),
         still_requires=queries.requirements(adj), policy=policy,
         problems=adj.problems, actions=row.actions,
-        notes=request.notes, approval_required=request.approval_required)
+        notes=request.notes, approval_required=request.approval_required,
+        customer_label=customer_label(index, request.customer, today),
+        booked_hash=booked, reversal_hash=reversal, rejection=rejection(adj))
 
 
 def summarise_ids(ids: Iterable[str], limit: int = 8) -> str:
