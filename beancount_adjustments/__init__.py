@@ -11,9 +11,9 @@ adjustments is available to other tools with `book_of(options_map)`.
 
 from __future__ import annotations
 
-from beancount_adjustments.book import Book, Settings, replay
-from beancount_adjustments.loading import BOOK_KEY
-from beancount_adjustments.models import Action, Adjustment, Kind, State
+from beancount_adjustments.beans.loading import BOOK_KEY
+from beancount_adjustments.core.book import Book, Settings, replay
+from beancount_adjustments.core.models import Action, Adjustment, Kind, State
 from beancount_adjustments.plugin import AdjustmentError, adjustments, book_of
 
 __all__ = [

@@ -65,15 +65,18 @@ from typing import Any
 
 from beancount.core import data
 
-from beancount_adjustments import amounts, loading, postings, writer
-from beancount_adjustments.book import Book, CustomerError, customer_id
-from beancount_adjustments.errors import AdjustmentsError
-from beancount_adjustments.loading import Snapshot
-from beancount_adjustments.models import Action, Money, State
-from beancount_adjustments.models import Adjustment as Tracked
+from beancount_adjustments import writer
+from beancount_adjustments.beans import loading
+from beancount_adjustments.beans.loading import Snapshot
+from beancount_adjustments.core import amounts
+from beancount_adjustments.core.book import Book, CustomerError, customer_id
+from beancount_adjustments.core.errors import AdjustmentsError
+from beancount_adjustments.core.models import Action, Money, State
+from beancount_adjustments.core.models import Adjustment as Tracked
+from beancount_adjustments.core.policy import known_names
+from beancount_adjustments.intake import postings
 from beancount_adjustments.plugin import book_of, price_rates
-from beancount_adjustments.policy import known_names
-from beancount_adjustments.queries import Filters, eligible_approvers, requirements, select
+from beancount_adjustments.reports.queries import Filters, eligible_approvers, requirements, select
 
 __all__ = ["STATUS", "Adjustment", "ApiError", "apply", "approve", "cancel", "create",
            "create_fields", "filters_of", "find", "get", "list", "reject"]

@@ -32,8 +32,7 @@ from typing import Any, NamedTuple
 
 from beancount.core import data, prices
 
-from beancount_adjustments.book import Book, Check, Facts, Settings, Tracked, replay
-from beancount_adjustments.directives import (
+from beancount_adjustments.beans.directives import (
     APPROVAL,
     CATEGORY_DECLARATION,
     CUSTOMER,
@@ -47,12 +46,13 @@ from beancount_adjustments.directives import (
     source_meta,
     source_of,
 )
-from beancount_adjustments.effects import entries_for
-from beancount_adjustments.loading import BOOK_KEY, STAMP_KEY, code_stamp, made_here
-from beancount_adjustments.models import CustomerRecord, Problem, Request, Source
-from beancount_adjustments.risk import ALERT, RISK, read_setting
-from beancount_adjustments.seals import SEAL, read_seal, verify_seals
-from beancount_adjustments.signatures import KEY, read_key
+from beancount_adjustments.beans.effects import entries_for
+from beancount_adjustments.beans.loading import BOOK_KEY, STAMP_KEY, code_stamp, made_here
+from beancount_adjustments.core.book import Book, Check, Facts, Settings, Tracked, replay
+from beancount_adjustments.core.models import CustomerRecord, Problem, Request, Source
+from beancount_adjustments.core.risk import ALERT, RISK, read_setting
+from beancount_adjustments.core.seals import SEAL, read_seal, verify_seals
+from beancount_adjustments.core.signatures import KEY, read_key
 
 SETTING_KEYS = {"receivable": "receivable", "id-prefix": "id_prefix", "checks": "checks",
                 "default-tier": "default_tier", "customer-account": "customer_account",

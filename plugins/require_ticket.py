@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from beancount_adjustments.models import Kind, Money, Request
+from beancount_adjustments.core.models import Kind, Money, Request
 
 THRESHOLD = Decimal(500)
 

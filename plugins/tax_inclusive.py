@@ -21,7 +21,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from beancount_adjustments.calculators import CalcInput, CalculatorError, Postings, round_money
+from beancount_adjustments.intake.calculators import (
+    CalcInput,
+    CalculatorError,
+    Postings,
+    round_money,
+)
 
 
 def split(inp: CalcInput) -> Postings:

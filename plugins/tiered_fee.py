@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from beancount_adjustments.calculators import CalcInput, CalculatorError, Postings, round_money
+from beancount_adjustments.intake.calculators import (
+    CalcInput,
+    CalculatorError,
+    Postings,
+    round_money,
+)
 
 
 def fee(inp: CalcInput) -> Postings:

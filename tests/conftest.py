@@ -22,8 +22,8 @@ from beancount import loader
 from beancount.core import data
 
 import beancount_adjustments
-from beancount_adjustments import loading
-from beancount_adjustments.book import Book
+from beancount_adjustments.beans import loading
+from beancount_adjustments.core.book import Book
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from beancount_adjustments.amounts import AmountError, parse_money, parse_number
-from beancount_adjustments.models import Money
+from beancount_adjustments.core.amounts import AmountError, parse_money, parse_number
+from beancount_adjustments.core.models import Money
 
 
 @pytest.mark.parametrize(("text", "number"), [

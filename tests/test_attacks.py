@@ -16,7 +16,7 @@ from conftest import block, load
 from test_history import BASE, BOOK, REQUEST_2, Repo, assert_finding, assert_intact, check
 
 import beancount_adjustments
-from beancount_adjustments import signatures
+from beancount_adjustments.core import signatures
 
 # -- what a request moves: every currency it moves counts --------------------------------
 
@@ -202,7 +202,7 @@ def test_an_approval_binds_the_prices_on_the_postings(edit) -> None:
 def test_a_v2_digest_of_a_priced_request_written_before_v3_still_counts() -> None:
     from test_controls import decided
 
-    from beancount_adjustments import digest
+    from beancount_adjustments.core import digest
     approved = PRICED + decided(PRICED, "ADJ-1", "2026-03-02", "approve", "bob")
     request = load(approved).adj("ADJ-1").request
     written = load(approved).adj("ADJ-1").digest

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from conftest import BACKDATING, load_file
 from conftest import ledger as base_ledger
 
-from beancount_adjustments import automation
 from beancount_adjustments.cli import main
+from beancount_adjustments.intake import automation
 
 
 def ledger(text: str) -> str:

@@ -13,8 +13,8 @@ import pytest
 from beancount.parser import printer
 
 import beancount_adjustments
-from beancount_adjustments import loading
-from beancount_adjustments.book import Book
+from beancount_adjustments.beans import loading
+from beancount_adjustments.core.book import Book
 
 
 def _generate(path: Path) -> None:

@@ -11,9 +11,10 @@ from beancount import loader
 from click.testing import CliRunner
 from conftest import BACKDATING
 
-from beancount_adjustments import book_of, loading
+from beancount_adjustments import book_of
+from beancount_adjustments.beans import loading
 from beancount_adjustments.cli import main
-from beancount_adjustments.models import State
+from beancount_adjustments.core.models import State
 
 LEDGER = """\
 option "operating_currency" "USD"

@@ -15,7 +15,7 @@ import pytest
 from conftest import BASE, block, event, load, request
 
 from beancount_adjustments import plugin
-from beancount_adjustments.directives import chain_text
+from beancount_adjustments.beans.directives import chain_text
 
 
 def decided(text: str, adj_id: str, date: str, action: str, by: str, *,
@@ -411,7 +411,7 @@ def test_an_internal_failure_books_nothing_and_names_the_entry(monkeypatch):
     original = plugin.replay
 
     def broken(*args, **kwargs):
-        from beancount_adjustments import book
+        from beancount_adjustments.core import book
         real_handle = book._Replay.handle
 
         def handle(self, event):
@@ -481,7 +481,8 @@ def test_the_writer_runs_the_sites_checks_too(tmp_path):
 
 
 def test_the_writer_refuses_what_it_cannot_judge(tmp_path, monkeypatch):
-    from beancount_adjustments import book, writer
+    from beancount_adjustments import writer
+    from beancount_adjustments.core import book
     path = _ledger_file(tmp_path, BASE + "\n" + request("ADJ-1", "2026-03-01", "-50.00"))
     before = path.read_text()
 
@@ -498,7 +499,8 @@ def test_the_writer_refuses_what_it_cannot_judge(tmp_path, monkeypatch):
 
 
 def test_the_writer_refuses_a_ledger_the_plugin_cannot_judge(tmp_path, monkeypatch):
-    from beancount_adjustments import book, writer
+    from beancount_adjustments import writer
+    from beancount_adjustments.core import book
     text = BASE + "\n" + request("ADJ-1", "2026-03-01", "-50.00") + event(
         "ADJ-1", "2026-03-02", "approve", "bob")
     path = _ledger_file(tmp_path, text)
@@ -562,7 +564,7 @@ def test_same_day_order_across_files_is_file_order_then_line(tmp_path):
 
 
 def test_a_reversal_awaiting_approval_ages_from_when_it_was_asked():
-    from beancount_adjustments.queries import age_days, is_overdue
+    from beancount_adjustments.reports.queries import age_days, is_overdue
     policy = '2026-01-01 custom "adjustment-policy" "credit:*"\n  sla-days: 3\n'
     text = policy + request("ADJ-1", "2026-01-01", "-50.00")
     text += event("ADJ-1", "2026-01-02", "approve", "bob")

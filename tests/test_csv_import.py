@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from conftest import BACKDATING, BASE, ROOT, load_file
 
 from beancount_adjustments.cli import main
-from beancount_adjustments.csv_import import import_csv, plan_import, read_rows
-from beancount_adjustments.templates import LedgerContext
+from beancount_adjustments.intake.csv_import import import_csv, plan_import, read_rows
+from beancount_adjustments.intake.templates import LedgerContext
 
 EXTRA = """
 2026-01-01 open Expenses:Adjustments:Credits

@@ -11,7 +11,7 @@ from conftest import BACKDATING, BASE, event, load, request
 
 from beancount_adjustments import api, writer
 from beancount_adjustments.cli import main
-from beancount_adjustments.models import Action
+from beancount_adjustments.core.models import Action
 
 INVOICE = """
 2026-02-01 * "Acme Corp" "Subscription February"
@@ -267,8 +267,8 @@ def test_the_writer_refuses_an_early_apply_with_the_plugins_reason(tmp_path: Pat
 def test_every_tool_asks_the_one_rule_about_a_held_apply() -> None:
     """The Fava button and the CLI's selection get the replay's answer, so a page
     never offers the apply the writer will refuse."""
+    from beancount_adjustments.core.permissions import denial
     from beancount_adjustments.fava_ext import views
-    from beancount_adjustments.permissions import denial
 
     loaded = load(HOLD + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
                   + invoice(2, "cust_456", date="2026-03-01"))

@@ -12,13 +12,12 @@ from beancount.core import data
 from click.testing import CliRunner
 
 import beancount_adjustments
-from beancount_adjustments import digest as digests
-from beancount_adjustments import loading
-from beancount_adjustments.book import Book, at_floor, same_amount
+from beancount_adjustments.beans import loading
+from beancount_adjustments.beans.directives import chain_text
 from beancount_adjustments.cli import main as cli_main
-from beancount_adjustments.demo import generate_ledger
-from beancount_adjustments.directives import chain_text
-from beancount_adjustments.models import (
+from beancount_adjustments.core import digest as digests
+from beancount_adjustments.core.book import Book, at_floor, same_amount
+from beancount_adjustments.core.models import (
     KNOWN_CATEGORIES,
     KNOWN_TYPES,
     Action,
@@ -26,6 +25,7 @@ from beancount_adjustments.models import (
     Money,
     State,
 )
+from beancount_adjustments.demo import generate_ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "ledgers" / "demo.beancount"

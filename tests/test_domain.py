@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from beancount_adjustments.digest import DIGEST_LENGTH, legacy_digest, matches, request_digest
-from beancount_adjustments.lifecycle import TRANSITIONS, allowed, refusal
-from beancount_adjustments.models import (
+from beancount_adjustments.core.digest import DIGEST_LENGTH, legacy_digest, matches, request_digest
+from beancount_adjustments.core.lifecycle import TRANSITIONS, allowed, refusal
+from beancount_adjustments.core.models import (
     Action,
     ApprovalRow,
     CustomerRecord,
@@ -21,7 +21,7 @@ from beancount_adjustments.models import (
     TypePolicy,
     UserGrant,
 )
-from beancount_adjustments.policy import (
+from beancount_adjustments.core.policy import (
     Directory,
     Matrix,
     MissingPrice,

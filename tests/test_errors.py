@@ -9,7 +9,7 @@ import pkgutil
 import pytest
 
 import beancount_adjustments
-from beancount_adjustments.errors import AdjustmentsError
+from beancount_adjustments.core.errors import AdjustmentsError
 
 INTERNAL = {"MissingPrice"}  # raised and caught inside the policy, never a refusal
 

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from beancount_adjustments.cli import main
-from beancount_adjustments.risk import findings
+from beancount_adjustments.core.risk import findings
 
 # -- building blocks ---------------------------------------------------------------
 
@@ -545,7 +545,7 @@ def test_trends_over_years_1_to_9999_export_in_linear_time(fava: Fava) -> None:
 
 
 def test_a_risk_check_that_fails_when_the_book_is_read_flags_the_request(monkeypatch):
-    from beancount_adjustments import book as book_module
+    from beancount_adjustments.core import book as book_module
 
     def broken(*args, **kwargs):
         raise ArithmeticError("boom")

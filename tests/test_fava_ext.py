@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from beancount_adjustments import State, reports, writer
-from beancount_adjustments.csv_cells import csv_cell
 from beancount_adjustments.fava_ext import AdjustmentsExtension, Config
 from beancount_adjustments.fava_ext.charts import bar_chart, hbar_chart, line_chart
 from beancount_adjustments.fava_ext.report_data import to_csv
 from beancount_adjustments.fava_ext.views import QueueFilters, ticket_link
+from beancount_adjustments.reports.csv_cells import csv_cell
 
 HEADER_CONFIG = ("{'user-header': 'X-Remote-User', 'sla-days': 3, "
                  "'ticket-url': 'https://support.example/tickets/{ticket}'}")

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from test_bean_example import _generate
 
 import beancount_adjustments
-from beancount_adjustments import loading
+from beancount_adjustments.beans import loading
 from beancount_adjustments.cli import main
 
 

@@ -9,7 +9,8 @@ import pytest
 from beancount import loader
 from conftest import BASE, ledger, request
 
-from beancount_adjustments import book_of, loading, plugin
+from beancount_adjustments import book_of, plugin
+from beancount_adjustments.beans import loading
 
 
 def test_a_cache_made_by_other_code_is_loaded_afresh(tmp_path: Path,
@@ -55,7 +56,7 @@ def test_a_pass_that_failed_after_judging_leaves_no_book(tmp_path: Path,
     import datetime
 
     from beancount_adjustments import writer
-    from beancount_adjustments.models import Action
+    from beancount_adjustments.core.models import Action
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")

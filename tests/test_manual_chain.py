@@ -14,8 +14,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from conftest import BACKDATING, BASE, event, ledger, load, request
 
-from beancount_adjustments import queries
 from beancount_adjustments.cli import main
+from beancount_adjustments.reports import queries
 
 POLICY = '''
 2026-01-01 custom "adjustment-policy" "credit:*"

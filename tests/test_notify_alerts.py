@@ -17,8 +17,10 @@ from conftest import code_set, event, ledger, line_in, load, request
 from test_fava_ext import HEADER_CONFIG, Env, ledger_text
 from test_notify import Hooks, Mailbox, free_port
 
-from beancount_adjustments import notify, notify_alerts, risk
+from beancount_adjustments import notify
 from beancount_adjustments.cli import main
+from beancount_adjustments.core import risk
+from beancount_adjustments.notify import alerts as notify_alerts
 
 
 @pytest.fixture
@@ -178,7 +180,7 @@ def test_fava_queue_lists_open_alerts_escaped(tmp_path):
 
 
 def test_open_alerts_of_the_demo_ledger():
-    from beancount_adjustments import loading
+    from beancount_adjustments.beans import loading
     from beancount_adjustments.plugin import book_of
 
     _e, _errors, options = loading.load_file(str(Path(__file__).parent.parent / "ledgers"

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import beancount_adjustments
-from beancount_adjustments.book import Book
+from beancount_adjustments.core.book import Book
 from beancount_adjustments.plugin import AdjustmentError
 
 SETTINGS = settings(max_examples=100, deadline=None,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import BASE, block, event, load, load_file, request
 
-from beancount_adjustments.digest import request_digest
+from beancount_adjustments.core.digest import request_digest
 
 INVOICE = block("""
     2026-02-01 * "cust_456" "Invoice February"

@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT, event, ledger, load, load_file, request
 
-from beancount_adjustments import export as exporting
 from beancount_adjustments import reports
 from beancount_adjustments.cli import main
-from beancount_adjustments.csv_cells import csv_cell
-from beancount_adjustments.models import State
+from beancount_adjustments.core.models import State
 from beancount_adjustments.reports import Scope
+from beancount_adjustments.reports import export as exporting
+from beancount_adjustments.reports.csv_cells import csv_cell
 
 D = Decimal
 

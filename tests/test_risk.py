@@ -12,8 +12,9 @@ from beancount import loader
 from click.testing import CliRunner
 from conftest import ROOT, event, ledger, load, request
 
-from beancount_adjustments import book_of, risk
+from beancount_adjustments import book_of
 from beancount_adjustments.cli import main
+from beancount_adjustments.core import risk
 
 
 def found(text: str, check: str, as_of: str | None = None) -> list[risk.Finding]:

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from conftest import BACKDATING, BASE, load_file
 
 from beancount_adjustments.cli import main
-from beancount_adjustments.models import Source
-from beancount_adjustments.schedules import Schedule, add_months, occurrences, read_schedules
+from beancount_adjustments.core.models import Source
+from beancount_adjustments.intake.schedules import Schedule, add_months, occurrences, read_schedules
 
 D = datetime.date
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from conftest import code_of, event, ledger, load, load_file, request
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from beancount_adjustments import seals, signatures
 from beancount_adjustments.cli import main
+from beancount_adjustments.core import seals, signatures
 
 BOB = Ed25519PrivateKey.generate()
 MALLORY = Ed25519PrivateKey.generate()
@@ -249,7 +249,7 @@ def test_writer_refuses_a_decision_on_a_sealed_day(tmp_path):
     import datetime
     import shutil
 
-    from beancount_adjustments.models import Action
+    from beancount_adjustments.core.models import Action
     from beancount_adjustments.writer import Decision, WriteRefused, write_decisions
 
     ledger = tmp_path / "demo.beancount"
@@ -260,8 +260,8 @@ def test_writer_refuses_a_decision_on_a_sealed_day(tmp_path):
     assert sealed.exit_code == 0, sealed.output
     before = ledger.read_bytes()
     from beancount_adjustments import book_of
-    from beancount_adjustments.loading import load_uncached
-    from beancount_adjustments.queries import may
+    from beancount_adjustments.beans.loading import load_uncached
+    from beancount_adjustments.reports.queries import may
     book = book_of(load_uncached(ledger)[2])
     assert book is not None
     # Something carol may approve on both days, whatever the demo holds today.

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from conftest import event, load, request
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from beancount_adjustments import signatures
 from beancount_adjustments.cli import main
+from beancount_adjustments.core import signatures
 
 DAY = datetime.date(2026, 2, 3)
 KEYS = {name: Ed25519PrivateKey.generate() for name in ("bob", "erin", "mallory")}

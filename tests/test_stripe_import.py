@@ -7,7 +7,7 @@ from decimal import Decimal
 from beancount.parser import printer
 from conftest import ROOT, ledger, load
 
-from beancount_adjustments.stripe_import import StripeImporter
+from beancount_adjustments.intake.stripe_import import StripeImporter
 
 SAMPLE = ROOT / "tests" / "data" / "stripe_sample.csv"
 

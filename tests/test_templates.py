@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import BACKDATING, BASE, ROOT, load_file
 
-from beancount_adjustments import calculators
-from beancount_adjustments.calculators import CalcInput, CalculatorError
 from beancount_adjustments.cli import main
-from beancount_adjustments.templates import LedgerContext, TemplateError, build_request
+from beancount_adjustments.intake import calculators
+from beancount_adjustments.intake.calculators import CalcInput, CalculatorError
+from beancount_adjustments.intake.templates import LedgerContext, TemplateError, build_request
 
 TEMPLATES = """
 2026-01-01 open Liabilities:Tax:Sales

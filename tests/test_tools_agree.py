@@ -18,14 +18,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from beancount_adjustments import book_of, loading, notify
-from beancount_adjustments.book import Book
+from beancount_adjustments import book_of, notify
+from beancount_adjustments.beans import loading
 from beancount_adjustments.cli import main
 from beancount_adjustments.cli.decisions import _chosen
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.models import Action, State
+from beancount_adjustments.core.permissions import denial
 from beancount_adjustments.fava_ext import views
-from beancount_adjustments.models import Action, State
-from beancount_adjustments.permissions import denial
-from beancount_adjustments.queries import same_currency_only
+from beancount_adjustments.reports.queries import same_currency_only
 from beancount_adjustments.writer import (
     Decision,
     NewRequest,

@@ -14,9 +14,10 @@ from beancount import loader
 from beancount.parser import printer
 from beancount.scripts.format import align_beancount
 
-from beancount_adjustments import book_of, loading
-from beancount_adjustments.loading import load_uncached
-from beancount_adjustments.models import Action, State
+from beancount_adjustments import book_of
+from beancount_adjustments.beans import loading
+from beancount_adjustments.beans.loading import load_uncached
+from beancount_adjustments.core.models import Action, State
 from beancount_adjustments.writer import (
     Decision,
     NewRequest,

@@ -22,8 +22,9 @@ from pathlib import Path
 
 from conftest import BACKDATING
 
-from beancount_adjustments import book_of, loading
-from beancount_adjustments.models import Action, State
+from beancount_adjustments import book_of
+from beancount_adjustments.beans import loading
+from beancount_adjustments.core.models import Action, State
 from beancount_adjustments.writer import Decision, NewRequest, write_decisions, write_requests
 
 LEDGER = """\

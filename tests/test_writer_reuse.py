@@ -22,9 +22,9 @@ import pytest
 from beancount import loader
 from conftest import ROOT
 
-from beancount_adjustments import loading
-from beancount_adjustments.loading import Snapshot, disk_state, load_uncached, snapshot
-from beancount_adjustments.models import Action
+from beancount_adjustments.beans import loading
+from beancount_adjustments.beans.loading import Snapshot, disk_state, load_uncached, snapshot
+from beancount_adjustments.core.models import Action
 from beancount_adjustments.writer import (
     Decision,
     NewRequest,
@@ -288,7 +288,7 @@ def test_a_concurrent_writer_makes_the_snapshot_stale(tmp_path: Path,
 CONCURRENT_WRITER = """
 import datetime, sys, time
 from pathlib import Path
-from beancount_adjustments.models import Action
+from beancount_adjustments.core.models import Action
 from beancount_adjustments.writer import Decision, write_decisions
 
 def decide(entries, book):

@@ -22,10 +22,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from beancount_adjustments import book_of, loading, seals
+from beancount_adjustments import book_of
+from beancount_adjustments.beans import loading
 from beancount_adjustments.cli import main
-from beancount_adjustments.csv_import import import_csv
-from beancount_adjustments.models import Action
+from beancount_adjustments.core import seals
+from beancount_adjustments.core.models import Action
+from beancount_adjustments.intake.csv_import import import_csv
 from beancount_adjustments.writer import (
     Decision,
     NewRequest,

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from beancount_adjustments.errors import AdjustmentsError
+from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.writer import WriteRefused
 
 COMMAND_MODULES = ("requests", "decisions", "views", "bulk", "reports", "automation", "demo",

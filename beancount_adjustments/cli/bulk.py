@@ -15,20 +15,20 @@ and exits with status 1, leaving the files untouched. A write prints how
 many requests it wrote, to which file, and their ids (with the entries
 themselves when there are few). `--dry-run` prints what would be written.
 
-- `import FILE.csv`: see `beancount_adjustments.csv_import` for the columns.
+- `import FILE.csv`: see `beancount_adjustments.intake.csv_import` for the columns.
   Rows whose `external-id` is already in the ledger are skipped, so
   re-importing a file writes nothing. Without an `offset-account` column or
   `--offset-account`, a row's offset account is the per-kind default of
   `bean-adjust create`. Long files show a progress bar on stderr.
 - `from-template NAME --customer C [--customer D ...]`: one request per
-  customer from the template (see `beancount_adjustments.templates`);
+  customer from the template (see `beancount_adjustments.intake.templates`);
   `--param key=value` sets calculator parameters, `--invoice`, `--order`,
   `--ticket`, `--document`, `--effective`, `--external-id` the request's
   metadata. With `--external-id`, a request already in the ledger under it
   is not written again.
 - `run-schedules [--through DATE] [--schedule NAME ...]`: every due
   occurrence of the ledger's schedules (see
-  `beancount_adjustments.schedules`) not yet in the ledger; safe to run
+  `beancount_adjustments.intake.schedules`) not yet in the ledger; safe to run
   from cron or CI as often as you like.
 - `templates`: the ledger's templates and schedules, and what is wrong with
   them.
@@ -46,9 +46,6 @@ from typing import Any
 
 import click
 
-from beancount_adjustments import amounts, calculators
-from beancount_adjustments.amounts import AmountError
-from beancount_adjustments.calculators import ParamValue
 from beancount_adjustments.cli.common import (
     Refused,
     decimal_comma_option,
@@ -61,11 +58,15 @@ from beancount_adjustments.cli.common import (
     write_json,
     wrote,
 )
-from beancount_adjustments.csv_import import RowError, import_csv, preview_requests
-from beancount_adjustments.models import Kind
-from beancount_adjustments.postings import DEFAULT_OFFSET
-from beancount_adjustments.schedules import due, read_schedules
-from beancount_adjustments.templates import LedgerContext, TemplateError, build_request
+from beancount_adjustments.core import amounts
+from beancount_adjustments.core.amounts import AmountError
+from beancount_adjustments.core.models import Kind
+from beancount_adjustments.intake import calculators
+from beancount_adjustments.intake.calculators import ParamValue
+from beancount_adjustments.intake.csv_import import RowError, import_csv, preview_requests
+from beancount_adjustments.intake.postings import DEFAULT_OFFSET
+from beancount_adjustments.intake.schedules import due, read_schedules
+from beancount_adjustments.intake.templates import LedgerContext, TemplateError, build_request
 from beancount_adjustments.writer import NewRequest, WriteRefused, WriteResult, write_requests
 
 SHOW_TEXT_UP_TO = 20

@@ -34,7 +34,6 @@ from typing import Any
 
 import click
 
-from beancount_adjustments.book import Book
 from beancount_adjustments.cli.common import (
     Refused,
     as_date,
@@ -52,9 +51,10 @@ from beancount_adjustments.cli.common import (
     write_json,
     wrote,
 )
-from beancount_adjustments.models import Action, State
-from beancount_adjustments.policy import Rates
-from beancount_adjustments.queries import Filters, may, requirements, select
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.models import Action, State
+from beancount_adjustments.core.policy import Rates
+from beancount_adjustments.reports.queries import Filters, may, requirements, select
 from beancount_adjustments.writer import Decision, WriteRefused, write_decisions
 
 NOUNS = {Action.APPROVE: "approval", Action.REJECT: "rejection", Action.APPLY: "apply event",

@@ -11,11 +11,11 @@
 (summary, trends, impact, compliance, audit) as a table, CSV, JSON or a
 self-contained HTML page; `--from/--to` bound the period, `--type` (a type
 or pattern), `--customer` and `--state` narrow it. `export` writes every
-adjustment and event in the stable schema of `beancount_adjustments.export`.
+adjustment and event in the stable schema of `beancount_adjustments.reports.export`.
 
 `seal` appends a `custom "adjustment-seal"` directive fixing, by a chained
 hash, every adjustment directive dated up to `--date` (default today); see
-`beancount_adjustments.seals` for what it protects. It writes like every
+`beancount_adjustments.core.seals` for what it protects. It writes like every
 other tool: to the writer's target file, under its lock, atomically, and it
 refuses to seal over a seal that no longer verifies.
 
@@ -31,8 +31,7 @@ from pathlib import Path
 
 import click
 
-from beancount_adjustments import export as exporting
-from beancount_adjustments import reports, seals, signatures
+from beancount_adjustments import reports
 from beancount_adjustments.cli.common import (
     Refused,
     ledger_option,
@@ -42,7 +41,9 @@ from beancount_adjustments.cli.common import (
     today,
     user_option,
 )
-from beancount_adjustments.models import State
+from beancount_adjustments.core import seals, signatures
+from beancount_adjustments.core.models import State
+from beancount_adjustments.reports import export as exporting
 from beancount_adjustments.writer import Refusal, WriteRefused
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -90,7 +91,7 @@ def report(*, kind: str, ledger: Path, start: datetime.datetime | None,
               help="Which records (jsonl default: all; csv default: adjustments).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def export(*, ledger: Path, fmt: str, records: str | None, output: Path | None) -> None:
-    """Export adjustments and events (schema: beancount_adjustments.export)."""
+    """Export adjustments and events (schema: beancount_adjustments.reports.export)."""
     _entries, _, _, book = load(ledger)
     chosen = records or ("adjustments" if fmt == "csv" else "all")
     try:
@@ -124,7 +125,7 @@ def write_seal(ledger: Path, by: str, date: datetime.date,
     ahead would refuse every decision until then), a sealer who is not a
     declared user holding a role on the seal's date, a seal over a broken one,
     a read-only file, and any OS error (one line saying why)."""
-    from beancount_adjustments import render
+    from beancount_adjustments.beans import render
     from beancount_adjustments.writer import (
         _atomic_write,
         _remove_stray_temporaries,

@@ -4,7 +4,7 @@
         --customer cust_123 --amount "50.00 USD" --reason "Damaged item" --invoice INV-7
 
 The request moves `--amount` between two accounts, derived by
-`beancount_adjustments.postings.request_postings` (the Python API and Fava's
+`beancount_adjustments.intake.postings.request_postings` (the Python API and Fava's
 `POST create` call the same function):
 
 - the customer's receivable account (`--receivable-account`): by default
@@ -15,7 +15,7 @@ The request moves `--amount` between two accounts, derived by
   credit: `Expenses:Adjustments:Credits`, debit: `Income:Adjustments:Debits`,
   billing: `Income:Adjustments:Billing` (it must be opened in the ledger).
 
-`--amount` is read strictly (`beancount_adjustments.amounts`): `1,234.56 USD`
+`--amount` is read strictly (`beancount_adjustments.core.amounts`): `1,234.56 USD`
 and `1234.56 USD` are read; `40,00 USD` or `1.000,00 USD` are refused as
 ambiguous unless `--decimal-comma` says the comma is the decimal mark; more
 decimals than the currency has (`40.001 USD`) are refused, never rounded. What
@@ -35,7 +35,6 @@ from pathlib import Path
 import click
 from beancount.core import data
 
-from beancount_adjustments.book import Book, CustomerError, customer_id
 from beancount_adjustments.cli.common import (
     Refused,
     as_date,
@@ -52,14 +51,15 @@ from beancount_adjustments.cli.common import (
     write_json,
     wrote,
 )
-from beancount_adjustments.postings import (
+from beancount_adjustments.core.book import Book, CustomerError, customer_id
+from beancount_adjustments.intake.postings import (
     DEFAULT_OFFSET,
     PostingError,
     customer_move,
     default_receivable,
     request_postings,
 )
-from beancount_adjustments.queries import approval_text, requirements
+from beancount_adjustments.reports.queries import approval_text, requirements
 from beancount_adjustments.writer import NewRequest, WriteRefused, request_meta, write_requests
 
 

@@ -3,7 +3,7 @@
     bean-adjust -f main.beancount statement "Acme Corp" --from 2026-01-01 --to 2026-03-31
     bean-adjust -f main.beancount statement cust_123 --format html -o statement.html
 
-The rows are `beancount_adjustments.statement.statement` (Fava's statement
+The rows are `beancount_adjustments.reports.statement.statement` (Fava's statement
 page shows the same); `--format` picks the renderer.
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 
-from beancount_adjustments.book import CustomerError, pick_customer
 from beancount_adjustments.cli.common import Refused, ledger_option, load, today
-from beancount_adjustments.statement import FORMATS, render, statement
+from beancount_adjustments.core.book import CustomerError, pick_customer
+from beancount_adjustments.reports.statement import FORMATS, render, statement
 
 
 @click.command("statement")

@@ -29,8 +29,8 @@ import click
 from beancount.core import data
 from beancount.parser import printer
 
-from beancount_adjustments import history, loading
-from beancount_adjustments.book import Book
+from beancount_adjustments.beans import loading
+from beancount_adjustments.beans.loading import load_uncached
 from beancount_adjustments.cli.common import (
     Refused,
     emit_json,
@@ -41,11 +41,12 @@ from beancount_adjustments.cli.common import (
     rates_of,
     today,
 )
-from beancount_adjustments.loading import load_uncached
-from beancount_adjustments.models import OPEN_STATES, Adjustment, Record, State
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.models import OPEN_STATES, Adjustment, Record, State
+from beancount_adjustments.core.policy import Rates
 from beancount_adjustments.plugin import book_of
-from beancount_adjustments.policy import Rates
-from beancount_adjustments.queries import (
+from beancount_adjustments.reports import history
+from beancount_adjustments.reports.queries import (
     Filters,
     age_days,
     counts_by_state,
@@ -280,7 +281,7 @@ def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> N
     """Load the ledger; print its errors like bean-check, then a summary.
 
     With `--since REV`, also compare with the ledger at git revision REV
-    (`beancount_adjustments.history`) and fail on any rewrite of the past.
+    (`beancount_adjustments.reports.history`) and fail on any rewrite of the past.
     """
     repo = None
     if since is not None:

@@ -34,15 +34,17 @@ from fava.ext import FavaExtensionBase, extension_endpoint
 from flask import Response, abort, current_app, jsonify, make_response, request, send_file
 from markupsafe import Markup
 
-from beancount_adjustments import api, loading, notify_alerts, writer
-from beancount_adjustments.book import Book
+from beancount_adjustments import api, writer
+from beancount_adjustments.beans import loading
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.models import Action
 from beancount_adjustments.fava_ext import report_data, views
 from beancount_adjustments.fava_ext.new_request import NewRequestForm, new_request_form
 from beancount_adjustments.fava_ext.statement_page import StatementPage, statement_page
 from beancount_adjustments.fava_ext.views import BookIndex, DateRange
-from beancount_adjustments.models import Action
+from beancount_adjustments.notify import alerts as notify_alerts
 from beancount_adjustments.plugin import book_of
-from beancount_adjustments.statement import render as render_statement
+from beancount_adjustments.reports.statement import render as render_statement
 
 __all__ = ["AdjustmentsExtension", "Config", "Identity"]
 

@@ -20,11 +20,11 @@ from decimal import Decimal
 from markupsafe import Markup
 
 from beancount_adjustments import reports
-from beancount_adjustments.book import Book
-from beancount_adjustments.csv_cells import csv_cell
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.models import Adjustment, Posting, State
 from beancount_adjustments.fava_ext import charts
 from beancount_adjustments.fava_ext.views import DateRange, QueueView, fmt_number, label_of
-from beancount_adjustments.models import Adjustment, Posting, State
+from beancount_adjustments.reports.csv_cells import csv_cell
 
 Cell = str | int | Decimal | datetime.date | None
 Table = tuple[list[str], list[list[Cell]]]

@@ -20,11 +20,11 @@ from urllib.parse import quote
 
 from beancount.core import compare, data
 
-from beancount_adjustments import policy, queries
-from beancount_adjustments.book import Book
-from beancount_adjustments.effects import TAG_APPLIED, TAG_REVERSAL
-from beancount_adjustments.lifecycle import allowed
-from beancount_adjustments.models import (
+from beancount_adjustments.beans.effects import TAG_APPLIED, TAG_REVERSAL
+from beancount_adjustments.core import policy
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.lifecycle import allowed
+from beancount_adjustments.core.models import (
     BOOKED_STATES,
     OPEN_STATES,
     Action,
@@ -37,9 +37,10 @@ from beancount_adjustments.models import (
     Reference,
     State,
 )
-from beancount_adjustments.permissions import Denial
-from beancount_adjustments.policy import Rates
-from beancount_adjustments.queries import age_days, same_currency_only
+from beancount_adjustments.core.permissions import Denial
+from beancount_adjustments.core.policy import Rates
+from beancount_adjustments.reports import queries
+from beancount_adjustments.reports.queries import age_days, same_currency_only
 
 SORT_KEYS = ("age", "amount", "id", "customer", "type", "requester", "date", "level")
 PER_PAGE = 50

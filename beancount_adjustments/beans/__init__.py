@@ -1,0 +1,1 @@
+"""The Beancount adapter: reading directives, effects, loading, rendering."""

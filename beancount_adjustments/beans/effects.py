@@ -1,0 +1,218 @@
+"""The entries an adjustment puts in the ledger.
+
+Only applied adjustments move balances. The request itself stays in the
+journal with its postings removed, and its state in tags and metadata;
+applying adds a transaction with the request's postings, cancelling an
+applied adjustment adds the exact reverse. Entries are built new, never
+mutated (the applied one takes the request's own postings, which the
+request entry no longer holds); generated ones point (filename, lineno) at
+the directive that caused them, so any error about them lands on that line.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, Protocol
+
+from beancount.core import data, flags
+from beancount.core.amount import Amount
+
+from beancount_adjustments.core.models import OPEN_STATES, Money, Request, Source, State
+
+TAG_REQUEST = "adjustment-request"
+TAG_APPLIED = "adjustment"
+TAG_REVERSAL = "adjustment-reversal"
+
+
+class Outcome(Protocol):
+    """What the entries need of an adjustment: the book's `Adjustment` or the
+    replay's `Tracked` record (the plugin passes the latter, so a load makes
+    no models)."""
+
+    @property
+    def request(self) -> Request: ...
+    @property
+    def state(self) -> State: ...
+    @property
+    def amount(self) -> Money | None: ...
+    @property
+    def approvers(self) -> tuple[str, ...]: ...
+    @property
+    def effective_date(self) -> datetime.date | None: ...
+    @property
+    def applied_on(self) -> datetime.date | None: ...
+    @property
+    def reversed_on(self) -> datetime.date | None: ...
+    @property
+    def applied_source(self) -> Source | None: ...
+    @property
+    def reversed_source(self) -> Source | None: ...
+    @property
+    def reversal_approvals(self) -> Sequence[Any]: ...
+
+
+_STATE_TAGS = {state: f"adjustment-{state}" for state in State}
+_STATE_TEXT = {state: str(state) for state in State}
+# Python 3.11 looks up `State.X` through EnumType.__getattr__ (about 0.15 µs);
+# these are read once per request.
+_INVALID, _REVERSED = State.INVALID, State.REVERSED
+_tuple_new = tuple.__new__
+
+
+def _amount(number: Decimal, currency: str) -> Amount:
+    """`Amount(number, currency)` for values known to be a Decimal and a str
+    (Amount's own constructor checks them, once per entry of a large ledger)."""
+    return _tuple_new(Amount, (number, currency))
+
+
+def _negated(units: Any) -> Any:
+    if type(units) is Amount and type(units.number) is Decimal:
+        return _amount(-units.number, units.currency)
+    return -units if units is not None else units
+
+
+def _query_meta(adj: Outcome) -> dict[str, Any]:
+    """The keys every entry of an adjustment carries for queries.
+
+    Kept to what a query selects on: with its filename and line a generated
+    entry's metadata stays within the smaller of CPython's dict sizes, and a
+    large ledger has tens of thousands of them. The request entry adds
+    `adjustment-amount` to its own keys (`reason:` among them).
+    """
+    request = adj.request
+    meta: dict[str, Any] = {
+        "adjustment-id": request.id,
+        "adjustment-state": _STATE_TEXT[adj.state],
+        "adjustment-type": request.type,
+        "adjustment-kind": request.type.partition(":")[0],
+        "customer": request.customer,
+        "requested-by": request.requested_by,
+    }
+    if request.category:
+        meta["adjustment-category"] = request.category
+    approvers = adj.approvers
+    if approvers:
+        meta["approved-by"] = ",".join(approvers)
+    return meta
+
+
+def request_entry(entry: data.Transaction, adj: Outcome | None,
+                  query: dict[str, Any] | None = None,
+                  tags: dict[Any, frozenset[str]] | None = None) -> data.Transaction:
+    """The request as it stays in the journal: visible, with no effect.
+
+    `query` is `_query_meta(adj)` when the caller already has it; `tags`
+    shares equal tag sets between entries (see `entries_for`).
+    """
+    state = adj.state if adj is not None else _INVALID
+    own = entry.meta
+    # The entry's own keys first and winning; the query keys it lacks after.
+    if adj is None:
+        meta = dict(own)
+    else:
+        meta = own | (query or _query_meta(adj)) | own
+        amount = adj.amount
+        if amount is not None and "adjustment-amount" not in own:
+            meta["adjustment-amount"] = _amount(amount.number, amount.currency)
+    meta["adjustment-state"] = _STATE_TEXT[state]
+    flag = (flags.FLAG_WARNING if state in OPEN_STATES or state is _INVALID
+            else flags.FLAG_OKAY)
+    new_tags = _tags(entry.tags, TAG_REQUEST, _STATE_TAGS[state], tags)
+    if type(entry) is data.Transaction:  # a subclass keeps its class through _replace
+        return data.Transaction(meta, entry.date, flag, entry.payee, entry.narration,
+                                new_tags, entry.links, [])
+    return entry._replace(meta=meta, flag=flag, tags=new_tags, postings=[])
+
+
+def applied_entry(entry: data.Transaction, adj: Outcome,
+                  query: dict[str, Any] | None = None,
+                  tags: dict[Any, frozenset[str]] | None = None) -> data.Transaction:
+    return _generated(entry, adj, adj.applied_source, TAG_APPLIED, query=query, tags=tags,
+                      negate=False)
+
+
+def reversal_entry(entry: data.Transaction, adj: Outcome,
+                   query: dict[str, Any] | None = None,
+                   tags: dict[Any, frozenset[str]] | None = None) -> data.Transaction:
+    return _generated(entry, adj, adj.reversed_source, TAG_REVERSAL, query=query, tags=tags,
+                      negate=True)
+
+
+def _tags(base: frozenset[str] | None, add: str, add2: str | None,
+          shared: dict[Any, frozenset[str]] | None) -> frozenset[str]:
+    """`base` without the request tag when it gains `add2`, plus `add` and `add2`.
+
+    Request entries get (base | request tag | state tag); generated ones
+    (base - request tag) | their tag. Tag sets repeat across thousands of
+    entries, and frozensets are immutable, so equal ones are shared through
+    `shared`.
+    """
+    key = (base, add, add2)
+    if not isinstance(base, frozenset | None):
+        shared = None  # a set cannot be a key
+    if shared is not None:
+        found = shared.get(key)
+        if found is not None:
+            return found
+    base = base or frozenset()
+    result = (base | {add, add2}) if add2 is not None else (base - {TAG_REQUEST}) | {add}
+    if shared is not None:
+        shared[key] = result
+    return result
+
+
+def _generated(entry: data.Transaction, adj: Outcome, source: Source | None,
+               tag: str, *, query: dict[str, Any] | None,
+               tags: dict[Any, frozenset[str]] | None, negate: bool) -> data.Transaction:
+    where = source or adj.request.source
+    meta = {"filename": where.filename, "lineno": where.lineno, **(query or _query_meta(adj))}
+    date = adj.reversed_on if negate else adj.effective_date
+    assert date is not None, "only applied adjustments generate entries"
+    narration = entry.narration or ""
+    adj_id = adj.request.id
+    if negate:
+        meta["reverses"] = adj_id
+        narration = f"Reversal of {adj_id}: {narration}"
+        reversal_approvers = [a.by for a in adj.reversal_approvals]
+        if reversal_approvers:
+            meta["reversal-approved-by"] = ",".join(reversal_approvers)
+    if negate:
+        postings = [
+            # data.Posting(...) directly: `_replace` costs several times more.
+            data.Posting(p.account, _negated(p.units), p.cost, p.price, p.flag, None)
+            if type(p) is data.Posting else
+            p._replace(meta=None, units=_negated(p.units))
+            for p in entry.postings
+        ]
+    else:
+        # The request's very postings (the request entry keeps none of them):
+        # nothing is copied, and they keep the lines they are written on.
+        postings = entry.postings
+    links = entry.links
+    # The request's links normally hold its id already: keep that very set.
+    if not isinstance(links, frozenset) or adj_id not in links:
+        links = frozenset(links or ()) | {adj_id}
+    return data.Transaction(
+        meta, date, flags.FLAG_OKAY, entry.payee, narration,
+        _tags(entry.tags, tag, None, tags), links, postings)
+
+
+def entries_for(entry: data.Transaction, adj: Outcome | None,
+                tags: dict[Any, frozenset[str]] | None = None) -> list[data.Transaction]:
+    """Everything one request contributes to the ledger.
+
+    `tags` (any dict, kept across calls) lets the entries share equal tag sets.
+    """
+    if adj is None:
+        return [request_entry(entry, adj, None, tags)]
+    # The query metadata is the same on every entry of one adjustment; its
+    # values are immutable, so the entries share them.
+    query = _query_meta(adj)
+    out = [request_entry(entry, adj, query, tags)]
+    if adj.effective_date is not None and adj.applied_on is not None:
+        out.append(applied_entry(entry, adj, query, tags))
+        if adj.state is _REVERSED and adj.reversed_on is not None:
+            out.append(reversal_entry(entry, adj, query, tags))
+    return out

@@ -1,0 +1,215 @@
+"""Loading a ledger: cached to read, uncached to write, and when a load can be reused.
+
+`beancount.loader.load_file` keeps a pickle of what it loaded beside the
+ledger (`.main.beancount.picklecache`) and writes it anew after any load
+that took over a second. A tool about to change the file gains nothing from
+it: the cache is stale the moment the write lands, and writing it costs
+seconds on a large ledger (a pickle of every entry). So the writer, and the
+commands that write, load the way Fava does (`fava.beans.load`): the
+loader's own pass, uncached. Reading commands keep the cache (`load_file`),
+but only what this very code made: the loader renews its cache when a file
+changes, not when the plugin does, and an upgraded plugin must not read the
+book (or the entries) an older one judged.
+
+A `Snapshot` is a load together with what every file it read held (their
+SHA-256) and what every `include` pattern matched. The writer judges against
+a snapshot instead of parsing again only while `Snapshot.stale()` finds the
+disk exactly so, under its lock. A snapshot is made only of a load whose
+files were fingerprinted just before it and are the same just after it
+(`disk_state` around the load, `snapshot`): hashing after a load alone
+cannot tell whether a file changed while the loader was reading it.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from beancount import loader
+from beancount.core import data
+from beancount.utils import encryption
+
+__all__ = ["DiskState", "Snapshot", "disk_state", "load_uncached", "snapshot"]
+
+
+def load_uncached(path: str | Path) -> tuple[list[data.Directive], list[Any], dict[str, Any]]:
+    """What `loader.load_file(path)` returns, never read from or written to its cache."""
+    # Absolute, as load_file makes it: entries carry this name as their filename.
+    filename = absolute(path)
+    if encryption.is_encrypted_file(filename):
+        return loader.load_file(filename)  # the loader never caches these
+    # A private function, as in Fava: the one entry point that skips the cache.
+    entries, errors, options = loader._load(
+        [(filename, True)], None, None, None)
+    return entries, errors, options
+
+
+BOOK_KEY = "beancount_adjustments.core.book"
+"""The options key where the plugin leaves its book."""
+STAMP_KEY = "beancount_adjustments.code"
+"""The options key where the plugin leaves `code_stamp()` beside its book."""
+
+
+@functools.cache
+def code_stamp() -> str:
+    """A hash of this package's source: which code made a load's plugin output."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def made_here(options: dict[str, Any]) -> bool:
+    """Whether the plugin output in `options` (if any) was made by this code."""
+    return BOOK_KEY not in options or options.get(STAMP_KEY) == code_stamp()
+
+
+def load_file(path: str | Path) -> tuple[list[data.Directive], list[Any], dict[str, Any]]:
+    """`loader.load_file(path)`, cache and all, unless the cache holds what another
+    version of this package made: then the ledger is loaded afresh."""
+    entries, errors, options = loader.load_file(str(path))
+    if made_here(options):
+        return entries, errors, options
+    return load_uncached(path)
+
+
+def absolute(path: str | Path) -> str:
+    """The name the loader gives `path` (and its entries' `filename`)."""
+    return os.path.abspath(os.path.expanduser(os.path.expandvars(str(path))))
+
+
+# An include as the loader's grammar has it (the keyword first on its line,
+# checked apart: a `^` in a multi-line pattern makes the search ten times
+# slower). A line this misses (or wrongly takes) makes `snapshot` find another
+# set of files than the loader read, and so no snapshot: never a wrong one.
+_INCLUDE = re.compile(rb'include[ \t]+"((?:[^"\\\n]|\\.)*)"')
+
+Stat = tuple[int, int, int, int, int]
+"""(device, inode, size, mtime_ns, ctime_ns): any write to a file changes one."""
+
+
+@dataclass(frozen=True)
+class DiskState:
+    """What a ledger's files hold now: each file's SHA-256 and stat, and each
+    `include` pattern with the files it matches now (the loader globs them,
+    so a file can join a ledger without any file changing)."""
+
+    root: str
+    files: tuple[tuple[str, str, Stat], ...]
+    """(name as the loader gives it, SHA-256, stat), in the order given."""
+    includes: tuple[tuple[str, frozenset[str]], ...]
+    """(absolute pattern, the files it matches), in the order found."""
+
+    def hashes(self) -> dict[str, str]:
+        return {name: sha for name, sha, _ in self.files}
+
+
+def _state_of(root: str, names: Iterable[str], *, includes_too: bool = True,
+              ) -> DiskState | None:
+    files: list[tuple[str, str, Stat]] = []
+    includes: list[tuple[str, frozenset[str]]] = []
+    for name in names:
+        try:
+            with open(name, "rb") as handle:
+                raw = handle.read()
+                st = os.fstat(handle.fileno())
+        except OSError:
+            return None  # a file that cannot be read cannot be vouched for
+        if encryption.is_encrypted_file(name):
+            return None
+        files.append((name, hashlib.sha256(raw).hexdigest(),
+                      (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)))
+        folder = os.path.dirname(name)
+        for match in _INCLUDE.finditer(raw) if includes_too else ():
+            if raw[raw.rfind(b"\n", 0, match.start()) + 1:match.start()].strip(b" \t"):
+                continue
+            try:
+                pattern = re.sub(rb"\\(.)", rb"\1", match.group(1)).decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+            pattern = os.path.join(folder, pattern)  # an absolute pattern stays itself
+            includes.append((pattern, frozenset(
+                os.path.normpath(p) for p in glob.glob(pattern, recursive=True))))
+    return DiskState(root, tuple(files), tuple(includes))
+
+
+def disk_state(options: dict[str, Any], *, includes_too: bool = True) -> DiskState | None:
+    """The state of the files a load read (`options` is what it returned), or
+    None when one of them cannot be read (or is encrypted). Without
+    `includes_too`, only the files' hashes and stats (enough to compare with
+    a state taken later)."""
+    root = options.get("filename")
+    names = options.get("include")
+    if not isinstance(root, str) or not names:
+        return None
+    return _state_of(root, [str(n) for n in names], includes_too=includes_too)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A load (entries, errors, options as the loader returned them) and the
+    state of the files it read."""
+
+    entries: list[data.Directive]
+    errors: list[Any]
+    options: dict[str, Any]
+    state: DiskState
+
+    @property
+    def root(self) -> str:
+        return self.state.root
+
+    def stale(self) -> str | None:
+        """Why the files on disk are not (any more) the ones this load read, or
+        None when they are: every file holds the same bytes and every include
+        pattern matches the same files. Hashes the whole ledger: call it under
+        the writer's lock, where no other writer can change a file after it."""
+        expected = self.state.hashes()
+        # Same bytes, same include lines: only what their patterns match can differ.
+        now = _state_of(self.root, expected, includes_too=False)
+        if now is None:
+            return "a file of the ledger cannot be read"
+        for name, sha in now.hashes().items():
+            if sha != expected[name]:
+                return f"{name} changed since it was loaded"
+        for pattern, matched in self.state.includes:
+            matches = frozenset(os.path.normpath(p) for p in glob.glob(pattern, recursive=True))
+            if matches != matched:
+                added = sorted(matches - matched)
+                return (f"{added[0]} is new (include {pattern!r})" if added else
+                        f"include {pattern!r} matches fewer files than when it was loaded")
+        return None
+
+
+def snapshot(entries: list[data.Directive], errors: list[Any], options: dict[str, Any],
+             before: DiskState | None) -> Snapshot | None:
+    """The load just made (what the loader returned) as a `Snapshot`, if what it
+    read is known: `before` is `disk_state` taken just before the load began
+    (of the previous load's files). None, and so a full load by the writer,
+    on any doubt: no state before, a file read that was not fingerprinted
+    before or differs now (hash or stat) from then, includes this module
+    reads otherwise than the loader did, or a plugin that did not judge."""
+    if before is None:
+        return None
+    # The plugin leaves no book when it failed internally (it judged nothing).
+    if options.get(BOOK_KEY) is None or not made_here(options):
+        return None
+    after = disk_state(options)
+    if after is None or after.root != before.root:
+        return None
+    seen = {name: (sha, st) for name, sha, st in before.files}
+    if any(seen.get(name) != (sha, st) for name, sha, st in after.files):
+        return None
+    matched = {name for _, names in after.includes for name in names}
+    if {name for name, _, _ in after.files} != {after.root, *matched}:
+        return None
+    return Snapshot(entries, errors, options, after)

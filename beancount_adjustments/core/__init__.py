@@ -1,0 +1,1 @@
+"""The domain: pure, no Beancount (a test imports it with beancount blocked)."""

@@ -1,0 +1,57 @@
+"""The lifecycle: which action moves which state where.
+
+    pending --approve (last level)--> approved --apply--> applied --cancel--> reversing
+       |  \\--reject--> rejected                  |
+       \\--cancel--> withdrawn      approved --cancel--> withdrawn
+
+    reversing --approve (last level)--> reversed
+    reversing --reject--> applied (the reversal is refused)
+
+Approving short of the last level leaves a request (or a reversal) where it
+is with one more level filled. Whether approval applies at once is the
+type's policy; a reversal whose amount needs no chain is booked at once.
+"""
+
+from __future__ import annotations
+
+from beancount_adjustments.core.models import Action, State
+
+TRANSITIONS: dict[tuple[State, Action], State] = {
+    (State.PENDING, Action.APPROVE): State.APPROVED,
+    (State.PENDING, Action.REJECT): State.REJECTED,
+    (State.PENDING, Action.CANCEL): State.WITHDRAWN,
+    (State.APPROVED, Action.APPLY): State.APPLIED,
+    (State.APPROVED, Action.CANCEL): State.WITHDRAWN,
+    (State.APPLIED, Action.CANCEL): State.REVERSING,
+    (State.REVERSING, Action.APPROVE): State.REVERSED,
+    (State.REVERSING, Action.REJECT): State.APPLIED,
+}
+
+
+def allowed(state: State, action: Action) -> bool:
+    return (state, action) in TRANSITIONS
+
+
+def refusal(state: State, action: Action, separate_apply: bool) -> str:
+    """Why `action` does not fit `state`, in words a user can act on."""
+    if action is Action.APPLY and state is State.PENDING:
+        return "it cannot be applied before its approvals are complete"
+    if action is Action.APPLY and state is State.APPLIED:
+        return ("it is already applied" if separate_apply else
+                "its type applies on approval, so it is already applied; no apply is needed")
+    if action is Action.APPROVE and state is State.APPROVED:
+        return "it is already fully approved"
+    if action is Action.APPROVE and state is State.APPLIED:
+        return "it is already approved and applied"
+    if action is Action.CANCEL and state is State.REVERSING:
+        return "its reversal already awaits approval; it cannot be cancelled twice"
+    if action is Action.APPLY and state is State.REVERSING:
+        return "it is applied, and its reversal awaits approval"
+    if action is Action.CANCEL and state in (State.REVERSED, State.WITHDRAWN):
+        return f"it is already {state}; it cannot be cancelled twice"
+    return f"it is {state}, and a {state} adjustment cannot be {_past(action)}"
+
+
+def _past(action: Action) -> str:
+    return {Action.APPROVE: "approved", Action.REJECT: "rejected",
+            Action.APPLY: "applied", Action.CANCEL: "cancelled"}[action]

@@ -1,0 +1,207 @@
+"""Who may do what to an adjustment, now: the one answer.
+
+The replay judges every event with `denial`; the CLI's selection
+(`--all-pending`, `--awaiting`), Fava's buttons and "awaiting me", and
+notifications ask the same function about the book, so a page never offers
+what the writer will refuse. Pure: the directory, the prices and the
+adjustment's situation in, a refusal (code and message) or None out.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+from beancount_adjustments.core.lifecycle import TRANSITIONS, refusal
+from beancount_adjustments.core.models import Action, Money, Reference, Request, State
+from beancount_adjustments.core.policy import Directory, Matrix, Rates, within_limit
+
+# Python 3.11 looks up `State.X` through EnumType.__getattr__ (about 0.15 µs);
+# `denial` runs on every event.
+_APPLY = Action.APPLY
+_APPROVE = Action.APPROVE
+_REJECT = Action.REJECT
+_PENDING = State.PENDING
+_REVERSING = State.REVERSING
+
+
+class Denial(NamedTuple):
+    code: str
+    message: str
+
+
+class Situation(Protocol):
+    """What the rule reads of an adjustment: the book's `Adjustment`, or the
+    replay's record of one while it judges (no copy made per event)."""
+
+    @property
+    def request(self) -> Request: ...
+    @property
+    def state(self) -> State: ...
+    @property
+    def deciding_chain(self) -> tuple[str, ...]:
+        """The chain being filled: the request's, or the reversal's while reversing."""
+    @property
+    def deciding_approvers(self) -> tuple[str, ...]:
+        """Who holds the levels of that chain so far, in order."""
+    @property
+    def amount(self) -> Money | None: ...
+    @property
+    def cancelled_by(self) -> str | None: ...
+    @property
+    def separate_apply(self) -> bool: ...
+    @property
+    def signatures_required(self) -> bool: ...
+    @property
+    def hold_until_billed(self) -> bool: ...
+    @property
+    def decided_on(self) -> datetime.date | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What the rule reads besides the adjustment: who holds what, rows, prices."""
+
+    directory: Directory
+    rates: Rates
+    matrix: Matrix
+    invoices: Mapping[str, Reference] = field(default_factory=dict)
+    _roles: dict[int, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+    _billed: dict[str, list[tuple[datetime.date, str]]] = field(
+        default_factory=dict, compare=False, repr=False)
+
+    def approver_roles(self, date: datetime.date) -> frozenset[str]:
+        """Every role some approval row in force on `date` names."""
+        rows = self.matrix.rows_on(date)
+        # By id() of a matrix version: the versions live as long as the matrix.
+        found = self._roles.get(id(rows))
+        if found is None:
+            found = self._roles[id(rows)] = frozenset(r for row in rows for r in row.roles)
+        return found
+
+    def invoices_of(self, customer: str) -> list[tuple[datetime.date, str]]:
+        """(date, id) of the customer's invoices in date order (indexed on first use)."""
+        index = self._billed
+        if not index and self.invoices:
+            for ref in self.invoices.values():
+                if ref.customer is not None:
+                    index.setdefault(ref.customer, []).append((ref.date, ref.id))
+            for dates in index.values():
+                dates.sort()
+            index.setdefault("", [])  # indexed, even when no invoice names a customer
+        return index.get(customer, [])
+
+
+def held_until_billed(rules: Rules, situation: Situation,
+                      date: datetime.date) -> Denial | None:
+    """Why applying on `date` is too early under `hold-until-billed`, or None:
+    the customer must have an invoice dated after the approval, by `date`."""
+    if not situation.hold_until_billed:
+        return None
+    request = situation.request
+    approved = situation.decided_on or request.date
+    invoices = rules.invoices_of(request.customer)
+    start = bisect.bisect_right(invoices, (approved, "\uffff"))
+    if start < len(invoices) and invoices[start][0] <= date:
+        return None
+    later = (f" (the next one is {invoices[start][1]} on {invoices[start][0]})"
+             if start < len(invoices) else "")
+    return Denial("held-until-billed",
+                  f"its type's policy holds it until the customer is billed after its "
+                  f"approval (`hold-until-billed: TRUE`), and no invoice for "
+                  f"{request.customer} is dated after {approved} and on or before "
+                  f"{date}{later}; apply it on or after the customer's next invoice.")
+
+
+def denial(rules: Rules, situation: Situation, action: Action, by: str, date: datetime.date,
+           *, signed: bool = True) -> Denial | None:
+    """Why `by` may not take `action` on `date`, or None when they may.
+
+    `signed`: whether the approval would carry a signature (the replay checks
+    the signature itself; a tool that cannot sign passes False, so types that
+    require signatures are not offered to it).
+    """
+    request, directory = situation.request, rules.directory
+    if not directory.is_user(by, date):
+        return Denial("unknown-user", f"\"{by}\" is not a user on {date}; declare them with "
+                      "custom \"adjustment-user\".")
+    state = situation.state
+    if (state, action) not in TRANSITIONS:
+        return Denial("invalid-transition", refusal(state, action, situation.separate_apply)
+                      + ".")
+    if action is _APPROVE:
+        return _approve(rules, situation, by, date, signed=signed)
+    held = directory.roles_on(by, date)
+    if action is _REJECT:
+        if state is _PENDING and by in request.requesters:
+            return Denial("self-rejection",
+                          "a requester withdraws their own request with cancel, not reject.")
+        chain = situation.deciding_chain
+        if not set(held) & set(chain):
+            return Denial("missing-role",
+                          f"rejecting needs one of the roles in its approval chain "
+                          f"({', '.join(chain) or 'none'}); {by} holds "
+                          f"{', '.join(sorted(held)) or 'no role'}.")
+        return None
+    if action is _APPLY:
+        if not held:
+            return Denial("missing-role",
+                          f"applying needs a user with a role; {by} holds none on {date}.")
+        return held_until_billed(rules, situation, date)
+    roles = rules.approver_roles(date)
+    if by not in request.requesters and not set(held) & roles:
+        return Denial("missing-role",
+                      "cancelling needs the requester or a user holding an approver role "
+                      f"({', '.join(sorted(roles)) or 'none declared'}); "
+                      f"{by} holds {', '.join(sorted(held)) or 'no role'}.")
+    return None
+
+
+def _approve(rules: Rules, situation: Situation, by: str, date: datetime.date, *,
+             signed: bool) -> Denial | None:
+    request, chain, directory = situation.request, situation.deciding_chain, rules.directory
+    reversal = situation.state is _REVERSING
+    if by in (request.requested_by, request.entered_by):
+        whose = "requester" if by == request.requested_by else "person who entered it"
+        return Denial("self-approval",
+                      f"the {whose} cannot approve {'its reversal' if reversal else 'it'} "
+                      "(segregation of duties); another user holding the role must approve.")
+    if reversal and by == situation.cancelled_by:
+        return Denial("self-approval",
+                      "the person who asked for the reversal cannot approve it (segregation "
+                      "of duties); another user holding the role must approve.")
+    approvers = situation.deciding_approvers
+    level = len(approvers)
+    if level >= len(chain):
+        return Denial("invalid-transition", "every level was already approved.")
+    role = chain[level]
+    if by in approvers:
+        earlier = approvers.index(by) + 1
+        return Denial("same-approver",
+                      f"{by} already approved level {earlier} as {chain[earlier - 1]}; "
+                      f"level {level + 1} ({role}) needs a different person.")
+    holds, limit = directory.limit_for(by, role, date)
+    if not holds:
+        held = directory.roles_on(by, date)
+        return Denial("missing-role",
+                      f"level {level + 1} of {len(chain)} needs a {role}; {by} holds "
+                      f"{', '.join(held) or 'no role'} on {date}.")
+    amount = situation.amount
+    if limit is not None and amount is not None:
+        covered = within_limit(limit, amount, request.date, rules.rates)
+        if covered is None:
+            return Denial("missing-price",
+                          f"no price converts {amount.currency} to {limit.currency} on or "
+                          f"before the request date {request.date} to check {by}'s limit.")
+        if not covered:
+            return Denial("over-limit",
+                          f"{amount} is above {by}'s approval limit of {limit} as {role}; "
+                          "someone with a higher limit must approve.")
+    if situation.signatures_required and not signed:
+        return Denial("unsigned-approval",
+                      "approvals of this type must be signed (policy `signatures: "
+                      "\"required\"`); approve with the CLI's --sign-with KEYFILE.")
+    return None

@@ -1,0 +1,378 @@
+"""Seals: tamper-evidence for the adjustments already recorded.
+
+A seal is a directive that fixes, by a hash, everything the ledger says
+about adjustments up to its date::
+
+    2026-11-30 custom "adjustment-seal" "9c1e...64 hex..."
+      by: "carol"
+      count: 1234
+      fingerprints: "a1b2c3d4e5f6..."
+
+Write one with ``bean-adjust seal -f main.beancount --as carol`` (``--date``
+defaults to today). From then on, every load of the ledger (bean-check,
+Fava, every ``bean-adjust`` command) recomputes the hash and reports an
+error ``[seal-broken]`` at the first entry that differs from what was
+sealed: changed, deleted, added to a sealed day, or moved.
+
+What a seal covers
+------------------
+
+Every adjustment directive dated on or before the seal's date, in the order
+the replay reads them (by date; on one day requests, then events in ledger
+order, then the other directives): requests (id, date, the content digest
+of `digest.request_digest` (type, customer, reason, postings) and also
+requested-by, category, payee, narration, invoice, order, ticket,
+document, effective, risk and external-id), events (id, action, date, by,
+reason, comment, at, digest, effective, signature), users, customers,
+approval rows, per-type policies, period locks and signing keys.
+
+Seals chain: a seal's hash is SHA-256 over the previous seal's hash (as
+written in the ledger) and the hashes of the entries dated after the
+previous seal's date and on or before its own. ``count:`` is how many
+entries are sealed in all up to the seal's date. ``fingerprints:`` holds
+the first 6 hex digits of each entry's hash in the seal's span, which is
+how the error can name the first entry that differs (the full hash is what
+proves integrity; the fingerprints only locate).
+
+What seals protect, and what they do not
+----------------------------------------
+
+- They make any later edit, deletion, insertion or reordering of a sealed
+  adjustment directive visible at the next load, with the entry named, even
+  if the edit keeps the ledger otherwise valid (a changed amount that was
+  approved, a changed approver, a back-dated approval, a swapped key).
+- Formatting, comments, blank lines, moving an entry to another file or
+  line without changing the replay order, and ordinary (non-adjustment)
+  transactions are not covered.
+- They are not signatures: anyone who can edit the file can recompute and
+  rewrite the seals, or delete the last seal. Seals are evidence only
+  together with a copy of a seal's hash kept elsewhere (git history,
+  a ticket, an e-mail to the auditor, a signed tag): compare that copy with
+  the hash in the ledger. For who-approved-what that a forger cannot
+  recompute, use signed approvals (`signatures`).
+- A directive that cannot be read (malformed) is not an adjustment fact and
+  is not sealed; the plugin reports it separately.
+- Entries dated after the last seal are free to change until the next seal.
+  A decision dated on a day already sealed breaks the seal: seal at the end
+  of the day, or seal with ``--date`` set to yesterday.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from beancount.core import data
+
+from beancount_adjustments.beans.directives import Reader, source_of
+from beancount_adjustments.core.digest import request_digest
+from beancount_adjustments.core.models import Frozen, Money, Problem, Source, build
+from beancount_adjustments.core.policy import Directory
+
+if TYPE_CHECKING:
+    from beancount_adjustments.core.book import Facts
+
+SEAL = "adjustment-seal"
+SEAL_TAG = "beancount-adjustments/seal/v1"
+FINGERPRINT = 6
+"""Hex digits per entry in `fingerprints:`."""
+
+
+class Seal(Frozen):
+    """One `custom "adjustment-seal"` directive."""
+
+    date: datetime.date
+    hash: str
+    by: str | None = None
+    count: int | None = None
+    fingerprints: str | None = None
+    source: Source
+
+
+@dataclass(frozen=True)
+class Item:
+    """One sealed fact: its place in the order, its canonical text and hash."""
+
+    date: datetime.date
+    rank: int
+    index: int
+    what: str
+    source: Source
+    hash: str
+
+    @property
+    def fingerprint(self) -> str:
+        return self.hash[:FINGERPRINT]
+
+    def where(self) -> str:
+        return f"{self.source.filename}:{self.source.lineno}"
+
+
+def read_seal(reader: Reader, entry: data.Custom) -> Seal | None:
+    """A `custom "adjustment-seal" HASH` entry, or None and a problem."""
+    source = source_of(entry)
+    what = f'custom "{SEAL}"'
+    values = reader.strings(entry, source, what)
+    if values is None:
+        return None
+    if len(values) != 1 or len(values[0]) != 64 or any(
+            c not in "0123456789abcdef" for c in values[0]):
+        reader.problem("malformed-directive", source,
+                       f"{what} takes one value, the 64-hex-digit hash that "
+                       "`bean-adjust seal` computes.")
+        return None
+    count = entry.meta.get("count")
+    if count is not None and not (isinstance(count, Decimal) and count >= 0
+                                  and count == count.to_integral_value()):
+        reader.problem("malformed-directive", source,
+                       f"{what}: `count:` must be a whole number, not {count!r}.")
+        return None
+    fingerprints = reader.text(entry.meta, "fingerprints", source, what)
+    return build(Seal, date=entry.date, hash=values[0],
+                 by=reader.text(entry.meta, "by", source, what),
+                 count=int(count) if count is not None else None,
+                 fingerprints=fingerprints, source=source)
+
+
+# -- canonical content ---------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        text = format(value.normalize(), "f")
+        return "0" if text in ("-0", "0") else text
+    if isinstance(value, Money):
+        return f"{_text(value.number)} {value.currency}"
+    if isinstance(value, tuple):
+        return ",".join(_text(v) for v in value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _hash(kind: str, fields: Sequence[Any]) -> str:
+    canonical = "\x1f".join([kind, *(_text(f) for f in fields)])
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def sealed_items(facts: Facts) -> list[Item]:
+    """Every fact a seal covers, in sealing order (see the module's manual)."""
+    items: list[Item] = []
+
+    def add(rank: int, index: int, date: datetime.date, what: str, source: Source,  # noqa: PLR0917
+            kind: str, fields: Sequence[Any]) -> None:
+        items.append(Item(date, rank, index, what, source, _hash(kind, [date, *fields])))
+
+    for i, r in enumerate(facts.requests):
+        add(0, i, r.date, f"request {r.id} dated {r.date}", r.source, "request",
+            [r.id, request_digest(r), r.requested_by, r.category, r.payee, r.narration,
+             r.invoice, r.order, r.ticket, r.document, r.effective, r.risk, r.external_id])
+    for i, e in enumerate(facts.events):
+        add(1, i, e.date, f"{e.adjustment_id} {e.action} by {e.by} on {e.date}", e.source,
+            "event", [e.adjustment_id, str(e.action), e.by, e.reason, e.comment, e.at,
+                      e.digest, e.effective, getattr(e, "signature", None)])
+    for i, g in enumerate(facts.grants):
+        add(2, i, g.date, f"user {g.user} on {g.date}", g.source, "user",
+            [g.user, g.roles, g.limit, g.email])
+    for i, c in enumerate(facts.customers):
+        add(3, i, c.date, f"customer {c.customer} on {c.date}", c.source, "customer",
+            [c.customer, c.tier, c.name, c.contact])
+    for i, row in enumerate(facts.rows):
+        add(4, i, row.date, f"approval row {row.pattern} {row.threshold} on {row.date}",
+            row.source, "approval",
+            [row.pattern, row.threshold, row.roles, row.customer_tier, row.category, row.risk])
+    for i, p in enumerate(facts.policies):
+        add(5, i, p.date, f"policy {p.pattern} on {p.date}", p.source, "policy",
+            [p.pattern, p.separate_apply, p.document_above, p.sla_days,
+             getattr(p, "signatures_required", None)])
+    for i, lock in enumerate(facts.locks):
+        add(6, i, lock.date, f"lock through {lock.through} on {lock.date}", lock.source,
+            "lock", [lock.through, lock.by])
+    for i, k in enumerate(getattr(facts, "keys", ())):
+        add(7, i, k.date, f"key of {k.user} on {k.date}", k.source, "key", [k.user, k.key])
+    items.sort(key=lambda it: (it.date, it.rank, it.index))
+    return items
+
+
+def chain(previous: str, hashes: Sequence[str]) -> str:
+    """A seal's hash: over the previous seal's hash and its span's entry hashes."""
+    text = "\n".join([SEAL_TAG, previous, *hashes])
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+# -- verifying -----------------------------------------------------------------
+
+
+def _span(items: Sequence[Item], dates: Sequence[datetime.date],
+          after: datetime.date | None, through: datetime.date) -> list[Item]:
+    start = 0 if after is None else bisect.bisect_right(dates, after)
+    end = bisect.bisect_right(dates, through)
+    return list(items[start:end])
+
+
+def verify_seals(facts: Facts, seals: Sequence[Seal]) -> list[Problem]:
+    """One problem per seal whose hash no longer matches the ledger.
+
+    Each names the first entry that differs from what the seal covered, and
+    is placed at that entry (or at the seal when the entry is gone).
+    """
+    if not seals:
+        return []
+    problems = sealer_problems(facts, seals)
+    items = sealed_items(facts)
+    dates = [it.date for it in items]
+    previous, after = "", None
+    for seal in sorted(seals, key=lambda s: s.date):
+        span = _span(items, dates, after, seal.date)
+        if chain(previous, [it.hash for it in span]) != seal.hash:
+            problems.append(_locate(seal, span, after))
+        elif seal.count is not None and seal.count != bisect.bisect_right(dates, seal.date):
+            problems.append(_problem(seal, seal.source,
+                                     f"the seal says it covers {seal.count} entries but "
+                                     f"{bisect.bisect_right(dates, seal.date)} are sealed up "
+                                     f"to {seal.date}; the seal itself was edited."))
+        previous, after = seal.hash, seal.date
+    return problems
+
+
+def sealer_problem(directory: Directory, by: str | None, date: datetime.date) -> str | None:
+    """Why `by` may not seal on `date`, or None: a seal is made by a declared
+    user holding a role on its date (the same as `bean-adjust seal` asks)."""
+    if by is None or not by.strip():
+        return "it names no one (`by:`); a seal is made by a declared user"
+    if not directory.is_user(by, date):
+        return f"{by!r} is not a declared user on {date}"
+    if not directory.roles_on(by, date):
+        return f"{by!r} holds no role on {date}"
+    return None
+
+
+def sealer_problems(facts: Facts, seals: Sequence[Seal]) -> list[Problem]:
+    """`bad-seal` at each seal made by no one, an undeclared user or one holding
+    no role on its date."""
+    directory = Directory.build(facts.grants, facts.customers)
+    problems = []
+    for seal in seals:
+        why = sealer_problem(directory, seal.by, seal.date)
+        if why is not None:
+            problems.append(build(
+                Problem, code="bad-seal", source=seal.source,
+                message=f"the seal of {seal.date} does not count as evidence: {why}. Seal "
+                "with `bean-adjust seal --as USER` as a user holding a role on the seal's "
+                "date (declare them with custom \"adjustment-user\" first)."))
+    return problems
+
+
+def _problem(seal: Seal, source: Source, message: str) -> Problem:
+    where = f"{seal.source.filename}:{seal.source.lineno}"
+    return build(Problem, code="seal-broken", source=source,
+                 message=f"{message} (seal of {seal.date} at {where}). Sealed entries are "
+                 "never edited: restore the sealed version (git has it) and record any "
+                 "correction as new entries dated after the seal.")
+
+
+def _locate(seal: Seal, span: Sequence[Item], after: datetime.date | None) -> Problem:
+    period = f"dated {'after ' + str(after) + ' and ' if after else ''}up to {seal.date}"
+    sealed_fps = None
+    if seal.fingerprints and len(seal.fingerprints) % FINGERPRINT == 0:
+        sealed_fps = [seal.fingerprints[i:i + FINGERPRINT]
+                      for i in range(0, len(seal.fingerprints), FINGERPRINT)]
+    if sealed_fps is None:
+        first = span[0] if span else None
+        return _problem(seal, seal.source,
+                        f"the entries {period} no longer match the seal "
+                        f"({len(span)} entries now"
+                        + (f", first {first.what} at {first.where()}" if first else "")
+                        + "); the seal carries no fingerprints to say which entry differs")
+    current = [it.fingerprint for it in span]
+    i = next((k for k, (a, b) in enumerate(zip(current, sealed_fps, strict=False)) if a != b),
+             min(len(current), len(sealed_fps)))
+    if i == len(current) == len(sealed_fps):
+        return _problem(seal, seal.source,
+                        "every sealed entry is unchanged but the seal's hash does not match: "
+                        "the seal, or the hash of the seal before it, was edited or a seal "
+                        "was deleted")
+    if i == len(current):
+        missing = len(sealed_fps) - len(current)
+        after_what = f" after {span[-1].what} at {span[-1].where()}" if span else ""
+        return _problem(seal, seal.source,
+                        f"{missing} sealed entr{'y was' if missing == 1 else 'ies were'} "
+                        f"deleted{after_what}: the seal covers {len(sealed_fps)} entries "
+                        f"{period}, the ledger now has {len(current)}")
+    item = span[i]
+    shorter, longer = len(current) < len(sealed_fps), len(current) > len(sealed_fps)
+    if longer and (i == len(sealed_fps) or current[i + 1] == sealed_fps[i]):
+        return _problem(seal, item.source,
+                        f"{item.what} was added to a sealed day: the seal covers every "
+                        f"adjustment entry {period}; date it after {seal.date} or remove it")
+    if shorter and current[i] == sealed_fps[i + 1]:
+        between = f"between {span[i - 1].what} and " if i else "before "
+        return _problem(seal, item.source,
+                        f"a sealed entry was deleted {between}{item.what}: the seal covers "
+                        f"{len(sealed_fps)} entries {period}, the ledger now has "
+                        f"{len(current)}")
+    known = set(sealed_fps)
+    changed = next((span[j] for j in range(i, len(span)) if current[j] not in known), None)
+    if changed is not None:
+        return _problem(seal, changed.source,
+                        f"sealed entry changed: {changed.what} at {changed.where()} is not "
+                        f"what was sealed among the {len(sealed_fps)} entries {period}")
+    return _problem(seal, item.source,
+                    f"sealed entries were reordered: {item.what} at {item.where()} is not "
+                    f"where it was sealed (entry {i + 1} of {len(sealed_fps)} {period})")
+
+
+# -- sealing -------------------------------------------------------------------
+
+
+class SealPlan(Frozen):
+    """The next seal to write."""
+
+    date: datetime.date
+    hash: str
+    count: int
+    span: int
+    fingerprints: str
+
+
+def next_seal(facts: Facts, seals: Sequence[Seal], date: datetime.date) -> SealPlan:
+    """The seal that fixes everything up to `date` on top of the existing seals.
+
+    Raises ValueError when `date` is before the last seal, or when an
+    existing seal is broken (a new seal never covers up a broken one).
+    """
+    ordered = sorted(seals, key=lambda s: s.date)
+    if ordered and date < ordered[-1].date:
+        raise ValueError(f"the last seal is dated {ordered[-1].date}; a new seal cannot be "
+                         f"dated before it ({date})")
+    broken = verify_seals(facts, ordered)
+    if broken:
+        raise ValueError("the ledger's seals do not verify; fix this first:\n"
+                         + "\n".join(f"{p.source.filename}:{p.source.lineno}: {p.message}"
+                                     for p in broken))
+    items = sealed_items(facts)
+    dates = [it.date for it in items]
+    after = ordered[-1].date if ordered else None
+    span = _span(items, dates, after, date)
+    previous = ordered[-1].hash if ordered else ""
+    return SealPlan(date=date, hash=chain(previous, [it.hash for it in span]),
+                    count=bisect.bisect_right(dates, date), span=len(span),
+                    fingerprints="".join(it.fingerprint for it in span))
+
+
+def render_seal(plan: SealPlan, by: str) -> str:
+    """The directive text for `plan`."""
+    escaped = by.replace("\\", "\\\\").replace('"', '\\"')
+    text = (f'{plan.date.isoformat()} custom "{SEAL}" "{plan.hash}"\n'
+            f'  by: "{escaped}"\n'
+            f"  count: {plan.count}\n")
+    if plan.fingerprints:
+        text += f'  fingerprints: "{plan.fingerprints}"\n'
+    return text

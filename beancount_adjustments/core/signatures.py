@@ -1,0 +1,250 @@
+"""Signed approvals: an approval that proves who gave it.
+
+Each user who signs registers an Ed25519 public key in the ledger::
+
+    2026-01-01 custom "adjustment-key" "bob" "3q2+7w...base64...="
+
+Create a key pair with ``bean-adjust keygen --as bob -o ~/.bob-adjust.pem``:
+it writes the private key (PEM, mode 0600, never into the ledger) and prints
+the directive to add. Keys are effective-dated like users: for an event on
+day D, the user's key lines carrying the latest date on or before D count
+(several on that day: any of them); a later line replaces earlier keys, so
+rotating a key is adding a new line.
+
+A signature covers exactly one decision: the adjustment id, the action,
+who (``by``), the event's date and the digest of the request's content
+(the event's ``digest:``, or the request's current digest when the event
+carries none). It is written on the event as ``signature:`` (base64)::
+
+    2026-11-21 custom "adjustment" "ADJ-2026-0042" "approve"
+      by: "bob"
+      digest: "3f9a..."
+      signature: "kq3...=="
+
+A policy makes signatures mandatory for matching types::
+
+    2026-01-01 custom "adjustment-policy" "credit:*"
+      signatures: "required"        ; or "optional" (the default)
+
+Where they are required, an approval without a signature does not count
+(error ``unsigned-approval`` at the event). Wherever it appears, a signature
+that does not verify with the approver's registered key on that day (forged,
+copied from another decision, made for other content or another date, or no
+key registered) makes the approval not count (error ``bad-signature``).
+
+Signing in code::
+
+    from beancount_adjustments.core.signatures import sign_event
+    signature = sign_event("bob.pem", "ADJ-2026-0042", "approve", "bob",
+                           datetime.date(2026, 11, 21), adj.digest)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from beancount.core import data
+
+from beancount_adjustments.beans.directives import Reader, source_of
+from beancount_adjustments.core.models import Event, Frozen, Source, build
+
+if TYPE_CHECKING:
+    # cryptography is imported where keys are used: a ledger load reads no key
+    # unless the ledger signs approvals, and the plugin's import stays light.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+KEY = "adjustment-key"
+MESSAGE_TAG = "beancount-adjustments/approval-signature/v1"
+
+
+class PublicKey(Frozen):
+    """One `custom "adjustment-key"` line."""
+
+    date: datetime.date
+    user: str
+    key: str
+    """The raw 32-byte Ed25519 public key, base64."""
+    source: Source
+
+
+# -- keys ----------------------------------------------------------------------
+
+
+def generate_private_key() -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.generate()
+
+
+def private_pem(key: Ed25519PrivateKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def public_b64(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode("ascii")
+
+
+def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    """The Ed25519 private key in a PEM file (ValueError if it is not one)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} does not hold an Ed25519 private key")
+    return key
+
+
+def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
+    """Write the key as PEM, readable by its owner only (0600); never overwrite."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(private_pem(key))
+    os.chmod(path, 0o600)
+
+
+def parse_public_key(text: str) -> Ed25519PublicKey | None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def key_directive(user: str, public: str, date: datetime.date) -> str:
+    return f'{date.isoformat()} custom "{KEY}" "{user}" "{public}"\n'
+
+
+# -- signing and verifying -----------------------------------------------------
+
+
+def message(adjustment_id: str, action: str, by: str, date: datetime.date,
+            digest: str) -> bytes:
+    """The exact bytes a signature covers."""
+    return "\x1f".join([MESSAGE_TAG, adjustment_id, str(action), by, date.isoformat(),
+                        digest]).encode("utf-8")
+
+
+def sign_with(key: Ed25519PrivateKey, adjustment_id: str, action: str, by: str,  # noqa: PLR0917
+              date: datetime.date, digest: str) -> str:
+    signature = key.sign(message(adjustment_id, action, by, date, digest))
+    return base64.b64encode(signature).decode("ascii")
+
+
+def sign_event(private_key_pem_path: str | os.PathLike[str], adjustment_id: str, action: str,  # noqa: PLR0917
+               by: str, date: datetime.date, digest: str) -> str:
+    """The base64 signature to write as `signature:` on the event."""
+    return sign_with(load_private_key(private_key_pem_path), adjustment_id, action, by, date,
+                     digest)
+
+
+def verify(public_key: str, signature: str, adjustment_id: str, action: str, by: str,  # noqa: PLR0917
+           date: datetime.date, digest: str) -> bool:
+    """True when `signature` was made by the key `public_key` (base64) for exactly
+    this decision."""
+    from cryptography.exceptions import InvalidSignature
+
+    key = parse_public_key(public_key)
+    if key is None:
+        return False
+    try:
+        raw = base64.b64decode(signature.strip(), validate=True)
+        key.verify(raw, message(adjustment_id, action, by, date, digest))
+    except (binascii.Error, ValueError, InvalidSignature):
+        return False
+    return True
+
+
+# -- the keys in a ledger ------------------------------------------------------
+
+
+def read_key(reader: Reader, entry: data.Custom) -> PublicKey | None:
+    """A `custom "adjustment-key" USER KEY` entry, or None and a problem."""
+    source = source_of(entry)
+    values = reader.strings(entry, source, f'custom "{KEY}"')
+    if values is None:
+        return None
+    if len(values) != 2:
+        reader.problem("malformed-directive", source,
+                       f'custom "{KEY}" takes a user and a base64 Ed25519 public key: '
+                       f'custom "{KEY}" "bob" "<key>" (bean-adjust keygen prints it).')
+        return None
+    if parse_public_key(values[1]) is None:
+        reader.problem("malformed-directive", source,
+                       f'custom "{KEY}" for {values[0]}: {values[1]!r} is not a base64 '
+                       "Ed25519 public key (32 bytes); bean-adjust keygen prints a valid one.")
+        return None
+    return build(PublicKey, date=entry.date, user=values[0], key=values[1],
+                                     source=source)
+
+
+@dataclass
+class KeyRing:
+    """Registered public keys per user, effective-dated."""
+
+    keys: dict[str, list[PublicKey]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, keys: Iterable[PublicKey]) -> KeyRing:
+        ring = cls()
+        for key in sorted(keys, key=lambda k: k.date):
+            ring.keys.setdefault(key.user, []).append(key)
+        return ring
+
+    def keys_on(self, user: str, date: datetime.date) -> list[PublicKey]:
+        """The user's keys in force on `date`: those of the latest day on or before it."""
+        known = [k for k in self.keys.get(user, ()) if k.date <= date]
+        if not known:
+            return []
+        last = known[-1].date
+        return [k for k in known if k.date == last]
+
+
+def signature_refusal(ring: KeyRing, event: Event, digest: Callable[[], str],
+                      required: bool) -> tuple[str, str] | None:
+    """(code, message) when the event's signature makes it not count, else None.
+
+    `digest()` is what the signature must cover (the event's digest, or the
+    request's when the event has none); it is asked for only when there is a
+    signature to verify, since the replay works out a request's digest lazily.
+    """
+    signature = getattr(event, "signature", None)
+    if not signature:
+        if not required:
+            return None
+        return ("unsigned-approval",
+                "approvals of this type must be signed (policy `signatures: \"required\"`); "
+                "this one carries no `signature:`. Approve again with --sign KEYFILE.")
+    keys = ring.keys_on(event.by, event.date)
+    if not keys:
+        return ("bad-signature",
+                f"the approval is signed but {event.by} has no key registered on "
+                f"{event.date}; add custom \"{KEY}\" \"{event.by}\" \"<public key>\".")
+    covered = digest()
+    if any(verify(k.key, signature, event.adjustment_id, str(event.action), event.by,
+                  event.date, covered) for k in keys):
+        return None
+    return ("bad-signature",
+            f"the signature does not verify with {event.by}'s registered key: it was not made "
+            "by that key for this id, action, approver, date and content (forged, copied "
+            "from another decision, or the event was edited).")

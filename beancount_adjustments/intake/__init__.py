@@ -1,0 +1,1 @@
+"""What creates requests: calculators, templates, schedules, automation, imports."""

@@ -1,0 +1,381 @@
+"""Rule-based automation: requests the ledger's rules call for, each created once.
+
+    bean-adjust automate -f main.beancount --through 2026-11-30 --as alice [--dry-run]
+
+A rule is a directive; the requests it creates are ordinary requests filed
+by `--as USER` through the writer, and go through approval like any other.
+Each occurrence has a deterministic `external-id` (`<rule>:<what>`), so a
+rerun writes nothing new: occurrences already in the ledger are skipped,
+and the writer refuses a second request with the same `external-id`.
+Occurrences are dated on the day they fall due (never after `--through`)
+and never before the rule's own date.
+
+Late fees on unpaid invoices
+----------------------------
+
+    2026-01-01 custom "adjustment-rule" "late-fee" "late-fee"
+      days: 30                    ; grace after the due date (default 30)
+      amount: 25.00 USD           ; or `percent: 1.5` of the invoice amount
+      account: "Income:Fees"      ; the income side (required)
+      type: "debit:fee"           ; default
+
+Invoices are transactions with `invoice-id:` and a `due:` date. A payment
+is any other transaction carrying `invoice: "INV-..."` metadata: what it
+moves on the receivable accounts counts against that invoice, and so do
+applied adjustments naming the invoice (until reversed). An invoice still
+owing anything `days` after its due date gets one late fee, dated that day,
+on the invoice's receivable account, with `invoice:` set. External id:
+`<rule>:<invoice id>`.
+
+Service credits for support tickets that breach their SLA
+---------------------------------------------------------
+
+    2026-01-01 custom "adjustment-rule" "sla-credit" "sla-credit"
+      tickets: "tickets.csv"      ; relative to the file holding the rule
+      amount: 10.00 USD
+      account: "Expenses:Service-Credits"
+      receivable: "Assets:Receivable:Customers"
+      type: "credit:account"      ; default
+
+The feed is a CSV file with a header and the columns `id`, `customer`,
+`opened`, `resolved` (empty while open) and `sla-hours`; times are ISO 8601
+(`2026-03-01T09:00:00`, or a date). A ticket breaches when it was resolved
+later than `sla-hours` after it was opened, or is still open past that
+moment on the `--through` day. It gets one credit dated the day the SLA ran
+out, with `ticket:` set. External id: `<rule>:<ticket id>`.
+
+Loyalty credits every N months for a tier
+-----------------------------------------
+
+    2026-01-01 custom "adjustment-rule" "vip-loyalty" "loyalty"
+      tier: "vip"
+      months: 3
+      amount: 20.00 USD
+      account: "Expenses:Loyalty"
+      receivable: "Assets:Receivable:Customers"
+      type: "credit:account"      ; default
+
+Every `months` months after the rule's date, each customer holding the tier
+on that day and on the previous one (the rule's date for the first) gets a
+credit. External id: `<rule>:<customer>:<date>`.
+
+Every rule also takes `reason:` and `category:` (defaults per kind).
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from beancount_adjustments.beans.directives import is_under, receivable_totals
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.errors import AdjustmentsError
+from beancount_adjustments.core.models import Money, State
+from beancount_adjustments.writer import NewRequest
+
+RULE = "adjustment-rule"
+KINDS = ("late-fee", "sla-credit", "loyalty")
+DEFAULT_TYPES = {"late-fee": "debit:fee", "sla-credit": "credit:account",
+                 "loyalty": "credit:account"}
+DEFAULT_CATEGORIES: dict[str, str | None] = {
+    "late-fee": None, "sla-credit": "customer-service:service-recovery",
+    "loyalty": "customer-service:loyalty"}
+
+
+class RuleError(AdjustmentsError):
+    """A rule or its feed cannot be used; the message names the file and line."""
+
+    code = "bad-rule"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    kind: str
+    date: datetime.date
+    meta: dict[str, Any]
+    where: str
+    directory: Path
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        value = self.meta.get(key, default)
+        if value is not None and not isinstance(value, str):
+            raise RuleError(f"{self.where}: rule {self.name}: `{key}:` must be a string")
+        return value
+
+    def required(self, key: str) -> str:
+        value = self.text(key)
+        if not value:
+            raise RuleError(f"{self.where}: rule {self.name} ({self.kind}) needs `{key}:`")
+        return value
+
+    def number(self, key: str, default: int | None = None) -> int:
+        value = self.meta.get(key, default)
+        if not isinstance(value, Decimal | int) or value != int(value) or value <= 0:
+            raise RuleError(f"{self.where}: rule {self.name}: `{key}:` must be a positive "
+                            f"whole number, not {value!r}")
+        return int(value)
+
+    def amount(self) -> Money | None:
+        value = self.meta.get("amount")
+        if value is None:
+            return None
+        number, currency = getattr(value, "number", None), getattr(value, "currency", None)
+        if not isinstance(number, Decimal) or not isinstance(currency, str) or number <= 0:
+            raise RuleError(f"{self.where}: rule {self.name}: `amount:` must be a positive "
+                            "amount such as 25.00 USD")
+        return Money(number=number, currency=currency)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One request a rule calls for."""
+
+    rule: str
+    external_id: str
+    request: NewRequest
+
+
+@dataclass
+class Invoice:
+    id: str
+    date: datetime.date
+    due: datetime.date | None
+    customer: str | None
+    account: str | None
+    amount: Money | None
+    payments: list[tuple[datetime.date, Decimal]] = field(default_factory=list)
+
+
+def read_rules(entries: Iterable[Any]) -> list[Rule]:
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for entry in entries:
+        if getattr(entry, "type", None) != RULE or not hasattr(entry, "values"):
+            continue
+        meta = dict(entry.meta or {})
+        filename = str(meta.pop("filename", "<ledger>"))
+        where = f"{filename}:{meta.pop('lineno', 0)}"
+        values = [v.value for v in entry.values or ()]
+        if (len(values) != 2 or not all(isinstance(v, str) for v in values)
+                or values[1] not in KINDS):
+            raise RuleError(f'{where}: custom "{RULE}" takes a rule name and a kind '
+                            f'({", ".join(KINDS)}): custom "{RULE}" "late-fee" "late-fee"')
+        if values[0] in seen:
+            raise RuleError(f"{where}: a rule named {values[0]!r} is already declared")
+        seen.add(values[0])
+        rules.append(Rule(values[0], values[1], entry.date, meta, where,
+                          Path(filename).parent))
+    return rules
+
+
+def read_invoices(entries: Iterable[Any], receivable: str) -> dict[str, Invoice]:
+    """Invoices (`invoice-id:`) with their `due:` date and payments (`invoice:`)."""
+    invoices: dict[str, Invoice] = {}
+    payments: list[tuple[str, datetime.date, Decimal]] = []
+    for entry in entries:
+        meta = getattr(entry, "meta", None) or {}
+        postings = getattr(entry, "postings", None)
+        if postings is None or "adjustment-type" in meta or "adjustment-id" in meta:
+            continue
+        if isinstance(meta.get("invoice-id"), str):
+            totals = {p.units.currency: Decimal(0) for p in postings
+                      if is_under(p.account, receivable) and p.units is not None}
+            account = None
+            for posting in postings:
+                if is_under(posting.account, receivable) and posting.units is not None:
+                    totals[posting.units.currency] += posting.units.number
+                    account = account or posting.account
+            amount = (Money(number=n, currency=c) for c, n in totals.items()) if \
+                len(totals) == 1 else iter(())
+            due = meta.get("due")
+            invoices[meta["invoice-id"]] = Invoice(
+                id=meta["invoice-id"], date=entry.date,
+                due=due if isinstance(due, datetime.date) else None,
+                customer=meta.get("customer") if isinstance(meta.get("customer"), str) else None,
+                account=account, amount=next(amount, None))
+        elif isinstance(meta.get("invoice"), str):
+            moved = sum((p.units.number for p in postings
+                         if is_under(p.account, receivable) and p.units is not None),
+                        Decimal(0))
+            payments.append((meta["invoice"], entry.date, moved))
+    for invoice_id, date, moved in payments:
+        if invoice_id in invoices:
+            invoices[invoice_id].payments.append((date, moved))
+    return invoices
+
+
+def outstanding(invoice: Invoice, book: Book, on: datetime.date) -> Decimal | None:
+    """What the invoice still owes at the end of `on` (payments and adjustments counted)."""
+    if invoice.amount is None:
+        return None
+    left = invoice.amount.number + sum(
+        (moved for date, moved in invoice.payments if date <= on), Decimal(0))
+    for adj in book.adjustments.values():
+        if (adj.request.invoice != invoice.id or adj.effective_date is None
+                or adj.effective_date > on or adj.state not in (State.APPLIED, State.REVERSED)):
+            continue
+        if adj.reversed_on is not None and adj.reversed_on <= on:
+            continue
+        totals = receivable_totals(adj.request.postings, book.settings.receivable)
+        left += totals.get(invoice.amount.currency, Decimal(0))
+    return left
+
+
+def add_months(date: datetime.date, months: int) -> datetime.date:
+    index = date.month - 1 + months
+    year, month = date.year + index // 12, index % 12 + 1
+    return datetime.date(year, month, min(date.day, calendar.monthrange(year, month)[1]))
+
+
+def _request(rule: Rule, *, customer: str, date: datetime.date, number: Decimal,
+             currency: str, customer_account: str, counter: str, reason: str,
+             external_id: str, user: str, meta: dict[str, str]) -> NewRequest:
+    adj_type = rule.text("type", DEFAULT_TYPES[rule.kind]) or DEFAULT_TYPES[rule.kind]
+    sign = Decimal(-1) if adj_type.startswith("credit:") else Decimal(1)
+    return NewRequest(
+        type=adj_type, customer=customer, requested_by=user,
+        reason=rule.text("reason", reason) or reason,
+        postings=((customer_account, sign * number, currency),
+                  (counter, -sign * number, currency)),
+        category=rule.text("category", DEFAULT_CATEGORIES[rule.kind]), date=date,
+        meta={"external-id": external_id, **meta}, entered_by=user)
+
+
+def late_fees(rule: Rule, book: Book, entries: Sequence[Any], through: datetime.date,
+              user: str) -> list[Occurrence]:
+    days = rule.number("days", 30)
+    counter = rule.required("account")
+    fixed = rule.amount()
+    percent = rule.meta.get("percent")
+    if fixed is None and not isinstance(percent, Decimal):
+        raise RuleError(f"{rule.where}: rule {rule.name} needs `amount:` or `percent:`")
+    out: list[Occurrence] = []
+    for invoice in read_invoices(entries, book.settings.receivable).values():
+        if invoice.due is None or invoice.amount is None or invoice.account is None:
+            continue
+        when = invoice.due + datetime.timedelta(days=days)
+        if when > through or when < rule.date:
+            continue
+        left = outstanding(invoice, book, when)
+        if left is None or left <= 0:
+            continue
+        if fixed is not None:
+            number, currency = fixed.number, fixed.currency
+        else:
+            assert isinstance(percent, Decimal)
+            number = (invoice.amount.number * percent / 100).quantize(
+                Decimal("0.01"), rounding=ROUND_HALF_UP)
+            currency = invoice.amount.currency
+        customer = invoice.customer or ""
+        external = f"{rule.name}:{invoice.id}"
+        out.append(Occurrence(rule.name, external, _request(
+            rule, customer=customer, date=when, number=number, currency=currency,
+            customer_account=rule.text("receivable") or invoice.account, counter=counter,
+            reason=f"Late fee: invoice {invoice.id} unpaid {days} days after its due date "
+                   f"{invoice.due}",
+            external_id=external, user=user, meta={"invoice": invoice.id})))
+    return out
+
+
+def _moment(text: str, where: str) -> datetime.datetime:
+    try:
+        value = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise RuleError(f"{where}: {text!r} is not an ISO date or time") from exc
+    return value.replace(tzinfo=None) if value.tzinfo is None else \
+        value.astimezone(datetime.UTC).replace(tzinfo=None)
+
+
+def sla_credits(rule: Rule, book: Book, through: datetime.date,
+                user: str) -> list[Occurrence]:
+    feed = rule.directory / rule.required("tickets")
+    amount = rule.amount()
+    if amount is None:
+        raise RuleError(f"{rule.where}: rule {rule.name} needs `amount:`")
+    counter, receivable = rule.required("account"), rule.required("receivable")
+    try:
+        with open(feed, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise RuleError(f"{rule.where}: rule {rule.name}: cannot read {feed} ({exc})") from exc
+    out: list[Occurrence] = []
+    end_of_through = datetime.datetime.combine(through, datetime.time.max)
+    for line, row in enumerate(rows, start=2):
+        where = f"{feed}:{line}"
+        try:
+            ticket, customer = row["id"].strip(), row["customer"].strip()
+            hours = Decimal(row["sla-hours"].strip())
+            opened = _moment(row["opened"], where)
+            resolved_text = (row.get("resolved") or "").strip()
+        except (KeyError, AttributeError, ArithmeticError) as exc:
+            raise RuleError(f"{where}: a ticket needs id, customer, opened, resolved and "
+                            f"sla-hours ({exc})") from exc
+        deadline = opened + datetime.timedelta(hours=float(hours))
+        resolved = _moment(resolved_text, where) if resolved_text else None
+        breached = (resolved > deadline) if resolved else end_of_through > deadline
+        when = deadline.date()
+        if not breached or when > through or when < rule.date:
+            continue
+        external = f"{rule.name}:{ticket}"
+        out.append(Occurrence(rule.name, external, _request(
+            rule, customer=customer, date=when, number=amount.number, currency=amount.currency,
+            customer_account=receivable, counter=counter,
+            reason=f"Service credit: ticket {ticket} breached its {hours}-hour SLA",
+            external_id=external, user=user, meta={"ticket": ticket})))
+    return out
+
+
+def loyalty_credits(rule: Rule, book: Book, through: datetime.date,
+                    user: str) -> list[Occurrence]:
+    tier = rule.required("tier")
+    months = rule.number("months")
+    amount = rule.amount()
+    if amount is None:
+        raise RuleError(f"{rule.where}: rule {rule.name} needs `amount:`")
+    counter, receivable = rule.required("account"), rule.required("receivable")
+    directory = book.directory
+    out: list[Occurrence] = []
+    step = 1
+    while (when := add_months(rule.date, step * months)) <= through:
+        before = add_months(rule.date, (step - 1) * months)
+        for customer in sorted(directory.customers):
+            now, then = directory.customer_on(customer, when), \
+                directory.customer_on(customer, before)
+            if now is None or then is None or now.tier != tier or then.tier != tier:
+                continue
+            external = f"{rule.name}:{customer}:{when.isoformat()}"
+            out.append(Occurrence(rule.name, external, _request(
+                rule, customer=customer, date=when, number=amount.number,
+                currency=amount.currency, customer_account=receivable, counter=counter,
+                reason=f"Loyalty credit ({tier}, every {months} months)",
+                external_id=external, user=user, meta={})))
+        step += 1
+    return out
+
+
+def occurrences(book: Book, entries: Sequence[Any], through: datetime.date,
+                user: str) -> list[Occurrence]:
+    """Every request the rules call for through `through`, in date order."""
+    out: list[Occurrence] = []
+    for rule in read_rules(entries):
+        if rule.kind == "late-fee":
+            out += late_fees(rule, book, entries, through, user)
+        elif rule.kind == "sla-credit":
+            out += sla_credits(rule, book, through, user)
+        else:
+            out += loyalty_credits(rule, book, through, user)
+    out.sort(key=lambda o: (o.request.date or through, o.external_id))
+    return out
+
+
+def pending(book: Book, found: Sequence[Occurrence]) -> list[Occurrence]:
+    """The occurrences not in the ledger yet (by `external-id`)."""
+    existing = {r.external_id for r in book.facts.requests if r.external_id}
+    return [o for o in found if o.external_id not in existing]

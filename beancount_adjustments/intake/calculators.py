@@ -1,0 +1,320 @@
+"""Amount calculators: how a template turns its parameters into postings.
+
+A template either names a fixed `amount:` or a `calculator:`. A calculator
+is any function that takes a `CalcInput` and returns the request's postings
+as `(account, number, currency)` tuples::
+
+    from decimal import Decimal
+    from beancount_adjustments.intake.calculators import CalcInput, CalculatorError, Postings
+
+    def split(inp: CalcInput) -> Postings:
+        gross = inp.money("gross")              # "119.00 USD", or 119.00 with `currency:`
+        rate = inp.decimal("rate")              # percent
+        ...
+        return [(inp.receivable_account, inp.direction * gross.number, gross.currency), ...]
+
+The postings must balance (they are checked, like the rest of the request,
+by the writer against the plugin's rules). `inp.direction` is the sign of
+the posting on the customer's (receivable) account: -1 for a credit (it
+lowers what the customer owes), +1 for a debit, and for a `billing:` type
+the template's `direction:` (`"lower"`, the default, or `"raise"`).
+Raise `CalculatorError("what is wrong and how to fix it")` for bad input;
+the CLI prints the message and writes nothing.
+
+Built-in calculators, named in a template as `calculator: "NAME"`:
+
+- `fixed`: the parameter `amount` (the template's `amount: 15.00 USD`, or
+  `--param amount=15.00` with `currency`), written positive, to the
+  receivable account, the opposite to `offset-account`.
+- `percent-of-invoice`: `percent` % of the invoice's amount (the ledger's
+  transaction with that `invoice-id:`; pass `--invoice`), receivable
+  against `offset-account`. A discount, a late fee, a rebate.
+- `price-correction`: `quantity` x (`correct-price` - `billed-price`) in
+  `currency` (default: the invoice's): what the customer owes changes by
+  that much, so it is negative (a refund) when the customer was
+  overcharged. The type must allow that direction (`billing:` allows both).
+
+Amounts are rounded half-up to `precision` decimal places (default 2).
+
+Third-party calculators are named by dotted path, `module:function` or
+`module.function` (for example `calculator: "plugins.tax_inclusive:split"`,
+see `plugins/tax_inclusive.py`). Before importing one, the directory of the
+ledger file and the current directory are put on `sys.path`, so a
+`plugins/` package next to the ledger (or in the directory you run
+`bean-adjust` from) is found without installing anything. Register your own
+under a short name with `@register("name")` in a module that is imported
+before use.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from beancount.core.amount import Amount
+
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.errors import AdjustmentsError
+from beancount_adjustments.core.models import Kind, Money, Reference
+
+__all__ = [
+    "CalcInput",
+    "Calculator",
+    "CalculatorError",
+    "ParamValue",
+    "Postings",
+    "get",
+    "names",
+    "param_value",
+    "register",
+    "round_money",
+]
+
+ParamValue = str | Decimal | Money | datetime.date | bool
+"""A template parameter: metadata keeps its Beancount type, `--param` gives a string."""
+
+Postings = list[tuple[str, Decimal, str]]
+
+
+class CalculatorError(AdjustmentsError):
+    """Bad input for a calculator; the message tells the user what to change."""
+
+    code = "bad-calculator-input"
+
+
+@dataclass(frozen=True)
+class CalcInput:
+    """Everything a calculator may use to work out a request's postings."""
+
+    template: str
+    type: str
+    customer: str
+    date: datetime.date
+    receivable_account: str
+    offset_account: str | None
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+    invoice: Reference | None = None
+    order: Reference | None = None
+    book: Book | None = None
+
+    @property
+    def kind(self) -> Kind:
+        return Kind(self.type.split(":", 1)[0])
+
+    @property
+    def direction(self) -> int:
+        """Sign of the receivable posting: -1 lowers what the customer owes, +1 raises it."""
+        if self.kind is Kind.CREDIT:
+            return -1
+        if self.kind is Kind.DEBIT:
+            return 1
+        wanted = self.text("direction", "lower")
+        if wanted not in ("lower", "raise"):
+            raise CalculatorError(
+                f'`direction:` is "lower" or "raise" (what the adjustment does to what the '
+                f"customer owes), not {wanted!r}.")
+        return -1 if wanted == "lower" else 1
+
+    @property
+    def precision(self) -> int:
+        value = self.params.get("precision")
+        if value is None:
+            return 2
+        number = self.decimal("precision")
+        if number != number.to_integral_value() or not 0 <= number <= 8:
+            raise CalculatorError(f"`precision:` must be a whole number of decimal places, "
+                                  f"not {value!r}.")
+        return int(number)
+
+    # -- typed access to parameters ------------------------------------------
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.params.get(key)
+        if value is None:
+            if default is None:
+                raise CalculatorError(self._missing(key, "a text"))
+            return default
+        if isinstance(value, Money):
+            return f"{value.number} {value.currency}"
+        return str(value).strip()
+
+    def decimal(self, key: str, default: Decimal | None = None) -> Decimal:
+        value = self.params.get(key)
+        if value is None:
+            if default is None:
+                raise CalculatorError(self._missing(key, "a number"))
+            return default
+        if isinstance(value, Decimal):
+            return value
+        if isinstance(value, str):
+            try:
+                return Decimal(value.strip().replace(",", ""))
+            except InvalidOperation:
+                pass
+        raise CalculatorError(f"`{key}` must be a number, not {value!r}.")
+
+    def money(self, key: str, currency_key: str = "currency") -> Money:
+        """An amount: `15.00 USD`, or a number with the `currency` parameter
+        (or, failing that, the invoice's currency)."""
+        value = self.params.get(key)
+        if value is None:
+            raise CalculatorError(self._missing(key, "an amount such as 15.00 USD"))
+        if isinstance(value, Money):
+            return value
+        if isinstance(value, str) and len(value.split()) == 2:
+            number, currency = value.split()
+            try:
+                return Money(number=Decimal(number.replace(",", "")), currency=currency)
+            except InvalidOperation:
+                raise CalculatorError(f"`{key}` must be an amount such as 15.00 USD, "
+                                      f"not {value!r}.") from None
+        return Money(number=self.decimal(key), currency=self.currency(currency_key))
+
+    def currency(self, key: str = "currency") -> str:
+        if key in self.params:
+            return self.text(key)
+        if self.invoice is not None and self.invoice.amount is not None:
+            return self.invoice.amount.currency
+        raise CalculatorError(self._missing(key, "a currency such as USD"))
+
+    def offset(self) -> str:
+        if not self.offset_account:
+            raise CalculatorError("needs `offset-account:`, the account on the other side "
+                                  "of the customer's account.")
+        return self.offset_account
+
+    def _missing(self, key: str, what: str) -> str:
+        return (f"needs `{key}` ({what}): set `{key}:` on the template or pass "
+                f"--param {key}=...")
+
+
+def param_value(value: Any) -> ParamValue | None:
+    """A metadata value as a calculator parameter (None: not a usable type)."""
+    if isinstance(value, Amount) and isinstance(value.number, Decimal):
+        return Money(number=value.number, currency=value.currency)
+    if isinstance(value, str | Decimal | datetime.date | bool):
+        return value
+    return None
+
+
+
+Calculator = Callable[[CalcInput], Postings]
+"""A calculator: a request's postings from a template's input."""
+
+_REGISTRY: dict[str, Calculator] = {}
+
+
+def register(name: str) -> Callable[[Calculator], Calculator]:
+    """Decorator: make a calculator available under a short name."""
+    def decorate(function: Calculator) -> Calculator:
+        _REGISTRY[name] = function
+        return function
+    return decorate
+
+
+def names() -> list[str]:
+    """Names of the registered calculators."""
+    return sorted(_REGISTRY)
+
+
+def get(name: str, search_paths: Iterable[Path] = ()) -> Calculator:
+    """The calculator registered as `name`, or the function at dotted path `name`.
+
+    `search_paths` (the ledger's directory, the current directory) are put on
+    `sys.path` first so that a repository's `plugins/` package is importable.
+    """
+    found = _REGISTRY.get(name)
+    if found is not None:
+        return found
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+    elif "." in name:
+        module_name, _, attr = name.rpartition(".")
+    else:
+        raise CalculatorError(
+            f"unknown calculator {name!r}; built-in: {', '.join(names())}, or a dotted "
+            "name such as \"plugins.tax_inclusive:split\".")
+    for path in search_paths:
+        entry = str(Path(path).resolve())
+        if entry not in sys.path:
+            sys.path.append(entry)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise CalculatorError(
+            f"calculator {name!r}: cannot import module {module_name!r} ({exc}); the ledger's "
+            "directory and the current directory are searched.") from None
+    function = getattr(module, attr, None)
+    if not callable(function):
+        raise CalculatorError(f"calculator {name!r}: module {module_name!r} has no function "
+                              f"{attr!r}.")
+    calculator: Calculator = function
+    return calculator
+
+
+def round_money(number: Decimal, places: int = 2) -> Decimal:
+    """Round half-up to `places` decimals, as invoices are rounded."""
+    return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def pair(inp: CalcInput, receivable: Decimal, currency: str) -> Postings:
+    """The two postings of a simple adjustment: customer's side and offset."""
+    return [(inp.receivable_account, receivable, currency), (inp.offset(), -receivable, currency)]
+
+
+# -- built-ins -----------------------------------------------------------------
+
+@register("fixed")
+def fixed(inp: CalcInput) -> Postings:
+    """A fixed amount, written positive; the type (or `direction:`) gives the sign."""
+    amount = inp.money("amount")
+    if amount.number <= 0:
+        raise CalculatorError(
+            f"write the amount as a positive number "
+            f"({amount.number} given); the type says which way it moves the balance.")
+    return pair(inp, inp.direction * round_money(amount.number, inp.precision),
+                amount.currency)
+
+
+@register("percent-of-invoice")
+def percent_of_invoice(inp: CalcInput) -> Postings:
+    """`percent` % of the referenced invoice: a discount, a late fee, a rebate."""
+    invoice = inp.invoice
+    if invoice is None:
+        raise CalculatorError("takes a percentage of an invoice; pass --invoice INVOICE-ID.")
+    if invoice.amount is None:
+        raise CalculatorError(f"invoice {invoice.id!r} has no single amount on the receivable "
+                              "accounts, so no percentage of it can be taken.")
+    percent = inp.decimal("percent")
+    if not 0 < percent <= 100:
+        raise CalculatorError(f"`percent` must be above 0 and at most 100, not {percent}.")
+    value = round_money(abs(invoice.amount.number) * percent / 100, inp.precision)
+    if value == 0:
+        raise CalculatorError(f"{percent}% of invoice {invoice.id} ({invoice.amount}) rounds "
+                              "to zero.")
+    return pair(inp, inp.direction * value, invoice.amount.currency)
+
+
+@register("price-correction")
+def price_correction(inp: CalcInput) -> Postings:
+    """Quantity x (correct price - billed price): what the customer owes changes by that."""
+    quantity = inp.decimal("quantity")
+    billed = inp.decimal("billed-price")
+    correct = inp.decimal("correct-price")
+    currency = inp.currency()
+    change = round_money(quantity * (correct - billed), inp.precision)
+    if change == 0:
+        raise CalculatorError(f"{quantity} x ({correct} - {billed}) is zero: nothing to "
+                              "correct.")
+    if inp.kind is not Kind.BILLING and (change > 0) != (inp.direction > 0):
+        word = "lowers" if change < 0 else "raises"
+        raise CalculatorError(f"the correction {word} what the customer owes ({change} "
+                              f"{currency}), which a {inp.type} cannot do; use a billing: type "
+                              "or swap the prices.")
+    return pair(inp, change, currency)

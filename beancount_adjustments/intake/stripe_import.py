@@ -1,0 +1,180 @@
+"""A beangulp importer: Stripe refunds and disputes as adjustment requests.
+
+Stripe's dashboard exports refunds and disputes as CSV. This importer reads
+one such file (or a file mixing both) and produces one adjustment request
+per refund or dispute, ready to append to the ledger:
+
+- a refund (id ``re_...``) becomes a ``credit:refund``: the customer owes
+  less (the receivable is credited, ``refund_account`` debited);
+- a dispute (id ``dp_...`` or ``du_...``) becomes a ``debit:chargeback``:
+  the customer owes the disputed amount again (the receivable is debited,
+  ``chargeback_account`` credited).
+
+Each request carries ``external-id:`` = the Stripe id. Ids already present
+as ``external-id:`` in the existing ledger (and repeats inside the file)
+are skipped, so importing the same export twice adds nothing. Refunds whose
+status is ``failed`` or ``canceled`` and disputes whose status is ``won``,
+``warning_closed`` or ``charge_refunded`` are skipped (no money moved).
+
+Columns (names matched case-insensitively; Stripe's own export names work):
+
+==============  =====================================================
+id              the Stripe id (``re_``, ``dp_`` or ``du_`` prefix)
+Type            optional: ``refund`` or ``dispute`` (else from the id)
+Created (UTC)   ``2026-02-10 14:03:22`` or ``2026-02-10``
+Amount          in major units, ``50.00``
+Currency        ``usd``
+Customer ID     Stripe customer id; mapped through ``customers``
+Charge ID       written as ``stripe-charge:``
+Reason          written as the request's reason (a default otherwise)
+Status          see above
+==============  =====================================================
+
+Use it in a beangulp import script::
+
+    from beangulp import Ingest
+    from beancount_adjustments.intake.stripe_import import StripeImporter
+
+    importers = [StripeImporter(requested_by="alice",
+                                customers={"cus_Nf3": "cust_123"},
+                                chargeback_account="Assets:Clearing:Chargebacks")]
+    if __name__ == "__main__":
+        Ingest(importers)()
+
+then ``python import.py extract exports/ -e main.beancount >> adjustments.beancount``.
+The request ids are ``<id_prefix>-<stripe id>`` (``ADJ-re_3Mtw...``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from beancount.core import data, flags
+from beancount.core.amount import Amount
+from beangulp import Importer  # type: ignore[import-untyped]
+
+REFUND_PREFIXES = ("re_",)
+DISPUTE_PREFIXES = ("dp_", "du_")
+SKIP_REFUND = frozenset({"failed", "canceled"})
+SKIP_DISPUTE = frozenset({"won", "warning_closed", "charge_refunded"})
+REQUIRED_COLUMNS = ("id", "amount", "currency")
+
+
+def _columns(row: Mapping[str, str | None]) -> dict[str, str]:
+    return {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+
+
+def _date(text: str) -> datetime.date:
+    return datetime.date.fromisoformat(text.strip()[:10])
+
+
+def existing_ids(entries: data.Entries) -> set[str]:
+    """The `external-id:` values of the requests already in a ledger."""
+    found = set()
+    for entry in entries:
+        if isinstance(entry, data.Transaction):
+            value = entry.meta.get("external-id")
+            if isinstance(value, str):
+                found.add(value.strip())
+    return found
+
+
+class StripeImporter(Importer):  # type: ignore[misc]
+    """Stripe refunds and disputes (CSV) as adjustment requests."""
+
+    def __init__(self, *, requested_by: str, receivable: str = "Assets:Receivable:Customers",
+                 refund_account: str = "Income:Sales:Returns",
+                 chargeback_account: str = "Assets:Clearing:Chargebacks",
+                 customers: Mapping[str, str] | None = None, id_prefix: str = "ADJ",
+                 category: str = "financial:payment-correction") -> None:
+        self.requested_by = requested_by
+        self.receivable = receivable
+        self.refund_account = refund_account
+        self.chargeback_account = chargeback_account
+        self.customers = dict(customers or {})
+        self.id_prefix = id_prefix
+        self.category = category
+
+    def identify(self, filepath: str) -> bool:
+        if not filepath.lower().endswith(".csv"):
+            return False
+        try:
+            with open(filepath, newline="", encoding="utf-8-sig") as handle:
+                header = next(csv.reader(handle), [])
+        except (OSError, UnicodeDecodeError):
+            return False
+        names = {h.strip().lower() for h in header}
+        return all(c in names for c in REQUIRED_COLUMNS) and (
+            "charge id" in names or "type" in names)
+
+    def account(self, filepath: str) -> data.Account:
+        return self.receivable
+
+    def rows(self, filepath: str) -> list[dict[str, str]]:
+        with open(filepath, newline="", encoding="utf-8-sig") as handle:
+            return [_columns(row) for row in csv.DictReader(handle)]
+
+    def extract(self, filepath: str, existing: data.Entries) -> data.Entries:
+        seen = existing_ids(existing)
+        out: list[data.Directive] = []
+        for lineno, row in enumerate(self.rows(filepath), start=2):
+            entry = self.request(row, filepath, lineno)
+            if entry is None:
+                continue
+            external = entry.meta["external-id"]
+            if external in seen:
+                continue
+            seen.add(external)
+            out.append(entry)
+        return out
+
+    def request(self, row: Mapping[str, str], filepath: str,
+                lineno: int) -> data.Transaction | None:
+        """The request for one CSV row, or None when the row is skipped."""
+        stripe_id = row.get("id", "")
+        kind = row.get("type", "").lower()
+        status = row.get("status", "").lower()
+        if kind == "refund" or stripe_id.startswith(REFUND_PREFIXES):
+            if status in SKIP_REFUND:
+                return None
+            adj_type, counter, sign = "credit:refund", self.refund_account, Decimal(-1)
+            default_reason = f"Stripe refund {stripe_id}"
+        elif kind == "dispute" or stripe_id.startswith(DISPUTE_PREFIXES):
+            if status in SKIP_DISPUTE:
+                return None
+            adj_type, counter, sign = "debit:chargeback", self.chargeback_account, Decimal(1)
+            default_reason = f"Stripe dispute {stripe_id}"
+        else:
+            return None
+        try:
+            number = abs(Decimal(row.get("amount", "").replace(",", "")))
+            date = _date(row.get("created (utc)") or row.get("created") or "")
+        except (InvalidOperation, ValueError):
+            return None
+        currency = row.get("currency", "").upper()
+        if not stripe_id or not currency or not number:
+            return None
+        stripe_customer = row.get("customer id", "")
+        customer = self.customers.get(stripe_customer, stripe_customer)
+        if not customer:
+            return None
+        reason = row.get("reason") or default_reason
+        meta: dict[str, Any] = data.new_metadata(filepath, lineno)
+        meta.update({"adjustment-type": adj_type, "category": self.category,
+                     "customer": customer, "reason": reason,
+                     "requested-by": self.requested_by, "external-id": stripe_id})
+        if row.get("charge id"):
+            meta["stripe-charge"] = row["charge id"]
+        postings = [
+            data.Posting(self.receivable, Amount(sign * number, currency), None, None, None,
+                         None),
+            data.Posting(counter, Amount(-sign * number, currency), None, None, None, None),
+        ]
+        return data.Transaction(meta, date, flags.FLAG_WARNING, customer, reason,
+                                data.EMPTY_SET, frozenset({f"{self.id_prefix}-{stripe_id}"}),
+                                postings)
+

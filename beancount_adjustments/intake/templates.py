@@ -1,0 +1,380 @@
+"""Adjustment templates: named, dated recipes for requests you create often.
+
+```beancount
+2026-01-01 custom "adjustment-template" "late-fee"
+  type: "debit:fee"
+  category: "operational:billing-error"
+  calculator: "percent-of-invoice"      ; or a fixed `amount: 15.00 USD`
+  percent: 2
+  offset-account: "Income:Fees"
+  reason: "Late payment fee for {invoice}"
+```
+
+Create a request from it with::
+
+    bean-adjust from-template late-fee --customer cust_123 --invoice INV-2026-1101
+
+Keys:
+
+- `type` (required): the adjustment type (`credit:goodwill`, `debit:fee`, ...).
+- `reason` (required): the request's reason. `{customer}`, `{invoice}`,
+  `{order}`, `{date}`, `{amount}` (the computed amount), `{template}` and any
+  parameter (`{percent}`) are filled in; a field that is not given is an
+  error, never a blank.
+- `amount`: a fixed amount (`15.00 USD`), written positive: the type gives
+  the direction.
+- `calculator`: how the amount is worked out: a built-in (`fixed`,
+  `percent-of-invoice`, `price-correction`) or a dotted name
+  (`plugins.tax_inclusive:split`); see `beancount_adjustments.intake.calculators`.
+  Default `fixed` (with `amount:`).
+- `offset-account`: the account on the other side of the customer's.
+- `receivable-account`: the customer's account; default: the only open
+  account under the plugin's `receivable` root, or among several the one
+  named after the customer.
+- `category`, `payee`, `narration`: as on a request (`narration` may use the
+  same `{fields}`; default: the reason).
+- `description`: shown by `bean-adjust templates`.
+- `direction`: for `billing:` types, `"lower"` (default) or `"raise"` what
+  the customer owes.
+- anything else: a parameter of the calculator (`percent`, `rate`,
+  `tax-account`, `quantity`, `currency`, `precision`, ...).
+
+`--param key=value` on the command line (and a schedule's extra metadata)
+adds or overrides parameters. Templates are effective-dated: a request dated
+D uses the template's latest line dated on or before D, so a fee can change
+from a given day without touching older requests. The Beancount plugin
+ignores template directives (they describe requests, they are not ones), so
+mistakes in a template show up when it is used, and in
+`bean-adjust templates`.
+
+The request carries `template: "NAME"` in its metadata.
+"""
+
+from __future__ import annotations
+
+import datetime
+import string
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from beancount.core import data
+
+from beancount_adjustments.beans import loading
+from beancount_adjustments.beans.directives import CATEGORY_RE, TYPE_RE, is_under, source_of
+from beancount_adjustments.beans.loading import load_uncached
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.errors import AdjustmentsError
+from beancount_adjustments.core.models import Money, Problem, Source
+from beancount_adjustments.intake import calculators
+from beancount_adjustments.intake.calculators import (
+    CalcInput,
+    CalculatorError,
+    ParamValue,
+    param_value,
+)
+from beancount_adjustments.plugin import book_of
+from beancount_adjustments.writer import NewRequest
+
+__all__ = [
+    "TEMPLATE",
+    "LedgerContext",
+    "Template",
+    "TemplateError",
+    "Templates",
+    "build_request",
+    "read_templates",
+]
+
+TEMPLATE = "adjustment-template"
+
+FIELDS = frozenset({"type", "category", "amount", "calculator", "offset-account",
+                    "receivable-account", "reason", "payee", "narration", "description"})
+"""Template keys that are not calculator parameters."""
+
+
+class TemplateError(AdjustmentsError):
+    """A template cannot be used as asked; the message says why and what to do."""
+
+    code = "bad-template"
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    date: datetime.date
+    type: str
+    reason: str
+    calculator: str
+    source: Source
+    category: str | None = None
+    offset_account: str | None = None
+    receivable_account: str | None = None
+    payee: str | None = None
+    narration: str | None = None
+    description: str | None = None
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+
+
+@dataclass
+class Templates:
+    """Every template line, effective-dated by name."""
+
+    lines: dict[str, list[Template]] = field(default_factory=dict)
+
+    def on(self, name: str, date: datetime.date) -> Template | None:
+        """The template `name` as it reads on `date` (its latest line on or before)."""
+        found = [t for t in self.lines.get(name, ()) if t.date <= date]
+        return found[-1] if found else None
+
+    def names(self) -> list[str]:
+        return sorted(self.lines)
+
+    def latest(self) -> list[Template]:
+        return [self.lines[name][-1] for name in self.names()]
+
+
+def read_templates(entries: Iterable[data.Directive]) -> tuple[Templates, list[Problem]]:
+    """Every `custom "adjustment-template"` in the entries, and what is wrong with them."""
+    templates = Templates()
+    problems: list[Problem] = []
+    for entry in entries:
+        if isinstance(entry, data.Custom) and entry.type == TEMPLATE:
+            template = _read(entry, problems)
+            if template is not None:
+                templates.lines.setdefault(template.name, []).append(template)
+    for lines in templates.lines.values():
+        lines.sort(key=lambda t: t.date)
+    return templates, problems
+
+
+def _read(entry: data.Custom, problems: list[Problem]) -> Template | None:
+    source = source_of(entry)
+
+    def problem(message: str) -> None:
+        problems.append(Problem(code="bad-template", message=message, source=source))
+
+    values = [v.value for v in entry.values or ()]
+    if len(values) != 1 or not isinstance(values[0], str) or not values[0].strip():
+        problem(f'custom "{TEMPLATE}" takes one name: custom "{TEMPLATE}" "late-fee".')
+        return None
+    name = values[0].strip()
+    meta = {k: v for k, v in entry.meta.items() if k not in ("filename", "lineno")}
+    texts: dict[str, str] = {}
+    for key in FIELDS - {"amount"}:
+        value = meta.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            problem(f"template {name}: `{key}:` must be a non-empty string, not {value!r}.")
+            return None
+        texts[key] = value.strip()
+    adj_type = texts.get("type")
+    if adj_type is None or not TYPE_RE.match(adj_type):
+        problem(f"template {name}: `type:` must be credit:, debit: or billing: and a subtype "
+                f"(for example \"debit:fee\"), not {adj_type!r}.")
+        return None
+    category = texts.get("category")
+    if category is not None and not CATEGORY_RE.match(category):
+        problem(f"template {name}: `category:` must read group:name, not {category!r}.")
+        return None
+    if "reason" not in texts:
+        problem(f"template {name}: `reason:` is required (it becomes the request's reason).")
+        return None
+    params: dict[str, ParamValue] = {}
+    for key, raw in meta.items():
+        if key in FIELDS - {"amount"}:
+            continue
+        value = param_value(raw)
+        if value is None:
+            problem(f"template {name}: `{key}:` has a value of an unusable type ({raw!r}).")
+            return None
+        params[key] = value
+    if "amount" in params and not isinstance(params["amount"], Money):
+        problem(f"template {name}: `amount:` must be an amount such as 15.00 USD.")
+        return None
+    calculator = texts.get("calculator")
+    if calculator is None:
+        if "amount" not in params:
+            problem(f"template {name}: give a fixed `amount:` or a `calculator:`.")
+            return None
+        calculator = "fixed"
+    return Template(
+        name=name, date=entry.date, type=adj_type, reason=texts["reason"],
+        calculator=calculator, source=source, category=category,
+        offset_account=texts.get("offset-account"),
+        receivable_account=texts.get("receivable-account"),
+        payee=texts.get("payee"), narration=texts.get("narration"),
+        description=texts.get("description"), params=params)
+
+
+# -- the ledger as the bulk tools see it ------------------------------------------
+
+@dataclass
+class LedgerContext:
+    """A loaded ledger: its entries, the plugin's book, accounts and templates."""
+
+    path: Path
+    entries: list[data.Directive]
+    errors: list[Any]
+    book: Book
+    templates: Templates
+    template_problems: list[Problem]
+    accounts: dict[str, tuple[datetime.date, datetime.date | None]]
+
+    @classmethod
+    def load(cls, path: Path, *, cache: bool = True) -> LedgerContext:
+        """The context of the ledger at `path`; `cache=False` before a write (see
+        `loading`)."""
+        entries, errors, options = (loading.load_file(str(path)) if cache
+                                    else load_uncached(path))
+        book = book_of(options)
+        if book is None:
+            raise TemplateError(f"{path}: the beancount_adjustments plugin did not run; add "
+                                'plugin "beancount_adjustments" to the ledger.')
+        return cls.of(path, entries, errors, book)
+
+    @classmethod
+    def of(cls, path: Path, entries: list[data.Directive], errors: list[Any],
+           book: Book) -> LedgerContext:
+        accounts: dict[str, tuple[datetime.date, datetime.date | None]] = {}
+        for entry in entries:
+            if isinstance(entry, data.Open):
+                accounts[entry.account] = (entry.date, None)
+            elif isinstance(entry, data.Close) and entry.account in accounts:
+                accounts[entry.account] = (accounts[entry.account][0], entry.date)
+        templates, problems = read_templates(entries)
+        return cls(path=path, entries=entries, errors=errors, book=book, templates=templates,
+                   template_problems=problems, accounts=accounts)
+
+    @property
+    def search_paths(self) -> list[Path]:
+        """Where dotted calculator names are imported from."""
+        return [self.path.resolve().parent, Path.cwd()]
+
+    def account_problem(self, account: str, date: datetime.date) -> str | None:
+        """Why `account` cannot take a posting on `date`, or None."""
+        span = self.accounts.get(account)
+        if span is None:
+            return f"account {account} is not opened in the ledger"
+        opened, closed = span
+        if date < opened:
+            return f"account {account} opens on {opened}, after {date}"
+        if closed is not None and date >= closed:
+            return f"account {account} is closed since {closed}"
+        return None
+
+    def default_receivable(self, customer: str | None = None) -> str | None:
+        """The customer's account when the ledger makes it unambiguous: the only
+        open account under the plugin's receivable root, or among several the
+        one whose last component is the customer id (as `bean-adjust create`)."""
+        root = self.book.settings.receivable
+        found = sorted(a for a, (_, closed) in self.accounts.items()
+                       if is_under(a, root) and closed is None)
+        if len(found) == 1:
+            return found[0]
+        if customer is not None:
+            named = [a for a in found if a.split(":")[-1].lower() == customer.lower()]
+            if len(named) == 1:
+                return named[0]
+        return None
+
+    def external_ids(self) -> set[str]:
+        """External ids of the requests already in the ledger (for idempotent writes)."""
+        return {r.external_id for r in self.book.facts.requests if r.external_id}
+
+
+# -- a request from a template ------------------------------------------------------
+
+def build_request(ctx: LedgerContext, template: Template, *, customer: str, requested_by: str,
+                  date: datetime.date, params: Mapping[str, ParamValue] | None = None,
+                  meta: Mapping[str, str] | None = None, reason: str | None = None,
+                  request_id: str | None = None,
+                  entered_by: str | None = None) -> NewRequest:
+    """The request `template` makes for `customer` on `date`.
+
+    `entered_by`: the acting identity of the tool writing it (`entered-by:`).
+
+    `params` add to / override the template's parameters; `meta` carries the
+    request metadata (invoice, order, ticket, document, effective,
+    external-id, schedule). Raises TemplateError (with the calculator's
+    message) when the amount cannot be worked out.
+    """
+    meta = dict(meta or {})
+    merged: dict[str, ParamValue] = {**template.params, **(params or {})}
+    receivable = template.receivable_account or ctx.default_receivable(customer)
+    if receivable is None:
+        raise TemplateError(
+            f"template {template.name}: set `receivable-account:`; the ledger has no single "
+            f"open account under {ctx.book.settings.receivable} (nor one named after "
+            f"{customer}) to default to.")
+    invoice_id, order_id = meta.get("invoice"), meta.get("order")
+    invoice = ctx.book.invoices.get(invoice_id) if invoice_id else None
+    if invoice_id and invoice is None:
+        raise TemplateError(f"invoice {invoice_id!r} is not in the ledger (no transaction "
+                            f"carries `invoice-id: \"{invoice_id}\"`).")
+    order = ctx.book.orders.get(order_id) if order_id else None
+    inp = CalcInput(template=template.name, type=template.type, customer=customer, date=date,
+                    receivable_account=receivable, offset_account=template.offset_account,
+                    params=merged, invoice=invoice, order=order, book=ctx.book)
+    try:
+        postings = calculators.get(template.calculator, ctx.search_paths)(inp)
+        _check_postings(postings)
+    except CalculatorError as exc:
+        raise TemplateError(f"template {template.name}: {exc}") from None
+    if not postings:
+        raise TemplateError(f"template {template.name}: the calculator gave no postings.")
+    moved = sum((n for a, n, _ in postings if is_under(a, ctx.book.settings.receivable)),
+                Decimal(0))
+    currency = postings[0][2]
+    fields = {k: _text(v) for k, v in merged.items()}
+    fields.update({"customer": customer, "date": date.isoformat(), "template": template.name,
+                   "amount": f"{abs(moved)} {currency}",
+                   "invoice": invoice_id or "", "order": order_id or ""})
+    text = fill(reason or template.reason, fields, template.name)
+    meta["template"] = template.name
+    return NewRequest(
+        type=template.type, customer=customer, requested_by=requested_by, reason=text,
+        postings=tuple((a, n, c) for a, n, c in postings), category=template.category,
+        id=request_id, payee=template.payee or customer,
+        narration=fill(template.narration, fields, template.name) if template.narration
+        else text,
+        date=date, meta={k: v for k, v in meta.items() if v}, entered_by=entered_by)
+
+
+def _check_postings(postings: Sequence[tuple[str, Decimal, str]]) -> None:
+    totals: dict[str, Decimal] = {}
+    for account, number, currency in postings:
+        if not isinstance(number, Decimal):
+            raise CalculatorError(f"posting to {account}: the number must be a Decimal, "
+                                  f"not {number!r}.")
+        totals[currency] = totals.get(currency, Decimal(0)) + number
+    unbalanced = {c: n for c, n in totals.items() if n}
+    if unbalanced:
+        raise CalculatorError(f"the postings do not balance ({unbalanced}).")
+
+
+def _text(value: ParamValue) -> str:
+    if isinstance(value, Money):
+        return f"{value.number} {value.currency}"
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def fill(text: str, fields: Mapping[str, str], name: str) -> str:
+    """`text` with `{field}`s filled in; an unknown field is an error, not a blank."""
+    try:
+        wanted = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+    except ValueError as exc:
+        raise TemplateError(f"template {name}: bad `{{...}}` in {text!r} ({exc}).") from None
+    for key in wanted:
+        if key not in fields:
+            raise TemplateError(f"template {name}: the text {text!r} uses {{{key}}}, which is "
+                                f"not given; pass --param {key}=... .")
+        if key in ("invoice", "order") and not fields[key]:
+            raise TemplateError(f"template {name}: the text {text!r} uses {{{key}}}; pass "
+                                f"--{key}.")
+    return text.format_map(fields)

@@ -1,0 +1,228 @@
+"""Customer notices: what a customer hears about their own adjustments.
+
+Opted into per type by `custom "adjustment-customer-notice"` lines (README, "Customer
+notices"), which also hold the templates. The notices join the staff ones in
+`notify.plan`/`notify.run`, keyed `<id>:customer-<kind>:customer:<customer>`.
+
+Only customer-facing text reaches a customer: the template, the figures of the
+adjustment and `customer-reason:` (of the deciding event, else of the request).
+The internal `reason:`, `notes:` and comments are never among the placeholders.
+`customer-reason:` is read here from the entries, as the channels are, so that the
+plugin's request and event readers stay as they are.
+"""
+
+from __future__ import annotations
+
+import datetime
+import string
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.models import Action, Adjustment, Source, State
+from beancount_adjustments.core.policy import pattern_rank
+from beancount_adjustments.notify import Notice
+
+DIRECTIVE = "adjustment-customer-notice"
+KINDS = ("received", "applied", "rejected", "reversed")
+COMMON = ("id", "amount", "type", "kind", "customer", "name", "date", "reason", "invoice",
+          "order")
+PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
+    "received": (*COMMON, "expected"),
+    "applied": (*COMMON, "applied"),
+    "rejected": (*COMMON, "decided"),
+    "reversed": (*COMMON, "applied", "reversed"),
+}
+"""The placeholders each kind of notice fills; any other is an error at its directive."""
+NO_REASON = "please contact us for the details"
+NO_SLA = "soon"
+
+DEFAULTS: Mapping[str, tuple[str, str]] = {
+    "received": ("We received your adjustment request {id}",
+                 "Dear {name},\n\nwe received your request {id} of {date} for an adjustment "
+                 "of {amount} to your account. We expect to decide on it by {expected}."),
+    "applied": ("Adjustment {id} applied to your account",
+                "Dear {name},\n\nan adjustment of {amount} ({kind}) was applied to your "
+                "account, effective {applied}."),
+    "rejected": ("Adjustment request {id} not accepted",
+                 "Dear {name},\n\nyour request {id} for an adjustment of {amount} to your "
+                 "account was not accepted on {decided}: {reason}."),
+    "reversed": ("Adjustment {id} reversed",
+                 "Dear {name},\n\nthe adjustment of {amount} applied to your account on "
+                 "{applied} was reversed on {reversed}: {reason}."),
+}
+DEFAULT_RECEIVED_NO_SLA = ("Dear {name},\n\nwe received your request {id} of {date} for an "
+                           "adjustment of {amount} to your account. We will let you know "
+                           "what we decide.")
+
+
+@dataclass(frozen=True)
+class CustomerNotice:
+    """One `adjustment-customer-notice` line: which kinds a type pattern sends, and how."""
+
+    date: datetime.date
+    pattern: str
+    kinds: tuple[str, ...]
+    source: Source
+    title: str | None = None
+    body: str | None = None
+    enabled: bool = True
+    problem: str | None = None
+    """Why its template cannot be used: the notices it governs are held, not sent."""
+
+
+@dataclass(frozen=True)
+class CustomerSetup:
+    """The customer-notice lines in date order, and the `customer-reason:` texts by
+    the source of the request or event that carries them."""
+
+    notices: tuple[CustomerNotice, ...] = ()
+    reasons: Mapping[Source, str] | None = None
+
+    def chosen(self, adj_type: str, kind: str, date: datetime.date) -> CustomerNotice | None:
+        """The line in force on `date` for this type and kind: the most specific pattern,
+        then the latest line."""
+        best: CustomerNotice | None = None
+        for line in self.notices:
+            if line.date > date:
+                break
+            if kind in line.kinds and fnmatchcase(adj_type, line.pattern) and (
+                    best is None or pattern_rank(line.pattern) >= pattern_rank(best.pattern)):
+                best = line
+        return best
+
+
+def template_problem(text: str, kinds: Sequence[str]) -> str | None:
+    """Why `text` is no template for these kinds, or None."""
+    try:
+        fields = [(name, spec, conv) for _lit, name, spec, conv in string.Formatter().parse(text)
+                  if name is not None]
+    except ValueError as exc:
+        return f"{exc} (write {{{{ and }}}} for a literal brace)"
+    for name, spec, conv in fields:
+        missing = [k for k in kinds if name not in PLACEHOLDERS[k]]
+        if spec or conv or missing:
+            known = sorted(set.intersection(*(set(PLACEHOLDERS[k]) for k in kinds)))
+            what = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+            whose = f" a {'/'.join(missing)} notice" if missing and not (spec or conv) else ""
+            return (f"unknown placeholder {what}" + (f" in{whose}" if whose else "")
+                    + "; placeholders are plain names, one of "
+                    + " ".join("{" + k + "}" for k in known))
+    return None
+
+
+def read_customer_notices(entries: Sequence[Any]) -> tuple[CustomerSetup, list[str]]:
+    """The customer-notice lines and `customer-reason:` texts of the entries, and a
+    `file:line:` message for each line that is wrong."""
+    lines: list[CustomerNotice] = []
+    reasons: dict[Source, str] = {}
+    problems: list[str] = []
+    usage = (f'custom "{DIRECTIVE}" takes a type pattern and the notices it sends '
+             f'({", ".join(KINDS)}, or "*" for all): custom "{DIRECTIVE}" "credit:*" '
+             '"received" "rejected"')
+    for entry in entries:
+        meta = getattr(entry, "meta", None) or {}
+        source = Source(filename=str(meta.get("filename", "<ledger>")),
+                        lineno=int(meta.get("lineno", 0)))
+        if "customer-reason" in meta:
+            reasons[source] = str(meta["customer-reason"]).strip()
+        if getattr(entry, "type", None) != DIRECTIVE or not hasattr(entry, "values"):
+            continue
+        where = f"{source.filename}:{source.lineno}: "
+        values = [v.value for v in entry.values or ()]
+        if len(values) < 2 or not all(isinstance(v, str) and v.strip() for v in values):
+            problems.append(f"{where}{usage}; this line is ignored")
+            continue
+        pattern, *named = (v.strip() for v in values)
+        kinds = KINDS if named == ["*"] else tuple(dict.fromkeys(named))
+        unknown = [k for k in kinds if k not in KINDS]
+        extra = sorted(k for k in meta if k not in ("filename", "lineno", "title", "body",
+                                                    "enabled") and not k.startswith("__"))
+        enabled = meta.get("enabled", True)
+        if unknown or extra or not isinstance(enabled, bool):
+            why = (f"unknown notice {', '.join(map(repr, unknown))}" if unknown else
+                   f"unknown key {', '.join(f'`{k}:`' for k in extra)} (it takes `title:`, "
+                   "`body:` and `enabled:`)" if extra else "`enabled:` is TRUE or FALSE")
+            problems.append(f"{where}{why}; {usage}; this line is ignored")
+            continue
+        title, body = meta.get("title"), meta.get("body")
+        problem = None
+        for label, text in (("title", title), ("body", body)):
+            if text is None:
+                continue
+            found = (f"`{label}:` must be a string" if not isinstance(text, str)
+                     else template_problem(text, kinds))
+            if found:
+                problem = f"`{label}:` {found}" if isinstance(text, str) else found
+                problems.append(f"{where}customer notice template for {pattern} "
+                                f"({', '.join(kinds)}): {problem}; these notices are held "
+                                "until it is fixed")
+                break
+        lines.append(CustomerNotice(
+            date=entry.date, pattern=pattern, kinds=kinds, source=source,
+            title=title if isinstance(title, str) else None,
+            body=body if isinstance(body, str) else None, enabled=enabled, problem=problem))
+    lines.sort(key=lambda line: line.date)
+    return CustomerSetup(tuple(lines), reasons), problems
+
+
+def _events(adj: Adjustment) -> Iterator[tuple[str, datetime.date, Source | None]]:
+    """(kind, date, source of the deciding event) of each customer-facing moment."""
+    request = adj.request
+    if adj.chain or adj.separate_apply:
+        # A request applied on arrival was never waited on: "received" would be news
+        # of nothing.
+        yield "received", request.date, None
+    if adj.applied_on is not None:
+        yield "applied", adj.applied_on, None
+    accepted = [r.event for r in adj.history if r.accepted]
+    if adj.state is State.REJECTED:
+        rejects = [e for e in accepted if e.action is Action.REJECT]
+        if rejects:
+            yield "rejected", rejects[-1].date, rejects[-1].source
+    if adj.state is State.REVERSED and adj.reversed_on is not None:
+        cancels = [e for e in accepted if e.action is Action.CANCEL]
+        yield "reversed", adj.reversed_on, cancels[-1].source if cancels else None
+
+
+def customer_notices(book: Book, today: datetime.date, setup: CustomerSetup) -> list[Notice]:
+    """Every customer notice the opted-in types call for, in a stable order."""
+    out: list[Notice] = []
+    if not setup.notices:
+        return out
+    reasons = setup.reasons or {}
+    for adj in book.adjustments.values():
+        if adj.state is State.INVALID or adj.amount is None:
+            continue
+        request = adj.request
+        recipient = f"customer:{request.customer}"
+        record = book.directory.customer_on(request.customer, today)
+        sla = adj.sla_days
+        for kind, date, decided_by in _events(adj):
+            line = setup.chosen(request.type, kind, date)
+            if line is None or not line.enabled or line.problem is not None:
+                continue
+            reason = (reasons.get(decided_by) if decided_by else None) or reasons.get(
+                request.source) or NO_REASON
+            values = {
+                "id": adj.id, "amount": str(adj.amount), "type": request.type,
+                "kind": request.kind.value, "customer": request.customer,
+                "name": record.name if record and record.name else request.customer,
+                "date": request.date.isoformat(), "reason": reason,
+                "invoice": request.invoice or "", "order": request.order or "",
+                "expected": (request.date + datetime.timedelta(days=sla)).isoformat()
+                if sla else NO_SLA,
+                "applied": (adj.effective_date or adj.applied_on or date).isoformat(),
+                "decided": date.isoformat(), "reversed": date.isoformat()}
+            title, body = DEFAULTS[kind]
+            if kind == "received" and not sla:
+                body = DEFAULT_RECEIVED_NO_SLA
+            out.append(Notice(
+                key=f"{adj.id}:customer-{kind}:{recipient}", kind=f"customer-{kind}",
+                recipient=recipient, adjustment_id=adj.id, date=date,
+                subject=(line.title or title).format_map(values),
+                body=(line.body or body).format_map(values)))
+    out.sort(key=lambda n: (n.date, n.adjustment_id, n.key))
+    return out

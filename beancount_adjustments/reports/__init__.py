@@ -1,0 +1,639 @@
+"""Reports over the book: summary, trends, impact, compliance and audit.
+
+Every report is a pure function of a replayed `Book` (the one the plugin
+leaves at load, `book_of(options_map)`) and a `Scope` (period and filters);
+it returns a list of frozen row models. `render(rows, fmt)` turns rows into
+text in one of four formats. From the command line::
+
+    bean-adjust report summary    -f main.beancount --from 2026-01-01 --to 2026-12-31
+    bean-adjust report trends     -f main.beancount --format html -o trends.html
+    bean-adjust report impact     -f main.beancount --type 'credit:*' --format csv
+    bean-adjust report compliance -f main.beancount --customer cust_123 --format json
+    bean-adjust report audit      -f main.beancount --state reversed --format table
+
+The reports
+-----------
+
+summary
+    Counts and amounts of the adjustments requested in the period, grouped
+    four ways (``dimension`` is ``type``, ``category``, ``state`` or
+    ``month``). ``amount`` is the sum of the requests' amounts (always
+    positive), ``net`` what they would move on the customers' balances
+    (credits negative, debits positive), per currency. Invalid requests
+    count, with no amount.
+
+trends
+    Per month (of the request date) and per kind (credit, debit, billing):
+    how many were requested and for how much, and how many of those are
+    applied now (state ``applied``) and for how much. The HTML version draws
+    the monthly counts and amounts as inline SVG bar charts.
+
+impact
+    What applied and reversed adjustments did to the books, from the
+    requests' postings: per account and currency, the ``applied`` sum of the
+    postings of adjustments whose effect is dated in the period, the
+    ``reversed`` sum of the reversing entries dated in the period, and
+    ``net``. ``group`` says whether the account is ``receivable`` (under the
+    plugin's receivable root), ``income`` (under ``Income``) or ``other``.
+    Receivable rows come first, then income, then the rest.
+
+compliance
+    One row per adjustment requested in the period, exceptions first:
+    requester; approvers with their role and date; segregation of duties
+    (``sod``: ``ok`` when the requester is not among the approvers and every
+    approver is a different person); approval evidence (``evidence``:
+    ``bound`` when every counted approval carries the digest of exactly the
+    content now in the ledger, ``stale`` when one was given for other
+    content (an exception), ``unbound`` when one carries no digest (written
+    by hand: it counts but binds to no content), ``none`` when nothing was
+    approved by a person); ``signed``, how many counted approvals carry a
+    signature; documentation (``present``,
+    ``required-missing``, ``not-required``); days from request to decision;
+    the approval-matrix row that applied (``policy``); and the list of
+    ``exceptions`` (problems the plugin found, failed checks, overdue).
+
+audit
+    The full history in order: each request's arrival and every event
+    about it, dated in the period: who, when (date and ``at`` timestamp),
+    what (action), why (reason or comment), whether the replay accepted it
+    and, when refused, why; with the file and line.
+
+Formats
+-------
+
+``table`` (aligned plain text), ``csv`` (a header row; any text cell
+starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+prefixed with ``'`` so spreadsheets do not run it as a formula, while
+computed amounts stay numbers: see ``csv_cells``), ``json`` (a list of
+objects; amounts as strings, so no precision is lost) and ``html`` (one
+self-contained file: inline CSS, inline SVG charts, no script, no external
+resource; every value escaped; prints cleanly on paper with ``@media
+print``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import html
+import io
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from fnmatch import fnmatchcase
+from typing import Any
+
+from beancount_adjustments.beans.directives import is_under, receivable_totals
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.models import Action, Adjustment, Frozen, State
+from beancount_adjustments.reports.csv_cells import cell_text, csv_cell
+from beancount_adjustments.reports.queries import age_days, is_overdue, rule_text
+
+REPORTS = ("summary", "trends", "impact", "compliance", "audit")
+FORMATS = ("table", "csv", "json", "html")
+
+
+class Scope(Frozen):
+    """Which adjustments a report looks at. Every field is optional."""
+
+    start: datetime.date | None = None
+    """First day of the period (inclusive)."""
+    end: datetime.date | None = None
+    """Last day of the period (inclusive)."""
+    type: str | None = None
+    """A type or pattern (`credit:*`)."""
+    customer: str | None = None
+    state: State | None = None
+
+    def in_period(self, date: datetime.date | None) -> bool:
+        if date is None:
+            return False
+        return ((self.start is None or date >= self.start)
+                and (self.end is None or date <= self.end))
+
+    def matches(self, adj: Adjustment) -> bool:
+        """The filters other than the period."""
+        request = adj.request
+        return ((self.type is None or fnmatchcase(request.type, self.type))
+                and (self.customer is None or request.customer == self.customer)
+                and (self.state is None or adj.state is self.state))
+
+    def describe(self) -> str:
+        parts = [f"from {self.start or 'the beginning'} to {self.end or 'the end'}"]
+        parts += [f"{name} {value}" for name, value in (
+            ("type", self.type), ("customer", self.customer), ("state", self.state)) if value]
+        return ", ".join(parts)
+
+
+def as_of_day(scope: Scope, today: datetime.date | None = None) -> datetime.date:
+    """The day a report counts ages to: today, or the scope's end when earlier."""
+    day = today or datetime.date.today()
+    return min(day, scope.end) if scope.end is not None else day
+
+
+def _selected(book: Book, scope: Scope) -> list[Adjustment]:
+    """Adjustments requested in the period that pass the filters, in request order."""
+    found = [a for a in book.adjustments.values()
+             if scope.in_period(a.request.date) and scope.matches(a)]
+    return sorted(found, key=lambda a: (a.request.date, a.request.source.filename,
+                                        a.request.source.lineno))
+
+
+def _net(book: Book, adj: Adjustment) -> dict[str, Decimal]:
+    """What the request moves on the customers' balances, per currency."""
+    return {c: n for c, n in receivable_totals(adj.request.postings,
+                                               book.settings.receivable).items() if n}
+
+
+def _month(date: datetime.date) -> str:
+    return f"{date.year:04d}-{date.month:02d}"
+
+
+# -- summary -------------------------------------------------------------------
+
+
+class SummaryRow(Frozen):
+    dimension: str
+    key: str
+    currency: str
+    count: int
+    amount: Decimal
+    net: Decimal
+
+
+def summary(book: Book, scope: Scope) -> list[SummaryRow]:
+    """Counts and amounts by type, category, state and month."""
+    dimensions: tuple[tuple[str, Callable[[Adjustment], str]], ...] = (
+        ("type", lambda a: a.request.type),
+        ("category", lambda a: a.request.category or "(none)"),
+        ("state", lambda a: str(a.state)),
+        ("month", lambda a: _month(a.request.date)),
+    )
+    rows: list[SummaryRow] = []
+    chosen = _selected(book, scope)
+    for dimension, key_of in dimensions:
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        amounts: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        nets: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for adj in chosen:
+            currency = adj.amount.currency if adj.amount is not None else ""
+            key = (key_of(adj), currency)
+            counts[key] += 1
+            if adj.amount is not None:
+                amounts[key] += adj.amount.number
+                nets[key] += _net(book, adj).get(currency, Decimal(0))
+        rows += [SummaryRow(dimension=dimension, key=key, currency=currency,
+                            count=counts[(key, currency)], amount=amounts[(key, currency)],
+                            net=nets[(key, currency)])
+                 for key, currency in sorted(counts)]
+    return rows
+
+
+# -- trends --------------------------------------------------------------------
+
+
+class TrendRow(Frozen):
+    month: str
+    kind: str
+    currency: str
+    requested: int
+    requested_amount: Decimal
+    applied: int
+    applied_amount: Decimal
+
+
+def trends(book: Book, scope: Scope) -> list[TrendRow]:
+    """Per month and kind: requested and (now) applied counts and amounts."""
+    table: dict[tuple[str, str, str], list[Any]] = {}
+    for adj in _selected(book, scope):
+        currency = adj.amount.currency if adj.amount is not None else ""
+        key = (_month(adj.request.date), str(adj.request.kind), currency)
+        cell = table.setdefault(key, [0, Decimal(0), 0, Decimal(0)])
+        number = adj.amount.number if adj.amount is not None else Decimal(0)
+        cell[0] += 1
+        cell[1] += number
+        if adj.state is State.APPLIED:
+            cell[2] += 1
+            cell[3] += number
+    return [TrendRow(month=m, kind=k, currency=c, requested=v[0], requested_amount=v[1],
+                     applied=v[2], applied_amount=v[3])
+            for (m, k, c), v in sorted(table.items())]
+
+
+# -- impact --------------------------------------------------------------------
+
+
+class ImpactRow(Frozen):
+    group: str
+    account: str
+    currency: str
+    applied: Decimal
+    reversed: Decimal
+    net: Decimal
+    adjustments: int
+
+
+def impact(book: Book, scope: Scope) -> list[ImpactRow]:
+    """Net effect of applied and reversed adjustments per account, by effect date."""
+    applied: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    reversed_: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    touched: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for adj in book.adjustments.values():
+        if not scope.matches(adj) or adj.effective_date is None or adj.applied_on is None:
+            continue
+        booked = scope.in_period(adj.effective_date)
+        undone = adj.state is State.REVERSED and scope.in_period(adj.reversed_on)
+        for posting in adj.request.postings:
+            key = (posting.account, posting.currency)
+            if booked:
+                applied[key] += posting.number
+                touched[key].add(adj.id)
+            if undone:
+                reversed_[key] -= posting.number
+                touched[key].add(adj.id)
+    root = book.settings.receivable
+
+    def group(account: str) -> str:
+        if is_under(account, root):
+            return "receivable"
+        return "income" if is_under(account, "Income") else "other"
+
+    order = {"receivable": 0, "income": 1, "other": 2}
+    rows = [ImpactRow(group=group(account), account=account, currency=currency,
+                      applied=applied[(account, currency)],
+                      reversed=reversed_[(account, currency)],
+                      net=applied[(account, currency)] + reversed_[(account, currency)],
+                      adjustments=len(touched[(account, currency)]))
+            for account, currency in touched]
+    return sorted(rows, key=lambda r: (order[r.group], r.account, r.currency))
+
+
+# -- compliance ----------------------------------------------------------------
+
+
+class ComplianceRow(Frozen):
+    id: str
+    date: datetime.date
+    type: str
+    customer: str
+    amount: str
+    state: str
+    requester: str
+    approvers: str
+    sod: str
+    evidence: str
+    signed: int
+    unstamped: int
+    """Decisions that count but carry no `at:` (written by hand): when they were
+    really written is not on record."""
+    documentation: str
+    days_to_decision: int | None
+    policy: str
+    exceptions: str
+
+
+def _evidence(adj: Adjustment) -> str:
+    counted = [r for r in adj.history if r.accepted and r.event.action is Action.APPROVE]
+    if any(r.stale for r in adj.history if r.event.action is Action.APPROVE):
+        return "stale"
+    if not counted:
+        return "none"
+    if any(r.event.digest is None for r in counted):
+        return "unbound"
+    if all(r.event.digest == adj.digest for r in counted):
+        return "bound"
+    return "stale"
+
+
+def _documentation(book: Book, adj: Adjustment) -> str:
+    if adj.request.document:
+        return "present"
+    threshold = book.policies.settings(adj.request.type, adj.request.date).document_above
+    if (threshold is not None and adj.amount is not None
+            and adj.amount.currency == threshold.currency
+            and adj.amount.number >= threshold.number):
+        return "required-missing"
+    return "not-required"
+
+
+def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> list[
+        ComplianceRow]:
+    """Evidence for every adjustment in the period, exceptions first.
+
+    Open requests are measured against their SLA on `today` (default: the
+    clock's), or on the last day of the scope when that is earlier: the age
+    the queue shows, never one in the future.
+    """
+    chosen = _selected(book, scope)
+    as_of = as_of_day(scope, today)
+    rows: list[ComplianceRow] = []
+    for adj in chosen:
+        request = adj.request
+        approvers = [a.by for a in adj.approvals]
+        reversal = [a.by for a in adj.reversal_approvals]
+        sod_ok = (not set(request.requesters) & {*approvers, *reversal}
+                  and adj.cancelled_by not in reversal
+                  and len(set(approvers)) == len(approvers)
+                  and len(set(reversal)) == len(reversal))
+        evidence = _evidence(adj)
+        documentation = _documentation(book, adj)
+        days = (adj.decided_on - request.date).days if adj.decided_on else None
+        exceptions = [f"{p.code}: {p.message}" for p in adj.problems]
+        if not sod_ok:
+            exceptions.append("segregation of duties: a requester (or the canceller of a "
+                              "reversal) approved, or one person approved twice")
+        if evidence == "stale":
+            exceptions.append("approval evidence stale: an approval was given for other "
+                              "content than the request now holds")
+        if documentation == "required-missing":
+            exceptions.append("documentation required but missing")
+        if is_overdue(adj, as_of):
+            waiting = ("its reversal awaiting approval" if adj.state is State.REVERSING
+                       else "pending")
+            exceptions.append(f"overdue: {waiting} {age_days(adj, as_of)} days, SLA "
+                              f"{adj.sla_days}")
+        if adj.state is State.INVALID and not adj.problems:
+            exceptions.append("invalid request")
+        signed = sum(1 for r in adj.history if r.accepted and r.event.action is Action.APPROVE
+                     and getattr(r.event, "signature", None))
+        unstamped = sum(1 for r in adj.history if r.accepted and r.event.at is None)
+        rows.append(ComplianceRow(
+            id=request.id, date=request.date, type=request.type, customer=request.customer,
+            amount=str(adj.amount) if adj.amount is not None else "",
+            state=str(adj.state), requester=request.requested_by,
+            approvers="; ".join(
+                [f"{a.by} ({a.role}, {a.date})" for a in adj.approvals]
+                + [f"{a.by} ({a.role}, reversal, {a.date})" for a in adj.reversal_approvals]),
+            sod="ok" if sod_ok else "violated", evidence=evidence, signed=signed,
+            unstamped=unstamped,
+            documentation=documentation, days_to_decision=days,
+            policy=rule_text(adj),
+            exceptions=" | ".join(exceptions)))
+    return sorted(rows, key=lambda r: (not r.exceptions, r.date, r.id))
+
+
+# -- audit ---------------------------------------------------------------------
+
+
+class AuditRow(Frozen):
+    date: datetime.date
+    at: str
+    adjustment_id: str
+    who: str
+    action: str
+    why: str
+    accepted: bool
+    note: str
+    source: str
+
+
+def audit(book: Book, scope: Scope) -> list[AuditRow]:
+    """Every request's arrival and every event about it, in replay order."""
+    keyed: list[tuple[tuple[datetime.date, int, str, int], AuditRow]] = []
+    for adj in book.adjustments.values():
+        if not scope.matches(adj):
+            continue
+        request = adj.request
+        if scope.in_period(request.date):
+            arrived = adj.state is not State.INVALID
+            note = "" if arrived else "; ".join(p.message for p in adj.problems
+                                                if p.source == request.source)
+            keyed.append(((request.date, 0, request.source.filename, request.source.lineno),
+                          AuditRow(date=request.date, at="", adjustment_id=request.id,
+                                   who=request.requested_by, action=f"request {request.type}",
+                                   why=request.reason, accepted=arrived, note=note,
+                                   source=f"{request.source.filename}:{request.source.lineno}")))
+        for record in adj.history:
+            event = record.event
+            if not scope.in_period(event.date):
+                continue
+            what = str(event.action)
+            if event.effective is not None:
+                what += f" (effective {event.effective})"
+            why = "; ".join(x for x in (event.reason, event.comment) if x)
+            keyed.append(((event.date, 1, event.source.filename, event.source.lineno),
+                          AuditRow(date=event.date, at=event.at or "",
+                                   adjustment_id=event.adjustment_id, who=event.by,
+                                   action=what, why=why, accepted=record.accepted,
+                                   note=record.note,
+                                   source=f"{event.source.filename}:{event.source.lineno}")))
+    keyed.sort(key=lambda item: item[0])
+    return [row for _, row in keyed]
+
+
+def build(report: str, book: Book, scope: Scope,
+          today: datetime.date | None = None) -> list[Frozen]:
+    """The rows of the named report (one of `REPORTS`); `today` is the day
+    compliance counts ages to (default: the clock's)."""
+    builders: dict[str, Callable[[Book, Scope], Sequence[Frozen]]] = {
+        "summary": summary, "trends": trends, "impact": impact,
+        "compliance": lambda b, s: compliance(b, s, today), "audit": audit}
+    if report not in builders:
+        raise ValueError(f"unknown report {report!r}; choose one of {', '.join(REPORTS)}")
+    return list(builders[report](book, scope))
+
+
+# -- rendering -----------------------------------------------------------------
+
+def _json_value(value: object) -> object:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return cell_text(value)
+
+
+def columns_of(rows: Sequence[Frozen], model: type[Frozen] | None = None) -> list[str]:
+    source = model or (type(rows[0]) if rows else None)
+    return list(source.model_fields) if source is not None else []
+
+
+def as_table(rows: Sequence[Frozen], columns: Sequence[str]) -> str:
+    cells = [[cell_text(getattr(row, c)).replace("\n", " ") for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(line[i]) for line in cells]) for i, c in enumerate(columns)]
+    numeric = [bool(rows) and all(isinstance(getattr(r, c), Decimal | int)
+                                  and not isinstance(getattr(r, c), bool) for r in rows)
+               for c in columns]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if n else v.ljust(w)
+                         for v, w, n in zip(values, widths, numeric, strict=True)).rstrip()
+
+    out = [line(columns), line(["-" * w for w in widths])]
+    out += [line(values) for values in cells]
+    if not rows:
+        out.append("(no rows)")
+    return "\n".join(out) + "\n"
+
+
+def as_csv(rows: Sequence[Frozen], columns: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_cell(getattr(row, c)) for c in columns])
+    return buffer.getvalue()
+
+
+def as_json(rows: Sequence[Frozen], columns: Sequence[str]) -> str:
+    return json.dumps([{c: _json_value(getattr(row, c)) for c in columns} for row in rows],
+                      indent=2, ensure_ascii=False) + "\n"
+
+
+CSS = """
+body { font: 13px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2329;
+       margin: 2em; }
+h1 { font-size: 1.4em; margin: 0 0 .2em; }
+p.scope { color: #5a6570; margin: 0 0 1.2em; }
+table { border-collapse: collapse; width: 100%; margin-bottom: 1.5em; }
+th, td { border-bottom: 1px solid #d8dde2; padding: 4px 8px; text-align: left;
+         vertical-align: top; }
+th { background: #eef1f4; font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.exception td { background: #fff3f0; }
+td.bad { color: #b3261e; font-weight: 600; }
+figure { margin: 0 0 1.5em; }
+figcaption { font-weight: 600; margin-bottom: .3em; }
+svg text { font: 11px system-ui, sans-serif; fill: #333; }
+.legend span { display: inline-block; margin-right: 1em; }
+.legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
+footer { color: #5a6570; font-size: .85em; margin-top: 2em; }
+@media print {
+  body { margin: 0; font-size: 10pt; color: #000; }
+  th { background: #eee !important; -webkit-print-color-adjust: exact;
+       print-color-adjust: exact; }
+  tr { page-break-inside: avoid; break-inside: avoid; }
+  thead { display: table-header-group; }
+  figure { page-break-inside: avoid; break-inside: avoid; }
+  tr.exception td { background: #fff3f0 !important; -webkit-print-color-adjust: exact;
+                    print-color-adjust: exact; }
+}
+"""
+
+KIND_COLOURS = {"credit": "#2f7ebc", "debit": "#d9822b", "billing": "#5a9e4b"}
+BAD_VALUES = frozenset({"violated", "stale", "required-missing"})
+
+
+def _bar_chart(title: str, months: Sequence[str], kinds: Sequence[str],
+               values: dict[tuple[str, str], float]) -> str:
+    """An inline SVG grouped bar chart: one group per month, one bar per kind."""
+    width, height, left, bottom, top = 760, 220, 56, 36, 12
+    plot_w, plot_h = width - left - 10, height - bottom - top
+    peak = max(values.values(), default=0.0) or 1.0
+    group_w = plot_w / max(len(months), 1)
+    bar_w = max(group_w * 0.8 / max(len(kinds), 1), 1.0)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+             f'width="100%" role="img" aria-label="{html.escape(title)}">',
+             f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" '
+             'stroke="#888"/>']
+    for fraction in (0.0, 0.5, 1.0):
+        y = top + plot_h - fraction * plot_h
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
+                     f'{html.escape(_short(peak * fraction))}</text>')
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" '
+                     'stroke="#e3e6e9"/>')
+    for i, month in enumerate(months):
+        x0 = left + i * group_w + group_w * 0.1
+        for j, kind in enumerate(kinds):
+            value = values.get((month, kind), 0.0)
+            h = value / peak * plot_h
+            parts.append(
+                f'<rect x="{x0 + j * bar_w:.1f}" y="{top + plot_h - h:.1f}" '
+                f'width="{bar_w:.1f}" height="{h:.1f}" '
+                f'fill="{KIND_COLOURS.get(kind, "#777")}"><title>{html.escape(month)} '
+                f'{html.escape(kind)}: {html.escape(_short(value))}</title></rect>')
+        parts.append(f'<text x="{x0 + group_w * 0.4:.1f}" y="{height - bottom + 16}" '
+                     f'text-anchor="middle">{html.escape(month)}</text>')
+    parts.append("</svg>")
+    legend = "".join(f'<span><i style="background:{KIND_COLOURS.get(k, "#777")}"></i>'
+                     f"{html.escape(k)}</span>" for k in kinds)
+    return (f"<figure><figcaption>{html.escape(title)}</figcaption>{''.join(parts)}"
+            f'<div class="legend">{legend}</div></figure>')
+
+
+def _short(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:,.2f}"
+
+
+def _charts(rows: Sequence[Frozen]) -> str:
+    trend_rows = [r for r in rows if isinstance(r, TrendRow)]
+    if not trend_rows:
+        return ""
+    months = sorted({r.month for r in trend_rows})
+    kinds = [k for k in ("credit", "debit", "billing") if any(r.kind == k for r in trend_rows)]
+    counts: dict[tuple[str, str], float] = defaultdict(float)
+    for r in trend_rows:
+        counts[(r.month, r.kind)] += r.requested
+    out = [_bar_chart("Adjustments requested per month", months, kinds, counts)]
+    for currency in sorted({r.currency for r in trend_rows if r.currency}):
+        amounts: dict[tuple[str, str], float] = defaultdict(float)
+        for r in trend_rows:
+            if r.currency == currency:
+                amounts[(r.month, r.kind)] += float(r.requested_amount)
+        out.append(_bar_chart(f"Amount requested per month ({currency})", months, kinds,
+                              amounts))
+    return "".join(out)
+
+
+def as_html(rows: Sequence[Frozen], columns: Sequence[str], title: str,
+            subtitle: str = "") -> str:
+    esc = html.escape
+    head = "".join(f"<th>{esc(c.replace('_', ' '))}</th>" for c in columns)
+    body = []
+    for row in rows:
+        exception = bool(getattr(row, "exceptions", "")) or getattr(row, "accepted", True) is False
+        cells = []
+        for c in columns:
+            value = getattr(row, c)
+            text = cell_text(value)
+            classes = []
+            if isinstance(value, Decimal | int) and not isinstance(value, bool):
+                classes.append("num")
+            if text in BAD_VALUES or (c == "accepted" and value is False):
+                classes.append("bad")
+            attr = f' class="{" ".join(classes)}"' if classes else ""
+            cells.append(f"<td{attr}>{esc(text)}</td>")
+        css = ' class="exception"' if exception else ""
+        body.append(f"<tr{css}>{''.join(cells)}</tr>")
+    if not rows:
+        body.append(f'<tr><td colspan="{len(columns)}">No rows.</td></tr>')
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+        f"<h1>{esc(title)}</h1><p class=\"scope\">{esc(subtitle)}</p>"
+        f"{_charts(rows)}"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"<footer>{len(rows)} row(s). Generated by beancount-adjustments.</footer>"
+        "</body></html>\n")
+
+
+MODELS: dict[str, type[Frozen]] = {
+    "summary": SummaryRow, "trends": TrendRow, "impact": ImpactRow,
+    "compliance": ComplianceRow, "audit": AuditRow}
+
+
+def render(rows: Sequence[Frozen], fmt: str, *, title: str = "Report", subtitle: str = "",
+           model: type[Frozen] | None = None) -> str:
+    """Rows as text in `fmt` (one of `FORMATS`); `model` names the columns of no rows."""
+    columns = columns_of(rows, model)
+    if fmt == "table":
+        return as_table(rows, columns)
+    if fmt == "csv":
+        return as_csv(rows, columns)
+    if fmt == "json":
+        return as_json(rows, columns)
+    if fmt == "html":
+        return as_html(rows, columns, title, subtitle)
+    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def report_text(report: str, book: Book, scope: Scope, fmt: str,
+                today: datetime.date | None = None) -> str:
+    """Build and render a report in one call (what `bean-adjust report` prints)."""
+    rows = build(report, book, scope, today)
+    return render(rows, fmt, title=f"Adjustments: {report}", subtitle=scope.describe(),
+                  model=MODELS[report])
+
+
+def rows_as_dicts(rows: Iterable[Frozen]) -> list[dict[str, Any]]:
+    """Rows as plain dicts (for tools that post-process)."""
+    return [row.model_dump() for row in rows]

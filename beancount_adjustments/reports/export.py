@@ -1,0 +1,189 @@
+"""Export adjustments and their events for other systems (schema version 1).
+
+    bean-adjust export -f main.beancount --format jsonl -o adjustments.jsonl
+    bean-adjust export -f main.beancount --format csv --records events -o events.csv
+
+``jsonl`` writes one JSON object per line: every adjustment (``"record":
+"adjustment"``) in request order, then every event (``"record": "event"``)
+in replay order; ``--records`` narrows it to one kind. ``csv`` writes one
+kind per file (``--records adjustments``, the default, or ``events``) with
+a header row; text cells that start with ``=``, ``+``, ``-``, ``@``, a tab
+or a carriage return are prefixed with ``'`` (spreadsheet formula injection;
+see ``csv_cells``), amounts stay plain numbers.
+
+The schema is stable: fields keep their names and meaning; new fields are
+only ever added at the end. Empty values are ``null`` in JSON and empty
+cells in CSV. Dates are ISO 8601 (``2026-11-20``); amounts are decimal
+strings (``"50.00"``), never floats.
+
+Adjustment fields
+-----------------
+
+=================  ==========================================================
+record             ``adjustment``
+id                 the adjustment id (the request's link)
+date               request date
+type               ``kind:subtype``, e.g. ``credit:refund``
+kind               ``credit``, ``debit`` or ``billing``
+category           ``group:name`` or null
+customer           customer id
+requested_by       the requester
+reason             the request's reason
+amount             what it moves on customer accounts, positive (null if invalid)
+currency           currency of ``amount``
+net                signed effect on customer balances (credits negative)
+state              pending, approved, applied, rejected, withdrawn, reversed, invalid
+chain              roles that must approve, in order, ``;``-separated
+approvers          who approved, in order, ``;``-separated
+decided_on         date of the final decision (null while open)
+applied_on         date it was applied
+effective_date     date the applied entry is booked at
+reversed_on        date of the reversal
+invoice            invoice id it concerns
+order              order id it concerns
+ticket             ticket reference
+document           supporting document path
+external_id        id in the system it was imported from
+digest             content hash approvals bind to
+problems           error codes found on it, ``;``-separated
+source             ``file:line`` of the request
+approval_required  true when the request says ``approval-required: TRUE``
+notes              the request's ``notes:`` (free text for reviewers)
+=================  ==========================================================
+
+Event fields
+------------
+
+=================  ==========================================================
+record             ``event``
+adjustment_id      the adjustment it concerns
+date               event date
+action             approve, reject, apply, cancel
+by                 who acted
+reason             reason given
+comment            free text
+at                 ISO timestamp written by the tools
+digest             content hash the decision was given for
+effective          explicit effective date
+signed             true when the event carries a signature
+accepted           true when the replay accepted it
+stale              true for an approval given to other content
+note               why it was refused (empty when accepted)
+source             ``file:line`` of the event
+=================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from beancount_adjustments.beans.directives import receivable_totals
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.reports.csv_cells import csv_cell
+
+ADJUSTMENT_FIELDS = (
+    "record", "id", "date", "type", "kind", "category", "customer", "requested_by", "reason",
+    "amount", "currency", "net", "state", "chain", "approvers", "decided_on", "applied_on",
+    "effective_date", "reversed_on", "invoice", "order", "ticket", "document", "external_id",
+    "digest", "problems", "source", "approval_required", "notes")
+EVENT_FIELDS = (
+    "record", "adjustment_id", "date", "action", "by", "reason", "comment", "at", "digest",
+    "effective", "signed", "accepted", "stale", "note", "source")
+RECORDS = ("all", "adjustments", "events")
+
+
+def _json_value(value: object) -> str:
+    """Dates as ISO text and amounts as decimal strings (never floats)."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"{type(value).__name__} is not part of the export schema")
+
+
+def adjustment_records(book: Book) -> list[dict[str, Any]]:
+    out = []
+    adjustments = sorted(book.adjustments.values(),
+                         key=lambda a: (a.request.date, a.request.source.filename,
+                                        a.request.source.lineno))
+    for adj in adjustments:
+        r = adj.request
+        currency = adj.amount.currency if adj.amount is not None else None
+        net = receivable_totals(r.postings, book.settings.receivable).get(currency or "")
+        record = {
+            "record": "adjustment", "id": r.id, "date": r.date, "type": r.type,
+            "kind": str(r.kind), "category": r.category, "customer": r.customer,
+            "requested_by": r.requested_by, "reason": r.reason,
+            "amount": adj.amount.number if adj.amount is not None else None,
+            "currency": currency, "net": net if adj.amount is not None else None,
+            "state": str(adj.state), "chain": ";".join(adj.chain),
+            "approvers": ";".join(adj.approvers), "decided_on": adj.decided_on,
+            "applied_on": adj.applied_on, "effective_date": adj.effective_date,
+            "reversed_on": adj.reversed_on, "invoice": r.invoice, "order": r.order,
+            "ticket": r.ticket, "document": r.document, "external_id": r.external_id,
+            "digest": adj.digest, "problems": ";".join(p.code for p in adj.problems),
+            "source": f"{r.source.filename}:{r.source.lineno}"}
+        record["approval_required"] = r.approval_required
+        record["notes"] = r.notes
+        out.append({k: record[k] for k in ADJUSTMENT_FIELDS})
+    return out
+
+
+def event_records(book: Book) -> list[dict[str, Any]]:
+    keyed = []
+    for adj in book.adjustments.values():
+        for rec in adj.history:
+            e = rec.event
+            record = {
+                "record": "event", "adjustment_id": e.adjustment_id, "date": e.date,
+                "action": str(e.action), "by": e.by, "reason": e.reason,
+                "comment": e.comment, "at": e.at, "digest": e.digest, "effective": e.effective,
+                "signed": bool(getattr(e, "signature", None)), "accepted": rec.accepted,
+                "stale": rec.stale, "note": rec.note,
+                "source": f"{e.source.filename}:{e.source.lineno}"}
+            keyed.append(((e.date, e.source.filename, e.source.lineno),
+                          {k: record[k] for k in EVENT_FIELDS}))
+    keyed.sort(key=lambda item: item[0])
+    return [record for _, record in keyed]
+
+
+def to_jsonl(records: Iterable[dict[str, Any]]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=False, default=_json_value) + "\n"
+                   for r in records)
+
+
+def to_csv(records: Iterable[dict[str, Any]], fields: tuple[str, ...]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(fields)
+    for record in records:
+        writer.writerow([csv_cell(record.get(field), yes="true", no="false")
+                         for field in fields])
+    return buffer.getvalue()
+
+
+def export(book: Book, fmt: str, records: str = "all") -> str:
+    """The export text (`fmt` is csv or jsonl; `records` one of `RECORDS`)."""
+    if records not in RECORDS:
+        raise ValueError(f"records must be one of {', '.join(RECORDS)}")
+    if fmt == "jsonl":
+        out: list[dict[str, Any]] = []
+        if records in ("all", "adjustments"):
+            out += adjustment_records(book)
+        if records in ("all", "events"):
+            out += event_records(book)
+        return to_jsonl(out)
+    if fmt == "csv":
+        if records == "events":
+            return to_csv(event_records(book), EVENT_FIELDS)
+        if records == "all":
+            raise ValueError("csv holds one kind of record per file: pass --records "
+                             "adjustments or --records events")
+        return to_csv(adjustment_records(book), ADJUSTMENT_FIELDS)
+    raise ValueError(f"unknown export format {fmt!r}; choose csv or jsonl")
