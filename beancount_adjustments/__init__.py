@@ -11,7 +11,7 @@ adjustments is available to other tools with `book_of(options_map)`.
 
 from __future__ import annotations
 
-from beancount_adjustments.beans.loading import BOOK_KEY
+from beancount_adjustments.beans.loading import BOOK_KEY, load_file
 from beancount_adjustments.core.book import Book, Settings, replay
 from beancount_adjustments.core.models import Action, Adjustment, Kind, State
 from beancount_adjustments.plugin import AdjustmentError, adjustments, book_of
@@ -27,6 +27,7 @@ __all__ = [
     "State",
     "adjustments",
     "book_of",
+    "load_file",
     "replay",
 ]
 

@@ -55,9 +55,9 @@ from decimal import Decimal
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from beancount_adjustments.beans.directives import chain_text
 from beancount_adjustments.core.digest import request_digest
 from beancount_adjustments.core.models import KNOWN_CATEGORIES, Posting, Request, Source
+from beancount_adjustments.core.policy import chain_text
 
 __all__ = ["generate_ledger", "write_ledger"]
 

@@ -47,12 +47,15 @@ from beancount_adjustments.beans.directives import (
     source_of,
 )
 from beancount_adjustments.beans.effects import entries_for
+from beancount_adjustments.beans.key_directive import read_key
 from beancount_adjustments.beans.loading import BOOK_KEY, STAMP_KEY, code_stamp, made_here
+from beancount_adjustments.beans.risk_settings import read_setting
+from beancount_adjustments.beans.seal_directive import read_seal
 from beancount_adjustments.core.book import Book, Check, Facts, Settings, Tracked, replay
 from beancount_adjustments.core.models import CustomerRecord, Problem, Request, Source
-from beancount_adjustments.core.risk import ALERT, RISK, read_setting
-from beancount_adjustments.core.seals import SEAL, read_seal, verify_seals
-from beancount_adjustments.core.signatures import KEY, read_key
+from beancount_adjustments.core.risk import ALERT, RISK
+from beancount_adjustments.core.seals import SEAL, verify_seals
+from beancount_adjustments.core.signatures import KEY
 
 SETTING_KEYS = {"receivable": "receivable", "id-prefix": "id_prefix", "checks": "checks",
                 "default-tier": "default_tier", "customer-account": "customer_account",

@@ -15,7 +15,7 @@ import pytest
 from conftest import BASE, block, event, load, request
 
 from beancount_adjustments import plugin
-from beancount_adjustments.beans.directives import chain_text
+from beancount_adjustments.core.policy import chain_text
 
 
 def decided(text: str, adj_id: str, date: str, action: str, by: str, *,

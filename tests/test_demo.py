@@ -13,7 +13,6 @@ from click.testing import CliRunner
 
 import beancount_adjustments
 from beancount_adjustments.beans import loading
-from beancount_adjustments.beans.directives import chain_text
 from beancount_adjustments.cli import main as cli_main
 from beancount_adjustments.core import digest as digests
 from beancount_adjustments.core.book import Book, at_floor, same_amount
@@ -25,6 +24,7 @@ from beancount_adjustments.core.models import (
     Money,
     State,
 )
+from beancount_adjustments.core.policy import chain_text
 from beancount_adjustments.demo import generate_ledger
 
 ROOT = Path(__file__).resolve().parents[1]

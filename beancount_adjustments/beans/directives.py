@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 from beancount.core import data
 from beancount.core.amount import Amount
@@ -24,19 +24,22 @@ from beancount_adjustments.core.models import (
     CustomerRecord,
     Declaration,
     Event,
-    Kind,
     Money,
     PeriodLock,
     Posting,
     Problem,
     Reference,
+    ReferenceIndex,
     Request,
     Source,
+    Terms,
     TypePolicy,
     UserGrant,
     build,
+    is_under,
     maker,
 )
+from beancount_adjustments.core.policy import parse_chain
 
 USER = "adjustment-user"
 CUSTOMER = "adjustment-customer"
@@ -46,8 +49,6 @@ LOCK = "adjustment-lock"
 EVENT = "adjustment"
 TYPE_DECLARATION = "adjustment-type"
 CATEGORY_DECLARATION = "adjustment-category"
-AUTOMATIC = "automatic"
-"""How a recorded `chain:` spells a chain with no roles."""
 
 TYPE_RE = re.compile(r"^(credit|debit|billing):[a-z0-9][a-z0-9-]*$")
 CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9-]*$")
@@ -68,24 +69,6 @@ def source_meta(source: Source) -> dict[str, Any]:
 
 def money(amount: Amount) -> Money:
     return Money(amount.number or Decimal(0), amount.currency)
-
-
-def chain_text(roles: Sequence[str]) -> str:
-    """A chain as `chain:` records it: "manager > finance", or "automatic"."""
-    return " > ".join(roles) or AUTOMATIC
-
-
-def parse_chain(text: str) -> tuple[str, ...]:
-    found = _CHAINS.get(text)
-    if found is None:
-        found = () if text.strip() == AUTOMATIC else tuple(
-            role.strip() for role in text.split(">") if role.strip())
-        if len(_CHAINS) < 1024:  # a ledger has a handful of chains
-            _CHAINS[text] = found
-    return found
-
-
-_CHAINS: dict[str, tuple[str, ...]] = {}
 
 
 _new_reference = maker(Reference, "id", "date", "customer", "amount", "narration", "source")
@@ -608,28 +591,7 @@ def _annotation(posting: data.Posting) -> Annotation:
         label if isinstance(label, str) else None)
 
 
-class Terms(NamedTuple):
-    """What the checks need of an invoice or order: whose it is, and its amount."""
-
-    customer: str | None
-    currency: str | None
-    """None: the reference moves no single currency on the receivable."""
-    number: Decimal | None
-
-
-def reference_terms(refs: Mapping[str, Reference], ref_id: str) -> Terms | None:
-    """The terms of `ref_id` in `refs`, or None if there is no such reference."""
-    if isinstance(refs, References):
-        return refs.terms(ref_id)
-    ref = refs.get(ref_id)
-    if ref is None:
-        return None
-    amount = ref.amount
-    return Terms(ref.customer, amount.currency if amount else None,
-                 amount.number if amount else None)
-
-
-class References(Mapping[str, Reference]):
+class References(ReferenceIndex):
     """Invoices (or orders) by id, read only when asked for.
 
     A ledger holds far more invoices than adjustments ever name, so the
@@ -703,24 +665,3 @@ class References(Mapping[str, Reference]):
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-def is_under(account: str, root: str) -> bool:
-    return account == root or account.startswith(root + ":")
-
-
-_ZERO = Decimal(0)
-
-
-def receivable_totals(postings: Sequence[Posting], receivable: str) -> dict[str, Decimal]:
-    # `is_under` inlined with the prefix made once: this runs on every request.
-    prefix = receivable + ":"
-    totals: dict[str, Decimal] = {}
-    for account, number, currency in postings:
-        if account == receivable or account.startswith(prefix):
-            totals[currency] = totals.get(currency, _ZERO) + number
-    return totals
-
-
-def kind_of(adj_type: str) -> Kind:
-    return Kind(adj_type.split(":", 1)[0])

@@ -39,11 +39,6 @@ from typing import Any, NamedTuple
 
 from pydantic import Field
 
-from beancount_adjustments.beans.directives import (
-    chain_text,
-    receivable_totals,
-    reference_terms,
-)
 from beancount_adjustments.core import digest as digests
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.lifecycle import TRANSITIONS
@@ -71,6 +66,8 @@ from beancount_adjustments.core.models import (
     UserGrant,
     build,
     maker,
+    receivable_totals,
+    reference_terms,
 )
 from beancount_adjustments.core.permissions import (
     Denial,
@@ -86,6 +83,7 @@ from beancount_adjustments.core.policy import (
     Rates,
     TypePolicies,
     TypeSettings,
+    chain_text,
     convert,
     is_known,
 )

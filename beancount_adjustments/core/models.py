@@ -12,7 +12,7 @@ cost twice the memory and time.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NamedTuple, TypeVar
@@ -467,3 +467,56 @@ class Adjustment(Frozen):
     @property
     def deciding_approvers(self) -> tuple[str, ...]:
         return tuple(a.by for a in self.deciding_approvals)
+
+
+class Terms(NamedTuple):
+    """What the checks need of an invoice or order: whose it is, and its amount."""
+
+    customer: str | None
+    currency: str | None
+    """None: the reference moves no single currency on the receivable."""
+    number: Decimal | None
+
+
+class ReferenceIndex(Mapping[str, Reference]):
+    """Invoices (or orders) by id that can tell a reference's terms without
+    building the whole `Reference` (the Beancount adapter's index does)."""
+
+    def terms(self, ref_id: str) -> Terms | None:
+        return _terms(self.get(ref_id))
+
+
+def _terms(ref: Reference | None) -> Terms | None:
+    if ref is None:
+        return None
+    amount = ref.amount
+    return Terms(ref.customer, amount.currency if amount else None,
+                 amount.number if amount else None)
+
+
+def reference_terms(refs: Mapping[str, Reference], ref_id: str) -> Terms | None:
+    """The terms of `ref_id` in `refs`, or None if there is no such reference."""
+    if isinstance(refs, ReferenceIndex):
+        return refs.terms(ref_id)
+    return _terms(refs.get(ref_id))
+
+
+def is_under(account: str, root: str) -> bool:
+    return account == root or account.startswith(root + ":")
+
+
+_ZERO = Decimal(0)
+
+
+def receivable_totals(postings: Sequence[Posting], receivable: str) -> dict[str, Decimal]:
+    # `is_under` inlined with the prefix made once: this runs on every request.
+    prefix = receivable + ":"
+    totals: dict[str, Decimal] = {}
+    for account, number, currency in postings:
+        if account == receivable or account.startswith(prefix):
+            totals[currency] = totals.get(currency, _ZERO) + number
+    return totals
+
+
+def kind_of(adj_type: str) -> Kind:
+    return Kind(adj_type.split(":", 1)[0])

@@ -353,3 +353,25 @@ class TypePolicies:
             # Held until a later invoice, so it cannot apply on approval.
             values["separate_apply"] = True
         return TypeSettings(**values)  # type: ignore[arg-type]
+
+
+AUTOMATIC = "automatic"
+"""How a recorded `chain:` spells a chain with no roles."""
+
+
+def chain_text(roles: Sequence[str]) -> str:
+    """A chain as `chain:` records it: "manager > finance", or "automatic"."""
+    return " > ".join(roles) or AUTOMATIC
+
+
+def parse_chain(text: str) -> tuple[str, ...]:
+    found = _CHAINS.get(text)
+    if found is None:
+        found = () if text.strip() == AUTOMATIC else tuple(
+            role.strip() for role in text.split(">") if role.strip())
+        if len(_CHAINS) < 1024:  # a ledger has a handful of chains
+            _CHAINS[text] = found
+    return found
+
+
+_CHAINS: dict[str, tuple[str, ...]] = {}

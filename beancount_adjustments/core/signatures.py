@@ -50,10 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from beancount.core import data
-
-from beancount_adjustments.beans.directives import Reader, source_of
-from beancount_adjustments.core.models import Event, Frozen, Source, build
+from beancount_adjustments.core.models import Event, Frozen, Source
 
 if TYPE_CHECKING:
     # cryptography is imported where keys are used: a ledger load reads no key
@@ -176,26 +173,6 @@ def verify(public_key: str, signature: str, adjustment_id: str, action: str, by:
 
 
 # -- the keys in a ledger ------------------------------------------------------
-
-
-def read_key(reader: Reader, entry: data.Custom) -> PublicKey | None:
-    """A `custom "adjustment-key" USER KEY` entry, or None and a problem."""
-    source = source_of(entry)
-    values = reader.strings(entry, source, f'custom "{KEY}"')
-    if values is None:
-        return None
-    if len(values) != 2:
-        reader.problem("malformed-directive", source,
-                       f'custom "{KEY}" takes a user and a base64 Ed25519 public key: '
-                       f'custom "{KEY}" "bob" "<key>" (bean-adjust keygen prints it).')
-        return None
-    if parse_public_key(values[1]) is None:
-        reader.problem("malformed-directive", source,
-                       f'custom "{KEY}" for {values[0]}: {values[1]!r} is not a base64 '
-                       "Ed25519 public key (32 bytes); bean-adjust keygen prints a valid one.")
-        return None
-    return build(PublicKey, date=entry.date, user=values[0], key=values[1],
-                                     source=source)
 
 
 @dataclass

@@ -73,10 +73,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from beancount_adjustments.beans.directives import is_under, receivable_totals
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
-from beancount_adjustments.core.models import Money, State
+from beancount_adjustments.core.models import Money, State, is_under, receivable_totals
 from beancount_adjustments.writer import NewRequest
 
 RULE = "adjustment-rule"

@@ -76,9 +76,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from beancount_adjustments import writer
-from beancount_adjustments.beans.directives import CATEGORY_RE, TYPE_RE, is_under
+from beancount_adjustments.beans.directives import CATEGORY_RE, TYPE_RE
 from beancount_adjustments.core.amounts import AmountError, parse_money
-from beancount_adjustments.core.models import Kind
+from beancount_adjustments.core.models import Kind, is_under
 from beancount_adjustments.core.policy import known_names
 from beancount_adjustments.intake.templates import LedgerContext
 from beancount_adjustments.writer import NewRequest, Refusal, WriteRefused, WriteResult

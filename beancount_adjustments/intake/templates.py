@@ -63,11 +63,11 @@ from typing import Any
 from beancount.core import data
 
 from beancount_adjustments.beans import loading
-from beancount_adjustments.beans.directives import CATEGORY_RE, TYPE_RE, is_under, source_of
+from beancount_adjustments.beans.directives import CATEGORY_RE, TYPE_RE, source_of
 from beancount_adjustments.beans.loading import load_uncached
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
-from beancount_adjustments.core.models import Money, Problem, Source
+from beancount_adjustments.core.models import Money, Problem, Source, is_under
 from beancount_adjustments.intake import calculators
 from beancount_adjustments.intake.calculators import (
     CalcInput,

@@ -84,9 +84,15 @@ from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Any
 
-from beancount_adjustments.beans.directives import is_under, receivable_totals
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import Action, Adjustment, Frozen, State
+from beancount_adjustments.core.models import (
+    Action,
+    Adjustment,
+    Frozen,
+    State,
+    is_under,
+    receivable_totals,
+)
 from beancount_adjustments.reports.csv_cells import cell_text, csv_cell
 from beancount_adjustments.reports.queries import age_days, is_overdue, rule_text
 

@@ -83,8 +83,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from beancount_adjustments.beans.directives import receivable_totals
 from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.models import receivable_totals
 from beancount_adjustments.reports.csv_cells import csv_cell
 
 ADJUSTMENT_FIELDS = (

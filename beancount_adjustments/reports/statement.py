@@ -20,10 +20,9 @@ from decimal import Decimal
 
 from beancount.core import data
 
-from beancount_adjustments.beans.directives import is_under, receivable_totals
 from beancount_adjustments.beans.effects import TAG_APPLIED, TAG_REVERSAL
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import Adjustment, Kind, Request
+from beancount_adjustments.core.models import Adjustment, Kind, Request, is_under, receivable_totals
 
 __all__ = ["BUCKETS", "FORMATS", "Aged", "Line", "Section", "Statement", "render",
            "statement", "statement_text"]

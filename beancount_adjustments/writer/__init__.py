@@ -137,7 +137,7 @@ from beancount.ops import validation
 from beancount.parser import parser
 
 from beancount_adjustments.beans import render
-from beancount_adjustments.beans.directives import EVENT, Reader, chain_text, kind_of
+from beancount_adjustments.beans.directives import EVENT, Reader
 from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.loading import Snapshot, absolute, load_uncached
 from beancount_adjustments.core.book import Book, Facts, replay
@@ -151,7 +151,9 @@ from beancount_adjustments.core.models import (
     Record,
     Request,
     Source,
+    kind_of,
 )
+from beancount_adjustments.core.policy import chain_text
 from beancount_adjustments.core.seals import verify_seals
 from beancount_adjustments.core.signatures import sign_event
 from beancount_adjustments.plugin import book_of, collector_paused
