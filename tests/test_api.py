@@ -18,24 +18,9 @@ from click.testing import CliRunner
 
 from beancount_adjustments import api
 from beancount_adjustments.cli import main
+from ledgers import TOOLS_BASE
 
-LEDGER = """\
-option "operating_currency" "USD"
-plugin "beancount_adjustments"
-
-2024-01-01 open Assets:Receivable:Customers
-2024-01-01 open Income:Sales:Returns
-2024-01-01 open Expenses:Adjustments:Credits
-2024-01-01 open Income:Adjustments:Debits
-
-2024-01-01 custom "adjustment-user" "alice" "agent"
-2024-01-01 custom "adjustment-user" "bob" "manager"
-  limit: 1000.00 USD
-2024-01-01 custom "adjustment-user" "carol" "finance"
-2024-01-01 custom "adjustment-customer" "cust_123" "standard"
-
-2024-01-01 custom "adjustment-approval" "credit:*"    25.00 USD "manager"
-2024-01-01 custom "adjustment-approval" "credit:*"  1000.00 USD "manager" "finance"
+LEDGER = TOOLS_BASE + """
 2024-01-01 custom "adjustment-approval" "debit:*"     0.00 USD
 
 2024-02-01 * "Order" ^order_456

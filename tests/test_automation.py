@@ -9,11 +9,11 @@ from pathlib import Path
 
 from beancount import loader
 from click.testing import CliRunner
-from conftest import BACKDATING, load_file
-from conftest import ledger as base_ledger
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.intake import automation
+from ledgers import BACKDATING, load_file
+from ledgers import ledger as base_ledger
 
 
 def ledger(text: str) -> str:

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 from beanquery.query import run_query
-from conftest import load
 from test_plugin_effects import EVERY_STATE
+
+from ledgers import load
 
 
 @pytest.fixture(scope="module")

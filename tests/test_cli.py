@@ -9,32 +9,15 @@ from pathlib import Path
 import pytest
 from beancount import loader
 from click.testing import CliRunner
-from conftest import BACKDATING
 
 from beancount_adjustments import book_of
 from beancount_adjustments.beans import loading
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import State
+from ledgers import BACKDATING, TOOLS_BASE
 
-LEDGER = """\
-option "operating_currency" "USD"
-plugin "beancount_adjustments"
-
-2024-01-01 open Assets:Receivable:Customers
-2024-01-01 open Income:Sales
-2024-01-01 open Income:Sales:Returns
-2024-01-01 open Expenses:Adjustments:Credits
-2024-01-01 open Income:Adjustments:Debits
-
-2024-01-01 custom "adjustment-user" "alice" "agent"
-2024-01-01 custom "adjustment-user" "bob" "manager"
-  limit: 1000.00 USD
+LEDGER = TOOLS_BASE + """
 2024-01-01 custom "adjustment-user" "erin" "manager"
-2024-01-01 custom "adjustment-user" "carol" "finance"
-2024-01-01 custom "adjustment-customer" "cust_123" "standard"
-
-2024-01-01 custom "adjustment-approval" "credit:*"    25.00 USD "manager"
-2024-01-01 custom "adjustment-approval" "credit:*"  1000.00 USD "manager" "finance"
 2024-01-01 custom "adjustment-approval" "debit:*"     0.00 USD
 2024-01-01 custom "adjustment-policy" "debit:*"
   apply: "separate"

@@ -12,10 +12,10 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from conftest import BASE, block, event, load, request
 
 from beancount_adjustments import plugin
 from beancount_adjustments.core.policy import chain_text
+from ledgers import BASE, block, event, load, request
 
 
 def decided(text: str, adj_id: str, date: str, action: str, by: str, *,
@@ -542,7 +542,7 @@ def test_a_document_outside_the_ledgers_folder_is_refused_without_looking(tmp_pa
         path = tmp_path / "books" / "main.beancount"
         path.write_text(BASE + "\n" + request("ADJ-1", "2026-03-01", "-50.00",
                                               extra=f'document: "{document}"'))
-        from conftest import load_file
+        from ledgers import load_file
         loaded = load_file(path)
         # The same answer whether the file exists or not.
         assert loaded.codes == [(loaded.line("^ADJ-1"), "document-outside")], document
@@ -557,7 +557,7 @@ def test_same_day_order_across_files_is_file_order_then_line(tmp_path):
     decisions.write_text(event("ADJ-1", "2026-03-01", "approve", "bob"))
     main.write_text(BASE + 'include "decisions.beancount"\n' + "\n" * 40
                     + request("ADJ-1", "2026-03-01", "-50.00"))
-    from conftest import load_file
+    from ledgers import load_file
     loaded = load_file(main)
     assert loaded.errors == []
     assert loaded.state("ADJ-1") == "applied"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import BACKDATING, BASE, ROOT, load_file
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.intake.csv_import import import_csv, plan_import, read_rows
 from beancount_adjustments.intake.templates import LedgerContext
+from ledgers import BACKDATING, BASE, ROOT, load_file
 
 EXTRA = """
 2026-01-01 open Expenses:Adjustments:Credits

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import BACKDATING, BASE, event, load, request
 
 from beancount_adjustments import api, writer
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import Action
+from ledgers import BACKDATING, BASE, event, load, request
 
 INVOICE = """
 2026-02-01 * "Acme Corp" "Subscription February"

@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import ROOT, load_file
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import OPEN_STATES, State
 from beancount_adjustments.demo import generate_ledger
 from beancount_adjustments.reports.queries import age_days, is_overdue
+from ledgers import ROOT, load_file
 
 DAY = datetime.date(2027, 3, 9)
 

@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import BASE, INTERNAL, load
-from conftest import request as request_text
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.risk import findings
+from ledgers import BASE, INTERNAL, load
+from ledgers import request as request_text
 
 # -- building blocks ---------------------------------------------------------------
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from beancount.core import compare, data
 from click.testing import CliRunner
-from conftest import event, load, request
 from test_fava_ext import BASE, Env
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.fava_ext import charts
 from beancount_adjustments.fava_ext.views import customer_label, timeline
+from ledgers import event, load, request
 
 TODAY = datetime.date.today()
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from beancount import loader
-from conftest import BASE, ledger, request
 
 from beancount_adjustments import book_of, plugin
 from beancount_adjustments.beans import loading
+from ledgers import BASE, ledger, request
 
 
 def test_a_cache_made_by_other_code_is_loaded_afresh(tmp_path: Path,

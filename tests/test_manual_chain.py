@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import BACKDATING, BASE, event, ledger, load, request
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.reports import queries
+from ledgers import BACKDATING, BASE, event, ledger, load, request
 
 POLICY = '''
 2026-01-01 custom "adjustment-policy" "credit:*"

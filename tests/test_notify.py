@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from conftest import event, ledger, load, request
 
 from beancount_adjustments import notify
 from beancount_adjustments.cli import main
+from ledgers import event, ledger, load, request
 
 
 def free_port() -> int:

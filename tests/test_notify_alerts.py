@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from conftest import code_set, event, ledger, line_in, load, request
 from test_fava_ext import HEADER_CONFIG, Env, ledger_text
 from test_notify import Hooks, Mailbox, free_port
 
@@ -21,6 +20,7 @@ from beancount_adjustments import notify
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import risk
 from beancount_adjustments.notify import alerts as notify_alerts
+from ledgers import code_set, event, ledger, line_in, load, request
 
 
 @pytest.fixture

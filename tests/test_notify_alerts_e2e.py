@@ -7,8 +7,9 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from conftest import request
 from test_fava_e2e import DEMO_CONFIG, SHOTS, ledger_text, page, serve  # noqa: F401
+
+from ledgers import request
 
 
 def test_the_queue_shows_open_alerts_with_links(tmp_path: Path, page: Any) -> None:  # noqa: F811

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from conftest import event, ledger, line_in, load, request
 from test_notify import Hooks, Mailbox, free_port
 
 from beancount_adjustments import notify
 from beancount_adjustments.cli import main
 from beancount_adjustments.notify import customers as notify_customers
 from beancount_adjustments.reports.queries import is_overdue
+from ledgers import event, ledger, line_in, load, request
 
 SECRETS = ("INTERNAL-REASON", "INTERNAL-NOTES", "INTERNAL-REJECT", "INTERNAL-CANCEL",
            "INTERNAL-COMMENT")

@@ -12,9 +12,9 @@ import pytest
 from beancount import loader
 from beancount.core import data, realization
 from beancount.core.number import D
-from conftest import ROOT, block, event, load, request
 
 import beancount_adjustments
+from ledgers import ROOT, block, event, load, request
 
 INVOICE = block("""
     2026-02-01 * "cust_456" "Invoice"

@@ -14,7 +14,8 @@ from __future__ import annotations
 import pytest
 from beancount.core import data
 from beancount.parser import printer
-from conftest import event, load, request
+
+from ledgers import event, load, request
 
 # -- transitions --------------------------------------------------------------
 

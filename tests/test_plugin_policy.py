@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import block, event, load, request
+
+from ledgers import block, event, load, request
 
 # -- thresholds and the chain ---------------------------------------------------
 

@@ -17,13 +17,13 @@ from beancount import loader
 from beancount.core import data
 from beancount.core.amount import Amount
 from beancount.parser.grammar import ValueType
-from conftest import BASE, INTERNAL
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import beancount_adjustments
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.plugin import AdjustmentError
+from ledgers import BASE, INTERNAL
 
 SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

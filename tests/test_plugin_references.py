@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import BASE, block, event, load, load_file, request
 
 from beancount_adjustments.core.digest import request_digest
+from ledgers import BASE, block, event, load, load_file, request
 
 INVOICE = block("""
     2026-02-01 * "cust_456" "Invoice February"

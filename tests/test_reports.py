@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, event, ledger, load, load_file, request
 
 from beancount_adjustments import reports
 from beancount_adjustments.cli import main
@@ -19,6 +18,7 @@ from beancount_adjustments.core.models import State
 from beancount_adjustments.reports import Scope
 from beancount_adjustments.reports import export as exporting
 from beancount_adjustments.reports.csv_cells import csv_cell
+from ledgers import ROOT, event, ledger, load, load_file, request
 
 D = Decimal
 

@@ -10,11 +10,11 @@ from textwrap import dedent
 
 from beancount import loader
 from click.testing import CliRunner
-from conftest import ROOT, event, ledger, load, request
 
 from beancount_adjustments import book_of
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import risk
+from ledgers import ROOT, event, ledger, load, request
 
 
 def found(text: str, check: str, as_of: str | None = None) -> list[risk.Finding]:

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, code_of, load_file
+
+from ledgers import ROOT, code_of, load_file
 
 SCENARIOS = sorted((ROOT / "ledgers" / "scenarios").glob("*.beancount"))
 DEMO = ROOT / "ledgers" / "demo.beancount"

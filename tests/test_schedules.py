@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import BACKDATING, BASE, load_file
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import Source
 from beancount_adjustments.intake.schedules import Schedule, add_months, occurrences, read_schedules
+from ledgers import BACKDATING, BASE, load_file
 
 D = datetime.date
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import code_of, event, ledger, load, load_file, request
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import seals, signatures
+from ledgers import code_of, event, ledger, load, load_file, request
 
 BOB = Ed25519PrivateKey.generate()
 MALLORY = Ed25519PrivateKey.generate()

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import event, load, request
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import signatures
+from ledgers import event, load, request
 
 DAY = datetime.date(2026, 2, 3)
 KEYS = {name: Ed25519PrivateKey.generate() for name in ("bob", "erin", "mallory")}
@@ -164,7 +164,7 @@ def test_malformed_keys_and_policies_are_errors() -> None:
 
 
 def test_approve_sign_writes_a_signature_the_plugin_accepts(tmp_path: Path) -> None:
-    from conftest import BACKDATING, BASE
+    from ledgers import BACKDATING, BASE
 
     pem = tmp_path / "bob.pem"
     signatures.write_private_key(pem, KEYS["bob"])

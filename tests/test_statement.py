@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from beancount.core import data
 from click.testing import CliRunner
-from conftest import BACKDATING, ROOT, event, load, request
 
 from beancount_adjustments import book_of
 from beancount_adjustments.beans import loading
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.reports.statement import BUCKETS, render, statement
+from ledgers import BACKDATING, ROOT, event, load, request
 
 DEMO = ROOT / "ledgers" / "demo.beancount"
 START, END = datetime.date(2026, 1, 1), datetime.date(2026, 12, 31)

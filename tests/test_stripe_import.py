@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from beancount.parser import printer
-from conftest import ROOT, ledger, load
 
 from beancount_adjustments.intake.stripe_import import StripeImporter
+from ledgers import ROOT, ledger, load
 
 SAMPLE = ROOT / "tests" / "data" / "stripe_sample.csv"
 

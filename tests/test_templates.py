@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import BACKDATING, BASE, ROOT, load_file
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.intake import calculators
 from beancount_adjustments.intake.calculators import CalcInput, CalculatorError
 from beancount_adjustments.intake.templates import LedgerContext, TemplateError, build_request
+from ledgers import BACKDATING, BASE, ROOT, load_file
 
 TEMPLATES = """
 2026-01-01 open Liabilities:Tax:Sales

@@ -28,29 +28,12 @@ from beancount_adjustments.writer import (
     write_decisions,
     write_requests,
 )
+from ledgers import TOOLS_BASE
 
-LEDGER = """\
-option "operating_currency" "USD"
-plugin "beancount_adjustments"
-
-2024-01-01 open Assets:Receivable:Customers
-2024-01-01 open Income:Sales
-2024-01-01 open Income:Sales:Returns
-2024-01-01 open Expenses:Adjustments:Credits
-2024-01-01 open Income:Adjustments:Debits
+LEDGER = TOOLS_BASE + """
 2024-01-01 open Income:Adjustments:Billing
-
-2024-01-01 custom "adjustment-user" "alice" "agent"
-2024-01-01 custom "adjustment-user" "bob" "manager"
-  limit: 1000.00 USD
 2024-01-01 custom "adjustment-user" "erin" "manager"
-2024-01-01 custom "adjustment-user" "carol" "finance"
-
-2024-01-01 custom "adjustment-customer" "cust_123" "standard"
 2024-01-01 custom "adjustment-customer" "cust_9" "vip"
-
-2024-01-01 custom "adjustment-approval" "credit:*"    25.00 USD "manager"
-2024-01-01 custom "adjustment-approval" "credit:*"  1000.00 USD "manager" "finance"
 
 2024-03-01 * "cust_123" "Invoice March"
   invoice-id: "INV-1"

@@ -20,12 +20,11 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from conftest import BACKDATING
-
 from beancount_adjustments import book_of
 from beancount_adjustments.beans import loading
 from beancount_adjustments.core.models import Action, State
 from beancount_adjustments.writer import Decision, NewRequest, write_decisions, write_requests
+from ledgers import BACKDATING
 
 LEDGER = """\
 plugin "beancount_adjustments"

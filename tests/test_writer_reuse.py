@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from beancount import loader
-from conftest import ROOT
 
 from beancount_adjustments.beans import loading
 from beancount_adjustments.beans.loading import Snapshot, disk_state, load_uncached, snapshot
@@ -32,6 +31,7 @@ from beancount_adjustments.writer import (
     write_decisions,
     write_requests,
 )
+from ledgers import ROOT
 
 HEAD = """\
 option "operating_currency" "USD"
