@@ -50,6 +50,8 @@ from beancount_adjustments.directives import (
 from beancount_adjustments.effects import entries_for
 from beancount_adjustments.loading import BOOK_KEY, STAMP_KEY, code_stamp, made_here
 from beancount_adjustments.models import CustomerRecord, Problem, Request, Source
+from beancount_adjustments.notice_lines import DIRECTIVE as CUSTOMER_NOTICE
+from beancount_adjustments.notice_lines import read_line as read_notice_line
 from beancount_adjustments.risk import ALERT, RISK, read_setting
 from beancount_adjustments.seals import SEAL, read_seal, verify_seals
 from beancount_adjustments.signatures import KEY, read_key
@@ -234,6 +236,8 @@ def read(entries: list[data.Directive], settings: Settings,
         KEY: (lambda e: read_key(reader, e), facts.keys),
         TYPE_DECLARATION: (reader.declaration, facts.declarations),
         CATEGORY_DECLARATION: (reader.declaration, facts.declarations),
+        # Checked only: `notify` reads them again with the same function.
+        CUSTOMER_NOTICE: (lambda e: check_notice_line(reader, e), []),
     }
     # Exact type checks first (one `is` per entry), isinstance for subclasses.
     transaction, custom, price = data.Transaction, data.Custom, data.Price
@@ -288,6 +292,14 @@ def read(entries: list[data.Directive], settings: Settings,
     facts.named = list(names.found.values())
     facts.problems.extend(reader.problems)
     return Read(facts, requests, event_at, price_entries)
+
+
+def check_notice_line(reader: Reader, entry: data.Custom) -> None:
+    """What is wrong with a customer-notice line, as a problem at its line."""
+    source = source_of(entry)
+    _line, problem = read_notice_line(entry, source)
+    if problem is not None:
+        reader.problem("bad-customer-notice", source, problem)
 
 
 def _errors(problems: tuple[Problem, ...], entries: list[data.Directive]) -> list[
