@@ -22,6 +22,7 @@ from typing import Any
 from beancount_adjustments.book import Book
 from beancount_adjustments.models import Action, Adjustment, Source, State
 from beancount_adjustments.notice_lines import (
+    COMMON,
     DIRECTIVE,
     KINDS,
     PLACEHOLDERS,
@@ -32,8 +33,8 @@ from beancount_adjustments.notice_lines import (
 from beancount_adjustments.notify import Notice
 from beancount_adjustments.policy import pattern_rank
 
-__all__ = ["DEFAULTS", "DIRECTIVE", "KINDS", "PLACEHOLDERS", "CustomerNotice", "CustomerSetup",
-           "customer_notices", "read_customer_notices", "template_problem"]
+__all__ = ["COMMON", "DEFAULTS", "DIRECTIVE", "KINDS", "PLACEHOLDERS", "CustomerNotice",
+           "CustomerSetup", "customer_notices", "read_customer_notices", "template_problem"]
 
 NO_REASON = "please contact us for the details"
 NO_SLA = "soon"
