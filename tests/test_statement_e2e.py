@@ -5,16 +5,17 @@ the page links to, on screen and in print. Screenshots go to /tmp/shots-gaps15/.
 from __future__ import annotations
 
 import datetime
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-import urllib.parse
-import urllib.request
 from urllib.parse import quote
 
 import pytest
 from test_fava_e2e import ARGS, CHROMIUM, serve
+from test_fava_ext import DEMO_CONFIG, ledger_text
 from test_statement import DEMO, number, receivable_balance
 
 from beancount_adjustments import book_of, loading
@@ -96,3 +97,51 @@ def test_statement_page_closing_balance_is_the_books_balance(fava: tuple[str, Pa
     page.emulate_media(media="print")
     page.screenshot(path=str(SHOTS / "statement-file-print.png"), full_page=True)
     assert len(fetched) == 1
+
+
+@pytest.fixture
+def demo_fava(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    ledger = tmp_path / "main.beancount"
+    start = (datetime.date.today() - datetime.timedelta(days=400)).isoformat()
+    ledger.write_text(ledger_text(DEMO_CONFIG) + f"\n{start} open Expenses:Adjustments:Credits\n",
+                      encoding="utf-8")
+    yield from serve(ledger)
+
+
+def test_reject_dialog_and_new_request_form_write_the_customer_side(
+        demo_fava: tuple[str, Path], page: Any) -> None:
+    url, ledger = demo_fava
+    expect = sync_api.expect
+    page.goto(url)
+    page.select_option("#adj-demo-user", "bob")
+    expect(page.locator("#adj-acting-user")).to_have_text("bob")
+    page.click('tr[data-adj-row="ADJ-8"] button[data-adj-action="reject"]')
+    page.fill("#adj-reason-text", "INTERNAL: duplicate")
+    page.fill("#adj-customer-reason-text", "this credit was already given")
+    page.locator("#adj-reason-dialog").screenshot(path=str(SHOTS / "reject-dialog.png"))
+    page.click("#adj-reason-ok")
+    expect(page.locator("#adj-flash")).to_contain_text("Recorded 1 decision as bob: ADJ-8")
+    text = ledger.read_text()
+    event = text[text.index('custom "adjustment" "ADJ-8" "reject"'):]
+    assert 'reason: "INTERNAL: duplicate"' in event
+    assert 'customer-reason: "this credit was already given"' in event
+
+    page.goto(url + "?view=new")
+    page.select_option("#adj-demo-user", "alice")
+    page.goto(url + "?view=new")
+    page.fill("#adj-new-customer", "Acme Corp (cust_123)")
+    page.select_option("#adj-new-type", "credit:refund")
+    page.fill("#adj-new-amount", "12.00")
+    page.fill("#adj-new-reason", "Late delivery")
+    page.uncheck("#adj-new-on-statement")
+    page.fill("#adj-new-aging-from", "2026-12-24")
+    preview = page.locator("#adj-new-preview-body")
+    expect(preview).to_contain_text("not itemised: shown as an account adjustment; ages from "
+                                    "2026-12-24")
+    page.screenshot(path=str(SHOTS / "new-request-off-statement.png"), full_page=True)
+    page.click("#adj-new-submit")
+    expect(page.locator("#adj-new-filed")).to_contain_text("Filed")
+    text = ledger.read_text()
+    assert "on-statement: FALSE" in text
+    assert "aging-from: 2026-12-24" in text
+    assert page.errors == []
