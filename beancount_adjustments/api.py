@@ -136,6 +136,10 @@ class Adjustment:
     eligible: tuple[str, ...] = ()
     """Who may give the next approval today (`permissions.denial`); `list` leaves
     it empty (it would ask the rule for every user and item)."""
+    on_statement: bool = True
+    """False: the customer's statement shows it as an "Account adjustment" only."""
+    aging_from: datetime.date | None = None
+    """The day its amount starts aging on the statement (None: the day it is booked)."""
     existing: bool = field(default=False, compare=False)
     """True when `create` found it already filed under its `external_id` (nothing written)."""
 
@@ -151,7 +155,8 @@ class Adjustment:
                    approval_required=r.approval_required, notes=r.notes,
                    problems=tuple(p.message for p in adj.problems),
                    rule=adj.rule.describe() if adj.rule is not None else "",
-                   separate_apply=adj.separate_apply, eligible=eligible, existing=existing)
+                   separate_apply=adj.separate_apply, eligible=eligible,
+                   on_statement=r.on_statement, aging_from=r.aging_from, existing=existing)
 
     def as_json(self) -> dict[str, Any]:
         amount = (None if self.amount is None else
@@ -165,7 +170,8 @@ class Adjustment:
                 "external_id": self.external_id, "approval_required": self.approval_required,
                 "notes": self.notes, "problems": builtins.list(self.problems),
                 "rule": self.rule, "separate_apply": self.separate_apply,
-                "eligible": builtins.list(self.eligible)}
+                "eligible": builtins.list(self.eligible), "on_statement": self.on_statement,
+                "aging_from": self.aging_from.isoformat() if self.aging_from else None}
 
 
 # -- reading ---------------------------------------------------------------------
@@ -231,7 +237,10 @@ def find(entries: Iterable[data.Directive], book: Book, filters: Filters,
     """`list` over a ledger already loaded (its entries and the plugin's book)."""
     entries = builtins.list(entries)
     rates = price_rates([e for e in entries if isinstance(e, data.Price)])
-    found = select(book, filters, today or datetime.date.today(), rates)
+    try:
+        found = select(book, filters, today or datetime.date.today(), rates)
+    except CustomerError as exc:
+        raise ApiError("invalid", str(exc)) from None
     return [Adjustment.of(a) for a in found]
 
 
@@ -378,13 +387,16 @@ def create(ledger: str | Path, *, customer: str, type: str,
            receivable_account: str | None = None, id: str | None = None,
            narration: str | None = None, date: datetime.date | str | None = None,
            decimal_comma: bool = False, target: str | Path | None = None,
-           loaded: Snapshot | None = None, dry_run: bool = False) -> Adjustment:
+           loaded: Snapshot | None = None, dry_run: bool = False, on_statement: bool = True,
+           aging_from: datetime.date | str | None = None) -> Adjustment:
     """File one adjustment request, as `bean-adjust create` does (see the module's rules).
 
     `loaded`: a load of the ledger the caller already holds (Fava's), judged
     against instead of parsing while its files are unchanged (`writer`).
     `dry_run`: judge it exactly as filing would and write nothing; the result is
-    what filing now would give (its id is the one it would get, not reserved)."""
+    what filing now would give (its id is the one it would get, not reserved).
+    `on_statement=False` and `aging_from` say what the customer's statement shows
+    (`on-statement: FALSE`, `aging-from:`)."""
     user = _text("as_user", as_user, required=True) or ""
     who = _text("customer", customer, required=True) or ""
     why = _text("reason", reason, required=True) or ""
@@ -394,9 +406,12 @@ def create(ledger: str | Path, *, customer: str, type: str,
         ("document", document), ("notes", notes), ("external_id", external_id),
         ("currency", currency), ("offset_account", offset_account),
         ("receivable_account", receivable_account), ("id", id), ("narration", narration))}
-    if not isinstance(approval_required, bool):
-        raise ApiError("invalid", "approval_required must be true or false")
+    for flag, value in (("approval_required", approval_required),
+                        ("on_statement", on_statement)):
+        if not isinstance(value, bool):
+            raise ApiError("invalid", f"{flag} must be true or false")
     on = _date("effective", effective)
+    ages = _date("aging_from", aging_from)
     day = _date("date", date)
     money = _money(amount, texts["currency"], decimal_comma=decimal_comma)
     ext = texts["external_id"]
@@ -430,7 +445,8 @@ def create(ledger: str | Path, *, customer: str, type: str,
         meta = writer.request_meta(
             invoice=texts["invoice"], order=texts["order"], ticket=texts["ticket"],
             document=texts["document"], effective=on, approval_required=approval_required,
-            notes=texts["notes"], external_id=ext)
+            notes=texts["notes"], external_id=ext, on_statement=on_statement,
+            aging_from=ages)
         return [writer.NewRequest(
             type=full, customer=customer_given, requested_by=user, reason=why, postings=legs,
             category=cat, id=texts["id"], narration=texts["narration"], date=day, meta=meta,
@@ -453,11 +469,12 @@ def create(ledger: str | Path, *, customer: str, type: str,
 def _decide(ledger: str | Path, adjustment_id: str, action: Action, *, as_user: str,
             reason: str | None, comment: str | None, effective: datetime.date | str | None,
             seen_digest: str | None, date: datetime.date | str | None,
-            target: str | Path | None) -> Adjustment:
+            target: str | Path | None, customer_reason: str | None = None) -> Adjustment:
     user = _text("as_user", as_user, required=True) or ""
     adj_id = _text("id", adjustment_id, required=True) or ""
     why = _text("reason", reason, required=action in (Action.REJECT, Action.CANCEL))
     note = _text("comment", comment)
+    told = _text("customer_reason", customer_reason)
     digest = _text("seen_digest", seen_digest)
     on, day = _date("effective", effective), _date("date", date)
 
@@ -466,7 +483,8 @@ def _decide(ledger: str | Path, adjustment_id: str, action: Action, *, as_user: 
         if book.get(adj_id) is None:
             raise ApiError("not-found", f"no adjustment {adj_id!r}")
         return [writer.Decision(adjustment_id=adj_id, action=action, by=user, reason=why,
-                                comment=note, effective=on, date=day, seen_digest=digest)]
+                                comment=note, effective=on, date=day, seen_digest=digest,
+                                customer_reason=told)]
 
     try:
         result = writer.write_decisions(Path(ledger), decision,
@@ -492,11 +510,12 @@ def approve(ledger: str | Path, adjustment_id: str, *, as_user: str, reason: str
 def reject(ledger: str | Path, adjustment_id: str, *, as_user: str, reason: str,
            comment: str | None = None, seen_digest: str | None = None,
            date: datetime.date | str | None = None,
-           target: str | Path | None = None) -> Adjustment:
-    """Reject a pending request (or a pending reversal); `reason` is required."""
+           target: str | Path | None = None, customer_reason: str | None = None) -> Adjustment:
+    """Reject a pending request (or a pending reversal); `reason` is required (staff
+    only); `customer_reason` is what the customer is told (`customer-reason:`)."""
     return _decide(ledger, adjustment_id, Action.REJECT, as_user=as_user, reason=reason,
                    comment=comment, effective=None, seen_digest=seen_digest, date=date,
-                   target=target)
+                   target=target, customer_reason=customer_reason)
 
 
 def apply(ledger: str | Path, adjustment_id: str, *, as_user: str, reason: str | None = None,
@@ -512,21 +531,26 @@ def apply(ledger: str | Path, adjustment_id: str, *, as_user: str, reason: str |
 def cancel(ledger: str | Path, adjustment_id: str, *, as_user: str, reason: str,
            comment: str | None = None, seen_digest: str | None = None,
            date: datetime.date | str | None = None,
-           target: str | Path | None = None) -> Adjustment:
-    """Withdraw a request, or ask for the reversal of an applied one; `reason` is required."""
+           target: str | Path | None = None, customer_reason: str | None = None) -> Adjustment:
+    """Withdraw a request, or ask for the reversal of an applied one; `reason` is required
+    (staff only); `customer_reason` is what the customer is told (`customer-reason:`)."""
     return _decide(ledger, adjustment_id, Action.CANCEL, as_user=as_user, reason=reason,
                    comment=comment, effective=None, seen_digest=seen_digest, date=date,
-                   target=target)
+                   target=target, customer_reason=customer_reason)
 
 
 # -- JSON bodies (the Fava endpoint) ---------------------------------------------------
 
 FIELDS = ("customer", "type", "amount", "currency", "reason", "category", "invoice", "order",
-          "ticket", "document", "effective", "approval_required", "notes", "external_id", "id")
+          "ticket", "document", "effective", "approval_required", "notes", "external_id", "id",
+          "on_statement", "aging_from")
+FLAGS = ("approval_required", "on_statement")
 ALIASES = {"customerId": "customer", "orderId": "order", "invoiceId": "invoice",
            "ticketId": "ticket", "approvalRequired": "approval_required",
            "approval-required": "approval_required", "externalId": "external_id",
-           "external-id": "external_id"}
+           "external-id": "external_id", "onStatement": "on_statement",
+           "on-statement": "on_statement", "agingFrom": "aging_from",
+           "aging-from": "aging_from"}
 """Other spellings a JSON body may use (the seed's camelCase, the ledger's keys)."""
 
 
@@ -545,6 +569,7 @@ def create_fields(body: Mapping[str, object]) -> dict[str, Any]:
     for name in ("customer", "type", "amount", "reason"):
         if out.get(name) in (None, ""):
             raise ApiError("invalid", f"{name} is required")
-    if "approval_required" in out and not isinstance(out["approval_required"], bool):
-        raise ApiError("invalid", "approval_required must be true or false")
+    for flag in FLAGS:
+        if flag in out and not isinstance(out[flag], bool):
+            raise ApiError("invalid", f"{flag} must be true or false")
     return out

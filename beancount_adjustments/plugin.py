@@ -53,6 +53,8 @@ from beancount_adjustments.beans.risk_settings import read_setting
 from beancount_adjustments.beans.seal_directive import read_seal
 from beancount_adjustments.core.book import Book, Check, Facts, Settings, Tracked, replay
 from beancount_adjustments.core.models import CustomerRecord, Problem, Request, Source
+from beancount_adjustments.core.notice_lines import DIRECTIVE as CUSTOMER_NOTICE
+from beancount_adjustments.core.notice_lines import read_line as read_notice_line
 from beancount_adjustments.core.risk import ALERT, RISK
 from beancount_adjustments.core.seals import SEAL, verify_seals
 from beancount_adjustments.core.signatures import KEY
@@ -237,6 +239,8 @@ def read(entries: list[data.Directive], settings: Settings,
         KEY: (lambda e: read_key(reader, e), facts.keys),
         TYPE_DECLARATION: (reader.declaration, facts.declarations),
         CATEGORY_DECLARATION: (reader.declaration, facts.declarations),
+        # Checked only: `notify` reads them again with the same function.
+        CUSTOMER_NOTICE: (lambda e: check_notice_line(reader, e), []),
     }
     # Exact type checks first (one `is` per entry), isinstance for subclasses.
     transaction, custom, price = data.Transaction, data.Custom, data.Price
@@ -291,6 +295,14 @@ def read(entries: list[data.Directive], settings: Settings,
     facts.named = list(names.found.values())
     facts.problems.extend(reader.problems)
     return Read(facts, requests, event_at, price_entries)
+
+
+def check_notice_line(reader: Reader, entry: data.Custom) -> None:
+    """What is wrong with a customer-notice line, as a problem at its line."""
+    source = source_of(entry)
+    _line, problem = read_notice_line(entry, source)
+    if problem is not None:
+        reader.problem("bad-customer-notice", source, problem)
 
 
 def _errors(problems: tuple[Problem, ...], entries: list[data.Directive]) -> list[

@@ -414,7 +414,7 @@ def test_a_custom_directive_without_values_is_a_problem_at_its_line(kind: str) -
     loaded = load(f'2026-01-01 custom "{kind}"\n')
     assert not internal(loaded.errors)
     if kind in ("adjustment-template", "adjustment-schedule", "adjustment-rule",
-                "adjustment-channel", "adjustment-customer-notice"):
+                "adjustment-channel"):
         return  # read by bean-adjust, not by the plugin (see the CLI tests)
     if kind in ("adjustment-type", "adjustment-category"):
         return  # declarations: Reader.declaration exists, the plugin does not call it yet

@@ -245,13 +245,13 @@ class Reader:
         values = self.strings(entry, source, what)
         if values is None:
             return None
-        if len(values) != 2:
+        if len(values) not in (1, 2):
             self.problem("malformed-directive", source,
-                         f'{what} takes a customer id and a tier: '
+                         f'{what} takes a customer id and, optionally, a tier: '
                          f'custom "{CUSTOMER}" "cust_123" "vip".')
             return None
         return build(CustomerRecord,
-            date=entry.date, customer=values[0], tier=values[1],
+            date=entry.date, customer=values[0], tier=values[1] if len(values) == 2 else None,
             name=self.text(entry.meta, "name", source, f"customer {values[0]}"),
             contact=self.text(entry.meta, "contact", source, f"customer {values[0]}"),
             source=source)

@@ -2,7 +2,8 @@
 
     bean-adjust -f main.beancount approve --as bob ADJ-2026-0042 ADJ-2026-0043
     bean-adjust approve --as bob --all-pending --type 'credit:*' --below "50 USD"
-    bean-adjust reject --as bob ADJ-2026-0042 --reason "No proof of damage"
+    bean-adjust reject --as bob ADJ-2026-0042 --reason "No proof of damage" \
+        --customer-reason "we have not received the returned item yet"
     bean-adjust apply --as carol --all-approved
     bean-adjust cancel --as alice ADJ-2026-0042 --reason "Filed twice"
 
@@ -19,6 +20,9 @@ reject; `apply --all-approved` the approved ones you may apply. Who may is
 `permissions.denial`, the replay's own rule (unsigned unless `--sign` is
 given, so types requiring signatures are picked only then). `--type`,
 `--category` (patterns), `--customer` and `--below` narrow them.
+
+`--customer-reason` (reject, cancel) is what the customer is told, written as
+`customer-reason:` beside the internal `--reason`, which the customer never sees.
 
 Cancelling an applied adjustment asks for its reversal: when a request of
 its type and amount needs approvals, it is `reversing` until they are given
@@ -114,7 +118,8 @@ def _chosen(book: Book, user: str, action: Action, *,
 def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...], *,
             select_all: bool = False, narrowing: dict[str, str | None] | None = None,
             reason: str | None = None, comment: str | None = None,
-            effective: datetime.datetime | None = None, on: datetime.datetime | None = None,
+            customer_reason: str | None = None, effective: datetime.datetime | None = None,
+            on: datetime.datetime | None = None,
             skip_refused: bool = False, sign_with: Path | None = None,
             as_json: bool = False) -> None:
     who = require_user(user)
@@ -131,8 +136,8 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
             book, who, action, narrowing=narrowing, rates=rates_of(entries),
             on=as_date(on) or today(), signed=sign_with is not None))
         return [Decision(adjustment_id=i, action=action, by=who, reason=reason,
-                         comment=comment, effective=as_date(effective), date=as_date(on),
-                         sign_with=sign_with)
+                         comment=comment, customer_reason=customer_reason,
+                         effective=as_date(effective), date=as_date(on), sign_with=sign_with)
                 for i in chosen]
 
     try:
@@ -190,20 +195,23 @@ def approve(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all:
 @click.command("reject")
 @_common_options
 @click.argument("ids", nargs=-1)
-@click.option("--reason", required=True, help="Why (required).")
+@click.option("--reason", required=True, help="Why (required; staff only).")
+@click.option("--customer-reason", default=None,
+              help="What the customer is told (customer notices), never the --reason.")
 @click.option("--all-pending", "select_all", is_flag=True,
               help="Every pending adjustment (and reversal awaiting approval) you may "
                    "reject.")
 @_selection_options
 def reject(*, ledger: Path, user: str | None, ids: tuple[str, ...], reason: str,
-           select_all: bool, type_pattern: str | None, category: str | None,
-           customer: str | None, below: str | None, comment: str | None,
+           customer_reason: str | None, select_all: bool, type_pattern: str | None,
+           category: str | None, customer: str | None, below: str | None, comment: str | None,
            skip_refused: bool, on: datetime.datetime | None, as_json: bool) -> None:
     """Reject pending adjustments."""
     _decide(Action.REJECT, ledger, user, ids, select_all=select_all,
             narrowing={"type": type_pattern, "category": category, "customer": customer,
                        "below": below},
-            reason=reason, comment=comment, on=on, skip_refused=skip_refused, as_json=as_json)
+            reason=reason, customer_reason=customer_reason, comment=comment, on=on,
+            skip_refused=skip_refused, as_json=as_json)
 
 
 @click.command("apply")
@@ -229,13 +237,15 @@ def apply(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all: b
 @click.command("cancel")
 @_common_options
 @click.argument("ids", nargs=-1, required=True)
-@click.option("--reason", required=True, help="Why (required).")
+@click.option("--reason", required=True, help="Why (required; staff only).")
+@click.option("--customer-reason", default=None,
+              help="What the customer is told (customer notices), never the --reason.")
 def cancel(*, ledger: Path, user: str | None, ids: tuple[str, ...], reason: str,
-           comment: str | None, skip_refused: bool, on: datetime.datetime | None,
-           as_json: bool) -> None:
+           customer_reason: str | None, comment: str | None, skip_refused: bool,
+           on: datetime.datetime | None, as_json: bool) -> None:
     """Withdraw pending or approved adjustments, or reverse applied ones."""
-    _decide(Action.CANCEL, ledger, user, ids, reason=reason, comment=comment, on=on,
-            skip_refused=skip_refused, as_json=as_json)
+    _decide(Action.CANCEL, ledger, user, ids, reason=reason, customer_reason=customer_reason,
+            comment=comment, on=on, skip_refused=skip_refused, as_json=as_json)
 
 
 COMMANDS = [approve, reject, apply, cancel]

@@ -24,7 +24,9 @@ is written is echoed exactly.
 A credit lowers what the customer owes, a debit raises it; for a billing
 adjustment a positive amount raises it and a negative one lowers it. The
 command prints the new id and the approvals it needs. `--notes` and
-`--approval-required` are written as `notes:` and `approval-required: TRUE`.
+`--approval-required` are written as `notes:` and `approval-required: TRUE`;
+`--off-statement` and `--aging-from` as `on-statement: FALSE` and `aging-from:`
+(what the customer's statement shows).
 """
 
 from __future__ import annotations
@@ -88,6 +90,11 @@ from beancount_adjustments.writer import NewRequest, WriteRefused, request_meta,
               help="Write `approval-required: TRUE`: the requester asks for a review.")
 @click.option("--external-id", default=None,
               help="Its id in the system it comes from; a second request with it is refused.")
+@click.option("--off-statement", is_flag=True,
+              help="Write `on-statement: FALSE`: the customer's statement shows it only as "
+                   "an account adjustment (it still moves the books).")
+@click.option("--aging-from", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day its amount starts aging on the customer's statement.")
 @decimal_comma_option
 @date_option
 @json_option
@@ -96,7 +103,8 @@ def create(*, ledger: Path, user: str | None, adj_type: str, customer: str, amou
            ticket: str | None, document: str | None, effective: datetime.datetime | None,
            adj_id: str | None, receivable_account: str | None, offset_account: str | None,
            narration: str | None, notes: str | None, approval_required: bool,
-           external_id: str | None, on: datetime.datetime | None, as_json: bool,
+           external_id: str | None, off_statement: bool,
+           aging_from: datetime.datetime | None, on: datetime.datetime | None, as_json: bool,
            decimal_comma: bool) -> None:
     """File an adjustment request."""
     requester = require_user(user)
@@ -108,7 +116,8 @@ def create(*, ledger: Path, user: str | None, adj_type: str, customer: str, amou
     meta = request_meta(invoice=invoice, order=order, ticket=ticket, document=document,
                         effective=effective.date() if effective else None,
                         approval_required=approval_required, notes=notes,
-                        external_id=external_id)
+                        external_id=external_id, on_statement=not off_statement,
+                        aging_from=aging_from.date() if aging_from else None)
 
     chosen: list[str] = []
 

@@ -555,7 +555,8 @@ class _Replay:
         self.rates = rates
         self.settings = settings
         self.checks = checks
-        self.directory = Directory.build(facts.grants, facts.customers, facts.named)
+        self.directory = Directory.build(facts.grants, facts.customers, facts.named,
+                                         settings.default_tier)
         self.matrix = Matrix.build(facts.rows)
         self.policies = TypePolicies.build(facts.policies)
         self.locks = sorted(facts.locks, key=lambda lock: lock.date)

@@ -292,7 +292,9 @@ class UserGrant(Frozen):
 class CustomerRecord(Frozen):
     date: datetime.date
     customer: str
-    tier: str
+    tier: str | None
+    """None as read from a declaration that gives no tier: the directory keeps the
+    tier the customer had (else the default tier)."""
     name: str | None = None
     contact: str | None = None
     source: Source

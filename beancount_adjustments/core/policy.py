@@ -116,9 +116,11 @@ class Directory:
 
     @classmethod
     def build(cls, grants: Iterable[UserGrant], customers: Iterable[CustomerRecord],
-              named: Iterable[CustomerRecord] = ()) -> Directory:
+              named: Iterable[CustomerRecord] = (),
+              default_tier: str = "standard") -> Directory:
         """`named`: the customers the ledger's transactions name (default tier), known
-        from their first naming; a declaration takes over from its own date."""
+        from their first naming; a declaration takes over from its own date. A
+        declaration without a tier keeps the one before it (else `default_tier`)."""
         directory = cls()
         for grant in sorted(grants, key=lambda g: g.date):
             directory.grants.setdefault(grant.user, []).append(grant)
@@ -128,6 +130,13 @@ class Directory:
             declared = directory.customers.setdefault(record.customer, [])
             if not declared or record.date < declared[0].date:
                 declared.insert(0, record)
+        for records in directory.customers.values():
+            tier = default_tier
+            for i, record in enumerate(records):
+                if record.tier is None:
+                    records[i] = record.model_copy(update={"tier": tier})
+                else:
+                    tier = record.tier
         return directory
 
     def _grants(self, user: str, date: datetime.date) -> tuple[UserGrant, ...]:

@@ -112,21 +112,23 @@ function ask(dialog, first, read) {
 }
 
 /**
- * Ask for a reason (required) and a comment.
+ * Ask for a reason (required), a comment and what the customer is told.
  * @param {HTMLElement} root
  * @param {string} title
  * @param {string} what
- * @returns {Promise<{reason: string, comment: string} | null>}
+ * @returns {Promise<{reason: string, comment: string, customer_reason: string} | null>}
  */
 function askReason(root, title, what) {
   const dialog = /** @type {HTMLDialogElement | null} */ (root.querySelector("#adj-reason-dialog"));
   if (!dialog) return Promise.resolve(null);
   const reason = /** @type {HTMLTextAreaElement} */ (dialog.querySelector("#adj-reason-text"));
   const comment = /** @type {HTMLTextAreaElement} */ (dialog.querySelector("#adj-comment-text"));
+  const told = /** @type {HTMLTextAreaElement} */ (dialog.querySelector("#adj-customer-reason-text"));
   /** @type {HTMLElement} */ (dialog.querySelector("#adj-reason-title")).textContent = title;
   /** @type {HTMLElement} */ (dialog.querySelector("#adj-reason-what")).textContent = what;
   reason.value = "";
   comment.value = "";
+  told.value = "";
   reason.addEventListener("input", () => reason.setCustomValidity(""), { once: true });
   return ask(dialog, reason, () => {
     if (!reason.value.trim()) {
@@ -135,7 +137,7 @@ function askReason(root, title, what) {
       reason.reportValidity();
       return null;
     }
-    return { reason: reason.value.trim(), comment: comment.value.trim() };
+    return { reason: reason.value.trim(), comment: comment.value.trim(), customer_reason: told.value.trim() };
   });
 }
 
@@ -268,7 +270,7 @@ function bindSection(root, section) {
       const what = rows.map((row) => row.id).join(", ");
       const answer = await askReason(root, `${button.textContent?.trim().replace(/…$/, "")}: ${rows.length}`, what);
       if (answer) {
-        void send(root, rows.map((row) => ({ ...row, action, reason: answer.reason, comment: answer.comment })));
+        void send(root, rows.map((row) => ({ ...row, action, reason: answer.reason, comment: answer.comment, customer_reason: answer.customer_reason })));
       }
     });
   });
@@ -312,12 +314,14 @@ function requestFields(form) {
   /** @type {Record<string, string | boolean>} */
   const out = {};
   for (const [key, value] of new FormData(form).entries()) {
-    if (key === "approval_required") continue;
+    if (key === "approval_required" || key === "on_statement") continue;
     const text = String(value).trim();
     if (text) out[key] = text;
   }
   const required = /** @type {HTMLInputElement | null} */ (form.querySelector("#adj-new-approval-required"));
   out.approval_required = Boolean(required?.checked);
+  const shown = /** @type {HTMLInputElement | null} */ (form.querySelector("#adj-new-on-statement"));
+  out.on_statement = shown ? shown.checked : true;
   return out;
 }
 
@@ -363,6 +367,7 @@ function showPreview(box, status, body) {
   };
   fact("Rule", body.rule || (body.automatic ? "no row sets a chain for this amount" : ""));
   fact("Approval required", body.approval_required ? "yes: asked for on the request" : "");
+  fact("Customer's statement", `${body.on_statement === false ? "not itemised: shown as an account adjustment" : "itemised"}; ages from ${body.aging_from || "the day it is booked"}`);
   fact("Would be filed as", `${body.id} (${body.state})`);
   fact("Still needs", body.requires);
   box.append(facts);
@@ -525,7 +530,7 @@ function bind(root) {
     const action = button.dataset.adjAction || "";
     if (button.dataset.needsReason) {
       const answer = await askReason(root, `${button.textContent?.trim()} ${id}`, "The reason is recorded in the ledger with your name.");
-      if (answer) void send(root, [{ id, digest, action, reason: answer.reason, comment: answer.comment }]);
+      if (answer) void send(root, [{ id, digest, action, reason: answer.reason, comment: answer.comment, customer_reason: answer.customer_reason }]);
       return;
     }
     if (button.dataset.asksEffective) {

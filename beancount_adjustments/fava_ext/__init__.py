@@ -36,7 +36,7 @@ from markupsafe import Markup
 
 from beancount_adjustments import api, writer
 from beancount_adjustments.beans import loading
-from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.book import Book, CustomerError, customer_id
 from beancount_adjustments.core.models import Action
 from beancount_adjustments.fava_ext import report_data, views
 from beancount_adjustments.fava_ext.new_request import NewRequestForm, new_request_form
@@ -262,8 +262,10 @@ class AdjustmentsExtension(FavaExtensionBase):
     Endpoints (``extension/AdjustmentsExtension/<endpoint>``):
 
     - ``POST decide``: JSON ``{"decisions": [{"id", "action", "digest",
-      "reason"?, "comment"?, "effective"?}]}`` where ``digest`` is the
-      request's digest as the page showed it. One write through
+      "reason"?, "comment"?, "customer_reason"?, "effective"?}]}`` where
+      ``digest`` is the request's digest as the page showed it
+      (``customer_reason``, for a reject or a cancel, is written as
+      ``customer-reason:``: what the customer is told). One write through
       `writer.write_decisions(partial=True)` and one reload. 200 with
       ``written``, ``ids``, ``refused`` (id, message, code, status) when
       anything was written; when nothing was: 409 if an item changed since it
@@ -550,6 +552,7 @@ class AdjustmentsExtension(FavaExtensionBase):
         filters = views.QueueFilters.from_args(args)
         if "per_page" not in args:
             filters = views.QueueFilters(**{**filters.__dict__, "per_page": self.cfg.per_page})
+        filters = _by_customer_id(index.book, filters)
         return views.queue_view(index, filters, today=self.today(), user=identity.user,
                                 default_sla=self.cfg.sla_days, date_range=date_range)
 
@@ -696,11 +699,11 @@ class AdjustmentsExtension(FavaExtensionBase):
         for key, value in request.args.items():
             if key == "time":  # Fava's filter, carried on every link
                 continue
-            if key in ("approval_required", "approvalRequired", "approval-required"):
+            if api.ALIASES.get(key, key) in api.FLAGS:
                 flag = value.strip().lower()
                 if flag not in ("", "0", "1", "true", "false", "on", "off"):
                     return _json(400, code="invalid",
-                                 message="approval_required must be true or false")
+                                 message=f"{api.ALIASES.get(key, key)} must be true or false")
                 body[key] = flag in ("1", "true", "on")
             elif value.strip():
                 body[key] = value
@@ -765,7 +768,7 @@ class AdjustmentsExtension(FavaExtensionBase):
                 return [], (f"decision {i + 1}: digest (of the request as the page showed "
                             "it) is required")
             texts: dict[str, str | None] = {}
-            for key in ("reason", "comment"):
+            for key in ("reason", "comment", "customer_reason"):
                 value = item.get(key)
                 if value is not None and not isinstance(value, str):
                     return [], f"decision {i + 1}: {key} must be text"
@@ -779,6 +782,7 @@ class AdjustmentsExtension(FavaExtensionBase):
             out.append(writer.Decision(adjustment_id=adj_id.strip(), action=Action(action),
                                        by=user, reason=texts["reason"] or None,
                                        comment=texts["comment"] or None,
+                                       customer_reason=texts["customer_reason"] or None,
                                        effective=effective, seen_digest=digest.strip()))
         return out, ""
 
@@ -834,6 +838,7 @@ class AdjustmentsExtension(FavaExtensionBase):
             args["page"] = "1"
             filters = views.QueueFilters.from_args(args)
             filters = views.QueueFilters(**{**filters.__dict__, "per_page": 10**9})
+            filters = _by_customer_id(index.book, filters)
             view = views.queue_view(index, filters, today=self.today(),
                                     user=self.identity().user, default_sla=self.cfg.sla_days,
                                     date_range=date_range)
@@ -917,6 +922,18 @@ class AdjustmentsExtension(FavaExtensionBase):
                                for t in detail.timeline],
                      problems=[p.message for p in detail.problems],
                      notes=detail.notes, approval_required=detail.approval_required)
+
+
+def _by_customer_id(book: Book, filters: views.QueueFilters) -> views.QueueFilters:
+    """The queue's `customer=` filter as an id when it is a customer's name (a name
+    several customers share stays as typed, and matches nothing)."""
+    try:
+        picked = customer_id(book.directory, filters.customer) if filters.customer else None
+    except CustomerError:
+        picked = None
+    if picked is None or picked == filters.customer:
+        return filters
+    return views.QueueFilters(**{**filters.__dict__, "customer": picked})
 
 
 def _inline(name: str) -> str:

@@ -84,7 +84,7 @@ def new_request_form(book: Book, today: datetime.date) -> NewRequestForm:
     for customer in directory.customers:
         record = directory.customer_on(customer, today)
         if record is not None:
-            customers.append(CustomerChoice(customer, record.name or "", record.tier))
+            customers.append(CustomerChoice(customer, record.name or "", record.tier or ""))
     customers.sort(key=lambda c: ((c.name or c.id).lower(), c.id))
     currencies = sorted({row.threshold.currency for row in book.matrix.rows_on(today)})
     default = (currencies[0] if len(currencies) == 1 else

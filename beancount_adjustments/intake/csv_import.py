@@ -8,7 +8,8 @@ matter). One request per following line:
 
 - `type` (required): `credit:refund`, `debit:fee`, `billing:discount`, ...;
   a known type, or one the ledger already uses.
-- `customer` (required): a customer declared in the ledger on the row's date.
+- `customer` (required): a customer the ledger knows on the row's date, by id
+  or by name (the id is written).
 - `amount` (required): a positive number for a credit or a debit, whose
   type gives the direction (a credit lowers what the customer owes, a debit
   raises it). A billing adjustment, which may go either way, gives the
@@ -38,6 +39,9 @@ matter). One request per following line:
 - `date`: the request's date (`2026-11-20`); default today.
 - `category`, `invoice`, `order`, `ticket`, `document`, `effective`, `risk`,
   `payee`, `narration`: as in the ledger syntax (README, "Ledger syntax").
+- `on-statement` (`TRUE` or `FALSE`, empty: `TRUE`) and `aging-from` (a date):
+  what the customer's statement shows, written as `on-statement: FALSE` and
+  `aging-from:`.
 
 Unknown columns are refused (a misspelt `extrenal-id` would otherwise
 silently lose idempotence). A UTF-8 byte-order mark is fine; blank lines are
@@ -78,6 +82,7 @@ from pathlib import Path
 from beancount_adjustments import writer
 from beancount_adjustments.beans.directives import CATEGORY_RE, TYPE_RE
 from beancount_adjustments.core.amounts import AmountError, parse_money
+from beancount_adjustments.core.book import CustomerError, customer_id
 from beancount_adjustments.core.models import Kind, is_under
 from beancount_adjustments.core.policy import known_names
 from beancount_adjustments.intake.templates import LedgerContext
@@ -96,9 +101,10 @@ __all__ = [
 REQUIRED = ("type", "customer", "amount", "currency", "reason", "external-id")
 OPTIONAL = ("id", "category", "invoice", "order", "ticket", "document", "date", "effective",
             "offset-account", "receivable-account", "requested-by", "risk", "payee",
-            "narration")
+            "narration", "on-statement", "aging-from")
 COLUMNS = REQUIRED + OPTIONAL
-META_COLUMNS = ("invoice", "order", "ticket", "document", "effective", "risk", "external-id")
+META_COLUMNS = ("invoice", "order", "ticket", "document", "effective", "risk", "external-id",
+                "aging-from")
 
 
 @dataclass(frozen=True)
@@ -276,6 +282,10 @@ def _request(ctx: LedgerContext, row: _Row, *, user: str | None, today: datetime
         return None
     date = row.date("date") or today
     row.date("effective")
+    row.date("aging-from")
+    shown = row.get("on-statement").upper()
+    if shown not in ("", "TRUE", "FALSE"):
+        row.problems.append(f"on-statement {row.get('on-statement')!r} is TRUE or FALSE")
     adj_type = row.get("type")
     if not TYPE_RE.match(adj_type):
         row.problems.append(f"type {adj_type!r} must be credit:, debit: or billing: and a "
@@ -292,8 +302,14 @@ def _request(ctx: LedgerContext, row: _Row, *, user: str | None, today: datetime
         row.problems.append(f"unknown category {category!r} (declare it with custom "
                             '"adjustment-category")')
     customer = row.get("customer")
-    if directory.customer_on(customer, date) is None:
-        row.problems.append(f"unknown customer {customer!r} on {date}")
+    try:
+        # A name picks its customer, as `create --customer` does.
+        customer = customer_id(directory, customer) or customer
+    except CustomerError as exc:
+        row.problems.append(str(exc))
+    else:
+        if directory.customer_on(customer, date) is None:
+            row.problems.append(f"unknown customer {customer!r} on {date}")
     requested_by = row.get("requested-by") or user
     if not requested_by:
         row.problems.append("requested-by is empty and no --as was given")
@@ -344,6 +360,8 @@ def _request(ctx: LedgerContext, row: _Row, *, user: str | None, today: datetime
     if adj_type.startswith("credit:"):
         number = -number  # written positive; a credit lowers what the customer owes
     meta = {key: row.get(key) for key in META_COLUMNS if row.get(key)}
+    if shown == "FALSE":
+        meta["on-statement"] = "FALSE"
     return NewRequest(
         type=adj_type, customer=customer, requested_by=requested_by, reason=row.get("reason"),
         postings=((receivable, number, currency), (offset, -number, currency)),

@@ -14,7 +14,6 @@ plugin's request and event readers stay as they are.
 from __future__ import annotations
 
 import datetime
-import string
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -22,20 +21,21 @@ from typing import Any
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Action, Adjustment, Source, State
+from beancount_adjustments.core.notice_lines import (
+    COMMON,
+    DIRECTIVE,
+    KINDS,
+    PLACEHOLDERS,
+    CustomerNotice,
+    read_line,
+    template_problem,
+)
 from beancount_adjustments.core.policy import pattern_rank
 from beancount_adjustments.notify import Notice
 
-DIRECTIVE = "adjustment-customer-notice"
-KINDS = ("received", "applied", "rejected", "reversed")
-COMMON = ("id", "amount", "type", "kind", "customer", "name", "date", "reason", "invoice",
-          "order")
-PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
-    "received": (*COMMON, "expected"),
-    "applied": (*COMMON, "applied"),
-    "rejected": (*COMMON, "decided"),
-    "reversed": (*COMMON, "applied", "reversed"),
-}
-"""The placeholders each kind of notice fills; any other is an error at its directive."""
+__all__ = ["COMMON", "DEFAULTS", "DIRECTIVE", "KINDS", "PLACEHOLDERS", "CustomerNotice",
+           "CustomerSetup", "customer_notices", "read_customer_notices", "template_problem"]
+
 NO_REASON = "please contact us for the details"
 NO_SLA = "soon"
 
@@ -52,25 +52,13 @@ DEFAULTS: Mapping[str, tuple[str, str]] = {
     "reversed": ("Adjustment {id} reversed",
                  "Dear {name},\n\nthe adjustment of {amount} applied to your account on "
                  "{applied} was reversed on {reversed}: {reason}."),
+    "withdrawn": ("Adjustment request {id} withdrawn",
+                  "Dear {name},\n\nyour request {id} of {date} for an adjustment of "
+                  "{amount} to your account was withdrawn on {withdrawn}: {reason}."),
 }
 DEFAULT_RECEIVED_NO_SLA = ("Dear {name},\n\nwe received your request {id} of {date} for an "
                            "adjustment of {amount} to your account. We will let you know "
                            "what we decide.")
-
-
-@dataclass(frozen=True)
-class CustomerNotice:
-    """One `adjustment-customer-notice` line: which kinds a type pattern sends, and how."""
-
-    date: datetime.date
-    pattern: str
-    kinds: tuple[str, ...]
-    source: Source
-    title: str | None = None
-    body: str | None = None
-    enabled: bool = True
-    problem: str | None = None
-    """Why its template cannot be used: the notices it governs are held, not sent."""
 
 
 @dataclass(frozen=True)
@@ -94,34 +82,12 @@ class CustomerSetup:
         return best
 
 
-def template_problem(text: str, kinds: Sequence[str]) -> str | None:
-    """Why `text` is no template for these kinds, or None."""
-    try:
-        fields = [(name, spec, conv) for _lit, name, spec, conv in string.Formatter().parse(text)
-                  if name is not None]
-    except ValueError as exc:
-        return f"{exc} (write {{{{ and }}}} for a literal brace)"
-    for name, spec, conv in fields:
-        missing = [k for k in kinds if name not in PLACEHOLDERS[k]]
-        if spec or conv or missing:
-            known = sorted(set.intersection(*(set(PLACEHOLDERS[k]) for k in kinds)))
-            what = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
-            whose = f" a {'/'.join(missing)} notice" if missing and not (spec or conv) else ""
-            return (f"unknown placeholder {what}" + (f" in{whose}" if whose else "")
-                    + "; placeholders are plain names, one of "
-                    + " ".join("{" + k + "}" for k in known))
-    return None
-
-
 def read_customer_notices(entries: Sequence[Any]) -> tuple[CustomerSetup, list[str]]:
     """The customer-notice lines and `customer-reason:` texts of the entries, and a
     `file:line:` message for each line that is wrong."""
     lines: list[CustomerNotice] = []
     reasons: dict[Source, str] = {}
     problems: list[str] = []
-    usage = (f'custom "{DIRECTIVE}" takes a type pattern and the notices it sends '
-             f'({", ".join(KINDS)}, or "*" for all): custom "{DIRECTIVE}" "credit:*" '
-             '"received" "rejected"')
     for entry in entries:
         meta = getattr(entry, "meta", None) or {}
         source = Source(filename=str(meta.get("filename", "<ledger>")),
@@ -130,40 +96,11 @@ def read_customer_notices(entries: Sequence[Any]) -> tuple[CustomerSetup, list[s
             reasons[source] = str(meta["customer-reason"]).strip()
         if getattr(entry, "type", None) != DIRECTIVE or not hasattr(entry, "values"):
             continue
-        where = f"{source.filename}:{source.lineno}: "
-        values = [v.value for v in entry.values or ()]
-        if len(values) < 2 or not all(isinstance(v, str) and v.strip() for v in values):
-            problems.append(f"{where}{usage}; this line is ignored")
-            continue
-        pattern, *named = (v.strip() for v in values)
-        kinds = KINDS if named == ["*"] else tuple(dict.fromkeys(named))
-        unknown = [k for k in kinds if k not in KINDS]
-        extra = sorted(k for k in meta if k not in ("filename", "lineno", "title", "body",
-                                                    "enabled") and not k.startswith("__"))
-        enabled = meta.get("enabled", True)
-        if unknown or extra or not isinstance(enabled, bool):
-            why = (f"unknown notice {', '.join(map(repr, unknown))}" if unknown else
-                   f"unknown key {', '.join(f'`{k}:`' for k in extra)} (it takes `title:`, "
-                   "`body:` and `enabled:`)" if extra else "`enabled:` is TRUE or FALSE")
-            problems.append(f"{where}{why}; {usage}; this line is ignored")
-            continue
-        title, body = meta.get("title"), meta.get("body")
-        problem = None
-        for label, text in (("title", title), ("body", body)):
-            if text is None:
-                continue
-            found = (f"`{label}:` must be a string" if not isinstance(text, str)
-                     else template_problem(text, kinds))
-            if found:
-                problem = f"`{label}:` {found}" if isinstance(text, str) else found
-                problems.append(f"{where}customer notice template for {pattern} "
-                                f"({', '.join(kinds)}): {problem}; these notices are held "
-                                "until it is fixed")
-                break
-        lines.append(CustomerNotice(
-            date=entry.date, pattern=pattern, kinds=kinds, source=source,
-            title=title if isinstance(title, str) else None,
-            body=body if isinstance(body, str) else None, enabled=enabled, problem=problem))
+        line, problem = read_line(entry, source)
+        if problem is not None:
+            problems.append(f"{source.filename}:{source.lineno}: {problem}")
+        if line is not None:
+            lines.append(line)
     lines.sort(key=lambda line: line.date)
     return CustomerSetup(tuple(lines), reasons), problems
 
@@ -185,6 +122,16 @@ def _events(adj: Adjustment) -> Iterator[tuple[str, datetime.date, Source | None
     if adj.state is State.REVERSED and adj.reversed_on is not None:
         cancels = [e for e in accepted if e.action is Action.CANCEL]
         yield "reversed", adj.reversed_on, cancels[-1].source if cancels else None
+    if adj.state is State.WITHDRAWN and (adj.chain or adj.separate_apply):
+        # Only a request the customer could have been told was received: one
+        # applied on arrival is reversed, never withdrawn.
+        cancels = [e for e in accepted if e.action is Action.CANCEL]
+        if cancels:
+            yield "withdrawn", cancels[-1].date, cancels[-1].source
+
+
+def _sends(line: CustomerNotice | None) -> bool:
+    return line is not None and line.enabled and line.problem is None
 
 
 def customer_notices(book: Book, today: datetime.date, setup: CustomerSetup) -> list[Notice]:
@@ -202,8 +149,11 @@ def customer_notices(book: Book, today: datetime.date, setup: CustomerSetup) -> 
         sla = adj.sla_days
         for kind, date, decided_by in _events(adj):
             line = setup.chosen(request.type, kind, date)
-            if line is None or not line.enabled or line.problem is not None:
+            if line is None or not _sends(line):
                 continue
+            if kind == "withdrawn" and not _sends(setup.chosen(request.type, "received",
+                                                                request.date)):
+                continue  # never told it was received: nothing to take back
             reason = (reasons.get(decided_by) if decided_by else None) or reasons.get(
                 request.source) or NO_REASON
             values = {
@@ -215,7 +165,8 @@ def customer_notices(book: Book, today: datetime.date, setup: CustomerSetup) -> 
                 "expected": (request.date + datetime.timedelta(days=sla)).isoformat()
                 if sla else NO_SLA,
                 "applied": (adj.effective_date or adj.applied_on or date).isoformat(),
-                "decided": date.isoformat(), "reversed": date.isoformat()}
+                "decided": date.isoformat(), "reversed": date.isoformat(),
+                "withdrawn": date.isoformat()}
             title, body = DEFAULTS[kind]
             if kind == "received" and not sla:
                 body = DEFAULT_RECEIVED_NO_SLA

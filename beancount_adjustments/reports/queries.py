@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Any
 
-from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.book import Book, customer_id
 from beancount_adjustments.core.models import Action, Adjustment, Money, State
 from beancount_adjustments.core.permissions import Denial, denial
 from beancount_adjustments.core.policy import Rates, convert
@@ -112,7 +112,12 @@ def matches(book: Book, adj: Adjustment, filters: Filters, today: datetime.date,
 
 def select(book: Book, filters: Filters, today: datetime.date,
            rates: Rates = same_currency_only) -> list[Adjustment]:
-    """The adjustments matching `filters`, oldest request first."""
+    """The adjustments matching `filters`, oldest request first. `filters.customer`
+    is an id or a name (`CustomerError` when several customers have that name)."""
+    if filters.customer is not None:
+        picked = customer_id(book.directory, filters.customer)
+        if picked is not None:
+            filters = replace(filters, customer=picked)
     found = [a for a in book.adjustments.values() if matches(book, a, filters, today, rates)]
     return sorted(found, key=lambda a: (a.request.date, a.id))
 

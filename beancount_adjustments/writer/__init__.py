@@ -48,7 +48,8 @@ What a write does, in order:
    (`WriteResult.full_load` says why).
 5. **Render** the new directives (`render`): requests as `!` transactions
    linked by their id; decisions as `custom "adjustment"` directives with
-   `by:`, `reason:`, `comment:`, `effective:`, `at:` (the moment of writing,
+   `by:`, `reason:`, `comment:`, `customer-reason:` (what the customer is told
+   of a reject or a cancel), `effective:`, `at:` (the moment of writing,
    ISO 8601 in local time with its offset) and `digest:` (the request's
    current content hash, so the decision binds to exactly what the decider
    saw); an approval also records the chain it fills (`chain:`, the
@@ -182,8 +183,8 @@ LOCK_TIMEOUT = 120.0
 CORE_REQUEST_KEYS = frozenset({"adjustment-type", "category", "customer", "reason",
                                "requested-by", "adjustment-id", "entered-by", "at", "chain",
                                "judged"})
-DATE_META_KEYS = frozenset({"effective"})
-BOOL_META_KEYS = frozenset({"approval-required"})
+DATE_META_KEYS = frozenset({"effective", "aging-from"})
+BOOL_META_KEYS = frozenset({"approval-required", "on-statement"})
 """Keys written as Beancount booleans (`TRUE`/`FALSE`) from the texts "TRUE"/"FALSE"."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -233,6 +234,9 @@ class Decision:
     sign_with: Path | None = None
     """A private key file (`bean-adjust keygen`): the event is signed over exactly
     what is written (id, action, by, date, digest), see `signatures`."""
+    customer_reason: str | None = None
+    """What the customer is told of a reject or a cancel (`customer-reason:`), apart
+    from the internal `reason`."""
 
 
 @dataclass(frozen=True)
@@ -757,9 +761,14 @@ def _decision_item(led: _Ledger, index: int, decision: Decision) -> _Item:
     control = next(filter(None, (
         control_problem("the id", decision.adjustment_id), control_problem("by", decision.by),
         control_problem("the reason", decision.reason, one_line=False),
-        control_problem("the comment", decision.comment, one_line=False))), None)
+        control_problem("the comment", decision.comment, one_line=False),
+        control_problem("the customer reason", decision.customer_reason, one_line=False))),
+        None)
     if control is not None:
         item.refusal = control
+    elif _clean(decision.customer_reason) and action not in (Action.REJECT, Action.CANCEL):
+        item.refusal = (f"a customer reason goes with a reject or a cancel (what the customer "
+                        f"is told), not with an {action}")
     elif not by:
         item.refusal = "every decision needs an identity (who decides); none was given"
     elif adj is None:
@@ -788,7 +797,9 @@ def _decision_item(led: _Ledger, index: int, decision: Decision) -> _Item:
     item.text = render.render_event(
         date=date, adjustment_id=adj.id, action=str(action),
         meta=[("by", by), ("reason", _clean(decision.reason)),
-              ("comment", _clean(decision.comment)), ("effective", decision.effective),
+              ("comment", _clean(decision.comment)),
+              ("customer-reason", _clean(decision.customer_reason)),
+              ("effective", decision.effective),
               ("at", led.stamp), ("digest", adj.digest),
               ("chain", chain_text(adj.deciding_chain) if approving else None),
               ("judged", judged_value(adj) if approving else None),
@@ -855,13 +866,18 @@ def _request_item(led: _Ledger, index: int, new: NewRequest, ids: _Ids,
 def request_meta(*, invoice: str | None = None, order: str | None = None,
                  ticket: str | None = None, document: str | None = None,
                  effective: datetime.date | None = None, approval_required: bool = False,
-                 notes: str | None = None, external_id: str | None = None) -> dict[str, str]:
+                 notes: str | None = None, external_id: str | None = None,
+                 on_statement: bool = True,
+                 aging_from: datetime.date | None = None) -> dict[str, str]:
     """`NewRequest.meta` for the optional fields of a request, in the order they
-    are written; empty ones left out (`approval-required: TRUE` only when asked)."""
+    are written; empty ones left out (`approval-required: TRUE` and `on-statement:
+    FALSE` only when asked)."""
     values = (("invoice", invoice), ("order", order), ("ticket", ticket),
               ("document", document), ("effective", effective.isoformat() if effective else None),
               ("external-id", external_id),
-              ("approval-required", "TRUE" if approval_required else None), ("notes", notes))
+              ("approval-required", "TRUE" if approval_required else None), ("notes", notes),
+              ("on-statement", None if on_statement else "FALSE"),
+              ("aging-from", aging_from.isoformat() if aging_from else None))
     return {key: value for key, value in values if value is not None and value.strip()}
 
 
