@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from conftest import event, load, request
 from test_fava_ext import BASE, Env
 
+from beancount_adjustments import charts
 from beancount_adjustments.cli import main
-from beancount_adjustments.fava_ext import charts
 from beancount_adjustments.fava_ext.views import customer_label, timeline
 
 TODAY = datetime.date.today()
