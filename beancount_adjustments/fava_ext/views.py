@@ -379,6 +379,8 @@ class QueueFilters:
             "overdue": "1" if self.overdue else "", "mine": "1" if self.mine else "",
             "sort": self.sort if self.sort != "age" else "",
             "order": self.order if self.order != "desc" else "", "page": "",
+            # A page size asked for in the URL stays for the links it renders.
+            "per_page": self.per_page if self.per_page != PER_PAGE else "",
         }
         values.update(changes)
         return {k: str(v) for k, v in values.items() if v not in ("", None, False)}
