@@ -51,7 +51,8 @@ def page() -> Iterator[Any]:
 
 
 COLUMN_WIDTHS = """() => Array.from(document.querySelectorAll("table.adj-queue-table")).map(
-  (t) => Array.from(t.querySelectorAll("thead th")).map((th) => th.getBoundingClientRect().width))"""
+  (t) => Array.from(t.querySelectorAll("thead th")).map(
+    (th) => th.getBoundingClientRect().width))"""
 
 
 def section_ids(tab: Any, key: str) -> list[str]:
