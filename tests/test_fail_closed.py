@@ -472,7 +472,7 @@ def test_no_cli_reader_crashes(tmp_path_factory: pytest.TempPathFactory, body: s
 
 FAVA_BASE = "/test-ledger/extension/AdjustmentsExtension/"
 FAVA_CONFIG = ("2026-01-01 custom \"fava-extension\" \"beancount_adjustments.fava_ext\" "
-               "\"{'user-header': 'X-Remote-User', 'sla-days': 3}\"\n")
+               "\"{'user-header': 'X-Remote-User'}\"\n")
 
 
 class Fava:

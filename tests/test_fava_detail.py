@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from test_fava_ext import BASE, Env
 
 from beancount_adjustments.cli import main
-from beancount_adjustments.fava_ext import charts
 from beancount_adjustments.fava_ext.views import customer_label, timeline
+from beancount_adjustments.reports import charts
 from ledgers import event, load, request
 
 TODAY = datetime.date.today()

@@ -20,14 +20,14 @@ import pytest
 
 from beancount_adjustments import State, reports, writer
 from beancount_adjustments.fava_ext import AdjustmentsExtension, Config
-from beancount_adjustments.fava_ext.charts import bar_chart, hbar_chart, line_chart
 from beancount_adjustments.fava_ext.report_data import to_csv
 from beancount_adjustments.fava_ext.views import QueueFilters, ticket_link
+from beancount_adjustments.reports.charts import bar_chart, hbar_chart, line_chart
 from beancount_adjustments.reports.csv_cells import csv_cell
 
-HEADER_CONFIG = ("{'user-header': 'X-Remote-User', 'sla-days': 3, "
+HEADER_CONFIG = ("{'user-header': 'X-Remote-User', "
                  "'ticket-url': 'https://support.example/tickets/{ticket}'}")
-DEMO_CONFIG = "{'demo-mode': True, 'sla-days': 3}"
+DEMO_CONFIG = "{'demo-mode': True}"
 BASE = "/test-ledger/extension/AdjustmentsExtension/"
 DECIDE = BASE + "decide"
 
@@ -58,7 +58,7 @@ def ledger_text(config: str = HEADER_CONFIG, today: datetime.date | None = None)
 
     head = f"""option "title" "Test Ledger"
 option "operating_currency" "USD"
-plugin "beancount_adjustments"
+plugin "beancount_adjustments" "{{'default-sla-days': 3}}"
 {start} custom "fava-extension" "beancount_adjustments.fava_ext" "{config}"
 
 {start} open Assets:Receivable:Customers
@@ -179,7 +179,7 @@ def env(tmp_path: Path) -> Env:
 def test_extension_loads_without_errors(env: Env) -> None:
     assert not env.ledger.extensions.errors
     assert not [e for e in env.ledger.errors if "adjustment" in str(e.message)]
-    assert env.ext.cfg == Config(user_header="X-Remote-User", sla_days=3,
+    assert env.ext.cfg == Config(user_header="X-Remote-User",
                                  ticket_url="https://support.example/tickets/{ticket}")
 
 
@@ -191,7 +191,7 @@ def test_queue_lists_everything_awaiting_a_decision(env: Env) -> None:
         assert f'data-adj-row="{adj_id}"' not in page
     assert "Acting as" in page
     assert "bob" in page
-    assert 'class="overdue"' in page  # ADJ-1 is 10 days old, SLA 3
+    assert 'class="overdue"' in page  # ADJ-1 is 10 days old, default-sla-days 3
     assert "awaiting apply" in page  # ADJ-4
     assert f'data-adj-digest="{env.digest("ADJ-2")}"' in page  # posted back with decisions
     assert "Fava editing is closed" in page
@@ -557,7 +557,7 @@ def test_demo_mode_lets_the_user_pick_and_says_so(tmp_path: Path) -> None:
 
 
 def test_header_is_ignored_unless_configured(tmp_path: Path) -> None:
-    env = Env(tmp_path, "{'sla-days': 3}")
+    env = Env(tmp_path, "{'per-page': 50}")
     before = env.snapshot()
     assert env.decide([{"id": "ADJ-2", "action": "approve"}], user="bob").status_code == 403
     assert env.snapshot() == before
@@ -567,8 +567,8 @@ def test_header_is_ignored_unless_configured(tmp_path: Path) -> None:
 
 
 def test_config_parse_reports_bad_values() -> None:
-    cfg = Config.parse({"sla-days": "three", "ticket-url": "javascript:alert(1)", "x": 1})
-    assert cfg.sla_days == 3
+    cfg = Config.parse({"per-page": "three", "ticket-url": "javascript:alert(1)", "x": 1})
+    assert cfg.per_page == 50
     assert cfg.ticket_url is None
     assert len(cfg.errors) == 3
     assert Config.parse(None) == Config()

@@ -127,6 +127,7 @@ def test_file_the_seeds_example_then_approve_and_apply_from_the_queue(
     expect(page.locator("#adj-selected-count-apply")).to_have_text("1 selected")
     page.screenshot(path=str(SHOTS / "queue-apply-selected.png"), full_page=True)
     page.click("#adj-batch-apply")
+    page.click("#adj-apply-ok")  # no effective date: booked today
     expect(page.locator("#adj-flash")).to_contain_text("Recorded 1 decision as bob: ADJ-4")
     expect(page.locator("#adj-section-apply")).to_contain_text("Nothing approved awaits")
     text = ledger.read_text(encoding="utf-8")

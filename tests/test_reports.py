@@ -214,7 +214,8 @@ def test_csv_neutralises_formulas_and_html_escapes(book) -> None:
 def test_trends_html_has_charts_per_currency(book) -> None:
     page = reports.report_text("trends", book, Scope(), "html")
     assert page.count("<svg") == 2  # counts, and amounts in USD
-    assert "Amount requested per month (USD)" in page
+    assert "Requested and applied amounts per month (USD)" in page
+    assert "Amount (USD)" in page  # the y axis, as on the Fava reports page
     assert "<rect" in page
 
 

@@ -81,12 +81,12 @@ def _filter_options(func: Any) -> Any:
     return func
 
 
-def _table(adjustments: list[Adjustment], on: datetime.date) -> None:
+def _table(book: Book, adjustments: list[Adjustment], on: datetime.date) -> None:
     if not adjustments:
         click.echo("no adjustments match")
         return
     rows = [(("!" if is_overdue(a, on) else " ") + a.id, a.request.date.isoformat(),
-             str(a.state), a.request.type, a.request.customer,
+             str(a.state), a.request.type, customer_text(book, a.request.customer, on),
              str(a.amount) if a.amount else "-", a.request.requested_by,
              f"{age_days(a, on)}d", requirements(a)) for a in adjustments]
     head = (" ID", "DATE", "STATE", "TYPE", "CUSTOMER", "AMOUNT", "BY", "AGE", "REQUIRES")
@@ -112,9 +112,11 @@ def _list(default_states: frozenset[State] | None, *, ledger: Path,
                       below=parse_money(below, "--below") if below else None)
     found = select(book, filters, on, rates)
     if as_json:
-        emit_json([row(a, book, on, rates) for a in found])
+        emit_json([{**row(a, book, on, rates),
+                    "customer_name": customer_name(book, a.request.customer, on) or None}
+                   for a in found])
     else:
-        _table(found, on)
+        _table(book, found, on)
 
 
 @click.command("list")

@@ -165,6 +165,19 @@ function askEffective(root, title) {
 }
 
 /**
+ * An apply decision with what the apply dialog asked (left out when empty).
+ * @param {Record<string, string>} decision
+ * @param {{effective: string, comment: string}} answer
+ * @returns {Record<string, string>}
+ */
+function withEffective(decision, answer) {
+  const out = { ...decision };
+  if (answer.effective) out.effective = answer.effective;
+  if (answer.comment) out.comment = answer.comment;
+  return out;
+}
+
+/**
  * POST decisions; on success reload so the page shows the new book.
  * @param {HTMLElement} root
  * @param {Array<Record<string, string>>} decisions
@@ -263,6 +276,12 @@ function bindSection(root, section) {
     button.addEventListener("click", async () => {
       const rows = selected(section);
       if (!rows.length) return;
+      if (action === "apply") {
+        // As the single-row Apply: an optional effective date (default today) for them all.
+        const answer = await askEffective(root, `${button.textContent?.trim()}: ${rows.length}`);
+        if (answer) void send(root, rows.map((row) => withEffective({ ...row, action }, answer)));
+        return;
+      }
       if (action !== "reject") {
         void send(root, rows.map((row) => ({ ...row, action })));
         return;
@@ -303,6 +322,17 @@ function pickCustomer(input, list) {
     return { id: "", note: `${named.length} customers are named “${text}”: pick one from the list (${named.map((o) => o.dataset.customerId).join(", ")}).`, bad: true };
   }
   return { id: text, note: `“${text}” is not in the list of customers: the preview says whether the ledger knows it.`, bad: true };
+}
+
+/**
+ * Offer only the chosen customer's invoices or orders (and those that name no
+ * customer); with no customer chosen, all of them. `all` is the list as served.
+ * @param {HTMLDataListElement} list
+ * @param {HTMLOptionElement[]} all
+ * @param {string} customer
+ */
+function narrowTo(list, all, customer) {
+  list.replaceChildren(...all.filter((o) => !customer || !o.dataset.customerId || o.dataset.customerId === customer));
 }
 
 /**
@@ -387,12 +417,17 @@ function bindNewRequest(root, form) {
   const result = /** @type {HTMLElement} */ (form.querySelector("#adj-new-result"));
   const submit = /** @type {HTMLButtonElement} */ (form.querySelector("#adj-new-submit"));
   const closed = submit.disabled;
+  const references = ["#adj-invoices", "#adj-orders"]
+    .map((selector) => /** @type {HTMLDataListElement | null} */ (root.querySelector(selector)))
+    .filter((found) => found !== null)
+    .map((found) => ({ list: /** @type {HTMLDataListElement} */ (found), all: Array.from(found.options) }));
   let timer = 0;
   let asked = 0;
 
   const resolve = () => {
     const found = pickCustomer(picker, list);
     hidden.value = found.id;
+    for (const ref of references) narrowTo(ref.list, ref.all, found.id);
     note.textContent = found.note || `${list ? list.options.length : 0} customers; pick one by name or id.`;
     note.classList.toggle("bad", found.bad);
   };
@@ -535,13 +570,7 @@ function bind(root) {
     }
     if (button.dataset.asksEffective) {
       const answer = await askEffective(root, `${button.textContent?.trim()} ${id}`);
-      if (answer) {
-        /** @type {Record<string, string>} */
-        const decision = { id, digest, action };
-        if (answer.effective) decision.effective = answer.effective;
-        if (answer.comment) decision.comment = answer.comment;
-        void send(root, [decision]);
-      }
+      if (answer) void send(root, [withEffective({ id, digest, action }, answer)]);
       return;
     }
     void send(root, [{ id, digest, action }]);

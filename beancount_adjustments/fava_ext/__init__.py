@@ -6,7 +6,7 @@ Enable it in the ledger with one line: `custom "fava-extension"`, the module
     2026-01-01 custom "fava-extension" "beancount_adjustments.fava_ext" "{CONFIG}"
 
     with CONFIG, for example:
-    'user-header': 'X-Remote-User', 'demo-mode': False, 'sla-days': 3
+    'user-header': 'X-Remote-User', 'demo-mode': False, 'per-page': 50
 
 The pages (queue, detail, reports) live under Fava's extension report
 "Adjustments"; actions are JSON endpoints. See `AdjustmentsExtension` for
@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 from urllib.parse import parse_qsl, quote, urlencode
 
 from beancount.core import data
@@ -61,7 +61,6 @@ class Config:
 
     user_header: str | None = None
     demo_mode: bool = False
-    sla_days: int = 3
     ticket_url: str | None = None
     read_only: bool = False
     per_page: int = views.PER_PAGE
@@ -72,8 +71,12 @@ class Config:
     proxy_secret_header: str = DEFAULT_SECRET_HEADER
     errors: tuple[str, ...] = ()
 
-    KEYS = ("user-header", "demo-mode", "sla-days", "ticket-url", "read-only", "per-page",
+    KEYS = ("user-header", "demo-mode", "ticket-url", "read-only", "per-page",
             "target", "fava-editing", "proxy-secret", "proxy-secret-header")
+    RETIRED: ClassVar[dict[str, str]] = {
+        "sla-days": "'sla-days' is no longer read here: an item is overdue past its type's "
+                    "sla-days or the plugin's default-sla-days, in every tool alike (set "
+                    "those instead)"}
 
     @property
     def guards_fava(self) -> bool:
@@ -98,13 +101,14 @@ class Config:
             return cls(errors=("the extension's config must be a dict literal",))
         errors: list[str] = []
         values: dict[str, Any] = {}
-        unknown = sorted(str(k) for k in raw if k not in cls.KEYS)
+        errors += [note for key, note in cls.RETIRED.items() if key in raw]
+        unknown = sorted(str(k) for k in raw if k not in cls.KEYS and k not in cls.RETIRED)
         if unknown:
             errors.append(f"unknown config key(s): {', '.join(unknown)}; known: "
                           f"{', '.join(cls.KEYS)}")
         checks: dict[str, tuple[str, type | tuple[type, ...]]] = {
             "user-header": ("user_header", str), "demo-mode": ("demo_mode", bool),
-            "sla-days": ("sla_days", int), "ticket-url": ("ticket_url", str),
+            "ticket-url": ("ticket_url", str),
             "read-only": ("read_only", bool), "per-page": ("per_page", int),
             "target": ("target", str), "fava-editing": ("fava_editing", bool),
             "proxy-secret": ("proxy_secret", str),
@@ -117,10 +121,9 @@ class Config:
                 errors.append(f"config key {key!r} has the wrong type ({value!r})")
                 continue
             values[name] = value.strip() if isinstance(value, str) else value
-        if values.get("sla_days", 0) < 0 or values.get("per_page", 1) < 1:
-            errors.append("sla-days must be >= 0 and per-page >= 1")
-            values.pop("sla_days", None)
-            values.pop("per_page", None)
+        if values.get("per_page", 1) < 1:
+            errors.append("per-page must be >= 1")
+            values.pop("per_page")
         ticket = values.get("ticket_url")
         if ticket and not str(ticket).lower().startswith(("https://", "http://")):
             errors.append("ticket-url must be an http(s) URL template")
@@ -528,7 +531,6 @@ class AdjustmentsExtension(FavaExtensionBase):
         if view == "detail":
             adj_id = request.args.get("id", "")
             detail = views.detail_view(index, adj_id, today=today, user=identity.user,
-                                       default_sla=self.cfg.sla_days,
                                        ticket_url=self.cfg.ticket_url,
                                        entries=cast("list[data.Directive]",
                                                     self.ledger.all_entries))
@@ -554,7 +556,7 @@ class AdjustmentsExtension(FavaExtensionBase):
             filters = views.QueueFilters(**{**filters.__dict__, "per_page": self.cfg.per_page})
         filters = _by_customer_id(index.book, filters)
         return views.queue_view(index, filters, today=self.today(), user=identity.user,
-                                default_sla=self.cfg.sla_days, date_range=date_range)
+                                date_range=date_range)
 
     def reports(self, book: Book, date_range: DateRange | None) -> ReportsPage:
         index = self.index()
@@ -840,7 +842,7 @@ class AdjustmentsExtension(FavaExtensionBase):
             filters = views.QueueFilters(**{**filters.__dict__, "per_page": 10**9})
             filters = _by_customer_id(index.book, filters)
             view = views.queue_view(index, filters, today=self.today(),
-                                    user=self.identity().user, default_sla=self.cfg.sla_days,
+                                    user=self.identity().user,
                                     date_range=date_range)
             table = report_data.queue_table(view)
         elif name == "summary":
@@ -893,7 +895,7 @@ class AdjustmentsExtension(FavaExtensionBase):
                      rows=[_row_json(r) for r in view.rows],
                      sections=[{"key": s.key, "title": s.section.title,
                                 "action": str(s.section.action), "matched": s.matched,
-                                "mine": s.mine, "pages": s.pages,
+                                "mine": s.mine, "pages": s.pages, "page": s.page,
                                 "ids": [r.id for r in s.rows]} for s in view.sections])
 
     @endpoint("adjustment")
@@ -903,7 +905,7 @@ class AdjustmentsExtension(FavaExtensionBase):
             return _json(404, ok=False, error="the beancount_adjustments plugin did not run")
         adj_id = request.args.get("id", "")
         detail = views.detail_view(index, adj_id, today=self.today(),
-                                   user=self.identity().user, default_sla=self.cfg.sla_days,
+                                   user=self.identity().user,
                                    ticket_url=self.cfg.ticket_url)
         if detail is None:
             return _json(404, ok=False, error=f"no adjustment {adj_id!r}")

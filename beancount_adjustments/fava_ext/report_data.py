@@ -22,8 +22,8 @@ from markupsafe import Markup
 from beancount_adjustments import reports
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Adjustment, Posting, State
-from beancount_adjustments.fava_ext import charts
 from beancount_adjustments.fava_ext.views import DateRange, QueueView, fmt_number, label_of
+from beancount_adjustments.reports import charts
 from beancount_adjustments.reports.csv_cells import csv_cell
 
 Cell = str | int | Decimal | datetime.date | None
@@ -328,9 +328,7 @@ def report_charts(summary: Summary, trends: Trends, impact: Impact) -> dict[str,
     by_type = summary.dimensions.get("type", [])
     by_state = summary.dimensions.get("state", [])
     built: dict[str, Markup] = {
-        "by_kind": charts.bar_chart(trends.months, trends.by_kind,
-                                    title="Requests per month by kind",
-                                    y_label="Requests", x_label=month_axis),
+        **charts.trend_charts(trends.months, trends.by_kind, trends.requested, trends.applied),
         "decision": charts.line_chart(
             trends.months, {"avg days to decision": trends.days_to_decision,
                             "approval rate %": trends.approval_rate},
@@ -341,14 +339,6 @@ def report_charts(summary: Summary, trends: Trends, impact: Impact) -> dict[str,
         "by_state": charts.hbar_chart([(g.key, g.count) for g in by_state],
                                       title="Requests by state", unit="requests"),
     }
-    nothing = [Decimal(0)] * len(trends.months)  # a currency with none applied
-    for currency in sorted(set(trends.requested) | set(trends.applied)):
-        built[f"amounts:{currency}"] = charts.line_chart(
-            trends.months,
-            {f"requested {currency}": trends.requested.get(currency, nothing),
-             f"applied {currency}": trends.applied.get(currency, nothing)},
-            title=f"Requested and applied amounts per month ({currency})", unit=currency,
-            y_label=f"Amount ({currency})", x_label="Month requested")
     for currency, by_month in sorted(impact.by_month.items()):
         rows = list(by_month.values())
         built[f"impact:{currency}"] = charts.line_chart(
@@ -362,9 +352,10 @@ def report_charts(summary: Summary, trends: Trends, impact: Impact) -> dict[str,
 
 def queue_table(view: QueueView) -> Table:
     header = ["id", "date", "age days", "amount", "currency", "type", "category", "customer",
-              "tier", "requested by", "state", "level", "needed", "next role", "risk",
-              "sla days", "overdue", "narration"]
+              "customer name", "tier", "requested by", "state", "level", "needed", "next role",
+              "risk", "sla days", "overdue", "narration"]
     return header, [[r.id, r.date.isoformat(), r.age_days, r.number, r.currency, r.type,
-                     r.category, r.customer, r.tier, r.requested_by, r.state, r.level,
+                     r.category, r.customer, r.customer_name, r.tier, r.requested_by,
+                     r.state, r.level,
                      r.needed, r.next_role, ",".join(r.risk), r.sla_days,
                      "yes" if r.overdue else "no", r.narration] for r in view.rows]

@@ -40,7 +40,7 @@ from beancount_adjustments.core.models import (
 from beancount_adjustments.core.permissions import Denial
 from beancount_adjustments.core.policy import Rates
 from beancount_adjustments.reports import queries
-from beancount_adjustments.reports.queries import age_days, same_currency_only
+from beancount_adjustments.reports.queries import age_days, is_overdue, same_currency_only
 
 SORT_KEYS = ("age", "amount", "id", "customer", "type", "requester", "date", "level")
 PER_PAGE = 50
@@ -288,8 +288,10 @@ class QueueRow:
     needed: int
     next_role: str
     risk: tuple[str, ...]
-    sla_days: int
+    sla_days: int | None
+    """Its type's `sla-days` (or the plugin's `default-sla-days`); None: no SLA."""
     overdue: bool
+    """`queries.is_overdue`: the one rule the CLI, reports and notify use too."""
     mine: bool
     narration: str
     problems: int
@@ -332,7 +334,16 @@ class QueueFilters:
     sort: str = "age"
     order: str = "desc"
     page: int = 1
+    """The page of `QueueView.rows`, every section's items in one list (JSON)."""
     per_page: int = PER_PAGE
+    page_approve: int = 1
+    page_apply: int = 1
+    page_reversal: int = 1
+    """Each section's own page (`page_<section key>`): paging one leaves the others."""
+
+    def section_page(self, key: str) -> int:
+        page = getattr(self, f"page_{key}", 1)
+        return page if isinstance(page, int) else 1
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> QueueFilters:
@@ -357,7 +368,8 @@ class QueueFilters:
             overdue=flag("overdue"), mine=flag("mine"),
             sort=sort if sort in SORT_KEYS else "age",
             order=order if order in ("asc", "desc") else "desc",
-            page=number("page", 1, 1, 100000), per_page=number("per_page", PER_PAGE, 1, 1000))
+            page=number("page", 1, 1, 100000), per_page=number("per_page", PER_PAGE, 1, 1000),
+            **{f"page_{s.key}": number(f"page_{s.key}", 1, 1, 100000) for s in SECTIONS})
 
     def query(self, **changes: object) -> dict[str, str]:
         """The filters as query arguments, with `changes` applied (for links)."""
@@ -368,9 +380,18 @@ class QueueFilters:
             "overdue": "1" if self.overdue else "", "mine": "1" if self.mine else "",
             "sort": self.sort if self.sort != "age" else "",
             "order": self.order if self.order != "desc" else "", "page": "",
+            # A page size asked for in the URL stays for the links it renders.
+            "per_page": self.per_page if self.per_page != PER_PAGE else "",
         }
         values.update(changes)
         return {k: str(v) for k, v in values.items() if v not in ("", None, False)}
+
+    def pager(self, key: str, page: int) -> dict[str, str]:
+        """The query of page `page` of section `key`, the other sections' pages kept
+        (a filter or sort link, `query()`, starts every section on its first page)."""
+        kept = {f"page_{s.key}": self.section_page(s.key) for s in SECTIONS
+                if s.key != key and self.section_page(s.key) > 1}
+        return self.query(**kept, **{f"page_{key}": page if page > 1 else ""})
 
 
 @dataclass(frozen=True)
@@ -417,6 +438,8 @@ class QueueSection:
     mine: int
     """Of `matched`, the items `permissions.denial` lets the user take the step on."""
     pages: int
+    page: int = 1
+    """The page shown (`page_<key>`, clamped to `pages`)."""
 
     @property
     def key(self) -> str:
@@ -438,16 +461,12 @@ class QueueView:
     date_range: DateRange | None
     today: datetime.date
     sections: tuple[QueueSection, ...] = ()
-    """The matched items by the step they await, each paged on its own (`page`)."""
+    """The matched items by the step they await, each paged on its own (`page_<key>`)."""
+    names: Mapping[str, str] = field(default_factory=dict)
+    """The declared name of each customer among `choices` that has one."""
 
-    @property
-    def section_pages(self) -> int:
-        """Pages of the page's sections (each shows its own `page`-th slice)."""
-        return max((s.pages for s in self.sections), default=1)
-
-
-def _sla(adj: Adjustment, default_sla: int) -> int:
-    return adj.sla_days if adj.sla_days is not None else default_sla
+    def customer_label(self, customer: str) -> CustomerLabel:
+        return CustomerLabel(customer, self.names.get(customer, ""))
 
 
 def _is_mine(index: BookIndex, adj: Adjustment, user: str | None, on: datetime.date) -> bool:
@@ -463,23 +482,21 @@ def _is_mine(index: BookIndex, adj: Adjustment, user: str | None, on: datetime.d
 
 
 def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date, user: str | None,
-              default_sla: int, detailed: bool = False) -> QueueRow:
+              detailed: bool = False) -> QueueRow:
     request = adj.request
     age = age_days(adj, today)
-    sla = _sla(adj, default_sla)
-    customer = index.book.directory.customer_on(request.customer, today)
     amount = adj.amount
     return QueueRow(
         id=adj.id, date=request.date, age_days=age, amount=fmt_money(amount),
         number=amount.number if amount else Decimal(0),
         currency=amount.currency if amount else "", type=request.type,
         kind=request.type.split(":", 1)[0], category=request.category or "",
-        customer=request.customer, customer_name=(customer.name if customer else None) or "",
+        customer=request.customer,
+        customer_name=queries.customer_name(index.book, request.customer, today),
         tier=adj.tier or "", requested_by=request.requested_by, state=str(adj.state),
         level=len(adj.deciding_approvals), needed=len(adj.deciding_chain),
         next_role=adj.next_role or "",
-        risk=adj.risk_flags, sla_days=sla,
-        overdue=adj.state in OPEN_STATES and age > sla,
+        risk=adj.risk_flags, sla_days=adj.sla_days, overdue=is_overdue(adj, today),
         mine=_is_mine(index, adj, user, today), narration=request.narration,
         problems=len(adj.problems),
         eligible=tuple(eligible_approvers(index, adj, today)) if detailed else (),
@@ -529,18 +546,16 @@ def _matches(row: QueueRow, f: QueueFilters) -> bool:
 
 
 def queue_view(index: BookIndex, filters: QueueFilters, *, today: datetime.date,
-               user: str | None, default_sla: int,
-               date_range: DateRange | None = None) -> QueueView:
+               user: str | None, date_range: DateRange | None = None) -> QueueView:
     """Everything awaiting a decision or an action, filtered, sorted and paged."""
     items = index.open_items
-    key = ("queue-rows", today, user, default_sla)
+    key = ("queue-rows", today, user)
     cached = index.memo.get(key)
     if not isinstance(cached, list):
         if len(index.memo) > 256:
             index.memo.clear()
         cached = index.memo[key] = [
-            queue_row(index, a, today=today, user=user, default_sla=default_sla)
-            for a in items]
+            queue_row(index, a, today=today, user=user) for a in items]
     all_rows: list[QueueRow] = cached
     rows = [r for r in all_rows if date_range is None or r.date in date_range]
     choices: dict[str, set[str]] = {k: set() for k in (
@@ -571,21 +586,23 @@ def queue_view(index: BookIndex, filters: QueueFilters, *, today: datetime.date,
         for r in shown:
             if r.id not in detailed_rows:
                 detailed_rows[r.id] = queue_row(index, index.book.adjustments[r.id],
-                                                today=today, user=user,
-                                                default_sla=default_sla, detailed=True)
+                                                today=today, user=user, detailed=True)
         return [detailed_rows[r.id] for r in shown]
 
-    window = slice((page - 1) * per, page * per)
-    sections = tuple(
-        QueueSection(_SECTION[key], detailed(found[window]), len(found),
-                     sum(1 for r in found if r.mine), max(1, math.ceil(len(found) / per)))
-        for key, found in by_section.items())
+    def section(key: str, found: list[QueueRow]) -> QueueSection:
+        count = max(1, math.ceil(len(found) / per))
+        shown = min(filters.section_page(key), count)
+        return QueueSection(_SECTION[key], detailed(found[(shown - 1) * per:shown * per]),
+                            len(found), sum(1 for r in found if r.mine), count, shown)
+
+    sections = tuple(section(key, found) for key, found in by_section.items())
     return QueueView(
-        rows=detailed(matched[window]), filters=filters, total_open=len(rows),
+        rows=detailed(matched[(page - 1) * per:page * per]), filters=filters, total_open=len(rows),
         matched=len(matched), overdue=sum(1 for r in rows if r.overdue),
         mine=sum(1 for r in rows if r.mine), outside_range=len(items) - len(rows), page=page,
         pages=pages, choices={k: sorted(v) for k, v in choices.items()},
-        date_range=date_range, today=today, sections=sections)
+        date_range=date_range, today=today, sections=sections,
+        names={r.customer: r.customer_name for r in rows if r.customer_name})
 
 
 # -- the detail page -------------------------------------------------------------
@@ -807,7 +824,7 @@ def credited_against(index: BookIndex, invoice: str) -> Decimal:
 
 
 def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: str | None,
-                default_sla: int, ticket_url: str | None = None,
+                ticket_url: str | None = None,
                 earlier_limit: int = 25,
                 entries: Sequence[data.Directive] = ()) -> DetailView | None:
     """The detail page's model; `entries` (the loaded ledger's, sorted) give the
@@ -816,11 +833,10 @@ def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: st
     if adj is None:
         return None
     request = adj.request
-    row = queue_row(index, adj, today=today, user=user, default_sla=default_sla,
-                    detailed=True)
+    row = queue_row(index, adj, today=today, user=user, detailed=True)
     history = [a for a in index.by_customer.get(request.customer, []) if a.id != adj.id]
     earlier_all = [a for a in history if (a.request.date, a.id) <= (request.date, adj.id)]
-    earlier = [queue_row(index, a, today=today, user=user, default_sla=default_sla)
+    earlier = [queue_row(index, a, today=today, user=user)
                for a in reversed(earlier_all[-earlier_limit:])]
     refs: list[RefView] = []
     if request.invoice:

@@ -93,6 +93,7 @@ from beancount_adjustments.core.models import (
     is_under,
     receivable_totals,
 )
+from beancount_adjustments.reports import charts
 from beancount_adjustments.reports.csv_cells import cell_text, csv_cell
 from beancount_adjustments.reports.queries import age_days, is_overdue, rule_text
 
@@ -499,9 +500,6 @@ tr.exception td { background: #fff3f0; }
 td.bad { color: #b3261e; font-weight: 600; }
 figure { margin: 0 0 1.5em; }
 figcaption { font-weight: 600; margin-bottom: .3em; }
-svg text { font: 11px system-ui, sans-serif; fill: #333; }
-.legend span { display: inline-block; margin-right: 1em; }
-.legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
 footer { color: #5a6570; font-size: .85em; margin-top: 2em; }
 @media print {
   body { margin: 0; font-size: 10pt; color: #000; }
@@ -515,69 +513,34 @@ footer { color: #5a6570; font-size: .85em; margin-top: 2em; }
 }
 """
 
-KIND_COLOURS = {"credit": "#2f7ebc", "debit": "#d9822b", "billing": "#5a9e4b"}
 BAD_VALUES = frozenset({"violated", "stale", "required-missing"})
 
 
-def _bar_chart(title: str, months: Sequence[str], kinds: Sequence[str],
-               values: dict[tuple[str, str], float]) -> str:
-    """An inline SVG grouped bar chart: one group per month, one bar per kind."""
-    width, height, left, bottom, top = 760, 220, 56, 36, 12
-    plot_w, plot_h = width - left - 10, height - bottom - top
-    peak = max(values.values(), default=0.0) or 1.0
-    group_w = plot_w / max(len(months), 1)
-    bar_w = max(group_w * 0.8 / max(len(kinds), 1), 1.0)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-             f'width="100%" role="img" aria-label="{html.escape(title)}">',
-             f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" '
-             'stroke="#888"/>']
-    for fraction in (0.0, 0.5, 1.0):
-        y = top + plot_h - fraction * plot_h
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-                     f'{html.escape(_short(peak * fraction))}</text>')
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" '
-                     'stroke="#e3e6e9"/>')
-    for i, month in enumerate(months):
-        x0 = left + i * group_w + group_w * 0.1
-        for j, kind in enumerate(kinds):
-            value = values.get((month, kind), 0.0)
-            h = value / peak * plot_h
-            parts.append(
-                f'<rect x="{x0 + j * bar_w:.1f}" y="{top + plot_h - h:.1f}" '
-                f'width="{bar_w:.1f}" height="{h:.1f}" '
-                f'fill="{KIND_COLOURS.get(kind, "#777")}"><title>{html.escape(month)} '
-                f'{html.escape(kind)}: {html.escape(_short(value))}</title></rect>')
-        parts.append(f'<text x="{x0 + group_w * 0.4:.1f}" y="{height - bottom + 16}" '
-                     f'text-anchor="middle">{html.escape(month)}</text>')
-    parts.append("</svg>")
-    legend = "".join(f'<span><i style="background:{KIND_COLOURS.get(k, "#777")}"></i>'
-                     f"{html.escape(k)}</span>" for k in kinds)
-    return (f"<figure><figcaption>{html.escape(title)}</figcaption>{''.join(parts)}"
-            f'<div class="legend">{legend}</div></figure>')
-
-
-def _short(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:,.2f}"
-
-
 def _charts(rows: Sequence[Frozen]) -> str:
+    """The trends report's charts, drawn as the Fava reports page draws them."""
     trend_rows = [r for r in rows if isinstance(r, TrendRow)]
     if not trend_rows:
         return ""
     months = sorted({r.month for r in trend_rows})
+    slot = {m: i for i, m in enumerate(months)}
     kinds = [k for k in ("credit", "debit", "billing") if any(r.kind == k for r in trend_rows)]
-    counts: dict[tuple[str, str], float] = defaultdict(float)
+    by_kind = {k: [0] * len(months) for k in kinds}
+    requested: dict[str, list[Decimal]] = {}
+    applied: dict[str, list[Decimal]] = {}
     for r in trend_rows:
-        counts[(r.month, r.kind)] += r.requested
-    out = [_bar_chart("Adjustments requested per month", months, kinds, counts)]
-    for currency in sorted({r.currency for r in trend_rows if r.currency}):
-        amounts: dict[tuple[str, str], float] = defaultdict(float)
-        for r in trend_rows:
-            if r.currency == currency:
-                amounts[(r.month, r.kind)] += float(r.requested_amount)
-        out.append(_bar_chart(f"Amount requested per month ({currency})", months, kinds,
-                              amounts))
-    return "".join(out)
+        i = slot[r.month]
+        if r.kind in by_kind:
+            by_kind[r.kind][i] += r.requested
+        if r.currency:
+            requested.setdefault(r.currency, [Decimal(0)] * len(months))[i] += (
+                r.requested_amount)
+            applied.setdefault(r.currency, [Decimal(0)] * len(months))[i] += r.applied_amount
+    built = charts.trend_charts(months, by_kind, requested, applied)
+    titles = {"by_kind": "Requests per month by kind"} | {
+        key: f"Requested and applied amounts per month ({key[8:]})"
+        for key in built if key.startswith("amounts:")}
+    return "".join(f"<figure><figcaption>{html.escape(titles[key])}</figcaption>{chart}"
+                   "</figure>" for key, chart in built.items())
 
 
 def as_html(rows: Sequence[Frozen], columns: Sequence[str], title: str,
@@ -604,7 +567,7 @@ def as_html(rows: Sequence[Frozen], columns: Sequence[str], title: str,
         body.append(f'<tr><td colspan="{len(columns)}">No rows.</td></tr>')
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+        f"<title>{esc(title)}</title><style>{CSS}{charts.STYLE}</style></head><body>"
         f"<h1>{esc(title)}</h1><p class=\"scope\">{esc(subtitle)}</p>"
         f"{_charts(rows)}"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"

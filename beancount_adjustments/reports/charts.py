@@ -1,10 +1,12 @@
 """Inline SVG charts, drawn on the server: no JavaScript, no CDN.
 
-Each function returns `Markup` holding one `<svg>` element that scales to
-its container (viewBox) and is styled by classes (`adj-chart`, `adj-s0`..)
-that the extension's stylesheet maps onto Fava's colour variables. Every
-label is escaped; numbers are formatted here. Bars and points carry a
-`<title>` so hovering shows the exact value.
+The one chart implementation: the Fava reports page and the CLI's HTML
+reports (`reports.as_html`) both draw with it. Each function returns
+`Markup` holding one `<svg>` element that scales to its container (viewBox)
+and is styled by classes (`adj-chart`, `adj-s0`..): the extension's
+stylesheet maps them onto Fava's colour variables, a standalone file embeds
+`STYLE`. Every label is escaped; numbers are formatted here. Bars and
+points carry a `<title>` so hovering shows the exact value.
 """
 
 from __future__ import annotations
@@ -29,6 +31,19 @@ FONT = 12
 is the size read on the page: never the 7 px a stretched viewBox once gave."""
 LEGEND_Y = HEIGHT - 8
 X_LABEL_Y = HEIGHT - 28
+COLOURS = ("#0065a3", "#e08a00", "#3c9a3c", "#8e44ad", "#c0392b", "#7f8c8d")
+STYLE = "".join([
+    ".adj-chart { max-width: 100%; height: auto; display: block; }",
+    ".adj-chart text { fill: #4a545e; font-family: system-ui, sans-serif; }",
+    ".adj-chart .adj-chart-label, .adj-chart .adj-chart-axis-label { fill: #1d2329; }",
+    ".adj-chart .adj-chart-grid { stroke: #e3e6e9; stroke-width: 1; }",
+    ".adj-chart .adj-chart-zero { stroke: #888; stroke-width: 1; }",
+    ".adj-chart polyline.adj-line { fill: none; stroke-width: 2; }",
+    ".adj-chart rect { stroke-width: 0; }",
+    *(f".adj-chart .adj-s{i} {{ fill: {c}; stroke: {c}; }}" for i, c in enumerate(COLOURS)),
+])
+"""The charts' CSS for a page without the extension's stylesheet (its colours are
+the Fava page's defaults), so a saved report looks as the reports page does."""
 
 
 def _nice_max(value: float) -> float:
@@ -235,3 +250,22 @@ def hbar_chart(items: Sequence[tuple[str, Number]], *, title: str, unit: str = "
         parts.append(_text(label_w + w + 6, y + 15, text))
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def trend_charts(months: Sequence[str], by_kind: Mapping[str, Sequence[Number]],
+                 requested: Mapping[str, Sequence[Number]],
+                 applied: Mapping[str, Sequence[Number]]) -> dict[str, Markup]:
+    """The trends charts, the same on the reports page and in the CLI's HTML:
+    `by_kind` (requests per month, stacked by kind) and one `amounts:<CUR>`
+    per currency (requested and applied, never added across currencies).
+    Every series holds one value per month."""
+    built = {"by_kind": bar_chart(months, by_kind, title="Requests per month by kind",
+                                  y_label="Requests", x_label="Month")}
+    nothing = [0] * len(months)  # a currency with none applied
+    for currency in sorted(set(requested) | set(applied)):
+        built[f"amounts:{currency}"] = line_chart(
+            months, {f"requested {currency}": requested.get(currency, nothing),
+                     f"applied {currency}": applied.get(currency, nothing)},
+            title=f"Requested and applied amounts per month ({currency})", unit=currency,
+            y_label=f"Amount ({currency})", x_label="Month requested")
+    return built
