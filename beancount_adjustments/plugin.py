@@ -48,7 +48,13 @@ from beancount_adjustments.beans.directives import (
 )
 from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.key_directive import read_key
-from beancount_adjustments.beans.loading import BOOK_KEY, STAMP_KEY, code_stamp, made_here
+from beancount_adjustments.beans.loading import (
+    BOOK_KEY,
+    STAMP_KEY,
+    Stamp,
+    code_stamp,
+    made_here,
+)
 from beancount_adjustments.beans.risk_settings import read_setting
 from beancount_adjustments.beans.seal_directive import read_seal
 from beancount_adjustments.core.book import Book, Check, Facts, Settings, Tracked, replay
@@ -415,7 +421,7 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
     facts.problems.extend(verify_seals(facts, facts.seals))
     book = replay(facts, price_rates(found.price_entries), settings, checks, progress)
     options_map[BOOK_KEY] = book
-    options_map[STAMP_KEY] = code_stamp()
+    options_map[STAMP_KEY] = Stamp(code_stamp())
     errors: list[Any] = []
     plugin_source = Source(filename=str(options_map.get("filename", "<ledger>")), lineno=0)
     for message in ([config_error] if config_error is not None else []) + check_errors:

@@ -129,6 +129,8 @@ def test_reject_dialog_and_new_request_form_write_the_customer_side(
 
     page.goto(url + "?view=new")
     page.select_option("#adj-demo-user", "alice")
+    # Picking a user reloads the page: let that land before navigating again.
+    expect(page.locator("#adj-acting-user")).to_have_text("alice")
     page.goto(url + "?view=new")
     page.fill("#adj-new-customer", "Acme Corp (cust_123)")
     page.select_option("#adj-new-type", "credit:refund")

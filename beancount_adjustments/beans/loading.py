@@ -68,6 +68,25 @@ def code_stamp() -> str:
     return digest.hexdigest()[:16]
 
 
+class StaleCache(Exception):
+    """A pickle cache of a load made by another version of this package."""
+
+
+class Stamp(str):
+    """`code_stamp()` as the plugin leaves it in the options: a pickle of it will
+    not load under other code, so Beancount's loader (bean-check's too) takes
+    the cache for corrupted and loads the ledger afresh."""
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (_unpickled_stamp, (str(self),))
+
+
+def _unpickled_stamp(text: str) -> Stamp:
+    if text != code_stamp():
+        raise StaleCache("it was made by another version of beancount_adjustments")
+    return Stamp(text)
+
+
 def made_here(options: dict[str, Any]) -> bool:
     """Whether the plugin output in `options` (if any) was made by this code."""
     return BOOK_KEY not in options or options.get(STAMP_KEY) == code_stamp()

@@ -153,7 +153,12 @@ from beancount_adjustments.beans import loading
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import Action, Adjustment, Frozen, Source, State
-from beancount_adjustments.reports.queries import age_days, eligible_approvers, is_overdue
+from beancount_adjustments.reports.queries import (
+    age_days,
+    eligible_approvers,
+    is_overdue,
+    waiting_since,
+)
 
 CHANNEL = "adjustment-channel"
 STATE_VERSION = 2
@@ -250,6 +255,28 @@ def notices(book: Book, today: datetime.date) -> list[Notice]:
     return out
 
 
+def escalations(book: Book, adj: Adjustment, role: str, today: datetime.date,
+                notice: Callable[..., Notice], *, waited: str, kind: str) -> Iterator[Notice]:
+    """Past its SLA (`queries.is_overdue`: the request, or its reversal, from the day
+    its wait began), one notice per SLA period to the role that many steps up."""
+    sla = adj.sla_days
+    if not sla or not is_overdue(adj, today):
+        return
+    age = age_days(adj, today)
+    periods = (age - 1) // sla
+    steps = ladder(book, role, today)
+    index = steps.index(role) if role in steps else 0
+    up = steps[min(index + periods, len(steps) - 1)]
+    due = waiting_since(adj) + datetime.timedelta(days=periods * sla + 1)
+    body = (f"{adj.id} {waited} {age} days for a {role} (its type's SLA is {sla} days); "
+            f"escalated to {up}.")
+    requester = adj.request.requested_by
+    users = [u for u in book.directory.users_with_role(up, today) if u != requester]
+    for user in [*users, f"role:{up}"]:
+        yield notice(f"{kind}-{periods}", user, due, f"overdue {age} days: {_describe(adj)}",
+                     body, name="escalation")
+
+
 def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterator[Notice]:
     request = adj.request
     rid, requester = adj.id, request.requested_by
@@ -297,6 +324,8 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
         yield notice(kind, f"role:{role}", since,
                      f"reversal approval needed ({role}): {_describe(adj)}", body,
                      name="reversal-needed")
+        yield from escalations(book, adj, role, today, notice, waited="its reversal has waited",
+                               kind=f"escalation-reversal-{asked.isoformat()}")
     elif role is not None:
         level = adj.level + 1
         since = adj.approvals[-1].date if adj.approvals else request.date
@@ -307,20 +336,8 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
                          f"approval needed: {_describe(adj)}", body)
         yield notice(f"approval-needed-{level}", f"role:{role}", since,
                      f"approval needed ({role}): {_describe(adj)}", body)
-        sla = adj.sla_days
-        age = age_days(adj, today)
-        if sla and is_overdue(adj, today):
-            periods = (age - 1) // sla
-            steps = ladder(book, role, today)
-            index = steps.index(role) if role in steps else 0
-            up = steps[min(index + periods, len(steps) - 1)]
-            due = request.date + datetime.timedelta(days=periods * sla + 1)
-            body = (f"{rid} has waited {age} days for a {role} (its type's SLA is {sla} "
-                    f"days); escalated to {up}.")
-            users = [u for u in book.directory.users_with_role(up, today) if u != requester]
-            for user in [*users, f"role:{up}"]:
-                yield notice(f"escalation-{periods}", user, due,
-                             f"overdue {age} days: {_describe(adj)}", body)
+        yield from escalations(book, adj, role, today, notice, waited="has waited",
+                               kind="escalation")
 
     accepted = [r.event for r in adj.history if r.accepted]
     last_actor = accepted[-1].by if accepted else None
