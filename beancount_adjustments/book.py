@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 from pydantic import Field
 
 from beancount_adjustments import digest as digests
+from beancount_adjustments import lookalike
 from beancount_adjustments.directives import (
     chain_text,
     receivable_totals,
@@ -584,6 +585,7 @@ class _Replay:
         self.current: Request | Event | None = None
         """What the replay is judging: where an internal failure is reported."""
         self.check_rows()
+        self.check_user_names()
 
     # -- reporting -----------------------------------------------------------
 
@@ -640,6 +642,18 @@ class _Replay:
                           f"{', '.join(unheld)} on {policy.date}, so requests asking for "
                           "review cannot be approved; check the spelling or declare a user "
                           "with the role.", policy.source)
+
+    def check_user_names(self) -> None:
+        """Warn at a user line whose name reads as another user's (a Cyrillic o in "bob")."""
+        first: dict[str, UserGrant] = {}
+        for grant in sorted(self.facts.grants, key=lambda g: (g.date, g.source)):
+            seen = first.setdefault(lookalike.skeleton(grant.user), grant)
+            if seen.user != grant.user:
+                self.warn("lookalike-user",
+                          f'user "{grant.user}" reads as the user "{seen.user}" declared at '
+                          f"{seen.source.filename}:{seen.source.lineno}: a decision by one "
+                          "would pass for the other's on every page; give them names that "
+                          "differ to the eye.", grant.source)
 
     # -- the timeline --------------------------------------------------------
 

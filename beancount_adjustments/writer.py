@@ -138,7 +138,7 @@ from beancount.parser import parser
 
 from beancount_adjustments import render
 from beancount_adjustments.book import Book, Facts, replay
-from beancount_adjustments.directives import EVENT, Reader, chain_text, kind_of
+from beancount_adjustments.directives import EVENT, Reader, chain_text, control_problem, kind_of
 from beancount_adjustments.effects import entries_for
 from beancount_adjustments.errors import AdjustmentsError
 from beancount_adjustments.loading import Snapshot, absolute, load_uncached
@@ -164,6 +164,7 @@ __all__ = [
     "Refusal",
     "WriteRefused",
     "WriteResult",
+    "control_problem",
     "file_sha256",
     "next_id",
     "request_meta",
@@ -183,28 +184,6 @@ CORE_REQUEST_KEYS = frozenset({"adjustment-type", "category", "customer", "reaso
 DATE_META_KEYS = frozenset({"effective"})
 BOOL_META_KEYS = frozenset({"approval-required"})
 """Keys written as Beancount booleans (`TRUE`/`FALSE`) from the texts "TRUE"/"FALSE"."""
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-"""What no text a tool writes may hold: NUL, the C0 controls but tab and
-newline, DEL (a NUL from a spreadsheet cell would end Beancount's reading of
-the string; the others are invisible in every viewer)."""
-_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
-"""Names, ids, accounts and the like: no tab or newline either."""
-
-
-def control_problem(what: str, text: str | None, *, one_line: bool = True) -> str | None:
-    """Why `text` cannot be written (a control character in it), or None."""
-    if text is None:
-        return None
-    found = (_CONTROL_ONE_LINE if one_line else _CONTROL).search(text)
-    if found is None:
-        return None
-    char = found.group()
-    name = {"\x00": "a NUL byte", "\t": "a tab", "\n": "a line break", "\r": "a carriage return",
-            "\x7f": "a DEL character"}.get(char, f"the control character U+{ord(char):04X}")
-    return (f"{what} holds {name} (at character {found.start() + 1}); remove it: no control "
-            "character is written to a ledger")
-
 
 MAX_WHOLE_DIGITS = 15
 """Digits before the decimal point a posting may have (as `amounts.MAX_DIGITS`)."""

@@ -1,0 +1,306 @@
+"""Second round of attacks on the controls (issue 11): holes found after the first round.
+
+Each test is one way tried to move money without the approvals the policy asks
+for, to sign or decide as someone else, or to rewrite the past unnoticed. Every
+test here failed on the code it was written against.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from beancount import loader
+from conftest import block, load, request
+from test_history import BASE, BOOK, REQUEST_2, Repo, assert_finding, assert_intact, check
+
+import beancount_adjustments
+from beancount_adjustments import signatures
+
+# -- 1. a key registered today for another user -----------------------------------------
+
+SIGNED = ('\n2026-01-01 custom "adjustment-policy" "credit:goodwill"\n'
+          '  signatures: "required"\n')
+
+
+def _forged_approval(at_rev: str, key: signatures.Ed25519PrivateKey) -> str:
+    """bob's approval of ADJ-2, dated after REV's last decision, signed with `key`."""
+    _, _, options = loader.load_string(at_rev)
+    book = beancount_adjustments.book_of(options)
+    assert book is not None
+    digest = book.adjustments["ADJ-2"].digest
+    signature = signatures.sign_with(key, "ADJ-2", "approve", "bob",
+                                     datetime.date(2026, 3, 6), digest)
+    return (f'\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n'
+            f'  at: "2026-03-06T10:00:00+01:00"\n  digest: "{digest}"\n'
+            f'  signature: "{signature}"\n')
+
+
+def _key_line(key: signatures.Ed25519PrivateKey, date: str = "2026-03-06",
+              user: str = "bob") -> str:
+    return f'{date} custom "adjustment-key" "{user}" "{signatures.public_b64(key)}"\n'
+
+
+def test_a_new_key_for_another_user_is_a_git_identity_finding(tmp_path) -> None:
+    """Mallory registers her own key for bob, dated after REV's last decision (an
+    append), and signs "as bob": under git-identity the key line must be bob's."""
+    mallory = signatures.generate_private_key()
+    policy = SIGNED + '  git-identity: "required"\n'
+    at_rev = BOOK + policy + REQUEST_2
+    repo = Repo(tmp_path / "books")
+    repo.commit(at_rev)
+    now = at_rev + "\n" + _key_line(mallory) + _forged_approval(at_rev, mallory)
+    # The approval itself is committed as bob (say, pushed from his account),
+    # the key line in an earlier commit by mallory.
+    repo.commit(at_rev + "\n" + _key_line(mallory), email="mallory@example.com")
+    repo.commit(now, email="bob@example.com")
+    line = assert_finding(check(repo, "HEAD~2"), "git-identity",
+                          repo.at(signatures.public_b64(mallory)))
+    assert "adjustment-key" in line
+    assert "mallory@example.com" in line
+
+
+def test_a_new_key_committed_by_its_user_is_fine(tmp_path) -> None:
+    bob = signatures.generate_private_key()
+    policy = SIGNED + '  git-identity: "required"\n'
+    at_rev = BOOK + policy + REQUEST_2
+    repo = Repo(tmp_path / "books")
+    repo.commit(at_rev)
+    repo.commit(at_rev + "\n" + _key_line(bob) + _forged_approval(at_rev, bob),
+                email="bob@example.com")
+    result = check(repo, "HEAD~1")
+    assert_intact(result)
+
+
+def test_a_new_git_email_is_committed_by_the_user_as_rev_knew_them(tmp_path) -> None:
+    """The same walk around git-identity: a new user line giving bob mallory's
+    e-mail, then decisions "by bob" committed by mallory."""
+    policy = '\n2026-01-01 custom "adjustment-policy" "credit:goodwill"\n' \
+             '  git-identity: "required"\n'
+    at_rev = BOOK + policy + REQUEST_2
+    repo = Repo(tmp_path / "books")
+    repo.commit(at_rev)
+    regrant = ('\n2026-03-06 custom "adjustment-user" "bob" "manager"\n'
+               '  limit: 1000.00 USD\n  git: "mallory@example.com"\n')
+    repo.commit(at_rev + regrant + '\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n'
+                '  by: "bob"\n', email="mallory@example.com")
+    line = assert_finding(check(repo, "HEAD~1"), "git-identity",
+                          repo.at('"adjustment-user" "bob" "manager"', ))
+    assert "bob@example.com" in line
+
+
+def test_without_git_identity_a_new_key_is_a_warning_line(tmp_path) -> None:
+    mallory = signatures.generate_private_key()
+    at_rev = BOOK + SIGNED + REQUEST_2
+    repo = Repo(tmp_path / "books")
+    repo.commit(at_rev)
+    repo.write(at_rev + "\n" + _key_line(mallory) + _forged_approval(at_rev, mallory))
+    result = check(repo)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stdout.splitlines() if line.endswith("[new-key]")]
+    assert len(warnings) == 1, result.output
+    assert warnings[0].startswith(repo.at(signatures.public_b64(mallory)) + "warning: ")
+    assert "bob" in warnings[0]
+    assert "1 warning" in result.stdout.splitlines()[-1]
+
+
+# -- 2. the digest's separators inside a field ------------------------------------------
+
+
+def _request_with(key: str, value: str) -> str:
+    """ADJ-1 with `key: "value"` (replacing its own line if it has one), built
+    without `splitlines`, which splits at \\x1c-\\x1e too."""
+    lines = request("ADJ-1", "2026-03-01", "-10.00").split("\n")
+    lines = [line for line in lines if not line.startswith(f"  {key}:")]
+    lines.insert(1, f'  {key}: "{value}"')
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("reason", "Damaged\x1eitem"),
+    ("customer", "cust\x1f456"),
+    ("requested-by", "ali\x00ce"),
+    ("invoice", "INV\x7f1"),
+    ("order", "ORD\x1e1"),
+    ("document", "docs/a\x1fb.pdf"),
+    ("risk", "velo\x1ecity"),
+    ("entered-by", "ali\x0bce"),
+])
+def test_a_control_character_in_a_digested_field_is_bad_metadata(key: str, value: str) -> None:
+    loaded = load(_request_with(key, value))
+    bad = [e for e in loaded.errors if "[bad-metadata]" in e.message]
+    assert len(bad) == 1, loaded.errors
+    assert bad[0].source["lineno"] == loaded.line("^ADJ-1")
+    assert f"`{key}:`" in bad[0].message and "control character" in bad[0].message
+    assert not loaded.tagged("adjustment", "ADJ-1")
+
+
+def test_text_moved_across_fields_keeps_the_digest_so_the_reader_refuses_it() -> None:
+    """Why: the digest joins fields with \\x1e, so a reason "Refund\\x1ealice" with
+    requested-by "x" hashes as reason "Refund" with requested-by "alice\\x1ex"."""
+    from beancount_adjustments import digest
+    request_model = load(request("ADJ-1", "2026-03-01", "-10.00")).adj("ADJ-1").request
+    one = request_model._replace(reason="Refund\x1ealice", requested_by="x")
+    two = request_model._replace(reason="Refund", requested_by="alice\x1ex")
+    assert digest.request_digest(one) == digest.request_digest(two)
+    for reason, by in (("Refund\x1ealice", "x"), ("Refund", "alice\x1ex")):
+        text = request("ADJ-1", "2026-03-01", "-10.00", reason=reason, by=by)
+        loaded = load(text)
+        assert "bad-metadata" in loaded.code_set
+        assert loaded.book is not None and "ADJ-1" not in loaded.book.adjustments
+
+
+def test_a_reason_on_several_lines_still_loads() -> None:
+    """Tools write reasons with line breaks and tabs (neither is a separator): a
+    ledger written now keeps loading."""
+    loaded = load(request("ADJ-1", "2026-03-01", "-10.00",
+                          reason="Line one\nline two\tand a tab"))
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "applied"
+
+
+def test_the_api_refuses_a_separator_with_the_same_reason(tmp_path) -> None:
+    from beancount_adjustments import api
+    ledger = tmp_path / "main.beancount"
+    ledger.write_text(load("").text)
+    before = ledger.read_text()
+    with pytest.raises(api.ApiError) as raised:
+        api.create(ledger, customer="cust_456", type="credit:refund", amount="10.00",
+                   reason="Refund", invoice="INV\x1e1", as_user="alice")
+    assert raised.value.code == "invalid"
+    assert ledger.read_text() == before
+    # The plugin refuses a hand-written one with the same reason.
+    loaded = load(_request_with("invoice", "INV\x1e1"))
+    plugin = next(e.message for e in loaded.errors if "[bad-metadata]" in e.message)
+    reason = "holds the control character U+001E (at character 4)"
+    assert reason in str(raised.value) and reason in plugin
+
+
+# -- 3. look-alike user names -----------------------------------------------------------
+
+LOOKALIKE_BASE = block("""
+    2026-01-01 custom "adjustment-user" "bob" "manager"
+""")
+
+
+@pytest.mark.parametrize("name", ["bo\u200bb", "\u200dbob", "bob\ufeff", "b\u00adob",
+                                  "bo\u2060b"])
+def test_a_user_name_with_an_invisible_character_is_refused(name: str) -> None:
+    loaded = load(f'2026-02-01 custom "adjustment-user" "{name}" "manager"\n')
+    bad = [e for e in loaded.errors if "[malformed-directive]" in e.message]
+    assert len(bad) == 1, loaded.errors
+    assert bad[0].source["lineno"] == loaded.line("2026-02-01 custom")
+    assert "invisible" in bad[0].message
+    assert loaded.book is not None
+    assert not loaded.book.directory.is_user(name.strip(), datetime.date(2026, 3, 1))
+
+
+@pytest.mark.parametrize("name", ["b\u043eb", "BOB", "\u0432ob", "bo\u0183", "\uff42ob",
+                                  "b\u03bfb"])
+def test_a_user_name_that_looks_like_another_is_a_warning(name: str) -> None:
+    loaded = load(f'2026-02-01 custom "adjustment-user" "{name}" "manager"\n')
+    assert loaded.book is not None
+    found = [w for w in loaded.book.warnings if w.code == "lookalike-user"]
+    if name == "bo\u0183":  # not in the map: a different letter, no warning
+        assert found == []
+        return
+    assert len(found) == 1, loaded.book.warnings
+    assert found[0].source.lineno == loaded.line(f'"{name}"')
+    assert '"bob"' in found[0].message
+
+
+def test_distinct_user_names_give_no_lookalike_warning() -> None:
+    loaded = load("")
+    assert loaded.book is not None
+    assert [w for w in loaded.book.warnings if w.code == "lookalike-user"] == []
+
+
+# -- 4. a lock REV held, removed or moved later ------------------------------------------
+
+LATE_LOCK = '\n2026-06-05 custom "adjustment-lock" 2026-05-31\n  by: "carol"\n'
+
+
+@pytest.mark.parametrize(("edit", "at_rev"), [
+    (lambda text: text.replace(LATE_LOCK, ""), True),
+    (lambda text: text.replace("2026-06-05 custom", "2026-07-05 custom"), False),
+    (lambda text: text.replace("lock\" 2026-05-31", "lock\" 2026-04-30"), False),
+])
+def test_a_lock_rev_held_cannot_be_removed_or_moved_later(tmp_path, edit, at_rev: bool) -> None:
+    repo = Repo(tmp_path / "books")
+    repo.commit(BOOK + LATE_LOCK)
+    repo.write(edit(BOOK + LATE_LOCK))
+    result = check(repo)
+    where = "main.beancount:" if at_rev else repo.at("adjustment-lock")
+    line = assert_finding(result, "reopened-period", where)
+    assert "2026-05-31" in line
+    if at_rev:
+        assert "(at HEAD)" in line
+
+
+def test_a_lock_moved_earlier_or_widened_is_fine(tmp_path) -> None:
+    repo = Repo(tmp_path / "books")
+    repo.commit(BOOK + LATE_LOCK)
+    repo.write(BOOK + LATE_LOCK.replace("2026-05-31", "2026-06-01")
+               .replace("2026-06-05", "2026-06-04"))
+    # A changed lock is a changed directive only when dated on or before REV's last
+    # decision (2026-03-02); this one is later: only the reopening rule judges it.
+    assert_intact(check(repo))
+
+
+# -- 5. an invoice a decided adjustment names, edited ------------------------------------
+
+INVOICE = """
+2026-02-01 * "cust_456" "Invoice"
+  invoice-id: "INV-1"
+  customer: "cust_456"
+  Assets:Receivable:Customers   500.00 USD
+  Income:Sales                 -500.00 USD
+"""
+SALES = "2026-01-01 open Income:Sales\n"
+
+
+@pytest.mark.parametrize("edit", [
+    lambda text: text.replace("   500.00 USD", "   900.00 USD").replace("-500.00", "-900.00"),
+    lambda text: text.replace("500.00 USD", "500.00 EUR"),
+    lambda text: text.replace('invoice-id: "INV-1"\n  customer: "cust_456"',
+                              'invoice-id: "INV-1"\n  customer: "cust_123"'),
+])
+def test_an_invoice_named_by_a_decided_adjustment_cannot_change(tmp_path, edit) -> None:
+    repo = Repo(tmp_path / "books")
+    book = (BASE.replace("2026-01-01 open Expenses:Goodwill\n",
+                         "2026-01-01 open Expenses:Goodwill\n" + SALES)
+            + INVOICE + REQUEST_2.replace('reason: "Late delivery"',
+                                          'reason: "Late delivery"\n  invoice: "INV-1"')
+            + '\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n')
+    repo.commit(book)
+    repo.write(edit(book))
+    result = check(repo)
+    assert result.exit_code == 1, result.output
+    matching = [line for line in result.stdout.splitlines() if line.endswith("[edited-invoice]")]
+    assert len(matching) == 1, result.output
+    assert matching[0].startswith(repo.at('invoice-id: "INV-1"').replace(
+        str(repo.line('invoice-id: "INV-1"')), str(repo.line('"Invoice"'))))
+    assert "ADJ-2" in matching[0]
+
+
+def test_an_invoice_nobody_decided_on_may_change(tmp_path) -> None:
+    repo = Repo(tmp_path / "books")
+    book = (BASE.replace("2026-01-01 open Expenses:Goodwill\n",
+                         "2026-01-01 open Expenses:Goodwill\n" + SALES) + INVOICE + REQUEST_1)
+    repo.commit(book)
+    repo.write(book.replace("   500.00 USD", "   900.00 USD").replace("-500.00", "-900.00"))
+    assert_intact(check(repo))
+
+
+REQUEST_1 = """
+2026-03-01 ! "cust_456" "Refund" ^ADJ-1
+  adjustment-type: "credit:refund"
+  customer: "cust_456"
+  reason: "Damaged item"
+  requested-by: "alice"
+  Income:Sales:Returns            50.00 USD
+  Assets:Receivable:Customers    -50.00 USD
+
+2026-03-02 custom "adjustment" "ADJ-1" "approve"
+  by: "bob"
+"""
