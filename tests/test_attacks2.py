@@ -131,7 +131,8 @@ def test_a_control_character_in_a_digested_field_is_bad_metadata(key: str, value
     bad = [e for e in loaded.errors if "[bad-metadata]" in e.message]
     assert len(bad) == 1, loaded.errors
     assert bad[0].source["lineno"] == loaded.line("^ADJ-1")
-    assert f"`{key}:`" in bad[0].message and "control character" in bad[0].message
+    assert f"`{key}:`" in bad[0].message
+    assert "control character" in bad[0].message
     assert not loaded.tagged("adjustment", "ADJ-1")
 
 
@@ -147,7 +148,8 @@ def test_text_moved_across_fields_keeps_the_digest_so_the_reader_refuses_it() ->
         text = request("ADJ-1", "2026-03-01", "-10.00", reason=reason, by=by)
         loaded = load(text)
         assert "bad-metadata" in loaded.code_set
-        assert loaded.book is not None and "ADJ-1" not in loaded.book.adjustments
+        assert loaded.book is not None
+        assert "ADJ-1" not in loaded.book.adjustments
 
 
 def test_a_reason_on_several_lines_still_loads() -> None:
@@ -173,7 +175,8 @@ def test_the_api_refuses_a_separator_with_the_same_reason(tmp_path) -> None:
     loaded = load(_request_with("invoice", "INV\x1e1"))
     plugin = next(e.message for e in loaded.errors if "[bad-metadata]" in e.message)
     reason = "holds the control character U+001E (at character 4)"
-    assert reason in str(raised.value) and reason in plugin
+    assert reason in str(raised.value)
+    assert reason in plugin
 
 
 # -- 3. look-alike user names -----------------------------------------------------------
