@@ -43,6 +43,7 @@ from beancount_adjustments import digest as digests
 from beancount_adjustments import lookalike
 from beancount_adjustments.directives import (
     chain_text,
+    is_under,
     receivable_totals,
     reference_terms,
 )
@@ -1002,6 +1003,18 @@ class _Replay:
                       f"{rid}: the postings move nothing on accounts under {root}; an "
                       "adjustment must change what the customer owes.", source, adj)
             return None
+        if self.settings.customer_account is not None:
+            # Another customer's own account would be moved under this customer's
+            # tier and chain, and show on the other's statement.
+            owners = {self.settings.account_owner(account) for account, _, _ in request.postings
+                      if is_under(account, root)} - {None, request.customer}
+            if owners:
+                self.fail("customer-account",
+                          f"{rid}: the postings move the own account of "
+                          f"{', '.join(sorted(o for o in owners if o))}, and the request is "
+                          f"for {request.customer}; a request moves only its own customer's "
+                          "account (file one for each customer).", source, adj)
+                return None
         if len(totals) > 1:
             self.fail("mixed-currencies",
                       f"{rid}: the postings move {', '.join(sorted(totals))} on {root}; "

@@ -307,3 +307,39 @@ REQUEST_1 = """
 2026-03-02 custom "adjustment" "ADJ-1" "approve"
   by: "bob"
 """
+
+
+# -- second round: known customers -------------------------------------------------------
+
+OWN_ACCOUNTS = block("""
+    2026-01-01 open Assets:Receivable:Acme
+    2026-01-01 open Assets:Receivable:Ghost
+    2026-01-01 custom "adjustment-customer" "Acme" "vip"
+""")
+
+
+def _own_accounts() -> str:
+    from test_customers import with_settings
+    return with_settings("{'customer-account': 'Assets:Receivable:{customer}'}") + OWN_ACCOUNTS
+
+
+def test_a_request_for_a_known_customer_cannot_move_another_customers_account() -> None:
+    """Ghost is known (its account is opened: default tier); a 20 USD goodwill
+    credit "for Ghost" on Acme's own account would skip Acme's vip chain (goodwill
+    from 0.00 needs a manager) and still lower Acme's balance and statement."""
+    text = _own_accounts() + request("ADJ-1", "2026-03-01", "-20.00", type="credit:goodwill",
+                                     customer="Ghost", account="Expenses:Goodwill",
+                                     receivable="Assets:Receivable:Acme")
+    loaded = load(text, base=False)
+    assert loaded.codes == [(loaded.line("^ADJ-1"), "customer-account")]
+    assert "Acme" in loaded.errors[0].message
+    assert loaded.balance("Assets:Receivable:Acme") == 0
+
+
+def test_a_request_on_its_own_customers_account_is_judged_at_its_tier() -> None:
+    text = _own_accounts() + request("ADJ-1", "2026-03-01", "-20.00", type="credit:goodwill",
+                                     customer="Acme", account="Expenses:Goodwill",
+                                     receivable="Assets:Receivable:Acme")
+    loaded = load(text, base=False)
+    assert loaded.errors == []
+    assert loaded.adj("ADJ-1").chain == ("manager",)
