@@ -343,3 +343,25 @@ def test_a_request_on_its_own_customers_account_is_judged_at_its_tier() -> None:
     loaded = load(text, base=False)
     assert loaded.errors == []
     assert loaded.adj("ADJ-1").chain == ("manager",)
+
+
+# -- second round: the create endpoint's external-id replay ------------------------------
+
+
+def test_an_external_id_replays_only_for_who_filed_it(tmp_path) -> None:
+    """bob sends alice's external id: he gets a conflict, not alice's adjustment
+    (its reason, notes and customer) as if it were his own."""
+    from test_api import LEDGER, SEED
+
+    from beancount_adjustments import api
+    ledger = tmp_path / "main.beancount"
+    ledger.write_text(LEDGER)
+    first = api.create(ledger, **SEED, external_id="crm-1", as_user="alice")
+    before = ledger.read_bytes()
+    with pytest.raises(api.ApiError) as raised:
+        api.create(ledger, **{**SEED, "notes": None}, external_id="crm-1", as_user="bob")
+    assert raised.value.code == "conflict"
+    assert first.id not in raised.value.message
+    assert SEED["reason"] not in raised.value.message
+    assert ledger.read_bytes() == before
+    assert api.create(ledger, **SEED, external_id="crm-1", as_user="alice") == first
