@@ -1325,7 +1325,7 @@ class _Replay:
             else:
                 self.refuse(adj, event, code, message)
 
-        held = held_until_billed(self.rules, adj, date)
+        held = held_until_billed(self.rules, adj, date, effective)
         if held is not None:
             refuse(*held)
             return

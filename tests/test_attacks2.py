@@ -365,3 +365,39 @@ def test_an_external_id_replays_only_for_who_filed_it(tmp_path) -> None:
     assert SEED["reason"] not in raised.value.message
     assert ledger.read_bytes() == before
     assert api.create(ledger, **SEED, external_id="crm-1", as_user="alice") == first
+
+
+# -- second round: hold-until-billed -----------------------------------------------------
+
+
+def _hold() -> str:
+    from test_customers import HOLD
+    return HOLD
+
+
+def test_an_invoice_that_bills_nothing_does_not_release_the_hold() -> None:
+    """A transaction carrying `invoice-id:` and the customer, moving nothing on the
+    receivable (or lowering it), is no bill."""
+    for legs in ("  Assets:Bank    1.00 USD\n  Income:Sales  -1.00 USD\n",
+                 "  Assets:Receivable:Customers  -1.00 USD\n  Income:Sales  1.00 USD\n"):
+        fake = ('2026-03-01 * "cust_456" "Not a bill"\n  invoice-id: "INV-F"\n'
+                '  customer: "cust_456"\n' + legs)
+        loaded = load(_hold() + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
+                      + fake + '2026-03-02 custom "adjustment" "ADJ-1" "apply"\n  by: "bob"\n')
+        assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "held-until-billed")]
+        assert loaded.state("ADJ-1") == "approved"
+
+
+def test_an_effective_date_before_the_next_invoice_does_not_release_the_hold() -> None:
+    """Applied after the invoice, yet booked (`effective:`) before it: the credit
+    would land on the bill it was held from."""
+    from test_customers import invoice
+    loaded = load(_hold() + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
+                  + invoice(2, "cust_456", date="2026-03-01")
+                  + '2026-03-02 custom "adjustment" "ADJ-1" "apply"\n  by: "bob"\n'
+                  + "  effective: 2026-02-20\n")
+    assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "held-until-billed")]
+    assert not loaded.tagged("adjustment", "ADJ-1")
+    ok = load(loaded.text.replace("effective: 2026-02-20", "effective: 2026-03-01"), base=False)
+    assert ok.codes == []
+    assert ok.state("ADJ-1") == "applied"
