@@ -419,6 +419,21 @@ def os_refusal(path: Path, exc: OSError | UnicodeDecodeError, doing: str) -> Wri
                                  "written, the files are as they were")])
 
 
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    """What tells a file apart from itself changed or replaced: device, inode, size
+    and modification time."""
+    found = os.stat(path)
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+
+
+def _read_with_identity(path: Path) -> tuple[bytes, tuple[int, int, int, int]]:
+    """The file's bytes and its identity as they were read (one open file)."""
+    with path.open("rb") as handle:
+        found = os.fstat(handle.fileno())
+        raw = handle.read()
+    return raw, (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+
+
 def _atomic_write(target: Path, content: bytes) -> None:
     """Replace the real file of `target` by `content`, all or nothing (a symlink
     stays a symlink: the file it points to is replaced)."""
@@ -651,7 +666,8 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
             doing = "read"
             if not dry_run:
                 _remove_stray_temporaries(path)
-            raw = path.read_bytes()
+            real = real_file(path)
+            raw, identity = _read_with_identity(real)
             if (expected_sha256 is not None
                     and hashlib.sha256(raw).hexdigest() != expected_sha256):
                 raise WriteRefused([Refusal(str(path),
@@ -677,7 +693,15 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
                                    hashlib.sha256(raw).hexdigest(), book, led.full_load)
             content = render.appended(led.existing, block).encode("utf-8")
             doing = "write"
-            _atomic_write(path, content)
+            # The lock keeps other writers out, not an editor saving the file or a
+            # symlink swapped meanwhile: replacing it now would drop that edit, or
+            # write this file's text over another one.
+            if real_file(path) != real or _identity(real) != identity:
+                raise WriteRefused([Refusal(str(path), (
+                    "the file changed while the entries were being judged (saved by "
+                    "another program, or its symlink now points elsewhere); nothing was "
+                    "written: try again"), code="changed")])
+            _atomic_write(real, content)
             return WriteResult(path, block, len(accepted), refused, ids,
                                hashlib.sha256(content).hexdigest(), book, led.full_load)
     except UnicodeDecodeError as exc:  # the target's own text (the loader reports others)

@@ -401,3 +401,56 @@ def test_an_effective_date_before_the_next_invoice_does_not_release_the_hold() -
     ok = load(loaded.text.replace("effective: 2026-02-20", "effective: 2026-03-01"), base=False)
     assert ok.codes == []
     assert ok.state("ADJ-1") == "applied"
+
+
+# -- second round: the writer's file between reading and replacing -----------------------
+
+
+def _during_judging(monkeypatch: pytest.MonkeyPatch, act) -> None:
+    """Run `act` after the writer read its target and before it replaces it."""
+    from beancount_adjustments import writer
+    judge = writer._judge
+
+    def judged(*args, **kwargs):
+        act()
+        return judge(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "_judge", judged)
+
+
+def test_a_symlink_swapped_during_a_write_overwrites_nothing(tmp_path, monkeypatch) -> None:
+    from test_writer_safety import LEDGER, NOW, credit
+
+    from beancount_adjustments import writer
+    real, other = tmp_path / "real.beancount", tmp_path / "other.beancount"
+    real.write_text(LEDGER)
+    other.write_text("; another file, not this ledger\n")
+    link = tmp_path / "main.beancount"
+    link.symlink_to(real)
+    before = {p: p.read_bytes() for p in (real, other)}
+
+    def swap() -> None:
+        link.unlink()
+        link.symlink_to(other)
+
+    _during_judging(monkeypatch, swap)
+    with pytest.raises(writer.WriteRefused) as refused:
+        writer.write_requests(link, [credit("10.00")], now=NOW)
+    assert "changed" in str(refused.value)
+    assert {p: p.read_bytes() for p in (real, other)} == before
+
+
+def test_an_edit_saved_during_a_write_is_not_lost(tmp_path, monkeypatch) -> None:
+    """An editor saving the file (no lock taken) while the writer judges: the
+    write must not replace the file with what it read before."""
+    from test_writer_safety import LEDGER, NOW, credit
+
+    from beancount_adjustments import writer
+    path = tmp_path / "main.beancount"
+    path.write_text(LEDGER)
+    edit = "\n2024-03-20 custom \"adjustment-user\" \"dana\" \"agent\"\n"
+    _during_judging(monkeypatch, lambda: path.write_text(LEDGER + edit))
+    with pytest.raises(writer.WriteRefused) as refused:
+        writer.write_requests(path, [credit("10.00")], now=NOW)
+    assert "changed" in str(refused.value)
+    assert path.read_text() == LEDGER + edit
