@@ -454,3 +454,13 @@ def test_an_edit_saved_during_a_write_is_not_lost(tmp_path, monkeypatch) -> None
         writer.write_requests(path, [credit("10.00")], now=NOW)
     assert "changed" in str(refused.value)
     assert path.read_text() == LEDGER + edit
+
+
+def test_a_statement_file_name_never_breaks_the_header() -> None:
+    """A customer id is ledger text and may hold a line break: the download's
+    Content-Disposition must stay one header line (Werkzeug refuses it: a 500)."""
+    from beancount_adjustments.fava_ext import _inline
+    header = _inline("statement-cust\r\nSet-Cookie: x=1.html")
+    assert "\r" not in header
+    assert "\n" not in header
+    assert header.startswith('inline; filename="statement-cust__Set-Cookie: x=1.html"')
