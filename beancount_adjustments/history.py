@@ -63,6 +63,13 @@ replay. The comparison checks exactly that, in three parts:
    pending at REV may be edited freely (nobody had decided on them yet);
    their approvals are covered by 3 once one is given.
 
+Three more rules hold whatever the dates: every lock REV held is still
+held (`reopened_periods`); the invoices and orders an adjustment decided at
+REV names keep their customer, currency and amount (`changed_references`);
+and a signing key or a `git:` e-mail new since REV, which would let its
+holder decide as a user, is committed by that user under `git-identity`,
+and a new key is a warning otherwise (`identity_lines`).
+
 `git-identity`
 --------------
 
