@@ -422,8 +422,14 @@ def create(ledger: str | Path, *, customer: str, type: str,
         if ext:
             for filed in book.facts.requests:
                 adj = book.get(filed.id) if filed.external_id == ext else None
-                if adj is not None:
-                    raise _Found(Adjustment.of(adj, existing=True, book=book))
+                if adj is None:
+                    continue
+                if user not in (filed.requested_by, filed.entered_by):
+                    # A retry is its filer's: another user's call must not be handed
+                    # someone else's request (reason, notes) as if it were theirs.
+                    raise ApiError("conflict", f"external_id {ext!r} is already used by a "
+                                   "request another user filed; use your own external_id")
+                raise _Found(Adjustment.of(adj, existing=True, book=book))
         if texts["id"] and texts["id"] in book.adjustments:
             raise ApiError("conflict", f"the id {texts['id']} is already taken")
         try:

@@ -17,6 +17,7 @@ from typing import Any
 from beancount.core import data
 from beancount.core.amount import Amount
 
+from beancount_adjustments.core import lookalike
 from beancount_adjustments.core.models import (
     Action,
     Annotation,
@@ -52,6 +53,37 @@ CATEGORY_DECLARATION = "adjustment-category"
 
 TYPE_RE = re.compile(r"^(credit|debit|billing):[a-z0-9][a-z0-9-]*$")
 CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9-]*$")
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+"""What no text may hold: NUL, the C0 controls but tab and newline, DEL (a NUL
+from a spreadsheet cell would end Beancount's reading of the string; \\x1e and
+\\x1f are the digest's separators; the others are invisible in every viewer)."""
+_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
+"""Names, ids, accounts and the like: no tab or newline either."""
+_DIGESTED_ONE_LINE = ("customer", "requested-by", "entered-by", "invoice", "order", "document",
+                      "risk")
+"""A request's one-line texts the digest reads (type and category have their own
+patterns, ids and accounts Beancount's grammar)."""
+
+
+def control_problem(what: str, text: str | None, *, one_line: bool = True) -> str | None:
+    """Why `text` cannot be in a ledger (a control character in it), or None.
+
+    The one rule: the request reader refuses what the writer, the CLI, the API
+    and CSV import refuse, with this same message.
+    """
+    if text is None:
+        return None
+    found = (_CONTROL_ONE_LINE if one_line else _CONTROL).search(text)
+    if found is None:
+        return None
+    char = found.group()
+    name = {"\x00": "a NUL byte", "\t": "a tab", "\n": "a line break", "\r": "a carriage return",
+            "\x7f": "a DEL character"}.get(char, f"the control character U+{ord(char):04X}")
+    return (f"{what} holds {name} (at character {found.start() + 1}); remove it: no control "
+            "character is written to a ledger (an approval's digest could not tell the "
+            "fields apart)")
+
 
 def source_of(entry: Any) -> Source:
     meta = getattr(entry, "meta", None) or {}
@@ -228,6 +260,14 @@ class Reader:
         if not names:
             self.problem("malformed-directive", source,
                          f'{what} needs a user name: custom "{USER}" "bob" "manager".')
+            return None
+        hidden = lookalike.invisible(names[0]) or (
+            "a control character" if _CONTROL_ONE_LINE.search(names[0]) else None)
+        if hidden is not None:
+            # "bo\u200bb" reads as bob on every page, and decides as someone else.
+            self.problem("malformed-directive", source,
+                         f"{what}: the user name {names[0]!r} holds an invisible character "
+                         f"({hidden}); it would read as another name: remove it.")
             return None
         limit = self.amount(entry.meta, "limit", source, f"user {names[0]}")
         if limit is not None and limit.number < 0:
@@ -533,6 +573,16 @@ class Reader:
                 value = _plain(value) or self.text(meta, key, source, adj_id)
             optional[key] = value
         pick = optional.get
+        control = (control_problem("`reason:`", reason, one_line=False)
+                   or next(filter(None, (control_problem(f"`{key}:`", text) for key, text in (
+                       ("customer", customer), ("requested-by", requested_by),
+                       *((key, pick(key)) for key in _DIGESTED_ONE_LINE[2:]))
+                       if text is not None)), None))
+        if control is not None:
+            # \x1e and \x1f separate the digest's fields: text moved across them
+            # would keep an approval.
+            self.problem("bad-metadata", source, f"{adj_id}: {control}.", adj_id)
+            return None
         risk, chain = pick("risk"), pick("chain")
         return Request(
             adj_id, entry.date, adj_type, category, customer, requested_by, reason,

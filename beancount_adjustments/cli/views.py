@@ -324,7 +324,7 @@ def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> N
             click.echo(f"{len(errors)} error{'s' if len(errors) != 1 else ''}")
         if past is not None:
             past.echo()
-    if errors or (past is not None and past.findings):
+    if errors or (past is not None and past.failures):
         raise click.exceptions.Exit(1)
 
 
@@ -346,10 +346,18 @@ class _Since:
             return f"since {rev}: {self.note}"
         counted = (f"{_plural(self.decided, 'adjustment')} decided at {self.repo.rev}, "
                    f"{_plural(self.new, 'new decision')}")
-        if self.findings:
-            return (f"since {rev}: {_plural(len(self.findings), 'finding')}: the past is not "
+        warnings = sum(1 for f in self.findings if f.warning)
+        if warnings:
+            counted += f"; {_plural(warnings, 'warning')} to look at"
+        if self.failures:
+            return (f"since {rev}: {_plural(len(self.failures), 'finding')}: the past is not "
                     f"append-only ({counted})")
         return f"since {rev}: the past is intact ({counted})"
+
+    @property
+    def failures(self) -> list[history.Finding]:
+        """The findings that fail the check (warnings do not)."""
+        return [f for f in self.findings if not f.warning]
 
     def echo(self) -> None:
         for finding in self.findings:

@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 from pydantic import Field
 
 from beancount_adjustments.core import digest as digests
+from beancount_adjustments.core import lookalike
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.lifecycle import TRANSITIONS
 from beancount_adjustments.core.models import (
@@ -65,6 +66,7 @@ from beancount_adjustments.core.models import (
     TypePolicy,
     UserGrant,
     build,
+    is_under,
     maker,
     receivable_totals,
     reference_terms,
@@ -589,6 +591,7 @@ class _Replay:
         self.current: Request | Event | None = None
         """What the replay is judging: where an internal failure is reported."""
         self.check_rows()
+        self.check_user_names()
 
     # -- reporting -----------------------------------------------------------
 
@@ -645,6 +648,18 @@ class _Replay:
                           f"{', '.join(unheld)} on {policy.date}, so requests asking for "
                           "review cannot be approved; check the spelling or declare a user "
                           "with the role.", policy.source)
+
+    def check_user_names(self) -> None:
+        """Warn at a user line whose name reads as another user's (a Cyrillic o in "bob")."""
+        first: dict[str, UserGrant] = {}
+        for grant in sorted(self.facts.grants, key=lambda g: (g.date, g.source)):
+            seen = first.setdefault(lookalike.skeleton(grant.user), grant)
+            if seen.user != grant.user:
+                self.warn("lookalike-user",
+                          f'user "{grant.user}" reads as the user "{seen.user}" declared at '
+                          f"{seen.source.filename}:{seen.source.lineno}: a decision by one "
+                          "would pass for the other's on every page; give them names that "
+                          "differ to the eye.", grant.source)
 
     # -- the timeline --------------------------------------------------------
 
@@ -993,6 +1008,18 @@ class _Replay:
                       f"{rid}: the postings move nothing on accounts under {root}; an "
                       "adjustment must change what the customer owes.", source, adj)
             return None
+        if self.settings.customer_account is not None:
+            # Another customer's own account would be moved under this customer's
+            # tier and chain, and show on the other's statement.
+            owners = {self.settings.account_owner(account) for account, _, _ in request.postings
+                      if is_under(account, root)} - {None, request.customer}
+            if owners:
+                self.fail("customer-account",
+                          f"{rid}: the postings move the own account of "
+                          f"{', '.join(sorted(o for o in owners if o))}, and the request is "
+                          f"for {request.customer}; a request moves only its own customer's "
+                          "account (file one for each customer).", source, adj)
+                return None
         if len(totals) > 1:
             self.fail("mixed-currencies",
                       f"{rid}: the postings move {', '.join(sorted(totals))} on {root}; "
@@ -1303,7 +1330,7 @@ class _Replay:
             else:
                 self.refuse(adj, event, code, message)
 
-        held = held_until_billed(self.rules, adj, date)
+        held = held_until_billed(self.rules, adj, date, effective)
         if held is not None:
             refuse(*held)
             return

@@ -87,7 +87,10 @@ class Rules:
         index = self._billed
         if not index and self.invoices:
             for ref in self.invoices.values():
-                if ref.customer is not None:
+                # A bill raises what the customer owes: an `invoice-id:` on a
+                # transaction that does not is no bill (it releases no hold).
+                if (ref.customer is not None and ref.amount is not None
+                        and ref.amount.number > 0):
                     index.setdefault(ref.customer, []).append((ref.date, ref.id))
             for dates in index.values():
                 dates.sort()
@@ -95,14 +98,17 @@ class Rules:
         return index.get(customer, [])
 
 
-def held_until_billed(rules: Rules, situation: Situation,
-                      date: datetime.date) -> Denial | None:
+def held_until_billed(rules: Rules, situation: Situation, date: datetime.date,
+                      effective: datetime.date | None = None) -> Denial | None:
     """Why applying on `date` is too early under `hold-until-billed`, or None:
-    the customer must have an invoice dated after the approval, by `date`."""
+    the customer must have an invoice dated after the approval, by `date` and by
+    the day the effect is booked (`effective`, else the request's `effective:`):
+    booked before the bill, the credit would land on the bill it was held from."""
     if not situation.hold_until_billed:
         return None
     request = situation.request
     approved = situation.decided_on or request.date
+    date = min(date, effective or request.effective or date)
     invoices = rules.invoices_of(request.customer)
     start = bisect.bisect_right(invoices, (approved, "\uffff"))
     if start < len(invoices) and invoices[start][0] <= date:

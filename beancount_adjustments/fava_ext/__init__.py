@@ -939,7 +939,9 @@ def _by_customer_id(book: Book, filters: views.QueueFilters) -> views.QueueFilte
 
 
 def _inline(name: str) -> str:
-    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("\\", "_")
+    # Ledger text (a customer id) may hold control characters: never in a header.
+    ascii_name = "".join(c if c.isprintable() else "_" for c in name.encode(
+        "ascii", "replace").decode()).replace('"', "_").replace("\\", "_")
     return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 

@@ -63,6 +63,13 @@ replay. The comparison checks exactly that, in three parts:
    pending at REV may be edited freely (nobody had decided on them yet);
    their approvals are covered by 3 once one is given.
 
+Three more rules hold whatever the dates: every lock REV held is still
+held (`reopened_periods`); the invoices and orders an adjustment decided at
+REV names keep their customer, currency and amount (`changed_references`);
+and a signing key or a `git:` e-mail new since REV, which would let its
+holder decide as a user, is committed by that user under `git-identity`,
+and a new key is a warning otherwise (`identity_lines`).
+
 `git-identity`
 --------------
 
@@ -106,7 +113,16 @@ from beancount.core import data
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
-from beancount_adjustments.core.models import Adjustment, Event, Request, Source, State, TypePolicy
+from beancount_adjustments.core.models import (
+    Adjustment,
+    Event,
+    Request,
+    Source,
+    State,
+    Terms,
+    TypePolicy,
+    reference_terms,
+)
 
 PAST_DIRECTIVES = frozenset({
     "adjustment-user", "adjustment-customer", "adjustment-approval", "adjustment-policy",
@@ -134,6 +150,8 @@ class Finding(NamedTuple):
     at_rev: bool = False
     """The line is in the ledger as it was at REV (the current ledger has none)."""
     adjustment_id: str | None = None
+    warning: bool = False
+    """Listed for an auditor to look at, and no failure (a new signing key)."""
 
 
 @dataclass(frozen=True)
@@ -161,8 +179,8 @@ NOT_COMMITTED = "not committed"
 UNCOMMITTED = "the commit about to be made"
 """The `sha` of the pending commit `--pre-commit` judges uncommitted lines as."""
 
-CommitOf = Callable[[Event], "Sequence[Commit] | str"]
-"""The commits after REV that wrote an event's lines, or `NOT_COMMITTED`."""
+CommitOf = Callable[[Source], "Sequence[Commit] | str"]
+"""The commits after REV that wrote the lines of the entry at a source, or `NOT_COMMITTED`."""
 
 
 # -- pure helpers ---------------------------------------------------------------------
@@ -336,9 +354,93 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
         seen = {(f.filename, f.lineno) for f in findings}
         findings += [f for f in backdated_items(old.book, new.book, cutoff, rev=rev)
                      if (f.filename, f.lineno) not in seen]
+    findings += reopened_periods(old.book, new.book, cutoff, rev=rev)
+    findings += changed_references(old.book, new.book, rev=rev)
     if commit_of is not None:
         findings += check_git_identity(old, new, commit_of)
+    findings += identity_lines(old.book, new.book, cutoff, commit_of, rev=rev)
     return findings
+
+
+def reopened_periods(old: Book, new: Book, cutoff: datetime.date | None, *,
+                     rev: str = "REV") -> list[Finding]:
+    """Locks REV held that no lock now holds as firmly, whatever their date.
+
+    A lock is held when a lock now is dated on or before it and closes at
+    least as much; removing it, dating it later or closing less reopens a
+    period REV had closed. Locks dated on or before REV's last decision are
+    `compare_directives`'s already.
+    """
+    findings = []
+    kept = {(lock.date, lock.through, lock.by) for lock in old.locks}
+    for lock in old.locks:
+        if cutoff is not None and lock.date <= cutoff:
+            continue
+        if any(now.date <= lock.date and now.through >= lock.through for now in new.locks):
+            continue
+        twin = next((now for now in new.locks if (now.date, now.through, now.by) not in kept
+                     and (now.date == lock.date or now.through == lock.through)), None)
+        what = (f"the lock of {lock.date} closing the period through {lock.through}")
+        if twin is None:
+            findings.append(Finding(
+                "reopened-period",
+                f"{what} is no longer in the ledger: a period {rev} had closed is open again "
+                "(rewriting the past); restore it (a later lock may close more, never less)",
+                lock.source.filename, lock.source.lineno, at_rev=True))
+        else:
+            findings.append(Finding(
+                "reopened-period",
+                f"{what} at {rev} is dated {twin.date} and closes through {twin.through} "
+                f"now: a period {rev} had closed is open again (rewriting the past); restore "
+                "it (a later lock may close more, never less)",
+                twin.source.filename, twin.source.lineno))
+    return findings
+
+
+def changed_references(old: Book, new: Book, *, rev: str = "REV") -> list[Finding]:
+    """Invoices and orders named by adjustments decided at REV whose customer,
+    currency or amount changed: they bound how much may be credited."""
+    named: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for adj in old.adjustments.values():
+        if not decided(adj):
+            continue
+        request = adj.request
+        for key, ref_id in (("invoice", request.invoice), ("order", request.order)):
+            if ref_id is not None:
+                named[(key, ref_id)].append(adj.id)
+    findings = []
+    for (key, ref_id), ids in sorted(named.items()):
+        refs_then, refs_now = ((old.invoices, new.invoices) if key == "invoice"
+                               else (old.orders, new.orders))
+        then, now = reference_terms(refs_then, ref_id), reference_terms(refs_now, ref_id)
+        if then is None or then == now:
+            continue
+        decided_by = f"{', '.join(ids)} decided at {rev}"
+        if now is None:
+            source = refs_then[ref_id].source
+            findings.append(Finding(
+                f"edited-{key}",
+                f"{key} {ref_id}, which {decided_by} named, is no longer in the ledger; "
+                f"restore it: it bounds what may be credited against it",
+                source.filename, source.lineno, at_rev=True, adjustment_id=ids[0]))
+            continue
+        changed = ", ".join(name for name, a, b in (
+            ("customer", then.customer, now.customer), ("currency", then.currency, now.currency),
+            ("amount", then.number, now.number)) if a != b)
+        source = refs_now[ref_id].source
+        findings.append(Finding(
+            f"edited-{key}",
+            f"{key} {ref_id}, which {decided_by} named, was edited since ({changed}: "
+            f"{_terms_text(then)} then, {_terms_text(now)} now): it bounds what may be "
+            f"credited against it; restore it and record a correction as a new entry",
+            source.filename, source.lineno, adjustment_id=ids[0]))
+    return findings
+
+
+def _terms_text(terms: Terms) -> str:
+    amount = (f"{terms.number} {terms.currency}" if terms.number is not None
+              else "no single amount")
+    return f"{amount} for {terms.customer or 'no customer'}"
 
 
 def compare_events(old: Sequence[Event], new: Sequence[Event], *,
@@ -632,7 +734,7 @@ def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf) -> lis
                 f"{event.date}: add one to their adjustment-user line", source.filename,
                 source.lineno))
             continue
-        commits = commit_of(event)
+        commits = commit_of(event.source)
         if isinstance(commits, str):
             findings.append(Finding(
                 "git-identity", f"{about}; it is not committed yet: {event.by} must commit it "
@@ -646,6 +748,71 @@ def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf) -> lis
             findings.append(Finding(
                 "git-identity", f"{about}; {commit} is by {who}, not "
                 f"{event.by} ({email}), and carries no good signature of theirs",
+                source.filename, source.lineno))
+    return findings
+
+
+def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
+                   commit_of: CommitOf | None, *, rev: str = "REV") -> list[Finding]:
+    """Signing keys and `git:` e-mails new since REV, dated after its last decision
+    (those on or before it are `compare_directives`'s).
+
+    A key signs "by" its user and a `git:` e-mail is who `git-identity` trusts, so
+    such a line, an ordinary append, would let anyone who edits the ledger decide
+    as that user. Where any policy requires git identity, the line must be
+    committed by the user it names as REV knew them (their `git:` e-mail at REV,
+    else the one now); anywhere else a new key is a warning an auditor sees.
+    """
+    held_keys = Counter((k.date, k.user, k.key) for k in old.facts.keys)
+    held_grants = Counter(g.model_copy(update={"source": _NOWHERE}) for g in old.facts.grants)
+    lines: list[tuple[str, str, datetime.date, Source]] = []
+    for key in new.facts.keys:
+        content = (key.date, key.user, key.key)
+        if held_keys[content] > 0:
+            held_keys[content] -= 1
+        elif cutoff is None or key.date > cutoff:
+            lines.append(("adjustment-key", key.user, key.date, key.source))
+    for grant in new.facts.grants:
+        line = grant.model_copy(update={"source": _NOWHERE})
+        if held_grants[line] > 0:
+            held_grants[line] -= 1
+        elif (grant.git and (cutoff is None or grant.date > cutoff)
+              and git_email_of(old, grant.user, grant.date) not in (None, grant.git)):
+            lines.append(("adjustment-user `git:`", grant.user, grant.date, grant.source))
+    required = commit_of is not None and any(
+        getattr(policy, "git_identity", None) for policy in new.facts.policies)
+    findings = []
+    for what, user, date, source in lines:
+        about = (f"the {what} line for {user} dated {date} is new since {rev}: it lets "
+                 f"whoever holds it decide as {user}")
+        if not required or commit_of is None:
+            if what == "adjustment-key":
+                findings.append(Finding(
+                    "new-key", f"{about} (approvals signed with the key count as {user}'s); "
+                    f"check that {user} registered it", source.filename, source.lineno,
+                    warning=True))
+            continue
+        email = git_email_of(old, user, date) or git_email_of(new, user, date)
+        if email is None:
+            findings.append(Finding(
+                "git-identity", f"{about}, and git-identity is required while {user} has no "
+                f"`git:` e-mail: add one to their adjustment-user line, committed by them",
+                source.filename, source.lineno))
+            continue
+        commits = commit_of(source)
+        if isinstance(commits, str):
+            findings.append(Finding(
+                "git-identity", f"{about}; it is not committed yet: {user} must commit it as "
+                f"{email}", source.filename, source.lineno))
+            continue
+        wrong = [c for c in commits if not commit_matches(c, email)]
+        if wrong:
+            who = ", ".join(sorted({c.author_email for c in wrong}))
+            commit = ("the commit about to be made" if wrong[0].sha == UNCOMMITTED
+                      else f"commit {wrong[0].sha[:12]}")
+            findings.append(Finding(
+                "git-identity", f"{about}; git-identity is required, and {commit} is by "
+                f"{who}, not {user} ({email}), and carries no good signature of theirs",
                 source.filename, source.lineno))
     return findings
 
@@ -680,14 +847,14 @@ class Repository:
 
     # -- git-identity: who committed a line ------------------------------------------
 
-    def commits_of(self, event: Event) -> Sequence[Commit] | str:
-        """The commits after REV that wrote the event's lines (`CommitOf`)."""
-        path = Path(event.source.filename)
+    def commits_of(self, source: Source) -> Sequence[Commit] | str:
+        """The commits after REV that wrote the lines of the entry at `source` (`CommitOf`)."""
+        path = Path(source.filename)
         try:
             relative = path.resolve().relative_to(self.top)
         except ValueError:
             return NOT_COMMITTED
-        lines = _entry_lines(path, event.source.lineno)
+        lines = _entry_lines(path, source.lineno)
         blame = self._blame(relative.as_posix())
         shas = [blame.get(n) for n in lines]
         commits = [self._commit(sha) for sha in dict.fromkeys(
@@ -825,15 +992,17 @@ def snapshot_at(repo: Repository,
 
 
 def format_finding(finding: Finding, rev: str, rev_name: Callable[[str], str]) -> str:
-    """`file:line: message [code]`; a line of REV's ledger is marked `(at REV)`."""
+    """`file:line: message [code]`; a line of REV's ledger is marked `(at REV)`, a
+    warning `warning:`."""
+    message = f"warning: {finding.message}" if finding.warning else finding.message
     if finding.at_rev:
         return (f"{rev_name(finding.filename)}:{finding.lineno}: (at {rev}) "
-                f"{finding.message} [{finding.code}]")
-    return f"{finding.filename}:{finding.lineno}: {finding.message} [{finding.code}]"
+                f"{message} [{finding.code}]")
+    return f"{finding.filename}:{finding.lineno}: {message} [{finding.code}]"
 
 
 def finding_json(finding: Finding, rev_name: Callable[[str], str]) -> dict[str, Any]:
     return {"code": finding.code, "message": finding.message,
             "file": rev_name(finding.filename) if finding.at_rev else finding.filename,
             "line": finding.lineno, "at_rev": finding.at_rev,
-            "adjustment_id": finding.adjustment_id}
+            "adjustment_id": finding.adjustment_id, "warning": finding.warning}

@@ -138,7 +138,7 @@ from beancount.ops import validation
 from beancount.parser import parser
 
 from beancount_adjustments.beans import render
-from beancount_adjustments.beans.directives import EVENT, Reader
+from beancount_adjustments.beans.directives import EVENT, Reader, control_problem
 from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.loading import Snapshot, absolute, load_uncached
 from beancount_adjustments.core.book import Book, Facts, replay
@@ -167,6 +167,7 @@ __all__ = [
     "Refusal",
     "WriteRefused",
     "WriteResult",
+    "control_problem",
     "file_sha256",
     "next_id",
     "request_meta",
@@ -186,28 +187,6 @@ CORE_REQUEST_KEYS = frozenset({"adjustment-type", "category", "customer", "reaso
 DATE_META_KEYS = frozenset({"effective", "aging-from"})
 BOOL_META_KEYS = frozenset({"approval-required", "on-statement"})
 """Keys written as Beancount booleans (`TRUE`/`FALSE`) from the texts "TRUE"/"FALSE"."""
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-"""What no text a tool writes may hold: NUL, the C0 controls but tab and
-newline, DEL (a NUL from a spreadsheet cell would end Beancount's reading of
-the string; the others are invisible in every viewer)."""
-_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
-"""Names, ids, accounts and the like: no tab or newline either."""
-
-
-def control_problem(what: str, text: str | None, *, one_line: bool = True) -> str | None:
-    """Why `text` cannot be written (a control character in it), or None."""
-    if text is None:
-        return None
-    found = (_CONTROL_ONE_LINE if one_line else _CONTROL).search(text)
-    if found is None:
-        return None
-    char = found.group()
-    name = {"\x00": "a NUL byte", "\t": "a tab", "\n": "a line break", "\r": "a carriage return",
-            "\x7f": "a DEL character"}.get(char, f"the control character U+{ord(char):04X}")
-    return (f"{what} holds {name} (at character {found.start() + 1}); remove it: no control "
-            "character is written to a ledger")
-
 
 MAX_WHOLE_DIGITS = 15
 """Digits before the decimal point a posting may have (as `amounts.MAX_DIGITS`)."""
@@ -446,6 +425,21 @@ def os_refusal(path: Path, exc: OSError | UnicodeDecodeError, doing: str) -> Wri
                                  "written, the files are as they were")])
 
 
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    """What tells a file apart from itself changed or replaced: device, inode, size
+    and modification time."""
+    found = os.stat(path)
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+
+
+def _read_with_identity(path: Path) -> tuple[bytes, tuple[int, int, int, int]]:
+    """The file's bytes and its identity as they were read (one open file)."""
+    with path.open("rb") as handle:
+        found = os.fstat(handle.fileno())
+        raw = handle.read()
+    return raw, (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+
+
 def _atomic_write(target: Path, content: bytes) -> None:
     """Replace the real file of `target` by `content`, all or nothing (a symlink
     stays a symlink: the file it points to is replaced)."""
@@ -678,7 +672,8 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
             doing = "read"
             if not dry_run:
                 _remove_stray_temporaries(path)
-            raw = path.read_bytes()
+            real = real_file(path)
+            raw, identity = _read_with_identity(real)
             if (expected_sha256 is not None
                     and hashlib.sha256(raw).hexdigest() != expected_sha256):
                 raise WriteRefused([Refusal(str(path),
@@ -704,7 +699,15 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
                                    hashlib.sha256(raw).hexdigest(), book, led.full_load)
             content = render.appended(led.existing, block).encode("utf-8")
             doing = "write"
-            _atomic_write(path, content)
+            # The lock keeps other writers out, not an editor saving the file or a
+            # symlink swapped meanwhile: replacing it now would drop that edit, or
+            # write this file's text over another one.
+            if real_file(path) != real or _identity(real) != identity:
+                raise WriteRefused([Refusal(str(path), (
+                    "the file changed while the entries were being judged (saved by "
+                    "another program, or its symlink now points elsewhere); nothing was "
+                    "written: try again"), code="changed")])
+            _atomic_write(real, content)
             return WriteResult(path, block, len(accepted), refused, ids,
                                hashlib.sha256(content).hexdigest(), book, led.full_load)
     except UnicodeDecodeError as exc:  # the target's own text (the loader reports others)
