@@ -56,12 +56,11 @@ from beancount_adjustments.plugin import parse_settings
 from beancount_adjustments.writer import (
     DEFAULT_TARGET_NAME,
     WriteRefused,
-    _atomic_write,
     locked,
     next_id,
-    real_file,
     writable_problem,
 )
+from beancount_adjustments.writer.files import atomic_write, real_file
 
 PLUGIN = "beancount_adjustments"
 DEFAULT_RECEIVABLE = "Assets:Receivable"
@@ -301,7 +300,7 @@ def _init(*, ledger: Path, target: Path, people: list[User], clients: list[Custo
     # Judge before the ledger changes: the new file, and a copy of the ledger
     # that includes it, must load with no error the ledger did not have.
     check = ledger.parent / f".{ledger.name}.init-check.beancount"
-    _atomic_write(target, content.encode())
+    atomic_write(target, content.encode())
     try:
         check.write_bytes(new_ledger)
         try:
@@ -315,7 +314,7 @@ def _init(*, ledger: Path, target: Path, people: list[User], clients: list[Custo
                           f"{next(iter(new))}")
         if not _plugin_config(options2)[0]:
             raise Refused("the plugin did not run on the new ledger")
-        _atomic_write(ledger, new_ledger)
+        atomic_write(ledger, new_ledger)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(target)

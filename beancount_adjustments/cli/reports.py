@@ -127,15 +127,14 @@ def write_seal(ledger: Path, by: str, date: datetime.date,
     a read-only file, and any OS error (one line saying why)."""
     from beancount_adjustments.beans import render
     from beancount_adjustments.writer import (
-        _atomic_write,
         _remove_stray_temporaries,
         control_problem,
         ledger_locked,
         os_refusal,
-        real_file,
         resolve_target,
         writable_problem,
     )
+    from beancount_adjustments.writer.files import atomic_write, real_file
 
     def refuse(message: str) -> WriteRefused:
         return WriteRefused([Refusal(str(target), message)])
@@ -173,7 +172,7 @@ def write_seal(ledger: Path, by: str, date: datetime.date,
             existing = target.read_text(encoding="utf-8")
             block = render.render_block([seals.render_seal(plan, by)], existing)
             doing = "write"
-            _atomic_write(target, render.appended(existing, block).encode("utf-8"))
+            atomic_write(target, render.appended(existing, block).encode("utf-8"))
     except UnicodeDecodeError as exc:
         raise os_refusal(target, exc, "read") from None
     except OSError as exc:

@@ -148,9 +148,6 @@ class Directory:
                 _latest_group(grants, [g.date for g in grants], date) if grants else ())
         return found
 
-    def grants_on(self, user: str, date: datetime.date) -> list[UserGrant]:
-        return list(self._grants(user, date))
-
     def is_user(self, user: str, date: datetime.date) -> bool:
         found = self._grants_on.get((user, date))
         return bool(found if found is not None else self._grants(user, date))

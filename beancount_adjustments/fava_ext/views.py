@@ -13,7 +13,7 @@ import bisect
 import datetime
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import quote
@@ -307,15 +307,6 @@ class QueueRow:
     def reversal(self) -> bool:
         """A reversal awaiting approval (state `reversing`)."""
         return self.state == State.REVERSING
-
-    @property
-    def stage(self) -> str:
-        if self.state == State.APPROVED:
-            return "awaiting apply"
-        if self.state == State.REVERSING:
-            return (f"reversal {self.level}/{self.needed} → {self.next_role}"
-                    if self.next_role else "reversal")
-        return f"{self.level}/{self.needed} → {self.next_role}" if self.next_role else ""
 
 
 @dataclass(frozen=True)
@@ -871,13 +862,3 @@ def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: st
         notes=request.notes, approval_required=request.approval_required,
         customer_label=customer_label(index, request.customer, today),
         booked_hash=booked, reversal_hash=reversal, rejection=rejection(adj))
-
-
-def summarise_ids(ids: Iterable[str], limit: int = 8) -> str:
-    items = list(ids)
-    head = ", ".join(items[:limit])
-    return head + (f" and {len(items) - limit} more" if len(items) > limit else "")
-
-
-def known_users(index: BookIndex, on: datetime.date) -> Sequence[str]:
-    return index.users(on)

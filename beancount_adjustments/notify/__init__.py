@@ -131,17 +131,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import errno
-import fcntl
 import hashlib
 import json
 import logging
-import os
 import re
 import subprocess
 import tarfile
 import tempfile
-import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -159,6 +155,7 @@ from beancount_adjustments.reports.queries import (
     is_overdue,
     waiting_since,
 )
+from beancount_adjustments.writer.files import atomic_write, flocked
 
 CHANNEL = "adjustment-channel"
 STATE_VERSION = 2
@@ -730,11 +727,6 @@ def with_id(body: str, nid: str) -> str:
     return f"{body}\n\nNotice id: {nid}"
 
 
-def masked(url: str) -> str:
-    """A URL for output: never an expanded secret (only templates are shown)."""
-    return url
-
-
 # -- state ----------------------------------------------------------------------------
 
 
@@ -801,46 +793,19 @@ class SentState:
         before the rename, and the directory after it."""
         data = json.dumps({"version": STATE_VERSION, "sent": self.sent,
                            "sending": self.sending}, indent=1, sort_keys=True)
-        directory = self.path.parent
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        atomic_write(self.path, data.encode())
 
 
 @contextlib.contextmanager
 def locked(state_path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold an exclusive flock on `<state>.lock` (waits up to `timeout` seconds)."""
-    lock = state_path.with_name(state_path.name + ".lock")
-    with open(lock, "a") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise ChannelError(f"another notify run holds {lock}; gave up after "
-                                       f"{timeout:.0f} s") from exc
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def busy(lock: Path) -> ChannelError:
+        return ChannelError(f"another notify run holds {lock}; gave up after {timeout:.0f} s")
+
+    with flocked([state_path.with_name(state_path.name + ".lock")], timeout=timeout,
+                 busy=busy):
+        yield
 
 
 # -- a run ------------------------------------------------------------------------------

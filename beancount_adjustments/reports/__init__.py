@@ -79,7 +79,7 @@ import html
 import io
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Any
@@ -601,8 +601,3 @@ def report_text(report: str, book: Book, scope: Scope, fmt: str,
     rows = build(report, book, scope, today)
     return render(rows, fmt, title=f"Adjustments: {report}", subtitle=scope.describe(),
                   model=MODELS[report])
-
-
-def rows_as_dicts(rows: Iterable[Frozen]) -> list[dict[str, Any]]:
-    """Rows as plain dicts (for tools that post-process)."""
-    return [row.model_dump() for row in rows]

@@ -115,13 +115,10 @@ import bisect
 import dataclasses
 import datetime
 import errno
-import fcntl
 import hashlib
 import os
 import re
 import stat
-import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
@@ -158,6 +155,7 @@ from beancount_adjustments.core.policy import chain_text
 from beancount_adjustments.core.seals import verify_seals
 from beancount_adjustments.core.signatures import sign_event
 from beancount_adjustments.plugin import book_of, collector_paused
+from beancount_adjustments.writer.files import atomic_write, flocked, real_file
 
 __all__ = [
     "DEFAULT_TARGET_NAME",
@@ -331,46 +329,19 @@ def lock_path(target: Path) -> Path:
     return real.parent / f".{real.name}.lock"
 
 
-def _lock_fd(path: Path) -> int:
-    """A descriptor to `flock` for `path`: its sidecar lock file, or, where that
-    cannot be created (a read-only directory), the directory itself."""
-    try:
-        return os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as exc:
-        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
-            raise
-        return os.open(lock_path(path).parent, os.O_RDONLY)
-
-
 @contextmanager
 def locked(*paths: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold the exclusive locks of `paths` (see the module's manual), taken in
     one order (their real paths sorted) so that two writers never deadlock."""
     reals = sorted({os.path.realpath(p) for p in paths})
-    fds: list[int] = []
-    try:
-        deadline = time.monotonic() + timeout
-        for real in reals:
-            fd = _lock_fd(Path(real))
-            fds.append(fd)
-            pause = 0.002
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise WriteRefused([Refusal(
-                            real, f"another writer has held the lock {lock_path(Path(real))} "
-                            f"for {timeout:.0f} s; try again")]) from None
-                    time.sleep(pause)
-                    pause = min(pause * 2, 0.05)
+    owners = {lock_path(Path(real)): real for real in reals}
+
+    def busy(lock: Path) -> WriteRefused:
+        return WriteRefused([Refusal(owners[lock], f"another writer has held the lock {lock} "
+                                     f"for {timeout:.0f} s; try again")])
+
+    with flocked(list(owners), timeout=timeout, busy=busy):
         yield
-    finally:
-        for fd in fds:
-            os.close(fd)  # closing the descriptor releases the lock
 
 
 @contextmanager
@@ -380,11 +351,6 @@ def ledger_locked(ledger: Path, target: Path, timeout: float = LOCK_TIMEOUT) -> 
     ledgers including one file do not lose each other's entries either)."""
     with locked(ledger, target, timeout=timeout):
         yield
-
-
-def real_file(path: Path) -> Path:
-    """The file a write to `path` changes: symlinks resolved (the link is kept)."""
-    return Path(os.path.realpath(path))
 
 
 def writable_problem(path: Path) -> str | None:
@@ -438,36 +404,6 @@ def _read_with_identity(path: Path) -> tuple[bytes, tuple[int, int, int, int]]:
         found = os.fstat(handle.fileno())
         raw = handle.read()
     return raw, (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
-
-
-def _atomic_write(target: Path, content: bytes) -> None:
-    """Replace the real file of `target` by `content`, all or nothing (a symlink
-    stays a symlink: the file it points to is replaced)."""
-    target = real_file(target)
-    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        try:
-            view = memoryview(content)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    # The rename is durable only once the directory is on disk too (where the
-    # file system can say so: some refuse fsync on a directory).
-    with suppress(OSError):
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def _remove_stray_temporaries(target: Path) -> None:
@@ -707,7 +643,7 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
                     "the file changed while the entries were being judged (saved by "
                     "another program, or its symlink now points elsewhere); nothing was "
                     "written: try again"), code="changed")])
-            _atomic_write(real, content)
+            atomic_write(real, content)
             return WriteResult(path, block, len(accepted), refused, ids,
                                hashlib.sha256(content).hexdigest(), book, led.full_load)
     except UnicodeDecodeError as exc:  # the target's own text (the loader reports others)
