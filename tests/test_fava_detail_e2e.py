@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from test_fava_detail import EUR, REVERSAL
-from test_fava_e2e import SHOTS, page, serve, sync_api  # noqa: F401  (the `page` fixture)
+from test_fava_e2e import SHOTS, serve, sync_api
 from test_fava_ext import DEMO_CONFIG, ledger_text
 
 # The rendered size of each chart text: its font size times the scale the svg
@@ -31,7 +31,7 @@ def fava(tmp_path: Path) -> Any:
 
 
 @pytest.mark.parametrize("width", [1400, 1000])
-def test_reports_charts_read_at_11px_or_more(fava: tuple[str, Path], page: Any,  # noqa: F811
+def test_reports_charts_read_at_11px_or_more(fava: tuple[str, Path], page: Any,
                                              width: int) -> None:
     url, _ = fava
     page.set_viewport_size({"width": width, "height": 1000})
@@ -53,7 +53,7 @@ def test_reports_charts_read_at_11px_or_more(fava: tuple[str, Path], page: Any, 
 
 
 def test_detail_links_open_favas_context_of_the_entries(fava: tuple[str, Path],
-                                                        page: Any) -> None:  # noqa: F811
+                                                        page: Any) -> None:
     url, _ = fava
     expect = sync_api.expect
     page.goto(url + "?view=detail&id=ADJ-7")

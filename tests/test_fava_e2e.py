@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import CHROMIUM
 from test_fava_ext import DEMO_CONFIG, HEADER_CONFIG, ledger_text
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "artifacts" / "screenshots"
+SHOTS.mkdir(parents=True, exist_ok=True)
 
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)",
@@ -92,20 +91,6 @@ def serve(ledger: Path) -> Iterator[tuple[str, Path]]:
         proc.wait(timeout=20)
 
 
-@pytest.fixture
-def page() -> Iterator[Any]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                      accept_downloads=True)
-        tab = context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.errors = errors
-        yield tab
-        context.close()
-        browser.close()
 
 
 def test_queue_batch_approve_detail_and_export(fava: tuple[str, Path], page: Any) -> None:

@@ -13,34 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_fava_e2e import ARGS, CHROMIUM, serve, sync_api
+from test_fava_e2e import serve, sync_api
 from test_fava_ext import DEMO_CONFIG, ledger_text
 from test_fava_form import EXTRA
 
 SHOTS = Path("/tmp/shots-fava-ui")
+SHOTS.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture
 def fava(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     ledger = tmp_path / "main.beancount"
     ledger.write_text(ledger_text(DEMO_CONFIG) + EXTRA, encoding="utf-8")
-    SHOTS.mkdir(parents=True, exist_ok=True)
     yield from serve(ledger)
 
 
-@pytest.fixture
-def page() -> Iterator[Any]:
-    """A headless Chromium tab (as test_fava_e2e's), which records page errors."""
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        tab = context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.errors = errors
-        yield tab
-        context.close()
-        browser.close()
 
 
 def act_as(tab: Any, user: str) -> None:

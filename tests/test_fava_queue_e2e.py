@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_fava_e2e import ARGS, CHROMIUM, serve, sync_api
+from test_fava_e2e import serve, sync_api
 from test_fava_form_e2e import act_as
 
 from beancount_adjustments.demo import generate_ledger
 from ledgers import ROOT
 
 SHOTS = Path("/tmp/shots-gaps14")
+SHOTS.mkdir(parents=True, exist_ok=True)
 README_SHOTS = ROOT / "docs" / "screenshots"
 
 
@@ -31,23 +32,10 @@ README_SHOTS = ROOT / "docs" / "screenshots"
 def fava(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     ledger = tmp_path_factory.mktemp("queue-e2e") / "demo.beancount"
     ledger.write_text(generate_ledger(today=datetime.date.today()), encoding="utf-8")
-    SHOTS.mkdir(parents=True, exist_ok=True)
     for url, path in serve(ledger):
         yield url.replace("/test-ledger/", "/brightwave-analytics-demo/"), path
 
 
-@pytest.fixture
-def page() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        tab = context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.errors = errors
-        yield tab
-        context.close()
-        browser.close()
 
 
 COLUMN_WIDTHS = """() => Array.from(document.querySelectorAll("table.adj-queue-table")).map(

@@ -7,12 +7,12 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from test_fava_e2e import DEMO_CONFIG, SHOTS, ledger_text, page, serve  # noqa: F401
+from test_fava_e2e import DEMO_CONFIG, SHOTS, ledger_text, serve
 
 from ledgers import request
 
 
-def test_the_queue_shows_open_alerts_with_links(tmp_path: Path, page: Any) -> None:  # noqa: F811
+def test_the_queue_shows_open_alerts_with_links(tmp_path: Path, page: Any) -> None:
     today = datetime.date.today()
     start = (today - datetime.timedelta(days=400)).isoformat()
     days = [(today - datetime.timedelta(days=n)).isoformat() for n in (3, 2)]

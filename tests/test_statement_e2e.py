@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from test_fava_e2e import ARGS, CHROMIUM, serve
+from test_fava_e2e import serve
 from test_fava_ext import DEMO_CONFIG, ledger_text
 from test_statement import DEMO, number, receivable_balance
 
@@ -24,6 +24,7 @@ from beancount_adjustments.reports.statement import statement
 
 sync_api = pytest.importorskip("playwright.sync_api")
 SHOTS = Path("/tmp/shots-gaps15")
+SHOTS.mkdir(parents=True, exist_ok=True)
 START, END = datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)
 
 
@@ -37,19 +38,6 @@ def fava() -> Iterator[tuple[str, Path]]:
         yield url.replace("/test-ledger/", f"/{slug}/"), ledger
 
 
-@pytest.fixture
-def page() -> Iterator[Any]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        tab = context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.errors = errors
-        yield tab
-        context.close()
-        browser.close()
 
 
 def test_statement_page_closing_balance_is_the_books_balance(fava: tuple[str, Path],

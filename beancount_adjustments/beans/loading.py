@@ -36,6 +36,8 @@ from beancount import loader
 from beancount.core import data
 from beancount.utils import encryption
 
+from beancount_adjustments.core.errors import AdjustmentsError
+
 __all__ = ["DiskState", "Snapshot", "disk_state", "load_uncached", "snapshot"]
 
 
@@ -68,8 +70,10 @@ def code_stamp() -> str:
     return digest.hexdigest()[:16]
 
 
-class StaleCache(Exception):
+class StaleCache(AdjustmentsError):
     """A pickle cache of a load made by another version of this package."""
+
+    code = "stale-cache"
 
 
 class Stamp(str):
