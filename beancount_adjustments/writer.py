@@ -59,8 +59,11 @@ What a write does, in order:
    later cannot change what an already written request needs.
 6. **Judge** them as the plugin will: parse the rendered text, read it with
    the plugin's own reader, add the new facts to a copy of the book's facts
-   and replay. An entry is refused when it brings a new problem (the
-   plugin's own message), when an event would be recorded without effect,
+   and replay (going on from the loaded book's replay when the new items
+   come after all it judged, `book.continued`; in full otherwise, and
+   `WriteResult.full_replay` says why). An entry is refused when it brings
+   a new problem (the plugin's own message), when an event would be
+   recorded without effect,
    and before that for what the book cannot see: an empty identity, an
    unknown id, an account not opened in the ledger on the request's date,
    postings that do not balance, an id already taken, an `external-id`
