@@ -24,6 +24,7 @@ arrival risk flags are computed on first read too.
 from __future__ import annotations
 
 import bisect
+import copy
 import dataclasses
 import datetime
 import itertools
@@ -336,6 +337,11 @@ class Tracked:
     def approvers(self) -> tuple[str, ...]:
         return tuple([a.by for a in self.approvals])
 
+    def copy(self) -> Tracked:
+        """A record to go on judging with, the original left as it is (its values
+        are immutable: a shallow copy is a separate record)."""
+        return copy.copy(self)
+
     def freeze(self) -> Adjustment:
         settings = self.settings
         return _adjustment(
@@ -435,11 +441,19 @@ class Adjustments(Mapping[str, Adjustment]):
         if found is None:
             tracked = self.tracked[adjustment_id]
             with _FREEZING:
-                if self._flags is not None:
-                    self._flags.settle()
-                    self._flags = None
+                self._settle()
                 found = self._frozen.setdefault(adjustment_id, tracked.freeze())
         return found
+
+    def settle(self) -> None:
+        """Work out the deferred risk flags now (reading any adjustment does)."""
+        with _FREEZING:
+            self._settle()
+
+    def _settle(self) -> None:
+        if self._flags is not None:
+            self._flags.settle()
+            self._flags = None
 
     def __contains__(self, adjustment_id: object) -> bool:
         return adjustment_id in self.tracked
@@ -473,6 +487,8 @@ class Book(Frozen):
     """Who holds what and the prices: what `permissions.denial` reads."""
     checks: tuple[tuple[str, Any], ...] = ()
     """The site's checks the replay ran (the writer re-judges with the same)."""
+    ended: Any = Field(default=None, repr=False)
+    """The replay as it ended (`_Replay`): what `continued` goes on from."""
 
     def get(self, adjustment_id: str) -> Adjustment | None:
         return self.adjustments.get(adjustment_id)
@@ -566,11 +582,7 @@ class _Replay:
         self.warnings: list[Problem] = []
         self.progress: dict[str, Tracked] = {}
         self.credited: dict[str, Decimal] = {}
-        self.requested_on: dict[str, datetime.date] = {}
-        for request in facts.requests:
-            first = self.requested_on.get(request.id)
-            self.requested_on[request.id] = request.date if first is None else min(
-                first, request.date)
+        self.requested_on = _first_dates(facts.requests)
         # Settings change only on the dates of policy directives: cached per type
         # and number of policies in force, not per day.
         self._settings_cache: dict[tuple[str, int], TypeSettings] = {}
@@ -584,14 +596,17 @@ class _Replay:
         self.declared: dict[str, list[Declaration]] = {}
         for declaration in sorted(facts.declarations, key=attrgetter("date")):
             self.declared.setdefault(declaration.name, []).append(declaration)
-        self._actions = {Action.APPROVE: self.approve, Action.REJECT: self.reject,
-                         Action.APPLY: self.apply_event, Action.CANCEL: self.cancel}
+        self._actions = self.actions()
         self.rules = Rules(self.directory, rates, self.matrix, facts.invoices)
         self._isos: dict[datetime.date, str] = {}
         self.current: Request | Event | None = None
         """What the replay is judging: where an internal failure is reported."""
         self.check_rows()
         self.check_user_names()
+
+    def actions(self) -> dict[Action, Callable[[Tracked, Event], None]]:
+        return {Action.APPROVE: self.approve, Action.REJECT: self.reject,
+                Action.APPLY: self.apply_event, Action.CANCEL: self.cancel}
 
     # -- reporting -----------------------------------------------------------
 
@@ -665,6 +680,20 @@ class _Replay:
 
     def timeline(self) -> list[Request | Event]:
         """Requests and events in ledger order (see the module docstring)."""
+        facts = self.facts
+        items: list[Request | Event]
+        if _read_in_order(facts):
+            # Read in Beancount's order (date, then line): only days whose entries
+            # come from several files need sorting by file.
+            return self.order(list(facts.timeline), read=True)
+        items = [*facts.requests, *facts.events]
+        items.sort(key=attrgetter("date"))
+        return self.order(items, read=False)
+
+    def order(self, items: list[Request | Event], read: bool) -> list[Request | Event]:
+        """`items` (sorted by date) in ledger order, day by day: by file and line
+        (`read`: in Beancount's order already, so only days from several files),
+        then by `at:` where several carry it."""
         rank = {name: index for index, name in enumerate(self.facts.files)}
 
         def key(item: Request | Event) -> tuple[int, int]:
@@ -674,15 +703,6 @@ class _Replay:
                 found = rank[source.filename] = len(rank)
             return (found, source.lineno)
 
-        facts = self.facts
-        items: list[Request | Event]
-        if len(facts.timeline) == len(facts.requests) + len(facts.events):
-            # Read in Beancount's order (date, then line): only days whose entries
-            # come from several files need sorting by file.
-            items = list(facts.timeline)
-        else:
-            items = [*facts.requests, *facts.events]
-            items.sort(key=attrgetter("date"))
         start, count = 0, len(items)
         while start < count:
             day = items[start].date
@@ -694,7 +714,7 @@ class _Replay:
                     files = 2
                 end += 1
             if end - start > 1:
-                if files > 1 or not facts.timeline:
+                if files > 1 or not read:
                     items[start:end] = sorted(items[start:end], key=key)
                 # Where several entries of one day carry `at:`, they take its order.
                 self._order_by_at(items, start, end)
@@ -717,21 +737,100 @@ class _Replay:
             items[position] = item
 
     def run(self) -> Book:
+        self.walk(self.timeline())
+        return self.book()
+
+    def walk(self, items: Iterable[Request | Event]) -> None:
         arrive, handle, event_type = self.arrive, self.handle, Event
-        for item in self.timeline():
+        for item in items:
             self.current = item
             if type(item) is event_type:
                 handle(item)
             else:
                 arrive(item)  # type: ignore[arg-type]
         self.current = None
+        # Every request has arrived: no event can come before its request any more.
+        self.requested_on = {}
+
+    def book(self) -> Book:
         return build(Book,
             adjustments=Adjustments(self.progress, self.deferred),
             problems=tuple(self.problems), warnings=tuple(self.warnings),
             directory=self.directory, matrix=self.matrix, policies=self.policies,
             locks=tuple(self.locks), invoices=self.facts.invoices, orders=self.facts.orders,
             settings=self.settings, facts=self.facts, rules=self.rules,
-            checks=tuple(self.checks))
+            checks=tuple(self.checks), ended=self)
+
+    def resume(self, facts: Facts, requests: Sequence[Request], events: Sequence[Event],
+               ) -> tuple[_Replay, list[Request | Event]] | str:
+        """A replay going on from where this finished one ended, and the new items
+        in the order a full replay of `facts` would judge them; or why a full
+        replay could judge anything otherwise than by going on (see `continued`).
+
+        This replay and its records stay as they are (readers of its book run
+        meanwhile): the new one copies the records of the adjustments the new
+        items name, and every container the judging adds to.
+        """
+        old = self.facts
+        why = _only_added(old, facts, requests, events)
+        if why:
+            return why
+        new: list[Request | Event] = [*requests, *events]
+        new.sort(key=attrgetter("date"))
+        files = set(old.files)
+        for item in new:
+            if item.source.filename not in files:
+                return f"{_named(item)} is in {item.source.filename}, not a file of the ledger"
+        timeline = old.timeline
+        last = timeline[-1].date if timeline else None
+        if new and last is not None and new[0].date < last:
+            return (f"{_named(new[0])} is dated {new[0].date}, before the last entry the "
+                    f"book judged ({last})")
+        start = len(timeline)
+        while start and timeline[start - 1].date == last:
+            start -= 1
+        tail = list(timeline[start:])
+        if new and new[0].date == last:
+            # The last day's entries, old and new, as a full replay orders them:
+            # the old ones must come first, and as this replay judged them.
+            judged = self.order(list(tail), read=True)
+            ordered = self.order([*tail, *new], read=False)
+            if any(a is not b for a, b in zip(ordered, judged, strict=False)):
+                return (f"on {last} a new entry comes before one the book judged already "
+                        "(by file and line, or by `at:`)")
+            new = ordered[len(tail):]
+        else:
+            new = self.order(new, read=False)
+        named = {p.adjustment_id for p in self.problems if p.code == "unknown-id"}
+        for request in requests:
+            if request.id in named:
+                # That event would now come before its request: judged otherwise.
+                return f"an event before {request.id} names its id (unknown-id)"
+        return self.resumed(facts, requests, new), new
+
+    def resumed(self, facts: Facts, requests: Sequence[Request],
+                new: Sequence[Request | Event]) -> _Replay:
+        """This replay's state, copied where judging `new` changes it."""
+        going = copy.copy(self)
+        going.facts = facts
+        going.problems = list(self.problems)
+        going.warnings = list(self.warnings)
+        going.credited = dict(self.credited)
+        going.progress = dict(self.progress)
+        for adj_id in {item.id if type(item) is Request else item.adjustment_id  # type: ignore[union-attr]
+                       for item in new}:
+            record = going.progress.get(adj_id)
+            if record is not None:
+                going.progress[adj_id] = record.copy()
+        going.requested_on = _first_dates(requests)
+        going._settings_cache = dict(self._settings_cache)
+        going._isos = {}
+        # New requests are remembered for the arrival checks of those after them.
+        going.arrivals = self.arrivals.copy() if requests else self.arrivals
+        going.deferred = None if self.deferred is None else _Flags(going.arrivals)
+        going._actions = going.actions()
+        going.current = None
+        return going
 
     def type_settings(self, adj_type: str, date: datetime.date) -> TypeSettings:
         key = (adj_type, bisect.bisect_right(self._policy_dates, date))
@@ -1412,6 +1511,74 @@ def pick_customer(directory: Directory, text: str) -> str:
     hint = f"; did you mean {', '.join(near)}?" if near else ""
     raise CustomerError(f"customer {text!r} is not known: the ledger names no customer with "
                         f"that id or name{hint}")
+
+
+def _first_dates(requests: Iterable[Request]) -> dict[str, datetime.date]:
+    """The earliest request date of each id."""
+    first: dict[str, datetime.date] = {}
+    for request in requests:
+        found = first.get(request.id)
+        first[request.id] = request.date if found is None else min(found, request.date)
+    return first
+
+
+def _read_in_order(facts: Facts) -> bool:
+    """Whether `facts.timeline` holds every request and event, in Beancount's order."""
+    return len(facts.timeline) == len(facts.requests) + len(facts.events)
+
+
+def _named(item: Request | Event) -> str:
+    if type(item) is Event:
+        return f"{item.adjustment_id} {item.action}"
+    return f"request {item.id}"  # type: ignore[union-attr]
+
+
+_JUDGED_ALIKE = tuple(f.name for f in dataclasses.fields(Facts)
+                      if f.name not in ("requests", "events", "timeline", "problems"))
+
+
+def _only_added(old: Facts, facts: Facts, requests: Sequence[Request],
+                events: Sequence[Event]) -> str:
+    """Why `facts` are not `old` with `requests` and `events` added ("" when they are)."""
+    if not _read_in_order(old):
+        return "the book's entries were not read in the ledger's order"
+    for name in _JUDGED_ALIKE:
+        if getattr(facts, name) is not getattr(old, name):
+            return f"the {name.replace('_', ' ')} differ from the book's"
+    if (len(facts.requests) != len(old.requests) + len(requests)
+            or len(facts.events) != len(old.events) + len(events)):
+        return "the requests and events are not the book's with the new ones added"
+    if facts.problems != old.problems:
+        # A seal a new entry breaks, say: it is reported before the replay.
+        return "the new entries bring problems of their own before they are judged"
+    return ""
+
+
+def continued(book: Book, facts: Facts, requests: Sequence[Request],
+              events: Sequence[Event]) -> Book | str:
+    """The book `replay(facts, ...)` gives, judging only the new items.
+
+    `facts` are `book.facts` with `requests` and `events` added (nothing else:
+    no row, lock, policy, seal or price). When every new item comes after
+    every item the book judged (dated on or after its last one, and on that
+    day after it by file and line and `at:`), a full replay would judge the
+    old items as the book did, so the replay goes on from the book's end,
+    with copies of the records the new items name. Otherwise (or for a new
+    request whose id an earlier event named) the reason is returned, and the
+    caller replays in full.
+    """
+    ended = book.ended
+    adjustments = book.adjustments
+    if not isinstance(ended, _Replay) or not isinstance(adjustments, Adjustments):
+        return "the book was not made by this code's replay"
+    # The records copied must carry their risk flags, as a full replay's have.
+    adjustments.settle()
+    resumed = ended.resume(facts, requests, events)
+    if isinstance(resumed, str):
+        return resumed
+    going, new = resumed
+    going.walk(new)
+    return going.book()
 
 
 def replay(facts: Facts, rates: Rates, settings: Settings | None = None,

@@ -365,6 +365,18 @@ class Arrivals:
     _params: tuple[dict[str, Param] | None, ...] = ()
     _starts: tuple[datetime.date, ...] = ()
 
+    def copy(self) -> Arrivals:
+        """What this remembers, as a new context to judge more requests with (the
+        writer continuing a finished replay): this one is left as it is."""
+        return Arrivals(
+            self.config, self.matrix,
+            {key: _Window(list(w.dates), list(w.ids), list(w.sums))
+             for key, w in self._split.items()},
+            {key: list(seen) for key, seen in self._dupes.items()},
+            {key: list(seen) for key, seen in self._goodwill.items()},
+            {key: list(seen) for key, seen in self._rounds.items()},
+            dict(self._lowest), self._day, self._params, self._starts)
+
     def _threshold(self, request: Request, tier: str | None, currency: str) -> Decimal | None:
         if self.matrix is None:
             return None

@@ -60,8 +60,11 @@ What a write does, in order:
    later cannot change what an already written request needs.
 6. **Judge** them as the plugin will: parse the rendered text, read it with
    the plugin's own reader, add the new facts to a copy of the book's facts
-   and replay. An entry is refused when it brings a new problem (the
-   plugin's own message), when an event would be recorded without effect,
+   and replay (going on from the loaded book's replay when the new items
+   come after all it judged, `book.continued`; in full otherwise, and
+   `WriteResult.full_replay` says why). An entry is refused when it brings
+   a new problem (the plugin's own message), when an event would be
+   recorded without effect,
    and before that for what the book cannot see: an empty identity, an
    unknown id, an account not opened in the ledger on the request's date,
    postings that do not balance, an id already taken, an `external-id`
@@ -138,7 +141,7 @@ from beancount_adjustments.beans import render
 from beancount_adjustments.beans.directives import EVENT, Reader, control_problem
 from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.loading import Snapshot, absolute, load_uncached
-from beancount_adjustments.core.book import Book, Facts, replay
+from beancount_adjustments.core.book import Book, Facts, continued, replay
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import (
     Action,
@@ -280,6 +283,9 @@ class WriteResult:
     full_load: str = ""
     """Why the writer parsed the ledger itself ("" when it judged against the
     caller's `loaded=` snapshot, which the files on disk still matched)."""
+    full_replay: str = ""
+    """Why the writer judged by replaying the whole book ("" when it went on
+    from the loaded book's replay, `book.continued`, or judged nothing)."""
 
 
 class WriteRefused(AdjustmentsError):
@@ -492,6 +498,8 @@ class _Ledger:
     """What the load reported (Beancount's own errors among them)."""
     full_load: str = ""
     """Why the ledger was parsed ("" when the caller's snapshot was used)."""
+    full_replay: str = ""
+    """Why the last candidate was judged by a full replay ("" when it went on)."""
 
     @property
     def today(self) -> datetime.date:
@@ -627,12 +635,13 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
             accepted = [it for it in items if it.refusal is None]
             if not accepted:
                 return WriteResult(path, "", 0, refused, (), hashlib.sha256(raw).hexdigest(),
-                                   book, led.full_load)
+                                   book, led.full_load, led.full_replay)
             block = render.render_block([it.text for it in accepted], led.existing)
             ids = tuple(it.key for it in accepted)
             if dry_run:
                 return WriteResult(path, block, 0, refused, ids,
-                                   hashlib.sha256(raw).hexdigest(), book, led.full_load)
+                                   hashlib.sha256(raw).hexdigest(), book, led.full_load,
+                                   led.full_replay)
             content = render.appended(led.existing, block).encode("utf-8")
             doing = "write"
             # The lock keeps other writers out, not an editor saving the file or a
@@ -645,7 +654,8 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
                     "written: try again"), code="changed")])
             atomic_write(real, content)
             return WriteResult(path, block, len(accepted), refused, ids,
-                               hashlib.sha256(content).hexdigest(), book, led.full_load)
+                               hashlib.sha256(content).hexdigest(), book, led.full_load,
+                               led.full_replay)
     except UnicodeDecodeError as exc:  # the target's own text (the loader reports others)
         raise os_refusal(path, exc, "read") from None
     except OSError as exc:
@@ -937,10 +947,12 @@ def _judge(led: _Ledger, items: list[_Item]) -> Book:
     rates = led.book.rules.rates
 
     def candidate(chosen: list[_Item]) -> tuple[Book, list[Problem]]:
+        requests = [it.request for it in chosen if it.request]
+        events = [it.event for it in chosen if it.event]
         facts: Facts = dataclasses.replace(
             led.book.facts,
-            requests=[*led.book.facts.requests, *(it.request for it in chosen if it.request)],
-            events=[*led.book.facts.events, *(it.event for it in chosen if it.event)],
+            requests=[*led.book.facts.requests, *requests],
+            events=[*led.book.facts.events, *events],
             timeline=[],  # the new items are not in the order read: sort them in
             problems=list(led.book.facts.problems))
         # The plugin verifies seals before it replays; so does the candidate, so
@@ -948,7 +960,13 @@ def _judge(led: _Ledger, items: list[_Item]) -> Book:
         facts.problems.extend(p for p in verify_seals(facts, facts.seals)
                               if _problem_key(p) not in baseline)
         try:
-            book = replay(facts, rates, led.book.settings, led.book.checks)
+            # Usually the new items come after all the book judged: go on from there.
+            went_on = continued(led.book, facts, requests, events)
+            if isinstance(went_on, Book):
+                book, led.full_replay = went_on, ""
+            else:
+                book = replay(facts, rates, led.book.settings, led.book.checks)
+                led.full_replay = went_on
         except Exception as exc:  # fail closed: what cannot be judged is not written
             raise WriteRefused([Refusal(str(led.target), (
                 f"the change cannot be judged ({type(exc).__name__}: {exc}); nothing was "
