@@ -111,22 +111,28 @@ def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf) -> lis
                 f"{event.date}: add one to their adjustment-user line", source.filename,
                 source.lineno))
             continue
-        commits = commit_of(event.source)
-        if isinstance(commits, str):
-            findings.append(Finding(
-                "git-identity", f"{about}; it is not committed yet: {event.by} must commit it "
-                f"as {email}", source.filename, source.lineno))
-            continue
-        wrong = [c for c in commits if not commit_matches(c, email)]
-        if wrong:
-            who = ", ".join(sorted({c.author_email for c in wrong}))
-            commit = ("the commit about to be made" if wrong[0].sha == UNCOMMITTED
-                      else f"commit {wrong[0].sha[:12]}")
-            findings.append(Finding(
-                "git-identity", f"{about}; {commit} is by {who}, not "
-                f"{event.by} ({email}), and carries no good signature of theirs",
-                source.filename, source.lineno))
+        finding = _not_committed_by(about, event.by, email, source, commit_of)
+        if finding is not None:
+            findings.append(finding)
     return findings
+
+
+def _not_committed_by(about: str, user: str, email: str, source: Source,
+                      commit_of: CommitOf, *, why: str = "") -> Finding | None:
+    """The finding when the lines at `source` are not (all) committed by `user`."""
+    commits = commit_of(source)
+    if isinstance(commits, str):
+        return Finding("git-identity", f"{about}; it is not committed yet: {user} must "
+                       f"commit it as {email}", source.filename, source.lineno)
+    wrong = [c for c in commits if not commit_matches(c, email)]
+    if not wrong:
+        return None
+    who = ", ".join(sorted({c.author_email for c in wrong}))
+    commit = ("the commit about to be made" if wrong[0].sha == UNCOMMITTED
+              else f"commit {wrong[0].sha[:12]}")
+    return Finding("git-identity", f"{about}; {why}{commit} is by {who}, not {user} "
+                   f"({email}), and carries no good signature of theirs",
+                   source.filename, source.lineno)
 
 
 def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
@@ -176,19 +182,8 @@ def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
                 f"`git:` e-mail: add one to their adjustment-user line, committed by them",
                 source.filename, source.lineno))
             continue
-        commits = commit_of(source)
-        if isinstance(commits, str):
-            findings.append(Finding(
-                "git-identity", f"{about}; it is not committed yet: {user} must commit it as "
-                f"{email}", source.filename, source.lineno))
-            continue
-        wrong = [c for c in commits if not commit_matches(c, email)]
-        if wrong:
-            who = ", ".join(sorted({c.author_email for c in wrong}))
-            commit = ("the commit about to be made" if wrong[0].sha == UNCOMMITTED
-                      else f"commit {wrong[0].sha[:12]}")
-            findings.append(Finding(
-                "git-identity", f"{about}; git-identity is required, and {commit} is by "
-                f"{who}, not {user} ({email}), and carries no good signature of theirs",
-                source.filename, source.lineno))
+        finding = _not_committed_by(about, user, email, source, commit_of,
+                                    why="git-identity is required, and ")
+        if finding is not None:
+            findings.append(finding)
     return findings
