@@ -21,6 +21,9 @@ from click.testing import CliRunner
 
 from beancount_adjustments import notify
 from beancount_adjustments.cli import main
+from beancount_adjustments.notify import channels as notify_channels
+from beancount_adjustments.notify import delivery as notify_delivery
+from beancount_adjustments.notify import secrets as notify_secrets
 from ledgers import event, ledger, load, request
 
 
@@ -283,10 +286,10 @@ def test_status_completion_and_customer_notices():
     assert found["A-1:reversed:alice"].body.startswith(
         "dave cancelled A-1 and its effect was reversed. Reason: Wrong customer")
     # a channel for every customer with a contact reaches cust_456 with {email} filled in
-    route = notify.routes("customer:cust_456", [notify.Channel(
+    route = notify_channels.routes("customer:cust_456", [notify_channels.Channel(
         target="customer:*", url="mailto://smtp.example.com?to={email}")],
         loaded.book, datetime.date(2026, 3, 10))[0]
-    assert notify.expand(route, {}) == "mailto://smtp.example.com?to=billing@cust456.example"
+    assert notify_channels.expand(route, {}) == "mailto://smtp.example.com?to=billing@cust456.example"
 
 
 def test_since_revision_sends_only_what_changed(tmp_path, hooks):
@@ -395,11 +398,11 @@ def test_notice_ids_are_stable_and_distinct():
     assert len(set(ids)) == len(ids)
     assert notify.notice_id("A-1:approved-1:alice") == "n-" + __import__(
         "hashlib").sha256(b"A-1:approved-1:alice").hexdigest()[:24]
-    assert notify.stamped("json://h.example/x?a=1", "n-1") == \
+    assert notify_delivery.stamped("json://h.example/x?a=1", "n-1") == \
         "json://h.example/x?a=1&+X-Notice-Id=n-1&+Idempotency-Key=n-1"
-    assert notify.stamped("mailto://h.example?to=a@b.c", "n-1") == \
+    assert notify_delivery.stamped("mailto://h.example?to=a@b.c", "n-1") == \
         "mailto://h.example?to=a@b.c&+X-Notice-Id=n-1"
-    assert notify.stamped("slack://T/B/C", "n-1") == "slack://T/B/C"  # its body says it
+    assert notify_delivery.stamped("slack://T/B/C", "n-1") == "slack://T/B/C"  # its body says it
 
 
 def test_state_write_is_atomic_and_fsyncs_the_file_and_its_directory(tmp_path, monkeypatch):
@@ -476,10 +479,10 @@ def test_private_parts_of_a_channel_url_must_come_from_the_environment(
 
 
 def test_private_parts_helper_is_silent_and_names_each_part():
-    assert notify.private_parts("{env:FINANCE_SLACK_URL}") == []
-    assert notify.private_parts("slack://{env:A}/B2/{env:C}") == ["Token B (`token_b`)"]
-    assert notify.private_parts("tgram://{env:TG_ID}:{env:TG_KEY}/12315544") == []
-    assert notify.private_parts(
+    assert notify_secrets.private_parts("{env:FINANCE_SLACK_URL}") == []
+    assert notify_secrets.private_parts("slack://{env:A}/B2/{env:C}") == ["Token B (`token_b`)"]
+    assert notify_secrets.private_parts("tgram://{env:TG_ID}:{env:TG_KEY}/12315544") == []
+    assert notify_secrets.private_parts(
         "mailto://127.0.0.1:25?from={env:F}&to={email}&mode=insecure") == []
 
 

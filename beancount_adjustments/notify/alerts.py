@@ -10,7 +10,7 @@ import datetime
 from beancount_adjustments.core import risk
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import OPEN_STATES
-from beancount_adjustments.notify import Notice
+from beancount_adjustments.notify.notices import Notice
 
 
 def recipients(book: Book, names: tuple[str, ...], today: datetime.date) -> list[str]:

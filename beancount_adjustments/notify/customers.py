@@ -31,7 +31,7 @@ from beancount_adjustments.core.notice_lines import (
     template_problem,
 )
 from beancount_adjustments.core.policy import pattern_rank
-from beancount_adjustments.notify import Notice
+from beancount_adjustments.notify.notices import Notice
 
 __all__ = ["COMMON", "DEFAULTS", "DIRECTIVE", "KINDS", "PLACEHOLDERS", "CustomerNotice",
            "CustomerSetup", "customer_notices", "read_customer_notices", "template_problem"]

@@ -1,7 +1,7 @@
 """Inline SVG charts, drawn on the server: no JavaScript, no CDN.
 
 The one chart implementation: the Fava reports page and the CLI's HTML
-reports (`reports.as_html`) both draw with it. Each function returns
+reports (`reports.renderers.html`) both draw with it. Each function returns
 `Markup` holding one `<svg>` element that scales to its container (viewBox)
 and is styled by classes (`adj-chart`, `adj-s0`..): the extension's
 stylesheet maps them onto Fava's colour variables, a standalone file embeds

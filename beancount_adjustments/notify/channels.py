@@ -1,0 +1,152 @@
+"""Channels: the apprise URL templates declared per recipient, and routing a notice to them.
+
+Channels come from `adjustment-channel` directives or a TOML `[channels]` table;
+`routes` picks a recipient's own channels, else the `*` / `customer:*` wildcard with
+`{email}`; `expand` fills `{env:NAME}` in at send time, so secrets never sit in the
+ledger (`secrets` refuses a channel that holds one).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.errors import AdjustmentsError
+from beancount_adjustments.core.models import Frozen, Source
+
+CHANNEL = "adjustment-channel"
+
+
+ENV_RE = re.compile(r"\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ChannelError(AdjustmentsError):
+    """A channel could not be used: a literal secret, an unset variable, a bad URL."""
+
+    code = "bad-channel"
+
+
+class Channel(Frozen):
+    """An apprise URL template for a target (`bob`, `role:finance`, `*`, `customer:*`)."""
+
+    target: str
+    url: str
+    source: Source | None = None
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha256(self.url.encode()).hexdigest()[:12]
+
+
+def read_channels(entries: Sequence[Any]) -> tuple[list[Channel], list[str]]:
+    """`custom "adjustment-channel" TARGET URL` directives, in ledger order, and a
+    `file:line:` message for each line that is not one (the others still send)."""
+    out: list[Channel] = []
+    problems: list[str] = []
+    for entry in entries:
+        if getattr(entry, "type", None) != CHANNEL or not hasattr(entry, "values"):
+            continue
+        values = [v.value for v in entry.values or ()]
+        meta = entry.meta or {}
+        source = Source(filename=str(meta.get("filename", "<ledger>")),
+                        lineno=int(meta.get("lineno", 0)))
+        if len(values) != 2 or not all(isinstance(v, str) and v.strip() for v in values):
+            problems.append(f"{source.filename}:{source.lineno}: custom \"{CHANNEL}\" takes a "
+                            "target and an apprise URL: custom \"adjustment-channel\" "
+                            "\"bob\" \"mailto://...\"; this line is skipped")
+            continue
+        out.append(Channel(target=values[0].strip(), url=values[1].strip(), source=source))
+    return out, problems
+
+
+def read_config(path: Path) -> tuple[list[Channel], list[str]]:
+    """Channels from a TOML file's `[channels]` table, and what is wrong with any entry
+    (that entry is skipped; a file that does not read stops the run)."""
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ChannelError(f"{path}: cannot read the notify config ({exc})") from exc
+    table = raw.get("channels", {})
+    if not isinstance(table, dict):
+        raise ChannelError(f"{path}: [channels] must be a table of target = URL(s)")
+    out: list[Channel] = []
+    problems: list[str] = []
+    for target, urls in table.items():
+        listed = [urls] if isinstance(urls, str) else urls if isinstance(urls, list) else [urls]
+        for url in listed:
+            if not isinstance(url, str) or not url.strip():
+                problems.append(f"{path}: channel for {target} must be a URL string, not "
+                                f"{url!r}; it is skipped")
+                continue
+            out.append(Channel(target=str(target), url=url.strip(),
+                               source=Source(filename=str(path), lineno=0)))
+    return out, problems
+
+
+@dataclass(frozen=True)
+class Route:
+    """A channel resolved for one recipient: its template and `{email}`."""
+
+    channel: Channel
+    email: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.channel.id if self.email is None else \
+            hashlib.sha256(f"{self.channel.url}\x1f{self.email}".encode()).hexdigest()[:12]
+
+
+def routes(recipient: str, channels: Sequence[Channel], book: Book,
+           today: datetime.date) -> list[Route]:
+    own = [Route(c) for c in channels if c.target == recipient]
+    if own or recipient.startswith("role:"):
+        return own
+    if recipient.startswith("customer:"):
+        record = book.directory.customer_on(recipient.split(":", 1)[1], today)
+        wildcard, email = "customer:*", record.contact if record else None
+    else:
+        grants = book.directory.grants.get(recipient, [])
+        emails = [g.email for g in grants if g.email and g.date <= today]
+        wildcard, email = "*", emails[-1] if emails else None
+    if not email:
+        return []
+    return [Route(c, email) for c in channels if c.target == wildcard]
+
+
+def expand(route: Route, environ: Mapping[str, str]) -> str:
+    """The URL to hand to apprise: placeholders replaced (raises ChannelError)."""
+    template = route.channel.url
+    whole = ENV_RE.fullmatch(template.strip())
+    if whole:
+        value = environ.get(whole.group(1))
+        if not value:
+            raise ChannelError(f"environment variable {whole.group(1)} is not set")
+        return value
+
+    def env(match: re.Match[str]) -> str:
+        value = environ.get(match.group(1))
+        if value is None:
+            raise ChannelError(f"environment variable {match.group(1)} is not set")
+        return quote(value, safe="")
+
+    url = ENV_RE.sub(env, template)
+    if route.email is not None:
+        url = url.replace("{email}", quote(route.email, safe="@"))
+    return url
+
+
+def apprise_plugin(schema: str) -> Any:
+    from apprise.apprise import N_MGR
+
+    try:
+        return N_MGR[schema]
+    except KeyError:
+        return None

@@ -1,0 +1,78 @@
+"""`bean-adjust check --since REV`: what rewrites the past REV had decided.
+
+`compare` takes two snapshots and returns findings, pure; `decisions`, `rules` and
+`identity` hold the comparisons, `repository` the git plumbing. Why the rule
+accepts every honest append and nothing else is in docs/check-since.md; the user
+manual is README's "The past is append-only". The names below are the package's
+public API.
+"""
+
+from __future__ import annotations
+
+from beancount_adjustments.reports.history.decisions import (
+    backdated_items,
+    compare_adjustments,
+    compare_events,
+)
+from beancount_adjustments.reports.history.findings import Finding, finding_json, format_finding
+from beancount_adjustments.reports.history.identity import (
+    CommitOf,
+    check_git_identity,
+    identity_lines,
+)
+from beancount_adjustments.reports.history.repository import (
+    HistoryError,
+    Repository,
+    open_repository,
+    snapshot_at,
+)
+from beancount_adjustments.reports.history.rules import (
+    changed_references,
+    compare_directives,
+    reopened_periods,
+)
+from beancount_adjustments.reports.history.snapshot import (
+    Snapshot,
+    decided,
+    last_decision,
+    new_events,
+)
+
+__all__ = [
+    "Finding",
+    "HistoryError",
+    "Repository",
+    "Snapshot",
+    "compare",
+    "decided",
+    "finding_json",
+    "format_finding",
+    "new_events",
+    "open_repository",
+    "snapshot_at",
+]
+
+
+def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
+            commit_of: CommitOf | None = None) -> list[Finding]:
+    """Every way `new` rewrites what `old` (the ledger at `rev`) had decided.
+
+    With `commit_of`, decisions new since `old` are also checked against
+    `git-identity` policies. `rev` only names the revision in the messages.
+    """
+    findings = compare_events(old.book.facts.events, new.book.facts.events, rev=rev)
+    touched = {f.adjustment_id for f in findings}
+    findings += compare_adjustments(old, new, rev=rev,
+                                    skip_history_of={t for t in touched if t})
+    cutoff = last_decision(old.book)
+    if cutoff is not None:
+        findings += compare_directives(old.entries, new.entries, cutoff, rev=rev)
+        seen = {(f.filename, f.lineno) for f in findings}
+        findings += [f for f in backdated_items(old.book, new.book, cutoff, rev=rev)
+                     if (f.filename, f.lineno) not in seen]
+    findings += reopened_periods(old.book, new.book, cutoff, rev=rev)
+    findings += changed_references(old.book, new.book, rev=rev)
+    if commit_of is not None:
+        findings += check_git_identity(old, new, commit_of)
+    findings += identity_lines(old.book, new.book, cutoff, commit_of, rev=rev)
+    return findings

@@ -1,0 +1,245 @@
+"""Decisions rewritten: REV's events removed or edited, adjustments REV had decided
+rejudged or rebooked, and requests or decisions slipped in before REV's last one.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.models import (
+    Adjustment,
+    Event,
+    Request,
+)
+from beancount_adjustments.reports.history.findings import Finding
+from beancount_adjustments.reports.history.snapshot import (
+    NOWHERE,
+    Booked,
+    Snapshot,
+    booked_entries,
+    decided,
+    describe_event,
+    event_content,
+    new_events,
+)
+
+
+def compare_events(old: Sequence[Event], new: Sequence[Event], *,
+                   rev: str = "REV") -> list[Finding]:
+    """Events `rev` held that are gone (removed) or hold other content (edited)."""
+    unmatched_new = Counter(event_content(e) for e in new)
+    lost: list[Event] = []
+    for event in old:
+        content = event_content(event)
+        if unmatched_new[content] > 0:
+            unmatched_new[content] -= 1
+        else:
+            lost.append(event)
+    if not lost:
+        return []
+    # New events with content REV did not hold: candidates for "edited".
+    candidates: list[Event] = []
+    remaining = +unmatched_new
+    for event in new:
+        content = event_content(event)
+        if remaining[content] > 0:
+            remaining[content] -= 1
+            candidates.append(event)
+    names = [name for name in Event._fields if name != "source"]
+    findings = []
+    for event in lost:
+        twin = next((c for c in candidates if _event_identity(c) == _event_identity(event)),
+                    None) or next((c for c in candidates
+                                   if _event_place(c) == _event_place(event)), None)
+        if twin is None:
+            findings.append(Finding(
+                "removed-decision",
+                f"{describe_event(event)} is no longer in the ledger; a decision once "
+                f"recorded is never removed: restore it, and record a new event "
+                f"(a cancel, a new approval) for what changed since", event.source.filename,
+                event.source.lineno, at_rev=True, adjustment_id=event.adjustment_id))
+            continue
+        candidates.remove(twin)
+        changed = _changed_fields(event_content(event), event_content(twin), names)
+        findings.append(Finding(
+            "edited-decision",
+            f"{describe_event(event)} was edited since {rev} ({changed}); a decision once "
+            f"recorded is never edited: restore it, and record a new event for what changed "
+            f"since", twin.source.filename, twin.source.lineno,
+            adjustment_id=event.adjustment_id))
+    return findings
+
+
+def _event_identity(event: Event) -> tuple[Any, ...]:
+    return (event.adjustment_id, str(event.action), event.by, event.date, event.at)
+
+
+def _event_place(event: Event) -> tuple[Any, ...]:
+    return (event.adjustment_id, str(event.action), event.date)
+
+
+def _changed_fields(old: tuple[Any, ...], new: tuple[Any, ...], names: Sequence[str]) -> str:
+    return ", ".join(name.replace("_", "-") for name, a, b in zip(names, old, new, strict=True)
+                     if a != b)
+
+
+def _history(adj: Adjustment) -> list[tuple[tuple[Any, ...], bool]]:
+    return [(event_content(r.event), r.accepted) for r in adj.history]
+
+
+def compare_adjustments(old: Snapshot, new: Snapshot, *, rev: str = "REV",
+                        skip_history_of: frozenset[str] | set[str] = frozenset()
+                        ) -> list[Finding]:
+    """Each adjustment decided at REV whose request, verdicts, state or entries changed.
+
+    At most one finding per adjustment beside an edited request: the first
+    difference is the rewrite, what follows from it is not repeated.
+    """
+    old_booked = booked_entries(old.entries)
+    new_booked = booked_entries(new.entries)
+    findings: list[Finding] = []
+    adjustments = new.book.adjustments
+    for adj_id, was in old.book.adjustments.items():
+        if not decided(was):
+            continue
+        now = adjustments.get(adj_id)
+        if now is None:
+            source = was.request.source
+            findings.append(Finding(
+                "removed-request",
+                f"{adj_id} was {was.state} at {rev} and its request is no longer in the "
+                f"ledger; restore it (a decided request is never removed: cancel it instead)",
+                source.filename, source.lineno, at_rev=True, adjustment_id=adj_id))
+            continue
+        where = now.request.source
+        if now.digest != was.digest:
+            names = [n for n in Request._fields if n != "source"]
+            changed = _changed_fields(
+                tuple(getattr(was.request, n) for n in names),
+                tuple(getattr(now.request, n) for n in names), names) or "its digest"
+            findings.append(Finding(
+                "edited-request",
+                f"{adj_id} was {was.state} at {rev} and its request was edited since "
+                f"({changed}); restore it: to change a decided adjustment, cancel it and "
+                f"file a new request", where.filename, where.lineno, adjustment_id=adj_id))
+            continue
+        if adj_id in skip_history_of:
+            continue
+        finding = _adjustment_rewrite(was, now, old_booked.get(adj_id, Counter()),
+                                      new_booked.get(adj_id, Counter()), rev)
+        if finding is not None:
+            code, message, (filename, lineno) = finding
+            findings.append(Finding(code, message, filename, lineno, adjustment_id=adj_id))
+    return findings
+
+
+def _adjustment_rewrite(was: Adjustment, now: Adjustment, was_booked: Counter[Booked],
+                        now_booked: Counter[Booked], rev: str
+                        ) -> tuple[str, str, tuple[str, int]] | None:
+    request_at = (now.request.source.filename, now.request.source.lineno)
+    head = f"{was.id} was {was.state} at {rev}"
+    if now.amount != was.amount or now.chain != was.chain:
+        what = (f"its amount {was.amount} is {now.amount} now" if now.amount != was.amount
+                else f"its approval chain was {' > '.join(was.chain) or 'automatic'} and "
+                     f"is {' > '.join(now.chain) or 'automatic'} now")
+        return ("rejudged", f"{head}; {what}: a price, row, tier or setting it was judged on "
+                f"changed since; restore it", request_at)
+    before, after = _history(was), _history(now)
+    for index, (old_item, new_item) in enumerate(zip(before, after, strict=False)):
+        if old_item == new_item:
+            continue
+        event = now.history[index].event
+        line = (event.source.filename, event.source.lineno)
+        if old_item[0] == new_item[0]:
+            verdict = (f"counted at {rev} and is refused now" if old_item[1]
+                       else f"was refused at {rev} and counts now")
+            return ("rejudged", f"{head}; {describe_event(event)} {verdict}: what it was "
+                    f"judged on changed since; restore it", line)
+        return ("backdated-decision",
+                f"{head}; {describe_event(event)} is new since {rev} yet comes before "
+                f"decisions {rev} had recorded (back-dated): date a new decision after them",
+                line)
+    if len(after) < len(before):
+        event = was.history[len(after)].event
+        return ("rejudged", f"{head}; {describe_event(event)} is no longer in its history",
+                (event.source.filename, event.source.lineno))
+    appended = any(accepted for _content, accepted in after[len(before):])
+    was_approvals = [(a.by, a.role, a.level, a.date) for a in was.approvals]
+    now_approvals = [(a.by, a.role, a.level, a.date) for a in now.approvals]
+    if (now_approvals[:len(was_approvals)] != was_approvals
+            or (not appended and now_approvals != was_approvals)):
+        return ("rejudged", f"{head}, approved by {', '.join(was.approvers) or 'nobody'}; "
+                f"now by {', '.join(now.approvers) or 'nobody'}", request_at)
+    missing = was_booked - now_booked
+    if missing:
+        gone = next(iter(missing))
+        return ("rebooked", f"{head} and had booked {gone}; that entry is no longer booked",
+                request_at)
+    extra = now_booked - was_booked
+    if extra and not appended:
+        return ("rebooked", f"{head}; {next(iter(extra))} is booked now with no new decision "
+                f"to explain it", request_at)
+    if now.state != was.state and not appended:
+        return ("rejudged", f"{head} and is {now.state} now, with no new decision to "
+                f"explain it", request_at)
+    return None
+
+
+def backdated_items(old: Book, new: Book, cutoff: datetime.date, *,
+                    rev: str = "REV") -> list[Finding]:
+    """Requests and decisions new since REV, yet dated before its last decision.
+
+    They are inserted before what REV decided, so they may book an effect
+    inside a period REV had already closed, or count a role a user held only
+    back then, whatever adjustment they concern. So is one dated inside a
+    period a lock at REV had closed. One is an append only when its `at:`
+    says it was written on or after that day (then the plugin's
+    `backdate-days` and locks judge it); an entry without `at:`, or one
+    claiming to have been written before what REV held, is not.
+    """
+    # A request REV did not hold, or held with other content (a pending one edited).
+    held = Counter(r._replace(source=NOWHERE) for r in old.facts.requests)
+    items: list[Request | Event] = []
+    for request in new.facts.requests:
+        content = request._replace(source=NOWHERE)
+        if held[content] > 0:
+            held[content] -= 1
+        else:
+            items.append(request)
+    items += new_events(old.facts.events, new.facts.events)
+    findings = []
+    for item in items:
+        if item.date < cutoff and not _written_on(item.at, cutoff):
+            why = f"dated before {rev}'s last decision ({cutoff})"
+        else:
+            # A period REV had closed: the plugin can tell only from `at:`.
+            lock = next((lock for lock in old.locks if item.date <= lock.through
+                         and not _written_on(item.at, lock.date)), None)
+            if lock is None:
+                continue
+            why = (f"dated inside the period {rev} had closed through {lock.through} "
+                   f"(locked on {lock.date})")
+        what = (f"the request {item.id}" if isinstance(item, Request)
+                else describe_event(item))
+        findings.append(Finding(
+            "backdated-decision",
+            f"{what} is new since {rev} yet {why} "
+            f"{'with no `at:`' if item.at is None else f'and written at {item.at}'}: it is "
+            f"inserted before decisions already made (back-dated); date it when it is "
+            f"written", item.source.filename, item.source.lineno,
+            adjustment_id=item.id if isinstance(item, Request) else item.adjustment_id))
+    return findings
+
+
+def _written_on(at: str | None, day: datetime.date) -> bool:
+    """Whether the stamp `at` says it was written on `day` or later (its own day)."""
+    if at is None:
+        return False
+    try:
+        return datetime.datetime.fromisoformat(at.strip()).date() >= day
+    except ValueError:
+        return False

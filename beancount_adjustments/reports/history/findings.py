@@ -1,0 +1,37 @@
+"""A finding (one rewrite of the past, at the line that shows it) and how it prints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+
+class Finding(NamedTuple):
+    """One rewrite of the past, at the line that shows it."""
+
+    code: str
+    message: str
+    filename: str
+    lineno: int
+    at_rev: bool = False
+    """The line is in the ledger as it was at REV (the current ledger has none)."""
+    adjustment_id: str | None = None
+    warning: bool = False
+    """Listed for an auditor to look at, and no failure (a new signing key)."""
+
+
+def format_finding(finding: Finding, rev: str, rev_name: Callable[[str], str]) -> str:
+    """`file:line: message [code]`; a line of REV's ledger is marked `(at REV)`, a
+    warning `warning:`."""
+    message = f"warning: {finding.message}" if finding.warning else finding.message
+    if finding.at_rev:
+        return (f"{rev_name(finding.filename)}:{finding.lineno}: (at {rev}) "
+                f"{message} [{finding.code}]")
+    return f"{finding.filename}:{finding.lineno}: {message} [{finding.code}]"
+
+
+def finding_json(finding: Finding, rev_name: Callable[[str], str]) -> dict[str, Any]:
+    return {"code": finding.code, "message": finding.message,
+            "file": rev_name(finding.filename) if finding.at_rev else finding.filename,
+            "line": finding.lineno, "at_rev": finding.at_rev,
+            "adjustment_id": finding.adjustment_id, "warning": finding.warning}

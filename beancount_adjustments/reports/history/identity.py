@@ -1,0 +1,189 @@
+"""`git-identity`: decisions, keys and `git:` e-mails new since REV committed by the
+user they name. Pure: the commits come from a `CommitOf` (`Repository.commits_of`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from fnmatch import fnmatchcase
+from typing import NamedTuple
+
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.models import (
+    Source,
+    TypePolicy,
+)
+from beancount_adjustments.reports.history.findings import Finding
+from beancount_adjustments.reports.history.snapshot import (
+    NOWHERE,
+    Snapshot,
+    describe_event,
+    new_events,
+)
+
+
+class Commit(NamedTuple):
+    """What `git-identity` reads of a commit."""
+
+    sha: str
+    author_email: str
+    signature: str
+    """`%G?`: G good, B bad, U good but untrusted, N none, ..."""
+    signer: str
+    """`%GS`: the signer's identity (a GPG user id, an SSH principal)."""
+
+
+NOT_COMMITTED = "not committed"
+"""What `commit_of` returns for an event whose lines are not committed yet."""
+
+
+UNCOMMITTED = "the commit about to be made"
+"""The `sha` of the pending commit `--pre-commit` judges uncommitted lines as."""
+
+
+CommitOf = Callable[[Source], "Sequence[Commit] | str"]
+"""The commits after REV that wrote the lines of the entry at a source, or `NOT_COMMITTED`."""
+
+
+EMAIL_RE = re.compile(r"[^\s<>]+@[^\s<>]+")
+
+
+def commit_matches(commit: Commit, email: str) -> bool:
+    """The commit's author is `email`, or it has a good signature by `email`."""
+    wanted = email.strip().lower()
+    if commit.author_email.strip().lower() == wanted:
+        return True
+    return commit.signature == "G" and wanted in {
+        found.lower() for found in EMAIL_RE.findall(commit.signer)}
+
+
+def git_identity_required(policies: Iterable[TypePolicy], adj_type: str,
+                          date: datetime.date) -> bool:
+    """Whether the policy in force for `adj_type` on `date` sets `git-identity: "required"`.
+
+    As `policy.TypePolicies.settings` picks every setting: of the directives
+    dated on or before `date` whose pattern matches, the most specific that
+    sets it (an exact type over a pattern, then the longer pattern; on a tie
+    the later one).
+    """
+    chosen: tuple[tuple[int, int], bool] | None = None
+    for policy in sorted(policies, key=lambda p: p.date):
+        if policy.date > date:
+            break
+        value = getattr(policy, "git_identity", None)
+        if value is None or not fnmatchcase(adj_type, policy.pattern):
+            continue
+        rank = (0 if any(c in policy.pattern for c in "*?[") else 1, len(policy.pattern))
+        if chosen is None or rank >= chosen[0]:
+            chosen = (rank, bool(value))
+    return chosen is not None and chosen[1]
+
+
+def git_email_of(book: Book, user: str, date: datetime.date) -> str | None:
+    """The `git:` e-mail of `user` on `date`: from their latest lines on or before it."""
+    lines = [g for g in book.facts.grants if g.user == user and g.date <= date]
+    if not lines:
+        return None
+    latest = max(g.date for g in lines)
+    emails = [g.git for g in lines if g.date == latest and g.git]
+    return emails[0] if emails else None
+
+
+def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf) -> list[Finding]:
+    """New decisions under a `git-identity: "required"` policy not committed by their user."""
+    findings = []
+    facts = new.book.facts
+    for event in new_events(old.book.facts.events, facts.events):
+        adj = new.book.adjustments.get(event.adjustment_id)
+        if adj is None or not git_identity_required(facts.policies, adj.request.type,
+                                                    event.date):
+            continue
+        about = (f"{describe_event(event)}: the policy for {adj.request.type} requires "
+                 f"git identity")
+        source = event.source
+        email = git_email_of(new.book, event.by, event.date)
+        if email is None:
+            findings.append(Finding(
+                "git-identity", f"{about}, and {event.by} has no `git:` e-mail on "
+                f"{event.date}: add one to their adjustment-user line", source.filename,
+                source.lineno))
+            continue
+        finding = _not_committed_by(about, event.by, email, source, commit_of)
+        if finding is not None:
+            findings.append(finding)
+    return findings
+
+
+def _not_committed_by(about: str, user: str, email: str, source: Source,
+                      commit_of: CommitOf, *, why: str = "") -> Finding | None:
+    """The finding when the lines at `source` are not (all) committed by `user`."""
+    commits = commit_of(source)
+    if isinstance(commits, str):
+        return Finding("git-identity", f"{about}; it is not committed yet: {user} must "
+                       f"commit it as {email}", source.filename, source.lineno)
+    wrong = [c for c in commits if not commit_matches(c, email)]
+    if not wrong:
+        return None
+    who = ", ".join(sorted({c.author_email for c in wrong}))
+    commit = ("the commit about to be made" if wrong[0].sha == UNCOMMITTED
+              else f"commit {wrong[0].sha[:12]}")
+    return Finding("git-identity", f"{about}; {why}{commit} is by {who}, not {user} "
+                   f"({email}), and carries no good signature of theirs",
+                   source.filename, source.lineno)
+
+
+def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
+                   commit_of: CommitOf | None, *, rev: str = "REV") -> list[Finding]:
+    """Signing keys and `git:` e-mails new since REV, dated after its last decision
+    (those on or before it are `compare_directives`'s).
+
+    A key signs "by" its user and a `git:` e-mail is who `git-identity` trusts, so
+    such a line, an ordinary append, would let anyone who edits the ledger decide
+    as that user. Where any policy requires git identity, the line must be
+    committed by the user it names as REV knew them (their `git:` e-mail at REV,
+    else the one now); anywhere else a new key is a warning an auditor sees.
+    """
+    held_keys = Counter((k.date, k.user, k.key) for k in old.facts.keys)
+    held_grants = Counter(g.model_copy(update={"source": NOWHERE}) for g in old.facts.grants)
+    lines: list[tuple[str, str, datetime.date, Source]] = []
+    for key in new.facts.keys:
+        content = (key.date, key.user, key.key)
+        if held_keys[content] > 0:
+            held_keys[content] -= 1
+        elif cutoff is None or key.date > cutoff:
+            lines.append(("adjustment-key", key.user, key.date, key.source))
+    for grant in new.facts.grants:
+        line = grant.model_copy(update={"source": NOWHERE})
+        if held_grants[line] > 0:
+            held_grants[line] -= 1
+        elif (grant.git and (cutoff is None or grant.date > cutoff)
+              and git_email_of(old, grant.user, grant.date) not in (None, grant.git)):
+            lines.append(("adjustment-user `git:`", grant.user, grant.date, grant.source))
+    required = commit_of is not None and any(
+        getattr(policy, "git_identity", None) for policy in new.facts.policies)
+    findings = []
+    for what, user, date, source in lines:
+        about = (f"the {what} line for {user} dated {date} is new since {rev}: it lets "
+                 f"whoever holds it decide as {user}")
+        if not required or commit_of is None:
+            if what == "adjustment-key":
+                findings.append(Finding(
+                    "new-key", f"{about} (approvals signed with the key count as {user}'s); "
+                    f"check that {user} registered it", source.filename, source.lineno,
+                    warning=True))
+            continue
+        email = git_email_of(old, user, date) or git_email_of(new, user, date)
+        if email is None:
+            findings.append(Finding(
+                "git-identity", f"{about}, and git-identity is required while {user} has no "
+                f"`git:` e-mail: add one to their adjustment-user line, committed by them",
+                source.filename, source.lineno))
+            continue
+        finding = _not_committed_by(about, user, email, source, commit_of,
+                                    why="git-identity is required, and ")
+        if finding is not None:
+            findings.append(finding)
+    return findings

@@ -1,0 +1,198 @@
+"""The git side of `check --since`: the repository and REV, REV's tree loaded as a
+snapshot, and who committed a line (`git blame`) for `git-identity`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from beancount.core import data
+
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.errors import AdjustmentsError
+from beancount_adjustments.core.models import (
+    Source,
+)
+from beancount_adjustments.reports.history.identity import (
+    EMAIL_RE,
+    NOT_COMMITTED,
+    UNCOMMITTED,
+    Commit,
+)
+from beancount_adjustments.reports.history.snapshot import Snapshot
+
+
+class HistoryError(AdjustmentsError):
+    """REV cannot be compared with: not a repository, an unknown revision, ..."""
+
+    code = "bad-revision"
+
+
+@dataclass
+class Repository:
+    """The git repository holding a ledger, and the revision to compare with."""
+
+    top: Path
+    ledger: Path
+    """The ledger's path relative to `top`."""
+    rev: str
+    sha: str
+    pending_author: str | None = None
+    """With `--pre-commit`: the author e-mail of the commit about to be made, which
+    uncommitted lines are judged as (None: they are "not committed yet")."""
+    _blames: dict[str, dict[int, str]] = field(default_factory=dict)
+    _commits: dict[str, Commit] = field(default_factory=dict)
+    _old: dict[str, bool] = field(default_factory=dict)
+
+    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        return _git(self.top, *args, check=check)
+
+    # -- git-identity: who committed a line ------------------------------------------
+
+    def commits_of(self, source: Source) -> Sequence[Commit] | str:
+        """The commits after REV that wrote the lines of the entry at `source` (`CommitOf`)."""
+        path = Path(source.filename)
+        try:
+            relative = path.resolve().relative_to(self.top)
+        except ValueError:
+            return NOT_COMMITTED
+        lines = _entry_lines(path, source.lineno)
+        blame = self._blame(relative.as_posix())
+        shas = [blame.get(n) for n in lines]
+        commits = [self._commit(sha) for sha in dict.fromkeys(
+            s for s in shas if s and set(s) != {"0"}) if not self._before_rev(sha)]
+        if any(sha is None or set(sha) == {"0"} for sha in shas):
+            if self.pending_author is None:
+                return NOT_COMMITTED
+            commits.append(Commit(UNCOMMITTED, self.pending_author, "N", ""))
+        return commits
+
+    def _blame(self, relative: str) -> dict[int, str]:
+        found = self._blames.get(relative)
+        if found is None:
+            found = {}
+            done = self.git("blame", "--porcelain", "--", relative, check=False)
+            if done.returncode == 0:
+                for line in done.stdout.decode(errors="replace").splitlines():
+                    parts = line.split()
+                    if (not line.startswith("\t") and len(parts) >= 3 and len(parts[0]) >= 40
+                            and all(c in "0123456789abcdef" for c in parts[0])):
+                        found[int(parts[2])] = parts[0]
+            self._blames[relative] = found
+        return found
+
+    def _commit(self, sha: str) -> Commit:
+        found = self._commits.get(sha)
+        if found is None:
+            out = self.git("show", "-s", "--format=%ae%x00%G?%x00%GS", sha).stdout
+            fields = out.decode(errors="replace").rstrip("\n").split("\0")
+            email, signature, signer = [*fields, "", ""][:3]
+            found = self._commits[sha] = Commit(sha, email, signature, signer)
+        return found
+
+    def _before_rev(self, sha: str) -> bool:
+        found = self._old.get(sha)
+        if found is None:
+            found = self._old[sha] = self.git(
+                "merge-base", "--is-ancestor", sha, self.sha, check=False).returncode == 0
+        return found
+
+
+def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    try:
+        done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True,
+                              timeout=300, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise HistoryError(f"cannot run git: {exc}") from exc
+    if check and done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip().splitlines()
+        raise HistoryError(f"git {args[0]} failed: {message[0] if message else done.returncode}")
+    return done
+
+
+def _entry_lines(path: Path, lineno: int) -> list[int]:
+    """The line numbers of the directive starting at `lineno`: it and its metadata lines."""
+    try:
+        text = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return [lineno]
+    lines = [lineno]
+    for number in range(lineno + 1, len(text) + 1):
+        line = text[number - 1]
+        if not line.strip() or not line[:1].isspace() or line.lstrip().startswith(";"):
+            break
+        lines.append(number)
+    return lines
+
+
+def open_repository(ledger: Path, rev: str, *, pre_commit: bool = False) -> Repository:
+    """The repository holding `ledger`, with `rev` resolved to a commit (or HistoryError).
+
+    `pre_commit`: uncommitted lines are judged as the commit about to be made,
+    by the author git would record now (`git var GIT_AUTHOR_IDENT`).
+    """
+    ledger = ledger.resolve()
+    done = _git(ledger.parent, "rev-parse", "--show-toplevel", check=False)
+    if done.returncode != 0:
+        raise HistoryError(f"{ledger.parent} is not inside a git repository")
+    top = Path(done.stdout.decode().strip()).resolve()
+    try:
+        relative = ledger.relative_to(top)
+    except ValueError:
+        raise HistoryError(f"{ledger} is not inside the git repository {top}") from None
+    if not rev or rev.startswith("-"):
+        raise HistoryError(f"{rev!r} is not a git revision")
+    found = _git(top, "rev-parse", "--verify", "--quiet", "--end-of-options",
+                 f"{rev}^{{commit}}", check=False)
+    if found.returncode != 0:
+        raise HistoryError(f"{rev!r} is not a commit of the repository {top}")
+    author = None
+    if pre_commit:
+        ident = _git(top, "var", "GIT_AUTHOR_IDENT").stdout.decode(errors="replace")
+        emails = EMAIL_RE.findall(ident)
+        if not emails:
+            raise HistoryError("git has no author e-mail for the commit about to be made "
+                               "(set user.email)")
+        author = emails[0]
+    return Repository(top=top, ledger=relative, rev=rev, sha=found.stdout.decode().strip(),
+                      pending_author=author)
+
+
+def snapshot_at(repo: Repository,
+                load: Callable[[Path], tuple[Sequence[data.Directive], Book | None]]
+                ) -> tuple[Snapshot | None, Callable[[str], str]]:
+    """The ledger as it was at REV, loaded with `load`, and a function naming its files.
+
+    The repository's whole tree at REV is extracted (`git archive`) into a
+    temporary directory, so includes, documents and plugins resolve as they
+    did then. None: the ledger did not exist at REV, or did not enable the
+    plugin (nothing was decided). The naming function turns a file name of
+    that tree into its path in the repository.
+    """
+    with tempfile.TemporaryDirectory(prefix="bean-adjust-since-") as tmp:
+        root = Path(tmp).resolve() / "tree"
+
+        def name(filename: str) -> str:
+            try:
+                return Path(filename).resolve().relative_to(root).as_posix()
+            except ValueError:
+                return filename
+
+        present = repo.git("cat-file", "-e", f"{repo.sha}:{repo.ledger.as_posix()}",
+                           check=False)
+        if present.returncode != 0:
+            return None, name
+        archive = Path(tmp) / "tree.tar"
+        archive.write_bytes(repo.git("archive", "--format=tar", repo.sha).stdout)
+        root.mkdir()
+        with tarfile.open(archive) as tar:
+            tar.extractall(root, filter="data")
+        entries, book = load(root / repo.ledger)
+    if book is None:
+        return None, name
+    return Snapshot(book=book, entries=entries), name

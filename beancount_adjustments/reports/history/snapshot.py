@@ -1,0 +1,106 @@
+"""What a ledger had decided: its snapshot, which adjustments count as decided, and
+the content of its events and booked entries as the comparisons match them (by
+content, never by line).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from beancount.core import data
+
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.models import (
+    Adjustment,
+    Event,
+    Source,
+    State,
+)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A loaded ledger: its book and the entries the plugin returned."""
+
+    book: Book
+    entries: Sequence[data.Directive]
+
+
+BOOKED_TAGS = ("adjustment", "adjustment-reversal")
+
+
+UNDECIDED = frozenset({State.PENDING, State.INVALID})
+
+
+NOWHERE = Source("", 0)
+"""Where a request is written, left out when comparing what it says."""
+
+
+def decided(adj: Adjustment) -> bool:
+    """Whether REV had decided anything about it: a state past pending, or approvals."""
+    return adj.state not in UNDECIDED or bool(adj.approvals) or bool(
+        getattr(adj, "reversal_approvals", ()))
+
+
+def event_content(event: Event) -> tuple[Any, ...]:
+    """Everything an event says, without where it is written."""
+    return tuple(getattr(event, name) for name in event._fields if name != "source")
+
+
+def new_events(old: Sequence[Event], new: Sequence[Event]) -> list[Event]:
+    """The events of `new` that `old` did not hold (by content), in `new`'s order."""
+    left = Counter(event_content(e) for e in old)
+    out = []
+    for event in new:
+        content = event_content(event)
+        if left[content] > 0:
+            left[content] -= 1
+        else:
+            out.append(event)
+    return out
+
+
+def describe_event(event: Event) -> str:
+    return f"the {event.action} of {event.adjustment_id} by {event.by} on {event.date}"
+
+
+class Booked(NamedTuple):
+    """An entry the plugin generated for an adjustment, as the comparison sees it."""
+
+    tag: str
+    date: datetime.date
+    postings: tuple[tuple[str, Decimal, str], ...]
+
+    def __str__(self) -> str:
+        legs = ", ".join(f"{account} {number} {currency}"
+                         for account, number, currency in self.postings)
+        return f"#{self.tag} on {self.date} ({legs})"
+
+
+def booked_entries(entries: Iterable[data.Directive]) -> dict[str, Counter[Booked]]:
+    """Per adjustment id, the entries generated for it (tagged adjustment / adjustment-reversal)."""
+    found: dict[str, Counter[Booked]] = defaultdict(Counter)
+    for entry in entries:
+        if not isinstance(entry, data.Transaction) or not entry.tags:
+            continue
+        tags = [tag for tag in BOOKED_TAGS if tag in entry.tags]
+        if not tags:
+            continue
+        postings = tuple(sorted(
+            (p.account, p.units.number, p.units.currency) for p in entry.postings
+            if p.units is not None and p.units.number is not None))
+        item = Booked(tags[0], entry.date, postings)
+        for link in entry.links or ():
+            found[link][item] += 1
+    return found
+
+
+def last_decision(book: Book) -> datetime.date | None:
+    """The latest date of any request or event in the book (None: it holds neither)."""
+    dates = [r.date for r in book.facts.requests] + [e.date for e in book.facts.events]
+    return max(dates) if dates else None
