@@ -32,20 +32,7 @@ from typing import Any, NamedTuple
 
 from beancount.core import data, prices
 
-from beancount_adjustments.beans.directives import (
-    APPROVAL,
-    CATEGORY_DECLARATION,
-    CUSTOMER,
-    EVENT,
-    LOCK,
-    POLICY,
-    TYPE_DECLARATION,
-    USER,
-    Reader,
-    References,
-    source_meta,
-    source_of,
-)
+from beancount_adjustments.beans.directives import EVENT, Reader
 from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.key_directive import read_key
 from beancount_adjustments.beans.loading import (
@@ -55,7 +42,18 @@ from beancount_adjustments.beans.loading import (
     code_stamp,
     made_here,
 )
+from beancount_adjustments.beans.metadata import MetaReader, source_meta, source_of
+from beancount_adjustments.beans.references import References
 from beancount_adjustments.beans.risk_settings import read_setting
+from beancount_adjustments.beans.rules import (
+    APPROVAL,
+    CATEGORY_DECLARATION,
+    CUSTOMER,
+    LOCK,
+    POLICY,
+    TYPE_DECLARATION,
+    USER,
+)
 from beancount_adjustments.beans.seal_directive import read_seal
 from beancount_adjustments.core.book import Book, Check, Facts, Settings, Tracked, replay
 from beancount_adjustments.core.models import CustomerRecord, Problem, Request, Source
@@ -303,7 +301,7 @@ def read(entries: list[data.Directive], settings: Settings,
     return Read(facts, requests, event_at, price_entries)
 
 
-def check_notice_line(reader: Reader, entry: data.Custom) -> None:
+def check_notice_line(reader: MetaReader, entry: data.Custom) -> None:
     """What is wrong with a customer-notice line, as a problem at its line."""
     source = source_of(entry)
     _line, problem = read_notice_line(entry, source)

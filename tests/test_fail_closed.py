@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from beancount_adjustments.cli import main
-from beancount_adjustments.core.risk import findings
+from beancount_adjustments.reports.risk import findings
 from ledgers import BASE, INTERNAL, load
 from ledgers import request as request_text
 

@@ -18,8 +18,8 @@ from test_notify import Hooks, Mailbox, free_port
 
 from beancount_adjustments import notify
 from beancount_adjustments.cli import main
-from beancount_adjustments.core import risk
 from beancount_adjustments.notify import alerts as notify_alerts
+from beancount_adjustments.reports import risk
 from ledgers import code_set, event, ledger, line_in, load, request
 
 

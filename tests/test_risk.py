@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from beancount_adjustments import book_of
 from beancount_adjustments.cli import main
-from beancount_adjustments.core import risk
+from beancount_adjustments.reports import risk
 from ledgers import ROOT, event, ledger, load, request
 
 

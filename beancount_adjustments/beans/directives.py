@@ -1,109 +1,43 @@
-"""Beancount entries in, domain models out (and problems for what is malformed).
-
-The one place that knows how adjustments are spelled in a ledger. Each
-reader takes one entry and returns a model, or ``None`` and the problems
-that say why the entry could not be read. Nothing here raises on bad input.
-"""
+"""Reading requests and their decisions: `Reader` turns an adjustment request
+(a transaction with `adjustment-type:`) into a `Request` and a
+`custom "adjustment"` event into an `Event`, or None and the problems that say
+why. It is the one reader the plugin and the writer use; the rule directives
+come from `RuleReader`, each value from `MetaReader`."""
 
 from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from beancount.core import data
 from beancount.core.amount import Amount
 
-from beancount_adjustments.core import lookalike
+from beancount_adjustments.beans.metadata import control_problem, money
+from beancount_adjustments.beans.rules import CATEGORY_RE, TYPE_RE, RuleReader
 from beancount_adjustments.core.models import (
     Action,
     Annotation,
-    ApprovalRow,
-    CustomerRecord,
-    Declaration,
     Event,
     Money,
-    PeriodLock,
     Posting,
-    Problem,
-    Reference,
-    ReferenceIndex,
     Request,
     Source,
-    Terms,
-    TypePolicy,
-    UserGrant,
-    build,
-    is_under,
-    maker,
 )
 from beancount_adjustments.core.policy import parse_chain
 
-USER = "adjustment-user"
-CUSTOMER = "adjustment-customer"
-APPROVAL = "adjustment-approval"
-POLICY = "adjustment-policy"
-LOCK = "adjustment-lock"
+__all__ = ["EVENT", "Reader"]
+
 EVENT = "adjustment"
-TYPE_DECLARATION = "adjustment-type"
-CATEGORY_DECLARATION = "adjustment-category"
 
-TYPE_RE = re.compile(r"^(credit|debit|billing):[a-z0-9][a-z0-9-]*$")
-CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9-]*$")
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-"""What no text may hold: NUL, the C0 controls but tab and newline, DEL (a NUL
-from a spreadsheet cell would end Beancount's reading of the string; \\x1e and
-\\x1f are the digest's separators; the others are invisible in every viewer)."""
-_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
-"""Names, ids, accounts and the like: no tab or newline either."""
 _DIGESTED_ONE_LINE = ("customer", "requested-by", "entered-by", "invoice", "order", "document",
                       "risk")
 """A request's one-line texts the digest reads (type and category have their own
 patterns, ids and accounts Beancount's grammar)."""
 
 
-def control_problem(what: str, text: str | None, *, one_line: bool = True) -> str | None:
-    """Why `text` cannot be in a ledger (a control character in it), or None.
-
-    The one rule: the request reader refuses what the writer, the CLI, the API
-    and CSV import refuse, with this same message.
-    """
-    if text is None:
-        return None
-    found = (_CONTROL_ONE_LINE if one_line else _CONTROL).search(text)
-    if found is None:
-        return None
-    char = found.group()
-    name = {"\x00": "a NUL byte", "\t": "a tab", "\n": "a line break", "\r": "a carriage return",
-            "\x7f": "a DEL character"}.get(char, f"the control character U+{ord(char):04X}")
-    return (f"{what} holds {name} (at character {found.start() + 1}); remove it: no control "
-            "character is written to a ledger (an approval's digest could not tell the "
-            "fields apart)")
-
-
-def source_of(entry: Any) -> Source:
-    meta = getattr(entry, "meta", None) or {}
-    filename = meta.get("filename")
-    lineno = meta.get("lineno")
-    return Source(
-        filename=filename if isinstance(filename, str) else "<unknown>",
-        lineno=lineno if isinstance(lineno, int) else 0,
-    )
-
-
-def source_meta(source: Source) -> dict[str, Any]:
-    return {"filename": source.filename, "lineno": source.lineno}
-
-
-def money(amount: Amount) -> Money:
-    return Money(amount.number or Decimal(0), amount.currency)
-
-
-_new_reference = maker(Reference, "id", "date", "customer", "amount", "narration", "source")
 _ACTIONS = {action.value: action for action in Action}
 # An event written with only these keys (what the tools write for an unsigned
 # decision with no `effective:`) is read on a short path; anything else takes
@@ -153,256 +87,8 @@ def _matches(pattern: re.Pattern[str], text: str) -> bool:
     return found
 
 
-@dataclass
-class Reader:
-    """Collects the problems met while reading entries."""
-
-    problems: list[Problem] = field(default_factory=list)
-
-    def problem(self, code: str, source: Source, message: str,
-                adjustment_id: str | None = None) -> None:
-        self.problems.append(build(Problem,
-            code=code, message=message, source=source, adjustment_id=adjustment_id))
-
-    # -- helpers over metadata ---------------------------------------------
-
-    def text(self, meta: Mapping[str, Any], key: str, source: Source,
-             what: str) -> str | None:
-        value = meta.get(key)
-        if value is None:
-            return None
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-        self.problem("bad-metadata", source,
-                     f"{what}: `{key}:` must be a non-empty string, not {value!r}.")
-        return None
-
-    def date(self, meta: Mapping[str, Any], key: str, source: Source,
-             what: str) -> datetime.date | None:
-        value = meta.get(key)
-        if value is None:
-            return None
-        if isinstance(value, datetime.date):
-            return value
-        if isinstance(value, str):
-            try:
-                return datetime.date.fromisoformat(value.strip())
-            except ValueError:
-                pass
-        self.problem("bad-metadata", source,
-                     f"{what}: `{key}:` must be a date (2026-11-20), not {value!r}.")
-        return None
-
-    def amount(self, meta: Mapping[str, Any], key: str, source: Source,
-               what: str) -> Money | None:
-        value = meta.get(key)
-        if value is None:
-            return None
-        if isinstance(value, Amount) and isinstance(value.number, Decimal):
-            return money(value)
-        self.problem("bad-metadata", source,
-                     f"{what}: `{key}:` must be an amount such as `500.00 USD`, not {value!r}.")
-        return None
-
-    def choice(self, meta: Mapping[str, Any], key: str, options: tuple[str, ...],
-               source: Source, what: str) -> str | None:
-        value = self.text(meta, key, source, what)
-        if value is None or value in options:
-            return value
-        self.problem("malformed-directive", source,
-                     f"{what}: `{key}:` is {' or '.join(repr(o) for o in options)}, "
-                     f"not {value!r}.")
-        return None
-
-    def flag(self, meta: Mapping[str, Any], key: str, source: Source,
-             what: str) -> bool | None:
-        value = meta.get(key)
-        if value is None or isinstance(value, bool):
-            return value
-        self.problem("malformed-directive", source,
-                     f"{what}: `{key}:` is TRUE or FALSE, not {value!r}.")
-        return None
-
-    def days(self, meta: Mapping[str, Any], key: str, least: int, source: Source,
-             what: str) -> int | None:
-        """A whole number of days from `least` (up to a century: a larger one is a typo)."""
-        value = meta.get(key)
-        if value is None:
-            return None
-        if (isinstance(value, Decimal) and value == value.to_integral_value()
-                and least <= value <= 36600):
-            return int(value)
-        self.problem("malformed-directive", source,
-                     f"{what}: `{key}:` must be a whole number of days from {least}, "
-                     f"not {value!r}.")
-        return None
-
-    # -- custom directives --------------------------------------------------
-
-    def strings(self, entry: data.Custom, source: Source, what: str,
-                first: int = 0) -> list[str] | None:
-        values = []
-        for position, value in enumerate((entry.values or [])[first:], start=first + 1):
-            if not isinstance(value.value, str) or not value.value.strip():
-                self.problem("malformed-directive", source,
-                             f"{what}: value {position} must be a non-empty string, "
-                             f"not {value.value!r}.")
-                return None
-            values.append(value.value.strip())
-        return values
-
-    def user(self, entry: data.Custom) -> UserGrant | None:
-        source = source_of(entry)
-        what = f'custom "{USER}"'
-        names = self.strings(entry, source, what)
-        if names is None:
-            return None
-        if not names:
-            self.problem("malformed-directive", source,
-                         f'{what} needs a user name: custom "{USER}" "bob" "manager".')
-            return None
-        hidden = lookalike.invisible(names[0]) or (
-            "a control character" if _CONTROL_ONE_LINE.search(names[0]) else None)
-        if hidden is not None:
-            # "bo\u200bb" reads as bob on every page, and decides as someone else.
-            self.problem("malformed-directive", source,
-                         f"{what}: the user name {names[0]!r} holds an invisible character "
-                         f"({hidden}); it would read as another name: remove it.")
-            return None
-        limit = self.amount(entry.meta, "limit", source, f"user {names[0]}")
-        if limit is not None and limit.number < 0:
-            self.problem("malformed-directive", source,
-                         f"user {names[0]}: `limit:` must not be negative.")
-            limit = None
-        return build(UserGrant,
-            date=entry.date, user=names[0], roles=tuple(names[1:]), limit=limit,
-            email=self.text(entry.meta, "email", source, f"user {names[0]}"),
-            git=self.text(entry.meta, "git", source, f"user {names[0]}"), source=source)
-
-    def customer(self, entry: data.Custom) -> CustomerRecord | None:
-        source = source_of(entry)
-        what = f'custom "{CUSTOMER}"'
-        values = self.strings(entry, source, what)
-        if values is None:
-            return None
-        if len(values) not in (1, 2):
-            self.problem("malformed-directive", source,
-                         f'{what} takes a customer id and, optionally, a tier: '
-                         f'custom "{CUSTOMER}" "cust_123" "vip".')
-            return None
-        return build(CustomerRecord,
-            date=entry.date, customer=values[0], tier=values[1] if len(values) == 2 else None,
-            name=self.text(entry.meta, "name", source, f"customer {values[0]}"),
-            contact=self.text(entry.meta, "contact", source, f"customer {values[0]}"),
-            source=source)
-
-    def approval_row(self, entry: data.Custom) -> ApprovalRow | None:
-        source = source_of(entry)
-        what = f'custom "{APPROVAL}"'
-        usage = (f'{what} takes a type pattern, a threshold and roles: '
-                 f'custom "{APPROVAL}" "credit:*" 25.00 USD "manager".')
-        values = entry.values or ()
-        if (len(values) < 2 or not isinstance(values[0].value, str)
-                or not isinstance(values[1].value, Amount)):
-            self.problem("malformed-directive", source, usage)
-            return None
-        roles = self.strings(entry, source, what, first=2)
-        if roles is None:
-            return None
-        threshold = money(values[1].value)
-        if threshold.number < 0:
-            self.problem("malformed-directive", source,
-                         f"{what}: the threshold must not be negative.")
-            return None
-        if len(set(roles)) != len(roles):
-            self.problem("malformed-directive", source,
-                         f"{what}: a role appears twice in the chain {roles}; each level "
-                         "needs a different person, so list each role once.")
-            return None
-        return build(ApprovalRow,
-            date=entry.date, pattern=values[0].value.strip(), threshold=threshold,
-            roles=tuple(roles),
-            customer_tier=self.text(entry.meta, "customer-tier", source, what),
-            category=self.text(entry.meta, "category", source, what),
-            risk=self.text(entry.meta, "risk", source, what),
-            source=source)
-
-    def type_policy(self, entry: data.Custom) -> TypePolicy | None:
-        source = source_of(entry)
-        what = f'custom "{POLICY}"'
-        values = self.strings(entry, source, what)
-        if values is None:
-            return None
-        if len(values) != 1:
-            self.problem("malformed-directive", source,
-                         f'{what} takes one type pattern: custom "{POLICY}" "billing:*".')
-            return None
-        meta = entry.meta
-        apply = self.choice(meta, "apply", ("separate", "on-approval"), source, what)
-        signatures = self.choice(meta, "signatures", ("required", "optional"), source, what)
-        git_identity = self.choice(meta, "git-identity", ("required", "optional"), source, what)
-        require_at = self.flag(meta, "require-at", source, what)
-        hold = self.flag(meta, "hold-until-billed", source, what)
-        return build(TypePolicy,
-            date=entry.date, pattern=values[0],
-            separate_apply=None if apply is None else apply == "separate",
-            document_above=self.amount(meta, "document-above", source, what),
-            sla_days=self.days(meta, "sla-days", 1, source, what),
-            signatures_required=None if signatures is None else signatures == "required",
-            backdate_days=self.days(meta, "backdate-days", 0, source, what),
-            require_at=require_at,
-            git_identity=None if git_identity is None else git_identity == "required",
-            hold_until_billed=hold,
-            statement_text=self.text(meta, "statement-text", source, what),
-            manual_chain=self.manual_chain(meta, source, what), source=source)
-
-    def manual_chain(self, meta: Mapping[str, Any], source: Source,
-                     what: str) -> tuple[str, ...] | None:
-        """`manual-chain: "manager > finance"`: roles in order, as `chain:` writes them."""
-        text = self.text(meta, "manual-chain", source, what)
-        if text is None:
-            return None
-        roles = parse_chain(text)
-        if not roles or len(set(roles)) != len(roles):
-            self.problem("malformed-directive", source,
-                         f'{what}: `manual-chain:` lists roles in order, each once, like '
-                         f'"manager > finance", not {text!r}.')
-            return None
-        return roles
-
-    def declaration(self, entry: data.Custom) -> Declaration | None:
-        """`custom "adjustment-type" "credit:courtesy"` or `"adjustment-category" "ops:x"`."""
-        source = source_of(entry)
-        kind = "type" if entry.type == TYPE_DECLARATION else "category"
-        pattern = TYPE_RE if kind == "type" else CATEGORY_RE
-        example = "credit:courtesy" if kind == "type" else "operational:audit-finding"
-        values = self.strings(entry, source, f'custom "{entry.type}"')
-        if values is None:
-            return None
-        if len(values) != 1 or not pattern.match(values[0]):
-            self.problem("malformed-directive", source,
-                         f'custom "{entry.type}" declares one {kind} of your own, spelled '
-                         f'like "{example}".')
-            return None
-        return build(Declaration, date=entry.date, kind=kind, name=values[0], source=source)
-
-    def lock(self, entry: data.Custom) -> PeriodLock | None:
-        source = source_of(entry)
-        values = entry.values or ()
-        if len(values) != 1 or not isinstance(values[0].value, datetime.date):
-            self.problem("malformed-directive", source,
-                         f'custom "{LOCK}" takes one date, the last day closed: '
-                         f'custom "{LOCK}" 2026-10-31.')
-            return None
-        through = values[0].value
-        if through >= entry.date:
-            self.problem("malformed-directive", source,
-                         f'custom "{LOCK}": a lock declared on {entry.date} can only close '
-                         f"days before it, not through {through}.")
-            return None
-        return build(PeriodLock,
-            date=entry.date, through=through,
-            by=self.text(entry.meta, "by", source, "lock"), source=source)
+class Reader(RuleReader):
+    """Reads requests and events (and, inherited, every rule directive and value)."""
 
     def event(self, entry: data.Custom) -> Event | None:
         meta = entry.meta
@@ -641,77 +327,3 @@ def _annotation(posting: data.Posting) -> Annotation:
         label if isinstance(label, str) else None)
 
 
-class References(ReferenceIndex):
-    """Invoices (or orders) by id, read only when asked for.
-
-    A ledger holds far more invoices than adjustments ever name, so the
-    plugin indexes the entries and builds a `Reference` on first lookup
-    (the replay's checks read only their `terms`).
-    """
-
-    def __init__(self, key: str, receivable: str) -> None:
-        self.key = key
-        self.receivable = receivable
-        self._entries: dict[str, data.Transaction] = {}
-        self._built: dict[str, Reference] = {}
-        # The replay reads an invoice's terms when a request names it and again
-        # when a credit against it is applied.
-        self._terms: dict[str, Terms] = {}
-
-    def terms(self, ref_id: str) -> Terms | None:
-        found = self._terms.get(ref_id)
-        if found is not None:
-            return found
-        entry = self._entries.get(ref_id)
-        if entry is None:
-            return None
-        totals: dict[str, Decimal] = {}
-        for posting in entry.postings:
-            units = posting.units
-            if (is_under(posting.account, self.receivable) and isinstance(units, Amount)
-                    and isinstance(units.number, Decimal)):
-                totals[units.currency] = totals.get(units.currency, Decimal(0)) + units.number
-        # One currency on the receivable makes an amount; several make none.
-        currency, number = next(iter(totals.items())) if len(totals) == 1 else (None, None)
-        customer = entry.meta.get("customer")
-        found = self._terms[ref_id] = Terms(
-            customer if isinstance(customer, str) else None, currency, number)
-        return found
-
-    def add(self, entry: data.Transaction, reader: Reader) -> None:
-        ref_id = entry.meta[self.key]
-        if not isinstance(ref_id, str) or not ref_id.strip():
-            reader.problem("bad-metadata", source_of(entry),
-                           f"`{self.key}:` must be a non-empty string, not {ref_id!r}.")
-            return
-        ref_id = ref_id.strip()
-        first = self._entries.get(ref_id)
-        if first is not None:
-            where = source_of(first)
-            reader.problem("duplicate-reference", source_of(entry),
-                           f"{self.key} \"{ref_id}\" is already used by the transaction at "
-                           f"{where.filename}:{where.lineno}.")
-            return
-        self._entries[ref_id] = entry
-
-    def __getitem__(self, ref_id: str) -> Reference:
-        found = self._built.get(ref_id)
-        if found is None:
-            entry = self._entries[ref_id]
-            terms = self.terms(ref_id)
-            amount = None
-            if terms is not None and terms.currency is not None and terms.number is not None:
-                amount = Money(terms.number, terms.currency)
-            found = self._built[ref_id] = _new_reference(
-                ref_id, entry.date, terms.customer if terms is not None else None,
-                amount, entry.narration or "", source_of(entry))
-        return found
-
-    def __contains__(self, ref_id: object) -> bool:
-        return ref_id in self._entries
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from beancount.core import data
 
-from beancount_adjustments.beans.directives import Reader, source_of
+from beancount_adjustments.beans.metadata import MetaReader, source_of
 from beancount_adjustments.core.models import build
 from beancount_adjustments.core.signatures import KEY, PublicKey, parse_public_key
 
 
-def read_key(reader: Reader, entry: data.Custom) -> PublicKey | None:
+def read_key(reader: MetaReader, entry: data.Custom) -> PublicKey | None:
     """A `custom "adjustment-key" USER KEY` entry, or None and a problem."""
     source = source_of(entry)
     values = reader.strings(entry, source, f'custom "{KEY}"')

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from beancount_adjustments.beans.directives import Reader, money, source_of
+from beancount_adjustments.beans.metadata import MetaReader, money, source_of
 from beancount_adjustments.core.models import State
 from beancount_adjustments.core.risk import (
     ALERT,
@@ -55,7 +55,7 @@ def _recipients(value: Any) -> tuple[str, ...] | None:
     return names
 
 
-def read_setting(entry: Any, reader: Reader) -> RiskSetting | AlertRule | None:
+def read_setting(entry: Any, reader: MetaReader) -> RiskSetting | AlertRule | None:
     """Read an `adjustment-risk` or `adjustment-alert` custom entry; problems go to `reader`."""
     source = source_of(entry)
     values = [v.value for v in entry.values or ()]

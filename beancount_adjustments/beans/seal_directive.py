@@ -6,12 +6,12 @@ from decimal import Decimal
 
 from beancount.core import data
 
-from beancount_adjustments.beans.directives import Reader, source_of
+from beancount_adjustments.beans.metadata import MetaReader, source_of
 from beancount_adjustments.core.models import build
 from beancount_adjustments.core.seals import SEAL, Seal
 
 
-def read_seal(reader: Reader, entry: data.Custom) -> Seal | None:
+def read_seal(reader: MetaReader, entry: data.Custom) -> Seal | None:
     """A `custom "adjustment-seal" HASH` entry, or None and a problem."""
     source = source_of(entry)
     what = f'custom "{SEAL}"'

@@ -5,7 +5,7 @@
                        [--config notify.toml] [--dry-run] [--since REV] [--baseline]
     bean-adjust automate -f main.beancount --through 2026-11-30 --as alice [--dry-run]
 
-`risk` lists the findings of `beancount_adjustments.core.risk` (exit 0 either
+`risk` lists the findings of `beancount_adjustments.reports.risk` (exit 0 either
 way; it is a report). `notify` sends what `beancount_adjustments.notify`
 derives and exits 1 when a channel failed (the failed notices are retried
 on the next run). `automate` writes the requests the ledger's
@@ -34,11 +34,11 @@ from beancount_adjustments.cli.common import (
     user_option,
     write_json,
 )
-from beancount_adjustments.core import risk
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.intake import automation
 from beancount_adjustments.notify import alerts as notify_alerts
 from beancount_adjustments.notify import customers as notify_customers
+from beancount_adjustments.reports import risk
 from beancount_adjustments.writer import NewRequest, WriteRefused, write_requests
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])

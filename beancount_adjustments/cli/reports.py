@@ -126,9 +126,9 @@ def write_seal(ledger: Path, by: str, date: datetime.date,
     declared user holding a role on the seal's date, a seal over a broken one,
     a read-only file, and any OS error (one line saying why)."""
     from beancount_adjustments.beans import render
+    from beancount_adjustments.beans.metadata import control_problem
     from beancount_adjustments.writer import (
         _remove_stray_temporaries,
-        control_problem,
         ledger_locked,
         os_refusal,
         resolve_target,

@@ -1,90 +1,14 @@
-"""Risk: threshold alerts and pattern checks over the book, and risk flags at arrival.
+"""Risk settings and the flags a request gets on arrival.
 
-Two things live here, both pure functions over the frozen models:
-
-* **Findings** (`findings(book, as_of)`): what `bean-adjust risk` lists.
-  Each finding names its check, says in plain words what was seen, and
-  lists the ids of the adjustments that triggered it.
-* **Flags at arrival** (`request_flags(request, context, amount, tier)`):
-  the plugin's replay calls it for every request, just before it chooses
-  the approval-matrix row, with only the requests that arrived *earlier*.
-  The flags it returns are added to the request's own `risk:` metadata, so
-  a matrix row narrowed by `risk:` makes a flagged request take the higher
-  chain. They are kept on the adjustment as `Adjustment.risk_flags`.
-
-    2026-01-01 custom "adjustment-approval" "credit:*" 0.00 USD "manager" "finance"
-      risk: "splitting"
-
-Threshold alerts
-----------------
-
-    2026-01-01 custom "adjustment-alert" "customer" 2000.00 USD
-      period: "month"
-
-Totals of adjustment amounts per *dimension* (`requester`, `customer`,
-`category`, `type`, `approver` or `all`) per *period* (`day`, `week`,
-`month`, `quarter`, `year` or `all`; default `month`, by request date)
-above the limit raise an alert. Only adjustments in the limit's currency
-count (no conversion is guessed). `states:` (comma-separated; default
-`pending,approved,applied`) says which states count. A later alert with the
-same dimension, period and currency replaces an earlier one. `notify:`
-(users, `role:NAME`, `*`, comma-separated) has `bean-adjust notify` send each
-alert (see `notify_alerts`); `Finding.key` keeps it one alert as it grows.
-
-Pattern checks
---------------
-
-Every check runs with its defaults unless the ledger says otherwise:
-
-    2026-03-01 custom "adjustment-risk" "duplicates"
-      days: 14
-    2026-03-01 custom "adjustment-risk" "round-amounts"
-      enabled: FALSE
-
-A check's directive applies from its date on (the latest on or before the
-day judged; findings are judged as of the `as_of` date). Parameters and
-their defaults:
-
-`splitting` (flag at arrival; `days: 7`)
-    Several requests for one customer by one requester within `days` that
-    each stay below the lowest approval threshold for their type but
-    together reach it.
-`duplicates` (flag at arrival; `days: 30`)
-    Same customer, amount and reason (case and spacing ignored) within `days`.
-`repeated-goodwill` (flag at arrival; `count: 3`, `days: 90`)
-    At least `count` `credit:goodwill` requests for one customer within `days`.
-`round-amounts` (flag at arrival; `unit: 100`, `count: 3`, `days: 30`)
-    One requester filing at least `count` requests whose amount is a whole
-    multiple of `unit` within `days`.
-`outliers` (`measure: "count"` or `"amount"`, `who: "both"`, `"requester"` or
-`"approver"`, `z: 3.5`, `min-peers: 4`, `days: 90`, 0 meaning all time)
-    A requester or approver far above their peers: robust z-score
-    0.6745 * (x - median) / MAD over the people active in the last `days`
-    (with MAD 0, 1.2533 * the mean absolute deviation stands in). Needs at
-    least `min-peers` people to compare.
-`off-hours` (`hours: "08:00-18:00"`, `weekdays: "mon-fri"`, `timezone: "UTC"`)
-    An approval whose `at:` timestamp falls outside working hours (a
-    timestamp without offset is read in `timezone`).
-`backdated-near-lock` (`days: 5`)
-    An applied effect dated before the day it was applied and within `days`
-    of a period lock's closing date.
-
-Every check also takes `enabled: FALSE` to turn it off, and `notify:` as alerts
-do (not `outliers`, whose findings are judged afresh each day). The flag a check
-adds at arrival is its name (`risk: "duplicates"` in a matrix row).
-Amounts are compared in one currency only: requests in another currency
-than the one being summed never count towards it.
-
-At arrival the *lowest approval threshold* of a request is the lowest
-threshold among the rows in force for its type, customer tier and category
-that name at least one role and are not narrowed by `risk:`, in the
-request's currency. Arrival flags look at every earlier request with an
-amount, whatever became of it later (a rejected duplicate is still a
-duplicate attempt).
-
-Cost: the replay keeps per-customer and per-requester date lists, so each
-request costs a few dictionary look-ups and binary searches, never a scan
-of the whole ledger.
+`adjustment-risk` and `adjustment-alert` lines become `RiskSetting` and
+`AlertRule` (read in `beans.risk_settings`, validated by `check_params`);
+`RiskConfig` answers which parameters are in force on a date. `Arrivals` is
+the replay's memory of earlier requests: `request_flags` judges each request
+as it arrives, and the flags it returns join the request's own `risk:` so a
+matrix row narrowed by `risk:` can match them. Each check costs a few
+dictionary look-ups and binary searches, never a scan of the ledger. The
+findings `bean-adjust risk` lists are built over the book in `reports.risk`;
+the checks and their settings are described in docs/risk.md.
 """
 
 from __future__ import annotations
@@ -92,28 +16,17 @@ from __future__ import annotations
 import bisect
 import datetime
 import re
-import statistics
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from beancount_adjustments.core.models import (
-    Action,
-    Adjustment,
-    Frozen,
-    Money,
-    Request,
-    Source,
-    State,
-)
+from beancount_adjustments.core.models import Frozen, Money, Request, Source
 
 if TYPE_CHECKING:
-    from beancount_adjustments.core.book import Book
     from beancount_adjustments.core.policy import Matrix
 
 RISK = "adjustment-risk"
@@ -165,38 +78,12 @@ class AlertRule(Frozen):
     source: Source
 
 
-class Finding(Frozen):
-    """Something a check saw, in plain words, with the adjustments behind it."""
-
-    check: str
-    message: str
-    ids: tuple[str, ...]
-    subject: str = ""
-    date: datetime.date | None = None
-    notify: tuple[str, ...] = ()
-    """Who its directive says is sent it (`notify:`); empty: reported only."""
-    token: str = ""
-    """What keeps it the same finding as it grows (a threshold alert's period); see `key`."""
-
-    @property
-    def key(self) -> str:
-        """Stable while the finding grows (more ids, a larger total): notices are sent once."""
-        return ":".join((self.check, self.subject, self.token or self.ids[0]))
-
-    def as_json(self) -> dict[str, Any]:
-        return {"check": self.check, "subject": self.subject, "message": self.message,
-                "ids": list(self.ids), "date": self.date.isoformat() if self.date else None,
-                "key": self.key, "notify": list(self.notify)}
-
-
-# -- reading the directives ---------------------------------------------------------
-
 
 def check_params(check: str, params: Mapping[str, Param]) -> str | None:
     if check == "off-hours":
-        if _hours(str(params["hours"])) is None:
+        if parse_hours(str(params["hours"])) is None:
             return '`hours:` reads like "08:00-18:00".'
-        if _weekdays(str(params["weekdays"])) is None:
+        if parse_weekdays(str(params["weekdays"])) is None:
             return '`weekdays:` reads like "mon-fri" or "mon,tue,sat".'
         try:
             ZoneInfo(str(params["timezone"]))
@@ -212,7 +99,7 @@ def check_params(check: str, params: Mapping[str, Param]) -> str | None:
     return None
 
 
-def _hours(text: str) -> tuple[datetime.time, datetime.time] | None:
+def parse_hours(text: str) -> tuple[datetime.time, datetime.time] | None:
     match = re.fullmatch(r"\s*(\d\d?):(\d\d)\s*-\s*(\d\d?):(\d\d)\s*", text)
     if not match:
         return None
@@ -223,7 +110,7 @@ def _hours(text: str) -> tuple[datetime.time, datetime.time] | None:
     return datetime.time(h1, m1), end
 
 
-def _weekdays(text: str) -> frozenset[int] | None:
+def parse_weekdays(text: str) -> frozenset[int] | None:
     days: set[int] = set()
     for part in text.lower().replace(" ", "").split(","):
         if "-" in part:
@@ -280,9 +167,6 @@ class RiskConfig:
         for rule in self.alerts:
             latest[(rule.dimension, rule.period, rule.limit.currency)] = rule
         return list(latest.values())
-
-
-# -- flags at arrival ---------------------------------------------------------------
 
 
 def lowest_threshold(matrix: Matrix, request: Request, tier: str | None, currency: str,
@@ -496,253 +380,3 @@ def request_flags(request: Request, context: Arrivals, amount: Money | None,
     request's (absolute) amount on the receivable, `tier` its customer's tier.
     """
     return context.judge(request, amount, tier)
-
-
-# -- findings over the book ---------------------------------------------------------
-
-
-def findings(book: Book, as_of: datetime.date | None = None) -> list[Finding]:
-    """Every alert and pattern the book shows as of `as_of` (default: its last date)."""
-    config = RiskConfig.build(getattr(book.facts, "risk_settings", ()))
-    adjustments = sorted(
-        (a for a in book.adjustments.values() if a.amount is not None),
-        key=lambda a: (a.request.date, a.request.source.filename, a.request.source.lineno))
-    if as_of is None:
-        dates = [a.request.date for a in adjustments]
-        dates += [r.event.date for a in adjustments for r in a.history]
-        as_of = max(dates, default=datetime.date.today())
-    adjustments = [a for a in adjustments if a.request.date <= as_of]
-    out: list[Finding] = []
-    out += threshold_alerts(adjustments, config.alert_rules())
-    out += arrival_patterns(adjustments, config, book.matrix)
-    out += outliers(adjustments, config, as_of)
-    out += off_hours(adjustments, config, as_of)
-    out += backdated_near_lock(adjustments, book, config, as_of)
-    return out
-
-
-def _period_key(date: datetime.date, period: str) -> str:
-    if period == "day":
-        return date.isoformat()
-    if period == "week":
-        year, week, _ = date.isocalendar()
-        return f"{year}-W{week:02d}"
-    if period == "month":
-        return f"{date.year}-{date.month:02d}"
-    if period == "quarter":
-        return f"{date.year}-Q{(date.month - 1) // 3 + 1}"
-    if period == "year":
-        return str(date.year)
-    return "all time"
-
-
-def threshold_alerts(adjustments: Sequence[Adjustment],
-                     rules: Sequence[AlertRule]) -> list[Finding]:
-    out: list[Finding] = []
-    for rule in rules:
-        totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-        ids: dict[tuple[str, str], list[str]] = defaultdict(list)
-        last: dict[tuple[str, str], datetime.date] = {}
-        for adj in adjustments:
-            amount = adj.amount
-            if (amount is None or amount.currency != rule.limit.currency
-                    or adj.state.value not in rule.states or adj.request.date < rule.date):
-                continue
-            period = _period_key(adj.request.date, rule.period)
-            for subject in _subjects(adj, rule.dimension):
-                key = (subject, period)
-                totals[key] += amount.number
-                ids[key].append(adj.id)
-                last[key] = adj.request.date
-        for (subject, period), total in sorted(totals.items()):
-            if total > rule.limit.number:
-                who = "all adjustments" if rule.dimension == "all" else \
-                    f"{rule.dimension} {subject}"
-                out.append(Finding(
-                    check=f"alert:{rule.dimension}", subject=subject,
-                    ids=tuple(ids[(subject, period)]), date=last[(subject, period)],
-                    notify=rule.notify, token=f"{rule.limit.currency}/{period}",
-                    message=(f"{who}: {total} {rule.limit.currency} in {period}, above the "
-                             f"alert limit of {rule.limit} per {rule.period} "
-                             f"({len(ids[(subject, period)])} adjustments).")))
-    return out
-
-
-def _subjects(adj: Adjustment, dimension: str) -> list[str]:
-    request = adj.request
-    if dimension == "requester":
-        return [request.requested_by]
-    if dimension == "customer":
-        return [request.customer]
-    if dimension == "category":
-        return [request.category or "(no category)"]
-    if dimension == "type":
-        return [request.type]
-    if dimension == "approver":
-        return list(dict.fromkeys(adj.approvers))
-    return ["all"]
-
-
-def arrival_patterns(adjustments: Sequence[Adjustment], config: RiskConfig,
-                     matrix: Matrix | None) -> list[Finding]:
-    """The arrival checks replayed over the book, overlapping hits merged into one finding."""
-    context = Arrivals(config, matrix)
-    merged: list[Hit] = []
-    for adj in adjustments:
-        hits: list[Hit] = []
-        context.judge(adj.request, adj.amount, adj.tier, hits)
-        for hit in hits:
-            for index, earlier in enumerate(merged):
-                if (earlier.check == hit.check and earlier.subject == hit.subject
-                        and set(earlier.ids) & set(hit.ids)):
-                    merged[index] = hit.model_copy(
-                        update={"ids": tuple(dict.fromkeys((*earlier.ids, *hit.ids)))})
-                    break
-            else:
-                merged.append(hit)
-    dates = {a.id: a.request.date for a in adjustments}
-    out = []
-    for hit in merged:
-        # The first id stays first as later hits merge in: the finding keeps its key.
-        when = max(dates[i] for i in hit.ids)
-        out.append(Finding(check=hit.check, subject=hit.subject, message=hit.message,
-                           ids=hit.ids, date=when, notify=config.notify(hit.check, when)))
-    return out
-
-
-def robust_z(values: Mapping[str, Decimal]) -> dict[str, float]:
-    """Robust z-score of each value: 0.6745 * (x - median) / MAD (MAD 0: 1.2533 * mean AD)."""
-    numbers = [float(v) for v in values.values()]
-    if not numbers:
-        return {}
-    median = statistics.median(numbers)
-    deviations = [abs(x - median) for x in numbers]
-    mad = statistics.median(deviations)
-    if mad > 0:
-        return {k: 0.6745 * (float(v) - median) / mad for k, v in values.items()}
-    mean_ad = statistics.fmean(deviations)
-    if mean_ad == 0:
-        return dict.fromkeys(values, 0.0)
-    return {k: (float(v) - median) / (1.253314 * mean_ad) for k, v in values.items()}
-
-
-def outliers(adjustments: Sequence[Adjustment], config: RiskConfig,
-             as_of: datetime.date) -> list[Finding]:
-    params = config.params("outliers", as_of)
-    if params is None:
-        return []
-    days = int(params["days"])
-    start = days_before(as_of, days) if days else datetime.date.min
-    recent = [a for a in adjustments if start < a.request.date <= as_of
-              and a.state is not State.INVALID]
-    if not recent:
-        return []
-    currencies = [a.amount.currency for a in recent if a.amount is not None]
-    currency = max(set(currencies), key=currencies.count)
-    by_amount = params["measure"] == "amount"
-    who = str(params["who"])
-    out: list[Finding] = []
-    for role in ("requester", "approver"):
-        if who not in (role, "both"):
-            continue
-        values: dict[str, Decimal] = defaultdict(Decimal)
-        ids: dict[str, list[str]] = defaultdict(list)
-        for adj in recent:
-            people = [adj.request.requested_by] if role == "requester" else list(adj.approvers)
-            for person in people:
-                if by_amount:
-                    if adj.amount is None or adj.amount.currency != currency:
-                        continue
-                    values[person] += adj.amount.number
-                else:
-                    values[person] += 1
-                ids[person].append(adj.id)
-        if len(values) < int(params["min-peers"]):
-            continue
-        median = statistics.median(float(v) for v in values.values())
-        for person, z in sorted(robust_z(values).items()):
-            if z > float(params["z"]):
-                what = (f"{values[person]} {currency}" if by_amount
-                        else f"{values[person]} adjustments")
-                span = f"in the last {days} days" if days else "in all"
-                verb = "requested" if role == "requester" else "approved"
-                out.append(Finding(
-                    check="outliers", subject=person, ids=tuple(ids[person]), date=as_of,
-                    message=(f"{person} {verb} {what} {span}, far above their "
-                             f"{len(values) - 1} peers (median {median:g}; robust z-score "
-                             f"{z:.1f} > {params['z']}).")))
-    return out
-
-
-def _timestamp(text: str, zone: ZoneInfo) -> datetime.datetime | None:
-    try:
-        moment = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=zone)
-    return moment.astimezone(zone)
-
-
-def off_hours(adjustments: Sequence[Adjustment], config: RiskConfig,
-              as_of: datetime.date) -> list[Finding]:
-    out: list[Finding] = []
-    for adj in adjustments:
-        for record in adj.history:
-            event = record.event
-            if (not record.accepted or event.action is not Action.APPROVE or not event.at
-                    or event.date > as_of):
-                continue
-            params = config.params("off-hours", event.date)
-            if params is None:
-                continue
-            hours = _hours(str(params["hours"]))
-            weekdays = _weekdays(str(params["weekdays"]))
-            zone = ZoneInfo(str(params["timezone"]))
-            moment = _timestamp(event.at, zone)
-            if moment is None or hours is None or weekdays is None:
-                continue
-            inside = moment.weekday() in weekdays and hours[0] <= moment.time() <= hours[1]
-            if not inside:
-                out.append(Finding(
-                    check="off-hours", subject=event.by, ids=(adj.id,), date=event.date,
-                    notify=config.notify("off-hours", event.date),
-                    token=f"{adj.id}@{event.at}",
-                    message=(f"{event.by} approved {adj.id} at {moment:%a %Y-%m-%d %H:%M} "
-                             f"{params['timezone']}, outside working hours "
-                             f"({params['hours']}, {params['weekdays']}).")))
-    return out
-
-
-def backdated_near_lock(adjustments: Sequence[Adjustment], book: Book, config: RiskConfig,
-                        as_of: datetime.date) -> list[Finding]:
-    out: list[Finding] = []
-    locks = sorted(book.locks, key=lambda lock: lock.through)
-    if not locks:
-        return out
-    for adj in adjustments:
-        when, applied = adj.effective_date, adj.applied_on
-        if when is None or applied is None or when >= applied or applied > as_of:
-            continue
-        params = config.params("backdated-near-lock", applied)
-        if params is None:
-            continue
-        days = int(params["days"])
-        near = min(locks, key=lambda lock: abs((when - lock.through).days))
-        gap = (when - near.through).days
-        if abs(gap) <= days:
-            side = "after" if gap > 0 else "on or before"
-            out.append(Finding(
-                check="backdated-near-lock", subject=adj.id, ids=(adj.id,), date=applied,
-                notify=config.notify("backdated-near-lock", applied),
-                message=(f"{adj.id} was applied on {applied} but back-dated to {when}, "
-                         f"{abs(gap)} day(s) {side} the period lock through {near.through} "
-                         f"(locked on {near.date}).")))
-    return out
-
-
-def summarize(found: Sequence[Finding]) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for finding in found:
-        counts[finding.check] += 1
-    return dict(counts)

@@ -35,6 +35,7 @@ from flask import Response, abort, current_app, jsonify, make_response, request,
 from markupsafe import Markup
 
 from beancount_adjustments import api, writer
+from beancount_adjustments.api import bodies
 from beancount_adjustments.beans import loading
 from beancount_adjustments.core.book import Book, CustomerError, customer_id
 from beancount_adjustments.core.models import Action
@@ -701,11 +702,11 @@ class AdjustmentsExtension(FavaExtensionBase):
         for key, value in request.args.items():
             if key == "time":  # Fava's filter, carried on every link
                 continue
-            if api.ALIASES.get(key, key) in api.FLAGS:
+            if bodies.ALIASES.get(key, key) in bodies.FLAGS:
                 flag = value.strip().lower()
                 if flag not in ("", "0", "1", "true", "false", "on", "off"):
                     return _json(400, code="invalid",
-                                 message=f"{api.ALIASES.get(key, key)} must be true or false")
+                                 message=f"{bodies.ALIASES.get(key, key)} must be true or false")
                 body[key] = flag in ("1", "true", "on")
             elif value.strip():
                 body[key] = value

@@ -41,7 +41,7 @@ from typing import Literal
 
 from beancount.core import data
 
-from beancount_adjustments.beans.directives import source_of
+from beancount_adjustments.beans.metadata import source_of
 from beancount_adjustments.core.models import Problem, Source
 from beancount_adjustments.core.policy import Directory
 from beancount_adjustments.intake.calculators import ParamValue, param_value

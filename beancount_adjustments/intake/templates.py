@@ -63,8 +63,9 @@ from typing import Any
 from beancount.core import data
 
 from beancount_adjustments.beans import loading
-from beancount_adjustments.beans.directives import CATEGORY_RE, TYPE_RE, source_of
 from beancount_adjustments.beans.loading import load_uncached
+from beancount_adjustments.beans.metadata import source_of
+from beancount_adjustments.beans.rules import CATEGORY_RE, TYPE_RE
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import Money, Problem, Source, is_under

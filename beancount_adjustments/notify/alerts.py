@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import datetime
 
-from beancount_adjustments.core import risk
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import OPEN_STATES
+from beancount_adjustments.core.risk import ARRIVAL_CHECKS
 from beancount_adjustments.notify.notices import Notice
+from beancount_adjustments.reports import risk
 
 
 def recipients(book: Book, names: tuple[str, ...], today: datetime.date) -> list[str]:
@@ -49,7 +50,7 @@ def alert_notices(book: Book, today: datetime.date,
 
 def is_alert(finding: risk.Finding) -> bool:
     """A threshold alert, an arrival finding, or a finding its directive sends."""
-    return (finding.check.startswith("alert:") or finding.check in risk.ARRIVAL_CHECKS
+    return (finding.check.startswith("alert:") or finding.check in ARRIVAL_CHECKS
             or bool(finding.notify))
 
 

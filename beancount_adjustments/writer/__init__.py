@@ -138,9 +138,10 @@ from beancount.ops import validation
 from beancount.parser import parser
 
 from beancount_adjustments.beans import render
-from beancount_adjustments.beans.directives import EVENT, Reader, control_problem
+from beancount_adjustments.beans.directives import EVENT, Reader
 from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.loading import Snapshot, absolute, load_uncached
+from beancount_adjustments.beans.metadata import control_problem
 from beancount_adjustments.core.book import Book, Facts, continued, replay
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import (
@@ -168,7 +169,6 @@ __all__ = [
     "Refusal",
     "WriteRefused",
     "WriteResult",
-    "control_problem",
     "file_sha256",
     "next_id",
     "request_meta",

@@ -1,0 +1,160 @@
+"""Reading one value: the problems collector every directive reader shares,
+its metadata helpers (text, date, amount, choice, flag, days, a directive's
+strings), an entry's source and the one rule for control characters in
+ledger text (the writer, the CLI, the API and CSV import refuse what the
+readers refuse, with the same message). Nothing here raises on bad input."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from beancount.core import data
+from beancount.core.amount import Amount
+
+from beancount_adjustments.core.models import Money, Problem, Source, build
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+"""What no text may hold: NUL, the C0 controls but tab and newline, DEL (a NUL
+from a spreadsheet cell would end Beancount's reading of the string; \\x1e and
+\\x1f are the digest's separators; the others are invisible in every viewer)."""
+CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
+"""Names, ids, accounts and the like: no tab or newline either."""
+
+
+def control_problem(what: str, text: str | None, *, one_line: bool = True) -> str | None:
+    """Why `text` cannot be in a ledger (a control character in it), or None.
+
+    The one rule: the request reader refuses what the writer, the CLI, the API
+    and CSV import refuse, with this same message.
+    """
+    if text is None:
+        return None
+    found = (CONTROL_ONE_LINE if one_line else _CONTROL).search(text)
+    if found is None:
+        return None
+    char = found.group()
+    name = {"\x00": "a NUL byte", "\t": "a tab", "\n": "a line break", "\r": "a carriage return",
+            "\x7f": "a DEL character"}.get(char, f"the control character U+{ord(char):04X}")
+    return (f"{what} holds {name} (at character {found.start() + 1}); remove it: no control "
+            "character is written to a ledger (an approval's digest could not tell the "
+            "fields apart)")
+
+
+def source_of(entry: Any) -> Source:
+    meta = getattr(entry, "meta", None) or {}
+    filename = meta.get("filename")
+    lineno = meta.get("lineno")
+    return Source(
+        filename=filename if isinstance(filename, str) else "<unknown>",
+        lineno=lineno if isinstance(lineno, int) else 0,
+    )
+
+
+def source_meta(source: Source) -> dict[str, Any]:
+    return {"filename": source.filename, "lineno": source.lineno}
+
+
+def money(amount: Amount) -> Money:
+    return Money(amount.number or Decimal(0), amount.currency)
+
+
+@dataclass
+class MetaReader:
+    """Collects the problems met while reading entries; reads one value, reporting
+    what is malformed."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, code: str, source: Source, message: str,
+                adjustment_id: str | None = None) -> None:
+        self.problems.append(build(Problem,
+            code=code, message=message, source=source, adjustment_id=adjustment_id))
+
+    def text(self, meta: Mapping[str, Any], key: str, source: Source,
+             what: str) -> str | None:
+        value = meta.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        self.problem("bad-metadata", source,
+                     f"{what}: `{key}:` must be a non-empty string, not {value!r}.")
+        return None
+
+    def date(self, meta: Mapping[str, Any], key: str, source: Source,
+             what: str) -> datetime.date | None:
+        value = meta.get(key)
+        if value is None:
+            return None
+        if isinstance(value, datetime.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return datetime.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        self.problem("bad-metadata", source,
+                     f"{what}: `{key}:` must be a date (2026-11-20), not {value!r}.")
+        return None
+
+    def amount(self, meta: Mapping[str, Any], key: str, source: Source,
+               what: str) -> Money | None:
+        value = meta.get(key)
+        if value is None:
+            return None
+        if isinstance(value, Amount) and isinstance(value.number, Decimal):
+            return money(value)
+        self.problem("bad-metadata", source,
+                     f"{what}: `{key}:` must be an amount such as `500.00 USD`, not {value!r}.")
+        return None
+
+    def choice(self, meta: Mapping[str, Any], key: str, options: tuple[str, ...],
+               source: Source, what: str) -> str | None:
+        value = self.text(meta, key, source, what)
+        if value is None or value in options:
+            return value
+        self.problem("malformed-directive", source,
+                     f"{what}: `{key}:` is {' or '.join(repr(o) for o in options)}, "
+                     f"not {value!r}.")
+        return None
+
+    def flag(self, meta: Mapping[str, Any], key: str, source: Source,
+             what: str) -> bool | None:
+        value = meta.get(key)
+        if value is None or isinstance(value, bool):
+            return value
+        self.problem("malformed-directive", source,
+                     f"{what}: `{key}:` is TRUE or FALSE, not {value!r}.")
+        return None
+
+    def days(self, meta: Mapping[str, Any], key: str, least: int, source: Source,
+             what: str) -> int | None:
+        """A whole number of days from `least` (up to a century: a larger one is a typo)."""
+        value = meta.get(key)
+        if value is None:
+            return None
+        if (isinstance(value, Decimal) and value == value.to_integral_value()
+                and least <= value <= 36600):
+            return int(value)
+        self.problem("malformed-directive", source,
+                     f"{what}: `{key}:` must be a whole number of days from {least}, "
+                     f"not {value!r}.")
+        return None
+
+    def strings(self, entry: data.Custom, source: Source, what: str,
+                first: int = 0) -> list[str] | None:
+        values = []
+        for position, value in enumerate((entry.values or [])[first:], start=first + 1):
+            if not isinstance(value.value, str) or not value.value.strip():
+                self.problem("malformed-directive", source,
+                             f"{what}: value {position} must be a non-empty string, "
+                             f"not {value.value!r}.")
+                return None
+            values.append(value.value.strip())
+        return values
+

@@ -1,0 +1,30 @@
+"""`python -m beancount_adjustments.demo`: the demo ledger on stdout or in a file."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from beancount_adjustments.demo.ledger import generate_ledger
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="A deterministic demo ledger: a small subscription business with adjustments.")
+    parser.add_argument("--transactions", type=int, default=3000,
+                        help="about how many transactions (default 3000)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    parser.add_argument("--months", type=int, default=11, help="months covered (default 11)")
+    parser.add_argument("-o", "--output", default="-", help="file to write ('-': stdout)")
+    args = parser.parse_args(argv)
+    text = generate_ledger(transactions=args.transactions, seed=args.seed, months=args.months)
+    if args.output == "-":
+        print(text, end="")
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
