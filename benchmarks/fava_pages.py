@@ -35,7 +35,7 @@ from fava.core import FavaLedger
 from beancount_adjustments import writer
 from beancount_adjustments.demo import generate_ledger
 from beancount_adjustments.fava_ext import AdjustmentsExtension
-from beancount_adjustments.fava_ext.views import eligible_approvers
+from beancount_adjustments.fava_ext.actions import eligible_approvers
 
 BUDGET_MS = 150.0
 CONFIG = "{'user-header': 'X-Remote-User', 'sla-days': 3}"

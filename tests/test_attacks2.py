@@ -459,8 +459,8 @@ def test_an_edit_saved_during_a_write_is_not_lost(tmp_path, monkeypatch) -> None
 def test_a_statement_file_name_never_breaks_the_header() -> None:
     """A customer id is ledger text and may hold a line break: the download's
     Content-Disposition must stay one header line (Werkzeug refuses it: a 500)."""
-    from beancount_adjustments.fava_ext import _inline
-    header = _inline("statement-cust\r\nSet-Cookie: x=1.html")
+    from beancount_adjustments.fava_ext.responses import inline_disposition
+    header = inline_disposition("statement-cust\r\nSet-Cookie: x=1.html")
     assert "\r" not in header
     assert "\n" not in header
     assert header.startswith('inline; filename="statement-cust__Set-Cookie: x=1.html"')

@@ -268,7 +268,8 @@ def test_every_tool_asks_the_one_rule_about_a_held_apply() -> None:
     """The Fava button and the CLI's selection get the replay's answer, so a page
     never offers the apply the writer will refuse."""
     from beancount_adjustments.core.permissions import denial
-    from beancount_adjustments.fava_ext import views
+    from beancount_adjustments.fava_ext import actions
+    from beancount_adjustments.fava_ext.index import BookIndex
 
     loaded = load(HOLD + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
                   + invoice(2, "cust_456", date="2026-03-01"))
@@ -281,11 +282,11 @@ def test_every_tool_asks_the_one_rule_about_a_held_apply() -> None:
     assert "the next one is INV-2 on 2026-03-01" in early.message
     assert denial(loaded.book.rules, adj, Action.APPLY, "bob",
                   datetime.date(2026, 3, 1)) is None
-    index = views.BookIndex.build(loaded.book, rates=loaded.book.rules.rates)
-    hints = {h.action: h for h in views.action_hints(index, adj, "bob",
+    index = BookIndex.build(loaded.book, rates=loaded.book.rules.rates)
+    hints = {h.action: h for h in actions.action_hints(index, adj, "bob",
                                                       datetime.date(2026, 2, 20))}
     assert not hints["apply"].allowed
     assert "billed" in hints["apply"].why_not
-    later = {h.action: h for h in views.action_hints(index, adj, "bob",
+    later = {h.action: h for h in actions.action_hints(index, adj, "bob",
                                                       datetime.date(2026, 3, 1))}
     assert later["apply"].allowed

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from test_fava_ext import BASE, Env
 
 from beancount_adjustments.cli import main
-from beancount_adjustments.fava_ext.views import customer_label, timeline
+from beancount_adjustments.fava_ext.detail import timeline
+from beancount_adjustments.fava_ext.labels import customer_label
 from beancount_adjustments.reports import charts
 from ledgers import event, load, request
 

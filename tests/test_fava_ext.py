@@ -20,8 +20,9 @@ import pytest
 
 from beancount_adjustments import State, reports, writer
 from beancount_adjustments.fava_ext import AdjustmentsExtension, Config
+from beancount_adjustments.fava_ext.detail import ticket_link
+from beancount_adjustments.fava_ext.queue import QueueFilters
 from beancount_adjustments.fava_ext.report_data import to_csv
-from beancount_adjustments.fava_ext.views import QueueFilters, ticket_link
 from beancount_adjustments.reports.charts import bar_chart, hbar_chart, line_chart
 from beancount_adjustments.reports.csv_cells import csv_cell
 

@@ -22,8 +22,9 @@ from beancount_adjustments.cli import views as cli_views
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import OPEN_STATES, State
 from beancount_adjustments.demo import generate_ledger
-from beancount_adjustments.fava_ext import report_data, views
-from beancount_adjustments.fava_ext.views import BookIndex, QueueFilters
+from beancount_adjustments.fava_ext import queue, report_data
+from beancount_adjustments.fava_ext.index import BookIndex
+from beancount_adjustments.fava_ext.queue import QueueFilters
 from beancount_adjustments.reports.queries import age_days, customer_name, is_overdue
 from ledgers import load_file
 
@@ -67,11 +68,11 @@ def test_every_tool_finds_the_same_items_overdue(dated: tuple[Path, Book],
     assert marked == expected
 
     index = BookIndex.build(book)
-    view = views.queue_view(index, QueueFilters(per_page=10**6), today=DAY, user=None)
+    view = queue.queue_view(index, QueueFilters(per_page=10**6), today=DAY, user=None)
     fava = {r.id for s in view.sections for r in s.rows if r.overdue}
     assert fava == expected
     assert view.overdue == len(expected)
-    only = views.queue_view(index, QueueFilters(overdue=True, per_page=10**6), today=DAY,
+    only = queue.queue_view(index, QueueFilters(overdue=True, per_page=10**6), today=DAY,
                             user=None)
     assert {r.id for r in only.rows} == expected
     exported = report_data.queue_table(view)
@@ -158,7 +159,7 @@ def test_the_fava_queue_shows_names_with_the_id_on_hover(tmp_path: Path) -> None
     assert '<span class="adj-customer">cust_456</span>' in other[:other.index("</tr>")]
     # The customer filter offers names too, and still filters by id.
     assert '<option value="cust_123" >Acme Corp (cust_123)</option>' in page
-    header, rows = report_data.queue_table(views.queue_view(
+    header, rows = report_data.queue_table(queue.queue_view(
         BookIndex.build(env.ext.book), QueueFilters(per_page=100),  # type: ignore[arg-type]
         today=datetime.date.today(), user=None))
     first = next(r for r in rows if r[0] == "ADJ-1")
@@ -195,13 +196,13 @@ def test_the_cli_html_report_draws_fava_charts_per_currency(dated: tuple[Path, B
 def test_each_queue_section_pages_on_its_own(dated: tuple[Path, Book]) -> None:
     _, book = dated
     index = BookIndex.build(book)
-    first = views.queue_view(index, QueueFilters(per_page=5), today=DAY, user="dave")
+    first = queue.queue_view(index, QueueFilters(per_page=5), today=DAY, user="dave")
     sizes = {s.key: s.matched for s in first.sections}
     assert sizes["approve"] > 10
     assert sizes["reversal"] > 5
     assert sizes["apply"] > 5
     filters = QueueFilters.from_args({"per_page": "5", "page_reversal": "2"})
-    later = views.queue_view(index, filters, today=DAY, user="dave")
+    later = queue.queue_view(index, filters, today=DAY, user="dave")
     by_key = {s.key: s for s in later.sections}
     before = {s.key: s for s in first.sections}
     assert by_key["approve"].rows == before["approve"].rows  # still its first page
@@ -213,7 +214,7 @@ def test_each_queue_section_pages_on_its_own(dated: tuple[Path, Book]) -> None:
                                                  "page_approve": "3"}
     assert later.filters.pager("reversal", 1) == {"per_page": "5"}
     assert later.filters.query(sort="amount") == {"sort": "amount", "per_page": "5"}
-    clamped = views.queue_view(index, QueueFilters.from_args(
+    clamped = queue.queue_view(index, QueueFilters.from_args(
         {"per_page": "5", "page_apply": "999"}), today=DAY, user="dave")
     apply = next(s for s in clamped.sections if s.key == "apply")
     assert apply.page == apply.pages

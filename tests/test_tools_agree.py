@@ -25,7 +25,8 @@ from beancount_adjustments.cli.decisions import _chosen
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Action, State
 from beancount_adjustments.core.permissions import denial
-from beancount_adjustments.fava_ext import views
+from beancount_adjustments.fava_ext import actions
+from beancount_adjustments.fava_ext.index import BookIndex
 from beancount_adjustments.reports.queries import same_currency_only
 from beancount_adjustments.writer import (
     Decision,
@@ -154,7 +155,7 @@ def test_the_mixed_ledger_is_what_it_says(mixed: Path) -> None:
 
 def test_every_tool_offers_exactly_what_the_rule_allows(mixed: Path) -> None:
     book = load_book(mixed)
-    index = views.BookIndex.build(book, rates=same_currency_only)
+    index = BookIndex.build(book, rates=same_currency_only)
     rows = notify.notices(book, TODAY)
     for user in USERS:
         for action in (Action.APPROVE, Action.REJECT):
@@ -162,7 +163,7 @@ def test_every_tool_offers_exactly_what_the_rule_allows(mixed: Path) -> None:
             cli = set(_chosen(book, user, action, narrowing=NO_NARROWING,
                               rates=same_currency_only, on=TODAY))
             fava = {adj.id for adj in book.adjustments.values()
-                    for hint in views.action_hints(index, adj, user, TODAY)
+                    for hint in actions.action_hints(index, adj, user, TODAY)
                     if hint.action == str(action) and hint.allowed}
             assert cli == rule, (user, action)
             assert fava == rule, (user, action)
@@ -170,7 +171,7 @@ def test_every_tool_offers_exactly_what_the_rule_allows(mixed: Path) -> None:
         awaiting = {row["id"] for row in json.loads(
             run("queue", "-f", str(mixed), "--awaiting", user, "--json").output)}  # type: ignore[attr-defined]
         mine = {adj.id for adj in book.adjustments.values()
-                if views._is_mine(index, adj, user, TODAY)}
+                if actions.is_mine(index, adj, user, TODAY)}
         told = {n.adjustment_id for n in rows if n.recipient == user
                 and n.kind in ("approval-needed", "reversal-needed")}
         assert awaiting == approvable, user
@@ -189,7 +190,7 @@ def test_the_demo_ledger_agrees_too() -> None:
     book = book_of(options)
     assert book is not None
     on = max(a.request.date for a in book.adjustments.values())
-    index = views.BookIndex.build(book, rates=book.rules.rates)
+    index = BookIndex.build(book, rates=book.rules.rates)
     for user in sorted(book.directory.grants):
         for action in (Action.APPROVE, Action.REJECT):
             rule = {adj.id for adj in book.adjustments.values()
@@ -199,7 +200,7 @@ def test_the_demo_ledger_agrees_too() -> None:
             cli = set(_chosen(book, user, action, narrowing=NO_NARROWING,
                               rates=book.rules.rates, on=on))
             fava = {adj.id for adj in index.open_items
-                    for hint in views.action_hints(index, adj, user, on)
+                    for hint in actions.action_hints(index, adj, user, on)
                     if hint.action == str(action) and hint.allowed}
             assert cli == rule == fava, (user, action)
 

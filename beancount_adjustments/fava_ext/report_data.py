@@ -22,7 +22,9 @@ from markupsafe import Markup
 from beancount_adjustments import reports
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Adjustment, Posting, State
-from beancount_adjustments.fava_ext.views import DateRange, QueueView, fmt_number, label_of
+from beancount_adjustments.fava_ext.index import DateRange
+from beancount_adjustments.fava_ext.labels import fmt_number, label_of
+from beancount_adjustments.fava_ext.queue import QueueView
 from beancount_adjustments.reports import charts
 from beancount_adjustments.reports.csv_cells import csv_cell
 

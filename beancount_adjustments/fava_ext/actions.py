@@ -1,0 +1,117 @@
+"""Which quick actions a row offers a user, and why a disabled one is disabled.
+
+Every answer is `permissions.denial`, the replay's own rule, asked unsigned
+(Fava cannot sign) and memoised per load in the `BookIndex`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from beancount_adjustments.core.models import Action, Adjustment, State
+from beancount_adjustments.core.permissions import Denial
+from beancount_adjustments.fava_ext.index import BookIndex
+from beancount_adjustments.reports import queries
+
+
+def refusal(index: BookIndex, adj: Adjustment, user: str, action: Action,
+            on: datetime.date) -> Denial | None:
+    """Why `user` may not take `action` now: `permissions.denial`, the replay's
+    own rule (unsigned: Fava cannot sign, so types requiring signatures are
+    not offered here)."""
+    key = (adj.id, user, action, on)
+    if key in index.refusals:
+        return index.refusals[key]
+    found = queries.refusal_of(index.book, adj, user, action, on, signed=False)
+    if len(index.refusals) > 100_000:
+        index.refusals.clear()
+    index.refusals[key] = found
+    return found
+
+
+def eligible_approvers(index: BookIndex, adj: Adjustment, on: datetime.date) -> list[str]:
+    """Who may give the next approval on `on` (of the request, or of its reversal)."""
+    return queries.eligible_approvers(index.book, adj, on, signed=False)
+
+
+@dataclass(frozen=True)
+class ActionHint:
+    """One quick action as the page offers it; the server re-checks everything."""
+
+    action: str
+    label: str
+    allowed: bool
+    why_not: str = ""
+    needs_reason: bool = False
+    asks_effective: bool = False
+    """The page asks for an optional `effective:` date (and a comment) first."""
+
+
+_SHORT = {
+    "self-approval": "you requested it (segregation of duties)",
+    "same-approver": "you already approved an earlier level",
+    "over-limit": "above your approval limit",
+    "missing-price": "no price converts the amount to your limit's currency",
+    "unsigned-approval": "this type needs a signed approval (bean-adjust approve --sign)",
+    "unknown-user": "you are not a user on this day",
+}
+
+
+def _why_not(found: Denial | None, adj: Adjustment, action: Action) -> str:
+    """The button's tooltip: a short form of the rule's own refusal."""
+    if found is None:
+        return ""
+    if found.code == "self-approval" and adj.state is State.REVERSING:
+        return "you requested it or asked for its reversal (segregation of duties)"
+    if found.code == "self-rejection":
+        return "withdraw your own request with cancel"
+    if found.code == "missing-role" and action is Action.APPROVE:
+        return f"level {len(adj.deciding_approvals) + 1} needs a {adj.next_role}"
+    if found.code == "missing-role" and action is Action.REJECT:
+        return f"needs one of {', '.join(adj.deciding_chain)}"
+    if found.code == "missing-role" and action is Action.CANCEL:
+        return "needs the requester or an approver role"
+    if found.code == "missing-role" and action is Action.APPLY:
+        return "needs a user with a role"
+    return _SHORT.get(found.code, found.message)
+
+
+def action_hints(index: BookIndex, adj: Adjustment, user: str | None,
+                 on: datetime.date) -> list[ActionHint]:
+    """The quick actions that fit the state, and whether `user` may take them
+    (`permissions.denial`, as the writer will judge them)."""
+    hints: list[ActionHint] = []
+    reversing = adj.state is State.REVERSING
+
+    def hint(action: Action, label: str, needs_reason: bool = False,
+             asks_effective: bool = False) -> None:
+        if user is None:
+            why_not = "read-only: no acting user"
+        else:
+            why_not = _why_not(refusal(index, adj, user, action, on), adj, action)
+        hints.append(ActionHint(str(action), label, not why_not, why_not, needs_reason,
+                                asks_effective))
+
+    if adj.state is State.PENDING or reversing:
+        hint(Action.APPROVE, "Approve reversal" if reversing else "Approve")
+        hint(Action.REJECT, "Refuse reversal" if reversing else "Reject", needs_reason=True)
+    if adj.state is State.APPROVED and adj.separate_apply:
+        hint(Action.APPLY, "Apply", asks_effective=True)
+    if adj.state in (State.PENDING, State.APPROVED, State.APPLIED):
+        hint(Action.CANCEL, "Reverse" if adj.state is State.APPLIED else "Cancel",
+             needs_reason=True)
+    return hints
+
+
+
+def is_mine(index: BookIndex, adj: Adjustment, user: str | None, on: datetime.date) -> bool:
+    """Awaiting `user`: a level (of the request or its reversal) they may approve
+    now, or an apply they may make (`permissions.denial`)."""
+    if not user:
+        return False
+    if adj.state is State.APPROVED:
+        return adj.separate_apply and refusal(index, adj, user, Action.APPLY, on) is None
+    if adj.next_role is None:
+        return False
+    return refusal(index, adj, user, Action.APPROVE, on) is None

@@ -1,0 +1,96 @@
+"""What may be written through this Fava: Fava's own write API closed while
+identities come from a header, and every write refused when Fava or the
+config is read-only.
+
+Fava's editor, importer, uploads and document deletion write whatever they
+are sent, under any name, without identity; only this extension's endpoints
+judge who writes, so with `user-header` set the others are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Request, abort, current_app
+
+from beancount_adjustments.fava_ext.config import Config
+from beancount_adjustments.fava_ext.identity import Identity
+from beancount_adjustments.fava_ext.responses import json_response
+
+SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+FAVA_CLOSED = (
+    "Fava editing is closed: Fava's own editor, importer, uploads and document deletion "
+    "write without checking who you are, so they are refused (403) while identities come "
+    "from {header}. Decide here; change entries with bean-adjust or in git "
+    "('fava-editing': True in the extension's config reopens them).")
+
+
+def fava_read_only() -> bool:
+    """Whether Fava runs with --read-only.
+
+    Fava 1.30 keeps no flag for it: `create_app(read_only=True)` registers a
+    before-request hook named `_read_only` that answers every non-GET with
+    401. We look for that hook (and a `READ_ONLY` config value, for later
+    versions).
+    """
+    if current_app.config.get("READ_ONLY"):
+        return True
+    hooks = current_app.before_request_funcs.get(None, [])
+    return any(getattr(hook, "__name__", "") == "_read_only" for hook in hooks)
+
+
+def refuse_unjudged_writes(cfg: Config, request: Request, extension: str) -> None:
+    """Abort with 403 a write this extension does not judge, or any write while
+    read-only (the extension's `before_request`).
+
+    Fava runs that hook on every request to a ledger (its JSON API included)
+    before the view and before its own `--read-only` hook (which would answer
+    401), so nothing is written.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    args = request.view_args or {}
+    ours = (request.endpoint == "extension_endpoint"
+            and args.get("extension_name") == extension)
+    if not ours:
+        if cfg.guards_fava:
+            closed = FAVA_CLOSED.format(header=cfg.user_header)
+            abort(json_response(403, ok=False, error=closed, code="forbidden", message=closed))
+        return
+    reason = read_only_reason(cfg)
+    if reason:
+        abort(json_response(403, ok=False, error=reason, code="forbidden", message=reason))
+
+
+def read_only_reason(cfg: Config, identity: Callable[[], Identity] | None = None) -> str:
+    """Why nothing can be written ("" when writes are possible); with `identity`,
+    a request without an acting user is read-only too."""
+    if fava_read_only():
+        return "Fava runs in read-only mode (--read-only): nothing can be written."
+    if cfg.read_only:
+        return "The adjustments extension is configured read-only."
+    if identity is not None:
+        acting = identity()
+        if acting.user is not None:
+            return ""
+        if acting.note:
+            return f"No acting user: {acting.note}. The pages are read-only."
+        if cfg.demo_mode:
+            return "Pick who you act as to approve or reject; until then this is read-only."
+        return ("No acting user: the trusted header "
+                f"{cfg.user_header or '(user-header not configured)'} is missing, "
+                "so the pages are read-only.")
+    return ""
+
+
+def fava_editing_note(cfg: Config) -> str:
+    """What the page says about Fava's own editor and write API."""
+    if cfg.guards_fava:
+        return FAVA_CLOSED.format(header=cfg.user_header)
+    if cfg.user_header:
+        return ("Fava editing is open ('fava-editing': True): Fava's editor, importer and "
+                "uploads write whatever they are sent, approvals under any name included, "
+                "with no identity check. Close it unless every user of this Fava is "
+                "trusted to write anything.")
+    return ""

@@ -1,0 +1,34 @@
+"""The Flask plumbing every endpoint shares: Fava's endpoint decorator typed, JSON
+answers with a status, and a download's file name made safe for a header."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+from urllib.parse import quote
+
+from fava.ext import extension_endpoint
+from flask import Response, jsonify
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+NO_PLUGIN = "the beancount_adjustments plugin did not run"
+
+
+def endpoint(name: str, methods: list[str] | None = None) -> Callable[[F], F]:
+    """Fava's `extension_endpoint`, typed."""
+    return cast(Callable[[F], F], extension_endpoint(name, methods))
+
+
+def json_response(status: int, **payload: Any) -> Response:
+    response = jsonify(payload)
+    response.status_code = status
+    return response
+
+
+def inline_disposition(name: str) -> str:
+    """`Content-Disposition: inline` for a file called `name`."""
+    # Ledger text (a customer id) may hold control characters: never in a header.
+    ascii_name = "".join(c if c.isprintable() else "_" for c in name.encode(
+        "ascii", "replace").decode()).replace('"', "_").replace("\\", "_")
+    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"

@@ -1,0 +1,170 @@
+"""The endpoints that write, or judge a write as a dry run: `decide`, `create` and
+`preview`. Each reads and checks the HTTP body here; the extension does the
+write itself (under its lock, then its reload) through the callable it passes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from flask import Request, Response
+
+from beancount_adjustments import api, writer
+from beancount_adjustments.api import bodies
+from beancount_adjustments.core.models import Action
+from beancount_adjustments.fava_ext.identity import Identity
+from beancount_adjustments.fava_ext.responses import json_response
+
+MAX_DECISIONS = 5000
+
+FileRequest = Callable[[Mapping[str, Any], str], api.Adjustment]
+"""`api.create` of these fields as this user, written (and reloaded) or a dry run."""
+
+
+def decide(request: Request, read_only: str, identity: Callable[[], Identity],
+           write: Callable[[list[writer.Decision]], writer.WriteResult]) -> Response:
+    """Approve, reject, apply or cancel one or many adjustments in one write.
+
+    Each decision carries the digest of the request as the page showed it;
+    the writer refuses (409, code "changed") an item whose request now holds
+    something else, whatever file it is in. Writes by others to other items
+    never make a page stale.
+    """
+    if read_only:
+        return json_response(403, ok=False, error=read_only)
+    if not request.is_json:
+        return json_response(415, ok=False, error="send the decisions as application/json")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return json_response(400, ok=False, error="the body must be a JSON object")
+    acting = identity()
+    if acting.user is None:
+        return json_response(403, ok=False, error="no acting user: nothing is written without "
+                             "an identity (read-only)" + (f"; {acting.note}" if acting.note
+                                                          else ""))
+    decisions, error = parse_decisions(body.get("decisions"), acting.user)
+    if error:
+        return json_response(400, ok=False, error=error)
+    try:
+        result = write(decisions)
+    except writer.WriteRefused as refused:
+        items = [refusal_json(r) for r in refused.refusals]
+        changed = any(r.code == "changed" for r in refused.refusals)
+        return json_response(409 if changed else 422, ok=False, stale=changed,
+                             error="; ".join(r.message for r in refused.refusals),
+                             written=0, ids=[], refused=items)
+    refusals = [refusal_json(r) for r in result.refused]
+    changed = any(r.code == "changed" for r in result.refused)
+    status = 200 if result.written else (409 if changed else 422)
+    return json_response(status, ok=bool(result.written), written=result.written,
+                         ids=list(result.ids), refused=refusals, stale=changed,
+                         sha256=result.sha256, by=acting.user)
+
+
+def create(request: Request, read_only: str, identity: Callable[[], Identity],
+           file: FileRequest) -> Response:
+    """File one request from a JSON body (`api.create_fields`), as `api.create`.
+
+    Identity and refusals as `decide`; `external_id` makes a retry safe: 201
+    with the new adjustment, 200 with the one already filed under that id.
+    """
+    if read_only:
+        return json_response(403, code="forbidden", message=read_only)
+    if not request.is_json:
+        return json_response(415, code="invalid", message="send the request as application/json")
+    try:
+        body = json.loads(request.get_data(as_text=True), parse_float=Decimal)
+    except ValueError:
+        return json_response(400, code="invalid", message="the body is not valid JSON")
+    if not isinstance(body, dict):
+        return json_response(400, code="invalid", message="the body must be a JSON object")
+    acting = identity()
+    if acting.user is None:
+        return json_response(403, code="forbidden", message="no acting user: nothing is "
+                             "written without an identity" + (f"; {acting.note}" if acting.note
+                                                              else ""))
+    try:
+        adj = file(body, acting.user)
+    except api.ApiError as exc:
+        return json_response(exc.status, **exc.as_json())
+    return json_response(200 if adj.existing else 201, **adj.as_json(), existing=adj.existing)
+
+
+def preview(request: Request, identity: Callable[[], Identity],
+            dry_run: FileRequest) -> Response:
+    """What `create` with these fields (as query arguments) would file, and what it
+    would then need, written nowhere: the writer judges it exactly as it will
+    on submit."""
+    acting = identity()
+    if acting.user is None:
+        return json_response(403, code="forbidden", message="no acting user: the preview "
+                             "judges the request as filed by you" + (
+                                 f"; {acting.note}" if acting.note else ""))
+    body: dict[str, object] = {}
+    for key, value in request.args.items():
+        if key == "time":  # Fava's filter, carried on every link
+            continue
+        if bodies.ALIASES.get(key, key) in bodies.FLAGS:
+            flag = value.strip().lower()
+            if flag not in ("", "0", "1", "true", "false", "on", "off"):
+                name = bodies.ALIASES.get(key, key)
+                return json_response(400, code="invalid", message=f"{name} must be true or false")
+            body[key] = flag in ("1", "true", "on")
+        elif value.strip():
+            body[key] = value
+    try:
+        adj = dry_run(body, acting.user)
+    except api.ApiError as exc:
+        return json_response(exc.status, **exc.as_json())
+    shown = {**adj.as_json(), "chain": [{"level": level, "role": role}
+                                        for level, role in enumerate(adj.chain, start=1)]}
+    return json_response(200, **shown, existing=adj.existing, automatic=not adj.chain,
+                         applies="by a separate apply" if adj.separate_apply else "on approval")
+
+
+def parse_decisions(raw: object, user: str) -> tuple[list[writer.Decision], str]:
+    """The body's decisions as the writer takes them, or none and what is wrong."""
+    if not isinstance(raw, list) or not raw:
+        return [], "decisions must be a non-empty list"
+    if len(raw) > MAX_DECISIONS:
+        return [], f"at most {MAX_DECISIONS} decisions at once"
+    out: list[writer.Decision] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            return [], f"decision {i + 1} is not an object"
+        adj_id, action, digest = item.get("id"), item.get("action"), item.get("digest")
+        if not isinstance(adj_id, str) or not adj_id.strip():
+            return [], f"decision {i + 1} has no id"
+        if action not in {a.value for a in Action}:
+            return [], f"decision {i + 1}: action must be one of approve, reject, " \
+                       "apply, cancel"
+        if not isinstance(digest, str) or not digest.strip():
+            return [], (f"decision {i + 1}: digest (of the request as the page showed "
+                        "it) is required")
+        texts: dict[str, str | None] = {}
+        for key in ("reason", "comment", "customer_reason"):
+            value = item.get(key)
+            if value is not None and not isinstance(value, str):
+                return [], f"decision {i + 1}: {key} must be text"
+            texts[key] = value.strip()[:1000] if isinstance(value, str) else None
+        effective: datetime.date | None = None
+        if item.get("effective"):
+            try:
+                effective = datetime.date.fromisoformat(str(item["effective"]))
+            except ValueError:
+                return [], f"decision {i + 1}: effective must be a date (YYYY-MM-DD)"
+        out.append(writer.Decision(adjustment_id=adj_id.strip(), action=Action(action),
+                                   by=user, reason=texts["reason"] or None,
+                                   comment=texts["comment"] or None,
+                                   customer_reason=texts["customer_reason"] or None,
+                                   effective=effective, seen_digest=digest.strip()))
+    return out, ""
+
+
+def refusal_json(refusal: writer.Refusal) -> dict[str, Any]:
+    return {"id": refusal.key, "message": refusal.message, "code": refusal.code,
+            "status": 409 if refusal.code == "changed" else 422}
