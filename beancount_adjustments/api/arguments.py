@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from beancount_adjustments.api.results import ApiError
-from beancount_adjustments.beans.metadata import control_problem
+from beancount_adjustments.beans.metadata import control_problem, date_value
 from beancount_adjustments.core import amounts
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Money, State
@@ -123,14 +123,8 @@ def text_of(name: str, value: object, *, required: bool = False) -> str | None:
 def date_of(name: str, value: object) -> datetime.date | None:
     if value is None or value == "":
         return None
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
+    found = date_value(value)
+    if found is not None:
+        return found
     raise ApiError("invalid", f"{name} must be a date (YYYY-MM-DD), not {value!r}")
 

@@ -91,13 +91,9 @@ class MetaReader:
         value = meta.get(key)
         if value is None:
             return None
-        if isinstance(value, datetime.date):
-            return value
-        if isinstance(value, str):
-            try:
-                return datetime.date.fromisoformat(value.strip())
-            except ValueError:
-                pass
+        found = date_value(value)
+        if found is not None:
+            return found
         self.problem("bad-metadata", source,
                      f"{what}: `{key}:` must be a date (2026-11-20), not {value!r}.")
         return None
@@ -158,3 +154,16 @@ class MetaReader:
             values.append(value.value.strip())
         return values
 
+
+def date_value(value: object) -> datetime.date | None:
+    """`value` as a date (a datetime's day, or ISO 8601 text), or None when it is none."""
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
