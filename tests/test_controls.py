@@ -411,16 +411,16 @@ def test_an_internal_failure_books_nothing_and_names_the_entry(monkeypatch):
     original = plugin.replay
 
     def broken(*args, **kwargs):
-        from beancount_adjustments.core import book
-        real_handle = book._Replay.handle
+        from beancount_adjustments.core.replay import Replay
+        real_handle = Replay.handle
 
         def handle(self, event):
             raise RuntimeError("boom")
-        monkeypatch.setattr(book._Replay, "handle", handle)
+        monkeypatch.setattr(Replay, "handle", handle)
         try:
             return original(*args, **kwargs)
         finally:
-            monkeypatch.setattr(book._Replay, "handle", real_handle)
+            monkeypatch.setattr(Replay, "handle", real_handle)
 
     monkeypatch.setattr(plugin, "replay", broken)
     loaded = load(text)
@@ -482,14 +482,14 @@ def test_the_writer_runs_the_sites_checks_too(tmp_path):
 
 def test_the_writer_refuses_what_it_cannot_judge(tmp_path, monkeypatch):
     from beancount_adjustments import writer
-    from beancount_adjustments.core import book
+    from beancount_adjustments.core.replay import Replay
     path = _ledger_file(tmp_path, BASE + "\n" + request("ADJ-1", "2026-03-01", "-50.00"))
     before = path.read_text()
 
     def broken(self, event):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(book._Replay, "handle", broken)
+    monkeypatch.setattr(Replay, "handle", broken)
     decision = writer.Decision("ADJ-1", writer.Action.APPROVE, by="bob",
                                date=datetime.date(2026, 3, 2))
     with pytest.raises(writer.WriteRefused, match="cannot be judged"):
@@ -500,7 +500,7 @@ def test_the_writer_refuses_what_it_cannot_judge(tmp_path, monkeypatch):
 
 def test_the_writer_refuses_a_ledger_the_plugin_cannot_judge(tmp_path, monkeypatch):
     from beancount_adjustments import writer
-    from beancount_adjustments.core import book
+    from beancount_adjustments.core.replay import Replay
     text = BASE + "\n" + request("ADJ-1", "2026-03-01", "-50.00") + event(
         "ADJ-1", "2026-03-02", "approve", "bob")
     path = _ledger_file(tmp_path, text)
@@ -508,7 +508,7 @@ def test_the_writer_refuses_a_ledger_the_plugin_cannot_judge(tmp_path, monkeypat
     def broken(self, event):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(book._Replay, "handle", broken)
+    monkeypatch.setattr(Replay, "handle", broken)
     decision = writer.Decision("ADJ-1", writer.Action.CANCEL, by="alice", reason="r",
                                date=datetime.date(2026, 3, 3))
     line = text.splitlines().index('2026-03-02 custom "adjustment" "ADJ-1" "approve"') + 1

@@ -26,9 +26,10 @@ from hypothesis import strategies as st
 from beancount_adjustments import writer
 from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.loading import Snapshot, disk_state, load_uncached, snapshot
-from beancount_adjustments.core import book as book_module
-from beancount_adjustments.core.book import Book, continued
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.continuation import continued
 from beancount_adjustments.core.models import Action, PeriodLock, Source
+from beancount_adjustments.core.replay import Replay
 from beancount_adjustments.writer import (
     Decision,
     NewRequest,
@@ -293,13 +294,13 @@ def test_a_decision_after_the_last_entry_goes_on_without_replaying_the_old_ones(
         simple: tuple[Path, Snapshot], monkeypatch: pytest.MonkeyPatch) -> None:
     path, snap = simple
     handled: list[str] = []
-    real = book_module._Replay.handle
+    real = Replay.handle
 
     def counting(self: Any, event: Any) -> None:
         handled.append(event.adjustment_id)
         real(self, event)
 
-    monkeypatch.setattr(book_module._Replay, "handle", counting)
+    monkeypatch.setattr(Replay, "handle", counting)
     loaded = writer.book_of(snap.options)
     assert loaded is not None
     before = loaded.tracked()["ADJ-1"]

@@ -142,8 +142,10 @@ from beancount_adjustments.beans.directives import EVENT, Reader
 from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.loading import Snapshot, absolute, load_uncached
 from beancount_adjustments.beans.metadata import control_problem
-from beancount_adjustments.core.book import Book, Facts, continued, replay
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.continuation import continued
 from beancount_adjustments.core.errors import AdjustmentsError
+from beancount_adjustments.core.facts import Facts
 from beancount_adjustments.core.models import (
     Action,
     Adjustment,
@@ -156,6 +158,7 @@ from beancount_adjustments.core.models import (
     kind_of,
 )
 from beancount_adjustments.core.policy import chain_text
+from beancount_adjustments.core.replay import replay
 from beancount_adjustments.core.seals import verify_seals
 from beancount_adjustments.core.signatures import sign_event
 from beancount_adjustments.plugin import book_of, collector_paused
