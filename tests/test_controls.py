@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 
 from beancount_adjustments import plugin
+from beancount_adjustments.core.models import Action
 from beancount_adjustments.core.policy import chain_text
 from ledgers import BASE, block, event, load, request
 
@@ -490,7 +491,7 @@ def test_the_writer_refuses_what_it_cannot_judge(tmp_path, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(Replay, "handle", broken)
-    decision = writer.Decision("ADJ-1", writer.Action.APPROVE, by="bob",
+    decision = writer.Decision("ADJ-1", Action.APPROVE, by="bob",
                                date=datetime.date(2026, 3, 2))
     with pytest.raises(writer.WriteRefused, match="cannot be judged"):
         writer.write_decisions(path, [decision],
@@ -509,7 +510,7 @@ def test_the_writer_refuses_a_ledger_the_plugin_cannot_judge(tmp_path, monkeypat
         raise RuntimeError("boom")
 
     monkeypatch.setattr(Replay, "handle", broken)
-    decision = writer.Decision("ADJ-1", writer.Action.CANCEL, by="alice", reason="r",
+    decision = writer.Decision("ADJ-1", Action.CANCEL, by="alice", reason="r",
                                date=datetime.date(2026, 3, 3))
     line = text.splitlines().index('2026-03-02 custom "adjustment" "ADJ-1" "approve"') + 1
     with pytest.raises(writer.WriteRefused, match=f"failed internally at {path}:{line}"):
@@ -525,7 +526,7 @@ def test_a_decision_binds_to_the_digest_the_decider_was_shown(tmp_path):
     # Edited (30 -> 990) between the page and the click, in whatever file.
     path.write_text(BASE + "\n" + shown.replace("30.00", "990.00"))
     before = path.read_text()
-    decision = writer.Decision("ADJ-1", writer.Action.APPROVE, by="erin", seen_digest=seen,
+    decision = writer.Decision("ADJ-1", Action.APPROVE, by="erin", seen_digest=seen,
                                date=datetime.date(2026, 3, 2))
     with pytest.raises(writer.WriteRefused, match="changed since it was shown") as refused:
         writer.write_decisions(path, [decision],
