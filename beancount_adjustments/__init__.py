@@ -12,8 +12,10 @@ adjustments is available to other tools with `book_of(options_map)`.
 from __future__ import annotations
 
 from beancount_adjustments.beans.loading import BOOK_KEY, load_file
-from beancount_adjustments.core.book import Book, Settings, replay
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.facts import Settings
 from beancount_adjustments.core.models import Action, Adjustment, Kind, State
+from beancount_adjustments.core.replay import replay
 from beancount_adjustments.plugin import AdjustmentError, adjustments, book_of
 
 __all__ = [

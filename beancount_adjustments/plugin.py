@@ -55,10 +55,13 @@ from beancount_adjustments.beans.rules import (
     USER,
 )
 from beancount_adjustments.beans.seal_directive import read_seal
-from beancount_adjustments.core.book import Book, Check, Facts, Settings, Tracked, replay
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.facts import Check, Facts, Settings
 from beancount_adjustments.core.models import CustomerRecord, Problem, Request, Source
 from beancount_adjustments.core.notice_lines import DIRECTIVE as CUSTOMER_NOTICE
 from beancount_adjustments.core.notice_lines import read_line as read_notice_line
+from beancount_adjustments.core.records import Tracked
+from beancount_adjustments.core.replay import replay
 from beancount_adjustments.core.risk import ALERT, RISK
 from beancount_adjustments.core.seals import SEAL, verify_seals
 from beancount_adjustments.core.signatures import KEY

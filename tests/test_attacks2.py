@@ -408,14 +408,14 @@ def test_an_effective_date_before_the_next_invoice_does_not_release_the_hold() -
 
 def _during_judging(monkeypatch: pytest.MonkeyPatch, act) -> None:
     """Run `act` after the writer read its target and before it replaces it."""
-    from beancount_adjustments import writer
-    judge = writer._judge
+    from beancount_adjustments.writer import write
+    judge = write.judge
 
     def judged(*args, **kwargs):
         act()
         return judge(*args, **kwargs)
 
-    monkeypatch.setattr(writer, "_judge", judged)
+    monkeypatch.setattr(write, "judge", judged)
 
 
 def test_a_symlink_swapped_during_a_write_overwrites_nothing(tmp_path, monkeypatch) -> None:

@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 
 from beancount_adjustments import plugin
+from beancount_adjustments.core.models import Action
 from beancount_adjustments.core.policy import chain_text
 from ledgers import BASE, block, event, load, request
 
@@ -411,16 +412,16 @@ def test_an_internal_failure_books_nothing_and_names_the_entry(monkeypatch):
     original = plugin.replay
 
     def broken(*args, **kwargs):
-        from beancount_adjustments.core import book
-        real_handle = book._Replay.handle
+        from beancount_adjustments.core.replay import Replay
+        real_handle = Replay.handle
 
         def handle(self, event):
             raise RuntimeError("boom")
-        monkeypatch.setattr(book._Replay, "handle", handle)
+        monkeypatch.setattr(Replay, "handle", handle)
         try:
             return original(*args, **kwargs)
         finally:
-            monkeypatch.setattr(book._Replay, "handle", real_handle)
+            monkeypatch.setattr(Replay, "handle", real_handle)
 
     monkeypatch.setattr(plugin, "replay", broken)
     loaded = load(text)
@@ -482,15 +483,15 @@ def test_the_writer_runs_the_sites_checks_too(tmp_path):
 
 def test_the_writer_refuses_what_it_cannot_judge(tmp_path, monkeypatch):
     from beancount_adjustments import writer
-    from beancount_adjustments.core import book
+    from beancount_adjustments.core.replay import Replay
     path = _ledger_file(tmp_path, BASE + "\n" + request("ADJ-1", "2026-03-01", "-50.00"))
     before = path.read_text()
 
     def broken(self, event):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(book._Replay, "handle", broken)
-    decision = writer.Decision("ADJ-1", writer.Action.APPROVE, by="bob",
+    monkeypatch.setattr(Replay, "handle", broken)
+    decision = writer.Decision("ADJ-1", Action.APPROVE, by="bob",
                                date=datetime.date(2026, 3, 2))
     with pytest.raises(writer.WriteRefused, match="cannot be judged"):
         writer.write_decisions(path, [decision],
@@ -500,7 +501,7 @@ def test_the_writer_refuses_what_it_cannot_judge(tmp_path, monkeypatch):
 
 def test_the_writer_refuses_a_ledger_the_plugin_cannot_judge(tmp_path, monkeypatch):
     from beancount_adjustments import writer
-    from beancount_adjustments.core import book
+    from beancount_adjustments.core.replay import Replay
     text = BASE + "\n" + request("ADJ-1", "2026-03-01", "-50.00") + event(
         "ADJ-1", "2026-03-02", "approve", "bob")
     path = _ledger_file(tmp_path, text)
@@ -508,8 +509,8 @@ def test_the_writer_refuses_a_ledger_the_plugin_cannot_judge(tmp_path, monkeypat
     def broken(self, event):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(book._Replay, "handle", broken)
-    decision = writer.Decision("ADJ-1", writer.Action.CANCEL, by="alice", reason="r",
+    monkeypatch.setattr(Replay, "handle", broken)
+    decision = writer.Decision("ADJ-1", Action.CANCEL, by="alice", reason="r",
                                date=datetime.date(2026, 3, 3))
     line = text.splitlines().index('2026-03-02 custom "adjustment" "ADJ-1" "approve"') + 1
     with pytest.raises(writer.WriteRefused, match=f"failed internally at {path}:{line}"):
@@ -525,7 +526,7 @@ def test_a_decision_binds_to_the_digest_the_decider_was_shown(tmp_path):
     # Edited (30 -> 990) between the page and the click, in whatever file.
     path.write_text(BASE + "\n" + shown.replace("30.00", "990.00"))
     before = path.read_text()
-    decision = writer.Decision("ADJ-1", writer.Action.APPROVE, by="erin", seen_digest=seen,
+    decision = writer.Decision("ADJ-1", Action.APPROVE, by="erin", seen_digest=seen,
                                date=datetime.date(2026, 3, 2))
     with pytest.raises(writer.WriteRefused, match="changed since it was shown") as refused:
         writer.write_decisions(path, [decision],

@@ -15,7 +15,7 @@ import beancount_adjustments
 from beancount_adjustments.beans import loading
 from beancount_adjustments.cli import main as cli_main
 from beancount_adjustments.core import digest as digests
-from beancount_adjustments.core.book import Book, at_floor, same_amount
+from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
     KNOWN_CATEGORIES,
     KNOWN_TYPES,
@@ -25,6 +25,7 @@ from beancount_adjustments.core.models import (
     State,
 )
 from beancount_adjustments.core.policy import chain_text
+from beancount_adjustments.core.written import at_floor, same_amount
 from beancount_adjustments.demo import generate_ledger
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,5 +1,5 @@
 """The writer judges new items by going on from the loaded book's replay
-(`book.continued`) when they come after everything the book judged, and
+(`core.continuation.continued`) when they come after everything the book judged, and
 by a full replay otherwise; both give the same book and the same bytes.
 
 The property test compares the two on generated ledgers and candidates
@@ -23,19 +23,22 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from beancount_adjustments import writer
 from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.loading import Snapshot, disk_state, load_uncached, snapshot
-from beancount_adjustments.core import book as book_module
-from beancount_adjustments.core.book import Book, continued
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.continuation import continued
 from beancount_adjustments.core.models import Action, PeriodLock, Source
+from beancount_adjustments.core.replay import Replay
+from beancount_adjustments.plugin import book_of
 from beancount_adjustments.writer import (
     Decision,
     NewRequest,
     WriteResult,
+    judging,
     write_decisions,
     write_requests,
 )
+from beancount_adjustments.writer.judging import raw_request
 
 HEAD = """\
 option "operating_currency" "USD"
@@ -188,7 +191,7 @@ def fingerprinted_load(path: Path) -> Snapshot:
 @contextmanager
 def full_replay_only() -> Iterator[None]:
     """The writer as it was: every candidate judged by replaying the whole book."""
-    with mock.patch.object(writer, "continued", return_value="replayed in full (test)"):
+    with mock.patch.object(judging, "continued", return_value="replayed in full (test)"):
         yield
 
 
@@ -202,7 +205,7 @@ def judge(path: Path, snap: Snapshot, items: list[Any], full: bool,
 def booked(book: Book) -> dict[str, list[Any]]:
     """Every adjustment's entries as the plugin books them."""
     tags: dict[Any, frozenset[str]] = {}
-    return {adj_id: entries_for(writer._raw_request(record.request), record, tags)
+    return {adj_id: entries_for(raw_request(record.request), record, tags)
             for adj_id, record in book.tracked().items()}
 
 
@@ -222,7 +225,7 @@ def assert_same(going: WriteResult, full: WriteResult) -> None:
 
 
 def last_date(snap: Snapshot) -> datetime.date:
-    book = writer.book_of(snap.options)
+    book = book_of(snap.options)
     assert book is not None
     return max(item.date for item in book.facts.timeline)
 
@@ -254,7 +257,7 @@ def test_going_on_judges_exactly_as_a_full_replay(
 
 
 def requests_named_by_events(snap: Snapshot, items: list[Any]) -> bool:
-    book = writer.book_of(snap.options)
+    book = book_of(snap.options)
     assert book is not None
     return any(p.code == "unknown-id" for p in book.problems) and any(
         isinstance(item, NewRequest) for item in items)
@@ -293,14 +296,14 @@ def test_a_decision_after_the_last_entry_goes_on_without_replaying_the_old_ones(
         simple: tuple[Path, Snapshot], monkeypatch: pytest.MonkeyPatch) -> None:
     path, snap = simple
     handled: list[str] = []
-    real = book_module._Replay.handle
+    real = Replay.handle
 
     def counting(self: Any, event: Any) -> None:
         handled.append(event.adjustment_id)
         real(self, event)
 
-    monkeypatch.setattr(book_module._Replay, "handle", counting)
-    loaded = writer.book_of(snap.options)
+    monkeypatch.setattr(Replay, "handle", counting)
+    loaded = book_of(snap.options)
     assert loaded is not None
     before = loaded.tracked()["ADJ-1"]
     state, history = before.state, before.history
@@ -444,7 +447,7 @@ def test_a_decision_on_a_sealed_day_is_a_full_replay(tmp_path: Path) -> None:
 def test_facts_with_anything_but_new_requests_and_events_are_not_gone_on_from(
         simple: tuple[Path, Snapshot]) -> None:
     _, snap = simple
-    book = writer.book_of(snap.options)
+    book = book_of(snap.options)
     assert book is not None
     lock = PeriodLock(date=datetime.date(2024, 3, 9), through=datetime.date(2024, 3, 8),
                       by="carol", source=Source(filename="x", lineno=1))

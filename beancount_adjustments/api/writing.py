@@ -21,7 +21,8 @@ from beancount_adjustments.api.arguments import (
 )
 from beancount_adjustments.api.results import Adjustment, ApiError
 from beancount_adjustments.beans.loading import Snapshot
-from beancount_adjustments.core.book import Book, CustomerError, customer_id
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.customers import CustomerError, customer_id
 from beancount_adjustments.core.models import Action, Money
 from beancount_adjustments.intake import postings
 

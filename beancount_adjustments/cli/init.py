@@ -53,14 +53,9 @@ from beancount_adjustments.cli.requests import DEFAULT_OFFSET
 from beancount_adjustments.core.amounts import CURRENCY_RE, minor_units
 from beancount_adjustments.core.models import is_under
 from beancount_adjustments.plugin import parse_settings
-from beancount_adjustments.writer import (
-    DEFAULT_TARGET_NAME,
-    WriteRefused,
-    locked,
-    next_id,
-    writable_problem,
-)
+from beancount_adjustments.writer import DEFAULT_TARGET_NAME, WriteRefused, next_id
 from beancount_adjustments.writer.files import atomic_write, real_file
+from beancount_adjustments.writer.target import locked, writable_problem
 
 PLUGIN = "beancount_adjustments"
 DEFAULT_RECEIVABLE = "Assets:Receivable"

@@ -127,14 +127,14 @@ def write_seal(ledger: Path, by: str, date: datetime.date,
     a read-only file, and any OS error (one line saying why)."""
     from beancount_adjustments.beans import render
     from beancount_adjustments.beans.metadata import control_problem
-    from beancount_adjustments.writer import (
-        _remove_stray_temporaries,
+    from beancount_adjustments.writer.files import atomic_write, real_file
+    from beancount_adjustments.writer.target import (
         ledger_locked,
         os_refusal,
+        remove_stray_temporaries,
         resolve_target,
         writable_problem,
     )
-    from beancount_adjustments.writer.files import atomic_write, real_file
 
     def refuse(message: str) -> WriteRefused:
         return WriteRefused([Refusal(str(target), message)])
@@ -156,7 +156,7 @@ def write_seal(ledger: Path, by: str, date: datetime.date,
     try:
         with ledger_locked(ledger, target):
             doing = "read"
-            _remove_stray_temporaries(target)
+            remove_stray_temporaries(target)
             _, _, options, book = load(ledger)
             included = {Path(name).resolve() for name in options.get("include", [])}
             if target.resolve() not in included | {ledger.resolve()}:

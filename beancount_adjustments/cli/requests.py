@@ -53,7 +53,8 @@ from beancount_adjustments.cli.common import (
     write_json,
     wrote,
 )
-from beancount_adjustments.core.book import Book, CustomerError, customer_id
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.customers import CustomerError, customer_id
 from beancount_adjustments.intake.postings import (
     DEFAULT_OFFSET,
     PostingError,

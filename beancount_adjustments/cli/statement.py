@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from beancount_adjustments.cli.common import Refused, ledger_option, load, today
-from beancount_adjustments.core.book import CustomerError, pick_customer
+from beancount_adjustments.core.customers import CustomerError, pick_customer
 from beancount_adjustments.reports.statement import FORMATS, render, statement
 
 

@@ -72,7 +72,7 @@ from beancount_adjustments.core.models import Frozen, Money, Problem, Source, bu
 from beancount_adjustments.core.policy import Directory
 
 if TYPE_CHECKING:
-    from beancount_adjustments.core.book import Facts
+    from beancount_adjustments.core.facts import Facts
 
 SEAL = "adjustment-seal"
 SEAL_TAG = "beancount-adjustments/seal/v1"

@@ -32,7 +32,8 @@ from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Any
 
-from beancount_adjustments.core.book import Book, customer_id
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.customers import customer_id
 from beancount_adjustments.core.models import Action, Adjustment, Money, State
 from beancount_adjustments.core.permissions import Denial, denial
 from beancount_adjustments.core.policy import Rates, convert

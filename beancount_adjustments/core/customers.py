@@ -1,0 +1,56 @@
+"""Finding a customer by id or name, and saying why a request's customer is unknown."""
+
+from __future__ import annotations
+
+from beancount_adjustments.core.errors import AdjustmentsError
+from beancount_adjustments.core.models import Request
+from beancount_adjustments.core.policy import Directory
+
+
+def unknown_customer(directory: Directory, request: Request) -> str:
+    """Why `request.customer` is not a customer on the request's date, and what to do."""
+    rid, name, date = request.id, request.customer, request.date
+    known = directory.find(name)
+    if known and name not in known:
+        return (f"{rid}: `customer:` is the customer's id, and \"{name}\" is the name of "
+                f"{' or '.join(known)}; write the id.")
+    if known:
+        return (f"{rid}: customer \"{name}\" is known only from a later date than "
+                f"{date}; date the request later, or declare the customer earlier.")
+    near = directory.nearest(name)
+    hint = f" Did you mean {', '.join(near)}?" if near else ""
+    return (f"{rid}: customer \"{name}\" is named nowhere in the ledger on {date}: no "
+            "transaction on the receivable accounts carries it as `customer:`, and no "
+            f"custom \"adjustment-customer\" declares it.{hint} A new customer needs "
+            f"custom \"adjustment-customer\" \"{name}\" \"<tier>\", or an invoice naming it.")
+
+
+class CustomerError(AdjustmentsError, ValueError):
+    """Why a customer given by id or name picks no single customer."""
+
+    code = "ambiguous-customer"
+
+
+def customer_id(directory: Directory, text: str) -> str | None:
+    """The id of the customer `text` names by id or name; None when it names none.
+    Raises `CustomerError` when it is the name of several."""
+    found = directory.find(text)
+    if len(found) > 1:
+        raise CustomerError(f"customer {text!r} is ambiguous: it is the name of "
+                            f"{', '.join(found)}; give the id")
+    return found[0] if found else None
+
+
+def pick_customer(directory: Directory, text: str) -> str:
+    """The id of the customer `text` names (its id, or its name, case aside).
+
+    Raises `CustomerError` when it names none (the nearest known are suggested)
+    or several (their ids are listed: give one).
+    """
+    found = customer_id(directory, text)
+    if found is not None:
+        return found
+    near = directory.nearest(text)
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    raise CustomerError(f"customer {text!r} is not known: the ledger names no customer with "
+                        f"that id or name{hint}")

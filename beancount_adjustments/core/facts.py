@@ -1,0 +1,91 @@
+"""What the replay judges: the facts read from the ledger and the plugin's settings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from pydantic import Field
+
+from beancount_adjustments.core.models import (
+    ApprovalRow,
+    CustomerRecord,
+    Declaration,
+    Event,
+    Frozen,
+    Money,
+    PeriodLock,
+    Problem,
+    Reference,
+    Request,
+    TypePolicy,
+    UserGrant,
+)
+from beancount_adjustments.core.risk import AlertRule, RiskSetting
+from beancount_adjustments.core.seals import Seal
+from beancount_adjustments.core.signatures import PublicKey
+
+
+class Settings(Frozen):
+    receivable: str = "Assets:Receivable"
+    id_prefix: str = "ADJ"
+    checks: tuple[str, ...] = ()
+    default_tier: str = "standard"
+    """The tier of a customer the ledger names but no declaration gives a tier."""
+    customer_account: str | None = None
+    """A receivable sub-account per customer, like "Assets:Receivable:{customer}":
+    an opened account of that shape names its customer."""
+
+    def account_pattern(self) -> re.Pattern[str] | None:
+        """`customer_account` as a pattern whose group is the customer id."""
+        shape = self.customer_account
+        if shape is None:
+            return None
+        before, _, after = shape.partition("{customer}")
+        return re.compile(f"^{re.escape(before)}([^:]+){re.escape(after)}$")
+
+    def account_owner(self, account: str) -> str | None:
+        """The customer whose own account `account` is (`customer_account`), or None."""
+        pattern = self.account_pattern()
+        match = pattern.match(account) if pattern is not None else None
+        return match.group(1) if match else None
+    default_sla_days: int | None = Field(default=None, ge=1)
+    """`sla-days` of every type whose policy sets none (None: such types never escalate)."""
+
+
+Check = Callable[[Request, Money], Iterable[str] | str | None]
+"""A site's own check (the `checks` setting): messages saying what is wrong, or none."""
+
+
+@dataclass
+class Facts:
+    """What the ledger says, read but not yet judged."""
+
+    requests: list[Request] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    grants: list[UserGrant] = field(default_factory=list)
+    customers: list[CustomerRecord] = field(default_factory=list)
+    named: list[CustomerRecord] = field(default_factory=list)
+    """Customers the ledger names (`customer:` on a transaction moving the receivable
+    accounts, or an account of the `customer-account` shape), first naming each."""
+    rows: list[ApprovalRow] = field(default_factory=list)
+    policies: list[TypePolicy] = field(default_factory=list)
+    locks: list[PeriodLock] = field(default_factory=list)
+    invoices: Mapping[str, Reference] = field(default_factory=dict)
+    orders: Mapping[str, Reference] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    risk_settings: list[RiskSetting | AlertRule] = field(default_factory=list)
+    seals: list[Seal] = field(default_factory=list)
+    keys: list[PublicKey] = field(default_factory=list)
+    declarations: list[Declaration] = field(default_factory=list)
+    files: tuple[str, ...] = ()
+    """The ledger's files in the order they are loaded: same-day order is file order."""
+    timeline: list[Request | Event] = field(default_factory=list)
+    """The requests and events in the order read, when read from loaded entries
+    (Beancount's order); empty when the facts were put together otherwise."""
+
+
+def read_in_order(facts: Facts) -> bool:
+    """Whether `facts.timeline` holds every request and event, in Beancount's order."""
+    return len(facts.timeline) == len(facts.requests) + len(facts.events)

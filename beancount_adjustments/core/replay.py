@@ -1,0 +1,215 @@
+"""The replay: every request and event judged in ledger order, into a `Book`.
+
+`replay(facts, rates)` is the one function that turns requests and events
+into states, approvals, effects and problems; it is pure (same facts, same
+book). `Replay` is the judging of requests and of events put together,
+walking one timeline: by date, then on one day by file and line, with the
+entries that carry `at:` in the order of their `at:`.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from fnmatch import fnmatchcase
+from operator import attrgetter
+from typing import Any
+
+from beancount_adjustments.core import lookalike
+from beancount_adjustments.core.book import Adjustments, Book, DeferredFlags
+from beancount_adjustments.core.facts import Check, Facts, Settings, read_in_order
+from beancount_adjustments.core.models import (
+    KNOWN_TYPES,
+    Action,
+    Event,
+    Request,
+    UserGrant,
+    build,
+)
+from beancount_adjustments.core.policy import Rates
+from beancount_adjustments.core.records import Tracked
+from beancount_adjustments.core.replay_events import EventJudging
+from beancount_adjustments.core.replay_requests import RequestJudging
+from beancount_adjustments.core.replay_state import first_dates
+from beancount_adjustments.core.written import moment
+
+
+class Replay(RequestJudging, EventJudging):
+    def __init__(self, facts: Facts, rates: Rates, settings: Settings,
+                 checks: Sequence[tuple[str, Check]]) -> None:
+        super().__init__(facts, rates, settings, checks)
+        self._actions = self.actions()
+        self.check_rows()
+        self.check_user_names()
+
+    def actions(self) -> dict[Action, Callable[[Tracked, Event], None]]:
+        return {Action.APPROVE: self.approve, Action.REJECT: self.reject,
+                Action.APPLY: self.apply_event, Action.CANCEL: self.cancel}
+
+    # -- the policy's own sanity ---------------------------------------------
+
+    def check_rows(self) -> None:
+        """Warn at rows that can never apply: a pattern no type matches, roles nobody holds."""
+        types = {*KNOWN_TYPES, *(d.name for ds in self.declared.values() for d in ds
+                                 if d.kind == "type")}
+        for row in self.facts.rows:
+            if not any(fnmatchcase(adj_type, row.pattern) for adj_type in types):
+                self.warn("unknown-pattern",
+                          f'approval row "{row.pattern}" matches no known adjustment type '
+                          f"({', '.join(KNOWN_TYPES[:3])}, ...); check the spelling, or "
+                          'declare the type with custom "adjustment-type".', row.source)
+            unheld = [role for role in row.roles
+                      if not self.directory.users_with_role(role, row.date)]
+            if unheld:
+                self.warn("unheld-role",
+                          f'approval row "{row.pattern}" from {row.threshold}: nobody holds '
+                          f"{', '.join(unheld)} on {row.date}, so requests it covers cannot "
+                          "be approved; check the spelling or declare a user with the role.",
+                          row.source)
+        for policy in self.facts.policies:
+            unheld = [role for role in policy.manual_chain or ()
+                      if not self.directory.users_with_role(role, policy.date)]
+            if unheld:
+                self.warn("unheld-role",
+                          f'policy "{policy.pattern}" `manual-chain:`: nobody holds '
+                          f"{', '.join(unheld)} on {policy.date}, so requests asking for "
+                          "review cannot be approved; check the spelling or declare a user "
+                          "with the role.", policy.source)
+
+    def check_user_names(self) -> None:
+        """Warn at a user line whose name reads as another user's (a Cyrillic o in "bob")."""
+        first: dict[str, UserGrant] = {}
+        for grant in sorted(self.facts.grants, key=lambda g: (g.date, g.source)):
+            seen = first.setdefault(lookalike.skeleton(grant.user), grant)
+            if seen.user != grant.user:
+                self.warn("lookalike-user",
+                          f'user "{grant.user}" reads as the user "{seen.user}" declared at '
+                          f"{seen.source.filename}:{seen.source.lineno}: a decision by one "
+                          "would pass for the other's on every page; give them names that "
+                          "differ to the eye.", grant.source)
+
+    # -- the timeline --------------------------------------------------------
+
+    def timeline(self) -> list[Request | Event]:
+        """Requests and events in ledger order (see the module docstring)."""
+        facts = self.facts
+        items: list[Request | Event]
+        if read_in_order(facts):
+            # Read in Beancount's order (date, then line): only days whose entries
+            # come from several files need sorting by file.
+            return self.order(list(facts.timeline), read=True)
+        items = [*facts.requests, *facts.events]
+        items.sort(key=attrgetter("date"))
+        return self.order(items, read=False)
+
+    def order(self, items: list[Request | Event], read: bool) -> list[Request | Event]:
+        """`items` (sorted by date) in ledger order, day by day: by file and line
+        (`read`: in Beancount's order already, so only days from several files),
+        then by `at:` where several carry it."""
+        rank = {name: index for index, name in enumerate(self.facts.files)}
+
+        def key(item: Request | Event) -> tuple[int, int]:
+            source = item.source
+            found = rank.get(source.filename)
+            if found is None:
+                found = rank[source.filename] = len(rank)
+            return (found, source.lineno)
+
+        start, count = 0, len(items)
+        while start < count:
+            day = items[start].date
+            filename = items[start].source.filename
+            files = 1
+            end = start + 1
+            while end < count and items[end].date == day:
+                if files == 1 and items[end].source.filename != filename:
+                    files = 2
+                end += 1
+            if end - start > 1:
+                if files > 1 or not read:
+                    items[start:end] = sorted(items[start:end], key=key)
+                # Where several entries of one day carry `at:`, they take its order.
+                self._order_by_at(items, start, end)
+            start = end
+        return items
+
+    def _order_by_at(self, items: list[Request | Event], start: int, end: int) -> None:
+        stamped = [i for i in range(start, end) if items[i].at is not None]
+        if len(stamped) < 2:
+            return
+        stamps = [str(items[i].at) for i in stamped]
+        if all(a <= b for a, b in itertools.pairwise(stamps)):
+            return
+        moments = [moment(stamp) for stamp in stamps]
+        if any(moment is None for moment in moments):
+            return
+        order = sorted(range(len(stamped)), key=lambda k: moments[k])  # type: ignore[arg-type,return-value]
+        chosen = [items[stamped[k]] for k in order]
+        for position, item in zip(stamped, chosen, strict=True):
+            items[position] = item
+
+    def run(self) -> Book:
+        self.walk(self.timeline())
+        return self.book()
+
+    def walk(self, items: Iterable[Request | Event]) -> None:
+        arrive, handle, event_type = self.arrive, self.handle, Event
+        for item in items:
+            self.current = item
+            if type(item) is event_type:
+                handle(item)
+            else:
+                arrive(item)  # type: ignore[arg-type]
+        self.current = None
+        # Every request has arrived: no event can come before its request any more.
+        self.requested_on = {}
+
+    def book(self) -> Book:
+        return build(Book,
+            adjustments=Adjustments(self.progress, self.deferred),
+            problems=tuple(self.problems), warnings=tuple(self.warnings),
+            directory=self.directory, matrix=self.matrix, policies=self.policies,
+            locks=tuple(self.locks), invoices=self.facts.invoices, orders=self.facts.orders,
+            settings=self.settings, facts=self.facts, rules=self.rules,
+            checks=tuple(self.checks), ended=self)
+
+
+    def resumed(self, facts: Facts, requests: Sequence[Request],
+                new: Sequence[Request | Event]) -> Replay:
+        """This replay's state, copied where judging `new` changes it."""
+        going = copy.copy(self)
+        going.facts = facts
+        going.problems = list(self.problems)
+        going.warnings = list(self.warnings)
+        going.credited = dict(self.credited)
+        going.progress = dict(self.progress)
+        for adj_id in {item.id if type(item) is Request else item.adjustment_id  # type: ignore[union-attr]
+                       for item in new}:
+            record = going.progress.get(adj_id)
+            if record is not None:
+                going.progress[adj_id] = record.copy()
+        going.requested_on = first_dates(requests)
+        going._settings_cache = dict(self._settings_cache)
+        going._isos = {}
+        # New requests are remembered for the arrival checks of those after them.
+        going.arrivals = self.arrivals.copy() if requests else self.arrivals
+        going.deferred = None if self.deferred is None else DeferredFlags(going.arrivals)
+        going._actions = going.actions()
+        going.current = None
+        return going
+
+
+def replay(facts: Facts, rates: Rates, settings: Settings | None = None,
+           checks: Sequence[tuple[str, Check]] = (), progress: Any = None) -> Book:
+    """Judge every request and event; return the book.
+
+    `checks` are the site's own checks by name (see `Check`), run on every request.
+    `progress.replay` is set to the replay, whose `current` item tells a caller
+    where an internal failure happened.
+    """
+    judging = Replay(facts, rates, settings or Settings(), checks)
+    if progress is not None:
+        progress.replay = judging
+    return judging.run()
+

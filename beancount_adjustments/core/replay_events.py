@@ -1,0 +1,218 @@
+"""Judging a decision on an adjustment: approve, reject, apply, cancel and reversals.
+
+An event that does not fit (wrong state, wrong person, stale content,
+back-dated, closed period) is refused: recorded in the history, reported
+at its line, and it changes nothing.
+"""
+
+from __future__ import annotations
+
+from beancount_adjustments.core import digest as digests
+from beancount_adjustments.core.lifecycle import TRANSITIONS
+from beancount_adjustments.core.models import Action, Event, State
+from beancount_adjustments.core.permissions import Denial, denial
+from beancount_adjustments.core.policy import MissingPrice, chain_text
+from beancount_adjustments.core.records import Given, Line, Tracked, move
+from beancount_adjustments.core.replay_state import ReplayState
+from beancount_adjustments.core.signatures import signature_refusal
+from beancount_adjustments.core.written import same_amount
+
+_NONE: tuple[()] = ()
+_APPLIED = State.APPLIED
+_APPLY = Action.APPLY
+_APPROVE = Action.APPROVE
+_CANCEL = Action.CANCEL
+_INVALID = State.INVALID
+_REJECT = Action.REJECT
+_REVERSING = State.REVERSING
+
+
+class EventJudging(ReplayState):
+    def handle(self, event: Event) -> None:
+        adj = self.progress.get(event.adjustment_id)
+        if adj is None and event.adjustment_id in self.requested_on:
+            self.fail("event-before-request",
+                      f"{event.adjustment_id} {event.action} by {event.by} on {event.date}: "
+                      "it is dated before the request "
+                      f"({self.requested_on[event.adjustment_id]}).", event.source,
+                      adjustment_id=event.adjustment_id)
+            return
+        if adj is None:
+            self.fail("unknown-id",
+                      f"{event.adjustment_id} {event.action}: no request has this id; check "
+                      "the spelling or add the request.", event.source,
+                      adjustment_id=event.adjustment_id)
+            return
+        if adj.state is _INVALID:
+            adj.history += (Line(event, False, False,
+                                 "the request is invalid; fix the request first"),)
+            return
+        if event.date < adj.request.date:
+            self.refuse(adj, event, "event-before-request",
+                        f"it is dated before the request ({adj.request.date}).")
+            return
+        dated = self.dating(event, adj.settings)
+        if dated is not None:
+            self.refuse(adj, event, *dated)
+            return
+        if event.action is _APPROVE:
+            self.approve(adj, event)
+            return
+        refused = self.denial(adj, event)
+        if refused is not None:
+            self.refuse(adj, event, *refused)
+            return
+        self._actions[event.action](adj, event)
+
+    def denial(self, adj: Tracked, event: Event, stale: bool = False) -> Denial | None:
+        return denial(self.rules, adj.situation(stale), event.action, event.by, event.date)
+
+    def staleness(self, adj: Tracked, event: Event) -> str | None:
+        """Why an approval was given to something else than what is judged now."""
+        reversing = adj.state is _REVERSING
+        written = event.digest
+        if (written is not None and written != adj.digest
+                and not digests.matches(written, adj.request, adj.digest)):
+            return (f"the request changed after it was given (digest {event.digest} "
+                    f"approved, now {adj.digest})")
+        chain = adj.reversal_chain if reversing else adj.chain
+        if event.chain is not None and event.chain != chain:
+            return (f"it was given to the chain \"{chain_text(event.chain)}\", and the "
+                    f"chain in force is now \"{chain_text(chain)}\"")
+        if event.judged is not None and not same_amount(event.judged, adj.judged):
+            now = adj.judged if adj.judged is not None else "no conversion"
+            return (f"it was given at {event.judged}, and the prices now in the ledger "
+                    f"make it {now}")
+        return None
+
+    def approve(self, adj: Tracked, event: Event) -> None:
+        # A stale approval is judged as given: when the levels before it were filled.
+        fits = (adj.state, _APPROVE) in TRANSITIONS
+        stale = self.staleness(adj, event) if fits else None
+        refused = self.denial(adj, event, stale is not None)
+        if refused is not None:
+            self.refuse(adj, event, *refused)
+            return
+        signed = signature_refusal(self.keyring, event, lambda: event.digest or adj.digest,
+                                   adj.settings.signatures_required)
+        if signed is not None:
+            self.refuse(adj, event, *signed)
+            return
+        reversing = adj.state is _REVERSING
+        chain = adj.reversal_chain if reversing else adj.chain
+        filled = (adj.reversal_approvals if reversing
+                  else adj.approvals + adj.stale if stale else adj.approvals)
+        level = len(filled)
+        approval = Given(event.by, chain[level], level + 1, event.date, event.at)
+        completes = level + 1 == len(chain)
+        if stale is not None:
+            # It booked the adjustment if it completed the chain it was given to.
+            given_to = event.chain if event.chain is not None else chain
+            books = reversing or not adj.settings.separate_apply
+            self.stale_approval(adj, event, approval, stale,
+                                books and (completes or level + 1 == len(given_to)))
+            return
+        if reversing:
+            if completes and not self.reverse(adj, event):
+                return
+            adj.history += (event,)
+            adj.reversal_approvals += (approval,)
+            return
+        adj.history += (event,)
+        adj.approvals += (approval,)
+        if completes:
+            move(adj, _APPROVE)
+            adj.decided_on = event.date
+            if not adj.settings.separate_apply:
+                self.apply(adj, event.date, event.effective, event)
+
+    def stale_approval(self, adj: Tracked, event: Event, approval: Given, why: str,
+                       would_book: bool) -> None:
+        """A stale approval counts for nothing; if it is the one that booked the
+        adjustment (or its reversal), that is an error, not a warning."""
+        what = "reversal" if adj.state is State.REVERSING else "adjustment"
+        message = (f"{event.adjustment_id}: the approval by {event.by} on {event.date} is "
+                   f"stale: {why}; it does not count until it is approved again.")
+        if would_book:
+            self.fail("stale-approval",
+                      f"{message} It is the approval that booked the {what}, so the {what} "
+                      "is no longer booked: nothing an approval was judged on may change "
+                      "afterwards. Restore what was approved, or cancel and file a new "
+                      "request.", event.source, adj)
+        else:
+            self.warn("stale-approval", message, event.source, event.adjustment_id)
+        if adj.state is not State.REVERSING:
+            adj.stale += (approval,)
+        adj.history += (Line(event, False, True, f"stale: {why}"),)
+
+    def reject(self, adj: Tracked, event: Event) -> None:
+        adj.history += (event,)
+        if adj.state is _REVERSING:
+            # The reversal is refused: the adjustment stays applied.
+            move(adj, _REJECT)
+            adj.reversal_chain, adj.reversal_approvals, adj.cancelled_by = _NONE, _NONE, None
+            return
+        move(adj, _REJECT)
+        adj.decided_on = event.date
+
+    def apply_event(self, adj: Tracked, event: Event) -> None:
+        if event.digest is not None and not digests.matches(event.digest, adj.request,
+                                                            adj.digest):
+            self.refuse(adj, event, "changed-after-approval",
+                        f"the request changed after it was approved (digest {event.digest} "
+                        f"at the apply, now {adj.digest}); an approved request is applied "
+                        "only as approved. Restore it, or withdraw it and file a new request.")
+            return
+        self.apply(adj, event.date, event.effective, event)
+
+    def cancel(self, adj: Tracked, event: Event) -> None:
+        if adj.state is not State.APPLIED:
+            move(adj, _CANCEL)
+            adj.decided_on = adj.decided_on or event.date
+            adj.history += (event,)
+            return
+        # Cancelling an applied adjustment asks for its reversal, which moves money
+        # too: it needs the chain a request of its type and amount needs now.
+        request = adj.request
+        if adj.amount is None:
+            chain: tuple[str, ...] = _NONE
+        else:
+            try:
+                rule = self.matrix.choose(
+                    adj_type=request.type, category=request.category, tier=adj.tier,
+                    risk=adj.risk_flags, amount=adj.amount, date=event.date, rates=self.rates)
+            except MissingPrice as missing:
+                self.refuse(adj, event, "missing-price",
+                            f"{missing}, so the approvals its reversal needs cannot be "
+                            "worked out; add a price directive.")
+                return
+            chain = rule.roles if rule else _NONE
+        if not chain:
+            if self.reverse(adj, event):
+                adj.cancelled_by = event.by
+                adj.history += (event,)
+            return
+        move(adj, _CANCEL)
+        adj.cancelled_by = event.by
+        adj.reversal_chain = chain
+        adj.reversal_approvals = _NONE
+        adj.history += (event,)
+
+
+    def reverse(self, adj: Tracked, event: Event) -> bool:
+        """Book the reversal, dated at `event`; False when a closed period forbids it."""
+        lock = self.closing_lock(event.date, self.decided_on(event))
+        if lock is not None:
+            self.refuse(adj, event, "closed-period",
+                        f"the reversal would be dated {event.date}, inside the period closed "
+                        f"through {lock.through} (locked on {lock.date}).")
+            return False
+        request = adj.request
+        if adj.state is _APPLIED:  # a reversal that needs no approval
+            move(adj, _CANCEL)
+        move(adj, _APPROVE)
+        adj.reversed_on = event.date
+        adj.reversed_by = event
+        if request.invoice in self.credited and adj.amount is not None and adj.lowers:
+            self.credited[request.invoice] -= adj.amount.number
+        return True

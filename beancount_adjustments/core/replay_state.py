@@ -1,0 +1,239 @@
+"""What the replay keeps as it walks, and the judging both requests and events use.
+
+Reporting problems, dating entries by their `at:`, the settings in force
+for a type, the period locks and booking an effect. `replay_requests` and
+`replay_events` judge on top of this; `replay.Replay` puts them together.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import datetime
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from operator import attrgetter
+
+from beancount_adjustments.core.book import DeferredFlags
+from beancount_adjustments.core.facts import Check, Facts, Settings
+from beancount_adjustments.core.models import (
+    KNOWN_CATEGORIES,
+    KNOWN_TYPES,
+    Action,
+    Declaration,
+    Event,
+    Money,
+    PeriodLock,
+    Problem,
+    Request,
+    Source,
+    build,
+    reference_terms,
+)
+from beancount_adjustments.core.permissions import Rules, held_until_billed
+from beancount_adjustments.core.policy import (
+    Directory,
+    Matrix,
+    Rates,
+    TypePolicies,
+    TypeSettings,
+    is_known,
+)
+from beancount_adjustments.core.records import Line, Tracked, move
+from beancount_adjustments.core.risk import ARRIVAL_CHECKS, Arrivals, RiskConfig
+from beancount_adjustments.core.signatures import KeyRing
+from beancount_adjustments.core.written import at_floor, iso_day
+
+_KNOWN_TYPES = frozenset(KNOWN_TYPES)
+_KNOWN_CATEGORIES = frozenset(KNOWN_CATEGORIES)
+_APPLY = Action.APPLY
+
+
+def first_dates(requests: Iterable[Request]) -> dict[str, datetime.date]:
+    """The earliest request date of each id."""
+    first: dict[str, datetime.date] = {}
+    for request in requests:
+        found = first.get(request.id)
+        first[request.id] = request.date if found is None else min(found, request.date)
+    return first
+
+
+class ReplayState:
+    _actions: dict[Action, Callable[[Tracked, Event], None]]
+    """Each decision's handler but approve's (`Replay.actions`)."""
+
+    def __init__(self, facts: Facts, rates: Rates, settings: Settings,
+                 checks: Sequence[tuple[str, Check]]) -> None:
+        self.facts = facts
+        self.rates = rates
+        self.settings = settings
+        self.checks = checks
+        self.directory = Directory.build(facts.grants, facts.customers, facts.named,
+                                         settings.default_tier)
+        self.matrix = Matrix.build(facts.rows)
+        self.policies = TypePolicies.build(facts.policies)
+        self.locks = sorted(facts.locks, key=lambda lock: lock.date)
+        self.problems: list[Problem] = list(facts.problems)
+        self.warnings: list[Problem] = []
+        self.progress: dict[str, Tracked] = {}
+        self.credited: dict[str, Decimal] = {}
+        self.requested_on = first_dates(facts.requests)
+        # Settings change only on the dates of policy directives: cached per type
+        # and number of policies in force, not per day.
+        self._settings_cache: dict[tuple[str, int], TypeSettings] = {}
+        self._policy_dates = [policy.date for policy in self.policies.policies]
+        self.arrivals = Arrivals(RiskConfig.build(facts.risk_settings), self.matrix)
+        # Arrival flags decide a chain only through rows narrowed by one of their
+        # names; without such a row they are worked out when the book is read.
+        flag_rows = any(row.risk in ARRIVAL_CHECKS for row in facts.rows)
+        self.deferred = None if flag_rows else DeferredFlags(self.arrivals)
+        self.keyring = KeyRing.build(facts.keys)
+        self.declared: dict[str, list[Declaration]] = {}
+        for declaration in sorted(facts.declarations, key=attrgetter("date")):
+            self.declared.setdefault(declaration.name, []).append(declaration)
+        self.rules = Rules(self.directory, rates, self.matrix, facts.invoices)
+        self._isos: dict[datetime.date, str] = {}
+        self.current: Request | Event | None = None
+        """What the replay is judging: where an internal failure is reported."""
+
+    # -- reporting -----------------------------------------------------------
+
+    def fail(self, code: str, message: str, source: Source, adj: Tracked | None = None,
+             adjustment_id: str | None = None) -> None:
+        problem = build(Problem,
+            code=code, message=message, source=source,
+            adjustment_id=adj.request.id if adj else adjustment_id)
+        self.problems.append(problem)
+        if adj is not None:
+            adj.problems += (problem,)
+
+    def warn(self, code: str, message: str, source: Source,
+             adjustment_id: str | None = None) -> None:
+        self.warnings.append(build(Problem, code=code, message=message, source=source,
+                                   adjustment_id=adjustment_id))
+
+    def refuse(self, adj: Tracked, event: Event, code: str, message: str) -> None:
+        self.fail(code, f"{event.adjustment_id} {event.action} by {event.by} on {event.date}: "
+                  f"{message}", event.source, adj)
+        adj.history += (Line(event, False, False, message),)
+
+    # -- types, settings and dates -------------------------------------------
+
+    def known(self, name: str, kind: str, date: datetime.date) -> bool:
+        if name in (_KNOWN_TYPES if kind == "type" else _KNOWN_CATEGORIES):
+            return True
+        return is_known(self.declared.get(name, ()), name, kind, date)
+
+    def type_settings(self, adj_type: str, date: datetime.date) -> TypeSettings:
+        key = (adj_type, bisect.bisect_right(self._policy_dates, date))
+        found = self._settings_cache.get(key)
+        if found is None:
+            found = self.policies.settings(adj_type, date)
+            if found.sla_days is None and self.settings.default_sla_days is not None:
+                # Here, so that every reader of `Adjustment.sla_days` (is_overdue) agrees.
+                found = dataclasses.replace(found, sla_days=self.settings.default_sla_days)
+            self._settings_cache[key] = found
+        return found
+
+    def written_on(self, at: str) -> datetime.date | None:
+        # Not cached: every stamp is its own (`at_floor` caches the days).
+        return at_floor(at)
+
+    def dating(self, item: Request | Event, settings: TypeSettings) -> tuple[str, str] | None:
+        """(code, message) when `item` is dated earlier than it was written allows."""
+        at = item.at
+        if at is None:
+            if settings.require_at and type(item) is Event:
+                return ("missing-at", "this type's policy requires `at:` (when the decision "
+                        "was written) on every event (`require-at: TRUE`); tools write it.")
+            return None
+        if self.written_that_day(at, item.date):
+            return None
+        written = self.written_on(at)
+        if written is None:
+            return ("bad-metadata", f"`at: {at!r}` is not an ISO 8601 moment "
+                    "(2026-11-21T10:00:00+01:00).")
+        allowed = settings.backdate_days
+        if (written - item.date).days > allowed:
+            return ("backdated",
+                    f"it is dated {item.date} but was written at {at}; entries may be dated "
+                    f"at most {allowed} day{'s' if allowed != 1 else ''} before they are "
+                    "written (policy `backdate-days:`). Date it when it is written.")
+        return None
+
+    def decided_on(self, item: Request | Event) -> datetime.date:
+        """The day a decision was really taken: its date, or later per its `at:`."""
+        at = item.at
+        if at is None or self.written_that_day(at, item.date):
+            return item.date
+        written = self.written_on(at)
+        return item.date if written is None or written < item.date else written
+
+    def written_that_day(self, at: str, date: datetime.date) -> bool:
+        """Whether `at` is a tool's stamp (YYYY-MM-DDTHH:MM...) of `date` or earlier:
+        the usual case, told without working out the moment."""
+        iso = self._isos.get(date)
+        if iso is None:
+            iso = self._isos[date] = date.isoformat()
+        day = at[:10]
+        return len(at) >= 20 and at[10] == "T" and day <= iso and iso_day(day) is not None
+
+    def closing_lock(self, when: datetime.date, decided: datetime.date) -> PeriodLock | None:
+        """The lock in force on `decided` that closes `when`, if any."""
+        for lock in self.locks:
+            if lock.date > decided:
+                break
+            if when <= lock.through:
+                return lock
+        return None
+
+
+    def apply(self, adj: Tracked, date: datetime.date, effective: datetime.date | None,
+              event: Event | None) -> None:
+        """Book the request's effect on `date` (or its effective date), if allowed.
+
+        `event` is the approve or apply that does it; None when the request is
+        applied on arrival. Locks count as of the moment it was decided (`at:`).
+        """
+        request = adj.request
+        when = effective or request.effective or date
+
+        def refuse(code: str, message: str) -> None:
+            if event is None:
+                self.fail(code, f"{request.id}: {message}", request.source, adj)
+            else:
+                self.refuse(adj, event, code, message)
+
+        held = held_until_billed(self.rules, adj, date, effective)
+        if held is not None:
+            refuse(*held)
+            return
+        lock = self.closing_lock(when, self.decided_on(event if event is not None else request))
+        if lock is not None:
+            refuse("closed-period",
+                   f"its effect would be dated {when}, inside the period closed through "
+                   f"{lock.through} (locked on {lock.date}); date it after "
+                   f"{lock.through} with `effective:`.")
+            return
+        invoice_id = request.invoice
+        terms = (reference_terms(self.facts.invoices, invoice_id)
+                 if invoice_id is not None and adj.lowers else None)
+        if (terms is not None and terms.currency is not None and terms.number is not None
+                and invoice_id is not None and adj.amount):
+            already = self.credited.get(invoice_id, Decimal(0))
+            if already + adj.amount.number > terms.number:
+                left = terms.number - already
+                whole = Money(terms.number, terms.currency)
+                refuse("exceeds-invoice",
+                       f"credits against invoice {invoice_id} would reach "
+                       f"{already + adj.amount.number} {terms.currency}, more than "
+                       f"the invoice's {whole}; at most {left} "
+                       f"{terms.currency} is left to credit.")
+                return
+            self.credited[invoice_id] = already + adj.amount.number
+        move(adj, _APPLY)
+        adj.applied_on = date
+        adj.effective_date = when
+        adj.applied_by = event
+        if event is not None and event.action is _APPLY:
+            adj.history += (event,)

@@ -1,0 +1,92 @@
+"""What one write knows: the ledger as loaded under the lock, and the items to write."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from beancount.core import data
+
+from beancount_adjustments.beans import render
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.models import Event, Request
+
+
+@dataclass
+class Item:
+    """One entry to write, as rendered, and what became of it."""
+
+    index: int
+    key: str
+    text: str
+    refusal: str | None = None
+    code: str = "refused"
+    request: Request | None = None
+    event: Event | None = None
+    first_line: int = 0
+    last_line: int = 0
+    rerender: Callable[[list[tuple[str, render.MetaValue | None]]], str] | None = None
+    """For a request: its text again with more metadata (what it was judged at)."""
+
+
+@dataclass
+class Ledger:
+    """The ledger as loaded under the lock."""
+
+    path: Path
+    target: Path
+    existing: str
+    entries: list[data.Directive]
+    book: Book
+    now: datetime.datetime
+    options: dict[str, Any] = field(default_factory=dict)
+    errors: list[Any] = field(default_factory=list)
+    """What the load reported (Beancount's own errors among them)."""
+    full_load: str = ""
+    """Why the ledger was parsed ("" when the caller's snapshot was used)."""
+    full_replay: str = ""
+    """Why the last candidate was judged by a full replay ("" when it went on)."""
+
+    @property
+    def today(self) -> datetime.date:
+        return self.now.astimezone().date()
+
+    @property
+    def stamp(self) -> str:
+        """The moment of writing, in local time with its offset (what `at:` records)."""
+        return self.now.astimezone().isoformat(timespec="seconds")
+
+    @cached_property
+    def structure(self) -> list[data.Directive]:
+        """The entries Beancount's validations of a new transaction read besides it:
+        every open, close and commodity directive."""
+        return [e for e in self.entries if isinstance(e, data.Open | data.Close | data.Commodity)]
+
+    @cached_property
+    def balances(self) -> list[data.Balance]:
+        return [e for e in self.entries if isinstance(e, data.Balance)]
+
+    @cached_property
+    def accounts(self) -> tuple[dict[str, datetime.date], dict[str, datetime.date]]:
+        """(opened, closed): each account's `open` and `close` date (the last
+        directive of each wins), indexed once per load."""
+        opened: dict[str, datetime.date] = {}
+        closed: dict[str, datetime.date] = {}
+        for entry in self.entries:
+            if isinstance(entry, data.Open):
+                opened[entry.account] = entry.date
+            elif isinstance(entry, data.Close):
+                closed[entry.account] = entry.date
+        return opened, closed
+
+    def used_ids(self) -> set[str]:
+        """Every id in use: the book's adjustments and requests, and every
+        transaction link (a fresh set, for the caller to add to)."""
+        used = set(self.book.adjustments) | {r.id for r in self.book.facts.requests}
+        used |= {link for e in self.entries if isinstance(e, data.Transaction)
+                 for link in (e.links or ())}
+        return used
