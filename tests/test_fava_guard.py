@@ -257,6 +257,29 @@ def test_a_request_edited_in_another_file_is_refused_with_409(split: Env) -> Non
     assert split.state("ADJ-X") == "pending"
 
 
+def test_a_409_reloads_fava_even_when_its_watcher_has_not_seen_the_edit(
+        split: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fava's file watcher reports changes from a thread, so it can lag behind an
+    edit: the page's "Reload the page" after a 409 must show what the writer judged."""
+    page = split.get(BASE + "?view=detail&id=ADJ-X").get_data(as_text=True)
+    shown = shown_digests(page)["ADJ-X"]
+    monkeypatch.setattr(split.ledger.watcher, "check", lambda: False)  # it has not seen it
+    other = split.path.parent / "requests.beancount"
+    other.write_text(other.read_text(encoding="utf-8").replace("30.00 USD", "990.00 USD"),
+                     encoding="utf-8")
+    response = split.client.post(BASE + "decide", headers={"X-Remote-User": "bob"}, json={
+        "decisions": [{"id": "ADJ-X", "action": "approve", "digest": shown}]})
+    assert response.status_code == 409, response.get_json()
+    book = split.ext.book
+    assert book is not None
+    adj = book.get("ADJ-X")
+    assert adj is not None
+    assert adj.amount is not None
+    assert adj.amount.number == 990
+    again = split.get(BASE + "?view=detail&id=ADJ-X").get_data(as_text=True)
+    assert shown_digests(again)["ADJ-X"] != shown
+
+
 def test_a_partial_batch_lists_the_changed_item_and_writes_the_rest(split: Env) -> None:
     page = split.get(BASE).get_data(as_text=True)
     shown = shown_digests(page)

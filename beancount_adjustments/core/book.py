@@ -14,9 +14,6 @@ from typing import Any
 
 from pydantic import Field
 
-# fava_ext (split on a parallel branch that this one may not edit) still imports
-# these from here: remove once its imports name core.customers.
-from beancount_adjustments.core.customers import CustomerError, customer_id, pick_customer
 from beancount_adjustments.core.facts import Facts, Settings
 from beancount_adjustments.core.models import (
     Adjustment,
@@ -31,8 +28,7 @@ from beancount_adjustments.core.policy import Directory, Matrix, TypePolicies, i
 from beancount_adjustments.core.records import Tracked, with_flags
 from beancount_adjustments.core.risk import Arrivals, request_flags
 
-__all__ = ["RISK_CHECK_FAILED", "Adjustments", "Book", "CustomerError", "DeferredFlags",
-           "customer_id", "pick_customer"]
+__all__ = ["RISK_CHECK_FAILED", "Adjustments", "Book", "DeferredFlags"]
 
 
 class DeferredFlags:

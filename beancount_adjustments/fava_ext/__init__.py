@@ -205,6 +205,12 @@ class AdjustmentsExtension(FavaExtensionBase):
                                             target=target, loaded=self._snapshot)
             if result.written:
                 self._reload(result.path)
+            elif result.full_load and any(r.code == "changed" for r in result.refused):
+                # The files changed under Fava (another editor): load them now, so the
+                # reload the page offers shows what the writer judged, not Fava's
+                # older load (its watcher may not have seen the change yet).
+                self._snapshot = None
+                self.ledger.load_file()
         return result
 
     def _file(self, fields: Mapping[str, Any], user: str) -> api.Adjustment:

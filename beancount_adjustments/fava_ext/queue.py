@@ -8,7 +8,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from beancount_adjustments.core.book import Book, CustomerError, customer_id
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.customers import CustomerError, customer_id
 from beancount_adjustments.fava_ext.index import BookIndex, DateRange
 from beancount_adjustments.fava_ext.labels import CustomerLabel
 from beancount_adjustments.fava_ext.queue_rows import (

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from beancount.core import data
 from markupsafe import Markup
 
-from beancount_adjustments.core.book import Book, CustomerError, pick_customer
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.customers import CustomerError, pick_customer
 from beancount_adjustments.reports.statement import Statement, render_html, statement
 
 
