@@ -2,7 +2,7 @@
 Chromium (the pattern of test_fava_e2e.py): an agent files the seed's example
 by the customer's name, sees what the policy will require, files it; a
 manager approves it from "To approve" and applies from "To apply".
-Screenshots go to /tmp/shots-fava-ui/ (looked at while writing the test).
+Screenshots go to artifacts/screenshots/form/.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from test_fava_e2e import serve, sync_api
 from test_fava_ext import DEMO_CONFIG, ledger_text
 from test_fava_form import EXTRA
 
-SHOTS = Path("/tmp/shots-fava-ui")
+SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots" / "form"
 SHOTS.mkdir(parents=True, exist_ok=True)
 
 

@@ -3,7 +3,7 @@ dated to today (what `make demo` serves): the three sections line up, show
 customer names with the id on hover and page on their own; "Apply selected"
 asks for the effective date as the single-row Apply does; the form's invoice
 and order suggestions are the chosen customer's. Screenshots go to
-/tmp/shots-gaps14/ (looked at while writing the test); with REFRESH_SCREENSHOTS=1
+artifacts/screenshots/queue/; with REFRESH_SCREENSHOTS=1
 the README's screenshots in docs/screenshots/ are retaken too.
 """
 
@@ -23,7 +23,7 @@ from test_fava_form_e2e import act_as
 from beancount_adjustments.demo import generate_ledger
 from ledgers import ROOT
 
-SHOTS = Path("/tmp/shots-gaps14")
+SHOTS = ROOT / "artifacts" / "screenshots" / "queue"
 SHOTS.mkdir(parents=True, exist_ok=True)
 README_SHOTS = ROOT / "docs" / "screenshots"
 

@@ -25,7 +25,7 @@ from ledgers import BACKDATING, ROOT, event, load, request
 
 DEMO = ROOT / "ledgers" / "demo.beancount"
 START, END = datetime.date(2026, 1, 1), datetime.date(2026, 12, 31)
-SHOTS = Path("/tmp/shots-customers")
+SHOTS = ROOT / "artifacts" / "screenshots" / "statement"
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Fava's statement page in headless Chromium: a demo customer picked by name, the
 closing balance equal to Beancount's receivable balance, the printable HTML file
-the page links to, on screen and in print. Screenshots go to /tmp/shots-gaps15/."""
+the page links to, on screen and in print. Screenshots go to artifacts/screenshots/statement-page/."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from beancount_adjustments.beans import loading
 from beancount_adjustments.reports.statement import statement
 
 sync_api = pytest.importorskip("playwright.sync_api")
-SHOTS = Path("/tmp/shots-gaps15")
+SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots" / "statement-page"
 SHOTS.mkdir(parents=True, exist_ok=True)
 START, END = datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)
 
