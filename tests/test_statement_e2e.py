@@ -1,6 +1,7 @@
 """Fava's statement page in headless Chromium: a demo customer picked by name, the
 closing balance equal to Beancount's receivable balance, the printable HTML file
-the page links to, on screen and in print. Screenshots go to artifacts/screenshots/statement-page/."""
+the page links to, on screen and in print. Screenshots go to
+artifacts/screenshots/statement-page/."""
 
 from __future__ import annotations
 
