@@ -13,10 +13,11 @@ from beancount.core import data
 from beancount_adjustments.api.arguments import money_of, states_of, text_of
 from beancount_adjustments.api.results import Adjustment, ApiError
 from beancount_adjustments.beans import loading
+from beancount_adjustments.beans.prices import price_rates
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.customers import CustomerError
 from beancount_adjustments.core.models import Money
-from beancount_adjustments.plugin import book_of, price_rates
+from beancount_adjustments.plugin import book_of
 from beancount_adjustments.reports.queries import Filters, select
 
 

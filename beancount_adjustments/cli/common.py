@@ -22,12 +22,13 @@ from typing import Any, TypeVar
 import click
 
 from beancount_adjustments.beans import loading
+from beancount_adjustments.beans.prices import price_rates
 from beancount_adjustments.core import amounts
 from beancount_adjustments.core.amounts import AmountError
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Money
 from beancount_adjustments.core.policy import Rates
-from beancount_adjustments.plugin import book_of, price_rates
+from beancount_adjustments.plugin import book_of
 from beancount_adjustments.reports.queries import requirements
 from beancount_adjustments.writer import Refusal, WriteRefused, WriteResult
 

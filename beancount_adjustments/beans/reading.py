@@ -1,0 +1,173 @@
+"""The plugin's first stage: the entries that concern adjustments, sorted into facts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from beancount.core import data
+
+from beancount_adjustments.beans.directives import EVENT, Reader
+from beancount_adjustments.beans.key_directive import read_key
+from beancount_adjustments.beans.metadata import MetaReader, source_of
+from beancount_adjustments.beans.references import References
+from beancount_adjustments.beans.risk_settings import read_setting
+from beancount_adjustments.beans.rules import (
+    APPROVAL,
+    CATEGORY_DECLARATION,
+    CUSTOMER,
+    LOCK,
+    POLICY,
+    TYPE_DECLARATION,
+    USER,
+)
+from beancount_adjustments.beans.seal_directive import read_seal
+from beancount_adjustments.core.facts import Facts, Settings
+from beancount_adjustments.core.models import CustomerRecord, Request
+from beancount_adjustments.core.notice_lines import DIRECTIVE as CUSTOMER_NOTICE
+from beancount_adjustments.core.notice_lines import read_line as read_notice_line
+from beancount_adjustments.core.risk import ALERT, RISK
+from beancount_adjustments.core.seals import SEAL
+from beancount_adjustments.core.signatures import KEY
+
+
+class Read(NamedTuple):
+    """What `read` found, and where in the entries (for placing the effects)."""
+
+    facts: Facts
+    requests: list[tuple[int, data.Transaction, Request | None]]
+    """The request transactions with their positions, and what was read of them."""
+    event_at: dict[int, int]
+    """`id()` of each event model read -> the position of its entry."""
+    price_entries: list[data.Price]
+
+
+class Names:
+    """The customers the ledger names (not the requests: a request naming a customer
+    nobody else names is the error `unknown-customer`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.found: dict[str, CustomerRecord] = {}
+        self.prefix = settings.receivable + ":"
+
+    def see(self, entry: data.Transaction) -> None:
+        customer = entry.meta["customer"]
+        if not isinstance(customer, str) or not customer.strip():
+            return
+        customer = customer.strip()
+        if customer in self.found:
+            return
+        root, prefix = self.settings.receivable, self.prefix
+        if any(p.account == root or p.account.startswith(prefix) for p in entry.postings):
+            self.add(customer, entry)
+
+    def see_accounts(self, entries: list[data.Directive]) -> None:
+        pattern = self.settings.account_pattern()
+        for entry in entries:
+            if isinstance(entry, data.Open) and pattern is not None:
+                match = pattern.match(entry.account)
+                if match and match.group(1) not in self.found:
+                    self.add(match.group(1), entry)
+
+    def add(self, customer: str, entry: data.Directive) -> None:
+        self.found[customer] = CustomerRecord(
+            date=entry.date, customer=customer, tier=self.settings.default_tier,
+            source=source_of(entry))
+
+
+def read(entries: list[data.Directive], settings: Settings,
+         progress: Progress | None = None) -> Read:
+    """Sort out the entries that concern adjustments into facts."""
+    reader = Reader()
+    invoices = References("invoice-id", settings.receivable)
+    orders = References("order-id", settings.receivable)
+    facts = Facts(invoices=invoices, orders=orders)
+    names = Names(settings)
+    requests: list[tuple[int, data.Transaction, Request | None]] = []
+    event_at: dict[int, int] = {}
+    price_entries: list[data.Price] = []
+    customs: dict[str, tuple[Callable[[data.Custom], Any], list[Any]]] = {
+        USER: (reader.user, facts.grants), CUSTOMER: (reader.customer, facts.customers),
+        APPROVAL: (reader.approval_row, facts.rows), POLICY: (reader.type_policy, facts.policies),
+        LOCK: (reader.lock, facts.locks),
+        RISK: (lambda e: read_setting(e, reader), facts.risk_settings),
+        ALERT: (lambda e: read_setting(e, reader), facts.risk_settings),
+        SEAL: (lambda e: read_seal(reader, e), facts.seals),
+        KEY: (lambda e: read_key(reader, e), facts.keys),
+        TYPE_DECLARATION: (reader.declaration, facts.declarations),
+        CATEGORY_DECLARATION: (reader.declaration, facts.declarations),
+        # Checked only: `notify` reads them again with the same function.
+        CUSTOMER_NOTICE: (lambda e: check_notice_line(reader, e), []),
+    }
+    # Exact type checks first (one `is` per entry), isinstance for subclasses.
+    transaction, custom, price = data.Transaction, data.Custom, data.Price
+    directives: list[Any] = entries  # type(entry) below is what tells them apart
+    events, read_event, timeline = facts.events, reader.event, facts.timeline
+    for index, entry in enumerate(directives):
+        if progress is not None:
+            progress.entry = entry
+        kind = type(entry)
+        if kind is not transaction and kind is not custom and kind is not price:
+            if isinstance(entry, transaction):
+                kind = transaction
+            elif isinstance(entry, custom):
+                kind = custom
+            elif isinstance(entry, price):
+                kind = price
+            else:
+                continue
+        if kind is transaction:
+            meta = entry.meta
+            if "adjustment-type" in meta:
+                request = reader.request(entry)
+                requests.append((index, entry, request))
+                if request is not None:
+                    facts.requests.append(request)
+                    timeline.append(request)
+                continue
+            if "customer" in meta:
+                names.see(entry)
+            if "invoice-id" in meta:
+                invoices.add(entry, reader)
+            elif "order-id" in meta:
+                orders.add(entry, reader)
+        elif kind is custom:
+            # Events are most custom entries, and their positions place the effects.
+            if entry.type == EVENT:
+                event = read_event(entry)
+                if event is not None:
+                    events.append(event)
+                    timeline.append(event)
+                    event_at[id(event)] = index
+                continue
+            handler = customs.get(entry.type)
+            if handler is not None:
+                model = handler[0](entry)
+                if model is not None:
+                    handler[1].append(model)
+        else:
+            price_entries.append(entry)
+    if settings.customer_account is not None:
+        names.see_accounts(entries)
+    facts.named = list(names.found.values())
+    facts.problems.extend(reader.problems)
+    return Read(facts, requests, event_at, price_entries)
+
+
+def check_notice_line(reader: MetaReader, entry: data.Custom) -> None:
+    """What is wrong with a customer-notice line, as a problem at its line."""
+    source = source_of(entry)
+    _line, problem = read_notice_line(entry, source)
+    if problem is not None:
+        reader.problem("bad-customer-notice", source, problem)
+
+
+class Progress:
+    """Where the pass is: what an internal failure is reported at."""
+
+    __slots__ = ("entry", "replay")
+
+    def __init__(self) -> None:
+        self.entry: Any = None
+        self.replay: Any = None
