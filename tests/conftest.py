@@ -31,3 +31,31 @@ def page() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     with open_page(sync_api) as tab:
         yield tab
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Any, int]]:
+    """A local SMTP server (aiosmtpd) and its port: (mailbox, port)."""
+    from aiosmtpd.controller import Controller
+    from receivers import Mailbox, free_port
+
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def hooks() -> Iterator[Any]:
+    """A local HTTP server recording what is posted to it (`receivers.Hooks`)."""
+    from receivers import Hooks
+
+    server = Hooks()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -6,42 +6,19 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
+from receivers import Hooks, Mailbox
 from test_fava_ext import HEADER_CONFIG, Env, ledger_text
-from test_notify import Hooks, Mailbox, free_port
 
 from beancount_adjustments import notify
 from beancount_adjustments.cli import main
 from beancount_adjustments.notify import alerts as notify_alerts
 from beancount_adjustments.reports import risk
 from ledgers import code_set, event, ledger, line_in, load, request
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def hooks() -> Iterator[Hooks]:
-    server = Hooks()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def alerting(mail_port: int, hook_port: int) -> str:

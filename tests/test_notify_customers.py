@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from test_notify import Hooks, Mailbox, free_port
+from receivers import Hooks, Mailbox
 
 from beancount_adjustments import notify
 from beancount_adjustments.cli import main
@@ -26,25 +24,6 @@ SECRETS = ("INTERNAL-REASON", "INTERNAL-NOTES", "INTERNAL-REJECT", "INTERNAL-CAN
            "INTERNAL-COMMENT")
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def hooks() -> Iterator[Hooks]:
-    server = Hooks()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def customers(mail_port: int, hook_port: int) -> str:
