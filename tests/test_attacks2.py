@@ -11,7 +11,16 @@ import datetime
 
 import pytest
 from beancount import loader
-from test_history import BASE, BOOK, REQUEST_2, Repo, assert_finding, assert_intact, check
+from test_history import (
+    BASE,
+    BOOK,
+    REQUEST_1,
+    REQUEST_2,
+    Repo,
+    assert_finding,
+    assert_intact,
+    check,
+)
 
 import beancount_adjustments
 from beancount_adjustments.core import signatures
@@ -295,18 +304,6 @@ def test_an_invoice_nobody_decided_on_may_change(tmp_path) -> None:
     assert_intact(check(repo))
 
 
-REQUEST_1 = """
-2026-03-01 ! "cust_456" "Refund" ^ADJ-1
-  adjustment-type: "credit:refund"
-  customer: "cust_456"
-  reason: "Damaged item"
-  requested-by: "alice"
-  Income:Sales:Returns            50.00 USD
-  Assets:Receivable:Customers    -50.00 USD
-
-2026-03-02 custom "adjustment" "ADJ-1" "approve"
-  by: "bob"
-"""
 
 
 # -- second round: known customers -------------------------------------------------------
