@@ -13,7 +13,6 @@ from beancount.core import data
 from beancount_adjustments.api.arguments import money_of, states_of, text_of
 from beancount_adjustments.api.results import Adjustment, ApiError
 from beancount_adjustments.beans import loading
-from beancount_adjustments.beans.prices import price_rates
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.customers import CustomerError
 from beancount_adjustments.core.models import Money
@@ -79,10 +78,8 @@ def filters_of(*, state: str | Iterable[str] | None = None, type: str | None = N
 def find(entries: Iterable[data.Directive], book: Book, filters: Filters,
          today: datetime.date | None = None) -> builtins.list[Adjustment]:
     """`list` over a ledger already loaded (its entries and the plugin's book)."""
-    entries = builtins.list(entries)
-    rates = price_rates([e for e in entries if isinstance(e, data.Price)])
     try:
-        found = select(book, filters, today or datetime.date.today(), rates)
+        found = select(book, filters, today or datetime.date.today(), book.rules.rates)
     except CustomerError as exc:
         raise ApiError("invalid", str(exc)) from None
     return [Adjustment.of(a) for a in found]

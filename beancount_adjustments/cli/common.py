@@ -22,12 +22,10 @@ from typing import Any, TypeVar
 import click
 
 from beancount_adjustments.beans import loading
-from beancount_adjustments.beans.prices import price_rates
 from beancount_adjustments.core import amounts
 from beancount_adjustments.core.amounts import AmountError
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Money
-from beancount_adjustments.core.policy import Rates
 from beancount_adjustments.plugin import book_of
 from beancount_adjustments.reports.queries import requirements
 from beancount_adjustments.writer import Refusal, WriteRefused, WriteResult
@@ -94,11 +92,6 @@ def load(ledger: Path) -> tuple[list[Any], list[Any], dict[str, Any], Book]:
     if book is None:
         raise Refused(f'{ledger} does not enable the plugin; add plugin "beancount_adjustments"')
     return entries, errors, options, book
-
-
-def rates_of(entries: Sequence[Any]) -> Rates:
-    from beancount.core import data
-    return price_rates([e for e in entries if isinstance(e, data.Price)])
 
 
 def parse_money(text: str, what: str = "amount", *, decimal_comma: bool = False) -> Money:

@@ -46,7 +46,6 @@ from beancount_adjustments.cli.common import (
     json_option,
     ledger_option,
     parse_money,
-    rates_of,
     refused,
     report_refusals,
     require_user,
@@ -133,7 +132,7 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
         # A selection is made on the writer's own load, under its lock: the
         # ledger is parsed once, and judged as it was chosen from.
         chosen.extend(given if given is not None else _chosen(
-            book, who, action, narrowing=narrowing, rates=rates_of(entries),
+            book, who, action, narrowing=narrowing, rates=book.rules.rates,
             on=as_date(on) or today(), signed=sign_with is not None))
         return [Decision(adjustment_id=i, action=action, by=who, reason=reason,
                          comment=comment, customer_reason=customer_reason,

@@ -38,7 +38,6 @@ from beancount_adjustments.cli.common import (
     ledger_option,
     load,
     parse_money,
-    rates_of,
     today,
 )
 from beancount_adjustments.core.book import Book
@@ -102,8 +101,8 @@ def _list(default_states: frozenset[State] | None, *, ledger: Path,
           category: str | None, customer: str | None, requester: str | None,
           older_than: int | None, awaiting: str | None, below: str | None,
           as_json: bool) -> None:
-    entries, _errors, _options, book = load(ledger)
-    rates = rates_of(entries)
+    _entries, _errors, _options, book = load(ledger)
+    rates = book.rules.rates
     on = today()
     chosen_states = ({State(s) for s in states} if states else default_states)
     filters = Filters(states=chosen_states, type=type_pattern, category=category,
@@ -198,7 +197,7 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
     adj = book.get(adjustment_id)
     if adj is None:
         raise Refused(f"no request has the id {adjustment_id!r}")
-    rates = rates_of(entries)
+    rates = book.rules.rates
     on = today()
     if as_json:
         emit_json(_show_json(adj, book, entries, on, rates))
