@@ -79,18 +79,35 @@ def parse_settings(config: str | None) -> tuple[Settings, str | None]:
     if unknown:
         return Settings(), (f"unknown setting(s) {', '.join(unknown)}; known: "
                             f"{', '.join(SETTING_KEYS)}")
-    values = {SETTING_KEYS[k]: v for k, v in raw.items()}
-    if "checks" in values and isinstance(values["checks"], list | tuple):
-        values["checks"] = tuple(values["checks"])
-    account = values.get("customer_account")
-    if account is not None and (not isinstance(account, str)
-                                or account.count("{customer}") != 1):
-        return Settings(), ("the setting customer-account is an account with {customer} "
-                            "once in it, like 'Assets:Receivable:{customer}'")
-    try:
-        return Settings.model_validate(values), None
-    except ValueError as exc:
-        return Settings(), f"bad plugin settings: {exc}"
+    why = next(filter(None, (_setting_problem(key, value) for key, value in raw.items())), None)
+    if why is not None:
+        return Settings(), f"bad plugin settings: {why}"
+    values: dict[str, Any] = {SETTING_KEYS[key]: tuple(value) if key == "checks" else value
+                              for key, value in raw.items()}
+    return Settings(**values), None
+
+
+def _setting_problem(key: str, value: object) -> str | None:
+    """Why `value` cannot be the setting `key`, or None."""
+    if value is None and key in ("customer-account", "default-sla-days"):
+        return None  # as if not set
+    if key == "checks":
+        if (not isinstance(value, list | tuple)
+                or not all(isinstance(name, str) and name.strip() for name in value)):
+            return f"checks is a list of function names, not {value!r}"
+        return None
+    if key == "default-sla-days":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            return f"default-sla-days is a whole number of days from 1, not {value!r}"
+        return None
+    if key == "customer-account":
+        if not isinstance(value, str) or value.count("{customer}") != 1:
+            return ("the setting customer-account is an account with {customer} once in it, "
+                    "like 'Assets:Receivable:{customer}'")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        return f"{key} is a non-empty string, not {value!r}"
+    return None
 
 
 def load_checks(names: tuple[str, ...], ledger: str | None = None) -> tuple[

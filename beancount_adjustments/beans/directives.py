@@ -7,15 +7,13 @@ come from `RuleReader`, each value from `MetaReader`."""
 from __future__ import annotations
 
 import datetime
-import re
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from beancount.core import data
 from beancount.core.amount import Amount
 
-from beancount_adjustments.beans.metadata import control_problem, money
+from beancount_adjustments.beans.metadata import control_problem, source_of
 from beancount_adjustments.beans.rules import CATEGORY_RE, TYPE_RE, RuleReader
 from beancount_adjustments.core.models import (
     Action,
@@ -39,52 +37,10 @@ patterns, ids and accounts Beancount's grammar)."""
 
 
 _ACTIONS = {action.value: action for action in Action}
-# An event written with only these keys (what the tools write for an unsigned
-# decision with no `effective:`) is read on a short path; anything else takes
-# the careful one.
-_PLAIN_EVENT_KEYS = frozenset({"filename", "lineno", "by", "at", "digest", "reason",
-                               "comment", "chain", "judged"})
-_NEEDS_REASON = frozenset({Action.REJECT, Action.CANCEL})
-# A request's optional keys, in the order their problems have always been reported.
 _OPTIONAL_KEYS = ("risk", "invoice", "order", "ticket", "document", "effective", "external-id",
                   "entered-by", "at", "judged", "chain", "notes", "approval-required",
                   "on-statement", "aging-from")
-_OPTIONAL_KEY_SET = frozenset(_OPTIONAL_KEYS)
-_OPTIONAL_KEY_ORDER = {key: index for index, key in enumerate(_OPTIONAL_KEYS)}
-_tuple_new = tuple.__new__
-
-
-def _source(meta: Mapping[str, Any]) -> Source:
-    """`source_of` for an entry's own metadata (the readers' hot path)."""
-    filename = meta.get("filename")
-    lineno = meta.get("lineno")
-    if type(filename) is str and type(lineno) is int:
-        return _tuple_new(Source, (filename, lineno))
-    return Source(filename if isinstance(filename, str) else "<unknown>",
-                  lineno if isinstance(lineno, int) else 0)
-
-
-def _plain(value: object) -> str | None:
-    """`value` stripped when it is a non-empty string (the usual case), else None:
-    the caller then lets `Reader.text` judge it and report what is wrong."""
-    if type(value) is str:
-        return value.strip() or None
-    return None
-
-
-# Types and categories repeat across thousands of requests: each distinct
-# spelling is matched against its pattern once (up to a bound).
-_MATCHED: dict[tuple[re.Pattern[str], str], bool] = {}
-
-
-def _matches(pattern: re.Pattern[str], text: str) -> bool:
-    key = (pattern, text)
-    found = _MATCHED.get(key)
-    if found is None:
-        found = pattern.match(text) is not None
-        if len(_MATCHED) < 4096:
-            _MATCHED[key] = found
-    return found
+"""A request's optional keys, in the order their problems are reported."""
 
 
 class Reader(RuleReader):
@@ -92,34 +48,8 @@ class Reader(RuleReader):
 
     def event(self, entry: data.Custom) -> Event | None:
         meta = entry.meta
+        source = source_of(entry)
         values = entry.values or ()
-        if len(values) == 2 and _PLAIN_EVENT_KEYS.issuperset(meta):  # cheaper than keys() <=
-            get = meta.get
-            adj_id, action_text = values[0].value, values[1].value
-            action = _ACTIONS.get(action_text) if type(action_text) is str else None
-            by, reason, comment = _plain(get("by")), _plain(get("reason")), _plain(get("comment"))
-            digest = _plain(get("digest"))
-            chain = _plain(get("chain"))
-            judged = get("judged")
-            filename, lineno = get("filename"), get("lineno")
-            # Any key present but not a plain string is left to the careful path.
-            if (action is not None and by is not None and type(adj_id) is str
-                    and type(filename) is str and type(lineno) is int
-                    and (reason is not None) == ("reason" in meta)
-                    and (comment is not None) == ("comment" in meta)
-                    and (digest is not None) == ("digest" in meta)
-                    and (chain is not None) == ("chain" in meta)
-                    and (judged is None or (type(judged) is Amount
-                                            and type(judged.number) is Decimal))
-                    and (reason is not None or action not in _NEEDS_REASON)):
-                at = get("at")
-                return _tuple_new(Event, (
-                    adj_id.strip(), action, entry.date, by, reason, comment,
-                    str(at) if at is not None else None, digest, None, None,
-                    _tuple_new(Source, (filename, lineno)),
-                    None if judged is None else money(judged),
-                    None if chain is None else parse_chain(chain)))
-        source = _source(meta)
         if (len(values) != 2 or not isinstance(values[0].value, str)
                 or not isinstance(values[1].value, str)):
             self.problem("malformed-directive", source,
@@ -134,100 +64,67 @@ class Reader(RuleReader):
                          f"{', '.join(a.value for a in Action)}.", adj_id)
             return None
         what = f"{adj_id} {action}"
-        # Read each key with `text` only when it is there: most are absent, and
-        # there are tens of thousands of events.
-        get = meta.get
-        by = get("by")
-        if by is not None:
-            by = self.text(meta, "by", source, what)
+        by = self.text(meta, "by", source, what)
         if by is None:
             self.problem("missing-identity", source,
                          f"{what}: every decision needs `by:` naming who made it; "
                          "an action without an identity does not count.", adj_id)
             return None
-        reason = get("reason")
-        if reason is not None:
-            reason = self.text(meta, "reason", source, what)
-        if reason is None and (action is Action.REJECT or action is Action.CANCEL):
+        reason = self.text(meta, "reason", source, what)
+        if reason is None and action in (Action.REJECT, Action.CANCEL):
             self.problem("missing-reason", source,
                          f"{what}: a {action} needs `reason:` saying why; it does not count "
                          "without one.", adj_id)
             return None
-        comment = get("comment")
-        if comment is not None:
-            comment = self.text(meta, "comment", source, what)
-        at = get("at")
-        digest = get("digest")
-        if digest is not None:
-            digest = self.text(meta, "digest", source, what)
-        effective = get("effective")
-        if effective is not None:
-            effective = self.date(meta, "effective", source, what)
-        signature = get("signature")
-        if signature is not None:
-            signature = self.text(meta, "signature", source, what)
-        judged = get("judged")
-        if judged is not None:
-            judged = self.amount(meta, "judged", source, what)
-        chain = get("chain")
-        if chain is not None:
-            chain = self.text(meta, "chain", source, what)
-        return Event(adj_id, action, entry.date, by, reason, comment,
-                     str(at) if at is not None else None, digest, effective, signature,
-                     source, judged, None if chain is None else parse_chain(chain))
+        at = meta.get("at")
+        chain = self.text(meta, "chain", source, what)
+        return Event(adj_id, action, entry.date, by, reason,
+                     self.text(meta, "comment", source, what),
+                     str(at) if at is not None else None,
+                     self.text(meta, "digest", source, what),
+                     self.date(meta, "effective", source, what),
+                     self.text(meta, "signature", source, what), source,
+                     self.amount(meta, "judged", source, what),
+                     None if chain is None else parse_chain(chain))
 
     # -- transactions -------------------------------------------------------
 
     def request(self, entry: data.Transaction) -> Request | None:
         meta = entry.meta
-        source = _source(meta)
+        source = source_of(entry)
         adj_id = self._request_id(entry, source)
         if adj_id is None:
             return None
-        get = meta.get
-        written_type = get("adjustment-type")
+        written_type = meta.get("adjustment-type")
         adj_type = written_type.strip() if isinstance(written_type, str) else None
-        if adj_type is None or not _matches(TYPE_RE, adj_type):
+        if adj_type is None or not TYPE_RE.match(adj_type):
             self.problem("bad-type", source,
                          f"{adj_id}: `adjustment-type:` must be credit:, debit: or billing: "
                          "and a subtype (for example \"credit:refund\"), not "
                          f"{written_type!r}.", adj_id)
             return None
-        category = get("category")
-        if category is not None:
-            category = _plain(category) or self.text(meta, "category", source, adj_id)
-        if category is not None and not _matches(CATEGORY_RE, category):
+        category = self.text(meta, "category", source, adj_id)
+        if category is not None and not CATEGORY_RE.match(category):
             self.problem("bad-category", source,
                          f"{adj_id}: `category:` must read group:name (for example "
                          f"\"operational:billing-error\"), not {category!r}.", adj_id)
             return None
-        customer = _plain(get("customer"))
-        reason = _plain(get("reason"))
-        requested_by = _plain(get("requested-by"))
+        customer = self.text(meta, "customer", source, adj_id)
+        reason = self.text(meta, "reason", source, adj_id)
+        requested_by = self.text(meta, "requested-by", source, adj_id)
         if customer is None or reason is None or requested_by is None:
-            missing = [key for key in ("customer", "reason", "requested-by")
-                       if self.text(meta, key, source, adj_id) is None]
-            if missing:
-                keys = ", ".join(f"`{key}:`" for key in missing)
-                self.problem("missing-metadata", source,
-                             f"{adj_id}: a request needs {keys}; add "
-                             f"{'it' if len(missing) == 1 else 'them'} to the transaction.",
-                             adj_id)
-                return None
-            customer, reason, requested_by = (
-                meta["customer"].strip(), meta["reason"].strip(), meta["requested-by"].strip())
+            missing = [key for key, value in (("customer", customer), ("reason", reason),
+                                              ("requested-by", requested_by)) if value is None]
+            keys = ", ".join(f"`{key}:`" for key in missing)
+            self.problem("missing-metadata", source,
+                         f"{adj_id}: a request needs {keys}; add "
+                         f"{'it' if len(missing) == 1 else 'them'} to the transaction.",
+                         adj_id)
+            return None
         postings = []
-        annotations: list[Annotation] = []
-        amount_type = Amount
+        annotations = []
         for posting in entry.postings:
             units = posting.units
-            if posting.price is not None or posting.cost is not None:
-                annotations.append(_annotation(posting))
-            if type(units) is amount_type:
-                number, currency = units.number, units.currency
-                if type(number) is Decimal and type(currency) is str:
-                    postings.append(_tuple_new(Posting, (posting.account, number, currency)))
-                    continue
             if (not isinstance(units, Amount) or not isinstance(units.number, Decimal)
                     or not isinstance(units.currency, str)):
                 self.problem("bad-posting", source,
@@ -235,12 +132,11 @@ class Reader(RuleReader):
                              adj_id)
                 return None
             postings.append(Posting(posting.account, units.number, units.currency))
-        # Optional keys are read only when present (most are absent), in the order
-        # their problems have always been reported.
+            if posting.price is not None or posting.cost is not None:
+                annotations.append(_annotation(posting))
         optional: dict[str, Any] = {}
-        present = meta.keys() & _OPTIONAL_KEY_SET
-        for key in sorted(present, key=_OPTIONAL_KEY_ORDER.__getitem__) if present else ():
-            value = get(key)
+        for key in _OPTIONAL_KEYS:
+            value = meta.get(key)
             if value is None:
                 continue
             if key in ("effective", "aging-from"):
@@ -256,7 +152,7 @@ class Reader(RuleReader):
                                  f"{value!r}.", adj_id)
                     return None
             else:
-                value = _plain(value) or self.text(meta, key, source, adj_id)
+                value = self.text(meta, key, source, adj_id)
             optional[key] = value
         pick = optional.get
         control = (control_problem("`reason:`", reason, one_line=False)

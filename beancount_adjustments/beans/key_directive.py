@@ -5,7 +5,6 @@ from __future__ import annotations
 from beancount.core import data
 
 from beancount_adjustments.beans.metadata import MetaReader, source_of
-from beancount_adjustments.core.models import build
 from beancount_adjustments.core.signatures import KEY, PublicKey, parse_public_key
 
 
@@ -25,5 +24,5 @@ def read_key(reader: MetaReader, entry: data.Custom) -> PublicKey | None:
                        f'custom "{KEY}" for {values[0]}: {values[1]!r} is not a base64 '
                        "Ed25519 public key (32 bytes); bean-adjust keygen prints a valid one.")
         return None
-    return build(PublicKey, date=entry.date, user=values[0], key=values[1],
+    return PublicKey(date=entry.date, user=values[0], key=values[1],
                                      source=source)

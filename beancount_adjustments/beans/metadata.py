@@ -16,7 +16,7 @@ from typing import Any
 from beancount.core import data
 from beancount.core.amount import Amount
 
-from beancount_adjustments.core.models import Money, Problem, Source, build
+from beancount_adjustments.core.models import Money, Problem, Source
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 """What no text may hold: NUL, the C0 controls but tab and newline, DEL (a NUL
@@ -72,8 +72,8 @@ class MetaReader:
 
     def problem(self, code: str, source: Source, message: str,
                 adjustment_id: str | None = None) -> None:
-        self.problems.append(build(Problem,
-            code=code, message=message, source=source, adjustment_id=adjustment_id))
+        self.problems.append(Problem(code=code, message=message, source=source,
+                                     adjustment_id=adjustment_id))
 
     def text(self, meta: Mapping[str, Any], key: str, source: Source,
              what: str) -> str | None:

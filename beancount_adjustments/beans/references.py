@@ -10,16 +10,8 @@ from beancount.core import data
 from beancount.core.amount import Amount
 
 from beancount_adjustments.beans.metadata import MetaReader, source_of
-from beancount_adjustments.core.models import (
-    Money,
-    Reference,
-    ReferenceIndex,
-    Terms,
-    is_under,
-    maker,
-)
-
-_new_reference = maker(Reference, "id", "date", "customer", "amount", "narration", "source")
+from beancount_adjustments.core.models import Money, is_under
+from beancount_adjustments.core.references import Reference, ReferenceIndex, Terms
 
 
 class References(ReferenceIndex):
@@ -83,9 +75,10 @@ class References(ReferenceIndex):
             amount = None
             if terms is not None and terms.currency is not None and terms.number is not None:
                 amount = Money(terms.number, terms.currency)
-            found = self._built[ref_id] = _new_reference(
-                ref_id, entry.date, terms.customer if terms is not None else None,
-                amount, entry.narration or "", source_of(entry))
+            found = self._built[ref_id] = Reference(
+                id=ref_id, date=entry.date,
+                customer=terms.customer if terms is not None else None, amount=amount,
+                narration=entry.narration or "", source=source_of(entry))
         return found
 
     def __contains__(self, ref_id: object) -> bool:

@@ -95,7 +95,7 @@ def read_setting(entry: Any, reader: MetaReader) -> RiskSetting | AlertRule | No
                                f'custom "{ALERT}": `states:` lists states among '
                                f"{', '.join(s.value for s in State)}, not {states_text!r}.")
                 return None
-        return AlertRule.model_construct(
+        return AlertRule(
             date=entry.date, dimension=values[0].strip(), limit=money(values[1]),
             period=period, states=states, notify=notify, source=source)
     if len(values) != 1 or not isinstance(values[0], str) or values[0].strip() not in SPECS:
@@ -136,5 +136,5 @@ def read_setting(entry: Any, reader: MetaReader) -> RiskSetting | AlertRule | No
     if problem:
         reader.problem("bad-risk-setting", source, f"risk check {check}: {problem}")
         return None
-    return RiskSetting.model_construct(date=entry.date, check=check, params=params,
+    return RiskSetting(date=entry.date, check=check, params=params,
                                        enabled=enabled, notify=notify, source=source)

@@ -22,7 +22,6 @@ from beancount_adjustments.core.models import (
     Source,
     TypePolicy,
     UserGrant,
-    build,
 )
 from beancount_adjustments.core.policy import parse_chain
 
@@ -64,7 +63,7 @@ class RuleReader(MetaReader):
             self.problem("malformed-directive", source,
                          f"user {names[0]}: `limit:` must not be negative.")
             limit = None
-        return build(UserGrant,
+        return UserGrant(
             date=entry.date, user=names[0], roles=tuple(names[1:]), limit=limit,
             email=self.text(entry.meta, "email", source, f"user {names[0]}"),
             git=self.text(entry.meta, "git", source, f"user {names[0]}"), source=source)
@@ -80,7 +79,7 @@ class RuleReader(MetaReader):
                          f'{what} takes a customer id and, optionally, a tier: '
                          f'custom "{CUSTOMER}" "cust_123" "vip".')
             return None
-        return build(CustomerRecord,
+        return CustomerRecord(
             date=entry.date, customer=values[0], tier=values[1] if len(values) == 2 else None,
             name=self.text(entry.meta, "name", source, f"customer {values[0]}"),
             contact=self.text(entry.meta, "contact", source, f"customer {values[0]}"),
@@ -109,7 +108,7 @@ class RuleReader(MetaReader):
                          f"{what}: a role appears twice in the chain {roles}; each level "
                          "needs a different person, so list each role once.")
             return None
-        return build(ApprovalRow,
+        return ApprovalRow(
             date=entry.date, pattern=values[0].value.strip(), threshold=threshold,
             roles=tuple(roles),
             customer_tier=self.text(entry.meta, "customer-tier", source, what),
@@ -133,7 +132,7 @@ class RuleReader(MetaReader):
         git_identity = self.choice(meta, "git-identity", ("required", "optional"), source, what)
         require_at = self.flag(meta, "require-at", source, what)
         hold = self.flag(meta, "hold-until-billed", source, what)
-        return build(TypePolicy,
+        return TypePolicy(
             date=entry.date, pattern=values[0],
             separate_apply=None if apply is None else apply == "separate",
             document_above=self.amount(meta, "document-above", source, what),
@@ -174,7 +173,7 @@ class RuleReader(MetaReader):
                          f'custom "{entry.type}" declares one {kind} of your own, spelled '
                          f'like "{example}".')
             return None
-        return build(Declaration, date=entry.date, kind=kind, name=values[0], source=source)
+        return Declaration(date=entry.date, kind=kind, name=values[0], source=source)
 
     def lock(self, entry: data.Custom) -> PeriodLock | None:
         source = source_of(entry)
@@ -190,7 +189,7 @@ class RuleReader(MetaReader):
                          f'custom "{LOCK}": a lock declared on {entry.date} can only close '
                          f"days before it, not through {through}.")
             return None
-        return build(PeriodLock,
+        return PeriodLock(
             date=entry.date, through=through,
             by=self.text(entry.meta, "by", source, "lock"), source=source)
 

@@ -7,7 +7,6 @@ from decimal import Decimal
 from beancount.core import data
 
 from beancount_adjustments.beans.metadata import MetaReader, source_of
-from beancount_adjustments.core.models import build
 from beancount_adjustments.core.seals import SEAL, Seal
 
 
@@ -31,7 +30,7 @@ def read_seal(reader: MetaReader, entry: data.Custom) -> Seal | None:
                        f"{what}: `count:` must be a whole number, not {count!r}.")
         return None
     fingerprints = reader.text(entry.meta, "fingerprints", source, what)
-    return build(Seal, date=entry.date, hash=values[0],
+    return Seal(date=entry.date, hash=values[0],
                  by=reader.text(entry.meta, "by", source, what),
                  count=int(count) if count is not None else None,
                  fingerprints=fingerprints, source=source)

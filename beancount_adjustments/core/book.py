@@ -10,22 +10,15 @@ from __future__ import annotations
 import datetime
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import Field
-
 from beancount_adjustments.core.facts import Facts, Settings
-from beancount_adjustments.core.models import (
-    Adjustment,
-    Frozen,
-    PeriodLock,
-    Problem,
-    Reference,
-    State,
-)
+from beancount_adjustments.core.models import Adjustment, PeriodLock, Problem, State
 from beancount_adjustments.core.permissions import Rules
 from beancount_adjustments.core.policy import Directory, Matrix, TypePolicies, is_known
 from beancount_adjustments.core.records import Tracked, with_flags
+from beancount_adjustments.core.references import Reference
 from beancount_adjustments.core.risk import Arrivals, request_flags
 
 __all__ = ["RISK_CHECK_FAILED", "Adjustments", "Book", "DeferredFlags"]
@@ -98,7 +91,8 @@ class Adjustments(Mapping[str, Adjustment]):
         return f"<{len(self.tracked)} adjustments>"
 
 
-class Book(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Book:
     """Everything the tools read: the adjustments and what is wrong."""
 
     adjustments: Mapping[str, Adjustment]
@@ -117,7 +111,7 @@ class Book(Frozen):
     """Who holds what and the prices: what `permissions.denial` reads."""
     checks: tuple[tuple[str, Any], ...] = ()
     """The site's checks the replay ran (the writer re-judges with the same)."""
-    ended: Any = Field(default=None, repr=False)
+    ended: Any = field(default=None, repr=False)
     """The replay as it ended (`replay.Replay`): what `continued` goes on from."""
 
     def get(self, adjustment_id: str) -> Adjustment | None:

@@ -6,28 +6,28 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pydantic import Field
-
 from beancount_adjustments.core.models import (
     ApprovalRow,
     CustomerRecord,
     Declaration,
     Event,
-    Frozen,
     Money,
     PeriodLock,
     Problem,
-    Reference,
     Request,
     TypePolicy,
     UserGrant,
 )
+from beancount_adjustments.core.references import Reference
 from beancount_adjustments.core.risk import AlertRule, RiskSetting
 from beancount_adjustments.core.seals import Seal
 from beancount_adjustments.core.signatures import PublicKey
 
 
-class Settings(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """The plugin's settings (`plugin "beancount_adjustments" "{...}"`), checked when read."""
+
     receivable: str = "Assets:Receivable"
     id_prefix: str = "ADJ"
     checks: tuple[str, ...] = ()
@@ -36,6 +36,8 @@ class Settings(Frozen):
     customer_account: str | None = None
     """A receivable sub-account per customer, like "Assets:Receivable:{customer}":
     an opened account of that shape names its customer."""
+    default_sla_days: int | None = None
+    """`sla-days` of every type whose policy sets none (None: such types never escalate)."""
 
     def account_pattern(self) -> re.Pattern[str] | None:
         """`customer_account` as a pattern whose group is the customer id."""
@@ -50,8 +52,6 @@ class Settings(Frozen):
         pattern = self.account_pattern()
         match = pattern.match(account) if pattern is not None else None
         return match.group(1) if match else None
-    default_sla_days: int | None = Field(default=None, ge=1)
-    """`sla-days` of every type whose policy sets none (None: such types never escalate)."""
 
 
 Check = Callable[[Request, Money], Iterable[str] | str | None]

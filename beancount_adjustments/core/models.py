@@ -1,108 +1,19 @@
 """Immutable domain models: what the ledger says, and the book replayed from it.
 
-Nothing here knows Beancount or Fava. `directives` turns entries into these
-models; `book` replays them. Models built from already-typed ledger data use
-`maker`/`build` on the hot path (the checks in `directives` are the
-validation); everything else validates normally. `Request`, `Event`,
-`Money`, `Source` and `Posting` are named tuples: small immutable values a
-large ledger holds hundreds of thousands of, where a model instance would
-cost twice the memory and time.
+Nothing here knows Beancount or Fava: `beans` reads entries into these
+values (its checks are the validation) and the replay judges them. Values
+the ledger holds one of per request or event are named tuples; the others
+are frozen dataclasses.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, NamedTuple, TypeVar
-
-from pydantic import BaseModel, ConfigDict
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
-
-
-F = TypeVar("F", bound=Frozen)
-_DEFAULTS: dict[type[Frozen], dict[str, Any]] = {}
-_MAKERS: dict[tuple[type[Frozen], tuple[str, ...]], Callable[..., Any]] = {}
-_HOLDERS: dict[type[Frozen], type] = {}
-
-
-def _defaults(cls: type[Frozen]) -> dict[str, Any]:
-    found = _DEFAULTS.get(cls)
-    if found is None:
-        found = _DEFAULTS[cls] = {
-            name: field.default for name, field in cls.model_fields.items()
-            if not field.is_required()}
-    return found
-
-
-def maker(cls: type[F], *names: str) -> Callable[..., F]:
-    """A constructor of trusted `cls` instances taking `names` positionally.
-
-    The replay builds hundreds of thousands of models per load of a large
-    ledger, and the plugin must stay a few percent of Beancount's own load
-    time and memory. `model_construct` costs several times more than this.
-    Values come from Beancount's typed entries after the checks in
-    `directives`; nothing is validated.
-
-    Two things make the instances small and quick to make:
-
-    - Models are frozen, so instances built from the same names share one
-      fields-set: a set per instance would outweigh the instance itself.
-    - The field values are first set as attributes of a plain per-model
-      "holder" object, whose `__dict__` CPython then keeps as a key-sharing
-      dict (one key table per class, only values per instance: about a third
-      of an ordinary dict), and that dict becomes the model's `__dict__`.
-      Straight-line attribute stores (generated once per model and names,
-      as `dataclasses` does) are also faster than building a dict.
-
-    The `__dict__` holds the defaults first (in field order), then the
-    given names in call order: the order `build` has always produced.
-    """
-    key = (cls, names)
-    found: Callable[..., F] | None = _MAKERS.get(key)
-    if found is not None:
-        return found
-    defaults = _defaults(cls)
-    unknown = [name for name in names if name not in cls.model_fields]
-    if unknown or len(set(names)) != len(names):
-        raise TypeError(f"{cls.__name__}: bad field names {names}")
-    holder = _HOLDERS.get(cls)
-    if holder is None:
-        holder = _HOLDERS[cls] = type(f"_{cls.__name__}Values", (), {})
-    order = [*defaults, *(name for name in names if name not in defaults)]
-    namespace: dict[str, Any] = {
-        "_cls": cls, "_holder": holder, "_new": object.__new__,
-        "_set": object.__setattr__, "_fields_set": set(names),
-        **{f"_default_{name}": value for name, value in defaults.items()}}
-    lines = [f"def make({', '.join(names)}):", "    _h = _holder()"]
-    lines += [f"    _h.{name} = {name if name in names else '_default_' + name}"
-              for name in order]
-    # Locals start with "_": pydantic field names never do.
-    lines += ["    _obj = _new(_cls)",
-              "    _set(_obj, '__dict__', _h.__dict__)",
-              "    _set(_obj, '__pydantic_fields_set__', _fields_set)",
-              "    _set(_obj, '__pydantic_extra__', None)",
-              "    _set(_obj, '__pydantic_private__', None)",
-              "    return _obj"]
-    exec("\n".join(lines), namespace)  # the names are the model's own fields
-    make: Callable[..., F] = namespace["make"]
-    _MAKERS[key] = make
-    return make
-
-
-def build(cls: type[F], **values: Any) -> F:
-    """Construct a model from trusted, already-typed values, without validation.
-
-    See `maker`: hot paths keep a maker and call it positionally.
-    """
-    make = _MAKERS.get((cls, tuple(values)))
-    if make is None:
-        make = maker(cls, *values)
-    return make(*values.values())  # type: ignore[no-any-return]
+from typing import NamedTuple
 
 
 class State(StrEnum):
@@ -151,10 +62,6 @@ class Kind(StrEnum):
     CREDIT = "credit"
     DEBIT = "debit"
     BILLING = "billing"
-
-
-_KINDS = {kind.value: kind for kind in Kind}
-_TYPE_KINDS: dict[str, Kind] = {}
 
 
 class Source(NamedTuple):
@@ -245,12 +152,7 @@ class Request(NamedTuple):
 
     @property
     def kind(self) -> Kind:
-        kind = _TYPE_KINDS.get(self.type)
-        if kind is None:
-            kind = _KINDS[self.type.partition(":")[0]]
-            if len(_TYPE_KINDS) < 1024:
-                _TYPE_KINDS[self.type] = kind
-        return kind
+        return kind_of(self.type)
 
 
 class Event(NamedTuple):
@@ -276,7 +178,8 @@ class Event(NamedTuple):
     """The approval chain in force as the decider saw it (None: not recorded)."""
 
 
-class UserGrant(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserGrant:
     """One `adjustment-user` line: roles a user holds from its date on."""
 
     date: datetime.date
@@ -289,7 +192,8 @@ class UserGrant(Frozen):
     source: Source
 
 
-class CustomerRecord(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerRecord:
     date: datetime.date
     customer: str
     tier: str | None
@@ -300,7 +204,8 @@ class CustomerRecord(Frozen):
     source: Source
 
 
-class ApprovalRow(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalRow:
     """One row of the approval matrix."""
 
     date: datetime.date
@@ -327,7 +232,8 @@ class ApprovalRow(Frozen):
         return f"{self.pattern}{extra} from {self.threshold}: {chain}"
 
 
-class TypePolicy(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TypePolicy:
     """One `adjustment-policy` directive: per-type settings."""
 
     date: datetime.date
@@ -347,7 +253,8 @@ class TypePolicy(Frozen):
     source: Source
 
 
-class Declaration(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Declaration:
     """A site's own adjustment type or category (`adjustment-type`, `adjustment-category`)."""
 
     date: datetime.date
@@ -357,25 +264,16 @@ class Declaration(Frozen):
     source: Source
 
 
-class PeriodLock(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeriodLock:
     date: datetime.date
     through: datetime.date
     by: str | None = None
     source: Source
 
 
-class Reference(Frozen):
-    """An invoice or order: a transaction carrying `invoice-id:` or `order-id:`."""
-
-    id: str
-    date: datetime.date
-    customer: str | None
-    amount: Money | None
-    narration: str
-    source: Source
-
-
-class Problem(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
     """One thing wrong in the ledger, tied to the entry that holds it."""
 
     code: str
@@ -384,7 +282,9 @@ class Problem(Frozen):
     adjustment_id: str | None = None
 
 
-class Approval(Frozen):
+class Approval(NamedTuple):
+    """One level of a chain filled: who approved, as which role, when."""
+
     by: str
     role: str
     level: int
@@ -392,7 +292,7 @@ class Approval(Frozen):
     at: str | None = None
 
 
-class Record(Frozen):
+class Record(NamedTuple):
     """One event as the replay judged it: the audit timeline's line."""
 
     event: Event
@@ -401,7 +301,8 @@ class Record(Frozen):
     note: str = ""
 
 
-class Adjustment(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Adjustment:
     """A request and everything the ledger says happened to it."""
 
     request: Request
@@ -471,38 +372,6 @@ class Adjustment(Frozen):
         return tuple(a.by for a in self.deciding_approvals)
 
 
-class Terms(NamedTuple):
-    """What the checks need of an invoice or order: whose it is, and its amount."""
-
-    customer: str | None
-    currency: str | None
-    """None: the reference moves no single currency on the receivable."""
-    number: Decimal | None
-
-
-class ReferenceIndex(Mapping[str, Reference]):
-    """Invoices (or orders) by id that can tell a reference's terms without
-    building the whole `Reference` (the Beancount adapter's index does)."""
-
-    def terms(self, ref_id: str) -> Terms | None:
-        return _terms(self.get(ref_id))
-
-
-def _terms(ref: Reference | None) -> Terms | None:
-    if ref is None:
-        return None
-    amount = ref.amount
-    return Terms(ref.customer, amount.currency if amount else None,
-                 amount.number if amount else None)
-
-
-def reference_terms(refs: Mapping[str, Reference], ref_id: str) -> Terms | None:
-    """The terms of `ref_id` in `refs`, or None if there is no such reference."""
-    if isinstance(refs, ReferenceIndex):
-        return refs.terms(ref_id)
-    return _terms(refs.get(ref_id))
-
-
 def is_under(account: str, root: str) -> bool:
     return account == root or account.startswith(root + ":")
 
@@ -511,14 +380,13 @@ _ZERO = Decimal(0)
 
 
 def receivable_totals(postings: Sequence[Posting], receivable: str) -> dict[str, Decimal]:
-    # `is_under` inlined with the prefix made once: this runs on every request.
-    prefix = receivable + ":"
+    """What `postings` move on the receivable accounts, per currency."""
     totals: dict[str, Decimal] = {}
     for account, number, currency in postings:
-        if account == receivable or account.startswith(prefix):
+        if is_under(account, receivable):
             totals[currency] = totals.get(currency, _ZERO) + number
     return totals
 
 
 def kind_of(adj_type: str) -> Kind:
-    return Kind(adj_type.split(":", 1)[0])
+    return Kind(adj_type.partition(":")[0])

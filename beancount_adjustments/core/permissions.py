@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from beancount_adjustments.core.lifecycle import TRANSITIONS, refusal
-from beancount_adjustments.core.models import Action, Money, Reference, Request, State
+from beancount_adjustments.core.models import Action, Money, Request, State
 from beancount_adjustments.core.policy import Directory, Matrix, Rates, within_limit
+from beancount_adjustments.core.references import Reference
 
-# Python 3.11 looks up `State.X` through EnumType.__getattr__ (about 0.15 µs);
-# `denial` runs on every event.
+# Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
+# 0.15 µs a lookup against 0.01 µs for a global); the per-event paths use these
+# (benchmarks/plugin_load.py: 5 % of the pass).
 _APPLY = Action.APPLY
 _APPROVE = Action.APPROVE
 _REJECT = Action.REJECT

@@ -11,7 +11,7 @@ import bisect
 import datetime
 import difflib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import TypeVar
@@ -134,7 +134,7 @@ class Directory:
             tier = default_tier
             for i, record in enumerate(records):
                 if record.tier is None:
-                    records[i] = record.model_copy(update={"tier": tier})
+                    records[i] = replace(record, tier=tier)
                 else:
                     tier = record.tier
         return directory

@@ -1,8 +1,8 @@
-"""The replay's record of one adjustment (`Tracked`) and its freeze into `Adjustment`.
+"""The replay's working record of one adjustment (`Tracked`) and its freeze
+into the `Adjustment` the tools read.
 
-The replay keeps each adjustment as a small mutable record and the book
-makes the frozen model of one only when a tool first reads it: a large
-ledger's load pays for the judging, not for models nobody looks at.
+The replay moves each adjustment through its lifecycle event by event, so
+its record is mutable; the book freezes one when a tool first reads it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import copy
 import datetime
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import NamedTuple
 
 from beancount_adjustments.core import digest as digests
 from beancount_adjustments.core.lifecycle import TRANSITIONS
@@ -27,50 +26,17 @@ from beancount_adjustments.core.models import (
     Request,
     Source,
     State,
-    maker,
 )
 from beancount_adjustments.core.permissions import Situation
 from beancount_adjustments.core.policy import TypeSettings
 
-# Made when an adjustment is first read: see `models.maker`.
-_record = maker(Record, "event", "accepted", "stale", "note")
-_approval = maker(Approval, "by", "role", "level", "date", "at")
-_adjustment = maker(
-    Adjustment, "request", "digest", "state", "amount", "tier", "chain", "rule",
-    "separate_apply", "sla_days", "approvals", "history", "decided_on", "applied_on",
-    "effective_date", "reversed_on", "applied_source", "reversed_source",
-    "reversal_chain", "reversal_approvals", "cancelled_by", "problems",
-    "risk_flags", "signatures_required", "judged", "hold_until_billed")
-
-
-class Given(NamedTuple):
-    """An approval as the replay records it (`Approval` once read)."""
-
-    by: str
-    role: str
-    level: int
-    date: datetime.date
-    at: str | None
-
-
-class Line(NamedTuple):
-    """An event as the replay judged it (`Record` once read).
-
-    A history holds the event itself for the usual accepted, current one:
-    no tuple per event for what most events are.
-    """
-
-    event: Event
-    accepted: bool
-    stale: bool
-    note: str
-
-
-_NONE: tuple[()] = ()
-# Python 3.11 looks up `State.X` through EnumType.__getattr__ (about 0.15 µs,
-# against 0.02 µs for a module name): the per-event paths compare with these.
+# Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
+# 0.15 µs a lookup against 0.01 µs for a global); the per-event paths use these
+# (benchmarks/plugin_load.py: 5 % of the pass).
 _INVALID = State.INVALID
 _REVERSING = State.REVERSING
+
+_NONE: tuple[()] = ()
 
 
 def move(adj: Tracked, action: Action) -> None:
@@ -109,9 +75,9 @@ class Tracked:
         self.tier: str | None = None
         self.chain: tuple[str, ...] = _NONE
         self.rule: ApprovalRow | None = None
-        self.approvals: tuple[Given, ...] = _NONE
-        self.stale: tuple[Given, ...] = _NONE
-        self.history: tuple[Line | Event, ...] = _NONE
+        self.approvals: tuple[Approval, ...] = _NONE
+        self.stale: tuple[Approval, ...] = _NONE
+        self.history: tuple[Record, ...] = _NONE
         self.problems: tuple[Problem, ...] = _NONE
         self.decided_on: datetime.date | None = None
         self.applied_on: datetime.date | None = None
@@ -123,7 +89,7 @@ class Tracked:
         self.risk_flags = with_flags(request, _NONE)
         self.judged: Money | None = None
         self.reversal_chain: tuple[str, ...] = _NONE
-        self.reversal_approvals: tuple[Given, ...] = _NONE
+        self.reversal_approvals: tuple[Approval, ...] = _NONE
         self.cancelled_by: str | None = None
 
     @property
@@ -187,17 +153,18 @@ class Tracked:
 
     def freeze(self) -> Adjustment:
         settings = self.settings
-        return _adjustment(
-            self.request, self.digest, self.state, self.amount, self.tier, self.chain,
-            self.rule, settings.separate_apply, settings.sla_days,
-            tuple(_approval(*a) for a in self.approvals),
-            tuple(_record(line, True, False, "") if type(line) is Event else _record(*line)
-                  for line in self.history), self.decided_on,
-            self.applied_on, self.effective_date, self.reversed_on, self.applied_source,
-            self.reversed_source, self.reversal_chain,
-            tuple(_approval(*a) for a in self.reversal_approvals), self.cancelled_by,
-            self.problems, self.risk_flags, settings.signatures_required, self.judged,
-            settings.hold_until_billed)
+        return Adjustment(
+            request=self.request, digest=self.digest, state=self.state, amount=self.amount,
+            tier=self.tier, chain=self.chain, rule=self.rule,
+            separate_apply=settings.separate_apply, sla_days=settings.sla_days,
+            approvals=self.approvals, history=self.history, decided_on=self.decided_on,
+            applied_on=self.applied_on, effective_date=self.effective_date,
+            reversed_on=self.reversed_on, applied_source=self.applied_source,
+            reversed_source=self.reversed_source, reversal_chain=self.reversal_chain,
+            reversal_approvals=self.reversal_approvals, cancelled_by=self.cancelled_by,
+            problems=self.problems, risk_flags=self.risk_flags,
+            signatures_required=settings.signatures_required, judged=self.judged,
+            hold_until_billed=settings.hold_until_billed)
 
 
 @dataclass(frozen=True, slots=True)

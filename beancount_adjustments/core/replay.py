@@ -25,7 +25,6 @@ from beancount_adjustments.core.models import (
     Event,
     Request,
     UserGrant,
-    build,
 )
 from beancount_adjustments.core.policy import Rates
 from beancount_adjustments.core.records import Tracked
@@ -166,7 +165,7 @@ class Replay(RequestJudging, EventJudging):
         self.requested_on = {}
 
     def book(self) -> Book:
-        return build(Book,
+        return Book(
             adjustments=Adjustments(self.progress, self.deferred),
             problems=tuple(self.problems), warnings=tuple(self.warnings),
             directory=self.directory, matrix=self.matrix, policies=self.policies,

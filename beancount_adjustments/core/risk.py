@@ -24,7 +24,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from beancount_adjustments.core.models import Frozen, Money, Request, Source
+from beancount_adjustments.core.models import Money, Request, Source
 
 if TYPE_CHECKING:
     from beancount_adjustments.core.policy import Matrix
@@ -54,7 +54,8 @@ DEFAULT_ALERT_STATES = ("pending", "approved", "applied")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class RiskSetting(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskSetting:
     """One `adjustment-risk` line: a check's parameters from its date on."""
 
     date: datetime.date
@@ -65,7 +66,8 @@ class RiskSetting(Frozen):
     source: Source
 
 
-class AlertRule(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertRule:
     """One `adjustment-alert` line: a limit on totals per dimension and period."""
 
     date: datetime.date
@@ -196,7 +198,8 @@ class _Window:
     sums: list[Decimal] = field(default_factory=list)
 
 
-class Hit(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hit:
     """One arrival check that fired: its name, the ids involved, and why."""
 
     check: str

@@ -68,7 +68,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from beancount_adjustments.core.digest import request_digest
-from beancount_adjustments.core.models import Frozen, Money, Problem, Source, build
+from beancount_adjustments.core.models import Money, Problem, Source
 from beancount_adjustments.core.policy import Directory
 
 if TYPE_CHECKING:
@@ -80,7 +80,8 @@ FINGERPRINT = 6
 """Hex digits per entry in `fingerprints:`."""
 
 
-class Seal(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Seal:
     """One `custom "adjustment-seal"` directive."""
 
     date: datetime.date
@@ -233,8 +234,8 @@ def sealer_problems(facts: Facts, seals: Sequence[Seal]) -> list[Problem]:
     for seal in seals:
         why = sealer_problem(directory, seal.by, seal.date)
         if why is not None:
-            problems.append(build(
-                Problem, code="bad-seal", source=seal.source,
+            problems.append(Problem(
+                code="bad-seal", source=seal.source,
                 message=f"the seal of {seal.date} does not count as evidence: {why}. Seal "
                 "with `bean-adjust seal --as USER` as a user holding a role on the seal's "
                 "date (declare them with custom \"adjustment-user\" first)."))
@@ -243,7 +244,8 @@ def sealer_problems(facts: Facts, seals: Sequence[Seal]) -> list[Problem]:
 
 def _problem(seal: Seal, source: Source, message: str) -> Problem:
     where = f"{seal.source.filename}:{seal.source.lineno}"
-    return build(Problem, code="seal-broken", source=source,
+    return Problem(
+                 code="seal-broken", source=source,
                  message=f"{message} (seal of {seal.date} at {where}). Sealed entries are "
                  "never edited: restore the sealed version (git has it) and record any "
                  "correction as new entries dated after the seal.")
@@ -303,7 +305,8 @@ def _locate(seal: Seal, span: Sequence[Item], after: datetime.date | None) -> Pr
 # -- sealing -------------------------------------------------------------------
 
 
-class SealPlan(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealPlan:
     """The next seal to write."""
 
     date: datetime.date

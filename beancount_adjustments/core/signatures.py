@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from beancount_adjustments.core.models import Event, Frozen, Source
+from beancount_adjustments.core.models import Event, Source
 
 if TYPE_CHECKING:
     # cryptography is imported where keys are used: a ledger load reads no key
@@ -64,7 +64,8 @@ KEY = "adjustment-key"
 MESSAGE_TAG = "beancount-adjustments/approval-signature/v1"
 
 
-class PublicKey(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublicKey:
     """One `custom "adjustment-key"` line."""
 
     date: datetime.date

@@ -22,9 +22,9 @@ from beancount_adjustments.core.models import (
     CustomerRecord,
     Posting,
     Problem,
-    Reference,
     State,
 )
+from beancount_adjustments.core.references import Reference
 from beancount_adjustments.fava_ext.actions import ActionHint, eligible_approvers
 from beancount_adjustments.fava_ext.index import BookIndex
 from beancount_adjustments.fava_ext.labels import CustomerLabel, customer_label, fmt_number

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import Reference
 from beancount_adjustments.core.policy import known_names
+from beancount_adjustments.core.references import Reference
 
 MAX_REFERENCES = 2000
 """Invoices and orders offered as suggestions (the newest); any id may be typed."""

@@ -61,7 +61,8 @@ from beancount.core.amount import Amount
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
-from beancount_adjustments.core.models import Kind, Money, Reference
+from beancount_adjustments.core.models import Kind, Money
+from beancount_adjustments.core.references import Reference
 
 __all__ = [
     "CalcInput",

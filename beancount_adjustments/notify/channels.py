@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
-from beancount_adjustments.core.models import Frozen, Source
+from beancount_adjustments.core.models import Source
 
 CHANNEL = "adjustment-channel"
 
@@ -34,7 +34,8 @@ class ChannelError(AdjustmentsError):
     code = "bad-channel"
 
 
-class Channel(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Channel:
     """An apprise URL template for a target (`bob`, `role:finance`, `*`, `customer:*`)."""
 
     target: str

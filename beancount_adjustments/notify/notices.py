@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import Action, Adjustment, Frozen, State
+from beancount_adjustments.core.models import Action, Adjustment, State
 from beancount_adjustments.reports.queries import (
     age_days,
     eligible_approvers,
@@ -22,7 +23,8 @@ from beancount_adjustments.reports.queries import (
 )
 
 
-class Notice(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice:
     """One message to one recipient about one adjustment."""
 
     key: str

@@ -13,11 +13,12 @@ import datetime
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from beancount_adjustments.core.models import Action, Adjustment, Frozen, State
+from beancount_adjustments.core.models import Action, Adjustment, State
 from beancount_adjustments.core.risk import (
     AlertRule,
     Arrivals,
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
     from beancount_adjustments.core.policy import Matrix
 
 
-class Finding(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
     """Something a check saw, in plain words, with the adjustments behind it."""
 
     check: str
@@ -152,8 +154,8 @@ def arrival_patterns(adjustments: Sequence[Adjustment], config: RiskConfig,
             for index, earlier in enumerate(merged):
                 if (earlier.check == hit.check and earlier.subject == hit.subject
                         and set(earlier.ids) & set(hit.ids)):
-                    merged[index] = hit.model_copy(
-                        update={"ids": tuple(dict.fromkeys((*earlier.ids, *hit.ids)))})
+                    merged[index] = replace(
+                        hit, ids=tuple(dict.fromkeys((*earlier.ids, *hit.ids))))
                     break
             else:
                 merged.append(hit)

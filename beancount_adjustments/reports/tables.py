@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Any
@@ -18,7 +19,6 @@ from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
     Action,
     Adjustment,
-    Frozen,
     State,
     is_under,
     receivable_totals,
@@ -28,7 +28,8 @@ from beancount_adjustments.reports.queries import age_days, is_overdue, rule_tex
 REPORTS = ("summary", "trends", "impact", "compliance", "audit")
 
 
-class Scope(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scope:
     """Which adjustments a report looks at. Every field is optional."""
 
     start: datetime.date | None = None
@@ -84,7 +85,8 @@ def _month(date: datetime.date) -> str:
     return f"{date.year:04d}-{date.month:02d}"
 
 
-class SummaryRow(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SummaryRow:
     dimension: str
     key: str
     currency: str
@@ -121,7 +123,8 @@ def summary(book: Book, scope: Scope) -> list[SummaryRow]:
     return rows
 
 
-class TrendRow(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrendRow:
     month: str
     kind: str
     currency: str
@@ -149,7 +152,8 @@ def trends(book: Book, scope: Scope) -> list[TrendRow]:
             for (m, k, c), v in sorted(table.items())]
 
 
-class ImpactRow(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImpactRow:
     group: str
     account: str
     currency: str
@@ -194,7 +198,8 @@ def impact(book: Book, scope: Scope) -> list[ImpactRow]:
     return sorted(rows, key=lambda r: (order[r.group], r.account, r.currency))
 
 
-class ComplianceRow(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComplianceRow:
     id: str
     date: datetime.date
     type: str
@@ -295,7 +300,8 @@ def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> 
     return sorted(rows, key=lambda r: (not r.exceptions, r.date, r.id))
 
 
-class AuditRow(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRow:
     date: datetime.date
     at: str
     adjustment_id: str
@@ -342,10 +348,10 @@ def audit(book: Book, scope: Scope) -> list[AuditRow]:
 
 
 def build(report: str, book: Book, scope: Scope,
-          today: datetime.date | None = None) -> list[Frozen]:
+          today: datetime.date | None = None) -> list[Row]:
     """The rows of the named report (one of `REPORTS`); `today` is the day
     compliance counts ages to (default: the clock's)."""
-    builders: dict[str, Callable[[Book, Scope], Sequence[Frozen]]] = {
+    builders: dict[str, Callable[[Book, Scope], Sequence[Row]]] = {
         "summary": summary, "trends": trends, "impact": impact,
         "compliance": lambda b, s: compliance(b, s, today), "audit": audit}
     if report not in builders:
@@ -353,6 +359,9 @@ def build(report: str, book: Book, scope: Scope,
     return list(builders[report](book, scope))
 
 
-MODELS: dict[str, type[Frozen]] = {
+Row = SummaryRow | TrendRow | ImpactRow | ComplianceRow | AuditRow
+"""A row of one of the reports."""
+
+MODELS: dict[str, type[Row]] = {
     "summary": SummaryRow, "trends": TrendRow, "impact": ImpactRow,
     "compliance": ComplianceRow, "audit": AuditRow}

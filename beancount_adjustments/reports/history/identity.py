@@ -8,6 +8,7 @@ import datetime
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from fnmatch import fnmatchcase
 from typing import NamedTuple
 
@@ -147,7 +148,7 @@ def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
     else the one now); anywhere else a new key is a warning an auditor sees.
     """
     held_keys = Counter((k.date, k.user, k.key) for k in old.facts.keys)
-    held_grants = Counter(g.model_copy(update={"source": NOWHERE}) for g in old.facts.grants)
+    held_grants = Counter(replace(g, source=NOWHERE) for g in old.facts.grants)
     lines: list[tuple[str, str, datetime.date, Source]] = []
     for key in new.facts.keys:
         content = (key.date, key.user, key.key)
@@ -156,7 +157,7 @@ def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
         elif cutoff is None or key.date > cutoff:
             lines.append(("adjustment-key", key.user, key.date, key.source))
     for grant in new.facts.grants:
-        line = grant.model_copy(update={"source": NOWHERE})
+        line = replace(grant, source=NOWHERE)
         if held_grants[line] > 0:
             held_grants[line] -= 1
         elif (grant.git and (cutoff is None or grant.date > cutoff)

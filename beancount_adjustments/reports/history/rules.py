@@ -12,10 +12,7 @@ from typing import Any
 from beancount.core import data
 
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import (
-    Terms,
-    reference_terms,
-)
+from beancount_adjustments.core.references import Terms, reference_terms
 from beancount_adjustments.reports.history.findings import Finding
 from beancount_adjustments.reports.history.snapshot import decided
 

@@ -7,25 +7,25 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
+from dataclasses import fields
 
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import Frozen
 from beancount_adjustments.reports.renderers.csv import as_csv
 from beancount_adjustments.reports.renderers.html import as_html
 from beancount_adjustments.reports.renderers.json import as_json
 from beancount_adjustments.reports.renderers.table import as_table
-from beancount_adjustments.reports.tables import MODELS, Scope, build
+from beancount_adjustments.reports.tables import MODELS, Row, Scope, build
 
 FORMATS = ("table", "csv", "json", "html")
 
 
-def columns_of(rows: Sequence[Frozen], model: type[Frozen] | None = None) -> list[str]:
+def columns_of(rows: Sequence[Row], model: type[Row] | None = None) -> list[str]:
     source = model or (type(rows[0]) if rows else None)
-    return list(source.model_fields) if source is not None else []
+    return [f.name for f in fields(source)] if source is not None else []
 
 
-def render(rows: Sequence[Frozen], fmt: str, *, title: str = "Report", subtitle: str = "",
-           model: type[Frozen] | None = None) -> str:
+def render(rows: Sequence[Row], fmt: str, *, title: str = "Report", subtitle: str = "",
+           model: type[Row] | None = None) -> str:
     """Rows as text in `fmt` (one of `FORMATS`); `model` names the columns of no rows."""
     columns = columns_of(rows, model)
     if fmt == "table":

@@ -6,11 +6,11 @@ import csv
 import io
 from collections.abc import Sequence
 
-from beancount_adjustments.core.models import Frozen
 from beancount_adjustments.reports.csv_cells import csv_cell
+from beancount_adjustments.reports.tables import Row
 
 
-def as_csv(rows: Sequence[Frozen], columns: Sequence[str]) -> str:
+def as_csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)

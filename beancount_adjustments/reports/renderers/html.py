@@ -8,10 +8,9 @@ import html
 from collections.abc import Sequence
 from decimal import Decimal
 
-from beancount_adjustments.core.models import Frozen
 from beancount_adjustments.reports import charts
 from beancount_adjustments.reports.csv_cells import cell_text
-from beancount_adjustments.reports.tables import TrendRow
+from beancount_adjustments.reports.tables import Row, TrendRow
 
 CSS = """
 body { font: 13px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2329;
@@ -44,7 +43,7 @@ footer { color: #5a6570; font-size: .85em; margin-top: 2em; }
 BAD_VALUES = frozenset({"violated", "stale", "required-missing"})
 
 
-def _charts(rows: Sequence[Frozen]) -> str:
+def _charts(rows: Sequence[Row]) -> str:
     """The trends report's charts, drawn as the Fava reports page draws them."""
     trend_rows = [r for r in rows if isinstance(r, TrendRow)]
     if not trend_rows:
@@ -71,7 +70,7 @@ def _charts(rows: Sequence[Frozen]) -> str:
                    "</figure>" for key, chart in built.items())
 
 
-def as_html(rows: Sequence[Frozen], columns: Sequence[str], title: str,
+def as_html(rows: Sequence[Row], columns: Sequence[str], title: str,
             subtitle: str = "") -> str:
     esc = html.escape
     head = "".join(f"<th>{esc(c.replace('_', ' '))}</th>" for c in columns)

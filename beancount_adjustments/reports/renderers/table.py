@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from beancount_adjustments.core.models import Frozen
 from beancount_adjustments.reports.csv_cells import cell_text
+from beancount_adjustments.reports.tables import Row
 
 
-def as_table(rows: Sequence[Frozen], columns: Sequence[str]) -> str:
+def as_table(rows: Sequence[Row], columns: Sequence[str]) -> str:
     cells = [[cell_text(getattr(row, c)).replace("\n", " ") for c in columns] for row in rows]
     widths = [max([len(c)] + [len(line[i]) for line in cells]) for i, c in enumerate(columns)]
     numeric = [bool(rows) and all(isinstance(getattr(r, c), Decimal | int)
