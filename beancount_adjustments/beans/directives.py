@@ -13,7 +13,7 @@ from typing import Any
 from beancount.core import data
 from beancount.core.amount import Amount
 
-from beancount_adjustments.beans.metadata import control_problem, source_of
+from beancount_adjustments.beans.metadata import CONTROL_ONE_LINE, control_problem, source_of
 from beancount_adjustments.beans.rules import CATEGORY_RE, TYPE_RE, RuleReader
 from beancount_adjustments.core.models import (
     Action,
@@ -155,11 +155,13 @@ class Reader(RuleReader):
                 value = self.text(meta, key, source, adj_id)
             optional[key] = value
         pick = optional.get
-        control = (control_problem("`reason:`", reason, one_line=False)
-                   or next(filter(None, (control_problem(f"`{key}:`", text) for key, text in (
-                       ("customer", customer), ("requested-by", requested_by),
-                       *((key, pick(key)) for key in _DIGESTED_ONE_LINE[2:]))
-                       if text is not None)), None))
+        one_line = {"customer": customer, "requested-by": requested_by,
+                    **{key: pick(key) for key in _DIGESTED_ONE_LINE[2:]}}
+        control = control_problem("`reason:`", reason, one_line=False)
+        if control is None and CONTROL_ONE_LINE.search("".join(filter(None, one_line.values()))):
+            # Found in one of them: say which.
+            control = next(filter(None, (control_problem(f"`{key}:`", text)
+                                         for key, text in one_line.items())))
         if control is not None:
             # \x1e and \x1f separate the digest's fields: text moved across them
             # would keep an approval.

@@ -49,10 +49,8 @@ def source_of(entry: Any) -> Source:
     meta = getattr(entry, "meta", None) or {}
     filename = meta.get("filename")
     lineno = meta.get("lineno")
-    return Source(
-        filename=filename if isinstance(filename, str) else "<unknown>",
-        lineno=lineno if isinstance(lineno, int) else 0,
-    )
+    return Source(filename if isinstance(filename, str) else "<unknown>",
+                  lineno if isinstance(lineno, int) else 0)
 
 
 def source_meta(source: Source) -> dict[str, Any]:

@@ -388,5 +388,9 @@ def receivable_totals(postings: Sequence[Posting], receivable: str) -> dict[str,
     return totals
 
 
+_KINDS = {kind.value: kind for kind in Kind}
+
+
 def kind_of(adj_type: str) -> Kind:
-    return Kind(adj_type.partition(":")[0])
+    """The kind a type belongs to (its part before the colon; the reader checked it)."""
+    return _KINDS[adj_type.partition(":")[0]]
