@@ -63,7 +63,8 @@ from beancount_adjustments.core.amounts import AmountError
 from beancount_adjustments.core.models import Kind
 from beancount_adjustments.intake import calculators
 from beancount_adjustments.intake.calculators import ParamValue
-from beancount_adjustments.intake.csv_import import RowError, import_csv, preview_requests
+from beancount_adjustments.intake.csv_import import import_csv, preview_requests
+from beancount_adjustments.intake.csv_rows import RowError
 from beancount_adjustments.intake.postings import DEFAULT_OFFSET
 from beancount_adjustments.intake.schedules import due, read_schedules
 from beancount_adjustments.intake.templates import LedgerContext, TemplateError, build_request
