@@ -14,7 +14,6 @@ import click
 from beancount.core import data
 
 from beancount_adjustments.beans import loading
-from beancount_adjustments.beans.loading import load_uncached
 from beancount_adjustments.cli.common import emit_json, json_option, ledger_option
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.plugin import book_of
@@ -127,14 +126,9 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _load_book(path: Path) -> tuple[list[data.Directive], Book | None]:
-    entries, _errors, options = load_uncached(path)
-    return entries, book_of(options)
-
-
 def _since(repo: history.Repository, entries: list[data.Directive],
            book: Book | None) -> _Since:
-    old, rev_name = history.snapshot_at(repo, _load_book)
+    old, rev_name = history.snapshot_at(repo)
     if old is None:
         return _Since(repo, [], rev_name, note=(
             f"{repo.ledger} did not exist at {repo.rev}, or did not enable the plugin: "

@@ -51,7 +51,7 @@ from __future__ import annotations
 import datetime
 import importlib
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -202,6 +202,20 @@ def param_value(value: Any) -> ParamValue | None:
         return value
     return None
 
+
+def params_of(meta: Mapping[str, Any],
+              fields: Collection[str]) -> tuple[dict[str, ParamValue], str | None]:
+    """The calculator parameters of a directive's metadata (every key but `fields`,
+    `filename` and `lineno`), and what is wrong with the first unusable one."""
+    params: dict[str, ParamValue] = {}
+    for key, raw in meta.items():
+        if key in fields or key in ("filename", "lineno"):
+            continue
+        value = param_value(raw)
+        if value is None:
+            return params, f"`{key}:` has a value of an unusable type ({raw!r})."
+        params[key] = value
+    return params, None
 
 
 Calculator = Callable[[CalcInput], Postings]

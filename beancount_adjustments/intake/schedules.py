@@ -44,7 +44,7 @@ from beancount.core import data
 from beancount_adjustments.beans.metadata import source_of
 from beancount_adjustments.core.models import Problem, Source
 from beancount_adjustments.core.policy import Directory
-from beancount_adjustments.intake.calculators import ParamValue, param_value
+from beancount_adjustments.intake.calculators import ParamValue, params_of
 
 __all__ = [
     "SCHEDULE",
@@ -229,15 +229,10 @@ def _read(entry: data.Custom, problems: list[Problem]) -> Schedule | None:
                                      or not requested_by.strip()):
         problem(f"{what}: `requested-by:` must be a user name.")
         return None
-    params: dict[str, ParamValue] = {}
-    for key, raw in meta.items():
-        if key in FIELDS or key in ("filename", "lineno"):
-            continue
-        value = param_value(raw)
-        if value is None:
-            problem(f"{what}: `{key}:` has a value of an unusable type ({raw!r}).")
-            return None
-        params[key] = value
+    params, unusable = params_of(meta, FIELDS)
+    if unusable is not None:
+        problem(f"{what}: {unusable}")
+        return None
     return Schedule(name=name, template=template, date=entry.date, every=every,
                     interval=int(interval), start=start, end=end, customers=customers,
                     tier=tier.strip() if isinstance(tier, str) else None,

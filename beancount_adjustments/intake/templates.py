@@ -74,7 +74,7 @@ from beancount_adjustments.intake.calculators import (
     CalcInput,
     CalculatorError,
     ParamValue,
-    param_value,
+    params_of,
 )
 from beancount_adjustments.plugin import book_of
 from beancount_adjustments.writer import NewRequest
@@ -184,15 +184,10 @@ def _read(entry: data.Custom, problems: list[Problem]) -> Template | None:
     if "reason" not in texts:
         problem(f"template {name}: `reason:` is required (it becomes the request's reason).")
         return None
-    params: dict[str, ParamValue] = {}
-    for key, raw in meta.items():
-        if key in FIELDS - {"amount"}:
-            continue
-        value = param_value(raw)
-        if value is None:
-            problem(f"template {name}: `{key}:` has a value of an unusable type ({raw!r}).")
-            return None
-        params[key] = value
+    params, unusable = params_of(meta, FIELDS - {"amount"})
+    if unusable is not None:
+        problem(f"template {name}: {unusable}")
+        return None
     if "amount" in params and not isinstance(params["amount"], Money):
         problem(f"template {name}: `amount:` must be an amount such as 15.00 USD.")
         return None
