@@ -210,7 +210,7 @@ def test_status_completion_and_customer_notices():
     assert found["A-1:reversed:alice"].body.startswith(
         "dave cancelled A-1 and its effect was reversed. Reason: Wrong customer")
     # a channel for every customer with a contact reaches cust_456 with {email} filled in
-    route = notify_channels.routes("customer:cust_456", [notify_channels.Channel(
+    route = notify_channels.routes("customer:cust_456", [notify.Channel(
         target="customer:*", url="mailto://smtp.example.com?to={email}")],
         loaded.book, datetime.date(2026, 3, 10))[0]
     assert notify_channels.expand(route, {}) == "mailto://smtp.example.com?to=billing@cust456.example"
@@ -256,7 +256,8 @@ def test_since_a_revision_that_holds_no_book_is_refused_in_one_line(tmp_path, ho
                      ("no-such-rev", "'no-such-rev' is not a commit")):
         result = run(path, "--since", rev, "--state-file", str(tmp_path / "none.json"))
         assert result.exit_code == 1
-        assert why in result.output and "Traceback" not in result.output
+        assert why in result.output
+        assert "Traceback" not in result.output
         assert len(result.output.strip().splitlines()) == 1, result.output
     assert hooks.received == []
 

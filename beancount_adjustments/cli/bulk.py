@@ -52,6 +52,7 @@ from beancount_adjustments.cli.common import (
     emit_json,
     json_option,
     ledger_option,
+    problem_line,
     report_refusals,
     require_user,
     user_option,
@@ -322,7 +323,7 @@ def run_schedules(*, ledger: Path, user: str | None, through: datetime.datetime 
         if unknown:
             raise Refused(f"no schedule {', '.join(unknown)} in the ledger")
         schedules = [s for s in schedules if s.name in names]
-    errors = [f"{p.source.filename}:{p.source.lineno}: {p.message}" for p in problems]
+    errors = [problem_line(p) for p in problems]
     requests = []
     for occurrence in due(schedules, last, ctx.book.directory, ctx.external_ids()):
         schedule = occurrence.schedule
@@ -391,7 +392,7 @@ def templates_cmd(ledger: Path, as_json: bool) -> None:
         click.echo(f"  {s.name}: {s.template} every {every} from {s.start}{until} for {who}")
     click.echo(f"calculators: {', '.join(calculators.names())} (or module:function)")
     for p in problems:
-        click.echo(f"{p.source.filename}:{p.source.lineno}: {p.message}", err=True)
+        click.echo(problem_line(p), err=True)
     if problems:
         raise click.exceptions.Exit(1)
 

@@ -31,6 +31,7 @@ from beancount_adjustments.cli.common import (
     ledger_option,
     load,
     parse_money,
+    problem_line,
     today,
 )
 from beancount_adjustments.core.book import Book
@@ -251,7 +252,7 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
     if adj.problems:
         echo("problems:")
         for problem in adj.problems:
-            echo(f"  {problem.source.filename}:{problem.source.lineno}: {problem.message}")
+            echo(f"  {problem_line(problem)}")
     generated = _generated(entries, adj.id)
     echo("generated entries:" if generated else "generated entries: none")
     for entry in generated:
