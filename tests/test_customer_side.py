@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from beancount import loader
 from click.testing import CliRunner
-from test_customers import TOOLS
 from test_fava_ext import BASE as FAVA
 from test_fava_ext import Env
 
@@ -23,7 +22,7 @@ from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import Action
 from beancount_adjustments.notify import customers as notify_customers
 from beancount_adjustments.reports.statement import statement
-from ledgers import BACKDATING, event, line_in, load, request
+from ledgers import BACKDATING, NAMED, event, line_in, load, request
 
 NOTICES = """
 2026-01-01 custom "adjustment-customer-notice" "*" "*"
@@ -33,7 +32,7 @@ NOTICES = """
 @pytest.fixture
 def tools(tmp_path: Path) -> Path:
     path = tmp_path / "main.beancount"
-    path.write_text(TOOLS + BACKDATING + NOTICES, encoding="utf-8")
+    path.write_text(NAMED + BACKDATING + NOTICES, encoding="utf-8")
     return path
 
 

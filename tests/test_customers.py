@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from beancount_adjustments import api, writer
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import Action
-from ledgers import BACKDATING, BASE, event, load, request
+from ledgers import BACKDATING, NAMED, event, load, request, with_settings
 
 INVOICE = """
 2026-02-01 * "Acme Corp" "Subscription February"
@@ -24,12 +24,6 @@ INVOICE = """
 
 def invoice(n: int, customer: str, amount: str = "100.00", date: str = "2026-02-01") -> str:
     return INVOICE.format(n=n, customer=customer, amount=amount).replace("2026-02-01", date)
-
-
-def with_settings(settings: str) -> str:
-    """The standard preamble with the plugin given `settings`."""
-    assert BASE.startswith('plugin "beancount_adjustments"\n')
-    return f'plugin "beancount_adjustments" "{settings}"\n' + BASE.split("\n", 1)[1] + "\n"
 
 
 # -- known from the ledger ---------------------------------------------------------
@@ -116,40 +110,10 @@ def test_a_name_written_as_the_customer_says_to_write_the_id() -> None:
 
 # -- picked by name in the tools ---------------------------------------------------
 
-TOOLS = """\
-option "operating_currency" "USD"
-plugin "beancount_adjustments"
-
-2026-01-01 open Assets:Receivable:Customers
-2026-01-01 open Income:Sales
-2026-01-01 open Expenses:Adjustments:Credits
-2026-01-01 open Income:Adjustments:Debits
-2026-01-01 open Income:Adjustments:Billing
-
-2026-01-01 custom "adjustment-user" "alice" "agent"
-2026-01-01 custom "adjustment-user" "bob" "manager"
-2026-01-01 custom "adjustment-customer" "cust_1" "vip"
-  name: "Acme Corp"
-2026-01-01 custom "adjustment-customer" "cust_2" "standard"
-  name: "Twin Ltd"
-2026-01-01 custom "adjustment-customer" "cust_3" "standard"
-  name: "Twin Ltd"
-2026-01-01 custom "adjustment-approval" "credit:*" 0.00 USD "manager"
-2026-01-01 custom "adjustment-approval" "debit:*" 0.00 USD "manager"
-2026-01-01 custom "adjustment-approval" "billing:*" 0.00 USD "manager"
-
-2026-01-05 * "Beta" "Consulting"
-  invoice-id: "INV-1"
-  customer: "cust_beta"
-  Assets:Receivable:Customers  300.00 USD
-  Income:Sales
-"""
-
-
 @pytest.fixture
 def tools(tmp_path: Path) -> Path:
     path = tmp_path / "main.beancount"
-    path.write_text(TOOLS + BACKDATING, encoding="utf-8")
+    path.write_text(NAMED + BACKDATING, encoding="utf-8")
     return path
 
 

@@ -19,7 +19,7 @@ from beancount_adjustments.beans.notify_lines import parse_channels, parse_custo
 from beancount_adjustments.cli import main
 from beancount_adjustments.notify import customers as notify_customers
 from beancount_adjustments.reports.queries import is_overdue
-from ledgers import event, ledger, line_in, load, request
+from ledgers import event, ledger, line_in, load, request, with_settings
 
 SECRETS = ("INTERNAL-REASON", "INTERNAL-NOTES", "INTERNAL-REJECT", "INTERNAL-CANCEL",
            "INTERNAL-COMMENT")
@@ -274,9 +274,8 @@ def test_bean_check_reports_a_bad_channel_line_at_its_line(line):
         (lineno, error.message.removesuffix(" [bad-channel]"))]
 
 def test_a_ledger_wide_default_sla_makes_every_type_escalate(tmp_path):
-    plugin = 'plugin "beancount_adjustments"\n'
-    text = ledger(request("A-1", "2026-03-01", "-50.00")).replace(
-        plugin, plugin[:-1] + " \"{'default-sla-days': 2}\"\n", 1)
+    text = with_settings("{'default-sla-days': 2}", ledger(request("A-1", "2026-03-01",
+                                                                   "-50.00")))
     loaded = load(text, base=False)
     assert loaded.book is not None
     assert not loaded.errors, loaded.errors
