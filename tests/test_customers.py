@@ -208,6 +208,21 @@ def test_an_invoice_of_another_customer_does_not_release_the_hold() -> None:
     assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "held-until-billed")]
 
 
+
+def test_the_bills_a_hold_waits_for_are_the_customers_invoices_in_date_order() -> None:
+    refund = ('2026-02-15 * "cust_456" "Credit note"\n  invoice-id: "INV-9"\n'
+              '  customer: "cust_456"\n  Assets:Receivable:Customers  -5.00 USD\n'
+              '  Income:Sales\n')
+    loaded = load(invoice(2, "cust_456", date="2026-03-01") + invoice(1, "cust_456")
+                  + invoice(3, "cust_123", date="2026-02-10") + refund)
+    assert loaded.book is not None
+    rules = loaded.book.rules
+    assert list(rules.invoices_of("cust_456")) == [
+        (datetime.date(2026, 2, 1), "INV-1"), (datetime.date(2026, 3, 1), "INV-2")]
+    assert list(rules.invoices_of("cust_123")) == [(datetime.date(2026, 2, 10), "INV-3")]
+    assert list(rules.invoices_of("cust_nobody")) == []
+    assert list(load("").book.rules.invoices_of("cust_456")) == []  # a ledger with none
+
 def test_the_writer_refuses_an_early_apply_with_the_plugins_reason(tmp_path: Path) -> None:
     path = tmp_path / "main.beancount"
     path.write_text(load(HOLD + request("ADJ-1", "2026-02-10", "-10.00",
