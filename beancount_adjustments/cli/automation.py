@@ -1,15 +1,10 @@
-"""`bean-adjust risk`, `bean-adjust notify` and `bean-adjust automate`.
+"""`bean-adjust risk | notify | automate`.
 
-    bean-adjust risk -f main.beancount [--as-of 2026-11-30] [--check duplicates] [--json]
-    bean-adjust notify -f main.beancount [--state-file .bean-adjust-notify.json]
-                       [--config notify.toml] [--dry-run] [--since REV] [--baseline]
-    bean-adjust automate -f main.beancount --through 2026-11-30 --as alice [--dry-run]
-
-`risk` lists the findings of `beancount_adjustments.reports.risk` (exit 0 either
-way; it is a report). `notify` sends what `beancount_adjustments.notify`
-derives and exits 1 when a channel failed (the failed notices are retried
-on the next run). `automate` writes the requests the ledger's
-`adjustment-rule` directives call for through the writer, each exactly once.
+`risk` lists `reports.risk` findings (exit 0: it is a report); `notify` reads
+the channels and customer-notice lines (`beans.notify_lines`), plans and sends
+through `notify` (exit 1 when a channel failed or a line is wrong); `automate`
+writes what `intake.automation`'s rules call for through the writer. The manual
+is README's "Risk, notifications and automation" and docs/.
 """
 
 from __future__ import annotations

@@ -1,37 +1,10 @@
-"""Bulk commands: `import`, `from-template`, `run-schedules`, `templates`.
+"""`bean-adjust import | from-template | run-schedules | templates`: many requests at once.
 
-    bean-adjust import -f main.beancount --as alice adjustments.csv [--dry-run]
-    bean-adjust from-template -f main.beancount --as alice late-fee \\
-        --customer cust_123 --invoice INV-2026-1101 [--param percent=3] [--dry-run]
-    bean-adjust run-schedules -f main.beancount --as alice --through 2026-12-31
-    bean-adjust templates -f main.beancount
-
-(`-f` and `--as` may also come from `BEAN_ADJUST_LEDGER` and `BEAN_ADJUST_USER`.)
-
-Each command checks everything first and writes all of its requests in one
-write through the writer, or nothing: a bad row, a template that cannot be
-computed or a request the plugin would reject prints the reasons on stderr
-and exits with status 1, leaving the files untouched. A write prints how
-many requests it wrote, to which file, and their ids (with the entries
-themselves when there are few). `--dry-run` prints what would be written.
-
-- `import FILE.csv`: see `beancount_adjustments.intake.csv_import` for the columns.
-  Rows whose `external-id` is already in the ledger are skipped, so
-  re-importing a file writes nothing. Without an `offset-account` column or
-  `--offset-account`, a row's offset account is the per-kind default of
-  `bean-adjust create`. Long files show a progress bar on stderr.
-- `from-template NAME --customer C [--customer D ...]`: one request per
-  customer from the template (see `beancount_adjustments.intake.templates`);
-  `--param key=value` sets calculator parameters, `--invoice`, `--order`,
-  `--ticket`, `--document`, `--effective`, `--external-id` the request's
-  metadata. With `--external-id`, a request already in the ledger under it
-  is not written again.
-- `run-schedules [--through DATE] [--schedule NAME ...]`: every due
-  occurrence of the ledger's schedules (see
-  `beancount_adjustments.intake.schedules`) not yet in the ledger; safe to run
-  from cron or CI as often as you like.
-- `templates`: the ledger's templates and schedules, and what is wrong with
-  them.
+Each command checks everything first and writes all its requests in one write
+through the writer, or nothing (the reasons on stderr, exit 1). The work is in
+`intake` (`csv_import`, `templates`, `schedules`); the manual is README's "CSV
+import" and "Templates, calculators and schedules", with docs/csv-import.md and
+docs/templates.md.
 """
 
 from __future__ import annotations

@@ -1,17 +1,9 @@
 """`bean-adjust list | queue | show`: read the book, change nothing.
 
-    bean-adjust -f main.beancount list --state pending --type 'credit:*' --json
-    bean-adjust queue --awaiting bob          # what bob may approve now
-    bean-adjust queue --older-than 3          # open for more than 3 days
-    bean-adjust show ADJ-2026-0042
-
-`list` shows every adjustment, `queue` only the open ones (pending,
-approved, or `reversing`: a reversal awaiting approval), oldest first;
-`--awaiting USER` keeps what `permissions.denial` (the replay's rule) lets
-USER approve now, reversals included; overdue ones (past their type's `sla-days`) are
-marked `!`. `show` prints the request, its postings, every event with who,
-when and whether it counted (and whether its digest still matches), what
-is still required and who may give it, and the entries the plugin generated.
+`list` and `queue` (the open ones) select with `reports.queries.select`
+(`--awaiting` is `permissions.denial`, the replay's rule) and mark overdue items
+`!` (`queries.is_overdue`); `show` prints one adjustment's whole story. The
+manual is README's "Requests and decisions".
 """
 
 from __future__ import annotations

@@ -224,5 +224,5 @@ def _approve(rules: Rules, situation: Situation, by: str, date: datetime.date, *
     if situation.signatures_required and not signed:
         return Denial("unsigned-approval",
                       "approvals of this type must be signed (policy `signatures: "
-                      "\"required\"`); approve with the CLI's --sign-with KEYFILE.")
+                      "\"required\"`); approve with the CLI's --sign KEYFILE.")
     return None

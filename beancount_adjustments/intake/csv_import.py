@@ -1,71 +1,9 @@
-"""CSV import: many adjustment requests from one spreadsheet, all or nothing.
+"""CSV import: the rows of a file checked against the ledger, then written in one write.
 
-    bean-adjust import -f main.beancount --as alice adjustments.csv --dry-run
-    bean-adjust import -f main.beancount --as alice adjustments.csv
-
-The first line names the columns (in any order; case and `_`/`-` do not
-matter). One request per following line:
-
-- `type` (required): `credit:refund`, `debit:fee`, `billing:discount`, ...;
-  a known type, or one the ledger already uses.
-- `customer` (required): a customer the ledger knows on the row's date, by id
-  or by name (the id is written).
-- `amount` (required): a positive number for a credit or a debit, whose
-  type gives the direction (a credit lowers what the customer owes, a debit
-  raises it). A billing adjustment, which may go either way, gives the
-  change to what the customer owes: `-10.00` lowers it, `10.00` raises it.
-  Read strictly, as `bean-adjust create --amount` reads it
-  (`beancount_adjustments.core.amounts`): `1234.50` and `1,234.50` are fine;
-  `40,00` and `1.000,00` are refused as ambiguous unless the import is run
-  with `--decimal-comma` (`decimal_comma=True`), which reads every amount of
-  the file with a decimal comma (`1.234,50`; the file stays comma-separated,
-  so quote such cells: `"1.234,50"`); more decimals than the
-  currency has (`40.001 USD`) are refused, never rounded; more than 15
-  digits before the point are refused.
-- `currency` (required): `USD`; may be left empty when `amount` reads
-  `50.00 USD`.
-- `reason` (required): why.
-- `external-id` (required): the row's id in the system it comes from; what
-  makes importing the same file twice harmless.
-- `offset-account`: the account on the other side (`Income:Sales:Returns`);
-  default `--offset-account`, else the per-kind default of `bean-adjust
-  create` (`Expenses:Adjustments:Credits`, `Income:Adjustments:Debits`,
-  `Income:Adjustments:Billing`), which must be opened.
-- `receivable-account`: the customer's account; default
-  `--receivable-account`, else the only open account under the plugin's
-  `receivable` root, or among several the one named after the customer.
-- `requested-by`: default `--as`.
-- `id`: the request's id; default the next free one (`ADJ-2026-0043`).
-- `date`: the request's date (`2026-11-20`); default today.
-- `category`, `invoice`, `order`, `ticket`, `document`, `effective`, `risk`,
-  `payee`, `narration`: as in the ledger syntax (README, "Ledger syntax").
-- `on-statement` (`TRUE` or `FALSE`, empty: `TRUE`) and `aging-from` (a date):
-  what the customer's statement shows, written as `on-statement: FALSE` and
-  `aging-from:`.
-
-Unknown columns are refused (a misspelt `extrenal-id` would otherwise
-silently lose idempotence). A UTF-8 byte-order mark is fine; blank lines are
-skipped.
-
-How it goes:
-
-1. Every row is checked before anything is written: the columns parse, the
-   type, customer, requester and accounts exist on the row's date, the
-   amount goes the way the type says, invoices and orders exist, no
-   external id appears twice in the file; then the writer judges all the
-   requests together against the book with the plugin's own rules (approval
-   matrix, documents, invoice limits, ...).
-2. If any row is bad nothing is written; every bad row is listed as
-   `line N: reason` and the command exits with status 1.
-3. Rows whose `external-id` is already in the ledger (a request with that
-   `external-id:`) are skipped and counted, so importing the same file
-   again writes nothing, and a file that grew since the last import adds
-   only its new rows.
-4. All the new requests are appended in one write (one lock, one atomic
-   replace), and the command prints how many it wrote, where, and their ids.
-
-`--dry-run` does all the checks, prints what would be written, and writes
-nothing.
+`plan_import` checks every row (`csv_rows` reads them) and builds the requests;
+`import_csv` writes them through the writer, or nothing when any row is bad, and
+skips rows whose `external-id` the ledger already holds. The column reference is
+docs/csv-import.md.
 """
 
 from __future__ import annotations
