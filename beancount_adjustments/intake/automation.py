@@ -8,7 +8,6 @@ so a rerun writes nothing new. The keys of every kind are in docs/automation.md.
 
 from __future__ import annotations
 
-import calendar
 import csv
 import datetime
 from collections.abc import Iterable, Sequence
@@ -20,6 +19,7 @@ from typing import Any
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import Money, State, is_under, receivable_totals
+from beancount_adjustments.intake.schedules import add_months
 from beancount_adjustments.writer import NewRequest
 
 RULE = "adjustment-rule"
@@ -169,12 +169,6 @@ def outstanding(invoice: Invoice, book: Book, on: datetime.date) -> Decimal | No
         totals = receivable_totals(adj.request.postings, book.settings.receivable)
         left += totals.get(invoice.amount.currency, Decimal(0))
     return left
-
-
-def add_months(date: datetime.date, months: int) -> datetime.date:
-    index = date.month - 1 + months
-    year, month = date.year + index // 12, index % 12 + 1
-    return datetime.date(year, month, min(date.day, calendar.monthrange(year, month)[1]))
 
 
 def _request(rule: Rule, *, customer: str, date: datetime.date, number: Decimal,
