@@ -41,7 +41,8 @@ if str(ROOT) not in sys.path:
 from beancount import loader  # noqa: E402
 
 from beancount_adjustments.demo import generate_ledger  # noqa: E402
-from beancount_adjustments.intake.csv_import import import_csv, plan_import, read_rows  # noqa: E402
+from beancount_adjustments.intake.csv_import import import_csv, plan_import  # noqa: E402
+from beancount_adjustments.intake.csv_rows import read_rows  # noqa: E402
 from beancount_adjustments.intake.templates import LedgerContext  # noqa: E402
 from beancount_adjustments.writer import write_requests  # noqa: E402
 

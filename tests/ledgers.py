@@ -2,7 +2,8 @@
 
 Ledgers are written as strings in the tests (like Beancount's own plugin
 tests). `load(text)` prepends the standard preamble (`BASE`: the plugin,
-accounts, users, customers and the approval matrix of DESIGN.md) unless
+accounts, users (with the git e-mails `git-identity` checks), customers and the
+approval matrix of DESIGN.md) unless
 `base=False`, dedents, loads with `beancount.loader.load_string` and returns
 a `Loaded` that unpacks as `(entries, errors, book)` and knows the text, so
 tests can find the line of a directive with `loaded.line("marker")`.
@@ -46,9 +47,12 @@ option "operating_currency" "USD"
 2026-01-01 custom "adjustment-user" "alice" "agent"
 2026-01-01 custom "adjustment-user" "bob" "manager"
   limit: 1000.00 USD
+  git: "bob@example.com"
 2026-01-01 custom "adjustment-user" "carol" "finance"
+  git: "carol@example.com"
 2026-01-01 custom "adjustment-user" "dave" "cfo"
 2026-01-01 custom "adjustment-user" "erin" "manager"
+  git: "erin@example.com"
 2026-01-01 custom "adjustment-user" "frank" "agent"
 
 2026-01-01 custom "adjustment-customer" "cust_123" "vip"
@@ -88,12 +92,42 @@ plugin "beancount_adjustments"
 """
 """The preamble of the tools' tests (CLI, writer, API): what each adds to it, it says."""
 
+NAMED = BASE + """
+2026-01-01 open Expenses:Adjustments:Credits
+2026-01-01 open Income:Adjustments:Debits
+2026-01-01 open Income:Adjustments:Billing
+
+2026-01-01 custom "adjustment-approval" "credit:*" 0.00 USD "manager"
+2026-01-01 custom "adjustment-customer" "cust_1" "vip"
+  name: "Acme Corp"
+2026-01-01 custom "adjustment-customer" "cust_2" "standard"
+  name: "Twin Ltd"
+2026-01-01 custom "adjustment-customer" "cust_3" "standard"
+  name: "Twin Ltd"
+
+2026-01-05 * "Beta" "Consulting"
+  invoice-id: "INV-1"
+  customer: "cust_beta"
+  Assets:Receivable:Customers  300.00 USD
+  Income:Sales
+"""
+"""`BASE` for the tools' tests of customers picked by name: the offset accounts
+`create` defaults to, every credit reviewed by a manager, customers with names
+(two share one) and `cust_beta`, whom only an invoice names."""
+
 BACKDATING = """
 ; The tools write `at:` (when an entry was written); these tests date entries
 ; in the past on purpose, so their ledgers allow it (policy `backdate-days:`).
 2000-01-01 custom "adjustment-policy" "*"
   backdate-days: 36600
 """
+
+
+def with_settings(settings: str, text: str = BASE) -> str:
+    """`text` (a preamble starting with the plugin line) with the plugin given `settings`."""
+    plugin = 'plugin "beancount_adjustments"\n'
+    assert text.startswith(plugin)
+    return f'plugin "beancount_adjustments" "{settings}"\n' + text.removeprefix(plugin)
 
 
 def code_of(error: Any) -> str | None:

@@ -12,11 +12,11 @@ import datetime
 
 import pytest
 from beancount import loader
-from test_history import BASE, BOOK, REQUEST_2, Repo, assert_finding, assert_intact, check
+from test_history import BOOK, REQUEST_2, Repo, assert_finding, assert_intact, check
 
 import beancount_adjustments
 from beancount_adjustments.core import signatures
-from ledgers import block, load
+from ledgers import BASE, block, load
 
 # -- what a request moves: every currency it moves counts --------------------------------
 

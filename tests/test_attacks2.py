@@ -12,7 +12,6 @@ import datetime
 import pytest
 from beancount import loader
 from test_history import (
-    BASE,
     BOOK,
     REQUEST_1,
     REQUEST_2,
@@ -24,7 +23,7 @@ from test_history import (
 
 import beancount_adjustments
 from beancount_adjustments.core import signatures
-from ledgers import block, load, request
+from ledgers import BASE, block, load, request
 
 # -- 1. a key registered today for another user -----------------------------------------
 
@@ -268,7 +267,6 @@ INVOICE = """
   Assets:Receivable:Customers   500.00 USD
   Income:Sales                 -500.00 USD
 """
-SALES = "2026-01-01 open Income:Sales\n"
 
 
 @pytest.mark.parametrize("edit", [
@@ -279,10 +277,8 @@ SALES = "2026-01-01 open Income:Sales\n"
 ])
 def test_an_invoice_named_by_a_decided_adjustment_cannot_change(tmp_path, edit) -> None:
     repo = Repo(tmp_path / "books")
-    book = (BASE.replace("2026-01-01 open Expenses:Goodwill\n",
-                         "2026-01-01 open Expenses:Goodwill\n" + SALES)
-            + INVOICE + REQUEST_2.replace('reason: "Late delivery"',
-                                          'reason: "Late delivery"\n  invoice: "INV-1"')
+    book = (BASE + INVOICE + REQUEST_2.replace('reason: "Late delivery"',
+                                               'reason: "Late delivery"\n  invoice: "INV-1"')
             + '\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n')
     repo.commit(book)
     repo.write(edit(book))
@@ -297,8 +293,7 @@ def test_an_invoice_named_by_a_decided_adjustment_cannot_change(tmp_path, edit) 
 
 def test_an_invoice_nobody_decided_on_may_change(tmp_path) -> None:
     repo = Repo(tmp_path / "books")
-    book = (BASE.replace("2026-01-01 open Expenses:Goodwill\n",
-                         "2026-01-01 open Expenses:Goodwill\n" + SALES) + INVOICE + REQUEST_1)
+    book = BASE + INVOICE + REQUEST_1
     repo.commit(book)
     repo.write(book.replace("   500.00 USD", "   900.00 USD").replace("-500.00", "-900.00"))
     assert_intact(check(repo))

@@ -16,7 +16,7 @@ import pytest
 from beancount_adjustments import plugin
 from beancount_adjustments.core.models import Action
 from beancount_adjustments.core.policy import chain_text
-from ledgers import BASE, block, event, load, request
+from ledgers import BASE, block, event, load, request, with_settings
 
 
 def decided(text: str, adj_id: str, date: str, action: str, by: str, *,
@@ -434,9 +434,7 @@ def test_an_internal_failure_books_nothing_and_names_the_entry(monkeypatch):
 
 # -- site checks --------------------------------------------------------------------------
 
-CHECKED = BASE.replace('plugin "beancount_adjustments"',
-                       'plugin "beancount_adjustments" '
-                       '"{\'checks\': [\'plugins.require_ticket.check\']}"')
+CHECKED = with_settings("{'checks': ['plugins.require_ticket.check']}")
 
 
 def test_the_checks_setting_runs_on_every_request():
@@ -451,8 +449,7 @@ def test_the_checks_setting_runs_on_every_request():
 
 
 def test_a_check_that_cannot_be_loaded_books_nothing():
-    text = BASE.replace('plugin "beancount_adjustments"',
-                        'plugin "beancount_adjustments" "{\'checks\': [\'no.such.check\']}"')
+    text = with_settings("{'checks': ['no.such.check']}")
     loaded = load(text + "\n" + request("ADJ-1", "2026-03-01", "-10.00"), base=False)
     assert "check-failed" in loaded.code_set
     assert any("cannot be loaded" in e.message for e in loaded.errors)

@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from beancount_adjustments.cli import main
-from beancount_adjustments.intake.csv_import import import_csv, plan_import, read_rows
+from beancount_adjustments.intake.csv_import import import_csv, plan_import
+from beancount_adjustments.intake.csv_rows import read_rows
 from beancount_adjustments.intake.templates import LedgerContext
 from ledgers import BACKDATING, BASE, ROOT, load_file
 

@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 from beancount import loader
 from click.testing import CliRunner
-from test_customers import TOOLS
 from test_fava_ext import BASE as FAVA
 from test_fava_ext import Env
 
 from beancount_adjustments import api, book_of, writer
+from beancount_adjustments.beans.notify_lines import parse_customer_notices
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import Action
 from beancount_adjustments.notify import customers as notify_customers
 from beancount_adjustments.reports.statement import statement
-from ledgers import BACKDATING, event, line_in, load, request
+from ledgers import BACKDATING, NAMED, event, line_in, load, request
 
 NOTICES = """
 2026-01-01 custom "adjustment-customer-notice" "*" "*"
@@ -32,7 +32,7 @@ NOTICES = """
 @pytest.fixture
 def tools(tmp_path: Path) -> Path:
     path = tmp_path / "main.beancount"
-    path.write_text(TOOLS + BACKDATING + NOTICES, encoding="utf-8")
+    path.write_text(NAMED + BACKDATING + NOTICES, encoding="utf-8")
     return path
 
 
@@ -58,7 +58,7 @@ def notices(path: Path, today: datetime.date | None = None) -> dict[str, Any]:
     entries, errors, options = loader.load_file(str(path))
     assert not errors, errors
     book = book_of(options)
-    setup, problems = notify_customers.read_customer_notices(entries)
+    setup, problems = parse_customer_notices(entries)
     assert not problems
     found = notify_customers.customer_notices(book, today or datetime.date.today(), setup)
     return {n.kind: n for n in found}
@@ -142,7 +142,7 @@ def _withdrawn(lines: str, date: str = "2026-03-02") -> list[Any]:
     loaded = load(WITHDRAWN + lines + request("A-1", date, "-50.00", reason="INTERNAL")
                   + event("A-1", "2026-03-04", "cancel", "alice", reason="INTERNAL-CANCEL"))
     assert loaded.state("A-1") == "withdrawn"
-    setup, problems = notify_customers.read_customer_notices(loaded.entries)
+    setup, problems = parse_customer_notices(loaded.entries)
     assert not problems
     return notify_customers.customer_notices(loaded.book, datetime.date(2026, 3, 9), setup)
 
@@ -191,8 +191,8 @@ def test_bean_check_reports_a_bad_customer_notice_line_at_its_line(line: str,
     (error,) = [e for e in loaded.errors if e.source["lineno"] == lineno]
     assert message in error.message
     # the same sentence `notify` prints: one reading, one home
-    _setup, problems = notify_customers.read_customer_notices(loaded.entries)
-    assert [p.split(": ", 1)[1] for p in problems] == [
+    _setup, problems = parse_customer_notices(loaded.entries)
+    assert [p.message for p in problems] == [
         error.message.removesuffix(" [bad-customer-notice]")]
 
 

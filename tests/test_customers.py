@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from beancount_adjustments import api, writer
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import Action
-from ledgers import BACKDATING, BASE, event, load, request
+from ledgers import BACKDATING, NAMED, event, load, request, with_settings
 
 INVOICE = """
 2026-02-01 * "Acme Corp" "Subscription February"
@@ -24,12 +24,6 @@ INVOICE = """
 
 def invoice(n: int, customer: str, amount: str = "100.00", date: str = "2026-02-01") -> str:
     return INVOICE.format(n=n, customer=customer, amount=amount).replace("2026-02-01", date)
-
-
-def with_settings(settings: str) -> str:
-    """The standard preamble with the plugin given `settings`."""
-    assert BASE.startswith('plugin "beancount_adjustments"\n')
-    return f'plugin "beancount_adjustments" "{settings}"\n' + BASE.split("\n", 1)[1] + "\n"
 
 
 # -- known from the ledger ---------------------------------------------------------
@@ -116,40 +110,10 @@ def test_a_name_written_as_the_customer_says_to_write_the_id() -> None:
 
 # -- picked by name in the tools ---------------------------------------------------
 
-TOOLS = """\
-option "operating_currency" "USD"
-plugin "beancount_adjustments"
-
-2026-01-01 open Assets:Receivable:Customers
-2026-01-01 open Income:Sales
-2026-01-01 open Expenses:Adjustments:Credits
-2026-01-01 open Income:Adjustments:Debits
-2026-01-01 open Income:Adjustments:Billing
-
-2026-01-01 custom "adjustment-user" "alice" "agent"
-2026-01-01 custom "adjustment-user" "bob" "manager"
-2026-01-01 custom "adjustment-customer" "cust_1" "vip"
-  name: "Acme Corp"
-2026-01-01 custom "adjustment-customer" "cust_2" "standard"
-  name: "Twin Ltd"
-2026-01-01 custom "adjustment-customer" "cust_3" "standard"
-  name: "Twin Ltd"
-2026-01-01 custom "adjustment-approval" "credit:*" 0.00 USD "manager"
-2026-01-01 custom "adjustment-approval" "debit:*" 0.00 USD "manager"
-2026-01-01 custom "adjustment-approval" "billing:*" 0.00 USD "manager"
-
-2026-01-05 * "Beta" "Consulting"
-  invoice-id: "INV-1"
-  customer: "cust_beta"
-  Assets:Receivable:Customers  300.00 USD
-  Income:Sales
-"""
-
-
 @pytest.fixture
 def tools(tmp_path: Path) -> Path:
     path = tmp_path / "main.beancount"
-    path.write_text(TOOLS + BACKDATING, encoding="utf-8")
+    path.write_text(NAMED + BACKDATING, encoding="utf-8")
     return path
 
 
@@ -243,6 +207,21 @@ def test_an_invoice_of_another_customer_does_not_release_the_hold() -> None:
                   + event("ADJ-1", "2026-03-02", "apply", "bob"))
     assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "held-until-billed")]
 
+
+
+def test_the_bills_a_hold_waits_for_are_the_customers_invoices_in_date_order() -> None:
+    refund = ('2026-02-15 * "cust_456" "Credit note"\n  invoice-id: "INV-9"\n'
+              '  customer: "cust_456"\n  Assets:Receivable:Customers  -5.00 USD\n'
+              '  Income:Sales\n')
+    loaded = load(invoice(2, "cust_456", date="2026-03-01") + invoice(1, "cust_456")
+                  + invoice(3, "cust_123", date="2026-02-10") + refund)
+    assert loaded.book is not None
+    rules = loaded.book.rules
+    assert list(rules.invoices_of("cust_456")) == [
+        (datetime.date(2026, 2, 1), "INV-1"), (datetime.date(2026, 3, 1), "INV-2")]
+    assert list(rules.invoices_of("cust_123")) == [(datetime.date(2026, 2, 10), "INV-3")]
+    assert list(rules.invoices_of("cust_nobody")) == []
+    assert list(load("").book.rules.invoices_of("cust_456")) == []  # a ledger with none
 
 def test_the_writer_refuses_an_early_apply_with_the_plugins_reason(tmp_path: Path) -> None:
     path = tmp_path / "main.beancount"

@@ -19,30 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from beancount_adjustments.cli import main
-
-BASE = """\
-plugin "beancount_adjustments"
-option "operating_currency" "USD"
-
-2026-01-01 open Assets:Receivable:Customers
-2026-01-01 open Income:Sales:Returns
-2026-01-01 open Expenses:Goodwill
-
-2026-01-01 custom "adjustment-user" "alice" "agent"
-2026-01-01 custom "adjustment-user" "bob" "manager"
-  limit: 1000.00 USD
-  git: "bob@example.com"
-2026-01-01 custom "adjustment-user" "carol" "finance"
-  git: "carol@example.com"
-2026-01-01 custom "adjustment-user" "erin" "manager"
-  git: "erin@example.com"
-
-2026-01-01 custom "adjustment-customer" "cust_123" "vip"
-2026-01-01 custom "adjustment-customer" "cust_456" "standard"
-
-2026-01-01 custom "adjustment-approval" "credit:*"     25.00 USD "manager"
-2026-01-01 custom "adjustment-approval" "credit:*"   1000.00 USD "manager" "finance"
-"""
+from ledgers import BASE
 
 REQUEST_1 = """
 2026-03-01 ! "cust_456" "Refund" ^ADJ-1

@@ -39,25 +39,15 @@ from beancount_adjustments.writer import (
     write_requests,
 )
 from beancount_adjustments.writer.judging import raw_request
+from ledgers import TOOLS_BASE
 
-HEAD = """\
-option "operating_currency" "USD"
-plugin "beancount_adjustments"
+HEAD = TOOLS_BASE + """
 include "adjustments.beancount"
 include "late.beancount"
 
-2024-01-01 open Assets:Receivable:Customers
-2024-01-01 open Income:Sales
-2024-01-01 open Income:Sales:Returns
-
-2024-01-01 custom "adjustment-user" "alice" "agent"
-2024-01-01 custom "adjustment-user" "bob" "manager"
 2024-01-01 custom "adjustment-user" "erin" "manager"
-2024-01-01 custom "adjustment-user" "carol" "finance"
 2024-01-01 custom "adjustment-customer" "cust_1" "standard"
 2024-01-01 custom "adjustment-customer" "cust_2" "vip"
-2024-01-01 custom "adjustment-approval" "credit:*" 25.00 USD "manager"
-2024-01-01 custom "adjustment-approval" "credit:*" 1000.00 USD "manager" "finance"
 2024-01-01 custom "adjustment-approval" "debit:*" 0.00 USD
 
 2024-02-01 * "cust_1" "Invoice February"

@@ -210,7 +210,7 @@ def test_status_completion_and_customer_notices():
     assert found["A-1:reversed:alice"].body.startswith(
         "dave cancelled A-1 and its effect was reversed. Reason: Wrong customer")
     # a channel for every customer with a contact reaches cust_456 with {email} filled in
-    route = notify_channels.routes("customer:cust_456", [notify_channels.Channel(
+    route = notify_channels.routes("customer:cust_456", [notify.Channel(
         target="customer:*", url="mailto://smtp.example.com?to={email}")],
         loaded.book, datetime.date(2026, 3, 10))[0]
     assert notify_channels.expand(route, {}) == "mailto://smtp.example.com?to=billing@cust456.example"
@@ -237,6 +237,29 @@ def test_since_revision_sends_only_what_changed(tmp_path, hooks):
     titles = sorted(body["title"] for _p, body in hooks.received)
     assert titles == ["[A-2] approval needed: credit:refund 60.00 USD for cust_456"] * 2
 
+
+
+def test_since_a_revision_that_holds_no_book_is_refused_in_one_line(tmp_path, hooks):
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True,
+                       env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+                            "PATH": "/usr/bin:/bin"})
+
+    (tmp_path / "other.txt").write_text("nothing\n")
+    git("init", "-q")
+    git("add", "other.txt")
+    git("commit", "-q", "-m", "first")
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(channels(free_port(), hooks.port, hooks.port)))
+    for rev, why in (("HEAD", "main.beancount did not exist at HEAD"),
+                     ("no-such-rev", "'no-such-rev' is not a commit")):
+        result = run(path, "--since", rev, "--state-file", str(tmp_path / "none.json"))
+        assert result.exit_code == 1
+        assert why in result.output
+        assert "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
+    assert hooks.received == []
 
 # -- at least once, honestly: a stable id and a "sending" mark before each send ---------
 

@@ -15,10 +15,11 @@ from click.testing import CliRunner
 from receivers import Hooks, Mailbox
 
 from beancount_adjustments import notify
+from beancount_adjustments.beans.notify_lines import parse_channels, parse_customer_notices
 from beancount_adjustments.cli import main
 from beancount_adjustments.notify import customers as notify_customers
 from beancount_adjustments.reports.queries import is_overdue
-from ledgers import event, ledger, line_in, load, request
+from ledgers import event, ledger, line_in, load, request, with_settings
 
 SECRETS = ("INTERNAL-REASON", "INTERNAL-NOTES", "INTERNAL-REJECT", "INTERNAL-CANCEL",
            "INTERNAL-COMMENT")
@@ -143,7 +144,7 @@ def test_customer_text_never_holds_the_internal_reason_or_notes_whatever_the_tem
         + event("A-2", "2026-03-04", "approve", "erin"))
     assert loaded.book is not None
     assert not loaded.errors, loaded.errors
-    setup, problems = notify_customers.read_customer_notices(loaded.entries)
+    setup, problems = parse_customer_notices(loaded.entries)
     assert problems == []
     found = notify_customers.customer_notices(loaded.book, datetime.date(2026, 3, 9), setup)
     assert sorted(n.kind for n in found) == [
@@ -168,7 +169,7 @@ def test_types_not_opted_in_send_customers_nothing():
                   account="Expenses:Goodwill")
         + request("A-3", "2026-03-02", "10.00", type="debit:fee", account="Income:Fees"))
     assert loaded.book is not None
-    setup, _ = notify_customers.read_customer_notices(loaded.entries)
+    setup, _ = parse_customer_notices(loaded.entries)
     found = notify_customers.customer_notices(loaded.book, datetime.date(2026, 3, 2), setup)
     # only credit:refund's "applied": no "received" (not opted in, and it never waited),
     # goodwill opted out, debits never opted in
@@ -178,7 +179,7 @@ def test_types_not_opted_in_send_customers_nothing():
                                     '2026-03-03 custom "adjustment-customer-notice"'),
                 base=False)
     assert late.book is not None
-    setup, _ = notify_customers.read_customer_notices(late.entries)
+    setup, _ = parse_customer_notices(late.entries)
     assert notify_customers.customer_notices(late.book, datetime.date(2026, 3, 9), setup) == []
 
 
@@ -228,10 +229,11 @@ def test_a_bad_template_is_reported_at_its_line_and_holds_only_its_notices(
 def test_customer_notice_lines_that_do_not_read_say_where_and_why(line, message):
     text = f"2026-01-01 {line}\n"
     loaded = load(text)
-    _setup, problems = notify_customers.read_customer_notices(loaded.entries)
+    _setup, problems = parse_customer_notices(loaded.entries)
     (problem,) = problems
-    assert problem.startswith(f"<string>:{line_in(loaded.text, line.splitlines()[0])}: ")
-    assert message in problem
+    assert problem.source == ("<string>", line_in(loaded.text, line.splitlines()[0]))
+    assert problem.code == "bad-customer-notice"
+    assert message in problem.message
 
 
 def test_one_bad_channel_line_does_not_stop_the_run(tmp_path, hooks):
@@ -251,10 +253,29 @@ def test_one_bad_channel_line_does_not_stop_the_run(tmp_path, hooks):
         "[A-1] approval needed: credit:refund 50.00 USD for cust_456"]
 
 
+
+@pytest.mark.parametrize("line", [
+    'custom "adjustment-channel" "erin"',
+    'custom "adjustment-channel" "erin" ""',
+    'custom "adjustment-channel" "erin" "json://x" "extra"',
+])
+def test_bean_check_reports_a_bad_channel_line_at_its_line(line):
+    loaded = load(f"2026-01-01 {line}\n" + request("A-1", "2026-03-02", "-50.00"))
+    lineno = line_in(loaded.text, line)
+    assert loaded.codes == [(lineno, "bad-channel")]
+    (error,) = loaded.errors
+    assert error.message.startswith('custom "adjustment-channel" takes a target and an '
+                                    "apprise URL")
+    assert loaded.state("A-1") == "pending"  # the rest of the ledger is judged as ever
+    # the same sentence `notify` prints, from the same reader
+    channels, problems = parse_channels(loaded.entries)
+    assert channels == []
+    assert [(p.source.lineno, p.message) for p in problems] == [
+        (lineno, error.message.removesuffix(" [bad-channel]"))]
+
 def test_a_ledger_wide_default_sla_makes_every_type_escalate(tmp_path):
-    plugin = 'plugin "beancount_adjustments"\n'
-    text = ledger(request("A-1", "2026-03-01", "-50.00")).replace(
-        plugin, plugin[:-1] + " \"{'default-sla-days': 2}\"\n", 1)
+    text = with_settings("{'default-sla-days': 2}", ledger(request("A-1", "2026-03-01",
+                                                                   "-50.00")))
     loaded = load(text, base=False)
     assert loaded.book is not None
     assert not loaded.errors, loaded.errors

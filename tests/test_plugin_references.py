@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from beancount_adjustments.core.digest import request_digest
-from ledgers import BASE, block, event, load, load_file, request
+from ledgers import BASE, block, event, load, load_file, request, with_settings
 
 INVOICE = block("""
     2026-02-01 * "cust_456" "Invoice February"
@@ -101,8 +101,7 @@ def test_no_receivable_effect():
 
 
 def test_receivable_setting_changes_the_root():
-    text = BASE.replace('plugin "beancount_adjustments"',
-                        'plugin "beancount_adjustments" "{\'receivable\': \'Expenses:Goodwill\'}"')
+    text = with_settings("{'receivable': 'Expenses:Goodwill'}")
     loaded = load(text + request("ADJ-1", "2026-03-01", "-10.00",
                                  receivable="Expenses:Goodwill"), base=False)
     assert loaded.errors == []

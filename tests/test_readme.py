@@ -1,5 +1,6 @@
 """The README's promises that can drift: every error code the package can
-report is documented, and the syntax examples of DESIGN.md load cleanly."""
+report is documented, the export schema in docs/ lists the fields the export
+writes, and the syntax examples of DESIGN.md load cleanly."""
 
 from __future__ import annotations
 
@@ -38,6 +39,17 @@ def test_every_error_code_is_documented():
     assert len(codes) > 30, "the scan found too few codes; has the reporting API changed?"
     missing = codes - documented_codes()
     assert not missing, f"document these error codes in README.md's Errors section: {missing}"
+
+
+def test_the_export_schema_lists_every_field_in_order():
+    from beancount_adjustments.reports import export
+
+    schema = (ROOT / "docs" / "export.md").read_text()
+    adjustments, events = (part.split("\n## ", 1)[0] for part in
+                           schema.split("## Adjustment fields", 1)[1].split("## Event fields"))
+    field = re.compile(r"^\| `([a-z_]+)` \|", re.MULTILINE)
+    assert field.findall(adjustments) == list(export.ADJUSTMENT_FIELDS)
+    assert field.findall(events) == list(export.EVENT_FIELDS)
 
 
 def test_design_examples_load_cleanly():

@@ -184,3 +184,16 @@ def test_approve_sign_writes_a_signature_the_plugin_accepts(tmp_path: Path) -> N
     loaded = load(ledger.read_text(), base=False)
     assert loaded.errors == []
     assert str(loaded.state("ADJ-1")) == "applied"
+
+
+def test_a_tool_that_cannot_sign_is_told_the_option_that_signs() -> None:
+    from beancount_adjustments.core.models import Action
+    from beancount_adjustments.core.permissions import denial
+
+    loaded = load(REQUIRED + key_lines("bob") + request("ADJ-1", "2026-02-01", "-100.00"))
+    assert loaded.book is not None
+    refused = denial(loaded.book.rules, loaded.adj("ADJ-1"), Action.APPROVE, "bob",
+                     datetime.date(2026, 2, 3), signed=False)
+    assert refused is not None
+    assert refused.code == "unsigned-approval"
+    assert refused.message.endswith("approve with the CLI's --sign KEYFILE.")

@@ -24,18 +24,10 @@ from beancount_adjustments import book_of
 from beancount_adjustments.beans import loading
 from beancount_adjustments.core.models import Action, State
 from beancount_adjustments.writer import Decision, NewRequest, write_decisions, write_requests
-from ledgers import BACKDATING
+from ledgers import BACKDATING, TOOLS_BASE
 
-LEDGER = """\
-plugin "beancount_adjustments"
-
-2024-01-01 open Assets:Receivable:Customers
-2024-01-01 open Income:Sales:Returns
-
-2024-01-01 custom "adjustment-user" "alice" "agent"
-2024-01-01 custom "adjustment-user" "bob" "manager"
+LEDGER = TOOLS_BASE + """
 2024-01-01 custom "adjustment-customer" "cust_1" "standard"
-2024-01-01 custom "adjustment-approval" "credit:*" 25.00 USD "manager"
 """ + BACKDATING
 
 PROCESSES = 8

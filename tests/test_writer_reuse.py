@@ -31,20 +31,11 @@ from beancount_adjustments.writer import (
     write_decisions,
     write_requests,
 )
-from ledgers import ROOT
+from ledgers import ROOT, TOOLS_BASE
 
-HEAD = """\
-option "operating_currency" "USD"
-plugin "beancount_adjustments"
-
-2024-01-01 open Assets:Receivable:Customers
-2024-01-01 open Income:Sales:Returns
-
-2024-01-01 custom "adjustment-user" "alice" "agent"
-2024-01-01 custom "adjustment-user" "bob" "manager"
+HEAD = TOOLS_BASE + """
 2024-01-01 custom "adjustment-user" "erin" "manager"
 2024-01-01 custom "adjustment-customer" "cust_1" "standard"
-2024-01-01 custom "adjustment-approval" "credit:*" 25.00 USD "manager"
 """
 
 REQUESTS = """

@@ -9,7 +9,13 @@ from beancount.core import data
 
 from beancount_adjustments.beans.directives import EVENT, Reader
 from beancount_adjustments.beans.key_directive import read_key
-from beancount_adjustments.beans.metadata import MetaReader, source_of
+from beancount_adjustments.beans.metadata import source_of
+from beancount_adjustments.beans.notify_lines import (
+    CHANNEL,
+    CUSTOMER_NOTICE,
+    read_channel,
+    read_customer_notice,
+)
 from beancount_adjustments.beans.references import References
 from beancount_adjustments.beans.risk_settings import read_setting
 from beancount_adjustments.beans.rules import (
@@ -24,8 +30,6 @@ from beancount_adjustments.beans.rules import (
 from beancount_adjustments.beans.seal_directive import read_seal
 from beancount_adjustments.core.facts import Facts, Settings
 from beancount_adjustments.core.models import CustomerRecord, Request
-from beancount_adjustments.core.notice_lines import DIRECTIVE as CUSTOMER_NOTICE
-from beancount_adjustments.core.notice_lines import read_line as read_notice_line
 from beancount_adjustments.core.risk import ALERT, RISK
 from beancount_adjustments.core.seals import SEAL
 from beancount_adjustments.core.signatures import KEY
@@ -97,8 +101,9 @@ def read(entries: list[data.Directive], settings: Settings,
         KEY: (lambda e: read_key(reader, e), facts.keys),
         TYPE_DECLARATION: (reader.declaration, facts.declarations),
         CATEGORY_DECLARATION: (reader.declaration, facts.declarations),
-        # Checked only: `notify` reads them again with the same function.
-        CUSTOMER_NOTICE: (lambda e: check_notice_line(reader, e), []),
+        # Checked only: `notify` reads them again with the same readers.
+        CUSTOMER_NOTICE: (lambda e: read_customer_notice(reader, e), []),
+        CHANNEL: (lambda e: read_channel(reader, e), []),
     }
     # Exact type checks first (one `is` per entry), isinstance for subclasses.
     transaction, custom, price = data.Transaction, data.Custom, data.Price
@@ -153,14 +158,6 @@ def read(entries: list[data.Directive], settings: Settings,
     facts.named = list(names.found.values())
     facts.problems.extend(reader.problems)
     return Read(facts, requests, event_at, price_entries)
-
-
-def check_notice_line(reader: MetaReader, entry: data.Custom) -> None:
-    """What is wrong with a customer-notice line, as a problem at its line."""
-    source = source_of(entry)
-    _line, problem = read_notice_line(entry, source)
-    if problem is not None:
-        reader.problem("bad-customer-notice", source, problem)
 
 
 class Progress:

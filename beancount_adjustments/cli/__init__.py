@@ -14,8 +14,8 @@ import click
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.writer import WriteRefused
 
-COMMAND_MODULES = ("requests", "decisions", "views", "bulk", "reports", "automation", "demo",
-                   "init", "statement")
+COMMAND_MODULES = ("requests", "decisions", "views", "check", "bulk", "reports", "automation",
+                   "demo", "init", "statement")
 
 
 class _Commands(click.Group):

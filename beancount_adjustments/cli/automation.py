@@ -1,15 +1,10 @@
-"""`bean-adjust risk`, `bean-adjust notify` and `bean-adjust automate`.
+"""`bean-adjust risk | notify | automate`.
 
-    bean-adjust risk -f main.beancount [--as-of 2026-11-30] [--check duplicates] [--json]
-    bean-adjust notify -f main.beancount [--state-file .bean-adjust-notify.json]
-                       [--config notify.toml] [--dry-run] [--since REV] [--baseline]
-    bean-adjust automate -f main.beancount --through 2026-11-30 --as alice [--dry-run]
-
-`risk` lists the findings of `beancount_adjustments.reports.risk` (exit 0 either
-way; it is a report). `notify` sends what `beancount_adjustments.notify`
-derives and exits 1 when a channel failed (the failed notices are retried
-on the next run). `automate` writes the requests the ledger's
-`adjustment-rule` directives call for through the writer, each exactly once.
+`risk` lists `reports.risk` findings (exit 0: it is a report); `notify` reads
+the channels and customer-notice lines (`beans.notify_lines`), plans and sends
+through `notify` (exit 1 when a channel failed or a line is wrong); `automate`
+writes what `intake.automation`'s rules call for through the writer. The manual
+is README's "Risk, notifications and automation" and docs/.
 """
 
 from __future__ import annotations
@@ -23,12 +18,18 @@ from typing import Any
 import click
 
 from beancount_adjustments import notify
+from beancount_adjustments.beans.notify_lines import (
+    CUSTOMER_NOTICE,
+    parse_channels,
+    parse_customer_notices,
+)
 from beancount_adjustments.cli.common import (
     Refused,
     emit_json,
     json_option,
     ledger_option,
     load,
+    problem_line,
     report_refusals,
     require_user,
     user_option,
@@ -112,7 +113,8 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
         click.echo(f"bean-adjust: warning: the ledger has {len(errors)} error(s); invalid "
                    "adjustments notify nobody", err=True)
     try:
-        channels, problems = notify.read_channels(entries)
+        channels, wrong_lines = parse_channels(entries)
+        problems = [problem_line(p) for p in wrong_lines]
         if config is not None:
             more, wrong = notify.read_config(config)
             channels += more
@@ -121,7 +123,7 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
         if not setup.notices and any(c.target.startswith("customer:") for c in channels):
             click.echo(f"bean-adjust: warning: customer channels are declared but no type "
                        f"sends customer notices; opt in with custom "
-                       f"\"{notify_customers.DIRECTIVE}\"", err=True)
+                       f"\"{CUSTOMER_NOTICE}\"", err=True)
         already: frozenset[str] = frozenset()
         if since is not None:
             old_book, old_day, old_entries = notify.book_at_revision(ledger, since)
@@ -168,8 +170,8 @@ def _due(book: Book, entries: list[Any], day: datetime.date,
          problems: list[str]) -> tuple[list[notify.Notice], notify_customers.CustomerSetup]:
     """Every notice due on `day`: staff, customers, alerts (what is wrong with the
     customer-notice lines goes to `problems`)."""
-    setup, wrong = notify_customers.read_customer_notices(entries)
-    problems += wrong
+    setup, wrong = parse_customer_notices(entries)
+    problems += [problem_line(p) for p in wrong]
     found = (notify.notices(book, day) + notify_customers.customer_notices(book, day, setup)
              + notify_alerts.alert_notices(book, day))
     return found, setup

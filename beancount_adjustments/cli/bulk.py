@@ -1,37 +1,10 @@
-"""Bulk commands: `import`, `from-template`, `run-schedules`, `templates`.
+"""`bean-adjust import | from-template | run-schedules | templates`: many requests at once.
 
-    bean-adjust import -f main.beancount --as alice adjustments.csv [--dry-run]
-    bean-adjust from-template -f main.beancount --as alice late-fee \\
-        --customer cust_123 --invoice INV-2026-1101 [--param percent=3] [--dry-run]
-    bean-adjust run-schedules -f main.beancount --as alice --through 2026-12-31
-    bean-adjust templates -f main.beancount
-
-(`-f` and `--as` may also come from `BEAN_ADJUST_LEDGER` and `BEAN_ADJUST_USER`.)
-
-Each command checks everything first and writes all of its requests in one
-write through the writer, or nothing: a bad row, a template that cannot be
-computed or a request the plugin would reject prints the reasons on stderr
-and exits with status 1, leaving the files untouched. A write prints how
-many requests it wrote, to which file, and their ids (with the entries
-themselves when there are few). `--dry-run` prints what would be written.
-
-- `import FILE.csv`: see `beancount_adjustments.intake.csv_import` for the columns.
-  Rows whose `external-id` is already in the ledger are skipped, so
-  re-importing a file writes nothing. Without an `offset-account` column or
-  `--offset-account`, a row's offset account is the per-kind default of
-  `bean-adjust create`. Long files show a progress bar on stderr.
-- `from-template NAME --customer C [--customer D ...]`: one request per
-  customer from the template (see `beancount_adjustments.intake.templates`);
-  `--param key=value` sets calculator parameters, `--invoice`, `--order`,
-  `--ticket`, `--document`, `--effective`, `--external-id` the request's
-  metadata. With `--external-id`, a request already in the ledger under it
-  is not written again.
-- `run-schedules [--through DATE] [--schedule NAME ...]`: every due
-  occurrence of the ledger's schedules (see
-  `beancount_adjustments.intake.schedules`) not yet in the ledger; safe to run
-  from cron or CI as often as you like.
-- `templates`: the ledger's templates and schedules, and what is wrong with
-  them.
+Each command checks everything first and writes all its requests in one write
+through the writer, or nothing (the reasons on stderr, exit 1). The work is in
+`intake` (`csv_import`, `templates`, `schedules`); the manual is README's "CSV
+import" and "Templates, calculators and schedules", with docs/csv-import.md and
+docs/templates.md.
 """
 
 from __future__ import annotations
@@ -52,6 +25,7 @@ from beancount_adjustments.cli.common import (
     emit_json,
     json_option,
     ledger_option,
+    problem_line,
     report_refusals,
     require_user,
     user_option,
@@ -63,7 +37,8 @@ from beancount_adjustments.core.amounts import AmountError
 from beancount_adjustments.core.models import Kind
 from beancount_adjustments.intake import calculators
 from beancount_adjustments.intake.calculators import ParamValue
-from beancount_adjustments.intake.csv_import import RowError, import_csv, preview_requests
+from beancount_adjustments.intake.csv_import import import_csv, preview_requests
+from beancount_adjustments.intake.csv_rows import RowError
 from beancount_adjustments.intake.postings import DEFAULT_OFFSET
 from beancount_adjustments.intake.schedules import due, read_schedules
 from beancount_adjustments.intake.templates import LedgerContext, TemplateError, build_request
@@ -321,7 +296,7 @@ def run_schedules(*, ledger: Path, user: str | None, through: datetime.datetime 
         if unknown:
             raise Refused(f"no schedule {', '.join(unknown)} in the ledger")
         schedules = [s for s in schedules if s.name in names]
-    errors = [f"{p.source.filename}:{p.source.lineno}: {p.message}" for p in problems]
+    errors = [problem_line(p) for p in problems]
     requests = []
     for occurrence in due(schedules, last, ctx.book.directory, ctx.external_ids()):
         schedule = occurrence.schedule
@@ -390,7 +365,7 @@ def templates_cmd(ledger: Path, as_json: bool) -> None:
         click.echo(f"  {s.name}: {s.template} every {every} from {s.start}{until} for {who}")
     click.echo(f"calculators: {', '.join(calculators.names())} (or module:function)")
     for p in problems:
-        click.echo(f"{p.source.filename}:{p.source.lineno}: {p.message}", err=True)
+        click.echo(problem_line(p), err=True)
     if problems:
         raise click.exceptions.Exit(1)
 

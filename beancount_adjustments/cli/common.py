@@ -25,7 +25,7 @@ from beancount_adjustments.beans import loading
 from beancount_adjustments.core import amounts
 from beancount_adjustments.core.amounts import AmountError
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import Money
+from beancount_adjustments.core.models import Money, Problem
 from beancount_adjustments.plugin import book_of
 from beancount_adjustments.reports.queries import requirements
 from beancount_adjustments.writer import Refusal, WriteRefused, WriteResult
@@ -44,6 +44,11 @@ class Refused(click.ClickException):
     def show(self, file: Any = None) -> None:
         for line in self.format_message().splitlines():
             click.echo(f"bean-adjust: refused: {line}", err=True)
+
+
+def problem_line(problem: Problem) -> str:
+    """A problem as the tools print it: `file:line: message`, as bean-check does."""
+    return f"{problem.source.filename}:{problem.source.lineno}: {problem.message}"
 
 
 def ledger_option(func: F) -> F:

@@ -1,32 +1,10 @@
 """`bean-adjust approve | reject | apply | cancel`: decide on adjustments.
 
-    bean-adjust -f main.beancount approve --as bob ADJ-2026-0042 ADJ-2026-0043
-    bean-adjust approve --as bob --all-pending --type 'credit:*' --below "50 USD"
-    bean-adjust reject --as bob ADJ-2026-0042 --reason "No proof of damage" \
-        --customer-reason "we have not received the returned item yet"
-    bean-adjust apply --as carol --all-approved
-    bean-adjust cancel --as alice ADJ-2026-0042 --reason "Filed twice"
-
-Each command writes all its decisions in one write, through the writer,
-which judges them as the plugin will. By default it is all or nothing: one
-refused decision (self-approval, a missing role, a wrong state, ...) and
-nothing is written. `--skip-refused` writes the acceptable ones and reports
-the rest. Either way a refusal is printed on stderr and the exit status is 1.
-
-Selections instead of ids: `approve --all-pending` takes the pending
-adjustments, and the reversals awaiting approval (state `reversing`), whose
-next level you may approve today; `reject --all-pending` those you may
-reject; `apply --all-approved` the approved ones you may apply. Who may is
-`permissions.denial`, the replay's own rule (unsigned unless `--sign` is
-given, so types requiring signatures are picked only then). `--type`,
-`--category` (patterns), `--customer` and `--below` narrow them.
-
-`--customer-reason` (reject, cancel) is what the customer is told, written as
-`customer-reason:` beside the internal `--reason`, which the customer never sees.
-
-Cancelling an applied adjustment asks for its reversal: when a request of
-its type and amount needs approvals, it is `reversing` until they are given
-(the output says "reversal awaits approval by <role>").
+By id or by selection (`--all-pending`, `--all-approved`, narrowed by `--type`,
+`--category`, `--customer`, `--below`); who may is `permissions.denial`, the
+replay's own rule (`_chosen`). All decisions go in one write through the writer,
+all or nothing unless `--skip-refused`. The manual is README's "Requests and
+decisions".
 """
 
 from __future__ import annotations

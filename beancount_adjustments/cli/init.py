@@ -1,32 +1,10 @@
 """`bean-adjust init`: set up adjustments in an existing ledger, in one command.
 
-    bean-adjust init -f main.beancount --user alice:agent --user bob:manager \\
-        --customer cust_1 --customer acme:vip
-
-It writes `adjustments.beancount` beside the ledger, holding:
-
-- the users (`--user NAME:ROLE[,ROLE]`) and customers (`--customer ID[:TIER]`,
-  tier `standard` by default) given;
-- a starter approval matrix covering every type (`credit:*`, `debit:*`,
-  `billing:*`), in the ledger's operating currency (`--currency`): at or above
-  25 (credits, debits) or 0 (billing) the first approving role given must
-  approve, at or above 1 000 and 10 000 the next ones too, one role per
-  user given (so every level can be filled by a different person);
-- `open` directives for what `create` needs and the ledger lacks: the
-  receivable root (`Assets:Receivable` when the ledger has no open account
-  under `Assets:` whose name says `Receivable`; `--receivable` picks one) and
-  the default offset accounts (`Expenses:Adjustments:Credits`,
-  `Income:Adjustments:Debits`, `Income:Adjustments:Billing`);
-- the Fava extension line.
-
-Everything is dated on the ledger's earliest `open` (or transaction) date, so
-it is in force before any request. To the ledger itself it appends
-`plugin "beancount_adjustments"` (Beancount reads plugins from the top file
-only; with `'receivable'` when the root is not the default; not when the
-ledger already has it) and `include "adjustments.beancount"`, atomically, the
-rest of the file byte for byte as it was. It refuses (one line, exit 1,
-nothing written) to run on a ledger already set up, and refuses anything that
-would not pass `bean-check`. It prints the next two commands to run.
+Builds `adjustments.beancount` (users, customers, a starter approval matrix, the
+accounts `create` needs, the Fava extension line) dated on the ledger's first
+date, appends the plugin and include lines to the ledger, and writes only what
+loads cleanly, atomically under the writer's lock. The manual is README's
+"Setting up a ledger".
 """
 
 from __future__ import annotations

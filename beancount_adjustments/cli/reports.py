@@ -1,27 +1,10 @@
-"""`bean-adjust report`, `export`, `seal` and `keygen`: evidence out of the ledger.
+"""`bean-adjust report | export | seal | keygen`: evidence out of the ledger.
 
-    bean-adjust report summary -f main.beancount --from 2026-01-01 --to 2026-06-30
-    bean-adjust report compliance -f main.beancount --format html -o compliance.html
-    bean-adjust report audit -f main.beancount --customer cust_123 --format csv
-    bean-adjust export -f main.beancount --format jsonl -o adjustments.jsonl
-    bean-adjust seal -f main.beancount --as carol
-    bean-adjust keygen --as bob -o ~/.config/bean-adjust/bob.pem
-
-`report` prints one of the reports of `beancount_adjustments.reports`
-(summary, trends, impact, compliance, audit) as a table, CSV, JSON or a
-self-contained HTML page; `--from/--to` bound the period, `--type` (a type
-or pattern), `--customer` and `--state` narrow it. `export` writes every
-adjustment and event in the stable schema of `beancount_adjustments.reports.export`.
-
-`seal` appends a `custom "adjustment-seal"` directive fixing, by a chained
-hash, every adjustment directive dated up to `--date` (default today); see
-`beancount_adjustments.core.seals` for what it protects. It writes like every
-other tool: to the writer's target file, under its lock, atomically, and it
-refuses to seal over a seal that no longer verifies.
-
-`keygen` creates an Ed25519 key pair for signed approvals: the private key
-goes to `-o FILE` (PEM, mode 0600, never overwritten), and the
-`custom "adjustment-key"` directive to add to the ledger is printed.
+`report` renders `reports.tables` (`reports.renderers`), `export` writes
+`reports.export`, `seal` appends the next `core.seals` seal through the writer,
+and `keygen` makes an Ed25519 key pair (`core.signatures`). The manual is
+README's "Reports, export and seals", with docs/reports.md, docs/export.md and
+docs/seals.md.
 """
 
 from __future__ import annotations

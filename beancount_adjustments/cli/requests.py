@@ -1,32 +1,9 @@
 """`bean-adjust create`: file one adjustment request.
 
-    bean-adjust -f main.beancount create --as alice --type credit:refund \\
-        --customer cust_123 --amount "50.00 USD" --reason "Damaged item" --invoice INV-7
-
-The request moves `--amount` between two accounts, derived by
-`beancount_adjustments.intake.postings.request_postings` (the Python API and Fava's
-`POST create` call the same function):
-
-- the customer's receivable account (`--receivable-account`): by default
-  the one account opened under the plugin's `receivable` root, or among
-  several the one whose name ends with the customer id; else it must be
-  given;
-- the offset account (`--offset-account`), by default per kind:
-  credit: `Expenses:Adjustments:Credits`, debit: `Income:Adjustments:Debits`,
-  billing: `Income:Adjustments:Billing` (it must be opened in the ledger).
-
-`--amount` is read strictly (`beancount_adjustments.core.amounts`): `1,234.56 USD`
-and `1234.56 USD` are read; `40,00 USD` or `1.000,00 USD` are refused as
-ambiguous unless `--decimal-comma` says the comma is the decimal mark; more
-decimals than the currency has (`40.001 USD`) are refused, never rounded. What
-is written is echoed exactly.
-
-A credit lowers what the customer owes, a debit raises it; for a billing
-adjustment a positive amount raises it and a negative one lowers it. The
-command prints the new id and the approvals it needs. `--notes` and
-`--approval-required` are written as `notes:` and `approval-required: TRUE`;
-`--off-statement` and `--aging-from` as `on-statement: FALSE` and `aging-from:`
-(what the customer's statement shows).
+The postings come from `intake.postings.request_postings` (the API and Fava's
+`POST create` use it too), the amount is read by `core.amounts`, and the request
+goes through the writer; the output says the new id and what it needs. The
+manual is README's "Requests and decisions".
 """
 
 from __future__ import annotations

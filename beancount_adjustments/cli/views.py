@@ -1,27 +1,14 @@
-"""`bean-adjust list | queue | show | check`: read the book, change nothing.
+"""`bean-adjust list | queue | show`: read the book, change nothing.
 
-    bean-adjust -f main.beancount list --state pending --type 'credit:*' --json
-    bean-adjust queue --awaiting bob          # what bob may approve now
-    bean-adjust queue --older-than 3          # open for more than 3 days
-    bean-adjust show ADJ-2026-0042
-    bean-adjust check                         # like bean-check, plus a summary
-
-`list` shows every adjustment, `queue` only the open ones (pending,
-approved, or `reversing`: a reversal awaiting approval), oldest first;
-`--awaiting USER` keeps what `permissions.denial` (the replay's rule) lets
-USER approve now, reversals included; overdue ones (past their type's `sla-days`) are
-marked `!`. `show` prints the request, its postings, every event with who,
-when and whether it counted (and whether its digest still matches), what
-is still required and who may give it, and the entries the plugin generated.
-`check` loads the ledger, prints every error as `file:line: message` and
-exits with 1 if there is any.
+`list` and `queue` (the open ones) select with `reports.queries.select`
+(`--awaiting` is `permissions.denial`, the replay's rule) and mark overdue items
+`!` (`queries.is_overdue`); `show` prints one adjustment's whole story. The
+manual is README's "Requests and decisions".
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +16,6 @@ import click
 from beancount.core import data
 from beancount.parser import printer
 
-from beancount_adjustments.beans import loading
-from beancount_adjustments.beans.loading import load_uncached
 from beancount_adjustments.cli.common import (
     Refused,
     emit_json,
@@ -38,17 +23,15 @@ from beancount_adjustments.cli.common import (
     ledger_option,
     load,
     parse_money,
+    problem_line,
     today,
 )
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import OPEN_STATES, Adjustment, Record, State
 from beancount_adjustments.core.policy import Rates
-from beancount_adjustments.plugin import book_of
-from beancount_adjustments.reports import history
 from beancount_adjustments.reports.queries import (
     Filters,
     age_days,
-    counts_by_state,
     customer_name,
     customer_text,
     eligible_approvers,
@@ -261,7 +244,7 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
     if adj.problems:
         echo("problems:")
         for problem in adj.problems:
-            echo(f"  {problem.source.filename}:{problem.source.lineno}: {problem.message}")
+            echo(f"  {problem_line(problem)}")
     generated = _generated(entries, adj.id)
     echo("generated entries:" if generated else "generated entries: none")
     for entry in generated:
@@ -269,137 +252,4 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
             echo(f"  {text_line}")
 
 
-@click.command("check")
-@ledger_option
-@click.option("--since", "since", metavar="REV", default=None,
-              help="Also fail on anything that rewrites what the ledger at git revision "
-                   "REV had decided (see the README: the past is append-only).")
-@click.option("--pre-commit", "pre_commit", is_flag=True,
-              help="With --since: judge uncommitted lines as the commit about to be made "
-                   "(its author is git's user.email), as a pre-commit hook needs.")
-@json_option
-def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> None:
-    """Load the ledger; print its errors like bean-check, then a summary.
-
-    With `--since REV`, also compare with the ledger at git revision REV
-    (`beancount_adjustments.reports.history`) and fail on any rewrite of the past.
-    """
-    repo = None
-    if since is not None:
-        try:
-            repo = history.open_repository(ledger, since, pre_commit=pre_commit)
-        except history.HistoryError as exc:
-            click.echo(f"bean-adjust: check --since {since}: {exc}", err=True)
-            raise click.exceptions.Exit(1) from None
-    entries, errors, options = loading.load_file(str(ledger))
-    book = book_of(options)
-    lines = []
-    for error in errors:
-        source = error.source or {}
-        first, *rest = str(error.message).splitlines() or [""]
-        lines.append(f"{source.get('filename', '<unknown>')}:{source.get('lineno', 0)}: "
-                     f"{first}" + "".join(f"\n  {r}" for r in rest))
-    counts = counts_by_state(book.adjustments.values()) if book else None
-    past = _since(repo, entries, book) if repo is not None else None
-    if as_json:
-        out: dict[str, Any] = {
-            "errors": lines, "adjustments": counts,
-            "warnings": [p.message for p in book.warnings] if book else []}
-        if past is not None:
-            out["since"] = past.json()
-        emit_json(out)
-    else:
-        for line in lines:
-            click.echo(line, err=True)
-        if book is None:
-            click.echo('the ledger does not enable plugin "beancount_adjustments"')
-        else:
-            total = sum(counts.values()) if counts else 0
-            summary = ", ".join(f"{n} {s}" for s, n in (counts or {}).items() if n)
-            click.echo(f"{total} adjustments" + (f": {summary}" if summary else ""))
-            for warning in book.warnings:
-                click.echo(f"warning: {warning.source.filename}:{warning.source.lineno}: "
-                           f"{warning.message}")
-            click.echo(f"{len(errors)} error{'s' if len(errors) != 1 else ''}")
-        if past is not None:
-            past.echo()
-    if errors or (past is not None and past.failures):
-        raise click.exceptions.Exit(1)
-
-
-@dataclass(frozen=True)
-class _Since:
-    """What `check --since` found, for the text and the JSON output."""
-
-    repo: history.Repository
-    findings: list[history.Finding]
-    rev_name: Callable[[str], str]
-    note: str | None
-    """Why nothing was compared (None: it was)."""
-    decided: int = 0
-    new: int = 0
-
-    def summary(self) -> str:
-        rev = f"{self.repo.rev} ({self.repo.sha[:12]})"
-        if self.note is not None:
-            return f"since {rev}: {self.note}"
-        counted = (f"{_plural(self.decided, 'adjustment')} decided at {self.repo.rev}, "
-                   f"{_plural(self.new, 'new decision')}")
-        warnings = sum(1 for f in self.findings if f.warning)
-        if warnings:
-            counted += f"; {_plural(warnings, 'warning')} to look at"
-        if self.failures:
-            return (f"since {rev}: {_plural(len(self.failures), 'finding')}: the past is not "
-                    f"append-only ({counted})")
-        return f"since {rev}: the past is intact ({counted})"
-
-    @property
-    def failures(self) -> list[history.Finding]:
-        """The findings that fail the check (warnings do not)."""
-        return [f for f in self.findings if not f.warning]
-
-    def echo(self) -> None:
-        for finding in self.findings:
-            click.echo(history.format_finding(finding, self.repo.rev, self.rev_name))
-        click.echo(self.summary())
-
-    def json(self) -> dict[str, Any]:
-        return {"rev": self.repo.rev, "commit": self.repo.sha, "compared": self.note is None,
-                "note": self.note, "decided_at_rev": self.decided, "new_decisions": self.new,
-                "findings": [history.finding_json(f, self.rev_name) for f in self.findings],
-                "summary": self.summary()}
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def _load_book(path: Path) -> tuple[list[data.Directive], Book | None]:
-    entries, _errors, options = load_uncached(path)
-    return entries, book_of(options)
-
-
-def _since(repo: history.Repository, entries: list[data.Directive],
-           book: Book | None) -> _Since:
-    old, rev_name = history.snapshot_at(repo, _load_book)
-    if old is None:
-        return _Since(repo, [], rev_name, note=(
-            f"{repo.ledger} did not exist at {repo.rev}, or did not enable the plugin: "
-            f"nothing was decided then, nothing to compare"))
-    decided = sum(1 for a in old.book.adjustments.values() if history.decided(a))
-    if book is None:
-        finding = history.Finding(
-            "plugin-removed", f"the ledger enabled the plugin at {repo.rev} and does not any "
-            f"more: every decision {repo.rev} held would be dropped", str(_ledger_path(repo)), 0)
-        return _Since(repo, [finding], rev_name, note=None, decided=decided)
-    now = history.Snapshot(book=book, entries=entries)
-    findings = history.compare(old, now, rev=repo.rev, commit_of=repo.commits_of)
-    new = len(history.new_events(old.book.facts.events, book.facts.events))
-    return _Since(repo, findings, rev_name, note=None, decided=decided, new=new)
-
-
-def _ledger_path(repo: history.Repository) -> Path:
-    return repo.top / repo.ledger
-
-
-COMMANDS = [list_, queue, show, check]
+COMMANDS = [list_, queue, show]

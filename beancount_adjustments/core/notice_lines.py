@@ -1,19 +1,20 @@
-"""`custom "adjustment-customer-notice"` lines read and checked: the one reading
-`notify` sends by and the plugin checks (so `bean-check` flags a bad line at
-its file:line), with no sending in it.
+"""The lines `notify` sends by, as values: channels (`adjustment-channel`) and
+customer-notice lines (`adjustment-customer-notice`) with the placeholders their
+templates may use. `beans.notify_lines` reads them from the ledger.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from fnmatch import fnmatchcase
 
 from beancount_adjustments.core.models import Source
+from beancount_adjustments.core.policy import pattern_rank
 
-DIRECTIVE = "adjustment-customer-notice"
 KINDS = ("received", "applied", "rejected", "reversed", "withdrawn")
 COMMON = ("id", "amount", "type", "kind", "customer", "name", "date", "reason", "invoice",
           "order")
@@ -25,10 +26,19 @@ PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
     "withdrawn": (*COMMON, "withdrawn"),
 }
 """The placeholders each kind of notice fills; any other is an error at its directive."""
-KEYS = ("title", "body", "enabled")
-USAGE = (f'custom "{DIRECTIVE}" takes a type pattern and the notices it sends '
-         f'({", ".join(KINDS)}, or "*" for all): custom "{DIRECTIVE}" "credit:*" '
-         '"received" "rejected"')
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Channel:
+    """An apprise URL template for a target (`bob`, `role:finance`, `*`, `customer:*`)."""
+
+    target: str
+    url: str
+    source: Source | None = None
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha256(self.url.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -65,39 +75,22 @@ def template_problem(text: str, kinds: Sequence[str]) -> str | None:
     return None
 
 
-def read_line(entry: Any, source: Source) -> tuple[CustomerNotice | None, str | None]:
-    """The line, and what is wrong with it (None: nothing). A line that does not read
-    gives no notice line; one with a bad template gives a line marked `problem`."""
-    meta = getattr(entry, "meta", None) or {}
-    values = [v.value for v in getattr(entry, "values", None) or ()]
-    if len(values) < 2 or not all(isinstance(v, str) and v.strip() for v in values):
-        return None, f"{USAGE}; this line is ignored"
-    pattern, *named = (v.strip() for v in values)
-    kinds = KINDS if named == ["*"] else tuple(dict.fromkeys(named))
-    unknown = [k for k in kinds if k not in KINDS]
-    extra = sorted(k for k in meta if k not in ("filename", "lineno", *KEYS)
-                   and not k.startswith("__"))
-    enabled = meta.get("enabled", True)
-    if unknown or extra or not isinstance(enabled, bool):
-        why = (f"unknown notice {', '.join(map(repr, unknown))}" if unknown else
-               f"unknown key {', '.join(f'`{k}:`' for k in extra)} (it takes `title:`, "
-               "`body:` and `enabled:`)" if extra else "`enabled:` is TRUE or FALSE")
-        return None, f"{why}; {USAGE}; this line is ignored"
-    title, body = meta.get("title"), meta.get("body")
-    problem = None
-    for label, text in (("title", title), ("body", body)):
-        if text is None:
-            continue
-        found = (f"`{label}:` must be a string" if not isinstance(text, str)
-                 else template_problem(text, kinds))
-        if found:
-            problem = f"`{label}:` {found}" if isinstance(text, str) else found
-            break
-    line = CustomerNotice(
-        date=entry.date, pattern=pattern, kinds=kinds, source=source,
-        title=title if isinstance(title, str) else None,
-        body=body if isinstance(body, str) else None, enabled=enabled, problem=problem)
-    if problem is None:
-        return line, None
-    return line, (f"customer notice template for {pattern} ({', '.join(kinds)}): {problem}; "
-                  "these notices are held until it is fixed")
+@dataclass(frozen=True)
+class CustomerSetup:
+    """The customer-notice lines in date order, and the `customer-reason:` texts by
+    the source of the request or event that carries them."""
+
+    notices: tuple[CustomerNotice, ...] = ()
+    reasons: Mapping[Source, str] | None = None
+
+    def chosen(self, adj_type: str, kind: str, date: datetime.date) -> CustomerNotice | None:
+        """The line in force on `date` for this type and kind: the most specific pattern,
+        then the latest line."""
+        best: CustomerNotice | None = None
+        for line in self.notices:
+            if line.date > date:
+                break
+            if kind in line.kinds and fnmatchcase(adj_type, line.pattern) and (
+                    best is None or pattern_rank(line.pattern) >= pattern_rank(best.pattern)):
+                best = line
+        return best

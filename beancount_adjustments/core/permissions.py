@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -63,6 +63,31 @@ class Situation(Protocol):
     def decided_on(self) -> datetime.date | None: ...
 
 
+Bills = Mapping[str, Sequence[tuple[datetime.date, str]]]
+"""Per customer, (date, id) of their invoices in date order."""
+
+
+def bills_by_customer(invoices: Mapping[str, Reference]) -> Bills:
+    """The invoices that bill a customer, by customer. A bill raises what the
+    customer owes: an `invoice-id:` on a transaction that does not is no bill (it
+    releases no hold)."""
+    found: dict[str, list[tuple[datetime.date, str]]] = {}
+    for ref in invoices.values():
+        if ref.customer is not None and ref.amount is not None and ref.amount.number > 0:
+            found.setdefault(ref.customer, []).append((ref.date, ref.id))
+    for dates in found.values():
+        dates.sort()
+    return found
+
+
+@dataclass(slots=True)
+class _BillIndex:
+    """`bills_by_customer`, made on first use: reading every invoice costs a load
+    that no `hold-until-billed` type asks for."""
+
+    bills: Bills | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Rules:
     """What the rule reads besides the adjustment: who holds what, rows, prices."""
@@ -72,8 +97,7 @@ class Rules:
     matrix: Matrix
     invoices: Mapping[str, Reference] = field(default_factory=dict)
     _roles: dict[int, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
-    _billed: dict[str, list[tuple[datetime.date, str]]] = field(
-        default_factory=dict, compare=False, repr=False)
+    _bills: _BillIndex = field(default_factory=_BillIndex, compare=False, repr=False)
 
     def approver_roles(self, date: datetime.date) -> frozenset[str]:
         """Every role some approval row in force on `date` names."""
@@ -84,20 +108,11 @@ class Rules:
             found = self._roles[id(rows)] = frozenset(r for row in rows for r in row.roles)
         return found
 
-    def invoices_of(self, customer: str) -> list[tuple[datetime.date, str]]:
-        """(date, id) of the customer's invoices in date order (indexed on first use)."""
-        index = self._billed
-        if not index and self.invoices:
-            for ref in self.invoices.values():
-                # A bill raises what the customer owes: an `invoice-id:` on a
-                # transaction that does not is no bill (it releases no hold).
-                if (ref.customer is not None and ref.amount is not None
-                        and ref.amount.number > 0):
-                    index.setdefault(ref.customer, []).append((ref.date, ref.id))
-            for dates in index.values():
-                dates.sort()
-            index.setdefault("", [])  # indexed, even when no invoice names a customer
-        return index.get(customer, [])
+    def invoices_of(self, customer: str) -> Sequence[tuple[datetime.date, str]]:
+        """(date, id) of the customer's bills in date order (`bills_by_customer`)."""
+        if self._bills.bills is None:
+            self._bills.bills = bills_by_customer(self.invoices)
+        return self._bills.bills.get(customer, ())
 
 
 def held_until_billed(rules: Rules, situation: Situation, date: datetime.date,
@@ -211,5 +226,5 @@ def _approve(rules: Rules, situation: Situation, by: str, date: datetime.date, *
     if situation.signatures_required and not signed:
         return Denial("unsigned-approval",
                       "approvals of this type must be signed (policy `signatures: "
-                      "\"required\"`); approve with the CLI's --sign-with KEYFILE.")
+                      "\"required\"`); approve with the CLI's --sign KEYFILE.")
     return None

@@ -1,60 +1,10 @@
-"""Seals: tamper-evidence for the adjustments already recorded.
+"""Seals: tamper-evidence for the adjustment directives already recorded.
 
-A seal is a directive that fixes, by a hash, everything the ledger says
-about adjustments up to its date::
-
-    2026-11-30 custom "adjustment-seal" "9c1e...64 hex..."
-      by: "carol"
-      count: 1234
-      fingerprints: "a1b2c3d4e5f6..."
-
-Write one with ``bean-adjust seal -f main.beancount --as carol`` (``--date``
-defaults to today). From then on, every load of the ledger (bean-check,
-Fava, every ``bean-adjust`` command) recomputes the hash and reports an
-error ``[seal-broken]`` at the first entry that differs from what was
-sealed: changed, deleted, added to a sealed day, or moved.
-
-What a seal covers
-------------------
-
-Every adjustment directive dated on or before the seal's date, in the order
-the replay reads them (by date; on one day requests, then events in ledger
-order, then the other directives): requests (id, date, the content digest
-of `digest.request_digest` (type, customer, reason, postings) and also
-requested-by, category, payee, narration, invoice, order, ticket,
-document, effective, risk and external-id), events (id, action, date, by,
-reason, comment, at, digest, effective, signature), users, customers,
-approval rows, per-type policies, period locks and signing keys.
-
-Seals chain: a seal's hash is SHA-256 over the previous seal's hash (as
-written in the ledger) and the hashes of the entries dated after the
-previous seal's date and on or before its own. ``count:`` is how many
-entries are sealed in all up to the seal's date. ``fingerprints:`` holds
-the first 6 hex digits of each entry's hash in the seal's span, which is
-how the error can name the first entry that differs (the full hash is what
-proves integrity; the fingerprints only locate).
-
-What seals protect, and what they do not
-----------------------------------------
-
-- They make any later edit, deletion, insertion or reordering of a sealed
-  adjustment directive visible at the next load, with the entry named, even
-  if the edit keeps the ledger otherwise valid (a changed amount that was
-  approved, a changed approver, a back-dated approval, a swapped key).
-- Formatting, comments, blank lines, moving an entry to another file or
-  line without changing the replay order, and ordinary (non-adjustment)
-  transactions are not covered.
-- They are not signatures: anyone who can edit the file can recompute and
-  rewrite the seals, or delete the last seal. Seals are evidence only
-  together with a copy of a seal's hash kept elsewhere (git history,
-  a ticket, an e-mail to the auditor, a signed tag): compare that copy with
-  the hash in the ledger. For who-approved-what that a forger cannot
-  recompute, use signed approvals (`signatures`).
-- A directive that cannot be read (malformed) is not an adjustment fact and
-  is not sealed; the plugin reports it separately.
-- Entries dated after the last seal are free to change until the next seal.
-  A decision dated on a day already sealed breaks the seal: seal at the end
-  of the day, or seal with ``--date`` set to yesterday.
+`sealed_items` lists what a seal covers (every adjustment directive, in replay
+order, each hashed); `chain` links a seal to the previous one; `verify_seals`
+recomputes every seal at load and places a `seal-broken` at the first entry
+that differs (by the seal's `fingerprints:`); `next_seal` and `render_seal` make
+the next one. What a seal covers and what it does not: docs/seals.md.
 """
 
 from __future__ import annotations

@@ -1,42 +1,9 @@
-"""Signed approvals: an approval that proves who gave it.
+"""Signed approvals: Ed25519 keys (`adjustment-key`, effective-dated by user) and
+signatures over one decision (`message`: id, action, by, date, digest).
 
-Each user who signs registers an Ed25519 public key in the ledger::
-
-    2026-01-01 custom "adjustment-key" "bob" "3q2+7w...base64...="
-
-Create a key pair with ``bean-adjust keygen --as bob -o ~/.bob-adjust.pem``:
-it writes the private key (PEM, mode 0600, never into the ledger) and prints
-the directive to add. Keys are effective-dated like users: for an event on
-day D, the user's key lines carrying the latest date on or before D count
-(several on that day: any of them); a later line replaces earlier keys, so
-rotating a key is adding a new line.
-
-A signature covers exactly one decision: the adjustment id, the action,
-who (``by``), the event's date and the digest of the request's content
-(the event's ``digest:``, or the request's current digest when the event
-carries none). It is written on the event as ``signature:`` (base64)::
-
-    2026-11-21 custom "adjustment" "ADJ-2026-0042" "approve"
-      by: "bob"
-      digest: "3f9a..."
-      signature: "kq3...=="
-
-A policy makes signatures mandatory for matching types::
-
-    2026-01-01 custom "adjustment-policy" "credit:*"
-      signatures: "required"        ; or "optional" (the default)
-
-Where they are required, an approval without a signature does not count
-(error ``unsigned-approval`` at the event). Wherever it appears, a signature
-that does not verify with the approver's registered key on that day (forged,
-copied from another decision, made for other content or another date, or no
-key registered) makes the approval not count (error ``bad-signature``).
-
-Signing in code::
-
-    from beancount_adjustments.core.signatures import sign_event
-    signature = sign_event("bob.pem", "ADJ-2026-0042", "approve", "bob",
-                           datetime.date(2026, 11, 21), adj.digest)
+`sign_event` and `sign_with` sign, `verify` checks, `KeyRing` holds the keys in
+force per user and day, and `signature_refusal` is the replay's verdict on an
+event. The user's side (keys, rotation, policies): docs/seals.md.
 """
 
 from __future__ import annotations

@@ -201,18 +201,11 @@ def _invoices_and_payments(rng: random.Random, ledger: Ledger, customers: Sequen
         net = customer.monthly
         if rng.random() < 0.15:  # usage overage
             net += rng.randrange(1_000, max(1_100, customer.monthly // 4))
-        tax = net * customer.tax_rate // 10_000
-        total = net + tax
-        cur = customer.currency
-        text = (f'{day.isoformat()} * "{customer.name}" "Subscription {day:%B %Y}"\n'
-                f'  invoice-id: "{iid}"\n  customer: "{customer.cid}"\n'
-                + posting(RECEIVABLE, total, cur) + posting("Income:Subscriptions", -net, cur))
-        if tax:
-            text += posting(TAX, -tax, cur)
-            key = day.year * 12 + day.month
-            tax_by_month[key] = tax_by_month.get(key, 0) + tax
-        ledger.add(day, text, txn=True)
-        invoices.append(Ref(iid, customer.cid, day, total, cur, tax, total))
+        invoice = _sale(ledger, customer, day, narration=f"Subscription {day:%B %Y}",
+                        key="invoice-id", ref_id=iid, net=net, income="Income:Subscriptions",
+                        tax_by_month=tax_by_month)
+        invoices.append(invoice)
+        total, cur = invoice.amount, invoice.currency
         if rng.random() < 0.94:
             paid = day + datetime.timedelta(days=rng.choice((3, 7, 10, 14, 14, 21, 30, 45)))
             if paid <= end:
@@ -255,21 +248,29 @@ def _orders(rng: random.Random, ledger: Ledger, customers: Sequence[Customer],
         counters[day.year] = counters.get(day.year, 0) + 1
         oid = f"ORD-{day.year}-{counters[day.year]:04d}"
         net = rng.randrange(2_000, 60_000 if customer.tier == "standard" else 400_000)
-        tax = net * customer.tax_rate // 10_000
-        total = net + tax
-        cur = customer.currency
         item = rng.choice(("Onboarding package", "Extra seats", "Data import service",
                            "Training workshop", "Hardware sensor kit", "Premium support"))
-        text = (f'{day.isoformat()} * "{customer.name}" "{item}"\n'
-                f'  order-id: "{oid}"\n  customer: "{customer.cid}"\n'
-                + posting(RECEIVABLE, total, cur) + posting("Income:Sales", -net, cur))
-        if tax:
-            text += posting(TAX, -tax, cur)
-            key = day.year * 12 + day.month
-            tax_by_month[key] = tax_by_month.get(key, 0) + tax
-        ledger.add(day, text, txn=True)
-        orders.append(Ref(oid, customer.cid, day, total, cur, tax, total))
+        orders.append(_sale(ledger, customer, day, narration=item, key="order-id", ref_id=oid,
+                            net=net, income="Income:Sales", tax_by_month=tax_by_month))
     return orders
+
+
+def _sale(ledger: Ledger, customer: Customer, day: datetime.date, *, narration: str, key: str,
+          ref_id: str, net: int, income: str, tax_by_month: dict[int, int]) -> Ref:
+    """An invoice or order (`key` is `invoice-id` or `order-id`) of `net` plus the
+    customer's sales tax, booked on `day`; its tax counts toward that month's remittance."""
+    tax = net * customer.tax_rate // 10_000
+    total = net + tax
+    cur = customer.currency
+    text = (f'{day.isoformat()} * "{customer.name}" "{narration}"\n'
+            f'  {key}: "{ref_id}"\n  customer: "{customer.cid}"\n'
+            + posting(RECEIVABLE, total, cur) + posting(income, -net, cur))
+    if tax:
+        text += posting(TAX, -tax, cur)
+        month = day.year * 12 + day.month
+        tax_by_month[month] = tax_by_month.get(month, 0) + tax
+    ledger.add(day, text, txn=True)
+    return Ref(ref_id, customer.cid, day, total, cur, tax, total)
 
 
 def _expenses(rng: random.Random, ledger: Ledger, start: datetime.date, span: int,

@@ -1,70 +1,13 @@
-"""Rule-based automation: requests the ledger's rules call for, each created once.
+"""Rule-based automation: the requests the ledger's `adjustment-rule`s call for.
 
-    bean-adjust automate -f main.beancount --through 2026-11-30 --as alice [--dry-run]
-
-A rule is a directive; the requests it creates are ordinary requests filed
-by `--as USER` through the writer, and go through approval like any other.
-Each occurrence has a deterministic `external-id` (`<rule>:<what>`), so a
-rerun writes nothing new: occurrences already in the ledger are skipped,
-and the writer refuses a second request with the same `external-id`.
-Occurrences are dated on the day they fall due (never after `--through`)
-and never before the rule's own date.
-
-Late fees on unpaid invoices
-----------------------------
-
-    2026-01-01 custom "adjustment-rule" "late-fee" "late-fee"
-      days: 30                    ; grace after the due date (default 30)
-      amount: 25.00 USD           ; or `percent: 1.5` of the invoice amount
-      account: "Income:Fees"      ; the income side (required)
-      type: "debit:fee"           ; default
-
-Invoices are transactions with `invoice-id:` and a `due:` date. A payment
-is any other transaction carrying `invoice: "INV-..."` metadata: what it
-moves on the receivable accounts counts against that invoice, and so do
-applied adjustments naming the invoice (until reversed). An invoice still
-owing anything `days` after its due date gets one late fee, dated that day,
-on the invoice's receivable account, with `invoice:` set. External id:
-`<rule>:<invoice id>`.
-
-Service credits for support tickets that breach their SLA
----------------------------------------------------------
-
-    2026-01-01 custom "adjustment-rule" "sla-credit" "sla-credit"
-      tickets: "tickets.csv"      ; relative to the file holding the rule
-      amount: 10.00 USD
-      account: "Expenses:Service-Credits"
-      receivable: "Assets:Receivable:Customers"
-      type: "credit:account"      ; default
-
-The feed is a CSV file with a header and the columns `id`, `customer`,
-`opened`, `resolved` (empty while open) and `sla-hours`; times are ISO 8601
-(`2026-03-01T09:00:00`, or a date). A ticket breaches when it was resolved
-later than `sla-hours` after it was opened, or is still open past that
-moment on the `--through` day. It gets one credit dated the day the SLA ran
-out, with `ticket:` set. External id: `<rule>:<ticket id>`.
-
-Loyalty credits every N months for a tier
------------------------------------------
-
-    2026-01-01 custom "adjustment-rule" "vip-loyalty" "loyalty"
-      tier: "vip"
-      months: 3
-      amount: 20.00 USD
-      account: "Expenses:Loyalty"
-      receivable: "Assets:Receivable:Customers"
-      type: "credit:account"      ; default
-
-Every `months` months after the rule's date, each customer holding the tier
-on that day and on the previous one (the rule's date for the first) gets a
-credit. External id: `<rule>:<customer>:<date>`.
-
-Every rule also takes `reason:` and `category:` (defaults per kind).
+`read_rules` reads the rules, `due_in` works out each kind's occurrences (late
+fees on unpaid invoices, service credits for tickets past their SLA from a CSV
+feed, loyalty credits for a tier), each keyed by a deterministic `external-id`
+so a rerun writes nothing new. The keys of every kind are in docs/automation.md.
 """
 
 from __future__ import annotations
 
-import calendar
 import csv
 import datetime
 from collections.abc import Iterable, Sequence
@@ -76,6 +19,7 @@ from typing import Any
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import Money, State, is_under, receivable_totals
+from beancount_adjustments.intake.schedules import add_months
 from beancount_adjustments.writer import NewRequest
 
 RULE = "adjustment-rule"
@@ -225,12 +169,6 @@ def outstanding(invoice: Invoice, book: Book, on: datetime.date) -> Decimal | No
         totals = receivable_totals(adj.request.postings, book.settings.receivable)
         left += totals.get(invoice.amount.currency, Decimal(0))
     return left
-
-
-def add_months(date: datetime.date, months: int) -> datetime.date:
-    index = date.month - 1 + months
-    year, month = date.year + index // 12, index % 12 + 1
-    return datetime.date(year, month, min(date.day, calendar.monthrange(year, month)[1]))
 
 
 def _request(rule: Rule, *, customer: str, date: datetime.date, number: Decimal,

@@ -1,49 +1,9 @@
 """Amount calculators: how a template turns its parameters into postings.
 
-A template either names a fixed `amount:` or a `calculator:`. A calculator
-is any function that takes a `CalcInput` and returns the request's postings
-as `(account, number, currency)` tuples::
-
-    from decimal import Decimal
-    from beancount_adjustments.intake.calculators import CalcInput, CalculatorError, Postings
-
-    def split(inp: CalcInput) -> Postings:
-        gross = inp.money("gross")              # "119.00 USD", or 119.00 with `currency:`
-        rate = inp.decimal("rate")              # percent
-        ...
-        return [(inp.receivable_account, inp.direction * gross.number, gross.currency), ...]
-
-The postings must balance (they are checked, like the rest of the request,
-by the writer against the plugin's rules). `inp.direction` is the sign of
-the posting on the customer's (receivable) account: -1 for a credit (it
-lowers what the customer owes), +1 for a debit, and for a `billing:` type
-the template's `direction:` (`"lower"`, the default, or `"raise"`).
-Raise `CalculatorError("what is wrong and how to fix it")` for bad input;
-the CLI prints the message and writes nothing.
-
-Built-in calculators, named in a template as `calculator: "NAME"`:
-
-- `fixed`: the parameter `amount` (the template's `amount: 15.00 USD`, or
-  `--param amount=15.00` with `currency`), written positive, to the
-  receivable account, the opposite to `offset-account`.
-- `percent-of-invoice`: `percent` % of the invoice's amount (the ledger's
-  transaction with that `invoice-id:`; pass `--invoice`), receivable
-  against `offset-account`. A discount, a late fee, a rebate.
-- `price-correction`: `quantity` x (`correct-price` - `billed-price`) in
-  `currency` (default: the invoice's): what the customer owes changes by
-  that much, so it is negative (a refund) when the customer was
-  overcharged. The type must allow that direction (`billing:` allows both).
-
-Amounts are rounded half-up to `precision` decimal places (default 2).
-
-Third-party calculators are named by dotted path, `module:function` or
-`module.function` (for example `calculator: "plugins.tax_inclusive:split"`,
-see `plugins/tax_inclusive.py`). Before importing one, the directory of the
-ledger file and the current directory are put on `sys.path`, so a
-`plugins/` package next to the ledger (or in the directory you run
-`bean-adjust` from) is found without installing anything. Register your own
-under a short name with `@register("name")` in a module that is imported
-before use.
+A calculator takes a `CalcInput` and returns `Postings`; the built-ins (`fixed`,
+`percent-of-invoice`, `price-correction`) are registered by name (`register`),
+others are loaded by dotted name from beside the ledger (`get`). How to write
+one, and what each built-in computes: docs/templates.md.
 """
 
 from __future__ import annotations
@@ -51,7 +11,7 @@ from __future__ import annotations
 import datetime
 import importlib
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -203,6 +163,20 @@ def param_value(value: Any) -> ParamValue | None:
         return value
     return None
 
+
+def params_of(meta: Mapping[str, Any],
+              fields: Collection[str]) -> tuple[dict[str, ParamValue], str | None]:
+    """The calculator parameters of a directive's metadata (every key but `fields`,
+    `filename` and `lineno`), and what is wrong with the first unusable one."""
+    params: dict[str, ParamValue] = {}
+    for key, raw in meta.items():
+        if key in fields or key in ("filename", "lineno"):
+            continue
+        value = param_value(raw)
+        if value is None:
+            return params, f"`{key}:` has a value of an unusable type ({raw!r})."
+        params[key] = value
+    return params, None
 
 
 Calculator = Callable[[CalcInput], Postings]

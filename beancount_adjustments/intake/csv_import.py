@@ -1,121 +1,35 @@
-"""CSV import: many adjustment requests from one spreadsheet, all or nothing.
+"""CSV import: the rows of a file checked against the ledger, then written in one write.
 
-    bean-adjust import -f main.beancount --as alice adjustments.csv --dry-run
-    bean-adjust import -f main.beancount --as alice adjustments.csv
-
-The first line names the columns (in any order; case and `_`/`-` do not
-matter). One request per following line:
-
-- `type` (required): `credit:refund`, `debit:fee`, `billing:discount`, ...;
-  a known type, or one the ledger already uses.
-- `customer` (required): a customer the ledger knows on the row's date, by id
-  or by name (the id is written).
-- `amount` (required): a positive number for a credit or a debit, whose
-  type gives the direction (a credit lowers what the customer owes, a debit
-  raises it). A billing adjustment, which may go either way, gives the
-  change to what the customer owes: `-10.00` lowers it, `10.00` raises it.
-  Read strictly, as `bean-adjust create --amount` reads it
-  (`beancount_adjustments.core.amounts`): `1234.50` and `1,234.50` are fine;
-  `40,00` and `1.000,00` are refused as ambiguous unless the import is run
-  with `--decimal-comma` (`decimal_comma=True`), which reads every amount of
-  the file with a decimal comma (`1.234,50`; the file stays comma-separated,
-  so quote such cells: `"1.234,50"`); more decimals than the
-  currency has (`40.001 USD`) are refused, never rounded; more than 15
-  digits before the point are refused.
-- `currency` (required): `USD`; may be left empty when `amount` reads
-  `50.00 USD`.
-- `reason` (required): why.
-- `external-id` (required): the row's id in the system it comes from; what
-  makes importing the same file twice harmless.
-- `offset-account`: the account on the other side (`Income:Sales:Returns`);
-  default `--offset-account`, else the per-kind default of `bean-adjust
-  create` (`Expenses:Adjustments:Credits`, `Income:Adjustments:Debits`,
-  `Income:Adjustments:Billing`), which must be opened.
-- `receivable-account`: the customer's account; default
-  `--receivable-account`, else the only open account under the plugin's
-  `receivable` root, or among several the one named after the customer.
-- `requested-by`: default `--as`.
-- `id`: the request's id; default the next free one (`ADJ-2026-0043`).
-- `date`: the request's date (`2026-11-20`); default today.
-- `category`, `invoice`, `order`, `ticket`, `document`, `effective`, `risk`,
-  `payee`, `narration`: as in the ledger syntax (README, "Ledger syntax").
-- `on-statement` (`TRUE` or `FALSE`, empty: `TRUE`) and `aging-from` (a date):
-  what the customer's statement shows, written as `on-statement: FALSE` and
-  `aging-from:`.
-
-Unknown columns are refused (a misspelt `extrenal-id` would otherwise
-silently lose idempotence). A UTF-8 byte-order mark is fine; blank lines are
-skipped.
-
-How it goes:
-
-1. Every row is checked before anything is written: the columns parse, the
-   type, customer, requester and accounts exist on the row's date, the
-   amount goes the way the type says, invoices and orders exist, no
-   external id appears twice in the file; then the writer judges all the
-   requests together against the book with the plugin's own rules (approval
-   matrix, documents, invoice limits, ...).
-2. If any row is bad nothing is written; every bad row is listed as
-   `line N: reason` and the command exits with status 1.
-3. Rows whose `external-id` is already in the ledger (a request with that
-   `external-id:`) are skipped and counted, so importing the same file
-   again writes nothing, and a file that grew since the last import adds
-   only its new rows.
-4. All the new requests are appended in one write (one lock, one atomic
-   replace), and the command prints how many it wrote, where, and their ids.
-
-`--dry-run` does all the checks, prints what would be written, and writes
-nothing.
+`plan_import` checks every row (`csv_rows` reads them) and builds the requests;
+`import_csv` writes them through the writer, or nothing when any row is bad, and
+skips rows whose `external-id` the ledger already holds. The column reference is
+docs/csv-import.md.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 from beancount_adjustments import writer
 from beancount_adjustments.beans.rules import CATEGORY_RE, TYPE_RE
-from beancount_adjustments.core.amounts import AmountError, parse_money
 from beancount_adjustments.core.customers import CustomerError, customer_id
 from beancount_adjustments.core.models import Kind, is_under
 from beancount_adjustments.core.policy import known_names
+from beancount_adjustments.intake.csv_rows import (
+    META_COLUMNS,
+    REQUIRED,
+    Row,
+    RowError,
+    read_rows,
+    row_amount,
+)
 from beancount_adjustments.intake.templates import LedgerContext
 from beancount_adjustments.writer import NewRequest, Refusal, WriteRefused, WriteResult
 
-__all__ = [
-    "COLUMNS",
-    "ImportPlan",
-    "RowError",
-    "import_csv",
-    "plan_import",
-    "preview_requests",
-    "read_rows",
-]
-
-REQUIRED = ("type", "customer", "amount", "currency", "reason", "external-id")
-OPTIONAL = ("id", "category", "invoice", "order", "ticket", "document", "date", "effective",
-            "offset-account", "receivable-account", "requested-by", "risk", "payee",
-            "narration", "on-statement", "aging-from")
-COLUMNS = REQUIRED + OPTIONAL
-META_COLUMNS = ("invoice", "order", "ticket", "document", "effective", "risk", "external-id",
-                "aging-from")
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    """The row's line in the CSV file (the header is line 1; 0: the whole file)."""
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
-
+__all__ = ["ImportPlan", "ImportResult", "import_csv", "plan_import", "preview_requests"]
 
 @dataclass
 class ImportPlan:
@@ -143,96 +57,6 @@ class ImportPlan:
         return out
 
 
-def _key(name: str) -> str:
-    return name.strip().lower().replace("_", "-").replace(" ", "-")
-
-
-def read_rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
-    """(line, {column: value}) for every non-blank row, and header problems."""
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except StopIteration:
-        return [], [RowError(0, "the file is empty; the first line must name the columns")]
-    except csv.Error as exc:
-        return [], [RowError(1, f"the header cannot be read as CSV ({exc})")]
-    names = [_key(h) for h in header]
-    errors = []
-    unknown = [h for h, n in zip(header, names, strict=True) if n and n not in COLUMNS]
-    if unknown:
-        errors.append(RowError(1, f"unknown column(s) {', '.join(map(repr, unknown))}; the "
-                                  f"columns are {', '.join(COLUMNS)}"))
-    twice = sorted({n for n in names if n and names.count(n) > 1})
-    if twice:
-        errors.append(RowError(1, f"column(s) {', '.join(twice)} appear more than once"))
-    missing = [c for c in REQUIRED if c not in names]
-    if missing:
-        errors.append(RowError(1, f"missing column(s) {', '.join(missing)}"))
-    if errors:
-        return [], errors
-    rows = []
-    line = reader.line_num + 1
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(RowError(line, f"cannot be read as CSV ({exc})"))
-            break
-        # line_num counts physical lines, so a quoted field spanning lines
-        # still leaves `line` at the row's first line.
-        if any(v.strip() for v in values):
-            if len(values) > len(names):
-                errors.append(RowError(line, f"{len(values)} fields, but the header names "
-                                             f"{len(names)} columns"))
-            else:
-                rows.append((line, {n: v.strip() for n, v in zip(names, values, strict=False)
-                                    if n}))
-        line = reader.line_num + 1
-    return rows, errors
-
-
-@dataclass
-class _Row:
-    line: int
-    values: dict[str, str]
-    problems: list[str] = field(default_factory=list)
-
-    def get(self, key: str) -> str:
-        return self.values.get(key, "")
-
-    def date(self, key: str) -> datetime.date | None:
-        text = self.get(key)
-        if not text:
-            return None
-        try:
-            return datetime.date.fromisoformat(text)
-        except ValueError:
-            self.problems.append(f"{key} {text!r} is not a date (2026-11-20)")
-            return None
-
-
-def _amount(row: _Row, decimal_comma: bool = False) -> tuple[Decimal, str] | None:
-    text, currency = row.get("amount"), row.get("currency")
-    parts = text.split()
-    if len(parts) == 2 and not re.match(r"^[\d.,+-]+$", parts[1]):
-        if currency and currency != parts[1]:
-            row.problems.append(f"amount {text!r} is in {parts[1]}, but currency says "
-                                f"{currency}")
-            return None
-        text, currency = parts
-    if not currency:
-        row.problems.append("currency is empty")
-        return None
-    try:
-        money = parse_money(text, currency=currency, decimal_comma=decimal_comma)
-    except AmountError as exc:
-        row.problems.append(f"amount {exc}")
-        return None
-    return money.number, money.currency
-
-
 def plan_import(ctx: LedgerContext, rows: Sequence[tuple[int, dict[str, str]]], *,
                 user: str | None, today: datetime.date, offset_account: str | None = None,
                 receivable_account: str | None = None,
@@ -246,7 +70,7 @@ def plan_import(ctx: LedgerContext, rows: Sequence[tuple[int, dict[str, str]]], 
     seen: dict[str, int] = {}
     root = book.settings.receivable
     for line, values in rows:
-        row = _Row(line, values)
+        row = Row(line, values)
         request = _request(ctx, row, user=user, today=today,
                            offset_default=offset_account, offset_by_kind=offset_by_kind or {},
                            receivable_default=receivable_account, root=root,
@@ -268,7 +92,7 @@ def plan_import(ctx: LedgerContext, rows: Sequence[tuple[int, dict[str, str]]], 
     return plan
 
 
-def _request(ctx: LedgerContext, row: _Row, *, user: str | None, today: datetime.date,
+def _request(ctx: LedgerContext, row: Row, *, user: str | None, today: datetime.date,
              offset_default: str | None,
              offset_by_kind: Mapping[Kind, str], receivable_default: str | None,
              root: str, decimal_comma: bool = False) -> NewRequest | None:
@@ -333,7 +157,7 @@ def _request(ctx: LedgerContext, row: _Row, *, user: str | None, today: datetime
         problem = ctx.account_problem(account, date) if account else None
         if problem:
             row.problems.append(problem)
-    amount = _amount(row, decimal_comma)
+    amount = row_amount(row, decimal_comma)
     if amount is not None:
         number = amount[0]
         if number == 0:

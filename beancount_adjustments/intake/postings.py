@@ -1,19 +1,11 @@
-"""The postings of a new request: the one derivation `bean-adjust create` and `api.create` use.
+"""The postings of a new request: the one derivation `bean-adjust create`, `api.create`
+and Fava's form use.
 
-A request moves its amount between two accounts:
-
-- the customer's receivable account: the one given, else the one account
-  opened under the plugin's `receivable` root, or among several the one
-  whose last component is the customer id (case-insensitive); else the
-  caller must name it;
-- the offset account: the one given, else per kind `DEFAULT_OFFSET`
-  (credit: `Expenses:Adjustments:Credits`, debit: `Income:Adjustments:Debits`,
-  billing: `Income:Adjustments:Billing`); it must be opened in the ledger
-  (the writer refuses it otherwise).
-
-A credit lowers what the customer owes and a debit raises it, so both are
-given as positive amounts; a billing adjustment raises it when positive and
-lowers it when negative.
+The amount moves between the customer's receivable account (given, else the one
+open under the `receivable` root, or among several the one named after the
+customer) and the offset account (given, else `DEFAULT_OFFSET` for the kind),
+signed by the kind: a credit lowers what the customer owes, a debit raises it, a
+billing adjustment by its own sign (README, "Requests and decisions").
 """
 
 from __future__ import annotations

@@ -1,33 +1,9 @@
 """Adjustment schedules: a template applied to customers on a calendar.
 
-```beancount
-2026-01-01 custom "adjustment-schedule" "monthly-loyalty" "loyalty-credit"
-  customers: "cust_001,cust_002"     ; or tier: "vip" (every customer of that tier on the day)
-  every: "month"                     ; day | week | month | quarter | year
-  interval: 2                        ; optional: every 2nd month
-  start: 2026-02-01                  ; optional: the directive's date by default
-  end: 2026-12-31                    ; optional: open-ended without it
-  requested-by: "alice"              ; optional: a declared user; else `--as`
-```
-
-The two values are the schedule's name and the template it uses (see
-`templates`). Any other metadata (`amount: 10.00 USD`, `percent: 5`) is a
-template parameter for every occurrence.
-
-`bean-adjust run-schedules --through 2026-06-30` creates a request for every
-occurrence on or before that day and every customer, dated at the occurrence,
-that is not in the ledger yet. Each carries a deterministic
-`external-id: "schedule:NAME:CUSTOMER:DATE"` (and `schedule: "NAME"`), and
-occurrences whose external id is already in the ledger are skipped, so the
-command can run daily from cron or CI: a rerun writes nothing, a missed day
-is caught up on the next run.
-
-Occurrences fall on the start date and every `interval` units after it.
-Months keep the start's day and clamp to the month's end (a schedule
-starting on January 31 runs on February 28, March 31, April 30, ...);
-a quarter is three months, a year twelve. A later line with the same name
-replaces the schedule (for example to set an `end:`); requests already
-created stay as they are.
+`read_schedules` reads the `adjustment-schedule` lines (the latest of each name),
+`occurrences` the dates one falls on (months clamped to their end, always counted
+from the start), `due` what is not yet in the ledger, by the deterministic
+external id `schedule:NAME:CUSTOMER:DATE`. The keys are in docs/templates.md.
 """
 
 from __future__ import annotations
@@ -44,7 +20,7 @@ from beancount.core import data
 from beancount_adjustments.beans.metadata import source_of
 from beancount_adjustments.core.models import Problem, Source
 from beancount_adjustments.core.policy import Directory
-from beancount_adjustments.intake.calculators import ParamValue, param_value
+from beancount_adjustments.intake.calculators import ParamValue, params_of
 
 __all__ = [
     "SCHEDULE",
@@ -229,15 +205,10 @@ def _read(entry: data.Custom, problems: list[Problem]) -> Schedule | None:
                                      or not requested_by.strip()):
         problem(f"{what}: `requested-by:` must be a user name.")
         return None
-    params: dict[str, ParamValue] = {}
-    for key, raw in meta.items():
-        if key in FIELDS or key in ("filename", "lineno"):
-            continue
-        value = param_value(raw)
-        if value is None:
-            problem(f"{what}: `{key}:` has a value of an unusable type ({raw!r}).")
-            return None
-        params[key] = value
+    params, unusable = params_of(meta, FIELDS)
+    if unusable is not None:
+        problem(f"{what}: {unusable}")
+        return None
     return Schedule(name=name, template=template, date=entry.date, every=every,
                     interval=int(interval), start=start, end=end, customers=customers,
                     tier=tier.strip() if isinstance(tier, str) else None,

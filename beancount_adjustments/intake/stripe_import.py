@@ -1,48 +1,9 @@
 """A beangulp importer: Stripe refunds and disputes as adjustment requests.
 
-Stripe's dashboard exports refunds and disputes as CSV. This importer reads
-one such file (or a file mixing both) and produces one adjustment request
-per refund or dispute, ready to append to the ledger:
-
-- a refund (id ``re_...``) becomes a ``credit:refund``: the customer owes
-  less (the receivable is credited, ``refund_account`` debited);
-- a dispute (id ``dp_...`` or ``du_...``) becomes a ``debit:chargeback``:
-  the customer owes the disputed amount again (the receivable is debited,
-  ``chargeback_account`` credited).
-
-Each request carries ``external-id:`` = the Stripe id. Ids already present
-as ``external-id:`` in the existing ledger (and repeats inside the file)
-are skipped, so importing the same export twice adds nothing. Refunds whose
-status is ``failed`` or ``canceled`` and disputes whose status is ``won``,
-``warning_closed`` or ``charge_refunded`` are skipped (no money moved).
-
-Columns (names matched case-insensitively; Stripe's own export names work):
-
-==============  =====================================================
-id              the Stripe id (``re_``, ``dp_`` or ``du_`` prefix)
-Type            optional: ``refund`` or ``dispute`` (else from the id)
-Created (UTC)   ``2026-02-10 14:03:22`` or ``2026-02-10``
-Amount          in major units, ``50.00``
-Currency        ``usd``
-Customer ID     Stripe customer id; mapped through ``customers``
-Charge ID       written as ``stripe-charge:``
-Reason          written as the request's reason (a default otherwise)
-Status          see above
-==============  =====================================================
-
-Use it in a beangulp import script::
-
-    from beangulp import Ingest
-    from beancount_adjustments.intake.stripe_import import StripeImporter
-
-    importers = [StripeImporter(requested_by="alice",
-                                customers={"cus_Nf3": "cust_123"},
-                                chargeback_account="Assets:Clearing:Chargebacks")]
-    if __name__ == "__main__":
-        Ingest(importers)()
-
-then ``python import.py extract exports/ -e main.beancount >> adjustments.beancount``.
-The request ids are ``<id_prefix>-<stripe id>`` (``ADJ-re_3Mtw...``).
+`StripeImporter` reads a Stripe CSV export (refunds `re_...` become
+`credit:refund`, disputes `dp_...`/`du_...` `debit:chargeback`), skips what moved no
+money and every Stripe id already in the ledger as `external-id:`, and extracts one
+request per row. Columns, settings and a sample import script: docs/stripe.md.
 """
 
 from __future__ import annotations

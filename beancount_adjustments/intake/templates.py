@@ -1,53 +1,6 @@
-"""Adjustment templates: named, dated recipes for requests you create often.
-
-```beancount
-2026-01-01 custom "adjustment-template" "late-fee"
-  type: "debit:fee"
-  category: "operational:billing-error"
-  calculator: "percent-of-invoice"      ; or a fixed `amount: 15.00 USD`
-  percent: 2
-  offset-account: "Income:Fees"
-  reason: "Late payment fee for {invoice}"
-```
-
-Create a request from it with::
-
-    bean-adjust from-template late-fee --customer cust_123 --invoice INV-2026-1101
-
-Keys:
-
-- `type` (required): the adjustment type (`credit:goodwill`, `debit:fee`, ...).
-- `reason` (required): the request's reason. `{customer}`, `{invoice}`,
-  `{order}`, `{date}`, `{amount}` (the computed amount), `{template}` and any
-  parameter (`{percent}`) are filled in; a field that is not given is an
-  error, never a blank.
-- `amount`: a fixed amount (`15.00 USD`), written positive: the type gives
-  the direction.
-- `calculator`: how the amount is worked out: a built-in (`fixed`,
-  `percent-of-invoice`, `price-correction`) or a dotted name
-  (`plugins.tax_inclusive:split`); see `beancount_adjustments.intake.calculators`.
-  Default `fixed` (with `amount:`).
-- `offset-account`: the account on the other side of the customer's.
-- `receivable-account`: the customer's account; default: the only open
-  account under the plugin's `receivable` root, or among several the one
-  named after the customer.
-- `category`, `payee`, `narration`: as on a request (`narration` may use the
-  same `{fields}`; default: the reason).
-- `description`: shown by `bean-adjust templates`.
-- `direction`: for `billing:` types, `"lower"` (default) or `"raise"` what
-  the customer owes.
-- anything else: a parameter of the calculator (`percent`, `rate`,
-  `tax-account`, `quantity`, `currency`, `precision`, ...).
-
-`--param key=value` on the command line (and a schedule's extra metadata)
-adds or overrides parameters. Templates are effective-dated: a request dated
-D uses the template's latest line dated on or before D, so a fee can change
-from a given day without touching older requests. The Beancount plugin
-ignores template directives (they describe requests, they are not ones), so
-mistakes in a template show up when it is used, and in
-`bean-adjust templates`.
-
-The request carries `template: "NAME"` in its metadata.
+"""Adjustment templates: reading `adjustment-template` lines (effective-dated by
+name) and building a request from one (`build_request`), with `LedgerContext`, the
+loaded ledger the intake commands check against. The keys are in docs/templates.md.
 """
 
 from __future__ import annotations
@@ -74,7 +27,7 @@ from beancount_adjustments.intake.calculators import (
     CalcInput,
     CalculatorError,
     ParamValue,
-    param_value,
+    params_of,
 )
 from beancount_adjustments.plugin import book_of
 from beancount_adjustments.writer import NewRequest
@@ -184,15 +137,10 @@ def _read(entry: data.Custom, problems: list[Problem]) -> Template | None:
     if "reason" not in texts:
         problem(f"template {name}: `reason:` is required (it becomes the request's reason).")
         return None
-    params: dict[str, ParamValue] = {}
-    for key, raw in meta.items():
-        if key in FIELDS - {"amount"}:
-            continue
-        value = param_value(raw)
-        if value is None:
-            problem(f"template {name}: `{key}:` has a value of an unusable type ({raw!r}).")
-            return None
-        params[key] = value
+    params, unusable = params_of(meta, FIELDS - {"amount"})
+    if unusable is not None:
+        problem(f"template {name}: {unusable}")
+        return None
     if "amount" in params and not isinstance(params["amount"], Money):
         problem(f"template {name}: `amount:` must be an amount such as 15.00 USD.")
         return None

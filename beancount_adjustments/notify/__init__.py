@@ -6,12 +6,8 @@ sends them through `state`; `revision` is `--since REV`. The user manual is
 docs/notify.md. The names below are the package's public API.
 """
 
-from beancount_adjustments.notify.channels import (
-    Channel,
-    ChannelError,
-    read_channels,
-    read_config,
-)
+from beancount_adjustments.core.notice_lines import Channel
+from beancount_adjustments.notify.channels import ChannelError, read_config
 from beancount_adjustments.notify.delivery import (
     Delivery,
     Outcome,
@@ -40,7 +36,6 @@ __all__ = [
     "notice_id",
     "notices",
     "plan",
-    "read_channels",
     "read_config",
     "run",
 ]

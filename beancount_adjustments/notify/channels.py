@@ -1,9 +1,10 @@
 """Channels: the apprise URL templates declared per recipient, and routing a notice to them.
 
-Channels come from `adjustment-channel` directives or a TOML `[channels]` table;
-`routes` picks a recipient's own channels, else the `*` / `customer:*` wildcard with
-`{email}`; `expand` fills `{env:NAME}` in at send time, so secrets never sit in the
-ledger (`secrets` refuses a channel that holds one).
+Channels come from `adjustment-channel` directives (read by `beans.notify_lines`) or
+a TOML `[channels]` table (`read_config`); `routes` picks a recipient's own channels,
+else the `*` / `customer:*` wildcard with `{email}`; `expand` fills `{env:NAME}` in
+at send time, so secrets never sit in the ledger (`secrets` refuses a channel that
+holds one).
 """
 
 from __future__ import annotations
@@ -21,9 +22,7 @@ from urllib.parse import quote
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import Source
-
-CHANNEL = "adjustment-channel"
-
+from beancount_adjustments.core.notice_lines import Channel
 
 ENV_RE = re.compile(r"\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -32,40 +31,6 @@ class ChannelError(AdjustmentsError):
     """A channel could not be used: a literal secret, an unset variable, a bad URL."""
 
     code = "bad-channel"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Channel:
-    """An apprise URL template for a target (`bob`, `role:finance`, `*`, `customer:*`)."""
-
-    target: str
-    url: str
-    source: Source | None = None
-
-    @property
-    def id(self) -> str:
-        return hashlib.sha256(self.url.encode()).hexdigest()[:12]
-
-
-def read_channels(entries: Sequence[Any]) -> tuple[list[Channel], list[str]]:
-    """`custom "adjustment-channel" TARGET URL` directives, in ledger order, and a
-    `file:line:` message for each line that is not one (the others still send)."""
-    out: list[Channel] = []
-    problems: list[str] = []
-    for entry in entries:
-        if getattr(entry, "type", None) != CHANNEL or not hasattr(entry, "values"):
-            continue
-        values = [v.value for v in entry.values or ()]
-        meta = entry.meta or {}
-        source = Source(filename=str(meta.get("filename", "<ledger>")),
-                        lineno=int(meta.get("lineno", 0)))
-        if len(values) != 2 or not all(isinstance(v, str) and v.strip() for v in values):
-            problems.append(f"{source.filename}:{source.lineno}: custom \"{CHANNEL}\" takes a "
-                            "target and an apprise URL: custom \"adjustment-channel\" "
-                            "\"bob\" \"mailto://...\"; this line is skipped")
-            continue
-        out.append(Channel(target=values[0].strip(), url=values[1].strip(), source=source))
-    return out, problems
 
 
 def read_config(path: Path) -> tuple[list[Channel], list[str]]:

@@ -7,34 +7,28 @@ notices"), which also hold the templates. The notices join the staff ones in
 Only customer-facing text reaches a customer: the template, the figures of the
 adjustment and `customer-reason:` (of the deciding event, else of the request).
 The internal `reason:`, `notes:` and comments are never among the placeholders.
-`customer-reason:` is read here from the entries, as the channels are, so that the
-plugin's request and event readers stay as they are.
+The lines and `customer-reason:` texts are read by `beans.notify_lines`.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
-from typing import Any
+from collections.abc import Iterator, Mapping
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Action, Adjustment, Source, State
 from beancount_adjustments.core.notice_lines import (
     COMMON,
-    DIRECTIVE,
     KINDS,
     PLACEHOLDERS,
     CustomerNotice,
-    read_line,
+    CustomerSetup,
     template_problem,
 )
-from beancount_adjustments.core.policy import pattern_rank
 from beancount_adjustments.notify.notices import Notice
 
-__all__ = ["COMMON", "DEFAULTS", "DIRECTIVE", "KINDS", "PLACEHOLDERS", "CustomerNotice",
-           "CustomerSetup", "customer_notices", "read_customer_notices", "template_problem"]
+__all__ = ["COMMON", "DEFAULTS", "KINDS", "PLACEHOLDERS", "CustomerNotice", "CustomerSetup",
+           "customer_notices", "template_problem"]
 
 NO_REASON = "please contact us for the details"
 NO_SLA = "soon"
@@ -59,50 +53,6 @@ DEFAULTS: Mapping[str, tuple[str, str]] = {
 DEFAULT_RECEIVED_NO_SLA = ("Dear {name},\n\nwe received your request {id} of {date} for an "
                            "adjustment of {amount} to your account. We will let you know "
                            "what we decide.")
-
-
-@dataclass(frozen=True)
-class CustomerSetup:
-    """The customer-notice lines in date order, and the `customer-reason:` texts by
-    the source of the request or event that carries them."""
-
-    notices: tuple[CustomerNotice, ...] = ()
-    reasons: Mapping[Source, str] | None = None
-
-    def chosen(self, adj_type: str, kind: str, date: datetime.date) -> CustomerNotice | None:
-        """The line in force on `date` for this type and kind: the most specific pattern,
-        then the latest line."""
-        best: CustomerNotice | None = None
-        for line in self.notices:
-            if line.date > date:
-                break
-            if kind in line.kinds and fnmatchcase(adj_type, line.pattern) and (
-                    best is None or pattern_rank(line.pattern) >= pattern_rank(best.pattern)):
-                best = line
-        return best
-
-
-def read_customer_notices(entries: Sequence[Any]) -> tuple[CustomerSetup, list[str]]:
-    """The customer-notice lines and `customer-reason:` texts of the entries, and a
-    `file:line:` message for each line that is wrong."""
-    lines: list[CustomerNotice] = []
-    reasons: dict[Source, str] = {}
-    problems: list[str] = []
-    for entry in entries:
-        meta = getattr(entry, "meta", None) or {}
-        source = Source(filename=str(meta.get("filename", "<ledger>")),
-                        lineno=int(meta.get("lineno", 0)))
-        if "customer-reason" in meta:
-            reasons[source] = str(meta["customer-reason"]).strip()
-        if getattr(entry, "type", None) != DIRECTIVE or not hasattr(entry, "values"):
-            continue
-        line, problem = read_line(entry, source)
-        if problem is not None:
-            problems.append(f"{source.filename}:{source.lineno}: {problem}")
-        if line is not None:
-            lines.append(line)
-    lines.sort(key=lambda line: line.date)
-    return CustomerSetup(tuple(lines), reasons), problems
 
 
 def _events(adj: Adjustment) -> Iterator[tuple[str, datetime.date, Source | None]]:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.notice_lines import Channel
 from beancount_adjustments.notify.channels import (
-    Channel,
     ChannelError,
     Route,
     apprise_plugin,

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from beancount_adjustments.notify.channels import ENV_RE, Channel, apprise_plugin
+from beancount_adjustments.core.notice_lines import Channel
+from beancount_adjustments.notify.channels import ENV_RE, apprise_plugin
 
 SECRET_KEYS = frozenset({
     "pass", "password", "pwd", "secret", "token", "key", "apikey", "api_key", "apitoken",

@@ -1,76 +1,9 @@
 """Export adjustments and their events for other systems (schema version 1).
 
-    bean-adjust export -f main.beancount --format jsonl -o adjustments.jsonl
-    bean-adjust export -f main.beancount --format csv --records events -o events.csv
-
-``jsonl`` writes one JSON object per line: every adjustment (``"record":
-"adjustment"``) in request order, then every event (``"record": "event"``)
-in replay order; ``--records`` narrows it to one kind. ``csv`` writes one
-kind per file (``--records adjustments``, the default, or ``events``) with
-a header row; text cells that start with ``=``, ``+``, ``-``, ``@``, a tab
-or a carriage return are prefixed with ``'`` (spreadsheet formula injection;
-see ``csv_cells``), amounts stay plain numbers.
-
-The schema is stable: fields keep their names and meaning; new fields are
-only ever added at the end. Empty values are ``null`` in JSON and empty
-cells in CSV. Dates are ISO 8601 (``2026-11-20``); amounts are decimal
-strings (``"50.00"``), never floats.
-
-Adjustment fields
------------------
-
-=================  ==========================================================
-record             ``adjustment``
-id                 the adjustment id (the request's link)
-date               request date
-type               ``kind:subtype``, e.g. ``credit:refund``
-kind               ``credit``, ``debit`` or ``billing``
-category           ``group:name`` or null
-customer           customer id
-requested_by       the requester
-reason             the request's reason
-amount             what it moves on customer accounts, positive (null if invalid)
-currency           currency of ``amount``
-net                signed effect on customer balances (credits negative)
-state              pending, approved, applied, rejected, withdrawn, reversed, invalid
-chain              roles that must approve, in order, ``;``-separated
-approvers          who approved, in order, ``;``-separated
-decided_on         date of the final decision (null while open)
-applied_on         date it was applied
-effective_date     date the applied entry is booked at
-reversed_on        date of the reversal
-invoice            invoice id it concerns
-order              order id it concerns
-ticket             ticket reference
-document           supporting document path
-external_id        id in the system it was imported from
-digest             content hash approvals bind to
-problems           error codes found on it, ``;``-separated
-source             ``file:line`` of the request
-approval_required  true when the request says ``approval-required: TRUE``
-notes              the request's ``notes:`` (free text for reviewers)
-=================  ==========================================================
-
-Event fields
-------------
-
-=================  ==========================================================
-record             ``event``
-adjustment_id      the adjustment it concerns
-date               event date
-action             approve, reject, apply, cancel
-by                 who acted
-reason             reason given
-comment            free text
-at                 ISO timestamp written by the tools
-digest             content hash the decision was given for
-effective          explicit effective date
-signed             true when the event carries a signature
-accepted           true when the replay accepted it
-stale              true for an approval given to other content
-note               why it was refused (empty when accepted)
-source             ``file:line`` of the event
-=================  ==========================================================
+`adjustment_records` and `event_records` are the rows (`ADJUSTMENT_FIELDS`,
+`EVENT_FIELDS`), `export` writes them as JSON lines or CSV. The schema is stable:
+fields keep their names and meaning, new ones are added at the end only. What
+each field holds is docs/export.md (a test keeps the two in step).
 """
 
 from __future__ import annotations

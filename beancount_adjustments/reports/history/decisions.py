@@ -25,25 +25,21 @@ from beancount_adjustments.reports.history.snapshot import (
     describe_event,
     event_content,
     new_events,
+    unmatched,
 )
 
 
 def compare_events(old: Sequence[Event], new: Sequence[Event], *,
                    rev: str = "REV") -> list[Finding]:
     """Events `rev` held that are gone (removed) or hold other content (edited)."""
-    unmatched_new = Counter(event_content(e) for e in new)
-    lost: list[Event] = []
-    for event in old:
-        content = event_content(event)
-        if unmatched_new[content] > 0:
-            unmatched_new[content] -= 1
-        else:
-            lost.append(event)
+    lost = unmatched(old, new)
     if not lost:
         return []
-    # New events with content REV did not hold: candidates for "edited".
+    # New events with content REV did not hold: candidates for "edited" (of events
+    # with the same content, the first ones).
     candidates: list[Event] = []
-    remaining = +unmatched_new
+    remaining = (Counter(event_content(e) for e in new)
+                 - Counter(event_content(e) for e in old))
     for event in new:
         content = event_content(event)
         if remaining[content] > 0:

@@ -1,9 +1,11 @@
-"""The git side of `check --since`: the repository and REV, REV's tree loaded as a
-snapshot, and who committed a line (`git blame`) for `git-identity`.
+"""The git side of `check --since` and `notify --since`: the repository and REV,
+REV's tree loaded as a snapshot, and who committed a line (`git blame`) for
+`git-identity`.
 """
 
 from __future__ import annotations
 
+import datetime
 import subprocess
 import tarfile
 import tempfile
@@ -11,13 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from beancount.core import data
-
-from beancount_adjustments.core.book import Book
+from beancount_adjustments.beans.loading import load_uncached
 from beancount_adjustments.core.errors import AdjustmentsError
-from beancount_adjustments.core.models import (
-    Source,
-)
+from beancount_adjustments.core.models import Source
+from beancount_adjustments.plugin import book_of
 from beancount_adjustments.reports.history.identity import (
     EMAIL_RE,
     NOT_COMMITTED,
@@ -51,6 +50,11 @@ class Repository:
 
     def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
         return _git(self.top, *args, check=check)
+
+    def commit_day(self) -> datetime.date:
+        """The day REV was committed (what `notify --since` takes as REV's today)."""
+        out = self.git("log", "-1", "--format=%cs", self.sha).stdout
+        return datetime.date.fromisoformat(out.decode().strip())
 
     # -- git-identity: who committed a line ------------------------------------------
 
@@ -163,10 +167,8 @@ def open_repository(ledger: Path, rev: str, *, pre_commit: bool = False) -> Repo
                       pending_author=author)
 
 
-def snapshot_at(repo: Repository,
-                load: Callable[[Path], tuple[Sequence[data.Directive], Book | None]]
-                ) -> tuple[Snapshot | None, Callable[[str], str]]:
-    """The ledger as it was at REV, loaded with `load`, and a function naming its files.
+def snapshot_at(repo: Repository) -> tuple[Snapshot | None, Callable[[str], str]]:
+    """The ledger as it was at REV, loaded uncached, and a function naming its files.
 
     The repository's whole tree at REV is extracted (`git archive`) into a
     temporary directory, so includes, documents and plugins resolve as they
@@ -192,7 +194,8 @@ def snapshot_at(repo: Repository,
         root.mkdir()
         with tarfile.open(archive) as tar:
             tar.extractall(root, filter="data")
-        entries, book = load(root / repo.ledger)
+        entries, _errors, options = load_uncached(root / repo.ledger)
+    book = book_of(options)
     if book is None:
         return None, name
     return Snapshot(book=book, entries=entries), name

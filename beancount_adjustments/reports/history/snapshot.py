@@ -52,17 +52,23 @@ def event_content(event: Event) -> tuple[Any, ...]:
     return tuple(getattr(event, name) for name in event._fields if name != "source")
 
 
-def new_events(old: Sequence[Event], new: Sequence[Event]) -> list[Event]:
-    """The events of `new` that `old` did not hold (by content), in `new`'s order."""
-    left = Counter(event_content(e) for e in old)
+def unmatched(events: Sequence[Event], against: Sequence[Event]) -> list[Event]:
+    """The events of `events` that `against` does not hold (by content), in order; of
+    events with the same content, the first ones are the ones `against` holds."""
+    left = Counter(event_content(e) for e in against)
     out = []
-    for event in new:
+    for event in events:
         content = event_content(event)
         if left[content] > 0:
             left[content] -= 1
         else:
             out.append(event)
     return out
+
+
+def new_events(old: Sequence[Event], new: Sequence[Event]) -> list[Event]:
+    """The events of `new` that `old` did not hold (by content), in `new`'s order."""
+    return unmatched(new, old)
 
 
 def describe_event(event: Event) -> str:

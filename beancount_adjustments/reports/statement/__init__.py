@@ -1,0 +1,36 @@
+"""A customer's statement: one set of rows (`rows`) and its renderers (`render`).
+
+The names below are the package's public API.
+"""
+
+from beancount_adjustments.reports.statement.render import (
+    FORMATS,
+    render,
+    render_csv,
+    render_html,
+    render_table,
+)
+from beancount_adjustments.reports.statement.rows import (
+    BUCKETS,
+    Aged,
+    Line,
+    Section,
+    Statement,
+    statement,
+    statement_text,
+)
+
+__all__ = [
+    "BUCKETS",
+    "FORMATS",
+    "Aged",
+    "Line",
+    "Section",
+    "Statement",
+    "render",
+    "render_csv",
+    "render_html",
+    "render_table",
+    "statement",
+    "statement_text",
+]
