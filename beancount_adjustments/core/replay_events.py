@@ -93,12 +93,12 @@ class EventJudging(ReplayState):
         if refused is not None:
             self.refuse(adj, event, *refused)
             return
+        reversing = adj.state is _REVERSING
         signed = signature_refusal(self.keyring, event, lambda: event.digest or adj.digest,
-                                   adj.settings.signatures_required)
+                                   adj.settings.signatures_required, reversal=reversing)
         if signed is not None:
             self.refuse(adj, event, *signed)
             return
-        reversing = adj.state is _REVERSING
         chain = adj.reversal_chain if reversing else adj.chain
         filled = (adj.reversal_approvals if reversing
                   else adj.approvals + adj.stale if stale else adj.approvals)

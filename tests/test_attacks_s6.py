@@ -1,0 +1,77 @@
+"""Sixth round of attacks on the controls (issue 11): holes found after the others.
+
+Each test is one way tried to move money without the approvals the policy asks
+for, or to rewrite the past unnoticed, with `bean-check` clean. Every test here
+failed on the code it was written against (the fix is named in the commit that
+added it), unless its docstring says it held.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from test_signatures import KEYS, digests, key_lines, signed
+
+from ledgers import event, load, request
+
+# -- a signed approval of the request replayed as an approval of its reversal ----------
+
+SIGNED_DEBITS = '2026-01-01 custom "adjustment-policy" "debit:*"\n  signatures: "required"\n'
+FEE = request("ADJ-1", "2026-03-01", "500.00", type="debit:fee", account="Income:Fees")
+
+
+def test_a_signed_approval_cannot_be_copied_to_approve_the_reversal() -> None:
+    """bob signs his approval of the 500 USD debit; the requester cancels it the same
+    day and pastes bob's signed line again: the signature covered (id, action, by,
+    date, digest), the same for the request and for its reversal."""
+    text = SIGNED_DEBITS + key_lines("bob") + FEE
+    approval = signed("ADJ-1", "2026-03-02", "bob", digests(text)["ADJ-1"])
+    text += approval + event("ADJ-1", "2026-03-02", "cancel", "alice", reason="Oops")
+    assert load(text).state("ADJ-1") == "reversing"
+    loaded = load(text + approval)
+    assert loaded.state("ADJ-1") == "reversing"
+    assert not loaded.tagged("adjustment-reversal", "ADJ-1")
+    assert (loaded.line('"ADJ-1" "approve"', 1), "bad-signature") in loaded.codes
+
+
+def test_a_reversal_approval_signed_for_the_reversal_counts() -> None:
+    from beancount_adjustments.core import signatures
+    text = SIGNED_DEBITS + key_lines("bob") + FEE
+    digest = digests(text)["ADJ-1"]
+    text += signed("ADJ-1", "2026-03-02", "bob", digest)
+    text += event("ADJ-1", "2026-03-02", "cancel", "alice", reason="Oops")
+    reversal = signatures.sign_with(KEYS["bob"], "ADJ-1", signatures.signed_action(
+        "approve", reversal=True), "bob", datetime.date(2026, 3, 2), digest)
+    loaded = load(text + event("ADJ-1", "2026-03-02", "approve", "bob", digest=digest,
+                               signature=reversal))
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "reversed"
+    # ... and it is no approval of the request itself.
+    fresh = SIGNED_DEBITS + key_lines("bob") + FEE
+    loaded = load(fresh + event("ADJ-1", "2026-03-02", "approve", "bob", digest=digest,
+                                signature=reversal))
+    assert loaded.state("ADJ-1") == "pending"
+    assert "bad-signature" in loaded.code_set
+
+
+def test_the_cli_signs_a_reversal_approval_that_counts(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from beancount_adjustments.cli import main
+    from beancount_adjustments.core import signatures
+    from ledgers import BACKDATING, ledger
+    pem = tmp_path / "bob.pem"
+    signatures.write_private_key(pem, KEYS["bob"])
+    text = SIGNED_DEBITS + BACKDATING + key_lines("bob") + FEE
+    text += signed("ADJ-1", "2026-03-02", "bob", digests(text)["ADJ-1"])
+    text += event("ADJ-1", "2026-03-02", "cancel", "alice", reason="Oops")
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(text))
+    result = CliRunner().invoke(main, ["approve", "ADJ-1", "-f", str(path), "--as", "bob",
+                                       "--sign", str(pem), "--date", "2026-03-03"])
+    assert result.exit_code == 0, result.output
+    from ledgers import load_file
+    loaded = load_file(path)
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "reversed"
