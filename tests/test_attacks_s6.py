@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from test_controls import DEBIT_ROWS, _as_written, decided
 from test_signatures import KEYS, digests, key_lines, signed
 
 from ledgers import event, load, request
@@ -75,3 +76,24 @@ def test_the_cli_signs_a_reversal_approval_that_counts(tmp_path: Path) -> None:
     loaded = load_file(path)
     assert loaded.errors == []
     assert loaded.state("ADJ-1") == "reversed"
+
+
+# -- a price appended on the day of a cancel -------------------------------------------
+
+
+def test_a_price_of_the_cancel_day_does_not_shrink_the_reversals_chain() -> None:
+    """A 9,000,000 EUR debit approved by three levels; its requester cancels it and
+    adds a price of the same day (an append: nothing before REV changes) that makes
+    it worth 9 USD: the reversal needed no approval and was booked at once."""
+    big = request("ADJ-1", "2026-03-01", "9000000.00", type="debit:correction",
+                  account="Income:Sales", by="frank", currency="EUR")
+    text = _as_written(DEBIT_ROWS + "2026-02-01 price EUR 1.08 USD\n" + big, "ADJ-1")
+    for day, who in (("02", "erin"), ("03", "carol"), ("04", "dave")):
+        text += decided(text, "ADJ-1", f"2026-03-{day}", "approve", who)
+    assert load(text).state("ADJ-1") == "applied"
+    text += "2026-03-10 price EUR 0.000001 USD\n"
+    loaded = load(text + decided(text, "ADJ-1", "2026-03-10", "cancel", "frank",
+                                 reason="Oops"))
+    assert loaded.state("ADJ-1") == "reversing"
+    assert loaded.adj("ADJ-1").reversal_chain == ("manager", "finance", "cfo")
+    assert not loaded.tagged("adjustment-reversal", "ADJ-1")

@@ -172,15 +172,18 @@ class EventJudging(ReplayState):
             adj.history += (event,)
             return
         # Cancelling an applied adjustment asks for its reversal, which moves money
-        # too: it needs the chain a request of its type and amount needs now.
+        # too: it needs the chain a request of its type and amount needs now. Its
+        # amount is worth what it was judged at (converted at the request date, which
+        # `judged:` binds, as approvers' limits are): a price appended on the day of
+        # the cancel must not make a large reversal need nobody.
         request = adj.request
         if adj.amount is None:
             chain: tuple[str, ...] = _NONE
         else:
             try:
-                rule = self.matrix.choose(
-                    adj_type=request.type, category=request.category, tier=adj.tier,
-                    risk=adj.risk_flags, amount=adj.amount, date=event.date, rates=self.rates)
+                rows = self.matrix.candidates(request.type, request.category, adj.tier,
+                                              tuple(adj.risk_flags), event.date)
+                rule = self.matrix.choose_from(rows, adj.amount, request.date, self.rates)
             except MissingPrice as missing:
                 self.refuse(adj, event, "missing-price",
                             f"{missing}, so the approvals its reversal needs cannot be "
