@@ -12,6 +12,7 @@ import datetime
 from pathlib import Path
 
 from test_controls import DEBIT_ROWS, _as_written, decided
+from test_history import BASE, REQUEST_2, Repo, assert_finding, check
 from test_signatures import KEYS, digests, key_lines, signed
 
 from ledgers import event, load, request
@@ -97,3 +98,52 @@ def test_a_price_of_the_cancel_day_does_not_shrink_the_reversals_chain() -> None
     assert loaded.state("ADJ-1") == "reversing"
     assert loaded.adj("ADJ-1").reversal_chain == ("manager", "finance", "cfo")
     assert not loaded.tagged("adjustment-reversal", "ADJ-1")
+
+
+# -- check --since: a file the repository does not hold ---------------------------------
+
+REJECTED = '2026-03-06 custom "adjustment" "ADJ-2" "reject"\n  by: "bob"\n  reason: "No"\n'
+APPROVED = '2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n'
+
+
+def test_decisions_in_a_file_outside_the_repository_are_a_finding(tmp_path: Path) -> None:
+    """The ledger includes a file by an absolute path outside the repository: REV's
+    tree and today's both read it as it is now, so turning bob's reject into an
+    approval there changed nothing --since could see."""
+    outside = tmp_path / "elsewhere" / "decisions.beancount"
+    outside.parent.mkdir()
+    outside.write_text(REJECTED)
+    repo = Repo(tmp_path / "books")
+    repo.commit(BASE + REQUEST_2 + f'\ninclude "{outside}"\n')
+    outside.write_text(APPROVED)
+    line = assert_finding(check(repo), "untracked-file", f"{outside}:0: ")
+    assert "not tracked" in line
+
+
+def test_decisions_in_a_file_git_does_not_track_are_a_finding(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "books")
+    (repo.root / ".gitignore").write_text("decisions.beancount\n")
+    side = repo.root / "decisions.beancount"
+    side.write_text(REJECTED)
+    repo.commit(BASE + REQUEST_2 + '\ninclude "decisions.beancount"\n')
+    side.write_text(APPROVED)
+    assert_finding(check(repo), "untracked-file", f"{side}:0: ")
+
+
+def test_a_tracked_symlink_to_a_file_outside_the_repository_is_a_finding(
+        tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.beancount"
+    outside.write_text(REJECTED)
+    repo = Repo(tmp_path / "books")
+    (repo.root / "decisions.beancount").symlink_to(outside)
+    repo.commit(BASE + REQUEST_2 + '\ninclude "decisions.beancount"\n')
+    outside.write_text(APPROVED)
+    assert_finding(check(repo), "untracked-file", "decisions.beancount:0: ")
+
+
+def test_an_included_file_committed_with_the_ledger_is_fine(tmp_path: Path) -> None:
+    from test_history import assert_intact
+    repo = Repo(tmp_path / "books")
+    (repo.root / "decisions.beancount").write_text(REJECTED)
+    repo.commit(BASE + REQUEST_2 + '\ninclude "decisions.beancount"\n')
+    assert_intact(check(repo))
