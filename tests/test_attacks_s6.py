@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from beancount import loader
 from test_controls import DEBIT_ROWS, _as_written, decided
-from test_history import BASE, REQUEST_2, Repo, assert_finding, check
+from test_history import BASE, BOOK, REQUEST_2, Repo, assert_finding, check
 from test_signatures import KEYS, digests, key_lines, signed
 
+import beancount_adjustments
 from ledgers import event, load, request
 
 # -- a signed approval of the request replayed as an approval of its reversal ----------
@@ -147,3 +149,40 @@ def test_an_included_file_committed_with_the_ledger_is_fine(tmp_path: Path) -> N
     (repo.root / "decisions.beancount").write_text(REJECTED)
     repo.commit(BASE + REQUEST_2 + '\ninclude "decisions.beancount"\n')
     assert_intact(check(repo))
+
+
+# -- git-identity: lines written into someone else's decision ---------------------------
+
+GIT_IDENTITY = ('\n2026-01-01 custom "adjustment-policy" "credit:goodwill"\n'
+                '  git-identity: "required"\n')
+
+
+def _digest_of(text: str, adj_id: str) -> str:
+    """The digest of `adj_id` in a whole ledger's text (with its own preamble)."""
+    _, _, options = loader.load_string(text)
+    book = beancount_adjustments.book_of(options)
+    assert book is not None
+    return book.adjustments[adj_id].digest
+
+
+def test_lines_added_after_a_comment_in_a_decision_are_blamed_too(tmp_path: Path) -> None:
+    """bob commits his approval of the 40 USD goodwill credit. Mallory then makes it
+    900 USD and adds, after an indented comment, a second `digest:` of what she
+    wrote: Beancount keeps the last value of a key on a custom entry, and the
+    blame of bob's decision stopped at the comment, so it was still all bob's."""
+    at_rev = BOOK + GIT_IDENTITY + REQUEST_2
+    repo = Repo(tmp_path / "books")
+    repo.commit(at_rev)
+    first = (f'\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n'
+             f'  at: "2026-03-06T10:00:00+01:00"\n  digest: "{_digest_of(at_rev, "ADJ-2")}"\n')
+    repo.commit(at_rev + first, email="bob@example.com")
+    edited = at_rev.replace("40.00 USD", "900.00 USD").replace("-40.00", "-900.00")
+    forged = first + f'  ; checked\n  digest: "{_digest_of(edited, "ADJ-2")}"\n'
+    repo.commit(edited + forged, email="mallory@example.com")
+    _, _, options = loader.load_string(edited + forged)
+    book = beancount_adjustments.book_of(options)
+    assert book is not None
+    assert book.adjustments["ADJ-2"].state == "applied"  # what the plugin sees
+    line = assert_finding(check(repo, "HEAD~2"), "git-identity",
+                          repo.at('"ADJ-2" "approve"'))
+    assert "mallory@example.com" in line

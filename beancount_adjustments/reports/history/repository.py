@@ -156,7 +156,9 @@ def _extractable(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
 
 
 def _entry_lines(path: Path, lineno: int) -> list[int]:
-    """The line numbers of the directive starting at `lineno`: it and its metadata lines."""
+    """The line numbers of the directive starting at `lineno`: it and every indented line
+    after it, comments included (metadata may follow an indented comment, and on a
+    custom entry a key written again there silently replaces the first one)."""
     try:
         text = path.read_text(encoding="utf-8").splitlines()
     except OSError:
@@ -164,7 +166,7 @@ def _entry_lines(path: Path, lineno: int) -> list[int]:
     lines = [lineno]
     for number in range(lineno + 1, len(text) + 1):
         line = text[number - 1]
-        if not line.strip() or not line[:1].isspace() or line.lstrip().startswith(";"):
+        if not line.strip() or not line[:1].isspace():
             break
         lines.append(number)
     return lines
