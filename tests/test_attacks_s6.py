@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+import pytest
 from beancount import loader
 from test_controls import DEBIT_ROWS, _as_written, decided
 from test_history import BASE, BOOK, REQUEST_2, Repo, assert_finding, check
@@ -186,3 +187,85 @@ def test_lines_added_after_a_comment_in_a_decision_are_blamed_too(tmp_path: Path
     line = assert_finding(check(repo, "HEAD~2"), "git-identity",
                           repo.at('"ADJ-2" "approve"'))
     assert "mallory@example.com" in line
+
+
+# -- seals: what a sealed request and its approvals recorded ----------------------------
+
+
+def _sealed(tmp_path: Path, text: str, date: str = "2026-03-31") -> Path:
+    from test_seals import seal
+
+    from ledgers import BACKDATING, ledger
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(BACKDATING + text))
+    seal(path, date)
+    return path
+
+
+BIG_EUR = request("ADJ-1", "2026-03-01", "-9000000.00", currency="EUR")
+
+
+def test_a_sealed_requests_recorded_chain_and_amount_are_sealed(tmp_path: Path) -> None:
+    """The tools record on a request the converted amount and chain it was judged at,
+    so a price edited later makes it stale; the seal covered neither, so editing the
+    price, `judged:` and `chain:` of a sealed pending request booked 9,000,000 EUR
+    automatically, seal intact."""
+    from ledgers import load_file
+    path = _sealed(tmp_path, _as_written("2026-02-01 price EUR 1.08 USD\n" + BIG_EUR, "ADJ-1"))
+    text = path.read_text()
+    assert load_file(path).errors == []
+    path.write_text(text.replace("price EUR 1.08 USD", "price EUR 0.000001 USD")
+                    .replace("judged: 9720000.0000 USD", "judged: 9.000000000 USD")
+                    .replace('chain: "manager > finance > cfo"', 'chain: "automatic"'))
+    loaded = load_file(path)
+    assert loaded.codes == [(loaded.line("^ADJ-1"), "seal-broken")]
+    assert "request ADJ-1" in loaded.errors[0].message
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    # A sealed approval's recorded chain and converted amount.
+    ('chain: "manager"', 'chain: "manager > finance"'),
+    ("judged: 540.0000 USD", "judged: 541.0000 USD"),
+    # A sealed policy's settings beyond the four version 1 covered.
+    ("hold-until-billed: TRUE", "hold-until-billed: FALSE"),
+    ('manual-chain: "manager > finance"', 'manual-chain: "manager"'),
+    # A sealed user's git e-mail (what git-identity trusts).
+    ('git: "bob@example.com"', 'git: "mallory@example.com"'),
+])
+def test_what_a_seal_covers_now(tmp_path: Path, old: str, new: str) -> None:
+    from ledgers import block, load_file
+    rules = block("""
+        2026-01-01 custom "adjustment-user" "bob" "manager"
+          limit: 1000.00 USD
+          git: "bob@example.com"
+        2026-01-01 custom "adjustment-policy" "credit:goodwill"
+          hold-until-billed: TRUE
+          manual-chain: "manager > finance"
+        2026-02-01 price EUR 1.08 USD
+    """)
+    text = rules + request("ADJ-1", "2026-03-01", "-500.00", currency="EUR")
+    text += decided(text, "ADJ-1", "2026-03-02", "approve", "bob")
+    assert old in text
+    path = _sealed(tmp_path, text)
+    assert load_file(path).errors == []
+    path.write_text(path.read_text().replace(old, new))
+    assert "seal-broken" in load_file(path).code_set
+
+
+def test_a_seal_written_before_version_2_still_verifies(tmp_path: Path) -> None:
+    from beancount_adjustments.core import seals
+    from ledgers import BACKDATING, ledger, load_file
+    text = ledger(BACKDATING + _as_written("2026-02-01 price EUR 1.08 USD\n" + BIG_EUR,
+                                           "ADJ-1"))
+    book = load(text, base=False).book
+    assert book is not None
+    items = seals.sealed_items(book.facts, 1)
+    old = seals.chain("", [it.hash for it in items], 1)
+    written = (f'2026-03-31 custom "adjustment-seal" "{old}"\n  by: "carol"\n'
+               f"  count: {len(items)}\n")
+    path = tmp_path / "main.beancount"
+    path.write_text(text + written)
+    assert load_file(path).errors == []
+    # It covered what version 1 covered: the request's reason, say.
+    path.write_text(text.replace('reason: "Test adjustment"', 'reason: "Other"') + written)
+    assert "seal-broken" in load_file(path).code_set
