@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from beancount import loader
 from test_controls import DEBIT_ROWS, _as_written, decided
-from test_history import BASE, BOOK, REQUEST_2, Repo, assert_finding, check
+from test_history import BASE, REQUEST_2, Repo, assert_finding, check
 from test_signatures import KEYS, digests, key_lines, signed
 
 import beancount_adjustments
@@ -154,6 +154,7 @@ def test_an_included_file_committed_with_the_ledger_is_fine(tmp_path: Path) -> N
 
 # -- git-identity: lines written into someone else's decision ---------------------------
 
+ALICE = BASE.replace('"alice" "agent"\n', '"alice" "agent"\n  git: "alice@example.com"\n')
 GIT_IDENTITY = ('\n2026-01-01 custom "adjustment-policy" "credit:goodwill"\n'
                 '  git-identity: "required"\n')
 
@@ -167,11 +168,12 @@ def _digest_of(text: str, adj_id: str) -> str:
 
 
 def test_lines_added_after_a_comment_in_a_decision_are_blamed_too(tmp_path: Path) -> None:
-    """bob commits his approval of the 40 USD goodwill credit. Mallory then makes it
-    900 USD and adds, after an indented comment, a second `digest:` of what she
-    wrote: Beancount keeps the last value of a key on a custom entry, and the
-    blame of bob's decision stopped at the comment, so it was still all bob's."""
-    at_rev = BOOK + GIT_IDENTITY + REQUEST_2
+    """bob commits his approval of alice's 40 USD goodwill credit. alice then makes it
+    900 USD (her own pending request) and adds, after an indented comment, a second
+    `digest:` of what she wrote: Beancount keeps the last value of a key on a
+    custom entry, and the blame of bob's decision stopped at the comment, so it
+    was still all bob's."""
+    at_rev = ALICE + GIT_IDENTITY + REQUEST_2
     repo = Repo(tmp_path / "books")
     repo.commit(at_rev)
     first = (f'\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n'
@@ -179,14 +181,14 @@ def test_lines_added_after_a_comment_in_a_decision_are_blamed_too(tmp_path: Path
     repo.commit(at_rev + first, email="bob@example.com")
     edited = at_rev.replace("40.00 USD", "900.00 USD").replace("-40.00", "-900.00")
     forged = first + f'  ; checked\n  digest: "{_digest_of(edited, "ADJ-2")}"\n'
-    repo.commit(edited + forged, email="mallory@example.com")
+    repo.commit(edited + forged, email="alice@example.com")
     _, _, options = loader.load_string(edited + forged)
     book = beancount_adjustments.book_of(options)
     assert book is not None
     assert book.adjustments["ADJ-2"].state == "applied"  # what the plugin sees
     line = assert_finding(check(repo, "HEAD~2"), "git-identity",
                           repo.at('"ADJ-2" "approve"'))
-    assert "mallory@example.com" in line
+    assert "alice@example.com" in line
 
 
 # -- seals: what a sealed request and its approvals recorded ----------------------------
@@ -269,3 +271,28 @@ def test_a_seal_written_before_version_2_still_verifies(tmp_path: Path) -> None:
     # It covered what version 1 covered: the request's reason, say.
     path.write_text(text.replace('reason: "Test adjustment"', 'reason: "Other"') + written)
     assert "seal-broken" in load_file(path).code_set
+
+
+def test_a_request_in_someone_elses_name_is_a_git_identity_finding(tmp_path: Path) -> None:
+    """Under git-identity every decision is committed by whom it names, but the
+    request was not: erin (a manager) files a credit "requested by alice" and
+    approves it herself, both in her own commit; segregation of duties was void."""
+    at_rev = ALICE + GIT_IDENTITY
+    repo = Repo(tmp_path / "books")
+    repo.commit(at_rev)
+    repo.commit(at_rev + REQUEST_2 + '\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n'
+                '  by: "erin"\n', email="erin@example.com")
+    line = assert_finding(check(repo, "HEAD~1"), "git-identity", repo.at("^ADJ-2"))
+    assert "alice" in line
+    assert "erin@example.com" in line
+
+
+def test_a_request_committed_by_who_entered_it_is_fine(tmp_path: Path) -> None:
+    from test_history import assert_intact
+    at_rev = ALICE + GIT_IDENTITY
+    repo = Repo(tmp_path / "books")
+    repo.commit(at_rev)
+    repo.commit(at_rev + REQUEST_2, email="alice@example.com")
+    repo.commit(at_rev + REQUEST_2 + '\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n'
+                '  by: "erin"\n', email="erin@example.com")
+    assert_intact(check(repo, "HEAD~2"))

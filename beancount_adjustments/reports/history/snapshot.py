@@ -18,6 +18,7 @@ from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
     Adjustment,
     Event,
+    Request,
     Source,
     State,
 )
@@ -62,6 +63,20 @@ def new_events(old: Sequence[Event], new: Sequence[Event]) -> list[Event]:
             left[content] -= 1
         else:
             out.append(event)
+    return out
+
+
+def new_requests(old: Sequence[Request], new: Sequence[Request]) -> list[Request]:
+    """The requests of `new` that `old` did not hold with the same content (where
+    they are written aside), in `new`'s order: filed or edited since."""
+    held = Counter(r._replace(source=NOWHERE) for r in old)
+    out = []
+    for request in new:
+        content = request._replace(source=NOWHERE)
+        if held[content] > 0:
+            held[content] -= 1
+        else:
+            out.append(request)
     return out
 
 
