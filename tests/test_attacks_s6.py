@@ -296,3 +296,33 @@ def test_a_request_committed_by_who_entered_it_is_fine(tmp_path: Path) -> None:
     repo.commit(at_rev + REQUEST_2 + '\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n'
                 '  by: "erin"\n', email="erin@example.com")
     assert_intact(check(repo, "HEAD~2"))
+
+
+# -- an approver's limit in another currency -------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the approval records the converted amount the thresholds were judged at "
+    "(`judged:`), not the one the approver's limit was: binding it needs a field on "
+    "core.models.Event (a `limit-judged:` the writer writes and `staleness` compares), "
+    "left to the models rewrite"))
+def test_a_price_added_later_cannot_lift_an_amount_under_an_approvers_limit() -> None:
+    """gus (a manager) may approve up to 900 EUR; a 5,000 USD credit is worth 4,500 EUR,
+    so his approval is refused. A price dated before the request (a back-dated one:
+    only --since sees it) makes it 0.50 EUR, and his approval counts: the thresholds
+    are in USD, so no `judged:` binds the conversion."""
+    from ledgers import block
+    rules = block("""
+        2026-01-01 custom "adjustment-user" "gus" "manager"
+          limit: 900.00 EUR
+        2026-01-01 price USD 0.90 EUR
+    """)
+    text = rules + request("ADJ-1", "2026-03-01", "-5000.00")
+    loaded = load(text + event("ADJ-1", "2026-03-02", "approve", "gus"))
+    assert "over-limit" in loaded.code_set
+    repriced = text.replace("price USD 0.90 EUR",
+                            "price USD 0.90 EUR\n2026-02-28 price USD 0.0001 EUR")
+    # What a tool writes for gus now, judged with the price as it stands then.
+    approval = decided(text, "ADJ-1", "2026-03-02", "approve", "gus")
+    loaded = load(repriced + approval)
+    assert loaded.adj("ADJ-1").approvers == ()
