@@ -52,7 +52,8 @@ def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> N
         lines.append(f"{source.get('filename', '<unknown>')}:{source.get('lineno', 0)}: "
                      f"{first}" + "".join(f"\n  {r}" for r in rest))
     counts = counts_by_state(book.adjustments.values()) if book else None
-    past = _since(repo, entries, book) if repo is not None else None
+    read = [str(name) for name in options.get("include", ())]
+    past = _since(repo, entries, book, read) if repo is not None else None
     if as_json:
         out: dict[str, Any] = {
             "errors": lines, "adjustments": counts,
@@ -127,7 +128,8 @@ def _plural(count: int, word: str) -> str:
 
 
 def _since(repo: history.Repository, entries: list[data.Directive],
-           book: Book | None) -> _Since:
+           book: Book | None, read: list[str]) -> _Since:
+    """`read`: the files the load of the current ledger read."""
     old, rev_name = history.snapshot_at(repo)
     if old is None:
         return _Since(repo, [], rev_name, note=(
@@ -140,7 +142,8 @@ def _since(repo: history.Repository, entries: list[data.Directive],
             f"more: every decision {repo.rev} held would be dropped", str(_ledger_path(repo)), 0)
         return _Since(repo, [finding], rev_name, note=None, decided=decided)
     now = history.Snapshot(book=book, entries=entries)
-    findings = history.compare(old, now, rev=repo.rev, commit_of=repo.commits_of)
+    findings = repo.untracked(read)
+    findings += history.compare(old, now, rev=repo.rev, commit_of=repo.commits_of)
     new = len(history.new_events(old.book.facts.events, book.facts.events))
     return _Since(repo, findings, rev_name, note=None, decided=decided, new=new)
 

@@ -96,12 +96,12 @@ class EventJudging(ReplayState):
         if refused is not None:
             self.refuse(adj, event, *refused)
             return
+        reversing = adj.state is _REVERSING
         signed = signature_refusal(self.keyring, event, lambda: event.digest or adj.digest,
-                                   adj.settings.signatures_required)
+                                   adj.settings.signatures_required, reversal=reversing)
         if signed is not None:
             self.refuse(adj, event, *signed)
             return
-        reversing = adj.state is _REVERSING
         chain = adj.reversal_chain if reversing else adj.chain
         filled = (adj.reversal_approvals if reversing
                   else adj.approvals + adj.stale if stale else adj.approvals)
@@ -175,15 +175,18 @@ class EventJudging(ReplayState):
             adj.history += (Record(event, True),)
             return
         # Cancelling an applied adjustment asks for its reversal, which moves money
-        # too: it needs the chain a request of its type and amount needs now.
+        # too: it needs the chain a request of its type and amount needs now. Its
+        # amount is worth what it was judged at (converted at the request date, which
+        # `judged:` binds, as approvers' limits are): a price appended on the day of
+        # the cancel must not make a large reversal need nobody.
         request = adj.request
         if adj.amount is None:
             chain: tuple[str, ...] = _NONE
         else:
             try:
-                rule = self.matrix.choose(
-                    adj_type=request.type, category=request.category, tier=adj.tier,
-                    risk=adj.risk_flags, amount=adj.amount, date=event.date, rates=self.rates)
+                rows = self.matrix.candidates(request.type, request.category, adj.tier,
+                                              tuple(adj.risk_flags), event.date)
+                rule = self.matrix.choose_from(rows, adj.amount, request.date, self.rates)
             except MissingPrice as missing:
                 self.refuse(adj, event, "missing-price",
                             f"{missing}, so the approvals its reversal needs cannot be "

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 SEAL = "adjustment-seal"
 SEAL_TAG = "beancount-adjustments/seal/v1"
+SEAL_TAG_V2 = "beancount-adjustments/seal/v2"
+VERSION = 2
+"""The version `next_seal` writes (see the module's manual)."""
+TAGS = {1: SEAL_TAG, 2: SEAL_TAG_V2}
 FINGERPRINT = 6
 """Hex digits per entry in `fingerprints:`."""
 
@@ -84,9 +88,10 @@ def _hash(kind: str, fields: Sequence[Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def sealed_items(facts: Facts) -> list[Item]:
-    """Every fact a seal covers, in sealing order (see the module's manual)."""
+def sealed_items(facts: Facts, version: int = VERSION) -> list[Item]:
+    """Every fact a seal of `version` covers, in sealing order (see the module's manual)."""
     items: list[Item] = []
+    v2 = version >= 2
 
     def add(rank: int, index: int, date: datetime.date, what: str, source: Source,  # noqa: PLR0917
             kind: str, fields: Sequence[Any]) -> None:
@@ -95,14 +100,16 @@ def sealed_items(facts: Facts) -> list[Item]:
     for i, r in enumerate(facts.requests):
         add(0, i, r.date, f"request {r.id} dated {r.date}", r.source, "request",
             [r.id, request_digest(r), r.requested_by, r.category, r.payee, r.narration,
-             r.invoice, r.order, r.ticket, r.document, r.effective, r.risk, r.external_id])
+             r.invoice, r.order, r.ticket, r.document, r.effective, r.risk, r.external_id,
+             *([r.entered_by, r.at, r.judged, r.chain, r.notes] if v2 else [])])
     for i, e in enumerate(facts.events):
         add(1, i, e.date, f"{e.adjustment_id} {e.action} by {e.by} on {e.date}", e.source,
             "event", [e.adjustment_id, str(e.action), e.by, e.reason, e.comment, e.at,
-                      e.digest, e.effective, getattr(e, "signature", None)])
+                      e.digest, e.effective, getattr(e, "signature", None),
+                      *([e.judged, e.chain] if v2 else [])])
     for i, g in enumerate(facts.grants):
         add(2, i, g.date, f"user {g.user} on {g.date}", g.source, "user",
-            [g.user, g.roles, g.limit, g.email])
+            [g.user, g.roles, g.limit, g.email, *([g.git] if v2 else [])])
     for i, c in enumerate(facts.customers):
         add(3, i, c.date, f"customer {c.customer} on {c.date}", c.source, "customer",
             [c.customer, c.tier, c.name, c.contact])
@@ -113,7 +120,9 @@ def sealed_items(facts: Facts) -> list[Item]:
     for i, p in enumerate(facts.policies):
         add(5, i, p.date, f"policy {p.pattern} on {p.date}", p.source, "policy",
             [p.pattern, p.separate_apply, p.document_above, p.sla_days,
-             getattr(p, "signatures_required", None)])
+             getattr(p, "signatures_required", None),
+             *([p.backdate_days, p.require_at, p.git_identity, p.hold_until_billed,
+                p.statement_text, p.manual_chain] if v2 else [])])
     for i, lock in enumerate(facts.locks):
         add(6, i, lock.date, f"lock through {lock.through} on {lock.date}", lock.source,
             "lock", [lock.through, lock.by])
@@ -123,9 +132,10 @@ def sealed_items(facts: Facts) -> list[Item]:
     return items
 
 
-def chain(previous: str, hashes: Sequence[str]) -> str:
-    """A seal's hash: over the previous seal's hash and its span's entry hashes."""
-    text = "\n".join([SEAL_TAG, previous, *hashes])
+def chain(previous: str, hashes: Sequence[str], version: int = 1) -> str:
+    """A seal's hash: over its version's tag, the previous seal's hash and its span's
+    entry hashes. The tags differ, so a hash of one version never verifies as another."""
+    text = "\n".join([TAGS[version], previous, *hashes])
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
@@ -148,20 +158,41 @@ def verify_seals(facts: Facts, seals: Sequence[Seal]) -> list[Problem]:
     if not seals:
         return []
     problems = sealer_problems(facts, seals)
-    items = sealed_items(facts)
-    dates = [it.date for it in items]
+    versions = {VERSION: sealed_items(facts, VERSION)}
+    dates = [it.date for it in versions[VERSION]]
     previous, after = "", None
     for seal in sorted(seals, key=lambda s: s.date):
-        span = _span(items, dates, after, seal.date)
-        if chain(previous, [it.hash for it in span]) != seal.hash:
-            problems.append(_locate(seal, span, after))
-        elif seal.count is not None and seal.count != bisect.bisect_right(dates, seal.date):
+        spans = {}
+        for version in (VERSION, 1):
+            if version not in versions:  # only once a seal does not verify as version 2
+                versions[version] = sealed_items(facts, version)
+            spans[version] = _span(versions[version], dates, after, seal.date)
+            if chain(previous, [it.hash for it in spans[version]], version) == seal.hash:
+                break
+        else:
+            problems.append(_locate(seal, _closest(seal, spans), after))
+            previous, after = seal.hash, seal.date
+            continue
+        if seal.count is not None and seal.count != bisect.bisect_right(dates, seal.date):
             problems.append(_problem(seal, seal.source,
                                      f"the seal says it covers {seal.count} entries but "
                                      f"{bisect.bisect_right(dates, seal.date)} are sealed up "
                                      f"to {seal.date}; the seal itself was edited."))
         previous, after = seal.hash, seal.date
     return problems
+
+
+def _closest(seal: Seal, spans: dict[int, list[Item]]) -> list[Item]:
+    """Of a broken seal's span as each version hashes it, the one whose fingerprints
+    agree longest with the seal's (what locates the first entry that differs)."""
+    written = seal.fingerprints or ""
+
+    def agreeing(span: list[Item]) -> int:
+        now = "".join(it.fingerprint for it in span)
+        return next((i for i, (a, b) in enumerate(zip(now, written, strict=False)) if a != b),
+                    min(len(now), len(written)))
+
+    return max(spans.values(), key=agreeing)
 
 
 def sealer_problem(directory: Directory, by: str | None, date: datetime.date) -> str | None:
@@ -281,12 +312,12 @@ def next_seal(facts: Facts, seals: Sequence[Seal], date: datetime.date) -> SealP
         raise ValueError("the ledger's seals do not verify; fix this first:\n"
                          + "\n".join(f"{p.source.filename}:{p.source.lineno}: {p.message}"
                                      for p in broken))
-    items = sealed_items(facts)
+    items = sealed_items(facts, VERSION)
     dates = [it.date for it in items]
     after = ordered[-1].date if ordered else None
     span = _span(items, dates, after, date)
     previous = ordered[-1].hash if ordered else ""
-    return SealPlan(date=date, hash=chain(previous, [it.hash for it in span]),
+    return SealPlan(date=date, hash=chain(previous, [it.hash for it in span], VERSION),
                     count=bisect.bisect_right(dates, date), span=len(span),
                     fingerprints="".join(it.fingerprint for it in span))
 

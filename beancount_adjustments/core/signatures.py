@@ -110,6 +110,17 @@ def message(adjustment_id: str, action: str, by: str, date: datetime.date,
                         digest]).encode("utf-8")
 
 
+REVERSAL_APPROVAL = "approve-reversal"
+"""The action an approval of a reversal signs."""
+
+
+def signed_action(action: str, *, reversal: bool) -> str:
+    """The action a signature covers: an approval given while the adjustment awaits
+    its reversal signs `REVERSAL_APPROVAL`, so that bob's signed approval of the
+    request, pasted again after a same-day cancel, does not approve the reversal."""
+    return REVERSAL_APPROVAL if reversal and action == "approve" else action
+
+
 def sign_with(key: Ed25519PrivateKey, adjustment_id: str, action: str, by: str,  # noqa: PLR0917
               date: datetime.date, digest: str) -> str:
     signature = key.sign(message(adjustment_id, action, by, date, digest))
@@ -166,12 +177,13 @@ class KeyRing:
 
 
 def signature_refusal(ring: KeyRing, event: Event, digest: Callable[[], str],
-                      required: bool) -> tuple[str, str] | None:
+                      required: bool, *, reversal: bool = False) -> tuple[str, str] | None:
     """(code, message) when the event's signature makes it not count, else None.
 
     `digest()` is what the signature must cover (the event's digest, or the
     request's when the event has none); it is asked for only when there is a
     signature to verify, since the replay works out a request's digest lazily.
+    `reversal`: the event approves a reversal (see `signed_action`).
     """
     signature = getattr(event, "signature", None)
     if not signature:
@@ -186,10 +198,12 @@ def signature_refusal(ring: KeyRing, event: Event, digest: Callable[[], str],
                 f"the approval is signed but {event.by} has no key registered on "
                 f"{event.date}; add custom \"{KEY}\" \"{event.by}\" \"<public key>\".")
     covered = digest()
-    if any(verify(k.key, signature, event.adjustment_id, str(event.action), event.by,
+    action = signed_action(str(event.action), reversal=reversal)
+    if any(verify(k.key, signature, event.adjustment_id, action, event.by,
                   event.date, covered) for k in keys):
         return None
     return ("bad-signature",
             f"the signature does not verify with {event.by}'s registered key: it was not made "
             "by that key for this id, action, approver, date and content (forged, copied "
-            "from another decision, or the event was edited).")
+            "from another decision, such as the approval of the request copied to its "
+            "reversal, or the event was edited).")

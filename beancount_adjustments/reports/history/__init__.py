@@ -73,6 +73,6 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     findings += reopened_periods(old.book, new.book, cutoff, rev=rev)
     findings += changed_references(old.book, new.book, rev=rev)
     if commit_of is not None:
-        findings += check_git_identity(old, new, commit_of)
+        findings += check_git_identity(old, new, commit_of, rev=rev)
     findings += identity_lines(old.book, new.book, cutoff, commit_of, rev=rev)
     return findings

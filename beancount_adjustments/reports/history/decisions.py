@@ -17,7 +17,6 @@ from beancount_adjustments.core.models import (
 )
 from beancount_adjustments.reports.history.findings import Finding
 from beancount_adjustments.reports.history.snapshot import (
-    NOWHERE,
     Booked,
     Snapshot,
     booked_entries,
@@ -25,6 +24,7 @@ from beancount_adjustments.reports.history.snapshot import (
     describe_event,
     event_content,
     new_events,
+    new_requests,
     unmatched,
 )
 
@@ -32,7 +32,7 @@ from beancount_adjustments.reports.history.snapshot import (
 def compare_events(old: Sequence[Event], new: Sequence[Event], *,
                    rev: str = "REV") -> list[Finding]:
     """Events `rev` held that are gone (removed) or hold other content (edited)."""
-    lost = unmatched(old, new)
+    lost = unmatched(old, new, event_content)
     if not lost:
         return []
     # New events with content REV did not hold: candidates for "edited" (of events
@@ -198,14 +198,7 @@ def backdated_items(old: Book, new: Book, cutoff: datetime.date, *,
     claiming to have been written before what REV held, is not.
     """
     # A request REV did not hold, or held with other content (a pending one edited).
-    held = Counter(r._replace(source=NOWHERE) for r in old.facts.requests)
-    items: list[Request | Event] = []
-    for request in new.facts.requests:
-        content = request._replace(source=NOWHERE)
-        if held[content] > 0:
-            held[content] -= 1
-        else:
-            items.append(request)
+    items: list[Request | Event] = list(new_requests(old.facts.requests, new.facts.requests))
     items += new_events(old.facts.events, new.facts.events)
     findings = []
     for item in items:

@@ -23,6 +23,7 @@ from beancount_adjustments.reports.history.snapshot import (
     Snapshot,
     describe_event,
     new_events,
+    new_requests,
 )
 
 
@@ -93,9 +94,11 @@ def git_email_of(book: Book, user: str, date: datetime.date) -> str | None:
     return emails[0] if emails else None
 
 
-def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf) -> list[Finding]:
-    """New decisions under a `git-identity: "required"` policy not committed by their user."""
-    findings = []
+def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf, *,
+                       rev: str = "REV") -> list[Finding]:
+    """New decisions under a `git-identity: "required"` policy not committed by their
+    user, and new requests not committed by one of their requesters."""
+    findings = _requests_not_committed_by_requesters(old, new, commit_of, rev)
     facts = new.book.facts
     for event in new_events(old.book.facts.events, facts.events):
         adj = new.book.adjustments.get(event.adjustment_id)
@@ -112,28 +115,58 @@ def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf) -> lis
                 f"{event.date}: add one to their adjustment-user line", source.filename,
                 source.lineno))
             continue
-        finding = _not_committed_by(about, event.by, email, source, commit_of)
+        finding = _not_committed_by(about, {event.by: email}, source, commit_of)
         if finding is not None:
             findings.append(finding)
     return findings
 
 
-def _not_committed_by(about: str, user: str, email: str, source: Source,
+def _requests_not_committed_by_requesters(old: Snapshot, new: Snapshot, commit_of: CommitOf,
+                                          rev: str) -> list[Finding]:
+    """Requests new (or edited) since REV under git identity whose lines someone other
+    than their requesters committed: whoever files a request in alice's name could
+    otherwise approve it themselves, every decision committed as its own."""
+    findings = []
+    facts = new.book.facts
+    for request in new_requests(old.book.facts.requests, facts.requests):
+        if not git_identity_required(facts.policies, request.type, request.date):
+            continue
+        requesters = tuple(dict.fromkeys(
+            r for r in (request.entered_by, request.requested_by) if r))
+        about = (f"the request {request.id} is new since {rev}: the policy for {request.type} "
+                 f"requires git identity, so it is committed by who entered it or asked "
+                 f"for it ({' or '.join(requesters)})")
+        emails = {user: email for user in requesters
+                  if (email := git_email_of(new.book, user, request.date)) is not None}
+        if not emails:
+            findings.append(Finding(
+                "git-identity", f"{about}, and none of them has a `git:` e-mail on "
+                f"{request.date}: add one to their adjustment-user line",
+                request.source.filename, request.source.lineno, adjustment_id=request.id))
+            continue
+        finding = _not_committed_by(about, emails, request.source, commit_of)
+        if finding is not None:
+            findings.append(finding._replace(adjustment_id=request.id))
+    return findings
+
+
+def _not_committed_by(about: str, users: dict[str, str], source: Source,
                       commit_of: CommitOf, *, why: str = "") -> Finding | None:
-    """The finding when the lines at `source` are not (all) committed by `user`."""
+    """The finding when the lines at `source` are not (all) committed by one of `users`
+    (user -> their `git:` e-mail)."""
+    named = " or ".join(f"{user} ({email})" for user, email in users.items())
     commits = commit_of(source)
     if isinstance(commits, str):
-        return Finding("git-identity", f"{about}; it is not committed yet: {user} must "
-                       f"commit it as {email}", source.filename, source.lineno)
-    wrong = [c for c in commits if not commit_matches(c, email)]
+        return Finding("git-identity", f"{about}; it is not committed yet: "
+                       f"{named} must commit it", source.filename, source.lineno)
+    wrong = [c for c in commits if not any(commit_matches(c, e) for e in users.values())]
     if not wrong:
         return None
     who = ", ".join(sorted({c.author_email for c in wrong}))
     commit = ("the commit about to be made" if wrong[0].sha == UNCOMMITTED
               else f"commit {wrong[0].sha[:12]}")
-    return Finding("git-identity", f"{about}; {why}{commit} is by {who}, not {user} "
-                   f"({email}), and carries no good signature of theirs",
-                   source.filename, source.lineno)
+    return Finding("git-identity", f"{about}; {why}{commit} is by {who}, not {named}, "
+                   "and carries no good signature of theirs", source.filename, source.lineno)
 
 
 def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
@@ -183,7 +216,7 @@ def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
                 f"`git:` e-mail: add one to their adjustment-user line, committed by them",
                 source.filename, source.lineno))
             continue
-        finding = _not_committed_by(about, user, email, source, commit_of,
+        finding = _not_committed_by(about, {user: email}, source, commit_of,
                                     why="git-identity is required, and ")
         if finding is not None:
             findings.append(finding)

@@ -9,7 +9,7 @@ import datetime
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from beancount_adjustments.beans.loading import load_uncached
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import Source
 from beancount_adjustments.plugin import book_of
+from beancount_adjustments.reports.history.findings import Finding
 from beancount_adjustments.reports.history.identity import (
     EMAIL_RE,
     NOT_COMMITTED,
@@ -99,6 +100,35 @@ class Repository:
             found = self._commits[sha] = Commit(sha, email, signature, signer)
         return found
 
+    # -- what git holds ---------------------------------------------------------------
+
+    def untracked(self, files: Iterable[str]) -> list[Finding]:
+        """An `untracked-file` finding for each of `files` (the files a load read)
+        whose content git does not hold: outside the repository, reached through a
+        link leading out of it, or not added to it.
+
+        REV's tree and the work tree would both read such a file as it is now, so
+        whatever it changed (a reject turned into an approval) would compare equal.
+        """
+        listed = self.git("ls-files", "-z").stdout.decode(errors="replace").split("\0")
+        tracked = {name for name in listed if name}
+        top = self.top.resolve()
+        findings = []
+        for name in files:
+            real = Path(name).resolve()
+            try:
+                held = real.relative_to(top).as_posix() in tracked
+            except ValueError:
+                held = False
+            if not held:
+                findings.append(Finding(
+                    "untracked-file",
+                    f"the ledger reads {name}, which is not tracked by git in {top} (outside "
+                    "the repository, a link out of it, or never added): what it held at "
+                    f"{self.rev} cannot be compared, so its decisions could be rewritten "
+                    "unnoticed; keep it in the repository and commit it", name, 0))
+        return findings
+
     def _before_rev(self, sha: str) -> bool:
         found = self._old.get(sha)
         if found is None:
@@ -119,8 +149,20 @@ def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     return done
 
 
+def _extractable(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+    """`tarfile.data_filter`, skipping what it refuses (a link out of the tree) instead
+    of failing: what such a link reads is not REV's, and the ledger reading it now is
+    an `untracked-file` finding of its own."""
+    try:
+        return tarfile.data_filter(member, path)
+    except tarfile.FilterError:
+        return None
+
+
 def _entry_lines(path: Path, lineno: int) -> list[int]:
-    """The line numbers of the directive starting at `lineno`: it and its metadata lines."""
+    """The line numbers of the directive starting at `lineno`: it and every indented line
+    after it, comments included (metadata may follow an indented comment, and on a
+    custom entry a key written again there silently replaces the first one)."""
     try:
         text = path.read_text(encoding="utf-8").splitlines()
     except OSError:
@@ -128,7 +170,7 @@ def _entry_lines(path: Path, lineno: int) -> list[int]:
     lines = [lineno]
     for number in range(lineno + 1, len(text) + 1):
         line = text[number - 1]
-        if not line.strip() or not line[:1].isspace() or line.lstrip().startswith(";"):
+        if not line.strip() or not line[:1].isspace():
             break
         lines.append(number)
     return lines
@@ -193,7 +235,7 @@ def snapshot_at(repo: Repository) -> tuple[Snapshot | None, Callable[[str], str]
         archive.write_bytes(repo.git("archive", "--format=tar", repo.sha).stdout)
         root.mkdir()
         with tarfile.open(archive) as tar:
-            tar.extractall(root, filter="data")
+            tar.extractall(root, filter=_extractable)
         entries, _errors, options = load_uncached(root / repo.ledger)
     book = book_of(options)
     if book is None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from beancount.core import data
 
@@ -18,6 +18,7 @@ from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
     Adjustment,
     Event,
+    Request,
     Source,
     State,
 )
@@ -37,6 +38,8 @@ BOOKED_TAGS = ("adjustment", "adjustment-reversal")
 UNDECIDED = frozenset({State.PENDING, State.INVALID})
 
 
+T = TypeVar("T")
+
 NOWHERE = Source("", 0)
 """Where a request is written, left out when comparing what it says."""
 
@@ -52,23 +55,35 @@ def event_content(event: Event) -> tuple[Any, ...]:
     return tuple(getattr(event, name) for name in event._fields if name != "source")
 
 
-def unmatched(events: Sequence[Event], against: Sequence[Event]) -> list[Event]:
-    """The events of `events` that `against` does not hold (by content), in order; of
-    events with the same content, the first ones are the ones `against` holds."""
-    left = Counter(event_content(e) for e in against)
+def unmatched(items: Sequence[T], against: Sequence[T],
+              content: Callable[[T], Hashable]) -> list[T]:
+    """The items of `items` that `against` does not hold (by `content`), in order; of
+    items with the same content, the first ones are the ones `against` holds."""
+    left = Counter(content(x) for x in against)
     out = []
-    for event in events:
-        content = event_content(event)
-        if left[content] > 0:
-            left[content] -= 1
+    for item in items:
+        key = content(item)
+        if left[key] > 0:
+            left[key] -= 1
         else:
-            out.append(event)
+            out.append(item)
     return out
+
+
+def request_content(request: Request) -> Request:
+    """What a request says, without where it is written."""
+    return request._replace(source=NOWHERE)
 
 
 def new_events(old: Sequence[Event], new: Sequence[Event]) -> list[Event]:
     """The events of `new` that `old` did not hold (by content), in `new`'s order."""
-    return unmatched(new, old)
+    return unmatched(new, old, event_content)
+
+
+def new_requests(old: Sequence[Request], new: Sequence[Request]) -> list[Request]:
+    """The requests of `new` that `old` did not hold with the same content (where
+    they are written aside), in `new`'s order: filed or edited since."""
+    return unmatched(new, old, request_content)
 
 
 def describe_event(event: Event) -> str:
