@@ -301,11 +301,6 @@ def test_a_request_committed_by_who_entered_it_is_fine(tmp_path: Path) -> None:
 # -- an approver's limit in another currency -------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the approval records the converted amount the thresholds were judged at "
-    "(`judged:`), not the one the approver's limit was: binding it needs a field on "
-    "core.models.Event (a `limit-judged:` the writer writes and `staleness` compares), "
-    "left to the models rewrite"))
 def test_a_price_added_later_cannot_lift_an_amount_under_an_approvers_limit() -> None:
     """gus (a manager) may approve up to 900 EUR; a 5,000 USD credit is worth 4,500 EUR,
     so his approval is refused. A price dated before the request (a back-dated one:
@@ -326,3 +321,29 @@ def test_a_price_added_later_cannot_lift_an_amount_under_an_approvers_limit() ->
     approval = decided(text, "ADJ-1", "2026-03-02", "approve", "gus")
     loaded = load(repriced + approval)
     assert loaded.adj("ADJ-1").approvers == ()
+
+
+def test_the_tools_bind_an_approvers_limit_in_another_currency(tmp_path: Path) -> None:
+    """What the writer writes: bob (limit 1,000.00 EUR) approves 500 USD at 0.90 EUR
+    and the approval records `limit-judged: 450.00 EUR`; a price dated before the
+    request added afterwards makes it stale: it no longer counts, nor books."""
+    from beancount_adjustments import api
+    from ledgers import TOOLS_BASE
+    path = tmp_path / "main.beancount"
+    path.write_text(TOOLS_BASE.replace("limit: 1000.00 USD", "limit: 1000.00 EUR")
+                    + "2024-01-01 price USD 0.90 EUR\n")
+    adj = api.create(path, customer="cust_123", type="credit:refund", amount="500.00",
+                     currency="USD", reason="Damaged", as_user="alice")
+    api.approve(path, adj.id, as_user="bob")
+    text = path.read_text()
+    assert "limit-judged: 450.00 EUR" in text
+    assert api.get(path, adj.id).state == "applied"  # bob's approval counts
+    yesterday = datetime.date.today() - datetime.timedelta(days=1)
+    path.write_text(text + f"{yesterday} price USD 0.50 EUR\n")
+    _entries, _errors, options = loader.load_file(str(path))
+    book = beancount_adjustments.book_of(options)
+    assert book is not None
+    assert book.adjustments[adj.id].approvers == ()
+    assert book.adjustments[adj.id].state == "pending"  # not booked any more
+    assert any(p.code == "stale-approval" and "limit was checked with the amount at "
+               "450.00 EUR" in p.message for p in book.problems)

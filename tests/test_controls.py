@@ -15,6 +15,7 @@ import pytest
 
 from beancount_adjustments import plugin
 from beancount_adjustments.core.models import Action
+from beancount_adjustments.core.permissions import limit_judged
 from beancount_adjustments.core.policy import chain_text
 from ledgers import BASE, block, event, load, request, with_settings
 
@@ -30,6 +31,10 @@ def decided(text: str, adj_id: str, date: str, action: str, by: str, *,
     written = event(adj_id, date, action, by, **fields)
     if action == "approve" and adj.judged is not None:
         written += f"  judged: {adj.judged.number} {adj.judged.currency}\n"
+    day = datetime.date.fromisoformat(date)
+    limit = limit_judged(loaded.book.rules, adj, by, day) if action == "approve" else None
+    if limit is not None:
+        written += f"  limit-judged: {limit.number} {limit.currency}\n"
     return written
 
 

@@ -85,7 +85,8 @@ class Reader(RuleReader):
                      self.date(meta, "effective", source, what),
                      self.text(meta, "signature", source, what), source,
                      self.amount(meta, "judged", source, what),
-                     None if chain is None else parse_chain(chain))
+                     None if chain is None else parse_chain(chain),
+                     self.amount(meta, "limit-judged", source, what))
 
     # -- transactions -------------------------------------------------------
 

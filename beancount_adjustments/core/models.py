@@ -176,6 +176,9 @@ class Event(NamedTuple):
     """The converted amount the decider was shown, when a price converted it."""
     chain: tuple[str, ...] | None = None
     """The approval chain in force as the decider saw it (None: not recorded)."""
+    limit_judged: Money | None = None
+    """The amount in the approver's limit currency that their limit was checked at,
+    when that currency is another than the amount's (`limit-judged:`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,7 +17,7 @@ from typing import NamedTuple, Protocol
 
 from beancount_adjustments.core.lifecycle import TRANSITIONS, refusal
 from beancount_adjustments.core.models import Action, Money, Request, State
-from beancount_adjustments.core.policy import Directory, Matrix, Rates, within_limit
+from beancount_adjustments.core.policy import Directory, Matrix, Rates, convert, within_limit
 from beancount_adjustments.core.references import Reference
 
 # Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
@@ -137,6 +137,23 @@ def held_until_billed(rules: Rules, situation: Situation, date: datetime.date,
                   f"approval (`hold-until-billed: TRUE`), and no invoice for "
                   f"{request.customer} is dated after {approved} and on or before "
                   f"{date}{later}; apply it on or after the customer's next invoice.")
+
+
+def limit_judged(rules: Rules, situation: Situation, by: str,
+                 date: datetime.date) -> Money | None:
+    """The amount `by`'s limit for the next level is checked at, when the limit is in
+    another currency than the amount (None otherwise, or when no price converts it):
+    what an approval records as `limit-judged:`, so that a price added later cannot
+    bring an amount under the limit."""
+    chain, amount = situation.deciding_chain, situation.amount
+    level = len(situation.deciding_approvers)
+    if amount is None or level >= len(chain):
+        return None
+    _holds, limit = rules.directory.limit_for(by, chain[level], date)
+    if limit is None or limit.currency == amount.currency:
+        return None
+    value = convert(amount, limit.currency, situation.request.date, rules.rates)
+    return None if value is None else Money(value, limit.currency)
 
 
 def denial(rules: Rules, situation: Situation, action: Action, by: str, date: datetime.date,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from beancount_adjustments.core import digest as digests
 from beancount_adjustments.core.lifecycle import TRANSITIONS
 from beancount_adjustments.core.models import Action, Approval, Event, Record, State
-from beancount_adjustments.core.permissions import Denial, denial
+from beancount_adjustments.core.permissions import Denial, denial, limit_judged
 from beancount_adjustments.core.policy import MissingPrice, chain_text
 from beancount_adjustments.core.records import Tracked, move
 from beancount_adjustments.core.replay_state import ReplayState
@@ -86,6 +86,12 @@ class EventJudging(ReplayState):
             now = adj.judged if adj.judged is not None else "no conversion"
             return (f"it was given at {event.judged}, and the prices now in the ledger "
                     f"make it {now}")
+        if event.limit_judged is not None:
+            against = limit_judged(self.rules, adj, event.by, event.date)
+            if not same_amount(event.limit_judged, against):
+                return (f"{event.by}'s limit was checked with the amount at "
+                        f"{event.limit_judged}, and the prices now in the ledger make it "
+                        f"{against if against is not None else 'no conversion'}")
         return None
 
     def approve(self, adj: Tracked, event: Event) -> None:

@@ -106,7 +106,7 @@ def sealed_items(facts: Facts, version: int = VERSION) -> list[Item]:
         add(1, i, e.date, f"{e.adjustment_id} {e.action} by {e.by} on {e.date}", e.source,
             "event", [e.adjustment_id, str(e.action), e.by, e.reason, e.comment, e.at,
                       e.digest, e.effective, getattr(e, "signature", None),
-                      *([e.judged, e.chain] if v2 else [])])
+                      *([e.judged, e.chain, e.limit_judged] if v2 else [])])
     for i, g in enumerate(facts.grants):
         add(2, i, g.date, f"user {g.user} on {g.date}", g.source, "user",
             [g.user, g.roles, g.limit, g.email, *([g.git] if v2 else [])])

@@ -13,6 +13,7 @@ from decimal import Decimal
 from beancount_adjustments.beans import render
 from beancount_adjustments.beans.metadata import control_problem
 from beancount_adjustments.core.models import Action, Adjustment, Money, State, kind_of
+from beancount_adjustments.core.permissions import limit_judged
 from beancount_adjustments.core.policy import chain_text
 from beancount_adjustments.core.signatures import sign_event, signed_action
 from beancount_adjustments.writer.ids import Ids
@@ -81,6 +82,7 @@ def decision_item(led: Ledger, index: int, decision: Decision) -> Item:
               ("at", led.stamp), ("digest", adj.digest),
               ("chain", chain_text(adj.deciding_chain) if approving else None),
               ("judged", judged_value(adj) if approving else None),
+              ("limit-judged", limit_value(led, adj, by, date) if approving else None),
               ("signature", signature)])
     return item
 
@@ -92,6 +94,12 @@ def judged_value(adj: Adjustment) -> Money | None:
     if judged is None:
         return None
     return judged_text(judged, adj.amount)
+
+
+def limit_value(led: Ledger, adj: Adjustment, by: str, date: datetime.date) -> Money | None:
+    """The amount `by`'s limit is checked at (`permissions.limit_judged`), as written."""
+    value = limit_judged(led.book.rules, adj, by, date)
+    return None if value is None else judged_text(value, adj.amount)
 
 
 def judged_text(judged: Money, amount: Money | None) -> Money:
