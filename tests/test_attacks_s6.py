@@ -347,3 +347,29 @@ def test_the_tools_bind_an_approvers_limit_in_another_currency(tmp_path: Path) -
     assert book.adjustments[adj.id].state == "pending"  # not booked any more
     assert any(p.code == "stale-approval" and "limit was checked with the amount at "
                "450.00 EUR" in p.message for p in book.problems)
+
+
+# -- a decision dated ahead of when it was written ------------------------------------
+
+
+@pytest.mark.parametrize(("at", "counts"), [
+    ("2026-03-02T10:00:00+01:00", False),  # written in March, dated June
+    ("2026-06-01T09:00:00+02:00", True),   # written the day it is dated
+    ("2026-05-31T20:00:00+00:00", True),   # UTC: already June 1 east of Greenwich
+    ("2026-05-31T08:00:00+00:00", False),  # UTC: May 31 everywhere
+])
+def test_a_decision_dated_ahead_of_its_writing_is_judged_when_written(
+        at: str, counts: bool) -> None:
+    """gina becomes a manager on 2026-06-01. In March she approves a pending credit
+    and dates her approval June 1, under the role she does not hold yet: judged on
+    its date it would count. A decision is dated the day it is taken."""
+    from ledgers import block
+    text = (block("""
+        2026-06-01 custom "adjustment-user" "gina" "manager"
+    """) + request("ADJ-1", "2026-03-01", "-100.00")
+            + event("ADJ-1", "2026-06-01", "approve", "gina", at=at))
+    loaded = load(text)
+    assert (loaded.adj("ADJ-1").approvers == ("gina",)) is counts
+    assert ("dated-ahead" in loaded.code_set) is not counts
+    if not counts:
+        assert (loaded.line('"ADJ-1" "approve"'), "dated-ahead") in loaded.codes

@@ -42,7 +42,7 @@ from beancount_adjustments.core.records import Tracked, move
 from beancount_adjustments.core.references import reference_terms
 from beancount_adjustments.core.risk import ARRIVAL_CHECKS, Arrivals, RiskConfig
 from beancount_adjustments.core.signatures import KeyRing
-from beancount_adjustments.core.written import at_floor, iso_day
+from beancount_adjustments.core.written import at_ceiling, at_floor, iso_day
 
 # Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
 # 0.15 µs a lookup against 0.01 µs for a global); the per-event paths use these
@@ -145,7 +145,8 @@ class ReplayState:
         return at_floor(at)
 
     def dating(self, item: Request | Event, settings: TypeSettings) -> tuple[str, str] | None:
-        """(code, message) when `item` is dated earlier than it was written allows."""
+        """(code, message) when `item` is dated earlier than it was written allows, or
+        is a decision dated after the day it was written."""
         at = item.at
         if at is None:
             if settings.require_at and type(item) is Event:
@@ -158,6 +159,12 @@ class ReplayState:
         if written is None:
             return ("bad-metadata", f"`at: {at!r}` is not an ISO 8601 moment "
                     "(2026-11-21T10:00:00+01:00).")
+        if type(item) is Event and (at_ceiling(at) or written) < item.date:
+            # Judged on its date, a decision dated ahead would count under roles and
+            # limits its author does not hold yet, and outside the locks of today.
+            return ("dated-ahead",
+                    f"it is dated {item.date} but was written at {at}; a decision is dated "
+                    "the day it is taken. Date it when it is written.")
         allowed = settings.backdate_days
         if (written - item.date).days > allowed:
             return ("backdated",
@@ -175,13 +182,13 @@ class ReplayState:
         return item.date if written is None or written < item.date else written
 
     def written_that_day(self, at: str, date: datetime.date) -> bool:
-        """Whether `at` is a tool's stamp (YYYY-MM-DDTHH:MM...) of `date` or earlier:
-        the usual case, told without working out the moment."""
+        """Whether `at` is a tool's stamp (YYYY-MM-DDTHH:MM...) of `date`: the usual
+        case, told without working out the moment."""
         iso = self._isos.get(date)
         if iso is None:
             iso = self._isos[date] = date.isoformat()
         day = at[:10]
-        return len(at) >= 20 and at[10] == "T" and day <= iso and iso_day(day) is not None
+        return len(at) >= 20 and at[10] == "T" and day == iso and iso_day(day) is not None
 
     def closing_lock(self, when: datetime.date, decided: datetime.date) -> PeriodLock | None:
         """The lock in force on `decided` that closes `when`, if any."""

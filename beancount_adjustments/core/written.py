@@ -53,6 +53,19 @@ def at_floor(at: str) -> datetime.date | None:
     return moment.date()
 
 
+def at_ceiling(at: str) -> datetime.date | None:
+    """The latest calendar day the moment `at` can have been in its writer's zone (a
+    UTC stamp may be half a day behind it; see `at_floor`). None: not a moment."""
+    try:
+        moment = datetime.datetime.fromisoformat(at.strip())
+    except ValueError:
+        return None
+    offset = moment.utcoffset()
+    if offset is not None and not offset and moment.date() < datetime.date.max:
+        return (moment + _HALF_DAY).date()
+    return moment.date()
+
+
 _DAYS: dict[str, datetime.date | None] = {}
 _ONE_DAY = datetime.timedelta(days=1)
 
