@@ -47,7 +47,7 @@ def test_a_reversal_approval_signed_for_the_reversal_counts() -> None:
     text += signed("ADJ-1", "2026-03-02", "bob", digest)
     text += event("ADJ-1", "2026-03-02", "cancel", "alice", reason="Oops")
     reversal = signatures.sign_with(KEYS["bob"], "ADJ-1", signatures.signed_action(
-        "approve", reversal=True), "bob", datetime.date(2026, 3, 2), digest)
+        "approve", reversal=1), "bob", datetime.date(2026, 3, 2), digest)
     loaded = load(text + event("ADJ-1", "2026-03-02", "approve", "bob", digest=digest,
                                signature=reversal))
     assert loaded.errors == []
@@ -373,3 +373,35 @@ def test_a_decision_dated_ahead_of_its_writing_is_judged_when_written(
     assert ("dated-ahead" in loaded.code_set) is not counts
     if not counts:
         assert (loaded.line('"ADJ-1" "approve"'), "dated-ahead") in loaded.codes
+
+
+def test_a_signed_reversal_approval_does_not_approve_a_later_reversal() -> None:
+    """bob signs his approval of ADJ-1's first reversal; carol rejects that reversal and
+    alice asks for it again the same day: bob's signed line, pasted again, covered the
+    same (id, action, by, date, digest) and filled the second reversal's first level."""
+    from beancount_adjustments.core import signatures
+    text = (SIGNED_DEBITS + key_lines("bob", "erin")
+            + '2026-01-01 custom "adjustment-user" "erin" "manager" "finance"\n'
+            + '2026-01-01 custom "adjustment-approval" "debit:*" 100.00 USD "manager" '
+              '"finance"\n' + FEE)
+    digest = digests(text)["ADJ-1"]
+    text += (signed("ADJ-1", "2026-03-02", "bob", digest)
+             + signed("ADJ-1", "2026-03-02", "erin", digest)
+             + event("ADJ-1", "2026-03-02", "cancel", "alice", reason="Oops"))
+    first = signatures.sign_with(KEYS["bob"], "ADJ-1", signatures.signed_action(
+        "approve", reversal=1), "bob", datetime.date(2026, 3, 2), digest)
+    reversal = event("ADJ-1", "2026-03-02", "approve", "bob", digest=digest, signature=first)
+    text += reversal
+    assert load(text).adj("ADJ-1").reversal_approvals[0].by == "bob"
+    text += (event("ADJ-1", "2026-03-02", "reject", "carol", reason="Not agreed")
+             + event("ADJ-1", "2026-03-02", "cancel", "alice", reason="Again"))
+    loaded = load(text + reversal)
+    assert loaded.state("ADJ-1") == "reversing"
+    assert loaded.adj("ADJ-1").reversal_approvals == ()
+    assert (loaded.line('"ADJ-1" "approve"', 3), "bad-signature") in loaded.codes
+    # Signed for the second reversal, it counts.
+    second = signatures.sign_with(KEYS["bob"], "ADJ-1", signatures.signed_action(
+        "approve", reversal=2), "bob", datetime.date(2026, 3, 2), digest)
+    loaded = load(text + event("ADJ-1", "2026-03-02", "approve", "bob", digest=digest,
+                               signature=second))
+    assert [a.by for a in loaded.adj("ADJ-1").reversal_approvals] == ["bob"]

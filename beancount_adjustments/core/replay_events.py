@@ -14,7 +14,7 @@ from beancount_adjustments.core.permissions import Denial, denial, limit_judged
 from beancount_adjustments.core.policy import MissingPrice, chain_text
 from beancount_adjustments.core.records import Tracked, move
 from beancount_adjustments.core.replay_state import ReplayState
-from beancount_adjustments.core.signatures import signature_refusal
+from beancount_adjustments.core.signatures import reversal_number, signature_refusal
 from beancount_adjustments.core.written import same_amount
 
 # Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
@@ -103,8 +103,10 @@ class EventJudging(ReplayState):
             self.refuse(adj, event, *refused)
             return
         reversing = adj.state is _REVERSING
-        signed = signature_refusal(self.keyring, event, lambda: event.digest or adj.digest,
-                                   adj.settings.signatures_required, reversal=reversing)
+        signed = signature_refusal(
+            self.keyring, event, lambda: event.digest or adj.digest,
+            adj.settings.signatures_required,
+            reversal=reversal_number(adj.history) if reversing else 0)
         if signed is not None:
             self.refuse(adj, event, *signed)
             return

@@ -12,12 +12,12 @@ import base64
 import binascii
 import datetime
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from beancount_adjustments.core.models import Event, Source
+from beancount_adjustments.core.models import Action, Event, Record, Source
 
 if TYPE_CHECKING:
     # cryptography is imported where keys are used: a ledger load reads no key
@@ -114,11 +114,22 @@ REVERSAL_APPROVAL = "approve-reversal"
 """The action an approval of a reversal signs."""
 
 
-def signed_action(action: str, *, reversal: bool) -> str:
-    """The action a signature covers: an approval given while the adjustment awaits
-    its reversal signs `REVERSAL_APPROVAL`, so that bob's signed approval of the
-    request, pasted again after a same-day cancel, does not approve the reversal."""
-    return REVERSAL_APPROVAL if reversal and action == "approve" else action
+def signed_action(action: str, *, reversal: int = 0) -> str:
+    """The action a signature covers. `reversal`: which reversal of the adjustment the
+    approval is given to (0: none, the request's). An approval of the first reversal
+    signs `REVERSAL_APPROVAL`, of a later one `approve-reversal-N`: bob's signed
+    approval of the request, or of a reversal rejected since, pasted again after a
+    same-day cancel, approves nothing."""
+    if action != "approve" or not reversal:
+        return action
+    return REVERSAL_APPROVAL if reversal == 1 else f"{REVERSAL_APPROVAL}-{reversal}"
+
+
+def reversal_number(history: Sequence[Record]) -> int:
+    """Which reversal an adjustment awaiting one awaits: one per cancel accepted so far
+    (a cancel that withdraws ends the lifecycle, so every accepted cancel before an
+    approval asked for a reversal)."""
+    return sum(1 for line in history if line.accepted and line.event.action is Action.CANCEL)
 
 
 def sign_with(key: Ed25519PrivateKey, adjustment_id: str, action: str, by: str,  # noqa: PLR0917
@@ -177,13 +188,13 @@ class KeyRing:
 
 
 def signature_refusal(ring: KeyRing, event: Event, digest: Callable[[], str],
-                      required: bool, *, reversal: bool = False) -> tuple[str, str] | None:
+                      required: bool, *, reversal: int = 0) -> tuple[str, str] | None:
     """(code, message) when the event's signature makes it not count, else None.
 
     `digest()` is what the signature must cover (the event's digest, or the
     request's when the event has none); it is asked for only when there is a
     signature to verify, since the replay works out a request's digest lazily.
-    `reversal`: the event approves a reversal (see `signed_action`).
+    `reversal`: which reversal the event approves (0: the request; `signed_action`).
     """
     signature = getattr(event, "signature", None)
     if not signature:

@@ -15,7 +15,7 @@ from beancount_adjustments.beans.metadata import control_problem
 from beancount_adjustments.core.models import Action, Adjustment, Money, State, kind_of
 from beancount_adjustments.core.permissions import limit_judged
 from beancount_adjustments.core.policy import chain_text
-from beancount_adjustments.core.signatures import sign_event, signed_action
+from beancount_adjustments.core.signatures import reversal_number, sign_event, signed_action
 from beancount_adjustments.writer.ids import Ids
 from beancount_adjustments.writer.ledger import Item, Ledger
 from beancount_adjustments.writer.results import Decision, NewRequest
@@ -67,8 +67,9 @@ def decision_item(led: Ledger, index: int, decision: Decision) -> Item:
     signature = None
     if decision.sign_with is not None:
         try:
+            reversal = reversal_number(adj.history) if adj.state is State.REVERSING else 0
             signature = sign_event(decision.sign_with, adj.id, signed_action(
-                str(action), reversal=adj.state is State.REVERSING), by, date, adj.digest)
+                str(action), reversal=reversal), by, date, adj.digest)
         except (OSError, ValueError, TypeError) as exc:
             item.refusal = f"cannot sign with {decision.sign_with}: {exc}"
             return item
