@@ -61,6 +61,8 @@ class Outcome(Protocol):
 
 _STATE_TAGS = {state: f"adjustment-{state}" for state in State}
 _STATE_TEXT = {state: str(state) for state in State}
+
+
 def _negated(units: Any) -> Any:
     if type(units) is Amount and type(units.number) is Decimal:
         return Amount(-units.number, units.currency)
