@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from beancount import loader
 
+import beancount_adjustments
 from beancount_adjustments import book_of, plugin
 from beancount_adjustments.beans import loading
 from ledgers import BASE, ledger, request
@@ -53,10 +54,31 @@ def test_a_cache_made_by_other_code_is_loaded_afresh(tmp_path: Path,
     assert book_of(options) is not None
 
 
-def test_the_stamp_covers_the_package_source() -> None:
+def test_the_stamp_covers_the_package_source(tmp_path: Path) -> None:
+    """Every module, the replay's rules too: a cache made when `core` judged otherwise
+    (before a control was added) must not be read as this code's book."""
+    import shutil
+    import subprocess
+    import sys
     stamp = loading.code_stamp()
     assert len(stamp) == 16
     assert stamp == loading.code_stamp()
+    package = Path(beancount_adjustments.__file__).resolve().parent
+    copy = tmp_path / "beancount_adjustments"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def stamp_of_copy() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", "from beancount_adjustments.beans.loading import "
+             "code_stamp; print(code_stamp())"],
+            cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)}, capture_output=True, text=True,
+            check=True)
+        return done.stdout.strip()
+
+    before = stamp_of_copy()
+    with (copy / "core" / "replay_events.py").open("a") as rules:
+        rules.write("\n# a rule changed\n")
+    assert stamp_of_copy() != before
     assert BASE  # the shared preamble loads with the plugin enabled
 
 

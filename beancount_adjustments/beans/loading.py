@@ -61,8 +61,9 @@ STAMP_KEY = "beancount_adjustments.code"
 
 @functools.cache
 def code_stamp() -> str:
-    """A hash of this package's source: which code made a load's plugin output."""
-    package = Path(__file__).resolve().parent
+    """A hash of this package's source (every module: the replay's rules in `core` as
+    much as this adapter): which code made a load's plugin output."""
+    package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode())
