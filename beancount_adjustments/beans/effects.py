@@ -11,15 +11,14 @@ the directive that caused them, so any error about them lands on that line.
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from beancount.core import data, flags
 from beancount.core.amount import Amount
 
-from beancount_adjustments.core.models import OPEN_STATES, Money, Request, Source, State
+from beancount_adjustments.core.models import OPEN_STATES, Source, State
+from beancount_adjustments.core.records import Tracked
 
 # Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
 # 0.15 µs a lookup against 0.01 µs for a global); the per-event paths use these
@@ -32,33 +31,6 @@ TAG_APPLIED = "adjustment"
 TAG_REVERSAL = "adjustment-reversal"
 
 
-class Outcome(Protocol):
-    """What the entries need of an adjustment: the book's `Adjustment` or the
-    replay's `Tracked` record (the plugin passes the latter, so a load makes
-    no models)."""
-
-    @property
-    def request(self) -> Request: ...
-    @property
-    def state(self) -> State: ...
-    @property
-    def amount(self) -> Money | None: ...
-    @property
-    def approvers(self) -> tuple[str, ...]: ...
-    @property
-    def effective_date(self) -> datetime.date | None: ...
-    @property
-    def applied_on(self) -> datetime.date | None: ...
-    @property
-    def reversed_on(self) -> datetime.date | None: ...
-    @property
-    def applied_source(self) -> Source | None: ...
-    @property
-    def reversed_source(self) -> Source | None: ...
-    @property
-    def reversal_approvals(self) -> Sequence[Any]: ...
-
-
 _STATE_TAGS = {state: f"adjustment-{state}" for state in State}
 _STATE_TEXT = {state: str(state) for state in State}
 
@@ -69,7 +41,7 @@ def _negated(units: Any) -> Any:
     return -units if units is not None else units
 
 
-def _query_meta(adj: Outcome) -> dict[str, Any]:
+def _query_meta(adj: Tracked) -> dict[str, Any]:
     """The keys every entry of an adjustment carries for queries.
 
     Kept to what a query selects on: with its filename and line a generated
@@ -94,7 +66,7 @@ def _query_meta(adj: Outcome) -> dict[str, Any]:
     return meta
 
 
-def request_entry(entry: data.Transaction, adj: Outcome | None,
+def request_entry(entry: data.Transaction, adj: Tracked | None,
                   query: dict[str, Any] | None = None,
                   tags: dict[Any, frozenset[str]] | None = None) -> data.Transaction:
     """The request as it stays in the journal: visible, with no effect.
@@ -122,14 +94,14 @@ def request_entry(entry: data.Transaction, adj: Outcome | None,
     return entry._replace(meta=meta, flag=flag, tags=new_tags, postings=[])
 
 
-def applied_entry(entry: data.Transaction, adj: Outcome,
+def applied_entry(entry: data.Transaction, adj: Tracked,
                   query: dict[str, Any] | None = None,
                   tags: dict[Any, frozenset[str]] | None = None) -> data.Transaction:
     return _generated(entry, adj, adj.applied_source, TAG_APPLIED, query=query, tags=tags,
                       negate=False)
 
 
-def reversal_entry(entry: data.Transaction, adj: Outcome,
+def reversal_entry(entry: data.Transaction, adj: Tracked,
                    query: dict[str, Any] | None = None,
                    tags: dict[Any, frozenset[str]] | None = None) -> data.Transaction:
     return _generated(entry, adj, adj.reversed_source, TAG_REVERSAL, query=query, tags=tags,
@@ -159,7 +131,7 @@ def _tags(base: frozenset[str] | None, add: str, add2: str | None,
     return result
 
 
-def _generated(entry: data.Transaction, adj: Outcome, source: Source | None,
+def _generated(entry: data.Transaction, adj: Tracked, source: Source | None,
                tag: str, *, query: dict[str, Any] | None,
                tags: dict[Any, frozenset[str]] | None, negate: bool) -> data.Transaction:
     where = source or adj.request.source
@@ -195,7 +167,7 @@ def _generated(entry: data.Transaction, adj: Outcome, source: Source | None,
         _tags(entry.tags, tag, None, tags), links, postings)
 
 
-def entries_for(entry: data.Transaction, adj: Outcome | None,
+def entries_for(entry: data.Transaction, adj: Tracked | None,
                 tags: dict[Any, frozenset[str]] | None = None) -> list[data.Transaction]:
     """Everything one request contributes to the ledger.
 
