@@ -30,7 +30,7 @@ from beancount_adjustments.fava_ext import downloads, guard, json_api, writes
 from beancount_adjustments.fava_ext.config import Config
 from beancount_adjustments.fava_ext.detail import detail_view
 from beancount_adjustments.fava_ext.identity import Identity, identify
-from beancount_adjustments.fava_ext.index import BookIndex, DateRange, customer_balances
+from beancount_adjustments.fava_ext.index import BookIndex, DateRange
 from beancount_adjustments.fava_ext.new_request import new_request_form
 from beancount_adjustments.fava_ext.page import Page, reports_page
 from beancount_adjustments.fava_ext.queue import (
@@ -96,9 +96,8 @@ class AdjustmentsExtension(FavaExtensionBase):
             with self._index_lock:
                 index = self._index
                 if index is None or index.book is not book:
-                    index = self._index = BookIndex.build(
-                        book, customer_balances(self.entries(), book.settings.receivable),
-                        book.rules.rates)
+                    index = self._index = BookIndex.build(book, self.entries(),
+                                                          book.rules.rates)
         return index
 
     def entries(self) -> list[data.Directive]:
