@@ -312,7 +312,8 @@ def test_findings_among_some_ids_are_the_findings_naming_one_of_them():
         "D-1", "2026-04-12", "-80.00", reason="Same") + request(
         "D-2", "2026-04-13", "-80.00", reason="Same")
     loaded = load(text)
-    assert loaded.book is not None and not loaded.errors, loaded.errors
+    assert loaded.book is not None
+    assert not loaded.errors, loaded.errors
     day = datetime.date(2026, 12, 31)
     every = risk.findings(loaded.book, day)
     assert {f.check for f in every} >= {"alert:customer", "off-hours", "backdated-near-lock",

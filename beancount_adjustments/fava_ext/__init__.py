@@ -77,6 +77,14 @@ class AdjustmentsExtension(FavaExtensionBase):
         # parses the ledger again. Only `_reload` vouches for a load.
         self._snapshot = None
         self._loads += 1
+        # What every page reads is worked out with the load (inside Fava's
+        # `load_file`), not by the first page after it: the page after a click
+        # then costs what any page does.
+        try:
+            self.index()
+            self.open_alerts()
+        except Exception:  # the load stands; the page shows what failed
+            self._index = self._alerts = None
 
     def before_request(self) -> None:
         guard.refuse_unjudged_writes(self.cfg, request, self.name)
