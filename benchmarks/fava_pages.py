@@ -103,9 +103,9 @@ def main() -> int:
         user = eligible_approvers(ext.index() or _fail(), pick, today)[0]
         headers = {"X-Remote-User": user}
         start = time.perf_counter()
-        client.get(base, headers=headers)  # the first view builds the per-load index
+        client.get(base, headers=headers)  # the first view makes this user's rows
         print(f"{'first queue view (info)':26s} {(time.perf_counter() - start) * 1000:7.1f} ms "
-              "(builds the per-load index, balances and the file hash)")
+              "(the user's rows; the per-load index and alerts were made with the load)")
 
         ok = True
         for name, url in (("queue page", base),

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+from typing import NamedTuple
 
 from beancount.core import data
 
@@ -33,6 +34,13 @@ class DateRange:
         return f"{self.begin.isoformat()} to {last.isoformat()}"
 
 
+class _Ids(NamedTuple):
+    """Adjustment ids by customer and by invoice, read from the replay's records."""
+
+    by_customer: dict[str, list[str]]
+    by_invoice: dict[str, list[str]]
+
+
 @dataclass
 class BookIndex:
     """What the pages look up often, computed once per load of the ledger.
@@ -47,7 +55,7 @@ class BookIndex:
     rates: Rates = same_currency_only
     """The ledger's prices, as the plugin judged with them (limits in another
     currency than an amount are converted, never guessed)."""
-    entries: Sequence[data.Directive] = ()
+    entries: Sequence[data.Directive] = field(default=(), repr=False)
     """The loaded ledger's entries: what customers' balances are summed from."""
     _holders: dict[tuple[str, datetime.date], list[str]] = field(default_factory=dict)
     _roles: dict[tuple[str, datetime.date], tuple[str, ...]] = field(default_factory=dict)
@@ -66,23 +74,21 @@ class BookIndex:
 
     def customer_items(self, customer: str) -> list[Adjustment]:
         """The customer's adjustments, by request date and id."""
-        return [self.book.adjustments[i] for i in self._ids_by[0].get(customer, ())]
+        return [self.book.adjustments[i] for i in self._ids.by_customer.get(customer, ())]
 
     def invoice_items(self, invoice: str) -> list[Adjustment]:
         """The adjustments naming `invoice`, by request date and id."""
-        return [self.book.adjustments[i] for i in self._ids_by[1].get(invoice, ())]
+        return [self.book.adjustments[i] for i in self._ids.by_invoice.get(invoice, ())]
 
     @cached_property
-    def _ids_by(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-        """Adjustment ids by customer and by invoice, read from the replay's records."""
-        by_customer: dict[str, list[str]] = {}
-        by_invoice: dict[str, list[str]] = {}
+    def _ids(self) -> _Ids:
+        ids = _Ids({}, {})
         for request in sorted((r.request for r in self.book.records()),
                               key=lambda r: (r.date, r.id)):
-            by_customer.setdefault(request.customer, []).append(request.id)
+            ids.by_customer.setdefault(request.customer, []).append(request.id)
             if request.invoice:
-                by_invoice.setdefault(request.invoice, []).append(request.id)
-        return by_customer, by_invoice
+                ids.by_invoice.setdefault(request.invoice, []).append(request.id)
+        return ids
 
     def balance(self, customer: str) -> Mapping[str, Decimal]:
         """What the customer owes, per currency (`customer_balances`)."""
