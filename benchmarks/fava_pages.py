@@ -15,11 +15,19 @@ in Fava (`create_app`, Flask's test client), then measures, after the load:
   parses the ledger), then one decision and a batch of 500, judged against
   Fava's last reload and by going on from its replay (`book.continued`)
   (target: no more than that reload plus 0.5 s).
+
+Of each reload it also prints the extension's own part (`after_load_file`,
+inside Fava's `load_file`), and of each click the time of the collector's
+full collections (they fall wherever allocation counts trip them, in the
+reload or in the page, and free the old load). After the decisions, the
+first detail page of the new load (information: it works out what only the
+detail page reads).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import statistics
 import sys
@@ -95,9 +103,9 @@ def main() -> int:
         user = eligible_approvers(ext.index() or _fail(), pick, today)[0]
         headers = {"X-Remote-User": user}
         start = time.perf_counter()
-        client.get(base, headers=headers)  # the first view builds the per-load index
+        client.get(base, headers=headers)  # the first view makes this user's rows
         print(f"{'first queue view (info)':26s} {(time.perf_counter() - start) * 1000:7.1f} ms "
-              "(builds the per-load index, balances and the file hash)")
+              "(the user's rows; the per-load index and alerts were made with the load)")
 
         ok = True
         for name, url in (("queue page", base),
@@ -133,11 +141,17 @@ def main() -> int:
                   f"   writer {run.write:6.2f} s   page after {run.page:5.2f} s   "
                   f"(HTTP {run.status}, {run.written} written, {run.refused} refused by the "
                   f"rules, {run.loads} Fava load(s)) [{verdict}]")
+            print(f"  {'':34s} of the reload, the extension's after_load_file {run.hook:5.2f} s;"
+                  f" full collections in the click: {run.full_gcs}, {run.gc:5.2f} s")
             print(f"  {'':34s} writer: "
                   + (f"parsed the ledger ({run.full_load})" if run.full_load else
                      "judged against Fava's last reload (no parse)")
                   + (f", replayed the whole book ({run.full_replay})" if run.full_replay
                      else ", went on from its replay (no full replay)"))
+        start = time.perf_counter()
+        response = client.get(base + f"?view=detail&id={pick.id}", headers=headers)
+        print(f"{'first detail page after the last reload (info)':50s} "
+              f"{(time.perf_counter() - start) * 1000:7.1f} ms (HTTP {response.status_code})")
         return 0 if ok else 1
 
 
@@ -154,6 +168,11 @@ class Run:
     write: float = 0.0
     reload: float = 0.0
     loads: int = 0
+    hook: float = 0.0
+    """Of `reload`, the extension's `after_load_file`."""
+    full_gcs: int = 0
+    gc: float = 0.0
+    """Of `click`, the collector's full collections."""
     full_load: str = ""
     full_replay: str = ""
 
@@ -187,8 +206,30 @@ class Decisions:
             finally:
                 run.reload += time.perf_counter() - begin
 
+        real_hook = AdjustmentsExtension.after_load_file
+
+        def timed_hook(ext: AdjustmentsExtension) -> None:
+            begin = time.perf_counter()
+            try:
+                real_hook(ext)
+            finally:
+                run.hook += time.perf_counter() - begin
+
+        collecting: list[float] = []
+
+        def collection(phase: str, info: dict[str, int]) -> None:
+            if info["generation"] != 2:
+                return
+            if phase == "start":
+                collecting.append(time.perf_counter())
+            elif collecting:
+                run.full_gcs += 1
+                run.gc += time.perf_counter() - collecting.pop()
+
         writer.write_decisions = timed_write
         FavaLedger.load_file = timed_load  # type: ignore[method-assign,assignment]
+        AdjustmentsExtension.after_load_file = timed_hook  # type: ignore[method-assign]
+        gc.callbacks.append(collection)
         try:
             start = time.perf_counter()
             response = self.client.post(self.base + "decide", headers=self.headers, json={
@@ -199,8 +240,10 @@ class Decisions:
             run.click = time.perf_counter() - start
             run.page = time.perf_counter() - posted
         finally:
+            gc.callbacks.remove(collection)
             writer.write_decisions = real_write
             FavaLedger.load_file = real_load  # type: ignore[method-assign]
+            AdjustmentsExtension.after_load_file = real_hook  # type: ignore[method-assign]
         body = response.get_json() or {}
         run.status = response.status_code
         run.written = int(body.get("written") or 0)

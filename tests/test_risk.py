@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from beancount_adjustments import book_of
 from beancount_adjustments.cli import main
+from beancount_adjustments.core.models import OPEN_STATES
 from beancount_adjustments.reports import risk
 from ledgers import ROOT, event, ledger, load, request
 
@@ -296,3 +297,34 @@ def test_flags_worked_out_on_reading_equal_those_judged_at_arrival():
     assert flags == {k: a.risk_flags for k, a in eager.adjustments.items()}
     assert any(f for f in flags.values() if set(f) & {"duplicates", "splitting",
                                                       "repeated-goodwill", "round-amounts"})
+
+
+def test_findings_among_some_ids_are_the_findings_naming_one_of_them():
+    """`among` (what Fava's banner asks, the open items) leaves out the others'
+    findings and nothing else: the checks over many adjustments still see all."""
+    text = ALERT + LOCK + request("A-1", "2026-03-02", "-60.00") + request(
+        "A-2", "2026-03-20", "-50.00", reason="Other") + request(
+        "H-1", "2026-03-06", "-50.00", reason="Late") + event(
+        "H-1", "2026-03-07", "approve", "bob", at="2026-03-07T23:10:00Z") + request(
+        "H-2", "2026-03-09", "-30.00", reason="Later") + event(
+        "H-2", "2026-03-10", "approve", "bob", at="2026-03-10T22:10:00Z") + request(
+        "B-1", "2026-04-10", "-10.00", extra="effective: 2026-04-02") + request(
+        "D-1", "2026-04-12", "-80.00", reason="Same") + request(
+        "D-2", "2026-04-13", "-80.00", reason="Same")
+    loaded = load(text)
+    assert loaded.book is not None
+    assert not loaded.errors, loaded.errors
+    day = datetime.date(2026, 12, 31)
+    every = risk.findings(loaded.book, day)
+    assert {f.check for f in every} >= {"alert:customer", "off-hours", "backdated-near-lock",
+                                        "duplicates"}
+    for among in ({"A-2"}, {"H-1"}, {"B-1", "D-2"}, set(), set(loaded.book.adjustments)):
+        assert risk.findings(loaded.book, day, among=among) == [
+            f for f in every if set(f.ids) & among], among
+    demo = book_of(loader.load_string(
+        (ROOT / "ledgers" / "demo.beancount").read_text(encoding="utf-8"))[2])
+    assert demo is not None
+    every = risk.findings(demo, day)
+    still_open = {a.id for a in demo.in_state(*OPEN_STATES)}
+    assert risk.findings(demo, day, among=still_open) == [
+        f for f in every if set(f.ids) & still_open]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,7 +122,17 @@ class Book:
         return is_known(self.facts.declarations, name, kind, date)
 
     def in_state(self, *states: State) -> list[Adjustment]:
-        return [a for a in self.adjustments.values() if a.state in states]
+        """The adjustments in one of `states`; only those are made into models."""
+        return [self.adjustments[r.request.id] for r in self.records() if r.state in states]
+
+    def records(self) -> Iterable[Tracked | Adjustment]:
+        """Each adjustment as the replay's record (request, state, amount, tier,
+        approvers), read without making its model; a book not made by `replay`
+        gives its models."""
+        adjustments = self.adjustments
+        if isinstance(adjustments, Adjustments):
+            return adjustments.tracked.values()
+        return adjustments.values()
 
     def tracked(self) -> Mapping[str, Tracked]:
         """The replay's records (what the plugin reads without making models)."""

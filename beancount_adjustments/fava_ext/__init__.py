@@ -30,7 +30,7 @@ from beancount_adjustments.fava_ext import downloads, guard, json_api, writes
 from beancount_adjustments.fava_ext.config import Config
 from beancount_adjustments.fava_ext.detail import detail_view
 from beancount_adjustments.fava_ext.identity import Identity, identify
-from beancount_adjustments.fava_ext.index import BookIndex, DateRange, customer_balances
+from beancount_adjustments.fava_ext.index import BookIndex, DateRange
 from beancount_adjustments.fava_ext.new_request import new_request_form
 from beancount_adjustments.fava_ext.page import Page, reports_page
 from beancount_adjustments.fava_ext.queue import (
@@ -77,6 +77,14 @@ class AdjustmentsExtension(FavaExtensionBase):
         # parses the ledger again. Only `_reload` vouches for a load.
         self._snapshot = None
         self._loads += 1
+        # What every page reads is worked out with the load (inside Fava's
+        # `load_file`), not by the first page after it: the page after a click
+        # then costs what any page does.
+        try:
+            self.index()
+            self.open_alerts()
+        except Exception:  # the load stands; the page shows what failed
+            self._index = self._alerts = None
 
     def before_request(self) -> None:
         guard.refuse_unjudged_writes(self.cfg, request, self.name)
@@ -96,9 +104,8 @@ class AdjustmentsExtension(FavaExtensionBase):
             with self._index_lock:
                 index = self._index
                 if index is None or index.book is not book:
-                    index = self._index = BookIndex.build(
-                        book, customer_balances(self.entries(), book.settings.receivable),
-                        book.rules.rates)
+                    index = self._index = BookIndex.build(book, self.entries(),
+                                                          book.rules.rates)
         return index
 
     def entries(self) -> list[data.Directive]:

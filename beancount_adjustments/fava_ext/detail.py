@@ -229,7 +229,7 @@ def _levels(index: BookIndex, adj: Adjustment, on: datetime.date, chain: tuple[s
 
 
 def _balance(index: BookIndex, customer: str) -> list[str]:
-    totals = index.customer_balances.get(customer, {})
+    totals = index.balance(customer)
     return [f"{fmt_number(n)} {c}" for c, n in sorted(totals.items())]
 
 
@@ -237,7 +237,7 @@ def credited_against(index: BookIndex, invoice: str) -> Decimal:
     """What applied (not reversed) credits have taken off `invoice` so far."""
     total = Decimal(0)
     receivable = index.book.settings.receivable
-    for adj in index.by_invoice.get(invoice, []):
+    for adj in index.invoice_items(invoice):
         if adj.state in BOOKED_STATES and adj.amount is not None:
             moved = sum((p.number for p in adj.request.postings
                          if p.account == receivable or p.account.startswith(receivable + ":")),
@@ -258,7 +258,7 @@ def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: st
         return None
     request = adj.request
     row = queue_row(index, adj, today=today, user=user, detailed=True)
-    history = [a for a in index.by_customer.get(request.customer, []) if a.id != adj.id]
+    history = [a for a in index.customer_items(request.customer) if a.id != adj.id]
     earlier_all = [a for a in history if (a.request.date, a.id) <= (request.date, adj.id)]
     earlier = [queue_row(index, a, today=today, user=user)
                for a in reversed(earlier_all[-earlier_limit:])]

@@ -4,9 +4,11 @@ Fava's time filter as a range of request dates."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
+from typing import NamedTuple
 
 from beancount.core import data
 
@@ -32,18 +34,29 @@ class DateRange:
         return f"{self.begin.isoformat()} to {last.isoformat()}"
 
 
+class _Ids(NamedTuple):
+    """Adjustment ids by customer and by invoice, read from the replay's records."""
+
+    by_customer: dict[str, list[str]]
+    by_invoice: dict[str, list[str]]
+
+
 @dataclass
 class BookIndex:
-    """What the pages look up often, computed once per load of the ledger."""
+    """What the pages look up often, computed once per load of the ledger.
+
+    Only the open items are made into models when it is built (the queue's
+    rows); what the detail page alone reads (a customer's adjustments, an
+    invoice's, balances) is worked out on its first look-up.
+    """
 
     book: Book
-    by_customer: dict[str, list[Adjustment]]
     open_items: list[Adjustment]
-    by_invoice: dict[str, list[Adjustment]]
-    customer_balances: Mapping[str, Mapping[str, Decimal]]
     rates: Rates = same_currency_only
     """The ledger's prices, as the plugin judged with them (limits in another
     currency than an amount are converted, never guessed)."""
+    entries: Sequence[data.Directive] = field(default=(), repr=False)
+    """The loaded ledger's entries: what customers' balances are summed from."""
     _holders: dict[tuple[str, datetime.date], list[str]] = field(default_factory=dict)
     _roles: dict[tuple[str, datetime.date], tuple[str, ...]] = field(default_factory=dict)
     _approver_roles: dict[datetime.date, frozenset[str]] = field(default_factory=dict)
@@ -54,24 +67,36 @@ class BookIndex:
     """Per-load answers of `permissions.denial` (adjustment, user, action, day)."""
 
     @classmethod
-    def build(cls, book: Book,
-              customer_balances: Mapping[str, Mapping[str, Decimal]] | None = None,
+    def build(cls, book: Book, entries: Sequence[data.Directive] = (),
               rates: Rates = same_currency_only) -> BookIndex:
-        by_customer: dict[str, list[Adjustment]] = {}
-        open_items: list[Adjustment] = []
-        by_invoice: dict[str, list[Adjustment]] = {}
-        for adj in book.adjustments.values():
-            by_customer.setdefault(adj.request.customer, []).append(adj)
-            if adj.request.invoice:
-                by_invoice.setdefault(adj.request.invoice, []).append(adj)
-            if adj.state in OPEN_STATES:
-                open_items.append(adj)
-        for items in by_customer.values():
-            items.sort(key=lambda a: (a.request.date, a.id))
-        open_items.sort(key=lambda a: (a.request.date, a.id))
-        return cls(book=book, by_customer=by_customer, open_items=open_items,
-                   by_invoice=by_invoice, customer_balances=customer_balances or {},
-                   rates=rates)
+        open_items = sorted(book.in_state(*OPEN_STATES), key=lambda a: (a.request.date, a.id))
+        return cls(book=book, open_items=open_items, rates=rates, entries=entries)
+
+    def customer_items(self, customer: str) -> list[Adjustment]:
+        """The customer's adjustments, by request date and id."""
+        return [self.book.adjustments[i] for i in self._ids.by_customer.get(customer, ())]
+
+    def invoice_items(self, invoice: str) -> list[Adjustment]:
+        """The adjustments naming `invoice`, by request date and id."""
+        return [self.book.adjustments[i] for i in self._ids.by_invoice.get(invoice, ())]
+
+    @cached_property
+    def _ids(self) -> _Ids:
+        ids = _Ids({}, {})
+        for request in sorted((r.request for r in self.book.records()),
+                              key=lambda r: (r.date, r.id)):
+            ids.by_customer.setdefault(request.customer, []).append(request.id)
+            if request.invoice:
+                ids.by_invoice.setdefault(request.invoice, []).append(request.id)
+        return ids
+
+    def balance(self, customer: str) -> Mapping[str, Decimal]:
+        """What the customer owes, per currency (`customer_balances`)."""
+        return self._balances.get(customer, {})
+
+    @cached_property
+    def _balances(self) -> dict[str, dict[str, Decimal]]:
+        return customer_balances(self.entries, self.book.settings.receivable)
 
     def holders(self, role: str, on: datetime.date) -> list[str]:
         key = (role, on)

@@ -57,6 +57,5 @@ def is_alert(finding: risk.Finding) -> bool:
 def open_alerts(book: Book, today: datetime.date) -> list[risk.Finding]:
     """The alerts with an adjustment still awaiting a decision or an action: what a
     reviewer can still act on."""
-    states = {a.id: a.state for a in book.adjustments.values()}
-    return [f for f in risk.findings(book, today)
-            if is_alert(f) and any(states.get(i) in OPEN_STATES for i in f.ids)]
+    still_open = {a.id for a in book.in_state(*OPEN_STATES)}
+    return [f for f in risk.findings(book, today, among=still_open) if is_alert(f)]

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
-from beancount_adjustments.core.models import Action, Adjustment, State
+from beancount_adjustments.core.models import Action, Adjustment, Money, Request, State
 from beancount_adjustments.core.risk import (
     AlertRule,
     Arrivals,
@@ -60,21 +60,46 @@ class Finding:
 
 
 
-def findings(book: Book, as_of: datetime.date | None = None) -> list[Finding]:
-    """Every alert and pattern the book shows as of `as_of` (default: its last date)."""
+class Judged(Protocol):
+    """What the checks over many adjustments read: an `Adjustment`, or the replay's
+    record of one (`records.Tracked`), which the book holds without making models."""
+
+    @property
+    def request(self) -> Request: ...
+    @property
+    def amount(self) -> Money | None: ...
+    @property
+    def state(self) -> State: ...
+    @property
+    def tier(self) -> str | None: ...
+    @property
+    def approvers(self) -> tuple[str, ...]: ...
+
+
+def findings(book: Book, as_of: datetime.date | None = None, *,
+             among: Collection[str] | None = None) -> list[Finding]:
+    """Every alert and pattern the book shows as of `as_of` (default: its last date).
+
+    With `among` (adjustment ids), only the findings naming one of them: the
+    checks that judge one adjustment at a time look at those alone.
+    """
     config = RiskConfig.build(getattr(book.facts, "risk_settings", ()))
-    adjustments = sorted(
-        (a for a in book.adjustments.values() if a.amount is not None),
-        key=lambda a: (a.request.date, a.request.source.filename, a.request.source.lineno))
     if as_of is None:
-        dates = [a.request.date for a in adjustments]
-        dates += [r.event.date for a in adjustments for r in a.history]
+        dated = [a for a in book.adjustments.values() if a.amount is not None]
+        dates = [a.request.date for a in dated]
+        dates += [r.event.date for a in dated for r in a.history]
         as_of = max(dates, default=datetime.date.today())
-    adjustments = [a for a in adjustments if a.request.date <= as_of]
-    out: list[Finding] = []
-    out += threshold_alerts(adjustments, config.alert_rules())
-    out += arrival_patterns(adjustments, config, book.matrix)
-    out += outliers(adjustments, config, as_of)
+    # The checks over many adjustments read the replay's records: no models made.
+    judged = sorted(
+        (a for a in book.records() if a.amount is not None and a.request.date <= as_of),
+        key=lambda a: (a.request.date, a.request.source.filename, a.request.source.lineno))
+    adjustments = [book.adjustments[a.request.id] for a in judged
+                   if among is None or a.request.id in among]
+    many: list[Finding] = []
+    many += threshold_alerts(judged, config.alert_rules())
+    many += arrival_patterns(judged, config, book.matrix)
+    many += outliers(judged, config, as_of)
+    out = many if among is None else [f for f in many if any(i in among for i in f.ids)]
     out += off_hours(adjustments, config, as_of)
     out += backdated_near_lock(adjustments, book, config, as_of)
     return out
@@ -95,7 +120,7 @@ def _period_key(date: datetime.date, period: str) -> str:
     return "all time"
 
 
-def threshold_alerts(adjustments: Sequence[Adjustment],
+def threshold_alerts(adjustments: Sequence[Judged],
                      rules: Sequence[AlertRule]) -> list[Finding]:
     out: list[Finding] = []
     for rule in rules:
@@ -111,7 +136,7 @@ def threshold_alerts(adjustments: Sequence[Adjustment],
             for subject in _subjects(adj, rule.dimension):
                 key = (subject, period)
                 totals[key] += amount.number
-                ids[key].append(adj.id)
+                ids[key].append(adj.request.id)
                 last[key] = adj.request.date
         for (subject, period), total in sorted(totals.items()):
             if total > rule.limit.number:
@@ -127,7 +152,7 @@ def threshold_alerts(adjustments: Sequence[Adjustment],
     return out
 
 
-def _subjects(adj: Adjustment, dimension: str) -> list[str]:
+def _subjects(adj: Judged, dimension: str) -> list[str]:
     request = adj.request
     if dimension == "requester":
         return [request.requested_by]
@@ -142,7 +167,7 @@ def _subjects(adj: Adjustment, dimension: str) -> list[str]:
     return ["all"]
 
 
-def arrival_patterns(adjustments: Sequence[Adjustment], config: RiskConfig,
+def arrival_patterns(adjustments: Sequence[Judged], config: RiskConfig,
                      matrix: Matrix | None) -> list[Finding]:
     """The arrival checks replayed over the book, overlapping hits merged into one finding."""
     context = Arrivals(config, matrix)
@@ -159,7 +184,7 @@ def arrival_patterns(adjustments: Sequence[Adjustment], config: RiskConfig,
                     break
             else:
                 merged.append(hit)
-    dates = {a.id: a.request.date for a in adjustments}
+    dates = {a.request.id: a.request.date for a in adjustments}
     out = []
     for hit in merged:
         # The first id stays first as later hits merge in: the finding keeps its key.
@@ -185,7 +210,7 @@ def robust_z(values: Mapping[str, Decimal]) -> dict[str, float]:
     return {k: (float(v) - median) / (1.253314 * mean_ad) for k, v in values.items()}
 
 
-def outliers(adjustments: Sequence[Adjustment], config: RiskConfig,
+def outliers(adjustments: Sequence[Judged], config: RiskConfig,
              as_of: datetime.date) -> list[Finding]:
     params = config.params("outliers", as_of)
     if params is None:
@@ -215,7 +240,7 @@ def outliers(adjustments: Sequence[Adjustment], config: RiskConfig,
                     values[person] += adj.amount.number
                 else:
                     values[person] += 1
-                ids[person].append(adj.id)
+                ids[person].append(adj.request.id)
         if len(values) < int(params["min-peers"]):
             continue
         median = statistics.median(float(v) for v in values.values())
@@ -243,9 +268,19 @@ def _timestamp(text: str, zone: ZoneInfo) -> datetime.datetime | None:
     return moment.astimezone(zone)
 
 
+class _Hours(NamedTuple):
+    """An `off-hours` setting parsed (None: a value `check_params` refuses)."""
+
+    hours: tuple[datetime.time, datetime.time] | None
+    weekdays: frozenset[int] | None
+    zone: ZoneInfo
+
+
 def off_hours(adjustments: Sequence[Adjustment], config: RiskConfig,
               as_of: datetime.date) -> list[Finding]:
     out: list[Finding] = []
+    # Each approval reads the setting in force on its day: parsed once per setting.
+    parsed: dict[tuple[str, str, str], _Hours] = {}
     for adj in adjustments:
         for record in adj.history:
             event = record.event
@@ -255,9 +290,12 @@ def off_hours(adjustments: Sequence[Adjustment], config: RiskConfig,
             params = config.params("off-hours", event.date)
             if params is None:
                 continue
-            hours = parse_hours(str(params["hours"]))
-            weekdays = parse_weekdays(str(params["weekdays"]))
-            zone = ZoneInfo(str(params["timezone"]))
+            key = (str(params["hours"]), str(params["weekdays"]), str(params["timezone"]))
+            found = parsed.get(key)
+            if found is None:
+                found = parsed[key] = _Hours(parse_hours(key[0]), parse_weekdays(key[1]),
+                                             ZoneInfo(key[2]))
+            hours, weekdays, zone = found
             moment = _timestamp(event.at, zone)
             if moment is None or hours is None or weekdays is None:
                 continue
