@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from fnmatch import fnmatchcase
 from operator import attrgetter
 from typing import Any
@@ -21,13 +21,11 @@ from beancount_adjustments.core.book import Adjustments, Book, DeferredFlags
 from beancount_adjustments.core.facts import Check, Facts, Settings, read_in_order
 from beancount_adjustments.core.models import (
     KNOWN_TYPES,
-    Action,
     Event,
     Request,
     UserGrant,
 )
 from beancount_adjustments.core.policy import Rates
-from beancount_adjustments.core.records import Tracked
 from beancount_adjustments.core.replay_events import EventJudging
 from beancount_adjustments.core.replay_requests import RequestJudging
 from beancount_adjustments.core.replay_state import first_dates
@@ -38,13 +36,8 @@ class Replay(RequestJudging, EventJudging):
     def __init__(self, facts: Facts, rates: Rates, settings: Settings,
                  checks: Sequence[tuple[str, Check]]) -> None:
         super().__init__(facts, rates, settings, checks)
-        self._actions = self.actions()
         self.check_rows()
         self.check_user_names()
-
-    def actions(self) -> dict[Action, Callable[[Tracked, Event], None]]:
-        return {Action.APPROVE: self.approve, Action.REJECT: self.reject,
-                Action.APPLY: self.apply_event, Action.CANCEL: self.cancel}
 
     # -- the policy's own sanity ---------------------------------------------
 
@@ -194,7 +187,6 @@ class Replay(RequestJudging, EventJudging):
         # New requests are remembered for the arrival checks of those after them.
         going.arrivals = self.arrivals.copy() if requests else self.arrivals
         going.deferred = None if self.deferred is None else DeferredFlags(going.arrivals)
-        going._actions = going.actions()
         going.current = None
         return going
 

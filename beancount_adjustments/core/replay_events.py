@@ -65,7 +65,12 @@ class EventJudging(ReplayState):
         if refused is not None:
             self.refuse(adj, event, *refused)
             return
-        self._actions[event.action](adj, event)
+        if event.action is _REJECT:
+            self.reject(adj, event)
+        elif event.action is _CANCEL:
+            self.cancel(adj, event)
+        else:
+            self.apply_event(adj, event)
 
     def denial(self, adj: Tracked, event: Event, stale: bool = False) -> Denial | None:
         return denial(self.rules, adj.situation(stale), event.action, event.by, event.date)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from operator import attrgetter
 
@@ -63,7 +63,6 @@ def first_dates(requests: Iterable[Request]) -> dict[str, datetime.date]:
 
 
 class ReplayState:
-    _actions: dict[Action, Callable[[Tracked, Event], None]]
     """Each decision's handler but approve's (`Replay.actions`)."""
 
     def __init__(self, facts: Facts, rates: Rates, settings: Settings,
