@@ -118,6 +118,7 @@ def test_a_dropped_load_is_freed_without_the_cyclic_collector() -> None:
                   + event("ADJ-1", "2026-03-02", "approve", "bob"))
     gc.collect()
     entries, errors, options = loader.load_string(text)
-    assert errors == [] and book_of(options) is not None
+    assert errors == []
+    assert book_of(options) is not None
     del entries, errors, options
     assert gc.collect() == 0
