@@ -381,3 +381,6 @@ def parse_chain(text: str) -> tuple[str, ...]:
 
 
 _CHAINS: dict[str, tuple[str, ...]] = {}
+"""The chains read so far: every event shares its chain's one tuple (at 30k
+transactions, 1.9 MiB less peak memory and 40 ms less of a 0.7 s pass, measured
+with benchmarks/plugin_load.py's ledger)."""

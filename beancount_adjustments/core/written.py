@@ -12,8 +12,6 @@ from decimal import Decimal
 
 from beancount_adjustments.core.models import Money
 
-_UNSEEN = object()
-
 
 def moment(at: str) -> datetime.datetime | None:
     """`at` as an aware moment (a stamp without offset taken as UTC), or None."""
@@ -66,20 +64,14 @@ def at_ceiling(at: str) -> datetime.date | None:
     return moment.date()
 
 
-_DAYS: dict[str, datetime.date | None] = {}
 _ONE_DAY = datetime.timedelta(days=1)
 
 
 def iso_day(text: str) -> datetime.date | None:
-    found = _DAYS.get(text, _UNSEEN)
-    if found is _UNSEEN:
-        try:
-            found = datetime.date.fromisoformat(text)
-        except ValueError:
-            found = None
-        if len(_DAYS) < 100_000:
-            _DAYS[text] = found
-    return found  # type: ignore[return-value]
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def same_amount(recorded: Money, current: Money | None) -> bool:
