@@ -192,7 +192,7 @@ def test_loyalty_credit_every_n_months_for_the_tier(tmp_path):
     assert credit.chain == ("manager",)
 
 
-def test_bad_rule_is_refused_with_its_line(tmp_path):
+def test_bad_rule_is_reported_at_its_line(tmp_path):
     path = tmp_path / "main.beancount"
     path.write_text(ledger("""
 2026-01-01 custom "adjustment-rule" "late-fee" "late-fee"

@@ -413,9 +413,6 @@ def test_mistyped_alert_period_is_a_problem_at_its_line() -> None:
 def test_a_custom_directive_without_values_is_a_problem_at_its_line(kind: str) -> None:
     loaded = load(f'2026-01-01 custom "{kind}"\n')
     assert not internal(loaded.errors)
-    if kind in ("adjustment-template", "adjustment-schedule", "adjustment-rule",
-                "adjustment-channel"):
-        return  # read by bean-adjust, not by the plugin (see the CLI tests)
     if kind in ("adjustment-type", "adjustment-category"):
         return  # declarations: Reader.declaration exists, the plugin does not call it yet
     assert loaded.line(f'"{kind}"', -1) in [line for line, _ in loaded.codes], loaded.codes

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from beancount_adjustments.beans.intake_lines import parse_schedules
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import Source
-from beancount_adjustments.intake.schedules import Schedule, add_months, occurrences, read_schedules
+from beancount_adjustments.intake.schedules import Schedule, add_months, occurrences
 from ledgers import BACKDATING, BASE, load_file
 
 D = datetime.date
@@ -184,7 +185,7 @@ def test_a_broken_schedule_writes_nothing(tmp_path: Path) -> None:
     assert ledger.read_bytes() == before
 
 
-def test_read_schedules_problems(tmp_path: Path) -> None:
+def test_parse_schedules_problems(tmp_path: Path) -> None:
     from beancount import loader
     entries, _, _ = loader.load_string(textwrap.dedent("""
         2026-01-01 custom "adjustment-schedule" "a" "t"
@@ -206,7 +207,7 @@ def test_read_schedules_problems(tmp_path: Path) -> None:
           tier: "vip"
           end: 2026-03-31
     """))
-    schedules, problems = read_schedules(entries)
+    schedules, problems = parse_schedules(entries)
     assert [s.name for s in schedules] == ["e"]
     assert schedules[0].end == D(2026, 3, 31)  # the later line replaces the earlier
     assert schedules[0].start == D(2026, 3, 1)

@@ -94,9 +94,13 @@ def build(ctx: LedgerContext, name: str, date: str = "2026-11-20", customer: str
                          **kwargs)
 
 
-def test_templates_do_not_upset_the_plugin(tmp_path: Path) -> None:
+def broken_line(text: str) -> int:
+    return text.splitlines().index('2026-01-01 custom "adjustment-template" "broken"') + 1
+
+
+def test_the_plugin_reports_only_the_broken_template(tmp_path: Path) -> None:
     loaded = load_file(make_ledger(tmp_path))
-    assert loaded.errors == []
+    assert loaded.codes == [(broken_line(loaded.text), "bad-template")]
 
 
 def test_bad_template_is_reported_not_fatal(ctx: LedgerContext) -> None:
@@ -229,7 +233,7 @@ def test_cli_from_template_writes_and_says_where(tmp_path: Path,
     assert f"wrote 1 request to {ledger}" in out
     assert "ADJ-2026-0001" in out
     loaded = load_file(ledger)
-    assert loaded.errors == []
+    assert loaded.codes == [(broken_line(loaded.text), "bad-template")]  # as before the write
     assert loaded.adj("ADJ-2026-0001").request.external_id == "fee-INV-1"
     before = ledger.read_bytes()
     code, out, _ = run("from-template", "-f", str(ledger), "--as", "alice", "late-fee",

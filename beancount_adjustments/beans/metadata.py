@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -43,6 +43,13 @@ def control_problem(what: str, text: str | None, *, one_line: bool = True) -> st
     return (f"{what} holds {name} (at character {found.start() + 1}); remove it: no control "
             "character is written to a ledger (an approval's digest could not tell the "
             "fields apart)")
+
+
+def custom_lines(entries: Iterable[data.Directive], directive: str) -> Iterator[data.Custom]:
+    """The `custom "DIRECTIVE"` entries, in ledger order."""
+    for entry in entries:
+        if isinstance(entry, data.Custom) and entry.type == directive:
+            yield entry
 
 
 def source_of(entry: Any) -> Source:

@@ -11,11 +11,11 @@ only the notices it governs): it never stops a run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from beancount.core import data
 
-from beancount_adjustments.beans.metadata import MetaReader, source_of
+from beancount_adjustments.beans.metadata import MetaReader, custom_lines, source_of
 from beancount_adjustments.core.models import Problem, Source
 from beancount_adjustments.core.notice_lines import (
     KINDS,
@@ -93,7 +93,7 @@ def read_customer_notice(reader: MetaReader, entry: data.Custom) -> CustomerNoti
 def parse_channels(entries: Iterable[data.Directive]) -> tuple[list[Channel], list[Problem]]:
     """The channels of the entries in ledger order, and a problem at each bad line."""
     reader = MetaReader()
-    found = [read_channel(reader, entry) for entry in _lines(entries, CHANNEL)]
+    found = [read_channel(reader, entry) for entry in custom_lines(entries, CHANNEL)]
     return [c for c in found if c is not None], reader.problems
 
 
@@ -114,9 +114,3 @@ def parse_customer_notices(entries: Iterable[data.Directive]
                 lines.append(line)
     lines.sort(key=lambda line: line.date)
     return CustomerSetup(tuple(lines), reasons), reader.problems
-
-
-def _lines(entries: Iterable[data.Directive], directive: str) -> Iterator[data.Custom]:
-    for entry in entries:
-        if isinstance(entry, data.Custom) and entry.type == directive:
-            yield entry

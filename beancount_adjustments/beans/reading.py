@@ -8,6 +8,14 @@ from typing import Any, NamedTuple
 from beancount.core import data
 
 from beancount_adjustments.beans.directives import EVENT, Reader
+from beancount_adjustments.beans.intake_lines import (
+    RULE,
+    SCHEDULE,
+    TEMPLATE,
+    read_rule,
+    read_schedule,
+    read_template,
+)
 from beancount_adjustments.beans.key_directive import read_key
 from beancount_adjustments.beans.metadata import source_of
 from beancount_adjustments.beans.notify_lines import (
@@ -29,7 +37,7 @@ from beancount_adjustments.beans.rules import (
 )
 from beancount_adjustments.beans.seal_directive import read_seal
 from beancount_adjustments.core.facts import Facts, Settings
-from beancount_adjustments.core.models import CustomerRecord, Request
+from beancount_adjustments.core.models import CustomerRecord, Request, Source
 from beancount_adjustments.core.risk import ALERT, RISK
 from beancount_adjustments.core.seals import SEAL
 from beancount_adjustments.core.signatures import KEY
@@ -91,6 +99,7 @@ def read(entries: list[data.Directive], settings: Settings,
     requests: list[tuple[int, data.Transaction, Request | None]] = []
     event_at: dict[int, int] = {}
     price_entries: list[data.Price] = []
+    rule_names: dict[str, Source] = {}
     customs: dict[str, tuple[Callable[[data.Custom], Any], list[Any]]] = {
         USER: (reader.user, facts.grants), CUSTOMER: (reader.customer, facts.customers),
         APPROVAL: (reader.approval_row, facts.rows), POLICY: (reader.type_policy, facts.policies),
@@ -101,9 +110,12 @@ def read(entries: list[data.Directive], settings: Settings,
         KEY: (lambda e: read_key(reader, e), facts.keys),
         TYPE_DECLARATION: (reader.declaration, facts.declarations),
         CATEGORY_DECLARATION: (reader.declaration, facts.declarations),
-        # Checked only: `notify` reads them again with the same readers.
+        # Checked only: `notify` and `intake` read them again with the same readers.
         CUSTOMER_NOTICE: (lambda e: read_customer_notice(reader, e), []),
         CHANNEL: (lambda e: read_channel(reader, e), []),
+        TEMPLATE: (lambda e: read_template(reader, e), []),
+        SCHEDULE: (lambda e: read_schedule(reader, e), []),
+        RULE: (lambda e: read_rule(reader, e, rule_names), []),
     }
     # Exact type checks first (one `is` per entry), isinstance for subclasses.
     transaction, custom, price = data.Transaction, data.Custom, data.Price

@@ -3,8 +3,9 @@
 `risk` lists `reports.risk` findings (exit 0: it is a report); `notify` reads
 the channels and customer-notice lines (`beans.notify_lines`), plans and sends
 through `notify` (exit 1 when a channel failed or a line is wrong); `automate`
-writes what `intake.automation`'s rules call for through the writer. The manual
-is README's "Risk, notifications and automation" and docs/.
+writes what `intake.automation` works out from the rules (`beans.intake_lines`)
+through the writer. The manual is README's "Risk, notifications and automation"
+and docs/.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import click
 
 from beancount_adjustments import notify
+from beancount_adjustments.beans.intake_lines import parse_rules
 from beancount_adjustments.beans.notify_lines import (
     CUSTOMER_NOTICE,
     parse_channels,
@@ -259,19 +261,27 @@ def _print_run(outcome: notify.Outcome) -> None:
 @json_option
 def automate_command(*, ledger: Path, user: str | None, through: datetime.datetime,
                      dry_run: bool, as_json: bool) -> None:
-    """Create the requests the ledger's `adjustment-rule`s call for, each exactly once."""
+    """Create the requests the ledger's `adjustment-rule`s call for, each exactly once.
+
+    A rule line that does not read is reported at its file:line and not used (exit
+    status 1); the other rules still run. A feed that cannot be read stops the run.
+    """
     who = require_user(user)
+    wrong_lines: list[str] = []
 
     def due_in(entries: list[Any], book: Book) -> list[automation.Occurrence]:
+        rules, problems = parse_rules(entries)
+        wrong_lines[:] = [problem_line(p) for p in problems]
         try:
-            return automation.pending(book, automation.occurrences(book, entries,
+            return automation.pending(book, automation.occurrences(book, entries, rules,
                                                                    through.date(), who))
-        except automation.RuleError as exc:
+        except automation.FeedError as exc:
             raise Refused(str(exc)) from None
 
     if dry_run:
         entries, _errors, _options, book = load(ledger)
         _print_due(due_in(entries, book), through.date(), as_json=as_json)
+        _report_lines(wrong_lines)
         return
     due: list[automation.Occurrence] = []
 
@@ -287,6 +297,7 @@ def automate_command(*, ledger: Path, user: str | None, through: datetime.dateti
             emit_json(write_json(None, exc.refusals))
         else:
             report_refusals(exc.refusals)
+        _report_lines(wrong_lines)
         sys.exit(1)
     if not due:
         if as_json:
@@ -294,21 +305,30 @@ def automate_command(*, ledger: Path, user: str | None, through: datetime.dateti
         else:
             click.echo("nothing to create: every occurrence through "
                        f"{through.date()} is in the ledger")
+        _report_lines(wrong_lines)
         return
     if as_json:
         emit_json(write_json(result))
-        if result.refused:
-            sys.exit(1)
-        return
-    refused = {r.index for r in result.refused}
-    ids = iter(result.ids)
-    for index, item in enumerate(due):
-        if index not in refused:
-            click.echo(f"created {next(ids, '?')} for {item.external_id}")
-    report_refusals(result.refused)
-    click.echo(f"wrote {result.written} request{'s' if result.written != 1 else ''} to "
-               f"{result.path}" if result.written else f"wrote nothing to {result.path}")
+    else:
+        refused = {r.index for r in result.refused}
+        ids = iter(result.ids)
+        for index, item in enumerate(due):
+            if index not in refused:
+                click.echo(f"created {next(ids, '?')} for {item.external_id}")
+        report_refusals(result.refused)
+        click.echo(f"wrote {result.written} request{'s' if result.written != 1 else ''} to "
+                   f"{result.path}" if result.written else f"wrote nothing to {result.path}")
+    _report_lines(wrong_lines)
     if result.refused:
+        sys.exit(1)
+
+
+def _report_lines(lines: list[str]) -> None:
+    """The rule lines that do not read, each as `file:line: message` (as bean-check
+    says it); exit status 1 when there are any."""
+    for line in lines:
+        click.echo(f"bean-adjust: error: {line}", err=True)
+    if lines:
         sys.exit(1)
 
 

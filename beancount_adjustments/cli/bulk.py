@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from beancount_adjustments.beans.intake_lines import parse_schedules
 from beancount_adjustments.cli.common import (
     Refused,
     decimal_comma_option,
@@ -40,7 +41,7 @@ from beancount_adjustments.intake.calculators import ParamValue
 from beancount_adjustments.intake.csv_import import import_csv, preview_requests
 from beancount_adjustments.intake.csv_rows import RowError
 from beancount_adjustments.intake.postings import DEFAULT_OFFSET
-from beancount_adjustments.intake.schedules import due, read_schedules
+from beancount_adjustments.intake.schedules import due
 from beancount_adjustments.intake.templates import LedgerContext, TemplateError, build_request
 from beancount_adjustments.writer import NewRequest, WriteRefused, WriteResult, write_requests
 
@@ -247,9 +248,10 @@ def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple
     template = ctx.templates.on(name, date)
     if template is None:
         known = ", ".join(ctx.templates.names()) or "none"
-        bad = [str(p.message) for p in ctx.template_problems]
-        raise Refused(f"no template {name!r} on {date} (templates: {known})"
-                      + "".join(f"\n{m}" for m in bad))
+        head = (f"template {name!r} is not used until its line that does not read is fixed"
+                if name in ctx.templates.held
+                else f"no template {name!r} on {date} (templates: {known})")
+        raise Refused("\n".join([head, *map(problem_line, ctx.template_problems)]))
     if external_id and external_id in ctx.external_ids():
         _nothing(f"external-id {external_id!r} is already in the ledger; wrote nothing",
                  as_json=as_json)
@@ -286,23 +288,32 @@ def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple
 @json_option
 def run_schedules(*, ledger: Path, user: str | None, through: datetime.datetime | None,
                   names: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
-    """Create every due scheduled request not yet in the ledger (safe to rerun)."""
+    """Create every due scheduled request not yet in the ledger (safe to rerun).
+
+    A template or schedule line that does not read is reported at its file:line
+    (exit status 1) and what it names is not used; the other schedules still run.
+    """
     who = require_user(user)
     ctx = _load(ledger)
     last = through.date() if through else datetime.date.today()
-    schedules, problems = read_schedules(ctx.entries)
+    schedules, problems = parse_schedules(ctx.entries)
+    wrong_lines = [problem_line(p) for p in (*ctx.template_problems, *problems)]
+    for line in wrong_lines:
+        click.echo(f"bean-adjust: error: {line}", err=True)
     if names:
         unknown = sorted(set(names) - {s.name for s in schedules})
         if unknown:
             raise Refused(f"no schedule {', '.join(unknown)} in the ledger")
         schedules = [s for s in schedules if s.name in names]
-    errors = [problem_line(p) for p in problems]
+    errors = []
     requests = []
     for occurrence in due(schedules, last, ctx.book.directory, ctx.external_ids()):
         schedule = occurrence.schedule
         where = f"{schedule.source.filename}:{schedule.source.lineno}: schedule {schedule.name}"
         template = ctx.templates.on(schedule.template, occurrence.date)
         requester = schedule.requested_by or who
+        if template is None and schedule.template in ctx.templates.held:
+            continue  # its template's bad line is reported above
         if template is None:
             errors.append(f"{where}: no template {schedule.template!r} on {occurrence.date}")
             continue
@@ -323,9 +334,11 @@ def run_schedules(*, ledger: Path, user: str | None, through: datetime.datetime 
     if not requests:
         _nothing(f"nothing due through {last} that is not in the ledger already; "
                  "wrote nothing", as_json=as_json)
-        return
-    _report(_write(ledger, requests, dry_run=dry_run, as_json=as_json), dry_run=dry_run,
-            as_json=as_json)
+    else:
+        _report(_write(ledger, requests, dry_run=dry_run, as_json=as_json), dry_run=dry_run,
+                as_json=as_json)
+    if wrong_lines:
+        raise click.exceptions.Exit(1)
 
 
 # -- listing ------------------------------------------------------------------------------
@@ -336,7 +349,7 @@ def run_schedules(*, ledger: Path, user: str | None, through: datetime.datetime 
 def templates_cmd(ledger: Path, as_json: bool) -> None:
     """List the ledger's templates, schedules and calculators."""
     ctx = _load(ledger)
-    schedules, schedule_problems = read_schedules(ctx.entries)
+    schedules, schedule_problems = parse_schedules(ctx.entries)
     problems = [*ctx.template_problems, *schedule_problems]
     if as_json:
         emit_json({

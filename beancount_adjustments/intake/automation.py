@@ -1,9 +1,10 @@
 """Rule-based automation: the requests the ledger's `adjustment-rule`s call for.
 
-`read_rules` reads the rules, `due_in` works out each kind's occurrences (late
-fees on unpaid invoices, service credits for tickets past their SLA from a CSV
-feed, loyalty credits for a tier), each keyed by a deterministic `external-id`
-so a rerun writes nothing new. The keys of every kind are in docs/automation.md.
+`beans.intake_lines.parse_rules` reads the rules; `occurrences` works out each
+kind's (late fees on unpaid invoices, service credits for tickets past their SLA
+from a CSV feed, loyalty credits for a tier), each keyed by a deterministic
+`external-id` so a rerun writes nothing new. The keys of every kind are in
+docs/automation.md.
 """
 
 from __future__ import annotations
@@ -13,67 +14,25 @@ import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
+from beancount_adjustments.core.intake_lines import (
+    LateFeeRule,
+    LoyaltyRule,
+    Rule,
+    SlaCreditRule,
+)
 from beancount_adjustments.core.models import Money, State, is_under, receivable_totals
 from beancount_adjustments.intake.schedules import add_months
 from beancount_adjustments.writer import NewRequest
 
-RULE = "adjustment-rule"
-KINDS = ("late-fee", "sla-credit", "loyalty")
-DEFAULT_TYPES = {"late-fee": "debit:fee", "sla-credit": "credit:account",
-                 "loyalty": "credit:account"}
-DEFAULT_CATEGORIES: dict[str, str | None] = {
-    "late-fee": None, "sla-credit": "customer-service:service-recovery",
-    "loyalty": "customer-service:loyalty"}
 
+class FeedError(AdjustmentsError):
+    """A rule's feed cannot be read; the message names the file and line."""
 
-class RuleError(AdjustmentsError):
-    """A rule or its feed cannot be used; the message names the file and line."""
-
-    code = "bad-rule"
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    kind: str
-    date: datetime.date
-    meta: dict[str, Any]
-    where: str
-    directory: Path
-
-    def text(self, key: str, default: str | None = None) -> str | None:
-        value = self.meta.get(key, default)
-        if value is not None and not isinstance(value, str):
-            raise RuleError(f"{self.where}: rule {self.name}: `{key}:` must be a string")
-        return value
-
-    def required(self, key: str) -> str:
-        value = self.text(key)
-        if not value:
-            raise RuleError(f"{self.where}: rule {self.name} ({self.kind}) needs `{key}:`")
-        return value
-
-    def number(self, key: str, default: int | None = None) -> int:
-        value = self.meta.get(key, default)
-        if not isinstance(value, Decimal | int) or value != int(value) or value <= 0:
-            raise RuleError(f"{self.where}: rule {self.name}: `{key}:` must be a positive "
-                            f"whole number, not {value!r}")
-        return int(value)
-
-    def amount(self) -> Money | None:
-        value = self.meta.get("amount")
-        if value is None:
-            return None
-        number, currency = getattr(value, "number", None), getattr(value, "currency", None)
-        if not isinstance(number, Decimal) or not isinstance(currency, str) or number <= 0:
-            raise RuleError(f"{self.where}: rule {self.name}: `amount:` must be a positive "
-                            "amount such as 25.00 USD")
-        return Money(number=number, currency=currency)
+    code = "bad-feed"
 
 
 @dataclass(frozen=True)
@@ -94,28 +53,6 @@ class Invoice:
     account: str | None
     amount: Money | None
     payments: list[tuple[datetime.date, Decimal]] = field(default_factory=list)
-
-
-def read_rules(entries: Iterable[Any]) -> list[Rule]:
-    rules: list[Rule] = []
-    seen: set[str] = set()
-    for entry in entries:
-        if getattr(entry, "type", None) != RULE or not hasattr(entry, "values"):
-            continue
-        meta = dict(entry.meta or {})
-        filename = str(meta.pop("filename", "<ledger>"))
-        where = f"{filename}:{meta.pop('lineno', 0)}"
-        values = [v.value for v in entry.values or ()]
-        if (len(values) != 2 or not all(isinstance(v, str) for v in values)
-                or values[1] not in KINDS):
-            raise RuleError(f'{where}: custom "{RULE}" takes a rule name and a kind '
-                            f'({", ".join(KINDS)}): custom "{RULE}" "late-fee" "late-fee"')
-        if values[0] in seen:
-            raise RuleError(f"{where}: a rule named {values[0]!r} is already declared")
-        seen.add(values[0])
-        rules.append(Rule(values[0], values[1], entry.date, meta, where,
-                          Path(filename).parent))
-    return rules
 
 
 def read_invoices(entries: Iterable[Any], receivable: str) -> dict[str, Invoice]:
@@ -172,51 +109,43 @@ def outstanding(invoice: Invoice, book: Book, on: datetime.date) -> Decimal | No
 
 
 def _request(rule: Rule, *, customer: str, date: datetime.date, number: Decimal,
-             currency: str, customer_account: str, counter: str, reason: str,
-             external_id: str, user: str, meta: dict[str, str]) -> NewRequest:
-    adj_type = rule.text("type", DEFAULT_TYPES[rule.kind]) or DEFAULT_TYPES[rule.kind]
-    sign = Decimal(-1) if adj_type.startswith("credit:") else Decimal(1)
+             currency: str, customer_account: str, reason: str, external_id: str,
+             user: str, meta: dict[str, str]) -> NewRequest:
+    sign = Decimal(-1) if rule.type.startswith("credit:") else Decimal(1)
     return NewRequest(
-        type=adj_type, customer=customer, requested_by=user,
-        reason=rule.text("reason", reason) or reason,
+        type=rule.type, customer=customer, requested_by=user, reason=rule.reason or reason,
         postings=((customer_account, sign * number, currency),
-                  (counter, -sign * number, currency)),
-        category=rule.text("category", DEFAULT_CATEGORIES[rule.kind]), date=date,
-        meta={"external-id": external_id, **meta}, entered_by=user)
+                  (rule.account, -sign * number, currency)),
+        category=rule.category, date=date, meta={"external-id": external_id, **meta},
+        entered_by=user)
 
 
-def late_fees(rule: Rule, book: Book, entries: Sequence[Any], through: datetime.date,
+def late_fees(rule: LateFeeRule, book: Book, entries: Sequence[Any], through: datetime.date,
               user: str) -> list[Occurrence]:
-    days = rule.number("days", 30)
-    counter = rule.required("account")
-    fixed = rule.amount()
-    percent = rule.meta.get("percent")
-    if fixed is None and not isinstance(percent, Decimal):
-        raise RuleError(f"{rule.where}: rule {rule.name} needs `amount:` or `percent:`")
     out: list[Occurrence] = []
     for invoice in read_invoices(entries, book.settings.receivable).values():
         if invoice.due is None or invoice.amount is None or invoice.account is None:
             continue
-        when = invoice.due + datetime.timedelta(days=days)
+        when = invoice.due + datetime.timedelta(days=rule.days)
         if when > through or when < rule.date:
             continue
         left = outstanding(invoice, book, when)
         if left is None or left <= 0:
             continue
-        if fixed is not None:
-            number, currency = fixed.number, fixed.currency
+        if rule.amount is not None:
+            number, currency = rule.amount.number, rule.amount.currency
         else:
-            assert isinstance(percent, Decimal)
-            number = (invoice.amount.number * percent / 100).quantize(
+            assert rule.percent is not None  # the reader asks for one of them
+            number = (invoice.amount.number * rule.percent / 100).quantize(
                 Decimal("0.01"), rounding=ROUND_HALF_UP)
             currency = invoice.amount.currency
         customer = invoice.customer or ""
         external = f"{rule.name}:{invoice.id}"
         out.append(Occurrence(rule.name, external, _request(
             rule, customer=customer, date=when, number=number, currency=currency,
-            customer_account=rule.text("receivable") or invoice.account, counter=counter,
-            reason=f"Late fee: invoice {invoice.id} unpaid {days} days after its due date "
-                   f"{invoice.due}",
+            customer_account=rule.receivable or invoice.account,
+            reason=f"Late fee: invoice {invoice.id} unpaid {rule.days} days after its due "
+                   f"date {invoice.due}",
             external_id=external, user=user, meta={"invoice": invoice.id})))
     return out
 
@@ -225,23 +154,20 @@ def _moment(text: str, where: str) -> datetime.datetime:
     try:
         value = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise RuleError(f"{where}: {text!r} is not an ISO date or time") from exc
+        raise FeedError(f"{where}: {text!r} is not an ISO date or time") from exc
     return value.replace(tzinfo=None) if value.tzinfo is None else \
         value.astimezone(datetime.UTC).replace(tzinfo=None)
 
 
-def sla_credits(rule: Rule, book: Book, through: datetime.date,
+def sla_credits(rule: SlaCreditRule, book: Book, through: datetime.date,
                 user: str) -> list[Occurrence]:
-    feed = rule.directory / rule.required("tickets")
-    amount = rule.amount()
-    if amount is None:
-        raise RuleError(f"{rule.where}: rule {rule.name} needs `amount:`")
-    counter, receivable = rule.required("account"), rule.required("receivable")
+    feed, amount = rule.feed, rule.amount
     try:
         with open(feed, newline="") as handle:
             rows = list(csv.DictReader(handle))
     except OSError as exc:
-        raise RuleError(f"{rule.where}: rule {rule.name}: cannot read {feed} ({exc})") from exc
+        raise FeedError(f"{rule.source.filename}:{rule.source.lineno}: rule {rule.name}: "
+                        f"cannot read {feed} ({exc})") from exc
     out: list[Occurrence] = []
     end_of_through = datetime.datetime.combine(through, datetime.time.max)
     for line, row in enumerate(rows, start=2):
@@ -252,7 +178,7 @@ def sla_credits(rule: Rule, book: Book, through: datetime.date,
             opened = _moment(row["opened"], where)
             resolved_text = (row.get("resolved") or "").strip()
         except (KeyError, AttributeError, ArithmeticError) as exc:
-            raise RuleError(f"{where}: a ticket needs id, customer, opened, resolved and "
+            raise FeedError(f"{where}: a ticket needs id, customer, opened, resolved and "
                             f"sla-hours ({exc})") from exc
         deadline = opened + datetime.timedelta(hours=float(hours))
         resolved = _moment(resolved_text, where) if resolved_text else None
@@ -263,20 +189,15 @@ def sla_credits(rule: Rule, book: Book, through: datetime.date,
         external = f"{rule.name}:{ticket}"
         out.append(Occurrence(rule.name, external, _request(
             rule, customer=customer, date=when, number=amount.number, currency=amount.currency,
-            customer_account=receivable, counter=counter,
+            customer_account=rule.receivable,
             reason=f"Service credit: ticket {ticket} breached its {hours}-hour SLA",
             external_id=external, user=user, meta={"ticket": ticket})))
     return out
 
 
-def loyalty_credits(rule: Rule, book: Book, through: datetime.date,
+def loyalty_credits(rule: LoyaltyRule, book: Book, through: datetime.date,
                     user: str) -> list[Occurrence]:
-    tier = rule.required("tier")
-    months = rule.number("months")
-    amount = rule.amount()
-    if amount is None:
-        raise RuleError(f"{rule.where}: rule {rule.name} needs `amount:`")
-    counter, receivable = rule.required("account"), rule.required("receivable")
+    tier, months, amount = rule.tier, rule.months, rule.amount
     directory = book.directory
     out: list[Occurrence] = []
     step = 1
@@ -290,23 +211,23 @@ def loyalty_credits(rule: Rule, book: Book, through: datetime.date,
             external = f"{rule.name}:{customer}:{when.isoformat()}"
             out.append(Occurrence(rule.name, external, _request(
                 rule, customer=customer, date=when, number=amount.number,
-                currency=amount.currency, customer_account=receivable, counter=counter,
+                currency=amount.currency, customer_account=rule.receivable,
                 reason=f"Loyalty credit ({tier}, every {months} months)",
                 external_id=external, user=user, meta={})))
         step += 1
     return out
 
 
-def occurrences(book: Book, entries: Sequence[Any], through: datetime.date,
-                user: str) -> list[Occurrence]:
+def occurrences(book: Book, entries: Sequence[Any], rules: Iterable[Rule],
+                through: datetime.date, user: str) -> list[Occurrence]:
     """Every request the rules call for through `through`, in date order."""
     out: list[Occurrence] = []
-    for rule in read_rules(entries):
-        if rule.kind == "late-fee":
+    for rule in rules:
+        if isinstance(rule, LateFeeRule):
             out += late_fees(rule, book, entries, through, user)
-        elif rule.kind == "sla-credit":
+        elif isinstance(rule, SlaCreditRule):
             out += sla_credits(rule, book, through, user)
-        else:
+        elif isinstance(rule, LoyaltyRule):
             out += loyalty_credits(rule, book, through, user)
     out.sort(key=lambda o: (o.request.date or through, o.external_id))
     return out

@@ -11,16 +11,14 @@ from __future__ import annotations
 import datetime
 import importlib
 import sys
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
-
-from beancount.core.amount import Amount
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
+from beancount_adjustments.core.intake_lines import ParamValue
 from beancount_adjustments.core.models import Kind, Money
 from beancount_adjustments.core.references import Reference
 
@@ -32,13 +30,9 @@ __all__ = [
     "Postings",
     "get",
     "names",
-    "param_value",
     "register",
     "round_money",
 ]
-
-ParamValue = str | Decimal | Money | datetime.date | bool
-"""A template parameter: metadata keeps its Beancount type, `--param` gives a string."""
 
 Postings = list[tuple[str, Decimal, str]]
 
@@ -153,30 +147,6 @@ class CalcInput:
     def _missing(self, key: str, what: str) -> str:
         return (f"needs `{key}` ({what}): set `{key}:` on the template or pass "
                 f"--param {key}=...")
-
-
-def param_value(value: Any) -> ParamValue | None:
-    """A metadata value as a calculator parameter (None: not a usable type)."""
-    if isinstance(value, Amount) and isinstance(value.number, Decimal):
-        return Money(number=value.number, currency=value.currency)
-    if isinstance(value, str | Decimal | datetime.date | bool):
-        return value
-    return None
-
-
-def params_of(meta: Mapping[str, Any],
-              fields: Collection[str]) -> tuple[dict[str, ParamValue], str | None]:
-    """The calculator parameters of a directive's metadata (every key but `fields`,
-    `filename` and `lineno`), and what is wrong with the first unusable one."""
-    params: dict[str, ParamValue] = {}
-    for key, raw in meta.items():
-        if key in fields or key in ("filename", "lineno"):
-            continue
-        value = param_value(raw)
-        if value is None:
-            return params, f"`{key}:` has a value of an unusable type ({raw!r})."
-        params[key] = value
-    return params, None
 
 
 Calculator = Callable[[CalcInput], Postings]

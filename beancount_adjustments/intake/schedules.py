@@ -1,61 +1,30 @@
 """Adjustment schedules: a template applied to customers on a calendar.
 
-`read_schedules` reads the `adjustment-schedule` lines (the latest of each name),
-`occurrences` the dates one falls on (months clamped to their end, always counted
-from the start), `due` what is not yet in the ledger, by the deterministic
-external id `schedule:NAME:CUSTOMER:DATE`. The keys are in docs/templates.md.
+`beans.intake_lines.parse_schedules` reads the `adjustment-schedule` lines (the
+latest of each name), `occurrences` gives the dates one falls on (months clamped
+to their end, always counted from the start), `due` what is not yet in the
+ledger, by the deterministic external id `schedule:NAME:CUSTOMER:DATE`. The keys
+are in docs/templates.md.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Literal
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from beancount.core import data
-
-from beancount_adjustments.beans.metadata import source_of
-from beancount_adjustments.core.models import Problem, Source
+from beancount_adjustments.core.intake_lines import Schedule
 from beancount_adjustments.core.policy import Directory
-from beancount_adjustments.intake.calculators import ParamValue, params_of
 
 __all__ = [
-    "SCHEDULE",
     "Occurrence",
     "Schedule",
     "add_months",
     "due",
     "external_id",
     "occurrences",
-    "read_schedules",
 ]
-
-SCHEDULE = "adjustment-schedule"
-
-Unit = Literal["day", "week", "month", "quarter", "year"]
-UNITS: tuple[Unit, ...] = ("day", "week", "month", "quarter", "year")
-
-FIELDS = frozenset({"customers", "tier", "every", "interval", "start", "end",
-                    "requested-by"})
-
-
-@dataclass(frozen=True)
-class Schedule:
-    name: str
-    template: str
-    date: datetime.date
-    every: Unit
-    start: datetime.date
-    source: Source
-    interval: int = 1
-    end: datetime.date | None = None
-    customers: tuple[str, ...] = ()
-    tier: str | None = None
-    requested_by: str | None = None
-    params: Mapping[str, ParamValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -132,85 +101,3 @@ def due(schedules: Iterable[Schedule], through: datetime.date, directory: Direct
     found = [o for o in found if o.external_id not in existing]
     found.sort(key=lambda o: (o.date, o.schedule.name, o.customer))
     return found
-
-
-def read_schedules(entries: Iterable[data.Directive]) -> tuple[list[Schedule], list[Problem]]:
-    """The schedules in force (the latest line of each name), and what is wrong."""
-    latest: dict[str, Schedule] = {}
-    problems: list[Problem] = []
-    for entry in entries:
-        if isinstance(entry, data.Custom) and entry.type == SCHEDULE:
-            schedule = _read(entry, problems)
-            if schedule is not None and (schedule.name not in latest
-                                         or latest[schedule.name].date <= schedule.date):
-                latest[schedule.name] = schedule
-    return [latest[name] for name in sorted(latest)], problems
-
-
-def _read(entry: data.Custom, problems: list[Problem]) -> Schedule | None:
-    source = source_of(entry)
-
-    def problem(message: str) -> None:
-        problems.append(Problem(code="bad-schedule", message=message, source=source))
-
-    values = [v.value for v in entry.values or ()]
-    if (len(values) != 2 or not all(isinstance(v, str) and v.strip() for v in values)):
-        problem(f'custom "{SCHEDULE}" takes a name and a template: '
-                f'custom "{SCHEDULE}" "monthly-loyalty" "loyalty-credit".')
-        return None
-    name, template = (str(v).strip() for v in values)
-    meta = entry.meta
-    what = f"schedule {name}"
-    every = meta.get("every")
-    if every not in UNITS:
-        problem(f"{what}: `every:` is one of {', '.join(UNITS)}, not {every!r}.")
-        return None
-    interval = meta.get("interval", Decimal(1))
-    if (not isinstance(interval, Decimal) or interval != interval.to_integral_value()
-            or interval < 1):
-        problem(f"{what}: `interval:` must be a whole number of at least 1, not {interval!r}.")
-        return None
-    dates: dict[str, datetime.date | None] = {}
-    for key in ("start", "end"):
-        value = meta.get(key)
-        if value is not None and not isinstance(value, datetime.date):
-            problem(f"{what}: `{key}:` must be a date (2026-02-01), not {value!r}.")
-            return None
-        dates[key] = value
-    start = dates["start"] or entry.date
-    end = dates["end"]
-    if end is not None and end < start:
-        problem(f"{what}: `end:` {end} is before `start:` {start}.")
-        return None
-    customers_text, tier = meta.get("customers"), meta.get("tier")
-    if (customers_text is None) == (tier is None):
-        problem(f"{what}: give either `customers:` (\"cust_001,cust_002\") or `tier:`, "
-                "not both or neither.")
-        return None
-    customers: tuple[str, ...] = ()
-    if customers_text is not None:
-        if not isinstance(customers_text, str):
-            problem(f"{what}: `customers:` is a comma-separated string.")
-            return None
-        customers = tuple(dict.fromkeys(c.strip() for c in customers_text.split(",")
-                                        if c.strip()))
-        if not customers:
-            problem(f"{what}: `customers:` names no customer.")
-            return None
-    if tier is not None and (not isinstance(tier, str) or not tier.strip()):
-        problem(f"{what}: `tier:` must be a non-empty string.")
-        return None
-    requested_by = meta.get("requested-by")
-    if requested_by is not None and (not isinstance(requested_by, str)
-                                     or not requested_by.strip()):
-        problem(f"{what}: `requested-by:` must be a user name.")
-        return None
-    params, unusable = params_of(meta, FIELDS)
-    if unusable is not None:
-        problem(f"{what}: {unusable}")
-        return None
-    return Schedule(name=name, template=template, date=entry.date, every=every,
-                    interval=int(interval), start=start, end=end, customers=customers,
-                    tier=tier.strip() if isinstance(tier, str) else None,
-                    requested_by=requested_by.strip() if requested_by else None,
-                    source=source, params=params)

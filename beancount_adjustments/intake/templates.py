@@ -1,14 +1,14 @@
-"""Adjustment templates: reading `adjustment-template` lines (effective-dated by
-name) and building a request from one (`build_request`), with `LedgerContext`, the
-loaded ledger the intake commands check against. The keys are in docs/templates.md.
+"""Building a request from an adjustment template (`build_request`), with
+`LedgerContext`, the loaded ledger the intake commands check against (its
+templates read by `beans.intake_lines`). The keys are in docs/templates.md.
 """
 
 from __future__ import annotations
 
 import datetime
 import string
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,147 +16,30 @@ from typing import Any
 from beancount.core import data
 
 from beancount_adjustments.beans import loading
+from beancount_adjustments.beans.intake_lines import parse_templates
 from beancount_adjustments.beans.loading import load_uncached
-from beancount_adjustments.beans.metadata import source_of
-from beancount_adjustments.beans.rules import CATEGORY_RE, TYPE_RE
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
-from beancount_adjustments.core.models import Money, Problem, Source, is_under
+from beancount_adjustments.core.intake_lines import ParamValue, Template, Templates
+from beancount_adjustments.core.models import Money, Problem, is_under
 from beancount_adjustments.intake import calculators
-from beancount_adjustments.intake.calculators import (
-    CalcInput,
-    CalculatorError,
-    ParamValue,
-    params_of,
-)
+from beancount_adjustments.intake.calculators import CalcInput, CalculatorError
 from beancount_adjustments.plugin import book_of
 from beancount_adjustments.writer import NewRequest
 
 __all__ = [
-    "TEMPLATE",
     "LedgerContext",
     "Template",
     "TemplateError",
     "Templates",
     "build_request",
-    "read_templates",
 ]
-
-TEMPLATE = "adjustment-template"
-
-FIELDS = frozenset({"type", "category", "amount", "calculator", "offset-account",
-                    "receivable-account", "reason", "payee", "narration", "description"})
-"""Template keys that are not calculator parameters."""
 
 
 class TemplateError(AdjustmentsError):
     """A template cannot be used as asked; the message says why and what to do."""
 
     code = "bad-template"
-
-
-@dataclass(frozen=True)
-class Template:
-    name: str
-    date: datetime.date
-    type: str
-    reason: str
-    calculator: str
-    source: Source
-    category: str | None = None
-    offset_account: str | None = None
-    receivable_account: str | None = None
-    payee: str | None = None
-    narration: str | None = None
-    description: str | None = None
-    params: Mapping[str, ParamValue] = field(default_factory=dict)
-
-
-@dataclass
-class Templates:
-    """Every template line, effective-dated by name."""
-
-    lines: dict[str, list[Template]] = field(default_factory=dict)
-
-    def on(self, name: str, date: datetime.date) -> Template | None:
-        """The template `name` as it reads on `date` (its latest line on or before)."""
-        found = [t for t in self.lines.get(name, ()) if t.date <= date]
-        return found[-1] if found else None
-
-    def names(self) -> list[str]:
-        return sorted(self.lines)
-
-    def latest(self) -> list[Template]:
-        return [self.lines[name][-1] for name in self.names()]
-
-
-def read_templates(entries: Iterable[data.Directive]) -> tuple[Templates, list[Problem]]:
-    """Every `custom "adjustment-template"` in the entries, and what is wrong with them."""
-    templates = Templates()
-    problems: list[Problem] = []
-    for entry in entries:
-        if isinstance(entry, data.Custom) and entry.type == TEMPLATE:
-            template = _read(entry, problems)
-            if template is not None:
-                templates.lines.setdefault(template.name, []).append(template)
-    for lines in templates.lines.values():
-        lines.sort(key=lambda t: t.date)
-    return templates, problems
-
-
-def _read(entry: data.Custom, problems: list[Problem]) -> Template | None:
-    source = source_of(entry)
-
-    def problem(message: str) -> None:
-        problems.append(Problem(code="bad-template", message=message, source=source))
-
-    values = [v.value for v in entry.values or ()]
-    if len(values) != 1 or not isinstance(values[0], str) or not values[0].strip():
-        problem(f'custom "{TEMPLATE}" takes one name: custom "{TEMPLATE}" "late-fee".')
-        return None
-    name = values[0].strip()
-    meta = {k: v for k, v in entry.meta.items() if k not in ("filename", "lineno")}
-    texts: dict[str, str] = {}
-    for key in FIELDS - {"amount"}:
-        value = meta.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str) or not value.strip():
-            problem(f"template {name}: `{key}:` must be a non-empty string, not {value!r}.")
-            return None
-        texts[key] = value.strip()
-    adj_type = texts.get("type")
-    if adj_type is None or not TYPE_RE.match(adj_type):
-        problem(f"template {name}: `type:` must be credit:, debit: or billing: and a subtype "
-                f"(for example \"debit:fee\"), not {adj_type!r}.")
-        return None
-    category = texts.get("category")
-    if category is not None and not CATEGORY_RE.match(category):
-        problem(f"template {name}: `category:` must read group:name, not {category!r}.")
-        return None
-    if "reason" not in texts:
-        problem(f"template {name}: `reason:` is required (it becomes the request's reason).")
-        return None
-    params, unusable = params_of(meta, FIELDS - {"amount"})
-    if unusable is not None:
-        problem(f"template {name}: {unusable}")
-        return None
-    if "amount" in params and not isinstance(params["amount"], Money):
-        problem(f"template {name}: `amount:` must be an amount such as 15.00 USD.")
-        return None
-    calculator = texts.get("calculator")
-    if calculator is None:
-        if "amount" not in params:
-            problem(f"template {name}: give a fixed `amount:` or a `calculator:`.")
-            return None
-        calculator = "fixed"
-    return Template(
-        name=name, date=entry.date, type=adj_type, reason=texts["reason"],
-        calculator=calculator, source=source, category=category,
-        offset_account=texts.get("offset-account"),
-        receivable_account=texts.get("receivable-account"),
-        payee=texts.get("payee"), narration=texts.get("narration"),
-        description=texts.get("description"), params=params)
 
 
 # -- the ledger as the bulk tools see it ------------------------------------------
@@ -194,7 +77,7 @@ class LedgerContext:
                 accounts[entry.account] = (entry.date, None)
             elif isinstance(entry, data.Close) and entry.account in accounts:
                 accounts[entry.account] = (accounts[entry.account][0], entry.date)
-        templates, problems = read_templates(entries)
+        templates, problems = parse_templates(entries)
         return cls(path=path, entries=entries, errors=errors, book=book, templates=templates,
                    template_problems=problems, accounts=accounts)
 
