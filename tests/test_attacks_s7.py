@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from test_fava_ext import DECIDE, Env
 
+from beancount_adjustments import api
+from ledgers import TOOLS_BASE
+
 FAVA = "/test-ledger/extension/AdjustmentsExtension/"
 
 
@@ -68,3 +71,68 @@ def test_demo_mode_alone_still_picks_the_user(tmp_path: Path) -> None:
     response = env.client.post(DECIDE + "?as=erin", json=body)
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["by"] == "erin"
+
+
+# -- the API: a retry under an external id ------------------------------------------------
+
+RETRIED = {"customer": "cust_123", "type": "credit:refund", "amount": "500.00 USD",
+           "reason": "Damaged", "external_id": "crm-7"}
+OTHER_CUSTOMER = '2024-01-01 custom "adjustment-customer" "cust_9" "standard"\n'
+
+
+@pytest.fixture
+def tools_ledger(tmp_path: Path) -> Path:
+    path = tmp_path / "main.beancount"
+    path.write_text(TOOLS_BASE + OTHER_CUSTOMER)
+    return path
+
+
+@pytest.mark.parametrize("change", [
+    {"customer": "cust_9"},
+    {"type": "credit:goodwill"},
+    {"amount": "20.00 USD"},
+    {"amount": "500.00 USD", "offset_account": "Income:Sales:Returns"},
+    {"id": "ADJ-OTHER"},
+])
+def test_an_external_id_reused_for_another_request_is_a_conflict(
+        tools_ledger: Path, change: dict[str, str]) -> None:
+    """Hole: alice's integration reuses an external id for a 20 USD credit to cust_9; the
+    API answered with the 500 USD credit to cust_123 (`existing=True`), writing nothing:
+    the caller took another customer's adjustment for the one it asked for, and the
+    credit it asked for was never filed."""
+    first = api.create(tools_ledger, **RETRIED, as_user="alice")
+    before = tools_ledger.read_bytes()
+    with pytest.raises(api.ApiError) as raised:
+        api.create(tools_ledger, **{**RETRIED, **change}, as_user="alice")
+    assert raised.value.code == "conflict"
+    assert first.id in raised.value.message
+    assert tools_ledger.read_bytes() == before
+    # The same request again is a retry: the first one, nothing written.
+    again = api.create(tools_ledger, **RETRIED, as_user="alice")
+    assert again.existing
+    assert again.id == first.id
+    assert tools_ledger.read_bytes() == before
+
+
+def test_a_retry_naming_the_first_requests_own_id_is_the_first_request(
+        tools_ledger: Path) -> None:
+    first = api.create(tools_ledger, **RETRIED, id="ADJ-7", as_user="alice")
+    again = api.create(tools_ledger, **RETRIED, id="ADJ-7", as_user="alice")
+    assert again.existing
+    assert again.id == first.id == "ADJ-7"
+
+
+def test_fava_create_answers_a_reused_external_id_with_409(tmp_path: Path) -> None:
+    from test_fava_create import EXTRA
+    env = Env(tmp_path, extra=EXTRA)
+    body = {"customer": "cust_456", "type": "credit:refund", "amount": "30.00 USD",
+            "reason": "Late delivery", "external_id": "crm-9"}
+    headers = {"X-Remote-User": "alice"}
+    assert env.client.post(FAVA + "create", json=body, headers=headers).status_code == 201
+    before = _files(env)
+    reused = env.client.post(FAVA + "create", json={**body, "customer": "cust_123"},
+                             headers=headers)
+    assert reused.status_code == 409
+    assert reused.get_json()["code"] == "conflict"
+    assert _files(env) == before
+    assert env.client.post(FAVA + "create", json=body, headers=headers).status_code == 200
