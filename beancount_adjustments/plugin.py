@@ -160,6 +160,12 @@ def _unavailable(request: Request, amount: Any) -> str:
     return "this check cannot be loaded (see the plugin's error), so the request is not judged"
 
 
+def _unreadable_settings(request: Request, amount: Any) -> str:
+    """Stands in for every check while the settings cannot be read: nothing is booked."""
+    return ("the plugin's settings cannot be read (see the plugin's error), so the request "
+            "is not judged")
+
+
 def _errors(problems: tuple[Problem, ...], entries: list[data.Directive]) -> list[
         AdjustmentError]:
     if not problems:
@@ -251,6 +257,11 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
          config: str | None, progress: Progress) -> tuple[list[data.Directive], list[Any]]:
     settings, config_error = parse_settings(config)
     checks, check_errors = load_checks(settings.checks, options_map.get("filename"))
+    if config_error is not None:
+        # Judged with the defaults, the requests would skip the checks, the receivable
+        # root or the customer accounts the settings name: nothing is booked instead.
+        config_error += "; no request is booked until the settings are fixed"
+        checks = [("plugin-settings", _unreadable_settings)]
     found = read(entries, settings, progress)
     facts = found.facts
     # The top-level file first, then the included ones as Beancount lists them.

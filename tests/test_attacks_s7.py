@@ -136,3 +136,43 @@ def test_fava_create_answers_a_reused_external_id_with_409(tmp_path: Path) -> No
     assert reused.get_json()["code"] == "conflict"
     assert _files(env) == before
     assert env.client.post(FAVA + "create", json=body, headers=headers).status_code == 200
+
+
+# -- the plugin's settings ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("settings", [
+    "{'checks': ['plugins.require_ticket.check'], 'default-sla-days': 0}",
+    "{'checks': ['plugins.require_ticket.check'], 'recievable': 'Assets:Receivable'}",
+    "{'check': ['plugins.require_ticket.check']}",
+    "{'checks': 'plugins.require_ticket.check'}",
+    "['plugins.require_ticket.check']",
+    "{'checks': ['plugins.require_ticket.check'],",
+])
+def test_settings_that_cannot_be_read_book_nothing(settings: str) -> None:
+    """Hole: one bad value (or a misspelt key) in the plugin's settings made the plugin
+    judge with the defaults: the site's checks it names did not run, and a 600 USD credit
+    without the ticket `plugins.require_ticket` asks for was booked once approved, the
+    only trace an error on line 0."""
+    from ledgers import event, load, request, with_settings
+    text = with_settings(settings) + "\n" + request("ADJ-1", "2026-03-01", "-600.00")
+    text += event("ADJ-1", "2026-03-02", "approve", "bob")
+    text += event("ADJ-1", "2026-03-03", "approve", "carol")
+    loaded = load(text, base=False)
+    assert any("no request is booked until the settings are fixed" in e.message
+               for e in loaded.errors)
+    assert loaded.state("ADJ-1") == "invalid"
+    assert (loaded.line("^ADJ-1"), "check-failed") in loaded.codes
+    assert loaded.balance("Assets:Receivable") == 0
+
+
+def test_the_writer_files_nothing_while_the_settings_cannot_be_read(tmp_path: Path) -> None:
+    path = tmp_path / "main.beancount"
+    plugin = 'plugin "beancount_adjustments"'
+    path.write_text(TOOLS_BASE.replace(plugin, plugin + ' "{\'default-sla-days\': 0}"'))
+    before = path.read_bytes()
+    with pytest.raises(api.ApiError) as raised:
+        api.create(path, customer="cust_123", type="credit:refund", amount="10.00 USD",
+                   reason="Damaged", as_user="alice")
+    assert "settings cannot be read" in raised.value.message
+    assert path.read_bytes() == before
