@@ -48,6 +48,9 @@ from beancount_adjustments.core.records import Tracked
 from beancount_adjustments.core.replay import replay
 from beancount_adjustments.core.seals import verify_seals
 
+PLUGIN = "beancount_adjustments"
+"""The name a ledger enables the plugin by."""
+
 SETTING_KEYS = {"receivable": "receivable", "id-prefix": "id_prefix", "checks": "checks",
                 "default-tier": "default_tier", "customer-account": "customer_account",
                 "default-sla-days": "default_sla_days"}
@@ -257,6 +260,11 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
          config: str | None, progress: Progress) -> tuple[list[data.Directive], list[Any]]:
     settings, config_error = parse_settings(config)
     checks, check_errors = load_checks(settings.checks, options_map.get("filename"))
+    enabled = [given for name, given in options_map.get("plugin", ()) if name == PLUGIN]
+    if len(enabled) > 1:
+        # Each pass would judge what the one before it made, with its own settings.
+        config_error = (f"the plugin is enabled {len(enabled)} times (plugin \"{PLUGIN}\"); "
+                        "enable it once, with all its settings on that line")
     if config_error is not None:
         # Judged with the defaults, the requests would skip the checks, the receivable
         # root or the customer accounts the settings name: nothing is booked instead.

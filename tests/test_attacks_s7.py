@@ -176,3 +176,26 @@ def test_the_writer_files_nothing_while_the_settings_cannot_be_read(tmp_path: Pa
                    reason="Damaged", as_user="alice")
     assert "settings cannot be read" in raised.value.message
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("second", [
+    "plugin \"beancount_adjustments\"\n",
+    "plugin \"beancount_adjustments\" \"{'id-prefix': 'X'}\"\n",
+])
+@pytest.mark.parametrize("first", [True, False])
+def test_a_plugin_enabled_twice_books_nothing(first: bool, second: str) -> None:
+    """A second plugin line (in an included file, say) makes Beancount run the pass twice,
+    each over what the one before made, one of them without the site's checks. Held
+    by accident (the second pass took the first's entries for broken requests); now
+    it is said at the plugin line and books nothing."""
+    from ledgers import event, load, request, with_settings
+    checked = with_settings("{'checks': ['plugins.require_ticket.check']}")
+    head, rest = checked.split("\n", 1)
+    text = (second + head if first else head + "\n" + second) + "\n" + rest
+    text += request("ADJ-1", "2026-03-01", "-600.00")
+    text += event("ADJ-1", "2026-03-02", "approve", "bob")
+    text += event("ADJ-1", "2026-03-03", "approve", "carol")
+    loaded = load(text, base=False)
+    assert any("the plugin is enabled 2 times" in e.message for e in loaded.errors)
+    assert not loaded.tagged("adjustment", "ADJ-1")
+    assert loaded.balance("Assets:Receivable") == 0
