@@ -9,6 +9,7 @@ commit that added it); the others held and add coverage no earlier test had.
 
 from __future__ import annotations
 
+import datetime
 import functools
 from pathlib import Path
 
@@ -199,3 +200,134 @@ def test_a_plugin_enabled_twice_books_nothing(first: bool, second: str) -> None:
     assert any("the plugin is enabled 2 times" in e.message for e in loaded.errors)
     assert not loaded.tagged("adjustment", "ADJ-1")
     assert loaded.balance("Assets:Receivable") == 0
+
+
+# -- every tool writes who entered a request, and that person cannot approve it ------------
+
+TOOL_RULES = """
+2026-01-01 open Expenses:Adjustments:Credits
+2026-01-01 custom "adjustment-template" "refund"
+  type: "credit:refund"
+  amount: 40.00 USD
+  offset-account: "Income:Sales:Returns"
+  reason: "Refund"
+2026-01-01 custom "adjustment-schedule" "monthly" "refund"
+  customers: "cust_456"
+  every: "month"
+  start: 2026-12-01
+  requested-by: "alice"
+"""
+CSV_ROWS = ("type,customer,amount,currency,reason,external-id,offset-account,requested-by\n"
+            "credit:refund,cust_456,40.00,USD,Damaged,crm-1,Income:Sales:Returns,alice\n")
+
+
+def _tool_args(tool: str, path: Path) -> list[str]:
+    ledger = ["-f", str(path), "--as", "erin"]
+    if tool == "import":
+        rows = path.parent / "rows.csv"
+        rows.write_text(CSV_ROWS)
+        return ["import", *ledger, str(rows)]
+    if tool == "run-schedules":
+        return ["run-schedules", *ledger]
+    if tool == "from-template":
+        return ["from-template", *ledger, "refund", "--customer", "cust_456"]
+    return ["create", *ledger, "--type", "credit:refund", "--customer", "cust_456",
+            "--amount", "40.00 USD", "--reason", "Damaged"]
+
+
+@pytest.mark.parametrize("tool", ["import", "run-schedules", "from-template", "create"])
+def test_who_entered_a_request_through_any_tool_cannot_approve_it(tmp_path: Path,
+                                                                   tool: str) -> None:
+    """erin (a manager) files a 40 USD credit through each tool, in alice's name where
+    the tool takes one (a CSV column, a schedule's `requested-by:`); then approves it.
+    Held: every tool writes `entered-by: "erin"`, and her approval is refused."""
+    from click.testing import CliRunner
+
+    from beancount_adjustments.cli import main
+    from ledgers import BASE, load_file
+    path = tmp_path / "main.beancount"
+    path.write_text(BASE + TOOL_RULES)
+    result = CliRunner().invoke(main, _tool_args(tool, path), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    [request] = load_file(path).book.facts.requests
+    assert request.entered_by == "erin"
+    assert request.requested_by == ("erin" if tool in ("from-template", "create") else "alice")
+    before = path.read_bytes()
+    refused = CliRunner().invoke(main, ["approve", request.id, "-f", str(path), "--as", "erin"])
+    assert refused.exit_code == 1
+    assert "segregation of duties" in refused.output
+    assert path.read_bytes() == before
+    approved = CliRunner().invoke(main, ["approve", request.id, "-f", str(path), "--as", "bob"])
+    assert approved.exit_code == 0, approved.output
+    assert load_file(path).state(request.id) == "applied"
+
+
+# -- exports: text a spreadsheet could run ----------------------------------------------------
+
+PAYLOADS = ("Refund;=1+1", "x;=cmd|' /C calc'!A0", "x; @SUM(A1)", "=HYPERLINK(1)",
+            'say "hi";-2+3', "Refund\n=1+1", 'a;"=1+1')
+
+
+def _semicolon_cells(text: str) -> list[str]:
+    """The cells a spreadsheet whose list separator is `;` reads from CSV `text`: it
+    splits on `;` outside double quotes, as on `,` elsewhere."""
+    import csv
+    import io
+    return [cell for row in csv.reader(io.StringIO(text), delimiter=";") for cell in row]
+
+
+def _no_formula(text: str) -> None:
+    """No cell of `text`, read with `,` or `;` as the separator, is a formula (a plain
+    number the product computed, like -40.00, is a number)."""
+    import csv
+    import io
+    import re
+    for cells in (_semicolon_cells(text),
+                  [c for row in csv.reader(io.StringIO(text)) for c in row]):
+        for cell in cells:
+            if re.fullmatch(r"-?\d+(\.\d+)?", cell):
+                continue
+            assert not cell.lstrip(' "').startswith(("=", "+", "-", "@")), (cell, text)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_no_csv_cell_becomes_a_formula_where_the_separator_is_a_semicolon(
+        tmp_path: Path, payload: str) -> None:
+    """Hole: only text starting like a formula was neutralised; a spreadsheet whose list
+    separator is `;` (most of Europe) splits a reason `Refund;=1+1` into two cells
+    (quoted or not: the fields are separated by commas), and starts a row after a line
+    break in a reason, so it read a cell `=1+1` from every CSV the product writes:
+    exports, reports, statements, Fava's downloads."""
+    import csv
+    import io
+
+    from beancount_adjustments import reports
+    from beancount_adjustments.reports import export as exporting
+    from beancount_adjustments.reports.csv_cells import neutralise
+    from beancount_adjustments.reports.statement.render import render_csv
+    from beancount_adjustments.reports.statement.rows import statement
+    from ledgers import event, load, request
+    quoted = payload.replace('"', '\\"')
+    text = request("ADJ-1", "2026-03-01", "-40.00", reason=quoted, customer="cust_456")
+    text += event("ADJ-1", "2026-03-02", "approve", "bob")
+    loaded = load(text)
+    assert loaded.state("ADJ-1") == "applied"
+    book = loaded.book
+    assert book is not None
+    day = datetime.date(2026, 3, 31)
+    written = [exporting.export(book, "csv", "adjustments"),
+               exporting.export(book, "csv", "events"),
+               reports.report_text("audit", book, reports.Scope(), "csv"),
+               render_csv(statement(loaded.entries, book, "cust_456", day.replace(day=1), day))]
+    for out in written:
+        _no_formula(out)
+    # The text is all there, read back as written: with a `'` before each formula.
+    [row] = csv.DictReader(io.StringIO(written[0]))
+    assert row["reason"] == neutralise(payload)
+    assert row["reason"].replace("'", "") == payload.replace("'", "")
+    yesterday = datetime.date.today() - datetime.timedelta(days=1)
+    env = Env(tmp_path, extra="\n" + request("ADJ-99", yesterday.isoformat(), "-30.00",
+                                             customer="cust_456", reason=quoted))
+    queue = env.get(FAVA + "export?report=queue").get_data(as_text=True)
+    assert "ADJ-99" in queue
+    _no_formula(queue)
