@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import functools
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_fava_ext import DECIDE, Env
@@ -331,3 +332,159 @@ def test_no_csv_cell_becomes_a_formula_where_the_separator_is_a_semicolon(
     queue = env.get(FAVA + "export?report=queue").get_data(as_text=True)
     assert "ADJ-99" in queue
     _no_formula(queue)
+
+
+# -- Fava: what a body may say ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("content_type", "data"), [
+    ("text/plain", '{"decisions": [{"id": "ADJ-2", "action": "approve", "digest": "x"}]}'),
+    ("application/x-www-form-urlencoded", "decisions=ADJ-2"),
+    ("multipart/form-data; boundary=b", '--b\r\nContent-Disposition: form-data; name="id"'
+                                        '\r\n\r\nADJ-2\r\n--b--\r\n'),
+])
+@pytest.mark.parametrize("endpoint", ["decide", "create"])
+def test_a_cross_site_form_post_writes_nothing(env_header: Env, endpoint: str,
+                                               content_type: str, data: str) -> None:
+    """What a page on another origin can send without a CORS preflight (a form, or
+    fetch with a simple content type) carries the reviewer's proxy login along; held:
+    only `application/json` is read, and that needs the preflight Fava never grants."""
+    before = _files(env_header)
+    response = env_header.client.post(FAVA + endpoint, data=data, content_type=content_type,
+                                      headers={"X-Remote-User": "bob"})
+    assert response.status_code == 415
+    assert _files(env_header) == before
+
+
+@pytest.fixture
+def env_header(tmp_path: Path) -> Env:
+    from test_fava_create import EXTRA
+    return Env(tmp_path, extra=EXTRA)
+
+
+@pytest.mark.parametrize("field", ["by", "user", "as", "as_user", "requested_by",
+                                   "entered_by", "sign_with", "date"])
+def test_a_decision_naming_someone_else_is_decided_by_the_header(env_header: Env,
+                                                                 field: str) -> None:
+    """alice (an agent, the requester of ADJ-2) posts bob's approval with a body naming
+    bob; held: the body's names are not read, the decision is alice's, and refused."""
+    before = _files(env_header)
+    response = env_header.client.post(FAVA + "decide", headers={"X-Remote-User": "alice"},
+                                      json={"decisions": [{
+                                          "id": "ADJ-2", "action": "approve",
+                                          "digest": env_header.digest("ADJ-2"),
+                                          field: "bob"}]})
+    assert response.status_code == 422
+    assert _files(env_header) == before
+
+
+@pytest.mark.parametrize("field", ["requested_by", "entered_by", "as_user", "by", "date",
+                                   "offset_account", "receivable_account", "requested-by"])
+def test_a_request_posted_in_someone_elses_name_is_refused(env_header: Env,
+                                                           field: str) -> None:
+    before = _files(env_header)
+    response = env_header.client.post(FAVA + "create", headers={"X-Remote-User": "bob"},
+                                      json={"customer": "cust_456", "type": "credit:refund",
+                                            "amount": "30.00 USD", "reason": "x",
+                                            field: "alice"})
+    assert response.status_code == 400
+    assert "unknown field" in response.get_json()["message"]
+    assert _files(env_header) == before
+
+
+def test_a_batch_with_an_unknown_id_writes_the_rest(env_header: Env) -> None:
+    """bob's batch approves ADJ-2, an id of another ledger, one with another item's
+    digest, and ADJ-6 (decided already): only ADJ-2 is written."""
+    response = env_header.client.post(FAVA + "decide", headers={"X-Remote-User": "bob"},
+                                      json={"decisions": [
+                                          {"id": "ADJ-2", "action": "approve",
+                                           "digest": env_header.digest("ADJ-2")},
+                                          {"id": "OTHER-1", "action": "approve",
+                                           "digest": "v2-0"},
+                                          {"id": "ADJ-5", "action": "approve",
+                                           "digest": env_header.digest("ADJ-2")},
+                                          {"id": "ADJ-6", "action": "approve",
+                                           "digest": env_header.digest("ADJ-6")}]})
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["ids"] == ["ADJ-2"]
+    assert sorted(r["id"] for r in body["refused"]) == ["ADJ-5", "ADJ-6", "OTHER-1"]
+    assert {r["id"]: r["code"] for r in body["refused"]}["ADJ-5"] == "changed"
+    assert env_header.state("ADJ-2") == "applied"
+    assert env_header.state("ADJ-5") == "pending"
+
+
+# -- the API: who and when ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call", ["create", "approve", "reject", "cancel"])
+def test_the_api_acts_only_as_a_declared_user(tools_ledger: Path, call: str) -> None:
+    adj = api.create(tools_ledger, customer="cust_123", type="credit:refund",
+                     amount="50.00 USD", reason="Damaged", as_user="alice")
+    before = tools_ledger.read_bytes()
+    act = (functools.partial(api.create, customer="cust_123", type="credit:refund",
+                             amount="50.00 USD", reason="Damaged") if call == "create"
+           else functools.partial(getattr(api, call), adjustment_id=adj.id, reason="No"))
+    with pytest.raises(api.ApiError) as raised:
+        act(tools_ledger, as_user="mallory")
+    assert raised.value.code == "refused"
+    assert "mallory" in raised.value.message
+    assert tools_ledger.read_bytes() == before
+
+
+@pytest.mark.parametrize("call", ["create", "approve", "cancel"])
+def test_the_api_cannot_back_date(tools_ledger: Path, call: str) -> None:
+    """`date=` is the entry's date; the writer stamps `at:` with now, so a date two days
+    before it is refused as the plugin would refuse it (backdate-days 0; a UTC stamp
+    is allowed half a day, so one day back may still be the writer's day)."""
+    from ledgers import request
+    day = datetime.date.today()
+    text = tools_ledger.read_text() + request(
+        "ADJ-1", (day - datetime.timedelta(days=5)).isoformat(), "-50.00", customer="cust_123")
+    tools_ledger.write_text(text)
+    before = tools_ledger.read_bytes()
+    back = day - datetime.timedelta(days=2)
+    act = (functools.partial(api.create, customer="cust_123", type="credit:refund",
+                             amount="50.00 USD", reason="Damaged", as_user="alice")
+           if call == "create" else functools.partial(getattr(api, call),
+                                                      adjustment_id="ADJ-1", as_user="bob",
+                                                      reason="No"))
+    with pytest.raises(api.ApiError) as raised:
+        act(tools_ledger, date=back)
+    assert "[backdated]" in raised.value.message
+    assert tools_ledger.read_bytes() == before
+
+
+# -- the writer: an included file edited while it judges ---------------------------------------
+
+
+def test_a_request_edited_in_another_file_during_a_write_books_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bob approves alice's 40 USD credit in requests.beancount through the CLI; while
+    the writer judges, alice's editor saves the request as 900 USD. Held: the lock
+    keeps writers out, not editors, and the approval written binds the digest of the
+    40 USD request: the 900 USD one is not booked."""
+    from click.testing import CliRunner
+
+    from beancount_adjustments.cli import main
+    from beancount_adjustments.writer import write
+    from ledgers import load_file, request
+    yesterday = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+    side = tmp_path / "requests.beancount"
+    side.write_text(request("ADJ-1", yesterday, "-40.00", customer="cust_123",
+                            receivable="Assets:Receivable:Customers"))
+    path = tmp_path / "main.beancount"
+    path.write_text(TOOLS_BASE + '\ninclude "requests.beancount"\n')
+    judge = write.judge
+
+    def edited_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        side.write_text(side.read_text().replace("40.00", "900.00"))
+        return judge(*args, **kwargs)
+
+    monkeypatch.setattr(write, "judge", edited_meanwhile)
+    result = CliRunner().invoke(main, ["approve", "ADJ-1", "-f", str(path), "--as", "bob"])
+    assert result.exit_code == 0, result.output
+    loaded = load_file(path)
+    assert loaded.state("ADJ-1") != "applied"
+    assert not loaded.tagged("adjustment", "ADJ-1")
+    assert "stale-approval" in loaded.code_set
