@@ -35,6 +35,7 @@ from beancount_adjustments.beans.loading import (
     BOOK_KEY,
     STAMP_KEY,
     Stamp,
+    check_sources,
     code_stamp,
     made_here,
 )
@@ -279,7 +280,7 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
     facts.problems.extend(verify_seals(facts, facts.seals))
     book = replay(facts, price_rates(found.price_entries), settings, checks, progress)
     options_map[BOOK_KEY] = book
-    options_map[STAMP_KEY] = Stamp(code_stamp())
+    options_map[STAMP_KEY] = Stamp(code_stamp(), check_sources(check for _, check in checks))
     errors: list[Any] = []
     plugin_source = Source(filename=str(options_map.get("filename", "<ledger>")), lineno=0)
     for message in ([config_error] if config_error is not None else []) + check_errors:

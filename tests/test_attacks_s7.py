@@ -488,3 +488,46 @@ def test_a_request_edited_in_another_file_during_a_write_books_nothing(
     assert loaded.state("ADJ-1") != "applied"
     assert not loaded.tagged("adjustment", "ADJ-1")
     assert "stale-approval" in loaded.code_set
+
+
+# -- a cached load and the site's checks ----------------------------------------------------
+
+
+def test_a_cache_made_before_a_site_check_changed_is_loaded_afresh(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hole: the stamp in a pickle cache covered this package's code, not the site's
+    checks: after a check was made stricter, Beancount's cache (renewed only when a
+    ledger file changes) handed back the book the old check judged, so bean-check and
+    every reading command showed as booked what the check now refuses."""
+    import sys
+
+    from beancount import loader
+
+    from ledgers import load_file, request, with_settings
+    parsed: list[str] = []
+    uncached = loader._uncached_load_file
+
+    def parse(*args: Any, **kwargs: Any) -> Any:
+        parsed.append(args[0])
+        return uncached(*args, **kwargs)
+
+    monkeypatch.setattr(loader, "_load_file", loader.pickle_cache_function(  # cache every load
+        functools.partial(loader.get_cache_filename, loader.PICKLE_CACHE_FILENAME), 0.0,
+        parse))
+    monkeypatch.syspath_prepend(str(tmp_path))  # the site's module stays importable
+    module = tmp_path / "site_checks_s7.py"
+    module.write_text("def check(request, amount):\n    return None\n")
+    path = tmp_path / "main.beancount"
+    path.write_text(with_settings("{'checks': ['site_checks_s7.check']}")
+                    + request("ADJ-1", "2026-03-01", "-10.00"))
+    assert load_file(path).state("ADJ-1") == "applied"
+    assert (tmp_path / ".main.beancount.picklecache").exists()
+    module.write_text("def check(request, amount):\n    return 'not any more'\n")
+    monkeypatch.delitem(sys.modules, "site_checks_s7")
+    loaded = load_file(path)
+    assert loaded.state("ADJ-1") == "invalid"
+    assert (loaded.line("^ADJ-1"), "check-failed") in loaded.codes
+    # Unchanged, the check's module keeps the cache good.
+    assert len(parsed) == 2
+    assert load_file(path).state("ADJ-1") == "invalid"
+    assert len(parsed) == 2
