@@ -599,3 +599,48 @@ def test_the_cli_cannot_date_a_decision_ahead(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "[dated-ahead]" in result.output
     assert path.read_bytes() == before
+
+
+def test_a_csv_row_on_another_customers_account_is_refused(tmp_path: Path) -> None:
+    """A row "for Ghost" (a known customer at the default tier) whose receivable-account is
+    Acme's own: held, the import refuses it (the plugin's customer-account rule, judged
+    by the writer) and writes nothing, so Acme's vip chain is not skipped."""
+    from click.testing import CliRunner
+    from test_attacks2 import _own_accounts
+
+    from beancount_adjustments.cli import main
+    path = tmp_path / "main.beancount"
+    path.write_text(_own_accounts())
+    rows = tmp_path / "rows.csv"
+    rows.write_text("type,customer,amount,currency,reason,external-id,offset-account,"
+                    "receivable-account\ncredit:goodwill,Ghost,20.00,USD,Sorry,crm-1,"
+                    "Expenses:Goodwill,Assets:Receivable:Acme\n")
+    before = path.read_bytes()
+    result = CliRunner().invoke(main, ["import", "-f", str(path), "--as", "alice", str(rows)])
+    assert result.exit_code == 1
+    assert "[customer-account]" in result.output
+    assert "line 2" in result.output or "rows.csv:2" in result.output
+    assert path.read_bytes() == before
+
+
+# -- the one reader: what a tool writes is read back as written ------------------------------
+
+
+def test_text_that_spells_metadata_stays_the_text_it_was(tools_ledger: Path) -> None:
+    """A reason (and a comment) holding quotes, backslashes and line breaks that spell
+    `requested-by: "bob"` and `by: "erin"`: held, the writer escapes them, so the
+    plugin reads one reason, alice's request and alice's cancel."""
+    from ledgers import load_file
+    reason = 'a"\n  requested-by: "bob\\'
+    adj = api.create(tools_ledger, customer="cust_123", type="credit:refund",
+                     amount="50.00 USD", reason=reason, as_user="alice")
+    api.cancel(tools_ledger, adj.id, as_user="alice", reason='x\\"\n  by: "erin"\n  y: "',
+               comment="c\\")
+    loaded = load_file(tools_ledger)
+    assert loaded.errors == []
+    found = loaded.adj(adj.id)
+    assert found.request.requested_by == "alice"
+    assert found.request.reason == reason
+    assert [(r.event.by, r.event.reason) for r in found.history] == [
+        ("alice", 'x\\"\n  by: "erin"\n  y: "')]
+    assert found.state == "withdrawn"
