@@ -35,6 +35,7 @@ from beancount_adjustments.beans.loading import (
     BOOK_KEY,
     STAMP_KEY,
     Stamp,
+    check_sources,
     code_stamp,
     made_here,
 )
@@ -47,6 +48,9 @@ from beancount_adjustments.core.models import Problem, Request, Source
 from beancount_adjustments.core.records import Tracked
 from beancount_adjustments.core.replay import replay
 from beancount_adjustments.core.seals import verify_seals
+
+PLUGIN = "beancount_adjustments"
+"""The name a ledger enables the plugin by."""
 
 SETTING_KEYS = {"receivable": "receivable", "id-prefix": "id_prefix", "checks": "checks",
                 "default-tier": "default_tier", "customer-account": "customer_account",
@@ -160,6 +164,12 @@ def _unavailable(request: Request, amount: Any) -> str:
     return "this check cannot be loaded (see the plugin's error), so the request is not judged"
 
 
+def _unreadable_settings(request: Request, amount: Any) -> str:
+    """Stands in for every check while the settings cannot be read: nothing is booked."""
+    return ("the plugin's settings cannot be read (see the plugin's error), so the request "
+            "is not judged")
+
+
 def _errors(problems: tuple[Problem, ...], entries: list[data.Directive]) -> list[
         AdjustmentError]:
     if not problems:
@@ -251,6 +261,16 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
          config: str | None, progress: Progress) -> tuple[list[data.Directive], list[Any]]:
     settings, config_error = parse_settings(config)
     checks, check_errors = load_checks(settings.checks, options_map.get("filename"))
+    enabled = [given for name, given in options_map.get("plugin", ()) if name == PLUGIN]
+    if len(enabled) > 1:
+        # Each pass would judge what the one before it made, with its own settings.
+        config_error = (f"the plugin is enabled {len(enabled)} times (plugin \"{PLUGIN}\"); "
+                        "enable it once, with all its settings on that line")
+    if config_error is not None:
+        # Judged with the defaults, the requests would skip the checks, the receivable
+        # root or the customer accounts the settings name: nothing is booked instead.
+        config_error += "; no request is booked until the settings are fixed"
+        checks = [("plugin-settings", _unreadable_settings)]
     found = read(entries, settings, progress)
     facts = found.facts
     # The top-level file first, then the included ones as Beancount lists them.
@@ -260,7 +280,7 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
     facts.problems.extend(verify_seals(facts, facts.seals))
     book = replay(facts, price_rates(found.price_entries), settings, checks, progress)
     options_map[BOOK_KEY] = book
-    options_map[STAMP_KEY] = Stamp(code_stamp())
+    options_map[STAMP_KEY] = Stamp(code_stamp(), check_sources(check for _, check in checks))
     errors: list[Any] = []
     plugin_source = Source(filename=str(options_map.get("filename", "<ledger>")), lineno=0)
     for message in ([config_error] if config_error is not None else []) + check_errors:

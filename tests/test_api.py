@@ -73,7 +73,7 @@ def test_the_seeds_example_through_the_python_api(ledger: Path) -> None:
 def test_a_retry_with_the_same_external_id_returns_the_first_result(ledger: Path) -> None:
     first = api.create(ledger, **SEED, external_id="crm-1", as_user="alice")
     before = ledger.read_bytes()
-    again = api.create(ledger, **{**SEED, "amount": "70.00 USD"}, external_id="crm-1",
+    again = api.create(ledger, **{**SEED, "amount": "50.00 USD"}, external_id="crm-1",
                        as_user="alice")
     assert again.existing
     assert again.id == first.id

@@ -199,6 +199,7 @@ def event(draw: st.DrawFn) -> str:
         "effective": maybe(DATES),
         "judged": maybe(AMOUNTS),
         "chain": maybe(quoted("manager", "manager>finance", "manager>finance>cfo")),
+        "limit-judged": maybe(AMOUNTS),
         "signature": maybe(quoted("AAAA", "not base64!")),
     }
     return custom(draw(DATES), "adjustment", args,

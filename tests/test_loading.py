@@ -39,7 +39,7 @@ def test_a_cache_made_by_other_code_is_loaded_afresh(tmp_path: Path,
     # taken for this code's: `book_of` refuses it and `load_file` loads afresh.
     for module in (loading, plugin):
         monkeypatch.setattr(module, "code_stamp", lambda: "upgraded again")
-    monkeypatch.setattr(loading, "_unpickled_stamp", lambda text: text)
+    monkeypatch.setattr(loading, "_unpickled_stamp", lambda text, sources=(): text)
     _, _, cached = loader.load_file(str(path))
     assert cached[loading.STAMP_KEY] == "upgraded"
     assert book_of(cached) is None, "a book judged by other code must not be read"

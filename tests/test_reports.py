@@ -203,7 +203,7 @@ def test_csv_neutralises_formulas_and_html_escapes(book) -> None:
     assert csv_cell("@SUM(A1)") == "'@SUM(A1)"
     assert csv_cell("+1+2") == "'+1+2"
     assert csv_cell("\t=cmd") == "'\t=cmd"
-    assert csv_cell("\r=cmd") == "'\r=cmd"
+    assert csv_cell("\r=cmd") == "'\r'=cmd"  # a `;` spreadsheet starts a row after \r
     # The type decides, not the look: ledger text reading -12.50 is quoted,
     # an amount the report computed is a number.
     assert csv_cell("-12.50") == "'-12.50"

@@ -23,7 +23,7 @@ from beancount_adjustments.api.results import Adjustment, ApiError
 from beancount_adjustments.beans.loading import Snapshot
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.customers import CustomerError, customer_id
-from beancount_adjustments.core.models import Action, Money
+from beancount_adjustments.core.models import Action, Money, Request
 from beancount_adjustments.intake import postings
 
 
@@ -82,18 +82,8 @@ def create(ledger: str | Path, *, customer: str, type: str,
 
     def request(entries: builtins.list[data.Directive], book: Book) -> builtins.list[
             writer.NewRequest]:
-        if ext:
-            for filed in book.facts.requests:
-                adj = book.get(filed.id) if filed.external_id == ext else None
-                if adj is None:
-                    continue
-                if user not in (filed.requested_by, filed.entered_by):
-                    # A retry is its filer's: another user's call must not be handed
-                    # someone else's request (reason, notes) as if it were theirs.
-                    raise ApiError("conflict", f"external_id {ext!r} is already used by a "
-                                   "request another user filed; use your own external_id")
-                raise _Found(Adjustment.of(adj, existing=True, book=book))
-        if texts["id"] and texts["id"] in book.adjustments:
+        filed = _filed_under(book, ext, user) if ext else None
+        if texts["id"] and texts["id"] in book.adjustments and filed is None:
             raise ApiError("conflict", f"the id {texts['id']} is already taken")
         try:
             # A name picks its customer; a customer named nowhere is the writer's refusal.
@@ -110,6 +100,8 @@ def create(ledger: str | Path, *, customer: str, type: str,
                 receivable_account=texts["receivable_account"])
         except postings.PostingError as exc:
             raise ApiError("invalid", f"{exc.what}: {exc.message}") from None
+        if filed is not None:
+            raise _Found(_retried(book, filed, texts["id"], customer_given, full, legs))
         chosen["type"] = full
         meta = writer.request_meta(
             invoice=texts["invoice"], order=texts["order"], ticket=texts["ticket"],
@@ -133,6 +125,40 @@ def create(ledger: str | Path, *, customer: str, type: str,
     if adj is None:  # the writer judged and wrote it: its book holds it
         raise ApiError("refused", "the request was not written")
     return Adjustment.of(adj, book=result.book)
+
+
+def _filed_under(book: Book, ext: str, user: str) -> Request | None:
+    """The request already filed under `ext` (None: none), if `user` filed it: a retry is
+    its filer's, so another user's call is not handed someone else's request (reason,
+    notes) as if it were theirs."""
+    for filed in book.facts.requests:
+        if filed.external_id != ext or book.get(filed.id) is None:
+            continue
+        if user not in (filed.requested_by, filed.entered_by):
+            raise ApiError("conflict", f"external_id {ext!r} is already used by a request "
+                           "another user filed; use your own external_id")
+        return filed
+    return None
+
+
+def _retried(book: Book, filed: Request, adj_id: str | None, customer: str,  # noqa: PLR0917
+             adj_type: str, legs: postings.Postings) -> Adjustment:
+    """The adjustment a retry of `filed` returns, when the retry asks for the same: the
+    same customer, type and postings (and id, when it names one). Another request under
+    a used external_id is a conflict: answered with the first one, its caller would take
+    another customer's (or amount's) adjustment for the one it asked for."""
+    adj = book.get(filed.id)
+    assert adj is not None  # `_filed_under` found it in the book
+    same = (adj_id in (None, filed.id) and filed.customer == customer
+            and filed.type == adj_type
+            and sorted((p.account, p.number, p.currency) for p in filed.postings)
+            == sorted(legs))
+    if not same:
+        raise ApiError("conflict", f"external_id {filed.external_id!r} is already used by "
+                       f"{filed.id} ({filed.type} for {filed.customer}, {adj.amount}); a "
+                       "retry sends the same request: use another external_id for another "
+                       "request")
+    return Adjustment.of(adj, existing=True, book=book)
 
 
 def _decide(ledger: str | Path, adjustment_id: str, action: Action, *, as_user: str,

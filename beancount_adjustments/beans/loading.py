@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import glob
 import hashlib
+import inspect
 import os
 import re
 from collections.abc import Iterable
@@ -77,19 +78,60 @@ class StaleCache(AdjustmentsError):
     code = "stale-cache"
 
 
+Sources = tuple[tuple[str, str], ...]
+"""(file, SHA-256) of each module a site's check (the `checks` setting) came from."""
+
+
 class Stamp(str):
-    """`code_stamp()` as the plugin leaves it in the options: a pickle of it will
-    not load under other code, so Beancount's loader (bean-check's too) takes
-    the cache for corrupted and loads the ledger afresh."""
+    """`code_stamp()` as the plugin leaves it in the options, with the `sources` of the
+    site's checks it ran: a pickle of it will not load under other code, or once one
+    of those files changed, so Beancount's loader (bean-check's too) takes the cache
+    for corrupted and loads the ledger afresh (its cache is renewed only when a
+    ledger file changes: a stricter check would not judge a cached book)."""
 
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
-        return (_unpickled_stamp, (str(self),))
+    sources: Sources
+
+    def __new__(cls, text: str, sources: Sources = ()) -> Stamp:
+        made = super().__new__(cls, text)
+        made.sources = sources
+        return made
+
+    def __reduce__(self) -> tuple[Any, tuple[str, Sources]]:
+        return (_unpickled_stamp, (str(self), self.sources))
 
 
-def _unpickled_stamp(text: str) -> Stamp:
+def _unpickled_stamp(text: str, sources: Sources = ()) -> Stamp:
     if text != code_stamp():
         raise StaleCache("it was made by another version of beancount_adjustments")
-    return Stamp(text)
+    for name, sha in sources:
+        if _file_sha(name) != sha:
+            raise StaleCache(f"the check module {name} changed since it was made")
+    return Stamp(text, sources)
+
+
+def _file_sha(name: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(name).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def check_sources(functions: Iterable[object]) -> Sources:
+    """The files the site's checks `functions` were defined in (this package's own
+    modules aside: `code_stamp` covers them), each with its SHA-256."""
+    package = str(Path(__file__).resolve().parent.parent)
+    found: dict[str, str] = {}
+    for function in functions:
+        try:
+            name = inspect.getsourcefile(function)  # type: ignore[arg-type]
+        except TypeError:  # a built-in or a callable object: no file to tell by
+            continue
+        if name is None or os.path.realpath(name).startswith(package + os.sep):
+            continue
+        sha = _file_sha(name)
+        if sha is not None:
+            found.setdefault(name, sha)
+    return tuple(sorted(found.items()))
 
 
 def made_here(options: dict[str, Any]) -> bool:

@@ -94,5 +94,11 @@ class Config:
                 values["proxy_secret"] = "env:"
         if not values.get("proxy_secret_header", DEFAULT_SECRET_HEADER):
             values.pop("proxy_secret_header")
+        if values.get("demo_mode") and values.get("user_header"):
+            # A request without the header would name whoever it picks: the proxy's
+            # login (and its secret) walked around by leaving the header out.
+            errors.append("demo-mode is off while user-header is set: only the trusted "
+                          "proxy's header names who acts")
+            values["demo_mode"] = False
         return cls(**values, errors=tuple(errors))
 

@@ -3,7 +3,11 @@ product writes (`bean-adjust report`, `bean-adjust export`, Fava's exports).
 
 Text that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a
 leading `'`, whatever follows: ledger text such as `-1+1` or a narration
-`=HYPERLINK(...)` is shown, never evaluated. Numbers the product computed
+`=HYPERLINK(...)` is shown, never evaluated. So does each part of it that a
+spreadsheet may read as a cell of its own: after a `;` (the list separator of
+most of Europe, which splits `Refund;=1+1` into two cells, quotes or not, since
+the product's CSV separates by commas) and after a line break (where such a
+spreadsheet starts a row), spaces and quotes aside: `Refund;'=1+1`. Numbers the product computed
 itself (`int`, `Decimal`) are written as plain numbers (`-50.00`): their
 type, not their look, is what makes them safe, so a reason that reads
 `-50` is still quoted. `cell_text` is the plain text of a value, which the
@@ -13,14 +17,20 @@ table and HTML reports print as it is.
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_INNER_FORMULA = re.compile(r"(?<=[;\n\r])(?=[ \"]*[=+\-@\t])")
+"""Where a part of the text starts that a `;`-separated reading takes for a cell
+(after a `;` or a line break) and that starts like a formula."""
 
 
 def neutralise(text: str) -> str:
-    """`text` with a leading `'` when a spreadsheet would read it as a formula."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """`text` with a `'` before it, and before each part of it a spreadsheet may read as
+    a cell, that it would read as a formula (see the module's rules)."""
+    inner = _INNER_FORMULA.sub("'", text)
+    return "'" + inner if text.startswith(FORMULA_START) else inner
 
 
 def cell_text(value: object, *, yes: str = "yes", no: str = "no") -> str:
