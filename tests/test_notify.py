@@ -32,7 +32,8 @@ def channels(mail_port: int, hook_port: int, erin_port: int) -> str:
 
 def run(path: Path, *args: str) -> Any:
     return CliRunner().invoke(
-        main, ["notify", "-f", str(path), "--today", "2026-03-03", *args],
+        main, ["notify", "-f", str(path), "--today", "2026-03-03",
+               "--ledger-variable", "NOTIFY_FROM", *args],
         env={"NOTIFY_FROM": "adjust@example.com"})
 
 
@@ -158,7 +159,8 @@ def test_unset_environment_variable_fails_the_channel_and_is_retried(tmp_path, s
     path.write_text(ledger(channels(mail_port, free_port(), free_port())
                            + request("A-1", "2026-03-02", "-50.00", reason="Damaged item")
                            + event("A-1", "2026-03-03", "approve", "bob")))
-    result = CliRunner().invoke(main, ["notify", "-f", str(path), "--today", "2026-03-03"],
+    result = CliRunner().invoke(main, ["notify", "-f", str(path), "--today", "2026-03-03",
+                                       "--ledger-variable", "NOTIFY_FROM"],
                                 env={"NOTIFY_FROM": None})
     assert result.exit_code == 1
     assert "environment variable NOTIFY_FROM is not set (will retry)" in result.output
@@ -417,9 +419,12 @@ def test_private_parts_of_a_channel_url_must_come_from_the_environment(
             assert secret not in refused.output.replace(literal, "")  # only the template line
     assert notify.literal_secret(literal) is not None
 
-    path.write_text(ledger(directive.replace(literal, from_env) + "\n"
-                           + request("A-1", "2026-03-02", "-50.00")))
-    accepted = run(path, "--dry-run")
+    # A URL built around secrets is the deployment's to declare (a ledger line placing
+    # them would choose where they go): in the notify config.
+    config = tmp_path / "notify.toml"
+    config.write_text(f'[channels]\nbob = "{from_env}"\n')
+    path.write_text(ledger(request("A-1", "2026-03-02", "-50.00")))
+    accepted = run(path, "--dry-run", "--config", str(config))
     assert accepted.exit_code == 0, accepted.output
     assert f"would send A-1:approval-needed-1:bob to bob via {from_env}" in accepted.output
     assert notify.literal_secret(from_env) is None

@@ -47,7 +47,8 @@ def customers(mail_port: int, hook_port: int) -> str:
 
 
 def run(path: Path, today: str, *args: str) -> Any:
-    return CliRunner().invoke(main, ["notify", "-f", str(path), "--today", today, *args],
+    return CliRunner().invoke(main, ["notify", "-f", str(path), "--today", today,
+                                    "--ledger-variable", "NOTIFY_FROM", *args],
                               env={"NOTIFY_FROM": "adjust@example.com"})
 
 

@@ -83,6 +83,10 @@ def risk_command(ledger: Path, as_of: datetime.datetime | None, checks: tuple[st
 @click.option("--config", "config", type=click.Path(exists=True, dir_okay=False,
                                                     path_type=Path),
               default=None, help="A TOML file with a [channels] table.")
+@click.option("--ledger-variable", "ledger_variables", metavar="NAME", multiple=True,
+              help="An environment variable a ledger's channel line may place inside a URL "
+                   "(repeatable): only a value that is no secret, since the line chooses "
+                   "where it goes.")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; send and record nothing.")
 @click.option("--since", "since", metavar="REV", default=None,
               help="Treat the notices of the ledger at git revision REV as already sent.")
@@ -91,7 +95,8 @@ def risk_command(ledger: Path, as_of: datetime.datetime | None, checks: tuple[st
 @click.option("--today", "today", type=DAY, default=None,
               help="The day escalations are judged on (default: today).")
 @json_option
-def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None, dry_run: bool,
+def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None,
+                   ledger_variables: tuple[str, ...], dry_run: bool,
                    since: str | None, baseline: bool,
                    today: datetime.datetime | None, as_json: bool) -> None:
     """Send approval requests, status updates, escalations, completion notices,
@@ -135,7 +140,8 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
         with notify.locked(path):
             state = notify.SentState.read(path)
             outcome = notify.plan(found, channels, book, today=day, state=state,
-                                  already=already)
+                                  already=already,
+                                  ledger_variables=frozenset(ledger_variables))
             # A bad line is reported at its file:line; the others still send.
             outcome.refused[:0] = problems
             mode = "dry-run" if dry_run else "baseline" if baseline else "send"

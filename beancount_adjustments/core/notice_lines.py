@@ -35,6 +35,9 @@ class Channel:
     target: str
     url: str
     source: Source | None = None
+    in_ledger: bool = True
+    """Written by a ledger line (by anyone who edits the ledger), not by the
+    deployment's notify config."""
 
     @property
     def id(self) -> str:

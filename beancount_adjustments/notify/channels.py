@@ -53,7 +53,7 @@ def read_config(path: Path) -> tuple[list[Channel], list[str]]:
                                 f"{url!r}; it is skipped")
                 continue
             out.append(Channel(target=str(target), url=url.strip(),
-                               source=Source(filename=str(path), lineno=0)))
+                               source=Source(filename=str(path), lineno=0), in_ledger=False))
     return out, problems
 
 

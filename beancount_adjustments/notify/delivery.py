@@ -106,13 +106,15 @@ class Outcome:
 
 def plan(found: Sequence[Notice], channels: Sequence[Channel], book: Book, *,
          today: datetime.date, state: SentState,
-         already: frozenset[str] = frozenset()) -> Outcome:
+         already: frozenset[str] = frozenset(),
+         ledger_variables: frozenset[str] = frozenset()) -> Outcome:
     """What remains to deliver: every (notice, route) not yet reached, and every
-    delivery a previous run may have sent (`Outcome.unsettled`)."""
+    delivery a previous run may have sent (`Outcome.unsettled`). `ledger_variables`:
+    see `secrets.channel_problem`."""
     outcome = Outcome()
     usable = []
     for channel in channels:
-        problem = channel_problem(channel)
+        problem = channel_problem(channel, ledger_variables)
         if problem:
             outcome.refused.append(problem)
         else:

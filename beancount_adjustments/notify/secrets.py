@@ -177,6 +177,15 @@ def _plugin_parts(plugin: Any, url: str, add: Callable[[str], None]) -> None:
             add(f"a part apprise masks as `{masked_}`")
 
 
+def ledger_placed(channel: Channel, allowed: frozenset[str]) -> list[str]:
+    """The variables a ledger line places inside a URL it writes (the whole URL as
+    one variable is the deployment's own destination), less those `allowed`."""
+    if not channel.in_ledger or ENV_RE.fullmatch(channel.url.strip()):
+        return []
+    return [name for name in dict.fromkeys(ENV_RE.findall(channel.url))
+            if name not in allowed]
+
+
 def literal_secret(url: str) -> str | None:
     """Why `url` holds a literal secret, or None (placeholders are fine)."""
     parts = private_parts(url)
@@ -212,12 +221,23 @@ def unknown_scheme(url: str) -> str | None:
             "services (Microsoft Teams, for one, is `workflows://` now)")
 
 
-def channel_problem(channel: Channel) -> str | None:
+def channel_problem(channel: Channel,
+                    ledger_variables: frozenset[str] = frozenset()) -> str | None:
+    """Why `channel` is not used, or None. `ledger_variables`: the environment
+    variables the deployment lets a ledger line place inside a URL."""
     where = (f"{channel.source.filename}:{channel.source.lineno}: "
              if channel.source else "")
     unknown = unknown_scheme(channel.url)
     if unknown is not None:
         return f"{where}channel for {channel.target} refused: {unknown}"
+    placed = ledger_placed(channel, ledger_variables)
+    if placed:
+        names = ", ".join(f"{{env:{name}}}" for name in placed)
+        return (f"{where}channel for {channel.target} refused: a ledger line places {names} "
+                "inside a URL it writes, so whoever edits the ledger chooses where the value "
+                "is sent; give the whole URL as one variable ({env:NAME} alone), declare the "
+                "channel in the notify config (--config), or, for a value that is no "
+                "secret, allow it with --ledger-variable NAME")
     reason = literal_secret(channel.url)
     if reason is None:
         return None
