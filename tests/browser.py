@@ -1,11 +1,17 @@
 """Headless Chromium for the end-to-end tests: Debian's /usr/bin/chromium driven
-by Playwright, never a downloaded browser."""
+by Playwright, never a downloaded browser; where screenshots go; acting as a
+user on the extension's page."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+import pytest
+
+from ledgers import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -13,6 +19,23 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 # Generous waits: CI machines are slow and shared; a wait that passes returns at once.
 EXPECT_TIMEOUT_MS = 20_000
 ACTION_TIMEOUT_MS = 30_000
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+
+def playwright() -> Any:
+    """Playwright's sync API; where Chromium or Playwright is missing, the test
+    module calling this at import (or the test, from a fixture) is skipped."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)",
+                    allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api")
+
+
+def shots(folder: str = "") -> Path:
+    """The screenshots' folder (artifacts/screenshots/, or its sub-folder `folder`), made."""
+    path = SHOTS / folder if folder else SHOTS
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @contextmanager
@@ -34,3 +57,12 @@ def open_page(sync_api: Any) -> Iterator[Any]:
         finally:
             context.close()
             browser.close()
+
+
+def act_as(tab: Any, user: str) -> None:
+    """Pick `user` in the demo-mode user picker and wait until the page acts as them."""
+    expect = playwright().expect
+    tab.select_option("#adj-demo-user", user)
+    expect(tab.locator("#adj-acting-user")).to_have_text(user)
+    # the page's script is bound (before that, typing fires no preview)
+    expect(tab.locator('#adj-root[data-bound="1"]')).to_have_count(1)

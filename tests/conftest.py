@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,22 @@ def write_ledger(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture
+def poll_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fava apps made with the polling watcher: the inotify one keeps an instance
+    (and two threads) per app for the rest of the run. Modules that make many
+    apps use it (`pytestmark = pytest.mark.usefixtures("poll_watcher")`)."""
+    import fava.application
+
+    monkeypatch.setattr(fava.application, "create_app",
+                        functools.partial(fava.application.create_app, poll_watcher=True))
+
+
+@pytest.fixture
 def page() -> Iterator[Any]:
     """A headless Chromium tab (see `browser.py`); skipped where there is none."""
-    from browser import CHROMIUM, open_page
+    from browser import open_page, playwright
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with open_page(sync_api) as tab:
+    with open_page(playwright()) as tab:
         yield tab
 
 

@@ -7,10 +7,13 @@ approval matrix of DESIGN.md) unless
 `base=False`, dedents, loads with `beancount.loader.load_string` and returns
 a `Loaded` that unpacks as `(entries, errors, book)` and knows the text, so
 tests can find the line of a directive with `loaded.line("marker")`.
+`request`, `event` and `decided` write the directives the tests add; ledgers
+that several modules share are in `sample_ledgers.py`.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 import textwrap
 from collections.abc import Iterator
@@ -25,8 +28,11 @@ from beancount.core import data
 import beancount_adjustments
 from beancount_adjustments.beans import loading
 from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.permissions import limit_judged
+from beancount_adjustments.core.policy import chain_text
 
 ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "ledgers" / "demo.beancount"  # the bundled demo ledger
 
 CODE_RE = re.compile(r"\[([a-z0-9-]+)\]\s*$")
 INTERNAL = "failed internally"
@@ -257,3 +263,33 @@ def event(adj_id: str, date: str, action: str, by: str | None = None, **meta: st
     for key, value in meta.items():
         lines.append(f'  {key.replace("_", "-")}: "{value}"')
     return "\n".join(lines) + "\n"
+
+
+def decided(text: str, adj_id: str, date: str, action: str, by: str, *,
+            at: str | None = None, **meta: str) -> str:
+    """The event a tool would write now for `text` as it stands: `at:` and the
+    digest shown and, for an approval, the chain, amount and limit it was judged at."""
+    loaded = load(text)
+    assert loaded.book is not None, "the plugin did not run"
+    adj = loaded.adj(adj_id)
+    fields = {"at": at or f"{date}T10:00:00+01:00", "digest": adj.digest, **meta}
+    if action == "approve":
+        fields["chain"] = chain_text(adj.deciding_chain)
+    written = event(adj_id, date, action, by, **fields)
+    if action == "approve" and adj.judged is not None:
+        written += f"  judged: {adj.judged.number} {adj.judged.currency}\n"
+    day = datetime.date.fromisoformat(date)
+    limit = limit_judged(loaded.book.rules, adj, by, day) if action == "approve" else None
+    if limit is not None:
+        written += f"  limit-judged: {limit.number} {limit.currency}\n"
+    return written
+
+
+def as_written(text: str, adj_id: str) -> str:
+    """`text` with the request carrying the chain and amount it was judged at."""
+    adj = load(text).adj(adj_id)
+    extra = f'  chain: "{chain_text(adj.chain)}"\n'
+    if adj.judged is not None:
+        extra += f"  judged: {adj.judged.number} {adj.judged.currency}\n"
+    head = f"^{adj_id}\n"
+    return text.replace(head, head + extra, 1)

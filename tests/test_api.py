@@ -15,31 +15,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sample_ledgers import API_LEDGER
+from tool_inputs import SEED
 
 from beancount_adjustments import api
 from beancount_adjustments.cli import main
-from ledgers import TOOLS_BASE
-
-LEDGER = TOOLS_BASE + """
-2024-01-01 custom "adjustment-approval" "debit:*"     0.00 USD
-
-2024-02-01 * "Order" ^order_456
-  order-id: "order_456"
-  customer: "cust_123"
-  Assets:Receivable:Customers    80.00 USD
-  Income:Sales:Returns          -80.00 USD
-"""
-
-SEED = {"customer": "cust_123", "type": "credit", "amount": 50.00,
-        "reason": "Product return - damaged item", "category": "refund",
-        "order": "order_456", "approval_required": True,
-        "notes": "Customer reported damaged packaging on arrival"}
 
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Path:
     path = tmp_path / "main.beancount"
-    path.write_text(LEDGER)
+    path.write_text(API_LEDGER)
     return path
 
 
@@ -159,7 +145,7 @@ def test_decisions_and_their_errors(ledger: Path) -> None:
 
 def test_the_cli_and_the_api_derive_the_same_postings(ledger: Path, tmp_path: Path) -> None:
     other = tmp_path / "other.beancount"
-    other.write_text(LEDGER)
+    other.write_text(API_LEDGER)
     api.create(ledger, customer="cust_123", type="debit:fee", amount="12.00 USD",
                reason="Fee", as_user="alice")
     result = CliRunner().invoke(main, ["create", "-f", str(other), "--as", "alice", "--type",

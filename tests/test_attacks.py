@@ -12,11 +12,11 @@ import datetime
 
 import pytest
 from beancount import loader
-from test_history import BOOK, REQUEST_2, Repo, assert_finding, assert_intact, check
+from repos import BOOK, REQUEST_2, Repo, assert_finding, assert_intact, check
 
 import beancount_adjustments
 from beancount_adjustments.core import signatures
-from ledgers import BASE, block, load
+from ledgers import BASE, block, decided, load
 
 # -- what a request moves: every currency it moves counts --------------------------------
 
@@ -191,7 +191,6 @@ PRICED = block("""
     lambda text: text.replace("5.00 EUR @ 8 USD", "5.00 EUR {8 USD}"),
 ])
 def test_an_approval_binds_the_prices_on_the_postings(edit) -> None:
-    from test_controls import decided
     approved = PRICED + decided(PRICED, "ADJ-1", "2026-03-02", "approve", "bob")
     assert load(approved).state("ADJ-1") == "applied"
     loaded = load(edit(approved))
@@ -200,8 +199,6 @@ def test_an_approval_binds_the_prices_on_the_postings(edit) -> None:
 
 
 def test_a_v2_digest_of_a_priced_request_written_before_v3_still_counts() -> None:
-    from test_controls import decided
-
     from beancount_adjustments.core import digest
     approved = PRICED + decided(PRICED, "ADJ-1", "2026-03-02", "approve", "bob")
     request = load(approved).adj("ADJ-1").request

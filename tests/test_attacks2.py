@@ -11,7 +11,7 @@ import datetime
 
 import pytest
 from beancount import loader
-from test_history import (
+from repos import (
     BOOK,
     REQUEST_1,
     REQUEST_2,
@@ -20,6 +20,8 @@ from test_history import (
     assert_intact,
     check,
 )
+from sample_ledgers import API_LEDGER, HOLD_UNTIL_BILLED, OWN_ACCOUNTS, WRITER_LEDGER, invoice
+from tool_inputs import NOW, SEED, credit
 
 import beancount_adjustments
 from beancount_adjustments.core import signatures
@@ -303,25 +305,18 @@ def test_an_invoice_nobody_decided_on_may_change(tmp_path) -> None:
 
 # -- second round: known customers -------------------------------------------------------
 
-OWN_ACCOUNTS = block("""
-    2026-01-01 open Assets:Receivable:Acme
-    2026-01-01 open Assets:Receivable:Ghost
-    2026-01-01 custom "adjustment-customer" "Acme" "vip"
-""")
 
-
-def _own_accounts() -> str:
-    from test_customers import with_settings
-    return with_settings("{'customer-account': 'Assets:Receivable:{customer}'}") + OWN_ACCOUNTS
+def _own_accounts() -> str:  # re-exported for test_attacks_s7 until it imports from sample_ledgers
+    return OWN_ACCOUNTS
 
 
 def test_a_request_for_a_known_customer_cannot_move_another_customers_account() -> None:
     """Ghost is known (its account is opened: default tier); a 20 USD goodwill
     credit "for Ghost" on Acme's own account would skip Acme's vip chain (goodwill
     from 0.00 needs a manager) and still lower Acme's balance and statement."""
-    text = _own_accounts() + request("ADJ-1", "2026-03-01", "-20.00", type="credit:goodwill",
-                                     customer="Ghost", account="Expenses:Goodwill",
-                                     receivable="Assets:Receivable:Acme")
+    text = OWN_ACCOUNTS + request("ADJ-1", "2026-03-01", "-20.00", type="credit:goodwill",
+                                  customer="Ghost", account="Expenses:Goodwill",
+                                  receivable="Assets:Receivable:Acme")
     loaded = load(text, base=False)
     assert loaded.codes == [(loaded.line("^ADJ-1"), "customer-account")]
     assert "Acme" in loaded.errors[0].message
@@ -329,9 +324,9 @@ def test_a_request_for_a_known_customer_cannot_move_another_customers_account() 
 
 
 def test_a_request_on_its_own_customers_account_is_judged_at_its_tier() -> None:
-    text = _own_accounts() + request("ADJ-1", "2026-03-01", "-20.00", type="credit:goodwill",
-                                     customer="Acme", account="Expenses:Goodwill",
-                                     receivable="Assets:Receivable:Acme")
+    text = OWN_ACCOUNTS + request("ADJ-1", "2026-03-01", "-20.00", type="credit:goodwill",
+                                  customer="Acme", account="Expenses:Goodwill",
+                                  receivable="Assets:Receivable:Acme")
     loaded = load(text, base=False)
     assert loaded.errors == []
     assert loaded.adj("ADJ-1").chain == ("manager",)
@@ -343,11 +338,9 @@ def test_a_request_on_its_own_customers_account_is_judged_at_its_tier() -> None:
 def test_an_external_id_replays_only_for_who_filed_it(tmp_path) -> None:
     """bob sends alice's external id: he gets a conflict, not alice's adjustment
     (its reason, notes and customer) as if it were his own."""
-    from test_api import LEDGER, SEED
-
     from beancount_adjustments import api
     ledger = tmp_path / "main.beancount"
-    ledger.write_text(LEDGER)
+    ledger.write_text(API_LEDGER)
     first = api.create(ledger, **SEED, external_id="crm-1", as_user="alice")
     before = ledger.read_bytes()
     with pytest.raises(api.ApiError) as raised:
@@ -362,11 +355,6 @@ def test_an_external_id_replays_only_for_who_filed_it(tmp_path) -> None:
 # -- second round: hold-until-billed -----------------------------------------------------
 
 
-def _hold() -> str:
-    from test_customers import HOLD
-    return HOLD
-
-
 def test_an_invoice_that_bills_nothing_does_not_release_the_hold() -> None:
     """A transaction carrying `invoice-id:` and the customer, moving nothing on the
     receivable (or lowering it), is no bill."""
@@ -374,7 +362,8 @@ def test_an_invoice_that_bills_nothing_does_not_release_the_hold() -> None:
                  "  Assets:Receivable:Customers  -1.00 USD\n  Income:Sales  1.00 USD\n"):
         fake = ('2026-03-01 * "cust_456" "Not a bill"\n  invoice-id: "INV-F"\n'
                 '  customer: "cust_456"\n' + legs)
-        loaded = load(_hold() + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
+        loaded = load(HOLD_UNTIL_BILLED
+                      + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
                       + fake + '2026-03-02 custom "adjustment" "ADJ-1" "apply"\n  by: "bob"\n')
         assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "held-until-billed")]
         assert loaded.state("ADJ-1") == "approved"
@@ -383,8 +372,8 @@ def test_an_invoice_that_bills_nothing_does_not_release_the_hold() -> None:
 def test_an_effective_date_before_the_next_invoice_does_not_release_the_hold() -> None:
     """Applied after the invoice, yet booked (`effective:`) before it: the credit
     would land on the bill it was held from."""
-    from test_customers import invoice
-    loaded = load(_hold() + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
+    loaded = load(HOLD_UNTIL_BILLED
+                  + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
                   + invoice(2, "cust_456", date="2026-03-01")
                   + '2026-03-02 custom "adjustment" "ADJ-1" "apply"\n  by: "bob"\n'
                   + "  effective: 2026-02-20\n")
@@ -411,11 +400,9 @@ def _during_judging(monkeypatch: pytest.MonkeyPatch, act) -> None:
 
 
 def test_a_symlink_swapped_during_a_write_overwrites_nothing(tmp_path, monkeypatch) -> None:
-    from test_writer_safety import LEDGER, NOW, credit
-
     from beancount_adjustments import writer
     real, other = tmp_path / "real.beancount", tmp_path / "other.beancount"
-    real.write_text(LEDGER)
+    real.write_text(WRITER_LEDGER)
     other.write_text("; another file, not this ledger\n")
     link = tmp_path / "main.beancount"
     link.symlink_to(real)
@@ -435,17 +422,15 @@ def test_a_symlink_swapped_during_a_write_overwrites_nothing(tmp_path, monkeypat
 def test_an_edit_saved_during_a_write_is_not_lost(tmp_path, monkeypatch) -> None:
     """An editor saving the file (no lock taken) while the writer judges: the
     write must not replace the file with what it read before."""
-    from test_writer_safety import LEDGER, NOW, credit
-
     from beancount_adjustments import writer
     path = tmp_path / "main.beancount"
-    path.write_text(LEDGER)
+    path.write_text(WRITER_LEDGER)
     edit = "\n2024-03-20 custom \"adjustment-user\" \"dana\" \"agent\"\n"
-    _during_judging(monkeypatch, lambda: path.write_text(LEDGER + edit))
+    _during_judging(monkeypatch, lambda: path.write_text(WRITER_LEDGER + edit))
     with pytest.raises(writer.WriteRefused) as refused:
         writer.write_requests(path, [credit("10.00")], now=NOW)
     assert "changed" in str(refused.value)
-    assert path.read_text() == LEDGER + edit
+    assert path.read_text() == WRITER_LEDGER + edit
 
 
 def test_a_statement_file_name_never_breaks_the_header() -> None:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from beancount import loader
-from test_controls import DEBIT_ROWS, _as_written, decided
-from test_history import BASE, REQUEST_2, Repo, assert_finding, check
-from test_signatures import KEYS, digests, key_lines, signed
+from repos import REQUEST_2, Repo, assert_finding, assert_intact, check
+from sample_ledgers import DEBIT_ROWS
+from signing import KEYS, digests, key_lines, seal, signed
 
 import beancount_adjustments
-from ledgers import event, load, request
+from ledgers import BASE, as_written, decided, event, load, request
 
 # -- a signed approval of the request replayed as an approval of its reversal ----------
 
@@ -91,7 +91,7 @@ def test_a_price_of_the_cancel_day_does_not_shrink_the_reversals_chain() -> None
     it worth 9 USD: the reversal needed no approval and was booked at once."""
     big = request("ADJ-1", "2026-03-01", "9000000.00", type="debit:correction",
                   account="Income:Sales", by="frank", currency="EUR")
-    text = _as_written(DEBIT_ROWS + "2026-02-01 price EUR 1.08 USD\n" + big, "ADJ-1")
+    text = as_written(DEBIT_ROWS + "2026-02-01 price EUR 1.08 USD\n" + big, "ADJ-1")
     for day, who in (("02", "erin"), ("03", "carol"), ("04", "dave")):
         text += decided(text, "ADJ-1", f"2026-03-{day}", "approve", who)
     assert load(text).state("ADJ-1") == "applied"
@@ -145,7 +145,6 @@ def test_a_tracked_symlink_to_a_file_outside_the_repository_is_a_finding(
 
 
 def test_an_included_file_committed_with_the_ledger_is_fine(tmp_path: Path) -> None:
-    from test_history import assert_intact
     repo = Repo(tmp_path / "books")
     (repo.root / "decisions.beancount").write_text(REJECTED)
     repo.commit(BASE + REQUEST_2 + '\ninclude "decisions.beancount"\n')
@@ -195,8 +194,6 @@ def test_lines_added_after_a_comment_in_a_decision_are_blamed_too(tmp_path: Path
 
 
 def _sealed(tmp_path: Path, text: str, date: str = "2026-03-31") -> Path:
-    from test_seals import seal
-
     from ledgers import BACKDATING, ledger
     path = tmp_path / "main.beancount"
     path.write_text(ledger(BACKDATING + text))
@@ -213,7 +210,7 @@ def test_a_sealed_requests_recorded_chain_and_amount_are_sealed(tmp_path: Path) 
     price, `judged:` and `chain:` of a sealed pending request booked 9,000,000 EUR
     automatically, seal intact."""
     from ledgers import load_file
-    path = _sealed(tmp_path, _as_written("2026-02-01 price EUR 1.08 USD\n" + BIG_EUR, "ADJ-1"))
+    path = _sealed(tmp_path, as_written("2026-02-01 price EUR 1.08 USD\n" + BIG_EUR, "ADJ-1"))
     text = path.read_text()
     assert load_file(path).errors == []
     path.write_text(text.replace("price EUR 1.08 USD", "price EUR 0.000001 USD")
@@ -257,8 +254,8 @@ def test_what_a_seal_covers_now(tmp_path: Path, old: str, new: str) -> None:
 def test_a_seal_written_before_version_2_still_verifies(tmp_path: Path) -> None:
     from beancount_adjustments.core import seals
     from ledgers import BACKDATING, ledger, load_file
-    text = ledger(BACKDATING + _as_written("2026-02-01 price EUR 1.08 USD\n" + BIG_EUR,
-                                           "ADJ-1"))
+    text = ledger(BACKDATING + as_written("2026-02-01 price EUR 1.08 USD\n" + BIG_EUR,
+                                          "ADJ-1"))
     book = load(text, base=False).book
     assert book is not None
     items = seals.sealed_items(book.facts, 1)
@@ -288,7 +285,6 @@ def test_a_request_in_someone_elses_name_is_a_git_identity_finding(tmp_path: Pat
 
 
 def test_a_request_committed_by_who_entered_it_is_fine(tmp_path: Path) -> None:
-    from test_history import assert_intact
     at_rev = ALICE + GIT_IDENTITY
     repo = Repo(tmp_path / "books")
     repo.commit(at_rev)

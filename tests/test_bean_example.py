@@ -4,39 +4,22 @@ adds no error and changes no entry."""
 from __future__ import annotations
 
 import io
-import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from beancount.parser import printer
+from sample_ledgers import bean_example
 
 import beancount_adjustments
 from beancount_adjustments.beans import loading
 from beancount_adjustments.core.book import Book
 
 
-def _generate(path: Path) -> None:
-    bean_example = Path(sys.executable).parent / "bean-example"
-    args = ["--seed", "7", "--date-begin", "2025-01-01", "--date-end", "2026-01-01",
-            "--date-birth", "1980-05-12", "-o", str(path)]
-    if bean_example.exists():
-        subprocess.run([str(bean_example), *args], check=True, capture_output=True)
-        return
-    from beancount.scripts import example  # the module behind the CLI
-    random.seed(7)
-    with path.open("w") as out:
-        example.write_example_file(
-            example.parse_date_liberally("1980-05-12"), example.parse_date_liberally("2025-01-01"),
-            example.parse_date_liberally("2026-01-01"), True, file=out)
-
-
 @pytest.fixture(scope="module")
 def example_ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     directory = tmp_path_factory.mktemp("example")
     plain = directory / "example.beancount"
-    _generate(plain)
+    bean_example(plain)
     text = plain.read_text()
     assert len(text.splitlines()) > 500
     with_plugin = directory / "with-plugin.beancount"

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from beanquery.query import run_query
-from test_plugin_effects import EVERY_STATE
+from sample_ledgers import EVERY_STATE
 
 from ledgers import load
 

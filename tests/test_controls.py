@@ -12,30 +12,11 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from sample_ledgers import DEBIT_ROWS
 
 from beancount_adjustments import plugin
 from beancount_adjustments.core.models import Action
-from beancount_adjustments.core.permissions import limit_judged
-from beancount_adjustments.core.policy import chain_text
-from ledgers import BASE, block, event, load, request, with_settings
-
-
-def decided(text: str, adj_id: str, date: str, action: str, by: str, *,
-            at: str | None = None, **meta: str) -> str:
-    """The event a tool would write now for `text` as it stands."""
-    loaded = load(text)
-    adj = loaded.adj(adj_id)
-    fields = {"at": at or f"{date}T10:00:00+01:00", "digest": adj.digest, **meta}
-    if action == "approve":
-        fields["chain"] = chain_text(adj.deciding_chain)
-    written = event(adj_id, date, action, by, **fields)
-    if action == "approve" and adj.judged is not None:
-        written += f"  judged: {adj.judged.number} {adj.judged.currency}\n"
-    day = datetime.date.fromisoformat(date)
-    limit = limit_judged(loaded.book.rules, adj, by, day) if action == "approve" else None
-    if limit is not None:
-        written += f"  limit-judged: {limit.number} {limit.currency}\n"
-    return written
+from ledgers import BASE, as_written, block, decided, event, load, request, with_settings
 
 
 def booked(loaded, adj_id: str) -> bool:
@@ -167,18 +148,8 @@ EUR = block("""
 BIG_EUR = request("ADJ-1", "2026-03-01", "-9000000.00", currency="EUR")
 
 
-def _as_written(text: str, adj_id: str) -> str:
-    """`text` with the request carrying the chain and amount it was judged at."""
-    adj = load(text).adj(adj_id)
-    extra = f'  chain: "{chain_text(adj.chain)}"\n'
-    if adj.judged is not None:
-        extra += f"  judged: {adj.judged.number} {adj.judged.currency}\n"
-    head = f"^{adj_id}\n"
-    return text.replace(head, head + extra, 1)
-
-
 def test_a_price_added_later_cannot_make_a_large_credit_small():
-    text = _as_written(EUR + BIG_EUR, "ADJ-1")
+    text = as_written(EUR + BIG_EUR, "ADJ-1")
     written = load(text)
     assert written.errors == []
     assert written.adj("ADJ-1").chain == ("manager", "finance", "cfo")
@@ -210,7 +181,7 @@ def test_turning_off_a_risk_check_after_the_fact_books_nothing():
     """)
     first = request("ADJ-0", "2026-03-01", "-40.00")
     second = request("ADJ-1", "2026-03-02", "-40.00")
-    text = _as_written(rows + first + second, "ADJ-1")
+    text = as_written(rows + first + second, "ADJ-1")
     written = load(text)
     assert written.adj("ADJ-1").chain == ("manager", "cfo")
     assert written.errors == []
@@ -221,7 +192,7 @@ def test_turning_off_a_risk_check_after_the_fact_books_nothing():
 
 
 def test_a_back_dated_row_cannot_silently_unbook_a_booked_adjustment():
-    text = _as_written(request("ADJ-1", "2026-03-01", "-10.00"), "ADJ-1")
+    text = as_written(request("ADJ-1", "2026-03-01", "-10.00"), "ADJ-1")
     assert load(text).state("ADJ-1") == "applied"
     row = '2026-02-01 custom "adjustment-approval" "credit:*" 0.00 USD "cfo"\n'
     loaded = load(row + text)
@@ -232,12 +203,6 @@ def test_a_back_dated_row_cannot_silently_unbook_a_booked_adjustment():
 
 BIG_DEBIT = request("ADJ-1", "2026-03-01", "41416.00", type="debit:correction",
                     account="Income:Sales", by="frank")
-DEBIT_ROWS = block("""
-    2026-01-01 custom "adjustment-user" "gina" "manager"
-    2026-01-01 custom "adjustment-approval" "debit:*" 10000.00 USD "manager" "finance" "cfo"
-""")
-
-
 def _applied_debit() -> str:
     text = DEBIT_ROWS + BIG_DEBIT
     text += decided(text, "ADJ-1", "2026-03-02", "approve", "erin")

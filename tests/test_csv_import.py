@@ -15,7 +15,7 @@ from beancount_adjustments.cli import main
 from beancount_adjustments.intake.csv_import import import_csv, plan_import
 from beancount_adjustments.intake.csv_rows import read_rows
 from beancount_adjustments.intake.templates import LedgerContext
-from ledgers import BACKDATING, BASE, ROOT, load_file
+from ledgers import BACKDATING, BASE, DEMO, ROOT, load_file
 
 EXTRA = """
 2026-01-01 open Expenses:Adjustments:Credits
@@ -251,14 +251,13 @@ def test_library_dry_run_and_write(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["adjustments.csv", "bad-adjustments.csv"])
 def test_samples_against_demo_ledger(tmp_path: Path, name: str) -> None:
     """The sample files do what their names say against the demo ledger."""
-    demo = ROOT / "ledgers" / "demo.beancount"
-    if not demo.is_file():
+    if not DEMO.is_file():
         pytest.skip("no demo ledger")
     ledger = tmp_path / "demo.beancount"
     # The good sample's rows carry no date (written today, as README runs it);
     # the bad one's fixed dates are in the past by now.
     extra = BACKDATING if name == "bad-adjustments.csv" else ""
-    ledger.write_bytes(demo.read_bytes() + extra.encode())
+    ledger.write_bytes(DEMO.read_bytes() + extra.encode())
     before = snapshot(tmp_path)
     code, out, err = import_(ledger, ROOT / "ledgers" / "samples" / name, "--dry-run")
     assert snapshot(tmp_path) == before

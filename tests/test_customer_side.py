@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from beancount import loader
 from click.testing import CliRunner
-from test_fava_ext import BASE as FAVA
-from test_fava_ext import Env
+from fava_env import BASE as FAVA
+from fava_env import START, Env
 
 from beancount_adjustments import api, book_of, writer
 from beancount_adjustments.beans.notify_lines import parse_customer_notices
@@ -299,8 +299,7 @@ def test_csv_import_refuses_a_bad_on_statement(tools: Path, tmp_path: Path) -> N
 
 
 def test_fava_create_and_preview_take_on_statement_and_aging_from(tmp_path: Path) -> None:
-    env = Env(tmp_path, extra=f"{(datetime.date.today() - datetime.timedelta(days=400))} "
-                              "open Expenses:Adjustments:Credits\n")
+    env = Env(tmp_path, extra=f"{START} open Expenses:Adjustments:Credits\n")
     preview = env.get(FAVA + "preview?customer=cust_123&type=credit:refund&amount=5.00"
                       "&currency=USD&reason=r&on_statement=&aging_from=2026-12-24",
                       user="alice")

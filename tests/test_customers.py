@@ -7,24 +7,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sample_ledgers import HOLD_UNTIL_BILLED, invoice
 
 from beancount_adjustments import api, writer
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import Action
 from ledgers import BACKDATING, NAMED, event, load, request, with_settings
-
-INVOICE = """
-2026-02-01 * "Acme Corp" "Subscription February"
-  invoice-id: "INV-{n}"
-  customer: "{customer}"
-  Assets:Receivable:Customers  {amount} USD
-  Income:Sales
-"""
-
-
-def invoice(n: int, customer: str, amount: str = "100.00", date: str = "2026-02-01") -> str:
-    return INVOICE.format(n=n, customer=customer, amount=amount).replace("2026-02-01", date)
-
 
 # -- known from the ledger ---------------------------------------------------------
 
@@ -170,14 +158,10 @@ def test_api_create_picks_the_customer_by_name(tools: Path) -> None:
 
 # -- hold until billed ---------------------------------------------------------------
 
-HOLD = BACKDATING + """
-2026-01-01 custom "adjustment-policy" "credit:goodwill"
-  hold-until-billed: TRUE
-""" + invoice(1, "cust_456", date="2026-02-01")
-
 
 def test_hold_until_billed_refuses_an_apply_before_the_next_invoice() -> None:
-    loaded = load(HOLD + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
+    loaded = load(HOLD_UNTIL_BILLED
+                  + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
                   + event("ADJ-1", "2026-02-15", "apply", "bob"))
     assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "held-until-billed")]
     assert loaded.state("ADJ-1") == "approved"
@@ -185,7 +169,8 @@ def test_hold_until_billed_refuses_an_apply_before_the_next_invoice() -> None:
 
 
 def test_hold_until_billed_does_not_apply_on_approval() -> None:
-    loaded = load(HOLD + request("ADJ-1", "2026-02-10", "-100.00", type="credit:goodwill")
+    loaded = load(HOLD_UNTIL_BILLED
+                  + request("ADJ-1", "2026-02-10", "-100.00", type="credit:goodwill")
                   + event("ADJ-1", "2026-02-11", "approve", "bob")
                   + invoice(2, "cust_456", date="2026-03-01"))
     assert loaded.codes == []
@@ -193,7 +178,8 @@ def test_hold_until_billed_does_not_apply_on_approval() -> None:
 
 
 def test_hold_until_billed_applies_after_the_next_invoice() -> None:
-    loaded = load(HOLD + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
+    loaded = load(HOLD_UNTIL_BILLED
+                  + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
                   + invoice(2, "cust_456", date="2026-03-01")
                   + event("ADJ-1", "2026-03-01", "apply", "bob"))
     assert loaded.codes == []
@@ -202,7 +188,8 @@ def test_hold_until_billed_applies_after_the_next_invoice() -> None:
 
 
 def test_an_invoice_of_another_customer_does_not_release_the_hold() -> None:
-    loaded = load(HOLD + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
+    loaded = load(HOLD_UNTIL_BILLED
+                  + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
                   + invoice(2, "cust_123", date="2026-03-01")
                   + event("ADJ-1", "2026-03-02", "apply", "bob"))
     assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "held-until-billed")]
@@ -225,8 +212,8 @@ def test_the_bills_a_hold_waits_for_are_the_customers_invoices_in_date_order() -
 
 def test_the_writer_refuses_an_early_apply_with_the_plugins_reason(tmp_path: Path) -> None:
     path = tmp_path / "main.beancount"
-    path.write_text(load(HOLD + request("ADJ-1", "2026-02-10", "-10.00",
-                                        type="credit:goodwill")).text, encoding="utf-8")
+    held = request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
+    path.write_text(load(HOLD_UNTIL_BILLED + held).text, encoding="utf-8")
     before = path.read_bytes()
     with pytest.raises(writer.WriteRefused) as refused:
         writer.write_decisions(path, [writer.Decision("ADJ-1", Action.APPLY, by="bob",
@@ -250,7 +237,8 @@ def test_every_tool_asks_the_one_rule_about_a_held_apply() -> None:
     from beancount_adjustments.fava_ext import actions
     from beancount_adjustments.fava_ext.index import BookIndex
 
-    loaded = load(HOLD + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
+    loaded = load(HOLD_UNTIL_BILLED
+                  + request("ADJ-1", "2026-02-10", "-10.00", type="credit:goodwill")
                   + invoice(2, "cust_456", date="2026-03-01"))
     assert loaded.book is not None
     adj = loaded.adj("ADJ-1")

@@ -27,9 +27,8 @@ from beancount_adjustments.core.models import (
 from beancount_adjustments.core.policy import chain_text
 from beancount_adjustments.core.written import at_floor, same_amount
 from beancount_adjustments.demo import generate_ledger
+from ledgers import DEMO
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "ledgers" / "demo.beancount"
 TRANSACTION = re.compile(r"^\d{4}-\d\d-\d\d [*!] ", re.MULTILINE)
 # What each type can end in under the demo's own policy: billing types are
 # applied as a separate step (so they can rest approved); promotional credits

@@ -24,14 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_fava_ext import ledger_text
+from fava_env import BASE, ledger_text
+from receivers import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+from ledgers import ROOT
+
 SECRET = "test-proxy-secret-4c1d7e"
 CONFIG = ("{'user-header': 'X-Remote-User', "
           "'proxy-secret': 'env:BEAN_ADJUST_PROXY_SECRET'}")
 PASSWORDS = {"bob": "bobs-password", "erin": "erins-password"}
-BASE = "/test-ledger/extension/AdjustmentsExtension/"
 
 
 def find_nginx() -> str | None:
@@ -39,12 +40,6 @@ def find_nginx() -> str | None:
     if found:
         return found
     return "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def readme_server_block() -> str:

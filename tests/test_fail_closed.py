@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from fava_env import BASE as FAVA_BASE
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -468,7 +469,6 @@ def test_no_cli_reader_crashes(tmp_path_factory: pytest.TempPathFactory, body: s
 
 # -- Fava ---------------------------------------------------------------------------
 
-FAVA_BASE = "/test-ledger/extension/AdjustmentsExtension/"
 FAVA_CONFIG = ("2026-01-01 custom \"fava-extension\" \"beancount_adjustments.fava_ext\" "
                "\"{'user-header': 'X-Remote-User'}\"\n")
 

@@ -8,27 +8,18 @@ or with bad input: `{code, message}` and every file byte-identical.
 
 from __future__ import annotations
 
-import datetime
-import functools
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_fava_ext import BASE, Env
-from test_fava_guard import SECRET_CONFIG, SECRET_VAR, files
+from fava_env import BASE, CREATE_EXTRA, SECRET_CONFIG, SECRET_VAR, Env
 
+pytestmark = pytest.mark.usefixtures("poll_watcher")
+
+EXTRA = CREATE_EXTRA  # re-exported for test_attacks_s7 until it imports from fava_env
 CREATE = BASE + "create"
 LIST = BASE + "adjustments"
-START = (datetime.date.today() - datetime.timedelta(days=400)).isoformat()
-EXTRA = f"""
-{START} open Expenses:Adjustments:Credits
-{(datetime.date.today() - datetime.timedelta(days=20)).isoformat()} * "cust_123" "Order"
-  order-id: "order_456"
-  customer: "cust_123"
-  Assets:Receivable:Customers   80.00 USD
-  Income:Sales                 -80.00 USD
-"""
 # The seed's example body, as JSON (its camelCase spellings are accepted).
 SEED = """{"customerId": "cust_123", "type": "credit", "amount": 50.00,
   "reason": "Product return - damaged item", "category": "refund", "orderId": "order_456",
@@ -36,17 +27,9 @@ SEED = """{"customerId": "cust_123", "type": "credit", "amount": 50.00,
   "externalId": "crm-42"}"""
 
 
-@pytest.fixture(autouse=True)
-def _poll_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
-    import fava.application
-
-    monkeypatch.setattr(fava.application, "create_app",
-                        functools.partial(fava.application.create_app, poll_watcher=True))
-
-
 @pytest.fixture
 def env(tmp_path: Path) -> Env:
-    return Env(tmp_path, extra=EXTRA)
+    return Env(tmp_path, extra=CREATE_EXTRA)
 
 
 def post(env: Env, body: str | dict[str, Any], user: str | None = "alice",
@@ -88,40 +71,40 @@ def test_the_seeds_example_through_post_create(env: Env) -> None:
 def test_a_retry_returns_the_first_result_and_writes_nothing(env: Env) -> None:
     first = post(env, SEED)
     assert first.status_code == 201
-    before = files(env)
+    before = env.snapshot()
     again = post(env, SEED)
     assert again.status_code == 200
     assert again.get_json()["existing"] is True
     assert again.get_json()["id"] == first.get_json()["id"]
-    assert files(env) == before
+    assert env.snapshot() == before
 
 
 def test_anonymous_create_is_refused_and_writes_nothing(env: Env) -> None:
-    before = files(env)
+    before = env.snapshot()
     response = post(env, SEED, user=None)
     assert response.status_code == 403
     assert response.get_json()["code"] == "forbidden"
-    assert files(env) == before
+    assert env.snapshot() == before
 
 
 def test_without_the_proxys_secret_nobody_creates(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(SECRET_VAR, "s3cret")
-    env = Env(tmp_path, SECRET_CONFIG, extra=EXTRA)
-    before = files(env)
+    env = Env(tmp_path, SECRET_CONFIG, extra=CREATE_EXTRA)
+    before = env.snapshot()
     assert post(env, SEED).status_code == 403
-    assert files(env) == before
+    assert env.snapshot() == before
     ok = post(env, SEED, headers={"X-Proxy-Secret": "s3cret"})
     assert ok.status_code == 201, ok.get_json()
 
 
 def test_read_only_fava_refuses_create(tmp_path: Path) -> None:
-    env = Env(tmp_path, extra=EXTRA, read_only=True)
-    before = files(env)
+    env = Env(tmp_path, extra=CREATE_EXTRA, read_only=True)
+    before = env.snapshot()
     response = post(env, SEED)
     assert response.status_code == 403
     assert response.get_json()["code"] == "forbidden"
-    assert files(env) == before
+    assert env.snapshot() == before
 
 
 @pytest.mark.parametrize(("body", "status", "code", "words"), [
@@ -140,22 +123,22 @@ def test_read_only_fava_refuses_create(tmp_path: Path) -> None:
 ])
 def test_bad_input_answers_code_and_message(env: Env, body: str | dict[str, Any], status: int,
                                             code: str, words: str) -> None:
-    before = files(env)
+    before = env.snapshot()
     response = post(env, body)
     assert response.status_code == status, response.get_json()
     answer = response.get_json()
     assert answer["code"] == code
     assert words in answer["message"]
-    assert files(env) == before
+    assert env.snapshot() == before
 
 
 def test_a_taken_id_is_a_conflict(env: Env) -> None:
-    before = files(env)
+    before = env.snapshot()
     response = post(env, {"id": "ADJ-1", "customer": "cust_123", "type": "credit:refund",
                           "amount": "10.00 USD", "reason": "r"})
     assert response.status_code == 409
     assert response.get_json()["code"] == "conflict"
-    assert files(env) == before
+    assert env.snapshot() == before
 
 
 def test_get_adjustments_filters_like_the_cli(env: Env) -> None:

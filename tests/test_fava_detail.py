@@ -12,7 +12,7 @@ from pathlib import Path
 
 from beancount.core import compare, data
 from click.testing import CliRunner
-from test_fava_ext import BASE, Env
+from fava_env import BASE, EURO_REFUNDS, REVERSAL, Env, ago
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.fava_ext.detail import timeline
@@ -21,10 +21,6 @@ from beancount_adjustments.reports import charts
 from ledgers import event, load, request
 
 TODAY = datetime.date.today()
-
-
-def ago(days: int) -> str:
-    return (TODAY - datetime.timedelta(days=days)).isoformat()
 
 
 # -- the audit timeline ----------------------------------------------------------
@@ -66,11 +62,6 @@ def test_an_automatic_approval_comes_right_after_the_request() -> None:
 
 
 # -- customers by name -------------------------------------------------------------
-
-
-REVERSAL = (f'{ago(18)} custom "adjustment" "ADJ-6" "cancel"\n  by: "carol"\n'
-            '  reason: "Charged twice"\n'
-            f'{ago(17)} custom "adjustment" "ADJ-6" "approve"\n  by: "erin"\n')
 
 
 def test_customer_label_is_the_name_with_the_id_on_hover(tmp_path: Path) -> None:
@@ -185,26 +176,6 @@ def test_cli_compliance_counts_ages_to_today_or_the_end_of_the_period(tmp_path: 
 # -- charts per currency --------------------------------------------------------------
 
 
-EUR = f"""
-{ago(400)} commodity EUR
-{ago(400)} price EUR 1.10 USD
-{ago(9)} ! "cust_456" "Euro refund" ^ADJ-E1
-  adjustment-type: "credit:refund"
-  customer: "cust_456"
-  reason: "Because"
-  requested-by: "alice"
-  Income:Sales:Returns  62000.00 EUR
-  Assets:Receivable:Customers  -62000.00 EUR
-{ago(8)} ! "cust_456" "Small euro refund" ^ADJ-E2
-  adjustment-type: "credit:refund"
-  customer: "cust_456"
-  reason: "Because"
-  requested-by: "alice"
-  Income:Sales:Returns  20.00 EUR
-  Assets:Receivable:Customers  -20.00 EUR
-"""
-
-
 def _svgs(page: str) -> list[str]:
     return re.findall(r"<svg\b.*?</svg>", page, re.S)
 
@@ -215,7 +186,7 @@ def _title(svg: str) -> str:
 
 
 def test_one_amount_chart_per_currency_with_labelled_axes(tmp_path: Path) -> None:
-    env = Env(tmp_path, extra=EUR)
+    env = Env(tmp_path, extra=EURO_REFUNDS)
     page = env.get(BASE + "?view=reports").get_data(as_text=True)
     titles = [_title(svg) for svg in _svgs(page)]
     for currency in ("USD", "EUR"):

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_fava_detail import EUR, REVERSAL
-from test_fava_e2e import SHOTS, serve, sync_api
-from test_fava_ext import DEMO_CONFIG, ledger_text
+from browser import playwright, shots
+from fava_env import DEMO_CONFIG, EURO_REFUNDS, REVERSAL, ledger_text
+from fava_server import serve
+
+SHOTS = shots()
+sync_api = playwright()
 
 # The rendered size of each chart text: its font size times the scale the svg
 # is drawn at (its width on the page over its viewBox width).
@@ -26,7 +29,7 @@ RENDERED_SIZES = """() => [...document.querySelectorAll('svg.adj-chart')].flatMa
 @pytest.fixture
 def fava(tmp_path: Path) -> Any:
     ledger = tmp_path / "main.beancount"
-    ledger.write_text(ledger_text(DEMO_CONFIG) + EUR + "\n" + REVERSAL, encoding="utf-8")
+    ledger.write_text(ledger_text(DEMO_CONFIG) + EURO_REFUNDS + "\n" + REVERSAL, encoding="utf-8")
     yield from serve(ledger)
 
 

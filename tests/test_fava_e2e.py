@@ -6,34 +6,17 @@ Playwright. Screenshots go to artifacts/screenshots/.
 from __future__ import annotations
 
 import datetime
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import CHROMIUM
-from test_fava_ext import DEMO_CONFIG, HEADER_CONFIG, ledger_text
+from browser import playwright, shots
+from fava_env import DEMO_CONFIG, HEADER_CONFIG, ledger_text
+from fava_server import serve
 
-ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "artifacts" / "screenshots"
-SHOTS.mkdir(parents=True, exist_ok=True)
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+SHOTS = shots()
+sync_api = playwright()
 
 
 @pytest.fixture
@@ -66,31 +49,6 @@ def guarded_fava(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     ledger.write_text(ledger_text(HEADER_CONFIG) + '\ninclude "requests.beancount"\n',
                       encoding="utf-8")
     yield from serve(ledger)
-
-
-def serve(ledger: Path) -> Iterator[tuple[str, Path]]:
-    port = free_port()
-    fava_bin = Path(sys.executable).parent / "fava"
-    proc = subprocess.Popen([str(fava_bin), "-H", "127.0.0.1", "-p", str(port), str(ledger)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base + "/", timeout=2)
-                break
-            except OSError as exc:
-                if proc.poll() is not None:
-                    message = proc.stderr.read().decode() if proc.stderr else ""
-                    raise RuntimeError(message) from exc
-                time.sleep(0.2)
-        yield base + "/test-ledger/extension/AdjustmentsExtension/", ledger
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
 
 
 def test_queue_batch_approve_detail_and_export(fava: tuple[str, Path], page: Any) -> None:

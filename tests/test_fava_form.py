@@ -16,12 +16,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from test_fava_create import EXTRA as CREATE_EXTRA
-from test_fava_create import START, _poll_watcher  # noqa: F401  (autouse fixture)
-from test_fava_ext import BASE, DEMO_CONFIG, Env
-from test_fava_guard import files
+from fava_env import BASE, DEMO_CONFIG, FORM_EXTRA, Env
 
-EXTRA = CREATE_EXTRA + f"{START} open Income:Adjustments:Billing\n"
+pytestmark = pytest.mark.usefixtures("poll_watcher")
+
 PREVIEW = BASE + "preview"
 CREATE = BASE + "create"
 SEED = {"customer": "cust_123", "type": "credit:refund", "amount": "50.00",
@@ -32,7 +30,7 @@ SEED = {"customer": "cust_123", "type": "credit:refund", "amount": "50.00",
 
 @pytest.fixture
 def env(tmp_path: Path) -> Env:
-    return Env(tmp_path, extra=EXTRA)
+    return Env(tmp_path, extra=FORM_EXTRA)
 
 
 def preview(env: Env, user: str | None = "alice", **fields: str) -> Any:
@@ -40,11 +38,11 @@ def preview(env: Env, user: str | None = "alice", **fields: str) -> Any:
 
 
 def test_the_preview_is_what_filing_gives_and_writes_nothing(env: Env) -> None:
-    before = files(env)
+    before = env.snapshot()
     answer = preview(env, **SEED)
     assert answer.status_code == 200, answer.get_json()
     shown = answer.get_json()
-    assert files(env) == before
+    assert env.snapshot() == before
     assert shown["state"] == "pending"
     assert shown["automatic"] is False
     assert shown["chain"] == [{"level": 1, "role": "manager"}]
@@ -96,13 +94,13 @@ def test_the_preview_names_every_level_and_who_may_give_the_first(env: Env) -> N
 def test_a_refused_preview_says_why_in_one_line(env: Env, fields: dict[str, str],
                                                 user: str | None, status: int,
                                                 words: str) -> None:
-    before = files(env)
+    before = env.snapshot()
     answer = preview(env, user=user, **fields)
     assert answer.status_code == status, answer.get_json()
     message = answer.get_json()["message"]
     assert words in message
     assert "\n" not in message
-    assert files(env) == before
+    assert env.snapshot() == before
 
 
 def test_the_form_offers_the_books_customers_types_and_categories(env: Env) -> None:
@@ -121,7 +119,7 @@ def test_the_form_offers_the_books_customers_types_and_categories(env: Env) -> N
 
 
 def test_the_form_is_closed_when_read_only(tmp_path: Path) -> None:
-    env = Env(tmp_path, extra=EXTRA, read_only=True)
+    env = Env(tmp_path, extra=FORM_EXTRA, read_only=True)
     page = env.get(BASE + "?view=new", user="alice").get_data(as_text=True)
     assert re.search(r'<button[^>]*id="adj-new-submit"[^>]*disabled', page)
     assert "read-only mode" in page
@@ -190,7 +188,7 @@ def test_why_an_action_is_blocked_is_written_next_to_it(env: Env) -> None:
 
 
 def test_the_demo_picker_reaches_the_form(tmp_path: Path) -> None:
-    env = Env(tmp_path, DEMO_CONFIG, extra=EXTRA)
+    env = Env(tmp_path, DEMO_CONFIG, extra=FORM_EXTRA)
     page = env.client.get(BASE + "?view=new&as=alice").get_data(as_text=True)
     assert 'data-user="alice"' in page
     assert 'id="adj-new-form"' in page

@@ -13,28 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_fava_e2e import serve, sync_api
-from test_fava_ext import DEMO_CONFIG, ledger_text
-from test_fava_form import EXTRA
+from browser import act_as, playwright, shots
+from fava_env import DEMO_CONFIG, FORM_EXTRA, ledger_text
+from fava_server import serve
 
-SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots" / "form"
-SHOTS.mkdir(parents=True, exist_ok=True)
+SHOTS = shots("form")
+sync_api = playwright()
 
 
 @pytest.fixture
 def fava(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     ledger = tmp_path / "main.beancount"
-    ledger.write_text(ledger_text(DEMO_CONFIG) + EXTRA, encoding="utf-8")
+    ledger.write_text(ledger_text(DEMO_CONFIG) + FORM_EXTRA, encoding="utf-8")
     yield from serve(ledger)
-
-
-
-
-def act_as(tab: Any, user: str) -> None:
-    tab.select_option("#adj-demo-user", user)
-    sync_api.expect(tab.locator("#adj-acting-user")).to_have_text(user)
-    # the page's script is bound (before that, typing fires no preview)
-    sync_api.expect(tab.locator('#adj-root[data-bound="1"]')).to_have_count(1)
 
 
 def test_file_the_seeds_example_then_approve_and_apply_from_the_queue(

@@ -17,38 +17,22 @@ Refused requests leave every file byte-identical.
 from __future__ import annotations
 
 import datetime
-import functools
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_fava_ext import BASE, DEMO_CONFIG, Env
+from fava_env import BASE, DEMO_CONFIG, SECRET_CONFIG, SECRET_VAR, Env
+
+pytestmark = pytest.mark.usefixtures("poll_watcher")  # this module makes dozens of apps
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
 API = "/test-ledger/api/"
-SECRET_VAR = "BEAN_ADJUST_TEST_PROXY_SECRET"
-SECRET_CONFIG = f"{{'user-header': 'X-Remote-User', 'proxy-secret': 'env:{SECRET_VAR}'}}"
-
-
-@pytest.fixture(autouse=True)
-def _poll_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fava's polling watcher: the inotify one keeps an instance (and two threads)
-    per app for the rest of the run, and this module makes dozens of apps."""
-    import fava.application
-
-    monkeypatch.setattr(fava.application, "create_app",
-                        functools.partial(fava.application.create_app, poll_watcher=True))
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> Env:
     return Env(tmp_path)
-
-
-def files(env: Env) -> dict[str, bytes]:
-    return {str(p.relative_to(env.path.parent)): p.read_bytes()
-            for p in env.path.parent.rglob("*") if p.is_file() and not p.name.endswith(".lock")}
 
 
 def write_routes(env: Env) -> dict[str, set[str]]:
@@ -75,14 +59,14 @@ def test_every_fava_write_endpoint_is_refused_under_user_header(env: Env) -> Non
     # The real list, from fava/json_api.py: every put_/delete_ endpoint.
     assert {"source", "source_slice", "add_entries", "add_document", "attach_document",
             "document", "format_source", "upload_import_file", "move"} <= set(routes)
-    before = files(env)
+    before = env.snapshot()
     for name, methods in routes.items():
         for method in methods:
             response = env.client.open(API + name, method=method, json={},
                                        headers={"X-Remote-User": "bob"})
             assert response.status_code == 403, (method, name, response.status_code)
             assert "Fava editing is closed" in response.get_json()["error"]
-    assert files(env) == before
+    assert env.snapshot() == before
 
 
 def test_the_source_editor_cannot_append_an_approval(env: Env) -> None:
@@ -93,12 +77,12 @@ def test_the_source_editor_cannot_append_an_approval(env: Env) -> None:
     data = source.get_json()["data"]
     forged = data["source"] + ('\n2026-01-01 custom "adjustment" "ADJ-2" "approve"\n'
                                '  by: "erin"\n')
-    before = files(env)
+    before = env.snapshot()
     for headers in ({}, {"X-Remote-User": "bob"}, {"X-Remote-User": "erin"}):
         response = env.client.put(API + "source", headers=headers, json={
             "file_path": str(env.path), "source": forged, "sha256sum": data["sha256sum"]})
         assert response.status_code == 403
-    assert files(env) == before
+    assert env.snapshot() == before
     assert env.state("ADJ-2") == "pending"
     page = env.get(BASE).get_data(as_text=True)
     assert 'id="adj-fava-editing"' in page
@@ -150,9 +134,9 @@ def test_without_the_proxys_secret_the_header_names_nobody(secret_env: Env,
     headers = {"X-Remote-User": "bob"}
     if secret is not None:
         headers["X-Proxy-Secret"] = secret
-    before = files(secret_env)
+    before = secret_env.snapshot()
     assert post(secret_env, headers).status_code == 403
-    assert files(secret_env) == before
+    assert secret_env.snapshot() == before
     page = secret_env.client.get(BASE, headers=headers).get_data(as_text=True)
     assert 'data-user=""' in page
     assert "did not come through the trusted proxy" in page
@@ -200,10 +184,10 @@ def test_a_secret_written_into_the_ledger_is_refused(tmp_path: Path) -> None:
     [("X-Remote-User", "bob\x7f")],
 ])
 def test_an_ambiguous_identity_header_names_nobody(env: Env, headers: list[Any]) -> None:
-    before = files(env)
+    before = env.snapshot()
     response = post(env, headers)
     assert response.status_code == 403, response.get_json()
-    assert files(env) == before
+    assert env.snapshot() == before
     page = env.client.get(BASE, headers=headers).get_data(as_text=True)
     assert 'data-user=""' in page
     assert "X-Remote-User was ignored" in page
@@ -244,7 +228,7 @@ def test_a_request_edited_in_another_file_is_refused_with_409(split: Env) -> Non
     other = split.path.parent / "requests.beancount"
     other.write_text(other.read_text(encoding="utf-8").replace("30.00 USD", "990.00 USD"),
                      encoding="utf-8")
-    before = files(split)
+    before = split.snapshot()
     response = split.client.post(BASE + "decide", headers={"X-Remote-User": "bob"}, json={
         "decisions": [{"id": "ADJ-X", "action": "approve", "digest": shown}]})
     assert response.status_code == 409, response.get_json()
@@ -253,7 +237,7 @@ def test_a_request_edited_in_another_file_is_refused_with_409(split: Env) -> Non
     assert [(r["id"], r["code"], r["status"]) for r in body["refused"]] == [
         ("ADJ-X", "changed", 409)]
     assert "changed since it was shown" in body["refused"][0]["message"]
-    assert files(split) == before
+    assert split.snapshot() == before
     assert split.state("ADJ-X") == "pending"
 
 

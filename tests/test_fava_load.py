@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_fava_ext import BASE, DECIDE, Env
+from fava_env import BASE, DECIDE, Env
 
 from beancount_adjustments.core import records
 from beancount_adjustments.core.models import OPEN_STATES

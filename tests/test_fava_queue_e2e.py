@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_fava_e2e import serve, sync_api
-from test_fava_form_e2e import act_as
+from browser import act_as, playwright, shots
+from fava_server import serve
 
 from beancount_adjustments.demo import generate_ledger
 from ledgers import ROOT
 
-SHOTS = ROOT / "artifacts" / "screenshots" / "queue"
-SHOTS.mkdir(parents=True, exist_ok=True)
+SHOTS = shots("queue")
+sync_api = playwright()
 README_SHOTS = ROOT / "docs" / "screenshots"
 
 

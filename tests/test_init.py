@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_bean_example import _generate
+from sample_ledgers import bean_example
 
 import beancount_adjustments
 from beancount_adjustments.beans import loading
@@ -23,7 +23,7 @@ from beancount_adjustments.cli import main
 @pytest.fixture(scope="module")
 def example_text(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     path = tmp_path_factory.mktemp("example") / "example.beancount"
-    _generate(path)  # pinned seed and dates: deterministic
+    bean_example(path)  # pinned seed and dates: deterministic
     return path.read_bytes()
 
 

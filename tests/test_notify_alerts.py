@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from fava_env import BASE, HEADER_CONFIG, Env, ledger_text
 from receivers import Hooks, Mailbox
-from test_fava_ext import HEADER_CONFIG, Env, ledger_text
 
 from beancount_adjustments import notify
 from beancount_adjustments.cli import main
@@ -139,7 +139,7 @@ def test_fava_queue_lists_open_alerts_escaped(tmp_path):
         "DUP-2", (today - datetime.timedelta(days=1)).isoformat(), "-70.00",
         reason="Lid <script>x</script>")
     env = Env(tmp_path, HEADER_CONFIG, extra=extra)
-    page = env.client.get("/test-ledger/extension/AdjustmentsExtension/")
+    page = env.client.get(BASE)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'id="adj-alerts"' in html
@@ -153,7 +153,7 @@ def test_fava_queue_lists_open_alerts_escaped(tmp_path):
         "DUP-1", today.isoformat(), "reject", "bob", reason="dup") + event(
         "DUP-2", today.isoformat(), "approve", "bob"), encoding="utf-8")
     env.ledger.load_file()
-    html = env.client.get("/test-ledger/extension/AdjustmentsExtension/").get_data(as_text=True)
+    html = env.client.get(BASE).get_data(as_text=True)
     assert 'id="adj-alerts"' not in html
 
 

@@ -7,9 +7,14 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from test_fava_e2e import DEMO_CONFIG, SHOTS, ledger_text, serve
+from browser import playwright, shots
+from fava_env import DEMO_CONFIG, ledger_text
+from fava_server import serve
 
 from ledgers import request
+
+SHOTS = shots()
+playwright()  # skips this module where Chromium or Playwright is missing
 
 
 def test_the_queue_shows_open_alerts_with_links(tmp_path: Path, page: Any) -> None:

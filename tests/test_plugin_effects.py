@@ -12,53 +12,12 @@ import pytest
 from beancount import loader
 from beancount.core import data, realization
 from beancount.core.number import D
+from sample_ledgers import EVERY_STATE, INVOICE_1
 
 import beancount_adjustments
-from ledgers import ROOT, block, event, load, request
+from ledgers import DEMO, block, event, load, request
 
-INVOICE = block("""
-    2026-02-01 * "cust_456" "Invoice"
-      invoice-id: "INV-1"
-      customer: "cust_456"
-      Assets:Receivable:Customers  1000.00 USD
-      Income:Sales
-""")
-
-EVERY_STATE = (
-    INVOICE
-    # pending: waiting for a manager
-    + request("ADJ-PEND", "2026-03-01", "-50.00")
-    # approved, waiting for a separate apply
-    + request("ADJ-APPR", "2026-03-01", "-60.00", type="billing:discount",
-              extra='invoice: "INV-1"')
-    + event("ADJ-APPR", "2026-03-02", "approve", "bob")
-    # applied (two levels), with a category
-    + request("ADJ-APPL", "2026-03-01", "-1500.00", type="credit:goodwill",
-              account="Expenses:Goodwill",
-              extra='category: "customer-service:goodwill"')
-    + event("ADJ-APPL", "2026-03-02", "approve", "erin")
-    + event("ADJ-APPL", "2026-03-04", "approve", "carol")
-    # rejected
-    + request("ADJ-REJ", "2026-03-01", "-70.00")
-    + event("ADJ-REJ", "2026-03-02", "reject", "bob", reason="No proof")
-    # withdrawn
-    + request("ADJ-WDR", "2026-03-01", "-80.00")
-    + event("ADJ-WDR", "2026-03-02", "cancel", "alice", reason="Duplicate")
-    # invalid: a credit raising the balance
-    + request("ADJ-INV", "2026-03-01", "90.00")
-    # reversed
-    + request("ADJ-REV", "2026-03-01", "-40.00")
-    + event("ADJ-REV", "2026-03-02", "approve", "bob")
-    + event("ADJ-REV", "2026-03-10", "cancel", "carol", reason="Shipped instead")
-    + event("ADJ-REV", "2026-03-10", "approve", "erin")
-    # reversing: applied, its reversal awaits a manager
-    + request("ADJ-RVG", "2026-03-01", "-30.00")
-    + event("ADJ-RVG", "2026-03-02", "approve", "bob")
-    + event("ADJ-RVG", "2026-03-11", "cancel", "carol", reason="Wrong customer")
-    # automatic
-    + request("ADJ-AUTO", "2026-03-03", "-5.00")
-)
-
+# The state of each adjustment in EVERY_STATE.
 STATES = {
     "ADJ-PEND": "pending", "ADJ-APPR": "approved", "ADJ-APPL": "applied",
     "ADJ-REJ": "rejected", "ADJ-WDR": "withdrawn", "ADJ-INV": "invalid",
@@ -163,8 +122,8 @@ def test_reversal_is_the_exact_negation(every_state):
 
 
 def test_balances_after_reversal_equal_before():
-    before = load(INVOICE)
-    after = load(INVOICE + request("ADJ-1", "2026-03-01", "-40.00", extra='invoice: "INV-1"')
+    before = load(INVOICE_1)
+    after = load(INVOICE_1 + request("ADJ-1", "2026-03-01", "-40.00", extra='invoice: "INV-1"')
                  + event("ADJ-1", "2026-03-02", "approve", "bob")
                  + event("ADJ-1", "2026-03-10", "cancel", "carol", reason="r")
                  + event("ADJ-1", "2026-03-10", "approve", "erin"))
@@ -261,7 +220,7 @@ def test_request_with_price_annotation_reverses_exactly():
 def test_effects_are_placed_in_order_without_a_resort():
     """The plugin puts each generated entry after its cause (or, dated elsewhere
     by `effective:`, where it sorts), so its output is sorted as it comes."""
-    text = (ROOT / "ledgers" / "demo.beancount").read_text(encoding="utf-8")
+    text = DEMO.read_text(encoding="utf-8")
     plain, removed = re.subn(r'^plugin "beancount_adjustments".*\n', "", text, flags=re.M)
     assert removed == 1
     entries, errors, options_map = loader.load_string(plain)

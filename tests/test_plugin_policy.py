@@ -37,6 +37,7 @@ def test_debit_uses_its_own_rows():
     assert loaded.adj("ADJ-E").chain == ("manager",)
 
 
+# A ledger with no approval rows at all (so not on `BASE`).
 NO_ROWS = """
     plugin "beancount_adjustments"
     2026-01-01 custom "adjustment-customer" "solo" "standard"
@@ -238,15 +239,10 @@ def test_later_row_with_a_different_threshold_adds_a_row():
 
 
 def test_row_dated_after_the_request_is_not_in_force():
-    loaded = load(block("""
-        plugin "beancount_adjustments"
-        2026-01-01 custom "adjustment-customer" "c" "standard"
-        2026-01-01 custom "adjustment-user" "alice" "agent"
-        2026-01-01 open Assets:Receivable:Customers
-        2026-01-01 open Income:Sales
-        2026-05-01 custom "adjustment-approval" "credit:*" 0.00 USD "manager"
-        """) + request("ADJ-1", "2026-04-30", "-50.00", customer="c", account="Income:Sales"),
-        base=False)
+    loaded = load(block(NO_ROWS)
+                  + '2026-05-01 custom "adjustment-approval" "credit:*" 0.00 USD "manager"\n'
+                  + request("ADJ-1", "2026-04-30", "-50.00", customer="solo",
+                            account="Income:Sales"), base=False)
     # Not in force: no row covers the request on its date, which is no approval.
     assert loaded.codes == [(loaded.line("^ADJ-1"), "no-policy")]
     assert loaded.state("ADJ-1") == "invalid"

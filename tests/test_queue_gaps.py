@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_fava_ext import BASE, Env
+from fava_env import BASE, Env
 
 from beancount_adjustments import notify, reports
 from beancount_adjustments.cli import main

@@ -19,7 +19,7 @@ from beancount_adjustments.core.models import State
 from beancount_adjustments.reports import Scope
 from beancount_adjustments.reports import export as exporting
 from beancount_adjustments.reports.csv_cells import csv_cell
-from ledgers import ROOT, event, ledger, load, load_file, request
+from ledgers import DEMO, event, ledger, load, load_file, request
 
 D = Decimal
 
@@ -289,7 +289,6 @@ def test_cli_report_and_export(tmp_path: Path) -> None:
     assert result.exit_code == 1
 
 
-DEMO = ROOT / "ledgers" / "demo.beancount"
 
 
 @pytest.mark.skipif(not DEMO.is_file(), reason="ledgers/demo.beancount not generated")

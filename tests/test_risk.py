@@ -15,7 +15,7 @@ from beancount_adjustments import book_of
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import OPEN_STATES
 from beancount_adjustments.reports import risk
-from ledgers import ROOT, event, ledger, load, request
+from ledgers import DEMO, event, ledger, load, request
 
 
 def found(text: str, check: str, as_of: str | None = None) -> list[risk.Finding]:
@@ -282,7 +282,7 @@ def test_risk_command_lists_findings_as_text_and_json(tmp_path: Path):
 def test_flags_worked_out_on_reading_equal_those_judged_at_arrival():
     """Without a matrix row narrowed by an arrival check the flags are computed
     when the book is first read; with one, during the replay. Same flags."""
-    text = (ROOT / "ledgers" / "demo.beancount").read_text(encoding="utf-8")
+    text = DEMO.read_text(encoding="utf-8")
     # A row naming an arrival check that no request can match: the replay now
     # has to judge the flags as requests arrive, and nothing else changes.
     eager_text = text + dedent("""
@@ -322,7 +322,7 @@ def test_findings_among_some_ids_are_the_findings_naming_one_of_them():
         assert risk.findings(loaded.book, day, among=among) == [
             f for f in every if set(f.ids) & among], among
     demo = book_of(loader.load_string(
-        (ROOT / "ledgers" / "demo.beancount").read_text(encoding="utf-8"))[2])
+        DEMO.read_text(encoding="utf-8"))[2])
     assert demo is not None
     every = risk.findings(demo, day)
     still_open = {a.id for a in demo.in_state(*OPEN_STATES)}

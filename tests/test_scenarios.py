@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ledgers import ROOT, code_of, load_file
+from ledgers import DEMO, ROOT, code_of, load_file
 
 SCENARIOS = sorted((ROOT / "ledgers" / "scenarios").glob("*.beancount"))
-DEMO = ROOT / "ledgers" / "demo.beancount"
 EXPECT_RE = re.compile(r"^; (expect|warn): (\d+) ([a-z0-9-]+)\s*$")
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from signing import digests, seal
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import seals, signatures
-from ledgers import code_of, event, ledger, load, load_file, request
+from ledgers import DEMO, code_of, event, ledger, load, load_file, request
 
 BOB = Ed25519PrivateKey.generate()
 MALLORY = Ed25519PrivateKey.generate()
@@ -30,13 +31,7 @@ REQUESTS = (request("ADJ-1", "2026-02-02", "-50", reason="Damaged item")
                       reason="Late fee"))
 
 
-def _digests() -> dict[str, str]:
-    book = load(HEAD + REQUESTS).book
-    assert book is not None
-    return {k: a.digest for k, a in book.adjustments.items()}
-
-
-DIGESTS = _digests()
+DIGESTS = digests(HEAD + REQUESTS)
 
 
 def approve(adj_id: str, date: str, by: str = "bob", key: Ed25519PrivateKey = BOB) -> str:
@@ -51,13 +46,6 @@ EVENTS = (approve("ADJ-1", "2026-02-03")
           + event("ADJ-3", "2026-02-06", "approve", "erin")
           + event("ADJ-2", "2026-02-20", "cancel", "carol", reason="Customer kept it"))
 LATER = event("ADJ-1", "2026-04-02", "cancel", "carol", reason="Refund bounced")
-
-
-def seal(path: Path, date: str, user: str = "carol") -> None:
-    result = CliRunner().invoke(main, ["seal", "-f", str(path), "--as", user,
-                                       "--date", date])
-    assert result.exit_code == 0, result.output
-    assert "sealed" in result.output
 
 
 @pytest.fixture(scope="module")
@@ -254,7 +242,7 @@ def test_writer_refuses_a_decision_on_a_sealed_day(tmp_path):
     from beancount_adjustments.writer import Decision, WriteRefused, write_decisions
 
     ledger = tmp_path / "demo.beancount"
-    shutil.copy(Path(__file__).resolve().parents[1] / "ledgers" / "demo.beancount", ledger)
+    shutil.copy(DEMO, ledger)
     runner = CliRunner()
     sealed = runner.invoke(main, ["seal", "-f", str(ledger), "--as", "carol",
                                   "--date", "2026-11-23"])

@@ -8,37 +8,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from signing import KEYS, digests, key_lines, signed
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import signatures
 from ledgers import event, load, request
 
 DAY = datetime.date(2026, 2, 3)
-KEYS = {name: Ed25519PrivateKey.generate() for name in ("bob", "erin", "mallory")}
-
 REQUIRED = """
 2026-01-01 custom "adjustment-policy" "credit:refund"
   signatures: "required"
 """
-
-
-def key_lines(*names: str, date: str = "2026-01-01") -> str:
-    return "".join(f'{date} custom "adjustment-key" "{n}" "{signatures.public_b64(KEYS[n])}"\n'
-                   for n in names)
-
-
-def digests(text: str) -> dict[str, str]:
-    loaded = load(text)
-    assert loaded.book is not None
-    return {k: a.digest for k, a in loaded.book.adjustments.items()}
-
-
-def signed(adj_id: str, date: str, by: str, digest: str, *, key: str | None = None,
-           action: str = "approve") -> str:
-    signature = signatures.sign_with(KEYS[key or by], adj_id, action, by,
-                                     datetime.date.fromisoformat(date), digest)
-    return event(adj_id, date, action, by, digest=digest, signature=signature)
 
 
 def test_sign_and_verify_round_trip(tmp_path: Path) -> None:

@@ -14,18 +14,18 @@ from typing import Any
 
 import pytest
 from beancount.core import data
+from browser import CHROMIUM, playwright, shots
 from click.testing import CliRunner
+from statements import number, receivable_balance
 
 from beancount_adjustments import book_of
 from beancount_adjustments.beans import loading
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.reports.statement import BUCKETS, render, statement
-from ledgers import BACKDATING, ROOT, event, load, request
+from ledgers import BACKDATING, DEMO, event, load, request
 
-DEMO = ROOT / "ledgers" / "demo.beancount"
 START, END = datetime.date(2026, 1, 1), datetime.date(2026, 12, 31)
-SHOTS = ROOT / "artifacts" / "screenshots" / "statement"
 
 
 @pytest.fixture(scope="module")
@@ -34,24 +34,6 @@ def demo() -> tuple[list[data.Directive], Book]:
     book = book_of(options)
     assert book is not None
     return entries, book
-
-
-def receivable_balance(entries: list[data.Directive], customer: str,
-                       end: datetime.date) -> dict[str, Decimal]:
-    """What Beancount says the customer owes: their receivable postings through `end`."""
-    out: dict[str, Decimal] = {}
-    for entry in entries:
-        if (isinstance(entry, data.Transaction) and entry.date <= end
-                and entry.meta.get("customer") == customer):
-            for posting in entry.postings:
-                if posting.account.startswith("Assets:Receivable"):
-                    currency = posting.units.currency
-                    out[currency] = out.get(currency, Decimal(0)) + posting.units.number
-    return {c: n for c, n in out.items() if n}
-
-
-def number(text: str) -> Decimal:
-    return Decimal(text.replace(",", ""))
 
 
 class Cells(html.parser.HTMLParser):
@@ -343,16 +325,14 @@ def _base(client: Any) -> str:
 
 
 def test_html_statement_in_headless_chromium(demo: Any, tmp_path: Path) -> None:
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("/usr/bin/chromium is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = playwright()
     entries, book = demo
     st = statement(entries, book, "cust_1023", datetime.date(2026, 10, 1), END)
     path = tmp_path / "statement.html"
     path.write_text(render(st, "html"), encoding="utf-8")
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    folder = shots("statement")
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                      args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1000, "height": 900})
         requests: list[str] = []
@@ -364,8 +344,8 @@ def test_html_statement_in_headless_chromium(demo: Any, tmp_path: Path) -> None:
         align = page.locator('table[data-currency="EUR"] td.amount').first.evaluate(
             "e => getComputedStyle(e).textAlign")
         assert align == "right"
-        page.screenshot(path=str(SHOTS / "statement.png"), full_page=True)
+        page.screenshot(path=str(folder / "statement.png"), full_page=True)
         page.emulate_media(media="print")
-        page.screenshot(path=str(SHOTS / "statement-print.png"), full_page=True)
+        page.screenshot(path=str(folder / "statement-print.png"), full_page=True)
         browser.close()
     assert requests == [path.as_uri()]  # one self-contained file: nothing else is fetched

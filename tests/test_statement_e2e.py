@@ -14,18 +14,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import fava_env
 import pytest
-from test_fava_e2e import serve
-from test_fava_ext import DEMO_CONFIG, ledger_text
-from test_statement import DEMO, number, receivable_balance
+from browser import playwright, shots
+from fava_env import DEMO_CONFIG, ledger_text
+from fava_server import serve
+from statements import number, receivable_balance
 
 from beancount_adjustments import book_of
 from beancount_adjustments.beans import loading
 from beancount_adjustments.reports.statement import statement
+from ledgers import DEMO
 
-sync_api = pytest.importorskip("playwright.sync_api")
-SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots" / "statement-page"
-SHOTS.mkdir(parents=True, exist_ok=True)
+SHOTS = shots("statement-page")
+sync_api = playwright()
 START, END = datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)
 
 
@@ -92,9 +94,8 @@ def test_statement_page_closing_balance_is_the_books_balance(fava: tuple[str, Pa
 @pytest.fixture
 def demo_fava(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     ledger = tmp_path / "main.beancount"
-    start = (datetime.date.today() - datetime.timedelta(days=400)).isoformat()
-    ledger.write_text(ledger_text(DEMO_CONFIG) + f"\n{start} open Expenses:Adjustments:Credits\n",
-                      encoding="utf-8")
+    credits = f"\n{fava_env.START} open Expenses:Adjustments:Credits\n"
+    ledger.write_text(ledger_text(DEMO_CONFIG) + credits, encoding="utf-8")
     yield from serve(ledger)
 
 

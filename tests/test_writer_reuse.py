@@ -9,7 +9,6 @@ judge), and so is the fast path: no parse, and the same bytes as a full load.
 from __future__ import annotations
 
 import datetime
-import functools
 import hashlib
 import re
 import subprocess
@@ -20,6 +19,9 @@ from typing import Any
 
 import pytest
 from beancount import loader
+from fava_env import BASE as FAVA
+from fava_env import START, Env
+from tool_inputs import NOW
 
 from beancount_adjustments.beans import loading
 from beancount_adjustments.beans.loading import Snapshot, disk_state, load_uncached, snapshot
@@ -61,9 +63,7 @@ APPROVAL_BY_ERIN = """
   by: "erin"
 """
 
-NOW = datetime.datetime(2024, 4, 1, 9, 30, tzinfo=datetime.UTC)
 APPROVE_1 = [Decision("ADJ-2024-0001", Action.APPROVE, by="bob")]
-BASE_URL = "/test-ledger/extension/AdjustmentsExtension/"
 
 
 def write_ledger(folder: Path, text: str = HEAD + REQUESTS) -> Path:
@@ -371,18 +371,10 @@ def test_includes_read_otherwise_than_the_loader_are_no_snapshot(tmp_path: Path,
 
 
 @pytest.fixture
-def fava(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def fava(tmp_path: Path, poll_watcher: None) -> Any:
     """The extension's test ledger in Fava, with the polling watcher, so an edit
     on disk is seen by the next request as a real Fava sees it (in time)."""
-    import fava.application
-    from test_fava_ext import Env
-
-    monkeypatch.setattr(fava.application, "create_app",
-                        functools.partial(fava.application.create_app, poll_watcher=True))
     return Env(tmp_path, extra=f"\n{START} open Expenses:Adjustments:Credits\n")
-
-
-START = (datetime.date.today() - datetime.timedelta(days=400)).isoformat()
 
 
 def test_fava_parses_once_per_decision_after_its_own_reload(fava: Any,
@@ -403,7 +395,7 @@ def test_fava_parses_once_per_decision_after_its_own_reload(fava: Any,
     assert refused.status_code == 422
     assert parses == []
     parses.clear()
-    created = fava.client.post(BASE_URL + "create", headers={"X-Remote-User": "alice"},
+    created = fava.client.post(FAVA + "create", headers={"X-Remote-User": "alice"},
                                json={"customer": "cust_456", "type": "credit:goodwill",
                                      "amount": "200.00 USD", "reason": "Late delivery"})
     assert created.status_code == 201, created.get_json()

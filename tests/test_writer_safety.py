@@ -16,11 +16,12 @@ import errno
 import os
 import stat
 import threading
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sample_ledgers import WRITER_LEDGER
+from tool_inputs import NOW, credit
 
 from beancount_adjustments import book_of
 from beancount_adjustments.beans import loading
@@ -30,60 +31,16 @@ from beancount_adjustments.core.models import Action
 from beancount_adjustments.intake.csv_import import import_csv
 from beancount_adjustments.writer import (
     Decision,
-    NewRequest,
     WriteRefused,
     write_decisions,
     write_requests,
 )
 
-LEDGER = """\
-option "operating_currency" "USD"
-plugin "beancount_adjustments"
-
-2024-01-01 open Assets:Receivable:Customers USD
-2024-01-01 open Assets:Bank USD
-2024-01-01 open Income:Sales:Returns
-2024-01-01 open Expenses:Adjustments:Credits
-2024-01-01 open Income:Adjustments:Debits
-2024-01-01 open Income:Adjustments:Billing
-
-2024-01-01 custom "adjustment-user" "alice" "agent"
-2024-01-01 custom "adjustment-user" "bob" "manager"
-  limit: 1000.00 USD
-2024-01-01 custom "adjustment-user" "carol" "finance"
-2024-01-01 custom "adjustment-user" "gone" "agent"
-2024-02-01 custom "adjustment-user" "gone"
-2024-01-01 custom "adjustment-customer" "cust_123" "standard"
-
-2024-01-01 custom "adjustment-approval" "credit:*"    25.00 USD "manager"
-2024-01-01 custom "adjustment-approval" "credit:*"  1000.00 USD "manager" "finance"
-
-2024-03-05 ! "cust_123" "Damaged item" ^ADJ-2024-0001
-  adjustment-type: "credit:refund"
-  customer: "cust_123"
-  reason: "Damaged item"
-  requested-by: "alice"
-  Income:Sales:Returns            50.00 USD
-  Assets:Receivable:Customers    -50.00 USD
-"""
-
-NOW = datetime.datetime(2024, 4, 1, 9, 30, tzinfo=datetime.UTC)
-DAY = datetime.date(2024, 4, 1)
-
-
-def credit(amount: str, currency: str = "USD", **kw: object) -> NewRequest:
-    number = Decimal(amount)
-    return NewRequest(type="credit:refund", customer="cust_123", requested_by="alice",
-                      reason=str(kw.pop("reason", "Refund")), date=DAY,
-                      postings=(("Income:Sales:Returns", number, currency),
-                                ("Assets:Receivable:Customers", -number, currency)),
-                      **kw)  # type: ignore[arg-type]
-
 
 @pytest.fixture
 def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "main.beancount"
-    path.write_text(LEDGER)
+    path.write_text(WRITER_LEDGER)
     monkeypatch.setenv("BEAN_ADJUST_LEDGER", str(path))
     monkeypatch.delenv("BEAN_ADJUST_USER", raising=False)
     monkeypatch.delenv("BEAN_ADJUST_TARGET", raising=False)
@@ -119,7 +76,7 @@ def bean_check(path: Path) -> list[str]:
 
 def test_writers_to_two_files_of_one_ledger_allocate_different_ids(tmp_path: Path) -> None:
     main_file = tmp_path / "main.beancount"
-    main_file.write_text(LEDGER + 'include "a.beancount"\ninclude "b.beancount"\n')
+    main_file.write_text(WRITER_LEDGER + 'include "a.beancount"\ninclude "b.beancount"\n')
     (tmp_path / "a.beancount").write_text("")
     (tmp_path / "b.beancount").write_text("")
     other: dict[str, object] = {}
@@ -154,7 +111,7 @@ def test_a_symlinked_ledger_is_written_through_and_stays_a_symlink(tmp_path: Pat
     real_dir = tmp_path / "repo"
     real_dir.mkdir()
     real = real_dir / "main.beancount"
-    real.write_text(LEDGER)
+    real.write_text(WRITER_LEDGER)
     link = tmp_path / "main.beancount"
     link.symlink_to(real)
     result = write_requests(link, [credit("10.00")], now=NOW)
@@ -226,7 +183,7 @@ def test_a_failing_replace_is_a_refusal_through_the_cli(ledger: Path, monkeypatc
 
 
 def test_a_latin1_ledger_is_refused_not_a_traceback(ledger: Path) -> None:
-    ledger.write_bytes(LEDGER.replace('reason: "Damaged item"', 'reason: "Damaged caf\xe9"')
+    ledger.write_bytes(WRITER_LEDGER.replace('reason: "Damaged item"', 'reason: "Damaged caf\xe9"')
                        .encode("latin-1"))
     assert b"caf\xe9" in ledger.read_bytes()
     before = snapshot(ledger.parent)
@@ -270,7 +227,7 @@ def test_a_60_digit_amount_is_refused_everywhere(ledger: Path, tmp_path: Path) -
 
 
 def test_a_posting_in_a_currency_the_account_refuses_is_not_written(ledger: Path) -> None:
-    ledger.write_text(LEDGER + "\n2024-01-01 price EUR 1.10 USD\n")
+    ledger.write_text(WRITER_LEDGER + "\n2024-01-01 price EUR 1.10 USD\n")
     assert bean_check(ledger) == []
     before = snapshot(ledger.parent)
     with pytest.raises(WriteRefused, match=r"\[beancount\]"):
@@ -296,9 +253,9 @@ def test_an_effective_date_before_the_accounts_open_is_not_written(ledger: Path)
 
 def test_an_approval_that_would_book_before_the_accounts_open_is_refused(
         ledger: Path) -> None:
-    ledger.write_text(LEDGER.replace('  requested-by: "alice"\n  Income',
-                                     '  requested-by: "alice"\n  effective: 1990-01-01\n'
-                                     '  Income', 1))
+    ledger.write_text(WRITER_LEDGER.replace('  requested-by: "alice"\n  Income',
+                                            '  requested-by: "alice"\n  effective: 1990-01-01\n'
+                                            '  Income', 1))
     assert bean_check(ledger) == []  # pending: it books nothing yet
     before = snapshot(ledger.parent)
     with pytest.raises(WriteRefused, match="bean-check"):
@@ -308,7 +265,8 @@ def test_an_approval_that_would_book_before_the_accounts_open_is_refused(
 
 
 def test_a_booked_entry_that_breaks_a_balance_assertion_is_refused(ledger: Path) -> None:
-    ledger.write_text(LEDGER + "\n2024-12-31 balance Assets:Receivable:Customers  0.00 USD\n")
+    ledger.write_text(WRITER_LEDGER
+                      + "\n2024-12-31 balance Assets:Receivable:Customers  0.00 USD\n")
     assert bean_check(ledger) == []
     before = snapshot(ledger.parent)
     with pytest.raises(WriteRefused, match="balance assertion"):
@@ -421,7 +379,7 @@ def test_csv_amounts_are_read_like_the_cli(ledger: Path, tmp_path: Path) -> None
 
 
 def test_template_amount_params_are_read_strictly(ledger: Path) -> None:
-    ledger.write_text(LEDGER + """
+    ledger.write_text(WRITER_LEDGER + """
 2024-01-01 custom "adjustment-template" "goodwill"
   type: "credit:refund"
   calculator: "fixed"
@@ -465,13 +423,13 @@ def test_the_plugin_reports_a_seal_by_someone_without_a_role(ledger: Path) -> No
     assert book is not None
     plan = seals.next_seal(book.facts, [], datetime.date(2024, 3, 31))
     for who in ("mallory", "gone"):
-        ledger.write_text(LEDGER + "\n" + seals.render_seal(plan, who))
+        ledger.write_text(WRITER_LEDGER + "\n" + seals.render_seal(plan, who))
         _, errors, _ = loading.load_file(str(ledger))
         messages = [(e.source["lineno"], e.message) for e in errors]
-        seal_line = LEDGER.count("\n") + 2
+        seal_line = WRITER_LEDGER.count("\n") + 2
         assert [line for line, m in messages if "[bad-seal]" in m] == [seal_line], messages
         assert not any("[seal-broken]" in m for _, m in messages)
-    ledger.write_text(LEDGER + "\n" + seals.render_seal(plan, "carol"))
+    ledger.write_text(WRITER_LEDGER + "\n" + seals.render_seal(plan, "carol"))
     assert bean_check(ledger) == []
 
 

@@ -1,0 +1,119 @@
+"""Git repositories for the tests of `bean-adjust check --since REV`: a `Repo`
+holding one ledger, the check run on it and its findings read back, and the
+book the history tests commit (`BOOK`: the standard preamble and ADJ-1,
+applied) with what they append to it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from beancount_adjustments.cli import main
+from ledgers import BASE
+
+# ADJ-1: a 50 USD refund bob approved (applied); ADJ-2: a 40 USD goodwill credit and
+# his approval of it.
+REQUEST_1 = """
+2026-03-01 ! "cust_456" "Refund" ^ADJ-1
+  adjustment-type: "credit:refund"
+  customer: "cust_456"
+  reason: "Damaged item"
+  requested-by: "alice"
+  Income:Sales:Returns            50.00 USD
+  Assets:Receivable:Customers    -50.00 USD
+
+2026-03-02 custom "adjustment" "ADJ-1" "approve"
+  by: "bob"
+"""
+
+REQUEST_2 = """
+2026-03-05 ! "cust_456" "Goodwill" ^ADJ-2
+  adjustment-type: "credit:goodwill"
+  customer: "cust_456"
+  reason: "Late delivery"
+  requested-by: "alice"
+  Expenses:Goodwill               40.00 USD
+  Assets:Receivable:Customers    -40.00 USD
+"""
+
+APPROVE_2 = """
+2026-03-06 custom "adjustment" "ADJ-2" "approve"
+  by: "bob"
+"""
+
+BOOK = BASE + REQUEST_1  # what the history tests commit first
+
+
+class Repo:
+    """A git repository holding one ledger, `main.beancount`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.ledger = root / "main.beancount"
+        root.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+        self.git("config", "user.name", "Alice")
+        self.git("config", "user.email", "alice@example.com")
+        self.git("config", "commit.gpgsign", "false")
+
+    def git(self, *args: str, email: str | None = None) -> str:
+        env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1"}
+        if email is not None:
+            env.update(GIT_AUTHOR_EMAIL=email, GIT_COMMITTER_EMAIL=email)
+        return subprocess.run(["git", "-C", str(self.root), *args], check=True, env=env,
+                              capture_output=True, text=True).stdout
+
+    def write(self, text: str) -> None:
+        self.ledger.write_text(textwrap.dedent(text))
+
+    def commit(self, text: str | None = None, message: str = "ledger", *,
+               email: str | None = None) -> str:
+        if text is not None:
+            self.write(text)
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message, email=email)
+        return self.git("rev-parse", "HEAD").strip()
+
+    def at(self, marker: str) -> str:
+        """`main.beancount:LINE: ` of the first line containing `marker`."""
+        return f"main.beancount:{self.line(marker)}: "
+
+    def line(self, marker: str, nth: int = 0) -> int:
+        """The line number of the nth line containing `marker` in the ledger now."""
+        found = [n for n, line in enumerate(self.ledger.read_text().splitlines(), 1)
+                 if marker in line]
+        return found[nth]
+
+
+def check(repo: Repo, rev: str = "HEAD", *more: str) -> Result:
+    """`bean-adjust check -f LEDGER --since REV` on the repository's ledger."""
+    return CliRunner().invoke(main, ["check", "-f", str(repo.ledger), "--since", rev, *more],
+                              catch_exceptions=False)
+
+
+def findings(result: Result) -> list[str]:
+    """The lines of the check's output that are findings (each ends in `[code]`)."""
+    return [line for line in result.stdout.splitlines() if line.endswith("]")]
+
+
+def assert_intact(result: Result) -> None:
+    """The check found nothing: the past is intact."""
+    assert result.exit_code == 0, result.output
+    assert "the past is intact" in result.stdout
+    assert findings(result) == []
+
+
+def assert_finding(result: Result, code: str, where: str) -> str:
+    """The one finding with `code`, at `where` (`main.beancount:LINE`, maybe `(at REV)`)."""
+    assert result.exit_code == 1, result.output
+    assert "0 errors" in result.stdout, result.output   # the plugin itself is content
+    matching = [f for f in findings(result) if f.endswith(f"[{code}]")]
+    assert len(matching) == 1, result.output
+    assert where in matching[0], matching[0]
+    assert "the past is not append-only" in result.stdout.splitlines()[-1]
+    return matching[0]
