@@ -306,10 +306,6 @@ def test_an_invoice_nobody_decided_on_may_change(tmp_path) -> None:
 # -- second round: known customers -------------------------------------------------------
 
 
-def _own_accounts() -> str:  # re-exported for test_attacks_s7 until it imports from sample_ledgers
-    return OWN_ACCOUNTS
-
-
 def test_a_request_for_a_known_customer_cannot_move_another_customers_account() -> None:
     """Ghost is known (its account is opened: default tier); a 20 USD goodwill
     credit "for Ghost" on Acme's own account would skip Acme's vip chain (goodwill

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_fava_ext import DECIDE, Env
+from fava_env import CREATE_EXTRA, DECIDE, Env
+from sample_ledgers import OWN_ACCOUNTS
 
 from beancount_adjustments import api
 from ledgers import TOOLS_BASE
@@ -125,8 +126,7 @@ def test_a_retry_naming_the_first_requests_own_id_is_the_first_request(
 
 
 def test_fava_create_answers_a_reused_external_id_with_409(tmp_path: Path) -> None:
-    from test_fava_create import EXTRA
-    env = Env(tmp_path, extra=EXTRA)
+    env = Env(tmp_path, extra=CREATE_EXTRA)
     body = {"customer": "cust_456", "type": "credit:refund", "amount": "30.00 USD",
             "reason": "Late delivery", "external_id": "crm-9"}
     headers = {"X-Remote-User": "alice"}
@@ -358,8 +358,7 @@ def test_a_cross_site_form_post_writes_nothing(env_header: Env, endpoint: str,
 
 @pytest.fixture
 def env_header(tmp_path: Path) -> Env:
-    from test_fava_create import EXTRA
-    return Env(tmp_path, extra=EXTRA)
+    return Env(tmp_path, extra=CREATE_EXTRA)
 
 
 @pytest.mark.parametrize("field", ["by", "user", "as", "as_user", "requested_by",
@@ -626,11 +625,10 @@ def test_a_csv_row_on_another_customers_account_is_refused(tmp_path: Path) -> No
     Acme's own: held, the import refuses it (the plugin's customer-account rule, judged
     by the writer) and writes nothing, so Acme's vip chain is not skipped."""
     from click.testing import CliRunner
-    from test_attacks2 import _own_accounts
 
     from beancount_adjustments.cli import main
     path = tmp_path / "main.beancount"
-    path.write_text(_own_accounts())
+    path.write_text(OWN_ACCOUNTS)
     rows = tmp_path / "rows.csv"
     rows.write_text("type,customer,amount,currency,reason,external-id,offset-account,"
                     "receivable-account\ncredit:goodwill,Ghost,20.00,USD,Sorry,crm-1,"

@@ -17,7 +17,6 @@ from fava_env import BASE, CREATE_EXTRA, SECRET_CONFIG, SECRET_VAR, Env
 
 pytestmark = pytest.mark.usefixtures("poll_watcher")
 
-EXTRA = CREATE_EXTRA  # re-exported for test_attacks_s7 until it imports from fava_env
 CREATE = BASE + "create"
 LIST = BASE + "adjustments"
 # The seed's example body, as JSON (its camelCase spellings are accepted).

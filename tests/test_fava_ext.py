@@ -26,8 +26,6 @@ from beancount_adjustments.fava_ext.report_data import to_csv
 from beancount_adjustments.reports.charts import bar_chart, hbar_chart, line_chart
 from beancount_adjustments.reports.csv_cells import csv_cell
 
-# DECIDE and Env: re-exported for test_attacks_s7 until it imports from fava_env
-
 
 @pytest.fixture
 def env(tmp_path: Path) -> Env:
