@@ -94,6 +94,16 @@ def git_email_of(book: Book, user: str, date: datetime.date) -> str | None:
     return emails[0] if emails else None
 
 
+def _holder_of(book: Book, email: str, date: datetime.date, *, but: str) -> str | None:
+    """Another user than `but` whose `git:` e-mail on `date` is `email` (as
+    `commit_matches` compares them), or None."""
+    wanted = email.strip().lower()
+    for user in book.directory.grants:
+        if user != but and (git_email_of(book, user, date) or "").strip().lower() == wanted:
+            return user
+    return None
+
+
 def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf, *,
                        rev: str = "REV") -> list[Finding]:
     """New decisions under a `git-identity: "required"` policy not committed by their
@@ -178,7 +188,9 @@ def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
     such a line, an ordinary append, would let anyone who edits the ledger decide
     as that user. Where any policy requires git identity, the line must be
     committed by the user it names as REV knew them (their `git:` e-mail at REV,
-    else the one now); anywhere else a new key is a warning an auditor sees.
+    else the one now); anywhere else a new key is a warning an auditor sees. A
+    new `git:` e-mail another user holds is a finding whoever commits it: git
+    cannot tell the two users apart.
     """
     held_keys = Counter((k.date, k.user, k.key) for k in old.facts.keys)
     held_grants = Counter(replace(g, source=NOWHERE) for g in old.facts.grants)
@@ -189,16 +201,27 @@ def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
             held_keys[content] -= 1
         elif cutoff is None or key.date > cutoff:
             lines.append(("adjustment-key", key.user, key.date, key.source))
+    shared: list[Finding] = []
     for grant in new.facts.grants:
         line = replace(grant, source=NOWHERE)
         if held_grants[line] > 0:
             held_grants[line] -= 1
-        elif (grant.git and (cutoff is None or grant.date > cutoff)
-              and git_email_of(old, grant.user, grant.date) not in (None, grant.git)):
+            continue
+        if not grant.git or (cutoff is not None and grant.date <= cutoff):
+            continue
+        if git_email_of(old, grant.user, grant.date) not in (None, grant.git):
             lines.append(("adjustment-user `git:`", grant.user, grant.date, grant.source))
+        other = _holder_of(new, grant.git, grant.date, but=grant.user)
+        if other is not None:
+            shared.append(Finding(
+                "git-identity", f"the adjustment-user line for {grant.user} dated {grant.date} "
+                f"is new since {rev} and gives the `git:` e-mail {grant.git.strip()}, which "
+                f"{other} holds: git-identity cannot tell their commits apart, so either "
+                "could decide as the other; give each user an e-mail of their own",
+                grant.source.filename, grant.source.lineno))
     required = commit_of is not None and any(
         getattr(policy, "git_identity", None) for policy in new.facts.policies)
-    findings = []
+    findings = shared if required else []
     for what, user, date, source in lines:
         about = (f"the {what} line for {user} dated {date} is new since {rev}: it lets "
                  f"whoever holds it decide as {user}")
