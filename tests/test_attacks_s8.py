@@ -109,3 +109,64 @@ def test_a_new_user_with_an_email_of_their_own_is_fine(tmp_path: Path) -> None:
     result = since(repo, "HEAD~1")
     assert result.exit_code == 0, result.output
     assert "the past is intact" in result.stdout
+
+
+# -- CSV: a tab is a separator too ----------------------------------------------------------
+
+TAB_PAYLOADS = ("Refund\t=1+1", "x\t@SUM(A1)\tmore", "x\t -2+3", 'say "hi"\t+1', "a\t\t=1")
+
+
+def _cells(text: str, delimiter: str) -> list[str]:
+    import csv
+    import io
+    return [cell for row in csv.reader(io.StringIO(text), delimiter=delimiter) for cell in row]
+
+
+def _no_formula(text: str) -> None:
+    """No cell of `text`, read with `,`, `;` or a tab as the separator, is a formula (a
+    plain number the product computed, like -40.00, is a number)."""
+    import re
+    for delimiter in (",", ";", "\t"):
+        for cell in _cells(text, delimiter):
+            if re.fullmatch(r"-?\d+(\.\d+)?", cell):
+                continue
+            assert not cell.lstrip(' "').startswith(("=", "+", "-", "@")), (delimiter, cell)
+
+
+@pytest.mark.parametrize("payload", TAB_PAYLOADS)
+def test_no_csv_cell_becomes_a_formula_where_the_separator_is_a_tab(
+        tmp_path: Path, payload: str) -> None:
+    """Hole: a reason may hold a tab, and the CSV writer leaves such text unquoted; a
+    spreadsheet that splits on tabs (Excel's text import wizard does by default) read
+    `Refund<TAB>=1+1` as two cells, the second `=1+1,...`: a formula, from every CSV
+    the product writes."""
+    import datetime
+
+    from beancount_adjustments import reports
+    from beancount_adjustments.reports import export as exporting
+    from beancount_adjustments.reports.statement.render import render_csv
+    from beancount_adjustments.reports.statement.rows import statement
+    from ledgers import event, load, request
+    quoted = payload.replace('"', '\\"')
+    text = request("ADJ-1", "2026-03-01", "-40.00", reason=quoted, customer="cust_456")
+    text += event("ADJ-1", "2026-03-02", "approve", "bob", comment=quoted)
+    loaded = load(text)
+    assert loaded.state("ADJ-1") == "applied"
+    book = loaded.book
+    assert book is not None
+    day = datetime.date(2026, 3, 31)
+    for out in (exporting.export(book, "csv", "adjustments"),
+                exporting.export(book, "csv", "events"),
+                reports.report_text("audit", book, reports.Scope(), "csv"),
+                render_csv(statement(loaded.entries, book, "cust_456", day.replace(day=1),
+                                     day))):
+        assert "ADJ-1" in out
+        _no_formula(out)
+    [row] = _dict_rows(exporting.export(book, "csv", "adjustments"))
+    assert row["reason"].replace("'", "") == payload.replace("'", "")
+
+
+def _dict_rows(text: str) -> list[dict[str, str]]:
+    import csv
+    import io
+    return list(csv.DictReader(io.StringIO(text)))
