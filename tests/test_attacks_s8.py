@@ -14,6 +14,7 @@ import os
 import subprocess
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -170,3 +171,291 @@ def _dict_rows(text: str) -> list[dict[str, str]]:
     import csv
     import io
     return list(csv.DictReader(io.StringIO(text)))
+
+
+# -- escaping: ledger text in the pages, end to end -----------------------------------------
+
+
+def _img(n: int) -> str:
+    return f"<img src=x onerror=window.__pwned={n}>"
+
+
+def _quoted(n: int) -> str:
+    """Breaks out of a double-quoted attribute (written with Beancount's `\\"`)."""
+    return f'\\"><img src=x onerror=window.__pwned={n}>'
+
+
+def _script(n: int) -> str:
+    return f"</textarea></title><script>window.__pwned={n}</script>"
+
+
+XSS_CUSTOMER = "<svg onload=window.__pwned=7>"
+XSS_USER = _img(5)
+
+
+def xss_ledger(folder: Path) -> Path:
+    """A ledger whose every kind of text an attacker may write holds markup that runs
+    script wherever it is not escaped: payee, narration, reason, notes, customer-reason,
+    document path, ticket, comments, a reject's reasons, a customer's id, name and
+    contact, a user's name and role, an invoice's narration, a type's statement-text.
+    Each payload sets `window.__pwned` to its own number."""
+    import datetime
+
+    today = datetime.date.today()
+
+    def d(days: int) -> str:
+        return (today - datetime.timedelta(days=days)).isoformat()
+
+    start, cust = d(400), XSS_CUSTOMER
+    config = ("{'user-header': 'X-Remote-User', "
+              "'ticket-url': 'https://support.example/tickets/{ticket}'}")
+    text = f'''option "title" "Test Ledger"
+option "operating_currency" "USD"
+plugin "beancount_adjustments" "{{'default-sla-days': 3}}"
+{start} custom "fava-extension" "beancount_adjustments.fava_ext" "{config}"
+{start} open Assets:Receivable:Customers
+{start} open Income:Sales
+{start} open Income:Sales:Returns
+{start} open Expenses:Adjustments:Credits
+{start} custom "adjustment-user" "alice" "agent"
+{start} custom "adjustment-user" "bob" "manager"
+  limit: 1000.00 USD
+{start} custom "adjustment-user" "erin" "manager"
+{start} custom "adjustment-user" "{XSS_USER}" "{_script(6)}"
+{start} custom "adjustment-customer" "{cust}" "standard"
+  name: "{_quoted(8)}"
+  contact: "{_script(9)}"
+{start} custom "adjustment-customer" "cust_456" "standard"
+  name: "{_img(10)}"
+{start} custom "adjustment-approval" "credit:*" 25.00 USD "manager"
+{start} custom "adjustment-policy" "credit:goodwill"
+  statement-text: "{_script(11)}"
+{d(40)} * "{cust}" "Invoice {_script(12)}"
+  invoice-id: "INV-1"
+  customer: "{cust}"
+  Assets:Receivable:Customers   120.00 USD
+  Income:Sales                 -120.00 USD
+
+{d(10)} ! "{_quoted(13)}" "{_script(14)}" ^ADJ-1
+  adjustment-type: "credit:refund"
+  customer: "{cust}"
+  reason: "{_quoted(15)}"
+  notes: "{_script(16)}"
+  customer-reason: "{_img(17)}"
+  document: "javascript:window.__pwned=18"
+  ticket: "javascript:window.__pwned=19"
+  invoice: "INV-1"
+  requested-by: "alice"
+  Income:Sales:Returns  50 USD
+  Assets:Receivable:Customers  -50 USD
+
+{d(9)} ! "{_img(20)}" "{_quoted(21)}" ^ADJ-2
+  adjustment-type: "credit:goodwill"
+  customer: "{cust}"
+  reason: "{_script(22)}"
+  document: "{_img(23)}.pdf"
+  requested-by: "{XSS_USER}"
+  Income:Sales:Returns  40 USD
+  Assets:Receivable:Customers  -40 USD
+
+{d(8)} custom "adjustment" "ADJ-2" "approve"
+  by: "bob"
+  comment: "{_script(24)}"
+
+{d(7)} ! "cust_456" "{_img(25)}" ^ADJ-3
+  adjustment-type: "credit:refund"
+  customer: "cust_456"
+  reason: "{_img(26)}"
+  requested-by: "alice"
+  Income:Sales:Returns  30 USD
+  Assets:Receivable:Customers  -30 USD
+
+{d(6)} custom "adjustment" "ADJ-3" "reject"
+  by: "erin"
+  reason: "{_quoted(27)}"
+  comment: "{_img(28)}"
+  customer-reason: "{_script(29)}"
+'''
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "javascript:window.__pwned=18").write_text("<script>window.__pwned=30</script>")
+    (folder / f"{_img(23)}.pdf").write_bytes(b"%PDF-1.4\n")
+    path = folder / "main.beancount"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _serve(ledger: Path) -> Any:
+    """A real Fava on a free port of 127.0.0.1 (as test_fava_e2e serves it): yields the
+    extension's URL."""
+    import socket
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    fava_bin = Path(sys.executable).parent / "fava"
+    proc = subprocess.Popen([str(fava_bin), "-H", "127.0.0.1", "-p", str(port), str(ledger)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(base + "/", timeout=2)
+                break
+            except OSError as exc:
+                if proc.poll() is not None:
+                    raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "") \
+                        from exc
+                time.sleep(0.2)
+        yield base + "/test-ledger/extension/AdjustmentsExtension/"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_the_ledgers_own_text_runs_no_script_in_the_pages(tmp_path: Path, page: Any) -> None:
+    """Held: every page (queue, detail with its timeline, new request with its customer
+    picker and preview, reports, statements and the printable statement, a missing id,
+    the flash after a decision) shows the markup as text; no payload ran, including
+    the reason and comment a reviewer types into the page and the text of a request
+    filed from it."""
+    from urllib.parse import quote
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    shots = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots" / "attacks"
+    shots.mkdir(parents=True, exist_ok=True)
+    ledger = xss_ledger(tmp_path / "books")
+    served = _serve(ledger)
+    url = next(served)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def visit(path: str, shot: str | None = None) -> None:
+        page.goto(url + path)
+        page.wait_for_load_state("load")
+        if shot:
+            page.screenshot(path=str(shots / shot), full_page=True)
+        assert page.evaluate("() => window.__pwned") is None, path
+
+    try:
+        page.set_extra_http_headers({"X-Remote-User": "bob"})
+        visit("", "xss-queue.png")
+        expect(page.locator('#adj-root[data-bound="1"]')).to_have_count(1)
+        expect(page.locator('tr[data-adj-row="ADJ-1"]')).to_contain_text(
+            "<script>window.__pwned=14</script>")
+        visit("?view=detail&id=ADJ-1", "xss-detail.png")
+        expect(page.locator("#adj-root")).to_contain_text(_quoted(15).replace("\\", ""))
+        ticket = page.get_attribute("#adj-ticket-link", "href") or ""
+        assert ticket.startswith("https://support.example/tickets/javascript%3A"), ticket
+        document = page.get_attribute("#adj-document-link", "href") or ""
+        assert "/document?id=ADJ-1" in document, document
+        for path in ("?view=detail&id=ADJ-2", "?view=detail&id=ADJ-3", "?view=reports",
+                     "?view=statement&customer=" + quote(XSS_CUSTOMER),
+                     "?view=statement&customer=cust_456",
+                     "statement?format=html&customer=" + quote(XSS_CUSTOMER),
+                     "?view=detail&id=" + quote("<img src=x onerror=window.__pwned=31>")):
+            visit(path)
+        visit("?view=statement&customer=" + quote(XSS_CUSTOMER), "xss-statement.png")
+
+        # What a reviewer types: a reject's reasons, then a request filed from the form.
+        visit("?view=detail&id=ADJ-1")
+        page.click('button[data-adj-action="reject"]')
+        page.fill("#adj-reason-text", _img(32))
+        page.fill("#adj-comment-text", _script(33))
+        page.fill("#adj-customer-reason-text", _img(34))
+        page.click("#adj-reason-ok")
+        expect(page.locator("#adj-root")).to_contain_text(_img(32))
+        assert page.evaluate("() => window.__pwned") is None
+        page.screenshot(path=str(shots / "xss-rejected.png"), full_page=True)
+
+        page.set_extra_http_headers({"X-Remote-User": "alice"})
+        visit("?view=new")
+        expect(page.locator('#adj-root[data-bound="1"]')).to_have_count(1)
+        page.fill("#adj-new-customer", _quoted(8).replace("\\", ""))  # by its name
+        expect(page.locator("#adj-new-customer-picked")).to_contain_text(XSS_CUSTOMER)
+        page.select_option("#adj-new-type", "credit:refund")
+        page.fill("#adj-new-amount", "50.00")
+        page.fill("#adj-new-reason", _script(35))
+        expect(page.locator("#adj-new-chain")).to_contain_text("manager")
+        page.screenshot(path=str(shots / "xss-new-request.png"), full_page=True)
+        page.click("#adj-new-submit")
+        expect(page.locator("#adj-new-filed")).to_contain_text("Filed ADJ-")
+        page.click("#adj-new-open")
+        expect(page.locator("#adj-root")).to_contain_text(_script(35))
+        assert page.evaluate("() => window.__pwned") is None
+
+        # Acting as the user whose name and role are markup: the banner of a refusal.
+        page.set_extra_http_headers({"X-Remote-User": XSS_USER})
+        visit("", "xss-acting-user.png")
+        expect(page.locator("#adj-acting-user")).to_have_text(XSS_USER)
+        expect(page.locator('#adj-root[data-bound="1"]')).to_have_count(1)
+        page.check("input.adj-select")  # picked by hand: the refusal names user and role
+        page.click("#adj-batch-approve")
+        expect(page.locator("#adj-flash")).to_contain_text(f"{XSS_USER} holds {_script(6)}")
+        assert page.evaluate("() => window.__pwned") is None
+        page.screenshot(path=str(shots / "xss-refused-flash.png"), full_page=True)
+        assert dialogs == []
+        assert page.errors == []
+    finally:
+        served.close()
+    text = ledger.read_text(encoding="utf-8")
+    assert f'reason: "{_img(32)}"' in text
+    assert "window.__pwned=35" in text
+
+
+RAW_MARKUP = ("<img src=x", "<svg onload", "<script>window")
+
+
+@pytest.mark.parametrize("args", [
+    *[["report", name, "--format", "html"]
+      for name in ("summary", "trends", "impact", "compliance", "audit")],
+    ["statement", XSS_CUSTOMER, "--format", "html"],
+    ["statement", "cust_456", "--format", "html"],
+])
+def test_the_clis_html_shows_the_ledgers_markup_as_text(tmp_path: Path,
+                                                        args: list[str]) -> None:
+    """Held: the HTML reports and statements the CLI writes escape every ledger text."""
+    ledger = xss_ledger(tmp_path)
+    result = CliRunner().invoke(main, [*args, "-f", str(ledger)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("<!DOCTYPE html>")
+    if args[1] not in ("summary", "trends", "impact"):  # those show no text of the ledger
+        assert "window.__pwned" in result.output  # the text is there ...
+    for raw in RAW_MARKUP:  # ... as text
+        assert raw not in result.output, (raw, args)
+
+
+# -- e-mail: a line break in a customer-facing text ------------------------------------------
+
+
+def test_a_line_break_in_a_customer_reason_adds_no_mail_header(tmp_path: Path,
+                                                               smtp: Any) -> None:
+    """A customer notice whose title holds `{reason}`, and a reject whose customer-reason
+    spells a header and a body after a line break: held, apprise folds the subject into
+    one header line, so the mail goes to the customer's contact alone, with no Bcc."""
+    from ledgers import event, ledger, request
+    box, port = smtp
+    channels = f'''
+2026-01-01 custom "adjustment-customer" "cust_456" "standard"
+  name: "Fourfifty Ltd"
+  contact: "billing@cust456.example"
+2026-01-01 custom "adjustment-channel" "customer:*" "mailto://127.0.0.1:{port}?from=adjust@example.com&to={{email}}&mode=insecure"
+2026-01-01 custom "adjustment-customer-notice" "credit:refund" "rejected"
+  title: "About {{id}}: {{reason}}"
+  body: "Dear {{name}}: {{reason}}."
+'''
+    told = "sorry\nBcc: mallory@evil.example\nX-Injected: 1\n\nforged body"
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(channels + request("A-1", "2026-03-02", "-50.00")
+                           + event("A-1", "2026-03-03", "reject", "bob", reason="internal",
+                                   customer_reason=told)))
+    result = CliRunner().invoke(main, ["notify", "-f", str(path), "--today", "2026-03-03"])
+    assert result.exit_code == 0, result.output
+    [mail] = box.messages
+    assert mail["to"] == ["billing@cust456.example"]
+    assert "\n" not in mail["subject"]
+    assert mail["subject"].startswith("About A-1: sorry")
+    assert mail["subject"].endswith("forged body")  # all of it in the one header
