@@ -459,3 +459,98 @@ def test_a_line_break_in_a_customer_reason_adds_no_mail_header(tmp_path: Path,
     assert "\n" not in mail["subject"]
     assert mail["subject"].startswith("About A-1: sorry")
     assert mail["subject"].endswith("forged body")  # all of it in the one header
+
+
+# -- Fava's own file routes: a ledger's HTML document on Fava's origin -----------------------
+
+FORGER = """<!DOCTYPE html><title>Bank statement</title><script>
+(async () => {
+  const base = "/test-ledger/extension/AdjustmentsExtension/";
+  const item = (await (await fetch(base + "adjustment?id=ADJ-2")).json()).adjustment;
+  const answer = await fetch(base + "decide", {method: "POST",
+    headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({decisions: [{id: "ADJ-2", action: "approve", digest: item.digest}]})});
+  document.title = "forged " + answer.status;
+})();
+</script>"""
+
+
+def _document_ledger(folder: Path) -> Path:
+    """A header-configured ledger with a pending 60 USD credit (ADJ-2, alice's) and a
+    bank statement in HTML that a `document` directive (or a documents folder) names."""
+    import datetime
+    day = (datetime.date.today() - datetime.timedelta(days=3)).isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "statement.html").write_text(FORGER, encoding="utf-8")
+    (folder / "statement.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    (folder / "statement.pdf").write_bytes(b"%PDF-1.4\n")
+    path = folder / "main.beancount"
+    config = "{'user-header': 'X-Remote-User'}"
+    path.write_text(f'''option "title" "Test Ledger"
+option "operating_currency" "USD"
+plugin "beancount_adjustments"
+2026-01-01 custom "fava-extension" "beancount_adjustments.fava_ext" "{config}"
+2026-01-01 open Assets:Bank
+2026-01-01 open Assets:Receivable:Customers
+2026-01-01 open Income:Sales:Returns
+2026-01-01 custom "adjustment-user" "alice" "agent"
+2026-01-01 custom "adjustment-user" "bob" "manager"
+2026-01-01 custom "adjustment-customer" "cust_456" "standard"
+2026-01-01 custom "adjustment-approval" "credit:*" 25.00 USD "manager"
+2026-01-02 document Assets:Bank "statement.html"
+2026-01-02 document Assets:Bank "statement.svg"
+2026-01-02 document Assets:Bank "statement.pdf"
+{day} ! "cust_456" "Refund" ^ADJ-2
+  adjustment-type: "credit:refund"
+  customer: "cust_456"
+  reason: "Damaged"
+  requested-by: "alice"
+  Income:Sales:Returns  60.00 USD
+  Assets:Receivable:Customers  -60.00 USD
+''', encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("name", "sandboxed"), [("statement.html", True),
+                                                 ("statement.svg", True),
+                                                 ("statement.pdf", False)])
+def test_favas_document_route_serves_a_ledgers_file_sandboxed(tmp_path: Path, name: str,
+                                                              sandboxed: bool) -> None:
+    """Hole: Fava's own `/document/` served a document of the ledger (an HTML bank
+    statement, an SVG) inline on Fava's origin with no CSP: its script ran as whoever
+    opened it, with their proxy login, so it could post the extension's `decide`
+    (next test). The extension's own document link was sandboxed already."""
+    from fava.application import create_app
+    ledger = _document_ledger(tmp_path)
+    app = create_app([str(ledger)], load=True, poll_watcher=True)
+    response = app.test_client().get("/test-ledger/document/",
+                                     query_string={"filename": str(tmp_path / name)},
+                                     headers={"X-Remote-User": "bob"})
+    assert response.status_code == 200
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    csp = response.headers.get("Content-Security-Policy", "")
+    assert csp.startswith("sandbox") is sandboxed, csp
+
+
+def test_a_ledgers_html_document_cannot_approve_as_who_opens_it(tmp_path: Path,
+                                                                page: Any) -> None:
+    """Hole (end to end): bob opens the bank statement from Fava's Documents page; its
+    script read ADJ-2's digest and posted bob's approval through the extension, as bob
+    (the proxy's header rides along with every request of his browser)."""
+    from urllib.parse import quote
+    ledger = _document_ledger(tmp_path / "books")
+    before = ledger.read_bytes()
+    served = _serve(ledger)
+    url = next(served)
+    try:
+        page.set_extra_http_headers({"X-Remote-User": "bob"})
+        page.goto(url.split("/extension/")[0] + "/document/?filename="
+                  + quote(str(ledger.parent / "statement.html")))
+        page.wait_for_timeout(3000)  # the script posted within a second
+        assert "forged" not in page.title()
+        page.goto(url + "?view=detail&id=ADJ-2")
+        assert "pending" in page.inner_text("#adj-root")
+    finally:
+        served.close()
+    assert ledger.read_bytes() == before
