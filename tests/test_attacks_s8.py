@@ -475,9 +475,10 @@ FORGER = """<!DOCTYPE html><title>Bank statement</title><script>
 </script>"""
 
 
-def _document_ledger(folder: Path) -> Path:
-    """A header-configured ledger with a pending 60 USD credit (ADJ-2, alice's) and a
-    bank statement in HTML that a `document` directive (or a documents folder) names."""
+def _document_ledger(folder: Path, config: str = "{'user-header': 'X-Remote-User'}") -> Path:
+    """A ledger with a pending 60 USD credit (ADJ-2, alice's) and a bank statement in
+    HTML that a `document` directive (or a documents folder) names; Fava's extension
+    line has `config`."""
     import datetime
     day = (datetime.date.today() - datetime.timedelta(days=3)).isoformat()
     folder.mkdir(parents=True, exist_ok=True)
@@ -486,7 +487,6 @@ def _document_ledger(folder: Path) -> Path:
         '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
     (folder / "statement.pdf").write_bytes(b"%PDF-1.4\n")
     path = folder / "main.beancount"
-    config = "{'user-header': 'X-Remote-User'}"
     path.write_text(f'''option "title" "Test Ledger"
 option "operating_currency" "USD"
 plugin "beancount_adjustments"
@@ -496,6 +496,8 @@ plugin "beancount_adjustments"
 2026-01-01 open Income:Sales:Returns
 2026-01-01 custom "adjustment-user" "alice" "agent"
 2026-01-01 custom "adjustment-user" "bob" "manager"
+2026-01-01 custom "adjustment-user" "erin" "manager"
+2026-01-01 open Expenses:Adjustments:Credits
 2026-01-01 custom "adjustment-customer" "cust_456" "standard"
 2026-01-01 custom "adjustment-approval" "credit:*" 25.00 USD "manager"
 2026-01-02 document Assets:Bank "statement.html"
@@ -554,3 +556,165 @@ def test_a_ledgers_html_document_cannot_approve_as_who_opens_it(tmp_path: Path,
     finally:
         served.close()
     assert ledger.read_bytes() == before
+
+
+# -- who acts: only what the deployment vouches for ------------------------------------------
+
+FAVA = "/test-ledger/extension/AdjustmentsExtension/"
+HEADER = "{'user-header': 'X-Remote-User'}"
+
+
+class App:
+    """Fava's app over `_document_ledger`, through Flask's test client."""
+
+    def __init__(self, folder: Path, config: str = HEADER, *, read_only: bool = False) -> None:
+        from fava.application import create_app
+        self.path = _document_ledger(folder, config)
+        self.app = create_app([str(self.path)], load=True, read_only=read_only,
+                              poll_watcher=True)
+        self.client = self.app.test_client()
+
+    def files(self) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in self.path.parent.iterdir()
+                if p.is_file() and not p.name.endswith(".lock")}
+
+    def digest(self, adj_id: str) -> str:
+        ext = self.app.config["LEDGERS"]["test-ledger"].extensions.get_extension(
+            "AdjustmentsExtension")
+        return str(ext.book.get(adj_id).digest)
+
+    def approve(self, headers: Any = None, query: str = "") -> Any:
+        return self.client.post(FAVA + "decide" + query, headers=headers or {}, json={
+            "decisions": [{"id": "ADJ-2", "action": "approve", "digest": self.digest("ADJ-2")}]})
+
+    def create(self, headers: Any = None) -> Any:
+        return self.client.post(FAVA + "create", headers=headers or {}, json={
+            "customer": "cust_456", "type": "credit:refund", "amount": "30.00 USD",
+            "reason": "Late"})
+
+    def page(self, headers: Any = None, query: str = "") -> str:
+        return str(self.client.get(FAVA + query, headers=headers or {}).get_data(as_text=True))
+
+
+@pytest.mark.parametrize(("value", "status"), [
+    ("", 403), ("   ", 403), ("\t", 403),
+    ("BOB", 422), ("Bob", 422), ("bob alice", 422), ("bob;alice", 422),
+    ("b\u00f6b", 422),                                 # a Latin-1 look-alike
+    ("b\u043eb".encode().decode("latin-1"), 422),      # UTF-8 Cyrillic o, as WSGI reads it
+])
+def test_an_odd_identity_header_never_acts_as_a_declared_user(tmp_path: Path, value: str,
+                                                              status: int) -> None:
+    """Held: an empty or blank header names nobody (403); another spelling of bob
+    (case, a look-alike letter, two names) is no declared user, so the writer refuses
+    it (422). Nothing is written, and bob's own header still works."""
+    app = App(tmp_path)
+    before = app.files()
+    response = app.approve({"X-Remote-User": value})
+    assert response.status_code == status, response.get_json()
+    assert app.files() == before
+    if status == 422:
+        assert "is not a user" in response.get_json()["refused"][0]["message"]
+        assert "not a declared user" in app.page({"X-Remote-User": value})
+    assert app.approve({"X-Remote-User": " bob "}).get_json()["by"] == "bob"
+
+
+@pytest.mark.parametrize("config", [HEADER, "{}", "{'read-only': False}"])
+@pytest.mark.parametrize("how", ["query", "cookie"])
+def test_without_demo_mode_a_picked_user_names_nobody(tmp_path: Path, config: str,
+                                                      how: str) -> None:
+    """Held: `?as=bob` or the demo cookie, without the proxy's header, name nobody when
+    demo-mode is off (with or without a user-header): 403, nothing written."""
+    app = App(tmp_path, config)
+    before = app.files()
+    if how == "cookie":
+        app.client.set_cookie("adjustments-user", "bob")
+    query = "?as=bob" if how == "query" else ""
+    assert app.approve(query=query).status_code == 403
+    assert app.create().status_code == 403
+    assert app.files() == before
+    assert 'data-user=""' in app.page(query=query)
+
+
+def _fava_writes(app: App) -> list[tuple[str, str]]:
+    """(method, path) of every route of Fava's JSON API that is not a read."""
+    out = []
+    for rule in app.app.url_map.iter_rules():
+        if rule.endpoint.startswith("json_api."):
+            out += [(method, "/test-ledger/api/" + rule.rule.rsplit("/", 1)[-1])
+                    for method in sorted(set(rule.methods or ()) - {"GET", "HEAD", "OPTIONS"})]
+    return out
+
+
+FAVA_1_30_WRITES = {("PUT", "move"), ("PUT", "source"), ("PUT", "source_slice"),
+                    ("DELETE", "source_slice"), ("PUT", "format_source"),
+                    ("DELETE", "document"), ("PUT", "add_document"),
+                    ("PUT", "attach_document"), ("PUT", "add_entries"),
+                    ("PUT", "upload_import_file")}
+
+
+@pytest.mark.parametrize(("config", "fava_read_only"), [
+    ("{'user-header': 'X-Remote-User', 'read-only': True}", False),
+    (HEADER, True),
+    ("{'user-header': 'X-Remote-User', 'read-only': True, 'fava-editing': True}", True),
+])
+def test_read_only_refuses_every_write_of_the_extension_and_of_fava(
+        tmp_path: Path, config: str, fava_read_only: bool) -> None:
+    """Held: with the extension's `read-only` (Fava's editor closed by the header) or
+    Fava's `--read-only`, bob's decide and create are refused (403), and so is each of
+    Fava 1.30's writes (its json_api.py: every put_ and delete_ endpoint), whatever the
+    body; nothing is written."""
+    app = App(tmp_path, config, read_only=fava_read_only)
+    writes = _fava_writes(app)
+    assert {(m, p.rsplit("/", 1)[-1]) for m, p in writes} == FAVA_1_30_WRITES
+    before = app.files()
+    bob = {"X-Remote-User": "bob"}
+    assert app.approve(bob).status_code == 403
+    assert app.create(bob).status_code == 403
+    source = ('2026-03-01 custom "adjustment" "ADJ-2" "approve"\n  by: "erin"\n')
+    for method, path in writes:
+        response = app.client.open(path, method=method, headers=bob, json={
+            "file_path": str(app.path), "source": source, "sha256sum": "",
+            "entries": [], "filename": str(app.path), "entry_hash": "",
+            "account": "Assets:Bank", "new_name": "Assets:Cash"})
+        assert response.status_code in (401, 403), (method, path, response.status_code)
+    assert app.files() == before
+    assert "read-only" in app.page(bob)
+
+
+# -- self-approval: dropping who entered a request ------------------------------------------
+
+
+def test_an_entered_by_line_removed_since_rev_is_a_git_identity_finding(
+        tmp_path: Path) -> None:
+    """Hole: erin (a manager) entered ADJ-2 in alice's name with a tool (`entered-by:
+    "erin"`, her commit, pending at REV); she deletes that line and approves it, both in
+    her own commits. Under git-identity an edited request must be committed by one of
+    its requesters, but a deletion leaves no line for git blame to name: the check
+    passed, and erin approved what she entered."""
+    entered = GOODWILL.replace('  requested-by: "alice"\n',
+                               '  requested-by: "alice"\n  entered-by: "erin"\n')
+    repo = Repo(tmp_path / "books")
+    repo.commit(ALICE + GIT_IDENTITY + entered, email="erin@example.com")
+    repo.commit(ALICE + GIT_IDENTITY + GOODWILL
+                + '\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "erin"\n',
+                email="erin@example.com")
+    result = since(repo, "HEAD~1")
+    assert result.exit_code == 1, result.output
+    [line] = findings(result, "git-identity")
+    assert repo.at("^ADJ-2") in line
+    assert "no longer names erin" in line
+
+
+def test_a_requester_editing_a_pending_request_keeps_it_intact(tmp_path: Path) -> None:
+    entered = GOODWILL.replace('  requested-by: "alice"\n',
+                               '  requested-by: "alice"\n  entered-by: "erin"\n')
+    repo = Repo(tmp_path / "books")
+    repo.commit(ALICE + GIT_IDENTITY + entered, email="erin@example.com")
+    repo.commit(ALICE + GIT_IDENTITY + entered.replace("Late delivery", "Very late"),
+                email="alice@example.com")
+    repo.commit(ALICE + GIT_IDENTITY + entered.replace("Late delivery", "Very late")
+                + '\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n',
+                email="bob@example.com")
+    result = since(repo, "HEAD~2")
+    assert result.exit_code == 0, result.output
+    assert "the past is intact" in result.stdout

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
+    Request,
     Source,
     TypePolicy,
 )
@@ -138,14 +139,26 @@ def _requests_not_committed_by_requesters(old: Snapshot, new: Snapshot, commit_o
     otherwise approve it themselves, every decision committed as its own."""
     findings = []
     facts = new.book.facts
+    at_rev = {r.id: r for r in reversed(old.book.facts.requests)}
     for request in new_requests(old.book.facts.requests, facts.requests):
         if not git_identity_required(facts.policies, request.type, request.date):
             continue
-        requesters = tuple(dict.fromkeys(
-            r for r in (request.entered_by, request.requested_by) if r))
+        requesters = _requesters(request)
         about = (f"the request {request.id} is new since {rev}: the policy for {request.type} "
                  f"requires git identity, so it is committed by who entered it or asked "
                  f"for it ({' or '.join(requesters)})")
+        earlier = at_rev.get(request.id)
+        dropped = [u for u in _requesters(earlier) if u not in requesters] if earlier else []
+        if dropped:
+            # A removed `entered-by:` line leaves no line for git blame to name, and
+            # who entered the request could then approve it.
+            findings.append(Finding(
+                "git-identity", f"{about}; it no longer names {' or '.join(dropped)}, who "
+                f"entered it or asked for it at {rev}: a request's requesters are not "
+                "dropped (a removed line leaves no commit to check); restore the line, or "
+                "withdraw the request and file a new one", request.source.filename,
+                request.source.lineno, adjustment_id=request.id))
+            continue
         emails = {user: email for user in requesters
                   if (email := git_email_of(new.book, user, request.date)) is not None}
         if not emails:
@@ -158,6 +171,11 @@ def _requests_not_committed_by_requesters(old: Snapshot, new: Snapshot, commit_o
         if finding is not None:
             findings.append(finding._replace(adjustment_id=request.id))
     return findings
+
+
+def _requesters(request: Request) -> tuple[str, ...]:
+    """Who entered `request` and who asked for it (neither may approve it)."""
+    return tuple(dict.fromkeys(r for r in (request.entered_by, request.requested_by) if r))
 
 
 def _not_committed_by(about: str, users: dict[str, str], source: Source,
