@@ -718,3 +718,24 @@ def test_a_requester_editing_a_pending_request_keeps_it_intact(tmp_path: Path) -
     result = since(repo, "HEAD~2")
     assert result.exit_code == 0, result.output
     assert "the past is intact" in result.stdout
+
+
+# -- the writer writes the text it was given ------------------------------------------------
+
+
+@pytest.mark.parametrize("char", ["\u2028", "\u2029", "\x85"])
+def test_a_unicode_line_separator_in_a_reason_is_written_as_it_is(tmp_path: Path,
+                                                                  char: str) -> None:
+    """Hole (fidelity): the writer aligned a new block with `splitlines`, which also
+    splits at U+2028, U+2029 and U+0085, and joined it with line breaks: a reason
+    pasted with one was written, and read back by every tool, as other text."""
+    from beancount_adjustments import api
+    from ledgers import TOOLS_BASE, load_file
+    path = tmp_path / "main.beancount"
+    path.write_text(TOOLS_BASE)
+    reason = f"Damaged{char}  requested-by: \"bob\""
+    adj = api.create(path, customer="cust_123", type="credit:refund", amount="50.00 USD",
+                     reason=reason, notes=f"a{char}b", as_user="alice")
+    found = load_file(path).adj(adj.id).request
+    assert (found.reason, found.requested_by) == (reason, "alice")
+    assert adj.reason == reason
