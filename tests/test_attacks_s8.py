@@ -197,7 +197,8 @@ def xss_ledger(folder: Path) -> Path:
     """A ledger whose every kind of text an attacker may write holds markup that runs
     script wherever it is not escaped: payee, narration, reason, notes, customer-reason,
     document path, ticket, comments, a reject's reasons, a customer's id, name and
-    contact, a user's name and role, an invoice's narration, a type's statement-text.
+    contact, a user's name and role, an invoice's narration, a type's statement-text,
+    an alert's recipients.
     Each payload sets `window.__pwned` to its own number."""
     import datetime
 
@@ -230,6 +231,9 @@ plugin "beancount_adjustments" "{{'default-sla-days': 3}}"
 {start} custom "adjustment-approval" "credit:*" 25.00 USD "manager"
 {start} custom "adjustment-policy" "credit:goodwill"
   statement-text: "{_script(11)}"
+{start} custom "adjustment-alert" "customer" 10.00 USD
+  period: "month"
+  notify: "<svg/onload=window.__pwned=36>"
 {d(40)} * "{cust}" "Invoice {_script(12)}"
   invoice-id: "INV-1"
   customer: "{cust}"
@@ -346,6 +350,8 @@ def test_the_ledgers_own_text_runs_no_script_in_the_pages(tmp_path: Path, page: 
         expect(page.locator('#adj-root[data-bound="1"]')).to_have_count(1)
         expect(page.locator('tr[data-adj-row="ADJ-1"]')).to_contain_text(
             "<script>window.__pwned=14</script>")
+        expect(page.locator("#adj-alerts")).to_contain_text(
+            "sent to <svg/onload=window.__pwned=36>")
         visit("?view=detail&id=ADJ-1", "xss-detail.png")
         expect(page.locator("#adj-root")).to_contain_text(_quoted(15).replace("\\", ""))
         ticket = page.get_attribute("#adj-ticket-link", "href") or ""
