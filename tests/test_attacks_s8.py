@@ -11,6 +11,7 @@ others held and add coverage no earlier test had.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import textwrap
 from pathlib import Path
@@ -745,3 +746,31 @@ def test_a_unicode_line_separator_in_a_reason_is_written_as_it_is(tmp_path: Path
     found = load_file(path).adj(adj.id).request
     assert (found.reason, found.requested_by) == (reason, "alice")
     assert adj.reason == reason
+
+
+def test_who_asked_for_a_reversal_cannot_approve_it_through_fava(tmp_path: Path) -> None:
+    """Held: erin approves alice's 60 USD credit (booked); bob cancels it through Fava
+    and then approves the reversal he asked for: refused, as the page says beside the
+    disabled button; erin's approval of the reversal books it."""
+    app = App(tmp_path)
+
+    def decide(user: str, action: str, **more: str) -> Any:
+        return app.client.post(FAVA + "decide", headers={"X-Remote-User": user}, json={
+            "decisions": [{"id": "ADJ-2", "action": action, "digest": app.digest("ADJ-2"),
+                           **more}]})
+
+    assert decide("erin", "approve").status_code == 200
+    assert decide("bob", "cancel", reason="Refunded twice").status_code == 200
+    before = app.files()
+    refused = decide("bob", "approve")
+    assert refused.status_code == 422
+    assert "asked for the reversal cannot approve it" in refused.get_json()["refused"][0][
+        "message"]
+    assert app.files() == before
+    page = app.page({"X-Remote-User": "bob"}, "?view=detail&id=ADJ-2")
+    assert 'data-adj-action="approve"' in page
+    assert re.search(r'data-adj-action="approve"[^>]*disabled', page)
+    assert decide("erin", "approve").status_code == 200
+    ext = app.app.config["LEDGERS"]["test-ledger"].extensions.get_extension(
+        "AdjustmentsExtension")
+    assert str(ext.book.get("ADJ-2").state) == "reversed"
