@@ -202,7 +202,7 @@ def test_csv_neutralises_formulas_and_html_escapes(book) -> None:
     assert "<script>alert" not in page
     assert csv_cell("@SUM(A1)") == "'@SUM(A1)"
     assert csv_cell("+1+2") == "'+1+2"
-    assert csv_cell("\t=cmd") == "'\t=cmd"
+    assert csv_cell("\t=cmd") == "'\t'=cmd"  # a tab-separated import splits at the tab
     assert csv_cell("\r=cmd") == "'\r'=cmd"  # a `;` spreadsheet starts a row after \r
     # The type decides, not the look: ledger text reading -12.50 is quoted,
     # an amount the report computed is a number.

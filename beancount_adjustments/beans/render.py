@@ -106,7 +106,10 @@ def _widths(lines: Iterable[str]) -> tuple[int, int]:
 def align(block: str, existing: str = "") -> str:
     """Align the amounts of `block` to the columns bean-format would pick for
     `existing` + `block` (only `block` is rewritten)."""
-    lines = block.splitlines()
+    # Split at "\n" only: `splitlines` also splits at U+2028, U+0085 and the like,
+    # which a string literal in `block` may hold, and the join would write them as
+    # line breaks (a reason read back as other text than was written).
+    lines = block.removesuffix("\n").split("\n")
     if not any(line.startswith(INDENT) and _ALIGNED.match(line) for line in lines):
         # Nothing to align (decisions carry no amounts): no need to read the
         # whole existing file for its columns.

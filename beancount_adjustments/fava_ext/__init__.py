@@ -88,6 +88,7 @@ class AdjustmentsExtension(FavaExtensionBase):
 
     def before_request(self) -> None:
         guard.refuse_unjudged_writes(self.cfg, request, self.name)
+        guard.confine_fava_files(request)
 
     # -- the book and what sits around it -------------------------------------
 

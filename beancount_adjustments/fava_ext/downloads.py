@@ -15,7 +15,12 @@ from werkzeug.datastructures import MultiDict
 from beancount_adjustments.fava_ext import report_data
 from beancount_adjustments.fava_ext.index import BookIndex, DateRange
 from beancount_adjustments.fava_ext.queue import QueueFilters, by_customer_id, queue_view
-from beancount_adjustments.fava_ext.responses import NO_PLUGIN, inline_disposition, json_response
+from beancount_adjustments.fava_ext.responses import (
+    NO_PLUGIN,
+    confined,
+    inline_disposition,
+    json_response,
+)
 from beancount_adjustments.fava_ext.statement_page import statement_page
 from beancount_adjustments.reports.statement import render as render_statement
 
@@ -48,11 +53,7 @@ def document(index: BookIndex | None, adj_id: str, ledger: Path) -> Response:
     response = send_file(path, mimetype=mimetype, download_name=path.name,
                          as_attachment=False, max_age=0)
     response.headers["Content-Disposition"] = inline_disposition(path.name)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    if mimetype != "application/pdf":
-        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; " \
-            "img-src 'self' data:; style-src 'unsafe-inline'"
-    return response
+    return confined(response)
 
 
 def export(index: BookIndex | None, args: MultiDict[str, str], *, today: datetime.date,

@@ -1,23 +1,29 @@
 """What may be written through this Fava: Fava's own write API closed while
 identities come from a header, and every write refused when Fava or the
-config is read-only.
+config is read-only; and what may run on its origin: no script of a ledger's file.
 
 Fava's editor, importer, uploads and document deletion write whatever they
 are sent, under any name, without identity; only this extension's endpoints
-judge who writes, so with `user-header` set the others are refused.
+judge who writes, so with `user-header` set the others are refused. Those
+endpoints act as whoever's browser calls them, so Fava's own routes that serve
+a ledger's files inline (an HTML bank statement) serve them sandboxed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Request, abort, current_app
+from flask import Request, abort, after_this_request, current_app
 
 from beancount_adjustments.fava_ext.config import Config
 from beancount_adjustments.fava_ext.identity import Identity
-from beancount_adjustments.fava_ext.responses import json_response
+from beancount_adjustments.fava_ext.responses import confined, json_response
 
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+FAVA_FILE_ROUTES = frozenset(("document", "statement"))
+"""Fava's own endpoints that send a ledger's file inline (`/document/?filename=`,
+`/statement/?entry_hash=`): a document directive, a documents folder or an
+import folder may hold HTML."""
 
 FAVA_CLOSED = (
     "Fava editing is closed: Fava's own editor, importer, uploads and document deletion "
@@ -61,6 +67,15 @@ def refuse_unjudged_writes(cfg: Config, request: Request, extension: str) -> Non
     reason = read_only_reason(cfg)
     if reason:
         abort(json_response(403, ok=False, error=reason, code="forbidden", message=reason))
+
+
+def confine_fava_files(request: Request) -> None:
+    """Serve what Fava's own file routes send as this extension's document link does
+    (`responses.confined`): a script in a ledger's HTML document, run on Fava's
+    origin, would post decisions as whoever opened it (the extension's
+    `before_request`)."""
+    if request.endpoint in FAVA_FILE_ROUTES:
+        after_this_request(confined)
 
 
 def read_only_reason(cfg: Config, identity: Callable[[], Identity] | None = None) -> str:

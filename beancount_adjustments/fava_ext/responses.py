@@ -1,5 +1,6 @@
 """The Flask plumbing every endpoint shares: Fava's endpoint decorator typed, JSON
-answers with a status, and a download's file name made safe for a header."""
+answers with a status, a download's file name made safe for a header, and a
+ledger's file served confined."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from flask import Response, jsonify
 F = TypeVar("F", bound=Callable[..., Any])
 
 NO_PLUGIN = "the beancount_adjustments plugin did not run"
+
+SANDBOX = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
 
 
 def endpoint(name: str, methods: list[str] | None = None) -> Callable[[F], F]:
@@ -32,3 +35,14 @@ def inline_disposition(name: str) -> str:
     ascii_name = "".join(c if c.isprintable() else "_" for c in name.encode(
         "ascii", "replace").decode()).replace('"', "_").replace("\\", "_")
     return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+def confined(response: Response) -> Response:
+    """`response`, a ledger's file served inline, made `nosniff` and (but for a PDF,
+    which Chromium's viewer cannot show sandboxed) under a sandboxing CSP: an HTML or
+    SVG file runs no script on Fava's origin, where this extension's endpoints act
+    as whoever opens it."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if response.mimetype != "application/pdf":
+        response.headers["Content-Security-Policy"] = SANDBOX
+    return response

@@ -6,8 +6,10 @@ leading `'`, whatever follows: ledger text such as `-1+1` or a narration
 `=HYPERLINK(...)` is shown, never evaluated. So does each part of it that a
 spreadsheet may read as a cell of its own: after a `;` (the list separator of
 most of Europe, which splits `Refund;=1+1` into two cells, quotes or not, since
-the product's CSV separates by commas) and after a line break (where such a
-spreadsheet starts a row), spaces and quotes aside: `Refund;'=1+1`. Numbers the product computed
+the product's CSV separates by commas), after a tab (which the CSV leaves
+unquoted, and a spreadsheet importing with tabs as the separator splits at: Excel's
+import wizard does by default) and after a line break (where such a spreadsheet
+starts a row), spaces and quotes aside: `Refund;'=1+1`. Numbers the product computed
 itself (`int`, `Decimal`) are written as plain numbers (`-50.00`): their
 type, not their look, is what makes them safe, so a reason that reads
 `-50` is still quoted. `cell_text` is the plain text of a value, which the
@@ -21,9 +23,9 @@ import re
 from decimal import Decimal
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_INNER_FORMULA = re.compile(r"(?<=[;\n\r])(?=[ \"]*[=+\-@\t])")
-"""Where a part of the text starts that a `;`-separated reading takes for a cell
-(after a `;` or a line break) and that starts like a formula."""
+_INNER_FORMULA = re.compile(r"(?<=[;\t\n\r])(?=[ \"]*[=+\-@\t])")
+"""Where a part of the text starts that a `;`- or tab-separated reading takes for a
+cell (after a `;`, a tab or a line break) and that starts like a formula."""
 
 
 def neutralise(text: str) -> str:

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
+    Request,
     Source,
     TypePolicy,
 )
@@ -94,6 +95,16 @@ def git_email_of(book: Book, user: str, date: datetime.date) -> str | None:
     return emails[0] if emails else None
 
 
+def _holder_of(book: Book, email: str, date: datetime.date, *, but: str) -> str | None:
+    """Another user than `but` whose `git:` e-mail on `date` is `email` (as
+    `commit_matches` compares them), or None."""
+    wanted = email.strip().lower()
+    for user in book.directory.grants:
+        if user != but and (git_email_of(book, user, date) or "").strip().lower() == wanted:
+            return user
+    return None
+
+
 def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf, *,
                        rev: str = "REV") -> list[Finding]:
     """New decisions under a `git-identity: "required"` policy not committed by their
@@ -128,14 +139,26 @@ def _requests_not_committed_by_requesters(old: Snapshot, new: Snapshot, commit_o
     otherwise approve it themselves, every decision committed as its own."""
     findings = []
     facts = new.book.facts
+    at_rev = {r.id: r for r in reversed(old.book.facts.requests)}
     for request in new_requests(old.book.facts.requests, facts.requests):
         if not git_identity_required(facts.policies, request.type, request.date):
             continue
-        requesters = tuple(dict.fromkeys(
-            r for r in (request.entered_by, request.requested_by) if r))
+        requesters = _requesters(request)
         about = (f"the request {request.id} is new since {rev}: the policy for {request.type} "
                  f"requires git identity, so it is committed by who entered it or asked "
                  f"for it ({' or '.join(requesters)})")
+        earlier = at_rev.get(request.id)
+        dropped = [u for u in _requesters(earlier) if u not in requesters] if earlier else []
+        if dropped:
+            # A removed `entered-by:` line leaves no line for git blame to name, and
+            # who entered the request could then approve it.
+            findings.append(Finding(
+                "git-identity", f"{about}; it no longer names {' or '.join(dropped)}, who "
+                f"entered it or asked for it at {rev}: a request's requesters are not "
+                "dropped (a removed line leaves no commit to check); restore the line, or "
+                "withdraw the request and file a new one", request.source.filename,
+                request.source.lineno, adjustment_id=request.id))
+            continue
         emails = {user: email for user in requesters
                   if (email := git_email_of(new.book, user, request.date)) is not None}
         if not emails:
@@ -148,6 +171,11 @@ def _requests_not_committed_by_requesters(old: Snapshot, new: Snapshot, commit_o
         if finding is not None:
             findings.append(finding._replace(adjustment_id=request.id))
     return findings
+
+
+def _requesters(request: Request) -> tuple[str, ...]:
+    """Who entered `request` and who asked for it (neither may approve it)."""
+    return tuple(dict.fromkeys(r for r in (request.entered_by, request.requested_by) if r))
 
 
 def _not_committed_by(about: str, users: dict[str, str], source: Source,
@@ -178,7 +206,9 @@ def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
     such a line, an ordinary append, would let anyone who edits the ledger decide
     as that user. Where any policy requires git identity, the line must be
     committed by the user it names as REV knew them (their `git:` e-mail at REV,
-    else the one now); anywhere else a new key is a warning an auditor sees.
+    else the one now); anywhere else a new key is a warning an auditor sees. A
+    new `git:` e-mail another user holds is a finding whoever commits it: git
+    cannot tell the two users apart.
     """
     held_keys = Counter((k.date, k.user, k.key) for k in old.facts.keys)
     held_grants = Counter(replace(g, source=NOWHERE) for g in old.facts.grants)
@@ -189,16 +219,27 @@ def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
             held_keys[content] -= 1
         elif cutoff is None or key.date > cutoff:
             lines.append(("adjustment-key", key.user, key.date, key.source))
+    shared: list[Finding] = []
     for grant in new.facts.grants:
         line = replace(grant, source=NOWHERE)
         if held_grants[line] > 0:
             held_grants[line] -= 1
-        elif (grant.git and (cutoff is None or grant.date > cutoff)
-              and git_email_of(old, grant.user, grant.date) not in (None, grant.git)):
+            continue
+        if not grant.git or (cutoff is not None and grant.date <= cutoff):
+            continue
+        if git_email_of(old, grant.user, grant.date) not in (None, grant.git):
             lines.append(("adjustment-user `git:`", grant.user, grant.date, grant.source))
+        other = _holder_of(new, grant.git, grant.date, but=grant.user)
+        if other is not None:
+            shared.append(Finding(
+                "git-identity", f"the adjustment-user line for {grant.user} dated {grant.date} "
+                f"is new since {rev} and gives the `git:` e-mail {grant.git.strip()}, which "
+                f"{other} holds: git-identity cannot tell their commits apart, so either "
+                "could decide as the other; give each user an e-mail of their own",
+                grant.source.filename, grant.source.lineno))
     required = commit_of is not None and any(
         getattr(policy, "git_identity", None) for policy in new.facts.policies)
-    findings = []
+    findings = shared if required else []
     for what, user, date, source in lines:
         about = (f"the {what} line for {user} dated {date} is new since {rev}: it lets "
                  f"whoever holds it decide as {user}")
