@@ -416,3 +416,23 @@ def test_an_html_document_cannot_run_script_on_favas_origin(documents: Env) -> N
     assert response.headers["Content-Security-Policy"].startswith("sandbox")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
+
+
+def test_read_only_closes_favas_own_write_api_too(tmp_path: Path) -> None:
+    """`read-only: True` without a header left Fava's editor writing: a setting named
+    read-only that lets the source editor append an approval is not read-only."""
+    env = Env(tmp_path, "{'demo-mode': True, 'read-only': True}")
+    before = env.snapshot()
+    for name, methods in write_routes(env).items():
+        for method in methods:
+            response = env.client.open(API + name, method=method, json={})
+            assert response.status_code == 403, (method, name, response.status_code)
+            assert "configured read-only" in response.get_json()["error"]
+    assert env.snapshot() == before
+    page = env.get(BASE, user=None).get_data(as_text=True)
+    assert "Fava editing is closed: the adjustments extension is configured read-only" in page
+    (tmp_path / "open").mkdir()
+    reopened = Env(tmp_path / "open", "{'demo-mode': True, 'read-only': True, "
+                                      "'fava-editing': True}")
+    response = reopened.client.put(API + "format_source", json={"source": "2026-01-01 open A:B\n"})
+    assert response.status_code == 200

@@ -38,8 +38,9 @@ class Config:
     @property
     def guards_fava(self) -> bool:
         """Whether Fava's own write API is closed: identities come from a header, and
-        Fava's editor would write without any of them (`fava-editing` reopens it)."""
-        return bool(self.user_header) and not self.fava_editing
+        Fava's editor would write without any of them, or the extension is
+        read-only (`fava-editing` reopens it)."""
+        return (bool(self.user_header) or self.read_only) and not self.fava_editing
 
     @property
     def secret_variable(self) -> str | None:

@@ -61,7 +61,7 @@ def refuse_unjudged_writes(cfg: Config, request: Request, extension: str) -> Non
             and args.get("extension_name") == extension)
     if not ours:
         if cfg.guards_fava:
-            closed = FAVA_CLOSED.format(header=cfg.user_header)
+            closed = fava_closed(cfg)
             abort(json_response(403, ok=False, error=closed, code="forbidden", message=closed))
         return
     reason = read_only_reason(cfg)
@@ -99,10 +99,19 @@ def read_only_reason(cfg: Config, identity: Callable[[], Identity] | None = None
     return ""
 
 
+def fava_closed(cfg: Config) -> str:
+    """Why Fava's own write API is refused (`Config.guards_fava`)."""
+    if cfg.user_header:
+        return FAVA_CLOSED.format(header=cfg.user_header)
+    return ("Fava editing is closed: the adjustments extension is configured read-only, so "
+            "Fava's own editor, importer, uploads and document deletion are refused (403) "
+            "too ('fava-editing': True in the extension's config reopens them).")
+
+
 def fava_editing_note(cfg: Config) -> str:
     """What the page says about Fava's own editor and write API."""
     if cfg.guards_fava:
-        return FAVA_CLOSED.format(header=cfg.user_header)
+        return fava_closed(cfg)
     if cfg.user_header:
         return ("Fava editing is open ('fava-editing': True): Fava's editor, importer and "
                 "uploads write whatever they are sent, approvals under any name included, "
