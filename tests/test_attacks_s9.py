@@ -1,0 +1,106 @@
+"""Ninth round of attacks on the controls (issue 11): keys, locks, rows, statements.
+
+Each test is one way tried to move money without the approvals the policy asks
+for, or to rewrite the past unnoticed, with `bean-check` clean; it asserts that
+the control holds. A test whose docstring says "Hole:" failed on the code it was
+written against (the fix is named in the commit that added it); the others held
+and add coverage no earlier test had.
+"""
+
+from __future__ import annotations
+
+from signing import KEYS, digests, key_lines, signed
+
+from ledgers import decided, event, load, request
+
+SIGNED = '2026-01-01 custom "adjustment-policy" "debit:*"\n  signatures: "required"\n'
+FEE = request("ADJ-1", "2026-03-01", "500.00", type="debit:fee", account="Income:Fees")
+
+
+def booked(loaded: object, adj_id: str) -> bool:
+    return bool(loaded.tagged("adjustment", adj_id))  # type: ignore[attr-defined]
+
+
+# -- signing keys --------------------------------------------------------------------------
+
+
+def test_a_key_rotated_later_keeps_the_old_signatures_and_refuses_the_old_key() -> None:
+    """bob rotates his key after signing: his approval signed before the rotation
+    still counts; one signed with the retired key after it does not."""
+    text = SIGNED + key_lines("bob") + FEE
+    digest = digests(text)["ADJ-1"]
+    text += signed("ADJ-1", "2026-03-02", "bob", digest)
+    rotated = text + key_lines("mallory", date="2026-03-05").replace('"mallory"', '"bob"')
+    assert load(rotated).state("ADJ-1") == "applied"
+    second = request("ADJ-2", "2026-03-06", "500.00", type="debit:fee", account="Income:Fees")
+    stale = rotated + second
+    stale += signed("ADJ-2", "2026-03-07", "bob", digests(stale)["ADJ-2"])
+    loaded = load(stale)
+    assert loaded.state("ADJ-2") == "pending"
+    assert (loaded.line('"ADJ-2" "approve"'), "bad-signature") in loaded.codes
+
+
+def test_a_rotation_back_dated_before_a_booked_approval_is_an_error_there() -> None:
+    """A new key for bob dated before his signed approval that booked ADJ-1: the
+    approval no longer verifies, and the ledger says so at the approval (no silent
+    un-booking)."""
+    text = SIGNED + key_lines("bob") + FEE
+    text += signed("ADJ-1", "2026-03-02", "bob", digests(text)["ADJ-1"])
+    back = text + key_lines("mallory", date="2026-02-01").replace('"mallory"', '"bob"')
+    loaded = load(back)
+    assert not booked(loaded, "ADJ-1")
+    assert (loaded.line('"ADJ-1" "approve"'), "bad-signature") in loaded.codes
+
+
+def test_a_key_registered_for_one_user_cannot_sign_for_another() -> None:
+    """erin's own, registered key signs an approval "by bob": it verifies as erin's,
+    not bob's, so it does not count."""
+    text = SIGNED + key_lines("bob", "erin") + FEE
+    loaded = load(text + signed("ADJ-1", "2026-03-02", "bob", digests(text)["ADJ-1"],
+                                key="erin"))
+    assert loaded.state("ADJ-1") == "pending"
+    assert "bad-signature" in loaded.code_set
+
+
+# -- period locks --------------------------------------------------------------------------
+
+LOCK = '2026-03-10 custom "adjustment-lock" 2026-02-28\n  by: "carol"\n'
+BACKDATE = '2026-01-01 custom "adjustment-policy" "credit:*"\n  backdate-days: 30\n'
+EARLY = request("ADJ-1", "2026-02-10", "-50.00")
+INSIDE = request("ADJ-1", "2026-03-05", "-50.00", extra="effective: 2026-02-15")
+
+
+def test_a_lock_declared_later_leaves_what_was_booked_before_it() -> None:
+    """A lock dated after ADJ-1 was booked inside the period it closes: the effect
+    stands (README, Period locks), with no error."""
+    text = BACKDATE + EARLY
+    text += decided(text, "ADJ-1", "2026-02-12", "approve", "bob")
+    loaded = load(text + LOCK)
+    assert loaded.errors == []
+    assert booked(loaded, "ADJ-1")
+
+
+def test_a_decision_written_on_the_locks_day_in_any_zone_is_inside_it() -> None:
+    """An approval dated the day before the lock but written on the lock's day, with
+    the writer's offset far east or west: it is refused (`closed-period`)."""
+    text = BACKDATE + INSIDE + LOCK
+    for at in ("2026-03-10T00:30:00+14:00", "2026-03-10T23:30:00-12:00"):
+        late = decided(text, "ADJ-1", "2026-03-09", "approve", "bob", at=at)
+        loaded = load(text + late)
+        assert (loaded.line('"ADJ-1" "approve"'), "closed-period") in loaded.codes, at
+        assert not booked(loaded, "ADJ-1")
+
+
+def test_an_effective_date_inside_a_lock_is_refused_on_an_apply() -> None:
+    """A billing request (apply: separate), approved, then applied after the lock with
+    `effective:` inside the closed period: refused."""
+    billing = request("ADJ-1", "2026-03-11", "-50.00", type="billing:invoice-correction",
+                      extra='effective: 2026-02-15\ninvoice: "INV-1"')
+    invoice = ('2026-02-01 * "cust_456" "Invoice"\n  invoice-id: "INV-1"\n'
+               '  customer: "cust_456"\n  Assets:Receivable:Customers  100.00 USD\n'
+               '  Income:Sales\n')
+    text = LOCK + invoice + billing
+    text += decided(text, "ADJ-1", "2026-03-11", "approve", "bob")
+    loaded = load(text + decided(text, "ADJ-1", "2026-03-12", "apply", "bob"))
+    assert "closed-period" in loaded.code_set
+    assert not booked(loaded, "ADJ-1")
