@@ -9,9 +9,9 @@ and add coverage no earlier test had.
 
 from __future__ import annotations
 
-from signing import KEYS, digests, key_lines, signed
+from signing import digests, key_lines, signed
 
-from ledgers import decided, event, load, request
+from ledgers import as_written, block, decided, load, request
 
 SIGNED = '2026-01-01 custom "adjustment-policy" "debit:*"\n  signatures: "required"\n'
 FEE = request("ADJ-1", "2026-03-01", "500.00", type="debit:fee", account="Income:Fees")
@@ -104,3 +104,72 @@ def test_an_effective_date_inside_a_lock_is_refused_on_an_apply() -> None:
     loaded = load(text + decided(text, "ADJ-1", "2026-03-12", "apply", "bob"))
     assert "closed-period" in loaded.code_set
     assert not booked(loaded, "ADJ-1")
+
+
+# -- arrival risk flags --------------------------------------------------------------------
+
+DUPLICATE_ROW = block("""
+    2026-01-01 custom "adjustment-approval" "credit:*" 0.00 USD "manager" "cfo"
+      risk: "duplicates"
+""")
+
+
+def test_a_risk_row_added_later_cannot_silently_unbook_a_flagged_request() -> None:
+    """Two 10 USD credits, the second a duplicate, booked automatically while no row
+    used the flag (flags worked out lazily); a `risk:` row added afterwards, dated
+    before them, changes the second one's chain: `stale-chain` at it, not silence."""
+    first = request("ADJ-0", "2026-03-01", "-10.00")
+    second = request("ADJ-1", "2026-03-02", "-10.00")
+    text = as_written(as_written(first + second, "ADJ-0"), "ADJ-1")
+    assert load(text).state("ADJ-1") == "applied"
+    loaded = load(DUPLICATE_ROW + text)
+    assert (loaded.line("^ADJ-1"), "stale-chain") in loaded.codes
+    assert not booked(loaded, "ADJ-1")
+    assert booked(loaded, "ADJ-0")
+
+
+# -- approval rows -------------------------------------------------------------------------
+
+
+def test_a_catch_all_row_does_not_loosen_the_typed_rows() -> None:
+    """A `*` row with no roles (approve everything) next to the `credit:*` rows: the
+    longer pattern wins, so a 5,000 USD credit still needs manager and finance."""
+    row = '2026-01-01 custom "adjustment-approval" "*" 0.00 USD\n'
+    loaded = load(row + request("ADJ-1", "2026-03-01", "-5000.00"))
+    assert loaded.adj("ADJ-1").chain == ("manager", "finance")
+    assert loaded.state("ADJ-1") == "pending"
+
+
+def test_a_threshold_in_a_currency_without_a_price_books_nothing() -> None:
+    """A row priced in EUR with no EUR/USD price: a 50,000 USD credit cannot be
+    compared to it, and it is not approved on the cheaper USD rows alone."""
+    row = '2026-01-01 custom "adjustment-approval" "credit:refund" 100.00 EUR "cfo"\n'
+    loaded = load(row + request("ADJ-1", "2026-03-01", "-50000.00"))
+    assert not booked(loaded, "ADJ-1")
+    assert loaded.state("ADJ-1") != "applied"
+
+
+def test_a_request_before_its_types_declaration_is_an_unknown_type() -> None:
+    """A site type declared on 2026-06-01 and a row for it: a request of that type
+    dated before the declaration is `unknown-type` and books nothing."""
+    site = ('2026-06-01 custom "adjustment-type" "credit:courtesy"\n'
+            '2026-06-01 custom "adjustment-approval" "credit:courtesy" 0.00 USD\n')
+    loaded = load(site + request("ADJ-1", "2026-03-01", "-10.00", type="credit:courtesy"))
+    assert "unknown-type" in loaded.code_set
+    assert not booked(loaded, "ADJ-1")
+    later = load(site + request("ADJ-1", "2026-06-02", "-10.00", type="credit:courtesy"))
+    assert later.errors == []
+    assert booked(later, "ADJ-1")
+
+
+# -- money off the receivable --------------------------------------------------------------
+
+
+def test_a_request_that_never_touches_the_receivable_books_nothing() -> None:
+    """A "credit" for cust_456 paid straight out of the bank, no receivable leg: it
+    moves nothing the customer owes, so it is `no-customer-effect` and books nothing
+    (not an automatic approval of an amount of zero)."""
+    loaded = load(request("ADJ-1", "2026-03-01", "-5000.00", receivable="Assets:Bank"))
+    assert loaded.codes == [(loaded.line("^ADJ-1"), "no-customer-effect")]
+    assert not booked(loaded, "ADJ-1")
+    assert not loaded.tagged("adjustment")
