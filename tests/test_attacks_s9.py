@@ -128,6 +128,18 @@ def test_a_risk_row_added_later_cannot_silently_unbook_a_flagged_request() -> No
     assert booked(loaded, "ADJ-0")
 
 
+def test_a_duplicate_with_the_reason_retyped_is_still_a_duplicate() -> None:
+    """Hole: the same 40 USD credit filed again with the reason in other case,
+    spacing and punctuation ("Late delivery" / "late delivery!") escaped the
+    `duplicates` flag and its stricter row."""
+    first = request("ADJ-0", "2026-03-01", "-40.00", reason="Late delivery")
+    second = request("ADJ-1", "2026-03-02", "-40.00", reason="late  delivery!")
+    loaded = load(DUPLICATE_ROW + first + second)
+    assert loaded.adj("ADJ-1").chain == ("manager", "cfo")
+    other = request("ADJ-1", "2026-03-02", "-40.00", reason="Damaged parcel")
+    assert load(DUPLICATE_ROW + first + other).adj("ADJ-1").chain == ("manager",)
+
+
 # -- approval rows -------------------------------------------------------------------------
 
 

@@ -221,6 +221,15 @@ def days_before(date: datetime.date, days: int) -> datetime.date:
         return datetime.date.min
 
 
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def reason_words(reason: str) -> str:
+    """What `duplicates` compares of a reason: its words, ignoring case, spacing and
+    punctuation, so "late  delivery!" files the same reason as "Late delivery"."""
+    return " ".join(_WORDS.findall(reason.casefold()))
+
+
 def _whole_multiple(number: Decimal, unit: int) -> bool:
     """Whether `number` is a whole multiple of `unit`, also where the quotient has
     more digits than the decimal context holds (`1E+40 % 7`)."""
@@ -327,7 +336,7 @@ class Arrivals:
                 sums.append((sums[-1] if sums else _ZERO) + number)
 
         if dupes is not None:
-            reason = " ".join(request.reason.casefold().split())
+            reason = reason_words(request.reason)
             seen = self._dupes.setdefault((request.customer, currency, number, reason), [])
             start = bisect.bisect_left(seen, (dupes_from,))
             if start < len(seen):
@@ -337,7 +346,8 @@ class Arrivals:
                     hits.append(Hit(
                         check="duplicates", ids=ids, subject=request.customer,
                         message=(f"{len(ids)} requests for {request.customer} of {number} "
-                                 f"{currency} with the same reason \"{request.reason}\" within "
+                                 f"{currency} with the same reason \"{request.reason}\" (up to "
+                                 "case and punctuation) within "
                                  f"{dupes['days']} days: possibly a duplicate.")))
             seen.append((date, rid))
 
