@@ -9,9 +9,17 @@ and add coverage no earlier test had.
 
 from __future__ import annotations
 
-from signing import digests, key_lines, signed
+import os
+from decimal import Decimal
+from pathlib import Path
 
-from ledgers import as_written, block, decided, load, request
+from signing import digests, key_lines, signed
+from tool_inputs import NOW
+
+from beancount_adjustments.beans.loading import disk_state, load_uncached, snapshot
+from beancount_adjustments.core.models import Action
+from beancount_adjustments.writer import Decision, write_decisions
+from ledgers import TOOLS_BASE, as_written, block, decided, load, load_file, request
 
 SIGNED = '2026-01-01 custom "adjustment-policy" "debit:*"\n  signatures: "required"\n'
 FEE = request("ADJ-1", "2026-03-01", "500.00", type="debit:fee", account="Income:Fees")
@@ -185,3 +193,37 @@ def test_a_request_that_never_touches_the_receivable_books_nothing() -> None:
     assert loaded.codes == [(loaded.line("^ADJ-1"), "no-customer-effect")]
     assert not booked(loaded, "ADJ-1")
     assert not loaded.tagged("adjustment")
+
+
+CREDIT = """
+2024-03-05 ! "cust_123" "Damaged item" ^ADJ-1
+  adjustment-type: "credit:refund"
+  customer: "cust_123"
+  reason: "Damaged item"
+  requested-by: "alice"
+  Income:Sales:Returns            50.00 USD
+  Assets:Receivable:Customers    -50.00 USD
+"""
+
+
+# -- the writer going on from Fava's load --------------------------------------------------
+
+
+def test_an_edit_keeping_size_and_mtime_makes_the_writer_load_afresh(tmp_path: Path) -> None:
+    """The requester raises her pending credit from 50.00 to 90.00 USD by hand (the same
+    size) and puts the file's mtime back: the writer's reuse of Fava's load compares
+    the files' bytes (SHA-256), so bob's approval is judged against the 90 USD credit,
+    not the 50 USD one he was shown."""
+    path = tmp_path / "main.beancount"
+    path.write_text(TOOLS_BASE + CREDIT, encoding="utf-8")
+    before = disk_state(load_uncached(path)[2], includes_too=False)
+    snap = snapshot(*load_uncached(path), before)
+    assert snap is not None
+    stat = path.stat()
+    path.write_text(path.read_text().replace("50.00 USD", "90.00 USD"), encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size
+    result = write_decisions(path, [Decision("ADJ-1", Action.APPROVE, by="bob")],
+                             partial=True, now=NOW, loaded=snap)
+    assert result.full_load == f"{path} changed since it was loaded"
+    assert load_file(path).adj("ADJ-1").amount.number == Decimal("90.00")
