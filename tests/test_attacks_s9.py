@@ -13,6 +13,8 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+from repos import BOOK, Repo, assert_finding, check
 from signing import digests, key_lines, signed
 from tool_inputs import NOW
 
@@ -227,3 +229,23 @@ def test_an_edit_keeping_size_and_mtime_makes_the_writer_load_afresh(tmp_path: P
                              partial=True, now=NOW, loaded=snap)
     assert result.full_load == f"{path} changed since it was loaded"
     assert load_file(path).adj("ADJ-1").amount.number == Decimal("90.00")
+
+
+# -- check --since: site declarations and risk settings added back-dated -------------------
+
+
+@pytest.mark.parametrize("added", [
+    # A site type, declared "since January", with a row approving it automatically.
+    '\n2026-01-01 custom "adjustment-type" "credit:courtesy"\n',
+    # The duplicates check turned off "since January".
+    '\n2026-01-01 custom "adjustment-risk" "duplicates"\n  enabled: FALSE\n',
+    # A risk row making every flagged credit need the CFO "since February".
+    '\n2026-02-01 custom "adjustment-approval" "credit:*" 0.00 USD "cfo"\n'
+    '  risk: "duplicates"\n',
+])
+def test_a_declaration_or_risk_setting_dated_before_revs_decisions_is_found(
+        tmp_path: Path, added: str) -> None:
+    repo = Repo(tmp_path / "books")
+    repo.commit(BOOK)
+    repo.write(BOOK + added)
+    assert_finding(check(repo), "backdated-directive", repo.at(added.strip().splitlines()[0]))
