@@ -249,3 +249,25 @@ def test_a_declaration_or_risk_setting_dated_before_revs_decisions_is_found(
     repo.commit(BOOK)
     repo.write(BOOK + added)
     assert_finding(check(repo), "backdated-directive", repo.at(added.strip().splitlines()[0]))
+
+
+SPLITTING_ROW = block("""
+    2026-01-01 custom "adjustment-approval" "credit:*" 0.00 USD "manager" "cfo"
+      risk: "splitting"
+    2026-01-01 price EUR 1.10 USD
+""")
+
+
+@pytest.mark.parametrize("currency", ["USD", "EUR"])
+def test_credits_split_in_another_currency_than_the_rows_are_splitting(currency: str) -> None:
+    """Hole: two 20 EUR credits (22 USD each, under the 25 USD threshold, 44 USD
+    together) by one requester for one customer were never weighed against the USD
+    thresholds (the window kept only rows in the request's currency): applied on
+    arrival. As for USD, the second is flagged and needs the `risk:` row's chain."""
+    text = (SPLITTING_ROW
+            + request("ADJ-1", "2026-03-01", "-20.00", currency=currency, reason="One")
+            + request("ADJ-2", "2026-03-02", "-20.00", currency=currency, reason="Two"))
+    loaded = load(text)
+    assert loaded.state("ADJ-1") == "applied"
+    assert loaded.adj("ADJ-2").chain == ("manager", "cfo")
+    assert loaded.state("ADJ-2") == "pending"

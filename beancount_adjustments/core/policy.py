@@ -305,6 +305,18 @@ class Matrix:
                 sorted(rows, key=_specificity, reverse=True))
         return found
 
+    def lowest_thresholds(self, adj_type: str, category: str | None, tier: str | None,
+                          date: datetime.date) -> dict[str, Decimal]:
+        """The lowest threshold from which a request of this shape (no risk flags)
+        needs a role, in each currency its rows are written in: what `splitting`
+        weighs requests against."""
+        lowest: dict[str, Decimal] = {}
+        for row in self.candidates(adj_type, category, tier, (), date):
+            currency, number = row.threshold.currency, row.threshold.number
+            if row.roles and (currency not in lowest or number < lowest[currency]):
+                lowest[currency] = number
+        return lowest
+
 
 @dataclass(frozen=True)
 class TypeSettings:

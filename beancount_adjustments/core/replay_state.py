@@ -85,7 +85,7 @@ class ReplayState:
         # and number of policies in force, not per day.
         self._settings_cache: dict[tuple[str, int], TypeSettings] = {}
         self._policy_dates = [policy.date for policy in self.policies.policies]
-        self.arrivals = Arrivals(RiskConfig.build(facts.risk_settings), self.matrix)
+        self.arrivals = Arrivals(RiskConfig.build(facts.risk_settings), self.matrix, rates)
         # Arrival flags decide a chain only through rows narrowed by one of their
         # names; without such a row they are worked out when the book is read.
         flag_rows = any(row.risk in ARRIVAL_CHECKS for row in facts.rows)

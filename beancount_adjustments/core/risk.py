@@ -19,15 +19,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from fnmatch import fnmatchcase
 from fractions import Fraction
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from beancount_adjustments.core.models import Money, Request, Source
+from beancount_adjustments.core.policy import convert
 
 if TYPE_CHECKING:
-    from beancount_adjustments.core.policy import Matrix
+    from beancount_adjustments.core.policy import Matrix, Rates
 
 RISK = "adjustment-risk"
 ALERT = "adjustment-alert"
@@ -171,24 +171,6 @@ class RiskConfig:
         return list(latest.values())
 
 
-def lowest_threshold(matrix: Matrix, request: Request, tier: str | None, currency: str,
-                     date: datetime.date) -> Decimal | None:
-    """The lowest threshold, in `currency`, from which a request like this needs a role."""
-    lowest: Decimal | None = None
-    for row in matrix.rows_on(date):
-        if (not row.roles or row.risk is not None or row.threshold.currency != currency
-                or not fnmatchcase(request.type, row.pattern)):
-            continue
-        if row.customer_tier is not None and row.customer_tier != tier:
-            continue
-        if row.category is not None and not (
-                request.category is not None and fnmatchcase(request.category, row.category)):
-            continue
-        if lowest is None or row.threshold.number < lowest:
-            lowest = row.threshold.number
-    return lowest
-
-
 @dataclass
 class _Window:
     """Dates (sorted, as requests arrive in date order) with ids and running sums."""
@@ -249,13 +231,15 @@ class Arrivals:
 
     config: RiskConfig
     matrix: Matrix | None = None
+    rates: Rates | None = None
+    """Prices, to weigh a request against thresholds written in another currency."""
     _split: dict[tuple[str, str, str], _Window] = field(default_factory=dict)
     _dupes: dict[tuple[str, str, Decimal, str], list[tuple[datetime.date, str]]] = field(
         default_factory=dict)
     _goodwill: dict[str, list[tuple[datetime.date, str]]] = field(default_factory=dict)
     _rounds: dict[tuple[str, str], list[tuple[datetime.date, str]]] = field(
         default_factory=dict)
-    _lowest: dict[tuple[int, str, str | None, str | None, str], Decimal | None] = field(
+    _lowest: dict[tuple[int, str, str | None, str | None], dict[str, Decimal]] = field(
         default_factory=dict)
     _day: datetime.date | None = None
     _params: tuple[dict[str, Param] | None, ...] = ()
@@ -265,7 +249,7 @@ class Arrivals:
         """What this remembers, as a new context to judge more requests with (the
         writer continuing a finished replay): this one is left as it is."""
         return Arrivals(
-            self.config, self.matrix,
+            self.config, self.matrix, self.rates,
             {key: _Window(list(w.dates), list(w.ids), list(w.sums))
              for key, w in self._split.items()},
             {key: list(seen) for key, seen in self._dupes.items()},
@@ -273,17 +257,29 @@ class Arrivals:
             {key: list(seen) for key, seen in self._rounds.items()},
             dict(self._lowest), self._day, self._params, self._starts)
 
-    def _threshold(self, request: Request, tier: str | None, currency: str) -> Decimal | None:
+    def _thresholds(self, request: Request, tier: str | None, amount: Money,
+                    ) -> list[tuple[str, Decimal, Decimal]]:
+        """(currency, lowest threshold, the amount in that currency) for each currency
+        the rows covering `request` are written in and a price converts the amount
+        into: 20 EUR credits split under a 25 USD threshold are weighed in USD."""
         if self.matrix is None:
-            return None
+            return []
         rows = self.matrix.rows_on(request.date)
-        key = (id(rows), request.type, request.category, tier, currency)
-        try:
-            return self._lowest[key]
-        except KeyError:
-            found = self._lowest[key] = lowest_threshold(self.matrix, request, tier, currency,
-                                                         request.date)
-            return found
+        key = (id(rows), request.type, request.category, tier)
+        lowest = self._lowest.get(key)
+        if lowest is None:
+            lowest = self._lowest[key] = self.matrix.lowest_thresholds(
+                request.type, request.category, tier, request.date)
+        out = []
+        for currency, threshold in lowest.items():
+            if currency == amount.currency:
+                value: Decimal | None = amount.number
+            else:
+                value = (None if self.rates is None
+                         else convert(amount, currency, request.date, self.rates))
+            if value is not None:
+                out.append((currency, threshold, value))
+        return out
 
     def _settle(self, date: datetime.date) -> None:
         """Parameters and window starts for `date` (computed once per day)."""
@@ -292,6 +288,41 @@ class Arrivals:
         self._starts = tuple(
             days_before(date, int(p["days"])) if p is not None else date
             for p in self._params)
+
+    def _splitting(self, request: Request, amount: Money, tier: str | None,  # noqa: PLR0917
+                   split: dict[str, Param], split_from: datetime.date,
+                   hits: list[Hit] | None) -> bool:
+        """Whether `request`, under the lowest threshold, crosses it together with the
+        same requester's earlier requests for the customer (in each currency a
+        threshold is written in), then remember it."""
+        found = False
+        for currency, threshold, number in self._thresholds(request, tier, amount):
+            if number >= threshold:
+                continue
+            key = (request.customer, request.requested_by, currency)
+            window = self._split.get(key)
+            if window is None:
+                window = self._split[key] = _Window()
+            start = bisect.bisect_left(window.dates, split_from)
+            sums = window.sums
+            total = number + (sums[-1] - (sums[start - 1] if start else _ZERO)
+                              if start < len(sums) else _ZERO)
+            if start < len(sums) and total >= threshold and not found:
+                found = True
+                if hits is not None:
+                    ids = (*window.ids[start:], request.id)
+                    hits.append(Hit(
+                        check="splitting", ids=ids,
+                        subject=f"{request.requested_by} / {request.customer}",
+                        message=(f"{request.requested_by} filed {len(ids)} requests for "
+                                 f"{request.customer} within {split['days']} days, each "
+                                 f"below the approval threshold of {threshold} {currency},"
+                                 f" together {total} {currency}: possibly split to avoid "
+                                 "approval.")))
+            window.dates.append(request.date)
+            window.ids.append(request.id)
+            sums.append((sums[-1] if sums else _ZERO) + number)
+        return found
 
     def judge(self, request: Request, amount: Money | None, tier: str | None,
               hits: list[Hit] | None = None) -> tuple[str, ...]:
@@ -308,32 +339,9 @@ class Arrivals:
         split_from, dupes_from, goodwill_from, rounds_from = self._starts
         flags: list[str] = []
 
-        if split is not None:
-            threshold = self._threshold(request, tier, currency)
-            if threshold is not None and number < threshold:
-                key = (request.customer, request.requested_by, currency)
-                window = self._split.get(key)
-                if window is None:
-                    window = self._split[key] = _Window()
-                start = bisect.bisect_left(window.dates, split_from)
-                sums = window.sums
-                total = number + (sums[-1] - (sums[start - 1] if start else _ZERO)
-                                  if start < len(sums) else _ZERO)
-                if start < len(sums) and total >= threshold:
-                    flags.append("splitting")
-                    if hits is not None:
-                        ids = (*window.ids[start:], rid)
-                        hits.append(Hit(
-                            check="splitting", ids=ids,
-                            subject=f"{request.requested_by} / {request.customer}",
-                            message=(f"{request.requested_by} filed {len(ids)} requests for "
-                                     f"{request.customer} within {split['days']} days, each "
-                                     f"below the approval threshold of {threshold} {currency},"
-                                     f" together {total} {currency}: possibly split to avoid "
-                                     "approval.")))
-                window.dates.append(date)
-                window.ids.append(rid)
-                sums.append((sums[-1] if sums else _ZERO) + number)
+        if split is not None and self._splitting(request, amount, tier, split, split_from,
+                                                 hits):
+            flags.append("splitting")
 
         if dupes is not None:
             reason = reason_words(request.reason)

@@ -31,7 +31,7 @@ from beancount_adjustments.core.risk import (
 
 if TYPE_CHECKING:
     from beancount_adjustments.core.book import Book
-    from beancount_adjustments.core.policy import Matrix
+    from beancount_adjustments.core.policy import Matrix, Rates
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,7 +97,7 @@ def findings(book: Book, as_of: datetime.date | None = None, *,
                    if among is None or a.request.id in among]
     many: list[Finding] = []
     many += threshold_alerts(judged, config.alert_rules())
-    many += arrival_patterns(judged, config, book.matrix)
+    many += arrival_patterns(judged, config, book.matrix, book.rules.rates)
     many += outliers(judged, config, as_of)
     out = many if among is None else [f for f in many if any(i in among for i in f.ids)]
     out += off_hours(adjustments, config, as_of)
@@ -168,9 +168,9 @@ def _subjects(adj: Judged, dimension: str) -> list[str]:
 
 
 def arrival_patterns(adjustments: Sequence[Judged], config: RiskConfig,
-                     matrix: Matrix | None) -> list[Finding]:
+                     matrix: Matrix | None, rates: Rates | None = None) -> list[Finding]:
     """The arrival checks replayed over the book, overlapping hits merged into one finding."""
-    context = Arrivals(config, matrix)
+    context = Arrivals(config, matrix, rates)
     merged: list[Hit] = []
     for adj in adjustments:
         hits: list[Hit] = []
