@@ -101,6 +101,18 @@ def test_a_decision_written_on_the_locks_day_in_any_zone_is_inside_it() -> None:
         assert not booked(loaded, "ADJ-1")
 
 
+@pytest.mark.parametrize("at", ["2026-03-10T10:00:00+00:00", "2026-03-10T10:00:00Z"])
+def test_a_decision_stamped_in_utc_on_the_locks_day_is_inside_it(at: str) -> None:
+    """Hole: on a server in UTC, `approve --date` the day before the lock (backdate-days
+    allows it) wrote `at: 2026-03-10T10:00:00+00:00` on the lock's day; the locks took
+    the earliest day a UTC stamp can name (03-09) and booked the credit into the
+    closed February. The lock now counts from the latest such day."""
+    text = BACKDATE + INSIDE + LOCK
+    loaded = load(text + decided(text, "ADJ-1", "2026-03-09", "approve", "bob", at=at))
+    assert (loaded.line('"ADJ-1" "approve"'), "closed-period") in loaded.codes
+    assert not booked(loaded, "ADJ-1")
+
+
 def test_an_effective_date_inside_a_lock_is_refused_on_an_apply() -> None:
     """A billing request (apply: separate), approved, then applied after the lock with
     `effective:` inside the closed period: refused."""

@@ -173,11 +173,14 @@ class ReplayState:
         return None
 
     def decided_on(self, item: Request | Event) -> datetime.date:
-        """The day a decision was really taken: its date, or later per its `at:`."""
+        """The day a decision was really taken, for the locks: its date, or later per
+        its `at:`. Of the days a UTC stamp can name, the latest (`at_ceiling`): a
+        decision dated the day before a lock and written on the lock's day at
+        10:00 UTC is judged under the lock, not before it."""
         at = item.at
         if at is None or self.written_that_day(at, item.date):
             return item.date
-        written = self.written_on(at)
+        written = at_ceiling(at)
         return item.date if written is None or written < item.date else written
 
     def written_that_day(self, at: str, date: datetime.date) -> bool:
