@@ -96,9 +96,11 @@ def check(repo: Repo, rev: str = "HEAD", *more: str) -> Result:
                               catch_exceptions=False)
 
 
-def findings(result: Result) -> list[str]:
-    """The lines of the check's output that are findings (each ends in `[code]`)."""
-    return [line for line in result.stdout.splitlines() if line.endswith("]")]
+def findings(result: Result, code: str | None = None) -> list[str]:
+    """The lines of the check's output that are findings (each ends in `[code]`), or
+    those of one `code`."""
+    end = f"[{code}]" if code is not None else "]"
+    return [line for line in result.stdout.splitlines() if line.endswith(end)]
 
 
 def assert_intact(result: Result) -> None:

@@ -10,60 +10,17 @@ others held and add coverage no earlier test had.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
+from repos import Repo, check, findings
 
 from beancount_adjustments.cli import main
 from ledgers import BASE
-
-# -- a git repository (the few lines of test_history's helpers this module needs) ------------
-
-
-class Repo:
-    """A git repository holding one ledger, `main.beancount`."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.ledger = root / "main.beancount"
-        root.mkdir(parents=True, exist_ok=True)
-        self.git("init", "-q", "-b", "main")
-        self.git("config", "user.name", "Alice")
-        self.git("config", "user.email", "alice@example.com")
-        self.git("config", "commit.gpgsign", "false")
-
-    def git(self, *args: str, email: str | None = None) -> str:
-        env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1"}
-        if email is not None:
-            env.update(GIT_AUTHOR_EMAIL=email, GIT_COMMITTER_EMAIL=email)
-        return subprocess.run(["git", "-C", str(self.root), *args], check=True, env=env,
-                              capture_output=True, text=True).stdout
-
-    def commit(self, text: str, *, email: str | None = None) -> None:
-        self.ledger.write_text(textwrap.dedent(text))
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", "ledger", email=email)
-
-    def at(self, marker: str) -> str:
-        """`main.beancount:LINE: ` of the first line containing `marker`."""
-        lines = self.ledger.read_text().splitlines()
-        return f"main.beancount:{next(n for n, t in enumerate(lines, 1) if marker in t)}: "
-
-
-def since(repo: Repo, rev: str) -> Result:
-    return CliRunner().invoke(main, ["check", "-f", str(repo.ledger), "--since", rev],
-                              catch_exceptions=False)
-
-
-def findings(result: Result, code: str) -> list[str]:
-    return [line for line in result.stdout.splitlines() if line.endswith(f"[{code}]")]
-
 
 # -- self-approval: an alias sharing the requester's git e-mail ------------------------------
 
@@ -93,7 +50,7 @@ def test_an_alias_with_the_requesters_git_email_is_a_git_identity_finding(
     alias = (f'\n2026-03-06 custom "adjustment-user" "al" "manager"\n  git: "{email}"\n'
              '\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "al"\n')
     repo.commit(ALICE + GIT_IDENTITY + GOODWILL + alias, email="alice@example.com")
-    result = since(repo, "HEAD~1")
+    result = check(repo, "HEAD~1")
     assert result.exit_code == 1, result.output
     [line] = findings(result, "git-identity")
     assert repo.at('"adjustment-user" "al"') in line
@@ -108,7 +65,7 @@ def test_a_new_user_with_an_email_of_their_own_is_fine(tmp_path: Path) -> None:
                   '  git: "gus@example.com"\n'
                   '\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "gus"\n',
                 email="gus@example.com")
-    result = since(repo, "HEAD~1")
+    result = check(repo, "HEAD~1")
     assert result.exit_code == 0, result.output
     assert "the past is intact" in result.stdout
 
@@ -705,7 +662,7 @@ def test_an_entered_by_line_removed_since_rev_is_a_git_identity_finding(
     repo.commit(ALICE + GIT_IDENTITY + GOODWILL
                 + '\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "erin"\n',
                 email="erin@example.com")
-    result = since(repo, "HEAD~1")
+    result = check(repo, "HEAD~1")
     assert result.exit_code == 1, result.output
     [line] = findings(result, "git-identity")
     assert repo.at("^ADJ-2") in line
@@ -722,7 +679,7 @@ def test_a_requester_editing_a_pending_request_keeps_it_intact(tmp_path: Path) -
     repo.commit(ALICE + GIT_IDENTITY + entered.replace("Late delivery", "Very late")
                 + '\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n',
                 email="bob@example.com")
-    result = since(repo, "HEAD~2")
+    result = check(repo, "HEAD~2")
     assert result.exit_code == 0, result.output
     assert "the past is intact" in result.stdout
 
