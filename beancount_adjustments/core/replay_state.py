@@ -140,7 +140,7 @@ class ReplayState:
         return found
 
     def written_on(self, at: str) -> datetime.date | None:
-        # Not cached: every stamp is its own (`at_floor` caches the days).
+        # Not cached: every stamp is its own.
         return at_floor(at)
 
     def dating(self, item: Request | Event, settings: TypeSettings) -> tuple[str, str] | None:

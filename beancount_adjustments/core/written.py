@@ -1,8 +1,9 @@
 """How an entry's `at:` and recorded amounts compare with the ledger now.
 
-`at_floor` is the day a stamp can have been written on in its writer's zone
-(what back-dating and the locks are judged by); `same_amount` compares a
-recorded amount at the digits it was written with.
+`at_floor` and `at_ceiling` are the earliest and latest days a stamp can have
+been written on in its writer's zone (back-dating is judged by the one, decisions
+dated ahead and the locks by the other); `same_amount` compares a recorded amount
+at the digits it was written with.
 """
 
 from __future__ import annotations

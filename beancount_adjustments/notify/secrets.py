@@ -1,4 +1,6 @@
-"""Which parts of a channel URL are secret, so a channel that writes one literally is refused.
+"""Which parts of a channel URL are secret, so a channel that writes one literally is refused,
+and which variables a ledger line may place in a URL (`ledger_placed`: none but those
+the deployment allows; the ledger must not choose where a secret is sent).
 
 apprise's own plugin for the scheme says what is private; `{env:NAME}` placeholders
 are replaced by sentinels its parsers accept, and each private value must be
