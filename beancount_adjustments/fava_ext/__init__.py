@@ -11,6 +11,7 @@ json_api).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import threading
 from collections.abc import Mapping
@@ -211,6 +212,9 @@ class AdjustmentsExtension(FavaExtensionBase):
         with self._write_lock:
             result = writer.write_decisions(self.ledger_path(), decisions, partial=True,
                                             target=target, loaded=self._snapshot)
+            # Its book shares the records of the load it went on from: let that load
+            # go with Fava's, in the reload, instead of holding two at its peak.
+            result = dataclasses.replace(result, book=None)
             if result.written:
                 self._reload(result.path)
             elif result.full_load and any(r.code == "changed" for r in result.refused):
