@@ -1,0 +1,161 @@
+"""Tenth round of attacks (issues 11 and 14): the tools around the ledger.
+
+Fava's endpoints, the Python API, intake and notifications, tried as someone who
+wants money out without the approvals, to act as someone else, or to make a
+reviewer approve what they did not see. A test whose docstring says "Hole:"
+failed on the code it was written against (the fix is named in the commit that
+added it); the others held and add coverage no earlier test had.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fava_env import BASE, CREATE_EXTRA, START, Env
+
+from beancount_adjustments import api
+from ledgers import TOOLS_BASE, load, request
+
+CREATE = BASE + "create"
+RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: what follows it reads backwards
+
+
+@pytest.fixture(autouse=True)
+def _poll_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fava's polling watcher (the inotify one keeps threads per app; see test_fava_guard)."""
+    import fava.application
+
+    monkeypatch.setattr(fava.application, "create_app",
+                        functools.partial(fava.application.create_app, poll_watcher=True))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    return Env(tmp_path, extra=CREATE_EXTRA)
+
+
+def _post(env: Env, body: str | dict[str, Any], user: str = "alice") -> Any:
+    data = body if isinstance(body, str) else json.dumps(body)
+    return env.client.post(CREATE, data=data, content_type="application/json",
+                           headers={"X-Remote-User": user})
+
+
+REFUND = {"customer": "cust_456", "type": "credit:refund", "reason": "Damaged item",
+          "amount": "30.00 USD"}
+
+
+# -- what the reviewer reads -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["reason", "notes", "ticket", "external_id"])
+@pytest.mark.parametrize("char", [RLO, "\u2067"])  # an override; a right-to-left isolate
+def test_a_bidi_control_never_reaches_the_ledger_through_post_create(
+        env: Env, field: str, char: str) -> None:
+    """Hole: a reason "Goodwill {RLO}DSU 00.5" was filed as written; every page,
+    export and e-mail shows it as "Goodwill 5.00 USD" while the request holds
+    other text, so the reviewer reads what was not written (Trojan Source)."""
+    before = env.snapshot()
+    body = {**REFUND, field: f"Goodwill {char}DSU 00.5"}
+    response = _post(env, body)
+    assert response.status_code == 400, response.get_json()
+    answer = response.get_json()
+    assert answer["code"] == "invalid"
+    assert f"U+{ord(char):04X}" in answer["message"]
+    assert "bidirectional" in answer["message"]
+    assert env.snapshot() == before
+
+
+def test_a_bidi_control_in_a_decisions_comment_is_refused(env: Env) -> None:
+    """Hole: a comment or reason on a decision is shown in the timeline and the
+    customer's notice: a bidi override there reads as other words too."""
+    before = env.snapshot()
+    response = env.decide([{"id": "ADJ-2", "action": "approve",
+                            "comment": f"ok {RLO}detcejer"}])
+    answer = response.get_json()
+    assert response.status_code == 422, answer
+    assert "U+202E" in answer["refused"][0]["message"]
+    assert env.snapshot() == before
+
+
+def test_a_hand_written_reason_with_a_bidi_control_is_bad_metadata() -> None:
+    """Hole: the plugin read a hand-written (or Stripe-imported) reason holding a
+    bidi override as any other text; it refuses it as the writer does."""
+    loaded = load(request("ADJ-1", "2026-03-01", "-10.00", reason=f"Refund {RLO}DSU 0001"))
+    bad = [e for e in loaded.errors if "[bad-metadata]" in e.message]
+    assert len(bad) == 1, loaded.errors
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in bad[0].message
+    assert loaded.book is not None
+    assert "ADJ-1" not in loaded.book.adjustments
+    assert not loaded.tagged("adjustment", "ADJ-1")
+
+
+def test_the_api_refuses_a_bidi_control_with_the_same_message(tmp_path: Path) -> None:
+    path = tmp_path / "main.beancount"
+    path.write_text(TOOLS_BASE, encoding="utf-8")
+    before = path.read_bytes()
+    with pytest.raises(api.ApiError, match="U\\+202E RIGHT-TO-LEFT OVERRIDE"):
+        api.create(path, customer="cust_123", type="credit:refund", amount="10.00 USD",
+                   reason=f"Refund {RLO}DSU 0001", as_user="alice")
+    assert path.read_bytes() == before
+
+
+# -- the body of POST create -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("amount", "says"), [
+    ('"NaN"', "not a number"), ("NaN", "not a number"), ('"Infinity"', "not a number"),
+    ('"1e3"', "not a number"), ("-30", "positive"), ('"-30 USD"', "positive"),
+    ('"30 usd"', "not a currency"), ('"0"', "zero"), ('"0.001"', "decimals"),
+    ('"30 USD"', None),
+])
+def test_post_create_reads_an_amount_strictly(env: Env, amount: str, says: str | None) -> None:
+    """Held: no NaN, infinity, sign or sub-cent amount slips past the thresholds; a
+    credit is positive (its direction is the type's) and nothing is rounded."""
+    before = env.snapshot()
+    body = ('{"customer": "cust_456", "type": "credit:refund", "reason": "r", '
+            f'"amount": {amount}}}')
+    response = _post(env, body)
+    answer = response.get_json()
+    if says is None:
+        assert response.status_code == 201, answer
+        assert answer["state"] == "pending"  # 30 USD: above the manager's 25 USD row
+        return
+    assert response.status_code == 400, answer
+    assert answer["code"] == "invalid"
+    assert says in answer["message"]
+    assert env.snapshot() == before
+
+
+@pytest.mark.parametrize("flag", ['"false"', '"true"', "0", "1", "null"])
+def test_approval_required_is_only_true_or_false(env: Env, flag: str) -> None:
+    """Held: `"approval_required": "false"` (a truthy string) is neither read as
+    true nor as false: refused, nothing filed."""
+    before = env.snapshot()
+    response = _post(env, '{"customer": "cust_456", "type": "credit:refund", "reason": "r", '
+                          f'"amount": "5 USD", "approval_required": {flag}}}')
+    assert response.status_code == 400
+    assert response.get_json()["message"] == "approval_required must be true or false"
+    assert env.snapshot() == before
+
+
+# -- batches -------------------------------------------------------------------------------
+
+
+def test_the_same_id_twice_in_a_batch_is_one_approval(tmp_path: Path) -> None:
+    """Held: erin, manager and finance, sends ADJ-5 (2,000 USD: manager then finance)
+    twice in one batch; one approval is written, the second is refused
+    `same-approver`, and the request still waits for someone else."""
+    env = Env(tmp_path, extra=f'{START} custom "adjustment-user" "erin" "finance"\n')
+    response = env.decide([{"id": "ADJ-5", "action": "approve"},
+                           {"id": "ADJ-5", "action": "approve"}], user="erin")
+    answer = response.get_json()
+    assert response.status_code == 200, answer
+    assert answer["written"] == 1
+    assert [r["id"] for r in answer["refused"]] == ["ADJ-5"]
+    assert "[same-approver]" in answer["refused"][0]["message"]
+    assert env.state("ADJ-5") == "pending"
+    assert env.path.read_text(encoding="utf-8").count('"ADJ-5" "approve"') == 1
