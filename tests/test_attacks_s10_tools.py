@@ -159,3 +159,34 @@ def test_the_same_id_twice_in_a_batch_is_one_approval(tmp_path: Path) -> None:
     assert "[same-approver]" in answer["refused"][0]["message"]
     assert env.state("ADJ-5") == "pending"
     assert env.path.read_text(encoding="utf-8").count('"ADJ-5" "approve"') == 1
+
+
+# -- a key given twice ------------------------------------------------------------------
+
+
+def test_post_create_refuses_a_field_given_twice(env: Env) -> None:
+    """Hole: `{"amount": "10 USD", ..., "amount": "900 USD"}` filed 900 USD: Python keeps
+    the last of repeated keys where a gateway or the ticket system's log keeps the
+    first, so what was checked upstream (10 USD) was not what was filed. "A repeated
+    field is refused" held only for two spellings of one field."""
+    before = env.snapshot()
+    response = _post(env, '{"customer": "cust_456", "type": "credit:refund", "reason": "r", '
+                          '"amount": "10 USD", "amount": "900 USD"}')
+    assert response.status_code == 400
+    assert response.get_json() == {"code": "invalid",
+                                   "message": "the body gives 'amount' twice in one object"}
+    assert env.snapshot() == before
+
+
+def test_decide_refuses_an_action_given_twice(env: Env) -> None:
+    """Hole: a decision `{"action": "reject", "reason": "no", "action": "approve"}` was
+    written as an approval: whatever read the first `action` saw a rejection."""
+    before = env.snapshot()
+    body = ('{"decisions": [{"id": "ADJ-2", "action": "reject", "reason": "no", '
+            f'"action": "approve", "digest": "{env.digest("ADJ-2")}"}}]}}')
+    response = env.client.post(BASE + "decide", data=body, content_type="application/json",
+                               headers={"X-Remote-User": "bob"})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "the body gives 'action' twice in one object"
+    assert env.snapshot() == before
+    assert env.state("ADJ-2") == "pending"
