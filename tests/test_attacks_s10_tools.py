@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fava_env import BASE, CREATE_EXTRA, START, Env
+from fava_env import BASE, CREATE_EXTRA, START, Env, ago
 
 from beancount_adjustments import api
 from ledgers import TOOLS_BASE, load, request
@@ -190,3 +191,45 @@ def test_decide_refuses_an_action_given_twice(env: Env) -> None:
     assert response.get_json()["error"] == "the body gives 'action' twice in one object"
     assert env.snapshot() == before
     assert env.state("ADJ-2") == "pending"
+
+
+# -- customers that read as another -------------------------------------------------------
+
+# A second customer whose name reads as Acme Corp's (a Cyrillic A, U+0410), with a credit pending.
+NAMESAKE = f"""
+{START} custom "adjustment-customer" "cust_999" "vip"
+  name: "\u0410cme Corp"
+{ago(1)} ! "cust_999" "Goodwill" ^ADJ-N
+  adjustment-type: "credit:refund"
+  category: "customer-service:goodwill"
+  customer: "cust_999"
+  reason: "Because"
+  requested-by: "alice"
+  Income:Sales:Returns  900.00 USD
+  Assets:Receivable:Customers  -900.00 USD
+"""
+
+
+def _shown(html: str, customer: str) -> str:
+    """The text of the first customer label for `customer` on a page."""
+    start = html.index(f'<span class="adj-customer" title="{customer}">')
+    return re.sub(r"<[^>]+>", "", html[start:html.index("</span></", start) + 7])
+
+
+@pytest.mark.parametrize("view", ["", "?view=detail&id=ADJ-N", "?view=reports"])
+def test_a_customer_whose_name_reads_as_another_is_shown_with_its_id(
+        tmp_path: Path, view: str) -> None:
+    """Hole: the queue, the detail page and the compliance table named cust_999
+    "\\u0410cme Corp" (a Cyrillic A), its id only on hover: a reviewer approving from the
+    queue took a 900 USD credit to a customer declared yesterday for one to Acme Corp.
+    Both customers are now shown with their ids beside the name."""
+    env = Env(tmp_path, extra=NAMESAKE)
+    html = env.get(BASE + view).get_data(as_text=True)
+    assert _shown(html, "cust_999") == "\u0410cme Corp (cust_999)"
+    if view != "?view=detail&id=ADJ-N":
+        assert _shown(html, "cust_123") == "Acme Corp (cust_123)"
+
+
+def test_a_customer_with_a_name_of_its_own_keeps_the_id_on_hover(env: Env) -> None:
+    html = env.get(BASE).get_data(as_text=True)
+    assert '<span class="adj-customer" title="cust_123">Acme Corp</span>' in html
