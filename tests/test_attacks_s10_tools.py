@@ -19,6 +19,7 @@ import pytest
 from fava_env import BASE, CREATE_EXTRA, START, Env, ago
 
 from beancount_adjustments import api
+from beancount_adjustments.intake.csv_rows import COLUMNS, read_rows
 from ledgers import TOOLS_BASE, load, request
 
 CREATE = BASE + "create"
@@ -233,3 +234,20 @@ def test_a_customer_whose_name_reads_as_another_is_shown_with_its_id(
 def test_a_customer_with_a_name_of_its_own_keeps_the_id_on_hover(env: Env) -> None:
     html = env.get(BASE).get_data(as_text=True)
     assert '<span class="adj-customer" title="cust_123">Acme Corp</span>' in html
+
+
+# -- intake ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("column", ["entered-by", "Entered_By", "approval-required", "at",
+                                    "judged", "chain", "digest", "adjustment-id", "by"])
+def test_a_csv_column_that_would_set_a_control_field_is_refused(column: str) -> None:
+    """Held: the CSV import writes `entered-by:` (who ran it), `at:` and the judged
+    amount itself; a column naming one of them (in any spelling the header reader
+    folds) is an unknown column and no row is read."""
+    rows, errors = read_rows("type,customer,amount,currency,reason,external-id,"
+                             f"{column}\ncredit:refund,cust_123,10.00,USD,r,x-1,bob\n")
+    assert rows == []
+    assert [str(e) for e in errors] == [
+        f"line 1: unknown column(s) {column!r}; the columns are "
+        + ", ".join(COLUMNS)]
