@@ -95,6 +95,25 @@ def test_a_hand_written_reason_with_a_bidi_control_is_bad_metadata() -> None:
     assert not loaded.tagged("adjustment", "ADJ-1")
 
 
+def test_a_csv_row_with_a_bidi_control_writes_nothing(tmp_path: Path) -> None:
+    """Hole (the same rule): a CSV cell's bidi override reached the ledger."""
+    from click.testing import CliRunner
+
+    from beancount_adjustments.cli import main
+
+    path = tmp_path / "main.beancount"
+    path.write_text(TOOLS_BASE, encoding="utf-8")
+    rows = tmp_path / "rows.csv"
+    rows.write_text("type,customer,amount,currency,reason,external-id\n"
+                    f"credit:refund,cust_123,10.00,USD,Refund {RLO}DSU 0001,x-1\n",
+                    encoding="utf-8")
+    before = path.read_bytes()
+    result = CliRunner().invoke(main, ["import", "-f", str(path), "--as", "alice", str(rows)])
+    assert result.exit_code == 1
+    assert "line 2: the reason holds the bidirectional control U+202E" in result.output
+    assert path.read_bytes() == before
+
+
 def test_the_api_refuses_a_bidi_control_with_the_same_message(tmp_path: Path) -> None:
     path = tmp_path / "main.beancount"
     path.write_text(TOOLS_BASE, encoding="utf-8")
