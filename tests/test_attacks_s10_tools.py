@@ -313,3 +313,19 @@ def test_texts_the_digest_leaves_out_cannot_be_rewritten_after_the_approval(
     # Found as a request REV did not hold, inserted before its decisions (the edit
     # makes another entry of it): at the request's line, so a reviewer sees which.
     assert any(repo.at("^ADJ-1") in f and "ADJ-1" in f for f in found), found
+
+
+def test_a_stripe_row_whose_amount_is_not_a_number_is_skipped(tmp_path: Path) -> None:
+    """Hole: a Stripe row with amount `NaN` or `Infinity` became a request printed
+    as `NaN USD`, which Beancount cannot parse; such a row is skipped, as any amount
+    that does not read is."""
+    from beancount_adjustments.intake.stripe_import import StripeImporter
+
+    export = tmp_path / "stripe.csv"
+    export.write_text("id,type,amount,currency,status,customer id,created (utc)\n"
+                      "re_1,refund,NaN,usd,succeeded,cus_1,2026-11-01\n"
+                      "re_2,refund,-Infinity,usd,succeeded,cus_1,2026-11-01\n"
+                      "re_3,refund,12.50,usd,succeeded,cus_1,2026-11-01\n", encoding="utf-8")
+    found = StripeImporter(requested_by="alice", customers={"cus_1": "cust_123"}).extract(
+        str(export), [])
+    assert [e.meta["external-id"] for e in found] == ["re_3"]
