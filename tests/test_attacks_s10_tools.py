@@ -329,3 +329,41 @@ def test_a_stripe_row_whose_amount_is_not_a_number_is_skipped(tmp_path: Path) ->
     found = StripeImporter(requested_by="alice", customers={"cus_1": "cust_123"}).extract(
         str(export), [])
     assert [e.meta["external-id"] for e in found] == ["re_3"]
+
+
+def test_an_automation_feed_splitting_credits_for_one_customer_is_flagged(
+        tmp_path: Path) -> None:
+    """Held: a support feed naming six tickets of one customer that breached today asks
+    for six 10 USD service credits, each under the 25 USD manager threshold; with a
+    `splitting` risk row the third onwards (together past 25 USD) wait for a manager."""
+    import datetime
+
+    from click.testing import CliRunner
+
+    from beancount_adjustments.cli import main
+    from ledgers import load_file
+
+    today = datetime.date.today()
+    path = tmp_path / "main.beancount"
+    path.write_text(TOOLS_BASE + """
+2024-01-01 open Expenses:Service-Credits
+2024-01-01 custom "adjustment-approval" "credit:*" 0.00 USD "manager"
+  risk: "splitting"
+2024-01-01 custom "adjustment-rule" "sla-credit" "sla-credit"
+  tickets: "tickets.csv"
+  amount: 10.00 USD
+  account: "Expenses:Service-Credits"
+  receivable: "Assets:Receivable:Customers"
+  type: "credit:refund"
+""", encoding="utf-8")
+    (tmp_path / "tickets.csv").write_text(
+        "id,customer,opened,resolved,sla-hours\n"
+        + "".join(f"T{i},cust_123,{today}T00:00:00,,1\n" for i in range(6)),
+        encoding="utf-8")
+    result = CliRunner().invoke(main, ["automate", "-f", str(path), "--as", "alice",
+                                       "--through", today.isoformat()])
+    assert result.exit_code == 0, result.output
+    book = load_file(path).book
+    assert book is not None
+    states = [str(a.state) for a in sorted(book.adjustments.values(), key=lambda a: a.id)]
+    assert states == ["applied"] * 2 + ["pending"] * 4
