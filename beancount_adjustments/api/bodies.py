@@ -1,9 +1,11 @@
-"""The fields of a JSON body (Fava's `POST create`) as `create`'s keyword
-arguments."""
+"""JSON bodies (Fava's `POST create` and `decide`): read strictly, and their fields
+as `create`'s keyword arguments."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from beancount_adjustments.api.results import ApiError
@@ -19,6 +21,27 @@ ALIASES = {"customerId": "customer", "orderId": "order", "invoiceId": "invoice",
            "on-statement": "on_statement", "agingFrom": "aging_from",
            "aging-from": "aging_from"}
 """Other spellings a JSON body may use (the seed's camelCase, the ledger's keys)."""
+
+
+def read_json(text: str) -> object:
+    """`text` as JSON, numbers with a point read exactly (`Decimal`); a key given twice
+    in one object is refused (`ApiError` "invalid"), as invalid JSON is.
+
+    Python's reader keeps the last of repeated keys where other readers (a gateway, a
+    ticket system's log) keep the first: `{"action": "reject", ..., "action":
+    "approve"}` would be checked as one thing and written as the other."""
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                raise ApiError("invalid", f"the body gives {key!r} twice in one object")
+            out[key] = value
+        return out
+
+    try:
+        return json.loads(text, parse_float=Decimal, object_pairs_hook=pairs)
+    except ValueError:
+        raise ApiError("invalid", "the body is not valid JSON") from None
 
 
 def create_fields(body: Mapping[str, object]) -> dict[str, Any]:

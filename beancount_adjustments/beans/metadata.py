@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,11 +19,16 @@ from beancount.core.amount import Amount
 
 from beancount_adjustments.core.models import Money, Problem, Source
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+"""The bidirectional embeddings, overrides and isolates: they reorder the characters
+after them, so "refund \\u202eDSU 00.5" reads as "refund 5.00 USD" on every page,
+export and e-mail while the ledger holds other text (the "Trojan Source" trick)."""
+_CONTROL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f{_BIDI}]")
 """What no text may hold: NUL, the C0 controls but tab and newline, DEL (a NUL
 from a spreadsheet cell would end Beancount's reading of the string; \\x1e and
-\\x1f are the digest's separators; the others are invisible in every viewer)."""
-CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
+\\x1f are the digest's separators; the others are invisible in every viewer)
+and the bidirectional controls (`_BIDI`)."""
+CONTROL_ONE_LINE = re.compile(f"[\\x00-\\x1f\\x7f{_BIDI}]")
 """Names, ids, accounts and the like: no tab or newline either."""
 
 
@@ -38,6 +44,11 @@ def control_problem(what: str, text: str | None, *, one_line: bool = True) -> st
     if found is None:
         return None
     char = found.group()
+    if ord(char) > 127:
+        return (f"{what} holds the bidirectional control U+{ord(char):04X} "
+                f"{unicodedata.name(char)} (at character {found.start() + 1}); remove it: it "
+                "reorders the text after it, so a page, an export or an e-mail would show "
+                "other text than the ledger holds")
     name = {"\x00": "a NUL byte", "\t": "a tab", "\n": "a line break", "\r": "a carriage return",
             "\x7f": "a DEL character"}.get(char, f"the control character U+{ord(char):04X}")
     return (f"{what} holds {name} (at character {found.start() + 1}); remove it: no control "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from beancount_adjustments.core import lookalike
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import Request
 from beancount_adjustments.core.policy import Directory
@@ -54,3 +55,18 @@ def pick_customer(directory: Directory, text: str) -> str:
     hint = f"; did you mean {', '.join(near)}?" if near else ""
     raise CustomerError(f"customer {text!r} is not known: the ledger names no customer with "
                         f"that id or name{hint}")
+
+
+def namesakes(directory: Directory) -> frozenset[str]:
+    """The customers whose name reads as another customer's (any name either was ever
+    declared with, `lookalike.skeleton`: case, width, Cyrillic or Greek look-alikes).
+
+    A page names a customer by its name, the id on hover: a second "Acme Corp" (or
+    "\\u0410cme Corp" with a Cyrillic A) would pass for the first in the queue a reviewer
+    approves from, so the pages show these customers' ids beside their names."""
+    seen: dict[str, set[str]] = {}
+    for customer, records in directory.customers.items():
+        for record in records:
+            if record.name:
+                seen.setdefault(lookalike.skeleton(record.name), set()).add(customer)
+    return frozenset(c for ids in seen.values() if len(ids) > 1 for c in ids)

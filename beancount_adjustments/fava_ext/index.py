@@ -13,6 +13,7 @@ from typing import NamedTuple
 from beancount.core import data
 
 from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.customers import namesakes
 from beancount_adjustments.core.models import OPEN_STATES, Action, Adjustment
 from beancount_adjustments.core.permissions import Denial
 from beancount_adjustments.core.policy import Rates
@@ -89,6 +90,11 @@ class BookIndex:
             if request.invoice:
                 ids.by_invoice.setdefault(request.invoice, []).append(request.id)
         return ids
+
+    @cached_property
+    def namesakes(self) -> frozenset[str]:
+        """The customers whose name reads as another's (`customers.namesakes`)."""
+        return namesakes(self.book.directory)
 
     def balance(self, customer: str) -> Mapping[str, Decimal]:
         """What the customer owes, per currency (`customer_balances`)."""

@@ -27,6 +27,9 @@ class CustomerLabel:
 
     id: str
     name: str = ""
+    shared: bool = False
+    """Another customer's name reads the same (`customers.namesakes`): the id is shown
+    beside the name, not only on hover."""
 
     @property
     def text(self) -> str:
@@ -36,9 +39,10 @@ class CustomerLabel:
 
 def customer_label(index: BookIndex, customer: str, on: datetime.date) -> CustomerLabel:
     """`customer`'s declared name on `on` (else its latest one, else none)."""
-    return label_of(index.book, customer, on)
+    return label_of(index.book, customer, on, shared=customer in index.namesakes)
 
 
-def label_of(book: Book, customer: str, on: datetime.date) -> CustomerLabel:
-    return CustomerLabel(customer, queries.customer_name(book, customer, on))
+def label_of(book: Book, customer: str, on: datetime.date, *,
+             shared: bool = False) -> CustomerLabel:
+    return CustomerLabel(customer, queries.customer_name(book, customer, on), shared)
 

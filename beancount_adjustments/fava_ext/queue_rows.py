@@ -33,6 +33,8 @@ class QueueRow:
     category: str
     customer: str
     customer_name: str
+    customer_shared: bool
+    """Another customer's name reads as this one's: the page shows the id beside it."""
     tier: str
     requested_by: str
     state: str
@@ -107,6 +109,7 @@ def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date, user: 
         kind=request.type.split(":", 1)[0], category=request.category or "",
         customer=request.customer,
         customer_name=queries.customer_name(index.book, request.customer, today),
+        customer_shared=request.customer in index.namesakes,
         tier=adj.tier or "", requested_by=request.requested_by, state=str(adj.state),
         level=len(adj.deciding_approvals), needed=len(adj.deciding_chain),
         next_role=adj.next_role or "",

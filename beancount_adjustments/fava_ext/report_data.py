@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from beancount_adjustments import reports
 from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.customers import namesakes
 from beancount_adjustments.core.models import Adjustment, Posting, State
 from beancount_adjustments.fava_ext.index import DateRange
 from beancount_adjustments.fava_ext.labels import fmt_number, label_of
@@ -285,6 +286,8 @@ class Compliance:
     rows: list[reports.ComplianceRow]
     names: dict[str, str] = field(default_factory=dict)
     """Each customer's declared name (the page shows it, with the id on hover)."""
+    shared: frozenset[str] = frozenset()
+    """The customers whose name reads as another's: the id is shown beside it."""
 
     @property
     def exceptions(self) -> int:
@@ -316,7 +319,7 @@ def compliance(book: Book, date_range: DateRange | None = None,
     rows = reports.compliance(book, scope, day)
     names = {c: label.name for c in {r.customer for r in rows}
              if (label := label_of(book, c, day)).name}
-    return Compliance(rows=rows, names=names)
+    return Compliance(rows=rows, names=names, shared=namesakes(book.directory))
 
 
 # -- charts ----------------------------------------------------------------------

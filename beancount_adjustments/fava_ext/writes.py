@@ -6,9 +6,7 @@ write itself (under its lock, then its reload) through the callable it passes.
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any
 
 from flask import Request, Response
@@ -38,7 +36,10 @@ def decide(request: Request, read_only: str, identity: Callable[[], Identity],
         return json_response(403, ok=False, error=read_only)
     if not request.is_json:
         return json_response(415, ok=False, error="send the decisions as application/json")
-    body = request.get_json(silent=True)
+    try:
+        body = bodies.read_json(request.get_data(as_text=True))
+    except api.ApiError as exc:
+        return json_response(400, ok=False, error=exc.message)
     if not isinstance(body, dict):
         return json_response(400, ok=False, error="the body must be a JSON object")
     acting = identity()
@@ -77,9 +78,9 @@ def create(request: Request, read_only: str, identity: Callable[[], Identity],
     if not request.is_json:
         return json_response(415, code="invalid", message="send the request as application/json")
     try:
-        body = json.loads(request.get_data(as_text=True), parse_float=Decimal)
-    except ValueError:
-        return json_response(400, code="invalid", message="the body is not valid JSON")
+        body = bodies.read_json(request.get_data(as_text=True))
+    except api.ApiError as exc:
+        return json_response(exc.status, **exc.as_json())
     if not isinstance(body, dict):
         return json_response(400, code="invalid", message="the body must be a JSON object")
     acting = identity()

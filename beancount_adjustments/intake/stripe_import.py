@@ -117,7 +117,9 @@ class StripeImporter(Importer):  # type: ignore[misc]
         except (InvalidOperation, ValueError):
             return None
         currency = row.get("currency", "").upper()
-        if not stripe_id or not currency or not number:
+        # NaN and Infinity read as Decimals, and would be printed into the ledger as
+        # text Beancount cannot parse: unreadable, like any other amount that is not one.
+        if not stripe_id or not currency or not number.is_finite() or not number:
             return None
         stripe_customer = row.get("customer id", "")
         customer = self.customers.get(stripe_customer, stripe_customer)
