@@ -1,0 +1,62 @@
+"""Tenth round of attacks on the controls (issue 11): lifecycle edges, amounts,
+effective-dated policy, the tools' spellings, seals.
+
+Each test is one way tried to move money without the approvals the policy asks
+for, or to rewrite the past unnoticed, with `bean-check` clean; it asserts that
+the control holds. A test whose docstring says "Hole:" failed on the code it was
+written against (the fix is named in the commit that added it); the others held
+and add coverage no earlier test had.
+"""
+
+from __future__ import annotations
+
+from ledgers import as_written, block, decided, load
+
+# -- what a request moves, priced ----------------------------------------------------------
+
+PRICED = block("""
+    2026-01-01 open Expenses:Consulting
+    2026-02-01 price EUR 1.10 USD
+""")
+HIDDEN_EUR = block("""
+    2026-03-01 ! "cust_456" "Small refund" ^ADJ-1
+      adjustment-type: "credit:refund"
+      customer: "cust_456"
+      reason: "Small refund"
+      requested-by: "alice"
+      Income:Sales:Returns          10.00 USD
+      Assets:Receivable:Customers  -10.00 USD
+      Assets:Bank                  -4000.00 EUR
+      Expenses:Consulting           4000.00 EUR
+""")
+CHEAP_EUR = "2026-02-15 price EUR 0.2475 USD\n"
+"""Dated before the request: the 4,000 EUR legs become 990 USD, the request 1,000 USD."""
+
+
+def booked(loaded: object, adj_id: str) -> bool:
+    return bool(loaded.tagged("adjustment", adj_id))  # type: ignore[attr-defined]
+
+
+def test_a_price_added_later_cannot_bring_other_legs_under_a_limit() -> None:
+    """Hole: a 10 USD credit moving 4,000 EUR (4,410 USD) besides needs manager and
+    finance, and bob's 1,000 USD limit is too low for it. A EUR price added later,
+    dated before the request, made it 1,000 USD: the same chain, so nothing went
+    stale, and bob's approval counted. What a price converted the other legs to is
+    now what the request was judged at (`judged:`), so the request, and approvals
+    given before the price, go stale."""
+    text = as_written(PRICED + HIDDEN_EUR, "ADJ-1")
+    adj = load(text).adj("ADJ-1")
+    assert adj.chain == ("manager", "finance")
+    assert adj.judged is not None
+    assert adj.judged.number == 4410
+    loaded = load(text + CHEAP_EUR)
+    assert (loaded.line("^ADJ-1"), "stale-price") in loaded.codes
+    # Approved by erin and carol at 4,410 USD; the price added afterwards.
+    approved = PRICED + HIDDEN_EUR
+    approved += decided(approved, "ADJ-1", "2026-03-02", "approve", "erin")
+    approved += decided(approved, "ADJ-1", "2026-03-03", "approve", "carol")
+    assert booked(load(approved), "ADJ-1")
+    loaded = load(approved + CHEAP_EUR)
+    assert (loaded.line('"ADJ-1" "approve"', 1), "stale-approval") in loaded.codes
+    assert not booked(loaded, "ADJ-1")
+
