@@ -10,7 +10,7 @@ and add coverage no earlier test had.
 
 from __future__ import annotations
 
-from ledgers import as_written, block, decided, load
+from ledgers import BASE, as_written, block, decided, load
 
 # -- what a request moves, priced ----------------------------------------------------------
 
@@ -60,3 +60,27 @@ def test_a_price_added_later_cannot_bring_other_legs_under_a_limit() -> None:
     assert (loaded.line('"ADJ-1" "approve"', 1), "stale-approval") in loaded.codes
     assert not booked(loaded, "ADJ-1")
 
+
+IMPLICIT_PRICES = 'plugin "beancount.plugins.implicit_prices"\n'
+
+
+def test_a_requests_own_price_annotations_never_judge_it() -> None:
+    """Hole: with Beancount's `implicit_prices` plugin on (before this one), a 10 USD
+    credit moving 1,000,000 EUR out of the bank `@ 0.000001 USD` made its own price
+    directive: judged at 11 USD and applied on arrival. The prices it implies are
+    its own word, not the ledger's: no price converts EUR, nothing is booked."""
+    legs = ("  Assets:Bank                  -1000000.00 EUR @ 0.000001 USD\n"
+            "  Expenses:Consulting           1000000.00 EUR @ 0.000001 USD\n")
+    request_text = HIDDEN_EUR.replace("  Assets:Bank                  -4000.00 EUR\n"
+                                      "  Expenses:Consulting           4000.00 EUR\n", legs)
+    accounts = "2026-01-01 open Expenses:Consulting\n"
+    loaded = load(IMPLICIT_PRICES + BASE + accounts + request_text, base=False)
+    assert (loaded.line("^ADJ-1"), "missing-price") in loaded.codes
+    assert not booked(loaded, "ADJ-1")
+    assert loaded.balance("Assets:Bank", "EUR") == 0
+    # A price implied by an ordinary transaction is the ledger's: it judges.
+    bought = ('2026-02-01 * "Bought euros"\n  Assets:Bank  100.00 EUR @ 1.10 USD\n'
+              '  Assets:Bank  -110.00 USD\n')
+    loaded = load(IMPLICIT_PRICES + BASE + accounts + bought + request_text, base=False)
+    assert loaded.adj("ADJ-1").chain == ("manager", "finance", "cfo")
+    assert not booked(loaded, "ADJ-1")

@@ -169,7 +169,24 @@ def read(entries: list[data.Directive], settings: Settings,
         names.see_accounts(entries)
     facts.named = list(names.found.values())
     facts.problems.extend(reader.problems)
-    return Read(facts, requests, event_at, price_entries)
+    return Read(facts, requests, event_at, not_implied_by(price_entries, requests))
+
+
+IMPLICIT = "__implicit_prices__"
+"""The metadata key Beancount's `implicit_prices` plugin marks the prices it makes with."""
+
+
+def not_implied_by(price_entries: list[data.Price],
+                   requests: list[tuple[int, data.Transaction, Request | None]]
+                   ) -> list[data.Price]:
+    """The prices without those `implicit_prices` made of a request's own price or cost
+    annotations: they are the request's own word, and would judge it (a 1,000,000 EUR
+    leg `@ 0.000001 USD` worth a dollar)."""
+    if not any(IMPLICIT in entry.meta for entry in price_entries):
+        return price_entries
+    own = {(entry.meta.get("filename"), entry.meta.get("lineno")) for _, entry, _ in requests}
+    return [entry for entry in price_entries if IMPLICIT not in entry.meta
+            or (entry.meta.get("filename"), entry.meta.get("lineno")) not in own]
 
 
 class Progress:
