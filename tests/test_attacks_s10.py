@@ -10,7 +10,9 @@ and add coverage no earlier test had.
 
 from __future__ import annotations
 
-from ledgers import BASE, as_written, block, decided, load
+from sample_ledgers import OWN_ACCOUNTS
+
+from ledgers import BASE, as_written, block, decided, load, request
 
 # -- what a request moves, priced ----------------------------------------------------------
 
@@ -84,3 +86,25 @@ def test_a_requests_own_price_annotations_never_judge_it() -> None:
     loaded = load(IMPLICIT_PRICES + BASE + accounts + bought + request_text, base=False)
     assert loaded.adj("ADJ-1").chain == ("manager", "finance", "cfo")
     assert not booked(loaded, "ADJ-1")
+
+
+# -- another customer's money ----------------------------------------------------------------
+
+
+def test_a_request_cannot_move_a_sub_account_of_another_customers_account() -> None:
+    """Hole: with `customer-account: Assets:Receivable:{customer}`, a 20 USD goodwill
+    credit "for Ghost" (standard tier: none needed) on `Assets:Receivable:Acme:Disputes`
+    was applied on arrival, lowering vip Acme's account (whose goodwill credits need a
+    manager) and missing from Acme's statement. The accounts under a customer's own
+    account are theirs."""
+    text = (OWN_ACCOUNTS + "2026-01-01 open Assets:Receivable:Acme:Disputes\n"
+            + request("ADJ-1", "2026-03-01", "-20.00", type="credit:goodwill",
+                      customer="Ghost", account="Expenses:Goodwill",
+                      receivable="Assets:Receivable:Acme:Disputes"))
+    loaded = load(text, base=False)
+    assert loaded.codes == [(loaded.line("^ADJ-1"), "customer-account")]
+    assert loaded.balance("Assets:Receivable:Acme") == 0
+    own = load(text.replace('customer: "Ghost"', 'customer: "Acme"')
+               .replace('"Ghost" "Test', '"Acme" "Test'), base=False)
+    assert own.errors == []
+    assert own.adj("ADJ-1").chain == ("manager",)
