@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sample_ledgers import OWN_ACCOUNTS
 
-from ledgers import BASE, as_written, block, decided, load, request
+from ledgers import BASE, as_written, block, decided, event, load, request
 
 # -- what a request moves, priced ----------------------------------------------------------
 
@@ -108,3 +108,45 @@ def test_a_request_cannot_move_a_sub_account_of_another_customers_account() -> N
                .replace('"Ghost" "Test', '"Acme" "Test'), base=False)
     assert own.errors == []
     assert own.adj("ADJ-1").chain == ("manager",)
+
+
+# -- effective-dated policy ----------------------------------------------------------------
+
+WAITING = request("ADJ-1", "2026-03-01", "-50.00")
+"""Filed before the policies below, decided after them."""
+
+
+def test_require_at_from_a_later_date_binds_the_decisions_after_it() -> None:
+    """Hole: `require-at: TRUE` from 03-05, and a hand-written approval without `at:`
+    dated 03-06 of a request filed 03-01: it counted, as every decision on a request
+    filed before the policy would, forever (the policy was read at the request's
+    date only)."""
+    policy = '2026-03-05 custom "adjustment-policy" "credit:*"\n  require-at: TRUE\n'
+    loaded = load(policy + WAITING + event("ADJ-1", "2026-03-06", "approve", "bob"))
+    assert loaded.codes == [(loaded.line('"ADJ-1" "approve"'), "missing-at")]
+    assert not booked(loaded, "ADJ-1")
+    before = load(policy + WAITING + event("ADJ-1", "2026-03-04", "approve", "bob"))
+    assert before.errors == []
+    assert booked(before, "ADJ-1")
+
+
+def test_backdate_days_tightened_later_binds_the_decisions_after_it() -> None:
+    """Hole: `backdate-days: 30` until 03-05, 0 from then: an approval dated 03-06 and
+    written on 03-20 counted for a request filed on 03-01. A later loosening loosens
+    nothing the request's own date was stricter about."""
+    tightened = block("""
+        2026-01-01 custom "adjustment-policy" "credit:*"
+          backdate-days: 30
+        2026-03-05 custom "adjustment-policy" "credit:*"
+          backdate-days: 0
+    """)
+    text = tightened + WAITING
+    late = decided(text, "ADJ-1", "2026-03-06", "approve", "bob", at="2026-03-20T10:00:00+00:00")
+    loaded = load(text + late)
+    assert loaded.codes == [(loaded.line('"ADJ-1" "approve"'), "backdated")]
+    assert not booked(loaded, "ADJ-1")
+    loosened = ('2026-03-05 custom "adjustment-policy" "credit:*"\n  backdate-days: 30\n'
+                + WAITING)
+    late = decided(loosened, "ADJ-1", "2026-03-06", "approve", "bob",
+                   at="2026-03-20T10:00:00+00:00")
+    assert "backdated" in load(loosened + late).code_set

@@ -54,7 +54,8 @@ class EventJudging(ReplayState):
             self.refuse(adj, event, "event-before-request",
                         f"it is dated before the request ({adj.request.date}).")
             return
-        dated = self.dating(event, adj.settings)
+        dated = self.dating(event, self.dating_settings(adj.request.type, adj.settings,
+                                                        event.date))
         if dated is not None:
             self.refuse(adj, event, *dated)
             return

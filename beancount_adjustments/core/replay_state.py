@@ -139,6 +139,20 @@ class ReplayState:
             self._settings_cache[key] = found
         return found
 
+    def dating_settings(self, adj_type: str, requested: TypeSettings,
+                        date: datetime.date) -> TypeSettings:
+        """What an event on `date` is dated by: the request date's settings, made
+        stricter by the policy in force on the event's date (`require-at`, a smaller
+        `backdate-days`): a policy tightened while a request waits binds the
+        decisions written after it, and one loosened later loosens none."""
+        now = self.type_settings(adj_type, date)
+        if now is requested or (now.backdate_days >= requested.backdate_days
+                                and (requested.require_at or not now.require_at)):
+            return requested
+        return dataclasses.replace(requested, require_at=requested.require_at or now.require_at,
+                                   backdate_days=min(requested.backdate_days,
+                                                     now.backdate_days))
+
     def written_on(self, at: str) -> datetime.date | None:
         # Not cached: every stamp is its own.
         return at_floor(at)
