@@ -150,3 +150,23 @@ def test_backdate_days_tightened_later_binds_the_decisions_after_it() -> None:
     late = decided(loosened, "ADJ-1", "2026-03-06", "approve", "bob",
                    at="2026-03-20T10:00:00+00:00")
     assert "backdated" in load(loosened + late).code_set
+
+
+# -- same-day order ------------------------------------------------------------------------
+
+
+def test_at_orders_a_day_across_time_zones() -> None:
+    """Hole: bob (in UTC) rejects at 09:00 UTC; erin, five hours west, approves at
+    08:00-05:00 (13:00 UTC), and a merge (or an earlier included file) puts her lines
+    first. The stamps sorted as text, so ledger order stood: her later approval
+    applied the credit and bob's earlier reject was refused. `at:` orders them as
+    moments."""
+    erin = decided(WAITING, "ADJ-1", "2026-03-02", "approve", "erin",
+                   at="2026-03-02T08:00:00-05:00")
+    bob = decided(WAITING, "ADJ-1", "2026-03-02", "reject", "bob",
+                  at="2026-03-02T09:00:00+00:00", reason="Not due")
+    for text in (WAITING + erin + bob, WAITING + bob + erin):
+        loaded = load(text)
+        assert loaded.state("ADJ-1") == "rejected"
+        assert loaded.codes == [(loaded.line('"ADJ-1" "approve"'), "invalid-transition")]
+        assert not booked(loaded, "ADJ-1")

@@ -131,7 +131,10 @@ class Replay(RequestJudging, EventJudging):
         if len(stamped) < 2:
             return
         stamps = [str(items[i].at) for i in stamped]
-        if all(a <= b for a, b in itertools.pairwise(stamps)):
+        # Stamps with one offset (and fraction) after the seconds compare as text;
+        # across offsets, "08:00-05:00" (13:00 UTC) sorts before "09:00+00:00".
+        if (len({stamp[19:] for stamp in stamps}) == 1
+                and all(a <= b for a, b in itertools.pairwise(stamps))):
             return
         moments = [moment(stamp) for stamp in stamps]
         if any(moment is None for moment in moments):
