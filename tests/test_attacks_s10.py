@@ -10,9 +10,12 @@ and add coverage no earlier test had.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from repos import Repo, assert_intact, check, findings
 from sample_ledgers import OWN_ACCOUNTS
 
-from ledgers import BASE, as_written, block, decided, event, load, request
+from ledgers import BASE, as_written, block, decided, event, load, load_file, request
 
 # -- what a request moves, priced ----------------------------------------------------------
 
@@ -170,3 +173,41 @@ def test_at_orders_a_day_across_time_zones() -> None:
         assert loaded.state("ADJ-1") == "rejected"
         assert loaded.codes == [(loaded.line('"ADJ-1" "approve"'), "invalid-transition")]
         assert not booked(loaded, "ADJ-1")
+
+
+# -- check --since: decisions moved between files ------------------------------------------
+
+REJECTED_2 = request("ADJ-2", "2026-03-05", "-50.00")
+REJECT_2 = event("ADJ-2", "2026-03-06", "reject", "bob", reason="Not due")
+APPROVE_2 = event("ADJ-2", "2026-03-06", "approve", "erin")
+INCLUDE = 'include "other.beancount"\n'
+
+
+def test_a_decision_moved_unchanged_to_a_later_file_is_found(tmp_path: Path) -> None:
+    """At REV bob's reject comes before erin's approval of the same day (ledger order):
+    ADJ-2 is rejected. Moving the reject, unchanged, into an included file (read after
+    the main one) puts the approval first and applies ADJ-2: not append-only."""
+    repo = Repo(tmp_path / "books")
+    (repo.root / "other.beancount").write_text("")
+    repo.commit(BASE + INCLUDE + REJECTED_2 + REJECT_2 + APPROVE_2)
+    (repo.root / "other.beancount").write_text(REJECT_2)
+    repo.write(BASE + INCLUDE + REJECTED_2 + APPROVE_2)
+    assert load_file(repo.ledger).state("ADJ-2") == "applied"
+    result = check(repo)
+    assert result.exit_code == 1
+    found = findings(result, "backdated-decision")
+    assert len(found) == 1
+    assert repo.at('"ADJ-2" "approve"') in found[0]
+
+
+def test_a_file_of_past_decisions_renamed_is_no_rewrite(tmp_path: Path) -> None:
+    """The file holding REV's decisions renamed (and staged), its include with it: the
+    same decisions in the same order, so the past is intact."""
+    repo = Repo(tmp_path / "books")
+    (repo.root / "other.beancount").write_text(APPROVE_2.replace("erin", "bob"))
+    repo.commit(BASE + INCLUDE + REJECTED_2)
+    repo.git("mv", "other.beancount", "past.beancount")
+    repo.write(BASE + INCLUDE.replace("other", "past") + REJECTED_2)
+    repo.git("add", "-A")
+    assert load_file(repo.ledger).state("ADJ-2") == "applied"
+    assert_intact(check(repo))
