@@ -10,11 +10,14 @@ and add coverage no earlier test had.
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 from repos import Repo, assert_intact, check, findings
 from sample_ledgers import OWN_ACCOUNTS
 
+from beancount_adjustments.core.models import Action
+from beancount_adjustments.core.permissions import denial
 from ledgers import BASE, as_written, block, decided, event, load, load_file, request
 
 # -- what a request moves, priced ----------------------------------------------------------
@@ -211,3 +214,23 @@ def test_a_file_of_past_decisions_renamed_is_no_rewrite(tmp_path: Path) -> None:
     repo.git("add", "-A")
     assert load_file(repo.ledger).state("ADJ-2") == "applied"
     assert_intact(check(repo))
+
+
+def test_signatures_required_from_a_later_date_bind_the_approvals_after_it() -> None:
+    """Hole: `signatures: "required"` for credits from 03-05; an unsigned approval
+    dated 03-06 of a request filed 03-01 counted (the policy was read at the request's
+    date only), and the tools offered it to who cannot sign."""
+    policy = '2026-03-05 custom "adjustment-policy" "credit:*"\n  signatures: "required"\n'
+    text = policy + WAITING
+    loaded = load(text + decided(text, "ADJ-1", "2026-03-06", "approve", "bob"))
+    assert loaded.codes == [(loaded.line('"ADJ-1" "approve"'), "unsigned-approval")]
+    assert not booked(loaded, "ADJ-1")
+    book = load(text).book
+    assert book is not None
+    adj, day = book.get("ADJ-1"), datetime.date(2026, 3, 6)
+    assert adj is not None
+    refused = denial(book.rules, adj, Action.APPROVE, "bob", day, signed=False)
+    assert refused is not None
+    assert refused.code == "unsigned-approval"
+    assert denial(book.rules, adj, Action.APPROVE, "bob", day - datetime.timedelta(2),
+                  signed=False) is None

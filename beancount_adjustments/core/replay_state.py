@@ -94,7 +94,7 @@ class ReplayState:
         self.declared: dict[str, list[Declaration]] = {}
         for declaration in sorted(facts.declarations, key=attrgetter("date")):
             self.declared.setdefault(declaration.name, []).append(declaration)
-        self.rules = Rules(self.directory, rates, self.matrix, facts.invoices)
+        self.rules = Rules(self.directory, rates, self.matrix, facts.invoices, self.policies)
         self._isos: dict[datetime.date, str] = {}
         self.current: Request | Event | None = None
         """What the replay is judging: where an internal failure is reported."""
