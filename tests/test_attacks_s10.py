@@ -234,3 +234,34 @@ def test_signatures_required_from_a_later_date_bind_the_approvals_after_it() -> 
     assert refused.code == "unsigned-approval"
     assert denial(book.rules, adj, Action.APPROVE, "bob", day - datetime.timedelta(2),
                   signed=False) is None
+
+
+# -- effects the plugin did not book ---------------------------------------------------------
+
+FORGED = block("""
+    2026-03-02 * "cust_456" "Refund" #adjustment ^ADJ-1
+      adjustment-id: "ADJ-1"
+      customer: "cust_456"
+      requested-by: "alice"
+      approved-by: "bob"
+      Income:Sales:Returns            5000.00 USD
+      Assets:Receivable:Customers    -5000.00 USD
+""")
+
+
+def test_a_hand_written_applied_entry_is_a_forged_effect() -> None:
+    """Hole: beside ADJ-1 (50 USD, approved by bob), a plain transaction written like
+    its applied entry (#adjustment, its link and `adjustment-id:`, "approved-by: bob")
+    moved 5,000 USD off the customer's account with no error: the statement showed it
+    as a second ADJ-1 credit and the README's queries counted it as applied."""
+    text = WAITING + decided(WAITING, "ADJ-1", "2026-03-02", "approve", "bob")
+    assert load(text).errors == []
+    for forged in (FORGED,
+                   FORGED.replace(" #adjustment", " #adjustment-reversal"),
+                   FORGED.replace(" #adjustment", "").replace(
+                       '  approved-by: "bob"\n', '  adjustment-state: "applied"\n')):
+        loaded = load(text + forged)
+        assert loaded.codes == [(loaded.line('"Refund" '), "forged-effect")]
+    # A payment linked to the adjustment, with none of the marks, is bookkeeping.
+    payment = FORGED.replace(" #adjustment", "").replace('  adjustment-id: "ADJ-1"\n', "")
+    assert load(text + payment).errors == []

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 from beancount.core import data
 
 from beancount_adjustments.beans.directives import EVENT, Reader
+from beancount_adjustments.beans.effects import TAG_APPLIED, TAG_REQUEST, TAG_REVERSAL
 from beancount_adjustments.beans.intake_lines import (
     RULE,
     SCHEDULE,
@@ -143,6 +144,9 @@ def read(entries: list[data.Directive], settings: Settings,
                     facts.requests.append(request)
                     timeline.append(request)
                 continue
+            if ((entry.tags and not entry.tags.isdisjoint(_EFFECT_TAGS))
+                    or "adjustment-state" in meta):
+                forged(reader, entry)
             if "customer" in meta:
                 names.see(entry)
             if "invoice-id" in meta:
@@ -170,6 +174,20 @@ def read(entries: list[data.Directive], settings: Settings,
     facts.named = list(names.found.values())
     facts.problems.extend(reader.problems)
     return Read(facts, requests, event_at, not_implied_by(price_entries, requests))
+
+
+_EFFECT_TAGS = frozenset({TAG_APPLIED, TAG_REVERSAL, TAG_REQUEST})
+
+
+def forged(reader: Reader, entry: data.Transaction) -> None:
+    """A transaction written with the marks of what the plugin books (its tags, an
+    `adjustment-state:`) that is no request: an adjustment's effect no approval made,
+    which queries, statements and reports would count as one."""
+    reader.problem("forged-effect", source_of(entry),
+                   "this transaction carries the marks of an adjustment's booked effect "
+                   f"(#{TAG_APPLIED}, #{TAG_REVERSAL}, #{TAG_REQUEST} or "
+                   "`adjustment-state:`), but only the plugin books those, from an approved "
+                   "request; file a request instead, or remove the marks.")
 
 
 IMPLICIT = "__implicit_prices__"
