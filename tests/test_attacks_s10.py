@@ -86,6 +86,11 @@ def test_a_requests_own_price_annotations_never_judge_it() -> None:
     assert (loaded.line("^ADJ-1"), "missing-price") in loaded.codes
     assert not booked(loaded, "ADJ-1")
     assert loaded.balance("Assets:Bank", "EUR") == 0
+    # Legs at cost make the same prices (`from_cost`): the same answer.
+    at_cost = request_text.replace("EUR @ 0.000001 USD", "EUR {0.000001 USD}")
+    loaded = load(IMPLICIT_PRICES + BASE + accounts + at_cost, base=False)
+    assert (loaded.line("^ADJ-1"), "missing-price") in loaded.codes
+    assert not booked(loaded, "ADJ-1")
     # A price implied by an ordinary transaction is the ledger's: it judges.
     bought = ('2026-02-01 * "Bought euros"\n  Assets:Bank  100.00 EUR @ 1.10 USD\n'
               '  Assets:Bank  -110.00 USD\n')
@@ -156,6 +161,34 @@ def test_backdate_days_tightened_later_binds_the_decisions_after_it() -> None:
     late = decided(loosened, "ADJ-1", "2026-03-06", "approve", "bob",
                    at="2026-03-20T10:00:00+00:00")
     assert "backdated" in load(loosened + late).code_set
+
+
+# -- lifecycle edges ------------------------------------------------------------------------
+
+BIG = request("ADJ-1", "2026-03-01", "-5000.00")
+"""5,000 USD: manager and finance, for the request and for its reversal."""
+
+
+def test_a_reversal_once_booked_cannot_be_rejected_or_cancelled_again() -> None:
+    """Held: erin and carol approve ADJ-1; alice asks for its reversal, which needs
+    manager and finance too (erin, then carol). Half approved, nothing is reversed;
+    after its last approval it is booked at once, so a reject or a second cancel of
+    the same day is refused and the reversal stays booked, once."""
+    text = BIG + decided(BIG, "ADJ-1", "2026-03-02", "approve", "erin")
+    text += decided(text, "ADJ-1", "2026-03-03", "approve", "carol")
+    text += event("ADJ-1", "2026-03-04", "cancel", "alice", reason="Shipped after all")
+    text += decided(text, "ADJ-1", "2026-03-05", "approve", "erin")
+    loaded = load(text)
+    assert loaded.state("ADJ-1") == "reversing"
+    assert loaded.balance("Assets:Receivable:Customers") == -5000
+    text += decided(text, "ADJ-1", "2026-03-05", "approve", "carol")
+    for late in (event("ADJ-1", "2026-03-05", "reject", "dave", reason="No"),
+                 event("ADJ-1", "2026-03-05", "cancel", "alice", reason="Again")):
+        loaded = load(text + late)
+        assert loaded.state("ADJ-1") == "reversed"
+        assert loaded.codes == [(loaded.line("2026-03-05 custom", 2), "invalid-transition")]
+        assert loaded.balance("Assets:Receivable:Customers") == 0
+        assert len(loaded.tagged("adjustment-reversal", "ADJ-1")) == 1
 
 
 # -- same-day order ------------------------------------------------------------------------
