@@ -142,9 +142,10 @@ def test_require_at_from_a_later_date_binds_the_decisions_after_it() -> None:
 
 
 def test_backdate_days_tightened_later_binds_the_decisions_after_it() -> None:
-    """Hole: `backdate-days: 30` until 03-05, 0 from then: an approval dated 03-06 and
-    written on 03-20 counted for a request filed on 03-01. A later loosening loosens
-    nothing the request's own date was stricter about."""
+    """Hole: `backdate-days: 30` until 03-05, 0 from then: an approval dated 03-06 (or
+    03-02) and written on 03-20 counted for a request filed on 03-01. The policy of
+    the day it was written binds it; a later loosening loosens nothing the request's
+    own date was stricter about."""
     tightened = block("""
         2026-01-01 custom "adjustment-policy" "credit:*"
           backdate-days: 30
@@ -161,6 +162,11 @@ def test_backdate_days_tightened_later_binds_the_decisions_after_it() -> None:
     late = decided(loosened, "ADJ-1", "2026-03-06", "approve", "bob",
                    at="2026-03-20T10:00:00+00:00")
     assert "backdated" in load(loosened + late).code_set
+    # Dated before the tightening, written after it: judged by the day it was written.
+    early = decided(text, "ADJ-1", "2026-03-02", "approve", "bob", at="2026-03-20T10:00:00+00:00")
+    loaded = load(text + early)
+    assert loaded.codes == [(loaded.line('"ADJ-1" "approve"'), "backdated")]
+    assert "at most 0 days" in loaded.errors[0].message
 
 
 # -- lifecycle edges ------------------------------------------------------------------------

@@ -60,7 +60,7 @@ class EventJudging(ReplayState):
                         f"it is dated before the request ({adj.request.date}).")
             return
         dated = self.dating(event, self.dating_settings(adj.request.type, adj.settings,
-                                                        event.date))
+                                                        self.decided_on(event)))
         if dated is not None:
             self.refuse(adj, event, *dated)
             return

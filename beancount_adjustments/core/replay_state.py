@@ -141,10 +141,11 @@ class ReplayState:
 
     def dating_settings(self, adj_type: str, requested: TypeSettings,
                         date: datetime.date) -> TypeSettings:
-        """What an event on `date` is dated by: the request date's settings, made
-        stricter by the policy in force on the event's date (`require-at`, a smaller
-        `backdate-days`): a policy tightened while a request waits binds the
-        decisions written after it, and one loosened later loosens none."""
+        """What an event written on `date` (`decided_on`: its `at:` day, else its
+        date) is dated by: the request date's settings, made stricter by the policy
+        in force on that day (`require-at`, a smaller `backdate-days`): a policy
+        tightened while a request waits binds the decisions written after it, and
+        one loosened later loosens none."""
         now = self.type_settings(adj_type, date)
         if now is requested or (now.backdate_days >= requested.backdate_days
                                 and (requested.require_at or not now.require_at)):
