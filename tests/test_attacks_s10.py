@@ -304,3 +304,24 @@ def test_a_hand_written_applied_entry_is_a_forged_effect() -> None:
     # A payment linked to the adjustment, with none of the marks, is bookkeeping.
     payment = FORGED.replace(" #adjustment", "").replace('  adjustment-id: "ADJ-1"\n', "")
     assert load(text + payment).errors == []
+
+
+def test_a_request_written_with_the_plugins_tags_does_not_keep_them() -> None:
+    """Hole: a 50 USD refund written with `#adjustment-reversal` (tags are outside the
+    digest, so added after approval too) was booked with it: the customer's statement
+    read "Reversal: ..." and queries for reversals counted a credit. Only the plugin
+    gives its tags."""
+    tagged = WAITING.replace("^ADJ-1", "#adjustment-reversal #adjustment-rejected ^ADJ-1")
+    loaded = load(tagged + decided(tagged, "ADJ-1", "2026-03-02", "approve", "bob"))
+    assert loaded.errors == []
+    assert not loaded.tagged("adjustment-reversal")
+    applied = loaded.tagged("adjustment", "ADJ-1")
+    assert [entry.tags for entry in applied] == [frozenset({"adjustment"})]
+    requests = loaded.tagged("adjustment-request", "ADJ-1")
+    assert [entry.tags for entry in requests] == [
+        frozenset({"adjustment-request", "adjustment-applied"})]
+    # Tags of the site's own stay on both.
+    desk = WAITING.replace("^ADJ-1", "#vip-desk ^ADJ-1")
+    own = load(desk + decided(desk, "ADJ-1", "2026-03-02", "approve", "bob")).tagged(
+        "adjustment", "ADJ-1")
+    assert own[0].tags == frozenset({"adjustment", "vip-desk"})

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from beancount.core import data
 
 from beancount_adjustments.beans.directives import EVENT, Reader
-from beancount_adjustments.beans.effects import TAG_APPLIED, TAG_REQUEST, TAG_REVERSAL
+from beancount_adjustments.beans.effects import OWN_TAGS, TAG_APPLIED, TAG_REVERSAL
 from beancount_adjustments.beans.intake_lines import (
     RULE,
     SCHEDULE,
@@ -144,7 +144,7 @@ def read(entries: list[data.Directive], settings: Settings,
                     facts.requests.append(request)
                     timeline.append(request)
                 continue
-            if ((entry.tags and not entry.tags.isdisjoint(_EFFECT_TAGS))
+            if ((entry.tags and not entry.tags.isdisjoint(OWN_TAGS))
                     or "adjustment-state" in meta):
                 forged(reader, entry)
             if "customer" in meta:
@@ -176,18 +176,16 @@ def read(entries: list[data.Directive], settings: Settings,
     return Read(facts, requests, event_at, not_implied_by(price_entries, requests))
 
 
-_EFFECT_TAGS = frozenset({TAG_APPLIED, TAG_REVERSAL, TAG_REQUEST})
-
-
 def forged(reader: Reader, entry: data.Transaction) -> None:
-    """A transaction written with the marks of what the plugin books (its tags, an
-    `adjustment-state:`) that is no request: an adjustment's effect no approval made,
-    which queries, statements and reports would count as one."""
+    """A transaction written with the marks of what the plugin books (its own tags,
+    `OWN_TAGS`, or an `adjustment-state:`) that is no request: an adjustment's
+    effect no approval made, which queries, statements and reports would count
+    as one."""
     reader.problem("forged-effect", source_of(entry),
-                   "this transaction carries the marks of an adjustment's booked effect "
-                   f"(#{TAG_APPLIED}, #{TAG_REVERSAL}, #{TAG_REQUEST} or "
-                   "`adjustment-state:`), but only the plugin books those, from an approved "
-                   "request; file a request instead, or remove the marks.")
+                   "this transaction carries the marks of what the plugin books "
+                   f"(#{TAG_APPLIED}, #{TAG_REVERSAL} or another #adjustment-... tag of "
+                   "its own, or `adjustment-state:`), but only the plugin writes those, "
+                   "from a request; file a request instead, or remove the marks.")
 
 
 IMPLICIT = "__implicit_prices__"
