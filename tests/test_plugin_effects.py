@@ -146,12 +146,18 @@ def test_effective_date_dates_the_applied_entry():
     assert str(adj.effective_date) == "2026-02-15"
 
 
-def test_effective_on_the_approving_event_wins():
-    loaded = load(request("ADJ-1", "2026-03-01", "-50.00", extra="effective: 2026-02-15")
+def test_effective_on_the_approving_event_dates_a_request_without_one():
+    loaded = load(request("ADJ-1", "2026-03-01", "-50.00")
                   + event("ADJ-1", "2026-03-05", "approve", "bob", effective="2026-03-20"))
     assert loaded.errors == []
     [applied] = loaded.tagged("adjustment", "ADJ-1")
     assert str(applied.date) == "2026-03-20"
+    # The request's own date was approved with it: another one on the event is refused
+    # (tests/test_attacks_s12.py).
+    loaded = load(request("ADJ-1", "2026-03-01", "-50.00", extra="effective: 2026-02-15")
+                  + event("ADJ-1", "2026-03-05", "approve", "bob", effective="2026-03-20"))
+    assert loaded.code_set == {"effective-differs"}
+    assert not loaded.tagged("adjustment", "ADJ-1")
 
 
 def test_request_tags_and_links_carry_over():

@@ -237,7 +237,18 @@ class ReplayState:
         if held is not None:
             refuse(*held)
             return
-        lock = self.closing_lock(when, self.decided_on(event if event is not None else request))
+        decided = self.decided_on(event if event is not None else request)
+        own = request.effective
+        if (effective is not None and own is not None and effective != own
+                and self.closing_lock(own, decided) is None):
+            # The digest binds the request's own date: whoever applies books what was
+            # approved, and moves it only out of a period closed since.
+            refuse("effective-differs",
+                   f"it would be booked on {effective}, and the request was approved to be "
+                   f"booked on its own `effective: {own}`; drop the event's `effective:`, or "
+                   "withdraw the request and file one with the date wanted.")
+            return
+        lock = self.closing_lock(when, decided)
         if lock is not None:
             refuse("closed-period",
                    f"its effect would be dated {when}, inside the period closed through "

@@ -1,0 +1,80 @@
+"""Twelfth round of attacks on the controls (issue 11): what an apply may change,
+policy tightened while a request waits, seals, customer notices.
+
+Each test is one way tried to move money without the approvals the policy asks
+for, or to rewrite the past unnoticed, with `bean-check` clean; it asserts that
+the control holds. A test whose docstring says "Hole:" failed on the code it was
+written against (the fix is named in the commit that added it); the others held
+and add coverage no earlier test had.
+"""
+
+from __future__ import annotations
+
+from ledgers import decided, load, request
+
+
+def booked(loaded: object, adj_id: str) -> bool:
+    return bool(loaded.tagged("adjustment", adj_id))  # type: ignore[attr-defined]
+
+
+def booked_on(loaded: object, adj_id: str) -> list[str]:
+    return [str(entry.date) for entry in loaded.tagged("adjustment", adj_id)]  # type: ignore[attr-defined]
+
+
+# -- what an apply may change ----------------------------------------------------------------
+
+SEPARATE = '2026-01-01 custom "adjustment-policy" "credit:*"\n  apply: "separate"\n'
+DATED = request("ADJ-1", "2026-03-01", "-50.00", extra="effective: 2026-03-20")
+"""50 USD, to be booked on 03-20: what bob approves (the digest covers it)."""
+
+
+def test_an_apply_cannot_move_the_booking_date_that_was_approved() -> None:
+    """Hole: ADJ-1 asks to be booked on 03-20 and bob approved exactly that (`effective:`
+    is in the digest). Alice, its requester (an agent: a role, so she may apply), applied
+    it with `effective: 2026-03-02`: booked on 03-02, another date than the one approved.
+    An event's `effective:` may only move a request's own date out of a closed period."""
+    text = SEPARATE + DATED
+    text += decided(text, "ADJ-1", "2026-03-02", "approve", "bob")
+    assert load(text).state("ADJ-1") == "approved"
+    for by in ("alice", "carol"):
+        moved = decided(text, "ADJ-1", "2026-03-03", "apply", by) + "  effective: 2026-03-02\n"
+        loaded = load(text + moved)
+        assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "effective-differs")]
+        assert not booked(loaded, "ADJ-1")
+        assert loaded.state("ADJ-1") == "approved"
+    # The same date, or none, books it as approved.
+    same = decided(text, "ADJ-1", "2026-03-03", "apply", "alice") + "  effective: 2026-03-20\n"
+    for apply in (same, decided(text, "ADJ-1", "2026-03-03", "apply", "alice")):
+        loaded = load(text + apply)
+        assert loaded.errors == []
+        assert booked_on(loaded, "ADJ-1") == ["2026-03-20"]
+
+
+def test_the_last_approval_cannot_move_the_booking_date_either() -> None:
+    """Hole: a 5,000 USD credit to be booked on 03-20, approved by erin; carol's final
+    approval carried `effective: 2026-03-02` and booked it then. Refused like a lock:
+    the approval counts, nothing is booked until an apply books it as approved."""
+    big = request("ADJ-1", "2026-03-01", "-5000.00", extra="effective: 2026-03-20")
+    text = big + decided(big, "ADJ-1", "2026-03-02", "approve", "erin")
+    moved = decided(text, "ADJ-1", "2026-03-03", "approve", "carol") + "  effective: 2026-03-02\n"
+    loaded = load(text + moved)
+    assert loaded.codes == [(loaded.line('"ADJ-1" "approve"', 1), "effective-differs")]
+    assert not booked(loaded, "ADJ-1")
+    assert loaded.state("ADJ-1") == "approved"
+
+
+def test_an_apply_may_move_an_approved_date_out_of_a_closed_period() -> None:
+    """Held: the documented way out of a lock. The date approved (03-20) was closed on
+    03-25 before anyone applied; an apply dated after the lock books it."""
+    lock = '2026-03-25 custom "adjustment-lock" 2026-03-24\n  by: "carol"\n'
+    text = SEPARATE + DATED
+    text += decided(text, "ADJ-1", "2026-03-02", "approve", "bob") + lock
+    late = decided(text, "ADJ-1", "2026-03-26", "apply", "carol")
+    loaded = load(text + late)
+    assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "closed-period")]
+    loaded = load(text + late + "  effective: 2026-03-26\n")
+    assert loaded.errors == []
+    assert booked_on(loaded, "ADJ-1") == ["2026-03-26"]
+    # Into the closed period: still a lock.
+    loaded = load(text + late + "  effective: 2026-03-10\n")
+    assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "closed-period")]
