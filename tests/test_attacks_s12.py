@@ -10,7 +10,11 @@ and add coverage no earlier test had.
 
 from __future__ import annotations
 
-from ledgers import decided, load, request
+import datetime
+
+from beancount_adjustments.core.models import Action
+from beancount_adjustments.core.permissions import denial
+from ledgers import block, decided, load, request
 
 
 def booked(loaded: object, adj_id: str) -> bool:
@@ -78,3 +82,92 @@ def test_an_apply_may_move_an_approved_date_out_of_a_closed_period() -> None:
     # Into the closed period: still a lock.
     loaded = load(text + late + "  effective: 2026-03-10\n")
     assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "closed-period")]
+
+
+# -- a policy tightened while a request waits ----------------------------------------------
+
+WAITING = request("ADJ-1", "2026-03-01", "-50.00")
+"""Filed before the policies below (a manager approves it), decided after them."""
+LATER_SEPARATE = '2026-03-05 custom "adjustment-policy" "credit:*"\n  apply: "separate"\n'
+LATER_HOLD = '2026-03-05 custom "adjustment-policy" "credit:*"\n  hold-until-billed: TRUE\n'
+INVOICE = block("""
+    2026-03-08 * "cust_456" "March invoice"
+      invoice-id: "INV-3"
+      customer: "cust_456"
+      Assets:Receivable:Customers   80.00 USD
+      Income:Sales
+""")
+
+
+def test_apply_separate_from_a_later_date_binds_the_approvals_after_it() -> None:
+    """Hole: `apply: "separate"` for credits from 03-05; bob's approval of 03-06 of a
+    request filed on 03-01 booked it at once (the policy was read at the request's date
+    only). Now it waits for an apply, which the book says (the tools offer it)."""
+    text = LATER_SEPARATE + WAITING
+    text += decided(text, "ADJ-1", "2026-03-06", "approve", "bob")
+    loaded = load(text)
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "approved"
+    assert not booked(loaded, "ADJ-1")
+    assert loaded.adj("ADJ-1").separate_apply
+    loaded = load(text + decided(text, "ADJ-1", "2026-03-07", "apply", "bob"))
+    assert loaded.errors == []
+    assert booked_on(loaded, "ADJ-1") == ["2026-03-07"]
+    # Approved before the policy: booked at once, as before.
+    early = LATER_SEPARATE + WAITING
+    loaded = load(early + decided(early, "ADJ-1", "2026-03-04", "approve", "bob"))
+    assert booked_on(loaded, "ADJ-1") == ["2026-03-04"]
+
+
+def test_apply_on_approval_from_a_later_date_loosens_nothing_booked_or_pending() -> None:
+    """Held: a request filed under `apply: "separate"`, loosened to "on-approval" on
+    03-05: its approval of 03-06 still waits for an apply, and one applied before
+    the loosening stays booked where it was."""
+    loosened = (SEPARATE + '2026-03-05 custom "adjustment-policy" "credit:*"\n'
+                '  apply: "on-approval"\n')
+    text = loosened + WAITING
+    text += decided(text, "ADJ-1", "2026-03-06", "approve", "bob")
+    loaded = load(text)
+    assert loaded.state("ADJ-1") == "approved"
+    assert not booked(loaded, "ADJ-1")
+    before = SEPARATE + WAITING
+    before += decided(before, "ADJ-1", "2026-03-02", "approve", "bob")
+    before += decided(before, "ADJ-1", "2026-03-03", "apply", "bob")
+    assert booked_on(load(before), "ADJ-1") == ["2026-03-03"]
+    loaded = load(before.replace(SEPARATE, loosened))
+    assert loaded.errors == []
+    assert booked_on(loaded, "ADJ-1") == ["2026-03-03"]
+
+
+def test_hold_until_billed_from_a_later_date_binds_the_apply_after_it() -> None:
+    """Hole: `hold-until-billed: TRUE` for credits from 03-05. A request filed on 03-01
+    under `apply: "separate"` and approved on 03-02 was applied on 03-06 with no
+    invoice since (the hold was read at the request's date only); approved on 03-06,
+    one filed on 03-01 was booked at once. Both now wait for the customer's next bill,
+    in the replay and in the tools' answer (`denial`)."""
+    text = SEPARATE + LATER_HOLD + WAITING
+    text += decided(text, "ADJ-1", "2026-03-02", "approve", "bob")
+    loaded = load(text + decided(text, "ADJ-1", "2026-03-06", "apply", "bob"))
+    assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "held-until-billed")]
+    assert not booked(loaded, "ADJ-1")
+    book = load(text).book
+    assert book is not None
+    adj = book.get("ADJ-1")
+    assert adj is not None
+    refused = denial(book.rules, adj, Action.APPLY, "bob", datetime.date(2026, 3, 6))
+    assert refused is not None
+    assert refused.code == "held-until-billed"
+    billed = text + INVOICE
+    loaded = load(billed + decided(billed, "ADJ-1", "2026-03-09", "apply", "bob"))
+    assert loaded.errors == []
+    assert booked_on(loaded, "ADJ-1") == ["2026-03-09"]
+    # Approved after the hold came in force: it waits rather than being booked.
+    text = LATER_HOLD + WAITING
+    text += decided(text, "ADJ-1", "2026-03-06", "approve", "bob")
+    loaded = load(text)
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "approved"
+    assert not booked(loaded, "ADJ-1")
+    loaded = load(text + decided(text, "ADJ-1", "2026-03-07", "apply", "bob"))
+    assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "held-until-billed")]
+

@@ -23,6 +23,7 @@ from beancount_adjustments.core.policy import (
     Matrix,
     Rates,
     TypePolicies,
+    TypeSettings,
     convert,
     within_limit,
 )
@@ -36,6 +37,9 @@ _APPROVE = Action.APPROVE
 _REJECT = Action.REJECT
 _PENDING = State.PENDING
 _REVERSING = State.REVERSING
+
+
+_NO_SETTINGS = TypeSettings()
 
 
 class Denial(NamedTuple):
@@ -106,8 +110,8 @@ class Rules:
     invoices: Mapping[str, Reference] = field(default_factory=dict)
     policies: TypePolicies = field(default_factory=TypePolicies)
     _roles: dict[int, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
-    _signing: dict[tuple[str, int], bool] = field(default_factory=dict, compare=False,
-                                                  repr=False)
+    _settings: dict[tuple[str, int], TypeSettings] = field(default_factory=dict,
+                                                           compare=False, repr=False)
     _bills: _BillIndex = field(default_factory=_BillIndex, compare=False, repr=False)
 
     def approver_roles(self, date: datetime.date) -> frozenset[str]:
@@ -119,16 +123,16 @@ class Rules:
             found = self._roles[id(rows)] = frozenset(r for row in rows for r in row.roles)
         return found
 
-    def signing_on(self, adj_type: str, date: datetime.date) -> bool:
-        """Whether the policy in force on `date` requires `adj_type`'s approvals signed."""
+    def settings_on(self, adj_type: str, date: datetime.date) -> TypeSettings:
+        """The settings of `adj_type`'s policy in force on `date` (cached per type and
+        number of policies in force)."""
         policies = self.policies.policies
         if not policies:
-            return False
+            return _NO_SETTINGS
         key = (adj_type, bisect.bisect_right(policies, date, key=attrgetter("date")))
-        found = self._signing.get(key)
+        found = self._settings.get(key)
         if found is None:
-            found = self._signing[key] = self.policies.settings(adj_type,
-                                                                date).signatures_required
+            found = self._settings[key] = self.policies.settings(adj_type, date)
         return found
 
     def invoices_of(self, customer: str) -> Sequence[tuple[datetime.date, str]]:
@@ -143,10 +147,12 @@ def held_until_billed(rules: Rules, situation: Situation, date: datetime.date,
     """Why applying on `date` is too early under `hold-until-billed`, or None:
     the customer must have an invoice dated after the approval, by `date` and by
     the day the effect is booked (`effective`, else the request's `effective:`):
-    booked before the bill, the credit would land on the bill it was held from."""
-    if not situation.hold_until_billed:
-        return None
+    booked before the bill, the credit would land on the bill it was held from.
+    Held when the request date's policy says so, or the one in force on `date`."""
     request = situation.request
+    if not (situation.hold_until_billed
+            or rules.settings_on(request.type, date).hold_until_billed):
+        return None
     approved = situation.decided_on or request.date
     date = min(date, effective or request.effective or date)
     invoices = rules.invoices_of(request.customer)
@@ -162,11 +168,21 @@ def held_until_billed(rules: Rules, situation: Situation, date: datetime.date,
                   f"{date}{later}; apply it on or after the customer's next invoice.")
 
 
+def separate_apply(rules: Rules, situation: Situation, date: datetime.date) -> bool:
+    """Whether the last approval, on `date`, leaves the adjustment for an `apply`: the
+    request date's policy says so (`apply: "separate"`, `hold-until-billed`), or the
+    one in force on `date` (a policy tightened while a request waits binds its
+    approval; one loosened later frees none)."""
+    return (situation.separate_apply
+            or rules.settings_on(situation.request.type, date).separate_apply)
+
+
 def signatures_required(rules: Rules, situation: Situation, date: datetime.date) -> bool:
     """Whether an approval on `date` must be signed: the request date's policy says so,
     or the one in force on `date` (signatures required while a request waits bind
     the approvals given after)."""
-    return situation.signatures_required or rules.signing_on(situation.request.type, date)
+    return (situation.signatures_required
+            or rules.settings_on(situation.request.type, date).signatures_required)
 
 
 def limit_judged(rules: Rules, situation: Situation, by: str,

@@ -7,6 +7,8 @@ at its line, and it changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
+
 from beancount_adjustments.core import digest as digests
 from beancount_adjustments.core.lifecycle import TRANSITIONS
 from beancount_adjustments.core.models import Action, Approval, Event, Record, State
@@ -14,6 +16,7 @@ from beancount_adjustments.core.permissions import (
     Denial,
     denial,
     limit_judged,
+    separate_apply,
     signatures_required,
 )
 from beancount_adjustments.core.policy import MissingPrice, chain_text
@@ -130,7 +133,7 @@ class EventJudging(ReplayState):
         if stale is not None:
             # It booked the adjustment if it completed the chain it was given to.
             given_to = event.chain if event.chain is not None else chain
-            books = reversing or not adj.settings.separate_apply
+            books = reversing or not separate_apply(self.rules, adj, event.date)
             self.stale_approval(adj, event, approval, stale,
                                 books and (completes or level + 1 == len(given_to)))
             return
@@ -145,8 +148,15 @@ class EventJudging(ReplayState):
         if completes:
             move(adj, _APPROVE)
             adj.decided_on = event.date
-            if not adj.settings.separate_apply:
+            if not separate_apply(self.rules, adj, event.date):
                 self.apply(adj, event.date, event.effective, event)
+            elif not adj.settings.separate_apply:
+                # Left for an apply by a policy tightened since the request: the book
+                # says so (the tools offer the apply), and a hold binds that apply.
+                now = self.rules.settings_on(adj.request.type, event.date)
+                adj.settings = dataclasses.replace(
+                    adj.settings, separate_apply=True,
+                    hold_until_billed=adj.settings.hold_until_billed or now.hold_until_billed)
 
     def stale_approval(self, adj: Tracked, event: Event, approval: Approval, why: str,
                        would_book: bool) -> None:
