@@ -14,6 +14,7 @@ import datetime
 
 from beancount_adjustments.core.models import Action
 from beancount_adjustments.core.permissions import denial
+from beancount_adjustments.notify.notices import notices as notices_for
 from ledgers import block, decided, load, request
 
 
@@ -171,3 +172,22 @@ def test_hold_until_billed_from_a_later_date_binds_the_apply_after_it() -> None:
     loaded = load(text + decided(text, "ADJ-1", "2026-03-07", "apply", "bob"))
     assert loaded.codes == [(loaded.line('"ADJ-1" "apply"'), "held-until-billed")]
 
+
+def test_the_sign_hint_follows_a_signature_policy_from_a_later_date() -> None:
+    """Hole (cosmetic): signatures required for credits from 03-05; the notice asking
+    for the approval of a 5,000 USD credit filed on 03-01 and half approved on 03-06
+    told its approver to approve without `--sign`, which the writer refuses."""
+    big = request("ADJ-1", "2026-03-01", "-5000.00")
+    policy = '2026-03-05 custom "adjustment-policy" "credit:*"\n  signatures: "required"\n'
+    text = policy + big
+    text += decided(text, "ADJ-1", "2026-03-02", "approve", "erin")
+    book = load(text).book
+    assert book is not None
+    found = [n for n in notices_for(book, datetime.date(2026, 3, 6))
+             if n.kind == "approval-needed" and n.recipient == "carol"]
+    assert found
+    assert all("--sign" in n.body for n in found)
+    before = [n for n in notices_for(book, datetime.date(2026, 3, 4))
+              if n.kind == "approval-needed" and n.recipient == "carol"]
+    assert before
+    assert not any("--sign" in n.body for n in before)

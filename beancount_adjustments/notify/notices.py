@@ -15,6 +15,7 @@ from typing import Any
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Action, Adjustment, State
+from beancount_adjustments.core.permissions import signatures_required
 from beancount_adjustments.reports.queries import (
     age_days,
     eligible_approvers,
@@ -140,7 +141,7 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
     role = adj.next_role
     # Those told are who may approve with the CLI, which signs (`--sign`) where the
     # type's policy requires it.
-    sign = " --sign <your key>" if adj.signatures_required else ""
+    sign = " --sign <your key>" if signatures_required(book.rules, adj, today) else ""
     if role is not None and adj.state is State.REVERSING:
         # A reversal moves money too: its approvers hear of it as of a request.
         level = len(adj.reversal_approvals) + 1
