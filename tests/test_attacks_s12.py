@@ -11,11 +11,15 @@ and add coverage no earlier test had.
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
+from signing import seal
+
+from beancount_adjustments.core import seals
 from beancount_adjustments.core.models import Action
 from beancount_adjustments.core.permissions import denial
 from beancount_adjustments.notify.notices import notices as notices_for
-from ledgers import block, decided, load, request
+from ledgers import BACKDATING, block, decided, event, ledger, load, load_file, request
 
 
 def booked(loaded: object, adj_id: str) -> bool:
@@ -191,3 +195,93 @@ def test_the_sign_hint_follows_a_signature_policy_from_a_later_date() -> None:
               if n.kind == "approval-needed" and n.recipient == "carol"]
     assert before
     assert not any("--sign" in n.body for n in before)
+
+
+# -- seals ------------------------------------------------------------------------------------
+
+
+def sealed(tmp_path: Path, text: str, date: str = "2026-03-31") -> Path:
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(BACKDATING + text))
+    seal(path, date)
+    return path
+
+
+def test_declaring_a_sealed_requests_type_afterwards_breaks_the_seal(tmp_path: Path) -> None:
+    """Hole: a 10 USD credit of an undeclared type (`unknown-type`: invalid, nothing
+    booked) was sealed; declaring the type afterwards, dated before the request, made
+    it valid, approved on arrival and booked on its sealed day, the seal intact
+    (declarations were not sealed)."""
+    path = sealed(tmp_path, request("ADJ-1", "2026-03-02", "-10.00", type="credit:courtesy"))
+    assert load_file(path).code_set == {"unknown-type"}
+    path.write_text(path.read_text()
+                    + '2026-01-01 custom "adjustment-type" "credit:courtesy"\n')
+    loaded = load_file(path)
+    assert "seal-broken" in loaded.code_set
+    assert "declared" in next(e.message for e in loaded.errors if "seal-broken" in e.message)
+
+
+DUPLICATES_ROW = block("""
+    2026-01-01 custom "adjustment-approval" "credit:*" 0.00 USD "manager"
+      risk: "duplicates"
+""")
+
+
+def test_turning_off_a_risk_check_under_a_seal_breaks_it(tmp_path: Path) -> None:
+    """Hole: two 10 USD credits alike, the second flagged a duplicate (a manager must
+    approve it) and pending when sealed. Turning the duplicates check off, dated before
+    them, booked the second on its sealed day with no approval, the seal intact (risk
+    settings were not sealed). Its parameters are sealed too."""
+    text = (DUPLICATES_ROW + request("D-1", "2026-03-02", "-10.00", reason="Same")
+            + request("D-2", "2026-03-03", "-10.00", reason="Same"))
+    path = sealed(tmp_path, text)
+    loaded = load_file(path)
+    assert loaded.errors == []
+    assert loaded.state("D-2") == "pending"
+    written = path.read_text()
+    for change in ('2026-01-01 custom "adjustment-risk" "duplicates"\n  enabled: FALSE\n',
+                   '2026-01-01 custom "adjustment-risk" "duplicates"\n  days: 0\n'):
+        path.write_text(written.replace(DUPLICATES_ROW, DUPLICATES_ROW + change))
+        assert "seal-broken" in load_file(path).code_set
+
+
+def test_a_seals_by_line_is_sealed(tmp_path: Path) -> None:
+    """Hole: a seal's `by:` was outside its hash: carol's seal edited to read "dave"
+    (a user with a role) verified, so who vouched for the past could be changed."""
+    path = sealed(tmp_path, WAITING)
+    written = path.read_text()
+    assert load_file(path).errors == []
+    path.write_text(written.replace('  by: "carol"\n  count:', '  by: "dave"\n  count:'))
+    loaded = load_file(path)
+    assert loaded.codes == [(loaded.line('"adjustment-seal"'), "seal-broken")]
+
+
+def test_a_version_2_seal_still_verifies_as_what_it_covered(tmp_path: Path) -> None:
+    """A seal written before version 3 keeps verifying (it did not cover declarations,
+    nor its `by:`); what it covered still breaks it."""
+    text = ledger(BACKDATING + WAITING)
+    book = load(text, base=False).book
+    assert book is not None
+    items = seals.sealed_items(book.facts, 2)
+    old = seals.chain("", [it.hash for it in items], 2)
+    written = (f'2026-03-31 custom "adjustment-seal" "{old}"\n  by: "carol"\n'
+               f"  count: {len(items)}\n")
+    path = tmp_path / "main.beancount"
+    path.write_text(text + written)
+    assert load_file(path).errors == []
+    path.write_text(text + written.replace('"carol"', '"dave"'))
+    assert load_file(path).errors == []
+    path.write_text(text.replace('reason: "Test adjustment"', 'reason: "Other"') + written)
+    assert "seal-broken" in load_file(path).code_set
+
+
+def test_a_sealed_day_stays_sealed_from_another_file(tmp_path: Path) -> None:
+    """Held: an approval dated on a sealed day, written in an included file (read after
+    the main one), or a policy dated before the seal added there: the seal breaks."""
+    path = sealed(tmp_path, WAITING)
+    other = tmp_path / "other.beancount"
+    path.write_text(path.read_text() + 'include "other.beancount"\n')
+    for late in (event("ADJ-1", "2026-03-10", "approve", "bob"),
+                 '2026-02-01 custom "adjustment-policy" "credit:*"\n  backdate-days: 99\n'):
+        other.write_text(late)
+        assert "seal-broken" in load_file(path).code_set

@@ -223,7 +223,7 @@ def test_verify_seals_is_pure_over_facts() -> None:
     loaded = load(HEAD + REQUESTS + EVENTS)
     assert loaded.book is not None
     facts = loaded.book.facts
-    plan = seals.next_seal(facts, [], datetime.date(2026, 2, 28))
+    plan = seals.next_seal(facts, [], datetime.date(2026, 2, 28), "carol")
     assert plan.count == len(seals.sealed_items(facts))
     assert len(plan.fingerprints) == plan.span * seals.FINGERPRINT
     good = seals.Seal(date=plan.date, hash=plan.hash, count=plan.count,

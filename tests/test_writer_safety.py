@@ -421,15 +421,19 @@ def test_the_plugin_reports_a_seal_by_someone_without_a_role(ledger: Path) -> No
     _, _, options = loading.load_file(str(ledger))
     book = book_of(options)
     assert book is not None
-    plan = seals.next_seal(book.facts, [], datetime.date(2024, 3, 31))
+
+    def sealed_by(who: str) -> str:
+        plan = seals.next_seal(book.facts, [], datetime.date(2024, 3, 31), who)
+        return WRITER_LEDGER + "\n" + seals.render_seal(plan)
+
     for who in ("mallory", "gone"):
-        ledger.write_text(WRITER_LEDGER + "\n" + seals.render_seal(plan, who))
+        ledger.write_text(sealed_by(who))
         _, errors, _ = loading.load_file(str(ledger))
         messages = [(e.source["lineno"], e.message) for e in errors]
         seal_line = WRITER_LEDGER.count("\n") + 2
         assert [line for line, m in messages if "[bad-seal]" in m] == [seal_line], messages
         assert not any("[seal-broken]" in m for _, m in messages)
-    ledger.write_text(WRITER_LEDGER + "\n" + seals.render_seal(plan, "carol"))
+    ledger.write_text(sealed_by("carol"))
     assert bean_check(ledger) == []
 
 

@@ -149,11 +149,11 @@ def write_seal(ledger: Path, by: str, date: datetime.date,
                 raise refuse(f"{by} may not seal: {why}; a seal is made by a declared user "
                              "holding a role on its date")
             try:
-                plan = seals.next_seal(book.facts, book.facts.seals, date)
+                plan = seals.next_seal(book.facts, book.facts.seals, date, by)
             except ValueError as exc:
                 raise refuse(str(exc)) from None
             existing = target.read_text(encoding="utf-8")
-            block = render.render_block([seals.render_seal(plan, by)], existing)
+            block = render.render_block([seals.render_seal(plan)], existing)
             doing = "write"
             atomic_write(target, render.appended(existing, block).encode("utf-8"))
     except UnicodeDecodeError as exc:

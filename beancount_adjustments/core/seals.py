@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import datetime
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from beancount_adjustments.core.digest import request_digest
 from beancount_adjustments.core.models import Money, Problem, Source
 from beancount_adjustments.core.policy import Directory
+from beancount_adjustments.core.risk import AlertRule
 
 if TYPE_CHECKING:
     from beancount_adjustments.core.facts import Facts
@@ -27,9 +28,10 @@ if TYPE_CHECKING:
 SEAL = "adjustment-seal"
 SEAL_TAG = "beancount-adjustments/seal/v1"
 SEAL_TAG_V2 = "beancount-adjustments/seal/v2"
-VERSION = 2
+SEAL_TAG_V3 = "beancount-adjustments/seal/v3"
+VERSION = 3
 """The version `next_seal` writes (see the module's manual)."""
-TAGS = {1: SEAL_TAG, 2: SEAL_TAG_V2}
+TAGS = {1: SEAL_TAG, 2: SEAL_TAG_V2, 3: SEAL_TAG_V3}
 FINGERPRINT = 6
 """Hex digits per entry in `fingerprints:`."""
 
@@ -78,6 +80,8 @@ def _text(value: Any) -> str:
         return f"{_text(value.number)} {value.currency}"
     if isinstance(value, tuple):
         return ",".join(_text(v) for v in value)
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={_text(v)}" for k, v in sorted(value.items()))
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value)
@@ -128,14 +132,32 @@ def sealed_items(facts: Facts, version: int = VERSION) -> list[Item]:
             "lock", [lock.through, lock.by])
     for i, k in enumerate(getattr(facts, "keys", ())):
         add(7, i, k.date, f"key of {k.user} on {k.date}", k.source, "key", [k.user, k.key])
+    if version >= 3:
+        # What makes a type valid, or a request flagged: changed later, either moved
+        # money on a sealed day (an invalid request declared valid, a check turned off).
+        for i, d in enumerate(facts.declarations):
+            add(8, i, d.date, f"{d.kind} {d.name} declared on {d.date}", d.source,
+                "declaration", [d.kind, d.name])
+        for i, setting in enumerate(facts.risk_settings):
+            if isinstance(setting, AlertRule):
+                add(9, i, setting.date, f"alert on {setting.dimension} on {setting.date}",
+                    setting.source, "alert", [setting.dimension, setting.limit,
+                                              setting.period, setting.states, setting.notify])
+            else:
+                add(9, i, setting.date, f"risk check {setting.check} on {setting.date}",
+                    setting.source, "risk",
+                    [setting.check, setting.params, setting.enabled, setting.notify])
     items.sort(key=lambda it: (it.date, it.rank, it.index))
     return items
 
 
-def chain(previous: str, hashes: Sequence[str], version: int = 1) -> str:
-    """A seal's hash: over its version's tag, the previous seal's hash and its span's
-    entry hashes. The tags differ, so a hash of one version never verifies as another."""
-    text = "\n".join([TAGS[version], previous, *hashes])
+def chain(previous: str, hashes: Sequence[str], version: int = 1,
+          by: str | None = None) -> str:
+    """A seal's hash: over its version's tag, the previous seal's hash, from version 3
+    who sealed it (`by:`), and its span's entry hashes. The tags differ, so a hash of
+    one version never verifies as another."""
+    text = "\n".join([TAGS[version], previous, *([by or ""] if version >= 3 else []),
+                      *hashes])
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
@@ -158,16 +180,18 @@ def verify_seals(facts: Facts, seals: Sequence[Seal]) -> list[Problem]:
     if not seals:
         return []
     problems = sealer_problems(facts, seals)
-    versions = {VERSION: sealed_items(facts, VERSION)}
-    dates = [it.date for it in versions[VERSION]]
+    versions: dict[int, tuple[list[Item], list[datetime.date]]] = {}
     previous, after = "", None
     for seal in sorted(seals, key=lambda s: s.date):
         spans = {}
-        for version in (VERSION, 1):
-            if version not in versions:  # only once a seal does not verify as version 2
-                versions[version] = sealed_items(facts, version)
-            spans[version] = _span(versions[version], dates, after, seal.date)
-            if chain(previous, [it.hash for it in spans[version]], version) == seal.hash:
+        for version in range(VERSION, 0, -1):
+            if version not in versions:  # only once a seal does not verify as a later one
+                items = sealed_items(facts, version)
+                versions[version] = (items, [it.date for it in items])
+            items, dates = versions[version]
+            spans[version] = _span(items, dates, after, seal.date)
+            if chain(previous, [it.hash for it in spans[version]], version,
+                     seal.by) == seal.hash:
                 break
         else:
             problems.append(_locate(seal, _closest(seal, spans), after))
@@ -186,6 +210,12 @@ def _closest(seal: Seal, spans: dict[int, list[Item]]) -> list[Item]:
     """Of a broken seal's span as each version hashes it, the one whose fingerprints
     agree longest with the seal's (what locates the first entry that differs)."""
     written = seal.fingerprints or ""
+    # Version 3 hashes version 2's entries alike and adds some: when version 2's all
+    # agree and version 3's do not, one of those it adds is what differs.
+    if (2 in spans and 3 in spans
+            and "".join(it.fingerprint for it in spans[2]) == written
+            and "".join(it.fingerprint for it in spans[3]) != written):
+        return spans[3]
 
     def agreeing(span: list[Item]) -> int:
         now = "".join(it.fingerprint for it in span)
@@ -295,10 +325,12 @@ class SealPlan:
     count: int
     span: int
     fingerprints: str
+    by: str
 
 
-def next_seal(facts: Facts, seals: Sequence[Seal], date: datetime.date) -> SealPlan:
-    """The seal that fixes everything up to `date` on top of the existing seals.
+def next_seal(facts: Facts, seals: Sequence[Seal], date: datetime.date,
+              by: str) -> SealPlan:
+    """The seal `by` makes to fix everything up to `date` on top of the existing seals.
 
     Raises ValueError when `date` is before the last seal, or when an
     existing seal is broken (a new seal never covers up a broken one).
@@ -317,14 +349,14 @@ def next_seal(facts: Facts, seals: Sequence[Seal], date: datetime.date) -> SealP
     after = ordered[-1].date if ordered else None
     span = _span(items, dates, after, date)
     previous = ordered[-1].hash if ordered else ""
-    return SealPlan(date=date, hash=chain(previous, [it.hash for it in span], VERSION),
+    return SealPlan(date=date, hash=chain(previous, [it.hash for it in span], VERSION, by),
                     count=bisect.bisect_right(dates, date), span=len(span),
-                    fingerprints="".join(it.fingerprint for it in span))
+                    fingerprints="".join(it.fingerprint for it in span), by=by)
 
 
-def render_seal(plan: SealPlan, by: str) -> str:
+def render_seal(plan: SealPlan) -> str:
     """The directive text for `plan`."""
-    escaped = by.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = plan.by.replace("\\", "\\\\").replace('"', '\\"')
     text = (f'{plan.date.isoformat()} custom "{SEAL}" "{plan.hash}"\n'
             f'  by: "{escaped}"\n'
             f"  count: {plan.count}\n")
