@@ -15,9 +15,11 @@ from pathlib import Path
 
 from signing import seal
 
+from beancount_adjustments.beans.notify_lines import parse_customer_notices
 from beancount_adjustments.core import seals
 from beancount_adjustments.core.models import Action
 from beancount_adjustments.core.permissions import denial
+from beancount_adjustments.notify.customers import customer_notices
 from beancount_adjustments.notify.notices import notices as notices_for
 from ledgers import BACKDATING, block, decided, event, ledger, load, load_file, request
 
@@ -285,3 +287,50 @@ def test_a_sealed_day_stays_sealed_from_another_file(tmp_path: Path) -> None:
                  '2026-02-01 custom "adjustment-policy" "credit:*"\n  backdate-days: 99\n'):
         other.write_text(late)
         assert "seal-broken" in load_file(path).code_set
+
+
+# -- customer notices -----------------------------------------------------------------------
+
+NOTICES = '2026-01-01 custom "adjustment-customer-notice" "credit:*" "*"\n'
+HIDDEN = block("""
+    2026-03-01 ! "cust_456" "Small refund" ^ADJ-1
+      adjustment-type: "credit:refund"
+      customer: "cust_456"
+      reason: "Small refund"
+      requested-by: "alice"
+      Income:Sales:Returns           10.00 USD
+      Assets:Receivable:Customers  -5000.00 USD
+      Assets:Receivable:Customers   4990.00 USD
+""")
+"""Moves 5,000 USD (what is judged: manager and finance), and 10 USD off what the
+customer owes (what the customer's account and statement show)."""
+
+
+def customer_texts(text: str, today: str) -> list[str]:
+    loaded = load(text)
+    assert loaded.book is not None
+    setup, wrong = parse_customer_notices(loaded.entries)
+    assert wrong == []
+    return [n.subject + "\n" + n.body for n in
+            customer_notices(loaded.book, datetime.date.fromisoformat(today), setup)]
+
+
+def test_a_customer_notice_announces_what_moved_on_the_customers_account() -> None:
+    """Hole: the notices said "an adjustment of 5,000.00 USD (credit) was applied to your
+    account" of a request lowering what the customer owes by 10 USD (legs that cancel
+    on the receivable): a credit never booked, announced. They name the customer's own
+    move, as the statement does."""
+    text = NOTICES + HIDDEN
+    text += decided(text, "ADJ-1", "2026-03-02", "approve", "erin")
+    text += decided(text, "ADJ-1", "2026-03-03", "approve", "carol")
+    assert load(text).adj("ADJ-1").amount.number == 5000
+    found = customer_texts(text, "2026-03-10")
+    assert len(found) == 2  # received, applied
+    assert all("10.00 USD" in t and "5,000" not in t for t in found)
+    # Pending, or with its approval gone stale, nothing is announced as applied.
+    assert not any("applied" in t for t in customer_texts(NOTICES + HIDDEN, "2026-03-10"))
+    stale = text.replace("10.00 USD\n  Assets:Receivable:Customers  -5000.00",
+                         "11.00 USD\n  Assets:Receivable:Customers  -5001.00")
+    assert stale != text
+    assert not any("applied to your account" in t for t in customer_texts(stale, "2026-03-10"))
+

@@ -14,9 +14,17 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import Action, Adjustment, Source, State
+from beancount_adjustments.core.models import (
+    Action,
+    Adjustment,
+    Money,
+    Source,
+    State,
+    receivable_totals,
+)
 from beancount_adjustments.core.notice_lines import (
     COMMON,
     KINDS,
@@ -97,6 +105,12 @@ def customer_notices(book: Book, today: datetime.date, setup: CustomerSetup) -> 
         recipient = f"customer:{request.customer}"
         record = book.directory.customer_on(request.customer, today)
         sla = adj.sla_days
+        # What the customer's account moves (as their statement shows it), not what the
+        # request moves in all (what was judged): legs that cancel on the receivable, or
+        # move other accounts, are no credit to the customer.
+        moved = sum(receivable_totals(request.postings, book.settings.receivable).values(),
+                    Decimal(0))
+        amount = Money(abs(moved), adj.amount.currency)
         for kind, date, decided_by in _events(adj):
             line = setup.chosen(request.type, kind, date)
             if line is None or not _sends(line):
@@ -107,7 +121,7 @@ def customer_notices(book: Book, today: datetime.date, setup: CustomerSetup) -> 
             reason = (reasons.get(decided_by) if decided_by else None) or reasons.get(
                 request.source) or NO_REASON
             values = {
-                "id": adj.id, "amount": str(adj.amount), "type": request.type,
+                "id": adj.id, "amount": str(amount), "type": request.type,
                 "kind": request.kind.value, "customer": request.customer,
                 "name": record.name if record and record.name else request.customer,
                 "date": request.date.isoformat(), "reason": reason,
