@@ -334,3 +334,19 @@ def test_a_customer_notice_announces_what_moved_on_the_customers_account() -> No
     assert stale != text
     assert not any("applied to your account" in t for t in customer_texts(stale, "2026-03-10"))
 
+
+def test_a_user_cannot_be_named_as_a_customer_or_role_recipient() -> None:
+    """Hole: a user declared as "customer:cust_456" (a manager) was sent the staff
+    notices a manager gets, routed as the customer's (their own channel, or their
+    `contact:` through `customer:*`): cust_456 received cust_123's credit awaiting
+    approval. "role:..." and "*" name other recipients the same way. Such a user line
+    is malformed."""
+    for name in ("customer:cust_456", "role:manager", "*"):
+        text = (f'2026-01-01 custom "adjustment-user" "{name}" "manager"\n'
+                + request("ADJ-1", "2026-03-01", "-50.00", customer="cust_123"))
+        loaded = load(text)
+        assert loaded.codes == [(loaded.line(f'"{name}"'), "malformed-directive")]
+        book = loaded.book
+        assert book is not None
+        assert not any(n.recipient == name for n in notices_for(book, datetime.date(2026, 3, 2))
+                       if n.kind == "approval-needed" and "(manager)" not in n.subject)

@@ -23,6 +23,7 @@ from beancount_adjustments.core.models import (
     TypePolicy,
     UserGrant,
 )
+from beancount_adjustments.core.notice_lines import recipient_clash
 from beancount_adjustments.core.policy import parse_chain
 
 USER = "adjustment-user"
@@ -57,6 +58,11 @@ class RuleReader(MetaReader):
             self.problem("malformed-directive", source,
                          f"{what}: the user name {names[0]!r} holds an invisible character "
                          f"({hidden}); it would read as another name: remove it.")
+            return None
+        clash = recipient_clash(names[0])
+        if clash is not None:
+            self.problem("malformed-directive", source,
+                         f"{what}: {clash}; name the user without it.")
             return None
         limit = self.amount(entry.meta, "limit", source, f"user {names[0]}")
         if limit is not None and limit.number < 0:

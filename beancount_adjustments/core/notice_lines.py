@@ -27,6 +27,20 @@ PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
 }
 """The placeholders each kind of notice fills; any other is an error at its directive."""
 
+RECIPIENT_PREFIXES = ("customer:", "role:")
+"""How a notice names a recipient that is no user: a customer, or a role's channel."""
+
+
+def recipient_clash(name: str) -> str | None:
+    """Why `name` cannot be a user's, or None: notices would take it for a customer,
+    a role or the `*` channel, and send what the user is sent (staff notices about
+    other customers) there."""
+    if name == "*" or name.startswith(RECIPIENT_PREFIXES):
+        return (f"notices name customers as customer:ID, roles as role:NAME and every "
+                f"user's channel as *, so a user {name!r} would be sent to another "
+                "recipient")
+    return None
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Channel:
