@@ -277,7 +277,7 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
     main = options_map.get("filename")
     facts.files = tuple(dict.fromkeys(
         [*([str(main)] if main else []), *(str(name) for name in options_map.get("include", ()))]))
-    facts.problems.extend(verify_seals(facts, facts.seals))
+    facts.problems.extend(verify_seals(facts, facts.seals, settings=settings))
     book = replay(facts, price_rates(found.price_entries), settings, checks, progress)
     options_map[BOOK_KEY] = book
     options_map[STAMP_KEY] = Stamp(code_stamp(), check_sources(check for _, check in checks))

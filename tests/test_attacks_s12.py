@@ -21,7 +21,7 @@ from beancount_adjustments.core.models import Action
 from beancount_adjustments.core.permissions import denial
 from beancount_adjustments.notify.customers import customer_notices
 from beancount_adjustments.notify.notices import notices as notices_for
-from ledgers import BACKDATING, block, decided, event, ledger, load, load_file, request
+from ledgers import BACKDATING, BASE, block, decided, event, ledger, load, load_file, request
 
 
 def booked(loaded: object, adj_id: str) -> bool:
@@ -350,3 +350,28 @@ def test_a_user_cannot_be_named_as_a_customer_or_role_recipient() -> None:
         assert book is not None
         assert not any(n.recipient == name for n in notices_for(book, datetime.date(2026, 3, 2))
                        if n.kind == "approval-needed" and "(manager)" not in n.subject)
+
+
+def test_the_plugins_settings_are_sealed(tmp_path: Path) -> None:
+    """Hole: with `default-tier: vip`, a 20 USD goodwill credit to a customer the ledger
+    only names needs a manager (the vip row); it was pending when sealed. Setting the
+    default tier to standard on the plugin line booked it on its sealed day with no
+    approval, the seal intact (the plugin's settings were not sealed)."""
+    base = BASE.replace('plugin "beancount_adjustments"',
+                        'plugin "beancount_adjustments" "{\'default-tier\': \'vip\'}"')
+    named = ('2026-02-01 * "Ghost" "Sale"\n  customer: "ghost"\n'
+             "  Assets:Receivable:Customers  100 USD\n  Income:Sales\n")
+    path = tmp_path / "main.beancount"
+    path.write_text(base + BACKDATING + named + request(
+        "ADJ-1", "2026-03-02", "-20.00", type="credit:goodwill", customer="ghost",
+        account="Expenses:Goodwill"))
+    seal(path, "2026-03-31")
+    loaded = load_file(path)
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "pending"
+    path.write_text(path.read_text().replace("'vip'}", "'standard'}"))
+    loaded = load_file(path)
+    assert loaded.state("ADJ-1") == "applied"
+    broken = [e for e in loaded.errors if "seal-broken" in e.message]
+    assert len(broken) == 1
+    assert "the plugin's settings" in broken[0].message

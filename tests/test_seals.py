@@ -80,8 +80,9 @@ def test_sealed_ledger_is_clean(sealed: str, tmp_path: Path) -> None:
     found = re.findall(r'custom "adjustment-seal" "([0-9a-f]{64})"\n  by: "carol"\n'
                        r"  count: (\d+)", sealed)
     assert len(found) == 2
-    # the preamble's 16 users, customers and rows, 3 policy and keys, 3 requests, events
-    assert [int(c) for _, c in found] == [16 + 3 + 3 + 4, 16 + 3 + 3 + 5]
+    # the plugin's settings, the preamble's 16 users, customers and rows, 3 policy and
+    # keys, 3 requests, events
+    assert [int(c) for _, c in found] == [1 + 16 + 3 + 3 + 4, 1 + 16 + 3 + 3 + 5]
     assert len({h for h, _ in found}) == 2
 
 
@@ -222,16 +223,16 @@ def test_an_empty_span_seal_and_malformed_seals(tmp_path: Path) -> None:
 def test_verify_seals_is_pure_over_facts() -> None:
     loaded = load(HEAD + REQUESTS + EVENTS)
     assert loaded.book is not None
-    facts = loaded.book.facts
-    plan = seals.next_seal(facts, [], datetime.date(2026, 2, 28), "carol")
-    assert plan.count == len(seals.sealed_items(facts))
+    facts, settings = loaded.book.facts, loaded.book.settings
+    plan = seals.next_seal(facts, [], datetime.date(2026, 2, 28), "carol", settings=settings)
+    assert plan.count == len(seals.sealed_items(facts, settings=settings))
     assert len(plan.fingerprints) == plan.span * seals.FINGERPRINT
     good = seals.Seal(date=plan.date, hash=plan.hash, count=plan.count,
                       fingerprints=plan.fingerprints, by="carol",
                       source=facts.requests[0].source)
-    assert seals.verify_seals(facts, [good]) == []
+    assert seals.verify_seals(facts, [good], settings=settings) == []
     bad = dataclasses.replace(good, hash="f" * 64)
-    assert [p.code for p in seals.verify_seals(facts, [bad])] == ["seal-broken"]
+    assert [p.code for p in seals.verify_seals(facts, [bad], settings=settings)] == ["seal-broken"]
 
 
 def test_writer_refuses_a_decision_on_a_sealed_day(tmp_path):

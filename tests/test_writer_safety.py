@@ -423,7 +423,8 @@ def test_the_plugin_reports_a_seal_by_someone_without_a_role(ledger: Path) -> No
     assert book is not None
 
     def sealed_by(who: str) -> str:
-        plan = seals.next_seal(book.facts, [], datetime.date(2024, 3, 31), who)
+        plan = seals.next_seal(book.facts, [], datetime.date(2024, 3, 31), who,
+                               settings=book.settings)
         return WRITER_LEDGER + "\n" + seals.render_seal(plan)
 
     for who in ("mallory", "gone"):

@@ -149,7 +149,8 @@ def write_seal(ledger: Path, by: str, date: datetime.date,
                 raise refuse(f"{by} may not seal: {why}; a seal is made by a declared user "
                              "holding a role on its date")
             try:
-                plan = seals.next_seal(book.facts, book.facts.seals, date, by)
+                plan = seals.next_seal(book.facts, book.facts.seals, date, by,
+                                       settings=book.settings)
             except ValueError as exc:
                 raise refuse(str(exc)) from None
             existing = target.read_text(encoding="utf-8")

@@ -23,7 +23,7 @@ from beancount_adjustments.core.policy import Directory
 from beancount_adjustments.core.risk import AlertRule
 
 if TYPE_CHECKING:
-    from beancount_adjustments.core.facts import Facts
+    from beancount_adjustments.core.facts import Facts, Settings
 
 SEAL = "adjustment-seal"
 SEAL_TAG = "beancount-adjustments/seal/v1"
@@ -92,8 +92,10 @@ def _hash(kind: str, fields: Sequence[Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def sealed_items(facts: Facts, version: int = VERSION) -> list[Item]:
-    """Every fact a seal of `version` covers, in sealing order (see the module's manual)."""
+def sealed_items(facts: Facts, version: int = VERSION,
+                 settings: Settings | None = None) -> list[Item]:
+    """Every fact a seal of `version` covers, in sealing order (see the module's manual);
+    from version 3 the plugin's `settings` too, first (the first seal covers them)."""
     items: list[Item] = []
     v2 = version >= 2
 
@@ -132,6 +134,13 @@ def sealed_items(facts: Facts, version: int = VERSION) -> list[Item]:
             "lock", [lock.through, lock.by])
     for i, k in enumerate(getattr(facts, "keys", ())):
         add(7, i, k.date, f"key of {k.user} on {k.date}", k.source, "key", [k.user, k.key])
+    if version >= 3 and settings is not None:
+        # The default tier, the receivable root, the checks: changed, they re-judge
+        # every request. They hold from the start, so the first seal covers them.
+        plugin = Source(facts.files[0] if facts.files else "<ledger>", 0)
+        add(-1, 0, datetime.date.min, "the plugin's settings", plugin, "settings",
+            [settings.receivable, settings.id_prefix, settings.checks, settings.default_tier,
+             settings.customer_account, settings.default_sla_days])
     if version >= 3:
         # What makes a type valid, or a request flagged: changed later, either moved
         # money on a sealed day (an invalid request declared valid, a check turned off).
@@ -171,7 +180,8 @@ def _span(items: Sequence[Item], dates: Sequence[datetime.date],
     return list(items[start:end])
 
 
-def verify_seals(facts: Facts, seals: Sequence[Seal]) -> list[Problem]:
+def verify_seals(facts: Facts, seals: Sequence[Seal], *,
+                 settings: Settings | None) -> list[Problem]:
     """One problem per seal whose hash no longer matches the ledger.
 
     Each names the first entry that differs from what the seal covered, and
@@ -186,7 +196,7 @@ def verify_seals(facts: Facts, seals: Sequence[Seal]) -> list[Problem]:
         spans = {}
         for version in range(VERSION, 0, -1):
             if version not in versions:  # only once a seal does not verify as a later one
-                items = sealed_items(facts, version)
+                items = sealed_items(facts, version, settings)
                 versions[version] = (items, [it.date for it in items])
             items, dates = versions[version]
             spans[version] = _span(items, dates, after, seal.date)
@@ -329,7 +339,7 @@ class SealPlan:
 
 
 def next_seal(facts: Facts, seals: Sequence[Seal], date: datetime.date,
-              by: str) -> SealPlan:
+              by: str, *, settings: Settings | None) -> SealPlan:
     """The seal `by` makes to fix everything up to `date` on top of the existing seals.
 
     Raises ValueError when `date` is before the last seal, or when an
@@ -339,12 +349,12 @@ def next_seal(facts: Facts, seals: Sequence[Seal], date: datetime.date,
     if ordered and date < ordered[-1].date:
         raise ValueError(f"the last seal is dated {ordered[-1].date}; a new seal cannot be "
                          f"dated before it ({date})")
-    broken = verify_seals(facts, ordered)
+    broken = verify_seals(facts, ordered, settings=settings)
     if broken:
         raise ValueError("the ledger's seals do not verify; fix this first:\n"
                          + "\n".join(f"{p.source.filename}:{p.source.lineno}: {p.message}"
                                      for p in broken))
-    items = sealed_items(facts, VERSION)
+    items = sealed_items(facts, VERSION, settings)
     dates = [it.date for it in items]
     after = ordered[-1].date if ordered else None
     span = _span(items, dates, after, date)

@@ -60,7 +60,8 @@ def judge(led: Ledger, items: list[Item]) -> Book:
             problems=list(led.book.facts.problems))
         # The plugin verifies seals before it replays; so does the candidate, so
         # a decision dated on an already sealed day is refused, not written.
-        facts.problems.extend(p for p in verify_seals(facts, facts.seals)
+        facts.problems.extend(p for p in verify_seals(facts, facts.seals,
+                                                         settings=led.book.settings)
                               if _problem_key(p) not in baseline)
         try:
             # Usually the new items come after all the book judged: go on from there.
