@@ -333,6 +333,13 @@ def test_a_customer_notice_announces_what_moved_on_the_customers_account() -> No
                          "11.00 USD\n  Assets:Receivable:Customers  -5001.00")
     assert stale != text
     assert not any("applied to your account" in t for t in customer_texts(stale, "2026-03-10"))
+    # Approved under `apply: "separate"` and not applied yet: only "received".
+    waiting = SEPARATE + NOTICES + HIDDEN
+    waiting += decided(waiting, "ADJ-1", "2026-03-02", "approve", "erin")
+    waiting += decided(waiting, "ADJ-1", "2026-03-03", "approve", "carol")
+    assert load(waiting).state("ADJ-1") == "approved"
+    assert [t.splitlines()[0] for t in customer_texts(waiting, "2026-03-10")] == [
+        "We received your adjustment request ADJ-1"]
 
 
 def test_a_user_cannot_be_named_as_a_customer_or_role_recipient() -> None:
@@ -350,6 +357,26 @@ def test_a_user_cannot_be_named_as_a_customer_or_role_recipient() -> None:
         assert book is not None
         assert not any(n.recipient == name for n in notices_for(book, datetime.date(2026, 3, 2))
                        if n.kind == "approval-needed" and "(manager)" not in n.subject)
+
+
+def test_a_policy_dated_after_a_seal_that_refuses_a_sealed_decision_says_so(
+        tmp_path: Path) -> None:
+    """Held: an approval dated 03-30 and written on 04-01 (`backdate-days: 5`), sealed
+    through 03-31; a policy dated 04-01 (after the seal, so free) sets `backdate-days: 0`.
+    The approval is now judged by the day it was written and un-books the credit, the
+    seal intact, but not silently: it is an error at the approval."""
+    policy = '2026-01-01 custom "adjustment-policy" "credit:*"\n  backdate-days: 5\n'
+    text = policy + WAITING
+    text += decided(text, "ADJ-1", "2026-03-30", "approve", "bob",
+                    at="2026-04-01T10:00:00+00:00")
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(text))
+    seal(path, "2026-03-31")
+    assert load_file(path).errors == []
+    path.write_text(path.read_text()
+                    + '2026-04-01 custom "adjustment-policy" "credit:*"\n  backdate-days: 0\n')
+    loaded = load_file(path)
+    assert loaded.codes == [(loaded.line('"ADJ-1" "approve"'), "backdated")]
 
 
 def test_the_plugins_settings_are_sealed(tmp_path: Path) -> None:
