@@ -10,9 +10,11 @@ and add coverage no earlier test had.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from pathlib import Path
 
+import pytest
 from signing import seal
 
 from beancount_adjustments.beans.notify_lines import parse_customer_notices
@@ -21,6 +23,7 @@ from beancount_adjustments.core.models import Action
 from beancount_adjustments.core.permissions import denial
 from beancount_adjustments.notify.customers import customer_notices
 from beancount_adjustments.notify.notices import notices as notices_for
+from beancount_adjustments.writer import Decision, WriteRefused, write_decisions
 from ledgers import BACKDATING, BASE, block, decided, event, ledger, load, load_file, request
 
 
@@ -402,3 +405,22 @@ def test_the_plugins_settings_are_sealed(tmp_path: Path) -> None:
     broken = [e for e in loaded.errors if "seal-broken" in e.message]
     assert len(broken) == 1
     assert "the plugin's settings" in broken[0].message
+
+
+def test_the_writer_refuses_an_apply_moving_the_approved_date(tmp_path: Path) -> None:
+    """Held with the fix: `apply --effective` of another date than the request's own is
+    refused by the writer with the plugin's message, and nothing is written."""
+    now = datetime.datetime(2026, 3, 3, 10, 0, tzinfo=datetime.UTC)
+    text = SEPARATE + DATED
+    text += decided(text, "ADJ-1", "2026-03-02", "approve", "bob")
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(BACKDATING + text))
+    before = path.read_bytes()
+    decision = Decision("ADJ-1", Action.APPLY, "alice", effective=datetime.date(2026, 3, 2),
+                        date=datetime.date(2026, 3, 3))
+    with pytest.raises(WriteRefused) as refused:
+        write_decisions(path, [decision], now=now)
+    assert "approved to be booked on its own `effective: 2026-03-20`" in str(refused.value)
+    assert path.read_bytes() == before
+    write_decisions(path, [dataclasses.replace(decision, effective=None)], now=now)
+    assert booked_on(load_file(path), "ADJ-1") == ["2026-03-20"]
