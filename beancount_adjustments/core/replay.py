@@ -23,7 +23,6 @@ from beancount_adjustments.core.models import (
     KNOWN_TYPES,
     Event,
     Request,
-    UserGrant,
 )
 from beancount_adjustments.core.policy import Rates
 from beancount_adjustments.core.replay_events import EventJudging
@@ -38,6 +37,7 @@ class Replay(RequestJudging, EventJudging):
         super().__init__(facts, rates, settings, checks)
         self.check_rows()
         self.check_user_names()
+        self.check_customer_ids()
 
     # -- the policy's own sanity ---------------------------------------------
 
@@ -71,15 +71,27 @@ class Replay(RequestJudging, EventJudging):
 
     def check_user_names(self) -> None:
         """Warn at a user line whose name reads as another user's (a Cyrillic o in "bob")."""
-        first: dict[str, UserGrant] = {}
-        for grant in sorted(self.facts.grants, key=lambda g: (g.date, g.source)):
-            seen = first.setdefault(lookalike.skeleton(grant.user), grant)
-            if seen.user != grant.user:
-                self.warn("lookalike-user",
-                          f'user "{grant.user}" reads as the user "{seen.user}" declared at '
-                          f"{seen.source.filename}:{seen.source.lineno}: a decision by one "
-                          "would pass for the other's on every page; give them names that "
-                          "differ to the eye.", grant.source)
+        grants = sorted(self.facts.grants, key=lambda g: (g.date, g.source))
+        for grant, seen in lookalike.lookalikes(grants, attrgetter("user")):
+            self.warn("lookalike-user",
+                      f'user "{grant.user}" reads as the user "{seen.user}" declared at '
+                      f"{seen.source.filename}:{seen.source.lineno}: a decision by one "
+                      "would pass for the other's on every page; give them names that "
+                      "differ to the eye.", grant.source)
+
+    def check_customer_ids(self) -> None:
+        """Warn where a customer id that reads as another's is first known (a Cyrillic
+        c in "cust_123", "cust_l23" beside "cust_123"): a credit to one would read as
+        a credit to the other."""
+        firsts = sorted((records[0] for records in self.directory.customers.values()
+                         if records), key=lambda r: (r.date, r.source))
+        for record, seen in lookalike.lookalikes(firsts, attrgetter("customer")):
+            self.warn("lookalike-customer",
+                      f'customer "{record.customer}"{lookalike.spelled(record.customer)} '
+                      f'reads as the customer "{seen.customer}" known from {seen.source.filename}:'
+                      f"{seen.source.lineno}: a credit to one would pass for one to the "
+                      "other on every page; give them ids that differ to the eye.",
+                      record.source)
 
     # -- the timeline --------------------------------------------------------
 
