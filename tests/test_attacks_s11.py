@@ -9,7 +9,11 @@ against; the others held and stay for the coverage they add.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from repos import BASE as REPO_BASE
+from repos import Repo, assert_finding, assert_intact, check, findings
 
 from beancount_adjustments.core.models import Problem
 from ledgers import Loaded, load, request
@@ -67,3 +71,74 @@ def test_customers_whose_ids_differ_to_the_eye_give_no_warning() -> None:
     # The same customer declared again (a new tier) reads as itself.
     again = load('2026-02-01 custom "adjustment-customer" "cust_123" "standard"\n')
     assert _lookalike_customers(again) == []
+
+
+# -- 3. a decided request's texts edited after the decision ---------------------------------
+
+_NOTED = """
+2026-03-01 ! "cust_456" "Refund" ^ADJ-1
+  adjustment-type: "credit:refund"
+  customer: "cust_456"
+  reason: "Damaged item"
+  requested-by: "alice"
+  ticket: "TCK-1"
+  notes: "Photo evidence attached in TCK-1"
+  Income:Sales:Returns            50.00 USD
+  Assets:Receivable:Customers    -50.00 USD
+
+2026-03-02 custom "adjustment" "ADJ-1" "approve"
+  by: "bob"
+"""
+
+_AUTOMATIC = """
+2026-03-01 ! "cust_456" "Spring promotion" ^ADJ-9
+  adjustment-type: "credit:promotional"
+  customer: "cust_456"
+  reason: "Spring promotion"
+  requested-by: "alice"
+  ticket: "TCK-1"
+  Expenses:Promotions            30.00 USD
+  Assets:Receivable:Customers    -30.00 USD
+"""
+
+
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ('ticket: "TCK-1"', 'ticket: "TCK-999"', "ticket"),
+    ('notes: "Photo evidence attached in TCK-1"', 'notes: "The CFO said yes"', "notes"),
+    ('"Refund" ^ADJ-1', '"Refund of another order" ^ADJ-1', "narration"),
+    ('! "cust_456" "Refund"', '! "cust_123" "Refund"', "payee"),
+])
+def test_an_approved_requests_text_edited_is_named_an_edited_request(
+        tmp_path: Path, old: str, new: str, field: str) -> None:
+    """The ticket, notes and narration a reviewer read are outside the digest: the
+    finding was "the request ADJ-1 is new since REV ... (back-dated)", as if another
+    request had been filed. It says what happened: ADJ-1's request was edited, and
+    which field, at its line."""
+    repo = Repo(tmp_path / "repo")
+    rev = repo.commit(REPO_BASE + _NOTED)
+    repo.write(REPO_BASE + _NOTED.replace(old, new))
+    result = check(repo, rev)
+    finding = assert_finding(result, "edited-request", repo.at("^ADJ-1"))
+    assert f"its request was edited since ({field})" in finding
+    assert findings(result, "backdated-decision") == []
+
+
+def test_the_ticket_of_an_automatic_credit_decided_last_cannot_be_rewritten(
+        tmp_path: Path) -> None:
+    """Hole: a credit the policy applied on arrival, the last thing REV decided: its
+    date is REV's last decision, so its rewritten ticket was neither an edit (same
+    digest) nor back-dated (not before that day), and the past read as intact."""
+    repo = Repo(tmp_path / "repo")
+    rev = repo.commit(REPO_BASE + _AUTOMATIC)
+    repo.write(REPO_BASE + _AUTOMATIC.replace('"TCK-1"', '"TCK-999"'))
+    finding = assert_finding(check(repo, rev), "edited-request", repo.at("^ADJ-9"))
+    assert "ADJ-9 was applied" in finding
+    assert "(ticket)" in finding
+
+
+def test_a_decided_request_moved_unchanged_is_still_intact(tmp_path: Path) -> None:
+    """Moving a decided request further down the file (same content) is no edit."""
+    repo = Repo(tmp_path / "repo")
+    rev = repo.commit(REPO_BASE + _AUTOMATIC + "\n2026-02-01 note Assets:Bank \"x\"\n")
+    repo.write(REPO_BASE + "\n2026-02-01 note Assets:Bank \"x\"\n" + _AUTOMATIC)
+    assert_intact(check(repo, rev))
