@@ -12,8 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from repos import (
+    APPROVE_2,
+    BOOK,
+    REQUEST_1,
+    REQUEST_2,
+    Repo,
+    assert_finding,
+    assert_intact,
+    check,
+    findings,
+)
 from repos import BASE as REPO_BASE
-from repos import Repo, assert_finding, assert_intact, check, findings
 
 from beancount_adjustments.core.models import Problem
 from ledgers import Loaded, load, request
@@ -142,3 +152,105 @@ def test_a_decided_request_moved_unchanged_is_still_intact(tmp_path: Path) -> No
     rev = repo.commit(REPO_BASE + _AUTOMATIC + "\n2026-02-01 note Assets:Bank \"x\"\n")
     repo.write(REPO_BASE + "\n2026-02-01 note Assets:Bank \"x\"\n" + _AUTOMATIC)
     assert_intact(check(repo, rev))
+
+
+# -- 2. check --since: order, files, history ----------------------------------------------
+
+_APPROVE_2 = '2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n'
+_CANCEL_2 = ('2026-03-06 custom "adjustment" "ADJ-2" "cancel"\n  by: "alice"\n'
+             '  reason: "Wrong customer"\n')
+_TWO_FILES = REPO_BASE + 'include "a.beancount"\ninclude "b.beancount"\n' + REQUEST_1 + REQUEST_2
+
+
+def _same_day_in_two_files(tmp_path: Path) -> tuple[Repo, str]:
+    """bob's approval of ADJ-2 in a.beancount, alice's cancel of the same day in
+    b.beancount: approved, then reversing (files are read in Beancount's order)."""
+    repo = Repo(tmp_path / "repo")
+    (repo.root / "a.beancount").write_text(_APPROVE_2)
+    (repo.root / "b.beancount").write_text(_CANCEL_2)
+    return repo, repo.commit(_TWO_FILES)
+
+
+def test_a_file_renamed_so_that_same_day_decisions_swap_is_a_reordering(
+        tmp_path: Path) -> None:
+    """Renaming a.beancount to c.beancount, content unchanged, puts the cancel first:
+    ADJ-2 is withdrawn, the approval refused. Found, and named for what it is (REV's
+    decisions in another order), not "the cancel is new since REV" as it was."""
+    repo, rev = _same_day_in_two_files(tmp_path)
+    repo.git("mv", "a.beancount", "c.beancount")
+    repo.write(_TWO_FILES.replace('"a.beancount"', '"c.beancount"'))
+    result = check(repo, rev)
+    assert result.exit_code == 1, result.output
+    found = findings(result, "rejudged")
+    assert len(found) == 1, result.output
+    assert "b.beancount:1: " in found[0]
+    assert "in another order" in found[0]
+    assert "new since" not in found[0]
+
+
+def test_includes_reordered_keep_the_same_day_order(tmp_path: Path) -> None:
+    """Held: the include lines swapped, the files are still read in the same order, so
+    nothing REV decided moves."""
+    repo, rev = _same_day_in_two_files(tmp_path)
+    repo.write(_TWO_FILES.replace('include "a.beancount"\ninclude "b.beancount"\n',
+                                  'include "b.beancount"\ninclude "a.beancount"\n'))
+    assert_intact(check(repo, rev))
+
+
+def test_line_endings_and_trailing_spaces_changed_are_no_rewrite(tmp_path: Path) -> None:
+    """Held: CRLF line endings, or trailing spaces on every line, change no decision."""
+    repo = Repo(tmp_path / "repo")
+    text = BOOK + REQUEST_2 + APPROVE_2
+    rev = repo.commit(text)
+    repo.ledger.write_bytes(text.replace("\n", "\r\n").encode())
+    assert_intact(check(repo, rev))
+    repo.write("".join(line + "   \n" for line in text.splitlines()))
+    assert_intact(check(repo, rev))
+
+
+def test_an_amended_rev_is_still_compared_with_what_it_held(tmp_path: Path) -> None:
+    """Held: REV's own commit amended (bob's approval now erin's) and checked against
+    REV's sha, which is no longer an ancestor: the edit is found."""
+    repo = Repo(tmp_path / "repo")
+    rev = repo.commit(BOOK + REQUEST_2 + APPROVE_2)
+    repo.write(BOOK + REQUEST_2 + APPROVE_2.replace('"bob"', '"erin"'))
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--amend", "-m", "amended")
+    assert_finding(check(repo, rev), "edited-decision", repo.at('"ADJ-2" "approve"'))
+
+
+def test_a_back_dated_decision_merged_from_a_side_branch_is_found(tmp_path: Path) -> None:
+    """Held: a side branch, forked before REV, approves ADJ-2 on 2026-03-05 (its `at:`
+    says so too); merged after REV, whose last decision is of 2026-03-08, it is
+    inserted before what REV decided."""
+    repo = Repo(tmp_path / "repo")
+    (repo.root / "side.beancount").write_text("")
+    text = BOOK.replace(REQUEST_1, 'include "side.beancount"\n' + REQUEST_1) + REQUEST_2
+    repo.commit(text)
+    repo.git("checkout", "-q", "-b", "side")
+    (repo.root / "side.beancount").write_text(
+        '2026-03-05 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n'
+        '  at: "2026-03-05T09:00:00+01:00"\n')
+    repo.commit(message="side")
+    repo.git("checkout", "-q", "main")
+    rev = repo.commit(text + '\n2026-03-08 custom "adjustment" "ADJ-1" "cancel"\n'
+                             '  by: "alice"\n  reason: "Wrong customer"\n')
+    repo.git("merge", "-q", "--no-edit", "side")
+    assert_finding(check(repo, rev), "backdated-decision", "side.beancount:1: ")
+
+
+@pytest.mark.parametrize("directive", [
+    "2026-03-01 price EUR 1.10 USD\n",
+    '2026-03-01 custom "adjustment-policy" "credit:*"\n  apply: "separate"\n',
+])
+def test_a_back_dated_directive_in_a_new_file_is_found(tmp_path: Path, directive: str) -> None:
+    """Held: a price or policy dated before REV's last decision, in a file REV did not
+    have (committed, so not an untracked file)."""
+    repo = Repo(tmp_path / "repo")
+    rev = repo.commit(BOOK + REQUEST_2 + APPROVE_2)
+    (repo.root / "new.beancount").write_text(directive)
+    repo.commit(BOOK + REQUEST_2 + APPROVE_2 + 'include "new.beancount"\n')
+    result = check(repo, rev)
+    assert result.exit_code == 1, result.output
+    assert any("new.beancount:1: " in f for f in findings(result, "backdated-directive"))
+    assert findings(result, "untracked-file") == []
