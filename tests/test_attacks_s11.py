@@ -9,6 +9,7 @@ against; the others held and stay for the coverage they add.
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,10 @@ from repos import (
 )
 from repos import BASE as REPO_BASE
 
+from beancount_adjustments import reports
 from beancount_adjustments.core.models import Problem
-from ledgers import Loaded, load, request
+from beancount_adjustments.reports import Scope
+from ledgers import Loaded, event, load, request
 
 # -- 1. look-alike customer ids -----------------------------------------------------------
 
@@ -254,3 +257,44 @@ def test_a_back_dated_directive_in_a_new_file_is_found(tmp_path: Path, directive
     assert result.exit_code == 1, result.output
     assert any("new.beancount:1: " in f for f in findings(result, "backdated-directive"))
     assert findings(result, "untracked-file") == []
+
+
+# -- 4. the auditor's reports --------------------------------------------------------------
+
+# ADJ-1: a 1500 USD refund filed on the last day of Q1, approved by erin and carol and
+# booked in Q2. ADJ-2: a 40 USD credit applied in Q1, cancelled by alice and the
+# reversal approved by erin in Q2.
+_ACROSS = (request("ADJ-1", "2026-03-31", "-1500", by="alice")
+           + event("ADJ-1", "2026-04-02", "approve", "erin")
+           + event("ADJ-1", "2026-04-03", "approve", "carol")
+           + request("ADJ-2", "2026-02-01", "-40", by="alice", type="credit:goodwill",
+                     account="Expenses:Goodwill")
+           + event("ADJ-2", "2026-02-02", "approve", "bob")
+           + event("ADJ-2", "2026-04-10", "cancel", "alice", reason="Wrong customer")
+           + event("ADJ-2", "2026-04-11", "approve", "erin"))
+
+_Q2 = Scope(start=datetime.date(2026, 4, 1), end=datetime.date(2026, 6, 30))
+
+
+def test_money_moved_in_a_period_is_in_that_periods_compliance_report() -> None:
+    """Hole: the compliance report listed the adjustments *requested* in the period,
+    so Q2's showed nothing of a refund filed on 31 March and booked on 3 April, nor
+    of a Q1 credit reversed in Q2: money moved in Q2 with no evidence row for it."""
+    loaded = load(_ACROSS)
+    assert loaded.book is not None
+    assert loaded.errors == []
+    assert (loaded.state("ADJ-1"), loaded.state("ADJ-2")) == ("applied", "reversed")
+    rows = {row.id: row for row in reports.compliance(loaded.book, _Q2,
+                                                      today=datetime.date(2026, 7, 1))}
+    assert set(rows) == {"ADJ-1", "ADJ-2"}
+    assert rows["ADJ-1"].approvers == "erin (manager, 2026-04-02); carol (finance, 2026-04-03)"
+    assert "erin (manager, reversal, 2026-04-11)" in rows["ADJ-2"].approvers
+    assert rows["ADJ-1"].exceptions == ""
+    # A period before all of it, or after, still lists nothing.
+    later = Scope(start=datetime.date(2026, 7, 1), end=datetime.date(2026, 9, 30))
+    assert reports.compliance(loaded.book, later, today=datetime.date(2026, 10, 1)) == []
+    # Q1 still lists both: they were requested then.
+    q1 = Scope(start=datetime.date(2026, 1, 1), end=datetime.date(2026, 3, 31))
+    assert {r.id for r in reports.compliance(loaded.book, q1,
+                                             today=datetime.date(2026, 4, 1))} == {
+        "ADJ-1", "ADJ-2"}

@@ -75,6 +75,20 @@ def _selected(book: Book, scope: Scope) -> list[Adjustment]:
                                         a.request.source.lineno))
 
 
+def _with_evidence(book: Book, scope: Scope) -> list[Adjustment]:
+    """Adjustments the period holds anything of (their request, a decision about them,
+    or an effect or reversal they booked) that pass the filters, in request order: a
+    refund filed on 31 March and booked on 3 April moved money in April."""
+    def touched(adj: Adjustment) -> bool:
+        return (any(scope.in_period(day) for day in (
+                    adj.request.date, adj.applied_on, adj.effective_date, adj.reversed_on))
+                or any(scope.in_period(record.event.date) for record in adj.history))
+
+    found = [a for a in book.adjustments.values() if scope.matches(a) and touched(a)]
+    return sorted(found, key=lambda a: (a.request.date, a.request.source.filename,
+                                        a.request.source.lineno))
+
+
 def _net(book: Book, adj: Adjustment) -> dict[str, Decimal]:
     """What the request moves on the customers' balances, per currency."""
     return {c: n for c, n in receivable_totals(adj.request.postings,
@@ -246,13 +260,14 @@ def _documentation(book: Book, adj: Adjustment) -> str:
 
 def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> list[
         ComplianceRow]:
-    """Evidence for every adjustment in the period, exceptions first.
+    """Evidence for every adjustment the period holds anything of (`_with_evidence`),
+    exceptions first.
 
     Open requests are measured against their SLA on `today` (default: the
     clock's), or on the last day of the scope when that is earlier: the age
     the queue shows, never one in the future.
     """
-    chosen = _selected(book, scope)
+    chosen = _with_evidence(book, scope)
     as_of = as_of_day(scope, today)
     rows: list[ComplianceRow] = []
     for adj in chosen:
