@@ -29,6 +29,7 @@ from repos import BASE as REPO_BASE
 from beancount_adjustments import reports
 from beancount_adjustments.core.models import Problem
 from beancount_adjustments.reports import Scope
+from beancount_adjustments.reports import export as exporting
 from ledgers import Loaded, event, load, request
 
 # -- 1. look-alike customer ids -----------------------------------------------------------
@@ -298,3 +299,23 @@ def test_money_moved_in_a_period_is_in_that_periods_compliance_report() -> None:
     assert {r.id for r in reports.compliance(loaded.book, q1,
                                              today=datetime.date(2026, 4, 1))} == {
         "ADJ-1", "ADJ-2"}
+
+
+def test_the_export_of_a_reversed_adjustment_names_who_approved_the_reversal() -> None:
+    """Hole: an adjustment record said `approvers: bob` and `reversed_on`, and nothing
+    of who asked for the reversal or approved it: read alone (a CSV of adjustments),
+    the reversal looked approved by bob. The record names the canceller and the
+    reversal's chain and approvers (new fields, at the end of the schema)."""
+    loaded = load(_ACROSS)
+    assert loaded.book is not None
+    record = next(r for r in exporting.adjustment_records(loaded.book) if r["id"] == "ADJ-2")
+    assert record["approvers"] == "bob"
+    assert record["reversed_on"] == datetime.date(2026, 4, 11)
+    assert record["cancelled_by"] == "alice"
+    assert record["reversal_chain"] == "manager"
+    assert record["reversal_approvers"] == "erin"
+    never = next(r for r in exporting.adjustment_records(loaded.book) if r["id"] == "ADJ-1")
+    assert (never["cancelled_by"], never["reversal_chain"], never["reversal_approvers"]) == (
+        None, "", "")
+    assert list(exporting.ADJUSTMENT_FIELDS[-3:]) == [
+        "cancelled_by", "reversal_chain", "reversal_approvers"]

@@ -24,7 +24,8 @@ ADJUSTMENT_FIELDS = (
     "record", "id", "date", "type", "kind", "category", "customer", "requested_by", "reason",
     "amount", "currency", "net", "state", "chain", "approvers", "decided_on", "applied_on",
     "effective_date", "reversed_on", "invoice", "order", "ticket", "document", "external_id",
-    "digest", "problems", "source", "approval_required", "notes")
+    "digest", "problems", "source", "approval_required", "notes", "cancelled_by",
+    "reversal_chain", "reversal_approvers")
 EVENT_FIELDS = (
     "record", "adjustment_id", "date", "action", "by", "reason", "comment", "at", "digest",
     "effective", "signed", "accepted", "stale", "note", "source")
@@ -64,6 +65,10 @@ def adjustment_records(book: Book) -> list[dict[str, Any]]:
             "source": f"{r.source.filename}:{r.source.lineno}"}
         record["approval_required"] = r.approval_required
         record["notes"] = r.notes
+        # A reversal moves money too: who asked for it and who approved it.
+        record["cancelled_by"] = adj.cancelled_by
+        record["reversal_chain"] = ";".join(adj.reversal_chain)
+        record["reversal_approvers"] = ";".join(a.by for a in adj.reversal_approvals)
         out.append({k: record[k] for k in ADJUSTMENT_FIELDS})
     return out
 
