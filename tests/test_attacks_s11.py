@@ -30,7 +30,7 @@ from beancount_adjustments import reports
 from beancount_adjustments.core.models import Problem
 from beancount_adjustments.reports import Scope
 from beancount_adjustments.reports import export as exporting
-from ledgers import Loaded, event, load, request
+from ledgers import Loaded, event, ledger, load, load_file, request
 
 # -- 1. look-alike customer ids -----------------------------------------------------------
 
@@ -319,3 +319,25 @@ def test_the_export_of_a_reversed_adjustment_names_who_approved_the_reversal() -
         None, "", "")
     assert list(exporting.ADJUSTMENT_FIELDS[-3:]) == [
         "cancelled_by", "reversal_chain", "reversal_approvers"]
+
+
+def test_the_audit_trail_and_the_export_list_decisions_in_the_order_they_were_judged(
+        tmp_path: Path) -> None:
+    """Hole: on one day the replay reads the top-level file first, then the included
+    ones; the audit trail and the event export sorted by file *name*, so bob's
+    approval in a.beancount (refused: "it is withdrawn") came before alice's cancel in
+    main.beancount that withdrew it, and the trail read as if the approval was
+    refused for no reason."""
+    (tmp_path / "a.beancount").write_text(event("ADJ-1", "2026-02-02", "approve", "bob"))
+    main = tmp_path / "main.beancount"
+    main.write_text(ledger('include "a.beancount"\n' + request("ADJ-1", "2026-02-01", "-100")
+                           + event("ADJ-1", "2026-02-02", "cancel", "alice",
+                                   reason="Not needed")))
+    loaded = load_file(main)
+    assert loaded.book is not None
+    judged = [(str(r.event.action), r.accepted) for r in loaded.adj("ADJ-1").history]
+    assert judged == [("cancel", True), ("approve", False)]
+    trail = [(row.action, row.accepted) for row in reports.audit(loaded.book, Scope())]
+    assert trail == [("request credit:refund", True), *judged]
+    exported = [(r["action"], r["accepted"]) for r in exporting.event_records(loaded.book)]
+    assert exported == judged

@@ -17,8 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import receivable_totals
+from beancount_adjustments.core.models import Event, Request, receivable_totals
 from beancount_adjustments.reports.csv_cells import csv_cell
+from beancount_adjustments.reports.tables import in_replay_order
 
 ADJUSTMENT_FIELDS = (
     "record", "id", "date", "type", "kind", "category", "customer", "requested_by", "reason",
@@ -74,7 +75,9 @@ def adjustment_records(book: Book) -> list[dict[str, Any]]:
 
 
 def event_records(book: Book) -> list[dict[str, Any]]:
-    keyed = []
+    """Every event of every adjustment, in replay order (`tables.in_replay_order`)."""
+    records: dict[int, dict[str, Any]] = {}
+    events: list[Request | Event] = []
     for adj in book.adjustments.values():
         for rec in adj.history:
             e = rec.event
@@ -85,10 +88,9 @@ def event_records(book: Book) -> list[dict[str, Any]]:
                 "signed": bool(getattr(e, "signature", None)), "accepted": rec.accepted,
                 "stale": rec.stale, "note": rec.note,
                 "source": f"{e.source.filename}:{e.source.lineno}"}
-            keyed.append(((e.date, e.source.filename, e.source.lineno),
-                          {k: record[k] for k in EVENT_FIELDS}))
-    keyed.sort(key=lambda item: item[0])
-    return [record for _, record in keyed]
+            events.append(e)
+            records[id(e)] = {k: record[k] for k in EVENT_FIELDS}
+    return [records[id(e)] for e in in_replay_order(book, events)]
 
 
 def to_jsonl(records: Iterable[dict[str, Any]]) -> str:

@@ -13,16 +13,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fnmatch import fnmatchcase
+from operator import attrgetter
 from typing import Any
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
     Action,
     Adjustment,
+    Event,
+    Request,
     State,
     is_under,
     receivable_totals,
 )
+from beancount_adjustments.core.replay import ledger_order
 from beancount_adjustments.reports.queries import age_days, is_overdue, rule_text
 
 REPORTS = ("summary", "trends", "impact", "compliance", "audit")
@@ -330,7 +334,8 @@ class AuditRow:
 
 def audit(book: Book, scope: Scope) -> list[AuditRow]:
     """Every request's arrival and every event about it, in replay order."""
-    keyed: list[tuple[tuple[datetime.date, int, str, int], AuditRow]] = []
+    rows: dict[int, AuditRow] = {}
+    items: list[Request | Event] = []
     for adj in book.adjustments.values():
         if not scope.matches(adj):
             continue
@@ -339,11 +344,11 @@ def audit(book: Book, scope: Scope) -> list[AuditRow]:
             arrived = adj.state is not State.INVALID
             note = "" if arrived else "; ".join(p.message for p in adj.problems
                                                 if p.source == request.source)
-            keyed.append(((request.date, 0, request.source.filename, request.source.lineno),
-                          AuditRow(date=request.date, at="", adjustment_id=request.id,
-                                   who=request.requested_by, action=f"request {request.type}",
-                                   why=request.reason, accepted=arrived, note=note,
-                                   source=f"{request.source.filename}:{request.source.lineno}")))
+            items.append(request)
+            rows[id(request)] = AuditRow(
+                date=request.date, at="", adjustment_id=request.id, who=request.requested_by,
+                action=f"request {request.type}", why=request.reason, accepted=arrived,
+                note=note, source=f"{request.source.filename}:{request.source.lineno}")
         for record in adj.history:
             event = record.event
             if not scope.in_period(event.date):
@@ -352,14 +357,20 @@ def audit(book: Book, scope: Scope) -> list[AuditRow]:
             if event.effective is not None:
                 what += f" (effective {event.effective})"
             why = "; ".join(x for x in (event.reason, event.comment) if x)
-            keyed.append(((event.date, 1, event.source.filename, event.source.lineno),
-                          AuditRow(date=event.date, at=event.at or "",
-                                   adjustment_id=event.adjustment_id, who=event.by,
-                                   action=what, why=why, accepted=record.accepted,
-                                   note=record.note,
-                                   source=f"{event.source.filename}:{event.source.lineno}")))
-    keyed.sort(key=lambda item: item[0])
-    return [row for _, row in keyed]
+            items.append(event)
+            rows[id(event)] = AuditRow(
+                date=event.date, at=event.at or "", adjustment_id=event.adjustment_id,
+                who=event.by, action=what, why=why, accepted=record.accepted,
+                note=record.note, source=f"{event.source.filename}:{event.source.lineno}")
+    return [rows[id(item)] for item in in_replay_order(book, items)]
+
+
+def in_replay_order(book: Book, items: list[Request | Event]) -> list[Request | Event]:
+    """`items` (requests and events of `book`) in the order the replay judged them:
+    by date, then on one day as `ledger_order` takes them (the top-level file first,
+    then the included ones as loaded; `at:` where several carry it)."""
+    items.sort(key=attrgetter("date"))
+    return ledger_order(items, book.facts.files)
 
 
 def build(report: str, book: Book, scope: Scope,
