@@ -341,3 +341,36 @@ def test_the_audit_trail_and_the_export_list_decisions_in_the_order_they_were_ju
     assert trail == [("request credit:refund", True), *judged]
     exported = [(r["action"], r["accepted"]) for r in exporting.event_records(loaded.book)]
     assert exported == judged
+
+
+def test_an_event_whose_id_and_user_carry_spaces_is_reported_as_the_adjustments(
+        ) -> None:
+    """Held: `" ADJ-1 "` by `" bob "` counts for ADJ-1, and the compliance report, the
+    audit trail and the export name ADJ-1 and bob, so a filter on the id finds it; a
+    different case (`adj-1`) approves nothing."""
+    loaded = load(request("ADJ-1", "2026-02-01", "-100")
+                  + event(" ADJ-1 ", "2026-02-02", "approve", " bob "))
+    assert loaded.book is not None
+    assert loaded.state("ADJ-1") == "applied"
+    (row,) = reports.compliance(loaded.book, Scope(), today=datetime.date(2026, 3, 1))
+    assert (row.id, row.approvers) == ("ADJ-1", "bob (manager, 2026-02-02)")
+    trail = reports.audit(loaded.book, Scope())
+    assert [(r.adjustment_id, r.who) for r in trail] == [("ADJ-1", "alice"), ("ADJ-1", "bob")]
+    assert [(r["adjustment_id"], r["by"]) for r in exporting.event_records(loaded.book)] == [
+        ("ADJ-1", "bob")]
+    other = load(request("ADJ-1", "2026-02-01", "-100")
+                 + event("adj-1", "2026-02-02", "approve", "bob"))
+    assert other.state("ADJ-1") == "pending"
+    assert "unknown-id" in other.code_set
+
+
+def test_a_decision_moved_unchanged_to_an_included_file_is_no_rewrite(tmp_path: Path) -> None:
+    """Held: bob's approval of ADJ-2 moved from main.beancount to an included file,
+    word for word (and no other decision of that day to swap with)."""
+    repo = Repo(tmp_path / "repo")
+    (repo.root / "more.beancount").write_text("")
+    text = BOOK + 'include "more.beancount"\n' + REQUEST_2
+    rev = repo.commit(text + APPROVE_2)
+    (repo.root / "more.beancount").write_text(APPROVE_2)
+    repo.commit(text)
+    assert_intact(check(repo, rev))
