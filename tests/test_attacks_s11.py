@@ -374,3 +374,25 @@ def test_a_decision_moved_unchanged_to_an_included_file_is_no_rewrite(tmp_path: 
     (repo.root / "more.beancount").write_text(APPROVE_2)
     repo.commit(text)
     assert_intact(check(repo, rev))
+
+
+def test_an_approval_bound_by_an_older_digest_version_is_bound_evidence() -> None:
+    """Hole (the wrong evidence): an approval written with a version-1 digest counts
+    (digests carry a version so that older ledgers keep loading), yet the compliance
+    report called its evidence `stale`, "given for other content", an exception on a
+    valid approval. The report asks the replay's own question (`digest.matches`)."""
+    from beancount_adjustments.core import digest
+
+    text = request("ADJ-1", "2026-02-01", "-100")
+    legacy = digest.legacy_digest(load(text).adj("ADJ-1").request)
+    loaded = load(text + event("ADJ-1", "2026-02-02", "approve", "bob", digest=legacy))
+    assert loaded.book is not None
+    assert loaded.state("ADJ-1") == "applied"
+    (row,) = reports.compliance(loaded.book, Scope(), today=datetime.date(2026, 3, 1))
+    assert (row.evidence, row.exceptions) == ("bound", "")
+    # Another request's digest is still stale evidence (and does not count).
+    other = digest.legacy_digest(load(text).adj("ADJ-1").request._replace(reason="Other"))
+    stale = load(text + event("ADJ-1", "2026-02-02", "approve", "bob", digest=other))
+    assert stale.book is not None
+    (row,) = reports.compliance(stale.book, Scope(), today=datetime.date(2026, 3, 1))
+    assert row.evidence == "stale"

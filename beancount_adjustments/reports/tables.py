@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase
 from operator import attrgetter
 from typing import Any
 
+from beancount_adjustments.core import digest as digests
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
     Action,
@@ -246,7 +247,10 @@ def _evidence(adj: Adjustment) -> str:
         return "none"
     if any(r.event.digest is None for r in counted):
         return "unbound"
-    if all(r.event.digest == adj.digest for r in counted):
+    # The replay's own question: a digest of an older version counts when it is
+    # the request's digest in that version.
+    if all(r.event.digest is not None and digests.matches(r.event.digest, adj.request,
+                                                          adj.digest) for r in counted):
         return "bound"
     return "stale"
 
