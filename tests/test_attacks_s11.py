@@ -396,3 +396,29 @@ def test_an_approval_bound_by_an_older_digest_version_is_bound_evidence() -> Non
     assert stale.book is not None
     (row,) = reports.compliance(stale.book, Scope(), today=datetime.date(2026, 3, 1))
     assert row.evidence == "stale"
+
+
+def test_the_pages_show_an_older_version_digest_as_matching(tmp_path: Path) -> None:
+    """Hole (the wrong evidence, same question): `bean-adjust show` printed "digest
+    STALE" (`digest_matches: false` in its JSON) and Fava's detail timeline "digest
+    differs" for an approval the replay counts, bound by a version-1 digest."""
+    from click.testing import CliRunner
+
+    from beancount_adjustments.cli import main as cli
+    from beancount_adjustments.core import digest
+    from beancount_adjustments.fava_ext.detail import timeline
+
+    text = request("ADJ-1", "2026-02-01", "-100")
+    legacy = digest.legacy_digest(load(text).adj("ADJ-1").request)
+    approved = text + event("ADJ-1", "2026-02-02", "approve", "bob", digest=legacy)
+    loaded = load(approved)
+    assert [t.digest for t in timeline(loaded.adj("ADJ-1")) if t.what == "approve"] == [
+        "matches"]
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(approved))
+    shown = CliRunner().invoke(cli, ["show", "-f", str(path), "ADJ-1"])
+    assert shown.exit_code == 0, shown.output
+    assert "digest matches" in shown.output
+    assert "STALE" not in shown.output
+    as_json = CliRunner().invoke(cli, ["show", "-f", str(path), "ADJ-1", "--json"])
+    assert '"digest_matches": true' in as_json.output

@@ -249,8 +249,7 @@ def _evidence(adj: Adjustment) -> str:
         return "unbound"
     # The replay's own question: a digest of an older version counts when it is
     # the request's digest in that version.
-    if all(r.event.digest is not None and digests.matches(r.event.digest, adj.request,
-                                                          adj.digest) for r in counted):
+    if all(digests.bound_to(r.event.digest, adj.request, adj.digest) for r in counted):
         return "bound"
     return "stale"
 
