@@ -30,7 +30,7 @@ from beancount_adjustments import reports
 from beancount_adjustments.core.models import Problem
 from beancount_adjustments.reports import Scope
 from beancount_adjustments.reports import export as exporting
-from ledgers import Loaded, event, ledger, load, load_file, request
+from ledgers import BASE, Loaded, event, ledger, load, load_file, request, with_settings
 
 # -- 1. look-alike customer ids -----------------------------------------------------------
 
@@ -65,6 +65,17 @@ def test_a_customer_an_invoice_names_that_looks_like_a_declared_one_is_a_warning
     loaded = load(invoice)
     found = _lookalike_customers(loaded)
     assert [w.source.lineno for w in found] == [loaded.line('"Fake" "Invoice"')]
+
+
+def test_a_customer_account_opened_for_a_look_alike_is_a_warning_at_its_open() -> None:
+    """With `customer-account`, an opened sub-account names its customer: opening
+    Assets:Receivable:Cust-l23 beside Cust-123 makes a look-alike customer."""
+    text = with_settings("{'customer-account': 'Assets:Receivable:{customer}'}", BASE)
+    loaded = load(text + "\n2026-01-02 open Assets:Receivable:Cust-123\n"
+                  "2026-01-03 open Assets:Receivable:Cust-l23\n", base=False)
+    found = _lookalike_customers(loaded)
+    assert [w.source.lineno for w in found] == [loaded.line("open Assets:Receivable:Cust-l23")]
+    assert '"Cust-123"' in found[0].message
 
 
 def test_a_request_for_an_unknown_look_alike_says_whom_it_reads_as() -> None:
