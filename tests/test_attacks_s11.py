@@ -196,7 +196,7 @@ def test_a_file_renamed_so_that_same_day_decisions_swap_is_a_reordering(
     repo.write(_TWO_FILES.replace('"a.beancount"', '"c.beancount"'))
     result = check(repo, rev)
     assert result.exit_code == 1, result.output
-    found = findings(result, "rejudged")
+    found = findings(result, "backdated-decision")
     assert len(found) == 1, result.output
     assert "b.beancount:1: " in found[0]
     assert "in another order" in found[0]

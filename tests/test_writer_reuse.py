@@ -489,3 +489,54 @@ def test_fava_reloads_without_holding_the_book_the_writer_went_on_from(
     assert response.status_code == 200, response.get_json()
     assert alive_at_reload == [False]
     assert fava.state("ADJ-8") == "applied"
+
+
+def test_fava_reload_after_a_write_starts_from_the_files_the_writer_hashed(
+        fava: Any, parses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer hashed every file under its lock and knows what it wrote: the
+    reload after it fingerprints the files once (after the load), not before
+    it too. The next write still judges against that reload."""
+    main = str(fava.path)
+    assert fava.decide([{"id": "ADJ-2", "action": "approve"}]).status_code == 200
+    fingerprints: list[bool] = []
+    real = loading.disk_state
+
+    def counting(options: dict[str, Any], *, includes_too: bool = True) -> Any:
+        fingerprints.append(includes_too)
+        return real(options, includes_too=includes_too)
+
+    monkeypatch.setattr(loading, "disk_state", counting)
+    parses.clear()
+    assert fava.decide([{"id": "ADJ-8", "action": "approve"}]).status_code == 200
+    assert fingerprints == [True]  # after the load only
+    assert parses == [main]
+    parses.clear()
+    assert _file_a_credit(fava).status_code == 201
+    assert parses == [main]  # judged against the reload, which was vouched for
+
+
+def test_fava_reload_racing_an_edit_after_the_write_is_not_vouched_for(
+        fava: Any, parses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An editor saves the ledger between the writer's write and Fava's reload
+    (same size, same content even): the reload read what the writer's state
+    does not describe, so the next write parses the ledger again."""
+    main = str(fava.path)
+    assert fava.decide([{"id": "ADJ-2", "action": "approve"}]).status_code == 200
+    real_load = FavaLedger.load_file
+
+    def load(ledger: Any) -> None:
+        fava.path.write_bytes(fava.path.read_bytes())  # saved again, unchanged
+        real_load(ledger)
+
+    monkeypatch.setattr(FavaLedger, "load_file", load)
+    assert fava.decide([{"id": "ADJ-8", "action": "approve"}]).status_code == 200
+    monkeypatch.setattr(FavaLedger, "load_file", real_load)
+    parses.clear()
+    assert _file_a_credit(fava).status_code == 201
+    assert parses == [main, main]  # the writer's own load, then the reload
+
+
+def _file_a_credit(fava: Any) -> Any:
+    return fava.client.post(FAVA + "create", headers={"X-Remote-User": "alice"},
+                            json={"customer": "cust_456", "type": "credit:goodwill",
+                                  "amount": "200.00 USD", "reason": "Late delivery"})

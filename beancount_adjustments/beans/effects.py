@@ -33,6 +33,9 @@ TAG_REVERSAL = "adjustment-reversal"
 
 _STATE_TAGS = {state: f"adjustment-{state}" for state in State}
 _STATE_TEXT = {state: str(state) for state in State}
+OWN_TAGS = frozenset({TAG_REQUEST, TAG_APPLIED, TAG_REVERSAL, *_STATE_TAGS.values()})
+"""The tags only the plugin gives: a request written with one does not keep it (a
+credit tagged #adjustment-reversal would read as a reversal on the statement)."""
 
 
 def _negated(units: Any) -> Any:
@@ -110,10 +113,10 @@ def reversal_entry(entry: data.Transaction, adj: Tracked,
 
 def _tags(base: frozenset[str] | None, add: str, add2: str | None,
           shared: dict[Any, frozenset[str]] | None) -> frozenset[str]:
-    """`base` without the request tag when it gains `add2`, plus `add` and `add2`.
+    """`base` without the plugin's own tags (`OWN_TAGS`), plus `add` and `add2`.
 
     Request entries get (base | request tag | state tag); generated ones
-    (base - request tag) | their tag. Tag sets repeat across thousands of
+    base | their tag. Tag sets repeat across thousands of
     entries, and frozensets are immutable, so equal ones are shared through
     `shared`.
     """
@@ -124,8 +127,8 @@ def _tags(base: frozenset[str] | None, add: str, add2: str | None,
         found = shared.get(key)
         if found is not None:
             return found
-    base = base or frozenset()
-    result = (base | {add, add2}) if add2 is not None else (base - {TAG_REQUEST}) | {add}
+    base = (base - OWN_TAGS) if base else frozenset()
+    result = (base | {add, add2}) if add2 is not None else base | {add}
     if shared is not None:
         shared[key] = result
     return result

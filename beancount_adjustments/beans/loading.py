@@ -39,7 +39,7 @@ from beancount.utils import encryption
 
 from beancount_adjustments.core.errors import AdjustmentsError
 
-__all__ = ["DiskState", "Snapshot", "disk_state", "load_uncached", "snapshot"]
+__all__ = ["DiskState", "Snapshot", "disk_state", "load_uncached", "replaced", "snapshot"]
 
 
 def load_uncached(path: str | Path) -> tuple[list[data.Directive], list[Any], dict[str, Any]]:
@@ -236,9 +236,16 @@ class Snapshot:
 
     def stale(self) -> str | None:
         """Why the files on disk are not (any more) the ones this load read, or
-        None when they are: every file holds the same bytes and every include
-        pattern matches the same files. Hashes the whole ledger: call it under
-        the writer's lock, where no other writer can change a file after it."""
+        None when they are (see `unchanged`)."""
+        now = self.unchanged()
+        return now if isinstance(now, str) else None
+
+    def unchanged(self) -> DiskState | str:
+        """The files' state now (their hashes and stats, no includes) when
+        every file holds the same bytes and every include pattern matches the
+        same files as this load read; else why not. Hashes the whole ledger:
+        call it under the writer's lock, where no other writer can change a
+        file after it."""
         expected = self.state.hashes()
         # Same bytes, same include lines: only what their patterns match can differ.
         now = _state_of(self.root, expected, includes_too=False)
@@ -253,7 +260,27 @@ class Snapshot:
                 added = sorted(matches - matched)
                 return (f"{added[0]} is new (include {pattern!r})" if added else
                         f"include {pattern!r} matches fewer files than when it was loaded")
+        return now
+
+
+def replaced(state: DiskState, real: str, sha256: str) -> DiskState | None:
+    """`state` after the file at the real path `real` was replaced by content
+    hashing to `sha256`, its stat read now (None if it cannot be). A writer
+    that hashed the files under its lock hands this to the reload after its
+    write instead of hashing them all again: a file changed since is caught
+    by `snapshot` as any other (its hash or its stat differs after the load)."""
+    try:
+        st = os.stat(real)
+    except OSError:
         return None
+    stat: Stat = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    written = [os.path.realpath(name) == real for name, _, _ in state.files]
+    if not any(written):
+        return None
+    return DiskState(state.root, tuple((name, sha256, stat) if was else (name, sha, old)
+                                       for was, (name, sha, old) in zip(written, state.files,
+                                                                        strict=True)),
+                     state.includes)
 
 
 def snapshot(entries: list[data.Directive], errors: list[Any], options: dict[str, Any],

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 from beancount.core import data
 
 from beancount_adjustments.beans.directives import EVENT, Reader
+from beancount_adjustments.beans.effects import OWN_TAGS, TAG_APPLIED, TAG_REVERSAL
 from beancount_adjustments.beans.intake_lines import (
     RULE,
     SCHEDULE,
@@ -143,6 +144,9 @@ def read(entries: list[data.Directive], settings: Settings,
                     facts.requests.append(request)
                     timeline.append(request)
                 continue
+            if ((entry.tags and not entry.tags.isdisjoint(OWN_TAGS))
+                    or "adjustment-state" in meta):
+                forged(reader, entry)
             if "customer" in meta:
                 names.see(entry)
             if "invoice-id" in meta:
@@ -169,7 +173,36 @@ def read(entries: list[data.Directive], settings: Settings,
         names.see_accounts(entries)
     facts.named = list(names.found.values())
     facts.problems.extend(reader.problems)
-    return Read(facts, requests, event_at, price_entries)
+    return Read(facts, requests, event_at, not_implied_by(price_entries, requests))
+
+
+def forged(reader: Reader, entry: data.Transaction) -> None:
+    """A transaction written with the marks of what the plugin books (its own tags,
+    `OWN_TAGS`, or an `adjustment-state:`) that is no request: an adjustment's
+    effect no approval made, which queries, statements and reports would count
+    as one."""
+    reader.problem("forged-effect", source_of(entry),
+                   "this transaction carries the marks of what the plugin books "
+                   f"(#{TAG_APPLIED}, #{TAG_REVERSAL} or another #adjustment-... tag of "
+                   "its own, or `adjustment-state:`), but only the plugin writes those, "
+                   "from a request; file a request instead, or remove the marks.")
+
+
+IMPLICIT = "__implicit_prices__"
+"""The metadata key Beancount's `implicit_prices` plugin marks the prices it makes with."""
+
+
+def not_implied_by(price_entries: list[data.Price],
+                   requests: list[tuple[int, data.Transaction, Request | None]]
+                   ) -> list[data.Price]:
+    """The prices without those `implicit_prices` made of a request's own price or cost
+    annotations: they are the request's own word, and would judge it (a 1,000,000 EUR
+    leg `@ 0.000001 USD` worth a dollar)."""
+    if not any(IMPLICIT in entry.meta for entry in price_entries):
+        return price_entries
+    own = {(entry.meta.get("filename"), entry.meta.get("lineno")) for _, entry, _ in requests}
+    return [entry for entry in price_entries if IMPLICIT not in entry.meta
+            or (entry.meta.get("filename"), entry.meta.get("lineno")) not in own]
 
 
 class Progress:

@@ -35,20 +35,22 @@ class Settings:
     """The tier of a customer the ledger names but no declaration gives a tier."""
     customer_account: str | None = None
     """A receivable sub-account per customer, like "Assets:Receivable:{customer}":
-    an opened account of that shape names its customer."""
+    an opened account of that shape, or under one, names its customer."""
     default_sla_days: int | None = None
     """`sla-days` of every type whose policy sets none (None: such types never escalate)."""
 
     def account_pattern(self) -> re.Pattern[str] | None:
-        """`customer_account` as a pattern whose group is the customer id."""
+        """`customer_account` as a pattern whose group is the customer id: the
+        account itself and the accounts under it (`...:Acme:Disputes` is Acme's too)."""
         shape = self.customer_account
         if shape is None:
             return None
         before, _, after = shape.partition("{customer}")
-        return re.compile(f"^{re.escape(before)}([^:]+){re.escape(after)}$")
+        return re.compile(f"^{re.escape(before)}([^:]+){re.escape(after)}(?::.*)?$")
 
     def account_owner(self, account: str) -> str | None:
-        """The customer whose own account `account` is (`customer_account`), or None."""
+        """The customer whose own account `account` is, or is under
+        (`customer_account`), or None."""
         pattern = self.account_pattern()
         match = pattern.match(account) if pattern is not None else None
         return match.group(1) if match else None

@@ -13,11 +13,19 @@ import bisect
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import NamedTuple, Protocol
 
 from beancount_adjustments.core.lifecycle import TRANSITIONS, refusal
 from beancount_adjustments.core.models import Action, Money, Request, State
-from beancount_adjustments.core.policy import Directory, Matrix, Rates, convert, within_limit
+from beancount_adjustments.core.policy import (
+    Directory,
+    Matrix,
+    Rates,
+    TypePolicies,
+    convert,
+    within_limit,
+)
 from beancount_adjustments.core.references import Reference
 
 # Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
@@ -96,7 +104,10 @@ class Rules:
     rates: Rates
     matrix: Matrix
     invoices: Mapping[str, Reference] = field(default_factory=dict)
+    policies: TypePolicies = field(default_factory=TypePolicies)
     _roles: dict[int, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+    _signing: dict[tuple[str, int], bool] = field(default_factory=dict, compare=False,
+                                                  repr=False)
     _bills: _BillIndex = field(default_factory=_BillIndex, compare=False, repr=False)
 
     def approver_roles(self, date: datetime.date) -> frozenset[str]:
@@ -106,6 +117,18 @@ class Rules:
         found = self._roles.get(id(rows))
         if found is None:
             found = self._roles[id(rows)] = frozenset(r for row in rows for r in row.roles)
+        return found
+
+    def signing_on(self, adj_type: str, date: datetime.date) -> bool:
+        """Whether the policy in force on `date` requires `adj_type`'s approvals signed."""
+        policies = self.policies.policies
+        if not policies:
+            return False
+        key = (adj_type, bisect.bisect_right(policies, date, key=attrgetter("date")))
+        found = self._signing.get(key)
+        if found is None:
+            found = self._signing[key] = self.policies.settings(adj_type,
+                                                                date).signatures_required
         return found
 
     def invoices_of(self, customer: str) -> Sequence[tuple[datetime.date, str]]:
@@ -137,6 +160,13 @@ def held_until_billed(rules: Rules, situation: Situation, date: datetime.date,
                   f"approval (`hold-until-billed: TRUE`), and no invoice for "
                   f"{request.customer} is dated after {approved} and on or before "
                   f"{date}{later}; apply it on or after the customer's next invoice.")
+
+
+def signatures_required(rules: Rules, situation: Situation, date: datetime.date) -> bool:
+    """Whether an approval on `date` must be signed: the request date's policy says so,
+    or the one in force on `date` (signatures required while a request waits bind
+    the approvals given after)."""
+    return situation.signatures_required or rules.signing_on(situation.request.type, date)
 
 
 def limit_judged(rules: Rules, situation: Situation, by: str,
@@ -240,7 +270,7 @@ def _approve(rules: Rules, situation: Situation, by: str, date: datetime.date, *
             return Denial("over-limit",
                           f"{amount} is above {by}'s approval limit of {limit} as {role}; "
                           "someone with a higher limit must approve.")
-    if situation.signatures_required and not signed:
+    if not signed and signatures_required(rules, situation, date):
         return Denial("unsigned-approval",
                       "approvals of this type must be signed (policy `signatures: "
                       "\"required\"`); approve with the CLI's --sign KEYFILE.")

@@ -214,7 +214,12 @@ def _order_by_at(items: list[Request | Event], start: int, end: int) -> None:
     if len(stamped) < 2:
         return
     stamps = [str(items[i].at) for i in stamped]
-    if all(a <= b for a, b in itertools.pairwise(stamps)):
+    # Tools' stamps (seconds, then one offset) compare as text when they share the
+    # offset; across offsets "08:00:00-05:00" (13:00 UTC) sorts before
+    # "09:00:00+00:00", so those are compared as moments.
+    offsets = {stamp[19:] for stamp in stamps}
+    if (len(offsets) == 1 and next(iter(offsets))[:1] in ("+", "-", "Z")
+            and all(a <= b for a, b in itertools.pairwise(stamps))):
         return
     moments = [moment(stamp) for stamp in stamps]
     if any(moment is None for moment in moments):

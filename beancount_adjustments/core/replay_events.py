@@ -10,7 +10,12 @@ from __future__ import annotations
 from beancount_adjustments.core import digest as digests
 from beancount_adjustments.core.lifecycle import TRANSITIONS
 from beancount_adjustments.core.models import Action, Approval, Event, Record, State
-from beancount_adjustments.core.permissions import Denial, denial, limit_judged
+from beancount_adjustments.core.permissions import (
+    Denial,
+    denial,
+    limit_judged,
+    signatures_required,
+)
 from beancount_adjustments.core.policy import MissingPrice, chain_text
 from beancount_adjustments.core.records import Tracked, move
 from beancount_adjustments.core.replay_state import ReplayState
@@ -54,7 +59,8 @@ class EventJudging(ReplayState):
             self.refuse(adj, event, "event-before-request",
                         f"it is dated before the request ({adj.request.date}).")
             return
-        dated = self.dating(event, adj.settings)
+        dated = self.dating(event, self.dating_settings(adj.request.type, adj.settings,
+                                                        self.decided_on(event)))
         if dated is not None:
             self.refuse(adj, event, *dated)
             return
@@ -110,7 +116,7 @@ class EventJudging(ReplayState):
         reversing = adj.state is _REVERSING
         signed = signature_refusal(
             self.keyring, event, lambda: event.digest or adj.digest,
-            adj.settings.signatures_required,
+            signatures_required(self.rules, adj, event.date),
             reversal=reversal_number(adj.history) if reversing else 0)
         if signed is not None:
             self.refuse(adj, event, *signed)

@@ -109,10 +109,10 @@ class RequestJudging(ReplayState):
         if amount is None:
             return False
         adj.lowers = amount.number < 0
-        moved = self.moved(adj, amount.currency)
-        if moved is None:
+        found = self.moved(adj, amount.currency)
+        if found is None:
             return False
-        adj.amount = moved
+        adj.amount, converted = found
         if not self.check_references(adj, amount):
             ok = False
         if not self.check_document(adj):
@@ -160,12 +160,13 @@ class RequestJudging(ReplayState):
                 return False
             lowest = min(staffed, key=lambda row: row.threshold.number)
             adj.rule, adj.chain = lowest, lowest.roles[:1]
-        adj.judged = self.judged(adj.amount, rows, request.date)
+        adj.judged = self.judged(adj.amount, rows, request.date, converted)
         return self.check_judgement(adj) and ok
 
-    def moved(self, adj: Tracked, currency: str) -> Money | None:
+    def moved(self, adj: Tracked, currency: str) -> tuple[Money, bool] | None:
         """What the request moves in `currency`: the sum of its positive legs, or
-        of its negative ones where that is more (a leg priced in another currency).
+        of its negative ones where that is more (a leg priced in another currency),
+        and whether a price converted legs in another currency into it.
 
         Legs that cancel out on the receivable accounts do not make a large
         posting look small; the direction is the net move on the customer.
@@ -198,17 +199,21 @@ class RequestJudging(ReplayState):
                 return None
             up += other_up * rate
             down += other_down * rate
-        return Money(max(up, down), currency)
+        converted = any(other_up or other_down for other_up, other_down in others.values())
+        return Money(max(up, down), currency), converted
 
-    def judged(self, amount: Money, rows: Sequence[ApprovalRow],
-               date: datetime.date) -> Money | None:
-        """`amount` in the thresholds' currency, when a price converts it."""
+    def judged(self, amount: Money, rows: Sequence[ApprovalRow], date: datetime.date,
+               converted: bool) -> Money | None:
+        """`amount` in the thresholds' currency, when a price converts it; else the
+        amount itself when a price converted legs in another currency into it
+        (`converted`): a price added later then changes what it was judged at, as it
+        changes what an approver's limit is checked against."""
         for row in rows:
             currency = row.threshold.currency
             if currency != amount.currency:
                 value = convert(amount, currency, date, self.rates)
                 return None if value is None else Money(value, currency)
-        return None
+        return amount if converted else None
 
     def check_judgement(self, adj: Tracked) -> bool:
         """A request written with the chain and converted amount it was judged at

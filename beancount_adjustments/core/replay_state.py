@@ -94,7 +94,7 @@ class ReplayState:
         self.declared: dict[str, list[Declaration]] = {}
         for declaration in sorted(facts.declarations, key=attrgetter("date")):
             self.declared.setdefault(declaration.name, []).append(declaration)
-        self.rules = Rules(self.directory, rates, self.matrix, facts.invoices)
+        self.rules = Rules(self.directory, rates, self.matrix, facts.invoices, self.policies)
         self._isos: dict[datetime.date, str] = {}
         self.current: Request | Event | None = None
         """What the replay is judging: where an internal failure is reported."""
@@ -138,6 +138,21 @@ class ReplayState:
                 found = dataclasses.replace(found, sla_days=self.settings.default_sla_days)
             self._settings_cache[key] = found
         return found
+
+    def dating_settings(self, adj_type: str, requested: TypeSettings,
+                        date: datetime.date) -> TypeSettings:
+        """What an event written on `date` (`decided_on`: its `at:` day, else its
+        date) is dated by: the request date's settings, made stricter by the policy
+        in force on that day (`require-at`, a smaller `backdate-days`): a policy
+        tightened while a request waits binds the decisions written after it, and
+        one loosened later loosens none."""
+        now = self.type_settings(adj_type, date)
+        if now is requested or (now.backdate_days >= requested.backdate_days
+                                and (requested.require_at or not now.require_at)):
+            return requested
+        return dataclasses.replace(requested, require_at=requested.require_at or now.require_at,
+                                   backdate_days=min(requested.backdate_days,
+                                                     now.backdate_days))
 
     def written_on(self, at: str) -> datetime.date | None:
         # Not cached: every stamp is its own.

@@ -216,7 +216,7 @@ class AdjustmentsExtension(FavaExtensionBase):
             # go with Fava's, in the reload, instead of holding two at its peak.
             result = dataclasses.replace(result, book=None)
             if result.written:
-                self._reload(result.path)
+                self._reload(result.path, result.files)
             elif result.full_load and any(r.code == "changed" for r in result.refused):
                 # The files changed under Fava (another editor): load them now, so the
                 # reload the page offers shows what the writer judged, not Fava's
@@ -237,17 +237,19 @@ class AdjustmentsExtension(FavaExtensionBase):
         return api.create(self.ledger_path(), **api.create_fields(fields), as_user=user,
                           target=self.cfg.target, dry_run=True, loaded=self._snapshot)
 
-    def _reload(self, written: Path) -> None:
+    def _reload(self, written: Path, files: loading.DiskState | None = None) -> None:
         """Fava's reload after this extension wrote `written`, with the ledger's
         files fingerprinted just before and after it: when they match, the next
         write is judged against this load instead of parsing the ledger again
-        (`loading.snapshot`; the writer still checks the files under its lock)."""
+        (`loading.snapshot`; the writer still checks the files under its lock).
+        `files`: the state the writer left them in (hashed under its lock),
+        which stands for the fingerprint before."""
         # The atomic rename also touches the directory: tell the watcher
         # about both, so it does not reload a second time for this write.
         self.ledger.watcher.notify(written)
         self.ledger.watcher.notify(written.parent)
-        before = loading.disk_state(cast(dict[str, Any], self.ledger.options),
-                                    includes_too=False)
+        before = files or loading.disk_state(cast(dict[str, Any], self.ledger.options),
+                                             includes_too=False)
         self._snapshot = None  # used: let the old entries go while Fava makes the new
         loads = self._loads
         self.ledger.load_file()

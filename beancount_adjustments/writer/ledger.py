@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -12,6 +13,7 @@ from typing import Any
 from beancount.core import data
 
 from beancount_adjustments.beans import render
+from beancount_adjustments.beans.loading import DiskState
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Event, Request
 
@@ -50,6 +52,8 @@ class Ledger:
     """Why the ledger was parsed ("" when the caller's snapshot was used)."""
     full_replay: str = ""
     """Why the last candidate was judged by a full replay ("" when it went on)."""
+    files: DiskState | None = None
+    """The ledger's files as hashed under the lock, when the snapshot was used."""
 
     @property
     def today(self) -> datetime.date:
@@ -61,32 +65,38 @@ class Ledger:
         return self.now.astimezone().isoformat(timespec="seconds")
 
     @cached_property
+    def by_type(self) -> dict[type, list[Any]]:
+        """The entries grouped by their directive type, in ledger order: one
+        pass for every index below (two `isinstance` scans cost 0.1 s of a
+        decision at 100k transactions, this one 0.02 s)."""
+        groups: dict[type, list[Any]] = defaultdict(list)
+        for entry in self.entries:
+            groups[type(entry)].append(entry)
+        return groups
+
+    @property
     def structure(self) -> list[data.Directive]:
         """The entries Beancount's validations of a new transaction read besides it:
         every open, close and commodity directive."""
-        return [e for e in self.entries if isinstance(e, data.Open | data.Close | data.Commodity)]
+        by_type = self.by_type
+        return [*by_type[data.Open], *by_type[data.Close], *by_type[data.Commodity]]
 
-    @cached_property
+    @property
     def balances(self) -> list[data.Balance]:
-        return [e for e in self.entries if isinstance(e, data.Balance)]
+        return self.by_type[data.Balance]
 
     @cached_property
     def accounts(self) -> tuple[dict[str, datetime.date], dict[str, datetime.date]]:
         """(opened, closed): each account's `open` and `close` date (the last
         directive of each wins), indexed once per load."""
-        opened: dict[str, datetime.date] = {}
-        closed: dict[str, datetime.date] = {}
-        for entry in self.entries:
-            if isinstance(entry, data.Open):
-                opened[entry.account] = entry.date
-            elif isinstance(entry, data.Close):
-                closed[entry.account] = entry.date
+        by_type = self.by_type
+        opened = {entry.account: entry.date for entry in by_type[data.Open]}
+        closed = {entry.account: entry.date for entry in by_type[data.Close]}
         return opened, closed
 
     def used_ids(self) -> set[str]:
         """Every id in use: the book's adjustments and requests, and every
         transaction link (a fresh set, for the caller to add to)."""
         used = set(self.book.adjustments) | {r.id for r in self.book.facts.requests}
-        used |= {link for e in self.entries if isinstance(e, data.Transaction)
-                 for link in (e.links or ())}
+        used |= {link for e in self.by_type[data.Transaction] for link in (e.links or ())}
         return used

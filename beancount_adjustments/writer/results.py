@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from beancount_adjustments.beans.loading import DiskState
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import Action
@@ -103,6 +104,11 @@ class WriteResult:
     full_replay: str = ""
     """Why the writer judged by replaying the whole book ("" when it went on
     from the loaded book's replay, `core.continuation.continued`, or judged nothing)."""
+    files: DiskState | None = field(default=None, compare=False, repr=False)
+    """The ledger's files as this write left them, when it judged against the
+    caller's snapshot (hashed under its lock, the target's hash and stat as
+    written): what the caller's reload right after can start from
+    (`loading.snapshot`) instead of hashing every file again."""
 
 
 class WriteRefused(AdjustmentsError):

@@ -13,7 +13,13 @@ from typing import TypeVar
 from beancount.core import data
 
 from beancount_adjustments.beans import render
-from beancount_adjustments.beans.loading import Snapshot, absolute, load_uncached
+from beancount_adjustments.beans.loading import (
+    DiskState,
+    Snapshot,
+    absolute,
+    load_uncached,
+    replaced,
+)
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.plugin import book_of, collector_paused
 from beancount_adjustments.writer.files import atomic_write, real_file
@@ -149,9 +155,10 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
                     "another program, or its symlink now points elsewhere); nothing was "
                     "written: try again"), code="changed")])
             atomic_write(real, content)
-            return WriteResult(path, block, len(accepted), refused, ids,
-                               hashlib.sha256(content).hexdigest(), book, led.full_load,
-                               led.full_replay)
+            sha256 = hashlib.sha256(content).hexdigest()
+            return WriteResult(path, block, len(accepted), refused, ids, sha256, book,
+                               led.full_load, led.full_replay,
+                               led.files and replaced(led.files, str(real), sha256))
     except UnicodeDecodeError as exc:  # the target's own text (the loader reports others)
         raise os_refusal(path, exc, "read") from None
     except OSError as exc:
@@ -161,8 +168,8 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
 
 def _load(ledger: Path, target: Path, existing: str, now: datetime.datetime,
           loaded: Snapshot | None) -> Ledger:
-    why = _not_reusable(ledger, loaded)
-    if why or loaded is None:
+    files = _reusable(ledger, loaded)
+    if isinstance(files, str) or loaded is None:
         entries, errors, options = load_uncached(ledger)
     else:
         entries, errors, options = loaded.entries, loaded.errors, loaded.options
@@ -182,14 +189,18 @@ def _load(ledger: Path, target: Path, existing: str, now: datetime.datetime,
     if os.path.realpath(target) not in read:
         raise WriteRefused([Refusal(str(target), f"{target} is not part of the ledger "
                                     f"{ledger}; include it, or write to the ledger itself")])
-    return Ledger(ledger, target, existing, entries, book, now, options, errors, why)
+    if isinstance(files, str):
+        return Ledger(ledger, target, existing, entries, book, now, options, errors,
+                      full_load=files)
+    return Ledger(ledger, target, existing, entries, book, now, options, errors, files=files)
 
 
-def _not_reusable(ledger: Path, loaded: Snapshot | None) -> str:
-    """Why `loaded` cannot stand for a load of `ledger` now ("" when it can)."""
+def _reusable(ledger: Path, loaded: Snapshot | None) -> DiskState | str:
+    """The files' state when `loaded` can stand for a load of `ledger` now,
+    else why not."""
     if loaded is None:
         return "no load was given"
     if loaded.root != absolute(ledger):
         return f"the load given is of {loaded.root}, not of {absolute(ledger)}"
-    return loaded.stale() or ""
+    return loaded.unchanged()
 

@@ -162,8 +162,9 @@ def _adjustment_rewrite(was: Adjustment, now: Adjustment, was_booked: Counter[Bo
                     f"judged on changed since; restore it", line)
         if any(new_item[0] == content for content, _accepted in before[index:]):
             # Not new: REV held it later in the history (entries of one day moved, or
-            # a file renamed: same-day order is file order, then line).
-            return ("rejudged", f"{head}; its decisions are in another order now: "
+            # a file renamed: same-day order is file order, then line). Coded as a
+            # decision put before those REV had recorded, which it is.
+            return ("backdated-decision", f"{head}; its decisions are in another order now: "
                     f"{describe_event(event)} came after "
                     f"{describe_event(was.history[index].event)} at {rev} and comes before "
                     "it now (on one day, ledger order is file, then line: an entry moved or "
