@@ -296,3 +296,37 @@ def test_the_reports_reconcile_with_what_was_booked(text: str) -> None:
     assert not [e for e in loaded.errors if INTERNAL in str(e.message)]
     reconcile(loaded)
 
+
+# -- trends: what is applied now ------------------------------------------------------
+
+
+def _applied_now(book: Book) -> dict[tuple[str, str], Decimal]:
+    """Per (request month, currency), the amounts of the adjustments whose booking
+    stands (applied, or reversing: the reversal has not been booked)."""
+    out: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for adj in book.adjustments.values():
+        if adj.amount is not None and adj.state.value in ("applied", "reversing"):
+            out[(report_data.month(adj.request.date), adj.amount.currency)] += adj.amount.number
+    return dict(out)
+
+
+def test_trends_count_as_applied_what_is_booked_now_in_the_cli_and_in_fava() -> None:
+    """Hole: `report trends` counted as applied only state `applied`, so a credit whose
+    reversal awaits approval (still booked: money moved and not given back) was
+    missing; Fava's trends counted every adjustment ever applied, reversed ones too.
+    The same ledger's "applied" read 260 USD in the CLI's chart and 1840 USD in Fava's.
+    Both count `Adjustment.in_force` now."""
+    loaded = _mixed()
+    book = loaded.book
+    assert book is not None
+    expected = _applied_now(book)
+    assert expected[("2026-04", "USD")] == Decimal("60.00")  # ADJ-8, reversing
+    assert ("2026-02", "USD") not in expected  # ADJ-3, reversed
+    cli: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for row in reports.trends(book, Scope()):
+        if row.applied:
+            cli[(row.month, row.currency)] += row.applied_amount
+    assert dict(cli) == expected
+    fava = report_data.trends(book)
+    assert {(month, currency): column[i] for currency, column in fava.applied.items()
+            for i, month in enumerate(fava.months) if column[i]} == expected

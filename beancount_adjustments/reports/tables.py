@@ -154,7 +154,8 @@ class TrendRow:
 
 
 def trends(book: Book, scope: Scope) -> list[TrendRow]:
-    """Per month and kind: requested and (now) applied counts and amounts."""
+    """Per month and kind: requested and (now) applied counts and amounts; applied
+    now is `in_force` (a reversal awaiting approval has not undone the booking)."""
     table: dict[tuple[str, str, str], list[Any]] = {}
     for adj in _selected(book, scope):
         currency = adj.amount.currency if adj.amount is not None else ""
@@ -163,7 +164,7 @@ def trends(book: Book, scope: Scope) -> list[TrendRow]:
         number = adj.amount.number if adj.amount is not None else Decimal(0)
         cell[0] += 1
         cell[1] += number
-        if adj.state is State.APPLIED:
+        if adj.in_force:
             cell[2] += 1
             cell[3] += number
     return [TrendRow(month=m, kind=k, currency=c, requested=v[0], requested_amount=v[1],
