@@ -295,6 +295,8 @@ def test_the_reports_reconcile_with_what_was_booked(text: str) -> None:
     loaded = load(text)
     assert not [e for e in loaded.errors if INTERNAL in str(e.message)]
     reconcile(loaded)
+    assert loaded.book is not None
+    decided_on_the_day_booked(loaded.book)
 
 
 # -- trends: what is applied now ------------------------------------------------------
@@ -330,3 +332,61 @@ def test_trends_count_as_applied_what_is_booked_now_in_the_cli_and_in_fava() -> 
     fava = report_data.trends(book)
     assert {(month, currency): column[i] for currency, column in fava.applied.items()
             for i, month in enumerate(fava.months) if column[i]} == expected
+
+
+# -- the audit trail: how money moved without an approver ----------------------------
+
+
+def test_an_automatic_approval_is_on_the_audit_trail() -> None:
+    """Hole: a request below every threshold is approved by the policy as it arrives
+    and books at once; the audit trail showed its arrival and nothing else, so money
+    moved with no decision on record. Its arrival is followed by a row `approved
+    automatically` (no `who`, the policy as `why`); a request that needs an approver
+    has none, nor has an invalid one."""
+    loaded = _mixed()
+    book = loaded.book
+    assert book is not None
+    trail = reports.audit(book, Scope())
+    automatic = [(r.adjustment_id, r.date, r.who, r.accepted) for r in trail
+                 if r.action.startswith("approved automatically")]
+    assert automatic == [("ADJ-1", datetime.date(2026, 1, 10), "", True),
+                         ("ADJ-4", datetime.date(2026, 3, 5), "", True),
+                         ("ADJ-9", datetime.date(2026, 5, 5), "", True),
+                         ("ADJ-11", datetime.date(2026, 7, 1), "", True)]
+    arrival = next(i for i, r in enumerate(trail) if r.adjustment_id == "ADJ-1")
+    assert trail[arrival].action == "request credit:refund"
+    assert trail[arrival + 1].action == "approved automatically"
+    assert trail[arrival + 1].why == "automatic (no matching row)"
+    assert not [r for r in trail if r.adjustment_id in ("ADJ-2", "ADJ-7")
+                and r.action.startswith("approved automatically")]
+    decided_on_the_day_booked(book)
+
+
+def decided_on_the_day_booked(book: Book) -> None:
+    """Every adjustment that booked anything has, in the audit trail, an accepted
+    decision of the day it was applied (an approval, an apply, or the policy's own)."""
+    trail = reports.audit(book, Scope())
+    for adj in book.adjustments.values():
+        if adj.applied_on is None:
+            continue
+        decisions = {r.date for r in trail if r.adjustment_id == adj.id and r.accepted
+                     and not r.action.startswith("request")}
+        assert adj.applied_on in decisions, adj.id
+
+
+def test_the_automatic_row_says_its_effective_date_and_its_policy() -> None:
+    text = (request("ADJ-1", "2026-03-02", "-50.00", type="credit:promotional",
+                    account="Expenses:Promotions", extra="effective: 2026-03-31")
+            + request("ADJ-2", "2026-03-03", "-500.00"))
+    loaded = load(text)
+    assert loaded.book is not None
+    assert loaded.errors == []
+    trail = reports.audit(loaded.book, Scope())
+    row = next(r for r in trail if r.action.startswith("approved automatically"))
+    assert (row.adjustment_id, row.action) == (
+        "ADJ-1", "approved automatically (effective 2026-03-31)")
+    assert row.why.startswith("credit:promotional")
+    assert row.source == trail[0].source  # the request's own line
+    assert [r.adjustment_id for r in trail] == ["ADJ-1", "ADJ-1", "ADJ-2"]
+    text_csv = reports.report_text("audit", loaded.book, Scope(), "csv")
+    assert "approved automatically (effective 2026-03-31)" in text_csv
