@@ -12,16 +12,20 @@ period's compliance report and its booking in the audit trail.
 from __future__ import annotations
 
 import datetime
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from pathlib import Path
 
 from beancount.core import data
+from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from beancount_adjustments import reports
 from beancount_adjustments.beans.effects import TAG_APPLIED, TAG_REVERSAL
+from beancount_adjustments.cli import main
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import is_under
 from beancount_adjustments.fava_ext import report_data
@@ -29,7 +33,7 @@ from beancount_adjustments.fava_ext.index import DateRange
 from beancount_adjustments.reports import Scope
 from beancount_adjustments.reports import export as exporting
 from beancount_adjustments.reports.statement import statement
-from ledgers import INTERNAL, Loaded, event, load, request
+from ledgers import INTERNAL, NAMED, Loaded, event, load, request
 
 Key = tuple[str, str]
 """(customer, currency)."""
@@ -390,3 +394,36 @@ def test_the_automatic_row_says_its_effective_date_and_its_policy() -> None:
     assert [r.adjustment_id for r in trail] == ["ADJ-1", "ADJ-1", "ADJ-2"]
     text_csv = reports.report_text("audit", loaded.book, Scope(), "csv")
     assert "approved automatically (effective 2026-03-31)" in text_csv
+
+
+# -- a report filtered on a customer names the customer it reports on ----------------
+
+
+def _report(path: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["report", *args, "-f", str(path), "--format", "json"])
+
+
+def test_a_report_filtered_by_a_customers_name_reports_that_customer(tmp_path: Path) -> None:
+    """Hole: `bean-adjust report impact --customer "Acme Corp"` compared the name with
+    the requests' customer ids and printed an empty report: read as "nothing booked
+    for Acme Corp" while 80 USD was. `list` and `statement` take a name; the report
+    takes it too, and a customer the ledger names nowhere (a typo) is refused, never
+    an empty report."""
+    path = tmp_path / "main.beancount"
+    path.write_text(NAMED + "\n" + request("ADJ-1", "2026-02-01", "-80.00", customer="cust_1")
+                    + event("ADJ-1", "2026-02-02", "approve", "bob"))
+    by_name = _report(path, "impact", "--customer", "Acme Corp")
+    assert by_name.exit_code == 0, by_name.output
+    rows = json.loads(by_name.output)
+    assert {(r["account"], r["net"]) for r in rows if r["group"] == "receivable"} == {
+        ("Assets:Receivable:Customers", "-80.00")}
+    assert by_name.output == _report(path, "impact", "--customer", "cust_1").output
+    compliance = json.loads(_report(path, "compliance", "--customer", "acme corp").output)
+    assert [r["id"] for r in compliance] == ["ADJ-1"]
+    typo = _report(path, "impact", "--customer", "cust_l")
+    assert typo.exit_code == 1
+    assert "customer 'cust_l' is not known" in typo.output
+    assert "Traceback" not in typo.output
+    twins = _report(path, "audit", "--customer", "Twin Ltd")
+    assert twins.exit_code == 1
+    assert "ambiguous" in twins.output
