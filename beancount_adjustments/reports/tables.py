@@ -154,7 +154,8 @@ class TrendRow:
 
 
 def trends(book: Book, scope: Scope) -> list[TrendRow]:
-    """Per month and kind: requested and (now) applied counts and amounts."""
+    """Per month and kind: requested and (now) applied counts and amounts; applied
+    now is `in_force` (a reversal awaiting approval has not undone the booking)."""
     table: dict[tuple[str, str, str], list[Any]] = {}
     for adj in _selected(book, scope):
         currency = adj.amount.currency if adj.amount is not None else ""
@@ -163,7 +164,7 @@ def trends(book: Book, scope: Scope) -> list[TrendRow]:
         number = adj.amount.number if adj.amount is not None else Decimal(0)
         cell[0] += 1
         cell[1] += number
-        if adj.state is State.APPLIED:
+        if adj.in_force:
             cell[2] += 1
             cell[3] += number
     return [TrendRow(month=m, kind=k, currency=c, requested=v[0], requested_amount=v[1],
@@ -336,8 +337,11 @@ class AuditRow:
 
 
 def audit(book: Book, scope: Scope) -> list[AuditRow]:
-    """Every request's arrival and every event about it, in replay order."""
+    """Every request's arrival and every event about it, in replay order; a request
+    the policy approved as it arrived (no chain) is followed by that approval, so
+    money moved without an approver still has its decision on record."""
     rows: dict[int, AuditRow] = {}
+    automatic: dict[int, AuditRow] = {}
     items: list[Request | Event] = []
     for adj in book.adjustments.values():
         if not scope.matches(adj):
@@ -352,6 +356,8 @@ def audit(book: Book, scope: Scope) -> list[AuditRow]:
                 date=request.date, at="", adjustment_id=request.id, who=request.requested_by,
                 action=f"request {request.type}", why=request.reason, accepted=arrived,
                 note=note, source=f"{request.source.filename}:{request.source.lineno}")
+            if arrived and not adj.chain:
+                automatic[id(request)] = _approved_automatically(adj)
         for record in adj.history:
             event = record.event
             if not scope.in_period(event.date):
@@ -365,7 +371,21 @@ def audit(book: Book, scope: Scope) -> list[AuditRow]:
                 date=event.date, at=event.at or "", adjustment_id=event.adjustment_id,
                 who=event.by, action=what, why=why, accepted=record.accepted,
                 note=record.note, source=f"{event.source.filename}:{event.source.lineno}")
-    return [rows[id(item)] for item in in_replay_order(book, items)]
+    out: list[AuditRow] = []
+    for item in in_replay_order(book, items):
+        out.append(rows[id(item)])
+        if id(item) in automatic:
+            out.append(automatic[id(item)])
+    return out
+
+
+def _approved_automatically(adj: Adjustment) -> AuditRow:
+    """The policy's own approval of a request that needs no approver, on its arrival."""
+    r = adj.request
+    effective = f" (effective {r.effective})" if r.effective is not None else ""
+    return AuditRow(date=r.date, at="", adjustment_id=r.id, who="",
+                    action="approved automatically" + effective, why=rule_text(adj),
+                    accepted=True, note="", source=f"{r.source.filename}:{r.source.lineno}")
 
 
 def in_replay_order(book: Book, items: list[Request | Event]) -> list[Request | Event]:
