@@ -19,7 +19,7 @@ from typing import Any
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Event, Request, receivable_totals
 from beancount_adjustments.reports.csv_cells import csv_cell
-from beancount_adjustments.reports.tables import in_replay_order
+from beancount_adjustments.reports.evidence import in_replay_order
 
 ADJUSTMENT_FIELDS = (
     "record", "id", "date", "type", "kind", "category", "customer", "requested_by", "reason",
@@ -75,7 +75,7 @@ def adjustment_records(book: Book) -> list[dict[str, Any]]:
 
 
 def event_records(book: Book) -> list[dict[str, Any]]:
-    """Every event of every adjustment, in replay order (`tables.in_replay_order`)."""
+    """Every event of every adjustment, in replay order (`evidence.in_replay_order`)."""
     records: dict[int, dict[str, Any]] = {}
     events: list[Request | Event] = []
     for adj in book.adjustments.values():
