@@ -25,6 +25,7 @@ from beancount_adjustments.cli.common import (
     user_option,
 )
 from beancount_adjustments.core import seals, signatures
+from beancount_adjustments.core.customers import CustomerError, pick_customer
 from beancount_adjustments.core.models import State
 from beancount_adjustments.reports import export as exporting
 from beancount_adjustments.writer import Refusal, WriteRefused
@@ -61,6 +62,13 @@ def report(*, kind: str, ledger: Path, start: datetime.datetime | None,
            state: str | None, fmt: str, output: Path | None) -> None:
     """Print a report: summary, trends, impact, compliance or audit."""
     _, _, _, book = load(ledger)
+    if customer is not None:
+        # By id or name, as `statement` takes it: a name or a typo must not read as a
+        # customer with nothing booked.
+        try:
+            customer = pick_customer(book.directory, customer)
+        except CustomerError as exc:
+            raise Refused(str(exc)) from None
     scope = reports.Scope(start=_day(start), end=_day(end), type=adj_type, customer=customer,
                           state=State(state) if state else None)
     _output(reports.report_text(kind, book, scope, fmt, today()), output)

@@ -26,6 +26,7 @@ from beancount_adjustments.cli.common import (
     problem_line,
     today,
 )
+from beancount_adjustments.core import digest as digests
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import OPEN_STATES, Adjustment, Record, State
 from beancount_adjustments.core.policy import Rates
@@ -130,10 +131,10 @@ def queue(*, ledger: Path, states: tuple[str, ...], type_pattern: str | None,
 
 
 def _digest_status(record: Record, adj: Adjustment) -> str:
-    digest = record.event.digest
-    if digest is None:
+    bound = digests.bound_to(record.event.digest, adj.request, adj.digest)
+    if bound is None:
         return "no digest"
-    return "digest matches" if digest == adj.digest else "digest STALE"
+    return "digest matches" if bound else "digest STALE"
 
 
 def _generated(entries: list[data.Directive], adj_id: str) -> list[data.Transaction]:
@@ -158,8 +159,8 @@ def _show_json(adj: Adjustment, book: Book, entries: list[data.Directive],
                     "by": r.event.by, "at": r.event.at, "reason": r.event.reason,
                     "comment": r.event.comment, "accepted": r.accepted, "stale": r.stale,
                     "note": r.note, "digest": r.event.digest,
-                    "digest_matches": (None if r.event.digest is None
-                                       else r.event.digest == adj.digest),
+                    "digest_matches": digests.bound_to(r.event.digest, request,
+                                                       adj.digest),
                     "file": r.event.source.filename, "line": r.event.source.lineno}
                    for r in adj.history],
         "problems": [{"code": p.code, "message": p.message, "file": p.source.filename,

@@ -18,8 +18,12 @@ def unknown_customer(directory: Directory, request: Request) -> str:
     if known:
         return (f"{rid}: customer \"{name}\" is known only from a later date than "
                 f"{date}; date the request later, or declare the customer earlier.")
+    alike = sorted(c for c in directory.customers if lookalike.reads_as(name, c))
     near = directory.nearest(name)
     hint = f" Did you mean {', '.join(near)}?" if near else ""
+    if alike:
+        hint = (f" It reads as the customer \"{alike[0]}\"{lookalike.spelled(name)}: a "
+                "look-alike id, a credit to which would pass for one to that customer.")
     return (f"{rid}: customer \"{name}\" is named nowhere in the ledger on {date}: no "
             "transaction on the receivable accounts carries it as `customer:`, and no "
             f"custom \"adjustment-customer\" declares it.{hint} A new customer needs "
@@ -59,7 +63,7 @@ def pick_customer(directory: Directory, text: str) -> str:
 
 def namesakes(directory: Directory) -> frozenset[str]:
     """The customers whose name reads as another customer's (any name either was ever
-    declared with, `lookalike.skeleton`: case, width, Cyrillic or Greek look-alikes).
+    declared with, `lookalike.skeletons`: case, width, Cyrillic or Greek look-alikes).
 
     A page names a customer by its name, the id on hover: a second "Acme Corp" (or
     "\\u0410cme Corp" with a Cyrillic A) would pass for the first in the queue a reviewer
@@ -67,6 +71,6 @@ def namesakes(directory: Directory) -> frozenset[str]:
     seen: dict[str, set[str]] = {}
     for customer, records in directory.customers.items():
         for record in records:
-            if record.name:
-                seen.setdefault(lookalike.skeleton(record.name), set()).add(customer)
+            for key in lookalike.skeletons(record.name) if record.name else ():
+                seen.setdefault(key, set()).add(customer)
     return frozenset(c for ids in seen.values() if len(ids) > 1 for c in ids)

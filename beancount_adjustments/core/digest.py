@@ -115,3 +115,10 @@ def matches(written: str, request: Request, current: str | None = None) -> bool:
     if "-" not in written:
         return written == legacy_digest(request)
     return False
+
+
+def bound_to(written: str | None, request: Request, current: str) -> bool | None:
+    """Whether a decision's `digest:` binds it to `request` as it stands now (`matches`:
+    in the digest's own version); None when it carries no digest. What the reports,
+    `show` and Fava's detail page say of an event's digest."""
+    return None if written is None else matches(written, request, current)

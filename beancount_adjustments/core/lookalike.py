@@ -1,18 +1,24 @@
-"""User names that read as another: invisible characters and look-alike letters.
+"""Names that read as another: invisible characters and look-alike letters.
 
 A decision names its user by `by:`; a second user line "b\\u043eb" (Cyrillic o)
-would read as bob on every page. The reader refuses names holding format
+would read as bob on every page, and a credit to customer "\\u0441ust_123"
+(Cyrillic c) as one to cust_123. The reader refuses user names holding format
 characters (Unicode category Cf: zero-width spaces and joiners, the byte
 order mark, the soft hyphen, bidirectional marks), and the replay warns at
-a user line whose `skeleton` equals another user's. The skeleton is NFKC,
-casefold, then a small map of Cyrillic and Greek letters drawn like Latin
-ones (a subset of Unicode's confusables, enough for names typed on the
-keyboards that mix them; no dependency).
+a user or customer line whose name shares a `skeletons` key with another's.
+A skeleton is NFKC without format characters, casefold, then a small map of
+Cyrillic and Greek letters drawn like Latin ones (a subset of Unicode's
+confusables, enough for names typed on the keyboards that mix them; no
+dependency).
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _LOOKALIKES = str.maketrans({
     # Cyrillic
@@ -36,6 +42,41 @@ def invisible(text: str) -> str | None:
     return None
 
 
-def skeleton(name: str) -> str:
-    """What `name` looks like: equal skeletons read as the same name."""
-    return unicodedata.normalize("NFKC", name).casefold().translate(_LOOKALIKES)
+def skeletons(name: str) -> frozenset[str]:
+    """What `name` looks like: two names sharing a skeleton read as the same name.
+
+    A capital I is drawn as a small l in most fonts, and reads as i once case is
+    set aside: a name holding one has both skeletons ("cust_I23" reads as
+    "cust_l23" and as "cust_i23")."""
+    plain = "".join(char for char in unicodedata.normalize("NFKC", name)
+                    if unicodedata.category(char) != "Cf")
+    found = {plain.casefold().translate(_LOOKALIKES)}
+    if "I" in plain:
+        found.add(plain.replace("I", "l").casefold().translate(_LOOKALIKES))
+    return frozenset(found)
+
+
+def reads_as(name: str, other: str) -> bool:
+    """Whether `name` reads as `other`, a different name."""
+    return name != other and not skeletons(name).isdisjoint(skeletons(other))
+
+
+def spelled(name: str) -> str:
+    """" (written '\\u0441ust_123')" for a name holding other than ASCII, else "": how
+    a message shows the letters a look-alike hides."""
+    return "" if name.isascii() else f" (written {name!a})"
+
+
+def lookalikes(items: Iterable[T], name: Callable[[T], str]) -> Iterator[tuple[T, T]]:
+    """(item, the first earlier item whose name reads as its own, different, name),
+    for each item of `items` (in their order) that has one."""
+    first: dict[str, T] = {}
+    for item in items:
+        own = name(item)
+        keys = sorted(skeletons(own))
+        earlier = next((first[key] for key in keys
+                        if key in first and name(first[key]) != own), None)
+        if earlier is not None:
+            yield item, earlier
+        for key in keys:
+            first.setdefault(key, item)

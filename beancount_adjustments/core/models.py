@@ -362,6 +362,11 @@ class Adjustment:
         return tuple(a.by for a in self.approvals)
 
     @property
+    def in_force(self) -> bool:
+        """Booked and not reversed: applied, or its reversal still awaiting approval."""
+        return self.applied_on is not None and self.state is not State.REVERSED
+
+    @property
     def deciding_chain(self) -> tuple[str, ...]:
         """The chain now being filled: the reversal's while reversing."""
         return self.reversal_chain if self.state is State.REVERSING else self.chain

@@ -23,7 +23,6 @@ from beancount_adjustments.core.models import (
     KNOWN_TYPES,
     Event,
     Request,
-    UserGrant,
 )
 from beancount_adjustments.core.policy import Rates
 from beancount_adjustments.core.replay_events import EventJudging
@@ -38,6 +37,7 @@ class Replay(RequestJudging, EventJudging):
         super().__init__(facts, rates, settings, checks)
         self.check_rows()
         self.check_user_names()
+        self.check_customer_ids()
 
     # -- the policy's own sanity ---------------------------------------------
 
@@ -71,15 +71,27 @@ class Replay(RequestJudging, EventJudging):
 
     def check_user_names(self) -> None:
         """Warn at a user line whose name reads as another user's (a Cyrillic o in "bob")."""
-        first: dict[str, UserGrant] = {}
-        for grant in sorted(self.facts.grants, key=lambda g: (g.date, g.source)):
-            seen = first.setdefault(lookalike.skeleton(grant.user), grant)
-            if seen.user != grant.user:
-                self.warn("lookalike-user",
-                          f'user "{grant.user}" reads as the user "{seen.user}" declared at '
-                          f"{seen.source.filename}:{seen.source.lineno}: a decision by one "
-                          "would pass for the other's on every page; give them names that "
-                          "differ to the eye.", grant.source)
+        grants = sorted(self.facts.grants, key=lambda g: (g.date, g.source))
+        for grant, seen in lookalike.lookalikes(grants, attrgetter("user")):
+            self.warn("lookalike-user",
+                      f'user "{grant.user}" reads as the user "{seen.user}" declared at '
+                      f"{seen.source.filename}:{seen.source.lineno}: a decision by one "
+                      "would pass for the other's on every page; give them names that "
+                      "differ to the eye.", grant.source)
+
+    def check_customer_ids(self) -> None:
+        """Warn where a customer id that reads as another's is first known (a Cyrillic
+        c in "cust_123", "cust_l23" beside "cust_123"): a credit to one would read as
+        a credit to the other."""
+        firsts = sorted((records[0] for records in self.directory.customers.values()
+                         if records), key=lambda r: (r.date, r.source))
+        for record, seen in lookalike.lookalikes(firsts, attrgetter("customer")):
+            self.warn("lookalike-customer",
+                      f'customer "{record.customer}"{lookalike.spelled(record.customer)} '
+                      f'reads as the customer "{seen.customer}" known from {seen.source.filename}:'
+                      f"{seen.source.lineno}: a credit to one would pass for one to the "
+                      "other on every page; give them ids that differ to the eye.",
+                      record.source)
 
     # -- the timeline --------------------------------------------------------
 
@@ -90,61 +102,14 @@ class Replay(RequestJudging, EventJudging):
         if read_in_order(facts):
             # Read in Beancount's order (date, then line): only days whose entries
             # come from several files need sorting by file.
-            return self.order(list(facts.timeline), read=True)
+            return ledger_order(list(facts.timeline), facts.files, read=True)
         items = [*facts.requests, *facts.events]
         items.sort(key=attrgetter("date"))
-        return self.order(items, read=False)
+        return ledger_order(items, facts.files, read=False)
 
     def order(self, items: list[Request | Event], read: bool) -> list[Request | Event]:
-        """`items` (sorted by date) in ledger order, day by day: by file and line
-        (`read`: in Beancount's order already, so only days from several files),
-        then by `at:` where several carry it."""
-        rank = {name: index for index, name in enumerate(self.facts.files)}
-
-        def key(item: Request | Event) -> tuple[int, int]:
-            source = item.source
-            found = rank.get(source.filename)
-            if found is None:
-                found = rank[source.filename] = len(rank)
-            return (found, source.lineno)
-
-        start, count = 0, len(items)
-        while start < count:
-            day = items[start].date
-            filename = items[start].source.filename
-            files = 1
-            end = start + 1
-            while end < count and items[end].date == day:
-                if files == 1 and items[end].source.filename != filename:
-                    files = 2
-                end += 1
-            if end - start > 1:
-                if files > 1 or not read:
-                    items[start:end] = sorted(items[start:end], key=key)
-                # Where several entries of one day carry `at:`, they take its order.
-                self._order_by_at(items, start, end)
-            start = end
-        return items
-
-    def _order_by_at(self, items: list[Request | Event], start: int, end: int) -> None:
-        stamped = [i for i in range(start, end) if items[i].at is not None]
-        if len(stamped) < 2:
-            return
-        stamps = [str(items[i].at) for i in stamped]
-        # Tools' stamps (seconds, then one offset) compare as text when they share the
-        # offset; across offsets "08:00:00-05:00" (13:00 UTC) sorts before
-        # "09:00:00+00:00", so those are compared as moments.
-        offsets = {stamp[19:] for stamp in stamps}
-        if (len(offsets) == 1 and next(iter(offsets))[:1] in ("+", "-", "Z")
-                and all(a <= b for a, b in itertools.pairwise(stamps))):
-            return
-        moments = [moment(stamp) for stamp in stamps]
-        if any(moment is None for moment in moments):
-            return
-        order = sorted(range(len(stamped)), key=lambda k: moments[k])  # type: ignore[arg-type,return-value]
-        chosen = [items[stamped[k]] for k in order]
-        for position, item in zip(stamped, chosen, strict=True):
-            items[position] = item
+        """`items` (sorted by date) in ledger order (`ledger_order`)."""
+        return ledger_order(items, self.facts.files, read=read)
 
     def run(self) -> Book:
         self.walk(self.timeline())
@@ -209,3 +174,57 @@ def replay(facts: Facts, rates: Rates, settings: Settings | None = None,
         progress.replay = judging
     return judging.run()
 
+
+def ledger_order(items: list[Request | Event], files: Sequence[str], *,
+                 read: bool = False) -> list[Request | Event]:
+    """`items` (sorted by date) in ledger order, in place, day by day: by file (in the
+    order of `files`, the ledger's files as loaded) and line (`read`: in Beancount's
+    order already, so only days from several files), then by `at:` where several
+    carry it. The replay's order, and so the order the reports list decisions in."""
+    rank = {name: index for index, name in enumerate(files)}
+
+    def key(item: Request | Event) -> tuple[int, int]:
+        source = item.source
+        found = rank.get(source.filename)
+        if found is None:
+            found = rank[source.filename] = len(rank)
+        return (found, source.lineno)
+
+    start, count = 0, len(items)
+    while start < count:
+        day = items[start].date
+        filename = items[start].source.filename
+        several = False
+        end = start + 1
+        while end < count and items[end].date == day:
+            if not several and items[end].source.filename != filename:
+                several = True
+            end += 1
+        if end - start > 1:
+            if several or not read:
+                items[start:end] = sorted(items[start:end], key=key)
+            # Where several entries of one day carry `at:`, they take its order.
+            _order_by_at(items, start, end)
+        start = end
+    return items
+
+
+def _order_by_at(items: list[Request | Event], start: int, end: int) -> None:
+    stamped = [i for i in range(start, end) if items[i].at is not None]
+    if len(stamped) < 2:
+        return
+    stamps = [str(items[i].at) for i in stamped]
+    # Tools' stamps (seconds, then one offset) compare as text when they share the
+    # offset; across offsets "08:00:00-05:00" (13:00 UTC) sorts before
+    # "09:00:00+00:00", so those are compared as moments.
+    offsets = {stamp[19:] for stamp in stamps}
+    if (len(offsets) == 1 and next(iter(offsets))[:1] in ("+", "-", "Z")
+            and all(a <= b for a, b in itertools.pairwise(stamps))):
+        return
+    moments = [moment(stamp) for stamp in stamps]
+    if any(moment is None for moment in moments):
+        return
+    order = sorted(range(len(stamped)), key=lambda k: moments[k])  # type: ignore[arg-type,return-value]
+    chosen = [items[stamped[k]] for k in order]
+    for position, item in zip(stamped, chosen, strict=True):
+        items[position] = item

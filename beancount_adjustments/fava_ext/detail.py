@@ -14,6 +14,7 @@ from urllib.parse import quote
 from beancount.core import compare, data
 
 from beancount_adjustments.beans.effects import TAG_APPLIED, TAG_REVERSAL
+from beancount_adjustments.core import digest as digests
 from beancount_adjustments.core.models import (
     BOOKED_STATES,
     Action,
@@ -108,10 +109,11 @@ def ticket_link(template: str | None, ticket: str | None) -> str | None:
     return template.replace("{ticket}", quote(ticket, safe=""))
 
 
-def _digest_status(recorded: str | None, current: str) -> str:
-    if recorded is None:
+def _digest_status(recorded: str | None, adj: Adjustment) -> str:
+    bound = digests.bound_to(recorded, adj.request, adj.digest)
+    if bound is None:
         return "absent"
-    return "matches" if recorded == current else "differs"
+    return "matches" if bound else "differs"
 
 
 def timeline(adj: Adjustment) -> list[TimelineItem]:
@@ -145,7 +147,7 @@ def timeline(adj: Adjustment) -> list[TimelineItem]:
         items.append(TimelineItem(
             date=event.date, at=event.at or "", what=str(event.action), by=event.by,
             outcome=outcome, reason=event.reason or "", comment=event.comment or "",
-            note=record.note, digest=_digest_status(event.digest, adj.digest),
+            note=record.note, digest=_digest_status(event.digest, adj),
             where=f"{event.source.filename}:{event.source.lineno}"))
         if not record.accepted:
             continue

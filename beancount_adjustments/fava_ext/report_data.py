@@ -180,7 +180,7 @@ def trends(book: Book, date_range: DateRange | None = None) -> Trends:
         by_kind[adj.request.kind.value][i] += 1
         if adj.amount is not None:
             requested[adj.amount.currency][i] += adj.amount.number
-            if adj.applied_on is not None:
+            if adj.in_force:  # what `reports.trends` counts as applied now
                 applied[adj.amount.currency][i] += adj.amount.number
         outcome = _decision_action(adj)
         if outcome is not None and adj.decided_on is not None:

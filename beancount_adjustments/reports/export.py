@@ -17,14 +17,16 @@ from decimal import Decimal
 from typing import Any
 
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import receivable_totals
+from beancount_adjustments.core.models import Event, Request, receivable_totals
 from beancount_adjustments.reports.csv_cells import csv_cell
+from beancount_adjustments.reports.evidence import in_replay_order
 
 ADJUSTMENT_FIELDS = (
     "record", "id", "date", "type", "kind", "category", "customer", "requested_by", "reason",
     "amount", "currency", "net", "state", "chain", "approvers", "decided_on", "applied_on",
     "effective_date", "reversed_on", "invoice", "order", "ticket", "document", "external_id",
-    "digest", "problems", "source", "approval_required", "notes")
+    "digest", "problems", "source", "approval_required", "notes", "cancelled_by",
+    "reversal_chain", "reversal_approvers")
 EVENT_FIELDS = (
     "record", "adjustment_id", "date", "action", "by", "reason", "comment", "at", "digest",
     "effective", "signed", "accepted", "stale", "note", "source")
@@ -64,12 +66,18 @@ def adjustment_records(book: Book) -> list[dict[str, Any]]:
             "source": f"{r.source.filename}:{r.source.lineno}"}
         record["approval_required"] = r.approval_required
         record["notes"] = r.notes
+        # A reversal moves money too: who asked for it and who approved it.
+        record["cancelled_by"] = adj.cancelled_by
+        record["reversal_chain"] = ";".join(adj.reversal_chain)
+        record["reversal_approvers"] = ";".join(a.by for a in adj.reversal_approvals)
         out.append({k: record[k] for k in ADJUSTMENT_FIELDS})
     return out
 
 
 def event_records(book: Book) -> list[dict[str, Any]]:
-    keyed = []
+    """Every event of every adjustment, in replay order (`evidence.in_replay_order`)."""
+    records: dict[int, dict[str, Any]] = {}
+    events: list[Request | Event] = []
     for adj in book.adjustments.values():
         for rec in adj.history:
             e = rec.event
@@ -80,10 +88,9 @@ def event_records(book: Book) -> list[dict[str, Any]]:
                 "signed": bool(getattr(e, "signature", None)), "accepted": rec.accepted,
                 "stale": rec.stale, "note": rec.note,
                 "source": f"{e.source.filename}:{e.source.lineno}"}
-            keyed.append(((e.date, e.source.filename, e.source.lineno),
-                          {k: record[k] for k in EVENT_FIELDS}))
-    keyed.sort(key=lambda item: item[0])
-    return [record for _, record in keyed]
+            events.append(e)
+            records[id(e)] = {k: record[k] for k in EVENT_FIELDS}
+    return [records[id(e)] for e in in_replay_order(book, events)]
 
 
 def to_jsonl(records: Iterable[dict[str, Any]]) -> str:

@@ -1,4 +1,5 @@
-"""The report tables: summary, trends, impact, compliance and audit rows of a book.
+"""The report tables: summary, trends and impact rows of a book, and every report
+by name (`build`; compliance and audit rows are the auditor's, in `evidence`).
 
 Each report is a pure function of a replayed `Book` and a `Scope` returning frozen
 rows; the CLI, the exports and Fava's reports page all use these rows (the
@@ -12,67 +13,19 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from fnmatch import fnmatchcase
 from typing import Any
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
-    Action,
     Adjustment,
     State,
     is_under,
     receivable_totals,
 )
-from beancount_adjustments.reports.queries import age_days, is_overdue, rule_text
+from beancount_adjustments.reports.evidence import AuditRow, ComplianceRow, audit, compliance
+from beancount_adjustments.reports.scope import Scope, selected
 
 REPORTS = ("summary", "trends", "impact", "compliance", "audit")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Scope:
-    """Which adjustments a report looks at. Every field is optional."""
-
-    start: datetime.date | None = None
-    """First day of the period (inclusive)."""
-    end: datetime.date | None = None
-    """Last day of the period (inclusive)."""
-    type: str | None = None
-    """A type or pattern (`credit:*`)."""
-    customer: str | None = None
-    state: State | None = None
-
-    def in_period(self, date: datetime.date | None) -> bool:
-        if date is None:
-            return False
-        return ((self.start is None or date >= self.start)
-                and (self.end is None or date <= self.end))
-
-    def matches(self, adj: Adjustment) -> bool:
-        """The filters other than the period."""
-        request = adj.request
-        return ((self.type is None or fnmatchcase(request.type, self.type))
-                and (self.customer is None or request.customer == self.customer)
-                and (self.state is None or adj.state is self.state))
-
-    def describe(self) -> str:
-        parts = [f"from {self.start or 'the beginning'} to {self.end or 'the end'}"]
-        parts += [f"{name} {value}" for name, value in (
-            ("type", self.type), ("customer", self.customer), ("state", self.state)) if value]
-        return ", ".join(parts)
-
-
-def as_of_day(scope: Scope, today: datetime.date | None = None) -> datetime.date:
-    """The day a report counts ages to: today, or the scope's end when earlier."""
-    day = today or datetime.date.today()
-    return min(day, scope.end) if scope.end is not None else day
-
-
-def _selected(book: Book, scope: Scope) -> list[Adjustment]:
-    """Adjustments requested in the period that pass the filters, in request order."""
-    found = [a for a in book.adjustments.values()
-             if scope.in_period(a.request.date) and scope.matches(a)]
-    return sorted(found, key=lambda a: (a.request.date, a.request.source.filename,
-                                        a.request.source.lineno))
 
 
 def _net(book: Book, adj: Adjustment) -> dict[str, Decimal]:
@@ -104,7 +57,7 @@ def summary(book: Book, scope: Scope) -> list[SummaryRow]:
         ("month", lambda a: _month(a.request.date)),
     )
     rows: list[SummaryRow] = []
-    chosen = _selected(book, scope)
+    chosen = selected(book, scope)
     for dimension, key_of in dimensions:
         counts: dict[tuple[str, str], int] = defaultdict(int)
         amounts: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -135,16 +88,17 @@ class TrendRow:
 
 
 def trends(book: Book, scope: Scope) -> list[TrendRow]:
-    """Per month and kind: requested and (now) applied counts and amounts."""
+    """Per month and kind: requested and (now) applied counts and amounts; applied
+    now is `in_force` (a reversal awaiting approval has not undone the booking)."""
     table: dict[tuple[str, str, str], list[Any]] = {}
-    for adj in _selected(book, scope):
+    for adj in selected(book, scope):
         currency = adj.amount.currency if adj.amount is not None else ""
         key = (_month(adj.request.date), str(adj.request.kind), currency)
         cell = table.setdefault(key, [0, Decimal(0), 0, Decimal(0)])
         number = adj.amount.number if adj.amount is not None else Decimal(0)
         cell[0] += 1
         cell[1] += number
-        if adj.state is State.APPLIED:
+        if adj.in_force:
             cell[2] += 1
             cell[3] += number
     return [TrendRow(month=m, kind=k, currency=c, requested=v[0], requested_amount=v[1],
@@ -196,155 +150,6 @@ def impact(book: Book, scope: Scope) -> list[ImpactRow]:
                       adjustments=len(touched[(account, currency)]))
             for account, currency in touched]
     return sorted(rows, key=lambda r: (order[r.group], r.account, r.currency))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ComplianceRow:
-    id: str
-    date: datetime.date
-    type: str
-    customer: str
-    amount: str
-    state: str
-    requester: str
-    approvers: str
-    sod: str
-    evidence: str
-    signed: int
-    unstamped: int
-    """Decisions that count but carry no `at:` (written by hand): when they were
-    really written is not on record."""
-    documentation: str
-    days_to_decision: int | None
-    policy: str
-    exceptions: str
-
-
-def _evidence(adj: Adjustment) -> str:
-    counted = [r for r in adj.history if r.accepted and r.event.action is Action.APPROVE]
-    if any(r.stale for r in adj.history if r.event.action is Action.APPROVE):
-        return "stale"
-    if not counted:
-        return "none"
-    if any(r.event.digest is None for r in counted):
-        return "unbound"
-    if all(r.event.digest == adj.digest for r in counted):
-        return "bound"
-    return "stale"
-
-
-def _documentation(book: Book, adj: Adjustment) -> str:
-    if adj.request.document:
-        return "present"
-    threshold = book.policies.settings(adj.request.type, adj.request.date).document_above
-    if (threshold is not None and adj.amount is not None
-            and adj.amount.currency == threshold.currency
-            and adj.amount.number >= threshold.number):
-        return "required-missing"
-    return "not-required"
-
-
-def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> list[
-        ComplianceRow]:
-    """Evidence for every adjustment in the period, exceptions first.
-
-    Open requests are measured against their SLA on `today` (default: the
-    clock's), or on the last day of the scope when that is earlier: the age
-    the queue shows, never one in the future.
-    """
-    chosen = _selected(book, scope)
-    as_of = as_of_day(scope, today)
-    rows: list[ComplianceRow] = []
-    for adj in chosen:
-        request = adj.request
-        approvers = [a.by for a in adj.approvals]
-        reversal = [a.by for a in adj.reversal_approvals]
-        sod_ok = (not set(request.requesters) & {*approvers, *reversal}
-                  and adj.cancelled_by not in reversal
-                  and len(set(approvers)) == len(approvers)
-                  and len(set(reversal)) == len(reversal))
-        evidence = _evidence(adj)
-        documentation = _documentation(book, adj)
-        days = (adj.decided_on - request.date).days if adj.decided_on else None
-        exceptions = [f"{p.code}: {p.message}" for p in adj.problems]
-        if not sod_ok:
-            exceptions.append("segregation of duties: a requester (or the canceller of a "
-                              "reversal) approved, or one person approved twice")
-        if evidence == "stale":
-            exceptions.append("approval evidence stale: an approval was given for other "
-                              "content than the request now holds")
-        if documentation == "required-missing":
-            exceptions.append("documentation required but missing")
-        if is_overdue(adj, as_of):
-            waiting = ("its reversal awaiting approval" if adj.state is State.REVERSING
-                       else "pending")
-            exceptions.append(f"overdue: {waiting} {age_days(adj, as_of)} days, SLA "
-                              f"{adj.sla_days}")
-        if adj.state is State.INVALID and not adj.problems:
-            exceptions.append("invalid request")
-        signed = sum(1 for r in adj.history if r.accepted and r.event.action is Action.APPROVE
-                     and getattr(r.event, "signature", None))
-        unstamped = sum(1 for r in adj.history if r.accepted and r.event.at is None)
-        rows.append(ComplianceRow(
-            id=request.id, date=request.date, type=request.type, customer=request.customer,
-            amount=str(adj.amount) if adj.amount is not None else "",
-            state=str(adj.state), requester=request.requested_by,
-            approvers="; ".join(
-                [f"{a.by} ({a.role}, {a.date})" for a in adj.approvals]
-                + [f"{a.by} ({a.role}, reversal, {a.date})" for a in adj.reversal_approvals]),
-            sod="ok" if sod_ok else "violated", evidence=evidence, signed=signed,
-            unstamped=unstamped,
-            documentation=documentation, days_to_decision=days,
-            policy=rule_text(adj),
-            exceptions=" | ".join(exceptions)))
-    return sorted(rows, key=lambda r: (not r.exceptions, r.date, r.id))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditRow:
-    date: datetime.date
-    at: str
-    adjustment_id: str
-    who: str
-    action: str
-    why: str
-    accepted: bool
-    note: str
-    source: str
-
-
-def audit(book: Book, scope: Scope) -> list[AuditRow]:
-    """Every request's arrival and every event about it, in replay order."""
-    keyed: list[tuple[tuple[datetime.date, int, str, int], AuditRow]] = []
-    for adj in book.adjustments.values():
-        if not scope.matches(adj):
-            continue
-        request = adj.request
-        if scope.in_period(request.date):
-            arrived = adj.state is not State.INVALID
-            note = "" if arrived else "; ".join(p.message for p in adj.problems
-                                                if p.source == request.source)
-            keyed.append(((request.date, 0, request.source.filename, request.source.lineno),
-                          AuditRow(date=request.date, at="", adjustment_id=request.id,
-                                   who=request.requested_by, action=f"request {request.type}",
-                                   why=request.reason, accepted=arrived, note=note,
-                                   source=f"{request.source.filename}:{request.source.lineno}")))
-        for record in adj.history:
-            event = record.event
-            if not scope.in_period(event.date):
-                continue
-            what = str(event.action)
-            if event.effective is not None:
-                what += f" (effective {event.effective})"
-            why = "; ".join(x for x in (event.reason, event.comment) if x)
-            keyed.append(((event.date, 1, event.source.filename, event.source.lineno),
-                          AuditRow(date=event.date, at=event.at or "",
-                                   adjustment_id=event.adjustment_id, who=event.by,
-                                   action=what, why=why, accepted=record.accepted,
-                                   note=record.note,
-                                   source=f"{event.source.filename}:{event.source.lineno}")))
-    keyed.sort(key=lambda item: item[0])
-    return [row for _, row in keyed]
 
 
 def build(report: str, book: Book, scope: Scope,

@@ -25,6 +25,7 @@ from beancount_adjustments.reports.history.snapshot import (
     event_content,
     new_events,
     new_requests,
+    request_content,
     unmatched,
 )
 
@@ -90,7 +91,8 @@ def _history(adj: Adjustment) -> list[tuple[tuple[Any, ...], bool]]:
 def compare_adjustments(old: Snapshot, new: Snapshot, *, rev: str = "REV",
                         skip_history_of: frozenset[str] | set[str] = frozenset()
                         ) -> list[Finding]:
-    """Each adjustment decided at REV whose request, verdicts, state or entries changed.
+    """Each adjustment decided at REV whose request (any field), verdicts, state or
+    entries changed.
 
     At most one finding per adjustment beside an edited request: the first
     difference is the rewrite, what follows from it is not repeated.
@@ -112,7 +114,10 @@ def compare_adjustments(old: Snapshot, new: Snapshot, *, rev: str = "REV",
                 source.filename, source.lineno, at_rev=True, adjustment_id=adj_id))
             continue
         where = now.request.source
-        if now.digest != was.digest:
+        # Any field, not only the digest's: the ticket, notes and narration a
+        # reviewer decided on are part of what REV recorded.
+        if now.digest != was.digest or request_content(now.request) != request_content(
+                was.request):
             names = [n for n in Request._fields if n != "source"]
             changed = _changed_fields(
                 tuple(getattr(was.request, n) for n in names),
@@ -155,6 +160,15 @@ def _adjustment_rewrite(was: Adjustment, now: Adjustment, was_booked: Counter[Bo
                        else f"was refused at {rev} and counts now")
             return ("rejudged", f"{head}; {describe_event(event)} {verdict}: what it was "
                     f"judged on changed since; restore it", line)
+        if any(new_item[0] == content for content, _accepted in before[index:]):
+            # Not new: REV held it later in the history (entries of one day moved, or
+            # a file renamed: same-day order is file order, then line). Coded as a
+            # decision put before those REV had recorded, which it is.
+            return ("backdated-decision", f"{head}; its decisions are in another order now: "
+                    f"{describe_event(event)} came after "
+                    f"{describe_event(was.history[index].event)} at {rev} and comes before "
+                    "it now (on one day, ledger order is file, then line: an entry moved or "
+                    "a file renamed); restore the order", line)
         return ("backdated-decision",
                 f"{head}; {describe_event(event)} is new since {rev} yet comes before "
                 f"decisions {rev} had recorded (back-dated): date a new decision after them",

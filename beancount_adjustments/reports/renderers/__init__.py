@@ -14,7 +14,8 @@ from beancount_adjustments.reports.renderers.csv import as_csv
 from beancount_adjustments.reports.renderers.html import as_html
 from beancount_adjustments.reports.renderers.json import as_json
 from beancount_adjustments.reports.renderers.table import as_table
-from beancount_adjustments.reports.tables import MODELS, Row, Scope, build
+from beancount_adjustments.reports.scope import Scope
+from beancount_adjustments.reports.tables import MODELS, Row, build
 
 FORMATS = ("table", "csv", "json", "html")
 

@@ -1,0 +1,193 @@
+"""The auditor's reports: compliance (the evidence of every adjustment a period
+holds anything of) and audit (every arrival and decision, in replay order)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from operator import attrgetter
+
+from beancount_adjustments.core import digest as digests
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.models import Action, Adjustment, Event, Request, State
+from beancount_adjustments.core.replay import ledger_order
+from beancount_adjustments.reports.queries import age_days, is_overdue, rule_text
+from beancount_adjustments.reports.scope import Scope, as_of_day, with_evidence
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComplianceRow:
+    id: str
+    date: datetime.date
+    type: str
+    customer: str
+    amount: str
+    state: str
+    requester: str
+    approvers: str
+    sod: str
+    evidence: str
+    signed: int
+    unstamped: int
+    """Decisions that count but carry no `at:` (written by hand): when they were
+    really written is not on record."""
+    documentation: str
+    days_to_decision: int | None
+    policy: str
+    exceptions: str
+
+
+def _evidence(adj: Adjustment) -> str:
+    counted = [r for r in adj.history if r.accepted and r.event.action is Action.APPROVE]
+    if any(r.stale for r in adj.history if r.event.action is Action.APPROVE):
+        return "stale"
+    if not counted:
+        return "none"
+    if any(r.event.digest is None for r in counted):
+        return "unbound"
+    # The replay's own question: a digest of an older version counts when it is
+    # the request's digest in that version.
+    if all(digests.bound_to(r.event.digest, adj.request, adj.digest) for r in counted):
+        return "bound"
+    return "stale"
+
+
+def _documentation(book: Book, adj: Adjustment) -> str:
+    if adj.request.document:
+        return "present"
+    threshold = book.policies.settings(adj.request.type, adj.request.date).document_above
+    if (threshold is not None and adj.amount is not None
+            and adj.amount.currency == threshold.currency
+            and adj.amount.number >= threshold.number):
+        return "required-missing"
+    return "not-required"
+
+
+def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> list[
+        ComplianceRow]:
+    """Evidence for every adjustment the period holds anything of (`with_evidence`),
+    exceptions first.
+
+    Open requests are measured against their SLA on `today` (default: the
+    clock's), or on the last day of the scope when that is earlier: the age
+    the queue shows, never one in the future.
+    """
+    chosen = with_evidence(book, scope)
+    as_of = as_of_day(scope, today)
+    rows: list[ComplianceRow] = []
+    for adj in chosen:
+        request = adj.request
+        approvers = [a.by for a in adj.approvals]
+        reversal = [a.by for a in adj.reversal_approvals]
+        sod_ok = (not set(request.requesters) & {*approvers, *reversal}
+                  and adj.cancelled_by not in reversal
+                  and len(set(approvers)) == len(approvers)
+                  and len(set(reversal)) == len(reversal))
+        evidence = _evidence(adj)
+        documentation = _documentation(book, adj)
+        days = (adj.decided_on - request.date).days if adj.decided_on else None
+        exceptions = [f"{p.code}: {p.message}" for p in adj.problems]
+        if not sod_ok:
+            exceptions.append("segregation of duties: a requester (or the canceller of a "
+                              "reversal) approved, or one person approved twice")
+        if evidence == "stale":
+            exceptions.append("approval evidence stale: an approval was given for other "
+                              "content than the request now holds")
+        if documentation == "required-missing":
+            exceptions.append("documentation required but missing")
+        if is_overdue(adj, as_of):
+            waiting = ("its reversal awaiting approval" if adj.state is State.REVERSING
+                       else "pending")
+            exceptions.append(f"overdue: {waiting} {age_days(adj, as_of)} days, SLA "
+                              f"{adj.sla_days}")
+        if adj.state is State.INVALID and not adj.problems:
+            exceptions.append("invalid request")
+        signed = sum(1 for r in adj.history if r.accepted and r.event.action is Action.APPROVE
+                     and getattr(r.event, "signature", None))
+        unstamped = sum(1 for r in adj.history if r.accepted and r.event.at is None)
+        rows.append(ComplianceRow(
+            id=request.id, date=request.date, type=request.type, customer=request.customer,
+            amount=str(adj.amount) if adj.amount is not None else "",
+            state=str(adj.state), requester=request.requested_by,
+            approvers="; ".join(
+                [f"{a.by} ({a.role}, {a.date})" for a in adj.approvals]
+                + [f"{a.by} ({a.role}, reversal, {a.date})" for a in adj.reversal_approvals]),
+            sod="ok" if sod_ok else "violated", evidence=evidence, signed=signed,
+            unstamped=unstamped,
+            documentation=documentation, days_to_decision=days,
+            policy=rule_text(adj),
+            exceptions=" | ".join(exceptions)))
+    return sorted(rows, key=lambda r: (not r.exceptions, r.date, r.id))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRow:
+    date: datetime.date
+    at: str
+    adjustment_id: str
+    who: str
+    action: str
+    why: str
+    accepted: bool
+    note: str
+    source: str
+
+
+def audit(book: Book, scope: Scope) -> list[AuditRow]:
+    """Every request's arrival and every event about it, in replay order; a request
+    the policy approved as it arrived (no chain) is followed by that approval, so
+    money moved without an approver still has its decision on record."""
+    rows: dict[int, AuditRow] = {}
+    automatic: dict[int, AuditRow] = {}
+    items: list[Request | Event] = []
+    for adj in book.adjustments.values():
+        if not scope.matches(adj):
+            continue
+        request = adj.request
+        if scope.in_period(request.date):
+            arrived = adj.state is not State.INVALID
+            note = "" if arrived else "; ".join(p.message for p in adj.problems
+                                                if p.source == request.source)
+            items.append(request)
+            rows[id(request)] = AuditRow(
+                date=request.date, at="", adjustment_id=request.id, who=request.requested_by,
+                action=f"request {request.type}", why=request.reason, accepted=arrived,
+                note=note, source=f"{request.source.filename}:{request.source.lineno}")
+            if arrived and not adj.chain:
+                automatic[id(request)] = _approved_automatically(adj)
+        for record in adj.history:
+            event = record.event
+            if not scope.in_period(event.date):
+                continue
+            what = str(event.action)
+            if event.effective is not None:
+                what += f" (effective {event.effective})"
+            why = "; ".join(x for x in (event.reason, event.comment) if x)
+            items.append(event)
+            rows[id(event)] = AuditRow(
+                date=event.date, at=event.at or "", adjustment_id=event.adjustment_id,
+                who=event.by, action=what, why=why, accepted=record.accepted,
+                note=record.note, source=f"{event.source.filename}:{event.source.lineno}")
+    out: list[AuditRow] = []
+    for item in in_replay_order(book, items):
+        out.append(rows[id(item)])
+        if id(item) in automatic:
+            out.append(automatic[id(item)])
+    return out
+
+
+def _approved_automatically(adj: Adjustment) -> AuditRow:
+    """The policy's own approval of a request that needs no approver, on its arrival."""
+    r = adj.request
+    effective = f" (effective {r.effective})" if r.effective is not None else ""
+    return AuditRow(date=r.date, at="", adjustment_id=r.id, who="",
+                    action="approved automatically" + effective, why=rule_text(adj),
+                    accepted=True, note="", source=f"{r.source.filename}:{r.source.lineno}")
+
+
+def in_replay_order(book: Book, items: list[Request | Event]) -> list[Request | Event]:
+    """`items` (requests and events of `book`) in the order the replay judged them:
+    by date, then on one day as `ledger_order` takes them (the top-level file first,
+    then the included ones as loaded; `at:` where several carry it)."""
+    items.sort(key=attrgetter("date"))
+    return ledger_order(items, book.facts.files)
