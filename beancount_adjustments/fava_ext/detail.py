@@ -279,9 +279,8 @@ def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: st
         base = os.path.dirname(request.source.filename)
         document_path = os.path.normpath(os.path.join(base, request.document))
         exists = os.path.isfile(document_path)
-    policy = queries.rule_text(adj) if adj.rule is not None or adj.chain else (
-        "no approval rule matches: approved automatically" if adj.state is not State.INVALID
-        else "the request is invalid; no rule was chosen")
+    policy = (queries.rule_text(adj, index.book) if adj.state is not State.INVALID
+              else "the request is invalid; no rule was chosen")
     booked, reversal = journal_hashes(entries, adj) if entries else (None, None)
     return DetailView(
         adj=adj, row=row, postings=request.postings,

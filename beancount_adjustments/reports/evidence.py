@@ -115,7 +115,7 @@ def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> 
             sod="ok" if sod_ok else "violated", evidence=evidence, signed=signed,
             unstamped=unstamped,
             documentation=documentation, days_to_decision=days,
-            policy=rule_text(adj),
+            policy=rule_text(adj, book),
             exceptions=" | ".join(exceptions)))
     return sorted(rows, key=lambda r: (not r.exceptions, r.date, r.id))
 
@@ -154,7 +154,7 @@ def audit(book: Book, scope: Scope) -> list[AuditRow]:
                 action=f"request {request.type}", why=request.reason, accepted=arrived,
                 note=note, source=f"{request.source.filename}:{request.source.lineno}")
             if arrived and not adj.chain:
-                automatic[id(request)] = _approved_automatically(adj)
+                automatic[id(request)] = _approved_automatically(book, adj)
         for record in adj.history:
             event = record.event
             if not scope.in_period(event.date):
@@ -176,12 +176,12 @@ def audit(book: Book, scope: Scope) -> list[AuditRow]:
     return out
 
 
-def _approved_automatically(adj: Adjustment) -> AuditRow:
+def _approved_automatically(book: Book, adj: Adjustment) -> AuditRow:
     """The policy's own approval of a request that needs no approver, on its arrival."""
     r = adj.request
     effective = f" (effective {r.effective})" if r.effective is not None else ""
     return AuditRow(date=r.date, at="", adjustment_id=r.id, who="",
-                    action="approved automatically" + effective, why=rule_text(adj),
+                    action="approved automatically" + effective, why=rule_text(adj, book),
                     accepted=True, note="", source=f"{r.source.filename}:{r.source.lineno}")
 
 
