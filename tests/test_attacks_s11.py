@@ -423,8 +423,9 @@ def test_the_pages_show_an_older_version_digest_as_matching(tmp_path: Path) -> N
     legacy = digest.legacy_digest(load(text).adj("ADJ-1").request)
     approved = text + event("ADJ-1", "2026-02-02", "approve", "bob", digest=legacy)
     loaded = load(approved)
-    assert [t.digest for t in timeline(loaded.adj("ADJ-1")) if t.what == "approve"] == [
-        "matches"]
+    assert loaded.book is not None
+    assert [t.digest for t in timeline(loaded.book, loaded.adj("ADJ-1"))
+            if t.what == "approve"] == ["matches"]
     path = tmp_path / "main.beancount"
     path.write_text(ledger(approved))
     shown = CliRunner().invoke(cli, ["show", "-f", str(path), "ADJ-1"])

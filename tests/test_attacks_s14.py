@@ -13,8 +13,10 @@ the control fields only the tools write.
 from __future__ import annotations
 
 from beancount_adjustments.core.book import Book
+from beancount_adjustments.fava_ext.detail import timeline
 from beancount_adjustments.reports import Scope, audit, compliance
-from ledgers import load, request
+from beancount_adjustments.reports import export as exporting
+from ledgers import event, load, request
 
 BELOW = "automatic: 10.00 USD is below the first threshold of credit:* from 25.00 USD: manager"
 
@@ -28,6 +30,90 @@ def _book(text: str) -> Book:
 
 def _trail(book: Book, adj_id: str) -> list[tuple[str, str, str]]:
     return [(r.action, r.who, r.why) for r in audit(book, Scope()) if r.adjustment_id == adj_id]
+
+
+def _exported(book: Book, adj_id: str) -> list[tuple[str, str, str]]:
+    return [(r["action"], r["by"], r["reason"] or "") for r in exporting.event_records(book)
+            if r["adjustment_id"] == adj_id]
+
+
+def _timeline(book: Book, adj_id: str) -> list[tuple[str, str]]:
+    adj = book.get(adj_id)
+    assert adj is not None
+    return [(t.what, t.note) for t in timeline(book, adj) if t.by == "policy"]
+
+
+# -- a reversal booked with no approver ---------------------------------------------
+
+
+def test_an_automatic_reversal_is_on_the_trail_the_export_and_the_timeline() -> None:
+    """Hole: cancelling an adjustment whose type and amount need no approval books
+    its reversal at once; the audit report and the event export showed the `cancel`
+    and nothing else, so money moved back with no decision on record. The cancel is
+    followed by `reversed automatically` (no `who`, the policy as `why`) in all
+    three, told the same way."""
+    book = _book(request("ADJ-1", "2026-03-02", "-10")
+                 + event("ADJ-1", "2026-03-05", "cancel", "bob", reason="Duplicate"))
+    assert str(book.adjustments["ADJ-1"].state) == "reversed"
+    assert _trail(book, "ADJ-1") == [
+        ("request credit:refund", "alice", "Test adjustment"),
+        ("approved automatically", "", BELOW),
+        ("cancel", "bob", "Duplicate"),
+        ("reversed automatically", "", BELOW)]
+    reversed_row = audit(book, Scope())[-1]
+    assert (str(reversed_row.date), reversed_row.accepted) == ("2026-03-05", True)
+    assert reversed_row.source == audit(book, Scope())[-2].source  # the cancel's line
+    assert _exported(book, "ADJ-1") == [
+        ("approved automatically", "", BELOW), ("cancel", "bob", "Duplicate"),
+        ("reversed automatically", "", BELOW)]
+    assert _timeline(book, "ADJ-1") == [("approved automatically", BELOW),
+                                         ("reversed automatically", BELOW)]
+    adj = book.get("ADJ-1")
+    assert adj is not None
+    assert [t.what for t in timeline(book, adj)] == [
+        "requested", "approved automatically", "applied", "cancel",
+        "reversed automatically", "reversed"]
+
+
+def test_a_reversal_that_needs_an_approver_has_no_automatic_row() -> None:
+    book = _book(request("ADJ-1", "2026-03-02", "-50")
+                 + event("ADJ-1", "2026-03-03", "approve", "bob")
+                 + event("ADJ-1", "2026-03-05", "cancel", "carol", reason="Duplicate")
+                 + event("ADJ-1", "2026-03-06", "approve", "erin")
+                 + request("ADJ-2", "2026-03-02", "-50")
+                 + event("ADJ-2", "2026-03-04", "cancel", "carol", reason="Withdrawn"))
+    for adj_id in ("ADJ-1", "ADJ-2"):
+        assert not [a for a, _, _ in _trail(book, adj_id) if "automatically" in a]
+        assert not [a for a, _, _ in _exported(book, adj_id) if "automatically" in a]
+        assert _timeline(book, adj_id) == []
+
+
+def test_a_reversal_the_matrix_frees_later_names_the_row_of_its_day() -> None:
+    """The reversal is judged on the cancel's day: a row that pre-approves from then
+    on is the policy its automatic row names, while the approval it once needed
+    stays on record."""
+    book = _book(request("ADJ-1", "2026-03-02", "-50")
+                 + event("ADJ-1", "2026-03-03", "approve", "bob")
+                 + '2026-04-01 custom "adjustment-approval" "credit:*" 25.00 USD\n'
+                 + event("ADJ-1", "2026-04-02", "cancel", "carol", reason="Duplicate"))
+    assert _trail(book, "ADJ-1")[-2:] == [
+        ("cancel", "carol", "Duplicate"),
+        ("reversed automatically", "", "credit:* from 25.00 USD: automatic")]
+    assert _exported(book, "ADJ-1")[-1] == ("reversed automatically", "",
+                                            "credit:* from 25.00 USD: automatic")
+
+
+def test_the_export_keeps_its_schema_for_the_policys_steps() -> None:
+    book = _book(request("ADJ-1", "2026-03-02", "-10", extra="effective: 2026-03-31")
+                 + event("ADJ-1", "2026-04-05", "cancel", "bob", reason="Duplicate"))
+    records = exporting.event_records(book)
+    assert [list(r) for r in records] == [list(exporting.EVENT_FIELDS)] * 3
+    first = records[0]
+    assert (first["action"], str(first["effective"]), first["accepted"], first["signed"]) == (
+        "approved automatically", "2026-03-31", True, False)
+    assert "approved automatically" in exporting.export(book, "csv", "events")
+    trail = audit(book, Scope())
+    assert trail[1].action == "approved automatically (effective 2026-03-31)"
 
 
 # -- the policy in words ------------------------------------------------------------
