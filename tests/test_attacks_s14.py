@@ -12,11 +12,17 @@ the control fields only the tools write.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from beancount_adjustments.cli import main
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.fava_ext.detail import timeline
 from beancount_adjustments.reports import Scope, audit, compliance
 from beancount_adjustments.reports import export as exporting
-from ledgers import event, load, request
+from ledgers import BACKDATING, BASE, event, load, load_file, request
 
 BELOW = "automatic: 10.00 USD is below the first threshold of credit:* from 25.00 USD: manager"
 
@@ -131,3 +137,112 @@ def test_the_policy_of_an_automatic_request_names_the_row_it_is_below() -> None:
     assert policy == {"ADJ-1": BELOW,
                       "ADJ-2": "credit:promotional from 0.00 USD: automatic"}
     assert _trail(book, "ADJ-1")[1] == ("approved automatically", "", BELOW)
+
+
+# -- the intake paths: who filed it --------------------------------------------------
+
+INTAKE = """
+2026-01-01 custom "adjustment-template" "goodwill"
+  type: "credit:goodwill"
+  amount: 10.00 USD
+  offset-account: "Expenses:Goodwill"
+  reason: "Goodwill {note}"
+2026-01-01 custom "adjustment-schedule" "monthly" "goodwill"
+  every: "month"
+  start: 2026-03-01
+  end: 2026-03-31
+  customers: "cust_456"
+  requested-by: "bob"
+  note: "monthly"
+"""
+
+
+def _intake_ledger(tmp_path: Path) -> Path:
+    path = tmp_path / "main.beancount"
+    path.write_text(BASE + BACKDATING + INTAKE)
+    return path
+
+
+def _run(*args: str) -> Result:
+    result = CliRunner().invoke(main, list(args))
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_a_request_entered_for_someone_else_names_both_on_the_trail(tmp_path: Path) -> None:
+    """Hole: alice imports a CSV row `requested-by: carol` (or runs a schedule whose
+    `requested-by:` is bob); the ledger records `entered-by: alice` and both count as
+    requesters, yet the audit trail, compliance's `requester`, Fava's timeline and the
+    export named only carol (bob): the person who filed the money movement was on no
+    report. They name `carol (entered by alice)`; the export's `entered_by` says it."""
+    path = _intake_ledger(tmp_path)
+    assert _run("run-schedules", "-f", str(path), "--as", "alice",
+                "--through", "2026-03-31").exit_code == 0
+    rows = tmp_path / "in.csv"
+    rows.write_text("type,customer,amount,currency,reason,external-id,requested-by,date,"
+                    "offset-account\ncredit:refund,cust_456,10.00,USD,Refund,X1,carol,"
+                    "2026-03-02,Income:Sales:Returns\n")
+    assert _run("import", "-f", str(path), "--as", "alice", str(rows)).exit_code == 0
+    loaded = load_file(path)
+    assert loaded.errors == []
+    book = loaded.book
+    assert book is not None
+    schedule, imported = sorted(book.adjustments)
+    assert [book.adjustments[i].request.requesters for i in (schedule, imported)] == [
+        ("bob", "alice"), ("carol", "alice")]
+    arrivals = {r.adjustment_id: r.who for r in audit(book, Scope())
+                if r.action.startswith("request")}
+    assert arrivals == {schedule: "bob (entered by alice)",
+                        imported: "carol (entered by alice)"}
+    assert {r.id: r.requester for r in compliance(book, Scope())} == arrivals
+    adj = book.get(imported)
+    assert adj is not None
+    assert timeline(book, adj)[0].by == "carol (entered by alice)"
+    exported = {r["id"]: (r["requested_by"], r["entered_by"])
+                for r in exporting.adjustment_records(book)}
+    assert exported == {schedule: ("bob", "alice"), imported: ("carol", "alice")}
+
+
+def test_a_request_its_requester_entered_names_one_person() -> None:
+    book = _book(request("ADJ-1", "2026-03-02", "-10", extra='entered-by: "alice"'))
+    assert next(r.who for r in audit(book, Scope())) == "alice"
+    assert exporting.adjustment_records(book)[0]["entered_by"] is None
+
+
+def test_who_enters_a_request_for_another_may_not_approve_it(tmp_path: Path) -> None:
+    """Held: erin (a manager) imports a 50 USD credit `requested-by: alice`; she is
+    its requester too (`entered-by:`), so her approval is refused."""
+    path = _intake_ledger(tmp_path)
+    rows = tmp_path / "in.csv"
+    rows.write_text("type,customer,amount,currency,reason,external-id,requested-by,date,"
+                    "offset-account\ncredit:refund,cust_456,50.00,USD,Refund,X1,alice,"
+                    "2026-03-02,Income:Sales:Returns\n")
+    assert _run("import", "-f", str(path), "--as", "erin", str(rows)).exit_code == 0
+    (adj_id,) = load_file(path).book.adjustments  # type: ignore[union-attr]
+    refused = _run("approve", adj_id, "-f", str(path), "--as", "erin")
+    assert refused.exit_code != 0
+    assert "[self-approval]" in refused.output
+    assert load_file(path).state(adj_id) == "pending"
+
+
+@pytest.mark.parametrize("args", [
+    ("-p", 'note=x"\n  entered-by: "bob'),
+    ("-p", "note=ok", "--reason", 'R"\n  approval-required: FALSE\n  requested-by: "bob'),
+    ("-p", 'note=x"\n  chain: "automatic'),
+])
+def test_a_template_parameter_sets_no_control_field(tmp_path: Path,
+                                                    args: tuple[str, ...]) -> None:
+    """Held: a parameter or reason that closes the quote and writes a metadata line
+    stays inside the reason (the writer escapes it): the request is alice's, entered by
+    alice, with the chain the policy gives."""
+    path = _intake_ledger(tmp_path)
+    result = _run("from-template", "-f", str(path), "--as", "alice", "goodwill",
+                  "-c", "cust_456", "--date", "2026-03-03", *args)
+    assert result.exit_code == 0, result.output
+    loaded = load_file(path)
+    assert loaded.errors == []
+    (adj,) = loaded.book.adjustments.values()  # type: ignore[union-attr]
+    assert adj.request.requesters == ("alice",)
+    assert adj.request.entered_by == "alice"
+    assert not adj.request.approval_required
+    assert next(r.who for r in audit(loaded.book, Scope())) == "alice"  # type: ignore[arg-type]

@@ -129,8 +129,9 @@ def timeline(book: Book, adj: Adjustment) -> list[TimelineItem]:
         date=step.date, at="", what=step.action, by="policy", outcome="info", note=step.why,
         where=step.where) for step in automatic_steps(book, adj)}
     items = [TimelineItem(
-        date=request.date, at="", what="requested", by=request.requested_by, outcome="info",
-        reason=request.reason, where=f"{request.source.filename}:{request.source.lineno}")]
+        date=request.date, at="", what="requested", by=queries.requester_text(request),
+        outcome="info", reason=request.reason,
+        where=f"{request.source.filename}:{request.source.lineno}")]
     if id(request) in automatic:
         items.append(automatic[id(request)])
     booked = undone = None

@@ -20,7 +20,13 @@ from beancount_adjustments.core.models import (
     State,
 )
 from beancount_adjustments.core.replay import ledger_order
-from beancount_adjustments.reports.queries import age_days, automatic_text, is_overdue, rule_text
+from beancount_adjustments.reports.queries import (
+    age_days,
+    automatic_text,
+    is_overdue,
+    requester_text,
+    rule_text,
+)
 from beancount_adjustments.reports.scope import Scope, as_of_day, with_evidence
 
 
@@ -117,7 +123,7 @@ def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> 
         rows.append(ComplianceRow(
             id=request.id, date=request.date, type=request.type, customer=request.customer,
             amount=str(adj.amount) if adj.amount is not None else "",
-            state=str(adj.state), requester=request.requested_by,
+            state=str(adj.state), requester=requester_text(request),
             approvers="; ".join(
                 [f"{a.by} ({a.role}, {a.date})" for a in adj.approvals]
                 + [f"{a.by} ({a.role}, reversal, {a.date})" for a in adj.reversal_approvals]),
@@ -201,7 +207,7 @@ def audit(book: Book, scope: Scope) -> list[AuditRow]:
                                                 if p.source == request.source)
             items.append(request)
             rows[id(request)] = AuditRow(
-                date=request.date, at="", adjustment_id=request.id, who=request.requested_by,
+                date=request.date, at="", adjustment_id=request.id, who=requester_text(request),
                 action=f"request {request.type}", why=request.reason, accepted=arrived,
                 note=note, source=f"{request.source.filename}:{request.source.lineno}")
         for record in adj.history:

@@ -26,7 +26,7 @@ ADJUSTMENT_FIELDS = (
     "amount", "currency", "net", "state", "chain", "approvers", "decided_on", "applied_on",
     "effective_date", "reversed_on", "invoice", "order", "ticket", "document", "external_id",
     "digest", "problems", "source", "approval_required", "notes", "cancelled_by",
-    "reversal_chain", "reversal_approvers")
+    "reversal_chain", "reversal_approvers", "entered_by")
 EVENT_FIELDS = (
     "record", "adjustment_id", "date", "action", "by", "reason", "comment", "at", "digest",
     "effective", "signed", "accepted", "stale", "note", "source")
@@ -70,6 +70,9 @@ def adjustment_records(book: Book) -> list[dict[str, Any]]:
         record["cancelled_by"] = adj.cancelled_by
         record["reversal_chain"] = ";".join(adj.reversal_chain)
         record["reversal_approvers"] = ";".join(a.by for a in adj.reversal_approvals)
+        # Who wrote it, when not the requester (a bulk import or a schedule on
+        # their behalf): a requester too.
+        record["entered_by"] = r.entered_by if r.entered_by != r.requested_by else None
         out.append({k: record[k] for k in ADJUSTMENT_FIELDS})
     return out
 

@@ -18,6 +18,7 @@ these helpers, so a queue reads the same everywhere::
 - `requirements(adj)`: in words, what the adjustment still needs.
 - `rule_text(adj, book)`: the rule that set its chain, in words;
   `automatic_text(adj, book, on)` why the policy needs no approver for it.
+- `requester_text(request)`: its requester, and who entered it for them.
 - `customer_text(book, customer, date)`: "Name (id)", or the id without a name.
 - `row(adj, book, today)`: a JSON-ready summary of one adjustment.
 
@@ -35,7 +36,7 @@ from typing import Any
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.customers import customer_id
-from beancount_adjustments.core.models import Action, Adjustment, Money, State
+from beancount_adjustments.core.models import Action, Adjustment, Money, Request, State
 from beancount_adjustments.core.permissions import Denial, denial
 from beancount_adjustments.core.policy import Matrix, MissingPrice, Rates, convert
 
@@ -222,6 +223,14 @@ def _below(amount: Money | None, threshold: Money) -> bool:
     """Below the row's threshold: the row was not chosen by the amount."""
     return (amount is not None and amount.currency == threshold.currency
             and amount.number < threshold.number)
+
+
+def requester_text(request: Request) -> str:
+    """Who filed `request`: its requester, and who entered it for them when that is
+    someone else (`entered-by:`, as a CSV row's `requested-by`, a schedule's or an
+    agent's filing on behalf writes it): both count as its requesters."""
+    entered = request.requesters[1:]
+    return request.requested_by + (f" (entered by {entered[0]})" if entered else "")
 
 
 def customer_name(book: Book, customer: str, on: datetime.date) -> str:
