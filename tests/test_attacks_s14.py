@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.fava_ext.detail import timeline
-from beancount_adjustments.reports import Scope, audit, compliance
+from beancount_adjustments.reports import Scope, audit, compliance, risk
 from beancount_adjustments.reports import export as exporting
 from ledgers import BACKDATING, BASE, event, load, load_file, request
 
@@ -246,3 +246,44 @@ def test_a_template_parameter_sets_no_control_field(tmp_path: Path,
     assert adj.request.entered_by == "alice"
     assert not adj.request.approval_required
     assert next(r.who for r in audit(loaded.book, Scope())) == "alice"  # type: ignore[arg-type]
+
+
+def test_a_split_entered_under_other_requesters_names_is_still_a_split() -> None:
+    """Hole: the splitting check summed "the same requester's" requests by
+    `requested-by` alone. alice credits cust_456 20 USD and then 15 USD, the second as
+    a CSV row `requested-by: frank` (so `entered-by: alice`): each is below the 25 USD
+    threshold and approved by the policy, together 35 USD moved with no flag. Every
+    requester of a request counts (`Request.requesters`), so the split is flagged, and
+    a risk row can send it to approval; round amounts are counted the same way."""
+    risky = ('2026-01-01 custom "adjustment-approval" "credit:*" 0.00 USD "manager"\n'
+             '  risk: "splitting"\n')
+    text = (risky + request("S-1", "2026-03-02", "-20.00", reason="Refund part 1")
+            + request("S-2", "2026-03-05", "-15.00", reason="Refund part 2", by="frank",
+                      extra='entered-by: "alice"'))
+    book = _book(text)
+    second = book.adjustments["S-2"]
+    assert second.risk_flags == ("splitting",)
+    assert (str(second.state), second.chain) == ("pending", ("manager",))
+    (hit,) = [f for f in risk.findings(book, None) if f.check == "splitting"]
+    assert hit.ids == ("S-1", "S-2")
+    assert hit.message.startswith("alice filed 2 requests for cust_456")
+
+
+def test_requests_of_two_people_each_filing_their_own_are_no_split() -> None:
+    book = _book(request("S-1", "2026-03-02", "-20.00", reason="Refund part 1")
+                 + request("S-2", "2026-03-05", "-15.00", reason="Refund part 2",
+                           by="frank"))
+    assert book.adjustments["S-2"].risk_flags == ()
+
+
+def test_round_amounts_entered_under_other_names_count_for_who_entered_them() -> None:
+    """Hole (the same rule): three round credits entered by alice, two of them
+    `requested-by` frank and bob, raised no round-amounts flag."""
+    book = _book(request("O-1", "2026-03-02", "-100.00", reason="a")
+                 + request("O-2", "2026-03-05", "-200.00", reason="b", customer="cust_123",
+                           by="frank", extra='entered-by: "alice"')
+                 + request("O-3", "2026-03-09", "-300.00", reason="c", by="bob",
+                           extra='entered-by: "alice"'))
+    assert book.adjustments["O-3"].risk_flags == ("round-amounts",)
+    (hit,) = [f for f in risk.findings(book, None) if f.check == "round-amounts"]
+    assert (hit.subject, hit.ids) == ("alice", ("O-1", "O-2", "O-3"))
