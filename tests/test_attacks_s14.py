@@ -12,6 +12,7 @@ the control fields only the tools write.
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,34 @@ def test_round_amounts_entered_under_other_names_count_for_who_entered_them() ->
     assert book.adjustments["O-3"].risk_flags == ("round-amounts",)
     (hit,) = [f for f in risk.findings(book, None) if f.check == "round-amounts"]
     assert (hit.subject, hit.ids) == ("alice", ("O-1", "O-2", "O-3"))
+
+
+def test_a_requester_alert_counts_what_one_person_entered_under_other_names() -> None:
+    """Hole: the `requester` alert summed by `requested-by` alone; alice entering
+    60 USD for herself and 60 USD `requested-by: frank` stayed under her 100 USD a
+    year. Every requester of a request counts."""
+    alert = ('2026-01-01 custom "adjustment-alert" "requester" 100.00 USD\n'
+             '  period: "year"\n')
+    book = _book(alert + request("A-1", "2026-03-02", "-60.00", reason="a")
+                 + request("A-2", "2026-04-01", "-60.00", reason="b", by="frank",
+                           extra='entered-by: "alice"'))
+    hits = [f for f in risk.findings(book, None) if f.check == "alert:requester"]
+    assert [(f.subject, f.ids) for f in hits] == [("alice", ("A-1", "A-2"))]
+    assert "120.00 USD in 2026" in hits[0].message
+
+
+def test_an_outlier_who_files_under_other_names_is_an_outlier() -> None:
+    """Hole (the same rule): alice entered 12 requests in a month, each under a
+    colleague's name; the outliers check counted each colleague, never her."""
+    parts = []
+    for n, by in enumerate(("bob", "carol", "carol", "dave", "erin", "erin"), 1):
+        parts.append(request(f"P-{n}", f"2026-03-{n:02d}", f"-{n}.37", reason=f"r{n}",
+                             by=by))
+    for n in range(7, 19):
+        parts.append(request(f"P-{n}", f"2026-03-{n:02d}", f"-{n}.37", reason=f"r{n}",
+                             by=("frank", "bob", "carol", "dave")[n % 4],
+                             extra='entered-by: "alice"'))
+    book = _book("".join(parts))
+    outliers = [f for f in risk.findings(book, datetime.date(2026, 3, 31))
+                if f.check == "outliers"]
+    assert [(f.subject, len(f.ids)) for f in outliers] == [("alice", 12)]
