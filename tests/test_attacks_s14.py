@@ -319,3 +319,33 @@ def test_an_outlier_who_files_under_other_names_is_an_outlier() -> None:
     outliers = [f for f in risk.findings(book, datetime.date(2026, 3, 31))
                 if f.check == "outliers"]
     assert [(f.subject, len(f.ids)) for f in outliers] == [("alice", 12)]
+
+
+CONTROL_LINES = ('  entered-by: "bob"\n  at: "2020-01-01T00:00:00+00:00"\n'
+                 '  chain: "automatic"\n  judged: "1.00 USD"\n  approval-required: TRUE\n'
+                 '  adjustment-id: "ADJ-1"\n')
+
+
+@pytest.mark.parametrize("where", ["template", "schedule"])
+def test_control_keys_on_a_template_or_schedule_line_write_nothing(
+        tmp_path: Path, where: str) -> None:
+    """Held: `entered-by:`, `at:`, `chain:`, `judged:`, `approval-required:` or an id
+    written on the ledger's template or schedule line are parameters its text may
+    use, never the request's metadata: the tools write those themselves."""
+    anchor = ('  reason: "Goodwill {note}"\n' if where == "template"
+              else '  note: "monthly"\n')
+    path = tmp_path / "main.beancount"
+    path.write_text(BASE + BACKDATING + INTAKE.replace(anchor, anchor + CONTROL_LINES))
+    result = _run("run-schedules", "-f", str(path), "--as", "alice",
+                  "--through", "2026-03-31")
+    assert result.exit_code == 0, result.output
+    loaded = load_file(path)
+    assert loaded.errors == []
+    (adj,) = loaded.book.adjustments.values()  # type: ignore[union-attr]
+    request_ = adj.request
+    assert (request_.requested_by, request_.entered_by) == ("bob", "alice")
+    assert not request_.approval_required
+    assert adj.id != "ADJ-1"
+    assert request_.at is not None
+    assert not request_.at.startswith("2020")
+    assert request_.judged is None
