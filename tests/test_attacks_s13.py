@@ -360,7 +360,8 @@ def test_an_automatic_approval_is_on_the_audit_trail() -> None:
     arrival = next(i for i, r in enumerate(trail) if r.adjustment_id == "ADJ-1")
     assert trail[arrival].action == "request credit:refund"
     assert trail[arrival + 1].action == "approved automatically"
-    assert trail[arrival + 1].why == "automatic (no matching row)"
+    assert trail[arrival + 1].why == ("automatic: 10.00 USD is below the first threshold of "
+                                      "credit:* from 25.00 USD: manager")
     assert not [r for r in trail if r.adjustment_id in ("ADJ-2", "ADJ-7")
                 and r.action.startswith("approved automatically")]
     decided_on_the_day_booked(book)

@@ -35,7 +35,8 @@ def test_same_day_timeline_is_in_ledger_order() -> None:
                   + event("ADJ-1", "2026-03-02", "approve", "erin"))
     adj = loaded.adj("ADJ-1")
     assert str(adj.state) == "reversed"
-    steps = [(t.what, t.by) for t in timeline(adj)]
+    assert loaded.book is not None
+    steps = [(t.what, t.by) for t in timeline(loaded.book, adj)]
     assert steps == [("requested", "alice"), ("approve", "bob"), ("applied", ""),
                      ("cancel", "carol"), ("approve", "erin"), ("reversed", "")]
 
@@ -49,7 +50,8 @@ def test_same_day_timeline_follows_at_stamps_over_file_order() -> None:
                           at="2026-03-02T09:00:00+00:00"))
     adj = loaded.adj("ADJ-2")
     assert str(adj.state) == "applied"
-    steps = [(t.what, t.by) for t in timeline(adj)]
+    assert loaded.book is not None
+    steps = [(t.what, t.by) for t in timeline(loaded.book, adj)]
     assert steps == [("requested", "alice"), ("approve", "erin"), ("approve", "carol"),
                      ("applied", "")]
 
@@ -57,8 +59,10 @@ def test_same_day_timeline_follows_at_stamps_over_file_order() -> None:
 def test_an_automatic_approval_comes_right_after_the_request() -> None:
     loaded = load(request("ADJ-3", "2026-03-02", "-10")
                   + event("ADJ-3", "2026-03-02", "cancel", "bob", reason="Oops"))
-    steps = [t.what for t in timeline(loaded.adj("ADJ-3"))]
-    assert steps == ["requested", "approved automatically", "applied", "cancel", "reversed"]
+    assert loaded.book is not None
+    steps = [t.what for t in timeline(loaded.book, loaded.adj("ADJ-3"))]
+    assert steps == ["requested", "approved automatically", "applied", "cancel",
+                     "reversed automatically", "reversed"]
 
 
 # -- customers by name -------------------------------------------------------------

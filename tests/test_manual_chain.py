@@ -29,7 +29,8 @@ def test_a_request_asking_for_review_needs_the_manual_chain() -> None:
     adj = loaded.adj("ADJ-1")
     assert not loaded.errors
     assert (str(adj.state), adj.chain) == ("pending", ("manager", "finance"))
-    assert queries.rule_text(adj) == ("approval asked by the requester: the policy's "
+    assert loaded.book is not None
+    assert queries.rule_text(adj, loaded.book) == ("approval asked by the requester: the policy's "
                                       "manual chain manager > finance")
     loaded = load(POLICY + request("ADJ-1", "2026-03-02", "-10", extra=ASKED)
                   + event("ADJ-1", "2026-03-03", "approve", "bob")
@@ -43,13 +44,17 @@ def test_without_the_ask_or_above_a_threshold_the_matrix_decides() -> None:
                   + request("ADJ-2", "2026-03-02", "-50", extra=ASKED))
     assert loaded.state("ADJ-1") == "applied"  # below every threshold, not asked
     assert loaded.adj("ADJ-2").chain == ("manager",)  # the row from 25.00 USD
-    assert queries.rule_text(loaded.adj("ADJ-2")) == "credit:* from 25.00 USD: manager"
+    assert loaded.book is not None
+    assert queries.rule_text(loaded.adj("ADJ-2"), loaded.book) == "credit:* from 25.00 USD: manager"
 
 
 def test_without_a_manual_chain_the_first_level_of_the_lowest_row() -> None:
-    adj = load(request("ADJ-1", "2026-03-02", "-10", extra=ASKED)).adj("ADJ-1")
+    loaded = load(request("ADJ-1", "2026-03-02", "-10", extra=ASKED))
+    adj = loaded.adj("ADJ-1")
     assert adj.chain == ("manager",)
-    assert queries.rule_text(adj) == ("approval asked by the requester: the first level "
+    assert loaded.book is not None
+    assert queries.rule_text(adj, loaded.book) == ("approval asked by the requester: the "
+                                                   "first level "
                                       "of credit:* from 25.00 USD: manager")
 
 

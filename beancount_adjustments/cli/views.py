@@ -152,7 +152,7 @@ def _show_json(adj: Adjustment, book: Book, entries: list[data.Directive],
         "document": request.document,
         "effective": request.effective.isoformat() if request.effective else None,
         "customer_name": customer_name(book, request.customer, on) or None,
-        "tier": adj.tier, "rule": rule_text(adj) if adj.chain or adj.rule else None,
+        "tier": adj.tier, "rule": rule_text(adj, book) if adj.chain or adj.rule else None,
         "postings": [{"account": p.account, "number": str(p.number), "currency": p.currency}
                      for p in request.postings],
         "events": [{"date": r.event.date.isoformat(), "action": str(r.event.action),
@@ -204,7 +204,7 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
             echo(f"  {label}: {value}")
     echo(f"  amount: {adj.amount if adj.amount else '-'}")
     echo(f"  digest: {adj.digest}")
-    echo(f"  rule: {rule_text(adj)}")
+    echo(f"  rule: {rule_text(adj, book)}")
     echo("postings:")
     width = max((len(p.account) for p in request.postings), default=0)
     for posting in request.postings:

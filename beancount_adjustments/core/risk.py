@@ -294,34 +294,37 @@ class Arrivals:
                    hits: list[Hit] | None) -> bool:
         """Whether `request`, under the lowest threshold, crosses it together with the
         same requester's earlier requests for the customer (in each currency a
-        threshold is written in), then remember it."""
+        threshold is written in), then remember it. Each of its requesters counts
+        (`Request.requesters`: who entered it for another too), so naming someone
+        else as `requested-by` on each part does not hide a split."""
         found = False
         for currency, threshold, number in self._thresholds(request, tier, amount):
             if number >= threshold:
                 continue
-            key = (request.customer, request.requested_by, currency)
-            window = self._split.get(key)
-            if window is None:
-                window = self._split[key] = _Window()
-            start = bisect.bisect_left(window.dates, split_from)
-            sums = window.sums
-            total = number + (sums[-1] - (sums[start - 1] if start else _ZERO)
-                              if start < len(sums) else _ZERO)
-            if start < len(sums) and total >= threshold and not found:
-                found = True
-                if hits is not None:
-                    ids = (*window.ids[start:], request.id)
-                    hits.append(Hit(
-                        check="splitting", ids=ids,
-                        subject=f"{request.requested_by} / {request.customer}",
-                        message=(f"{request.requested_by} filed {len(ids)} requests for "
-                                 f"{request.customer} within {split['days']} days, each "
-                                 f"below the approval threshold of {threshold} {currency},"
-                                 f" together {total} {currency}: possibly split to avoid "
-                                 "approval.")))
-            window.dates.append(request.date)
-            window.ids.append(request.id)
-            sums.append((sums[-1] if sums else _ZERO) + number)
+            for person in request.requesters:
+                key = (request.customer, person, currency)
+                window = self._split.get(key)
+                if window is None:
+                    window = self._split[key] = _Window()
+                start = bisect.bisect_left(window.dates, split_from)
+                sums = window.sums
+                total = number + (sums[-1] - (sums[start - 1] if start else _ZERO)
+                                  if start < len(sums) else _ZERO)
+                if start < len(sums) and total >= threshold and not found:
+                    found = True
+                    if hits is not None:
+                        ids = (*window.ids[start:], request.id)
+                        hits.append(Hit(
+                            check="splitting", ids=ids,
+                            subject=f"{person} / {request.customer}",
+                            message=(f"{person} filed {len(ids)} requests for "
+                                     f"{request.customer} within {split['days']} days, each "
+                                     f"below the approval threshold of {threshold} "
+                                     f"{currency}, together {total} {currency}: possibly "
+                                     "split to avoid approval.")))
+                window.dates.append(request.date)
+                window.ids.append(request.id)
+                sums.append((sums[-1] if sums else _ZERO) + number)
         return found
 
     def judge(self, request: Request, amount: Money | None, tier: str | None,
@@ -375,20 +378,21 @@ class Arrivals:
             seen.append((date, rid))
 
         if rounds is not None and number and _whole_multiple(number, int(rounds["unit"])):
-            seen = self._rounds.setdefault((request.requested_by, currency), [])
-            start = bisect.bisect_left(seen, (rounds_from,))
-            count = len(seen) - start + 1
-            if count >= int(rounds["count"]):
-                flags.append("round-amounts")
-                if hits is not None:
-                    hits.append(Hit(
-                        check="round-amounts", ids=(*(i for _d, i in seen[start:]), rid),
-                        subject=request.requested_by,
-                        message=(f"{request.requested_by} filed {count} requests in whole "
-                                 f"multiples of {rounds['unit']} {currency} within "
-                                 f"{rounds['days']} days: round amounts are often estimates "
-                                 "rather than computed figures.")))
-            seen.append((date, rid))
+            for person in request.requesters:  # as for splitting: whoever entered it too
+                seen = self._rounds.setdefault((person, currency), [])
+                start = bisect.bisect_left(seen, (rounds_from,))
+                count = len(seen) - start + 1
+                if count >= int(rounds["count"]) and "round-amounts" not in flags:
+                    flags.append("round-amounts")
+                    if hits is not None:
+                        hits.append(Hit(
+                            check="round-amounts", ids=(*(i for _d, i in seen[start:]), rid),
+                            subject=person,
+                            message=(f"{person} filed {count} requests in whole multiples "
+                                     f"of {rounds['unit']} {currency} within "
+                                     f"{rounds['days']} days: round amounts are often "
+                                     "estimates rather than computed figures.")))
+                seen.append((date, rid))
         return tuple(flags) if flags else _NO_FLAGS
 
 

@@ -15,6 +15,7 @@ from beancount.core import compare, data
 
 from beancount_adjustments.beans.effects import TAG_APPLIED, TAG_REVERSAL
 from beancount_adjustments.core import digest as digests
+from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
     BOOKED_STATES,
     Action,
@@ -31,6 +32,7 @@ from beancount_adjustments.fava_ext.index import BookIndex
 from beancount_adjustments.fava_ext.labels import CustomerLabel, customer_label, fmt_number
 from beancount_adjustments.fava_ext.queue_rows import QueueRow, queue_row
 from beancount_adjustments.reports import queries
+from beancount_adjustments.reports.evidence import automatic_steps
 
 
 @dataclass(frozen=True)
@@ -116,19 +118,22 @@ def _digest_status(recorded: str | None, adj: Adjustment) -> str:
     return "matches" if bound else "differs"
 
 
-def timeline(adj: Adjustment) -> list[TimelineItem]:
+def timeline(book: Book, adj: Adjustment) -> list[TimelineItem]:
     """Every event the ledger holds for the request, with its outcome, in the
     replay's order (date, then file and line, `at:` where stamped): the
     history is already in that order, and the booked and reversing entries
-    follow the event that made them."""
+    follow the event that made them, and the policy's own steps
+    (`evidence.automatic_steps`, as the audit report tells them) what they follow."""
     request = adj.request
+    automatic = {id(step.follows): TimelineItem(
+        date=step.date, at="", what=step.action, by="policy", outcome="info", note=step.why,
+        where=step.where) for step in automatic_steps(book, adj)}
     items = [TimelineItem(
-        date=request.date, at="", what="requested", by=request.requested_by, outcome="info",
-        reason=request.reason, where=f"{request.source.filename}:{request.source.lineno}")]
-    if not adj.chain and adj.state is not State.INVALID:
-        items.append(TimelineItem(date=request.date, at="", what="approved automatically",
-                                  by="policy", outcome="info",
-                                  note="below every approval threshold"))
+        date=request.date, at="", what="requested", by=queries.requester_text(request),
+        outcome="info", reason=request.reason,
+        where=f"{request.source.filename}:{request.source.lineno}")]
+    if id(request) in automatic:
+        items.append(automatic[id(request)])
     booked = undone = None
     if adj.applied_on is not None:
         effective = adj.effective_date or adj.applied_on
@@ -151,6 +156,8 @@ def timeline(adj: Adjustment) -> list[TimelineItem]:
             where=f"{event.source.filename}:{event.source.lineno}"))
         if not record.accepted:
             continue
+        if id(event) in automatic:
+            items.append(automatic[id(event)])
         if booked is not None and event.source == adj.applied_source:
             items.append(booked)
             booked = None
@@ -279,9 +286,8 @@ def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: st
         base = os.path.dirname(request.source.filename)
         document_path = os.path.normpath(os.path.join(base, request.document))
         exists = os.path.isfile(document_path)
-    policy = queries.rule_text(adj) if adj.rule is not None or adj.chain else (
-        "no approval rule matches: approved automatically" if adj.state is not State.INVALID
-        else "the request is invalid; no rule was chosen")
+    policy = (queries.rule_text(adj, index.book) if adj.state is not State.INVALID
+              else "the request is invalid; no rule was chosen")
     booked, reversal = journal_hashes(entries, adj) if entries else (None, None)
     return DetailView(
         adj=adj, row=row, postings=request.postings,
@@ -290,7 +296,7 @@ def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: st
         later_count=len(history) - len(earlier_all), references=refs,
         ticket=request.ticket, ticket_url=ticket_link(ticket_url, request.ticket),
         document=request.document, document_path=document_path, document_exists=exists,
-        timeline=timeline(adj), requirements=requirements(index, adj, today),
+        timeline=timeline(index.book, adj), requirements=requirements(index, adj, today),
         reversal_requirements=reversal_requirements(index, adj, today),
         still_requires=queries.requirements(adj), policy=policy,
         problems=adj.problems, actions=row.actions,

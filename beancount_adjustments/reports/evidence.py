@@ -1,5 +1,7 @@
 """The auditor's reports: compliance (the evidence of every adjustment a period
-holds anything of) and audit (every arrival and decision, in replay order)."""
+holds anything of) and audit (every arrival and decision, in replay order), and
+the policy's own steps (`automatic_steps`) that the audit, the event export and
+Fava's timeline tell alike."""
 
 from __future__ import annotations
 
@@ -9,9 +11,22 @@ from operator import attrgetter
 
 from beancount_adjustments.core import digest as digests
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import Action, Adjustment, Event, Request, State
+from beancount_adjustments.core.models import (
+    Action,
+    Adjustment,
+    Event,
+    Request,
+    Source,
+    State,
+)
 from beancount_adjustments.core.replay import ledger_order
-from beancount_adjustments.reports.queries import age_days, is_overdue, rule_text
+from beancount_adjustments.reports.queries import (
+    age_days,
+    automatic_text,
+    is_overdue,
+    requester_text,
+    rule_text,
+)
 from beancount_adjustments.reports.scope import Scope, as_of_day, with_evidence
 
 
@@ -108,14 +123,14 @@ def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> 
         rows.append(ComplianceRow(
             id=request.id, date=request.date, type=request.type, customer=request.customer,
             amount=str(adj.amount) if adj.amount is not None else "",
-            state=str(adj.state), requester=request.requested_by,
+            state=str(adj.state), requester=requester_text(request),
             approvers="; ".join(
                 [f"{a.by} ({a.role}, {a.date})" for a in adj.approvals]
                 + [f"{a.by} ({a.role}, reversal, {a.date})" for a in adj.reversal_approvals]),
             sod="ok" if sod_ok else "violated", evidence=evidence, signed=signed,
             unstamped=unstamped,
             documentation=documentation, days_to_decision=days,
-            policy=rule_text(adj),
+            policy=rule_text(adj, book),
             exceptions=" | ".join(exceptions)))
     return sorted(rows, key=lambda r: (not r.exceptions, r.date, r.id))
 
@@ -133,10 +148,52 @@ class AuditRow:
     source: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutomaticStep:
+    """A decision the policy took with no event of its own: a request approved as
+    it arrived, or a reversal booked as its cancel was accepted. It follows the
+    request or the cancel (`follows`) and is dated and sourced as that is."""
+
+    follows: Request | Event
+    adjustment_id: str
+    date: datetime.date
+    action: str
+    effective: datetime.date | None
+    why: str
+    source: Source
+
+    @property
+    def where(self) -> str:
+        return f"{self.source.filename}:{self.source.lineno}"
+
+
+def automatic_steps(book: Book, adj: Adjustment) -> list[AutomaticStep]:
+    """The policy's own steps on `adj`, in the order they happened: "approved
+    automatically" after a valid request that needs no approver, "reversed
+    automatically" after the accepted cancel that booked its reversal at once
+    (the type and amount need no approver for it), each with the policy as why."""
+    request = adj.request
+    steps: list[AutomaticStep] = []
+    if adj.state is not State.INVALID and not adj.chain:
+        steps.append(AutomaticStep(
+            follows=request, adjustment_id=request.id, date=request.date,
+            action="approved automatically", effective=request.effective,
+            why=rule_text(adj, book), source=request.source))
+    for record in adj.history:
+        event = record.event
+        if (record.accepted and event.action is Action.CANCEL
+                and adj.reversed_on is not None and event.source == adj.reversed_source):
+            steps.append(AutomaticStep(
+                follows=event, adjustment_id=request.id, date=event.date,
+                action="reversed automatically", effective=None,
+                why=automatic_text(adj, book, event.date), source=event.source))
+    return steps
+
+
 def audit(book: Book, scope: Scope) -> list[AuditRow]:
-    """Every request's arrival and every event about it, in replay order; a request
-    the policy approved as it arrived (no chain) is followed by that approval, so
-    money moved without an approver still has its decision on record."""
+    """Every request's arrival and every event about it, in replay order; each of
+    the policy's own steps (`automatic_steps`) follows what it followed, so money
+    moved, or moved back, without an approver still has its decision on record."""
     rows: dict[int, AuditRow] = {}
     automatic: dict[int, AuditRow] = {}
     items: list[Request | Event] = []
@@ -150,11 +207,9 @@ def audit(book: Book, scope: Scope) -> list[AuditRow]:
                                                 if p.source == request.source)
             items.append(request)
             rows[id(request)] = AuditRow(
-                date=request.date, at="", adjustment_id=request.id, who=request.requested_by,
+                date=request.date, at="", adjustment_id=request.id, who=requester_text(request),
                 action=f"request {request.type}", why=request.reason, accepted=arrived,
                 note=note, source=f"{request.source.filename}:{request.source.lineno}")
-            if arrived and not adj.chain:
-                automatic[id(request)] = _approved_automatically(adj)
         for record in adj.history:
             event = record.event
             if not scope.in_period(event.date):
@@ -168,21 +223,18 @@ def audit(book: Book, scope: Scope) -> list[AuditRow]:
                 date=event.date, at=event.at or "", adjustment_id=event.adjustment_id,
                 who=event.by, action=what, why=why, accepted=record.accepted,
                 note=record.note, source=f"{event.source.filename}:{event.source.lineno}")
+        for step in automatic_steps(book, adj):
+            effective = f" (effective {step.effective})" if step.effective else ""
+            automatic[id(step.follows)] = AuditRow(
+                date=step.date, at="", adjustment_id=step.adjustment_id, who="",
+                action=step.action + effective, why=step.why, accepted=True, note="",
+                source=step.where)
     out: list[AuditRow] = []
     for item in in_replay_order(book, items):
         out.append(rows[id(item)])
         if id(item) in automatic:
             out.append(automatic[id(item)])
     return out
-
-
-def _approved_automatically(adj: Adjustment) -> AuditRow:
-    """The policy's own approval of a request that needs no approver, on its arrival."""
-    r = adj.request
-    effective = f" (effective {r.effective})" if r.effective is not None else ""
-    return AuditRow(date=r.date, at="", adjustment_id=r.id, who="",
-                    action="approved automatically" + effective, why=rule_text(adj),
-                    accepted=True, note="", source=f"{r.source.filename}:{r.source.lineno}")
 
 
 def in_replay_order(book: Book, items: list[Request | Event]) -> list[Request | Event]:

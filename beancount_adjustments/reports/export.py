@@ -19,14 +19,14 @@ from typing import Any
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Event, Request, receivable_totals
 from beancount_adjustments.reports.csv_cells import csv_cell
-from beancount_adjustments.reports.evidence import in_replay_order
+from beancount_adjustments.reports.evidence import automatic_steps, in_replay_order
 
 ADJUSTMENT_FIELDS = (
     "record", "id", "date", "type", "kind", "category", "customer", "requested_by", "reason",
     "amount", "currency", "net", "state", "chain", "approvers", "decided_on", "applied_on",
     "effective_date", "reversed_on", "invoice", "order", "ticket", "document", "external_id",
     "digest", "problems", "source", "approval_required", "notes", "cancelled_by",
-    "reversal_chain", "reversal_approvers")
+    "reversal_chain", "reversal_approvers", "entered_by")
 EVENT_FIELDS = (
     "record", "adjustment_id", "date", "action", "by", "reason", "comment", "at", "digest",
     "effective", "signed", "accepted", "stale", "note", "source")
@@ -70,14 +70,21 @@ def adjustment_records(book: Book) -> list[dict[str, Any]]:
         record["cancelled_by"] = adj.cancelled_by
         record["reversal_chain"] = ";".join(adj.reversal_chain)
         record["reversal_approvers"] = ";".join(a.by for a in adj.reversal_approvals)
+        # Who wrote it, when not the requester (a bulk import or a schedule on
+        # their behalf): a requester too.
+        record["entered_by"] = r.entered_by if r.entered_by != r.requested_by else None
         out.append({k: record[k] for k in ADJUSTMENT_FIELDS})
     return out
 
 
 def event_records(book: Book) -> list[dict[str, Any]]:
-    """Every event of every adjustment, in replay order (`evidence.in_replay_order`)."""
+    """Every event of every adjustment, in replay order (`evidence.in_replay_order`);
+    each of the policy's own steps (`evidence.automatic_steps`: approved or reversed
+    automatically) follows the request or cancel it followed, with no `by` and the
+    policy as `reason`, as the audit report tells it."""
     records: dict[int, dict[str, Any]] = {}
-    events: list[Request | Event] = []
+    steps: dict[int, dict[str, Any]] = {}
+    items: list[Request | Event] = []
     for adj in book.adjustments.values():
         for rec in adj.history:
             e = rec.event
@@ -88,9 +95,23 @@ def event_records(book: Book) -> list[dict[str, Any]]:
                 "signed": bool(getattr(e, "signature", None)), "accepted": rec.accepted,
                 "stale": rec.stale, "note": rec.note,
                 "source": f"{e.source.filename}:{e.source.lineno}"}
-            events.append(e)
+            items.append(e)
             records[id(e)] = {k: record[k] for k in EVENT_FIELDS}
-    return [records[id(e)] for e in in_replay_order(book, events)]
+        for step in automatic_steps(book, adj):
+            if isinstance(step.follows, Request):
+                items.append(step.follows)
+            steps[id(step.follows)] = {
+                "record": "event", "adjustment_id": step.adjustment_id, "date": step.date,
+                "action": step.action, "by": "", "reason": step.why, "comment": None,
+                "at": None, "digest": None, "effective": step.effective, "signed": False,
+                "accepted": True, "stale": False, "note": "", "source": step.where}
+    out: list[dict[str, Any]] = []
+    for item in in_replay_order(book, items):
+        if id(item) in records:
+            out.append(records[id(item)])
+        if id(item) in steps:
+            out.append(steps[id(item)])
+    return out
 
 
 def to_jsonl(records: Iterable[dict[str, Any]]) -> str:

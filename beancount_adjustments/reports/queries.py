@@ -16,7 +16,9 @@ these helpers, so a queue reads the same everywhere::
   `user` take `action` now; `signed=False` (the default) for a tool that
   does not sign, so types whose policy requires signatures are not offered.
 - `requirements(adj)`: in words, what the adjustment still needs.
-- `rule_text(adj)`: the rule that set its chain, in words.
+- `rule_text(adj, book)`: the rule that set its chain, in words;
+  `automatic_text(adj, book, on)` why the policy needs no approver for it.
+- `requester_text(request)`: its requester, and who entered it for them.
 - `customer_text(book, customer, date)`: "Name (id)", or the id without a name.
 - `row(adj, book, today)`: a JSON-ready summary of one adjustment.
 
@@ -34,9 +36,9 @@ from typing import Any
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.customers import customer_id
-from beancount_adjustments.core.models import Action, Adjustment, Money, State
+from beancount_adjustments.core.models import Action, Adjustment, Money, Request, State
 from beancount_adjustments.core.permissions import Denial, denial
-from beancount_adjustments.core.policy import Rates, convert
+from beancount_adjustments.core.policy import Matrix, MissingPrice, Rates, convert
 
 
 def same_currency_only(base: str, quote: str, date: datetime.date) -> Decimal | None:
@@ -176,9 +178,10 @@ def requirements(adj: Adjustment) -> str:
     return f"nothing: it is {state}"
 
 
-def rule_text(adj: Adjustment) -> str:
-    """The rule that set the chain, in words: the matrix row, or why a request
-    the matrix would approve automatically needs approval after all."""
+def rule_text(adj: Adjustment, book: Book) -> str:
+    """The rule that set the chain, in words: the matrix row, why a request
+    the matrix would approve automatically needs approval after all, or why
+    it needs no approver (`automatic_text`)."""
     rule = adj.rule
     asked = adj.request.approval_required and adj.chain
     if asked and (rule is None or not rule.roles):
@@ -188,13 +191,46 @@ def rule_text(adj: Adjustment) -> str:
         return f"approval asked by the requester: the first level of {rule.describe()}"
     if rule is not None:
         return rule.describe()
-    return "automatic (no matching row)"
+    return automatic_text(adj, book, adj.request.date)
+
+
+def automatic_text(adj: Adjustment, book: Book, on: datetime.date) -> str:
+    """Why the policy needs no approver for `adj` (its arrival, or its reversal
+    asked on `on`), as the replay chose: the row with no roles its amount falls
+    in, the row of its shape whose first threshold its amount is below, or that
+    no row matches it."""
+    request = adj.request
+    rows = book.matrix.candidates(request.type, request.category, adj.tier,
+                                  tuple(adj.risk_flags), on)
+    if not rows or adj.amount is None:
+        return "automatic (no matching row)"
+    try:
+        chosen = Matrix.choose_from(rows, adj.amount, request.date, book.rules.rates)
+    except MissingPrice:
+        chosen = None
+    if chosen is not None:
+        return chosen.describe()
+    # Below every row that fits: name the most specific one's first level.
+    shape = rows[0]
+    first = min((r for r in rows if r.key[:4] == shape.key[:4]
+                 and r.threshold.currency == shape.threshold.currency),
+                key=lambda r: r.threshold.number)
+    amount = adj.judged or adj.amount
+    return f"automatic: {amount} is below the first threshold of {first.describe()}"
 
 
 def _below(amount: Money | None, threshold: Money) -> bool:
     """Below the row's threshold: the row was not chosen by the amount."""
     return (amount is not None and amount.currency == threshold.currency
             and amount.number < threshold.number)
+
+
+def requester_text(request: Request) -> str:
+    """Who filed `request`: its requester, and who entered it for them when that is
+    someone else (`entered-by:`, as a CSV row's `requested-by`, a schedule's or an
+    agent's filing on behalf writes it): both count as its requesters."""
+    entered = request.requesters[1:]
+    return request.requested_by + (f" (entered by {entered[0]})" if entered else "")
 
 
 def customer_name(book: Book, customer: str, on: datetime.date) -> str:

@@ -154,8 +154,8 @@ def threshold_alerts(adjustments: Sequence[Judged],
 
 def _subjects(adj: Judged, dimension: str) -> list[str]:
     request = adj.request
-    if dimension == "requester":
-        return [request.requested_by]
+    if dimension == "requester":  # who entered it for another is a requester too
+        return list(request.requesters)
     if dimension == "customer":
         return [request.customer]
     if dimension == "category":
@@ -232,7 +232,8 @@ def outliers(adjustments: Sequence[Judged], config: RiskConfig,
         values: dict[str, Decimal] = defaultdict(Decimal)
         ids: dict[str, list[str]] = defaultdict(list)
         for adj in recent:
-            people = [adj.request.requested_by] if role == "requester" else list(adj.approvers)
+            people = (list(adj.request.requesters) if role == "requester"
+                      else list(adj.approvers))
             for person in people:
                 if by_amount:
                     if adj.amount is None or adj.amount.currency != currency:
