@@ -309,12 +309,18 @@ class Matrix:
                           date: datetime.date) -> dict[str, Decimal]:
         """The lowest threshold from which a request of this shape (no risk flags)
         needs a role, in each currency its rows are written in: what `splitting`
-        weighs requests against."""
+        weighs requests against. A row `choose_from` never reaches (one before it,
+        in its currency, from a threshold no higher: `credit:goodwill` from 0.00 USD
+        with no roles hides `credit:*` from 25.00 USD) sets no threshold."""
         lowest: dict[str, Decimal] = {}
+        reached: dict[str, Decimal] = {}
         for row in self.candidates(adj_type, category, tier, (), date):
             currency, number = row.threshold.currency, row.threshold.number
-            if row.roles and (currency not in lowest or number < lowest[currency]):
-                lowest[currency] = number
+            if currency in reached and number >= reached[currency]:
+                continue
+            reached[currency] = number
+            if row.roles:
+                lowest[currency] = number  # the thresholds reached only fall
         return lowest
 
 

@@ -1,0 +1,136 @@
+"""Attacks, round 15: controls that hold (issue 11) and what the reviewer approves
+against what the page shows (issue 14).
+
+First the splitting check's edges: the window's last day, sibling types, `effective:`
+dates, a cancelled automatic credit filed again, a customer's sub-accounts, and the
+threshold parts are weighed against when a more specific row pre-approves. Then
+Fava's "Approve selected": only the rows the reviewer selected and could see are
+written, each judged alone.
+"""
+
+from __future__ import annotations
+
+from sample_ledgers import OWN_ACCOUNTS
+
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.reports import risk
+from ledgers import BASE, event, load, request
+
+RISKY = ('2026-01-01 custom "adjustment-approval" "credit:*" 0.00 USD "manager"\n'
+         '  risk: "splitting"\n')
+"""A risk row meant to catch splitting: a flagged credit needs a manager."""
+
+
+def _book(text: str, base: str = BASE) -> Book:
+    loaded = load(base + text, base=False)
+    assert loaded.errors == [], loaded.errors
+    assert loaded.book is not None
+    return loaded.book
+
+
+def _second(book: Book, adj_id: str) -> tuple[tuple[str, ...], str]:
+    adj = book.adjustments[adj_id]
+    return adj.risk_flags, str(adj.state)
+
+
+def _goodwill(adj_id: str, date: str, amount: str, reason: str) -> str:
+    return request(adj_id, date, amount, type="credit:goodwill", account="Expenses:Goodwill",
+                   reason=reason)
+
+
+# -- splitting: the threshold the parts are weighed against -------------------------
+
+
+def test_goodwill_split_under_its_own_row_is_flagged() -> None:
+    """Hole: with `credit:goodwill` pre-approved from 0.00 USD below a goodwill row
+    from 100.00 USD, the splitting check weighed goodwill credits against the lowest
+    threshold of any row with roles, `credit:*` from 25.00 USD, which a goodwill
+    credit never reaches: two 60 USD goodwill credits (120 USD, each below the 100 USD
+    from which goodwill needs a manager) were both above "the threshold", never
+    counted, and booked with no flag. The rows a request cannot reach set no
+    threshold (`Matrix.lowest_thresholds`), so the second is flagged."""
+    rows = ('2026-01-01 custom "adjustment-approval" "credit:goodwill" 100.00 USD "manager"\n'
+            '2026-01-01 custom "adjustment-approval" "credit:goodwill" 0.00 USD\n')
+    book = _book(RISKY + rows + _goodwill("G-1", "2026-03-02", "-60.00", "a")
+                 + _goodwill("G-2", "2026-03-04", "-60.00", "b"))
+    assert _second(book, "G-1") == ((), "applied")
+    assert _second(book, "G-2") == (("splitting",), "pending")
+    (hit,) = [f for f in risk.findings(book, None) if f.check == "splitting"]
+    assert hit.ids == ("G-1", "G-2")
+    assert "threshold of 100.00 USD, together 120.00 USD" in hit.message
+
+
+def test_a_reachable_generic_row_still_sets_the_threshold() -> None:
+    """The goodwill row from 100.00 USD with roles and no pre-approving goodwill row:
+    a 60 USD goodwill credit falls through to `credit:*` from 25.00 USD and needs a
+    manager itself, so it is no part of a split (and two 20 USD ones are)."""
+    rows = '2026-01-01 custom "adjustment-approval" "credit:goodwill" 100.00 USD "manager"\n'
+    book = _book(RISKY + rows + _goodwill("G-1", "2026-03-02", "-60.00", "a")
+                 + _goodwill("G-2", "2026-03-03", "-20.00", "b")
+                 + _goodwill("G-3", "2026-03-04", "-20.00", "c"))
+    assert _second(book, "G-1") == ((), "pending")
+    assert _second(book, "G-2") == ((), "applied")
+    assert _second(book, "G-3") == (("splitting", "repeated-goodwill"), "pending")
+
+
+# -- splitting: edges that held -------------------------------------------------------
+
+
+def test_the_windows_last_day_still_counts() -> None:
+    """`days: 7` reaches back seven days: day N and day N+7 are one split; N+8 is not
+    (the window's promise)."""
+    first = request("E-1", "2026-03-02", "-20.00", reason="a")
+    assert _second(_book(RISKY + first + request("E-2", "2026-03-09", "-20.00", reason="b")),
+                   "E-2") == (("splitting",), "pending")
+    assert _second(_book(RISKY + first + request("E-2", "2026-03-10", "-20.00", reason="b")),
+                   "E-2") == ((), "applied")
+
+
+def test_sibling_types_for_one_customer_add_up() -> None:
+    book = _book(RISKY + request("T-1", "2026-03-02", "-20.00", reason="a")
+                 + _goodwill("T-2", "2026-03-03", "-20.00", "b"))
+    assert _second(book, "T-2") == (("splitting",), "pending")
+
+
+def test_effective_dates_far_apart_do_not_hide_a_split() -> None:
+    """The window is the filing dates': booking one part back in January and the other
+    in May changes nothing."""
+    book = _book(RISKY
+                 + request("F-1", "2026-03-02", "-20.00", reason="a",
+                           extra="effective: 2026-01-15")
+                 + request("F-2", "2026-03-03", "-20.00", reason="b",
+                           extra="effective: 2026-05-30"))
+    assert _second(book, "F-2") == (("splitting",), "pending")
+
+
+def test_a_cancelled_automatic_credit_filed_again_is_still_counted() -> None:
+    """Cancelling the automatic 20 USD (its reversal booked at once) and filing it again
+    does not empty the window: the new one is flagged (and a duplicate)."""
+    book = _book(RISKY + request("C-1", "2026-03-02", "-20.00", reason="a")
+                 + event("C-1", "2026-03-03", "cancel", "alice", reason="Typo")
+                 + request("C-2", "2026-03-04", "-20.00", reason="a"))
+    assert str(book.adjustments["C-1"].state) == "reversed"
+    assert book.adjustments["C-2"].risk_flags == ("splitting", "duplicates")
+
+
+def test_a_customers_sub_accounts_are_one_customer() -> None:
+    """With `customer-account`, parts booked on `...:Ghost` and on its
+    `...:Ghost:Disputes` are one customer's."""
+    base = OWN_ACCOUNTS + "2026-01-01 open Assets:Receivable:Ghost:Disputes\n"
+    book = _book(RISKY
+                 + request("U-1", "2026-03-02", "-20.00", reason="a", customer="Ghost",
+                           receivable="Assets:Receivable:Ghost")
+                 + request("U-2", "2026-03-03", "-20.00", reason="b", customer="Ghost",
+                           receivable="Assets:Receivable:Ghost:Disputes"), base)
+    assert _second(book, "U-2") == (("splitting",), "pending")
+
+
+def test_a_credit_filed_again_in_parts_is_no_duplicate_as_readme_says() -> None:
+    """Left (README, "Risk checks"): `duplicates` compares whole amounts; 60 + 40 USD
+    after a 100 USD credit with the same reason is not flagged (each part needs its
+    manager here, above 25 USD)."""
+    book = _book(request("D-1", "2026-03-02", "-100.00", reason="Late delivery")
+                 + request("D-2", "2026-03-04", "-60.00", reason="Late delivery")
+                 + request("D-3", "2026-03-04", "-40.00", reason="Late delivery"))
+    assert [book.adjustments[i].risk_flags for i in ("D-2", "D-3")] == [(), ()]
+    assert [book.adjustments[i].chain for i in ("D-2", "D-3")] == [("manager",)] * 2
