@@ -10,8 +10,15 @@ written, each judged alone.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+from fava_env import BASE as PAGE
+from fava_env import Env, ago
 from sample_ledgers import OWN_ACCOUNTS
 
+from beancount_adjustments.cli import main
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.reports import risk
 from ledgers import BASE, event, load, request
@@ -134,3 +141,58 @@ def test_a_credit_filed_again_in_parts_is_no_duplicate_as_readme_says() -> None:
                  + request("D-3", "2026-03-04", "-40.00", reason="Late delivery"))
     assert [book.adjustments[i].risk_flags for i in ("D-2", "D-3")] == [(), ()]
     assert [book.adjustments[i].chain for i in ("D-2", "D-3")] == [("manager",)] * 2
+
+
+# -- what the reviewer sees: who filed what they approve ---------------------------
+
+ENTERED = f"""
+{ago(2)} ! "cust_456" "Refund entered for carol" ^ADJ-E
+  adjustment-type: "credit:refund"
+  customer: "cust_456"
+  reason: "Because"
+  requested-by: "carol"
+  entered-by: "alice"
+  Income:Sales:Returns  60.00 USD
+  Assets:Receivable:Customers  -60.00 USD
+"""
+"""alice enters a 60 USD credit under carol's name (a CSV row `requested-by: carol`)."""
+
+
+def _queue_ids(page: str) -> list[str]:
+    return re.findall(r'data-adj-row="([^"]+)"', page)
+
+
+def test_the_queue_names_who_entered_a_request_and_filters_by_them(tmp_path: Path) -> None:
+    """Hole: round 14 made the audit trail say "carol (entered by alice)", but the
+    queue a reviewer approves from, and the detail page, said "carol" only, and
+    `requester=alice` left out what alice entered under carol's name: bob, checking
+    alice's credits before approving them, never saw this one was hers too. The
+    Requester column and the detail's "Requested by" read `queries.requester_text`,
+    and the filter picks every requester (`Request.requesters`), as the checks count
+    them."""
+    env = Env(tmp_path, extra=ENTERED)
+    page = env.get(PAGE).get_data(as_text=True)
+    row = page[page.index('data-adj-row="ADJ-E"'):]
+    row = row[:row.index("</tr>")]
+    assert "<td>carol (entered by alice)</td>" in row
+    mine = _queue_ids(env.get(PAGE + "?requester=alice").get_data(as_text=True))
+    assert "ADJ-E" in mine
+    assert "ADJ-3" not in mine  # bob's own
+    assert "ADJ-E" in _queue_ids(env.get(PAGE + "?requester=carol").get_data(as_text=True))
+    assert "ADJ-E" in _queue_ids(env.get(PAGE + "?q=entered+by+alice").get_data(as_text=True))
+    detail = env.get(PAGE + "?view=detail&id=ADJ-E").get_data(as_text=True)
+    assert "<dt>Requested by</dt><dd>carol (entered by alice)</dd>" in detail
+
+
+def test_the_cli_lists_what_someone_entered_for_others(tmp_path: Path) -> None:
+    path = tmp_path / "main.beancount"
+    path.write_text(BASE + request("ADJ-1", "2026-03-02", "-60.00", by="carol",
+                                   extra='entered-by: "alice"')
+                    + request("ADJ-2", "2026-03-03", "-70.00", by="frank"))
+    listed = CliRunner().invoke(main, ["list", "-f", str(path), "--requester", "alice"])
+    assert listed.exit_code == 0, listed.output
+    assert "ADJ-1" in listed.output
+    assert "ADJ-2" not in listed.output
+    assert "carol (entered by alice)" in listed.output
+    shown = CliRunner().invoke(main, ["show", "-f", str(path), "ADJ-1"])
+    assert "requested by carol (entered by alice) on 2026-03-02" in shown.output

@@ -37,6 +37,7 @@ from beancount_adjustments.reports.queries import (
     customer_text,
     eligible_approvers,
     is_overdue,
+    requester_text,
     requirements,
     row,
     rule_text,
@@ -70,7 +71,7 @@ def _table(book: Book, adjustments: list[Adjustment], on: datetime.date) -> None
         return
     rows = [(("!" if is_overdue(a, on) else " ") + a.id, a.request.date.isoformat(),
              str(a.state), a.request.type, customer_text(book, a.request.customer, on),
-             str(a.amount) if a.amount else "-", a.request.requested_by,
+             str(a.amount) if a.amount else "-", requester_text(a.request),
              f"{age_days(a, on)}d", requirements(a)) for a in adjustments]
     head = (" ID", "DATE", "STATE", "TYPE", "CUSTOMER", "AMOUNT", "BY", "AGE", "REQUIRES")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head) - 1)]
@@ -192,7 +193,7 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
     echo(f"  at {request.source.filename}:{request.source.lineno}")
     echo(f"  customer: {customer_text(book, request.customer, on)}"
          + (f", tier {adj.tier}" if adj.tier else ""))
-    echo(f"  requested by {request.requested_by} on {request.date}")
+    echo(f"  requested by {requester_text(request)} on {request.date}")
     echo(f"  reason: {request.reason}")
     for label, value in (("category", request.category), ("invoice", request.invoice),
                          ("order", request.order), ("ticket", request.ticket),

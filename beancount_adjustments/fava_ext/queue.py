@@ -179,7 +179,7 @@ def _matches(row: QueueRow, f: QueueFilters) -> bool:
         return False
     if f.tier and row.tier != f.tier:
         return False
-    if f.requester and row.requested_by != f.requester:
+    if f.requester and f.requester not in row.requesters:  # as queries.matches
         return False
     if f.risk and f.risk not in row.risk:
         return False
@@ -189,7 +189,7 @@ def _matches(row: QueueRow, f: QueueFilters) -> bool:
         return False
     if f.q:
         hay = " ".join((row.id, row.narration, row.customer, row.customer_name,
-                        row.type, row.category, row.requested_by)).lower()
+                        row.type, row.category, row.requester)).lower()
         if f.q not in hay:
             return False
     return True
@@ -219,7 +219,7 @@ def queue_view(index: BookIndex, filters: QueueFilters, *, today: datetime.date,
         choices["customer"].add(row.customer)
         if row.tier:
             choices["tier"].add(row.tier)
-        choices["requester"].add(row.requested_by)
+        choices["requester"].update(row.requesters)
         choices["risk"].update(row.risk)
     matched = [r for r in rows if _matches(r, filters)]
     matched.sort(key=_SORTERS[filters.sort], reverse=filters.order == "desc")

@@ -37,6 +37,9 @@ class QueueRow:
     """Another customer's name reads as this one's: the page shows the id beside it."""
     tier: str
     requested_by: str
+    requester: str
+    """`queries.requester_text`: "carol (entered by alice)" when alice entered it."""
+    requesters: tuple[str, ...]
     state: str
     level: int
     needed: int
@@ -110,7 +113,9 @@ def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date, user: 
         customer=request.customer,
         customer_name=queries.customer_name(index.book, request.customer, today),
         customer_shared=request.customer in index.namesakes,
-        tier=adj.tier or "", requested_by=request.requested_by, state=str(adj.state),
+        tier=adj.tier or "", requested_by=request.requested_by,
+        requester=queries.requester_text(request), requesters=request.requesters,
+        state=str(adj.state),
         level=len(adj.deciding_approvals), needed=len(adj.deciding_chain),
         next_role=adj.next_role or "",
         risk=adj.risk_flags, sla_days=adj.sla_days, overdue=is_overdue(adj, today),

@@ -99,7 +99,7 @@ def matches(book: Book, adj: Adjustment, filters: Filters, today: datetime.date,
         return False
     if filters.customer is not None and request.customer != filters.customer:
         return False
-    if filters.requester is not None and request.requested_by != filters.requester:
+    if filters.requester is not None and filters.requester not in request.requesters:
         return False
     if filters.older_than is not None and age_days(adj, today) <= filters.older_than:
         return False
