@@ -196,3 +196,59 @@ def test_the_cli_lists_what_someone_entered_for_others(tmp_path: Path) -> None:
     assert "carol (entered by alice)" in listed.output
     shown = CliRunner().invoke(main, ["show", "-f", str(path), "ADJ-1"])
     assert "requested by carol (entered by alice) on 2026-03-02" in shown.output
+
+
+# -- what the reviewer approves: the step the page showed ---------------------------
+
+
+def _shown(page: str, adj_id: str) -> tuple[str, str]:
+    """The digest and step the page's checkbox for `adj_id` posts back."""
+    found = re.search(rf'class="adj-select" value="{adj_id}" data-adj-digest="([^"]+)" '
+                      r'data-adj-step="([^"]+)"', page)
+    assert found is not None, adj_id
+    return found.group(1), found.group(2)
+
+
+def test_an_approve_clicked_on_a_credit_does_not_approve_its_reversal(tmp_path: Path) -> None:
+    """Hole: bob's page shows ADJ-2, a pending 60 USD credit, in "To approve". Before
+    he clicks, erin approves it (booked) and alice cancels it (a reversal awaiting
+    approval). bob's Approve posts the id, `approve` and the request's digest, which
+    a cancel does not change: it approved the reversal and moved the money back,
+    which his page never showed. The page posts the step it showed
+    (`lifecycle.step_shown`, "pending 0/1"); the writer refuses an item that moved on
+    ("changed", 409), alone in a batch."""
+    env = Env(tmp_path)
+    page = env.get(PAGE).get_data(as_text=True)
+    digest, step = _shown(page, "ADJ-2")
+    other = _shown(page, "ADJ-8")
+    assert step == "pending 0/1"
+    assert f'data-adj-id="ADJ-2" data-adj-digest="{digest}" data-adj-step="{step}"' in page
+    assert env.decide([{"id": "ADJ-2", "action": "approve"}], user="erin").status_code == 200
+    cancel = env.decide([{"id": "ADJ-2", "action": "cancel", "reason": "Wrong customer"}],
+                        user="alice")
+    assert cancel.status_code == 200
+    assert env.state("ADJ-2") == "reversing"
+    alone = env.decide([{"id": "ADJ-2", "action": "approve", "digest": digest, "step": step}])
+    assert alone.status_code == 409, alone.get_json()
+    (refused,) = alone.get_json()["refused"]
+    assert (refused["code"], refused["status"]) == ("changed", 409)
+    assert "awaited pending 0/1, now reversing 0/1" in refused["message"]
+    assert env.state("ADJ-2") == "reversing"
+    batch = env.decide([
+        {"id": "ADJ-2", "action": "approve", "digest": digest, "step": step},
+        {"id": "ADJ-8", "action": "approve", "digest": other[0], "step": other[1]}])
+    assert batch.status_code == 200
+    assert (batch.get_json()["ids"], [r["id"] for r in batch.get_json()["refused"]]) == (
+        ["ADJ-8"], ["ADJ-2"])
+    assert (env.state("ADJ-2"), env.state("ADJ-8")) == ("reversing", "applied")
+    shown = env.get(PAGE).get_data(as_text=True)
+    assert _shown(shown, "ADJ-2")[1] == "reversing 0/1"  # its reversal, to approve as such
+    (row,) = [r for r in env.get(PAGE + "queue").get_json()["rows"] if r["id"] == "ADJ-2"]
+    assert (row["digest"], row["step"]) == (digest, "reversing 0/1")  # for API clients
+
+
+def test_a_step_that_is_not_text_is_refused(tmp_path: Path) -> None:
+    env = Env(tmp_path)
+    response = env.decide([{"id": "ADJ-2", "action": "approve", "step": 1}])  # type: ignore[dict-item]
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "decision 1: step must be text"

@@ -14,7 +14,7 @@ type's policy; a reversal whose amount needs no chain is booked at once.
 
 from __future__ import annotations
 
-from beancount_adjustments.core.models import Action, State
+from beancount_adjustments.core.models import Action, Adjustment, State
 
 TRANSITIONS: dict[tuple[State, Action], State] = {
     (State.PENDING, Action.APPROVE): State.APPROVED,
@@ -55,3 +55,12 @@ def refusal(state: State, action: Action, separate_apply: bool) -> str:
 def _past(action: Action) -> str:
     return {Action.APPROVE: "approved", Action.REJECT: "rejected",
             Action.APPLY: "applied", Action.CANCEL: "cancelled"}[action]
+
+
+def step_shown(adj: Adjustment) -> str:
+    """The step an adjustment awaits, as a page shows it ("pending 1/2": its state
+    and the levels of the chain being filled). A page posts it back with each
+    decision, as it does the digest: the request is the same after it was approved,
+    applied and cancelled, and an Approve clicked on the credit must not approve
+    its reversal."""
+    return f"{adj.state} {len(adj.deciding_approvals)}/{len(adj.deciding_chain)}"

@@ -215,16 +215,16 @@ async function send(root, decisions) {
 }
 
 /**
- * The selected rows of a section (or the page): id and the digest of the
- * request as this page shows it (sent back with each decision, so a request
- * changed meanwhile is refused).
+ * The selected rows of a section (or the page): id, the digest of the
+ * request and the step it awaits as this page shows them (sent back with each
+ * decision, so an item changed or moved on meanwhile is refused).
  * @param {Element} scope
- * @returns {Array<{id: string, digest: string}>}
+ * @returns {Array<{id: string, digest: string, step: string}>}
  */
 function selected(scope) {
   return Array.from(scope.querySelectorAll("input.adj-select:checked")).map((box) => {
     const input = /** @type {HTMLInputElement} */ (box);
-    return { id: input.value, digest: input.dataset.adjDigest || "" };
+    return { id: input.value, digest: input.dataset.adjDigest || "", step: input.dataset.adjStep || "" };
   });
 }
 
@@ -562,18 +562,19 @@ function bind(root) {
     if (!(button instanceof HTMLButtonElement) || button.disabled) return;
     const id = button.dataset.adjId || "";
     const digest = button.dataset.adjDigest || "";
+    const step = button.dataset.adjStep || "";
     const action = button.dataset.adjAction || "";
     if (button.dataset.needsReason) {
       const answer = await askReason(root, `${button.textContent?.trim()} ${id}`, "The reason is recorded in the ledger with your name.");
-      if (answer) void send(root, [{ id, digest, action, reason: answer.reason, comment: answer.comment, customer_reason: answer.customer_reason }]);
+      if (answer) void send(root, [{ id, digest, step, action, reason: answer.reason, comment: answer.comment, customer_reason: answer.customer_reason }]);
       return;
     }
     if (button.dataset.asksEffective) {
       const answer = await askEffective(root, `${button.textContent?.trim()} ${id}`);
-      if (answer) void send(root, [withEffective({ id, digest, action }, answer)]);
+      if (answer) void send(root, [withEffective({ id, digest, step, action }, answer)]);
       return;
     }
-    void send(root, [{ id, digest, action }]);
+    void send(root, [{ id, digest, step, action }]);
   });
 }
 

@@ -90,7 +90,7 @@ def _requirement_json(r: Requirement) -> dict[str, Any]:
 
 def row_json(row: QueueRow) -> dict[str, Any]:
     return {
-        "id": row.id, "digest": row.digest, "date": row.date.isoformat(),
+        "id": row.id, "digest": row.digest, "step": row.step, "date": row.date.isoformat(),
         "age_days": row.age_days,
         "amount": str(row.number), "currency": row.currency, "type": row.type,
         "category": row.category, "customer": row.customer, "tier": row.tier,

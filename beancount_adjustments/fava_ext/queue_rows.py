@@ -6,7 +6,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from beancount_adjustments.core.lifecycle import allowed
+from beancount_adjustments.core.lifecycle import allowed, step_shown
 from beancount_adjustments.core.models import Action, Adjustment, State
 from beancount_adjustments.fava_ext.actions import (
     ActionHint,
@@ -57,6 +57,8 @@ class QueueRow:
     digest: str = ""
     """The request's digest as shown (detailed rows only): the page posts it back
     with each decision so the writer refuses an item that changed meanwhile."""
+    step: str = ""
+    """`lifecycle.step_shown` (detailed rows only), posted back as the digest is."""
     section: str = ""
     """The queue section it waits in (`SECTIONS`): the step its state awaits."""
 
@@ -123,5 +125,6 @@ def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date, user: 
         problems=len(adj.problems),
         eligible=tuple(eligible_approvers(index, adj, today)) if detailed else (),
         actions=tuple(action_hints(index, adj, user, today)) if detailed else (),
-        digest=adj.digest if detailed else "", section=section_of(adj))
+        digest=adj.digest if detailed else "",
+        step=step_shown(adj) if detailed else "", section=section_of(adj))
 

@@ -27,9 +27,11 @@ def decide(request: Request, read_only: str, identity: Callable[[], Identity],
            write: Callable[[list[writer.Decision]], writer.WriteResult]) -> Response:
     """Approve, reject, apply or cancel one or many adjustments in one write.
 
-    Each decision carries the digest of the request as the page showed it;
-    the writer refuses (409, code "changed") an item whose request now holds
-    something else, whatever file it is in. Writes by others to other items
+    Each decision carries the digest of the request as the page showed it, and
+    the step it awaited (`lifecycle.step_shown`); the writer refuses (409, code
+    "changed") an item whose request now holds something else, whatever file it
+    is in, or that moved on to another step (an Approve on a credit since
+    cancelled would approve its reversal). Writes by others to other items
     never make a page stale.
     """
     if read_only:
@@ -146,6 +148,9 @@ def parse_decisions(raw: object, user: str) -> tuple[list[writer.Decision], str]
         if not isinstance(digest, str) or not digest.strip():
             return [], (f"decision {i + 1}: digest (of the request as the page showed "
                         "it) is required")
+        step = item.get("step")
+        if step is not None and not isinstance(step, str):
+            return [], f"decision {i + 1}: step must be text"
         texts: dict[str, str | None] = {}
         for key in ("reason", "comment", "customer_reason"):
             value = item.get(key)
@@ -162,7 +167,8 @@ def parse_decisions(raw: object, user: str) -> tuple[list[writer.Decision], str]
                                    by=user, reason=texts["reason"] or None,
                                    comment=texts["comment"] or None,
                                    customer_reason=texts["customer_reason"] or None,
-                                   effective=effective, seen_digest=digest.strip()))
+                                   effective=effective, seen_digest=digest.strip(),
+                                   seen_step=step.strip() if step else None))
     return out, ""
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from beancount_adjustments.beans import render
 from beancount_adjustments.beans.metadata import control_problem
+from beancount_adjustments.core.lifecycle import step_shown
 from beancount_adjustments.core.models import Action, Adjustment, Money, State, kind_of
 from beancount_adjustments.core.permissions import limit_judged
 from beancount_adjustments.core.policy import chain_text
@@ -59,6 +60,11 @@ def decision_item(led: Ledger, index: int, decision: Decision) -> Item:
         item.refusal = (f"{adj.id} changed since it was shown to you (digest "
                         f"{decision.seen_digest} shown, now {adj.digest}); reload and decide "
                         "again on what it holds now")
+        item.code = "changed"
+    elif decision.seen_step is not None and decision.seen_step != step_shown(adj):
+        item.refusal = (f"{adj.id} moved on since it was shown to you (it awaited "
+                        f"{decision.seen_step}, now {step_shown(adj)}); reload and decide "
+                        "again on what it awaits now")
         item.code = "changed"
     if item.refusal is not None:
         return item

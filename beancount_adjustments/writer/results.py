@@ -29,6 +29,10 @@ class Decision:
     seen_digest: str | None = None
     """The digest of the request as the decider was shown it (a page): the write is
     refused for this item if the request changed since, whatever file holds it."""
+    seen_step: str | None = None
+    """The step it awaited as shown (`lifecycle.step_shown`, "pending 0/1"): refused
+    too once it moved on (approved, applied and cancelled, the Approve would approve
+    its reversal)."""
     sign_with: Path | None = None
     """A private key file (`bean-adjust keygen`): the event is signed over exactly
     what is written (id, action, by, date, digest), see `signatures`."""
@@ -72,8 +76,9 @@ class Refusal:
     index: int = -1
     """Position of the refused item in the sequence passed in (-1: the whole write)."""
     code: str = "refused"
-    """What kind of refusal: "changed" when the request is no longer what the
-    decider was shown (`Decision.seen_digest`); "refused" otherwise."""
+    """What kind of refusal: "changed" when the request, or the step it awaits, is
+    no longer what the decider was shown (`Decision.seen_digest`, `seen_step`);
+    "refused" otherwise."""
 
     def __str__(self) -> str:
         # The plugin's own messages already start with the adjustment id.
