@@ -252,3 +252,39 @@ def test_a_step_that_is_not_text_is_refused(tmp_path: Path) -> None:
     response = env.decide([{"id": "ADJ-2", "action": "approve", "step": 1}])  # type: ignore[dict-item]
     assert response.status_code == 400
     assert response.get_json()["error"] == "decision 1: step must be text"
+
+
+def _boxes(page: str, section: str) -> list[tuple[str, bool]]:
+    """The checkboxes of one queue section: id and whether select-all may pick it."""
+    found = re.search(rf'<section class="adj-section" id="adj-section-{section}".*?</section>',
+                      page, re.S)
+    assert found is not None, section
+    return [(i, allowed == "1") for i, allowed in re.findall(
+        r'class="adj-select" value="([^"]+)" [^>]*data-allowed="(1?)"', found.group(0))]
+
+
+def test_a_selection_holds_only_the_rows_the_page_shows_and_select_all_what_is_yours(
+        tmp_path: Path) -> None:
+    """Held: a batch is built from the checkboxes on the page, and the page holds
+    only the rows of the filter and of each section's page; select-all takes the
+    rows marked yours, and what that posts is written in full: the "awaiting me"
+    count is the sum of the sections' "you may" counts."""
+    env = Env(tmp_path)
+    approve = _boxes(env.get(PAGE + "?per_page=2").get_data(as_text=True), "approve")
+    second = _boxes(env.get(PAGE + "?per_page=2&page_approve=2").get_data(as_text=True),
+                    "approve")
+    assert len(approve) == len(second) == 2
+    assert not {i for i, _ in approve} & {i for i, _ in second}
+    filtered = env.get(PAGE + "?customer=cust_123").get_data(as_text=True)
+    assert [i for i, _ in _boxes(filtered, "approve")] == ["ADJ-1"]
+    page = env.get(PAGE).get_data(as_text=True)
+    card = re.search(r'<span class="n">(\d+)</span><span class="l">awaiting bob', page)
+    assert card is not None
+    yours = [(i, _shown(page, i)) for s in ("approve", "apply")
+             for i, allowed in _boxes(page, s) if allowed]
+    assert int(card.group(1)) == len(yours) == 4
+    sent = [{"id": i, "digest": d, "step": st,
+             "action": "apply" if st.startswith("approved") else "approve"}
+            for i, (d, st) in yours]
+    body = env.decide(sent).get_json()
+    assert (sorted(body["ids"]), body["refused"]) == (sorted(i for i, _ in yours), [])
