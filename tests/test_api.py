@@ -143,6 +143,27 @@ def test_decisions_and_their_errors(ledger: Path) -> None:
     assert info.value.code == "invalid"
 
 
+def test_an_approve_meant_for_the_credit_does_not_approve_its_reversal(ledger: Path) -> None:
+    """The digest stays the same when a credit is approved, booked and cancelled: a
+    caller passing only `seen_digest` approved the reversal it never read. The step
+    it read (`step`, passed back as `seen_step`) refuses it."""
+    adj = api.create(ledger, **SEED, as_user="alice")
+    read = api.get(ledger, adj.id)
+    assert read.step == "pending 0/1"
+    assert api.approve(ledger, adj.id, as_user="bob", seen_digest=read.digest,
+                       seen_step=read.step).state == "applied"
+    assert api.cancel(ledger, adj.id, as_user="alice", reason="Wrong customer").state == (
+        "reversing")
+    with pytest.raises(api.ApiError) as info:
+        api.approve(ledger, adj.id, as_user="bob", seen_digest=read.digest,
+                    seen_step=read.step)
+    assert (info.value.code, info.value.status) == ("changed", 409)
+    assert "now reversing 0/1" in info.value.message
+    now = api.get(ledger, adj.id)
+    assert (now.state, now.step, now.as_json()["step"]) == (
+        "reversing", "reversing 0/1", "reversing 0/1")
+
+
 def test_the_cli_and_the_api_derive_the_same_postings(ledger: Path, tmp_path: Path) -> None:
     other = tmp_path / "other.beancount"
     other.write_text(API_LEDGER)

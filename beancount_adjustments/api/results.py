@@ -11,6 +11,7 @@ from typing import Any
 from beancount_adjustments.core import amounts
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
+from beancount_adjustments.core.lifecycle import step_shown
 from beancount_adjustments.core.models import Adjustment as Tracked
 from beancount_adjustments.core.models import Money
 from beancount_adjustments.reports.queries import eligible_approvers, requirements
@@ -54,6 +55,11 @@ class Adjustment:
     chain: tuple[str, ...]
     digest: str
     """Pass back as `seen_digest` to decide on exactly this content."""
+    step: str = ""
+    """The step it awaits ("pending 0/1", `lifecycle.step_shown`): pass back as
+    `seen_step` to decide on exactly this step (an approve meant for the credit is
+    refused once the credit was booked and cancelled, instead of approving its
+    reversal)."""
     category: str | None = None
     reason: str = ""
     requested_by: str = ""
@@ -82,7 +88,8 @@ class Adjustment:
                     if book is not None else ())
         return cls(id=adj.id, state=str(adj.state), type=r.type, customer=r.customer,
                    amount=adj.amount, requires=requirements(adj), next_role=adj.next_role,
-                   chain=tuple(adj.chain), digest=adj.digest, category=r.category,
+                   chain=tuple(adj.chain), digest=adj.digest, step=step_shown(adj),
+                   category=r.category,
                    reason=r.reason, requested_by=r.requested_by, external_id=r.external_id,
                    approval_required=r.approval_required, notes=r.notes,
                    problems=tuple(p.message for p in adj.problems),
@@ -98,7 +105,7 @@ class Adjustment:
                 "category": self.category, "customer": self.customer, "amount": amount,
                 "reason": self.reason, "requested_by": self.requested_by,
                 "requires": self.requires, "next_role": self.next_role,
-                "chain": builtins.list(self.chain), "digest": self.digest,
+                "chain": builtins.list(self.chain), "digest": self.digest, "step": self.step,
                 "external_id": self.external_id, "approval_required": self.approval_required,
                 "notes": self.notes, "problems": builtins.list(self.problems),
                 "rule": self.rule, "separate_apply": self.separate_apply,

@@ -163,7 +163,7 @@ def _retried(book: Book, filed: Request, adj_id: str | None, customer: str,  # n
 
 def _decide(ledger: str | Path, adjustment_id: str, action: Action, *, as_user: str,
             reason: str | None, comment: str | None, effective: datetime.date | str | None,
-            seen_digest: str | None, date: datetime.date | str | None,
+            seen_digest: str | None, seen_step: str | None, date: datetime.date | str | None,
             target: str | Path | None, customer_reason: str | None = None) -> Adjustment:
     user = text_of("as_user", as_user, required=True) or ""
     adj_id = text_of("id", adjustment_id, required=True) or ""
@@ -171,6 +171,7 @@ def _decide(ledger: str | Path, adjustment_id: str, action: Action, *, as_user: 
     note = text_of("comment", comment)
     told = text_of("customer_reason", customer_reason)
     digest = text_of("seen_digest", seen_digest)
+    step = text_of("seen_step", seen_step)
     on, day = date_of("effective", effective), date_of("date", date)
 
     def decision(entries: builtins.list[data.Directive], book: Book) -> builtins.list[
@@ -179,7 +180,7 @@ def _decide(ledger: str | Path, adjustment_id: str, action: Action, *, as_user: 
             raise ApiError("not-found", f"no adjustment {adj_id!r}")
         return [writer.Decision(adjustment_id=adj_id, action=action, by=user, reason=why,
                                 comment=note, effective=on, date=day, seen_digest=digest,
-                                customer_reason=told)]
+                                seen_step=step, customer_reason=told)]
 
     try:
         result = writer.write_decisions(Path(ledger), decision,
@@ -194,43 +195,46 @@ def _decide(ledger: str | Path, adjustment_id: str, action: Action, *, as_user: 
 
 def approve(ledger: str | Path, adjustment_id: str, *, as_user: str, reason: str | None = None,
             comment: str | None = None, seen_digest: str | None = None,
-            date: datetime.date | str | None = None,
+            seen_step: str | None = None, date: datetime.date | str | None = None,
             target: str | Path | None = None) -> Adjustment:
     """Approve the next level (of the request, or of its reversal while `reversing`)."""
     return _decide(ledger, adjustment_id, Action.APPROVE, as_user=as_user, reason=reason,
-                   comment=comment, effective=None, seen_digest=seen_digest, date=date,
-                   target=target)
+                   comment=comment, effective=None, seen_digest=seen_digest,
+                   seen_step=seen_step, date=date, target=target)
 
 
 def reject(ledger: str | Path, adjustment_id: str, *, as_user: str, reason: str,
            comment: str | None = None, seen_digest: str | None = None,
-           date: datetime.date | str | None = None,
+           seen_step: str | None = None, date: datetime.date | str | None = None,
            target: str | Path | None = None, customer_reason: str | None = None) -> Adjustment:
     """Reject a pending request (or a pending reversal); `reason` is required (staff
     only); `customer_reason` is what the customer is told (`customer-reason:`)."""
     return _decide(ledger, adjustment_id, Action.REJECT, as_user=as_user, reason=reason,
-                   comment=comment, effective=None, seen_digest=seen_digest, date=date,
-                   target=target, customer_reason=customer_reason)
+                   comment=comment, effective=None, seen_digest=seen_digest,
+                   seen_step=seen_step, date=date, target=target,
+                   customer_reason=customer_reason)
 
 
 def apply(ledger: str | Path, adjustment_id: str, *, as_user: str, reason: str | None = None,
           comment: str | None = None, effective: datetime.date | str | None = None,
-          seen_digest: str | None = None, date: datetime.date | str | None = None,
+          seen_digest: str | None = None, seen_step: str | None = None,
+          date: datetime.date | str | None = None,
           target: str | Path | None = None) -> Adjustment:
     """Apply an approved adjustment whose type's policy makes applying a separate step."""
     return _decide(ledger, adjustment_id, Action.APPLY, as_user=as_user, reason=reason,
-                   comment=comment, effective=effective, seen_digest=seen_digest, date=date,
-                   target=target)
+                   comment=comment, effective=effective, seen_digest=seen_digest,
+                   seen_step=seen_step, date=date, target=target)
 
 
 def cancel(ledger: str | Path, adjustment_id: str, *, as_user: str, reason: str,
            comment: str | None = None, seen_digest: str | None = None,
-           date: datetime.date | str | None = None,
+           seen_step: str | None = None, date: datetime.date | str | None = None,
            target: str | Path | None = None, customer_reason: str | None = None) -> Adjustment:
     """Withdraw a request, or ask for the reversal of an applied one; `reason` is required
     (staff only); `customer_reason` is what the customer is told (`customer-reason:`)."""
     return _decide(ledger, adjustment_id, Action.CANCEL, as_user=as_user, reason=reason,
-                   comment=comment, effective=None, seen_digest=seen_digest, date=date,
-                   target=target, customer_reason=customer_reason)
+                   comment=comment, effective=None, seen_digest=seen_digest,
+                   seen_step=seen_step, date=date, target=target,
+                   customer_reason=customer_reason)
 
 

@@ -14,7 +14,9 @@ type's policy; a reversal whose amount needs no chain is booked at once.
 
 from __future__ import annotations
 
-from beancount_adjustments.core.models import Action, Adjustment, State
+from typing import Protocol
+
+from beancount_adjustments.core.models import Action, State
 
 TRANSITIONS: dict[tuple[State, Action], State] = {
     (State.PENDING, Action.APPROVE): State.APPROVED,
@@ -57,10 +59,21 @@ def _past(action: Action) -> str:
             Action.APPLY: "applied", Action.CANCEL: "cancelled"}[action]
 
 
-def step_shown(adj: Adjustment) -> str:
+class Awaiting(Protocol):
+    """What `step_shown` reads: an `Adjustment`, or the replay's record of one."""
+
+    @property
+    def state(self) -> State: ...
+    @property
+    def deciding_chain(self) -> tuple[str, ...]: ...
+    @property
+    def deciding_approvers(self) -> tuple[str, ...]: ...
+
+
+def step_shown(adj: Awaiting) -> str:
     """The step an adjustment awaits, as a page shows it ("pending 1/2": its state
     and the levels of the chain being filled). A page posts it back with each
     decision, as it does the digest: the request is the same after it was approved,
     applied and cancelled, and an Approve clicked on the credit must not approve
     its reversal."""
-    return f"{adj.state} {len(adj.deciding_approvals)}/{len(adj.deciding_chain)}"
+    return f"{adj.state} {len(adj.deciding_approvers)}/{len(adj.deciding_chain)}"
