@@ -6,10 +6,15 @@ same refund entered twice under different ids and reasons.
 
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner, Result
+
+from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import Problem
-from ledgers import Loaded, load, request
+from ledgers import Loaded, ledger, load, request
 
 
 def _lookalike_ids(loaded: Loaded) -> list[Problem]:
@@ -43,3 +48,72 @@ def test_request_ids_that_differ_to_the_eye_give_no_warning() -> None:
                   + request("ADJ-2026-0043", "2026-02-03", "-20")
                   + request("ADJ-2026-0142", "2026-02-03", "-20"))
     assert _lookalike_ids(loaded) == []
+
+
+# -- the CLI decides on the step the decider saw ----------------------------------------
+
+
+def _cli(path: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, [args[0], "-f", str(path), *args[1:]])
+
+
+def _booked_and_cancelled(tmp_path: Path) -> Path:
+    """ADJ-1, a 50 USD refund bob read while pending, approved, booked and cancelled."""
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(request("ADJ-1", "2026-02-02", "-50")))
+    shown = _cli(path, "show", "ADJ-1")
+    assert "  step: pending 0/1" in shown.output, shown.output
+    assert json.loads(_cli(path, "show", "ADJ-1", "--json").output)["step"] == "pending 0/1"
+    approved = _cli(path, "approve", "ADJ-1", "--as", "bob", "--step", "pending 0/1")
+    assert approved.exit_code == 0, approved.output
+    assert "ADJ-1: approve by bob; now applied" in approved.output
+    cancelled = _cli(path, "cancel", "ADJ-1", "--as", "alice", "--reason", "Wrong customer")
+    assert cancelled.exit_code == 0, cancelled.output
+    return path
+
+
+def test_an_approve_given_the_step_shown_does_not_approve_the_reversal(
+        tmp_path: Path) -> None:
+    """Hole: `bean-adjust approve ADJ-1 --as bob` decided on what ADJ-1 awaited when it
+    ran: a credit bob had read as pending, booked and cancelled since, had its reversal
+    approved and the money moved back. Fava and the API post the step they showed
+    (round 15); the CLI takes `--step` (what `show` prints) as the writer's `seen_step`
+    and refuses, writing nothing."""
+    path = _booked_and_cancelled(tmp_path)
+    before = path.read_bytes()
+    again = _cli(path, "approve", "ADJ-1", "--as", "bob", "--step", "pending 0/1")
+    assert again.exit_code == 1, again.output
+    assert "now reversing 0/1" in again.output
+    assert "Traceback" not in again.output
+    assert path.read_bytes() == before
+    rejected = _cli(path, "reject", "ADJ-1", "--as", "bob", "--reason", "No",
+                    "--step", "pending 0/1")
+    assert rejected.exit_code == 1, rejected.output
+    assert path.read_bytes() == before
+    assert "  step: reversing 0/1" in _cli(path, "show", "ADJ-1").output
+
+
+def test_the_cli_says_plainly_it_approved_or_rejected_a_reversal(tmp_path: Path) -> None:
+    """Without --step, the output said "ADJ-1: approve by erin; now reversed": the
+    reviewer was not told that the approve was of the reversal."""
+    path = _booked_and_cancelled(tmp_path)
+    rejected = _cli(path, "reject", "ADJ-1", "--as", "erin", "--reason", "Keep it")
+    assert rejected.exit_code == 0, rejected.output
+    assert "ADJ-1: rejected the reversal of ADJ-1 by erin; now applied" in rejected.output
+    cancelled = _cli(path, "cancel", "ADJ-1", "--as", "alice", "--reason", "Wrong customer")
+    assert cancelled.exit_code == 0, cancelled.output
+    approved = _cli(path, "approve", "ADJ-1", "--as", "erin", "--step", "reversing 0/1")
+    assert approved.exit_code == 0, approved.output
+    assert ("ADJ-1: approved the reversal of ADJ-1 (level 1 of 1) by erin; now reversed"
+            in approved.output)
+
+
+def test_step_names_the_step_of_ids_given_not_a_selection(tmp_path: Path) -> None:
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(request("ADJ-1", "2026-02-02", "-50")))
+    before = path.read_bytes()
+    result = _cli(path, "approve", "--all-pending", "--as", "bob", "--step", "pending 0/1")
+    assert result.exit_code != 0
+    assert "--step" in result.output
+    assert "selection" in result.output
+    assert path.read_bytes() == before
