@@ -117,3 +117,28 @@ def test_step_names_the_step_of_ids_given_not_a_selection(tmp_path: Path) -> Non
     assert "--step" in result.output
     assert "selection" in result.output
     assert path.read_bytes() == before
+
+
+# -- the same refund entered twice, under other ids and reasons -------------------------
+
+
+def _flags(text: str, adj_id: str) -> tuple[str, ...]:
+    loaded = load(text)
+    assert loaded.errors == [], loaded.errors
+    assert loaded.book is not None
+    return loaded.book.adjustments[adj_id].risk_flags
+
+
+def test_the_same_refund_under_another_reason_is_no_duplicate_as_readme_says() -> None:
+    """Left, and said (README, Risk): `duplicates` is one customer, the same amount and
+    the same reason. A refund the Stripe import wrote ("Refund re_1: requested_by_customer",
+    external id re_1) and the CSV import wrote again ("Damaged item", external id
+    csv-7) differs in its reason, so it is not flagged; the same reason is."""
+    stripe = request("ADJ-1", "2026-02-02", "-40", reason="Refund re_1 requested_by_customer",
+                     extra='  external-id: "re_1"\n')
+    csv = request("ADJ-2", "2026-02-03", "-40", reason="Damaged item",
+                  extra='  external-id: "csv-7"\n')
+    assert "duplicates" not in _flags(stripe + csv, "ADJ-2")
+    same = request("ADJ-2", "2026-02-03", "-40", reason="refund RE_1 requested-by-customer",
+                   extra='  external-id: "csv-7"\n')
+    assert "duplicates" in _flags(stripe + same, "ADJ-2")
