@@ -3,8 +3,11 @@
 By id or by selection (`--all-pending`, `--all-approved`, narrowed by `--type`,
 `--category`, `--customer`, `--below`); who may is `permissions.denial`, the
 replay's own rule (`_chosen`). All decisions go in one write through the writer,
-all or nothing unless `--skip-refused`. The manual is README's "Requests and
-decisions".
+all or nothing unless `--skip-refused`. `--step` is the step
+the decider read (`show` prints it, `lifecycle.step_shown`): the writer refuses
+an adjustment that has moved on since, so an approve meant for a pending credit
+never approves the reversal of a credit booked and cancelled meanwhile. The
+manual is README's "Requests and decisions".
 """
 
 from __future__ import annotations
@@ -57,6 +60,11 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--comment", default=None, help="Free text kept with the decision.")(func)
     func = click.option("--skip-refused", is_flag=True,
                         help="Write the acceptable decisions even if some are refused.")(func)
+    func = click.option(
+        "--step", default=None,
+        help='The step each awaits, as `show` printed it ("pending 0/1"): refused if '
+             "it has moved on since (approved, booked, cancelled: now its reversal)."
+    )(func)
     func = date_option(func)
     func = json_option(func)
     func = user_option(func)
@@ -64,11 +72,14 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _given(ids: tuple[str, ...], *, select_all: bool,
-           narrowing: dict[str, str | None]) -> list[str] | None:
+           narrowing: dict[str, str | None], step: str | None = None) -> list[str] | None:
     """The ids given on the command line, or None when a selection picks them."""
     if ids and select_all:
         raise Refused("give ids or a selection, not both")
     if select_all:
+        if step is not None:
+            raise Refused("--step names the step of the ids given (as `show` printed "
+                          "it), not of a selection")
         return None
     if not ids:
         raise Refused("which adjustments? give their ids (or a selection such as "
@@ -92,19 +103,40 @@ def _chosen(book: Book, user: str, action: Action, *,
             if may(book, adj, user, action, on, signed=signed)]
 
 
+def _reversals(book: Book, ids: list[str], action: Action) -> dict[str, str]:
+    """How the output names an approve or reject of a reversal, by id ("approved the
+    reversal of ADJ-1 (level 1 of 1)"), read before the write: the id alone does
+    not say that the money moves back."""
+    if action not in (Action.APPROVE, Action.REJECT):
+        return {}
+    named: dict[str, str] = {}
+    for adj_id in ids:
+        adj = book.get(adj_id)
+        if adj is None or adj.state is not State.REVERSING:
+            continue
+        if action is Action.REJECT:
+            named[adj_id] = f"rejected the reversal of {adj_id}"
+        else:
+            level = f"level {len(adj.deciding_approvers) + 1} of {len(adj.deciding_chain)}"
+            named[adj_id] = f"approved the reversal of {adj_id} ({level})"
+    return named
+
+
 def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...], *,
             select_all: bool = False, narrowing: dict[str, str | None] | None = None,
             reason: str | None = None, comment: str | None = None,
             customer_reason: str | None = None, effective: datetime.datetime | None = None,
             on: datetime.datetime | None = None,
             skip_refused: bool = False, sign_with: Path | None = None,
-            as_json: bool = False) -> None:
+            step: str | None = None, as_json: bool = False) -> None:
     who = require_user(user)
     narrowing = narrowing or {"type": None, "category": None, "customer": None, "below": None}
     if action in (Action.REJECT, Action.CANCEL) and not (reason or "").strip():
         raise Refused(f"a {action} needs --reason")
-    given = _given(ids, select_all=select_all, narrowing=narrowing)
+    step = step.strip() if step is not None else None
+    given = _given(ids, select_all=select_all, narrowing=narrowing, step=step)
     chosen: list[str] = []
+    reversals: dict[str, str] = {}
 
     def decisions(entries: list[Any], book: Book) -> list[Decision]:
         # A selection is made on the writer's own load, under its lock: the
@@ -112,9 +144,11 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
         chosen.extend(given if given is not None else _chosen(
             book, who, action, narrowing=narrowing, rates=book.rules.rates,
             on=as_date(on) or today(), signed=sign_with is not None))
+        reversals.update(_reversals(book, chosen, action))
         return [Decision(adjustment_id=i, action=action, by=who, reason=reason,
                          comment=comment, customer_reason=customer_reason,
-                         effective=as_date(effective), date=as_date(on), sign_with=sign_with)
+                         effective=as_date(effective), date=as_date(on), sign_with=sign_with,
+                         seen_step=step)
                 for i in chosen]
 
     try:
@@ -139,7 +173,8 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
     for adj_id in result.ids:
         adj = result.book.get(adj_id) if result.book else None
         state = f"{adj.state} ({requirements(adj)})" if adj else "?"
-        click.echo(f"{adj_id}: {action} by {who}; now {state}")
+        decided = reversals.get(adj_id, str(action))
+        click.echo(f"{adj_id}: {decided} by {who}; now {state}")
     if result.refused:
         report_refusals(result.refused)
         raise click.exceptions.Exit(1)
@@ -160,13 +195,13 @@ def approve(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all:
             type_pattern: str | None, category: str | None, customer: str | None,
             below: str | None, effective: datetime.datetime | None, comment: str | None,
             skip_refused: bool, on: datetime.datetime | None, sign_with: Path | None,
-            as_json: bool) -> None:
+            step: str | None, as_json: bool) -> None:
     """Approve adjustments (one approval level each)."""
     _decide(Action.APPROVE, ledger, user, ids, select_all=select_all,
             narrowing={"type": type_pattern, "category": category, "customer": customer,
                        "below": below},
             comment=comment, effective=effective, on=on, skip_refused=skip_refused,
-            sign_with=sign_with, as_json=as_json)
+            sign_with=sign_with, step=step, as_json=as_json)
 
 
 @click.command("reject")
@@ -182,13 +217,14 @@ def approve(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all:
 def reject(*, ledger: Path, user: str | None, ids: tuple[str, ...], reason: str,
            customer_reason: str | None, select_all: bool, type_pattern: str | None,
            category: str | None, customer: str | None, below: str | None, comment: str | None,
-           skip_refused: bool, on: datetime.datetime | None, as_json: bool) -> None:
+           skip_refused: bool, on: datetime.datetime | None, step: str | None,
+           as_json: bool) -> None:
     """Reject pending adjustments."""
     _decide(Action.REJECT, ledger, user, ids, select_all=select_all,
             narrowing={"type": type_pattern, "category": category, "customer": customer,
                        "below": below},
             reason=reason, customer_reason=customer_reason, comment=comment, on=on,
-            skip_refused=skip_refused, as_json=as_json)
+            skip_refused=skip_refused, step=step, as_json=as_json)
 
 
 @click.command("apply")
@@ -202,13 +238,14 @@ def reject(*, ledger: Path, user: str | None, ids: tuple[str, ...], reason: str,
 def apply(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all: bool,
           type_pattern: str | None, category: str | None, customer: str | None,
           below: str | None, effective: datetime.datetime | None, comment: str | None,
-          skip_refused: bool, on: datetime.datetime | None, as_json: bool) -> None:
+          skip_refused: bool, on: datetime.datetime | None, step: str | None,
+          as_json: bool) -> None:
     """Apply approved adjustments whose type applies separately."""
     _decide(Action.APPLY, ledger, user, ids, select_all=select_all,
             narrowing={"type": type_pattern, "category": category, "customer": customer,
                        "below": below},
             comment=comment, effective=effective, on=on, skip_refused=skip_refused,
-            as_json=as_json)
+            step=step, as_json=as_json)
 
 
 @click.command("cancel")
@@ -219,10 +256,10 @@ def apply(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all: b
               help="What the customer is told (customer notices), never the --reason.")
 def cancel(*, ledger: Path, user: str | None, ids: tuple[str, ...], reason: str,
            customer_reason: str | None, comment: str | None, skip_refused: bool,
-           on: datetime.datetime | None, as_json: bool) -> None:
+           on: datetime.datetime | None, step: str | None, as_json: bool) -> None:
     """Withdraw pending or approved adjustments, or reverse applied ones."""
     _decide(Action.CANCEL, ledger, user, ids, reason=reason, customer_reason=customer_reason,
-            comment=comment, on=on, skip_refused=skip_refused, as_json=as_json)
+            comment=comment, on=on, skip_refused=skip_refused, step=step, as_json=as_json)
 
 
 COMMANDS = [approve, reject, apply, cancel]

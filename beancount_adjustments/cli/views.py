@@ -28,6 +28,7 @@ from beancount_adjustments.cli.common import (
 )
 from beancount_adjustments.core import digest as digests
 from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.lifecycle import step_shown
 from beancount_adjustments.core.models import OPEN_STATES, Adjustment, Record, State
 from beancount_adjustments.core.policy import Rates
 from beancount_adjustments.reports.queries import (
@@ -168,6 +169,7 @@ def _show_json(adj: Adjustment, book: Book, entries: list[data.Directive],
                       "line": p.source.lineno} for p in adj.problems],
         "generated": [printer.format_entry(e) for e in _generated(entries, adj.id)],
         "approval_required": request.approval_required, "notes": request.notes,
+        "step": step_shown(adj),
     })
     return out
 
@@ -205,6 +207,7 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
             echo(f"  {label}: {value}")
     echo(f"  amount: {adj.amount if adj.amount else '-'}")
     echo(f"  digest: {adj.digest}")
+    echo(f"  step: {step_shown(adj)}")
     echo(f"  rule: {rule_text(adj, book)}")
     echo("postings:")
     width = max((len(p.account) for p in request.postings), default=0)

@@ -38,6 +38,7 @@ class Replay(RequestJudging, EventJudging):
         self.check_rows()
         self.check_user_names()
         self.check_customer_ids()
+        self.check_request_ids()
 
     # -- the policy's own sanity ---------------------------------------------
 
@@ -92,6 +93,19 @@ class Replay(RequestJudging, EventJudging):
                       f"{seen.source.lineno}: a credit to one would pass for one to the "
                       "other on every page; give them ids that differ to the eye.",
                       record.source)
+
+    def check_request_ids(self) -> None:
+        """Warn at a request whose id reads as an earlier request's ("ADJ-2026-OO42"
+        with letters O, or "adj-2026-0042", beside "ADJ-2026-0042"): a decision naming
+        one would read as one on the other in every list."""
+        requests = sorted(self.facts.requests, key=lambda r: (r.date, r.source))
+        for later, seen in lookalike.lookalikes(requests, attrgetter("id")):
+            self.warn("lookalike-id",
+                      f'request id "{later.id}"{lookalike.spelled(later.id)} reads as the '
+                      f'request id "{seen.id}" at {seen.source.filename}:'
+                      f"{seen.source.lineno}: a decision naming one would pass for one on "
+                      "the other in every list; give it an id that differs to the eye.",
+                      later.source)
 
     # -- the timeline --------------------------------------------------------
 
