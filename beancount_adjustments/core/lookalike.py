@@ -48,8 +48,10 @@ def skeletons(name: str) -> frozenset[str]:
     A capital I is drawn as a small l in most fonts, and reads as i once case is
     set aside: a name holding one has both skeletons ("cust_I23" reads as
     "cust_l23" and as "cust_i23")."""
-    plain = "".join(char for char in unicodedata.normalize("NFKC", name)
-                    if unicodedata.category(char) != "Cf")
+    # NFKC leaves ASCII as it is, and no ASCII character is a format (Cf) one.
+    plain = name if name.isascii() else "".join(
+        char for char in unicodedata.normalize("NFKC", name)
+        if unicodedata.category(char) != "Cf")
     found = {plain.casefold().translate(_LOOKALIKES)}
     if "I" in plain:
         found.add(plain.replace("I", "l").casefold().translate(_LOOKALIKES))
@@ -73,7 +75,8 @@ def lookalikes(items: Iterable[T], name: Callable[[T], str]) -> Iterator[tuple[T
     first: dict[str, T] = {}
     for item in items:
         own = name(item)
-        keys = sorted(skeletons(own))
+        found = skeletons(own)
+        keys = sorted(found) if len(found) > 1 else found
         earlier = next((first[key] for key in keys
                         if key in first and name(first[key]) != own), None)
         if earlier is not None:

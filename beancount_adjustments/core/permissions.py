@@ -10,10 +10,10 @@ adjustment's situation in, a refusal (code and message) or None out.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import NamedTuple, Protocol
 
 from beancount_adjustments.core.lifecycle import TRANSITIONS, refusal
@@ -37,9 +37,6 @@ _APPROVE = Action.APPROVE
 _REJECT = Action.REJECT
 _PENDING = State.PENDING
 _REVERSING = State.REVERSING
-
-
-_NO_SETTINGS = TypeSettings()
 
 
 class Denial(NamedTuple):
@@ -109,6 +106,8 @@ class Rules:
     matrix: Matrix
     invoices: Mapping[str, Reference] = field(default_factory=dict)
     policies: TypePolicies = field(default_factory=TypePolicies)
+    default_sla_days: int | None = None
+    """`sla-days` of every type whose policy sets none (`Settings.default_sla_days`)."""
     _roles: dict[int, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
     _settings: dict[tuple[str, int], TypeSettings] = field(default_factory=dict,
                                                            compare=False, repr=False)
@@ -124,15 +123,17 @@ class Rules:
         return found
 
     def settings_on(self, adj_type: str, date: datetime.date) -> TypeSettings:
-        """The settings of `adj_type`'s policy in force on `date` (cached per type and
-        number of policies in force)."""
-        policies = self.policies.policies
-        if not policies:
-            return _NO_SETTINGS
-        key = (adj_type, bisect.bisect_right(policies, date, key=attrgetter("date")))
+        """The settings of `adj_type`'s policy in force on `date`, with the plugin's
+        `default-sla-days` where the policy sets no `sla-days` (cached per type and
+        number of policies in force: they change only on a policy's date)."""
+        key = (adj_type, self.policies.in_force(date))
         found = self._settings.get(key)
         if found is None:
-            found = self._settings[key] = self.policies.settings(adj_type, date)
+            found = self.policies.settings(adj_type, date)
+            if found.sla_days is None and self.default_sla_days is not None:
+                # Here, so that every reader of `Adjustment.sla_days` (is_overdue) agrees.
+                found = dataclasses.replace(found, sla_days=self.default_sla_days)
+            self._settings[key] = found
         return found
 
     def invoices_of(self, customer: str) -> Sequence[tuple[datetime.date, str]]:

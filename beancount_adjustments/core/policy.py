@@ -352,10 +352,20 @@ def pattern_rank(pattern: str) -> tuple[int, int]:
 @dataclass
 class TypePolicies:
     policies: list[TypePolicy] = field(default_factory=list)
+    """In date order (`build`)."""
+    dates: list[datetime.date] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.dates = [policy.date for policy in self.policies]
 
     @classmethod
     def build(cls, policies: Iterable[TypePolicy]) -> TypePolicies:
         return cls(sorted(policies, key=lambda p: p.date))
+
+    def in_force(self, date: datetime.date) -> int:
+        """How many policy directives are in force on `date`: the settings of a type
+        change only when this does."""
+        return bisect.bisect_right(self.dates, date)
 
     def settings(self, adj_type: str, date: datetime.date) -> TypeSettings:
         """Each setting from the most specific pattern in force that sets it."""

@@ -166,7 +166,6 @@ class Replay(RequestJudging, EventJudging):
             if record is not None:
                 going.progress[adj_id] = record.copy()
         going.requested_on = first_dates(requests)
-        going._settings_cache = dict(self._settings_cache)
         going._isos = {}
         # New requests are remembered for the arrival checks of those after them.
         going.arrivals = self.arrivals.copy() if requests else self.arrivals

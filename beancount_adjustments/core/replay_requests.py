@@ -55,7 +55,7 @@ class RequestJudging(ReplayState):
                       f"{first.filename}:{first.lineno}; give this request its own id.",
                       request.source, adjustment_id=request.id)
             return
-        settings = self.type_settings(request.type, request.date)
+        settings = self.rules.settings_on(request.type, request.date)
         adj = Tracked(request, settings)
         self.progress[request.id] = adj
         if not self.validate(adj):

@@ -7,7 +7,6 @@ for a type, the period locks and booking an effect. `replay_requests` and
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import datetime
 from collections.abc import Iterable, Sequence
@@ -81,10 +80,6 @@ class ReplayState:
         self.progress: dict[str, Tracked] = {}
         self.credited: dict[str, Decimal] = {}
         self.requested_on = first_dates(facts.requests)
-        # Settings change only on the dates of policy directives: cached per type
-        # and number of policies in force, not per day.
-        self._settings_cache: dict[tuple[str, int], TypeSettings] = {}
-        self._policy_dates = [policy.date for policy in self.policies.policies]
         self.arrivals = Arrivals(RiskConfig.build(facts.risk_settings), self.matrix, rates)
         # Arrival flags decide a chain only through rows narrowed by one of their
         # names; without such a row they are worked out when the book is read.
@@ -94,7 +89,8 @@ class ReplayState:
         self.declared: dict[str, list[Declaration]] = {}
         for declaration in sorted(facts.declarations, key=attrgetter("date")):
             self.declared.setdefault(declaration.name, []).append(declaration)
-        self.rules = Rules(self.directory, rates, self.matrix, facts.invoices, self.policies)
+        self.rules = Rules(self.directory, rates, self.matrix, facts.invoices, self.policies,
+                           self.settings.default_sla_days)
         self._isos: dict[datetime.date, str] = {}
         self.current: Request | Event | None = None
         """What the replay is judging: where an internal failure is reported."""
@@ -128,17 +124,6 @@ class ReplayState:
             return True
         return is_known(self.declared.get(name, ()), name, kind, date)
 
-    def type_settings(self, adj_type: str, date: datetime.date) -> TypeSettings:
-        key = (adj_type, bisect.bisect_right(self._policy_dates, date))
-        found = self._settings_cache.get(key)
-        if found is None:
-            found = self.policies.settings(adj_type, date)
-            if found.sla_days is None and self.settings.default_sla_days is not None:
-                # Here, so that every reader of `Adjustment.sla_days` (is_overdue) agrees.
-                found = dataclasses.replace(found, sla_days=self.settings.default_sla_days)
-            self._settings_cache[key] = found
-        return found
-
     def dating_settings(self, adj_type: str, requested: TypeSettings,
                         date: datetime.date) -> TypeSettings:
         """What an event written on `date` (`decided_on`: its `at:` day, else its
@@ -146,7 +131,7 @@ class ReplayState:
         in force on that day (`require-at`, a smaller `backdate-days`): a policy
         tightened while a request waits binds the decisions written after it, and
         one loosened later loosens none."""
-        now = self.type_settings(adj_type, date)
+        now = self.rules.settings_on(adj_type, date)
         if now is requested or (now.backdate_days >= requested.backdate_days
                                 and (requested.require_at or not now.require_at)):
             return requested
