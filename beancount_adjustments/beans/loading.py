@@ -13,11 +13,12 @@ book (or the entries) an older one judged.
 
 A `Snapshot` is a load together with what every file it read held (their
 SHA-256) and what every `include` pattern matched. The writer judges against
-a snapshot instead of parsing again only while `Snapshot.stale()` finds the
+a snapshot instead of parsing again only while `Snapshot.unchanged()` finds the
 disk exactly so, under its lock. A snapshot is made only of a load whose
 files were fingerprinted just before it and are the same just after it
-(`disk_state` around the load, `snapshot`): hashing after a load alone
-cannot tell whether a file changed while the loader was reading it.
+(`disk_state` around the load, or before it the state a write left them in,
+`replaced`; then `snapshot`): hashing after a load alone cannot tell whether
+a file changed while the loader was reading it.
 """
 
 from __future__ import annotations
@@ -233,12 +234,6 @@ class Snapshot:
     @property
     def root(self) -> str:
         return self.state.root
-
-    def stale(self) -> str | None:
-        """Why the files on disk are not (any more) the ones this load read, or
-        None when they are (see `unchanged`)."""
-        now = self.unchanged()
-        return now if isinstance(now, str) else None
 
     def unchanged(self) -> DiskState | str:
         """The files' state now (their hashes and stats, no includes) when
