@@ -12,15 +12,19 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from signing import seal
 
 from beancount_adjustments import api
 from beancount_adjustments.cli import main
-from ledgers import BASE, balance, code_of, codes, load, request
+from beancount_adjustments.core import seals
+from ledgers import BASE, balance, code_of, codes, load, load_file, request
 
 POLICY = """
 2026-01-01 custom "adjustment-policy" "*"
   offset-accounts: "Income:*, Expenses:Adjustments:*"
 """
+PLAIN_POLICY_HASH = "6e68cc6d6e630e5382c292697e34f32302d5c6e5f7db20c019863bade65fba12"
+"""The seal hash of BASE's `billing:*` policy (`apply: "separate"`), before round 17."""
 
 
 def _bank_debit(adj_id: str = "ADJ-1", date: str = "2026-02-02") -> str:
@@ -134,3 +138,28 @@ def test_a_csv_row_with_an_offset_the_policy_does_not_allow_is_refused(
     refused = _run("import", "-f", str(path), "--as", "alice", str(rows))
     assert "offset-not-allowed" in refused.output
     assert path.read_bytes() == before
+
+
+# -- seals cover the setting ------------------------------------------------------------
+
+
+def test_dropping_a_sealed_offset_restriction_breaks_the_seal(tmp_path: Path) -> None:
+    """Hole: the policy's settings are sealed, but `offset-accounts:` was not in the
+    hash: deleting the line after the seal let a sealed bank debit load as applied."""
+    path = tmp_path / "main.beancount"
+    path.write_text(BASE + POLICY + _bank_debit())
+    seal(path, "2026-02-28")
+    text = path.read_text()
+    path.write_text(text.replace('  offset-accounts: "Income:*, Expenses:Adjustments:*"\n',
+                                 ""))
+    loaded = load_file(path)
+    assert "seal-broken" in [code_of(e) for e in loaded.errors], loaded.errors
+
+
+def test_a_policy_without_the_setting_seals_as_before() -> None:
+    """Existing seals stay valid: a policy that sets no offsets hashes as it did
+    before the key existed (the hash pinned from the code before it)."""
+    loaded = load("")
+    assert loaded.book is not None
+    (item,) = [it for it in seals.sealed_items(loaded.book.facts) if it.rank == 5]
+    assert item.hash == PLAIN_POLICY_HASH
