@@ -17,7 +17,7 @@ from signing import seal
 from beancount_adjustments import api
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import seals
-from ledgers import BASE, balance, code_of, codes, load, load_file, request
+from ledgers import BASE, balance, code_of, codes, event, load, load_file, request
 
 POLICY = """
 2026-01-01 custom "adjustment-policy" "*"
@@ -76,6 +76,47 @@ def test_the_most_specific_pattern_wins_and_the_setting_is_effective_dated() -> 
     assert codes(loaded.errors) == [(loaded.line("^ADJ-1"), "offset-not-allowed"),
                                     (loaded.line("^ADJ-3"), "offset-not-allowed")]
     assert loaded.state("ADJ-2") == "applied"
+
+
+LATER = """
+2026-02-05 custom "adjustment-policy" "debit:*"
+  offset-accounts: "Income:*"
+"""
+
+
+def _pending_bank_debit(adj_id: str = "ADJ-1") -> str:
+    """A 60 USD debit out of the bank, filed unrestricted: it awaits a manager."""
+    return request(adj_id, "2026-02-02", "60", type="debit:fee", account="Assets:Bank",
+                   reason="Late fee")
+
+
+def test_a_restriction_in_force_at_the_approval_binds_the_booking() -> None:
+    """Hole: a request filed before the policy restricted offsets was booked out of
+    the bank by an approval given after it came in force; as for `apply: separate`,
+    the policy in force on the decision's date makes it stricter."""
+    loaded = load(LATER + _pending_bank_debit()
+                  + event("ADJ-1", "2026-02-06", "approve", "bob"))
+    assert codes(loaded.errors) == [(loaded.line('"ADJ-1" "approve"'), "offset-not-allowed")]
+    assert "Assets:Bank" in loaded.errors[0].message
+    assert balance(loaded.entries, "Assets:Bank") == 0
+    assert loaded.state("ADJ-1") == "approved"
+
+
+def test_an_approval_before_the_restriction_books_as_before() -> None:
+    loaded = load(LATER + _pending_bank_debit()
+                  + event("ADJ-1", "2026-02-03", "approve", "bob"))
+    assert loaded.errors == []
+    assert balance(loaded.entries, "Assets:Bank") == -60
+
+
+def test_the_cli_refuses_an_approval_the_later_restriction_forbids(tmp_path: Path) -> None:
+    path = tmp_path / "main.beancount"
+    path.write_text(BASE + LATER + _pending_bank_debit())
+    before = path.read_bytes()
+    refused = _run("approve", "ADJ-1", "-f", str(path), "--as", "bob")
+    assert refused.exit_code != 0
+    assert "[offset-not-allowed]" in refused.output
+    assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize("text", ['" , "', '"Income:*,"', '"income:*"', '"Income *"'])

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
-from beancount_adjustments.core.models import Posting, is_under
+from beancount_adjustments.core.models import Posting, Request, is_under
 
 _PATTERN = re.compile(r"^[A-Z*?\[][A-Za-z0-9:*?\[\]!_-]*$")
 
@@ -21,7 +21,7 @@ def parse_patterns(text: str) -> tuple[str, ...] | None:
     """`"Income:*, Expenses:Adjustments:*"` as its patterns; None when a part is
     empty or no account pattern."""
     patterns = tuple(part.strip() for part in text.split(","))
-    if not patterns or not all(_PATTERN.match(p) for p in patterns):
+    if not all(_PATTERN.match(p) for p in patterns):
         return None
     return patterns
 
@@ -34,8 +34,15 @@ def disallowed(postings: Sequence[Posting], receivable: str,
                    and not any(fnmatchcase(account, p) for p in patterns)})
 
 
-def not_allowed_message(rid: str, adj_type: str, accounts: Sequence[str],
-                        patterns: Sequence[str]) -> str:
-    return (f"{rid}: the postings move {', '.join(accounts)}, which the {adj_type} policy's "
-            f"`offset-accounts: \"{', '.join(patterns)}\"` does not allow; post the other "
+def refused(request: Request, receivable: str,
+            allowed: Sequence[str] | None) -> str | None:
+    """Why `request`'s postings may not be booked under the patterns `allowed`
+    (None: every account is), or None when they may."""
+    if allowed is None:
+        return None
+    outside = disallowed(request.postings, receivable, allowed)
+    if not outside:
+        return None
+    return (f"the postings move {', '.join(outside)}, which the {request.type} policy's "
+            f"`offset-accounts: \"{', '.join(allowed)}\"` does not allow; post the other "
             "side to an allowed account.")

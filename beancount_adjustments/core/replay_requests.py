@@ -22,7 +22,7 @@ from beancount_adjustments.core.models import (
     is_under,
     receivable_totals,
 )
-from beancount_adjustments.core.offsets import disallowed, not_allowed_message
+from beancount_adjustments.core.offsets import refused as offsets_refused
 from beancount_adjustments.core.policy import MissingPrice, chain_text, convert
 from beancount_adjustments.core.records import Tracked, move, with_flags
 from beancount_adjustments.core.references import reference_terms
@@ -109,13 +109,11 @@ class RequestJudging(ReplayState):
         amount = self.amount_of(adj)
         if amount is None:
             return False
-        allowed = adj.settings.offset_accounts
-        if allowed is not None:
-            outside = disallowed(request.postings, self.settings.receivable, allowed)
-            if outside:
-                self.fail("offset-not-allowed",
-                          not_allowed_message(rid, request.type, outside, allowed), source, adj)
-                return False
+        offsets = offsets_refused(request, self.settings.receivable,
+                                  adj.settings.offset_accounts)
+        if offsets is not None:
+            self.fail("offset-not-allowed", f"{rid}: {offsets}", source, adj)
+            return False
         adj.lowers = amount.number < 0
         found = self.moved(adj, amount.currency)
         if found is None:
