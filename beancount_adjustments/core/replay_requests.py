@@ -109,8 +109,9 @@ class RequestJudging(ReplayState):
         amount = self.amount_of(adj)
         if amount is None:
             return False
-        offsets = offsets_refused(request, self.settings.receivable,
-                                  adj.settings.offset_accounts)
+        allowed = adj.settings.offset_accounts
+        offsets = (None if allowed is None  # the common case: no call per request
+                   else offsets_refused(request, self.settings.receivable, allowed))
         if offsets is not None:
             self.fail("offset-not-allowed", f"{rid}: {offsets}", source, adj)
             return False
