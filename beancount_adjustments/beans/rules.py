@@ -24,6 +24,7 @@ from beancount_adjustments.core.models import (
     UserGrant,
 )
 from beancount_adjustments.core.notice_lines import recipient_clash
+from beancount_adjustments.core.offsets import parse_patterns
 from beancount_adjustments.core.policy import parse_chain
 
 USER = "adjustment-user"
@@ -149,7 +150,8 @@ class RuleReader(MetaReader):
             git_identity=None if git_identity is None else git_identity == "required",
             hold_until_billed=hold,
             statement_text=self.text(meta, "statement-text", source, what),
-            manual_chain=self.manual_chain(meta, source, what), source=source)
+            manual_chain=self.manual_chain(meta, source, what),
+            offset_accounts=self.offset_accounts(meta, source, what), source=source)
 
     def manual_chain(self, meta: Mapping[str, Any], source: Source,
                      what: str) -> tuple[str, ...] | None:
@@ -164,6 +166,19 @@ class RuleReader(MetaReader):
                          f'"manager > finance", not {text!r}.')
             return None
         return roles
+
+    def offset_accounts(self, meta: Mapping[str, Any], source: Source,
+                        what: str) -> tuple[str, ...] | None:
+        """`offset-accounts: "Income:*, Expenses:Adjustments:*"`: account patterns."""
+        text = self.text(meta, "offset-accounts", source, what)
+        if text is None:
+            return None
+        patterns = parse_patterns(text)
+        if patterns is None:
+            self.problem("malformed-directive", source,
+                         f'{what}: `offset-accounts:` lists account patterns separated by '
+                         f'commas, like "Income:*, Expenses:Adjustments:*", not {text!r}.')
+        return patterns
 
     def declaration(self, entry: data.Custom) -> Declaration | None:
         """`custom "adjustment-type" "credit:courtesy"` or `"adjustment-category" "ops:x"`."""

@@ -253,6 +253,8 @@ class TypePolicy:
     manual_chain: tuple[str, ...] | None = None
     """`manual-chain:`: the roles a request asking for review (`approval-required:
     TRUE`) needs where the matrix would approve it automatically."""
+    offset_accounts: tuple[str, ...] | None = None
+    """`offset-accounts:`: the patterns a leg outside the receivable may match."""
     source: Source
 
 

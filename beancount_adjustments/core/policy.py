@@ -342,6 +342,8 @@ class TypeSettings:
     manual_chain: tuple[str, ...] = ()
     """The chain of a request that asks for review below every threshold (empty:
     the first level of the type's lowest staffed row)."""
+    offset_accounts: tuple[str, ...] | None = None
+    """Where legs outside the receivable may go (None: anywhere; `core.offsets`)."""
 
 
 def pattern_rank(pattern: str) -> tuple[int, int]:
@@ -378,7 +380,7 @@ class TypePolicies:
             rank = pattern_rank(policy.pattern)
             for name in ("separate_apply", "document_above", "sla_days",
                          "signatures_required", "backdate_days", "require_at", "git_identity",
-                         "hold_until_billed", "statement_text", "manual_chain"):
+                         "hold_until_billed", "statement_text", "manual_chain", "offset_accounts"):
                 value = getattr(policy, name)
                 if value is not None and (name not in chosen or rank >= chosen[name][0]):
                     chosen[name] = (rank, value)

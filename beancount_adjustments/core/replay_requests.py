@@ -22,6 +22,7 @@ from beancount_adjustments.core.models import (
     is_under,
     receivable_totals,
 )
+from beancount_adjustments.core.offsets import refused as offsets_refused
 from beancount_adjustments.core.policy import MissingPrice, chain_text, convert
 from beancount_adjustments.core.records import Tracked, move, with_flags
 from beancount_adjustments.core.references import reference_terms
@@ -107,6 +108,12 @@ class RequestJudging(ReplayState):
             adj.tier = customer.tier
         amount = self.amount_of(adj)
         if amount is None:
+            return False
+        allowed = adj.settings.offset_accounts
+        offsets = (None if allowed is None  # the common case: no call per request
+                   else offsets_refused(request, self.settings.receivable, allowed))
+        if offsets is not None:
+            self.fail("offset-not-allowed", f"{rid}: {offsets}", source, adj)
             return False
         adj.lowers = amount.number < 0
         found = self.moved(adj, amount.currency)

@@ -28,6 +28,7 @@ from beancount_adjustments.core.models import (
     Request,
     Source,
 )
+from beancount_adjustments.core.offsets import refused as offsets_refused
 from beancount_adjustments.core.permissions import Rules, held_until_billed
 from beancount_adjustments.core.policy import (
     Directory,
@@ -222,6 +223,14 @@ class ReplayState:
         if held is not None:
             refuse(*held)
             return
+        if event is not None:
+            # A policy restricting offsets since the request binds the decision that books it.
+            now = self.rules.settings_on(request.type, date).offset_accounts
+            offsets = (None if now is adj.settings.offset_accounts
+                       else offsets_refused(request, self.settings.receivable, now))
+            if offsets is not None:
+                refuse("offset-not-allowed", offsets)
+                return
         decided = self.decided_on(event if event is not None else request)
         own = request.effective
         if (effective is not None and own is not None and effective != own
