@@ -25,10 +25,10 @@ from beancount_adjustments.core.policy import (
     Directory,
     Matrix,
     MissingPrice,
-    TypePolicies,
     convert,
     within_limit,
 )
+from beancount_adjustments.core.type_policies import TypePolicies
 
 SRC = Source(filename="test", lineno=1)
 D = Decimal

@@ -16,10 +16,11 @@ from typing import Any
 from beancount_adjustments.core.facts import Facts, Settings
 from beancount_adjustments.core.models import Adjustment, PeriodLock, Problem, State
 from beancount_adjustments.core.permissions import Rules
-from beancount_adjustments.core.policy import Directory, Matrix, TypePolicies, is_known
+from beancount_adjustments.core.policy import Directory, Matrix, is_known
 from beancount_adjustments.core.records import Tracked, with_flags
 from beancount_adjustments.core.references import Reference
 from beancount_adjustments.core.risk import Arrivals, request_flags
+from beancount_adjustments.core.type_policies import TypePolicies
 
 __all__ = ["RISK_CHECK_FAILED", "Adjustments", "Book", "DeferredFlags"]
 

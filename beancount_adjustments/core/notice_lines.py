@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from beancount_adjustments.core.models import Source
-from beancount_adjustments.core.policy import pattern_rank
+from beancount_adjustments.core.type_policies import pattern_rank
 
 KINDS = ("received", "applied", "rejected", "reversed", "withdrawn")
 COMMON = ("id", "amount", "type", "kind", "customer", "name", "date", "reason", "invoice",

@@ -22,12 +22,11 @@ from beancount_adjustments.core.policy import (
     Directory,
     Matrix,
     Rates,
-    TypePolicies,
-    TypeSettings,
     convert,
     within_limit,
 )
 from beancount_adjustments.core.references import Reference
+from beancount_adjustments.core.type_policies import TypePolicies, TypeSettings
 
 # Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
 # 0.15 µs a lookup against 0.01 µs for a global); the per-event paths use these

@@ -28,7 +28,7 @@ from beancount_adjustments.core.models import (
     State,
 )
 from beancount_adjustments.core.permissions import Situation
-from beancount_adjustments.core.policy import TypeSettings
+from beancount_adjustments.core.type_policies import TypeSettings
 
 # Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
 # 0.15 µs a lookup against 0.01 µs for a global); the per-event paths use these

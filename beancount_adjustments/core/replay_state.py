@@ -34,14 +34,13 @@ from beancount_adjustments.core.policy import (
     Directory,
     Matrix,
     Rates,
-    TypePolicies,
-    TypeSettings,
     is_known,
 )
 from beancount_adjustments.core.records import Tracked, move
 from beancount_adjustments.core.references import reference_terms
 from beancount_adjustments.core.risk import ARRIVAL_CHECKS, Arrivals, RiskConfig
 from beancount_adjustments.core.signatures import KeyRing
+from beancount_adjustments.core.type_policies import TypePolicies, TypeSettings
 from beancount_adjustments.core.written import at_ceiling, at_floor, iso_day
 
 # Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about

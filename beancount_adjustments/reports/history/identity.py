@@ -67,7 +67,7 @@ def git_identity_required(policies: Iterable[TypePolicy], adj_type: str,
                           date: datetime.date) -> bool:
     """Whether the policy in force for `adj_type` on `date` sets `git-identity: "required"`.
 
-    As `policy.TypePolicies.settings` picks every setting: of the directives
+    As `type_policies.TypePolicies.settings` picks every setting: of the directives
     dated on or before `date` whose pattern matches, the most specific that
     sets it (an exact type over a pattern, then the longer pattern; on a tie
     the later one).
