@@ -111,7 +111,7 @@ class RequestJudging(ReplayState):
             return False
         allowed = adj.settings.offset_accounts
         offsets = (None if allowed is None  # the common case: no call per request
-                   else offsets_refused(request, self.settings.receivable, allowed))
+                   else offsets_refused(request, self.settings, allowed))
         if offsets is not None:
             self.fail("offset-not-allowed", f"{rid}: {offsets}", source, adj)
             return False

@@ -226,7 +226,7 @@ class ReplayState:
             # A policy restricting offsets since the request binds the decision that books it.
             now = self.rules.settings_on(request.type, date).offset_accounts
             offsets = (None if now is adj.settings.offset_accounts
-                       else offsets_refused(request, self.settings.receivable, now))
+                       else offsets_refused(request, self.settings, now))
             if offsets is not None:
                 refuse("offset-not-allowed", offsets)
                 return
