@@ -6,7 +6,17 @@ the receivable, another spelling, another tool.
 
 from __future__ import annotations
 
-from ledgers import BASE, balance, codes, load, with_settings
+import datetime
+from decimal import Decimal
+
+from beancount.core import data
+
+from beancount_adjustments.beans.effects import TAG_APPLIED
+from beancount_adjustments.reports import export as exporting
+from beancount_adjustments.reports.statement import statement
+from ledgers import BASE, balance, codes, decided, load, request, with_settings
+
+WAITING = request("ADJ-1", "2026-03-01", "-50.00")
 
 OWN = with_settings("{'customer-account': 'Assets:Receivable:Customers:{customer}'}", BASE) + """
 2026-01-01 custom "adjustment-customer" "Acme" "standard"
@@ -49,3 +59,38 @@ def test_the_customers_own_sub_accounts_are_their_side() -> None:
                   + _parked("Assets:Receivable:Customers:Acme:Disputes"), base=False)
     assert loaded.errors == []
     assert loaded.state("ADJ-1") == "applied"
+
+
+UNTAGGED = """
+2026-03-02 * "cust_456" "Refund" ^ADJ-1
+  adjustment-id: "ADJ-1"
+  customer: "cust_456"
+  requested-by: "alice"
+  approved-by: "bob"
+  Income:Sales:Returns            5000.00 USD
+  Assets:Receivable:Customers    -5000.00 USD
+"""
+"""ADJ-1's applied entry copied by hand, without the plugin's tags: its link and keys only."""
+
+
+def test_an_untagged_copy_of_an_applied_entry_is_not_counted_as_the_adjustment() -> None:
+    """Held: beside ADJ-1 (50 USD, approved), a hand-written transaction with ADJ-1's
+    link, `adjustment-id:` and `approved-by:` but none of the plugin's tags is a
+    payment on the statement, not a second ADJ-1 credit; the export and Fava's
+    booked-entry lookup (tag and link) see ADJ-1's own entry only."""
+    text = BASE + WAITING + decided(WAITING, "ADJ-1", "2026-03-02", "approve", "bob")
+    loaded = load(text + UNTAGGED, base=False)
+    assert loaded.errors == []
+    assert loaded.book is not None
+    lines = [line for section in statement(loaded.entries, loaded.book, "cust_456",
+                                           datetime.date(2026, 3, 1),
+                                           datetime.date(2026, 3, 31)).sections
+             for line in section.lines]
+    assert [(line.kind, line.amount) for line in lines if line.kind == "adjustment"] == [
+        ("adjustment", Decimal("-50.00"))]
+    assert ("payment", Decimal("-5000.00")) in [(line.kind, line.amount) for line in lines]
+    records = [r for r in exporting.adjustment_records(loaded.book) if r["id"] == "ADJ-1"]
+    assert len(records) == 1
+    booked = [e for e in loaded.entries if isinstance(e, data.Transaction)
+              and "ADJ-1" in (e.links or ()) and TAG_APPLIED in (e.tags or ())]
+    assert len(booked) == 1
