@@ -8,13 +8,27 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from beancount.core import data
 
 from beancount_adjustments.beans.effects import TAG_APPLIED
+from beancount_adjustments.core.models import Action
 from beancount_adjustments.reports import export as exporting
 from beancount_adjustments.reports.statement import statement
-from ledgers import BASE, balance, codes, decided, load, request, with_settings
+from beancount_adjustments.writer import Decision, WriteRefused, write_decisions
+from ledgers import (
+    BACKDATING,
+    BASE,
+    balance,
+    codes,
+    decided,
+    ledger,
+    load,
+    request,
+    with_settings,
+)
 
 WAITING = request("ADJ-1", "2026-03-01", "-50.00")
 
@@ -94,3 +108,47 @@ def test_an_untagged_copy_of_an_applied_entry_is_not_counted_as_the_adjustment()
     booked = [e for e in loaded.entries if isinstance(e, data.Transaction)
               and "ADJ-1" in (e.links or ()) and TAG_APPLIED in (e.tags or ())]
     assert len(booked) == 1
+
+
+# -- effective-differs: the date of a request that has none ---------------------------------
+
+SEPARATE = '2026-01-01 custom "adjustment-policy" "credit:*"\n  apply: "separate"\n'
+
+
+def _approved() -> str:
+    text = SEPARATE + WAITING
+    return text + decided(text, "ADJ-1", "2026-03-02", "approve", "bob")
+
+
+def test_an_apply_cannot_date_an_undated_request_before_it_was_filed() -> None:
+    """Hole: ADJ-1 (filed 03-01, no `effective:`) was approved to be booked when
+    applied; alice, its requester, applied it on 03-03 with `effective: 2026-01-05`
+    and it was booked two months before anyone asked for it, in an open period: the
+    date no approver saw, as round 12's moved `effective:`."""
+    text = _approved()
+    for day in ("2026-01-05", "2026-02-28"):
+        apply = decided(text, "ADJ-1", "2026-03-03", "apply", "alice") + f"  effective: {day}\n"
+        loaded = load(text + apply)
+        assert codes(loaded.errors) == [(loaded.line('"ADJ-1" "apply"'), "effective-differs")]
+        assert "before the request was filed (2026-03-01)" in loaded.errors[0].message
+        assert not loaded.tagged("adjustment", "ADJ-1")
+        assert loaded.state("ADJ-1") == "approved"
+    # On or after the request's date, as documented: booked then.
+    for day in ("2026-03-01", "2026-03-02", "2026-04-30"):
+        apply = decided(text, "ADJ-1", "2026-03-03", "apply", "alice") + f"  effective: {day}\n"
+        loaded = load(text + apply)
+        assert loaded.errors == []
+        assert [str(e.date) for e in loaded.tagged("adjustment", "ADJ-1")] == [day]
+
+
+def test_the_writer_refuses_an_apply_dated_before_the_request(tmp_path: Path) -> None:
+    now = datetime.datetime(2026, 3, 3, 10, 0, tzinfo=datetime.UTC)
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(BACKDATING + _approved()))
+    before = path.read_bytes()
+    decision = Decision("ADJ-1", Action.APPLY, "alice", effective=datetime.date(2026, 1, 5),
+                        date=datetime.date(2026, 3, 3))
+    with pytest.raises(WriteRefused) as refused:
+        write_decisions(path, [decision], now=now)
+    assert "before the request was filed" in str(refused.value)
+    assert path.read_bytes() == before

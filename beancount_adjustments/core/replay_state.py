@@ -241,6 +241,14 @@ class ReplayState:
                    f"booked on its own `effective: {own}`; drop the event's `effective:`, or "
                    "withdraw the request and file one with the date wanted.")
             return
+        if effective is not None and own is None and effective < request.date:
+            # Approved to be booked when applied: not back to before it was asked for.
+            refuse("effective-differs",
+                   f"it would be booked on {effective}, before the request was filed "
+                   f"({request.date}), and it was approved to be booked when applied; date "
+                   "it on or after the request, or withdraw it and file one with its own "
+                   "`effective:` for the approvers to see.")
+            return
         lock = self.closing_lock(when, decided)
         if lock is not None:
             refuse("closed-period",
