@@ -152,3 +152,33 @@ def test_the_writer_refuses_an_apply_dated_before_the_request(tmp_path: Path) ->
         write_decisions(path, [decision], now=now)
     assert "before the request was filed" in str(refused.value)
     assert path.read_bytes() == before
+
+
+# -- look-alike ids and customers -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("other", ["ADJ-2026-0042.", "ADJ-2026-0042_", "adj-2026-0042._"])
+def test_an_id_with_a_trailing_full_stop_or_underscore_reads_as_the_id(other: str) -> None:
+    """Hole: "ADJ-2026-0042_" (its underscore lost in a link's underline) and
+    "ADJ-2026-0042." (read as the sentence's full stop) beside ADJ-2026-0042 were no
+    `lookalike-id`, as the letter O and the case were."""
+    loaded = load(request("ADJ-2026-0042", "2026-02-02", "-20")
+                  + request(other, "2026-02-03", "-20", customer="cust_123"))
+    assert loaded.book is not None
+    found = [w for w in loaded.book.warnings if w.code == "lookalike-id"]
+    assert [w.source.lineno for w in found] == [loaded.line(f"^{other}")]
+
+
+def test_ids_differing_inside_are_no_look_alikes() -> None:
+    loaded = load(request("ADJ-1", "2026-02-02", "-20")
+                  + request("ADJ_1", "2026-02-03", "-20") + request("ADJ-1-2", "2026-02-03", "-20"))
+    assert loaded.book is not None
+    assert [w for w in loaded.book.warnings if w.code == "lookalike-id"] == []
+
+
+def test_a_customer_differing_only_in_case_is_a_look_alike() -> None:
+    """Held: "Cust_123" declared beside cust_123 is a `lookalike-customer` warning."""
+    loaded = load('2026-01-02 custom "adjustment-customer" "Cust_123" "standard"\n')
+    assert loaded.book is not None
+    found = [w for w in loaded.book.warnings if w.code == "lookalike-customer"]
+    assert [w.source.lineno for w in found] == [loaded.line('"Cust_123"')]

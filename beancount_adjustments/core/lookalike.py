@@ -6,10 +6,10 @@ would read as bob on every page, and a credit to customer "\\u0441ust_123"
 characters (Unicode category Cf: zero-width spaces and joiners, the byte
 order mark, the soft hyphen, bidirectional marks), and the replay warns at
 a user or customer line whose name shares a `skeletons` key with another's.
-A skeleton is NFKC without format characters, casefold, then a small map of
-Cyrillic and Greek letters drawn like Latin ones (a subset of Unicode's
-confusables, enough for names typed on the keyboards that mix them; no
-dependency).
+A skeleton is NFKC without format characters and trailing full stops and
+underscores, casefold, then a small map of Cyrillic and Greek letters drawn
+like Latin ones (a subset of Unicode's confusables, enough for names typed on
+the keyboards that mix them; no dependency).
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ def skeletons(name: str) -> frozenset[str]:
     plain = name if name.isascii() else "".join(
         char for char in unicodedata.normalize("NFKC", name)
         if unicodedata.category(char) != "Cf")
+    # A trailing "_" vanishes into a link's underline, a trailing "." reads as the
+    # sentence's full stop: "ADJ-1_" and "ADJ-1." read as ADJ-1.
+    plain = plain.rstrip("._") or plain
     found = {plain.casefold().translate(_LOOKALIKES)}
     if "I" in plain:
         found.add(plain.replace("I", "l").casefold().translate(_LOOKALIKES))
