@@ -7,11 +7,14 @@ the receivable, another spelling, another tool.
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from beancount.core import data
+from fava_env import BASE as FAVA
+from fava_env import Env
 
 from beancount_adjustments.beans.effects import TAG_APPLIED
 from beancount_adjustments.core.models import Action
@@ -182,3 +185,27 @@ def test_a_customer_differing_only_in_case_is_a_look_alike() -> None:
     assert loaded.book is not None
     found = [w for w in loaded.book.warnings if w.code == "lookalike-customer"]
     assert [w.source.lineno for w in found] == [loaded.line('"Cust_123"')]
+
+
+# -- the step a decision was meant for --------------------------------------------------------
+
+
+def test_the_detail_pages_buttons_post_the_step_they_show(tmp_path: Path) -> None:
+    """Held: the detail page's Approve carries the step it showed; once the credit
+    was booked and cancelled, that Approve is refused (changed) and does not approve
+    the reversal, as the queue's."""
+    env = Env(tmp_path)
+    page = env.get(FAVA + "?view=detail&id=ADJ-2").get_data(as_text=True)
+    found = re.search(r'data-adj-action="approve" data-adj-id="ADJ-2" '
+                      r'data-adj-digest="([^"]+)" data-adj-step="([^"]+)"', page)
+    assert found is not None
+    digest, step = found.groups()
+    assert step == "pending 0/1"
+    assert env.decide([{"id": "ADJ-2", "action": "approve"}], user="erin").status_code == 200
+    assert env.decide([{"id": "ADJ-2", "action": "cancel", "reason": "Wrong customer"}],
+                      user="alice").status_code == 200
+    for action in ("approve", "reject"):
+        sent = env.decide([{"id": "ADJ-2", "action": action, "digest": digest, "step": step,
+                            "reason": "Not this one"}])
+        assert sent.status_code == 409, sent.get_json()
+        assert env.state("ADJ-2") == "reversing"
