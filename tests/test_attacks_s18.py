@@ -17,6 +17,7 @@ from fava_env import BASE as FAVA
 from fava_env import Env
 
 from beancount_adjustments.beans.effects import TAG_APPLIED
+from beancount_adjustments.core.customers import namesakes
 from beancount_adjustments.core.models import Action
 from beancount_adjustments.reports import export as exporting
 from beancount_adjustments.reports.statement import statement
@@ -209,3 +210,15 @@ def test_the_detail_pages_buttons_post_the_step_they_show(tmp_path: Path) -> Non
                             "reason": "Not this one"}])
         assert sent.status_code == 409, sent.get_json()
         assert env.state("ADJ-2") == "reversing"
+
+
+def test_a_customer_named_like_another_customers_id_shows_its_id() -> None:
+    """Hole: cust_9 declared with `name: "Cust_123"` is shown by that name, the id on
+    hover, and its credits passed for cust_123's (shown by its id, having no name) in
+    the queue a reviewer approves from: namesakes compared names with names only."""
+    loaded = load('2026-01-02 custom "adjustment-customer" "cust_9" "standard"\n'
+                  '  name: "Cust_123"\n'
+                  '2026-01-02 custom "adjustment-customer" "cust_77" "standard"\n'
+                  '  name: "Acme Corp"\n')
+    assert loaded.book is not None
+    assert namesakes(loaded.book.directory) == {"cust_9", "cust_123"}

@@ -62,15 +62,18 @@ def pick_customer(directory: Directory, text: str) -> str:
 
 
 def namesakes(directory: Directory) -> frozenset[str]:
-    """The customers whose name reads as another customer's (any name either was ever
-    declared with, `lookalike.skeletons`: case, width, Cyrillic or Greek look-alikes).
+    """The customers whose name reads as another customer's name or id (any name
+    either was ever declared with, `lookalike.skeletons`: case, width, Cyrillic or
+    Greek look-alikes).
 
-    A page names a customer by its name, the id on hover: a second "Acme Corp" (or
-    "\\u0410cme Corp" with a Cyrillic A) would pass for the first in the queue a reviewer
-    approves from, so the pages show these customers' ids beside their names."""
+    A page names a customer by its name, the id on hover (the id alone when it has
+    no name): a second "Acme Corp" (or "\\u0410cme Corp" with a Cyrillic A), or a
+    customer named "Cust_123", would pass for the first, or for cust_123, in the
+    queue a reviewer approves from, so the pages show these customers' ids beside
+    their names."""
     seen: dict[str, set[str]] = {}
     for customer, records in directory.customers.items():
-        for record in records:
-            for key in lookalike.skeletons(record.name) if record.name else ():
-                seen.setdefault(key, set()).add(customer)
+        shown = {customer} | {record.name for record in records if record.name}
+        for key in {key for text in shown for key in lookalike.skeletons(text)}:
+            seen.setdefault(key, set()).add(customer)
     return frozenset(c for ids in seen.values() if len(ids) > 1 for c in ids)
