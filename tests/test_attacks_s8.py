@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from repos import Repo, check, findings
+from repos import REQUEST_2, Repo, check, findings
 
 from beancount_adjustments.cli import main
 from ledgers import BASE
@@ -27,15 +27,7 @@ from ledgers import BASE
 ALICE = BASE.replace('"alice" "agent"\n', '"alice" "agent"\n  git: "alice@example.com"\n')
 GIT_IDENTITY = ('\n2026-01-01 custom "adjustment-policy" "credit:goodwill"\n'
                 '  git-identity: "required"\n')
-GOODWILL = """
-2026-03-05 ! "cust_456" "Goodwill" ^ADJ-2
-  adjustment-type: "credit:goodwill"
-  customer: "cust_456"
-  reason: "Late delivery"
-  requested-by: "alice"
-  Expenses:Goodwill               40.00 USD
-  Assets:Receivable:Customers    -40.00 USD
-"""
+GOODWILL = REQUEST_2  # a 40 USD goodwill credit alice filed
 
 
 @pytest.mark.parametrize("email", ["alice@example.com", "Alice@Example.com "])
