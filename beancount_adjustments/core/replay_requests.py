@@ -109,9 +109,7 @@ class RequestJudging(ReplayState):
         amount = self.amount_of(adj)
         if amount is None:
             return False
-        allowed = adj.settings.offset_accounts
-        offsets = (None if allowed is None  # the common case: no call per request
-                   else offsets_refused(request, self.settings, allowed))
+        offsets = offsets_refused(request, self.settings, adj.settings.offset_accounts)
         if offsets is not None:
             self.fail("offset-not-allowed", f"{rid}: {offsets}", source, adj)
             return False
