@@ -135,6 +135,17 @@ class Rules:
             self._settings[key] = found
         return found
 
+    def binding(self, adj_type: str, date: datetime.date,
+                written: datetime.date | None = None) -> tuple[TypeSettings, ...]:
+        """The settings that bind a decision dated `date` and written on `written`
+        (its `at:` day, when later): the policy in force on either, so that one
+        tightened by the day it was written binds it, whatever earlier day within
+        `backdate-days` its author dated it (as the locks count the `at:`)."""
+        now = self.settings_on(adj_type, date)
+        if written is None or written <= date:
+            return (now,)
+        return (now, self.settings_on(adj_type, written))
+
     def invoices_of(self, customer: str) -> Sequence[tuple[datetime.date, str]]:
         """(date, id) of the customer's bills in date order (`bills_by_customer`)."""
         if self._bills.bills is None:
@@ -143,15 +154,17 @@ class Rules:
 
 
 def held_until_billed(rules: Rules, situation: Situation, date: datetime.date,
-                      effective: datetime.date | None = None) -> Denial | None:
+                      effective: datetime.date | None = None,
+                      written: datetime.date | None = None) -> Denial | None:
     """Why applying on `date` is too early under `hold-until-billed`, or None:
     the customer must have an invoice dated after the approval, by `date` and by
     the day the effect is booked (`effective`, else the request's `effective:`):
     booked before the bill, the credit would land on the bill it was held from.
-    Held when the request date's policy says so, or the one in force on `date`."""
+    Held when the request date's policy says so, or the one in force on `date` or on
+    `written` (`Rules.binding`)."""
     request = situation.request
     if not (situation.hold_until_billed
-            or rules.settings_on(request.type, date).hold_until_billed):
+            or any(s.hold_until_billed for s in rules.binding(request.type, date, written))):
         return None
     approved = situation.decided_on or request.date
     date = min(date, effective or request.effective or date)
@@ -168,21 +181,25 @@ def held_until_billed(rules: Rules, situation: Situation, date: datetime.date,
                   f"{date}{later}; apply it on or after the customer's next invoice.")
 
 
-def separate_apply(rules: Rules, situation: Situation, date: datetime.date) -> bool:
+def separate_apply(rules: Rules, situation: Situation, date: datetime.date,
+                   written: datetime.date | None = None) -> bool:
     """Whether the last approval, on `date`, leaves the adjustment for an `apply`: the
     request date's policy says so (`apply: "separate"`, `hold-until-billed`), or the
-    one in force on `date` (a policy tightened while a request waits binds its
-    approval; one loosened later frees none)."""
+    one in force on `date` or on the day it was `written` (a policy tightened while a
+    request waits binds its approval; one loosened later frees none)."""
     return (situation.separate_apply
-            or rules.settings_on(situation.request.type, date).separate_apply)
+            or any(s.separate_apply
+                   for s in rules.binding(situation.request.type, date, written)))
 
 
-def signatures_required(rules: Rules, situation: Situation, date: datetime.date) -> bool:
+def signatures_required(rules: Rules, situation: Situation, date: datetime.date,
+                        written: datetime.date | None = None) -> bool:
     """Whether an approval on `date` must be signed: the request date's policy says so,
-    or the one in force on `date` (signatures required while a request waits bind
-    the approvals given after)."""
+    or the one in force on `date` or on the day it was `written` (signatures required
+    while a request waits bind the approvals given after)."""
     return (situation.signatures_required
-            or rules.settings_on(situation.request.type, date).signatures_required)
+            or any(s.signatures_required
+                   for s in rules.binding(situation.request.type, date, written)))
 
 
 def limit_judged(rules: Rules, situation: Situation, by: str,

@@ -117,9 +117,10 @@ class EventJudging(ReplayState):
             self.refuse(adj, event, *refused)
             return
         reversing = adj.state is _REVERSING
+        written = self.decided_on(event)
         signed = signature_refusal(
             self.keyring, event, lambda: event.digest or adj.digest,
-            signatures_required(self.rules, adj, event.date),
+            signatures_required(self.rules, adj, event.date, written),
             reversal=reversal_number(adj.history) if reversing else 0)
         if signed is not None:
             self.refuse(adj, event, *signed)
@@ -133,7 +134,7 @@ class EventJudging(ReplayState):
         if stale is not None:
             # It booked the adjustment if it completed the chain it was given to.
             given_to = event.chain if event.chain is not None else chain
-            books = reversing or not separate_apply(self.rules, adj, event.date)
+            books = reversing or not separate_apply(self.rules, adj, event.date, written)
             self.stale_approval(adj, event, approval, stale,
                                 books and (completes or level + 1 == len(given_to)))
             return
@@ -148,15 +149,16 @@ class EventJudging(ReplayState):
         if completes:
             move(adj, _APPROVE)
             adj.decided_on = event.date
-            if not separate_apply(self.rules, adj, event.date):
+            if not separate_apply(self.rules, adj, event.date, written):
                 self.apply(adj, event.date, event.effective, event)
             elif not adj.settings.separate_apply:
                 # Left for an apply by a policy tightened since the request: the book
                 # says so (the tools offer the apply), and a hold binds that apply.
-                now = self.rules.settings_on(adj.request.type, event.date)
+                binding = self.rules.binding(adj.request.type, event.date, written)
                 adj.settings = dataclasses.replace(
                     adj.settings, separate_apply=True,
-                    hold_until_billed=adj.settings.hold_until_billed or now.hold_until_billed)
+                    hold_until_billed=adj.settings.hold_until_billed
+                    or any(now.hold_until_billed for now in binding))
 
     def stale_approval(self, adj: Tracked, event: Event, approval: Approval, why: str,
                        would_book: bool) -> None:

@@ -218,19 +218,23 @@ class ReplayState:
             else:
                 self.refuse(adj, event, code, message)
 
-        held = held_until_billed(self.rules, adj, date, effective)
+        decided = self.decided_on(event if event is not None else request)
+        # A request applied on arrival is judged by its own date's policy.
+        held = held_until_billed(self.rules, adj, date, effective,
+                                 decided if event is not None else None)
         if held is not None:
             refuse(*held)
             return
         if event is not None:
-            # A policy restricting offsets since the request binds the decision that books it.
-            now = self.rules.settings_on(request.type, date).offset_accounts
-            offsets = (None if now is adj.settings.offset_accounts
-                       else offsets_refused(request, self.settings, now))
-            if offsets is not None:
-                refuse("offset-not-allowed", offsets)
-                return
-        decided = self.decided_on(event if event is not None else request)
+            # A policy restricting offsets since the request binds the decision that
+            # books it: in force on its date or on the day it was written.
+            for binding in self.rules.binding(request.type, date, decided):
+                now = binding.offset_accounts
+                offsets = (None if now is adj.settings.offset_accounts
+                           else offsets_refused(request, self.settings, now))
+                if offsets is not None:
+                    refuse("offset-not-allowed", offsets)
+                    return
         own = request.effective
         if (effective is not None and own is not None and effective != own
                 and self.closing_lock(own, decided) is None):
