@@ -173,7 +173,8 @@ def read(entries: list[data.Directive], settings: Settings,
         names.see_accounts(entries)
     facts.named = list(names.found.values())
     facts.problems.extend(reader.problems)
-    return Read(facts, requests, event_at, not_implied_by(price_entries, requests))
+    facts.prices = judging = not_implied_by(price_entries, requests)
+    return Read(facts, requests, event_at, judging)
 
 
 def forged(reader: Reader, entry: data.Transaction) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from beancount_adjustments.core.models import (
@@ -20,7 +20,7 @@ from beancount_adjustments.core.models import (
 )
 from beancount_adjustments.core.references import Reference
 from beancount_adjustments.core.risk import AlertRule, RiskSetting
-from beancount_adjustments.core.seals import Seal
+from beancount_adjustments.core.seals import PriceDirective, Seal
 from beancount_adjustments.core.signatures import PublicKey
 
 
@@ -81,6 +81,9 @@ class Facts:
     seals: list[Seal] = field(default_factory=list)
     keys: list[PublicKey] = field(default_factory=list)
     declarations: list[Declaration] = field(default_factory=list)
+    prices: Sequence[PriceDirective] = ()
+    """The price directives the rates come from (the same list: nothing copied), which
+    seals cover."""
     files: tuple[str, ...] = ()
     """The ledger's files in the order they are loaded: same-day order is file order."""
     timeline: list[Request | Event] = field(default_factory=list)

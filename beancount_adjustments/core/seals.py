@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from beancount_adjustments.core.digest import request_digest
 from beancount_adjustments.core.models import Money, Problem, Source
@@ -29,9 +29,10 @@ SEAL = "adjustment-seal"
 SEAL_TAG = "beancount-adjustments/seal/v1"
 SEAL_TAG_V2 = "beancount-adjustments/seal/v2"
 SEAL_TAG_V3 = "beancount-adjustments/seal/v3"
-VERSION = 3
+SEAL_TAG_V4 = "beancount-adjustments/seal/v4"
+VERSION = 4
 """The version `next_seal` writes (see the module's manual)."""
-TAGS = {1: SEAL_TAG, 2: SEAL_TAG_V2, 3: SEAL_TAG_V3}
+TAGS = {1: SEAL_TAG, 2: SEAL_TAG_V2, 3: SEAL_TAG_V3, 4: SEAL_TAG_V4}
 FINGERPRINT = 6
 """Hex digits per entry in `fingerprints:`."""
 
@@ -46,6 +47,29 @@ class Seal:
     count: int | None = None
     fingerprints: str | None = None
     source: Source
+
+
+class Quoted(Protocol):
+    """A price directive's amount (Beancount's `Amount`)."""
+
+    @property
+    def number(self) -> Decimal | None: ...
+    @property
+    def currency(self) -> str: ...
+
+
+class PriceDirective(Protocol):
+    """A price directive as Beancount reads it (`data.Price`): what a seal of version 4
+    covers of it, read without importing Beancount."""
+
+    @property
+    def meta(self) -> Mapping[str, Any]: ...
+    @property
+    def date(self) -> datetime.date: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def amount(self) -> Quoted: ...
 
 
 @dataclass(frozen=True)
@@ -95,7 +119,8 @@ def _hash(kind: str, fields: Sequence[Any]) -> str:
 def sealed_items(facts: Facts, version: int = VERSION,
                  settings: Settings | None = None) -> list[Item]:
     """Every fact a seal of `version` covers, in sealing order (see the module's manual);
-    from version 3 the plugin's `settings` too, first (the first seal covers them)."""
+    from version 3 the plugin's `settings` too, first (the first seal covers them), and
+    from version 4 the price directives."""
     items: list[Item] = []
     v2 = version >= 2
 
@@ -143,6 +168,15 @@ def sealed_items(facts: Facts, version: int = VERSION,
         add(-1, 0, datetime.date.min, "the plugin's settings", plugin, "settings",
             [settings.receivable, settings.id_prefix, settings.checks, settings.default_tier,
              settings.customer_account, settings.default_sla_days])
+    if version >= 4:
+        # The prices convert amounts for thresholds, limits and what a request moves:
+        # edited or added on a sealed day, one made a sealed pending 900 EUR request
+        # worth 9 USD, approved automatically and booked.
+        for i, price in enumerate(facts.prices):
+            meta = price.meta
+            add(10, i, price.date, f"price of {price.currency} on {price.date}",
+                Source(str(meta.get("filename", "<ledger>")), int(meta.get("lineno", 0))),
+                "price", [price.currency, price.amount.number, price.amount.currency])
     if version >= 3:
         # What makes a type valid, or a request flagged: changed later, either moved
         # money on a sealed day (an invalid request declared valid, a check turned off).
@@ -222,12 +256,13 @@ def _closest(seal: Seal, spans: dict[int, list[Item]]) -> list[Item]:
     """Of a broken seal's span as each version hashes it, the one whose fingerprints
     agree longest with the seal's (what locates the first entry that differs)."""
     written = seal.fingerprints or ""
-    # Version 3 hashes version 2's entries alike and adds some: when version 2's all
-    # agree and version 3's do not, one of those it adds is what differs.
-    if (2 in spans and 3 in spans
-            and "".join(it.fingerprint for it in spans[2]) == written
-            and "".join(it.fingerprint for it in spans[3]) != written):
-        return spans[3]
+    # Each version hashes the one before's entries alike and adds some: when version
+    # v - 1's all agree and version v's do not, one of those it adds is what differs.
+    for version in range(VERSION, 2, -1):
+        if (version - 1 in spans and version in spans
+                and "".join(it.fingerprint for it in spans[version - 1]) == written
+                and "".join(it.fingerprint for it in spans[version]) != written):
+            return spans[version]
 
     def agreeing(span: list[Item]) -> int:
         now = "".join(it.fingerprint for it in span)
