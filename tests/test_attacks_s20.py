@@ -255,3 +255,57 @@ def test_a_stripe_row_whose_amount_does_not_read_strictly_is_skipped(tmp_path: P
         str(export), [])
     assert [e.meta["external-id"] for e in found] == ["re_2"]
     assert {str(p.units) for p in found[0].postings} == {"1234.50 USD", "-1234.50 USD"}
+
+
+# -- Fava: a full disk, a double click, odd identities ---------------------------------------
+
+def test_a_full_disk_during_a_fava_decision_is_one_line_and_writes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    env = Env(tmp_path)
+    before = _files(tmp_path)
+
+    def failing(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", failing)
+    response = env.decide([{"id": "ADJ-2", "action": "approve"}])
+    monkeypatch.undo()
+    assert response.status_code >= 400
+    body = response.get_json()
+    text = body.get("message") or body.get("error") or str(body)
+    assert "no space left" in text.lower()
+    assert "\n" not in text
+    assert "Traceback" not in text
+    assert _files(tmp_path) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert env.state("ADJ-2") == "pending"
+
+
+def test_a_double_click_on_approve_is_one_approval(tmp_path: Path) -> None:
+    env = Env(tmp_path)
+    adj = env.ext.book.get("ADJ-5") if env.ext.book is not None else None
+    assert adj is not None
+    from beancount_adjustments.core.lifecycle import step_shown
+
+    click = [{"id": "ADJ-5", "action": "approve", "digest": adj.digest,
+              "step": step_shown(adj)}]
+    assert env.decide(click, user="erin").status_code == 200
+    again = env.decide(click, user="erin")
+    assert again.status_code == 409
+    assert env.path.read_text().count('custom "adjustment" "ADJ-5" "approve"') == 1
+
+
+@pytest.mark.parametrize("name", ["bob\u200b", "b\u043eb", "bob\u2028", "\u202ebob",
+                                  "bob\u00a0", "BOB"])
+def test_a_header_name_that_reads_as_a_user_acts_as_nobody_declared(tmp_path: Path,
+                                                                    name: str) -> None:
+    env = Env(tmp_path)
+    before = _files(tmp_path)
+    body = {"decisions": [{"id": "ADJ-2", "action": "approve", "digest": env.digest("ADJ-2")}]}
+    response = env.client.post(FAVA + "decide", json=body,
+                               headers={"X-Remote-User": name.encode().decode("latin-1")})
+    assert response.status_code in (403, 422), response.get_json()
+    assert _files(tmp_path) == before
