@@ -25,6 +25,7 @@ from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.customers import CustomerError, customer_id
 from beancount_adjustments.core.models import Action, Money, Request
 from beancount_adjustments.intake import postings
+from beancount_adjustments.writer import retries
 
 
 class _Found(Exception):
@@ -100,18 +101,19 @@ def create(ledger: str | Path, *, customer: str, type: str,
                 receivable_account=texts["receivable_account"])
         except postings.PostingError as exc:
             raise ApiError("invalid", f"{exc.what}: {exc.message}") from None
-        if filed is not None:
-            raise _Found(_retried(book, filed, texts["id"], customer_given, full, legs))
         chosen["type"] = full
         meta = writer.request_meta(
             invoice=texts["invoice"], order=texts["order"], ticket=texts["ticket"],
             document=texts["document"], effective=on, approval_required=approval_required,
             notes=texts["notes"], external_id=ext, on_statement=on_statement,
             aging_from=ages)
-        return [writer.NewRequest(
+        new = writer.NewRequest(
             type=full, customer=customer_given, requested_by=user, reason=why, postings=legs,
             category=cat, id=texts["id"], narration=texts["narration"], date=day, meta=meta,
-            entered_by=user)]
+            entered_by=user)
+        if filed is not None:
+            raise _Found(_retried(book, filed, new))
+        return [new]
 
     try:
         result = writer.write_requests(Path(ledger), request,
@@ -141,23 +143,16 @@ def _filed_under(book: Book, ext: str, user: str) -> Request | None:
     return None
 
 
-def _retried(book: Book, filed: Request, adj_id: str | None, customer: str,  # noqa: PLR0917
-             adj_type: str, legs: postings.Postings) -> Adjustment:
-    """The adjustment a retry of `filed` returns, when the retry asks for the same: the
-    same customer, type and postings (and id, when it names one). Another request under
-    a used external_id is a conflict: answered with the first one, its caller would take
-    another customer's (or amount's) adjustment for the one it asked for."""
+def _retried(book: Book, filed: Request, new: writer.NewRequest) -> Adjustment:
+    """The adjustment a retry of `filed` returns, when the retry asks for the same
+    (`writer.retries`). Another request under a used external_id is a conflict:
+    answered with the first one, its caller would take another customer's (or
+    amount's, or booking date's) adjustment for the one it asked for."""
     adj = book.get(filed.id)
     assert adj is not None  # `_filed_under` found it in the book
-    same = (adj_id in (None, filed.id) and filed.customer == customer
-            and filed.type == adj_type
-            and sorted((p.account, p.number, p.currency) for p in filed.postings)
-            == sorted(legs))
-    if not same:
-        raise ApiError("conflict", f"external_id {filed.external_id!r} is already used by "
-                       f"{filed.id} ({filed.type} for {filed.customer}, {adj.amount}); a "
-                       "retry sends the same request: use another external_id for another "
-                       "request")
+    found = retries.differences(filed, new)
+    if found:
+        raise ApiError("conflict", retries.conflict_message(filed, adj.amount, found))
     return Adjustment.of(adj, existing=True, book=book)
 
 

@@ -27,10 +27,12 @@ _MINOR_UNITS = {
     "XPF": 0, "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
 }
 
-_PLAIN = re.compile(r"^\d+(\.\d+)?$")
-_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
-_PLAIN_COMMA = re.compile(r"^\d+(,\d+)?$")
-_GROUPED_COMMA = re.compile(r"^\d{1,3}(\.\d{3})+(,\d+)?$")
+# `re.ASCII`: `\d` alone matches every script's digits, and `Decimal` reads them all
+# ("১০০" is 100), so a Bengali four (U+09EA), drawn like an 8, would be written as a 4.
+_PLAIN = re.compile(r"^\d+(\.\d+)?$", re.ASCII)
+_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$", re.ASCII)
+_PLAIN_COMMA = re.compile(r"^\d+(,\d+)?$", re.ASCII)
+_GROUPED_COMMA = re.compile(r"^\d{1,3}(\.\d{3})+(,\d+)?$", re.ASCII)
 
 
 class AmountError(AdjustmentsError, ValueError):
@@ -51,6 +53,10 @@ def parse_number(text: str, *, decimal_comma: bool = False) -> Decimal:
         sign, raw = ("-" if raw[0] == "-" else ""), raw[1:]
     if not raw:
         raise AmountError("no number given")
+    other = sorted({c for c in raw if c.isdigit() and not c.isascii()})
+    if other:
+        raise AmountError(f"{text.strip()!r} holds digits other than 0-9 ({''.join(other)}); "
+                          "write the amount with the digits 0-9")
     if decimal_comma:
         if _PLAIN_COMMA.match(raw) or _GROUPED_COMMA.match(raw):
             digits = raw.replace(".", "").replace(",", ".")

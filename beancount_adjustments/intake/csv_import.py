@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from beancount_adjustments import writer
@@ -27,7 +27,7 @@ from beancount_adjustments.intake.csv_rows import (
     row_amount,
 )
 from beancount_adjustments.intake.templates import LedgerContext
-from beancount_adjustments.writer import NewRequest, Refusal, WriteRefused, WriteResult
+from beancount_adjustments.writer import NewRequest, Refusal, WriteRefused, WriteResult, retries
 
 __all__ = ["ImportPlan", "ImportResult", "import_csv", "plan_import", "preview_requests"]
 
@@ -66,7 +66,7 @@ def plan_import(ctx: LedgerContext, rows: Sequence[tuple[int, dict[str, str]]], 
     """Check every row against the ledger; the requests to write, or the errors."""
     plan = ImportPlan(rows=len(rows))
     book = ctx.book
-    existing = ctx.external_ids()
+    existing = ctx.filed_requests()
     seen: dict[str, int] = {}
     root = book.settings.receivable
     for line, values in rows:
@@ -80,6 +80,14 @@ def plan_import(ctx: LedgerContext, rows: Sequence[tuple[int, dict[str, str]]], 
             row.problems.append(f"external-id {ext!r} is also on line {seen[ext]}")
         elif ext:
             seen[ext] = line
+        if request is not None and ext in existing:
+            # Skipped only as a re-import of that very request (`writer.retries`).
+            found = retries.differences(existing[ext], replace(request, date=row.date("date")))
+            if found:
+                adj = book.get(existing[ext].id)
+                row.problems.append(retries.conflict_message(
+                    existing[ext], adj.amount if adj is not None else "?", found,
+                    field="external-id"))
         if row.problems:
             plan.errors.extend(RowError(line, p) for p in row.problems)
         elif ext in existing:

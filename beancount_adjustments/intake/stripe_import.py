@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import datetime
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from beancount.core import data, flags
 from beancount.core.amount import Amount
 from beangulp import Importer  # type: ignore[import-untyped]
+
+from beancount_adjustments.core import amounts
 
 REFUND_PREFIXES = ("re_",)
 DISPUTE_PREFIXES = ("dp_", "du_")
@@ -112,14 +114,14 @@ class StripeImporter(Importer):  # type: ignore[misc]
         else:
             return None
         try:
-            number = abs(Decimal(row.get("amount", "").replace(",", "")))
+            # Read as every tool reads an amount: `Decimal` after dropping commas took
+            # "1.000,00" for 1.00000, "1e3" for 1000 and any script's digits, and NaN.
+            number = abs(amounts.parse_number(row.get("amount", "")))
             date = _date(row.get("created (utc)") or row.get("created") or "")
-        except (InvalidOperation, ValueError):
+        except ValueError:  # `amounts.AmountError` is one
             return None
         currency = row.get("currency", "").upper()
-        # NaN and Infinity read as Decimals, and would be printed into the ledger as
-        # text Beancount cannot parse: unreadable, like any other amount that is not one.
-        if not stripe_id or not currency or not number.is_finite() or not number:
+        if not stripe_id or not currency or not number:
             return None
         stripe_customer = row.get("customer id", "")
         customer = self.customers.get(stripe_customer, stripe_customer)

@@ -21,7 +21,7 @@ from beancount_adjustments.beans.loading import load_uncached
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.intake_lines import ParamValue, Template, Templates
-from beancount_adjustments.core.models import Money, Problem, is_under
+from beancount_adjustments.core.models import Money, Problem, Request, is_under
 from beancount_adjustments.intake import calculators
 from beancount_adjustments.intake.calculators import CalcInput, CalculatorError
 from beancount_adjustments.plugin import book_of
@@ -115,7 +115,15 @@ class LedgerContext:
 
     def external_ids(self) -> set[str]:
         """External ids of the requests already in the ledger (for idempotent writes)."""
-        return {r.external_id for r in self.book.facts.requests if r.external_id}
+        return set(self.filed_requests())
+
+    def filed_requests(self) -> dict[str, Request]:
+        """The requests already in the ledger by external id (the first under each)."""
+        out: dict[str, Request] = {}
+        for request in self.book.facts.requests:
+            if request.external_id:
+                out.setdefault(request.external_id, request)
+        return out
 
 
 # -- a request from a template ------------------------------------------------------
