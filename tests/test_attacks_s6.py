@@ -213,12 +213,18 @@ def test_a_sealed_requests_recorded_chain_and_amount_are_sealed(tmp_path: Path) 
     path = _sealed(tmp_path, as_written("2026-02-01 price EUR 1.08 USD\n" + BIG_EUR, "ADJ-1"))
     text = path.read_text()
     assert load_file(path).errors == []
-    path.write_text(text.replace("price EUR 1.08 USD", "price EUR 0.000001 USD")
-                    .replace("judged: 9720000.0000 USD", "judged: 9.000000000 USD")
-                    .replace('chain: "manager > finance > cfo"', 'chain: "automatic"'))
+    recorded = (text.replace("judged: 9720000.0000 USD", "judged: 9.000000000 USD")
+                .replace('chain: "manager > finance > cfo"', 'chain: "automatic"'))
+    path.write_text(recorded)
     loaded = load_file(path)
-    assert loaded.codes == [(loaded.line("^ADJ-1"), "seal-broken")]
+    # (and the recorded amount is no longer what the price converts it to)
+    assert loaded.codes == [(loaded.line("^ADJ-1"), "seal-broken"),
+                            (loaded.line("^ADJ-1"), "stale-price")]
     assert "request ADJ-1" in loaded.errors[0].message
+    # With the price edited too, the seal (version 4 covers prices) breaks at the price.
+    path.write_text(recorded.replace("price EUR 1.08 USD", "price EUR 0.000001 USD"))
+    loaded = load_file(path)
+    assert loaded.codes == [(loaded.line("price EUR"), "seal-broken")]
 
 
 @pytest.mark.parametrize(("old", "new"), [

@@ -29,7 +29,7 @@ import hashlib
 import inspect
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,6 +164,10 @@ Stat = tuple[int, int, int, int, int]
 """(device, inode, size, mtime_ns, ctime_ns): any write to a file changes one."""
 
 
+def stat_of(st: os.stat_result) -> Stat:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 @dataclass(frozen=True)
 class DiskState:
     """What a ledger's files hold now: each file's SHA-256 and stat, and each
@@ -181,10 +185,16 @@ class DiskState:
 
 
 def _state_of(root: str, names: Iterable[str], *, includes_too: bool = True,
-              ) -> DiskState | None:
+              known: Mapping[str, tuple[str, Stat]] | None = None) -> DiskState | None:
+    """`known`: (SHA-256, stat) of files already read, by real path (no includes
+    are read from them)."""
     files: list[tuple[str, str, Stat]] = []
     includes: list[tuple[str, frozenset[str]]] = []
     for name in names:
+        found = known.get(os.path.realpath(name)) if known else None
+        if found is not None:
+            files.append((name, *found))
+            continue
         try:
             with open(name, "rb") as handle:
                 raw = handle.read()
@@ -193,8 +203,7 @@ def _state_of(root: str, names: Iterable[str], *, includes_too: bool = True,
             return None  # a file that cannot be read cannot be vouched for
         if encryption.is_encrypted_file(name):
             return None
-        files.append((name, hashlib.sha256(raw).hexdigest(),
-                      (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)))
+        files.append((name, hashlib.sha256(raw).hexdigest(), stat_of(st)))
         folder = os.path.dirname(name)
         for match in _INCLUDE.finditer(raw) if includes_too else ():
             if raw[raw.rfind(b"\n", 0, match.start()) + 1:match.start()].strip(b" \t"):
@@ -235,15 +244,17 @@ class Snapshot:
     def root(self) -> str:
         return self.state.root
 
-    def unchanged(self) -> DiskState | str:
+    def unchanged(self, known: Mapping[str, tuple[str, Stat]] | None = None,
+                  ) -> DiskState | str:
         """The files' state now (their hashes and stats, no includes) when
         every file holds the same bytes and every include pattern matches the
-        same files as this load read; else why not. Hashes the whole ledger:
-        call it under the writer's lock, where no other writer can change a
-        file after it."""
+        same files as this load read; else why not. Hashes the whole ledger
+        (but the files in `known`: (SHA-256, stat) by real path, as the caller
+        read them): call it under the writer's lock, where no other writer can
+        change a file after it."""
         expected = self.state.hashes()
         # Same bytes, same include lines: only what their patterns match can differ.
-        now = _state_of(self.root, expected, includes_too=False)
+        now = _state_of(self.root, expected, includes_too=False, known=known)
         if now is None:
             return "a file of the ledger cannot be read"
         for name, sha in now.hashes().items():
@@ -268,7 +279,7 @@ def replaced(state: DiskState, real: str, sha256: str) -> DiskState | None:
         st = os.stat(real)
     except OSError:
         return None
-    stat: Stat = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    stat = stat_of(st)
     written = [os.path.realpath(name) == real for name, _, _ in state.files]
     if not any(written):
         return None

@@ -63,18 +63,22 @@ def flocked(locks: Sequence[Path], *, timeout: float,
             os.close(fd)  # closing the descriptor releases the lock
 
 
-def atomic_write(target: Path, content: bytes) -> None:
-    """Replace the real file of `target` by `content`, all or nothing (a symlink
-    stays a symlink: the file it points to is replaced), durably: the content is
-    fsynced before the rename, and the directory after it."""
+def atomic_write(target: Path, content: bytes | Sequence[bytes]) -> None:
+    """Replace the real file of `target` by `content` (or its parts one after
+    the other: a writer appending to a large file need not copy it into one
+    string), all or nothing (a symlink stays a symlink: the file it points to
+    is replaced), durably: the content is fsynced before the rename, and the
+    directory after it."""
     target = real_file(target)
     mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
+    parts = (content,) if isinstance(content, bytes) else content
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         try:
-            view = memoryview(content)
-            while view:
-                view = view[os.write(fd, view):]
+            for part in parts:
+                view = memoryview(part)
+                while view:
+                    view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)

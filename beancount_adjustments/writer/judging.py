@@ -238,7 +238,7 @@ def record_judgement(book: Book, items: list[Item]) -> None:
 
 def _read(led: Ledger, items: list[Item]) -> None:
     """Parse the rendered items as the plugin will read them."""
-    start = led.existing.count("\n") + render.separator(led.existing).count("\n") + 1
+    start = led.existing.count(b"\n") + render.separator(led.existing).count("\n") + 1
     lines = start
     for it in items:
         it.first_line = lines

@@ -41,7 +41,8 @@ class Ledger:
 
     path: Path
     target: Path
-    existing: str
+    existing: bytes
+    """The target's bytes as read under the lock (UTF-8; appended to as they are)."""
     entries: list[data.Directive]
     book: Book
     now: datetime.datetime

@@ -117,19 +117,22 @@ def os_refusal(path: Path, exc: OSError | UnicodeDecodeError, doing: str) -> Wri
                                  "written, the files are as they were")])
 
 
-def file_identity(path: Path) -> tuple[int, int, int, int]:
+def identity_of(found: os.stat_result) -> tuple[int, int, int, int]:
     """What tells a file apart from itself changed or replaced: device, inode, size
     and modification time."""
-    found = os.stat(path)
     return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
 
 
-def read_with_identity(path: Path) -> tuple[bytes, tuple[int, int, int, int]]:
-    """The file's bytes and its identity as they were read (one open file)."""
+def file_identity(path: Path) -> tuple[int, int, int, int]:
+    return identity_of(os.stat(path))
+
+
+def read_with_stat(path: Path) -> tuple[bytes, os.stat_result]:
+    """The file's bytes and its stat as they were read (one open file)."""
     with path.open("rb") as handle:
         found = os.fstat(handle.fileno())
         raw = handle.read()
-    return raw, (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+    return raw, found
 
 
 def remove_stray_temporaries(target: Path) -> None:

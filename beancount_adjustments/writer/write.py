@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TypeVar
@@ -16,9 +16,11 @@ from beancount_adjustments.beans import render
 from beancount_adjustments.beans.loading import (
     DiskState,
     Snapshot,
+    Stat,
     absolute,
     load_uncached,
     replaced,
+    stat_of,
 )
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.plugin import book_of, collector_paused
@@ -36,9 +38,10 @@ from beancount_adjustments.writer.results import (
 )
 from beancount_adjustments.writer.target import (
     file_identity,
+    identity_of,
     ledger_locked,
     os_refusal,
-    read_with_identity,
+    read_with_stat,
     remove_stray_temporaries,
     resolve_target,
     writable_problem,
@@ -119,13 +122,19 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
             if not dry_run:
                 remove_stray_temporaries(path)
             real = real_file(path)
-            raw, identity = read_with_identity(real)
-            if (expected_sha256 is not None
-                    and hashlib.sha256(raw).hexdigest() != expected_sha256):
+            raw, read_stat = read_with_stat(real)
+            identity = identity_of(read_stat)
+            hashed = hashlib.sha256(raw)
+            sha_read = hashed.hexdigest()
+            if expected_sha256 is not None and sha_read != expected_sha256:
                 raise WriteRefused([Refusal(str(path),
                                             "the file changed since you loaded it; reload")])
-            led = _load(ledger, path, raw.decode("utf-8"),
-                        now or datetime.datetime.now(datetime.UTC), loaded)
+            if not raw.isascii():
+                raw.decode("utf-8")  # the target is appended to as UTF-8 text
+            # The target's bytes stand for it in the check that the caller's load
+            # is still the files' state: the very bytes hashed are appended to.
+            led = _load(ledger, path, raw, now or datetime.datetime.now(datetime.UTC), loaded,
+                        known={str(real): (sha_read, stat_of(read_stat))})
             with collector_paused():
                 items: list[Item] = build(led)
                 book = judge(led, items)
@@ -136,15 +145,14 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
                 raise WriteRefused(refused)
             accepted = [it for it in items if it.refusal is None]
             if not accepted:
-                return WriteResult(path, "", 0, refused, (), hashlib.sha256(raw).hexdigest(),
-                                   book, led.full_load, led.full_replay)
+                return WriteResult(path, "", 0, refused, (), sha_read, book, led.full_load,
+                                   led.full_replay)
             block = render.render_block([it.text for it in accepted], led.existing)
             ids = tuple(it.key for it in accepted)
             if dry_run:
-                return WriteResult(path, block, 0, refused, ids,
-                                   hashlib.sha256(raw).hexdigest(), book, led.full_load,
+                return WriteResult(path, block, 0, refused, ids, sha_read, book, led.full_load,
                                    led.full_replay)
-            content = render.appended(led.existing, block).encode("utf-8")
+            added = (render.separator(raw) + block).encode("utf-8")
             doing = "write"
             # The lock keeps other writers out, not an editor saving the file or a
             # symlink swapped meanwhile: replacing it now would drop that edit, or
@@ -154,8 +162,11 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
                     "the file changed while the entries were being judged (saved by "
                     "another program, or its symlink now points elsewhere); nothing was "
                     "written: try again"), code="changed")])
-            atomic_write(real, content)
-            sha256 = hashlib.sha256(content).hexdigest()
+            # Written in two parts, hashed on from the bytes read: a large file is
+            # neither copied into one string nor hashed again.
+            atomic_write(real, (raw, added))
+            hashed.update(added)
+            sha256 = hashed.hexdigest()
             return WriteResult(path, block, len(accepted), refused, ids, sha256, book,
                                led.full_load, led.full_replay,
                                led.files and replaced(led.files, str(real), sha256))
@@ -166,9 +177,9 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
                          exc, doing) from None
 
 
-def _load(ledger: Path, target: Path, existing: str, now: datetime.datetime,
-          loaded: Snapshot | None) -> Ledger:
-    files = _reusable(ledger, loaded)
+def _load(ledger: Path, target: Path, existing: bytes, now: datetime.datetime,
+          loaded: Snapshot | None, *, known: Mapping[str, tuple[str, Stat]]) -> Ledger:
+    files = _reusable(ledger, loaded, known)
     if isinstance(files, str) or loaded is None:
         entries, errors, options = load_uncached(ledger)
     else:
@@ -195,12 +206,13 @@ def _load(ledger: Path, target: Path, existing: str, now: datetime.datetime,
     return Ledger(ledger, target, existing, entries, book, now, options, errors, files=files)
 
 
-def _reusable(ledger: Path, loaded: Snapshot | None) -> DiskState | str:
+def _reusable(ledger: Path, loaded: Snapshot | None,
+              known: Mapping[str, tuple[str, Stat]]) -> DiskState | str:
     """The files' state when `loaded` can stand for a load of `ledger` now,
-    else why not."""
+    else why not (`known`: files already read, see `Snapshot.unchanged`)."""
     if loaded is None:
         return "no load was given"
     if loaded.root != absolute(ledger):
         return f"the load given is of {loaded.root}, not of {absolute(ledger)}"
-    return loaded.unchanged()
+    return loaded.unchanged(known)
 
