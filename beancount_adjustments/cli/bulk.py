@@ -10,7 +10,6 @@ docs/templates.md.
 from __future__ import annotations
 
 import datetime
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -183,10 +182,6 @@ def import_cmd(*, ledger: Path, user: str | None, csv_file: Path, dry_run: bool,
 
 # -- templates ------------------------------------------------------------------------
 
-_NUMERIC = re.compile(r"^[+-]?[\d.,\s\u00a0]*\d[\d.,\s\u00a0]*$")
-_MONEY = re.compile(r"^[+-]?[\d.,\s\u00a0]*\d[\d.,\s\u00a0]*\s+[A-Z][A-Z0-9'._-]*$")
-
-
 def _params(values: Sequence[str], *, decimal_comma: bool = False) -> dict[str, ParamValue]:
     """`--param key=value` pairs. A value that reads as an amount (`120.00 USD`) or a
     number (`2.5`) is read strictly, as `create --amount` reads amounts: an
@@ -196,18 +191,10 @@ def _params(values: Sequence[str], *, decimal_comma: bool = False) -> dict[str, 
         key, sep, text = value.partition("=")
         if not sep or not key.strip():
             raise click.BadParameter(f"--param takes key=value, not {value!r}")
-        text = text.strip()
         try:
-            if _MONEY.match(text):
-                params[key.strip()] = amounts.parse_money(text, decimal_comma=decimal_comma)
-                continue
-            if _NUMERIC.match(text):
-                number = amounts.parse_number(text, decimal_comma=decimal_comma)
-                params[key.strip()] = amounts.number_text(number)
-                continue
+            params[key.strip()] = amounts.read_param(text, decimal_comma=decimal_comma)
         except AmountError as exc:
             raise Refused(f"--param {key.strip()}: {exc}") from None
-        params[key.strip()] = text
     return params
 
 
