@@ -13,6 +13,7 @@ import datetime
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,13 @@ from beancount_adjustments.intake.csv_rows import RowError
 from beancount_adjustments.intake.postings import DEFAULT_OFFSET
 from beancount_adjustments.intake.schedules import due
 from beancount_adjustments.intake.templates import LedgerContext, TemplateError, build_request
-from beancount_adjustments.writer import NewRequest, WriteRefused, WriteResult, write_requests
+from beancount_adjustments.writer import (
+    NewRequest,
+    WriteRefused,
+    WriteResult,
+    retries,
+    write_requests,
+)
 
 SHOW_TEXT_UP_TO = 20
 """A write of at most this many entries echoes them; longer ones print ids only."""
@@ -239,10 +246,6 @@ def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple
                 if name in ctx.templates.held
                 else f"no template {name!r} on {date} (templates: {known})")
         raise Refused("\n".join([head, *map(problem_line, ctx.template_problems)]))
-    if external_id and external_id in ctx.external_ids():
-        _nothing(f"external-id {external_id!r} is already in the ledger; wrote nothing",
-                 as_json=as_json)
-        return
     meta = {"invoice": invoice, "order": order, "ticket": ticket, "document": document,
             "effective": effective.date().isoformat() if effective else None,
             "external-id": external_id}
@@ -259,6 +262,20 @@ def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple
             errors.append(f"{customer}: {exc}")
     if errors:
         _fail(errors, "refused", as_json=as_json)
+    filed = ctx.filed_requests().get(external_id) if external_id else None
+    if filed is not None:
+        # Nothing written only for a retry of that very request (`writer.retries`, as
+        # the API and the CSV import answer): another one under a used id is refused.
+        # The date counts only when given (a retry the next day is still a retry).
+        found = retries.differences(filed, replace(requests[0], date=on.date() if on
+                                                    else None))
+        if found:
+            adj = ctx.book.get(filed.id)
+            raise Refused(retries.conflict_message(
+                filed, adj.amount if adj is not None else "?", found, field="external-id"))
+        _nothing(f"external-id {external_id!r} is already in the ledger as {filed.id}, "
+                 "the same request; wrote nothing", as_json=as_json)
+        return
     _report(_write(ledger, requests, dry_run=dry_run, as_json=as_json), dry_run=dry_run,
             as_json=as_json)
 
