@@ -23,6 +23,7 @@ from beancount.core.amount import Amount
 
 from beancount_adjustments.beans.metadata import MetaReader, custom_lines, source_of
 from beancount_adjustments.beans.rules import CATEGORY_RE, TYPE_RE
+from beancount_adjustments.core.amounts import AmountError, read_param
 from beancount_adjustments.core.intake_lines import (
     DEFAULT_CATEGORIES,
     DEFAULT_TYPES,
@@ -85,6 +86,14 @@ def params_of(meta: Mapping[str, Any],
         value = param_value(raw)
         if value is None:
             return params, f"`{key}:` has a value of an unusable type ({raw!r})"
+        if isinstance(value, str):
+            # A text that reads as a number or an amount must read as every typed
+            # amount does (`amounts.read_param`): "1,5" is no 15, a digit of another
+            # script no 0-9. It stays text: the calculator reads it the same way.
+            try:
+                read_param(value)
+            except AmountError as exc:
+                return params, f"`{key}:` {exc}"
         params[key] = value
     return params, None
 

@@ -10,10 +10,10 @@ docs/templates.md.
 from __future__ import annotations
 
 import datetime
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,13 @@ from beancount_adjustments.intake.csv_rows import RowError
 from beancount_adjustments.intake.postings import DEFAULT_OFFSET
 from beancount_adjustments.intake.schedules import due
 from beancount_adjustments.intake.templates import LedgerContext, TemplateError, build_request
-from beancount_adjustments.writer import NewRequest, WriteRefused, WriteResult, write_requests
+from beancount_adjustments.writer import (
+    NewRequest,
+    WriteRefused,
+    WriteResult,
+    retries,
+    write_requests,
+)
 
 SHOW_TEXT_UP_TO = 20
 """A write of at most this many entries echoes them; longer ones print ids only."""
@@ -183,10 +189,6 @@ def import_cmd(*, ledger: Path, user: str | None, csv_file: Path, dry_run: bool,
 
 # -- templates ------------------------------------------------------------------------
 
-_NUMERIC = re.compile(r"^[+-]?[\d.,\s\u00a0]*\d[\d.,\s\u00a0]*$")
-_MONEY = re.compile(r"^[+-]?[\d.,\s\u00a0]*\d[\d.,\s\u00a0]*\s+[A-Z][A-Z0-9'._-]*$")
-
-
 def _params(values: Sequence[str], *, decimal_comma: bool = False) -> dict[str, ParamValue]:
     """`--param key=value` pairs. A value that reads as an amount (`120.00 USD`) or a
     number (`2.5`) is read strictly, as `create --amount` reads amounts: an
@@ -196,18 +198,10 @@ def _params(values: Sequence[str], *, decimal_comma: bool = False) -> dict[str, 
         key, sep, text = value.partition("=")
         if not sep or not key.strip():
             raise click.BadParameter(f"--param takes key=value, not {value!r}")
-        text = text.strip()
         try:
-            if _MONEY.match(text):
-                params[key.strip()] = amounts.parse_money(text, decimal_comma=decimal_comma)
-                continue
-            if _NUMERIC.match(text):
-                number = amounts.parse_number(text, decimal_comma=decimal_comma)
-                params[key.strip()] = amounts.number_text(number)
-                continue
+            params[key.strip()] = amounts.read_param(text, decimal_comma=decimal_comma)
         except AmountError as exc:
             raise Refused(f"--param {key.strip()}: {exc}") from None
-        params[key.strip()] = text
     return params
 
 
@@ -252,10 +246,6 @@ def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple
                 if name in ctx.templates.held
                 else f"no template {name!r} on {date} (templates: {known})")
         raise Refused("\n".join([head, *map(problem_line, ctx.template_problems)]))
-    if external_id and external_id in ctx.external_ids():
-        _nothing(f"external-id {external_id!r} is already in the ledger; wrote nothing",
-                 as_json=as_json)
-        return
     meta = {"invoice": invoice, "order": order, "ticket": ticket, "document": document,
             "effective": effective.date().isoformat() if effective else None,
             "external-id": external_id}
@@ -272,6 +262,20 @@ def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple
             errors.append(f"{customer}: {exc}")
     if errors:
         _fail(errors, "refused", as_json=as_json)
+    filed = ctx.filed_requests().get(external_id) if external_id else None
+    if filed is not None:
+        # Nothing written only for a retry of that very request (`writer.retries`, as
+        # the API and the CSV import answer): another one under a used id is refused.
+        # The date counts only when given (a retry the next day is still a retry).
+        found = retries.differences(filed, replace(requests[0], date=on.date() if on
+                                                    else None))
+        if found:
+            adj = ctx.book.get(filed.id)
+            raise Refused(retries.conflict_message(
+                filed, adj.amount if adj is not None else "?", found, field="external-id"))
+        _nothing(f"external-id {external_id!r} is already in the ledger as {filed.id}, "
+                 "the same request; wrote nothing", as_json=as_json)
+        return
     _report(_write(ledger, requests, dry_run=dry_run, as_json=as_json), dry_run=dry_run,
             as_json=as_json)
 

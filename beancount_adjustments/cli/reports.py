@@ -24,11 +24,11 @@ from beancount_adjustments.cli.common import (
     today,
     user_option,
 )
-from beancount_adjustments.core import seals, signatures
+from beancount_adjustments.core import signatures
 from beancount_adjustments.core.customers import CustomerError, pick_customer
 from beancount_adjustments.core.models import State
 from beancount_adjustments.reports import export as exporting
-from beancount_adjustments.writer import Refusal, WriteRefused
+from beancount_adjustments.writer import WriteRefused, write_seal
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -102,75 +102,10 @@ def seal(*, ledger: Path, user: str | None, on: datetime.datetime | None) -> Non
     by = require_user(user)
     date = _day(on) or datetime.date.today()
     try:
-        plan = write_seal(ledger, by, date)
+        _, plan = write_seal(ledger, by, date)
     except WriteRefused as exc:
         raise refused(exc) from None
     click.echo(f"sealed {plan.count} entries up to {plan.date} ({plan.span} new): {plan.hash}")
-
-
-def write_seal(ledger: Path, by: str, date: datetime.date,
-               today: datetime.date | None = None) -> seals.SealPlan:
-    """Compute and append the next seal through the writer's lock and atomic write.
-
-    Refused (`WriteRefused`, nothing written): a date after today (a seal dated
-    ahead would refuse every decision until then), a sealer who is not a
-    declared user holding a role on the seal's date, a seal over a broken one,
-    a read-only file, and any OS error (one line saying why)."""
-    from beancount_adjustments.beans import render
-    from beancount_adjustments.beans.metadata import control_problem
-    from beancount_adjustments.writer.files import atomic_write, real_file
-    from beancount_adjustments.writer.target import (
-        ledger_locked,
-        os_refusal,
-        remove_stray_temporaries,
-        resolve_target,
-        writable_problem,
-    )
-
-    def refuse(message: str) -> WriteRefused:
-        return WriteRefused([Refusal(str(target), message)])
-
-    target = resolve_target(ledger)
-    today = today or datetime.date.today()
-    if date > today:
-        raise refuse(f"a seal cannot be dated after today ({date} > {today}): it would seal "
-                     "days that have not happened and refuse every decision until then")
-    problem = control_problem("by", by)
-    if problem is not None:
-        raise refuse(problem)
-    if not target.is_file():
-        raise refuse("the target file does not exist; create it and include it from the ledger")
-    problem = writable_problem(real_file(target))
-    if problem is not None:
-        raise refuse(problem)
-    doing = "lock"
-    try:
-        with ledger_locked(ledger, target):
-            doing = "read"
-            remove_stray_temporaries(target)
-            _, _, options, book = load(ledger)
-            included = {Path(name).resolve() for name in options.get("include", [])}
-            if target.resolve() not in included | {ledger.resolve()}:
-                raise refuse(f"{target} is not part of the ledger {ledger}")
-            why = seals.sealer_problem(book.directory, by, date)
-            if why is not None:
-                raise refuse(f"{by} may not seal: {why}; a seal is made by a declared user "
-                             "holding a role on its date")
-            try:
-                plan = seals.next_seal(book.facts, book.facts.seals, date, by,
-                                       settings=book.settings)
-            except ValueError as exc:
-                raise refuse(str(exc)) from None
-            existing = target.read_text(encoding="utf-8")
-            block = render.render_block([seals.render_seal(plan)], existing)
-            doing = "write"
-            atomic_write(target, render.appended(existing, block).encode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise os_refusal(target, exc, "read") from None
-    except OSError as exc:
-        raise os_refusal(Path(exc.filename) if doing == "read" and exc.filename else target,
-                         exc, doing) from None
-    return plan
 
 
 @click.command("keygen")

@@ -99,6 +99,24 @@ def check_precision(number: Decimal, currency: str) -> None:
                           f"have {allowed}, and an amount is never rounded for you")
 
 
+_NUMERIC = re.compile(r"^[+-]?[\d.,\s\u00a0]*\d[\d.,\s\u00a0]*$")
+_MONEY = re.compile(r"^[+-]?[\d.,\s\u00a0]*\d[\d.,\s\u00a0]*\s+[A-Z][A-Z0-9'._-]*$")
+
+
+def read_param(text: str, *, decimal_comma: bool = False) -> str | Money:
+    """A calculator parameter given as text (`--param`, or a string on a template or
+    schedule line): one that reads as an amount (`120.00 USD`) is that amount, one
+    that reads as a number (`2.5`, `1,5`, `٢`) the number as the writer writes it,
+    both read strictly as above (AmountError); any other text stays as it is (the
+    calculator that wants a number refuses it, `parse_number`)."""
+    text = text.strip()
+    if _MONEY.match(text):
+        return parse_money(text, decimal_comma=decimal_comma)
+    if _NUMERIC.match(text):
+        return number_text(parse_number(text, decimal_comma=decimal_comma))
+    return text
+
+
 def number_text(number: Decimal) -> str:
     """`number` as the writer writes it: every digit it has, no exponent."""
     return format(number, "f")

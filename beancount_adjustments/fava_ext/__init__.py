@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from beancount.core import data
 from fava.context import g
 from fava.ext import FavaExtensionBase
-from flask import Response, request
+from flask import Response, current_app, has_app_context, request
 
 from beancount_adjustments import api, writer
 from beancount_adjustments.beans import loading
@@ -62,6 +62,8 @@ class AdjustmentsExtension(FavaExtensionBase):
     def __init__(self, ledger: Any, config: str | None = None) -> None:
         super().__init__(ledger, config)
         self.cfg = Config.parse(self.config)
+        if has_app_context():  # a lazy load, inside Fava's first request
+            guard.install_app_guard(current_app._get_current_object())  # type: ignore[attr-defined]
         self._index: BookIndex | None = None
         self._index_lock = threading.Lock()
         self._write_lock = threading.Lock()

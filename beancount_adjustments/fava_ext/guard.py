@@ -7,19 +7,33 @@ are sent, under any name, without identity; only this extension's endpoints
 judge who writes, so with `user-header` set the others are refused. Those
 endpoints act as whoever's browser calls them, so Fava's own routes that serve
 a ledger's files inline (an HTML bank statement) serve them sandboxed.
+
+One Fava process may serve several ledgers, and Fava runs an extension's hooks
+only for the ledger that enables it: a second ledger including a guarded
+ledger's file (or that very file) would write it through Fava's editor without
+any of this. So the guard is installed on the app too (`install_app_guard`):
+Fava's own writes to any ledger that shares a file with a guarded one are
+refused as the guarded ledger refuses its own (`refuse_writes_to_shared_files`).
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
+from typing import Any
 
-from flask import Request, abort, after_this_request, current_app
+from fava.context import g
+from flask import Flask, Request, abort, after_this_request, current_app, request_started
+from flask import request as current_request
 
 from beancount_adjustments.fava_ext.config import Config
 from beancount_adjustments.fava_ext.identity import Identity
 from beancount_adjustments.fava_ext.responses import confined, json_response
 
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+EXTENSION = "AdjustmentsExtension"
+"""The extension's name in Fava (its class name)."""
 FAVA_FILE_ROUTES = frozenset(("document", "statement"))
 """Fava's own endpoints that send a ledger's file inline (`/document/?filename=`,
 `/statement/?entry_hash=`): a document directive, a documents folder or an
@@ -118,3 +132,83 @@ def fava_editing_note(cfg: Config) -> str:
                 "with no identity check. Close it unless every user of this Fava is "
                 "trusted to write anything.")
     return ""
+
+
+# -- other ledgers of the same Fava ------------------------------------------------
+
+_INSTALLED = "beancount_adjustments.app_guard"
+_install_lock = threading.Lock()
+
+
+def install_app_guard(app: Flask) -> None:
+    """Run `refuse_writes_to_shared_files` before every request of `app`, whichever
+    ledger it is for (once per app). Called from the extension's constructor (a
+    lazy load runs inside the first request, before its before-request hooks run:
+    the hook appended then runs for it too) and on every request's start (a load
+    at start-up has no app to call it with)."""
+    with _install_lock:
+        if app.extensions.get(_INSTALLED):
+            return
+        app.extensions[_INSTALLED] = True
+        # Appended to the list Flask reads, not `app.before_request(...)`: Flask
+        # refuses that once the app has served a request, and Fava loads its
+        # ledgers lazily inside the first one.
+        app.before_request_funcs.setdefault(None, []).append(refuse_writes_to_shared_files)
+
+
+def _on_request_started(sender: Flask, **_extra: Any) -> None:
+    install_app_guard(sender)
+
+
+request_started.connect(_on_request_started)
+
+
+def _files(ledger: Any) -> set[str]:
+    options = getattr(ledger, "options", None) or {}
+    names = [*options.get("include", ()), getattr(ledger, "beancount_file_path", "")]
+    return {os.path.realpath(name) for name in names if name}
+
+
+def _guarding(ledger: Any) -> str:
+    """Why `ledger`'s extension closes Fava's own writes ("" when it does not, or the
+    ledger does not enable it)."""
+    extensions = getattr(ledger, "extensions", None)
+    ext = extensions.get_extension(EXTENSION) if extensions is not None else None
+    cfg = getattr(ext, "cfg", None)
+    if not isinstance(cfg, Config) or not cfg.guards_fava:
+        return ""
+    return fava_closed(cfg)
+
+
+def refuse_writes_to_shared_files() -> None:
+    """Abort with 403 a write through Fava's own routes to a ledger that shares a file
+    with another ledger of this Fava whose extension closes Fava's writes: those
+    routes would write that file (an approval under any name) around every control
+    of the guarded ledger. Its own requests the guarded ledger's hook judges; this
+    extension's endpoints of the ledger asked write through the writer."""
+    if current_request.method in SAFE_METHODS:
+        return
+    target = getattr(g, "ledger", None)
+    if target is None:
+        return
+    args = current_request.view_args or {}
+    if (current_request.endpoint == "extension_endpoint"
+            and args.get("extension_name") == EXTENSION):
+        return
+    loader = current_app.config.get("LEDGERS")
+    ledgers = list(getattr(loader, "ledgers", None) or [])
+    mine = _files(target)
+    for other in ledgers:
+        if other is target:
+            continue
+        why = _guarding(other)
+        shared = mine & _files(other) if why else set()
+        if shared:
+            names = ", ".join(sorted(shared))
+            title = (getattr(other, "options", None) or {}).get("title", "another ledger")
+            message = (f"Fava editing is closed for {names}: the ledger {title!r} of this "
+                       f"Fava reads it, and its adjustments extension closes Fava's own "
+                       f"editor there. {why}")
+            abort(json_response(403, ok=False, error=message, code="forbidden",
+                                message=message))
+

@@ -13,9 +13,11 @@ import importlib
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from beancount_adjustments.core import amounts
+from beancount_adjustments.core.amounts import AmountError
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.intake_lines import ParamValue
@@ -108,10 +110,12 @@ class CalcInput:
         if isinstance(value, Decimal):
             return value
         if isinstance(value, str):
+            # Read as every amount is (`amounts.parse_number`): no exponent, no NaN,
+            # the digits 0-9 only, no comma read two ways.
             try:
-                return Decimal(value.strip().replace(",", ""))
-            except InvalidOperation:
-                pass
+                return amounts.parse_number(value)
+            except AmountError as exc:
+                raise CalculatorError(f"`{key}` must be a number: {exc}.") from None
         raise CalculatorError(f"`{key}` must be a number, not {value!r}.")
 
     def money(self, key: str, currency_key: str = "currency") -> Money:
@@ -123,12 +127,11 @@ class CalcInput:
         if isinstance(value, Money):
             return value
         if isinstance(value, str) and len(value.split()) == 2:
-            number, currency = value.split()
             try:
-                return Money(number=Decimal(number.replace(",", "")), currency=currency)
-            except InvalidOperation:
-                raise CalculatorError(f"`{key}` must be an amount such as 15.00 USD, "
-                                      f"not {value!r}.") from None
+                return amounts.parse_money(value)
+            except AmountError as exc:
+                raise CalculatorError(f"`{key}` must be an amount such as 15.00 USD: "
+                                      f"{exc}.") from None
         return Money(number=self.decimal(key), currency=self.currency(currency_key))
 
     def currency(self, key: str = "currency") -> str:

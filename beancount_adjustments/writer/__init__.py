@@ -1,7 +1,8 @@
 """The one writer: every change any tool makes to a ledger goes through here.
 
 Callers describe what to add (`NewRequest`, `Decision`) and call
-`write_requests` or `write_decisions`; README's "One writer" is the manual.
+`write_requests` or `write_decisions` (`write_seal` for the next seal);
+README's "One writer" is the manual.
 A write, in order (`write._write`, and the module named):
 
 1. choose the target file (`target.resolve_target`);
@@ -29,7 +30,12 @@ from beancount_adjustments.writer.target import (
     file_sha256,
     resolve_target,
 )
-from beancount_adjustments.writer.write import FromLedger, write_decisions, write_requests
+from beancount_adjustments.writer.write import (
+    FromLedger,
+    write_decisions,
+    write_requests,
+    write_seal,
+)
 
 __all__ = [
     "DEFAULT_TARGET_NAME",
@@ -46,4 +52,5 @@ __all__ = [
     "resolve_target",
     "write_decisions",
     "write_requests",
+    "write_seal",
 ]

@@ -24,13 +24,14 @@ from beancount.parser import parser
 from beancount_adjustments.beans import render
 from beancount_adjustments.beans.directives import EVENT, Reader
 from beancount_adjustments.beans.effects import entries_for
+from beancount_adjustments.beans.seal_directive import read_seal
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.continuation import continued
 from beancount_adjustments.core.facts import Facts
 from beancount_adjustments.core.models import Event, Problem, Record, Request, Source
 from beancount_adjustments.core.policy import chain_text
 from beancount_adjustments.core.replay import replay
-from beancount_adjustments.core.seals import verify_seals
+from beancount_adjustments.core.seals import SEAL, Seal, verify_seals
 from beancount_adjustments.writer.items import judged_value
 from beancount_adjustments.writer.ledger import Item, Ledger
 from beancount_adjustments.writer.results import Refusal, WriteRefused
@@ -56,6 +57,7 @@ def judge(led: Ledger, items: list[Item]) -> Book:
             led.book.facts,
             requests=[*led.book.facts.requests, *requests],
             events=[*led.book.facts.events, *events],
+            seals=_seals(led, chosen),
             timeline=[],  # the new items are not in the order read: sort them in
             problems=list(led.book.facts.problems))
         # The plugin verifies seals before it replays; so does the candidate, so
@@ -107,6 +109,18 @@ def judge(led: Ledger, items: list[Item]) -> Book:
         if not accepted:
             return led.book
         return candidate(accepted)[0]
+
+
+def _seals(led: Ledger, chosen: list[Item]) -> list[Seal]:
+    """The seals with the new one, in the order the loader will sort them: Beancount
+    orders one day's entries by line whatever their file, so a seal appended to a
+    short included file comes before that day's seal in the root file (and breaks
+    the chain). Without a new seal, the book's own list (a write going on from the
+    book's replay finds the seals unchanged)."""
+    new = [it.seal for it in chosen if it.seal is not None]
+    if not new:
+        return led.book.facts.seals
+    return sorted([*led.book.facts.seals, *new], key=lambda s: (s.date, s.source.lineno))
 
 
 def raw_request(request: Request) -> data.Transaction:
@@ -261,12 +275,14 @@ def _read(led: Ledger, items: list[Item]) -> None:
             owner.request = reader.request(entry)
         elif isinstance(entry, data.Custom) and entry.type == EVENT:
             owner.event = reader.event(entry)
+        elif isinstance(entry, data.Custom) and entry.type == SEAL:
+            owner.seal = read_seal(reader, entry)
     for problem in reader.problems:
         owner = owners.at(problem.source.lineno)
         if owner is not None and owner.refusal is None:
             owner.refusal = f"{problem.message} [{problem.code}]"
     for it in items:
-        if it.refusal is None and it.request is None and it.event is None:
+        if it.refusal is None and it.request is None and it.event is None and it.seal is None:
             it.refusal = "the rendered entry could not be read back"
 
 

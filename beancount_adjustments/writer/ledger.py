@@ -16,6 +16,7 @@ from beancount_adjustments.beans import render
 from beancount_adjustments.beans.loading import DiskState
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Event, Request
+from beancount_adjustments.core.seals import Seal
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Item:
     code: str = "refused"
     request: Request | None = None
     event: Event | None = None
+    seal: Seal | None = None
     first_line: int = 0
     last_line: int = 0
     rerender: Callable[[list[tuple[str, render.MetaValue | None]]], str] | None = None

@@ -1,4 +1,5 @@
-"""One write, from start to end: target, lock, load, render, judge, write."""
+"""One write, from start to end: target, lock, load, render, judge, write (requests,
+decisions or a seal)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from beancount_adjustments.beans.loading import (
     stat_of,
 )
 from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.seals import SealPlan
 from beancount_adjustments.plugin import book_of, collector_paused
 from beancount_adjustments.writer.files import atomic_write, real_file
 from beancount_adjustments.writer.ids import Ids
@@ -36,6 +38,7 @@ from beancount_adjustments.writer.results import (
     WriteRefused,
     WriteResult,
 )
+from beancount_adjustments.writer.sealing import seal_item
 from beancount_adjustments.writer.target import (
     file_identity,
     identity_of,
@@ -91,6 +94,25 @@ def write_requests(ledger: Path, requests: Sequence[NewRequest] | FromLedger[New
                 for i, r in enumerate(_given(requests, led))]
     return _write(Path(ledger), target=target, expected_sha256=expected_sha256, now=now,
                   partial=partial, dry_run=dry_run, loaded=loaded, build=build)
+
+
+def write_seal(ledger: Path, by: str, date: datetime.date, *,
+               today: datetime.date | None = None,
+               now: datetime.datetime | None = None) -> tuple[WriteResult, SealPlan]:
+    """Append the next seal (`core.seals`) made by `by` over everything dated up to
+    `date`, chosen from the ledger as loaded under the lock and judged as the plugin
+    will verify it (a seal that would not verify, `seal-broken`, is refused), with
+    every step of any write (`_write`). Refused as `sealing.seal_item` says too."""
+    plans: list[SealPlan] = []
+
+    def build(led: Ledger) -> list[Item]:
+        item, plan = seal_item(led, by, date, today)
+        plans.extend([plan] if plan is not None else [])
+        return [item]
+
+    result = _write(Path(ledger), target=None, expected_sha256=None, now=now, partial=False,
+                    dry_run=False, loaded=None, build=build)
+    return result, plans[-1]
 
 
 def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
