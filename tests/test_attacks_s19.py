@@ -13,6 +13,7 @@ from pathlib import Path
 
 from signing import seal
 
+from beancount_adjustments.beans.seal_directive import render_seal
 from beancount_adjustments.core import seals
 from ledgers import balance, code_set, codes, event, ledger, load, load_file, request
 
@@ -78,7 +79,7 @@ def _sealed(tmp_path: Path, version: int = seals.VERSION) -> Path:
     assert book is not None
     items = seals.sealed_items(book.facts, version, book.settings)
     hashes = [it.hash for it in items if it.date <= datetime.date(2026, 2, 28)]
-    path.write_text(path.read_text() + "\n" + seals.render_seal(seals.SealPlan(
+    path.write_text(path.read_text() + "\n" + render_seal(seals.SealPlan(
         date=datetime.date(2026, 2, 28), hash=seals.chain("", hashes, version, "carol"),
         count=len(hashes), span=len(hashes), fingerprints="", by="carol")))
     return path

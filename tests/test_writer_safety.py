@@ -25,6 +25,7 @@ from tool_inputs import NOW, credit
 
 from beancount_adjustments import book_of
 from beancount_adjustments.beans import loading
+from beancount_adjustments.beans.seal_directive import render_seal
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import seals
 from beancount_adjustments.core.models import Action
@@ -425,7 +426,7 @@ def test_the_plugin_reports_a_seal_by_someone_without_a_role(ledger: Path) -> No
     def sealed_by(who: str) -> str:
         plan = seals.next_seal(book.facts, [], datetime.date(2024, 3, 31), who,
                                settings=book.settings)
-        return WRITER_LEDGER + "\n" + seals.render_seal(plan)
+        return WRITER_LEDGER + "\n" + render_seal(plan)
 
     for who in ("mallory", "gone"):
         ledger.write_text(sealed_by(who))

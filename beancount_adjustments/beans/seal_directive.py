@@ -1,4 +1,4 @@
-"""Reading `custom "adjustment-seal"` directives."""
+"""Reading and writing `custom "adjustment-seal"` directives."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 from beancount.core import data
 
 from beancount_adjustments.beans.metadata import MetaReader, source_of
-from beancount_adjustments.core.seals import SEAL, Seal
+from beancount_adjustments.core.seals import SEAL, Seal, SealPlan
 
 
 def read_seal(reader: MetaReader, entry: data.Custom) -> Seal | None:
@@ -34,3 +34,14 @@ def read_seal(reader: MetaReader, entry: data.Custom) -> Seal | None:
                  by=reader.text(entry.meta, "by", source, what),
                  count=int(count) if count is not None else None,
                  fingerprints=fingerprints, source=source)
+
+
+def render_seal(plan: SealPlan) -> str:
+    """The directive text for `plan`."""
+    escaped = plan.by.replace("\\", "\\\\").replace('"', '\\"')
+    text = (f'{plan.date.isoformat()} custom "{SEAL}" "{plan.hash}"\n'
+            f'  by: "{escaped}"\n'
+            f"  count: {plan.count}\n")
+    if plan.fingerprints:
+        text += f'  fingerprints: "{plan.fingerprints}"\n'
+    return text

@@ -400,13 +400,3 @@ def next_seal(facts: Facts, seals: Sequence[Seal], date: datetime.date,
                     count=bisect.bisect_right(dates, date), span=len(span),
                     fingerprints="".join(it.fingerprint for it in span), by=by)
 
-
-def render_seal(plan: SealPlan) -> str:
-    """The directive text for `plan`."""
-    escaped = plan.by.replace("\\", "\\\\").replace('"', '\\"')
-    text = (f'{plan.date.isoformat()} custom "{SEAL}" "{plan.hash}"\n'
-            f'  by: "{escaped}"\n'
-            f"  count: {plan.count}\n")
-    if plan.fingerprints:
-        text += f'  fingerprints: "{plan.fingerprints}"\n'
-    return text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 from beancount_adjustments.beans.metadata import control_problem
+from beancount_adjustments.beans.seal_directive import render_seal
 from beancount_adjustments.core import seals
 from beancount_adjustments.writer.ledger import Item, Ledger
 
@@ -38,5 +39,5 @@ def seal_item(led: Ledger, by: str, date: datetime.date,
     if plan is None:
         item.refusal = why
         return item, None
-    item.text = seals.render_seal(plan)
+    item.text = render_seal(plan)
     return item, plan
