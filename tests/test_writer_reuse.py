@@ -126,6 +126,8 @@ def test_a_current_snapshot_is_judged_without_parsing_and_writes_the_same_bytes(
     assert [r.message for r in reused.refused] == [r.message for r in full.refused]
     assert "requester" in reused.refused[0].message
     assert reused.sha256 == hashlib.sha256(fast.read_bytes()).hexdigest()
+    # The files' state it hands to Fava's reload is theirs now, hashes and stats.
+    assert reused.files == disk_state(load_uncached(fast)[2], includes_too=False)
     assert reused.book is not None
     assert full.book is not None
     assert str(reused.book.adjustments["ADJ-2024-0001"].state) == "applied"
