@@ -220,13 +220,26 @@ def limit_judged(rules: Rules, situation: Situation, by: str,
 
 
 def denial(rules: Rules, situation: Situation, action: Action, by: str, date: datetime.date,
-           *, signed: bool = True) -> Denial | None:
+           *, signed: bool = True, written: datetime.date | None = None) -> Denial | None:
     """Why `by` may not take `action` on `date`, or None when they may.
 
     `signed`: whether the approval would carry a signature (the replay checks
     the signature itself; a tool that cannot sign passes False, so types that
     require signatures are not offered to it).
+    `written`: the day the decision is written (its `at:` day), when later than
+    `date`: a decision is worth no more than it was on either day, so `by` must
+    be a user holding the role and the limit on both (a role removed or a limit
+    lowered by the day it was written binds it, whatever earlier day within
+    `backdate-days` its author dated it; as `Rules.binding` does for policies).
     """
+    found = _denial(rules, situation, action, by, date, signed=signed)
+    if found is None and written is not None and written > date:
+        return _denial(rules, situation, action, by, written, signed=signed)
+    return found
+
+
+def _denial(rules: Rules, situation: Situation, action: Action, by: str, date: datetime.date,
+            *, signed: bool) -> Denial | None:
     request, directory = situation.request, rules.directory
     if not directory.is_user(by, date):
         return Denial("unknown-user", f"\"{by}\" is not a user on {date}; declare them with "

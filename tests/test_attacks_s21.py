@@ -1,0 +1,124 @@
+"""Attacks, round 21: what round 19 did not reach.
+
+A decision is worth no more than it was on the day it was made: an approver
+must hold the role and the limit on the event's date AND on the day it was
+written (its `at:`), within `backdate-days`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+
+from beancount_adjustments.core.models import Action
+from beancount_adjustments.reports import queries
+from beancount_adjustments.writer import Decision, WriteRefused, write_decisions
+from ledgers import balance, code_set, codes, event, ledger, load, load_file, request
+
+ALLOW = """
+2026-01-01 custom "adjustment-policy" "*"
+  backdate-days: 5
+"""
+WRITTEN_LATE = {"at": "2026-03-10T10:00:00+01:00"}
+"""Dated 03-09, written 03-10 (allowed by `backdate-days: 5`)."""
+
+
+def _late_approval(change: str, amount: str = "-50.00", by: str = "bob") -> str:
+    return ALLOW + change + request("ADJ-1", "2026-03-01", amount) + event(
+        "ADJ-1", "2026-03-09", "approve", by, **WRITTEN_LATE)
+
+
+def test_a_role_removed_before_the_approval_was_written_does_not_count() -> None:
+    """bob lost the manager role on 03-10 and wrote an approval on 03-10 dated 03-09."""
+    loaded = load(_late_approval('2026-03-10 custom "adjustment-user" "bob"\n'))
+    assert codes(loaded.errors) == [(loaded.line('"approve"'), "missing-role")]
+    assert loaded.state("ADJ-1") == "pending"
+    assert balance(loaded.entries, "Income:Sales:Returns") == 0
+
+
+def test_a_limit_lowered_before_the_approval_was_written_binds_it() -> None:
+    loaded = load(_late_approval('2026-03-10 custom "adjustment-user" "bob" "manager"\n'
+                                 '  limit: 10.00 USD\n'))
+    assert codes(loaded.errors) == [(loaded.line('"approve"'), "over-limit")]
+    assert loaded.state("ADJ-1") == "pending"
+
+
+def test_a_user_declared_only_after_the_event_date_is_unknown_on_it() -> None:
+    loaded = load(_late_approval('2026-03-10 custom "adjustment-user" "zed" "manager"\n',
+                                 by="zed"))
+    assert codes(loaded.errors) == [(loaded.line('"approve"'), "unknown-user")]
+
+
+def test_a_role_held_on_both_days_counts() -> None:
+    loaded = load(_late_approval('2026-03-10 custom "adjustment-user" "bob" "manager"\n'
+                                 '  limit: 100.00 USD\n'))
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "applied"
+
+
+NOW = datetime.datetime(2026, 3, 10, 10, 0, tzinfo=datetime.UTC)
+
+
+def _written(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(ALLOW + text))
+    return path
+
+
+def test_the_writer_refuses_a_back_dated_approval_by_a_role_removed_today(
+        tmp_path: Path) -> None:
+    path = _written(tmp_path, '2026-03-10 custom "adjustment-user" "bob"\n'
+                    + request("ADJ-1", "2026-03-01", "-50.00"))
+    before = path.read_bytes()
+    decision = Decision("ADJ-1", Action.APPROVE, "bob", date=datetime.date(2026, 3, 9))
+    with pytest.raises(WriteRefused) as refused:
+        write_decisions(path, [decision], now=NOW)
+    assert "missing-role" in str(refused.value) or "needs a manager" in str(refused.value)
+    assert path.read_bytes() == before
+
+
+def test_a_selection_dated_back_offers_nothing_a_role_removed_today_refuses(
+        tmp_path: Path) -> None:
+    """`approve --all-pending --date` chooses with the rule the plugin judges by."""
+    path = _written(tmp_path, '2026-03-10 custom "adjustment-user" "bob"\n'
+                    + request("ADJ-1", "2026-03-01", "-50.00"))
+    book = load_file(path).book
+    assert book is not None
+    adj = book.get("ADJ-1")
+    assert adj is not None
+    day, today = datetime.date(2026, 3, 9), datetime.date(2026, 3, 10)
+    assert queries.may(book, adj, "bob", Action.APPROVE, day)
+    assert not queries.may(book, adj, "bob", Action.APPROVE, day, written=today)
+
+
+def test_a_back_dated_cancel_needs_the_reversal_chain_of_the_day_it_was_written() -> None:
+    """A row in force from 03-10 makes reversals of 20 USD need a manager; a cancel
+    written on 03-10 dated 03-09 must not reverse at once under the rows of 03-09."""
+    text = ALLOW + request("ADJ-1", "2026-03-01", "-20.00") + """
+2026-03-10 custom "adjustment-approval" "credit:*" 10.00 USD "manager"
+""" + event("ADJ-1", "2026-03-09", "cancel", "alice", reason="oops", **WRITTEN_LATE)
+    loaded = load(text)
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "reversing"
+    assert loaded.adj("ADJ-1").deciding_chain == ("manager",)
+
+
+def test_a_back_dated_cancel_written_before_a_row_is_removed_keeps_its_chain() -> None:
+    text = ALLOW + request("ADJ-1", "2026-03-01", "-30.00") + event(
+        "ADJ-1", "2026-03-02", "approve", "bob") + """
+2026-03-10 custom "adjustment-approval" "credit:*" 25.00 USD
+""" + event("ADJ-1", "2026-03-09", "cancel", "alice", reason="oops", **WRITTEN_LATE)
+    loaded = load(text)
+    assert loaded.state("ADJ-1") == "reversing"
+    assert loaded.adj("ADJ-1").deciding_chain == ("manager",)
+
+
+def test_a_lock_in_force_on_the_written_day_closes_a_back_dated_approval() -> None:
+    loaded = load(ALLOW + request("ADJ-1", "2026-03-01", "-50.00") + """
+2026-03-10 custom "adjustment-lock" 2026-03-09
+  by: "carol"
+""" + event("ADJ-1", "2026-03-09", "approve", "bob", **WRITTEN_LATE))
+    assert code_set(loaded.errors) == {"closed-period"}
+    assert balance(loaded.entries, "Income:Sales:Returns") == 0
