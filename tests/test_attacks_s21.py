@@ -12,10 +12,22 @@ from pathlib import Path
 
 import pytest
 
+from beancount_adjustments.core.lifecycle import step_shown
 from beancount_adjustments.core.models import Action
 from beancount_adjustments.reports import queries
 from beancount_adjustments.writer import Decision, WriteRefused, write_decisions
-from ledgers import balance, code_set, codes, event, ledger, load, load_file, request
+from ledgers import (
+    Loaded,
+    balance,
+    block,
+    code_set,
+    codes,
+    event,
+    ledger,
+    load,
+    load_file,
+    request,
+)
 
 ALLOW = """
 2026-01-01 custom "adjustment-policy" "*"
@@ -122,3 +134,118 @@ def test_a_lock_in_force_on_the_written_day_closes_a_back_dated_approval() -> No
 """ + event("ADJ-1", "2026-03-09", "approve", "bob", **WRITTEN_LATE))
     assert code_set(loaded.errors) == {"closed-period"}
     assert balance(loaded.entries, "Income:Sales:Returns") == 0
+
+
+# 2. `offset-accounts:` variants: every leg off the customer's side is judged by its
+# account alone, whatever its amount, currency, price or cost says.
+
+OFFSETS = """
+2026-01-01 commodity EUR
+2026-01-01 commodity STOCK
+2026-01-01 open Income:Sales:Returns:Evil
+2026-01-01 open Income:SALES:Returns
+2026-01-01 custom "adjustment-policy" "credit:*"
+  offset-accounts: "Income:Sales:Returns"
+"""
+
+
+def _legs(*legs: str) -> str:
+    return OFFSETS + block("""
+    2026-02-02 ! "cust_456" "Test" ^ADJ-1
+      adjustment-type: "credit:refund"
+      customer: "cust_456"
+      reason: "Test"
+      requested-by: "alice"
+      Income:Sales:Returns  20.00 USD
+      Assets:Receivable:Customers  -20.00 USD
+    """) + "".join(f"  {leg}\n" for leg in legs)
+
+
+def _refused(loaded: Loaded, account: str = "Assets:Bank") -> None:
+    assert (loaded.line("^ADJ-1"), "offset-not-allowed") in codes(loaded.errors), loaded.errors
+    assert account in next(e.message for e in loaded.errors
+                           if "offset-not-allowed" in e.message)
+    assert balance(loaded.entries, account) == 0
+    assert balance(loaded.entries, account, "EUR") == 0
+    assert loaded.state("ADJ-1") == "invalid"
+
+
+def test_a_sub_account_of_an_allowed_account_is_not_allowed() -> None:
+    """README: patterns as in type patterns; an account without `*` names that account
+    only (`Income:Sales:Returns:*` allows those under it)."""
+    _refused(load(_legs("Income:Sales:Returns:Evil  5.00 USD",
+                        "Assets:Receivable:Customers  -5.00 USD")),
+             "Income:Sales:Returns:Evil")
+
+
+def test_an_account_differing_only_in_case_is_not_allowed() -> None:
+    _refused(load(_legs("Income:SALES:Returns  5.00 USD",
+                        "Assets:Receivable:Customers  -5.00 USD")), "Income:SALES:Returns")
+
+
+def test_a_leg_in_a_second_currency_is_judged_too() -> None:
+    _refused(load(_legs("Assets:Bank  -10.00 EUR", "Income:Sales:Returns  10.00 EUR")))
+
+
+def test_a_price_annotated_leg_is_judged_by_its_account() -> None:
+    _refused(load(_legs("Assets:Bank  -10.00 EUR @ 1.10 USD",
+                        "Assets:Receivable:Customers  11.00 USD")))
+
+
+def test_a_total_price_leg_is_judged_by_its_account() -> None:
+    _refused(load(_legs("Assets:Bank  -10.00 EUR @@ 11.00 USD",
+                        "Assets:Receivable:Customers  11.00 USD")))
+
+
+def test_a_cost_leg_is_judged_by_its_account() -> None:
+    _refused(load(_legs("Assets:Bank  -1 STOCK {11.00 USD}",
+                        "Assets:Receivable:Customers  11.00 USD")))
+
+
+def test_an_interpolated_leg_is_judged_by_its_account() -> None:
+    _refused(load(_legs("Income:Sales:Returns  7.00 USD", "Assets:Bank")))
+
+
+def test_a_zero_leg_on_an_account_not_allowed_is_refused() -> None:
+    _refused(load(_legs("Assets:Bank  0.00 USD")))
+
+
+def test_a_leg_on_the_receivable_root_is_the_customers_side() -> None:
+    loaded = load(_legs("Assets:Receivable:Customers  -3.00 USD",
+                        "Income:Sales:Returns  3.00 USD"))
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "applied"
+
+
+# 3. The step a page showed, across lifecycles: the only state an adjustment comes back
+# to is `reversing` (a reversal refused, then asked for again).
+
+
+def test_an_approve_shown_for_a_refused_reversal_does_not_approve_the_next_one(
+        tmp_path: Path) -> None:
+    """Hole: erin's page showed the reversal alice asked for ("reversing 0/1"). bob
+    rejects it, and alice asks for a reversal again, with another reason: the page's
+    Approve, posting the same digest and step, approved the second reversal, which
+    erin never saw (nor that the first was refused). The step names the reversal."""
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(request("ADJ-1", "2026-02-02", "-50")
+                           + event("ADJ-1", "2026-02-02", "approve", "bob")
+                           + event("ADJ-1", "2026-02-03", "cancel", "alice", reason="Wrong")))
+    now = datetime.datetime(2026, 2, 4, 10, 0, tzinfo=datetime.UTC)
+    shown = load_file(path).adj("ADJ-1")
+    digest, step = shown.digest, step_shown(shown)
+    assert step == "reversing 0/1"
+    write_decisions(path, [Decision("ADJ-1", Action.REJECT, "bob", reason="Keep it")], now=now)
+    write_decisions(path, [Decision("ADJ-1", Action.CANCEL, "alice", reason="Other")], now=now)
+    again = load_file(path).adj("ADJ-1")
+    assert str(again.state) == "reversing"
+    assert step_shown(again) != step
+    before = path.read_bytes()
+    with pytest.raises(WriteRefused) as refused:
+        write_decisions(path, [Decision("ADJ-1", Action.APPROVE, "erin", seen_digest=digest,
+                                        seen_step=step)], now=now)
+    assert "moved on since it was shown" in str(refused.value)
+    assert path.read_bytes() == before
+    write_decisions(path, [Decision("ADJ-1", Action.APPROVE, "erin", seen_digest=digest,
+                                    seen_step=step_shown(again))], now=now)
+    assert load_file(path).state("ADJ-1") == "reversed"

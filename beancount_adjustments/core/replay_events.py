@@ -11,7 +11,7 @@ import dataclasses
 import datetime
 
 from beancount_adjustments.core import digest as digests
-from beancount_adjustments.core.lifecycle import TRANSITIONS
+from beancount_adjustments.core.lifecycle import TRANSITIONS, reversal_number
 from beancount_adjustments.core.models import Action, Approval, Event, Record, State
 from beancount_adjustments.core.permissions import (
     Denial,
@@ -23,7 +23,7 @@ from beancount_adjustments.core.permissions import (
 from beancount_adjustments.core.policy import MissingPrice, chain_text
 from beancount_adjustments.core.records import Tracked, move
 from beancount_adjustments.core.replay_state import ReplayState
-from beancount_adjustments.core.signatures import reversal_number, signature_refusal
+from beancount_adjustments.core.signatures import signature_refusal
 from beancount_adjustments.core.written import same_amount
 
 # Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
