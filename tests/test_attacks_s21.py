@@ -22,6 +22,7 @@ from ledgers import (
     block,
     code_set,
     codes,
+    decided,
     event,
     ledger,
     load,
@@ -249,3 +250,92 @@ def test_an_approve_shown_for_a_refused_reversal_does_not_approve_the_next_one(
     write_decisions(path, [Decision("ADJ-1", Action.APPROVE, "erin", seen_digest=digest,
                                     seen_step=step_shown(again))], now=now)
     assert load_file(path).state("ADJ-1") == "reversed"
+
+
+def test_a_request_re_filed_under_its_id_does_not_keep_an_old_approval() -> None:
+    """erin's approval (level 1 of 2, with the digest a tool writes) of ADJ-1; the
+    request rejected, then its line edited into another filed under the same id: the
+    approval is stale (the digest covers the date and every field), it fills no level."""
+    first = request("ADJ-1", "2026-02-02", "-1500")
+    approval = decided(first, "ADJ-1", "2026-02-03", "approve", "erin")
+    refiled = request("ADJ-1", "2026-02-02", "-1500", reason="Refiled")
+    loaded = load(refiled + approval + event("ADJ-1", "2026-02-04", "approve", "carol"))
+    assert loaded.state("ADJ-1") == "pending"
+    assert [r.stale for r in loaded.adj("ADJ-1").history][:1] == [True]
+    assert balance(loaded.entries, "Income:Sales:Returns") == 0
+
+
+# 4. Segregation: one person, one level, whatever names they approve under.
+
+ALIASES = """
+2026-01-01 custom "adjustment-user" "Erin" "finance"
+2026-01-01 custom "adjustment-user" "robert" "finance"
+  git: "ERIN@example.com"
+2026-01-01 custom "adjustment-user" "gina" "agent"
+  email: "gina@example.com"
+2026-01-01 custom "adjustment-user" "gee" "manager"
+  email: "Gina@Example.com"
+2026-01-01 custom "adjustment-user" "Frank" "manager"
+"""
+
+
+def _two_levels(second: str) -> Loaded:
+    return load(ALIASES + request("ADJ-1", "2026-02-02", "-1500")
+                + event("ADJ-1", "2026-02-03", "approve", "erin")
+                + event("ADJ-1", "2026-02-03", "approve", second))
+
+
+def test_a_name_differing_only_in_case_does_not_fill_a_second_level() -> None:
+    """"erin" and "Erin" (a `lookalike-user` warning, kept a warning) read as one
+    person on every page: they may not both approve one request."""
+    loaded = _two_levels("Erin")
+    assert codes(loaded.errors) == [(loaded.line('"approve"', 1), "same-approver")]
+    assert '"Erin" reads as "erin"' in loaded.errors[0].message
+    assert loaded.state("ADJ-1") == "pending"
+    assert balance(loaded.entries, "Income:Sales:Returns") == 0
+
+
+def test_a_user_sharing_an_approvers_git_e_mail_does_not_fill_a_second_level() -> None:
+    loaded = _two_levels("robert")
+    assert codes(loaded.errors) == [(loaded.line('"approve"', 1), "same-approver")]
+    assert "ERIN@example.com" in loaded.errors[0].message
+    assert loaded.state("ADJ-1") == "pending"
+
+
+def test_two_different_people_fill_two_levels() -> None:
+    loaded = _two_levels("carol")
+    assert code_set(loaded.errors) <= {"lookalike-user"}
+    assert loaded.state("ADJ-1") == "applied"
+
+
+def test_a_requester_does_not_approve_under_a_second_name_with_their_e_mail() -> None:
+    loaded = load(ALIASES + request("ADJ-1", "2026-02-02", "-50", by="gina")
+                  + event("ADJ-1", "2026-02-03", "approve", "gee"))
+    assert codes(loaded.errors) == [(loaded.line('"approve"'), "self-approval")]
+    assert loaded.state("ADJ-1") == "pending"
+
+
+def test_who_entered_a_request_does_not_approve_it_under_a_look_alike_name() -> None:
+    loaded = load(ALIASES + request("ADJ-1", "2026-02-02", "-50", extra='entered-by: "frank"')
+                  + event("ADJ-1", "2026-02-03", "approve", "Frank"))
+    assert (loaded.line('"approve"'), "self-approval") in codes(loaded.errors)
+    assert loaded.state("ADJ-1") == "pending"
+
+
+def test_the_canceller_does_not_approve_the_reversal_under_a_second_name() -> None:
+    loaded = load(ALIASES + """
+2026-01-01 custom "adjustment-user" "Bob" "manager"
+""" + request("ADJ-1", "2026-02-02", "-50") + event("ADJ-1", "2026-02-02", "approve", "erin")
+                  + event("ADJ-1", "2026-02-03", "cancel", "bob", reason="Wrong")
+                  + event("ADJ-1", "2026-02-04", "approve", "Bob"))
+    assert (loaded.line('"approve"', 1), "self-approval") in codes(loaded.errors)
+    assert loaded.state("ADJ-1") == "reversing"
+
+
+def test_an_approver_does_not_approve_their_own_reversal_request_as_requester() -> None:
+    loaded = load(request("ADJ-1", "2026-02-02", "-50") + event("ADJ-1", "2026-02-02",
+                                                                 "approve", "bob")
+                  + event("ADJ-1", "2026-02-03", "cancel", "erin", reason="Wrong")
+                  + event("ADJ-1", "2026-02-04", "approve", "alice"))
+    assert codes(loaded.errors) == [(loaded.line('"approve"', 1), "self-approval")]
+    assert loaded.state("ADJ-1") == "reversing"
