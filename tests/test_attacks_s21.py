@@ -8,13 +8,19 @@ written (its `at:`), within `backdate-days`.
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
 
 import pytest
+from beancount.core import compare, data
+from click.testing import CliRunner
 
+from beancount_adjustments.cli import main
 from beancount_adjustments.core.lifecycle import step_shown
 from beancount_adjustments.core.models import Action
+from beancount_adjustments.fava_ext.detail import journal_hashes
 from beancount_adjustments.reports import queries
+from beancount_adjustments.reports.statement.rows import statement
 from beancount_adjustments.writer import Decision, WriteRefused, write_decisions
 from ledgers import (
     Loaded,
@@ -25,6 +31,7 @@ from ledgers import (
     decided,
     event,
     ledger,
+    line_in,
     load,
     load_file,
     request,
@@ -339,3 +346,73 @@ def test_an_approver_does_not_approve_their_own_reversal_request_as_requester() 
                   + event("ADJ-1", "2026-02-04", "approve", "alice"))
     assert codes(loaded.errors) == [(loaded.line('"approve"', 1), "self-approval")]
     assert loaded.state("ADJ-1") == "reversing"
+
+
+# 5. Forged effects seen from the pages: a transaction with the request's link, its
+# `#adjustment` tag and the plugin's metadata (`forged-effect`), even with a
+# `filename:`/`lineno:` written to pass for the plugin's own.
+
+FORGED = request("ADJ-1", "2026-02-02", "-50") + block("""
+    2026-02-03 * "cust_456" "Refund" ^ADJ-1 #adjustment
+      adjustment-id: "ADJ-1"
+      adjustment-state: "applied"
+      customer: "cust_456"
+      filename: "<string>"
+      lineno: LINE
+      Income:Sales:Returns  500.00 USD
+      Assets:Receivable:Customers  -500.00 USD
+    """) + event("ADJ-1", "2026-02-03", "approve", "bob")
+
+
+def _forged() -> Loaded:
+    return load(FORGED.replace("LINE", str(line_in(ledger(FORGED), '"approve"'))))
+
+
+def _own(loaded: Loaded) -> data.Transaction:
+    (own,) = [e for e in loaded.tagged("adjustment", "ADJ-1")
+              if e.postings[0].units is not None and e.postings[0].units.number == 50]
+    return own
+
+
+def test_the_forgery_is_an_error_and_the_book_holds_the_plugins_own_effect() -> None:
+    loaded = _forged()
+    assert "forged-effect" in code_set(loaded.errors)
+    assert loaded.state("ADJ-1") == "applied"
+
+
+def test_the_detail_page_links_the_plugins_own_entry_not_a_forgery() -> None:
+    loaded = _forged()
+    booked, reversal = journal_hashes(loaded.entries, loaded.adj("ADJ-1"))
+    assert booked == compare.hash_entry(_own(loaded))
+    assert reversal is None
+
+
+def test_a_forgery_alone_is_linked_as_nothing() -> None:
+    """A pending request and a forged effect on its day: no booked entry to link."""
+    loaded = load(FORGED.replace("LINE", "1").replace(
+        event("ADJ-1", "2026-02-03", "approve", "bob"), ""))
+    assert loaded.state("ADJ-1") == "pending"
+    assert journal_hashes(loaded.entries, loaded.adj("ADJ-1")) == (None, None)
+
+
+def test_the_statement_does_not_show_a_forgery_as_the_adjustment() -> None:
+    """It moves the receivable, so the statement shows it, as the ledger holds it:
+    a plain payment, not as ADJ-1 (the approved credit of 50)."""
+    loaded = _forged()
+    assert loaded.book is not None
+    shown = statement(loaded.entries, loaded.book, "cust_456", datetime.date(2026, 2, 1),
+                      datetime.date(2026, 2, 28))
+    lines = [line for section in shown.sections for line in section.lines]
+    adjustments = [(line.kind, line.amount) for line in lines if line.reference == "ADJ-1"]
+    assert adjustments == [("adjustment", -50)]
+    assert ("payment", -500) in [(line.kind, line.amount) for line in lines]
+
+
+def test_show_lists_the_plugins_own_entries_only(tmp_path: Path) -> None:
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(FORGED.replace("LINE", str(line_in(ledger(FORGED), '"approve"')))))
+    shown = CliRunner().invoke(main, ["show", "-f", str(path), "ADJ-1", "--json"])
+    assert shown.exit_code == 0, shown.output
+    generated = json.loads(shown.output)["generated"]
+    assert len(generated) == 1
+    assert "500" not in generated[0]
