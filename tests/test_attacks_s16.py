@@ -102,7 +102,9 @@ def test_the_cli_says_plainly_it_approved_or_rejected_a_reversal(tmp_path: Path)
     assert "ADJ-1: rejected the reversal of ADJ-1 by erin; now applied" in rejected.output
     cancelled = _cli(path, "cancel", "ADJ-1", "--as", "alice", "--reason", "Wrong customer")
     assert cancelled.exit_code == 0, cancelled.output
-    approved = _cli(path, "approve", "ADJ-1", "--as", "erin", "--step", "reversing 0/1")
+    # The second reversal asked for names itself (round 21: a step shown for the first,
+    # refused, does not approve the second).
+    approved = _cli(path, "approve", "ADJ-1", "--as", "erin", "--step", "reversing 0/1 #2")
     assert approved.exit_code == 0, approved.output
     assert ("ADJ-1: approved the reversal of ADJ-1 (level 1 of 1) by erin; now reversed"
             in approved.output)

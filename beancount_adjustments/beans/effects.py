@@ -17,7 +17,7 @@ from typing import Any
 from beancount.core import data, flags
 from beancount.core.amount import Amount
 
-from beancount_adjustments.core.models import OPEN_STATES, Source, State
+from beancount_adjustments.core.models import OPEN_STATES, Adjustment, Source, State
 from beancount_adjustments.core.records import Tracked
 
 # Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
@@ -187,3 +187,26 @@ def entries_for(entry: data.Transaction, adj: Tracked | None,
         if adj.state is _REVERSED and adj.reversed_on is not None:
             out.append(reversal_entry(entry, adj, query, tags))
     return out
+
+
+def own_effect(entry: data.Transaction, adj: Adjustment) -> str | None:
+    """`TAG_APPLIED` or `TAG_REVERSAL` when `entry` is the transaction the plugin
+    generated for `adj` (booked or reversing), else None.
+
+    What every view that shows "the booked entry" asks: the tag and the link are not
+    enough, a transaction written with them is a forgery (`forged-effect`) that would
+    pass for the booked one on the detail page, the statement and `show`. The
+    plugin's entry is dated where the book says and points at the directive that
+    caused it, by Beancount's own line number (an int: a `lineno:` written in the
+    ledger reads as a Decimal, so it cannot pass for one)."""
+    meta = entry.meta
+    lineno = meta.get("lineno") if meta else None
+    if type(lineno) is not int or meta.get("adjustment-id") != adj.request.id:
+        return None
+    tags = entry.tags or frozenset()
+    for tag, day, source in ((TAG_APPLIED, adj.effective_date, adj.applied_source),
+                             (TAG_REVERSAL, adj.reversed_on, adj.reversed_source)):
+        if (tag in tags and source is not None and entry.date == day
+                and lineno == source.lineno and meta.get("filename") == source.filename):
+            return tag
+    return None

@@ -94,13 +94,14 @@ def _chosen(book: Book, user: str, action: Action, *,
             narrowing: dict[str, str | None], rates: Rates, on: datetime.date,
             signed: bool = False) -> list[str]:
     """What a selection (--all-pending, --all-approved and its narrowing) picks:
-    what `permissions.denial` lets `user` do on `on` (`signed`: with --sign)."""
+    what `permissions.denial` lets `user` do on `on` (`signed`: with --sign), written
+    today (the writer's `at:`), so that --date picks nothing the plugin refuses."""
     below = parse_money(narrowing["below"], "--below") if narrowing["below"] else None
     states = {State.APPROVED} if action is Action.APPLY else {State.PENDING, State.REVERSING}
     filters = Filters(states=states, type=narrowing["type"], category=narrowing["category"],
                       customer=narrowing["customer"], below=below)
     return [adj.id for adj in select(book, filters, on, rates)
-            if may(book, adj, user, action, on, signed=signed)]
+            if may(book, adj, user, action, on, signed=signed, written=today())]
 
 
 def _reversals(book: Book, ids: list[str], action: Action) -> dict[str, str]:

@@ -16,6 +16,7 @@ import click
 from beancount.core import data
 from beancount.parser import printer
 
+from beancount_adjustments.beans.effects import own_effect
 from beancount_adjustments.cli.common import (
     Refused,
     emit_json,
@@ -139,10 +140,11 @@ def _digest_status(record: Record, adj: Adjustment) -> str:
     return "digest matches" if bound else "digest STALE"
 
 
-def _generated(entries: list[data.Directive], adj_id: str) -> list[data.Transaction]:
+def _generated(entries: list[data.Directive], adj: Adjustment) -> list[data.Transaction]:
+    """The entries the plugin generated for `adj` (`effects.own_effect`): not a
+    transaction written with its tag and link (`forged-effect`)."""
     return [e for e in entries if isinstance(e, data.Transaction)
-            and adj_id in (e.links or ()) and e.tags
-            and ({"adjustment", "adjustment-reversal"} & set(e.tags))]
+            and own_effect(e, adj) is not None]
 
 
 def _show_json(adj: Adjustment, book: Book, entries: list[data.Directive],
@@ -167,7 +169,7 @@ def _show_json(adj: Adjustment, book: Book, entries: list[data.Directive],
                    for r in adj.history],
         "problems": [{"code": p.code, "message": p.message, "file": p.source.filename,
                       "line": p.source.lineno} for p in adj.problems],
-        "generated": [printer.format_entry(e) for e in _generated(entries, adj.id)],
+        "generated": [printer.format_entry(e) for e in _generated(entries, adj)],
         "approval_required": request.approval_required, "notes": request.notes,
         "step": step_shown(adj),
     })
@@ -250,7 +252,7 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
         echo("problems:")
         for problem in adj.problems:
             echo(f"  {problem_line(problem)}")
-    generated = _generated(entries, adj.id)
+    generated = _generated(entries, adj)
     echo("generated entries:" if generated else "generated entries: none")
     for entry in generated:
         for text_line in printer.format_entry(entry).rstrip("\n").splitlines():

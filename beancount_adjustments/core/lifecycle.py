@@ -14,9 +14,10 @@ type's policy; a reversal whose amount needs no chain is booked at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from beancount_adjustments.core.models import Action, State
+from beancount_adjustments.core.models import Action, Record, State
 
 TRANSITIONS: dict[tuple[State, Action], State] = {
     (State.PENDING, Action.APPROVE): State.APPROVED,
@@ -68,6 +69,15 @@ class Awaiting(Protocol):
     def deciding_chain(self) -> tuple[str, ...]: ...
     @property
     def deciding_approvers(self) -> tuple[str, ...]: ...
+    @property
+    def history(self) -> tuple[Record, ...]: ...
+
+
+def reversal_number(history: Sequence[Record]) -> int:
+    """Which reversal an adjustment awaiting one awaits: one per cancel accepted so far
+    (a cancel that withdraws ends the lifecycle, so every accepted cancel before an
+    approval asked for a reversal)."""
+    return sum(1 for line in history if line.accepted and line.event.action is Action.CANCEL)
 
 
 def step_shown(adj: Awaiting) -> str:
@@ -75,5 +85,13 @@ def step_shown(adj: Awaiting) -> str:
     and the levels of the chain being filled). A page posts it back with each
     decision, as it does the digest: the request is the same after it was approved,
     applied and cancelled, and an Approve clicked on the credit must not approve
-    its reversal."""
-    return f"{adj.state} {len(adj.deciding_approvers)}/{len(adj.deciding_chain)}"
+    its reversal. `reversing` is the one state a lifecycle comes back to (a reversal
+    refused, then asked for again): from the second on, the step names which
+    ("reversing 0/1 #2"), so that an Approve shown for a refused reversal does not
+    approve the next one, asked for by someone else, for another reason."""
+    step = f"{adj.state} {len(adj.deciding_approvers)}/{len(adj.deciding_chain)}"
+    if adj.state is State.REVERSING:
+        number = reversal_number(adj.history)
+        if number > 1:
+            return f"{step} #{number}"
+    return step

@@ -14,6 +14,7 @@ the keyboards that mix them; no dependency).
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
@@ -42,6 +43,7 @@ def invisible(text: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # the replay asks about the same few user names
 def skeletons(name: str) -> frozenset[str]:
     """What `name` looks like: two names sharing a skeleton read as the same name.
 

@@ -220,13 +220,26 @@ def limit_judged(rules: Rules, situation: Situation, by: str,
 
 
 def denial(rules: Rules, situation: Situation, action: Action, by: str, date: datetime.date,
-           *, signed: bool = True) -> Denial | None:
+           *, signed: bool = True, written: datetime.date | None = None) -> Denial | None:
     """Why `by` may not take `action` on `date`, or None when they may.
 
     `signed`: whether the approval would carry a signature (the replay checks
     the signature itself; a tool that cannot sign passes False, so types that
     require signatures are not offered to it).
+    `written`: the day the decision is written (its `at:` day), when later than
+    `date`: a decision is worth no more than it was on either day, so `by` must
+    be a user holding the role and the limit on both (a role removed or a limit
+    lowered by the day it was written binds it, whatever earlier day within
+    `backdate-days` its author dated it; as `Rules.binding` does for policies).
     """
+    found = _denial(rules, situation, action, by, date, signed=signed)
+    if found is None and written is not None and written > date:
+        return _denial(rules, situation, action, by, written, signed=signed)
+    return found
+
+
+def _denial(rules: Rules, situation: Situation, action: Action, by: str, date: datetime.date,
+            *, signed: bool) -> Denial | None:
     request, directory = situation.request, rules.directory
     if not directory.is_user(by, date):
         return Denial("unknown-user", f"\"{by}\" is not a user on {date}; declare them with "
@@ -263,29 +276,46 @@ def denial(rules: Rules, situation: Situation, action: Action, by: str, date: da
     return None
 
 
+def _one_person(directory: Directory, by: str, name: str | None,
+                date: datetime.date) -> str | None:
+    """None when `by` is someone else than `name`; else "" (the same name) or why the
+    two names are one person (`Directory.same_person`), as a message's aside."""
+    if name is None:
+        return None
+    if by == name:
+        return ""
+    why = directory.same_person(by, name, date)
+    return None if why is None else f" ({why})"
+
+
 def _approve(rules: Rules, situation: Situation, by: str, date: datetime.date, *,
              signed: bool) -> Denial | None:
     request, chain, directory = situation.request, situation.deciding_chain, rules.directory
     reversal = situation.state is _REVERSING
-    if by in (request.requested_by, request.entered_by):
-        whose = "requester" if by == request.requested_by else "person who entered it"
+    for whose, name in (("requester", request.requested_by),
+                        ("person who entered it", request.entered_by)):
+        why = _one_person(directory, by, name, date)
+        if why is not None:
+            return Denial("self-approval",
+                          f"the {whose} cannot approve {'its reversal' if reversal else 'it'}"
+                          f"{why} (segregation of duties); another user holding the role "
+                          "must approve.")
+    why = _one_person(directory, by, situation.cancelled_by, date) if reversal else None
+    if why is not None:
         return Denial("self-approval",
-                      f"the {whose} cannot approve {'its reversal' if reversal else 'it'} "
+                      f"the person who asked for the reversal cannot approve it{why} "
                       "(segregation of duties); another user holding the role must approve.")
-    if reversal and by == situation.cancelled_by:
-        return Denial("self-approval",
-                      "the person who asked for the reversal cannot approve it (segregation "
-                      "of duties); another user holding the role must approve.")
     approvers = situation.deciding_approvers
     level = len(approvers)
     if level >= len(chain):
         return Denial("invalid-transition", "every level was already approved.")
     role = chain[level]
-    if by in approvers:
-        earlier = approvers.index(by) + 1
-        return Denial("same-approver",
-                      f"{by} already approved level {earlier} as {chain[earlier - 1]}; "
-                      f"level {level + 1} ({role}) needs a different person.")
+    for earlier, name in enumerate(approvers, start=1):
+        why = _one_person(directory, by, name, date)
+        if why is not None:
+            return Denial("same-approver",
+                          f"{name} already approved level {earlier} as {chain[earlier - 1]}"
+                          f"{why}; level {level + 1} ({role}) needs a different person.")
     holds, limit = directory.limit_for(by, role, date)
     if not holds:
         held = directory.roles_on(by, date)

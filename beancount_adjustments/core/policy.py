@@ -16,6 +16,7 @@ from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import TypeVar
 
+from beancount_adjustments.core import lookalike
 from beancount_adjustments.core.models import (
     KNOWN_CATEGORIES,
     KNOWN_TYPES,
@@ -174,6 +175,28 @@ class Directory:
         if any(limit is None for limit in limits):
             return True, None
         return True, max((lim for lim in limits if lim is not None), key=lambda m: m.number)
+
+    def same_person(self, user: str, other: str, date: datetime.date) -> str | None:
+        """Why `user` and `other`, two names, are one person as far as the ledger can
+        tell on `date` (the names read as one another, case and look-alike letters
+        aside, or their user lines share an `email:` or `git:` address), or None.
+        Segregation of duties counts people, not names: "bob" and "Bob" (a
+        `lookalike-user` warning) pass for each other on every page, and an alias
+        declared with bob's e-mail is bob."""
+        if lookalike.reads_as(user, other):
+            return f'"{user}" reads as "{other}"'
+        mine = self._addresses(user, date)
+        if mine:
+            shared = sorted(mine.keys() & self._addresses(other, date).keys())
+            if shared:
+                return f'"{user}" and "{other}" share the address {mine[shared[0]]}'
+        return None
+
+    def _addresses(self, user: str, date: datetime.date) -> dict[str, str]:
+        """The e-mail addresses of `user`'s lines on `date`, case aside, as written."""
+        return {address.strip().casefold(): address.strip()
+                for grant in self._grants(user, date)
+                for address in (grant.email, grant.git) if address and address.strip()}
 
     def customer_on(self, customer: str, date: datetime.date) -> CustomerRecord | None:
         # Not cached per (customer, date) like users: there are as many

@@ -8,9 +8,10 @@ at its line, and it changes nothing.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 
 from beancount_adjustments.core import digest as digests
-from beancount_adjustments.core.lifecycle import TRANSITIONS
+from beancount_adjustments.core.lifecycle import TRANSITIONS, reversal_number
 from beancount_adjustments.core.models import Action, Approval, Event, Record, State
 from beancount_adjustments.core.permissions import (
     Denial,
@@ -22,7 +23,7 @@ from beancount_adjustments.core.permissions import (
 from beancount_adjustments.core.policy import MissingPrice, chain_text
 from beancount_adjustments.core.records import Tracked, move
 from beancount_adjustments.core.replay_state import ReplayState
-from beancount_adjustments.core.signatures import reversal_number, signature_refusal
+from beancount_adjustments.core.signatures import signature_refusal
 from beancount_adjustments.core.written import same_amount
 
 # Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
@@ -82,7 +83,8 @@ class EventJudging(ReplayState):
             self.apply_event(adj, event)
 
     def denial(self, adj: Tracked, event: Event, stale: bool = False) -> Denial | None:
-        return denial(self.rules, adj.situation(stale), event.action, event.by, event.date)
+        return denial(self.rules, adj.situation(stale), event.action, event.by, event.date,
+                      written=self.decided_on(event))
 
     def staleness(self, adj: Tracked, event: Event) -> str | None:
         """Why an approval was given to something else than what is judged now."""
@@ -210,20 +212,18 @@ class EventJudging(ReplayState):
         # amount is worth what it was judged at (converted at the request date, which
         # `judged:` binds, as approvers' limits are): a price appended on the day of
         # the cancel must not make a large reversal need nobody.
-        request = adj.request
-        if adj.amount is None:
-            chain: tuple[str, ...] = _NONE
-        else:
-            try:
-                rows = self.matrix.candidates(request.type, request.category, adj.tier,
-                                              tuple(adj.risk_flags), event.date)
-                rule = self.matrix.choose_from(rows, adj.amount, request.date, self.rates)
-            except MissingPrice as missing:
-                self.refuse(adj, event, "missing-price",
-                            f"{missing}, so the approvals its reversal needs cannot be "
-                            "worked out; add a price directive.")
-                return
-            chain = rule.roles if rule else _NONE
+        # Rows in force on the cancel's date and on the day it was written (`at:`), the
+        # longer chain of the two: a row added by the day it was written binds a cancel
+        # dated earlier within `backdate-days`, and one removed since frees none.
+        try:
+            chain = max((self.reversal_chain(adj, day)
+                         for day in dict.fromkeys((self.decided_on(event), event.date))),
+                        key=len)
+        except MissingPrice as missing:
+            self.refuse(adj, event, "missing-price",
+                        f"{missing}, so the approvals its reversal needs cannot be "
+                        "worked out; add a price directive.")
+            return
         if not chain:
             if self.reverse(adj, event):
                 adj.cancelled_by = event.by
@@ -235,6 +235,15 @@ class EventJudging(ReplayState):
         adj.reversal_approvals = _NONE
         adj.history += (Record(event, True),)
 
+    def reversal_chain(self, adj: Tracked, day: datetime.date) -> tuple[str, ...]:
+        """The chain the rows in force on `day` give the reversal of `adj`."""
+        request = adj.request
+        if adj.amount is None:
+            return _NONE
+        rows = self.matrix.candidates(request.type, request.category, adj.tier,
+                                      tuple(adj.risk_flags), day)
+        rule = self.matrix.choose_from(rows, adj.amount, request.date, self.rates)
+        return rule.roles if rule else _NONE
 
     def reverse(self, adj: Tracked, event: Event) -> bool:
         """Book the reversal, dated at `event`; False when a closed period forbids it."""

@@ -12,12 +12,12 @@ import base64
 import binascii
 import datetime
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from beancount_adjustments.core.models import Action, Event, Record, Source
+from beancount_adjustments.core.models import Event, Source
 
 if TYPE_CHECKING:
     # cryptography is imported where keys are used: a ledger load reads no key
@@ -123,13 +123,6 @@ def signed_action(action: str, *, reversal: int = 0) -> str:
     if action != "approve" or not reversal:
         return action
     return REVERSAL_APPROVAL if reversal == 1 else f"{REVERSAL_APPROVAL}-{reversal}"
-
-
-def reversal_number(history: Sequence[Record]) -> int:
-    """Which reversal an adjustment awaiting one awaits: one per cancel accepted so far
-    (a cancel that withdraws ends the lifecycle, so every accepted cancel before an
-    approval asked for a reversal)."""
-    return sum(1 for line in history if line.accepted and line.event.action is Action.CANCEL)
 
 
 def sign_with(key: Ed25519PrivateKey, adjustment_id: str, action: str, by: str,  # noqa: PLR0917

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from beancount.core import compare, data
 
-from beancount_adjustments.beans.effects import TAG_APPLIED, TAG_REVERSAL
+from beancount_adjustments.beans.effects import TAG_APPLIED, TAG_REVERSAL, own_effect
 from beancount_adjustments.core import digest as digests
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
@@ -195,19 +195,19 @@ def journal_hashes(entries: Sequence[data.Directive],
     large ledger).
     """
     def find(day: datetime.date | None, tag: str) -> str | None:
+        # The plugin's own entry (`effects.own_effect`), never a transaction written
+        # with its tag and link (a forgery): else nothing is linked.
         if day is None:
             return None
         at = bisect.bisect_left(entries, day, key=lambda e: e.date)
         while at < len(entries) and entries[at].date == day:
             entry = entries[at]
-            if (isinstance(entry, data.Transaction) and tag in (entry.tags or ())
-                    and adj.id in (entry.links or ())):
+            if isinstance(entry, data.Transaction) and own_effect(entry, adj) == tag:
                 return str(compare.hash_entry(entry))
             at += 1
         return None
 
-    booked = adj.effective_date or adj.applied_on
-    return find(booked, TAG_APPLIED), find(adj.reversed_on, TAG_REVERSAL)
+    return find(adj.effective_date, TAG_APPLIED), find(adj.reversed_on, TAG_REVERSAL)
 
 
 def requirements(index: BookIndex, adj: Adjustment, on: datetime.date) -> list[Requirement]:

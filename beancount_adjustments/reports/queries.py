@@ -126,14 +126,16 @@ def select(book: Book, filters: Filters, today: datetime.date,
 
 
 def refusal_of(book: Book, adj: Adjustment, user: str, action: Action,
-               date: datetime.date, *, signed: bool = False) -> Denial | None:
-    """Why `user` may not take `action` on `adj` on `date`: the replay's rule."""
-    return denial(book.rules, adj, action, user, date, signed=signed)
+               date: datetime.date, *, signed: bool = False,
+               written: datetime.date | None = None) -> Denial | None:
+    """Why `user` may not take `action` on `adj` on `date` (written on `written`,
+    when a tool dates it earlier): the replay's rule."""
+    return denial(book.rules, adj, action, user, date, signed=signed, written=written)
 
 
 def may(book: Book, adj: Adjustment, user: str, action: Action, date: datetime.date, *,
-        signed: bool = False) -> bool:
-    return refusal_of(book, adj, user, action, date, signed=signed) is None
+        signed: bool = False, written: datetime.date | None = None) -> bool:
+    return refusal_of(book, adj, user, action, date, signed=signed, written=written) is None
 
 
 def eligible_approvers(book: Book, adj: Adjustment, date: datetime.date,

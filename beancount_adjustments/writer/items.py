@@ -12,11 +12,11 @@ from decimal import Decimal
 
 from beancount_adjustments.beans import render
 from beancount_adjustments.beans.metadata import control_problem
-from beancount_adjustments.core.lifecycle import step_shown
+from beancount_adjustments.core.lifecycle import reversal_number, step_shown
 from beancount_adjustments.core.models import Action, Adjustment, Money, State, kind_of
 from beancount_adjustments.core.permissions import limit_judged
 from beancount_adjustments.core.policy import chain_text
-from beancount_adjustments.core.signatures import reversal_number, sign_event, signed_action
+from beancount_adjustments.core.signatures import sign_event, signed_action
 from beancount_adjustments.writer.ids import Ids
 from beancount_adjustments.writer.ledger import Item, Ledger
 from beancount_adjustments.writer.results import Decision, NewRequest

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from beancount.core import data
 
-from beancount_adjustments.beans.effects import TAG_APPLIED, TAG_REVERSAL
+from beancount_adjustments.beans.effects import TAG_REVERSAL, own_effect
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Adjustment, Kind, Request, is_under, receivable_totals
 
@@ -147,11 +147,14 @@ def _items(entries: Iterable[data.Directive], book: Book, customer: str,
 
 
 def _item(entry: data.Transaction, book: Book, amount: Decimal) -> _Item:
-    meta, tags = entry.meta, entry.tags or frozenset()
+    meta = entry.meta
     adj_id = meta.get("adjustment-id")
     adj = book.get(adj_id) if isinstance(adj_id, str) else None
-    if adj is not None and (TAG_APPLIED in tags or TAG_REVERSAL in tags):
-        return _adjustment_item(entry, book, adj, amount, reversal=TAG_REVERSAL in tags)
+    # Only the plugin's own entry reads as the adjustment: a transaction written with
+    # its tag and metadata (`forged-effect`) shows as what it moves, a charge or payment.
+    own = own_effect(entry, adj) if adj is not None else None
+    if adj is not None and own is not None:
+        return _adjustment_item(entry, book, adj, amount, reversal=own == TAG_REVERSAL)
     aging = meta.get("aging-from")
     aging_from = aging if isinstance(aging, datetime.date) else entry.date
     narration = entry.narration or ""
