@@ -113,6 +113,8 @@ class Directory:
     _limits: dict[tuple[str, str, datetime.date], tuple[bool, Money | None]] = field(
         default_factory=dict, repr=False)
     _customer_dates: dict[str, list[datetime.date]] = field(default_factory=dict, repr=False)
+    _alike: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False)
+    _sharing: frozenset[str] | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, grants: Iterable[UserGrant], customers: Iterable[CustomerRecord],
@@ -183,14 +185,34 @@ class Directory:
         Segregation of duties counts people, not names: "bob" and "Bob" (a
         `lookalike-user` warning) pass for each other on every page, and an alias
         declared with bob's e-mail is bob."""
-        if lookalike.reads_as(user, other):
+        # Asked for every approval against the requester and each earlier approver:
+        # the answers that do not depend on the day are worked out once.
+        alike = self._alike.get((user, other))
+        if alike is None:
+            alike = self._alike[(user, other)] = lookalike.reads_as(user, other)
+        if alike:
             return f'"{user}" reads as "{other}"'
+        sharing = self._sharing
+        if sharing is None:
+            sharing = self._sharing = self._sharing_an_address()
+        if user not in sharing or other not in sharing:
+            return None
         mine = self._addresses(user, date)
         if mine:
             shared = sorted(mine.keys() & self._addresses(other, date).keys())
             if shared:
                 return f'"{user}" and "{other}" share the address {mine[shared[0]]}'
         return None
+
+    def _sharing_an_address(self) -> frozenset[str]:
+        """The users some line of whom gives an address a line of another user gives."""
+        names: dict[str, set[str]] = {}
+        for user, grants in self.grants.items():
+            for grant in grants:
+                for address in (grant.email, grant.git):
+                    if address and address.strip():
+                        names.setdefault(address.strip().casefold(), set()).add(user)
+        return frozenset(user for users in names.values() if len(users) > 1 for user in users)
 
     def _addresses(self, user: str, date: datetime.date) -> dict[str, str]:
         """The e-mail addresses of `user`'s lines on `date`, case aside, as written."""
