@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,9 @@ from typing import Any
 import pytest
 from sample_ledgers import WRITER_LEDGER
 
-from beancount_adjustments.beans.loading import disk_state, load_uncached
+from beancount_adjustments.beans.loading import load_uncached
 from beancount_adjustments.core.models import Action
-from beancount_adjustments.writer import Decision, WriteRefused, write_decisions
-from beancount_adjustments.writer import judging
+from beancount_adjustments.writer import Decision, WriteRefused, judging, write_decisions
 
 NOW = datetime.datetime(2024, 3, 10, 12, 0, tzinfo=datetime.UTC)
 INCLUDED = 'include "adjustments.beancount"\n'
@@ -100,7 +100,7 @@ def test_a_target_of_any_shape_is_appended_to_as_read_and_hashed_as_written(
     target = tmp_path / "adjustments.beancount"
     target.write_bytes(body)
     before = [e.message for e in load_uncached(main)[1]]
-    assert before == ([] if shape != "bom" else before)  # Beancount refuses a BOM itself
+    assert bool(before) == (shape == "bom")  # Beancount's lexer refuses a BOM itself
     result = write_decisions(main, APPROVE, now=NOW)
     after = target.read_bytes()
     assert after.startswith(body)
@@ -148,8 +148,73 @@ def test_a_crash_while_writing_leaves_the_old_file_and_no_temporary(
         write_decisions(main, APPROVE, now=NOW)
     monkeypatch.undo()
     message = str(raised.value)
-    assert "\n" not in message.strip() and "nothing was written" in message
+    assert "\n" not in message.strip()
+    assert "nothing was written" in message
     assert str(target) in message
     left = {p.name: p.read_bytes() for p in tmp_path.iterdir()
             if not p.name.endswith(".lock")}
     assert left == files
+
+
+# -- 3. Fava's guard on the whole app: a second ledger reaching a guarded file --------
+
+
+def _shared_fava(tmp_path: Path, other: str) -> Any:
+    """A Fava over the extension's test ledger (main.beancount including
+    adjustments.beancount) and `other.beancount`, a ledger that includes neither."""
+    from fava.application import create_app
+    from fava_env import HEADER_CONFIG, ledger_text
+
+    main_file = tmp_path / "main.beancount"
+    main_file.write_text(ledger_text(HEADER_CONFIG).replace(
+        'option "operating_currency" "USD"\n', 'option "operating_currency" "USD"\n'
+        + INCLUDED, 1))
+    (tmp_path / "adjustments.beancount").write_text("; the team's decisions\n")
+    (tmp_path / "other.beancount").write_text(other)
+    app = create_app([str(main_file), str(tmp_path / "other.beancount")], load=True,
+                     poll_watcher=True)
+    app.testing = True
+    return app
+
+
+FORGED = '2026-01-01 custom "adjustment" "ADJ-2" "approve"\n  by: "erin"\n'
+USER = {"X-Remote-User": "bob"}
+
+
+def _other(tmp_path: Path, folder: Path) -> str:
+    return ('option "title" "Other"\n'
+            f'option "documents" "{folder}"\n'
+            f'2024-01-01 custom "fava-option" "import-dirs" "{folder}"\n'
+            '2024-01-01 open Assets:Cash\n'
+            f'2024-01-02 document Assets:Cash "{tmp_path / "adjustments.beancount"}"\n')
+
+
+def test_a_second_ledger_cannot_replace_a_guarded_file_through_its_documents(
+        tmp_path: Path) -> None:
+    """Hole: a second ledger of the same Fava that includes no file of the guarded
+    one, but names its adjustments.beancount as a document and its folder as an
+    import folder, deleted that file (/other/api/document) and uploaded a forged one
+    under its name (/other/api/upload_import_file); or moved it away
+    (/other/api/move): the guard compared only the files the ledgers include."""
+    app = _shared_fava(tmp_path, _other(tmp_path, tmp_path))
+    client = app.test_client()
+    shared = tmp_path / "adjustments.beancount"
+    before = shared.read_bytes()
+    deleted = client.delete("/other/api/document", query_string={"filename": str(shared)},
+                            headers=USER)
+    assert deleted.status_code == 403, deleted.get_data(as_text=True)
+    assert "adjustments.beancount" in deleted.get_json()["error"]
+    moved = client.put("/other/api/move", json={"account": "Assets:Cash", "new_name": "x",
+                                                "filename": str(shared)}, headers=USER)
+    assert moved.status_code == 403, moved.get_data(as_text=True)
+    uploaded = client.put("/other/api/upload_import_file", headers=USER,
+                          data={"file": (io.BytesIO(FORGED.encode()), "forged.beancount")},
+                          content_type="multipart/form-data")
+    assert uploaded.status_code == 403, uploaded.get_data(as_text=True)
+    added = client.put("/other/api/add_document", headers=USER,
+                       data={"file": (io.BytesIO(FORGED.encode()), "forged.beancount"),
+                             "folder": str(tmp_path), "account": "Assets:Cash"},
+                       content_type="multipart/form-data")
+    assert added.status_code == 403, added.get_data(as_text=True)
+    assert shared.read_bytes() == before
+    assert not (tmp_path / "forged.beancount").exists()
