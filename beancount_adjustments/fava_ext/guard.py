@@ -169,6 +169,36 @@ def _files(ledger: Any) -> set[str]:
     return {os.path.realpath(name) for name in names if name}
 
 
+def _reach(ledger: Any) -> tuple[set[str], set[str]]:
+    """The files and the folders Fava's own routes of `ledger` write, move or delete:
+    its source files and its document entries' files; its documents and import
+    folders (an upload lands there, a file there may be moved or deleted)."""
+    files = _files(ledger)
+    documents = getattr(getattr(ledger, "all_entries_by_type", None), "Document", ())
+    files |= {os.path.realpath(d.filename) for d in documents}
+    options = getattr(ledger, "options", None) or {}
+    fava_options = getattr(ledger, "fava_options", None)
+    folders = [*options.get("documents", ()), *getattr(fava_options, "import_dirs", ())]
+    join = getattr(ledger, "join_path", None)
+    return files, {os.path.realpath(join(f) if join else f) for f in folders if f}
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Whether one folder holds the other (or they are one)."""
+    return a == b or a.startswith(b.rstrip(os.sep) + os.sep) or b.startswith(
+        a.rstrip(os.sep) + os.sep)
+
+
+def _shared(ledger: Any, guarded: Any) -> set[str]:
+    """The files of `guarded` that Fava's own routes of `ledger` reach (`_reach`): one of
+    its files, or one in a folder overlapping theirs (an include pattern of it may
+    match a file uploaded there)."""
+    files, folders = _reach(ledger)
+    theirs = _files(guarded)
+    return {name for name in theirs if name in files
+            or any(_overlap(os.path.dirname(name), folder) for folder in folders)}
+
+
 def _guarding(ledger: Any) -> str:
     """Why `ledger`'s extension closes Fava's own writes ("" when it does not, or the
     ledger does not enable it)."""
@@ -197,17 +227,17 @@ def refuse_writes_to_shared_files() -> None:
         return
     loader = current_app.config.get("LEDGERS")
     ledgers = list(getattr(loader, "ledgers", None) or [])
-    mine = _files(target)
     for other in ledgers:
         if other is target:
             continue
         why = _guarding(other)
-        shared = mine & _files(other) if why else set()
+        shared = _shared(target, other) if why else set()
         if shared:
             names = ", ".join(sorted(shared))
             title = (getattr(other, "options", None) or {}).get("title", "another ledger")
             message = (f"Fava editing is closed for {names}: the ledger {title!r} of this "
-                       f"Fava reads it, and its adjustments extension closes Fava's own "
+                       f"Fava reads it (this ledger's editor, documents or import folders "
+                       f"reach it), and its adjustments extension closes Fava's own "
                        f"editor there. {why}")
             abort(json_response(403, ok=False, error=message, code="forbidden",
                                 message=message))

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from beancount_adjustments.beans.loading import Stat, stat_of
 from beancount_adjustments.writer.files import flocked
 from beancount_adjustments.writer.results import Refusal, WriteRefused
 
@@ -117,14 +118,11 @@ def os_refusal(path: Path, exc: OSError | UnicodeDecodeError, doing: str) -> Wri
                                  "written, the files are as they were")])
 
 
-def identity_of(found: os.stat_result) -> tuple[int, int, int, int]:
-    """What tells a file apart from itself changed or replaced: device, inode, size
-    and modification time."""
-    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
-
-
-def file_identity(path: Path) -> tuple[int, int, int, int]:
-    return identity_of(os.stat(path))
+def file_identity(path: Path) -> Stat:
+    """What tells a file apart from itself changed or replaced (`loading.stat_of`:
+    its change time too, which no program saving it can set back as it can the
+    modification time, `cp -p` or `touch -r`)."""
+    return stat_of(os.stat(path))
 
 
 def read_with_stat(path: Path) -> tuple[bytes, os.stat_result]:

@@ -41,7 +41,6 @@ from beancount_adjustments.writer.results import (
 from beancount_adjustments.writer.sealing import seal_item
 from beancount_adjustments.writer.target import (
     file_identity,
-    identity_of,
     ledger_locked,
     os_refusal,
     read_with_stat,
@@ -145,7 +144,7 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
                 remove_stray_temporaries(path)
             real = real_file(path)
             raw, read_stat = read_with_stat(real)
-            identity = identity_of(read_stat)
+            identity = stat_of(read_stat)
             hashed = hashlib.sha256(raw)
             sha_read = hashed.hexdigest()
             if expected_sha256 is not None and sha_read != expected_sha256:
@@ -156,7 +155,7 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
             # The target's bytes stand for it in the check that the caller's load
             # is still the files' state: the very bytes hashed are appended to.
             led = _load(ledger, path, raw, now or datetime.datetime.now(datetime.UTC), loaded,
-                        known={str(real): (sha_read, stat_of(read_stat))})
+                        known={str(real): (sha_read, identity)})
             with collector_paused():
                 items: list[Item] = build(led)
                 book = judge(led, items)
