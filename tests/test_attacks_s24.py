@@ -218,3 +218,28 @@ def test_a_second_ledger_cannot_replace_a_guarded_file_through_its_documents(
     assert added.status_code == 403, added.get_data(as_text=True)
     assert shared.read_bytes() == before
     assert not (tmp_path / "forged.beancount").exists()
+
+
+def test_a_seal_is_not_dated_back_to_a_day_its_author_still_held_a_role(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`gone` lost every role on 2024-02-01; `seal --as gone --date 2024-01-31`
+    written today was accepted, a seal made by nobody holding a role on the day
+    it was made. The sealer must hold a role on the seal's date and on the day
+    it is written, as a decision's author must (`permissions.denial`)."""
+    from click.testing import CliRunner
+
+    from beancount_adjustments.cli import main
+    path = tmp_path / "main.beancount"
+    path.write_text(WRITER_LEDGER)
+    monkeypatch.setenv("BEAN_ADJUST_LEDGER", str(path))
+    monkeypatch.delenv("BEAN_ADJUST_USER", raising=False)
+    monkeypatch.delenv("BEAN_ADJUST_TARGET", raising=False)
+    before = path.read_bytes()
+    result = CliRunner().invoke(main, ["seal", "--as", "gone", "--date", "2024-01-31"])
+    assert result.exit_code == 1, result.output
+    assert "gone" in result.output
+    assert "today" in result.output
+    assert "Traceback" not in result.output
+    assert path.read_bytes() == before
+    result = CliRunner().invoke(main, ["seal", "--as", "carol", "--date", "2024-01-31"])
+    assert result.exit_code == 0, result.output

@@ -16,7 +16,7 @@ def seal_item(led: Ledger, by: str, date: datetime.date,
     """The item that appends the seal `by` makes over everything dated up to `date`,
     and its plan; refused (no plan): a date after today (a seal dated ahead would
     refuse every decision until then), a sealer who is not a declared user holding
-    a role on the seal's date, a seal before the last one or over a broken one."""
+    a role on the seal's date and today, a seal before the last one or over a broken one."""
     item = Item(0, f"seal of {date}", "")
     today = today or led.today
     book = led.book
@@ -24,11 +24,14 @@ def seal_item(led: Ledger, by: str, date: datetime.date,
     if why is None and date > today:
         why = (f"a seal cannot be dated after today ({date} > {today}): it would seal "
                "days that have not happened and refuse every decision until then")
-    if why is None:
-        problem = seals.sealer_problem(book.directory, by, date)
+    # On the seal's date and on the day it is written: a seal dated back to a day
+    # its author still held a role is made by no one holding one (as a decision's
+    # author must hold the role on both days, `permissions.denial`).
+    for day in dict.fromkeys((date, today)):
+        problem = seals.sealer_problem(book.directory, by, day) if why is None else None
         if problem is not None:
             why = (f"{by} may not seal: {problem}; a seal is made by a declared user "
-                   "holding a role on its date")
+                   f"holding a role on its date and on the day it is written (today, {today})")
     plan = None
     if why is None:
         try:
