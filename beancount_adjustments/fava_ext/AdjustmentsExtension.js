@@ -481,6 +481,9 @@ function bindNewRequest(root, form) {
     if (missing.length) {
       error.textContent = `Fill in ${missing.join(", ")} first.`;
       error.hidden = false;
+      // Take the user to the first field missing, not leave them on the button.
+      const first = missing[0] === "customer" ? picker : form.querySelector(`[name="${missing[0]}"]`);
+      if (first instanceof HTMLElement) first.focus();
       return;
     }
     submit.disabled = true;

@@ -49,7 +49,6 @@ class ActionHint:
 
 
 _SHORT = {
-    "self-approval": "you requested it (segregation of duties)",
     "same-approver": "you already approved an earlier level",
     "over-limit": "above your approval limit",
     "missing-price": "no price converts the amount to your limit's currency",
@@ -58,18 +57,36 @@ _SHORT = {
 }
 
 
-def _why_not(found: Denial | None, adj: Adjustment, action: Action) -> str:
+def _one_of(roles: tuple[str, ...] | list[str]) -> str:
+    """"a manager", "a manager or finance", "a manager, finance or cfo"."""
+    names = list(roles)
+    if len(names) <= 1:
+        return f"a {''.join(names) or 'role in its chain'}"
+    return f"a {', '.join(names[:-1])} or {names[-1]}"
+
+
+def _self_approval(adj: Adjustment, user: str) -> str:
+    """Which duty `user` holds on `adj` (the rule's own message names it; the short
+    form must too: "requested it or asked for its reversal" left the canceller guessing)."""
+    if adj.state is State.REVERSING and user == adj.cancelled_by:
+        return "you asked for its reversal (segregation of duties)"
+    if user != adj.request.requested_by and user == adj.request.entered_by:
+        return "you entered it (segregation of duties)"
+    return "you requested it (segregation of duties)"
+
+
+def _why_not(found: Denial | None, adj: Adjustment, action: Action, user: str) -> str:
     """The button's tooltip: a short form of the rule's own refusal."""
     if found is None:
         return ""
-    if found.code == "self-approval" and adj.state is State.REVERSING:
-        return "you requested it or asked for its reversal (segregation of duties)"
+    if found.code == "self-approval":
+        return _self_approval(adj, user)
     if found.code == "self-rejection":
         return "withdraw your own request with cancel"
     if found.code == "missing-role" and action is Action.APPROVE:
         return f"level {len(adj.deciding_approvals) + 1} needs a {adj.next_role}"
     if found.code == "missing-role" and action is Action.REJECT:
-        return f"needs one of {', '.join(adj.deciding_chain)}"
+        return f"needs {_one_of(adj.deciding_chain)}"
     if found.code == "missing-role" and action is Action.CANCEL:
         return "needs the requester or an approver role"
     if found.code == "missing-role" and action is Action.APPLY:
@@ -89,7 +106,7 @@ def action_hints(index: BookIndex, adj: Adjustment, user: str | None,
         if user is None:
             why_not = "read-only: no acting user"
         else:
-            why_not = _why_not(refusal(index, adj, user, action, on), adj, action)
+            why_not = _why_not(refusal(index, adj, user, action, on), adj, action, user)
         hints.append(ActionHint(str(action), label, not why_not, why_not, needs_reason,
                                 asks_effective))
 
