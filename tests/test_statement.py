@@ -274,7 +274,19 @@ def test_cli_statement_refuses_a_period_backwards() -> None:
     result = run("statement", "-f", str(DEMO), "cust_1003", "--from", "2026-11-30",
                  "--to", "2026-11-01")
     assert result.exit_code == 1
-    assert "after --to" in result.output
+    assert "after it ends" in result.output
+
+
+
+def test_cli_statement_refuses_a_period_ending_after_today() -> None:
+    """A statement to a day that has not come aged every item to it: `--to` a year
+    ahead put last month's invoices in the 90+ bucket of a closing balance dated
+    then (the CLI and Fava's page share the rule, `statement_period`)."""
+    ahead = (datetime.date.today() + datetime.timedelta(days=200)).isoformat()
+    result = run("statement", "-f", str(DEMO), "cust_1003", "--to", ahead)
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert f"ends {ahead}, after today" in result.output
 
 
 # -- Fava ----------------------------------------------------------------------------
@@ -311,6 +323,20 @@ def test_fava_statement_page_names_an_unknown_customer(fava_client: Any) -> None
     response = fava_client.get(_base(fava_client) + "?view=statement&customer=Nobody+Inc")
     assert response.status_code == 200
     assert "is not known" in response.get_data(as_text=True)
+
+
+
+def test_fava_statement_page_refuses_a_period_ending_after_today(fava_client: Any) -> None:
+    ahead = (datetime.date.today() + datetime.timedelta(days=200)).isoformat()
+    base = _base(fava_client)
+    response = fava_client.get(base + f"?view=statement&customer=cust_1003&to={ahead}")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f"ends {ahead}, after today" in text
+    assert "Closing balance" not in text
+    download = fava_client.get(base + f"statement?customer=cust_1003&to={ahead}&format=csv")
+    assert download.status_code == 400
+    assert f"ends {ahead}, after today" in download.get_json()["error"]
 
 
 def _base(client: Any) -> str:

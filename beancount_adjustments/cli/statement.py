@@ -16,7 +16,13 @@ import click
 
 from beancount_adjustments.cli.common import Refused, ledger_option, load, today
 from beancount_adjustments.core.customers import CustomerError, pick_customer
-from beancount_adjustments.reports.statement import FORMATS, render, statement
+from beancount_adjustments.reports.statement import (
+    FORMATS,
+    PeriodError,
+    render,
+    statement,
+    statement_period,
+)
 
 
 @click.command("statement")
@@ -32,10 +38,11 @@ from beancount_adjustments.reports.statement import FORMATS, render, statement
 def statement_command(*, ledger: Path, customer: str, start: datetime.datetime | None,
                       end: datetime.datetime | None, fmt: str, output: Path | None) -> None:
     """Print a customer's statement (CUSTOMER: an id or a name)."""
-    last = end.date() if end is not None else today()
-    first = start.date() if start is not None else last.replace(day=1)
-    if first > last:
-        raise Refused(f"--from {first} is after --to {last}")
+    try:
+        first, last = statement_period(start.date() if start is not None else None,
+                                       end.date() if end is not None else None, today())
+    except PeriodError as exc:
+        raise Refused(f"{exc} (--from, --to)") from None
     entries, _, _, book = load(ledger)
     try:
         customer_id = pick_customer(book.directory, customer)

@@ -15,7 +15,13 @@ from markupsafe import Markup
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.customers import CustomerError, pick_customer
-from beancount_adjustments.reports.statement import Statement, render_html, statement
+from beancount_adjustments.reports.statement import (
+    PeriodError,
+    Statement,
+    render_html,
+    statement,
+    statement_period,
+)
 
 
 @dataclass(frozen=True)
@@ -51,8 +57,11 @@ def statement_page(book: Book, entries: Sequence[data.Directive], args: Mapping[
     asked = args.get("customer", "").strip()
     customers = tuple(sorted((c, name or c) for c, name in book.directory.names().items()))
     error = bad_start or bad_end
-    if not error and start > end:
-        error = f"the period starts ({start}) after it ends ({end})"
+    if not error:
+        try:
+            start, end = statement_period(start, end, today)
+        except PeriodError as exc:
+            error = str(exc)
     page = StatementPage(asked, start, end, customers, error=error)
     if error or not asked:
         return page

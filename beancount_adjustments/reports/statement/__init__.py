@@ -14,9 +14,11 @@ from beancount_adjustments.reports.statement.rows import (
     BUCKETS,
     Aged,
     Line,
+    PeriodError,
     Section,
     Statement,
     statement,
+    statement_period,
     statement_text,
 )
 
@@ -25,6 +27,7 @@ __all__ = [
     "FORMATS",
     "Aged",
     "Line",
+    "PeriodError",
     "Section",
     "Statement",
     "render",
@@ -32,5 +35,6 @@ __all__ = [
     "render_html",
     "render_table",
     "statement",
+    "statement_period",
     "statement_text",
 ]

@@ -21,7 +21,8 @@ from beancount_adjustments.beans.effects import TAG_REVERSAL, own_effect
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Adjustment, Kind, Request, is_under, receivable_totals
 
-__all__ = ["BUCKETS", "Aged", "Line", "Section", "Statement", "statement", "statement_text"]
+__all__ = ["BUCKETS", "Aged", "Line", "PeriodError", "Section", "Statement", "statement",
+           "statement_period", "statement_text"]
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 """Days since an item's aging date; `current`: it has not started aging."""
@@ -106,6 +107,27 @@ def statement_text(book: Book, request: Request) -> str:
     if kind == Kind.BILLING:
         return words if words.endswith("correction") else f"{words} adjustment"
     return f"{words} {'credit' if kind == Kind.CREDIT else 'charge'}"
+
+
+
+class PeriodError(ValueError):
+    """A statement period that cannot be shown; the message says why."""
+
+
+def statement_period(start: datetime.date | None, end: datetime.date | None,
+                     today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The period a statement covers: to `end` (default today) from `start` (default
+    the first of `end`'s month). Refused (`PeriodError`): a period that starts after
+    it ends, or ends after today (its balances would be aged to a day that has not
+    come: last month's invoices in the 90+ bucket). The CLI and Fava's page ask it."""
+    last = end if end is not None else today
+    first = start if start is not None else last.replace(day=1)
+    if first > last:
+        raise PeriodError(f"the period starts {first}, after it ends {last}")
+    if last > today:
+        raise PeriodError(f"the period ends {last}, after today ({today}); a statement "
+                          "shows what is owed on a day that has come: end it today or earlier")
+    return first, last
 
 
 def statement(entries: Iterable[data.Directive], book: Book, customer: str,
