@@ -86,6 +86,23 @@ def test_customer_label_is_the_name_with_the_id_on_hover(tmp_path: Path) -> None
     assert '<span class="adj-customer">cust_456</span>' in compliance
 
 
+
+def test_a_request_filed_from_the_web_is_headed_by_the_customers_name(tmp_path: Path) -> None:
+    """The form and `POST create` write the customer's id as the payee; the detail
+    header showed "cust_123 · ..." where the customer is Acme Corp."""
+    from fava_env import CREATE_EXTRA
+    env = Env(tmp_path, extra=CREATE_EXTRA)
+    response = env.client.post(BASE + "create", headers={"X-Remote-User": "alice"}, json={
+        "customer": "cust_123", "type": "credit:refund", "amount": "30.00 USD",
+        "reason": "Damaged item"})
+    assert response.status_code == 201, response.get_json()
+    adj_id = response.get_json()["id"]
+    detail = env.get(BASE + f"?view=detail&id={adj_id}").get_data(as_text=True)
+    header = detail[detail.index('id="adj-narration"'):]
+    header = header[:header.index("</p>")]
+    assert '<span class="adj-customer" title="cust_123">Acme Corp</span>' in header
+
+
 def test_cli_show_names_the_customer(tmp_path: Path) -> None:
     env = Env(tmp_path)
     result = CliRunner().invoke(main, ["show", "-f", str(env.path), "ADJ-1"])
