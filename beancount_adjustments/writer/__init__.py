@@ -7,12 +7,14 @@ A write, in order (`write._write`, and the module named):
 
 1. choose the target file (`target.resolve_target`);
 2. lock the ledger's root and the target (`target.ledger_locked`);
-3. check the target did not change (`expected_sha256`);
+3. read and hash the target once, and check it did not change
+   (`expected_sha256`);
 4. load the ledger once under the lock, or reuse the caller's `loaded=`
-   snapshot while its files are unchanged (`write`);
+   snapshot while its files are unchanged, the target's bytes read in 3
+   standing for it (`write`);
 5. render the entries, refusing what the book cannot see (`items`);
 6. judge them as the plugin and Beancount will (`judging`);
-7. write atomically (`files.atomic_write`).
+7. write atomically (`files.atomic_write`): those bytes, then the new block.
 """
 
 from beancount_adjustments.writer.ids import next_id
