@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from beancount_adjustments.beans import render
 from beancount_adjustments.beans.metadata import control_problem
+from beancount_adjustments.core.days import iso_day
 from beancount_adjustments.core.lifecycle import reversal_number, step_shown
 from beancount_adjustments.core.models import Action, Adjustment, Money, State, kind_of
 from beancount_adjustments.core.permissions import limit_judged
@@ -181,10 +182,8 @@ def _meta_value(key: str, value: str) -> render.MetaValue | None:
     if key in BOOL_META_KEYS and value.upper() in ("TRUE", "FALSE"):
         return value.upper() == "TRUE"
     if key in DATE_META_KEYS:
-        try:
-            return datetime.date.fromisoformat(value)
-        except ValueError:
-            return value  # the reader says why it is not a date
+        # Not a strict day: written as text, and the reader says why it is no date.
+        return iso_day(value) or value
     return value
 
 
