@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from ledgers import code_set, load
 from sample_ledgers import WRITER_LEDGER
 
 from beancount_adjustments import api
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import days
+from ledgers import code_set, load
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +51,8 @@ def _create(ledger: Path, amount: str, *extra: str) -> Any:
 def _one_line_refusal(result: Any, where: str) -> None:
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"bean-adjust: refused: {where}"), lines
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"bean-adjust: refused: {where}"), lines
     assert "Traceback" not in result.output
 
 
@@ -118,9 +119,11 @@ def test_fava_decide_refuses_a_week_date_as_effective() -> None:
 
     item = {"id": "ADJ-2024-0001", "action": "apply", "digest": "x"}
     decisions, error = parse_decisions([{**item, "effective": "2024-W10-1"}], "bob")
-    assert decisions == [] and error == "decision 1: effective must be a date (YYYY-MM-DD)"
+    assert decisions == []
+    assert error == "decision 1: effective must be a date (YYYY-MM-DD)"
     decisions, error = parse_decisions([{**item, "effective": "2024-03-04"}], "bob")
-    assert error == "" and decisions[0].effective == datetime.date(2024, 3, 4)
+    assert error == ""
+    assert decisions[0].effective == datetime.date(2024, 3, 4)
 
 
 def test_fava_statement_page_refuses_a_compact_date() -> None:
@@ -196,7 +199,8 @@ def test_an_amount_with_nbsp_and_grouping_is_written_as_typed(ledger: Path) -> N
     result = _create(ledger, "\u00a01,000.00\u00a0 USD")
     assert result.exit_code == 0, result.output
     text = ledger.read_text(encoding="utf-8")
-    assert "1000.00 USD" in text and "-1000.00 USD" in text
+    assert "1000.00 USD" in text
+    assert "-1000.00 USD" in text
 
 
 # -- Stripe ------------------------------------------------------------------------------
@@ -237,7 +241,8 @@ def test_a_stripe_row_with_a_bad_currency_precision_or_date_is_skipped(
 def test_an_id_that_is_almost_an_adjustments_is_not_it(ledger: Path, adj_id: str) -> None:
     before = ledger.read_bytes()
     result = _run("approve", "-f", str(ledger), "--as", "bob", adj_id)
-    assert result.exit_code == 1 and "no request has the id" in result.output
+    assert result.exit_code == 1
+    assert "no request has the id" in result.output
     assert "Traceback" not in result.output
     assert ledger.read_bytes() == before
 
@@ -249,7 +254,8 @@ def test_a_differing_api_retry_names_what_differs(ledger: Path) -> None:
     with pytest.raises(api.ApiError, match="postings") as caught:
         api.create(ledger, customer="cust_123", type="credit:refund", amount="6.00 USD",
                    reason="Damaged", as_user="alice", external_id="X-1 ")
-    assert caught.value.code == "conflict" and first.id in str(caught.value)
+    assert caught.value.code == "conflict"
+    assert first.id in str(caught.value)
     with pytest.raises(api.ApiError, match="effective"):
         api.create(ledger, customer="cust_123", type="credit:refund", amount="5.00 USD",
                    reason="Damaged", as_user="alice", external_id="X-1",
