@@ -261,3 +261,21 @@ def test_a_differing_api_retry_names_what_differs(ledger: Path) -> None:
                    reason="Damaged", as_user="alice", external_id="X-1",
                    effective="2026-12-31")
     assert ledger.read_bytes() == before
+
+
+def test_a_differing_cli_create_under_a_used_external_id_names_what_differs(
+        ledger: Path) -> None:
+    """Hole: `create --external-id X-1` a second time was refused "already recorded as
+    ADJ-...; not importing twice" whether it was the same request or one for another
+    amount: the caller could not tell a duplicate from another request under a reused
+    id. The writer's refusal names what differs (`retries.differences`)."""
+    assert _create(ledger, "5.00 USD", "--external-id", "X-1").exit_code == 0
+    before = ledger.read_bytes()
+    same = _create(ledger, "5.00 USD", "--external-id", "X-1")
+    assert same.exit_code == 1
+    assert "asks for" not in same.output
+    other = _create(ledger, "6.00 USD", "--external-id", "X-1 ")
+    _one_line_refusal(other, "")
+    assert "and this one asks for postings" in other.output
+    assert "6.00 USD" in other.output
+    assert ledger.read_bytes() == before
