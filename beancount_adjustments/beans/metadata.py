@@ -17,6 +17,7 @@ from typing import Any
 from beancount.core import data
 from beancount.core.amount import Amount
 
+from beancount_adjustments.core.days import iso_day
 from beancount_adjustments.core.models import Money, Problem, Source
 
 _BIDI = "\u202a-\u202e\u2066-\u2069"
@@ -178,8 +179,5 @@ def date_value(value: object) -> datetime.date | None:
     if isinstance(value, datetime.date):
         return value
     if isinstance(value, str):
-        try:
-            return datetime.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
+        return iso_day(value)  # strictly YYYY-MM-DD (`core.days`)
     return None

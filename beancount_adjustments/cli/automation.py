@@ -26,6 +26,7 @@ from beancount_adjustments.beans.notify_lines import (
     parse_customer_notices,
 )
 from beancount_adjustments.cli.common import (
+    DAY,
     Refused,
     emit_json,
     json_option,
@@ -44,12 +45,10 @@ from beancount_adjustments.notify import customers as notify_customers
 from beancount_adjustments.reports import risk
 from beancount_adjustments.writer import NewRequest, WriteRefused, write_requests
 
-DAY = click.DateTime(formats=["%Y-%m-%d"])
-
 
 @click.command("risk")
 @ledger_option
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--as-of", "as_of", type=DAY, default=None,
               help="Judge as of this date (default: the ledger's last adjustment date).")
 @click.option("--check", "checks", multiple=True, metavar="NAME",
               help="Only this check (repeatable; alerts are `alert:<dimension>`).")

@@ -21,6 +21,7 @@ import click
 
 from beancount_adjustments.beans.intake_lines import parse_schedules
 from beancount_adjustments.cli.common import (
+    DAY,
     Refused,
     decimal_comma_option,
     emit_json,
@@ -57,7 +58,7 @@ SHOW_TEXT_UP_TO = 20
 PROGRESS_FROM = 500
 """Rows from which `import` shows a progress bar."""
 
-DATE = click.DateTime(formats=["%Y-%m-%d"])
+
 
 
 def _offset_defaults() -> dict[Kind, str]:
@@ -215,8 +216,8 @@ def _params(values: Sequence[str], *, decimal_comma: bool = False) -> dict[str, 
 @click.option("--order", default=None)
 @click.option("--ticket", default=None)
 @click.option("--document", default=None, help="Path relative to the file written to.")
-@click.option("--effective", type=DATE, default=None, help="Book the applied entry on this date.")
-@click.option("--date", "on", type=DATE, default=None, help="The request's date (default: today).")
+@click.option("--effective", type=DAY, default=None, help="Book the applied entry on this date.")
+@click.option("--date", "on", type=DAY, default=None, help="The request's date (default: today).")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
               help="A template parameter (percent=3, gross=\"120.00 USD\"); repeatable.")
 @click.option("--reason", default=None, help="Override the template's reason.")
@@ -285,7 +286,7 @@ def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple
 @click.command("run-schedules")
 @ledger_option
 @user_option
-@click.option("--through", type=DATE, default=None,
+@click.option("--through", type=DAY, default=None,
               help="Create occurrences up to this day (default: today).")
 @click.option("--schedule", "names", multiple=True, help="Only this schedule; repeatable.")
 @click.option("--dry-run", is_flag=True, help="Show what is due, write nothing.")

@@ -17,12 +17,12 @@ import json
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from beancount_adjustments.beans import loading
-from beancount_adjustments.core import amounts
+from beancount_adjustments.core import amounts, days
 from beancount_adjustments.core.amounts import AmountError
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Money, Problem
@@ -69,9 +69,36 @@ def json_option(func: F) -> F:
                         help="Print JSON instead of text.")(func)
 
 
+if TYPE_CHECKING:  # generic only from click 8.2; the package asks for click>=8
+    _ParamType = click.ParamType[datetime.datetime, Any]
+else:
+    _ParamType = click.ParamType
+
+
+class Day(_ParamType):
+    """A `YYYY-MM-DD` option read as every tool reads a day (`core.days`: no
+    `20260203`, no `2026-2-3`, no week date), given as midnight of that day (as
+    `click.DateTime` did, so `as_date` reads it); another text is a refusal."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> datetime.datetime:
+        if isinstance(value, datetime.datetime):
+            return value
+        day = days.iso_day(str(value))
+        if day is None:
+            where = max(param.opts, key=len) if param is not None and param.opts else "date"
+            raise Refused(f"{where}: {days.day_problem(str(value))}")
+        return datetime.datetime.combine(day, datetime.time())
+
+
+DAY = Day()
+
+
 def date_option(func: F) -> F:
     return click.option(
-        "--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+        "--date", "on", type=DAY, default=None,
         help="Date the written entries (default: today).")(func)
 
 

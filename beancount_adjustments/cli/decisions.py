@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from beancount_adjustments.cli.common import (
+    DAY,
     Refused,
     as_date,
     date_option,
@@ -188,7 +189,7 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
               help="Every pending adjustment (and reversal awaiting approval) whose next "
                    "level you may approve.")
 @_selection_options
-@click.option("--effective", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--effective", type=DAY, default=None,
               help="Date the applied entry (when this approval applies it).")
 @click.option("--sign", "sign_with", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Sign each approval with this private key (bean-adjust keygen).")
@@ -234,7 +235,7 @@ def reject(*, ledger: Path, user: str | None, ids: tuple[str, ...], reason: str,
 @click.option("--all-approved", "select_all", is_flag=True,
               help="Every approved adjustment waiting for an apply.")
 @_selection_options
-@click.option("--effective", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--effective", type=DAY, default=None,
               help="Date the applied entry.")
 def apply(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all: bool,
           type_pattern: str | None, category: str | None, customer: str | None,

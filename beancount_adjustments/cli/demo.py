@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from beancount_adjustments.cli.common import Refused
+from beancount_adjustments.core.days import iso_day
 from beancount_adjustments.demo import write_ledger
 
 
@@ -41,10 +42,10 @@ def demo(output: Path, transactions: int, seed: int, dated_to: str | None) -> No
 def _day(text: str) -> datetime.date:
     if text.strip().lower() == "today":
         return datetime.date.today()
-    try:
-        return datetime.date.fromisoformat(text.strip())
-    except ValueError:
-        raise Refused(f"--dated-to: {text!r} is not a date (YYYY-MM-DD) or 'today'") from None
+    day = iso_day(text)
+    if day is None:
+        raise Refused(f"--dated-to: {text!r} is not a date (YYYY-MM-DD) or 'today'")
+    return day
 
 
 COMMANDS = [demo]

@@ -16,6 +16,7 @@ import click
 
 from beancount_adjustments import reports
 from beancount_adjustments.cli.common import (
+    DAY,
     Refused,
     ledger_option,
     load,
@@ -29,8 +30,6 @@ from beancount_adjustments.core.customers import CustomerError, pick_customer
 from beancount_adjustments.core.models import State
 from beancount_adjustments.reports import export as exporting
 from beancount_adjustments.writer import WriteRefused, write_seal
-
-DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def _day(value: datetime.datetime | None) -> datetime.date | None:
@@ -48,8 +47,8 @@ def _output(text: str, output: Path | None) -> None:
 @click.command("report")
 @click.argument("kind", type=click.Choice(reports.REPORTS))
 @ledger_option
-@click.option("--from", "start", type=DATE, default=None, help="First day of the period.")
-@click.option("--to", "end", type=DATE, default=None, help="Last day of the period.")
+@click.option("--from", "start", type=DAY, default=None, help="First day of the period.")
+@click.option("--to", "end", type=DAY, default=None, help="Last day of the period.")
 @click.option("--type", "adj_type", default=None, help="A type or pattern, like 'credit:*'.")
 @click.option("--customer", default=None)
 @click.option("--state", type=click.Choice([s.value for s in State]), default=None)
@@ -95,7 +94,7 @@ def export(*, ledger: Path, fmt: str, records: str | None, output: Path | None) 
 @click.command("seal")
 @ledger_option
 @user_option
-@click.option("--date", "on", type=DATE, default=None,
+@click.option("--date", "on", type=DAY, default=None,
               help="Seal everything dated up to this day (default: today).")
 def seal(*, ledger: Path, user: str | None, on: datetime.datetime | None) -> None:
     """Append a seal fixing every adjustment directive dated up to --date."""
@@ -112,7 +111,7 @@ def seal(*, ledger: Path, user: str | None, on: datetime.datetime | None) -> Non
 @user_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               required=True, help="Where to write the private key (PEM, mode 0600).")
-@click.option("--date", "on", type=DATE, default=None,
+@click.option("--date", "on", type=DAY, default=None,
               help="Date of the key directive (default: today).")
 def keygen(*, user: str | None, output: Path, on: datetime.datetime | None) -> None:
     """Create a signing key; print the `adjustment-key` directive to add."""

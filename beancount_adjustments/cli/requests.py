@@ -15,6 +15,7 @@ import click
 from beancount.core import data
 
 from beancount_adjustments.cli.common import (
+    DAY,
     Refused,
     as_date,
     date_option,
@@ -57,7 +58,7 @@ from beancount_adjustments.writer import NewRequest, WriteRefused, request_meta,
 @click.option("--order", default=None)
 @click.option("--ticket", default=None)
 @click.option("--document", default=None, help="Path relative to the file written to.")
-@click.option("--effective", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--effective", type=DAY, default=None,
               help="Book the applied entry on this date.")
 @click.option("--id", "adj_id", default=None, help="Default: the next free id.")
 @click.option("--receivable-account", default=None)
@@ -71,7 +72,7 @@ from beancount_adjustments.writer import NewRequest, WriteRefused, request_meta,
 @click.option("--off-statement", is_flag=True,
               help="Write `on-statement: FALSE`: the customer's statement shows it only as "
                    "an account adjustment (it still moves the books).")
-@click.option("--aging-from", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--aging-from", type=DAY, default=None,
               help="The day its amount starts aging on the customer's statement.")
 @decimal_comma_option
 @date_option

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from beancount_adjustments.cli.common import Refused, ledger_option, load, today
+from beancount_adjustments.cli.common import DAY, Refused, ledger_option, load, today
 from beancount_adjustments.core.customers import CustomerError, pick_customer
 from beancount_adjustments.reports.statement import (
     FORMATS,
@@ -28,9 +28,9 @@ from beancount_adjustments.reports.statement import (
 @click.command("statement")
 @ledger_option
 @click.argument("customer")
-@click.option("--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--from", "start", type=DAY, default=None,
               help="First day of the period (default: the first of --to's month).")
-@click.option("--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--to", "end", type=DAY, default=None,
               help="Last day of the period, and the day balances are aged to (default: today).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -18,6 +18,10 @@ from beancount_adjustments.core.models import Money
 CURRENCY_RE = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]$")
 MAX_DIGITS = 15
 """Digits before the decimal point: a larger amount is a typo, not a credit."""
+MAX_DECIMALS = 12
+"""Digits after it: no currency or rate is written with more, and with the 15 before
+it an amount stays within the 28 digits `Decimal` computes exactly (a posting of
+`1.000000000000000000000000000000` was written with three of its zeros gone)."""
 
 # ISO 4217 minor units that are not 2; anything else (and any commodity that
 # is not a currency) takes 2, the usual precision of a ledger's amounts.
@@ -79,6 +83,9 @@ def parse_number(text: str, *, decimal_comma: bool = False) -> Decimal:
     if len(whole) > MAX_DIGITS:
         raise AmountError(f"{text.strip()!r} has more than {MAX_DIGITS} digits before the "
                           "decimal point; that is not an adjustment amount")
+    if len(digits.partition(".")[2]) > MAX_DECIMALS:
+        raise AmountError(f"{text.strip()!r} has more than {MAX_DECIMALS} digits after the "
+                          "decimal point; write it with the decimals it has")
     try:
         return Decimal(sign + digits)
     except InvalidOperation:  # the patterns above only let digits through

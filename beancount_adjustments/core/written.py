@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from beancount_adjustments.core.days import iso_day
 from beancount_adjustments.core.models import Money
 
 
@@ -66,13 +67,6 @@ def at_ceiling(at: str) -> datetime.date | None:
 
 
 _ONE_DAY = datetime.timedelta(days=1)
-
-
-def iso_day(text: str) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def same_amount(recorded: Money, current: Money | None) -> bool:

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.customers import CustomerError, pick_customer
+from beancount_adjustments.core.days import day_problem, iso_day
 from beancount_adjustments.reports.statement import (
     PeriodError,
     Statement,
@@ -44,10 +45,8 @@ class StatementPage:
 def _day(text: str | None, default: datetime.date) -> tuple[datetime.date, str]:
     if not text:
         return default, ""
-    try:
-        return datetime.date.fromisoformat(text), ""
-    except ValueError:
-        return default, f"{text!r} is not a date (YYYY-MM-DD)"
+    day = iso_day(text)
+    return (day, "") if day is not None else (default, day_problem(text))
 
 
 def statement_page(book: Book, entries: Sequence[data.Directive], args: Mapping[str, str],

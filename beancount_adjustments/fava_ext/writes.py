@@ -13,6 +13,7 @@ from flask import Request, Response
 
 from beancount_adjustments import api, writer
 from beancount_adjustments.api import bodies
+from beancount_adjustments.core.days import iso_day
 from beancount_adjustments.core.models import Action
 from beancount_adjustments.fava_ext.identity import Identity
 from beancount_adjustments.fava_ext.responses import json_response
@@ -159,9 +160,8 @@ def parse_decisions(raw: object, user: str) -> tuple[list[writer.Decision], str]
             texts[key] = value.strip()[:1000] if isinstance(value, str) else None
         effective: datetime.date | None = None
         if item.get("effective"):
-            try:
-                effective = datetime.date.fromisoformat(str(item["effective"]))
-            except ValueError:
+            effective = iso_day(str(item["effective"]))
+            if effective is None:
                 return [], f"decision {i + 1}: effective must be a date (YYYY-MM-DD)"
         out.append(writer.Decision(adjustment_id=adj_id.strip(), action=Action(action),
                                    by=user, reason=texts["reason"] or None,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from beancount_adjustments.core.amounts import AmountError, parse_money
+from beancount_adjustments.core.days import day_problem, iso_day
 
 __all__ = ["COLUMNS", "META_COLUMNS", "OPTIONAL", "REQUIRED", "Row", "RowError", "read_rows",
            "row_amount"]
@@ -101,11 +102,10 @@ class Row:
         text = self.get(key)
         if not text:
             return None
-        try:
-            return datetime.date.fromisoformat(text)
-        except ValueError:
-            self.problems.append(f"{key} {text!r} is not a date (2026-11-20)")
-            return None
+        day = iso_day(text)
+        if day is None:
+            self.problems.append(f"{key} {day_problem(text)}")
+        return day
 
 
 def row_amount(row: Row, decimal_comma: bool = False) -> tuple[Decimal, str] | None:

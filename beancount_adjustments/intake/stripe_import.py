@@ -19,6 +19,7 @@ from beancount.core.amount import Amount
 from beangulp import Importer  # type: ignore[import-untyped]
 
 from beancount_adjustments.core import amounts
+from beancount_adjustments.core.days import day_problem, iso_day
 
 REFUND_PREFIXES = ("re_",)
 DISPUTE_PREFIXES = ("dp_", "du_")
@@ -32,7 +33,13 @@ def _columns(row: Mapping[str, str | None]) -> dict[str, str]:
 
 
 def _date(text: str) -> datetime.date:
-    return datetime.date.fromisoformat(text.strip()[:10])
+    """The day of `Created (UTC)`: `2026-02-10` or `2026-02-10 14:03:22` (the time is
+    not kept); ValueError for anything else (`20260210`, `2026-W06-2`: `core.days`)."""
+    text = text.strip()
+    day = iso_day(text[:10])
+    if day is None or text[10:11] not in ("", " ", "T"):
+        raise ValueError(day_problem(text))
+    return day
 
 
 def existing_ids(entries: data.Entries) -> set[str]:
@@ -113,15 +120,17 @@ class StripeImporter(Importer):  # type: ignore[misc]
             default_reason = f"Stripe dispute {stripe_id}"
         else:
             return None
+        currency = row.get("currency", "").upper()
         try:
             # Read as every tool reads an amount: `Decimal` after dropping commas took
-            # "1.000,00" for 1.00000, "1e3" for 1000 and any script's digits, and NaN.
-            number = abs(amounts.parse_number(row.get("amount", "")))
+            # "1.000,00" for 1.00000, "1e3" for 1000 and any script's digits, and NaN;
+            # and in a currency Beancount can parse ("US D", "USD" with a Cyrillic S made
+            # lines no load reads) with no more decimals than it has (never rounded).
+            number = abs(amounts.parse_money(row.get("amount", ""), currency=currency).number)
             date = _date(row.get("created (utc)") or row.get("created") or "")
         except ValueError:  # `amounts.AmountError` is one
             return None
-        currency = row.get("currency", "").upper()
-        if not stripe_id or not currency or not number:
+        if not stripe_id or not number:
             return None
         stripe_customer = row.get("customer id", "")
         customer = self.customers.get(stripe_customer, stripe_customer)

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from beancount_adjustments.beans import render
 from beancount_adjustments.beans.metadata import control_problem
+from beancount_adjustments.core.days import iso_day
 from beancount_adjustments.core.lifecycle import reversal_number, step_shown
 from beancount_adjustments.core.models import Action, Adjustment, Money, State, kind_of
 from beancount_adjustments.core.permissions import limit_judged
@@ -20,6 +21,7 @@ from beancount_adjustments.core.signatures import sign_event, signed_action
 from beancount_adjustments.writer.ids import Ids
 from beancount_adjustments.writer.ledger import Item, Ledger
 from beancount_adjustments.writer.results import Decision, NewRequest
+from beancount_adjustments.writer.retries import differences
 
 CORE_REQUEST_KEYS = frozenset({"adjustment-type", "category", "customer", "reason",
                                "requested-by", "adjustment-id", "entered-by", "at", "chain",
@@ -181,10 +183,8 @@ def _meta_value(key: str, value: str) -> render.MetaValue | None:
     if key in BOOL_META_KEYS and value.upper() in ("TRUE", "FALSE"):
         return value.upper() == "TRUE"
     if key in DATE_META_KEYS:
-        try:
-            return datetime.date.fromisoformat(value)
-        except ValueError:
-            return value  # the reader says why it is not a date
+        # Not a strict day: written as text, and the reader says why it is no date.
+        return iso_day(value) or value
     return value
 
 
@@ -210,7 +210,13 @@ def _request_refusal(led: Ledger, new: NewRequest, adj_id: str, date: datetime.d
             return f"`{key}` is set by its own field, not through meta"
     ext = (new.meta.get("external-id") or "").strip()
     if ext and ext in external:
-        return f"external-id {ext!r} is already recorded as {external[ext]}; not importing twice"
+        # Said with what this one asks for otherwise (`retries.differences`), so a
+        # changed amount under a reused id reads as another request, not a duplicate.
+        filed = next((r for r in book.facts.requests if r.id == external[ext]), None)
+        found = differences(filed, new) if filed is not None else []
+        asks = f" and this one asks for {'; '.join(found)}" if found else ""
+        return (f"external-id {ext!r} is already recorded as {external[ext]}{asks}; "
+                "not importing twice")
     if not new.postings:
         return "a request needs postings"
     opened, closed = led.accounts
