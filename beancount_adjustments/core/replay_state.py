@@ -145,7 +145,7 @@ class ReplayState:
 
     def dating(self, item: Request | Event, settings: TypeSettings) -> tuple[str, str] | None:
         """(code, message) when `item` is dated earlier than it was written allows, or
-        is a decision dated after the day it was written."""
+        after the day it was written."""
         at = item.at
         if at is None:
             if settings.require_at and type(item) is Event:
@@ -158,12 +158,19 @@ class ReplayState:
         if written is None:
             return ("bad-metadata", f"`at: {at!r}` is not an ISO 8601 moment "
                     "(2026-11-21T10:00:00+01:00).")
-        if type(item) is Event and (at_ceiling(at) or written) < item.date:
+        if (at_ceiling(at) or written) < item.date:
             # Judged on its date, a decision dated ahead would count under roles and
-            # limits its author does not hold yet, and outside the locks of today.
+            # limits its author does not hold yet, and outside the locks of today; a
+            # request, under the rows and policies dated for that day (booking later
+            # is what `effective:` says).
+            if type(item) is Event:
+                return ("dated-ahead",
+                        f"it is dated {item.date} but was written at {at}; a decision is "
+                        "dated the day it is taken. Date it when it is written.")
             return ("dated-ahead",
-                    f"it is dated {item.date} but was written at {at}; a decision is dated "
-                    "the day it is taken. Date it when it is written.")
+                    f"it is dated {item.date} but was written at {at}; a request is dated "
+                    "the day it is written. Date it when it is written, with `effective:` "
+                    "for the day it should be booked.")
         allowed = settings.backdate_days
         if (written - item.date).days > allowed:
             return ("backdated",

@@ -1,0 +1,48 @@
+"""Round 27: requests dated ahead of their writing.
+
+A decision dated after the day of its `at:` is `dated-ahead`; a request was not:
+`bean-adjust create --date 9999-12-31` wrote ADJ-9999-0001, judged by whatever
+rows and policies a ledger dates for that day, approved automatically and
+booked in year 9999. Use `effective:` to book later; a request is dated the day
+it is written.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from click.testing import CliRunner
+
+from beancount_adjustments.cli import main
+from ledgers import TOOLS_BASE, load, request
+
+TODAY = datetime.date.today()
+
+
+def test_a_request_dated_after_its_writing_is_dated_ahead() -> None:
+    written = (TODAY - datetime.timedelta(days=40)).isoformat()
+    ahead = (TODAY - datetime.timedelta(days=10)).isoformat()
+    loaded = load(request("ADJ-1", ahead, "-5.00", customer="cust_123",
+                          extra=f'at: "{written}T10:00:00+00:00"'))
+    assert (loaded.line("^ADJ-1"), "dated-ahead") in loaded.codes
+    assert str(loaded.book.adjustments["ADJ-1"].state) == "invalid"
+    # Dated the day it was written, the same request is booked.
+    loaded = load(request("ADJ-1", written, "-5.00", customer="cust_123",
+                          extra=f'at: "{written}T10:00:00+00:00"'))
+    assert loaded.codes == []
+    assert str(loaded.book.adjustments["ADJ-1"].state) == "applied"
+
+
+def test_the_cli_cannot_date_a_request_ahead(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "main.beancount"
+    path.write_text(TOOLS_BASE)
+    before = path.read_bytes()
+    ahead = (TODAY + datetime.timedelta(days=30)).isoformat()
+    result = CliRunner().invoke(main, [
+        "create", "-f", str(path), "--as", "alice", "--customer", "cust_123",
+        "--type", "credit:refund", "--amount", "5.00 USD", "--reason", "Later",
+        "--date", ahead])
+    assert result.exit_code == 1, result.output
+    assert "[dated-ahead]" in result.output
+    assert "Traceback" not in result.output
+    assert path.read_bytes() == before
