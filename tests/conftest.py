@@ -22,6 +22,23 @@ def write_ledger(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+
+@pytest.fixture
+def no_tool_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's environment (default ledger, user, target) unset for the test."""
+    for name in ("BEAN_ADJUST_LEDGER", "BEAN_ADJUST_USER", "BEAN_ADJUST_TARGET"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def writer_ledger(tmp_path: Path) -> Path:
+    """`sample_ledgers.WRITER_LEDGER` in the test's `main.beancount`."""
+    from sample_ledgers import WRITER_LEDGER
+
+    path = tmp_path / "main.beancount"
+    path.write_text(WRITER_LEDGER, encoding="utf-8")
+    return path
+
 @pytest.fixture
 def poll_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fava apps made with the polling watcher: the inotify one keeps an instance

@@ -217,3 +217,22 @@ EURO_REFUNDS = f"""
   Income:Sales:Returns  20.00 EUR
   Assets:Receivable:Customers  -20.00 EUR
 """
+
+
+def shared_fava(tmp_path: Path, other: str, *, load: bool = True,
+                config: str = HEADER_CONFIG, decisions: str = "") -> Any:
+    """One Fava over two ledgers: the extension's test ledger (main.beancount,
+    including adjustments.beancount, which holds `decisions`) and
+    `other.beancount` (`other`), a ledger of its own."""
+    from fava.application import create_app
+
+    main_file = tmp_path / "main.beancount"
+    main_file.write_text(ledger_text(config).replace(
+        'option "operating_currency" "USD"\n', 'option "operating_currency" "USD"\n'
+        'include "adjustments.beancount"\n', 1))
+    (tmp_path / "adjustments.beancount").write_text(decisions)
+    (tmp_path / "other.beancount").write_text(other)
+    app = create_app([str(main_file), str(tmp_path / "other.beancount")], load=load,
+                     poll_watcher=True)
+    app.testing = True
+    return app

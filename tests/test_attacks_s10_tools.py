@@ -9,7 +9,6 @@ added it); the others held and add coverage no earlier test had.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from pathlib import Path
@@ -26,13 +25,7 @@ CREATE = BASE + "create"
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: what follows it reads backwards
 
 
-@pytest.fixture(autouse=True)
-def _poll_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fava's polling watcher (the inotify one keeps threads per app; see test_fava_guard)."""
-    import fava.application
-
-    monkeypatch.setattr(fava.application, "create_app",
-                        functools.partial(fava.application.create_app, poll_watcher=True))
+pytestmark = pytest.mark.usefixtures("poll_watcher")
 
 
 @pytest.fixture

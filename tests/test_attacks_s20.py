@@ -9,7 +9,6 @@ that added it); the others held and add coverage no earlier test had.
 
 from __future__ import annotations
 
-import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -28,13 +27,7 @@ from ledgers import TOOLS_BASE
 FAVA = "/test-ledger/extension/AdjustmentsExtension/"
 
 
-@pytest.fixture(autouse=True)
-def _poll_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fava's polling watcher (the inotify one keeps threads per app; see test_fava_guard)."""
-    import fava.application
-
-    monkeypatch.setattr(fava.application, "create_app",
-                        functools.partial(fava.application.create_app, poll_watcher=True))
+pytestmark = pytest.mark.usefixtures("poll_watcher")
 
 
 @pytest.fixture

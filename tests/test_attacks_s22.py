@@ -12,7 +12,6 @@ others held and add coverage no earlier test had.
 from __future__ import annotations
 
 import errno
-import functools
 import os
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from fava_env import HEADER_CONFIG, ledger_text
+from fava_env import HEADER_CONFIG, ledger_text, shared_fava
 from sample_ledgers import WRITER_LEDGER
 
 from beancount_adjustments.beans import loading
@@ -32,17 +31,12 @@ from beancount_adjustments.writer import target as target_mod
 INCLUDED = 'include "adjustments.beancount"\n'
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("BEAN_ADJUST_LEDGER", "BEAN_ADJUST_USER", "BEAN_ADJUST_TARGET"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_tool_env")
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    path = tmp_path / "main.beancount"
-    path.write_text(WRITER_LEDGER)
-    return path
+def ledger(writer_ledger: Path) -> Path:
+    return writer_ledger
 
 
 def _files(directory: Path) -> dict[str, bytes]:
@@ -202,32 +196,6 @@ def test_another_template_request_under_a_used_external_id_is_refused(tmp_path: 
 # -- 3. a second ledger of the same Fava sharing a guarded ledger's file ----------------
 
 
-@pytest.fixture
-def _poll_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
-    import fava.application
-
-    monkeypatch.setattr(fava.application, "create_app",
-                        functools.partial(fava.application.create_app, poll_watcher=True))
-
-
-def _shared_fava(tmp_path: Path, other: str, *, load: bool = True,
-                 config: str = HEADER_CONFIG) -> Any:
-    """A Fava over the extension's test ledger (its entries in main.beancount, plus an
-    included adjustments.beancount) and a second ledger, `other.beancount`."""
-    from fava.application import create_app
-
-    main_file = tmp_path / "main.beancount"
-    main_file.write_text(ledger_text(config).replace(
-        'option "operating_currency" "USD"\n', 'option "operating_currency" "USD"\n'
-        + INCLUDED, 1))
-    (tmp_path / "adjustments.beancount").write_text("")
-    (tmp_path / "other.beancount").write_text(other)
-    app = create_app([str(main_file), str(tmp_path / "other.beancount")], load=load,
-                     poll_watcher=True)
-    app.testing = True
-    return app
-
-
 OTHER_SHARING = 'option "title" "Other"\ninclude "adjustments.beancount"\n'
 OTHER_APART = ('option "title" "Other"\n2024-01-01 open Assets:Cash\n')
 
@@ -250,7 +218,7 @@ def test_a_second_ledger_cannot_write_a_guarded_ledgers_file(tmp_path: Path,
     """Hole: the guard ran only for the ledger that enables the extension: a second
     ledger of the same Fava including its adjustments.beancount wrote a forged
     approval into it through Fava's editor (/other/api/source), no identity asked."""
-    app = _shared_fava(tmp_path, OTHER_SHARING, load=load)
+    app = shared_fava(tmp_path, OTHER_SHARING, load=load)
     client = app.test_client()
     shared = tmp_path / "adjustments.beancount"
     before = _files(tmp_path)
@@ -287,7 +255,7 @@ def test_a_second_ledger_that_is_the_same_file_cannot_write_it(tmp_path: Path) -
 def test_a_second_ledger_apart_keeps_its_own_editor(tmp_path: Path) -> None:
     """The app's guard refuses only writes to a shared file: a ledger sharing none
     keeps Fava's editor."""
-    app = _shared_fava(tmp_path, OTHER_APART)
+    app = shared_fava(tmp_path, OTHER_APART)
     client = app.test_client()
     other = tmp_path / "other.beancount"
     response = _put_source(client, "other", other, OTHER_APART + "; a note\n")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fava_env import shared_fava
 from sample_ledgers import WRITER_LEDGER
 
 from beancount_adjustments.beans.loading import load_uncached
@@ -29,17 +30,12 @@ APPROVE = [Decision("ADJ-2024-0001", Action.APPROVE, by="bob",
                     date=datetime.date(2024, 3, 10))]
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("BEAN_ADJUST_LEDGER", "BEAN_ADJUST_USER", "BEAN_ADJUST_TARGET"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_tool_env")
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    path = tmp_path / "main.beancount"
-    path.write_text(WRITER_LEDGER)
-    return path
+def ledger(writer_ledger: Path) -> Path:
+    return writer_ledger
 
 
 def _during_judging(monkeypatch: pytest.MonkeyPatch, action: Any) -> None:
@@ -159,24 +155,6 @@ def test_a_crash_while_writing_leaves_the_old_file_and_no_temporary(
 # -- 3. Fava's guard on the whole app: a second ledger reaching a guarded file --------
 
 
-def _shared_fava(tmp_path: Path, other: str) -> Any:
-    """A Fava over the extension's test ledger (main.beancount including
-    adjustments.beancount) and `other.beancount`, a ledger that includes neither."""
-    from fava.application import create_app
-    from fava_env import HEADER_CONFIG, ledger_text
-
-    main_file = tmp_path / "main.beancount"
-    main_file.write_text(ledger_text(HEADER_CONFIG).replace(
-        'option "operating_currency" "USD"\n', 'option "operating_currency" "USD"\n'
-        + INCLUDED, 1))
-    (tmp_path / "adjustments.beancount").write_text("; the team's decisions\n")
-    (tmp_path / "other.beancount").write_text(other)
-    app = create_app([str(main_file), str(tmp_path / "other.beancount")], load=True,
-                     poll_watcher=True)
-    app.testing = True
-    return app
-
-
 FORGED = '2026-01-01 custom "adjustment" "ADJ-2" "approve"\n  by: "erin"\n'
 USER = {"X-Remote-User": "bob"}
 
@@ -196,7 +174,8 @@ def test_a_second_ledger_cannot_replace_a_guarded_file_through_its_documents(
     import folder, deleted that file (/other/api/document) and uploaded a forged one
     under its name (/other/api/upload_import_file); or moved it away
     (/other/api/move): the guard compared only the files the ledgers include."""
-    app = _shared_fava(tmp_path, _other(tmp_path, tmp_path))
+    app = shared_fava(tmp_path, _other(tmp_path, tmp_path),
+                      decisions="; the team's decisions\n")
     client = app.test_client()
     shared = tmp_path / "adjustments.beancount"
     before = shared.read_bytes()

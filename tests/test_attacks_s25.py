@@ -25,18 +25,12 @@ from beancount_adjustments.cli import main
 from beancount_adjustments.core import days
 from ledgers import code_set, load
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("BEAN_ADJUST_LEDGER", "BEAN_ADJUST_USER", "BEAN_ADJUST_TARGET"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_tool_env")
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    path = tmp_path / "main.beancount"
-    path.write_text(WRITER_LEDGER, encoding="utf-8")
-    return path
+def ledger(writer_ledger: Path) -> Path:
+    return writer_ledger
 
 
 def _run(*args: str) -> Any:
