@@ -129,7 +129,7 @@ def test_a_plugin_before_ours_rewriting_a_request_is_an_error_at_its_line(
     judged (and the reports showed) 50,000 USD while the file says 500. Now it is an
     error at the request's line as written, and nothing is booked."""
     small = request("ADJ-1", "2026-03-01", "-5.00")
-    path, name = _ledger(tmp_path, RAISE_AMOUNT, small)
+    path, _ = _ledger(tmp_path, RAISE_AMOUNT, small)
     loaded = load_file(path)
     assert (loaded.line("^ADJ-1"), "changed-by-plugin") in loaded.codes
     assert not _booked(loaded, "ADJ-1")
@@ -156,7 +156,8 @@ def test_a_plugin_before_ours_leaving_adjustments_alone_is_no_error(tmp_path: Pa
     path, _ = _ledger(tmp_path, HARMLESS, body)
     loaded = load_file(path)
     assert "changed-by-plugin" not in loaded.code_set, loaded.codes
-    assert _booked(loaded, "ADJ-1") and _booked(loaded, "ADJ-2")
+    assert _booked(loaded, "ADJ-1")
+    assert _booked(loaded, "ADJ-2")
 
 
 def test_beancounts_own_plugins_before_ours_are_no_error() -> None:
@@ -200,3 +201,44 @@ def test_entries_as_written_match_through_includes_pushtag_pushmeta_and_booking(
     assert "changed-by-plugin" not in loaded.code_set, loaded.codes
     assert loaded.state("ADJ-3") == "applied"
     assert loaded.state("ADJ-1") == "reversed"
+
+
+def test_a_pushmeta_around_a_decided_approval_is_an_edit_of_it(tmp_path: Path) -> None:
+    """Held: wrapping REV's approval in `pushmeta by: "erin"` leaves its text word for
+    word and Beancount pushes no metadata onto custom entries (intact: nothing
+    changed); wrapping the decided request in `pushmeta ticket:` adds a key it lacked,
+    an edit of the request as Beancount reads it: check --since names it."""
+    from repos import Repo, check, findings
+    repo = Repo(tmp_path / "repo")
+    from ledgers import decided, ledger
+    text = request("ADJ-1", "2026-03-01", "-500.00")
+    text = ledger(text + decided(text, "ADJ-1", "2026-03-02", "approve", "bob"))
+    repo.commit(text)
+    wrapped = text.replace('2026-03-02 custom "adjustment"',
+                           'pushmeta by: "erin"\n2026-03-02 custom "adjustment"')
+    wrapped += 'popmeta by:\n'
+    repo.write(wrapped)
+    result = check(repo)
+    assert result.exit_code == 0, result.output
+    repo.write(text.replace('2026-03-01 ! "cust_456"',
+                            'pushmeta ticket: "T-9"\n2026-03-01 ! "cust_456"')
+               .replace('2026-03-02 custom "adjustment"', 'popmeta ticket:\n'
+                        '2026-03-02 custom "adjustment"'))
+    result = check(repo)
+    assert result.exit_code == 1, result.output
+    assert findings(result, "edited-request"), result.output
+
+
+def test_a_plugin_added_since_rev_fails_check_since(tmp_path: Path) -> None:
+    """Held with the fix: a commit adding a site plugin before ours that forges an
+    approval makes the ledger fail (its error), so check --since exits 1."""
+    from repos import Repo, check
+    repo = Repo(tmp_path / "repo")
+    text = BASE + PENDING
+    repo.commit(text)
+    name = f"site_plugin_s26_{next(_names)}"
+    (repo.root / f"{name}.py").write_text(FORGE_APPROVAL)
+    repo.commit(f'option "insert_pythonpath" "TRUE"\nplugin "{name}"\n' + text)
+    result = check(repo)
+    assert result.exit_code == 1, result.output
+    assert "[changed-by-plugin]" in result.output

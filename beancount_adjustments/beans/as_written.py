@@ -100,9 +100,9 @@ def _problem(message: str, where: Source) -> Problem:
 
 def _judged(entries: Iterable[data.Directive]) -> Iterable[data.Directive]:
     for entry in entries:
-        if isinstance(entry, data.Custom) and entry.type.startswith("adjustment"):
-            yield entry
-        elif isinstance(entry, data.Transaction) and "adjustment-type" in (entry.meta or {}):
+        if ((isinstance(entry, data.Custom) and entry.type.startswith("adjustment"))
+                or (isinstance(entry, data.Transaction)
+                    and "adjustment-type" in (entry.meta or {}))):
             yield entry
 
 
@@ -123,7 +123,7 @@ def _units(posting: data.Posting) -> Hashable:
     number = getattr(posting.units, "number", None)
     if (posting.meta or {}).get("__automatic__") or not isinstance(number, Decimal):
         return None
-    return (number, posting.units.currency)
+    return (number, getattr(posting.units, "currency", None))
 
 
 def _meta(meta: dict[str, Any] | None) -> Hashable:
