@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 from beancount.core import data
 
+from beancount_adjustments.beans.as_written import changed_by_plugins, earlier_plugins
 from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.loading import (
     BOOK_KEY,
@@ -170,6 +171,13 @@ def _unreadable_settings(request: Request, amount: Any) -> str:
             "is not judged")
 
 
+def _changed_by_plugin(request: Request, amount: Any) -> str:
+    """Stands in for every check while a plugin run before this one changed the
+    adjustment directives: what it hands over is not what the files hold."""
+    return ("a plugin run before this one changed the adjustment directives (see its "
+            "[changed-by-plugin] error), so the request is not judged")
+
+
 def _errors(problems: tuple[Problem, ...], entries: list[data.Directive]) -> list[
         AdjustmentError]:
     if not problems:
@@ -271,6 +279,10 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
         # root or the customer accounts the settings name: nothing is booked instead.
         config_error += "; no request is booked until the settings are fixed"
         checks = [("plugin-settings", _unreadable_settings)]
+    # Judged as another plugin left them, the entries would not be those written.
+    rewritten = changed_by_plugins(entries, options_map, earlier_plugins(options_map, PLUGIN))
+    if rewritten:
+        checks = [("plugin-order", _changed_by_plugin)]
     found = read(entries, settings, progress)
     facts = found.facts
     # The top-level file first, then the included ones as Beancount lists them.
@@ -286,7 +298,7 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
     for message in ([config_error] if config_error is not None else []) + check_errors:
         errors.append(AdjustmentError(source_meta(plugin_source),
                                       f"plugin beancount_adjustments: {message}", None))
-    errors.extend(_errors(book.problems, entries))
+    errors.extend(_errors((*rewritten, *book.problems), entries))
     if not found.requests:
         return entries, errors
     return _with_effects(entries, found, book.tracked()), errors

@@ -1,0 +1,131 @@
+"""Whether a plugin run before this one changed the adjustment directives.
+
+Beancount hands each plugin what the one before it returned. A plugin listed
+before `plugin "beancount_adjustments"` can add an approval no file holds,
+drop a rejection or rewrite a request's postings, and the replay would judge
+that (bean-check clean, the reports and exports agreeing with it) while the
+files an auditor reads, and git keeps, say otherwise. So when such a plugin
+runs first, the ledger's files are parsed again (only then: it costs a
+second parse) and every adjustment directive the plugin is handed must be
+one written in them, unchanged; none written may be missing. Beancount's own
+plugins that only add accounts, prices, balances or documents, or only
+check, are trusted without that parse.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from beancount.core import data
+from beancount.parser import parser
+from beancount.utils import encryption
+
+from beancount_adjustments.beans.metadata import source_of
+from beancount_adjustments.core.models import Problem, Source
+
+CODE = "changed-by-plugin"
+
+TRUSTED = frozenset({
+    "beancount.ops.documents", "beancount.plugins.auto", "beancount.plugins.auto_accounts",
+    "beancount.plugins.implicit_prices", "beancount.plugins.check_commodity",
+    "beancount.plugins.coherent_cost", "beancount.plugins.leafonly",
+    "beancount.plugins.noduplicates", "beancount.plugins.nounused",
+    "beancount.plugins.onecommodity", "beancount.plugins.unique_prices",
+    "beancount.plugins.pedantic", "beancount.plugins.close_tree",
+    "beancount.plugins.check_drained", "beancount.plugins.check_average_cost",
+    "beancount.plugins.commodity_attr", "beancount.plugins.sellgains",
+})
+"""Beancount's own plugins that add no transaction or custom entry and change none."""
+
+_PRE = ("beancount.ops.documents",)
+"""What Beancount runs before the ledger's own plugin lines (its `PLUGINS_PRE`)."""
+
+
+def earlier_plugins(options_map: dict[str, Any], name: str) -> list[str]:
+    """The plugins that run before the first `plugin "name"` line, Beancount's trusted
+    ones left out (in order, each once)."""
+    listed = [plugin for plugin, _ in options_map.get("plugin", ())]
+    before = listed[:listed.index(name)] if name in listed else listed
+    if options_map.get("plugin_processing_mode", "default") == "default":
+        before = [*_PRE, *before]
+    return [plugin for plugin in dict.fromkeys(before) if plugin not in TRUSTED]
+
+
+def changed_by_plugins(entries: Sequence[data.Directive], options_map: dict[str, Any],
+                       earlier: list[str]) -> list[Problem]:
+    """Each adjustment directive in `entries` that the files do not hold as written,
+    and each one they hold that `entries` lost: an error naming the `earlier` plugins."""
+    if not earlier:
+        return []
+    named = ", ".join(f'"{plugin}"' for plugin in earlier)
+    main = str(options_map.get("filename") or "<ledger>")
+    files = [str(name) for name in options_map.get("include", ())]
+    if not files or not all(os.path.isfile(name) and not encryption.is_encrypted_file(name)
+                            for name in files):
+        return [_problem(f"the plugin {named} runs before beancount_adjustments and the "
+                        "ledger's files cannot be read again to tell whether it changed the "
+                        "adjustment directives, so no request is booked: list plugin "
+                        '"beancount_adjustments" before it', Source(main, 0))]
+    written: Counter[tuple[Source, Hashable]] = Counter()
+    for name in files:
+        parsed, _, _ = parser.parse_file(name)
+        written.update((source_of(entry), shape(entry)) for entry in _judged(parsed))
+    received = Counter((source_of(entry), shape(entry)) for entry in _judged(entries))
+    problems = []
+    gone = written - received
+    lost = {where for where, _ in gone}
+    for where, _ in sorted(received - written, key=lambda item: item[0]):
+        what = "changed" if where in lost else "added"
+        lost.discard(where)
+        problems.append(_problem(f"the plugin {named}, run before beancount_adjustments, "
+                                f"{what} this adjustment directive: the files do not hold it "
+                                "as it would be judged, so no request is booked; list plugin "
+                                '"beancount_adjustments" before it, or make it leave '
+                                "adjustment directives alone", where))
+    for where in sorted(lost):
+        problems.append(_problem(f"the plugin {named}, run before beancount_adjustments, "
+                                "removed this adjustment directive, so no request is booked; "
+                                'list plugin "beancount_adjustments" before it, or make it '
+                                "leave adjustment directives alone", where))
+    return problems
+
+
+def _problem(message: str, where: Source) -> Problem:
+    return Problem(code=CODE, message=message, source=where)
+
+
+def _judged(entries: Iterable[data.Directive]) -> Iterable[data.Directive]:
+    for entry in entries:
+        if ((isinstance(entry, data.Custom) and entry.type.startswith("adjustment"))
+                or (isinstance(entry, data.Transaction)
+                    and "adjustment-type" in (entry.meta or {}))):
+            yield entry
+
+
+def shape(entry: data.Directive) -> Hashable:
+    """What the replay reads of an entry, as the parser wrote it and as booking leaves
+    it alike: Beancount's own `__...__` keys and the amounts it filled in left out."""
+    if isinstance(entry, data.Custom):
+        return ("custom", entry.date, entry.type, tuple(entry.values), _meta(entry.meta))
+    assert isinstance(entry, data.Transaction)
+    return ("transaction", entry.date, entry.flag, entry.payee, entry.narration,
+            frozenset(entry.tags or ()), frozenset(entry.links or ()), _meta(entry.meta),
+            tuple((posting.account, _units(posting), posting.flag, _meta(posting.meta))
+                  for posting in entry.postings))
+
+
+def _units(posting: data.Posting) -> Hashable:
+    # Booking fills in what a posting left out; such a posting is a bad-posting anyway.
+    number = getattr(posting.units, "number", None)
+    if (posting.meta or {}).get("__automatic__") or not isinstance(number, Decimal):
+        return None
+    return (number, getattr(posting.units, "currency", None))
+
+
+def _meta(meta: dict[str, Any] | None) -> Hashable:
+    return tuple(sorted((key, value) for key, value in (meta or {}).items()
+                        if key not in ("filename", "lineno") and not key.startswith("__")))
