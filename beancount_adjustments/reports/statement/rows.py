@@ -19,6 +19,7 @@ from beancount.core import data
 
 from beancount_adjustments.beans.effects import TAG_REVERSAL, own_effect
 from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import Adjustment, Kind, Request, is_under, receivable_totals
 
 __all__ = ["BUCKETS", "Aged", "Line", "PeriodError", "Section", "Statement", "statement",
@@ -110,8 +111,10 @@ def statement_text(book: Book, request: Request) -> str:
 
 
 
-class PeriodError(ValueError):
+class PeriodError(AdjustmentsError):
     """A statement period that cannot be shown; the message says why."""
+
+    code = "bad-period"
 
 
 def statement_period(start: datetime.date | None, end: datetime.date | None,
