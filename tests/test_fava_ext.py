@@ -490,3 +490,16 @@ def test_bql_through_favas_query_page(env: Env) -> None:
     pending = {adj.id for adj in book.in_state(State.PENDING)}
     assert [row[0] for row in rows] == sorted(pending)
     assert {"ADJ-1", "ADJ-2"} <= set(pending)
+
+
+def test_every_state_has_a_colour_of_its_own_on_the_pages() -> None:
+    """A state badge without a rule of its own is grey like text: `reversing` (a
+    reversal awaiting approval, money about to move back) looked like nothing."""
+    import re
+    from pathlib import Path
+
+    from beancount_adjustments.core.models import State
+    css = (Path(__file__).parent.parent / "beancount_adjustments" / "fava_ext" / "templates"
+           / "adj_style.css").read_text(encoding="utf-8")
+    styled = set(re.findall(r"\.adj-pill\.([a-z-]+)", css))
+    assert {str(state) for state in State} <= styled, {str(s) for s in State} - styled
