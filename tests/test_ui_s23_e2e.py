@@ -173,3 +173,23 @@ def test_filing_an_empty_request_puts_the_focus_on_what_is_missing(
     page.click("#adj-new-submit")
     assert page.evaluate("document.activeElement.id") == "adj-new-type"
     assert page.errors == []
+
+
+def test_required_fields_are_not_red_before_anyone_typed_in_them(
+        fava: tuple[str, Path], page: Any) -> None:
+    """Fava paints every invalid input red: the empty form opened with its
+    required fields in the error colour before the agent had typed anything.
+    Red once the field was left wrong (`:user-invalid`), not before."""
+    url, _ = fava
+    page.goto(url + "?view=new")
+    act_as(page, "alice")
+    border = "(id) => getComputedStyle(document.getElementById(id)).borderTopColor"
+    plain = page.evaluate(border, "adj-new-invoice")  # an optional field
+    for field in ("adj-new-customer", "adj-new-amount", "adj-new-reason"):
+        assert page.evaluate(border, field) == plain, field
+    page.screenshot(path=str(SHOTS / "new-untouched.png"))
+    page.fill("#adj-new-amount", "12abc")
+    page.click("#adj-new-reason")  # leaves the amount as typed
+    assert page.evaluate(border, "adj-new-amount") != plain
+    page.screenshot(path=str(SHOTS / "new-amount-left-wrong.png"))
+    assert page.errors == []
