@@ -503,3 +503,12 @@ def test_every_state_has_a_colour_of_its_own_on_the_pages() -> None:
            / "adj_style.css").read_text(encoding="utf-8")
     styled = set(re.findall(r"\.adj-pill\.([a-z-]+)", css))
     assert {str(state) for state in State} <= styled, {str(s) for s in State} - styled
+
+
+def test_the_impact_table_says_which_columns_count_and_which_sum(env: Env) -> None:
+    """"Applied 12" beside "Revenue -1,234.00" read as an amount; the counts say so."""
+    page = env.get(BASE + "?view=reports").get_data(as_text=True)
+    table = page[page.index('id="adj-impact-totals"'):]
+    head = table[:table.index("</thead>")]
+    assert '<th class="num">Applied (count)</th>' in head
+    assert '<th class="num">Reversed (count)</th>' in head
