@@ -315,7 +315,10 @@ def test_next_id():
 
 def test_ids_in_one_batch_follow_explicit_and_refused_ones(ledger: Path):
     # Every id handed out earlier in the batch counts, refused or explicit, per year;
-    # the ledger's own links count too.
+    # the ledger's own links count too. Written in 2025 (a request is not dated
+    # ahead of its writing), the 2024 ones back-dated as the ledger allows.
+    from ledgers import BACKDATING
+    ledger.write_text(ledger.read_text() + BACKDATING)
     result = write_requests(ledger, [
         credit("5.00"),                                            # ADJ-2024-0003
         credit("5.00", id="ADJ-2024-0010"),
@@ -326,7 +329,7 @@ def test_ids_in_one_batch_follow_explicit_and_refused_ones(ledger: Path):
         credit("5.00", id="ADJ-2025-0007", date=datetime.date(2025, 1, 2)),
         credit("5.00", date=datetime.date(2025, 1, 2)),            # ADJ-2025-0008
         credit("5.00"),                                            # ADJ-2024-0022
-    ], partial=True, now=NOW)
+    ], partial=True, now=datetime.datetime(2025, 1, 3, 9, 30, tzinfo=datetime.UTC))
     assert [r.index for r in result.refused] == [3]
     assert result.ids == ("ADJ-2024-0003", "ADJ-2024-0010", "ADJ-2024-0011", "ADJ-2024-0021",
                           "ADJ-2025-0001", "ADJ-2025-0007", "ADJ-2025-0008", "ADJ-2024-0022")
