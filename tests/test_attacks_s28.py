@@ -93,7 +93,8 @@ def test_a_plugin_after_ours_is_named_at_its_line_and_nothing_is_booked(
     line = path.read_text().splitlines().index(next(
         x for x in path.read_text().splitlines() if x.startswith('plugin "site_plugin'))) + 1
     found = [e for e in loaded.errors if "[plugin-after]" in e.message]
-    assert found and found[0].source["lineno"] == line, loaded.codes
+    assert found, loaded.codes
+    assert found[0].source["lineno"] == line
     assert "site_plugin_s28_" in found[0].message
     assert loaded.state("ADJ-1") != "applied"
 
@@ -123,3 +124,110 @@ def test_a_plugin_line_in_an_included_file_does_not_run(tmp_path: Path) -> None:
     assert "plugin-after" not in loaded.code_set, loaded.codes
     assert loaded.balance("Assets:Receivable:Customers") == -10
     assert loaded.state("ADJ-1") == "applied"
+
+
+def _impact_matches_ledger(loaded: object, start: str, end: str) -> None:
+    """The impact report of [start, end] is what the booked entries dated in it move."""
+    import datetime
+    from collections import defaultdict
+    from decimal import Decimal
+
+    from beancount.core import data
+
+    from beancount_adjustments.reports import Scope
+    from beancount_adjustments.reports.tables import impact
+
+    first, last = datetime.date.fromisoformat(start), datetime.date.fromisoformat(end)
+    moved: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for entry in loaded.entries:  # type: ignore[attr-defined]
+        if (isinstance(entry, data.Transaction) and "adjustment-id" in entry.meta
+                and first <= entry.date <= last):
+            for posting in entry.postings:
+                moved[(posting.account, posting.units.currency)] += posting.units.number
+    rows = impact(loaded.book, Scope(start=first, end=last))  # type: ignore[attr-defined]
+    reported = {(r.account, r.currency): r.net for r in rows if r.net}
+    assert reported == {key: value for key, value in moved.items() if value}
+
+
+def test_impact_at_the_period_edges_is_what_the_ledger_moves() -> None:
+    """Held: a credit filed on 31 March and booked (`effective:`) on 3 April, and one
+    applied on 30 December and cancelled (reversed at once) on 2 January: each
+    period's impact is what the entries dated in it move, both edges inclusive, and
+    the compliance report holds each in every period that holds anything of it."""
+    from beancount_adjustments.reports import Scope, compliance
+
+    text = (request("ADJ-1", "2026-03-31", "-10.00", extra="effective: 2026-04-03")
+            + request("ADJ-2", "2026-12-30", "-10.00", customer="cust_123")
+            + event("ADJ-2", "2027-01-02", "cancel", "alice", reason="wrong customer"))
+    loaded = load(text)
+    assert loaded.state("ADJ-1") == "applied", loaded.codes
+    assert loaded.state("ADJ-2") == "reversed", loaded.codes
+    for start, end in (("2026-03-01", "2026-03-31"), ("2026-04-01", "2026-04-03"),
+                       ("2026-04-03", "2026-04-30"), ("2026-12-01", "2026-12-31"),
+                       ("2027-01-01", "2027-01-02"), ("2026-12-30", "2027-01-02")):
+        _impact_matches_ledger(loaded, start, end)
+    import datetime as dt
+    for start, end, ids in (("2026-03-31", "2026-03-31", {"ADJ-1"}),
+                            ("2026-04-03", "2026-04-03", {"ADJ-1"}),
+                            ("2026-04-04", "2026-12-29", set()),
+                            ("2027-01-02", "2027-01-02", {"ADJ-2"})):
+        scope = Scope(start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end))
+        assert {row.id for row in compliance(loaded.book, scope)} == ids, (start, end)
+
+
+def test_compliance_csv_and_json_are_the_report_rows() -> None:
+    """Held: the compliance report's CSV and JSON hold the table's rows, each once,
+    with who approved (the reversal's approvers too) and the step."""
+    import csv
+    import io
+    import json
+
+    from beancount_adjustments.reports import Scope, report_text
+
+    text = request("ADJ-1", "2026-03-02", "-500.00")
+    text += (event("ADJ-1", "2026-03-03", "approve", "bob")
+             + event("ADJ-1", "2026-03-03", "approve", "carol")
+             + request("ADJ-2", "2026-03-04", "-10.00", customer="cust_123")
+             + event("ADJ-2", "2026-03-05", "cancel", "alice", reason="dup"))
+    loaded = load(text)
+    scope = Scope()
+    as_csv = list(csv.DictReader(io.StringIO(report_text("compliance", loaded.book, scope,
+                                                         "csv"))))
+    as_json = json.loads(report_text("compliance", loaded.book, scope, "json"))
+    rows = as_json if isinstance(as_json, list) else as_json["rows"]
+    assert [r["id"] for r in as_csv] == [r["id"] for r in rows]
+    assert sorted(r["id"] for r in rows) == ["ADJ-1", "ADJ-2"]
+    for from_csv, from_json in zip(as_csv, rows, strict=True):
+        assert from_csv["approvers"] == from_json["approvers"]
+        assert from_csv["policy"] == from_json["policy"]
+        assert from_csv["state"] == from_json["state"]
+
+
+def test_views_tell_one_day_across_two_files_in_the_replay_order(tmp_path: Path) -> None:
+    """Held: two decisions of one day, one in an included file and stamped earlier
+    in another time zone, one without `at:`: the history the replay judged, the audit
+    report, the event export and Fava's timeline all list them in one order."""
+    from beancount_adjustments.fava_ext.detail import timeline
+    from beancount_adjustments.reports import Scope, audit
+    from beancount_adjustments.reports.export import event_records
+
+    (tmp_path / "other.beancount").write_text(
+        event("ADJ-1", "2026-03-03", "approve", "carol", at="2026-03-03T09:00:00+00:00")
+        + event("ADJ-1", "2026-03-03", "approve", "erin"))
+    (tmp_path / "main.beancount").write_text(
+        BASE + 'include "other.beancount"\n' + request("ADJ-1", "2026-03-02", "-500.00")
+        + event("ADJ-1", "2026-03-03", "approve", "bob", at="2026-03-03T10:30:00+02:00"))
+    loaded = load_file(tmp_path / "main.beancount")
+    adj = loaded.adj("ADJ-1")
+    judged = [(r.event.by, str(r.event.action)) for r in adj.history]
+    assert len(judged) == 3, judged
+    assert all(who for who, _ in judged)
+    told = [(row.who, row.action) for row in audit(loaded.book, Scope())
+            if row.action == "approve"]
+    assert told == judged
+    exported = [(r.get("by"), r.get("action")) for r in event_records(loaded.book)
+                if r.get("action") == "approve"]
+    assert exported == judged
+    shown = [(item.by, item.what) for item in timeline(loaded.book, adj)
+             if item.what == "approve"]
+    assert shown == judged
