@@ -30,7 +30,12 @@ from typing import Any, NamedTuple
 
 from beancount.core import data
 
-from beancount_adjustments.beans.as_written import changed_by_plugins, earlier_plugins
+from beancount_adjustments.beans.as_written import (
+    after_ours,
+    changed_by_plugins,
+    earlier_plugins,
+    later_plugins,
+)
 from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.loading import (
     BOOK_KEY,
@@ -173,9 +178,11 @@ def _unreadable_settings(request: Request, amount: Any) -> str:
 
 def _changed_by_plugin(request: Request, amount: Any) -> str:
     """Stands in for every check while a plugin run before this one changed the
-    adjustment directives: what it hands over is not what the files hold."""
-    return ("a plugin run before this one changed the adjustment directives (see its "
-            "[changed-by-plugin] error), so the request is not judged")
+    adjustment directives (what it hands over is not what the files hold), or one
+    listed after it may change what it books."""
+    return ("another plugin changed the adjustment directives, or is listed after this one "
+            "(see its [changed-by-plugin] or [plugin-after] error), so the request is not "
+            "judged")
 
 
 def _errors(problems: tuple[Problem, ...], entries: list[data.Directive]) -> list[
@@ -281,6 +288,8 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
         checks = [("plugin-settings", _unreadable_settings)]
     # Judged as another plugin left them, the entries would not be those written.
     rewritten = changed_by_plugins(entries, options_map, earlier_plugins(options_map, PLUGIN))
+    # What a plugin after this one does to the booked entries the book cannot know.
+    rewritten += after_ours(options_map, later_plugins(options_map, PLUGIN))
     if rewritten:
         checks = [("plugin-order", _changed_by_plugin)]
     found = read(entries, settings, progress)

@@ -10,11 +10,21 @@ second parse) and every adjustment directive the plugin is handed must be
 one written in them, unchanged; none written may be missing. Beancount's own
 plugins that only add accounts, prices, balances or documents, or only
 check, are trusted without that parse.
+
+A plugin listed after this one is handed what this one booked: it can rewrite
+an applied adjustment's postings, drop a reversal or add a transaction with
+this plugin's marks, and the balances would differ from the book that the
+reports, statements and exports read. This plugin cannot see what a later one
+does, so the rule is the order: any plugin that may change entries must be
+listed before it (`later_plugins`); one listed after is an error at its
+`plugin` line and no request is booked (`after_ours`). Beancount 3 runs only
+the top file's `plugin` lines, so an included file's cannot follow it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from decimal import Decimal
@@ -28,6 +38,7 @@ from beancount_adjustments.beans.metadata import source_of
 from beancount_adjustments.core.models import Problem, Source
 
 CODE = "changed-by-plugin"
+AFTER = "plugin-after"
 
 TRUSTED = frozenset({
     "beancount.ops.documents", "beancount.plugins.auto", "beancount.plugins.auto_accounts",
@@ -44,6 +55,10 @@ TRUSTED = frozenset({
 _PRE = ("beancount.ops.documents",)
 """What Beancount runs before the ledger's own plugin lines (its `PLUGINS_PRE`)."""
 
+_POST = frozenset({"beancount.ops.pad", "beancount.ops.balance"})
+"""What Beancount runs after them (its `PLUGINS_POST`): pad adds its own padding
+entries only, balance only checks."""
+
 
 def earlier_plugins(options_map: dict[str, Any], name: str) -> list[str]:
     """The plugins that run before the first `plugin "name"` line, Beancount's trusted
@@ -53,6 +68,40 @@ def earlier_plugins(options_map: dict[str, Any], name: str) -> list[str]:
     if options_map.get("plugin_processing_mode", "default") == "default":
         before = [*_PRE, *before]
     return [plugin for plugin in dict.fromkeys(before) if plugin not in TRUSTED]
+
+
+def later_plugins(options_map: dict[str, Any], name: str) -> list[str]:
+    """The plugins listed after the first `plugin "name"` line that may change
+    entries (in order, each once): none of Beancount's trusted ones."""
+    listed = [plugin for plugin, _ in options_map.get("plugin", ())]
+    if name not in listed:
+        return []
+    after = listed[listed.index(name) + 1:]
+    return [plugin for plugin in dict.fromkeys(after)
+            if plugin != name and plugin not in TRUSTED and plugin not in _POST]
+
+
+def after_ours(options_map: dict[str, Any], later: list[str]) -> list[Problem]:
+    """An error at the `plugin` line of each plugin in `later` (at the ledger when
+    its line cannot be found): it runs on what this plugin booked."""
+    main = str(options_map.get("filename") or "<ledger>")
+    try:
+        with open(main, encoding="utf-8") as file:
+            lines = file.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    problems = []
+    for plugin in later:
+        line = re.compile(r'^\s*plugin\s+"' + re.escape(plugin) + '"')
+        lineno = next((number for number, text in enumerate(lines, 1) if line.match(text)), 0)
+        problems.append(Problem(
+            code=AFTER, source=Source(main, lineno),
+            message=(f'the plugin "{plugin}" is listed after beancount_adjustments: it runs on '
+                     "the adjustments this one booked and could change them unseen, so the "
+                     "balances would differ from the book the reports read; no request is "
+                     'booked until plugin "beancount_adjustments" is listed after every plugin '
+                     "that may change entries")))
+    return problems
 
 
 def changed_by_plugins(entries: Sequence[data.Directive], options_map: dict[str, Any],
@@ -68,8 +117,8 @@ def changed_by_plugins(entries: Sequence[data.Directive], options_map: dict[str,
                             for name in files):
         return [_problem(f"the plugin {named} runs before beancount_adjustments and the "
                         "ledger's files cannot be read again to tell whether it changed the "
-                        "adjustment directives, so no request is booked: list plugin "
-                        '"beancount_adjustments" before it', Source(main, 0))]
+                        "adjustment directives, so no request is booked: load the ledger from its "
+                        "file, or drop that plugin", Source(main, 0))]
     written: Counter[tuple[Source, Hashable]] = Counter()
     for name in files:
         parsed, _, _ = parser.parse_file(name)
@@ -83,14 +132,13 @@ def changed_by_plugins(entries: Sequence[data.Directive], options_map: dict[str,
         lost.discard(where)
         problems.append(_problem(f"the plugin {named}, run before beancount_adjustments, "
                                 f"{what} this adjustment directive: the files do not hold it "
-                                "as it would be judged, so no request is booked; list plugin "
-                                '"beancount_adjustments" before it, or make it leave '
-                                "adjustment directives alone", where))
+                                "as it would be judged, so no request is booked until that plugin "
+                                "leaves adjustment directives alone (listed after "
+                                "beancount_adjustments it is a [plugin-after] error)", where))
     for where in sorted(lost):
         problems.append(_problem(f"the plugin {named}, run before beancount_adjustments, "
-                                "removed this adjustment directive, so no request is booked; "
-                                'list plugin "beancount_adjustments" before it, or make it '
-                                "leave adjustment directives alone", where))
+                                "removed this adjustment directive, so no request is booked until "
+                                "that plugin leaves adjustment directives alone", where))
     return problems
 
 
