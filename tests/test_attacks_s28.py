@@ -117,6 +117,25 @@ def test_beancounts_own_checking_plugins_after_ours_are_no_error() -> None:
     assert loaded.balance("Assets:Receivable:Customers") == -10
 
 
+
+def test_favas_own_linking_plugins_after_ours_are_no_error(tmp_path: Path) -> None:
+    """Fava's `link_documents` (its documented way to link a request's `document:`
+    to the file) and `tag_discovered_documents` add links and tags, never
+    postings: listed after ours they were a `plugin-after` error and nothing was
+    booked, in every Fava ledger that used them."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "return.pdf").write_bytes(b"%PDF-1.4\n")
+    text = (BASE + 'plugin "fava.plugins.link_documents"\n'
+            'plugin "fava.plugins.tag_discovered_documents"\n'
+            + SMALL.replace('  reason: "', '  document: "docs/return.pdf"\n  reason: "', 1)
+            + f'2026-01-02 document Assets:Receivable:Customers "{tmp_path}/docs/return.pdf"\n')
+    path = tmp_path / "main.beancount"
+    path.write_text(text, encoding="utf-8")
+    loaded = load_file(path)
+    assert "plugin-after" not in loaded.code_set, loaded.codes
+    assert loaded.balance("Assets:Receivable:Customers") == -10
+
+
 def test_a_plugin_line_in_an_included_file_does_not_run(tmp_path: Path) -> None:
     """Held: Beancount 3 runs only the top file's plugin lines; an included file's
     plugin line changes nothing, and is no error of ours."""

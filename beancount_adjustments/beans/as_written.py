@@ -70,15 +70,22 @@ def earlier_plugins(options_map: dict[str, Any], name: str) -> list[str]:
     return [plugin for plugin in dict.fromkeys(before) if plugin not in TRUSTED]
 
 
+LINKING = frozenset({"fava.plugins.link_documents", "fava.plugins.tag_discovered_documents"})
+"""Fava's own plugins that add links and tags (a document to the entries naming it in
+`document:`), never postings: harmless after this one, whose requests carry
+`document:` (before it, a link added to a request would change which id it has)."""
+
+
 def later_plugins(options_map: dict[str, Any], name: str) -> list[str]:
     """The plugins listed after the first `plugin "name"` line that may change
-    entries (in order, each once): none of Beancount's trusted ones."""
+    entries (in order, each once): none of Beancount's trusted ones, nor Fava's
+    linking ones (`LINKING`)."""
     listed = [plugin for plugin, _ in options_map.get("plugin", ())]
     if name not in listed:
         return []
     after = listed[listed.index(name) + 1:]
     return [plugin for plugin in dict.fromkeys(after)
-            if plugin != name and plugin not in TRUSTED and plugin not in _POST]
+            if plugin != name and plugin not in TRUSTED | LINKING and plugin not in _POST]
 
 
 def after_ours(options_map: dict[str, Any], later: list[str]) -> list[Problem]:
