@@ -46,3 +46,21 @@ def test_the_cli_cannot_date_a_request_ahead(tmp_path) -> None:  # type: ignore[
     assert "[dated-ahead]" in result.output
     assert "Traceback" not in result.output
     assert path.read_bytes() == before
+
+
+def test_a_request_written_by_the_tools_is_paid_by_the_customers_name(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The tools wrote the customer's id as the payee: Fava's journal, the income
+    statement's payees and every export read "cust_1" for Acme Corp. The declared
+    name on the request's date is the payee (the id where none is declared)."""
+    from beancount_adjustments import api
+    from ledgers import NAMED
+    path = tmp_path / "main.beancount"
+    path.write_text(NAMED, encoding="utf-8")
+    named = api.create(path, customer="cust_1", type="credit:refund", amount="5.00 USD",
+                       reason="Damaged item", as_user="alice")
+    bare = api.create(path, customer="cust_beta", type="credit:refund", amount="5.00 USD",
+                      reason="Damaged item", as_user="alice")
+    text = path.read_text(encoding="utf-8")
+    assert f'"Acme Corp" "Damaged item" ^{named.id}' in text
+    assert f'"cust_beta" "Damaged item" ^{bare.id}' in text
+

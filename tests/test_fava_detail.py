@@ -97,10 +97,16 @@ def test_a_request_filed_from_the_web_is_headed_by_the_customers_name(tmp_path: 
         "reason": "Damaged item"})
     assert response.status_code == 201, response.get_json()
     adj_id = response.get_json()["id"]
-    detail = env.get(BASE + f"?view=detail&id={adj_id}").get_data(as_text=True)
-    header = detail[detail.index('id="adj-narration"'):]
-    header = header[:header.index("</p>")]
-    assert '<span class="adj-customer" title="cust_123">Acme Corp</span>' in header
+
+    def header(adj: str) -> str:
+        detail = env.get(BASE + f"?view=detail&id={adj}").get_data(as_text=True)
+        found = detail[detail.index('id="adj-narration"'):]
+        return found[:found.index("</p>")]
+
+    # Filed now, its payee is the name; filed before with the id (ADJ-1 is written
+    # "cust_123"), the header shows the customer as every page does.
+    assert header(adj_id).startswith('id="adj-narration"><strong>Acme Corp</strong> · ')
+    assert '<span class="adj-customer" title="cust_123">Acme Corp</span>' in header("ADJ-1")
 
 
 def test_cli_show_names_the_customer(tmp_path: Path) -> None:

@@ -147,9 +147,15 @@ def request_item(led: Ledger, index: int, new: NewRequest, ids: Ids,
         meta.append((key, _meta_value(key, value)))
     meta.append(("at", led.stamp))
 
+    # The payee is who the journal and the exports name: the customer's declared
+    # name on the request's date, its id where it has none.
+    record = led.book.directory.customer_on(new.customer.strip(), date)
+    payee = new.payee or (record.name if record is not None and record.name
+                          else new.customer.strip())
+
     def rerender(more: list[tuple[str, render.MetaValue | None]]) -> str:
         return render.render_request(
-            date=date, adjustment_id=adj_id, payee=new.payee or new.customer.strip(),
+            date=date, adjustment_id=adj_id, payee=payee,
             narration=new.narration or new.reason.strip(), meta=[*meta, *more],
             postings=new.postings)
 
