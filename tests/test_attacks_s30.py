@@ -1,0 +1,84 @@
+"""Round 30: attacks on notifications (notify/): where a notice goes, what it says, how
+often it is sent, and what a bad state file or line does to a run."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from beancount_adjustments import notify
+from beancount_adjustments.cli import main
+from ledgers import event, ledger, load, request
+
+
+def run(path: Path, today: str, *args: str) -> Any:
+    return CliRunner().invoke(main, ["notify", "-f", str(path), "--today", today, *args])
+
+
+# -- the state file --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", [
+    "[]", '"sent"', "1", '{"sent": []}', '{"sent": {"A-1:approval-needed-1:bob": 1}}',
+    '{"sent": {"A-1:approval-needed-1:bob": {"channels": 7}}}',
+    '{"sending": []}', '{"sending": {"A-1:approval-needed-1:bob": "x"}}',
+    '{"sending": {"A-1:approval-needed-1:bob": {"abc": 3}}}',
+])
+def test_a_corrupted_state_file_stops_the_run_in_one_line(tmp_path: Path, hooks: Any,
+                                                          content: str) -> None:
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(f"""
+2026-01-01 custom "adjustment-channel" "bob" "json://127.0.0.1:{hooks.port}/bob"
+""" + request("A-1", "2026-03-02", "-50.00")))
+    state = tmp_path / ".bean-adjust-notify.json"
+    state.write_text(content)
+    for args in ((), ("--dry-run",), ("--baseline",)):
+        result = run(path, "2026-03-03", *args)
+        assert result.exit_code == 1, (args, result.output, result.exception)
+        assert "unreadable notify state" in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
+    assert state.read_text() == content
+    assert hooks.received == []
+
+
+@pytest.mark.parametrize("fail_at", [1, 2])
+def test_a_full_disk_writing_the_state_is_one_line_and_nothing_is_lost(
+        tmp_path: Path, hooks: Any, monkeypatch: pytest.MonkeyPatch, fail_at: int) -> None:
+    """The disk fills when the "sending" mark is written (1: nothing is sent) or when
+    the delivery is recorded (2: it was sent; the mark on disk makes the next run say
+    it may have been sent and resend it with the same id): one line, exit 1."""
+    import errno
+
+    from beancount_adjustments.notify import state as notify_state
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(f"""
+2026-01-01 custom "adjustment-channel" "bob" "json://127.0.0.1:{hooks.port}/bob"
+""" + request("A-1", "2026-03-02", "-50.00")))
+    real = notify_state.atomic_write
+    writes: list[int] = []
+
+    def full(target: Path, data: bytes) -> None:
+        writes.append(1)
+        if len(writes) == fail_at:
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        real(target, data)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(notify_state, "atomic_write", full)
+        result = run(path, "2026-03-03")
+    assert result.exit_code == 1, result.output
+    assert "No space left on device" in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert len(hooks.to("/bob")) == fail_at - 1
+    again = run(path, "2026-03-03")
+    assert again.exit_code == 0, again.output
+    assert ("may have been sent" in again.output) is (fail_at == 2)
+    assert len(hooks.to("/bob")) == fail_at
+    ids = {h["X-Notice-Id"] for _p, h in hooks.headers}
+    assert ids == {notify.notice_id("A-1:approval-needed-1:bob")}
