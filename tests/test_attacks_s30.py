@@ -82,3 +82,31 @@ def test_a_full_disk_writing_the_state_is_one_line_and_nothing_is_lost(
     assert len(hooks.to("/bob")) == fail_at
     ids = {h["X-Notice-Id"] for _p, h in hooks.headers}
     assert ids == {notify.notice_id("A-1:approval-needed-1:bob")}
+
+
+# -- a notice never sent: two of them under one key --------------------------------------------
+
+
+def test_a_second_reversal_asked_on_the_same_day_reaches_its_approvers() -> None:
+    """Alice cancels an applied credit, bob refuses the reversal, alice asks again the
+    same day: the second request for a reversal, and bob's second refusal, are new
+    notices. Keyed by the day alone they took the first ones' keys, so a run after
+    the first had sent them told nobody."""
+    first = (request("A-1", "2026-03-02", "-50.00") + event("A-1", "2026-03-03", "approve", "bob")
+             + event("A-1", "2026-03-04", "cancel", "alice", reason="oops"))
+    refused = first + event("A-1", "2026-03-04", "reject", "bob", reason="no")
+    again = refused + event("A-1", "2026-03-04", "cancel", "alice", reason="again")
+    twice = again + event("A-1", "2026-03-04", "reject", "bob", reason="still no")
+    day = datetime.date(2026, 3, 4)
+
+    def keys(text: str) -> set[str]:
+        return {n.key for n in notify.notices(load(text).book, day)}
+
+    sent = keys(first) | keys(refused)
+    new = keys(again) - sent
+    assert {k.split(":", 2)[2] for k in new if ":reversal-needed-" in k} == {
+        "bob", "erin", "role:manager"}, new
+    assert any(":reversal-refused-" in k for k in keys(twice) - sent - keys(again))
+    # The first of a day keeps its key (nothing sent before is sent again).
+    assert "A-1:reversal-needed-2026-03-04-1:bob" in keys(first)
+    assert "A-1:reversal-refused-2026-03-04:alice" in keys(refused)
