@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from beancount_adjustments import notify
 from beancount_adjustments.cli import main
-from ledgers import event, ledger, load, request
+from ledgers import event, ledger, line_in, load, request
 
 
 def run(path: Path, today: str, *args: str) -> Any:
@@ -110,3 +110,37 @@ def test_a_second_reversal_asked_on_the_same_day_reaches_its_approvers() -> None
     # The first of a day keeps its key (nothing sent before is sent again).
     assert "A-1:reversal-needed-2026-03-04-1:bob" in keys(first)
     assert "A-1:reversal-refused-2026-03-04:alice" in keys(refused)
+
+
+# -- where a notice goes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("contact", [
+    "billing@cust456.example,mallory@evil.example",
+    "billing@cust456.example mallory@evil.example",
+    "billing@cust456.example;mallory@evil.example",
+    "billing@cust456.example&bcc=mallory@evil.example",
+    "billing@cust456.example?bcc=mallory@evil.example",
+    "billing@cust456.example/mallory@evil.example",
+])
+def test_one_contact_is_one_address(tmp_path: Path, smtp: Any, contact: str) -> None:
+    """A customer's `contact:` filled into `to={email}` of the deployment's mail channel:
+    one contact must stay one recipient, never add one (another customer's, an
+    outsider's) through a separator apprise splits on or a query it reads."""
+    box, port = smtp
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(f'''
+2026-01-01 custom "adjustment-customer" "cust_456" "standard"
+  name: "Fourfifty Ltd"
+  contact: "{contact}"
+2026-01-01 custom "adjustment-channel" "customer:*" "mailto://127.0.0.1:{port}?from=adjust@example.com&to={{email}}&mode=insecure"
+2026-01-01 custom "adjustment-customer-notice" "credit:refund" "rejected"
+''' + request("A-1", "2026-03-02", "-50.00")
+        + event("A-1", "2026-03-03", "reject", "bob", reason="internal")))
+    result = run(path, "2026-03-03")
+    assert box.messages == []
+    assert result.exit_code == 1, result.output
+    line = line_in(path.read_text(), '"cust_456" "standard"', 1)  # the second declaration
+    assert (f"main.beancount:{line}: customer:cust_456's `contact:` {contact!r} is not one "
+            "e-mail address") in result.output
+    assert result.output.count("is not one e-mail address") == 1

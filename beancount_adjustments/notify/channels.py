@@ -25,6 +25,9 @@ from beancount_adjustments.core.models import Source
 from beancount_adjustments.core.notice_lines import Channel
 
 ENV_RE = re.compile(r"\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+ADDRESS_RE = re.compile(r"[\w.!#$'*+^`|~-]+@[\w-]+(?:\.[\w-]+)*")
+"""One e-mail address, without the characters apprise reads as a separator of
+recipients (`,` `;` `/` space) or of a URL's parts (`?` `&` `=` `%` `#`)."""
 
 
 class ChannelError(AdjustmentsError):
@@ -63,6 +66,8 @@ class Route:
 
     channel: Channel
     email: str | None = None
+    origin: Source | None = None
+    """The directive `email` was read from (the user's or the customer's line)."""
 
     @property
     def id(self) -> str:
@@ -78,13 +83,29 @@ def routes(recipient: str, channels: Sequence[Channel], book: Book,
     if recipient.startswith("customer:"):
         record = book.directory.customer_on(recipient.split(":", 1)[1], today)
         wildcard, email = "customer:*", record.contact if record else None
+        origin = record.source if record else None
     else:
-        grants = book.directory.grants.get(recipient, [])
-        emails = [g.email for g in grants if g.email and g.date <= today]
-        wildcard, email = "*", emails[-1] if emails else None
+        grants = [g for g in book.directory.grants.get(recipient, [])
+                  if g.email and g.date <= today]
+        wildcard, email = "*", grants[-1].email if grants else None
+        origin = grants[-1].source if grants else None
     if not email:
         return []
-    return [Route(c, email) for c in channels if c.target == wildcard]
+    return [Route(c, email, origin) for c in channels if c.target == wildcard]
+
+
+def address_problem(route: Route, recipient: str) -> str | None:
+    """Why `route`'s `{email}` is not used, or None: it must be one address, else
+    one `contact:` or `email:` would add recipients (another customer, an outsider)
+    to the deployment's channel."""
+    if route.email is None or ADDRESS_RE.fullmatch(route.email):
+        return None
+    where = (f"{route.origin.filename}:{route.origin.lineno}: "
+             if route.origin is not None else "")
+    field = "contact:" if recipient.startswith("customer:") else "email:"
+    return (f"{where}{recipient}'s `{field}` {route.email!r} is not one e-mail address, "
+            f"so {{email}} is not filled in and nothing is sent to {recipient} through "
+            f"{route.channel.url}; give one address")
 
 
 def expand(route: Route, environ: Mapping[str, str]) -> str:

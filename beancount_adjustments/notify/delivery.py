@@ -17,6 +17,7 @@ from beancount_adjustments.core.notice_lines import Channel
 from beancount_adjustments.notify.channels import (
     ChannelError,
     Route,
+    address_problem,
     apprise_plugin,
     expand,
     routes,
@@ -123,10 +124,15 @@ def plan(found: Sequence[Notice], channels: Sequence[Channel], book: Book, *,
     for item in found:
         if item.key in already:
             continue
-        chosen = routes(item.recipient, usable, book, today)
+        chosen, bad = [], []
+        for route in routes(item.recipient, usable, book, today):
+            problem = address_problem(route, item.recipient)
+            (chosen if problem is None else bad).append(route)
+            if problem is not None and problem not in outcome.refused:
+                outcome.refused.append(problem)
         if not chosen:
-            if item.recipient not in refused_targets and not item.recipient.startswith(
-                    ("role:", "customer:")):
+            if not bad and item.recipient not in refused_targets and \
+                    not item.recipient.startswith(("role:", "customer:")):
                 outcome.no_channel.append(item)
             continue
         done = state.reached(item.key)
