@@ -144,3 +144,77 @@ def test_one_contact_is_one_address(tmp_path: Path, smtp: Any, contact: str) -> 
     assert (f"main.beancount:{line}: customer:cust_456's `contact:` {contact!r} is not one "
             "e-mail address") in result.output
     assert result.output.count("is not one e-mail address") == 1
+
+
+# -- what a notice says ----------------------------------------------------------------------
+
+MARKUP = '<a href="https://evil.example/approve">Approve here</a><img src=x onerror=alert(1)>'
+
+
+def test_markup_in_a_reason_reaches_a_mail_as_text(tmp_path: Path) -> None:
+    """A requester's reason holding HTML: the approver's e-mail (sent as HTML by
+    apprise's mail plugin) shows it as text, never as a link or an image."""
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+    from receivers import free_port
+
+    raw: list[bytes] = []
+
+    class Keep:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            raw.append(envelope.content)
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        path = tmp_path / "main.beancount"
+        path.write_text(ledger(f'''
+2026-01-01 custom "adjustment-channel" "bob" "mailto://127.0.0.1:{port}?from=adjust@example.com&to=bob@example.com&mode=insecure"
+''' + request("A-1", "2026-03-02", "-50.00", reason=MARKUP.replace('"', "'"))))
+        result = run(path, "2026-03-03")
+    finally:
+        controller.stop()
+    assert result.exit_code == 0, result.output
+    (content,) = raw
+    message = message_from_bytes(content, policy=policy.default)
+    html = message.get_body(preferencelist=("html",))
+    shown = html.get_content() if html is not None else ""
+    plain = message.get_body(preferencelist=("plain",))
+    text = (plain.get_content() if plain is not None else "") + shown
+    assert "Approve here" in text
+    assert "<a href" not in shown and "<img" not in shown
+
+
+def test_a_customer_declared_twice_on_one_day_with_two_contacts_is_sent_nothing(
+        tmp_path: Path, smtp: Any) -> None:
+    """An included file declares cust_456 again on the day of its declaration, with
+    another contact: which one is in force hung on the order of the files, and the
+    later silently took every notice. Now the replay warns at the second line
+    (`conflicting-customer`) and notify sends that customer nothing, exit 1."""
+    from ledgers import load_file
+    box, port = smtp
+    path = tmp_path / "main.beancount"
+    (tmp_path / "more.beancount").write_text('''
+2026-01-01 custom "adjustment-customer" "cust_456" "standard"
+  contact: "mallory@evil.example"
+''')
+    path.write_text(ledger(f'''
+include "more.beancount"
+2026-01-01 custom "adjustment-customer" "cust_456" "standard"
+  contact: "billing@cust456.example"
+2026-01-01 custom "adjustment-channel" "customer:*" "mailto://127.0.0.1:{port}?from=adjust@example.com&to={{email}}&mode=insecure"
+2026-01-01 custom "adjustment-customer-notice" "credit:refund" "rejected"
+''' + request("A-1", "2026-03-02", "-50.00")
+        + event("A-1", "2026-03-03", "reject", "bob", reason="internal")))
+    loaded = load_file(path)
+    assert loaded.book is not None
+    [warning] = [w for w in loaded.book.warnings if w.code == "conflicting-customer"]
+    assert "billing@cust456.example" in warning.message
+    assert "mallory@evil.example" in warning.message
+    result = run(path, "2026-03-03")
+    assert box.messages == []
+    assert result.exit_code == 1, result.output
+    assert "customer:cust_456's `contact:` is declared twice on 2026-01-01" in result.output
