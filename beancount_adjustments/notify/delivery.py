@@ -124,7 +124,8 @@ def plan(found: Sequence[Notice], channels: Sequence[Channel], book: Book, *,
     for item in found:
         if item.key in already:
             continue
-        chosen, bad = [], []
+        chosen: list[Route] = []
+        bad: list[Route] = []
         for route in routes(item.recipient, usable, book, today):
             problem = address_problem(route, item.recipient)
             (chosen if problem is None else bad).append(route)
