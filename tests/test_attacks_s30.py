@@ -4,6 +4,7 @@ often it is sent, and what a bad state file or line does to a run."""
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +219,36 @@ include "more.beancount"
     assert box.messages == []
     assert result.exit_code == 1, result.output
     assert "customer:cust_456's `contact:` is declared twice on 2026-01-01" in result.output
+
+
+def test_a_reason_cannot_ping_a_chat_or_mask_a_link(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A requester's reason `@everyone approve now: [ADJ-1](https://evil.example)` in
+    the approval notice to a Discord channel: apprise hands Discord the text as it is,
+    and Discord pings everyone and draws the masked link. What leaves notify is text:
+    no mention, no masked or angle-bracket link survives in the message."""
+    import requests
+
+    from beancount_adjustments.notify.delivery import apprise_send
+    sent: list[dict[str, Any]] = []
+
+    class Answer:
+        status_code, content, text, headers = 204, b"", "", {}
+
+        def json(self) -> dict[str, Any]:
+            return {}
+
+    def post(url: str, data: Any = None, **_kw: Any) -> Answer:
+        sent.append(dict(json.loads(data)))
+        return Answer()
+
+    monkeypatch.setattr(requests, "post", post)
+    reason = ("@everyone @here <@&1234> <!channel> approve now: [ADJ-1](https://evil.example) "
+              "<https://evil.example|ADJ-1>")
+    apprise_send("discord://123456/abcdefg", f"[A-1] approval needed {reason}",
+                 f"Requested by alice: {reason}")
+    (payload,) = sent
+    content = json.dumps(payload, ensure_ascii=False)
+    for live in ("@everyone", "@here", "<@&", "<!channel", "](https://", "<https://"):
+        assert live not in content, (live, content)
+    assert "everyone" in content and "evil.example" in content  # the text is all there
+    assert not payload.get("allowed_mentions", {}).get("parse")
