@@ -253,3 +253,55 @@ def test_a_reason_cannot_ping_a_chat_or_mask_a_link(monkeypatch: pytest.MonkeyPa
     assert "everyone" in content  # the text is all there
     assert "evil.example" in content
     assert not payload.get("allowed_mentions", {}).get("parse")
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("file:///var/lib/bean-adjust/out.txt", "no plugin for `file://`"),
+    ("unix:///var/run/docker.sock", "no plugin for `unix://`"),
+    ("json://ops:hunter2@[::1]:8080/hook", "a literal password"),
+    ("json://[::1]:8080/hook?token=abc123", "a literal `token=`"),
+    ("json://hooks.example.net/{env:SMTP_PASSWORD}", "whoever edits the ledger"),
+])
+def test_a_ledger_channel_that_writes_files_or_carries_secrets_is_refused(url: str,
+                                                                         why: str) -> None:
+    """Held: apprise has no plugin that writes a file or a Unix socket (refused as a
+    scheme nothing could be sent through); userinfo, tokens and placed variables are
+    refused whatever the host (an IPv6 literal too)."""
+    from beancount_adjustments.core.notice_lines import Channel
+    from beancount_adjustments.notify.secrets import channel_problem
+    problem = channel_problem(Channel(target="*", url=url))
+    assert problem is not None
+    assert why in problem
+
+
+def test_an_approval_awaiting_its_separate_apply_is_not_announced_as_applied() -> None:
+    """Held: a billing adjustment (policy `apply: separate`) fully approved but not yet
+    applied: the requester hears "approved", not "approved and applied", and the
+    customer hears nothing of an application until the `apply` is booked."""
+    from beancount_adjustments.core.models import Source
+    from beancount_adjustments.core.notice_lines import CustomerNotice, CustomerSetup
+    from beancount_adjustments.notify import customers as notify_customers
+    invoice = ('2026-03-01 * "cust_456" "Invoice"\n  invoice-id: "INV-9"\n'
+               '  customer: "cust_456"\n  Assets:Receivable:Customers  400.00 USD\n'
+               "  Income:Sales  -400.00 USD\n")
+    text = (request("B-1", "2026-03-02", "-40.00", type="billing:tax",
+                    account="Liabilities:Tax", extra='invoice: "INV-9"')
+            + event("B-1", "2026-03-03", "approve", "bob") + invoice)
+    book = load(text).book
+    assert book is not None
+    assert book.adjustments["B-1"].state == "approved"
+    day = datetime.date(2026, 3, 3)
+    [final] = [n for n in notify.notices(book, day) if n.kind == "approved"]
+    assert "applied" not in final.subject
+    assert "was applied" not in final.body
+    setup = CustomerSetup((CustomerNotice(date=datetime.date(2026, 1, 1), pattern="*",
+                                          kinds=("received", "applied"),
+                                          source=Source(filename="x", lineno=1)),))
+    kinds = {n.kind for n in notify_customers.customer_notices(book, day, setup)}
+    assert kinds == {"customer-received"}
+    applied = load(text + event("B-1", "2026-03-04", "apply", "carol",
+                                effective="2026-03-04")).book
+    assert applied is not None
+    later = datetime.date(2026, 3, 4)
+    assert "customer-applied" in {n.kind for n in
+                                  notify_customers.customer_notices(applied, later, setup)}
