@@ -305,3 +305,24 @@ def test_an_approval_awaiting_its_separate_apply_is_not_announced_as_applied() -
     later = datetime.date(2026, 3, 4)
     assert "customer-applied" in {n.kind for n in
                                   notify_customers.customer_notices(applied, later, setup)}
+
+
+def test_a_second_run_while_one_holds_the_state_sends_nothing(tmp_path: Path, hooks: Any,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """Held: cron and CI start notify at once; the one that finds the state's lock
+    held waits, then gives up in one line (exit 1) having sent and written nothing."""
+    from beancount_adjustments.notify import state as notify_state
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(f"""
+2026-01-01 custom "adjustment-channel" "bob" "json://127.0.0.1:{hooks.port}/bob"
+""" + request("A-1", "2026-03-02", "-50.00")))
+    state = tmp_path / ".bean-adjust-notify.json"
+    monkeypatch.setattr(notify_state.locked.__wrapped__, "__defaults__", (0.3,))
+    with notify.locked(state):
+        result = run(path, "2026-03-03")
+    assert result.exit_code == 1, result.output
+    assert "another notify run holds" in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert hooks.received == []
+    assert not state.exists()
