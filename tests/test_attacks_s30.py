@@ -326,3 +326,12 @@ def test_a_second_run_while_one_holds_the_state_sends_nothing(tmp_path: Path, ho
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert hooks.received == []
     assert not state.exists()
+
+
+def test_an_alert_cannot_be_sent_to_a_customer() -> None:
+    """Held: `notify: "customer:cust_123"` on an alert would send staff findings (other
+    customers' ids and amounts) to a customer's contact; it is an error at the line."""
+    loaded = load('2026-01-01 custom "adjustment-alert" "customer" 100.00 USD\n'
+                  '  notify: "role:finance, customer:cust_123"\n')
+    assert any("`notify:` lists who is sent its findings" in e.message
+               for e in loaded.errors)
