@@ -234,6 +234,17 @@ class Directory:
         end = bisect.bisect_right(dates, date)
         return records[end - 1] if end else None
 
+    def contact_rival(self, record: CustomerRecord) -> CustomerRecord | None:
+        """An earlier declaration of `record`'s customer on its own day with another
+        `contact:` (both give one), or None. Of two such, the one in force is the later
+        in the order of the files (an include moved decides it), so neither is to be
+        trusted. (A line without `contact:` beside one with it sends nowhere else.)"""
+        if record.contact is None:
+            return None
+        same = [r for r in self.customers.get(record.customer, ()) if r.date == record.date]
+        earlier = same[:same.index(record)] if record in same else []
+        return next((r for r in earlier if r.contact not in (None, record.contact)), None)
+
     def find(self, text: str, date: datetime.date | None = None) -> list[str]:
         """The ids of the customers `text` picks: its id, else every customer whose
         name (in its latest record, or on `date`) is `text`, case aside."""

@@ -38,6 +38,7 @@ class Replay(RequestJudging, EventJudging):
         self.check_rows()
         self.check_user_names()
         self.check_customer_ids()
+        self.check_customer_contacts()
         self.check_request_ids()
 
     # -- the policy's own sanity ---------------------------------------------
@@ -93,6 +94,21 @@ class Replay(RequestJudging, EventJudging):
                       f"{seen.source.lineno}: a credit to one would pass for one to the "
                       "other on every page; give them ids that differ to the eye.",
                       record.source)
+
+    def check_customer_contacts(self) -> None:
+        """Warn at a declaration whose customer is declared on the same day with another
+        contact (`Directory.contact_rival`): notify sends that customer nothing."""
+        for records in self.directory.customers.values():
+            for record in records:
+                rival = self.directory.contact_rival(record)
+                if rival is None:
+                    continue
+                self.warn("conflicting-customer",
+                          f'customer "{record.customer}" is declared on {record.date} with '
+                          f"contact {record.contact!r} and, at {rival.source.filename}:"
+                          f"{rival.source.lineno}, with {rival.contact!r}: which is in force "
+                          "hangs on the order of the files, so notify sends this customer "
+                          "nothing until one line is removed or dated apart.", record.source)
 
     def check_request_ids(self) -> None:
         """Warn at a request whose id reads as an earlier request's ("ADJ-2026-OO42"

@@ -21,10 +21,13 @@ from urllib.parse import quote
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
-from beancount_adjustments.core.models import Source
+from beancount_adjustments.core.models import CustomerRecord, Source
 from beancount_adjustments.core.notice_lines import Channel
 
 ENV_RE = re.compile(r"\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+ADDRESS_RE = re.compile(r"[\w.!#$'*+^`|~-]+@[\w-]+(?:\.[\w-]+)*")
+"""One e-mail address, without the characters apprise reads as a separator of
+recipients (`,` `;` `/` space) or of a URL's parts (`?` `&` `=` `%` `#`)."""
 
 
 class ChannelError(AdjustmentsError):
@@ -63,6 +66,11 @@ class Route:
 
     channel: Channel
     email: str | None = None
+    origin: Source | None = None
+    """The directive `email` was read from (the user's or the customer's line)."""
+    rival: CustomerRecord | None = None
+    """A declaration of the customer on the same day with another contact (then no
+    address is to be trusted: `Directory.contact_rival`)."""
 
     @property
     def id(self) -> str:
@@ -78,13 +86,36 @@ def routes(recipient: str, channels: Sequence[Channel], book: Book,
     if recipient.startswith("customer:"):
         record = book.directory.customer_on(recipient.split(":", 1)[1], today)
         wildcard, email = "customer:*", record.contact if record else None
+        origin = record.source if record else None
+        rival = book.directory.contact_rival(record) if record else None
     else:
-        grants = book.directory.grants.get(recipient, [])
-        emails = [g.email for g in grants if g.email and g.date <= today]
-        wildcard, email = "*", emails[-1] if emails else None
+        grants = [g for g in book.directory.grants.get(recipient, [])
+                  if g.email and g.date <= today]
+        wildcard, email = "*", grants[-1].email if grants else None
+        origin, rival = grants[-1].source if grants else None, None
     if not email:
         return []
-    return [Route(c, email) for c in channels if c.target == wildcard]
+    return [Route(c, email, origin, rival) for c in channels if c.target == wildcard]
+
+
+def address_problem(route: Route, recipient: str) -> str | None:
+    """Why `route`'s `{email}` is not used, or None: it must be one address, else
+    one `contact:` or `email:` would add recipients (another customer, an outsider)
+    to the deployment's channel; and one declaration in force, not two of a day."""
+    if route.email is None or (route.rival is None and ADDRESS_RE.fullmatch(route.email)):
+        return None
+    where = (f"{route.origin.filename}:{route.origin.lineno}: "
+             if route.origin is not None else "")
+    field = "contact:" if recipient.startswith("customer:") else "email:"
+    if route.rival is not None:
+        return (f"{where}{recipient}'s `{field}` is declared twice on {route.rival.date} "
+                f"(also at {route.rival.source.filename}:{route.rival.source.lineno}, "
+                "conflicting-customer): which is in force hangs on the order of the files, "
+                f"so nothing is sent to {recipient} through {route.channel.url} until one "
+                "line is removed or dated apart")
+    return (f"{where}{recipient}'s `{field}` {route.email!r} is not one e-mail address, "
+            f"so {{email}} is not filled in and nothing is sent to {recipient} through "
+            f"{route.channel.url}; give one address")
 
 
 def expand(route: Route, environ: Mapping[str, str]) -> str:

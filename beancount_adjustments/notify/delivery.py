@@ -8,6 +8,7 @@ last line and, where apprise takes `+Header=`, in headers (`stamped`).
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from beancount_adjustments.core.notice_lines import Channel
 from beancount_adjustments.notify.channels import (
     ChannelError,
     Route,
+    address_problem,
     apprise_plugin,
     expand,
     routes,
@@ -29,6 +31,20 @@ Sender = Callable[[str, str, str], None]
 """send(url, title, body): deliver or raise ChannelError."""
 
 
+LIVE_MARKUP = re.compile(
+    r"(?i)@(?=(?:everyone|here|channel|all)\b)"  # mentions that ping a whole chat
+    r"|<(?=[!@#]|[a-z][a-z0-9+.-]*:)"  # Slack's <!channel>, <@U1>, <https://..|text>
+    r"|\](?=\()")  # a Markdown link's [text](url)
+"""Where a chat would read a notice's text (a reason, a name) as markup: apprise
+hands Discord, among others, TEXT as it is, and Discord pings and draws links."""
+
+
+def as_text(text: str) -> str:
+    """`text` with a zero-width space breaking each `LIVE_MARKUP`: every word still
+    shows, none pings a chat or hides a link behind other words."""
+    return LIVE_MARKUP.sub(lambda m: m.group() + "\u200b", text)
+
+
 def apprise_send(url: str, title: str, body: str) -> None:
     import apprise
 
@@ -36,7 +52,8 @@ def apprise_send(url: str, title: str, body: str) -> None:
     if not app.add(url):
         raise ChannelError("apprise does not understand this URL (check the scheme and form)")
     with apprise.LogCapture(level=apprise.logging.WARNING) as log:  # type: ignore[no-untyped-call]
-        ok = app.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
+        ok = app.notify(title=as_text(title), body=as_text(body),
+                        body_format=apprise.NotifyFormat.TEXT)
         text = log.getvalue() if hasattr(log, "getvalue") else ""
     if not ok:
         lines = [line.split(" - ", 2)[-1] for line in str(text).splitlines() if line.strip()]
@@ -123,10 +140,16 @@ def plan(found: Sequence[Notice], channels: Sequence[Channel], book: Book, *,
     for item in found:
         if item.key in already:
             continue
-        chosen = routes(item.recipient, usable, book, today)
+        chosen: list[Route] = []
+        bad: list[Route] = []
+        for route in routes(item.recipient, usable, book, today):
+            problem = address_problem(route, item.recipient)
+            (chosen if problem is None else bad).append(route)
+            if problem is not None and problem not in outcome.refused:
+                outcome.refused.append(problem)
         if not chosen:
-            if item.recipient not in refused_targets and not item.recipient.startswith(
-                    ("role:", "customer:")):
+            if not bad and item.recipient not in refused_targets and \
+                    not item.recipient.startswith(("role:", "customer:")):
                 outcome.no_channel.append(item)
             continue
         done = state.reached(item.key)

@@ -79,6 +79,14 @@ def _accepted(adj: Adjustment, action: Action) -> list[Any]:
     return [r.event for r in adj.history if r.accepted and r.event.action is action]
 
 
+def day_tag(day: datetime.date, earlier: list[datetime.date]) -> str:
+    """`day` as a key's part, for a moment that can recur (a reversal asked, refused):
+    the first on a day is the day, a later one on the same day adds its rank (`.2`),
+    so it is a new notice and the first keeps the key it was sent under."""
+    rank = earlier.count(day) + 1
+    return day.isoformat() + (f".{rank}" if rank > 1 else "")
+
+
 def notices(book: Book, today: datetime.date) -> list[Notice]:
     """Every notice the book calls for on `today`, in a stable order."""
     out: list[Notice] = []
@@ -148,11 +156,12 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
         needed = len(adj.reversal_chain)
         cancels = _accepted(adj, Action.CANCEL)
         asked = cancels[-1].date if cancels else request.date
+        tag = day_tag(asked, [e.date for e in cancels[:-1]])
         since = adj.reversal_approvals[-1].date if adj.reversal_approvals else asked
         body = (f"{adj.cancelled_by or 'someone'} asked to reverse {rid}, which is applied; "
                 f"the reversal awaits your approval as {role} (level {level} of {needed}).\n"
                 f"Approve with: bean-adjust approve {rid} --as <you>{sign}")
-        kind = f"reversal-needed-{asked.isoformat()}-{level}"
+        kind = f"reversal-needed-{tag}-{level}"
         for user in eligible_approvers(book, adj, today, signed=True):
             yield notice(kind, user, since, f"reversal approval needed: {_describe(adj)}", body,
                          name="reversal-needed")
@@ -160,7 +169,7 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
                      f"reversal approval needed ({role}): {_describe(adj)}", body,
                      name="reversal-needed")
         yield from escalations(book, adj, role, today, notice, waited="its reversal has waited",
-                               kind=f"escalation-reversal-{asked.isoformat()}")
+                               kind=f"escalation-reversal-{tag}")
     elif role is not None:
         level = adj.level + 1
         since = adj.approvals[-1].date if adj.approvals else request.date
@@ -177,6 +186,7 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
     accepted = [r.event for r in adj.history if r.accepted]
     last_actor = accepted[-1].by if accepted else None
     cancelled = False  # an accepted cancel came before (a later reject refuses a reversal)
+    refusals: list[datetime.date] = []
     for event in accepted:
         if event.action is Action.CANCEL:
             cancelled = True
@@ -185,7 +195,9 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
             continue
         reason = f" Reason: {event.reason}" if event.reason else ""
         if event.action is Action.REJECT and cancelled:
-            yield notice(f"reversal-refused-{event.date.isoformat()}", requester, event.date,
+            tag = day_tag(event.date, refusals)
+            refusals.append(event.date)
+            yield notice(f"reversal-refused-{tag}", requester, event.date,
                          "reversal refused",
                          f"{event.by} refused the reversal of {rid}; it stays applied.{reason}",
                          name="reversal-refused")

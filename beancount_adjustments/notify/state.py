@@ -45,9 +45,12 @@ class SentState:
             return cls(path)
         try:
             raw = json.loads(path.read_text() or "{}")
+            problem = _shape_problem(raw)
         except (OSError, ValueError) as exc:
-            raise ChannelError(f"{path}: unreadable notify state ({exc}); fix or remove it "
-                               "(removing it resends everything)") from exc
+            problem = str(exc)
+        if problem is not None:
+            raise ChannelError(f"{path}: unreadable notify state ({problem}); fix or remove "
+                               "it (removing it resends everything)")
         return cls(path, dict(raw.get("sent", {})),
                    {k: dict(v) for k, v in dict(raw.get("sending", {})).items()})
 
@@ -89,6 +92,25 @@ class SentState:
         data = json.dumps({"version": STATE_VERSION, "sent": self.sent,
                            "sending": self.sending}, indent=1, sort_keys=True)
         atomic_write(self.path, data.encode())
+
+
+def _shape_problem(raw: Any) -> str | None:
+    """What in a parsed state file is not the shape `SentState.write` writes, or None:
+    a file edited or cut short by hand must stop the run in one line, not crash it
+    (or be read as "nothing sent" and resend everything)."""
+    if not isinstance(raw, dict):
+        return f"not a JSON object but {type(raw).__name__}"
+    sent, sending = raw.get("sent", {}), raw.get("sending", {})
+    if not isinstance(sent, dict) or not isinstance(sending, dict):
+        return '"sent" and "sending" must be JSON objects'
+    for key, item in sent.items():
+        if not isinstance(item, dict) or not isinstance(item.get("channels", []), list) \
+                or not all(isinstance(c, str) for c in item.get("channels", [])):
+            return f'"sent" entry {key!r} is not {{"channels": [...], ...}}'
+    for key, marks in sending.items():
+        if not isinstance(marks, dict) or not all(isinstance(m, dict) for m in marks.values()):
+            return f'"sending" entry {key!r} is not {{route id: mark, ...}}'
+    return None
 
 
 @contextlib.contextmanager
