@@ -64,3 +64,20 @@ def test_a_request_written_by_the_tools_is_paid_by_the_customers_name(tmp_path) 
     assert f'"Acme Corp" "Damaged item" ^{named.id}' in text
     assert f'"cust_beta" "Damaged item" ^{bare.id}' in text
 
+
+
+def test_a_customer_id_holding_an_invisible_character_is_refused() -> None:
+    """A user name with a zero-width space is refused; a customer id was not: a
+    declaration and an invoice for "cust\\u200b_123" made a customer that reads as
+    cust_123 on every page and statement, and a credit to it only warned."""
+    from ledgers import code_set
+    hidden = "cust\u200b_123"
+    declared = load(f'2026-01-01 custom "adjustment-customer" "{hidden}" "vip"\n')
+    assert "malformed-directive" in code_set(declared.errors)
+    loaded = load(f'2026-02-01 * "{hidden}" "Invoice"\n  invoice-id: "INV-9"\n'
+                  f'  customer: "{hidden}"\n  Assets:Receivable:Customers  50.00 USD\n'
+                  '  Income:Sales  -50.00 USD\n'
+                  + request("ADJ-1", "2026-03-01", "-5.00", customer=hidden))
+    assert (loaded.line("^ADJ-1"), "bad-metadata") in loaded.codes
+    assert "ADJ-1" not in loaded.book.adjustments  # read as nothing: it moves no money
+    assert loaded.balance("Assets:Receivable:Customers") == 50

@@ -15,6 +15,7 @@ from beancount.core.amount import Amount
 
 from beancount_adjustments.beans.metadata import CONTROL_ONE_LINE, control_problem, source_of
 from beancount_adjustments.beans.rules import CATEGORY_RE, TYPE_RE, RuleReader
+from beancount_adjustments.core import lookalike
 from beancount_adjustments.core.models import (
     Action,
     Annotation,
@@ -163,6 +164,11 @@ class Reader(RuleReader):
             # Found in one of them: say which.
             control = next(filter(None, (control_problem(f"`{key}:`", text)
                                          for key, text in one_line.items())))
+        hidden = lookalike.invisible(customer)
+        if control is None and hidden is not None:
+            # As a declaration's: "cust\u200b_123" reads as cust_123 on every page.
+            control = (f"`customer:` {customer!r} holds an invisible character ({hidden}); "
+                       "it would read as another customer: remove it")
         if control is not None:
             # \x1e and \x1f separate the digest's fields: text moved across them
             # would keep an approval.

@@ -86,6 +86,14 @@ class RuleReader(MetaReader):
                          f'{what} takes a customer id and, optionally, a tier: '
                          f'custom "{CUSTOMER}" "cust_123" "vip".')
             return None
+        hidden = lookalike.invisible(values[0]) or (
+            "a control character" if CONTROL_ONE_LINE.search(values[0]) else None)
+        if hidden is not None:
+            # As for user names: "cust\u200b_123" reads as cust_123 on every page.
+            self.problem("malformed-directive", source,
+                         f"{what}: the customer id {values[0]!r} holds an invisible character "
+                         f"({hidden}); it would read as another id: remove it.")
+            return None
         return CustomerRecord(
             date=entry.date, customer=values[0], tier=values[1] if len(values) == 2 else None,
             name=self.text(entry.meta, "name", source, f"customer {values[0]}"),
