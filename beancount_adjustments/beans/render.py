@@ -146,7 +146,3 @@ def separator(existing: str | bytes) -> str:
     if ends.endswith("\n"):
         return "\n"
     return "\n\n"
-
-
-def appended(existing: str, block: str) -> str:
-    return existing + separator(existing) + block

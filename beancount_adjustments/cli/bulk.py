@@ -59,8 +59,6 @@ PROGRESS_FROM = 500
 """Rows from which `import` shows a progress bar."""
 
 
-
-
 def _offset_defaults() -> dict[Kind, str]:
     # The same per-kind offsets `create` uses, so a row without an offset
     # account lands where a hand-made request would.
