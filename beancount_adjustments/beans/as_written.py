@@ -30,6 +30,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from beancount import loader
 from beancount.core import data
 from beancount.parser import parser
 from beancount.utils import encryption
@@ -52,12 +53,12 @@ TRUSTED = frozenset({
 })
 """Beancount's own plugins that add no transaction or custom entry and change none."""
 
-_PRE = ("beancount.ops.documents",)
-"""What Beancount runs before the ledger's own plugin lines (its `PLUGINS_PRE`)."""
+_PRE = tuple(plugin for plugin, _ in loader.PLUGINS_PRE)
+"""What Beancount runs before the ledger's own plugin lines (documents)."""
 
-_POST = frozenset({"beancount.ops.pad", "beancount.ops.balance"})
-"""What Beancount runs after them (its `PLUGINS_POST`): pad adds its own padding
-entries only, balance only checks."""
+_POST = frozenset(plugin for plugin, _ in loader.PLUGINS_POST)
+"""What Beancount runs after them: pad adds its own padding entries only, balance
+only checks."""
 
 
 def earlier_plugins(options_map: dict[str, Any], name: str) -> list[str]:
