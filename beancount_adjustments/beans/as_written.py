@@ -35,7 +35,7 @@ from beancount.core import data
 from beancount.parser import parser
 from beancount.utils import encryption
 
-from beancount_adjustments.beans.metadata import source_of
+from beancount_adjustments.beans.metadata import source_of, written_meta
 from beancount_adjustments.core.models import Problem, Source
 
 CODE = "changed-by-plugin"
@@ -183,5 +183,4 @@ def _units(posting: data.Posting) -> Hashable:
 
 
 def _meta(meta: dict[str, Any] | None) -> Hashable:
-    return tuple(sorted((key, value) for key, value in (meta or {}).items()
-                        if key not in ("filename", "lineno") and not key.startswith("__")))
+    return tuple(sorted(written_meta(meta).items()))
