@@ -152,7 +152,7 @@ def _retried(book: Book, filed: Request, new: writer.NewRequest) -> Adjustment:
     assert adj is not None  # `_filed_under` found it in the book
     found = retries.differences(filed, new)
     if found:
-        raise ApiError("conflict", retries.conflict_message(filed, adj.amount, found))
+        raise ApiError("conflict", retries.conflict_message(book, filed, found))
     return Adjustment.of(adj, existing=True, book=book)
 
 

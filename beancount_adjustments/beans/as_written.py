@@ -30,11 +30,12 @@ from collections.abc import Hashable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from beancount import loader
 from beancount.core import data
 from beancount.parser import parser
 from beancount.utils import encryption
 
-from beancount_adjustments.beans.metadata import source_of
+from beancount_adjustments.beans.metadata import source_of, written_meta
 from beancount_adjustments.core.models import Problem, Source
 
 CODE = "changed-by-plugin"
@@ -52,12 +53,12 @@ TRUSTED = frozenset({
 })
 """Beancount's own plugins that add no transaction or custom entry and change none."""
 
-_PRE = ("beancount.ops.documents",)
-"""What Beancount runs before the ledger's own plugin lines (its `PLUGINS_PRE`)."""
+_PRE = tuple(plugin for plugin, _ in loader.PLUGINS_PRE)
+"""What Beancount runs before the ledger's own plugin lines (documents)."""
 
-_POST = frozenset({"beancount.ops.pad", "beancount.ops.balance"})
-"""What Beancount runs after them (its `PLUGINS_POST`): pad adds its own padding
-entries only, balance only checks."""
+_POST = frozenset(plugin for plugin, _ in loader.PLUGINS_POST)
+"""What Beancount runs after them: pad adds its own padding entries only, balance
+only checks."""
 
 
 def earlier_plugins(options_map: dict[str, Any], name: str) -> list[str]:
@@ -182,5 +183,4 @@ def _units(posting: data.Posting) -> Hashable:
 
 
 def _meta(meta: dict[str, Any] | None) -> Hashable:
-    return tuple(sorted((key, value) for key, value in (meta or {}).items()
-                        if key not in ("filename", "lineno") and not key.startswith("__")))
+    return tuple(sorted(written_meta(meta).items()))

@@ -72,6 +72,13 @@ def source_of(entry: Any) -> Source:
                   lineno if isinstance(lineno, int) else 0)
 
 
+def written_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The metadata written in the ledger: Beancount's own keys (`filename`, `lineno`,
+    and the `__...__` ones booking adds) left out."""
+    return {key: value for key, value in (meta or {}).items()
+            if key not in ("filename", "lineno") and not key.startswith("__")}
+
+
 def source_meta(source: Source) -> dict[str, Any]:
     return {"filename": source.filename, "lineno": source.lineno}
 

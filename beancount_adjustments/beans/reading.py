@@ -173,8 +173,8 @@ def read(entries: list[data.Directive], settings: Settings,
         names.see_accounts(entries)
     facts.named = list(names.found.values())
     facts.problems.extend(reader.problems)
-    facts.prices = judging = not_implied_by(price_entries, requests)
-    return Read(facts, requests, event_at, judging)
+    facts.prices = prices = not_implied_by(price_entries, requests)
+    return Read(facts, requests, event_at, prices)
 
 
 def forged(reader: Reader, entry: data.Transaction) -> None:

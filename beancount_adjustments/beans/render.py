@@ -103,10 +103,10 @@ def _widths(lines: Iterable[str]) -> tuple[int, int]:
     return prefix_width, number_width
 
 
-def align(block: str, existing: str | bytes = "") -> str:
+def align(block: str, existing: bytes = b"") -> str:
     """Align the amounts of `block` to the columns bean-format would pick for
-    `existing` + `block` (only `block` is rewritten). `existing` may be the
-    file's UTF-8 bytes: they are decoded only when `block` has amounts."""
+    `existing` (a file's UTF-8 bytes) + `block` (only `block` is rewritten);
+    `existing` is decoded only when `block` has amounts."""
     # Split at "\n" only: `splitlines` also splits at U+2028, U+0085 and the like,
     # which a string literal in `block` may hold, and the join would write them as
     # line breaks (a reason read back as other text than was written).
@@ -115,8 +115,7 @@ def align(block: str, existing: str | bytes = "") -> str:
         # Nothing to align (decisions carry no amounts): no need to read the
         # whole existing file for its columns.
         return "\n".join(lines) + "\n"
-    text = existing.decode("utf-8") if isinstance(existing, bytes) else existing
-    prefix_width, number_width = _widths([*text.splitlines(), *lines])
+    prefix_width, number_width = _widths([*existing.decode("utf-8").splitlines(), *lines])
     out = []
     for line in lines:
         match = _ALIGNED.match(line)
@@ -129,24 +128,18 @@ def align(block: str, existing: str | bytes = "") -> str:
     return "\n".join(out) + "\n"
 
 
-def render_block(entries: Sequence[str], existing: str | bytes = "") -> str:
+def render_block(entries: Sequence[str], existing: bytes = b"") -> str:
     """Entries separated by one blank line, amounts aligned against `existing`."""
     return align("\n".join(entry.rstrip("\n") + "\n" for entry in entries), existing)
 
 
-def separator(existing: str | bytes) -> str:
-    """What goes between a file's current text (or its bytes) and an appended
-    block: the file's last line is ended and one blank line opens the new entries."""
+def separator(existing: bytes) -> str:
+    """What goes between a file's bytes and an appended block: the file's last
+    line is ended and one blank line opens the new entries."""
     if not existing:
         return ""
-    tail = existing[-2:]
-    ends = tail.decode("latin-1") if isinstance(tail, bytes) else tail
-    if ends == "\n\n":
+    if existing.endswith(b"\n\n"):
         return ""
-    if ends.endswith("\n"):
+    if existing.endswith(b"\n"):
         return "\n"
     return "\n\n"
-
-
-def appended(existing: str, block: str) -> str:
-    return existing + separator(existing) + block

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from beancount_adjustments.beans.metadata import MetaReader, money, source_of
+from beancount_adjustments.beans.metadata import MetaReader, money, source_of, written_meta
 from beancount_adjustments.core.models import State
 from beancount_adjustments.core.risk import (
     ALERT,
@@ -59,8 +59,7 @@ def read_setting(entry: Any, reader: MetaReader) -> RiskSetting | AlertRule | No
     """Read an `adjustment-risk` or `adjustment-alert` custom entry; problems go to `reader`."""
     source = source_of(entry)
     values = [v.value for v in entry.values or ()]
-    meta = {k: v for k, v in (entry.meta or {}).items()
-            if k not in ("filename", "lineno") and not k.startswith("__")}
+    meta = written_meta(entry.meta)
     notify: tuple[str, ...] = ()
     if "notify" in meta:
         found = _recipients(meta.pop("notify"))

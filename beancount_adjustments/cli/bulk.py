@@ -23,6 +23,7 @@ from beancount_adjustments.beans.intake_lines import parse_schedules
 from beancount_adjustments.cli.common import (
     DAY,
     Refused,
+    as_date,
     decimal_comma_option,
     emit_json,
     json_option,
@@ -57,8 +58,6 @@ SHOW_TEXT_UP_TO = 20
 
 PROGRESS_FROM = 500
 """Rows from which `import` shows a progress bar."""
-
-
 
 
 def _offset_defaults() -> dict[Kind, str]:
@@ -268,12 +267,10 @@ def from_template(*, ledger: Path, user: str | None, name: str, customers: tuple
         # Nothing written only for a retry of that very request (`writer.retries`, as
         # the API and the CSV import answer): another one under a used id is refused.
         # The date counts only when given (a retry the next day is still a retry).
-        found = retries.differences(filed, replace(requests[0], date=on.date() if on
-                                                    else None))
+        found = retries.differences(filed, replace(requests[0], date=as_date(on)))
         if found:
-            adj = ctx.book.get(filed.id)
-            raise Refused(retries.conflict_message(
-                filed, adj.amount if adj is not None else "?", found, field="external-id"))
+            raise Refused(retries.conflict_message(ctx.book, filed, found,
+                                                   field="external-id"))
         _nothing(f"external-id {external_id!r} is already in the ledger as {filed.id}, "
                  "the same request; wrote nothing", as_json=as_json)
         return

@@ -18,6 +18,7 @@ from beancount_adjustments import reports
 from beancount_adjustments.cli.common import (
     DAY,
     Refused,
+    as_date,
     ledger_option,
     load,
     refused,
@@ -30,10 +31,6 @@ from beancount_adjustments.core.customers import CustomerError, pick_customer
 from beancount_adjustments.core.models import State
 from beancount_adjustments.reports import export as exporting
 from beancount_adjustments.writer import WriteRefused, write_seal
-
-
-def _day(value: datetime.datetime | None) -> datetime.date | None:
-    return value.date() if value is not None else None
 
 
 def _output(text: str, output: Path | None) -> None:
@@ -68,7 +65,7 @@ def report(*, kind: str, ledger: Path, start: datetime.datetime | None,
             customer = pick_customer(book.directory, customer)
         except CustomerError as exc:
             raise Refused(str(exc)) from None
-    scope = reports.Scope(start=_day(start), end=_day(end), type=adj_type, customer=customer,
+    scope = reports.Scope(start=as_date(start), end=as_date(end), type=adj_type, customer=customer,
                           state=State(state) if state else None)
     _output(reports.report_text(kind, book, scope, fmt, today()), output)
 
@@ -99,7 +96,7 @@ def export(*, ledger: Path, fmt: str, records: str | None, output: Path | None) 
 def seal(*, ledger: Path, user: str | None, on: datetime.datetime | None) -> None:
     """Append a seal fixing every adjustment directive dated up to --date."""
     by = require_user(user)
-    date = _day(on) or datetime.date.today()
+    date = as_date(on) or datetime.date.today()
     try:
         _, plan = write_seal(ledger, by, date)
     except WriteRefused as exc:
@@ -122,7 +119,7 @@ def keygen(*, user: str | None, output: Path, on: datetime.datetime | None) -> N
     signatures.write_private_key(output, key)
     click.echo(f"wrote the private key of {name} to {output} (keep it secret)", err=True)
     click.echo(signatures.key_directive(name, signatures.public_b64(key),
-                                        _day(on) or datetime.date.today()), nl=False)
+                                        as_date(on) or datetime.date.today()), nl=False)
 
 
 COMMANDS = [report, export, seal, keygen]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from beancount_adjustments.cli.common import DAY, Refused, ledger_option, load, today
+from beancount_adjustments.cli.common import DAY, Refused, as_date, ledger_option, load, today
 from beancount_adjustments.core.customers import CustomerError, pick_customer
 from beancount_adjustments.reports.statement import (
     FORMATS,
@@ -39,8 +39,7 @@ def statement_command(*, ledger: Path, customer: str, start: datetime.datetime |
                       end: datetime.datetime | None, fmt: str, output: Path | None) -> None:
     """Print a customer's statement (CUSTOMER: an id or a name)."""
     try:
-        first, last = statement_period(start.date() if start is not None else None,
-                                       end.date() if end is not None else None, today())
+        first, last = statement_period(as_date(start), as_date(end), today())
     except PeriodError as exc:
         raise Refused(f"{exc} (--from, --to)") from None
     entries, _, _, book = load(ledger)

@@ -7,6 +7,7 @@ Every answer is `permissions.denial`, the replay's own rule, asked unsigned
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from beancount_adjustments.core.models import Action, Adjustment, State
@@ -57,9 +58,8 @@ _SHORT = {
 }
 
 
-def _one_of(roles: tuple[str, ...] | list[str]) -> str:
+def _one_of(names: Sequence[str]) -> str:
     """"a manager", "a manager or finance", "a manager, finance or cfo"."""
-    names = list(roles)
     if len(names) <= 1:
         return f"a {''.join(names) or 'role in its chain'}"
     return f"a {', '.join(names[:-1])} or {names[-1]}"

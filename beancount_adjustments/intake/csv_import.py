@@ -84,10 +84,8 @@ def plan_import(ctx: LedgerContext, rows: Sequence[tuple[int, dict[str, str]]], 
             # Skipped only as a re-import of that very request (`writer.retries`).
             found = retries.differences(existing[ext], replace(request, date=row.date("date")))
             if found:
-                adj = book.get(existing[ext].id)
-                row.problems.append(retries.conflict_message(
-                    existing[ext], adj.amount if adj is not None else "?", found,
-                    field="external-id"))
+                row.problems.append(retries.conflict_message(book, existing[ext], found,
+                                                             field="external-id"))
         if row.problems:
             plan.errors.extend(RowError(line, p) for p in row.problems)
         elif ext in existing:

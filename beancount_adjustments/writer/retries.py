@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 
+from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Request
 from beancount_adjustments.writer.results import NewRequest
 
@@ -94,10 +95,12 @@ def differences(filed: Request, new: NewRequest) -> list[str]:
     return found
 
 
-def conflict_message(filed: Request, amount: object, found: list[str], *,
+def conflict_message(book: Book, filed: Request, found: list[str], *,
                      field: str = "external_id") -> str:
-    """The one-line refusal of another request under `filed`'s external id (`field`:
-    how the caller spells it)."""
+    """The one-line refusal of another request under `filed`'s external id, naming what
+    `book` holds for it (`field`: how the caller spells the id)."""
+    adj = book.get(filed.id)
+    amount = adj.amount if adj is not None else "?"
     return (f"{field} {filed.external_id!r} is already used by {filed.id} "
             f"({filed.type} for {filed.customer}, {amount}) and this call asks for "
             + "; ".join(found) + f": a retry sends the same request: use another "

@@ -11,6 +11,7 @@ from typing import Any
 
 from beancount.core import data
 
+from beancount_adjustments.beans.metadata import written_meta
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.references import Terms, reference_terms
 from beancount_adjustments.reports.history.findings import Finding
@@ -23,9 +24,6 @@ PAST_DIRECTIVES = frozenset({
 """Custom directives that judge decisions: none may change on or before REV's last decision."""
 
 
-_IGNORED_META = ("filename", "lineno")
-
-
 def _hashable(value: Any) -> Any:
     try:
         hash(value)
@@ -36,8 +34,7 @@ def _hashable(value: Any) -> Any:
 
 def directive_content(entry: data.Directive) -> tuple[Any, ...] | None:
     """A past-judging directive's content (date, values, metadata), or None for others."""
-    meta = tuple(sorted(((k, _hashable(v)) for k, v in (entry.meta or {}).items()
-                         if k not in _IGNORED_META and not str(k).startswith("__")),
+    meta = tuple(sorted(((k, _hashable(v)) for k, v in written_meta(entry.meta).items()),
                         key=lambda item: str(item[0])))
     if isinstance(entry, data.Custom) and entry.type in PAST_DIRECTIVES:
         values = tuple((_hashable(v.value), getattr(v.dtype, "__name__", str(v.dtype)))

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from beancount.core import data
 
+from beancount_adjustments.beans.effects import TAG_APPLIED, TAG_REVERSAL
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
     Adjustment,
@@ -32,7 +33,7 @@ class Snapshot:
     entries: Sequence[data.Directive]
 
 
-BOOKED_TAGS = ("adjustment", "adjustment-reversal")
+BOOKED_TAGS = (TAG_APPLIED, TAG_REVERSAL)
 
 
 UNDECIDED = frozenset({State.PENDING, State.INVALID})

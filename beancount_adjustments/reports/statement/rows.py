@@ -110,7 +110,6 @@ def statement_text(book: Book, request: Request) -> str:
     return f"{words} {'credit' if kind == Kind.CREDIT else 'charge'}"
 
 
-
 class PeriodError(AdjustmentsError):
     """A statement period that cannot be shown; the message says why."""
 
