@@ -7,6 +7,7 @@ import datetime
 import json
 from pathlib import Path
 
+import pytest
 from beancount import loader
 from click.testing import CliRunner
 
@@ -206,3 +207,29 @@ def test_bad_rule_is_reported_at_its_line(tmp_path):
 def test_add_months_clamps_to_month_end():
     assert automation.add_months(datetime.date(2026, 1, 31), 1) == datetime.date(2026, 2, 28)
     assert automation.add_months(datetime.date(2026, 11, 30), 3) == datetime.date(2027, 2, 28)
+
+
+@pytest.mark.parametrize("hours", ["NaN", "1e9", "٢٤", "-5", "24h"])
+def test_a_ticket_whose_sla_hours_do_not_read_is_one_line(tmp_path, hours):
+    """`sla-hours` was read with a bare Decimal: "NaN" ended in a traceback from
+    timedelta, "1e9" and Arabic-Indic digits were read as hours."""
+    (tmp_path / "tickets.csv").write_text(
+        "id,customer,opened,resolved,sla-hours\n"
+        f"T-1,cust_456,2026-03-01T09:00:00,2026-03-03T10:00:00,{hours}\n")
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger("""
+2026-01-01 open Expenses:Service-Credits
+2026-01-01 custom "adjustment-rule" "sla" "sla-credit"
+  tickets: "tickets.csv"
+  amount: 10.00 USD
+  account: "Expenses:Service-Credits"
+  receivable: "Assets:Receivable:Customers"
+"""))
+    before = path.read_bytes()
+    result = cli(path, "--through", "2026-03-10")
+    assert result.exit_code == 1, result.output
+    assert "tickets.csv:2" in result.output
+    assert "sla-hours" in result.output
+    assert "Traceback" not in result.output
+    assert result.output.strip().count("\n") == 0
+    assert path.read_bytes() == before

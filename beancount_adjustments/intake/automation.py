@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from beancount_adjustments.core.amounts import AmountError, parse_number
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.intake_lines import (
@@ -150,6 +151,23 @@ def late_fees(rule: LateFeeRule, book: Book, entries: Sequence[Any], through: da
     return out
 
 
+
+MAX_SLA_HOURS = Decimal(24 * 366 * 10)
+"""Ten years: a deadline further off is a typo, and past `datetime`'s range a crash."""
+
+
+def _sla_hours(text: str, where: str) -> Decimal:
+    """A ticket's `sla-hours`, read as every amount is (`amounts.parse_number`:
+    the digits 0-9, no exponent, no NaN), above 0 and at most `MAX_SLA_HOURS`."""
+    try:
+        hours = parse_number(text)
+    except AmountError as exc:
+        raise FeedError(f"{where}: sla-hours {text!r} is not a number of hours ({exc})") from None
+    if not 0 < hours <= MAX_SLA_HOURS:
+        raise FeedError(f"{where}: sla-hours {text!r} must be above 0 and at most "
+                        f"{MAX_SLA_HOURS} (ten years)")
+    return hours
+
 def _moment(text: str, where: str) -> datetime.datetime:
     try:
         value = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
@@ -174,12 +192,13 @@ def sla_credits(rule: SlaCreditRule, book: Book, through: datetime.date,
         where = f"{feed}:{line}"
         try:
             ticket, customer = row["id"].strip(), row["customer"].strip()
-            hours = Decimal(row["sla-hours"].strip())
+            hours_text = row["sla-hours"].strip()
             opened = _moment(row["opened"], where)
             resolved_text = (row.get("resolved") or "").strip()
-        except (KeyError, AttributeError, ArithmeticError) as exc:
+        except (KeyError, AttributeError) as exc:
             raise FeedError(f"{where}: a ticket needs id, customer, opened, resolved and "
                             f"sla-hours ({exc})") from exc
+        hours = _sla_hours(hours_text, where)
         deadline = opened + datetime.timedelta(hours=float(hours))
         resolved = _moment(resolved_text, where) if resolved_text else None
         breached = (resolved > deadline) if resolved else end_of_through > deadline
