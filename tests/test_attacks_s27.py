@@ -81,3 +81,25 @@ def test_a_customer_id_holding_an_invisible_character_is_refused() -> None:
     assert (loaded.line("^ADJ-1"), "bad-metadata") in loaded.codes
     assert "ADJ-1" not in loaded.book.adjustments  # read as nothing: it moves no money
     assert loaded.balance("Assets:Receivable:Customers") == 50
+
+
+def test_the_reason_shown_to_a_cancellers_alias_names_the_duty_the_rule_found(
+        tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The rule counts people (`Directory.same_person`); the Approve button's reason
+    compared names: "Carol", an alias of carol who asked for the reversal, read
+    "you requested it". Both now ask `permissions.own_duty`."""
+    from fava_env import START, Env, ago
+
+    from beancount_adjustments.fava_ext.actions import action_hints
+    extra = (f'{START} custom "adjustment-user" "Carol" "manager"\n'
+             f'{ago(18)} custom "adjustment" "ADJ-6" "cancel"\n  by: "carol"\n'
+             '  reason: "Charged twice"\n')
+    env = Env(tmp_path, extra=extra)
+    index = env.ext.index()
+    assert index is not None
+    adj = index.book.adjustments["ADJ-6"]
+    assert str(adj.state) == "reversing"
+    (approve,) = [h for h in action_hints(index, adj, "Carol", TODAY) if h.action == "approve"]
+    assert not approve.allowed
+    assert approve.why_not.startswith("you asked for its reversal")
+    assert '"Carol" reads as "carol"' in approve.why_not

@@ -288,34 +288,49 @@ def _one_person(directory: Directory, by: str, name: str | None,
     return None if why is None else f" ({why})"
 
 
+DUTIES = {"requester": "the requester", "entrant": "the person who entered it",
+          "canceller": "the person who asked for the reversal"}
+"""The duties on an adjustment that keep their holder from approving it."""
+
+
+def own_duty(directory: Directory, situation: Situation, by: str,
+             date: datetime.date) -> tuple[str, str] | None:
+    """(the `DUTIES` key, the aside naming the alias, "" for the same name) of the
+    duty `by` holds on the adjustment that keeps them from approving it, or None:
+    its requester, who entered it, or (a reversal) who asked for it, counted as
+    people (`Directory.same_person`). The rule and the pages' reasons ask it."""
+    request = situation.request
+    reversal = situation.state is _REVERSING
+    for duty, name in (("requester", request.requested_by), ("entrant", request.entered_by),
+                       ("canceller", situation.cancelled_by if reversal else None)):
+        why = _one_person(directory, by, name, date)
+        if why is not None:
+            return duty, why
+    return None
+
+
 def _approve(rules: Rules, situation: Situation, by: str, date: datetime.date, *,
              signed: bool) -> Denial | None:
     request, chain, directory = situation.request, situation.deciding_chain, rules.directory
     reversal = situation.state is _REVERSING
-    for whose, name in (("requester", request.requested_by),
-                        ("person who entered it", request.entered_by)):
-        why = _one_person(directory, by, name, date)
-        if why is not None:
-            return Denial("self-approval",
-                          f"the {whose} cannot approve {'its reversal' if reversal else 'it'}"
-                          f"{why} (segregation of duties); another user holding the role "
-                          "must approve.")
-    why = _one_person(directory, by, situation.cancelled_by, date) if reversal else None
-    if why is not None:
+    duty = own_duty(directory, situation, by, date)
+    if duty is not None:
+        whose, why = DUTIES[duty[0]], duty[1]
+        what = "it" if duty[0] == "canceller" or not reversal else "its reversal"
         return Denial("self-approval",
-                      f"the person who asked for the reversal cannot approve it{why} "
-                      "(segregation of duties); another user holding the role must approve.")
+                      f"{whose} cannot approve {what}{why} (segregation of duties); another "
+                      "user holding the role must approve.")
     approvers = situation.deciding_approvers
     level = len(approvers)
     if level >= len(chain):
         return Denial("invalid-transition", "every level was already approved.")
     role = chain[level]
     for earlier, name in enumerate(approvers, start=1):
-        why = _one_person(directory, by, name, date)
-        if why is not None:
+        aside = _one_person(directory, by, name, date)
+        if aside is not None:
             return Denial("same-approver",
                           f"{name} already approved level {earlier} as {chain[earlier - 1]}"
-                          f"{why}; level {level + 1} ({role}) needs a different person.")
+                          f"{aside}; level {level + 1} ({role}) needs a different person.")
     holds, limit = directory.limit_for(by, role, date)
     if not holds:
         held = directory.roles_on(by, date)

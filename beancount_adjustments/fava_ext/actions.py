@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from beancount_adjustments.core.models import Action, Adjustment, State
-from beancount_adjustments.core.permissions import Denial
+from beancount_adjustments.core.permissions import Denial, own_duty
 from beancount_adjustments.fava_ext.index import BookIndex
 from beancount_adjustments.reports import queries
 
@@ -65,22 +65,25 @@ def _one_of(names: Sequence[str]) -> str:
     return f"a {', '.join(names[:-1])} or {names[-1]}"
 
 
-def _self_approval(adj: Adjustment, user: str) -> str:
-    """Which duty `user` holds on `adj` (the rule's own message names it; the short
-    form must too: "requested it or asked for its reversal" left the canceller guessing)."""
-    if adj.state is State.REVERSING and user == adj.cancelled_by:
-        return "you asked for its reversal (segregation of duties)"
-    if user != adj.request.requested_by and user == adj.request.entered_by:
-        return "you entered it (segregation of duties)"
-    return "you requested it (segregation of duties)"
+_DUTY_SHORT = {"requester": "you requested it", "entrant": "you entered it",
+               "canceller": "you asked for its reversal"}
 
 
-def _why_not(found: Denial | None, adj: Adjustment, action: Action, user: str) -> str:
+def _self_approval(index: BookIndex, adj: Adjustment, user: str, on: datetime.date) -> str:
+    """Which duty `user` holds on `adj` (`permissions.own_duty`, the rule's own answer:
+    "requested it or asked for its reversal" left the canceller guessing, and an alias
+    of the canceller read "you requested it")."""
+    duty = own_duty(index.book.directory, adj, user, on) or ("requester", "")
+    return f"{_DUTY_SHORT[duty[0]]}{duty[1]} (segregation of duties)"
+
+
+def _why_not(found: Denial | None, index: BookIndex, adj: Adjustment, action: Action, *,
+             user: str, on: datetime.date) -> str:
     """The button's tooltip: a short form of the rule's own refusal."""
     if found is None:
         return ""
     if found.code == "self-approval":
-        return _self_approval(adj, user)
+        return _self_approval(index, adj, user, on)
     if found.code == "self-rejection":
         return "withdraw your own request with cancel"
     if found.code == "missing-role" and action is Action.APPROVE:
@@ -106,7 +109,8 @@ def action_hints(index: BookIndex, adj: Adjustment, user: str | None,
         if user is None:
             why_not = "read-only: no acting user"
         else:
-            why_not = _why_not(refusal(index, adj, user, action, on), adj, action, user)
+            why_not = _why_not(refusal(index, adj, user, action, on), index, adj, action,
+                               user=user, on=on)
         hints.append(ActionHint(str(action), label, not why_not, why_not, needs_reason,
                                 asks_effective))
 
