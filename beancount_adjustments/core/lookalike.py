@@ -37,6 +37,8 @@ _LOOKALIKES = str.maketrans({
 
 def invisible(text: str) -> str | None:
     """The first format (Cf) character in `text`, as `U+200B ZERO WIDTH SPACE`, or None."""
+    if text.isascii():  # no ASCII character is a format one; every request asks
+        return None
     for char in text:
         if unicodedata.category(char) == "Cf":
             return f"U+{ord(char):04X} {unicodedata.name(char, 'format character')}"
