@@ -40,8 +40,9 @@ def _lookalike_customers(loaded: Loaded) -> list[Problem]:
     return [w for w in loaded.book.warnings if w.code == "lookalike-customer"]
 
 
+# (An id holding an invisible character is refused outright: test_attacks_s27.)
 @pytest.mark.parametrize("customer", ["\u0441ust_123", "cust_l23", "cust_I23", "CUST_123",
-                                      "cust_\uff11\uff12\uff13", "cust_123\u200b"])
+                                      "cust_\uff11\uff12\uff13"])
 def test_a_customer_id_that_looks_like_another_is_a_warning_at_its_line(customer: str) -> None:
     """A second customer "\\u0441ust_123" (a Cyrillic c), "cust_l23" or "cust_I23": a credit to
     it reads as one to cust_123 on every page a reviewer approves from."""
