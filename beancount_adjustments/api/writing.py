@@ -23,6 +23,7 @@ from beancount_adjustments.api.results import Adjustment, ApiError
 from beancount_adjustments.beans.loading import Snapshot
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.customers import CustomerError, customer_id
+from beancount_adjustments.core.facts import filed_requests
 from beancount_adjustments.core.models import Action, Money, Request
 from beancount_adjustments.intake import postings
 from beancount_adjustments.writer import retries
@@ -132,15 +133,22 @@ def create(ledger: str | Path, *, customer: str, type: str,
 def _filed_under(book: Book, ext: str, user: str) -> Request | None:
     """The request already filed under `ext` (None: none), if `user` filed it: a retry is
     its filer's, so another user's call is not handed someone else's request (reason,
-    notes) as if it were theirs."""
-    for filed in book.facts.requests:
-        if filed.external_id != ext or book.get(filed.id) is None:
-            continue
-        if user not in (filed.requested_by, filed.entered_by):
-            raise ApiError("conflict", f"external_id {ext!r} is already used by a request "
-                           "another user filed; use your own external_id")
-        return filed
-    return None
+    notes) as if it were theirs. The request is the one `facts.filed_requests` names,
+    as for the writer and the import."""
+    filed = filed_requests(book.facts.requests).get(ext)
+    if filed is None:
+        return None
+    if user not in (filed.requested_by, filed.entered_by):
+        raise ApiError("conflict", f"external_id {ext!r} is already used by a request "
+                       "another user filed; use your own external_id")
+    adj = book.get(filed.id)
+    if adj is None or adj.request is not filed:
+        # Its id is another request's (`duplicate-id`): what the book holds under
+        # that id is not what was filed under `ext`, and is not handed back for it.
+        raise ApiError("conflict", f"external_id {ext!r} is already used by the request "
+                       f"at {filed.source.filename}:{filed.source.lineno}, whose id "
+                       f"{filed.id} is another request's; use another external_id")
+    return filed
 
 
 def _retried(book: Book, filed: Request, new: writer.NewRequest) -> Adjustment:
@@ -149,7 +157,7 @@ def _retried(book: Book, filed: Request, new: writer.NewRequest) -> Adjustment:
     answered with the first one, its caller would take another customer's (or
     amount's, or booking date's) adjustment for the one it asked for."""
     adj = book.get(filed.id)
-    assert adj is not None  # `_filed_under` found it in the book
+    assert adj is not None  # `_filed_under` found it in the book, as itself
     found = retries.differences(filed, new)
     if found:
         raise ApiError("conflict", retries.conflict_message(book, filed, found))

@@ -91,6 +91,19 @@ class Facts:
     (Beancount's order); empty when the facts were put together otherwise."""
 
 
+def filed_requests(requests: Iterable[Request]) -> dict[str, Request]:
+    """The request each external id names: the first in ledger order carrying it,
+    whatever its state (an invalid or rejected request still holds its id, so a
+    retry is not filed twice). The one answer the API, the writer, the CSV import and
+    the automation give; a second request under the id is written by hand only, since
+    every tool refuses it, and names nothing."""
+    out: dict[str, Request] = {}
+    for request in requests:
+        if request.external_id:
+            out.setdefault(request.external_id, request)
+    return out
+
+
 def read_in_order(facts: Facts) -> bool:
     """Whether `facts.timeline` holds every request and event, in Beancount's order."""
     return len(facts.timeline) == len(facts.requests) + len(facts.events)

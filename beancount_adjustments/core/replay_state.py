@@ -28,6 +28,7 @@ from beancount_adjustments.core.models import (
     Request,
     Source,
 )
+from beancount_adjustments.core.moments import read_moment
 from beancount_adjustments.core.offsets import refused as offsets_refused
 from beancount_adjustments.core.permissions import Rules, held_until_billed
 from beancount_adjustments.core.policy import (
@@ -191,13 +192,14 @@ class ReplayState:
         return item.date if written is None or written < item.date else written
 
     def written_that_day(self, at: str, date: datetime.date) -> bool:
-        """Whether `at` is a tool's stamp (YYYY-MM-DDTHH:MM...) of `date`: the usual
-        case, told without working out the moment."""
+        """Whether `at` is a moment (`read_moment`) stamped `date`: the usual case, told
+        without working out the days it can name. Not just its first characters:
+        `2026-03-06Tjunk` is no stamp of any day (`bad-metadata`)."""
         iso = self._isos.get(date)
         if iso is None:
             iso = self._isos[date] = date.isoformat()
         # Equal to a date's own isoformat, the day is a valid one.
-        return len(at) >= 20 and at[10] == "T" and at[:10] == iso
+        return at[:10] == iso and read_moment(at) is not None
 
     def closing_lock(self, when: datetime.date, decided: datetime.date) -> PeriodLock | None:
         """The lock in force on `decided` that closes `when`, if any."""

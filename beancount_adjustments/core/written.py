@@ -11,17 +11,14 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from beancount_adjustments.core.days import iso_day
 from beancount_adjustments.core.models import Money
+from beancount_adjustments.core.moments import read_moment
 
 
 def moment(at: str) -> datetime.datetime | None:
-    """`at` as an aware moment (a stamp without offset taken as UTC), or None."""
-    try:
-        moment = datetime.datetime.fromisoformat(at.strip())
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
+    """`at` as an aware moment (`moments.read_moment`: a stamp without offset is
+    UTC), or None."""
+    return read_moment(at)
 
 
 _HALF_DAY = datetime.timedelta(hours=12)
@@ -30,43 +27,29 @@ _HALF_DAY = datetime.timedelta(hours=12)
 def at_floor(at: str) -> datetime.date | None:
     """The earliest calendar day the moment `at` can have been in its writer's zone.
 
-    A stamp with an offset other than UTC names its own day; a UTC stamp
-    (what tools wrote before they wrote the local offset) may be half a day
-    ahead of the writer's day. None: not an ISO 8601 moment.
+    A stamp with an offset other than UTC names its own day; a UTC stamp (what
+    tools wrote before they wrote the local offset, and one without offset, which
+    is UTC: `read_moment`) may be half a day ahead of the writer's day. None: not
+    an ISO 8601 moment.
     """
-    if len(at) >= 20 and at[10] == "T" and at[13] == ":":
-        # What tools write (YYYY-MM-DDTHH:MM:SS and Z or an offset): the day
-        # is its first ten characters; only a UTC stamp needs its hour.
-        suffix = at[19:].lstrip(".0123456789")
-        day = iso_day(at[:10])
-        if day is not None and suffix in ("Z", "+00:00"):
-            return day - _ONE_DAY if at[11:13] < "12" and day > datetime.date.min else day
-        if day is not None and len(suffix) == 6 and suffix[0] in "+-":
-            return day
-    try:
-        moment = datetime.datetime.fromisoformat(at.strip())
-    except ValueError:
+    when = read_moment(at)
+    if when is None:
         return None
-    offset = moment.utcoffset()
-    if offset is not None and not offset and moment.date() > datetime.date.min:
-        return (moment - _HALF_DAY).date()
-    return moment.date()
+    if not when.utcoffset() and when.date() > datetime.date.min:
+        return (when - _HALF_DAY).date()
+    return when.date()
 
 
 def at_ceiling(at: str) -> datetime.date | None:
     """The latest calendar day the moment `at` can have been in its writer's zone (a
     UTC stamp may be half a day behind it; see `at_floor`). None: not a moment."""
-    try:
-        moment = datetime.datetime.fromisoformat(at.strip())
-    except ValueError:
+    when = read_moment(at)
+    if when is None:
         return None
-    offset = moment.utcoffset()
-    if offset is not None and not offset and moment.date() < datetime.date.max:
-        return (moment + _HALF_DAY).date()
-    return moment.date()
+    if not when.utcoffset() and when.date() < datetime.date.max:
+        return (when + _HALF_DAY).date()
+    return when.date()
 
-
-_ONE_DAY = datetime.timedelta(days=1)
 
 
 def same_amount(recorded: Money, current: Money | None) -> bool:

@@ -18,7 +18,9 @@ from typing import Any
 
 from beancount_adjustments.core.amounts import AmountError, parse_number
 from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.days import iso_day
 from beancount_adjustments.core.errors import AdjustmentsError
+from beancount_adjustments.core.facts import filed_requests
 from beancount_adjustments.core.intake_lines import (
     LateFeeRule,
     LoyaltyRule,
@@ -26,6 +28,7 @@ from beancount_adjustments.core.intake_lines import (
     SlaCreditRule,
 )
 from beancount_adjustments.core.models import Money, State, is_under, receivable_totals
+from beancount_adjustments.core.moments import read_moment
 from beancount_adjustments.intake.schedules import add_months
 from beancount_adjustments.writer import NewRequest
 
@@ -169,12 +172,16 @@ def _sla_hours(text: str, where: str) -> Decimal:
     return hours
 
 def _moment(text: str, where: str) -> datetime.datetime:
-    try:
-        value = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise FeedError(f"{where}: {text!r} is not an ISO date or time") from exc
-    return value.replace(tzinfo=None) if value.tzinfo is None else \
-        value.astimezone(datetime.UTC).replace(tzinfo=None)
+    """A ticket's `opened`/`resolved`, in UTC: a moment read as `at:` is
+    (`read_moment`: without offset, UTC), or a day (`iso_day`) at its midnight."""
+    value = read_moment(text)
+    if value is None:
+        day = iso_day(text.strip())
+        if day is None:
+            raise FeedError(f"{where}: {text!r} is not an ISO 8601 moment "
+                            "(2026-03-01T09:00:00+01:00; without offset, UTC) or day")
+        value = datetime.datetime.combine(day, datetime.time(), datetime.UTC)
+    return value.astimezone(datetime.UTC)
 
 
 def sla_credits(rule: SlaCreditRule, book: Book, through: datetime.date,
@@ -187,7 +194,7 @@ def sla_credits(rule: SlaCreditRule, book: Book, through: datetime.date,
         raise FeedError(f"{rule.source.filename}:{rule.source.lineno}: rule {rule.name}: "
                         f"cannot read {feed} ({exc})") from exc
     out: list[Occurrence] = []
-    end_of_through = datetime.datetime.combine(through, datetime.time.max)
+    end_of_through = datetime.datetime.combine(through, datetime.time.max, datetime.UTC)
     for line, row in enumerate(rows, start=2):
         where = f"{feed}:{line}"
         try:
@@ -254,5 +261,5 @@ def occurrences(book: Book, entries: Sequence[Any], rules: Iterable[Rule],
 
 def pending(book: Book, found: Sequence[Occurrence]) -> list[Occurrence]:
     """The occurrences not in the ledger yet (by `external-id`)."""
-    existing = {r.external_id for r in book.facts.requests if r.external_id}
+    existing = filed_requests(book.facts.requests)
     return [o for o in found if o.external_id not in existing]

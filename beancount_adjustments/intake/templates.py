@@ -20,6 +20,7 @@ from beancount_adjustments.beans.intake_lines import parse_templates
 from beancount_adjustments.beans.loading import load_uncached
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
+from beancount_adjustments.core.facts import filed_requests
 from beancount_adjustments.core.intake_lines import ParamValue, Template, Templates
 from beancount_adjustments.core.models import Money, Problem, Request, is_under
 from beancount_adjustments.intake import calculators
@@ -118,12 +119,8 @@ class LedgerContext:
         return set(self.filed_requests())
 
     def filed_requests(self) -> dict[str, Request]:
-        """The requests already in the ledger by external id (the first under each)."""
-        out: dict[str, Request] = {}
-        for request in self.book.facts.requests:
-            if request.external_id:
-                out.setdefault(request.external_id, request)
-        return out
+        """The requests already in the ledger by external id (`facts.filed_requests`)."""
+        return filed_requests(self.book.facts.requests)
 
 
 # -- a request from a template ------------------------------------------------------

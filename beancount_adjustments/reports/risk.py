@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from beancount_adjustments.core.models import Action, Adjustment, Money, Request, State
+from beancount_adjustments.core.moments import read_moment
 from beancount_adjustments.core.risk import (
     AlertRule,
     Arrivals,
@@ -260,13 +261,10 @@ def outliers(adjustments: Sequence[Judged], config: RiskConfig,
 
 
 def _timestamp(text: str, zone: ZoneInfo) -> datetime.datetime | None:
-    try:
-        moment = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=zone)
-    return moment.astimezone(zone)
+    """`text` in `zone` (None: not a moment). Read as the plugin reads `at:`
+    (`read_moment`): a stamp without offset is UTC, not `zone`'s local time."""
+    moment = read_moment(text)
+    return None if moment is None else moment.astimezone(zone)
 
 
 class _Hours(NamedTuple):

@@ -14,7 +14,14 @@ from beancount_adjustments.beans import render
 from beancount_adjustments.beans.metadata import control_problem
 from beancount_adjustments.core.days import iso_day
 from beancount_adjustments.core.lifecycle import reversal_number, step_shown
-from beancount_adjustments.core.models import Action, Adjustment, Money, State, kind_of
+from beancount_adjustments.core.models import (
+    Action,
+    Adjustment,
+    Money,
+    Request,
+    State,
+    kind_of,
+)
 from beancount_adjustments.core.permissions import limit_judged
 from beancount_adjustments.core.policy import chain_text
 from beancount_adjustments.core.signatures import sign_event, signed_action
@@ -128,7 +135,7 @@ def _clean(text: str | None) -> str | None:
 
 
 def request_item(led: Ledger, index: int, new: NewRequest, ids: Ids,
-                  external: dict[str, str]) -> Item:
+                  external: dict[str, Request | str]) -> Item:
     date = new.date or led.today
     adj_id = new.id.strip() if new.id is not None else ids.next(date.year)
     item = Item(index, adj_id or "(no id)", "")
@@ -137,8 +144,10 @@ def request_item(led: Ledger, index: int, new: NewRequest, ids: Ids,
     ids.add(adj_id)
     if item.refusal is not None:
         return item
-    if new.meta.get("external-id"):
-        external[new.meta["external-id"]] = adj_id
+    ext = (new.meta.get("external-id") or "").strip()
+    if ext:
+        # Later requests of the same batch meet this one under its id.
+        external[ext] = adj_id
     meta: list[tuple[str, render.MetaValue | None]] = [
         ("adjustment-type", new.type.strip()), ("category", _clean(new.category)),
         ("customer", new.customer.strip()), ("reason", new.reason.strip()),
@@ -195,7 +204,7 @@ def _meta_value(key: str, value: str) -> render.MetaValue | None:
 
 
 def _request_refusal(led: Ledger, new: NewRequest, adj_id: str, date: datetime.date, *,
-                     allocated: set[str], external: dict[str, str]) -> str | None:
+                     allocated: set[str], external: dict[str, Request | str]) -> str | None:
     book = led.book
     control = _request_control_problem(new, adj_id)
     if control is not None:
@@ -218,10 +227,13 @@ def _request_refusal(led: Ledger, new: NewRequest, adj_id: str, date: datetime.d
     if ext and ext in external:
         # Said with what this one asks for otherwise (`retries.differences`), so a
         # changed amount under a reused id reads as another request, not a duplicate.
-        filed = next((r for r in book.facts.requests if r.id == external[ext]), None)
-        found = differences(filed, new) if filed is not None else []
+        # `external`: the ledger's request under each id (`facts.filed_requests`), or
+        # the id of one earlier in this batch.
+        filed = external[ext]
+        found = differences(filed, new) if isinstance(filed, Request) else []
         asks = f" and this one asks for {'; '.join(found)}" if found else ""
-        return (f"external-id {ext!r} is already recorded as {external[ext]}{asks}; "
+        held = filed.id if isinstance(filed, Request) else filed
+        return (f"external-id {ext!r} is already recorded as {held}{asks}; "
                 "not importing twice")
     if not new.postings:
         return "a request needs postings"

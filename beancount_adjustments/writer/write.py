@@ -24,6 +24,8 @@ from beancount_adjustments.beans.loading import (
     stat_of,
 )
 from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.facts import filed_requests
+from beancount_adjustments.core.models import Request
 from beancount_adjustments.core.seals import SealPlan
 from beancount_adjustments.plugin import book_of, collector_paused
 from beancount_adjustments.writer.files import atomic_write, real_file
@@ -87,8 +89,9 @@ def write_requests(ledger: Path, requests: Sequence[NewRequest] | FromLedger[New
     nothing (see `_write`). `loaded`: as for `write_decisions`."""
     def build(led: Ledger) -> list[Item]:
         ids = Ids(led.used_ids(), led.book.settings.id_prefix)
-        external: dict[str, str] = {r.external_id: r.id for r in led.book.facts.requests
-                                    if r.external_id}
+        # The first request under each id (`facts.filed_requests`), as the API and
+        # the import answer; a dict over every request named the last one.
+        external: dict[str, Request | str] = dict(filed_requests(led.book.facts.requests))
         return [request_item(led, i, r, ids, external)
                 for i, r in enumerate(_given(requests, led))]
     return _write(Path(ledger), target=target, expected_sha256=expected_sha256, now=now,

@@ -15,6 +15,7 @@ from beancount_adjustments.core.models import (
     Event,
     Request,
 )
+from beancount_adjustments.core.moments import read_moment
 from beancount_adjustments.reports.history.findings import Finding
 from beancount_adjustments.reports.history.snapshot import (
     Booked,
@@ -240,9 +241,5 @@ def backdated_items(old: Book, new: Book, cutoff: datetime.date, *,
 
 def _written_on(at: str | None, day: datetime.date) -> bool:
     """Whether the stamp `at` says it was written on `day` or later (its own day)."""
-    if at is None:
-        return False
-    try:
-        return datetime.datetime.fromisoformat(at.strip()).date() >= day
-    except ValueError:
-        return False
+    moment = None if at is None else read_moment(at)
+    return moment is not None and moment.date() >= day

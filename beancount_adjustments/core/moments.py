@@ -1,0 +1,49 @@
+"""When something was written: the one reader of ISO 8601 moments.
+
+`at:` stamps, ticket feeds' `opened`/`resolved` and the history's reading of
+`at:` all mean a moment, and all read it here, so no two places take one text
+for two moments, or one for a moment and another for none. What tools write
+(`2026-11-21T10:00:00+01:00`) and what feeds commonly hold are moments:
+
+    YYYY-MM-DDTHH:MM[:SS[.fraction]][Z | ±HH:MM]
+
+in the digits 0-9, `T` and `Z` in capitals; a fraction of up to nine digits
+(nanoseconds, as Go and most databases write) is kept to the microsecond.
+A stamp without offset is UTC: it names no zone, and UTC is the one every
+reader can agree on (the half day of zones a UTC stamp allows then applies to it
+too, see `core.written`). Nothing else is: not a day alone, a space for `T`, the
+basic (`20261121T1000`) or week (`2026-W47-6`) forms, a comma, an offset without
+its colon or with seconds, digits of other scripts, all of which
+`datetime.fromisoformat` takes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+_MOMENT = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
+    r"(Z|[+-]\d{2}:\d{2})?", re.ASCII)
+
+
+def read_moment(text: str) -> datetime.datetime | None:
+    """`text` (surrounding blanks aside) as an aware moment, or None: not a moment
+    of the form above, or no such day, time or offset."""
+    found = _MOMENT.fullmatch(text.strip())
+    if found is None:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = found.groups()
+    zone = datetime.UTC
+    if offset is not None and offset != "Z":
+        hours, minutes = int(offset[1:3]), int(offset[4:6])
+        if hours > 23 or minutes > 59:
+            return None
+        delta = datetime.timedelta(hours=hours, minutes=minutes)
+        zone = datetime.timezone(-delta if offset[0] == "-" else delta)
+    try:
+        return datetime.datetime(
+            int(year), int(month), int(day), int(hour), int(minute),
+            int(second or 0), int((fraction or "0").ljust(6, "0")[:6]), tzinfo=zone)
+    except ValueError:
+        return None
