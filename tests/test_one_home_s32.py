@@ -234,3 +234,19 @@ def test_the_api_does_not_hand_back_another_request_under_a_duplicate_id(
         api.create(twice, customer="cust_123", type="credit:refund", amount="60.00 USD",
                    reason="Damaged item", as_user="alice", external_id="X-1",
                    offset_account="Income:Sales:Returns", date="2024-03-06")
+
+
+@pytest.mark.parametrize("text", [
+    "2026-03-06T10:00:00+01:00", "2026-03-06T10:00Z", "2026-03-06T10:00", " 2026-03-06T23:59:59 ",
+    "2026-03-06T10:00:00.123456789Z", "2026-03-06T24:00:00Z", "2026-03-06T10:60Z",
+    "2026-03-06T10:00:60Z", "2026-03-06T10:00+24:00", "2026-03-06T10:00+01:60",
+    "2026-03-06Tjunk", "2026-03-06", "2026-03-06 10:00", "2026-03-06T10:00:00.5.5Z",
+    "2026-03-06T10:00:00,5Z", "2026-03-06T10:00+0100", "2026-03-06T1000", "2026-03-06T10:00z",
+    "2026-03-06T10:00:00.1234567890Z", "2026-03-06T١٠:00Z", "2026-03-07T10:00Z"])
+def test_the_replays_quick_day_test_is_the_readers_answer(text: str) -> None:
+    """`on_day` (the replay's per-event test) takes exactly what `read_moment` reads
+    as a moment of that day, and nothing else."""
+    from beancount_adjustments.core.moments import on_day, read_moment
+    moment = read_moment(text)
+    assert on_day(text, "2026-03-06") == (moment is not None
+                                          and text.strip().startswith("2026-03-06"))

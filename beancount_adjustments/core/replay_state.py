@@ -28,7 +28,7 @@ from beancount_adjustments.core.models import (
     Request,
     Source,
 )
-from beancount_adjustments.core.moments import read_moment
+from beancount_adjustments.core.moments import on_day
 from beancount_adjustments.core.offsets import refused as offsets_refused
 from beancount_adjustments.core.permissions import Rules, held_until_billed
 from beancount_adjustments.core.policy import (
@@ -198,8 +198,7 @@ class ReplayState:
         iso = self._isos.get(date)
         if iso is None:
             iso = self._isos[date] = date.isoformat()
-        # Equal to a date's own isoformat, the day is a valid one.
-        return at[:10] == iso and read_moment(at) is not None
+        return on_day(at, iso)
 
     def closing_lock(self, when: datetime.date, decided: datetime.date) -> PeriodLock | None:
         """The lock in force on `decided` that closes `when`, if any."""
