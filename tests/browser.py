@@ -62,6 +62,9 @@ def open_page(sync_api: Any) -> Iterator[Any]:
 def act_as(tab: Any, user: str) -> None:
     """Pick `user` in the demo-mode user picker and wait until the page acts as them."""
     expect = playwright().expect
+    # The picker acts through the page's script: picked before it is bound (a
+    # loaded machine), the choice did nothing and the page stayed read-only.
+    expect(tab.locator('#adj-root[data-bound="1"]')).to_have_count(1)
     tab.select_option("#adj-demo-user", user)
     expect(tab.locator("#adj-acting-user")).to_have_text(user)
     # the page's script is bound (before that, typing fires no preview)
