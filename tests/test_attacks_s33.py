@@ -334,3 +334,20 @@ def test_an_allowed_signers_file_in_the_repository_vouches_for_nobody(
     _signed_commit(repo, text + CAROL, keys["bob"], "--author", "Carol <carol@example.com>")
     assert repo.git("show", "-s", "--format=%G?%GS", "HEAD").strip() == "Gcarol@example.com"
     _carol_finding(repo, rev)
+
+
+def test_under_signed_a_new_git_email_for_carol_must_be_signed_by_her(tmp_path: Path) -> None:
+    """bob gives carol his own e-mail as `git:` (committed with `--author` carol, unsigned)
+    to sign "as carol" later: under "signed" the line needs carol's signature too."""
+    repo, text = _books(tmp_path, "signed")
+    rev = repo.git("rev-parse", "HEAD").strip()
+    moved = (text + '\n2026-03-07 custom "adjustment-user" "carol" "finance"\n'
+             '  git: "c@bob.example"\n')
+    repo.write(moved)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "x", "--author", "Carol <carol@example.com>",
+             email="bob@example.com")
+    result = check(repo, rev)
+    assert result.exit_code == 1, result.output
+    [line] = findings(result, "git-identity")
+    assert f"main.beancount:{repo.line('c@bob.example') - 1}: " in line
