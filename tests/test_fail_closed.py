@@ -242,7 +242,7 @@ DIRECTIVES: dict[str, tuple[st.SearchStrategy[list[str]], dict[str, st.SearchStr
         "apply": maybe(quoted("separate", "on-approval")), "sla-days": maybe(POSITIVE),
         "document-above": maybe(AMOUNTS), "signatures": maybe(quoted("required", "optional")),
         "backdate-days": maybe(POSITIVE), "require-at": maybe(st.just("TRUE")),
-        "git-identity": maybe(quoted("required", "optional"))}),
+        "git-identity": maybe(quoted("required", "signed", "optional"))}),
     "adjustment-lock": (positional(DATES), {"by": maybe(USER_NAMES)}),
     "adjustment-risk": (positional(quoted("splitting", "duplicates", "repeated-goodwill",
                                           "round-amounts", "outliers", "off-hours",

@@ -144,7 +144,8 @@ class RuleReader(MetaReader):
         meta = entry.meta
         apply = self.choice(meta, "apply", ("separate", "on-approval"), source, what)
         signatures = self.choice(meta, "signatures", ("required", "optional"), source, what)
-        git_identity = self.choice(meta, "git-identity", ("required", "optional"), source, what)
+        git_identity = self.choice(meta, "git-identity", ("required", "signed", "optional"),
+                                   source, what)
         require_at = self.flag(meta, "require-at", source, what)
         hold = self.flag(meta, "hold-until-billed", source, what)
         return TypePolicy(
@@ -155,7 +156,8 @@ class RuleReader(MetaReader):
             signatures_required=None if signatures is None else signatures == "required",
             backdate_days=self.days(meta, "backdate-days", 0, source, what),
             require_at=require_at,
-            git_identity=None if git_identity is None else git_identity == "required",
+            git_identity=None if git_identity is None else git_identity != "optional",
+            git_signed=None if git_identity is None else git_identity == "signed",
             hold_until_billed=hold,
             statement_text=self.text(meta, "statement-text", source, what),
             manual_chain=self.manual_chain(meta, source, what),

@@ -248,6 +248,9 @@ class TypePolicy:
     backdate_days: int | None = None
     require_at: bool | None = None
     git_identity: bool | None = None
+    git_signed: bool | None = None
+    """`git-identity: "signed"`: only a good signature counts, not the author e-mail
+    (set with `git_identity`, so the same directive decides both)."""
     hold_until_billed: bool | None = None
     statement_text: str | None = None
     manual_chain: tuple[str, ...] | None = None

@@ -155,7 +155,9 @@ def sealed_items(facts: Facts, version: int = VERSION,
              *([p.backdate_days, p.require_at, p.git_identity, p.hold_until_billed,
                 p.statement_text, p.manual_chain] if v2 else []),
              # Only when set: a policy without it hashes as before the key existed.
-             *([p.offset_accounts] if p.offset_accounts is not None else [])])
+             *([p.offset_accounts] if p.offset_accounts is not None else []),
+             # Likewise: "signed" hashes apart from "required", which hashes as before.
+             *(["git-signed"] if p.git_signed else [])])
     for i, lock in enumerate(facts.locks):
         add(6, i, lock.date, f"lock through {lock.through} on {lock.date}", lock.source,
             "lock", [lock.through, lock.by])

@@ -22,6 +22,9 @@ class TypeSettings:
     """How many days an event may be dated before the moment it was written (`at:`)."""
     require_at: bool = False
     git_identity: bool = False
+    git_signed: bool = False
+    """Under `git_identity`, only a good signature by the user counts (not the
+    commit's author e-mail, which anyone can type)."""
     hold_until_billed: bool = False
     """Applied only once the customer has been billed after its approval (CC&B's hold
     until bill completion); applying is then a separate step."""
@@ -68,7 +71,8 @@ class TypePolicies:
             rank = pattern_rank(policy.pattern)
             for name in ("separate_apply", "document_above", "sla_days",
                          "signatures_required", "backdate_days", "require_at", "git_identity",
-                         "hold_until_billed", "statement_text", "manual_chain", "offset_accounts"):
+                         "git_signed", "hold_until_billed", "statement_text", "manual_chain",
+                         "offset_accounts"):
                 value = getattr(policy, name)
                 if value is not None and (name not in chosen or rank >= chosen[name][0]):
                     chosen[name] = (rank, value)

@@ -7,16 +7,14 @@ from __future__ import annotations
 import datetime
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from fnmatch import fnmatchcase
 from typing import NamedTuple
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
     Request,
     Source,
-    TypePolicy,
 )
 from beancount_adjustments.reports.history.findings import Finding
 from beancount_adjustments.reports.history.snapshot import (
@@ -54,35 +52,33 @@ CommitOf = Callable[[Source], "Sequence[Commit] | str"]
 EMAIL_RE = re.compile(r"[^\s<>]+@[^\s<>]+")
 
 
-def commit_matches(commit: Commit, email: str) -> bool:
-    """The commit's author is `email`, or it has a good signature by `email`."""
-    wanted = email.strip().lower()
-    if commit.author_email.strip().lower() == wanted:
-        return True
-    return commit.signature == "G" and wanted in {
-        found.lower() for found in EMAIL_RE.findall(commit.signer)}
+def commit_matches(commit: Commit, email: str, *, signed: bool = False) -> bool:
+    """The commit's author is `email`, or it has a good signature by `email`.
 
-
-def git_identity_required(policies: Iterable[TypePolicy], adj_type: str,
-                          date: datetime.date) -> bool:
-    """Whether the policy in force for `adj_type` on `date` sets `git-identity: "required"`.
-
-    As `type_policies.TypePolicies.settings` picks every setting: of the directives
-    dated on or before `date` whose pattern matches, the most specific that
-    sets it (an exact type over a pattern, then the longer pattern; on a tie
-    the later one).
+    `signed` (`git-identity: "signed"`): only the signature counts, since an
+    author e-mail is whatever the committer typed; the commit about to be made
+    (`--pre-commit`) has none yet and is judged by its author, CI by its signature.
     """
-    chosen: tuple[tuple[int, int], bool] | None = None
-    for policy in sorted(policies, key=lambda p: p.date):
-        if policy.date > date:
-            break
-        value = getattr(policy, "git_identity", None)
-        if value is None or not fnmatchcase(adj_type, policy.pattern):
-            continue
-        rank = (0 if any(c in policy.pattern for c in "*?[") else 1, len(policy.pattern))
-        if chosen is None or rank >= chosen[0]:
-            chosen = (rank, bool(value))
-    return chosen is not None and chosen[1]
+    wanted = email.strip().lower()
+    if (not signed or commit.sha == UNCOMMITTED) and \
+            commit.author_email.strip().lower() == wanted:
+        return True
+    return commit.signature == "G" and signer_email(commit.signer) == wanted
+
+
+def signer_email(signer: str) -> str:
+    """The e-mail a signature is by: a GPG user id's `<address>` ("Bob (note)
+    <bob@example.com>"), or an SSH principal as a whole. Only that one: the rest of
+    a user id is free text, and "Bob carol@example.com <bob@...>" is not carol's."""
+    found = re.findall(r"<([^<>]*)>", signer)
+    return (found[-1] if found else signer).strip().lower()
+
+
+def git_identity_of(book: Book, adj_type: str, date: datetime.date) -> tuple[bool, bool]:
+    """Whether the policy in force for `adj_type` on `date` requires git identity, and
+    whether only signatures count (`git-identity: "signed"`)."""
+    settings = book.policies.settings(adj_type, date)
+    return settings.git_identity, settings.git_signed
 
 
 def git_email_of(book: Book, user: str, date: datetime.date) -> str | None:
@@ -113,8 +109,10 @@ def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf, *,
     facts = new.book.facts
     for event in new_events(old.book.facts.events, facts.events):
         adj = new.book.adjustments.get(event.adjustment_id)
-        if adj is None or not git_identity_required(facts.policies, adj.request.type,
-                                                    event.date):
+        if adj is None:
+            continue
+        required, signed = git_identity_of(new.book, adj.request.type, event.date)
+        if not required:
             continue
         about = (f"{describe_event(event)}: the policy for {adj.request.type} requires "
                  f"git identity")
@@ -126,7 +124,7 @@ def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf, *,
                 f"{event.date}: add one to their adjustment-user line", source.filename,
                 source.lineno))
             continue
-        finding = _not_committed_by(about, {event.by: email}, source, commit_of)
+        finding = _not_committed_by(about, {event.by: email}, source, commit_of, signed=signed)
         if finding is not None:
             findings.append(finding)
     return findings
@@ -141,7 +139,8 @@ def _requests_not_committed_by_requesters(old: Snapshot, new: Snapshot, commit_o
     facts = new.book.facts
     at_rev = {r.id: r for r in reversed(old.book.facts.requests)}
     for request in new_requests(old.book.facts.requests, facts.requests):
-        if not git_identity_required(facts.policies, request.type, request.date):
+        required, signed = git_identity_of(new.book, request.type, request.date)
+        if not required:
             continue
         requesters = _requesters(request)
         about = (f"the request {request.id} is new since {rev}: the policy for {request.type} "
@@ -167,7 +166,7 @@ def _requests_not_committed_by_requesters(old: Snapshot, new: Snapshot, commit_o
                 f"{request.date}: add one to their adjustment-user line",
                 request.source.filename, request.source.lineno, adjustment_id=request.id))
             continue
-        finding = _not_committed_by(about, emails, request.source, commit_of)
+        finding = _not_committed_by(about, emails, request.source, commit_of, signed=signed)
         if finding is not None:
             findings.append(finding._replace(adjustment_id=request.id))
     return findings
@@ -178,21 +177,27 @@ def _requesters(request: Request) -> tuple[str, ...]:
     return tuple(dict.fromkeys(r for r in (request.entered_by, request.requested_by) if r))
 
 
-def _not_committed_by(about: str, users: dict[str, str], source: Source,
-                      commit_of: CommitOf, *, why: str = "") -> Finding | None:
+def _not_committed_by(about: str, users: dict[str, str], source: Source, commit_of: CommitOf,
+                      *, why: str = "", signed: bool = False) -> Finding | None:
     """The finding when the lines at `source` are not (all) committed by one of `users`
-    (user -> their `git:` e-mail)."""
+    (user -> their `git:` e-mail); `signed`: by a good signature of theirs."""
     named = " or ".join(f"{user} ({email})" for user, email in users.items())
     commits = commit_of(source)
     if isinstance(commits, str):
         return Finding("git-identity", f"{about}; it is not committed yet: "
                        f"{named} must commit it", source.filename, source.lineno)
-    wrong = [c for c in commits if not any(commit_matches(c, e) for e in users.values())]
+    wrong = [c for c in commits
+             if not any(commit_matches(c, e, signed=signed) for e in users.values())]
     if not wrong:
         return None
     who = ", ".join(sorted({c.author_email for c in wrong}))
     commit = ("the commit about to be made" if wrong[0].sha == UNCOMMITTED
               else f"commit {wrong[0].sha[:12]}")
+    if signed:
+        return Finding("git-identity", f"{about}, signed (`git-identity: \"signed\"`); {why}"
+                       f"{commit} (author {who}) carries no good signature of {named}: an "
+                       "author e-mail can be typed, a signature cannot", source.filename,
+                       source.lineno)
     return Finding("git-identity", f"{about}; {why}{commit} is by {who}, not {named}, "
                    "and carries no good signature of theirs", source.filename, source.lineno)
 
@@ -239,6 +244,8 @@ def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
                 grant.source.filename, grant.source.lineno))
     required = commit_of is not None and any(
         getattr(policy, "git_identity", None) for policy in new.facts.policies)
+    # Where any type asks for signatures, so do the lines that say who a signer is.
+    signed = any(getattr(policy, "git_signed", None) for policy in new.facts.policies)
     findings = shared if required else []
     for what, user, date, source in lines:
         about = (f"the {what} line for {user} dated {date} is new since {rev}: it lets "
@@ -258,7 +265,7 @@ def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
                 source.filename, source.lineno))
             continue
         finding = _not_committed_by(about, {user: email}, source, commit_of,
-                                    why="git-identity is required, and ")
+                                    why="git-identity is required, and ", signed=signed)
         if finding is not None:
             findings.append(finding)
     return findings

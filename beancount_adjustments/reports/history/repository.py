@@ -48,6 +48,7 @@ class Repository:
     _blames: dict[str, dict[int, str]] = field(default_factory=dict)
     _commits: dict[str, Commit] = field(default_factory=dict)
     _old: dict[str, bool] = field(default_factory=dict)
+    _signers: bool | None = None
 
     def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
         return _git(self.top, *args, check=check)
@@ -69,9 +70,15 @@ class Repository:
         lines = _entry_lines(path, source.lineno)
         blame = self._blame(relative.as_posix())
         shas = [blame.get(n) for n in lines]
-        commits = [self._commit(sha) for sha in dict.fromkeys(
-            s for s in shas if s and set(s) != {"0"}) if not self._before_rev(sha)]
-        if any(sha is None or set(sha) == {"0"} for sha in shas):
+        uncommitted = any(sha is None or set(sha) == {"0"} for sha in shas)
+        written = [sha for sha in dict.fromkeys(shas) if sha and set(sha) != {"0"}]
+        fresh = [sha for sha in written if not self._before_rev(sha)]
+        # The entry is new since REV, so something after REV wrote it. If nothing
+        # did, its text sat in the repository before REV outside the ledger (a
+        # draft or sample file newly included): who wrote it is who committed it
+        # then, not nobody (skipping those commits let anyone's old text pass).
+        commits = [self._commit(sha) for sha in (fresh if fresh or uncommitted else written)]
+        if uncommitted:
             if self.pending_author is None:
                 return NOT_COMMITTED
             commits.append(Commit(UNCOMMITTED, self.pending_author, "N", ""))
@@ -81,7 +88,11 @@ class Repository:
         found = self._blames.get(relative)
         if found is None:
             found = {}
-            done = self.git("blame", "--porcelain", "--", relative, check=False)
+            # `--ignore-revs-file=` drops the deployment's `blame.ignoreRevsFile`: that
+            # list is a file in the repository, and a commit listed in it hands its
+            # lines to an older one (before REV: judged by nobody).
+            done = self.git("blame", "--porcelain", "--ignore-revs-file=", "--", relative,
+                            check=False)
             if done.returncode == 0:
                 for line in done.stdout.decode(errors="replace").splitlines():
                     parts = line.split()
@@ -94,11 +105,32 @@ class Repository:
     def _commit(self, sha: str) -> Commit:
         found = self._commits.get(sha)
         if found is None:
-            out = self.git("show", "-s", "--format=%ae%x00%G?%x00%GS", sha).stdout
+            # `--no-use-mailmap`: a `.mailmap` is a file in the repository, and would
+            # let whoever commits one say whose their commits are.
+            out = self.git("show", "-s", "--no-use-mailmap", "--format=%ae%x00%G?%x00%GS",
+                           sha).stdout
             fields = out.decode(errors="replace").rstrip("\n").split("\0")
             email, signature, signer = [*fields, "", ""][:3]
+            if signature == "G" and self._signers_in_repository():
+                signature = "U"   # good, but vouched for by nobody the deployment trusts
             found = self._commits[sha] = Commit(sha, email, signature, signer)
         return found
+
+    def _signers_in_repository(self) -> bool:
+        """Whether git's list of trusted SSH signers (`gpg.ssh.allowedSignersFile`) is a
+        file of the repository itself: whoever writes the repository could then add
+        their key as carol's, and their signature would be "good" as hers."""
+        if self._signers is None:
+            done = self.git("config", "--path", "--get", "gpg.ssh.allowedSignersFile",
+                            check=False)
+            named = done.stdout.decode(errors="replace").strip()
+            path = Path(named) if Path(named).is_absolute() else self.top / named
+            try:
+                path.resolve().relative_to(self.top.resolve())
+                self._signers = bool(named)
+            except ValueError:
+                self._signers = False
+        return self._signers
 
     # -- what git holds ---------------------------------------------------------------
 
