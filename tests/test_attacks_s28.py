@@ -16,6 +16,7 @@ import itertools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -250,3 +251,29 @@ def test_views_tell_one_day_across_two_files_in_the_replay_order(tmp_path: Path)
     shown = [(item.by, item.what) for item in timeline(loaded.book, adj)
              if item.what == "approve"]
     assert shown == judged
+
+
+def test_without_a_plugin_after_ours_the_pass_reads_no_file(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """The check for plugins after ours read the whole ledger file on every load to
+    find their lines, when there were none: 0.3 s and the file's text (8 MiB of peak
+    memory at 30k transactions) for nothing."""
+    import builtins
+
+    from beancount import loader
+
+    from beancount_adjustments import plugin
+    path = tmp_path / "main.beancount"
+    path.write_text(BASE + SMALL, encoding="utf-8")
+    entries, _, options = loader.load_file(str(path))
+    opened: list[str] = []
+    real_open = builtins.open
+
+    def recording(file: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", recording)
+    plugin.adjustments(list(entries), dict(options), None)
+    assert str(path) not in opened

@@ -92,6 +92,8 @@ def later_plugins(options_map: dict[str, Any], name: str) -> list[str]:
 def after_ours(options_map: dict[str, Any], later: list[str]) -> list[Problem]:
     """An error at the `plugin` line of each plugin in `later` (at the ledger when
     its line cannot be found): it runs on what this plugin booked."""
+    if not later:
+        return []  # the usual case: the ledger's file is not read again
     main = str(options_map.get("filename") or "<ledger>")
     try:
         with open(main, encoding="utf-8") as file:
