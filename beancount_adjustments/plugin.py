@@ -35,6 +35,7 @@ from beancount_adjustments.beans.as_written import (
     changed_by_plugins,
     earlier_plugins,
     later_plugins,
+    our_lines,
 )
 from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.loading import (
@@ -276,10 +277,10 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
          config: str | None, progress: Progress) -> tuple[list[data.Directive], list[Any]]:
     settings, config_error = parse_settings(config)
     checks, check_errors = load_checks(settings.checks, options_map.get("filename"))
-    enabled = [given for name, given in options_map.get("plugin", ()) if name == PLUGIN]
-    if len(enabled) > 1:
+    ours = our_lines(options_map, PLUGIN, adjustments)
+    if len(ours) > 1:
         # Each pass would judge what the one before it made, with its own settings.
-        config_error = (f"the plugin is enabled {len(enabled)} times (plugin \"{PLUGIN}\"); "
+        config_error = (f"the plugin is enabled {len(ours)} times (plugin \"{PLUGIN}\"); "
                         "enable it once, with all its settings on that line")
     if config_error is not None:
         # Judged with the defaults, the requests would skip the checks, the receivable
@@ -287,9 +288,9 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
         config_error += "; no request is booked until the settings are fixed"
         checks = [("plugin-settings", _unreadable_settings)]
     # Judged as another plugin left them, the entries would not be those written.
-    rewritten = changed_by_plugins(entries, options_map, earlier_plugins(options_map, PLUGIN))
+    rewritten = changed_by_plugins(entries, options_map, earlier_plugins(options_map, ours))
     # What a plugin after this one does to the booked entries the book cannot know.
-    rewritten += after_ours(options_map, later_plugins(options_map, PLUGIN))
+    rewritten += after_ours(options_map, later_plugins(options_map, ours))
     if rewritten:
         checks = [("plugin-order", _changed_by_plugin)]
     found = read(entries, settings, progress)

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -61,11 +62,32 @@ _POST = frozenset(plugin for plugin, _ in loader.PLUGINS_POST)
 only checks."""
 
 
-def earlier_plugins(options_map: dict[str, Any], name: str) -> list[str]:
-    """The plugins that run before the first `plugin "name"` line, Beancount's trusted
-    ones left out (in order, each once)."""
+def our_lines(options_map: dict[str, Any], name: str, plugin: Callable[..., Any]) -> list[int]:
+    """The positions in the plugin list of the lines that run `plugin`: those naming
+    it `name`, and those naming a module imported under another name whose
+    `__plugins__` hold it (`plugin "beancount_adjustments.__init__"` imports the
+    package a second time and runs it; so does a site module re-exporting it).
+    Told by the module, not the spelling: by spelling, the order rules took such a
+    line for a foreign plugin and a plugin after it for an earlier one. Asked as
+    the plugin runs, when every line before it has been imported; a line after it
+    that is not yet is another plugin (a later one: nothing is booked)."""
+    lines = []
+    for at, (listed, _) in enumerate(options_map.get("plugin", ())):
+        module = sys.modules.get(listed) if listed != name else None
+        runs = getattr(module, "__plugins__", ()) if module is not None else ()
+        if listed == name or any(
+                (getattr(module, each, None) if isinstance(each, str) else each) is plugin
+                for each in runs):
+            lines.append(at)
+    return lines
+
+
+def earlier_plugins(options_map: dict[str, Any], ours: list[int]) -> list[str]:
+    """The plugins that run before the first of `ours` lines (`our_lines`; every
+    listed one when none is found), Beancount's trusted ones left out (in order,
+    each once)."""
     listed = [plugin for plugin, _ in options_map.get("plugin", ())]
-    before = listed[:listed.index(name)] if name in listed else listed
+    before = listed[:ours[0]] if ours else listed
     if options_map.get("plugin_processing_mode", "default") == "default":
         before = [*_PRE, *before]
     return [plugin for plugin in dict.fromkeys(before) if plugin not in TRUSTED]
@@ -77,16 +99,17 @@ LINKING = frozenset({"fava.plugins.link_documents", "fava.plugins.tag_discovered
 `document:` (before it, a link added to a request would change which id it has)."""
 
 
-def later_plugins(options_map: dict[str, Any], name: str) -> list[str]:
-    """The plugins listed after the first `plugin "name"` line that may change
-    entries (in order, each once): none of Beancount's trusted ones, nor Fava's
-    linking ones (`LINKING`)."""
-    listed = [plugin for plugin, _ in options_map.get("plugin", ())]
-    if name not in listed:
-        return []
-    after = listed[listed.index(name) + 1:]
+def later_plugins(options_map: dict[str, Any], ours: list[int]) -> list[str]:
+    """The plugins listed after the first of `ours` lines (`our_lines`) that may
+    change entries (in order, each once): none of Beancount's trusted ones, nor
+    Fava's linking ones (`LINKING`). When no line is found to be this plugin's
+    (a site module wrapping it in a function of its own), its place is unknown and
+    every listed plugin may follow it."""
+    listed = options_map.get("plugin", ())
+    after = [plugin for at, (plugin, _) in enumerate(listed)
+             if at not in ours and (not ours or at > ours[0])]
     return [plugin for plugin in dict.fromkeys(after)
-            if plugin != name and plugin not in TRUSTED | LINKING and plugin not in _POST]
+            if plugin not in TRUSTED | LINKING and plugin not in _POST]
 
 
 def after_ours(options_map: dict[str, Any], later: list[str]) -> list[Problem]:
