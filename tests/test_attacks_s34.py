@@ -133,3 +133,47 @@ def test_a_site_module_wrapping_our_plugin_is_taken_as_after_it(tmp_path: Path) 
     loaded = load_file(path)
     assert "plugin-after" in loaded.code_set, loaded.codes
     assert loaded.balance("Assets:Receivable:Customers") == 0
+
+
+# Invisible but not format (Cf) characters: the combining grapheme joiner (Mn),
+# a variation selector (Mn), the Hangul filler (Lo) and the braille blank (So).
+HIDDEN_MARKS = ["\u034f", "\ufe0f", "\u3164", "\u2800", "\U000e0100", "\u115f"]
+
+
+@pytest.mark.parametrize("mark", HIDDEN_MARKS, ids=[f"U+{ord(m):04X}" for m in HIDDEN_MARKS])
+def test_a_customer_id_holding_an_invisible_mark_is_refused(mark: str) -> None:
+    """Hole: the refusal asked for format (Cf) characters only; a combining grapheme
+    joiner, a variation selector or a Hangul filler draws nothing either, and
+    "cust_123" with one read as cust_123 on every page without even the look-alike
+    warning (the skeleton kept it)."""
+    hidden = f"cust_123{mark}"
+    declared = load(f'2026-01-01 custom "adjustment-customer" "{hidden}" "vip"\n')
+    assert "malformed-directive" in declared.code_set, declared.codes
+    loaded = load(f'2026-02-01 * "x" "Invoice"\n  invoice-id: "INV-9"\n'
+                  f'  customer: "{hidden}"\n  Assets:Receivable:Customers  50.00 USD\n'
+                  '  Income:Sales  -50.00 USD\n'
+                  + request("ADJ-1", "2026-03-01", "-5.00", customer=hidden))
+    assert (loaded.line("^ADJ-1"), "bad-metadata") in loaded.codes
+    assert loaded.balance("Assets:Receivable:Customers") == 50
+
+
+@pytest.mark.parametrize("mark", HIDDEN_MARKS, ids=[f"U+{ord(m):04X}" for m in HIDDEN_MARKS])
+def test_a_user_name_holding_an_invisible_mark_is_refused(mark: str) -> None:
+    """Hole: as a customer id: "bob" with a combining grapheme joiner was a second
+    user reading as bob, and not even a look-alike of him."""
+    loaded = load(f'2026-01-01 custom "adjustment-user" "bob{mark}" "manager"\n')
+    assert "malformed-directive" in loaded.code_set, loaded.codes
+
+
+def test_a_customer_id_with_a_combining_accent_is_a_lookalike_not_refused() -> None:
+    """Held: a combining accent draws a visible mark ("cust_123\\u0301" shows an
+    accent on the 3); NFKC does not fold it away, so it is a customer of its own."""
+    loaded = load('2026-01-01 custom "adjustment-customer" "cust_123\u0301" "vip"\n')
+    assert "malformed-directive" not in loaded.code_set, loaded.codes
+
+
+def test_a_customer_id_with_a_bidi_override_is_refused() -> None:
+    """Held: bidirectional overrides and isolates are format characters."""
+    for mark in ("\u202e", "\u2066", "\u061c"):
+        loaded = load(f'2026-01-01 custom "adjustment-customer" "cust_{mark}321" "vip"\n')
+        assert "malformed-directive" in loaded.code_set, (mark, loaded.codes)

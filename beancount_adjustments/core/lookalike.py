@@ -6,7 +6,9 @@ would read as bob on every page, and a credit to customer "\\u0441ust_123"
 characters (Unicode category Cf: zero-width spaces and joiners, the byte
 order mark, the soft hyphen, bidirectional marks), and the replay warns at
 a user or customer line whose name shares a `skeletons` key with another's.
-A skeleton is NFKC without format characters and trailing full stops and
+Characters that draw nothing but are not Cf (a combining grapheme joiner, a
+variation selector, the Hangul filler) are refused alike.
+A skeleton is NFKC without those invisible characters and trailing full stops and
 underscores, casefold, then a small map of Cyrillic and Greek letters drawn
 like Latin ones (a subset of Unicode's confusables, enough for names typed on
 the keyboards that mix them; no dependency).
@@ -35,13 +37,33 @@ _LOOKALIKES = str.maketrans({
 })
 
 
+_BLANK_RANGES = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F),
+    (0x2800, 0x2800), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0),
+    (0xE0000, 0xE0FFF),
+)
+"""Characters that draw nothing but are not format (Cf) ones: the combining grapheme
+joiner, the Hangul and Mongolian fillers and selectors, the Khmer inherent vowels,
+the variation selectors, the braille blank and the tag plane (Unicode's
+Default_Ignorable_Code_Point outside Cf, and U+2800)."""
+
+
+def _hidden(char: str) -> bool:
+    """Whether `char` draws nothing in a name (a format character or a blank one)."""
+    if unicodedata.category(char) == "Cf":
+        return True
+    point = ord(char)
+    return any(low <= point <= high for low, high in _BLANK_RANGES)
+
+
 def invisible(text: str) -> str | None:
-    """The first format (Cf) character in `text`, as `U+200B ZERO WIDTH SPACE`, or None."""
+    """The first character in `text` that draws nothing (format or blank, see
+    `_BLANK_RANGES`), as `U+200B ZERO WIDTH SPACE`, or None."""
     if text.isascii():  # no ASCII character is a format one; every request asks
         return None
     for char in text:
-        if unicodedata.category(char) == "Cf":
-            return f"U+{ord(char):04X} {unicodedata.name(char, 'format character')}"
+        if _hidden(char):
+            return f"U+{ord(char):04X} {unicodedata.name(char, 'invisible character')}"
     return None
 
 
@@ -52,10 +74,9 @@ def skeletons(name: str) -> frozenset[str]:
     A capital I is drawn as a small l in most fonts, and reads as i once case is
     set aside: a name holding one has both skeletons ("cust_I23" reads as
     "cust_l23" and as "cust_i23")."""
-    # NFKC leaves ASCII as it is, and no ASCII character is a format (Cf) one.
+    # NFKC leaves ASCII as it is, and no ASCII character is an invisible one.
     plain = name if name.isascii() else "".join(
-        char for char in unicodedata.normalize("NFKC", name)
-        if unicodedata.category(char) != "Cf")
+        char for char in unicodedata.normalize("NFKC", name) if not _hidden(char))
     # A trailing "_" vanishes into a link's underline, a trailing "." reads as the
     # sentence's full stop: "ADJ-1_" and "ADJ-1." read as ADJ-1.
     plain = plain.rstrip("._") or plain
