@@ -177,3 +177,50 @@ def test_a_customer_id_with_a_bidi_override_is_refused() -> None:
     for mark in ("\u202e", "\u2066", "\u061c"):
         loaded = load(f'2026-01-01 custom "adjustment-customer" "cust_{mark}321" "vip"\n')
         assert "malformed-directive" in loaded.code_set, (mark, loaded.codes)
+
+
+def _filing(tmp_path: Path) -> Path:
+    path = tmp_path / "main.beancount"
+    path.write_text(BASE, encoding="utf-8")
+    return path
+
+
+def _create(path: Path, external_id: str) -> str:
+    from beancount_adjustments import api
+    return api.create(path, customer="cust_123", type="credit:refund", amount="5.00 USD",
+                      offset_account="Income:Sales:Returns", reason="Damaged item",
+                      as_user="alice", external_id=external_id).id
+
+
+@pytest.mark.parametrize("variant", ["TICKET-e\u0301\u200b", "TICKET-e\u0301"],
+                         ids=["invisible", "decomposed"])
+def test_an_external_id_that_reads_as_a_filed_one_files_nothing(tmp_path: Path,
+                                                                 variant: str) -> None:
+    """Hole: a retry is known by its external id's text, and "TICKET-é" filed once was
+    filed again (a second 5 USD credit) when the retry came with the é decomposed
+    (e + U+0301, as macOS file names and some clients write it) or with a zero-width
+    space: both read as the filed id on every page. Such an id is now bad-metadata
+    at its request (the tools refuse to write it; by hand it moves nothing)."""
+    from beancount_adjustments.api import ApiError
+    path = _filing(tmp_path)
+    first = _create(path, "TICKET-\u00e9")
+    assert _create(path, " TICKET-\u00e9 ") == first  # held: blanks aside, the retry
+    before = path.read_bytes()
+    with pytest.raises(ApiError, match="external-id"):
+        _create(path, variant)
+    assert path.read_bytes() == before
+
+
+def test_a_hand_written_external_id_with_an_invisible_character_moves_nothing() -> None:
+    """Hole, as above, for a request written by hand: it is bad-metadata, booked as
+    nothing."""
+    loaded = load(request("ADJ-1", "2026-03-01", "-10.00", extra='external-id: "T-1\u200b"'))
+    assert (loaded.line("^ADJ-1"), "bad-metadata") in loaded.codes
+    assert loaded.balance("Assets:Receivable:Customers") == 0
+
+
+def test_an_external_id_in_another_case_is_another_id(tmp_path: Path) -> None:
+    """Held (by design): external ids are the issuing system's, case-sensitive as
+    idempotency keys are; "ticket-1" is not a retry of "TICKET-1"."""
+    path = _filing(tmp_path)
+    assert _create(path, "TICKET-1") != _create(path, "ticket-1")

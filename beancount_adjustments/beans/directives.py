@@ -7,6 +7,7 @@ come from `RuleReader`, each value from `MetaReader`."""
 from __future__ import annotations
 
 import datetime
+import unicodedata
 from decimal import Decimal
 from typing import Any
 
@@ -169,6 +170,16 @@ class Reader(RuleReader):
             # As a declaration's: "cust\u200b_123" reads as cust_123 on every page.
             control = (f"`customer:` {customer!r} holds an invisible character ({hidden}); "
                        "it would read as another customer: remove it")
+        external = pick("external-id")
+        if control is None and external is not None and not external.isascii():
+            # A retry is known by its external id's text: "T-1\u200b", or an é written
+            # decomposed, reads as the id a request holds and filed a second one.
+            hidden = lookalike.invisible(external)
+            if hidden is not None or not unicodedata.is_normalized("NFC", external):
+                control = (f"`external-id:` {external!r} holds "
+                           + (f"an invisible character ({hidden})" if hidden else
+                              "letters in decomposed form (not Unicode NFC)")
+                           + "; it would read as another id: write it as it reads")
         if control is not None:
             # \x1e and \x1f separate the digest's fields: text moved across them
             # would keep an approval.
