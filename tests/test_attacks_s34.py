@@ -224,3 +224,25 @@ def test_an_external_id_in_another_case_is_another_id(tmp_path: Path) -> None:
     idempotency keys are; "ticket-1" is not a retry of "TICKET-1"."""
     path = _filing(tmp_path)
     assert _create(path, "TICKET-1") != _create(path, "ticket-1")
+
+
+@pytest.mark.parametrize("alias", ["bob ", " bob", "bob\u00a0", "bob\u3000", "bob \t",
+                                   "bob _.", "\uff42\uff4f\uff42."])
+def test_an_alias_with_blanks_around_it_is_the_same_person(alias: str) -> None:
+    """Hole: "bob " (a trailing space, or a no-break or ideographic one) reads as bob
+    on every page, HTML drawing no trailing blank, yet was a second person for
+    segregation of duties: the skeleton set aside a trailing full stop or underscore
+    but not a blank. Fullwidth letters with a full stop held."""
+    import datetime
+    loaded = load(f'2026-01-01 custom "adjustment-user" "{alias}" "manager"\n')
+    assert loaded.book is not None
+    why = loaded.book.directory.same_person(alias, "bob", datetime.date(2026, 3, 1))
+    assert why is not None, alias
+
+
+def test_names_with_blanks_between_their_words_read_as_themselves() -> None:
+    """Held with the fix: "bob  smith" (two spaces) reads as "bob smith" (a page draws
+    one), but "b ob" is not bob."""
+    from beancount_adjustments.core.lookalike import reads_as
+    assert reads_as("bob  smith", "bob smith")
+    assert not reads_as("b ob", "bob")

@@ -8,10 +8,11 @@ order mark, the soft hyphen, bidirectional marks), and the replay warns at
 a user or customer line whose name shares a `skeletons` key with another's.
 Characters that draw nothing but are not Cf (a combining grapheme joiner, a
 variation selector, the Hangul filler) are refused alike.
-A skeleton is NFKC without those invisible characters and trailing full stops and
-underscores, casefold, then a small map of Cyrillic and Greek letters drawn
-like Latin ones (a subset of Unicode's confusables, enough for names typed on
-the keyboards that mix them; no dependency).
+A skeleton is NFKC without those invisible characters, blanks around the name
+(and runs of them inside it, one), trailing full stops and underscores,
+casefold, then a small map of Cyrillic and Greek letters drawn like Latin ones
+(a subset of Unicode's confusables, enough for names typed on the keyboards that
+mix them; no dependency).
 """
 
 from __future__ import annotations
@@ -78,8 +79,11 @@ def skeletons(name: str) -> frozenset[str]:
     plain = name if name.isascii() else "".join(
         char for char in unicodedata.normalize("NFKC", name) if not _hidden(char))
     # A trailing "_" vanishes into a link's underline, a trailing "." reads as the
-    # sentence's full stop: "ADJ-1_" and "ADJ-1." read as ADJ-1.
-    plain = plain.rstrip("._") or plain
+    # sentence's full stop: "ADJ-1_" and "ADJ-1." read as ADJ-1. A page draws no
+    # blank around a name and one between its words: "bob " and " bob" read as bob,
+    # "bob  smith" as "bob smith" (NFKC has made no-break and ideographic spaces
+    # plain ones).
+    plain = " ".join(plain.split()).rstrip("._ ") or plain
     found = {plain.casefold().translate(_LOOKALIKES)}
     if "I" in plain:
         found.add(plain.replace("I", "l").casefold().translate(_LOOKALIKES))
