@@ -246,3 +246,21 @@ def test_names_with_blanks_between_their_words_read_as_themselves() -> None:
     from beancount_adjustments.core.lookalike import reads_as
     assert reads_as("bob  smith", "bob smith")
     assert not reads_as("b ob", "bob")
+
+
+@pytest.mark.parametrize(("at", "ahead"), [
+    ("2026-03-01T12:00:00", False), ("2026-03-01T11:59:59", True),
+    ("2026-03-01T11:59:59Z", True), ("2026-03-01T23:00:00+01:00", True),
+    ("2026-03-02t10:00:00", None), ("2026-03-01T24:00:00", None)])
+def test_a_request_stamped_without_offset_the_day_before_gets_half_a_day(
+        at: str, ahead: bool | None) -> None:
+    """Held: a stamp without offset is UTC, which may be half a day behind its
+    writer's day: a request dated 2026-03-02 written at noon UTC the day before
+    is of its day somewhere (UTC+12), one written a second earlier is dated ahead;
+    an offset names its own day; a lower-case `t` or hour 24 is no moment."""
+    loaded = load(request("ADJ-1", "2026-03-02", "-10.00", extra=f'at: "{at}"'))
+    codes = {code for line, code in loaded.codes if line == loaded.line("^ADJ-1")}
+    if ahead is None:
+        assert "bad-metadata" in codes, loaded.codes
+    else:
+        assert ("dated-ahead" in codes) is ahead, loaded.codes
