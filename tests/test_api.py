@@ -217,3 +217,24 @@ def test_cli_create_writes_notes_and_approval_required(ledger: Path) -> None:
     text = ledger.read_text()
     assert 'notes: "See ticket"' in text
     assert "approval-required: TRUE" in text
+
+
+def test_an_adjustment_says_its_dates_and_references(ledger: Path) -> None:
+    """`get`, `list` and `GET adjustments` gave a request's id, amount and state but
+    not when it was filed, when it books (`effective:`) or what it refers to: a ticket
+    system could not show "booked on" nor link the order it filed it for."""
+    import datetime
+
+    from beancount_adjustments.api.results import Adjustment
+    later = datetime.date.today() + datetime.timedelta(days=29)
+    adj = api.create(ledger, **SEED, external_id="crm-1", ticket="T-9",
+                     effective=later.isoformat(), as_user="alice")
+    got = api.get(ledger, adj.id)
+    assert isinstance(got, Adjustment)
+    assert got.date == datetime.date.today()
+    assert got.effective == later
+    assert (got.order, got.ticket, got.invoice, got.document) == ("order_456", "T-9", None, None)
+    shown = got.as_json()
+    assert (shown["date"], shown["effective"]) == (datetime.date.today().isoformat(),
+                                                   later.isoformat())
+    assert (shown["order"], shown["ticket"]) == ("order_456", "T-9")

@@ -193,3 +193,26 @@ def test_required_fields_are_not_red_before_anyone_typed_in_them(
     assert page.evaluate(border, "adj-new-amount") != plain
     page.screenshot(path=str(SHOTS / "new-amount-left-wrong.png"))
     assert page.errors == []
+
+
+def test_the_preview_says_when_the_request_books_and_a_year_far_ahead(
+        fava: tuple[str, Path], page: Any) -> None:
+    """An `effective:` of 2030 (a year typed wrong) was accepted without a word:
+    the preview now says when it books, counted from today, and asks about a day
+    more than a year ahead."""
+    url, _ = fava
+    page.goto(url + "?view=new")
+    act_as(page, "alice")
+    page.fill("#adj-new-customer", "cust_1030")
+    page.select_option("#adj-new-type", "credit:refund")
+    page.fill("#adj-new-amount", "20.00")
+    page.fill("#adj-new-reason", "Damaged item")
+    preview = page.locator("#adj-new-preview")
+    sync_api.expect(preview).to_contain_text("Books on")
+    sync_api.expect(preview).to_contain_text("the day it is applied")
+    ahead = (datetime.date.today() + datetime.timedelta(days=800)).isoformat()
+    page.fill("#adj-new-effective", ahead)
+    sync_api.expect(preview).to_contain_text(f"{ahead} (in 800 days)")
+    sync_api.expect(preview).to_contain_text("more than a year ahead")
+    page.screenshot(path=str(SHOTS / "new-effective-ahead.png"), full_page=True)
+    assert page.errors == []

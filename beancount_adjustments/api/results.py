@@ -78,6 +78,14 @@ class Adjustment:
     """False: the customer's statement shows it as an "Account adjustment" only."""
     aging_from: datetime.date | None = None
     """The day its amount starts aging on the statement (None: the day it is booked)."""
+    date: datetime.date | None = None
+    """The request's date (the day it was filed)."""
+    effective: datetime.date | None = None
+    """The day it books on once applied (`effective:`; None: the day it is applied)."""
+    invoice: str | None = None
+    order: str | None = None
+    ticket: str | None = None
+    document: str | None = None
     existing: bool = field(default=False, compare=False)
     """True when `create` found it already filed under its `external_id` (nothing written)."""
 
@@ -95,7 +103,9 @@ class Adjustment:
                    problems=tuple(p.message for p in adj.problems),
                    rule=adj.rule.describe() if adj.rule is not None else "",
                    separate_apply=adj.separate_apply, eligible=eligible,
-                   on_statement=r.on_statement, aging_from=r.aging_from, existing=existing)
+                   on_statement=r.on_statement, aging_from=r.aging_from, date=r.date,
+                   effective=r.effective, invoice=r.invoice, order=r.order, ticket=r.ticket,
+                   document=r.document, existing=existing)
 
     def as_json(self) -> dict[str, Any]:
         amount = (None if self.amount is None else
@@ -110,6 +120,10 @@ class Adjustment:
                 "notes": self.notes, "problems": builtins.list(self.problems),
                 "rule": self.rule, "separate_apply": self.separate_apply,
                 "eligible": builtins.list(self.eligible), "on_statement": self.on_statement,
-                "aging_from": self.aging_from.isoformat() if self.aging_from else None}
+                "aging_from": self.aging_from.isoformat() if self.aging_from else None,
+                "date": self.date.isoformat() if self.date else None,
+                "effective": self.effective.isoformat() if self.effective else None,
+                "invoice": self.invoice, "order": self.order, "ticket": self.ticket,
+                "document": self.document}
 
 

@@ -356,6 +356,19 @@ function requestFields(form) {
 }
 
 /**
+ * When a request books once applied, counted from today: a year typed wrong
+ * (2062 for 2026) would book it decades ahead, and nothing else says so.
+ * @param {string | null | undefined} day
+ */
+function booksOn(day) {
+  if (!day) return "the day it is applied";
+  const days = Math.round((Date.parse(day) - Date.parse(new Date().toISOString().slice(0, 10))) / 86400000);
+  const plural = (n) => `${n} day${n === 1 ? "" : "s"}`;
+  const when = days > 0 ? `in ${plural(days)}` : days < 0 ? `${plural(-days)} ago` : "today";
+  return `${day} (${when})${days > 366 ? " — more than a year ahead: is the year right?" : ""}`;
+}
+
+/**
  * Show the preview's answer: the chain the writer judged, or why it refuses.
  * @param {HTMLElement} box
  * @param {number} status
@@ -396,6 +409,7 @@ function showPreview(box, status, body) {
     facts.append(el("dt", term), el("dd", value));
   };
   fact("Rule", body.rule || (body.automatic ? "no row sets a chain for this amount" : ""));
+  fact("Books on", booksOn(body.effective));
   fact("Approval required", body.approval_required ? "yes: asked for on the request" : "");
   fact("Customer's statement", `${body.on_statement === false ? "not itemised: shown as an account adjustment" : "itemised"}; ages from ${body.aging_from || "the day it is booked"}`);
   fact("Would be filed as", `${body.id} (${body.state})`);
