@@ -39,6 +39,18 @@ TYPE_RE = re.compile(r"^(credit|debit|billing):[a-z0-9][a-z0-9-]*$")
 CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9-]*$")
 
 
+
+def _hidden_in(what: str, kind: str, name: str) -> str | None:
+    """Why the `kind` (a user name, a customer id) `name` cannot be declared: it holds
+    a character that draws nothing (`lookalike.invisible`) or a control one, so it
+    would read as another; or None."""
+    hidden = lookalike.invisible(name) or (
+        "a control character" if CONTROL_ONE_LINE.search(name) else None)
+    if hidden is None:
+        return None
+    return (f"{what}: the {kind} {name!r} holds an invisible character ({hidden}); it would "
+            f"read as another {kind.rsplit(maxsplit=1)[-1]}: remove it.")
+
 class RuleReader(MetaReader):
     """Reads the rule directives into models, or None and a problem."""
 
@@ -52,13 +64,10 @@ class RuleReader(MetaReader):
             self.problem("malformed-directive", source,
                          f'{what} needs a user name: custom "{USER}" "bob" "manager".')
             return None
-        hidden = lookalike.invisible(names[0]) or (
-            "a control character" if CONTROL_ONE_LINE.search(names[0]) else None)
+        hidden = _hidden_in(what, "user name", names[0])
         if hidden is not None:
             # "bo\u200bb" reads as bob on every page, and decides as someone else.
-            self.problem("malformed-directive", source,
-                         f"{what}: the user name {names[0]!r} holds an invisible character "
-                         f"({hidden}); it would read as another name: remove it.")
+            self.problem("malformed-directive", source, hidden)
             return None
         clash = recipient_clash(names[0])
         if clash is not None:
@@ -86,13 +95,10 @@ class RuleReader(MetaReader):
                          f'{what} takes a customer id and, optionally, a tier: '
                          f'custom "{CUSTOMER}" "cust_123" "vip".')
             return None
-        hidden = lookalike.invisible(values[0]) or (
-            "a control character" if CONTROL_ONE_LINE.search(values[0]) else None)
+        hidden = _hidden_in(what, "customer id", values[0])
         if hidden is not None:
             # As for user names: "cust\u200b_123" reads as cust_123 on every page.
-            self.problem("malformed-directive", source,
-                         f"{what}: the customer id {values[0]!r} holds an invisible character "
-                         f"({hidden}); it would read as another id: remove it.")
+            self.problem("malformed-directive", source, hidden)
             return None
         return CustomerRecord(
             date=entry.date, customer=values[0], tier=values[1] if len(values) == 2 else None,
