@@ -39,6 +39,15 @@ def writer_ledger(tmp_path: Path) -> Path:
     path.write_text(WRITER_LEDGER, encoding="utf-8")
     return path
 
+
+@pytest.fixture
+def forget_site_plugins() -> Iterator[None]:
+    """The site plugins a test wrote (`site_plugins.site_plugin`) forgotten after it."""
+    from site_plugins import forget
+
+    yield
+    forget()
+
 @pytest.fixture
 def poll_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fava apps made with the polling watcher: the inotify one keeps an instance

@@ -10,15 +10,14 @@ coverage no earlier test had.
 
 from __future__ import annotations
 
-import itertools
-import sys
 from pathlib import Path
 
 import pytest
+from site_plugins import site_plugin
 
 from ledgers import BASE, event, load, load_file, request
 
-_names = itertools.count()
+pytestmark = pytest.mark.usefixtures("forget_site_plugins")
 
 FORGE_APPROVAL = '''
 from beancount.core import data
@@ -86,19 +85,11 @@ def note(entries, options_map):
 
 def _ledger(tmp_path: Path, module: str, body: str) -> tuple[Path, str]:
     """main.beancount with the site plugin `module` (written beside it) listed before ours."""
-    name = f"site_plugin_s26_{next(_names)}"
-    (tmp_path / f"{name}.py").write_text(module)
+    name = site_plugin(tmp_path, module)
     text = (f'option "insert_pythonpath" "TRUE"\nplugin "{name}"\n' + BASE + body)
     path = tmp_path / "main.beancount"
     path.write_text(text)
     return path, name
-
-
-@pytest.fixture(autouse=True)
-def _forget_site_plugins() -> None:
-    yield
-    for name in [n for n in sys.modules if n.startswith("site_plugin_s26_")]:
-        del sys.modules[name]
 
 
 def _booked(loaded: object, adj_id: str) -> bool:
@@ -236,8 +227,7 @@ def test_a_plugin_added_since_rev_fails_check_since(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "repo")
     text = BASE + PENDING
     repo.commit(text)
-    name = f"site_plugin_s26_{next(_names)}"
-    (repo.root / f"{name}.py").write_text(FORGE_APPROVAL)
+    name = site_plugin(repo.root, FORGE_APPROVAL)
     repo.commit(f'option "insert_pythonpath" "TRUE"\nplugin "{name}"\n' + text)
     result = check(repo)
     assert result.exit_code == 1, result.output

@@ -12,35 +12,16 @@ others held and add coverage no earlier test had.
 
 from __future__ import annotations
 
-import itertools
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from site_plugins import INFLATE_APPLIED, site_plugin
 
 from ledgers import BASE, event, load, load_file, request
 
-_names = itertools.count()
+pytestmark = pytest.mark.usefixtures("forget_site_plugins")
 
-INFLATE_APPLIED = '''
-from beancount.core import data
-from beancount.core.amount import Amount
-
-__plugins__ = ["inflate"]
-
-
-def inflate(entries, options_map):
-    out = []
-    for entry in entries:
-        if isinstance(entry, data.Transaction) and "adjustment" in entry.tags:
-            entry = entry._replace(postings=[
-                p._replace(units=Amount(p.units.number * 100, p.units.currency))
-                for p in entry.postings])
-        out.append(entry)
-    return out, []
-'''
 
 HARMLESS = '''
 import datetime
@@ -62,9 +43,7 @@ SMALL = request("ADJ-1", "2026-03-01", "-10.00")
 def _ledger(tmp_path: Path, module: str, body: str, *, included: bool = False) -> Path:
     """main.beancount with the site plugin `module` (written beside it) listed after
     ours (or, `included`, on a plugin line of an included file)."""
-    name = f"site_plugin_s28_{next(_names)}"
-    (tmp_path / f"{name}.py").write_text(module)
-    line = f'plugin "{name}"\n'
+    line = f'plugin "{site_plugin(tmp_path, module)}"\n'
     head = 'option "insert_pythonpath" "TRUE"\n' + BASE
     path = tmp_path / "main.beancount"
     if included:
@@ -73,13 +52,6 @@ def _ledger(tmp_path: Path, module: str, body: str, *, included: bool = False) -
     else:
         path.write_text(head + line + body)
     return path
-
-
-@pytest.fixture(autouse=True)
-def _forget_site_plugins() -> Iterator[None]:
-    yield
-    for name in [n for n in sys.modules if n.startswith("site_plugin_s28_")]:
-        del sys.modules[name]
 
 
 def test_a_plugin_after_ours_is_named_at_its_line_and_nothing_is_booked(
@@ -91,12 +63,12 @@ def test_a_plugin_after_ours_is_named_at_its_line_and_nothing_is_booked(
     path = _ledger(tmp_path, INFLATE_APPLIED, SMALL)
     loaded = load_file(path)
     assert loaded.balance("Assets:Receivable:Customers") == 0
-    line = path.read_text().splitlines().index(next(
-        x for x in path.read_text().splitlines() if x.startswith('plugin "site_plugin'))) + 1
+    lines = path.read_text().splitlines()
+    plugin_line = next(x for x in lines if x.startswith('plugin "site_plugin'))
     found = [e for e in loaded.errors if "[plugin-after]" in e.message]
     assert found, loaded.codes
-    assert found[0].source["lineno"] == line
-    assert "site_plugin_s28_" in found[0].message
+    assert found[0].source["lineno"] == lines.index(plugin_line) + 1
+    assert f'the plugin {plugin_line.split(" ", 1)[1]} is listed after' in found[0].message
     assert loaded.state("ADJ-1") != "applied"
 
 

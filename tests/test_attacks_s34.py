@@ -9,34 +9,13 @@ commit that added it); the others held and add coverage no earlier test had.
 
 from __future__ import annotations
 
-import itertools
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from site_plugins import INFLATE_APPLIED, forget, site_plugin
 
 from ledgers import BASE, load, load_file, request
-
-_names = itertools.count()
-
-INFLATE_APPLIED = '''
-from beancount.core import data
-from beancount.core.amount import Amount
-
-__plugins__ = ["inflate"]
-
-
-def inflate(entries, options_map):
-    out = []
-    for entry in entries:
-        if isinstance(entry, data.Transaction) and "adjustment" in entry.tags:
-            entry = entry._replace(postings=[
-                p._replace(units=Amount(p.units.number * 100, p.units.currency))
-                for p in entry.postings])
-        out.append(entry)
-    return out, []
-'''
 
 SMALL = request("ADJ-1", "2026-03-01", "-10.00")
 """A 10 USD credit: under every threshold, it is applied as written."""
@@ -46,17 +25,10 @@ ALIAS = "beancount_adjustments.__init__"
 `__plugins__`, which are ours."""
 
 
-def _site_plugin(tmp_path: Path, module: str) -> str:
-    name = f"site_plugin_s34_{next(_names)}"
-    (tmp_path / f"{name}.py").write_text(module)
-    return name
-
-
 @pytest.fixture(autouse=True)
 def _forget_site_plugins() -> Iterator[None]:
     yield
-    for name in [n for n in sys.modules if n.startswith("site_plugin_s34_") or n == ALIAS]:
-        del sys.modules[name]
+    forget(ALIAS)
 
 
 def _base_as(first_line: str) -> str:
@@ -69,7 +41,7 @@ def test_our_plugin_under_its_init_name_still_sees_a_plugin_after_it(tmp_path: P
     find itself in the plugin list, so a plugin after it that multiplied the
     booked credit by 100 was no [plugin-after] error: the receivable moved
     1,000 USD while the book said 10."""
-    site = _site_plugin(tmp_path, INFLATE_APPLIED)
+    site = site_plugin(tmp_path, INFLATE_APPLIED)
     path = tmp_path / "main.beancount"
     path.write_text('option "insert_pythonpath" "TRUE"\n'
                     + _base_as(f'plugin "{ALIAS}"\nplugin "{site}"\n') + SMALL)
@@ -92,7 +64,7 @@ def test_our_plugin_enabled_under_two_names_is_enabled_twice(tmp_path: Path) -> 
 def test_a_plugin_before_our_alias_is_still_judged_earlier(tmp_path: Path) -> None:
     """Held with the fix: a plugin listed before our `__init__` alias is an earlier
     one (its changes are compared with the files), and no plugin after it is later."""
-    site = _site_plugin(tmp_path, INFLATE_APPLIED)
+    site = site_plugin(tmp_path, INFLATE_APPLIED)
     path = tmp_path / "main.beancount"
     path.write_text('option "insert_pythonpath" "TRUE"\n'
                     + _base_as(f'plugin "{site}"\nplugin "{ALIAS}"\n') + SMALL)
@@ -126,7 +98,7 @@ def test_a_site_module_wrapping_our_plugin_is_taken_as_after_it(tmp_path: Path) 
     of its own names no line this plugin can find as its own, and a plugin after it
     was taken for an earlier one. Now, its place unknown, every listed plugin may
     follow it: [plugin-after] and nothing booked."""
-    wrapper, site = _site_plugin(tmp_path, WRAPPER), _site_plugin(tmp_path, INFLATE_APPLIED)
+    wrapper, site = site_plugin(tmp_path, WRAPPER), site_plugin(tmp_path, INFLATE_APPLIED)
     path = tmp_path / "main.beancount"
     path.write_text('option "insert_pythonpath" "TRUE"\n'
                     + _base_as(f'plugin "{wrapper}"\nplugin "{site}"\n') + SMALL)
