@@ -131,6 +131,17 @@ def test_late_fee_above_threshold_waits_for_a_manager(tmp_path):
     assert fee.chain == ("manager",)
 
 
+
+SLA_RULE = """
+2026-01-01 open Expenses:Service-Credits
+2026-01-01 custom "adjustment-rule" "sla" "sla-credit"
+  tickets: "tickets.csv"
+  amount: 10.00 USD
+  account: "Expenses:Service-Credits"
+  receivable: "Assets:Receivable:Customers"
+"""
+"""A service credit for each ticket of tickets.csv resolved after its `sla-hours`."""
+
 def test_sla_credit_for_breached_tickets_only(tmp_path):
     (tmp_path / "tickets.csv").write_text(
         "id,customer,opened,resolved,sla-hours\n"
@@ -139,14 +150,7 @@ def test_sla_credit_for_breached_tickets_only(tmp_path):
         "T-3,cust_123,2026-03-05T09:00:00,,48\n"                      # open, breached 03-07
         "T-4,cust_123,2026-03-09T09:00:00,,48\n")                     # open, not yet
     path = tmp_path / "main.beancount"
-    path.write_text(ledger("""
-2026-01-01 open Expenses:Service-Credits
-2026-01-01 custom "adjustment-rule" "sla" "sla-credit"
-  tickets: "tickets.csv"
-  amount: 10.00 USD
-  account: "Expenses:Service-Credits"
-  receivable: "Assets:Receivable:Customers"
-"""))
+    path.write_text(ledger(SLA_RULE))
     result = cli(path, "--through", "2026-03-10")
     assert result.exit_code == 0, result.output
     loaded = load_file(path)
@@ -217,14 +221,7 @@ def test_a_ticket_whose_sla_hours_do_not_read_is_one_line(tmp_path, hours):
         "id,customer,opened,resolved,sla-hours\n"
         f"T-1,cust_456,2026-03-01T09:00:00,2026-03-03T10:00:00,{hours}\n")
     path = tmp_path / "main.beancount"
-    path.write_text(ledger("""
-2026-01-01 open Expenses:Service-Credits
-2026-01-01 custom "adjustment-rule" "sla" "sla-credit"
-  tickets: "tickets.csv"
-  amount: 10.00 USD
-  account: "Expenses:Service-Credits"
-  receivable: "Assets:Receivable:Customers"
-"""))
+    path.write_text(ledger(SLA_RULE))
     before = path.read_bytes()
     result = cli(path, "--through", "2026-03-10")
     assert result.exit_code == 1, result.output
