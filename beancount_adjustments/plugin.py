@@ -10,7 +10,9 @@ the entries stay sorted. The book is left in the options map under
 `BOOK_KEY` (read it with `beancount_adjustments.book_of(options_map)`), so
 Fava, the CLI and the reports use this very replay and never parse the
 ledger again. The pass never raises: every problem is a Beancount error at
-the offending entry's file and line. It runs with cyclic GC off and hands
+the offending entry's file and line. When a plugin run before it changed
+the adjustment directives, or one listed after it may change what it
+books (`beans.as_written`), it books nothing. It runs with cyclic GC off and hands
 what it made to the collector's oldest generation (`collector_paused`,
 which the writer uses too).
 """
