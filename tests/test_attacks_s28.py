@@ -249,3 +249,32 @@ def test_without_a_plugin_after_ours_the_pass_reads_no_file(tmp_path: Path,
     monkeypatch.setattr(builtins, "open", recording)
     plugin.adjustments(list(entries), dict(options), None)
     assert str(path) not in opened
+
+
+def test_a_fava_package_beside_the_ledger_is_not_favas_linking_plugin(tmp_path: Path) -> None:
+    """`fava.plugins.link_documents` may follow ours because Fava's own adds links
+    only. With `insert_pythonpath`, a `fava/` folder beside the ledger is imported in
+    its place by bean-check (and by any tool that has not imported Fava yet): its
+    "link_documents" multiplied the booked credit by 100, trusted by its name."""
+    import subprocess
+    import sys
+
+    shadow = tmp_path / "fava" / "plugins"
+    shadow.mkdir(parents=True)
+    (tmp_path / "fava" / "__init__.py").write_text("")
+    (shadow / "__init__.py").write_text("")
+    (shadow / "link_documents.py").write_text(INFLATE_APPLIED)
+    path = tmp_path / "main.beancount"
+    path.write_text('option "insert_pythonpath" "TRUE"\n' + BASE
+                    + 'plugin "fava.plugins.link_documents"\n' + SMALL, encoding="utf-8")
+    bean_check = Path(sys.executable).with_name("bean-check")
+    done = subprocess.run([str(bean_check), str(path)], capture_output=True, text=True,
+                          cwd=tmp_path, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "[plugin-after]" in done.stdout + done.stderr
+    # Without the shadow, Fava's own may follow ours, under bean-check too.
+    import shutil
+    shutil.rmtree(tmp_path / "fava")
+    done = subprocess.run([str(bean_check), str(path)], capture_output=True, text=True,
+                          cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr

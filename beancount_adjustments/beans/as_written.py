@@ -23,6 +23,7 @@ the top file's `plugin` lines, so an included file's cannot follow it.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import sys
@@ -109,7 +110,27 @@ def later_plugins(options_map: dict[str, Any], ours: list[int]) -> list[str]:
     after = [plugin for at, (plugin, _) in enumerate(listed)
              if at not in ours and (not ours or at > ours[0])]
     return [plugin for plugin in dict.fromkeys(after)
-            if plugin not in TRUSTED | LINKING and plugin not in _POST]
+            if plugin not in TRUSTED and plugin not in _POST
+            and not (plugin in LINKING and _installed_fava(options_map))]
+
+
+def _installed_fava(options_map: dict[str, Any]) -> bool:
+    """Whether `fava` is imported, or would be, from elsewhere than the ledger's own
+    folder: with `insert_pythonpath` a `fava/` package beside the ledger is imported
+    in Fava's place (by bean-check, which has not imported Fava), and its
+    "link_documents" would be trusted by its name. Beancount itself is imported
+    before any plugin runs, so its trusted plugins cannot be shadowed so."""
+    module = sys.modules.get("fava")
+    origin = getattr(module, "__file__", None) if module is not None else None
+    if origin is None:
+        spec = importlib.util.find_spec("fava")
+        origin = spec.origin if spec is not None else None
+    if origin is None:
+        return False
+    ledger = options_map.get("filename")
+    folder = os.path.dirname(os.path.realpath(str(ledger))) if ledger else None
+    # The package's folder is <path entry>/fava: the shadow's path entry is the ledger's.
+    return os.path.dirname(os.path.dirname(os.path.realpath(origin))) != folder
 
 
 def after_ours(options_map: dict[str, Any], later: list[str]) -> list[Problem]:
