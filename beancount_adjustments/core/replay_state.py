@@ -94,7 +94,8 @@ class ReplayState:
                            self.settings.default_sla_days)
         self._isos: dict[datetime.date, str] = {}
         self._decided: tuple[Request | Event | None, datetime.date | None] = (None, None)
-        """The last `decided_on` answer: asked four or five times in a row of one event."""
+        """The last `decided_on` answer: asked again and again for one event (at 30k
+        transactions 49,698 calls, 18,622 of them answered from here)."""
         self.current: Request | Event | None = None
         """What the replay is judging: where an internal failure is reported."""
 
