@@ -12,22 +12,19 @@ Fava, the CLI and the reports use this very replay and never parse the
 ledger again. The pass never raises: every problem is a Beancount error at
 the offending entry's file and line. When a plugin run before it changed
 the adjustment directives, or one listed after it may change what it
-books (`beans.as_written`), it books nothing. It runs with cyclic GC off and hands
-what it made to the collector's oldest generation (`collector_paused`,
-which the writer uses too).
+books (`beans.as_written`), it books nothing. It runs with the cyclic collector paused
+(`beans.collector`), as every load of the tools does.
 """
 
 from __future__ import annotations
 
 import ast
 import bisect
-import gc
 import importlib
 import os
 import sys
 import traceback
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from beancount.core import data
@@ -39,6 +36,7 @@ from beancount_adjustments.beans.as_written import (
     later_plugins,
     our_lines,
 )
+from beancount_adjustments.beans.collector import collector_paused
 from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.loading import (
     BOOK_KEY,
@@ -236,43 +234,6 @@ def _failed_closed(entries: list[data.Directive], progress: Progress,
         where, "beancount_adjustments failed internally while judging this entry; no "
         "adjustment was booked (requests keep no postings) until it is fixed. Please report "
         "this with the traceback:\n" + trace, None)]
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Cyclic GC off while a pass over a large ledger runs, on again after.
-
-    A replay makes many small acyclic objects; the collections they would
-    trigger sweep the whole ledger, which costs more than the pass itself.
-    What the pass made then goes to the oldest generation
-    (`_promote_to_old_generation`). The writer judges its candidates the
-    same way.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            _promote_to_old_generation()
-            gc.enable()
-
-
-def _promote_to_old_generation() -> None:
-    """Move the objects made since the last collection to the oldest generation.
-
-    What the pass made (the book, the new entries) lives as long as the
-    ledger. Left in the young generation, the first collections after the
-    pass sweep all of it, and promoting it triggers one more full collection:
-    on the 100k-transaction benchmark that cost more than the pass itself
-    (0.25 s, 0.28 s and 0.78 s). `freeze` then `unfreeze` moves every tracked
-    object to the oldest generation without sweeping it; they are collected
-    as usual from there. Skipped when the host froze objects of its own
-    (a pre-fork server), which `unfreeze` would release.
-    """
-    if gc.get_freeze_count() == 0:
-        gc.freeze()
-        gc.unfreeze()
 
 
 def _run(entries: list[data.Directive], options_map: dict[str, Any],

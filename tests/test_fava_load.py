@@ -7,6 +7,7 @@ is worked out there, from the same load."""
 from __future__ import annotations
 
 import datetime
+import gc
 import re
 from pathlib import Path
 from typing import Any
@@ -110,3 +111,47 @@ def test_a_failure_working_out_the_pages_leaves_the_load_standing(
     assert env.ext.book is not None
     with pytest.raises(RuntimeError, match="index broken"):
         env.ext.index()  # the page meets the failure itself, as before
+
+
+def test_the_reload_after_a_click_runs_with_the_collector_paused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With the collector on, Fava's reload sweeps both loads several times and leaves
+    # a full collection due for the first page after it (seconds at 100k).
+    from beancount_adjustments.fava_ext import AdjustmentsExtension
+
+    env = Env(tmp_path)
+    seen: list[bool] = []
+    real = AdjustmentsExtension.after_load_file
+
+    def noted(ext: AdjustmentsExtension) -> None:
+        seen.append(gc.isenabled())
+        real(ext)
+
+    monkeypatch.setattr(AdjustmentsExtension, "after_load_file", noted)
+    response = env.client.post(DECIDE, headers={"X-Remote-User": "bob"}, json={
+        "decisions": [{"id": "ADJ-2", "action": "approve", "digest": env.digest("ADJ-2")}]})
+    assert response.get_json()["written"] == 1
+    assert seen == [False]  # one reload, inside the pause
+    assert gc.isenabled()  # and on again after it
+
+
+def test_the_tools_load_with_the_collector_paused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from beancount import loader
+
+    from beancount_adjustments.beans import loading
+
+    path = tmp_path / "main.beancount"
+    path.write_text('2020-01-01 open Assets:Cash\n', encoding="utf-8")
+    seen: list[bool] = []
+    real = loader._load
+
+    def noted(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loader, "_load", noted)
+    loading.load_uncached(path)  # the writer's load
+    loading.load_file(path)  # the reading commands' (the loader's cache misses here)
+    assert seen == [False, False]
+    assert gc.isenabled()

@@ -38,6 +38,7 @@ from beancount import loader
 from beancount.core import data
 from beancount.utils import encryption
 
+from beancount_adjustments.beans.collector import collector_paused
 from beancount_adjustments.core.errors import AdjustmentsError
 
 __all__ = ["DiskState", "Snapshot", "disk_state", "load_uncached", "replaced", "snapshot"]
@@ -47,11 +48,12 @@ def load_uncached(path: str | Path) -> tuple[list[data.Directive], list[Any], di
     """What `loader.load_file(path)` returns, never read from or written to its cache."""
     # Absolute, as load_file makes it: entries carry this name as their filename.
     filename = absolute(path)
-    if encryption.is_encrypted_file(filename):
-        return loader.load_file(filename)  # the loader never caches these
-    # A private function, as in Fava: the one entry point that skips the cache.
-    entries, errors, options = loader._load(
-        [(filename, True)], None, None, None)
+    with collector_paused():
+        if encryption.is_encrypted_file(filename):
+            return loader.load_file(filename)  # the loader never caches these
+        # A private function, as in Fava: the one entry point that skips the cache.
+        entries, errors, options = loader._load(
+            [(filename, True)], None, None, None)
     return entries, errors, options
 
 
@@ -143,7 +145,8 @@ def made_here(options: dict[str, Any]) -> bool:
 def load_file(path: str | Path) -> tuple[list[data.Directive], list[Any], dict[str, Any]]:
     """`loader.load_file(path)`, cache and all, unless the cache holds what another
     version of this package made: then the ledger is loaded afresh."""
-    entries, errors, options = loader.load_file(str(path))
+    with collector_paused():
+        entries, errors, options = loader.load_file(str(path))
     if made_here(options):
         return entries, errors, options
     return load_uncached(path)

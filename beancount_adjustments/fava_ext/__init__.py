@@ -26,6 +26,7 @@ from flask import Response, current_app, has_app_context, request
 
 from beancount_adjustments import api, writer
 from beancount_adjustments.beans import loading
+from beancount_adjustments.beans.collector import collector_paused
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.fava_ext import downloads, guard, json_api, writes
 from beancount_adjustments.fava_ext.config import Config
@@ -224,7 +225,8 @@ class AdjustmentsExtension(FavaExtensionBase):
                 # reload the page offers shows what the writer judged, not Fava's
                 # older load (its watcher may not have seen the change yet).
                 self._snapshot = None
-                self.ledger.load_file()
+                with collector_paused():
+                    self.ledger.load_file()
         return result
 
     def _file(self, fields: Mapping[str, Any], user: str) -> api.Adjustment:
@@ -254,7 +256,11 @@ class AdjustmentsExtension(FavaExtensionBase):
                                              includes_too=False)
         self._snapshot = None  # used: let the old entries go while Fava makes the new
         loads = self._loads
-        self.ledger.load_file()
+        # As the tools load (`beans.collector`): Fava's own reload, collector on,
+        # sweeps both loads several times and leaves a full collection due for the
+        # page after it.
+        with collector_paused():
+            self.ledger.load_file()
         entries, errors, options = (self.ledger.all_entries, self.ledger.load_errors,
                                     self.ledger.options)
         if self._loads == loads + 1:  # no other load (another thread's) in between

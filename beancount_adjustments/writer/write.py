@@ -14,6 +14,7 @@ from typing import TypeVar
 from beancount.core import data
 
 from beancount_adjustments.beans import render
+from beancount_adjustments.beans.collector import collector_paused
 from beancount_adjustments.beans.loading import (
     DiskState,
     Snapshot,
@@ -27,7 +28,7 @@ from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.facts import filed_requests
 from beancount_adjustments.core.models import Request
 from beancount_adjustments.core.seals import SealPlan
-from beancount_adjustments.plugin import book_of, collector_paused
+from beancount_adjustments.plugin import book_of
 from beancount_adjustments.writer.files import atomic_write, real_file
 from beancount_adjustments.writer.ids import Ids
 from beancount_adjustments.writer.items import decision_item, request_item
