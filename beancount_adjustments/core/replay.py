@@ -18,7 +18,13 @@ from typing import Any
 
 from beancount_adjustments.core import lookalike
 from beancount_adjustments.core.book import Adjustments, Book, DeferredFlags
-from beancount_adjustments.core.facts import Check, Facts, Settings, read_in_order
+from beancount_adjustments.core.facts import (
+    Check,
+    Facts,
+    Settings,
+    filed_requests,
+    read_in_order,
+)
 from beancount_adjustments.core.models import (
     KNOWN_TYPES,
     Event,
@@ -182,6 +188,7 @@ class Replay(RequestJudging, EventJudging):
             if record is not None:
                 going.progress[adj_id] = record.copy()
         going.requested_on = first_dates(requests)
+        going.filed = filed_requests(facts.requests)
         going._isos = {}
         # New requests are remembered for the arrival checks of those after them.
         going.arrivals = self.arrivals.copy() if requests else self.arrivals

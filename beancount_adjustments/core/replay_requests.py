@@ -82,6 +82,16 @@ class RequestJudging(ReplayState):
                           f"{rid}: {key} \"{name}\" is not a user on {request.date}; "
                           "declare them with custom \"adjustment-user\".", source, adj)
                 ok = False
+        external = request.external_id
+        first = self.filed.get(external) if external else None
+        if first is not None and first is not request:
+            # One ticket, two credits: what a retry answers with is the first.
+            self.fail("duplicate-external-id",
+                      f"{rid}: external id {external!r} already names {first.id} at "
+                      f"{first.source.filename}:{first.source.lineno}; a retry of one "
+                      "ticket files nothing new. Remove this request, or give it the id of "
+                      "its own ticket.", source, adj)
+            ok = False
         if not self.known(request.type, "type", request.date):
             self.fail("unknown-type",
                       f"{rid}: adjustment type \"{request.type}\" is not one of the known "

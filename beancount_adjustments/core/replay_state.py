@@ -14,7 +14,7 @@ from decimal import Decimal
 from operator import attrgetter
 
 from beancount_adjustments.core.book import DeferredFlags
-from beancount_adjustments.core.facts import Check, Facts, Settings
+from beancount_adjustments.core.facts import Check, Facts, Settings, filed_requests
 from beancount_adjustments.core.models import (
     KNOWN_CATEGORIES,
     KNOWN_TYPES,
@@ -81,6 +81,8 @@ class ReplayState:
         self.progress: dict[str, Tracked] = {}
         self.credited: dict[str, Decimal] = {}
         self.requested_on = first_dates(facts.requests)
+        self.filed = filed_requests(facts.requests)
+        """The request each external id names, as every tool answers a retry."""
         self.arrivals = Arrivals(RiskConfig.build(facts.risk_settings), self.matrix, rates)
         # Arrival flags decide a chain only through rows narrowed by one of their
         # names; without such a row they are worked out when the book is read.
