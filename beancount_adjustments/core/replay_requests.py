@@ -89,8 +89,8 @@ class RequestJudging(ReplayState):
             self.fail("duplicate-external-id",
                       f"{rid}: external id {external!r} already names {first.id} at "
                       f"{first.source.filename}:{first.source.lineno}; a retry of one "
-                      "ticket files nothing new. Remove this request, or give it the id of "
-                      "its own ticket.", source, adj)
+                      "ticket files nothing new. Remove this request (correct that one if "
+                      "it is the one in error), or give it its own ticket's id.", source, adj)
             ok = False
         if not self.known(request.type, "type", request.date):
             self.fail("unknown-type",
