@@ -230,3 +230,20 @@ def test_a_ticket_whose_sla_hours_do_not_read_is_one_line(tmp_path, hours):
     assert "Traceback" not in result.output
     assert result.output.strip().count("\n") == 0
     assert path.read_bytes() == before
+
+
+def test_a_late_fee_run_late_is_filed_the_day_it_is_written(tmp_path):
+    """Hole: without a `backdate-days:` allowance, the fee due on 2026-03-03 was
+    written dated that day and refused as `backdated` on every later run."""
+    path = tmp_path / "main.beancount"
+    path.write_text(base_ledger(RULES))
+    today = datetime.date.today()
+    result = cli(path, "--through", today.isoformat())
+    assert result.exit_code == 0, result.output
+    loaded = load_file(path)
+    assert not loaded.errors, loaded.errors
+    (fee,) = [a for a in loaded.book.adjustments.values()
+              if a.request.external_id == "late-fee:INV-1"]
+    assert fee.request.date == today
+    again = cli(path, "--through", today.isoformat())
+    assert "nothing to create" in again.output

@@ -216,3 +216,39 @@ def test_parse_schedules_problems(tmp_path: Path) -> None:
     assert "either `customers:`" in messages
     assert "is before `start:`" in messages
     assert "takes a name and a template" in messages
+
+
+def test_an_occurrence_run_late_is_filed_the_day_it_is_written(tmp_path: Path) -> None:
+    """Hole: with no `backdate-days:` allowance, an occurrence due yesterday was
+    written dated yesterday and refused as `backdated`: the run failed, and so did
+    every run after it (cron catching up). It is filed today, for the day it was
+    due (its external id and `{date}`), and a rerun writes nothing."""
+    today = datetime.date.today()
+    due = today - datetime.timedelta(days=3)
+    path = tmp_path / "main.beancount"
+    path.write_text(BASE + textwrap.dedent(f"""
+        2026-01-01 custom "adjustment-template" "loyalty-credit"
+          type: "credit:promotional"
+          amount: 10.00 USD
+          offset-account: "Expenses:Promotions"
+          reason: "Loyalty credit for {{date}}"
+        2026-01-01 custom "adjustment-schedule" "daily" "loyalty-credit"
+          customers: "cust_456"
+          every: "day"
+          start: {due.isoformat()}
+          end: {due.isoformat()}
+          requested-by: "alice"
+        """))
+    code, out, err = run("run-schedules", "-f", str(path), "--as", "frank")
+    assert code == 0, err
+    loaded = load_file(path)
+    assert loaded.errors == []
+    [request] = loaded.book.facts.requests
+    assert request.date == today
+    assert request.external_id == f"schedule:daily:cust_456:{due.isoformat()}"
+    assert request.reason == f"Loyalty credit for {due.isoformat()}"
+    before = path.read_bytes()
+    code, out, _ = run("run-schedules", "-f", str(path), "--as", "frank")
+    assert code == 0
+    assert "wrote nothing" in out
+    assert path.read_bytes() == before

@@ -43,7 +43,7 @@ from beancount_adjustments.intake.calculators import ParamValue
 from beancount_adjustments.intake.csv_import import import_csv, preview_requests
 from beancount_adjustments.intake.csv_rows import RowError
 from beancount_adjustments.intake.postings import DEFAULT_OFFSET
-from beancount_adjustments.intake.schedules import due
+from beancount_adjustments.intake.schedules import due, filing_day
 from beancount_adjustments.intake.templates import LedgerContext, TemplateError, build_request
 from beancount_adjustments.writer import (
     NewRequest,
@@ -297,7 +297,8 @@ def run_schedules(*, ledger: Path, user: str | None, through: datetime.datetime 
     """
     who = require_user(user)
     ctx = _load(ledger)
-    last = through.date() if through else datetime.date.today()
+    today = datetime.date.today()
+    last = through.date() if through else today
     schedules, problems = parse_schedules(ctx.entries)
     wrong_lines = [problem_line(p) for p in (*ctx.template_problems, *problems)]
     for line in wrong_lines:
@@ -323,12 +324,13 @@ def run_schedules(*, ledger: Path, user: str | None, through: datetime.datetime 
             errors.append(f"{where}: who requests it? set `requested-by:` on the schedule or "
                           "pass --as")
             continue
+        day = filing_day(ctx.book.rules, template.type, occurrence.date, today)
         try:
             requests.append(build_request(
                 ctx, template, customer=occurrence.customer, requested_by=requester,
                 date=occurrence.date, params=schedule.params,
                 meta={"external-id": occurrence.external_id, "schedule": schedule.name},
-                entered_by=who))
+                entered_by=who, filed_on=day))
         except TemplateError as exc:
             errors.append(f"{where}, {occurrence.customer} on {occurrence.date}: {exc}")
     if errors:

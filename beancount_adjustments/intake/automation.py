@@ -10,6 +10,7 @@ docs/automation.md.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from beancount_adjustments.core.intake_lines import (
 )
 from beancount_adjustments.core.models import Money, State, is_under, receivable_totals
 from beancount_adjustments.core.moments import read_moment
-from beancount_adjustments.intake.schedules import add_months
+from beancount_adjustments.intake.schedules import add_months, filing_day
 from beancount_adjustments.writer import NewRequest
 
 
@@ -245,8 +246,11 @@ def loyalty_credits(rule: LoyaltyRule, book: Book, through: datetime.date,
 
 
 def occurrences(book: Book, entries: Sequence[Any], rules: Iterable[Rule],
-                through: datetime.date, user: str) -> list[Occurrence]:
-    """Every request the rules call for through `through`, in date order."""
+                through: datetime.date, user: str, *,
+                today: datetime.date | None = None) -> list[Occurrence]:
+    """Every request the rules call for through `through`, in date order, each
+    dated as `schedules.filing_day` dates it when written on `today`."""
+    today = today or datetime.date.today()
     out: list[Occurrence] = []
     for rule in rules:
         if isinstance(rule, LateFeeRule):
@@ -255,6 +259,9 @@ def occurrences(book: Book, entries: Sequence[Any], rules: Iterable[Rule],
             out += sla_credits(rule, book, through, user)
         elif isinstance(rule, LoyaltyRule):
             out += loyalty_credits(rule, book, through, user)
+    out = [dataclasses.replace(o, request=dataclasses.replace(
+               o.request, date=filing_day(book.rules, o.request.type, o.request.date, today)))
+           if o.request.date is not None else o for o in out]
     out.sort(key=lambda o: (o.request.date or through, o.external_id))
     return out
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from beancount_adjustments.core.intake_lines import Schedule
+from beancount_adjustments.core.permissions import Rules
 from beancount_adjustments.core.policy import Directory
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "add_months",
     "due",
     "external_id",
+    "filing_day",
     "occurrences",
 ]
 
@@ -101,3 +103,14 @@ def due(schedules: Iterable[Schedule], through: datetime.date, directory: Direct
     found = [o for o in found if o.external_id not in existing]
     found.sort(key=lambda o: (o.date, o.schedule.name, o.customer))
     return found
+
+
+def filing_day(rules: Rules, adj_type: str, due_on: datetime.date,
+               today: datetime.date) -> datetime.date:
+    """The day a tool dates the request it files for `due_on` (a schedule's
+    occurrence, a rule's): that day, unless it lies further back than the type's
+    policy lets a request be dated before it is written (`backdate-days`, default
+    0), then `today`. Refused as back-dated, an occurrence run late would stop
+    every later run, since each retries it."""
+    allowed = rules.settings_on(adj_type, due_on).backdate_days
+    return due_on if (today - due_on).days <= allowed else today

@@ -129,10 +129,13 @@ def build_request(ctx: LedgerContext, template: Template, *, customer: str, requ
                   date: datetime.date, params: Mapping[str, ParamValue] | None = None,
                   meta: Mapping[str, str] | None = None, reason: str | None = None,
                   request_id: str | None = None,
-                  entered_by: str | None = None) -> NewRequest:
+                  entered_by: str | None = None,
+                  filed_on: datetime.date | None = None) -> NewRequest:
     """The request `template` makes for `customer` on `date`.
 
     `entered_by`: the acting identity of the tool writing it (`entered-by:`).
+    `filed_on`: the request's own date when it is not `date` (a schedule's
+    occurrence filed late; the calculator and `{date}` still see `date`).
 
     `params` add to / override the template's parameters; `meta` carries the
     request metadata (invoice, order, ticket, document, effective,
@@ -178,7 +181,8 @@ def build_request(ctx: LedgerContext, template: Template, *, customer: str, requ
         id=request_id, payee=template.payee or customer,
         narration=fill(template.narration, fields, template.name) if template.narration
         else text,
-        date=date, meta={k: v for k, v in meta.items() if v}, entered_by=entered_by)
+        date=filed_on or date, meta={k: v for k, v in meta.items() if v},
+        entered_by=entered_by)
 
 
 def _check_postings(postings: Sequence[tuple[str, Decimal, str]]) -> None:
