@@ -317,3 +317,29 @@ def test_a_ticket_and_a_narration_written_to_attack_the_reader(tmp_path: Path) -
     export = env.get(BASE + "export", query_string={"report": "queue"}).get_data(as_text=True)
     rows = {row["id"]: row for row in csv.DictReader(io.StringIO(export))}
     assert rows["ADJ-9"]["narration"] == "'@SUM(A1:A9)"
+
+
+@pytest.mark.parametrize("load", [True, False])
+def test_a_second_ledgers_write_api_under_other_spellings_writes_nothing(
+        tmp_path: Path, load: bool) -> None:
+    """Held: in a Fava serving two ledgers, the second including the guarded one's
+    adjustments.beancount, its editor's writes under other spellings of the path
+    (doubled or percent-encoded slashes, a redirect followed) are refused as the
+    plain one is (the app-wide guard runs after routing, on the route found)."""
+    from fava_env import shared_fava
+
+    app = shared_fava(tmp_path, 'option "title" "Other"\ninclude "adjustments.beancount"\n',
+                      load=load)
+    client = app.test_client()
+    shared = tmp_path / "adjustments.beancount"
+    before = shared.read_bytes()
+    body = {"file_path": str(shared), "source": '2026-01-01 custom "adjustment" "ADJ-2" '
+            '"approve"\n  by: "erin"\n', "sha256sum": "x", "entries": []}
+    for url in ("/other/api/source", "/other//api/source", "/other/api//source",
+                "/other/api/%73ource", "/other/api/add_entries", "/other/api/add%5Fentries"):
+        answer = client.put(url, json=body, headers={"X-Remote-User": "bob"})
+        if answer.status_code == 308:
+            answer = client.put(answer.headers["Location"], json=body,
+                                headers={"X-Remote-User": "bob"})
+        assert answer.status_code == 403, (url, answer.status_code)
+    assert shared.read_bytes() == before
