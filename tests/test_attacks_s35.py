@@ -247,8 +247,8 @@ def test_one_approval_twice_in_one_batch_is_one_approval(env: Env) -> None:
 
 def test_a_batch_without_steps_still_decides_in_order(env: Env) -> None:
     """Held with the fix: decisions that name no step (a script's batch) are judged in
-    order as before: ADJ-4's apply after its approval by erin... here ADJ-2's
-    approve then cancel by bob, written as asked (the cancel asks for the reversal)."""
+    order as before: ADJ-2's approve then cancel by bob are both written, the cancel
+    asking for the reversal of the credit the approve booked."""
     first = shown(env, "ADJ-2", "approve")
     second = shown(env, "ADJ-2", "cancel", reason="Charged twice")
     del first["step"], second["step"]
