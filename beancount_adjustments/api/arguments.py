@@ -60,12 +60,12 @@ def money_of(amount: object, currency: str | None, what: str = "amount", *,
             raise ApiError("invalid", f"{what}: {exc}") from None
     elif isinstance(amount, float):
         return money_of(str(amount), currency, what)
-    elif isinstance(amount, int):
+    elif isinstance(amount, int | Decimal):
         number, given = Decimal(amount), currency or ""
-    elif isinstance(amount, Decimal):
-        if not amount.is_finite():
-            raise ApiError("invalid", f"{what}: {amount} is not a number")
-        number, given = amount, currency or ""
+        try:
+            amounts.check_digits(number)
+        except amounts.AmountError as exc:
+            raise ApiError("invalid", f"{what}: {exc}") from None
     else:
         raise ApiError("invalid", f"{what} must be a number or a text like \"50.00 USD\", "
                        f"not a {type(amount).__name__}")

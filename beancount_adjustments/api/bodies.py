@@ -25,7 +25,8 @@ ALIASES = {"customerId": "customer", "orderId": "order", "invoiceId": "invoice",
 
 def read_json(text: str) -> object:
     """`text` as JSON, numbers with a point read exactly (`Decimal`); a key given twice
-    in one object is refused (`ApiError` "invalid"), as invalid JSON is.
+    in one object is refused (`ApiError` "invalid"), as invalid JSON and nesting
+    deeper than Python's stack are.
 
     Python's reader keeps the last of repeated keys where other readers (a gateway, a
     ticket system's log) keep the first: `{"action": "reject", ..., "action":
@@ -42,6 +43,10 @@ def read_json(text: str) -> object:
         return json.loads(text, parse_float=Decimal, object_pairs_hook=pairs)
     except ValueError:
         raise ApiError("invalid", "the body is not valid JSON") from None
+    except RecursionError:
+        # Python's reader recurses once per level: `[[[[...` a few thousand deep
+        # (a body of a few kilobytes) exhausts the stack, which is no body of ours.
+        raise ApiError("invalid", "the body nests too deeply to be a request") from None
 
 
 def create_fields(body: Mapping[str, object]) -> dict[str, Any]:

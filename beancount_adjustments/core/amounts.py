@@ -92,6 +92,22 @@ def parse_number(text: str, *, decimal_comma: bool = False) -> Decimal:
         raise AmountError(f"{text.strip()!r} is not a number") from None
 
 
+def check_digits(number: Decimal) -> None:
+    """Refuse a number given as a number (a JSON body's `1e999999999`, a Python
+    caller's `Decimal`) with more digits than an amount may have, judged from its
+    exponent before it is written out: in full it would be a billion digits, built
+    (and echoed in the refusal) for one short request."""
+    exponent = number.as_tuple().exponent
+    if not isinstance(exponent, int):
+        raise AmountError(f"{number} is not a number")
+    if number and number.adjusted() >= MAX_DIGITS:
+        raise AmountError(f"the number has {number.adjusted() + 1} digits before the decimal "
+                          f"point, more than {MAX_DIGITS}; that is not an adjustment amount")
+    if -exponent > MAX_DECIMALS:
+        raise AmountError(f"the number has {-exponent} digits after the decimal point, more "
+                          f"than {MAX_DECIMALS}; write it with the decimals it has")
+
+
 def _with_point(raw: str) -> str:
     return raw.replace(".", "").replace(",", ".")
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime
 import hmac
 import os
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Request
 
+from beancount_adjustments.core import lookalike
 from beancount_adjustments.fava_ext.config import Config
 from beancount_adjustments.fava_ext.index import BookIndex
 
@@ -41,7 +43,7 @@ def header_user(cfg: Config, request: Request) -> tuple[str | None, str]:
     With `proxy-secret`, a request without the proxy's secret header (compared
     in constant time) names nobody. A header that is ambiguous (sent twice,
     several values, an underscore variant where the server shows one) names
-    nobody either.
+    nobody either, and so does one that is no plain name (`_plain_name`).
     """
     header = cfg.user_header
     if not header:
@@ -69,12 +71,23 @@ def header_user(cfg: Config, request: Request) -> tuple[str | None, str]:
     if len(values) > 1 or "," in values[0]:
         return None, (f"{header} was ignored: it was sent several times or with "
                       "several values, so it names nobody for sure")
-    value = values[0].strip()
+    # HTTP's own blanks (space, tab) only: `str.strip` also drops the separators
+    # \x1c-\x1f, NEL (\x85) and the no-break space (\xa0), so a login "bob\x1f" or
+    # "\xa0bob" (one byte each, as WSGI hands headers over) would act as bob.
+    value = values[0].strip(" \t")
     if not value:
         return None, ""
-    if len(value) > MAX_USER or any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if len(value) > MAX_USER or not _plain_name(value):
         return None, f"{header} was ignored: it is not a user name"
     return value, ""
+
+
+def _plain_name(value: str) -> bool:
+    """No control character (C0, DEL, C1), no character that draws nothing
+    (`lookalike.invisible`), no other blank at either end."""
+    return (value == value.strip()
+            and not any(unicodedata.category(c) == "Cc" for c in value)
+            and lookalike.invisible(value) is None)
 
 
 def identify(cfg: Config, request: Request, book_index: Callable[[], BookIndex | None],

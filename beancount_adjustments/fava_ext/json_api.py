@@ -34,7 +34,8 @@ def adjustments(book: Book | None, entries: Sequence[data.Directive],
                              f"{', '.join(unknown)}; the filters are "
                              f"{', '.join(sorted(FILTERS - {'time'}))}")
     older = args.get("older_than")
-    if older is not None and not older.isdigit():
+    # ASCII digits only: `str.isdigit` also takes "²", which `int` then refuses.
+    if older is not None and not (older.isascii() and older.isdigit()):
         return json_response(400, code="invalid", message="older_than is a number of days")
     if book is None:
         return json_response(404, code="no-plugin", message=NO_PLUGIN)

@@ -8,6 +8,7 @@ postings that do not balance, control characters, numbers no one meant.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from decimal import Decimal
 
 from beancount_adjustments.beans import render
@@ -39,6 +40,30 @@ BOOL_META_KEYS = frozenset({"approval-required", "on-statement"})
 
 MAX_WHOLE_DIGITS = 15
 """Digits before the decimal point a posting may have (as `amounts.MAX_DIGITS`)."""
+
+
+def decision_items(led: Ledger, decisions: Sequence[Decision]) -> list[Item]:
+    """`decision_item` of each, and a decision that names the step it was shown refused
+    (`changed`) when an earlier one of the batch decides the same adjustment: every
+    item is judged against the ledger as loaded, so it would pass that check and
+    then act on the step the earlier one leaves (an Approve and a Cancel of a
+    pending credit, posted together, filed the Cancel as a reversal of the credit
+    the Approve had just booked)."""
+    items: list[Item] = []
+    decided: set[str] = set()
+    for index, decision in enumerate(decisions):
+        item = decision_item(led, index, decision)
+        adj = led.book.get(decision.adjustment_id)
+        if item.refusal is None and adj is not None:
+            if adj.id in decided and decision.seen_step is not None:
+                item.text = ""
+                item.refusal = (f"{adj.id} is decided earlier in this batch, so it no longer "
+                                f"awaits {decision.seen_step}, the step shown to you; decide "
+                                "it again on what it awaits after that decision")
+                item.code = "changed"
+            decided.add(adj.id)
+        items.append(item)
+    return items
 
 
 def decision_item(led: Ledger, index: int, decision: Decision) -> Item:

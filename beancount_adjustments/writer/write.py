@@ -31,7 +31,7 @@ from beancount_adjustments.core.seals import SealPlan
 from beancount_adjustments.plugin import book_of
 from beancount_adjustments.writer.files import atomic_write, real_file
 from beancount_adjustments.writer.ids import Ids
-from beancount_adjustments.writer.items import decision_item, request_item
+from beancount_adjustments.writer.items import decision_items, request_item
 from beancount_adjustments.writer.judging import judge, record_judgement
 from beancount_adjustments.writer.ledger import Item, Ledger
 from beancount_adjustments.writer.results import (
@@ -75,8 +75,7 @@ def write_decisions(ledger: Path, decisions: Sequence[Decision] | FromLedger[Dec
     while the files are still as it read them (step 4 of the package docstring)."""
     return _write(Path(ledger), target=target, expected_sha256=expected_sha256, now=now,
                   partial=partial, dry_run=dry_run, loaded=loaded,
-                  build=lambda led: [decision_item(led, i, d)
-                                     for i, d in enumerate(_given(decisions, led))])
+                  build=lambda led: decision_items(led, _given(decisions, led)))
 
 
 def write_requests(ledger: Path, requests: Sequence[NewRequest] | FromLedger[NewRequest], *,
