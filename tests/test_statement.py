@@ -317,6 +317,12 @@ def test_fava_statement_page_shows_the_same_rows(fava_client: Any, demo: Any) ->
                                    "&to=2026-11-30&format=csv")
     assert csv_response.status_code == 200
     assert csv_response.get_data(as_text=True) == render(st, "csv")
+    html_response = fava_client.get(base + "statement?customer=cust_1003&from=2026-11-01"
+                                    "&to=2026-11-30&format=html")
+    assert html_response.get_data(as_text=True) == render(st, "html")
+    # Served inline on Fava's origin: sandboxed as a ledger's own files are.
+    assert html_response.headers["Content-Security-Policy"].startswith("sandbox")
+    assert html_response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_fava_statement_page_names_an_unknown_customer(fava_client: Any) -> None:
