@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import playwright
+from browser import act_as, playwright
 from fava_env import DEMO_CONFIG, ledger_text
 from fava_server import serve
 
@@ -31,7 +31,7 @@ def test_an_approve_on_a_page_from_before_a_cancel_is_refused(fava: tuple[str, P
     url, ledger = fava
     expect = sync_api.expect
     page.goto(url)
-    page.select_option("#adj-demo-user", "bob")
+    act_as(page, "bob")
     expect(page.locator('tr[data-adj-row="ADJ-2"]')).to_be_visible()
     # Meanwhile erin approves ADJ-2 (booked) and alice cancels it: a reversal awaits.
     for decision in (writer.Decision(adjustment_id="ADJ-2", action=Action.APPROVE, by="erin"),

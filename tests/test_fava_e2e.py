@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import playwright, shots
+from browser import act_as, playwright, shots
 from fava_env import DEMO_CONFIG, HEADER_CONFIG, ledger_text
 from fava_server import serve
 
@@ -60,7 +60,7 @@ def test_queue_batch_approve_detail_and_export(fava: tuple[str, Path], page: Any
     expect(page.locator("#adj-batch-approve")).to_be_disabled()
 
     # act as bob (demo mode: picked on the page, kept in a cookie)
-    page.select_option("#adj-demo-user", "bob")
+    act_as(page, "bob")
     expect(page.locator("#adj-acting-user")).to_have_text("bob")
     expect(page.locator('tr[data-adj-row="ADJ-1"]')).to_be_visible()
     page.screenshot(path=str(SHOTS / "queue.png"), full_page=True)
@@ -124,7 +124,7 @@ def test_the_queue_fits_a_laptop_screen(fava: tuple[str, Path], page: Any, width
     url, _ = fava
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(url)
-    page.select_option("#adj-demo-user", "bob")
+    act_as(page, "bob")
     row = page.locator('tr[data-adj-row="ADJ-2"]')
     sync_api.expect(row).to_be_visible()
     for locator in (page.locator("#adj-queue thead th").last,
@@ -144,7 +144,7 @@ def test_apply_asks_for_an_optional_effective_date(fava: tuple[str, Path], page:
     url, ledger = fava
     expect = sync_api.expect
     page.goto(url)
-    page.select_option("#adj-demo-user", "bob")
+    act_as(page, "bob")
     apply = page.locator('tr[data-adj-row="ADJ-4"] button[data-adj-action="apply"]')
     expect(apply).to_be_enabled()
 

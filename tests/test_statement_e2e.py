@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import fava_env
 import pytest
-from browser import playwright, shots
+from browser import act_as, playwright, shots
 from fava_env import DEMO_CONFIG, ledger_text
 from fava_server import serve
 from statements import number, receivable_balance
@@ -104,8 +104,7 @@ def test_reject_dialog_and_new_request_form_write_the_customer_side(
     url, ledger = demo_fava
     expect = sync_api.expect
     page.goto(url)
-    page.select_option("#adj-demo-user", "bob")
-    expect(page.locator("#adj-acting-user")).to_have_text("bob")
+    act_as(page, "bob")
     page.click('tr[data-adj-row="ADJ-8"] button[data-adj-action="reject"]')
     page.fill("#adj-reason-text", "INTERNAL: duplicate")
     page.fill("#adj-customer-reason-text", "this credit was already given")
@@ -118,9 +117,7 @@ def test_reject_dialog_and_new_request_form_write_the_customer_side(
     assert 'customer-reason: "this credit was already given"' in event
 
     page.goto(url + "?view=new")
-    page.select_option("#adj-demo-user", "alice")
-    # Picking a user reloads the page: let that land before navigating again.
-    expect(page.locator("#adj-acting-user")).to_have_text("alice")
+    act_as(page, "alice")  # picking a user reloads the page: it lands first
     page.goto(url + "?view=new")
     page.fill("#adj-new-customer", "Acme Corp (cust_123)")
     page.select_option("#adj-new-type", "credit:refund")

@@ -104,8 +104,8 @@ def check_digits(number: Decimal) -> None:
         raise AmountError(f"the number has {number.adjusted() + 1} digits before the decimal "
                           f"point, more than {MAX_DIGITS}; that is not an adjustment amount")
     if -exponent > MAX_DECIMALS:
-        raise AmountError(f"the number has {-exponent} digits after the decimal point, more "
-                          f"than {MAX_DECIMALS}; write it with the decimals it has")
+        raise AmountError(f"the number has more than {MAX_DECIMALS} digits after the decimal "
+                          f"point ({-exponent}); write it with the decimals it has")
 
 
 def _with_point(raw: str) -> str:
