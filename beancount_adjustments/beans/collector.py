@@ -5,8 +5,8 @@ as the ledger (reference counting frees a dropped load: neither Beancount's
 load nor the replay leaves a cycle). With the collector running, each full
 collection during a load sweeps everything made so far, and the one the
 load leaves due falls in whatever runs next (Fava's first page after a
-reload): on the 100k-transaction benchmark, 4-5 s of a 17 s reload and its
-page. Paused, what was made goes to the oldest generation at the end
+reload): on the 100k-transaction benchmark, 4-7 s of an 18-20 s reload and
+its page. Paused, what was made goes to the oldest generation at the end
 (`_promote_to_old_generation`) and is swept no more often than it would be
 had it been there all along.
 """
