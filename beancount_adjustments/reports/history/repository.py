@@ -196,7 +196,10 @@ def _entry_lines(path: Path, lineno: int) -> list[int]:
     after it, comments included (metadata may follow an indented comment, and on a
     custom entry a key written again there silently replaces the first one)."""
     try:
-        text = path.read_text(encoding="utf-8").splitlines()
+        # Lines as Beancount and git blame count them, at "\n" only: `splitlines` also
+        # breaks at a form feed, U+2028 or a lone "\r" (in a comment above), and then
+        # read another line as the entry's next one, leaving its later lines unjudged.
+        text = path.read_bytes().decode("utf-8", errors="replace").split("\n")
     except OSError:
         return [lineno]
     lines = [lineno]
