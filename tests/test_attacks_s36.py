@@ -14,8 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from repos import BOOK, REQUEST_2, Repo, check, findings
+from repos import BOOK, REQUEST_1, REQUEST_2, Repo, check, findings
 
+from beancount_adjustments.reports.history.repository import _write_tree, open_repository
 from ledgers import load
 
 IDENTITY = BOOK.replace('"alice" "agent"\n', '"alice" "agent"\n  git: "alice@example.com"\n') + """
@@ -60,3 +61,84 @@ def test_a_line_break_python_sees_in_a_comment_does_not_hide_an_edited_digest(
     assert repo.at('"ADJ-2" "approve"') in line, result.output
     assert "alice@example.com" in line
     assert result.exit_code == 1
+
+
+# -- history: REV's tree is read as git holds it ---------------------------------------------
+
+DECISIONS = "decisions.beancount"
+"""An included file holding ADJ-1, bob's applied 50 USD refund (`repos.REQUEST_1`)."""
+
+
+def _split_book(repo: Repo) -> None:
+    """Commit the book with ADJ-1 and its approval in an included file."""
+    (repo.root / DECISIONS).write_text(REQUEST_1)
+    repo.commit(BOOK.replace(REQUEST_1, "") + f'include "{DECISIONS}"\n')
+
+
+def test_a_committed_gitattributes_line_does_not_hide_revs_decisions(tmp_path: Path) -> None:
+    """Hole: REV's tree was extracted with `git archive`, which obeys the
+    `.gitattributes` committed in it. alice slipped in `decisions.beancount
+    export-ignore` (a change that rewrites nothing, so it passed); from then on
+    REV's ledger was loaded without that file (an include error nobody saw), REV
+    had decided nothing, and her next change raising bob's 50 USD refund to 900 USD
+    was "intact (0 adjustments decided)"."""
+    repo = Repo(tmp_path / "repo")
+    _split_book(repo)
+    (repo.root / ".gitattributes").write_text(f"{DECISIONS} export-ignore\n")
+    base = repo.commit()
+    (repo.root / DECISIONS).write_text(REQUEST_1.replace("50.00", "900.00"))
+    repo.commit()
+    result = check(repo, base)
+    [line] = findings(result, "edited-request")
+    assert f"{DECISIONS}:2: ADJ-1 was applied" in line, result.output
+    assert "1 adjustment decided at" in result.stdout
+
+
+def test_export_ignore_on_the_ledger_itself_still_compares(tmp_path: Path) -> None:
+    """Hole: `main.beancount export-ignore` left the ledger out of REV's extracted tree
+    though git holds it there, so `check` said REV "did not exist ... nothing to
+    compare" and passed any rewrite (here bob's approval of ADJ-1 deleted)."""
+    repo = Repo(tmp_path / "repo")
+    repo.commit(BOOK)
+    (repo.root / ".gitattributes").write_text("main.beancount export-ignore\n")
+    base = repo.commit()
+    repo.commit(BOOK.replace('2026-03-02 custom "adjustment" "ADJ-1" "approve"\n  by: "bob"\n',
+                             ""))
+    result = check(repo, base)
+    assert findings(result, "removed-decision"), result.output
+    assert result.exit_code == 1
+
+
+def test_a_symlink_inside_the_tree_reads_at_rev_what_it_read_then(tmp_path: Path) -> None:
+    """Held, with the tree now written from git's objects: a tracked link to a tracked
+    file of the tree is a link again at REV, so a rewrite through it is found (and
+    nothing is an `untracked-file`)."""
+    repo = Repo(tmp_path / "repo")
+    (repo.root / "books").mkdir()
+    (repo.root / "books" / "2026.beancount").write_text(REQUEST_1)
+    (repo.root / DECISIONS).symlink_to("books/2026.beancount")
+    base = repo.commit(BOOK.replace(REQUEST_1, "") + f'include "{DECISIONS}"\n')
+    (repo.root / "books" / "2026.beancount").write_text(REQUEST_1.replace("50.00", "900.00"))
+    repo.commit()
+    result = check(repo, base)
+    assert [f for f in findings(result) if f.endswith("[edited-request]")], result.output
+    assert not findings(result, "untracked-file")
+
+
+def test_a_chain_of_links_that_climbs_out_of_revs_tree_is_not_followed(tmp_path: Path) -> None:
+    """Held (as `git archive` with tar's data filter did): `here -> .` and
+    `out -> here/here/../outside.beancount` each look inside the tree, yet `out`
+    leads to the folder above it, where REV's tree is written: it is not written, so
+    REV is never read from outside what git holds."""
+    repo = Repo(tmp_path / "repo")
+    (repo.root / "here").symlink_to(".")
+    (repo.root / "out").symlink_to("here/here/../outside.beancount")
+    (repo.root / "main.beancount").write_text(BOOK)
+    repo.commit()
+    tree = tmp_path / "tree" / "root"
+    tree.mkdir(parents=True)
+    (tmp_path / "tree" / "outside.beancount").write_text("; not REV's\n")
+    _write_tree(open_repository(repo.ledger, "HEAD"), tree)
+    assert (tree / "main.beancount").read_text() == BOOK
+    assert (tree / "here").is_symlink()
+    assert not (tree / "out").is_symlink()
