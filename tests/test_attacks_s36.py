@@ -11,13 +11,18 @@ the others held and add coverage no earlier test had.
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pytest
+from beancount.core import data
+from click.testing import CliRunner
 from repos import BOOK, REQUEST_1, REQUEST_2, Repo, check, findings
 
+from beancount_adjustments.cli import main
+from beancount_adjustments.core.models import State
 from beancount_adjustments.reports.history.repository import _write_tree, open_repository
-from ledgers import load
+from ledgers import BACKDATING, BASE, event, load, load_file, request
 
 IDENTITY = BOOK.replace('"alice" "agent"\n', '"alice" "agent"\n  git: "alice@example.com"\n') + """
 2026-01-01 custom "adjustment-policy" "credit:goodwill"
@@ -142,3 +147,79 @@ def test_a_chain_of_links_that_climbs_out_of_revs_tree_is_not_followed(tmp_path:
     assert (tree / "main.beancount").read_text() == BOOK
     assert (tree / "here").is_symlink()
     assert not (tree / "out").is_symlink()
+
+
+# -- intake: who files a scheduled request -------------------------------------------------
+
+SCHEDULED = BACKDATING + """
+2026-01-01 custom "adjustment-template" "goodwill"
+  type: "credit:goodwill"
+  amount: 40.00 USD
+  offset-account: "Expenses:Goodwill"
+  reason: "Goodwill for {date}"
+
+2026-01-01 custom "adjustment-schedule" "monthly-goodwill" "goodwill"
+  customers: "cust_456"
+  every: "month"
+  start: 2026-03-01
+  end: 2026-03-31
+  requested-by: "frank"
+"""
+"""A 40 USD goodwill credit a month, which needs a manager, filed in frank's name."""
+
+
+def test_a_schedule_filed_in_someone_elses_name_is_not_approved_by_who_ran_it(
+        tmp_path: Path) -> None:
+    """Held: bob (a manager) runs a schedule whose line says `requested-by: "frank"`;
+    the occurrence is frank's request and bob's entry (`entered-by: "bob"`), so bob
+    cannot approve what he filed himself, and it waits, booking nothing."""
+    ledger = tmp_path / "main.beancount"
+    ledger.write_text(BASE + SCHEDULED)
+    runner = CliRunner()
+    filed = runner.invoke(main, ["run-schedules", "-f", str(ledger), "--as", "bob",
+                                 "--through", "2026-03-01"], catch_exceptions=False)
+    assert filed.exit_code == 0, filed.output
+    [request] = load_file(ledger).book.facts.requests
+    assert (request.requested_by, request.entered_by) == ("frank", "bob")
+    before = ledger.read_bytes()
+    approved = runner.invoke(main, ["approve", "-f", str(ledger), "--as", "bob", request.id],
+                             catch_exceptions=False)
+    assert approved.exit_code == 1
+    assert "the person who entered it cannot approve it" in approved.output
+    assert ledger.read_bytes() == before
+    loaded = load_file(ledger)
+    assert loaded.adj(request.id).state == State.PENDING
+    assert loaded.balance("Assets:Receivable:Customers") == 0
+
+
+# -- cancel and reverse ----------------------------------------------------------------------
+
+LOCKED = '\n2026-04-01 custom "adjustment-lock" 2026-03-31\n  by: "carol"\n'
+APPLIED = request("ADJ-1", "2026-03-01", "-50.00") + event("ADJ-1", "2026-03-02", "approve",
+                                                          by="bob")
+"""bob's 50 USD refund of March, applied; then March is closed."""
+
+
+@pytest.mark.parametrize("where", ["cancel", "approve"])
+def test_an_effective_date_does_not_put_a_reversal_in_a_closed_period(where: str) -> None:
+    """Held: alice cancels her applied refund after March was closed, and writes
+    `effective: 2026-03-15` on the cancel or on erin's approval of the reversal: a
+    reversal is dated at its last approval, so it lands in April, and March's books
+    stay as they were closed. bob, who approved the refund, may approve its reversal
+    too (only alice, its requester and canceller, may not)."""
+    effective = "  effective: 2026-03-15\n"
+    cancel = event("ADJ-1", "2026-04-05", "cancel", by="alice", reason="Sent by mistake")
+    approve = event("ADJ-1", "2026-04-06", "approve", by="erin")
+    text = (APPLIED + LOCKED + cancel + (effective if where == "cancel" else "") + approve
+            + (effective if where == "approve" else ""))
+    loaded = load(text)
+    assert loaded.errors == []
+    assert loaded.adj("ADJ-1").state == State.REVERSED
+    reversals = [e for e in loaded.entries if isinstance(e, data.Transaction)
+                 and "adjustment-reversal" in (e.tags or ())]
+    assert [e.date for e in reversals] == [datetime.date(2026, 4, 6)]
+    by_bob = load(APPLIED + LOCKED + cancel + approve.replace('"erin"', '"bob"'))
+    assert by_bob.adj("ADJ-1").state == State.REVERSED
+    by_alice = load(APPLIED + LOCKED + cancel + approve.replace('"erin"', '"alice"'))
+    assert by_alice.adj("ADJ-1").state == State.REVERSING
+    assert by_alice.balance("Assets:Receivable:Customers") == -50
