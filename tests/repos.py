@@ -85,7 +85,8 @@ class Repo:
 
     def line(self, marker: str, nth: int = 0) -> int:
         """The line number of the nth line containing `marker` in the ledger now."""
-        found = [n for n, line in enumerate(self.ledger.read_text().splitlines(), 1)
+        # Lines as Beancount and git count them: at "\n" only (not `splitlines`).
+        found = [n for n, line in enumerate(self.ledger.read_bytes().decode().split("\n"), 1)
                  if marker in line]
         return found[nth]
 

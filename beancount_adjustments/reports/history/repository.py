@@ -6,8 +6,8 @@ REV's tree loaded as a snapshot, and who committed a line (`git blame`) for
 from __future__ import annotations
 
 import datetime
+import os
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -50,8 +50,9 @@ class Repository:
     _old: dict[str, bool] = field(default_factory=dict)
     _signers: bool | None = None
 
-    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-        return _git(self.top, *args, check=check)
+    def git(self, *args: str, check: bool = True,
+            stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        return _git(self.top, *args, check=check, stdin=stdin)
 
     def commit_day(self) -> datetime.date:
         """The day REV was committed (what `notify --since` takes as REV's today)."""
@@ -169,10 +170,11 @@ class Repository:
         return found
 
 
-def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+def _git(cwd: Path, *args: str, check: bool = True,
+         stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
         done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True,
-                              timeout=300, check=False)
+                              timeout=300, check=False, input=stdin)
     except (OSError, subprocess.SubprocessError) as exc:
         raise HistoryError(f"cannot run git: {exc}") from exc
     if check and done.returncode != 0:
@@ -181,14 +183,56 @@ def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     return done
 
 
-def _extractable(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
-    """`tarfile.data_filter`, skipping what it refuses (a link out of the tree) instead
-    of failing: what such a link reads is not REV's, and the ledger reading it now is
-    an `untracked-file` finding of its own."""
-    try:
-        return tarfile.data_filter(member, path)
-    except tarfile.FilterError:
-        return None
+def _write_tree(repo: Repository, root: Path) -> None:
+    """REV's tree written under `root` as git holds it: every blob's bytes, and each
+    symbolic link that stays inside the tree (one leading out reads what is not REV's,
+    and the ledger reading it now is an `untracked-file` finding of its own).
+
+    Not `git archive`: it obeys the `.gitattributes` committed in the tree, so a line
+    `main.beancount export-ignore` (or `export-subst`, `working-tree-encoding`) that
+    an earlier change slipped in left REV's ledger out or rewrote it, and whatever
+    REV had decided was compared with nothing.
+    """
+    listed = repo.git("ls-tree", "-r", "-z", "--full-tree", repo.sha).stdout
+    items: list[tuple[bytes, bytes, str]] = []
+    for item in listed.split(b"\0"):
+        head, _, raw = item.partition(b"\t")
+        mode, kind, obj = [*head.split(), b"", b"", b""][:3]
+        if kind == b"blob" and raw:   # a submodule's commit has no content here
+            items.append((mode, obj, os.fsdecode(raw)))
+    batch = repo.git("cat-file", "--batch",
+                     stdin=b"".join(obj + b"\n" for _mode, obj, _name in items)).stdout
+    top, at = root.resolve(), 0
+    links = []
+    for mode, _obj, name in items:
+        end = batch.index(b"\n", at)
+        header = batch[at:end].split()
+        if len(header) < 3:   # "<sha> missing": nothing to write
+            at = end + 1
+            continue
+        content = batch[end + 1:end + 1 + int(header[2])]
+        at = end + 2 + int(header[2])
+        path = top / name
+        if not _inside(path, top):
+            continue
+        if mode == b"120000":
+            links.append((path, os.fsdecode(content)))
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    # Links last, so no file is written through one; judged by where they really lead
+    # (a chain of links can climb out where each link alone seems to stay inside).
+    for path, target in links:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(target)
+    for path, _target in links:
+        if not _inside(Path(os.path.realpath(path)), top):
+            path.unlink()
+
+
+def _inside(path: Path, top: Path) -> bool:
+    normal = os.path.normpath(path)
+    return normal == str(top) or normal.startswith(str(top) + os.sep)
 
 
 def _entry_lines(path: Path, lineno: int) -> list[int]:
@@ -196,7 +240,10 @@ def _entry_lines(path: Path, lineno: int) -> list[int]:
     after it, comments included (metadata may follow an indented comment, and on a
     custom entry a key written again there silently replaces the first one)."""
     try:
-        text = path.read_text(encoding="utf-8").splitlines()
+        # Lines as Beancount and git blame count them, at "\n" only: `splitlines` also
+        # breaks at a form feed, U+2028 or a lone "\r" (in a comment above), and then
+        # read another line as the entry's next one, leaving its later lines unjudged.
+        text = path.read_bytes().decode("utf-8", errors="replace").split("\n")
     except OSError:
         return [lineno]
     lines = [lineno]
@@ -244,7 +291,7 @@ def open_repository(ledger: Path, rev: str, *, pre_commit: bool = False) -> Repo
 def snapshot_at(repo: Repository) -> tuple[Snapshot | None, Callable[[str], str]]:
     """The ledger as it was at REV, loaded uncached, and a function naming its files.
 
-    The repository's whole tree at REV is extracted (`git archive`) into a
+    The repository's whole tree at REV is written (`_write_tree`) into a
     temporary directory, so includes, documents and plugins resolve as they
     did then. None: the ledger did not exist at REV, or did not enable the
     plugin (nothing was decided). The naming function turns a file name of
@@ -263,11 +310,8 @@ def snapshot_at(repo: Repository) -> tuple[Snapshot | None, Callable[[str], str]
                            check=False)
         if present.returncode != 0:
             return None, name
-        archive = Path(tmp) / "tree.tar"
-        archive.write_bytes(repo.git("archive", "--format=tar", repo.sha).stdout)
         root.mkdir()
-        with tarfile.open(archive) as tar:
-            tar.extractall(root, filter=_extractable)
+        _write_tree(repo, root)
         entries, _errors, options = load_uncached(root / repo.ledger)
     book = book_of(options)
     if book is None:
