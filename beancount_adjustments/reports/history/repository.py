@@ -195,10 +195,10 @@ def _write_tree(repo: Repository, root: Path) -> None:
     """
     listed = repo.git("ls-tree", "-r", "-z", "--full-tree", repo.sha).stdout
     items: list[tuple[bytes, bytes, str]] = []
-    for item in listed.split(b"\0"):
+    for item in filter(None, listed.split(b"\0")):
         head, _, raw = item.partition(b"\t")
-        mode, kind, obj = [*head.split(), b"", b"", b""][:3]
-        if kind == b"blob" and raw:   # a submodule's commit has no content here
+        mode, kind, obj = head.split()
+        if kind == b"blob":   # not a submodule's commit: it has no content here
             items.append((mode, obj, os.fsdecode(raw)))
     batch = repo.git("cat-file", "--batch",
                      stdin=b"".join(obj + b"\n" for _mode, obj, _name in items)).stdout
@@ -231,8 +231,7 @@ def _write_tree(repo: Repository, root: Path) -> None:
 
 
 def _inside(path: Path, top: Path) -> bool:
-    normal = os.path.normpath(path)
-    return normal == str(top) or normal.startswith(str(top) + os.sep)
+    return Path(os.path.normpath(path)).is_relative_to(top)
 
 
 def _entry_lines(path: Path, lineno: int) -> list[int]:
