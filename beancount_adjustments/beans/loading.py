@@ -16,9 +16,12 @@ SHA-256) and what every `include` pattern matched. The writer judges against
 a snapshot instead of parsing again only while `Snapshot.unchanged()` finds the
 disk exactly so, under its lock. A snapshot is made only of a load whose
 files were fingerprinted just before it and are the same just after it
-(`disk_state` around the load, or before it the state a write left them in,
-`replaced`; then `snapshot`): hashing after a load alone cannot tell whether
-a file changed while the loader was reading it.
+(`disk_state` around the load; then `snapshot`): hashing after a load alone
+cannot tell whether a file changed while the loader was reading it. After a
+write, the state the writer left the files in (`replaced`: hashed under its
+lock) is the fingerprint before, and their stats after the load stand for
+their bytes until the next write hashes them again (`Snapshot.unchanged`
+compares hashes and stats).
 """
 
 from __future__ import annotations
@@ -180,8 +183,9 @@ class DiskState:
     root: str
     files: tuple[tuple[str, str, Stat], ...]
     """(name as the loader gives it, SHA-256, stat), in the order given."""
-    includes: tuple[tuple[str, frozenset[str]], ...]
-    """(absolute pattern, the files it matches), in the order found."""
+    includes: tuple[tuple[str, frozenset[str]], ...] | None
+    """(absolute pattern, the files it matches), in the order found; None when the
+    files were not read for them (`disk_state(includes_too=False)`)."""
 
     def hashes(self) -> dict[str, str]:
         return {name: sha for name, sha, _ in self.files}
@@ -218,7 +222,7 @@ def _state_of(root: str, names: Iterable[str], *, includes_too: bool = True,
             pattern = os.path.join(folder, pattern)  # an absolute pattern stays itself
             includes.append((pattern, frozenset(
                 os.path.normpath(p) for p in glob.glob(pattern, recursive=True))))
-    return DiskState(root, tuple(files), tuple(includes))
+    return DiskState(root, tuple(files), tuple(includes) if includes_too else None)
 
 
 def disk_state(options: dict[str, Any], *, includes_too: bool = True) -> DiskState | None:
@@ -249,27 +253,30 @@ class Snapshot:
 
     def unchanged(self, known: Mapping[str, tuple[str, Stat]] | None = None,
                   ) -> DiskState | str:
-        """The files' state now (their hashes and stats, no includes) when
-        every file holds the same bytes and every include pattern matches the
-        same files as this load read; else why not. Hashes the whole ledger
+        """The files' state now when every file holds the same bytes (with the
+        same stat) and every include pattern matches the same files as this
+        load read; else why not. Hashes the whole ledger
         (but the files in `known`: (SHA-256, stat) by real path, as the caller
         read them): call it under the writer's lock, where no other writer can
         change a file after it."""
-        expected = self.state.hashes()
+        expected = {name: (sha, st) for name, sha, st in self.state.files}
         # Same bytes, same include lines: only what their patterns match can differ.
         now = _state_of(self.root, expected, includes_too=False, known=known)
         if now is None:
             return "a file of the ledger cannot be read"
-        for name, sha in now.hashes().items():
-            if sha != expected[name]:
+        for name, sha, st in now.files:
+            # The stat too: after a write it is what vouched for the bytes the reload
+            # read (`snapshot`), so bytes changed then and changed back since show.
+            if (sha, st) != expected[name]:
                 return f"{name} changed since it was loaded"
-        for pattern, matched in self.state.includes:
+        for pattern, matched in self.state.includes or ():
             matches = frozenset(os.path.normpath(p) for p in glob.glob(pattern, recursive=True))
             if matches != matched:
                 added = sorted(matches - matched)
                 return (f"{added[0]} is new (include {pattern!r})" if added else
                         f"include {pattern!r} matches fewer files than when it was loaded")
-        return now
+        # The same bytes hold the same include lines, whose patterns match the same files.
+        return DiskState(now.root, now.files, self.state.includes)
 
 
 def replaced(state: DiskState, real: str, sha256: str) -> DiskState | None:
@@ -277,7 +284,8 @@ def replaced(state: DiskState, real: str, sha256: str) -> DiskState | None:
     hashing to `sha256`, its stat read now (None if it cannot be). A writer
     that hashed the files under its lock hands this to the reload after its
     write instead of hashing them all again: a file changed since is caught
-    by `snapshot` as any other (its hash or its stat differs after the load)."""
+    by `snapshot` (its stat differs after the load) or by the next write's
+    `Snapshot.unchanged` (its hash or its stat differs)."""
     try:
         st = os.stat(real)
     except OSError:
@@ -295,18 +303,25 @@ def replaced(state: DiskState, real: str, sha256: str) -> DiskState | None:
 def snapshot(entries: list[data.Directive], errors: list[Any], options: dict[str, Any],
              before: DiskState | None) -> Snapshot | None:
     """The load just made (what the loader returned) as a `Snapshot`, if what it
-    read is known: `before` is `disk_state` taken just before the load began
-    (of the previous load's files). None, and so a full load by the writer,
-    on any doubt: no state before, a file read that was not fingerprinted
-    before or differs now (hash or stat) from then, includes this module
-    reads otherwise than the loader did, or a plugin that did not judge."""
+    read is known: `before` is the files' state just before the load began
+    (`disk_state` of the previous load's files, or the state a write left them
+    in, `replaced`). None, and so a full load by the writer, on any doubt: no
+    state before, a file read that was not fingerprinted before or differs now
+    from then, includes this module reads otherwise than the loader did, or a
+    plugin that did not judge.
+
+    A `before` with its includes read (a writer's, `replaced`) is not read
+    again: each file's stat now must be the one the writer left (any write
+    since changes it), and the next write hashes every file again under its
+    lock. Otherwise the files are read and hashed again after the load.
+    """
     if before is None:
         return None
     # The plugin leaves no book when it failed internally (it judged nothing).
     if options.get(BOOK_KEY) is None or not made_here(options):
         return None
-    after = disk_state(options)
-    if after is None or after.root != before.root:
+    after = disk_state(options) if before.includes is None else _restated(before, options)
+    if after is None or after.root != before.root or after.includes is None:
         return None
     seen = {name: (sha, st) for name, sha, st in before.files}
     if any(seen.get(name) != (sha, st) for name, sha, st in after.files):
@@ -315,3 +330,21 @@ def snapshot(entries: list[data.Directive], errors: list[Any], options: dict[str
     if {name for name, _, _ in after.files} != {after.root, *matched}:
         return None
     return Snapshot(entries, errors, options, after)
+
+
+def _restated(before: DiskState, options: dict[str, Any]) -> DiskState | None:
+    """`before` for the files the load read (`options`), each with its stat now
+    (None if one cannot be read): their hashes are `before`'s, vouched for by
+    those stats being `before`'s (`snapshot` compares them)."""
+    names = options.get("include")
+    if not isinstance(names, list | tuple):
+        return None
+    known = {name: sha for name, sha, _ in before.files}
+    files: list[tuple[str, str, Stat]] = []
+    for name in (str(n) for n in names):
+        try:
+            st = os.stat(name)
+        except OSError:
+            return None
+        files.append((name, known.get(name, ""), stat_of(st)))
+    return DiskState(before.root, tuple(files), before.includes)
