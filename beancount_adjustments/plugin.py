@@ -41,6 +41,7 @@ from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.loading import (
     BOOK_KEY,
     STAMP_KEY,
+    InternalFailure,
     Stamp,
     check_sources,
     code_stamp,
@@ -230,7 +231,7 @@ def _failed_closed(entries: list[data.Directive], progress: Progress,
     closed = [entry._replace(postings=[], flag="!")
               if isinstance(entry, data.Transaction) and "adjustment-type" in (entry.meta or {})
               else entry for entry in entries]
-    return closed, [AdjustmentError(
+    return closed, [InternalFailure(
         where, "beancount_adjustments failed internally while judging this entry; no "
         "adjustment was booked (requests keep no postings) until it is fixed. Please report "
         "this with the traceback:\n" + trace, None)]

@@ -107,6 +107,34 @@ def test_a_pass_that_failed_after_judging_leaves_no_book(tmp_path: Path,
     assert path.read_bytes() == before
 
 
+
+def test_another_plugins_error_naming_an_internal_failure_is_not_ours(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer knows the plugin's internal failure by its error's type, not by
+    words of its message: a site plugin reporting "... failed internally ..." on a
+    ledger that does not enable this plugin gets the refusal that says so."""
+    import datetime
+
+    from beancount_adjustments import writer
+    from beancount_adjustments.core.models import Action
+
+    (tmp_path / "site_noise.py").write_text(
+        "import collections\n"
+        "E = collections.namedtuple('E', 'source message entry')\n"
+        "__plugins__ = ('noise',)\n"
+        "def noise(entries, options_map):\n"
+        "    return entries, [E({'filename': '<site>', 'lineno': 0},\n"
+        "                       'the exporter failed internally at x.py:1', None)]\n",
+        encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "main.beancount"
+    text = ledger(request("ADJ-1", "2024-03-05", "-100.00"))
+    path.write_text(text.replace('plugin "beancount_adjustments"', 'plugin "site_noise"'),
+                    encoding="utf-8")
+    with pytest.raises(writer.WriteRefused, match="does not enable the plugin"):
+        writer.write_decisions(path, [writer.Decision("ADJ-1", Action.APPROVE, by="bob",
+                                                      date=datetime.date(2024, 3, 6))])
+
 def test_a_dropped_load_is_freed_without_the_cyclic_collector() -> None:
     """The book the plugin leaves holds the replay; a cycle in it (a table of the
     replay's bound methods) made every dropped load, entries and all, garbage only a

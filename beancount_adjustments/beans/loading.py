@@ -35,7 +35,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from beancount import loader
 from beancount.core import data
@@ -58,6 +58,15 @@ def load_uncached(path: str | Path) -> tuple[list[data.Directive], list[Any], di
         entries, errors, options = loader._load(
             [(filename, True)], None, None, None)
     return entries, errors, options
+
+
+class InternalFailure(NamedTuple):
+    """The error the plugin returns when its pass failed internally: it judged
+    nothing and no request moves money. The tools know it by its type."""
+
+    source: dict[str, Any]
+    message: str
+    entry: Any
 
 
 BOOK_KEY = "beancount_adjustments.core.book"

@@ -17,6 +17,7 @@ from beancount_adjustments.beans import render
 from beancount_adjustments.beans.collector import collector_paused
 from beancount_adjustments.beans.loading import (
     DiskState,
+    InternalFailure,
     Snapshot,
     Stat,
     absolute,
@@ -209,7 +210,7 @@ def _load(ledger: Path, target: Path, existing: bytes, now: datetime.datetime,
     else:
         entries, errors, options = loaded.entries, loaded.errors, loaded.options
     book = book_of(options)
-    failed = [e for e in errors if "failed internally" in str(getattr(e, "message", ""))]
+    failed = [e for e in errors if isinstance(e, InternalFailure)]
     if book is None and failed:
         where = failed[0].source or {}
         raise WriteRefused([Refusal(str(ledger), (
