@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from beancount.core import data
 from fava.context import g
+from fava.core.filters import FilterError
 from fava.ext import FavaExtensionBase
 from flask import Response, current_app, has_app_context, request
 
@@ -41,7 +42,7 @@ from beancount_adjustments.fava_ext.queue import (
     by_customer_id,
     queue_view,
 )
-from beancount_adjustments.fava_ext.responses import endpoint
+from beancount_adjustments.fava_ext.responses import bad_filter, endpoint
 from beancount_adjustments.fava_ext.statement_page import statement_page
 from beancount_adjustments.notify import alerts as notify_alerts
 from beancount_adjustments.plugin import book_of
@@ -137,7 +138,9 @@ class AdjustmentsExtension(FavaExtensionBase):
         return datetime.date.today()
 
     def date_range(self) -> DateRange | None:
-        """Fava's time filter as a range of request dates (None: no filter)."""
+        """Fava's time filter as a range of request dates (None: no filter).
+        Raises Fava's `FilterError` when it cannot be read (the page shows Fava's
+        error page with its message, the JSON and file endpoints a 400)."""
         if not request.args.get("time"):
             return None
         found = getattr(g.filtered, "date_range", None)
@@ -294,9 +297,12 @@ class AdjustmentsExtension(FavaExtensionBase):
 
     @endpoint("export")
     def export(self) -> Response:
+        try:
+            date_range = self.date_range()
+        except FilterError as exc:
+            return bad_filter(exc.message)
         return downloads.export(self.index(), request.args, today=self.today(),
-                                user=lambda: self.identity().user,
-                                date_range=self.date_range())
+                                user=lambda: self.identity().user, date_range=date_range)
 
     @endpoint("statement")
     def statement_file(self) -> Response:
@@ -304,9 +310,13 @@ class AdjustmentsExtension(FavaExtensionBase):
 
     @endpoint("queue")
     def queue_json(self) -> Response:
+        try:
+            date_range = self.date_range()
+        except FilterError as exc:
+            return bad_filter(exc.message)
         index = self.index()
         return json_api.queue(None if index is None else
-                              self.queue(index, self.identity(), self.date_range()))
+                              self.queue(index, self.identity(), date_range))
 
     @endpoint("adjustment")
     def adjustment_json(self) -> Response:

@@ -29,6 +29,13 @@ def json_response(status: int, **payload: Any) -> Response:
     return response
 
 
+def bad_filter(message: str) -> Response:
+    """Fava's filter in the URL cannot be read: a client asking for JSON or a file
+    gets the reason in JSON, not Fava's HTML error page."""
+    return json_response(400, ok=False, code="bad-filter",
+                         error=f"Fava's filter cannot be read: {message}")
+
+
 def inline_disposition(name: str) -> str:
     """`Content-Disposition: inline` for a file called `name`."""
     # Ledger text (a customer id) may hold control characters: never in a header.
