@@ -346,7 +346,7 @@ def _restated(before: DiskState, options: dict[str, Any]) -> DiskState | None:
     (None if one cannot be read): their hashes are `before`'s, vouched for by
     those stats being `before`'s (`snapshot` compares them)."""
     names = options.get("include")
-    if not isinstance(names, list | tuple):
+    if options.get("filename") != before.root or not isinstance(names, list | tuple):
         return None
     known = {name: sha for name, sha, _ in before.files}
     files: list[tuple[str, str, Stat]] = []
