@@ -53,7 +53,11 @@ def test_decimal_comma_refuses_a_decimal_point():
 def test_more_decimals_than_the_currency_has_are_refused_not_rounded():
     with pytest.raises(AmountError, match="3 decimals; USD amounts have 2"):
         parse_money("40.001 USD")
-    assert parse_money("40.100 USD") == Money(Decimal("40.100"), "USD")
+    # three decimals ending in zeros could be a dot grouping thousands (40100):
+    # refused too (test_attacks_s38)
+    with pytest.raises(AmountError, match="ambiguous"):
+        parse_money("40.100 USD")
+    assert parse_money("40.10 USD") == Money(Decimal("40.10"), "USD")
     with pytest.raises(AmountError, match="JPY amounts have 0"):
         parse_money("100.5 JPY")
     assert parse_money("1.250 KWD").number == Decimal("1.250")

@@ -276,7 +276,8 @@ def test_a_stripe_row_whose_amount_is_not_a_number_is_skipped(tmp_path: Path) ->
                       "re_1,refund,NaN,usd,succeeded,cus_1,2026-11-01\n"
                       "re_2,refund,-Infinity,usd,succeeded,cus_1,2026-11-01\n"
                       "re_3,refund,12.50,usd,succeeded,cus_1,2026-11-01\n", encoding="utf-8")
-    found = StripeImporter(requested_by="alice", customers={"cus_1": "cust_123"}).extract(
+    found = StripeImporter(requested_by="alice", customers={"cus_1": "cust_123"},
+                           entered_by="alice").extract(
         str(export), [])
     assert [e.meta["external-id"] for e in found] == ["re_3"]
 

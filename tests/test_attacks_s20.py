@@ -244,7 +244,8 @@ def test_a_stripe_row_whose_amount_does_not_read_strictly_is_skipped(tmp_path: P
                       f're_1,refund,"{amount}",usd,succeeded,cus_1,2026-11-01\n'
                       're_2,refund,"1,234.50",usd,succeeded,cus_1,2026-11-01\n',
                       encoding="utf-8")
-    found = StripeImporter(requested_by="alice", customers={"cus_1": "cust_123"}).extract(
+    found = StripeImporter(requested_by="alice", customers={"cus_1": "cust_123"},
+                           entered_by="alice").extract(
         str(export), [])
     assert [e.meta["external-id"] for e in found] == ["re_2"]
     assert {str(p.units) for p in found[0].postings} == {"1234.50 USD", "-1234.50 USD"}

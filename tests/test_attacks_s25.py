@@ -221,7 +221,8 @@ def test_a_stripe_row_with_a_bad_currency_precision_or_date_is_skipped(
                       f"re_1,refund,{amount},{currency},succeeded,cus_1,{created}\n"
                       "re_2,refund,7.50,usd,succeeded,cus_1,2026-11-01 14:03:22\n",
                       encoding="utf-8")
-    found = StripeImporter(requested_by="alice", customers={"cus_1": "cust_123"}).extract(
+    found = StripeImporter(requested_by="alice", customers={"cus_1": "cust_123"},
+                           entered_by="alice").extract(
         str(export), [])
     assert [e.meta["external-id"] for e in found] == ["re_2"]
     assert found[0].date == datetime.date(2026, 11, 1)

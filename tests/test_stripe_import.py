@@ -13,7 +13,8 @@ SAMPLE = ROOT / "tests" / "data" / "stripe_sample.csv"
 
 
 def importer() -> StripeImporter:
-    return StripeImporter(requested_by="alice", chargeback_account="Assets:Bank",
+    return StripeImporter(requested_by="alice", entered_by="erin",
+                          chargeback_account="Assets:Bank",
                           customers={"cus_NffrFeUfNV2Hib": "cust_123",
                                      "cus_OpqrStUvWxYz01": "cust_456"})
 

@@ -28,12 +28,11 @@ from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Money, Problem
 from beancount_adjustments.plugin import book_of
 from beancount_adjustments.reports.queries import requirements
-from beancount_adjustments.writer import Refusal, WriteRefused, WriteResult
+from beancount_adjustments.writer import USER_ENV, Refusal, WriteRefused, WriteResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 LEDGER_ENV = "BEAN_ADJUST_LEDGER"
-USER_ENV = "BEAN_ADJUST_USER"
 
 
 class Refused(click.ClickException):

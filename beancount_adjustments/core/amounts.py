@@ -158,5 +158,31 @@ def parse_money(text: str, *, currency: str | None = None,
     if not CURRENCY_RE.match(given):
         raise AmountError(f"{given!r} is not a currency (USD, EUR, ...)")
     number = parse_number(number_text, decimal_comma=decimal_comma)
+    _check_dot_group(number_text, number, given, decimal_comma=decimal_comma)
     check_precision(number, given)
     return Money(number, given)
+
+
+_DOT_GROUP = re.compile(r"^[+-]?[1-9]\d{0,2}\.\d{3}$", re.ASCII)
+
+
+def _check_dot_group(text: str, number: Decimal, currency: str, *,
+                     decimal_comma: bool) -> None:
+    """Refuse `1.500 USD`: three decimals, the last ones zeros, in a currency written
+    with fewer are a dot grouping thousands (1500, as `1.500,00` groups them) or a
+    1.50 with a zero too many. `check_precision` lets the zeros through (1.500 is
+    1.50), so it was read as a thousandth of what a person writing the other way
+    meant: the `1,000` that `parse_number` refuses, the other way round."""
+    raw = text.strip().replace("\u00a0", "").replace(" ", "")
+    places = minor_units(currency)
+    if decimal_comma or not _DOT_GROUP.match(raw) or places >= 3:
+        return
+    exact = number.quantize(Decimal(1).scaleb(-places))
+    if exact != number:
+        return  # `check_precision` refuses it (12.345 USD)
+    sign = "-" if raw.startswith("-") else ""
+    whole = raw.lstrip("+-").replace(".", "")
+    raise AmountError(f"{text.strip()!r} is ambiguous: {number} {currency} with a decimal "
+                      f"point, or {sign}{whole} {currency} with a dot grouping thousands; "
+                      f"{currency} amounts have {places} decimals: write {exact} or "
+                      f"{sign}{whole}")

@@ -4,12 +4,20 @@
 `credit:refund`, disputes `dp_...`/`du_...` `debit:chargeback`), skips what moved no
 money and every Stripe id already in the ledger as `external-id:`, and extracts one
 request per row. Columns, settings and a sample import script: docs/stripe.md.
+
+What it extracts is printed by beangulp and appended by hand, outside the one writer,
+so it writes what the writer would: `entered-by:` (the acting identity, `entered_by`
+or `BEAN_ADJUST_USER`), and refuses the whole file (`beangulp.exceptions.Error`, one
+line naming the row, nothing extracted) when a row's text would not print as the
+single request it stands for (an id outside Beancount's link characters, a control
+character). The plugin then judges the requests as any other.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
+import os
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -17,9 +25,13 @@ from typing import Any
 from beancount.core import data, flags
 from beancount.core.amount import Amount
 from beangulp import Importer  # type: ignore[import-untyped]
+from beangulp.exceptions import Error  # type: ignore[import-untyped]
 
+from beancount_adjustments.beans.metadata import control_problem
+from beancount_adjustments.beans.render import LINK_RE
 from beancount_adjustments.core import amounts
 from beancount_adjustments.core.days import day_problem, iso_day
+from beancount_adjustments.writer import USER_ENV
 
 REFUND_PREFIXES = ("re_",)
 DISPUTE_PREFIXES = ("dp_", "du_")
@@ -42,6 +54,24 @@ def _date(text: str) -> datetime.date:
     return day
 
 
+def _print_problem(entry: data.Transaction, user: str) -> str | None:
+    """Why `entry` would not print as the one request it is, or None. Its link is
+    printed bare: a Stripe id `re_1 #adjustment` or one holding a line break would
+    print as other tags, links, metadata or a whole other transaction. Other text is
+    printed quoted, and held to the writer's rule for control characters."""
+    (link,) = entry.links
+    if not LINK_RE.match(link):
+        return (f"id {entry.meta['external-id']!r} is not a Stripe id (a link holds letters, "
+                "digits and `_./-` only): the request's id would not be one Beancount link")
+    for what, text in (("the customer", entry.meta["customer"]),
+                       ("the charge id", entry.meta.get("stripe-charge")),
+                       ("entered_by", user)):
+        problem = control_problem(what, text)
+        if problem is not None:
+            return problem
+    return control_problem("the reason", entry.meta["reason"], one_line=False)
+
+
 def existing_ids(entries: data.Entries) -> set[str]:
     """The `external-id:` values of the requests already in a ledger."""
     found = set()
@@ -60,8 +90,10 @@ class StripeImporter(Importer):  # type: ignore[misc]
                  refund_account: str = "Income:Sales:Returns",
                  chargeback_account: str = "Assets:Clearing:Chargebacks",
                  customers: Mapping[str, str] | None = None, id_prefix: str = "ADJ",
-                 category: str = "financial:payment-correction") -> None:
+                 category: str = "financial:payment-correction",
+                 entered_by: str | None = None) -> None:
         self.requested_by = requested_by
+        self.entered_by = entered_by
         self.receivable = receivable
         self.refund_account = refund_account
         self.chargeback_account = chargeback_account
@@ -88,13 +120,30 @@ class StripeImporter(Importer):  # type: ignore[misc]
         with open(filepath, newline="", encoding="utf-8-sig") as handle:
             return [_columns(row) for row in csv.DictReader(handle)]
 
+    def acting(self) -> str:
+        """Who runs the import, written as `entered-by:` (so they never approve what
+        they entered, as with every tool): `entered_by`, else `BEAN_ADJUST_USER`."""
+        user = (self.entered_by or os.environ.get(USER_ENV) or "").strip()
+        if not user:
+            raise Error(f"who is acting? pass entered_by= to StripeImporter or set "
+                        f"{USER_ENV}; nothing extracted")
+        return user
+
     def extract(self, filepath: str, existing: data.Entries) -> data.Entries:
         seen = existing_ids(existing)
+        user = self.acting()
         out: list[data.Directive] = []
+        # `csv.DictReader` counts rows, not lines; a quoted cell spanning lines would
+        # shift the numbers, but such a cell is refused below anyway.
         for lineno, row in enumerate(self.rows(filepath), start=2):
             entry = self.request(row, filepath, lineno)
             if entry is None:
                 continue
+            entry.meta["entered-by"] = user
+            problem = _print_problem(entry, user)
+            if problem is not None:
+                raise Error(f"{filepath}:{lineno}: {problem}; nothing extracted from this "
+                            "file")
             external = entry.meta["external-id"]
             if external in seen:
                 continue

@@ -20,6 +20,7 @@ A write, in order (`write._write`, and the module named):
 from beancount_adjustments.writer.ids import next_id
 from beancount_adjustments.writer.items import request_meta
 from beancount_adjustments.writer.results import (
+    USER_ENV,
     Decision,
     NewRequest,
     Refusal,
@@ -42,6 +43,7 @@ from beancount_adjustments.writer.write import (
 __all__ = [
     "DEFAULT_TARGET_NAME",
     "TARGET_ENV",
+    "USER_ENV",
     "Decision",
     "FromLedger",
     "NewRequest",

@@ -13,6 +13,10 @@ from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import Action
 
+USER_ENV = "BEAN_ADJUST_USER"
+"""The environment variable naming who is acting where no `--as` can be given (cron
+jobs, a beangulp import script): what every tool writes as `entered-by:` or `by:`."""
+
 
 @dataclass(frozen=True)
 class Decision:
