@@ -1,0 +1,156 @@
+"""Thirty-seventh round of attacks: the decision events and how the replay judges them.
+
+alice, an accountant who files requests, and a reviewer who trusts what the
+ledger says, meet events that say more than they do: an `effective:` on an
+event that books nothing, names that look like a user's, hand-written
+`judged:`/`chain:`, odd `at:` stamps, and the duties around a reversal. A
+test whose docstring says "Hole:" failed on the code it was written against
+(the fix is named in the commit that added it); the others held and add
+coverage no earlier test had.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+from beancount.core import data
+from click.testing import CliRunner
+
+from beancount_adjustments.cli import main
+from beancount_adjustments.core.models import Action, State
+from beancount_adjustments.writer import Decision, WriteRefused, write_decisions
+from ledgers import BACKDATING, BASE, event, load, load_file, request
+
+EFFECTIVE = "  effective: 2026-03-20\n"
+
+SMALL = request("ADJ-1", "2026-03-01", "-50.00")
+"""A 50 USD refund: one manager approves it, and that approval books it."""
+BIG = request("ADJ-2", "2026-03-01", "-1500.00")
+"""A 1 500 USD refund: a manager, then finance."""
+BILLING = ('2026-01-01 custom "adjustment-policy" "credit:account"\n  apply: "separate"\n'
+           + request("ADJ-3", "2026-03-01", "-50.00", type="credit:account"))
+"""A 50 USD account credit: approved by a manager, then booked by a separate apply."""
+APPLIED = SMALL + event("ADJ-1", "2026-03-02", "approve", by="bob")
+"""ADJ-1 approved and booked; its reversal needs a manager."""
+TINY = request("ADJ-4", "2026-03-01", "-10.00")
+"""A 10 USD refund, under every threshold: applied on arrival, reversed at the cancel."""
+REVERSING = APPLIED + event("ADJ-1", "2026-03-05", "cancel", by="alice", reason="Mistake")
+
+
+def _with_effective(text: str, marker: str) -> str:
+    """`text` with `effective: 2026-03-20` on the (last) event whose header has `marker`."""
+    head, _, tail = text.rpartition(marker)
+    line_end = tail.index("\n") + 1
+    return head + marker + tail[:line_end] + EFFECTIVE + tail[line_end:]
+
+
+IGNORED = [
+    # (case, ledger before the event, the event, adjustment, state it must keep)
+    ("reject", BIG, event("ADJ-2", "2026-03-03", "reject", by="erin", reason="No"),
+     "ADJ-2", State.PENDING),
+    ("withdraw", BIG, event("ADJ-2", "2026-03-03", "cancel", by="alice", reason="Oops"),
+     "ADJ-2", State.PENDING),
+    ("first of two levels", BIG, event("ADJ-2", "2026-03-03", "approve", by="erin"),
+     "ADJ-2", State.PENDING),
+    ("approve left for an apply", BILLING, event("ADJ-3", "2026-03-03", "approve", by="bob"),
+     "ADJ-3", State.PENDING),
+    ("cancel asking for a reversal", APPLIED,
+     event("ADJ-1", "2026-03-05", "cancel", by="alice", reason="Mistake"),
+     "ADJ-1", State.APPLIED),
+    ("cancel reversing at once", TINY,
+     event("ADJ-4", "2026-03-05", "cancel", by="alice", reason="Mistake"),
+     "ADJ-4", State.APPLIED),
+    ("approve of a reversal", REVERSING, event("ADJ-1", "2026-03-06", "approve", by="erin"),
+     "ADJ-1", State.REVERSING),
+    ("reject of a reversal", REVERSING,
+     event("ADJ-1", "2026-03-06", "reject", by="erin", reason="Keep it"),
+     "ADJ-1", State.REVERSING),
+]
+
+
+@pytest.mark.parametrize(("case", "before", "decision", "adj_id", "state"), IGNORED,
+                         ids=[case[0] for case in IGNORED])
+def test_an_effective_date_on_an_event_that_books_nothing_is_an_error(
+        case: str, before: str, decision: str, adj_id: str, state: State) -> None:
+    """Hole: `effective:` on an event that books nothing (a reject, a withdrawal, an
+    approval that does not complete the chain or leaves the request for an apply, a
+    cancel asking for a reversal, a decision on a reversal, which is booked at its
+    last approval) was ignored without a word: a reviewer reading the ledger
+    believed the booking date set. It is an error `effective-ignored` at the event's
+    line, and the event has no effect, as any event that says what cannot be done."""
+    text = before + decision + EFFECTIVE
+    loaded = load(text)
+    line = loaded.line(decision.splitlines()[0])
+    assert (line, "effective-ignored") in loaded.codes, loaded.errors
+    [error] = [e for e in loaded.errors if e.source["lineno"] == line]
+    assert "effective: 2026-03-20" in error.message
+    assert loaded.adj(adj_id).state == state
+    without = load(before + decision)
+    assert without.errors == []
+    assert without.adj(adj_id).state != state or case == "first of two levels"
+
+
+@pytest.mark.parametrize("marker", ['"ADJ-1" "approve"', '"ADJ-3" "apply"', '"ADJ-2" "approve"'])
+def test_an_effective_date_on_the_event_that_books_still_dates_it(marker: str) -> None:
+    """Held: on the approval that books the request, or on its apply, `effective:`
+    dates the booked entry as before."""
+    text = (APPLIED + BILLING + event("ADJ-3", "2026-03-02", "approve", by="bob")
+            + event("ADJ-3", "2026-03-03", "apply", by="bob")
+            + BIG + event("ADJ-2", "2026-03-02", "approve", by="erin")
+            + event("ADJ-2", "2026-03-03", "approve", by="carol"))
+    loaded = load(_with_effective(text, marker))
+    assert loaded.errors == []
+    adj_id = marker.split(maxsplit=1)[0].strip('"')
+    assert loaded.adj(adj_id).effective_date == datetime.date(2026, 3, 20)
+
+
+def _ledger(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "main.beancount"
+    path.write_text(BASE + BACKDATING + "\n" + text)
+    return path
+
+
+def test_the_cli_refuses_an_effective_date_the_approval_would_not_book(tmp_path: Path) -> None:
+    """Hole: `bean-adjust approve --effective` on the first of two levels wrote the
+    date on an approval that books nothing. The writer refuses what the plugin
+    reports, with the same message, and writes nothing."""
+    ledger = _ledger(tmp_path, BIG)
+    before = ledger.read_bytes()
+    result = CliRunner().invoke(main, ["approve", "-f", str(ledger), "--as", "erin",
+                                       "--effective", "2026-03-20", "ADJ-2"],
+                                catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    assert "[effective-ignored]" in result.output
+    assert "level 1 of 2" in result.output
+    assert ledger.read_bytes() == before
+    done = CliRunner().invoke(main, ["approve", "-f", str(ledger), "--as", "erin", "ADJ-2"],
+                              catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+
+
+@pytest.mark.parametrize("action", [Action.REJECT, Action.CANCEL])
+def test_the_writer_refuses_an_effective_date_on_a_reject_or_a_cancel(
+        tmp_path: Path, action: Action) -> None:
+    """Hole: the writer (Fava's decision form and the API pass `effective` through for
+    any action) wrote `effective:` on a reject or a cancel, which book nothing."""
+    ledger = _ledger(tmp_path, BIG)
+    before = ledger.read_bytes()
+    by = "erin" if action is Action.REJECT else "alice"
+    with pytest.raises(WriteRefused) as refused:
+        write_decisions(ledger, [Decision("ADJ-2", action, by=by, reason="No",
+                                          effective=datetime.date(2026, 3, 20))])
+    [refusal] = refused.value.refusals
+    assert "[effective-ignored]" in refusal.message
+    assert ledger.read_bytes() == before
+    assert load_file(ledger).adj("ADJ-2").state == State.PENDING
+
+
+def test_a_reversal_booked_at_its_approval_never_at_an_effective_date() -> None:
+    """Held: with no `effective:`, the reversal lands on its last approval's day."""
+    loaded = load(REVERSING + event("ADJ-1", "2026-03-06", "approve", by="erin"))
+    assert loaded.errors == []
+    reversals = [e for e in loaded.entries if isinstance(e, data.Transaction)
+                 and "adjustment-reversal" in (e.tags or ())]
+    assert [e.date for e in reversals] == [datetime.date(2026, 3, 6)]
