@@ -154,3 +154,53 @@ def test_a_reversal_booked_at_its_approval_never_at_an_effective_date() -> None:
     reversals = [e for e in loaded.entries if isinstance(e, data.Transaction)
                  and "adjustment-reversal" in (e.tags or ())]
     assert [e.date for e in reversals] == [datetime.date(2026, 3, 6)]
+
+
+# -- the order of one day's decisions -----------------------------------------------------
+
+APPROVED_AT_10 = event("ADJ-1", "2026-03-02", "approve", by="bob",
+                       at="2026-03-02T10:00:00+01:00")
+REJECTED_AT_9 = event("ADJ-1", "2026-03-02", "reject", by="erin", reason="No proof",
+                      at="2026-03-02T09:00:00+01:00")
+OTHER = request("ADJ-9", "2026-03-01", "-30.00")
+
+
+@pytest.mark.parametrize("junk", ["2026-03-02Tjunk", "2026-13-02T10:00:00Z",
+                                  "2026-03-02T10:00:00+24:00", "2026-03-02 10:00:00"])
+def test_a_stamp_that_does_not_read_does_not_undo_the_days_order(junk: str) -> None:
+    """Hole: erin rejected ADJ-1 at 09:00 and bob's approval of 10:00 sits on an earlier
+    line; `at:` orders them, so the reject counts and nothing moves. alice then wrote
+    any event of that day (a cancel of her own ADJ-9) with an `at:` that does not
+    read: one unreadable stamp made the day fall back to line order, bob's approval
+    came first and booked 50 USD, and erin's reject was the misfit. A stamp that does
+    not read (`bad-metadata`, that event refused) orders nothing; the others keep
+    their order."""
+    text = SMALL + OTHER + APPROVED_AT_10 + REJECTED_AT_9
+    clean = load(text)
+    assert clean.adj("ADJ-1").state == State.REJECTED
+    alice = event("ADJ-9", "2026-03-02", "cancel", by="alice", reason="Dup", at=junk)
+    loaded = load(text + alice)
+    assert loaded.adj("ADJ-1").state == State.REJECTED
+    assert loaded.balance("Assets:Receivable:Customers") == 0
+    assert {code for _, code in loaded.codes} == {"invalid-transition", "bad-metadata"}
+    assert (loaded.line('"ADJ-9" "cancel"'), "bad-metadata") in loaded.codes
+
+
+def test_two_decisions_stamped_alike_in_two_files_keep_the_files_order(tmp_path: Path) -> None:
+    """Held: two decisions of one day with the same `at:` in two included files are
+    taken in the order Beancount lists the files (the top-level file first, then the
+    included ones by path; the sort by `at:` is stable), whatever order the
+    `include` lines are in or the lines the decisions sit on: the same each load, in
+    the plugin and the writer alike."""
+    stamp = "2026-03-02T10:00:00+01:00"
+    (tmp_path / "a.beancount").write_text(
+        "\n" * 40 + event("ADJ-1", "2026-03-02", "reject", by="erin", reason="No", at=stamp))
+    (tmp_path / "b.beancount").write_text(
+        event("ADJ-1", "2026-03-02", "approve", by="bob", at=stamp))
+    for first, second in (("b", "a"), ("a", "b")):
+        main_file = tmp_path / f"main-{first}.beancount"
+        main_file.write_text(BASE + SMALL + f'include "{first}.beancount"\n'
+                             f'include "{second}.beancount"\n')
+        loaded = load_file(main_file)
+        assert loaded.adj("ADJ-1").state == State.REJECTED
+        assert loaded.codes == [(1, "invalid-transition")]
