@@ -204,3 +204,55 @@ def test_two_decisions_stamped_alike_in_two_files_keep_the_files_order(tmp_path:
         loaded = load_file(main_file)
         assert loaded.adj("ADJ-1").state == State.REJECTED
         assert loaded.codes == [(1, "invalid-transition")]
+
+
+# -- who decides a reversal ---------------------------------------------------------------
+
+PROMOTED = '2026-02-01 custom "adjustment-user" "alice" "agent" "manager"\n'
+"""alice, who files requests, is a manager too from February."""
+
+
+def _reversal_asked(by: str, entered_by: str | None = None) -> str:
+    """ADJ-1 (alice's 50 USD refund, entered by `entered_by`) approved by a manager
+    with no other duty on it, and its reversal asked for by `by`."""
+    extra = f'entered-by: "{entered_by}"' if entered_by else ""
+    approver = "erin" if "bob" in (by, entered_by) else "bob"
+    return (PROMOTED + request("ADJ-1", "2026-03-01", "-50.00", extra=extra)
+            + event("ADJ-1", "2026-03-02", "approve", by=approver)
+            + event("ADJ-1", "2026-03-05", "cancel", by=by, reason="Refunded twice"))
+
+
+REVERSAL_REJECTS = [
+    # (case, ledger, who rejects, refused)
+    ("the requester, another asked for it", _reversal_asked("carol"), "alice", True),
+    ("the requester's look-alike", _reversal_asked("carol")
+     + '2026-01-01 custom "adjustment-user" "Alice" "manager"\n', "Alice", True),
+    ("who entered it, another asked for it", _reversal_asked("carol", entered_by="bob"),
+     "bob", True),
+    ("the requester who asked for it", _reversal_asked("alice"), "alice", False),
+    ("the canceller", _reversal_asked("bob"), "bob", False),
+    ("someone else", _reversal_asked("carol"), "erin", False),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "by", "refused"), REVERSAL_REJECTS,
+                         ids=[case[0] for case in REVERSAL_REJECTS])
+def test_the_requester_does_not_refuse_the_reversal_of_their_own_adjustment(
+        case: str, text: str, by: str, refused: bool) -> None:
+    """Hole: carol (finance) found alice's refund paid twice and asked for its reversal;
+    alice, a manager by then, rejected it and her refund stayed booked. The requester
+    (or who entered the request, or a name that reads as theirs) cannot approve its
+    reversal; refusing it decides it just as much, so they cannot reject it either
+    (`self-rejection`), unless they asked for it themselves (withdrawing their own
+    ask moves nothing back). Whoever asked for a reversal may still reject it, and
+    anyone else holding a role of its chain."""
+    rejected = event("ADJ-1", "2026-03-06", "reject", by=by, reason="Keep it")
+    loaded = load(text + rejected)
+    line = loaded.line('"ADJ-1" "reject"')
+    if refused:
+        assert loaded.codes == [(line, "self-rejection")], loaded.errors
+        assert loaded.adj("ADJ-1").state == State.REVERSING
+        assert "reversal" in loaded.errors[0].message
+    else:
+        assert loaded.errors == []
+        assert loaded.adj("ADJ-1").state == State.APPLIED
