@@ -256,3 +256,94 @@ def test_the_requester_does_not_refuse_the_reversal_of_their_own_adjustment(
     else:
         assert loaded.errors == []
         assert loaded.adj("ADJ-1").state == State.APPLIED
+
+
+# -- what held ------------------------------------------------------------------------------
+
+ALIASES = [
+    ("case", "Alice"), ("full width", "ａｌｉｃｅ"), ("trailing full stop", "alice."),
+    ("compatibility ligature", "ﬁnn"),
+]
+
+
+@pytest.mark.parametrize(("case", "alias"), ALIASES, ids=[a[0] for a in ALIASES])
+def test_a_by_that_reads_as_the_requester_is_self_approval(case: str, alias: str) -> None:
+    """Held: a manager declared under a name that differs from the requester's only by
+    case, width, a trailing full stop or a compatibility form (NFKC) is the requester
+    as far as segregation of duties goes (`self-approval`), and nothing moves."""
+    requester = "finn" if alias == "ﬁnn" else "alice"
+    text = (f'2026-01-01 custom "adjustment-user" "{alias}" "manager"\n'
+            '2026-01-01 custom "adjustment-user" "finn" "agent"\n'
+            + request("ADJ-1", "2026-03-01", "-50.00", by=requester)
+            + event("ADJ-1", "2026-03-02", "approve", by=alias))
+    loaded = load(text)
+    assert loaded.codes == [(loaded.line('"ADJ-1" "approve"'), "self-approval")]
+    assert f'"{alias}" reads as "{requester}"' in loaded.errors[0].message
+    assert loaded.balance("Assets:Receivable:Customers") == 0
+
+
+def _digest_of(text: str, adj_id: str) -> str:
+    digest: str = load(text).adj(adj_id).digest
+    return digest
+
+
+HELD = [
+    # (case, ledger, adjustment, expected error codes, state it must be in)
+    ("Erin fills erin's second level",
+     '2026-01-01 custom "adjustment-user" "Erin" "finance"\n' + BIG
+     + event("ADJ-2", "2026-03-02", "approve", by="erin")
+     + event("ADJ-2", "2026-03-03", "approve", by="Erin"),
+     "ADJ-2", {"same-approver"}, State.PENDING),
+    ("another request's digest",
+     SMALL + OTHER + event("ADJ-1", "2026-03-02", "approve", by="bob",
+                           digest=_digest_of(OTHER, "ADJ-9")),
+     "ADJ-1", {"stale-approval"}, State.PENDING),
+    ("role removed that day, on a later line",
+     SMALL + event("ADJ-1", "2026-03-02", "approve", by="bob")
+     + '2026-03-02 custom "adjustment-user" "bob"\n',
+     "ADJ-1", {"missing-role"}, State.PENDING),
+    ("limit lowered that day, on a later line",
+     SMALL + event("ADJ-1", "2026-03-02", "approve", by="bob")
+     + '2026-03-02 custom "adjustment-user" "bob" "manager"\n  limit: 10.00 USD\n',
+     "ADJ-1", {"over-limit"}, State.PENDING),
+    ("a cancel of a reversal awaiting approval",
+     REVERSING + event("ADJ-1", "2026-03-06", "cancel", by="alice", reason="Again"),
+     "ADJ-1", {"invalid-transition"}, State.REVERSING),
+    ("a hand-written judged: on an amount no price converts",
+     BIG + event("ADJ-2", "2026-03-02", "approve", by="erin") + "  judged: 10.00 USD\n"
+     + event("ADJ-2", "2026-03-03", "approve", by="carol"),
+     "ADJ-2", {"missing-role"}, State.PENDING),
+    ("a hand-written limit-judged: in the amount's own currency",
+     BIG + event("ADJ-2", "2026-03-02", "approve", by="erin") + "  limit-judged: 1.00 USD\n"
+     + event("ADJ-2", "2026-03-03", "approve", by="carol"),
+     "ADJ-2", {"missing-role"}, State.PENDING),
+    ("a chain: shorter than the one in force",
+     BIG + event("ADJ-2", "2026-03-02", "approve", by="erin", chain="manager"),
+     "ADJ-2", {"stale-approval"}, State.PENDING),
+    ("an at: far in the future",
+     SMALL + event("ADJ-1", "2026-03-02", "approve", by="bob", at="9999-12-31T23:59:59Z"),
+     "ADJ-1", {"backdated"}, State.PENDING),
+    ("an at: with an offset of 24 hours",
+     SMALL + event("ADJ-1", "2026-03-02", "approve", by="bob",
+                   at="2026-03-02T10:00:00+24:00"),
+     "ADJ-1", {"bad-metadata"}, State.PENDING),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "adj_id", "errors", "state"), HELD,
+                         ids=[h[0] for h in HELD])
+def test_decisions_that_claim_more_than_they_are_count_for_nothing(
+        case: str, text: str, adj_id: str, errors: set[str], state: State) -> None:
+    """Held: a look-alike of the first approver is the same person; another request's
+    digest makes an approval stale (and the approval that would book it an error);
+    a role removed or a limit lowered on the approval's day binds it whatever line it
+    sits on; a reversal awaiting approval cannot be cancelled again; `judged:`,
+    `limit-judged:` or `chain:` written by hand to differ from what the replay finds
+    make the approval stale, never fresh (the next approver then fills the first
+    level's role, or cannot); an `at:` that does not read, or that is far after the
+    event's date, is refused. Nothing moves."""
+    loaded = load(text)
+    assert {code for _, code in loaded.codes} == errors, loaded.errors
+    assert loaded.adj(adj_id).state == state
+    assert loaded.balance("Assets:Receivable:Customers") == (
+        -50 if state == State.REVERSING else 0)
