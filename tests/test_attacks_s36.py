@@ -204,7 +204,9 @@ APPLIED = request("ADJ-1", "2026-03-01", "-50.00") + event("ADJ-1", "2026-03-02"
 def test_an_effective_date_does_not_put_a_reversal_in_a_closed_period(where: str) -> None:
     """Held: alice cancels her applied refund after March was closed, and writes
     `effective: 2026-03-15` on the cancel or on erin's approval of the reversal: a
-    reversal is dated at its last approval, so it lands in April, and March's books
+    reversal is dated at its last approval, never at `effective:`, and since round 37
+    the date is an error (`effective-ignored`) and that event has no effect, so
+    nothing lands in March. Without it the reversal lands in April, and March's books
     stay as they were closed. bob, who approved the refund, may approve its reversal
     too (only alice, its requester and canceller, may not)."""
     effective = "  effective: 2026-03-15\n"
@@ -213,9 +215,14 @@ def test_an_effective_date_does_not_put_a_reversal_in_a_closed_period(where: str
     text = (APPLIED + LOCKED + cancel + (effective if where == "cancel" else "") + approve
             + (effective if where == "approve" else ""))
     loaded = load(text)
-    assert loaded.errors == []
-    assert loaded.adj("ADJ-1").state == State.REVERSED
-    reversals = [e for e in loaded.entries if isinstance(e, data.Transaction)
+    marked = loaded.line(f'"ADJ-1" "{where}"', nth=1 if where == "approve" else 0)
+    assert (marked, "effective-ignored") in loaded.codes
+    assert loaded.adj("ADJ-1").state != State.REVERSED
+    assert loaded.tagged("adjustment-reversal") == []
+    plain = load(APPLIED + LOCKED + cancel + approve)
+    assert plain.errors == []
+    assert plain.adj("ADJ-1").state == State.REVERSED
+    reversals = [e for e in plain.entries if isinstance(e, data.Transaction)
                  and "adjustment-reversal" in (e.tags or ())]
     assert [e.date for e in reversals] == [datetime.date(2026, 4, 6)]
     by_bob = load(APPLIED + LOCKED + cancel + approve.replace('"erin"', '"bob"'))

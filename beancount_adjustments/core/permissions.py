@@ -255,6 +255,10 @@ def _denial(rules: Rules, situation: Situation, action: Action, by: str, date: d
         if state is _PENDING and by in request.requesters:
             return Denial("self-rejection",
                           "a requester withdraws their own request with cancel, not reject.")
+        if state is _REVERSING:
+            refused = _own_reversal(directory, situation, by, date)
+            if refused is not None:
+                return refused
         chain = situation.deciding_chain
         if not set(held) & set(chain):
             return Denial("missing-role",
@@ -307,6 +311,25 @@ def own_duty(directory: Directory, situation: Situation, by: str,
         if why is not None:
             return duty, why
     return None
+
+
+def _own_reversal(directory: Directory, situation: Situation, by: str,
+                  date: datetime.date) -> Denial | None:
+    """Why `by` may not reject the reversal being asked for: they requested (or
+    entered) the adjustment, and someone else asked for its reversal. Refusing a
+    reversal keeps the adjustment booked, which decides it as much as approving
+    it would; withdrawing one's own ask moves nothing back, so the one who asked
+    may."""
+    duty = own_duty(directory, situation, by, date)
+    if (duty is None or duty[0] == "canceller"
+            or _one_person(directory, by, situation.cancelled_by, date) is not None):
+        return None
+    whose, why = DUTIES[duty[0]], duty[1]
+    return Denial("self-rejection",
+                  f"{whose} cannot reject its reversal{why}, asked for by "
+                  f"{situation.cancelled_by}: refusing it keeps their own adjustment booked "
+                  "(segregation of duties); another user holding a role of its chain "
+                  "decides.")
 
 
 def _approve(rules: Rules, situation: Situation, by: str, date: datetime.date, *,

@@ -13,7 +13,7 @@ import copy
 import itertools
 from collections.abc import Iterable, Sequence
 from fnmatch import fnmatchcase
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from beancount_adjustments.core import lookalike
@@ -257,10 +257,13 @@ def _order_by_at(items: list[Request | Event], start: int, end: int) -> None:
     if (len(offsets) == 1 and next(iter(offsets))[:1] in ("+", "-", "Z")
             and all(a <= b for a, b in itertools.pairwise(stamps))):
         return
-    moments = [moment(stamp) for stamp in stamps]
-    if any(moment is None for moment in moments):
+    # A stamp that does not read orders nothing (its entry is refused, `bad-metadata`)
+    # and keeps its place: it must not put the day's other entries back in line
+    # order, where a reject written first could lose to an approval on an earlier line.
+    read = [(position, when) for position in stamped
+            if (when := moment(str(items[position].at))) is not None]
+    if len(read) < 2:
         return
-    order = sorted(range(len(stamped)), key=lambda k: moments[k])  # type: ignore[arg-type,return-value]
-    chosen = [items[stamped[k]] for k in order]
-    for position, item in zip(stamped, chosen, strict=True):
+    chosen = [items[position] for position, _ in sorted(read, key=itemgetter(1))]
+    for (position, _), item in zip(read, chosen, strict=True):
         items[position] = item

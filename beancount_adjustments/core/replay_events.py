@@ -75,6 +75,10 @@ class EventJudging(ReplayState):
         if refused is not None:
             self.refuse(adj, event, *refused)
             return
+        ignored = self.unbooked_effective(adj, event)
+        if ignored is not None:
+            self.refuse(adj, event, "effective-ignored", ignored)
+            return
         if event.action is _REJECT:
             self.reject(adj, event)
         elif event.action is _CANCEL:
@@ -140,6 +144,10 @@ class EventJudging(ReplayState):
             self.stale_approval(adj, event, approval, stale,
                                 books and (completes or level + 1 == len(given_to)))
             return
+        ignored = self.unbooked_effective(adj, event, level + 1, len(chain))
+        if ignored is not None:
+            self.refuse(adj, event, "effective-ignored", ignored)
+            return
         if reversing:
             if completes and not self.reverse(adj, event):
                 return
@@ -161,6 +169,37 @@ class EventJudging(ReplayState):
                     adj.settings, separate_apply=True,
                     hold_until_billed=adj.settings.hold_until_billed
                     or any(now.hold_until_billed for now in binding))
+
+    def unbooked_effective(self, adj: Tracked, event: Event, level: int = 0,
+                           levels: int = 0) -> str | None:
+        """Why the event's `effective:` would date nothing (it books nothing, or books
+        a reversal, which is dated at its last approval), or None. An `approve` is
+        given the `level` it fills of `levels`. Only the approval that books the
+        request, or its apply, is dated by `effective:`: silently dropped, the date
+        would read in the ledger as set."""
+        effective = event.effective
+        if effective is None:
+            return None
+        action, state = event.action, adj.state
+        if action is _REJECT:
+            why = "a reject books nothing"
+        elif state is _REVERSING or (action is _CANCEL and state is _APPLIED):
+            why = ("a reversal is booked on the day of its last approval (of the cancel, "
+                   "when it needs none), never on an `effective:` date")
+        elif action is _CANCEL:
+            why = "withdrawing a request that moved nothing books nothing"
+        elif action is not _APPROVE:
+            return None
+        elif level < levels:
+            why = (f"this approval fills level {level} of {levels} and books nothing; "
+                   "the last approval books the request")
+        elif separate_apply(self.rules, adj, event.date, self.decided_on(event)):
+            why = ("its type's policy leaves it for a separate `apply`, which books it: "
+                   "give the date there")
+        else:
+            return None
+        return (f"`effective: {effective}` dates nothing here, since {why}; drop it (while "
+                "the event carries it, the event has no effect).")
 
     def stale_approval(self, adj: Tracked, event: Event, approval: Approval, why: str,
                        would_book: bool) -> None:
