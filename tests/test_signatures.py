@@ -177,3 +177,80 @@ def test_a_tool_that_cannot_sign_is_told_the_option_that_signs() -> None:
     assert refused is not None
     assert refused.code == "unsigned-approval"
     assert refused.message.endswith("approve with the CLI's --sign KEYFILE.")
+
+
+# -- what a signature covers: `effective:` too (v2), and signatures made before --------
+
+
+def _signed_effective(digest: str, effective: str | None, *, tag: str | None = None) -> str:
+    """bob's signed final approval of ADJ-1 with `effective:` (signed over `effective`
+    with the message `tag`, the current one by default)."""
+    day = datetime.date(2026, 2, 3)
+    payload = signatures.message("ADJ-1", "approve", "bob", day, digest,
+                                 datetime.date.fromisoformat(effective) if effective else None,
+                                 tag=tag or signatures.MESSAGE_TAG)
+    import base64
+    return base64.b64encode(KEYS["bob"].sign(payload)).decode("ascii")
+
+
+@pytest.mark.parametrize(("signed_over", "written"), [
+    ("2026-02-10", "2026-03-31"),  # the booking date moved after bob signed
+    (None, "2026-03-31"),          # a booking date added to his signed approval
+    ("2026-02-10", None),          # the date he signed for removed
+])
+def test_an_edited_effective_breaks_the_signature(signed_over: str | None,
+                                                  written: str | None) -> None:
+    d = digests(BODY)
+    signature = _signed_effective(d["ADJ-1"], signed_over)
+    meta = {"digest": d["ADJ-1"], "signature": signature}
+    if written is not None:
+        meta["effective"] = written
+    loaded = load(BODY + event("ADJ-1", "2026-02-03", "approve", "bob", **meta))
+    assert (loaded.line('"ADJ-1" "approve"'), "bad-signature") in loaded.codes
+    assert loaded.state("ADJ-1") == "pending"
+
+
+def test_a_signature_over_the_effective_written_counts() -> None:
+    d = digests(BODY)
+    signature = _signed_effective(d["ADJ-1"], "2026-02-10")
+    loaded = load(BODY + event("ADJ-1", "2026-02-03", "approve", "bob", digest=d["ADJ-1"],
+                               effective="2026-02-10", signature=signature))
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "applied"
+    assert loaded.adj("ADJ-1").effective_date == datetime.date(2026, 2, 10)
+
+
+@pytest.mark.parametrize("effective", [None, "2026-02-10"])
+def test_a_signature_made_before_effective_was_covered_still_counts(
+        effective: str | None) -> None:
+    """Signed with the v1 message (no `effective:` in it): the past keeps counting."""
+    d = digests(BODY)
+    signature = _signed_effective(d["ADJ-1"], None, tag=signatures.LEGACY_TAG)
+    meta = {"digest": d["ADJ-1"], "signature": signature}
+    if effective is not None:
+        meta["effective"] = effective
+    loaded = load(BODY + event("ADJ-1", "2026-02-03", "approve", "bob", **meta))
+    assert loaded.errors == []
+    assert loaded.state("ADJ-1") == "applied"
+
+
+def test_approve_sign_with_effective_signs_the_date(tmp_path: Path) -> None:
+    from ledgers import BACKDATING, BASE
+
+    pem = tmp_path / "bob.pem"
+    signatures.write_private_key(pem, KEYS["bob"])
+    ledger = tmp_path / "main.beancount"
+    ledger.write_text(BASE + BACKDATING + REQUIRED + key_lines("bob")
+                      + request("ADJ-1", "2026-02-01", "-100.00"))
+    run = CliRunner().invoke(main, ["approve", "ADJ-1", "-f", str(ledger), "--as", "bob",
+                                    "--date", "2026-02-03", "--effective", "2026-02-10",
+                                    "--sign", str(pem)])
+    assert run.exit_code == 0, run.output
+    loaded = load(ledger.read_text(), base=False)
+    assert loaded.errors == []
+    assert loaded.adj("ADJ-1").effective_date == datetime.date(2026, 2, 10)
+    moved = ledger.read_text().replace("effective: 2026-02-10", "effective: 2026-03-31")
+    assert moved != ledger.read_text()
+    edited = load(moved, base=False)
+    assert "bad-signature" in {code for _, code in edited.codes}
+    assert str(edited.state("ADJ-1")) == "pending"

@@ -28,7 +28,12 @@ if TYPE_CHECKING:
     )
 
 KEY = "adjustment-key"
-MESSAGE_TAG = "beancount-adjustments/approval-signature/v1"
+MESSAGE_TAG = "beancount-adjustments/approval-signature/v2"
+"""What tools sign since `effective:` is covered (v2)."""
+LEGACY_TAG = "beancount-adjustments/approval-signature/v1"
+"""Signatures made before: they cover no `effective:`, and still verify (a signed
+decision of the past keeps counting; an `effective:` edited on one is an edit of
+the past, which `check --since` reports)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,11 +108,15 @@ def key_directive(user: str, public: str, date: datetime.date) -> str:
 # -- signing and verifying -----------------------------------------------------
 
 
-def message(adjustment_id: str, action: str, by: str, date: datetime.date,
-            digest: str) -> bytes:
-    """The exact bytes a signature covers."""
-    return "\x1f".join([MESSAGE_TAG, adjustment_id, str(action), by, date.isoformat(),
-                        digest]).encode("utf-8")
+def message(adjustment_id: str, action: str, by: str, date: datetime.date,  # noqa: PLR0917
+            digest: str, effective: datetime.date | None = None, *,
+            tag: str = MESSAGE_TAG) -> bytes:
+    """The exact bytes a signature covers: with `MESSAGE_TAG`, the event's
+    `effective:` too (empty when it has none), which dates what the approval books."""
+    fields = [tag, adjustment_id, str(action), by, date.isoformat(), digest]
+    if tag != LEGACY_TAG:
+        fields.append(effective.isoformat() if effective is not None else "")
+    return "\x1f".join(fields).encode("utf-8")
 
 
 REVERSAL_APPROVAL = "approve-reversal"
@@ -126,22 +135,25 @@ def signed_action(action: str, *, reversal: int = 0) -> str:
 
 
 def sign_with(key: Ed25519PrivateKey, adjustment_id: str, action: str, by: str,  # noqa: PLR0917
-              date: datetime.date, digest: str) -> str:
-    signature = key.sign(message(adjustment_id, action, by, date, digest))
+              date: datetime.date, digest: str, effective: datetime.date | None = None,
+              ) -> str:
+    signature = key.sign(message(adjustment_id, action, by, date, digest, effective))
     return base64.b64encode(signature).decode("ascii")
 
 
 def sign_event(private_key_pem_path: str | os.PathLike[str], adjustment_id: str, action: str,  # noqa: PLR0917
-               by: str, date: datetime.date, digest: str) -> str:
+               by: str, date: datetime.date, digest: str,
+               effective: datetime.date | None = None) -> str:
     """The base64 signature to write as `signature:` on the event."""
     return sign_with(load_private_key(private_key_pem_path), adjustment_id, action, by, date,
-                     digest)
+                     digest, effective)
 
 
 def verify(public_key: str, signature: str, adjustment_id: str, action: str, by: str,  # noqa: PLR0917
-           date: datetime.date, digest: str) -> bool:
+           date: datetime.date, digest: str, effective: datetime.date | None = None) -> bool:
     """True when `signature` was made by the key `public_key` (base64) for exactly
-    this decision."""
+    this decision: its `effective:` included, or made before signatures covered it
+    (`LEGACY_TAG`)."""
     from cryptography.exceptions import InvalidSignature
 
     key = parse_public_key(public_key)
@@ -149,10 +161,16 @@ def verify(public_key: str, signature: str, adjustment_id: str, action: str, by:
         return False
     try:
         raw = base64.b64decode(signature.strip(), validate=True)
-        key.verify(raw, message(adjustment_id, action, by, date, digest))
-    except (binascii.Error, ValueError, InvalidSignature):
+    except (binascii.Error, ValueError):
         return False
-    return True
+    for tag in (MESSAGE_TAG, LEGACY_TAG):
+        try:
+            key.verify(raw, message(adjustment_id, action, by, date, digest, effective,
+                                    tag=tag))
+        except (ValueError, InvalidSignature):
+            continue
+        return True
+    return False
 
 
 # -- the keys in a ledger ------------------------------------------------------
@@ -204,10 +222,10 @@ def signature_refusal(ring: KeyRing, event: Event, digest: Callable[[], str],
     covered = digest()
     action = signed_action(str(event.action), reversal=reversal)
     if any(verify(k.key, signature, event.adjustment_id, action, event.by,
-                  event.date, covered) for k in keys):
+                  event.date, covered, event.effective) for k in keys):
         return None
     return ("bad-signature",
             f"the signature does not verify with {event.by}'s registered key: it was not made "
-            "by that key for this id, action, approver, date and content (forged, copied "
-            "from another decision, such as the approval of the request copied to its "
-            "reversal, or the event was edited).")
+            "by that key for this id, action, approver, date, content and `effective:` "
+            "(forged, copied from another decision, such as the approval of the request "
+            "copied to its reversal, or the event was edited).")

@@ -109,7 +109,7 @@ def decision_item(led: Ledger, index: int, decision: Decision) -> Item:
         try:
             reversal = reversal_number(adj.history) if adj.state is State.REVERSING else 0
             signature = sign_event(decision.sign_with, adj.id, signed_action(
-                str(action), reversal=reversal), by, date, adj.digest)
+                str(action), reversal=reversal), by, date, adj.digest, decision.effective)
         except (OSError, ValueError, TypeError) as exc:
             item.refusal = f"cannot sign with {decision.sign_with}: {exc}"
             return item
