@@ -48,11 +48,13 @@ def forget_site_plugins() -> Iterator[None]:
     yield
     forget()
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def poll_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fava apps made with the polling watcher: the inotify one keeps an instance
-    (and two threads) per app for the rest of the run. Modules that make many
-    apps use it (`pytestmark = pytest.mark.usefixtures("poll_watcher")`)."""
+    """Fava apps made in the tests' process use the polling watcher: the inotify one
+    keeps an instance (and two threads) per app for the rest of the run, and past
+    the user's limit (128, shared with every other process of that user) Fava's
+    watcher threads fail with "Too many open files". Fava servers the e2e tests
+    start in their own process keep Fava's default."""
     import fava.application
 
     monkeypatch.setattr(fava.application, "create_app",
