@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import stat
 from pathlib import Path
@@ -143,7 +144,8 @@ def test_malformed_keys_and_policies_are_errors() -> None:
     assert [c for _, c in loaded.codes] == ["malformed-directive"] * 3
 
 
-def test_approve_sign_writes_a_signature_the_plugin_accepts(tmp_path: Path) -> None:
+def _signing_ledger(tmp_path: Path) -> tuple[Path, Path]:
+    """bob's key file, and a ledger requiring signatures with ADJ-1 pending."""
     from ledgers import BACKDATING, BASE
 
     pem = tmp_path / "bob.pem"
@@ -151,6 +153,11 @@ def test_approve_sign_writes_a_signature_the_plugin_accepts(tmp_path: Path) -> N
     ledger = tmp_path / "main.beancount"
     ledger.write_text(BASE + BACKDATING + REQUIRED + key_lines("bob")
                       + request("ADJ-1", "2026-02-01", "-100.00"))
+    return pem, ledger
+
+
+def test_approve_sign_writes_a_signature_the_plugin_accepts(tmp_path: Path) -> None:
+    pem, ledger = _signing_ledger(tmp_path)
     runner = CliRunner()
     args = ["approve", "ADJ-1", "-f", str(ledger), "--as", "bob", "--date", "2026-02-03"]
     before = ledger.read_bytes()
@@ -189,7 +196,6 @@ def _signed_effective(digest: str, effective: str | None, *, tag: str | None = N
     payload = signatures.message("ADJ-1", "approve", "bob", day, digest,
                                  datetime.date.fromisoformat(effective) if effective else None,
                                  tag=tag or signatures.MESSAGE_TAG)
-    import base64
     return base64.b64encode(KEYS["bob"].sign(payload)).decode("ascii")
 
 
@@ -235,13 +241,7 @@ def test_a_signature_made_before_effective_was_covered_still_counts(
 
 
 def test_approve_sign_with_effective_signs_the_date(tmp_path: Path) -> None:
-    from ledgers import BACKDATING, BASE
-
-    pem = tmp_path / "bob.pem"
-    signatures.write_private_key(pem, KEYS["bob"])
-    ledger = tmp_path / "main.beancount"
-    ledger.write_text(BASE + BACKDATING + REQUIRED + key_lines("bob")
-                      + request("ADJ-1", "2026-02-01", "-100.00"))
+    pem, ledger = _signing_ledger(tmp_path)
     run = CliRunner().invoke(main, ["approve", "ADJ-1", "-f", str(ledger), "--as", "bob",
                                     "--date", "2026-02-03", "--effective", "2026-02-10",
                                     "--sign", str(pem)])

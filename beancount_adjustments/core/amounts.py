@@ -49,9 +49,14 @@ def minor_units(currency: str) -> int:
     return _MINOR_UNITS.get(currency, 2)
 
 
+def _compact(text: str) -> str:
+    """`text` without the blanks a number may be written with (spaces, no-break spaces)."""
+    return text.strip().replace("\u00a0", "").replace(" ", "")
+
+
 def parse_number(text: str, *, decimal_comma: bool = False) -> Decimal:
     """The number `text` says, read strictly (see the module docstring)."""
-    raw = text.strip().replace("\u00a0", "").replace(" ", "")
+    raw = _compact(text)
     sign = ""
     if raw[:1] in "+-" and raw[:1]:
         sign, raw = ("-" if raw[0] == "-" else ""), raw[1:]
@@ -173,7 +178,7 @@ def _check_dot_group(text: str, number: Decimal, currency: str, *,
     1.50 with a zero too many. `check_precision` lets the zeros through (1.500 is
     1.50), so it was read as a thousandth of what a person writing the other way
     meant: the `1,000` that `parse_number` refuses, the other way round."""
-    raw = text.strip().replace("\u00a0", "").replace(" ", "")
+    raw = _compact(text)
     places = minor_units(currency)
     if decimal_comma or not _DOT_GROUP.match(raw) or places >= 3:
         return

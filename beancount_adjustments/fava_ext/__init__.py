@@ -246,11 +246,12 @@ class AdjustmentsExtension(FavaExtensionBase):
 
     def _reload(self, written: Path, files: loading.DiskState | None = None) -> None:
         """Fava's reload after this extension wrote `written`, with the ledger's
-        files fingerprinted just before and after it: when they match, the next
-        write is judged against this load instead of parsing the ledger again
-        (`loading.snapshot`; the writer still checks the files under its lock).
-        `files`: the state the writer left them in (hashed under its lock),
-        which stands for the fingerprint before."""
+        files fingerprinted just before and checked just after it: when they match,
+        the next write is judged against this load instead of parsing the ledger
+        again (`loading.snapshot`; the writer still hashes the files under its lock).
+        `files`: the state the writer left them in (hashed under its lock): it
+        stands for the fingerprint before, and the files' stats for it after, so
+        no file is read again around the reload."""
         # The atomic rename also touches the directory: tell the watcher
         # about both, so it does not reload a second time for this write.
         self.ledger.watcher.notify(written)

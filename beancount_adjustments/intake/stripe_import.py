@@ -136,10 +136,9 @@ class StripeImporter(Importer):  # type: ignore[misc]
         # `csv.DictReader` counts rows, not lines; a quoted cell spanning lines would
         # shift the numbers, but such a cell is refused below anyway.
         for lineno, row in enumerate(self.rows(filepath), start=2):
-            entry = self.request(row, filepath, lineno)
+            entry = self.request(row, filepath, lineno, entered_by=user)
             if entry is None:
                 continue
-            entry.meta["entered-by"] = user
             problem = _print_problem(entry, user)
             if problem is not None:
                 raise Error(f"{filepath}:{lineno}: {problem}; nothing extracted from this "
@@ -151,9 +150,10 @@ class StripeImporter(Importer):  # type: ignore[misc]
             out.append(entry)
         return out
 
-    def request(self, row: Mapping[str, str], filepath: str,
-                lineno: int) -> data.Transaction | None:
-        """The request for one CSV row, or None when the row is skipped."""
+    def request(self, row: Mapping[str, str], filepath: str, lineno: int, *,
+                entered_by: str) -> data.Transaction | None:
+        """The request for one CSV row, entered by `entered_by`, or None when the row
+        is skipped."""
         stripe_id = row.get("id", "")
         kind = row.get("type", "").lower()
         status = row.get("status", "").lower()
@@ -189,7 +189,8 @@ class StripeImporter(Importer):  # type: ignore[misc]
         meta: dict[str, Any] = data.new_metadata(filepath, lineno)
         meta.update({"adjustment-type": adj_type, "category": self.category,
                      "customer": customer, "reason": reason,
-                     "requested-by": self.requested_by, "external-id": stripe_id})
+                     "requested-by": self.requested_by, "entered-by": entered_by,
+                     "external-id": stripe_id})
         if row.get("charge id"):
             meta["stripe-charge"] = row["charge id"]
         postings = [
