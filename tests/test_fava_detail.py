@@ -259,3 +259,20 @@ def test_negative_only_values_get_round_ticks_ending_at_zero() -> None:
     svg = str(charts.line_chart(["2026-11"], {"revenue": [-20]}, title="Net (EUR)"))
     ticks = re.findall(r'class="adj-chart-axis"[^>]*>([^<]+)</text>', svg)
     assert ticks[:5] == ["-20", "-15", "-10", "-5", "0"]
+
+
+def test_the_detail_page_shows_the_warnings_about_its_adjustment(tmp_path: Path) -> None:
+    """A warning about one adjustment (here an id that reads as an earlier request's)
+    is shown on that adjustment's page, not only by `bean-adjust check`."""
+    lookalike = (f'{datetime.date.today()} ! "cust_456" "Test adjustment" ^adj-2\n'
+                 '  adjustment-type: "credit:refund"\n'
+                 '  category: "customer-service:goodwill"\n  customer: "cust_456"\n'
+                 '  reason: "Because"\n  requested-by: "alice"\n'
+                 "  Income:Sales:Returns  60 USD\n  Assets:Receivable:Customers  -60 USD\n")
+    env = Env(tmp_path, extra="\n" + lookalike)
+    page = env.get(BASE + "?view=detail&id=adj-2").get_data(as_text=True)
+    found = re.search(r'<div class="adj-banner warn" id="adj-warnings">(.*?)</div>', page, re.S)
+    assert found is not None, page
+    assert "reads as the request id &#34;ADJ-2&#34;" in found.group(1)  # escaped
+    assert "[lookalike-id]" in found.group(1)
+    assert "adj-warnings" not in env.get(BASE + "?view=detail&id=ADJ-2").get_data(as_text=True)

@@ -158,13 +158,12 @@ def cli(*args: str) -> Any:
 
 
 def the_line(path: Path, code: str) -> str:
-    """The one error bean-check reports, as the CLI prints it: `file:line: message`."""
+    """The one error bean-check reports, as the CLI prints it: `file:line: message [code]`."""
     loaded = load_file(path)
     (error,) = loaded.errors
     message = str(error.message)
     assert message.endswith(f" [{code}]"), message
-    return f"{error.source['filename']}:{error.source['lineno']}: " + message.removesuffix(
-        f" [{code}]")
+    return f"{error.source['filename']}:{error.source['lineno']}: {message}"
 
 
 def test_templates_lists_the_good_ones_and_prints_the_bad_line(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import json
 import stat
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from signing import KEYS, digests, key_lines, signed
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import signatures
-from ledgers import event, load, request
+from ledgers import event, ledger, load, load_file, request
 
 DAY = datetime.date(2026, 2, 3)
 REQUIRED = """
@@ -238,6 +239,43 @@ def test_a_signature_made_before_effective_was_covered_still_counts(
     loaded = load(BODY + event("ADJ-1", "2026-02-03", "approve", "bob", **meta))
     assert loaded.errors == []
     assert loaded.state("ADJ-1") == "applied"
+    assert loaded.book is not None
+    # The booking date such a signature does not cover is shown to the auditor.
+    warned = [(w.source.lineno, w.code) for w in loaded.book.warnings]
+    expected = ([(loaded.line('"ADJ-1" "approve"'), "unsigned-effective")]
+                if effective is not None else [])
+    assert warned == expected
+
+
+def test_show_and_check_list_the_uncovered_effective(tmp_path: Path) -> None:
+    d = digests(BODY)
+    signature = _signed_effective(d["ADJ-1"], None, tag=signatures.LEGACY_TAG)
+    path = tmp_path / "main.beancount"
+    path.write_text(ledger(BODY + event("ADJ-1", "2026-02-03", "approve", "bob",
+                                        digest=d["ADJ-1"], effective="2026-02-10",
+                                        signature=signature)), encoding="utf-8")
+    line = load_file(path).line('"ADJ-1" "approve"')
+    where = f"{path}:{line}: "
+    shown = CliRunner().invoke(main, ["show", "ADJ-1", "-f", str(path)])
+    assert shown.exit_code == 0, shown.output
+    listed = shown.output[shown.output.index("warnings:"):]
+    assert where in listed
+    assert listed.split("\n")[1].endswith("[unsigned-effective]")
+    as_json = CliRunner().invoke(main, ["show", "ADJ-1", "-f", str(path), "--json"])
+    assert [(w["code"], w["line"]) for w in json.loads(as_json.output)["warnings"]] == [
+        ("unsigned-effective", line)]
+    checked = CliRunner().invoke(main, ["check", "-f", str(path)])
+    assert checked.exit_code == 0, checked.output  # a warning fails nothing
+    assert f"warning: {where}" in checked.output
+
+
+def test_a_signature_over_the_effective_is_no_warning() -> None:
+    d = digests(BODY)
+    signature = _signed_effective(d["ADJ-1"], "2026-02-10")
+    loaded = load(BODY + event("ADJ-1", "2026-02-03", "approve", "bob", digest=d["ADJ-1"],
+                               effective="2026-02-10", signature=signature))
+    assert loaded.book is not None
+    assert [w.code for w in loaded.book.warnings] == []
 
 
 def test_approve_sign_with_effective_signs_the_date(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import click
 from beancount.core import data
 
 from beancount_adjustments.beans import loading
-from beancount_adjustments.cli.common import emit_json, json_option, ledger_option
+from beancount_adjustments.cli.common import emit_json, json_option, ledger_option, problem_line
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.plugin import book_of
 from beancount_adjustments.reports import history
@@ -71,8 +71,7 @@ def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> N
             summary = ", ".join(f"{n} {s}" for s, n in (counts or {}).items() if n)
             click.echo(f"{total} adjustments" + (f": {summary}" if summary else ""))
             for warning in book.warnings:
-                click.echo(f"warning: {warning.source.filename}:{warning.source.lineno}: "
-                           f"{warning.message}")
+                click.echo(f"warning: {problem_line(warning)}")
             click.echo(f"{len(errors)} error{'s' if len(errors) != 1 else ''}")
         if past is not None:
             past.echo()

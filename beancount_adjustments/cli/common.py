@@ -46,8 +46,8 @@ class Refused(click.ClickException):
 
 
 def problem_line(problem: Problem) -> str:
-    """A problem as the tools print it: `file:line: message`, as bean-check does."""
-    return f"{problem.source.filename}:{problem.source.lineno}: {problem.message}"
+    """A problem as the tools print it: `file:line: message [code]`, as bean-check does."""
+    return f"{problem.source.filename}:{problem.source.lineno}: {problem.message} [{problem.code}]"
 
 
 def ledger_option(func: F) -> F:

@@ -167,8 +167,10 @@ def _show_json(adj: Adjustment, book: Book, entries: list[data.Directive],
                                                        adj.digest),
                     "file": r.event.source.filename, "line": r.event.source.lineno}
                    for r in adj.history],
-        "problems": [{"code": p.code, "message": p.message, "file": p.source.filename,
-                      "line": p.source.lineno} for p in adj.problems],
+        **{key: [{"code": p.code, "message": p.message, "file": p.source.filename,
+                  "line": p.source.lineno} for p in found]
+           for key, found in (("problems", adj.problems),
+                              ("warnings", book.warnings_of(request.id)))},
         "generated": [printer.format_entry(e) for e in _generated(entries, adj)],
         "approval_required": request.approval_required, "notes": request.notes,
         "step": step_shown(adj),
@@ -248,10 +250,11 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
         who = eligible_approvers(book, adj, on)
         what = "the reversal" if adj.state is State.REVERSING else "next"
         echo(f"may approve {what} ({adj.next_role}): {', '.join(who) or 'nobody today'}")
-    if adj.problems:
-        echo("problems:")
-        for problem in adj.problems:
-            echo(f"  {problem_line(problem)}")
+    for heading, found in (("problems", adj.problems), ("warnings", book.warnings_of(adj.id))):
+        if found:
+            echo(f"{heading}:")
+            for problem in found:
+                echo(f"  {problem_line(problem)}")
     generated = _generated(entries, adj)
     echo("generated entries:" if generated else "generated entries: none")
     for entry in generated:

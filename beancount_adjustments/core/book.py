@@ -118,6 +118,10 @@ class Book:
     def get(self, adjustment_id: str) -> Adjustment | None:
         return self.adjustments.get(adjustment_id)
 
+    def warnings_of(self, adjustment_id: str) -> tuple[Problem, ...]:
+        """The warnings about one adjustment, in the order the replay met them."""
+        return tuple(w for w in self.warnings if w.adjustment_id == adjustment_id)
+
     def known(self, name: str, kind: str, date: datetime.date) -> bool:
         """Whether requests may use type (or category) `name` on `date` (`policy.is_known`)."""
         return is_known(self.facts.declarations, name, kind, date)

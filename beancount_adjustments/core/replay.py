@@ -127,7 +127,7 @@ class Replay(RequestJudging, EventJudging):
                       f'request id "{seen.id}" at {seen.source.filename}:'
                       f"{seen.source.lineno}: a decision naming one would pass for one on "
                       "the other in every list; give it an id that differs to the eye.",
-                      later.source)
+                      later.source, later.id)
 
     # -- the timeline --------------------------------------------------------
 

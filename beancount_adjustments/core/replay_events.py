@@ -23,7 +23,7 @@ from beancount_adjustments.core.permissions import (
 from beancount_adjustments.core.policy import MissingPrice, chain_text
 from beancount_adjustments.core.records import Tracked, move
 from beancount_adjustments.core.replay_state import ReplayState
-from beancount_adjustments.core.signatures import signature_refusal
+from beancount_adjustments.core.signatures import judge_signature
 from beancount_adjustments.core.written import same_amount
 
 # Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
@@ -124,13 +124,20 @@ class EventJudging(ReplayState):
             return
         reversing = adj.state is _REVERSING
         written = self.decided_on(event)
-        signed = signature_refusal(
+        signed = judge_signature(
             self.keyring, event, lambda: event.digest or adj.digest,
             signatures_required(self.rules, adj, event.date, written),
             reversal=reversal_number(adj.history) if reversing else 0)
-        if signed is not None:
-            self.refuse(adj, event, *signed)
+        if signed.refusal is not None:
+            self.refuse(adj, event, *signed.refusal)
             return
+        if signed.uncovered_effective:
+            self.warn("unsigned-effective",
+                      f"{event.adjustment_id} approve by {event.by} on {event.date}: its "
+                      "signature was made before signatures covered `effective:`, so "
+                      f"nothing shows that `effective: {event.effective}` is {event.by}'s; "
+                      "compare it with the commit that wrote the approval "
+                      "(`bean-adjust check --since`).", event.source, event.adjustment_id)
         chain = adj.reversal_chain if reversing else adj.chain
         filled = (adj.reversal_approvals if reversing
                   else adj.approvals + adj.stale if stale else adj.approvals)

@@ -2,7 +2,7 @@
 signatures over one decision (`message`: id, action, by, date, digest).
 
 `sign_event` and `sign_with` sign, `verify` checks, `KeyRing` holds the keys in
-force per user and day, and `signature_refusal` is the replay's verdict on an
+force per user and day, and `judge_signature` is the replay's verdict on an
 event. The user's side (keys, rotation, policies): docs/seals.md.
 """
 
@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from beancount_adjustments.core.models import Event, Source
 
@@ -150,27 +150,28 @@ def sign_event(private_key_pem_path: str | os.PathLike[str], adjustment_id: str,
 
 
 def verify(public_key: str, signature: str, adjustment_id: str, action: str, by: str,  # noqa: PLR0917
-           date: datetime.date, digest: str, effective: datetime.date | None = None) -> bool:
-    """True when `signature` was made by the key `public_key` (base64) for exactly
-    this decision: its `effective:` included, or made before signatures covered it
-    (`LEGACY_TAG`)."""
+           date: datetime.date, digest: str, effective: datetime.date | None = None,
+           ) -> str | None:
+    """The message tag with which `signature` verifies as made by the key `public_key`
+    (base64) for exactly this decision: `MESSAGE_TAG` (its `effective:` included), or
+    `LEGACY_TAG` (made before signatures covered it); None when it does not."""
     from cryptography.exceptions import InvalidSignature
 
     key = parse_public_key(public_key)
     if key is None:
-        return False
+        return None
     try:
         raw = base64.b64decode(signature.strip(), validate=True)
     except (binascii.Error, ValueError):
-        return False
+        return None
     for tag in (MESSAGE_TAG, LEGACY_TAG):
         try:
             key.verify(raw, message(adjustment_id, action, by, date, digest, effective,
                                     tag=tag))
         except (ValueError, InvalidSignature):
             continue
-        return True
-    return False
+        return tag
+    return None
 
 
 # -- the keys in a ledger ------------------------------------------------------
@@ -198,9 +199,20 @@ class KeyRing:
         return [k for k in known if k.date == last]
 
 
-def signature_refusal(ring: KeyRing, event: Event, digest: Callable[[], str],
-                      required: bool, *, reversal: int = 0) -> tuple[str, str] | None:
-    """(code, message) when the event's signature makes it not count, else None.
+class Signed(NamedTuple):
+    """The replay's verdict on an event's signature."""
+
+    refusal: tuple[str, str] | None = None
+    """(code, message) when the signature makes the event not count."""
+    uncovered_effective: bool = False
+    """The signature verifies with the message of before signatures covered
+    `effective:` (`LEGACY_TAG`) and the event carries one: it still counts, so that
+    decisions of the past keep theirs, but nothing shows that date is the signer's."""
+
+
+def judge_signature(ring: KeyRing, event: Event, digest: Callable[[], str],
+                    required: bool, *, reversal: int = 0) -> Signed:
+    """Whether the event's signature lets it count, and what it leaves uncovered.
 
     `digest()` is what the signature must cover (the event's digest, or the
     request's when the event has none); it is asked for only when there is a
@@ -210,22 +222,27 @@ def signature_refusal(ring: KeyRing, event: Event, digest: Callable[[], str],
     signature = getattr(event, "signature", None)
     if not signature:
         if not required:
-            return None
-        return ("unsigned-approval",
-                "approvals of this type must be signed (policy `signatures: \"required\"`); "
-                "this one carries no `signature:`. Approve again with --sign KEYFILE.")
+            return Signed()
+        return Signed((
+            "unsigned-approval",
+            "approvals of this type must be signed (policy `signatures: \"required\"`); "
+            "this one carries no `signature:`. Approve again with --sign KEYFILE."))
     keys = ring.keys_on(event.by, event.date)
     if not keys:
-        return ("bad-signature",
-                f"the approval is signed but {event.by} has no key registered on "
-                f"{event.date}; add custom \"{KEY}\" \"{event.by}\" \"<public key>\".")
+        return Signed((
+            "bad-signature",
+            f"the approval is signed but {event.by} has no key registered on "
+            f"{event.date}; add custom \"{KEY}\" \"{event.by}\" \"<public key>\"."))
     covered = digest()
     action = signed_action(str(event.action), reversal=reversal)
-    if any(verify(k.key, signature, event.adjustment_id, action, event.by,
-                  event.date, covered, event.effective) for k in keys):
-        return None
-    return ("bad-signature",
+    for k in keys:
+        tag = verify(k.key, signature, event.adjustment_id, action, event.by, event.date,
+                     covered, event.effective)
+        if tag is not None:
+            return Signed(uncovered_effective=tag == LEGACY_TAG
+                          and event.effective is not None)
+    return Signed(("bad-signature",
             f"the signature does not verify with {event.by}'s registered key: it was not made "
             "by that key for this id, action, approver, date, content and `effective:` "
             "(forged, copied from another decision, such as the approval of the request "
-            "copied to its reversal, or the event was edited).")
+            "copied to its reversal, or the event was edited)."))

@@ -87,6 +87,7 @@ class DetailView:
     still_requires: str
     policy: str
     problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
     actions: tuple[ActionHint, ...]
     notes: str | None = None
     approval_required: bool = False
@@ -299,7 +300,7 @@ def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: st
         timeline=timeline(index.book, adj), requirements=requirements(index, adj, today),
         reversal_requirements=reversal_requirements(index, adj, today),
         still_requires=queries.requirements(adj), policy=policy,
-        problems=adj.problems, actions=row.actions,
+        problems=adj.problems, warnings=index.book.warnings_of(adj.id), actions=row.actions,
         notes=request.notes, approval_required=request.approval_required,
         customer_label=customer_label(index, request.customer, today),
         booked_hash=booked, reversal_hash=reversal, rejection=rejection(adj))
