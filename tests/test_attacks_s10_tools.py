@@ -265,21 +265,27 @@ def test_a_csv_column_that_would_set_a_control_field_is_refused(column: str) -> 
         + ", ".join(COLUMNS)]
 
 
-def test_a_stripe_row_whose_amount_is_not_a_number_is_skipped(tmp_path: Path) -> None:
+def test_a_stripe_row_whose_amount_is_not_a_number_refuses_the_file(tmp_path: Path) -> None:
     """Hole: a Stripe row with amount `NaN` or `Infinity` became a request printed
-    as `NaN USD`, which Beancount cannot parse; such a row is skipped, as any amount
-    that does not read is."""
+    as `NaN USD`, which Beancount cannot parse. Such a row was then skipped; now it
+    refuses the file, naming the row, as any row that does not read (a refund left
+    out of the import unseen is money nobody follows up)."""
+    from beangulp.exceptions import Error as BeangulpError
+
     from beancount_adjustments.intake.stripe_import import StripeImporter
 
-    export = tmp_path / "stripe.csv"
-    export.write_text("id,type,amount,currency,status,customer id,created (utc)\n"
-                      "re_1,refund,NaN,usd,succeeded,cus_1,2026-11-01\n"
-                      "re_2,refund,-Infinity,usd,succeeded,cus_1,2026-11-01\n"
-                      "re_3,refund,12.50,usd,succeeded,cus_1,2026-11-01\n", encoding="utf-8")
-    found = StripeImporter(requested_by="alice", customers={"cus_1": "cust_123"},
-                           entered_by="alice").extract(
-        str(export), [])
-    assert [e.meta["external-id"] for e in found] == ["re_3"]
+    for amount in ("NaN", "-Infinity"):
+        export = tmp_path / "stripe.csv"
+        export.write_text("id,type,amount,currency,status,customer id,created (utc)\n"
+                          "re_3,refund,12.50,usd,succeeded,cus_1,2026-11-01\n"
+                          f"re_1,refund,{amount},usd,succeeded,cus_1,2026-11-01\n",
+                          encoding="utf-8")
+        with pytest.raises(BeangulpError) as raised:
+            StripeImporter(requested_by="alice", customers={"cus_1": "cust_123"},
+                           entered_by="alice").extract(str(export), [])
+        assert str(raised.value) == (
+            f"{export}:3: Amount and Currency: {amount!r} is not a number: write it like "
+            "1234.56 or 1,234.56; nothing extracted from this file")
 
 
 def test_an_automation_feed_splitting_credits_for_one_customer_is_flagged(

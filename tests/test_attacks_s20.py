@@ -9,6 +9,7 @@ that added it); the others held and add coverage no earlier test had.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -231,22 +232,30 @@ def test_cli_create_with_a_date_in_other_digits_is_refused(ledger: Path, tmp_pat
 
 
 @pytest.mark.parametrize("amount", ["৪00.00", "1.000,00", "1e3", "0x10", "1,0,0"])
-def test_a_stripe_row_whose_amount_does_not_read_strictly_is_skipped(tmp_path: Path,
-                                                                     amount: str) -> None:
+def test_a_stripe_row_whose_amount_does_not_read_strictly_refuses_the_file(
+        tmp_path: Path, amount: str) -> None:
     """Hole: the Stripe importer read amounts with `Decimal` after dropping commas:
     "1.000,00" (a thousand, with a decimal comma) became a 1.00000 USD refund, "1e3"
     1000, "\u09ea00.00" 400.00; each is now read as every other tool reads an amount
-    (`amounts.parse_number`), and a row that does not read is skipped as before."""
+    (`amounts.parse_number`), and a row that does not read refuses the file, naming
+    its line (it was skipped)."""
+    from beangulp.exceptions import Error as BeangulpError
+
     from beancount_adjustments.intake.stripe_import import StripeImporter
 
     export = tmp_path / "stripe.csv"
     export.write_text("id,type,amount,currency,status,customer id,created (utc)\n"
-                      f're_1,refund,"{amount}",usd,succeeded,cus_1,2026-11-01\n'
-                      're_2,refund,"1,234.50",usd,succeeded,cus_1,2026-11-01\n',
+                      're_2,refund,"1,234.50",usd,succeeded,cus_1,2026-11-01\n'
+                      f're_1,refund,"{amount}",usd,succeeded,cus_1,2026-11-01\n',
                       encoding="utf-8")
-    found = StripeImporter(requested_by="alice", customers={"cus_1": "cust_123"},
-                           entered_by="alice").extract(
-        str(export), [])
+    importer = StripeImporter(requested_by="alice", customers={"cus_1": "cust_123"},
+                              entered_by="alice")
+    with pytest.raises(BeangulpError, match=f"^{re.escape(str(export))}:3: Amount and "
+                       "Currency: .*; nothing extracted from this file$"):
+        importer.extract(str(export), [])
+    export.write_text("\n".join(export.read_text(encoding="utf-8").splitlines()[:2]) + "\n",
+                      encoding="utf-8")
+    found = importer.extract(str(export), [])
     assert [e.meta["external-id"] for e in found] == ["re_2"]
     assert {str(p.units) for p in found[0].postings} == {"1234.50 USD", "-1234.50 USD"}
 

@@ -207,23 +207,32 @@ def test_an_amount_with_nbsp_and_grouping_is_written_as_typed(ledger: Path) -> N
     ("usd", "5.00", "20261101"),
     ("usd", "5.00", "2026-11-01garbage"),
 ])
-def test_a_stripe_row_with_a_bad_currency_precision_or_date_is_skipped(
+def test_a_stripe_row_with_a_bad_currency_precision_or_date_refuses_the_file(
         tmp_path: Path, currency: str, amount: str, created: str) -> None:
     """Hole: the Stripe importer wrote any currency text it was given (`US D`, a
     Cyrillic look-alike: lines Beancount cannot parse), `5.005 USD` unrounded with
     more decimals than USD has, and read `2026-W44-7` as 2026-11-01 and
     `2026-11-01garbage` as a date. The amount is `amounts.parse_money` in the row's
-    currency now, the date `core.days`; a row that does not read is skipped."""
+    currency now, the date `core.days`; a row that does not read refuses the file,
+    naming its line (it was skipped)."""
+    from beangulp.exceptions import Error as BeangulpError
+
     from beancount_adjustments.intake.stripe_import import StripeImporter
 
     export = tmp_path / "stripe.csv"
-    export.write_text("id,type,amount,currency,status,customer id,created (utc)\n"
-                      f"re_1,refund,{amount},{currency},succeeded,cus_1,{created}\n"
-                      "re_2,refund,7.50,usd,succeeded,cus_1,2026-11-01 14:03:22\n",
+    good = "re_2,refund,7.50,usd,succeeded,cus_1,2026-11-01 14:03:22\n"
+    export.write_text("id,type,amount,currency,status,customer id,created (utc)\n" + good
+                      + f"re_1,refund,{amount},{currency},succeeded,cus_1,{created}\n",
                       encoding="utf-8")
-    found = StripeImporter(requested_by="alice", customers={"cus_1": "cust_123"},
-                           entered_by="alice").extract(
-        str(export), [])
+    importer = StripeImporter(requested_by="alice", customers={"cus_1": "cust_123"},
+                              entered_by="alice")
+    with pytest.raises(BeangulpError) as raised:
+        importer.extract(str(export), [])
+    assert str(raised.value).startswith(f"{export}:3: ")
+    assert str(raised.value).endswith("; nothing extracted from this file")
+    export.write_text("id,type,amount,currency,status,customer id,created (utc)\n" + good,
+                      encoding="utf-8")
+    found = importer.extract(str(export), [])
     assert [e.meta["external-id"] for e in found] == ["re_2"]
     assert found[0].date == datetime.date(2026, 11, 1)
     assert {str(p.units) for p in found[0].postings} == {"7.50 USD", "-7.50 USD"}

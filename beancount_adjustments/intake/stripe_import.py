@@ -3,7 +3,7 @@
 `StripeImporter` reads a Stripe CSV export (refunds `re_...` become
 `credit:refund`, disputes `dp_...`/`du_...` `debit:chargeback`), skips what moved no
 money and every Stripe id already in the ledger as `external-id:`, and extracts one
-request per row. Columns, settings and a sample import script: docs/stripe.md.
+request per row; a row that does not read refuses the whole file. Columns, settings and a sample import script: docs/stripe.md.
 
 What it extracts is printed by beangulp and appended by hand, outside the one writer,
 so it writes what the writer would: `entered-by:` (the acting identity, `entered_by`
@@ -116,9 +116,30 @@ class StripeImporter(Importer):  # type: ignore[misc]
     def account(self, filepath: str) -> data.Account:
         return self.receivable
 
-    def rows(self, filepath: str) -> list[dict[str, str]]:
-        with open(filepath, newline="", encoding="utf-8-sig") as handle:
-            return [_columns(row) for row in csv.DictReader(handle)]
+    def rows(self, filepath: str) -> list[tuple[int, dict[str, str]]]:
+        """(line, cells by lower-case column) of each row; `Error` naming the line when
+        the file does not read as one table: a row with more cells than the header
+        (the cells past it would be dropped) or a column named twice (one would win)."""
+        found: list[tuple[int, dict[str, str]]] = []
+        try:
+            with open(filepath, newline="", encoding="utf-8-sig") as handle:
+                reader = csv.DictReader(handle)
+                names = [(name or "").strip().lower() for name in reader.fieldnames or ()]
+                twice = sorted({name for name in names if names.count(name) > 1})
+                if twice:
+                    raise Error(f"{filepath}:1: the column {twice[0]!r} is named twice; "
+                                "nothing extracted from this file")
+                start = reader.line_num + 1  # where a row's first cell is (cells span lines)
+                for row in reader:
+                    if None in row:
+                        raise Error(f"{filepath}:{start}: the row has more cells than the "
+                                    "header has columns; nothing extracted from this file")
+                    found.append((start, _columns(row)))
+                    start = reader.line_num + 1
+        except (OSError, UnicodeDecodeError, csv.Error) as unread:
+            raise Error(f"{filepath}: cannot be read as a CSV file ({unread}); nothing "
+                        "extracted from this file") from None
+        return found
 
     def acting(self) -> str:
         """Who runs the import, written as `entered-by:` (so they never approve what
@@ -133,10 +154,12 @@ class StripeImporter(Importer):  # type: ignore[misc]
         seen = existing_ids(existing)
         user = self.acting()
         out: list[data.Directive] = []
-        # `csv.DictReader` counts rows, not lines; a quoted cell spanning lines would
-        # shift the numbers, but such a cell is refused below anyway.
-        for lineno, row in enumerate(self.rows(filepath), start=2):
-            entry = self.request(row, filepath, lineno, entered_by=user)
+        for lineno, row in self.rows(filepath):
+            try:
+                entry = self.request(row, filepath, lineno, entered_by=user)
+            except ValueError as unread:  # `amounts.AmountError` is one
+                raise Error(f"{filepath}:{lineno}: {unread}; nothing extracted from this "
+                            "file") from None
             if entry is None:
                 continue
             problem = _print_problem(entry, user)
@@ -152,8 +175,9 @@ class StripeImporter(Importer):  # type: ignore[misc]
 
     def request(self, row: Mapping[str, str], filepath: str, lineno: int, *,
                 entered_by: str) -> data.Transaction | None:
-        """The request for one CSV row, entered by `entered_by`, or None when the row
-        is skipped."""
+        """The request for one CSV row, entered by `entered_by`, or None when it moved
+        no money (its status, a zero amount). ValueError saying why when the row does not
+        read: skipped, a refund would be lost from the import unseen."""
         stripe_id = row.get("id", "")
         kind = row.get("type", "").lower()
         status = row.get("status", "").lower()
@@ -168,23 +192,29 @@ class StripeImporter(Importer):  # type: ignore[misc]
             adj_type, counter, sign = "debit:chargeback", self.chargeback_account, Decimal(1)
             default_reason = f"Stripe dispute {stripe_id}"
         else:
-            return None
+            raise ValueError(f"id {stripe_id!r} is neither a refund (re_...) nor a dispute "
+                             "(dp_..., du_...), and the Type column does not say which")
         currency = row.get("currency", "").upper()
+        # Read as every tool reads an amount: `Decimal` after dropping commas took
+        # "1.000,00" for 1.00000, "1e3" for 1000 and any script's digits, and NaN;
+        # and in a currency Beancount can parse ("US D", "USD" with a Cyrillic S made
+        # lines no load reads) with no more decimals than it has (never rounded).
         try:
-            # Read as every tool reads an amount: `Decimal` after dropping commas took
-            # "1.000,00" for 1.00000, "1e3" for 1000 and any script's digits, and NaN;
-            # and in a currency Beancount can parse ("US D", "USD" with a Cyrillic S made
-            # lines no load reads) with no more decimals than it has (never rounded).
             number = abs(amounts.parse_money(row.get("amount", ""), currency=currency).number)
+        except ValueError as unread:  # `amounts.AmountError` is one
+            raise ValueError(f"Amount and Currency: {unread}") from None
+        try:
             date = _date(row.get("created (utc)") or row.get("created") or "")
-        except ValueError:  # `amounts.AmountError` is one
-            return None
-        if not stripe_id or not number:
+        except ValueError as unread:
+            raise ValueError(f"Created: {unread}") from None
+        if not stripe_id:
+            raise ValueError("the id is empty")
+        if not number:
             return None
         stripe_customer = row.get("customer id", "")
         customer = self.customers.get(stripe_customer, stripe_customer)
         if not customer:
-            return None
+            raise ValueError(f"{stripe_id} names no customer (Customer ID is empty)")
         reason = row.get("reason") or default_reason
         meta: dict[str, Any] = data.new_metadata(filepath, lineno)
         meta.update({"adjustment-type": adj_type, "category": self.category,
