@@ -3,7 +3,8 @@
 `StripeImporter` reads a Stripe CSV export (refunds `re_...` become
 `credit:refund`, disputes `dp_...`/`du_...` `debit:chargeback`), skips what moved no
 money and every Stripe id already in the ledger as `external-id:`, and extracts one
-request per row; a row that does not read refuses the whole file. Columns, settings and a sample import script: docs/stripe.md.
+request per row; a row that does not read refuses the whole file. Columns, settings
+and a sample import script: docs/stripe.md.
 
 What it extracts is printed by beangulp and appended by hand, outside the one writer,
 so it writes what the writer would: `entered-by:` (the acting identity, `entered_by`
