@@ -43,6 +43,14 @@ class Config:
         return (bool(self.user_header) or self.read_only) and not self.fava_editing
 
     @property
+    def identity_source(self) -> tuple[str, str, str, bool]:
+        """What names the acting user (`identity.identify`): the header (by its
+        case-insensitive name), the proxy's secret and its header, and demo mode's
+        pick when the header names nobody. Two configs alike here vouch alike."""
+        return ((self.user_header or "").lower(), self.proxy_secret or "",
+                self.proxy_secret_header.lower(), self.demo_mode)
+
+    @property
     def secret_variable(self) -> str | None:
         """The environment variable `proxy-secret` names (None: not `env:NAME`)."""
         value = self.proxy_secret or ""

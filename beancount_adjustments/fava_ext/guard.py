@@ -199,15 +199,67 @@ def _shared(ledger: Any, guarded: Any) -> set[str]:
             or any(_overlap(os.path.dirname(name), folder) for folder in folders)}
 
 
+def _extension(ledger: Any) -> Any:
+    """This extension as `ledger` enabled it, or None."""
+    extensions = getattr(ledger, "extensions", None)
+    return extensions.get_extension(EXTENSION) if extensions is not None else None
+
+
+def _config(ledger: Any) -> Config | None:
+    cfg = getattr(_extension(ledger), "cfg", None)
+    return cfg if isinstance(cfg, Config) else None
+
+
 def _guarding(ledger: Any) -> str:
     """Why `ledger`'s extension closes Fava's own writes ("" when it does not, or the
     ledger does not enable it)."""
-    extensions = getattr(ledger, "extensions", None)
-    ext = extensions.get_extension(EXTENSION) if extensions is not None else None
-    cfg = getattr(ext, "cfg", None)
-    if not isinstance(cfg, Config) or not cfg.guards_fava:
+    cfg = _config(ledger)
+    if cfg is None or not cfg.guards_fava:
         return ""
     return fava_closed(cfg)
+
+
+def _written_by_extension(ledger: Any) -> set[str]:
+    """The file this extension of `ledger` writes: its writer's target."""
+    target = getattr(_extension(ledger), "target_path", None)
+    return {os.path.realpath(target())} if callable(target) else set()
+
+
+def _vouches_as(ours: Config | None, theirs: Config) -> bool:
+    """Whether a write by an extension configured `ours` may land in a file of a
+    ledger whose extension is configured `theirs`: the identity comes from the same
+    trusted header and proxy secret, with no pick of demo mode, and theirs is not
+    read-only. A demo pick, or a header their proxy does not set, names anyone."""
+    return (ours is not None and not theirs.read_only and not ours.demo_mode
+            and ours.identity_source == theirs.identity_source)
+
+
+def _refuse_extension_writes_to_guarded_files(target: Any, ledgers: list[Any]) -> None:
+    """Abort with 403 a write by this extension of `target` whose file another ledger
+    of this Fava reads under a guard `target`'s extension does not vouch as
+    (`_vouches_as`): its writer judges the decision by `target`'s identity and book,
+    and the other ledger would count it under a name its deployment never vouched
+    for."""
+    written = _written_by_extension(target)
+    ours = _config(target)
+    for other in ledgers:
+        if other is target or not _guarding(other):
+            continue
+        theirs = _config(other)
+        shared = written & _files(other)
+        if not shared or theirs is None or _vouches_as(ours, theirs):
+            continue
+        names = ", ".join(sorted(shared))
+        title = (getattr(other, "options", None) or {}).get("title", "another ledger")
+        how = ("is read-only" if theirs.read_only
+               else f"takes identities from {theirs.user_header}"
+               + (" with the proxy's secret" if theirs.proxy_secret else ""))
+        message = (f"This ledger's adjustments extension writes {names}, which the ledger "
+                   f"{title!r} of this Fava reads, and that ledger's extension {how}, "
+                   "which this one's does not vouch as: a decision written here would "
+                   "count there under a name its deployment never checked. Decide in "
+                   f"{title!r}, or give this ledger a target file of its own.")
+        abort(json_response(403, ok=False, error=message, code="forbidden", message=message))
 
 
 def refuse_writes_to_shared_files() -> None:
@@ -215,18 +267,21 @@ def refuse_writes_to_shared_files() -> None:
     with another ledger of this Fava whose extension closes Fava's writes: those
     routes would write that file (an approval under any name) around every control
     of the guarded ledger. Its own requests the guarded ledger's hook judges; this
-    extension's endpoints of the ledger asked write through the writer."""
+    extension's endpoints write through the writer, and are refused only where they
+    would write such a file under an identity the other ledger does not trust
+    (`_refuse_extension_writes_to_guarded_files`)."""
     if current_request.method in SAFE_METHODS:
         return
     target = getattr(g, "ledger", None)
     if target is None:
         return
     args = current_request.view_args or {}
-    if (current_request.endpoint == "extension_endpoint"
-            and args.get("extension_name") == EXTENSION):
-        return
     loader = current_app.config.get("LEDGERS")
     ledgers = list(getattr(loader, "ledgers", None) or [])
+    if (current_request.endpoint == "extension_endpoint"
+            and args.get("extension_name") == EXTENSION):
+        _refuse_extension_writes_to_guarded_files(target, ledgers)
+        return
     for other in ledgers:
         if other is target:
             continue
