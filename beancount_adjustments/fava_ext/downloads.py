@@ -19,7 +19,7 @@ from beancount_adjustments.fava_ext.responses import (
     NO_PLUGIN,
     confined,
     inline_disposition,
-    json_response,
+    refusal,
 )
 from beancount_adjustments.fava_ext.statement_page import statement_page
 from beancount_adjustments.reports.statement import render as render_statement
@@ -34,21 +34,21 @@ def document(index: BookIndex | None, adj_id: str, ledger: Path) -> Response:
     origin.
     """
     if index is None:
-        return json_response(404, ok=False, error=NO_PLUGIN)
+        return refusal(404, "no-plugin", NO_PLUGIN)
     adj = index.book.get(adj_id)
     if adj is None or not adj.request.document:
-        return json_response(404, ok=False, error="no such adjustment, or it names no document")
+        return refusal(404, "not-found", "no such adjustment, or it names no document")
     source = adj.request.source.filename or str(ledger)
     root = ledger.resolve().parent
     try:
         path = (Path(source).parent / adj.request.document).resolve(strict=True)
     except (OSError, RuntimeError, ValueError):
-        return json_response(404, ok=False, error=f"{adj.request.document} does not exist")
+        return refusal(404, "not-found", f"{adj.request.document} does not exist")
     if not path.is_relative_to(root):
-        return json_response(403, ok=False, error=f"{adj.request.document} lies outside the "
-                             "ledger's folder; only files under it are served")
+        return refusal(403, "forbidden", f"{adj.request.document} lies outside the "
+                       "ledger's folder; only files under it are served")
     if not path.is_file():
-        return json_response(404, ok=False, error=f"{adj.request.document} is not a file")
+        return refusal(404, "not-found", f"{adj.request.document} is not a file")
     mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     response = send_file(path, mimetype=mimetype, download_name=path.name,
                          as_attachment=False, max_age=0)
@@ -60,7 +60,7 @@ def export(index: BookIndex | None, args: MultiDict[str, str], *, today: datetim
            user: Callable[[], str | None], date_range: DateRange | None) -> Response:
     """CSV of a report (or of the queue as filtered), formula cells neutralised."""
     if index is None:
-        return json_response(404, ok=False, error=NO_PLUGIN)
+        return refusal(404, "no-plugin", NO_PLUGIN)
     name = args.get("report", "summary")
     table: report_data.Table
     if name == "queue":
@@ -81,8 +81,8 @@ def export(index: BookIndex | None, args: MultiDict[str, str], *, today: datetim
     elif name == "compliance":
         table = report_data.compliance(index.book, date_range, today).table()
     else:
-        return json_response(404, ok=False, error=f"unknown report {name!r}; one of "
-                             f"{', '.join((*report_data.REPORTS, 'queue'))}")
+        return refusal(404, "not-found", f"unknown report {name!r}; one of "
+                       f"{', '.join((*report_data.REPORTS, 'queue'))}")
     response = make_response(report_data.to_csv(table))
     response.mimetype = "text/csv"
     response.headers["Content-Disposition"] = (
@@ -95,14 +95,14 @@ def statement(index: BookIndex | None, entries: Sequence[data.Directive],
               args: MultiDict[str, str], today: datetime.date) -> Response:
     """A customer's statement as a file: `format=html` (printable) or `csv`."""
     if index is None:
-        return json_response(404, ok=False, error=NO_PLUGIN)
+        return refusal(404, "no-plugin", NO_PLUGIN)
     fmt = args.get("format", "html")
     if fmt not in ("html", "csv"):
-        return json_response(400, ok=False, error="format is html or csv")
+        return refusal(400, "invalid", "format is html or csv")
     shown = statement_page(index.book, entries, args, today)
     if shown.statement is None:
-        return json_response(400 if shown.error else 404, ok=False,
-                             error=shown.error or "name a customer: ?customer=ID-or-name")
+        return (refusal(400, "invalid", shown.error) if shown.error
+                else refusal(404, "not-found", "name a customer: ?customer=ID-or-name"))
     response = make_response(render_statement(shown.statement, fmt))
     response.mimetype = "text/html" if fmt == "html" else "text/csv"
     response.headers["Content-Disposition"] = inline_disposition(

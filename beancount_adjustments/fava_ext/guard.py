@@ -29,7 +29,7 @@ from flask import request as current_request
 
 from beancount_adjustments.fava_ext.config import Config
 from beancount_adjustments.fava_ext.identity import Identity
-from beancount_adjustments.fava_ext.responses import confined, json_response
+from beancount_adjustments.fava_ext.responses import confined, refusal
 
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 EXTENSION = "AdjustmentsExtension"
@@ -76,11 +76,11 @@ def refuse_unjudged_writes(cfg: Config, request: Request, extension: str) -> Non
     if not ours:
         if cfg.guards_fava:
             closed = fava_closed(cfg)
-            abort(json_response(403, ok=False, error=closed, code="forbidden", message=closed))
+            abort(refusal(403, "forbidden", closed))
         return
     reason = read_only_reason(cfg)
     if reason:
-        abort(json_response(403, ok=False, error=reason, code="forbidden", message=reason))
+        abort(refusal(403, "forbidden", reason))
 
 
 def confine_fava_files(request: Request) -> None:
@@ -259,7 +259,7 @@ def _refuse_extension_writes_to_guarded_files(target: Any, ledgers: list[Any]) -
                    "which this one's does not vouch as: a decision written here would "
                    "count there under a name its deployment never checked. Decide in "
                    f"{title!r}, or give this ledger a target file of its own.")
-        abort(json_response(403, ok=False, error=message, code="forbidden", message=message))
+        abort(refusal(403, "forbidden", message))
 
 
 def refuse_writes_to_shared_files() -> None:
@@ -294,6 +294,5 @@ def refuse_writes_to_shared_files() -> None:
                        f"Fava reads it (this ledger's editor, documents or import folders "
                        f"reach it), and its adjustments extension closes Fava's own "
                        f"editor there. {why}")
-            abort(json_response(403, ok=False, error=message, code="forbidden",
-                                message=message))
+            abort(refusal(403, "forbidden", message))
 

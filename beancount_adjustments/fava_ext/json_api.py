@@ -17,7 +17,7 @@ from beancount_adjustments.fava_ext.detail import Requirement, detail_view
 from beancount_adjustments.fava_ext.index import BookIndex
 from beancount_adjustments.fava_ext.queue import QueueView
 from beancount_adjustments.fava_ext.queue_rows import QueueRow
-from beancount_adjustments.fava_ext.responses import NO_PLUGIN, json_response
+from beancount_adjustments.fava_ext.responses import NO_PLUGIN, json_response, refusal
 
 FILTERS = {"state", "type", "category", "customer", "requester", "older_than", "awaiting",
            "below", "time"}
@@ -30,15 +30,15 @@ def adjustments(book: Book | None, entries: Sequence[data.Directive],
     `older_than`, `awaiting`, `below` (`50 USD`)."""
     unknown = sorted(set(args) - FILTERS)
     if unknown:
-        return json_response(400, code="invalid", message=f"unknown filter(s) "
-                             f"{', '.join(unknown)}; the filters are "
-                             f"{', '.join(sorted(FILTERS - {'time'}))}")
+        return refusal(400, "invalid", f"unknown filter(s) "
+                       f"{', '.join(unknown)}; the filters are "
+                       f"{', '.join(sorted(FILTERS - {'time'}))}")
     older = args.get("older_than")
     # ASCII digits only: `str.isdigit` also takes "²", which `int` then refuses.
     if older is not None and not (older.isascii() and older.isdigit()):
-        return json_response(400, code="invalid", message="older_than is a number of days")
+        return refusal(400, "invalid", "older_than is a number of days")
     if book is None:
-        return json_response(404, code="no-plugin", message=NO_PLUGIN)
+        return refusal(404, "no-plugin", NO_PLUGIN)
     try:
         filters = api.filters_of(
             state=args.getlist("state") or None, type=args.get("type"),
@@ -47,13 +47,13 @@ def adjustments(book: Book | None, entries: Sequence[data.Directive],
             older_than=int(older) if older is not None else None,
             awaiting=args.get("awaiting"), below=args.get("below"))
     except api.ApiError as exc:
-        return json_response(exc.status, **exc.as_json())
+        return refusal(exc.status, exc.code, exc.message)
     return jsonify([a.as_json() for a in api.find(entries, book, filters, today)])
 
 
 def queue(view: QueueView | None) -> Response:
     if view is None:
-        return json_response(404, ok=False, error=NO_PLUGIN)
+        return refusal(404, "no-plugin", NO_PLUGIN)
     return json_response(
         200, ok=True, total_open=view.total_open, matched=view.matched,
         overdue=view.overdue, mine=view.mine, page=view.page, pages=view.pages,
@@ -67,10 +67,10 @@ def queue(view: QueueView | None) -> Response:
 def adjustment(index: BookIndex | None, adj_id: str, *, today: datetime.date,
                user: str | None, ticket_url: str | None) -> Response:
     if index is None:
-        return json_response(404, ok=False, error=NO_PLUGIN)
+        return refusal(404, "no-plugin", NO_PLUGIN)
     detail = detail_view(index, adj_id, today=today, user=user, ticket_url=ticket_url)
     if detail is None:
-        return json_response(404, ok=False, error=f"no adjustment {adj_id!r}")
+        return refusal(404, "not-found", f"no adjustment {adj_id!r}")
     return json_response(
         200, ok=True, adjustment=row_json(detail.row),
         still_requires=detail.still_requires, policy=detail.policy,

@@ -29,11 +29,18 @@ def json_response(status: int, **payload: Any) -> Response:
     return response
 
 
+def refusal(status: int, code: str, message: str, **extra: Any) -> Response:
+    """A call refused, nothing done: `{"ok": false, "code", "message", "error"}` and
+    `extra`, as every endpoint answers one (README: Errors). `error` repeats the
+    message for the pages' script and clients written before `code` was on all."""
+    return json_response(status, ok=False, code=code, message=message, error=message,
+                         **extra)
+
+
 def bad_filter(message: str) -> Response:
     """Fava's filter in the URL cannot be read: a client asking for JSON or a file
     gets the reason in JSON, not Fava's HTML error page."""
-    return json_response(400, ok=False, code="bad-filter",
-                         error=f"Fava's filter cannot be read: {message}")
+    return refusal(400, "bad-filter", f"Fava's filter cannot be read: {message}")
 
 
 def inline_disposition(name: str) -> str:

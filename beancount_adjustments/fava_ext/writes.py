@@ -16,7 +16,7 @@ from beancount_adjustments.api import bodies
 from beancount_adjustments.core.days import iso_day
 from beancount_adjustments.core.models import Action
 from beancount_adjustments.fava_ext.identity import Identity
-from beancount_adjustments.fava_ext.responses import json_response
+from beancount_adjustments.fava_ext.responses import json_response, refusal
 
 MAX_DECISIONS = 5000
 
@@ -36,37 +36,40 @@ def decide(request: Request, read_only: str, identity: Callable[[], Identity],
     never make a page stale.
     """
     if read_only:
-        return json_response(403, ok=False, error=read_only)
+        return refusal(403, "forbidden", read_only)
     if not request.is_json:
-        return json_response(415, ok=False, error="send the decisions as application/json")
+        return refusal(415, "invalid", "send the decisions as application/json")
     try:
         body = bodies.read_json(request.get_data(as_text=True))
     except api.ApiError as exc:
-        return json_response(400, ok=False, error=exc.message)
+        return refusal(400, exc.code, exc.message)
     if not isinstance(body, dict):
-        return json_response(400, ok=False, error="the body must be a JSON object")
+        return refusal(400, "invalid", "the body must be a JSON object")
     acting = identity()
     if acting.user is None:
-        return json_response(403, ok=False, error="no acting user: nothing is written without "
-                             "an identity (read-only)" + (f"; {acting.note}" if acting.note
-                                                          else ""))
+        return refusal(403, "forbidden", "no acting user: nothing is written without an "
+                       "identity (read-only)" + (f"; {acting.note}" if acting.note else ""))
     decisions, error = parse_decisions(body.get("decisions"), acting.user)
     if error:
-        return json_response(400, ok=False, error=error)
+        return refusal(400, "invalid", error)
     try:
         result = write(decisions)
     except writer.WriteRefused as refused:
         items = [refusal_json(r) for r in refused.refusals]
         changed = any(r.code == "changed" for r in refused.refusals)
-        return json_response(409 if changed else 422, ok=False, stale=changed,
-                             error="; ".join(r.message for r in refused.refusals),
-                             written=0, ids=[], refused=items)
+        return refusal(409 if changed else 422, "changed" if changed else "refused",
+                       "; ".join(r.message for r in refused.refusals), stale=changed,
+                       written=0, ids=[], refused=items)
     refusals = [refusal_json(r) for r in result.refused]
     changed = any(r.code == "changed" for r in result.refused)
-    status = 200 if result.written else (409 if changed else 422)
-    return json_response(status, ok=bool(result.written), written=result.written,
-                         ids=list(result.ids), refused=refusals, stale=changed,
-                         sha256=result.sha256, by=acting.user)
+    if not result.written:
+        return refusal(409 if changed else 422, "changed" if changed else "refused",
+                       "; ".join(r.message for r in result.refused) or "nothing was written",
+                       written=0, ids=[], refused=refusals, stale=changed,
+                       sha256=result.sha256, by=acting.user)
+    return json_response(200, ok=True, written=result.written, ids=list(result.ids),
+                         refused=refusals, stale=changed, sha256=result.sha256,
+                         by=acting.user)
 
 
 def create(request: Request, read_only: str, identity: Callable[[], Identity],
@@ -77,24 +80,23 @@ def create(request: Request, read_only: str, identity: Callable[[], Identity],
     with the new adjustment, 200 with the one already filed under that id.
     """
     if read_only:
-        return json_response(403, code="forbidden", message=read_only)
+        return refusal(403, "forbidden", read_only)
     if not request.is_json:
-        return json_response(415, code="invalid", message="send the request as application/json")
+        return refusal(415, "invalid", "send the request as application/json")
     try:
         body = bodies.read_json(request.get_data(as_text=True))
     except api.ApiError as exc:
-        return json_response(exc.status, **exc.as_json())
+        return refusal(exc.status, exc.code, exc.message)
     if not isinstance(body, dict):
-        return json_response(400, code="invalid", message="the body must be a JSON object")
+        return refusal(400, "invalid", "the body must be a JSON object")
     acting = identity()
     if acting.user is None:
-        return json_response(403, code="forbidden", message="no acting user: nothing is "
-                             "written without an identity" + (f"; {acting.note}" if acting.note
-                                                              else ""))
+        return refusal(403, "forbidden", "no acting user: nothing is written without an "
+                       "identity" + (f"; {acting.note}" if acting.note else ""))
     try:
         adj = file(body, acting.user)
     except api.ApiError as exc:
-        return json_response(exc.status, **exc.as_json())
+        return refusal(exc.status, exc.code, exc.message)
     return json_response(200 if adj.existing else 201, **adj.as_json(), existing=adj.existing)
 
 
@@ -105,9 +107,8 @@ def preview(request: Request, identity: Callable[[], Identity],
     on submit."""
     acting = identity()
     if acting.user is None:
-        return json_response(403, code="forbidden", message="no acting user: the preview "
-                             "judges the request as filed by you" + (
-                                 f"; {acting.note}" if acting.note else ""))
+        return refusal(403, "forbidden", "no acting user: the preview judges the request "
+                       "as filed by you" + (f"; {acting.note}" if acting.note else ""))
     body: dict[str, object] = {}
     for key, value in request.args.items():
         if key == "time":  # Fava's filter, carried on every link
@@ -116,14 +117,14 @@ def preview(request: Request, identity: Callable[[], Identity],
             flag = value.strip().lower()
             if flag not in ("", "0", "1", "true", "false", "on", "off"):
                 name = bodies.ALIASES.get(key, key)
-                return json_response(400, code="invalid", message=f"{name} must be true or false")
+                return refusal(400, "invalid", f"{name} must be true or false")
             body[key] = flag in ("1", "true", "on")
         elif value.strip():
             body[key] = value
     try:
         adj = dry_run(body, acting.user)
     except api.ApiError as exc:
-        return json_response(exc.status, **exc.as_json())
+        return refusal(exc.status, exc.code, exc.message)
     shown = {**adj.as_json(), "chain": [{"level": level, "role": role}
                                         for level, role in enumerate(adj.chain, start=1)]}
     return json_response(200, **shown, existing=adj.existing, automatic=not adj.chain,
