@@ -141,7 +141,7 @@ def _since(repo: history.Repository, entries: list[data.Directive],
             f"more: every decision {repo.rev} held would be dropped", str(_ledger_path(repo)), 0)
         return _Since(repo, [finding], rev_name, note=None, decided=decided)
     now = history.Snapshot(book=book, entries=entries)
-    findings = repo.untracked(read)
+    findings = repo.untracked(read, at_rev=old)
     findings += history.compare(old, now, rev=repo.rev, commit_of=repo.commits_of)
     new = len(history.new_events(old.book.facts.events, book.facts.events))
     return _Since(repo, findings, rev_name, note=None, decided=decided, new=new)

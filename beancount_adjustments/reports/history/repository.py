@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from beancount.loader import LoadError
+
 from beancount_adjustments.beans.loading import load_uncached
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import Source
@@ -135,13 +137,20 @@ class Repository:
 
     # -- what git holds ---------------------------------------------------------------
 
-    def untracked(self, files: Iterable[str]) -> list[Finding]:
+    def untracked(self, files: Iterable[str], at_rev: Snapshot | None = None
+                  ) -> list[Finding]:
         """An `untracked-file` finding for each of `files` (the files a load read)
         whose content git does not hold: outside the repository, reached through a
-        link leading out of it, or not added to it.
+        link leading out of it, or not added to it; and for each file the load
+        `at_rev` read from outside REV's tree (`Snapshot.outside`) not found so
+        already: named by an absolute path, or one climbing out with `..`, a
+        tracked file is read at REV as it is now. An `unread-at-rev` finding for
+        each error the loader gave at REV (`Snapshot.unread`: an include REV's
+        tree cannot give, a plugin that failed).
 
         REV's tree and the work tree would both read such a file as it is now, so
-        whatever it changed (a reject turned into an approval) would compare equal.
+        whatever it changed (a reject turned into an approval) would compare equal;
+        and a view of REV missing a file's decisions would pass any rewrite of them.
         """
         listed = self.git("ls-files", "-z").stdout.decode(errors="replace").split("\0")
         tracked = {name for name in listed if name}
@@ -160,6 +169,22 @@ class Repository:
                     "the repository, a link out of it, or never added): what it held at "
                     f"{self.rev} cannot be compared, so its decisions could be rewritten "
                     "unnoticed; keep it in the repository and commit it", name, 0))
+        flagged = {Path(f.filename).resolve() for f in findings}
+        findings += [Finding(
+            "untracked-file",
+            f"the ledger at {self.rev} reads {name} by a path that leaves the repository's "
+            f"tree (an absolute include, or one climbing out with `..`): it reads the file "
+            f"as it is now, not as {self.rev} held it, so its decisions could be rewritten "
+            "unnoticed; include it by a path inside the repository, relative to the ledger",
+            name, 0) for name in dict.fromkeys(at_rev.outside if at_rev else ())
+            if Path(name).resolve() not in flagged]
+        findings += [Finding(
+            "unread-at-rev",
+            f"the ledger at {self.rev} cannot be loaded whole from what git held then "
+            f"({message}): what it decided there cannot be compared, so it could be "
+            "rewritten unnoticed; commit what it names, or compare with a revision whose "
+            "ledger loads", self.ledger.as_posix(), 0, at_rev=True)
+            for message in (at_rev.unread if at_rev else ())]
         return findings
 
     def _before_rev(self, sha: str) -> bool:
@@ -173,8 +198,11 @@ class Repository:
 def _git(cwd: Path, *args: str, check: bool = True,
          stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
-        done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True,
-                              timeout=300, check=False, input=stdin)
+        # `--no-replace-objects`: a `git replace` ref (a ref like any other, pushed and
+        # fetched) hands another object's bytes wherever one is asked for: REV's blob
+        # read as alice's new text, her commit read as a copy authored by bob.
+        done = subprocess.run(["git", "--no-replace-objects", "-C", str(cwd), *args],
+                              capture_output=True, timeout=300, check=False, input=stdin)
     except (OSError, subprocess.SubprocessError) as exc:
         raise HistoryError(f"cannot run git: {exc}") from exc
     if check and done.returncode != 0:
@@ -246,12 +274,37 @@ def _entry_lines(path: Path, lineno: int) -> list[int]:
     except OSError:
         return [lineno]
     lines = [lineno]
+    # A string may hold a line break (the writer writes a comment's as it is): the
+    # lines it spans are the entry's whatever they start with, and so are the
+    # indented lines after it (a `digest:` written there replaces the first one).
+    inside = lineno <= len(text) and _string_open(text[lineno - 1], inside=False)
     for number in range(lineno + 1, len(text) + 1):
         line = text[number - 1]
-        if not line.strip() or not line[:1].isspace():
+        if not inside and (not line.strip() or not line[:1].isspace()):
             break
         lines.append(number)
+        inside = _string_open(line, inside=inside)
     return lines
+
+
+def _string_open(line: str, *, inside: bool) -> bool:
+    """Whether a Beancount string is still open at the end of `line` (`inside`: one
+    was open at its start): `"` opens and closes one, `\\` escapes the next
+    character in it, and `;` outside one starts a comment."""
+    escaped = False
+    for char in line:
+        if inside:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                inside = False
+        elif char == '"':
+            inside = True
+        elif char == ";":
+            break
+    return inside
 
 
 def open_repository(ledger: Path, rev: str, *, pre_commit: bool = False) -> Repository:
@@ -293,8 +346,8 @@ def snapshot_at(repo: Repository) -> tuple[Snapshot | None, Callable[[str], str]
     The repository's whole tree at REV is written (`_write_tree`) into a
     temporary directory, so includes, documents and plugins resolve as they
     did then. None: the ledger did not exist at REV, or did not enable the
-    plugin (nothing was decided). The naming function turns a file name of
-    that tree into its path in the repository.
+    plugin (nothing was decided). The naming function turns a file name of that
+    tree into its path in the repository.
     """
     with tempfile.TemporaryDirectory(prefix="bean-adjust-since-") as tmp:
         root = Path(tmp).resolve() / "tree"
@@ -311,8 +364,12 @@ def snapshot_at(repo: Repository) -> tuple[Snapshot | None, Callable[[str], str]
             return None, name
         root.mkdir()
         _write_tree(repo, root)
-        entries, _errors, options = load_uncached(root / repo.ledger)
+        entries, errors, options = load_uncached(root / repo.ledger)
+        outside = tuple(name(str(read)) for read in options.get("include", ())
+                        if not _inside(Path(os.path.realpath(read)), root))
+        unread = tuple(str(e.message).replace(f"{root}{os.sep}", "").splitlines()[0]
+                       for e in errors if isinstance(e, LoadError))
     book = book_of(options)
     if book is None:
         return None, name
-    return Snapshot(book=book, entries=entries), name
+    return Snapshot(book=book, entries=entries, outside=outside, unread=unread), name

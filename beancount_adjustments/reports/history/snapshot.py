@@ -31,6 +31,13 @@ class Snapshot:
 
     book: Book
     entries: Sequence[data.Directive]
+    outside: tuple[str, ...] = ()
+    """REV's only: the files its load read from outside the tree written for it (an
+    absolute include, or one climbing out with `..`), as they are now, not as REV
+    held them."""
+    unread: tuple[str, ...] = ()
+    """REV's only: the loader's own errors (an include its tree cannot give, a plugin
+    that failed): what REV held there is missing from this view."""
 
 
 BOOKED_TAGS = (TAG_APPLIED, TAG_REVERSAL)
