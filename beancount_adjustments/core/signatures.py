@@ -241,8 +241,9 @@ def judge_signature(ring: KeyRing, event: Event, digest: Callable[[], str],
         if tag is not None:
             return Signed(uncovered_effective=tag == LEGACY_TAG
                           and event.effective is not None)
-    return Signed(("bad-signature",
-            f"the signature does not verify with {event.by}'s registered key: it was not made "
-            "by that key for this id, action, approver, date, content and `effective:` "
-            "(forged, copied from another decision, such as the approval of the request "
-            "copied to its reversal, or the event was edited)."))
+    return Signed((
+        "bad-signature",
+        f"the signature does not verify with {event.by}'s registered key: it was not made "
+        "by that key for this id, action, approver, date, content and `effective:` "
+        "(forged, copied from another decision, such as the approval of the request "
+        "copied to its reversal, or the event was edited)."))
