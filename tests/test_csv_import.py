@@ -289,8 +289,10 @@ def test_library_dry_run_refuses_like_the_write(tmp_path: Path) -> None:
     assert real.result is None
     assert snapshot(tmp_path) == before
     csv.write_text(GOOD)
-    preview = import_csv(ledger, csv, user="alice", dry_run=True)
-    done = import_csv(ledger, csv, user="alice")
+    # One moment for both: the text carries `at:`, and a run may cross a second.
+    moment = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=datetime.UTC)
+    preview = import_csv(ledger, csv, user="alice", dry_run=True, now=moment)
+    done = import_csv(ledger, csv, user="alice", now=moment)
     assert preview.result is not None
     assert done.result is not None
     assert done.result.text == preview.result.text
