@@ -268,5 +268,5 @@ def test_a_file_revs_ledger_included_but_git_did_not_hold_then_is_a_finding(
     result = check(repo, base)
     assert result.exit_code == 1, result.output
     [line] = findings(result, "unread-at-rev")
-    assert line.startswith(f"main.beancount:0: (at {base}) "), line
+    assert line.startswith(f"{repo.at(DECISIONS)}(at {base}) "), line   # its include line
     assert f'(File glob "{DECISIONS}" does not match any files)' in line

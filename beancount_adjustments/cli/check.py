@@ -53,7 +53,11 @@ def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> N
                      f"{first}" + "".join(f"\n  {r}" for r in rest))
     counts = counts_by_state(book.adjustments.values()) if book else None
     read = [str(name) for name in options.get("include", ())]
-    past = _since(repo, entries, book, read) if repo is not None else None
+    try:
+        past = _since(repo, entries, book, read) if repo is not None else None
+    except history.HistoryError as exc:
+        click.echo(f"bean-adjust: check --since {since}: {exc}", err=True)
+        raise click.exceptions.Exit(1) from None
     if as_json:
         out: dict[str, Any] = {
             "errors": lines, "adjustments": counts,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -25,6 +26,13 @@ from beancount_adjustments.reports.history.identity import (
     NOT_COMMITTED,
     UNCOMMITTED,
     Commit,
+)
+from beancount_adjustments.reports.history.includes import (
+    Include,
+    Sited,
+    includes_in,
+    site_of,
+    site_of_unmatched,
 )
 from beancount_adjustments.reports.history.snapshot import Snapshot
 
@@ -51,6 +59,7 @@ class Repository:
     _commits: dict[str, Commit] = field(default_factory=dict)
     _old: dict[str, bool] = field(default_factory=dict)
     _signers: bool | None = None
+    _shallow: bool | None = None
 
     def git(self, *args: str, check: bool = True,
             stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -90,6 +99,7 @@ class Repository:
     def _blame(self, relative: str) -> dict[int, str]:
         found = self._blames.get(relative)
         if found is None:
+            self._refuse_shallow()
             found = {}
             # `--ignore-revs-file=` drops the deployment's `blame.ignoreRevsFile`: that
             # list is a file in the repository, and a commit listed in it hands its
@@ -104,6 +114,21 @@ class Repository:
                         found[int(parts[2])] = parts[0]
             self._blames[relative] = found
         return found
+
+    def _refuse_shallow(self) -> None:
+        """A shallow clone's history stops at its cut, and git blame gives every line
+        older than the cut to the commit at the cut: alice's approval, committed on a
+        branch under bob's next commit, read as bob's once a CI job fetched too little
+        of that branch. Who wrote a line cannot be told there."""
+        if self._shallow is None:
+            done = self.git("rev-parse", "--is-shallow-repository", check=False)
+            self._shallow = done.stdout.decode(errors="replace").strip() == "true"
+        if self._shallow:
+            raise HistoryError(
+                "the repository is a shallow clone: git blame hands every line older than "
+                "its cut to the commit at the cut, so who committed a decision "
+                "(`git-identity`) cannot be told; fetch the whole history (`git fetch "
+                "--unshallow`, or `fetch-depth: 0` in CI)")
 
     def _commit(self, sha: str) -> Commit:
         found = self._commits.get(sha)
@@ -155,7 +180,10 @@ class Repository:
         listed = self.git("ls-files", "-z").stdout.decode(errors="replace").split("\0")
         tracked = {name for name in listed if name}
         top = self.top.resolve()
+        files = list(files)
+        includes = includes_in(files)
         findings = []
+        flagged = set()
         for name in files:
             real = Path(name).resolve()
             try:
@@ -163,28 +191,31 @@ class Repository:
             except ValueError:
                 held = False
             if not held:
+                flagged.add(real)
+                site = site_of(name, includes)
                 findings.append(Finding(
                     "untracked-file",
                     f"the ledger reads {name}, which is not tracked by git in {top} (outside "
                     "the repository, a link out of it, or never added): what it held at "
                     f"{self.rev} cannot be compared, so its decisions could be rewritten "
-                    "unnoticed; keep it in the repository and commit it", name, 0))
-        flagged = {Path(f.filename).resolve() for f in findings}
+                    "unnoticed; keep it in the repository and commit it",
+                    site.filename, site.lineno))
+        outside = {read.what: read.site for read in (at_rev.outside if at_rev else ())}
         findings += [Finding(
             "untracked-file",
             f"the ledger at {self.rev} reads {name} by a path that leaves the repository's "
             f"tree (an absolute include, or one climbing out with `..`): it reads the file "
             f"as it is now, not as {self.rev} held it, so its decisions could be rewritten "
             "unnoticed; include it by a path inside the repository, relative to the ledger",
-            name, 0) for name in dict.fromkeys(at_rev.outside if at_rev else ())
-            if Path(name).resolve() not in flagged]
+            site.filename, site.lineno, at_rev=True)
+            for name, site in outside.items() if Path(name).resolve() not in flagged]
         findings += [Finding(
             "unread-at-rev",
             f"the ledger at {self.rev} cannot be loaded whole from what git held then "
-            f"({message}): what it decided there cannot be compared, so it could be "
+            f"({unread.what}): what it decided there cannot be compared, so it could be "
             "rewritten unnoticed; commit what it names, or compare with a revision whose "
-            "ledger loads", self.ledger.as_posix(), 0, at_rev=True)
-            for message in (at_rev.unread if at_rev else ())]
+            "ledger loads", unread.site.filename, unread.site.lineno, at_rev=True)
+            for unread in (at_rev.unread if at_rev else ())]
         return findings
 
     def _before_rev(self, sha: str) -> bool:
@@ -201,8 +232,13 @@ def _git(cwd: Path, *args: str, check: bool = True,
         # `--no-replace-objects`: a `git replace` ref (a ref like any other, pushed and
         # fetched) hands another object's bytes wherever one is asked for: REV's blob
         # read as alice's new text, her commit read as a copy authored by bob.
+        # `GIT_GRAFT_FILE`: `.git/info/grafts` (not versioned, but anyone with the clone
+        # can write it) gives commits other parents, even with `--no-replace-objects`:
+        # alice's commit given bob's unmerged draft as parent, and blame read her
+        # lines in his commit.
         done = subprocess.run(["git", "--no-replace-objects", "-C", str(cwd), *args],
-                              capture_output=True, timeout=300, check=False, input=stdin)
+                              capture_output=True, timeout=300, check=False, input=stdin,
+                              env={**os.environ, "GIT_GRAFT_FILE": os.devnull})
     except (OSError, subprocess.SubprocessError) as exc:
         raise HistoryError(f"cannot run git: {exc}") from exc
     if check and done.returncode != 0:
@@ -365,11 +401,26 @@ def snapshot_at(repo: Repository) -> tuple[Snapshot | None, Callable[[str], str]
         root.mkdir()
         _write_tree(repo, root)
         entries, errors, options = load_uncached(root / repo.ledger)
-        outside = tuple(name(str(read)) for read in options.get("include", ())
-                        if not _inside(Path(os.path.realpath(read)), root))
-        unread = tuple(str(e.message).replace(f"{root}{os.sep}", "").splitlines()[0]
+        read = [str(file) for file in options.get("include", ())]
+        includes = includes_in(read)
+        outside = tuple(Sited(name(file), site_of(file, includes)) for file in read
+                        if not _inside(Path(os.path.realpath(file)), root))
+        unread = tuple(_unread(e, includes, root, root / repo.ledger)
                        for e in errors if isinstance(e, LoadError))
     book = book_of(options)
     if book is None:
         return None, name
     return Snapshot(book=book, entries=entries, outside=outside, unread=unread), name
+
+
+_UNMATCHED = re.compile(r'File glob "(.*)" does not match any files')
+
+
+def _unread(error: LoadError, includes: list[Include], root: Path, ledger: Path) -> Sited:
+    """A loader error at REV, at the include line it is about (else at REV's ledger),
+    its message without the temporary tree's path."""
+    message = str(error.message).splitlines()[0]
+    written = _UNMATCHED.fullmatch(message)
+    site = site_of_unmatched(written.group(1), includes) if written else None
+    return Sited(message.replace(f"{root}{os.sep}", ""),
+                 site or Source(str(ledger), 0))

@@ -23,6 +23,7 @@ from beancount_adjustments.core.models import (
     Source,
     State,
 )
+from beancount_adjustments.reports.history.includes import Sited
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,14 @@ class Snapshot:
 
     book: Book
     entries: Sequence[data.Directive]
-    outside: tuple[str, ...] = ()
+    outside: tuple[Sited, ...] = ()
     """REV's only: the files its load read from outside the tree written for it (an
     absolute include, or one climbing out with `..`), as they are now, not as REV
-    held them."""
-    unread: tuple[str, ...] = ()
+    held them; each at the include line of REV's that reads it."""
+    unread: tuple[Sited, ...] = ()
     """REV's only: the loader's own errors (an include its tree cannot give, a plugin
-    that failed): what REV held there is missing from this view."""
+    that failed): what REV held there is missing from this view; each at the
+    include line it is about, else at REV's ledger."""
 
 
 BOOKED_TAGS = (TAG_APPLIED, TAG_REVERSAL)

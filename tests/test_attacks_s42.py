@@ -1,0 +1,144 @@
+"""Round 42 of attacks: `check --since REV` on repositories git itself rewrites
+locally, and findings an auditor can follow to a line.
+
+alice (an agent with commit rights) wants her own approval "by bob" of ADJ-2
+under `git-identity: "required"` to pass for his. git reads history through a
+grafts file (`.git/info/grafts`, still honoured by git 2.39 even with
+`--no-replace-objects`) and, in a shallow clone, stops at the clone's cut and
+hands every older line to the commit at the cut. A test whose docstring says
+"Hole:" failed on the code it was written against.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from repos import BOOK, REQUEST_1, REQUEST_2, Repo, check, findings
+
+from ledgers import load
+
+IDENTITY = BOOK.replace('"alice" "agent"\n', '"alice" "agent"\n  git: "alice@example.com"\n') + """
+2026-01-01 custom "adjustment-policy" "credit:goodwill"
+  git-identity: "required"
+"""
+
+DECISIONS = "decisions.beancount"
+
+
+def _approval(text: str) -> str:
+    """bob's approval of ADJ-2 as a tool writes it, bound by its digest to `text`."""
+    digest = load(text, base=False).book.adjustments["ADJ-2"].digest
+    return (f'\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n'
+            f'  at: "2026-03-06T10:00:00+00:00"\n  digest: "{digest}"\n')
+
+
+def _bobs_side_branch(repo: Repo, base: str, text: str) -> str:
+    """A commit by bob on a branch of its own, holding `text` (never merged)."""
+    repo.git("checkout", "-q", "-b", "draft", base)
+    side = repo.commit(text, email="bob@example.com")
+    repo.git("checkout", "-q", "main")
+    return side
+
+
+def test_a_grafts_file_does_not_hand_alices_lines_to_bob(tmp_path: Path) -> None:
+    """Hole: bob drafted his approval of ADJ-2 on a branch he never merged (he had
+    not decided). alice commits the same text on main herself, then writes
+    `.git/info/grafts` giving her commit bob's draft as its parent: blame then
+    finds the approval's lines in bob's commit, and the check passed them as his."""
+    repo = Repo(tmp_path / "repo")
+    base = repo.commit(IDENTITY + REQUEST_2)
+    text = IDENTITY + REQUEST_2 + _approval(IDENTITY + REQUEST_2)
+    side = _bobs_side_branch(repo, base, text)
+    head = repo.commit(text)
+    [line] = findings(check(repo, base), "git-identity")   # hers, as committed
+    (repo.root / ".git" / "info").mkdir(exist_ok=True)
+    (repo.root / ".git" / "info" / "grafts").write_text(f"{head} {side}\n")
+    assert side in repo.git("log", "--format=%H", head)   # git reads the graft
+    result = check(repo, base)
+    [line] = findings(result, "git-identity")
+    assert repo.at('"ADJ-2" "approve"') in line, result.output
+    assert "alice@example.com" in line
+    assert result.exit_code == 1
+
+
+def test_a_shallow_clone_is_refused_where_blame_is_needed(tmp_path: Path) -> None:
+    """Hole: alice commits bob's approval on a branch, bob commits an unrelated line
+    on top of it, and the branch is merged. A CI job fetching a shallow history
+    (`fetch-depth: 2`) holds REV but cuts the branch below bob's commit: git blame
+    gives every line older than the cut to the commit at the cut, bob's, so the
+    check passed alice's approval for his. Where blame is needed, a shallow
+    repository cannot be judged: one line, exit 1, saying how to fetch it whole."""
+    origin = Repo(tmp_path / "origin")
+    base = origin.commit(IDENTITY + REQUEST_2)
+    text = IDENTITY + REQUEST_2 + _approval(IDENTITY + REQUEST_2)
+    origin.git("checkout", "-q", "-b", "side")
+    origin.commit(text)                                            # alice's
+    origin.commit(text + "\n; reviewed\n", email="bob@example.com")  # bob's, on top
+    origin.git("checkout", "-q", "main")
+    origin.git("merge", "-q", "--no-ff", "-m", "merge", "side")
+    assert findings(check(origin, base), "git-identity")   # whole history: hers
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "2", f"file://{origin.root}", str(clone)],
+                   check=True, capture_output=True)
+    shallow = Repo.__new__(Repo)
+    shallow.root, shallow.ledger = clone, clone / "main.beancount"
+    assert shallow.git("rev-parse", "--is-shallow-repository").strip() == "true"
+    assert shallow.git("cat-file", "-t", base).strip() == "commit"   # REV is there
+    result = check(shallow, base)
+    assert result.exit_code == 1, result.output
+    assert not findings(result)   # no verdict either way
+    [message] = [line for line in result.output.splitlines() if line.strip()]
+    assert "shallow clone" in message, message
+    assert "fetch-depth: 0" in message
+    assert "Traceback" not in result.output
+
+
+def test_a_shallow_clone_still_compares_without_git_identity(tmp_path: Path) -> None:
+    """Without `git-identity` nothing is blamed: a shallow clone holding REV is
+    compared as any other (CI jobs fetching a little history keep working)."""
+    origin = Repo(tmp_path / "origin")
+    base = origin.commit(BOOK + REQUEST_2)
+    origin.commit(BOOK.replace("50.00", "900.00") + REQUEST_2)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "2", f"file://{origin.root}", str(clone)],
+                   check=True, capture_output=True)
+    shallow = Repo.__new__(Repo)
+    shallow.root, shallow.ledger = clone, clone / "main.beancount"
+    result = check(shallow, base)
+    assert findings(result, "edited-request"), result.output
+    assert result.exit_code == 1
+
+
+# -- findings about files: at the line that reads them ---------------------------------------
+
+
+def test_an_untracked_include_is_reported_at_its_include_line(tmp_path: Path) -> None:
+    """A file the ledger reads that git does not hold was reported at `FILE:0`, a line
+    no editor opens; the finding is at the `include` line that reads it."""
+    repo = Repo(tmp_path / "repo")
+    base = repo.commit(BOOK)
+    (repo.root / DECISIONS).write_text(REQUEST_2)
+    repo.write(BOOK + f'\ninclude "{DECISIONS}"\n')
+    repo.git("add", "main.beancount")
+    repo.git("commit", "-q", "-m", "include")
+    result = check(repo, base)
+    [line] = findings(result, "untracked-file")
+    assert repo.at(f'include "{DECISIONS}"') in line, line
+    assert DECISIONS in line
+    assert result.exit_code == 1
+
+
+def test_an_include_rev_could_not_read_is_reported_at_revs_include_line(
+        tmp_path: Path) -> None:
+    """REV's ledger included a file REV's tree lacks (`unread-at-rev`): the finding names
+    the include line of REV's ledger, where Beancount itself says `<load>:0`."""
+    repo = Repo(tmp_path / "repo")
+    repo.write(BOOK.replace(REQUEST_1, "") + f'include "{DECISIONS}"\n')
+    base = repo.commit()
+    (repo.root / DECISIONS).write_text(REQUEST_1.replace("50.00", "900.00"))
+    repo.commit()
+    result = check(repo, base)
+    [line] = findings(result, "unread-at-rev")
+    include = repo.at(f'include "{DECISIONS}"')
+    assert line.startswith(f"{include}(at {base}) "), line
