@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import State
+from beancount_adjustments.reports.risk import findings as risk_findings
 from beancount_adjustments.reports.statement import statement
 from ledgers import BACKDATING, BASE, event, load, request
 
@@ -338,3 +339,19 @@ def test_the_cli_writes_no_decision_on_a_reversed_adjustment(tmp_path: Path,
     listed = CliRunner().invoke(main, ["list", "-f", str(ledger)], catch_exceptions=False)
     [row] = [ln for ln in listed.output.splitlines() if "ADJ-1" in ln]
     assert "reversed" in row
+
+
+def test_a_period_alert_counts_credits_in_another_currency_at_the_ledgers_price() -> None:
+    """Hole: a customer alert of 2 000 USD a month counted only USD adjustments, so
+    five 900 EUR credits (4 950 USD at the ledger's price, each approved by a
+    manager) raised no alert: filing in euros made a month of credits look like
+    none. Each adjustment now counts converted at its request date by the ledger's
+    prices, as the thresholds convert it; one no price converts is not counted."""
+    alert = '2026-01-01 custom "adjustment-alert" "customer" 2000.00 USD\n  period: "month"\n'
+    text = EUR + alert + "".join(
+        request(f"ADJ-{n}", f"2026-03-0{n}", "-900.00", currency="EUR") for n in range(1, 6))
+    loaded = load(text)
+    assert loaded.errors == []
+    found = [f for f in risk_findings(loaded.book) if f.check == "alert:customer"]
+    assert [f.ids for f in found] == [("ADJ-1", "ADJ-2", "ADJ-3", "ADJ-4", "ADJ-5")]
+    assert "4950" in found[0].message
