@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from beancount_adjustments.core.models import Money, Source
+from beancount_adjustments.core.models import Money, Posting, Source, receivable_totals
+
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,3 +56,27 @@ def reference_terms(refs: Mapping[str, Reference], ref_id: str) -> Terms | None:
     if isinstance(refs, ReferenceIndex):
         return refs.terms(ref_id)
     return _terms(refs.get(ref_id))
+
+
+def credit_taken(postings: Sequence[Posting], amount: Money | None,
+                 receivable: str) -> Decimal:
+    """What a booked adjustment takes off the invoice it names: what it moves (its
+    judged `amount`, legs that cancel on the receivable accounts and legs in
+    another currency counting), when it lowers what the customer owes; nothing
+    when it raises it. The replay's `exceeds-invoice` cap counts this, and the
+    statement's and Fava's "credit left" and "credited so far" too, so no page
+    shows room to credit that the replay would refuse."""
+    if amount is None:
+        return _ZERO
+    net = receivable_totals(postings, receivable).get(amount.currency, _ZERO)
+    return amount.number if net < 0 else _ZERO
+
+
+def credit_left(terms: Terms | None, credited: Decimal) -> Decimal:
+    """What may still be credited against an invoice of `terms` once `credited` was.
+    An invoice that bills no single currency on the receivable (several, or none)
+    caps nothing it could be compared with, so nothing may be credited against it
+    (`invoice-currency`)."""
+    if terms is None or terms.currency is None or terms.number is None:
+        return _ZERO
+    return terms.number - credited

@@ -22,6 +22,7 @@ from beancount_adjustments.core.permissions import (
 )
 from beancount_adjustments.core.policy import MissingPrice, chain_text
 from beancount_adjustments.core.records import Tracked, move
+from beancount_adjustments.core.references import credit_taken
 from beancount_adjustments.core.replay_state import ReplayState
 from beancount_adjustments.core.signatures import judge_signature
 from beancount_adjustments.core.written import same_amount
@@ -305,6 +306,7 @@ class EventJudging(ReplayState):
         move(adj, _APPROVE)
         adj.reversed_on = event.date
         adj.reversed_by = event
-        if request.invoice in self.credited and adj.amount is not None and adj.lowers:
-            self.credited[request.invoice] -= adj.amount.number
+        if request.invoice in self.credited:
+            self.credited[request.invoice] -= credit_taken(request.postings, adj.amount,
+                                                           self.settings.receivable)
         return True

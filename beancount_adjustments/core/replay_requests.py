@@ -347,8 +347,16 @@ class RequestJudging(ReplayState):
                           f"{rid}: {key} \"{ref_id}\" belongs to customer \"{ref.customer}\", "
                           f"not \"{request.customer}\".", source, adj)
                 ok = False
-            elif (key == "invoice" and amount.number < 0 and ref.currency is not None
-                  and ref.currency != amount.currency):
+            elif key == "invoice" and amount.number < 0 and ref.currency is None:
+                # Several currencies (or none) on the receivable: no amount to cap a
+                # credit with, and an invoice that caps nothing would cap this one.
+                self.fail("invoice-currency",
+                          f"{rid}: invoice \"{ref_id}\" bills no single currency on "
+                          f"{self.settings.receivable} (several, or none), so a credit "
+                          "against it cannot be held to what it billed; bill one invoice "
+                          "per currency and credit the one it corrects.", source, adj)
+                ok = False
+            elif key == "invoice" and amount.number < 0 and ref.currency != amount.currency:
                 self.fail("invoice-currency",
                           f"{rid}: invoice \"{ref_id}\" is in {ref.currency}; a credit "
                           f"against it must be too, not {amount.currency}.", source, adj)

@@ -38,7 +38,7 @@ from beancount_adjustments.core.policy import (
     is_known,
 )
 from beancount_adjustments.core.records import Tracked, move
-from beancount_adjustments.core.references import reference_terms
+from beancount_adjustments.core.references import credit_left, credit_taken, reference_terms
 from beancount_adjustments.core.risk import ARRIVAL_CHECKS, Arrivals, RiskConfig
 from beancount_adjustments.core.signatures import KeyRing
 from beancount_adjustments.core.type_policies import TypePolicies, TypeSettings
@@ -50,6 +50,7 @@ from beancount_adjustments.core.written import at_ceiling, at_floor
 _APPLY = Action.APPLY
 
 _KNOWN_TYPES = frozenset(KNOWN_TYPES)
+_NOTHING = Decimal(0)
 _KNOWN_CATEGORIES = frozenset(KNOWN_CATEGORIES)
 
 
@@ -280,21 +281,27 @@ class ReplayState:
                    f"{lock.through} with `effective:`.")
             return
         invoice_id = request.invoice
+        taken = (credit_taken(request.postings, adj.amount, self.settings.receivable)
+                 if invoice_id is not None else _NOTHING)
         terms = (reference_terms(self.facts.invoices, invoice_id)
-                 if invoice_id is not None and adj.lowers else None)
-        if (terms is not None and terms.currency is not None and terms.number is not None
-                and invoice_id is not None and adj.amount):
-            already = self.credited.get(invoice_id, Decimal(0))
-            if already + adj.amount.number > terms.number:
-                left = terms.number - already
+                 if taken and invoice_id is not None else None)
+        if terms is not None and invoice_id is not None:
+            already = self.credited.get(invoice_id, _NOTHING)
+            left = credit_left(terms, already)
+            if taken > left:
+                if terms.currency is None or terms.number is None:
+                    refuse("invoice-currency",
+                           f"invoice {invoice_id} bills no single currency on "
+                           f"{self.settings.receivable}, so no credit can be held to it.")
+                    return
                 whole = Money(terms.number, terms.currency)
                 refuse("exceeds-invoice",
                        f"credits against invoice {invoice_id} would reach "
-                       f"{already + adj.amount.number} {terms.currency}, more than "
+                       f"{already + taken} {terms.currency}, more than "
                        f"the invoice's {whole}; at most {left} "
                        f"{terms.currency} is left to credit.")
                 return
-            self.credited[invoice_id] = already + adj.amount.number
+            self.credited[invoice_id] = already + taken
         move(adj, _APPLY)
         adj.applied_on = date
         adj.effective_date = when

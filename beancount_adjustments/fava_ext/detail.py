@@ -26,7 +26,7 @@ from beancount_adjustments.core.models import (
     Problem,
     State,
 )
-from beancount_adjustments.core.references import Reference
+from beancount_adjustments.core.references import Reference, credit_taken
 from beancount_adjustments.fava_ext.actions import ActionHint, eligible_approvers
 from beancount_adjustments.fava_ext.index import BookIndex
 from beancount_adjustments.fava_ext.labels import CustomerLabel, customer_label, fmt_number
@@ -248,12 +248,8 @@ def credited_against(index: BookIndex, invoice: str) -> Decimal:
     total = Decimal(0)
     receivable = index.book.settings.receivable
     for adj in index.invoice_items(invoice):
-        if adj.state in BOOKED_STATES and adj.amount is not None:
-            moved = sum((p.number for p in adj.request.postings
-                         if p.account == receivable or p.account.startswith(receivable + ":")),
-                        Decimal(0))
-            if moved < 0:
-                total += adj.amount.number
+        if adj.state in BOOKED_STATES:
+            total += credit_taken(adj.request.postings, adj.amount, receivable)
     return total
 
 

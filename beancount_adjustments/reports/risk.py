@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from beancount_adjustments.core.models import Action, Adjustment, Money, Request, State
 from beancount_adjustments.core.moments import read_moment
+from beancount_adjustments.core.policy import convert
 from beancount_adjustments.core.risk import (
     AlertRule,
     Arrivals,
@@ -97,7 +98,7 @@ def findings(book: Book, as_of: datetime.date | None = None, *,
     adjustments = [book.adjustments[a.request.id] for a in judged
                    if among is None or a.request.id in among]
     many: list[Finding] = []
-    many += threshold_alerts(judged, config.alert_rules())
+    many += threshold_alerts(judged, config.alert_rules(), book.rules.rates)
     many += arrival_patterns(judged, config, book.matrix, book.rules.rates)
     many += outliers(judged, config, as_of)
     out = many if among is None else [f for f in many if any(i in among for i in f.ids)]
@@ -121,8 +122,12 @@ def _period_key(date: datetime.date, period: str) -> str:
     return "all time"
 
 
-def threshold_alerts(adjustments: Sequence[Judged],
-                     rules: Sequence[AlertRule]) -> list[Finding]:
+def threshold_alerts(adjustments: Sequence[Judged], rules: Sequence[AlertRule],
+                     rates: Rates) -> list[Finding]:
+    """Totals over the limit per rule, subject and period. An adjustment in another
+    currency than the limit counts converted at its request date by the ledger's
+    prices, as the thresholds convert it (credits filed in euros must not keep a
+    month of credits under a USD alert); one no price converts is not counted."""
     out: list[Finding] = []
     for rule in rules:
         totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -130,13 +135,16 @@ def threshold_alerts(adjustments: Sequence[Judged],
         last: dict[tuple[str, str], datetime.date] = {}
         for adj in adjustments:
             amount = adj.amount
-            if (amount is None or amount.currency != rule.limit.currency
-                    or adj.state.value not in rule.states or adj.request.date < rule.date):
+            if (amount is None or adj.state.value not in rule.states
+                    or adj.request.date < rule.date):
+                continue
+            number = convert(amount, rule.limit.currency, adj.request.date, rates)
+            if number is None:
                 continue
             period = _period_key(adj.request.date, rule.period)
             for subject in _subjects(adj, rule.dimension):
                 key = (subject, period)
-                totals[key] += amount.number
+                totals[key] += number
                 ids[key].append(adj.request.id)
                 last[key] = adj.request.date
         for (subject, period), total in sorted(totals.items()):

@@ -11,7 +11,7 @@ running balance, the closing balance, and the closing balance aged.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -20,7 +20,8 @@ from beancount.core import data
 from beancount_adjustments.beans.effects import TAG_REVERSAL, own_effect
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
-from beancount_adjustments.core.models import Adjustment, Kind, Request, is_under, receivable_totals
+from beancount_adjustments.core.models import Adjustment, Kind, Request, is_under
+from beancount_adjustments.core.references import credit_left, credit_taken, reference_terms
 
 __all__ = ["BUCKETS", "Aged", "Line", "PeriodError", "Section", "Statement", "statement",
            "statement_period", "statement_text"]
@@ -138,9 +139,15 @@ def statement(entries: Iterable[data.Directive], book: Book, customer: str,
     record = book.directory.customer_on(customer, end)
     items = _items(entries, book, customer, end)
     credited = _credited(book, customer, end)
+
+    def credit_left_of(invoice_id: str) -> Decimal:
+        # The replay's own rule: what `exceeds-invoice` would still let through.
+        return credit_left(reference_terms(book.invoices, invoice_id),
+                           credited.get(invoice_id, _ZERO))
+
     sections = []
     for currency in sorted(items):
-        sections.append(_section(currency, items[currency], start, end, credited))
+        sections.append(_section(currency, items[currency], start, end, credit_left_of))
     return Statement(customer, record.name if record else None,
                      record.contact if record else None, start, end, tuple(sections))
 
@@ -219,14 +226,14 @@ def _credited(book: Book, customer: str, end: datetime.date) -> dict[str, Decima
                 or adj.effective_date is None or adj.effective_date > end
                 or (adj.reversed_on is not None and adj.reversed_on <= end)):
             continue
-        moved = sum(receivable_totals(request.postings, root).values(), _ZERO)
-        if moved < 0:
-            out[request.invoice] = out.get(request.invoice, _ZERO) - moved
+        taken = credit_taken(request.postings, adj.amount, root)
+        if taken:
+            out[request.invoice] = out.get(request.invoice, _ZERO) + taken
     return out
 
 
 def _section(currency: str, items: list[_Item], start: datetime.date, end: datetime.date,
-             credited: dict[str, Decimal]) -> Section:
+             credit_left_of: Callable[[str], Decimal]) -> Section:
     before = [it for it in items if it.date < start]
     during = [it for it in items if it.date >= start]
     opening = sum((it.amount for it in before), _ZERO)
@@ -247,7 +254,7 @@ def _section(currency: str, items: list[_Item], start: datetime.date, end: datet
             it.date, it.kind if shown else "account-adjustment",
             it.reference if shown else "", it.description if shown else OFF_STATEMENT,
             it.amount, balance, it.aging_from,
-            it.amount - credited.get(it.reference, _ZERO) if it.kind == "invoice" else None))
+            credit_left_of(it.reference) if it.kind == "invoice" else None))
     return Section(currency, opening, tuple(lines), balance, _aging(items, end))
 
 
