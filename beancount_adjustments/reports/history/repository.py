@@ -181,7 +181,7 @@ class Repository:
         tracked = {name for name in listed if name}
         top = self.top.resolve()
         files = list(files)
-        includes = includes_in(files)
+        includes: list[Include] | None = None   # read only when a finding needs its line
         findings = []
         flagged = set()
         for name in files:
@@ -192,6 +192,7 @@ class Repository:
                 held = False
             if not held:
                 flagged.add(real)
+                includes = includes_in(files) if includes is None else includes
                 site = site_of(name, includes)
                 findings.append(Finding(
                     "untracked-file",
@@ -402,11 +403,12 @@ def snapshot_at(repo: Repository) -> tuple[Snapshot | None, Callable[[str], str]
         _write_tree(repo, root)
         entries, errors, options = load_uncached(root / repo.ledger)
         read = [str(file) for file in options.get("include", ())]
-        includes = includes_in(read)
-        outside = tuple(Sited(name(file), site_of(file, includes)) for file in read
-                        if not _inside(Path(os.path.realpath(file)), root))
-        unread = tuple(_unread(e, includes, root, root / repo.ledger)
-                       for e in errors if isinstance(e, LoadError))
+        leaving = [file for file in read if not _inside(Path(os.path.realpath(file)), root)]
+        failed = [e for e in errors if isinstance(e, LoadError)]
+        # Every file read again, only when a finding needs the line that includes one.
+        includes = includes_in(read) if leaving or failed else []
+        outside = tuple(Sited(name(file), site_of(file, includes)) for file in leaving)
+        unread = tuple(_unread(e, includes, root, root / repo.ledger) for e in failed)
     book = book_of(options)
     if book is None:
         return None, name
