@@ -20,6 +20,7 @@ from beancount_adjustments.beans.loading import load_uncached
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import Source
 from beancount_adjustments.plugin import book_of
+from beancount_adjustments.reports.history.entry_lines import entry_lines
 from beancount_adjustments.reports.history.findings import Finding
 from beancount_adjustments.reports.history.identity import (
     EMAIL_RE,
@@ -79,7 +80,7 @@ class Repository:
             relative = path.resolve().relative_to(self.top)
         except ValueError:
             return NOT_COMMITTED
-        lines = _entry_lines(path, source.lineno)
+        lines = entry_lines(path, source.lineno)
         blame = self._blame(relative.as_posix())
         shas = [blame.get(n) for n in lines]
         uncommitted = any(sha is None or set(sha) == {"0"} for sha in shas)
@@ -297,51 +298,6 @@ def _write_tree(repo: Repository, root: Path) -> None:
 
 def _inside(path: Path, top: Path) -> bool:
     return Path(os.path.normpath(path)).is_relative_to(top)
-
-
-def _entry_lines(path: Path, lineno: int) -> list[int]:
-    """The line numbers of the directive starting at `lineno`: it and every indented line
-    after it, comments included (metadata may follow an indented comment, and on a
-    custom entry a key written again there silently replaces the first one)."""
-    try:
-        # Lines as Beancount and git blame count them, at "\n" only: `splitlines` also
-        # breaks at a form feed, U+2028 or a lone "\r" (in a comment above), and then
-        # read another line as the entry's next one, leaving its later lines unjudged.
-        text = path.read_bytes().decode("utf-8", errors="replace").split("\n")
-    except OSError:
-        return [lineno]
-    lines = [lineno]
-    # A string may hold a line break (the writer writes a comment's as it is): the
-    # lines it spans are the entry's whatever they start with, and so are the
-    # indented lines after it (a `digest:` written there replaces the first one).
-    inside = lineno <= len(text) and _string_open(text[lineno - 1], inside=False)
-    for number in range(lineno + 1, len(text) + 1):
-        line = text[number - 1]
-        if not inside and (not line.strip() or not line[:1].isspace()):
-            break
-        lines.append(number)
-        inside = _string_open(line, inside=inside)
-    return lines
-
-
-def _string_open(line: str, *, inside: bool) -> bool:
-    """Whether a Beancount string is still open at the end of `line` (`inside`: one
-    was open at its start): `"` opens and closes one, `\\` escapes the next
-    character in it, and `;` outside one starts a comment."""
-    escaped = False
-    for char in line:
-        if inside:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                inside = False
-        elif char == '"':
-            inside = True
-        elif char == ";":
-            break
-    return inside
 
 
 def open_repository(ledger: Path, rev: str, *, pre_commit: bool = False) -> Repository:
