@@ -142,3 +142,69 @@ def test_an_include_rev_could_not_read_is_reported_at_revs_include_line(
     [line] = findings(result, "unread-at-rev")
     include = repo.at(f'include "{DECISIONS}"')
     assert line.startswith(f"{include}(at {base}) "), line
+
+
+# -- the code REV was judged with -----------------------------------------------------------
+
+
+def _guarded(module: str) -> str:
+    """The history book, its plugin line running the site check `module.check`."""
+    return BOOK.replace('plugin "beancount_adjustments"\n',
+                        f'plugin "beancount_adjustments" "{{\'checks\': [\'{module}.check\']}}"\n',
+                        1)
+
+
+ALLOW = "def check(request, amount):\n    return None\n"
+REFUSE_REFUNDS = ("def check(request, amount):\n"
+                  "    return 'no refunds' if request.type == 'credit:refund' else None\n")
+
+
+def test_rev_is_judged_with_the_site_check_it_held(tmp_path: Path) -> None:
+    """Hole: a site check (the plugin's `checks` setting) lives in the repository. At
+    REV it let bob's 50 USD refund through (applied); alice's change makes it refuse
+    refunds, so the refund is booked no more. REV was loaded with the check as it
+    is now (imported once per process, and found first on the path), so REV
+    "had" the refund refused too, and un-booking it passed for intact."""
+    module = "s42_guard_a"
+    repo = Repo(tmp_path / "repo")
+    (repo.root / f"{module}.py").write_text(ALLOW)
+    base = repo.commit(_guarded(module))
+    (repo.root / f"{module}.py").write_text(REFUSE_REFUNDS)
+    repo.commit()
+    result = check(repo, base)
+    assert result.exit_code == 1, result.output
+    assert findings(result, "rejudged") or findings(result, "rebooked"), result.output
+    assert "ADJ-1" in result.stdout
+
+
+def test_rev_judged_with_its_own_check_code_and_now_with_todays(tmp_path: Path) -> None:
+    """Hole, the other way round: a check refused bob's approved refund at REV (invalid,
+    nothing booked); alice loosens it, and the refund is booked on bob's approval of
+    a request REV had refused, with nobody deciding anything since. REV's load now
+    runs REV's code (refused), today's runs today's (applied), the process keeps
+    today's module afterwards, and a request REV refused that books money with no
+    new decision is `rejudged`."""
+    import importlib
+    import sys
+
+    module = "s42_guard_b"
+    repo = Repo(tmp_path / "repo")
+    (repo.root / f"{module}.py").write_text(REFUSE_REFUNDS)
+    base = repo.commit(_guarded(module))
+    (repo.root / f"{module}.py").write_text(ALLOW)
+    repo.commit()
+    sys.path.insert(0, str(repo.root))
+    try:
+        importlib.invalidate_caches()
+        today = importlib.import_module(module)
+        result = check(repo, base)
+        assert sys.modules[module] is today   # the REV load's copy is gone again
+    finally:
+        sys.path.remove(str(repo.root))
+        sys.modules.pop(module, None)
+    assert "1 applied" in result.stdout   # today's code judged today's load
+    assert "0 adjustments decided at" in result.stdout   # REV's code refused it at REV
+    [line] = findings(result, "rejudged")
+    assert "ADJ-1 was invalid at" in line
+    assert "no new decision" in line
+    assert result.exit_code == 1, result.output

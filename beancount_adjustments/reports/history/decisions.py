@@ -14,6 +14,7 @@ from beancount_adjustments.core.models import (
     Adjustment,
     Event,
     Request,
+    State,
 )
 from beancount_adjustments.core.moments import read_moment
 from beancount_adjustments.reports.history.findings import Finding
@@ -102,8 +103,14 @@ def compare_adjustments(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     new_booked = booked_entries(new.entries)
     findings: list[Finding] = []
     adjustments = new.book.adjustments
+    decided_since = {e.adjustment_id
+                     for e in new_events(old.book.facts.events, new.book.facts.events)}
     for adj_id, was in old.book.adjustments.items():
         if not decided(was):
+            finding = _refused_then_booked(was, adjustments.get(adj_id), new_booked,
+                                           decided_since, rev)
+            if finding is not None:
+                findings.append(finding)
             continue
         now = adjustments.get(adj_id)
         if now is None:
@@ -137,6 +144,24 @@ def compare_adjustments(old: Snapshot, new: Snapshot, *, rev: str = "REV",
             code, message, (filename, lineno) = finding
             findings.append(Finding(code, message, filename, lineno, adjustment_id=adj_id))
     return findings
+
+
+def _refused_then_booked(was: Adjustment, now: Adjustment | None,
+                         new_booked: dict[str, Counter[Booked]], decided_since: set[str],
+                         rev: str) -> Finding | None:
+    """A request REV refused (invalid) that books money now although nobody decided
+    anything on it since: what it was judged on changed, not what anyone decided
+    (a site check loosened since REV lets the approvals REV had refused book)."""
+    if (was.state is not State.INVALID or now is None or was.id in decided_since
+            or not new_booked.get(was.id)):
+        return None
+    where = now.request.source
+    booked = next(iter(new_booked[was.id]))
+    return Finding("rejudged", f"{was.id} was invalid at {rev} (refused, nothing booked) and "
+                   f"books {booked} now with no new decision to explain it: what it was "
+                   "judged on changed since (a site check's code, a plugin); restore it: "
+                   "a change of rules is for requests filed after it", where.filename, where.lineno,
+                   adjustment_id=was.id)
 
 
 def _adjustment_rewrite(was: Adjustment, now: Adjustment, was_booked: Counter[Booked],

@@ -35,6 +35,7 @@ from beancount_adjustments.reports.history.includes import (
     site_of,
     site_of_unmatched,
 )
+from beancount_adjustments.reports.history.rev_code import code_at
 from beancount_adjustments.reports.history.snapshot import Snapshot
 
 
@@ -357,7 +358,8 @@ def snapshot_at(repo: Repository) -> tuple[Snapshot | None, Callable[[str], str]
             return None, name
         root.mkdir()
         _write_tree(repo, root)
-        entries, errors, options = load_uncached(root / repo.ledger)
+        with code_at(root, repo.top):
+            entries, errors, options = load_uncached(root / repo.ledger)
         read = [str(file) for file in options.get("include", ())]
         leaving = [file for file in read if not _inside(Path(os.path.realpath(file)), root)]
         failed = [e for e in errors if isinstance(e, LoadError)]

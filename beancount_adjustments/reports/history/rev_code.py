@@ -1,0 +1,81 @@
+"""REV judged with REV's own code: while the ledger of REV's tree loads, the Python
+modules it imports from the repository (a site check named by the `checks`
+setting, a site's own Beancount plugin) come from REV's tree, not from the work
+tree.
+
+A module is imported once per process: the load of the work tree, made first,
+left today's check in `sys.modules`, and REV's load reused it. A change to that
+code then re-judged REV too, and whatever it changed (a refund refused since,
+or let through) compared equal with itself. So, around REV's load, the modules
+whose files lie in the repository are set aside, each path into the repository
+(`sys.path`, the working directory) is pointed at the same place in REV's tree,
+and afterwards whatever REV's load imported from there is dropped and today's
+modules put back.
+
+Installed code is today's for both (a virtual environment inside the
+repository, this package, Beancount): two versions of those in one process
+would not know each other's types.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+
+import beancount_adjustments
+
+_OURS = Path(beancount_adjustments.__file__).resolve().parent
+
+
+@contextmanager
+def code_at(tree: Path, top: Path) -> Iterator[None]:
+    """Within the block, imports from the repository at `top` read REV's `tree`."""
+    top, tree = top.resolve(), tree.resolve()
+    aside = {name: module for name, module in list(sys.modules.items())
+             if _site_file(module, top)}
+    for name in aside:
+        del sys.modules[name]
+    path, cwd = list(sys.path), os.getcwd()
+    sys.path[:] = [_moved(entry, top, tree) for entry in path]
+    moved_cwd = Path(_moved(cwd, top, tree))
+    try:
+        if moved_cwd.is_dir():
+            os.chdir(moved_cwd)
+        importlib.invalidate_caches()
+        yield
+    finally:
+        os.chdir(cwd)
+        sys.path[:] = path
+        for name, module in list(sys.modules.items()):
+            if _site_file(module, tree) or _site_file(module, top):
+                del sys.modules[name]
+        sys.modules.update(aside)
+        importlib.invalidate_caches()
+
+
+def _site_file(module: ModuleType | None, root: Path) -> bool:
+    """Whether `module` was read from a file under `root` that is the site's own code."""
+    file = getattr(module, "__file__", None)
+    if not isinstance(file, str):
+        return False
+    real = Path(file).resolve()
+    if not real.is_relative_to(root) or real.is_relative_to(_OURS):
+        return False
+    return not any(real.is_relative_to(Path(prefix).resolve())
+                   for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}) and \
+        "site-packages" not in real.parts and "dist-packages" not in real.parts
+
+
+def _moved(entry: str, top: Path, tree: Path) -> str:
+    """A path into the repository, pointed at the same place in REV's tree."""
+    if not entry:   # "" is the working directory, moved with it
+        return entry
+    real = Path(entry).resolve()
+    if real.is_relative_to(top) and not real.is_relative_to(tree):
+        return str(tree / real.relative_to(top))
+    return entry
