@@ -107,10 +107,9 @@ def compare_adjustments(old: Snapshot, new: Snapshot, *, rev: str = "REV",
                      for e in new_events(old.book.facts.events, new.book.facts.events)}
     for adj_id, was in old.book.adjustments.items():
         if not decided(was):
-            finding = _refused_then_booked(was, adjustments.get(adj_id), new_booked,
+            refused = _refused_then_booked(was, adjustments.get(adj_id), new_booked,
                                            decided_since, rev)
-            if finding is not None:
-                findings.append(finding)
+            findings += [refused] if refused is not None else []
             continue
         now = adjustments.get(adj_id)
         if now is None:
