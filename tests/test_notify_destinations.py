@@ -87,7 +87,8 @@ def test_a_ledger_channel_outside_the_allow_list_is_refused_and_sent_nothing(tmp
                                  "refused: ")
     assert "[destinations]" in refusal[0]
     assert str(toml) in refusal[0]
-    assert sent.urls and all("evil" not in url for url in sent.urls)
+    assert sent.urls
+    assert all("evil" not in url for url in sent.urls)
     assert any(url.startswith("json://hooks.example.com/bob") for url in sent.urls)
 
 
@@ -220,7 +221,7 @@ HELD = [
     "json://user@hooks.example.com/x",
     "jsons://hooks.example.com/x",  # TLS to an allowed plain-HTTP host: no weaker
     "slack://TokenA/TokenB/TokenC",  # apprise posts to hooks.slack.com
-    "mailtos://adjust@example.com@smtp.example.com?to=bob@example.com",
+    "mailtos://adjust@smtp.example.com?from=adjust@example.com&to=bob@example.com",
     "mailtos://smtp.example.com?from=adjust@example.com&to=bob@example.com",
 ]
 
@@ -251,7 +252,9 @@ REFUSED = [
     "mailtos://smtp.example.com?from=adjust@example.com&to=bob@example.com"
     "&bcc=x@evil.example",
     "mailtos://smtp.example.com/x@evil.example?from=adjust@example.com",
-    "mailtos://adjust@evil.example@smtp.example.com",  # mails its sender: outside
+    # apprise splits at the first @ (urllib at the last): it connects to example.com
+    "mailtos://adjust@example.com@smtp.example.com?to=bob@example.com",
+    "mailtos://adjust@evil.example@smtp.example.com",
     "mailtos://smtp.example.com?from=adjust@example.com&to=bob@example.com.evil.example",
     "mailto://smtp.example.com?from=adjust@example.com&to=bob@example.com&mode=insecure",
     "ntfy://evil.example/topic",
@@ -293,3 +296,15 @@ def test_a_port_listed_is_that_port_only():
     assert nd.url_problem("json://hooks.example.com:8080/x", ported) is None
     assert nd.url_problem("json://hooks.example.com/x", ported) is not None
     assert nd.url_problem("json://hooks.example.com:8081/x", ported) is not None
+
+
+def test_a_refusal_never_prints_a_token_field():
+    # A whole URL from the environment may be a Slack or Discord webhook: its first
+    # field is a token, so the refusal names the scheme only.
+    only_json = nd.parse_destinations({"allow": ["json://hooks.example.com"]},
+                                      Path("notify.toml"))
+    why = nd.url_problem("discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV", only_json)
+    assert why is not None
+    assert "discord://" in why
+    assert "4174216298" not in why
+    assert "JHMHI8qBe7" not in why
