@@ -5,6 +5,7 @@ a case below, judged by apprise's own parsing of what it will connect to."""
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ from click.testing import CliRunner
 
 from beancount_adjustments import notify
 from beancount_adjustments.cli import main
+from beancount_adjustments.core.notice_lines import Channel
 from beancount_adjustments.notify import destinations as nd
-from ledgers import ledger, request
+from ledgers import ledger, load, request
 
 CONFIG = """\
 [destinations]
@@ -308,3 +310,24 @@ def test_a_refusal_never_prints_a_token_field():
     assert "discord://" in why
     assert "4174216298" not in why
     assert "JHMHI8qBe7" not in why
+
+
+def test_run_judges_the_very_url_it_sends_again(tmp_path):
+    # plan judged the variable's value then; run judges what it hands apprise now.
+    loaded = load(request("A-1", "2026-03-02", "-50.00"))
+    assert loaded.book is not None
+    day = datetime.date(2026, 3, 3)
+    found = [n for n in notify.notices(loaded.book, day) if n.recipient == "bob"]
+    bob = Channel(target="bob", url="{env:BOB_HOOK}")
+    state = notify.SentState.read(tmp_path / "state.json")
+    outcome = notify.plan(found, [bob], loaded.book, today=day, state=state,
+                          destinations=allowed(),
+                          environ={"BOB_HOOK": "json://hooks.example.com/bob"})
+    assert [d.notice.recipient for d in outcome.planned] == ["bob"]
+    fake = Sent()
+    notify.run(outcome, state, fake, {"BOB_HOOK": "json://collector.evil.example/x"},
+               lambda: "2026-03-03T00:00:00+00:00")
+    assert fake.urls == []
+    assert outcome.sent == []
+    assert any("collector.evil.example" in r for r in outcome.refused)
+    assert not state.reached(found[0].key)
