@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from beancount_adjustments.notify.channels import ChannelError, Route, apprise_plugin
+from beancount_adjustments.notify.channels import ChannelError, Route, apprise_plugin, expand
 from beancount_adjustments.notify.secrets import _quiet_apprise
 
 KEYS = ("allow", "mail-to")
@@ -198,7 +198,7 @@ def _addresses(items: Iterable[Any]) -> Iterable[str]:
 
 
 def _matches(rule: Allowed, end: Endpoint) -> bool:
-    if not issubclass(end.plugin, rule.plugin):
+    if end.plugin is not rule.plugin:  # the very plugin: a subclass may connect otherwise
         return False
     if rule.host is None:
         return True  # the plugin fixes where it connects (Slack: hooks.slack.com)
@@ -254,8 +254,6 @@ def destination_problem(route: Route, url: str, destinations: Destinations | Non
 def placeholder_free(route: Route, environ: Mapping[str, str]) -> str | None:
     """`route`'s URL with its placeholders filled, or None when a variable is unset
     (the send then fails on it; there is nothing to check)."""
-    from beancount_adjustments.notify.channels import expand
-
     try:
         return expand(route, environ)
     except ChannelError:
