@@ -86,6 +86,9 @@ def risk_command(ledger: Path, as_of: datetime.datetime | None, checks: tuple[st
               help="An environment variable a ledger's channel line may place inside a URL "
                    "(repeatable): only a value that is no secret, since the line chooses "
                    "where it goes.")
+@click.option("--require-destinations", is_flag=True,
+              help="Refuse to run unless the notify config has a [destinations] allow-list "
+                   "(for cron and CI: the ledger's editor must not choose where notices go).")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; send and record nothing.")
 @click.option("--since", "since", metavar="REV", default=None,
               help="Treat the notices of the ledger at git revision REV as already sent.")
@@ -95,7 +98,8 @@ def risk_command(ledger: Path, as_of: datetime.datetime | None, checks: tuple[st
               help="The day escalations are judged on (default: today).")
 @json_option
 def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None,
-                   ledger_variables: tuple[str, ...], dry_run: bool,
+                   ledger_variables: tuple[str, ...], require_destinations: bool,
+                   dry_run: bool,
                    since: str | None, baseline: bool,
                    today: datetime.datetime | None, as_json: bool) -> None:
     """Send approval requests, status updates, escalations, completion notices,
@@ -121,10 +125,17 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
     try:
         channels, wrong_lines = parse_channels(entries)
         problems = [problem_line(p) for p in wrong_lines]
+        destinations = None
         if config is not None:
-            more, wrong = notify.read_config(config)
-            channels += more
-            problems += wrong
+            read = notify.read_config(config)
+            channels += read.channels
+            problems += read.problems
+            destinations = read.destinations
+        if require_destinations and destinations is None:
+            raise notify.ChannelError(
+                f"{config or 'no --config given'}: no [destinations] allow-list, and "
+                "--require-destinations is set: list where the ledger's channels may send "
+                "(docs/notify.md, Channels)")
         found, setup = _due(book, entries, day, problems)
         if not setup.notices and any(c.target.startswith("customer:") for c in channels):
             click.echo(f"bean-adjust: warning: customer channels are declared but no type "
@@ -140,7 +151,8 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
             state = notify.SentState.read(path)
             outcome = notify.plan(found, channels, book, today=day, state=state,
                                   already=already,
-                                  ledger_variables=frozenset(ledger_variables))
+                                  ledger_variables=frozenset(ledger_variables),
+                                  destinations=destinations, environ=os.environ)
             # A bad line is reported at its file:line; the others still send.
             outcome.refused[:0] = problems
             mode = "dry-run" if dry_run else "baseline" if baseline else "send"

@@ -1,7 +1,8 @@
 """Channels: the apprise URL templates declared per recipient, and routing a notice to them.
 
 Channels come from `adjustment-channel` directives (read by `beans.notify_lines`) or
-a TOML `[channels]` table (`read_config`); `routes` picks a recipient's own channels,
+a TOML `[channels]` table (`read_config`, which also reads the deployment's
+`[destinations]` allow-list: `destinations`); `routes` picks a recipient's own channels,
 else the `*` / `customer:*` wildcard with `{email}`; `expand` fills `{env:NAME}` in
 at send time, so secrets never sit in the ledger (`secrets` refuses a channel that
 holds one).
@@ -16,13 +17,16 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import CustomerRecord, Source
 from beancount_adjustments.core.notice_lines import Channel
+
+if TYPE_CHECKING:
+    from beancount_adjustments.notify.destinations import Destinations
 
 ENV_RE = re.compile(r"\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 ADDRESS_RE = re.compile(r"[\w.!#$'*+^`|~-]+@[\w-]+(?:\.[\w-]+)*")
@@ -36,13 +40,32 @@ class ChannelError(AdjustmentsError):
     code = "bad-channel"
 
 
-def read_config(path: Path) -> tuple[list[Channel], list[str]]:
-    """Channels from a TOML file's `[channels]` table, and what is wrong with any entry
-    (that entry is skipped; a file that does not read stops the run)."""
+CONFIG_KEYS = ("channels", "destinations")
+
+
+class NotifyConfig(NamedTuple):
+    """The deployment's notify config (`--config`)."""
+
+    channels: list[Channel]
+    problems: list[str]
+    """What is wrong with a `[channels]` entry (that entry is skipped)."""
+    destinations: Destinations | None
+    """Its allow-list, or None when the file has no `[destinations]`."""
+
+
+def read_config(path: Path) -> NotifyConfig:
+    """Channels from a TOML file's `[channels]` table, what is wrong with any entry
+    (that entry is skipped), and its `[destinations]` allow-list. A file that does not
+    read, a key it does not know (a typo such as `[destination]` must not leave the
+    allow-list out unnoticed) or a bad `[destinations]` stops the run."""
     try:
         raw = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ChannelError(f"{path}: cannot read the notify config ({exc})") from exc
+    unknown = [key for key in raw if key not in CONFIG_KEYS]
+    if unknown:
+        raise ChannelError(f"{path}: unknown key `{unknown[0]}` in the notify config (it has "
+                           "[channels] and [destinations])")
     table = raw.get("channels", {})
     if not isinstance(table, dict):
         raise ChannelError(f"{path}: [channels] must be a table of target = URL(s)")
@@ -57,7 +80,12 @@ def read_config(path: Path) -> tuple[list[Channel], list[str]]:
                 continue
             out.append(Channel(target=str(target), url=url.strip(),
                                source=Source(filename=str(path), lineno=0), in_ledger=False))
-    return out, problems
+    destinations = None
+    if "destinations" in raw:
+        from beancount_adjustments.notify.destinations import parse_destinations
+
+        destinations = parse_destinations(raw["destinations"], path)
+    return NotifyConfig(out, problems, destinations)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,11 @@ from beancount_adjustments.notify.channels import (
     expand,
     routes,
 )
+from beancount_adjustments.notify.destinations import (
+    Destinations,
+    destination_problem,
+    placeholder_free,
+)
 from beancount_adjustments.notify.notices import Notice, notice_id
 from beancount_adjustments.notify.secrets import channel_problem
 from beancount_adjustments.notify.state import SentState
@@ -119,19 +124,32 @@ class Outcome:
     no_channel: list[Notice] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     unsettled: list[Unsettled] = field(default_factory=list)
+    destinations: Destinations | None = None
+    """The allow-list `plan` judged by; `run` judges each URL it sends by it again."""
 
 
 def plan(found: Sequence[Notice], channels: Sequence[Channel], book: Book, *,
          today: datetime.date, state: SentState,
          already: frozenset[str] = frozenset(),
-         ledger_variables: frozenset[str] = frozenset()) -> Outcome:
+         ledger_variables: frozenset[str] = frozenset(),
+         destinations: Destinations | None = None,
+         environ: Mapping[str, str] | None = None) -> Outcome:
     """What remains to deliver: every (notice, route) not yet reached, and every
     delivery a previous run may have sent (`Outcome.unsettled`). `ledger_variables`:
-    see `secrets.channel_problem`."""
-    outcome = Outcome()
+    see `secrets.channel_problem`; `destinations`: the deployment's allow-list, judged
+    with the placeholders filled from `environ` (`destinations.destination_problem`)."""
+    outcome = Outcome(destinations=destinations)
+    env = environ or {}
     usable = []
     for channel in channels:
         problem = channel_problem(channel, ledger_variables)
+        if problem is None and "{email}" not in channel.url:
+            # Judged once per channel (reported even when nothing is due through it);
+            # a channel with {email} is judged per recipient, below.
+            whole = Route(channel)
+            url = placeholder_free(whole, env)
+            problem = None if url is None else destination_problem(
+                whole, url, destinations, channel.target)
         if problem:
             outcome.refused.append(problem)
         else:
@@ -144,6 +162,10 @@ def plan(found: Sequence[Notice], channels: Sequence[Channel], book: Book, *,
         bad: list[Route] = []
         for route in routes(item.recipient, usable, book, today):
             problem = address_problem(route, item.recipient)
+            if problem is None and route.email is not None:
+                url = placeholder_free(route, env)
+                problem = None if url is None else destination_problem(
+                    route, url, destinations, item.recipient)
             (chosen if problem is None else bad).append(route)
             if problem is not None and problem not in outcome.refused:
                 outcome.refused.append(problem)
@@ -190,6 +212,13 @@ def run(outcome: Outcome, state: SentState, send: Sender,
         except ChannelError as exc:
             delivery.error = str(exc)
             outcome.failed.append(delivery)
+            continue
+        # The very URL apprise is handed, judged again: `plan` may have run on
+        # another environment's values (a variable set between the two is no way round).
+        refusal = destination_problem(route, url, outcome.destinations, notice.recipient)
+        if refusal is not None:
+            if refusal not in outcome.refused:
+                outcome.refused.append(refusal)
             continue
         state.mark_sending(notice.key, route.id, now(), route.channel.url)
         state.write()
