@@ -27,9 +27,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-import beancount_adjustments
-
-_OURS = Path(beancount_adjustments.__file__).resolve().parent
+_OURS = Path(__file__).resolve().parents[2]
+"""This package's own directory (reports/history/ is two below it)."""
 
 
 @contextmanager
