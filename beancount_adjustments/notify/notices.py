@@ -15,7 +15,7 @@ from typing import Any
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Action, Adjustment, State
-from beancount_adjustments.core.permissions import signatures_required
+from beancount_adjustments.core.permissions import own_duty, signatures_required
 from beancount_adjustments.reports.queries import (
     age_days,
     eligible_approvers,
@@ -113,8 +113,11 @@ def escalations(book: Book, adj: Adjustment, role: str, today: datetime.date,
     due = waiting_since(adj) + datetime.timedelta(days=periods * sla + 1)
     body = (f"{adj.id} {waited} {age} days for a {role} (its type's SLA is {sla} days); "
             f"escalated to {up}.")
-    requester = adj.request.requested_by
-    users = [u for u in book.directory.users_with_role(up, today) if u != requester]
+    # Not to a party of it (who filed or entered it, who asked for its reversal): the
+    # rule keeps them from deciding it, so a chase would go to the one it guards
+    # against (`permissions.own_duty`, as the approval notices ask `denial`).
+    users = [u for u in book.directory.users_with_role(up, today)
+             if own_duty(book.directory, adj, u, today) is None]
     for user in [*users, f"role:{up}"]:
         yield notice(f"{kind}-{periods}", user, due, f"overdue {age} days: {_describe(adj)}",
                      body, name="escalation")
