@@ -288,3 +288,34 @@ def test_an_escalation_never_goes_to_a_party_of_the_adjustment(text: str, party:
     late = [n for n in _notices(text, "2026-03-24") if n.kind == "escalation"]
     assert "role:finance" in {n.recipient for n in late}, late
     assert party not in {n.recipient for n in late}
+
+
+def _told(text: str, today: str, kind: str) -> list[str]:
+    return sorted(n.recipient for n in _notices(text, today) if n.kind == kind)
+
+
+@pytest.mark.parametrize(("canceller", "expected"), [("carol", ["alice", "carol"]),
+                                                     ("alice", ["alice"])])
+def test_a_booked_reversal_is_told_to_who_asked_for_it(canceller: str,
+                                                       expected: list[str]) -> None:
+    """Hole: once erin's approval booked the reversal, only the requester heard of it,
+    and only when someone else had cancelled: carol, who asked for it, never heard
+    her reversal was booked (nor refused), and alice, reversing her own credit,
+    heard nothing of erin's decision at all. Who asked for a reversal hears it was
+    booked or refused, as a requester hears of their request; the one who decided
+    is not told of their own act."""
+    text = APPLIED + event("ADJ-1", "2026-03-20", "cancel", by=canceller, reason="Mistake")
+    assert _told(text + event("ADJ-1", "2026-03-21", "approve", by="erin"), "2026-03-22",
+                 "reversed") == expected
+    refused = text + event("ADJ-1", "2026-03-21", "reject", by="erin", reason="It stands")
+    assert _told(refused, "2026-03-22", "reversal-refused") == expected
+    own = text + event("ADJ-1", "2026-03-21", "reject", by=canceller, reason="Withdrawn")
+    assert canceller not in _told(own, "2026-03-22", "reversal-refused")
+
+
+def test_a_refused_cancel_asks_nobody_for_a_reversal() -> None:
+    """Held: frank (an agent, not the requester) may not cancel ADJ-1: his cancel is
+    an error, and no one is asked for, chased about or told of a reversal."""
+    text = APPLIED + event("ADJ-1", "2026-03-20", "cancel", by="frank", reason="Mistake")
+    kinds = {n.kind for n in _notices(text, "2026-04-30")}
+    assert not kinds & {"reversal-needed", "escalation", "reversed", "reversal-refused"}
