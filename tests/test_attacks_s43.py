@@ -11,12 +11,14 @@ commit that added it); the others held and add coverage no earlier round had.
 from __future__ import annotations
 
 import datetime
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from beancount import loader
 from fava_env import BASE, Env, ago
+from repos import BOOK, Repo, check, findings
 
 from beancount_adjustments import notify
 from ledgers import event, load, request
@@ -319,3 +321,63 @@ def test_a_refused_cancel_asks_nobody_for_a_reversal() -> None:
     text = APPLIED + event("ADJ-1", "2026-03-20", "cancel", by="frank", reason="Mistake")
     kinds = {n.kind for n in _notices(text, "2026-04-30")}
     assert not kinds & {"reversal-needed", "escalation", "reversed", "reversal-refused"}
+
+
+# -- check --since REV: rewriting history around a reversal --------------------------------
+
+CANCEL_1 = '2026-03-05 custom "adjustment" "ADJ-1" "cancel"\n  by: "carol"\n  reason: "Mistake"\n'
+REVERSAL_1 = '2026-03-06 custom "adjustment" "ADJ-1" "approve"\n  by: "erin"\n'
+REFUSAL_1 = ('2026-03-06 custom "adjustment" "ADJ-1" "reject"\n  by: "erin"\n'
+             '  reason: "It stands"\n')
+
+REWRITES = [
+    # (case, ledger at REV, ledger now, the finding's code, its line: (marker, nth) in
+    # the ledger now, or None for the line the decision held at REV)
+    ("the reversal's approval removed", CANCEL_1 + REVERSAL_1, CANCEL_1,
+     "removed-decision", None),
+    ("the reversal's approval given by another", CANCEL_1 + REVERSAL_1,
+     CANCEL_1 + REVERSAL_1.replace("erin", "bob"), "edited-decision",
+     ('"ADJ-1" "approve"', 1)),
+    # Re-dating moves the reversal's booked entry: the approval REV held is gone.
+    ("the reversal's approval re-dated", CANCEL_1 + REVERSAL_1,
+     CANCEL_1 + REVERSAL_1.replace("2026-03-06", "2026-03-09"), "removed-decision", None),
+    ("a refusal turned into an approval", CANCEL_1 + REFUSAL_1, CANCEL_1 + REVERSAL_1,
+     "removed-decision", None),
+    ("the reversal's cancel re-dated", CANCEL_1 + REVERSAL_1,
+     CANCEL_1.replace("2026-03-05", "2026-03-04") + REVERSAL_1, "removed-decision", None),
+    ("the cancel deleted: reversed made applied", CANCEL_1 + REVERSAL_1, "",
+     "removed-decision", None),
+    ("the original's booking moved by effective:", CANCEL_1 + REVERSAL_1,
+     CANCEL_1 + REVERSAL_1, "edited-decision", ('"ADJ-1" "approve"', 0)),
+    ("the cancel's reason edited", CANCEL_1 + REVERSAL_1,
+     CANCEL_1.replace("Mistake", "Customer asked") + REVERSAL_1, "edited-decision",
+     ('"ADJ-1" "cancel"', 0)),
+    ("a pending reversal's cancel deleted", CANCEL_1, "", "removed-decision", None),
+]
+
+
+@pytest.mark.parametrize("rewrite", REWRITES, ids=[r[0] for r in REWRITES])
+def test_check_since_finds_a_rewritten_reversal(
+        tmp_path: Path, rewrite: tuple[str, str, str, str, tuple[str, int] | None]) -> None:
+    """Held: each rewrite of what REV had decided about a reversal (its approval removed,
+    given by another, re-dated; a refusal made an approval; its cancel re-dated or
+    deleted, making the reversed credit applied again; the original's booking moved
+    by an `effective:` added to the approval that booked it) is a finding with its
+    file:line, exit 1, while the plugin itself finds nothing wrong."""
+    case, then, now, code, marker = rewrite
+    repo = Repo(tmp_path / "books")
+    repo.commit(BOOK + then)
+    text = BOOK + now
+    if case.startswith("the original's booking"):
+        text = text.replace('"ADJ-1" "approve"\n  by: "bob"\n',
+                            '"ADJ-1" "approve"\n  by: "bob"\n  effective: 2026-03-03\n', 1)
+    repo.write(text)
+    result = check(repo)
+    assert result.exit_code == 1, result.output
+    assert "0 errors" in result.stdout, result.output
+    found = findings(result, code)
+    assert found, result.output
+    where = (f"main.beancount:{repo.line(*marker)}: " if marker is not None
+             else "(at HEAD)")
+    assert any(re.search(r"main\.beancount:\d+: ", f) and where in f for f in found), (
+        where, result.output)
