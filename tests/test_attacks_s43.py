@@ -10,18 +10,28 @@ commit that added it); the others held and add coverage no earlier round had.
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
+import json
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from beancount import loader
+from click.testing import CliRunner
 from fava_env import BASE, Env, ago
 from repos import BOOK, Repo, check, findings
 
 from beancount_adjustments import notify
-from ledgers import event, load, request
+from beancount_adjustments.beans.notify_lines import parse_customer_notices
+from beancount_adjustments.cli import main
+from beancount_adjustments.notify import customers as notify_customers
+from beancount_adjustments.reports.statement import statement
+from ledgers import BACKDATING, balance, event, load, request
+from ledgers import BASE as BASE_LEDGER
 
 # -- the Fava extension ------------------------------------------------------------------
 
@@ -381,3 +391,83 @@ def test_check_since_finds_a_rewritten_reversal(
              else "(at HEAD)")
     assert any(re.search(r"main\.beancount:\d+: ", f) and where in f for f in found), (
         where, result.output)
+
+
+# -- reports, exports and the statement after a reversal ---------------------------------
+
+INVOICE = ('2026-02-01 * "cust_456" "Invoice"\n  invoice-id: "INV-1"\n  customer: "cust_456"\n'
+           "  Assets:Receivable:Customers  400.00 USD\n  Income:Sales  -400.00 USD\n")
+MIXED = (INVOICE
+         + request("A-1", "2026-03-01", "-50.00") + event("A-1", "2026-03-02", "approve", "bob")
+         + request("A-2", "2026-03-01", "-60.00") + event("A-2", "2026-03-02", "approve", "bob")
+         + event("A-2", "2026-03-05", "cancel", "carol", reason="M")
+         + event("A-2", "2026-03-06", "approve", "erin")
+         + request("A-3", "2026-03-01", "-70.00") + event("A-3", "2026-03-02", "approve", "bob")
+         + event("A-3", "2026-03-05", "cancel", "carol", reason="M")
+         + request("A-4", "2026-03-01", "-80.00") + event("A-4", "2026-03-02", "approve", "bob")
+         + event("A-4", "2026-03-05", "cancel", "carol", reason="M")
+         + event("A-4", "2026-03-06", "reject", "erin", reason="No")
+         + request("A-5", "2026-03-01", "-10.00")
+         + event("A-5", "2026-03-05", "cancel", "alice", reason="M"))
+"""cust_456, billed 400: A-1 applied, A-2 reversed (on 03-06), A-3 reversing, A-4's
+reversal refused, A-5 (below every threshold) reversed at its cancel: 200 credited."""
+
+
+def _run(path: Path, *args: str) -> Any:
+    result = CliRunner().invoke(main, [args[0], "-f", str(path), *args[1:]],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_reports_count_a_reversed_credit_once_and_agree_with_the_ledger(
+        tmp_path: Path) -> None:
+    """Held: with credits applied, reversed, reversing, refused and reversed at once,
+    the impact report's net on the receivable is the ledger's balance (what bean-query
+    sums over Assets:Receivable), the reversals appear once each, the export says
+    reversed for exactly the two booked back, and the statement's closing balance,
+    before and after the reversal's date, is the ledger's on that day."""
+    loaded = load(MIXED)
+    assert loaded.errors == []
+    receivable = loaded.balance("Assets:Receivable:Customers")
+    assert receivable == Decimal("200.00")  # 400 billed, 50 + 70 + 80 credited
+    ledger = tmp_path / "main.beancount"
+    ledger.write_text(BASE_LEDGER + BACKDATING + MIXED)
+    impact = json.loads(_run(ledger, "report", "impact", "--format", "json"))
+    [row] = [r for r in impact if r["account"] == "Assets:Receivable:Customers"]
+    assert Decimal(row["net"]) == receivable - Decimal("400.00")
+    assert Decimal(row["reversed"]) == Decimal("70.00")
+    exported = list(csv.DictReader(io.StringIO(_run(ledger, "export", "--format", "csv"))))
+    assert {r["id"]: r["state"] for r in exported} == {
+        "A-1": "applied", "A-2": "reversed", "A-3": "reversing", "A-4": "applied",
+        "A-5": "reversed"}
+    assert loaded.book is not None
+    for start, end in (("2026-03-01", "2026-03-05"), ("2026-03-06", "2026-03-31")):
+        st = statement(loaded.entries, loaded.book, "cust_456",
+                       datetime.date.fromisoformat(start), datetime.date.fromisoformat(end))
+        [section] = st.sections
+        upto = [e for e in loaded.entries if e.date <= datetime.date.fromisoformat(end)]
+        assert section.closing == balance(upto, "Assets:Receivable:Customers", "USD"), start
+        reversals = [ln for ln in section.lines if "A-2" in ln.reference + ln.description
+                     and ln.amount > 0]
+        assert len(reversals) == (1 if start == "2026-03-06" else 0), section.lines
+
+
+def test_a_customer_hears_of_a_reversal_only_where_their_type_opts_in() -> None:
+    """Held: credits opted into `applied` only: the customer of a reversed credit is
+    told it was applied, never that it was reversed (nor of a reversal still asked
+    or refused); opted into `reversed` too, they hear it once it is booked."""
+    def told(kinds: str, text: str) -> list[str]:
+        loaded = load(f'2026-01-01 custom "adjustment-customer-notice" "credit:*" "{kinds}"\n'
+                      + text)
+        assert loaded.book is not None
+        assert loaded.errors == [], loaded.errors
+        setup, _wrong = parse_customer_notices(loaded.entries)
+        return sorted(n.kind for n in notify_customers.customer_notices(
+            loaded.book, datetime.date(2026, 3, 31), setup) if n.adjustment_id == "ADJ-1")
+    booked = ASKED + event("ADJ-1", "2026-03-21", "approve", by="erin")
+    refused = ASKED + event("ADJ-1", "2026-03-21", "reject", by="erin", reason="No")
+    for text in (ASKED, booked, refused):
+        assert told("applied", text) == ["customer-applied"]
+    assert told("reversed", booked) == ["customer-reversed"]
+    assert told("reversed", ASKED) == told("reversed", refused) == []
