@@ -208,7 +208,8 @@ def test_status_completion_and_customer_notices():
     assert loaded.book is not None
     found = {n.key: n for n in notify.notices(loaded.book, datetime.date(2026, 3, 10))}
     assert sorted(found) == [
-        "A-1:approved-1:alice", "A-1:approved-2:alice", "A-1:reversed:alice"]
+        "A-1:approved-1:alice", "A-1:approved-2:alice", "A-1:reversed:alice",
+        "A-1:reversed:dave"]  # dave asked for the reversal carol's approval booked
     assert found["A-1:reversed:alice"].body.startswith(
         "dave cancelled A-1 and its effect was reversed. Reason: Wrong customer")
     # a channel for every customer with a contact reaches cust_456 with {email} filled in

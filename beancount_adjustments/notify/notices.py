@@ -15,7 +15,7 @@ from typing import Any
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Action, Adjustment, State
-from beancount_adjustments.core.permissions import signatures_required
+from beancount_adjustments.core.permissions import own_duty, signatures_required
 from beancount_adjustments.reports.queries import (
     age_days,
     eligible_approvers,
@@ -113,8 +113,11 @@ def escalations(book: Book, adj: Adjustment, role: str, today: datetime.date,
     due = waiting_since(adj) + datetime.timedelta(days=periods * sla + 1)
     body = (f"{adj.id} {waited} {age} days for a {role} (its type's SLA is {sla} days); "
             f"escalated to {up}.")
-    requester = adj.request.requested_by
-    users = [u for u in book.directory.users_with_role(up, today) if u != requester]
+    # Not to a party of it (who filed or entered it, who asked for its reversal): the
+    # rule keeps them from deciding it, so a chase would go to the one it guards
+    # against (`permissions.own_duty`, as the approval notices ask `denial`).
+    users = [u for u in book.directory.users_with_role(up, today)
+             if own_duty(book.directory, adj, u, today) is None]
     for user in [*users, f"role:{up}"]:
         yield notice(f"{kind}-{periods}", user, due, f"overdue {age} days: {_describe(adj)}",
                      body, name="escalation")
@@ -185,36 +188,29 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
 
     accepted = [r.event for r in adj.history if r.accepted]
     last_actor = accepted[-1].by if accepted else None
-    cancelled = False  # an accepted cancel came before (a later reject refuses a reversal)
+    asked_by: str | None = None  # who asked for the reversal being decided
     refusals: list[datetime.date] = []
     for event in accepted:
         if event.action is Action.CANCEL:
-            cancelled = True
+            asked_by = event.by
+            continue
+        reason = f" Reason: {event.reason}" if event.reason else ""
+        if event.action is Action.REJECT and asked_by is not None:
+            # A refused reversal: told to the requester and to who asked for it, as a
+            # requester hears of their own request; never to the one who refused.
+            tag = day_tag(event.date, refusals)
+            refusals.append(event.date)
+            for user in _parties(requester, asked_by, event.by):
+                yield notice(f"reversal-refused-{tag}", user, event.date, "reversal refused",
+                             f"{event.by} refused the reversal of {rid}; it stays applied."
+                             f"{reason}", name="reversal-refused")
+            asked_by = None
             continue
         if event.by == requester or event.action not in (Action.REJECT, Action.APPLY):
             continue
-        reason = f" Reason: {event.reason}" if event.reason else ""
-        if event.action is Action.REJECT and cancelled:
-            tag = day_tag(event.date, refusals)
-            refusals.append(event.date)
-            yield notice(f"reversal-refused-{tag}", requester, event.date,
-                         "reversal refused",
-                         f"{event.by} refused the reversal of {rid}; it stays applied.{reason}",
-                         name="reversal-refused")
-            continue
         kind = "rejected" if event.action is Action.REJECT else "applied"
         yield notice(kind, requester, event.date, kind, f"{event.by} {kind} {rid}.{reason}")
-    cancels = _accepted(adj, Action.CANCEL)
-    if cancels and adj.state in (State.REVERSED, State.WITHDRAWN):
-        # "reversed" only once the reversal is booked, not while it awaits approval.
-        event = cancels[-1]
-        kind = "reversed" if adj.state is State.REVERSED else "withdrawn"
-        when = adj.reversed_on or event.date if kind == "reversed" else event.date
-        if event.by != requester:
-            yield notice(kind, requester, when, kind,
-                         f"{event.by} cancelled {rid}"
-                         + (" and its effect was reversed" if kind == "reversed" else "")
-                         + f". Reason: {event.reason}")
+    yield from _cancelled(adj, notice)
 
     finished = adj.state in (State.APPLIED, State.REJECTED, State.WITHDRAWN)
     if finished and adj.approvals:
@@ -223,3 +219,34 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
             if user not in (requester, last_actor):
                 yield notice("completed", user, finished_on, f"completed: {adj.state}",
                              f"{rid}, which you approved, is now {adj.state}.")
+
+
+def _parties(requester: str, asked_by: str, actor: str | None) -> list[str]:
+    """Who hears how a reversal was decided: the requester and who asked for it, once
+    each, but the one who decided it."""
+    return [user for user in dict.fromkeys((requester, asked_by)) if user != actor]
+
+
+def _cancelled(adj: Adjustment, notice: Callable[..., Notice]) -> Iterator[Notice]:
+    """`reversed` (once the reversal is booked, not while it awaits approval) or
+    `withdrawn`: to the requester when someone else cancelled; and a reversal booked
+    by someone else's approval to who asked for it, as a requester hears of theirs."""
+    cancels = _accepted(adj, Action.CANCEL)
+    if not cancels or adj.state not in (State.REVERSED, State.WITHDRAWN):
+        return
+    event, requester, rid = cancels[-1], adj.request.requested_by, adj.id
+    if adj.state is State.WITHDRAWN:
+        if event.by != requester:
+            yield notice("withdrawn", requester, event.date, "withdrawn",
+                         f"{event.by} cancelled {rid}. Reason: {event.reason}")
+        return
+    when = adj.reversed_on or event.date
+    booked_by = adj.reversal_approvals[-1].by if adj.reversal_approvals else event.by
+    if event.by != requester:
+        yield notice("reversed", requester, when, "reversed",
+                     f"{event.by} cancelled {rid} and its effect was reversed. "
+                     f"Reason: {event.reason}")
+    if booked_by != event.by:
+        yield notice("reversed", event.by, when, "reversed",
+                     f"{booked_by} approved the reversal of {rid} you asked for; it is "
+                     f"reversed. Reason: {event.reason}")
