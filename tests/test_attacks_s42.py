@@ -208,3 +208,23 @@ def test_rev_judged_with_its_own_check_code_and_now_with_todays(tmp_path: Path) 
     assert "ADJ-1 was invalid at" in line
     assert "no new decision" in line
     assert result.exit_code == 1, result.output
+
+
+def test_a_refused_request_fixed_since_is_judged_as_filed_anew(tmp_path: Path) -> None:
+    """Not a rewrite: a promotional credit automatic under its row, refused at REV for
+    naming a customer nobody knows, then fixed (the request edited to name the
+    right one): booked now with no new decision, as a request filed today would be."""
+    auto = BOOK + '\n2026-01-01 custom "adjustment-approval" "credit:promotional" ' \
+        '100.00 USD\n'
+    refused = ('\n2026-03-05 ! "cust_999" "Promo" ^ADJ-3\n  adjustment-type: "credit:promotional"\n'
+               '  customer: "cust_999"\n  reason: "Promo"\n  requested-by: "alice"\n'
+               '  Expenses:Promotions             5.00 USD\n'
+               '  Assets:Receivable:Customers    -5.00 USD\n')
+    repo = Repo(tmp_path / "repo")
+    base = repo.commit(auto + refused)
+    assert load(auto + refused, base=False).book.adjustments["ADJ-3"].state.value == "invalid"
+    fixed = refused.replace("cust_999", "cust_456")
+    assert load(auto + fixed, base=False).book.adjustments["ADJ-3"].state.value == "applied"
+    repo.commit(auto + fixed)
+    result = check(repo, base)
+    assert not findings(result, "rejudged"), result.output
