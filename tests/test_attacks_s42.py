@@ -12,6 +12,7 @@ hands every older line to the commit at the cut. A test whose docstring says
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 from repos import BOOK, REQUEST_1, REQUEST_2, Repo, check, findings
@@ -228,3 +229,28 @@ def test_a_refused_request_fixed_since_is_judged_as_filed_anew(tmp_path: Path) -
     repo.commit(auto + fixed)
     result = check(repo, base)
     assert not findings(result, "rejudged"), result.output
+
+
+def test_a_refused_request_edited_only_where_its_approvals_do_not_bind_is_rejudged(
+        tmp_path: Path) -> None:
+    """Hole: as above, REV's check refused bob's approved refund; alice loosens it and
+    edits only the request's narration (which no digest binds, so bob's approval
+    still holds). The edit made the request "filed anew", and REV's approval booked
+    it with nobody deciding anything since: the past passed for intact."""
+    module = "s42_guard_c"
+    repo = Repo(tmp_path / "repo")
+    (repo.root / f"{module}.py").write_text(REFUSE_REFUNDS)
+    # Approved the day it was filed: a request edited since is then no back-dated one.
+    text = _guarded(module).replace('2026-03-02 custom "adjustment" "ADJ-1" "approve"',
+                                    '2026-03-01 custom "adjustment" "ADJ-1" "approve"')
+    base = repo.commit(text)
+    (repo.root / f"{module}.py").write_text(ALLOW)
+    repo.commit(text.replace('"cust_456" "Refund" ^ADJ-1', '"cust_456" "Refund again" ^ADJ-1'))
+    try:
+        result = check(repo, base)
+    finally:
+        sys.modules.pop(module, None)
+    assert "1 applied" in result.stdout, result.output
+    [line] = findings(result, "rejudged")
+    assert "ADJ-1 was invalid at" in line
+    assert result.exit_code == 1, result.output

@@ -151,11 +151,12 @@ def _refused_then_booked(was: Adjustment, now: Adjustment | None,
     """A request REV refused (invalid) that books money now although nobody decided
     anything on it since: what it was judged on changed, not what anyone decided
     (a site check loosened since REV lets the approvals REV had refused book)."""
-    # An edited request is judged as filed anew (fixing a refused request is no
-    # rewrite); its approvals then went stale, and only new ones book it.
+    # A request edited where its approvals bind (its digest) is judged as filed anew
+    # (fixing a refused request is no rewrite): REV's approvals went stale, and only
+    # new ones book it. An edit the digest does not see (the narration, `notes:`)
+    # leaves REV's approvals in force, so it is no fix.
     if (was.state is not State.INVALID or now is None or was.id in decided_since
-            or not new_booked.get(was.id)
-            or request_content(now.request) != request_content(was.request)):
+            or not new_booked.get(was.id) or now.digest != was.digest):
         return None
     where = now.request.source
     booked = next(iter(new_booked[was.id]))
