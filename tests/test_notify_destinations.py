@@ -331,3 +331,18 @@ def test_run_judges_the_very_url_it_sends_again(tmp_path):
     assert outcome.sent == []
     assert any("collector.evil.example" in r for r in outcome.refused)
     assert not state.reached(found[0].key)
+
+
+def test_a_ledger_channel_of_one_user_holding_email_is_refused_in_the_dry_run_too(
+        tmp_path, sent):
+    """A user's own channel never has `{email}` filled in (only a wildcard's is), so
+    the placeholder stays in the URL: `plan` judged it neither once per channel nor
+    per recipient, and the dry run promised a send the real run refuses."""
+    path, toml = write(tmp_path, """
+2026-01-01 custom "adjustment-channel" "erin" "json://collector.evil.example/{email}"
+""")
+    dry = run(path, "--config", str(toml), "--dry-run")
+    assert "would send A-1:approval-needed-1:erin" not in dry.output
+    assert f"{path}:{line_of(path, 'collector.evil')}: channel for erin refused" in dry.output
+    assert dry.exit_code == 1, dry.output
+    assert sent.urls == []

@@ -162,7 +162,9 @@ def plan(found: Sequence[Notice], channels: Sequence[Channel], book: Book, *,
         bad: list[Route] = []
         for route in routes(item.recipient, usable, book, today):
             problem = address_problem(route, item.recipient)
-            if problem is None and route.email is not None:
+            # Every route of an {email} channel: a user's own one is never filled in,
+            # and still goes wherever the rest of its URL says.
+            if problem is None and "{email}" in route.channel.url:
                 url = placeholder_free(route, env)
                 problem = None if url is None else destination_problem(
                     route, url, destinations, item.recipient)
