@@ -59,8 +59,8 @@ class Tracked:
     """
 
     __slots__ = ("_digest", "amount", "applied_by", "applied_on", "approvals", "cancelled_by",
-                 "chain", "decided_on", "effective_date", "history", "judged", "lowers",
-                 "problems", "request", "reversal_approvals", "reversal_chain",
+                 "chain", "decided_on", "effective_date", "history", "judged", "problems",
+                 "request", "reversal_approvals", "reversal_chain",
                  "reversed_by", "reversed_on", "risk_flags", "rule", "settings", "stale",
                  "state", "tier")
 
@@ -70,8 +70,6 @@ class Tracked:
         self.state = _INVALID
         self._digest: str | None = None
         self.amount: Money | None = None
-        self.lowers = False
-        """The request lowers what the customer owes (a credit, or a billing one that does)."""
         self.tier: str | None = None
         self.chain: tuple[str, ...] = _NONE
         self.rule: ApprovalRow | None = None

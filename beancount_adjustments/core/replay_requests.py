@@ -123,7 +123,6 @@ class RequestJudging(ReplayState):
         if offsets is not None:
             self.fail("offset-not-allowed", f"{rid}: {offsets}", source, adj)
             return False
-        adj.lowers = amount.number < 0
         found = self.moved(adj, amount.currency)
         if found is None:
             return False
