@@ -254,3 +254,30 @@ def test_a_refused_request_edited_only_where_its_approvals_do_not_bind_is_rejudg
     [line] = findings(result, "rejudged")
     assert "ADJ-1 was invalid at" in line
     assert result.exit_code == 1, result.output
+
+
+def test_an_installed_check_in_a_virtual_environment_inside_the_repository_loads_at_rev(
+        tmp_path: Path) -> None:
+    """Hole: REV's ledger ran a site check installed in the repository's own (ignored,
+    uncommitted) virtual environment; today's names none. Around REV's load every
+    path into the repository was pointed at REV's tree, the environment's
+    site-packages too, where it does not exist: the check could not be loaded,
+    REV "refused" the refund its approvals had booked, and the check reported it
+    `rejudged`. Installed code is today's for both, wherever it is installed."""
+    module = "s42_installed"
+    repo = Repo(tmp_path / "repo")
+    site = repo.root / ".venv" / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    (site / f"{module}.py").write_text(ALLOW)
+    (repo.root / ".gitignore").write_text(".venv/\n")
+    base = repo.commit(_guarded(module))
+    repo.commit(BOOK)
+    sys.path.insert(0, str(site))
+    try:
+        result = check(repo, base)
+    finally:
+        sys.path.remove(str(site))
+        sys.modules.pop(module, None)
+    assert "1 adjustment decided at" in result.stdout, result.output
+    assert findings(result) == [], result.output
+    assert result.exit_code == 0, result.output

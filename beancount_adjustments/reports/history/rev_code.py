@@ -63,18 +63,23 @@ def _site_file(module: ModuleType | None, root: Path) -> bool:
     if not isinstance(file, str):
         return False
     real = Path(file).resolve()
-    if not real.is_relative_to(root) or real.is_relative_to(_OURS):
-        return False
-    return not any(real.is_relative_to(Path(prefix).resolve())
-                   for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}) and \
-        "site-packages" not in real.parts and "dist-packages" not in real.parts
+    return real.is_relative_to(root) and not real.is_relative_to(_OURS) and not _installed(real)
+
+
+def _installed(real: Path) -> bool:
+    """Whether `real` lies where installed code does (the environment, site-packages)."""
+    return any(real.is_relative_to(Path(prefix).resolve())
+               for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}) or \
+        "site-packages" in real.parts or "dist-packages" in real.parts
 
 
 def _moved(entry: str, top: Path, tree: Path) -> str:
-    """A path into the repository, pointed at the same place in REV's tree."""
+    """A path into the repository, pointed at the same place in REV's tree; but where
+    installed code lies (a virtual environment inside the repository, never committed,
+    is not in REV's tree: what REV's load imports from it would not be found)."""
     if not entry:   # "" is the working directory, moved with it
         return entry
     real = Path(entry).resolve()
-    if real.is_relative_to(top) and not real.is_relative_to(tree):
+    if real.is_relative_to(top) and not real.is_relative_to(tree) and not _installed(real):
         return str(tree / real.relative_to(top))
     return entry
