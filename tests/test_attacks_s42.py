@@ -14,7 +14,9 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from repos import BOOK, REQUEST_1, REQUEST_2, Repo, check, findings
 
 from ledgers import load
@@ -281,3 +283,48 @@ def test_an_installed_check_in_a_virtual_environment_inside_the_repository_loads
     assert "1 adjustment decided at" in result.stdout, result.output
     assert findings(result) == [], result.output
     assert result.exit_code == 0, result.output
+
+
+def _load_failing_inside(block: Any, tree: Path) -> None:
+    """What REV's load sees within `code_at`, then a failure of that load."""
+    import importlib
+    import os
+    import sys
+
+    with block:
+        assert Path(os.getcwd()) == (tree / "tools").resolve()
+        assert "s42_guard_d" not in sys.modules
+        with pytest.raises(ImportError):
+            importlib.import_module("s42_guard_d")   # REV had no such module
+        raise RuntimeError("REV's load failed")
+
+
+def test_code_at_points_the_working_directory_into_rev_and_restores_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Around REV's load the working directory (where checks are looked for too) is
+    REV's, even where REV had no such directory (an empty one then: REV held nothing
+    there), today's site modules are set aside, and all of it comes back even when
+    the load fails."""
+    import importlib
+    import os
+    import sys
+
+    from beancount_adjustments.reports.history.rev_code import code_at
+
+    top, tree = tmp_path / "repo", tmp_path / "tree"
+    (top / "tools").mkdir(parents=True)
+    tree.mkdir()
+    (top / "tools" / "s42_guard_d.py").write_text(ALLOW)
+    monkeypatch.chdir(top / "tools")
+    monkeypatch.syspath_prepend(str(top / "tools"))
+    importlib.invalidate_caches()
+    today = importlib.import_module("s42_guard_d")
+    path = list(sys.path)
+    try:
+        with pytest.raises(RuntimeError):
+            _load_failing_inside(code_at(tree, top), tree)
+        assert Path(os.getcwd()) == (top / "tools").resolve()
+        assert sys.path == path
+        assert sys.modules["s42_guard_d"] is today
+    finally:
+        sys.modules.pop("s42_guard_d", None)

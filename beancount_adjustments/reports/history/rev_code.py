@@ -35,16 +35,20 @@ _OURS = Path(__file__).resolve().parents[2]
 def code_at(tree: Path, top: Path) -> Iterator[None]:
     """Within the block, imports from the repository at `top` read REV's `tree`."""
     top, tree = top.resolve(), tree.resolve()
-    aside = {name: module for name, module in list(sys.modules.items())
-             if _site_file(module, top)}
-    for name in aside:
-        del sys.modules[name]
     path, cwd = list(sys.path), os.getcwd()
-    sys.path[:] = [_moved(entry, top, tree) for entry in path]
-    moved_cwd = Path(_moved(cwd, top, tree))
+    aside: dict[str, ModuleType] = {}
     try:
-        if moved_cwd.is_dir():
+        aside.update((name, module) for name, module in list(sys.modules.items())
+                     if _site_file(module, top))
+        for name in aside:
+            del sys.modules[name]
+        moved_cwd = Path(_moved(cwd, top, tree))
+        if moved_cwd != Path(cwd):
+            # The checks are also looked for in the working directory ("" on the path):
+            # REV's, even where REV had no such directory (then it held nothing there).
+            moved_cwd.mkdir(parents=True, exist_ok=True)
             os.chdir(moved_cwd)
+        sys.path[:] = [_moved(entry, top, tree) for entry in path]
         importlib.invalidate_caches()
         yield
     finally:
