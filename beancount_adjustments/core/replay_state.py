@@ -290,6 +290,8 @@ class ReplayState:
             left = credit_left(terms, already)
             if taken > left:
                 if terms.currency is None or terms.number is None:
+                    # Refused on arrival already (`invoice-currency`); kept so that the
+                    # booking itself never reads an invoice without an amount as room.
                     refuse("invoice-currency",
                            f"invoice {invoice_id} bills no single currency on "
                            f"{self.settings.receivable}, so no credit can be held to it.")
