@@ -152,18 +152,33 @@ def _refused_then_booked(was: Adjustment, now: Adjustment | None,
     anything on it since: what it was judged on changed, not what anyone decided
     (a site check loosened since REV lets the approvals REV had refused book)."""
     # An edited request is judged as filed anew (fixing a refused request is no
-    # rewrite); its approvals then went stale, and only new ones book it.
+    # rewrite); its approvals then went stale, and only new ones book it. Not one
+    # without `digest:`: it binds to no content, so REV's counts for the edit too.
     if (was.state is not State.INVALID or now is None or was.id in decided_since
-            or not new_booked.get(was.id)
-            or request_content(now.request) != request_content(was.request)):
+            or not new_booked.get(was.id)):
+        return None
+    edited = request_content(now.request) != request_content(was.request)
+    unbound = _unbound_approvals(was, now)
+    if edited and not unbound:
         return None
     where = now.request.source
     booked = next(iter(new_booked[was.id]))
+    why = (f"it was edited since, and {unbound[0]} {rev} held carries no digest, so it "
+           "counts for what it never saw; restore it, or have the edited request approved "
+           "anew" if edited else
+           "what it was judged on changed since (a site check's code, a plugin); restore "
+           "it: a change of rules is for requests filed after it")
     return Finding("rejudged", f"{was.id} was invalid at {rev} (refused, nothing booked) and "
-                   f"books {booked} now with no new decision to explain it: what it was "
-                   "judged on changed since (a site check's code, a plugin); restore it: "
-                   "a change of rules is for requests filed after it", where.filename, where.lineno,
-                   adjustment_id=was.id)
+                   f"books {booked} now with no new decision to explain it: {why}",
+                   where.filename, where.lineno, adjustment_id=was.id)
+
+
+def _unbound_approvals(was: Adjustment, now: Adjustment) -> list[str]:
+    """The decisions REV held on `was` that count now without a `digest:` (described)."""
+    held = {event_content(record.event) for record in was.history}
+    return [describe_event(record.event) for record in now.history
+            if record.accepted and record.event.digest is None
+            and event_content(record.event) in held]
 
 
 def _adjustment_rewrite(was: Adjustment, now: Adjustment, was_booked: Counter[Booked],
