@@ -241,3 +241,31 @@ def test_revs_site_plugin_raising_on_import_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert "half-written" in result.output
+
+
+# -- B. The notify destination allow-list ----------------------------------------------------
+
+SYNOLOGY = """\
+[destinations]
+allow = ["synologys://chat.example.com"]
+mail-to = ["example.com"]
+"""
+
+
+def test_a_synology_path_glued_to_the_host_is_refused(tmp_path: Path) -> None:
+    """Hole: apprise's Synology plugin cuts the token off its path by the token's
+    unquoted length, and writes what is left right after the host
+    (`https://HOST` + path + `/webapi/entry.cgi`). With five `%23` (`#`, kept quoted
+    in the path) the cut stops short and leaves `@evil.com.`: the service holds
+    host chat.example.com, the one allowed, and apprise posts the notice to
+    `https://chat.example.com@evil.com./webapi/...`: evil.com."""
+    import tomllib
+
+    from beancount_adjustments.notify import destinations as nd
+
+    allowed = nd.parse_destinations(tomllib.loads(SYNOLOGY)["destinations"],
+                                    tmp_path / "notify.toml")
+    assert nd.url_problem("synologys://chat.example.com/TOKEN/chat", allowed) is None
+    why = nd.url_problem("synologys://chat.example.com/%23%23%23%23%23@evil.com.", allowed)
+    assert why is not None
+    assert "path" in why
