@@ -163,6 +163,14 @@ def endpoints(url: str) -> list[Endpoint] | str:
     services = list(app) if added else []
     if not services:
         return "apprise cannot build a service from it, so where it sends cannot be told"
+    for service in services:
+        # Plugins write their path right after the host (`https://HOST` + path); one
+        # not starting with `/` (Synology's, once its token is cut off by the token's
+        # unquoted length) becomes part of the host: `HOST@evil.example`.
+        path = getattr(service, "fullpath", None)
+        if isinstance(path, str) and path and not path.startswith("/"):
+            return (f"apprise would write its path {path!r} right after the host, where it "
+                    "becomes part of the host, so where it sends cannot be told")
     return [_endpoint(service) for service in services]
 
 

@@ -154,17 +154,33 @@ def _refused_then_booked(was: Adjustment, now: Adjustment | None,
     # A request edited where its approvals bind (its digest) is judged as filed anew
     # (fixing a refused request is no rewrite): REV's approvals went stale, and only
     # new ones book it. An edit the digest does not see (the narration, `notes:`)
-    # leaves REV's approvals in force, so it is no fix.
+    # leaves REV's approvals in force, so it is no fix; nor is any edit while an
+    # approval REV held without `digest:` (bound to no content) still counts.
     if (was.state is not State.INVALID or now is None or was.id in decided_since
-            or not new_booked.get(was.id) or now.digest != was.digest):
+            or not new_booked.get(was.id)):
+        return None
+    edited = now.digest != was.digest
+    unbound = _unbound_approvals(was, now)
+    if edited and not unbound:
         return None
     where = now.request.source
     booked = next(iter(new_booked[was.id]))
+    why = (f"it was edited since, and {unbound[0]} {rev} held carries no digest, so it "
+           "counts for what it never saw; restore it, or have the edited request approved "
+           "anew" if edited else
+           "what it was judged on changed since (a site check's code, a plugin); restore "
+           "it: a change of rules is for requests filed after it")
     return Finding("rejudged", f"{was.id} was invalid at {rev} (refused, nothing booked) and "
-                   f"books {booked} now with no new decision to explain it: what it was "
-                   "judged on changed since (a site check's code, a plugin); restore it: "
-                   "a change of rules is for requests filed after it", where.filename, where.lineno,
-                   adjustment_id=was.id)
+                   f"books {booked} now with no new decision to explain it: {why}",
+                   where.filename, where.lineno, adjustment_id=was.id)
+
+
+def _unbound_approvals(was: Adjustment, now: Adjustment) -> list[str]:
+    """The decisions REV held on `was` that count now without a `digest:` (described)."""
+    held = {event_content(record.event) for record in was.history}
+    return [describe_event(record.event) for record in now.history
+            if record.accepted and record.event.digest is None
+            and event_content(record.event) in held]
 
 
 def _adjustment_rewrite(was: Adjustment, now: Adjustment, was_booked: Counter[Booked],

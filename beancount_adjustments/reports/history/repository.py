@@ -358,8 +358,16 @@ def snapshot_at(repo: Repository) -> tuple[Snapshot | None, Callable[[str], str]
             return None, name
         root.mkdir()
         _write_tree(repo, root)
-        with code_at(root, repo.top):
-            entries, errors, options = load_uncached(root / repo.ledger)
+        with code_at(root, repo.top) as today:
+            try:
+                entries, errors, options = load_uncached(root / repo.ledger)
+            except (Exception, SystemExit) as exc:   # REV's site code, run as REV held it
+                # Beancount lets all but an ImportError out of a plugin's import.
+                raise HistoryError(
+                    f"the ledger at {repo.rev} cannot be loaded: its code raised "
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                    " (a site check or plugin as REV held it); compare with a revision "
+                    "whose ledger loads") from None
         read = [str(file) for file in options.get("include", ())]
         leaving = [file for file in read if not _inside(Path(os.path.realpath(file)), root)]
         failed = [e for e in errors if isinstance(e, LoadError)]
@@ -367,6 +375,10 @@ def snapshot_at(repo: Repository) -> tuple[Snapshot | None, Callable[[str], str]
         includes = includes_in(read) if leaving or failed else []
         outside = tuple(Sited(name(file), site_of(file, includes)) for file in leaving)
         unread = tuple(_unread(e, includes, root, root / repo.ledger) for e in failed)
+        # REV judged with today's code there: as if REV's own could not be read.
+        unread += tuple(Sited(f"its code {module} was imported from the work tree, not from "
+                              f"{repo.rev}'s tree (an import hook such as an editable install)",
+                              Source(str(root / repo.ledger), 0)) for module in today)
     book = book_of(options)
     if book is None:
         return None, name

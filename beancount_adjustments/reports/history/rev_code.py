@@ -12,6 +12,11 @@ whose files lie in the repository are set aside, each path into the repository
 and afterwards whatever REV's load imported from there is dropped and today's
 modules put back.
 
+Whatever REV's load still imports from the work tree (an import hook maps a name
+to a file whatever `sys.path` says: setuptools' editable install, `pip install -e .`)
+is listed in the block's result: REV was then judged with today's code there, and
+the caller reports it rather than compare.
+
 Installed code is today's for both (a virtual environment inside the
 repository, this package, Beancount): two versions of those in one process
 would not know each other's types.
@@ -32,11 +37,14 @@ _OURS = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def code_at(tree: Path, top: Path) -> Iterator[None]:
-    """Within the block, imports from the repository at `top` read REV's `tree`."""
+def code_at(tree: Path, top: Path) -> Iterator[list[str]]:
+    """Within the block, imports from the repository at `top` read REV's `tree`. The
+    list it gives is filled, as the block ends, with the files of the work tree that
+    were imported all the same (each `module (path in the repository)`)."""
     top, tree = top.resolve(), tree.resolve()
     path, cwd = list(sys.path), os.getcwd()
     aside: dict[str, ModuleType] = {}
+    today: list[str] = []
     try:
         aside.update((name, module) for name, module in list(sys.modules.items())
                      if _site_file(module, top))
@@ -50,8 +58,12 @@ def code_at(tree: Path, top: Path) -> Iterator[None]:
             os.chdir(moved_cwd)
         sys.path[:] = [_moved(entry, top, tree) for entry in path]
         importlib.invalidate_caches()
-        yield
+        yield today
     finally:
+        # Every work-tree module was set aside above: one here was imported in the block.
+        today += [f"{name} ({Path(module.__file__ or '').resolve().relative_to(top)})"
+                  for name, module in sorted(sys.modules.items())
+                  if _site_file(module, top) and not _site_file(module, tree)]
         os.chdir(cwd)
         sys.path[:] = path
         for name, module in list(sys.modules.items()):
