@@ -26,7 +26,7 @@ from fava_env import START, Env
 from tool_inputs import NOW
 
 from beancount_adjustments import writer
-from beancount_adjustments.beans import loading
+from beancount_adjustments.beans import include_lines, loading
 from beancount_adjustments.beans.loading import Snapshot, disk_state, load_uncached, snapshot
 from beancount_adjustments.core.models import Action
 from beancount_adjustments.writer import (
@@ -367,7 +367,7 @@ def test_includes_read_otherwise_than_the_loader_are_no_snapshot(tmp_path: Path,
     followed, there is no snapshot (a new file it matches would go unseen)."""
     path = write_ledger(tmp_path, HEAD + REQUESTS + 'include "more.beancount"\n')
     (tmp_path / "more.beancount").write_text("; more\n", encoding="utf-8")
-    monkeypatch.setattr(loading, "_INCLUDE", re.compile(rb"^never$"))
+    monkeypatch.setattr(include_lines, "_INCLUDE", re.compile(rb"^never$"))
     before = disk_state(load_uncached(path)[2], includes_too=False)
     entries, errors, options = load_uncached(path)
     assert snapshot(entries, errors, options, before) is None

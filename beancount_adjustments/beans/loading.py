@@ -31,7 +31,6 @@ import glob
 import hashlib
 import inspect
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from beancount.core import data
 from beancount.utils import encryption
 
 from beancount_adjustments.beans.collector import collector_paused
+from beancount_adjustments.beans.include_lines import include_lines
 from beancount_adjustments.core.errors import AdjustmentsError
 
 __all__ = ["DiskState", "Snapshot", "disk_state", "load_uncached", "replaced", "snapshot"]
@@ -169,12 +169,6 @@ def absolute(path: str | Path) -> str:
     return os.path.abspath(os.path.expanduser(os.path.expandvars(str(path))))
 
 
-# An include as the loader's grammar has it (the keyword first on its line,
-# checked apart: a `^` in a multi-line pattern makes the search ten times
-# slower). A line this misses (or wrongly takes) makes `snapshot` find another
-# set of files than the loader read, and so no snapshot: never a wrong one.
-_INCLUDE = re.compile(rb'include[ \t]+"((?:[^"\\\n]|\\.)*)"')
-
 Stat = tuple[int, int, int, int, int]
 """(device, inode, size, mtime_ns, ctime_ns): any write to a file changes one."""
 
@@ -220,17 +214,12 @@ def _state_of(root: str, names: Iterable[str], *, includes_too: bool = True,
         if encryption.is_encrypted_file(name):
             return None
         files.append((name, hashlib.sha256(raw).hexdigest(), stat_of(st)))
-        folder = os.path.dirname(name)
-        for match in _INCLUDE.finditer(raw) if includes_too else ():
-            if raw[raw.rfind(b"\n", 0, match.start()) + 1:match.start()].strip(b" \t"):
-                continue
-            try:
-                pattern = re.sub(rb"\\(.)", rb"\1", match.group(1)).decode("utf-8")
-            except UnicodeDecodeError:
+        if includes_too:
+            folder = os.path.dirname(name)
+            lines = include_lines(raw, folder)
+            if lines is None:
                 return None
-            pattern = os.path.join(folder, pattern)  # an absolute pattern stays itself
-            includes.append((pattern, frozenset(
-                os.path.normpath(p) for p in glob.glob(pattern, recursive=True))))
+            includes += [(os.path.join(folder, line.written), line.reads) for line in lines]
     return DiskState(root, tuple(files), tuple(includes) if includes_too else None)
 
 

@@ -6,16 +6,12 @@ itself says `<load>:0` for them.
 
 from __future__ import annotations
 
-import glob
 import os
-import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from beancount_adjustments.beans.include_lines import include_lines
 from beancount_adjustments.core.models import Source
-
-_INCLUDE = re.compile(r'include\s+"((?:[^"\\]|\\.)*)"')
-_ESCAPE = re.compile(r"\\(.)")
 
 
 class Sited(NamedTuple):
@@ -36,24 +32,17 @@ class Include(NamedTuple):
 
 def includes_in(files: Iterable[str]) -> list[Include]:
     """The `include` lines of `files` (the files a load read), each expanded as
-    Beancount's loader expands it: relative to the including file's directory,
-    as a recursive glob."""
+    Beancount's loader expands it (`beans.include_lines`)."""
     found = []
     for filename in files:
         try:
-            text = open(filename, encoding="utf-8", errors="replace").read()  # noqa: SIM115
+            with open(filename, "rb") as handle:
+                raw = handle.read()
         except OSError:
             continue
-        # Lines as Beancount counts them (at "\n" only), and an include starts one.
-        for lineno, line in enumerate(text.split("\n"), 1):
-            match = _INCLUDE.match(line)
-            if match is None:
-                continue
-            written = _ESCAPE.sub(r"\1", match.group(1))
-            pattern = (written if os.path.isabs(written)
-                       else os.path.join(os.path.dirname(filename), written))
-            reads = tuple(os.path.normpath(name) for name in glob.glob(pattern, recursive=True))
-            found.append(Include(Source(filename, lineno), written, reads))
+        for line in include_lines(raw, os.path.dirname(filename)) or ():
+            found.append(Include(Source(filename, line.lineno), line.written,
+                                 tuple(sorted(line.reads))))
     return found
 
 
