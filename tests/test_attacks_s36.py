@@ -21,7 +21,8 @@ from repos import BOOK, REQUEST_1, REQUEST_2, Repo, check, findings
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import State
-from beancount_adjustments.reports.history.repository import _write_tree, open_repository
+from beancount_adjustments.reports.history.repository import open_repository
+from beancount_adjustments.reports.history.rev_tree import _write_tree
 from ledgers import BACKDATING, BASE, event, load, load_file, request
 
 IDENTITY = BOOK.replace('"alice" "agent"\n', '"alice" "agent"\n  git: "alice@example.com"\n') + """

@@ -328,3 +328,37 @@ def test_code_at_points_the_working_directory_into_rev_and_restores_it(
         assert sys.modules["s42_guard_d"] is today
     finally:
         sys.modules.pop("s42_guard_d", None)
+
+
+# -- a loader cache committed to the repository ------------------------------------------
+
+
+class _Runs:
+    """A pickle that runs code when it is read: what a `.picklecache` file can hold."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (exec, (f"open({str(self.marker)!r}, 'w').write('ran')",))
+
+
+def test_a_committed_loader_cache_is_never_read_and_is_a_finding(tmp_path: Path) -> None:
+    """Hole: Beancount's loader reads `.main.beancount.picklecache` beside the ledger
+    before it judges whether the cache is fresh, and a pickle is code. alice commits
+    one: the CI job's `check --since` ran her code (it could have printed "the past
+    is intact" and exited 0), then failed with a traceback. The check loads the
+    ledger without the cache, and a cache file git tracks is a finding."""
+    import pickle
+
+    repo = Repo(tmp_path / "repo")
+    base = repo.commit(BOOK)
+    marker = tmp_path / "ran"
+    (repo.root / ".main.beancount.picklecache").write_bytes(pickle.dumps(_Runs(marker)))
+    repo.commit()
+    result = check(repo, base)
+    assert not marker.exists()
+    assert "Traceback" not in result.output
+    [line] = findings(result, "committed-cache")
+    assert ".main.beancount.picklecache" in line
+    assert result.exit_code == 1, result.output

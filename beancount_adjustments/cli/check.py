@@ -43,7 +43,10 @@ def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> N
         except history.HistoryError as exc:
             click.echo(f"bean-adjust: check --since {since}: {exc}", err=True)
             raise click.exceptions.Exit(1) from None
-    entries, errors, options = loading.load_file(str(ledger))
+    # Not from Beancount's cache when judging history: a cache is a pickle, read before
+    # it is judged fresh, and one committed to the repository would run its code here.
+    load = loading.load_uncached if repo is not None else loading.load_file
+    entries, errors, options = load(str(ledger))
     book = book_of(options)
     lines = []
     for error in errors:
@@ -145,7 +148,7 @@ def _since(repo: history.Repository, entries: list[data.Directive],
             f"more: every decision {repo.rev} held would be dropped", str(_ledger_path(repo)), 0)
         return _Since(repo, [finding], rev_name, note=None, decided=decided)
     now = history.Snapshot(book=book, entries=entries)
-    findings = repo.untracked(read, at_rev=old)
+    findings = repo.committed_caches() + repo.untracked(read, at_rev=old)
     findings += history.compare(old, now, rev=repo.rev, commit_of=repo.commits_of)
     new = len(history.new_events(old.book.facts.events, book.facts.events))
     return _Since(repo, findings, rev_name, note=None, decided=decided, new=new)

@@ -24,8 +24,8 @@ from beancount_adjustments.reports.history.repository import (
     HistoryError,
     Repository,
     open_repository,
-    snapshot_at,
 )
+from beancount_adjustments.reports.history.rev_tree import snapshot_at
 from beancount_adjustments.reports.history.rules import (
     changed_references,
     compare_directives,
