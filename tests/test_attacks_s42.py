@@ -362,3 +362,24 @@ def test_a_committed_loader_cache_is_never_read_and_is_a_finding(tmp_path: Path)
     [line] = findings(result, "committed-cache")
     assert ".main.beancount.picklecache" in line
     assert result.exit_code == 1, result.output
+
+
+def test_notify_since_never_reads_a_committed_cache(tmp_path: Path) -> None:
+    """The same cache in a CI job sending notices (`notify --since REV`): it loads
+    the ledger without the cache, and alice's code does not run."""
+    import pickle
+
+    from click.testing import CliRunner
+
+    from beancount_adjustments.cli import main
+
+    repo = Repo(tmp_path / "repo")
+    base = repo.commit(BOOK)
+    marker = tmp_path / "ran"
+    (repo.root / ".main.beancount.picklecache").write_bytes(pickle.dumps(_Runs(marker)))
+    repo.commit()
+    result = CliRunner().invoke(main, ["notify", "-f", str(repo.ledger), "--since", base,
+                                       "--dry-run", "--state-file", str(tmp_path / "s.json")])
+    assert not marker.exists()
+    assert "Traceback" not in result.output
+    assert result.exit_code == 0, result.output

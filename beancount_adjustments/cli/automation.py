@@ -118,7 +118,7 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
     next run).
     """
     day = today.date() if today else datetime.date.today()
-    entries, errors, _options, book = load(ledger)
+    entries, errors, _options, book = load(ledger, cached=since is None)
     if errors:
         click.echo(f"bean-adjust: warning: the ledger has {len(errors)} error(s); invalid "
                    "adjustments notify nobody", err=True)
