@@ -383,3 +383,45 @@ def test_notify_since_never_reads_a_committed_cache(tmp_path: Path) -> None:
     assert not marker.exists()
     assert "Traceback" not in result.output
     assert result.exit_code == 0, result.output
+
+
+# -- the loader cache and a check's helper modules -------------------------------------------
+
+
+def test_a_cache_made_before_a_checks_helper_module_changed_is_loaded_afresh(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hole: the cache's stamp covered the file a check function is defined in, not the
+    site modules it imports: a refund limit made stricter in `s42_pkg/rules.py` (the
+    check in `s42_pkg/check.py` unchanged) left Beancount's cache handing back the
+    book the old limit judged, the refund still booked."""
+    import functools
+
+    from beancount import loader
+
+    from ledgers import load_file, request, with_settings
+
+    monkeypatch.setattr(loader, "_load_file", loader.pickle_cache_function(  # cache every load
+        functools.partial(loader.get_cache_filename, loader.PICKLE_CACHE_FILENAME), 0.0,
+        loader._uncached_load_file))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    package = tmp_path / "s42_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "rules.py").write_text("LIMIT = 1000\n")
+    (package / "check.py").write_text(
+        "from s42_pkg import rules\n\n"
+        "def check(request, amount):\n"
+        "    return 'over the limit' if amount.number > rules.LIMIT else None\n")
+    path = tmp_path / "main.beancount"
+    path.write_text(with_settings("{'checks': ['s42_pkg.check.check']}")
+                    + request("ADJ-1", "2026-03-01", "-10.00"))
+    try:
+        assert load_file(path).state("ADJ-1") == "applied"
+        assert (tmp_path / ".main.beancount.picklecache").exists()
+        (package / "rules.py").write_text("LIMIT = 5\n")
+        for name in ("s42_pkg", "s42_pkg.rules", "s42_pkg.check"):
+            sys.modules.pop(name, None)
+        assert load_file(path).state("ADJ-1") == "invalid"
+    finally:
+        for name in ("s42_pkg", "s42_pkg.rules", "s42_pkg.check"):
+            sys.modules.pop(name, None)

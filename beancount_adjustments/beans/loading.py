@@ -31,6 +31,7 @@ import glob
 import hashlib
 import inspect
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,10 +133,14 @@ def _file_sha(name: str) -> str | None:
 
 
 def check_sources(functions: Iterable[object]) -> Sources:
-    """The files the site's checks `functions` were defined in (this package's own
-    modules aside: `code_stamp` covers them), each with its SHA-256."""
+    """The files the site's checks `functions` come from, each with its SHA-256: the
+    module each is defined in, and every site module loaded from under the folder
+    it was imported from (a check importing its limits from a helper module is
+    changed by an edit there too). This package's own modules aside (`code_stamp`
+    covers them), and installed ones."""
     package = str(Path(__file__).resolve().parent.parent)
-    found: dict[str, str] = {}
+    roots: set[str] = set()
+    names: list[str] = []
     for function in functions:
         try:
             name = inspect.getsourcefile(function)  # type: ignore[arg-type]
@@ -143,10 +148,36 @@ def check_sources(functions: Iterable[object]) -> Sources:
             continue
         if name is None or os.path.realpath(name).startswith(package + os.sep):
             continue
+        names.append(name)
+        roots.add(_import_root(name, getattr(function, "__module__", "") or ""))
+    for module in list(sys.modules.values()) if roots else ():
+        file = getattr(module, "__file__", None)
+        if (isinstance(file, str) and file.endswith(".py")
+                and any(os.path.realpath(file).startswith(root + os.sep) for root in roots)
+                and not os.path.realpath(file).startswith(package + os.sep)
+                and not _installed(file)):
+            names.append(file)
+    found: dict[str, str] = {}
+    for name in names:
         sha = _file_sha(name)
         if sha is not None:
             found.setdefault(name, sha)
     return tuple(sorted(found.items()))
+
+
+def _import_root(file: str, module: str) -> str:
+    """The folder `module` (defined in `file`) was imported from: `a/b/c.py` as `a.b.c`
+    was found in the folder holding `a`."""
+    depth = module.count(".") + (1 if os.path.basename(file) == "__init__.py" else 0)
+    parents = Path(os.path.realpath(file)).parents
+    return str(parents[min(depth, len(parents) - 1)])
+
+
+def _installed(file: str) -> bool:
+    parts = Path(file).parts
+    return "site-packages" in parts or "dist-packages" in parts or any(
+        os.path.realpath(file).startswith(os.path.realpath(prefix) + os.sep)
+        for prefix in {sys.prefix, sys.base_prefix})
 
 
 def made_here(options: dict[str, Any]) -> bool:
