@@ -43,6 +43,7 @@ from beancount.utils import encryption
 
 from beancount_adjustments.beans.collector import collector_paused
 from beancount_adjustments.beans.include_lines import include_lines
+from beancount_adjustments.beans.site_code import PACKAGE, site_file
 from beancount_adjustments.core.errors import AdjustmentsError
 
 __all__ = ["DiskState", "Snapshot", "disk_state", "load_uncached", "replaced", "snapshot"]
@@ -80,10 +81,9 @@ STAMP_KEY = "beancount_adjustments.code"
 def code_stamp() -> str:
     """A hash of this package's source (every module: the replay's rules in `core` as
     much as this adapter): which code made a load's plugin output."""
-    package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode())
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -137,25 +137,22 @@ def check_sources(functions: Iterable[object]) -> Sources:
     module each is defined in, and every site module loaded from under the folder
     it was imported from (a check importing its limits from a helper module is
     changed by an edit there too). This package's own modules aside (`code_stamp`
-    covers them), and installed ones."""
-    package = str(Path(__file__).resolve().parent.parent)
-    roots: set[str] = set()
+    covers them), and installed helpers (`site_code`)."""
+    roots: set[Path] = set()
     names: list[str] = []
     for function in functions:
         try:
             name = inspect.getsourcefile(function)  # type: ignore[arg-type]
         except TypeError:  # a built-in or a callable object: no file to tell by
             continue
-        if name is None or os.path.realpath(name).startswith(package + os.sep):
+        if name is None or Path(name).resolve().is_relative_to(PACKAGE):
             continue
         names.append(name)
         roots.add(_import_root(name, getattr(function, "__module__", "") or ""))
     for module in list(sys.modules.values()) if roots else ():
         file = getattr(module, "__file__", None)
         if (isinstance(file, str) and file.endswith(".py")
-                and any(os.path.realpath(file).startswith(root + os.sep) for root in roots)
-                and not os.path.realpath(file).startswith(package + os.sep)
-                and not _installed(file)):
+                and any(site_file(module, root) for root in roots)):
             names.append(file)
     found: dict[str, str] = {}
     for name in names:
@@ -165,19 +162,12 @@ def check_sources(functions: Iterable[object]) -> Sources:
     return tuple(sorted(found.items()))
 
 
-def _import_root(file: str, module: str) -> str:
+def _import_root(file: str, module: str) -> Path:
     """The folder `module` (defined in `file`) was imported from: `a/b/c.py` as `a.b.c`
     was found in the folder holding `a`."""
     depth = module.count(".") + (1 if os.path.basename(file) == "__init__.py" else 0)
-    parents = Path(os.path.realpath(file)).parents
-    return str(parents[min(depth, len(parents) - 1)])
-
-
-def _installed(file: str) -> bool:
-    parts = Path(file).parts
-    return "site-packages" in parts or "dist-packages" in parts or any(
-        os.path.realpath(file).startswith(os.path.realpath(prefix) + os.sep)
-        for prefix in {sys.prefix, sys.base_prefix})
+    parents = Path(file).resolve().parents
+    return parents[min(depth, len(parents) - 1)]
 
 
 def made_here(options: dict[str, Any]) -> bool:

@@ -32,8 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-_OURS = Path(__file__).resolve().parents[2]
-"""This package's own directory (reports/history/ is two below it)."""
+from beancount_adjustments.beans.site_code import installed, site_file
 
 
 @contextmanager
@@ -47,7 +46,7 @@ def code_at(tree: Path, top: Path) -> Iterator[list[str]]:
     today: list[str] = []
     try:
         aside.update((name, module) for name, module in list(sys.modules.items())
-                     if _site_file(module, top))
+                     if site_file(module, top))
         for name in aside:
             del sys.modules[name]
         moved_cwd = Path(_moved(cwd, top, tree))
@@ -63,30 +62,14 @@ def code_at(tree: Path, top: Path) -> Iterator[list[str]]:
         # Every work-tree module was set aside above: one here was imported in the block.
         today += [f"{name} ({Path(module.__file__ or '').resolve().relative_to(top)})"
                   for name, module in sorted(sys.modules.items())
-                  if _site_file(module, top) and not _site_file(module, tree)]
+                  if site_file(module, top) and not site_file(module, tree)]
         os.chdir(cwd)
         sys.path[:] = path
         for name, module in list(sys.modules.items()):
-            if _site_file(module, tree) or _site_file(module, top):
+            if site_file(module, tree) or site_file(module, top):
                 del sys.modules[name]
         sys.modules.update(aside)
         importlib.invalidate_caches()
-
-
-def _site_file(module: ModuleType | None, root: Path) -> bool:
-    """Whether `module` was read from a file under `root` that is the site's own code."""
-    file = getattr(module, "__file__", None)
-    if not isinstance(file, str):
-        return False
-    real = Path(file).resolve()
-    return real.is_relative_to(root) and not real.is_relative_to(_OURS) and not _installed(real)
-
-
-def _installed(real: Path) -> bool:
-    """Whether `real` lies where installed code does (the environment, site-packages)."""
-    return any(real.is_relative_to(Path(prefix).resolve())
-               for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}) or \
-        "site-packages" in real.parts or "dist-packages" in real.parts
 
 
 def _moved(entry: str, top: Path, tree: Path) -> str:
@@ -96,6 +79,6 @@ def _moved(entry: str, top: Path, tree: Path) -> str:
     if not entry:   # "" is the working directory, moved with it
         return entry
     real = Path(entry).resolve()
-    if real.is_relative_to(top) and not real.is_relative_to(tree) and not _installed(real):
+    if real.is_relative_to(top) and not real.is_relative_to(tree) and not installed(real):
         return str(tree / real.relative_to(top))
     return entry
