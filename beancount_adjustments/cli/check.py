@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from beancount.core import data
@@ -41,8 +41,7 @@ def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> N
         try:
             repo = history.open_repository(ledger, since, pre_commit=pre_commit)
         except history.HistoryError as exc:
-            click.echo(f"bean-adjust: check --since {since}: {exc}", err=True)
-            raise click.exceptions.Exit(1) from None
+            _refuse(since, exc)
     # Not from Beancount's cache when judging history: a cache is a pickle, read before
     # it is judged fresh, and one committed to the repository would run its code here.
     load = loading.load_uncached if repo is not None else loading.load_file
@@ -59,8 +58,7 @@ def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> N
     try:
         past = _since(repo, entries, book, read) if repo is not None else None
     except history.HistoryError as exc:
-        click.echo(f"bean-adjust: check --since {since}: {exc}", err=True)
-        raise click.exceptions.Exit(1) from None
+        _refuse(since, exc)
     if as_json:
         out: dict[str, Any] = {
             "errors": lines, "adjustments": counts,
@@ -127,6 +125,13 @@ class _Since:
                 "note": self.note, "decided_at_rev": self.decided, "new_decisions": self.new,
                 "findings": [history.finding_json(f, self.rev_name) for f in self.findings],
                 "summary": self.summary()}
+
+
+def _refuse(since: str | None, exc: history.HistoryError) -> NoReturn:
+    """REV cannot be compared with (no repository, a shallow clone, REV's code
+    failing): one line, exit 1."""
+    click.echo(f"bean-adjust: check --since {since}: {exc}", err=True)
+    raise click.exceptions.Exit(1) from None
 
 
 def _plural(count: int, word: str) -> str:
