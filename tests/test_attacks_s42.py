@@ -162,22 +162,30 @@ REFUSE_REFUNDS = ("def check(request, amount):\n"
                   "    return 'no refunds' if request.type == 'credit:refund' else None\n")
 
 
+def _check_changed(tmp_path: Path, module: str, at_rev: str, now: str) -> tuple[Repo, str]:
+    """A repository whose ledger runs the site check `module`, committed as `at_rev`
+    (REV, returned) and changed to `now` since."""
+    repo = Repo(tmp_path / "repo")
+    (repo.root / f"{module}.py").write_text(at_rev)
+    base = repo.commit(_guarded(module))
+    (repo.root / f"{module}.py").write_text(now)
+    repo.commit()
+    return repo, base
+
+
 def test_rev_is_judged_with_the_site_check_it_held(tmp_path: Path) -> None:
     """Hole: a site check (the plugin's `checks` setting) lives in the repository. At
     REV it let bob's 50 USD refund through (applied); alice's change makes it refuse
     refunds, so the refund is booked no more. REV was loaded with the check as it
     is now (imported once per process, and found first on the path), so REV
     "had" the refund refused too, and un-booking it passed for intact."""
-    module = "s42_guard_a"
-    repo = Repo(tmp_path / "repo")
-    (repo.root / f"{module}.py").write_text(ALLOW)
-    base = repo.commit(_guarded(module))
-    (repo.root / f"{module}.py").write_text(REFUSE_REFUNDS)
-    repo.commit()
+    repo, base = _check_changed(tmp_path, "s42_guard_a", ALLOW, REFUSE_REFUNDS)
     result = check(repo, base)
     assert result.exit_code == 1, result.output
-    assert findings(result, "rejudged") or findings(result, "rebooked"), result.output
-    assert "ADJ-1" in result.stdout
+    [line] = findings(result, "rejudged")
+    assert "ADJ-1 was applied at" in line
+    assert "counted at" in line
+    assert "is refused now" in line
 
 
 def test_rev_judged_with_its_own_check_code_and_now_with_todays(tmp_path: Path) -> None:
@@ -191,11 +199,7 @@ def test_rev_judged_with_its_own_check_code_and_now_with_todays(tmp_path: Path) 
     import sys
 
     module = "s42_guard_b"
-    repo = Repo(tmp_path / "repo")
-    (repo.root / f"{module}.py").write_text(REFUSE_REFUNDS)
-    base = repo.commit(_guarded(module))
-    (repo.root / f"{module}.py").write_text(ALLOW)
-    repo.commit()
+    repo, base = _check_changed(tmp_path, module, REFUSE_REFUNDS, ALLOW)
     sys.path.insert(0, str(repo.root))
     try:
         importlib.invalidate_caches()
