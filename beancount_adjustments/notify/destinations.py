@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from beancount_adjustments.notify.channels import ChannelError, Route, apprise_plugin, expand
-from beancount_adjustments.notify.secrets import _quiet_apprise
+from beancount_adjustments.notify.secrets import quiet_apprise
 
 KEYS = ("allow", "mail-to")
 
@@ -158,7 +158,7 @@ def endpoints(url: str) -> list[Endpoint] | str:
     import apprise
 
     app = apprise.Apprise()
-    with _quiet_apprise():
+    with quiet_apprise():
         added = app.add(url)
     services = list(app) if added else []
     if not services:

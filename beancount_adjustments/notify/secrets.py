@@ -62,7 +62,7 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _quiet_apprise() -> Iterator[None]:
+def quiet_apprise() -> Iterator[None]:
     """apprise's warnings about a sentinel it rejects are no news for the user."""
     logger = logging.getLogger("apprise")
     was = logger.disabled
@@ -140,7 +140,7 @@ def _unknown_scheme_parts(probe: str, add: Callable[[str], None]) -> None:
 def _plugin_parts(plugin: Any, url: str, add: Callable[[str], None]) -> None:
     results: Any = None
     for style in range(len(SENTINEL_STYLES)):
-        with _quiet_apprise(), contextlib.suppress(Exception):
+        with quiet_apprise(), contextlib.suppress(Exception):
             results = plugin.parse_url(_probe(url, style))
         if results:
             break
@@ -163,7 +163,7 @@ def _plugin_parts(plugin: Any, url: str, add: Callable[[str], None]) -> None:
             covered.update(unquote(v) for v in literal)
     # Second opinion: what apprise masks in its own rendering of the URL.
     try:
-        with _quiet_apprise():
+        with quiet_apprise():
             instance = plugin(**results)
             plain, private = instance.url(privacy=False), instance.url(privacy=True)
     except Exception:
