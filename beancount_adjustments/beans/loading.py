@@ -32,7 +32,8 @@ import hashlib
 import inspect
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -46,14 +47,35 @@ from beancount_adjustments.beans.include_lines import include_lines
 from beancount_adjustments.beans.site_code import PACKAGE, site_file
 from beancount_adjustments.core.errors import AdjustmentsError
 
-__all__ = ["DiskState", "Snapshot", "disk_state", "load_uncached", "replaced", "snapshot"]
+__all__ = ["DiskState", "LoadStopped", "Snapshot", "disk_state", "load_uncached", "replaced",
+           "snapshot"]
+
+
+class LoadStopped(AdjustmentsError):
+    code = "load-stopped"
+
+
+@contextmanager
+def _ran_to_the_end(filename: str) -> Iterator[None]:
+    """A load, refused when code the ledger runs ended it: a module named on a plugin
+    line runs at its import, and one that exits (a command-line `__main__` module
+    does) would end the tool with the code it chose, 0 included, having judged
+    nothing. bean-check is Beancount's and exits as it is told; the tools do not."""
+    try:
+        yield
+    except SystemExit as exc:
+        raise LoadStopped(
+            f"{filename}: loading stopped before the ledger was judged: code it runs (a "
+            f"module on a plugin line, or one it imports) ended the process with exit "
+            f"code {exc.code!r}; nothing was judged or written. Remove that plugin line."
+        ) from None
 
 
 def load_uncached(path: str | Path) -> tuple[list[data.Directive], list[Any], dict[str, Any]]:
     """What `loader.load_file(path)` returns, never read from or written to its cache."""
     # Absolute, as load_file makes it: entries carry this name as their filename.
     filename = absolute(path)
-    with collector_paused():
+    with collector_paused(), _ran_to_the_end(filename):
         if encryption.is_encrypted_file(filename):
             return loader.load_file(filename)  # the loader never caches these
         # A private function, as in Fava: the one entry point that skips the cache.
@@ -178,7 +200,7 @@ def made_here(options: dict[str, Any]) -> bool:
 def load_file(path: str | Path) -> tuple[list[data.Directive], list[Any], dict[str, Any]]:
     """`loader.load_file(path)`, cache and all, unless the cache holds what another
     version of this package made: then the ledger is loaded afresh."""
-    with collector_paused():
+    with collector_paused(), _ran_to_the_end(absolute(path)):
         entries, errors, options = loader.load_file(str(path))
     if made_here(options):
         return entries, errors, options
