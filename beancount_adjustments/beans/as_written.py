@@ -28,7 +28,7 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -176,8 +176,10 @@ def changed_by_plugins(entries: Sequence[data.Directive], options_map: dict[str,
     written: Counter[tuple[Source, Hashable]] = Counter()
     for name in files:
         parsed, _, _ = parser.parse_file(name)
-        written.update((source_of(entry), shape(entry)) for entry in _judged(parsed))
-    received = Counter((source_of(entry), shape(entry)) for entry in _judged(entries))
+        written.update((source_of(entry), shape(entry))
+                       for entry in adjustment_directives(parsed))
+    received = Counter((source_of(entry), shape(entry))
+                       for entry in adjustment_directives(entries))
     problems = []
     gone = written - received
     lost = {where for where, _ in gone}
@@ -200,7 +202,8 @@ def _problem(message: str, where: Source) -> Problem:
     return Problem(code=CODE, message=message, source=where)
 
 
-def _judged(entries: Iterable[data.Directive]) -> Iterable[data.Directive]:
+def adjustment_directives(entries: Iterable[data.Directive]) -> Iterator[data.Directive]:
+    """The entries the plugin judges: requests and every `adjustment...` directive."""
     for entry in entries:
         if ((isinstance(entry, data.Custom) and entry.type.startswith("adjustment"))
                 or (isinstance(entry, data.Transaction)

@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import click
 from beancount.core import data
 
 from beancount_adjustments.beans import loading
+from beancount_adjustments.beans.as_written import adjustment_directives
+from beancount_adjustments.beans.metadata import source_meta, source_of
 from beancount_adjustments.cli.common import emit_json, json_option, ledger_option, problem_line
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.plugin import book_of
@@ -42,11 +44,13 @@ def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> N
             repo = history.open_repository(ledger, since, pre_commit=pre_commit)
         except history.HistoryError as exc:
             _refuse(since, exc)
-    # Not from Beancount's cache when judging history: a cache is a pickle, read before
-    # it is judged fresh, and one committed to the repository would run its code here.
-    load = loading.load_uncached if repo is not None else loading.load_file
-    entries, errors, options = load(str(ledger))
+    # Never from Beancount's cache: the gate CI runs would unpickle, and so run, a
+    # cache committed beside the ledger before it is judged fresh.
+    entries, errors, options = loading.load_uncached(str(ledger))
     book = book_of(options)
+    unjudged = _unjudged(entries) if book is None else None
+    if unjudged is not None:
+        errors = [*errors, unjudged]
     lines = []
     for error in errors:
         source = error.source or {}
@@ -82,6 +86,26 @@ def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> N
             past.echo()
     if errors or (past is not None and past.failures):
         raise click.exceptions.Exit(1)
+
+
+class _Unjudged(NamedTuple):
+    source: dict[str, Any]
+    message: str
+    entry: Any
+
+
+def _unjudged(entries: list[data.Directive]) -> _Unjudged | None:
+    """The error at the first adjustment directive of a ledger that does not enable the
+    plugin, or None: nothing judges them, and each request's postings are booked as
+    written, with no approval, while bean-check has nothing to say."""
+    first = next(adjustment_directives(entries), None)
+    if first is None:
+        return None
+    return _Unjudged(source_meta(source_of(first)),
+                     'the ledger holds adjustment directives and does not enable plugin '
+                     '"beancount_adjustments": nothing judges them, and a request\'s postings '
+                     'are booked as written, with no approval; add the plugin line '
+                     '[plugin-not-enabled]', first)
 
 
 @dataclass(frozen=True)
