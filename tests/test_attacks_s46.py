@@ -229,3 +229,35 @@ def test_a_reversal_and_its_own_cancel_in_one_batch_decide_once(env: Env) -> Non
     assert [(r["id"], r["code"]) for r in body["refused"]] == [("ADJ-6", "changed"),
                                                               ("ADJ-404", "refused")]
     assert env.state("ADJ-6") == "reversed"
+
+
+# -- identities the deployment does not trust ----------------------------------------------
+
+
+@pytest.mark.parametrize(("config", "read_only"), [
+    ("{'ticket-url': 'https://support.example/{ticket}'}", False),  # no user-header
+    ("{'user-header': 'X-Remote-User', 'read-only': True}", False),
+    ("{'user-header': 'X-Remote-User'}", True),  # Fava's --read-only
+])
+def test_a_header_no_deployment_trusts_or_a_read_only_one_writes_nothing(
+        tmp_path: Path, config: str, read_only: bool) -> None:
+    """Held: without `user-header` the extension reads no identity header at all,
+    whatever is sent (so `X-Remote-User: bob` is nobody: 403); read-only (the
+    extension's or Fava's) refuses every write of the extension (403) and of Fava's
+    API (403, or Fava's own 401). Without either, Fava's editor stays open, as
+    README says: nobody is identified there, and nothing there is guarded."""
+    env = Env(tmp_path, config, read_only=read_only, extra=DECIDED)
+    before = env.snapshot()
+    headers = {"X-Remote-User": "bob", "Remote-User": "bob", "X-Forwarded-User": "bob"}
+    for url, body in [(DECIDE, {"decisions": [{"id": "ADJ-2", "action": "approve",
+                                                "digest": env.digest("ADJ-2")}]}),
+                      (CREATE, {"customer": "cust_123", "type": "credit:refund",
+                                "amount": "20.00 USD", "reason": "x"})]:
+        answer = env.client.post(url, json=body, headers=headers)
+        assert answer.status_code == 403, (url, answer.status_code)
+    guarded = read_only or "read-only" in config
+    for url in ("/test-ledger/api/source", "/test-ledger/api/add_entries") if guarded else ():
+        answer = env.client.put(url, json={"source": "x", "file_path": str(env.path),
+                                           "sha256sum": "x", "entries": []}, headers=headers)
+        assert answer.status_code in (401, 403), url
+    assert env.snapshot() == before
