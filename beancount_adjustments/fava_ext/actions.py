@@ -47,6 +47,9 @@ class ActionHint:
     needs_reason: bool = False
     asks_effective: bool = False
     """The page asks for an optional `effective:` date (and a comment) first."""
+    rule: str = ""
+    """The code of the rule that disables it (`permissions.denial`), as the writer's
+    refusal names it; "" when allowed or when nobody acts."""
 
 
 _SHORT = {
@@ -84,6 +87,10 @@ def _why_not(found: Denial | None, index: BookIndex, adj: Adjustment, action: Ac
         return ""
     if found.code == "self-approval":
         return _self_approval(index, adj, user, on)
+    if found.code == "self-rejection" and adj.state is State.REVERSING:
+        # The request is booked and its reversal asked for: there is nothing left to
+        # withdraw, and the rule refuses the requester (or who entered it) here.
+        return _self_approval(index, adj, user, on)
     if found.code == "self-rejection":
         return "withdraw your own request with cancel"
     if found.code == "missing-role" and action is Action.APPROVE:
@@ -106,13 +113,13 @@ def action_hints(index: BookIndex, adj: Adjustment, user: str | None,
 
     def hint(action: Action, label: str, needs_reason: bool = False,
              asks_effective: bool = False) -> None:
+        found = refusal(index, adj, user, action, on) if user is not None else None
         if user is None:
             why_not = "read-only: no acting user"
         else:
-            why_not = _why_not(refusal(index, adj, user, action, on), index, adj, action,
-                               user=user, on=on)
+            why_not = _why_not(found, index, adj, action, user=user, on=on)
         hints.append(ActionHint(str(action), label, not why_not, why_not, needs_reason,
-                                asks_effective))
+                                asks_effective, found.code if found is not None else ""))
 
     if adj.state is State.PENDING or reversing:
         hint(Action.APPROVE, "Approve reversal" if reversing else "Approve")

@@ -102,5 +102,5 @@ def row_json(row: QueueRow) -> dict[str, Any]:
         "sla_days": row.sla_days, "overdue": row.overdue, "mine": row.mine,
         "eligible": list(row.eligible),
         "actions": [{"action": a.action, "label": a.label, "allowed": a.allowed,
-                     "why_not": a.why_not} for a in row.actions],
+                     "why_not": a.why_not, "rule": a.rule or None} for a in row.actions],
     }

@@ -158,7 +158,10 @@ def parse_decisions(raw: object, user: str) -> tuple[list[writer.Decision], str]
             value = item.get(key)
             if value is not None and not isinstance(value, str):
                 return [], f"decision {i + 1}: {key} must be text"
-            texts[key] = value.strip()[:1000] if isinstance(value, str) else None
+            problem = bodies.too_long(key, value)
+            if problem is not None:
+                return [], f"decision {i + 1}: {problem}"
+            texts[key] = value.strip() if isinstance(value, str) else None
         effective: datetime.date | None = None
         if item.get("effective"):
             effective = iso_day(str(item["effective"]))
@@ -175,4 +178,4 @@ def parse_decisions(raw: object, user: str) -> tuple[list[writer.Decision], str]
 
 def refusal_json(refusal: writer.Refusal) -> dict[str, Any]:
     return {"id": refusal.key, "message": refusal.message, "code": refusal.code,
-            "status": 409 if refusal.code == "changed" else 422}
+            "rule": refusal.rule or None, "status": 409 if refusal.code == "changed" else 422}

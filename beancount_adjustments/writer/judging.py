@@ -104,6 +104,7 @@ def judge(led: Ledger, items: list[Item]) -> Book:
                 _check_beancount(led, trial, [*accepted, it], only=it)
             if it.refusal is None and trial_new:
                 it.refusal = "; ".join(f"{p.message} [{p.code}]" for p in trial_new)
+                it.rule = trial_new[0].code
             if it.refusal is None:
                 accepted.append(it)
         if not accepted:
@@ -281,6 +282,7 @@ def _read(led: Ledger, items: list[Item]) -> None:
         owner = owners.at(problem.source.lineno)
         if owner is not None and owner.refusal is None:
             owner.refusal = f"{problem.message} [{problem.code}]"
+            owner.rule = problem.code
     for it in items:
         if it.refusal is None and it.request is None and it.event is None and it.seal is None:
             it.refusal = "the rendered entry could not be read back"
@@ -310,6 +312,7 @@ def _blame(owners: _Owners, problem: Problem, filename: str) -> bool:
         return False
     if owner.refusal is None:
         owner.refusal = f"{problem.message} [{problem.code}]"
+        owner.rule = problem.code
     return True
 
 

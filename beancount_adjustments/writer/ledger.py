@@ -28,6 +28,9 @@ class Item:
     text: str
     refusal: str | None = None
     code: str = "refused"
+    rule: str = ""
+    """The plugin's code of the rule that refused it (`self-approval`), "" for the
+    writer's own refusals: a client tells rules apart without reading messages."""
     request: Request | None = None
     event: Event | None = None
     seal: Seal | None = None

@@ -83,6 +83,9 @@ class Refusal:
     """What kind of refusal: "changed" when the request, or the step it awaits, is
     no longer what the decider was shown (`Decision.seen_digest`, `seen_step`);
     "refused" otherwise."""
+    rule: str = ""
+    """The plugin's code of the rule that refused it (`self-approval`, `over-limit`),
+    "" for the writer's own refusals (an unknown id, a stale page)."""
 
     def __str__(self) -> str:
         # The plugin's own messages already start with the adjustment id.

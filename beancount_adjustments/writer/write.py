@@ -164,7 +164,7 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
                 items: list[Item] = build(led)
                 book = judge(led, items)
                 record_judgement(book, items)
-            refused = tuple(Refusal(it.key, it.refusal, it.index, it.code) for it in items
+            refused = tuple(Refusal(it.key, it.refusal, it.index, it.code, it.rule) for it in items
                             if it.refusal)
             if refused and not partial:
                 raise WriteRefused(refused)
