@@ -27,6 +27,7 @@ from beancount_adjustments.fava_ext.index import BookIndex
 from beancount_adjustments.fava_ext.queue import QueueFilters, queue_view
 from beancount_adjustments.reports import export as exporting
 from beancount_adjustments.reports import risk
+from beancount_adjustments.reports.statement import statement
 from ledgers import BASE, decided, event, load, request
 
 DAY = datetime.date(2026, 3, 31)
@@ -243,3 +244,68 @@ def test_the_queue_exports_name_who_entered_a_request(tmp_path: Path) -> None:
     header, rows = report_data.queue_table(queue_view(
         BookIndex.build(book), QueueFilters(per_page=100), today=DAY, user=None))
     assert rows[0][header.index("requested by")] == "alice (entered by frank)"
+
+
+# -- held: the exports' cells, the statement's credit left, one set of rows --------------------
+
+
+def test_formulas_and_markup_in_the_new_fields_stay_text() -> None:
+    """Held: a reason, a cancel's reason and a comment reading `=HYPERLINK(...)`,
+    `+1`, `@SUM`, a tab or markup, on a request and its reversal: every CSV cell of the
+    event export and the audit report is quoted, and the HTML report escapes them."""
+    nasty = ("=HYPERLINK(1)", "+1", "@SUM(1)", "\tx", "<b>x</b>")
+    body = request("ADJ-1", "2026-03-02", "-500.00", reason=nasty[0])
+    body += event("ADJ-1", "2026-03-02", "approve", "bob", comment=nasty[4])
+    body += event("ADJ-1", "2026-03-05", "cancel", "carol", reason=nasty[1], comment=nasty[2])
+    body += event("ADJ-1", "2026-03-06", "reject", "erin", reason=nasty[3])
+    book = load(body).book
+    csv_text = exporting.export(book, "csv", "events") + reports.report_text(
+        "audit", book, reports.Scope(), "csv", DAY)
+    for bad in nasty[:4]:
+        assert f",{bad}" not in csv_text
+        assert f'"{bad}' not in csv_text
+    page = reports.report_text("audit", book, reports.Scope(), "html", DAY)
+    assert "<b>x</b>" not in page
+    assert "&lt;b&gt;x&lt;/b&gt;" in page
+
+
+def test_the_statement_credit_left_follows_the_reversal() -> None:
+    """Held: a 200 USD credit against a 300 USD invoice leaves 100 USD to credit while
+    its reversal awaits approval (the replay refuses a 150 USD credit), and 300 once the
+    reversal is booked: the statement's credit left is the replay's."""
+    invoice = ('2026-02-01 * "cust_456" "Invoice"\n  invoice-id: "INV-9"\n'
+               '  customer: "cust_456"\n  Assets:Receivable:Customers  300.00 USD\n'
+               '  Income:Sales\n')
+    credit = _applied_then_cancelled("ADJ-1", "-200.00", 2).replace(
+        'requested-by: "alice"', 'requested-by: "alice"\n  invoice: "INV-9"', 1)
+    more = request("ADJ-2", "2026-03-10", "-150.00", extra='invoice: "INV-9"') + event(
+        "ADJ-2", "2026-03-10", "approve", "bob")
+    loaded = load(invoice + credit + more)
+    assert "exceeds-invoice" in loaded.code_set
+    assert loaded.state("ADJ-1") == "reversing"
+    assert loaded.adj("ADJ-2").applied_on is None
+    assert _credit_left(loaded) == 100
+    reversed_ = load(invoice + credit + event("ADJ-1", "2026-03-06", "approve", "erin"))
+    assert reversed_.state("ADJ-1") == "reversed"
+    assert _credit_left(reversed_) == 300
+
+
+def _credit_left(loaded: Any) -> Decimal:
+    shown = statement(loaded.entries, loaded.book, "cust_456", datetime.date(2026, 2, 1), DAY)
+    (line,) = [ln for s in shown.sections for ln in s.lines if ln.kind == "invoice"]
+    return Decimal(line.credit_left)
+
+
+def test_cli_and_fava_compliance_are_one_set_of_rows() -> None:
+    """Held: on a ledger with a booked reversal, a refused one and a hand-written
+    approval, `bean-adjust report compliance` and Fava's compliance page hold the same
+    rows, and the CSV of each says the same (approvers with `reversal`, unstamped)."""
+    book = load(_reversal_story() + _applied_then_cancelled("ADJ-2", "-50.00", 2)).book
+    cli = reports.compliance(book, reports.Scope(), DAY)
+    fava = report_data.compliance(book, today=DAY)
+    assert fava.rows == cli
+    by_id = {r.id: r for r in cli}
+    assert "erin (manager, reversal, 2026-03-06)" in by_id["ADJ-1"].approvers
+    assert by_id["ADJ-2"].unstamped == 2
+    assert report_data.to_csv(fava.table()).splitlines() == reports.report_text(
+        "compliance", book, reports.Scope(), "csv", DAY).splitlines()
