@@ -65,7 +65,7 @@ def test_an_automatic_reversal_is_on_the_trail_the_export_and_the_timeline() -> 
     assert _trail(book, "ADJ-1") == [
         ("request credit:refund", "alice", "Test adjustment"),
         ("approved automatically", "", BELOW),
-        ("cancel", "bob", "Duplicate"),
+        ("cancel (reversal)", "bob", "Duplicate"),
         ("reversed automatically", "", BELOW)]
     reversed_row = audit(book, Scope())[-1]
     assert (str(reversed_row.date), reversed_row.accepted) == ("2026-03-05", True)
@@ -78,7 +78,7 @@ def test_an_automatic_reversal_is_on_the_trail_the_export_and_the_timeline() -> 
     adj = book.get("ADJ-1")
     assert adj is not None
     assert [t.what for t in timeline(book, adj)] == [
-        "requested", "approved automatically", "applied", "cancel",
+        "requested", "approved automatically", "applied", "cancel (reversal)",
         "reversed automatically", "reversed"]
 
 
@@ -104,7 +104,7 @@ def test_a_reversal_the_matrix_frees_later_names_the_row_of_its_day() -> None:
                  + '2026-04-01 custom "adjustment-approval" "credit:*" 25.00 USD\n'
                  + event("ADJ-1", "2026-04-02", "cancel", "carol", reason="Duplicate"))
     assert _trail(book, "ADJ-1")[-2:] == [
-        ("cancel", "carol", "Duplicate"),
+        ("cancel (reversal)", "carol", "Duplicate"),
         ("reversed automatically", "", "credit:* from 25.00 USD: automatic")]
     assert _exported(book, "ADJ-1")[-1] == ("reversed automatically", "",
                                             "credit:* from 25.00 USD: automatic")

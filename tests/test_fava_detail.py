@@ -38,7 +38,8 @@ def test_same_day_timeline_is_in_ledger_order() -> None:
     assert loaded.book is not None
     steps = [(t.what, t.by) for t in timeline(loaded.book, adj)]
     assert steps == [("requested", "alice"), ("approve", "bob"), ("applied", ""),
-                     ("cancel", "carol"), ("approve", "erin"), ("reversed", "")]
+                     ("cancel (reversal)", "carol"), ("approve (reversal)", "erin"),
+                     ("reversed", "")]
 
 
 def test_same_day_timeline_follows_at_stamps_over_file_order() -> None:
@@ -61,7 +62,7 @@ def test_an_automatic_approval_comes_right_after_the_request() -> None:
                   + event("ADJ-3", "2026-03-02", "cancel", "bob", reason="Oops"))
     assert loaded.book is not None
     steps = [t.what for t in timeline(loaded.book, loaded.adj("ADJ-3"))]
-    assert steps == ["requested", "approved automatically", "applied", "cancel",
+    assert steps == ["requested", "approved automatically", "applied", "cancel (reversal)",
                      "reversed automatically", "reversed"]
 
 

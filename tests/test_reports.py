@@ -149,7 +149,7 @@ def test_audit_is_the_history_in_order(book) -> None:
     refused = rows_by(rows, adjustment_id="ADJ-3", action="approve")[0]
     assert refused.accepted is False
     assert "segregation of duties" in refused.note
-    cancel = rows_by(rows, adjustment_id="ADJ-2", action="cancel")[0]
+    cancel = rows_by(rows, adjustment_id="ADJ-2", action="cancel (reversal)")[0]
     assert cancel.why == "Duplicate credit"
     assert cancel.accepted
     invalid = rows_by(rows, adjustment_id="ADJ-6")[0]

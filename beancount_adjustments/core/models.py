@@ -151,6 +151,12 @@ class Request(NamedTuple):
         return (self.requested_by, self.entered_by)
 
     @property
+    def entrant(self) -> str | None:
+        """Who entered it for its requester, when that is someone else (None: the
+        requester wrote it): what every tool names beside the requester."""
+        return self.requesters[1] if len(self.requesters) > 1 else None
+
+    @property
     def kind(self) -> Kind:
         return kind_of(self.type)
 

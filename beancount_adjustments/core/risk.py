@@ -23,7 +23,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from beancount_adjustments.core.models import Money, Request, Source
+from beancount_adjustments.core.models import Money, Request, Source, State
 from beancount_adjustments.core.policy import convert
 
 if TYPE_CHECKING:
@@ -78,6 +78,14 @@ class AlertRule:
     notify: tuple[str, ...] = ()
     """Who is sent the alert (`notify:`): users, `role:NAME`, `*` (everyone with a role)."""
     source: Source
+
+    def counts(self, state: State) -> bool:
+        """Whether an adjustment in `state` counts towards the limit: a state `states:`
+        lists, and `reversing` wherever `applied` is listed, since a reversal awaiting
+        approval has not undone the booking (cancels nobody approves must not keep
+        booked credits under the limit)."""
+        listed = self.states
+        return state.value in listed or (state is State.REVERSING and "applied" in listed)
 
 
 

@@ -32,7 +32,11 @@ from beancount_adjustments.fava_ext.index import BookIndex
 from beancount_adjustments.fava_ext.labels import CustomerLabel, customer_label, fmt_number
 from beancount_adjustments.fava_ext.queue_rows import QueueRow, queue_row
 from beancount_adjustments.reports import queries
-from beancount_adjustments.reports.evidence import automatic_steps
+from beancount_adjustments.reports.evidence import (
+    automatic_steps,
+    event_action,
+    reversal_events,
+)
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,8 @@ def timeline(book: Book, adj: Adjustment) -> list[TimelineItem]:
     replay's order (date, then file and line, `at:` where stamped): the
     history is already in that order, and the booked and reversing entries
     follow the event that made them, and the policy's own steps
-    (`evidence.automatic_steps`, as the audit report tells them) what they follow."""
+    (`evidence.automatic_steps`, as the audit report tells them) what they follow;
+    a decision on a reversal says so (`evidence.event_action`), as there too."""
     request = adj.request
     automatic = {id(step.follows): TimelineItem(
         date=step.date, at="", what=step.action, by="policy", outcome="info", note=step.why,
@@ -146,12 +151,14 @@ def timeline(book: Book, adj: Adjustment) -> list[TimelineItem]:
     if booked is not None and adj.applied_source == request.source:
         items.append(booked)
         booked = None
+    reversals = reversal_events(adj)
     for record in adj.history:
         event = record.event
         outcome = "stale" if record.stale and not record.accepted else (
             "accepted" if record.accepted else "refused")
         items.append(TimelineItem(
-            date=event.date, at=event.at or "", what=str(event.action), by=event.by,
+            date=event.date, at=event.at or "", what=event_action(event, reversals),
+            by=event.by,
             outcome=outcome, reason=event.reason or "", comment=event.comment or "",
             note=record.note, digest=_digest_status(event.digest, adj),
             where=f"{event.source.filename}:{event.source.lineno}"))

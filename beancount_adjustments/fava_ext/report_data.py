@@ -152,8 +152,9 @@ class Trends:
 
 
 def _decision_action(adj: Adjustment) -> bool | None:
-    """True approved, False rejected/withdrawn, None still open or invalid."""
-    if adj.state in (State.APPROVED, State.APPLIED, State.REVERSED):
+    """True approved, False rejected/withdrawn, None still open or invalid. A reversal
+    asked (`reversing`) or booked undoes the booking, never the approval it had."""
+    if adj.state in (State.APPROVED, State.APPLIED, State.REVERSING, State.REVERSED):
         return True
     if adj.state in (State.REJECTED, State.WITHDRAWN):
         return False
@@ -360,7 +361,7 @@ def queue_table(view: QueueView) -> Table:
               "customer name", "tier", "requested by", "state", "level", "needed", "next role",
               "risk", "sla days", "overdue", "narration"]
     return header, [[r.id, r.date.isoformat(), r.age_days, r.number, r.currency, r.type,
-                     r.category, r.customer, r.customer_name, r.tier, r.requested_by,
+                     r.category, r.customer, r.customer_name, r.tier, r.requester,
                      r.state, r.level,
                      r.needed, r.next_role, ",".join(r.risk), r.sla_days,
                      "yes" if r.overdue else "no", r.narration] for r in view.rows]

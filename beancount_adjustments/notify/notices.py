@@ -229,8 +229,9 @@ def _parties(requester: str, asked_by: str, actor: str | None) -> list[str]:
 
 def _cancelled(adj: Adjustment, notice: Callable[..., Notice]) -> Iterator[Notice]:
     """`reversed` (once the reversal is booked, not while it awaits approval) or
-    `withdrawn`: to the requester when someone else cancelled; and a reversal booked
-    by someone else's approval to who asked for it, as a requester hears of theirs."""
+    `withdrawn`: to the requester when someone else cancelled; a reversal booked by
+    someone else's approval to who asked for it, as a requester hears of theirs; and
+    a reversal to the approvers of what it undid."""
     cancels = _accepted(adj, Action.CANCEL)
     if not cancels or adj.state not in (State.REVERSED, State.WITHDRAWN):
         return
@@ -250,3 +251,15 @@ def _cancelled(adj: Adjustment, notice: Callable[..., Notice]) -> Iterator[Notic
         yield notice("reversed", event.by, when, "reversed",
                      f"{booked_by} approved the reversal of {rid} you asked for; it is "
                      f"reversed. Reason: {event.reason}")
+    # A reversal moves money back: whoever approved what it undoes hears of it, as they
+    # hear of a request of theirs completed, but the parties told above and who
+    # approved the reversal (they know, and one key per recipient stays one notice).
+    told = {requester, event.by, *(a.by for a in adj.reversal_approvals)}
+    undone_by = " and ".join(a.by for a in adj.reversal_approvals)
+    how = (f"{undone_by} approved the reversal" if undone_by
+           else "its reversal needed no approval")
+    for user in dict.fromkeys(adj.approvers):
+        if user not in told:
+            yield notice("reversed", user, when, "reversed",
+                         f"{rid}, which you approved, was reversed: {event.by} cancelled "
+                         f"it and {how}. Reason: {event.reason}")

@@ -190,6 +190,40 @@ def automatic_steps(book: Book, adj: Adjustment) -> list[AutomaticStep]:
     return steps
 
 
+def reversal_events(adj: Adjustment) -> frozenset[Source]:
+    """Where the events that concern a reversal of `adj` are written: each accepted
+    cancel of it once booked (which asks for its reversal) and every event from there
+    to the reject that refuses it, or on. The audit report, the event export and Fava's
+    timeline mark them, so an approval of a reversal never reads as a second approval
+    of the request, nor its refusal as a rejection of what stays booked."""
+    applied = adj.applied_source
+    if applied is None:
+        return frozenset()
+    booked = applied == adj.request.source
+    within = False
+    out: set[Source] = set()
+    for record in adj.history:
+        event = record.event
+        if within:
+            out.add(event.source)
+        if not record.accepted:
+            continue
+        if event.source == applied:
+            booked = True
+        elif event.action is Action.CANCEL and booked:
+            within = True
+            out.add(event.source)
+        elif event.action is Action.REJECT and within:
+            within = False
+    return frozenset(out)
+
+
+def event_action(event: Event, reversals: frozenset[Source]) -> str:
+    """The event's action as the evidence tells it: `approve (reversal)` for one that
+    decides a reversal (`reversal_events`), the action alone otherwise."""
+    return str(event.action) + (" (reversal)" if event.source in reversals else "")
+
+
 def audit(book: Book, scope: Scope) -> list[AuditRow]:
     """Every request's arrival and every event about it, in replay order; each of
     the policy's own steps (`automatic_steps`) follows what it followed, so money
@@ -210,11 +244,12 @@ def audit(book: Book, scope: Scope) -> list[AuditRow]:
                 date=request.date, at="", adjustment_id=request.id, who=requester_text(request),
                 action=f"request {request.type}", why=request.reason, accepted=arrived,
                 note=note, source=f"{request.source.filename}:{request.source.lineno}")
+        reversals = reversal_events(adj)
         for record in adj.history:
             event = record.event
             if not scope.in_period(event.date):
                 continue
-            what = str(event.action)
+            what = event_action(event, reversals)
             if event.effective is not None:
                 what += f" (effective {event.effective})"
             why = "; ".join(x for x in (event.reason, event.comment) if x)

@@ -17,9 +17,14 @@ from decimal import Decimal
 from typing import Any
 
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import Event, Request, receivable_totals
+from beancount_adjustments.core.models import Event, Money, Request, receivable_totals
+from beancount_adjustments.core.policy import chain_text
 from beancount_adjustments.reports.csv_cells import csv_cell
-from beancount_adjustments.reports.evidence import automatic_steps, in_replay_order
+from beancount_adjustments.reports.evidence import (
+    automatic_steps,
+    in_replay_order,
+    reversal_events,
+)
 
 ADJUSTMENT_FIELDS = (
     "record", "id", "date", "type", "kind", "category", "customer", "requested_by", "reason",
@@ -29,7 +34,8 @@ ADJUSTMENT_FIELDS = (
     "reversal_chain", "reversal_approvers", "entered_by")
 EVENT_FIELDS = (
     "record", "adjustment_id", "date", "action", "by", "reason", "comment", "at", "digest",
-    "effective", "signed", "accepted", "stale", "note", "source")
+    "effective", "signed", "accepted", "stale", "note", "source", "reversal", "judged",
+    "chain", "limit_judged")
 RECORDS = ("all", "adjustments", "events")
 
 
@@ -40,6 +46,11 @@ def _json_value(value: object) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")
     raise TypeError(f"{type(value).__name__} is not part of the export schema")
+
+
+def _money_text(money: Money | None) -> str | None:
+    """An amount as the ledger writes it (`1080.00 USD`), its number as written."""
+    return None if money is None else f"{format(money.number, 'f')} {money.currency}"
 
 
 def adjustment_records(book: Book) -> list[dict[str, Any]]:
@@ -72,7 +83,7 @@ def adjustment_records(book: Book) -> list[dict[str, Any]]:
         record["reversal_approvers"] = ";".join(a.by for a in adj.reversal_approvals)
         # Who wrote it, when not the requester (a bulk import or a schedule on
         # their behalf): a requester too.
-        record["entered_by"] = r.entered_by if r.entered_by != r.requested_by else None
+        record["entered_by"] = r.entrant
         out.append({k: record[k] for k in ADJUSTMENT_FIELDS})
     return out
 
@@ -86,6 +97,7 @@ def event_records(book: Book) -> list[dict[str, Any]]:
     steps: dict[int, dict[str, Any]] = {}
     items: list[Request | Event] = []
     for adj in book.adjustments.values():
+        reversals = reversal_events(adj)
         for rec in adj.history:
             e = rec.event
             record = {
@@ -94,7 +106,11 @@ def event_records(book: Book) -> list[dict[str, Any]]:
                 "comment": e.comment, "at": e.at, "digest": e.digest, "effective": e.effective,
                 "signed": bool(getattr(e, "signature", None)), "accepted": rec.accepted,
                 "stale": rec.stale, "note": rec.note,
-                "source": f"{e.source.filename}:{e.source.lineno}"}
+                "source": f"{e.source.filename}:{e.source.lineno}",
+                # What the decider was shown, as written: what makes it stale.
+                "reversal": e.source in reversals, "judged": _money_text(e.judged),
+                "chain": chain_text(e.chain) if e.chain is not None else None,
+                "limit_judged": _money_text(e.limit_judged)}
             items.append(e)
             records[id(e)] = {k: record[k] for k in EVENT_FIELDS}
         for step in automatic_steps(book, adj):
@@ -104,7 +120,9 @@ def event_records(book: Book) -> list[dict[str, Any]]:
                 "record": "event", "adjustment_id": step.adjustment_id, "date": step.date,
                 "action": step.action, "by": "", "reason": step.why, "comment": None,
                 "at": None, "digest": None, "effective": step.effective, "signed": False,
-                "accepted": True, "stale": False, "note": "", "source": step.where}
+                "accepted": True, "stale": False, "note": "", "source": step.where,
+                "reversal": step.action == "reversed automatically", "judged": None,
+                "chain": None, "limit_judged": None}
     out: list[dict[str, Any]] = []
     for item in in_replay_order(book, items):
         if id(item) in records:

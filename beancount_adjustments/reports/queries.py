@@ -231,8 +231,8 @@ def requester_text(request: Request) -> str:
     """Who filed `request`: its requester, and who entered it for them when that is
     someone else (`entered-by:`, as a CSV row's `requested-by`, a schedule's or an
     agent's filing on behalf writes it): both count as its requesters."""
-    entered = request.requesters[1:]
-    return request.requested_by + (f" (entered by {entered[0]})" if entered else "")
+    entered = request.entrant
+    return request.requested_by + (f" (entered by {entered})" if entered else "")
 
 
 def customer_name(book: Book, customer: str, on: datetime.date) -> str:
@@ -276,6 +276,7 @@ def row(adj: Adjustment, book: Book, today: datetime.date,
         "category": request.category,
         "customer": request.customer,
         "requested_by": request.requested_by,
+        "entered_by": request.entrant,
         "reason": request.reason,
         "amount": _money(adj.amount),
         "chain": list(adj.chain),

@@ -135,7 +135,7 @@ def threshold_alerts(adjustments: Sequence[Judged], rules: Sequence[AlertRule],
         last: dict[tuple[str, str], datetime.date] = {}
         for adj in adjustments:
             amount = adj.amount
-            if (amount is None or adj.state.value not in rule.states
+            if (amount is None or not rule.counts(adj.state)
                     or adj.request.date < rule.date):
                 continue
             number = convert(amount, rule.limit.currency, adj.request.date, rates)

@@ -46,6 +46,10 @@ class SummaryRow:
     count: int
     amount: Decimal
     net: Decimal
+    """What the requests would move on the customers' balances, whatever became of them."""
+    booked: Decimal
+    """What those of them on the books now (`in_force`) move there: the part of `net`
+    the balances hold, so a reversed or rejected request does not read as money moved."""
 
 
 def summary(book: Book, scope: Scope) -> list[SummaryRow]:
@@ -62,16 +66,20 @@ def summary(book: Book, scope: Scope) -> list[SummaryRow]:
         counts: dict[tuple[str, str], int] = defaultdict(int)
         amounts: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
         nets: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        booked: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
         for adj in chosen:
             currency = adj.amount.currency if adj.amount is not None else ""
             key = (key_of(adj), currency)
             counts[key] += 1
             if adj.amount is not None:
                 amounts[key] += adj.amount.number
-                nets[key] += _net(book, adj).get(currency, Decimal(0))
+                net = _net(book, adj).get(currency, Decimal(0))
+                nets[key] += net
+                if adj.in_force:
+                    booked[key] += net
         rows += [SummaryRow(dimension=dimension, key=key, currency=currency,
                             count=counts[(key, currency)], amount=amounts[(key, currency)],
-                            net=nets[(key, currency)])
+                            net=nets[(key, currency)], booked=booked[(key, currency)])
                  for key, currency in sorted(counts)]
     return rows
 
