@@ -158,7 +158,8 @@ def test_a_backdated_key_is_found(tmp_path) -> None:
     assert book is not None
     digest = book.adjustments["ADJ-2"].digest
     forged = signatures.sign_with(mallory, "ADJ-2", "approve", "bob",
-                                  datetime.date(2026, 3, 6), digest)
+                                  datetime.date(2026, 3, 6), digest,
+                                  recorded=signatures.Recorded(at="2026-03-06T10:00:00+01:00"))
     now = at_rev.replace(
         policy, policy + f'2026-01-01 custom "adjustment-key" "bob" '
                          f'"{signatures.public_b64(mallory)}"\n') + (

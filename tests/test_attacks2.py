@@ -40,7 +40,8 @@ def _forged_approval(at_rev: str, key: signatures.Ed25519PrivateKey) -> str:
     assert book is not None
     digest = book.adjustments["ADJ-2"].digest
     signature = signatures.sign_with(key, "ADJ-2", "approve", "bob",
-                                     datetime.date(2026, 3, 6), digest)
+                                     datetime.date(2026, 3, 6), digest,
+                                     recorded=signatures.Recorded(at="2026-03-06T10:00:00+01:00"))
     return (f'\n2026-03-06 custom "adjustment" "ADJ-2" "approve"\n  by: "bob"\n'
             f'  at: "2026-03-06T10:00:00+01:00"\n  digest: "{digest}"\n'
             f'  signature: "{signature}"\n')

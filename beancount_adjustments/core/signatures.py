@@ -1,5 +1,6 @@
 """Signed approvals: Ed25519 keys (`adjustment-key`, effective-dated by user) and
-signatures over one decision (`message`: id, action, by, date, digest).
+signatures over one decision (`message`: id, action, by, date, digest, `effective:`
+and what the approval records of when it was written and what it was judged on).
 
 `sign_event` and `sign_with` sign, `verify` checks, `KeyRing` holds the keys in
 force per user and day, and `judge_signature` is the replay's verdict on an
@@ -17,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from beancount_adjustments.core.models import Event, Source
+from beancount_adjustments.core.digest import exact_number
+from beancount_adjustments.core.models import Event, Money, Source
+from beancount_adjustments.core.policy import chain_text
 
 if TYPE_CHECKING:
     # cryptography is imported where keys are used: a ledger load reads no key
@@ -28,8 +31,12 @@ if TYPE_CHECKING:
     )
 
 KEY = "adjustment-key"
-MESSAGE_TAG = "beancount-adjustments/approval-signature/v2"
-"""What tools sign since `effective:` is covered (v2)."""
+MESSAGE_TAG = "beancount-adjustments/approval-signature/v3"
+"""What tools sign since the approval's `Recorded` lines are covered (v3)."""
+EFFECTIVE_TAG = "beancount-adjustments/approval-signature/v2"
+"""Signatures made before (`effective:` covered, not `Recorded`): they still verify,
+as `LEGACY_TAG` ones do; a `chain:` or `at:` edited on one is an edit of the past,
+which `check --since` reports."""
 LEGACY_TAG = "beancount-adjustments/approval-signature/v1"
 """Signatures made before: they cover no `effective:`, and still verify (a signed
 decision of the past keeps counting; an `effective:` edited on one is an edit of
@@ -108,14 +115,48 @@ def key_directive(user: str, public: str, date: datetime.date) -> str:
 # -- signing and verifying -----------------------------------------------------
 
 
+class Recorded(NamedTuple):
+    """What an approval records beside its digest: when it was written (`at:`) and
+    what its approver was shown (`chain:`, `judged:`, `limit-judged:`). The replay
+    reads each (an approval given to another chain or amount is stale; `at:` dates
+    it against locks and `backdate-days`), so a signature covers them: unsigned, a
+    line deleted or edited on a signed approval made a stale one count, or moved one
+    written after a lock before it."""
+
+    at: str | None = None
+    chain: tuple[str, ...] | None = None
+    judged: Money | None = None
+    limit_judged: Money | None = None
+
+    @classmethod
+    def of(cls, event: Event) -> Recorded:
+        return cls(event.at, event.chain, event.judged, event.limit_judged)
+
+    def fields(self) -> list[str]:
+        """As signed: each as the replay reads it back (a chain as `chain:` writes it,
+        amounts with every digit and no trailing zeros), empty when not recorded."""
+        chain = "" if self.chain is None else chain_text(self.chain)
+        return [self.at or "", chain, _money_text(self.judged), _money_text(self.limit_judged)]
+
+
+def _money_text(money: Money | None) -> str:
+    return "" if money is None else f"{exact_number(money.number)} {money.currency}"
+
+
+NOTHING_RECORDED = Recorded()
+
+
 def message(adjustment_id: str, action: str, by: str, date: datetime.date,  # noqa: PLR0917
             digest: str, effective: datetime.date | None = None, *,
-            tag: str = MESSAGE_TAG) -> bytes:
-    """The exact bytes a signature covers: with `MESSAGE_TAG`, the event's
-    `effective:` too (empty when it has none), which dates what the approval books."""
+            tag: str = MESSAGE_TAG, recorded: Recorded = NOTHING_RECORDED) -> bytes:
+    """The exact bytes a signature covers: from `EFFECTIVE_TAG` on, the event's
+    `effective:` too (empty when it has none), which dates what the approval books;
+    with `MESSAGE_TAG`, what it `recorded`."""
     fields = [tag, adjustment_id, str(action), by, date.isoformat(), digest]
     if tag != LEGACY_TAG:
         fields.append(effective.isoformat() if effective is not None else "")
+    if tag == MESSAGE_TAG:
+        fields += recorded.fields()
     return "\x1f".join(fields).encode("utf-8")
 
 
@@ -136,25 +177,29 @@ def signed_action(action: str, *, reversal: int = 0) -> str:
 
 def sign_with(key: Ed25519PrivateKey, adjustment_id: str, action: str, by: str,  # noqa: PLR0917
               date: datetime.date, digest: str, effective: datetime.date | None = None,
-              ) -> str:
-    signature = key.sign(message(adjustment_id, action, by, date, digest, effective))
+              *, recorded: Recorded = NOTHING_RECORDED) -> str:
+    signature = key.sign(message(adjustment_id, action, by, date, digest, effective,
+                                 recorded=recorded))
     return base64.b64encode(signature).decode("ascii")
 
 
 def sign_event(private_key_pem_path: str | os.PathLike[str], adjustment_id: str, action: str,  # noqa: PLR0917
                by: str, date: datetime.date, digest: str,
-               effective: datetime.date | None = None) -> str:
-    """The base64 signature to write as `signature:` on the event."""
+               effective: datetime.date | None = None, *,
+               recorded: Recorded = NOTHING_RECORDED) -> str:
+    """The base64 signature to write as `signature:` on the event (which then
+    carries exactly the lines `recorded` holds)."""
     return sign_with(load_private_key(private_key_pem_path), adjustment_id, action, by, date,
-                     digest, effective)
+                     digest, effective, recorded=recorded)
 
 
 def verify(public_key: str, signature: str, adjustment_id: str, action: str, by: str,  # noqa: PLR0917
            date: datetime.date, digest: str, effective: datetime.date | None = None,
-           ) -> str | None:
+           *, recorded: Recorded = NOTHING_RECORDED) -> str | None:
     """The message tag with which `signature` verifies as made by the key `public_key`
-    (base64) for exactly this decision: `MESSAGE_TAG` (its `effective:` included), or
-    `LEGACY_TAG` (made before signatures covered it); None when it does not."""
+    (base64) for exactly this decision: `MESSAGE_TAG` (what it `recorded` included),
+    `EFFECTIVE_TAG` (made before signatures covered that) or `LEGACY_TAG` (made before
+    they covered `effective:`); None when it does not."""
     from cryptography.exceptions import InvalidSignature
 
     key = parse_public_key(public_key)
@@ -164,10 +209,10 @@ def verify(public_key: str, signature: str, adjustment_id: str, action: str, by:
         raw = base64.b64decode(signature.strip(), validate=True)
     except (binascii.Error, ValueError):
         return None
-    for tag in (MESSAGE_TAG, LEGACY_TAG):
+    for tag in (MESSAGE_TAG, EFFECTIVE_TAG, LEGACY_TAG):
         try:
             key.verify(raw, message(adjustment_id, action, by, date, digest, effective,
-                                    tag=tag))
+                                    tag=tag, recorded=recorded))
         except (ValueError, InvalidSignature):
             continue
         return tag
@@ -237,13 +282,14 @@ def judge_signature(ring: KeyRing, event: Event, digest: Callable[[], str],
     action = signed_action(str(event.action), reversal=reversal)
     for k in keys:
         tag = verify(k.key, signature, event.adjustment_id, action, event.by, event.date,
-                     covered, event.effective)
+                     covered, event.effective, recorded=Recorded.of(event))
         if tag is not None:
             return Signed(uncovered_effective=tag == LEGACY_TAG
                           and event.effective is not None)
     return Signed((
         "bad-signature",
         f"the signature does not verify with {event.by}'s registered key: it was not made "
-        "by that key for this id, action, approver, date, content and `effective:` "
+        "by that key for this id, action, approver, date, content, `effective:` and "
+        "`at:`, `chain:`, `judged:` and `limit-judged:` as written "
         "(forged, copied from another decision, such as the approval of the request "
         "copied to its reversal, or the event was edited)."))

@@ -25,7 +25,7 @@ from beancount_adjustments.core.models import (
 )
 from beancount_adjustments.core.permissions import limit_judged
 from beancount_adjustments.core.policy import chain_text
-from beancount_adjustments.core.signatures import sign_event, signed_action
+from beancount_adjustments.core.signatures import Recorded, sign_event, signed_action
 from beancount_adjustments.writer.ids import Ids
 from beancount_adjustments.writer.ledger import Item, Ledger
 from beancount_adjustments.writer.results import Decision, NewRequest
@@ -104,26 +104,32 @@ def decision_item(led: Ledger, index: int, decision: Decision) -> Item:
         return item
     assert adj is not None
     date = decision.date or led.today
+    approving = action is Action.APPROVE
+    # What the event records of when it is written and what its approver is shown:
+    # written as these lines and signed as them, one value for both.
+    recorded = Recorded(
+        at=led.stamp, chain=adj.deciding_chain if approving else None,
+        judged=judged_value(adj) if approving else None,
+        limit_judged=limit_value(led, adj, by, date) if approving else None)
     signature = None
     if decision.sign_with is not None:
         try:
             reversal = reversal_number(adj.history) if adj.state is State.REVERSING else 0
             signature = sign_event(decision.sign_with, adj.id, signed_action(
-                str(action), reversal=reversal), by, date, adj.digest, decision.effective)
+                str(action), reversal=reversal), by, date, adj.digest, decision.effective,
+                recorded=recorded)
         except (OSError, ValueError, TypeError) as exc:
             item.refusal = f"cannot sign with {decision.sign_with}: {exc}"
             return item
-    approving = action is Action.APPROVE
     item.text = render.render_event(
         date=date, adjustment_id=adj.id, action=str(action),
         meta=[("by", by), ("reason", _clean(decision.reason)),
               ("comment", _clean(decision.comment)),
               ("customer-reason", _clean(decision.customer_reason)),
               ("effective", decision.effective),
-              ("at", led.stamp), ("digest", adj.digest),
-              ("chain", chain_text(adj.deciding_chain) if approving else None),
-              ("judged", judged_value(adj) if approving else None),
-              ("limit-judged", limit_value(led, adj, by, date) if approving else None),
+              ("at", recorded.at), ("digest", adj.digest),
+              ("chain", None if recorded.chain is None else chain_text(recorded.chain)),
+              ("judged", recorded.judged), ("limit-judged", recorded.limit_judged),
               ("signature", signature)])
     return item
 

@@ -39,7 +39,8 @@ class Decision:
     its reversal)."""
     sign_with: Path | None = None
     """A private key file (`bean-adjust keygen`): the event is signed over exactly
-    what is written (id, action, by, date, digest), see `signatures`."""
+    what is written (id, action, by, date, digest, `effective:`, `at:`, `chain:`,
+    `judged:`, `limit-judged:`), see `signatures`."""
     customer_reason: str | None = None
     """What the customer is told of a reject or a cancel (`customer-reason:`), apart
     from the internal `reason`."""

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
+    Event,
     Request,
     Source,
 )
@@ -21,6 +22,7 @@ from beancount_adjustments.reports.history.snapshot import (
     NOWHERE,
     Snapshot,
     describe_event,
+    event_content,
     new_events,
     new_requests,
 )
@@ -106,8 +108,7 @@ def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf, *,
     """New decisions under a `git-identity: "required"` policy not committed by their
     user, and new requests not committed by one of their requesters."""
     findings = _requests_not_committed_by_requesters(old, new, commit_of, rev)
-    facts = new.book.facts
-    for event in new_events(old.book.facts.events, facts.events):
+    for event in _contested_events(old, new):
         adj = new.book.adjustments.get(event.adjustment_id)
         if adj is None:
             continue
@@ -128,6 +129,18 @@ def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf, *,
         if finding is not None:
             findings.append(finding)
     return findings
+
+
+def _contested_events(old: Snapshot, new: Snapshot) -> list[Event]:
+    """The events that may be new since REV: those `new_events` finds, and every event
+    alike (the same content) to one of them. Of events alike, which one REV held is a
+    guess by ledger order; git knows which lines are old. A copy of erin's approval
+    written above hers, with a cancel between, would pass as the approval REV held,
+    and her own lines, committed by her before REV, as a new one approving the
+    reversal: so each of them is judged by the commits that wrote it."""
+    events = new.book.facts.events
+    fresh = {event_content(e) for e in new_events(old.book.facts.events, events)}
+    return [e for e in events if event_content(e) in fresh]
 
 
 def _requests_not_committed_by_requesters(old: Snapshot, new: Snapshot, commit_of: CommitOf,
