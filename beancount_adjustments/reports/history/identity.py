@@ -16,6 +16,7 @@ from beancount_adjustments.core.models import (
     Event,
     Request,
     Source,
+    UserGrant,
 )
 from beancount_adjustments.reports.history.findings import Finding
 from beancount_adjustments.reports.history.snapshot import (
@@ -93,6 +94,22 @@ def git_email_of(book: Book, user: str, date: datetime.date) -> str | None:
     return emails[0] if emails else None
 
 
+def trusted_email(old: Book, new: Book, user: str, date: datetime.date) -> str | None:
+    """The `git:` e-mail whose commits decide as `user` on `date`, or None: the one the
+    ledger gives now, provided REV's gave them one. Who a user is in git is what the
+    reviewed ledger says: a first address written in the change itself would vouch
+    for the very commits its writer makes with it. One REV's ledger gives, changed
+    since, is trusted only when the line changing it is committed by REV's address
+    (`identity_lines`)."""
+    if git_email_of(old, user, date) is None:
+        return None
+    return git_email_of(new, user, date)
+
+
+_UNTRUSTED = ("an address given since vouches for nothing until the change that gives it "
+              "has landed (a first address is a `new-identity` warning there)")
+
+
 def _holder_of(book: Book, email: str, date: datetime.date, *, but: str) -> str | None:
     """Another user than `but` whose `git:` e-mail on `date` is `email` (as
     `commit_matches` compares them), or None."""
@@ -118,12 +135,11 @@ def check_git_identity(old: Snapshot, new: Snapshot, commit_of: CommitOf, *,
         about = (f"{describe_event(event)}: the policy for {adj.request.type} requires "
                  f"git identity")
         source = event.source
-        email = git_email_of(new.book, event.by, event.date)
+        email = trusted_email(old.book, new.book, event.by, event.date)
         if email is None:
             findings.append(Finding(
                 "git-identity", f"{about}, and {event.by} has no `git:` e-mail on "
-                f"{event.date}: add one to their adjustment-user line", source.filename,
-                source.lineno))
+                f"{event.date} at {rev}: {_UNTRUSTED}", source.filename, source.lineno))
             continue
         finding = _not_committed_by(about, {event.by: email}, source, commit_of, signed=signed)
         if finding is not None:
@@ -172,11 +188,12 @@ def _requests_not_committed_by_requesters(old: Snapshot, new: Snapshot, commit_o
                 request.source.lineno, adjustment_id=request.id))
             continue
         emails = {user: email for user in requesters
-                  if (email := git_email_of(new.book, user, request.date)) is not None}
+                  if (email := trusted_email(old.book, new.book, user, request.date))
+                  is not None}
         if not emails:
             findings.append(Finding(
                 "git-identity", f"{about}, and none of them has a `git:` e-mail on "
-                f"{request.date}: add one to their adjustment-user line",
+                f"{request.date} at {rev}: {_UNTRUSTED}",
                 request.source.filename, request.source.lineno, adjustment_id=request.id))
             continue
         finding = _not_committed_by(about, emails, request.source, commit_of, signed=signed)
@@ -238,6 +255,7 @@ def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
         elif cutoff is None or key.date > cutoff:
             lines.append(("adjustment-key", key.user, key.date, key.source))
     shared: list[Finding] = []
+    first: list[UserGrant] = []
     for grant in new.facts.grants:
         line = replace(grant, source=NOWHERE)
         if held_grants[line] > 0:
@@ -245,7 +263,10 @@ def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
             continue
         if not grant.git or (cutoff is not None and grant.date <= cutoff):
             continue
-        if git_email_of(old, grant.user, grant.date) not in (None, grant.git):
+        then = git_email_of(old, grant.user, grant.date)
+        if then is None:
+            first.append(grant)
+        elif then != grant.git:
             lines.append(("adjustment-user `git:`", grant.user, grant.date, grant.source))
         other = _holder_of(new, grant.git, grant.date, but=grant.user)
         if other is not None:
@@ -260,6 +281,13 @@ def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
     # Where any type asks for signatures, so do the lines that say who a signer is.
     signed = any(getattr(policy, "git_signed", None) for policy in new.facts.policies)
     findings = shared if required else []
+    if required:
+        findings += [Finding(
+            "new-identity", f"the adjustment-user line for {grant.user} dated {grant.date} "
+            f"is new since {rev} and gives {grant.user} a first `git:` e-mail, "
+            f"{grant.git.strip()}: once it has landed, commits by it decide as "
+            f"{grant.user}; check that {grant.user} gave it", grant.source.filename,
+            grant.source.lineno, warning=True) for grant in first if grant.git]
     for what, user, date, source in lines:
         about = (f"the {what} line for {user} dated {date} is new since {rev}: it lets "
                  f"whoever holds it decide as {user}")
@@ -270,12 +298,11 @@ def identity_lines(old: Book, new: Book, cutoff: datetime.date | None,
                     f"check that {user} registered it", source.filename, source.lineno,
                     warning=True))
             continue
-        email = git_email_of(old, user, date) or git_email_of(new, user, date)
+        email = git_email_of(old, user, date)
         if email is None:
             findings.append(Finding(
                 "git-identity", f"{about}, and git-identity is required while {user} has no "
-                f"`git:` e-mail: add one to their adjustment-user line, committed by them",
-                source.filename, source.lineno))
+                f"`git:` e-mail at {rev}: {_UNTRUSTED}", source.filename, source.lineno))
             continue
         finding = _not_committed_by(about, {user: email}, source, commit_of,
                                     why="git-identity is required, and ", signed=signed)
