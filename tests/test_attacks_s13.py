@@ -312,7 +312,7 @@ def _applied_now(book: Book) -> dict[tuple[str, str], Decimal]:
     out: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for adj in book.adjustments.values():
         if adj.amount is not None and adj.state.value in ("applied", "reversing"):
-            out[(report_data.month(adj.request.date), adj.amount.currency)] += adj.amount.number
+            out[(f"{adj.request.date:%Y-%m}", adj.amount.currency)] += adj.amount.number
     return dict(out)
 
 

@@ -22,9 +22,8 @@ from beancount_adjustments import State, reports, writer
 from beancount_adjustments.fava_ext import Config
 from beancount_adjustments.fava_ext.detail import ticket_link
 from beancount_adjustments.fava_ext.queue import QueueFilters
-from beancount_adjustments.fava_ext.report_data import to_csv
 from beancount_adjustments.reports.charts import bar_chart, hbar_chart, line_chart
-from beancount_adjustments.reports.csv_cells import csv_cell
+from beancount_adjustments.reports.csv_cells import csv_cell, csv_text
 
 
 @pytest.fixture
@@ -132,10 +131,11 @@ def test_reports_respect_the_time_filter(env: Env) -> None:
     later = env.get(BASE + f"?view=reports&time={year + 5}").get_data(as_text=True)
     assert "no data in this period" in later
     csv = env.get(BASE + f"export?report=summary&time={year + 5}").get_data(as_text=True)
-    assert csv.strip().splitlines() == ["dimension,key,count,currency,amount"]
+    assert csv.strip().splitlines() == ["dimension,key,currency,count,amount,net,booked"]
 
 
-@pytest.mark.parametrize("report", ["summary", "trends", "impact", "compliance", "queue"])
+@pytest.mark.parametrize("report", ["summary", "trends", "impact", "effects", "compliance",
+                                    "queue"])
 def test_exports_are_csv(env: Env, report: str) -> None:
     response = env.get(BASE + f"export?report={report}")
     assert response.status_code == 200
@@ -153,8 +153,8 @@ def test_csv_export_neutralises_formulas(env: Env) -> None:
 
 
 def test_impact_and_compliance_figures(env: Env) -> None:
-    impact = env.get(BASE + "export?report=impact").get_data(as_text=True)
-    row = impact.splitlines()[1].split(",")
+    effects = env.get(BASE + "export?report=effects").get_data(as_text=True)
+    row = effects.splitlines()[1].split(",")
     # ADJ-6 applied: revenue -40 (a return), receivables -40
     assert row[1:5] == ["credit:refund", "USD", "1", "0"]
     assert Decimal(row[5]) == Decimal("-40")
@@ -443,7 +443,7 @@ def test_neutralise_cells() -> None:
     assert [csv_cell(c) for c in ("=1+1", "+1", "-1", "@SUM(A1)", "ok", None)] == [
         "'=1+1", "'+1", "'-1", "'@SUM(A1)", "ok", ""]
     assert csv_cell(Decimal("-5.00")) == "-5.00"
-    assert to_csv((["a"], [["=x"]])) == "a\r\n'=x\r\n"
+    assert csv_text(["a"], [["=x"]]) == "a\r\n'=x\r\n"
 
 
 def test_filters_from_args_are_bounded() -> None:

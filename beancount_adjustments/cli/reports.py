@@ -37,7 +37,8 @@ def _output(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        # As written: a CSV's CRLF line ends are its own, not the platform's.
+        output.write_text(text, encoding="utf-8", newline="")
         click.echo(f"wrote {output}", err=True)
 
 
@@ -56,7 +57,7 @@ def _output(text: str, output: Path | None) -> None:
 def report(*, kind: str, ledger: Path, start: datetime.datetime | None,
            end: datetime.datetime | None, adj_type: str | None, customer: str | None,
            state: str | None, fmt: str, output: Path | None) -> None:
-    """Print a report: summary, trends, impact, compliance or audit."""
+    """Print a report: summary, trends, impact, effects, compliance or audit."""
     _, _, _, book = load(ledger)
     if customer is not None:
         # By id or name, as `statement` takes it: a name or a typo must not read as a

@@ -51,7 +51,7 @@ def statement_command(*, ledger: Path, customer: str, start: datetime.datetime |
     if output is None:
         click.echo(text, nl=False)
         return
-    output.write_text(text, encoding="utf-8")
+    output.write_text(text, encoding="utf-8", newline="")  # CSV keeps its CRLF
     click.echo(f"wrote the statement of {customer_id} to {output}")
 
 

@@ -22,6 +22,8 @@ from beancount_adjustments.fava_ext.responses import (
     refusal,
 )
 from beancount_adjustments.fava_ext.statement_page import statement_page
+from beancount_adjustments.reports.csv_cells import csv_text
+from beancount_adjustments.reports.renderers import report_text
 from beancount_adjustments.reports.statement import render as render_statement
 
 
@@ -58,11 +60,11 @@ def document(index: BookIndex | None, adj_id: str, ledger: Path) -> Response:
 
 def export(index: BookIndex | None, args: MultiDict[str, str], *, today: datetime.date,
            user: Callable[[], str | None], date_range: DateRange | None) -> Response:
-    """CSV of a report (or of the queue as filtered), formula cells neutralised."""
+    """CSV of a report, the bytes `bean-adjust report NAME --format csv` prints for the
+    period of Fava's time filter, or of the queue as filtered, by the same writer."""
     if index is None:
         return refusal(404, "no-plugin", NO_PLUGIN)
     name = args.get("report", "summary")
-    table: report_data.Table
     if name == "queue":
         every = dict(args)
         every["per_page"] = "1000000"
@@ -71,19 +73,13 @@ def export(index: BookIndex | None, args: MultiDict[str, str], *, today: datetim
         filters = QueueFilters(**{**filters.__dict__, "per_page": 10**9})
         filters = by_customer_id(index.book, filters)
         view = queue_view(index, filters, today=today, user=user(), date_range=date_range)
-        table = report_data.queue_table(view)
-    elif name == "summary":
-        table = report_data.summary(index.book, date_range).table()
-    elif name == "trends":
-        table = report_data.trends(index.book, date_range).table()
-    elif name == "impact":
-        table = report_data.impact(index.book, date_range).table()
-    elif name == "compliance":
-        table = report_data.compliance(index.book, date_range, today).table()
+        text = csv_text(*report_data.queue_table(view))
+    elif name in report_data.REPORTS:
+        text = report_text(name, index.book, report_data.scope_of(date_range), "csv", today)
     else:
         return refusal(404, "not-found", f"unknown report {name!r}; one of "
                        f"{', '.join((*report_data.REPORTS, 'queue'))}")
-    response = make_response(report_data.to_csv(table))
+    response = make_response(text)
     response.mimetype = "text/csv"
     response.headers["Content-Disposition"] = (
         f'attachment; filename="adjustments-{name}.csv"')

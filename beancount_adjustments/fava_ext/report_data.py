@@ -1,19 +1,16 @@
-"""Report computations for the Fava pages: summary, trends, impact, compliance.
-
-Pure functions over the Book. Every report takes an optional range of
-request dates (Fava's time filter) and returns plain dataclasses plus a
-`table()` of rows for the CSV export. `to_csv` writes them with the one CSV
-rule (`csv_cells`): text a spreadsheet would read as a formula is quoted,
-computed numbers stay numbers.
+"""The Fava reports page's view of the report tables: `reports.tables` rows (summary,
+trends, effects) and `reports.compliance`, for the period of Fava's time filter
+(`scope_of`), grouped, ordered and charted for display. Nothing here counts: every
+figure on the page is a sum of rows `bean-adjust report` prints for the same
+period, and the page's CSV downloads are that command's `--format csv` bytes
+(`downloads.export`).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -22,53 +19,35 @@ from markupsafe import Markup
 from beancount_adjustments import reports
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.customers import namesakes
-from beancount_adjustments.core.models import Adjustment, Posting, State
 from beancount_adjustments.fava_ext.index import DateRange
 from beancount_adjustments.fava_ext.labels import fmt_number, label_of
 from beancount_adjustments.fava_ext.queue import QueueView
 from beancount_adjustments.reports import charts
-from beancount_adjustments.reports.csv_cells import csv_cell
+from beancount_adjustments.reports.series import TrendSeries, trend_series
+from beancount_adjustments.reports.tables import EffectRow, SummaryRow
 
 Cell = str | int | Decimal | datetime.date | None
 Table = tuple[list[str], list[list[Cell]]]
 
-REPORTS = ("summary", "trends", "impact", "compliance")
+REPORTS = ("summary", "trends", "impact", "effects", "compliance")
+"""The reports the page downloads as CSV (each `bean-adjust report NAME --format csv`)."""
 
 
-def to_csv(table: Table) -> str:
-    header, rows = table
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([csv_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([csv_cell(c) for c in row])
-    return out.getvalue()
-
-
-def month(day: datetime.date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def in_range(adjustments: Iterable[Adjustment], date_range: DateRange | None) -> list[Adjustment]:
-    return [a for a in adjustments if date_range is None or a.request.date in date_range]
-
-
-def _months(first: datetime.date, last: datetime.date) -> list[str]:
-    out: list[str] = []
-    year, mon = first.year, first.month
-    while (year, mon) <= (last.year, last.month):
-        out.append(f"{year:04d}-{mon:02d}")
-        mon += 1
-        if mon == 13:
-            year, mon = year + 1, 1
-    return out
+def scope_of(date_range: DateRange | None) -> reports.Scope:
+    """Fava's time filter (half-open) as a report's period (inclusive)."""
+    if date_range is None:
+        return reports.Scope()
+    return reports.Scope(start=date_range.begin,
+                         end=date_range.end - datetime.timedelta(days=1))
 
 
 # -- summary -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GroupRow:
+    """One key of a summary dimension, its rows (one per currency) added up."""
+
     key: str
     count: int
     amounts: dict[str, Decimal]
@@ -77,209 +56,95 @@ class GroupRow:
         return ", ".join(f"{fmt_number(n)} {c}" for c, n in sorted(self.amounts.items()))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Summary:
     count: int
     currencies: list[str]
     dimensions: dict[str, list[GroupRow]]
+    """By `SummaryRow.dimension` (type, category, state, month): months in order, the
+    others most requested first."""
 
-    def table(self) -> Table:
-        rows: list[list[Cell]] = []
-        for dimension, groups in self.dimensions.items():
-            for group in groups:
-                currencies = sorted(group.amounts) or [""]
-                for currency in currencies:
-                    rows.append([dimension, group.key, group.count, currency,
-                                 group.amounts.get(currency, Decimal(0))])
-        return ["dimension", "key", "count", "currency", "amount"], rows
+
+def summary_view(rows: Iterable[SummaryRow]) -> Summary:
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    amounts: dict[str, dict[str, dict[str, Decimal]]] = defaultdict(lambda: defaultdict(dict))
+    for row in rows:
+        counts[row.dimension][row.key] += row.count
+        if row.currency:  # an invalid request has no amount
+            amounts[row.dimension][row.key][row.currency] = row.amount
+    dimensions: dict[str, list[GroupRow]] = {}
+    for dimension in ("type", "category", "state", "month"):
+        by_key = counts.get(dimension, {})
+        ordered = sorted(by_key) if dimension == "month" else sorted(
+            by_key, key=lambda k: (-by_key[k], k))
+        dimensions[dimension] = [GroupRow(k, by_key[k], dict(amounts[dimension][k]))
+                                 for k in ordered]
+    return Summary(count=sum(g.count for g in dimensions["state"]),
+                   currencies=sorted({c for d in amounts.values() for a in d.values() for c in a}),
+                   dimensions=dimensions)
 
 
 def summary(book: Book, date_range: DateRange | None = None) -> Summary:
-    items = in_range(book.adjustments.values(), date_range)
-    keys: dict[str, Callable[[Adjustment], str]] = {
-        "type": lambda a: a.request.type,
-        "category": lambda a: a.request.category or "(none)",
-        "state": lambda a: str(a.state),
-        "period": lambda a: month(a.request.date),
-    }
-    dimensions: dict[str, list[GroupRow]] = {}
-    currencies: set[str] = set()
-    for name, key in keys.items():
-        counts: Counter[str] = Counter()
-        amounts: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        for adj in items:
-            group = key(adj)
-            counts[group] += 1
-            if adj.amount is not None:
-                amounts[group][adj.amount.currency] += adj.amount.number
-                currencies.add(adj.amount.currency)
-        ordered = sorted(counts) if name == "period" else sorted(
-            counts, key=lambda g: (-counts[g], g))
-        dimensions[name] = [GroupRow(g, counts[g], dict(amounts[g])) for g in ordered]
-    return Summary(count=len(items), currencies=sorted(currencies), dimensions=dimensions)
+    return summary_view(reports.summary(book, scope_of(date_range)))
 
 
 # -- trends --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Trends:
-    months: list[str]
-    by_kind: dict[str, list[int]]
-    requested: dict[str, list[Decimal]]
-    applied: dict[str, list[Decimal]]
-    decided: list[int]
-    days_to_decision: list[Decimal | None]
-    approval_rate: list[Decimal | None]
-
-    def table(self) -> Table:
-        currencies = sorted(set(self.requested) | set(self.applied))
-        kinds = sorted(self.by_kind)
-        header = ["month", *(f"requests {k}" for k in kinds),
-                  *(f"requested {c}" for c in currencies),
-                  *(f"applied {c}" for c in currencies), "decided",
-                  "avg days to decision", "approval rate %"]
-        rows: list[list[Cell]] = []
-        zeros = [Decimal(0)] * len(self.months)  # built once: a list per row was quadratic
-        requested = [self.requested.get(c, zeros) for c in currencies]
-        applied = [self.applied.get(c, zeros) for c in currencies]
-        for i, name in enumerate(self.months):
-            rows.append([
-                name, *(self.by_kind[k][i] for k in kinds),
-                *(column[i] for column in requested), *(column[i] for column in applied),
-                self.decided[i], self.days_to_decision[i], self.approval_rate[i]])
-        return header, rows
-
-
-def _decision_action(adj: Adjustment) -> bool | None:
-    """True approved, False rejected/withdrawn, None still open or invalid. A reversal
-    asked (`reversing`) or booked undoes the booking, never the approval it had."""
-    if adj.state in (State.APPROVED, State.APPLIED, State.REVERSING, State.REVERSED):
-        return True
-    if adj.state in (State.REJECTED, State.WITHDRAWN):
-        return False
-    return None
+Trends = TrendSeries
+"""The trends rows as the charts' series (`reports.series`)."""
 
 
 def trends(book: Book, date_range: DateRange | None = None) -> Trends:
-    items = in_range(book.adjustments.values(), date_range)
-    if not items:
-        return Trends([], {}, {}, {}, [], [], [])
-    first = min(a.request.date for a in items)
-    last = max(a.request.date for a in items)
-    months = _months(first, last)
-    slot = {m: i for i, m in enumerate(months)}
-    n = len(months)
-    by_kind: dict[str, list[int]] = defaultdict(lambda: [0] * n)
-    requested: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * n)
-    applied: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * n)
-    decided = [0] * n
-    days = [0] * n
-    approved = [0] * n
-    for adj in items:
-        i = slot[month(adj.request.date)]
-        by_kind[adj.request.kind.value][i] += 1
-        if adj.amount is not None:
-            requested[adj.amount.currency][i] += adj.amount.number
-            if adj.in_force:  # what `reports.trends` counts as applied now
-                applied[adj.amount.currency][i] += adj.amount.number
-        outcome = _decision_action(adj)
-        if outcome is not None and adj.decided_on is not None:
-            decided[i] += 1
-            days[i] += (adj.decided_on - adj.request.date).days
-            approved[i] += 1 if outcome else 0
-    return Trends(
-        months=months, by_kind=dict(by_kind), requested=dict(requested),
-        applied=dict(applied), decided=decided,
-        days_to_decision=[(Decimal(days[i]) / decided[i]).quantize(Decimal("0.1"))
-                          if decided[i] else None for i in range(n)],
-        approval_rate=[(Decimal(100 * approved[i]) / decided[i]).quantize(Decimal("0.1"))
-                       if decided[i] else None for i in range(n)])
+    return trend_series(reports.trends(book, scope_of(date_range)))
 
 
 # -- impact --------------------------------------------------------------------
 
 
-@dataclass
-class ImpactRow:
-    period: str
-    type: str
-    currency: str
-    applied: int = 0
-    reversed: int = 0
-    revenue: Decimal = Decimal(0)
-    receivables: Decimal = Decimal(0)
-    expenses: Decimal = Decimal(0)
+def added(rows: Sequence[EffectRow], month: str, type_: str, currency: str) -> EffectRow:
+    """`rows` added up into one, named `month` and `type_`."""
+    def total(name: str) -> Decimal:
+        return sum((getattr(r, name) for r in rows), Decimal(0))
+
+    return EffectRow(month=month, type=type_, currency=currency,
+                     applied_count=sum(r.applied_count for r in rows),
+                     reversed_count=sum(r.reversed_count for r in rows),
+                     revenue=total("revenue"), receivables=total("receivables"),
+                     expenses=total("expenses"), other=total("other"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Impact:
-    rows: list[ImpactRow]
-    totals: dict[str, ImpactRow]
-    by_month: dict[str, dict[str, ImpactRow]] = field(default_factory=dict)
+    """The effects rows (per month booked, type and currency), added up per currency
+    (`totals`) and per currency and month (`by_month`, the charts)."""
 
-    def table(self) -> Table:
-        header = ["period", "type", "currency", "applied", "reversed", "revenue change",
-                  "receivables change", "expenses change"]
-        return header, [[r.period, r.type, r.currency, r.applied, r.reversed, r.revenue,
-                         r.receivables, r.expenses] for r in self.rows]
+    rows: list[EffectRow]
+    totals: dict[str, EffectRow]
+    by_month: dict[str, dict[str, EffectRow]] = field(default_factory=dict)
 
 
-def _effects(postings: Sequence[Posting], receivable: str, sign: int) -> dict[
-        str, dict[str, Decimal]]:
-    out: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for p in postings:
-        number = p.number * sign
-        if p.account == receivable or p.account.startswith(receivable + ":"):
-            out[p.currency]["receivables"] += number
-        elif p.account.startswith("Income"):
-            out[p.currency]["revenue"] -= number
-        elif p.account.startswith("Expenses"):
-            out[p.currency]["expenses"] += number
-    return out
+def impact_view(rows: Sequence[EffectRow]) -> Impact:
+    by_currency: dict[str, list[EffectRow]] = defaultdict(list)
+    by_month: dict[str, dict[str, list[EffectRow]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:  # in month order, so is each currency's `by_month`
+        by_currency[r.currency].append(r)
+        by_month[r.currency][r.month].append(r)
+    return Impact(rows=list(rows),
+                  totals={c: added(found, "total", "all", c)
+                          for c, found in sorted(by_currency.items())},
+                  by_month={c: {m: added(found, m, "all", c) for m, found in months.items()}
+                            for c, months in sorted(by_month.items())})
 
 
 def impact(book: Book, date_range: DateRange | None = None) -> Impact:
-    """Net effect of applied adjustments (and their reversals) by the date they were booked."""
-    receivable = book.settings.receivable
-    rows: dict[tuple[str, str, str], ImpactRow] = {}
-    totals: dict[str, ImpactRow] = {}
-    by_month: dict[str, dict[str, ImpactRow]] = defaultdict(dict)
-
-    def book_effect(adj: Adjustment, day: datetime.date, sign: int) -> None:
-        if date_range is not None and day not in date_range:
-            return
-        period = month(day)
-        for currency, parts in _effects(adj.request.postings, receivable, sign).items():
-            targets = (
-                rows.setdefault((period, adj.request.type, currency),
-                                ImpactRow(period, adj.request.type, currency)),
-                totals.setdefault(currency, ImpactRow("total", "all", currency)),
-                by_month[currency].setdefault(period, ImpactRow(period, "all", currency)))
-            for row in targets:
-                if sign > 0:
-                    row.applied += 1
-                else:
-                    row.reversed += 1
-                row.revenue += parts.get("revenue", Decimal(0))
-                row.receivables += parts.get("receivables", Decimal(0))
-                row.expenses += parts.get("expenses", Decimal(0))
-
-    for adj in book.adjustments.values():
-        if adj.applied_on is None:
-            continue
-        book_effect(adj, adj.effective_date or adj.applied_on, 1)
-        if adj.reversed_on is not None:
-            book_effect(adj, adj.reversed_on, -1)
-    ordered = [rows[k] for k in sorted(rows)]
-    return Impact(rows=ordered, totals=dict(sorted(totals.items())),
-                  by_month={c: dict(sorted(m.items())) for c, m in by_month.items()})
+    return impact_view(reports.effects(book, scope_of(date_range)))
 
 
 # -- compliance ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Compliance:
     """The compliance report of `reports.compliance`, the very rows
     `bean-adjust report compliance` prints, with the page's counts."""
@@ -303,19 +168,14 @@ class Compliance:
         """Approvals counted without binding to the content (stale or no digest)."""
         return sum(1 for r in self.rows if r.evidence in ("stale", "unbound"))
 
-    def table(self) -> Table:
-        columns = reports.columns_of(self.rows, reports.ComplianceRow)
-        return columns, [[getattr(r, c) for c in columns] for r in self.rows]
-
 
 def compliance(book: Book, date_range: DateRange | None = None,
                today: datetime.date | None = None) -> Compliance:
-    """Evidence for every adjustment requested in the range, exceptions first,
+    """Evidence for every adjustment the range holds anything of, exceptions first,
     judged as `bean-adjust report compliance` judges it: open requests are
     measured against their SLA on `today` (default: the clock's), or on the
     range's last day when that is earlier, so an item's age is the queue's."""
-    scope = reports.Scope() if date_range is None else reports.Scope(
-        start=date_range.begin, end=date_range.end - datetime.timedelta(days=1))
+    scope = scope_of(date_range)
     day = reports.as_of_day(scope, today)
     rows = reports.compliance(book, scope, day)
     names = {c: label.name for c in {r.customer for r in rows}
@@ -357,6 +217,8 @@ def report_charts(summary: Summary, trends: Trends, impact: Impact) -> dict[str,
 
 
 def queue_table(view: QueueView) -> Table:
+    """The queue as filtered, one row per item (the CSV download writes it with the
+    reports' writer, `csv_cells.csv_text`)."""
     header = ["id", "date", "age days", "amount", "currency", "type", "category", "customer",
               "customer name", "tier", "requested by", "state", "level", "needed", "next role",
               "risk", "sla days", "overdue", "narration"]

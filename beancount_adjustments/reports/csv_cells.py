@@ -13,13 +13,19 @@ starts a row), spaces and quotes aside: `Refund;'=1+1`. Numbers the product comp
 itself (`int`, `Decimal`) are written as plain numbers (`-50.00`): their
 type, not their look, is what makes them safe, so a reason that reads
 `-50` is still quoted. `cell_text` is the plain text of a value, which the
-table and HTML reports print as it is.
+table and HTML reports print as it is. `csv_text` is the one CSV writer: every
+cell through `csv_cell`, rows ended by CRLF (RFC 4180, the `csv` module's own
+default, what spreadsheets expect), so a report, an export, a statement or a queue
+downloaded from Fava is written one way.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import re
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -54,3 +60,13 @@ def csv_cell(value: object, *, yes: str = "yes", no: str = "no") -> str:
     if value is None or isinstance(value, int | Decimal | datetime.date):  # bool is an int
         return text
     return neutralise(text)
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]], *, yes: str = "yes",
+             no: str = "no") -> str:
+    """A header row and `rows`, every cell a `csv_cell`, as CSV text (CRLF)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([csv_cell(h) for h in header])
+    writer.writerows([csv_cell(value, yes=yes, no=no) for value in row] for row in rows)
+    return buffer.getvalue()

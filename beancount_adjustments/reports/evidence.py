@@ -52,6 +52,12 @@ class ComplianceRow:
     exceptions: str
 
 
+def days_to_decision(adj: Adjustment) -> int | None:
+    """Days from the request to its decision (approved, rejected or withdrawn), or None
+    while undecided: compliance's column, and what the trends report sums."""
+    return (adj.decided_on - adj.request.date).days if adj.decided_on else None
+
+
 def _evidence(adj: Adjustment) -> str:
     counted = [r for r in adj.history if r.accepted and r.event.action is Action.APPROVE]
     if any(r.stale for r in adj.history if r.event.action is Action.APPROVE):
@@ -100,7 +106,6 @@ def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> 
                   and len(set(reversal)) == len(reversal))
         evidence = _evidence(adj)
         documentation = _documentation(book, adj)
-        days = (adj.decided_on - request.date).days if adj.decided_on else None
         exceptions = [f"{p.code}: {p.message}" for p in adj.problems]
         if not sod_ok:
             exceptions.append("segregation of duties: a requester (or the canceller of a "
@@ -129,7 +134,7 @@ def compliance(book: Book, scope: Scope, today: datetime.date | None = None) -> 
                 + [f"{a.by} ({a.role}, reversal, {a.date})" for a in adj.reversal_approvals]),
             sod="ok" if sod_ok else "violated", evidence=evidence, signed=signed,
             unstamped=unstamped,
-            documentation=documentation, days_to_decision=days,
+            documentation=documentation, days_to_decision=days_to_decision(adj),
             policy=rule_text(adj, book),
             exceptions=" | ".join(exceptions)))
     return sorted(rows, key=lambda r: (not r.exceptions, r.date, r.id))

@@ -8,9 +8,7 @@ each field holds is docs/export.md (a test keeps the two in step).
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import json
 from collections.abc import Iterable
 from decimal import Decimal
@@ -19,7 +17,7 @@ from typing import Any
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Event, Money, Request, receivable_totals
 from beancount_adjustments.core.policy import chain_text
-from beancount_adjustments.reports.csv_cells import csv_cell
+from beancount_adjustments.reports.csv_cells import csv_text
 from beancount_adjustments.reports.evidence import (
     automatic_steps,
     in_replay_order,
@@ -138,13 +136,8 @@ def to_jsonl(records: Iterable[dict[str, Any]]) -> str:
 
 
 def to_csv(records: Iterable[dict[str, Any]], fields: tuple[str, ...]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(fields)
-    for record in records:
-        writer.writerow([csv_cell(record.get(field), yes="true", no="false")
-                         for field in fields])
-    return buffer.getvalue()
+    return csv_text(fields, ([record.get(field) for field in fields] for record in records),
+                    yes="true", no="false")
 
 
 def export(book: Book, fmt: str, records: str = "all") -> str:

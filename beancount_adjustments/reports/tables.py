@@ -1,9 +1,11 @@
-"""The report tables: summary, trends and impact rows of a book, and every report
-by name (`build`; compliance and audit rows are the auditor's, in `evidence`).
+"""The report tables: summary, trends, impact and effects rows of a book, and every
+report by name (`build`; compliance and audit rows are the auditor's, in `evidence`).
 
 Each report is a pure function of a replayed `Book` and a `Scope` returning frozen
-rows; the CLI, the exports and Fava's reports page all use these rows (the
-renderers turn them into text). What each column means is in docs/reports.md.
+rows. They are the one home of what a report counts: `bean-adjust report` renders
+them (`renderers`), Fava's reports page groups and charts them
+(`fava_ext.report_data`) and its CSV downloads are the very bytes the CLI's
+`--format csv` prints. What each column means is in docs/reports.md.
 """
 
 from __future__ import annotations
@@ -22,10 +24,16 @@ from beancount_adjustments.core.models import (
     is_under,
     receivable_totals,
 )
-from beancount_adjustments.reports.evidence import AuditRow, ComplianceRow, audit, compliance
+from beancount_adjustments.reports.evidence import (
+    AuditRow,
+    ComplianceRow,
+    audit,
+    compliance,
+    days_to_decision,
+)
 from beancount_adjustments.reports.scope import Scope, selected
 
-REPORTS = ("summary", "trends", "impact", "compliance", "audit")
+REPORTS = ("summary", "trends", "impact", "effects", "compliance", "audit")
 
 
 def _net(book: Book, adj: Adjustment) -> dict[str, Decimal]:
@@ -93,25 +101,93 @@ class TrendRow:
     requested_amount: Decimal
     applied: int
     applied_amount: Decimal
+    decided: int
+    """Of `requested`, those decided: approved (whatever became of them since),
+    rejected or withdrawn. Still open or invalid ones are not."""
+    approved: int
+    """Of `decided`, those approved: a reversal undoes the booking, not the approval."""
+    decision_days: int
+    """Days from request to decision, summed over `decided` (each the compliance
+    report's `days_to_decision`): the average is `decision_days / decided`."""
+
+
+APPROVED_STATES = frozenset({State.APPROVED, State.APPLIED, State.REVERSING, State.REVERSED})
+"""States an approval got an adjustment into: a reversal asked (`reversing`) or booked
+undoes the booking, never the approval it had."""
+REFUSED_STATES = frozenset({State.REJECTED, State.WITHDRAWN})
 
 
 def trends(book: Book, scope: Scope) -> list[TrendRow]:
-    """Per month and kind: requested and (now) applied counts and amounts; applied
-    now is `in_force` (a reversal awaiting approval has not undone the booking)."""
+    """Per month and kind: requested and (now) applied counts and amounts, and the
+    decisions about them; applied now is `in_force` (a reversal awaiting approval has
+    not undone the booking)."""
     table: dict[tuple[str, str, str], list[Any]] = {}
     for adj in selected(book, scope):
         currency = adj.amount.currency if adj.amount is not None else ""
         key = (_month(adj.request.date), str(adj.request.kind), currency)
-        cell = table.setdefault(key, [0, Decimal(0), 0, Decimal(0)])
+        cell = table.setdefault(key, [0, Decimal(0), 0, Decimal(0), 0, 0, 0])
         number = adj.amount.number if adj.amount is not None else Decimal(0)
         cell[0] += 1
         cell[1] += number
         if adj.in_force:
             cell[2] += 1
             cell[3] += number
+        days = days_to_decision(adj)
+        if days is not None and adj.state in APPROVED_STATES | REFUSED_STATES:
+            cell[4] += 1
+            cell[5] += adj.state in APPROVED_STATES
+            cell[6] += days
     return [TrendRow(month=m, kind=k, currency=c, requested=v[0], requested_amount=v[1],
-                     applied=v[2], applied_amount=v[3])
+                     applied=v[2], applied_amount=v[3], decided=v[4], approved=v[5],
+                     decision_days=v[6])
             for (m, k, c), v in sorted(table.items())]
+
+
+# -- what was booked when: impact and effects ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """An entry the plugin booked for an adjustment: its effect, or its reversal."""
+
+    date: datetime.date
+    """The entry's date: the effect date, or the day the reversal was booked."""
+    adjustment: Adjustment
+    reversal: bool
+
+    def postings(self) -> list[tuple[str, str, Decimal]]:
+        """(account, currency, number) as booked: a reversal books each negated."""
+        sign = -1 if self.reversal else 1
+        return [(p.account, p.currency, sign * p.number) for p in self.adjustment.request.postings]
+
+
+def bookings(book: Book, scope: Scope) -> list[Booking]:
+    """The entries booked in the period, by date: an applied adjustment's effect on its
+    effect date (whenever it was requested or approved), a reversal on its day. A
+    `reversing` adjustment's reversal awaits approval: its effect is booked, nothing
+    is reversed yet. The one answer `impact` and `effects` (and so Fava) sum."""
+    out: list[Booking] = []
+    for adj in book.adjustments.values():
+        if not scope.matches(adj) or adj.applied_on is None or adj.effective_date is None:
+            continue
+        if scope.in_period(adj.effective_date):
+            out.append(Booking(adj.effective_date, adj, reversal=False))
+        if adj.state is State.REVERSED and scope.in_period(adj.reversed_on):
+            assert adj.reversed_on is not None
+            out.append(Booking(adj.reversed_on, adj, reversal=True))
+    return sorted(out, key=lambda b: (b.date, b.reversal, b.adjustment.id))
+
+
+GROUPS = ("receivable", "income", "expenses", "other")
+
+
+def account_group(book: Book, account: str) -> str:
+    """Which of `GROUPS` an account is in: under the plugin's receivable root, under
+    `Income`, under `Expenses`, or another (a clearing account, a tax liability)."""
+    if is_under(account, book.settings.receivable):
+        return "receivable"
+    return next((g for g, root in (("income", "Income"), ("expenses", "Expenses"))
+                 if is_under(account, root)), "other")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,55 +202,75 @@ class ImpactRow:
 
 
 def impact(book: Book, scope: Scope) -> list[ImpactRow]:
-    """Net effect of applied and reversed adjustments per account, by effect date."""
+    """Net effect of the entries booked in the period (`bookings`) per account."""
     applied: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     reversed_: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     touched: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for adj in book.adjustments.values():
-        if not scope.matches(adj) or adj.effective_date is None or adj.applied_on is None:
-            continue
-        booked = scope.in_period(adj.effective_date)
-        undone = adj.state is State.REVERSED and scope.in_period(adj.reversed_on)
-        for posting in adj.request.postings:
-            key = (posting.account, posting.currency)
-            if booked:
-                applied[key] += posting.number
-                touched[key].add(adj.id)
-            if undone:
-                reversed_[key] -= posting.number
-                touched[key].add(adj.id)
-    root = book.settings.receivable
-
-    def group(account: str) -> str:
-        if is_under(account, root):
-            return "receivable"
-        return "income" if is_under(account, "Income") else "other"
-
-    order = {"receivable": 0, "income": 1, "other": 2}
-    rows = [ImpactRow(group=group(account), account=account, currency=currency,
+    for entry in bookings(book, scope):
+        for account, currency, number in entry.postings():
+            (reversed_ if entry.reversal else applied)[(account, currency)] += number
+            touched[(account, currency)].add(entry.adjustment.id)
+    rows = [ImpactRow(group=account_group(book, account), account=account, currency=currency,
                       applied=applied[(account, currency)],
                       reversed=reversed_[(account, currency)],
                       net=applied[(account, currency)] + reversed_[(account, currency)],
                       adjustments=len(touched[(account, currency)]))
             for account, currency in touched]
-    return sorted(rows, key=lambda r: (order[r.group], r.account, r.currency))
+    return sorted(rows, key=lambda r: (GROUPS.index(r.group), r.account, r.currency))
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EffectRow:
+    month: str
+    """The month the entries are dated in (`bookings`)."""
+    type: str
+    currency: str
+    applied_count: int
+    """Effects booked (entries, not amounts)."""
+    reversed_count: int
+    """Reversals booked."""
+    revenue: Decimal
+    """Change of the `income` accounts, sign flipped: a credit note is less revenue."""
+    receivables: Decimal
+    expenses: Decimal
+    other: Decimal
+    """Every other account; with it each row balances: receivables + expenses + other
+    = revenue."""
+
+
+def effects(book: Book, scope: Scope) -> list[EffectRow]:
+    """Net effect of the entries booked in the period (`bookings`) per month, type and
+    currency, on revenue, receivables, expenses and the rest (`account_group`)."""
+    table: dict[tuple[str, str, str], list[Any]] = {}
+    for entry in bookings(book, scope):
+        seen: set[str] = set()
+        for account, currency, number in entry.postings():
+            key = (_month(entry.date), entry.adjustment.request.type, currency)
+            cell = table.setdefault(key, [0, 0] + [Decimal(0)] * len(GROUPS))
+            if currency not in seen:  # an entry counts once per currency it books in
+                seen.add(currency)
+                cell[1 if entry.reversal else 0] += 1
+            group = account_group(book, account)
+            cell[2 + GROUPS.index(group)] += -number if group == "income" else number
+    return [EffectRow(month=m, type=t, currency=c, applied_count=v[0], reversed_count=v[1],
+                      receivables=v[2], revenue=v[3], expenses=v[4], other=v[5])
+            for (m, t, c), v in sorted(table.items())]
 
 def build(report: str, book: Book, scope: Scope,
           today: datetime.date | None = None) -> list[Row]:
     """The rows of the named report (one of `REPORTS`); `today` is the day
     compliance counts ages to (default: the clock's)."""
     builders: dict[str, Callable[[Book, Scope], Sequence[Row]]] = {
-        "summary": summary, "trends": trends, "impact": impact,
+        "summary": summary, "trends": trends, "impact": impact, "effects": effects,
         "compliance": lambda b, s: compliance(b, s, today), "audit": audit}
     if report not in builders:
         raise ValueError(f"unknown report {report!r}; choose one of {', '.join(REPORTS)}")
     return list(builders[report](book, scope))
 
 
-Row = SummaryRow | TrendRow | ImpactRow | ComplianceRow | AuditRow
+Row = SummaryRow | TrendRow | ImpactRow | EffectRow | ComplianceRow | AuditRow
 """A row of one of the reports."""
 
 MODELS: dict[str, type[Row]] = {
-    "summary": SummaryRow, "trends": TrendRow, "impact": ImpactRow,
+    "summary": SummaryRow, "trends": TrendRow, "impact": ImpactRow, "effects": EffectRow,
     "compliance": ComplianceRow, "audit": AuditRow}

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from beancount_adjustments.reports import charts
 from beancount_adjustments.reports.csv_cells import cell_text
+from beancount_adjustments.reports.series import trend_series
 from beancount_adjustments.reports.tables import Row, TrendRow
 
 CSS = """
@@ -44,25 +45,13 @@ BAD_VALUES = frozenset({"violated", "stale", "required-missing"})
 
 
 def _charts(rows: Sequence[Row]) -> str:
-    """The trends report's charts, drawn as the Fava reports page draws them."""
+    """The trends report's charts, drawn as the Fava reports page draws them (the same
+    series, `series.trend_series`)."""
     trend_rows = [r for r in rows if isinstance(r, TrendRow)]
     if not trend_rows:
         return ""
-    months = sorted({r.month for r in trend_rows})
-    slot = {m: i for i, m in enumerate(months)}
-    kinds = [k for k in ("credit", "debit", "billing") if any(r.kind == k for r in trend_rows)]
-    by_kind = {k: [0] * len(months) for k in kinds}
-    requested: dict[str, list[Decimal]] = {}
-    applied: dict[str, list[Decimal]] = {}
-    for r in trend_rows:
-        i = slot[r.month]
-        if r.kind in by_kind:
-            by_kind[r.kind][i] += r.requested
-        if r.currency:
-            requested.setdefault(r.currency, [Decimal(0)] * len(months))[i] += (
-                r.requested_amount)
-            applied.setdefault(r.currency, [Decimal(0)] * len(months))[i] += r.applied_amount
-    built = charts.trend_charts(months, by_kind, requested, applied)
+    shown = trend_series(trend_rows)
+    built = charts.trend_charts(shown.months, shown.by_kind, shown.requested, shown.applied)
     titles = {"by_kind": "Requests per month by kind"} | {
         key: f"Requested and applied amounts per month ({key[8:]})"
         for key in built if key.startswith("amounts:")}

@@ -3,12 +3,10 @@ rows) or a printable HTML page (its body alone for Fava's page)."""
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 from decimal import Decimal
 
-from beancount_adjustments.reports.csv_cells import csv_cell
+from beancount_adjustments.reports.csv_cells import csv_text
 from beancount_adjustments.reports.statement.rows import Statement
 
 __all__ = ["FORMATS", "render", "render_csv", "render_html", "render_table"]
@@ -61,23 +59,19 @@ def render_table(st: Statement) -> str:
 
 def render_csv(st: Statement) -> str:
     """One row per line, plus `opening` and `closing` rows and one `aging` row per
-    bucket, each with its currency; formula-looking text is neutralised."""
-    buffer = io.StringIO()
-    out = csv.writer(buffer, lineterminator="\n")
-    out.writerow(["customer", "currency", *COLUMNS])
+    bucket, each with its currency; written by the one CSV writer (`csv_text`), so
+    formula-looking text is neutralised."""
+    rows: list[list[object]] = []
     for s in st.sections:
-        out.writerow([csv_cell(st.customer), s.currency, st.start, "opening", "",
-                      "Opening balance", "", s.opening, "", ""])
-        for ln in s.lines:
-            out.writerow([csv_cell(st.customer), s.currency, ln.date, ln.kind,
-                          csv_cell(ln.reference), csv_cell(ln.description), ln.amount,
-                          ln.balance, ln.aging_from, csv_cell(ln.credit_left)])
-        out.writerow([csv_cell(st.customer), s.currency, st.end, "closing", "",
-                      "Closing balance", "", s.closing, "", ""])
-        for aged in s.aging:
-            out.writerow([csv_cell(st.customer), s.currency, st.end, "aging", aged.bucket,
-                          f"Aged {aged.bucket}", aged.amount, "", "", ""])
-    return buffer.getvalue()
+        rows.append([st.customer, s.currency, st.start, "opening", "", "Opening balance", "",
+                     s.opening, "", ""])
+        rows += [[st.customer, s.currency, ln.date, ln.kind, ln.reference, ln.description,
+                  ln.amount, ln.balance, ln.aging_from, ln.credit_left] for ln in s.lines]
+        rows.append([st.customer, s.currency, st.end, "closing", "", "Closing balance", "",
+                     s.closing, "", ""])
+        rows += [[st.customer, s.currency, st.end, "aging", aged.bucket, f"Aged {aged.bucket}",
+                  aged.amount, "", "", ""] for aged in s.aging]
+    return csv_text(["customer", "currency", *COLUMNS], rows)
 
 
 STYLE = """
