@@ -240,10 +240,11 @@ def test_a_signature_made_before_effective_was_covered_still_counts(
     assert loaded.errors == []
     assert loaded.state("ADJ-1") == "applied"
     assert loaded.book is not None
-    # The booking date such a signature does not cover is shown to the auditor.
+    # The booking date such a signature does not cover is shown to the auditor; with
+    # none, that the signature is of before (it covers no `at:` nor `chain:` either).
     warned = [(w.source.lineno, w.code) for w in loaded.book.warnings]
-    expected = ([(loaded.line('"ADJ-1" "approve"'), "unsigned-effective")]
-                if effective is not None else [])
+    expected = [(loaded.line('"ADJ-1" "approve"'),
+                 "unsigned-effective" if effective is not None else "old-signature")]
     assert warned == expected
 
 

@@ -24,7 +24,11 @@ from beancount_adjustments.core.policy import MissingPrice, chain_text
 from beancount_adjustments.core.records import Tracked, move
 from beancount_adjustments.core.references import credit_taken
 from beancount_adjustments.core.replay_state import ReplayState
-from beancount_adjustments.core.signatures import judge_signature
+from beancount_adjustments.core.signatures import (
+    OLD_SIGNATURE,
+    UNSIGNED_EFFECTIVE,
+    judge_signature,
+)
 from beancount_adjustments.core.written import same_amount
 
 # Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
@@ -132,13 +136,23 @@ class EventJudging(ReplayState):
         if signed.refusal is not None:
             self.refuse(adj, event, *signed.refusal)
             return
-        if signed.uncovered_effective:
-            self.warn("unsigned-effective",
+        if signed.uncovered_effective and event.effective is not None:
+            self.warn(UNSIGNED_EFFECTIVE,
                       f"{event.adjustment_id} approve by {event.by} on {event.date}: its "
                       "signature was made before signatures covered `effective:`, so "
                       f"nothing shows that `effective: {event.effective}` is {event.by}'s; "
                       "compare it with the commit that wrote the approval "
                       "(`bean-adjust check --since`).", event.source, event.adjustment_id)
+        elif signed.old:
+            # Present or deleted, what it does not cover is nobody's: it counts as a
+            # decision of the past; `check --since` fails a new one (`old_signatures`).
+            self.warn(OLD_SIGNATURE,
+                      f"{event.adjustment_id} approve by {event.by} on {event.date}: its "
+                      "signature was made before signatures covered `at:`, `chain:`, "
+                      "`judged:` and `limit-judged:`, so nothing shows those lines (or their "
+                      f"absence) are {event.by}'s; it counts as a decision of the past, and "
+                      "a new one must be signed again (`bean-adjust approve --sign`).",
+                      event.source, event.adjustment_id)
         chain = adj.reversal_chain if reversing else adj.chain
         filled = (adj.reversal_approvals if reversing
                   else adj.approvals + adj.stale if stale else adj.approvals)

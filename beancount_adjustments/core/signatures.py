@@ -42,6 +42,15 @@ LEGACY_TAG = "beancount-adjustments/approval-signature/v1"
 decision of the past keeps counting; an `effective:` edited on one is an edit of
 the past, which `check --since` reports)."""
 
+UNSIGNED_EFFECTIVE = "unsigned-effective"
+"""The warning at an approval carrying `effective:` signed over `LEGACY_TAG`."""
+OLD_SIGNATURE = "old-signature"
+"""The warning at any other approval signed over a message of before `MESSAGE_TAG`."""
+OLD_MESSAGE_WARNINGS = frozenset({UNSIGNED_EFFECTIVE, OLD_SIGNATURE})
+"""The approvals a signature of before `MESSAGE_TAG` lets count: the past's only, so
+`check --since` fails a new one (made by an old tool, or by a signer for a decision
+never merged, and edited where the old message does not cover it)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PublicKey:
@@ -249,10 +258,21 @@ class Signed(NamedTuple):
 
     refusal: tuple[str, str] | None = None
     """(code, message) when the signature makes the event not count."""
-    uncovered_effective: bool = False
-    """The signature verifies with the message of before signatures covered
-    `effective:` (`LEGACY_TAG`) and the event carries one: it still counts, so that
-    decisions of the past keep theirs, but nothing shows that date is the signer's."""
+    tag: str | None = None
+    """The message the signature verified with (None: unsigned, or refused). One of
+    before `MESSAGE_TAG` still counts, so that decisions of the past keep theirs, but
+    nothing shows the lines it does not cover are the signer's, present or deleted:
+    a decision new since a revision must carry a signature made as tools sign now."""
+
+    @property
+    def uncovered_effective(self) -> bool:
+        """Made before signatures covered `effective:` (`LEGACY_TAG`)."""
+        return self.tag == LEGACY_TAG
+
+    @property
+    def old(self) -> bool:
+        """Made over a message of before `MESSAGE_TAG`."""
+        return self.tag is not None and self.tag != MESSAGE_TAG
 
 
 def judge_signature(ring: KeyRing, event: Event, digest: Callable[[], str],
@@ -284,8 +304,7 @@ def judge_signature(ring: KeyRing, event: Event, digest: Callable[[], str],
         tag = verify(k.key, signature, event.adjustment_id, action, event.by, event.date,
                      covered, event.effective, recorded=Recorded.of(event))
         if tag is not None:
-            return Signed(uncovered_effective=tag == LEGACY_TAG
-                          and event.effective is not None)
+            return Signed(tag=tag)
     return Signed((
         "bad-signature",
         f"the signature does not verify with {event.by}'s registered key: it was not made "

@@ -96,7 +96,7 @@ def row_json(row: QueueRow) -> dict[str, Any]:
         "amount": str(row.number), "currency": row.currency, "type": row.type,
         "category": row.category, "customer": row.customer, "tier": row.tier,
         "requested_by": row.requested_by,
-        "entered_by": row.requesters[1] if len(row.requesters) > 1 else None,
+        "entered_by": row.entered_by,
         "state": row.state, "level": row.level,
         "needed": row.needed, "next_role": row.next_role, "reversal": row.reversal,
         "section": row.section,

@@ -40,6 +40,8 @@ class QueueRow:
     requester: str
     """`queries.requester_text`: "carol (entered by alice)" when alice entered it."""
     requesters: tuple[str, ...]
+    entered_by: str | None
+    """`Request.entrant`: who entered it for its requester (None: the requester)."""
     state: str
     level: int
     needed: int
@@ -117,7 +119,7 @@ def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date, user: 
         customer_shared=request.customer in index.namesakes,
         tier=adj.tier or "", requested_by=request.requested_by,
         requester=queries.requester_text(request), requesters=request.requesters,
-        state=str(adj.state),
+        entered_by=request.entrant, state=str(adj.state),
         level=len(adj.deciding_approvals), needed=len(adj.deciding_chain),
         next_role=adj.next_role or "",
         risk=adj.risk_flags, sla_days=adj.sla_days, overdue=is_overdue(adj, today),

@@ -13,6 +13,7 @@ from beancount_adjustments.reports.history.decisions import (
     backdated_items,
     compare_adjustments,
     compare_events,
+    old_signatures,
 )
 from beancount_adjustments.reports.history.findings import Finding, finding_json, format_finding
 from beancount_adjustments.reports.history.identity import (
@@ -70,6 +71,9 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
         seen = {(f.filename, f.lineno) for f in findings}
         findings += [f for f in backdated_items(old.book, new.book, cutoff, rev=rev)
                      if (f.filename, f.lineno) not in seen]
+    seen = {(f.filename, f.lineno) for f in findings}  # an edited one is found as such
+    findings += [f for f in old_signatures(old.book, new.book, rev=rev)
+                 if (f.filename, f.lineno) not in seen]
     findings += reopened_periods(old.book, new.book, cutoff, rev=rev)
     findings += changed_references(old.book, new.book, rev=rev)
     if commit_of is not None:

@@ -1,5 +1,6 @@
 """Decisions rewritten: REV's events removed or edited, adjustments REV had decided
-rejudged or rebooked, and requests or decisions slipped in before REV's last one.
+rejudged or rebooked, requests or decisions slipped in before REV's last one, and
+new decisions signed over a message of before what tools sign now.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from beancount_adjustments.core.models import (
     State,
 )
 from beancount_adjustments.core.moments import read_moment
+from beancount_adjustments.core.signatures import OLD_MESSAGE_WARNINGS
 from beancount_adjustments.reports.history.findings import Finding
 from beancount_adjustments.reports.history.snapshot import (
     Booked,
@@ -287,3 +289,20 @@ def _written_on(at: str | None, day: datetime.date) -> bool:
     """Whether the stamp `at` says it was written on `day` or later (its own day)."""
     moment = None if at is None else read_moment(at)
     return moment is not None and moment.date() >= day
+
+
+def old_signatures(old: Book, new: Book, *, rev: str = "REV") -> list[Finding]:
+    """Decisions new since REV whose signature verifies only over a message of before
+    the one tools sign now (the replay's `OLD_MESSAGE_WARNINGS`): such a signature
+    counts for the past, which REV holds as it was signed; on a new decision the lines
+    it does not cover (`chain:`, `at:`, ...) are anybody's, and the decision would
+    count as the signer never gave it (a stale approval stripped of its `chain:`)."""
+    fresh = {event.source: event for event in new_events(old.facts.events, new.facts.events)}
+    return [Finding(
+        "old-signature-since",
+        f"{describe_event(fresh[warning.source])} is new since {rev} and signed over an old "
+        "message, which does not cover `at:`, `chain:`, `judged:` and `limit-judged:`: "
+        "a new decision counts only signed as tools sign now; approve again with --sign",
+        warning.source.filename, warning.source.lineno, adjustment_id=warning.adjustment_id)
+        for warning in new.warnings
+        if warning.code in OLD_MESSAGE_WARNINGS and warning.source in fresh]
