@@ -17,12 +17,13 @@ from click.testing import CliRunner
 from repos import Repo, check, findings
 from signing import KEYS
 
+from beancount_adjustments import reports
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import signatures
 from beancount_adjustments.fava_ext.index import BookIndex
 from beancount_adjustments.fava_ext.json_api import row_json
 from beancount_adjustments.fava_ext.queue_rows import queue_row
-from ledgers import BASE, load, load_file, request
+from ledgers import BASE, event, load, load_file, request
 
 SIGNED = ('2026-01-01 custom "adjustment-policy" "credit:*"\n  signatures: "required"\n'
           "  backdate-days: 5\n")
@@ -108,3 +109,18 @@ def test_a_plugin_line_that_runs_nothing_is_plugin_not_enabled(tmp_path: Path,
     result = CliRunner().invoke(main, ["check", "-f", str(main_file)])
     assert result.exit_code == 1, result.output
     assert "[plugin-not-enabled]" in result.output
+
+
+def test_an_approved_request_withdrawn_before_its_apply_counts_as_approved() -> None:
+    """Hole: under `apply: "separate"` bob's approval makes ADJ-1 `approved`; carol
+    withdraws it before the apply. The trends row counted the decision (on bob's day)
+    as not approved, so the approval rate read 0% where every request was approved,
+    while a reversal, which undoes far more, keeps its approval counted."""
+    separate = '2026-01-01 custom "adjustment-policy" "credit:refund"\n  apply: "separate"\n'
+    book = load(separate + request("ADJ-1", "2026-03-02", "-400.00")
+                + event("ADJ-1", "2026-03-04", "approve", "bob")
+                + event("ADJ-1", "2026-03-06", "cancel", "carol", reason="Not needed")).book
+    assert book is not None
+    assert str(book.adjustments["ADJ-1"].state) == "withdrawn"
+    (row,) = reports.trends(book, reports.Scope())
+    assert (row.decided, row.approved, row.decision_days) == (1, 1, 2)

@@ -105,7 +105,8 @@ class TrendRow:
     """Of `requested`, those decided: approved (whatever became of them since),
     rejected or withdrawn. Still open or invalid ones are not."""
     approved: int
-    """Of `decided`, those approved: a reversal undoes the booking, not the approval."""
+    """Of `decided`, those approved (`was_approved`): a reversal undoes the booking, and
+    a withdrawal before the apply the approval's effect, never the approval."""
     decision_days: int
     """Days from request to decision, summed over `decided` (each the compliance
     report's `days_to_decision`): the average is `decision_days / decided`."""
@@ -115,6 +116,15 @@ APPROVED_STATES = frozenset({State.APPROVED, State.APPLIED, State.REVERSING, Sta
 """States an approval got an adjustment into: a reversal asked (`reversing`) or booked
 undoes the booking, never the approval it had."""
 REFUSED_STATES = frozenset({State.REJECTED, State.WITHDRAWN})
+
+
+def was_approved(adj: Adjustment) -> bool:
+    """Whether an approval (or the policy's automatic one) got `adj` to `approved`: it
+    is in one of `APPROVED_STATES`, or was withdrawn with its chain filled (an approved
+    request cancelled before its separate apply: a pending one withdrawn has a level
+    left, and filling the last one approves it)."""
+    return adj.state in APPROVED_STATES or (
+        adj.state is State.WITHDRAWN and len(adj.approvals) == len(adj.chain))
 
 
 def trends(book: Book, scope: Scope) -> list[TrendRow]:
@@ -135,7 +145,7 @@ def trends(book: Book, scope: Scope) -> list[TrendRow]:
         days = days_to_decision(adj)
         if days is not None and adj.state in APPROVED_STATES | REFUSED_STATES:
             cell[4] += 1
-            cell[5] += adj.state in APPROVED_STATES
+            cell[5] += was_approved(adj)
             cell[6] += days
     return [TrendRow(month=m, kind=k, currency=c, requested=v[0], requested_amount=v[1],
                      applied=v[2], applied_amount=v[3], decided=v[4], approved=v[5],
