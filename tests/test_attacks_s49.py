@@ -274,3 +274,27 @@ def test_a_type_pattern_matches_what_it_says(tmp_path: Path) -> None:
     assert "nothing to approve" in exact.output, exact.output
     assert _run(path, *SWEEP, "--type", "credit:*").exit_code == 0
     assert _approved(path) == ["ADJ-2"]
+
+
+def test_an_approve_by_id_binds_to_the_digest_show_printed(tmp_path: Path) -> None:
+    """Hole: bob reads `show ADJ-1` (its digest and step); alice then moves its offset
+    to another account, same amount, same step. `approve ADJ-1 --step` approved
+    what he never read: the CLI had no way to pass the digest Fava and the API
+    send. Now `--digest` (one id, not a selection) is refused as changed."""
+    text = BASE + request("ADJ-1", "2026-11-01", "-50")
+    path = _ledger(tmp_path, text)
+    seen = load(text, base=False).adj("ADJ-1").digest
+    path.write_text(text.replace("Income:Sales:Returns", "Expenses:Goodwill"))
+    before = path.read_bytes()
+    result = _run(path, "approve", "ADJ-1", "--as", "bob", "--step", "pending 0/1",
+                  "--digest", seen)
+    assert result.exit_code == 1, result.output
+    assert "ADJ-1 changed since it was shown to you" in result.output
+    assert path.read_bytes() == before
+    for misuse in (("ADJ-1", "ADJ-2"), ("--all-pending",)):
+        refused = _run(path, "approve", *misuse, "--as", "bob", "--digest", seen)
+        assert refused.exit_code == 1, refused.output
+        assert "--digest" in refused.output
+    now = load(path.read_text(), base=False).adj("ADJ-1").digest
+    assert _run(path, "approve", "ADJ-1", "--as", "bob", "--digest", now).exit_code == 0
+    assert _approved(path) == ["ADJ-1"]
