@@ -3,7 +3,8 @@
 By id or by selection (`--all-pending`, `--all-approved`, narrowed by `--type`,
 `--category`, `--customer`, `--below`); who may is `permissions.denial`, the
 replay's own rule (`_chosen`). All decisions go in one write through the writer,
-all or nothing unless `--skip-refused`. `--step` is the step
+all or nothing unless `--skip-refused`. `--digest` is the request `show` printed
+(`seen_digest`: refused if it changed since), `--step` is the step
 the decider read (`show` prints it, `lifecycle.step_shown`): the writer refuses
 an adjustment that has moved on since, so an approve meant for a pending credit
 never approves the reversal of a credit booked and cancelled meanwhile. The
@@ -66,6 +67,11 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
         help='The step each awaits, as `show` printed it ("pending 0/1"): refused if '
              "it has moved on since (approved, booked, cancelled: now its reversal)."
     )(func)
+    func = click.option(
+        "--digest", default=None,
+        help="The digest of the one id given, as `show` printed it: refused if the "
+             "request has changed since (what --step alone does not see)."
+    )(func)
     func = date_option(func)
     func = json_option(func)
     func = user_option(func)
@@ -73,7 +79,8 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _given(ids: tuple[str, ...], *, select_all: bool,
-           narrowing: dict[str, str | None], step: str | None = None) -> list[str] | None:
+           narrowing: dict[str, str | None], step: str | None = None,
+           digest: str | None = None) -> list[str] | None:
     """The ids given on the command line, or None when a selection picks them."""
     if ids and select_all:
         raise Refused("give ids or a selection, not both")
@@ -81,7 +88,12 @@ def _given(ids: tuple[str, ...], *, select_all: bool,
         if step is not None:
             raise Refused("--step names the step of the ids given (as `show` printed "
                           "it), not of a selection")
+        if digest is not None:
+            raise Refused("--digest names the content of one id given (as `show` "
+                          "printed it), not of a selection")
         return None
+    if digest is not None and len(set(ids)) != 1:
+        raise Refused("--digest is the digest of one request: give one id with it")
     if not ids:
         raise Refused("which adjustments? give their ids (or a selection such as "
                       "--all-pending)")
@@ -130,13 +142,16 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
             customer_reason: str | None = None, effective: datetime.datetime | None = None,
             on: datetime.datetime | None = None,
             skip_refused: bool = False, sign_with: Path | None = None,
-            step: str | None = None, as_json: bool = False) -> None:
+            step: str | None = None, digest: str | None = None,
+            as_json: bool = False) -> None:
     who = require_user(user)
     narrowing = narrowing or {"type": None, "category": None, "customer": None, "below": None}
     if action in (Action.REJECT, Action.CANCEL) and not (reason or "").strip():
         raise Refused(f"a {action} needs --reason")
     step = step.strip() if step is not None else None
-    given = _given(ids, select_all=select_all, narrowing=narrowing, step=step)
+    digest = digest.strip() if digest is not None else None
+    given = _given(ids, select_all=select_all, narrowing=narrowing, step=step,
+                   digest=digest)
     chosen: list[str] = []
     reversals: dict[str, str] = {}
 
@@ -150,7 +165,7 @@ def _decide(action: Action, ledger: Path, user: str | None, ids: tuple[str, ...]
         return [Decision(adjustment_id=i, action=action, by=who, reason=reason,
                          comment=comment, customer_reason=customer_reason,
                          effective=as_date(effective), date=as_date(on), sign_with=sign_with,
-                         seen_step=step)
+                         seen_step=step, seen_digest=digest)
                 for i in chosen]
 
     try:
@@ -197,13 +212,13 @@ def approve(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all:
             type_pattern: str | None, category: str | None, customer: str | None,
             below: str | None, effective: datetime.datetime | None, comment: str | None,
             skip_refused: bool, on: datetime.datetime | None, sign_with: Path | None,
-            step: str | None, as_json: bool) -> None:
+            step: str | None, digest: str | None, as_json: bool) -> None:
     """Approve adjustments (one approval level each)."""
     _decide(Action.APPROVE, ledger, user, ids, select_all=select_all,
             narrowing={"type": type_pattern, "category": category, "customer": customer,
                        "below": below},
             comment=comment, effective=effective, on=on, skip_refused=skip_refused,
-            sign_with=sign_with, step=step, as_json=as_json)
+            sign_with=sign_with, step=step, digest=digest, as_json=as_json)
 
 
 @click.command("reject")
@@ -220,13 +235,13 @@ def reject(*, ledger: Path, user: str | None, ids: tuple[str, ...], reason: str,
            customer_reason: str | None, select_all: bool, type_pattern: str | None,
            category: str | None, customer: str | None, below: str | None, comment: str | None,
            skip_refused: bool, on: datetime.datetime | None, step: str | None,
-           as_json: bool) -> None:
+           digest: str | None, as_json: bool) -> None:
     """Reject pending adjustments."""
     _decide(Action.REJECT, ledger, user, ids, select_all=select_all,
             narrowing={"type": type_pattern, "category": category, "customer": customer,
                        "below": below},
             reason=reason, customer_reason=customer_reason, comment=comment, on=on,
-            skip_refused=skip_refused, step=step, as_json=as_json)
+            skip_refused=skip_refused, step=step, digest=digest, as_json=as_json)
 
 
 @click.command("apply")
@@ -241,13 +256,13 @@ def apply(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all: b
           type_pattern: str | None, category: str | None, customer: str | None,
           below: str | None, effective: datetime.datetime | None, comment: str | None,
           skip_refused: bool, on: datetime.datetime | None, step: str | None,
-          as_json: bool) -> None:
+          digest: str | None, as_json: bool) -> None:
     """Apply approved adjustments whose type applies separately."""
     _decide(Action.APPLY, ledger, user, ids, select_all=select_all,
             narrowing={"type": type_pattern, "category": category, "customer": customer,
                        "below": below},
             comment=comment, effective=effective, on=on, skip_refused=skip_refused,
-            step=step, as_json=as_json)
+            step=step, digest=digest, as_json=as_json)
 
 
 @click.command("cancel")
@@ -258,10 +273,12 @@ def apply(*, ledger: Path, user: str | None, ids: tuple[str, ...], select_all: b
               help="What the customer is told (customer notices), never the --reason.")
 def cancel(*, ledger: Path, user: str | None, ids: tuple[str, ...], reason: str,
            customer_reason: str | None, comment: str | None, skip_refused: bool,
-           on: datetime.datetime | None, step: str | None, as_json: bool) -> None:
+           on: datetime.datetime | None, step: str | None, digest: str | None,
+           as_json: bool) -> None:
     """Withdraw pending or approved adjustments, or reverse applied ones."""
     _decide(Action.CANCEL, ledger, user, ids, reason=reason, customer_reason=customer_reason,
-            comment=comment, on=on, skip_refused=skip_refused, step=step, as_json=as_json)
+            comment=comment, on=on, skip_refused=skip_refused, step=step, digest=digest,
+            as_json=as_json)
 
 
 COMMANDS = [approve, reject, apply, cancel]

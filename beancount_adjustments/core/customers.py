@@ -38,11 +38,23 @@ class CustomerError(AdjustmentsError, ValueError):
 
 def customer_id(directory: Directory, text: str) -> str | None:
     """The id of the customer `text` names by id or name; None when it names none.
-    Raises `CustomerError` when it is the name of several."""
+    Raises `CustomerError` when it is the name of several, or the id of one and
+    the name of another."""
     found = directory.find(text)
     if len(found) > 1:
         raise CustomerError(f"customer {text!r} is ambiguous: it is the name of "
                             f"{', '.join(found)}; give the id")
+    if found == [text.strip()]:
+        # An id wins over names in `find`, yet the pages name customers by name
+        # ("Acme Corp (cust_1)"): a customer whose id is another's name was picked
+        # by the name a reviewer read (`approve --all-pending --customer "Acme Corp"`).
+        wanted = found[0].casefold()
+        others = sorted(c for c, name in directory.names().items()
+                        if c != found[0] and name is not None and name.casefold() == wanted)
+        if others:
+            raise CustomerError(
+                f"customer {text!r} is ambiguous: it is the id of one customer and the "
+                f"name of {', '.join(others)}; give {' or '.join(others)} for that one")
     return found[0] if found else None
 
 

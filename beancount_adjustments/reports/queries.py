@@ -64,7 +64,9 @@ class Filters:
     signed: bool = False
     """Whether `awaiting`'s approval would be signed (types requiring signatures)."""
     below: Money | None = None
-    """Only amounts strictly below this (same currency)."""
+    """Only amounts strictly below this: in its currency, converted at the request's
+    date (`policy.convert`, as limits and thresholds are), or left out when no price
+    converts them."""
 
 
 def waiting_since(adj: Adjustment) -> datetime.date:
@@ -106,7 +108,10 @@ def matches(book: Book, adj: Adjustment, filters: Filters, today: datetime.date,
     if filters.below is not None:
         if adj.amount is None:
             return False
-        value = convert(adj.amount, filters.below.currency, today, rates)
+        # At the request's date, as the chain, the approver's limit and the
+        # `judged:` an approval records convert it: at today's price a request
+        # judged 900 USD passed `--below "500 USD"` once its currency had halved.
+        value = convert(adj.amount, filters.below.currency, request.date, rates)
         if value is None or value >= filters.below.number:
             return False
     return filters.awaiting is None or may(book, adj, filters.awaiting, Action.APPROVE, today,
@@ -116,7 +121,7 @@ def matches(book: Book, adj: Adjustment, filters: Filters, today: datetime.date,
 def select(book: Book, filters: Filters, today: datetime.date,
            rates: Rates = same_currency_only) -> list[Adjustment]:
     """The adjustments matching `filters`, oldest request first. `filters.customer`
-    is an id or a name (`CustomerError` when several customers have that name)."""
+    is an id or a name (`CustomerError` when it could name several, `customer_id`)."""
     if filters.customer is not None:
         picked = customer_id(book.directory, filters.customer)
         if picked is not None:
