@@ -51,7 +51,6 @@ from beancount_adjustments.beans.metadata import source_meta
 from beancount_adjustments.beans.prices import price_rates
 from beancount_adjustments.beans.reading import Progress, Read, read
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.errors import RUN_CODE_FAILURES
 from beancount_adjustments.core.facts import Check, Settings
 from beancount_adjustments.core.models import Problem, Request, Source
 from beancount_adjustments.core.records import Tracked
@@ -157,7 +156,9 @@ def _resolve_checks(names: tuple[str, ...], found: list[tuple[str, Check]],
             continue
         try:
             function = getattr(importlib.import_module(module_name), attribute)
-        except RUN_CODE_FAILURES as exc:  # whatever a site's module raises on import
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # whatever a site's module raises on import
             errors.append(f"check {name!r} cannot be loaded ({type(exc).__name__}: {exc})")
             found.append((name, _unavailable))
             continue
@@ -211,7 +212,10 @@ def adjustments(entries: list[data.Directive], options_map: dict[str, Any],
     with collector_paused():
         try:
             return _run(entries, options_map, config, progress)
-        except RUN_CODE_FAILURES:  # the plugin must never raise (Ctrl-C aside)
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # the plugin must never raise: a sys.exit(0) in code the
+            # ledger runs would end bean-check with exit 0 and every error unsaid
             # Whatever book was made is not what the ledger amounts to: no tool reads it.
             options_map.pop(BOOK_KEY, None)
             options_map.pop(STAMP_KEY, None)

@@ -85,6 +85,16 @@ def test_a_message_ending_the_process_when_written_fails_closed(tmp_path):
     assert loaded.balance("Assets:Receivable") == 0
 
 
+def test_a_check_raising_its_own_base_exception_is_a_check_error(tmp_path):
+    """Hole: an exception class of the site's own, derived from BaseException, went
+    through the plugin (which never raises) and ended the load with a traceback."""
+    path = _ledger(tmp_path, "escaping_check", "class Stop(BaseException):\n    pass\n"
+                   "def judge(request, amount):\n    raise Stop('out')\n")
+    loaded = load_file(path)
+    assert loaded.codes == [(loaded.line("^ADJ-1"), "check-error")]
+    assert loaded.balance("Assets:Receivable") == 0
+
+
 def test_ctrl_c_in_a_check_still_stops_the_load(tmp_path):
     """Held (and kept): the user's interrupt is no failure to judge around."""
     path = _ledger(tmp_path, "interrupted_check", "def judge(request, amount):\n"

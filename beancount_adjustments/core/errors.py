@@ -17,9 +17,3 @@ class AdjustmentsError(Exception):
         self.message = message
         if code is not None:
             self.code = code
-
-
-RUN_CODE_FAILURES: tuple[type[BaseException], ...] = (Exception, SystemExit, GeneratorExit)
-"""What code a ledger runs (a site check, its answer) may raise that the pass judges
-around: anything but the user's Ctrl-C. A `sys.exit(0)` let through would end
-bean-check, and any tool, with exit 0 and every error of the ledger unsaid."""

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from beancount_adjustments.core.customers import unknown_customer
-from beancount_adjustments.core.errors import RUN_CODE_FAILURES
 from beancount_adjustments.core.models import (
     Action,
     ApprovalRow,
@@ -264,7 +263,9 @@ class RequestJudging(ReplayState):
             try:
                 said = check(request, amount)
                 messages = [said] if isinstance(said, str) else list(said or ())
-            except RUN_CODE_FAILURES as exc:  # a site's check must not stop the pass
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # a site's check must not stop the pass
                 self.fail("check-error",
                           f"{request.id}: check {name} failed ({type(exc).__name__}: {exc}); "
                           "the request is not judged until it runs.", request.source, adj)
