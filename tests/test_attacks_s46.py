@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from fava_env import BASE, CREATE_EXTRA, DECIDE, DEMO_CONFIG, Env, ago
 
-from beancount_adjustments.api.bodies import MAX_TEXT
+from beancount_adjustments.beans.metadata import MAX_TEXT
 
 pytestmark = pytest.mark.usefixtures("poll_watcher")
 

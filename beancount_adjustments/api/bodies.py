@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from beancount_adjustments.api.results import ApiError
+from beancount_adjustments.beans.metadata import length_problem
 
 FIELDS = ("customer", "type", "amount", "currency", "reason", "category", "invoice", "order",
           "ticket", "document", "effective", "approval_required", "notes", "external_id", "id",
@@ -21,20 +22,6 @@ ALIASES = {"customerId": "customer", "orderId": "order", "invoiceId": "invoice",
            "on-statement": "on_statement", "agingFrom": "aging_from",
            "aging-from": "aging_from"}
 """Other spellings a JSON body may use (the seed's camelCase, the ledger's keys)."""
-MAX_TEXT = 10_000
-"""Characters one text of a body may hold (a reason, a comment, notes). Longer is
-refused, never cut: what is written is what was sent (a reason cut short says
-something else), and a line of megabytes slows every load of the ledger after it."""
-
-
-def too_long(name: str, value: object) -> str | None:
-    """Why the text `value` of the field `name` is refused (`MAX_TEXT`), or None."""
-    if isinstance(value, str) and len(value) > MAX_TEXT:
-        return (f"{name} holds {len(value):,} characters, more than the {MAX_TEXT:,} a "
-                "text may hold; shorten it (nothing was written)")
-    return None
-
-
 def read_json(text: str) -> object:
     """`text` as JSON, numbers with a point read exactly (`Decimal`); a key given twice
     in one object is refused (`ApiError` "invalid"), as invalid JSON and nesting
@@ -72,7 +59,7 @@ def create_fields(body: Mapping[str, object]) -> dict[str, Any]:
                            f"{', '.join(FIELDS)}")
         if name in out:
             raise ApiError("invalid", f"{name} is given twice")
-        problem = too_long(name, value)
+        problem = length_problem(name, value)
         if problem is not None:
             raise ApiError("invalid", problem)
         out[name] = value

@@ -57,6 +57,26 @@ def control_problem(what: str, text: str | None, *, one_line: bool = True) -> st
             "fields apart)")
 
 
+MAX_TEXT = 10_000
+"""Characters one text a tool writes may hold (a reason, a comment, notes). Longer is
+refused, never cut: what is written is what was given (a reason cut short says
+something else), and a line of megabytes slows every load of the ledger after it."""
+
+
+def length_problem(what: str, text: object) -> str | None:
+    """Why a tool may not write `text` as `what` for its length (`MAX_TEXT`), or None."""
+    if isinstance(text, str) and len(text) > MAX_TEXT:
+        return (f"{what} holds {len(text):,} characters, more than the {MAX_TEXT:,} a "
+                "text may hold; shorten it (nothing was written)")
+    return None
+
+
+def written_text_problem(what: str, text: str | None, *, one_line: bool = True) -> str | None:
+    """Why a tool may not write `text` as `what`, or None: the readers' rule for control
+    characters (`control_problem`) and the length every tool keeps to."""
+    return control_problem(what, text, one_line=one_line) or length_problem(what, text)
+
+
 def custom_lines(entries: Iterable[data.Directive], directive: str) -> Iterator[data.Custom]:
     """The `custom "DIRECTIVE"` entries, in ledger order."""
     for entry in entries:

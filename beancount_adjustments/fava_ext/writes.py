@@ -13,6 +13,7 @@ from flask import Request, Response
 
 from beancount_adjustments import api, writer
 from beancount_adjustments.api import bodies
+from beancount_adjustments.beans.metadata import length_problem
 from beancount_adjustments.core.days import iso_day
 from beancount_adjustments.core.models import Action
 from beancount_adjustments.fava_ext.identity import Identity
@@ -158,7 +159,7 @@ def parse_decisions(raw: object, user: str) -> tuple[list[writer.Decision], str]
             value = item.get(key)
             if value is not None and not isinstance(value, str):
                 return [], f"decision {i + 1}: {key} must be text"
-            problem = bodies.too_long(key, value)
+            problem = length_problem(key, value)
             if problem is not None:
                 return [], f"decision {i + 1}: {problem}"
             texts[key] = value.strip() if isinstance(value, str) else None

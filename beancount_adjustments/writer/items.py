@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from beancount_adjustments.beans import render
-from beancount_adjustments.beans.metadata import control_problem
+from beancount_adjustments.beans.metadata import written_text_problem
 from beancount_adjustments.core.days import iso_day
 from beancount_adjustments.core.lifecycle import reversal_number, step_shown
 from beancount_adjustments.core.models import (
@@ -73,10 +73,12 @@ def decision_item(led: Ledger, index: int, decision: Decision) -> Item:
     adj = led.book.get(decision.adjustment_id)
     action = Action(decision.action)
     control = next(filter(None, (
-        control_problem("the id", decision.adjustment_id), control_problem("by", decision.by),
-        control_problem("the reason", decision.reason, one_line=False),
-        control_problem("the comment", decision.comment, one_line=False),
-        control_problem("the customer reason", decision.customer_reason, one_line=False))),
+        written_text_problem("the id", decision.adjustment_id),
+        written_text_problem("by", decision.by),
+        written_text_problem("the reason", decision.reason, one_line=False),
+        written_text_problem("the comment", decision.comment, one_line=False),
+        written_text_problem("the customer reason", decision.customer_reason,
+                             one_line=False))),
         None)
     if control is not None:
         item.refusal = control
@@ -302,11 +304,11 @@ def _request_control_problem(new: NewRequest, adj_id: str) -> str | None:
     one_line += [(f"posting {account!r}", f"{account} {currency}")
                  for account, _, currency in new.postings]
     for what, text in one_line:
-        problem = control_problem(what, text)
+        problem = written_text_problem(what, text)
         if problem is not None:
             return problem
     for what, text in (("the reason", new.reason), ("the narration", new.narration)):
-        problem = control_problem(what, text, one_line=False)
+        problem = written_text_problem(what, text, one_line=False)
         if problem is not None:
             return problem
     return None
