@@ -307,18 +307,22 @@ class EventJudging(ReplayState):
         return rule.roles if rule else _NONE
 
     def reverse(self, adj: Tracked, event: Event) -> bool:
-        """Book the reversal, dated at `event`; False when a closed period forbids it."""
-        lock = self.closing_lock(event.date, self.decided_on(event))
+        """Book the reversal, dated at `event`, or at the effect's own date when that is
+        later (`effective:` ahead): nothing is undone before it was done, else the books
+        (and a statement cut between) would show the reversal of a credit not yet
+        booked. False when a closed period forbids it."""
+        day = max(event.date, adj.effective_date or event.date)
+        lock = self.closing_lock(day, self.decided_on(event))
         if lock is not None:
             self.refuse(adj, event, "closed-period",
-                        f"the reversal would be dated {event.date}, inside the period closed "
+                        f"the reversal would be dated {day}, inside the period closed "
                         f"through {lock.through} (locked on {lock.date}).")
             return False
         request = adj.request
         if adj.state is _APPLIED:  # a reversal that needs no approval
             move(adj, _CANCEL)
         move(adj, _APPROVE)
-        adj.reversed_on = event.date
+        adj.reversed_on = day
         adj.reversed_by = event
         if request.invoice in self.credited:
             self.credited[request.invoice] -= credit_taken(request.postings, adj.amount,

@@ -6,7 +6,8 @@ notices"), which also hold the templates. The notices join the staff ones in
 
 Only customer-facing text reaches a customer: the template, the figures of the
 adjustment and `customer-reason:` (of the deciding event, else of the request).
-The internal `reason:`, `notes:` and comments are never among the placeholders.
+The internal `reason:`, `notes:` and comments are never among the placeholders, and
+an adjustment kept off the statement (`on-statement: FALSE`) is never named to them.
 The lines and `customer-reason:` texts are read by `beans.notify_lines`.
 """
 
@@ -20,7 +21,6 @@ from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
     Action,
     Adjustment,
-    Money,
     Source,
     State,
     receivable_totals,
@@ -34,6 +34,7 @@ from beancount_adjustments.core.notice_lines import (
     template_problem,
 )
 from beancount_adjustments.notify.notices import Notice
+from beancount_adjustments.reports.statement import figure
 
 __all__ = ["COMMON", "DEFAULTS", "KINDS", "PLACEHOLDERS", "CustomerNotice", "CustomerSetup",
            "customer_notices", "template_problem"]
@@ -88,6 +89,15 @@ def _events(adj: Adjustment) -> Iterator[tuple[str, datetime.date, Source | None
             yield "withdrawn", cancels[-1].date, cancels[-1].source
 
 
+def subject_line(text: str) -> str:
+    """A subject as one line of the very text it shows: a line break (from a `name:`,
+    a `customer-reason:`, the template) made a space, so the dry run prints what the
+    mail carries; and `=?` broken by a zero-width space, since a mail client decodes an
+    RFC 2047 encoded word (`=?utf-8?b?...?=`) written there into words the ledger never
+    shows ("Your account is closed")."""
+    return " ".join(text.splitlines()).replace("=?", "=\u200b?")
+
+
 def _sends(line: CustomerNotice | None) -> bool:
     return line is not None and line.enabled and line.problem is None
 
@@ -101,6 +111,10 @@ def customer_notices(book: Book, today: datetime.date, setup: CustomerSetup) -> 
     for adj in book.adjustments.values():
         if adj.state is State.INVALID or adj.amount is None:
             continue
+        if not adj.request.on_statement:
+            # Its detail is kept off the customer's statement (one "Account adjustment"
+            # line): a notice naming it, its id and kind, would tell what that withholds.
+            continue
         request = adj.request
         recipient = f"customer:{request.customer}"
         record = book.directory.customer_on(request.customer, today)
@@ -110,7 +124,7 @@ def customer_notices(book: Book, today: datetime.date, setup: CustomerSetup) -> 
         # move other accounts, are no credit to the customer.
         moved = sum(receivable_totals(request.postings, book.settings.receivable).values(),
                     Decimal(0))
-        amount = Money(abs(moved), adj.amount.currency)
+        amount = f"{figure(abs(moved))} {adj.amount.currency}"  # every digit booked
         for kind, date, decided_by in _events(adj):
             line = setup.chosen(request.type, kind, date)
             if line is None or not _sends(line):
@@ -121,7 +135,7 @@ def customer_notices(book: Book, today: datetime.date, setup: CustomerSetup) -> 
             reason = (reasons.get(decided_by) if decided_by else None) or reasons.get(
                 request.source) or NO_REASON
             values = {
-                "id": adj.id, "amount": str(amount), "type": request.type,
+                "id": adj.id, "amount": amount, "type": request.type,
                 "kind": request.kind.value, "customer": request.customer,
                 "name": record.name if record and record.name else request.customer,
                 "date": request.date.isoformat(), "reason": reason,
@@ -137,7 +151,7 @@ def customer_notices(book: Book, today: datetime.date, setup: CustomerSetup) -> 
             out.append(Notice(
                 key=f"{adj.id}:customer-{kind}:{recipient}", kind=f"customer-{kind}",
                 recipient=recipient, adjustment_id=adj.id, date=date,
-                subject=(line.title or title).format_map(values),
+                subject=subject_line((line.title or title).format_map(values)),
                 body=(line.body or body).format_map(values)))
     out.sort(key=lambda n: (n.date, n.adjustment_id, n.key))
     return out

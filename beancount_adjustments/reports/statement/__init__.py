@@ -5,6 +5,7 @@ The names below are the package's public API.
 
 from beancount_adjustments.reports.statement.render import (
     FORMATS,
+    figure,
     render,
     render_csv,
     render_html,
@@ -30,6 +31,7 @@ __all__ = [
     "PeriodError",
     "Section",
     "Statement",
+    "figure",
     "render",
     "render_csv",
     "render_html",

@@ -18,6 +18,7 @@ from decimal import Decimal
 from beancount.core import data
 
 from beancount_adjustments.beans.effects import TAG_REVERSAL, own_effect
+from beancount_adjustments.beans.metadata import source_of
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import Adjustment, Kind, Request, is_under
@@ -94,6 +95,9 @@ class _Item:
     shown: bool = True
     applies_to: str | None = None
     """The invoice a payment or credit pays first (aging)."""
+    credits: str | None = None
+    """For an invoice: its id when it is the invoice the replay holds credits to, whose
+    credit left the line shows."""
 
 
 def statement_text(book: Book, request: Request) -> str:
@@ -169,7 +173,11 @@ def _items(entries: Iterable[data.Directive], book: Book, customer: str,
                 continue
             if not is_under(posting.account, root):
                 continue
-            if named or (own and settings.account_owner(posting.account) == customer):
+            # A customer's own account is theirs alone, whoever the transaction names
+            # (the replay's `customer-account` rule): else one customer's statement
+            # would show another's invoice and a balance its own account does not hold.
+            owner = settings.account_owner(posting.account) if own else None
+            if owner == customer if owner is not None else named:
                 totals[units.currency] = totals.get(units.currency, _ZERO) + units.number
         for currency, amount in totals.items():
             if amount:
@@ -192,13 +200,24 @@ def _item(entry: data.Transaction, book: Book, amount: Decimal) -> _Item:
     for key, kind in (("invoice-id", "invoice"), ("order-id", "order")):
         ref = meta.get(key)
         if isinstance(ref, str):
-            return _Item(entry.date, kind, ref.strip(), narration, amount, aging_from)
+            ref = ref.strip()
+            return _Item(entry.date, kind, ref, narration, amount, aging_from,
+                         credits=ref if kind == "invoice" and _indexed(book, ref, entry)
+                         else None)
     paid = meta.get("invoice")
     paid = paid.strip() if isinstance(paid, str) else None
     if amount < 0:
         return _Item(entry.date, "payment", paid or "", "Payment received", amount, aging_from,
                      applies_to=paid)
     return _Item(entry.date, "charge", paid or "", narration, amount, aging_from)
+
+
+def _indexed(book: Book, invoice_id: str, entry: data.Transaction) -> bool:
+    """Whether `entry` is the invoice the book knows by `invoice_id`: of two under one
+    id (`duplicate-reference`) the replay holds credits to the first, which may be
+    another customer's, so the second shows no credit left (nor the other's figure)."""
+    found = book.invoices.get(invoice_id)
+    return found is not None and found.source == source_of(entry)
 
 
 def _adjustment_item(entry: data.Transaction, book: Book, adj: Adjustment, amount: Decimal,
@@ -254,7 +273,7 @@ def _section(currency: str, items: list[_Item], start: datetime.date, end: datet
             it.date, it.kind if shown else "account-adjustment",
             it.reference if shown else "", it.description if shown else OFF_STATEMENT,
             it.amount, balance, it.aging_from,
-            credit_left_of(it.reference) if it.kind == "invoice" else None))
+            credit_left_of(it.credits) if it.credits is not None else None))
     return Section(currency, opening, tuple(lines), balance, _aging(items, end))
 
 
