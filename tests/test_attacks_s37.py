@@ -321,7 +321,7 @@ HELD = [
      BIG + event("ADJ-2", "2026-03-02", "approve", by="erin", chain="manager"),
      "ADJ-2", {"stale-approval"}, State.PENDING),
     ("an at: far in the future",
-     SMALL + event("ADJ-1", "2026-03-02", "approve", by="bob", at="9999-12-31T23:59:59Z"),
+     SMALL + event("ADJ-1", "2026-03-02", "approve", by="bob", at="9999-12-30T23:59:59Z"),
      "ADJ-1", {"backdated"}, State.PENDING),
     ("an at: with an offset of 24 hours",
      SMALL + event("ADJ-1", "2026-03-02", "approve", by="bob",

@@ -35,6 +35,7 @@ from beancount_adjustments.cli.common import (
     today,
     user_option,
     write_json,
+    written_today,
     wrote,
 )
 from beancount_adjustments.core.book import Book
@@ -114,7 +115,7 @@ def _chosen(book: Book, user: str, action: Action, *,
     filters = Filters(states=states, type=narrowing["type"], category=narrowing["category"],
                       customer=narrowing["customer"], below=below)
     return [adj.id for adj in select(book, filters, on, rates)
-            if may(book, adj, user, action, on, signed=signed, written=today())]
+            if may(book, adj, user, action, on, signed=signed, written=written_today())]
 
 
 def _reversals(book: Book, ids: list[str], action: Action) -> dict[str, str]:

@@ -14,7 +14,10 @@ reader can agree on (the half day of zones a UTC stamp allows then applies to it
 too, see `core.written`). Nothing else is: not a day alone, a space for `T`, the
 basic (`20261121T1000`) or week (`2026-W47-6`) forms, a comma, an offset without
 its colon or with seconds, digits of other scripts, all of which
-`datetime.fromisoformat` takes.
+`datetime.fromisoformat` takes. Nor is a moment within a day of the calendar's ends
+(1 January of the year 1, 31 December 9999), in its own zone or in UTC: every reader
+may show a moment in another zone (the risk report's working hours, a feed's UTC,
+the half day of zones), and such a one would fall off the calendar there.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ _TIME_IN_RANGE = re.compile(
     r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?", re.ASCII)
 """What `read_moment` takes after the day, with its ranges: hours 00-23, minutes and
 seconds 00-59, offsets up to 23:59."""
+_FIRST, _LAST = datetime.date(1, 1, 2), datetime.date(9999, 12, 30)
+"""The days a moment may have, in its zone and in UTC: a day inside the calendar's
+ends, so that shown in any zone (offsets stay under a day) it is still on it."""
+_EDGE_YEARS = ("0001-", "9999-")
 
 
 def on_day(text: str, iso: str) -> bool:
@@ -37,6 +44,10 @@ def on_day(text: str, iso: str) -> bool:
     day's isoformat), told without building it: the replay asks it of every event,
     several times (`read_moment` costs ten times more)."""
     text = text.strip()
+    if iso.startswith(_EDGE_YEARS):
+        # The calendar's ends: whether it is on the calendar in UTC too.
+        when = read_moment(text)
+        return when is not None and when.date().isoformat() == iso
     return text.startswith(iso) and _TIME_IN_RANGE.fullmatch(text, len(iso)) is not None
 
 
@@ -55,8 +66,16 @@ def read_moment(text: str) -> datetime.datetime | None:
         delta = datetime.timedelta(hours=hours, minutes=minutes)
         zone = datetime.timezone(-delta if offset[0] == "-" else delta)
     try:
-        return datetime.datetime(
+        when = datetime.datetime(
             int(year), int(month), int(day), int(hour), int(minute),
             int(second or 0), int((fraction or "0").ljust(6, "0")[:6]), tzinfo=zone)
     except ValueError:
         return None
+    if _FIRST < when.date() < _LAST:
+        return when  # a day and more from both ends: in UTC too
+    offset_of = when.utcoffset() or datetime.timedelta()
+    try:
+        in_utc = (when.replace(tzinfo=None) - offset_of).date()
+    except OverflowError:
+        return None
+    return when if _FIRST <= when.date() <= _LAST and _FIRST <= in_utc <= _LAST else None

@@ -42,7 +42,7 @@ from beancount_adjustments.core.references import credit_left, credit_taken, ref
 from beancount_adjustments.core.risk import ARRIVAL_CHECKS, Arrivals, RiskConfig
 from beancount_adjustments.core.signatures import KeyRing
 from beancount_adjustments.core.type_policies import TypePolicies, TypeSettings
-from beancount_adjustments.core.written import at_ceiling, at_floor
+from beancount_adjustments.core.written import at_ceiling, at_floor, names_its_day
 
 # Python 3.11 finds `State.X` and `Action.X` through the enum's metaclass (about
 # 0.15 µs a lookup against 0.01 µs for a global); the per-event paths use these
@@ -190,12 +190,15 @@ class ReplayState:
         """The day a decision was really taken, for the locks: its date, or later per
         its `at:`. Of the days a UTC stamp can name, the latest (`at_ceiling`): a
         decision dated the day before a lock and written on the lock's day at
-        10:00 UTC is judged under the lock, not before it."""
+        10:00 UTC is judged under the lock, not before it, and so is one dated the
+        day before and stamped 13:00 UTC that day (already the lock's day at UTC+12
+        and east of it): a stamp's own day is the answer only when it names its own
+        zone."""
         last, day = self._decided
         if last is item and day is not None:
             return day
         at = item.at
-        if at is None or self.written_that_day(at, item.date):
+        if at is None or (self.written_that_day(at, item.date) and names_its_day(at)):
             day = item.date
         else:
             written = at_ceiling(at)

@@ -19,6 +19,7 @@ A write, in order (`write._write`, and the module named):
 
 from beancount_adjustments.writer.ids import next_id
 from beancount_adjustments.writer.items import request_meta
+from beancount_adjustments.writer.ledger import stamp_of
 from beancount_adjustments.writer.results import (
     USER_ENV,
     Decision,
@@ -54,6 +55,7 @@ __all__ = [
     "next_id",
     "request_meta",
     "resolve_target",
+    "stamp_of",
     "write_decisions",
     "write_requests",
     "write_seal",

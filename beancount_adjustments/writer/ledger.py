@@ -40,6 +40,11 @@ class Item:
     """For a request: its text again with more metadata (what it was judged at)."""
 
 
+def stamp_of(now: datetime.datetime) -> str:
+    """The `at:` the writer records for `now`: local time with its offset."""
+    return now.astimezone().isoformat(timespec="seconds")
+
+
 @dataclass
 class Ledger:
     """The ledger as loaded under the lock."""
@@ -68,7 +73,7 @@ class Ledger:
     @property
     def stamp(self) -> str:
         """The moment of writing, in local time with its offset (what `at:` records)."""
-        return self.now.astimezone().isoformat(timespec="seconds")
+        return stamp_of(self.now)
 
     @cached_property
     def by_type(self) -> dict[type, list[Any]]:
