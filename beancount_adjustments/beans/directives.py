@@ -41,7 +41,7 @@ patterns, ids and accounts Beancount's grammar)."""
 _ACTIONS = {action.value: action for action in Action}
 _OPTIONAL_KEYS = ("risk", "invoice", "order", "ticket", "document", "effective", "external-id",
                   "entered-by", "at", "judged", "chain", "notes", "approval-required",
-                  "on-statement", "aging-from")
+                  "on-statement", "aging-from", "customer-reason")
 """A request's optional keys, in the order their problems are reported."""
 
 
@@ -194,7 +194,7 @@ class Reader(RuleReader):
             pick("external-id"), pick("entered-by"), pick("at"), pick("judged"),
             None if chain is None else parse_chain(chain), pick("notes"),
             pick("approval-required") is True, pick("on-statement") is not False,
-            pick("aging-from"), tuple(annotations))
+            pick("aging-from"), tuple(annotations), pick("customer-reason"))
 
     def _request_id(self, entry: data.Transaction, source: Source) -> str | None:
         explicit = entry.meta.get("adjustment-id")

@@ -142,6 +142,9 @@ class Request(NamedTuple):
     """`aging-from:`: the day its amount starts aging on the statement."""
     annotations: tuple[Annotation, ...] = ()
     """The prices and costs written on its postings (most requests have none)."""
+    customer_reason: str | None = None
+    """What the customer's notices tell them of it (`customer-reason:`): judged by
+    nothing, but part of what `check --since` holds a decided request to."""
 
     @property
     def requesters(self) -> tuple[str, ...]:
