@@ -18,6 +18,7 @@ from beancount_adjustments.core.customers import CustomerError
 from beancount_adjustments.core.models import Money
 from beancount_adjustments.plugin import book_of
 from beancount_adjustments.reports.queries import Filters, select
+from beancount_adjustments.writer import written_today
 
 
 def load_book(ledger: str | Path) -> tuple[builtins.list[data.Directive], Book]:
@@ -72,7 +73,8 @@ def filters_of(*, state: str | Iterable[str] | None = None, type: str | None = N
                         ("requester", requester), ("awaiting", awaiting)):
         text_of(name, value)
     return Filters(states=states_of(state), type=type, category=category, customer=customer,
-                   requester=requester, older_than=older_than, awaiting=awaiting, below=limit)
+                   requester=requester, older_than=older_than, awaiting=awaiting,
+                   written=written_today() if awaiting is not None else None, below=limit)
 
 
 def find(entries: Iterable[data.Directive], book: Book, filters: Filters,

@@ -26,10 +26,14 @@ from beancount_adjustments.core import amounts, days
 from beancount_adjustments.core.amounts import AmountError
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Money, Problem
-from beancount_adjustments.core.written import at_ceiling
 from beancount_adjustments.plugin import book_of
 from beancount_adjustments.reports.queries import requirements
-from beancount_adjustments.writer import USER_ENV, Refusal, WriteRefused, WriteResult, stamp_of
+from beancount_adjustments.writer import (
+    USER_ENV,
+    Refusal,
+    WriteRefused,
+    WriteResult,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -114,14 +118,6 @@ def as_date(value: datetime.datetime | None) -> datetime.date | None:
 
 def today() -> datetime.date:
     return datetime.date.today()
-
-
-def written_today() -> datetime.date:
-    """The day the plugin takes a decision the writer stamps now to have been written
-    on (`at_ceiling` of its `at:`, as the replay's `decided_on`): today where the
-    machine's zone has an offset; in UTC, whose stamps may be half a day behind their
-    writer's day, tomorrow from noon on."""
-    return at_ceiling(stamp_of(datetime.datetime.now(datetime.UTC))) or today()
 
 
 def load(ledger: Path, *, cached: bool = True

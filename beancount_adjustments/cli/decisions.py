@@ -35,14 +35,13 @@ from beancount_adjustments.cli.common import (
     today,
     user_option,
     write_json,
-    written_today,
     wrote,
 )
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Action, State
 from beancount_adjustments.core.policy import Rates
 from beancount_adjustments.reports.queries import Filters, may, requirements, select
-from beancount_adjustments.writer import Decision, WriteRefused, write_decisions
+from beancount_adjustments.writer import Decision, WriteRefused, write_decisions, written_today
 
 NOUNS = {Action.APPROVE: "approval", Action.REJECT: "rejection", Action.APPLY: "apply event",
          Action.CANCEL: "cancellation"}

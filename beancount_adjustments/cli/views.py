@@ -45,6 +45,7 @@ from beancount_adjustments.reports.queries import (
     rule_text,
     select,
 )
+from beancount_adjustments.writer import written_today
 
 STATE_CHOICE = click.Choice([s.value for s in State])
 
@@ -94,7 +95,7 @@ def _list(default_states: frozenset[State] | None, *, ledger: Path,
     chosen_states = ({State(s) for s in states} if states else default_states)
     filters = Filters(states=chosen_states, type=type_pattern, category=category,
                       customer=customer, requester=requester, older_than=older_than,
-                      awaiting=awaiting,
+                      awaiting=awaiting, written=written_today() if awaiting else None,
                       below=parse_money(below, "--below") if below else None)
     found = select(book, filters, on, rates)
     if as_json:
@@ -247,7 +248,7 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
             echo(f"  level {approval.level} ({approval.role}): {approval.by} on {approval.date}")
     echo(f"requires: {requirements(adj)}")
     if adj.next_role:
-        who = eligible_approvers(book, adj, on)
+        who = eligible_approvers(book, adj, on, written=written_today())
         what = "the reversal" if adj.state is State.REVERSING else "next"
         echo(f"may approve {what} ({adj.next_role}): {', '.join(who) or 'nobody today'}")
     for heading, found in (("problems", adj.problems), ("warnings", book.warnings_of(adj.id))):

@@ -14,6 +14,7 @@ from beancount_adjustments.core.models import Action, Adjustment, State
 from beancount_adjustments.core.permissions import Denial, own_duty
 from beancount_adjustments.fava_ext.index import BookIndex
 from beancount_adjustments.reports import queries
+from beancount_adjustments.writer import written_today
 
 
 def refusal(index: BookIndex, adj: Adjustment, user: str, action: Action,
@@ -21,10 +22,14 @@ def refusal(index: BookIndex, adj: Adjustment, user: str, action: Action,
     """Why `user` may not take `action` now: `permissions.denial`, the replay's
     own rule (unsigned: Fava cannot sign, so types requiring signatures are
     not offered here)."""
-    key = (adj.id, user, action, on)
+    # Judged also on the day the writer's stamp will count as written (a UTC server's
+    # afternoon is tomorrow's for roles, limits, policies and locks).
+    written = written_today()
+    key = (adj.id, user, action, on, written)
     if key in index.refusals:
         return index.refusals[key]
-    found = queries.refusal_of(index.book, adj, user, action, on, signed=False)
+    found = queries.refusal_of(index.book, adj, user, action, on, signed=False,
+                               written=written)
     if len(index.refusals) > 100_000:
         index.refusals.clear()
     index.refusals[key] = found
@@ -33,7 +38,8 @@ def refusal(index: BookIndex, adj: Adjustment, user: str, action: Action,
 
 def eligible_approvers(index: BookIndex, adj: Adjustment, on: datetime.date) -> list[str]:
     """Who may give the next approval on `on` (of the request, or of its reversal)."""
-    return queries.eligible_approvers(index.book, adj, on, signed=False)
+    return queries.eligible_approvers(index.book, adj, on, signed=False,
+                                      written=written_today())
 
 
 @dataclass(frozen=True)

@@ -63,9 +63,10 @@ class BookIndex:
     _approver_roles: dict[datetime.date, frozenset[str]] = field(default_factory=dict)
     memo: dict[object, object] = field(default_factory=dict)
     """Per-load results (queue rows per user and day, reports per period)."""
-    refusals: dict[tuple[str, str, Action, datetime.date], Denial | None] = field(
-        default_factory=dict)
-    """Per-load answers of `permissions.denial` (adjustment, user, action, day)."""
+    refusals: dict[tuple[str, str, Action, datetime.date, datetime.date], Denial | None] = (
+        field(default_factory=dict))
+    """Per-load answers of `permissions.denial` (adjustment, user, action, day, written
+    day)."""
 
     @classmethod
     def build(cls, book: Book, entries: Sequence[data.Directive] = (),

@@ -63,6 +63,9 @@ class Filters:
     """A user who may give the next approval now (of a request or a reversal)."""
     signed: bool = False
     """Whether `awaiting`'s approval would be signed (types requiring signatures)."""
+    written: datetime.date | None = None
+    """The day `awaiting`'s approval would count as written on (`writer.written_today`),
+    when later than the day it is dated: the writer judges it on both."""
     below: Money | None = None
     """Only amounts strictly below this: in its currency, converted at the request's
     date (`policy.convert`, as limits and thresholds are), or left out when no price
@@ -115,7 +118,7 @@ def matches(book: Book, adj: Adjustment, filters: Filters, today: datetime.date,
         if value is None or value >= filters.below.number:
             return False
     return filters.awaiting is None or may(book, adj, filters.awaiting, Action.APPROVE, today,
-                                           signed=filters.signed)
+                                           signed=filters.signed, written=filters.written)
 
 
 def select(book: Book, filters: Filters, today: datetime.date,
@@ -144,7 +147,8 @@ def may(book: Book, adj: Adjustment, user: str, action: Action, date: datetime.d
 
 
 def eligible_approvers(book: Book, adj: Adjustment, date: datetime.date,
-                       rates: Rates | None = None, *, signed: bool = False) -> list[str]:
+                       rates: Rates | None = None, *, signed: bool = False,
+                       written: datetime.date | None = None) -> list[str]:
     """Users who may fill the next approval level of `adj` on `date`, sorted:
     those `permissions.denial` lets approve (the request's level, or the
     reversal's while it is `reversing`).
@@ -157,7 +161,8 @@ def eligible_approvers(book: Book, adj: Adjustment, date: datetime.date,
     if role is None:
         return []
     return sorted(user for user in book.directory.users_with_role(role, date)
-                  if may(book, adj, user, Action.APPROVE, date, signed=signed))
+                  if may(book, adj, user, Action.APPROVE, date, signed=signed,
+                         written=written))
 
 
 def requirements(adj: Adjustment) -> str:

@@ -19,7 +19,7 @@ A write, in order (`write._write`, and the module named):
 
 from beancount_adjustments.writer.ids import next_id
 from beancount_adjustments.writer.items import request_meta
-from beancount_adjustments.writer.ledger import stamp_of
+from beancount_adjustments.writer.ledger import stamp_of, written_today
 from beancount_adjustments.writer.results import (
     USER_ENV,
     Decision,
@@ -59,4 +59,5 @@ __all__ = [
     "write_decisions",
     "write_requests",
     "write_seal",
+    "written_today",
 ]

@@ -17,6 +17,7 @@ from beancount_adjustments.beans.loading import DiskState
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Event, Request
 from beancount_adjustments.core.seals import Seal
+from beancount_adjustments.core.written import at_ceiling
 
 
 @dataclass
@@ -43,6 +44,22 @@ class Item:
 def stamp_of(now: datetime.datetime) -> str:
     """The `at:` the writer records for `now`: local time with its offset."""
     return now.astimezone().isoformat(timespec="seconds")
+
+
+def clock() -> datetime.datetime:
+    """The writer's clock: the moment a write without `now=` is stamped at."""
+    return datetime.datetime.now(datetime.UTC)
+
+
+def written_today() -> datetime.date:
+    """The day the plugin takes a decision the writer stamps now to be written on
+    (`at_ceiling` of its `at:`, as the replay's `decided_on` does): today where the
+    machine's zone has an offset; in UTC, whose stamps may be half a day behind their
+    writer's day, tomorrow from noon on. What every tool that says whether a user may
+    act now passes as `written=` (`permissions.denial`), so that none offers what the
+    writer refuses."""
+    moment = clock()
+    return at_ceiling(stamp_of(moment)) or moment.astimezone().date()
 
 
 @dataclass

@@ -30,6 +30,7 @@ from beancount_adjustments.core.facts import filed_requests
 from beancount_adjustments.core.models import Request
 from beancount_adjustments.core.seals import SealPlan
 from beancount_adjustments.plugin import book_of
+from beancount_adjustments.writer import ledger as ledger_module
 from beancount_adjustments.writer.files import atomic_write, real_file
 from beancount_adjustments.writer.ids import Ids
 from beancount_adjustments.writer.items import decision_items, request_item
@@ -158,7 +159,7 @@ def _write(ledger: Path, *, target: Path | None, expected_sha256: str | None,
                 raw.decode("utf-8")  # the target is appended to as UTF-8 text
             # The target's bytes stand for it in the check that the caller's load
             # is still the files' state: the very bytes hashed are appended to.
-            led = _load(ledger, path, raw, now or datetime.datetime.now(datetime.UTC), loaded,
+            led = _load(ledger, path, raw, now or ledger_module.clock(), loaded,
                         known={str(real): (sha_read, identity)})
             with collector_paused():
                 items: list[Item] = build(led)
