@@ -44,8 +44,11 @@ def at_ceiling(at: str) -> datetime.date | None:
     """The latest calendar day the moment `at` can have been in its writer's zone (a
     UTC stamp may be half a day behind it; see `at_floor`). None: not a moment."""
     when = read_moment(at)
-    if when is None:
-        return None
+    return None if when is None else ceiling_day(when)
+
+
+def ceiling_day(when: datetime.datetime) -> datetime.date:
+    """`at_ceiling` of an aware moment, as its stamp would read."""
     if not when.utcoffset():
         return (when + _HALF_DAY).date()
     return when.date()

@@ -17,7 +17,7 @@ from beancount_adjustments.beans.loading import DiskState
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import Event, Request
 from beancount_adjustments.core.seals import Seal
-from beancount_adjustments.core.written import at_ceiling
+from beancount_adjustments.core.written import ceiling_day
 
 
 @dataclass
@@ -58,8 +58,8 @@ def written_today() -> datetime.date:
     writer's day, tomorrow from noon on. What every tool that says whether a user may
     act now passes as `written=` (`permissions.denial`), so that none offers what the
     writer refuses."""
-    moment = clock()
-    return at_ceiling(stamp_of(moment)) or moment.astimezone().date()
+    # From the moment itself, not its text: the pages ask it for every row they show.
+    return ceiling_day(clock().astimezone())
 
 
 @dataclass
