@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NoReturn
 
 import click
 from beancount.core import data
@@ -18,7 +18,7 @@ from beancount_adjustments.beans.as_written import adjustment_directives
 from beancount_adjustments.beans.metadata import source_meta, source_of
 from beancount_adjustments.cli.common import emit_json, json_option, ledger_option, problem_line
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.plugin import book_of
+from beancount_adjustments.plugin import AdjustmentError, book_of
 from beancount_adjustments.reports import history
 from beancount_adjustments.reports.queries import counts_by_state
 
@@ -88,20 +88,14 @@ def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> N
         raise click.exceptions.Exit(1)
 
 
-class _Unjudged(NamedTuple):
-    source: dict[str, Any]
-    message: str
-    entry: Any
-
-
-def _unjudged(entries: list[data.Directive]) -> _Unjudged | None:
+def _unjudged(entries: list[data.Directive]) -> AdjustmentError | None:
     """The error at the first adjustment directive of a ledger that does not enable the
     plugin, or None: nothing judges them, and each request's postings are booked as
     written, with no approval, while bean-check has nothing to say."""
     first = next(adjustment_directives(entries), None)
     if first is None:
         return None
-    return _Unjudged(source_meta(source_of(first)),
+    return AdjustmentError(source_meta(source_of(first)),
                      'the ledger holds adjustment directives and does not enable plugin '
                      '"beancount_adjustments": nothing judges them, and a request\'s postings '
                      'are booked as written, with no approval; add the plugin line '
