@@ -15,6 +15,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
+from beancount_adjustments.core.figures import figure
+
 
 class State(StrEnum):
     PENDING = "pending"
@@ -78,7 +80,7 @@ class Money(NamedTuple):
     currency: str
 
     def __str__(self) -> str:
-        return f"{self.number:,.2f} {self.currency}"
+        return f"{figure(self.number)} {self.currency}"
 
 
 class Posting(NamedTuple):

@@ -29,6 +29,7 @@ from beancount_adjustments import api, writer
 from beancount_adjustments.beans import loading
 from beancount_adjustments.beans.collector import collector_paused
 from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.figures import figure
 from beancount_adjustments.fava_ext import downloads, guard, json_api, writes
 from beancount_adjustments.fava_ext.config import Config
 from beancount_adjustments.fava_ext.detail import detail_view
@@ -60,6 +61,8 @@ class AdjustmentsExtension(FavaExtensionBase):
 
     report_title = "Adjustments"
     has_js_module = True
+    figure = staticmethod(figure)
+    """For the templates: an amount as every page writes it (`core.figures`)."""
 
     def __init__(self, ledger: Any, config: str | None = None) -> None:
         super().__init__(ledger, config)

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.figures import figure
 from beancount_adjustments.core.models import Money
 from beancount_adjustments.fava_ext.index import BookIndex
 from beancount_adjustments.reports import queries
 
 
 def fmt_number(number: Decimal) -> str:
-    return f"{number:,.2f}"
+    return figure(number)
 
 
 def fmt_money(money: Money | None) -> str:

@@ -70,8 +70,7 @@ def _references(found: Mapping[str, Reference]) -> list[ReferenceChoice]:
     refs.sort(key=lambda r: (r.date, r.id), reverse=True)
     return [ReferenceChoice(r.id, r.customer or "",
                             f"{r.date} {r.narration}".strip()
-                            + (f" · {r.amount.number:,.2f} {r.amount.currency}" if r.amount
-                               else ""))
+                            + (f" · {r.amount}" if r.amount else ""))
             for r in refs[:MAX_REFERENCES]]
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
 from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.figures import figure
 from beancount_adjustments.core.models import (
     Action,
     Adjustment,
@@ -34,7 +35,6 @@ from beancount_adjustments.core.notice_lines import (
     template_problem,
 )
 from beancount_adjustments.notify.notices import Notice
-from beancount_adjustments.reports.statement import figure
 
 __all__ = ["COMMON", "DEFAULTS", "KINDS", "PLACEHOLDERS", "CustomerNotice", "CustomerSetup",
            "customer_notices", "template_problem"]

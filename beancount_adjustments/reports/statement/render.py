@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 from decimal import Decimal
 
+from beancount_adjustments.core.figures import figure
 from beancount_adjustments.reports.csv_cells import csv_text
 from beancount_adjustments.reports.statement.rows import Statement
 
@@ -14,15 +15,6 @@ __all__ = ["FORMATS", "figure", "render", "render_csv", "render_html", "render_t
 FORMATS = ("table", "csv", "html")
 COLUMNS = ("date", "kind", "reference", "description", "amount", "balance", "aging_from",
            "credit_left")
-
-
-def figure(number: Decimal) -> str:
-    """A figure as the customer reads it (statements, customer notices): thousands
-    grouped, two decimals, more where more were booked: rounding 10.005 USD to 10.00
-    or 0.0004 BTC to 0.00 would show another number than the books hold."""
-    exponent = number.as_tuple().exponent
-    places = max(2, -exponent) if isinstance(exponent, int) else 2
-    return f"{number:,.{places}f}"
 
 
 def _money(number: Decimal | None) -> str:
