@@ -99,7 +99,8 @@ def test_the_reason_shown_to_a_cancellers_alias_names_the_duty_the_rule_found(
     assert index is not None
     adj = index.book.adjustments["ADJ-6"]
     assert str(adj.state) == "reversing"
-    (approve,) = [h for h in action_hints(index, adj, "Carol", TODAY) if h.action == "approve"]
+    (approve,) = [h for h in action_hints(index, adj, "Carol", TODAY, written=TODAY)
+                  if h.action == "approve"]
     assert not approve.allowed
     assert approve.why_not.startswith("you asked for its reversal")
     assert '"Carol" reads as "carol"' in approve.why_not

@@ -242,7 +242,7 @@ def test_the_queue_exports_name_who_entered_a_request(tmp_path: Path) -> None:
     assert (listed["requested_by"], listed["entered_by"]) == ("alice", "frank")
     book: Any = load(text, base=False).book
     header, rows = report_data.queue_table(queue_view(
-        BookIndex.build(book), QueueFilters(per_page=100), today=DAY, user=None))
+        BookIndex.build(book), QueueFilters(per_page=100), today=DAY, written=DAY, user=None))
     assert rows[0][header.index("requested by")] == "alice (entered by frank)"
 
 

@@ -250,10 +250,11 @@ def test_every_tool_asks_the_one_rule_about_a_held_apply() -> None:
     assert denial(loaded.book.rules, adj, Action.APPLY, "bob",
                   datetime.date(2026, 3, 1)) is None
     index = BookIndex.build(loaded.book, rates=loaded.book.rules.rates)
-    hints = {h.action: h for h in actions.action_hints(index, adj, "bob",
-                                                      datetime.date(2026, 2, 20))}
+    early_day, bill_day = datetime.date(2026, 2, 20), datetime.date(2026, 3, 1)
+    hints = {h.action: h for h in actions.action_hints(index, adj, "bob", early_day,
+                                                      written=early_day)}
     assert not hints["apply"].allowed
     assert "billed" in hints["apply"].why_not
-    later = {h.action: h for h in actions.action_hints(index, adj, "bob",
-                                                      datetime.date(2026, 3, 1))}
+    later = {h.action: h for h in actions.action_hints(index, adj, "bob", bill_day,
+                                                      written=bill_day)}
     assert later["apply"].allowed

@@ -68,12 +68,13 @@ def test_every_tool_finds_the_same_items_overdue(dated: tuple[Path, Book],
     assert marked == expected
 
     index = BookIndex.build(book)
-    view = queue.queue_view(index, QueueFilters(per_page=10**6), today=DAY, user=None)
+    view = queue.queue_view(index, QueueFilters(per_page=10**6), today=DAY, written=DAY,
+                            user=None)
     fava = {r.id for s in view.sections for r in s.rows if r.overdue}
     assert fava == expected
     assert view.overdue == len(expected)
     only = queue.queue_view(index, QueueFilters(overdue=True, per_page=10**6), today=DAY,
-                            user=None)
+                            written=DAY, user=None)
     assert {r.id for r in only.rows} == expected
     exported = report_data.queue_table(view)
     column = exported[0].index("overdue")
@@ -161,7 +162,7 @@ def test_the_fava_queue_shows_names_with_the_id_on_hover(tmp_path: Path) -> None
     assert '<option value="cust_123" >Acme Corp (cust_123)</option>' in page
     header, rows = report_data.queue_table(queue.queue_view(
         BookIndex.build(env.ext.book), QueueFilters(per_page=100),  # type: ignore[arg-type]
-        today=datetime.date.today(), user=None))
+        today=datetime.date.today(), written=datetime.date.today(), user=None))
     first = next(r for r in rows if r[0] == "ADJ-1")
     assert first[header.index("customer name")] == "Acme Corp"
 
@@ -196,13 +197,14 @@ def test_the_cli_html_report_draws_fava_charts_per_currency(dated: tuple[Path, B
 def test_each_queue_section_pages_on_its_own(dated: tuple[Path, Book]) -> None:
     _, book = dated
     index = BookIndex.build(book)
-    first = queue.queue_view(index, QueueFilters(per_page=5), today=DAY, user="dave")
+    first = queue.queue_view(index, QueueFilters(per_page=5), today=DAY, written=DAY,
+                             user="dave")
     sizes = {s.key: s.matched for s in first.sections}
     assert sizes["approve"] > 10
     assert sizes["reversal"] > 5
     assert sizes["apply"] > 5
     filters = QueueFilters.from_args({"per_page": "5", "page_reversal": "2"})
-    later = queue.queue_view(index, filters, today=DAY, user="dave")
+    later = queue.queue_view(index, filters, today=DAY, written=DAY, user="dave")
     by_key = {s.key: s for s in later.sections}
     before = {s.key: s for s in first.sections}
     assert by_key["approve"].rows == before["approve"].rows  # still its first page
@@ -215,7 +217,7 @@ def test_each_queue_section_pages_on_its_own(dated: tuple[Path, Book]) -> None:
     assert later.filters.pager("reversal", 1) == {"per_page": "5"}
     assert later.filters.query(sort="amount") == {"sort": "amount", "per_page": "5"}
     clamped = queue.queue_view(index, QueueFilters.from_args(
-        {"per_page": "5", "page_apply": "999"}), today=DAY, user="dave")
+        {"per_page": "5", "page_apply": "999"}), today=DAY, written=DAY, user="dave")
     apply = next(s for s in clamped.sections if s.key == "apply")
     assert apply.page == apply.pages
     assert apply.rows

@@ -81,7 +81,8 @@ def test_the_queue_json_names_who_entered_a_request_as_every_tool_does() -> None
                             extra='entered-by: "alice"'))
     assert loaded.book is not None
     index = BookIndex.build(loaded.book)
-    shown = {adj.id: row_json(queue_row(index, adj, today=datetime.date(2026, 3, 6),
+    day = datetime.date(2026, 3, 6)
+    shown = {adj.id: row_json(queue_row(index, adj, today=day, written=day,
                                         user=None))["entered_by"]
              for adj in loaded.book.adjustments.values()}
     assert shown == {"ADJ-1": "alice", "ADJ-2": None}

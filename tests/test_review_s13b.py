@@ -92,11 +92,13 @@ def test_every_tool_asks_the_writers_written_day(
     assert _writer_allows(path, now) is allowed
     adj = book.get("ADJ-1")  # type: ignore[attr-defined]
     index = BookIndex.build(book)  # type: ignore[arg-type]
-    hints = {h.action: h for h in actions.action_hints(index, adj, "bob", DAY)}
+    written = writer_ledger.written_today()
+    hints = {h.action: h for h in actions.action_hints(index, adj, "bob", DAY,
+                                                      written=written)}
     assert hints["approve"].allowed is allowed
-    assert actions.is_mine(index, adj, "bob", DAY) is allowed
-    assert ("bob" in actions.eligible_approvers(index, adj, DAY)) is allowed
-    awaiting = queries.Filters(awaiting="bob", written=writer_ledger.written_today())
+    assert actions.is_mine(index, adj, "bob", DAY, written=written) is allowed
+    assert ("bob" in actions.eligible_approvers(index, adj, DAY, written=written)) is allowed
+    awaiting = queries.Filters(awaiting="bob", written=written)
     assert bool(queries.select(book, awaiting, DAY)) is allowed  # type: ignore[arg-type]
     monkeypatch.setattr(cli_views, "today", lambda: DAY)
     listed = CliRunner().invoke(main, ["list", "-f", str(path), "--awaiting", "bob"])

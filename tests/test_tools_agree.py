@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from beancount_adjustments import book_of, notify
 from beancount_adjustments.beans import loading
+from beancount_adjustments.cli import decisions as cli_decisions
 from beancount_adjustments.cli import main
 from beancount_adjustments.cli.decisions import _chosen
 from beancount_adjustments.core.book import Book
@@ -27,6 +28,7 @@ from beancount_adjustments.core.models import Action, State
 from beancount_adjustments.core.permissions import denial
 from beancount_adjustments.fava_ext import actions
 from beancount_adjustments.fava_ext.index import BookIndex
+from beancount_adjustments.reports import queries
 from beancount_adjustments.reports.queries import same_currency_only
 from beancount_adjustments.writer import (
     Decision,
@@ -163,7 +165,8 @@ def test_every_tool_offers_exactly_what_the_rule_allows(mixed: Path) -> None:
             cli = set(_chosen(book, user, action, narrowing=NO_NARROWING,
                               rates=same_currency_only, on=TODAY))
             fava = {adj.id for adj in book.adjustments.values()
-                    for hint in actions.action_hints(index, adj, user, TODAY)
+                    for hint in actions.action_hints(index, adj, user, TODAY,
+                                                     written=TODAY)
                     if hint.action == str(action) and hint.allowed}
             assert cli == rule, (user, action)
             assert fava == rule, (user, action)
@@ -171,7 +174,7 @@ def test_every_tool_offers_exactly_what_the_rule_allows(mixed: Path) -> None:
         awaiting = {row["id"] for row in json.loads(
             run("queue", "-f", str(mixed), "--awaiting", user, "--json").output)}  # type: ignore[attr-defined]
         mine = {adj.id for adj in book.adjustments.values()
-                if actions.is_mine(index, adj, user, TODAY)}
+                if actions.is_mine(index, adj, user, TODAY, written=TODAY)}
         told = {n.adjustment_id for n in rows if n.recipient == user
                 and n.kind in ("approval-needed", "reversal-needed")}
         assert awaiting == approvable, user
@@ -184,25 +187,47 @@ def test_every_tool_offers_exactly_what_the_rule_allows(mixed: Path) -> None:
             assert result.ids == (adj_id,), (user, adj_id)
 
 
-def test_the_demo_ledger_agrees_too() -> None:
+def test_the_demo_ledger_agrees_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the demo ledger, judged as written the day after (a UTC machine's afternoon,
+    `writer.written_today`): the CLI's selection, Fava's buttons and "awaiting me",
+    who notify tells to approve, and who each names as eligible (`queries.row`,
+    Fava's) are the rule's answer."""
     demo = Path(__file__).resolve().parents[1] / "ledgers" / "demo.beancount"
     _entries, _errors, options = loading.load_file(str(demo))
     book = book_of(options)
     assert book is not None
     on = max(a.request.date for a in book.adjustments.values())
+    written = on + datetime.timedelta(days=1)
+    monkeypatch.setattr(cli_decisions, "written_today", lambda: written)
     index = BookIndex.build(book, rates=book.rules.rates)
-    for user in sorted(book.directory.grants):
+    users = sorted(book.directory.grants)
+    waiting = [a for a in index.open_items if a.state in (State.PENDING, State.REVERSING)]
+    told = notify.notices(book, on, written=written)
+    for user in users:
         for action in (Action.APPROVE, Action.REJECT):
-            rule = {adj.id for adj in book.adjustments.values()
-                    if adj.state in (State.PENDING, State.REVERSING)
-                    and denial(book.rules, adj, action, user, on,
-                               signed=False) is None}
+            rule = {adj.id for adj in waiting
+                    if denial(book.rules, adj, action, user, on, signed=False,
+                              written=written) is None}
             cli = set(_chosen(book, user, action, narrowing=NO_NARROWING,
                               rates=book.rules.rates, on=on))
             fava = {adj.id for adj in index.open_items
-                    for hint in actions.action_hints(index, adj, user, on)
+                    for hint in actions.action_hints(index, adj, user, on, written=written)
                     if hint.action == str(action) and hint.allowed}
             assert cli == rule == fava, (user, action)
+        mine = {adj.id for adj in waiting
+                if actions.is_mine(index, adj, user, on, written=written)}
+        assert mine == {adj.id for adj in waiting if denial(
+            book.rules, adj, Action.APPROVE, user, on, signed=False, written=written) is None}
+        # Notify tells who may approve with the CLI, which signs.
+        assert {n.adjustment_id for n in told if n.recipient == user and n.kind in (
+            "approval-needed", "reversal-needed")} == {adj.id for adj in waiting if denial(
+                book.rules, adj, Action.APPROVE, user, on, signed=True,
+                written=written) is None}, user
+    for adj in waiting:
+        rule_named = [user for user in users if denial(
+            book.rules, adj, Action.APPROVE, user, on, signed=False, written=written) is None]
+        assert actions.eligible_approvers(index, adj, on, written=written) == rule_named
+        assert queries.row(adj, book, on, written=written)["eligible"] == rule_named
 
 
 # -- what the writer writes, and what the replay then holds it to --------------

@@ -74,7 +74,7 @@ def filters_of(*, state: str | Iterable[str] | None = None, type: str | None = N
         text_of(name, value)
     return Filters(states=states_of(state), type=type, category=category, customer=customer,
                    requester=requester, older_than=older_than, awaiting=awaiting,
-                   written=written_today() if awaiting is not None else None, below=limit)
+                   written=written_today(), below=limit)
 
 
 def find(entries: Iterable[data.Directive], book: Book, filters: Filters,

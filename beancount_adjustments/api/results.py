@@ -15,6 +15,7 @@ from beancount_adjustments.core.lifecycle import step_shown
 from beancount_adjustments.core.models import Adjustment as Tracked
 from beancount_adjustments.core.models import Money
 from beancount_adjustments.reports.queries import eligible_approvers, requirements
+from beancount_adjustments.writer import written_today
 
 STATUS = {"invalid": 400, "forbidden": 403, "not-found": 404, "conflict": 409,
           "changed": 409, "refused": 422, "no-plugin": 422}
@@ -72,8 +73,9 @@ class Adjustment:
     separate_apply: bool = False
     """Approval does not book it: an apply does (the type's policy)."""
     eligible: tuple[str, ...] = ()
-    """Who may give the next approval today (`permissions.denial`); `list` leaves
-    it empty (it would ask the rule for every user and item)."""
+    """Who may give the next approval now (`permissions.denial`, written on the day
+    the writer's stamp would count as: `writer.written_today`); `list` leaves it
+    empty (it would ask the rule for every user and item)."""
     on_statement: bool = True
     """False: the customer's statement shows it as an "Account adjustment" only."""
     aging_from: datetime.date | None = None
@@ -92,7 +94,8 @@ class Adjustment:
     @classmethod
     def of(cls, adj: Tracked, *, existing: bool = False, book: Book | None = None) -> Adjustment:
         r = adj.request
-        eligible = (tuple(eligible_approvers(book, adj, max(r.date, datetime.date.today())))
+        eligible = (tuple(eligible_approvers(book, adj, max(r.date, datetime.date.today()),
+                                             written=written_today()))
                     if book is not None else ())
         return cls(id=adj.id, state=str(adj.state), type=r.type, customer=r.customer,
                    amount=adj.amount, requires=requirements(adj), next_role=adj.next_role,

@@ -43,7 +43,12 @@ from beancount_adjustments.intake import automation
 from beancount_adjustments.notify import alerts as notify_alerts
 from beancount_adjustments.notify import customers as notify_customers
 from beancount_adjustments.reports import risk
-from beancount_adjustments.writer import NewRequest, WriteRefused, write_requests
+from beancount_adjustments.writer import (
+    NewRequest,
+    WriteRefused,
+    write_requests,
+    written_today,
+)
 
 
 @click.command("risk")
@@ -118,6 +123,9 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
     next run).
     """
     day = today.date() if today else datetime.date.today()
+    # Who is told to approve is who the writer lets approve now: a decision written
+    # now counts as written on this day too (tomorrow, after noon on a UTC machine).
+    written = written_today()
     entries, errors, _options, book = load(ledger, cached=since is None)
     if errors:
         click.echo(f"bean-adjust: warning: the ledger has {len(errors)} error(s); invalid "
@@ -136,7 +144,7 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
                 f"{config or 'no --config given'}: no [destinations] allow-list, and "
                 "--require-destinations is set: list where the ledger's channels may send "
                 "(docs/notify.md, Channels)")
-        found, setup = _due(book, entries, day, problems)
+        found, setup = _due(book, entries, day, problems, written)
         if not setup.notices and any(c.target.startswith("customer:") for c in channels):
             click.echo(f"bean-adjust: warning: customer channels are declared but no type "
                        f"sends customer notices; opt in with custom "
@@ -144,7 +152,7 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
         already: frozenset[str] = frozenset()
         if since is not None:
             old_book, old_day, old_entries = notify.book_at_revision(ledger, since)
-            old, _setup = _due(old_book, old_entries, old_day, [])
+            old, _setup = _due(old_book, old_entries, old_day, [], written)
             already = frozenset(n.key for n in old)
         path = state_file or ledger.parent / ".bean-adjust-notify.json"
         with notify.locked(path):
@@ -185,13 +193,14 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
         sys.exit(1)
 
 
-def _due(book: Book, entries: list[Any], day: datetime.date,
-         problems: list[str]) -> tuple[list[notify.Notice], notify_customers.CustomerSetup]:
-    """Every notice due on `day`: staff, customers, alerts (what is wrong with the
-    customer-notice lines goes to `problems`)."""
+def _due(book: Book, entries: list[Any], day: datetime.date, problems: list[str],
+         written: datetime.date) -> tuple[list[notify.Notice], notify_customers.CustomerSetup]:
+    """Every notice due on `day`, approvals written on `written`: staff, customers,
+    alerts (what is wrong with the customer-notice lines goes to `problems`)."""
     setup, wrong = parse_customer_notices(entries)
     problems += [problem_line(p) for p in wrong]
-    found = (notify.notices(book, day) + notify_customers.customer_notices(book, day, setup)
+    found = (notify.notices(book, day, written=written)
+             + notify_customers.customer_notices(book, day, setup)
              + notify_alerts.alert_notices(book, day))
     return found, setup
 

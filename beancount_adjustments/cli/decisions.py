@@ -113,8 +113,9 @@ def _chosen(book: Book, user: str, action: Action, *,
     states = {State.APPROVED} if action is Action.APPLY else {State.PENDING, State.REVERSING}
     filters = Filters(states=states, type=narrowing["type"], category=narrowing["category"],
                       customer=narrowing["customer"], below=below)
+    written = written_today()  # once: a selection made across noon UTC is judged as one
     return [adj.id for adj in select(book, filters, on, rates)
-            if may(book, adj, user, action, on, signed=signed, written=written_today())]
+            if may(book, adj, user, action, on, signed=signed, written=written)]
 
 
 def _reversals(book: Book, ids: list[str], action: Action) -> dict[str, str]:

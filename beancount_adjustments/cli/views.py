@@ -91,15 +91,15 @@ def _list(default_states: frozenset[State] | None, *, ledger: Path,
           as_json: bool) -> None:
     _entries, _errors, _options, book = load(ledger)
     rates = book.rules.rates
-    on = today()
+    on, written = today(), written_today()
     chosen_states = ({State(s) for s in states} if states else default_states)
     filters = Filters(states=chosen_states, type=type_pattern, category=category,
                       customer=customer, requester=requester, older_than=older_than,
-                      awaiting=awaiting, written=written_today() if awaiting else None,
+                      awaiting=awaiting, written=written,
                       below=parse_money(below, "--below") if below else None)
     found = select(book, filters, on, rates)
     if as_json:
-        emit_json([{**row(a, book, on, rates),
+        emit_json([{**row(a, book, on, rates, written=written),
                     "customer_name": customer_name(book, a.request.customer, on) or None}
                    for a in found])
     else:
@@ -149,8 +149,8 @@ def _generated(entries: list[data.Directive], adj: Adjustment) -> list[data.Tran
 
 
 def _show_json(adj: Adjustment, book: Book, entries: list[data.Directive],
-               on: datetime.date, rates: Rates) -> dict[str, Any]:
-    out = row(adj, book, on, rates)
+               on: datetime.date, rates: Rates, *, written: datetime.date) -> dict[str, Any]:
+    out = row(adj, book, on, rates, written=written)
     request = adj.request
     out.update({
         "payee": request.payee, "narration": request.narration, "ticket": request.ticket,
@@ -190,9 +190,9 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
     if adj is None:
         raise Refused(f"no request has the id {adjustment_id!r}")
     rates = book.rules.rates
-    on = today()
+    on, written = today(), written_today()
     if as_json:
-        emit_json(_show_json(adj, book, entries, on, rates))
+        emit_json(_show_json(adj, book, entries, on, rates, written=written))
         return
     request = adj.request
     echo = click.echo
@@ -248,7 +248,7 @@ def show(ledger: Path, adjustment_id: str, as_json: bool) -> None:
             echo(f"  level {approval.level} ({approval.role}): {approval.by} on {approval.date}")
     echo(f"requires: {requirements(adj)}")
     if adj.next_role:
-        who = eligible_approvers(book, adj, on, written=written_today())
+        who = eligible_approvers(book, adj, on, written=written)
         what = "the reversal" if adj.state is State.REVERSING else "next"
         echo(f"may approve {what} ({adj.next_role}): {', '.join(who) or 'nobody today'}")
     for heading, found in (("problems", adj.problems), ("warnings", book.warnings_of(adj.id))):

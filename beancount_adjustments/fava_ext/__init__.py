@@ -140,6 +140,12 @@ class AdjustmentsExtension(FavaExtensionBase):
     def today(self) -> datetime.date:
         return datetime.date.today()
 
+    def written(self) -> datetime.date:
+        """The day a decision written now counts as written on (`writer.written_today`):
+        read once per request and passed down, so that every row of a page made
+        across noon UTC is judged on the same day."""
+        return writer.written_today()
+
     def date_range(self) -> DateRange | None:
         """Fava's time filter as a range of request dates (None: no filter).
         Raises Fava's `FilterError` when it cannot be read (the page shows Fava's
@@ -188,8 +194,9 @@ class AdjustmentsExtension(FavaExtensionBase):
             return Page(view="noplugin", **base)
         if view == "detail":
             adj_id = request.args.get("id", "")
-            detail = detail_view(index, adj_id, today=today, user=identity.user,
-                                 ticket_url=self.cfg.ticket_url, entries=self.entries())
+            detail = detail_view(index, adj_id, today=today, written=self.written(),
+                                 user=identity.user, ticket_url=self.cfg.ticket_url,
+                                 entries=self.entries())
             if detail is None:
                 return Page(view="missing", missing_id=adj_id, **base)
             return Page(view="detail", detail=detail, **base)
@@ -210,8 +217,8 @@ class AdjustmentsExtension(FavaExtensionBase):
         if "per_page" not in args:
             filters = QueueFilters(**{**filters.__dict__, "per_page": self.cfg.per_page})
         filters = by_customer_id(index.book, filters)
-        return queue_view(index, filters, today=self.today(), user=identity.user,
-                          date_range=date_range)
+        return queue_view(index, filters, today=self.today(), written=self.written(),
+                          user=identity.user, date_range=date_range)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -306,7 +313,8 @@ class AdjustmentsExtension(FavaExtensionBase):
         except FilterError as exc:
             return bad_filter(exc.message)
         return downloads.export(self.index(), request.args, today=self.today(),
-                                user=lambda: self.identity().user, date_range=date_range)
+                                written=self.written(), user=lambda: self.identity().user,
+                                date_range=date_range)
 
     @endpoint("statement")
     def statement_file(self) -> Response:
@@ -326,4 +334,5 @@ class AdjustmentsExtension(FavaExtensionBase):
     def adjustment_json(self) -> Response:
         index = self.index()
         return json_api.adjustment(index, request.args.get("id", ""), today=self.today(),
-                                   user=self.identity().user, ticket_url=self.cfg.ticket_url)
+                                   written=self.written(), user=self.identity().user,
+                                   ticket_url=self.cfg.ticket_url)

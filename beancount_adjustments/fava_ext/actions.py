@@ -1,7 +1,9 @@
 """Which quick actions a row offers a user, and why a disabled one is disabled.
 
 Every answer is `permissions.denial`, the replay's own rule, asked unsigned
-(Fava cannot sign) and memoised per load in the `BookIndex`.
+(Fava cannot sign), written on `written` (the extension reads
+`writer.written_today` once per request and passes it down) and memoised per
+load in the `BookIndex`.
 """
 
 from __future__ import annotations
@@ -14,17 +16,15 @@ from beancount_adjustments.core.models import Action, Adjustment, State
 from beancount_adjustments.core.permissions import Denial, own_duty
 from beancount_adjustments.fava_ext.index import BookIndex
 from beancount_adjustments.reports import queries
-from beancount_adjustments.writer import written_today
 
 
 def refusal(index: BookIndex, adj: Adjustment, user: str, action: Action,
-            on: datetime.date) -> Denial | None:
-    """Why `user` may not take `action` now: `permissions.denial`, the replay's
-    own rule (unsigned: Fava cannot sign, so types requiring signatures are
-    not offered here)."""
-    # Judged also on the day the writer's stamp will count as written (a UTC server's
-    # afternoon is tomorrow's for roles, limits, policies and locks).
-    written = written_today()
+            on: datetime.date, *, written: datetime.date) -> Denial | None:
+    """Why `user` may not take `action` on `on`, written on `written` (the day the
+    writer's stamp will count as written: a UTC server's afternoon is tomorrow's for
+    roles, limits, policies and locks): `permissions.denial`, the replay's own rule
+    (unsigned: Fava cannot sign, so types requiring signatures are not offered
+    here)."""
     key = (adj.id, user, action, on, written)
     if key in index.refusals:
         return index.refusals[key]
@@ -36,10 +36,11 @@ def refusal(index: BookIndex, adj: Adjustment, user: str, action: Action,
     return found
 
 
-def eligible_approvers(index: BookIndex, adj: Adjustment, on: datetime.date) -> list[str]:
-    """Who may give the next approval on `on` (of the request, or of its reversal)."""
-    return queries.eligible_approvers(index.book, adj, on, signed=False,
-                                      written=written_today())
+def eligible_approvers(index: BookIndex, adj: Adjustment, on: datetime.date, *,
+                       written: datetime.date) -> list[str]:
+    """Who may give the next approval on `on`, written on `written` (of the request,
+    or of its reversal)."""
+    return queries.eligible_approvers(index.book, adj, on, signed=False, written=written)
 
 
 @dataclass(frozen=True)
@@ -111,15 +112,16 @@ def _why_not(found: Denial | None, index: BookIndex, adj: Adjustment, action: Ac
 
 
 def action_hints(index: BookIndex, adj: Adjustment, user: str | None,
-                 on: datetime.date) -> list[ActionHint]:
+                 on: datetime.date, *, written: datetime.date) -> list[ActionHint]:
     """The quick actions that fit the state, and whether `user` may take them
-    (`permissions.denial`, as the writer will judge them)."""
+    (`permissions.denial`, as the writer will judge them: written on `written`)."""
     hints: list[ActionHint] = []
     reversing = adj.state is State.REVERSING
 
     def hint(action: Action, label: str, needs_reason: bool = False,
              asks_effective: bool = False) -> None:
-        found = refusal(index, adj, user, action, on) if user is not None else None
+        found = (refusal(index, adj, user, action, on, written=written)
+                 if user is not None else None)
         if user is None:
             why_not = "read-only: no acting user"
         else:
@@ -139,13 +141,15 @@ def action_hints(index: BookIndex, adj: Adjustment, user: str | None,
 
 
 
-def is_mine(index: BookIndex, adj: Adjustment, user: str | None, on: datetime.date) -> bool:
+def is_mine(index: BookIndex, adj: Adjustment, user: str | None, on: datetime.date, *,
+            written: datetime.date) -> bool:
     """Awaiting `user`: a level (of the request or its reversal) they may approve
-    now, or an apply they may make (`permissions.denial`)."""
+    now, or an apply they may make (`permissions.denial`, written on `written`)."""
     if not user:
         return False
     if adj.state is State.APPROVED:
-        return adj.separate_apply and refusal(index, adj, user, Action.APPLY, on) is None
+        return adj.separate_apply and refusal(index, adj, user, Action.APPLY, on,
+                                              written=written) is None
     if adj.next_role is None:
         return False
-    return refusal(index, adj, user, Action.APPROVE, on) is None
+    return refusal(index, adj, user, Action.APPROVE, on, written=written) is None

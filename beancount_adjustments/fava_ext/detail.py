@@ -218,20 +218,22 @@ def journal_hashes(entries: Sequence[data.Directive],
     return find(adj.effective_date, TAG_APPLIED), find(adj.reversed_on, TAG_REVERSAL)
 
 
-def requirements(index: BookIndex, adj: Adjustment, on: datetime.date) -> list[Requirement]:
-    return _levels(index, adj, on, adj.chain, adj.approvals,
+def requirements(index: BookIndex, adj: Adjustment, on: datetime.date, *,
+                 written: datetime.date) -> list[Requirement]:
+    return _levels(index, adj, on, adj.chain, adj.approvals, written=written,
                    open_now=adj.state is State.PENDING)
 
 
-def reversal_requirements(index: BookIndex, adj: Adjustment,
-                          on: datetime.date) -> list[Requirement]:
+def reversal_requirements(index: BookIndex, adj: Adjustment, on: datetime.date, *,
+                          written: datetime.date) -> list[Requirement]:
     """The levels of the reversal's chain (asked for by cancelling it once applied)."""
     return _levels(index, adj, on, adj.reversal_chain, adj.reversal_approvals,
-                   open_now=adj.state is State.REVERSING)
+                   written=written, open_now=adj.state is State.REVERSING)
 
 
 def _levels(index: BookIndex, adj: Adjustment, on: datetime.date, chain: tuple[str, ...],
-            approvals: tuple[Approval, ...], *, open_now: bool) -> list[Requirement]:
+            approvals: tuple[Approval, ...], *, written: datetime.date,
+            open_now: bool) -> list[Requirement]:
     out: list[Requirement] = []
     for level, role in enumerate(chain, start=1):
         done = next((a for a in approvals if a.level == level), None)
@@ -239,7 +241,8 @@ def _levels(index: BookIndex, adj: Adjustment, on: datetime.date, chain: tuple[s
             out.append(Requirement(level, role, "done", done.by, done.date))
         elif open_now and level == len(approvals) + 1:
             out.append(Requirement(level, role, "next",
-                                   eligible=tuple(eligible_approvers(index, adj, on))))
+                                   eligible=tuple(eligible_approvers(index, adj, on,
+                                                                     written=written))))
         else:
             out.append(Requirement(level, role, "waiting" if open_now else "not given"))
     return out
@@ -260,20 +263,22 @@ def credited_against(index: BookIndex, invoice: str) -> Decimal:
     return total
 
 
-def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: str | None,
+def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date,
+                written: datetime.date, user: str | None,
                 ticket_url: str | None = None,
                 earlier_limit: int = 25,
                 entries: Sequence[data.Directive] = ()) -> DetailView | None:
-    """The detail page's model; `entries` (the loaded ledger's, sorted) give the
-    links to the booked and reversing transactions."""
+    """The detail page's model (what `user` may do judged as written on `written`,
+    `actions.refusal`); `entries` (the loaded ledger's, sorted) give the links to
+    the booked and reversing transactions."""
     adj = index.book.get(adj_id)
     if adj is None:
         return None
     request = adj.request
-    row = queue_row(index, adj, today=today, user=user, detailed=True)
+    row = queue_row(index, adj, today=today, written=written, user=user, detailed=True)
     history = [a for a in index.customer_items(request.customer) if a.id != adj.id]
     earlier_all = [a for a in history if (a.request.date, a.id) <= (request.date, adj.id)]
-    earlier = [queue_row(index, a, today=today, user=user)
+    earlier = [queue_row(index, a, today=today, written=written, user=user)
                for a in reversed(earlier_all[-earlier_limit:])]
     refs: list[RefView] = []
     if request.invoice:
@@ -300,8 +305,9 @@ def detail_view(index: BookIndex, adj_id: str, *, today: datetime.date, user: st
         later_count=len(history) - len(earlier_all), references=refs,
         ticket=request.ticket, ticket_url=ticket_link(ticket_url, request.ticket),
         document=request.document, document_path=document_path, document_exists=exists,
-        timeline=timeline(index.book, adj), requirements=requirements(index, adj, today),
-        reversal_requirements=reversal_requirements(index, adj, today),
+        timeline=timeline(index.book, adj),
+        requirements=requirements(index, adj, today, written=written),
+        reversal_requirements=reversal_requirements(index, adj, today, written=written),
         still_requires=queries.requirements(adj), policy=policy,
         problems=adj.problems, warnings=index.book.warnings_of(adj.id), actions=row.actions,
         notes=request.notes, approval_required=request.approval_required,

@@ -59,7 +59,8 @@ def document(index: BookIndex | None, adj_id: str, ledger: Path) -> Response:
 
 
 def export(index: BookIndex | None, args: MultiDict[str, str], *, today: datetime.date,
-           user: Callable[[], str | None], date_range: DateRange | None) -> Response:
+           written: datetime.date, user: Callable[[], str | None],
+           date_range: DateRange | None) -> Response:
     """CSV of a report, the bytes `bean-adjust report NAME --format csv` prints for the
     period of Fava's time filter, or of the queue as filtered, by the same writer."""
     if index is None:
@@ -72,7 +73,8 @@ def export(index: BookIndex | None, args: MultiDict[str, str], *, today: datetim
         filters = QueueFilters.from_args(every)
         filters = QueueFilters(**{**filters.__dict__, "per_page": 10**9})
         filters = by_customer_id(index.book, filters)
-        view = queue_view(index, filters, today=today, user=user(), date_range=date_range)
+        view = queue_view(index, filters, today=today, written=written, user=user(),
+                          date_range=date_range)
         text = csv_text(*report_data.queue_table(view))
     elif name in report_data.REPORTS:
         text = report_text(name, index.book, report_data.scope_of(date_range), "csv", today)

@@ -65,10 +65,11 @@ def queue(view: QueueView | None) -> Response:
 
 
 def adjustment(index: BookIndex | None, adj_id: str, *, today: datetime.date,
-               user: str | None, ticket_url: str | None) -> Response:
+               written: datetime.date, user: str | None, ticket_url: str | None) -> Response:
     if index is None:
         return refusal(404, "no-plugin", NO_PLUGIN)
-    detail = detail_view(index, adj_id, today=today, user=user, ticket_url=ticket_url)
+    detail = detail_view(index, adj_id, today=today, written=written, user=user,
+                         ticket_url=ticket_url)
     if detail is None:
         return refusal(404, "not-found", f"no adjustment {adj_id!r}")
     return json_response(

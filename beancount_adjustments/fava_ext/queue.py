@@ -196,16 +196,20 @@ def _matches(row: QueueRow, f: QueueFilters) -> bool:
 
 
 def queue_view(index: BookIndex, filters: QueueFilters, *, today: datetime.date,
-               user: str | None, date_range: DateRange | None = None) -> QueueView:
-    """Everything awaiting a decision or an action, filtered, sorted and paged."""
+               written: datetime.date, user: str | None,
+               date_range: DateRange | None = None) -> QueueView:
+    """Everything awaiting a decision or an action, filtered, sorted and paged; what
+    `user` may do judged as written on `written` (`actions.refusal`)."""
     items = index.open_items
-    key = ("queue-rows", today, user)
+    # By the written day too: at noon UTC it becomes tomorrow, and "awaiting me"
+    # with it, on the same load and day.
+    key = ("queue-rows", today, written, user)
     cached = index.memo.get(key)
     if not isinstance(cached, list):
         if len(index.memo) > 256:
             index.memo.clear()
         cached = index.memo[key] = [
-            queue_row(index, a, today=today, user=user) for a in items]
+            queue_row(index, a, today=today, written=written, user=user) for a in items]
     all_rows: list[QueueRow] = cached
     rows = [r for r in all_rows if date_range is None or r.date in date_range]
     choices: dict[str, set[str]] = {k: set() for k in (
@@ -236,7 +240,8 @@ def queue_view(index: BookIndex, filters: QueueFilters, *, today: datetime.date,
         for r in shown:
             if r.id not in detailed_rows:
                 detailed_rows[r.id] = queue_row(index, index.book.adjustments[r.id],
-                                                today=today, user=user, detailed=True)
+                                                today=today, written=written, user=user,
+                                                detailed=True)
         return [detailed_rows[r.id] for r in shown]
 
     def section(key: str, found: list[QueueRow]) -> QueueSection:

@@ -104,8 +104,10 @@ def section_of(adj: Adjustment) -> str:
     return ""
 
 
-def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date, user: str | None,
-              detailed: bool = False) -> QueueRow:
+def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date,
+              written: datetime.date, user: str | None, detailed: bool = False) -> QueueRow:
+    """`adj` as the queue shows it to `user` on `today`, what they may do judged as
+    written on `written` (`actions.refusal`)."""
     request = adj.request
     age = age_days(adj, today)
     amount = adj.amount
@@ -123,10 +125,12 @@ def queue_row(index: BookIndex, adj: Adjustment, *, today: datetime.date, user: 
         level=len(adj.deciding_approvals), needed=len(adj.deciding_chain),
         next_role=adj.next_role or "",
         risk=adj.risk_flags, sla_days=adj.sla_days, overdue=is_overdue(adj, today),
-        mine=is_mine(index, adj, user, today), narration=request.narration,
+        mine=is_mine(index, adj, user, today, written=written), narration=request.narration,
         problems=len(adj.problems),
-        eligible=tuple(eligible_approvers(index, adj, today)) if detailed else (),
-        actions=tuple(action_hints(index, adj, user, today)) if detailed else (),
+        eligible=(tuple(eligible_approvers(index, adj, today, written=written))
+                  if detailed else ()),
+        actions=(tuple(action_hints(index, adj, user, today, written=written))
+                 if detailed else ()),
         digest=adj.digest if detailed else "",
         step=step_shown(adj) if detailed else "", section=section_of(adj))
 

@@ -1,6 +1,8 @@
 """The staff notices the book calls for: each one a stable key, so a notice is sent once.
 
-`notices(book, today)` derives them all from the replayed book (no state, no I/O);
+`notices(book, today, written=...)` derives them all from the replayed book (no state,
+no I/O; `written` is the day an approval written now counts as written on, as the
+writer judges it);
 customer notices and alerts (`customers`, `alerts`) are further `Notice`s. The kinds,
 recipients and keys are listed in docs/notify.md.
 """
@@ -87,13 +89,17 @@ def day_tag(day: datetime.date, earlier: list[datetime.date]) -> str:
     return day.isoformat() + (f".{rank}" if rank > 1 else "")
 
 
-def notices(book: Book, today: datetime.date) -> list[Notice]:
-    """Every notice the book calls for on `today`, in a stable order."""
+def notices(book: Book, today: datetime.date, *,
+            written: datetime.date | None = None) -> list[Notice]:
+    """Every notice the book calls for on `today`, in a stable order. `written`: the
+    day an approval written now counts as written on (`writer.written_today`, what
+    `bean-adjust notify` passes): who is told to approve, and whether to sign, is
+    what the writer will judge then (None: `today` alone)."""
     out: list[Notice] = []
     for adj in book.adjustments.values():
         if adj.state is State.INVALID:
             continue
-        out.extend(_for_adjustment(book, adj, today))
+        out.extend(_for_adjustment(book, adj, today, written))
     out.sort(key=lambda n: (n.date, n.adjustment_id, n.key))
     return out
 
@@ -123,7 +129,8 @@ def escalations(book: Book, adj: Adjustment, role: str, today: datetime.date,
                      body, name="escalation")
 
 
-def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterator[Notice]:
+def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date,
+                    written: datetime.date | None) -> Iterator[Notice]:
     request = adj.request
     rid, requester = adj.id, request.requested_by
 
@@ -151,8 +158,9 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
 
     role = adj.next_role
     # Those told are who may approve with the CLI, which signs (`--sign`) where the
-    # type's policy requires it.
-    sign = " --sign <your key>" if signatures_required(book.rules, adj, today) else ""
+    # type's policy requires it: on the day or on the day it counts as written.
+    sign = (" --sign <your key>" if signatures_required(book.rules, adj, today, written)
+            else "")
     if role is not None and adj.state is State.REVERSING:
         # A reversal moves money too: its approvers hear of it as of a request.
         level = len(adj.reversal_approvals) + 1
@@ -165,7 +173,7 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
                 f"the reversal awaits your approval as {role} (level {level} of {needed}).\n"
                 f"Approve with: bean-adjust approve {rid} --as <you>{sign}")
         kind = f"reversal-needed-{tag}-{level}"
-        for user in eligible_approvers(book, adj, today, signed=True):
+        for user in eligible_approvers(book, adj, today, signed=True, written=written):
             yield notice(kind, user, since, f"reversal approval needed: {_describe(adj)}", body,
                          name="reversal-needed")
         yield notice(kind, f"role:{role}", since,
@@ -178,7 +186,7 @@ def _for_adjustment(book: Book, adj: Adjustment, today: datetime.date) -> Iterat
         since = adj.approvals[-1].date if adj.approvals else request.date
         body = (f"{rid} awaits your approval as {role} (level {level} of {total}).\n"
                 f"Approve with: bean-adjust approve {rid} --as <you>{sign}")
-        for user in eligible_approvers(book, adj, today, signed=True):
+        for user in eligible_approvers(book, adj, today, signed=True, written=written):
             yield notice(f"approval-needed-{level}", user, since,
                          f"approval needed: {_describe(adj)}", body)
         yield notice(f"approval-needed-{level}", f"role:{role}", since,

@@ -9,9 +9,9 @@ these helpers, so a queue reads the same everywhere::
 - `select(book, filters, today)`: the adjustments matching every filter
   given (state, type and category patterns, customer, requester, age,
   awaiting a user), oldest first.
-- `eligible_approvers(book, adj, date)`: the users who may fill the next
-  approval level on `date` (of the request, or of its reversal while it is
-  `reversing`), as `permissions.denial` (the replay's own rule) says.
+- `eligible_approvers(book, adj, date, written=...)`: the users who may fill
+  the next approval level on `date` (of the request, or of its reversal while
+  it is `reversing`), as `permissions.denial` (the replay's own rule) says.
 - `may(book, adj, user, action, date)`: whether `permissions.denial` lets
   `user` take `action` now; `signed=False` (the default) for a tool that
   does not sign, so types whose policy requires signatures are not offered.
@@ -20,7 +20,12 @@ these helpers, so a queue reads the same everywhere::
   `automatic_text(adj, book, on)` why the policy needs no approver for it.
 - `requester_text(request)`: its requester, and who entered it for them.
 - `customer_text(book, customer, date)`: "Name (id)", or the id without a name.
-- `row(adj, book, today)`: a JSON-ready summary of one adjustment.
+- `row(adj, book, today, written=...)`: a JSON-ready summary of one adjustment.
+
+Asked about now, `eligible_approvers`, `may`, `row` and `Filters` (`awaiting`) take
+`written=writer.written_today()`, the day a decision written now counts as
+written on (after noon on a UTC machine, tomorrow), read once per command or
+page: no tool then names someone the writer refuses.
 
 All pure reads over the replayed book; nothing here touches a file.
 """
@@ -147,11 +152,13 @@ def may(book: Book, adj: Adjustment, user: str, action: Action, date: datetime.d
 
 
 def eligible_approvers(book: Book, adj: Adjustment, date: datetime.date,
-                       rates: Rates | None = None, *, signed: bool = False,
-                       written: datetime.date | None = None) -> list[str]:
+                       rates: Rates | None = None, *, written: datetime.date | None,
+                       signed: bool = False) -> list[str]:
     """Users who may fill the next approval level of `adj` on `date`, sorted:
     those `permissions.denial` lets approve (the request's level, or the
-    reversal's while it is `reversing`).
+    reversal's while it is `reversing`), written on `written` (`writer.written_today`
+    when asked about now; None for `date` judged alone). No default, so that no
+    caller asks about now on the day alone by leaving it out.
 
     The book's own rules carry the ledger's prices the plugin judged with
     (a limit in another currency counts only where a price converts it);
@@ -275,8 +282,10 @@ def _money(money: Money | None) -> dict[str, str] | None:
 
 
 def row(adj: Adjustment, book: Book, today: datetime.date,
-        rates: Rates = same_currency_only) -> dict[str, Any]:
-    """One adjustment as plain JSON-ready data."""
+        rates: Rates = same_currency_only, *,
+        written: datetime.date | None) -> dict[str, Any]:
+    """One adjustment as plain JSON-ready data (`eligible` written on `written`, as
+    `eligible_approvers`)."""
     request = adj.request
     return {
         "id": adj.id,
@@ -297,7 +306,7 @@ def row(adj: Adjustment, book: Book, today: datetime.date,
         "reversal_approvals": [{"by": a.by, "role": a.role, "level": a.level,
                                 "date": a.date.isoformat()} for a in adj.reversal_approvals],
         "cancelled_by": adj.cancelled_by,
-        "eligible": eligible_approvers(book, adj, today),
+        "eligible": eligible_approvers(book, adj, today, written=written),
         "requires": requirements(adj),
         "age_days": age_days(adj, today),
         "overdue": is_overdue(adj, today),
