@@ -161,11 +161,18 @@ def test_approval_required_is_only_true_or_false(env: Env, flag: str) -> None:
 
 def test_the_same_id_twice_in_a_batch_is_one_approval(tmp_path: Path) -> None:
     """Held: erin, manager and finance, sends ADJ-5 (2,000 USD: manager then finance)
-    twice in one batch; one approval is written, the second is refused
-    `same-approver`, and the request still waits for someone else."""
+    twice in one batch; never both levels by one person. With the steps of the two
+    levels one approval is written and the second refused `same-approver`; without
+    steps the batch is refused whole (round 53: a batch decides an adjustment once)."""
     env = Env(tmp_path, extra=f'{START} custom "adjustment-user" "erin" "finance"\n')
     response = env.decide([{"id": "ADJ-5", "action": "approve"},
                            {"id": "ADJ-5", "action": "approve"}], user="erin")
+    assert response.status_code == 422, response.get_json()
+    assert "both decide ADJ-5" in response.get_json()["message"]
+    assert '"ADJ-5" "approve"' not in env.path.read_text(encoding="utf-8")
+    response = env.decide([{"id": "ADJ-5", "action": "approve", "step": "pending 0/2"},
+                           {"id": "ADJ-5", "action": "approve", "step": "pending 1/2"}],
+                          user="erin")
     answer = response.get_json()
     assert response.status_code == 200, answer
     assert answer["written"] == 1

@@ -24,7 +24,12 @@ from click.testing import CliRunner
 from beancount_adjustments.cli import decisions, main
 from beancount_adjustments.core.lifecycle import step_shown
 from beancount_adjustments.fava_ext.writes import parse_decisions
-from beancount_adjustments.writer import NewRequest, write_decisions, write_requests
+from beancount_adjustments.writer import (
+    NewRequest,
+    WriteRefused,
+    write_decisions,
+    write_requests,
+)
 from ledgers import BASE, NAMED, load, request
 
 SWEEP = ("approve", "--all-pending", "--below", "500 USD", "--as", "bob")
@@ -168,8 +173,8 @@ def test_a_reversal_is_swept_as_a_reversal_and_said_so(tmp_path: Path) -> None:
 def test_ids_given_twice_and_steps_of_two_levels_approve_one_level(tmp_path: Path) -> None:
     """Held: `approve ADJ-1 ADJ-1` writes one approval; a Fava batch naming ADJ-1 at
     level 1 and level 2 (gina holds both roles) writes the first and refuses the
-    second (it was decided earlier in the batch), and without steps the replay's
-    one-person-one-level rule refuses it."""
+    second: with both steps named (they chain) by the replay's one-person-one-level
+    rule; without steps the batch is refused whole (round 53), nothing written."""
     text = BASE + GINA + request("ADJ-1", "2026-11-01", "-2000")
     path = _ledger(tmp_path, text)
     adj = load(text, base=False).adj("ADJ-1")
@@ -177,17 +182,21 @@ def test_ids_given_twice_and_steps_of_two_levels_approve_one_level(tmp_path: Pat
     twice = _run(path, "approve", "ADJ-1", "ADJ-1", "--as", "gina")
     assert twice.exit_code == 0, twice.output
     assert path.read_text().count('"ADJ-1" "approve"') == 1
-    for steps, code in ((("pending 0/2", "pending 1/2"), "changed"),
-                        ((None, None), "refused")):
+    for steps in (("pending 0/2", "pending 1/2"), (None, None)):
         path.write_text(text)
         body = [{"id": "ADJ-1", "action": "approve", "digest": adj.digest,
                  **({"step": s} if s else {})} for s in steps]
         decided, error = parse_decisions(body, "gina")
         assert error == ""
+        if steps[0] is None:
+            with pytest.raises(WriteRefused, match="both decide ADJ-1"):
+                write_decisions(path, decided, partial=True)
+            assert path.read_text() == text
+            continue
         result = write_decisions(path, decided, partial=True)
         assert result.ids == ("ADJ-1",)
         [refusal] = result.refused
-        assert refusal.code == code, refusal
+        assert (refusal.code, refusal.rule) == ("refused", "same-approver"), refusal
         assert path.read_text().count('"ADJ-1" "approve"') == 1
 
 

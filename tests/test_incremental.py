@@ -153,7 +153,10 @@ def cases(draw: st.DrawFn) -> tuple[dict[str, str], list[Decision], list[NewRequ
         lambda adj, action, by, day: Decision(
             f"ADJ-{adj}", Action(action), by=by, reason="Because" if action in (
                 "reject", "cancel") else None, date=BASE + datetime.timedelta(days=day)),
-        ids, ACTIONS, USERS, st.one_of(st.integers(0, 13), st.integers(9, 13))), max_size=5))
+        ids, ACTIONS, USERS, st.one_of(st.integers(0, 13), st.integers(9, 13))), max_size=5,
+        # A write decides an adjustment once unless each decision names its step
+        # (`writer.batch`); one naming none twice is refused before any judging.
+        unique_by=lambda d: d.adjustment_id))
     return texts, decisions, draw(new_requests_st)
 
 

@@ -115,20 +115,31 @@ def test_all_or_nothing_refuses_the_whole_batch(ledger: Path):
 
 
 def test_partial_batch_writes_the_acceptable_ones_in_one_write(ledger: Path):
+    # One decision per adjustment (a write decides one twice only step by step).
+    ledger.write_text(ledger.read_text() + """
+2024-03-07 ! "cust_123" "Third credit" ^ADJ-2024-0003
+  adjustment-type: "credit:refund"
+  customer: "cust_123"
+  reason: "Third credit"
+  requested-by: "alice"
+  Income:Sales:Returns            30.00 USD
+  Assets:Receivable:Customers    -30.00 USD
+""")
     result = write_decisions(ledger, [
         Decision("ADJ-2024-0001", Action.APPROVE, by="alice"),      # self-approval
-        Decision("ADJ-2024-0001", Action.APPROVE, by="bob"),
         Decision("ADJ-2024-0002", Action.REJECT, by="erin", reason="No proof"),
-        Decision("ADJ-2024-0002", Action.APPROVE, by="bob"),        # already rejected
+        Decision("ADJ-2024-0003", Action.APPROVE, by="bob"),
+        Decision("ADJ-9999", Action.APPROVE, by="bob"),             # no such request
     ], partial=True, now=NOW)
     assert result.written == 2
-    assert result.ids == ("ADJ-2024-0001", "ADJ-2024-0002")
+    assert result.ids == ("ADJ-2024-0002", "ADJ-2024-0003")
     assert sorted(r.index for r in result.refused) == [0, 3]
     assert "[self-approval]" in result.refused[0].message
     _, errors, book = load_book(ledger)
     assert errors == []
-    assert book.adjustments["ADJ-2024-0001"].state is State.APPLIED
+    assert book.adjustments["ADJ-2024-0001"].state is State.PENDING
     assert book.adjustments["ADJ-2024-0002"].state is State.REJECTED
+    assert book.adjustments["ADJ-2024-0003"].state is State.APPLIED
     assert ledger.read_text().count('custom "adjustment"') == 2
 
 
@@ -348,7 +359,7 @@ def test_dry_run_writes_nothing_and_refuses_like_a_write(tmp_path: Path):
     requests = [credit("10.00"), credit("5.00", id="ADJ-2024-0001"),   # id taken
                 credit("30.00"), credit("5.00", reason="")]
     decisions = [Decision("ADJ-2024-0001", Action.APPROVE, by="alice"),  # self-approval
-                 Decision("ADJ-2024-0001", Action.APPROVE, by="bob"),
+                 Decision("ADJ-2024-0002", Action.APPROVE, by="erin"),
                  Decision("ADJ-9999", Action.APPROVE, by="bob")]
     for name, write, items in (("requests", write_requests, requests),
                                ("decisions", write_decisions, decisions)):

@@ -34,7 +34,8 @@ def decide(request: Request, read_only: str, identity: Callable[[], Identity],
     "changed") an item whose request now holds something else, whatever file it
     is in, or that moved on to another step (an Approve on a credit since
     cancelled would approve its reversal). Writes by others to other items
-    never make a page stale.
+    never make a page stale. A body deciding one adjustment twice is the
+    writer's to refuse whole (`writer.batch`), as for every tool.
     """
     if read_only:
         return refusal(403, "forbidden", read_only)

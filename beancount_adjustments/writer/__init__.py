@@ -12,7 +12,8 @@ A write, in order (`write._write`, and the module named):
 4. load the ledger once under the lock, or reuse the caller's `loaded=`
    snapshot while its files are unchanged, the target's bytes read in 3
    standing for it (`write`);
-5. render the entries, refusing what the book cannot see (`items`);
+5. render the entries, refusing what the book cannot see (`items`); decisions
+   of one write on one adjustment are judged against each other (`batch`);
 6. judge them as the plugin and Beancount will (`judging`);
 7. write atomically (`files.atomic_write`): those bytes, then the new block.
 """

@@ -8,7 +8,6 @@ postings that do not balance, control characters, numbers no one meant.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
 from decimal import Decimal
 
 from beancount_adjustments.beans import render
@@ -42,33 +41,12 @@ MAX_WHOLE_DIGITS = 15
 """Digits before the decimal point a posting may have (as `amounts.MAX_DIGITS`)."""
 
 
-def decision_items(led: Ledger, decisions: Sequence[Decision]) -> list[Item]:
-    """`decision_item` of each, and a decision that names the step it was shown refused
-    (`changed`) when an earlier one of the batch decides the same adjustment: every
-    item is judged against the ledger as loaded, so it would pass that check and
-    then act on the step the earlier one leaves (an Approve and a Cancel of a
-    pending credit, posted together, filed the Cancel as a reversal of the credit
-    the Approve had just booked)."""
-    items: list[Item] = []
-    decided: set[str] = set()
-    for index, decision in enumerate(decisions):
-        item = decision_item(led, index, decision)
-        adj = led.book.get(decision.adjustment_id)
-        if item.refusal is None and adj is not None:
-            if adj.id in decided and decision.seen_step is not None:
-                item.text = ""
-                item.refusal = (f"{adj.id} is decided earlier in this batch, so it no longer "
-                                f"awaits {decision.seen_step}, the step shown to you; decide "
-                                "it again on what it awaits after that decision")
-                item.code = "changed"
-            decided.add(adj.id)
-        items.append(item)
-    return items
-
-
-def decision_item(led: Ledger, index: int, decision: Decision) -> Item:
+def decision_item(led: Ledger, index: int, decision: Decision, *,
+                  after: int | None = None) -> Item:
+    """The event `decision` writes, judged on `led.book`; `after`: the index of the
+    decision of the same write it follows, whose outcome that book holds."""
     key = decision.adjustment_id.strip() or "(no id)"
-    item = Item(index, key, "")
+    item = Item(index, key, "", step=decision.seen_step)
     by = decision.by.strip()
     adj = led.book.get(decision.adjustment_id)
     action = Action(decision.action)
@@ -100,7 +78,10 @@ def decision_item(led: Ledger, index: int, decision: Decision) -> Item:
     elif decision.seen_step is not None and decision.seen_step != step_shown(adj):
         item.refusal = (f"{adj.id} moved on since it was shown to you (it awaited "
                         f"{decision.seen_step}, now {step_shown(adj)}); reload and decide "
-                        "again on what it awaits now")
+                        "again on what it awaits now") if after is None else (
+            f"{adj.id} awaits {step_shown(adj)} after decision {after + 1} of the batch, "
+            f"not {decision.seen_step}, the step decision {index + 1} names; decide it "
+            "again on what it awaits then")
         item.code = "changed"
     if item.refusal is not None:
         return item
@@ -134,6 +115,14 @@ def decision_item(led: Ledger, index: int, decision: Decision) -> Item:
               ("judged", recorded.judged), ("limit-judged", recorded.limit_judged),
               ("signature", signature)])
     return item
+
+
+def unwritten_before(adj_id: str, index: int, earlier: int, step: str | None) -> str:
+    """Why the decision at `index` is refused when the one of the write it follows
+    (at `earlier`) is not written: it named the step that one would leave."""
+    return (f"{adj_id}: decision {earlier + 1} of the batch, which decision {index + 1} "
+            f"follows, is not written, so {adj_id} would not await {step}, the step "
+            f"decision {index + 1} names")
 
 
 def judged_value(adj: Adjustment) -> Money | None:

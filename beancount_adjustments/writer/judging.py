@@ -32,7 +32,7 @@ from beancount_adjustments.core.models import Event, Problem, Record, Request, S
 from beancount_adjustments.core.policy import chain_text
 from beancount_adjustments.core.replay import replay
 from beancount_adjustments.core.seals import SEAL, Seal, verify_seals
-from beancount_adjustments.writer.items import judged_value
+from beancount_adjustments.writer.items import judged_value, unwritten_before
 from beancount_adjustments.writer.ledger import Item, Ledger
 from beancount_adjustments.writer.results import Refusal, WriteRefused
 
@@ -88,6 +88,7 @@ def judge(led: Ledger, items: list[Item]) -> Book:
         owners = _Owners(chosen)
         unplaced = [p for p in new if not _blame(owners, p, str(led.target))]
         _check_effects(book, chosen)
+        _check_chains(led.book, book, chosen)
         if not any(it.refusal for it in chosen):
             _check_beancount(led, book, chosen)
         if any(it.refusal for it in chosen):
@@ -100,6 +101,7 @@ def judge(led: Ledger, items: list[Item]) -> Book:
         for it in chosen:
             trial, trial_new = candidate([*accepted, it])
             _check_effects(trial, [it])
+            _check_chains(led.book, trial, [it], accepted)
             if it.refusal is None and not trial_new:
                 _check_beancount(led, trial, [*accepted, it], only=it)
             if it.refusal is None and trial_new:
@@ -349,3 +351,40 @@ def _check_effects(book: Book, items: list[Item]) -> None:
                 it.refusal = f"no request has the id {it.event.adjustment_id}"
             elif not record.accepted:
                 it.refusal = f"{it.event.adjustment_id} {it.event.action}: {record.note}"
+
+
+def _check_chains(loaded: Book, book: Book, items: list[Item],
+                  accepted: list[Item] | None = None) -> None:
+    """A decision judged at a step is refused (`changed`) unless the replay judges it
+    there: after every decision of its adjustment that counts in `loaded` (a back-dated
+    one may come before them) or, rendered after another of the write
+    (`Item.follows`, dated no earlier: `batch`), once that one is written too
+    (`accepted`, else not refused)."""
+    for it in items:
+        event, before = it.event, it.follows
+        if it.refusal is not None or event is None or it.step is None:
+            continue
+        adj_id = event.adjustment_id
+        if before is not None:
+            if before.refusal is None if accepted is None else any(b is before
+                                                                    for b in accepted):
+                continue
+            it.refusal = unwritten_before(adj_id, it.index, before.index, it.step)
+        else:
+            adj, old = book.get(adj_id), loaded.get(adj_id)
+            if adj is None or old is None:
+                continue
+            # The ledger's decisions that count and now come after it (one refused
+            # changed nothing it was judged on).
+            had = {r.event.source for r in old.history}
+            sources = [r.event.source for r in adj.history]
+            at = sources.index(event.source) if event.source in sources else len(sources)
+            passed = [r.event for r in adj.history[at + 1:]
+                      if r.accepted and r.event.source in had]
+            if not passed:
+                continue
+            where = passed[0].source
+            it.refusal = (f"{adj_id}: dated {event.date}, before its {passed[0].action} at "
+                          f"{where.filename}:{where.lineno}, so it would be judged before "
+                          f"that one, not at the step it names ({it.step})")
+        it.code = "changed"

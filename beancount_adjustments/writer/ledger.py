@@ -39,6 +39,11 @@ class Item:
     last_line: int = 0
     rerender: Callable[[list[tuple[str, render.MetaValue | None]]], str] | None = None
     """For a request: its text again with more metadata (what it was judged at)."""
+    step: str | None = None
+    """For a decision: the step it names (`Decision.seen_step`), judged at."""
+    follows: Item | None = None
+    """For a decision: the one of the same write on the same adjustment just before it,
+    whose outcome it was rendered after (`batch.decision_items`)."""
 
 
 def stamp_of(now: datetime.datetime) -> str:

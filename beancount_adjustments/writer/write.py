@@ -31,9 +31,10 @@ from beancount_adjustments.core.models import Request
 from beancount_adjustments.core.seals import SealPlan
 from beancount_adjustments.plugin import book_of
 from beancount_adjustments.writer import ledger as ledger_module
+from beancount_adjustments.writer.batch import decision_items
 from beancount_adjustments.writer.files import atomic_write, real_file
 from beancount_adjustments.writer.ids import Ids
-from beancount_adjustments.writer.items import decision_items, request_item
+from beancount_adjustments.writer.items import request_item
 from beancount_adjustments.writer.judging import judge, record_judgement
 from beancount_adjustments.writer.ledger import Item, Ledger
 from beancount_adjustments.writer.results import (
