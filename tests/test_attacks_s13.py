@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from beancount_adjustments import reports
 from beancount_adjustments.beans.effects import TAG_APPLIED, TAG_REVERSAL
 from beancount_adjustments.cli import main
+from beancount_adjustments.core.accounts import is_under
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import is_under
 from beancount_adjustments.fava_ext import report_data
 from beancount_adjustments.fava_ext.index import DateRange
 from beancount_adjustments.reports import Scope

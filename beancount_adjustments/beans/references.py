@@ -10,7 +10,8 @@ from beancount.core import data
 from beancount.core.amount import Amount
 
 from beancount_adjustments.beans.metadata import MetaReader, source_of
-from beancount_adjustments.core.models import Money, is_under
+from beancount_adjustments.core.accounts import is_under
+from beancount_adjustments.core.models import Money
 from beancount_adjustments.core.references import Reference, ReferenceIndex, Terms
 
 

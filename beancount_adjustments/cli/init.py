@@ -28,8 +28,8 @@ from beancount.core import data
 from beancount_adjustments.beans import loading
 from beancount_adjustments.cli.common import Refused, ledger_option, today
 from beancount_adjustments.cli.requests import DEFAULT_OFFSET
+from beancount_adjustments.core.accounts import is_under
 from beancount_adjustments.core.amounts import CURRENCY_RE, minor_units
-from beancount_adjustments.core.models import is_under
 from beancount_adjustments.plugin import parse_settings
 from beancount_adjustments.writer import DEFAULT_TARGET_NAME, WriteRefused, next_id
 from beancount_adjustments.writer.files import atomic_write, real_file

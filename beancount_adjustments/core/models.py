@@ -9,7 +9,6 @@ are frozen dataclasses.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -394,22 +393,6 @@ class Adjustment:
     @property
     def deciding_approvers(self) -> tuple[str, ...]:
         return tuple(a.by for a in self.deciding_approvals)
-
-
-def is_under(account: str, root: str) -> bool:
-    return account == root or account.startswith(root + ":")
-
-
-_ZERO = Decimal(0)
-
-
-def receivable_totals(postings: Sequence[Posting], receivable: str) -> dict[str, Decimal]:
-    """What `postings` move on the receivable accounts, per currency."""
-    totals: dict[str, Decimal] = {}
-    for account, number, currency in postings:
-        if is_under(account, receivable):
-            totals[currency] = totals.get(currency, _ZERO) + number
-    return totals
 
 
 _KINDS = {kind.value: kind for kind in Kind}

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
-from beancount_adjustments.core.models import Posting, Request, is_under
+from beancount_adjustments.core.accounts import is_under
+from beancount_adjustments.core.models import Posting, Request
 
 if TYPE_CHECKING:
     from beancount_adjustments.core.facts import Settings

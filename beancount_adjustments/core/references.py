@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from beancount_adjustments.core.models import Money, Posting, Source, receivable_totals
+from beancount_adjustments.core.accounts import receivable_totals
+from beancount_adjustments.core.models import Money, Posting, Source
 
 _ZERO = Decimal(0)
 

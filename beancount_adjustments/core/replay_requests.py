@@ -11,17 +11,9 @@ import os
 from collections.abc import Sequence
 from decimal import Decimal
 
+from beancount_adjustments.core.accounts import is_under, receivable_totals
 from beancount_adjustments.core.customers import unknown_customer
-from beancount_adjustments.core.models import (
-    Action,
-    ApprovalRow,
-    Kind,
-    Money,
-    Request,
-    State,
-    is_under,
-    receivable_totals,
-)
+from beancount_adjustments.core.models import Action, ApprovalRow, Kind, Money, Request, State
 from beancount_adjustments.core.offsets import refused as offsets_refused
 from beancount_adjustments.core.policy import MissingPrice, chain_text, convert
 from beancount_adjustments.core.records import Tracked, move, with_flags

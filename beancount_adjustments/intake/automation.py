@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from beancount_adjustments.core.accounts import is_under, receivable_totals
 from beancount_adjustments.core.amounts import AmountError, parse_number
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.days import iso_day
@@ -28,7 +29,7 @@ from beancount_adjustments.core.intake_lines import (
     Rule,
     SlaCreditRule,
 )
-from beancount_adjustments.core.models import Money, State, is_under, receivable_totals
+from beancount_adjustments.core.models import Money, State
 from beancount_adjustments.core.moments import read_moment
 from beancount_adjustments.intake.schedules import add_months, filing_day
 from beancount_adjustments.writer import NewRequest

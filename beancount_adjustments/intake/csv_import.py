@@ -15,8 +15,9 @@ from pathlib import Path
 
 from beancount_adjustments import writer
 from beancount_adjustments.beans.rules import CATEGORY_RE, TYPE_RE
+from beancount_adjustments.core.accounts import is_under
 from beancount_adjustments.core.customers import CustomerError, customer_id
-from beancount_adjustments.core.models import Kind, is_under
+from beancount_adjustments.core.models import Kind
 from beancount_adjustments.core.policy import known_names
 from beancount_adjustments.intake.csv_rows import (
     META_COLUMNS,

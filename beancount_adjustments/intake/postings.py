@@ -15,9 +15,10 @@ from decimal import Decimal
 
 from beancount.core import data
 
+from beancount_adjustments.core.accounts import is_under
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
-from beancount_adjustments.core.models import Kind, Money, is_under, kind_of
+from beancount_adjustments.core.models import Kind, Money, kind_of
 
 __all__ = ["DEFAULT_OFFSET", "PostingError", "customer_move", "default_receivable",
            "request_postings"]

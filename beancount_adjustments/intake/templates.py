@@ -18,11 +18,12 @@ from beancount.core import data
 from beancount_adjustments.beans import loading
 from beancount_adjustments.beans.intake_lines import parse_templates
 from beancount_adjustments.beans.loading import load_uncached
+from beancount_adjustments.core.accounts import is_under
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.facts import filed_requests
 from beancount_adjustments.core.intake_lines import ParamValue, Template, Templates
-from beancount_adjustments.core.models import Money, Problem, Request, is_under
+from beancount_adjustments.core.models import Money, Problem, Request
 from beancount_adjustments.intake import calculators
 from beancount_adjustments.intake.calculators import CalcInput, CalculatorError
 from beancount_adjustments.plugin import book_of

@@ -17,15 +17,10 @@ import datetime
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
+from beancount_adjustments.core.accounts import receivable_totals
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.figures import figure
-from beancount_adjustments.core.models import (
-    Action,
-    Adjustment,
-    Source,
-    State,
-    receivable_totals,
-)
+from beancount_adjustments.core.models import Action, Adjustment, Source, State
 from beancount_adjustments.core.notice_lines import (
     COMMON,
     KINDS,

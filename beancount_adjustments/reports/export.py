@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from beancount_adjustments.core.accounts import receivable_totals
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import Event, Money, Request, receivable_totals
+from beancount_adjustments.core.models import Event, Money, Request
 from beancount_adjustments.core.policy import chain_text
 from beancount_adjustments.reports.csv_cells import csv_text
 from beancount_adjustments.reports.evidence import (

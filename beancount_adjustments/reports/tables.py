@@ -17,13 +17,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from beancount_adjustments.core.accounts import is_under, receivable_totals
 from beancount_adjustments.core.book import Book
-from beancount_adjustments.core.models import (
-    Adjustment,
-    State,
-    is_under,
-    receivable_totals,
-)
+from beancount_adjustments.core.models import Adjustment, State
 from beancount_adjustments.reports.evidence import (
     AuditRow,
     ComplianceRow,

@@ -19,9 +19,10 @@ from beancount.core import data
 
 from beancount_adjustments.beans.effects import TAG_REVERSAL, own_effect
 from beancount_adjustments.beans.metadata import source_of
+from beancount_adjustments.core.accounts import is_under
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.errors import AdjustmentsError
-from beancount_adjustments.core.models import Adjustment, Kind, Request, is_under
+from beancount_adjustments.core.models import Adjustment, Kind, Request
 from beancount_adjustments.core.references import credit_left, credit_taken, reference_terms
 
 __all__ = ["BUCKETS", "Aged", "Line", "PeriodError", "Section", "Statement", "statement",
