@@ -12,6 +12,7 @@ it when one it follows is not written.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Sequence
 
@@ -51,14 +52,20 @@ def decision_items(led: Ledger, decisions: Sequence[Decision]) -> list[Item]:
                 f"{EACH_AT_MOST + 1}th time: a batch decides an adjustment at most "
                 f"{EACH_AT_MOST} times; nothing was written"), i)])
     items: dict[int, Item] = {}
-    view = led
-    trial_led = dataclasses.replace(led)  # what judging on trial records stays off `led`
+    view = trial_led = led
     unwritten: set[int] = set()
     for level in range(max(depth.values(), default=-1) + 1):
+        if level == 1:
+            # What judging on trial records stays off `led`. Shallow copies made once
+            # `led` has indexed its entries share that index (`dataclasses.replace`
+            # would make each copy index them again).
+            led.by_type  # noqa: B018
+            trial_led = copy.copy(led)
         if level:
             # What the decisions so far leave, as the writer would judge them written.
             trial = _copies([items[i] for i in sorted(items)])
-            view = dataclasses.replace(led, book=judge(trial_led, trial))
+            view = copy.copy(led)
+            view.book = judge(trial_led, trial)
             unwritten = {it.index for it in trial if it.refusal is not None}
         for i in (i for i, d in depth.items() if d == level):
             earlier = before.get(i)

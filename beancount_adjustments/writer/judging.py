@@ -42,7 +42,21 @@ def _problem_key(problem: Problem) -> tuple[str, str, str, int]:
 
 
 def judge(led: Ledger, items: list[Item]) -> Book:
-    """Refuse what the plugin would reject; return the book of what stays."""
+    """Refuse what the plugin would reject; return the book of what stays. Fails
+    closed: what cannot be judged (an exception anywhere in judging) is refused
+    whole, in one line, and nothing is written."""
+    try:
+        return _judge(led, items)
+    except WriteRefused:
+        raise
+    except Exception as exc:
+        said = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise WriteRefused([Refusal(str(led.target), (
+            f"the change cannot be judged ({said}); nothing was written. Please report "
+            "this."))]) from exc
+
+
+def _judge(led: Ledger, items: list[Item]) -> Book:
     live = [it for it in items if it.refusal is None]
     if not live:
         return led.book
@@ -65,18 +79,13 @@ def judge(led: Ledger, items: list[Item]) -> Book:
         facts.problems.extend(p for p in verify_seals(facts, facts.seals,
                                                          settings=led.book.settings)
                               if _problem_key(p) not in baseline)
-        try:
-            # Usually the new items come after all the book judged: go on from there.
-            went_on = continued(led.book, facts, requests, events)
-            if isinstance(went_on, Book):
-                book, led.full_replay = went_on, ""
-            else:
-                book = replay(facts, rates, led.book.settings, led.book.checks)
-                led.full_replay = went_on
-        except Exception as exc:  # fail closed: what cannot be judged is not written
-            raise WriteRefused([Refusal(str(led.target), (
-                f"the change cannot be judged ({type(exc).__name__}: {exc}); nothing was "
-                "written. Please report this."))]) from exc
+        # Usually the new items come after all the book judged: go on from there.
+        went_on = continued(led.book, facts, requests, events)
+        if isinstance(went_on, Book):
+            book, led.full_replay = went_on, ""
+        else:
+            book = replay(facts, rates, led.book.settings, led.book.checks)
+            led.full_replay = went_on
         return book, [p for p in book.problems if _problem_key(p) not in baseline]
 
     # In the common case (nothing refused) this replays exactly once.
