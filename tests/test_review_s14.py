@@ -4,16 +4,18 @@ against; "Holds:" ones held."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from beancount_adjustments.core.figures import figure
 from beancount_adjustments.core.models import Action
 from beancount_adjustments.writer import Decision, WriteRefused, batch, judging, write_decisions
 from beancount_adjustments.writer.ledger import Ledger
-from ledgers import BASE, load_file, request
+from ledgers import BASE, load, load_file, request
 
 CHAIN = [Decision("ADJ-1", Action.APPROVE, by="bob", seen_step="pending 0/1"),
          Decision("ADJ-1", Action.CANCEL, by="bob", reason="Duplicate",
@@ -147,3 +149,39 @@ def test_a_balance_assertion_that_refuses_the_first_refuses_the_chain(tmp_path: 
         (0, "refused"), (1, "refused"), (2, "changed")]
     assert "balance assertion" in result.refused[0].message
     assert path.read_text() == text
+
+
+CROSS_CURRENCY = '''
+2026-01-01 commodity EUR
+2026-01-01 open Income:Sales:EU EUR
+2026-01-01 price USD 0.9 EUR
+
+2026-11-01 ! "cust_456" "Refund, part in euros" ^ADJ-1
+  adjustment-type: "credit:refund"
+  customer: "cust_456"
+  requested-by: "alice"
+  reason: "Refund"
+  Assets:Receivable:Customers  -50.00 USD
+  Income:Sales:EU  60.00 EUR
+  Income:Sales  -16.67 USD
+'''
+"""ADJ-1 moves 60 EUR, converted at the inverse of `price USD 0.9 EUR`: 66.67 USD,
+computed as 66.67000000000000000000000000."""
+
+
+def test_a_converted_amount_reads_without_the_zeros_the_division_leaves() -> None:
+    """Hole: since amounts show every digit (`figure`, round 54), ADJ-1's amount, which a
+    price converted, read "66.67000000000000000000000000 USD" on every page, notice and
+    refusal: the zeros a division leaves are no booked digits. Trailing zeros past the
+    cents are dropped now (the number is the same); every other digit stays, past
+    Decimal's 28 too."""
+    loaded = load(CROSS_CURRENCY)
+    adj = loaded.book.get("ADJ-1") if loaded.book is not None else None
+    assert adj is not None
+    assert adj.amount is not None
+    assert str(adj.amount) == "66.67 USD"
+    assert figure(Decimal("1.500")) == "1.50"
+    assert figure(Decimal("0.000")) == figure(Decimal("0E-10")) == "0.00"
+    assert figure(Decimal("-2500.0040")) == "-2,500.004"
+    assert figure(Decimal("1000.0000000000000000000000000004")) == (
+        "1,000.0000000000000000000000000004")
