@@ -375,8 +375,7 @@ def _check_chains(loaded: Book, book: Book, items: list[Item],
             continue
         adj_id = event.adjustment_id
         if before is not None:
-            if before.refusal is None if accepted is None else any(b is before
-                                                                    for b in accepted):
+            if _written(before, accepted):
                 continue
             it.refusal = unwritten_before(adj_id, it.index, before.index, it.step)
         else:
@@ -397,3 +396,9 @@ def _check_chains(loaded: Book, book: Book, items: list[Item],
                           f"{where.filename}:{where.lineno}, so it would be judged before "
                           f"that one, not at the step it names ({it.step})")
         it.code = "changed"
+
+
+def _written(item: Item, accepted: list[Item] | None) -> bool:
+    """Whether `item` is written with the write: not refused (a whole write), or
+    among those accepted so far (a partial one, judged item by item)."""
+    return item.refusal is None if accepted is None else any(a is item for a in accepted)
