@@ -123,6 +123,9 @@ class _Since:
         warnings = sum(1 for f in self.findings if f.warning)
         if warnings:
             counted += f"; {_plural(warnings, 'warning')} to look at"
+        notes = sum(1 for f in self.findings if f.note)
+        if notes:
+            counted += f"; {_plural(notes, 'rule change')} to read"
         if self.failures:
             return (f"since {rev}: {_plural(len(self.failures), 'finding')}: the past is not "
                     f"append-only ({counted})")
@@ -130,8 +133,8 @@ class _Since:
 
     @property
     def failures(self) -> list[history.Finding]:
-        """The findings that fail the check (warnings do not)."""
-        return [f for f in self.findings if not f.warning]
+        """The findings that fail the check (warnings and notes do not)."""
+        return [f for f in self.findings if f.kind == "finding"]
 
     def echo(self) -> None:
         for finding in self.findings:

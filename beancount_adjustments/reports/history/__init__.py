@@ -31,7 +31,9 @@ from beancount_adjustments.reports.history.rules import (
     changed_references,
     compare_directives,
     reopened_periods,
+    rules_changed,
 )
+from beancount_adjustments.reports.history.self_authorized import self_authorized
 from beancount_adjustments.reports.history.snapshot import (
     Snapshot,
     decided,
@@ -59,7 +61,9 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     """Every way `new` rewrites what `old` (the ledger at `rev`) had decided.
 
     With `commit_of`, decisions new since `old` are also checked against
-    `git-identity` policies. `rev` only names the revision in the messages.
+    `git-identity` policies, and rule lines against the requests and decisions of
+    whoever committed them (`self_authorized`). Rule changes dated after REV's last
+    decision are notes (`Finding.note`). `rev` only names the revision in the messages.
     """
     findings = compare_events(old.book.facts.events, new.book.facts.events, rev=rev)
     touched = {f.adjustment_id for f in findings}
@@ -79,4 +83,11 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     if commit_of is not None:
         findings += check_git_identity(old, new, commit_of, rev=rev)
     findings += identity_lines(old.book, new.book, cutoff, commit_of, rev=rev)
+    # A rule line a finding or warning already names (a new key, a reopened lock) is
+    # told there; every other rule change is a note for the reviewer.
+    told = {(f.filename, f.lineno, f.at_rev) for f in findings}
+    findings += [f for f in rules_changed(old.entries, new.entries, cutoff, rev=rev)
+                 if (f.filename, f.lineno, f.at_rev) not in told]
+    if commit_of is not None:
+        findings += self_authorized(old, new, commit_of, rev=rev)
     return findings

@@ -18,12 +18,21 @@ class Finding(NamedTuple):
     adjustment_id: str | None = None
     warning: bool = False
     """Listed for an auditor to look at, and no failure (a new signing key)."""
+    note: bool = False
+    """Listed for the reviewer of the change to read, and no failure (a rule changed
+    forward, `rule-changed`): legitimate, but it judges what comes after it."""
+
+    @property
+    def kind(self) -> str:
+        """"finding" (it fails the check), "warning" or "note" (they do not)."""
+        return "note" if self.note else "warning" if self.warning else "finding"
 
 
 def format_finding(finding: Finding, rev: str, rev_name: Callable[[str], str]) -> str:
     """`file:line: message [code]`; a line of REV's ledger is marked `(at REV)`, a
-    warning `warning:`."""
-    message = f"warning: {finding.message}" if finding.warning else finding.message
+    warning `warning:`, a note `note:`."""
+    kind = finding.kind
+    message = finding.message if kind == "finding" else f"{kind}: {finding.message}"
     if finding.at_rev:
         return (f"{rev_name(finding.filename)}:{finding.lineno}: (at {rev}) "
                 f"{message} [{finding.code}]")
@@ -34,4 +43,5 @@ def finding_json(finding: Finding, rev_name: Callable[[str], str]) -> dict[str, 
     return {"code": finding.code, "message": finding.message,
             "file": rev_name(finding.filename) if finding.at_rev else finding.filename,
             "line": finding.lineno, "at_rev": finding.at_rev,
-            "adjustment_id": finding.adjustment_id, "warning": finding.warning}
+            "adjustment_id": finding.adjustment_id, "warning": finding.warning,
+            "kind": finding.kind}

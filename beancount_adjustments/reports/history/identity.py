@@ -106,6 +106,19 @@ def trusted_email(old: Book, new: Book, user: str, date: datetime.date) -> str |
     return git_email_of(new, user, date)
 
 
+def committed_by(old: Book, new: Book, commits: Sequence[Commit], date: datetime.date, *,
+                 signed: bool = False) -> list[str]:
+    """The users one of `commits` is by (`commit_matches`), each by their `git:` e-mail on
+    `date` as REV knew it, else (REV gave them none) the one now: an address written
+    in the change then only ties its writer's own commits to a user."""
+    users = []
+    for user in dict.fromkeys([*old.directory.grants, *new.directory.grants]):
+        email = git_email_of(old, user, date) or git_email_of(new, user, date)
+        if email and any(commit_matches(c, email, signed=signed) for c in commits):
+            users.append(user)
+    return users
+
+
 _UNTRUSTED = ("an address given since vouches for nothing until the change that gives it "
               "has landed (a first address is a `new-identity` warning there)")
 
@@ -171,12 +184,12 @@ def _requests_not_committed_by_requesters(old: Snapshot, new: Snapshot, commit_o
         required, signed = git_identity_of(new.book, request.type, request.date)
         if not required:
             continue
-        requesters = _requesters(request)
+        requesters = requesters_of(request)
         about = (f"the request {request.id} is new since {rev}: the policy for {request.type} "
                  f"requires git identity, so it is committed by who entered it or asked "
                  f"for it ({' or '.join(requesters)})")
         earlier = at_rev.get(request.id)
-        dropped = [u for u in _requesters(earlier) if u not in requesters] if earlier else []
+        dropped = [u for u in requesters_of(earlier) if u not in requesters] if earlier else []
         if dropped:
             # A removed `entered-by:` line leaves no line for git blame to name, and
             # who entered the request could then approve it.
@@ -202,7 +215,7 @@ def _requests_not_committed_by_requesters(old: Snapshot, new: Snapshot, commit_o
     return findings
 
 
-def _requesters(request: Request) -> tuple[str, ...]:
+def requesters_of(request: Request) -> tuple[str, ...]:
     """Who entered `request` and who asked for it (neither may approve it)."""
     return tuple(dict.fromkeys(r for r in (request.entered_by, request.requested_by) if r))
 
