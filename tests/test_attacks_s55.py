@@ -314,3 +314,26 @@ def test_holds_a_backdated_rule_is_still_a_finding(tmp_path: Path) -> None:
     result = check(repo, rev)
     assert result.exit_code == 1, result.output
     assert len(findings(result, "backdated-directive")) == 3, result.output
+
+
+def test_hole_pre_commit_sees_the_rule_and_the_request_about_to_be_committed(
+        tmp_path: Path) -> None:
+    """Hole: the pre-commit hook (`--since HEAD --pre-commit`) passed alice's roleless rows
+    and her credit, both about to be committed by her."""
+    repo, _rev_sha = _rev(tmp_path)
+    repo.write(REV_TEXT + ROLELESS + BIG)
+    result = check(repo, "HEAD", "--pre-commit")
+    assert result.exit_code == 1, result.output
+    assert len(findings(result, "self-authorized")) == 3, result.output
+
+
+def test_holds_without_git_identity_a_rule_and_a_request_are_notes_only(
+        tmp_path: Path) -> None:
+    """Held (as meant): with no policy requiring git identity a commit says nothing of who
+    a user is: alice's rows and credit are notes for the reviewer, no finding."""
+    text = PEOPLE + REQUEST_1
+    repo, rev = _rev(tmp_path, text)
+    repo.commit(text + ROLELESS + BIG, email="alice@example.com")
+    result = check(repo, rev)
+    assert result.exit_code == 0, result.output
+    assert findings(result, "self-authorized") == []
