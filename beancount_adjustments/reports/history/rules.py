@@ -333,13 +333,13 @@ def changed_references(old: Book, new: Book, *, rev: str = "REV") -> list[Findin
         findings.append(Finding(
             f"edited-{key}",
             f"{key} {ref_id}, which {decided_by} named, was edited since ({changed}: "
-            f"{_termsstr(then)} then, {_termsstr(now)} now): it bounds what may be "
+            f"{_terms_text(then)} then, {_terms_text(now)} now): it bounds what may be "
             f"credited against it; restore it and record a correction as a new entry",
             source.filename, source.lineno, adjustment_id=ids[0]))
     return findings
 
 
-def _termsstr(terms: Terms) -> str:
+def _terms_text(terms: Terms) -> str:
     amount = (f"{terms.number} {terms.currency}" if terms.number is not None
               else "no single amount")
     return f"{amount} for {terms.customer or 'no customer'}"
