@@ -34,6 +34,8 @@ from beancount_adjustments.writer import (
     WriteRefused,
     WriteResult,
 )
+from beancount_adjustments.writer.files import atomic_write, real_file
+from beancount_adjustments.writer.target import os_refusal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -160,6 +162,20 @@ def money_text(money: Money) -> str:
 
 def refused(exc: WriteRefused) -> Refused:
     return Refused("\n".join(str(r) for r in exc.refusals))
+
+
+def write_output(output: Path, text: str, ledger_files: Sequence[str] = ()) -> None:
+    """Write a command's `--output` file all or nothing (a full disk or a kill leaves
+    the file there as it was), refused when it is one of `ledger_files` (the
+    ledger's own files, as loaded: `options["include"]`): a report written over
+    the ledger would lose it. As written: a CSV's CRLF line ends are its own."""
+    real = real_file(output)
+    if any(real == real_file(Path(name)) for name in ledger_files):
+        raise Refused(f"{output} is a file of the ledger; write the output to another file")
+    try:
+        atomic_write(output, text.encode("utf-8"))
+    except OSError as exc:
+        raise refused(os_refusal(output, exc, "write")) from None
 
 
 def report_refusals(refusals: Sequence[Refusal]) -> None:
