@@ -5,23 +5,28 @@ The ledger writer has its own rounds (test_writer_safety, test_writer_concurrenc
 s22, s24, s53); notify's state file has s30. This round took every other path that
 writes: the output files of `statement`, `report` and `export` (`-o`), `demo`
 (`bean-adjust demo` and `python -m beancount_adjustments.demo`), `keygen`'s private
-key, and `init` (its new file, its trial copy of the ledger, the ledger). A full disk
-is a real one as far as the write can tell: the tool runs in a child process whose
-file size limit (RLIMIT_FSIZE) stops every write past a few bytes, whichever way it
-writes. Kills are a `KeyboardInterrupt` raised at each step, or a SIGKILL. Races
-are two processes at once. Tests named `test_hole_...` failed on the code they were
-written against (the commit that added them fixes it); `test_holds_...` held.
+key, `init` (its new file, its trial copy of the ledger, the ledger), and notify's
+state file named as a file of the ledger. A full disk is a real one as far as the
+write can tell: the tool runs in a child process whose file size limit
+(RLIMIT_FSIZE) stops every write past a few bytes, whichever way it writes. Kills
+are a `KeyboardInterrupt` raised at each step, or a SIGKILL (init between its two
+writes, notify holding its lock). Races are several processes at once: keygen,
+init, notify, and CSV import of one file. Tests named `test_hole_...` failed on the
+code they were written against (the commit that added them fixes it);
+`test_holds_...` held.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -32,7 +37,7 @@ from beancount_adjustments.beans import loading
 from beancount_adjustments.cli import init as init_module
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import signatures
-from ledgers import ledger
+from ledgers import ledger, request
 
 ROOT = Path(beancount_adjustments.__file__).resolve().parent.parent
 
@@ -413,3 +418,112 @@ def test_holds_a_notify_run_killed_holding_the_lock_does_not_block_the_next(
     result = CliRunner().invoke(main, ["notify", "-f", str(main_file), "--today", "2026-03-03"])
     assert result.exit_code == 0, result.output
     assert time.monotonic() - started < 30
+
+
+def test_holds_two_notify_runs_at_once_send_each_notice_once(tmp_path: Path, hooks: Any
+                                                             ) -> None:
+    """Three `notify` runs started together: the state file's lock lets one send and
+    the others find it recorded; bob is told once, and every run exits 0."""
+    main_file = tmp_path / "main.beancount"
+    main_file.write_text(ledger(f"""
+2026-01-01 custom "adjustment-channel" "bob" "json://127.0.0.1:{hooks.port}/bob"
+""" + request("A-1", "2026-03-02", "-50.00")))
+    runs = [subprocess.Popen([sys.executable, "-c", f"{CLI}; main()", "notify", "-f",
+                              str(main_file), "--today", "2026-03-03"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=_env()) for _ in range(3)]
+    outcomes = [(run.returncode, out, err)
+                for run in runs for out, err in [run.communicate(timeout=120)]]
+    assert [code for code, _, _ in outcomes] == [0, 0, 0], outcomes
+    assert len(hooks.to("/bob")) == 1, hooks.received
+
+
+CSV = """type,customer,amount,currency,reason,external-id,offset-account
+credit:refund,cust_123,10.00,USD,Damaged,crm-1,Income:Sales:Returns
+credit:refund,cust_456,12.00,USD,Late,crm-2,Income:Sales:Returns
+credit:refund,cust_123,14.00,USD,Missing,crm-3,Income:Sales:Returns
+"""
+
+
+def test_holds_three_imports_of_one_csv_at_once_book_each_row_once(tmp_path: Path) -> None:
+    """The same CSV imported three times at once (a retried cron job): each row is
+    booked once under its own id, the later runs skip what is there, and the ledger
+    passes bean-check."""
+    main_file = tmp_path / "main.beancount"
+    main_file.write_text(ledger(INVOICE))
+    rows = tmp_path / "rows.csv"
+    rows.write_text(CSV)
+    runs = [subprocess.Popen([sys.executable, "-c", f"{CLI}; main()", "import", "-f",
+                              str(main_file), "--as", "alice", str(rows)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=_env()) for _ in range(3)]
+    outcomes = [(run.returncode, out, err)
+                for run in runs for out, err in [run.communicate(timeout=120)]]
+    assert [code for code, _, _ in outcomes] == [0, 0, 0], outcomes
+    assert bean_check(main_file) == []
+    text = main_file.read_text()
+    for key in ("crm-1", "crm-2", "crm-3"):
+        assert text.count(f'external-id: "{key}"') == 1, text
+    ids = re.findall(r"\^(ADJ-\d{4}-\d{4})", text)
+    assert len(ids) == len(set(ids)) == 3, ids
+
+
+KILLED_INIT = textwrap.dedent("""
+    import os, signal, sys
+    from beancount_adjustments.cli import init, main
+    real, calls = init.atomic_write, []
+    def write(target, content):
+        calls.append(target)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(target, content)
+    init.atomic_write = write
+    sys.argv = ["bean-adjust", *sys.argv[1:]]
+    main()
+""")
+
+
+def test_holds_init_killed_between_its_two_writes_is_said_and_undone_by_hand(
+        tmp_path: Path) -> None:
+    """init SIGKILLed after writing adjustments.beancount and before the ledger: the
+    ledger is as it was and passes bean-check; the next init says in one line that
+    the file is there but not included (remove it to start over), and after that
+    init sets the ledger up."""
+    main_file = _plain(tmp_path)
+    before = main_file.read_bytes()
+    killed = subprocess.run([sys.executable, "-c", KILLED_INIT, "init", "-f", str(main_file),
+                             *INIT], capture_output=True, text=True, env=_env(), timeout=120,
+                            check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert main_file.read_bytes() == before
+    assert bean_check(main_file) == []
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    again = cli("init", "-f", str(main_file), *INIT)
+    line = one_line_refusal(again)
+    assert "does not include it" in line
+    (tmp_path / "adjustments.beancount").unlink()
+    assert cli("init", "-f", str(main_file), *INIT).returncode == 0
+    assert bean_check(main_file) == []
+
+
+@pytest.mark.parametrize("mode", ["--baseline", "send"])
+def test_hole_a_notify_state_file_that_is_a_file_of_the_ledger_is_refused(
+        tmp_path: Path, hooks: Any, mode: str) -> None:
+    """`notify --state-file more.beancount`, an included file that is still empty
+    (read as an empty state): notify wrote its JSON into the ledger, which then
+    failed bean-check; now it is refused in one line, before anything is sent."""
+    main_file = tmp_path / "main.beancount"
+    main_file.write_text(ledger(f"""
+2026-01-01 custom "adjustment-channel" "bob" "json://127.0.0.1:{hooks.port}/bob"
+""" + request("A-1", "2026-03-02", "-50.00")) + 'include "more.beancount"\n')
+    (tmp_path / "more.beancount").write_text("")
+    before = files(tmp_path)
+    result = CliRunner().invoke(main, ["notify", "-f", str(main_file), "--today", "2026-03-03",
+                                       "--state-file", str(tmp_path / "more.beancount"),
+                                       *([mode] if mode != "send" else [])])
+    assert files(tmp_path) == before
+    assert bean_check(main_file) == []
+    assert result.exit_code == 1, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert "is a file of the ledger" in result.output
+    assert hooks.received == []
