@@ -527,3 +527,82 @@ def test_hole_a_notify_state_file_that_is_a_file_of_the_ledger_is_refused(
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert "is a file of the ledger" in result.output
     assert hooks.received == []
+
+
+@pytest.mark.usefixtures("poll_watcher")
+def test_holds_a_full_disk_under_favas_create_is_one_clean_http_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`POST create` (a ticket system filing a request) while the disk is full: a JSON
+    error naming the file and the cause in one line, every file as it was, no
+    temporary; the retry once there is room files it (201, not "existing")."""
+    import errno
+    import json
+
+    from fava_env import BASE, CREATE_EXTRA, Env
+
+    env = Env(tmp_path, extra=CREATE_EXTRA)
+    before = env.snapshot()
+    body = json.dumps({"customerId": "cust_123", "type": "credit:refund", "amount": "50.00",
+                       "reason": "Damaged", "externalId": "crm-7"})
+    real = os.write
+
+    def full(fd: int, data: bytes) -> int:
+        if fd > 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, data)
+
+    def create() -> Any:
+        return env.client.post(BASE + "create", data=body, content_type="application/json",
+                               headers={"X-Remote-User": "alice"})
+
+    monkeypatch.setattr(os, "write", full)
+    response = create()
+    monkeypatch.undo()
+    answer = response.get_json()
+    assert response.status_code >= 400, answer
+    assert "no space left" in answer["message"]
+    assert "\n" not in answer["message"]
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert env.snapshot() == before
+    assert not list(tmp_path.rglob("*.tmp"))
+    again = create()
+    assert again.status_code == 201, again.get_json()
+    assert again.get_json()["existing"] is False
+
+
+SCHEDULED = """
+2026-01-01 custom "adjustment-template" "goodwill"
+  type: "credit:goodwill"
+  amount: 10.00 USD
+  offset-account: "Expenses:Goodwill"
+  reason: "Goodwill {note}"
+2026-01-01 custom "adjustment-schedule" "monthly" "goodwill"
+  every: "month"
+  start: 2026-03-01
+  end: 2026-03-31
+  customers: "cust_456"
+  requested-by: "bob"
+  note: "monthly"
+"""
+
+
+@pytest.mark.parametrize("args", [
+    ["run-schedules", "--as", "alice", "--through", "2026-03-31"],
+    ["from-template", "goodwill", "--as", "alice", "--customer", "cust_456", "-p",
+     "note=once"],
+    ["seal", "--as", "carol", "--date", "2026-03-31"],
+], ids=lambda a: a[0])
+def test_holds_schedules_templates_and_seals_on_a_full_disk_write_nothing(
+        tmp_path: Path, args: list[str]) -> None:
+    """`run-schedules`, `from-template` and `seal` (the ledger writes no round had
+    filled the disk under), with every write past a few bytes failing: one line,
+    exit 1, every file as it was."""
+    main_file = tmp_path / "main.beancount"
+    main_file.write_text(ledger(INVOICE + SCHEDULED))
+    api.create(main_file, **REQUEST, as_user="alice")
+    before = files(tmp_path)
+    result = full_disk(tmp_path, 100, args[0], "-f", str(main_file), *args[1:])
+    assert files(tmp_path) == before
+    line = one_line_refusal(result)
+    assert "nothing was written" in line
+    assert bean_check(main_file) == []
