@@ -11,9 +11,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import signatures
+from beancount_adjustments.writer.files import create_new
 from ledgers import event, load
 
 KEYS = {name: Ed25519PrivateKey.generate() for name in ("bob", "erin", "mallory")}
+
+
+def write_key(path: Path, key: Ed25519PrivateKey) -> None:
+    """The key as PEM at `path`, as `bean-adjust keygen` writes it (0600, never over
+    a file there)."""
+    create_new(path, signatures.private_pem(key), mode=0o600)
 
 
 def key_lines(*names: str, date: str = "2026-01-01") -> str:

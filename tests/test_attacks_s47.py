@@ -16,7 +16,7 @@ import datetime
 from pathlib import Path
 
 from repos import Repo, check, findings
-from signing import KEYS
+from signing import KEYS, write_key
 
 from beancount_adjustments.core import signatures
 from beancount_adjustments.core.models import Action, State
@@ -42,7 +42,7 @@ def _sign(tmp_path: Path, path: Path, who: str, day: str, *, at: str | None = No
     """`who`'s decision, dated `day`, written by the writer at `at` (noon that day)."""
     key = tmp_path / f"{who}.pem"
     if not key.exists():
-        signatures.write_private_key(key, KEYS["mallory" if who == "carol" else who])
+        write_key(key, KEYS["mallory" if who == "carol" else who])
     now = datetime.datetime.fromisoformat(at or f"{day}T12:00:00+00:00")
     result = write_decisions(path, [Decision(
         "ADJ-1", action, by=who, reason=reason, date=datetime.date.fromisoformat(day),

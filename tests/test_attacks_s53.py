@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 from fava_env import DECIDE, Env
 from sample_ledgers import invoice
-from signing import KEYS
+from signing import KEYS, write_key
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import signatures
@@ -214,7 +214,7 @@ def test_a_reversal_approved_in_the_write_that_asks_for_it_is_signed_as_one(
     pem = {}
     for who in ("bob", "erin"):
         pem[who] = tmp_path / f"{who}.pem"
-        signatures.write_private_key(pem[who], KEYS[who])
+        write_key(pem[who], KEYS[who])
     path = _ledger(tmp_path, BASE + keyed + request("ADJ-1", "2026-11-01", "-300"))
     write_decisions(path, [Decision("ADJ-1", Action.APPROVE, by="erin", sign_with=pem["erin"])])
     assert _clean(path).state("ADJ-1") == "applied"

@@ -15,7 +15,7 @@ import pytest
 from beancount import loader
 from repos import REQUEST_2, Repo, assert_finding, assert_intact, check
 from sample_ledgers import DEBIT_ROWS
-from signing import KEYS, digests, key_lines, seal, signed
+from signing import KEYS, digests, key_lines, seal, signed, write_key
 
 import beancount_adjustments
 from ledgers import BASE, as_written, decided, event, load, request
@@ -64,10 +64,9 @@ def test_the_cli_signs_a_reversal_approval_that_counts(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from beancount_adjustments.cli import main
-    from beancount_adjustments.core import signatures
     from ledgers import BACKDATING, ledger
     pem = tmp_path / "bob.pem"
-    signatures.write_private_key(pem, KEYS["bob"])
+    write_key(pem, KEYS["bob"])
     text = SIGNED_DEBITS + BACKDATING + key_lines("bob") + FEE
     text += signed("ADJ-1", "2026-03-02", "bob", digests(text)["ADJ-1"])
     text += event("ADJ-1", "2026-03-02", "cancel", "alice", reason="Oops")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from signing import KEYS, digests, key_lines, signed
+from signing import KEYS, digests, key_lines, signed, write_key
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.core import signatures
@@ -25,7 +25,7 @@ REQUIRED = """
 
 def test_sign_and_verify_round_trip(tmp_path: Path) -> None:
     pem = tmp_path / "bob.pem"
-    signatures.write_private_key(pem, KEYS["bob"])
+    write_key(pem, KEYS["bob"])
     public = signatures.public_b64(KEYS["bob"])
     sig = signatures.sign_event(pem, "ADJ-1", "approve", "bob", DAY, "abc")
     assert signatures.verify(public, sig, "ADJ-1", "approve", "bob", DAY, "abc")
@@ -40,7 +40,7 @@ def test_sign_and_verify_round_trip(tmp_path: Path) -> None:
     assert not signatures.verify(public, "not base64!", "ADJ-1", "approve", "bob", DAY, "abc")
     assert not signatures.verify("garbage", sig, "ADJ-1", "approve", "bob", DAY, "abc")
     with pytest.raises(FileExistsError):
-        signatures.write_private_key(pem, KEYS["bob"])
+        write_key(pem, KEYS["bob"])
 
 
 def test_keygen_writes_a_private_key_and_prints_the_directive(tmp_path: Path) -> None:
@@ -150,7 +150,7 @@ def _signing_ledger(tmp_path: Path) -> tuple[Path, Path]:
     from ledgers import BACKDATING, BASE
 
     pem = tmp_path / "bob.pem"
-    signatures.write_private_key(pem, KEYS["bob"])
+    write_key(pem, KEYS["bob"])
     ledger = tmp_path / "main.beancount"
     ledger.write_text(BASE + BACKDATING + REQUIRED + key_lines("bob")
                       + request("ADJ-1", "2026-02-01", "-100.00"))

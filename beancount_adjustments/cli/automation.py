@@ -32,6 +32,7 @@ from beancount_adjustments.cli.common import (
     json_option,
     ledger_option,
     load,
+    of_the_ledger,
     problem_line,
     report_refusals,
     require_user,
@@ -126,7 +127,10 @@ def notify_command(ledger: Path, *, state_file: Path | None, config: Path | None
     # Who is told to approve is who the writer lets approve now: a decision written
     # now counts as written on this day too (tomorrow, after noon on a UTC machine).
     written = written_today()
-    entries, errors, _options, book = load(ledger, cached=since is None)
+    entries, errors, options, book = load(ledger, cached=since is None)
+    if state_file is not None and of_the_ledger(state_file, options["include"]):
+        raise Refused(f"--state-file {state_file} is a file of the ledger; keep notify's "
+                      "state in a file of its own")
     if errors:
         click.echo(f"bean-adjust: warning: the ledger has {len(errors)} error(s); invalid "
                    "adjustments notify nobody", err=True)

@@ -34,6 +34,8 @@ from beancount_adjustments.writer import (
     WriteRefused,
     WriteResult,
 )
+from beancount_adjustments.writer.files import atomic_write, real_file
+from beancount_adjustments.writer.target import os_refusal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -160,6 +162,26 @@ def money_text(money: Money) -> str:
 
 def refused(exc: WriteRefused) -> Refused:
     return Refused("\n".join(str(r) for r in exc.refusals))
+
+
+def of_the_ledger(path: Path, ledger_files: Sequence[str]) -> bool:
+    """Whether `path` (or the file it links to) is one of `ledger_files`, the ledger's
+    own files as loaded (`options["include"]`): a tool's own file written there
+    (a report, notify's state) would replace part of the ledger."""
+    real = real_file(path)
+    return any(real == real_file(Path(name)) for name in ledger_files)
+
+
+def write_output(output: Path, text: str, ledger_files: Sequence[str] = ()) -> None:
+    """Write a command's `--output` file all or nothing (a full disk or a kill leaves
+    the file there as it was), refused when it is one of `ledger_files`. As
+    written: a CSV's CRLF line ends are its own."""
+    if of_the_ledger(output, ledger_files):
+        raise Refused(f"{output} is a file of the ledger; write the output to another file")
+    try:
+        atomic_write(output, text.encode("utf-8"))
+    except OSError as exc:
+        raise refused(os_refusal(output, exc, "write")) from None
 
 
 def report_refusals(refusals: Sequence[Refusal]) -> None:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import click
 
-from beancount_adjustments.cli.common import Refused
+from beancount_adjustments.cli.common import Refused, write_output
 from beancount_adjustments.core.days import iso_day
-from beancount_adjustments.demo import write_ledger
+from beancount_adjustments.demo import generate_ledger
 
 
 @click.command("demo")
@@ -34,7 +34,7 @@ from beancount_adjustments.demo import write_ledger
 def demo(output: Path, transactions: int, seed: int, dated_to: str | None) -> None:
     """Write a generated demo ledger."""
     day = None if dated_to is None else _day(dated_to)
-    write_ledger(output, transactions=transactions, seed=seed, today=day)
+    write_output(output, generate_ledger(transactions=transactions, seed=seed, today=day))
     dated = f", dated to {day}" if day else ""
     click.echo(f"wrote {output} ({transactions} transactions, seed {seed}{dated})")
 

@@ -32,7 +32,7 @@ from beancount_adjustments.core.accounts import is_under
 from beancount_adjustments.core.amounts import CURRENCY_RE, minor_units
 from beancount_adjustments.plugin import parse_settings
 from beancount_adjustments.writer import DEFAULT_TARGET_NAME, WriteRefused, next_id
-from beancount_adjustments.writer.files import atomic_write, real_file
+from beancount_adjustments.writer.files import atomic_write, real_file, temporary
 from beancount_adjustments.writer.target import locked, writable_problem
 
 PLUGIN = "beancount_adjustments"
@@ -271,13 +271,15 @@ def _init(*, ledger: Path, target: Path, people: list[User], clients: list[Custo
     new_ledger = raw + (newline if raw and not raw.endswith(b"\n") else b"") + tail
 
     # Judge before the ledger changes: the new file, and a copy of the ledger
-    # that includes it, must load with no error the ledger did not have.
-    check = ledger.parent / f".{ledger.name}.init-check.beancount"
+    # that includes it, must load with no error the ledger did not have. The copy
+    # sits beside the ledger (its includes are relative to it), named as a
+    # temporary of the ledger's (a write to the ledger removes one a kill left),
+    # and is loaded uncached: a pickle of its load would outlive it.
     atomic_write(target, content.encode())
     try:
-        check.write_bytes(new_ledger)
+        check = temporary(ledger, new_ledger, tag="init-check.")
         try:
-            _, errors2, options2 = loading.load_file(str(check))
+            _, errors2, options2 = loading.load_uncached(check)
         finally:
             with suppress(FileNotFoundError):
                 os.unlink(check)

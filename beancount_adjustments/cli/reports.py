@@ -10,7 +10,9 @@ docs/seals.md.
 from __future__ import annotations
 
 import datetime
+import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,20 +27,22 @@ from beancount_adjustments.cli.common import (
     require_user,
     today,
     user_option,
+    write_output,
 )
 from beancount_adjustments.core import signatures
 from beancount_adjustments.core.customers import CustomerError, pick_customer
 from beancount_adjustments.core.models import State
 from beancount_adjustments.reports import export as exporting
 from beancount_adjustments.writer import WriteRefused, write_seal
+from beancount_adjustments.writer.files import create_new
+from beancount_adjustments.writer.target import os_refusal
 
 
-def _output(text: str, output: Path | None) -> None:
+def _output(text: str, output: Path | None, options: dict[str, Any]) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        # As written: a CSV's CRLF line ends are its own, not the platform's.
-        output.write_text(text, encoding="utf-8", newline="")
+        write_output(output, text, options["include"])
         click.echo(f"wrote {output}", err=True)
 
 
@@ -58,7 +62,7 @@ def report(*, kind: str, ledger: Path, start: datetime.datetime | None,
            end: datetime.datetime | None, adj_type: str | None, customer: str | None,
            state: str | None, fmt: str, output: Path | None) -> None:
     """Print a report: summary, trends, impact, effects, compliance or audit."""
-    _, _, _, book = load(ledger)
+    _, _, options, book = load(ledger)
     if customer is not None:
         # By id or name, as `statement` takes it: a name or a typo must not read as a
         # customer with nothing booked.
@@ -68,7 +72,7 @@ def report(*, kind: str, ledger: Path, start: datetime.datetime | None,
             raise Refused(str(exc)) from None
     scope = reports.Scope(start=as_date(start), end=as_date(end), type=adj_type, customer=customer,
                           state=State(state) if state else None)
-    _output(reports.report_text(kind, book, scope, fmt, today()), output)
+    _output(reports.report_text(kind, book, scope, fmt, today()), output, options)
 
 
 @click.command("export")
@@ -80,13 +84,13 @@ def report(*, kind: str, ledger: Path, start: datetime.datetime | None,
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def export(*, ledger: Path, fmt: str, records: str | None, output: Path | None) -> None:
     """Export adjustments and events (schema: beancount_adjustments.reports.export)."""
-    _entries, _, _, book = load(ledger)
+    _entries, _, options, book = load(ledger)
     chosen = records or ("adjustments" if fmt == "csv" else "all")
     try:
         text = exporting.export(book, fmt, chosen)
     except ValueError as exc:
         raise Refused(str(exc)) from None
-    _output(text, output)
+    _output(text, output, options)
 
 
 @click.command("seal")
@@ -114,10 +118,16 @@ def seal(*, ledger: Path, user: str | None, on: datetime.datetime | None) -> Non
 def keygen(*, user: str | None, output: Path, on: datetime.datetime | None) -> None:
     """Create a signing key; print the `adjustment-key` directive to add."""
     name = require_user(user)
-    if output.exists():
-        raise Refused(f"{output} exists; a private key is never overwritten")
+    exists = Refused(f"{output} exists; a private key is never overwritten")
+    if os.path.lexists(output):
+        raise exists
     key = signatures.generate_private_key()
-    signatures.write_private_key(output, key)
+    try:
+        create_new(output, signatures.private_pem(key), mode=0o600)
+    except FileExistsError:
+        raise exists from None  # another keygen got there first
+    except OSError as exc:
+        raise refused(os_refusal(output, exc, "write")) from None
     click.echo(f"wrote the private key of {name} to {output} (keep it secret)", err=True)
     click.echo(signatures.key_directive(name, signatures.public_b64(key),
                                         as_date(on) or datetime.date.today()), nl=False)

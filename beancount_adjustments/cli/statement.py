@@ -14,7 +14,15 @@ from pathlib import Path
 
 import click
 
-from beancount_adjustments.cli.common import DAY, Refused, as_date, ledger_option, load, today
+from beancount_adjustments.cli.common import (
+    DAY,
+    Refused,
+    as_date,
+    ledger_option,
+    load,
+    today,
+    write_output,
+)
 from beancount_adjustments.core.customers import CustomerError, pick_customer
 from beancount_adjustments.reports.statement import (
     FORMATS,
@@ -42,7 +50,7 @@ def statement_command(*, ledger: Path, customer: str, start: datetime.datetime |
         first, last = statement_period(as_date(start), as_date(end), today())
     except PeriodError as exc:
         raise Refused(f"{exc} (--from, --to)") from None
-    entries, _, _, book = load(ledger)
+    entries, _, options, book = load(ledger)
     try:
         customer_id = pick_customer(book.directory, customer)
     except CustomerError as exc:
@@ -51,7 +59,7 @@ def statement_command(*, ledger: Path, customer: str, start: datetime.datetime |
     if output is None:
         click.echo(text, nl=False)
         return
-    output.write_text(text, encoding="utf-8", newline="")  # CSV keeps its CRLF
+    write_output(output, text, options["include"])
     click.echo(f"wrote the statement of {customer_id} to {output}")
 
 

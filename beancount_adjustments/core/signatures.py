@@ -99,14 +99,6 @@ def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
     return key
 
 
-def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
-    """Write the key as PEM, readable by its owner only (0600); never overwrite."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(private_pem(key))
-    os.chmod(path, 0o600)
-
-
 def parse_public_key(text: str) -> Ed25519PublicKey | None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 

@@ -23,6 +23,7 @@ from beancount_adjustments.demo.decisions import emit
 from beancount_adjustments.demo.entries import Ledger, Ref, add_months, money, posting
 from beancount_adjustments.demo.org import MATRIX, Customer, Org
 from beancount_adjustments.demo.requests import draft_request, live_queue, plan_requests
+from beancount_adjustments.writer.files import atomic_write
 
 DEFAULT_START = datetime.date(2026, 1, 1)
 
@@ -349,8 +350,9 @@ def _requests(rng: random.Random, ledger: Ledger, org: Org, *, customers: Sequen
 def write_ledger(path: str | Path, *, transactions: int = 3000, seed: int = 7,
                  start: datetime.date = DEFAULT_START, months: int = 11,
                  today: datetime.date | None = None) -> Path:
-    """Write `generate_ledger(...)` to `path`; return the path."""
+    """Write `generate_ledger(...)` to `path`, all or nothing (`writer.files`: a
+    full disk leaves a file there as it was); return the path."""
     target = Path(path)
-    target.write_text(generate_ledger(transactions=transactions, seed=seed, start=start,
-                                      months=months, today=today), encoding="utf-8")
+    atomic_write(target, generate_ledger(transactions=transactions, seed=seed, start=start,
+                                         months=months, today=today).encode("utf-8"))
     return target

@@ -1,7 +1,9 @@
-"""Files the tools write: exclusive locks, and replacing a file all or nothing.
+"""Files the tools write: exclusive locks, and writing a file all or nothing.
 
-The writer (ledger files) and notify (its state file) both use these, so a
-crash or a second run never leaves a half-written file or two writers at once.
+Every tool that writes a file uses these: the writer (ledger files), notify (its
+state file), init, the output files of statement, report, export and demo, and
+keygen's private key. So a crash, a full disk or a second run never leaves a
+half-written file or two writers at once.
 """
 
 from __future__ import annotations
@@ -63,16 +65,17 @@ def flocked(locks: Sequence[Path], *, timeout: float,
             os.close(fd)  # closing the descriptor releases the lock
 
 
-def atomic_write(target: Path, content: bytes | Sequence[bytes]) -> None:
-    """Replace the real file of `target` by `content` (or its parts one after
-    the other: a writer appending to a large file need not copy it into one
-    string), all or nothing (a symlink stays a symlink: the file it points to
-    is replaced), durably: the content is fsynced before the rename, and the
-    directory after it."""
-    target = real_file(target)
-    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
+def temporary(beside: Path, content: bytes | Sequence[bytes], *, mode: int = 0o600,
+              tag: str = "") -> Path:
+    """A new file beside `beside` holding `content` (or its parts one after the
+    other: a writer appending to a large file need not copy it into one string),
+    fsynced, with `mode`; named `.<name>.<tag><random>.tmp`, so the next writer of
+    `beside` removes it if a kill left it (`target.remove_stray_temporaries`).
+    Created, never opened by name: a link planted there cannot redirect it. A failed
+    write (a full disk) removes it again."""
     parts = (content,) if isinstance(content, bytes) else content
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=beside.parent, prefix=f".{beside.name}.{tag}",
+                                suffix=".tmp")
     try:
         try:
             for part in parts:
@@ -82,16 +85,50 @@ def atomic_write(target: Path, content: bytes | Sequence[bytes]) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.chmod(tmp, mode)
+        os.chmod(name, mode)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(name)
+        raise
+    return Path(name)
+
+
+def atomic_write(target: Path, content: bytes | Sequence[bytes]) -> None:
+    """Replace the real file of `target` by `content` (see `temporary`), all or
+    nothing (a symlink stays a symlink: the file it points to is replaced),
+    durably: the content is fsynced before the rename, and the directory after it."""
+    target = real_file(target)
+    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
+    tmp = temporary(target, content, mode=mode)
+    try:
         os.replace(tmp, target)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    # The rename is durable only once the directory is on disk too (where the
-    # file system can say so: some refuse fsync on a directory).
+    _sync_folder(target.parent)
+
+
+def create_new(target: Path, content: bytes, *, mode: int) -> None:
+    """Create `target` holding `content` with `mode`, all or nothing, never replacing
+    anything there (a file, or a symlink, dangling or not: FileExistsError). The
+    whole file is written aside first and then linked in under its name, so a kill
+    or a full disk never leaves half of it (an empty key file would block the next
+    try for good: what is there is never overwritten)."""
+    tmp = temporary(target, content, mode=mode)
+    try:
+        os.link(tmp, target)
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+    _sync_folder(target.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    # A rename or a link is durable only once the directory is on disk too (where
+    # the file system can say so: some refuse fsync on a directory).
     with suppress(OSError):
-        dir_fd = os.open(target.parent, os.O_RDONLY)
+        dir_fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
