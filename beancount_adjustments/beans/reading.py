@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from beancount.core import data
@@ -33,12 +33,14 @@ from beancount_adjustments.beans.rules import (
     CUSTOMER,
     LOCK,
     POLICY,
+    RESERVED,
     TYPE_DECLARATION,
     USER,
 )
 from beancount_adjustments.beans.seal_directive import read_seal
 from beancount_adjustments.core.facts import Facts, Settings
 from beancount_adjustments.core.models import CustomerRecord, Request, Source
+from beancount_adjustments.core.reserved import Reserved, ReservedPattern, unrequested
 from beancount_adjustments.core.risk import ALERT, RISK
 from beancount_adjustments.core.seals import SEAL
 from beancount_adjustments.core.signatures import KEY
@@ -105,6 +107,7 @@ def read(entries: list[data.Directive], settings: Settings,
         USER: (reader.user, facts.grants), CUSTOMER: (reader.customer, facts.customers),
         APPROVAL: (reader.approval_row, facts.rows), POLICY: (reader.type_policy, facts.policies),
         LOCK: (reader.lock, facts.locks),
+        RESERVED: (lambda e: reader.reserved(e, settings.receivable), facts.reserved),
         RISK: (lambda e: read_setting(e, reader), facts.risk_settings),
         ALERT: (lambda e: read_setting(e, reader), facts.risk_settings),
         SEAL: (lambda e: read_seal(reader, e), facts.seals),
@@ -118,8 +121,11 @@ def read(entries: list[data.Directive], settings: Settings,
         SCHEDULE: (lambda e: read_schedule(reader, e), []),
         RULE: (lambda e: read_rule(reader, e, rule_names), []),
     }
+    # What `adjustment-reserved` judges once every pattern is read: a pattern dated
+    # on a transaction's day may sort after it.
+    plain: list[data.Transaction | data.Pad] = []
     # Exact type checks first (one `is` per entry), isinstance for subclasses.
-    transaction, custom, price = data.Transaction, data.Custom, data.Price
+    transaction, custom, price, pad = data.Transaction, data.Custom, data.Price, data.Pad
     directives: list[Any] = entries  # type(entry) below is what tells them apart
     events, read_event, timeline = facts.events, reader.event, facts.timeline
     for index, entry in enumerate(directives):
@@ -127,6 +133,10 @@ def read(entries: list[data.Directive], settings: Settings,
             progress.entry = entry
         kind = type(entry)
         if kind is not transaction and kind is not custom and kind is not price:
+            if kind is pad:
+                # Beancount books a pad after the plugins run: its line is the posting.
+                plain.append(entry)
+                continue
             if isinstance(entry, transaction):
                 kind = transaction
             elif isinstance(entry, custom):
@@ -147,6 +157,8 @@ def read(entries: list[data.Directive], settings: Settings,
             if ((entry.tags and not entry.tags.isdisjoint(OWN_TAGS))
                     or "adjustment-state" in meta):
                 forged(reader, entry)
+            else:
+                plain.append(entry)
             if "customer" in meta:
                 names.see(entry)
             if "invoice-id" in meta:
@@ -171,6 +183,8 @@ def read(entries: list[data.Directive], settings: Settings,
             price_entries.append(entry)
     if settings.customer_account is not None:
         names.see_accounts(entries)
+    if facts.reserved:
+        unrequested_postings(reader, plain, facts.reserved)
     facts.named = list(names.found.values())
     facts.problems.extend(reader.problems)
     facts.prices = prices = not_implied_by(price_entries, requests)
@@ -187,6 +201,27 @@ def forged(reader: Reader, entry: data.Transaction) -> None:
                    f"(#{TAG_APPLIED}, #{TAG_REVERSAL} or another #adjustment-... tag of "
                    "its own, or `adjustment-state:`), but only the plugin writes those, "
                    "from a request; file a request instead, or remove the marks.")
+
+
+def unrequested_postings(reader: Reader, entries: list[data.Transaction | data.Pad],
+                         patterns: list[ReservedPattern]) -> None:
+    """`unrequested-posting` at each of `entries` (no request's, nor forged) posting to
+    an account a pattern reserves on its date: money moved without a request."""
+    reserved = Reserved(patterns)
+    binding = reserved.binding
+    for entry in entries:
+        accounts: Iterable[str]
+        if isinstance(entry, data.Pad):
+            what, accounts = "pad", (entry.account, entry.source_account)
+        else:
+            what, accounts = "transaction", [posting.account for posting in entry.postings]
+        date = entry.date
+        for account in accounts:
+            rule = binding(account, date)
+            if rule is not None:
+                reader.problem("unrequested-posting", source_of(entry),
+                               unrequested(what, account, rule))
+                break
 
 
 IMPLICIT = "__implicit_prices__"

@@ -1,6 +1,6 @@
 """Reading the directives that set the rules: users and their roles,
 customers and tiers, approval-matrix rows, per-type policies, period locks,
-and type and category declarations."""
+reserved accounts, and type and category declarations."""
 
 from __future__ import annotations
 
@@ -26,12 +26,14 @@ from beancount_adjustments.core.models import (
 from beancount_adjustments.core.notice_lines import recipient_clash
 from beancount_adjustments.core.offsets import parse_patterns
 from beancount_adjustments.core.policy import parse_chain
+from beancount_adjustments.core.reserved import ReservedPattern, refusal
 
 USER = "adjustment-user"
 CUSTOMER = "adjustment-customer"
 APPROVAL = "adjustment-approval"
 POLICY = "adjustment-policy"
 LOCK = "adjustment-lock"
+RESERVED = "adjustment-reserved"
 TYPE_DECLARATION = "adjustment-type"
 CATEGORY_DECLARATION = "adjustment-category"
 
@@ -230,3 +232,21 @@ class RuleReader(MetaReader):
             date=entry.date, through=through,
             by=self.text(entry.meta, "by", source, "lock"), source=source)
 
+
+    def reserved(self, entry: data.Custom, receivable: str) -> ReservedPattern | None:
+        """`custom "adjustment-reserved" "Expenses:Adjustments:*"`: one account pattern."""
+        source = source_of(entry)
+        what = f'custom "{RESERVED}"'
+        values = self.strings(entry, source, what)
+        if values is None:
+            return None
+        if len(values) != 1:
+            self.problem("malformed-directive", source,
+                         f'{what} takes one account pattern, the accounts only adjustments '
+                         f'post to: custom "{RESERVED}" "Expenses:Adjustments:*".')
+            return None
+        why = refusal(values[0], receivable)
+        if why is not None:
+            self.problem("malformed-directive", source, f"{what}: {why}.")
+            return None
+        return ReservedPattern(date=entry.date, pattern=values[0], source=source)

@@ -130,7 +130,7 @@ def _q(text: str) -> str:
 
 def adjustments_text(*, day: datetime.date, users: Sequence[User],
                      customers: Sequence[Customer], roles: Sequence[str], currency: str,
-                     opens: Sequence[str]) -> str:
+                     opens: Sequence[str], reserved: Sequence[str]) -> str:
     d = day.isoformat()
     lines = [
         "; Adjustments: written by `bean-adjust init`; edit freely (see README, Ledger syntax).",
@@ -139,6 +139,10 @@ def adjustments_text(*, day: datetime.date, users: Sequence[User],
         "",
         "; Accounts `bean-adjust create` posts to.",
         *(f"{d} open {name} {currency}" for name in opens),
+        *(["", "; Only adjustments post to these: any other transaction there is an error",
+           "; (unrequested-posting). Reserve the accounts your own credits and debits use too.",
+           *(f'{d} custom "adjustment-reserved" {_q(name)}' for name in reserved)]
+          if reserved else []),
         "",
         "; Who may decide.",
         *(f'{d} custom "adjustment-user" {_q(u.name)} ' + " ".join(map(_q, u.roles))
@@ -256,10 +260,12 @@ def _init(*, ledger: Path, target: Path, people: list[User], clients: list[Custo
     opens = []
     if not any(is_under(name, root) for name in opened):
         opens.append(root)
-    opens += [name for name in DEFAULT_OFFSET.values() if name not in opened]
+    # Reserved only when init opens them: one the ledger had may hold plain postings.
+    reserved = [name for name in DEFAULT_OFFSET.values() if name not in opened]
+    opens += reserved
     day = start_date(entries)
     content = adjustments_text(day=day, users=people, customers=clients, roles=roles,
-                               currency=currency, opens=opens)
+                               currency=currency, opens=opens, reserved=reserved)
 
     newline = b"\r\n" if b"\r\n" in raw else b"\n"
     added = []
@@ -299,7 +305,9 @@ def _init(*, ledger: Path, target: Path, people: list[User], clients: list[Custo
                f"{len(clients)} customer{'s' * (len(clients) != 1)}, an approval matrix "
                f"({len(MATRIX) * min(len(roles), 3)} rows, {currency}), "
                f"{len(opens)} account{'s' * (len(opens) != 1)} opened"
-               + (f" ({', '.join(opens)})" if opens else "") + f", dated {day}")
+               + (f" ({', '.join(opens)})" if opens else "")
+               + (f", {len(reserved)} reserved to adjustments" if reserved else "")
+               + f", dated {day}")
     click.echo(f"added to {ledger}: " + ", ".join(added))
     _next_steps(ledger=ledger, people=people, clients=clients, roles=roles, currency=currency,
                 prefix=settings.id_prefix, opened=opened | set(opens), root=root)

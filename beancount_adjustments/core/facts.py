@@ -19,6 +19,7 @@ from beancount_adjustments.core.models import (
     UserGrant,
 )
 from beancount_adjustments.core.references import Reference
+from beancount_adjustments.core.reserved import ReservedPattern
 from beancount_adjustments.core.risk import AlertRule, RiskSetting
 from beancount_adjustments.core.seals import PriceDirective, Seal
 from beancount_adjustments.core.signatures import PublicKey
@@ -74,6 +75,8 @@ class Facts:
     rows: list[ApprovalRow] = field(default_factory=list)
     policies: list[TypePolicy] = field(default_factory=list)
     locks: list[PeriodLock] = field(default_factory=list)
+    reserved: list[ReservedPattern] = field(default_factory=list)
+    """The accounts only adjustments post to (`adjustment-reserved`)."""
     invoices: Mapping[str, Reference] = field(default_factory=dict)
     orders: Mapping[str, Reference] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)

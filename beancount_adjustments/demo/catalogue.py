@@ -38,6 +38,10 @@ ACCOUNTS: tuple[tuple[str, str], ...] = (
     ("Expenses:Bank:Fees", "USD"),
 )
 
+# The accounts only adjustments post to (`adjustment-reserved`): every offset above
+# under them is a request's counter-account, never a plain transaction's.
+RESERVED: tuple[str, ...] = ("Expenses:Adjustments:*", "Income:Adjustments:*")
+
 # The other leg of each request type (the receivable leg is RECEIVABLE).
 COUNTER_ACCOUNT: dict[str, str] = {
     "credit:account": "Expenses:Adjustments:AccountCredit",

@@ -16,6 +16,7 @@ from beancount_adjustments.demo.catalogue import (
     NAME_B,
     NAME_C,
     RECEIVABLE,
+    RESERVED,
     TAX,
     VENDORS,
 )
@@ -85,6 +86,8 @@ def _header(start: datetime.date, org: Org, customers: Sequence[Customer],
                '  apply: "separate"\n  sla-days: 3\n')
     out.append(f'{day} custom "adjustment-policy" "credit:*"\n  sla-days: 5\n')
     out.append(f'{day} custom "adjustment-policy" "debit:*"\n  sla-days: 7\n')
+    out.append("\n;; Accounts only adjustments post to (no plain transaction here does).\n")
+    out += [f'{day} custom "adjustment-reserved" "{pattern}"\n' for pattern in RESERVED]
     if lock is not None:
         out.append(f'\n{lock[0].isoformat()} custom "adjustment-lock" {lock[1].isoformat()}\n'
                    '  by: "carol"\n')
