@@ -292,3 +292,11 @@ def test_hole_the_demo_and_a_scenario_declare_it() -> None:
     body = scenario.read_text(encoding="utf-8")
     for marker in ('* "cust_1" "Goodwill"', " pad Assets"):
         assert f"; expect: {line_in(body, marker)} unrequested-posting" in body
+
+
+def test_holds_a_forgery_on_a_reserved_account_is_one_error() -> None:
+    """Held: a plain transaction dressed as a booked adjustment (`#adjustment`) on the
+    reserved account is `forged-effect`, once: its own error already says to file a
+    request, so it is not also `unrequested-posting`."""
+    loaded = load(RESERVED + GOODWILL.replace('"Goodwill"\n', '"Goodwill" #adjustment\n'))
+    assert [code for _, code in loaded.codes] == ["forged-effect"], loaded.codes
