@@ -5,6 +5,7 @@ error as `file:line: message` and a summary, exit 1 if there is any; with
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,7 +176,9 @@ def _since(repo: history.Repository, entries: list[data.Directive],
         return _Since(repo, [finding], rev_name, note=None, decided=decided)
     now = history.Snapshot(book=book, entries=entries)
     findings = repo.committed_caches() + repo.untracked(read, at_rev=old)
-    findings += history.compare(old, now, rev=repo.rev, commit_of=repo.commits_of)
+    findings += history.compare(old, now, rev=repo.rev, commit_of=repo.commits_of,
+                                writers_of=functools.partial(repo.writers_of, read),
+                                removers_of=functools.partial(repo.removers_of, rev_name))
     new = len(history.new_events(old.book.facts.events, book.facts.events))
     return _Since(repo, findings, rev_name, note=None, decided=decided, new=new)
 

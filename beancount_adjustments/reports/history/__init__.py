@@ -57,12 +57,15 @@ __all__ = [
 
 
 def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
-            commit_of: CommitOf | None = None) -> list[Finding]:
+            commit_of: CommitOf | None = None, writers_of: CommitOf | None = None,
+            removers_of: CommitOf | None = None) -> list[Finding]:
     """Every way `new` rewrites what `old` (the ledger at `rev`) had decided.
 
     With `commit_of`, decisions new since `old` are also checked against
     `git-identity` policies, and rule lines against the requests and decisions of
-    whoever committed them (`self_authorized`). Rule changes dated after REV's last
+    whoever wrote them (`self_authorized`: `writers_of`, every commit since REV that
+    touched a rule line, else `commit_of`; `removers_of`, those that removed one REV
+    held, else removals are notes only). Rule changes dated after REV's last
     decision are notes (`Finding.note`). `rev` only names the revision in the messages.
     """
     findings = compare_events(old.book.facts.events, new.book.facts.events, rev=rev)
@@ -83,11 +86,9 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     if commit_of is not None:
         findings += check_git_identity(old, new, commit_of, rev=rev)
     findings += identity_lines(old.book, new.book, cutoff, commit_of, rev=rev)
-    # A rule line a finding or warning already names (a new key, a reopened lock) is
-    # told there; every other rule change is a note for the reviewer.
     told = {(f.filename, f.lineno, f.at_rev) for f in findings}
-    findings += [f for f in rules_changed(old.entries, new.entries, cutoff, rev=rev)
-                 if (f.filename, f.lineno, f.at_rev) not in told]
+    findings += rules_changed(old.entries, new.entries, cutoff, rev=rev, told=told)
     if commit_of is not None:
-        findings += self_authorized(old, new, commit_of, rev=rev)
+        findings += self_authorized(old, new, writers_of or commit_of,
+                                    removers_of=removers_of, rev=rev)
     return findings

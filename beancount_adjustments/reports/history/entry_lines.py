@@ -18,6 +18,11 @@ def entry_lines(path: Path, lineno: int) -> list[int]:
         text = path.read_bytes().decode("utf-8", errors="replace").split("\n")
     except OSError:
         return [lineno]
+    return entry_span(text, lineno)
+
+
+def entry_span(text: list[str], lineno: int) -> list[int]:
+    """`entry_lines` of a text already split at "\\n" (a file as REV held it)."""
     lines = [lineno]
     # A string may hold a line break (the writer writes a comment's as it is): the
     # lines it spans are the entry's whatever they start with, and so are the

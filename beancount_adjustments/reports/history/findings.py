@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from beancount_adjustments.beans.metadata import CONTROL_ONE_LINE
+
 
 class Finding(NamedTuple):
     """One rewrite of the past, at the line that shows it."""
@@ -29,14 +31,20 @@ class Finding(NamedTuple):
 
 
 def format_finding(finding: Finding, rev: str, rev_name: Callable[[str], str]) -> str:
-    """`file:line: message [code]`; a line of REV's ledger is marked `(at REV)`, a
-    warning `warning:`, a note `note:`."""
+    """`file:line: message [code]`, one line: a line of REV's ledger is marked `(at REV)`,
+    a warning `warning:`, a note `note:`. A message quotes the ledger (a customer's
+    `name:`, a user's roles), which may hold a line break or another control: it is
+    written escaped ("\\n"), or "Acme\\nsince HEAD: the past is intact" would print a
+    summary line of its own."""
     kind = finding.kind
     message = finding.message if kind == "finding" else f"{kind}: {finding.message}"
     if finding.at_rev:
-        return (f"{rev_name(finding.filename)}:{finding.lineno}: (at {rev}) "
+        line = (f"{rev_name(finding.filename)}:{finding.lineno}: (at {rev}) "
                 f"{message} [{finding.code}]")
-    return f"{finding.filename}:{finding.lineno}: {message} [{finding.code}]"
+    else:
+        line = f"{finding.filename}:{finding.lineno}: {message} [{finding.code}]"
+    return CONTROL_ONE_LINE.sub(lambda found: found.group().encode("unicode_escape").decode(),
+                                line)
 
 
 def finding_json(finding: Finding, rev_name: Callable[[str], str]) -> dict[str, Any]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import datetime
 import os
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from beancount_adjustments.core.errors import AdjustmentsError
 from beancount_adjustments.core.models import Source
-from beancount_adjustments.reports.history.entry_lines import entry_lines
+from beancount_adjustments.reports.history.entry_lines import entry_lines, entry_span
 from beancount_adjustments.reports.history.findings import Finding
 from beancount_adjustments.reports.history.identity import (
     EMAIL_RE,
@@ -49,6 +49,8 @@ class Repository:
     """With `--pre-commit`: the author e-mail of the commit about to be made, which
     uncommitted lines are judged as (None: they are "not committed yet")."""
     _blames: dict[str, dict[int, str]] = field(default_factory=dict)
+    _origins: dict[str, dict[int, tuple[int, str]]] = field(default_factory=dict)
+    """Per file, per line: its line number and file name in the commit blame names."""
     _commits: dict[str, Commit] = field(default_factory=dict)
     _old: dict[str, bool] = field(default_factory=dict)
     _signers: bool | None = None
@@ -95,19 +97,98 @@ class Repository:
         if found is None:
             self._refuse_shallow()
             found = {}
+            origins: dict[int, tuple[int, str]] = {}
+            names: dict[str, str] = {}   # porcelain names a commit's file once, then on change
+            header: list[str] = []
             # `--ignore-revs-file=` drops the deployment's `blame.ignoreRevsFile`: that
             # list is a file in the repository, and a commit listed in it hands its
             # lines to an older one (before REV: judged by nobody).
             done = self.git("blame", "--porcelain", "--ignore-revs-file=", "--", relative,
                             check=False)
             if done.returncode == 0:
-                for line in done.stdout.decode(errors="replace").splitlines():
-                    parts = line.split()
+                for line in done.stdout.decode(errors="replace").split("\n"):
+                    parts = line.split(" ")
                     if (not line.startswith("\t") and len(parts) >= 3 and len(parts[0]) >= 40
                             and all(c in "0123456789abcdef" for c in parts[0])):
                         found[int(parts[2])] = parts[0]
+                        header = parts[:3]
+                        if parts[0] in names:
+                            origins[int(parts[2])] = (int(parts[1]), names[parts[0]])
+                    elif line.startswith("filename ") and header:
+                        names[header[0]] = line[len("filename "):]
+                        origins[int(header[2])] = (int(header[1]), names[header[0]])
             self._blames[relative] = found
+            self._origins[relative] = origins
         return found
+
+    # -- self-authorized: who wrote or removed a rule line ----------------------------
+
+    def writers_of(self, files: Sequence[str], source: Source, *,
+                   _seen: frozenset[str] = frozenset()) -> Sequence[Commit] | str:
+        """Every commit since REV that wrote or touched a line of the entry at `source`
+        (`files`: the files the load read), for `self_authorized`: git blame names only
+        each line's last commit, and bob re-spacing alice's approval row would hide her.
+        Text older than REV newly read (a draft committed before REV, included since)
+        is brought in by whoever moved its file or wrote the include line reading it."""
+        found = self.commits_of(source)
+        if isinstance(found, str):
+            return found
+        path = Path(source.filename)
+        relative = path.resolve().relative_to(self.top).as_posix()   # `commits_of` did
+        ranges: dict[str, list[str]] = {}   # blame's commit -> the lines it wrote, as -L
+        for number in entry_lines(path, source.lineno):
+            sha = self._blames[relative].get(number)
+            origin = self._origins[relative].get(number)
+            if sha is not None and set(sha) != {"0"} and not self._before_rev(sha):
+                ranges.setdefault(sha, [])
+                if origin is not None:
+                    ranges[sha].append(f"-L{origin[0]},{origin[0]}:{origin[1]}")
+        shas: dict[str, None] = dict.fromkeys(ranges)
+        for sha, lines in ranges.items():
+            if lines:
+                done = self.git("log", "--format=%H", "-s", *lines, f"{self.sha}..{sha}",
+                                check=False)
+                shas.update(dict.fromkeys(done.stdout.decode(errors="replace").split()))
+        pending = [c for c in found if c.sha == UNCOMMITTED]
+        if not shas and not pending:
+            shas.update(dict.fromkeys(self.git(
+                "log", "--format=%H", f"{self.sha}..HEAD", "--", relative,
+                check=False).stdout.decode(errors="replace").split()))
+            site = site_of(str(path), includes_in(files))
+            if site.lineno and site.filename not in _seen:
+                brought = self.writers_of(files, site, _seen=_seen | {str(path)})
+                if isinstance(brought, str):
+                    return brought
+                if shas or brought:
+                    return [*(self._commit(sha) for sha in shas if sha not in
+                              {c.sha for c in brought}), *brought]
+            if not shas:
+                return found
+        return [*(self._commit(sha) for sha in shas), *pending]
+
+    def removers_of(self, rev_name: Callable[[str], str], source: Source
+                    ) -> Sequence[Commit] | str:
+        """The commits since REV that removed the text of REV's entry at `source`
+        (`rev_name`: a file of REV's tree as the repository names it), for
+        `self_authorized`: a removed line leaves nothing for git blame, but its text,
+        read at REV, is what `git log -S` finds (each commit changing how often the
+        repository holds it); the commit about to be made too, when the work tree
+        changes that. None found (the text is still in the repository, in a file no
+        longer read): an empty list, nobody known."""
+        relative = rev_name(source.filename)
+        shown = self.git("show", f"{self.sha}:{relative}", check=False)
+        if Path(relative).is_absolute() or shown.returncode != 0:
+            return []
+        text = shown.stdout.decode("utf-8", errors="replace").split("\n")
+        block = "\n".join(text[n - 1] for n in entry_span(text, source.lineno)
+                          if n <= len(text))
+        done = self.git("log", "--format=%H", f"-S{block}", f"{self.sha}..HEAD", check=False)
+        commits = [self._commit(sha) for sha in done.stdout.decode(errors="replace").split()]
+        if self.git("diff", "HEAD", "--name-only", f"-S{block}", check=False).stdout.strip():
+            if self.pending_author is None:
+                return NOT_COMMITTED
+            commits.append(Commit(UNCOMMITTED, self.pending_author, "N", ""))
+        return commits
 
     def _refuse_shallow(self) -> None:
         """A shallow clone's history stops at its cut, and git blame gives every line

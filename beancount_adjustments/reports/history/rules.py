@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from beancount.core import data
@@ -16,6 +16,11 @@ from beancount_adjustments.beans.metadata import written_meta
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.references import Terms, reference_terms
 from beancount_adjustments.reports.history.findings import Finding
+from beancount_adjustments.reports.history.rule_words import (
+    Content,
+    policy_in_force,
+    rule_change,
+)
 from beancount_adjustments.reports.history.snapshot import decided
 
 PAST_DIRECTIVES = frozenset({
@@ -47,9 +52,6 @@ def directive_content(entry: data.Directive) -> tuple[Any, ...] | None:
                 ((entry.amount.number, "Decimal"), (entry.amount.currency, "str")), meta)
     return None
 
-
-Content = tuple[Any, ...]
-"""A rule directive's content, as `directive_content` gives it."""
 
 Versions = list[tuple[Content, data.Directive]]
 
@@ -152,118 +154,96 @@ def _directive_label(content: Content) -> str:
     return f"{name}{first} dated {date}"
 
 
+TOLD_WHOLE = frozenset({"adjustment-key", "adjustment-lock"})
+"""Rules whose finding or warning says all they do (a new key, a reopened lock): a user
+line's `new-identity` warning tells its `git:` e-mail, not the manager's role it gives."""
+
+
 def rules_changed(old: Iterable[data.Directive], new: Iterable[data.Directive],
-                  cutoff: datetime.date | None, *, rev: str = "REV") -> list[Finding]:
+                  cutoff: datetime.date | None, *, rev: str = "REV",
+                  told: Collection[tuple[str, int, bool]] = ()) -> list[Finding]:
     """A `rule-changed` note for each rule directive (`PAST_DIRECTIVES`, prices) added,
     removed or changed since REV and dated after its last decision (`cutoff`; None:
     REV decided nothing, every one): legitimate, and what the reviewer of the change
-    must read, since it judges every decision from its date on."""
+    must read, since it judges every decision from its date on. None for a key or
+    lock at a line (file, line, at REV) in `told`: a finding or warning there says it."""
     def later(versions: Versions) -> Versions:
         return [(c, e) for c, e in versions if cutoff is None or e.date > cutoff]
 
-    held = _versions(old)
-    written, removed = _diff(later(held), later(_versions(new)))
+    held, now = _versions(old), _versions(new)
+    written, removed = _diff(later(held), later(now))
     by_key: dict[tuple[Any, ...], list[Content]] = defaultdict(list)
     for content, _entry in held:
         by_key[_directive_key(content)].append(content)
+
+    def in_force(content: Content) -> tuple[dict[str, str], dict[str, str]] | None:
+        """A type policy's settings for its pattern on its date, at REV and now."""
+        if content[1] != "adjustment-policy" or not content[3]:
+            return None
+        pattern, date = str(content[3][0][0]), content[2]
+        then, now_ = ([c for c, _ in versions if c[1] == content[1]] for versions in (held, now))
+        return policy_in_force(then, pattern, date), policy_in_force(now_, pattern, date)
+
+    def untold(content: Content, entry: data.Directive, at_rev: bool) -> bool:
+        return content[1] not in TOLD_WHOLE or (*_where(entry), at_rev) not in told
+
     notes = []
     for content, entry, twin in written:
+        if not untold(content, entry, False):
+            continue
         was = twin
         if twin is None:
             earlier = [c for c in by_key[_directive_key(content)] if c[2] < content[2]]
             was = max(earlier, key=lambda c: c[2]) if earlier else None
+        beside = _same_day(content, entry, held, now)
+        if beside and twin is None:
+            was = None   # it takes over from nothing: the lines of its day add up
         notes.append(Finding("rule-changed", rule_change(content, was, rev=rev,
-                                                         changed=twin is not None),
+                                                         changed=twin is not None,
+                                                         in_force=in_force(content)) + beside,
                              *_where(entry), note=True))
     notes += [Finding("rule-changed", rule_change(None, content, rev=rev), *_where(entry),
-                      at_rev=True, note=True) for content, entry in removed]
+                      at_rev=True, note=True) for content, entry in removed
+              if untold(content, entry, True)]
     return notes
 
 
-def rules_written(old: Iterable[data.Directive], new: Iterable[data.Directive]
-                  ) -> list[data.Directive]:
-    """The rule directives of `new` that are new or changed since `old`, whatever their date."""
-    written, _removed = _diff(_versions(old), _versions(new))
-    return [entry for _, entry, _was in written]
+def _same_day(content: Content, entry: data.Directive, held: Versions, now: Versions) -> str:
+    """For a user line sharing its day with other lines of that user (now or at REV),
+    what the lines of the day give together: they add up (`core.policy.Directory`), so
+    a second line read as replacing the first would say what is not."""
+    if content[1] != "adjustment-user" or not content[3]:
+        return ""
+    user, date = content[3][0][0], content[2]
+
+    def users_lines(versions: Versions) -> Versions:
+        return [(c, e) for c, e in versions
+                if c[1] == content[1] and c[3] and c[3][0][0] == user and c[2] <= date]
+
+    def roles(versions: Versions) -> str:
+        lines = users_lines(versions)
+        day = max((c[2] for c, _ in lines), default=None)
+        found = dict.fromkeys(str(v) for c, _ in lines if c[2] == day for v, _ in c[3][1:])
+        return ", ".join(found) or "none"
+
+    others = [e for c, e in users_lines(now) if c[2] == date and e is not entry]
+    if not others and sum(1 for c, _ in users_lines(held) if c[2] == date) < 2:
+        return ""
+    holds = f"{user} holds roles {roles(now)} on {date} (before: {roles(held)})"
+    if not others:
+        return f"; {holds}"
+    file = _where(entry)[0]
+    named = ", ".join(f"line {n}" if f == file else f"{f}:{n}" for f, n in map(_where, others))
+    lines = "lines" if len(others) > 1 else "line"
+    return f"; beside {user}'s other {lines} of that day ({named}), {holds}"
 
 
-def rule_subject(content: Content) -> str:
-    """A rule directive as the notes name it: "approval row credit:* 25.00 USD dated ..."."""
-    kind, name, date, values, _meta = content
-    plain = [str(v) for v, _ in values]
-    if kind == "price":
-        return f"the price of {name} dated {date}"
-    subject = {
-        "adjustment-approval": lambda: f"approval row {' '.join(plain[:2])}",
-        "adjustment-user": lambda: f"{plain[0]}'s user line",
-        "adjustment-customer": lambda: f"customer {plain[0]}'s line",
-        "adjustment-policy": lambda: f"the type policy {plain[0]}",
-        "adjustment-lock": lambda: f"the lock closing through {plain[0]}",
-        "adjustment-reserved": lambda: f"reserved account pattern {plain[0]}",
-    }.get(name, lambda: f"{name} {plain[0]}" if plain else name)()
-    return f"{subject} dated {date}"
-
-
-def _aspects(content: Content) -> dict[str, tuple[str, str]]:
-    """What a rule directive says, aspect by aspect: name -> (the phrase, the value)."""
-    kind, name, _date, values, meta = content
-    plain = [str(v) for v, _ in values]
-    found: dict[str, tuple[str, str]] = {}
-    if kind == "price":
-        found["rate"] = (f"gives {' '.join(plain)}", " ".join(plain))
-    elif name == "adjustment-approval":
-        roles = ", ".join(plain[2:])
-        found["roles"] = ((f"asks for {roles}", roles) if roles
-                          else ("approves without roles", "no roles"))
-    elif name == "adjustment-user":
-        roles = ", ".join(plain[1:])
-        found["roles"] = (f"gives roles {roles}", roles) if roles else ("gives no roles",
-                                                                         "no roles")
-    elif name == "adjustment-customer":
-        found["tier"] = (f"gives tier {' '.join(plain[1:])}", " ".join(plain[1:]))
-    elif len(plain) > 1:
-        found["values"] = (f"says {' '.join(plain[1:])}", " ".join(plain[1:]))
-    for key, value in meta:
-        found[str(key)] = (f"sets {key}: {value}", str(value))
-    return found
-
-
-def rule_change(content: Content | None, was: Content | None, *, rev: str = "REV",
-                changed: bool = False) -> str:
-    """What a rule directive's change says, in plain words: `content` new (`was`: the
-    version of the same rule it takes over from, if any), changed (`changed`: `was` is
-    the version REV held), or removed (`content` None: `was` is REV's)."""
-    if content is None:
-        assert was is not None
-        said = "; ".join(phrase for phrase, _ in _aspects(was).values())
-        return (f"{rule_subject(was)} was removed since {rev}" + (f" (it {said})" if said
-                                                                  else ""))
-    now = _aspects(content)
-    if was is None:
-        said = "; ".join(phrase for phrase, _ in now.values())
-        return f"{rule_subject(content)} is new since {rev}" + (f": it {said}" if said else "")
-    then = _aspects(was)
-    # A policy sets only what it names (the rest stays as earlier ones set it); any
-    # other rule's later line replaces the earlier one whole.
-    whole = changed or content[1] != "adjustment-policy"
-    parts = []
-    for key, (phrase, value) in now.items():
-        before = then.get(key)
-        if before is None:
-            parts.append(phrase)
-        elif before[1] == "required" and value != "required":
-            parts.append(f"no longer requires {key} (now: {value})")
-        elif before[1] != value:
-            parts.append(f"{phrase} (before: {before[1]})")
-    if whole:
-        parts += [f"no longer requires {key}" if value == "required"
-                  else f"no longer sets {key} (before: {value})"
-                  for key, (_, value) in then.items() if key not in now]
-    what = "; ".join(parts) or "says the same"
-    if changed:
-        return f"{rule_subject(content)} was changed since {rev}: it {what}"
-    over = "it takes over from" if whole else "over what it names of"
-    return f"{rule_subject(content)} is new since {rev}: it {what} ({over} the line dated {was[2]})"
+def rules_diff(old: Iterable[data.Directive], new: Iterable[data.Directive]
+               ) -> tuple[list[data.Directive], list[data.Directive]]:
+    """The rule directives of `new` new or changed since `old`, and those of `old` removed
+    since (none in their place), whatever their date."""
+    written, removed = _diff(_versions(old), _versions(new))
+    return [entry for _, entry, _was in written], [entry for _, entry in removed]
 
 
 def reopened_periods(old: Book, new: Book, cutoff: datetime.date | None, *,

@@ -2,11 +2,13 @@
 in one change. A rule dated after REV's last decision is an ordinary append (a
 `rule-changed` note), and the reviewer of the change reads it; but alice, writing
 roleless approval rows and filing a credit that books itself in the same change,
-would need nobody else. Who wrote a line is `identity`'s answer (git blame, and the
-user REV knew by that commit's e-mail).
+would need nobody else. Who wrote a line is `identity`'s answer (the commits since
+REV that wrote or touched it, and the user REV knew by that commit's e-mail).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from beancount.core import data
 
@@ -17,11 +19,8 @@ from beancount_adjustments.reports.history.identity import (
     committed_by,
     requesters_of,
 )
-from beancount_adjustments.reports.history.rules import (
-    directive_content,
-    rule_subject,
-    rules_written,
-)
+from beancount_adjustments.reports.history.rule_words import rule_subject
+from beancount_adjustments.reports.history.rules import directive_content, rules_diff
 from beancount_adjustments.reports.history.snapshot import (
     Snapshot,
     describe_event,
@@ -29,18 +28,25 @@ from beancount_adjustments.reports.history.snapshot import (
     new_requests,
 )
 
+_FIX = ("whoever changes a rule does not act under it in the same change; land the rule "
+        "change on its own (reviewed), then act")
 
-def self_authorized(old: Snapshot, new: Snapshot, commit_of: CommitOf, *,
-                    rev: str = "REV") -> list[Finding]:
-    """Rule lines new or changed since REV committed by a user who, since REV too, asked
+
+def self_authorized(old: Snapshot, new: Snapshot, writers_of: CommitOf, *,
+                    removers_of: CommitOf | None = None, rev: str = "REV") -> list[Finding]:
+    """Rule lines new, changed or removed since REV by a user who, since REV too, asked
     for or entered a request (new or edited) or made a decision dated on or after the
     rule's date: on any type, as a rule can change how any request is judged.
 
+    `writers_of`: the commits since REV that wrote or touched a rule line;
+    `removers_of`: those that removed one REV held (None: removals are notes only).
     Only where a type policy (at REV or now) requires git identity: elsewhere a
-    commit says nothing about who a user is. A signing key is left out: it lets
-    its user sign as themselves and nobody else, and under `git-identity` its line
-    is theirs already (`identity_lines`). A removed rule leaves no line for git
-    blame to name: it is a note only.
+    commit says nothing about who a user is. There, a rule line one of whose
+    commits git ties to no user (an author e-mail nobody's `git:` line gives,
+    typed at will; an unsigned commit where signatures are asked for) is a finding
+    whenever anyone acts in the change: it may be theirs. A signing key is left
+    out: it lets its user sign as themselves and nobody else, and under
+    `git-identity` its line is theirs already (`identity_lines`).
     """
     policies = [*old.book.facts.policies, *new.book.facts.policies]
     if not any(getattr(p, "git_identity", None) for p in policies):
@@ -48,30 +54,67 @@ def self_authorized(old: Snapshot, new: Snapshot, commit_of: CommitOf, *,
     signed = any(getattr(p, "git_signed", None) for p in new.book.facts.policies)
     requests = new_requests(old.book.facts.requests, new.book.facts.requests)
     events = new_events(old.book.facts.events, new.book.facts.events)
+    written, removed = rules_diff(old.entries, new.entries)
+    lines = [(entry, False) for entry in written]
+    if removers_of is not None:
+        lines += [(entry, True) for entry in removed]
     findings = []
-    for entry in rules_written(old.entries, new.entries):
-        if isinstance(entry, data.Custom) and entry.type == "adjustment-key":
+    for entry, gone in lines:
+        content = directive_content(entry)
+        if content is None or (isinstance(entry, data.Custom) and entry.type == "adjustment-key"):
+            continue
+        # Every act of the change dated on or after the rule, with who made it.
+        acts = [_Act(r.id, f"asked for or entered {r.id} (dated {r.date})", requesters_of(r))
+                for r in requests if r.date >= entry.date]
+        acts += [_Act(e.adjustment_id, describe_event(e), (e.by,), named=True) for e in events
+                 if e.date >= entry.date]
+        if not acts:   # nobody acted under it: git is not asked
             continue
         source = source_of(entry)
-        commits = commit_of(source)
+        commits = (removers_of if gone and removers_of is not None else writers_of)(source)
         if isinstance(commits, str):   # not committed: `git-identity` says so where it counts
             continue
+        subject = (f"{rule_subject(content)}, which {rev} held" if gone
+                   else f"{rule_subject(content)}, new or changed since {rev}")
+        verb = "removed" if gone else "committed"
+        where = (source.filename, source.lineno)
         for user in committed_by(old.book, new.book, commits, entry.date, signed=signed):
-            acts = [(r.id, f"asked for or entered {r.id} (dated {r.date})") for r in requests
-                    if user in requesters_of(r) and r.date >= entry.date]
-            acts += [(e.adjustment_id, describe_event(e)) for e in events
-                     if e.by == user and e.date >= entry.date]
-            content = directive_content(entry)
-            if not acts or content is None:
-                continue
+            own = [act for act in acts if user in act.by]
+            if own:
+                findings.append(Finding(
+                    "self-authorized", f"{user} {verb} {subject}, and in the same change "
+                    f"{_listed([act.what for act in own])}: {_FIX}", *where, at_rev=gone,
+                    adjustment_id=own[0].adjustment_id))
+        unknown = [c for c in commits
+                   if not committed_by(old.book, new.book, [c], entry.date, signed=signed)]
+        if unknown or not commits:
+            who = (", ".join(sorted({c.author_email for c in unknown}))
+                   or "no commit git can find (its text is still in the repository)")
+            tie = (" nor a good signature of one, which `git-identity: \"signed\"` asks for"
+                   if signed else "")
+            changed = (f"{rule_subject(content)}, which {rev} held, was removed by {who}"
+                       if gone else f"{rule_subject(content)} is new or changed since {rev}, "
+                       f"written by {who}")
             findings.append(Finding(
-                "self-authorized",
-                f"{user} committed {rule_subject(content)}, new or changed since {rev}, and "
-                f"in the same change {_listed([what for _, what in acts])}: whoever "
-                "changes a rule does not act under it in the same change; land the rule "
-                "change on its own (reviewed), then act", source.filename, source.lineno,
-                adjustment_id=acts[0][0]))
+                "self-authorized", f"{changed}, which git ties to no user (no user's `git:` "
+                f"e-mail{tie}), and in the same change {_listed([a.told() for a in acts])}: "
+                "who changed the rule cannot be told, so it may be whoever acted; land the "
+                "rule change on its own (reviewed), committed by a user git knows, then act",
+                *where, at_rev=gone, adjustment_id=acts[0].adjustment_id))
     return findings
+
+
+class _Act(NamedTuple):
+    """A request or decision of the change, and who made it."""
+
+    adjustment_id: str
+    what: str
+    by: tuple[str, ...]
+    named: bool = False
+    """`what` names who made it already ("the approve of ADJ-9 by alice")."""
+
+    def told(self) -> str:
+        return self.what if self.named else f"{' or '.join(self.by)} {self.what}"
 
 
 def _listed(acts: list[str]) -> str:
