@@ -39,11 +39,21 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def directive_content(entry: data.Directive) -> tuple[Any, ...] | None:
-    """A past-judging directive's content (date, values, metadata), or None for others."""
+OVERSIGHT_DIRECTIVES = frozenset({
+    "adjustment-channel", "adjustment-customer-notice", "adjustment-template",
+    "adjustment-schedule", "adjustment-rule"})
+"""Custom directives that judge no decision but say who is told (a channel: where the
+approval-needed notices and risk alerts go) and what the tools file on their own: a
+change at any date rewrites nothing REV decided, and is a note for the reviewer."""
+
+
+def directive_content(entry: data.Directive, kinds: frozenset[str] = PAST_DIRECTIVES
+                      ) -> tuple[Any, ...] | None:
+    """The content (date, values, metadata) of a directive of `kinds` or a price, or None
+    for others."""
     meta = tuple(sorted(((k, _hashable(v)) for k, v in written_meta(entry.meta).items()),
                         key=lambda item: str(item[0])))
-    if isinstance(entry, data.Custom) and entry.type in PAST_DIRECTIVES:
+    if isinstance(entry, data.Custom) and entry.type in kinds:
         values = tuple((_hashable(v.value), getattr(v.dtype, "__name__", str(v.dtype)))
                        for v in entry.values)
         return ("custom", entry.type, entry.date, values, meta)
@@ -106,9 +116,10 @@ def _diff(before: Versions, after: Versions) -> tuple[Written, Versions]:
     return written, removed
 
 
-def _versions(entries: Iterable[data.Directive]) -> Versions:
+def _versions(entries: Iterable[data.Directive],
+              kinds: frozenset[str] = PAST_DIRECTIVES) -> Versions:
     return [(content, entry) for entry in entries
-            if (content := directive_content(entry)) is not None]
+            if (content := directive_content(entry, kinds)) is not None]
 
 
 def _where(entry: data.Directive) -> tuple[str, int]:
@@ -164,13 +175,16 @@ def rules_changed(old: Iterable[data.Directive], new: Iterable[data.Directive],
                   told: Collection[tuple[str, int, bool]] = ()) -> list[Finding]:
     """A `rule-changed` note for each rule directive (`PAST_DIRECTIVES`, prices) added,
     removed or changed since REV and dated after its last decision (`cutoff`; None:
-    REV decided nothing, every one): legitimate, and what the reviewer of the change
-    must read, since it judges every decision from its date on. None for a key or
+    REV decided nothing, every one), and each `OVERSIGHT_DIRECTIVES` one whatever its
+    date: legitimate, and what the reviewer of the change must read, since it judges
+    every decision from its date on (or says who is told of them). None for a key or
     lock at a line (file, line, at REV) in `told`: a finding or warning there says it."""
     def later(versions: Versions) -> Versions:
-        return [(c, e) for c, e in versions if cutoff is None or e.date > cutoff]
+        return [(c, e) for c, e in versions
+                if cutoff is None or e.date > cutoff or c[1] in OVERSIGHT_DIRECTIVES]
 
-    held, now = _versions(old), _versions(new)
+    noted = PAST_DIRECTIVES | OVERSIGHT_DIRECTIVES
+    held, now = _versions(old, noted), _versions(new, noted)
     written, removed = _diff(later(held), later(now))
     by_key: dict[tuple[Any, ...], list[Content]] = defaultdict(list)
     for content, _entry in held:
