@@ -14,7 +14,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from beancount_adjustments.cli import main
-from ledgers import BASE
+from ledgers import BASE, request
 
 # ADJ-1: a 50 USD refund bob approved (applied); ADJ-2: a 40 USD goodwill credit and
 # his approval of it.
@@ -121,3 +121,32 @@ def assert_finding(result: Result, code: str, where: str) -> str:
     assert where in matching[0], matching[0]
     assert "the past is not append-only" in result.stdout.splitlines()[-1]
     return matching[0]
+
+
+# -- rules changed since REV (rounds 55 and 57) ----------------------------------------
+
+GIT_PEOPLE = BASE.replace(
+    '"alice" "agent"\n', '"alice" "agent"\n  git: "alice@example.com"\n').replace(
+    '"dave" "cfo"\n', '"dave" "cfo"\n  git: "dave@example.com"\n')
+"""The preamble, with alice and dave known to git too."""
+GIT_CREDITS = '2026-01-01 custom "adjustment-policy" "credit:*"\n  git-identity: "required"\n'
+RULES_REV = GIT_PEOPLE + GIT_CREDITS + REQUEST_1
+"""REV: ADJ-1 filed by alice, approved by bob on 2026-03-02 (its last decision)."""
+ROLELESS = ('2026-03-10 custom "adjustment-approval" "credit:*" 25.00 USD\n'
+            '2026-03-10 custom "adjustment-approval" "credit:*" 1000.00 USD\n'
+            '2026-03-10 custom "adjustment-approval" "credit:*" 10000.00 USD\n')
+"""Rows with no roles over the thresholds of the preamble's `credit:*` rows."""
+BIG = request("ADJ-9", "2026-03-10", "-50000.00")
+"""alice's 50,000 USD credit to cust_456."""
+ALICE_APPROVES = '2026-03-10 custom "adjustment" "ADJ-9" "approve"\n  by: "alice"\n'
+
+
+def rules_rev(tmp_path: Path, text: str = RULES_REV) -> tuple[Repo, str]:
+    """A repository whose first commit (REV, by bob) holds `text`."""
+    repo = Repo(tmp_path / "books")
+    return repo, repo.commit(text, email="bob@example.com")
+
+
+def rule_notes(result: Result) -> list[str]:
+    """The check's `rule-changed` notes."""
+    return findings(result, "rule-changed")

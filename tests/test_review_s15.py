@@ -25,35 +25,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import Result
-from repos import REQUEST_1, Repo, check, findings
+from repos import (
+    ALICE_APPROVES,
+    BIG,
+    ROLELESS,
+    RULES_REV,
+    Repo,
+    check,
+    findings,
+    rule_notes,
+    rules_rev,
+)
 
-from ledgers import BASE, request
+from ledgers import request
 
-PEOPLE = BASE.replace(
-    '"alice" "agent"\n', '"alice" "agent"\n  git: "alice@example.com"\n').replace(
-    '"dave" "cfo"\n', '"dave" "cfo"\n  git: "dave@example.com"\n')
-GIT = '2026-01-01 custom "adjustment-policy" "credit:*"\n  git-identity: "required"\n'
-REV_TEXT = PEOPLE + GIT + REQUEST_1
-"""REV: ADJ-1 filed by alice, approved by bob on 2026-03-02 (its last decision)."""
-
-ROLELESS = ('2026-03-10 custom "adjustment-approval" "credit:*" 25.00 USD\n'
-            '2026-03-10 custom "adjustment-approval" "credit:*" 1000.00 USD\n'
-            '2026-03-10 custom "adjustment-approval" "credit:*" 10000.00 USD\n')
-BIG = request("ADJ-9", "2026-03-10", "-50000.00")
-"""alice's 50,000 USD credit to cust_456."""
 DAVES = request("ADJ-9", "2026-03-04", "-500.00", by="dave")
 """dave's 500 USD credit, dated before REV's rule lines below (a request dates the cut)."""
-ALICE_APPROVES = '2026-03-10 custom "adjustment" "ADJ-9" "approve"\n  by: "alice"\n'
-
-
-def _rev(tmp_path: Path, text: str = REV_TEXT) -> tuple[Repo, str]:
-    repo = Repo(tmp_path / "books")
-    return repo, repo.commit(text, email="bob@example.com")
-
-
-def _notes(result: Result) -> list[str]:
-    return findings(result, "rule-changed")
 
 
 # -- self-authorized ------------------------------------------------------------------
@@ -63,9 +50,9 @@ def test_hole_rows_committed_under_an_address_no_user_holds(tmp_path: Path) -> N
     """Hole: alice commits the roleless rows with a made-up author e-mail (under
     `git-identity: "required"` an author e-mail is typed), then her credit as herself:
     nobody was tied to the rows, so nothing was self-authorized."""
-    repo, rev = _rev(tmp_path)
-    repo.commit(REV_TEXT + ROLELESS, email="nobody@elsewhere.example")
-    repo.commit(REV_TEXT + ROLELESS + BIG, email="alice@example.com")
+    repo, rev = rules_rev(tmp_path)
+    repo.commit(RULES_REV + ROLELESS, email="nobody@elsewhere.example")
+    repo.commit(RULES_REV + ROLELESS + BIG, email="alice@example.com")
     result = check(repo, rev)
     assert result.exit_code == 1, result.output
     found = findings(result, "self-authorized")
@@ -78,20 +65,20 @@ def test_hole_rows_committed_under_an_address_no_user_holds(tmp_path: Path) -> N
 def test_holds_an_unknown_committer_writing_rules_alone_is_notes_only(tmp_path: Path) -> None:
     """Held (as decided): a maintainer git ties to no user writing rules, with nobody
     acting in the change, is notes for the reviewer, no finding."""
-    repo, rev = _rev(tmp_path)
-    repo.commit(REV_TEXT + ROLELESS, email="nobody@elsewhere.example")
+    repo, rev = rules_rev(tmp_path)
+    repo.commit(RULES_REV + ROLELESS, email="nobody@elsewhere.example")
     result = check(repo, rev)
     assert result.exit_code == 0, result.output
-    assert len(_notes(result)) == 3, result.output
+    assert len(rule_notes(result)) == 3, result.output
 
 
 def test_hole_bobs_later_touch_hides_alices_rows(tmp_path: Path) -> None:
     """Hole: alice commits the roleless rows and her credit; bob's later commit only
     re-spaces the rows, so `git blame` names bob for them and alice went free."""
-    repo, rev = _rev(tmp_path)
-    repo.commit(REV_TEXT + ROLELESS + BIG, email="alice@example.com")
+    repo, rev = rules_rev(tmp_path)
+    repo.commit(RULES_REV + ROLELESS + BIG, email="alice@example.com")
     respaced = ROLELESS.replace('"credit:*" ', '"credit:*"   ')
-    repo.commit(REV_TEXT + respaced + BIG, email="bob@example.com")
+    repo.commit(RULES_REV + respaced + BIG, email="bob@example.com")
     result = check(repo, rev)
     assert result.exit_code == 1, result.output
     found = findings(result, "self-authorized")
@@ -105,8 +92,8 @@ def test_hole_a_draft_committed_before_rev_and_included_since(tmp_path: Path) ->
     the rows, and nobody was self-authorized."""
     repo = Repo(tmp_path / "books")
     (repo.root / "draft.beancount").write_text(ROLELESS)
-    rev = repo.commit(REV_TEXT, email="bob@example.com")
-    repo.commit(REV_TEXT + 'include "draft.beancount"\n' + BIG, email="alice@example.com")
+    rev = repo.commit(RULES_REV, email="bob@example.com")
+    repo.commit(RULES_REV + 'include "draft.beancount"\n' + BIG, email="alice@example.com")
     result = check(repo, rev)
     assert result.exit_code == 1, result.output
     found = findings(result, "self-authorized")
@@ -123,10 +110,10 @@ def test_hole_alice_removes_the_line_ending_her_role_and_approves(tmp_path: Path
     manager = ('2026-03-05 custom "adjustment-user" "alice" "manager"\n'
                '  limit: 1000.00 USD\n  git: "alice@example.com"\n')
     ending = '2026-03-08 custom "adjustment-user" "alice" "agent"\n  git: "alice@example.com"\n'
-    repo, rev = _rev(tmp_path, REV_TEXT + manager + ending)
+    repo, rev = rules_rev(tmp_path, RULES_REV + manager + ending)
     at_rev = repo.line('2026-03-08 custom "adjustment-user" "alice"')
-    repo.commit(REV_TEXT + manager + ending + DAVES, email="dave@example.com")
-    repo.commit(REV_TEXT + manager + DAVES + ALICE_APPROVES, email="alice@example.com")
+    repo.commit(RULES_REV + manager + ending + DAVES, email="dave@example.com")
+    repo.commit(RULES_REV + manager + DAVES + ALICE_APPROVES, email="alice@example.com")
     result = check(repo, rev)
     assert result.exit_code == 1, result.output
     [found] = findings(result, "self-authorized")
@@ -141,8 +128,8 @@ def test_hole_pre_commit_removal_about_to_be_committed(tmp_path: Path) -> None:
     manager = ('2026-03-05 custom "adjustment-user" "alice" "manager"\n'
                '  limit: 1000.00 USD\n  git: "alice@example.com"\n')
     ending = '2026-03-08 custom "adjustment-user" "alice" "agent"\n  git: "alice@example.com"\n'
-    repo, _rev_sha = _rev(tmp_path, REV_TEXT + manager + ending + DAVES)
-    repo.write(REV_TEXT + manager + DAVES + ALICE_APPROVES)
+    repo, _rev_sha = rules_rev(tmp_path, RULES_REV + manager + ending + DAVES)
+    repo.write(RULES_REV + manager + DAVES + ALICE_APPROVES)
     result = check(repo, "HEAD", "--pre-commit")
     assert result.exit_code == 1, result.output
     assert len(findings(result, "self-authorized")) == 1, result.output
@@ -153,20 +140,20 @@ def test_holds_bob_removing_a_line_while_alice_acts_is_a_note(tmp_path: Path) ->
     manager = ('2026-03-05 custom "adjustment-user" "alice" "manager"\n'
                '  limit: 1000.00 USD\n  git: "alice@example.com"\n')
     ending = '2026-03-08 custom "adjustment-user" "alice" "agent"\n  git: "alice@example.com"\n'
-    repo, rev = _rev(tmp_path, REV_TEXT + manager + ending + DAVES)
-    repo.commit(REV_TEXT + manager + DAVES, email="bob@example.com")
-    repo.commit(REV_TEXT + manager + DAVES + ALICE_APPROVES, email="alice@example.com")
+    repo, rev = rules_rev(tmp_path, RULES_REV + manager + ending + DAVES)
+    repo.commit(RULES_REV + manager + DAVES, email="bob@example.com")
+    repo.commit(RULES_REV + manager + DAVES + ALICE_APPROVES, email="alice@example.com")
     result = check(repo, rev)
     assert findings(result, "self-authorized") == [], result.output
-    assert any("was removed" in n for n in _notes(result)), result.output
+    assert any("was removed" in n for n in rule_notes(result)), result.output
 
 
 def test_holds_acting_through_entered_by_only(tmp_path: Path) -> None:
     """Held: alice enters dave's request (`entered-by:` only) after writing the rows."""
-    repo, rev = _rev(tmp_path)
+    repo, rev = rules_rev(tmp_path)
     entered = request("ADJ-9", "2026-03-10", "-50000.00", by="dave",
                       extra='entered-by: "alice"')
-    repo.commit(REV_TEXT + ROLELESS + entered, email="alice@example.com")
+    repo.commit(RULES_REV + ROLELESS + entered, email="alice@example.com")
     result = check(repo, rev)
     assert result.exit_code == 1, result.output
     assert len(findings(result, "self-authorized")) == 3, result.output
@@ -174,8 +161,8 @@ def test_holds_acting_through_entered_by_only(tmp_path: Path) -> None:
 
 def test_holds_a_rule_and_a_request_dated_tomorrow(tmp_path: Path) -> None:
     """Held: rows and credit both dated a day later than the rest: still one change."""
-    repo, rev = _rev(tmp_path)
-    repo.commit(REV_TEXT + ROLELESS.replace("03-10", "03-11") + BIG.replace("03-10", "03-11"),
+    repo, rev = rules_rev(tmp_path)
+    repo.commit(RULES_REV + ROLELESS.replace("03-10", "03-11") + BIG.replace("03-10", "03-11"),
                 email="alice@example.com")
     result = check(repo, rev)
     assert len(findings(result, "self-authorized")) == 3, result.output
@@ -183,9 +170,9 @@ def test_holds_a_rule_and_a_request_dated_tomorrow(tmp_path: Path) -> None:
 
 def test_holds_a_rule_of_another_type_than_the_request(tmp_path: Path) -> None:
     """Held: a roleless `debit:*` row and a credit: any type counts."""
-    repo, rev = _rev(tmp_path)
+    repo, rev = rules_rev(tmp_path)
     row = '2026-03-10 custom "adjustment-approval" "debit:*" 50.00 USD\n'
-    repo.commit(REV_TEXT + row + BIG, email="alice@example.com")
+    repo.commit(RULES_REV + row + BIG, email="alice@example.com")
     result = check(repo, rev)
     assert len(findings(result, "self-authorized")) == 1, result.output
 
@@ -193,10 +180,10 @@ def test_holds_a_rule_of_another_type_than_the_request(tmp_path: Path) -> None:
 def test_holds_pre_commit_with_a_staged_rule_and_an_unstaged_request(tmp_path: Path) -> None:
     """Held: the hook reads the work tree: the staged rows and unstaged credit are both
     "the commit about to be made"."""
-    repo, _rev_sha = _rev(tmp_path)
-    repo.write(REV_TEXT + ROLELESS)
+    repo, _rev_sha = rules_rev(tmp_path)
+    repo.write(RULES_REV + ROLELESS)
     repo.git("add", "main.beancount")
-    repo.write(REV_TEXT + ROLELESS + BIG)
+    repo.write(RULES_REV + ROLELESS + BIG)
     result = check(repo, "HEAD", "--pre-commit")
     assert result.exit_code == 1, result.output
     assert len(findings(result, "self-authorized")) == 3, result.output
@@ -209,14 +196,14 @@ def test_hole_a_role_given_with_a_first_git_address_is_not_noted(tmp_path: Path)
     """Hole: frank's line dated today makes him a manager with a 5,000 USD limit and gives
     him a first `git:` e-mail: the `new-identity` warning named the line, so its note (the
     role) was dropped, and nothing said he became a manager."""
-    repo, rev = _rev(tmp_path)
+    repo, rev = rules_rev(tmp_path)
     line = ('2026-03-10 custom "adjustment-user" "frank" "manager"\n'
             '  limit: 5000.00 USD\n  git: "frank@example.com"\n')
-    repo.commit(REV_TEXT + line, email="bob@example.com")
+    repo.commit(RULES_REV + line, email="bob@example.com")
     result = check(repo, rev)
     assert result.exit_code == 0, result.output
     assert len(findings(result, "new-identity")) == 1, result.output
-    [note] = _notes(result)
+    [note] = rule_notes(result)
     assert "gives roles manager (before: agent)" in note, note
     assert "sets limit: 5000.00 USD" in note, note
 
@@ -225,11 +212,11 @@ def test_hole_a_narrower_policy_turning_git_identity_off_says_what_applied(
         tmp_path: Path) -> None:
     """Hole: `credit:refund` gets its own policy, `git-identity: "optional"`: the note said
     "sets git-identity: optional", never that `credit:*` required it until then."""
-    repo, rev = _rev(tmp_path)
+    repo, rev = rules_rev(tmp_path)
     line = '2026-03-10 custom "adjustment-policy" "credit:refund"\n  git-identity: "optional"\n'
-    repo.commit(REV_TEXT + line, email="bob@example.com")
+    repo.commit(RULES_REV + line, email="bob@example.com")
     result = check(repo, rev)
-    [note] = _notes(result)
+    [note] = rule_notes(result)
     assert "no longer requires git-identity (now: optional)" in note, note
 
 
@@ -240,11 +227,11 @@ def test_hole_a_policy_line_losing_a_setting_an_earlier_one_still_sets(
     2026-01-01 policy still makes it."""
     future = ('2026-06-01 custom "adjustment-policy" "credit:*"\n  git-identity: "required"\n'
               '  backdate-days: 5\n')
-    repo, rev = _rev(tmp_path, REV_TEXT + future)
-    repo.commit(REV_TEXT + future.replace('  git-identity: "required"\n', ""),
+    repo, rev = rules_rev(tmp_path, RULES_REV + future)
+    repo.commit(RULES_REV + future.replace('  git-identity: "required"\n', ""),
                 email="bob@example.com")
     result = check(repo, rev)
-    [note] = _notes(result)
+    [note] = rule_notes(result)
     assert "no longer requires git-identity" not in note, note
     assert "it changes no setting in force for credit:* on 2026-06-01" in note, note
 
@@ -252,8 +239,8 @@ def test_hole_a_policy_line_losing_a_setting_an_earlier_one_still_sets(
 def test_holds_a_lock_shortened_after_the_cut_is_a_reopened_period(tmp_path: Path) -> None:
     """Held: a future lock closing less than REV's is `reopened-period`, a finding."""
     lock = '2026-06-01 custom "adjustment-lock" 2026-05-31\n'
-    repo, rev = _rev(tmp_path, REV_TEXT + lock)
-    repo.commit(REV_TEXT + lock.replace("05-31", "04-30"), email="bob@example.com")
+    repo, rev = rules_rev(tmp_path, RULES_REV + lock)
+    repo.commit(RULES_REV + lock.replace("05-31", "04-30"), email="bob@example.com")
     result = check(repo, rev)
     assert result.exit_code == 1, result.output
     assert len(findings(result, "reopened-period")) == 1, result.output
@@ -261,10 +248,10 @@ def test_holds_a_lock_shortened_after_the_cut_is_a_reopened_period(tmp_path: Pat
 
 def test_holds_a_price_lowered_says_before(tmp_path: Path) -> None:
     """Held: a price dated after the cut making EUR worth a cent says what it was."""
-    repo, rev = _rev(tmp_path, REV_TEXT + "2026-01-01 price EUR 1.10 USD\n")
-    repo.commit(REV_TEXT + "2026-01-01 price EUR 1.10 USD\n2026-03-10 price EUR 0.01 USD\n",
+    repo, rev = rules_rev(tmp_path, RULES_REV + "2026-01-01 price EUR 1.10 USD\n")
+    repo.commit(RULES_REV + "2026-01-01 price EUR 1.10 USD\n2026-03-10 price EUR 0.01 USD\n",
                 email="bob@example.com")
-    [note] = _notes(check(repo, rev))
+    [note] = rule_notes(check(repo, rev))
     assert "gives 0.01 USD (before: 1.10 USD)" in note, note
 
 
@@ -272,11 +259,11 @@ def test_holds_an_alert_threshold_raised_and_risk_days_shrunk(tmp_path: Path) ->
     """Held: an alert's threshold raised and a risk check's `days:` shrunk say before."""
     rules = ('2026-01-01 custom "adjustment-alert" "customer" 2000.00 USD\n'
              '2026-01-01 custom "adjustment-risk" "duplicates"\n  days: 14\n')
-    repo, rev = _rev(tmp_path, REV_TEXT + rules)
+    repo, rev = rules_rev(tmp_path, RULES_REV + rules)
     later = ('2026-03-10 custom "adjustment-alert" "customer" 900000.00 USD\n'
              '2026-03-10 custom "adjustment-risk" "duplicates"\n  days: 1\n')
-    repo.commit(REV_TEXT + rules + later, email="bob@example.com")
-    notes = _notes(check(repo, rev))
+    repo.commit(RULES_REV + rules + later, email="bob@example.com")
+    notes = rule_notes(check(repo, rev))
     assert len(notes) == 2, notes
     assert any("says 900000.00 USD (before: 2000.00 USD)" in n for n in notes), notes
     assert any("sets days: 1 (before: 14)" in n for n in notes), notes
@@ -284,11 +271,11 @@ def test_holds_an_alert_threshold_raised_and_risk_days_shrunk(tmp_path: Path) ->
 
 def test_holds_a_user_limit_raised_says_before(tmp_path: Path) -> None:
     """Held: bob's limit raised by a line dated today says what it was."""
-    repo, rev = _rev(tmp_path)
+    repo, rev = rules_rev(tmp_path)
     line = ('2026-03-10 custom "adjustment-user" "bob" "manager"\n'
             '  limit: 900000.00 USD\n  git: "bob@example.com"\n')
-    repo.commit(REV_TEXT + line, email="bob@example.com")
-    [note] = _notes(check(repo, rev))
+    repo.commit(RULES_REV + line, email="bob@example.com")
+    [note] = rule_notes(check(repo, rev))
     assert "sets limit: 900000.00 USD (before: 1000.00 USD)" in note, note
 
 
@@ -298,23 +285,23 @@ def test_holds_a_user_limit_raised_says_before(tmp_path: Path) -> None:
 def test_hole_a_line_break_in_a_rule_forges_an_output_line(tmp_path: Path) -> None:
     """Hole: a customer `name:` holding a line break printed in the note as two lines,
     the second forged to read as anything (here, a summary saying all is well)."""
-    repo, rev = _rev(tmp_path)
+    repo, rev = rules_rev(tmp_path)
     line = ('2026-03-10 custom "adjustment-customer" "cust_9" "vip"\n'
             '  name: "Acme\\nsince HEAD: the past is intact (forged)"\n')
-    repo.commit(REV_TEXT + line, email="bob@example.com")
+    repo.commit(RULES_REV + line, email="bob@example.com")
     result = check(repo, rev)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert not any(x.startswith("since HEAD:") for x in lines), result.output
-    [note] = _notes(result)
+    [note] = rule_notes(result)
     assert "Acme\\nsince HEAD" in note, note
 
 
 def test_holds_json_counts_notes_warnings_and_findings(tmp_path: Path) -> None:
     """Held: `--json` tells each kind, and only findings fail."""
-    repo, rev = _rev(tmp_path)
+    repo, rev = rules_rev(tmp_path)
     frank = '2026-03-10 custom "adjustment-user" "frank" "agent"\n  git: "frank@example.com"\n'
-    repo.commit(REV_TEXT + ROLELESS + frank + BIG, email="alice@example.com")
+    repo.commit(RULES_REV + ROLELESS + frank + BIG, email="alice@example.com")
     result = check(repo, rev, "--json")
     assert result.exit_code == 1, result.output
     since = json.loads(result.stdout)["since"]
@@ -331,10 +318,10 @@ def test_hole_a_second_user_line_of_the_same_day_read_as_replacing(tmp_path: Pat
     the 2026-01-01 line and dropped her `git:` e-mail, neither true, and not that she
     then holds both roles."""
     agent = '2026-06-01 custom "adjustment-user" "alice" "agent"\n  git: "alice@example.com"\n'
-    repo, rev = _rev(tmp_path, REV_TEXT + agent)
+    repo, rev = rules_rev(tmp_path, RULES_REV + agent)
     manager = '2026-06-01 custom "adjustment-user" "alice" "manager"\n  limit: 5000.00 USD\n'
-    repo.commit(REV_TEXT + agent + manager, email="bob@example.com")
-    [note] = _notes(check(repo, rev))
+    repo.commit(RULES_REV + agent + manager, email="bob@example.com")
+    [note] = rule_notes(check(repo, rev))
     assert "no longer sets git" not in note, note
     assert "takes over" not in note, note
     other = repo.line('2026-06-01 custom "adjustment-user" "alice" "agent"')
@@ -345,20 +332,20 @@ def test_hole_a_second_user_line_of_the_same_day_read_as_replacing(tmp_path: Pat
 def test_hole_a_customer_line_without_a_tier_read_as_dropping_it(tmp_path: Path) -> None:
     """Hole: a line for cust_123 naming it, with no tier (it keeps vip): the note said it
     "gives tier  (before: vip)", a tier change that is not."""
-    repo, rev = _rev(tmp_path)
+    repo, rev = rules_rev(tmp_path)
     line = '2026-03-10 custom "adjustment-customer" "cust_123"\n  name: "Acme"\n'
-    repo.commit(REV_TEXT + line, email="bob@example.com")
-    [note] = _notes(check(repo, rev))
+    repo.commit(RULES_REV + line, email="bob@example.com")
+    [note] = rule_notes(check(repo, rev))
     assert "tier" not in note, note
     assert "sets name: Acme" in note, note
 
 
 def test_holds_a_customer_tier_lowered_says_before(tmp_path: Path) -> None:
     """Held: cust_123 from vip to standard says both."""
-    repo, rev = _rev(tmp_path)
-    repo.commit(REV_TEXT + '2026-03-10 custom "adjustment-customer" "cust_123" "standard"\n',
+    repo, rev = rules_rev(tmp_path)
+    repo.commit(RULES_REV + '2026-03-10 custom "adjustment-customer" "cust_123" "standard"\n',
                 email="bob@example.com")
-    [note] = _notes(check(repo, rev))
+    [note] = rule_notes(check(repo, rev))
     assert "gives tier standard (before: vip)" in note, note
 
 
@@ -371,9 +358,9 @@ def test_hole_a_rule_file_no_longer_included_while_alice_acts(tmp_path: Path) ->
     repo = Repo(tmp_path / "books")
     (repo.root / "ending.beancount").write_text(
         '2026-03-08 custom "adjustment-user" "alice" "agent"\n  git: "alice@example.com"\n')
-    rev = repo.commit(REV_TEXT + manager + 'include "ending.beancount"\n' + DAVES,
+    rev = repo.commit(RULES_REV + manager + 'include "ending.beancount"\n' + DAVES,
                       email="bob@example.com")
-    repo.commit(REV_TEXT + manager + DAVES + ALICE_APPROVES, email="alice@example.com")
+    repo.commit(RULES_REV + manager + DAVES + ALICE_APPROVES, email="alice@example.com")
     result = check(repo, rev)
     assert result.exit_code == 1, result.output
     [found] = findings(result, "self-authorized")
