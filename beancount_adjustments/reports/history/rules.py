@@ -21,9 +21,9 @@ from beancount_adjustments.reports.history.snapshot import decided
 PAST_DIRECTIVES = frozenset({
     "adjustment-user", "adjustment-customer", "adjustment-approval", "adjustment-policy",
     "adjustment-lock", "adjustment-risk", "adjustment-alert", "adjustment-type",
-    "adjustment-category", "adjustment-key", "adjustment-reserved"})
-"""Custom directives that set the rules (decisions, and which accounts only adjustments
-post to): none may change on or before REV's last decision."""
+    "adjustment-category", "adjustment-key", "adjustment-reserved", "adjustment-receivable"})
+"""Custom directives that set the rules (decisions, which accounts only adjustments post
+to, what may move the receivable): none may change on or before REV's last decision."""
 
 
 def _hashable(value: Any) -> Any:
@@ -200,6 +200,7 @@ def rule_subject(content: Content) -> str:
         "adjustment-policy": lambda: f"the type policy {plain[0]}",
         "adjustment-lock": lambda: f"the lock closing through {plain[0]}",
         "adjustment-reserved": lambda: f"reserved account pattern {plain[0]}",
+        "adjustment-receivable": lambda: f"the receivable rule {plain[0]}",
     }.get(name, lambda: f"{name} {plain[0]}" if plain else name)()
     return f"{subject} dated {date}"
 
