@@ -262,7 +262,9 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
     rewritten += after_ours(options_map, later_plugins(options_map, ours))
     if rewritten:
         checks = [("plugin-order", _changed_by_plugin)]
-    found = read(entries, settings, progress)
+    # A payment's other side is on these roots, as the ledger names them.
+    found = read(entries, settings, progress, (options_map.get("name_assets", "Assets"),
+                                               options_map.get("name_liabilities", "Liabilities")))
     facts = found.facts
     # The top-level file first, then the included ones as Beancount lists them.
     main = options_map.get("filename")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from beancount.core import data
@@ -40,6 +40,11 @@ from beancount_adjustments.beans.rules import (
 from beancount_adjustments.beans.seal_directive import read_seal
 from beancount_adjustments.core.facts import Facts, Settings
 from beancount_adjustments.core.models import CustomerRecord, Request, Source
+from beancount_adjustments.core.receivable_rule import (
+    RECEIVABLE_RULE,
+    Leg,
+    ReceivableMoves,
+)
 from beancount_adjustments.core.reserved import Reserved, ReservedPattern, unrequested
 from beancount_adjustments.core.risk import ALERT, RISK
 from beancount_adjustments.core.seals import SEAL
@@ -92,8 +97,10 @@ class Names:
 
 
 def read(entries: list[data.Directive], settings: Settings,
-         progress: Progress | None = None) -> Read:
-    """Sort out the entries that concern adjustments into facts."""
+         progress: Progress | None = None,
+         balance_roots: Sequence[str] = ("Assets", "Liabilities")) -> Read:
+    """Sort out the entries that concern adjustments into facts. `balance_roots`: the
+    ledger's asset and liability roots (its `name_assets` and `name_liabilities`)."""
     reader = Reader()
     invoices = References("invoice-id", settings.receivable)
     orders = References("order-id", settings.receivable)
@@ -108,6 +115,7 @@ def read(entries: list[data.Directive], settings: Settings,
         APPROVAL: (reader.approval_row, facts.rows), POLICY: (reader.type_policy, facts.policies),
         LOCK: (reader.lock, facts.locks),
         RESERVED: (lambda e: reader.reserved(e, settings.receivable), facts.reserved),
+        RECEIVABLE_RULE: (reader.receivable_rule, facts.receivable_rules),
         RISK: (lambda e: read_setting(e, reader), facts.risk_settings),
         ALERT: (lambda e: read_setting(e, reader), facts.risk_settings),
         SEAL: (lambda e: read_seal(reader, e), facts.seals),
@@ -121,8 +129,8 @@ def read(entries: list[data.Directive], settings: Settings,
         SCHEDULE: (lambda e: read_schedule(reader, e), []),
         RULE: (lambda e: read_rule(reader, e, rule_names), []),
     }
-    # What `adjustment-reserved` judges once every pattern is read: a pattern dated
-    # on a transaction's day may sort after it.
+    # What `adjustment-reserved` and `adjustment-receivable` judge once every rule is
+    # read: a rule dated on a transaction's day may sort after it.
     plain: list[data.Transaction | data.Pad] = []
     # Exact type checks first (one `is` per entry), isinstance for subclasses.
     transaction, custom, price, pad = data.Transaction, data.Custom, data.Price, data.Pad
@@ -183,8 +191,10 @@ def read(entries: list[data.Directive], settings: Settings,
             price_entries.append(entry)
     if settings.customer_account is not None:
         names.see_accounts(entries)
-    if facts.reserved:
-        unrequested_postings(reader, plain, facts.reserved)
+    if facts.reserved or facts.receivable_rules:
+        moves = (ReceivableMoves(facts.receivable_rules, settings, balance_roots)
+                 if facts.receivable_rules else None)
+        unrequested_postings(reader, plain, facts.reserved, moves)
     facts.named = list(names.found.values())
     facts.problems.extend(reader.problems)
     facts.prices = prices = not_implied_by(price_entries, requests)
@@ -204,13 +214,16 @@ def forged(reader: Reader, entry: data.Transaction) -> None:
 
 
 def unrequested_postings(reader: Reader, entries: list[data.Transaction | data.Pad],
-                         patterns: list[ReservedPattern]) -> None:
+                         patterns: list[ReservedPattern],
+                         moves: ReceivableMoves | None = None) -> None:
     """`unrequested-posting` at each of `entries` (no request's, nor forged) posting to
-    an account a pattern reserves on its date: money moved without a request."""
+    an account a pattern reserves on its date, or (`moves`) moving the receivable from
+    the rule's date as no invoice, payment or move within a customer's account does:
+    money moved without a request. One error an entry, the reserved account's first."""
     reserved = Reserved(patterns)
     binding = reserved.binding
     for entry in entries:
-        accounts: Iterable[str]
+        accounts: Sequence[str]
         if isinstance(entry, data.Pad):
             what, accounts = "pad", (entry.account, entry.source_account)
         else:
@@ -222,6 +235,28 @@ def unrequested_postings(reader: Reader, entries: list[data.Transaction | data.P
                 reader.problem("unrequested-posting", source_of(entry),
                                unrequested(what, account, rule))
                 break
+        else:
+            # Most transactions move no receivable account: one cached look each.
+            if moves is None or date < moves.date or not any(map(moves.moves, accounts)):
+                continue
+            why: str | None
+            if isinstance(entry, data.Pad):
+                why = moves.pad_refusal(next(a for a in accounts if moves.moves(a)))
+            else:
+                meta = entry.meta
+                why = moves.refusal(_postings(entry), "invoice-id" in meta or "order-id" in meta)
+            if why is not None:
+                reader.problem("unrequested-posting", source_of(entry), why)
+
+
+def _postings(entry: Any) -> list[Leg]:
+    """A transaction's postings as the judgement reads them (a leg Beancount could not
+    book, with no number, moves nothing)."""
+    try:
+        return [(p.account, p.units.number, p.units.currency) for p in entry.postings]
+    except AttributeError:  # a leg with no units at all: rare, read leg by leg
+        return [(p.account, getattr(p.units, "number", None), getattr(p.units, "currency", ""))
+                for p in entry.postings]
 
 
 IMPLICIT = "__implicit_prices__"

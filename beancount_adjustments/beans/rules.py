@@ -1,6 +1,6 @@
 """Reading the directives that set the rules: users and their roles,
 customers and tiers, approval-matrix rows, per-type policies, period locks,
-reserved accounts, and type and category declarations."""
+reserved accounts, the receivable rule, and type and category declarations."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ from beancount_adjustments.core.models import (
 from beancount_adjustments.core.notice_lines import recipient_clash
 from beancount_adjustments.core.offsets import parse_patterns
 from beancount_adjustments.core.policy import parse_chain
+from beancount_adjustments.core.receivable_rule import (
+    INVOICES_AND_PAYMENTS,
+    RECEIVABLE_RULE,
+    ReceivableRule,
+)
 from beancount_adjustments.core.reserved import ReservedPattern, refusal
 
 USER = "adjustment-user"
@@ -250,3 +255,14 @@ class RuleReader(MetaReader):
             self.problem("malformed-directive", source, f"{what}: {why}.")
             return None
         return ReservedPattern(date=entry.date, pattern=values[0], source=source)
+
+    def receivable_rule(self, entry: data.Custom) -> ReceivableRule | None:
+        """`custom "adjustment-receivable" "invoices-and-payments"`: that one value."""
+        values = entry.values or []
+        if len(values) != 1 or values[0].value != INVOICES_AND_PAYMENTS:
+            self.problem("malformed-directive", source_of(entry),
+                         f'custom "{RECEIVABLE_RULE}" takes one value, what may move the '
+                         f'receivable without a request: custom "{RECEIVABLE_RULE}" '
+                         f'"{INVOICES_AND_PAYMENTS}".')
+            return None
+        return ReceivableRule(date=entry.date, source=source_of(entry))

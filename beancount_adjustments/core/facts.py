@@ -18,6 +18,7 @@ from beancount_adjustments.core.models import (
     TypePolicy,
     UserGrant,
 )
+from beancount_adjustments.core.receivable_rule import ReceivableRule
 from beancount_adjustments.core.references import Reference
 from beancount_adjustments.core.reserved import ReservedPattern
 from beancount_adjustments.core.risk import AlertRule, RiskSetting
@@ -77,6 +78,9 @@ class Facts:
     locks: list[PeriodLock] = field(default_factory=list)
     reserved: list[ReservedPattern] = field(default_factory=list)
     """The accounts only adjustments post to (`adjustment-reserved`)."""
+    receivable_rules: list[ReceivableRule] = field(default_factory=list)
+    """From when only invoices, payments and adjustments move the receivable
+    (`adjustment-receivable`)."""
     invoices: Mapping[str, Reference] = field(default_factory=dict)
     orders: Mapping[str, Reference] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)

@@ -9,6 +9,7 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
+from beancount_adjustments.core.receivable_rule import INVOICES_AND_PAYMENTS, RECEIVABLE_RULE
 from beancount_adjustments.demo.catalogue import (
     ACCOUNTS,
     BANK,
@@ -88,6 +89,8 @@ def _header(start: datetime.date, org: Org, customers: Sequence[Customer],
     out.append(f'{day} custom "adjustment-policy" "debit:*"\n  sla-days: 7\n')
     out.append("\n;; Accounts only adjustments post to (no plain transaction here does).\n")
     out += [f'{day} custom "adjustment-reserved" "{pattern}"\n' for pattern in RESERVED]
+    out.append("\n;; Only invoices, orders, payments and adjustments move the receivable.\n")
+    out.append(f'{day} custom "{RECEIVABLE_RULE}" "{INVOICES_AND_PAYMENTS}"\n')
     if lock is not None:
         out.append(f'\n{lock[0].isoformat()} custom "adjustment-lock" {lock[1].isoformat()}\n'
                    '  by: "carol"\n')

@@ -31,6 +31,7 @@ def rule_subject(content: Content) -> str:
         "adjustment-policy": lambda: f"the type policy {plain[0]}",
         "adjustment-lock": lambda: f"the lock closing through {plain[0]}",
         "adjustment-reserved": lambda: f"reserved account pattern {plain[0]}",
+        "adjustment-receivable": lambda: f"the receivable rule {plain[0]}",
         "adjustment-channel": lambda: f"the notice channel of {plain[0]}",
     }.get(name, lambda: f"{name} {plain[0]}" if plain else name)()
     return f"{subject} dated {date}"

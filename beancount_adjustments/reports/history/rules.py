@@ -26,9 +26,9 @@ from beancount_adjustments.reports.history.snapshot import decided
 PAST_DIRECTIVES = frozenset({
     "adjustment-user", "adjustment-customer", "adjustment-approval", "adjustment-policy",
     "adjustment-lock", "adjustment-risk", "adjustment-alert", "adjustment-type",
-    "adjustment-category", "adjustment-key", "adjustment-reserved"})
-"""Custom directives that set the rules (decisions, and which accounts only adjustments
-post to): none may change on or before REV's last decision."""
+    "adjustment-category", "adjustment-key", "adjustment-reserved", "adjustment-receivable"})
+"""Custom directives that set the rules (decisions, which accounts only adjustments post
+to, what may move the receivable): none may change on or before REV's last decision."""
 
 
 def _hashable(value: Any) -> Any:
