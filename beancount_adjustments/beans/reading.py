@@ -244,7 +244,8 @@ def unrequested_postings(reader: Reader, entries: list[data.Transaction | data.P
                 why = moves.pad_refusal(next(a for a in accounts if moves.moves(a)))
             else:
                 meta = entry.meta
-                why = moves.refusal(_postings(entry), "invoice-id" in meta or "order-id" in meta)
+                why = moves.refusal(_postings(entry), "invoice-id" in meta or "order-id" in meta,
+                                    date)
             if why is not None:
                 reader.problem("unrequested-posting", source_of(entry), why)
 

@@ -265,4 +265,24 @@ class RuleReader(MetaReader):
                          f'receivable without a request: custom "{RECEIVABLE_RULE}" '
                          f'"{INVOICES_AND_PAYMENTS}".')
             return None
-        return ReceivableRule(date=entry.date, source=source_of(entry))
+        source = source_of(entry)
+        return ReceivableRule(date=entry.date, source=source,
+                              payment_accounts=self._payment_accounts(entry, source))
+
+    def _payment_accounts(self, entry: data.Custom, source: Source) -> tuple[str, ...] | None:
+        """A receivable rule's `payment-accounts:` patterns; None when it names none, and
+        () when it names them unreadably: then no account takes payments (a typo must
+        not let every asset or liability account pay)."""
+        if "payment-accounts" not in entry.meta:
+            return None
+        what = f'custom "{RECEIVABLE_RULE}"'
+        text = self.text(entry.meta, "payment-accounts", source, what)
+        patterns = parse_patterns(text) if text is not None else None
+        if patterns is not None:
+            return patterns
+        if text is not None:
+            self.problem("malformed-directive", source,
+                         f"{what}: `payment-accounts:` lists account patterns separated by "
+                         f'commas ("Assets:Bank:*, Assets:Clearing"), not {text!r}; until it '
+                         "does, no account takes payments.")
+        return ()

@@ -7,9 +7,11 @@ or `Equity:Opening-Balances` is a credit no approval saw. From the rule's date o
 a plain transaction moving the receivable (the root, and with `customer-account`
 the customers' own accounts) must be an invoice or order (`invoice-id:` or
 `order-id:`, as `beans.references` indexes them; every receivable leg raising what
-is owed), a payment or refund (every other leg on an asset or liability account),
-or a move within one customer's account; anything else, and
-any `pad` touching the receivable, is an error.
+is owed), a payment or refund (every other leg on an asset or liability account,
+or on the rule's `payment-accounts:` where the line in force names them: else a
+"payment" onto `Liabilities:Whatever`, spent from there by a second transaction
+that never touches the receivable, would launder a credit), or a move within one
+customer's account; anything else, and any `pad` touching the receivable, is an error.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, NamedTuple
 
 from beancount_adjustments.core.accounts import is_under
@@ -45,6 +48,9 @@ Leg = tuple[str, Decimal | None, str]
 class ReceivableRule(NamedTuple):
     date: datetime.date
     source: Source
+    payment_accounts: tuple[str, ...] | None = None
+    """The accounts payments go through, as patterns; None: any asset or liability
+    account; () (a line that names them unreadably): none."""
 
 
 _NOT = ("neither an invoice (`invoice-id:` or `order-id:`, raising what the customer "
@@ -55,14 +61,41 @@ class ReceivableMoves:
     """The rule in force (its earliest line), and what each account seen is (worked
     out on first sight, then one dictionary look per posting)."""
 
-    __slots__ = ("balance_roots", "date", "kinds", "settings")
+    __slots__ = ("balance_roots", "date", "kinds", "paying", "payment_lines", "settings")
 
     def __init__(self, rules: Iterable[ReceivableRule], settings: Settings,
                  balance_roots: Sequence[str]) -> None:
-        self.date = min(rule.date for rule in rules)
+        rules = sorted(rules, key=lambda rule: rule.date)
+        self.date = rules[0].date
         self.settings = settings
         self.balance_roots = tuple(balance_roots)
         self.kinds: dict[str, int | str] = {}
+        self.payment_lines = [(rule.date, rule.payment_accounts) for rule in rules]
+        self.paying: dict[tuple[str, tuple[str, ...]], bool] = {}
+
+    def payment_accounts(self, date: datetime.date) -> tuple[str, ...] | None:
+        """The `payment-accounts:` of the rule line in force on `date` (the latest on or
+        before it), or None: any asset or liability account takes payments."""
+        found = None
+        for since, patterns in self.payment_lines:
+            if since > date:
+                break
+            found = patterns
+        return found
+
+    def _not_paying(self, postings: Sequence[Leg], patterns: tuple[str, ...]) -> list[str]:
+        """The asset or liability accounts of `postings` none of `patterns` names."""
+        out = []
+        for account, number, _ in postings:
+            if not number or self.kind(account) != _BALANCE:
+                continue
+            key = (account, patterns)
+            pays = self.paying.get(key)
+            if pays is None:
+                pays = self.paying[key] = any(fnmatchcase(account, p) for p in patterns)
+            if not pays:
+                out.append(account)
+        return out
 
     def kind(self, account: str) -> int | str:
         try:
@@ -86,10 +119,12 @@ class ReceivableMoves:
         found = self.kinds.get(account)
         return (self.kind(account) if found is None else found).__class__ is str
 
-    def refusal(self, postings: Sequence[Leg], invoice: bool) -> str | None:
-        """Why a plain transaction with `postings` (`invoice`: it carries `invoice-id:`
-        or `order-id:`) may not move the receivable, or None: it moves none, or it is
-        an invoice, a payment or refund, or a move within one customer's account."""
+    def refusal(self, postings: Sequence[Leg], invoice: bool,
+                date: datetime.date) -> str | None:
+        """Why a plain transaction of `date` with `postings` (`invoice`: it carries
+        `invoice-id:` or `order-id:`) may not move the receivable, or None: it moves
+        none, or it is an invoice, a payment or refund, or a move within one
+        customer's account."""
         # One pass of flags decides (most transactions are invoices and payments); the
         # legs are sorted out again only for the message.
         kinds = self.kinds
@@ -107,8 +142,21 @@ class ReceivableMoves:
                 balance = True
             else:
                 off = True
-        if not moved or (invoice and not lowers) or (balance and not off):
+        if not moved or (invoice and not lowers):
             return None
+        if balance and not off:
+            patterns = self.payment_accounts(date)
+            if patterns is None:
+                return None
+            unnamed = self._not_paying(postings, patterns)
+            if not unnamed:
+                return None
+            named = ", ".join(patterns) or "none (its `payment-accounts:` cannot be read)"
+            lowered, _ = self._why(postings)
+            return self._message("transaction", lowered, (
+                "it is neither an invoice (`invoice-id:` or `order-id:`, raising what the "
+                f"customer owes) nor a payment (its other side on the payment accounts "
+                f"{named}): {', '.join(dict.fromkeys(unnamed))} takes no payments"))
         if not (balance or off) and not any(_nets(postings, self.kind).values()):
             return None
         return self._message("transaction", *self._why(postings))

@@ -90,7 +90,8 @@ def _header(start: datetime.date, org: Org, customers: Sequence[Customer],
     out.append("\n;; Accounts only adjustments post to (no plain transaction here does).\n")
     out += [f'{day} custom "adjustment-reserved" "{pattern}"\n' for pattern in RESERVED]
     out.append("\n;; Only invoices, orders, payments and adjustments move the receivable.\n")
-    out.append(f'{day} custom "{RECEIVABLE_RULE}" "{INVOICES_AND_PAYMENTS}"\n')
+    out.append(f'{day} custom "{RECEIVABLE_RULE}" "{INVOICES_AND_PAYMENTS}"\n'
+               '  payment-accounts: "Assets:Bank:*"\n')
     if lock is not None:
         out.append(f'\n{lock[0].isoformat()} custom "adjustment-lock" {lock[1].isoformat()}\n'
                    '  by: "carol"\n')
