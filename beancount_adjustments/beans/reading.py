@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeGuard
 
 from beancount.core import data
 
@@ -154,8 +154,7 @@ def read(entries: list[data.Directive], settings: Settings,
                     facts.requests.append(request)
                     timeline.append(request)
                 continue
-            if ((entry.tags and not entry.tags.isdisjoint(OWN_TAGS))
-                    or "adjustment-state" in meta):
+            if forgery(entry):
                 forged(reader, entry)
             else:
                 plain.append(entry)
@@ -191,6 +190,22 @@ def read(entries: list[data.Directive], settings: Settings,
     return Read(facts, requests, event_at, prices)
 
 
+def forgery(entry: data.Transaction) -> bool:
+    """Whether a transaction that is no request carries the marks of what the plugin
+    books (`forged`)."""
+    return bool(entry.tags and not entry.tags.isdisjoint(OWN_TAGS)) or (
+        "adjustment-state" in entry.meta)
+
+
+def plain(entry: data.Directive) -> TypeGuard[data.Transaction | data.Pad]:
+    """Whether `read` judges `entry` as a plain posting (`adjustment-reserved`): a pad,
+    or a transaction that is neither a request nor a forgery."""
+    if isinstance(entry, data.Pad):
+        return True
+    return (isinstance(entry, data.Transaction) and "adjustment-type" not in entry.meta
+            and not forgery(entry))
+
+
 def forged(reader: Reader, entry: data.Transaction) -> None:
     """A transaction written with the marks of what the plugin books (its own tags,
     `OWN_TAGS`, or an `adjustment-state:`) that is no request: an adjustment's
@@ -208,20 +223,18 @@ def unrequested_postings(reader: Reader, entries: list[data.Transaction | data.P
     """`unrequested-posting` at each of `entries` (no request's, nor forged) posting to
     an account a pattern reserves on its date: money moved without a request."""
     reserved = Reserved(patterns)
-    binding = reserved.binding
     for entry in entries:
-        accounts: Iterable[str]
-        if isinstance(entry, data.Pad):
-            what, accounts = "pad", (entry.account, entry.source_account)
-        else:
-            what, accounts = "transaction", [posting.account for posting in entry.postings]
-        date = entry.date
-        for account in accounts:
-            rule = binding(account, date)
-            if rule is not None:
-                reader.problem("unrequested-posting", source_of(entry),
-                               unrequested(what, account, rule))
-                break
+        what, accounts = posted(entry)
+        found = reserved.first(accounts, entry.date)
+        if found is not None:
+            reader.problem("unrequested-posting", source_of(entry), unrequested(what, *found))
+
+
+def posted(entry: data.Transaction | data.Pad) -> tuple[str, list[str]]:
+    """What a plain posting is ("transaction", "pad") and the accounts it posts to."""
+    if isinstance(entry, data.Pad):
+        return "pad", [entry.account, entry.source_account]
+    return "transaction", [posting.account for posting in entry.postings]
 
 
 IMPLICIT = "__implicit_prices__"
