@@ -8,7 +8,8 @@ transaction moving 5,000 USD to `Expenses:Adjustments:Credits`, dated the day
 before the reserved line: bean-check clean, and `check --since origin/main` clean,
 since it compared adjustments, decisions and rules but no plain transaction. The
 same with a `pad` dated before the line, a pad whose balance assertion was raised,
-and a plain transaction REV held edited from 5 to 5000 USD under its old date.
+a second copy of a back-dated posting REV held, and a plain transaction REV held
+edited from 5 to 5000 USD under its old date.
 Now every plain transaction and pad new or changed since REV that the reserved rule
 would refuse if it were dated on or after the patterns is the finding
 `backdated-posting`. "Hole:" tests failed on the code they were written against;
@@ -215,3 +216,13 @@ def test_holds_two_patterns_one_already_binding_is_one_error(tmp_path: Path) -> 
     assert result.exit_code == 1, result.output
     assert "[unrequested-posting]" in result.output, result.output
     assert findings(result, "backdated-posting") == [], result.output
+
+
+def test_hole_a_copy_of_a_plain_posting_rev_held(tmp_path: Path) -> None:
+    """Hole: a second copy of a back-dated 5,000 USD posting REV held (the same text
+    pasted again) moved the money twice, and passed: the copy is new, the first is
+    history."""
+    repo, rev = _rev(tmp_path, RESERVED + GOODWILL)
+    repo.commit(RESERVED + GOODWILL + GOODWILL)
+    second = repo.line('"Goodwill"', 1)
+    assert_finding(check(repo, rev), "backdated-posting", f"main.beancount:{second}: ")
