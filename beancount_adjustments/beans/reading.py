@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from beancount.core import data
 
@@ -162,8 +163,7 @@ def read(entries: list[data.Directive], settings: Settings,
                     facts.requests.append(request)
                     timeline.append(request)
                 continue
-            if ((entry.tags and not entry.tags.isdisjoint(OWN_TAGS))
-                    or "adjustment-state" in meta):
+            if forgery(entry):
                 forged(reader, entry)
             else:
                 plain.append(entry)
@@ -192,13 +192,30 @@ def read(entries: list[data.Directive], settings: Settings,
     if settings.customer_account is not None:
         names.see_accounts(entries)
     if facts.reserved or facts.receivable_rules:
-        moves = (ReceivableMoves(facts.receivable_rules, settings, balance_roots)
+        facts.balance_roots = tuple(balance_roots)
+        moves = (ReceivableMoves(facts.receivable_rules, settings, facts.balance_roots)
                  if facts.receivable_rules else None)
         unrequested_postings(reader, plain, facts.reserved, moves)
     facts.named = list(names.found.values())
     facts.problems.extend(reader.problems)
     facts.prices = prices = not_implied_by(price_entries, requests)
     return Read(facts, requests, event_at, prices)
+
+
+def forgery(entry: data.Transaction) -> bool:
+    """Whether a transaction that is no request carries the marks of what the plugin
+    books (`forged`)."""
+    return bool(entry.tags and not entry.tags.isdisjoint(OWN_TAGS)) or (
+        "adjustment-state" in entry.meta)
+
+
+def plain(entry: data.Directive) -> TypeGuard[data.Transaction | data.Pad]:
+    """Whether `read` judges `entry` as a plain posting (`adjustment-reserved`): a pad,
+    or a transaction that is neither a request nor a forgery."""
+    if isinstance(entry, data.Pad):
+        return True
+    return (isinstance(entry, data.Transaction) and "adjustment-type" not in entry.meta
+            and not forgery(entry))
 
 
 def forged(reader: Reader, entry: data.Transaction) -> None:
@@ -221,33 +238,38 @@ def unrequested_postings(reader: Reader, entries: list[data.Transaction | data.P
     the rule's date as no invoice, payment or move within a customer's account does:
     money moved without a request. One error an entry, the reserved account's first."""
     reserved = Reserved(patterns)
-    binding = reserved.binding
     for entry in entries:
-        accounts: Sequence[str]
-        if isinstance(entry, data.Pad):
-            what, accounts = "pad", (entry.account, entry.source_account)
-        else:
-            what, accounts = "transaction", [posting.account for posting in entry.postings]
+        what, accounts = posted(entry)
         date = entry.date
-        for account in accounts:
-            rule = binding(account, date)
-            if rule is not None:
-                reader.problem("unrequested-posting", source_of(entry),
-                               unrequested(what, account, rule))
-                break
-        else:
-            # Most transactions move no receivable account: one cached look each.
-            if moves is None or date < moves.date or not any(map(moves.moves, accounts)):
-                continue
-            why: str | None
-            if isinstance(entry, data.Pad):
-                why = moves.pad_refusal(next(a for a in accounts if moves.moves(a)))
-            else:
-                meta = entry.meta
-                why = moves.refusal(_postings(entry), "invoice-id" in meta or "order-id" in meta,
-                                    date)
-            if why is not None:
-                reader.problem("unrequested-posting", source_of(entry), why)
+        found = reserved.first(accounts, date)
+        if found is not None:
+            reader.problem("unrequested-posting", source_of(entry), unrequested(what, *found))
+            continue
+        if moves is None or date < moves.date:
+            continue
+        why = receivable_refusal(moves, entry, accounts, date)
+        if why is not None:
+            reader.problem("unrequested-posting", source_of(entry), why)
+
+
+def receivable_refusal(moves: ReceivableMoves, entry: data.Transaction | data.Pad,
+                       accounts: Sequence[str], date: datetime.date) -> str | None:
+    """Why the plain `entry` (posting to `accounts`) may not move the receivable, judged
+    as of `date`, or None: it moves none, or it may."""
+    # Most transactions move no receivable account: one cached look each.
+    if not any(map(moves.moves, accounts)):
+        return None
+    if isinstance(entry, data.Pad):
+        return moves.pad_refusal(next(a for a in accounts if moves.moves(a)))
+    meta = entry.meta
+    return moves.refusal(_postings(entry), "invoice-id" in meta or "order-id" in meta, date)
+
+
+def posted(entry: data.Transaction | data.Pad) -> tuple[str, list[str]]:
+    """What a plain posting is ("transaction", "pad") and the accounts it posts to."""
+    if isinstance(entry, data.Pad):
+        return "pad", [entry.account, entry.source_account]
+    return "transaction", [posting.account for posting in entry.postings]
 
 
 def _postings(entry: Any) -> list[Leg]:

@@ -81,6 +81,9 @@ class Facts:
     receivable_rules: list[ReceivableRule] = field(default_factory=list)
     """From when only invoices, payments and adjustments move the receivable
     (`adjustment-receivable`)."""
+    balance_roots: tuple[str, ...] = ("Assets", "Liabilities")
+    """The ledger's asset and liability roots (its `name_assets`, `name_liabilities`):
+    where a payment's other side goes (`receivable_rules`)."""
     invoices: Mapping[str, Reference] = field(default_factory=dict)
     orders: Mapping[str, Reference] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from beancount_adjustments.core.accounts import is_under
 from beancount_adjustments.core.models import Source
+from beancount_adjustments.core.plain import Breach
 
 if TYPE_CHECKING:  # facts holds the rules read: a cycle at import time
     from beancount_adjustments.core.facts import Settings
@@ -179,6 +180,16 @@ class ReceivableMoves:
                              f"{', '.join(off)}, {which} (book a bank fee as a transaction "
                              "of its own)")
         return lowered, f"it is {_NOT}"
+
+    def breach(self, accounts: Sequence[str]) -> Breach:
+        """What the rule says of a plain posting to `accounts` it refuses, whatever its
+        date (`check --since`: one dated before the rule, new since REV)."""
+        account = next((a for a in accounts if self.moves(a)), accounts[0])
+        return Breach(self.date, (
+            f"moves {account}, the customer's account, as no invoice, payment or move "
+            f"within one customer's account does, which only invoices, payments and "
+            f'adjustments move since {self.date} (custom "{RECEIVABLE_RULE}" '
+            f'"{INVOICES_AND_PAYMENTS}")'))
 
     def pad_refusal(self, account: str) -> str:
         """The error of a `pad` touching the receivable account `account`."""

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from beancount_adjustments.core.models import Source
 from beancount_adjustments.core.offsets import parse_patterns
+from beancount_adjustments.core.plain import Breach
 
 _WILD = frozenset("*?[")
 
@@ -133,6 +134,17 @@ class Reserved:
         rule = self.covering(account)
         return rule if rule is not None and rule.date <= date else None
 
+    def first(self, accounts: Iterable[str], date: datetime.date | None
+              ) -> tuple[str, ReservedPattern] | None:
+        """The first of `accounts` a pattern reserves on `date`, and that pattern; None
+        for `date`: whatever the patterns' dates (`check --since` judges a posting new
+        since REV as made now, whatever date it is written with)."""
+        for account in accounts:
+            rule = self.covering(account) if date is None else self.binding(account, date)
+            if rule is not None:
+                return account, rule
+        return None
+
 
 def unrequested(what: str, account: str, rule: ReservedPattern) -> str:
     """The error of a `what` ("transaction", "pad") posting to a reserved account."""
@@ -140,3 +152,9 @@ def unrequested(what: str, account: str, rule: ReservedPattern) -> str:
             f'"adjustment-reserved" "{rule.pattern}" dated {rule.date}), but it is no '
             "adjustment request: file a request instead (`bean-adjust create`), or post "
             "it to another account.")
+
+
+def reserved_since(account: str, rule: ReservedPattern) -> Breach:
+    """What `rule` says of a posting to `account` dated before it, as a `Breach`."""
+    return Breach(rule.date, f"posts to {account}, which only adjustments post to since "
+                             f'{rule.date} (custom "adjustment-reserved" "{rule.pattern}")')

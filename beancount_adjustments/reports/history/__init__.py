@@ -1,7 +1,7 @@
 """`bean-adjust check --since REV`: what rewrites the past REV had decided.
 
-`compare` takes two snapshots and returns findings, pure; `decisions`, `rules` and
-`identity` hold the comparisons, `repository` the git plumbing. Why the rule
+`compare` takes two snapshots and returns findings, pure; `decisions`, `rules`,
+`plain_postings` and `identity` hold the comparisons, `repository` the git plumbing. Why the rule
 accepts every honest append and nothing else is in docs/check-since.md; the user
 manual is README's "The past is append-only". The names below are the package's
 public API.
@@ -21,6 +21,7 @@ from beancount_adjustments.reports.history.identity import (
     check_git_identity,
     identity_lines,
 )
+from beancount_adjustments.reports.history.plain_postings import backdated_postings, judges
 from beancount_adjustments.reports.history.repository import (
     HistoryError,
     Repository,
@@ -66,7 +67,9 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     whoever wrote them (`self_authorized`: `writers_of`, every commit since REV that
     touched a rule line, else `commit_of`; `removers_of`, those that removed one REV
     held, else removals are notes only). Rule changes dated after REV's last
-    decision are notes (`Finding.note`). `rev` only names the revision in the messages.
+    decision are notes (`Finding.note`). Plain postings (no request's) written since
+    REV are judged as made now (`backdated_postings`). `rev` only names the revision
+    in the messages.
     """
     findings = compare_events(old.book.facts.events, new.book.facts.events, rev=rev)
     touched = {f.adjustment_id for f in findings}
@@ -83,6 +86,7 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
                  if (f.filename, f.lineno) not in seen]
     findings += reopened_periods(old.book, new.book, cutoff, rev=rev)
     findings += changed_references(old.book, new.book, rev=rev)
+    findings += backdated_postings(old.entries, new.entries, judges(new.book), rev=rev)
     if commit_of is not None:
         findings += check_git_identity(old, new, commit_of, rev=rev)
     findings += identity_lines(old.book, new.book, cutoff, commit_of, rev=rev)

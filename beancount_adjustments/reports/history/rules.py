@@ -12,7 +12,6 @@ from typing import Any
 
 from beancount.core import data
 
-from beancount_adjustments.beans.metadata import written_meta
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.references import Terms, reference_terms
 from beancount_adjustments.reports.history.findings import Finding
@@ -21,7 +20,7 @@ from beancount_adjustments.reports.history.rule_words import (
     policy_in_force,
     rule_change,
 )
-from beancount_adjustments.reports.history.snapshot import decided
+from beancount_adjustments.reports.history.snapshot import decided, hashable, meta_content
 
 PAST_DIRECTIVES = frozenset({
     "adjustment-user", "adjustment-customer", "adjustment-approval", "adjustment-policy",
@@ -29,14 +28,6 @@ PAST_DIRECTIVES = frozenset({
     "adjustment-category", "adjustment-key", "adjustment-reserved", "adjustment-receivable"})
 """Custom directives that set the rules (decisions, which accounts only adjustments post
 to, what may move the receivable): none may change on or before REV's last decision."""
-
-
-def _hashable(value: Any) -> Any:
-    try:
-        hash(value)
-    except TypeError:
-        return repr(value)
-    return value
 
 
 OVERSIGHT_DIRECTIVES = frozenset({
@@ -51,10 +42,9 @@ def directive_content(entry: data.Directive, kinds: frozenset[str] = PAST_DIRECT
                       ) -> tuple[Any, ...] | None:
     """The content (date, values, metadata) of a directive of `kinds` or a price, or None
     for others."""
-    meta = tuple(sorted(((k, _hashable(v)) for k, v in written_meta(entry.meta).items()),
-                        key=lambda item: str(item[0])))
+    meta = meta_content(entry.meta)
     if isinstance(entry, data.Custom) and entry.type in kinds:
-        values = tuple((_hashable(v.value), getattr(v.dtype, "__name__", str(v.dtype)))
+        values = tuple((hashable(v.value), getattr(v.dtype, "__name__", str(v.dtype)))
                        for v in entry.values)
         return ("custom", entry.type, entry.date, values, meta)
     if isinstance(entry, data.Price):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, TypeVar
 from beancount.core import data
 
 from beancount_adjustments.beans.effects import TAG_APPLIED, TAG_REVERSAL
+from beancount_adjustments.beans.metadata import written_meta
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.models import (
     Adjustment,
@@ -78,6 +79,21 @@ def unmatched(items: Sequence[T], against: Sequence[T],
         else:
             out.append(item)
     return out
+
+
+def hashable(value: Any) -> Any:
+    """`value`, or its `repr` if it cannot be counted as it is (a list in metadata)."""
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+def meta_content(meta: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    """The metadata written in the ledger (`written_meta`), in a fixed order."""
+    return tuple(sorted(((k, hashable(v)) for k, v in written_meta(meta).items()),
+                        key=lambda item: str(item[0])))
 
 
 def request_content(request: Request) -> Request:

@@ -1,0 +1,126 @@
+"""Plain postings (no request's: `beans.reading.plain`) new or changed since REV that a
+rule on plain postings refuses, dated before the rule.
+
+The plugin judges a plain posting from a rule's date on, so that a ledger adopts
+the rule over its history. A posting written since REV is no history: dated
+before the rule, it would pass unjudged (5,000 USD to the credits' offset account,
+dated the day before `adjustment-reserved`). So it is judged as made now, by the
+plugin's own judgement with the rule's date ignored (`judges`); the postings REV
+held are the history, and moving one changes nothing (they are compared by
+content, `snapshot.unmatched`).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Hashable, Iterable, Sequence
+
+from beancount.core import data, flags
+
+from beancount_adjustments.beans.metadata import source_of
+from beancount_adjustments.beans.reading import plain, posted, receivable_refusal
+from beancount_adjustments.core.book import Book
+from beancount_adjustments.core.plain import Breach
+from beancount_adjustments.core.receivable_rule import ReceivableMoves
+from beancount_adjustments.core.reserved import Reserved, reserved_since
+from beancount_adjustments.reports.history.findings import Finding
+from beancount_adjustments.reports.history.snapshot import hashable, meta_content, unmatched
+
+Posting = data.Transaction | data.Pad
+Judge = Callable[[Posting], "Breach | None"]
+"""A rule on plain postings: what it says of one it refuses only with its date ignored
+(the plugin refuses none of it on its date), or None."""
+
+
+def judges(book: Book) -> list[Judge]:
+    """The rules on plain postings the ledger holds now, every one whatever its date."""
+    found: list[Judge] = []
+    reserved = Reserved(book.facts.reserved)
+    if book.facts.reserved:
+
+        def reserved_rule(entry: Posting) -> Breach | None:
+            accounts = posted(entry)[1]
+            if reserved.first(accounts, entry.date) is not None:
+                return None   # `unrequested-posting` already, by another account's pattern
+            hit = reserved.first(accounts, None)
+            return None if hit is None else reserved_since(*hit)
+
+        found.append(reserved_rule)
+    if book.facts.receivable_rules:
+        moves = ReceivableMoves(book.facts.receivable_rules, book.settings,
+                                book.facts.balance_roots)
+
+        def receivable_rule(entry: Posting) -> Breach | None:
+            accounts = posted(entry)[1]
+            if entry.date >= moves.date or reserved.first(accounts, entry.date) is not None:
+                return None   # judged by the plugin on its date (or refused there already)
+            # Judged as made now: under the payment accounts of the latest line.
+            if receivable_refusal(moves, entry, accounts, datetime.date.max) is None:
+                return None
+            return moves.breach(accounts)
+
+        found.append(receivable_rule)
+    return found
+
+
+def backdated_postings(old: Iterable[data.Directive], new: Sequence[data.Directive],
+                       rules: Sequence[Judge], *, rev: str = "REV") -> list[Finding]:
+    """`backdated-posting` at each plain posting of `new` that `old` did not hold (by
+    content) and a rule of `rules` refuses, dated before that rule (from its date on
+    the plugin refuses it itself: `unrequested-posting`)."""
+    if not rules:
+        return []
+
+    def refused(entries: Iterable[data.Directive]) -> list[tuple[Posting, Breach]]:
+        # A judge reads only what `_content` compares (accounts, date, ...): an entry
+        # REV held with the same content is refused alike, so only the refused ones
+        # need comparing, and a large ledger pays one judgement per plain posting.
+        return [(entry, breach) for entry in entries
+                if plain(entry) and (breach := _breach(entry, rules)) is not None]
+
+    pads = {_where(e) for e in new if isinstance(e, data.Pad)}
+    fresh = unmatched(refused(new), refused(old), lambda item: _content(item[0]))
+    findings: list[Finding] = []
+    seen: set[tuple[str, int]] = set()
+    for entry, breach in fresh:
+        where = _where(entry)
+        if where in seen:
+            continue
+        seen.add(where)
+        # Beancount books a pad as a `P` transaction at the pad's line: one whose
+        # amount changed (its balance assertion raised) is the pad's posting, changed.
+        booked = (isinstance(entry, data.Transaction) and entry.flag == flags.FLAG_PADDING
+                  and where in pads)
+        what = ("what this pad books is" if booked
+                else f"this {posted(entry)[0]} is")
+        findings.append(Finding(
+            "backdated-posting",
+            f"{what} new since {rev} and {breach.says}, but it is dated {entry.date}, "
+            "before that: a posting made now is judged as made now; file a request "
+            "instead (`bean-adjust create`)", *where))
+    return findings
+
+
+def _breach(entry: Posting, rules: Sequence[Judge]) -> Breach | None:
+    """The first rule's word on `entry` that it refuses, dated before the rule."""
+    for rule in rules:
+        breach = rule(entry)
+        if breach is not None and entry.date < breach.since:
+            return breach
+    return None
+
+
+def _where(entry: data.Directive) -> tuple[str, int]:
+    source = source_of(entry)
+    return source.filename, source.lineno
+
+
+def _content(entry: Posting) -> Hashable:
+    """What a plain posting says, without where it is written."""
+    if isinstance(entry, data.Pad):
+        return ("pad", entry.date, entry.account, entry.source_account, meta_content(entry.meta))
+    postings = tuple((p.account, hashable(p.units), hashable(p.cost), hashable(p.price),
+                      p.flag, meta_content(p.meta)) for p in entry.postings)
+    return ("transaction", entry.date, entry.flag, entry.payee, entry.narration,
+            tuple(sorted(entry.tags or ())), tuple(sorted(entry.links or ())), postings,
+            meta_content(entry.meta))
