@@ -468,6 +468,32 @@ def test_holds_three_imports_of_one_csv_at_once_book_each_row_once(tmp_path: Pat
     assert len(ids) == len(set(ids)) == 3, ids
 
 
+def test_hole_an_import_planned_before_another_run_wrote_skips_its_rows(
+        tmp_path: Path) -> None:
+    """Hole (review s15): an import reads the ledger, another run of the same CSV
+    writes the rows, then the first writes: the writer refused its rows as already
+    recorded and the run failed (exit 1, one run in three of the test above). Planned
+    again on the ledger as it is now, the rows are skipped, nothing is written twice,
+    and the run succeeds."""
+    from beancount_adjustments.intake.csv_import import import_csv
+    from beancount_adjustments.intake.templates import LedgerContext
+
+    main_file = tmp_path / "main.beancount"
+    main_file.write_text(ledger(INVOICE))
+    rows = tmp_path / "rows.csv"
+    rows.write_text(CSV)
+    stale = LedgerContext.load(main_file)
+    first = import_csv(main_file, rows, user="alice")
+    assert first.errors == [], first.errors
+    assert first.result is not None
+    after_first = main_file.read_bytes()
+    late = import_csv(main_file, rows, user="alice", ctx=stale)
+    assert late.errors == [], late.errors
+    assert late.result is None
+    assert len(late.plan.skipped) == 3, late.plan.skipped
+    assert main_file.read_bytes() == after_first
+
+
 KILLED_INIT = textwrap.dedent("""
     import os, signal, sys
     from beancount_adjustments.cli import init, main

@@ -222,6 +222,11 @@ class ImportResult:
     """What was written (or, for a dry run, what would be)."""
 
 
+REPLANS = 3
+"""How often an import plans again when runs of the same file race (each time some of
+its rows were recorded by another since it read the ledger)."""
+
+
 def import_csv(ledger: Path, csv_path: Path, *, user: str | None, dry_run: bool = False,
                offset_account: str | None = None, receivable_account: str | None = None,
                offset_by_kind: Mapping[Kind, str] | None = None,
@@ -255,9 +260,26 @@ def import_csv(ledger: Path, csv_path: Path, *, user: str | None, dry_run: bool 
         preview = preview_requests(Path(ledger), plan.requests, target=target, now=moment)
         errors += plan.refusal_errors(preview.refused)
         return ImportResult(plan, sorted(errors, key=lambda e: e.line), preview)
-    try:
-        result = writer.write_requests(Path(ledger), plan.requests, target=target, now=moment)
-    except WriteRefused as refused:
-        return ImportResult(plan, sorted(plan.refusal_errors(refused.refusals),
-                                         key=lambda e: e.line))
-    return ImportResult(plan, [], result)
+    refusals: Sequence[Refusal] = ()
+    for _ in range(REPLANS + 1):
+        try:
+            result = writer.write_requests(Path(ledger), plan.requests, target=target,
+                                           now=moment)
+        except WriteRefused as refused:
+            refusals = refused.refusals
+            # The plan was made on the ledger as read before the write took the lock:
+            # another run of the same file (a retried cron job) may have recorded rows
+            # since, which the writer then refuses as already recorded. Planned again on
+            # the ledger as it is now, those are skipped; a refusal that stands is said.
+            again = plan_import(LedgerContext.load(Path(ledger), cache=False), rows,
+                                user=user, today=today, offset_account=offset_account,
+                                receivable_account=receivable_account,
+                                offset_by_kind=offset_by_kind, decimal_comma=decimal_comma)
+            if again.errors or len(again.skipped) <= len(plan.skipped):
+                break
+            plan = again
+            if not plan.requests:
+                return ImportResult(plan, [])
+            continue
+        return ImportResult(plan, [], result)
+    return ImportResult(plan, sorted(plan.refusal_errors(refusals), key=lambda e: e.line))
