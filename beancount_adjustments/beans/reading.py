@@ -135,6 +135,7 @@ def read(entries: list[data.Directive], settings: Settings,
     plain: list[data.Transaction | data.Pad] = []
     # Exact type checks first (one `is` per entry), isinstance for subclasses.
     transaction, custom, price, pad = data.Transaction, data.Custom, data.Price, data.Pad
+    balance, balances = data.Balance, []
     directives: list[Any] = entries  # type(entry) below is what tells them apart
     events, read_event, timeline = facts.events, reader.event, facts.timeline
     for index, entry in enumerate(directives):
@@ -145,6 +146,9 @@ def read(entries: list[data.Directive], settings: Settings,
             if kind is pad:
                 # Beancount books a pad after the plugins run: its line is the posting.
                 plain.append(entry)
+                continue
+            if kind is balance:
+                balances.append(entry)
                 continue
             if isinstance(entry, transaction):
                 kind = transaction
@@ -195,7 +199,7 @@ def read(entries: list[data.Directive], settings: Settings,
         facts.balance_roots = tuple(balance_roots)
         moves = (ReceivableMoves(facts.receivable_rules, settings, facts.balance_roots)
                  if facts.receivable_rules else None)
-        unrequested_postings(reader, plain, facts.reserved, moves)
+        unrequested_postings(reader, plain, facts.reserved, moves, padded(plain, balances))
     facts.named = list(names.found.values())
     facts.problems.extend(reader.problems)
     facts.prices = prices = not_implied_by(price_entries, requests)
@@ -232,15 +236,18 @@ def forged(reader: Reader, entry: data.Transaction) -> None:
 
 def unrequested_postings(reader: Reader, entries: list[data.Transaction | data.Pad],
                          patterns: list[ReservedPattern],
-                         moves: ReceivableMoves | None = None) -> None:
+                         moves: ReceivableMoves | None = None,
+                         pad_dates: dict[int, datetime.date] | None = None) -> None:
     """`unrequested-posting` at each of `entries` (no request's, nor forged) posting to
     an account a pattern reserves on its date, or (`moves`) moving the receivable from
     the rule's date as no invoice, payment or move within a customer's account does:
-    money moved without a request. One error an entry, the reserved account's first."""
+    money moved without a request. One error an entry, the reserved account's first.
+    A pad is judged on the date of `pad_dates` (`padded`)."""
     reserved = Reserved(patterns)
+    pad_dates = pad_dates or {}
     for entry in entries:
         what, accounts = posted(entry)
-        date = entry.date
+        date = pad_dates.get(id(entry), entry.date)
         found = reserved.first(accounts, date)
         if found is not None:
             reader.problem("unrequested-posting", source_of(entry), unrequested(what, *found))
@@ -262,7 +269,49 @@ def receivable_refusal(moves: ReceivableMoves, entry: data.Transaction | data.Pa
     if isinstance(entry, data.Pad):
         return moves.pad_refusal(next(a for a in accounts if moves.moves(a)))
     meta = entry.meta
-    return moves.refusal(_postings(entry), "invoice-id" in meta or "order-id" in meta, date)
+    held = [p.account for p in entry.postings if p.cost is not None and p.units
+            and p.units.number and not moves.moves(p.account)]
+    return moves.refusal(_postings(entry), "invoice-id" in meta or "order-id" in meta, date,
+                         list(dict.fromkeys(held)))
+
+
+def padded(entries: Sequence[data.Directive], balances: Sequence[data.Directive] = ()
+           ) -> dict[int, datetime.date]:
+    """`id()` of each pad of `entries` whose amount a later `balance` fixes -> that
+    date (the latest, over its currencies). Beancount books what a pad moves at its
+    line but works it out at the first `balance` of its account after it in each
+    currency: a pad dated the day before a rule, balanced after it, moves what the
+    postings after the rule added (an invoice of August wiped by a pad of May)."""
+    pads = [entry for entry in entries if isinstance(entry, data.Pad)]
+    if not pads:
+        return {}
+    found: dict[int, datetime.date] = {}
+    active: dict[str, tuple[data.Pad, set[str]]] = {}
+    # One pass in date order, as Beancount's (a balance sorts before a pad of its day,
+    # which it does not use): a pad pads until its account's next pad.
+    ordered: list[data.Pad | data.Balance] = [*pads]
+    ordered += (b for b in [*entries, *balances] if isinstance(b, data.Balance))
+    ordered.sort(key=lambda e: (e.date, not isinstance(e, data.Balance)))
+    for one in ordered:
+        if isinstance(one, data.Pad):
+            active[one.account] = (one, set())
+            continue
+        pad_seen = active.get(one.account)
+        if pad_seen is None or one.amount.currency in pad_seen[1]:
+            continue
+        pad_seen[1].add(one.amount.currency)
+        if one.date > pad_seen[0].date:
+            found[id(pad_seen[0])] = one.date
+    # Entries the loader booked hold the pads' `P` transactions too, at the pads' lines.
+    at = {_line(pad): found[id(pad)] for pad in pads if id(pad) in found}
+    for entry in entries:
+        if isinstance(entry, data.Transaction) and entry.flag == "P" and _line(entry) in at:
+            found[id(entry)] = at[_line(entry)]
+    return found
+
+
+def _line(entry: data.Directive) -> tuple[object, object]:
+    return entry.meta.get("filename"), entry.meta.get("lineno")
 
 
 def posted(entry: data.Transaction | data.Pad) -> tuple[str, list[str]]:

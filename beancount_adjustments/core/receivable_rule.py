@@ -17,7 +17,7 @@ customer's account; anything else, and any `pad` touching the receivable, is an 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, NamedTuple
@@ -121,11 +121,11 @@ class ReceivableMoves:
         return (self.kind(account) if found is None else found).__class__ is str
 
     def refusal(self, postings: Sequence[Leg], invoice: bool,
-                date: datetime.date) -> str | None:
+                date: datetime.date, held: Collection[str] = ()) -> str | None:
         """Why a plain transaction of `date` with `postings` (`invoice`: it carries
-        `invoice-id:` or `order-id:`) may not move the receivable, or None: it moves
-        none, or it is an invoice, a payment or refund, or a move within one
-        customer's account."""
+        `invoice-id:` or `order-id:`; `held`: the accounts of its legs held at cost)
+        may not move the receivable, or None: it moves none, or it is an invoice, a
+        payment or refund, or a move within one customer's account."""
         # One pass of flags decides (most transactions are invoices and payments); the
         # legs are sorted out again only for the message.
         kinds = self.kinds
@@ -139,12 +139,20 @@ class ReceivableMoves:
             if found.__class__ is str:
                 moved = True
                 lowers = lowers or number < 0
-            elif found == _BALANCE:
+            elif found == _BALANCE and account not in held:
                 balance = True
             else:
                 off = True
         if not moved or (invoice and not lowers):
             return None
+        if held and not invoice:
+            # A payment is money: a lot bought at a cost (`1 JUNK {5000 USD}`) pays
+            # nothing a bank statement shows, and sold later at a loss that never
+            # touches the receivable it is a credit no approval saw.
+            lowered, _ = self._why(postings)
+            return self._message("transaction", lowered, (
+                f"it is {_NOT}: it would be a payment but for {', '.join(held)}, a "
+                "holding at cost (a payment is money, not a lot bought at a price)"))
         if balance and not off:
             patterns = self.payment_accounts(date)
             if patterns is None:

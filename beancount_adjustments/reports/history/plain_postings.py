@@ -13,12 +13,12 @@ content, `snapshot.unmatched`).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 from beancount.core import data, flags
 
 from beancount_adjustments.beans.metadata import source_of
-from beancount_adjustments.beans.reading import plain, posted, receivable_refusal
+from beancount_adjustments.beans.reading import padded, plain, posted, receivable_refusal
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.plain import Breach
 from beancount_adjustments.core.receivable_rule import ReceivableMoves
@@ -27,9 +27,10 @@ from beancount_adjustments.reports.history.findings import Finding
 from beancount_adjustments.reports.history.snapshot import hashable, meta_content, unmatched
 
 Posting = data.Transaction | data.Pad
-Judge = Callable[[Posting], "Breach | None"]
-"""A rule on plain postings: what it says of one it refuses only with its date ignored
-(the plugin refuses none of it on its date), or None."""
+Judge = Callable[[Posting, datetime.date], "Breach | None"]
+"""A rule on plain postings: what it says of one judged on the date given (a pad's is
+its balance's, `padded`) that it refuses only with that date ignored (the plugin
+refuses none of it on its date), or None."""
 
 
 def judges(book: Book) -> list[Judge]:
@@ -38,9 +39,9 @@ def judges(book: Book) -> list[Judge]:
     reserved = Reserved(book.facts.reserved)
     if book.facts.reserved:
 
-        def reserved_rule(entry: Posting) -> Breach | None:
+        def reserved_rule(entry: Posting, date: datetime.date) -> Breach | None:
             accounts = posted(entry)[1]
-            if reserved.first(accounts, entry.date) is not None:
+            if reserved.first(accounts, date) is not None:
                 return None   # `unrequested-posting` already, by another account's pattern
             hit = reserved.first(accounts, None)
             return None if hit is None else reserved_since(*hit)
@@ -50,9 +51,9 @@ def judges(book: Book) -> list[Judge]:
         moves = ReceivableMoves(book.facts.receivable_rules, book.settings,
                                 book.facts.balance_roots)
 
-        def receivable_rule(entry: Posting) -> Breach | None:
+        def receivable_rule(entry: Posting, date: datetime.date) -> Breach | None:
             accounts = posted(entry)[1]
-            if entry.date >= moves.date or reserved.first(accounts, entry.date) is not None:
+            if date >= moves.date or reserved.first(accounts, date) is not None:
                 return None   # judged by the plugin on its date (or refused there already)
             # Judged as made now: under the payment accounts of the latest line.
             if receivable_refusal(moves, entry, accounts, datetime.date.max) is None:
@@ -63,7 +64,7 @@ def judges(book: Book) -> list[Judge]:
     return found
 
 
-def backdated_postings(old: Iterable[data.Directive], new: Sequence[data.Directive],
+def backdated_postings(old: Sequence[data.Directive], new: Sequence[data.Directive],
                        rules: Sequence[Judge], *, rev: str = "REV") -> list[Finding]:
     """`backdated-posting` at each plain posting of `new` that `old` did not hold (by
     content) and a rule of `rules` refuses, dated before that rule (from its date on
@@ -71,12 +72,13 @@ def backdated_postings(old: Iterable[data.Directive], new: Sequence[data.Directi
     if not rules:
         return []
 
-    def refused(entries: Iterable[data.Directive]) -> list[tuple[Posting, Breach]]:
+    def refused(entries: Sequence[data.Directive]) -> list[tuple[Posting, Breach]]:
         # A judge reads only what `_content` compares (accounts, date, ...): an entry
         # REV held with the same content is refused alike, so only the refused ones
         # need comparing, and a large ledger pays one judgement per plain posting.
-        return [(entry, breach) for entry in entries
-                if plain(entry) and (breach := _breach(entry, rules)) is not None]
+        dates = padded(entries)
+        return [(entry, breach) for entry in entries if plain(entry) and (
+            breach := _breach(entry, dates.get(id(entry), entry.date), rules)) is not None]
 
     pads = {_where(e) for e in new if isinstance(e, data.Pad)}
     fresh = unmatched(refused(new), refused(old), lambda item: _content(item[0]))
@@ -101,11 +103,12 @@ def backdated_postings(old: Iterable[data.Directive], new: Sequence[data.Directi
     return findings
 
 
-def _breach(entry: Posting, rules: Sequence[Judge]) -> Breach | None:
-    """The first rule's word on `entry` that it refuses, dated before the rule."""
+def _breach(entry: Posting, date: datetime.date, rules: Sequence[Judge]) -> Breach | None:
+    """The first rule's word on `entry`, judged on `date`, that it refuses, dated
+    before the rule."""
     for rule in rules:
-        breach = rule(entry)
-        if breach is not None and entry.date < breach.since:
+        breach = rule(entry, date)
+        if breach is not None and date < breach.since:
             return breach
     return None
 
