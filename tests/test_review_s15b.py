@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repos import BOOK, Repo, assert_intact, check
+from repos import BOOK, Repo, assert_finding, assert_intact, check
 
 from beancount_adjustments.intake.csv_import import import_csv
 from beancount_adjustments.intake.templates import LedgerContext
@@ -229,9 +229,11 @@ MOVE = """
 """
 
 
-def test_holds_a_rule_removed_with_a_plain_credit_is_a_note(tmp_path: Path) -> None:
-    """Held (the README's word, left as it is): the rule's line removed and a plain
-    credit it would refuse added in one change is the removal's note, no finding."""
+def test_hole_a_rule_removed_with_a_plain_credit_is_a_finding(tmp_path: Path) -> None:
+    """Hole (changed by the session after this round, which had left it a note): the
+    rule's line removed and a plain credit it would refuse added in one change was the
+    removal's note only, "the past is intact". A rule REV held still judges the plain
+    postings written since (`unruled-posting`)."""
     repo = Repo(tmp_path / "books")
     rev = repo.commit(SINCE)
     removed = SINCE.replace('2026-12-04 custom "adjustment-receivable" '
@@ -239,10 +241,43 @@ def test_holds_a_rule_removed_with_a_plain_credit_is_a_note(tmp_path: Path) -> N
     assert removed != SINCE
     repo.commit(removed + MOVE)
     result = check(repo, rev)
-    assert "0 errors" in result.output, result.output
-    assert "was removed since" in result.output, result.output
+    found = assert_finding(result, "unruled-posting", repo.at('"Moved"'))
+    assert "moves Assets:Receivable:Customers, the customer's account" in found, found
+    assert "held and removed since" in found, found
     assert "[rule-changed]" in result.output, result.output
-    assert "the past is intact" in result.output, result.output
+
+
+def test_hole_a_reserved_pattern_removed_with_a_plain_posting_is_a_finding(
+        tmp_path: Path) -> None:
+    """Hole: the same with a reserved pattern: removed, and a plain credit to the account
+    it reserved added in the same change, dated after the pattern's date."""
+    reserved = BOOK.replace(
+        "2026-01-01 open Liabilities:Tax\n",
+        "2026-01-01 open Liabilities:Tax\n2026-01-01 open Expenses:Adjustments:Credits\n")
+    line = '2026-06-01 custom "adjustment-reserved" "Expenses:Adjustments:*"\n'
+    repo = Repo(tmp_path / "books")
+    rev = repo.commit(reserved + line)
+    repo.commit(reserved + """
+2026-12-05 * "cust_456" "Goodwill"
+  Assets:Receivable:Customers   -5000.00 USD
+  Expenses:Adjustments:Credits   5000.00 USD
+""")
+    found = assert_finding(check(repo, rev), "unruled-posting", repo.at('"Goodwill"'))
+    assert "posts to Expenses:Adjustments:Credits" in found, found
+
+
+def test_holds_postings_rev_held_or_honest_after_a_removal(tmp_path: Path) -> None:
+    """Held: after the rule's removal, a plain move REV already held is history, and a
+    bank payment written since is what the rule allowed: no finding."""
+    repo = Repo(tmp_path / "books")
+    rev = repo.commit(SINCE + MOVE)
+    removed = SINCE.replace('2026-12-04 custom "adjustment-receivable" '
+                            '"invoices-and-payments"\n', "")
+    repo.commit(removed + MOVE + MOVE.replace('"Moved"', '"Paid"').replace(
+        "Expenses:Misc ", "Assets:Bank   ").replace("2026-11-30", "2026-12-06"))
+    result = check(repo, rev)
+    assert "[unruled-posting]" not in result.output, result.output
+    assert result.exit_code == 0, result.output
 
 
 IMPORTED = """type,customer,amount,currency,reason,external-id,offset-account

@@ -21,7 +21,12 @@ from beancount_adjustments.reports.history.identity import (
     check_git_identity,
     identity_lines,
 )
-from beancount_adjustments.reports.history.plain_postings import backdated_postings, judges
+from beancount_adjustments.reports.history.plain_postings import (
+    backdated_postings,
+    judges,
+    removed_judges,
+    unruled_postings,
+)
 from beancount_adjustments.reports.history.repository import (
     HistoryError,
     Repository,
@@ -87,6 +92,8 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     findings += reopened_periods(old.book, new.book, cutoff, rev=rev)
     findings += changed_references(old.book, new.book, rev=rev)
     findings += backdated_postings(old.entries, new.entries, judges(new.book), rev=rev)
+    findings += unruled_postings(old.entries, new.entries, removed_judges(old.book, new.book),
+                                 rev=rev)
     if commit_of is not None:
         findings += check_git_identity(old, new, commit_of, rev=rev)
     findings += identity_lines(old.book, new.book, cutoff, commit_of, rev=rev)

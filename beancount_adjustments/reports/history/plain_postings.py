@@ -71,20 +71,80 @@ def backdated_postings(old: Sequence[data.Directive], new: Sequence[data.Directi
     the plugin refuses it itself: `unrequested-posting`)."""
     if not rules:
         return []
+    return [Finding(
+        "backdated-posting",
+        f"{what} new since {rev} and {breach.says}, but it is dated {entry.date}, "
+        "before that: a posting made now is judged as made now; file a request "
+        "instead (`bean-adjust create`)", *where)
+        for entry, breach, what, where in _fresh(old, new, lambda entry, date: _breach(
+            entry, date, rules))]
 
+
+def removed_judges(old: Book, new: Book) -> list[Judge]:
+    """The rules on plain postings REV held and the ledger no longer does (a reserved
+    pattern gone; the receivable rule gone altogether), each refusing whatever the
+    date: nothing judges by them now."""
+    kept = {(p.date, p.pattern) for p in new.facts.reserved}
+    gone = [p for p in old.facts.reserved if (p.date, p.pattern) not in kept]
+    found: list[Judge] = []
+    if gone:
+        reserved = Reserved(gone)
+
+        def reserved_rule(entry: Posting, date: datetime.date) -> Breach | None:
+            hit = reserved.first(posted(entry)[1], None)
+            return None if hit is None else reserved_since(*hit)
+
+        found.append(reserved_rule)
+    if old.facts.receivable_rules and not new.facts.receivable_rules:
+        moves = ReceivableMoves(old.facts.receivable_rules, new.settings,
+                                new.facts.balance_roots)
+
+        def receivable_rule(entry: Posting, date: datetime.date) -> Breach | None:
+            accounts = posted(entry)[1]
+            if receivable_refusal(moves, entry, accounts, datetime.date.max) is None:
+                return None
+            return moves.breach(accounts)
+
+        found.append(receivable_rule)
+    return found
+
+
+def unruled_postings(old: Sequence[data.Directive], new: Sequence[data.Directive],
+                     rules: Sequence[Judge], *, rev: str = "REV") -> list[Finding]:
+    """`unruled-posting` at each plain posting of `new` that `old` did not hold and a
+    rule REV held, removed since (`removed_judges`), refuses: the change that removes
+    a rule would otherwise pass its own postings that rule forbids."""
+    if not rules:
+        return []
+
+    def first(entry: Posting, date: datetime.date) -> Breach | None:
+        return next((b for rule in rules if (b := rule(entry, date)) is not None), None)
+
+    return [Finding(
+        "unruled-posting",
+        f"{what} new since {rev} and {breach.says}, a rule {rev} held and removed since: "
+        "a posting written since is judged by it all the same; restore the rule and file "
+        "a request instead (`bean-adjust create`), or land the rule's removal on its own "
+        "(reviewed) first", *where)
+        for entry, breach, what, where in _fresh(old, new, first)]
+
+
+def _fresh(old: Sequence[data.Directive], new: Sequence[data.Directive],
+           judge: Judge) -> list[tuple[Posting, Breach, str, tuple[str, int]]]:
+    """The plain postings of `new` that `old` did not hold (by content) and `judge`
+    refuses, once each: (the entry, what the rule says, what it is, where)."""
     def refused(entries: Sequence[data.Directive]) -> list[tuple[Posting, Breach]]:
         # A judge reads only what `_content` compares (accounts, date, ...): an entry
         # REV held with the same content is refused alike, so only the refused ones
         # need comparing, and a large ledger pays one judgement per plain posting.
         dates = padded(entries)
         return [(entry, breach) for entry in entries if plain(entry) and (
-            breach := _breach(entry, dates.get(id(entry), entry.date), rules)) is not None]
+            breach := judge(entry, dates.get(id(entry), entry.date))) is not None]
 
     pads = {_where(e) for e in new if isinstance(e, data.Pad)}
-    fresh = unmatched(refused(new), refused(old), lambda item: _content(item[0]))
-    findings: list[Finding] = []
+    out = []
     seen: set[tuple[str, int]] = set()
-    for entry, breach in fresh:
+    for entry, breach in unmatched(refused(new), refused(old), lambda item: _content(item[0])):
         where = _where(entry)
         if where in seen:
             continue
@@ -93,14 +153,9 @@ def backdated_postings(old: Sequence[data.Directive], new: Sequence[data.Directi
         # amount changed (its balance assertion raised) is the pad's posting, changed.
         booked = (isinstance(entry, data.Transaction) and entry.flag == flags.FLAG_PADDING
                   and where in pads)
-        what = ("what this pad books is" if booked
-                else f"this {posted(entry)[0]} is")
-        findings.append(Finding(
-            "backdated-posting",
-            f"{what} new since {rev} and {breach.says}, but it is dated {entry.date}, "
-            "before that: a posting made now is judged as made now; file a request "
-            "instead (`bean-adjust create`)", *where))
-    return findings
+        what = "what this pad books is" if booked else f"this {posted(entry)[0]} is"
+        out.append((entry, breach, what, where))
+    return out
 
 
 def _breach(entry: Posting, date: datetime.date, rules: Sequence[Judge]) -> Breach | None:
