@@ -31,6 +31,33 @@ def inflate(entries, options_map):
 """Multiplies every booked adjustment's postings by 100 (listed after the plugin)."""
 
 
+PLAIN_CREDIT = '''
+import datetime
+from decimal import Decimal
+from beancount.core import data
+from beancount.core.amount import Amount
+
+__plugins__ = ["goodwill"]
+
+
+def goodwill(entries, options_map):
+    meta = data.new_metadata(options_map["filename"], 1)
+    postings = [
+        data.Posting("Assets:Receivable:Customers", Amount(Decimal("-5000"), "USD"),
+                     None, None, None, None),
+        data.Posting("OFFSET", Amount(Decimal("5000"), "USD"), None, None, None, None)]
+    made = data.Transaction(meta, datetime.date(2026, 12, 4), "*", "CUSTOMER", "Made",
+                            frozenset(), frozenset(), postings)
+    return entries + [made], []
+'''
+"""Adds a plain 5,000 USD credit of CUSTOMER against OFFSET (no request), at line 1."""
+
+
+def plain_credit(offset: str, customer: str) -> str:
+    """`PLAIN_CREDIT` against `offset` for `customer`."""
+    return PLAIN_CREDIT.replace("OFFSET", offset).replace("CUSTOMER", customer)
+
+
 def site_plugin(folder: Path, module: str) -> str:
     """Write `module` as a plugin module in `folder`; its name, for a `plugin` line."""
     name = f"{PREFIX}{next(_names)}"

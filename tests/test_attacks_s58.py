@@ -22,7 +22,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from repos import BOOK, Repo, check, findings
-from site_plugins import site_plugin
+from site_plugins import plain_credit, site_plugin
 
 from beancount_adjustments.cli import main
 from beancount_adjustments.core.models import Source
@@ -133,26 +133,7 @@ def test_holds_a_capitalised_request_key_is_a_syntax_error() -> None:
 def test_hole_a_plugin_before_ours_adds_the_posting(tmp_path: Path) -> None:
     """Hole: a site plugin listed before ours added a plain transaction to the credit
     account: no adjustment directive changed, so nothing was said."""
-    site = site_plugin(tmp_path, '''
-import datetime
-from decimal import Decimal
-from beancount.core import data
-from beancount.core.amount import Amount
-
-__plugins__ = ["goodwill"]
-
-
-def goodwill(entries, options_map):
-    meta = data.new_metadata(options_map["filename"], 1)
-    postings = [
-        data.Posting("Assets:Receivable:Customers", Amount(Decimal("-5000"), "USD"),
-                     None, None, None, None),
-        data.Posting("Expenses:Adjustments:Credits", Amount(Decimal("5000"), "USD"),
-                     None, None, None, None)]
-    made = data.Transaction(meta, datetime.date(2026, 12, 4), "*", "cust_123", "Made",
-                            frozenset(), frozenset(), postings)
-    return entries + [made], []
-''')
+    site = site_plugin(tmp_path, plain_credit("Expenses:Adjustments:Credits", "cust_123"))
     path = tmp_path / "main.beancount"
     path.write_text(f'option "insert_pythonpath" "TRUE"\nplugin "{site}"\n' + BASE + RESERVED)
     loaded = load_file(path)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from repos import BOOK, Repo, check, findings
-from site_plugins import site_plugin
+from site_plugins import plain_credit, site_plugin
 
 from beancount_adjustments.cli import main
 from ledgers import BASE, DEMO, ROOT, event, line_in, load, load_file, request, with_settings
@@ -304,26 +304,7 @@ def test_holds_before_the_rule() -> None:
 def test_hole_a_plugin_before_ours_adds_the_transaction(tmp_path: Path) -> None:
     """Hole: a site plugin listed before ours added the goodwill credit against
     `Expenses:Misc`: nothing was said."""
-    site = site_plugin(tmp_path, '''
-import datetime
-from decimal import Decimal
-from beancount.core import data
-from beancount.core.amount import Amount
-
-__plugins__ = ["goodwill"]
-
-
-def goodwill(entries, options_map):
-    meta = data.new_metadata(options_map["filename"], 1)
-    postings = [
-        data.Posting("Assets:Receivable:Customers", Amount(Decimal("-5000"), "USD"),
-                     None, None, None, None),
-        data.Posting("Expenses:Misc", Amount(Decimal("5000"), "USD"),
-                     None, None, None, None)]
-    made = data.Transaction(meta, datetime.date(2026, 12, 4), "*", "cust_1", "Made",
-                            frozenset(), frozenset(), postings)
-    return entries + [made], []
-''')
+    site = site_plugin(tmp_path, plain_credit("Expenses:Misc", "cust_1"))
     path = tmp_path / "main.beancount"
     path.write_text(f'option "insert_pythonpath" "TRUE"\nplugin "{site}"\n' + BASE + RULE)
     loaded = load_file(path)

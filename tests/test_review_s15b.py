@@ -8,8 +8,9 @@ after it (so it wipes what the postings after the rule added), a hand-written `P
 transaction, zero and elided legs, a payment account opened under a
 `payment-accounts:` pattern, and the same pad under `check --since`; as an auditor,
 a rule removed in the change that adds a plain credit it refuses (a note then;
-a finding, `unruled-posting`, since the session's next commit), and an import planned before another run recorded some of its rows
-(planned again, each row written once).
+a finding, `unruled-posting`, since the session's next commit), and an import
+planned before another run recorded some of its rows (planned again, each row
+written once).
 "Hole:" tests failed on the code at the start of the round; "Held:" ones held.
 """
 

@@ -40,11 +40,9 @@ def judges(book: Book) -> list[Judge]:
     if book.facts.reserved:
 
         def reserved_rule(entry: Posting, date: datetime.date) -> Breach | None:
-            accounts = posted(entry)[1]
-            if reserved.first(accounts, date) is not None:
+            if reserved.first(posted(entry)[1], date) is not None:
                 return None   # `unrequested-posting` already, by another account's pattern
-            hit = reserved.first(accounts, None)
-            return None if hit is None else reserved_since(*hit)
+            return _reserved_breach(reserved, entry)
 
         found.append(reserved_rule)
     if book.facts.receivable_rules:
@@ -52,13 +50,9 @@ def judges(book: Book) -> list[Judge]:
                                 book.facts.balance_roots)
 
         def receivable_rule(entry: Posting, date: datetime.date) -> Breach | None:
-            accounts = posted(entry)[1]
-            if date >= moves.date or reserved.first(accounts, date) is not None:
+            if date >= moves.date or reserved.first(posted(entry)[1], date) is not None:
                 return None   # judged by the plugin on its date (or refused there already)
-            # Judged as made now: under the payment accounts of the latest line.
-            if receivable_refusal(moves, entry, accounts, datetime.date.max) is None:
-                return None
-            return moves.breach(accounts)
+            return _receivable_breach(moves, entry)
 
         found.append(receivable_rule)
     return found
@@ -90,23 +84,28 @@ def removed_judges(old: Book, new: Book) -> list[Judge]:
     if gone:
         reserved = Reserved(gone)
 
-        def reserved_rule(entry: Posting, date: datetime.date) -> Breach | None:
-            hit = reserved.first(posted(entry)[1], None)
-            return None if hit is None else reserved_since(*hit)
-
-        found.append(reserved_rule)
+        found.append(lambda entry, _date: _reserved_breach(reserved, entry))
     if old.facts.receivable_rules and not new.facts.receivable_rules:
         moves = ReceivableMoves(old.facts.receivable_rules, new.settings,
                                 new.facts.balance_roots)
 
-        def receivable_rule(entry: Posting, date: datetime.date) -> Breach | None:
-            accounts = posted(entry)[1]
-            if receivable_refusal(moves, entry, accounts, datetime.date.max) is None:
-                return None
-            return moves.breach(accounts)
-
-        found.append(receivable_rule)
+        found.append(lambda entry, _date: _receivable_breach(moves, entry))
     return found
+
+
+def _reserved_breach(reserved: Reserved, entry: Posting) -> Breach | None:
+    """What a reserved pattern says of `entry`, whatever its date, or None."""
+    hit = reserved.first(posted(entry)[1], None)
+    return None if hit is None else reserved_since(*hit)
+
+
+def _receivable_breach(moves: ReceivableMoves, entry: Posting) -> Breach | None:
+    """What the receivable rule says of `entry` judged as made now (under the payment
+    accounts of its latest line), or None."""
+    accounts = posted(entry)[1]
+    if receivable_refusal(moves, entry, accounts, datetime.date.max) is None:
+        return None
+    return moves.breach(accounts)
 
 
 def unruled_postings(old: Sequence[data.Directive], new: Sequence[data.Directive],
