@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repos import BOOK, Repo, assert_finding, assert_intact, check
+from repos import BOOK, Repo, assert_finding, assert_intact, check, findings
 
 RULED = BOOK.replace(
     "2026-01-01 open Liabilities:Tax\n",
@@ -88,3 +88,32 @@ def test_holds_one_dated_after_the_rule_is_the_plugins_error_only(tmp_path: Path
     result = check(repo, rev)
     assert "[unrequested-posting]" in result.output, result.output
     assert "[backdated-posting]" not in result.output, result.output
+
+
+PAYING = RULED.replace('  payment-accounts: "Assets:Bank"\n',
+                       '  payment-accounts: "Assets:Bank, Assets:Bank:*"\n')
+
+
+def test_hole_an_account_opened_under_a_payment_pattern_is_a_note(tmp_path: Path) -> None:
+    """Hole (review 64 left it to README): alice opens `Assets:Bank:Alice-Private`, which
+    `payment-accounts: "Assets:Bank:*"` lets take payments, so a "payment" into it moves
+    the customer's account with no request; `check --since` said nothing of the open."""
+    repo, rev = _rev(tmp_path, PAYING)
+    repo.commit(PAYING + "\n2026-12-05 open Assets:Bank:Alice-Private\n")
+    result = check(repo, rev)
+    assert result.exit_code == 0, result.output
+    line = repo.line("2026-12-05 open Assets:Bank:Alice-Private")
+    notes = [n for n in findings(result, "rule-changed") if f"main.beancount:{line}: " in n]
+    assert len(notes) == 1, result.output
+    assert "Assets:Bank:Alice-Private" in notes[0], notes
+    assert "takes payments" in notes[0], notes
+    assert '"Assets:Bank, Assets:Bank:*"' in notes[0], notes
+
+
+def test_holds_an_account_outside_the_payment_patterns_is_no_note(tmp_path: Path) -> None:
+    """Held: an account opened since REV that no payment pattern names is no note."""
+    repo, rev = _rev(tmp_path, PAYING)
+    repo.commit(PAYING + "\n2026-12-05 open Expenses:Travel\n")
+    result = check(repo, rev)
+    assert_intact(result)
+    assert findings(result, "rule-changed") == [], result.output

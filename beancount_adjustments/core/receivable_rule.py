@@ -93,7 +93,7 @@ class ReceivableMoves:
             key = (account, patterns)
             pays = self.paying.get(key)
             if pays is None:
-                pays = self.paying[key] = any(fnmatchcase(account, p) for p in patterns)
+                pays = self.paying[key] = takes_payments(account, patterns)
             if not pays:
                 out.append(account)
         return out
@@ -209,6 +209,11 @@ class ReceivableMoves:
                 f'from {self.date} only invoices, payments and adjustments move it (custom '
                 f'"{RECEIVABLE_RULE}" "{INVOICES_AND_PAYMENTS}" dated {self.date}): file an '
                 "adjustment request instead (`bean-adjust create`).")
+
+
+def takes_payments(account: str, patterns: Iterable[str]) -> bool:
+    """Whether a `payment-accounts:` line of `patterns` lets `account` take payments."""
+    return any(fnmatchcase(account, pattern) for pattern in patterns)
 
 
 def _nets(postings: Sequence[Leg], kind: Callable[[str], int | str]

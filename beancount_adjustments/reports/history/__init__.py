@@ -24,6 +24,7 @@ from beancount_adjustments.reports.history.identity import (
 from beancount_adjustments.reports.history.plain_postings import (
     backdated_postings,
     judges,
+    opened_payment_accounts,
     removed_judges,
     unruled_postings,
 )
@@ -99,6 +100,7 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     findings += identity_lines(old.book, new.book, cutoff, commit_of, rev=rev)
     told = {(f.filename, f.lineno, f.at_rev) for f in findings}
     findings += rules_changed(old.entries, new.entries, cutoff, rev=rev, told=told)
+    findings += opened_payment_accounts(old.entries, new.entries, new.book, rev=rev)
     if commit_of is not None:
         findings += self_authorized(old, new, writers_of or commit_of,
                                     removers_of=removers_of, rev=rev)

@@ -21,7 +21,7 @@ from beancount_adjustments.beans.metadata import source_of
 from beancount_adjustments.beans.reading import padded, plain, posted, receivable_refusal
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.plain import Breach
-from beancount_adjustments.core.receivable_rule import ReceivableMoves
+from beancount_adjustments.core.receivable_rule import ReceivableMoves, takes_payments
 from beancount_adjustments.core.reserved import Reserved, reserved_since
 from beancount_adjustments.reports.history.findings import Finding
 from beancount_adjustments.reports.history.snapshot import hashable, meta_content, unmatched
@@ -91,6 +91,34 @@ def removed_judges(old: Book, new: Book) -> list[Judge]:
 
         found.append(lambda entry, _date: _receivable_breach(moves, entry))
     return found
+
+
+def opened_payment_accounts(old: Sequence[data.Directive], new: Sequence[data.Directive],
+                            book: Book, *, rev: str = "REV") -> list[Finding]:
+    """A `rule-changed` note at each account opened since REV that a receivable rule's
+    `payment-accounts:` lets take payments: a pattern (`Assets:Bank:*`) widens with every
+    account opened under it, and a "payment" into one moves the customer's account with
+    no request."""
+    lines = [rule for rule in book.facts.receivable_rules if rule.payment_accounts]
+    if not lines:
+        return []
+    held = {entry.account for entry in old if isinstance(entry, data.Open)}
+    notes = []
+    for entry in new:
+        if not isinstance(entry, data.Open) or entry.account in held:
+            continue
+        rule = next((r for r in lines if r.payment_accounts is not None
+                     and takes_payments(entry.account, r.payment_accounts)), None)
+        if rule is not None and rule.payment_accounts is not None:
+            named = ", ".join(rule.payment_accounts)
+            notes.append(Finding(
+                "rule-changed",
+                f"the account {entry.account}, opened since {rev}, takes payments (the "
+                f'receivable rule dated {rule.date}: payment-accounts: "{named}"): a '
+                "payment into it moves the customer's account with no request; name "
+                "payment accounts exactly where a new one must be reviewed",
+                *_where(entry), note=True))
+    return notes
 
 
 def _reserved_breach(reserved: Reserved, entry: Posting) -> Breach | None:
