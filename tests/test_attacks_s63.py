@@ -6,8 +6,10 @@ against the reserved patterns; round 59's receivable rule (`custom
 adjustments) was not among the rules it asked. So alice, after the team turned the
 rule on, added a 5,000 USD credit against `Expenses:Misc` dated the day before the
 rule's line, or a "payment" onto an account the latest line's `payment-accounts:`
-does not name: bean-check and `check --since` clean. "Hole:" tests failed on the code
-they were written against; "Held:" ones held.
+does not name: bean-check and `check --since` clean. And she opened
+`Assets:Bank:Alice-Private` under `payment-accounts: "Assets:Bank:*"`, an account a
+"payment" may now go to, and `check --since` said nothing of it (now a note). "Hole:"
+tests failed on the code they were written against; "Held:" ones held.
 """
 
 from __future__ import annotations
