@@ -150,3 +150,24 @@ def rules_rev(tmp_path: Path, text: str = RULES_REV) -> tuple[Repo, str]:
 def rule_notes(result: Result) -> list[str]:
     """The check's `rule-changed` notes."""
     return findings(result, "rule-changed")
+
+
+def assert_rule_compared(tmp_path: Path, base: str, line: str, backdated: str,
+                         note: str) -> None:
+    """A rule directive `line` (with `{date}`) added to `base` (REV, whose last decision
+    is 2026-03-02) and dated before that is one `backdated-directive` saying `backdated`;
+    dated after it, no failure and one `rule-changed` note saying `note`."""
+    repo = Repo(tmp_path / "books")
+    rev = repo.commit(base)
+    repo.commit(base + "\n" + line.format(date="2026-02-01") + "\n")
+    result = check(repo, rev)
+    assert result.exit_code == 1, result.output
+    found = findings(result, "backdated-directive")
+    assert len(found) == 1, result.output
+    assert backdated in found[0], result.output
+    repo.commit(base + "\n" + line.format(date="2026-03-10") + "\n")
+    result = check(repo, rev)
+    assert result.exit_code == 0, result.output
+    notes = findings(result, "rule-changed")
+    assert len(notes) == 1, result.output
+    assert note in notes[0], notes

@@ -21,7 +21,7 @@ import datetime
 from pathlib import Path
 
 from click.testing import CliRunner
-from repos import BOOK, Repo, check, findings
+from repos import BOOK, assert_rule_compared
 from site_plugins import plain_credit, site_plugin
 
 from beancount_adjustments.cli import main
@@ -225,21 +225,10 @@ def test_hole_check_since_compares_reserved_lines(tmp_path: Path) -> None:
     base = BOOK.replace("2026-01-01 open Liabilities:Tax\n",
                         "2026-01-01 open Liabilities:Tax\n"
                         "2026-01-01 open Expenses:Adjustments:Credits\n")
-    repo = Repo(tmp_path / "books")
-    rev = repo.commit(base)
-    repo.commit(base + '\n2026-02-01 custom "adjustment-reserved" "Expenses:Adjustments:*"\n')
-    result = check(repo, rev)
-    assert result.exit_code == 1, result.output
-    found = findings(result, "backdated-directive")
-    assert len(found) == 1, result.output
-    assert "Expenses:Adjustments:*" in found[0], result.output
-    repo.commit(base + '\n2026-03-10 custom "adjustment-reserved" "Expenses:Adjustments:*"\n')
-    result = check(repo, rev)
-    assert result.exit_code == 0, result.output
-    notes = findings(result, "rule-changed")
-    assert len(notes) == 1, result.output
-    assert ("reserved account pattern Expenses:Adjustments:* dated 2026-03-10 is new"
-            in notes[0]), notes
+    assert_rule_compared(
+        tmp_path, base, '{date} custom "adjustment-reserved" "Expenses:Adjustments:*"',
+        "Expenses:Adjustments:*",
+        "reserved account pattern Expenses:Adjustments:* dated 2026-03-10 is new")
 
 
 def test_hole_init_reserves_the_offset_accounts(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
-from repos import BOOK, Repo, check, findings
+from repos import BOOK, assert_rule_compared
 from site_plugins import plain_credit, site_plugin
 
 from beancount_adjustments.cli import main
@@ -364,21 +364,10 @@ def test_hole_malformed_rule_lines() -> None:
 def test_hole_check_since_compares_the_rule(tmp_path: Path) -> None:
     """Hole: the rule line back-dated was no finding, and one dated after REV's last
     decision no `rule-changed` note."""
-    repo = Repo(tmp_path / "books")
-    rev = repo.commit(BOOK)
-    repo.commit(BOOK + '\n2026-02-01 custom "adjustment-receivable" "invoices-and-payments"\n')
-    result = check(repo, rev)
-    assert result.exit_code == 1, result.output
-    found = findings(result, "backdated-directive")
-    assert len(found) == 1, result.output
-    assert "invoices-and-payments" in found[0], result.output
-    repo.commit(BOOK + '\n2026-03-10 custom "adjustment-receivable" "invoices-and-payments"\n')
-    result = check(repo, rev)
-    assert result.exit_code == 0, result.output
-    notes = findings(result, "rule-changed")
-    assert len(notes) == 1, result.output
-    assert ("the receivable rule invoices-and-payments dated 2026-03-10 is new since"
-            in notes[0]), notes
+    assert_rule_compared(
+        tmp_path, BOOK, '{date} custom "adjustment-receivable" "invoices-and-payments"',
+        "invoices-and-payments",
+        "the receivable rule invoices-and-payments dated 2026-03-10 is new since")
 
 
 def test_holds_init_does_not_write_the_rule(tmp_path: Path) -> None:
