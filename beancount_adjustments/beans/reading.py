@@ -1,4 +1,6 @@
-"""The plugin's first stage: the entries that concern adjustments, sorted into facts."""
+"""The plugin's first stage: the entries that concern adjustments, sorted into facts,
+and the plain postings (no request's) judged by the reserved accounts and the
+receivable rule (`unrequested_postings`)."""
 
 from __future__ import annotations
 

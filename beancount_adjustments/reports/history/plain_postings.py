@@ -7,7 +7,9 @@ before the rule, it would pass unjudged (5,000 USD to the credits' offset accoun
 dated the day before `adjustment-reserved`). So it is judged as made now, by the
 plugin's own judgement with the rule's date ignored (`judges`); the postings REV
 held are the history, and moving one changes nothing (they are compared by
-content, `snapshot.unmatched`).
+content, `snapshot.unmatched`). A rule REV held and the change removed judges them
+too (`removed_judges`, `unruled-posting`), and an account opened since REV under a
+`payment-accounts:` pattern is a note (`opened_payment_accounts`).
 """
 
 from __future__ import annotations
