@@ -30,9 +30,10 @@ SEAL_TAG = "beancount-adjustments/seal/v1"
 SEAL_TAG_V2 = "beancount-adjustments/seal/v2"
 SEAL_TAG_V3 = "beancount-adjustments/seal/v3"
 SEAL_TAG_V4 = "beancount-adjustments/seal/v4"
-VERSION = 4
+SEAL_TAG_V5 = "beancount-adjustments/seal/v5"
+VERSION = 5
 """The version `next_seal` writes (see the module's manual)."""
-TAGS = {1: SEAL_TAG, 2: SEAL_TAG_V2, 3: SEAL_TAG_V3, 4: SEAL_TAG_V4}
+TAGS = {1: SEAL_TAG, 2: SEAL_TAG_V2, 3: SEAL_TAG_V3, 4: SEAL_TAG_V4, 5: SEAL_TAG_V5}
 FINGERPRINT = 6
 """Hex digits per entry in `fingerprints:`."""
 
@@ -119,8 +120,9 @@ def _hash(kind: str, fields: Sequence[Any]) -> str:
 def sealed_items(facts: Facts, version: int = VERSION,
                  settings: Settings | None = None) -> list[Item]:
     """Every fact a seal of `version` covers, in sealing order (see the module's manual);
-    from version 3 the plugin's `settings` too, first (the first seal covers them), and
-    from version 4 the price directives."""
+    from version 3 the plugin's `settings` too, first (the first seal covers them), from
+    version 4 the price directives, and from version 5 the reserved accounts and the
+    receivable rule."""
     items: list[Item] = []
     v2 = version >= 2
 
@@ -179,6 +181,16 @@ def sealed_items(facts: Facts, version: int = VERSION,
             add(10, i, price.date, f"price of {price.currency} on {price.date}",
                 Source(str(meta.get("filename", "<ledger>")), int(meta.get("lineno", 0))),
                 "price", [price.currency, price.amount.number, price.amount.currency])
+    if version >= 5:
+        # What a plain transaction may move: deleted or loosened on a sealed day, they
+        # let a plain credit through with no request at all.
+        for i, reserved in enumerate(facts.reserved):
+            add(11, i, reserved.date, f"accounts reserved ({reserved.pattern}) on "
+                f"{reserved.date}", reserved.source, "reserved", [reserved.pattern])
+        for i, rule in enumerate(facts.receivable_rules):
+            # None (any asset or liability account) and () (none) must hash apart.
+            add(12, i, rule.date, f"the receivable rule on {rule.date}", rule.source,
+                "receivable", [rule.payment_accounts is None, rule.payment_accounts or ()])
     if version >= 3:
         # What makes a type valid, or a request flagged: changed later, either moved
         # money on a sealed day (an invalid request declared valid, a check turned off).
