@@ -8,7 +8,12 @@ reserved line (or narrowed the payment accounts) and then booked a plain 5,000
 USD "goodwill" credit on a sealed day, `bean-check` clean and every seal intact.
 Where git history is not at hand (or was rewritten), the seal is the evidence.
 Seals of version 5 cover both directives; a version 4 seal still verifies as
-what it covered. "Hole:" tests failed on the code they were written against.
+what it covered. And `check --since` judged the plain postings of a change by a
+receivable rule REV held only when the change removed it altogether: a change
+widening the rule's `payment-accounts:` (a later line, or REV's line edited) and
+paying 5,000 USD off a customer's account into the newly named account passed
+as "the past is intact"; now such a posting is `unruled-posting`, as for a rule
+removed. "Hole:" tests failed on the code they were written against.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from repos import BOOK, Repo, assert_finding, assert_intact, check, rule_notes
 from signing import seal
 
 from beancount_adjustments.beans.seal_directive import render_seal
 from beancount_adjustments.core import seals
-from ledgers import ledger, load_file
+from ledgers import BASE, ledger, load_file, request
 
 RULES = """
 2026-01-01 open Expenses:Adjustments:Credits
@@ -140,3 +146,144 @@ def test_holds_a_version_4_seal_verifies_as_what_it_covered(tmp_path: Path) -> N
     assert load_file(path).errors == []
     _edited(path, '"Expenses:Adjustments:*"', '"Expenses:Adjustments:Unused"')
     assert load_file(path).errors == []
+
+
+# -- `check --since`: the receivable rule loosened in the change that uses it ----------
+
+RULE_REV = BOOK + ("2026-01-01 open Assets:Prepaid\n"
+                   '2026-06-01 custom "adjustment-receivable" "invoices-and-payments"\n'
+                   '  payment-accounts: "Assets:Bank"\n')
+"""REV: the receivable rule, payments through the bank only."""
+
+WIDER = ('2026-12-04 custom "adjustment-receivable" "invoices-and-payments"\n'
+         '  payment-accounts: "Assets:Bank, Assets:Prepaid"\n')
+"""A later line of the rule that lets `Assets:Prepaid` take payments too."""
+
+INTO_PREPAID = """
+2026-12-05 * "cust_456" "Prepaid"
+  Assets:Receivable:Customers   -5000.00 USD
+  Assets:Prepaid                 5000.00 USD
+
+2026-12-06 * "Spent"
+  Assets:Prepaid                -5000.00 USD
+  Expenses:Goodwill              5000.00 USD
+"""
+"""5,000 USD off cust_456's account as a "payment" into prepaid, then spent from there:
+a credit no request asked for."""
+
+
+def _unruled(tmp_path: Path, changed: str, marker: str = '"Prepaid"') -> str:
+    repo = Repo(tmp_path / "books")
+    rev = repo.commit(RULE_REV)
+    repo.commit(changed)
+    result = check(repo, rev)
+    found = assert_finding(result, "unruled-posting", repo.at(marker))
+    assert "[rule-changed]" in result.output, result.output
+    return found
+
+
+def test_hole_a_later_line_widening_the_payment_accounts(tmp_path: Path) -> None:
+    """Hole: a later line of the rule adding `Assets:Prepaid` to the payment accounts, and
+    a plain "payment" into it, in one change: `check --since` said the past was intact
+    (the new line only a note), and the credit was booked with no request."""
+    found = _unruled(tmp_path, RULE_REV + WIDER + INTO_PREPAID)
+    assert "moves Assets:Receivable:Customers, the customer's account" in found, found
+    assert "loosened" in found, found
+
+
+def test_hole_rev_s_line_widened_in_place(tmp_path: Path) -> None:
+    """Hole: the same with REV's own line edited to name `Assets:Prepaid` too."""
+    _unruled(tmp_path, RULE_REV.replace('"Assets:Bank"\n', '"Assets:Bank, Assets:Prepaid"\n')
+             + INTO_PREPAID)
+
+
+def test_hole_rev_s_payment_accounts_removed(tmp_path: Path) -> None:
+    """Hole: REV's `payment-accounts:` removed (any asset or liability account then takes
+    payments), and a "payment" against the tax liability."""
+    changed = RULE_REV.replace('  payment-accounts: "Assets:Bank"\n', "") + """
+2026-12-05 * "cust_456" "Tax"
+  Assets:Receivable:Customers   -5000.00 USD
+  Liabilities:Tax                5000.00 USD
+"""
+    _unruled(tmp_path, changed, '"Tax"')
+
+
+def test_holds_a_bank_payment_beside_a_widening_is_none(tmp_path: Path) -> None:
+    """Held: a payment into the bank, which REV's line took too, is no finding."""
+    repo = Repo(tmp_path / "books")
+    rev = repo.commit(RULE_REV)
+    repo.commit(RULE_REV + WIDER + INTO_PREPAID.split("\n\n", maxsplit=1)[0].replace(
+        "Assets:Prepaid ", "Assets:Bank    ") + "\n")
+    assert_intact(check(repo, rev))
+
+
+def test_hole_a_widening_landed_on_its_own_then_used(tmp_path: Path) -> None:
+    """Held: the widening reviewed and landed on its own, a later change paying into
+    prepaid is judged by the rule as it now is. Hole: read from before the widening,
+    the range did not name the payment that passes only because of it."""
+    repo = Repo(tmp_path / "books")
+    rev = repo.commit(RULE_REV)
+    widened = repo.commit(RULE_REV + WIDER)
+    repo.commit(RULE_REV + WIDER + INTO_PREPAID)
+    assert_intact(check(repo, widened))
+    assert_finding(check(repo, rev), "unruled-posting", repo.at('"Prepaid"'))
+
+
+# -- `check --since`: the plugin's own settings changed in the change ----------------
+
+def _settings(text: str, settings: str) -> str:
+    line = 'plugin "beancount_adjustments"\n'
+    assert line in text
+    return text.replace(line, f'plugin "beancount_adjustments" "{settings}"\n', 1)
+
+
+BARE_RULE = RULE_REV.replace(BOOK, BASE)
+"""The receivable rule with no request: nothing decided that a setting could re-judge."""
+
+GONE = """
+2026-12-05 * "cust_456" "Gone"
+  Assets:Receivable:Customers   -5000.00 USD
+  Expenses:Goodwill              5000.00 USD
+"""
+
+
+def test_hole_the_receivable_setting_moved_off_the_customers_account(tmp_path: Path) -> None:
+    """Hole: the plugin line's `receivable` pointed at an account nobody uses: the
+    receivable rule then judged that one, a plain 5,000 USD credit off the real
+    customers' account passed, and `check --since` said the past was intact, not a
+    word about the setting."""
+    repo = Repo(tmp_path / "books")
+    rev = repo.commit(BARE_RULE)
+    repo.commit(_settings(BARE_RULE, "{'receivable': 'Assets:Receivable:Customers:Vip'}")
+                + GONE)
+    result = check(repo, rev)
+    found = assert_finding(result, "unruled-posting", repo.at('"Gone"'))
+    assert "moves Assets:Receivable:Customers, the customer's account" in found, found
+    (note,) = rule_notes(result)
+    assert (f"{repo.at('plugin')}note: the plugin's setting receivable is "
+            f"Assets:Receivable:Customers:Vip since {rev}") in note, note
+    assert "(before: Assets:Receivable)" in note, note
+
+
+def test_hole_a_site_check_dropped_is_a_note(tmp_path: Path) -> None:
+    """Hole: the site's check (credits of 500 USD or more need a ticket) dropped from the
+    plugin line in the change that files a 600 USD credit without one: no word of it."""
+    checked = _settings(BOOK, "{'checks': ['plugins.require_ticket.check']}")
+    repo = Repo(tmp_path / "books")
+    rev = repo.commit(checked)
+    repo.commit(BOOK + request("ADJ-9", "2026-12-04", "-600.00"))
+    result = check(repo, rev)
+    assert result.exit_code == 0, result.output
+    (note,) = rule_notes(result)
+    assert "the plugin's setting checks is none since" in note, note
+    assert "(before: plugins.require_ticket.check)" in note, note
+
+
+def test_holds_the_same_settings_written_otherwise_are_no_note(tmp_path: Path) -> None:
+    """Held: the settings spelled out as their defaults are the same settings."""
+    repo = Repo(tmp_path / "books")
+    rev = repo.commit(BOOK)
+    repo.commit(_settings(BOOK, "{'receivable': 'Assets:Receivable', 'id-prefix': 'ADJ'}"))
+    result = check(repo, rev)
+    assert_intact(result)
+    assert rule_notes(result) == []

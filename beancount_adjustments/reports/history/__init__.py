@@ -24,10 +24,11 @@ from beancount_adjustments.reports.history.identity import (
 from beancount_adjustments.reports.history.plain_postings import (
     backdated_postings,
     judges,
+    loosened_judges,
     opened_payment_accounts,
-    removed_judges,
     unruled_postings,
 )
+from beancount_adjustments.reports.history.plugin_settings import settings_changed
 from beancount_adjustments.reports.history.repository import (
     HistoryError,
     Repository,
@@ -93,7 +94,7 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     findings += reopened_periods(old.book, new.book, cutoff, rev=rev)
     findings += changed_references(old.book, new.book, rev=rev)
     findings += backdated_postings(old.entries, new.entries, judges(new.book), rev=rev)
-    findings += unruled_postings(old.entries, new.entries, removed_judges(old.book, new.book),
+    findings += unruled_postings(old.entries, new.entries, loosened_judges(old.book, new.book),
                                  rev=rev)
     if commit_of is not None:
         findings += check_git_identity(old, new, commit_of, rev=rev)
@@ -101,6 +102,9 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     told = {(f.filename, f.lineno, f.at_rev) for f in findings}
     findings += rules_changed(old.entries, new.entries, cutoff, rev=rev, told=told)
     findings += opened_payment_accounts(old.entries, new.entries, new.book, rev=rev)
+    files = new.book.facts.files
+    findings += settings_changed(old.book.settings, new.book.settings,
+                                 files[0] if files else None, rev=rev)
     if commit_of is not None:
         findings += self_authorized(old, new, writers_of or commit_of,
                                     removers_of=removers_of, rev=rev)

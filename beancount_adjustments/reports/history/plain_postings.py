@@ -7,9 +7,9 @@ before the rule, it would pass unjudged (5,000 USD to the credits' offset accoun
 dated the day before `adjustment-reserved`). So it is judged as made now, by the
 plugin's own judgement with the rule's date ignored (`judges`); the postings REV
 held are the history, and moving one changes nothing (they are compared by
-content, `snapshot.unmatched`). A rule REV held and the change removed judges them
-too (`removed_judges`, `unruled-posting`), and an account opened since REV under a
-`payment-accounts:` pattern is a note (`opened_payment_accounts`).
+content, `snapshot.unmatched`). A rule REV held and the change removed or loosened
+judges them too (`loosened_judges`, `unruled-posting`), and an account opened since
+REV under a `payment-accounts:` pattern is a note (`opened_payment_accounts`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,11 @@ from beancount_adjustments.beans.metadata import source_of
 from beancount_adjustments.beans.reading import padded, plain, posted, receivable_refusal
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.plain import Breach
-from beancount_adjustments.core.receivable_rule import ReceivableMoves, takes_payments
+from beancount_adjustments.core.receivable_rule import (
+    ReceivableMoves,
+    ReceivableRule,
+    takes_payments,
+)
 from beancount_adjustments.core.reserved import Reserved, reserved_since
 from beancount_adjustments.reports.history.findings import Finding
 from beancount_adjustments.reports.history.snapshot import hashable, meta_content, unmatched
@@ -76,10 +80,13 @@ def backdated_postings(old: Sequence[data.Directive], new: Sequence[data.Directi
             entry, date, rules))]
 
 
-def removed_judges(old: Book, new: Book) -> list[Judge]:
-    """The rules on plain postings REV held and the ledger no longer does (a reserved
-    pattern gone; the receivable rule gone altogether), each refusing whatever the
-    date: nothing judges by them now."""
+def loosened_judges(old: Book, new: Book) -> list[Judge]:
+    """The rules on plain postings REV held that the ledger no longer holds as REV did (a
+    reserved pattern gone; the receivable rule gone, its lines changed, or the
+    plugin's settings it reads of accounts: `_accounts_read`), each
+    refusing whatever the date what the rule as it now is lets through: a change that
+    widens `payment-accounts:` and pays into the account it adds is a change that
+    removes the rule for that payment."""
     kept = {(p.date, p.pattern) for p in new.facts.reserved}
     gone = [p for p in old.facts.reserved if (p.date, p.pattern) not in kept]
     found: list[Judge] = []
@@ -87,12 +94,35 @@ def removed_judges(old: Book, new: Book) -> list[Judge]:
         reserved = Reserved(gone)
 
         found.append(lambda entry, _date: _reserved_breach(reserved, entry))
-    if old.facts.receivable_rules and not new.facts.receivable_rules:
-        moves = ReceivableMoves(old.facts.receivable_rules, new.settings,
-                                new.facts.balance_roots)
+    was_lines, now_lines = old.facts.receivable_rules, new.facts.receivable_rules
+    if was_lines and (_lines(was_lines) != _lines(now_lines)
+                      or _accounts_read(old) != _accounts_read(new)):
+        was = ReceivableMoves(was_lines, old.settings, old.facts.balance_roots)
+        now = (ReceivableMoves(now_lines, new.settings, new.facts.balance_roots)
+               if now_lines else None)
 
-        found.append(lambda entry, _date: _receivable_breach(moves, entry))
+        def receivable_loosened(entry: Posting, date: datetime.date) -> Breach | None:
+            if now is not None and (_receivable_breach(now, entry) is not None or (
+                    date >= now.date
+                    and receivable_refusal(now, entry, posted(entry)[1], date) is not None)):
+                return None   # the rule as it is refuses it: the plugin's error, or a backdating
+            return _receivable_breach(was, entry)
+
+        found.append(receivable_loosened)
     return found
+
+
+def _accounts_read(book: Book) -> tuple[object, ...]:
+    """What tells the receivable rule whose account an account is: the receivable root,
+    the customers' accounts and the ledger's asset and liability roots."""
+    return (book.settings.receivable, book.settings.customer_account,
+            book.facts.balance_roots)
+
+
+def _lines(rules: Sequence[ReceivableRule]) -> list[tuple[datetime.date, tuple[str, ...] | None]]:
+    """What a receivable rule's lines say, wherever they are written."""
+    return sorted(((rule.date, rule.payment_accounts) for rule in rules),
+                  key=lambda line: (line[0], line[1] is None, line[1] or ()))
 
 
 def opened_payment_accounts(old: Sequence[data.Directive], new: Sequence[data.Directive],
@@ -141,8 +171,8 @@ def _receivable_breach(moves: ReceivableMoves, entry: Posting) -> Breach | None:
 def unruled_postings(old: Sequence[data.Directive], new: Sequence[data.Directive],
                      rules: Sequence[Judge], *, rev: str = "REV") -> list[Finding]:
     """`unruled-posting` at each plain posting of `new` that `old` did not hold and a
-    rule REV held, removed since (`removed_judges`), refuses: the change that removes
-    a rule would otherwise pass its own postings that rule forbids."""
+    rule REV held, removed or loosened since (`loosened_judges`), refuses: the change that
+    removes a rule would otherwise pass its own postings that rule forbids."""
     if not rules:
         return []
 
@@ -151,7 +181,8 @@ def unruled_postings(old: Sequence[data.Directive], new: Sequence[data.Directive
 
     return [Finding(
         "unruled-posting",
-        f"{what} new since {rev} and {breach.says}, a rule {rev} held and removed since: "
+        f"{what} new since {rev} and {breach.says}, a rule {rev} held and removed or "
+        "loosened since: "
         "a posting written since is judged by it all the same; restore the rule and file "
         "a request instead (`bean-adjust create`), or land the rule's removal on its own "
         "(reviewed) first", *where)
