@@ -21,12 +21,21 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from repos import BOOK, Repo, assert_finding, assert_intact, check, rule_notes
+from repos import (
+    BOOK,
+    RULES_REV,
+    Repo,
+    assert_finding,
+    assert_intact,
+    check,
+    rule_notes,
+    rules_rev,
+)
 from signing import seal
 
 from beancount_adjustments.beans.seal_directive import render_seal
 from beancount_adjustments.core import seals
-from ledgers import BASE, ledger, load_file, request
+from ledgers import BASE, ledger, load, load_file, request
 
 RULES = """
 2026-01-01 open Expenses:Adjustments:Credits
@@ -287,3 +296,47 @@ def test_holds_the_same_settings_written_otherwise_are_no_note(tmp_path: Path) -
     result = check(repo, rev)
     assert_intact(result)
     assert rule_notes(result) == []
+
+
+INTERNAL = ('2026-01-01 custom "adjustment-approval" "credit:*" 0.00 USD\n'
+            '  customer-tier: "internal"\n')
+"""A row REV held: credits to the company's own test accounts (tier internal) need no
+approval."""
+
+NEW_CUSTOMER = """
+2026-03-09 * "cust_777" "Invoice"
+  invoice-id: "INV-777"
+  customer: "cust_777"
+  Assets:Receivable:Customers    60000.00 USD
+  Income:Sales                  -60000.00 USD
+""" + request("ADJ-9", "2026-03-10", "-50000.00", customer="cust_777")
+"""An invoice naming a customer no line declares, and alice's 50,000 USD credit to it."""
+
+
+def test_hole_the_default_tier_changed_by_whoever_profits(tmp_path: Path) -> None:
+    """Hole: under `git-identity: "required"`, alice set the plugin's `default-tier` to
+    "internal" in the commit that files her 50,000 USD credit to an undeclared customer:
+    the credit booked itself with no approval, and `check --since` had not a word
+    (a roleless approval row, the same move, is `self-authorized` since round 55)."""
+    repo, rev = rules_rev(tmp_path, RULES_REV + INTERNAL)
+    now = _settings(RULES_REV + INTERNAL, "{'default-tier': 'internal'}") + NEW_CUSTOMER
+    assert load(now, base=False).adj("ADJ-9").state.value == "applied"
+    repo.commit(now, email="alice@example.com")
+    result = check(repo, rev)
+    found = assert_finding(result, "self-authorized", repo.at("plugin"))
+    assert "alice committed the plugin's settings" in found, found
+    assert "asked for or entered ADJ-9" in found, found
+    (note,) = rule_notes(result)
+    assert "the plugin's setting default-tier is internal" in note, note
+
+
+def test_holds_settings_changed_by_someone_else_are_a_note(tmp_path: Path) -> None:
+    """Held: the same settings committed by bob, and alice's credit in a commit of her
+    own: the reviewer's note, no finding (bob acts under nothing)."""
+    repo, rev = rules_rev(tmp_path, RULES_REV + INTERNAL)
+    changed = _settings(RULES_REV + INTERNAL, "{'default-tier': 'internal'}")
+    repo.commit(changed, email="bob@example.com")
+    repo.commit(changed + NEW_CUSTOMER, email="alice@example.com")
+    result = check(repo, rev)
+    assert result.exit_code == 0, result.output
+    assert len(rule_notes(result)) == 1, result.output

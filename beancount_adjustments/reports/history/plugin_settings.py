@@ -20,7 +20,7 @@ def settings_changed(old: Settings, new: Settings, ledger: str | None, *,
                      rev: str = "REV") -> list[Finding]:
     """One `rule-changed` note per setting that differs between REV's plugin line and
     the ledger's (`ledger`: the top file, where the note goes)."""
-    filename, lineno = ledger or "<ledger>", _plugin_line(ledger)
+    filename, lineno = ledger or "<ledger>", plugin_line(ledger)
     notes = []
     for field in dataclasses.fields(Settings):
         then, now = getattr(old, field.name), getattr(new, field.name)
@@ -42,7 +42,7 @@ def _said(value: object) -> str:
     return str(value)
 
 
-def _plugin_line(ledger: str | None) -> int:
+def plugin_line(ledger: str | None) -> int:
     """The line of the top file that enables the plugin (Beancount reads plugin lines
     there only), or 0 when it cannot be read."""
     if ledger is None:

@@ -8,17 +8,20 @@ REV that wrote or touched it, and the user REV knew by that commit's e-mail).
 
 from __future__ import annotations
 
+import datetime
 from typing import NamedTuple
 
 from beancount.core import data
 
 from beancount_adjustments.beans.metadata import source_of
+from beancount_adjustments.core.models import Source
 from beancount_adjustments.reports.history.findings import Finding
 from beancount_adjustments.reports.history.identity import (
     CommitOf,
     committed_by,
     requesters_of,
 )
+from beancount_adjustments.reports.history.plugin_settings import plugin_line
 from beancount_adjustments.reports.history.rule_words import rule_subject
 from beancount_adjustments.reports.history.rules import directive_content, rules_diff
 from beancount_adjustments.reports.history.snapshot import (
@@ -54,31 +57,28 @@ def self_authorized(old: Snapshot, new: Snapshot, writers_of: CommitOf, *,
     signed = any(getattr(p, "git_signed", None) for p in new.book.facts.policies)
     requests = new_requests(old.book.facts.requests, new.book.facts.requests)
     events = new_events(old.book.facts.events, new.book.facts.events)
-    written, removed = rules_diff(old.entries, new.entries)
-    lines = [(entry, False) for entry in written]
-    if removers_of is not None:
-        lines += [(entry, True) for entry in removed]
     findings = []
-    for entry, gone in lines:
-        content = directive_content(entry)
-        if content is None or (isinstance(entry, data.Custom) and entry.type == "adjustment-key"):
-            continue
+    for rule in _rules(old, new, removers_of is not None):
         # Every act of the change dated on or after the rule, with who made it.
-        acts = [_Act(r.id, f"asked for or entered {r.id} (dated {r.date})", requesters_of(r))
-                for r in requests if r.date >= entry.date]
-        acts += [_Act(e.adjustment_id, describe_event(e), (e.by,), named=True) for e in events
-                 if e.date >= entry.date]
+        acts = [_Act(r.id, f"asked for or entered {r.id} (dated {r.date})", requesters_of(r),
+                     r.date) for r in requests if r.date >= rule.date]
+        acts += [_Act(e.adjustment_id, describe_event(e), (e.by,), e.date, named=True)
+                 for e in events if e.date >= rule.date]
         if not acts:   # nobody acted under it: git is not asked
             continue
-        source = source_of(entry)
+        # Who a commit is by, by the `git:` e-mails of the rule's date; the plugin line
+        # has none (it holds from the start): those of the first act under it.
+        known_on = (rule.date if rule.date > datetime.date.min
+                    else min(act.date for act in acts))
+        source, gone = rule.source, rule.gone
+        subject = (f"{rule.subject}, which {rev} held" if gone
+                   else f"{rule.subject}, new or changed since {rev}")
         commits = (removers_of if gone and removers_of is not None else writers_of)(source)
         if isinstance(commits, str):   # not committed: `git-identity` says so where it counts
             continue
-        subject = (f"{rule_subject(content)}, which {rev} held" if gone
-                   else f"{rule_subject(content)}, new or changed since {rev}")
         verb = "removed" if gone else "committed"
         where = (source.filename, source.lineno)
-        for user in committed_by(old.book, new.book, commits, entry.date, signed=signed):
+        for user in committed_by(old.book, new.book, commits, known_on, signed=signed):
             own = [act for act in acts if user in act.by]
             if own:
                 findings.append(Finding(
@@ -86,15 +86,14 @@ def self_authorized(old: Snapshot, new: Snapshot, writers_of: CommitOf, *,
                     f"{_listed([act.what for act in own])}: {_FIX}", *where, at_rev=gone,
                     adjustment_id=own[0].adjustment_id))
         unknown = [c for c in commits
-                   if not committed_by(old.book, new.book, [c], entry.date, signed=signed)]
+                   if not committed_by(old.book, new.book, [c], known_on, signed=signed)]
         if unknown or not commits:
             who = (", ".join(sorted({c.author_email for c in unknown}))
                    or "no commit git can find (its text is still in the repository)")
             tie = (" nor a good signature of one, which `git-identity: \"signed\"` asks for"
                    if signed else "")
-            changed = (f"{rule_subject(content)}, which {rev} held, was removed by {who}"
-                       if gone else f"{rule_subject(content)} is new or changed since {rev}, "
-                       f"written by {who}")
+            changed = (f"{rule.subject}, which {rev} held, was removed by {who}" if gone
+                       else f"{rule.subject} is new or changed since {rev}, written by {who}")
             findings.append(Finding(
                 "self-authorized", f"{changed}, which git ties to no user (no user's `git:` "
                 f"e-mail{tie}), and in the same change {_listed([a.told() for a in acts])}: "
@@ -104,12 +103,43 @@ def self_authorized(old: Snapshot, new: Snapshot, writers_of: CommitOf, *,
     return findings
 
 
+class _Rule(NamedTuple):
+    """A rule line changed since REV: what the findings call it, the day from which it
+    judges, where it is (REV's line when `gone`: removed)."""
+
+    subject: str
+    date: datetime.date
+    source: Source
+    gone: bool
+
+
+def _rules(old: Snapshot, new: Snapshot, removals: bool) -> list[_Rule]:
+    """The rule directives written since REV (and removed, with `removals`), a signing
+    key's aside, and the plugin line when its settings changed (they judge from the
+    start)."""
+    written, removed = rules_diff(old.entries, new.entries)
+    rules = []
+    for entry, gone in [*((e, False) for e in written),
+                        *((e, True) for e in removed if removals)]:
+        content = directive_content(entry)
+        if content is None or (isinstance(entry, data.Custom) and entry.type == "adjustment-key"):
+            continue
+        rules.append(_Rule(rule_subject(content), entry.date, source_of(entry), gone))
+    files = new.book.facts.files
+    line = plugin_line(files[0]) if files else 0
+    if old.book.settings != new.book.settings and line:
+        rules.append(_Rule("the plugin's settings (its line)", datetime.date.min,
+                           Source(files[0], line), False))
+    return rules
+
+
 class _Act(NamedTuple):
     """A request or decision of the change, and who made it."""
 
     adjustment_id: str
     what: str
     by: tuple[str, ...]
+    date: datetime.date
     named: bool = False
     """`what` names who made it already ("the approve of ADJ-9 by alice")."""
 
