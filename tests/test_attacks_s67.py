@@ -19,8 +19,10 @@ removed. "Hole:" tests failed on the code they were written against.
 from __future__ import annotations
 
 import datetime
+import sys
 from pathlib import Path
 
+from click.testing import Result
 from repos import (
     BOOK,
     RULES_REV,
@@ -340,3 +342,47 @@ def test_holds_settings_changed_by_someone_else_are_a_note(tmp_path: Path) -> No
     result = check(repo, rev)
     assert result.exit_code == 0, result.output
     assert len(rule_notes(result)) == 1, result.output
+
+
+# -- `check --since`: the site's check weakened in the change ------------------------
+
+TICKET = '''def check(request, amount):
+    if amount.number >= 500 and not request.ticket:
+        return "credits of 500 or more need the support ticket they answer; add `ticket:`"
+    return None
+'''
+WEAKENED = "def check(request, amount):\n    return None\n"
+
+
+def _site_check(tmp_path: Path, module: str, now: str, filed: str) -> Result:
+    """REV runs the check `module` (beside the ledger, `TICKET`); the change writes
+    `now` into its file and files `filed`; `check --since REV`."""
+    repo = Repo(tmp_path / "books")
+    code = repo.root / f"{module}.py"
+    code.write_text(TICKET)
+    text = _settings(BOOK, f"{{'checks': ['{module}.check']}}")
+    rev = repo.commit(text)
+    code.write_text(now)
+    repo.commit(text + filed)
+    try:
+        return check(repo, rev)
+    finally:
+        sys.modules.pop(module, None)
+
+
+def test_hole_a_site_check_weakened_in_the_change_is_a_note(tmp_path: Path) -> None:
+    """Hole: the site's check (credits of 500 USD or more need a ticket) rewritten to pass
+    everything, in the change that files a 600 USD credit with no ticket: the credit
+    went to the approvers unflagged, and `check --since` had not a word of the code."""
+    result = _site_check(tmp_path, "s67_weakened", WEAKENED,
+                         request("ADJ-9", "2026-12-04", "-600.00"))
+    assert result.exit_code == 0, result.output
+    (note,) = rule_notes(result)
+    assert "s67_weakened.py:1: note: the site code s67_weakened.py" in note, note
+    assert "changed since" in note, note
+
+
+def test_holds_site_code_unchanged_is_no_note(tmp_path: Path) -> None:
+    result = _site_check(tmp_path, "s67_same", TICKET, request("ADJ-9", "2026-12-04", "-60.00"))
+    assert_intact(result)
+    assert rule_notes(result) == [], result.output

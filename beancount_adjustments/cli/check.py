@@ -61,7 +61,8 @@ def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> N
     counts = counts_by_state(book.adjustments.values()) if book else None
     read = [str(name) for name in options.get("include", ())]
     try:
-        past = _since(repo, entries, book, read) if repo is not None else None
+        past = (_since(repo, entries, book, read, getattr(
+            options.get(loading.STAMP_KEY), "sources", ())) if repo is not None else None)
     except history.HistoryError as exc:
         _refuse(since, exc)
     if as_json:
@@ -161,8 +162,9 @@ def _plural(count: int, word: str) -> str:
 
 
 def _since(repo: history.Repository, entries: list[data.Directive],
-           book: Book | None, read: list[str]) -> _Since:
-    """`read`: the files the load of the current ledger read."""
+           book: Book | None, read: list[str], sources: loading.Sources) -> _Since:
+    """`read`: the files the load of the current ledger read; `sources`: the site code
+    its checks ran."""
     old, rev_name = history.snapshot_at(repo)
     if old is None:
         return _Since(repo, [], rev_name, note=(
@@ -176,6 +178,7 @@ def _since(repo: history.Repository, entries: list[data.Directive],
         return _Since(repo, [finding], rev_name, note=None, decided=decided)
     now = history.Snapshot(book=book, entries=entries)
     findings = repo.committed_caches() + repo.untracked(read, at_rev=old)
+    findings += history.site_checks_changed(repo, sources)
     findings += history.compare(old, now, rev=repo.rev, commit_of=repo.commits_of,
                                 writers_of=functools.partial(repo.writers_of, read),
                                 removers_of=functools.partial(repo.removers_of, rev_name))

@@ -42,6 +42,7 @@ from beancount_adjustments.reports.history.rules import (
     rules_changed,
 )
 from beancount_adjustments.reports.history.self_authorized import self_authorized
+from beancount_adjustments.reports.history.site_checks import site_checks_changed
 from beancount_adjustments.reports.history.snapshot import (
     Snapshot,
     decided,
@@ -60,6 +61,7 @@ __all__ = [
     "format_finding",
     "new_events",
     "open_repository",
+    "site_checks_changed",
     "snapshot_at",
 ]
 
