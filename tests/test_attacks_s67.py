@@ -386,3 +386,25 @@ def test_holds_site_code_unchanged_is_no_note(tmp_path: Path) -> None:
     result = _site_check(tmp_path, "s67_same", TICKET, request("ADJ-9", "2026-12-04", "-60.00"))
     assert_intact(result)
     assert rule_notes(result) == [], result.output
+
+
+# -- `check --since`: the Fava extension's line changed in the change ---------------
+
+FAVA = ('2026-01-01 custom "fava-extension" "beancount_adjustments.fava_ext" '
+        "\"{'user-header': 'X-Remote-User', 'read-only': True}\"\n")
+
+
+def test_hole_the_fava_extension_line_changed_is_a_note(tmp_path: Path) -> None:
+    """Hole: the reviewers' Fava reads who acts from the header its line names. alice
+    pointed it at a header the proxy neither sets nor strips (`X-Alice`), and made the
+    read-only page writable, in a change `check --since` called intact without a word:
+    merged, anyone sending that header acts as whoever they name."""
+    repo = Repo(tmp_path / "books")
+    rev = repo.commit(BOOK + FAVA)
+    repo.commit(BOOK + FAVA.replace("X-Remote-User", "X-Alice").replace("True", "False"))
+    result = check(repo, rev)
+    assert result.exit_code == 0, result.output
+    (note,) = rule_notes(result)
+    assert repo.at('"fava-extension"') + "note: the Fava extension line of " in note, note
+    assert "'user-header': 'X-Alice'" in note, note
+    assert "(before: {'user-header': 'X-Remote-User'" in note, note

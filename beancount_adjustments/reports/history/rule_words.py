@@ -33,6 +33,7 @@ def rule_subject(content: Content) -> str:
         "adjustment-reserved": lambda: f"reserved account pattern {plain[0]}",
         "adjustment-receivable": lambda: f"the receivable rule {plain[0]}",
         "adjustment-channel": lambda: f"the notice channel of {plain[0]}",
+        "fava-extension": lambda: f"the Fava extension line of {plain[0]}",
     }.get(name, lambda: f"{name} {plain[0]}" if plain else name)()
     return f"{subject} dated {date}"
 

@@ -32,10 +32,12 @@ to, what may move the receivable): none may change on or before REV's last decis
 
 OVERSIGHT_DIRECTIVES = frozenset({
     "adjustment-channel", "adjustment-customer-notice", "adjustment-template",
-    "adjustment-schedule", "adjustment-rule"})
+    "adjustment-schedule", "adjustment-rule", "fava-extension"})
 """Custom directives that judge no decision but say who is told (a channel: where the
-approval-needed notices and risk alerts go) and what the tools file on their own: a
-change at any date rewrites nothing REV decided, and is a note for the reviewer."""
+approval-needed notices and risk alerts go), what the tools file on their own, and
+how the reviewers' Fava runs (an extension's line: whose header names the acting
+user, read-only): a change at any date rewrites nothing REV decided, and is a note
+for the reviewer."""
 
 
 def directive_content(entry: data.Directive, kinds: frozenset[str] = PAST_DIRECTIVES
