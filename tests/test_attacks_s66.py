@@ -6,10 +6,11 @@ customer's account (`adjustment-receivable`), the error `unrequested-posting`. T
 promise is that whatever a tool writes passes `bean-check`. So, on the demo ledger
 (`bean-adjust demo`, both rules on) and on a ledger set up by `bean-adjust init` with
 the receivable rule added, alice (an agent: commit rights, no approval role) ran every
-tool that writes: `create`, `approve`, `cancel`, `reject` (with `--comment`), CSV
-`import`, `from-template`, `run-schedules`, `automate`, the Python API, Fava's
-`create` endpoint (which calls it), the Stripe importer's output appended by hand,
-`init` and `demo`; and tried to have them write a plain transaction, or metadata
+tool that writes: `create`, `approve` (one, and `--all-pending`), `cancel`,
+`reject` (with `--comment`), `apply --all-approved`, `seal`, CSV `import`,
+`from-template` (a fee rounded to the cent), `run-schedules`, `automate`, the
+Python API, Fava's `create` and `decide` endpoints, the Stripe importer's output
+appended by hand, `init` and `demo`; and tried to have them write a plain transaction, or metadata
 that makes one look like an invoice (`invoice-id:`), through CSV columns, API
 fields and template keys, then `check --since` on what they wrote. Every tool
 writes requests and their decisions only (none of them a plain posting), and the
@@ -19,8 +20,8 @@ accounts it opens itself (one the ledger had may hold plain postings), reserved
 held old plain credits, so the reserved line made them errors and `init` refused to
 set up the ledger at all; so did an offset the ledger posted to without opening it.
 Now `init` reserves only an offset no account the ledger opened or posted to is
-at or under, and names those it left unreserved. "Hole:" tests failed on the code they were written
-against; "Held:" ones held.
+at or under, and names those it left unreserved. "Hole:" tests failed on the code
+they were written against; "Held:" ones held.
 """
 
 from __future__ import annotations
@@ -78,6 +79,13 @@ INTAKE = """
   percent: 2.5
   offset-account: "Income:Fees"
   reason: "Late payment fee for {invoice}"
+
+2026-01-01 custom "adjustment-template" "looks-like-an-invoice"
+  type: "debit:fee"
+  amount: 5.00 USD
+  invoice-id: "INV-9"
+  offset-account: "Income:Fees"
+  reason: "Fee"
 
 2026-01-01 custom "adjustment-schedule" "monthly-loyalty" "loyalty-credit"
   customers: "cust_1"
@@ -211,9 +219,10 @@ def _id(out: str) -> str:
 
 def test_holds_create_and_every_decision_on_the_demo(demo: Path) -> None:
     """Held: alice files a credit to the reserved `Expenses:Adjustments:Credits` and a
-    debit, bob and carol decide them (approve, reject, comment, cancel of an applied
-    one and its reversal approved), each write a request or a decision: the demo
-    stays clean and nothing written is a plain posting."""
+    debit; bob approves, rejects (with a comment), cancels the applied credit and
+    approves every pending request (its reversal too), carol applies every approved
+    billing adjustment and seals: each writes a request, a decision or a seal, the
+    demo stays clean and nothing written is a plain posting."""
     before = demo.read_text()
     code, out = run("create", "-f", str(demo), "--as", "alice", "--type", "credit:goodwill",
                     "--customer", "cust_1001", "--amount", "20.00 USD", "--reason", "Sorry")
@@ -225,7 +234,10 @@ def test_holds_create_and_every_decision_on_the_demo(demo: Path) -> None:
     debit = _id(out)
     for args in (("approve", "--as", "bob", credit),
                  ("reject", "--as", "bob", debit, "--reason", "no", "--comment", "looked"),
-                 ("cancel", "--as", "bob", credit, "--reason", "sent twice")):
+                 ("cancel", "--as", "bob", credit, "--reason", "sent twice"),
+                 ("approve", "--as", "bob", "--all-pending", "--skip-refused"),
+                 ("apply", "--as", "carol", "--all-approved", "--skip-refused"),
+                 ("seal", "--as", "carol")):
         code, out = run(args[0], "-f", str(demo), *args[1:])
         assert code == 0, (args, out)
     _clean(demo)
@@ -304,19 +316,22 @@ def test_holds_stripe_output_appended_to_the_demo(demo: Path, tmp_path: Path) ->
 
 def test_holds_templates_schedules_and_automation(init_ledger: Path) -> None:
     """Held: `from-template` (a fixed credit to the reserved account, a fee at 2.5 %
-    of an invoice rounded to the cent), `run-schedules` and `automate` on a ledger
-    `init` set up, with the receivable rule added, write requests only and the
-    ledger stays clean."""
+    of an invoice rounded to the cent, a template with an `invoice-id:` key, which
+    is a calculator parameter and never written), `run-schedules` and `automate` on
+    a ledger `init` set up, with the receivable rule added, write requests only and
+    the ledger stays clean."""
     before = init_ledger.read_text()
     target = init_ledger.parent / "adjustments.beancount"
     written = target.read_text()
     for args in (("from-template", "loyalty-credit", "--customer", "cust_1"),
                  ("from-template", "late-fee", "--customer", "cust_1", "--invoice", "INV-1"),
+                 ("from-template", "looks-like-an-invoice", "--customer", "cust_1"),
                  ("run-schedules", "--through", "2026-04-30"),
                  ("automate", "--through", "2026-04-30")):
         code, out = run(args[0], "-f", str(init_ledger), "--as", "alice", *args[1:])
         assert code == 0, (args, out)
-    assert target.read_text().count("adjustment-type:") >= 5, target.read_text()
+    assert target.read_text().count("adjustment-type:") >= 6, target.read_text()
+    assert "invoice-id" not in target.read_text()[len(written):]
     assert init_ledger.read_text() == before
     _clean(init_ledger)
     _no_plain_written(target, written)
@@ -347,9 +362,31 @@ def test_holds_nothing_but_requests_is_written_even_as_a_plain_shape(
     code, out = run("create", "-f", str(demo), "--as", "alice", "--type", "credit:goodwill",
                     "--customer", "cust_1001", "--amount", "40.00 USD", "--reason", "Paid?",
                     "--offset-account", "Assets:Bank:Checking")
-    if code == 0:
-        loaded = load_file(demo)
-        assert loaded.errors == [], loaded.codes
-        assert loaded.state(_id(out)) in ("pending", "applied"), out
-    else:
-        assert out.startswith("bean-adjust: refused:"), out
+    assert code == 0, out
+    loaded = load_file(demo)
+    assert loaded.errors == [], loaded.codes
+    assert loaded.state(_id(out)) == "pending", out
+
+
+@pytest.mark.usefixtures("poll_watcher")
+def test_holds_fava_create_and_decide_with_both_rules(tmp_path: Path) -> None:
+    """Held: Fava's `POST create` (a credit to the reserved offset account) and
+    `decide` (bob approves it) on a ledger with both rules write a request and a
+    decision, and the ledger stays clean."""
+    from fava_env import BASE, CREATE_EXTRA, START, Env
+    rules = (f'\n{START} custom "adjustment-reserved" "Expenses:Adjustments:*"\n'
+             f'{START} custom "adjustment-receivable" "invoices-and-payments"\n'
+             '  payment-accounts: "Assets:Bank"\n')
+    env = Env(tmp_path, extra=CREATE_EXTRA + rules)
+    _clean(env.path)
+    before = env.path.read_text()
+    response = env.client.post(BASE + "create", json={
+        "customer": "cust_123", "type": "credit:goodwill", "amount": "30.00",
+        "reason": "Outage"}, headers={"X-Remote-User": "alice"})
+    assert response.status_code == 201, response.get_json()
+    adj_id = response.get_json()["id"]
+    decided = env.decide([{"id": adj_id, "action": "approve"}])
+    assert decided.status_code == 200, decided.get_json()
+    assert env.state(adj_id) == "applied"
+    _clean(env.path)
+    _no_plain_written(env.path, before)
