@@ -162,6 +162,17 @@ def adjustments_text(*, day: datetime.date, users: Sequence[User],
     return "\n".join(lines) + "\n"
 
 
+def _posted(entries: Sequence[Any]) -> set[str]:
+    """The accounts the ledger's transactions and pads post to."""
+    found: set[str] = set()
+    for entry in entries:
+        if isinstance(entry, data.Transaction):
+            found.update(posting.account for posting in entry.postings)
+        elif isinstance(entry, data.Pad):
+            found.update((entry.account, entry.source_account))
+    return found
+
+
 def _plugin_config(options: dict[str, Any]) -> tuple[bool, str | None]:
     """Whether the ledger enables the plugin, and its settings string."""
     for name, config in options.get("plugin", ()):
@@ -260,9 +271,13 @@ def _init(*, ledger: Path, target: Path, people: list[User], clients: list[Custo
     opens = []
     if not any(is_under(name, root) for name in opened):
         opens.append(root)
-    # Reserved only when init opens them: one the ledger had may hold plain postings.
-    reserved = [name for name in DEFAULT_OFFSET.values() if name not in opened]
-    opens += reserved
+    # Reserved only when the ledger never used them: a pattern reserves the accounts
+    # under it too, and one the ledger opened or posted to may hold plain postings,
+    # which the line would turn into errors (and init would refuse to write at all).
+    used = opened | _posted(entries)
+    fresh = [name for name in DEFAULT_OFFSET.values() if name not in opened]
+    reserved = [name for name in fresh if not any(is_under(a, name) for a in used)]
+    opens += fresh
     day = start_date(entries)
     content = adjustments_text(day=day, users=people, customers=clients, roles=roles,
                                currency=currency, opens=opens, reserved=reserved)
@@ -308,6 +323,11 @@ def _init(*, ledger: Path, target: Path, people: list[User], clients: list[Custo
                + (f" ({', '.join(opens)})" if opens else "")
                + (f", {len(reserved)} reserved to adjustments" if reserved else "")
                + f", dated {day}")
+    unreserved = [name for name in fresh if name not in reserved]
+    if unreserved:
+        click.echo(f"not reserved: {', '.join(unreserved)} (the ledger already posts there "
+                   "or under it; add its `adjustment-reserved` line once no plain "
+                   "transaction does)")
     click.echo(f"added to {ledger}: " + ", ".join(added))
     _next_steps(ledger=ledger, people=people, clients=clients, roles=roles, currency=currency,
                 prefix=settings.id_prefix, opened=opened | set(opens), root=root)
