@@ -408,3 +408,29 @@ def test_hole_the_fava_extension_line_changed_is_a_note(tmp_path: Path) -> None:
     assert repo.at('"fava-extension"') + "note: the Fava extension line of " in note, note
     assert "'user-header': 'X-Alice'" in note, note
     assert "(before: {'user-header': 'X-Remote-User'" in note, note
+
+
+# -- a reserved pattern that reserves nothing ---------------------------------------
+
+def test_hole_a_reserved_pattern_with_a_typo_says_so() -> None:
+    """Hole: `"Expenses:Adjustment:*"` (one letter short) reserved no account the ledger
+    has, and said nothing: the plain credit to `Expenses:Adjustments:Credits` it was
+    written to stop passed, and the reader of the ledger believed it reserved. Now a
+    warning at the line, as an approval row whose pattern matches no type has."""
+    loaded = load('2026-01-01 open Expenses:Adjustments:Credits\n'
+                  '2026-01-01 custom "adjustment-reserved" "Expenses:Adjustment:*"\n' + PAYOUT)
+    assert loaded.errors == []
+    assert loaded.book is not None
+    (warning,) = loaded.book.warnings
+    assert warning.code == "unknown-pattern", warning
+    assert warning.source.lineno == loaded.line('"adjustment-reserved"'), warning
+    assert ('reserved account pattern "Expenses:Adjustment:*" matches no account the ledger '
+            "opens") in warning.message, warning.message
+
+
+def test_holds_a_pattern_matching_an_account_under_it_is_no_warning() -> None:
+    """Held: a pattern naming the parent of the opened accounts reserves them."""
+    loaded = load('2026-01-01 open Expenses:Adjustments:Credits\n'
+                  '2026-01-01 custom "adjustment-reserved" "Expenses:Adjustments"\n')
+    assert loaded.book is not None
+    assert loaded.book.warnings == ()

@@ -137,7 +137,7 @@ def read(entries: list[data.Directive], settings: Settings,
     plain: list[data.Transaction | data.Pad] = []
     # Exact type checks first (one `is` per entry), isinstance for subclasses.
     transaction, custom, price, pad = data.Transaction, data.Custom, data.Price, data.Pad
-    balance, balances = data.Balance, []
+    balance, balances, open_, opened = data.Balance, [], data.Open, []
     directives: list[Any] = entries  # type(entry) below is what tells them apart
     events, read_event, timeline = facts.events, reader.event, facts.timeline
     for index, entry in enumerate(directives):
@@ -151,6 +151,9 @@ def read(entries: list[data.Directive], settings: Settings,
                 continue
             if kind is balance:
                 balances.append(entry)
+                continue
+            if kind is open_:
+                opened.append(entry.account)
                 continue
             if isinstance(entry, transaction):
                 kind = transaction
@@ -195,6 +198,7 @@ def read(entries: list[data.Directive], settings: Settings,
                     handler[1].append(model)
         else:
             price_entries.append(entry)
+    facts.opened = tuple(opened)
     if settings.customer_account is not None:
         names.see_accounts(entries)
     if facts.reserved or facts.receivable_rules:

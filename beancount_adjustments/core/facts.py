@@ -81,6 +81,9 @@ class Facts:
     receivable_rules: list[ReceivableRule] = field(default_factory=list)
     """From when only invoices, payments and adjustments move the receivable
     (`adjustment-receivable`)."""
+    opened: tuple[str, ...] | None = None
+    """The accounts the ledger opens (None: not known, facts put together otherwise):
+    a reserved pattern matching none of them reserves nothing."""
     balance_roots: tuple[str, ...] = ("Assets", "Liabilities")
     """The ledger's asset and liability roots (its `name_assets`, `name_liabilities`):
     where a payment's other side goes (`receivable_rules`)."""

@@ -34,6 +34,7 @@ from beancount_adjustments.core.policy import Rates
 from beancount_adjustments.core.replay_events import EventJudging
 from beancount_adjustments.core.replay_requests import RequestJudging
 from beancount_adjustments.core.replay_state import first_dates
+from beancount_adjustments.core.reserved import covers
 from beancount_adjustments.core.written import moment
 
 
@@ -42,6 +43,7 @@ class Replay(RequestJudging, EventJudging):
                  checks: Sequence[tuple[str, Check]]) -> None:
         super().__init__(facts, rates, settings, checks)
         self.check_rows()
+        self.check_reserved()
         self.check_user_names()
         self.check_customer_ids()
         self.check_customer_contacts()
@@ -76,6 +78,19 @@ class Replay(RequestJudging, EventJudging):
                           f"{', '.join(unheld)} on {policy.date}, so requests asking for "
                           "review cannot be approved; check the spelling or declare a user "
                           "with the role.", policy.source)
+
+    def check_reserved(self) -> None:
+        """Warn at a reserved pattern that covers no account the ledger opens: a typo
+        there reserves nothing, and the plain credits it was written to stop pass."""
+        opened = self.facts.opened
+        if opened is None:
+            return
+        for reserved in self.facts.reserved:
+            if not any(covers(reserved.pattern, account) for account in opened):
+                self.warn("unknown-pattern",
+                          f'reserved account pattern "{reserved.pattern}" matches no account '
+                          "the ledger opens, so it reserves nothing; check the spelling "
+                          '(like "Expenses:Adjustments:*").', reserved.source)
 
     def check_user_names(self) -> None:
         """Warn at a user line whose name reads as another user's (a Cyrillic o in "bob")."""
