@@ -84,6 +84,10 @@ class Facts:
     balance_roots: tuple[str, ...] = ("Assets", "Liabilities")
     """The ledger's asset and liability roots (its `name_assets`, `name_liabilities`):
     where a payment's other side goes (`receivable_rules`)."""
+    left_over: Callable[[Sequence[object]], str | None] | None = None
+    """What a plain transaction's postings leave over beyond Beancount's default
+    tolerance while the ledger's tolerance options balance them (`beans.balancing`),
+    or None: the receivable rule refuses such a one (`receivable_rules`)."""
     invoices: Mapping[str, Reference] = field(default_factory=dict)
     orders: Mapping[str, Reference] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)

@@ -20,7 +20,13 @@ from collections.abc import Callable, Hashable, Sequence
 from beancount.core import data, flags
 
 from beancount_adjustments.beans.metadata import source_of
-from beancount_adjustments.beans.reading import padded, plain, posted, receivable_refusal
+from beancount_adjustments.beans.reading import (
+    LeftOver,
+    padded,
+    plain,
+    posted,
+    receivable_refusal,
+)
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.plain import Breach
 from beancount_adjustments.core.receivable_rule import ReceivableMoves, takes_payments
@@ -54,7 +60,7 @@ def judges(book: Book) -> list[Judge]:
         def receivable_rule(entry: Posting, date: datetime.date) -> Breach | None:
             if date >= moves.date or reserved.first(posted(entry)[1], date) is not None:
                 return None   # judged by the plugin on its date (or refused there already)
-            return _receivable_breach(moves, entry)
+            return _receivable_breach(moves, entry, book.facts.left_over)
 
         found.append(receivable_rule)
     return found
@@ -91,7 +97,8 @@ def removed_judges(old: Book, new: Book) -> list[Judge]:
         moves = ReceivableMoves(old.facts.receivable_rules, new.settings,
                                 new.facts.balance_roots)
 
-        found.append(lambda entry, _date: _receivable_breach(moves, entry))
+        found.append(lambda entry, _date: _receivable_breach(moves, entry,
+                                                             new.facts.left_over))
     return found
 
 
@@ -129,11 +136,12 @@ def _reserved_breach(reserved: Reserved, entry: Posting) -> Breach | None:
     return None if hit is None else reserved_since(*hit)
 
 
-def _receivable_breach(moves: ReceivableMoves, entry: Posting) -> Breach | None:
+def _receivable_breach(moves: ReceivableMoves, entry: Posting,
+                       left_over: LeftOver | None = None) -> Breach | None:
     """What the receivable rule says of `entry` judged as made now (under the payment
-    accounts of its latest line), or None."""
+    accounts of its latest line and the ledger's tolerance, `left_over`), or None."""
     accounts = posted(entry)[1]
-    if receivable_refusal(moves, entry, accounts, datetime.date.max) is None:
+    if receivable_refusal(moves, entry, accounts, datetime.date.max, left_over) is None:
         return None
     return moves.breach(accounts)
 
