@@ -14,13 +14,17 @@ transaction moving the receivable, and a request, balance within Beancount's
 default tolerance (half the last digit written, whole numbers exactly), whatever the
 ledger's options; where the ledger's options do not balance it either, Beancount's
 own error is the only one. Held: an option in an included file (Beancount reads the
-top file's only); `plugin_processing_mode "raw"`; a payment at a price into a bank
-opened for its currency; `pushmeta adjustment-type:` around plain transactions
-(requests, judged as such); `pushtag` of the plugin's own tag (a forgery);
-metadata of another type than text on a request or an event; the same key twice
-on an entry (Beancount's error); a `pad` or a lone receivable leg under a wide
-tolerance. "Hole:" tests failed on the code they were written against; "Held:"
-ones held.
+top file's only); `plugin_processing_mode "raw"`; a payment at a price (on the bank
+leg or the receivable's) into a bank opened for its currency; `pushmeta
+adjustment-type:` around plain transactions (requests, judged as such); `pushmeta
+by:` around an approval (Beancount 3 pushes onto transactions only); `pushtag` of
+the plugin's own tag (a forgery); metadata of another type than text on a request or
+an event; the same key twice on a transaction (Beancount's error); approval-row
+roles as an account, in another case or two in one string; a `pad` or a lone
+receivable leg under a wide tolerance; a fake `beancount_adjustments` package beside
+the ledger under `insert_pythonpath` fools `bean-check` only, not `bean-adjust
+check` (README). "Hole:" tests failed on the code they were written against;
+"Held:" ones held.
 """
 
 from __future__ import annotations
@@ -279,15 +283,16 @@ def test_holds_raw_plugin_processing_mode() -> None:
 
 def test_holds_a_payment_at_a_price_into_a_bank_opened_for_its_currency() -> None:
     """Held (the README's advice): with the bank opened for USD, a "payment" of 1 EUR
-    `@@ 5000 USD` is Beancount's error."""
+    `@@ 5000 USD`, or the receivable leg `-5000.00 USD @@ 1.00 EUR` against 1 EUR, is
+    Beancount's error."""
     text = BASE.replace("2026-01-01 open Assets:Bank\n", "2026-01-01 open Assets:Bank USD\n")
-    loaded = load(text + RULE + """
-2026-03-01 * "cust_456" "Paid in EUR"
-  Assets:Receivable:Customers  -5000.00 USD
-  Assets:Bank                      1.00 EUR @@ 5000.00 USD
-""", base=False)
-    assert loaded.errors, "a EUR leg on a USD account is no error"
-    assert "unrequested-posting" not in loaded.code_set, loaded.codes
+    owed = "Assets:Receivable:Customers  -5000.00 USD"
+    for legs in (f"{owed}\n  Assets:Bank  1.00 EUR @@ 5000.00 USD",
+                 f"{owed} @@ 1.00 EUR\n  Assets:Bank  1.00 EUR"):
+        loaded = load(text + RULE + f'\n2026-03-01 * "cust_456" "Paid in EUR"\n  {legs}\n',
+                      base=False)
+        assert [str(e.message) for e in loaded.errors] == [
+            "Invalid currency EUR for account 'Assets:Bank'"], loaded.codes
 
 
 def test_holds_pushmeta_by_around_an_approval_is_no_identity() -> None:
