@@ -5,7 +5,8 @@ Beancount's tolerance options (`inferred_tolerance_default`, `tolerance_multipli
 `inferred_tolerance_default "USD:5000"` a "payment" taking 5,000 USD off a customer
 while 1 USD reaches the bank balances, `bean-check` is clean, and the bank
 reconciles (1 USD did arrive). What moves the customer's account is judged by the
-defaults instead: half the last digit written, nothing for whole numbers.
+defaults instead (`receivable_rule.DEFAULT_TOLERANCE`): half the last digit written,
+whole numbers exactly.
 """
 
 from __future__ import annotations

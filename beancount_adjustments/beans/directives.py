@@ -28,6 +28,7 @@ from beancount_adjustments.core.models import (
     Source,
 )
 from beancount_adjustments.core.policy import parse_chain
+from beancount_adjustments.core.receivable_rule import DEFAULT_TOLERANCE
 
 __all__ = ["EVENT", "Reader"]
 
@@ -146,10 +147,9 @@ class Reader(RuleReader):
             # The approval reads what the customer's account moves; an offset leg of
             # 5,000 USD on a 1 USD credit would book what nobody approved.
             self.problem("bad-posting", source,
-                         f"{adj_id}: the postings leave {over} over, more than Beancount's "
-                         "default tolerance (half the last digit written, nothing for whole "
-                         "numbers) allows; they balance only by the ledger's tolerance "
-                         "options: make the legs match.", adj_id)
+                         f"{adj_id}: the postings leave {over} over, more than "
+                         f"{DEFAULT_TOLERANCE} allows; they balance only by the ledger's "
+                         "tolerance options: make the legs match.", adj_id)
             return None
         optional: dict[str, Any] = {}
         for key in _OPTIONAL_KEYS:

@@ -57,6 +57,11 @@ class ReceivableRule(NamedTuple):
     account; () (a line that names them unreadably): none."""
 
 
+DEFAULT_TOLERANCE = ("Beancount's default tolerance (half the last digit written, whole "
+                     "numbers exactly)")
+"""What a plain transaction moving the receivable, and a request, must balance to,
+whatever the ledger's tolerance options (`beans.balancing` judges it)."""
+
 _NOT = ("neither an invoice (`invoice-id:` or `order-id:`, raising what the customer "
         "owes) nor a payment (its other side on asset or liability accounts)")
 
@@ -155,8 +160,7 @@ class ReceivableMoves:
             # customer "paid" by 1 USD into the bank (`beans.balancing`).
             lowered, _ = self._why(postings)
             return self._message("transaction", lowered, (
-                f"it leaves {left_over} over, more than Beancount's default tolerance "
-                "(half the last digit written, nothing for whole numbers) allows: it "
+                f"it leaves {left_over} over, more than {DEFAULT_TOLERANCE} allows: it "
                 "balances only by the ledger's tolerance options, and what moves the "
                 "customer's account must be matched by what its other legs move"))
         if invoice and not lowers:
