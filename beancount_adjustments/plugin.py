@@ -36,6 +36,7 @@ from beancount_adjustments.beans.as_written import (
     later_plugins,
     our_lines,
 )
+from beancount_adjustments.beans.balancing import Balancing
 from beancount_adjustments.beans.collector import collector_paused
 from beancount_adjustments.beans.effects import entries_for
 from beancount_adjustments.beans.loading import (
@@ -264,7 +265,8 @@ def _run(entries: list[data.Directive], options_map: dict[str, Any],
         checks = [("plugin-order", _changed_by_plugin)]
     # A payment's other side is on these roots, as the ledger names them.
     found = read(entries, settings, progress, (options_map.get("name_assets", "Assets"),
-                                               options_map.get("name_liabilities", "Liabilities")))
+                                               options_map.get("name_liabilities", "Liabilities")),
+                 Balancing.of(options_map))
     facts = found.facts
     # The top-level file first, then the included ones as Beancount lists them.
     main = options_map.get("filename")

@@ -14,6 +14,7 @@ from typing import Any
 from beancount.core import data
 from beancount.core.amount import Amount
 
+from beancount_adjustments.beans.balancing import Balancing
 from beancount_adjustments.beans.metadata import CONTROL_ONE_LINE, control_problem, source_of
 from beancount_adjustments.beans.rules import CATEGORY_RE, TYPE_RE, RuleReader
 from beancount_adjustments.core import lookalike
@@ -27,6 +28,7 @@ from beancount_adjustments.core.models import (
     Source,
 )
 from beancount_adjustments.core.policy import parse_chain
+from beancount_adjustments.core.receivable_rule import DEFAULT_TOLERANCE
 
 __all__ = ["EVENT", "Reader"]
 
@@ -47,6 +49,9 @@ _OPTIONAL_KEYS = ("risk", "invoice", "order", "ticket", "document", "effective",
 
 class Reader(RuleReader):
     """Reads requests and events (and, inherited, every rule directive and value)."""
+
+    balancing = Balancing()
+    """The ledger's tolerance options (`read` sets them; the defaults judge nothing)."""
 
     def event(self, entry: data.Custom) -> Event | None:
         meta = entry.meta
@@ -137,6 +142,15 @@ class Reader(RuleReader):
             postings.append(Posting(posting.account, units.number, units.currency))
             if posting.price is not None or posting.cost is not None:
                 annotations.append(_annotation(posting))
+        over = self.balancing.left_over(entry.postings)
+        if over is not None:
+            # The approval reads what the customer's account moves; an offset leg of
+            # 5,000 USD on a 1 USD credit would book what nobody approved.
+            self.problem("bad-posting", source,
+                         f"{adj_id}: the postings leave {over} over, more than "
+                         f"{DEFAULT_TOLERANCE} allows; they balance only by the ledger's "
+                         "tolerance options: make the legs match.", adj_id)
+            return None
         optional: dict[str, Any] = {}
         for key in _OPTIONAL_KEYS:
             value = meta.get(key)

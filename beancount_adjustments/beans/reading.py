@@ -10,6 +10,7 @@ from typing import Any, NamedTuple, TypeGuard
 
 from beancount.core import data
 
+from beancount_adjustments.beans.balancing import Balancing
 from beancount_adjustments.beans.directives import EVENT, Reader
 from beancount_adjustments.beans.effects import OWN_TAGS, TAG_APPLIED, TAG_REVERSAL
 from beancount_adjustments.beans.intake_lines import (
@@ -52,6 +53,10 @@ from beancount_adjustments.core.reserved import Reserved, ReservedPattern, unreq
 from beancount_adjustments.core.risk import ALERT, RISK
 from beancount_adjustments.core.seals import SEAL
 from beancount_adjustments.core.signatures import KEY
+
+LeftOver = Callable[[Sequence[Any]], str | None]
+"""What a transaction's postings leave over beyond Beancount's default tolerance
+(`Facts.left_over`)."""
 
 
 class Read(NamedTuple):
@@ -101,10 +106,14 @@ class Names:
 
 def read(entries: list[data.Directive], settings: Settings,
          progress: Progress | None = None,
-         balance_roots: Sequence[str] = ("Assets", "Liabilities")) -> Read:
+         balance_roots: Sequence[str] = ("Assets", "Liabilities"),
+         balancing: Balancing | None = None) -> Read:
     """Sort out the entries that concern adjustments into facts. `balance_roots`: the
-    ledger's asset and liability roots (its `name_assets` and `name_liabilities`)."""
+    ledger's asset and liability roots (its `name_assets` and `name_liabilities`);
+    `balancing`: its tolerance options."""
     reader = Reader()
+    if balancing is not None:
+        reader.balancing = balancing
     invoices = References("invoice-id", settings.receivable)
     orders = References("order-id", settings.receivable)
     facts = Facts(invoices=invoices, orders=orders)
@@ -201,11 +210,13 @@ def read(entries: list[data.Directive], settings: Settings,
     facts.opened = tuple(opened)
     if settings.customer_account is not None:
         names.see_accounts(entries)
+    facts.left_over = reader.balancing.left_over
     if facts.reserved or facts.receivable_rules:
         facts.balance_roots = tuple(balance_roots)
         moves = (ReceivableMoves(facts.receivable_rules, settings, facts.balance_roots)
                  if facts.receivable_rules else None)
-        unrequested_postings(reader, plain, facts.reserved, moves, padded(plain, balances))
+        unrequested_postings(reader, plain, facts.reserved, moves, padded(plain, balances),
+                             left_over=facts.left_over)
     facts.named = list(names.found.values())
     facts.problems.extend(reader.problems)
     facts.prices = prices = not_implied_by(price_entries, requests)
@@ -243,12 +254,13 @@ def forged(reader: Reader, entry: data.Transaction) -> None:
 def unrequested_postings(reader: Reader, entries: list[data.Transaction | data.Pad],
                          patterns: list[ReservedPattern],
                          moves: ReceivableMoves | None = None,
-                         pad_dates: dict[int, datetime.date] | None = None) -> None:
+                         pad_dates: dict[int, datetime.date] | None = None, *,
+                         left_over: LeftOver | None = None) -> None:
     """`unrequested-posting` at each of `entries` (no request's, nor forged) posting to
     an account a pattern reserves on its date, or (`moves`) moving the receivable from
     the rule's date as no invoice, payment or move within a customer's account does:
     money moved without a request. One error an entry, the reserved account's first.
-    A pad is judged on the date of `pad_dates` (`padded`)."""
+    A pad is judged on the date of `pad_dates` (`padded`); `left_over`: `receivable_refusal`'s."""
     reserved = Reserved(patterns)
     pad_dates = pad_dates or {}
     for entry in entries:
@@ -260,15 +272,18 @@ def unrequested_postings(reader: Reader, entries: list[data.Transaction | data.P
             continue
         if moves is None or date < moves.date:
             continue
-        why = receivable_refusal(moves, entry, accounts, date)
+        why = receivable_refusal(moves, entry, accounts, date, left_over)
         if why is not None:
             reader.problem("unrequested-posting", source_of(entry), why)
 
 
 def receivable_refusal(moves: ReceivableMoves, entry: data.Transaction | data.Pad,
-                       accounts: Sequence[str], date: datetime.date) -> str | None:
+                       accounts: Sequence[str], date: datetime.date,
+                       left_over: LeftOver | None = None) -> str | None:
     """Why the plain `entry` (posting to `accounts`) may not move the receivable, judged
-    as of `date`, or None: it moves none, or it may."""
+    as of `date`, or None: it moves none, or it may. `left_over`: what its postings leave
+    over beyond Beancount's default tolerance under the ledger's options
+    (`Facts.left_over`)."""
     # Most transactions move no receivable account: one cached look each.
     if not any(map(moves.moves, accounts)):
         return None
@@ -278,7 +293,8 @@ def receivable_refusal(moves: ReceivableMoves, entry: data.Transaction | data.Pa
     held = [p.account for p in entry.postings if p.cost is not None and p.units
             and p.units.number and not moves.moves(p.account)]
     return moves.refusal(_postings(entry), "invoice-id" in meta or "order-id" in meta, date,
-                         list(dict.fromkeys(held)))
+                         list(dict.fromkeys(held)),
+                         None if left_over is None else left_over(entry.postings))
 
 
 def padded(entries: Sequence[data.Directive], balances: Sequence[data.Directive] = ()

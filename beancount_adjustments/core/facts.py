@@ -87,6 +87,11 @@ class Facts:
     balance_roots: tuple[str, ...] = ("Assets", "Liabilities")
     """The ledger's asset and liability roots (its `name_assets`, `name_liabilities`):
     where a payment's other side goes (`receivable_rules`)."""
+    left_over: Callable[[Sequence[object]], str | None] | None = None
+    """`beans.balancing`'s judge of a transaction's postings: what they leave over
+    beyond Beancount's default tolerance while the ledger's tolerance options balance
+    them, or None. The receivable rule refuses a transaction it finds something in;
+    None here: no judge (the tools' own reads)."""
     invoices: Mapping[str, Reference] = field(default_factory=dict)
     orders: Mapping[str, Reference] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)

@@ -12,6 +12,9 @@ or on the rule's `payment-accounts:` where the line in force names them: else a
 "payment" onto `Liabilities:Whatever`, spent from there by a second transaction
 that never touches the receivable, would launder a credit), or a move within one
 customer's account; anything else, and any `pad` touching the receivable, is an error.
+Each balances to Beancount's default tolerance: one that balances only by the
+ledger's tolerance options (5,000 USD off the customer, 1 USD into the bank, under
+`inferred_tolerance_default "USD:5000"`) is none of them.
 """
 
 from __future__ import annotations
@@ -53,6 +56,11 @@ class ReceivableRule(NamedTuple):
     """The accounts payments go through, as patterns; None: any asset or liability
     account; () (a line that names them unreadably): none."""
 
+
+DEFAULT_TOLERANCE = ("Beancount's default tolerance (half the last digit written, whole "
+                     "numbers exactly)")
+"""What a plain transaction moving the receivable, and a request, must balance to,
+whatever the ledger's tolerance options (`beans.balancing` judges it)."""
 
 _NOT = ("neither an invoice (`invoice-id:` or `order-id:`, raising what the customer "
         "owes) nor a payment (its other side on asset or liability accounts)")
@@ -121,11 +129,13 @@ class ReceivableMoves:
         return (self.kind(account) if found is None else found).__class__ is str
 
     def refusal(self, postings: Sequence[Leg], invoice: bool,
-                date: datetime.date, held: Collection[str] = ()) -> str | None:
+                date: datetime.date, held: Collection[str] = (),
+                left_over: str | None = None) -> str | None:
         """Why a plain transaction of `date` with `postings` (`invoice`: it carries
-        `invoice-id:` or `order-id:`; `held`: the accounts of its legs held at cost)
-        may not move the receivable, or None: it moves none, or it is an invoice, a
-        payment or refund, or a move within one customer's account."""
+        `invoice-id:` or `order-id:`; `held`: the accounts of its legs held at cost;
+        `left_over`: what it leaves over beyond Beancount's default tolerance) may not
+        move the receivable, or None: it moves none, or it is an invoice, a payment or
+        refund, or a move within one customer's account."""
         # One pass of flags decides (most transactions are invoices and payments); the
         # legs are sorted out again only for the message.
         kinds = self.kinds
@@ -143,7 +153,17 @@ class ReceivableMoves:
                 balance = True
             else:
                 off = True
-        if not moved or (invoice and not lowers):
+        if not moved:
+            return None
+        if left_over is not None:
+            # Balanced only by the ledger's tolerance options: 5,000 USD off the
+            # customer "paid" by 1 USD into the bank (`beans.balancing`).
+            lowered, _ = self._why(postings)
+            return self._message("transaction", lowered, (
+                f"it leaves {left_over} over, more than {DEFAULT_TOLERANCE} allows: it "
+                "balances only by the ledger's tolerance options, and what moves the "
+                "customer's account must be matched by what its other legs move"))
+        if invoice and not lowers:
             return None
         if held and not invoice:
             # A payment is money: a lot bought at a cost (`1 JUNK {5000 USD}`) pays

@@ -20,7 +20,13 @@ from collections.abc import Callable, Hashable, Sequence
 from beancount.core import data, flags
 
 from beancount_adjustments.beans.metadata import source_of
-from beancount_adjustments.beans.reading import padded, plain, posted, receivable_refusal
+from beancount_adjustments.beans.reading import (
+    LeftOver,
+    padded,
+    plain,
+    posted,
+    receivable_refusal,
+)
 from beancount_adjustments.core.book import Book
 from beancount_adjustments.core.plain import Breach
 from beancount_adjustments.core.receivable_rule import (
@@ -58,7 +64,7 @@ def judges(book: Book) -> list[Judge]:
         def receivable_rule(entry: Posting, date: datetime.date) -> Breach | None:
             if date >= moves.date or reserved.first(posted(entry)[1], date) is not None:
                 return None   # judged by the plugin on its date (or refused there already)
-            return _receivable_breach(moves, entry)
+            return _receivable_breach(moves, entry, book.facts.left_over)
 
         found.append(receivable_rule)
     return found
@@ -101,12 +107,14 @@ def loosened_judges(old: Book, new: Book) -> list[Judge]:
         now = (ReceivableMoves(now_lines, new.settings, new.facts.balance_roots)
                if now_lines else None)
 
+        left_over = new.facts.left_over
+
         def receivable_loosened(entry: Posting, date: datetime.date) -> Breach | None:
-            if now is not None and (_receivable_breach(now, entry) is not None or (
-                    date >= now.date
-                    and receivable_refusal(now, entry, posted(entry)[1], date) is not None)):
+            if now is not None and (_receivable_breach(now, entry, left_over) is not None or (
+                    date >= now.date and receivable_refusal(
+                        now, entry, posted(entry)[1], date, left_over) is not None)):
                 return None   # the rule as it is refuses it: the plugin's error, or a backdating
-            return _receivable_breach(was, entry)
+            return _receivable_breach(was, entry, left_over)
 
         found.append(receivable_loosened)
     return found
@@ -159,11 +167,12 @@ def _reserved_breach(reserved: Reserved, entry: Posting) -> Breach | None:
     return None if hit is None else reserved_since(*hit)
 
 
-def _receivable_breach(moves: ReceivableMoves, entry: Posting) -> Breach | None:
+def _receivable_breach(moves: ReceivableMoves, entry: Posting,
+                       left_over: LeftOver | None = None) -> Breach | None:
     """What the receivable rule says of `entry` judged as made now (under the payment
-    accounts of its latest line), or None."""
+    accounts of its latest line and the ledger's tolerance, `left_over`), or None."""
     accounts = posted(entry)[1]
-    if receivable_refusal(moves, entry, accounts, datetime.date.max) is None:
+    if receivable_refusal(moves, entry, accounts, datetime.date.max, left_over) is None:
         return None
     return moves.breach(accounts)
 
