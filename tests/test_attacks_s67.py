@@ -434,3 +434,37 @@ def test_holds_a_pattern_matching_an_account_under_it_is_no_warning() -> None:
                   '2026-01-01 custom "adjustment-reserved" "Expenses:Adjustments"\n')
     assert loaded.book is not None
     assert loaded.book.warnings == ()
+
+
+# -- `check --since`: Beancount's own options changed in the change -----------------
+
+def test_hole_a_tolerance_option_added_is_a_note(tmp_path: Path) -> None:
+    """Hole: `option "tolerance_multiplier"` widened (every transaction then balances
+    within thousands, and a bank `balance` assertion meant to catch a fake payment
+    passes) in a change `check --since` called intact without a word of it."""
+    repo = Repo(tmp_path / "books")
+    rev = repo.commit(BOOK)
+    repo.commit(BOOK.replace('option "operating_currency" "USD"\n',
+                             'option "operating_currency" "USD"\n'
+                             'option "tolerance_multiplier" "500000"\n'
+                             'option "inferred_tolerance_default" "USD:5000"\n'))
+    result = check(repo, rev)
+    assert result.exit_code == 0, result.output
+    notes = rule_notes(result)
+    assert len(notes) == 2, result.output
+    assert any(repo.at('"tolerance_multiplier"') + "note: the ledger's option "
+               "tolerance_multiplier is 500000 since" in note and "(before: 0.5)" in note
+               for note in notes), notes
+    assert any("option inferred_tolerance_default is USD:5000 since" in note
+               and "(before: none)" in note for note in notes), notes
+
+
+def test_holds_options_as_before_are_no_note(tmp_path: Path) -> None:
+    """Held: the options written again in another order, and a title changed, say the
+    same of every transaction: no note."""
+    text = BOOK.replace('option "operating_currency" "USD"\n',
+                        'option "title" "Books"\noption "operating_currency" "USD"\n')
+    repo = Repo(tmp_path / "books")
+    rev = repo.commit(text)
+    repo.commit(text.replace('"Books"', '"The books"'))
+    assert rule_notes(check(repo, rev)) == []

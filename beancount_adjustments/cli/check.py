@@ -61,8 +61,7 @@ def check(ledger: Path, since: str | None, pre_commit: bool, as_json: bool) -> N
     counts = counts_by_state(book.adjustments.values()) if book else None
     read = [str(name) for name in options.get("include", ())]
     try:
-        past = (_since(repo, entries, book, read, getattr(
-            options.get(loading.STAMP_KEY), "sources", ())) if repo is not None else None)
+        past = _since(repo, entries, book, read, options) if repo is not None else None
     except history.HistoryError as exc:
         _refuse(since, exc)
     if as_json:
@@ -162,9 +161,8 @@ def _plural(count: int, word: str) -> str:
 
 
 def _since(repo: history.Repository, entries: list[data.Directive],
-           book: Book | None, read: list[str], sources: loading.Sources) -> _Since:
-    """`read`: the files the load of the current ledger read; `sources`: the site code
-    its checks ran."""
+           book: Book | None, read: list[str], options: dict[str, Any]) -> _Since:
+    """`read`: the files the load of the current ledger read; `options`: its options."""
     old, rev_name = history.snapshot_at(repo)
     if old is None:
         return _Since(repo, [], rev_name, note=(
@@ -176,9 +174,11 @@ def _since(repo: history.Repository, entries: list[data.Directive],
             "plugin-removed", f"the ledger enabled the plugin at {repo.rev} and does not any "
             f"more: every decision {repo.rev} held would be dropped", str(_ledger_path(repo)), 0)
         return _Since(repo, [finding], rev_name, note=None, decided=decided)
-    now = history.Snapshot(book=book, entries=entries)
+    now = history.Snapshot(book=book, entries=entries, options=options)
     findings = repo.committed_caches() + repo.untracked(read, at_rev=old)
-    findings += history.site_checks_changed(repo, sources)
+    # The site code the current load's checks ran (the plugin's stamp holds it).
+    findings += history.site_checks_changed(
+        repo, getattr(options.get(loading.STAMP_KEY), "sources", ()))
     findings += history.compare(old, now, rev=repo.rev, commit_of=repo.commits_of,
                                 writers_of=functools.partial(repo.writers_of, read),
                                 removers_of=functools.partial(repo.removers_of, rev_name))

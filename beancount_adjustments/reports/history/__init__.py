@@ -28,7 +28,10 @@ from beancount_adjustments.reports.history.plain_postings import (
     opened_payment_accounts,
     unruled_postings,
 )
-from beancount_adjustments.reports.history.plugin_settings import settings_changed
+from beancount_adjustments.reports.history.plugin_settings import (
+    options_changed,
+    settings_changed,
+)
 from beancount_adjustments.reports.history.repository import (
     HistoryError,
     Repository,
@@ -105,8 +108,9 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     findings += rules_changed(old.entries, new.entries, cutoff, rev=rev, told=told)
     findings += opened_payment_accounts(old.entries, new.entries, new.book, rev=rev)
     files = new.book.facts.files
-    findings += settings_changed(old.book.settings, new.book.settings,
-                                 files[0] if files else None, rev=rev)
+    top = files[0] if files else None
+    findings += settings_changed(old.book.settings, new.book.settings, top, rev=rev)
+    findings += options_changed(old.options, new.options, top, rev=rev)
     if commit_of is not None:
         findings += self_authorized(old, new, writers_of or commit_of,
                                     removers_of=removers_of, rev=rev)

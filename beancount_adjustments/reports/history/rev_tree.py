@@ -76,7 +76,8 @@ def snapshot_at(repo: Repository) -> tuple[Snapshot | None, Callable[[str], str]
     book = book_of(options)
     if book is None:
         return None, name
-    return Snapshot(book=book, entries=entries, outside=outside, unread=unread), name
+    return Snapshot(book=book, entries=entries, options=options, outside=outside,
+                    unread=unread), name
 
 
 _UNMATCHED = re.compile(r'File glob "(.*)" does not match any files')

@@ -33,6 +33,8 @@ class Snapshot:
 
     book: Book
     entries: Sequence[data.Directive]
+    options: Mapping[str, Any] | None = None
+    """Beancount's options map of the load (None: not kept)."""
     outside: tuple[Sited, ...] = ()
     """REV's only: the files its load read from outside the tree written for it (an
     absolute include, or one climbing out with `..`), as they are now, not as REV
