@@ -48,6 +48,12 @@ APPROVE_2 = """
 
 BOOK = BASE + REQUEST_1  # what the history tests commit first
 
+COMMITTED = "2026-01-01T12:00:00+00:00"
+"""When the tests' commits are made, unless they say otherwise: before every entry
+they write, so that what is new since a revision was written after it (`check
+--since` holds a decision claiming to be older than its revision's commit for
+back-dated), whatever today's date is."""
+
 
 class Repo:
     """A git repository holding one ledger, `main.beancount`."""
@@ -61,8 +67,9 @@ class Repo:
         self.git("config", "user.email", "alice@example.com")
         self.git("config", "commit.gpgsign", "false")
 
-    def git(self, *args: str, email: str | None = None) -> str:
-        env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1"}
+    def git(self, *args: str, email: str | None = None, date: str = COMMITTED) -> str:
+        env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_DATE": date,
+               "GIT_COMMITTER_DATE": date}
         if email is not None:
             env.update(GIT_AUTHOR_EMAIL=email, GIT_COMMITTER_EMAIL=email)
         return subprocess.run(["git", "-C", str(self.root), *args], check=True, env=env,
@@ -72,11 +79,11 @@ class Repo:
         self.ledger.write_text(textwrap.dedent(text))
 
     def commit(self, text: str | None = None, message: str = "ledger", *,
-               email: str | None = None) -> str:
+               email: str | None = None, date: str = COMMITTED) -> str:
         if text is not None:
             self.write(text)
         self.git("add", "-A")
-        self.git("commit", "-q", "-m", message, email=email)
+        self.git("commit", "-q", "-m", message, email=email, date=date)
         return self.git("rev-parse", "HEAD").strip()
 
     def at(self, marker: str) -> str:

@@ -24,7 +24,9 @@ from pathlib import Path
 
 from click.testing import Result
 from repos import (
+    APPROVE_2,
     BOOK,
+    REQUEST_2,
     RULES_REV,
     Repo,
     assert_finding,
@@ -468,3 +470,49 @@ def test_holds_options_as_before_are_no_note(tmp_path: Path) -> None:
     rev = repo.commit(text)
     repo.commit(text.replace('"Books"', '"The books"'))
     assert rule_notes(check(repo, rev)) == []
+
+
+# -- `check --since`: a decision claiming to be older than REV's commit --------------
+
+ERIN_LEAVES = REQUEST_2 + ('2026-06-01 custom "adjustment-user" "erin" "agent"\n'
+                           '  git: "erin@example.com"\n')
+"""REV: alice's 40 USD goodwill credit ADJ-2 waits for a manager; erin was one until
+2026-06-01."""
+
+ERIN_APPROVES = '2026-05-15 custom "adjustment" "ADJ-2" "approve"\n  by: "erin"\n'
+
+
+def _late(tmp_path: Path, approval: str) -> tuple[Repo, str, Result]:
+    repo = Repo(tmp_path / "books")
+    rev = repo.commit(BOOK + ERIN_LEAVES, date="2026-12-01T09:00:00+00:00")
+    now = BOOK + ERIN_LEAVES + approval
+    assert load(now, base=False).adj("ADJ-2").state.value == "applied"
+    repo.commit(now, date="2026-12-04T09:00:00+00:00")
+    return repo, rev, check(repo, rev)
+
+
+def test_hole_an_ex_manager_s_approval_written_now_dated_back(tmp_path: Path) -> None:
+    """Hole: in December erin (a manager until June) wrote an approval of ADJ-2 dated in
+    May, with no `at:`: it counted (she was a manager that day), booked the credit, and
+    `check --since` said the past was intact (May is after REV's last decision, in
+    March). REV was committed on 2026-12-01: what it did not hold was written since."""
+    repo, _rev, result = _late(tmp_path, ERIN_APPROVES)
+    found = assert_finding(result, "backdated-decision", repo.at('"ADJ-2" "approve"'))
+    assert "committed" in found, found
+
+
+def test_hole_the_same_with_a_forged_at(tmp_path: Path) -> None:
+    """Hole: the same with `at:` written by hand to match the date."""
+    repo, _rev, result = _late(tmp_path, ERIN_APPROVES + '  at: "2026-05-15T10:00:00Z"\n')
+    found = assert_finding(result, "backdated-decision", repo.at('"ADJ-2" "approve"'))
+    assert "written at 2026-05-15T10:00:00Z" in found, found
+
+
+def test_holds_a_decision_written_the_day_rev_was_committed(tmp_path: Path) -> None:
+    """Held: an approval written on REV's commit day (the reviewer approved, committed
+    other work, then this) is an append, with or without `at:`."""
+    repo = Repo(tmp_path / "books")
+    rev = repo.commit(BOOK + REQUEST_2, date="2026-03-05T18:00:00+00:00")
+    repo.commit(BOOK + REQUEST_2 + APPROVE_2.replace("2026-03-06", "2026-03-05"),
+                date="2026-03-06T09:00:00+00:00")
+    assert_intact(check(repo, rev))

@@ -9,6 +9,8 @@ public API.
 
 from __future__ import annotations
 
+import datetime
+
 from beancount_adjustments.reports.history.decisions import (
     backdated_items,
     compare_adjustments,
@@ -71,7 +73,8 @@ __all__ = [
 
 def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
             commit_of: CommitOf | None = None, writers_of: CommitOf | None = None,
-            removers_of: CommitOf | None = None) -> list[Finding]:
+            removers_of: CommitOf | None = None,
+            committed: datetime.datetime | None = None) -> list[Finding]:
     """Every way `new` rewrites what `old` (the ledger at `rev`) had decided.
 
     With `commit_of`, decisions new since `old` are also checked against
@@ -80,7 +83,8 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     touched a rule line, else `commit_of`; `removers_of`, those that removed one REV
     held, else removals are notes only). Rule changes dated after REV's last
     decision are notes (`Finding.note`). Plain postings (no request's) written since
-    REV are judged as made now (`backdated_postings`). `rev` only names the revision
+    REV are judged as made now (`backdated_postings`). `committed`: when REV was
+    committed (what is new since was written after it). `rev` only names the revision
     in the messages.
     """
     findings = compare_events(old.book.facts.events, new.book.facts.events, rev=rev)
@@ -91,7 +95,8 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     if cutoff is not None:
         findings += compare_directives(old.entries, new.entries, cutoff, rev=rev)
         seen = {(f.filename, f.lineno) for f in findings}
-        findings += [f for f in backdated_items(old.book, new.book, cutoff, rev=rev)
+        findings += [f for f in backdated_items(old.book, new.book, cutoff, rev=rev,
+                                                committed=committed)
                      if (f.filename, f.lineno) not in seen]
     seen = {(f.filename, f.lineno) for f in findings}  # an edited one is found as such
     findings += [f for f in old_signatures(old.book, new.book, rev=rev)

@@ -246,8 +246,8 @@ def _adjustment_rewrite(was: Adjustment, now: Adjustment, was_booked: Counter[Bo
     return None
 
 
-def backdated_items(old: Book, new: Book, cutoff: datetime.date, *,
-                    rev: str = "REV") -> list[Finding]:
+def backdated_items(old: Book, new: Book, cutoff: datetime.date, *, rev: str = "REV",
+                    committed: datetime.datetime | None = None) -> list[Finding]:
     """Requests and decisions new since REV, yet dated before its last decision.
 
     They are inserted before what REV decided, so they may book an effect
@@ -256,7 +256,11 @@ def backdated_items(old: Book, new: Book, cutoff: datetime.date, *,
     period a lock at REV had closed. One is an append only when its `at:`
     says it was written on or after that day (then the plugin's
     `backdate-days` and locks judge it); an entry without `at:`, or one
-    claiming to have been written before what REV held, is not.
+    claiming to have been written before what REV held, is not. And what REV
+    did not hold was written after REV was `committed`: a decision claiming to
+    be older than that (its `at:`, else its date) by more than its type's
+    `backdate-days` and a day is back-dated, whatever REV decided last (erin, a
+    manager until June, approving in December with a May date).
     """
     # A request REV did not hold, or held with other content (a pending one edited).
     items: list[Request | Event] = list(new_requests(old.facts.requests, new.facts.requests))
@@ -265,6 +269,10 @@ def backdated_items(old: Book, new: Book, cutoff: datetime.date, *,
     for item in items:
         if item.date < cutoff and not _written_on(item.at, cutoff):
             why = f"dated before {rev}'s last decision ({cutoff})"
+        elif committed is not None and _older_than(item, committed, new):
+            why = (f"{'dated' if item.at is None else 'claiming to be written'} more "
+                   f"than its type's `backdate-days` and a day before {rev} was committed "
+                   f"({committed.isoformat()}), which did not hold it")
         else:
             # A period REV had closed: the plugin can tell only from `at:`.
             lock = next((lock for lock in old.locks if item.date <= lock.through
@@ -283,6 +291,25 @@ def backdated_items(old: Book, new: Book, cutoff: datetime.date, *,
             f"written", item.source.filename, item.source.lineno,
             adjustment_id=item.id if isinstance(item, Request) else item.adjustment_id))
     return findings
+
+
+def _older_than(item: Request | Event, committed: datetime.datetime, book: Book) -> bool:
+    """Whether `item` claims to have been written (its `at:`; a request without one,
+    nothing: tools importing dated rows write none) before `committed` by more than its
+    type's `backdate-days` and a day (work written before the commit and committed
+    after it is no back-dating)."""
+    if item.at is None and isinstance(item, Request):
+        return False
+    adj = None if isinstance(item, Request) else book.adjustments.get(item.adjustment_id)
+    adj_type = item.type if isinstance(item, Request) else (
+        adj.request.type if adj is not None else None)
+    days = (book.policies.settings(adj_type, item.date).backdate_days
+            if adj_type is not None else 0)
+    claimed = read_moment(item.at) if item.at is not None else None
+    if claimed is None:   # no stamp: the latest moment its date names anywhere
+        claimed = datetime.datetime.combine(
+            item.date, datetime.time.max, datetime.timezone(datetime.timedelta(hours=-12)))
+    return claimed + datetime.timedelta(days=days + 1) < committed
 
 
 def _written_on(at: str | None, day: datetime.date) -> bool:

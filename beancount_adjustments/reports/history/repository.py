@@ -61,6 +61,12 @@ class Repository:
             stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         return _git(self.top, *args, check=check, stdin=stdin)
 
+    def committed_at(self) -> datetime.datetime:
+        """When REV was committed (its committer date): what is new since was written
+        after it."""
+        out = self.git("log", "-1", "--format=%cI", self.sha).stdout
+        return datetime.datetime.fromisoformat(out.decode().strip())
+
     def commit_day(self) -> datetime.date:
         """The day REV was committed (what `notify --since` takes as REV's today)."""
         out = self.git("log", "-1", "--format=%cs", self.sha).stdout
