@@ -498,7 +498,7 @@ def test_hole_an_ex_manager_s_approval_written_now_dated_back(tmp_path: Path) ->
     March). REV was committed on 2026-12-01: what it did not hold was written since."""
     repo, _rev, result = _late(tmp_path, ERIN_APPROVES)
     found = assert_finding(result, "backdated-decision", repo.at('"ADJ-2" "approve"'))
-    assert "committed" in found, found
+    assert "before the change forked from" in found, found
 
 
 def test_hole_the_same_with_a_forged_at(tmp_path: Path) -> None:
@@ -515,4 +515,20 @@ def test_holds_a_decision_written_the_day_rev_was_committed(tmp_path: Path) -> N
     rev = repo.commit(BOOK + REQUEST_2, date="2026-03-05T18:00:00+00:00")
     repo.commit(BOOK + REQUEST_2 + APPROVE_2.replace("2026-03-06", "2026-03-05"),
                 date="2026-03-06T09:00:00+00:00")
+    assert_intact(check(repo, rev))
+
+
+def test_holds_a_branch_waiting_while_the_base_moved_on(tmp_path: Path) -> None:
+    """Held: bob's approval written on a branch in March, merged after main moved on in
+    April: the branch forked before it, so it is an append (REV, main's tip, was
+    committed later)."""
+    repo = Repo(tmp_path / "books")
+    repo.commit(BOOK + REQUEST_2, date="2026-03-05T18:00:00+00:00")
+    repo.git("checkout", "-q", "-b", "review")
+    repo.commit(BOOK + REQUEST_2 + APPROVE_2 + '  at: "2026-03-06T10:00:00Z"\n',
+                date="2026-03-06T10:05:00+00:00")
+    repo.git("checkout", "-q", "main")
+    rev = repo.commit(BOOK + REQUEST_2 + "\n2026-04-20 open Assets:Petty\n",
+                      date="2026-04-20T09:00:00+00:00")
+    repo.git("checkout", "-q", "review")
     assert_intact(check(repo, rev))

@@ -83,9 +83,9 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     touched a rule line, else `commit_of`; `removers_of`, those that removed one REV
     held, else removals are notes only). Rule changes dated after REV's last
     decision are notes (`Finding.note`). Plain postings (no request's) written since
-    REV are judged as made now (`backdated_postings`). `committed`: when REV was
-    committed (what is new since was written after it). `rev` only names the revision
-    in the messages.
+    REV are judged as made now (`backdated_postings`). `committed`: when the
+    change forked from REV's history (what is new since was written after it).
+    `rev` only names the revision in the messages.
     """
     findings = compare_events(old.book.facts.events, new.book.facts.events, rev=rev)
     touched = {f.adjustment_id for f in findings}

@@ -257,10 +257,11 @@ def backdated_items(old: Book, new: Book, cutoff: datetime.date, *, rev: str = "
     says it was written on or after that day (then the plugin's
     `backdate-days` and locks judge it); an entry without `at:`, or one
     claiming to have been written before what REV held, is not. And what REV
-    did not hold was written after REV was `committed`: a decision claiming to
-    be older than that (its `at:`, else its date) by more than its type's
-    `backdate-days` and a day is back-dated, whatever REV decided last (erin, a
-    manager until June, approving in December with a May date).
+    did not hold was written after the change forked from REV's history
+    (`committed`, `Repository.forked_at`): a decision claiming to be older than
+    that (its `at:`, else its date) by more than its type's `backdate-days` and a
+    day is back-dated, whatever REV decided last (erin, a manager until June,
+    approving in December with a May date).
     """
     # A request REV did not hold, or held with other content (a pending one edited).
     items: list[Request | Event] = list(new_requests(old.facts.requests, new.facts.requests))
@@ -271,8 +272,8 @@ def backdated_items(old: Book, new: Book, cutoff: datetime.date, *, rev: str = "
             why = f"dated before {rev}'s last decision ({cutoff})"
         elif committed is not None and _older_than(item, committed, new):
             why = (f"{'dated' if item.at is None else 'claiming to be written'} more "
-                   f"than its type's `backdate-days` and a day before {rev} was committed "
-                   f"({committed.isoformat()}), which did not hold it")
+                   f"than its type's `backdate-days` and a day before the change forked "
+                   f"from {rev}'s history (committed {committed.isoformat()})")
         else:
             # A period REV had closed: the plugin can tell only from `at:`.
             lock = next((lock for lock in old.locks if item.date <= lock.through

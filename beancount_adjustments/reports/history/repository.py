@@ -61,10 +61,15 @@ class Repository:
             stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         return _git(self.top, *args, check=check, stdin=stdin)
 
-    def committed_at(self) -> datetime.datetime:
-        """When REV was committed (its committer date): what is new since was written
-        after it."""
-        out = self.git("log", "-1", "--format=%cI", self.sha).stdout
+    def forked_at(self) -> datetime.datetime | None:
+        """When the change forked from REV's history: the committer date of the last
+        commit REV and HEAD share (REV itself on a branch of it; the point a pull
+        request branched off, whatever the base did since). What is new since REV was
+        written after it. None: no commit shared."""
+        base = self.git("merge-base", self.sha, "HEAD", check=False)
+        if base.returncode != 0:
+            return None
+        out = self.git("log", "-1", "--format=%cI", base.stdout.decode().strip()).stdout
         return datetime.datetime.fromisoformat(out.decode().strip())
 
     def commit_day(self) -> datetime.date:
