@@ -498,7 +498,7 @@ def test_hole_an_ex_manager_s_approval_written_now_dated_back(tmp_path: Path) ->
     March). REV was committed on 2026-12-01: what it did not hold was written since."""
     repo, _rev, result = _late(tmp_path, ERIN_APPROVES)
     found = assert_finding(result, "backdated-decision", repo.at('"ADJ-2" "approve"'))
-    assert "before the change forked from" in found, found
+    assert "before the change that wrote it forked from" in found, found
 
 
 def test_hole_the_same_with_a_forged_at(tmp_path: Path) -> None:
@@ -531,4 +531,25 @@ def test_holds_a_branch_waiting_while_the_base_moved_on(tmp_path: Path) -> None:
     rev = repo.commit(BOOK + REQUEST_2 + "\n2026-04-20 open Assets:Petty\n",
                       date="2026-04-20T09:00:00+00:00")
     repo.git("checkout", "-q", "review")
+    assert_intact(check(repo, rev))
+
+
+PETTY = BOOK.replace('option "operating_currency" "USD"\n',
+                     'option "operating_currency" "USD"\n2026-01-01 open Assets:Petty\n')
+"""Main's own change meanwhile, far from the branch's lines."""
+
+
+def test_holds_the_same_checked_out_as_the_pull_request_s_merge_commit(
+        tmp_path: Path) -> None:
+    """Held: CI checks out the pull request merged into the base (HEAD a merge commit
+    whose first parent is REV): the approval was still written on the branch, forked
+    in March."""
+    repo = Repo(tmp_path / "books")
+    repo.commit(BOOK + REQUEST_2, date="2026-03-05T18:00:00+00:00")
+    repo.git("checkout", "-q", "-b", "review")
+    repo.commit(BOOK + REQUEST_2 + APPROVE_2 + '  at: "2026-03-06T10:00:00Z"\n',
+                date="2026-03-06T10:05:00+00:00")
+    repo.git("checkout", "-q", "main")
+    rev = repo.commit(PETTY + REQUEST_2, date="2026-04-20T09:00:00+00:00")
+    repo.git("merge", "-q", "--no-edit", "review", date="2026-04-21T09:00:00+00:00")
     assert_intact(check(repo, rev))

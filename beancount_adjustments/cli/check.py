@@ -182,7 +182,7 @@ def _since(repo: history.Repository, entries: list[data.Directive],
     findings += history.compare(old, now, rev=repo.rev, commit_of=repo.commits_of,
                                 writers_of=functools.partial(repo.writers_of, read),
                                 removers_of=functools.partial(repo.removers_of, rev_name),
-                                committed=repo.forked_at())
+                                forked_at=repo.forked_at)
     new = len(history.new_events(old.book.facts.events, book.facts.events))
     return _Since(repo, findings, rev_name, note=None, decided=decided, new=new)
 

@@ -10,7 +10,9 @@ public API.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
+from beancount_adjustments.core.models import Source
 from beancount_adjustments.reports.history.decisions import (
     backdated_items,
     compare_adjustments,
@@ -74,7 +76,8 @@ __all__ = [
 def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
             commit_of: CommitOf | None = None, writers_of: CommitOf | None = None,
             removers_of: CommitOf | None = None,
-            committed: datetime.datetime | None = None) -> list[Finding]:
+            forked_at: Callable[[Source], datetime.datetime | None] | None = None
+            ) -> list[Finding]:
     """Every way `new` rewrites what `old` (the ledger at `rev`) had decided.
 
     With `commit_of`, decisions new since `old` are also checked against
@@ -83,8 +86,9 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
     touched a rule line, else `commit_of`; `removers_of`, those that removed one REV
     held, else removals are notes only). Rule changes dated after REV's last
     decision are notes (`Finding.note`). Plain postings (no request's) written since
-    REV are judged as made now (`backdated_postings`). `committed`: when the
-    change forked from REV's history (what is new since was written after it).
+    REV are judged as made now (`backdated_postings`). `forked_at`: when the
+    entry at a source can first have been written (what is new since REV was written
+    after the commit it forked from REV's history at).
     `rev` only names the revision in the messages.
     """
     findings = compare_events(old.book.facts.events, new.book.facts.events, rev=rev)
@@ -96,7 +100,7 @@ def compare(old: Snapshot, new: Snapshot, *, rev: str = "REV",
         findings += compare_directives(old.entries, new.entries, cutoff, rev=rev)
         seen = {(f.filename, f.lineno) for f in findings}
         findings += [f for f in backdated_items(old.book, new.book, cutoff, rev=rev,
-                                                committed=committed)
+                                                forked_at=forked_at)
                      if (f.filename, f.lineno) not in seen]
     seen = {(f.filename, f.lineno) for f in findings}  # an edited one is found as such
     findings += [f for f in old_signatures(old.book, new.book, rev=rev)

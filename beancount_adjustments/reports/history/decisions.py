@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from beancount_adjustments.core.book import Book
@@ -15,6 +15,7 @@ from beancount_adjustments.core.models import (
     Adjustment,
     Event,
     Request,
+    Source,
     State,
 )
 from beancount_adjustments.core.moments import read_moment
@@ -247,7 +248,8 @@ def _adjustment_rewrite(was: Adjustment, now: Adjustment, was_booked: Counter[Bo
 
 
 def backdated_items(old: Book, new: Book, cutoff: datetime.date, *, rev: str = "REV",
-                    committed: datetime.datetime | None = None) -> list[Finding]:
+                    forked_at: Callable[[Source], datetime.datetime | None] | None = None
+                    ) -> list[Finding]:
     """Requests and decisions new since REV, yet dated before its last decision.
 
     They are inserted before what REV decided, so they may book an effect
@@ -257,8 +259,8 @@ def backdated_items(old: Book, new: Book, cutoff: datetime.date, *, rev: str = "
     says it was written on or after that day (then the plugin's
     `backdate-days` and locks judge it); an entry without `at:`, or one
     claiming to have been written before what REV held, is not. And what REV
-    did not hold was written after the change forked from REV's history
-    (`committed`, `Repository.forked_at`): a decision claiming to be older than
+    did not hold was written after the commit that wrote it forked from REV's
+    history (`forked_at`, `Repository.forked_at`): a decision claiming to be older than
     that (its `at:`, else its date) by more than its type's `backdate-days` and a
     day is back-dated, whatever REV decided last (erin, a manager until June,
     approving in December with a May date).
@@ -270,10 +272,12 @@ def backdated_items(old: Book, new: Book, cutoff: datetime.date, *, rev: str = "
     for item in items:
         if item.date < cutoff and not _written_on(item.at, cutoff):
             why = f"dated before {rev}'s last decision ({cutoff})"
-        elif committed is not None and _older_than(item, committed, new):
+        elif (forked_at is not None and _claims_older(item)
+              and (forked := forked_at(item.source)) is not None
+              and _older_than(item, forked, new)):
             why = (f"{'dated' if item.at is None else 'claiming to be written'} more "
-                   f"than its type's `backdate-days` and a day before the change forked "
-                   f"from {rev}'s history (committed {committed.isoformat()})")
+                   f"than its type's `backdate-days` and a day before the change that "
+                   f"wrote it forked from {rev}'s history (committed {forked.isoformat()})")
         else:
             # A period REV had closed: the plugin can tell only from `at:`.
             lock = next((lock for lock in old.locks if item.date <= lock.through
@@ -294,13 +298,16 @@ def backdated_items(old: Book, new: Book, cutoff: datetime.date, *, rev: str = "
     return findings
 
 
+def _claims_older(item: Request | Event) -> bool:
+    """Whether `item` says when it was written (its `at:`, else an event's date; a
+    request without `at:` says nothing: tools importing dated rows write none)."""
+    return item.at is not None or not isinstance(item, Request)
+
+
 def _older_than(item: Request | Event, committed: datetime.datetime, book: Book) -> bool:
-    """Whether `item` claims to have been written (its `at:`; a request without one,
-    nothing: tools importing dated rows write none) before `committed` by more than its
-    type's `backdate-days` and a day (work written before the commit and committed
-    after it is no back-dating)."""
-    if item.at is None and isinstance(item, Request):
-        return False
+    """Whether `item` claims to have been written (`_claims_older`) before `committed`
+    by more than its type's `backdate-days` and a day (work written before the commit
+    and committed after it is no back-dating)."""
     adj = None if isinstance(item, Request) else book.adjustments.get(item.adjustment_id)
     adj_type = item.type if isinstance(item, Request) else (
         adj.request.type if adj is not None else None)

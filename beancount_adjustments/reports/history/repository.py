@@ -61,16 +61,24 @@ class Repository:
             stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         return _git(self.top, *args, check=check, stdin=stdin)
 
-    def forked_at(self) -> datetime.datetime | None:
-        """When the change forked from REV's history: the committer date of the last
-        commit REV and HEAD share (REV itself on a branch of it; the point a pull
-        request branched off, whatever the base did since). What is new since REV was
-        written after it. None: no commit shared."""
-        base = self.git("merge-base", self.sha, "HEAD", check=False)
-        if base.returncode != 0:
-            return None
-        out = self.git("log", "-1", "--format=%cI", base.stdout.decode().strip()).stdout
-        return datetime.datetime.fromisoformat(out.decode().strip())
+    def forked_at(self, source: Source) -> datetime.datetime | None:
+        """When the entry at `source` can first have been written: the committer date
+        of the last commit REV shares with the commit that wrote it (`commits_of`; the
+        work tree's HEAD for one not committed yet): REV itself on a branch of it, or
+        the commit a pull request branched off, whatever the base did since (CI
+        checking out the pull request's merge commit too). The earliest, when several
+        commits wrote its lines; None when no commit is shared."""
+        found = self.commits_of(source)
+        shas = (["HEAD"] if isinstance(found, str)
+                else [c.sha if c.sha != UNCOMMITTED else "HEAD" for c in found] or ["HEAD"])
+        moments = []
+        for sha in dict.fromkeys(shas):
+            base = self.git("merge-base", self.sha, sha, check=False)
+            if base.returncode != 0:
+                continue
+            out = self.git("log", "-1", "--format=%cI", base.stdout.decode().strip()).stdout
+            moments.append(datetime.datetime.fromisoformat(out.decode().strip()))
+        return min(moments, default=None)
 
     def commit_day(self) -> datetime.date:
         """The day REV was committed (what `notify --since` takes as REV's today)."""
