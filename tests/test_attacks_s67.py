@@ -553,3 +553,20 @@ def test_holds_the_same_checked_out_as_the_pull_request_s_merge_commit(
     rev = repo.commit(PETTY + REQUEST_2, date="2026-04-20T09:00:00+00:00")
     repo.git("merge", "-q", "--no-edit", "review", date="2026-04-21T09:00:00+00:00")
     assert_intact(check(repo, rev))
+
+
+def test_hole_the_reviewers_page_shows_the_ledgers_own_warnings(tmp_path: Path) -> None:
+    """Hole: README said a rule that can never apply is a warning "on Fava's pages",
+    but the page showed only warnings about one adjustment: the reviewer never saw
+    that the reserved pattern (or an approval row) did nothing. Now the queue shows
+    each (escaped, as every ledger string) at its file and line."""
+    from fava_env import BASE as PAGE
+    from fava_env import START, Env
+
+    env = Env(tmp_path, extra=f'\n{START} custom "adjustment-reserved" '
+                              '"Expenses:Adjustment:*"\n')
+    page = env.get(PAGE).get_data(as_text=True)
+    assert 'id="adj-rule-warnings"' in page
+    assert ("reserved account pattern &#34;Expenses:Adjustment:*&#34; matches no "
+            "account the ledger opens") in page, page[page.find("adj-rule-warnings"):][:600]
+    assert "main.beancount:" in page[page.find("adj-rule-warnings"):][:800]

@@ -189,6 +189,8 @@ class AdjustmentsExtension(FavaExtensionBase):
             "users": index.users(today) if index is not None and self.cfg.demo_mode else [],
             "problems": len(index.book.problems) if index is not None else 0,
             "open_count": len(index.open_items) if index is not None else 0,
+            "ledger_warnings": tuple(w for w in index.book.warnings
+                                     if w.adjustment_id is None) if index is not None else (),
         }
         if index is None:
             return Page(view="noplugin", **base)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup
 
+from beancount_adjustments.core.models import Problem
 from beancount_adjustments.fava_ext import report_data
 from beancount_adjustments.fava_ext.config import Config
 from beancount_adjustments.fava_ext.detail import DetailView
@@ -44,6 +45,8 @@ class Page:
     date_range: DateRange | None
     problems: int
     open_count: int
+    ledger_warnings: tuple[Problem, ...] = ()
+    """The book's warnings about no one adjustment (a rule that can never apply)."""
     queue: QueueView | None = None
     detail: DetailView | None = None
     reports: ReportsPage | None = None
